@@ -1,0 +1,251 @@
+/*
+ * ledger.h: the append-only, hash-chained event log in LMDB.
+ *
+ * This module knows nothing of the domain: it stores opaque event bytes under consecutive
+ * sequence numbers, chains them with SHA-256, keeps idempotency records of the commands that
+ * wrote them, and groups concurrent writers into one durable LMDB transaction (group commit).
+ * The byte layout is specified in docs/log-format.md.
+ *
+ * Errors are returned as ledger_err; ledger_strerror() names them. Nothing here calls exit().
+ * Ownership: whatever a function hands back through a pointer argument belongs to the caller
+ * unless its comment says it points into an LMDB page (valid until the transaction ends).
+ */
+#ifndef LEDGER_LEDGER_H
+#define LEDGER_LEDGER_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LEDGER_HASH_BYTES 32
+#define LEDGER_RECORD_MAGIC "JSE1"
+#define LEDGER_RECORD_MAGIC_BYTES 4
+/* magic(4) || seq(8, big-endian) || prev_hash(32) || hash(32) || event bytes */
+#define LEDGER_RECORD_HEADER_BYTES (LEDGER_RECORD_MAGIC_BYTES + 8 + 2 * LEDGER_HASH_BYTES)
+/* Domain separation tag prefixed to every hashed record (no terminating NUL). */
+#define LEDGER_HASH_TAG "JSE-LEDGER-EVENT-V1"
+#define LEDGER_EVENT_BYTES_MAX (1024u * 1024u)
+#define LEDGER_FORMAT_NAME "jse-ledger/1"
+#define LEDGER_REQUEST_ID_BYTES_MAX 128u
+#define LEDGER_REPLY_BYTES_MAX (4u * 1024u * 1024u)
+
+typedef enum {
+	LEDGER_OK = 0,
+	LEDGER_END,                 /* iteration finished: not an error */
+	LEDGER_ERR_IO,              /* the file system refused: errno is in the message */
+	LEDGER_ERR_NOT_INITIALISED, /* no data.mdb in the directory: run `ledgerd init` */
+	LEDGER_ERR_EXISTS,          /* `init` on a directory that already holds a store */
+	LEDGER_ERR_NOT_LEDGER,      /* an LMDB file, or something else, that is not ours */
+	LEDGER_ERR_FORMAT,          /* ours, but a format version this build cannot read */
+	LEDGER_ERR_CORRUPT,         /* the chain does not verify */
+	LEDGER_ERR_MAP_FULL,        /* the map reached map_bytes_max: nothing was written */
+	LEDGER_ERR_DISK_FULL,       /* the file system is full: nothing was written */
+	LEDGER_ERR_TOO_LARGE,       /* an event or reply over its limit */
+	LEDGER_ERR_INVALID,         /* a bad argument (a bug in the caller) */
+	LEDGER_ERR_NOMEM,
+	LEDGER_ERR_STOPPED,         /* the committer is shutting down: retry elsewhere/later */
+	LEDGER_ERR_TXN_FULL,        /* one transaction dirtied too many pages: split the batch */
+	LEDGER_ERR_LMDB,            /* any other LMDB error */
+} ledger_err;
+
+/* A static string naming err. Never NULL. */
+const char *ledger_strerror(ledger_err err);
+
+typedef struct ledger ledger;
+
+typedef struct ledger_options {
+	size_t map_bytes_initial; /* 0: 64 MiB */
+	size_t map_bytes_max;     /* 0: 64 GiB; the map doubles up to this when full */
+	bool read_only;           /* audit tools: MDB_RDONLY, no writes, no growth */
+	bool allow_broken_chain;  /* audit tools: open even if the head does not verify */
+	unsigned named_dbs_max;   /* 0: 64; projections open theirs with ledger_dbi_open */
+} ledger_options;
+
+/*
+ * Creates a new store in dir (created if absent, mode 0700). Fails with LEDGER_ERR_EXISTS if
+ * dir already holds data.mdb. The store is empty: the caller appends the first event.
+ */
+ledger_err ledger_create(const char *dir, const ledger_options *options);
+
+/*
+ * Opens the store in dir. Refuses, with a message retrievable by ledger_last_error(), a
+ * directory that is not initialised, not a ledger, of an unknown format, or (unless
+ * options->allow_broken_chain) whose chain does not verify from event 1 to the recorded head.
+ * On success *out is owned by the caller: ledger_close() it.
+ */
+ledger_err ledger_open(const char *dir, const ledger_options *options, ledger **out);
+void ledger_close(ledger *l);
+
+/* The message of the last failed open/commit in this thread, for error reports. */
+const char *ledger_last_error(void);
+
+/*
+ * Opens (creating it unless read-only) the named database `name` for a projection. Call it
+ * before any other thread uses the ledger. Returns LEDGER_ERR_NOT_LEDGER if read-only and
+ * the database does not exist.
+ */
+ledger_err ledger_dbi_open(ledger *l, const char *name, unsigned flags, MDB_dbi *dbi);
+
+/* True if the ledger was opened read-only. */
+bool ledger_read_only(const ledger *l);
+
+/* Maps an LMDB return code to a ledger_err (MDB_MAP_FULL, MDB_TXN_FULL, ENOSPC...). */
+ledger_err ledger_mdb_err(int rc);
+
+/* The head: the last committed seq (0 when empty) and its hash (zeros when empty). */
+void ledger_head(ledger *l, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
+
+/* ----- reading ----- */
+
+/*
+ * Begins a read-only transaction. Every read transaction must end with ledger_read_end()
+ * (they hold a lock that keeps the map from being resized under them).
+ */
+ledger_err ledger_read_begin(ledger *l, MDB_txn **txn);
+void ledger_read_end(ledger *l, MDB_txn *txn);
+
+/* One stored record, pointing into the LMDB page: valid until its transaction ends. */
+typedef struct ledger_record {
+	uint64_t seq;
+	const uint8_t *prev_hash;
+	const uint8_t *hash;
+	const uint8_t *event;
+	size_t event_bytes;
+} ledger_record;
+
+/* Splits a stored value into its fields. LEDGER_ERR_CORRUPT if it is too short or its
+ * magic is wrong. Checks nothing else (see ledger_hash_record and ledger_verify). */
+ledger_err ledger_record_parse(const uint8_t *value, size_t value_bytes, ledger_record *out);
+
+/* hash = SHA-256(LEDGER_HASH_TAG || seq (u64 big-endian) || prev_hash || event). */
+void ledger_hash_record(uint64_t seq, const uint8_t prev_hash[LEDGER_HASH_BYTES],
+                        const uint8_t *event, size_t event_bytes,
+                        uint8_t hash[LEDGER_HASH_BYTES]);
+
+/* Reads the record at seq. LEDGER_END if there is none. */
+ledger_err ledger_get(ledger *l, MDB_txn *txn, uint64_t seq, ledger_record *out);
+
+typedef struct ledger_iter ledger_iter;
+/* Iterates records from from_seq upwards; from_seq 0: from the first key of the database,
+ * whatever it is (what verification needs). *out is the caller's: ledger_iter_close. */
+ledger_err ledger_iter_open(ledger *l, MDB_txn *txn, uint64_t from_seq, ledger_iter **out);
+/* Next record, or LEDGER_END. A key that is not 8 bytes, or a bad record: LEDGER_ERR_CORRUPT. */
+ledger_err ledger_iter_next(ledger_iter *it, ledger_record *out);
+void ledger_iter_close(ledger_iter *it);
+
+typedef struct ledger_verify_result {
+	uint64_t events;                      /* records checked */
+	uint64_t head_seq;                    /* last good seq */
+	uint8_t head_hash[LEDGER_HASH_BYTES]; /* its hash */
+	uint64_t bad_seq;                     /* first bad seq, 0 when intact */
+	char reason[160];                     /* why bad_seq is bad */
+} ledger_verify_result;
+
+/*
+ * Verifies the chain from seq 1 to the end: keys consecutive from 1, each record's seq equal
+ * to its key, its prev_hash equal to the previous hash, its hash recomputed equal, and the
+ * last record equal to the head recorded in the meta database (catches a truncated tail).
+ * Returns LEDGER_OK when intact, LEDGER_ERR_CORRUPT with result->bad_seq and reason when not.
+ */
+ledger_err ledger_verify(ledger *l, MDB_txn *txn, ledger_verify_result *result);
+
+/*
+ * Verifies records first_seq..last_seq (last_seq 0: to the end of the log). Record first_seq's
+ * prev_hash is checked against record first_seq - 1's stored hash, which is trusted: a range
+ * proves the range is consistent with its predecessor, not the whole history. The recorded head
+ * is checked only when the range reaches the end. Same results as ledger_verify; result->events
+ * counts the records checked. LEDGER_ERR_INVALID if first_seq is 0 or after last_seq.
+ */
+ledger_err ledger_verify_range(ledger *l, MDB_txn *txn, uint64_t first_seq, uint64_t last_seq,
+                               ledger_verify_result *result);
+
+/* ----- writing ----- */
+
+typedef struct ledger_txn ledger_txn;
+
+/* The LMDB write transaction, so projections update their databases in the same commit. */
+MDB_txn *ledger_txn_mdb(ledger_txn *t);
+/* The time the batch is committed at (µs, UTC): one value for every event of a batch. */
+int64_t ledger_txn_time_us(const ledger_txn *t);
+
+/*
+ * Appends one event. Its bytes are copied into the store as they are. On success *seq and
+ * hash (either may be NULL) receive the new record's seq and hash. LEDGER_ERR_TOO_LARGE over
+ * LEDGER_EVENT_BYTES_MAX. Any other error poisons the transaction: the batch is retried or
+ * failed by the committer.
+ */
+ledger_err ledger_append(ledger_txn *t, const uint8_t *event, size_t event_bytes, uint64_t *seq,
+                         uint8_t hash[LEDGER_HASH_BYTES]);
+
+/* ----- idempotency ----- */
+
+typedef struct ledger_request_record {
+	uint8_t body_hash[LEDGER_HASH_BYTES]; /* SHA-256 of the command, to spot a reused id */
+	const uint8_t *reply;                 /* the first reply, in the LMDB page */
+	size_t reply_bytes;
+} ledger_request_record;
+
+/* Looks up (actor, request_id). LEDGER_END when absent. */
+ledger_err ledger_request_get(ledger *l, MDB_txn *txn, const char *actor, const char *request_id,
+                              ledger_request_record *out);
+/* Records the reply of a command that wrote events, in the same transaction as its events. */
+ledger_err ledger_request_put(ledger_txn *t, const char *actor, const char *request_id,
+                              const uint8_t body_hash[LEDGER_HASH_BYTES], const uint8_t *reply,
+                              size_t reply_bytes);
+
+/* ----- group commit ----- */
+
+/*
+ * A unit of work for the committer. apply() runs on the committer's thread inside the batch's
+ * write transaction; it reads state (including what earlier jobs of the same batch wrote) and
+ * either writes nothing (a refused command: it records its reply in the job and returns
+ * LEDGER_OK) or writes its events and projection updates. It returns an error only when LMDB
+ * failed under it: the whole batch is then aborted and retried (after growing the map when it
+ * was full) or failed. apply() may therefore run more than once: it must reset whatever it
+ * keeps in the job before writing. done() runs once, after the batch is durable (err ==
+ * LEDGER_OK) or has failed; it may free the job.
+ */
+typedef struct ledger_job ledger_job;
+struct ledger_job {
+	ledger_err (*apply)(ledger_job *job, ledger_txn *t);
+	void (*done)(ledger_job *job, ledger_err err);
+	ledger_job *next; /* the committer's */
+};
+
+typedef struct ledger_committer ledger_committer;
+
+typedef struct ledger_committer_options {
+	size_t batch_jobs_max;    /* 0: 512 */
+	int64_t (*clock_us)(void *ctx); /* NULL: the system clock (CLOCK_REALTIME) */
+	void *clock_ctx;
+	/* Called on the committer thread after each durable batch, before the jobs' done(), with
+	 * the first and last seq it wrote (equal-and-zero when it wrote none). May be NULL. */
+	void (*committed)(void *ctx, uint64_t first_seq, uint64_t last_seq);
+	void *committed_ctx;
+} ledger_committer_options;
+
+/* Starts the single writer thread. */
+ledger_err ledger_committer_start(ledger *l, const ledger_committer_options *options,
+                                  ledger_committer **out);
+/* Queues job; its done() will be called exactly once (at once, LEDGER_ERR_STOPPED, if the
+ * committer is stopping). */
+void ledger_committer_submit(ledger_committer *c, ledger_job *job);
+/* Commits what is queued and stops the thread; later submits get LEDGER_ERR_STOPPED. */
+void ledger_committer_stop(ledger_committer *c);
+/* Frees a stopped committer (stopping it first if needed). */
+void ledger_committer_free(ledger_committer *c);
+
+/* Runs one batch synchronously on the calling thread: for tools and tests (e.g. init). */
+ledger_err ledger_commit_one(ledger *l, ledger_job *job, int64_t time_us);
+
+/* Counters for benchmarks and the operator: batches committed and jobs in them. */
+void ledger_committer_stats(ledger_committer *c, uint64_t *batches, uint64_t *jobs);
+
+/* ----- byte helpers shared by the modules ----- */
+void ledger_put_u64_be(uint8_t out[8], uint64_t v);
+uint64_t ledger_get_u64_be(const uint8_t in[8]);
+/* Lower-case hex; out must hold 2*n+1 bytes. */
+void ledger_hex(const uint8_t *in, size_t n, char *out);
+
+#endif
