@@ -1,0 +1,365 @@
+/*
+ * apply.c: the folds. Each event kind updates the projection databases; nothing else writes
+ * them. Values are protobuf-c encodings of state.proto messages, which are deterministic for
+ * equal structs, so a replay from event 1 yields the same bytes as the live service.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const proj_db_names[] = {"accounts", "firms", "firms_by_ec", "delegations", "received", "expiries", "registrations", NULL};
+
+/* ----- schema version and rebuild ----- */
+
+typedef struct rebuild_job {
+	ledger_job job;
+	proj *p;
+	bool reset;        /* first batch: empty the projections first */
+	uint64_t from;     /* next seq to fold */
+	uint64_t next;
+	bool end;
+	ledger_err result;
+} rebuild_job;
+
+static ledger_err put_version(proj *p, MDB_txn *txn)
+{
+	uint8_t v[4] = {0, 0, 0, PROJ_SCHEMA_VERSION};
+	MDB_val k = {7, "version"}, val = {sizeof v, v};
+	return ledger_mdb_err(mdb_put(txn, p->meta, &k, &val, 0));
+}
+
+/* Folds the next batch of events; the last batch writes the schema version. Re-runnable. */
+static ledger_err rebuild_apply(ledger_job *job, ledger_txn *t)
+{
+	rebuild_job *j = (rebuild_job *)job;
+	MDB_txn *txn = ledger_txn_mdb(t);
+	MDB_dbi dbis[] = {j->p->accounts, j->p->firms, j->p->firms_by_ec, j->p->delegations, j->p->received, j->p->expiries, j->p->registrations};
+	for (size_t i = 0; j->reset && i < sizeof dbis / sizeof dbis[0]; i++) {
+		int rc = mdb_drop(txn, dbis[i], 0);
+		if (rc)
+			return ledger_mdb_err(rc);
+	}
+	ledger_iter *it;
+	ledger_err err = ledger_iter_open(j->p->l, txn, j->from, &it);
+	if (err)
+		return err;
+	ledger_record rec;
+	size_t n = 0;
+	j->next = j->from;
+	while (n < PROJ_REBUILD_EVENTS_PER_COMMIT && (err = ledger_iter_next(it, &rec)) == LEDGER_OK) {
+		if ((err = proj_apply(j->p, txn, rec.seq, rec.event, rec.event_bytes)))
+			break;
+		j->next = rec.seq + 1;
+		n++;
+	}
+	ledger_iter_close(it);
+	j->end = err == LEDGER_END;
+	if (j->end)
+		err = put_version(j->p, txn);
+	return err;
+}
+
+static void rebuild_done(ledger_job *job, ledger_err err) { ((rebuild_job *)job)->result = err; }
+
+static ledger_err rebuild_if_stale(proj *p)
+{
+	MDB_txn *txn;
+	ledger_err err = ledger_read_begin(p->l, &txn);
+	if (err)
+		return err;
+	MDB_val k = {7, "version"}, v;
+	bool current = mdb_get(txn, p->meta, &k, &v) == 0 && v.mv_size == 4 && ((uint8_t *)v.mv_data)[3] == PROJ_SCHEMA_VERSION;
+	ledger_read_end(p->l, txn);
+	if (current)
+		return LEDGER_OK;
+	rebuild_job j = {.job = {rebuild_apply, rebuild_done, NULL}, .p = p, .reset = true, .from = 1};
+	while (!j.end) {
+		err = ledger_commit_one(p->l, &j.job, 0);
+		if (err || (err = j.result))
+			return err;
+		j.reset = false;
+		j.from = j.next;
+	}
+	return LEDGER_OK;
+}
+
+ledger_err proj_open(ledger *l, proj **out)
+{
+	proj *p = calloc(1, sizeof *p);
+	if (!p)
+		return LEDGER_ERR_NOMEM;
+	p->l = l;
+	MDB_dbi *dbis[] = {&p->accounts, &p->firms, &p->firms_by_ec, &p->delegations, &p->received, &p->expiries, &p->registrations};
+	ledger_err err = LEDGER_OK;
+	for (size_t i = 0; !err && proj_db_names[i]; i++)
+		err = ledger_dbi_open(l, proj_db_names[i], 0, dbis[i]);
+	/* Beside the log (personal data): absent from audit copies is fine. */
+	p->has_side_dbs = !err && ledger_dbi_open(l, "subject_keys", 0, &p->subject_keys) == LEDGER_OK &&
+	                  ledger_dbi_open(l, "sealed", 0, &p->sealed) == LEDGER_OK;
+	if (!err && ledger_dbi_open(l, "proj_meta", 0, &p->meta) == LEDGER_OK && !ledger_read_only(l))
+		err = rebuild_if_stale(p);
+	if (err) {
+		free(p);
+		return err;
+	}
+	*out = p;
+	return LEDGER_OK;
+}
+
+void proj_close(proj *p) { free(p); }
+
+size_t proj_key2(char *buf, size_t cap, const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	if (na + nb + 1 > cap)
+		return 0;
+	memcpy(buf, a, na);
+	buf[na] = '\0';
+	memcpy(buf + na + 1, b, nb);
+	return na + 1 + nb;
+}
+
+size_t proj_key3(char *buf, size_t cap, const char *a, const char *b, Ledger__Events__Right r)
+{
+	size_t n = proj_key2(buf, cap, a, b);
+	if (n == 0 || n + 2 > cap)
+		return 0;
+	buf[n] = '\0';
+	buf[n + 1] = (char)r;
+	return n + 2;
+}
+
+/* Encodes msg and puts it under key: the one way projection values are written. */
+static ledger_err put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes,
+                          const ProtobufCMessage *msg)
+{
+	MDB_val k = {key_bytes, (void *)key};
+	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
+	int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
+	if (rc)
+		return ledger_mdb_err(rc);
+	protobuf_c_message_pack(msg, v.mv_data);
+	return LEDGER_OK;
+}
+
+static ledger_err put_empty(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes)
+{
+	MDB_val k = {key_bytes, (void *)key}, v = {0, ""};
+	return ledger_mdb_err(mdb_put(txn, dbi, &k, &v, 0));
+}
+
+static ledger_err del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes)
+{
+	MDB_val k = {key_bytes, (void *)key};
+	int rc = mdb_del(txn, dbi, &k, NULL);
+	return rc == MDB_NOTFOUND ? LEDGER_OK : ledger_mdb_err(rc);
+}
+
+static ledger_err fold_account(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__AccountRegistered *e)
+{
+	Ledger__State__Account a = LEDGER__STATE__ACCOUNT__INIT;
+	a.email = e->email;
+	a.name = e->name;
+	a.is_ec = e->is_ec;
+	a.registered_seq = seq;
+	return put_msg(txn, p->accounts, e->email, strlen(e->email), &a.base);
+}
+
+static ledger_err fold_firm(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__FirmCreated *e)
+{
+	Ledger__State__Firm f = LEDGER__STATE__FIRM__INIT;
+	f.firm_id = e->firm_id;
+	f.name = e->name;
+	f.ec_email = e->ec_email;
+	f.created_seq = seq;
+	char key[PROJ_KEY_BYTES_MAX];
+	size_t n = proj_key2(key, sizeof key, e->ec_email, e->firm_id);
+	if (n == 0)
+		return LEDGER_ERR_CORRUPT;
+	ledger_err err = put_msg(txn, p->firms, e->firm_id, strlen(e->firm_id), &f.base);
+	return err ? err : put_empty(txn, p->firms_by_ec, key, n);
+}
+
+/* The expiries index key: the instant first, so a cursor walks them in time order. */
+static size_t expiry_key(char *buf, size_t cap, int64_t at_us, const char *firm_id, const char *who,
+                         Ledger__Events__Right right)
+{
+	if (cap < 8)
+		return 0;
+	ledger_put_u64_be((uint8_t *)buf, (uint64_t)at_us);
+	size_t n = proj_key3(buf + 8, cap - 8, firm_id, who, right);
+	return n ? n + 8 : 0;
+}
+
+/* Removes the open expiry of (firm, who, right), if there is one. */
+static ledger_err drop_expiry(proj *p, MDB_txn *txn, const char *firm_id, const char *who, Ledger__Events__Right right)
+{
+	Ledger__State__Delegation *d;
+	ledger_err err = proj_delegation_get(p, txn, firm_id, who, right, &d);
+	if (err == LEDGER_END)
+		return LEDGER_OK;
+	if (err)
+		return err;
+	char key[PROJ_KEY_BYTES_MAX + 8];
+	size_t n = d->expired_seq ? 0 : expiry_key(key, sizeof key, d->expires_at_us, firm_id, who, right);
+	ledger__state__delegation__free_unpacked(d, NULL);
+	return n ? del(txn, p->expiries, key, n) : LEDGER_OK;
+}
+
+static ledger_err fold_grant(proj *p, MDB_txn *txn, uint64_t seq, const char *actor,
+                             const Ledger__Events__DelegationGranted *e)
+{
+	Ledger__State__Delegation d = LEDGER__STATE__DELEGATION__INIT;
+	d.granted_by = (char *)actor;
+	d.expires_on = e->expires_on;
+	d.expires_at_us = e->expires_at_us;
+	d.granted_seq = seq;
+	char key[PROJ_KEY_BYTES_MAX], rkey[PROJ_KEY_BYTES_MAX], xkey[PROJ_KEY_BYTES_MAX + 8];
+	size_t n = proj_key3(key, sizeof key, e->firm_id, e->collaborator, e->right);
+	size_t rn = proj_key3(rkey, sizeof rkey, e->collaborator, e->firm_id, e->right);
+	size_t xn = expiry_key(xkey, sizeof xkey, e->expires_at_us, e->firm_id, e->collaborator, e->right);
+	if (n == 0 || rn == 0 || xn == 0)
+		return LEDGER_ERR_CORRUPT;
+	ledger_err err = drop_expiry(p, txn, e->firm_id, e->collaborator, e->right); /* a renewal */
+	if (!err)
+		err = put_msg(txn, p->delegations, key, n, &d.base);
+	if (!err)
+		err = put_empty(txn, p->received, rkey, rn);
+	return err ? err : put_empty(txn, p->expiries, xkey, xn);
+}
+
+static ledger_err fold_revoke(proj *p, MDB_txn *txn, const Ledger__Events__DelegationRevoked *e)
+{
+	char key[PROJ_KEY_BYTES_MAX], rkey[PROJ_KEY_BYTES_MAX];
+	size_t n = proj_key3(key, sizeof key, e->firm_id, e->collaborator, e->right);
+	size_t rn = proj_key3(rkey, sizeof rkey, e->collaborator, e->firm_id, e->right);
+	if (n == 0 || rn == 0)
+		return LEDGER_ERR_CORRUPT;
+	ledger_err err = drop_expiry(p, txn, e->firm_id, e->collaborator, e->right);
+	if (!err)
+		err = del(txn, p->delegations, key, n);
+	return err ? err : del(txn, p->received, rkey, rn);
+}
+
+/* An expired delegation stays listed (as expired) until renewed or revoked. */
+static ledger_err fold_expired(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__DelegationExpired *e)
+{
+	Ledger__State__Delegation *d;
+	ledger_err err = proj_delegation_get(p, txn, e->firm_id, e->collaborator, e->right, &d);
+	if (err == LEDGER_END)
+		return LEDGER_OK; /* revoked in the meantime */
+	if (err)
+		return err;
+	err = drop_expiry(p, txn, e->firm_id, e->collaborator, e->right);
+	char key[PROJ_KEY_BYTES_MAX];
+	size_t n = proj_key3(key, sizeof key, e->firm_id, e->collaborator, e->right);
+	d->expired_seq = seq;
+	if (!err)
+		err = n ? put_msg(txn, p->delegations, key, n, &d->base) : LEDGER_ERR_CORRUPT;
+	ledger__state__delegation__free_unpacked(d, NULL);
+	return err;
+}
+
+ledger_err proj_apply(proj *p, MDB_txn *txn, uint64_t seq, const uint8_t *event, size_t bytes)
+{
+	Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, bytes, event);
+	if (!ev)
+		return LEDGER_ERR_CORRUPT;
+	ledger_err err;
+	switch (ev->payload_case) {
+	case LEDGER__EVENTS__EVENT__PAYLOAD_LOG_CREATED: err = LEDGER_OK; break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_ACCOUNT_REGISTERED: err = fold_account(p, txn, seq, ev->account_registered); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_FIRM_CREATED: err = fold_firm(p, txn, seq, ev->firm_created); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_GRANTED: err = fold_grant(p, txn, seq, ev->actor, ev->delegation_granted); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_REVOKED: err = fold_revoke(p, txn, ev->delegation_revoked); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED: err = fold_expired(p, txn, seq, ev->delegation_expired); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED: err = LEDGER_OK; break; /* the log is the record */
+	case LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED: err = proj_fold_registration(p, txn, seq, ev->registration_recorded); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED: err = proj_fold_erasure(p, txn, seq, ev->subject_erased); break;
+	default: err = LEDGER_ERR_CORRUPT; break; /* an event kind this build does not know */
+	}
+	ledger__events__event__free_unpacked(ev, NULL);
+	return err;
+}
+
+/* ----- lookups ----- */
+
+static ledger_err get_raw(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *v)
+{
+	MDB_val k = {key_bytes, (void *)key};
+	return ledger_mdb_err(mdb_get(txn, dbi, &k, v));
+}
+
+ledger_err proj_firm_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Firm **out)
+{
+	MDB_val v;
+	ledger_err err = get_raw(txn, p->firms, firm_id, strlen(firm_id), &v);
+	if (err)
+		return err;
+	*out = ledger__state__firm__unpack(NULL, v.mv_size, v.mv_data);
+	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
+}
+
+ledger_err proj_account_get(proj *p, MDB_txn *txn, const char *email, Ledger__State__Account **out)
+{
+	MDB_val v;
+	ledger_err err = get_raw(txn, p->accounts, email, strlen(email), &v);
+	if (err)
+		return err;
+	*out = ledger__state__account__unpack(NULL, v.mv_size, v.mv_data);
+	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
+}
+
+ledger_err proj_delegation_get(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
+                               Ledger__Events__Right right, Ledger__State__Delegation **out)
+{
+	char key[PROJ_KEY_BYTES_MAX];
+	size_t n = proj_key3(key, sizeof key, firm_id, who, right);
+	if (n == 0)
+		return LEDGER_END;
+	MDB_val v;
+	ledger_err err = get_raw(txn, p->delegations, key, n, &v);
+	if (err)
+		return err;
+	*out = ledger__state__delegation__unpack(NULL, v.mv_size, v.mv_data);
+	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
+}
+
+bool proj_delegation_live(proj *p, MDB_txn *txn, const char *firm_id, const char *who, unsigned bit,
+                          int64_t now_us, char until[11])
+{
+	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++) {
+		if (!(proj_right_bit_of(r) & bit))
+			continue;
+		Ledger__State__Delegation *d;
+		if (proj_delegation_get(p, txn, firm_id, who, r, &d) != LEDGER_OK)
+			continue;
+		bool live = now_us < d->expires_at_us;
+		if (live && until)
+			snprintf(until, 11, "%s", d->expires_on);
+		ledger__state__delegation__free_unpacked(d, NULL);
+		if (live)
+			return true;
+	}
+	return false;
+}
+
+unsigned proj_delegations_held(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
+                               int64_t now_us, char expired[11])
+{
+	unsigned held = 0;
+	expired[0] = '\0';
+	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++) {
+		Ledger__State__Delegation *d;
+		if (proj_delegation_get(p, txn, firm_id, who, r, &d) != LEDGER_OK)
+			continue;
+		if (now_us < d->expires_at_us)
+			held |= proj_right_bit_of(r);
+		else if (strcmp(d->expires_on, expired) > 0)
+			snprintf(expired, 11, "%s", d->expires_on);
+		ledger__state__delegation__free_unpacked(d, NULL);
+	}
+	return held;
+}

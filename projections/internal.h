@@ -1,0 +1,64 @@
+/* internal.h: what the files of projections/ share. Private to the folder. */
+#ifndef PROJECTIONS_INTERNAL_H
+#define PROJECTIONS_INTERNAL_H
+
+#include "projections.h"
+#include "state.pb-c.h"
+
+struct proj {
+	ledger *l;
+	MDB_dbi accounts;    /* email -> state.Account */
+	MDB_dbi firms;       /* firm id -> state.Firm */
+	MDB_dbi firms_by_ec; /* ec email \0 firm id -> "" */
+	MDB_dbi delegations; /* firm id \0 collaborator \0 right (1 byte) -> state.Delegation */
+	MDB_dbi received;    /* collaborator \0 firm id \0 right (1 byte) -> "" */
+	MDB_dbi expiries;    /* expires_at_us (u64 big-endian) firm id \0 collaborator \0 right -> "" */
+	MDB_dbi meta;        /* "version" -> PROJ_SCHEMA_VERSION (u32 big-endian) of what is folded */
+	MDB_dbi registrations; /* subject -> state.Registration */
+	/* Beside the log, not folded from it (registration.c): */
+	MDB_dbi subject_keys;  /* subject -> its data key, wrapped under personal_key */
+	MDB_dbi sealed;        /* subject \0 SHA-256 -> sealed personal data */
+	bool has_side_dbs;     /* subject_keys and sealed are open (never in read-only copies) */
+	uint8_t personal_key[PROJ_PERSONAL_KEY_BYTES];
+	bool has_personal_key;
+};
+
+ledger_err proj_registration_get(proj *p, MDB_txn *txn, const char *subject, Ledger__State__Registration **out);
+ledger_err proj_fold_registration(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__RegistrationRecorded *e);
+ledger_err proj_fold_erasure(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__SubjectErased *e);
+/* Every step done and the certificate not expired at now_us; else false and why. */
+bool proj_registration_complete(proj *p, MDB_txn *txn, const char *subject, int64_t now_us, char *why, size_t why_bytes);
+ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
+                                    const Ledger__Api__RegistrationRecord *c, Ledger__Api__Reply *reply, proj_arena *arena,
+                                    uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
+ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
+                               const Ledger__Api__SubjectErase *c, Ledger__Api__Reply *reply, proj_arena *arena,
+                               uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
+void proj_query_registration(proj *p, MDB_txn *txn, const proj_actor *actor, const Ledger__Api__RegistrationStatus *q,
+                             Ledger__Api__Reply *reply, proj_arena *arena);
+
+/* Appends ev (filling its envelope: time, actor, firm, request id) and folds its stored bytes.
+ * *seq and hash (may be NULL) receive the new record's. An LMDB failure poisons the batch. */
+ledger_err proj_emit(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *firm_id,
+                     Ledger__Events__Event *ev, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
+
+/* Builds "a\0b" or "a\0b\0<right byte>" keys into buf; returns the key's length. */
+size_t proj_key2(char *buf, size_t cap, const char *a, const char *b);
+size_t proj_key3(char *buf, size_t cap, const char *a, const char *b, Ledger__Events__Right r);
+#define PROJ_KEY_BYTES_MAX (PROJ_EMAIL_BYTES_MAX + PROJ_FIRM_ID_BYTES_MAX + 4)
+
+/* Lookups. LEDGER_END when absent. The caller frees *out with ..._free_unpacked(.., NULL). */
+ledger_err proj_firm_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Firm **out);
+ledger_err proj_account_get(proj *p, MDB_txn *txn, const char *email, Ledger__State__Account **out);
+ledger_err proj_delegation_get(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
+                               Ledger__Events__Right right, Ledger__State__Delegation **out);
+
+/* True if `who` holds right `bit` in firm at now_us; `until` (may be NULL) gets its expiry. */
+bool proj_delegation_live(proj *p, MDB_txn *txn, const char *firm_id, const char *who, unsigned bit,
+                          int64_t now_us, char until[11]);
+/* The mask of rights held at now_us; expired[] gets the latest expiry date among those that
+ * have lapsed ("" if none). */
+unsigned proj_delegations_held(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
+                               int64_t now_us, char expired[11]);
+
+#endif

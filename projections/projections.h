@@ -1,0 +1,177 @@
+/*
+ * projections.h: the domain. Folds events into state (who may do what in which firm, until
+ * when), decides commands into events, and answers queries. Pure C over LMDB transactions
+ * handed to it: it opens no file and no socket, and reads time only through the arguments.
+ *
+ * The two directions:
+ *   proj_execute(): command -> (refusal | events appended through the ledger + folded)
+ *   proj_apply():   one committed event's bytes -> projection updates
+ * proj_execute() folds its own events with proj_apply() from their stored bytes, so the live
+ * projections and a replay from event 1 run the same code over the same bytes.
+ */
+#ifndef PROJECTIONS_PROJECTIONS_H
+#define PROJECTIONS_PROJECTIONS_H
+
+#include "ledger.h"
+
+#include "api.pb-c.h"
+#include "events.pb-c.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Limits (docs/rpc.md#limits). */
+#define PROJ_EMAIL_BYTES_MAX 254u
+#define PROJ_FIRM_ID_BYTES_MAX 64u
+#define PROJ_NAME_BYTES_MAX 200u
+#define PROJ_GRANT_COLLABORATORS_MAX 10000u /* as many as an imported list (IMPORT_ROWS_MAX) */
+#define PROJ_LIST_ROWS_MAX 10000u
+#define PROJ_EXPIRY_YEARS_MAX 10
+
+/* ----- arena: owns everything a reply points to ----- */
+typedef struct proj_arena proj_arena;
+proj_arena *proj_arena_new(void);
+void proj_arena_free(proj_arena *a);
+/* Zeroed memory that lives as long as the arena; NULL when out of memory. */
+void *proj_arena_alloc(proj_arena *a, size_t bytes);
+char *proj_arena_strdup(proj_arena *a, const char *s);
+
+/* ----- the projections' databases ----- */
+typedef struct proj proj;
+/*
+ * Opens (creating unless the ledger is read-only) the projection databases. Writable: when
+ * the stored projection schema differs from PROJ_SCHEMA_VERSION (a build that adds or changes a
+ * projection), every projection is emptied and folded again from event 1 before this returns,
+ * so the projections stay a function of the log. Call before the committer starts.
+ */
+ledger_err proj_open(ledger *l, proj **out);
+/* Bump whenever a fold or a projection database changes. */
+#define PROJ_SCHEMA_VERSION 3u
+/* Events folded per transaction while rebuilding. */
+#define PROJ_REBUILD_EVENTS_PER_COMMIT 10000u
+void proj_close(proj *p);
+/* The names of the projection databases, NULL-terminated: what replay compares. */
+extern const char *const proj_db_names[];
+
+/*
+ * Folds one committed event (its stored bytes) into the projections, in txn.
+ * LEDGER_ERR_CORRUPT if the bytes are not an Event this build knows; an LMDB failure as
+ * ledger_mdb_err() maps it.
+ */
+ledger_err proj_apply(proj *p, MDB_txn *txn, uint64_t seq, const uint8_t *event, size_t bytes);
+
+/* The authenticated caller of a command. */
+typedef struct proj_actor {
+	const char *subject; /* normalised email, or "platform" */
+	bool platform;       /* the platform role */
+} proj_actor;
+
+/*
+ * Decides a command (req->body_case is a command) inside the committer's transaction t.
+ * Refused: reply->error is set, nothing is written, LEDGER_OK is returned. Accepted: its
+ * events are appended and folded, reply holds the result (allocated in arena), reply->seq and
+ * reply->hash the last event's. Returns an error only when LMDB failed (the batch is retried).
+ */
+ledger_err proj_execute(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
+                        const Ledger__Api__Request *req, Ledger__Api__Reply *reply, proj_arena *arena);
+
+/*
+ * Writes a DelegationExpired event (actor "ledgerd") for each delegation whose expiry instant
+ * is at or before the batch's time, oldest first, at most max of them; *count receives how
+ * many. Run by ledgerd at start and periodically, so expiry reaches the log even after a
+ * restart that missed it. Returns an error only when LMDB failed.
+ */
+ledger_err proj_expire_due(proj *p, ledger_txn *t, size_t max, size_t *count);
+#define PROJ_EXPIRE_BATCH_MAX 1000u
+
+/*
+ * Records a refused command as an AccessDenied security event (actor, firm, command, the
+ * error code and reason given, and how many refusals of the actor were suppressed since the
+ * last one written). The caller bounds how often (api/server.c). Touches no reply.
+ */
+ledger_err proj_record_denial(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
+                              const Ledger__Api__Request *req, const Ledger__Api__Error *error, uint32_t suppressed);
+
+/* The firm a request concerns, "" if none: what a security event is filed under. */
+const char *proj_request_firm(const Ledger__Api__Request *req);
+
+/* Answers a query (req->body_case is a query) in a read transaction, at time now_us. */
+void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
+                const Ledger__Api__Request *req, Ledger__Api__Reply *reply, proj_arena *arena);
+
+/*
+ * Calls visit() for every right live at at_us in firm_id (every firm if firm_id is NULL or ""),
+ * firm by firm in id order: once per firm with right RIGHT_UNSPECIFIED for its EC (who holds
+ * every right), then once per delegated right. Stops early, returning false, if visit does.
+ */
+typedef bool (*proj_rights_visit)(void *ctx, const char *firm_id, const char *ec_email, const char *who,
+                                  Ledger__Events__Right right, const char *expires_on);
+ledger_err proj_rights_at(proj *p, MDB_txn *txn, const char *firm_id, int64_t at_us, proj_rights_visit visit, void *ctx);
+
+/* True when the body of req is a command (writes), false for a query. */
+bool proj_is_command(const Ledger__Api__Request *req);
+
+/* Sets reply->error (allocated in arena). Returns reply for chaining. */
+Ledger__Api__Reply *proj_error(Ledger__Api__Reply *reply, proj_arena *arena, Ledger__Api__ErrorCode code,
+                               const char *field, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ----- registration and personal data (projections/registration.c) ----- */
+#define PROJ_PERSONAL_KEY_BYTES 32u
+/* The service key under which subjects' data keys are wrapped (DIR/keys/personal.key).
+ * Without it, identity verification (which carries personal data) is refused. */
+void proj_set_personal_key(proj *p, const uint8_t key[PROJ_PERSONAL_KEY_BYTES]);
+/* "information_confirmed", "identity_verified", ...; NULL when unknown. */
+const char *proj_step_name(Ledger__Events__RegistrationStep step);
+Ledger__Events__RegistrationStep proj_step_parse(const char *name);
+
+/* ----- rights (projections/rights.c) ----- */
+typedef enum {
+	PROJ_RIGHT_SIGN = 1u << 0,
+	PROJ_RIGHT_LAUNCH = 1u << 1,
+	PROJ_RIGHT_SEAL = 1u << 2,
+	PROJ_RIGHT_PREPARE = 1u << 3,
+} proj_right_bit;
+
+/* The action's index in the matrix, or -1 if name is not a canonical action name. */
+int proj_action_find(const char *name);
+size_t proj_action_count(void);
+const char *proj_action_name(size_t index);
+/* The rights any one of which grants the action; 0 for EC-only actions. */
+unsigned proj_action_rights(size_t index);
+/* "sign", "launch", "seal", "prepare"; NULL for an unknown value. */
+const char *proj_right_name(Ledger__Events__Right right);
+/* Parses a right's name; RIGHT_UNSPECIFIED when unknown. */
+Ledger__Events__Right proj_right_parse(const char *name);
+unsigned proj_right_bit_of(Ledger__Events__Right right);
+
+typedef enum { PROJ_CAN_ALLOWED, PROJ_CAN_DENIED, PROJ_CAN_NO_FIRM, PROJ_CAN_ERROR } proj_can_result;
+
+/*
+ * May `who` do action `action_index` in firm `firm_id` at now_us? Writes a one-line reason
+ * (why allowed: which right, until when; why denied) into reason. Delegations past their
+ * expiry never count, whether or not their expiry event has been written.
+ */
+proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
+                         size_t action_index, int64_t now_us, char *reason, size_t reason_bytes);
+
+/* ----- validation and time (projections/validate.c) ----- */
+
+/* Normalises an email (trim, lower case) into out (PROJ_EMAIL_BYTES_MAX + 1 bytes). Returns
+ * false, with a reason, if it is not a plausible address. */
+bool proj_email_normalise(const char *in, char *out, const char **why);
+bool proj_firm_id_valid(const char *s);
+/* Non-empty, at most PROJ_NAME_BYTES_MAX bytes, valid UTF-8, no control characters. */
+bool proj_name_valid(const char *s);
+
+/*
+ * Process setup: pins the process time zone to Europe/Paris from the system's tz database, in
+ * which delegation expiry dates are read. Call once, before threads start. False if the tz
+ * database has no Europe/Paris (install tzdata).
+ */
+bool proj_timezone_init(void);
+/* Parses YYYY-MM-DD; *end_us receives the first instant after that day ends in Paris. */
+bool proj_date_end_us(const char *date, int64_t *end_us);
+/* Today's date in Paris at now_us, shifted by years_ahead years (Feb 29 -> Feb 28). */
+void proj_paris_date(int64_t now_us, int years_ahead, char out[11]);
+
+#endif
