@@ -1,0 +1,88 @@
+/*
+ * keys.c: the key files of a data directory. Secret keys are written 0600 in a 0700
+ * directory, created exclusively (O_EXCL) so an existing key is never overwritten.
+ */
+#include "token.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEY_TEXT_BYTES_MAX 256u
+
+static bool write_key(const char *dir, const char *name, const uint8_t *key, size_t n, mode_t mode)
+{
+	char path[PATH_MAX], text[KEY_TEXT_BYTES_MAX];
+	if (snprintf(path, sizeof path, "%s/keys/%s", dir, name) >= (int)sizeof path)
+		return false;
+	sodium_bin2base64(text, sizeof text, key, n, sodium_base64_VARIANT_ORIGINAL);
+	size_t len = strlen(text);
+	text[len++] = '\n';
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return false;
+	bool ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
+	sodium_memzero(text, sizeof text);
+	return close(fd) == 0 && ok;
+}
+
+bool api_keys_create(const char *dir, const char **why)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/keys", dir) >= (int)sizeof path)
+		return *why = "path too long", false;
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return *why = "cannot create the keys directory", false;
+	uint8_t personal[32];
+	if (!api_personal_key(dir, personal, why))
+		return false;
+	sodium_memzero(personal, sizeof personal);
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	const char *names[2][2] = {{"idp.pk", "idp.sk"}, {"service.pk", "service.sk"}};
+	for (int i = 0; i < 2; i++) {
+		crypto_sign_keypair(pk, sk);
+		bool ok = write_key(dir, names[i][1], sk, sizeof sk, 0600) && write_key(dir, names[i][0], pk, sizeof pk, 0644);
+		sodium_memzero(sk, sizeof sk);
+		if (!ok)
+			return *why = "cannot write a key file (does one exist already?)", false;
+	}
+	return true;
+}
+
+bool api_personal_key(const char *dir, uint8_t key[32], const char **why)
+{
+	if (api_key_load(dir, "personal.key", key, 32, why))
+		return true;
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/keys", dir) >= (int)sizeof path)
+		return *why = "path too long", false;
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return *why = "cannot create the keys directory", false;
+	randombytes_buf(key, 32);
+	if (!write_key(dir, "personal.key", key, 32, 0600))
+		return *why = "cannot create keys/personal.key", false;
+	return true;
+}
+
+bool api_key_load(const char *dir, const char *name, uint8_t *key, size_t n, const char **why)
+{
+	char path[PATH_MAX], text[KEY_TEXT_BYTES_MAX];
+	if (snprintf(path, sizeof path, "%s/keys/%s", dir, name) >= (int)sizeof path)
+		return *why = "path too long", false;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return *why = "cannot read the key file (is this an initialised data directory?)", false;
+	size_t len = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	size_t got;
+	bool ok = sodium_base642bin(key, n, text, len, "\n\r ", &got, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 && got == n;
+	sodium_memzero(text, sizeof text);
+	if (!ok)
+		*why = "the key file is not a base64 key of the right size";
+	return ok;
+}

@@ -1,0 +1,204 @@
+/*
+ * ledgerd: the ledger daemon. `init` creates a data directory, `serve` serves it.
+ */
+#include "import.h"
+#include "ledger.h"
+#include "projections.h"
+#include "server.h"
+#include "token.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: ledgerd init  --data DIR\n"
+	"       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
+	"\n"
+	"init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
+	"       pair (keys/idp.sk, keys/idp.pk) and the service key pair (keys/service.*).\n"
+	"       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
+	"serve  serves DIR until SIGTERM or SIGINT (then drains: every queued command is\n"
+	"       committed and answered before exit).\n"
+	"\n"
+	"options of serve:\n"
+	"  --listen URL        where requests are taken (repeatable, up to 7): ipc://PATH or\n"
+	"                      tcp://HOST:PORT. Default: ipc://DIR/ledgerd.sock\n"
+	"  --pub URL           where committed events are published (nng pub/sub).\n"
+	"                      Default: ipc://DIR/ledgerd-events.sock\n"
+	"  --workers N         requests served concurrently (default 128, at most 1024)\n"
+	"  --map-size BYTES    initial LMDB map size (default 64 MiB; suffixes K M G)\n"
+	"  --map-size-max BYTES  the map doubles when full up to this (default 64 GiB); past it\n"
+	"                      commands fail with STORAGE_FULL and nothing is written\n"
+	"  --clock-file FILE   tests only: read the time (YYYY-MM-DDTHH:MM:SSZ) from FILE\n"
+	"  --ready-fd FD       write \"ready\\n\" to FD once listening (for supervisors, tests)\n"
+	"  -h, --help          this help\n"
+	"\n"
+	"exit status: 0 clean stop, 1 failure (the message names it), 2 usage error\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "ledgerd: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(see ledgerd --help)\n");
+	return 2;
+}
+
+static bool parse_bytes(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	unsigned shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30, end++;
+	if (*end || v > (~0ull >> shift))
+		return false;
+	*out = (size_t)(v << shift);
+	return true;
+}
+
+/* The first event of every log: names it (16 random bytes) and its format. */
+typedef struct init_job {
+	ledger_job job;
+	uint8_t log_id[16];
+	ledger_err result;
+} init_job;
+
+static ledger_err init_apply(ledger_job *job, ledger_txn *t)
+{
+	init_job *j = (init_job *)job;
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__LogCreated lc = LEDGER__EVENTS__LOG_CREATED__INIT;
+	lc.log_id.data = j->log_id;
+	lc.log_id.len = sizeof j->log_id;
+	lc.format = (char *)LEDGER_FORMAT_NAME;
+	lc.partition = (char *)"";
+	ev.committed_at_us = ledger_txn_time_us(t);
+	ev.actor = (char *)"ledgerd";
+	ev.request_id = (char *)"init";
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_LOG_CREATED;
+	ev.log_created = &lc;
+	uint8_t buf[256];
+	size_t n = ledger__events__event__get_packed_size(&ev);
+	if (n > sizeof buf)
+		return LEDGER_ERR_TOO_LARGE;
+	ledger__events__event__pack(&ev, buf);
+	return ledger_append(t, buf, n, NULL, NULL);
+}
+
+static void init_done(ledger_job *job, ledger_err err) { ((init_job *)job)->result = err; }
+
+static int cmd_init(const char *dir)
+{
+	if (ledger_create(dir, NULL) != LEDGER_OK) {
+		fprintf(stderr, "ledgerd init: %s\n", ledger_last_error());
+		return 1;
+	}
+	const char *why;
+	if (!api_keys_create(dir, &why)) {
+		fprintf(stderr, "ledgerd init: %s/keys: %s\n", dir, why);
+		return 1;
+	}
+	ledger *l;
+	if (ledger_open(dir, NULL, &l) != LEDGER_OK) {
+		fprintf(stderr, "ledgerd init: %s\n", ledger_last_error());
+		return 1;
+	}
+	proj *p = NULL;
+	ledger_err err = proj_open(l, &p); /* creates the projection databases */
+	init_job j = {.job = {.apply = init_apply, .done = init_done}};
+	randombytes_buf(j.log_id, sizeof j.log_id);
+	if (!err)
+		err = ledger_commit_one(l, &j.job, api_clock_us(NULL));
+	if (!err)
+		err = j.result;
+	proj_close(p);
+	ledger_close(l);
+	if (err) {
+		fprintf(stderr, "ledgerd init: %s: %s\n", ledger_strerror(err), ledger_last_error());
+		return 1;
+	}
+	char id[33];
+	ledger_hex(j.log_id, sizeof j.log_id, id);
+	printf("initialised %s (log id %s)\n", dir, id);
+	printf("serve it with: ledgerd serve --data %s\n", dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "serve") != 0)
+		return usage_error("unknown command %s", cmd);
+	import_init(); /* libxml2, before any thread */
+	if (!proj_timezone_init()) {
+		fprintf(stderr, "ledgerd: the tz database has no Europe/Paris (install the tzdata package)\n");
+		return 1;
+	}
+	api_server_options o = {.ready_fd = -1};
+	size_t listens = 0;
+	static const struct option options[] = {
+		{"data", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
+		{"pub", required_argument, NULL, 'p'},       {"workers", required_argument, NULL, 'w'},
+		{"map-size", required_argument, NULL, 'm'},  {"map-size-max", required_argument, NULL, 'M'},
+		{"clock-file", required_argument, NULL, 'c'}, {"ready-fd", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+	};
+	optind = 2;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'd': o.data_dir = optarg; break;
+		case 'l':
+			if (listens == API_LISTEN_URLS_MAX - 1)
+				return usage_error("at most 7 --listen URLs (%s)", optarg);
+			o.listen[listens++] = optarg;
+			break;
+		case 'p': o.pub_url = optarg; break;
+		case 'w': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > (long)API_WORKERS_MAX)
+				return usage_error("--workers %s: a number from 1 to 1024", optarg);
+			o.workers = (unsigned)v;
+			break;
+		}
+		case 'm':
+			if (!parse_bytes(optarg, &o.map_bytes_initial))
+				return usage_error("--map-size %s: a size in bytes (K, M, G suffixes)", optarg);
+			break;
+		case 'M':
+			if (!parse_bytes(optarg, &o.map_bytes_max))
+				return usage_error("--map-size-max %s: a size in bytes (K, M, G suffixes)", optarg);
+			break;
+		case 'c': o.clock_file = optarg; break;
+		case 'r': o.ready_fd = atoi(optarg); break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: return usage_error("%s", "bad option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument %s", argv[optind]);
+	if (!o.data_dir)
+		return usage_error("%s needs --data DIR", cmd);
+	if (strcmp(cmd, "init") == 0)
+		return cmd_init(o.data_dir);
+	if (o.clock_file && api_clock_us(o.clock_file) < 0) {
+		fprintf(stderr, "ledgerd: --clock-file %s: cannot read a time YYYY-MM-DDTHH:MM:SSZ from it\n", o.clock_file);
+		return 1;
+	}
+	return api_server_run(&o);
+}

@@ -1,0 +1,36 @@
+/* server.h: the request/reply service of ledgerd and its event publisher. */
+#ifndef API_SERVER_H
+#define API_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* An imported list (5 MiB) and its envelope fit. */
+#define API_REQUEST_BYTES_MAX (6u * 1024u * 1024u)
+/* Larger messages than this are dropped by the transport with the connection: nng cannot
+ * answer a message it refused to read. Between the two limits, a typed REQUEST_TOO_LARGE. */
+#define API_TRANSPORT_BYTES_MAX (4u * API_REQUEST_BYTES_MAX)
+#define API_LISTEN_URLS_MAX 8
+#define API_WORKERS_DEFAULT 128u
+#define API_WORKERS_MAX 1024u
+/* How often the expirer looks for passed expiry instants (and once at start). */
+#define API_EXPIRY_INTERVAL_MS 1000
+
+typedef struct api_server_options {
+	const char *data_dir;
+	const char *listen[API_LISTEN_URLS_MAX]; /* NULL-terminated; empty: ipc://DIR/ledgerd.sock */
+	const char *pub_url;                     /* NULL: ipc://DIR/ledgerd-events.sock */
+	unsigned workers;                        /* concurrent requests in flight */
+	size_t map_bytes_initial, map_bytes_max;
+	const char *clock_file;                  /* tests: the time is read from this file */
+	int ready_fd;                            /* >= 0: "ready\n" is written there once serving */
+} api_server_options;
+
+/* Serves until SIGTERM or SIGINT. Returns a process exit code; errors go to stderr. */
+int api_server_run(const api_server_options *options);
+
+/* Reads the injectable clock: the file's "YYYY-MM-DDTHH:MM:SSZ", or the system clock if
+ * path is NULL. Returns -1 if the file cannot be read. */
+int64_t api_clock_us(const char *path);
+
+#endif

@@ -1,0 +1,391 @@
+/*
+ * ledger-audit: the auditor's tool. Opens a data directory read-only, trusts nothing in it
+ * but the bytes of the records, and never writes to it.
+ *
+ *   verify  checks the hash chain from event 1 to the recorded head
+ *   replay  rebuilds every projection from event 1 into a scratch store and compares it,
+ *           byte for byte, with the live projections
+ */
+#include "ledger.h"
+#include "projections.h"
+
+#include <getopt.h>
+#include <stdint.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_BAD 1
+#define EXIT_USAGE 2
+#define EXIT_UNREADABLE 3
+#define REPLAY_EVENTS_PER_COMMIT 10000u
+
+static const char usage[] =
+	"usage: ledger-audit verify --data DIR [--from SEQ] [--to SEQ] [--json]\n"
+	"       ledger-audit replay --data DIR [--as-of TIME [--firm FIRM]] [--json]\n"
+	"\n"
+	"verify  checks every record of DIR's log: consecutive seqs from 1, each record's seq, its\n"
+	"        prev_hash and its recomputed SHA-256 (docs/log-format.md), and the recorded head.\n"
+	"        Prints the event count and head hash; on failure, the first bad seq and why.\n"
+	"        --from/--to verify a range only: its first record is checked against the stored\n"
+	"        hash of the record before it, and the recorded head only if the range reaches it.\n"
+	"replay  rebuilds every projection from event 1 in a scratch directory and compares it byte\n"
+	"        for byte with DIR's projections; names the first database and key that differ.\n"
+	"        --as-of TIME (YYYY-MM-DDTHH:MM:SSZ, UTC) replays only the events committed up to\n"
+	"        TIME and prints who could do what then: each firm's EC and every delegated right\n"
+	"        live at TIME with its expiry (--firm: one firm). Nothing is compared.\n"
+	"\n"
+	"DIR is opened read-only; nothing in it is changed.\n"
+	"exit status: 0 intact / identical, 1 broken / different, 2 usage, 3 DIR unreadable\n";
+
+static int open_ro(const char *dir, ledger **l)
+{
+	ledger_options o = {.read_only = true, .allow_broken_chain = true};
+	if (ledger_open(dir, &o, l) != LEDGER_OK) {
+		fprintf(stderr, "ledger-audit: %s\n", ledger_last_error());
+		return EXIT_UNREADABLE;
+	}
+	return 0;
+}
+
+static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
+{
+	ledger *l;
+	int rc = open_ro(dir, &l);
+	if (rc)
+		return rc;
+	MDB_txn *txn;
+	ledger_verify_result r;
+	ledger_err err = ledger_read_begin(l, &txn);
+	if (!err) {
+		err = ledger_verify_range(l, txn, from, to, &r);
+		ledger_read_end(l, txn);
+	}
+	ledger_close(l);
+	char hash[2 * LEDGER_HASH_BYTES + 1];
+	ledger_hex(r.head_hash, LEDGER_HASH_BYTES, hash);
+	if (err == LEDGER_OK) {
+		if (json)
+			printf("{\"ok\":true,\"events\":%llu,\"head_seq\":%llu,\"head_hash\":\"%s\"}\n",
+			       (unsigned long long)r.events, (unsigned long long)r.head_seq, hash);
+		else
+			printf("intact: %llu events, head seq %llu, hash %s\n", (unsigned long long)r.events,
+			       (unsigned long long)r.head_seq, hash);
+		return 0;
+	}
+	if (err == LEDGER_ERR_CORRUPT) {
+		if (json)
+			printf("{\"ok\":false,\"bad_seq\":%llu,\"reason\":\"%s\",\"good_events\":%llu}\n",
+			       (unsigned long long)r.bad_seq, r.reason, (unsigned long long)r.events);
+		else
+			printf("broken at seq %llu: %s (%llu good events before it)\n", (unsigned long long)r.bad_seq,
+			       r.reason, (unsigned long long)r.events);
+		return EXIT_BAD;
+	}
+	fprintf(stderr, "ledger-audit: %s: %s\n", dir, err == LEDGER_ERR_INVALID ? "bad --from/--to range" : ledger_strerror(err));
+	return err == LEDGER_ERR_INVALID ? EXIT_USAGE : EXIT_UNREADABLE;
+}
+
+static bool parse_seq(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*s == '-' || *end || end == s || v == 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Folds up to REPLAY_EVENTS_PER_COMMIT events of the live log, from seq `from`, into the
+ * scratch projections: one scratch transaction each. Re-runnable, as a ledger_job must be. */
+typedef struct replay_job {
+	ledger_job job;
+	ledger *live;
+	MDB_txn *live_txn;
+	proj *scratch;
+	uint64_t from, next, events, batch_events;
+	int64_t until_us; /* fold only events committed at or before this instant */
+	bool end;
+	ledger_err result;
+} replay_job;
+
+static ledger_err replay_apply(ledger_job *job, ledger_txn *t)
+{
+	replay_job *j = (replay_job *)job;
+	ledger_iter *it;
+	ledger_err err = ledger_iter_open(j->live, j->live_txn, j->from, &it);
+	if (err)
+		return err;
+	ledger_record rec;
+	uint64_t n = 0;
+	j->next = j->from;
+	j->end = false;
+	while (n < REPLAY_EVENTS_PER_COMMIT && (err = ledger_iter_next(it, &rec)) == LEDGER_OK) {
+		if (j->until_us < INT64_MAX) {
+			/* Commit times never decrease along the log: the first later one ends the replay. */
+			Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+			bool later = ev && ev->committed_at_us > j->until_us;
+			if (ev)
+				ledger__events__event__free_unpacked(ev, NULL);
+			if (later) {
+				err = LEDGER_END;
+				break;
+			}
+		}
+		err = proj_apply(j->scratch, ledger_txn_mdb(t), rec.seq, rec.event, rec.event_bytes);
+		if (err) {
+			if (err == LEDGER_ERR_CORRUPT)
+				fprintf(stderr, "ledger-audit: event %llu cannot be folded (unknown or malformed event)\n",
+				        (unsigned long long)rec.seq);
+			break;
+		}
+		j->next = rec.seq + 1;
+		n++;
+	}
+	ledger_iter_close(it);
+	if (err == LEDGER_END) {
+		j->end = true;
+		err = LEDGER_OK;
+	}
+	j->batch_events = n;
+	return err;
+}
+
+static void replay_done(ledger_job *job, ledger_err err)
+{
+	replay_job *j = (replay_job *)job;
+	j->result = err;
+	if (!err)
+		j->events += j->batch_events; /* counted once the batch is committed */
+}
+
+/* Rebuilds from the snapshot live_txn: the same snapshot the comparison then reads, so a
+ * ledgerd committing meanwhile cannot make them differ. */
+static ledger_err rebuild(ledger *live, MDB_txn *live_txn, ledger *scratch_ledger, proj *scratch, int64_t until_us,
+                          uint64_t *events)
+{
+	replay_job j = {.job = {.apply = replay_apply, .done = replay_done}, .live = live, .live_txn = live_txn,
+	                .scratch = scratch, .from = 1, .until_us = until_us};
+	ledger_err err = LEDGER_OK;
+	while (!err && !j.end) {
+		err = ledger_commit_one(scratch_ledger, &j.job, 0);
+		if (!err)
+			err = j.result;
+		j.from = j.next;
+	}
+	*events = j.events;
+	return err;
+}
+
+/* Compares one named database of a (in its snapshot ta) and b; prints the first difference. */
+static bool same_db(ledger *a, MDB_txn *ta, ledger *b, const char *name)
+{
+	MDB_dbi da, db;
+	if (ledger_dbi_open(a, name, 0, &da) || ledger_dbi_open(b, name, 0, &db)) {
+		printf("database %s: missing\n", name);
+		return false;
+	}
+	MDB_txn *tb;
+	MDB_cursor *ca, *cb;
+	if (ledger_read_begin(b, &tb))
+		return false;
+	if (mdb_cursor_open(ta, da, &ca) != 0) {
+		ledger_read_end(b, tb);
+		printf("database %s: unreadable in the live store\n", name);
+		return false;
+	}
+	if (mdb_cursor_open(tb, db, &cb) != 0) {
+		mdb_cursor_close(ca);
+		ledger_read_end(b, tb);
+		printf("database %s: unreadable in the scratch store\n", name);
+		return false;
+	}
+	MDB_val ka, va, kb, vb;
+	int ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST), rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
+	bool same = true;
+	for (uint64_t row = 1; ra == 0 || rb == 0; row++) {
+		if (ra != 0 || rb != 0 || ka.mv_size != kb.mv_size || memcmp(ka.mv_data, kb.mv_data, ka.mv_size) != 0 ||
+		    va.mv_size != vb.mv_size || memcmp(va.mv_data, vb.mv_data, va.mv_size) != 0) {
+			printf("database %s differs at row %llu (%s)\n", name, (unsigned long long)row,
+			       ra != 0 ? "live has fewer rows" : rb != 0 ? "live has more rows" : "key or value differs");
+			same = false;
+			break;
+		}
+		ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+		rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT);
+	}
+	mdb_cursor_close(ca);
+	mdb_cursor_close(cb);
+	ledger_read_end(b, tb);
+	return same;
+}
+
+typedef struct as_of_printer {
+	bool json, first;
+	char last_firm[PROJ_FIRM_ID_BYTES_MAX + 1];
+} as_of_printer;
+
+static bool print_right(void *ctx, const char *firm_id, const char *ec, const char *who, Ledger__Events__Right right,
+                        const char *expires_on)
+{
+	as_of_printer *pr = ctx;
+	const char *name = right == LEDGER__EVENTS__RIGHT__RIGHT_UNSPECIFIED ? "all (EC)" : proj_right_name(right);
+	if (pr->json) {
+		/* Identifiers are validated (no quotes or backslashes): printed as they are. */
+		printf("%s{\"firm\":\"%s\",\"ec\":\"%s\",\"who\":\"%s\",\"right\":\"%s\",\"expires_on\":\"%s\"}",
+		       pr->first ? "" : ",", firm_id, ec, who, right == LEDGER__EVENTS__RIGHT__RIGHT_UNSPECIFIED ? "ec" : name, expires_on);
+	} else {
+		if (strcmp(pr->last_firm, firm_id) != 0)
+			printf("firm %s\n", firm_id);
+		printf("  %-40s %-9s %s%s\n", who, name, expires_on[0] ? "through " : "", expires_on);
+	}
+	snprintf(pr->last_firm, sizeof pr->last_firm, "%s", firm_id);
+	pr->first = false;
+	return true;
+}
+
+static int print_as_of(ledger *scratch, proj *p, const char *firm, int64_t at_us, uint64_t events, bool json)
+{
+	MDB_txn *txn;
+	if (ledger_read_begin(scratch, &txn))
+		return EXIT_UNREADABLE;
+	as_of_printer pr = {.json = json, .first = true};
+	if (json)
+		printf("{\"ok\":true,\"events\":%llu,\"rights\":[", (unsigned long long)events);
+	else
+		printf("as of the %llu events committed by then:\n", (unsigned long long)events);
+	ledger_err err = proj_rights_at(p, txn, firm, at_us, print_right, &pr);
+	ledger_read_end(scratch, txn);
+	if (json)
+		printf("]}\n");
+	if (err == LEDGER_END) {
+		fprintf(stderr, "ledger-audit: firm %s did not exist then\n", firm);
+		return EXIT_BAD;
+	}
+	return err ? EXIT_UNREADABLE : 0;
+}
+
+static int replay(const char *dir, const char *as_of, const char *firm, bool json)
+{
+	int64_t until_us = INT64_MAX;
+	if (as_of) {
+		struct tm tm = {0};
+		const char *end = strptime(as_of, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (!end || *end) {
+			fprintf(stderr, "ledger-audit: --as-of %s: a UTC time YYYY-MM-DDTHH:MM:SSZ\n", as_of);
+			return EXIT_USAGE;
+		}
+		until_us = (int64_t)timegm(&tm) * 1000000;
+	}
+	ledger *live;
+	int rc = open_ro(dir, &live);
+	if (rc)
+		return rc;
+	char scratch_dir[] = "/tmp/ledger-audit-XXXXXX";
+	if (!mkdtemp(scratch_dir)) {
+		perror("ledger-audit: scratch directory");
+		ledger_close(live);
+		return EXIT_UNREADABLE;
+	}
+	ledger *scratch = NULL;
+	proj *p = NULL;
+	uint64_t events = 0;
+	ledger_options so = {.map_bytes_initial = (size_t)1 << 30};
+	ledger_err err = ledger_create(scratch_dir, &so);
+	if (!err)
+		err = ledger_open(scratch_dir, &so, &scratch);
+	if (!err)
+		err = proj_open(scratch, &p);
+	/* A read transaction sees only the databases opened before it began: open the live
+	 * projections first (a missing one is reported by the comparison). */
+	for (size_t i = 0; !err && proj_db_names[i]; i++) {
+		MDB_dbi dbi;
+		(void)ledger_dbi_open(live, proj_db_names[i], 0, &dbi);
+	}
+	MDB_txn *live_txn = NULL;
+	if (!err)
+		err = ledger_read_begin(live, &live_txn);
+	if (!err)
+		err = rebuild(live, live_txn, scratch, p, until_us, &events);
+	bool same = false;
+	int as_of_rc = 0;
+	if (!err && as_of)
+		as_of_rc = print_as_of(scratch, p, firm, until_us, events, json);
+	else if (!err) {
+		same = true;
+		for (size_t i = 0; proj_db_names[i]; i++)
+			same = same_db(live, live_txn, scratch, proj_db_names[i]) && same;
+	}
+	if (live_txn)
+		ledger_read_end(live, live_txn);
+	proj_close(p);
+	ledger_close(scratch);
+	ledger_close(live);
+	char path[sizeof scratch_dir + 16];
+	for (const char *f = "data.mdb"; f; f = strcmp(f, "data.mdb") == 0 ? "lock.mdb" : NULL) {
+		snprintf(path, sizeof path, "%s/%s", scratch_dir, f);
+		unlink(path);
+	}
+	rmdir(scratch_dir);
+	if (err) {
+		fprintf(stderr, "ledger-audit: replay failed: %s\n", ledger_strerror(err));
+		return err == LEDGER_ERR_CORRUPT ? EXIT_BAD : EXIT_UNREADABLE;
+	}
+	if (as_of)
+		return as_of_rc;
+	if (json)
+		printf("{\"ok\":%s,\"events\":%llu}\n", same ? "true" : "false", (unsigned long long)events);
+	else
+		printf("%s: %llu events replayed; projections %s\n", same ? "identical" : "DIFFERENT",
+		       (unsigned long long)events, same ? "match the live ones byte for byte" : "differ (see above)");
+	return same ? 0 : EXIT_BAD;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	const char *cmd = argv[1], *dir = NULL;
+	bool json = false;
+	uint64_t from = 1, to = 0;
+	const char *as_of = NULL, *firm = NULL;
+	static const struct option options[] = {
+		{"data", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},       {"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},   {"as-of", required_argument, NULL, 'a'},
+		{"firm", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0},
+	};
+	optind = 2;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'j': json = true; break;
+		case 'a': as_of = optarg; break;
+		case 'F': firm = optarg; break;
+		case 'f':
+		case 't':
+			if (!parse_seq(optarg, c == 'f' ? &from : &to)) {
+				fprintf(stderr, "ledger-audit: --%s %s: a seq, 1 or more\n", c == 'f' ? "from" : "to", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (!dir || optind != argc) {
+		fprintf(stderr, "ledger-audit: %s needs --data DIR and nothing else\n%s", cmd, usage);
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "verify") == 0)
+		return verify(dir, from, to, json);
+	if (strcmp(cmd, "replay") == 0)
+		return replay(dir, as_of, firm, json);
+	fprintf(stderr, "ledger-audit: unknown command %s\n%s", cmd, usage);
+	return EXIT_USAGE;
+}
