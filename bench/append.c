@@ -1,0 +1,1358 @@
+/*
+ * append.c: how close does ledgerd come to what it is built from?
+ *
+ * One run, one machine, three measurements of the same unit of work:
+ *   ledgerd   a `delegation grant` of one right to one collaborator, sent by 1, 8 and 64
+ *             client threads (each with its own api_client) to a real `ledgerd serve` child
+ *             over ipc://. A reply means the grant's event is durable (group commit).
+ *   raw LMDB  MDB_APPEND of records of a grant event's stored size into a fresh environment
+ *             with LMDB's default, durable sync: 1 record per commit (the floor under one
+ *             command's latency) and 1000 per commit (the ceiling group commit approaches).
+ *   echo      a bare nng rep0 echo server (contexts + aio, as ledgerd has) answering
+ *             requests of a grant request's size, under the same client threads: the cost of
+ *             the transport alone.
+ * The targets are printed beside the figures as information. This is a benchmark, not a
+ * test: it asserts no timing. Exit status: 0 it ran, 1 a phase failed (ledgerd did not start,
+ * a request was refused or lost...), 2 usage.
+ */
+#include "client.h"
+#include "ledger.h"
+#include "token.h"
+
+#include "api.pb-c.h"
+#include "events.pb-c.h"
+
+#include <lmdb.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <sodium.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ----- limits and fixed choices ----- */
+
+#define LOADS 3u
+static const unsigned load_clients[LOADS] = {1u, 8u, 64u};
+#define CLIENTS_MAX 64u
+#define RAW_MODES   2u
+static const unsigned raw_records_per_commit[RAW_MODES] = {1u, 1000u};
+
+#define CALL_TIMEOUT_MS  30000
+#define READY_TIMEOUT_MS 15000
+#define TOKEN_TTL_S      (24 * 3600)
+/* Big enough that the map never grows during a run: growth is not what is measured. */
+#define LEDGERD_MAP_SIZE "1G"
+#define RAW_MAP_BYTES    ((size_t)2 << 30)
+/* Bounds the disk one raw run writes: it stops early (and says so) when it reaches it. */
+#define RAW_DATA_BYTES_MAX ((uint64_t)512 << 20)
+#define ECHO_WORKERS       128u /* ledgerd's default number of contexts (API_WORKERS_DEFAULT) */
+#define REQUEST_BYTES_MAX  (API_TOKEN_BYTES_MAX + 1024u)
+#define RECORD_BYTES_MAX   4096u
+/* The work directory's path is bounded so that its ipc:// socket paths fit a sockaddr_un
+ * (108 bytes with the NUL): the longest name under it is "/ledgerd-events.sock". */
+#define WORK_DIR_BYTES_MAX 80u
+#define URL_BYTES_MAX      (WORK_DIR_BYTES_MAX + 64u)
+
+#define MEASURE_S_DEFAULT 6.0
+#define WARMUP_S_DEFAULT  1.0
+#define MEASURE_S_QUICK   1.5
+#define WARMUP_S_QUICK    0.5
+#define MEASURE_S_MAX     600.0
+
+#define FIRM_ID                   "bench-firm"
+#define EC_EMAIL                  "ec@bench.example"
+#define COLLABORATOR_EMAIL_FORMAT "collaborator-%02u@bench.example"
+
+/* Targets (docs/benchmarks.md): printed, never asserted. */
+#define TARGET_LATENCY_RATIO_MAX 2.0
+#define TARGET_RATE_RATIO_MIN    0.5
+
+typedef struct options {
+	char ledgerd[PATH_MAX];
+	char tmp_parent[PATH_MAX];
+	int64_t warmup_ns, measure_ns;
+	bool json, keep;
+} options;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* out = dir || suffix. False when it does not fit. */
+static bool path_join(char *out, size_t out_bytes, const char *dir, const char *suffix)
+{
+	int n = snprintf(out, out_bytes, "%s%s", dir, suffix);
+	return n >= 0 && (size_t)n < out_bytes;
+}
+
+/* ----- latency histogram ----- */
+
+/*
+ * Log-linear buckets (as HdrHistogram): exact below 128 ns, then 64 buckets per power of two,
+ * so a percentile is within 1/64 (1.6 %) of the truth. A fixed 30 KiB per thread, whatever
+ * the number of samples, where keeping every sample would grow with the run.
+ */
+#define HIST_SUB_BITS 7u
+#define HIST_EXACT    (1u << HIST_SUB_BITS)
+#define HIST_HALF     (HIST_EXACT / 2u)
+#define HIST_BUCKETS  (HIST_EXACT + (64u - HIST_SUB_BITS) * HIST_HALF)
+
+typedef struct histogram {
+	uint64_t count;
+	uint64_t buckets[HIST_BUCKETS];
+} histogram;
+
+static size_t hist_index(uint64_t ns)
+{
+	if (ns < HIST_EXACT)
+		return (size_t)ns;
+	unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
+	unsigned shift = msb - (HIST_SUB_BITS - 1u);
+	uint64_t mantissa = ns >> shift; /* in [HIST_HALF, HIST_EXACT) */
+	size_t index = HIST_EXACT + (size_t)(shift - 1u) * HIST_HALF + (size_t)(mantissa - HIST_HALF);
+	assert(index < HIST_BUCKETS);
+	return index;
+}
+
+/* The middle of bucket index, in ns. */
+static double hist_value(size_t index)
+{
+	if (index < HIST_EXACT)
+		return (double)index;
+	size_t k = index - HIST_EXACT;
+	unsigned shift = (unsigned)(k / HIST_HALF) + 1u;
+	uint64_t low = (uint64_t)(k % HIST_HALF + HIST_HALF) << shift;
+	return (double)low + (double)((uint64_t)1 << shift) / 2.0;
+}
+
+static void hist_add(histogram *h, int64_t ns)
+{
+	h->buckets[hist_index(ns > 0 ? (uint64_t)ns : 0)]++;
+	h->count++;
+}
+
+static void hist_merge(histogram *into, const histogram *from)
+{
+	for (size_t i = 0; i < HIST_BUCKETS; i++)
+		into->buckets[i] += from->buckets[i];
+	into->count += from->count;
+}
+
+/* The q-quantile (0 < q <= 1) in µs; 0 for an empty histogram. */
+static double hist_quantile_us(const histogram *h, double q)
+{
+	assert(q > 0.0 && q <= 1.0);
+	if (h->count == 0)
+		return 0.0;
+	uint64_t rank = (uint64_t)(q * (double)h->count);
+	if (rank == 0)
+		rank = 1;
+	uint64_t seen = 0;
+	for (size_t i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->buckets[i];
+		if (seen >= rank)
+			return hist_value(i) / 1000.0;
+	}
+	return hist_value(HIST_BUCKETS - 1u) / 1000.0;
+}
+
+/* ----- CPU time ----- */
+
+static int64_t process_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* User + system time of another process (ours: ledgerd), from /proc: clock ticks (10 ms),
+ * fine over runs of seconds. -1 when unreadable, or pid is 0. */
+static int64_t child_cpu_ns(pid_t pid)
+{
+	char path[64], text[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+	if (!f)
+		return -1;
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	/* Fields after the command name, which is in parentheses and may hold spaces. */
+	const char *after = strrchr(text, ')');
+	unsigned long long utime, stime;
+	if (!after || sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+		return -1;
+	return (int64_t)((utime + stime) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK)));
+}
+
+/* ----- closed-loop client threads ----- */
+
+/*
+ * Every load is closed-loop: each thread sends one request, waits for its reply, sends the
+ * next. The threads warm up together, then count what they start inside the measured window.
+ * Rate = requests counted / (last counted reply - window start).
+ */
+typedef struct window {
+	int64_t start_ns, end_ns;
+} window;
+
+typedef struct client_thread client_thread;
+
+typedef struct load_kind {
+	bool (*open)(client_thread *t);
+	bool (*call)(client_thread *t); /* one request; false with t->error on failure */
+	void (*close)(client_thread *t);
+} load_kind;
+
+/* One `delegation grant` request, built once per thread; only the request id changes. */
+typedef struct grant_request {
+	Ledger__Api__Request req;
+	Ledger__Api__DelegationGrant grant;
+	char *collaborators[1];
+	Ledger__Events__Right rights[1];
+	char collaborator[64];
+	char request_id[33];
+} grant_request;
+
+typedef struct load_setup {
+	const char *url;
+	pid_t server_pid;       /* 0 when the server is in this process */
+	const char *token;      /* grants: the EC's */
+	const uint8_t *request; /* echo: the bytes sent */
+	size_t request_bytes;
+} load_setup;
+
+struct client_thread {
+	const load_kind *kind;
+	const load_setup *setup;
+	const window *w;
+	pthread_barrier_t *ready, *go;
+	unsigned index;
+	pthread_t thread;
+	api_client *client;  /* grants */
+	grant_request grant; /* grants */
+	nng_socket sock;     /* echo */
+	histogram hist;
+	uint64_t ops;     /* inside the window */
+	uint64_t ops_all; /* warm-up included: what the CPU time is divided by */
+	int64_t last_done_ns;
+	bool failed;
+	char error[256];
+};
+
+typedef struct load_result {
+	unsigned clients;
+	uint64_t ops;
+	double ops_per_s, p50_us, p99_us;
+	/* CPU time per request, warm-up included: of this process (the clients, and the echo
+	 * server when it is in-process) and of the server process when there is one */
+	double client_cpu_us, server_cpu_us;
+	bool failed;
+	/* ledgerd only, from the log: grant events and the durable commits that held them */
+	uint64_t events, commits;
+} load_result;
+
+static void *client_main(void *arg)
+{
+	client_thread *t = arg;
+	bool opened = t->kind->open(t);
+	t->failed = !opened;
+	pthread_barrier_wait(t->ready);
+	pthread_barrier_wait(t->go); /* the window is set between the two barriers */
+	while (opened && !t->failed) {
+		int64_t start = now_ns();
+		if (start >= t->w->end_ns)
+			break;
+		if (!t->kind->call(t)) {
+			t->failed = true;
+			break;
+		}
+		int64_t done = now_ns();
+		t->ops_all++;
+		if (start >= t->w->start_ns) {
+			hist_add(&t->hist, done - start);
+			t->ops++;
+			t->last_done_ns = done;
+		}
+	}
+	if (opened)
+		t->kind->close(t);
+	return NULL;
+}
+
+typedef struct load_cost {
+	int64_t client_ns, server_ns; /* server_ns -1: not measured */
+} load_cost;
+
+static void load_summarise(const client_thread *threads, unsigned clients, const window *w, const load_cost *cpu,
+                           load_result *out)
+{
+	histogram *all = calloc(1, sizeof *all);
+	if (!all) {
+		fprintf(stderr, "bench-append: out of memory\n");
+		exit(1);
+	}
+	int64_t last_ns = w->start_ns;
+	uint64_t ops_all = 0;
+	*out = (load_result){.clients = clients};
+	for (unsigned i = 0; i < clients; i++) {
+		const client_thread *t = &threads[i];
+		hist_merge(all, &t->hist);
+		out->ops += t->ops;
+		ops_all += t->ops_all;
+		if (t->last_done_ns > last_ns)
+			last_ns = t->last_done_ns;
+		if (t->failed && !out->failed) {
+			out->failed = true;
+			fprintf(stderr, "bench-append: client %u failed: %s\n", i, t->error);
+		}
+	}
+	assert(all->count == out->ops);
+	double seconds = (double)(last_ns - w->start_ns) / 1e9;
+	out->ops_per_s = seconds > 0.0 ? (double)out->ops / seconds : 0.0;
+	out->p50_us = hist_quantile_us(all, 0.50);
+	out->p99_us = hist_quantile_us(all, 0.99);
+	out->client_cpu_us = ops_all ? (double)cpu->client_ns / 1e3 / (double)ops_all : 0.0;
+	out->server_cpu_us = ops_all && cpu->server_ns >= 0 ? (double)cpu->server_ns / 1e3 / (double)ops_all : 0.0;
+	free(all);
+}
+
+/* Runs `clients` threads of kind against setup for warm-up + measure. */
+static void run_load(const load_kind *kind, const load_setup *setup, unsigned clients, const options *o,
+                     load_result *out)
+{
+	assert(clients >= 1 && clients <= CLIENTS_MAX);
+	client_thread *threads = calloc(clients, sizeof *threads);
+	if (!threads) {
+		fprintf(stderr, "bench-append: out of memory\n");
+		exit(1);
+	}
+	pthread_barrier_t ready, go;
+	pthread_barrier_init(&ready, NULL, clients + 1u);
+	pthread_barrier_init(&go, NULL, clients + 1u);
+	window w = {0, 0};
+	int64_t client_cpu0 = process_cpu_ns(), server_cpu0 = child_cpu_ns(setup->server_pid);
+	for (unsigned i = 0; i < clients; i++) {
+		client_thread *t = &threads[i];
+		*t = (client_thread){.kind = kind, .setup = setup, .w = &w, .ready = &ready, .go = &go, .index = i};
+		if (pthread_create(&t->thread, NULL, client_main, t) != 0) {
+			/* The barriers count on every thread: without one the run cannot go on. */
+			fprintf(stderr, "bench-append: cannot start client thread %u\n", i);
+			exit(1);
+		}
+	}
+	pthread_barrier_wait(&ready);
+	w.start_ns = now_ns() + o->warmup_ns;
+	w.end_ns = w.start_ns + o->measure_ns;
+	pthread_barrier_wait(&go);
+	for (unsigned i = 0; i < clients; i++)
+		pthread_join(threads[i].thread, NULL);
+	int64_t server_cpu1 = child_cpu_ns(setup->server_pid);
+	load_cost cpu = {process_cpu_ns() - client_cpu0,
+	                 server_cpu0 >= 0 && server_cpu1 >= 0 ? server_cpu1 - server_cpu0 : -1};
+	pthread_barrier_destroy(&ready);
+	pthread_barrier_destroy(&go);
+	load_summarise(threads, clients, &w, &cpu, out);
+	free(threads);
+}
+
+/* ----- the ledgerd load: delegation grants ----- */
+
+static void grant_request_init(grant_request *g, const char *token, unsigned collaborator)
+{
+	ledger__api__request__init(&g->req);
+	ledger__api__delegation_grant__init(&g->grant);
+	snprintf(g->collaborator, sizeof g->collaborator, COLLABORATOR_EMAIL_FORMAT, collaborator);
+	g->collaborators[0] = g->collaborator;
+	g->rights[0] = LEDGER__EVENTS__RIGHT__RIGHT_PREPARE;
+	g->grant.firm_id = (char *)FIRM_ID;
+	g->grant.n_collaborators = 1;
+	g->grant.collaborators = g->collaborators;
+	g->grant.n_rights = 1;
+	g->grant.rights = g->rights;
+	api_request_id(g->request_id);
+	g->req.request_id = g->request_id;
+	g->req.token = (char *)token;
+	g->req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
+	g->req.delegation_grant = &g->grant;
+}
+
+/* NULL when r is what a grant of one right to one known collaborator must answer: granted,
+ * one new event. Otherwise what is wrong (pointing into r). */
+static const char *grant_reply_problem(const Ledger__Api__Reply *r)
+{
+	if (r->error)
+		return r->error->message;
+	if (r->result_case != LEDGER__API__REPLY__RESULT_GRANT || r->grant->n_results != 1)
+		return "not a grant reply of one row";
+	if (r->grant->results[0]->status != LEDGER__API__GRANT_RESULT__STATUS__GRANTED)
+		return r->grant->results[0]->message;
+	if (r->seq == 0 || r->replayed)
+		return "the grant wrote no new event";
+	return NULL;
+}
+
+static bool grant_open(client_thread *t)
+{
+	const char *why;
+	t->client = api_client_open(t->setup->url, CALL_TIMEOUT_MS, &why);
+	if (!t->client) {
+		snprintf(t->error, sizeof t->error, "cannot dial %s: %s", t->setup->url, why);
+		return false;
+	}
+	grant_request_init(&t->grant, t->setup->token, t->index);
+	return true;
+}
+
+static bool grant_call(client_thread *t)
+{
+	api_request_id(t->grant.request_id); /* a fresh command, never a replayed one */
+	Ledger__Api__Reply *reply;
+	const char *why;
+	if (!api_client_call(t->client, &t->grant.req, &reply, &why)) {
+		snprintf(t->error, sizeof t->error, "grant: %s", why);
+		return false;
+	}
+	const char *problem = grant_reply_problem(reply);
+	if (problem)
+		snprintf(t->error, sizeof t->error, "grant refused: %s", problem);
+	ledger__api__reply__free_unpacked(reply, NULL);
+	return problem == NULL;
+}
+
+static void grant_close(client_thread *t)
+{
+	api_client_close(t->client);
+}
+
+static const load_kind grant_load = {grant_open, grant_call, grant_close};
+
+/* ----- the echo load: a bare nng req/rep round trip ----- */
+
+/* Dials like api_client_open does, so both loads pay the same transport. */
+static bool echo_open(client_thread *t)
+{
+	int rv = nng_req0_open(&t->sock);
+	if (rv == 0)
+		rv = nng_socket_set_ms(t->sock, NNG_OPT_RECVTIMEO, CALL_TIMEOUT_MS);
+	if (rv == 0)
+		rv = nng_socket_set_ms(t->sock, NNG_OPT_SENDTIMEO, CALL_TIMEOUT_MS);
+	if (rv == 0)
+		rv = nng_socket_set_ms(t->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	if (rv == 0)
+		rv = nng_dial(t->sock, t->setup->url, NULL, 0);
+	if (rv != 0) {
+		snprintf(t->error, sizeof t->error, "cannot dial %s: %s", t->setup->url, nng_strerror(rv));
+		nng_close(t->sock);
+		return false;
+	}
+	return true;
+}
+
+static bool echo_call(client_thread *t)
+{
+	nng_msg *msg;
+	int rv = nng_msg_alloc(&msg, t->setup->request_bytes);
+	if (rv == 0) {
+		memcpy(nng_msg_body(msg), t->setup->request, t->setup->request_bytes);
+		if ((rv = nng_sendmsg(t->sock, msg, 0)) != 0)
+			nng_msg_free(msg);
+	}
+	if (rv == 0 && (rv = nng_recvmsg(t->sock, &msg, 0)) == 0) {
+		size_t got = nng_msg_len(msg);
+		nng_msg_free(msg);
+		if (got != t->setup->request_bytes) {
+			snprintf(t->error, sizeof t->error, "echo: %zu bytes back for %zu sent", got,
+			         t->setup->request_bytes);
+			return false;
+		}
+	}
+	if (rv != 0)
+		snprintf(t->error, sizeof t->error, "echo: %s", nng_strerror(rv));
+	return rv == 0;
+}
+
+static void echo_close(client_thread *t)
+{
+	nng_close(t->sock);
+}
+
+static const load_kind echo_load = {echo_open, echo_call, echo_close};
+
+/* The echo server: ledgerd's service loop (api/server.c) with the handling taken out. */
+typedef struct echo_worker {
+	nng_ctx ctx;
+	nng_aio *aio;
+	bool sending;
+} echo_worker;
+
+typedef struct echo_server {
+	nng_socket sock;
+	echo_worker workers[ECHO_WORKERS];
+} echo_server;
+
+static void echo_worker_cb(void *arg)
+{
+	echo_worker *w = arg;
+	int rv = nng_aio_result(w->aio);
+	if (w->sending) {
+		if (rv != 0)
+			nng_msg_free(nng_aio_get_msg(w->aio));
+		w->sending = false;
+		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
+			nng_ctx_recv(w->ctx, w->aio);
+		return;
+	}
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		return;
+	if (rv != 0) {
+		nng_ctx_recv(w->ctx, w->aio);
+		return;
+	}
+	w->sending = true; /* the request's message goes back as the reply */
+	nng_aio_set_msg(w->aio, nng_aio_get_msg(w->aio));
+	nng_ctx_send(w->ctx, w->aio);
+}
+
+static bool echo_server_start(echo_server *s, const char *url)
+{
+	int rv = nng_rep0_open(&s->sock);
+	if (rv == 0)
+		rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, REQUEST_BYTES_MAX);
+	for (unsigned i = 0; rv == 0 && i < ECHO_WORKERS; i++) {
+		echo_worker *w = &s->workers[i];
+		rv = nng_aio_alloc(&w->aio, echo_worker_cb, w);
+		if (rv == 0)
+			rv = nng_ctx_open(&w->ctx, s->sock);
+		if (rv == 0)
+			nng_ctx_recv(w->ctx, w->aio);
+	}
+	if (rv == 0)
+		rv = nng_listen(s->sock, url, NULL, 0);
+	if (rv != 0)
+		fprintf(stderr, "bench-append: echo server on %s: %s\n", url, nng_strerror(rv));
+	return rv == 0;
+}
+
+static void echo_server_stop(echo_server *s)
+{
+	nng_close(s->sock); /* pending operations end with NNG_ECLOSED */
+	for (unsigned i = 0; i < ECHO_WORKERS; i++) {
+		if (s->workers[i].aio) {
+			nng_aio_stop(s->workers[i].aio);
+			nng_aio_free(s->workers[i].aio);
+		}
+	}
+}
+
+/* ----- ledgerd as a child process ----- */
+
+/* Starts argv[0] with stdout and stderr into log_fd. The caller's fds without FD_CLOEXEC
+ * (the ready pipe) are inherited. */
+static pid_t spawn(char *const argv[], int log_fd)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		fprintf(stderr, "bench-append: fork: %s\n", strerror(errno));
+	return pid;
+}
+
+static int wait_exit(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+typedef struct ledgerd_proc {
+	char data_dir[PATH_MAX];
+	char url[URL_BYTES_MAX], pub_url[URL_BYTES_MAX];
+	char log_path[PATH_MAX];
+	int log_fd;
+	pid_t pid;
+} ledgerd_proc;
+
+static bool ledgerd_init(const options *o, ledgerd_proc *p)
+{
+	char *argv[] = {(char *)o->ledgerd, "init", "--data", p->data_dir, NULL};
+	pid_t pid = spawn(argv, p->log_fd);
+	if (pid > 0 && wait_exit(pid) == 0)
+		return true;
+	fprintf(stderr, "bench-append: ledgerd init failed: see %s\n", p->log_path);
+	return false;
+}
+
+/* Starts `ledgerd serve` and waits for "ready" on the --ready-fd pipe. */
+static bool ledgerd_serve(const options *o, ledgerd_proc *p)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, 0) != 0) {
+		fprintf(stderr, "bench-append: pipe: %s\n", strerror(errno));
+		return false;
+	}
+	char ready_fd[16];
+	snprintf(ready_fd, sizeof ready_fd, "%d", fds[1]);
+	char *argv[] = {
+	    (char *)o->ledgerd, "serve",      "--data",         p->data_dir,  "--listen", p->url, "--pub",
+	    p->pub_url,         "--map-size", LEDGERD_MAP_SIZE, "--ready-fd", ready_fd,   NULL,
+	};
+	p->pid = spawn(argv, p->log_fd);
+	close(fds[1]);
+	struct pollfd pfd = {fds[0], POLLIN, 0};
+	char buf[8] = {0};
+	bool ready = p->pid > 0 && poll(&pfd, 1, READY_TIMEOUT_MS) == 1 && read(fds[0], buf, sizeof buf - 1) > 0 &&
+	             strncmp(buf, "ready", 5) == 0;
+	close(fds[0]);
+	if (!ready)
+		fprintf(stderr, "bench-append: ledgerd serve did not become ready: see %s\n", p->log_path);
+	return ready;
+}
+
+/* SIGTERM (ledgerd drains, then exits 0) and wait. */
+static bool ledgerd_stop(ledgerd_proc *p)
+{
+	if (p->pid <= 0)
+		return true;
+	kill(p->pid, SIGTERM);
+	int code = wait_exit(p->pid);
+	p->pid = 0;
+	if (code != 0)
+		fprintf(stderr, "bench-append: ledgerd exited with %d: see %s\n", code, p->log_path);
+	return code == 0;
+}
+
+/* ----- setting up the firm over RPC ----- */
+
+static bool mint(const char *data_dir, const char *sub, bool platform, char out[API_TOKEN_BYTES_MAX])
+{
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	const char *why;
+	if (!api_key_load(data_dir, "idp.sk", sk, sizeof sk, &why)) {
+		fprintf(stderr, "bench-append: %s/keys/idp.sk: %s\n", data_dir, why);
+		return false;
+	}
+	api_claims c = {.iat = (int64_t)time(NULL), .platform = platform};
+	c.exp = c.iat + TOKEN_TTL_S;
+	snprintf(c.sub, sizeof c.sub, "%s", sub);
+	snprintf(c.aud, sizeof c.aud, "%s", API_TOKEN_AUDIENCE);
+	bool ok = api_token_mint(&c, sk, out, API_TOKEN_BYTES_MAX);
+	sodium_memzero(sk, sizeof sk);
+	return ok;
+}
+
+/* Sends req with token and a fresh request id; *reply is the caller's. */
+static bool call(api_client *c, const char *token, Ledger__Api__Request *req, Ledger__Api__Reply **reply)
+{
+	char request_id[33];
+	api_request_id(request_id);
+	req->request_id = request_id;
+	req->token = (char *)token;
+	const char *why;
+	bool ok = api_client_call(c, req, reply, &why);
+	req->request_id = NULL;
+	req->token = NULL;
+	if (!ok)
+		fprintf(stderr, "bench-append: call failed: %s\n", why);
+	else if ((*reply)->error)
+		fprintf(stderr, "bench-append: refused: %s\n", (*reply)->error->message);
+	if (ok && (*reply)->error) {
+		ledger__api__reply__free_unpacked(*reply, NULL);
+		ok = false;
+	}
+	return ok;
+}
+
+static bool command(api_client *c, const char *token, Ledger__Api__Request *req)
+{
+	Ledger__Api__Reply *reply;
+	if (!call(c, token, req, &reply))
+		return false;
+	ledger__api__reply__free_unpacked(reply, NULL);
+	return true;
+}
+
+static bool account_add(api_client *c, const char *token, const char *email, bool is_ec)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__AccountAdd a = LEDGER__API__ACCOUNT_ADD__INIT;
+	a.email = (char *)email;
+	a.name = (char *)(is_ec ? "Bench EC" : "Bench collaborator");
+	a.is_ec = is_ec;
+	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
+	req.account_add = &a;
+	return command(c, token, &req);
+}
+
+/* The EC, its firm and CLIENTS_MAX collaborators, one per client thread. */
+static bool setup_firm(api_client *c, const char *platform_token)
+{
+	if (!account_add(c, platform_token, EC_EMAIL, true))
+		return false;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
+	f.firm_id = (char *)FIRM_ID;
+	f.name = (char *)"Bench firm";
+	f.ec_email = (char *)EC_EMAIL;
+	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
+	req.firm_add = &f;
+	if (!command(c, platform_token, &req))
+		return false;
+	for (unsigned i = 0; i < CLIENTS_MAX; i++) {
+		char email[64];
+		snprintf(email, sizeof email, COLLABORATOR_EMAIL_FORMAT, i);
+		if (!account_add(c, platform_token, email, false))
+			return false;
+	}
+	return true;
+}
+
+static bool head_seq(api_client *c, const char *token, uint64_t *seq)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__Head h = LEDGER__API__HEAD__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_HEAD;
+	req.head = &h;
+	Ledger__Api__Reply *reply;
+	if (!call(c, token, &req, &reply))
+		return false;
+	bool ok = reply->result_case == LEDGER__API__REPLY__RESULT_HEAD;
+	if (ok)
+		*seq = reply->head->seq;
+	ledger__api__reply__free_unpacked(reply, NULL);
+	return ok;
+}
+
+/* ----- reading the log back: record size and group commit ----- */
+
+typedef struct ledgerd_figures {
+	load_result loads[LOADS];
+	uint64_t first_seq[LOADS], last_seq[LOADS]; /* what each load wrote */
+	uint64_t grant_events, grant_record_bytes;  /* over every load */
+	size_t request_bytes;
+	uint8_t request[REQUEST_BYTES_MAX]; /* a packed grant request, for the echo load */
+} ledgerd_figures;
+
+/*
+ * Counts the grant events of a load, their stored bytes, and the durable commits that held
+ * them. Every event of a batch carries the batch's one commit time (ledger_txn_time_us), so a
+ * change of committed_at_us between consecutive events is a new commit.
+ */
+static bool log_scan_load(ledger *l, MDB_txn *txn, ledgerd_figures *f, unsigned load)
+{
+	load_result *r = &f->loads[load];
+	int64_t previous_us = -1;
+	for (uint64_t seq = f->first_seq[load]; seq <= f->last_seq[load]; seq++) {
+		ledger_record rec;
+		if (ledger_get(l, txn, seq, &rec) != LEDGER_OK)
+			return false;
+		Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+		if (!ev)
+			return false;
+		if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_GRANTED) {
+			r->events++;
+			f->grant_events++;
+			f->grant_record_bytes += LEDGER_RECORD_HEADER_BYTES + rec.event_bytes;
+			if (ev->committed_at_us != previous_us)
+				r->commits++;
+			previous_us = ev->committed_at_us;
+		}
+		ledger__events__event__free_unpacked(ev, NULL);
+	}
+	return true;
+}
+
+/* Opens the stopped ledgerd's store read-only (verifying its chain) and scans each load. */
+static bool log_scan(const char *data_dir, ledgerd_figures *f)
+{
+	ledger_options lo = {.read_only = true};
+	ledger *l;
+	if (ledger_open(data_dir, &lo, &l) != LEDGER_OK) {
+		fprintf(stderr, "bench-append: reading the log back: %s\n", ledger_last_error());
+		return false;
+	}
+	MDB_txn *txn = NULL;
+	bool began = ledger_read_begin(l, &txn) == LEDGER_OK, ok = began;
+	for (unsigned i = 0; ok && i < LOADS; i++)
+		ok = log_scan_load(l, txn, f, i);
+	if (began)
+		ledger_read_end(l, txn);
+	ledger_close(l);
+	if (!ok || f->grant_events == 0)
+		fprintf(stderr, "bench-append: the log holds no readable grant event\n");
+	return ok && f->grant_events > 0;
+}
+
+/* ----- phase 1: ledgerd ----- */
+
+static void request_sample(ledgerd_figures *f, const char *token)
+{
+	grant_request g;
+	grant_request_init(&g, token, 0);
+	f->request_bytes = ledger__api__request__get_packed_size(&g.req);
+	assert(f->request_bytes <= sizeof f->request);
+	ledger__api__request__pack(&g.req, f->request);
+}
+
+/* Runs the loads against the served ledgerd; the setup client marks each load's seq range. */
+static bool ledgerd_loads(const options *o, const ledgerd_proc *p, ledgerd_figures *f)
+{
+	char platform_token[API_TOKEN_BYTES_MAX], ec_token[API_TOKEN_BYTES_MAX];
+	if (!mint(p->data_dir, "platform", true, platform_token) || !mint(p->data_dir, EC_EMAIL, false, ec_token))
+		return false;
+	const char *why;
+	api_client *c = api_client_open(p->url, CALL_TIMEOUT_MS, &why);
+	if (!c) {
+		fprintf(stderr, "bench-append: cannot dial %s: %s\n", p->url, why);
+		return false;
+	}
+	bool ok = setup_firm(c, platform_token);
+	request_sample(f, ec_token);
+	load_setup setup = {.url = p->url, .server_pid = p->pid, .token = ec_token};
+	for (unsigned i = 0; ok && i < LOADS; i++) {
+		fprintf(stderr, "bench-append: ledgerd, %u client(s)...\n", load_clients[i]);
+		uint64_t head;
+		ok = head_seq(c, platform_token, &head);
+		f->first_seq[i] = head + 1;
+		if (ok)
+			run_load(&grant_load, &setup, load_clients[i], o, &f->loads[i]);
+		ok = ok && !f->loads[i].failed && head_seq(c, platform_token, &f->last_seq[i]);
+	}
+	api_client_close(c);
+	return ok;
+}
+
+static bool bench_ledgerd(const options *o, const char *work_dir, ledgerd_figures *f)
+{
+	ledgerd_proc p = {.log_fd = -1};
+	char ipc_dir[URL_BYTES_MAX];
+	bool fits = path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) &&
+	            path_join(p.data_dir, sizeof p.data_dir, work_dir, "/ledger") &&
+	            path_join(p.url, sizeof p.url, ipc_dir, "/ledgerd.sock") &&
+	            path_join(p.pub_url, sizeof p.pub_url, ipc_dir, "/ledgerd-events.sock") &&
+	            path_join(p.log_path, sizeof p.log_path, work_dir, "/ledgerd.log");
+	assert(fits); /* main() bounded work_dir by WORK_DIR_BYTES_MAX */
+	(void)fits;
+	p.log_fd = open(p.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (p.log_fd < 0) {
+		fprintf(stderr, "bench-append: %s: %s\n", p.log_path, strerror(errno));
+		return false;
+	}
+	bool ok = ledgerd_init(o, &p) && ledgerd_serve(o, &p);
+	ok = ok && ledgerd_loads(o, &p, f);
+	ok = ledgerd_stop(&p) && ok;
+	close(p.log_fd);
+	return ok && log_scan(p.data_dir, f);
+}
+
+/* ----- phase 2: raw LMDB ----- */
+
+typedef struct raw_result {
+	unsigned records_per_commit;
+	uint64_t commits, records;
+	double records_per_s, commit_p50_us, commit_p99_us;
+	bool capped; /* stopped at RAW_DATA_BYTES_MAX before the window ended */
+} raw_result;
+
+/* A fresh environment as the ledger opens its own (MDB_NOTLS, default durable sync). */
+static bool raw_env_open(const char *dir, MDB_env **env, MDB_dbi *dbi)
+{
+	if (mkdir(dir, 0700) != 0) {
+		fprintf(stderr, "bench-append: mkdir %s: %s\n", dir, strerror(errno));
+		return false;
+	}
+	MDB_txn *txn = NULL;
+	int rc = mdb_env_create(env);
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(*env, 1);
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(*env, RAW_MAP_BYTES);
+	if (rc == 0)
+		rc = mdb_env_open(*env, dir, MDB_NOTLS, 0600);
+	if (rc == 0)
+		rc = mdb_txn_begin(*env, NULL, 0, &txn);
+	if (rc == 0) {
+		rc = mdb_dbi_open(txn, "events", MDB_CREATE, dbi);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	if (rc != 0)
+		fprintf(stderr, "bench-append: raw LMDB in %s: %s\n", dir, mdb_strerror(rc));
+	return rc == 0;
+}
+
+/* One durable commit of n records after *seq, keyed like the ledger's (u64 big-endian). */
+static int raw_commit(MDB_env *env, MDB_dbi dbi, uint64_t *seq, unsigned n, uint8_t *value, size_t value_bytes)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(env, NULL, 0, &txn);
+	for (unsigned i = 0; rc == 0 && i < n; i++) {
+		uint8_t key[8];
+		ledger_put_u64_be(key, ++*seq);
+		MDB_val k = {sizeof key, key}, v = {value_bytes, value};
+		rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+	}
+	if (rc == 0)
+		return mdb_txn_commit(txn);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static bool raw_run(const options *o, const char *dir, size_t record_bytes, unsigned per_commit, raw_result *out)
+{
+	assert(record_bytes > 0 && record_bytes <= RECORD_BYTES_MAX && per_commit > 0);
+	MDB_env *env = NULL;
+	MDB_dbi dbi;
+	uint8_t value[RECORD_BYTES_MAX];
+	histogram *h = calloc(1, sizeof *h);
+	bool ok = h && raw_env_open(dir, &env, &dbi);
+	randombytes_buf(value, record_bytes);
+	*out = (raw_result){.records_per_commit = per_commit};
+	uint64_t seq = 0, records_max = RAW_DATA_BYTES_MAX / record_bytes;
+	int64_t start_ns = now_ns() + o->warmup_ns, end_ns = start_ns + o->measure_ns, last_ns = start_ns;
+	while (ok) {
+		int64_t t0 = now_ns();
+		if (t0 < start_ns && seq >= records_max / 2) {
+			/* A fast disk: warm-up ends at half the data cap, so the window has the rest. */
+			start_ns = last_ns = t0;
+			end_ns = start_ns + o->measure_ns;
+		}
+		if (t0 >= end_ns || (out->capped = seq + per_commit > records_max))
+			break;
+		int rc = raw_commit(env, dbi, &seq, per_commit, value, record_bytes);
+		if (rc != 0) {
+			fprintf(stderr, "bench-append: raw LMDB commit: %s\n", mdb_strerror(rc));
+			ok = false;
+		}
+		int64_t t1 = now_ns();
+		if (ok && t0 >= start_ns) {
+			hist_add(h, t1 - t0);
+			out->commits++;
+			last_ns = t1;
+		}
+	}
+	out->records = out->commits * per_commit;
+	double seconds = (double)(last_ns - start_ns) / 1e9;
+	out->records_per_s = seconds > 0.0 ? (double)out->records / seconds : 0.0;
+	out->commit_p50_us = h ? hist_quantile_us(h, 0.50) : 0.0;
+	out->commit_p99_us = h ? hist_quantile_us(h, 0.99) : 0.0;
+	if (env)
+		mdb_env_close(env);
+	free(h);
+	return ok && out->commits > 0;
+}
+
+/* ----- phase 3: echo ----- */
+
+static bool bench_echo(const options *o, const char *work_dir, const ledgerd_figures *f, load_result out[LOADS])
+{
+	char ipc_dir[URL_BYTES_MAX], url[URL_BYTES_MAX];
+	bool fits =
+	    path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) && path_join(url, sizeof url, ipc_dir, "/echo.sock");
+	assert(fits); /* main() bounded work_dir by WORK_DIR_BYTES_MAX */
+	(void)fits;
+	echo_server *s = calloc(1, sizeof *s);
+	bool ok = s && echo_server_start(s, url);
+	load_setup setup = {.url = url, .request = f->request, .request_bytes = f->request_bytes};
+	for (unsigned i = 0; ok && i < LOADS; i++) {
+		fprintf(stderr, "bench-append: echo, %u client(s)...\n", load_clients[i]);
+		run_load(&echo_load, &setup, load_clients[i], o, &out[i]);
+		ok = !out[i].failed;
+	}
+	if (s)
+		echo_server_stop(s);
+	free(s);
+	return ok;
+}
+
+/* ----- report ----- */
+
+typedef struct figures {
+	ledgerd_figures ledgerd;
+	size_t record_bytes;
+	raw_result raw[RAW_MODES];
+	load_result echo[LOADS];
+	double latency_bound_us, latency_ratio, rate_ratio;
+	double load_before; /* 1-minute load average; -1 when unknown */
+	/* What else ran during the run (other processes, and the kernel's own threads, which
+	 * include some of our I/O): busy CPU-seconds of the machine not charged to us, and time
+	 * stolen by the hypervisor. Negative when unknown. */
+	double others_cpu_s, steal_s, wall_s;
+} figures;
+
+/* The targets, as ratios: ledgerd's one-client p50 over (raw one-record commit p50 + one-client
+ * echo p50), to stay <= 2; ledgerd's 64-client rate over the echo's, to stay >= 0.5. */
+static void targets(figures *f)
+{
+	f->latency_bound_us = f->raw[0].commit_p50_us + f->echo[0].p50_us;
+	f->latency_ratio = f->ledgerd.loads[0].p50_us / f->latency_bound_us;
+	f->rate_ratio = f->ledgerd.loads[LOADS - 1].ops_per_s / f->echo[LOADS - 1].ops_per_s;
+}
+
+static double events_per_commit(const load_result *r)
+{
+	return r->commits ? (double)r->events / (double)r->commits : 0.0;
+}
+
+/* The 1-minute load average before the run: other work on the machine skews every figure. */
+static double load_average(void)
+{
+	double load = -1.0;
+	FILE *f = fopen("/proc/loadavg", "re");
+	if (f) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = -1.0;
+		fclose(f);
+	}
+	return load;
+}
+
+/* Busy and stolen CPU time of the whole machine so far (/proc/stat), in ns. */
+typedef struct machine_cpu {
+	int64_t busy_ns, steal_ns, wall_ns;
+} machine_cpu;
+
+static bool machine_cpu_read(machine_cpu *m)
+{
+	unsigned long long user, nice, system, idle, iowait, irq, softirq, steal;
+	FILE *f = fopen("/proc/stat", "re");
+	int got = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
+	                     &irq, &softirq, &steal)
+	            : 0;
+	if (f)
+		fclose(f);
+	if (got != 8)
+		return false;
+	int64_t tick_ns = 1000000000 / sysconf(_SC_CLK_TCK);
+	m->busy_ns = (int64_t)(user + nice + system + irq + softirq) * tick_ns;
+	m->steal_ns = (int64_t)steal * tick_ns;
+	m->wall_ns = now_ns();
+	return true;
+}
+
+/* CPU time of this process and of its waited-for children (ledgerd). */
+static int64_t own_cpu_ns(void)
+{
+	struct rusage self, children;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &children);
+	int64_t us = 0;
+	const struct timeval *tv[4] = {&self.ru_utime, &self.ru_stime, &children.ru_utime, &children.ru_stime};
+	for (size_t i = 0; i < 4; i++)
+		us += (int64_t)tv[i]->tv_sec * 1000000 + tv[i]->tv_usec;
+	return us * 1000;
+}
+
+static void print_tables(const figures *f)
+{
+	printf("ledgerd: durable delegation grants over ipc://\n");
+	printf("  clients   commands/s    p50 µs    p99 µs | events/commit   CPU µs/command: ledgerd  clients\n");
+	for (unsigned i = 0; i < LOADS; i++) {
+		const load_result *r = &f->ledgerd.loads[i];
+		printf("  %7u %12.0f %9.1f %9.1f | %13.1f %25.0f %8.0f\n", r->clients, r->ops_per_s, r->p50_us,
+		       r->p99_us, events_per_commit(r), r->server_cpu_us, r->client_cpu_us);
+	}
+	printf("\nraw LMDB: MDB_APPEND of %zu-byte records, durable commits\n", f->record_bytes);
+	printf("  records/commit    records/s   commit p50 µs   commit p99 µs\n");
+	for (unsigned i = 0; i < RAW_MODES; i++) {
+		const raw_result *r = &f->raw[i];
+		printf("  %14u %12.0f %15.1f %15.1f%s\n", r->records_per_commit, r->records_per_s, r->commit_p50_us,
+		       r->commit_p99_us, r->capped ? "   (stopped at the data cap)" : "");
+	}
+	printf("\nbare nng req/rep echo of %zu-byte requests over ipc://\n", f->ledgerd.request_bytes);
+	printf("  clients   requests/s    p50 µs    p99 µs | CPU µs/request: server + clients\n");
+	for (unsigned i = 0; i < LOADS; i++)
+		printf("  %7u %12.0f %9.1f %9.1f | %32.0f\n", f->echo[i].clients, f->echo[i].ops_per_s,
+		       f->echo[i].p50_us, f->echo[i].p99_us, f->echo[i].client_cpu_us);
+}
+
+static void print_text(const options *o, const figures *f)
+{
+	printf("bench-append: %.1f s measured per run after %.1f s of warm-up; data under %s\n",
+	       (double)o->measure_ns / 1e9, (double)o->warmup_ns / 1e9, o->tmp_parent);
+	printf("machine: %ld CPUs, load average %.2f before the run; during its %.0f s, %.1f CPU-s went to other "
+	       "processes and kernel threads, %.1f s stolen by the hypervisor\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), f->load_before, f->wall_s, f->others_cpu_s, f->steal_s);
+	printf("a grant event is stored in %zu bytes (mean of %" PRIu64 "); a grant request is %zu bytes\n\n",
+	       f->record_bytes, f->ledgerd.grant_events, f->ledgerd.request_bytes);
+	print_tables(f);
+	printf("\ntargets (information, not assertions)\n");
+	printf("  1 client latency within 2x of (raw 1-record commit + echo round trip):\n"
+	       "    ledgerd p50 %.1f µs / (%.1f + %.1f) µs = %.2fx   [target <= %.1fx: %s]\n",
+	       f->ledgerd.loads[0].p50_us, f->raw[0].commit_p50_us, f->echo[0].p50_us, f->latency_ratio,
+	       TARGET_LATENCY_RATIO_MAX, f->latency_ratio <= TARGET_LATENCY_RATIO_MAX ? "met" : "not met");
+	printf("  64 clients at >= 50%% of the bare echo request rate:\n"
+	       "    ledgerd %.0f/s / echo %.0f/s = %.0f%%   [target >= %.0f%%: %s]\n",
+	       f->ledgerd.loads[LOADS - 1].ops_per_s, f->echo[LOADS - 1].ops_per_s, 100.0 * f->rate_ratio,
+	       100.0 * TARGET_RATE_RATIO_MIN, f->rate_ratio >= TARGET_RATE_RATIO_MIN ? "met" : "not met");
+}
+
+/* cpu_us is this process's CPU per request: the clients', plus the echo server's for echo. */
+static void print_load_json(const char *name, const load_result *r, unsigned n, bool ledgerd)
+{
+	printf("  \"%s\": [\n", name);
+	for (unsigned i = 0; i < n; i++) {
+		printf("    {\"clients\": %u, \"per_s\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"count\": %" PRIu64
+		       ", \"%s\": %.1f",
+		       r[i].clients, r[i].ops_per_s, r[i].p50_us, r[i].p99_us, r[i].ops,
+		       ledgerd ? "client_cpu_us" : "cpu_us", r[i].client_cpu_us);
+		if (ledgerd)
+			printf(", \"ledgerd_cpu_us\": %.1f, \"events\": %" PRIu64 ", \"commits\": %" PRIu64,
+			       r[i].server_cpu_us, r[i].events, r[i].commits);
+		printf("}%s\n", i + 1 < n ? "," : "");
+	}
+	printf("  ],\n");
+}
+
+static void print_json(const options *o, const figures *f)
+{
+	printf("{\n  \"measure_s\": %.3f, \"warmup_s\": %.3f, \"cpus\": %ld, \"load_average_before\": %.2f,\n",
+	       (double)o->measure_ns / 1e9, (double)o->warmup_ns / 1e9, sysconf(_SC_NPROCESSORS_ONLN), f->load_before);
+	printf("  \"wall_s\": %.1f, \"others_cpu_s\": %.1f, \"steal_s\": %.1f,\n", f->wall_s, f->others_cpu_s,
+	       f->steal_s);
+	printf("  \"record_bytes\": %zu, \"request_bytes\": %zu,\n", f->record_bytes, f->ledgerd.request_bytes);
+	print_load_json("ledgerd", f->ledgerd.loads, LOADS, true);
+	printf("  \"raw_lmdb\": [\n");
+	for (unsigned i = 0; i < RAW_MODES; i++) {
+		const raw_result *r = &f->raw[i];
+		printf("    {\"records_per_commit\": %u, \"records_per_s\": %.1f, \"commit_p50_us\": %.1f, "
+		       "\"commit_p99_us\": %.1f, \"commits\": %" PRIu64 ", \"capped\": %s}%s\n",
+		       r->records_per_commit, r->records_per_s, r->commit_p50_us, r->commit_p99_us, r->commits,
+		       r->capped ? "true" : "false", i + 1 < RAW_MODES ? "," : "");
+	}
+	printf("  ],\n");
+	print_load_json("echo", f->echo, LOADS, false);
+	printf("  \"targets\": {\"latency_ratio\": %.3f, \"latency_ratio_max\": %.1f, \"latency_met\": %s,\n"
+	       "              \"rate_ratio\": %.3f, \"rate_ratio_min\": %.1f, \"rate_met\": %s}\n}\n",
+	       f->latency_ratio, TARGET_LATENCY_RATIO_MAX,
+	       f->latency_ratio <= TARGET_LATENCY_RATIO_MAX ? "true" : "false", f->rate_ratio, TARGET_RATE_RATIO_MIN,
+	       f->rate_ratio >= TARGET_RATE_RATIO_MIN ? "true" : "false");
+}
+
+/* ----- command line ----- */
+
+static const char usage[] =
+    "usage: bench-append [--quick] [--seconds S] [--warmup S] [--ledgerd PATH] [--tmp DIR]\n"
+    "                    [--keep] [--json]\n"
+    "\n"
+    "Measures, in one run: durable delegation grants through a real ledgerd with 1, 8 and 64\n"
+    "client threads; raw LMDB appends of the same record size, 1 and 1000 records per durable\n"
+    "commit; a bare nng req/rep echo under the same client threads. Prints the figures and the\n"
+    "targets as information. A benchmark: it asserts no timing.\n"
+    "\n"
+    "  --quick        short runs (1.5 s measured, 0.5 s warm-up each): about 20 s in all\n"
+    "  --seconds S    seconds measured per run (default 6: about 1 minute in all)\n"
+    "  --warmup S     seconds of warm-up before each run (default 1)\n"
+    "  --ledgerd PATH the ledgerd to start (default: the one beside this program)\n"
+    "  --tmp DIR      where the data directories go (default $TMPDIR or /tmp): the disk measured\n"
+    "  --keep         keep the data directories (printed) instead of removing them; a failed\n"
+    "                 run always keeps them\n"
+    "  --json         print the figures as one JSON object\n"
+    "  -h, --help     this help\n"
+    "\n"
+    "exit status: 0 ran, 1 a run failed (the message names it), 2 usage error\n";
+
+static bool parse_seconds(const char *s, int64_t *ns)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0.0 && v <= MEASURE_S_MAX))
+		return false;
+	*ns = (int64_t)(v * 1e9);
+	return true;
+}
+
+/* The ledgerd beside this program: /proc/self/exe's directory, else argv[0]'s. */
+static void default_ledgerd(const char *argv0, char out[PATH_MAX])
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0)
+		self[n] = '\0';
+	else
+		snprintf(self, sizeof self, "%s", argv0);
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if (!path_join(out, PATH_MAX, slash ? self : ".", "/ledgerd"))
+		out[0] = '\0'; /* reported as "no ledgerd" */
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+	const char *tmp = getenv("TMPDIR");
+	*o =
+	    (options){.warmup_ns = (int64_t)(WARMUP_S_DEFAULT * 1e9), .measure_ns = (int64_t)(MEASURE_S_DEFAULT * 1e9)};
+	snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", tmp && tmp[0] ? tmp : "/tmp");
+	default_ledgerd(argv[0], o->ledgerd);
+	static const struct option longs[] = {
+	    {"quick", no_argument, NULL, 'q'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"ledgerd", required_argument, NULL, 'l'},
+	    {"tmp", required_argument, NULL, 't'},
+	    {"keep", no_argument, NULL, 'k'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			o->measure_ns = (int64_t)(MEASURE_S_QUICK * 1e9);
+			o->warmup_ns = (int64_t)(WARMUP_S_QUICK * 1e9);
+			break;
+		case 's':
+			if (!parse_seconds(optarg, &o->measure_ns) || o->measure_ns == 0)
+				return fprintf(stderr, "bench-append: --seconds %s: a number of seconds, 0 to 600\n",
+				               optarg),
+				       2;
+			break;
+		case 'w':
+			if (!parse_seconds(optarg, &o->warmup_ns))
+				return fprintf(stderr, "bench-append: --warmup %s: a number of seconds, 0 to 600\n",
+				               optarg),
+				       2;
+			break;
+		case 'l': snprintf(o->ledgerd, sizeof o->ledgerd, "%s", optarg); break;
+		case 't': snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", optarg); break;
+		case 'k': o->keep = true; break;
+		case 'j': o->json = true; break;
+		case 'h': fputs(usage, stdout); exit(0);
+		default: return fprintf(stderr, "(see bench-append --help)\n"), 2;
+		}
+	}
+	if (optind != argc)
+		return fprintf(stderr, "bench-append: unexpected argument %s\n", argv[optind]), 2;
+	if (access(o->ledgerd, X_OK) != 0)
+		return fprintf(stderr, "bench-append: no ledgerd at %s (build it, or name it with --ledgerd)\n",
+		               o->ledgerd),
+		       2;
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	if (remove(path) != 0)
+		fprintf(stderr, "bench-append: cannot remove %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+/* ----- main ----- */
+
+/* Fills f's account of what else used the machine between before and now. */
+static void machine_account(const machine_cpu *before, int64_t own_before_ns, figures *f)
+{
+	machine_cpu after;
+	f->others_cpu_s = f->steal_s = -1.0;
+	if (before->wall_ns == 0 || !machine_cpu_read(&after))
+		return;
+	f->wall_s = (double)(after.wall_ns - before->wall_ns) / 1e9;
+	int64_t own_ns = own_cpu_ns() - own_before_ns;
+	f->others_cpu_s = (double)(after.busy_ns - before->busy_ns - own_ns) / 1e9;
+	f->steal_s = (double)(after.steal_ns - before->steal_ns) / 1e9;
+}
+
+static bool run_phases(const options *o, const char *work_dir, figures *f)
+{
+	if (!bench_ledgerd(o, work_dir, &f->ledgerd))
+		return false;
+	/* The mean stored size of the grants just written: the raw runs append records of it. */
+	f->record_bytes =
+	    (size_t)((f->ledgerd.grant_record_bytes + f->ledgerd.grant_events / 2) / f->ledgerd.grant_events);
+	for (unsigned i = 0; i < RAW_MODES; i++) {
+		char dir[PATH_MAX], name[32];
+		snprintf(name, sizeof name, "/raw-%u", raw_records_per_commit[i]);
+		bool fits = path_join(dir, sizeof dir, work_dir, name);
+		assert(fits); /* main() bounded work_dir by WORK_DIR_BYTES_MAX */
+		(void)fits;
+		fprintf(stderr, "bench-append: raw LMDB, %u record(s) per commit...\n", raw_records_per_commit[i]);
+		if (!raw_run(o, dir, f->record_bytes, raw_records_per_commit[i], &f->raw[i]))
+			return false;
+	}
+	return bench_echo(o, work_dir, &f->ledgerd, f->echo);
+}
+
+static bool run_all(const options *o, const char *work_dir, figures *f)
+{
+	f->load_before = load_average();
+	machine_cpu before = {0, 0, 0};
+	machine_cpu_read(&before);
+	int64_t own_before_ns = own_cpu_ns();
+	if (!run_phases(o, work_dir, f))
+		return false;
+	machine_account(&before, own_before_ns, f);
+	targets(f);
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	options o;
+	int rc = parse_options(argc, argv, &o);
+	if (rc != 0)
+		return rc;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "bench-append: libsodium failed to initialise\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	char work_dir[WORK_DIR_BYTES_MAX + 1];
+	if (!path_join(work_dir, sizeof work_dir, o.tmp_parent, "/bench-append-XXXXXX")) {
+		fprintf(stderr, "bench-append: --tmp %s: at most %u bytes, so that socket paths fit under it\n",
+		        o.tmp_parent, WORK_DIR_BYTES_MAX - 20u);
+		return 2;
+	}
+	if (!mkdtemp(work_dir)) {
+		fprintf(stderr, "bench-append: cannot create a directory under %s: %s\n", o.tmp_parent,
+		        strerror(errno));
+		return 1;
+	}
+	figures *f = calloc(1, sizeof *f);
+	bool ok = f && run_all(&o, work_dir, f);
+	if (ok && o.json)
+		print_json(&o, f);
+	else if (ok)
+		print_text(&o, f);
+	if (o.keep || !ok) /* a failed run keeps its data and ledgerd.log for the post-mortem */
+		fprintf(stderr, "bench-append: data kept in %s\n", work_dir);
+	else
+		nftw(work_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return ok ? 0 : 1;
+}

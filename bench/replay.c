@@ -1,0 +1,685 @@
+/*
+ * replay.c: how fast does a log of 1 000 000 events replay, against what LMDB alone allows?
+ *
+ * Replay is the auditor's proof that the projections are a function of the log (`ledger-audit
+ * replay`) and the service's path back after a projection change (proj_open's rebuild). Its
+ * target is 1 000 000 events/s. On one log, in one run, this program measures:
+ *
+ *   raw LMDB   a cursor walking the events database (MDB_NEXT), reading every byte of every
+ *              value: the ceiling, what any replay pays before it does anything
+ *   decode     ledger_iter over the log and a protobuf unpack (and free) of every event: the
+ *              part of replay that reads, without the part that writes
+ *   verify     ledger_verify: the hash chain from event 1 to the recorded head (SHA-256)
+ *   replay     every event folded with proj_apply into a fresh scratch store, 10 000 events per
+ *              durable commit, exactly as `ledger-audit replay` does (replay-tools/audit.c)
+ *   replay in one transaction
+ *              the same folds, every event in one transaction: what the replay would gain from
+ *              committing (and rewriting its copy-on-write pages) once instead of every 10 000
+ *              events (docs/benchmarks-rights.md says why that matters)
+ * and then times `ledger-audit replay` and `ledger-audit verify` end to end as subprocesses.
+ *
+ * The log comes from bench-rights (`--build-only --events N`): 20 000 firms, 100 000
+ * collaborators and their delegations, then renewals, new rights and revocations; every event
+ * decided by proj_execute, so the log is what ledgerd would have written. --data measures any
+ * existing store as it is instead, read-only.
+ *
+ * A benchmark, not a test: it asserts no timing. Exit status: 0 it ran, 1 a phase failed (the
+ * message names it), 2 usage.
+ */
+#include "ledger.h"
+#include "projections.h"
+
+#include "events.pb-c.h"
+
+#include <lmdb.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EVENTS_DEFAULT        1000000u
+#define EVENTS_QUICK          100000u
+#define EVENTS_MAX            50000000u /* bounds the disk a built log takes */
+#define ROUNDS_DEFAULT        3u        /* of the fast figures: raw, decode, verify */
+#define REPLAY_ROUNDS_DEFAULT 1u        /* of the replays, which take seconds each */
+#define ROUNDS_MAX            9u
+/* As replay-tools/audit.c (REPLAY_EVENTS_PER_COMMIT) and its scratch map. */
+#define REPLAY_EVENTS_PER_COMMIT 10000u
+#define SCRATCH_MAP_BYTES        ((size_t)1 << 30)
+/* The variant in one transaction: a map that never fills, or the whole replay would run again
+ * after the map grows (the committer retries a batch from scratch). Sparse: costs nothing. */
+#define SCRATCH_MAP_BYTES_ONE_TXN  ((size_t)16 << 30)
+#define TARGET_REPLAY_EVENTS_PER_S 1000000.0
+
+typedef struct options {
+	uint64_t events;
+	unsigned rounds, replay_rounds;
+	char data_dir[PATH_MAX];
+	char tmp_parent[PATH_MAX];
+	char bin_dir[PATH_MAX]; /* where bench-rights and ledger-audit are */
+	bool data_given, keep, quick;
+} options;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ----- the measurements: each returns events/s, or a negative value on failure ----- */
+
+/* A cursor over the events database, reading every byte of every value: the ceiling. The
+ * checksum is printed so that the compiler cannot drop the reads. */
+static double raw_iterate(ledger *l, MDB_dbi events, uint64_t *count, uint64_t *bytes, uint64_t *checksum)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	if (ledger_read_begin(l, &txn))
+		return -1.0;
+	int rc = mdb_cursor_open(txn, events, &cur);
+	if (rc) {
+		ledger_read_end(l, txn);
+		fprintf(stderr, "bench-replay: events cursor: %s\n", mdb_strerror(rc));
+		return -1.0;
+	}
+	uint64_t n = 0, total = 0, sum = 0;
+	MDB_val k, v;
+	int64_t t0 = now_ns();
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const uint8_t *p = v.mv_data;
+		size_t i = 0;
+		for (; i + 8 <= v.mv_size; i += 8) {
+			uint64_t w;
+			memcpy(&w, p + i, sizeof w);
+			sum += w;
+		}
+		for (; i < v.mv_size; i++)
+			sum += p[i];
+		total += v.mv_size;
+		n++;
+	}
+	double seconds = (double)(now_ns() - t0) / 1e9;
+	mdb_cursor_close(cur);
+	ledger_read_end(l, txn);
+	if (rc != MDB_NOTFOUND) {
+		fprintf(stderr, "bench-replay: events cursor: %s\n", mdb_strerror(rc));
+		return -1.0;
+	}
+	*count = n;
+	*bytes = total;
+	*checksum = sum;
+	return (double)n / seconds;
+}
+
+/* ledger_iter over the log and an unpack + free of every event: replay's reading half. */
+static double decode_only(ledger *l, uint64_t *count)
+{
+	MDB_txn *txn;
+	ledger_iter *it;
+	if (ledger_read_begin(l, &txn))
+		return -1.0;
+	if (ledger_iter_open(l, txn, 1, &it)) {
+		ledger_read_end(l, txn);
+		return -1.0;
+	}
+	ledger_record rec;
+	ledger_err err;
+	uint64_t n = 0, unknown = 0;
+	int64_t t0 = now_ns();
+	while ((err = ledger_iter_next(it, &rec)) == LEDGER_OK) {
+		Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+		if (!ev) {
+			err = LEDGER_ERR_CORRUPT;
+			break;
+		}
+		unknown += ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD__NOT_SET;
+		ledger__events__event__free_unpacked(ev, NULL);
+		n++;
+	}
+	double seconds = (double)(now_ns() - t0) / 1e9;
+	ledger_iter_close(it);
+	ledger_read_end(l, txn);
+	if (err != LEDGER_END || unknown) {
+		fprintf(stderr, "bench-replay: decode: event %llu: %s\n", (unsigned long long)rec.seq,
+		        err != LEDGER_END ? ledger_strerror(err) : "an event of no kind");
+		return -1.0;
+	}
+	*count = n;
+	return (double)n / seconds;
+}
+
+static double verify(ledger *l, uint64_t *count)
+{
+	MDB_txn *txn;
+	if (ledger_read_begin(l, &txn))
+		return -1.0;
+	ledger_verify_result r;
+	int64_t t0 = now_ns();
+	ledger_err err = ledger_verify(l, txn, &r);
+	double seconds = (double)(now_ns() - t0) / 1e9;
+	ledger_read_end(l, txn);
+	if (err) {
+		fprintf(stderr, "bench-replay: verify: %s (seq %llu: %s)\n", ledger_strerror(err),
+		        (unsigned long long)r.bad_seq, r.reason);
+		return -1.0;
+	}
+	*count = r.events;
+	return (double)r.events / seconds;
+}
+
+/* Folds up to events_per_commit events from seq `from` into the scratch projections, in the
+ * scratch ledger's transaction: replay-tools/audit.c's replay_apply, without --as-of.
+ * Re-runnable, as a ledger_job must be. */
+typedef struct replay_job {
+	ledger_job job;
+	ledger *live;
+	MDB_txn *live_txn;
+	proj *scratch;
+	uint64_t events_per_commit;
+	uint64_t from, next, events, batch_events;
+	bool end;
+	ledger_err result;
+} replay_job;
+
+static ledger_err replay_apply(ledger_job *job, ledger_txn *t)
+{
+	replay_job *j = (replay_job *)job;
+	ledger_iter *it;
+	ledger_err err = ledger_iter_open(j->live, j->live_txn, j->from, &it);
+	if (err)
+		return err;
+	ledger_record rec;
+	uint64_t n = 0;
+	j->next = j->from;
+	j->end = false;
+	while (n < j->events_per_commit && (err = ledger_iter_next(it, &rec)) == LEDGER_OK) {
+		err = proj_apply(j->scratch, ledger_txn_mdb(t), rec.seq, rec.event, rec.event_bytes);
+		if (err)
+			break;
+		j->next = rec.seq + 1;
+		n++;
+	}
+	ledger_iter_close(it);
+	if (err == LEDGER_END) {
+		j->end = true;
+		err = LEDGER_OK;
+	}
+	j->batch_events = n;
+	return err;
+}
+
+static void replay_done(ledger_job *job, ledger_err err)
+{
+	replay_job *j = (replay_job *)job;
+	j->result = err;
+	if (!err)
+		j->events += j->batch_events; /* counted once the batch is durable */
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	if (remove(path) != 0)
+		fprintf(stderr, "bench-replay: cannot remove %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+/* Bytes this process has caused to be written to storage so far (/proc/self/io
+ * write_bytes); 0 when unknown. What a copy-on-write store pays for each commit shows here. */
+static uint64_t written_bytes(void)
+{
+	FILE *f = fopen("/proc/self/io", "re");
+	char line[128];
+	unsigned long long v = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "write_bytes: %llu", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Replays the whole log into a fresh scratch store under tmp_parent, removed afterwards,
+ * committing every events_per_commit events. The clock runs from the scratch store's creation
+ * to its last commit, as in ledger-audit. */
+static double replay(const options *o, ledger *live, uint64_t events_per_commit, uint64_t *count, uint64_t *written)
+{
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof dir, "%s/bench-replay-scratch-XXXXXX", o->tmp_parent) >= (int)sizeof dir ||
+	    !mkdtemp(dir)) {
+		fprintf(stderr, "bench-replay: scratch directory under %s: %s\n", o->tmp_parent, strerror(errno));
+		return -1.0;
+	}
+	ledger *scratch = NULL;
+	proj *p = NULL;
+	MDB_txn *live_txn = NULL;
+	ledger_options so = {.map_bytes_initial =
+	                         events_per_commit == UINT64_MAX ? SCRATCH_MAP_BYTES_ONE_TXN : SCRATCH_MAP_BYTES};
+	uint64_t written0 = written_bytes();
+	int64_t t0 = now_ns();
+	ledger_err err = ledger_create(dir, &so);
+	if (!err)
+		err = ledger_open(dir, &so, &scratch);
+	if (!err)
+		err = proj_open(scratch, &p);
+	if (!err)
+		err = ledger_read_begin(live, &live_txn);
+	replay_job j = {.job = {.apply = replay_apply, .done = replay_done},
+	                .live = live,
+	                .live_txn = live_txn,
+	                .scratch = p,
+	                .events_per_commit = events_per_commit,
+	                .from = 1};
+	while (!err && !j.end) {
+		err = ledger_commit_one(scratch, &j.job, 0);
+		if (!err)
+			err = j.result;
+		j.from = j.next;
+	}
+	double seconds = (double)(now_ns() - t0) / 1e9;
+	*written = written_bytes() - written0;
+	if (live_txn)
+		ledger_read_end(live, live_txn);
+	if (p)
+		proj_close(p);
+	ledger_close(scratch);
+	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	if (err) {
+		fprintf(stderr, "bench-replay: replay failed at seq %llu: %s: %s\n", (unsigned long long)j.from,
+		        ledger_strerror(err), ledger_last_error());
+		return -1.0;
+	}
+	*count = j.events;
+	return (double)j.events / seconds;
+}
+
+/* ----- subprocesses ----- */
+
+static int wait_exit(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs argv (argv[0] a path) with its stdout into our stderr; returns its wall time in s, or
+ * a negative value if it did not exit 0. */
+static double run_timed(char *const argv[])
+{
+	int64_t t0 = now_ns();
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0) {
+		fprintf(stderr, "bench-replay: fork: %s\n", strerror(errno));
+		return -1.0;
+	}
+	int code = wait_exit(pid);
+	double seconds = (double)(now_ns() - t0) / 1e9;
+	if (code != 0) {
+		fprintf(stderr, "bench-replay: %s %s exited with %d\n", argv[0], argv[1], code);
+		return -1.0;
+	}
+	return seconds;
+}
+
+/* `bench-rights --build-only --events N --data DIR`: the log is written there. */
+static bool build_log(const options *o, double *seconds)
+{
+	char exe[PATH_MAX + 16], events[32];
+	snprintf(exe, sizeof exe, "%s/bench-rights", o->bin_dir);
+	snprintf(events, sizeof events, "%llu", (unsigned long long)o->events);
+	char *argv[] = {
+	    exe, "--build-only", "--data", (char *)o->data_dir, "--events", events, o->quick ? "--quick" : NULL, NULL};
+	fprintf(stderr, "bench-replay: building a log of %s events with %s...\n", events, exe);
+	*seconds = run_timed(argv);
+	return *seconds >= 0.0;
+}
+
+/* ----- what else used the machine ----- */
+
+/*
+ * The machine's busy CPU time (/proc/stat) less ours and our waited-for children's
+ * (bench-rights, ledger-audit), and the time the hypervisor stole: the load average counts
+ * processes of other containers that ps does not show, this does not miss them.
+ */
+typedef struct machine_sample {
+	double busy_s, steal_s, own_s;
+	int64_t wall_ns;
+} machine_sample;
+
+static void machine_sample_take(machine_sample *m)
+{
+	unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+	FILE *f = fopen("/proc/stat", "re");
+	if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait, &irq,
+	                 &softirq, &steal) != 8)
+		user = nice = system = irq = softirq = steal = 0;
+	if (f)
+		fclose(f);
+	double tick = (double)sysconf(_SC_CLK_TCK);
+	m->busy_s = (double)(user + nice + system + irq + softirq) / tick;
+	m->steal_s = (double)steal / tick;
+	struct rusage self, children;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &children);
+	const struct timeval *tv[4] = {&self.ru_utime, &self.ru_stime, &children.ru_utime, &children.ru_stime};
+	m->own_s = 0.0;
+	for (size_t i = 0; i < 4; i++)
+		m->own_s += (double)tv[i]->tv_sec + (double)tv[i]->tv_usec / 1e6;
+	m->wall_ns = now_ns();
+}
+
+/* ----- the run ----- */
+
+typedef struct figures {
+	uint64_t events, bytes, checksum;
+	double raw[ROUNDS_MAX], decode[ROUNDS_MAX], verify[ROUNDS_MAX], replay[ROUNDS_MAX], replay_one_txn[ROUNDS_MAX];
+	uint64_t replay_written, replay_one_txn_written; /* bytes to storage, last round */
+	double audit_replay_s, audit_verify_s, build_s;
+	double measure_s, others_cpu_s, steal_s; /* over the measurements, the build excluded */
+	uint64_t data_bytes;
+} figures;
+
+/* The fast figures once; the counts must all be the log's. */
+static bool measure_round(const options *o, ledger *l, MDB_dbi events_dbi, unsigned r, figures *f)
+{
+	uint64_t raw_n = 0, decoded = 0, verified = 0;
+	fprintf(stderr, "bench-replay: round %u of %u: raw, decode, verify...\n", r + 1, o->rounds);
+	f->raw[r] = raw_iterate(l, events_dbi, &raw_n, &f->bytes, &f->checksum);
+	f->decode[r] = decode_only(l, &decoded);
+	f->verify[r] = verify(l, &verified);
+	if (f->raw[r] < 0 || f->decode[r] < 0 || f->verify[r] < 0)
+		return false;
+	f->events = raw_n;
+	if (decoded != raw_n || verified != raw_n) {
+		fprintf(stderr, "bench-replay: counts differ: %llu records, %llu decoded, %llu verified\n",
+		        (unsigned long long)raw_n, (unsigned long long)decoded, (unsigned long long)verified);
+		return false;
+	}
+	return true;
+}
+
+/* Both replays once: as ledger-audit commits, and in one transaction. */
+static bool replay_round(const options *o, ledger *l, unsigned r, figures *f)
+{
+	uint64_t replayed = 0, replayed_one = 0;
+	fprintf(stderr, "bench-replay: replay %u of %u: 10 000 events per commit, then one transaction...\n", r + 1,
+	        o->replay_rounds);
+	f->replay[r] = replay(o, l, REPLAY_EVENTS_PER_COMMIT, &replayed, &f->replay_written);
+	f->replay_one_txn[r] = replay(o, l, UINT64_MAX, &replayed_one, &f->replay_one_txn_written);
+	if (f->replay[r] < 0 || f->replay_one_txn[r] < 0)
+		return false;
+	if (replayed != f->events || replayed_one != f->events) {
+		fprintf(stderr, "bench-replay: %llu records, but %llu and %llu replayed\n",
+		        (unsigned long long)f->events, (unsigned long long)replayed, (unsigned long long)replayed_one);
+		return false;
+	}
+	return true;
+}
+
+static bool measure(const options *o, figures *f)
+{
+	ledger *l;
+	/* Read-only, as the auditor opens it; the chain is verified below, on the clock. */
+	ledger_options lo = {.read_only = true, .allow_broken_chain = true};
+	if (ledger_open(o->data_dir, &lo, &l) != LEDGER_OK) {
+		fprintf(stderr, "bench-replay: %s\n", ledger_last_error());
+		return false;
+	}
+	MDB_dbi events_dbi;
+	bool ok = ledger_dbi_open(l, "events", 0, &events_dbi) == LEDGER_OK;
+	/* A first walk brings the log's pages in: every figure is of a warm cache. */
+	uint64_t n, b, c;
+	ok = ok && raw_iterate(l, events_dbi, &n, &b, &c) >= 0;
+	for (unsigned r = 0; ok && r < o->rounds; r++)
+		ok = measure_round(o, l, events_dbi, r, f);
+	for (unsigned r = 0; ok && r < o->replay_rounds; r++)
+		ok = replay_round(o, l, r, f);
+	ledger_close(l);
+	if (!ok)
+		return false;
+	char exe[PATH_MAX + 16];
+	snprintf(exe, sizeof exe, "%s/ledger-audit", o->bin_dir);
+	char *replay_argv[] = {exe, "replay", "--data", (char *)o->data_dir, NULL};
+	char *verify_argv[] = {exe, "verify", "--data", (char *)o->data_dir, NULL};
+	fprintf(stderr, "bench-replay: ledger-audit replay, then verify...\n");
+	f->audit_replay_s = run_timed(replay_argv);
+	f->audit_verify_s = run_timed(verify_argv);
+	return f->audit_replay_s >= 0 && f->audit_verify_s >= 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n), and its extremes into *lo and *hi. */
+static double median(const double *v, unsigned n, double *lo, double *hi)
+{
+	double sorted[ROUNDS_MAX];
+	assert(n >= 1 && n <= ROUNDS_MAX);
+	memcpy(sorted, v, n * sizeof *v);
+	qsort(sorted, n, sizeof *sorted, cmp_double);
+	*lo = sorted[0];
+	*hi = sorted[n - 1];
+	return sorted[n / 2];
+}
+
+static void print_row(const char *name, const double *v, unsigned n, double raw)
+{
+	double lo, hi, m = median(v, n, &lo, &hi);
+	printf("  %-44s %12.0f   %5.1f%%   %10.0f to %.0f\n", name, m, 100.0 * m / raw, lo, hi);
+}
+
+static void print_figures(const options *o, const figures *f)
+{
+	double lo, hi, raw = median(f->raw, o->rounds, &lo, &hi);
+	double replay = median(f->replay, o->replay_rounds, &lo, &hi);
+	printf("bench-replay: %llu events, %.1f MB of records (mean %.0f bytes), store %s (%.0f MB)\n",
+	       (unsigned long long)f->events, (double)f->bytes / 1e6, (double)f->bytes / (double)f->events, o->data_dir,
+	       (double)f->data_bytes / 1e6);
+	if (f->build_s > 0)
+		printf("log built by bench-rights in %.1f s\n", f->build_s);
+	printf("machine: %ld CPUs; warm page cache; median of %u rounds, of %u for the replays (checksum %llx)\n\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), o->rounds, o->replay_rounds, (unsigned long long)f->checksum);
+	printf("  %-44s %12s   %6s   %s\n", "", "events/s", "of raw", "rounds");
+	print_row("raw LMDB: cursor MDB_NEXT, every byte read", f->raw, o->rounds, raw);
+	print_row("decode: ledger_iter + protobuf unpack/free", f->decode, o->rounds, raw);
+	print_row("verify: ledger_verify (SHA-256 chain)", f->verify, o->rounds, raw);
+	print_row("replay: proj_apply, 10 000 events/commit", f->replay, o->replay_rounds, raw);
+	print_row("replay: proj_apply, one transaction", f->replay_one_txn, o->replay_rounds, raw);
+	printf("  written to storage by the replays: %.0f MB at 10 000 events/commit, %.0f MB in one transaction\n",
+	       (double)f->replay_written / 1e6, (double)f->replay_one_txn_written / 1e6);
+	printf("\n  end to end, as subprocesses (open, scratch store, comparison, cleanup included):\n");
+	printf("  ledger-audit replay --data DIR   %6.2f s   %10.0f events/s\n", f->audit_replay_s,
+	       (double)f->events / f->audit_replay_s);
+	printf("  ledger-audit verify --data DIR   %6.2f s   %10.0f events/s\n", f->audit_verify_s,
+	       (double)f->events / f->audit_verify_s);
+	printf(
+	    "  (measurements: %.0f s of %ld CPUs; meanwhile other processes used %.1f CPU-s and the hypervisor stole "
+	    "%.1f)\n",
+	    f->measure_s, sysconf(_SC_NPROCESSORS_ONLN), f->others_cpu_s > 0 ? f->others_cpu_s : 0.0, f->steal_s);
+	printf("\ntarget (information, not an assertion): replay >= %.0f events/s: %.0f events/s, %s (%.2fx)\n",
+	       TARGET_REPLAY_EVENTS_PER_S, replay, replay >= TARGET_REPLAY_EVENTS_PER_S ? "met" : "not met",
+	       replay / TARGET_REPLAY_EVENTS_PER_S);
+}
+
+/* ----- command line ----- */
+
+static const char usage[] =
+    "usage: bench-replay [--quick] [--events N] [--rounds N] [--replay-rounds N] [--tmp DIR] [--keep]\n"
+    "                    [--data DIR]\n"
+    "\n"
+    "Builds a log of N events with bench-rights (accounts, firms, delegations, then renewals and\n"
+    "revocations, every event through proj_execute), then measures in one run: raw LMDB iteration\n"
+    "of the events database, decoding every event, ledger_verify, and a full replay into a\n"
+    "scratch store as `ledger-audit replay` does (10 000 events per commit) and in one transaction;\n"
+    "then times `ledger-audit replay` and `verify`\n"
+    "end to end. Prints events/s beside the raw ceiling. A benchmark: it asserts no timing.\n"
+    "\n"
+    "  --quick      a log of 100 000 events on 2000 firms, 10 000 collaborators (~5 s)\n"
+    "  --events N   events in the built log (default 1000000)\n"
+    "  --rounds N   rounds of raw, decode and verify, the median reported (default 3)\n"
+    "  --replay-rounds N  rounds of the two replays (default 1: they take seconds each)\n"
+    "  --tmp DIR    where the log and the scratch stores go (default $TMPDIR or /tmp)\n"
+    "  --keep       keep the built log (its path is printed); e.g. for bench-rights --data\n"
+    "  --data DIR   measure the store in DIR as it is, read-only (nothing is built)\n"
+    "  -h, --help   this help\n"
+    "\n"
+    "bench-rights and ledger-audit are run from this program's directory.\n"
+    "exit status: 0 ran, 1 a phase failed (the message names it), 2 usage error\n";
+
+static bool parse_count(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v == 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void own_dir(const char *argv0, char out[PATH_MAX])
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0)
+		self[n] = '\0';
+	else
+		snprintf(self, sizeof self, "%s", argv0);
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(out, PATH_MAX, "%s", slash ? self : ".");
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+	const char *tmp = getenv("TMPDIR");
+	*o = (options){.rounds = ROUNDS_DEFAULT, .replay_rounds = REPLAY_ROUNDS_DEFAULT};
+	snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", tmp && tmp[0] ? tmp : "/tmp");
+	own_dir(argv[0], o->bin_dir);
+	static const struct option longs[] = {
+	    {"quick", no_argument, NULL, 'q'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"tmp", required_argument, NULL, 't'},
+	    {"keep", no_argument, NULL, 'k'},
+	    {"data", required_argument, NULL, 'd'},
+	    {"replay-rounds", required_argument, NULL, 'R'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+	unsigned long long v;
+	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'q': o->quick = true; break;
+		case 'e':
+			if (!parse_count(optarg, EVENTS_MAX, &v))
+				return fprintf(stderr, "bench-replay: --events %s: 1 to %u\n", optarg, EVENTS_MAX), 2;
+			o->events = v;
+			break;
+		case 'r':
+			if (!parse_count(optarg, ROUNDS_MAX, &v))
+				return fprintf(stderr, "bench-replay: --rounds %s: 1 to %u\n", optarg, ROUNDS_MAX), 2;
+			o->rounds = (unsigned)v;
+			break;
+		case 'R':
+			if (!parse_count(optarg, ROUNDS_MAX, &v))
+				return fprintf(stderr, "bench-replay: --replay-rounds %s: 1 to %u\n", optarg,
+				               ROUNDS_MAX),
+				       2;
+			o->replay_rounds = (unsigned)v;
+			break;
+		case 't': snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", optarg); break;
+		case 'k': o->keep = true; break;
+		case 'd':
+			o->data_given = true;
+			snprintf(o->data_dir, sizeof o->data_dir, "%s", optarg);
+			break;
+		case 'h': fputs(usage, stdout); exit(0);
+		default: return fprintf(stderr, "(see bench-replay --help)\n"), 2;
+		}
+	}
+	if (optind != argc)
+		return fprintf(stderr, "bench-replay: unexpected argument %s\n", argv[optind]), 2;
+	if (!o->events)
+		o->events = o->quick ? EVENTS_QUICK : EVENTS_DEFAULT;
+	return 0;
+}
+
+static uint64_t file_bytes(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 32];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512u : 0;
+}
+
+int main(int argc, char **argv)
+{
+	options o;
+	int rc = parse_options(argc, argv, &o);
+	if (rc != 0)
+		return rc;
+	/* proj_open of the scratch store needs no time zone, but the folds share code with
+	 * commands that do: set it up as every program of the ledger does. */
+	if (!proj_timezone_init()) {
+		fprintf(stderr, "bench-replay: the tz database has no Europe/Paris (install tzdata)\n");
+		return 1;
+	}
+	figures *f = calloc(1, sizeof *f);
+	if (!f)
+		return 1;
+	bool ok = true;
+	if (!o.data_given) {
+		if (snprintf(o.data_dir, sizeof o.data_dir, "%s/bench-replay-XXXXXX", o.tmp_parent) >=
+		        (int)sizeof o.data_dir ||
+		    !mkdtemp(o.data_dir)) {
+			fprintf(stderr, "bench-replay: cannot create a directory under %s: %s\n", o.tmp_parent,
+			        strerror(errno));
+			free(f);
+			return 1;
+		}
+		ok = build_log(&o, &f->build_s);
+	}
+	f->data_bytes = file_bytes(o.data_dir, "data.mdb");
+	machine_sample before, after;
+	machine_sample_take(&before);
+	ok = ok && measure(&o, f);
+	machine_sample_take(&after);
+	f->measure_s = (double)(after.wall_ns - before.wall_ns) / 1e9;
+	f->others_cpu_s = after.busy_s - before.busy_s - (after.own_s - before.own_s);
+	f->steal_s = after.steal_s - before.steal_s;
+	if (ok)
+		print_figures(&o, f);
+	if (!o.data_given && o.keep)
+		fprintf(stderr, "bench-replay: log kept in %s\n", o.data_dir);
+	else if (!o.data_given)
+		nftw(o.data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return ok ? 0 : 1;
+}

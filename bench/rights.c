@@ -1,0 +1,1854 @@
+/*
+ * rights.c: how long does "may this person do this in this firm?" take at the Order's scale?
+ *
+ * DESIGN.md section 6 asks that one node hold the whole Order (tens of thousands of firms, some
+ * 100 000 collaborators) "with room to spare: measure it". This program builds such a store and
+ * measures, in one run, one machine:
+ *
+ *   in process  proj_can() in a read transaction: mean ns per check over a million random
+ *               (firm, person, action) triples, p50/p99 per kind of triple (a collaborator
+ *               holding rights in the firm, the firm's EC, a stranger to the firm), the same
+ *               with one read transaction per check (what a ledgerd query pays), beside a raw
+ *               mdb_get of one key of the same environment: the floor any check stands on.
+ *   over RPC    the `can` query against a real `ledgerd serve` on that store, 1 and 8 client
+ *               threads, beside a bare nng req/rep echo of a request of the same size under the
+ *               same clients: the transport alone.
+ *
+ * The store is written in process, fast but for real: `ledgerd init` creates it (and its keys),
+ * then batches of 1000 commands run through proj_execute() inside ledger_commit_one() jobs, so
+ * every event is decided, appended to the hash chain and folded exactly as in ledgerd; the log
+ * verifies (`ledger-audit verify`) and replays (`ledger-audit replay`). Only the idempotency
+ * records of the RPC layer are absent: no request went through it.
+ *
+ * bench-replay (replay.c) asks this program for its log: `--build-only --events N` extends the
+ * store with a history of renewals and revocations until the log holds N events.
+ *
+ * A benchmark, not a test: it asserts no timing. Exit status: 0 it ran, 1 a phase failed (the
+ * message names it), 2 usage.
+ */
+#include "client.h"
+#include "ledger.h"
+#include "projections.h"
+#include "token.h"
+
+#include "api.pb-c.h"
+
+#include <lmdb.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <sodium.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ----- limits and fixed choices ----- */
+
+#define FIRMS_DEFAULT              20000u
+#define COLLABORATORS_DEFAULT      100000u
+#define FIRMS_QUICK                2000u
+#define COLLABORATORS_QUICK        10000u
+#define FIRMS_MAX                  999999u   /* what FIRM_ID_FORMAT can name */
+#define COLLABORATORS_MAX          9999999u  /* what COLLABORATOR_EMAIL_FORMAT can name */
+#define EVENTS_MAX                 50000000u /* --events: a bound on the disk a run may take */
+#define FIRMS_PER_COLLABORATOR_MAX 2u
+#define EXPIRY_DAYS_MIN            2u          /* after today in Paris, whatever the hour */
+#define EXPIRY_DAYS_MAX            (3u * 365u) /* well inside PROJ_EXPIRY_YEARS_MAX */
+/* Commands per durable commit while building: big batches make building fast, and 1000
+ * commands of at most 3 events dirty far fewer pages than LMDB's per-transaction limit. */
+#define COMMANDS_PER_COMMIT 1000u
+/* Fixed seed: the same sizes give the same commands, run after run (the log differs only by its
+ * commit times, hence its hashes). */
+#define SEED 0x6a73652d72696768ull
+
+#define CHECKS_DEFAULT 1000000u
+#define CHECKS_QUICK   200000u
+#define CHECKS_MAX     100000000u
+/* Per-check timing costs a clock read per check: done over this many checks at most. */
+#define TIMED_CHECKS_MAX 1000000u
+/* One read transaction per check: slower, so a tenth of the checks suffice. */
+#define TXN_CHECKS_DIVISOR   10u
+#define TOKEN_VERIFIES       20000u
+#define LOCAL_ROUNDS_DEFAULT 3u
+#define LOCAL_ROUNDS_MAX     9u
+
+/* Mix of the random checks, in percent: a collaborator in a firm where they hold rights, the
+ * firm's EC, and anyone else (a random collaborator, almost never delegated in a random firm). */
+#define CHECK_HOLDER_PERCENT 50u
+#define CHECK_EC_PERCENT     10u
+
+#define RPC_LOADS 2u
+static const unsigned rpc_clients[RPC_LOADS] = {1u, 8u};
+#define RPC_CLIENTS_MAX   8u
+#define RPC_SAMPLES_MAX   (1u << 22) /* per thread: latencies kept for percentiles */
+#define MEASURE_S_DEFAULT 5.0
+#define WARMUP_S_DEFAULT  1.0
+#define MEASURE_S_QUICK   1.5
+#define WARMUP_S_QUICK    0.5
+#define MEASURE_S_MAX     600.0
+#define CALL_TIMEOUT_MS   30000
+/* ledgerd verifies the whole chain before it serves: allow for a large log. */
+#define READY_TIMEOUT_MS  300000
+#define TOKEN_TTL_S       3600
+#define ECHO_WORKERS      16u /* more than the clients: none ever waits for one */
+#define REQUEST_BYTES_MAX (API_TOKEN_BYTES_MAX + 1024u)
+
+#define MAP_BYTES_INITIAL ((size_t)4 << 30) /* sparse: the map never grows while building */
+/* ipc:// socket paths live in DIR and must fit a sockaddr_un (108 bytes with the NUL). */
+#define DATA_DIR_BYTES_MAX 90u
+#define URL_BYTES_MAX      (PATH_MAX + 32u) /* what the compiler can prove; the dir is checked */
+
+#define FIRM_ID_FORMAT            "F%06u"
+#define EC_EMAIL_FORMAT           "ec%06u@firm.example"
+#define COLLABORATOR_EMAIL_FORMAT "c%07u@collab.example"
+#define FIRM_ID_BYTES             12u /* "F" + up to 10 digits (what %u can print) + NUL */
+#define EMAIL_BYTES               32u /* the longer format with up to 10 digits + NUL */
+
+typedef struct options {
+	unsigned firms, collaborators, checks, rounds;
+	uint64_t events; /* 0: no history beyond the delegations */
+	int64_t warmup_ns, measure_ns;
+	char data_dir[PATH_MAX]; /* "" until chosen */
+	char tmp_parent[PATH_MAX];
+	char ledgerd[PATH_MAX];
+	bool data_given, keep, build_only, quick;
+} options;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+	if (!p) {
+		fprintf(stderr, "bench-rights: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* splitmix64: a tiny deterministic generator; quality is ample for picking test data. */
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n), n > 0 (multiply-shift: no modulo bias worth the name at these n). */
+static uint32_t rng_below(uint64_t *s, uint32_t n)
+{
+	assert(n > 0);
+	return (uint32_t)(((rng_next(s) >> 32) * n) >> 32);
+}
+
+/* 1 to 3 distinct rights, as a proj_right_bit mask. */
+static uint8_t random_rights(uint64_t *s)
+{
+	unsigned want = 1u + rng_below(s, 3);
+	uint8_t mask = 0;
+	while ((unsigned)__builtin_popcount(mask) < want)
+		mask |= (uint8_t)(1u << rng_below(s, 4));
+	return mask;
+}
+
+/* ----- samples and percentiles ----- */
+
+typedef struct samples {
+	uint32_t *ns; /* latencies, saturated at UINT32_MAX */
+	size_t count, cap, cap_max;
+} samples;
+
+static void samples_add(samples *s, int64_t ns)
+{
+	if (s->count == s->cap) {
+		if (s->cap >= s->cap_max)
+			return; /* past the bound: the rate still counts it, the percentiles do not */
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		if (cap > s->cap_max)
+			cap = s->cap_max;
+		uint32_t *ns_new = realloc(s->ns, cap * sizeof *ns_new);
+		if (!ns_new)
+			return;
+		s->ns = ns_new;
+		s->cap = cap;
+	}
+	s->ns[s->count++] = ns <= 0 ? 0u : ns >= (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts s and returns its q-quantile (0 < q <= 1) in ns; 0 when empty. */
+static double samples_quantile(samples *s, double q)
+{
+	assert(q > 0.0 && q <= 1.0);
+	if (s->count == 0)
+		return 0.0;
+	qsort(s->ns, s->count, sizeof *s->ns, cmp_u32);
+	size_t rank = (size_t)(q * (double)s->count);
+	return (double)s->ns[rank ? rank - 1 : 0];
+}
+
+/* ----- the population: names, and who holds rights where ----- */
+
+/* A (firm, collaborator) with at least one delegation: what "holder" checks draw from. */
+typedef struct holding {
+	uint32_t firm, collaborator;
+	uint8_t rights; /* proj_right_bit mask */
+} holding;
+
+typedef struct population {
+	unsigned firms, collaborators;
+	char (*firm_ids)[FIRM_ID_BYTES];
+	char (*ec_emails)[EMAIL_BYTES];
+	char (*collaborator_emails)[EMAIL_BYTES];
+	holding *holdings;
+	size_t holdings_count, holdings_cap;
+} population;
+
+static void population_names(population *pop, unsigned firms, unsigned collaborators)
+{
+	free(pop->firm_ids);
+	free(pop->ec_emails);
+	free(pop->collaborator_emails);
+	pop->firms = firms;
+	pop->collaborators = collaborators;
+	pop->firm_ids = xcalloc(firms, sizeof *pop->firm_ids);
+	pop->ec_emails = xcalloc(firms, sizeof *pop->ec_emails);
+	pop->collaborator_emails = xcalloc(collaborators, sizeof *pop->collaborator_emails);
+	for (unsigned i = 0; i < firms; i++) {
+		snprintf(pop->firm_ids[i], FIRM_ID_BYTES, FIRM_ID_FORMAT, i);
+		snprintf(pop->ec_emails[i], EMAIL_BYTES, EC_EMAIL_FORMAT, i);
+	}
+	for (unsigned i = 0; i < collaborators; i++)
+		snprintf(pop->collaborator_emails[i], EMAIL_BYTES, COLLABORATOR_EMAIL_FORMAT, i);
+}
+
+static void population_free(population *pop)
+{
+	free(pop->firm_ids);
+	free(pop->ec_emails);
+	free(pop->collaborator_emails);
+	free(pop->holdings);
+	memset(pop, 0, sizeof *pop);
+}
+
+static void holdings_add(population *pop, uint32_t firm, uint32_t collaborator, uint8_t rights)
+{
+	if (pop->holdings_count == pop->holdings_cap) {
+		pop->holdings_cap = pop->holdings_cap ? pop->holdings_cap * 2 : 65536;
+		pop->holdings = realloc(pop->holdings, pop->holdings_cap * sizeof *pop->holdings);
+		if (!pop->holdings) {
+			fprintf(stderr, "bench-rights: out of memory\n");
+			exit(1);
+		}
+	}
+	pop->holdings[pop->holdings_count++] = (holding){firm, collaborator, rights};
+}
+
+/* The index named by s = prefix || digits || suffix, checked against names[index]. -1 if s is
+ * not one of ours. */
+static long name_index(const char *s, const char *prefix, size_t count, const char *names, size_t name_bytes)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(s, prefix, n) != 0)
+		return -1;
+	char *end;
+	unsigned long v = strtoul(s + n, &end, 10);
+	if (end == s + n || v >= count)
+		return -1;
+	const char *expected = names + v * name_bytes;
+	return strcmp(expected, s) == 0 ? (long)v : -1;
+}
+
+/* ----- the store ----- */
+
+typedef struct store {
+	ledger *l;
+	proj *p;
+	MDB_dbi firms, accounts, delegations;
+} store;
+
+static bool store_open(const char *dir, store *s)
+{
+	memset(s, 0, sizeof *s);
+	ledger_options o = {.map_bytes_initial = MAP_BYTES_INITIAL};
+	ledger_err err = ledger_open(dir, &o, &s->l);
+	if (err) {
+		fprintf(stderr, "bench-rights: %s\n", ledger_last_error());
+		return false;
+	}
+	err = proj_open(s->l, &s->p);
+	/* The projections' own databases, for the raw reference reads and for counting. */
+	if (!err)
+		err = ledger_dbi_open(s->l, "firms", 0, &s->firms);
+	if (!err)
+		err = ledger_dbi_open(s->l, "accounts", 0, &s->accounts);
+	if (!err)
+		err = ledger_dbi_open(s->l, "delegations", 0, &s->delegations);
+	if (err) {
+		fprintf(stderr, "bench-rights: %s: %s: %s\n", dir, ledger_strerror(err), ledger_last_error());
+		if (s->p)
+			proj_close(s->p);
+		ledger_close(s->l);
+		return false;
+	}
+	return true;
+}
+
+static void store_close(store *s)
+{
+	if (s->p)
+		proj_close(s->p);
+	if (s->l)
+		ledger_close(s->l);
+	memset(s, 0, sizeof *s);
+}
+
+static uint64_t store_head(store *s)
+{
+	uint64_t seq;
+	ledger_head(s->l, &seq, NULL);
+	return seq;
+}
+
+/* Reads the holdings back from the delegations projection, whose keys are
+ * firm \0 collaborator \0 right: consecutive keys of one (firm, collaborator) merge. */
+static bool holdings_load(store *s, population *pop, MDB_txn *txn)
+{
+	pop->holdings_count = 0;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, s->delegations, &cur);
+	MDB_val k, v;
+	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const char *key = k.mv_data;
+		size_t firm_len = strnlen(key, k.mv_size);
+		if (firm_len + 3 > k.mv_size)
+			break;
+		const char *who = key + firm_len + 1;
+		size_t who_len = strnlen(who, k.mv_size - firm_len - 1);
+		if (firm_len + who_len + 3 != k.mv_size)
+			break;
+		long firm = name_index(key, "F", pop->firms, pop->firm_ids[0], FIRM_ID_BYTES);
+		long collaborator = name_index(who, "c", pop->collaborators, pop->collaborator_emails[0], EMAIL_BYTES);
+		unsigned bit = proj_right_bit_of((Ledger__Events__Right)(unsigned char)key[k.mv_size - 1]);
+		if (firm < 0 || collaborator < 0 || bit == 0)
+			break;
+		holding *last = pop->holdings_count ? &pop->holdings[pop->holdings_count - 1] : NULL;
+		if (last && last->firm == (uint32_t)firm && last->collaborator == (uint32_t)collaborator)
+			last->rights |= (uint8_t)bit;
+		else
+			holdings_add(pop, (uint32_t)firm, (uint32_t)collaborator, (uint8_t)bit);
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		fprintf(stderr,
+		        "bench-rights: the delegations projection holds a key this program did not write "
+		        "(or LMDB failed: %s): not a bench-rights store\n",
+		        rc ? mdb_strerror(rc) : "no");
+		return false;
+	}
+	return true;
+}
+
+/* Learns the population from the store: counts from the projections, names from the formats. */
+static bool population_load(store *s, population *pop)
+{
+	MDB_txn *txn;
+	if (ledger_read_begin(s->l, &txn))
+		return false;
+	MDB_stat firms, accounts;
+	bool ok = mdb_stat(txn, s->firms, &firms) == 0 && mdb_stat(txn, s->accounts, &accounts) == 0 &&
+	          accounts.ms_entries >= firms.ms_entries && firms.ms_entries <= FIRMS_MAX &&
+	          accounts.ms_entries - firms.ms_entries <= COLLABORATORS_MAX;
+	if (ok) {
+		population_names(pop, (unsigned)firms.ms_entries, (unsigned)(accounts.ms_entries - firms.ms_entries));
+		/* The last names of each kind must be there: the store was written by this program. */
+		MDB_val v, k1 = {0, NULL}, k2 = {0, NULL};
+		if (pop->firms) {
+			k1 = (MDB_val){strlen(pop->firm_ids[pop->firms - 1]), pop->firm_ids[pop->firms - 1]};
+			ok = mdb_get(txn, s->firms, &k1, &v) == 0;
+		}
+		if (ok && pop->collaborators) {
+			k2 = (MDB_val){strlen(pop->collaborator_emails[pop->collaborators - 1]),
+			               pop->collaborator_emails[pop->collaborators - 1]};
+			ok = mdb_get(txn, s->accounts, &k2, &v) == 0;
+		}
+		if (!ok)
+			fprintf(stderr,
+			        "bench-rights: the store's firms and accounts are not named as this program names "
+			        "them: not a bench-rights store\n");
+	}
+	ok = ok && holdings_load(s, pop, txn);
+	ledger_read_end(s->l, txn);
+	return ok;
+}
+
+/* ----- building: commands through proj_execute, 1000 per durable commit ----- */
+
+typedef enum {
+	COMMAND_ACCOUNT_EC,
+	COMMAND_FIRM,
+	COMMAND_ACCOUNT_COLLABORATOR,
+	COMMAND_GRANT,
+	COMMAND_REVOKE,
+} command_kind;
+
+typedef struct command {
+	uint8_t kind;
+	uint8_t rights; /* grant, revoke: proj_right_bit mask */
+	uint16_t expiry_days;
+	uint32_t firm, collaborator;
+} command;
+
+typedef struct command_list {
+	command *items;
+	size_t count, cap;
+	uint64_t events; /* the events they must write, every one accepted */
+} command_list;
+
+static void commands_add(command_list *list, command c, unsigned events)
+{
+	if (list->count == list->cap) {
+		list->cap = list->cap ? list->cap * 2 : 65536;
+		list->items = realloc(list->items, list->cap * sizeof *list->items);
+		if (!list->items) {
+			fprintf(stderr, "bench-rights: out of memory\n");
+			exit(1);
+		}
+	}
+	list->items[list->count++] = c;
+	list->events += events;
+}
+
+/* One durable commit of up to COMMANDS_PER_COMMIT commands. Re-runnable, as a ledger_job must
+ * be: apply() starts from a fresh arena and fresh counters each time. */
+typedef struct batch_job {
+	ledger_job job;
+	proj *p;
+	const population *pop;
+	const command *commands;
+	size_t count;
+	uint64_t first_index; /* of commands[0] in the whole build: names its request ids */
+	proj_arena *arena;
+	size_t refused;
+	char refusal[320]; /* the first refusal's message */
+	ledger_err result;
+} batch_job;
+
+/* Builds the request of c into the caller's structs (everything points to static names or
+ * to the caller's locals), sets the actor and runs it. */
+static ledger_err command_run(batch_job *j, ledger_txn *t, const command *c, const char *request_id,
+                              Ledger__Api__Reply *reply)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__AccountAdd account = LEDGER__API__ACCOUNT_ADD__INIT;
+	Ledger__Api__FirmAdd firm = LEDGER__API__FIRM_ADD__INIT;
+	Ledger__Api__DelegationGrant grant = LEDGER__API__DELEGATION_GRANT__INIT;
+	Ledger__Api__DelegationRevoke revoke = LEDGER__API__DELEGATION_REVOKE__INIT;
+	Ledger__Events__Right rights[4];
+	size_t n_rights = 0;
+	for (unsigned r = 1; r <= 4; r++)
+		if (c->rights & proj_right_bit_of((Ledger__Events__Right)r))
+			rights[n_rights++] = (Ledger__Events__Right)r;
+	char *collaborator = (char *)j->pop->collaborator_emails[c->collaborator];
+	char expires_on[11];
+	proj_actor actor = {"platform", true};
+	switch ((command_kind)c->kind) {
+	case COMMAND_ACCOUNT_EC:
+	case COMMAND_ACCOUNT_COLLABORATOR:
+		account.email = c->kind == COMMAND_ACCOUNT_EC ? (char *)j->pop->ec_emails[c->firm] : collaborator;
+		account.name = (char *)(c->kind == COMMAND_ACCOUNT_EC ? "Bench EC" : "Bench collaborator");
+		account.is_ec = c->kind == COMMAND_ACCOUNT_EC;
+		req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
+		req.account_add = &account;
+		break;
+	case COMMAND_FIRM:
+		firm.firm_id = (char *)j->pop->firm_ids[c->firm];
+		firm.name = (char *)"Bench firm";
+		firm.ec_email = (char *)j->pop->ec_emails[c->firm];
+		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
+		req.firm_add = &firm;
+		break;
+	case COMMAND_GRANT:
+		/* The Paris date expiry_days from the batch's time: always after today there. */
+		proj_paris_date(ledger_txn_time_us(t) + (int64_t)c->expiry_days * 86400 * 1000000, 0, expires_on);
+		grant.firm_id = (char *)j->pop->firm_ids[c->firm];
+		grant.n_collaborators = 1;
+		grant.collaborators = &collaborator;
+		grant.n_rights = n_rights;
+		grant.rights = rights;
+		grant.expires_on = expires_on;
+		req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
+		req.delegation_grant = &grant;
+		actor = (proj_actor){j->pop->ec_emails[c->firm], false};
+		break;
+	case COMMAND_REVOKE:
+		revoke.firm_id = (char *)j->pop->firm_ids[c->firm];
+		revoke.collaborator = collaborator;
+		revoke.n_rights = n_rights;
+		revoke.rights = rights;
+		req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
+		req.delegation_revoke = &revoke;
+		actor = (proj_actor){j->pop->ec_emails[c->firm], false};
+		break;
+	}
+	return proj_execute(j->p, t, &actor, request_id, &req, reply, j->arena);
+}
+
+/* A refusal, or a grant row that was not granted, is a bug of this program or of the core. */
+static void note_reply(batch_job *j, const Ledger__Api__Reply *reply)
+{
+	const char *problem = NULL;
+	if (reply->error)
+		problem = reply->error->message;
+	else if (reply->result_case == LEDGER__API__REPLY__RESULT_GRANT &&
+	         (reply->grant->n_results != 1 ||
+	          reply->grant->results[0]->status != LEDGER__API__GRANT_RESULT__STATUS__GRANTED))
+		problem = reply->grant->n_results ? reply->grant->results[0]->message : "a grant reply without rows";
+	if (!problem)
+		return;
+	if (j->refused++ == 0)
+		snprintf(j->refusal, sizeof j->refusal, "%s", problem);
+}
+
+static ledger_err batch_apply(ledger_job *job, ledger_txn *t)
+{
+	batch_job *j = (batch_job *)job;
+	proj_arena_free(j->arena);
+	j->arena = proj_arena_new();
+	if (!j->arena)
+		return LEDGER_ERR_NOMEM;
+	j->refused = 0;
+	j->refusal[0] = '\0';
+	for (size_t i = 0; i < j->count; i++) {
+		char request_id[32];
+		snprintf(request_id, sizeof request_id, "bench-%llu", (unsigned long long)(j->first_index + i));
+		Ledger__Api__Reply reply;
+		ledger__api__reply__init(&reply);
+		ledger_err err = command_run(j, t, &j->commands[i], request_id, &reply);
+		if (err)
+			return err;
+		note_reply(j, &reply);
+	}
+	return LEDGER_OK;
+}
+
+static void batch_done(ledger_job *job, ledger_err err)
+{
+	((batch_job *)job)->result = err;
+}
+
+/* Runs list in batches; each batch is committed durably at the wall-clock time. False, with
+ * the reason, on an LMDB failure, a refused command or an event count other than expected. */
+static bool commands_run(store *s, const population *pop, const command_list *list, const char *what)
+{
+	uint64_t head0 = store_head(s);
+	int64_t t0 = now_ns();
+	batch_job j = {.job = {batch_apply, batch_done, NULL}, .p = s->p, .pop = pop};
+	bool ok = true;
+	for (size_t done = 0; ok && done < list->count; done += j.count) {
+		j.commands = list->items + done;
+		j.count = list->count - done < COMMANDS_PER_COMMIT ? list->count - done : COMMANDS_PER_COMMIT;
+		j.first_index = head0 + done; /* unique across phases: the head grows by at least one per command */
+		ledger_err err = ledger_commit_one(s->l, &j.job, wall_us());
+		if (!err)
+			err = j.result;
+		if (err) {
+			fprintf(stderr, "bench-rights: %s: commit failed: %s: %s\n", what, ledger_strerror(err),
+			        ledger_last_error());
+			ok = false;
+		} else if (j.refused) {
+			fprintf(stderr, "bench-rights: %s: %zu command(s) refused, the first: %s\n", what, j.refused,
+			        j.refusal);
+			ok = false;
+		}
+	}
+	proj_arena_free(j.arena);
+	uint64_t events = store_head(s) - head0;
+	double seconds = (double)(now_ns() - t0) / 1e9;
+	if (ok && events != list->events) {
+		fprintf(stderr, "bench-rights: %s: %llu events written, %llu expected\n", what,
+		        (unsigned long long)events, (unsigned long long)list->events);
+		ok = false;
+	}
+	fprintf(
+	    stderr,
+	    "bench-rights: %s: %zu commands, %llu events in %.1f s (%.0f events/s, durable commits of %u commands)\n",
+	    what, list->count, (unsigned long long)events, seconds, seconds > 0 ? (double)events / seconds : 0.0,
+	    COMMANDS_PER_COMMIT);
+	return ok;
+}
+
+/* Every EC account, every firm, every collaborator account. */
+static void plan_population(const population *pop, command_list *list)
+{
+	for (unsigned i = 0; i < pop->firms; i++)
+		commands_add(list, (command){.kind = COMMAND_ACCOUNT_EC, .firm = i}, 1);
+	for (unsigned i = 0; i < pop->firms; i++)
+		commands_add(list, (command){.kind = COMMAND_FIRM, .firm = i}, 1);
+	for (unsigned i = 0; i < pop->collaborators; i++)
+		commands_add(list, (command){.kind = COMMAND_ACCOUNT_COLLABORATOR, .collaborator = i}, 1);
+}
+
+/* Each collaborator: 1 or 2 distinct random firms, 1 to 3 random rights in each, a random
+ * expiry between EXPIRY_DAYS_MIN and EXPIRY_DAYS_MAX days ahead. */
+static void plan_delegations(const population *pop, uint64_t *rng, command_list *list)
+{
+	for (unsigned c = 0; c < pop->collaborators; c++) {
+		unsigned n = 1u + rng_below(rng, FIRMS_PER_COLLABORATOR_MAX);
+		uint32_t first = UINT32_MAX;
+		for (unsigned k = 0; k < n && k < pop->firms; k++) {
+			uint32_t firm = rng_below(rng, pop->firms);
+			if (firm == first)
+				continue;
+			first = firm;
+			uint8_t rights = random_rights(rng);
+			uint16_t days =
+			    (uint16_t)(EXPIRY_DAYS_MIN + rng_below(rng, EXPIRY_DAYS_MAX - EXPIRY_DAYS_MIN + 1));
+			commands_add(list, (command){COMMAND_GRANT, rights, days, firm, c},
+			             (unsigned)__builtin_popcount(rights));
+		}
+	}
+}
+
+/*
+ * A history on top of the delegations until the log holds events_target events: on a random
+ * holding, three times in four a grant of 1 to 3 random rights with a new expiry (renewals of
+ * the rights already held, new rights otherwise), else the revocation of one right it holds.
+ * The holdings in pop follow what the commands will do, so that every command is accepted.
+ */
+static void plan_history(population *pop, uint64_t head, uint64_t events_target, uint64_t *rng, command_list *list)
+{
+	while (pop->holdings_count && head + list->events < events_target) {
+		holding *h = &pop->holdings[rng_below(rng, (uint32_t)pop->holdings_count)];
+		if (h->rights && rng_below(rng, 4) == 0) {
+			unsigned held[4], n = 0;
+			for (unsigned b = 0; b < 4; b++)
+				if (h->rights & (1u << b))
+					held[n++] = b;
+			uint8_t bit = (uint8_t)(1u << held[rng_below(rng, n)]);
+			h->rights &= (uint8_t)~bit;
+			commands_add(list, (command){COMMAND_REVOKE, bit, 0, h->firm, h->collaborator}, 1);
+		} else {
+			uint8_t rights = random_rights(rng);
+			uint16_t days =
+			    (uint16_t)(EXPIRY_DAYS_MIN + rng_below(rng, EXPIRY_DAYS_MAX - EXPIRY_DAYS_MIN + 1));
+			h->rights |= rights;
+			commands_add(list, (command){COMMAND_GRANT, rights, days, h->firm, h->collaborator},
+			             (unsigned)__builtin_popcount(rights));
+		}
+	}
+}
+
+/* Builds what the store lacks: the population and delegations if it has no firm, then the
+ * history up to o->events. Leaves pop loaded from the store. */
+static bool store_build(const options *o, store *s, population *pop)
+{
+	if (!population_load(s, pop))
+		return false;
+	uint64_t rng = SEED;
+	if (pop->firms == 0) {
+		population_names(pop, o->firms, o->collaborators);
+		command_list people = {0}, delegations = {0};
+		plan_population(pop, &people);
+		plan_delegations(pop, &rng, &delegations);
+		bool ok = commands_run(s, pop, &people, "accounts and firms") &&
+		          commands_run(s, pop, &delegations, "delegations");
+		free(people.items);
+		free(delegations.items);
+		if (!ok || !population_load(s, pop))
+			return false;
+	} else if (o->firms != pop->firms || o->collaborators != pop->collaborators) {
+		fprintf(stderr, "bench-rights: reusing the store as it is: %u firms and %u collaborators\n", pop->firms,
+		        pop->collaborators);
+	}
+	uint64_t head = store_head(s);
+	if (o->events > head) {
+		rng ^= head; /* a store extended twice does not replay the same history */
+		command_list history = {0};
+		plan_history(pop, head, o->events, &rng, &history);
+		bool ok = commands_run(s, pop, &history, "history (renewals, new rights, revocations)");
+		free(history.items);
+		if (!ok || !population_load(s, pop))
+			return false;
+	}
+	return true;
+}
+
+/* ----- the checks ----- */
+
+typedef enum { CHECK_HOLDER, CHECK_EC, CHECK_STRANGER, CHECK_KINDS } check_kind;
+static const char *const check_kind_names[CHECK_KINDS] = {"holder", "EC", "stranger"};
+
+typedef struct check {
+	const char *firm_id, *who;
+	uint8_t action;
+	uint8_t kind;
+} check;
+
+static check *checks_make(const population *pop, size_t n)
+{
+	check *checks = xcalloc(n, sizeof *checks);
+	uint64_t rng = SEED ^ 0x636865636b73ull;
+	uint32_t actions = (uint32_t)proj_action_count();
+	for (size_t i = 0; i < n; i++) {
+		check *c = &checks[i];
+		uint32_t roll = rng_below(&rng, 100);
+		c->action = (uint8_t)rng_below(&rng, actions);
+		if (roll < CHECK_HOLDER_PERCENT && pop->holdings_count) {
+			const holding *h = &pop->holdings[rng_below(&rng, (uint32_t)pop->holdings_count)];
+			*c = (check){pop->firm_ids[h->firm], pop->collaborator_emails[h->collaborator], c->action,
+			             CHECK_HOLDER};
+		} else if (roll < CHECK_HOLDER_PERCENT + CHECK_EC_PERCENT) {
+			uint32_t firm = rng_below(&rng, pop->firms);
+			*c = (check){pop->firm_ids[firm], pop->ec_emails[firm], c->action, CHECK_EC};
+		} else {
+			uint32_t firm = rng_below(&rng, pop->firms), who = rng_below(&rng, pop->collaborators);
+			*c = (check){pop->firm_ids[firm], pop->collaborator_emails[who], c->action, CHECK_STRANGER};
+		}
+	}
+	return checks;
+}
+
+/* ----- in-process figures ----- */
+
+typedef struct kind_figures {
+	uint64_t count, allowed;
+	double p50_ns, p99_ns;
+} kind_figures;
+
+typedef struct local_figures {
+	size_t checks, timed_checks, txn_checks;
+	double check_ns;                 /* mean, one read transaction for every check */
+	double check_ns_lo, check_ns_hi; /* its spread over the rounds */
+	double check_txn_ns;             /* mean, one read transaction per check */
+	double p50_ns, p99_ns;           /* per-check timing, every kind */
+	double clock_ns;                 /* what one clock read pair adds to each timed check */
+	kind_figures kinds[CHECK_KINDS];
+	double get_firm_ns, get_delegation_ns; /* raw mdb_get */
+	double token_verify_ns, token_cached_ns;
+	uint64_t errors;
+} local_figures;
+
+/* Mean ns per proj_can over every check, in one read transaction; tallies the answers. */
+static bool local_mean(store *s, const check *checks, size_t n, int64_t at_us, local_figures *f)
+{
+	MDB_txn *txn;
+	if (ledger_read_begin(s->l, &txn))
+		return false;
+	char reason[256];
+	int64_t t0 = now_ns();
+	for (size_t i = 0; i < n; i++) {
+		proj_can_result r = proj_can(s->p, txn, checks[i].firm_id, checks[i].who, checks[i].action, at_us,
+		                             reason, sizeof reason);
+		f->kinds[checks[i].kind].count++;
+		f->kinds[checks[i].kind].allowed += r == PROJ_CAN_ALLOWED;
+		f->errors += r == PROJ_CAN_ERROR || r == PROJ_CAN_NO_FIRM;
+	}
+	f->check_ns = (double)(now_ns() - t0) / (double)n;
+	ledger_read_end(s->l, txn);
+	return true;
+}
+
+/* The cost of the two clock reads around a timed check: the median of many empty pairs. */
+static double clock_pair_ns(void)
+{
+	samples s = {.cap_max = 100000};
+	for (int i = 0; i < 100000; i++) {
+		int64_t a = now_ns();
+		samples_add(&s, now_ns() - a);
+	}
+	double ns = samples_quantile(&s, 0.5);
+	free(s.ns);
+	return ns;
+}
+
+/* p50/p99 per kind and overall, each check timed on its own (clock reads included). */
+static bool local_percentiles(store *s, const check *checks, size_t n, int64_t at_us, local_figures *f)
+{
+	samples all = {.cap_max = n}, kinds[CHECK_KINDS];
+	for (unsigned k = 0; k < CHECK_KINDS; k++)
+		kinds[k] = (samples){.cap_max = n};
+	MDB_txn *txn;
+	if (ledger_read_begin(s->l, &txn))
+		return false;
+	char reason[256];
+	for (size_t i = 0; i < n; i++) {
+		int64_t t0 = now_ns();
+		proj_can(s->p, txn, checks[i].firm_id, checks[i].who, checks[i].action, at_us, reason, sizeof reason);
+		int64_t ns = now_ns() - t0;
+		samples_add(&all, ns);
+		samples_add(&kinds[checks[i].kind], ns);
+	}
+	ledger_read_end(s->l, txn);
+	f->p50_ns = samples_quantile(&all, 0.5);
+	f->p99_ns = samples_quantile(&all, 0.99);
+	for (unsigned k = 0; k < CHECK_KINDS; k++) {
+		f->kinds[k].p50_ns = samples_quantile(&kinds[k], 0.5);
+		f->kinds[k].p99_ns = samples_quantile(&kinds[k], 0.99);
+		free(kinds[k].ns);
+	}
+	free(all.ns);
+	f->timed_checks = n;
+	return true;
+}
+
+/* Mean ns per check when each has its own read transaction, as each ledgerd query does. */
+static bool local_per_txn(store *s, const check *checks, size_t n, int64_t at_us, local_figures *f)
+{
+	char reason[256];
+	int64_t t0 = now_ns();
+	for (size_t i = 0; i < n; i++) {
+		MDB_txn *txn;
+		if (ledger_read_begin(s->l, &txn))
+			return false;
+		proj_can(s->p, txn, checks[i].firm_id, checks[i].who, checks[i].action, at_us, reason, sizeof reason);
+		ledger_read_end(s->l, txn);
+	}
+	f->check_txn_ns = (double)(now_ns() - t0) / (double)n;
+	f->txn_checks = n;
+	return true;
+}
+
+/* The floor: mdb_get of one key, found, in one read transaction of the same environment: the
+ * firm of each check (what proj_can reads first) and a delegation of a holder (what it reads
+ * next, in a database of some 300 000 keys). */
+static bool local_raw_gets(store *s, const population *pop, const check *checks, size_t n, local_figures *f)
+{
+	MDB_txn *txn;
+	if (ledger_read_begin(s->l, &txn))
+		return false;
+	uint64_t missing = 0, sum = 0;
+	int64_t t0 = now_ns();
+	for (size_t i = 0; i < n; i++) {
+		MDB_val k = {strlen(checks[i].firm_id), (void *)checks[i].firm_id}, v;
+		if (mdb_get(txn, s->firms, &k, &v) != 0)
+			missing++;
+		else
+			sum += ((const uint8_t *)v.mv_data)[0]; /* touch the value, as a reader would */
+	}
+	f->get_firm_ns = (double)(now_ns() - t0) / (double)n;
+	uint64_t rng = SEED ^ 0x676574ull;
+	t0 = now_ns();
+	for (size_t i = 0; i < n && pop->holdings_count; i++) {
+		const holding *h = &pop->holdings[rng_below(&rng, (uint32_t)pop->holdings_count)];
+		char key[64];
+		const char *firm = pop->firm_ids[h->firm], *who = pop->collaborator_emails[h->collaborator];
+		size_t fn = strlen(firm), wn = strlen(who);
+		memcpy(key, firm, fn + 1);
+		memcpy(key + fn + 1, who, wn + 1);
+		key[fn + wn + 2] = (char)(1 + __builtin_ctz(h->rights | 0x10u)); /* its lowest right */
+		MDB_val k = {fn + wn + 3, key}, v;
+		if (h->rights == 0 || mdb_get(txn, s->delegations, &k, &v) != 0)
+			missing++;
+		else
+			sum += ((const uint8_t *)v.mv_data)[0];
+	}
+	f->get_delegation_ns = pop->holdings_count ? (double)(now_ns() - t0) / (double)n : 0.0;
+	ledger_read_end(s->l, txn);
+	if (missing)
+		fprintf(stderr, "bench-rights: %llu reference keys not found (checksum %llu)\n",
+		        (unsigned long long)missing, (unsigned long long)sum);
+	return missing == 0;
+}
+
+static bool mint(const char *data_dir, char out[API_TOKEN_BYTES_MAX])
+{
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	const char *why;
+	if (!api_key_load(data_dir, "idp.sk", sk, sizeof sk, &why)) {
+		fprintf(stderr, "bench-rights: %s/keys/idp.sk: %s\n", data_dir, why);
+		return false;
+	}
+	/* ledgerd checks a token against its own clock: issue it by the wall clock. */
+	api_claims c = {.iat = (int64_t)time(NULL), .platform = true};
+	c.exp = c.iat + TOKEN_TTL_S;
+	snprintf(c.sub, sizeof c.sub, "platform");
+	snprintf(c.aud, sizeof c.aud, "%s", API_TOKEN_AUDIENCE);
+	bool ok = api_token_mint(&c, sk, out, API_TOKEN_BYTES_MAX);
+	sodium_memzero(sk, sizeof sk);
+	return ok;
+}
+
+/* What an RPC pays for its bearer token before its query runs: a full Ed25519 verification
+ * the first time ledgerd sees the token, a lookup in its cache of verified tokens (api/token.h)
+ * afterwards. The RPC loads below reuse one token: they pay the second. */
+static bool local_token_verify(const char *data_dir, const char *token, local_figures *f)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	const char *why;
+	if (!api_key_load(data_dir, "idp.pk", pk, sizeof pk, &why)) {
+		fprintf(stderr, "bench-rights: %s/keys/idp.pk: %s\n", data_dir, why);
+		return false;
+	}
+	api_token_cache *cache = api_token_cache_new();
+	api_claims claims;
+	bool ok = cache != NULL;
+	int64_t t0 = now_ns();
+	for (unsigned i = 0; ok && i < TOKEN_VERIFIES; i++)
+		ok = api_token_verify(token, pk, (int64_t)time(NULL), &claims, &why);
+	int64_t t1 = now_ns();
+	for (unsigned i = 0; ok && i < TOKEN_VERIFIES; i++)
+		ok = api_token_verify_cached(cache, token, pk, (int64_t)time(NULL), &claims, &why);
+	int64_t t2 = now_ns();
+	api_token_cache_free(cache);
+	if (!ok) {
+		fprintf(stderr, "bench-rights: token: %s\n", cache ? why : "out of memory");
+		return false;
+	}
+	f->token_verify_ns = (double)(t1 - t0) / TOKEN_VERIFIES;
+	f->token_cached_ns = (double)(t2 - t1) / TOKEN_VERIFIES; /* one miss among them: negligible */
+	return true;
+}
+
+/* One round of every in-process figure, into f. */
+static bool local_round(const options *o, store *s, const population *pop, const check *checks, const char *token,
+                        local_figures *f)
+{
+	memset(f, 0, sizeof *f);
+	f->checks = o->checks;
+	int64_t at_us = wall_us(); /* "now", as ledgerd asks */
+	size_t timed = o->checks < TIMED_CHECKS_MAX ? o->checks : TIMED_CHECKS_MAX;
+	size_t per_txn = o->checks / TXN_CHECKS_DIVISOR ? o->checks / TXN_CHECKS_DIVISOR : 1;
+	bool ok = local_mean(s, checks, o->checks, at_us, f) && local_percentiles(s, checks, timed, at_us, f) &&
+	          local_per_txn(s, checks, per_txn, at_us, f) && local_raw_gets(s, pop, checks, o->checks, f) &&
+	          local_token_verify(o->data_dir, token, f);
+	f->clock_ns = clock_pair_ns();
+	if (ok && f->errors)
+		fprintf(stderr, "bench-rights: %llu checks answered an error or an unknown firm\n",
+		        (unsigned long long)f->errors);
+	return ok && f->errors == 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The median over the rounds of the double at byte offset `at` of a local_figures; its
+ * smallest and largest values into *lo and *hi (may be NULL). */
+static double round_median(const local_figures *rounds, size_t n, size_t at, double *lo, double *hi)
+{
+	double v[LOCAL_ROUNDS_MAX];
+	assert(n >= 1 && n <= LOCAL_ROUNDS_MAX);
+	for (size_t i = 0; i < n; i++)
+		memcpy(&v[i], (const char *)&rounds[i] + at, sizeof v[i]);
+	qsort(v, n, sizeof v[0], cmp_double);
+	if (lo)
+		*lo = v[0];
+	if (hi)
+		*hi = v[n - 1];
+	return v[n / 2];
+}
+
+#define MEDIAN(rounds, n, field) round_median(rounds, n, offsetof(local_figures, field), NULL, NULL)
+
+/*
+ * The machine this runs on is shared (a VM: other guests steal time in bursts), so each figure
+ * is measured in o->rounds rounds and the median reported, with the spread of the headline
+ * one. A first pass before the rounds brings the pages in: every figure is of a warm cache.
+ */
+static bool bench_local(const options *o, store *s, const population *pop, const check *checks, const char *token,
+                        local_figures *f)
+{
+	local_figures rounds[LOCAL_ROUNDS_MAX];
+	memset(rounds, 0, sizeof rounds);
+	fprintf(stderr, "bench-rights: %u in-process checks, %u rounds...\n", o->checks, o->rounds);
+	bool ok = local_mean(s, checks, o->checks, wall_us(), &rounds[0]);
+	for (unsigned r = 0; ok && r < o->rounds; r++)
+		ok = local_round(o, s, pop, checks, token, &rounds[r]);
+	if (!ok)
+		return false;
+	*f = rounds[0]; /* the counts are the same in every round */
+	size_t n = o->rounds;
+	f->check_ns = round_median(rounds, n, offsetof(local_figures, check_ns), &f->check_ns_lo, &f->check_ns_hi);
+	f->check_txn_ns = MEDIAN(rounds, n, check_txn_ns);
+	f->p50_ns = MEDIAN(rounds, n, p50_ns);
+	f->p99_ns = MEDIAN(rounds, n, p99_ns);
+	f->clock_ns = MEDIAN(rounds, n, clock_ns);
+	f->get_firm_ns = MEDIAN(rounds, n, get_firm_ns);
+	f->get_delegation_ns = MEDIAN(rounds, n, get_delegation_ns);
+	f->token_verify_ns = MEDIAN(rounds, n, token_verify_ns);
+	f->token_cached_ns = MEDIAN(rounds, n, token_cached_ns);
+	for (unsigned k = 0; k < CHECK_KINDS; k++) {
+		size_t at = offsetof(local_figures, kinds) + k * sizeof(kind_figures);
+		f->kinds[k].p50_ns = round_median(rounds, n, at + offsetof(kind_figures, p50_ns), NULL, NULL);
+		f->kinds[k].p99_ns = round_median(rounds, n, at + offsetof(kind_figures, p99_ns), NULL, NULL);
+	}
+	return true;
+}
+
+/* ----- ledgerd as a child process ----- */
+
+static int wait_exit(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Starts argv[0]; its stdout goes to our stderr, so that ours carries only the figures. */
+static pid_t spawn(char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		fprintf(stderr, "bench-rights: fork: %s\n", strerror(errno));
+	return pid;
+}
+
+static bool ledgerd_init(const options *o)
+{
+	char *argv[] = {(char *)o->ledgerd, "init", "--data", (char *)o->data_dir, NULL};
+	pid_t pid = spawn(argv);
+	if (pid > 0 && wait_exit(pid) == 0)
+		return true;
+	fprintf(stderr, "bench-rights: ledgerd init --data %s failed\n", o->data_dir);
+	return false;
+}
+
+typedef struct server_proc {
+	pid_t pid;
+	char url[URL_BYTES_MAX], pub_url[URL_BYTES_MAX];
+} server_proc;
+
+/* `ledgerd serve` on the store; waits for "ready" on the --ready-fd pipe. */
+static bool ledgerd_serve(const options *o, server_proc *p)
+{
+	snprintf(p->url, sizeof p->url, "ipc://%s/b.sock", o->data_dir);
+	snprintf(p->pub_url, sizeof p->pub_url, "ipc://%s/b-events.sock", o->data_dir);
+	int fds[2];
+	/* The read end is ours alone; the write end (flag cleared) is inherited by ledgerd. */
+	if (pipe2(fds, O_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, 0) != 0) {
+		fprintf(stderr, "bench-rights: pipe: %s\n", strerror(errno));
+		return false;
+	}
+	char ready_fd[16];
+	snprintf(ready_fd, sizeof ready_fd, "%d", fds[1]);
+	char *argv[] = {(char *)o->ledgerd, "serve",  "--data", (char *)o->data_dir,
+	                "--listen",         p->url,   "--pub",  p->pub_url,
+	                "--ready-fd",       ready_fd, NULL};
+	p->pid = spawn(argv);
+	close(fds[1]);
+	struct pollfd pfd = {fds[0], POLLIN, 0};
+	char buf[8] = {0};
+	bool ready = p->pid > 0 && poll(&pfd, 1, READY_TIMEOUT_MS) == 1 && read(fds[0], buf, sizeof buf - 1) > 0 &&
+	             strncmp(buf, "ready", 5) == 0;
+	close(fds[0]);
+	if (!ready)
+		fprintf(stderr, "bench-rights: ledgerd serve did not become ready (its messages are above)\n");
+	return ready;
+}
+
+/* SIGTERM (ledgerd drains, then exits 0) and wait. */
+static bool ledgerd_stop(server_proc *p)
+{
+	if (p->pid <= 0)
+		return true;
+	kill(p->pid, SIGTERM);
+	int code = wait_exit(p->pid);
+	p->pid = 0;
+	if (code != 0)
+		fprintf(stderr, "bench-rights: ledgerd exited with %d\n", code);
+	return code == 0;
+}
+
+/* User + system time of ledgerd from /proc (clock ticks: fine over seconds). -1 if unknown. */
+static int64_t child_cpu_ns(pid_t pid)
+{
+	char path[64], text[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+	if (!f)
+		return -1;
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	const char *after = strrchr(text, ')'); /* the command name may hold spaces */
+	unsigned long long utime, stime;
+	if (!after || sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+		return -1;
+	return (int64_t)((utime + stime) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK)));
+}
+
+/* ----- closed-loop client threads: `can` and echo ----- */
+
+typedef struct window {
+	int64_t start_ns, end_ns;
+} window;
+
+typedef struct load_setup {
+	const char *url;
+	const char *token;
+	const check *checks;
+	size_t checks_count;
+	const uint8_t *echo_request; /* NULL: the `can` load */
+	size_t echo_request_bytes;
+} load_setup;
+
+typedef struct client_thread {
+	const load_setup *setup;
+	const window *w;
+	pthread_barrier_t *ready, *go;
+	pthread_t thread;
+	api_client *client; /* can */
+	size_t next_check;
+	uint64_t ops, allowed;
+	int64_t last_done_ns;
+	samples lat;
+	unsigned index, clients;
+	nng_socket sock; /* echo */
+	bool failed;
+	char error[256];
+} client_thread;
+
+static bool can_call(client_thread *t)
+{
+	const check *c = &t->setup->checks[t->next_check];
+	t->next_check = (t->next_check + t->clients) % t->setup->checks_count;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
+	q.firm_id = (char *)c->firm_id;
+	q.actor = (char *)c->who;
+	q.action = (char *)proj_action_name(c->action);
+	req.token = (char *)t->setup->token;
+	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
+	req.can = &q;
+	Ledger__Api__Reply *reply;
+	const char *why;
+	if (!api_client_call(t->client, &req, &reply, &why)) {
+		snprintf(t->error, sizeof t->error, "can: %s", why);
+		return false;
+	}
+	bool ok = !reply->error && reply->result_case == LEDGER__API__REPLY__RESULT_CAN;
+	if (!ok)
+		snprintf(t->error, sizeof t->error, "can refused: %s",
+		         reply->error ? reply->error->message : "not a can reply");
+	else
+		t->allowed += reply->can->allowed;
+	ledger__api__reply__free_unpacked(reply, NULL);
+	return ok;
+}
+
+/* Dials like api_client_open, so both loads pay the same transport. */
+static bool echo_open(client_thread *t)
+{
+	int rv = nng_req0_open(&t->sock);
+	if (rv == 0)
+		rv = nng_socket_set_ms(t->sock, NNG_OPT_RECVTIMEO, CALL_TIMEOUT_MS);
+	if (rv == 0)
+		rv = nng_socket_set_ms(t->sock, NNG_OPT_SENDTIMEO, CALL_TIMEOUT_MS);
+	if (rv == 0)
+		rv = nng_socket_set_ms(t->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	if (rv == 0)
+		rv = nng_dial(t->sock, t->setup->url, NULL, 0);
+	if (rv != 0) {
+		snprintf(t->error, sizeof t->error, "cannot dial %s: %s", t->setup->url, nng_strerror(rv));
+		nng_close(t->sock);
+	}
+	return rv == 0;
+}
+
+static bool echo_call(client_thread *t)
+{
+	nng_msg *msg;
+	size_t n = t->setup->echo_request_bytes;
+	int rv = nng_msg_alloc(&msg, n);
+	if (rv == 0) {
+		memcpy(nng_msg_body(msg), t->setup->echo_request, n);
+		if ((rv = nng_sendmsg(t->sock, msg, 0)) != 0)
+			nng_msg_free(msg);
+	}
+	if (rv == 0 && (rv = nng_recvmsg(t->sock, &msg, 0)) == 0) {
+		size_t got = nng_msg_len(msg);
+		nng_msg_free(msg);
+		if (got != n) {
+			snprintf(t->error, sizeof t->error, "echo: %zu bytes back for %zu sent", got, n);
+			return false;
+		}
+	}
+	if (rv != 0)
+		snprintf(t->error, sizeof t->error, "echo: %s", nng_strerror(rv));
+	return rv == 0;
+}
+
+static bool client_open(client_thread *t)
+{
+	if (t->setup->echo_request)
+		return echo_open(t);
+	const char *why;
+	t->client = api_client_open(t->setup->url, CALL_TIMEOUT_MS, &why);
+	if (!t->client)
+		snprintf(t->error, sizeof t->error, "cannot dial %s: %s", t->setup->url, why);
+	return t->client != NULL;
+}
+
+static void *client_main(void *arg)
+{
+	client_thread *t = arg;
+	bool opened = client_open(t);
+	t->failed = !opened;
+	pthread_barrier_wait(t->ready);
+	pthread_barrier_wait(t->go); /* the window is set between the two barriers */
+	while (opened && !t->failed) {
+		int64_t start = now_ns();
+		if (start >= t->w->end_ns)
+			break;
+		t->failed = !(t->setup->echo_request ? echo_call(t) : can_call(t));
+		int64_t done = now_ns();
+		if (!t->failed && start >= t->w->start_ns) {
+			samples_add(&t->lat, done - start);
+			t->ops++;
+			t->last_done_ns = done;
+		}
+	}
+	if (opened && t->setup->echo_request)
+		nng_close(t->sock);
+	else if (opened)
+		api_client_close(t->client);
+	return NULL;
+}
+
+typedef struct load_result {
+	unsigned clients;
+	uint64_t ops, allowed;
+	double per_s, p50_us, p99_us;
+	double server_cpu_us; /* ledgerd's CPU per request, -1 unknown; echo: 0 */
+	bool failed;
+} load_result;
+
+static void load_summarise(client_thread *threads, unsigned clients, const window *w, load_result *out)
+{
+	samples all = {.cap_max = SIZE_MAX};
+	int64_t last_ns = w->start_ns;
+	for (unsigned i = 0; i < clients; i++) {
+		client_thread *t = &threads[i];
+		out->ops += t->ops;
+		out->allowed += t->allowed;
+		for (size_t k = 0; k < t->lat.count; k++)
+			samples_add(&all, t->lat.ns[k]);
+		free(t->lat.ns);
+		if (t->last_done_ns > last_ns)
+			last_ns = t->last_done_ns;
+		if (t->failed && !out->failed) {
+			out->failed = true;
+			fprintf(stderr, "bench-rights: client %u failed: %s\n", i, t->error);
+		}
+	}
+	double seconds = (double)(last_ns - w->start_ns) / 1e9;
+	out->per_s = seconds > 0.0 ? (double)out->ops / seconds : 0.0;
+	out->p50_us = samples_quantile(&all, 0.5) / 1e3;
+	out->p99_us = samples_quantile(&all, 0.99) / 1e3;
+	free(all.ns);
+}
+
+/* Runs `clients` threads against setup for warm-up + measure; server_pid 0: no server CPU. */
+static void run_load(const load_setup *setup, unsigned clients, pid_t server_pid, const options *o, load_result *out)
+{
+	assert(clients >= 1 && clients <= RPC_CLIENTS_MAX);
+	client_thread threads[RPC_CLIENTS_MAX];
+	pthread_barrier_t ready, go;
+	if (pthread_barrier_init(&ready, NULL, clients + 1u) != 0 ||
+	    pthread_barrier_init(&go, NULL, clients + 1u) != 0) {
+		fprintf(stderr, "bench-rights: cannot create the client barriers\n");
+		exit(1);
+	}
+	window w = {0, 0};
+	*out = (load_result){.clients = clients, .server_cpu_us = -1.0};
+	for (unsigned i = 0; i < clients; i++) {
+		threads[i] = (client_thread){.setup = setup,
+		                             .w = &w,
+		                             .ready = &ready,
+		                             .go = &go,
+		                             .index = i,
+		                             .clients = clients,
+		                             .next_check = i % setup->checks_count,
+		                             .lat = {.cap_max = RPC_SAMPLES_MAX}};
+		if (pthread_create(&threads[i].thread, NULL, client_main, &threads[i]) != 0) {
+			/* The barriers count on every thread: without one the run cannot go on. */
+			fprintf(stderr, "bench-rights: cannot start client thread %u\n", i);
+			exit(1);
+		}
+	}
+	pthread_barrier_wait(&ready);
+	w.start_ns = now_ns() + o->warmup_ns;
+	w.end_ns = w.start_ns + o->measure_ns;
+	pthread_barrier_wait(&go);
+	/* The server's CPU over the measured window only: sampled at its edges. */
+	struct timespec until = {(time_t)(o->warmup_ns / 1000000000), (long)(o->warmup_ns % 1000000000)};
+	nanosleep(&until, NULL);
+	int64_t cpu0 = child_cpu_ns(server_pid);
+	until = (struct timespec){(time_t)(o->measure_ns / 1000000000), (long)(o->measure_ns % 1000000000)};
+	nanosleep(&until, NULL);
+	int64_t cpu1 = child_cpu_ns(server_pid);
+	for (unsigned i = 0; i < clients; i++)
+		pthread_join(threads[i].thread, NULL);
+	pthread_barrier_destroy(&ready);
+	pthread_barrier_destroy(&go);
+	load_summarise(threads, clients, &w, out);
+	if (server_pid > 0 && cpu0 >= 0 && cpu1 >= 0 && out->ops)
+		out->server_cpu_us = (double)(cpu1 - cpu0) / 1e3 / (double)out->ops;
+}
+
+/* ----- the echo server: ledgerd's service loop (contexts + aio) with the handling taken out ----- */
+
+typedef struct echo_worker {
+	nng_ctx ctx;
+	nng_aio *aio;
+	bool sending;
+} echo_worker;
+
+typedef struct echo_server {
+	nng_socket sock;
+	echo_worker workers[ECHO_WORKERS];
+} echo_server;
+
+static void echo_worker_cb(void *arg)
+{
+	echo_worker *w = arg;
+	int rv = nng_aio_result(w->aio);
+	if (w->sending) {
+		if (rv != 0)
+			nng_msg_free(nng_aio_get_msg(w->aio));
+		w->sending = false;
+		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
+			nng_ctx_recv(w->ctx, w->aio);
+		return;
+	}
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		return;
+	if (rv != 0) {
+		nng_ctx_recv(w->ctx, w->aio);
+		return;
+	}
+	w->sending = true; /* the request's message goes back as the reply */
+	nng_aio_set_msg(w->aio, nng_aio_get_msg(w->aio));
+	nng_ctx_send(w->ctx, w->aio);
+}
+
+static bool echo_server_start(echo_server *s, const char *url)
+{
+	int rv = nng_rep0_open(&s->sock);
+	if (rv == 0)
+		rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, REQUEST_BYTES_MAX);
+	for (unsigned i = 0; rv == 0 && i < ECHO_WORKERS; i++) {
+		echo_worker *w = &s->workers[i];
+		rv = nng_aio_alloc(&w->aio, echo_worker_cb, w);
+		if (rv == 0)
+			rv = nng_ctx_open(&w->ctx, s->sock);
+		if (rv == 0)
+			nng_ctx_recv(w->ctx, w->aio);
+	}
+	if (rv == 0)
+		rv = nng_listen(s->sock, url, NULL, 0);
+	if (rv != 0)
+		fprintf(stderr, "bench-rights: echo server on %s: %s\n", url, nng_strerror(rv));
+	return rv == 0;
+}
+
+static void echo_server_stop(echo_server *s)
+{
+	nng_close(s->sock); /* pending operations end with NNG_ECLOSED */
+	for (unsigned i = 0; i < ECHO_WORKERS; i++) {
+		if (s->workers[i].aio) {
+			nng_aio_stop(s->workers[i].aio);
+			nng_aio_free(s->workers[i].aio);
+		}
+	}
+}
+
+/* ----- RPC figures ----- */
+
+typedef struct rpc_figures {
+	load_result can[RPC_LOADS], echo[RPC_LOADS];
+	size_t request_bytes;
+} rpc_figures;
+
+/* A packed `can` request of the first check: the echo load sends bytes of the same size. */
+static size_t pack_can_request(const check *c, const char *token, uint8_t *out, size_t cap)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
+	q.firm_id = (char *)c->firm_id;
+	q.actor = (char *)c->who;
+	q.action = (char *)proj_action_name(c->action);
+	req.token = (char *)token;
+	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
+	req.can = &q;
+	size_t n = ledger__api__request__get_packed_size(&req);
+	if (n > cap)
+		return 0;
+	return ledger__api__request__pack(&req, out);
+}
+
+/*
+ * ledgerd and the echo server run side by side, and each load runs `can` then echo at once:
+ * a burst of noise from the rest of the machine then skews a pair, not a whole column.
+ */
+static bool bench_rpc(const options *o, const check *checks, const char *token, rpc_figures *f)
+{
+	uint8_t request[REQUEST_BYTES_MAX];
+	f->request_bytes = pack_can_request(&checks[0], token, request, sizeof request);
+	char echo_url[URL_BYTES_MAX];
+	snprintf(echo_url, sizeof echo_url, "ipc://%s/b-echo.sock", o->data_dir);
+	server_proc p = {0};
+	fprintf(stderr, "bench-rights: starting ledgerd serve (it verifies the chain first)...\n");
+	bool ok = f->request_bytes > 0 && ledgerd_serve(o, &p);
+	echo_server *echo = xcalloc(1, sizeof *echo);
+	bool echo_started = ok && echo_server_start(echo, echo_url);
+	ok = ok && echo_started;
+	load_setup can_setup = {.url = p.url, .token = token, .checks = checks, .checks_count = o->checks};
+	load_setup echo_setup = {.url = echo_url,
+	                         .checks = checks,
+	                         .checks_count = o->checks,
+	                         .echo_request = request,
+	                         .echo_request_bytes = f->request_bytes};
+	for (unsigned i = 0; ok && i < RPC_LOADS; i++) {
+		fprintf(stderr, "bench-rights: %u client(s): can over RPC, then the bare echo...\n", rpc_clients[i]);
+		run_load(&can_setup, rpc_clients[i], p.pid, o, &f->can[i]);
+		ok = !f->can[i].failed && f->can[i].ops > 0;
+		if (ok) {
+			run_load(&echo_setup, rpc_clients[i], 0, o, &f->echo[i]);
+			ok = !f->echo[i].failed && f->echo[i].ops > 0;
+		}
+	}
+	if (echo_started)
+		echo_server_stop(echo);
+	free(echo);
+	return ledgerd_stop(&p) && ok;
+}
+
+/* ----- report ----- */
+
+static double load_average(void)
+{
+	double load = -1.0;
+	FILE *f = fopen("/proc/loadavg", "re");
+	if (f) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = -1.0;
+		fclose(f);
+	}
+	return load;
+}
+
+/*
+ * What else used the machine meanwhile: its busy CPU time (/proc/stat) less ours and our
+ * children's (ledgerd), and the time the hypervisor stole for other guests. The load average
+ * counts processes of other containers that ps does not show here: this does not miss them.
+ */
+typedef struct machine_sample {
+	double busy_s, steal_s, own_s;
+	int64_t wall_ns;
+} machine_sample;
+
+static void machine_sample_take(machine_sample *m)
+{
+	unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+	FILE *f = fopen("/proc/stat", "re");
+	if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait, &irq,
+	                 &softirq, &steal) != 8)
+		user = nice = system = irq = softirq = steal = 0;
+	if (f)
+		fclose(f);
+	double tick = (double)sysconf(_SC_CLK_TCK);
+	m->busy_s = (double)(user + nice + system + irq + softirq) / tick;
+	m->steal_s = (double)steal / tick;
+	struct rusage self, children;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &children);
+	const struct timeval *tv[4] = {&self.ru_utime, &self.ru_stime, &children.ru_utime, &children.ru_stime};
+	m->own_s = 0.0;
+	for (size_t i = 0; i < 4; i++)
+		m->own_s += (double)tv[i]->tv_sec + (double)tv[i]->tv_usec / 1e6;
+	m->wall_ns = now_ns();
+}
+
+/* ledgerd's CPU time counts as ours once it has been waited for: call this after that. */
+static void print_machine(const machine_sample *before)
+{
+	machine_sample after;
+	machine_sample_take(&after);
+	double others = after.busy_s - before->busy_s - (after.own_s - before->own_s);
+	printf("  (%.0f s of %ld CPUs; meanwhile other processes used %.1f CPU-s and the hypervisor stole %.1f)\n",
+	       (double)(after.wall_ns - before->wall_ns) / 1e9, sysconf(_SC_NPROCESSORS_ONLN),
+	       others > 0 ? others : 0.0, after.steal_s - before->steal_s);
+}
+
+static void print_local(const local_figures *f)
+{
+	printf("in process: proj_can at the current time, %zu random checks (%u%% holder, %u%% EC, %u%% stranger, "
+	       "21 actions)\n",
+	       f->checks, CHECK_HOLDER_PERCENT, CHECK_EC_PERCENT, 100u - CHECK_HOLDER_PERCENT - CHECK_EC_PERCENT);
+	printf(
+	    "  one read transaction for all:   %8.0f ns/check   (%.2f M checks/s on one core; rounds %.0f to %.0f)\n",
+	    f->check_ns, 1e3 / f->check_ns, f->check_ns_lo, f->check_ns_hi);
+	printf("  one read transaction per check: %8.0f ns/check   (%zu checks: what each ledgerd query pays)\n",
+	       f->check_txn_ns, f->txn_checks);
+	printf("  each check timed alone (%zu, clock reads add ~%.0f ns): p50 %.0f ns, p99 %.0f ns\n", f->timed_checks,
+	       f->clock_ns, f->p50_ns, f->p99_ns);
+	printf("    %-9s %9s %9s %9s %9s\n", "kind", "checks", "allowed", "p50 ns", "p99 ns");
+	for (unsigned k = 0; k < CHECK_KINDS; k++)
+		printf("    %-9s %9llu %8.1f%% %9.0f %9.0f\n", check_kind_names[k],
+		       (unsigned long long)f->kinds[k].count,
+		       f->kinds[k].count ? 100.0 * (double)f->kinds[k].allowed / (double)f->kinds[k].count : 0.0,
+		       f->kinds[k].p50_ns, f->kinds[k].p99_ns);
+	printf("  reference, raw mdb_get of one key, same environment and transaction:\n");
+	printf("    firms (the check's firm):           %6.0f ns/get\n", f->get_firm_ns);
+	printf("    delegations (a holder's right):     %6.0f ns/get\n", f->get_delegation_ns);
+	printf(
+	    "  reference, a bearer token: api_token_verify (Ed25519) %.1f µs; api_token_verify_cached, hit: %.2f µs\n",
+	    f->token_verify_ns / 1e3, f->token_cached_ns / 1e3);
+}
+
+static void print_rpc(const rpc_figures *f)
+{
+	printf("\nover RPC (ipc://): `can` to a real ledgerd, same checks, one platform token reused (a cache hit)\n");
+	printf("  clients   requests/s    p50 µs    p99 µs   allowed   ledgerd CPU µs/request\n");
+	for (unsigned i = 0; i < RPC_LOADS; i++) {
+		const load_result *r = &f->can[i];
+		printf("  %7u %12.0f %9.1f %9.1f %8.1f%% %12.1f\n", r->clients, r->per_s, r->p50_us, r->p99_us,
+		       r->ops ? 100.0 * (double)r->allowed / (double)r->ops : 0.0, r->server_cpu_us);
+	}
+	printf("bare nng req/rep echo of %zu-byte requests (a packed `can` request), same client threads\n",
+	       f->request_bytes);
+	printf("  clients   requests/s    p50 µs    p99 µs\n");
+	for (unsigned i = 0; i < RPC_LOADS; i++)
+		printf("  %7u %12.0f %9.1f %9.1f\n", f->echo[i].clients, f->echo[i].per_s, f->echo[i].p50_us,
+		       f->echo[i].p99_us);
+	for (unsigned i = 0; i < RPC_LOADS; i++)
+		printf("  %u client(s): `can` reaches %.0f%% of the echo's rate; p50 %.1f µs over the echo's\n",
+		       f->can[i].clients, 100.0 * f->can[i].per_s / f->echo[i].per_s,
+		       f->can[i].p50_us - f->echo[i].p50_us);
+}
+
+/* ----- command line ----- */
+
+static const char usage[] =
+    "usage: bench-rights [--quick] [--data DIR] [--tmp DIR] [--keep] [--firms N] [--collaborators N]\n"
+    "                    [--checks N] [--rounds N] [--seconds S] [--warmup S] [--ledgerd PATH]\n"
+    "       bench-rights --build-only --data DIR [--events N] [--quick] [--firms N] [--collaborators N]\n"
+    "\n"
+    "Builds (or reuses, with --data) a store of N firms, each with its EC, and N collaborators\n"
+    "holding 1 to 3 rights in 1 or 2 random firms, written in process through proj_execute in\n"
+    "durable batches of 1000 commands. Then measures rights checks: proj_can in process (ns per\n"
+    "check, p50/p99, beside a raw mdb_get), and the `can` query over RPC to a real ledgerd with 1 and\n"
+    "8 clients, beside a bare nng req/rep echo. A benchmark: it asserts no timing.\n"
+    "\n"
+    "  --quick            2000 firms, 10000 collaborators, 200000 checks, short RPC runs (~20 s)\n"
+    "  --data DIR         the store: reused if it holds one (sizes are then the store's), else\n"
+    "                     created there (`ledgerd init`) and kept. Default: a fresh directory under\n"
+    "                     --tmp, removed afterwards. At most 90 bytes (socket paths live in it).\n"
+    "  --tmp DIR          where the fresh directory goes (default $TMPDIR or /tmp)\n"
+    "  --keep             keep the fresh directory (its path is printed)\n"
+    "  --firms N          firms (default 20000)\n"
+    "  --collaborators N  collaborators (default 100000)\n"
+    "  --checks N         random checks in process, cycled over RPC (default 1000000)\n"
+    "  --rounds N         rounds of the in-process figures, the median reported (default 3)\n"
+    "  --seconds S        seconds measured per RPC run (default 5)\n"
+    "  --warmup S         seconds of warm-up before each RPC run (default 1)\n"
+    "  --events N         extend the log with renewals and revocations until it holds N events\n"
+    "  --build-only       build (or extend) the store, measure nothing; needs --data\n"
+    "  --ledgerd PATH     the ledgerd to run (default: the one beside this program)\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: 0 ran, 1 a phase failed (the message names it), 2 usage error\n";
+
+static bool parse_count(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v == 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_seconds(const char *s, int64_t *ns)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0.0 && v <= MEASURE_S_MAX))
+		return false;
+	*ns = (int64_t)(v * 1e9);
+	return true;
+}
+
+/* The ledgerd beside this program: /proc/self/exe's directory. */
+static void default_ledgerd(const char *argv0, char out[PATH_MAX])
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0)
+		self[n] = '\0';
+	else
+		snprintf(self, sizeof self, "%s", argv0);
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if (snprintf(out, PATH_MAX, "%s/ledgerd", slash ? self : ".") >= PATH_MAX)
+		out[0] = '\0';
+}
+
+/* Applies one option; returns 0, or the exit status of a usage error. */
+static int parse_option(int c, const char *arg, options *o)
+{
+	unsigned long long v;
+	switch (c) {
+	case 'q': o->quick = true; break;
+	case 'd':
+		o->data_given = true;
+		snprintf(o->data_dir, sizeof o->data_dir, "%s", arg);
+		break;
+	case 't': snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", arg); break;
+	case 'k': o->keep = true; break;
+	case 'b': o->build_only = true; break;
+	case 'l': snprintf(o->ledgerd, sizeof o->ledgerd, "%s", arg); break;
+	case 'f':
+		if (!parse_count(arg, FIRMS_MAX, &v))
+			return fprintf(stderr, "bench-rights: --firms %s: 1 to %u\n", arg, FIRMS_MAX), 2;
+		o->firms = (unsigned)v;
+		break;
+	case 'c':
+		if (!parse_count(arg, COLLABORATORS_MAX, &v))
+			return fprintf(stderr, "bench-rights: --collaborators %s: 1 to %u\n", arg, COLLABORATORS_MAX),
+			       2;
+		o->collaborators = (unsigned)v;
+		break;
+	case 'n':
+		if (!parse_count(arg, CHECKS_MAX, &v))
+			return fprintf(stderr, "bench-rights: --checks %s: 1 to %u\n", arg, CHECKS_MAX), 2;
+		o->checks = (unsigned)v;
+		break;
+	case 'r':
+		if (!parse_count(arg, LOCAL_ROUNDS_MAX, &v))
+			return fprintf(stderr, "bench-rights: --rounds %s: 1 to %u\n", arg, LOCAL_ROUNDS_MAX), 2;
+		o->rounds = (unsigned)v;
+		break;
+	case 'e':
+		if (!parse_count(arg, EVENTS_MAX, &v))
+			return fprintf(stderr, "bench-rights: --events %s: 1 to %u\n", arg, EVENTS_MAX), 2;
+		o->events = v;
+		break;
+	case 's':
+		if (!parse_seconds(arg, &o->measure_ns) || o->measure_ns == 0)
+			return fprintf(stderr, "bench-rights: --seconds %s: a number of seconds, 0 to 600\n", arg), 2;
+		break;
+	case 'w':
+		if (!parse_seconds(arg, &o->warmup_ns))
+			return fprintf(stderr, "bench-rights: --warmup %s: a number of seconds, 0 to 600\n", arg), 2;
+		break;
+	case 'h': fputs(usage, stdout); exit(0);
+	default: return fprintf(stderr, "(see bench-rights --help)\n"), 2;
+	}
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+	const char *tmp = getenv("TMPDIR");
+	*o = (options){.firms = 0, .warmup_ns = -1, .measure_ns = -1};
+	snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", tmp && tmp[0] ? tmp : "/tmp");
+	default_ledgerd(argv[0], o->ledgerd);
+	static const struct option longs[] = {
+	    {"quick", no_argument, NULL, 'q'},
+	    {"data", required_argument, NULL, 'd'},
+	    {"tmp", required_argument, NULL, 't'},
+	    {"keep", no_argument, NULL, 'k'},
+	    {"firms", required_argument, NULL, 'f'},
+	    {"collaborators", required_argument, NULL, 'c'},
+	    {"checks", required_argument, NULL, 'n'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"build-only", no_argument, NULL, 'b'},
+	    {"ledgerd", required_argument, NULL, 'l'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1)
+		if ((rc = parse_option(c, optarg, o)) != 0)
+			return rc;
+	if (optind != argc)
+		return fprintf(stderr, "bench-rights: unexpected argument %s\n", argv[optind]), 2;
+	/* Defaults not given: the quick or the full size. */
+	if (!o->firms)
+		o->firms = o->quick ? FIRMS_QUICK : FIRMS_DEFAULT;
+	if (!o->collaborators)
+		o->collaborators = o->quick ? COLLABORATORS_QUICK : COLLABORATORS_DEFAULT;
+	if (!o->checks)
+		o->checks = o->quick ? CHECKS_QUICK : CHECKS_DEFAULT;
+	if (!o->rounds)
+		o->rounds = LOCAL_ROUNDS_DEFAULT;
+	if (o->measure_ns < 0)
+		o->measure_ns = (int64_t)((o->quick ? MEASURE_S_QUICK : MEASURE_S_DEFAULT) * 1e9);
+	if (o->warmup_ns < 0)
+		o->warmup_ns = (int64_t)((o->quick ? WARMUP_S_QUICK : WARMUP_S_DEFAULT) * 1e9);
+	if (o->build_only && !o->data_given)
+		return fprintf(stderr, "bench-rights: --build-only needs --data DIR\n"), 2;
+	if (access(o->ledgerd, X_OK) != 0)
+		return fprintf(stderr, "bench-rights: no ledgerd at %s (build it, or name it with --ledgerd)\n",
+		               o->ledgerd),
+		       2;
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	if (remove(path) != 0)
+		fprintf(stderr, "bench-rights: cannot remove %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+/* Chooses the data directory (absolute, short enough for its socket paths); creates the store
+ * with `ledgerd init` when it has none. */
+static bool prepare_dir(options *o)
+{
+	if (!o->data_given) {
+		if (snprintf(o->data_dir, sizeof o->data_dir, "%s/bench-rights-XXXXXX", o->tmp_parent) >=
+		        (int)sizeof o->data_dir ||
+		    !mkdtemp(o->data_dir)) {
+			fprintf(stderr, "bench-rights: cannot create a directory under %s: %s\n", o->tmp_parent,
+			        strerror(errno));
+			return false;
+		}
+		rmdir(o->data_dir); /* ledgerd init creates it, and refuses nothing but a store */
+	}
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/data.mdb", o->data_dir);
+	if (access(path, F_OK) != 0 && !ledgerd_init(o))
+		return false;
+	char abs[PATH_MAX];
+	if (!realpath(o->data_dir, abs)) {
+		fprintf(stderr, "bench-rights: %s: %s\n", o->data_dir, strerror(errno));
+		return false;
+	}
+	if (strlen(abs) > DATA_DIR_BYTES_MAX) {
+		fprintf(stderr, "bench-rights: %s: over %u bytes: its socket paths would not fit\n", abs,
+		        DATA_DIR_BYTES_MAX);
+		return false;
+	}
+	snprintf(o->data_dir, sizeof o->data_dir, "%s", abs);
+	return true;
+}
+
+/* The whole run: build, in-process figures, then (ledger closed) the RPC figures. */
+static bool run(options *o)
+{
+	if (!prepare_dir(o))
+		return false;
+	store s;
+	population pop = {0};
+	if (!store_open(o->data_dir, &s))
+		return false;
+	bool ok = store_build(o, &s, &pop);
+	uint64_t events = ok ? store_head(&s) : 0;
+	if (ok)
+		fprintf(stderr, "bench-rights: store %s: %u firms, %u collaborators, %zu holdings, %llu events\n",
+		        o->data_dir, pop.firms, pop.collaborators, pop.holdings_count, (unsigned long long)events);
+	if (!ok || o->build_only) {
+		store_close(&s);
+		population_free(&pop);
+		return ok;
+	}
+	printf("bench-rights: %u firms (each with its EC), %u collaborators, %zu (firm, collaborator) holdings, "
+	       "%llu events in the log\n",
+	       pop.firms, pop.collaborators, pop.holdings_count, (unsigned long long)events);
+	printf("machine: %ld CPUs, load average %.2f before the measurements\n\n", sysconf(_SC_NPROCESSORS_ONLN),
+	       load_average());
+	check *checks = checks_make(&pop, o->checks);
+	char token[API_TOKEN_BYTES_MAX];
+	local_figures local;
+	machine_sample local_start, rpc_start;
+	machine_sample_take(&local_start);
+	ok = mint(o->data_dir, token) && bench_local(o, &s, &pop, checks, token, &local);
+	/* ledgerd takes the store: ours must be closed before it starts. */
+	store_close(&s);
+	rpc_figures *rpc = xcalloc(1, sizeof *rpc);
+	if (ok) {
+		print_local(&local);
+		print_machine(&local_start);
+	}
+	fflush(stdout);
+	machine_sample_take(&rpc_start);
+	ok = ok && bench_rpc(o, checks, token, rpc);
+	if (ok) {
+		print_rpc(rpc);
+		print_machine(&rpc_start); /* ledgerd has been waited for */
+	}
+	free(rpc);
+	free(checks);
+	population_free(&pop);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	options o;
+	int rc = parse_options(argc, argv, &o);
+	if (rc != 0)
+		return rc;
+	if (sodium_init() < 0 || !proj_timezone_init()) {
+		fprintf(stderr, "bench-rights: libsodium or the Europe/Paris time zone (tzdata) is missing\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	bool ok = run(&o);
+	if (!o.data_given && o.data_dir[0]) {
+		if (o.keep)
+			fprintf(stderr, "bench-rights: store kept in %s\n", o.data_dir);
+		else
+			nftw(o.data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# cli_test: ledgerctl, ledgerd and ledger-audit as a script or a person uses them: --help on
+# every subcommand, exit codes (0 ok, 1 refused, 2 usage), --json that parses, a TCP listener,
+# tokens given with --token, and ledger-audit naming the first bad seq of a tampered copy.
+set -uo pipefail
+bin=${1:?usage: cli_test.sh BIN_DIR}
+dir=$(mktemp -d /tmp/ledger-cli-XXXXXX)
+failures=0
+checks=0
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+
+# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, compares its exit status.
+expect() {
+	local want=$1 what=$2
+	shift 3
+	checks=$((checks + 1))
+	out=$("$@" 2>&1)
+	local got=$?
+	if [ "$got" != "$want" ]; then
+		failures=$((failures + 1))
+		echo "FAIL: $what: exit $got, expected $want: $*"
+		echo "$out" | sed 's/^/    /' | head -5
+	fi
+}
+# contains TEXT DESCRIPTION: the last output contains TEXT.
+contains() {
+	checks=$((checks + 1))
+	case "$out" in *"$1"*) ;; *) failures=$((failures + 1)); echo "FAIL: $2: no \"$1\" in: $out" ;; esac
+}
+json_ok() {
+	checks=$((checks + 1))
+	if ! printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null; then
+		failures=$((failures + 1)); echo "FAIL: $1: not JSON: $out"
+	fi
+}
+
+expect 0 "ledgerd --help" -- "$bin/ledgerd" --help
+contains "ledgerd serve" "ledgerd help names serve"
+expect 2 "ledgerd without a command" -- "$bin/ledgerd"
+expect 2 "ledgerd unknown command" -- "$bin/ledgerd" frobnicate --data "$dir"
+expect 2 "ledgerd serve without --data" -- "$bin/ledgerd" serve
+expect 1 "serve an uninitialised dir" -- "$bin/ledgerd" serve --data "$dir"
+expect 0 "ledger-audit --help" -- "$bin/ledger-audit" --help
+expect 2 "ledger-audit without --data" -- "$bin/ledger-audit" verify
+expect 3 "ledger-audit on an empty dir" -- "$bin/ledger-audit" verify --data "$dir"
+contains "ledgerd init" "the message says how to initialise"
+expect 0 "ledgerctl --help" -- "$bin/ledgerctl" --help
+for sub in "token" "account add" "firm add" "delegation grant" "delegation revoke" "delegation given" \
+	"delegation received" "can" "head"; do
+	# shellcheck disable=SC2086
+	expect 0 "ledgerctl $sub --help" -- "$bin/ledgerctl" $sub --help
+	contains "ledgerctl $sub" "help of $sub shows its usage"
+done
+expect 2 "unknown subcommand" -- "$bin/ledgerctl" frobnicate
+expect 2 "missing credentials" -- "$bin/ledgerctl" --server ipc:///nonexistent head
+expect 2 "grant without --rights" -- "$bin/ledgerctl" --data "$dir" --platform delegation grant --firm F --to a@b.fr
+expect 2 "unknown right" -- "$bin/ledgerctl" --data "$dir" --platform delegation grant --firm F --to a@b.fr --rights fly
+contains "fly" "the bad right is named"
+
+expect 0 "init" -- "$bin/ledgerd" init --data "$dir/d"
+expect 1 "init twice" -- "$bin/ledgerd" init --data "$dir/d"
+contains "already" "init twice says why"
+checks=$((checks + 1))
+[ "$(stat -c %a "$dir/d/keys/idp.sk")" = 600 ] && [ "$(stat -c %a "$dir/d/keys")" = 700 ] ||
+	{ failures=$((failures + 1)); echo "FAIL: key file modes"; }
+
+port=$((20000 + RANDOM % 20000))
+"$bin/ledgerd" serve --data "$dir/d" --listen "ipc://$dir/d/ledgerd.sock" --listen "tcp://127.0.0.1:$port" 2>"$dir/log" &
+pid=$!
+for _ in $(seq 100); do [ -S "$dir/d/ledgerd.sock" ] && grep -q serving "$dir/log" && break; sleep 0.05; done
+ctl() { "$bin/ledgerctl" --data "$dir/d" "$@"; }
+
+expect 0 "account over ipc" -- ctl --platform account add ec@x.fr --name "E C" --ec
+expect 0 "account, --json" -- ctl --platform --json account add col@x.fr --name "Col"
+json_ok "account --json"
+contains '"seq":3' "the JSON names the seq"
+tok=$("$bin/ledgerctl" token --data "$dir/d" --sub platform --platform --ttl 600)
+expect 0 "firm over tcp with --token" -- "$bin/ledgerctl" --server "tcp://127.0.0.1:$port" --token "$tok" firm add F --name "Firm" --ec ec@x.fr
+expect 1 "firm again: refused" -- ctl --platform firm add F --name "Firm" --ec ec@x.fr
+contains "ALREADY_EXISTS" "the error code is printed"
+expect 1 "firm with a non-EC" -- ctl --platform firm add G --name "G" --ec col@x.fr
+contains "not an expert-comptable" "says why"
+expect 1 "a bad token" -- "$bin/ledgerctl" --data "$dir/d" --token "v1.AAAA.BBBB" head
+contains "UNAUTHENTICATED" "bad token is UNAUTHENTICATED"
+expect 1 "grant: one row has no account" -- ctl --as ec@x.fr --json delegation grant --firm F --to col@x.fr,ghost@x.fr --rights seal
+json_ok "grant --json"
+contains '"status":"NO_ACCOUNT"' "per-row status"
+# Imported lists (the guide's "importer un fichier"): one result per row, the file's numbers.
+fixtures=$(cd "$(dirname "$0")/../fixtures/import" && pwd)
+expect 0 "account for the list" -- ctl --platform account add claire.dupont@cabinet-dupont.fr --name "Claire Dupont"
+for f in collaborateurs.csv collaborateurs.xlsx collaborateurs.xls; do
+	expect 1 "import $f (some rows refused)" -- ctl --as ec@x.fr --json delegation grant --firm F --import "$fixtures/$f" --rights prepare
+	json_ok "import $f --json"
+	contains '{"row":2,"collaborator":"claire.dupont@cabinet-dupont.fr","status":"GRANTED"' "$f: row 2 granted"
+	contains '{"row":6,"collaborator":"pas-une-adresse","status":"INVALID_ADDRESS"' "$f: row 6 invalid"
+	contains '{"row":7,"collaborator":"claire.dupont@cabinet-dupont.fr","status":"DUPLICATE"' "$f: row 7 duplicate"
+done
+expect 1 "import list.txt (no accounts)" -- ctl --as ec@x.fr delegation grant --firm F --import "$fixtures/list.txt" --rights prepare
+contains "row 5" "txt rows keep their numbers"
+contains "NO_ACCOUNT" "txt: no account"
+before=$(ctl --as ec@x.fr head)
+cp "$fixtures/collaborateurs.csv" "$dir/list.xlsx"
+expect 1 "csv bytes named .xlsx" -- ctl --as ec@x.fr delegation grant --firm F --import "$dir/list.xlsx" --rights prepare
+contains "INVALID_ARGUMENT" "wrong type is INVALID_ARGUMENT"
+contains "not a zip" "and says why"
+expect 1 "the crashing .xls" -- ctl --as ec@x.fr delegation grant --firm F --import "$fixtures/freexl_dirent_overread.xls" --rights prepare
+contains "INVALID_ARGUMENT" "a hostile .xls is refused"
+checks=$((checks + 1))
+[ "$(ctl --as ec@x.fr head)" = "$before" ] || { failures=$((failures + 1)); echo "FAIL: unreadable lists wrote something"; }
+expect 1 "import of a missing file" -- ctl --as ec@x.fr delegation grant --firm F --import "$dir/none.csv" --rights prepare
+expect 2 "both --to and --import" -- ctl --as ec@x.fr delegation grant --firm F --import "$fixtures/list.txt" --to a@b.fr --rights prepare
+
+expect 0 "can seal.seal" -- ctl --as col@x.fr can --firm F seal.seal
+contains "allowed" "allowed printed"
+expect 1 "can signature.send" -- ctl --as col@x.fr --json can --firm F signature.send
+json_ok "can --json"
+contains '"allowed":false' "denied in JSON"
+expect 1 "can an unknown action" -- ctl --as col@x.fr can --firm F signature.fly
+contains "INVALID_ARGUMENT" "unknown action is INVALID_ARGUMENT"
+expect 0 "given, --json" -- ctl --as ec@x.fr --json delegation given --firm F
+json_ok "given --json"
+expect 0 "received" -- ctl --as col@x.fr delegation received
+contains "seal" "received lists the right"
+expect 0 "retry with the same request id" -- ctl --as ec@x.fr --request-id r-1 delegation revoke --firm F --to col@x.fr
+expect 0 "the retry is replayed" -- ctl --as ec@x.fr --request-id r-1 --json delegation revoke --firm F --to col@x.fr
+contains '"replayed":true' "replayed flag"
+expect 0 "head" -- ctl --as col@x.fr --json head
+json_ok "head --json"
+
+kill -TERM "$pid"
+wait "$pid"
+checks=$((checks + 1))
+[ $? = 0 ] || { failures=$((failures + 1)); echo "FAIL: ledgerd did not exit 0 on SIGTERM"; }
+pid=
+grep -q "stopped cleanly" "$dir/log" || { failures=$((failures + 1)); echo "FAIL: no clean stop in the log"; }
+
+expect 0 "verify" -- "$bin/ledger-audit" verify --data "$dir/d" --json
+json_ok "verify --json"
+contains '"events":' "verify counts events"
+# A tampered copy: ledger-audit names the seq, ledgerd refuses to serve it.
+cp -r "$dir/d" "$dir/t"
+/usr/bin/python3 - "$dir/t" <<'PY'
+import lmdb, sys
+env = lmdb.open(sys.argv[1], max_dbs=64)
+events = env.open_db(b"events")
+with env.begin(write=True, db=events) as txn:
+    key = (4).to_bytes(8, "big")
+    value = bytearray(txn.get(key))
+    value[-1] ^= 1
+    txn.put(key, bytes(value))
+PY
+expect 1 "verify a tampered copy" -- "$bin/ledger-audit" verify --data "$dir/t"
+contains "broken at seq 4" "names seq 4"
+expect 1 "ledgerd refuses a broken chain" -- "$bin/ledgerd" serve --data "$dir/t" --listen "ipc://$dir/t/x.sock"
+contains "seq 4" "ledgerd names the seq"
+
+echo "cli_test: $checks checks, $failures failed"
+[ "$failures" = 0 ]

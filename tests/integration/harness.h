@@ -1,0 +1,48 @@
+/*
+ * harness.h: starting a real ledgerd for an integration test and talking to it.
+ */
+#ifndef TESTS_HARNESS_H
+#define TESTS_HARNESS_H
+
+#include "api.pb-c.h"
+#include "client.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct harness {
+	char bin_dir[512];
+	char dir[256];        /* data directory */
+	char url[320];        /* ipc:// of its rep socket */
+	char pub_url[320];    /* ipc:// of its pub socket */
+	char clock_file[300]; /* the injectable clock */
+	long long now_s;      /* what the clock file says */
+	pid_t pid;
+	api_client *client;
+} harness;
+
+/* Creates a data directory (ledgerd init) and sets the clock to `now` (YYYY-MM-DDTHH:MM:SSZ). */
+bool harness_init(harness *h, const char *bin_dir, const char *now);
+/* Starts `ledgerd serve` with extra arguments (NULL-terminated), waits until it is ready. */
+bool harness_start(harness *h, const char *const *extra);
+/* SIGTERM and wait: returns the exit status, or -1. */
+int harness_stop(harness *h);
+void harness_kill9(harness *h);
+void harness_cleanup(harness *h);
+bool harness_set_clock(harness *h, const char *now);
+
+/* Mints a token signed by the data directory's identity provider key, issued at the injected
+ * clock's time, valid ttl_s seconds from then (negative: already expired for ledgerd). */
+bool harness_token(const harness *h, const char *sub, bool platform, long ttl_s, const char *aud, char *out);
+
+/* Sends req as `sub` (platform when sub is "platform") with a fresh request id unless
+ * req->request_id is set. Returns the reply (caller frees) or NULL on transport failure. */
+Ledger__Api__Reply *harness_call(harness *h, const char *sub, Ledger__Api__Request *req);
+/* The error code of a reply (0 when none). */
+int harness_code(const Ledger__Api__Reply *r);
+uint64_t harness_head(harness *h);
+
+/* Runs a command line; returns its exit status. Output goes to out (may be NULL). */
+int harness_run(const char *cmd, char *out, size_t out_bytes);
+
+#endif

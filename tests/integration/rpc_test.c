@@ -1,0 +1,476 @@
+/*
+ * rpc_test: a real ledgerd over real sockets. The first slice's story (grant -> can allowed ->
+ * revoke -> can denied), and every bad input: bad tokens, malformed and oversized requests,
+ * reused request ids, unknown firms, non-EC grants, a full map. Each refusal is typed and
+ * leaves the log's head where it was. Expiry follows the injected clock; committed events
+ * reach a subscriber of the firm's topic.
+ */
+#include "../check.h"
+#include "harness.h"
+#include "ledger.h"
+#include "token.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/supplemental/util/platform.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static harness h;
+
+/* The payload kinds of the events after seq `after`, read from the log itself (read-only,
+ * beside the running ledgerd). Returns how many were read into kinds[]. */
+static size_t events_after(uint64_t after, int *kinds, size_t max, Ledger__Events__Event **last)
+{
+	ledger *l;
+	ledger_options o = {.read_only = true, .allow_broken_chain = true};
+	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
+		return 0;
+	MDB_txn *txn;
+	ledger_iter *it;
+	size_t n = 0;
+	if (last)
+		*last = NULL;
+	if (ledger_read_begin(l, &txn) == LEDGER_OK) {
+		if (ledger_iter_open(l, txn, after + 1, &it) == LEDGER_OK) {
+			ledger_record rec;
+			while (n < max && ledger_iter_next(it, &rec) == LEDGER_OK) {
+				Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+				kinds[n++] = ev ? (int)ev->payload_case : -1;
+				if (last && *last)
+					ledger__events__event__free_unpacked(*last, NULL);
+				if (last)
+					*last = ev;
+				else if (ev)
+					ledger__events__event__free_unpacked(ev, NULL);
+			}
+			ledger_iter_close(it);
+		}
+		ledger_read_end(l, txn);
+	}
+	ledger_close(l);
+	return n;
+}
+
+static Ledger__Api__Reply *account(const char *email, bool ec)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
+	c.email = (char *)email;
+	c.name = (char *)"Test Person";
+	c.is_ec = ec;
+	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
+	req.account_add = &c;
+	return harness_call(&h, "platform", &req);
+}
+
+static Ledger__Api__Reply *grant(const char *as, const char *firm, const char *who, const char *expires, const char *rid)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
+	char *to[1] = {(char *)who};
+	Ledger__Events__Right r[2] = {LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH, LEDGER__EVENTS__RIGHT__RIGHT_PREPARE};
+	c.firm_id = (char *)firm;
+	c.collaborators = to;
+	c.n_collaborators = 1;
+	c.rights = r;
+	c.n_rights = 2;
+	c.expires_on = (char *)expires;
+	req.request_id = (char *)rid;
+	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
+	req.delegation_grant = &c;
+	return harness_call(&h, as, &req);
+}
+
+static Ledger__Api__Reply *revoke_rights(const char *as, const char *firm, const char *who)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DelegationRevoke c = LEDGER__API__DELEGATION_REVOKE__INIT;
+	c.firm_id = (char *)firm;
+	c.collaborator = (char *)who;
+	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
+	req.delegation_revoke = &c;
+	return harness_call(&h, as, &req);
+}
+
+/* 1 allowed, 0 denied, -1 error. */
+static int can(const char *as, const char *firm, const char *who, const char *action)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
+	q.firm_id = (char *)firm;
+	q.actor = (char *)who;
+	q.action = (char *)action;
+	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
+	req.can = &q;
+	Ledger__Api__Reply *r = harness_call(&h, as, &req);
+	int result = r && r->can ? r->can->allowed : -1;
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	return result;
+}
+
+/* Frees r and returns its error code (-1 if there was no reply). */
+static int code_of(Ledger__Api__Reply *r)
+{
+	if (!r)
+		return -1;
+	int code = harness_code(r);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return code;
+}
+
+static void setup(void)
+{
+	CHECK(code_of(account("ec@cabinet.fr", true)) == 0, "EC account");
+	CHECK(code_of(account("ec2@other.fr", true)) == 0, "EC2 account");
+	CHECK(code_of(account("salima@cabinet.fr", false)) == 0, "collaborator account");
+	CHECK(code_of(account("ec@cabinet.fr", true)) == LEDGER__API__ERROR_CODE__ALREADY_EXISTS, "duplicate account");
+	const char *firms[][2] = {{"JLM", "ec@cabinet.fr"}, {"OTHER", "ec2@other.fr"}};
+	for (int i = 0; i < 2; i++) {
+		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+		Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
+		f.firm_id = (char *)firms[i][0];
+		f.name = (char *)"Cabinet";
+		f.ec_email = (char *)firms[i][1];
+		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
+		req.firm_add = &f;
+		CHECK(code_of(harness_call(&h, "platform", &req)) == 0, "firm %s", firms[i][0]);
+	}
+	/* Only the platform role registers accounts. */
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
+	c.email = (char *)"x@y.fr";
+	c.name = (char *)"X";
+	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
+	req.account_add = &c;
+	CHECK(code_of(harness_call(&h, "ec@cabinet.fr", &req)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "EC cannot add accounts");
+}
+
+static void test_story(void)
+{
+	CHECK(can("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "signature.send") == 0, "before: denied");
+	Ledger__Api__Reply *r = grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-01-10", NULL);
+	CHECK(r && !r->error && r->grant && r->grant->n_results == 1 &&
+	      r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__GRANTED && r->seq > 0, "grant");
+	code_of(r);
+	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 1, "launch: may send");
+	CHECK(can("salima@cabinet.fr", "JLM", "", "seal.seal") == 0, "launch: may not seal");
+	CHECK(can("salima@cabinet.fr", "OTHER", "", "signature.send") == 0, "another firm: denied");
+	CHECK(can("salima@cabinet.fr", "JLM", "ec@cabinet.fr", "platform.stats") == -1, "a collaborator cannot ask about the EC");
+	/* Through the end of 2027-01-10 in Paris (23:00 UTC in winter), then no more. */
+	harness_set_clock(&h, "2027-01-10T22:59:59Z");
+	uint64_t before = harness_head(&h);
+	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 1, "last second: allowed");
+	harness_set_clock(&h, "2027-01-10T23:00:00Z");
+	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0, "expired at midnight Paris, before any expiry event");
+	/* The expirer writes the expiry of both rights within its interval. */
+	for (int waited = 0; harness_head(&h) < before + 2 && waited < 50; waited++)
+		usleep(100 * 1000);
+	int kinds[4];
+	CHECK(events_after(before, kinds, 4, NULL) == 2 && kinds[0] == LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED &&
+	      kinds[1] == LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED, "two DelegationExpired events written");
+	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0, "still denied after the expiry events");
+	harness_set_clock(&h, "2027-01-11T10:00:00Z");
+	CHECK(code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) == 0, "revoke");
+	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0, "after revoke: denied");
+	CHECK(code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) == LEDGER__API__ERROR_CODE__NOT_FOUND, "nothing left to revoke");
+}
+
+static void test_refusals_change_nothing(void)
+{
+	uint64_t head = harness_head(&h);
+	CHECK(code_of(grant("ec@cabinet.fr", "NOPE", "salima@cabinet.fr", "", NULL)) == LEDGER__API__ERROR_CODE__NOT_FOUND, "unknown firm");
+	CHECK(code_of(grant("salima@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "a collaborator cannot grant");
+	CHECK(code_of(grant("ec2@other.fr", "JLM", "salima@cabinet.fr", "", NULL)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "another firm's EC cannot grant");
+	CHECK(code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2019-10-24", NULL)) == LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "past expiry");
+	Ledger__Api__Reply *r = grant("ec@cabinet.fr", "JLM", "nobody@cabinet.fr", "", NULL);
+	CHECK(r && r->grant && r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__NO_ACCOUNT && r->seq == 0, "no account: per-row error, nothing granted");
+	code_of(r);
+	/* Only the two authorisation refusals are on record, as security events. */
+	int kinds[8];
+	Ledger__Events__Event *last;
+	size_t n = events_after(head, kinds, 8, &last);
+	CHECK(n == 2 && kinds[0] == LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED && kinds[1] == LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED,
+	      "refusals appended only their two security events (%zu)", n);
+	CHECK(last && strcmp(last->actor, "ec2@other.fr") == 0 && strcmp(last->firm_id, "JLM") == 0 &&
+	      strcmp(last->access_denied->command, "delegation_grant") == 0 && strcmp(last->access_denied->code, "PERMISSION_DENIED") == 0,
+	      "the security event names actor, firm, command and code");
+	if (last)
+		ledger__events__event__free_unpacked(last, NULL);
+}
+
+/* A flood of refusals writes a bounded number of security events. */
+static void test_refusal_flood(void)
+{
+	uint64_t head = harness_head(&h);
+	for (int i = 0; i < 60; i++)
+		code_of(grant("mallory@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL));
+	uint64_t after = harness_head(&h);
+	CHECK(after - head == 10, "60 refusals, 10 security events (%llu)", (unsigned long long)(after - head));
+	harness_set_clock(&h, "2027-01-11T10:00:07Z"); /* one more token after 6 s */
+	code_of(grant("mallory@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL));
+	int kinds[2];
+	Ledger__Events__Event *last;
+	CHECK(events_after(after, kinds, 2, &last) == 1 && last && last->access_denied->suppressed == 50,
+	      "the next one written counts the 50 suppressed (%u)", last && last->access_denied ? last->access_denied->suppressed : 0);
+	if (last)
+		ledger__events__event__free_unpacked(last, NULL);
+}
+
+static void test_bad_tokens(void)
+{
+	uint64_t head = harness_head(&h);
+	char token[API_TOKEN_BYTES_MAX];
+	const struct {
+		const char *what;
+		long ttl;
+		const char *aud;
+		bool forge;
+	} cases[] = {
+		{"expired", -10, "ledgerd", false},
+		{"wrong audience", 3600, "another-service", false},
+		{"forged", 3600, "ledgerd", true},
+		{"missing", 0, NULL, false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		token[0] = '\0';
+		if (cases[i].aud)
+			harness_token(&h, "platform", true, cases[i].ttl, cases[i].aud, token);
+		if (cases[i].forge) {
+			uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+			crypto_sign_keypair(pk, sk);
+			api_claims c = {.iat = 1, .exp = 4000000000, .platform = true};
+			snprintf(c.sub, sizeof c.sub, "platform");
+			snprintf(c.aud, sizeof c.aud, "ledgerd");
+			api_token_mint(&c, sk, token, sizeof token);
+		}
+		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+		Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
+		c.email = (char *)"intruder@x.fr";
+		c.name = (char *)"Intruder";
+		req.token = token[0] ? token : (char *)"";
+		req.request_id = (char *)"intruder-1";
+		req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
+		req.account_add = &c;
+		Ledger__Api__Reply *r = NULL;
+		const char *why;
+		CHECK(api_client_call(h.client, &req, &r, &why), "reply to a %s token", cases[i].what);
+		CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "%s token: UNAUTHENTICATED (got %d)", cases[i].what, harness_code(r));
+		if (r)
+			ledger__api__reply__free_unpacked(r, NULL);
+	}
+	CHECK(harness_head(&h) == head, "bad tokens appended nothing");
+}
+
+static void test_malformed_and_oversized(void)
+{
+	uint64_t head = harness_head(&h);
+	const char *why;
+	Ledger__Api__Reply *r = NULL;
+	const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x99};
+	CHECK(api_client_call_raw(h.client, junk, sizeof junk, &r, &why), "reply to junk");
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "junk: MALFORMED_REQUEST (%d)", harness_code(r));
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	/* A valid request cut in half. */
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
+	char token[API_TOKEN_BYTES_MAX];
+	harness_token(&h, "platform", true, 3600, "ledgerd", token);
+	c.email = (char *)"half@x.fr";
+	c.name = (char *)"Half";
+	req.token = token;
+	req.request_id = (char *)"half-1";
+	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
+	req.account_add = &c;
+	size_t n = ledger__api__request__get_packed_size(&req);
+	uint8_t *buf = malloc(n);
+	ledger__api__request__pack(&req, buf);
+	r = NULL;
+	CHECK(api_client_call_raw(h.client, buf, n - 5, &r, &why), "reply to a truncated request");
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "truncated: MALFORMED_REQUEST (%d)", harness_code(r));
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	free(buf);
+	/* A command without a request id. */
+	req.request_id = (char *)"";
+	r = NULL;
+	CHECK(api_client_call(h.client, &req, &r, &why), "reply");
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST && strcmp(r->error->field, "request_id") == 0, "no request id: %d %s",
+	      harness_code(r), r && r->error ? r->error->message : "");
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	/* 8 MiB: over the 6 MiB request limit, under the transport's: a typed answer. */
+	size_t big = 8u << 20;
+	char *name = malloc(big);
+	memset(name, 'a', big - 1);
+	name[big - 1] = '\0';
+	c.name = name;
+	req.request_id = (char *)"big-1";
+	r = NULL;
+	CHECK(api_client_call(h.client, &req, &r, &why), "reply to an oversized request: %s", r ? "" : why);
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, "oversized: REQUEST_TOO_LARGE (%d)", harness_code(r));
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	free(name);
+	/* An empty request: no token, nothing. */
+	r = NULL;
+	CHECK(api_client_call_raw(h.client, (const uint8_t *)"", 0, &r, &why), "reply to empty");
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "empty: UNAUTHENTICATED (%d)", harness_code(r));
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	CHECK(harness_head(&h) == head, "bad requests appended nothing");
+}
+
+static void test_idempotency(void)
+{
+	Ledger__Api__Reply *first = grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-06-30", "retry-me");
+	uint64_t head = harness_head(&h);
+	Ledger__Api__Reply *again = grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-06-30", "retry-me");
+	CHECK(first && again && !first->error && !again->error, "both answered");
+	CHECK(again && again->replayed && !first->replayed, "the retry is marked replayed");
+	CHECK(first && again && first->seq == again->seq && first->seq == head, "same seq: %llu", (unsigned long long)(first ? first->seq : 0));
+	CHECK(harness_head(&h) == head, "the retry appended nothing");
+	code_of(first);
+	code_of(again);
+	CHECK(code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-07-01", "retry-me")) == LEDGER__API__ERROR_CODE__IDEMPOTENCY_MISMATCH,
+	      "same id, other command");
+	/* Request ids are per actor: another actor may use the same one. */
+	CHECK(code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-06-30", "retry-me")) == 0, "same id, other actor");
+}
+
+static void test_publication(void)
+{
+	nng_socket sub;
+	REQUIRE_VOID(nng_sub0_open(&sub) == 0);
+	nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "firm:JLM", 9); /* with the NUL: exactly JLM */
+	nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 5000);
+	REQUIRE_VOID(nng_dial(sub, h.pub_url, NULL, 0) == 0);
+	nng_msleep(300); /* pub/sub drops what is sent before the subscription reaches the publisher */
+	code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-08-31", NULL));
+	Ledger__Api__Reply *r = grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-08-31", NULL);
+	uint64_t last = r ? r->seq : 0;
+	code_of(r);
+	int received = 0;
+	nng_msg *msg;
+	while (received < 2 && nng_recvmsg(sub, &msg, 0) == 0) {
+		const char *body = nng_msg_body(msg);
+		size_t topic = strnlen(body, nng_msg_len(msg)) + 1;
+		ledger_record rec;
+		CHECK(strcmp(body, "firm:JLM") == 0, "only JLM's events: %s", body);
+		CHECK(ledger_record_parse((const uint8_t *)body + topic, nng_msg_len(msg) - topic, &rec) == LEDGER_OK, "a record");
+		uint8_t hash[LEDGER_HASH_BYTES];
+		ledger_hash_record(rec.seq, rec.prev_hash, rec.event, rec.event_bytes, hash);
+		CHECK(memcmp(hash, rec.hash, LEDGER_HASH_BYTES) == 0, "a published record verifies");
+		CHECK(rec.seq == last - 1 + (uint64_t)received, "seq %llu", (unsigned long long)rec.seq);
+		received++;
+		nng_msg_free(msg);
+	}
+	CHECK(received == 2, "both events of the grant published (%d)", received);
+	nng_close(sub);
+}
+
+/* Expiry instants that pass while ledgerd is down reach the log when it starts again. */
+static void test_expiry_after_restart(void)
+{
+	uint64_t head = harness_head(&h);
+	CHECK(harness_stop(&h) == 0, "stop");
+	harness_set_clock(&h, "2027-12-01T12:00:00Z");
+	REQUIRE_VOID(harness_start(&h, NULL));
+	for (int waited = 0; harness_head(&h) == head && waited < 50; waited++)
+		usleep(100 * 1000);
+	int kinds[16];
+	size_t n = events_after(head, kinds, 16, NULL);
+	bool all_expired = n > 0;
+	for (size_t i = 0; i < n; i++)
+		all_expired = all_expired && kinds[i] == LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED;
+	CHECK(all_expired, "after the restart: %zu DelegationExpired events", n);
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DelegationsGiven q = LEDGER__API__DELEGATIONS_GIVEN__INIT;
+	q.firm_id = (char *)"JLM";
+	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATIONS_GIVEN;
+	req.delegations_given = &q;
+	Ledger__Api__Reply *r = harness_call(&h, "ec@cabinet.fr", &req);
+	bool listed_expired = r && r->delegations && r->delegations->n_rows > 0;
+	for (size_t i = 0; listed_expired && i < r->delegations->n_rows; i++)
+		listed_expired = r->delegations->rows[i]->expired;
+	CHECK(listed_expired, "the given list shows them expired");
+	code_of(r);
+}
+
+/* A tiny map: commands fail with STORAGE_FULL, acknowledged ones stay, the chain verifies. */
+static void test_map_full(const char *bin_dir)
+{
+	harness_stop(&h);
+	harness small;
+	REQUIRE_VOID(harness_init(&small, bin_dir, "2026-11-29T10:00:00Z"));
+	const char *extra[] = {"--map-size", "256K", "--map-size-max", "512K", NULL};
+	REQUIRE_VOID(harness_start(&small, extra));
+	harness saved = h;
+	h = small;
+	int ok = 0, full = 0;
+	char email[64];
+	for (int i = 0; i < 5000 && full == 0; i++) {
+		snprintf(email, sizeof email, "person%d@cabinet.fr", i);
+		int code = code_of(account(email, false));
+		ok += code == 0;
+		full += code == LEDGER__API__ERROR_CODE__STORAGE_FULL;
+	}
+	CHECK(full == 1 && ok > 100, "the map filled: %d accepted, then STORAGE_FULL", ok);
+	/* Reads still work, and the acknowledged accounts are all there. */
+	CHECK(harness_head(&h) == (uint64_t)ok + 1, "head = init + %d accounts", ok);
+	int kinds[1];
+	CHECK(events_after((uint64_t)ok + 1, kinds, 1, NULL) == 0, "nothing after the last acknowledged");
+	CHECK(harness_stop(&h) == 0, "clean stop");
+	char cmd[600], out[512];
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s'", bin_dir, h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 0, "chain intact after map full: %s", out);
+	/* Restarted with room, it takes commands again. */
+	const char *roomy[] = {"--map-size-max", "64M", NULL};
+	CHECK(harness_start(&h, roomy), "restart");
+	CHECK(code_of(account("after@cabinet.fr", false)) == 0, "accepted after growth");
+	harness_stop(&h);
+	harness_cleanup(&h);
+	h = saved;
+}
+
+int main(int argc, char **argv)
+{
+	REQUIRE(argc == 2, "usage: rpc_test BIN_DIR");
+	REQUIRE(sodium_init() >= 0, "sodium");
+	REQUIRE(harness_init(&h, argv[1], "2026-11-29T10:00:00Z"), "init");
+	REQUIRE(harness_start(&h, NULL), "start");
+	setup();
+	test_story();
+	test_refusals_change_nothing();
+	test_refusal_flood();
+	test_bad_tokens();
+	test_malformed_and_oversized();
+	test_idempotency();
+	test_publication();
+	CHECK(harness_stop(&h) == 0, "SIGTERM: clean exit");
+	char cmd[600], out[512];
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'", argv[1], h.dir, argv[1], h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 0, "verify and replay: %s", out);
+	/* A second ledgerd on the same directory is refused while the first runs. */
+	REQUIRE(harness_start(&h, NULL), "restart");
+	snprintf(cmd, sizeof cmd, "'%s/ledgerd' serve --data '%s' --listen ipc://%s/other.sock 2>&1", argv[1], h.dir, h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 1 && strstr(out, "already served"), "second ledgerd refused: %s", out);
+	test_expiry_after_restart();
+	/* Who could do what, from the log alone, on each side of the expiry instant. */
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2027-01-10T22:59:59Z --firm JLM", argv[1], h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "salima@cabinet.fr") && strstr(out, "launch") &&
+	      strstr(out, "through 2027-01-10") && strstr(out, "ec@cabinet.fr"), "as of the last second: %s", out);
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2027-01-10T23:00:00Z --firm JLM", argv[1], h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 0 && !strstr(out, "salima@cabinet.fr") && strstr(out, "ec@cabinet.fr"),
+	      "as of midnight Paris, only the EC: %s", out);
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2026-11-29T09:00:00Z --firm JLM 2>&1", argv[1], h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 1 && strstr(out, "did not exist"), "before the firm existed: %s", out);
+	test_map_full(argv[1]);
+	harness_stop(&h);
+	harness_cleanup(&h);
+	return check_report("rpc_test");
+}
