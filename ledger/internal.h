@@ -11,6 +11,8 @@ struct ledger {
 	MDB_dbi events;   /* seq (u64 big-endian) -> record */
 	MDB_dbi meta;     /* "magic", "format", "head_seq", "head_hash", "head_time_us" */
 	MDB_dbi requests; /* SHA-256(actor || 0 || request id) -> body hash || reply */
+	MDB_dbi blobs;    /* SHA-256 -> document bytes (blobs.c); open once has_blobs */
+	bool has_blobs;
 	bool read_only;
 	size_t map_bytes;
 	size_t map_bytes_max;

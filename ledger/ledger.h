@@ -178,6 +178,24 @@ int64_t ledger_txn_time_us(const ledger_txn *t);
 ledger_err ledger_append(ledger_txn *t, const uint8_t *event, size_t event_bytes, uint64_t *seq,
                          uint8_t hash[LEDGER_HASH_BYTES]);
 
+/* The seq the next ledger_append in t will get: lets a command name what it creates after
+ * the event that creates it (a collection's id). */
+uint64_t ledger_txn_next_seq(const ledger_txn *t);
+
+/* ----- documents: content-addressed blobs (blobs.c) ----- */
+
+/* Opens (creating unless read-only) the blobs database. Call before threads use the ledger.
+ * A read-only store without one simply holds no documents. */
+ledger_err ledger_blobs_open(ledger *l);
+/* Stores n bytes under sha256 (their SHA-256, computed by the caller) in t's transaction; a
+ * blob already stored is kept. Poisons the batch on an LMDB failure, like ledger_append. */
+ledger_err ledger_blob_put(ledger_txn *t, const uint8_t sha256[LEDGER_HASH_BYTES], const uint8_t *bytes, size_t n);
+/* *bytes points into the map (valid until txn ends). LEDGER_END when absent. */
+ledger_err ledger_blob_get(ledger *l, MDB_txn *txn, const uint8_t sha256[LEDGER_HASH_BYTES], const uint8_t **bytes,
+                           size_t *n);
+/* Re-hashes every blob; LEDGER_ERR_CORRUPT with bad = the first key whose bytes differ. */
+ledger_err ledger_blobs_verify(ledger *l, MDB_txn *txn, uint64_t *count, uint8_t bad[LEDGER_HASH_BYTES]);
+
 /* ----- idempotency ----- */
 
 typedef struct ledger_request_record {

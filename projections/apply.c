@@ -9,7 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const proj_db_names[] = {"accounts", "firms", "firms_by_ec", "delegations", "received", "expiries", "registrations", NULL};
+const char *const proj_db_names[] = {"accounts",    "firms",          "firms_by_ec", "delegations", "received",
+                                     "expiries",    "registrations",  "collections", "timers",      "sign_queue",
+                                     "doc_refs",    "credits",        "credit_history", "preferences", "alert_subs",
+                                     "alerts",      "alert_marks",    "stats",       "contacts",    NULL};
+
+/* The handles of proj_db_names, in the same order. */
+static void db_handles(proj *p, MDB_dbi **out)
+{
+	MDB_dbi *h[] = {&p->accounts,    &p->firms,          &p->firms_by_ec, &p->delegations, &p->received,
+	                &p->expiries,    &p->registrations,  &p->collections, &p->timers,      &p->sign_queue,
+	                &p->doc_refs,    &p->credits,        &p->credit_history, &p->preferences, &p->alert_subs,
+	                &p->alerts,      &p->alert_marks,    &p->stats,       &p->contacts};
+	memcpy(out, h, sizeof h);
+}
+#define PROJ_DBS (sizeof proj_db_names / sizeof proj_db_names[0] - 1)
 
 /* ----- schema version and rebuild ----- */
 
@@ -35,9 +49,10 @@ static ledger_err rebuild_apply(ledger_job *job, ledger_txn *t)
 {
 	rebuild_job *j = (rebuild_job *)job;
 	MDB_txn *txn = ledger_txn_mdb(t);
-	MDB_dbi dbis[] = {j->p->accounts, j->p->firms, j->p->firms_by_ec, j->p->delegations, j->p->received, j->p->expiries, j->p->registrations};
-	for (size_t i = 0; j->reset && i < sizeof dbis / sizeof dbis[0]; i++) {
-		int rc = mdb_drop(txn, dbis[i], 0);
+	MDB_dbi *dbis[PROJ_DBS];
+	db_handles(j->p, dbis);
+	for (size_t i = 0; j->reset && i < PROJ_DBS; i++) {
+		int rc = mdb_drop(txn, *dbis[i], 0);
 		if (rc)
 			return ledger_mdb_err(rc);
 	}
@@ -91,8 +106,9 @@ ledger_err proj_open(ledger *l, proj **out)
 	if (!p)
 		return LEDGER_ERR_NOMEM;
 	p->l = l;
-	MDB_dbi *dbis[] = {&p->accounts, &p->firms, &p->firms_by_ec, &p->delegations, &p->received, &p->expiries, &p->registrations};
-	ledger_err err = LEDGER_OK;
+	MDB_dbi *dbis[PROJ_DBS];
+	db_handles(p, dbis);
+	ledger_err err = ledger_blobs_open(l);
 	for (size_t i = 0; !err && proj_db_names[i]; i++)
 		err = ledger_dbi_open(l, proj_db_names[i], 0, dbis[i]);
 	/* Beside the log (personal data): absent from audit copies is fine. */
@@ -278,7 +294,17 @@ ledger_err proj_apply(proj *p, MDB_txn *txn, uint64_t seq, const uint8_t *event,
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED: err = LEDGER_OK; break; /* the log is the record */
 	case LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED: err = proj_fold_registration(p, txn, seq, ev->registration_recorded); break;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED: err = proj_fold_erasure(p, txn, seq, ev->subject_erased); break;
-	default: err = LEDGER_ERR_CORRUPT; break; /* an event kind this build does not know */
+	default:
+		if (ev->payload_case < LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED ||
+		    ev->payload_case > LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED) {
+			err = LEDGER_ERR_CORRUPT; /* an event kind this build does not know */
+			break;
+		}
+		/* Collections first: the platform's folds (statistics) read the collection as it now is. */
+		err = proj_fold_collection(p, txn, seq, ev);
+		if (!err)
+			err = proj_fold_platform(p, txn, seq, ev);
+		break;
 	}
 	ledger__events__event__free_unpacked(ev, NULL);
 	return err;

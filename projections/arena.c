@@ -61,3 +61,11 @@ char *proj_arena_strdup(proj_arena *a, const char *s)
 		memcpy(d, s, n);
 	return d;
 }
+
+static void *arena_pb_alloc(void *ctx, size_t bytes) { return proj_arena_alloc(ctx, bytes); }
+static void arena_pb_free(void *ctx, void *ptr) { (void)ctx, (void)ptr; }
+
+void proj_arena_allocator(proj_arena *a, ProtobufCAllocator *out)
+{
+	*out = (ProtobufCAllocator){.alloc = arena_pb_alloc, .free = arena_pb_free, .allocator_data = a};
+}

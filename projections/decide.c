@@ -44,19 +44,11 @@ bool proj_is_command(const Ledger__Api__Request *req)
 	case LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD:
 	case LEDGER__API__REQUEST__BODY_SUBJECT_ERASE:
 	case LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT: return true; /* decided as the grant it becomes */
-	default: return false;
+	default: return proj_is_collection_command(req) || proj_is_platform_command(req);
 	}
 }
 
-/* The context a command's events share. */
-typedef struct emitter {
-	proj *p;
-	ledger_txn *t;
-	const proj_actor *actor;
-	const char *request_id;
-	Ledger__Api__Reply *reply;
-	proj_arena *arena;
-} emitter;
+typedef proj_emitter emitter;
 
 ledger_err proj_emit(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *firm_id,
                      Ledger__Events__Event *ev, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES])
@@ -97,13 +89,65 @@ static ledger_err set_last(emitter *em, ledger_err err, uint64_t seq, const uint
 	return LEDGER_OK;
 }
 
-/* Emits one event of the command and records it as the reply's last. */
-static ledger_err emit(emitter *em, const char *firm_id, Ledger__Events__Event *ev)
+ledger_err proj_emitter_emit(proj_emitter *em, const char *firm_id, Ledger__Events__Event *ev)
 {
 	uint64_t seq = 0;
 	uint8_t hash[LEDGER_HASH_BYTES];
 	ledger_err err = proj_emit(em->p, em->t, em->actor->subject, em->request_id, firm_id, ev, &seq, hash);
 	return set_last(em, err, seq, hash);
+}
+
+static ledger_err emit(emitter *em, const char *firm_id, Ledger__Events__Event *ev)
+{
+	return proj_emitter_emit(em, firm_id, ev);
+}
+
+bool proj_authorise_query(proj *p, MDB_txn *txn, const proj_actor *actor, const char *firm_id, const char *action,
+                          int64_t now_us, Ledger__Api__Reply *reply, proj_arena *arena)
+{
+	if (!proj_firm_id_valid(firm_id)) {
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "firm_id",
+		           "firm id \"%.64s\" must be 1 to %u characters among A-Z a-z 0-9 . _ -", firm_id, PROJ_FIRM_ID_BYTES_MAX);
+		return false;
+	}
+	int index = proj_action_find(action);
+	assert(index >= 0);
+	char reason[256];
+	proj_can_result r = actor->platform ? PROJ_CAN_ALLOWED
+	                                    : proj_can(p, txn, firm_id, actor->subject, (size_t)index, now_us, reason, sizeof reason);
+	if (actor->platform) {
+		Ledger__State__Firm *firm;
+		ledger_err e = proj_firm_get(p, txn, firm_id, &firm);
+		if (e == LEDGER_OK)
+			ledger__state__firm__free_unpacked(firm, NULL);
+		r = e == LEDGER_OK ? PROJ_CAN_ALLOWED : e == LEDGER_END ? PROJ_CAN_NO_FIRM : PROJ_CAN_ERROR;
+	}
+	switch (r) {
+	case PROJ_CAN_ALLOWED: return true;
+	case PROJ_CAN_NO_FIRM:
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "firm_id", "unknown firm %.64s", firm_id);
+		return false;
+	case PROJ_CAN_DENIED:
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, NULL, "%s may not %s in firm %s: %s",
+		           actor->subject, action, firm_id, reason);
+		return false;
+	default: proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "the rights check failed"); return false;
+	}
+}
+
+bool proj_authorise(proj_emitter *em, const char *firm_id, const char *action, ledger_err *err)
+{
+	*err = LEDGER_OK;
+	if (em->actor->platform) {
+		proj_error(em->reply, em->arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, NULL,
+		           "%s is done by the firm's people, not by the platform role", action);
+		return false;
+	}
+	bool ok = proj_authorise_query(em->p, ledger_txn_mdb(em->t), em->actor, firm_id, action,
+	                               ledger_txn_time_us(em->t), em->reply, em->arena);
+	if (!ok && em->reply->error && em->reply->error->code == LEDGER__API__ERROR_CODE__INTERNAL)
+		*err = LEDGER_ERR_LMDB;
+	return ok;
 }
 
 static bool require_platform(emitter *em, const char *what)
@@ -457,6 +501,20 @@ ledger_err proj_execute(proj *p, ledger_txn *t, const proj_actor *actor, const c
 		ledger_err err = proj_decide_erasure(p, t, actor, request_id, req->subject_erase, reply, arena, &seq, hash);
 		return set_last(&em, err, seq, hash);
 	}
-	default: return LEDGER_ERR_INVALID;
+	default:
+		if (proj_is_collection_command(req))
+			return proj_decide_collection(&em, req, NULL);
+		if (proj_is_platform_command(req))
+			return proj_decide_platform(&em, req);
+		return LEDGER_ERR_INVALID;
 	}
+}
+
+ledger_err proj_execute_upload(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
+                               const Ledger__Api__Request *req, const proj_upload *upload, Ledger__Api__Reply *reply,
+                               proj_arena *arena)
+{
+	assert(req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_ADD);
+	emitter em = {p, t, actor, request_id, reply, arena};
+	return proj_decide_collection(&em, req, upload);
 }

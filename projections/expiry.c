@@ -43,7 +43,7 @@ static ledger_err collect_due(proj *p, MDB_txn *txn, int64_t now_us, due *out, s
 	return rc == 0 || rc == MDB_NOTFOUND ? LEDGER_OK : ledger_mdb_err(rc);
 }
 
-ledger_err proj_expire_due(proj *p, ledger_txn *t, size_t max, size_t *count)
+static ledger_err expire_delegations(proj *p, ledger_txn *t, size_t max, size_t *count)
 {
 	*count = 0;
 	if (max > PROJ_EXPIRE_BATCH_MAX)
@@ -75,4 +75,23 @@ ledger_err proj_expire_due(proj *p, ledger_txn *t, size_t max, size_t *count)
 	}
 	free(list);
 	return err == LEDGER_END ? LEDGER_ERR_CORRUPT : err; /* an index entry without its delegation */
+}
+
+/* How often the alerts that time raises are looked for: they concern days, not seconds. */
+#define ALERTS_SCAN_EVERY_US (60 * INT64_C(1000000))
+
+ledger_err proj_expire_due(proj *p, ledger_txn *t, size_t max, size_t *count)
+{
+	size_t n = 0;
+	ledger_err err = expire_delegations(p, t, max, count);
+	if (!err && *count < max && (err = proj_collections_due(p, t, max - *count, &n)) == LEDGER_OK)
+		*count += n;
+	int64_t now = ledger_txn_time_us(t);
+	if (!err && *count < max && (now - p->alerts_scanned_at_us >= ALERTS_SCAN_EVERY_US || now < p->alerts_scanned_at_us)) {
+		if ((err = proj_alerts_due(p, t, max - *count, &n)) == LEDGER_OK) {
+			*count += n;
+			p->alerts_scanned_at_us = now;
+		}
+	}
+	return err;
 }

@@ -5,6 +5,8 @@
 #include "projections.h"
 #include "state.pb-c.h"
 
+#include <sys/types.h>
+
 struct proj {
 	ledger *l;
 	MDB_dbi accounts;    /* email -> state.Account */
@@ -19,6 +21,21 @@ struct proj {
 	MDB_dbi subject_keys;  /* subject -> its data key, wrapped under personal_key */
 	MDB_dbi sealed;        /* subject \0 SHA-256 -> sealed personal data */
 	bool has_side_dbs;     /* subject_keys and sealed are open (never in read-only copies) */
+	/* Collections (collections.c): */
+	MDB_dbi collections;   /* firm id \0 collection id -> state.Collection */
+	MDB_dbi timers;        /* at_us (u64 BE) kind (1 byte: 'E'xpiry, 'R'eminder) firm \0 id -> "" */
+	MDB_dbi sign_queue;    /* firm \0 collection id \0 signer -> "": signatures the service owes */
+	MDB_dbi doc_refs;      /* SHA-256 firm id -> "": which firm may read a stored document */
+	/* Platform (platform.c): */
+	MDB_dbi credits;       /* firm id -> state.Credits */
+	MDB_dbi credit_history; /* firm id \0 seq (u64 BE) -> state.CreditEntry */
+	MDB_dbi preferences;   /* firm id -> state.Preferences */
+	MDB_dbi alert_subs;    /* firm id \0 subscriber \0 kind (1 byte) -> state.AlertSubscription */
+	MDB_dbi alerts;        /* firm id \0 subscriber \0 seq (u64 BE) -> state.Alert */
+	MDB_dbi alert_marks;   /* firm id \0 subscriber \0 occasion -> "": raised once */
+	MDB_dbi stats;         /* firm id \0 YYYY-MM \0 collaborator \0 kind (1 byte) -> state.Stats */
+	MDB_dbi contacts;      /* firm id \0 email -> state.Contact */
+	int64_t alerts_scanned_at_us; /* not state: when proj_expire_due last looked for timed alerts */
 	uint8_t personal_key[PROJ_PERSONAL_KEY_BYTES];
 	bool has_personal_key;
 };
@@ -60,5 +77,97 @@ bool proj_delegation_live(proj *p, MDB_txn *txn, const char *firm_id, const char
  * have lapsed ("" if none). */
 unsigned proj_delegations_held(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
                                int64_t now_us, char expired[11]);
+
+/* ----- what decide.c shares with collections.c and platform.c ----- */
+
+/* The context a command's events share. */
+typedef struct proj_emitter {
+	proj *p;
+	ledger_txn *t;
+	const proj_actor *actor;
+	const char *request_id;
+	Ledger__Api__Reply *reply;
+	proj_arena *arena;
+} proj_emitter;
+
+/* Emits one event of the command and records it as the reply's last. */
+ledger_err proj_emitter_emit(proj_emitter *em, const char *firm_id, Ledger__Events__Event *ev);
+/* Checks that the firm exists and the actor may do `action` (a canonical name) in it at the
+ * command's time. Sets the reply's error (NOT_FOUND, PERMISSION_DENIED) and returns false if not;
+ * *err gets an LMDB failure. */
+bool proj_authorise(proj_emitter *em, const char *firm_id, const char *action, ledger_err *err);
+/* The same for queries, at now_us, without an emitter. */
+bool proj_authorise_query(proj *p, MDB_txn *txn, const proj_actor *actor, const char *firm_id, const char *action,
+                          int64_t now_us, Ledger__Api__Reply *reply, proj_arena *arena);
+
+/* Encodes msg and puts it under key: the one way projection values are written. */
+ledger_err proj_put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes, const ProtobufCMessage *msg);
+ledger_err proj_put_empty(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes);
+ledger_err proj_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes);
+/* LEDGER_END when absent. */
+ledger_err proj_get_raw(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *v);
+
+/* Personal data (registration.c): seals plain under subject's key (beside the log) and fills ref,
+ * whose sha256 points at hash; opens it again (LEDGER_END once erased). */
+ledger_err proj_personal_seal(proj *p, MDB_txn *txn, const char *subject, const char *plain,
+                              Ledger__Events__SealedRef *ref, uint8_t hash[32]);
+ledger_err proj_personal_open(proj *p, MDB_txn *txn, const char *subject, const uint8_t hash[32], char *plain,
+                              size_t plain_bytes);
+/* "+33 6 12 34 56 78" -> "+33612345678"; false if not a plus and 8 to 15 digits. */
+bool proj_phone_normalise(const char *in, char out[20]);
+
+/* collections.c */
+ledger_err proj_collection_get(proj *p, MDB_txn *txn, const char *firm_id, const char *collection_id,
+                               const ProtobufCAllocator *allocator, Ledger__State__Collection **out);
+ledger_err proj_fold_collection(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__Event *ev);
+bool proj_is_collection_command(const Ledger__Api__Request *req);
+ledger_err proj_decide_collection(proj_emitter *em, const Ledger__Api__Request *req, const proj_upload *upload);
+void proj_query_collection(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
+                           const Ledger__Api__Request *req, Ledger__Api__Reply *reply, proj_arena *arena);
+/* Expiries and automatic reminders that are due at t's time (at most max events). */
+ledger_err proj_collections_due(proj *p, ledger_txn *t, size_t max, size_t *count);
+/* Who the collection waits for now: true for a signer whose turn it is. */
+bool proj_signer_turn(const Ledger__State__Collection *c, size_t index);
+bool proj_collection_running(Ledger__Events__CollectionState s);
+bool proj_collection_ended(Ledger__Events__CollectionState s);
+/* The service's side of a collection's timers: expire it, or remind its signers (if it still
+ * runs), as actor "ledgerd". */
+ledger_err proj_collection_expire(proj *p, ledger_txn *t, const char *firm_id, const char *collection_id);
+ledger_err proj_collection_remind(proj *p, ledger_txn *t, const char *firm_id, const char *collection_id);
+/* Index of the signer (the document, by its original SHA-256) in c, or -1. */
+ssize_t proj_collection_signer(const Ledger__State__Collection *c, const char *email);
+ssize_t proj_collection_document(const Ledger__State__Collection *c, const uint8_t *sha256, size_t len);
+/* Ends a collection whose every signature is recorded (actor "ledgerd"). */
+ledger_err proj_collection_complete(proj *p, ledger_txn *t, Ledger__State__Collection *c);
+/* Calls visit for each collection of the firm, in id order, unpacked with alloc; stops when it
+ * returns false. */
+ledger_err proj_collections_each(proj *p, MDB_txn *txn, const char *firm_id, const ProtobufCAllocator *alloc,
+                                 bool (*visit)(void *ctx, Ledger__State__Collection *c), void *ctx);
+Ledger__Api__CollectionSummary *proj_collection_summary(const Ledger__State__Collection *c, proj_arena *arena);
+/* Builds the view of a collection for a reply, in arena. */
+Ledger__Api__CollectionView *proj_collection_view(const Ledger__State__Collection *c, proj_arena *arena);
+
+/* platform.c */
+ledger_err proj_fold_platform(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__Event *ev);
+bool proj_is_platform_command(const Ledger__Api__Request *req);
+ledger_err proj_decide_platform(proj_emitter *em, const Ledger__Api__Request *req);
+void proj_query_platform(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
+                         const Ledger__Api__Request *req, Ledger__Api__Reply *reply, proj_arena *arena);
+ledger_err proj_credits_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Credits **out);
+ledger_err proj_preferences_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Preferences *out);
+/* Reserves credits for a collection (CreditsReserved) if the firm has them; else sets
+ * INSUFFICIENT_CREDITS and returns with *ok false. Then raises CREDITS_LOW alerts. */
+ledger_err proj_credits_reserve(proj_emitter *em, const char *firm_id, const char *collection_id, uint64_t credits,
+                                bool *ok);
+/* Releases what a collection reserved and did not use (CreditsReleased), if anything. */
+ledger_err proj_credits_release(proj_emitter *em, const Ledger__State__Collection *c,
+                                Ledger__Events__CollectionState reason);
+/* Raises an alert for subscriber (AlertRaised) unless one was raised for the occasion already,
+ * or the subscriber has no subscription of the kind. */
+ledger_err proj_alert_raise(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *firm_id,
+                            const char *subscriber, Ledger__Events__AlertKind kind, const char *occasion,
+                            const char *message);
+/* Alerts that time raises (delegations and collections expiring within N days). */
+ledger_err proj_alerts_due(proj *p, ledger_txn *t, size_t max, size_t *count);
 
 #endif

@@ -35,6 +35,8 @@ void proj_arena_free(proj_arena *a);
 /* Zeroed memory that lives as long as the arena; NULL when out of memory. */
 void *proj_arena_alloc(proj_arena *a, size_t bytes);
 char *proj_arena_strdup(proj_arena *a, const char *s);
+/* A protobuf-c allocator over the arena: what it unpacks lives, and dies, with the arena. */
+void proj_arena_allocator(proj_arena *a, ProtobufCAllocator *out);
 
 /* ----- the projections' databases ----- */
 typedef struct proj proj;
@@ -46,7 +48,7 @@ typedef struct proj proj;
  */
 ledger_err proj_open(ledger *l, proj **out);
 /* Bump whenever a fold or a projection database changes. */
-#define PROJ_SCHEMA_VERSION 3u
+#define PROJ_SCHEMA_VERSION 4u
 /* Events folded per transaction while rebuilding. */
 #define PROJ_REBUILD_EVENTS_PER_COMMIT 10000u
 void proj_close(proj *p);
@@ -162,6 +164,8 @@ bool proj_email_normalise(const char *in, char *out, const char **why);
 bool proj_firm_id_valid(const char *s);
 /* Non-empty, at most PROJ_NAME_BYTES_MAX bytes, valid UTF-8, no control characters. */
 bool proj_name_valid(const char *s);
+/* At most bytes_max bytes (maybe none) of valid UTF-8 without control characters. */
+bool proj_text_valid(const char *s, size_t bytes_max);
 
 /*
  * Process setup: pins the process time zone to Europe/Paris from the system's tz database, in
@@ -173,5 +177,64 @@ bool proj_timezone_init(void);
 bool proj_date_end_us(const char *date, int64_t *end_us);
 /* Today's date in Paris at now_us, shifted by years_ahead years (Feb 29 -> Feb 28). */
 void proj_paris_date(int64_t now_us, int years_ahead, char out[11]);
+
+/* ----- collections (projections/collections.c, docs/collections.md) ----- */
+#define PROJ_COLLECTION_DOCUMENTS_MAX 50u
+#define PROJ_COLLECTION_SIGNERS_MAX 50u
+#define PROJ_COMMENT_BYTES_MAX 1000u
+#define PROJ_COLLECTION_EXPIRY_DAYS_DEFAULT 15u
+#define PROJ_COLLECTION_EXPIRY_DAYS_MAX 365u
+#define PROJ_REMINDER_EVERY_DAYS_MAX 30u
+#define PROJ_DOCUMENT_PAGES_MAX 2000u
+#define PROJ_EXPIRING_SOON_US (3 * 86400 * INT64_C(1000000)) /* the dashboard's "expiring soon" */
+
+/* What ledgerd learnt of an uploaded PDF before deciding DocumentAdd (off the committer). */
+typedef struct proj_upload {
+	uint8_t sha256[LEDGER_HASH_BYTES];
+	uint32_t pages;
+	const float *page_sizes; /* width, height of each page, in points */
+} proj_upload;
+
+/* proj_execute for a DocumentAdd whose content was inspected; proj_execute refuses one
+ * without (INTERNAL): the projections do not parse PDFs. */
+ledger_err proj_execute_upload(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
+                               const Ledger__Api__Request *req, const proj_upload *upload, Ledger__Api__Reply *reply,
+                               proj_arena *arena);
+
+/* A signature (or seal) the service owes: one document of one signer. */
+typedef struct proj_sign_task {
+	char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];
+	char firm_name[PROJ_NAME_BYTES_MAX + 1];
+	char collection_id[32];
+	char signer[PROJ_EMAIL_BYTES_MAX + 1]; /* email; the firm id for a seal */
+	char signer_name[PROJ_NAME_BYTES_MAX + 1];
+	bool seal;
+	bool external;
+	uint8_t original_sha256[LEDGER_HASH_BYTES];
+	uint8_t source_sha256[LEDGER_HASH_BYTES]; /* the version to sign */
+	bool visible;                            /* a field places the signature */
+	uint32_t page;                           /* 1-based */
+	float x0, y0, x1, y1;
+} proj_sign_task;
+
+/* The first signature owed, in queue order. LEDGER_END when none. */
+ledger_err proj_sign_next(proj *p, MDB_txn *txn, proj_sign_task *task);
+
+/* What the signer produced for a task. */
+typedef struct proj_signed {
+	uint8_t sha256[LEDGER_HASH_BYTES];
+	const uint8_t *bytes;
+	size_t bytes_count;
+	const char *certificate_serial;
+	const char *certificate_subject;
+} proj_signed;
+
+/*
+ * Records a produced signature in t: stores the signed PDF, writes DocumentSigned (actor
+ * "ledgerd") and, when it was the last one owed, the collection's completion. A task that no
+ * longer matches the collection (cancelled meanwhile, or the document moved on) writes nothing
+ * and sets *stale. Returns an error only when LMDB failed.
+ */
+ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, const proj_signed *result, bool *stale);
 
 #endif

@@ -292,6 +292,15 @@ void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
 	case LEDGER__API__REQUEST__BODY_REGISTRATION_STATUS:
 		proj_query_registration(p, txn, actor, req->registration_status, reply, arena);
 		break;
+	case LEDGER__API__REQUEST__BODY_COLLECTION_SHOW:
+	case LEDGER__API__REQUEST__BODY_COLLECTION_LIST:
+	case LEDGER__API__REQUEST__BODY_DOCUMENT_GET: proj_query_collection(p, txn, actor, now_us, req, reply, arena); break;
+	case LEDGER__API__REQUEST__BODY_CREDITS_SHOW:
+	case LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW:
+	case LEDGER__API__REQUEST__BODY_STATS:
+	case LEDGER__API__REQUEST__BODY_DASHBOARD:
+	case LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT:
+	case LEDGER__API__REQUEST__BODY_ALERTS_LIST: proj_query_platform(p, txn, actor, now_us, req, reply, arena); break;
 	default:
 		proj_error(reply, arena, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "body", "the request carries no command or query");
 		break;

@@ -82,7 +82,7 @@ static ledger_err subject_key(proj *p, MDB_txn *txn, const char *subject, bool c
 }
 
 /* Seals plain under the subject's key, stores it under (subject, sha256), fills ref. */
-static ledger_err seal(proj *p, MDB_txn *txn, const char *subject, const char *plain, Ledger__Events__SealedRef *ref,
+ledger_err proj_personal_seal(proj *p, MDB_txn *txn, const char *subject, const char *plain, Ledger__Events__SealedRef *ref,
                        uint8_t hash[32])
 {
 	uint8_t key[32], sealed[SEALED_BYTES_MAX];
@@ -116,7 +116,7 @@ static ledger_err seal(proj *p, MDB_txn *txn, const char *subject, const char *p
 }
 
 /* Opens the sealed data ref of subject into plain (plain_bytes). LEDGER_END once erased. */
-static ledger_err unseal(proj *p, MDB_txn *txn, const char *subject, const uint8_t hash[32], char *plain, size_t plain_bytes)
+ledger_err proj_personal_open(proj *p, MDB_txn *txn, const char *subject, const uint8_t hash[32], char *plain, size_t plain_bytes)
 {
 	uint8_t key[32];
 	ledger_err err = subject_key(p, txn, subject, false, key);
@@ -259,7 +259,7 @@ static bool field_ok(const char *s, bool required)
 }
 
 /* "+33 6 12 34 56 78" -> "+33612345678": a plus and 8 to 15 digits. */
-static bool phone_normalise(const char *in, char out[20])
+bool proj_phone_normalise(const char *in, char out[20])
 {
 	size_t n = 0;
 	for (const char *c = in; *c; c++) {
@@ -324,7 +324,7 @@ ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *ac
 	int64_t end_us;
 	if (c->certificate_not_after[0] && !proj_date_end_us(c->certificate_not_after, &end_us))
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "certificate_not_after", "certificate_not_after is not a date YYYY-MM-DD"), LEDGER_OK;
-	if (c->phone[0] && !phone_normalise(c->phone, phone))
+	if (c->phone[0] && !proj_phone_normalise(c->phone, phone))
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "phone", "phone: an international number, + and 8 to 15 digits"), LEDGER_OK;
 	Ledger__State__Account *acc;
 	ledger_err err = proj_account_get(p, txn, subject, &acc);
@@ -362,7 +362,7 @@ ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *ac
 		char personal[300];
 		/* Two lines: the phone, then the ID document reference. */
 		snprintf(personal, sizeof personal, "%s\n%s", phone, c->id_document_reference);
-		err = seal(p, txn, subject, personal, &ref, sealed_hash);
+		err = proj_personal_seal(p, txn, subject, personal, &ref, sealed_hash);
 		sodium_memzero(personal, sizeof personal);
 		if (err)
 			return err;
@@ -411,7 +411,7 @@ static void open_personal(proj *p, MDB_txn *txn, const Ledger__State__Registrati
 	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED && ev->registration_recorded->personal &&
 	    ev->registration_recorded->personal->sha256.len == 32) {
 		char plain[SEALED_BYTES_MAX];
-		if (unseal(p, txn, r->subject, ev->registration_recorded->personal->sha256.data, plain, sizeof plain) == LEDGER_OK) {
+		if (proj_personal_open(p, txn, r->subject, ev->registration_recorded->personal->sha256.data, plain, sizeof plain) == LEDGER_OK) {
 			char *nl = strchr(plain, '\n');
 			if (nl) {
 				*nl = '\0';

@@ -64,11 +64,17 @@ bool proj_firm_id_valid(const char *s)
 	return true;
 }
 
-/* Checks UTF-8 (no overlongs, no surrogates) and refuses control characters. */
 bool proj_name_valid(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > PROJ_NAME_BYTES_MAX)
+	return n > 0 && n <= PROJ_NAME_BYTES_MAX && proj_text_valid(s, PROJ_NAME_BYTES_MAX);
+}
+
+/* Checks UTF-8 (no overlongs, no surrogates) and refuses control characters. */
+bool proj_text_valid(const char *s, size_t bytes_max)
+{
+	size_t n = strlen(s);
+	if (n > bytes_max)
 		return false;
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {

@@ -1,0 +1,83 @@
+/*
+ * blobs.c: documents stored content-addressed beside the log (DESIGN.md section 3). Events
+ * carry a document's SHA-256; its bytes live once in the `blobs` database, written in the same
+ * transaction as the event that first references them, so an acknowledged reference never
+ * points at nothing. Blobs are not projections: replay does not rebuild them, and
+ * `ledger-audit verify` checks that each one still hashes to its key.
+ */
+#include "internal.h"
+
+#include <sodium.h>
+#include <string.h>
+
+ledger_err ledger_blobs_open(ledger *l)
+{
+	if (l->has_blobs)
+		return LEDGER_OK;
+	ledger_err err = ledger_dbi_open(l, "blobs", 0, &l->blobs);
+	if (err == LEDGER_ERR_NOT_LEDGER && l->read_only)
+		return LEDGER_OK; /* a read-only copy of a store that never held a document */
+	if (!err)
+		l->has_blobs = true;
+	return err;
+}
+
+ledger_err ledger_blob_put(ledger_txn *t, const uint8_t sha256[LEDGER_HASH_BYTES], const uint8_t *bytes, size_t n)
+{
+	ledger *l = t->l;
+	if (!l->has_blobs)
+		return ledger_fail(LEDGER_ERR_INVALID, "the blobs database is not open (ledger_blobs_open)");
+	MDB_val k = {LEDGER_HASH_BYTES, (void *)sha256}, v = {n, NULL};
+	int rc = mdb_put(t->txn, l->blobs, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
+	if (rc == MDB_KEYEXIST)
+		return LEDGER_OK; /* the same bytes, by their hash */
+	if (rc)
+		return ledger_mdb_err(rc);
+	memcpy(v.mv_data, bytes, n);
+	return LEDGER_OK;
+}
+
+ledger_err ledger_blob_get(ledger *l, MDB_txn *txn, const uint8_t sha256[LEDGER_HASH_BYTES], const uint8_t **bytes,
+                           size_t *n)
+{
+	if (!l->has_blobs)
+		return LEDGER_END;
+	MDB_val k = {LEDGER_HASH_BYTES, (void *)sha256}, v;
+	int rc = mdb_get(txn, l->blobs, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return LEDGER_END;
+	if (rc)
+		return ledger_mdb_err(rc);
+	*bytes = v.mv_data;
+	*n = v.mv_size;
+	return LEDGER_OK;
+}
+
+ledger_err ledger_blobs_verify(ledger *l, MDB_txn *txn, uint64_t *count, uint8_t bad[LEDGER_HASH_BYTES])
+{
+	*count = 0;
+	if (!l->has_blobs)
+		return LEDGER_OK;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, l->blobs, &cur);
+	if (rc)
+		return ledger_mdb_err(rc);
+	MDB_val k, v;
+	ledger_err err = LEDGER_OK;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint8_t h[LEDGER_HASH_BYTES];
+		crypto_hash_sha256(h, v.mv_data, v.mv_size);
+		if (k.mv_size != LEDGER_HASH_BYTES || memcmp(h, k.mv_data, LEDGER_HASH_BYTES) != 0) {
+			memcpy(bad, k.mv_data, k.mv_size < LEDGER_HASH_BYTES ? k.mv_size : LEDGER_HASH_BYTES);
+			err = ledger_fail(LEDGER_ERR_CORRUPT, "a stored document does not match its SHA-256");
+			break;
+		}
+		(*count)++;
+	}
+	mdb_cursor_close(cur);
+	if (err)
+		return err;
+	return rc == MDB_NOTFOUND ? LEDGER_OK : ledger_mdb_err(rc);
+}
+
+uint64_t ledger_txn_next_seq(const ledger_txn *t) { return t->seq + 1; }

@@ -1,0 +1,184 @@
+/*
+ * platform_views.c: the platform actions' commands (credit, preferences, alert subscriptions)
+ * and queries (credits, preferences, statistics, dashboard, contacts, alerts), with the
+ * alerts that time raises (docs/platform.md).
+ */
+#include "internal.h"
+
+#include <csv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define E(code) LEDGER__API__ERROR_CODE__##code
+#define DAY_US (86400 * INT64_C(1000000))
+#define CREDITS_ADD_MAX 1000000000u
+#define ALERTS_SHOWN_MAX 100u
+#define ALERT_DAYS_MAX 365u
+#define CONTACTS_MAX 100000u
+
+/* ----- commands ----- */
+
+static ledger_err emit_simple(proj_emitter *em, const char *firm_id, Ledger__Events__Event *ev)
+{
+	return proj_emitter_emit(em, firm_id, ev);
+}
+
+static ledger_err credits_add(proj_emitter *em, const Ledger__Api__CreditsAdd *c)
+{
+	ledger_err err;
+	if (!proj_authorise(em, c->firm_id, "platform.credit", &err))
+		return err;
+	if (c->credits == 0 || c->credits > CREDITS_ADD_MAX) {
+		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "credits", "credits must be 1 to %u", CREDITS_ADD_MAX);
+		return LEDGER_OK;
+	}
+	if (!proj_text_valid(c->reference, PROJ_NAME_BYTES_MAX)) {
+		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "reference", "reference must be at most %u bytes of text",
+		           PROJ_NAME_BYTES_MAX);
+		return LEDGER_OK;
+	}
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__CreditsAdded a = LEDGER__EVENTS__CREDITS_ADDED__INIT;
+	a.credits = c->credits;
+	a.reference = c->reference;
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_ADDED;
+	ev.credits_added = &a;
+	return emit_simple(em, c->firm_id, &ev);
+}
+
+/* The stored preferences, sender name included (in arena). */
+static ledger_err preferences_read(proj *p, MDB_txn *txn, const char *firm_id, proj_arena *arena,
+                                   Ledger__State__Preferences *out)
+{
+	ledger_err err = proj_preferences_get(p, txn, firm_id, out);
+	MDB_val v;
+	if (err || proj_get_raw(txn, p->preferences, firm_id, strlen(firm_id), &v) != LEDGER_OK)
+		return err;
+	ProtobufCAllocator alloc;
+	proj_arena_allocator(arena, &alloc);
+	Ledger__State__Preferences *stored = ledger__state__preferences__unpack(&alloc, v.mv_size, v.mv_data);
+	if (!stored)
+		return LEDGER_ERR_CORRUPT;
+	*out = *stored;
+	return LEDGER_OK;
+}
+
+static ledger_err preferences_update(proj_emitter *em, const Ledger__Api__PreferencesUpdate *u)
+{
+	ledger_err err;
+	if (!proj_authorise(em, u->firm_id, "platform.firm_settings", &err))
+		return err;
+	const char *field = NULL;
+	if (u->collection_expiry_days > PROJ_COLLECTION_EXPIRY_DAYS_MAX)
+		field = "collection_expiry_days";
+	else if (u->reminder_every_days > PROJ_REMINDER_EVERY_DAYS_MAX)
+		field = "reminder_every_days";
+	else if (u->default_order > LEDGER__EVENTS__SIGNING_ORDER__ORDER_PARALLEL)
+		field = "default_order";
+	else if (u->credits_low_threshold > CREDITS_ADD_MAX)
+		field = "credits_low_threshold";
+	else if (!proj_text_valid(u->sender_name, PROJ_NAME_BYTES_MAX))
+		field = "sender_name";
+	if (field) {
+		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), field,
+		           "%s is out of range (expiry 1-%u days, reminders 0-%u days, names up to %u bytes)", field,
+		           PROJ_COLLECTION_EXPIRY_DAYS_MAX, PROJ_REMINDER_EVERY_DAYS_MAX, PROJ_NAME_BYTES_MAX);
+		return LEDGER_OK;
+	}
+	Ledger__State__Preferences now;
+	if ((err = preferences_read(em->p, ledger_txn_mdb(em->t), u->firm_id, em->arena, &now)))
+		return err;
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__PreferencesSet s = LEDGER__EVENTS__PREFERENCES_SET__INIT;
+	s.collection_expiry_days = u->collection_expiry_days ? u->collection_expiry_days : now.collection_expiry_days;
+	s.reminder_every_days = u->clear_reminders ? 0 : u->reminder_every_days ? u->reminder_every_days : now.reminder_every_days;
+	s.default_order = u->default_order ? u->default_order : now.default_order;
+	s.credits_low_threshold = u->credits_low_threshold ? u->credits_low_threshold : now.credits_low_threshold;
+	s.sender_name = u->sender_name[0] ? u->sender_name : now.sender_name;
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_PREFERENCES_SET;
+	ev.preferences_set = &s;
+	return emit_simple(em, u->firm_id, &ev);
+}
+
+static bool alert_kind_valid(Ledger__Events__AlertKind k)
+{
+	return k >= LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING && k <= LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_FINISHED;
+}
+
+static ledger_err alert_subscribe(proj_emitter *em, const Ledger__Api__AlertSubscribe *a)
+{
+	ledger_err err;
+	if (!proj_authorise(em, a->firm_id, "platform.alerts", &err))
+		return err;
+	bool timed = a->kind == LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING ||
+	             a->kind == LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_EXPIRING;
+	if (!alert_kind_valid(a->kind)) {
+		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "kind",
+		           "kind must be delegation_expiring, credits_low, collection_expiring or collection_finished");
+		return LEDGER_OK;
+	}
+	if (timed ? a->days < 1 || a->days > ALERT_DAYS_MAX : a->days != 0) {
+		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "days",
+		           timed ? "days must be 1 to %u" : "days applies to the expiring kinds only (max %u)", ALERT_DAYS_MAX);
+		return LEDGER_OK;
+	}
+	if (a->credits && (a->kind != LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW || a->credits > CREDITS_ADD_MAX)) {
+		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "credits", "credits applies to credits_low only, at most %u",
+		           CREDITS_ADD_MAX);
+		return LEDGER_OK;
+	}
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__AlertSubscribed s = LEDGER__EVENTS__ALERT_SUBSCRIBED__INIT;
+	s.subscriber = (char *)em->actor->subject;
+	s.kind = a->kind, s.days = a->days, s.credits = a->credits;
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_SUBSCRIBED;
+	ev.alert_subscribed = &s;
+	return emit_simple(em, a->firm_id, &ev);
+}
+
+static ledger_err alert_unsubscribe(proj_emitter *em, const Ledger__Api__AlertUnsubscribe *a)
+{
+	ledger_err err;
+	if (!proj_authorise(em, a->firm_id, "platform.alerts", &err))
+		return err;
+	char key[PROJ_KEY_BYTES_MAX + 2];
+	size_t n = proj_key2(key, sizeof key, a->firm_id, em->actor->subject);
+	key[n] = '\0';
+	key[n + 1] = (char)a->kind;
+	MDB_val v;
+	if (!alert_kind_valid(a->kind) || proj_get_raw(ledger_txn_mdb(em->t), em->p->alert_subs, key, n + 2, &v) != LEDGER_OK) {
+		proj_error(em->reply, em->arena, E(NOT_FOUND), "kind", "%s has no subscription of that kind in firm %s",
+		           em->actor->subject, a->firm_id);
+		return LEDGER_OK;
+	}
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__AlertUnsubscribed u = LEDGER__EVENTS__ALERT_UNSUBSCRIBED__INIT;
+	u.subscriber = (char *)em->actor->subject;
+	u.kind = a->kind;
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_UNSUBSCRIBED;
+	ev.alert_unsubscribed = &u;
+	return emit_simple(em, a->firm_id, &ev);
+}
+
+bool proj_is_platform_command(const Ledger__Api__Request *req)
+{
+	switch (req->body_case) {
+	case LEDGER__API__REQUEST__BODY_CREDITS_ADD:
+	case LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE:
+	case LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE:
+	case LEDGER__API__REQUEST__BODY_ALERT_UNSUBSCRIBE: return true;
+	default: return false;
+	}
+}
+
+ledger_err proj_decide_platform(proj_emitter *em, const Ledger__Api__Request *req)
+{
+	switch (req->body_case) {
+	case LEDGER__API__REQUEST__BODY_CREDITS_ADD: return credits_add(em, req->credits_add);
+	case LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE: return preferences_update(em, req->preferences_update);
+	case LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE: return alert_subscribe(em, req->alert_subscribe);
+	case LEDGER__API__REQUEST__BODY_ALERT_UNSUBSCRIBE: return alert_unsubscribe(em, req->alert_unsubscribe);
+	default: return LEDGER_ERR_INVALID;
+	}
+}
