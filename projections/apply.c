@@ -147,43 +147,34 @@ size_t proj_key3(char *buf, size_t cap, const char *a, const char *b, Ledger__Ev
 	return n + 2;
 }
 
-/* Encodes msg and puts it under key: the one way projection values are written. */
-static ledger_err put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes,
-                          const ProtobufCMessage *msg)
+/* Index entries: the key is the information, the value is empty. */
+static ledger_err put_empty(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes)
 {
-	MDB_val k = {key_bytes, (void *)key};
-	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
-	int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
-	if (rc)
-		return ledger_mdb_err(rc);
-	protobuf_c_message_pack(msg, v.mv_data);
-	return LEDGER_OK;
+	return proj_kv_put(kv, dbi, key, key_bytes, "", 0);
 }
 
-static ledger_err put_empty(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes)
+static ledger_err delegation_get(proj *p, proj_kv *kv, const char *firm_id, const char *who,
+                                 Ledger__Events__Right right, Ledger__State__Delegation **out)
 {
-	MDB_val k = {key_bytes, (void *)key}, v = {0, ""};
-	return ledger_mdb_err(mdb_put(txn, dbi, &k, &v, 0));
+	char key[PROJ_KEY_BYTES_MAX];
+	size_t n = proj_key3(key, sizeof key, firm_id, who, right);
+	if (n == 0)
+		return LEDGER_END;
+	return proj_kv_get_msg(kv, p->delegations, key, n, &ledger__state__delegation__descriptor,
+	                       (ProtobufCMessage **)out);
 }
 
-static ledger_err del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes)
-{
-	MDB_val k = {key_bytes, (void *)key};
-	int rc = mdb_del(txn, dbi, &k, NULL);
-	return rc == MDB_NOTFOUND ? LEDGER_OK : ledger_mdb_err(rc);
-}
-
-static ledger_err fold_account(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__AccountRegistered *e)
+static ledger_err fold_account(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__AccountRegistered *e)
 {
 	Ledger__State__Account a = LEDGER__STATE__ACCOUNT__INIT;
 	a.email = e->email;
 	a.name = e->name;
 	a.is_ec = e->is_ec;
 	a.registered_seq = seq;
-	return put_msg(txn, p->accounts, e->email, strlen(e->email), &a.base);
+	return proj_kv_put_msg(kv, p->accounts, e->email, strlen(e->email), &a.base);
 }
 
-static ledger_err fold_firm(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__FirmCreated *e)
+static ledger_err fold_firm(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__FirmCreated *e)
 {
 	Ledger__State__Firm f = LEDGER__STATE__FIRM__INIT;
 	f.firm_id = e->firm_id;
@@ -194,8 +185,8 @@ static ledger_err fold_firm(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__E
 	size_t n = proj_key2(key, sizeof key, e->ec_email, e->firm_id);
 	if (n == 0)
 		return LEDGER_ERR_CORRUPT;
-	ledger_err err = put_msg(txn, p->firms, e->firm_id, strlen(e->firm_id), &f.base);
-	return err ? err : put_empty(txn, p->firms_by_ec, key, n);
+	ledger_err err = proj_kv_put_msg(kv, p->firms, e->firm_id, strlen(e->firm_id), &f.base);
+	return err ? err : put_empty(kv, p->firms_by_ec, key, n);
 }
 
 /* The expiries index key: the instant first, so a cursor walks them in time order. */
@@ -210,10 +201,10 @@ static size_t expiry_key(char *buf, size_t cap, int64_t at_us, const char *firm_
 }
 
 /* Removes the open expiry of (firm, who, right), if there is one. */
-static ledger_err drop_expiry(proj *p, MDB_txn *txn, const char *firm_id, const char *who, Ledger__Events__Right right)
+static ledger_err drop_expiry(proj *p, proj_kv *kv, const char *firm_id, const char *who, Ledger__Events__Right right)
 {
 	Ledger__State__Delegation *d;
-	ledger_err err = proj_delegation_get(p, txn, firm_id, who, right, &d);
+	ledger_err err = delegation_get(p, kv, firm_id, who, right, &d);
 	if (err == LEDGER_END)
 		return LEDGER_OK;
 	if (err)
@@ -221,10 +212,10 @@ static ledger_err drop_expiry(proj *p, MDB_txn *txn, const char *firm_id, const 
 	char key[PROJ_KEY_BYTES_MAX + 8];
 	size_t n = d->expired_seq ? 0 : expiry_key(key, sizeof key, d->expires_at_us, firm_id, who, right);
 	ledger__state__delegation__free_unpacked(d, NULL);
-	return n ? del(txn, p->expiries, key, n) : LEDGER_OK;
+	return n ? proj_kv_del(kv, p->expiries, key, n) : LEDGER_OK;
 }
 
-static ledger_err fold_grant(proj *p, MDB_txn *txn, uint64_t seq, const char *actor,
+static ledger_err fold_grant(proj *p, proj_kv *kv, uint64_t seq, const char *actor,
                              const Ledger__Events__DelegationGranted *e)
 {
 	Ledger__State__Delegation d = LEDGER__STATE__DELEGATION__INIT;
@@ -238,43 +229,71 @@ static ledger_err fold_grant(proj *p, MDB_txn *txn, uint64_t seq, const char *ac
 	size_t xn = expiry_key(xkey, sizeof xkey, e->expires_at_us, e->firm_id, e->collaborator, e->right);
 	if (n == 0 || rn == 0 || xn == 0)
 		return LEDGER_ERR_CORRUPT;
-	ledger_err err = drop_expiry(p, txn, e->firm_id, e->collaborator, e->right); /* a renewal */
+	ledger_err err = drop_expiry(p, kv, e->firm_id, e->collaborator, e->right); /* a renewal */
 	if (!err)
-		err = put_msg(txn, p->delegations, key, n, &d.base);
+		err = proj_kv_put_msg(kv, p->delegations, key, n, &d.base);
 	if (!err)
-		err = put_empty(txn, p->received, rkey, rn);
-	return err ? err : put_empty(txn, p->expiries, xkey, xn);
+		err = put_empty(kv, p->received, rkey, rn);
+	return err ? err : put_empty(kv, p->expiries, xkey, xn);
 }
 
-static ledger_err fold_revoke(proj *p, MDB_txn *txn, const Ledger__Events__DelegationRevoked *e)
+static ledger_err fold_revoke(proj *p, proj_kv *kv, const Ledger__Events__DelegationRevoked *e)
 {
 	char key[PROJ_KEY_BYTES_MAX], rkey[PROJ_KEY_BYTES_MAX];
 	size_t n = proj_key3(key, sizeof key, e->firm_id, e->collaborator, e->right);
 	size_t rn = proj_key3(rkey, sizeof rkey, e->collaborator, e->firm_id, e->right);
 	if (n == 0 || rn == 0)
 		return LEDGER_ERR_CORRUPT;
-	ledger_err err = drop_expiry(p, txn, e->firm_id, e->collaborator, e->right);
+	ledger_err err = drop_expiry(p, kv, e->firm_id, e->collaborator, e->right);
 	if (!err)
-		err = del(txn, p->delegations, key, n);
-	return err ? err : del(txn, p->received, rkey, rn);
+		err = proj_kv_del(kv, p->delegations, key, n);
+	return err ? err : proj_kv_del(kv, p->received, rkey, rn);
 }
 
 /* An expired delegation stays listed (as expired) until renewed or revoked. */
-static ledger_err fold_expired(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__DelegationExpired *e)
+static ledger_err fold_expired(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__DelegationExpired *e)
 {
 	Ledger__State__Delegation *d;
-	ledger_err err = proj_delegation_get(p, txn, e->firm_id, e->collaborator, e->right, &d);
+	ledger_err err = delegation_get(p, kv, e->firm_id, e->collaborator, e->right, &d);
 	if (err == LEDGER_END)
 		return LEDGER_OK; /* revoked in the meantime */
 	if (err)
 		return err;
-	err = drop_expiry(p, txn, e->firm_id, e->collaborator, e->right);
+	err = drop_expiry(p, kv, e->firm_id, e->collaborator, e->right);
 	char key[PROJ_KEY_BYTES_MAX];
 	size_t n = proj_key3(key, sizeof key, e->firm_id, e->collaborator, e->right);
 	d->expired_seq = seq;
 	if (!err)
-		err = n ? put_msg(txn, p->delegations, key, n, &d->base) : LEDGER_ERR_CORRUPT;
+		err = n ? proj_kv_put_msg(kv, p->delegations, key, n, &d->base) : LEDGER_ERR_CORRUPT;
 	ledger__state__delegation__free_unpacked(d, NULL);
+	return err;
+}
+
+ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev)
+{
+	ledger_err err;
+	switch (ev->payload_case) {
+	case LEDGER__EVENTS__EVENT__PAYLOAD_LOG_CREATED: err = LEDGER_OK; break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_ACCOUNT_REGISTERED: err = fold_account(p, kv, seq, ev->account_registered); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_FIRM_CREATED: err = fold_firm(p, kv, seq, ev->firm_created); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_GRANTED: err = fold_grant(p, kv, seq, ev->actor, ev->delegation_granted); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_REVOKED: err = fold_revoke(p, kv, ev->delegation_revoked); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED: err = fold_expired(p, kv, seq, ev->delegation_expired); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED: err = LEDGER_OK; break; /* the log is the record */
+	case LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED: err = proj_fold_registration(p, kv, seq, ev->registration_recorded); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED: err = proj_fold_erasure(p, kv, seq, ev->subject_erased); break;
+	default:
+		if (ev->payload_case < LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED ||
+		    ev->payload_case > LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED) {
+			err = LEDGER_ERR_CORRUPT; /* an event kind this build does not know */
+			break;
+		}
+		/* Collections first: the platform's folds (statistics) read the collection as it now is. */
+		err = proj_fold_collection(p, kv, seq, ev);
+		if (!err)
+			err = proj_fold_platform(p, kv, seq, ev);
+		break;
+	}
 	return err;
 }
 
@@ -283,39 +302,18 @@ ledger_err proj_apply(proj *p, MDB_txn *txn, uint64_t seq, const uint8_t *event,
 	Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, bytes, event);
 	if (!ev)
 		return LEDGER_ERR_CORRUPT;
-	ledger_err err;
-	switch (ev->payload_case) {
-	case LEDGER__EVENTS__EVENT__PAYLOAD_LOG_CREATED: err = LEDGER_OK; break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_ACCOUNT_REGISTERED: err = fold_account(p, txn, seq, ev->account_registered); break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_FIRM_CREATED: err = fold_firm(p, txn, seq, ev->firm_created); break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_GRANTED: err = fold_grant(p, txn, seq, ev->actor, ev->delegation_granted); break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_REVOKED: err = fold_revoke(p, txn, ev->delegation_revoked); break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED: err = fold_expired(p, txn, seq, ev->delegation_expired); break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED: err = LEDGER_OK; break; /* the log is the record */
-	case LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED: err = proj_fold_registration(p, txn, seq, ev->registration_recorded); break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED: err = proj_fold_erasure(p, txn, seq, ev->subject_erased); break;
-	default:
-		if (ev->payload_case < LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED ||
-		    ev->payload_case > LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED) {
-			err = LEDGER_ERR_CORRUPT; /* an event kind this build does not know */
-			break;
-		}
-		/* Collections first: the platform's folds (statistics) read the collection as it now is. */
-		err = proj_fold_collection(p, txn, seq, ev);
-		if (!err)
-			err = proj_fold_platform(p, txn, seq, ev);
-		break;
-	}
+	proj_kv kv = proj_kv_of_txn(txn);
+	ledger_err err = proj_fold_event(p, &kv, seq, ev);
 	ledger__events__event__free_unpacked(ev, NULL);
 	return err;
 }
 
-/* ----- lookups ----- */
+/* ----- lookups, for decisions and queries: over their transaction ----- */
 
 static ledger_err get_raw(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *v)
 {
-	MDB_val k = {key_bytes, (void *)key};
-	return ledger_mdb_err(mdb_get(txn, dbi, &k, v));
+	proj_kv kv = proj_kv_of_txn(txn);
+	return proj_kv_get(&kv, dbi, key, key_bytes, v);
 }
 
 ledger_err proj_firm_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Firm **out)
@@ -341,16 +339,8 @@ ledger_err proj_account_get(proj *p, MDB_txn *txn, const char *email, Ledger__St
 ledger_err proj_delegation_get(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
                                Ledger__Events__Right right, Ledger__State__Delegation **out)
 {
-	char key[PROJ_KEY_BYTES_MAX];
-	size_t n = proj_key3(key, sizeof key, firm_id, who, right);
-	if (n == 0)
-		return LEDGER_END;
-	MDB_val v;
-	ledger_err err = get_raw(txn, p->delegations, key, n, &v);
-	if (err)
-		return err;
-	*out = ledger__state__delegation__unpack(NULL, v.mv_size, v.mv_data);
-	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
+	proj_kv kv = proj_kv_of_txn(txn);
+	return delegation_get(p, &kv, firm_id, who, right, out);
 }
 
 bool proj_delegation_live(proj *p, MDB_txn *txn, const char *firm_id, const char *who, unsigned bit,

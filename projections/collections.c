@@ -29,24 +29,31 @@ static size_t collection_key(char *buf, size_t cap, const char *firm_id, const c
 	return proj_key2(buf, cap, firm_id, id);
 }
 
-ledger_err proj_collection_get(proj *p, MDB_txn *txn, const char *firm_id, const char *collection_id,
+ledger_err proj_collection_get_kv(proj *p, proj_kv *kv, const char *firm_id, const char *collection_id,
                                const ProtobufCAllocator *allocator, collection **out)
 {
 	char key[PROJ_FIRM_ID_BYTES_MAX + COLLECTION_ID_BYTES_MAX + 2];
 	if (strlen(firm_id) > PROJ_FIRM_ID_BYTES_MAX || strlen(collection_id) > COLLECTION_ID_BYTES_MAX)
 		return LEDGER_END;
 	MDB_val v;
-	ledger_err err = proj_get_raw(txn, p->collections, key, collection_key(key, sizeof key, firm_id, collection_id), &v);
+	ledger_err err = proj_kv_get(kv, p->collections, key, collection_key(key, sizeof key, firm_id, collection_id), &v);
 	if (err)
 		return err;
 	*out = ledger__state__collection__unpack((ProtobufCAllocator *)allocator, v.mv_size, v.mv_data);
 	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
 }
 
-static ledger_err put_collection(proj *p, MDB_txn *txn, const collection *c)
+ledger_err proj_collection_get(proj *p, MDB_txn *txn, const char *firm_id, const char *collection_id,
+                               const ProtobufCAllocator *allocator, collection **out)
+{
+	proj_kv kv = proj_kv_of_txn(txn);
+	return proj_collection_get_kv(p, &kv, firm_id, collection_id, allocator, out);
+}
+
+static ledger_err put_collection(proj *p, proj_kv *kv, const collection *c)
 {
 	char key[PROJ_FIRM_ID_BYTES_MAX + COLLECTION_ID_BYTES_MAX + 2];
-	return proj_put_msg(txn, p->collections, key, collection_key(key, sizeof key, c->firm_id, c->collection_id), &c->base);
+	return proj_kv_put_msg(kv, p->collections, key, collection_key(key, sizeof key, c->firm_id, c->collection_id), &c->base);
 }
 
 bool proj_collection_running(Ledger__Events__CollectionState s)
@@ -147,11 +154,11 @@ static size_t timer_key(uint8_t *buf, size_t cap, int64_t at_us, char kind, cons
 	return 9 + proj_key2((char *)buf + 9, cap - 9, firm_id, id);
 }
 
-static ledger_err timer_set(proj *p, MDB_txn *txn, int64_t at_us, char kind, const collection *c, bool on)
+static ledger_err timer_set(proj *p, proj_kv *kv, int64_t at_us, char kind, const collection *c, bool on)
 {
 	uint8_t key[9 + PROJ_FIRM_ID_BYTES_MAX + COLLECTION_ID_BYTES_MAX + 2];
 	size_t n = timer_key(key, sizeof key, at_us, kind, c->firm_id, c->collection_id);
-	return on ? proj_put_empty(txn, p->timers, key, n) : proj_del(txn, p->timers, key, n);
+	return on ? proj_kv_put(kv, p->timers, key, n, "", 0) : proj_kv_del(kv, p->timers, key, n);
 }
 
 static size_t queue_key(char *buf, size_t cap, const collection *c, const char *signer)
@@ -165,16 +172,16 @@ static size_t queue_key(char *buf, size_t cap, const collection *c, const char *
 	return n + 1 + s;
 }
 
-static ledger_err queue_set(proj *p, MDB_txn *txn, const collection *c, const char *signer, bool on)
+static ledger_err queue_set(proj *p, proj_kv *kv, const collection *c, const char *signer, bool on)
 {
 	char key[PROJ_FIRM_ID_BYTES_MAX + COLLECTION_ID_BYTES_MAX + PROJ_EMAIL_BYTES_MAX + 8];
 	size_t n = queue_key(key, sizeof key, c, signer);
 	if (!n)
 		return LEDGER_ERR_CORRUPT;
-	return on ? proj_put_empty(txn, p->sign_queue, key, n) : proj_del(txn, p->sign_queue, key, n);
+	return on ? proj_kv_put(kv, p->sign_queue, key, n, "", 0) : proj_kv_del(kv, p->sign_queue, key, n);
 }
 
-static ledger_err doc_ref(proj *p, MDB_txn *txn, const ProtobufCBinaryData *sha256, const char *firm_id)
+static ledger_err doc_ref(proj *p, proj_kv *kv, const ProtobufCBinaryData *sha256, const char *firm_id)
 {
 	char key[LEDGER_HASH_BYTES + PROJ_FIRM_ID_BYTES_MAX];
 	size_t f = strlen(firm_id);
@@ -182,44 +189,44 @@ static ledger_err doc_ref(proj *p, MDB_txn *txn, const ProtobufCBinaryData *sha2
 		return LEDGER_ERR_CORRUPT;
 	memcpy(key, sha256->data, LEDGER_HASH_BYTES);
 	memcpy(key + LEDGER_HASH_BYTES, firm_id, f);
-	return proj_put_empty(txn, p->doc_refs, key, LEDGER_HASH_BYTES + f);
+	return proj_kv_put(kv, p->doc_refs, key, LEDGER_HASH_BYTES + f, "", 0);
 }
 
 /* An ended collection owes nothing and waits for nothing. */
-static ledger_err clear_indexes(proj *p, MDB_txn *txn, collection *c)
+static ledger_err clear_indexes(proj *p, proj_kv *kv, collection *c)
 {
 	ledger_err err = LEDGER_OK;
 	if (c->expires_at_us)
-		err = timer_set(p, txn, c->expires_at_us, 'E', c, false);
+		err = timer_set(p, kv, c->expires_at_us, 'E', c, false);
 	if (!err && c->next_reminder_at_us)
-		err = timer_set(p, txn, c->next_reminder_at_us, 'R', c, false);
+		err = timer_set(p, kv, c->next_reminder_at_us, 'R', c, false);
 	c->next_reminder_at_us = 0;
 	for (size_t i = 0; !err && i < c->n_signers; i++)
-		err = queue_set(p, txn, c, c->signers[i]->email, false);
+		err = queue_set(p, kv, c, c->signers[i]->email, false);
 	if (!err && c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL) {
 		char seal[PROJ_FIRM_ID_BYTES_MAX + sizeof SEAL_SIGNER_PREFIX];
 		seal_signer(c->firm_id, seal);
-		err = queue_set(p, txn, c, seal, false);
+		err = queue_set(p, kv, c, seal, false);
 	}
 	return err;
 }
 
-static ledger_err schedule_reminder(proj *p, MDB_txn *txn, collection *c, int64_t from_us)
+static ledger_err schedule_reminder(proj *p, proj_kv *kv, collection *c, int64_t from_us)
 {
 	ledger_err err = LEDGER_OK;
 	if (c->next_reminder_at_us)
-		err = timer_set(p, txn, c->next_reminder_at_us, 'R', c, false);
+		err = timer_set(p, kv, c->next_reminder_at_us, 'R', c, false);
 	c->next_reminder_at_us = 0;
 	if (!err && c->reminder_every_days && proj_collection_running(c->state)) {
 		c->next_reminder_at_us = from_us + (int64_t)c->reminder_every_days * DAY_US;
-		err = timer_set(p, txn, c->next_reminder_at_us, 'R', c, true);
+		err = timer_set(p, kv, c->next_reminder_at_us, 'R', c, true);
 	}
 	return err;
 }
 
 /* ----- folds ----- */
 
-static ledger_err fold_created(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__Event *ev)
+static ledger_err fold_created(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev)
 {
 	const Ledger__Events__CollectionCreated *e = ev->collection_created;
 	collection c = LEDGER__STATE__COLLECTION__INIT;
@@ -237,7 +244,7 @@ static ledger_err fold_created(proj *p, MDB_txn *txn, uint64_t seq, const Ledger
 	c.order = e->order;
 	c.expiry_days = e->expiry_days;
 	c.reminder_every_days = e->reminder_every_days;
-	return put_collection(p, txn, &c);
+	return put_collection(p, kv, &c);
 }
 
 static void fold_modified(collection *c, const Ledger__Events__CollectionModified *e, proj_arena *arena)
@@ -261,7 +268,7 @@ static void fold_modified(collection *c, const Ledger__Events__CollectionModifie
 	c->signers = ordered;
 }
 
-static ledger_err fold_document_added(proj *p, MDB_txn *txn, collection *c, const Ledger__Events__DocumentAdded *e,
+static ledger_err fold_document_added(proj *p, proj_kv *kv, collection *c, const Ledger__Events__DocumentAdded *e,
                                       proj_arena *arena)
 {
 	Ledger__State__Document *d = proj_arena_alloc(arena, sizeof *d);
@@ -276,7 +283,7 @@ static ledger_err fold_document_added(proj *p, MDB_txn *txn, collection *c, cons
 	d->pages = e->pages;
 	if (!push(arena, (void ***)&c->documents, &c->n_documents, d))
 		return LEDGER_ERR_NOMEM;
-	return doc_ref(p, txn, &e->sha256, c->firm_id);
+	return doc_ref(p, kv, &e->sha256, c->firm_id);
 }
 
 static void fold_document_removed(collection *c, const Ledger__Events__DocumentRemoved *e)
@@ -329,7 +336,7 @@ static ledger_err fold_field(collection *c, const Ledger__Events__SignatureField
 	return push(arena, (void ***)&s->fields, &s->n_fields, f) ? LEDGER_OK : LEDGER_ERR_NOMEM;
 }
 
-static ledger_err fold_transition(proj *p, MDB_txn *txn, collection *c, const Ledger__Events__Event *ev)
+static ledger_err fold_transition(proj *p, proj_kv *kv, collection *c, const Ledger__Events__Event *ev)
 {
 	const Ledger__Events__CollectionTransitioned *e = ev->collection_transitioned;
 	c->state = e->to;
@@ -339,22 +346,22 @@ static ledger_err fold_transition(proj *p, MDB_txn *txn, collection *c, const Le
 	if (e->to == LEDGER__EVENTS__COLLECTION_STATE__STATE_SENT) {
 		c->sent_at_us = ev->committed_at_us;
 		c->expires_at_us = e->expires_at_us;
-		err = timer_set(p, txn, c->expires_at_us, 'E', c, true);
+		err = timer_set(p, kv, c->expires_at_us, 'E', c, true);
 		if (!err)
-			err = schedule_reminder(p, txn, c, c->sent_at_us);
+			err = schedule_reminder(p, kv, c, c->sent_at_us);
 	} else if (e->to == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
 	           c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL) {
 		char seal[PROJ_FIRM_ID_BYTES_MAX + sizeof SEAL_SIGNER_PREFIX];
 		seal_signer(c->firm_id, seal);
 		c->seal_requested = true;
-		err = queue_set(p, txn, c, seal, true);
+		err = queue_set(p, kv, c, seal, true);
 	} else if (proj_collection_ended(e->to)) {
-		err = clear_indexes(p, txn, c);
+		err = clear_indexes(p, kv, c);
 	}
 	return err;
 }
 
-static ledger_err fold_signer_acted(proj *p, MDB_txn *txn, collection *c, const Ledger__Events__SignerActed *e)
+static ledger_err fold_signer_acted(proj *p, proj_kv *kv, collection *c, const Ledger__Events__SignerActed *e)
 {
 	ssize_t at = proj_collection_signer(c, e->signer);
 	if (at < 0)
@@ -364,10 +371,10 @@ static ledger_err fold_signer_acted(proj *p, MDB_txn *txn, collection *c, const 
 	if (e->action != LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED && e->action != LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED)
 		return LEDGER_OK;
 	s->requested = true;
-	return queue_set(p, txn, c, s->email, true);
+	return queue_set(p, kv, c, s->email, true);
 }
 
-static ledger_err fold_document_signed(proj *p, MDB_txn *txn, collection *c, const Ledger__Events__DocumentSigned *e,
+static ledger_err fold_document_signed(proj *p, proj_kv *kv, collection *c, const Ledger__Events__DocumentSigned *e,
                                        proj_arena *arena)
 {
 	ssize_t at = proj_collection_document(c, e->original_sha256.data, e->original_sha256.len);
@@ -378,13 +385,13 @@ static ledger_err fold_document_signed(proj *p, MDB_txn *txn, collection *c, con
 	if (!push(arena, (void ***)&d->signed_by, &d->n_signed_by, e->signer))
 		return LEDGER_ERR_NOMEM;
 	c->credits_used++;
-	ledger_err err = doc_ref(p, txn, &e->signed_sha256, c->firm_id);
+	ledger_err err = doc_ref(p, kv, &e->signed_sha256, c->firm_id);
 	if (err || !signed_everything(c, e->signer))
 		return err;
 	ssize_t s = proj_collection_signer(c, e->signer);
 	if (s >= 0)
 		c->signers[s]->signed_ = true;
-	return queue_set(p, txn, c, e->signer, false);
+	return queue_set(p, kv, c, e->signer, false);
 }
 
 /* The collection an event is about, and its id; NULL for events that concern none. */
@@ -408,11 +415,11 @@ static const char *event_collection(const Ledger__Events__Event *ev)
 	}
 }
 
-static ledger_err fold_change(proj *p, MDB_txn *txn, collection *c, const Ledger__Events__Event *ev, proj_arena *arena)
+static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, const Ledger__Events__Event *ev, proj_arena *arena)
 {
 	switch (ev->payload_case) {
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_MODIFIED: fold_modified(c, ev->collection_modified, arena); return LEDGER_OK;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_ADDED: return fold_document_added(p, txn, c, ev->document_added, arena);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_ADDED: return fold_document_added(p, kv, c, ev->document_added, arena);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_REMOVED: fold_document_removed(c, ev->document_removed); return LEDGER_OK;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED: return fold_signer_added(c, ev->signer_added, arena);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_REMOVED: {
@@ -422,12 +429,12 @@ static ledger_err fold_change(proj *p, MDB_txn *txn, collection *c, const Ledger
 		return LEDGER_OK;
 	}
 	case LEDGER__EVENTS__EVENT__PAYLOAD_FIELD_SET: return fold_field(c, ev->field_set, arena);
-	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED: return fold_transition(p, txn, c, ev);
-	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED: return fold_signer_acted(p, txn, c, ev->signer_acted);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED: return fold_transition(p, kv, c, ev);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED: return fold_signer_acted(p, kv, c, ev->signer_acted);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT:
 		c->reminders++;
-		return schedule_reminder(p, txn, c, ev->committed_at_us);
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED: return fold_document_signed(p, txn, c, ev->document_signed, arena);
+		return schedule_reminder(p, kv, c, ev->committed_at_us);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED: return fold_document_signed(p, kv, c, ev->document_signed, arena);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CLASSIFIED:
 		c->classified = true;
 		c->folder = ev->collection_classified->folder;
@@ -438,10 +445,10 @@ static ledger_err fold_change(proj *p, MDB_txn *txn, collection *c, const Ledger
 	}
 }
 
-ledger_err proj_fold_collection(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__Event *ev)
+ledger_err proj_fold_collection(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev)
 {
 	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED)
-		return fold_created(p, txn, seq, ev);
+		return fold_created(p, kv, seq, ev);
 	const char *id = event_collection(ev);
 	if (!id)
 		return LEDGER_OK;
@@ -451,15 +458,15 @@ ledger_err proj_fold_collection(proj *p, MDB_txn *txn, uint64_t seq, const Ledge
 	ProtobufCAllocator alloc;
 	proj_arena_allocator(arena, &alloc);
 	collection *c;
-	ledger_err err = proj_collection_get(p, txn, ev->firm_id, id, &alloc, &c);
+	ledger_err err = proj_collection_get_kv(p, kv, ev->firm_id, id, &alloc, &c);
 	if (err == LEDGER_END)
 		err = LEDGER_ERR_CORRUPT; /* an event about a collection the log never created */
 	if (!err)
-		err = fold_change(p, txn, c, ev, arena);
+		err = fold_change(p, kv, c, ev, arena);
 	if (!err) {
 		c->version++;
 		c->updated_at_us = ev->committed_at_us;
-		err = put_collection(p, txn, c);
+		err = put_collection(p, kv, c);
 	}
 	proj_arena_free(arena);
 	return err;

@@ -40,9 +40,58 @@ struct proj {
 	bool has_personal_key;
 };
 
+/*
+ * ----- proj_kv: how folds read and write the projections (kv.c) -----
+ *
+ * Every fold reads and writes through a proj_kv, never through LMDB directly, so the same fold
+ * code runs live (over the committer's write transaction, in the same commit as the events) and
+ * in a replay or rebuild. Keys and values are bytes with explicit lengths; dbi is one of the
+ * projection databases of struct proj. Errors: LEDGER_END when a key is absent (get), else an
+ * LMDB failure as ledger_mdb_err() maps it; a failure poisons the batch, as before.
+ */
+typedef struct proj_kv {
+	MDB_txn *txn; /* the live backend: the LMDB write transaction the folds write into */
+} proj_kv;
+
+/* A proj_kv over txn: what proj_apply() and the committer's folds use. */
+static inline proj_kv proj_kv_of_txn(MDB_txn *txn)
+{
+	return (proj_kv){.txn = txn};
+}
+
+/* The value under key into *out; LEDGER_END if absent. *out points into the backend's storage:
+ * read it before the next put or del through kv, and never write through it. */
+ledger_err proj_kv_get(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *out);
+/* Puts (creates or replaces) key -> val; val_bytes may be 0 (an index entry). */
+ledger_err proj_kv_put(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, const void *val, size_t val_bytes);
+/* Deletes key; an absent key is not an error (LEDGER_OK). */
+ledger_err proj_kv_del(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes);
+/*
+ * Calls visit() for each key that starts with prefix (prefix_bytes 0: every key), in LMDB's key
+ * order, until visit() returns false. key and val are valid during the call only. visit() must
+ * not write through kv: collect the keys, then put or del them after the scan.
+ */
+typedef bool (*proj_kv_visit)(void *ctx, const void *key, size_t key_bytes, const void *val, size_t val_bytes);
+ledger_err proj_kv_scan(proj_kv *kv, MDB_dbi dbi, const void *prefix, size_t prefix_bytes, proj_kv_visit visit,
+                        void *ctx);
+/* Packs msg (a state.proto message) straight into the value of key. */
+ledger_err proj_kv_put_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, const ProtobufCMessage *msg);
+/* Unpacks the value of key as a message of descriptor into *out (the caller frees it with
+ * protobuf_c_message_free_unpacked(*out, NULL) or the typed ..._free_unpacked). LEDGER_END if
+ * absent, LEDGER_ERR_CORRUPT if the value does not unpack. */
+ledger_err proj_kv_get_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes,
+                           const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out);
+
+/*
+ * Folds one unpacked event through kv: the switch over event kinds that proj_apply() runs. A
+ * new event kind gets its case here and its fold (proj *, proj_kv *, seq, payload) beside it.
+ * LEDGER_ERR_CORRUPT for an event kind this build does not know.
+ */
+ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev);
+
 ledger_err proj_registration_get(proj *p, MDB_txn *txn, const char *subject, Ledger__State__Registration **out);
-ledger_err proj_fold_registration(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__RegistrationRecorded *e);
-ledger_err proj_fold_erasure(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__SubjectErased *e);
+ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__RegistrationRecorded *e);
+ledger_err proj_fold_erasure(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__SubjectErased *e);
 /* Every step done and the certificate not expired at now_us; else false and why. */
 bool proj_registration_complete(proj *p, MDB_txn *txn, const char *subject, int64_t now_us, char *why, size_t why_bytes);
 ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
@@ -119,7 +168,9 @@ bool proj_phone_normalise(const char *in, char out[20]);
 /* collections.c */
 ledger_err proj_collection_get(proj *p, MDB_txn *txn, const char *firm_id, const char *collection_id,
                                const ProtobufCAllocator *allocator, Ledger__State__Collection **out);
-ledger_err proj_fold_collection(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__Event *ev);
+ledger_err proj_collection_get_kv(proj *p, proj_kv *kv, const char *firm_id, const char *collection_id,
+                                  const ProtobufCAllocator *allocator, Ledger__State__Collection **out);
+ledger_err proj_fold_collection(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev);
 bool proj_is_collection_command(const Ledger__Api__Request *req);
 ledger_err proj_decide_collection(proj_emitter *em, const Ledger__Api__Request *req, const proj_upload *upload);
 void proj_query_collection(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
@@ -148,7 +199,9 @@ Ledger__Api__CollectionSummary *proj_collection_summary(const Ledger__State__Col
 Ledger__Api__CollectionView *proj_collection_view(const Ledger__State__Collection *c, proj_arena *arena);
 
 /* platform.c */
-ledger_err proj_fold_platform(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__Event *ev);
+ledger_err proj_fold_platform(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev);
+ledger_err proj_credits_get_kv(proj *p, proj_kv *kv, const char *firm_id, Ledger__State__Credits **out);
+ledger_err proj_preferences_get_kv(proj *p, proj_kv *kv, const char *firm_id, Ledger__State__Preferences *out);
 bool proj_is_platform_command(const Ledger__Api__Request *req);
 ledger_err proj_decide_platform(proj_emitter *em, const Ledger__Api__Request *req);
 void proj_query_platform(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,

@@ -17,10 +17,10 @@
 
 /* ----- state access ----- */
 
-ledger_err proj_credits_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Credits **out)
+ledger_err proj_credits_get_kv(proj *p, proj_kv *kv, const char *firm_id, Ledger__State__Credits **out)
 {
 	MDB_val v;
-	ledger_err err = proj_get_raw(txn, p->credits, firm_id, strlen(firm_id), &v);
+	ledger_err err = proj_kv_get(kv, p->credits, firm_id, strlen(firm_id), &v);
 	if (err == LEDGER_END)
 		v = (MDB_val){0, ""}; /* a firm that was never credited has none */
 	else if (err)
@@ -29,7 +29,19 @@ ledger_err proj_credits_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__
 	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
 }
 
+ledger_err proj_credits_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Credits **out)
+{
+	proj_kv kv = proj_kv_of_txn(txn);
+	return proj_credits_get_kv(p, &kv, firm_id, out);
+}
+
 ledger_err proj_preferences_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Preferences *out)
+{
+	proj_kv kv = proj_kv_of_txn(txn);
+	return proj_preferences_get_kv(p, &kv, firm_id, out);
+}
+
+ledger_err proj_preferences_get_kv(proj *p, proj_kv *kv, const char *firm_id, Ledger__State__Preferences *out)
 {
 	static const Ledger__State__Preferences defaults = {
 		PROTOBUF_C_MESSAGE_INIT(&ledger__state__preferences__descriptor),
@@ -40,7 +52,7 @@ ledger_err proj_preferences_get(proj *p, MDB_txn *txn, const char *firm_id, Ledg
 	};
 	*out = defaults;
 	MDB_val v;
-	ledger_err err = proj_get_raw(txn, p->preferences, firm_id, strlen(firm_id), &v);
+	ledger_err err = proj_kv_get(kv, p->preferences, firm_id, strlen(firm_id), &v);
 	if (err == LEDGER_END)
 		return LEDGER_OK;
 	if (err)
@@ -77,7 +89,7 @@ static size_t sub_key(char *buf, size_t cap, const char *firm_id, const char *su
 
 /* ----- folds: credits ----- */
 
-static ledger_err history(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__Event *ev, const char *kind,
+static ledger_err history(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev, const char *kind,
                           int64_t credits, const char *collection_id, const char *reference)
 {
 	Ledger__State__CreditEntry e = LEDGER__STATE__CREDIT_ENTRY__INIT;
@@ -89,47 +101,65 @@ static ledger_err history(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Eve
 	e.reference = (char *)reference;
 	char key[PROJ_FIRM_ID_BYTES_MAX + 16];
 	size_t n = firm_seq_key(key, sizeof key, ev->firm_id, seq);
-	return n ? proj_put_msg(txn, p->credit_history, key, n, &e.base) : LEDGER_ERR_CORRUPT;
+	return n ? proj_kv_put_msg(kv, p->credit_history, key, n, &e.base) : LEDGER_ERR_CORRUPT;
+}
+
+typedef struct rearm_ctx {
+	uint64_t available, threshold_default;
+	char keys[16][PROJ_KEY_BYTES_MAX + 2];
+	size_t key_bytes[16];
+	Ledger__State__AlertSubscription subs[16];
+	size_t n;
+	bool corrupt;
+} rearm_ctx;
+
+static bool rearm_visit(void *ctx, const void *key, size_t key_bytes, const void *val, size_t val_bytes)
+{
+	rearm_ctx *r = ctx;
+	if (key_bytes < 2 || key_bytes > sizeof r->keys[0] ||
+	    ((const char *)key)[key_bytes - 1] != LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW)
+		return true;
+	Ledger__State__AlertSubscription *s = ledger__state__alert_subscription__unpack(NULL, val_bytes, val);
+	if (!s)
+		return !(r->corrupt = true);
+	uint64_t threshold = s->credits ? s->credits : r->threshold_default;
+	if (!s->armed && r->available >= threshold) {
+		r->subs[r->n] = *s;
+		r->subs[r->n].armed = true;
+		memcpy(r->keys[r->n], key, key_bytes);
+		r->key_bytes[r->n++] = key_bytes;
+	}
+	ledger__state__alert_subscription__free_unpacked(s, NULL);
+	return r->n < 16;
 }
 
 /* Credits went up: CREDITS_LOW subscriptions whose threshold is met again may fire again. */
-static ledger_err rearm(proj *p, MDB_txn *txn, const char *firm_id, uint64_t available)
+static ledger_err rearm(proj *p, proj_kv *kv, const char *firm_id, uint64_t available)
 {
 	Ledger__State__Preferences prefs;
-	ledger_err err = proj_preferences_get(p, txn, firm_id, &prefs);
-	MDB_cursor *cur;
-	if (err || (err = ledger_mdb_err(mdb_cursor_open(txn, p->alert_subs, &cur))))
+	ledger_err err = proj_preferences_get_kv(p, kv, firm_id, &prefs);
+	if (err)
 		return err;
-	size_t prefix = strlen(firm_id) + 1;
-	MDB_val k = {prefix, (void *)firm_id}, v;
-	int rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && !err; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < prefix || memcmp(k.mv_data, firm_id, prefix) != 0)
-			break;
-		if (((const char *)k.mv_data)[k.mv_size - 1] != LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW)
-			continue;
-		Ledger__State__AlertSubscription *s = ledger__state__alert_subscription__unpack(NULL, v.mv_size, v.mv_data);
-		if (!s) {
-			err = LEDGER_ERR_CORRUPT;
-			break;
-		}
-		uint64_t threshold = s->credits ? s->credits : prefs.credits_low_threshold;
-		if (!s->armed && available >= threshold) {
-			s->armed = true;
-			char key[PROJ_KEY_BYTES_MAX + 2];
-			memcpy(key, k.mv_data, k.mv_size);
-			err = proj_put_msg(txn, p->alert_subs, key, k.mv_size, &s->base);
-		}
-		ledger__state__alert_subscription__free_unpacked(s, NULL);
-	}
-	mdb_cursor_close(cur);
+	rearm_ctx *r = calloc(1, sizeof *r);
+	if (!r)
+		return LEDGER_ERR_NOMEM;
+	r->available = available;
+	r->threshold_default = prefs.credits_low_threshold;
+	do {
+		r->n = 0;
+		err = proj_kv_scan(kv, p->alert_subs, firm_id, strlen(firm_id) + 1, rearm_visit, r);
+		for (size_t i = 0; !err && i < r->n; i++)
+			err = proj_kv_put_msg(kv, p->alert_subs, r->keys[i], r->key_bytes[i], &r->subs[i].base);
+	} while (!err && !r->corrupt && r->n == 16);
+	err = err ? err : r->corrupt ? LEDGER_ERR_CORRUPT : LEDGER_OK;
+	free(r);
 	return err;
 }
 
-static ledger_err fold_credits(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__Event *ev)
+static ledger_err fold_credits(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev)
 {
 	Ledger__State__Credits *c;
-	ledger_err err = proj_credits_get(p, txn, ev->firm_id, &c);
+	ledger_err err = proj_credits_get_kv(p, kv, ev->firm_id, &c);
 	if (err)
 		return err;
 	bool up = false;
@@ -137,7 +167,7 @@ static ledger_err fold_credits(proj *p, MDB_txn *txn, uint64_t seq, const Ledger
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_ADDED: {
 		uint64_t n = ev->credits_added->credits;
 		c->available += n, c->added += n, up = true;
-		err = history(p, txn, seq, ev, "added", (int64_t)n, "", ev->credits_added->reference);
+		err = history(p, kv, seq, ev, "added", (int64_t)n, "", ev->credits_added->reference);
 		break;
 	}
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RESERVED: {
@@ -145,7 +175,7 @@ static ledger_err fold_credits(proj *p, MDB_txn *txn, uint64_t seq, const Ledger
 		err = c->available < n ? LEDGER_ERR_CORRUPT : LEDGER_OK;
 		c->available -= n, c->reserved += n;
 		if (!err)
-			err = history(p, txn, seq, ev, "reserved", -(int64_t)n, ev->credits_reserved->collection_id, "");
+			err = history(p, kv, seq, ev, "reserved", -(int64_t)n, ev->credits_reserved->collection_id, "");
 		break;
 	}
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED: {
@@ -153,7 +183,7 @@ static ledger_err fold_credits(proj *p, MDB_txn *txn, uint64_t seq, const Ledger
 		err = c->reserved < n ? LEDGER_ERR_CORRUPT : LEDGER_OK;
 		c->reserved -= n, c->available += n, up = true;
 		if (!err)
-			err = history(p, txn, seq, ev, "released", (int64_t)n, ev->credits_released->collection_id, "");
+			err = history(p, kv, seq, ev, "released", (int64_t)n, ev->credits_released->collection_id, "");
 		break;
 	}
 	default: /* a signature or seal spends one reserved credit */
@@ -162,16 +192,16 @@ static ledger_err fold_credits(proj *p, MDB_txn *txn, uint64_t seq, const Ledger
 		break;
 	}
 	if (!err)
-		err = proj_put_msg(txn, p->credits, ev->firm_id, strlen(ev->firm_id), &c->base);
+		err = proj_kv_put_msg(kv, p->credits, ev->firm_id, strlen(ev->firm_id), &c->base);
 	if (!err && up)
-		err = rearm(p, txn, ev->firm_id, c->available);
+		err = rearm(p, kv, ev->firm_id, c->available);
 	ledger__state__credits__free_unpacked(c, NULL);
 	return err;
 }
 
 /* ----- folds: alerts ----- */
 
-static ledger_err fold_alert(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__Event *ev)
+static ledger_err fold_alert(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev)
 {
 	char key[PROJ_KEY_BYTES_MAX + 300];
 	switch (ev->payload_case) {
@@ -180,12 +210,12 @@ static ledger_err fold_alert(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__
 		Ledger__State__AlertSubscription s = LEDGER__STATE__ALERT_SUBSCRIPTION__INIT;
 		s.kind = e->kind, s.days = e->days, s.credits = e->credits, s.armed = true;
 		size_t n = sub_key(key, sizeof key, ev->firm_id, e->subscriber, e->kind);
-		return n ? proj_put_msg(txn, p->alert_subs, key, n, &s.base) : LEDGER_ERR_CORRUPT;
+		return n ? proj_kv_put_msg(kv, p->alert_subs, key, n, &s.base) : LEDGER_ERR_CORRUPT;
 	}
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_UNSUBSCRIBED: {
 		const Ledger__Events__AlertUnsubscribed *e = ev->alert_unsubscribed;
 		size_t n = sub_key(key, sizeof key, ev->firm_id, e->subscriber, e->kind);
-		return n ? proj_del(txn, p->alert_subs, key, n) : LEDGER_ERR_CORRUPT;
+		return n ? proj_kv_del(kv, p->alert_subs, key, n) : LEDGER_ERR_CORRUPT;
 	}
 	default: break;
 	}
@@ -198,29 +228,29 @@ static ledger_err fold_alert(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__
 		return LEDGER_ERR_CORRUPT;
 	key[n] = '\0';
 	ledger_put_u64_be((uint8_t *)key + n + 1, seq);
-	ledger_err err = proj_put_msg(txn, p->alerts, key, n + 9, &a.base);
+	ledger_err err = proj_kv_put_msg(kv, p->alerts, key, n + 9, &a.base);
 	memcpy(key + n + 1, e->occasion, o);
 	if (!err)
-		err = proj_put_empty(txn, p->alert_marks, key, n + 1 + o);
+		err = proj_kv_put(kv, p->alert_marks, key, n + 1 + o, "", 0);
 	if (err || e->kind != LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW)
 		return err;
 	/* Fired: it stays quiet until the credits are back above its threshold. */
 	MDB_val v;
 	size_t sn = sub_key(key, sizeof key, ev->firm_id, e->subscriber, e->kind);
-	if (!sn || proj_get_raw(txn, p->alert_subs, key, sn, &v) != LEDGER_OK)
+	if (!sn || proj_kv_get(kv, p->alert_subs, key, sn, &v) != LEDGER_OK)
 		return LEDGER_OK;
 	Ledger__State__AlertSubscription *s = ledger__state__alert_subscription__unpack(NULL, v.mv_size, v.mv_data);
 	if (!s)
 		return LEDGER_ERR_CORRUPT;
 	s->armed = false;
-	err = proj_put_msg(txn, p->alert_subs, key, sn, &s->base);
+	err = proj_kv_put_msg(kv, p->alert_subs, key, sn, &s->base);
 	ledger__state__alert_subscription__free_unpacked(s, NULL);
 	return err;
 }
 
 /* ----- folds: statistics and contacts ----- */
 
-static ledger_err count(proj *p, MDB_txn *txn, const Ledger__Events__Event *ev, const char *who,
+static ledger_err count(proj *p, proj_kv *kv, const Ledger__Events__Event *ev, const char *who,
                         Ledger__Events__CollectionKind kind, size_t field_offset, uint64_t n)
 {
 	char month[11], key[PROJ_KEY_BYTES_MAX + 16];
@@ -235,7 +265,7 @@ static ledger_err count(proj *p, MDB_txn *txn, const Ledger__Events__Event *ev, 
 	key[f + 10 + w] = (char)kind;
 	size_t n_key = f + 11 + w;
 	MDB_val v;
-	ledger_err err = proj_get_raw(txn, p->stats, key, n_key, &v);
+	ledger_err err = proj_kv_get(kv, p->stats, key, n_key, &v);
 	if (err == LEDGER_END)
 		v = (MDB_val){0, ""};
 	else if (err)
@@ -244,14 +274,14 @@ static ledger_err count(proj *p, MDB_txn *txn, const Ledger__Events__Event *ev, 
 	if (!s)
 		return LEDGER_ERR_CORRUPT;
 	*(uint64_t *)((char *)s + field_offset) += n;
-	err = proj_put_msg(txn, p->stats, key, n_key, &s->base);
+	err = proj_kv_put_msg(kv, p->stats, key, n_key, &s->base);
 	ledger__state__stats__free_unpacked(s, NULL);
 	return err;
 }
 
 #define STAT(field) offsetof(Ledger__State__Stats, field)
 
-static ledger_err fold_contact(proj *p, MDB_txn *txn, const Ledger__Events__Event *ev)
+static ledger_err fold_contact(proj *p, proj_kv *kv, const Ledger__Events__Event *ev)
 {
 	const Ledger__Events__SignerAdded *e = ev->signer_added;
 	if (e->kind != LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL)
@@ -259,7 +289,7 @@ static ledger_err fold_contact(proj *p, MDB_txn *txn, const Ledger__Events__Even
 	char key[PROJ_KEY_BYTES_MAX];
 	size_t n = proj_key2(key, sizeof key, ev->firm_id, e->email);
 	MDB_val v;
-	ledger_err err = proj_get_raw(txn, p->contacts, key, n, &v);
+	ledger_err err = proj_kv_get(kv, p->contacts, key, n, &v);
 	if (err == LEDGER_END)
 		v = (MDB_val){0, ""};
 	else if (err)
@@ -272,17 +302,17 @@ static ledger_err fold_contact(proj *p, MDB_txn *txn, const Ledger__Events__Even
 	c->email = e->email, c->name = e->name, c->phone = e->phone;
 	c->collections++;
 	c->last_at_us = ev->committed_at_us;
-	err = proj_put_msg(txn, p->contacts, key, n, &c->base);
+	err = proj_kv_put_msg(kv, p->contacts, key, n, &c->base);
 	c->email = old_email, c->name = old_name, c->phone = old_phone;
 	ledger__state__contact__free_unpacked(c, NULL);
 	return err;
 }
 
 /* Statistics of collection events; the collection's fold has already run. */
-static ledger_err fold_stats(proj *p, MDB_txn *txn, const Ledger__Events__Event *ev)
+static ledger_err fold_stats(proj *p, proj_kv *kv, const Ledger__Events__Event *ev)
 {
 	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED)
-		return count(p, txn, ev, ev->actor, ev->collection_created->kind, STAT(created), 1);
+		return count(p, kv, ev, ev->actor, ev->collection_created->kind, STAT(created), 1);
 	const char *id = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED ? ev->document_signed->collection_id
 	                                                                                    : ev->collection_transitioned->collection_id;
 	proj_arena *arena = proj_arena_new();
@@ -291,42 +321,42 @@ static ledger_err fold_stats(proj *p, MDB_txn *txn, const Ledger__Events__Event 
 	ProtobufCAllocator alloc;
 	proj_arena_allocator(arena, &alloc);
 	Ledger__State__Collection *c;
-	ledger_err err = proj_collection_get(p, txn, ev->firm_id, id, &alloc, &c);
+	ledger_err err = proj_collection_get_kv(p, kv, ev->firm_id, id, &alloc, &c);
 	if (!err && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED) {
-		err = count(p, txn, ev, c->created_by, c->kind, ev->document_signed->seal ? STAT(seals) : STAT(signatures), 1);
+		err = count(p, kv, ev, c->created_by, c->kind, ev->document_signed->seal ? STAT(seals) : STAT(signatures), 1);
 		if (!err)
-			err = count(p, txn, ev, c->created_by, c->kind, STAT(credits_used), 1);
+			err = count(p, kv, ev, c->created_by, c->kind, STAT(credits_used), 1);
 	} else if (!err && ev->collection_transitioned->to == LEDGER__EVENTS__COLLECTION_STATE__STATE_SENT) {
-		err = count(p, txn, ev, ev->actor, c->kind, STAT(sent), 1);
+		err = count(p, kv, ev, ev->actor, c->kind, STAT(sent), 1);
 	} else if (!err && ev->collection_transitioned->to == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED) {
-		err = count(p, txn, ev, c->created_by, c->kind, STAT(completed), 1);
+		err = count(p, kv, ev, c->created_by, c->kind, STAT(completed), 1);
 	}
 	proj_arena_free(arena);
 	return err;
 }
 
-ledger_err proj_fold_platform(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__Event *ev)
+ledger_err proj_fold_platform(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev)
 {
 	switch (ev->payload_case) {
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_ADDED:
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RESERVED:
-	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED: return fold_credits(p, txn, seq, ev);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED: return fold_credits(p, kv, seq, ev);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED: {
-		ledger_err err = fold_credits(p, txn, seq, ev);
-		return err ? err : fold_stats(p, txn, ev);
+		ledger_err err = fold_credits(p, kv, seq, ev);
+		return err ? err : fold_stats(p, kv, ev);
 	}
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED:
-	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED: return fold_stats(p, txn, ev);
-	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED: return fold_contact(p, txn, ev);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED: return fold_stats(p, kv, ev);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED: return fold_contact(p, kv, ev);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_PREFERENCES_SET:
-		return proj_put_msg(txn, p->preferences, ev->firm_id, strlen(ev->firm_id), &(Ledger__State__Preferences){
+		return proj_kv_put_msg(kv, p->preferences, ev->firm_id, strlen(ev->firm_id), &(Ledger__State__Preferences){
 			PROTOBUF_C_MESSAGE_INIT(&ledger__state__preferences__descriptor),
 			ev->preferences_set->collection_expiry_days, ev->preferences_set->reminder_every_days,
 			ev->preferences_set->default_order, ev->preferences_set->credits_low_threshold,
 			ev->preferences_set->sender_name}.base);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_SUBSCRIBED:
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_UNSUBSCRIBED:
-	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED: return fold_alert(p, txn, seq, ev);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED: return fold_alert(p, kv, seq, ev);
 	default: return LEDGER_OK;
 	}
 }

@@ -46,14 +46,16 @@ void proj_set_personal_key(proj *p, const uint8_t key[PROJ_PERSONAL_KEY_BYTES])
 	p->has_personal_key = p->has_side_dbs;
 }
 
+static ledger_err registration_get(proj *p, proj_kv *kv, const char *subject, Ledger__State__Registration **out)
+{
+	return proj_kv_get_msg(kv, p->registrations, subject, strlen(subject), &ledger__state__registration__descriptor,
+	                       (ProtobufCMessage **)out);
+}
+
 ledger_err proj_registration_get(proj *p, MDB_txn *txn, const char *subject, Ledger__State__Registration **out)
 {
-	MDB_val k = {strlen(subject), (void *)subject}, v;
-	int rc = mdb_get(txn, p->registrations, &k, &v);
-	if (rc)
-		return ledger_mdb_err(rc);
-	*out = ledger__state__registration__unpack(NULL, v.mv_size, v.mv_data);
-	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
+	proj_kv kv = proj_kv_of_txn(txn);
+	return registration_get(p, &kv, subject, out);
 }
 
 /* ----- subject keys and sealed data ----- */
@@ -170,23 +172,19 @@ static ledger_err shred(proj *p, MDB_txn *txn, const char *subject)
 /* ----- folds ----- */
 
 /* Writes r as the subject's registration, then frees old (whose strings r may share). */
-static ledger_err put_registration(proj *p, MDB_txn *txn, const Ledger__State__Registration *r,
+static ledger_err put_registration(proj *p, proj_kv *kv, const Ledger__State__Registration *r,
                                    Ledger__State__Registration *old)
 {
-	size_t n = ledger__state__registration__get_packed_size(r);
-	MDB_val k = {strlen(r->subject), r->subject}, v = {n, NULL};
-	int rc = mdb_put(txn, p->registrations, &k, &v, MDB_RESERVE);
-	if (rc == 0)
-		ledger__state__registration__pack(r, v.mv_data);
+	ledger_err err = proj_kv_put_msg(kv, p->registrations, r->subject, strlen(r->subject), &r->base);
 	if (old)
 		ledger__state__registration__free_unpacked(old, NULL);
-	return ledger_mdb_err(rc);
+	return err;
 }
 
-ledger_err proj_fold_registration(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__RegistrationRecorded *e)
+ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__RegistrationRecorded *e)
 {
 	Ledger__State__Registration *old = NULL;
-	ledger_err err = proj_registration_get(p, txn, e->subject, &old);
+	ledger_err err = registration_get(p, kv, e->subject, &old);
 	if (err && err != LEDGER_END)
 		return err;
 	Ledger__State__Registration r = LEDGER__STATE__REGISTRATION__INIT;
@@ -207,13 +205,13 @@ ledger_err proj_fold_registration(proj *p, MDB_txn *txn, uint64_t seq, const Led
 		r.identity_seq = seq;
 	}
 	r.last_seq = seq;
-	return put_registration(p, txn, &r, old);
+	return put_registration(p, kv, &r, old);
 }
 
-ledger_err proj_fold_erasure(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__Events__SubjectErased *e)
+ledger_err proj_fold_erasure(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__SubjectErased *e)
 {
 	Ledger__State__Registration *old = NULL;
-	ledger_err err = proj_registration_get(p, txn, e->subject, &old);
+	ledger_err err = registration_get(p, kv, e->subject, &old);
 	if (err && err != LEDGER_END)
 		return err;
 	Ledger__State__Registration r = LEDGER__STATE__REGISTRATION__INIT;
@@ -222,7 +220,7 @@ ledger_err proj_fold_erasure(proj *p, MDB_txn *txn, uint64_t seq, const Ledger__
 	r.subject = e->subject;
 	r.erased = true;
 	r.last_seq = seq;
-	return put_registration(p, txn, &r, old);
+	return put_registration(p, kv, &r, old);
 }
 
 /* ----- rights ----- */
