@@ -1,0 +1,494 @@
+/*
+ * ca.c: the internal CA and the credentials it issues.
+ *
+ * The CA is one ECDSA P-256 key and a self-signed certificate, created once per keys directory.
+ * Each signer (a person or a firm's seal) gets its own P-256 key and a certificate from it,
+ * stored with the key in one file named by a hash of who it is for, so that one rename replaces
+ * both together and no path names a person. Credentials are re-used while they are valid and
+ * still say what the subject is called; otherwise a new one is issued.
+ */
+#include "keystore.h"
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SECONDS_PER_DAY 86400
+#define SERIAL_BYTES    16u
+/* Domain separation of the hash that names credential files. */
+#define CREDENTIAL_NAME_TAG   "jse-signer-credential-v1"
+#define CREDENTIAL_FILE_BYTES (2u * SIGNER_SHA256_BYTES + sizeof ".pem")
+/* Years 0..9999 fit an ASN1 GeneralizedTime; beyond, refuse. */
+#define TIME_S_MAX 253402300799
+
+struct signer_ca {
+	EVP_PKEY *key;
+	X509 *certificate;
+	int64_t not_before_s;
+	int64_t not_after_s;
+	char credentials_dir[PATH_MAX];
+};
+
+/* ----- certificates ----- */
+
+static int64_t asn1_time_s(const ASN1_TIME *t)
+{
+	struct tm tm;
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+static EVP_PKEY *key_new(void)
+{
+	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+}
+
+/* What certificate_new() certifies. */
+typedef struct certificate_request {
+	const X509_NAME *subject;
+	EVP_PKEY *subject_key;
+	X509 *issuer; /* NULL: self-signed with subject_key */
+	EVP_PKEY *issuer_key;
+	int64_t not_before_s, not_after_s;
+	bool ca;
+	const char *email; /* an rfc822Name subjectAltName, or NULL */
+} certificate_request;
+
+static bool add_extension(X509 *x, X509V3_CTX *v3, int nid, const char *value)
+{
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, v3, nid, value);
+	bool ok = e && X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	return ok;
+}
+
+/* The address is added as data, not through a configuration string it could inject into. */
+static bool add_email_alt_name(X509 *x, const char *email)
+{
+	GENERAL_NAMES *names = GENERAL_NAMES_new();
+	GENERAL_NAME *name = GENERAL_NAME_new();
+	ASN1_IA5STRING *text = ASN1_IA5STRING_new();
+	bool ok = names && name && text && ASN1_STRING_set(text, email, -1);
+	if (ok) {
+		GENERAL_NAME_set0_value(name, GEN_EMAIL, text);
+		text = NULL;
+		ok = sk_GENERAL_NAME_push(names, name) > 0;
+		name = ok ? NULL : name;
+	}
+	ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT) == 1;
+	ASN1_IA5STRING_free(text);
+	GENERAL_NAME_free(name);
+	GENERAL_NAMES_free(names);
+	return ok;
+}
+
+static bool set_serial(X509 *x)
+{
+	unsigned char bytes[SERIAL_BYTES];
+	if (RAND_bytes(bytes, sizeof bytes) != 1)
+		return false;
+	bytes[0] = (unsigned char)((bytes[0] & 0x7f) | 0x40); /* positive, full length */
+	BIGNUM *bn = BN_bin2bn(bytes, sizeof bytes, NULL);
+	bool ok = bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
+	BN_free(bn);
+	return ok;
+}
+
+static X509 *certificate_new(const certificate_request *r)
+{
+	X509 *x = X509_new();
+	if (!x)
+		return NULL;
+	X509 *issuer = r->issuer ? r->issuer : x;
+	X509V3_CTX v3;
+	bool ok = X509_set_version(x, X509_VERSION_3) && set_serial(x) &&
+	          ASN1_TIME_set(X509_getm_notBefore(x), (time_t)r->not_before_s) &&
+	          ASN1_TIME_set(X509_getm_notAfter(x), (time_t)r->not_after_s) &&
+	          X509_set_subject_name(x, r->subject) &&
+	          X509_set_issuer_name(x, r->issuer ? X509_get_subject_name(r->issuer) : r->subject) &&
+	          X509_set_pubkey(x, r->subject_key);
+	if (ok) {
+		X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
+		ok = add_extension(x, &v3, NID_basic_constraints, r->ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
+		     add_extension(x, &v3, NID_key_usage,
+		                   r->ca ? "critical,keyCertSign,cRLSign"
+		                         : "critical,digitalSignature,nonRepudiation") &&
+		     add_extension(x, &v3, NID_subject_key_identifier, "hash") &&
+		     (!r->issuer || add_extension(x, &v3, NID_authority_key_identifier, "keyid:always")) &&
+		     (!r->email || add_email_alt_name(x, r->email));
+	}
+	ok = ok && X509_sign(x, r->issuer_key, EVP_sha256()) > 0;
+	if (!ok) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+static signer_err der_copy(X509 *x, uint8_t *der, size_t der_bytes_max, size_t *der_bytes)
+{
+	if (!x || !der || !der_bytes)
+		return signer_fail(SIGNER_ERR_INVALID, "NULL argument");
+	*der_bytes = 0;
+	int bytes = i2d_X509(x, NULL);
+	if (bytes <= 0)
+		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "i2d_X509");
+	if ((size_t)bytes > der_bytes_max)
+		return signer_fail(SIGNER_ERR_TOO_LARGE, "the certificate takes %d bytes, the buffer %zu", bytes,
+		                   der_bytes_max);
+	unsigned char *p = der;
+	if (i2d_X509(x, &p) != bytes)
+		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "i2d_X509");
+	*der_bytes = (size_t)bytes;
+	return SIGNER_OK;
+}
+
+/* ----- the CA ----- */
+
+static X509_NAME *ca_name(void)
+{
+	X509_NAME *name = X509_NAME_new();
+	if (name &&
+	    X509_NAME_add_entry_by_NID(name, NID_countryName, MBSTRING_ASC, (const unsigned char *)"FR", -1, -1, 0) &&
+	    X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8, (const unsigned char *)"JeSignExpert",
+	                               -1, -1, 0) &&
+	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)SIGNER_CA_NAME, -1,
+	                               -1, 0))
+		return name;
+	X509_NAME_free(name);
+	return NULL;
+}
+
+signer_err signer_ca_init(const char *keys_dir, int64_t now_s)
+{
+	if (!keys_dir || now_s < SIGNER_CERT_BACKDATE_S || now_s > TIME_S_MAX - SIGNER_CA_VALIDITY_DAYS * 86400ll)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_ca_init: NULL directory or time out of range");
+	char path[PATH_MAX];
+	signer_err err = keystore_mkdir(keys_dir);
+	if (!err)
+		err = keystore_path(path, sizeof path, keys_dir, SIGNER_CA_CERT_FILE);
+	if (err)
+		return err;
+	if (access(path, F_OK) == 0) /* checked before the key is made, so nothing is left behind */
+		return signer_fail(SIGNER_ERR_EXISTS, "%s exists already", path);
+	EVP_PKEY *key = key_new();
+	X509_NAME *name = ca_name();
+	certificate_request r = {name,
+	                         key,
+	                         NULL,
+	                         key,
+	                         now_s - SIGNER_CERT_BACKDATE_S,
+	                         now_s + SIGNER_CA_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY,
+	                         true,
+	                         NULL};
+	X509 *certificate = key && name ? certificate_new(&r) : NULL;
+	if (!certificate)
+		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "creating the CA");
+	if (!err)
+		err = keystore_pem_write(keys_dir, SIGNER_CA_KEY_FILE, key, NULL, 0600, false);
+	if (!err) {
+		err = keystore_pem_write(keys_dir, SIGNER_CA_CERT_FILE, NULL, certificate, 0644, false);
+		if (err && keystore_path(path, sizeof path, keys_dir, SIGNER_CA_KEY_FILE) == SIGNER_OK)
+			unlink(path); /* the key we just made, useless without its certificate */
+	}
+	X509_free(certificate);
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+	return err;
+}
+
+/* Reads name from dir as a PEM key or certificate. */
+static signer_err read_pem(const char *dir, const char *name, EVP_PKEY **key, X509 **certificate)
+{
+	uint8_t pem[KEYSTORE_FILE_BYTES_MAX];
+	size_t bytes = 0;
+	signer_err err = keystore_read(dir, name, pem, sizeof pem, &bytes);
+	if (!err)
+		err = keystore_pem_parse(pem, bytes, key, certificate);
+	OPENSSL_cleanse(pem, sizeof pem);
+	return err;
+}
+
+signer_err signer_ca_open(const char *keys_dir, signer_ca **out)
+{
+	if (!keys_dir || !out)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_ca_open: NULL argument");
+	*out = NULL;
+	signer_ca *ca = calloc(1, sizeof *ca);
+	if (!ca)
+		return signer_fail(SIGNER_ERR_NOMEM, "signer_ca_open");
+	signer_err err =
+	    keystore_path(ca->credentials_dir, sizeof ca->credentials_dir, keys_dir, SIGNER_CREDENTIALS_DIR);
+	if (!err)
+		err = read_pem(keys_dir, SIGNER_CA_CERT_FILE, NULL, &ca->certificate);
+	if (!err) {
+		err = read_pem(keys_dir, SIGNER_CA_KEY_FILE, &ca->key, NULL);
+		if (err == SIGNER_ERR_NOT_FOUND) /* a certificate without its key is not "no CA" */
+			err = signer_fail(SIGNER_ERR_KEYS, "%s/%s without %s", keys_dir, SIGNER_CA_CERT_FILE,
+			                  SIGNER_CA_KEY_FILE);
+	}
+	if (!err && X509_check_private_key(ca->certificate, ca->key) != 1)
+		err = signer_fail_openssl(SIGNER_ERR_KEYS, "the CA key does not match the CA certificate");
+	if (!err) {
+		ca->not_before_s = asn1_time_s(X509_get0_notBefore(ca->certificate));
+		ca->not_after_s = asn1_time_s(X509_get0_notAfter(ca->certificate));
+		if (ca->not_before_s < 0 || ca->not_after_s <= ca->not_before_s)
+			err = signer_fail(SIGNER_ERR_KEYS, "the CA certificate's validity cannot be read");
+	}
+	if (err) {
+		signer_ca_free(ca);
+		return err;
+	}
+	*out = ca;
+	return SIGNER_OK;
+}
+
+void signer_ca_free(signer_ca *ca)
+{
+	if (!ca)
+		return;
+	EVP_PKEY_free(ca->key);
+	X509_free(ca->certificate);
+	free(ca);
+}
+
+signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_bytes_max, size_t *der_bytes)
+{
+	return der_copy(ca ? ca->certificate : NULL, der, der_bytes_max, der_bytes);
+}
+
+/* ----- subjects ----- */
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static bool name_valid(const char *s)
+{
+	return s && signer_text_valid(s, 4 * SIGNER_DN_CHARS_MAX) && utf8_chars(s) >= 1 &&
+	       utf8_chars(s) <= SIGNER_DN_CHARS_MAX;
+}
+
+/* Printable ASCII, one '@' with something on both sides: what the ledger accepted already. */
+static bool email_valid(const char *s)
+{
+	size_t n = s ? strnlen(s, SIGNER_EMAIL_BYTES_MAX + 1) : 0;
+	const char *at = n ? strchr(s, '@') : NULL;
+	if (n < 3 || n > SIGNER_EMAIL_BYTES_MAX || !at || at == s || at == s + n - 1 || strchr(at + 1, '@'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static signer_err subject_check(const signer_subject *s)
+{
+	if (!s || (s->kind != SIGNER_KIND_PERSON && s->kind != SIGNER_KIND_SEAL))
+		return signer_fail(SIGNER_ERR_INVALID, "subject: NULL or unknown kind");
+	if (s->kind == SIGNER_KIND_PERSON && !email_valid(s->id))
+		return signer_fail(SIGNER_ERR_INVALID, "subject: the id of a person must be an email address");
+	if (s->kind == SIGNER_KIND_SEAL && (!s->id || !s->id[0] || !signer_text_valid(s->id, SIGNER_FIRM_ID_BYTES_MAX)))
+		return signer_fail(SIGNER_ERR_INVALID, "subject: the id of a firm must be 1..%u bytes of text",
+		                   SIGNER_FIRM_ID_BYTES_MAX);
+	if (!name_valid(s->display_name))
+		return signer_fail(SIGNER_ERR_INVALID, "subject: the name must be 1..%u characters of text",
+		                   SIGNER_DN_CHARS_MAX);
+	if (s->kind == SIGNER_KIND_PERSON && s->organisation && s->organisation[0] && !name_valid(s->organisation))
+		return signer_fail(SIGNER_ERR_INVALID, "subject: the organisation must be 1..%u characters of text",
+		                   SIGNER_DN_CHARS_MAX);
+	return SIGNER_OK;
+}
+
+static bool add_entry(X509_NAME *name, int nid, const char *value)
+{
+	return X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0) == 1;
+}
+
+/* The subject DN of a checked subject (signer.h, signer_credential). */
+static X509_NAME *subject_name(const signer_subject *s)
+{
+	X509_NAME *name = X509_NAME_new();
+	bool ok = name && add_entry(name, NID_countryName, "FR");
+	if (s->kind == SIGNER_KIND_PERSON) {
+		if (ok && s->organisation && s->organisation[0])
+			ok = add_entry(name, NID_organizationName, s->organisation);
+		ok = ok && add_entry(name, NID_commonName, s->display_name) &&
+		     X509_NAME_add_entry_by_NID(name, NID_pkcs9_emailAddress, MBSTRING_ASC,
+		                                (const unsigned char *)s->id, -1, -1, 0) == 1;
+	} else {
+		ok = ok && add_entry(name, NID_organizationName, s->display_name) &&
+		     add_entry(name, NID_organizationIdentifier, s->id) &&
+		     add_entry(name, NID_commonName, s->display_name);
+	}
+	if (!ok) {
+		X509_NAME_free(name);
+		return NULL;
+	}
+	return name;
+}
+
+/* <hex SHA-256(tag, kind, id)>.pem: the file name of a subject's credential. */
+static signer_err credential_file(const signer_subject *s, char name[CREDENTIAL_FILE_BYTES])
+{
+	unsigned char kind = (unsigned char)s->kind, hash[SIGNER_SHA256_BYTES];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	          EVP_DigestUpdate(md, CREDENTIAL_NAME_TAG, sizeof CREDENTIAL_NAME_TAG) &&
+	          EVP_DigestUpdate(md, &kind, 1) && EVP_DigestUpdate(md, s->id, strlen(s->id)) &&
+	          EVP_DigestFinal_ex(md, hash, NULL);
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "hashing the credential's name");
+	for (size_t i = 0; i < sizeof hash; i++)
+		snprintf(name + 2 * i, 3, "%02x", hash[i]);
+	memcpy(name + 2 * sizeof hash, ".pem", sizeof ".pem");
+	return SIGNER_OK;
+}
+
+/* ----- credentials ----- */
+
+static signer_credential *credential_new(signer_ca *ca, signer_kind kind, EVP_PKEY *key, X509 *certificate)
+{
+	signer_credential *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->kind = kind;
+	c->key = key;
+	c->certificate = certificate;
+	c->ca_certificate = ca->certificate;
+	X509_up_ref(ca->certificate);
+	c->not_before_s = asn1_time_s(X509_get0_notBefore(certificate));
+	c->not_after_s = asn1_time_s(X509_get0_notAfter(certificate));
+	return c;
+}
+
+signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t now_s, uint32_t validity_days,
+                        signer_credential **out)
+{
+	if (!ca || !out)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_issue: NULL argument");
+	*out = NULL;
+	signer_err err = subject_check(subject);
+	if (err)
+		return err;
+	if (validity_days < 1 || validity_days > SIGNER_CERT_VALIDITY_DAYS_MAX)
+		return signer_fail(SIGNER_ERR_INVALID, "validity of %u days: 1..%u", validity_days,
+		                   SIGNER_CERT_VALIDITY_DAYS_MAX);
+	if (now_s < ca->not_before_s || now_s >= ca->not_after_s)
+		return signer_fail(SIGNER_ERR_EXPIRED, "the CA is not valid at %lld", (long long)now_s);
+	int64_t not_after_s = now_s + (int64_t)validity_days * SECONDS_PER_DAY;
+	char file[CREDENTIAL_FILE_BYTES];
+	err = credential_file(subject, file);
+	if (!err)
+		err = keystore_mkdir(ca->credentials_dir);
+	if (err)
+		return err;
+	EVP_PKEY *key = key_new();
+	X509_NAME *name = subject_name(subject);
+	certificate_request r = {name,
+	                         key,
+	                         ca->certificate,
+	                         ca->key,
+	                         now_s - SIGNER_CERT_BACKDATE_S,
+	                         not_after_s < ca->not_after_s ? not_after_s : ca->not_after_s,
+	                         false,
+	                         subject->kind == SIGNER_KIND_PERSON ? subject->id : NULL};
+	X509 *certificate = key && name ? certificate_new(&r) : NULL;
+	X509_NAME_free(name);
+	if (!certificate)
+		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing a certificate");
+	if (!err)
+		err = keystore_pem_write(ca->credentials_dir, file, key, certificate, 0600, true);
+	if (!err && !(*out = credential_new(ca, subject->kind, key, certificate)))
+		err = signer_fail(SIGNER_ERR_NOMEM, "signer_issue");
+	if (err) {
+		X509_free(certificate);
+		EVP_PKEY_free(key);
+	}
+	return err;
+}
+
+/* Whether a stored key and certificate may sign for subject at now_s (signer.h). */
+static bool reusable(const signer_ca *ca, const signer_subject *subject, EVP_PKEY *key, X509 *certificate,
+                     int64_t now_s)
+{
+	X509_NAME *expected = subject_name(subject);
+	int64_t not_before_s = asn1_time_s(X509_get0_notBefore(certificate));
+	int64_t not_after_s = asn1_time_s(X509_get0_notAfter(certificate));
+	bool ok = expected && X509_NAME_cmp(expected, X509_get_subject_name(certificate)) == 0 &&
+	          X509_check_private_key(certificate, key) == 1 &&
+	          X509_check_issued(ca->certificate, certificate) == X509_V_OK &&
+	          X509_verify(certificate, ca->key) == 1 && not_before_s >= 0 && not_before_s <= now_s &&
+	          not_after_s - now_s >= SIGNER_CERT_RENEW_BEFORE_S;
+	X509_NAME_free(expected);
+	ERR_clear_error();
+	return ok;
+}
+
+signer_err signer_credential_get_or_issue(signer_ca *ca, const signer_subject *subject, int64_t now_s,
+                                          uint32_t validity_days, signer_credential **out, bool *issued)
+{
+	if (!ca || !out)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_credential_get_or_issue: NULL argument");
+	*out = NULL;
+	if (issued)
+		*issued = false;
+	signer_err err = subject_check(subject);
+	char file[CREDENTIAL_FILE_BYTES];
+	if (!err)
+		err = credential_file(subject, file);
+	if (err)
+		return err;
+	EVP_PKEY *key = NULL;
+	X509 *certificate = NULL;
+	/* Any failure to read or re-use (absent, damaged, stale) ends in a new credential. */
+	if (read_pem(ca->credentials_dir, file, &key, &certificate) == SIGNER_OK &&
+	    reusable(ca, subject, key, certificate, now_s)) {
+		if (!(*out = credential_new(ca, subject->kind, key, certificate))) {
+			EVP_PKEY_free(key);
+			X509_free(certificate);
+			return signer_fail(SIGNER_ERR_NOMEM, "signer_credential_get_or_issue");
+		}
+		return SIGNER_OK;
+	}
+	EVP_PKEY_free(key);
+	X509_free(certificate);
+	err = signer_issue(ca, subject, now_s, validity_days, out);
+	if (!err && issued)
+		*issued = true;
+	return err;
+}
+
+void signer_credential_free(signer_credential *credential)
+{
+	if (!credential)
+		return;
+	EVP_PKEY_free(credential->key);
+	X509_free(credential->certificate);
+	X509_free(credential->ca_certificate);
+	free(credential);
+}
+
+signer_err signer_credential_certificate(const signer_credential *credential, uint8_t *der, size_t der_bytes_max,
+                                         size_t *der_bytes)
+{
+	return der_copy(credential ? credential->certificate : NULL, der, der_bytes_max, der_bytes);
+}
+
+void signer_credential_validity(const signer_credential *credential, int64_t *not_before_s, int64_t *not_after_s)
+{
+	if (not_before_s)
+		*not_before_s = credential ? credential->not_before_s : 0;
+	if (not_after_s)
+		*not_after_s = credential ? credential->not_after_s : 0;
+}

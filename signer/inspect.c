@@ -1,0 +1,233 @@
+/*
+ * inspect.c: opening untrusted PDF bytes, and the checks every document passes before it is
+ * signed. signer_pdf_inspect() and signer_pades_sign() share signer_pdf_open_checked(), so a
+ * document that inspection accepts is one signing accepts, and the reverse.
+ *
+ * The checks are strict where a lenient reader would guess: a file mupdf had to repair is
+ * refused (its xref was wrong, so which objects a viewer shows is the viewer's guess, and an
+ * incremental update cannot be appended to bytes that were re-interpreted). They are lenient
+ * where mupdf is: a content stream with a bad operator draws what it can in every viewer and is
+ * not our business. Every page's content is decoded once, though, so that a decompression bomb
+ * or an undecodable page tree fails here with a typed error rather than later in a viewer.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PDF_HEADER       "%PDF-"
+#define PDF_HEADER_BYTES 5u
+/* Decoded content is skipped through in chunks this size: nothing is kept. */
+#define CONTENT_CHUNK_BYTES (1u << 20)
+
+static signer_err open_document(signer_fz *fz, const uint8_t *pdf, size_t pdf_bytes, pdf_document **out)
+{
+	fz_context *ctx = fz->ctx;
+	fz_stream *stm = NULL;
+	pdf_document *doc = NULL;
+	fz_var(stm);
+	fz_var(doc);
+	fz_try(ctx)
+	{
+		stm = fz_open_memory(ctx, pdf, pdf_bytes);
+		doc = pdf_open_document_with_stream(ctx, stm);
+	}
+	fz_always(ctx)
+	{
+		fz_drop_stream(ctx, stm); /* the document keeps its own reference */
+	}
+	fz_catch(ctx)
+	{
+		return signer_fz_caught(fz, SIGNER_ERR_NOT_PDF, "mupdf cannot open it as a PDF");
+	}
+	*out = doc;
+	return SIGNER_OK;
+}
+
+/* Reads and discards the page's decoded content, counting it against the document's budget:
+ * a content stream that inflates past it (a decompression bomb) ends the inspection. Throws. */
+static void decode_content(signer_fz *fz, pdf_document *doc, pdf_page *page, size_t *content_bytes)
+{
+	fz_context *ctx = fz->ctx;
+	pdf_obj *contents = pdf_page_contents(ctx, page);
+	if (!contents)
+		return;
+	fz_stream *stm = pdf_open_contents_stream(ctx, doc, contents);
+	fz_try(ctx)
+	{
+		for (;;) {
+			size_t n = fz_skip(ctx, stm, CONTENT_CHUNK_BYTES);
+			if (n == 0)
+				break;
+			*content_bytes += n;
+			if (*content_bytes > SIGNER_CONTENT_BYTES_MAX)
+				signer_fz_limit(fz, "the pages' content decodes to more than SIGNER_CONTENT_BYTES_MAX");
+		}
+	}
+	fz_always(ctx)
+	{
+		fz_drop_stream(ctx, stm);
+	}
+	fz_catch(ctx)
+	{
+		fz_rethrow(ctx);
+	}
+}
+
+/* Loads every page: its size as displayed, and its decoded content. */
+static signer_err check_pages(signer_fz *fz, pdf_document *doc, int count, signer_pdf_info *info)
+{
+	fz_context *ctx = fz->ctx;
+	pdf_page *page = NULL;
+	size_t content_bytes = 0;
+	int i = 0;
+	bool empty_box = false;
+	fz_var(page);
+	fz_var(i);
+	fz_var(empty_box);
+	fz_try(ctx)
+	{
+		for (i = 0; i < count && !empty_box; i++) {
+			page = pdf_load_page(ctx, doc, i);
+			fz_rect box = pdf_bound_page(ctx, page);
+			float width = box.x1 - box.x0, height = box.y1 - box.y0;
+			empty_box = !isfinite(width) || !isfinite(height) || width <= 0 || height <= 0;
+			info->pages[i] = (signer_page_size){width, height};
+			decode_content(fz, doc, page, &content_bytes);
+			fz_drop_page(ctx, &page->super);
+			page = NULL;
+		}
+	}
+	fz_always(ctx)
+	{
+		fz_drop_page(ctx, page ? &page->super : NULL);
+	}
+	fz_catch(ctx)
+	{
+		char doing[64];
+		snprintf(doing, sizeof doing, "page %d", i + 1);
+		return signer_fz_caught(fz, SIGNER_ERR_CORRUPT, doing);
+	}
+	if (empty_box)
+		return signer_fail(SIGNER_ERR_CORRUPT, "page %d has an empty or infinite box", i);
+	return SIGNER_OK;
+}
+
+/* A repair that followed a refused allocation was mupdf's way around the memory cap. */
+static signer_err repaired_error(const signer_fz *fz)
+{
+	if (fz->over_memory)
+		return signer_fail(SIGNER_ERR_TOO_LARGE, "needs more than %u MiB of memory (%s)",
+		                   SIGNER_MUPDF_BYTES_MAX >> 20, fz->message);
+	return signer_fail(SIGNER_ERR_CORRUPT, "mupdf had to repair the document (%s)", fz->message);
+}
+
+/* Encryption, repair, pages and signatures, in the order signer_pdf_inspect() documents. */
+static signer_err check_document(signer_fz *fz, pdf_document *doc, signer_pdf_info *info)
+{
+	fz_context *ctx = fz->ctx;
+	int encrypted = 0, repaired = 0, pages = 0, signatures = 0;
+	fz_var(encrypted);
+	fz_var(repaired);
+	fz_var(pages);
+	fz_try(ctx)
+	{
+		encrypted = pdf_needs_password(ctx, doc) || pdf_dict_get(ctx, pdf_trailer(ctx, doc), PDF_NAME(Encrypt));
+		repaired = pdf_was_repaired(ctx, doc);
+		if (!encrypted && !repaired)
+			pages = pdf_count_pages(ctx, doc);
+	}
+	fz_catch(ctx)
+	{
+		return signer_fz_caught(fz, SIGNER_ERR_CORRUPT, "cannot read the page tree");
+	}
+	if (encrypted)
+		return signer_fail(SIGNER_ERR_ENCRYPTED, "the document is encrypted");
+	if (repaired)
+		return repaired_error(fz);
+	if (pages <= 0)
+		return signer_fail(SIGNER_ERR_CORRUPT, "the document has no page");
+	if ((unsigned)pages > SIGNER_PAGES_MAX)
+		return signer_fail(SIGNER_ERR_TOO_LARGE, "%d pages, more than SIGNER_PAGES_MAX (%u)", pages,
+		                   SIGNER_PAGES_MAX);
+	signer_err err = check_pages(fz, doc, pages, info);
+	if (err)
+		return err;
+	fz_var(signatures);
+	fz_try(ctx)
+	{
+		signatures = pdf_count_signatures(ctx, doc);
+		repaired = pdf_was_repaired(ctx, doc); /* an object missing where the xref said */
+	}
+	fz_catch(ctx)
+	{
+		return signer_fz_caught(fz, SIGNER_ERR_CORRUPT, "cannot read the form fields");
+	}
+	if (repaired)
+		return repaired_error(fz);
+	info->page_count = (uint32_t)pages;
+	info->signature_count = signatures > 0 ? (uint32_t)signatures : 0;
+	return SIGNER_OK;
+}
+
+signer_err signer_pdf_open_checked(signer_fz *fz, const uint8_t *pdf, size_t pdf_bytes, size_t pdf_bytes_max,
+                                   signer_pdf_info *info, pdf_document **doc)
+{
+	*doc = NULL;
+	memset(info, 0, sizeof *info);
+	if (pdf_bytes > pdf_bytes_max)
+		return signer_fail(SIGNER_ERR_TOO_LARGE, "%zu bytes, more than the limit of %zu", pdf_bytes,
+		                   pdf_bytes_max);
+	if (pdf_bytes < PDF_HEADER_BYTES || memcmp(pdf, PDF_HEADER, PDF_HEADER_BYTES) != 0)
+		return signer_fail(SIGNER_ERR_NOT_PDF, "the bytes do not start with %s", PDF_HEADER);
+	pdf_document *opened = NULL;
+	signer_err err = open_document(fz, pdf, pdf_bytes, &opened);
+	if (!err)
+		err = check_document(fz, opened, info);
+	if (err) {
+		pdf_drop_document(fz->ctx, opened);
+		memset(info, 0, sizeof *info);
+		return err;
+	}
+	*doc = opened;
+	return SIGNER_OK;
+}
+
+signer_err signer_pdf_inspect(const uint8_t *pdf, size_t pdf_bytes, size_t pdf_bytes_max, signer_pdf_info *info)
+{
+	if (!info || (!pdf && pdf_bytes > 0))
+		return signer_fail(SIGNER_ERR_INVALID, "signer_pdf_inspect: NULL argument");
+	memset(info, 0, sizeof *info);
+	if (pdf_bytes > pdf_bytes_max) /* before mupdf sees a byte */
+		return signer_fail(SIGNER_ERR_TOO_LARGE, "%zu bytes, more than the limit of %zu", pdf_bytes,
+		                   pdf_bytes_max);
+	signer_fz fz;
+	signer_err err = signer_fz_open(&fz, SIGNER_MUPDF_BYTES_MAX);
+	if (err)
+		return err;
+	pdf_document *doc = NULL;
+	err = signer_pdf_open_checked(&fz, pdf ? pdf : (const uint8_t *)"", pdf_bytes, pdf_bytes_max, info, &doc);
+	pdf_drop_document(fz.ctx, doc);
+	signer_fz_close(&fz);
+	return err;
+}
+
+signer_err signer_rect_check(const signer_pdf_info *info, const signer_rect *rect)
+{
+	if (!info || !rect)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_rect_check: NULL argument");
+	if (rect->page_index >= info->page_count || rect->page_index >= SIGNER_PAGES_MAX)
+		return signer_fail(SIGNER_ERR_RECT, "page index %u, but the document has %u pages", rect->page_index,
+		                   info->page_count);
+	if (!isfinite(rect->x0) || !isfinite(rect->y0) || !isfinite(rect->x1) || !isfinite(rect->y1))
+		return signer_fail(SIGNER_ERR_RECT, "a coordinate is not a finite number");
+	if (rect->x1 - rect->x0 < SIGNER_RECT_SIDE_PT_MIN || rect->y1 - rect->y0 < SIGNER_RECT_SIDE_PT_MIN)
+		return signer_fail(SIGNER_ERR_RECT, "the rectangle is empty, inverted or under %.0f pt",
+		                   (double)SIGNER_RECT_SIDE_PT_MIN);
+	const signer_page_size *page = &info->pages[rect->page_index];
+	if (rect->x0 < 0 || rect->y0 < 0 || rect->x1 > page->width_pt || rect->y1 > page->height_pt)
+		return signer_fail(SIGNER_ERR_RECT, "the rectangle leaves page %u (%.1f x %.1f pt)",
+		                   rect->page_index + 1, (double)page->width_pt, (double)page->height_pt);
+	return SIGNER_OK;
+}

@@ -1,0 +1,81 @@
+/*
+ * internal.h: what the files of signer/ share. Not part of the API (signer.h is).
+ */
+#ifndef SIGNER_INTERNAL_H
+#define SIGNER_INTERNAL_H
+
+#include "signer.h"
+
+#include <mupdf/fitz.h>
+#include <mupdf/pdf.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#define SIGNER_SHA256_BYTES 32u
+
+/* Records the detail of a failure for signer_last_error() and returns err. */
+signer_err signer_fail(signer_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same, with OpenSSL's first queued reason appended; empties OpenSSL's error queue. */
+signer_err signer_fail_openssl(signer_err err, const char *what);
+
+/* ----- mupdf contexts (signer/context.c) ----- */
+
+/*
+ * One mupdf context, for one call on one thread. Its allocator counts the bytes mupdf holds and
+ * refuses past bytes_max; its error and warning callbacks keep the last message here instead
+ * of printing it. Lives on the caller's stack: the callbacks point at it.
+ */
+typedef struct signer_fz {
+	fz_context *ctx;
+	size_t bytes_used;
+	size_t bytes_max;
+	bool over_memory;  /* an allocation was refused because of bytes_max */
+	bool over_limit;   /* one of our own limits was hit inside a fz_try (see signer_fz_limit) */
+	bool write_failed; /* set by pades.c while mupdf writes: failures map to SIGNER_ERR_PDF_WRITE */
+	char message[SIGNER_ERROR_BYTES_MAX]; /* mupdf's last error or warning */
+} signer_fz;
+
+/* Creates fz->ctx with a cap of bytes_max. SIGNER_ERR_NOMEM if mupdf cannot start. */
+signer_err signer_fz_open(signer_fz *fz, size_t bytes_max);
+/* Drops the context and everything still in its store. */
+void signer_fz_close(signer_fz *fz);
+/* Throws from inside a fz_try after noting that a limit of ours (not mupdf) was passed. */
+void signer_fz_limit(signer_fz *fz, const char *what) __attribute__((noreturn));
+/* In a fz_catch: the caught error as a signer_err (TOO_LARGE after a refused allocation or a
+ * limit, otherwise `otherwise`), with its message recorded for signer_last_error(). */
+signer_err signer_fz_caught(signer_fz *fz, signer_err otherwise, const char *doing);
+
+/* ----- documents (signer/inspect.c) ----- */
+
+/*
+ * Opens pdf from memory (not copied: pdf must outlive *doc) and runs every check of
+ * signer_pdf_inspect() on it, filling info. On success *doc is open in fz (pdf_drop_document it);
+ * on an error it is NULL.
+ */
+signer_err signer_pdf_open_checked(signer_fz *fz, const uint8_t *pdf, size_t pdf_bytes, size_t pdf_bytes_max,
+                                   signer_pdf_info *info, pdf_document **doc);
+
+/* True if s is valid UTF-8 without control characters, at most bytes_max bytes long. */
+bool signer_text_valid(const char *s, size_t bytes_max);
+
+/* ----- credentials (signer/ca.c) ----- */
+
+struct signer_credential {
+	signer_kind kind;
+	EVP_PKEY *key;
+	X509 *certificate;
+	X509 *ca_certificate;
+	int64_t not_before_s;
+	int64_t not_after_s;
+};
+
+/* ----- CMS (signer/cms.c) ----- */
+
+/*
+ * Builds the detached CMS SignedData of PAdES B-B for a document whose /ByteRange hashes (SHA-256)
+ * to digest, signed by credential. *der is the caller's (OPENSSL_free). SIGNER_ERR_CRYPTO.
+ */
+signer_err signer_cms_sign(const signer_credential *credential, const uint8_t digest[SIGNER_SHA256_BYTES],
+                           uint8_t **der, size_t *der_bytes);
+
+#endif

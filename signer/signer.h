@@ -1,0 +1,253 @@
+/*
+ * signer.h: PAdES signatures and seals of PDF documents, and the internal CA that certifies
+ * the signers (DESIGN.md section 1, "the signer"). docs/signer.md describes the profile
+ * produced, the key layout and what a validator sees.
+ *
+ * Three parts:
+ *   - inspection: signer_pdf_inspect() opens untrusted bytes with mupdf and says, with a typed
+ *     error, whether they are a PDF we accept to sign, and how large its pages are;
+ *   - the CA: signer_ca_init()/signer_ca_open() keep an ECDSA P-256 CA in a keys directory,
+ *     and signer_credential_get_or_issue() gives each person or firm a key and certificate;
+ *   - signing: signer_pades_sign() appends a PAdES baseline B-B signature (ETSI.CAdES.detached)
+ *     to a PDF as an incremental update, so earlier signatures stay valid.
+ *
+ * Threads: every call that reads a PDF creates its own mupdf context (with its own memory cap)
+ * and drops it before returning; nothing of mupdf is shared between calls, so any number of
+ * threads may inspect and sign at once without locks. A signer_ca is read-only once open and
+ * may be shared by threads; a signer_credential too. Worst-case memory is therefore the number
+ * of concurrent calls times SIGNER_MUPDF_BYTES_MAX, plus the documents themselves.
+ *
+ * Time is always an argument (seconds since the Unix epoch, UTC); nothing reads the clock.
+ * Randomness (keys, certificate serials, ECDSA nonces) comes from OpenSSL, so two signatures of
+ * the same document are not byte-identical: the ledger records the hash of the document it
+ * produced, not a recipe to produce it again.
+ *
+ * Errors are returned as signer_err; signer_strerror() names them and signer_last_error()
+ * gives the last failure's detail in this thread. Nothing here prints or calls exit().
+ */
+#ifndef SIGNER_SIGNER_H
+#define SIGNER_SIGNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ----- limits (docs/signer.md#limits) ----- */
+#define SIGNER_PDF_BYTES_MAX (64u * 1024u * 1024u) /* a document to sign */
+#define SIGNER_PAGES_MAX     2000u                 /* pages of a document */
+/* What mupdf may allocate during one call: a decompression bomb fails here, cleanly. */
+#define SIGNER_MUPDF_BYTES_MAX (256u * 1024u * 1024u)
+/* Page content decoded by an inspection (every page's content streams, summed). */
+#define SIGNER_CONTENT_BYTES_MAX (256u * 1024u * 1024u)
+/* What one signature may add to a document (signature dictionary, field, appearance, xref). */
+#define SIGNER_SIGNATURE_GROWTH_BYTES_MAX (4u * 1024u * 1024u)
+#define SIGNER_CMS_BYTES_MAX              8192u /* room reserved in /Contents for the CMS SignedData */
+#define SIGNER_TEXT_BYTES_MAX             256u  /* reason, location, contact info, name (UTF-8) */
+#define SIGNER_DN_CHARS_MAX               64u   /* names in a certificate (RFC 5280 ub-common-name) */
+#define SIGNER_EMAIL_BYTES_MAX            128u  /* a person's email (PKCS #9 ub-emailaddress) */
+#define SIGNER_FIRM_ID_BYTES_MAX          64u   /* a firm's id */
+#define SIGNER_CA_VALIDITY_DAYS           3650u /* the CA certificate's life */
+#define SIGNER_CERT_VALIDITY_DAYS_MAX     1095u
+#define SIGNER_CERT_BACKDATE_S            3600  /* notBefore = now - this: validators' clocks lag */
+#define SIGNER_CERT_RENEW_BEFORE_S        86400 /* a certificate this close to expiry is replaced */
+#define SIGNER_RECT_SIDE_PT_MIN           1.0f  /* a visible signature's smallest width and height */
+#define SIGNER_CERT_DER_BYTES_MAX         4096u /* a certificate we issue, DER */
+#define SIGNER_ERROR_BYTES_MAX            256u  /* signer_last_error()'s message */
+
+/* The files of a keys directory (docs/signer.md#keys). */
+#define SIGNER_CA_KEY_FILE     "signer-ca.key" /* the CA's private key, PKCS #8 PEM, 0600 */
+#define SIGNER_CA_CERT_FILE    "signer-ca.pem" /* the CA's certificate, PEM, 0644: the trust anchor */
+#define SIGNER_CREDENTIALS_DIR "signers"       /* <hex SHA-256 of kind and subject>.pem, 0600 */
+#define SIGNER_CA_NAME         "JeSignExpert ledger internal CA"
+
+typedef enum {
+	SIGNER_OK = 0,
+	SIGNER_ERR_INVALID,   /* a bad argument: NULL, over a text limit, not UTF-8 (a caller's bug) */
+	SIGNER_ERR_TOO_LARGE, /* over a limit: bytes, pages, decoded content, mupdf's memory */
+	SIGNER_ERR_NOT_PDF,   /* no %PDF- header, or mupdf cannot open it as a PDF at all */
+	SIGNER_ERR_ENCRYPTED, /* encrypted, with or without a user password */
+	SIGNER_ERR_CORRUPT,   /* a PDF mupdf had to repair, or whose pages cannot be loaded */
+	SIGNER_ERR_RECT,      /* a visible rectangle off the page, empty, or on a page not there */
+	SIGNER_ERR_EXISTS,    /* signer_ca_init() on a directory that holds a CA already */
+	SIGNER_ERR_NOT_FOUND, /* signer_ca_open() on a directory without a CA */
+	SIGNER_ERR_KEYS,      /* a key or certificate file that is unreadable or inconsistent */
+	SIGNER_ERR_EXPIRED,   /* a credential not valid at the signing time */
+	SIGNER_ERR_IO,        /* the file system refused: errno is in the message */
+	SIGNER_ERR_CRYPTO,    /* OpenSSL failed: its reason is in the message */
+	SIGNER_ERR_PDF_WRITE, /* mupdf failed to write the signed document */
+	SIGNER_ERR_NOMEM,
+} signer_err;
+
+/* A static string naming err. Never NULL. */
+const char *signer_strerror(signer_err err);
+
+/* The detail of the last failure in this thread ("" if none yet). Valid until the thread's next
+ * call into this module. */
+const char *signer_last_error(void);
+
+/* ----- inspection (signer/inspect.c) ----- */
+
+/* A page as a user sees it, in PDF points (1/72 inch): the visible box (the CropBox clipped to
+ * the MediaBox, the MediaBox when there is no CropBox), after /Rotate and /UserUnit. */
+typedef struct signer_page_size {
+	float width_pt;
+	float height_pt;
+} signer_page_size;
+
+/* 16 KiB: allocate it, do not put it on a small stack. */
+typedef struct signer_pdf_info {
+	uint32_t page_count;      /* 1..SIGNER_PAGES_MAX */
+	uint32_t signature_count; /* signed signature fields already in the document */
+	signer_page_size pages[SIGNER_PAGES_MAX];
+} signer_pdf_info;
+
+/*
+ * Opens pdf (pdf_bytes long) with mupdf, from memory, and checks it is a document we accept to
+ * sign. Returns, checking in this order:
+ *   SIGNER_ERR_INVALID    pdf or info NULL (pdf may be NULL when pdf_bytes is 0);
+ *   SIGNER_ERR_TOO_LARGE  pdf_bytes > pdf_bytes_max (checked before anything is opened), more
+ *                         than SIGNER_PAGES_MAX pages, more than SIGNER_CONTENT_BYTES_MAX of
+ *                         decoded page content, or mupdf needing over SIGNER_MUPDF_BYTES_MAX;
+ *   SIGNER_ERR_NOT_PDF    the bytes do not start with "%PDF-", or mupdf cannot open them;
+ *   SIGNER_ERR_ENCRYPTED  the trailer has /Encrypt (even with an empty user password);
+ *   SIGNER_ERR_CORRUPT    mupdf repaired the file (a broken xref, a truncated file: refused,
+ *                         because a repaired file cannot take an incremental update that keeps
+ *                         its bytes, and what a viewer shows of it is a guess), it has no page,
+ *                         or a page or its content cannot be loaded;
+ *   SIGNER_OK             info holds the page count and sizes.
+ * On an error, info is zeroed and signer_last_error() says why. mupdf prints nothing.
+ */
+signer_err signer_pdf_inspect(const uint8_t *pdf, size_t pdf_bytes, size_t pdf_bytes_max, signer_pdf_info *info);
+
+/* Where a visible signature goes: page_index from 0, the rectangle in points with the origin
+ * at the top-left corner of the page as displayed (x to the right, y downwards), the same frame
+ * as signer_page_size. */
+typedef struct signer_rect {
+	uint32_t page_index;
+	float x0, y0, x1, y1;
+} signer_rect;
+
+/*
+ * Checks rect against an inspected document: the page exists, every coordinate is finite, the
+ * rectangle is at least SIGNER_RECT_SIDE_PT_MIN wide and high, and it lies inside the page.
+ * SIGNER_OK, SIGNER_ERR_RECT (signer_last_error() says which rule) or SIGNER_ERR_INVALID (NULL).
+ */
+signer_err signer_rect_check(const signer_pdf_info *info, const signer_rect *rect);
+
+/* ----- the CA and the credentials (signer/ca.c) ----- */
+
+typedef struct signer_ca signer_ca;
+
+/*
+ * Creates the CA of keys_dir (created 0700 if absent): a fresh ECDSA P-256 key in
+ * SIGNER_CA_KEY_FILE (0600) and a self-signed certificate "CN=SIGNER_CA_NAME, O=JeSignExpert,
+ * C=FR" valid SIGNER_CA_VALIDITY_DAYS from now_s in SIGNER_CA_CERT_FILE (0644). Files are
+ * created exclusively: SIGNER_ERR_EXISTS if either exists (nothing is overwritten).
+ * SIGNER_ERR_IO, SIGNER_ERR_CRYPTO otherwise.
+ */
+signer_err signer_ca_init(const char *keys_dir, int64_t now_s);
+
+/*
+ * Opens the CA of keys_dir. SIGNER_ERR_NOT_FOUND if it has none, SIGNER_ERR_KEYS if the files
+ * are unreadable, or the key does not match the certificate. On success *out is the caller's:
+ * signer_ca_free() it. The CA keeps a copy of keys_dir for the credentials it stores.
+ */
+signer_err signer_ca_open(const char *keys_dir, signer_ca **out);
+void signer_ca_free(signer_ca *ca);
+
+/* The CA certificate, DER, into der (der_bytes_max long); *der_bytes its length.
+ * SIGNER_ERR_TOO_LARGE if it does not fit. */
+signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_bytes_max, size_t *der_bytes);
+
+typedef enum {
+	SIGNER_KIND_PERSON = 1, /* an advanced signature of a person */
+	SIGNER_KIND_SEAL = 2,   /* a firm's seal */
+} signer_kind;
+
+/* Who a certificate is for. Strings are UTF-8, NUL-terminated, without control characters. */
+typedef struct signer_subject {
+	signer_kind kind;
+	/* PERSON: the email (at most SIGNER_EMAIL_BYTES_MAX, printable ASCII with one '@');
+	 * SEAL: the firm id (at most SIGNER_FIRM_ID_BYTES_MAX). Taken as given: normalise first. */
+	const char *id;
+	/* PERSON: the person's name; SEAL: the firm's name. 1..SIGNER_DN_CHARS_MAX characters. */
+	const char *display_name;
+	/* PERSON: the firm's name, or NULL/"" for none; SEAL: ignored (display_name is used). */
+	const char *organisation;
+} signer_subject;
+
+/*
+ * A private key with its certificate and the CA certificate: what signer_pades_sign() needs.
+ * The certificate's subject is, for a PERSON: CN=display_name, O=organisation (if any),
+ * emailAddress=id, C=FR, with id as an rfc822Name subjectAltName; for a SEAL: CN=O=display_name,
+ * organizationIdentifier=id, C=FR. keyUsage is digitalSignature and nonRepudiation (critical).
+ */
+typedef struct signer_credential signer_credential;
+
+/*
+ * Issues a fresh credential: a new P-256 key and a certificate from the CA valid from
+ * now_s - SIGNER_CERT_BACKDATE_S to now_s + validity_days (1..SIGNER_CERT_VALIDITY_DAYS_MAX),
+ * or to the CA's own end if that comes first, stored as keys_dir/SIGNER_CREDENTIALS_DIR/<hex>.pem (0600: the key
+ * then the certificate), where <hex> is the SHA-256 of the kind and id, so that paths name
+ * nobody. An existing file is replaced atomically (rename). SIGNER_ERR_INVALID for a bad
+ * subject or validity, SIGNER_ERR_EXPIRED if the CA is not valid at now_s, SIGNER_ERR_IO,
+ * SIGNER_ERR_CRYPTO. On success *out is the caller's: signer_credential_free() it.
+ */
+signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t now_s, uint32_t validity_days,
+                        signer_credential **out);
+
+/*
+ * Returns the stored credential of subject when it can be re-used: the key matches the
+ * certificate, the certificate was issued by this CA, its subject is the one subject asks for
+ * now (a changed name gets a new certificate), it is valid at now_s and for at least
+ * SIGNER_CERT_RENEW_BEFORE_S more. Otherwise (none, damaged, stale) issues one as
+ * signer_issue() does. *issued (may be NULL) tells which happened. Two threads asking at once
+ * for the same subject may both issue: each gets a valid credential, the last one stays stored.
+ */
+signer_err signer_credential_get_or_issue(signer_ca *ca, const signer_subject *subject, int64_t now_s,
+                                          uint32_t validity_days, signer_credential **out, bool *issued);
+void signer_credential_free(signer_credential *credential);
+
+/* The credential's certificate, DER (what the ledger records), as signer_ca_certificate(). */
+signer_err signer_credential_certificate(const signer_credential *credential, uint8_t *der, size_t der_bytes_max,
+                                         size_t *der_bytes);
+
+/* The certificate's validity, seconds since the epoch. */
+void signer_credential_validity(const signer_credential *credential, int64_t *not_before_s, int64_t *not_after_s);
+
+/* ----- signing (signer/pades.c) ----- */
+
+typedef struct signer_sign_options {
+	int64_t signing_time_s;     /* the claimed signing time: /M and the appearance; 0..year 9999 */
+	const char *reason;         /* /Reason, e.g. "Approbation des comptes"; NULL or "" for none */
+	const char *location;       /* /Location; NULL or "" for none */
+	const char *contact;        /* /ContactInfo; NULL or "" for none */
+	const char *name;           /* /Name; NULL or "": the certificate's common name */
+	const signer_rect *visible; /* where the signature shows; NULL: an invisible signature */
+	size_t pdf_bytes_max;       /* the input's limit; 0: SIGNER_PDF_BYTES_MAX */
+} signer_sign_options;
+
+/*
+ * Signs pdf with credential and returns the signed document in *out (*out_bytes long): the
+ * input bytes unchanged followed by an incremental update holding a new signature field (named
+ * "Signature<n>") whose value is a PAdES baseline B-B signature: /Filter /Adobe.PPKLite,
+ * /SubFilter /ETSI.CAdES.detached, /M the signing time, /Contents a DER CMS SignedData
+ * (detached, SHA-256, ECDSA) over the /ByteRange with the signed attributes contentType,
+ * messageDigest and ESS signing-certificate-v2 and no signingTime, carrying the signer's and
+ * the CA's certificates. A visible signature shows the name, reason, location and time (UTC)
+ * in o->visible; otherwise the widget has an empty /Rect on the first page.
+ *
+ * The input is checked as signer_pdf_inspect() does (same errors, with o->pdf_bytes_max), the
+ * rectangle as signer_rect_check(); then SIGNER_ERR_INVALID for bad options (a text over
+ * SIGNER_TEXT_BYTES_MAX or not UTF-8, a time out of range), SIGNER_ERR_EXPIRED if the
+ * certificate is not valid at o->signing_time_s, SIGNER_ERR_CRYPTO, SIGNER_ERR_PDF_WRITE,
+ * SIGNER_ERR_TOO_LARGE if the update would pass SIGNER_SIGNATURE_GROWTH_BYTES_MAX.
+ * Signing an already signed document keeps its signatures valid (they cover a prefix).
+ *
+ * *out is allocated with malloc() and belongs to the caller, who free()s it; on an error *out
+ * is NULL and *out_bytes 0. Not byte-deterministic (see the top of this file).
+ */
+signer_err signer_pades_sign(const uint8_t *pdf, size_t pdf_bytes, const signer_credential *credential,
+                             const signer_sign_options *o, uint8_t **out, size_t *out_bytes);
+
+#endif
