@@ -18,7 +18,10 @@ static const char usage[] =
 	"       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
 	"\n"
 	"init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
-	"       pair (keys/idp.sk, keys/idp.pk) and the service key pair (keys/service.*).\n"
+	"       pair (keys/idp.sk, keys/idp.pk), the service key pair (keys/service.*), the\n"
+	"       and the personal-data key (keys/personal.key). The first serve adds the\n"
+	"       signer's internal CA (keys/signer-ca.key, keys/signer-ca.pem: the trust anchor\n"
+	"       of the signatures), dated by the service's clock.\n"
 	"       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
 	"serve  serves DIR until SIGTERM or SIGINT (then drains: every queued command is\n"
 	"       committed and answered before exit).\n"
@@ -32,6 +35,8 @@ static const char usage[] =
 	"  --map-size BYTES    initial LMDB map size (default 64 MiB; suffixes K M G)\n"
 	"  --map-size-max BYTES  the map doubles when full up to this (default 64 GiB); past it\n"
 	"                      commands fail with STORAGE_FULL and nothing is written\n"
+	"  --document-max-bytes BYTES  largest PDF accepted in a collection (default 10 MiB, at\n"
+	"                      most 64 MiB; suffixes K M G); requests may be 1 MiB larger\n"
 	"  --clock-file FILE   tests only: read the time (YYYY-MM-DDTHH:MM:SSZ) from FILE\n"
 	"  --ready-fd FD       write \"ready\\n\" to FD once listening (for supervisors, tests)\n"
 	"  -h, --help          this help\n"
@@ -155,6 +160,7 @@ int main(int argc, char **argv)
 		{"pub", required_argument, NULL, 'p'},       {"workers", required_argument, NULL, 'w'},
 		{"map-size", required_argument, NULL, 'm'},  {"map-size-max", required_argument, NULL, 'M'},
 		{"clock-file", required_argument, NULL, 'c'}, {"ready-fd", required_argument, NULL, 'r'},
+		{"document-max-bytes", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
 	optind = 2;
@@ -183,6 +189,11 @@ int main(int argc, char **argv)
 		case 'M':
 			if (!parse_bytes(optarg, &o.map_bytes_max))
 				return usage_error("--map-size-max %s: a size in bytes (K, M, G suffixes)", optarg);
+			break;
+		case 'D':
+			if (!parse_bytes(optarg, &o.document_bytes_max) || o.document_bytes_max < 1024 ||
+			    o.document_bytes_max > API_DOCUMENT_BYTES_MAX)
+				return usage_error("--document-max-bytes %s: a size from 1K to 64M", optarg);
 			break;
 		case 'c': o.clock_file = optarg; break;
 		case 'r': o.ready_fd = atoi(optarg); break;

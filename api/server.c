@@ -14,6 +14,8 @@
 #include "import.h"
 #include "ledger.h"
 #include "projections.h"
+#include "signer.h"
+#include "signing.h"
 #include "token.h"
 
 #include <nng/nng.h>
@@ -56,6 +58,8 @@ typedef struct worker {
 	uint8_t *stored;        /* a command's reply, packed in apply(): the bytes recorded and sent */
 	size_t stored_bytes;
 	bool replayed;
+	proj_upload upload;     /* a DocumentAdd's PDF, inspected before the committer sees it */
+	bool has_upload;
 } worker;
 
 /* Refusals are written as security events, at most DENIALS_BURST in a row per actor and
@@ -90,6 +94,9 @@ struct server {
 	pthread_mutex_t expirer_lock;
 	pthread_cond_t expirer_wake;
 	bool expirer_stop;
+	size_t request_bytes_max, document_bytes_max;
+	signer_ca *ca;
+	api_signing *signing;
 };
 
 int64_t api_clock_us(const char *path)
@@ -134,6 +141,7 @@ static void worker_reset(worker *w)
 	w->stored = NULL;
 	w->stored_bytes = 0;
 	w->replayed = false;
+	w->has_upload = false;
 	ledger__api__reply__init(&w->reply);
 }
 
@@ -170,14 +178,23 @@ static void send_reply(worker *w)
 	free(buf);
 }
 
-static void send_error(worker *w, Ledger__Api__ErrorCode code, const char *field, const char *message)
+/* Replies with an error; reason (may be NULL) is the machine-readable detail of Error.reason. */
+static void send_error_reason(worker *w, Ledger__Api__ErrorCode code, const char *field, const char *reason,
+                              const char *message)
 {
 	if (!w->arena)
 		w->arena = proj_arena_new();
 	ledger__api__reply__init(&w->reply);
 	if (w->arena)
 		proj_error(&w->reply, w->arena, code, field, "%s", message);
+	if (w->reply.error && reason)
+		w->reply.error->reason = (char *)reason;
 	send_reply(w);
+}
+
+static void send_error(worker *w, Ledger__Api__ErrorCode code, const char *field, const char *message)
+{
+	send_error_reason(w, code, field, NULL, message);
 }
 
 /* ----- commands: the job run by the committer ----- */
@@ -237,7 +254,8 @@ static ledger_err job_apply(ledger_job *job, ledger_txn *t)
 	}
 	if (err != LEDGER_END)
 		return err;
-	err = proj_execute(w->s->p, t, &w->actor, w->req->request_id, w->exec, &w->reply, w->arena);
+	err = w->has_upload ? proj_execute_upload(w->s->p, t, &w->actor, w->req->request_id, w->exec, &w->upload, &w->reply, w->arena)
+	                    : proj_execute(w->s->p, t, &w->actor, w->req->request_id, w->exec, &w->reply, w->arena);
 	if (err)
 		return err;
 	if (w->reply.error && w->reply.error->code == LEDGER__API__ERROR_CODE__PERMISSION_DENIED) {
@@ -378,6 +396,52 @@ static bool import_to_grant(worker *w)
 	return ok;
 }
 
+static const char *document_reason(signer_err err)
+{
+	switch (err) {
+	case SIGNER_ERR_TOO_LARGE: return "too_large";
+	case SIGNER_ERR_NOT_PDF: return "not_pdf";
+	case SIGNER_ERR_ENCRYPTED: return "encrypted";
+	default: return "corrupt";
+	}
+}
+
+/*
+ * Opens an uploaded PDF with mupdf (on this callback thread: parsing untrusted bytes takes
+ * time and memory the committer must not spend) and keeps its hash and page sizes for the
+ * decision. False, the reply sent, if it is not a PDF we can sign: nothing is stored.
+ */
+static bool inspect_upload(worker *w)
+{
+	const Ledger__Api__DocumentAdd *d = w->req->document_add;
+	signer_pdf_info *info = malloc(sizeof *info);
+	if (!info) {
+		send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "out of memory inspecting the document");
+		return false;
+	}
+	signer_err err = signer_pdf_inspect(d->content.data, d->content.len, w->s->document_bytes_max, info);
+	float *sizes = err ? NULL : proj_arena_alloc(w->arena, 2 * info->page_count * sizeof *sizes);
+	if (err || !sizes) {
+		char m[512];
+		snprintf(m, sizeof m, "%.200s is not a document we can sign: %s (%s)", d->filename[0] ? d->filename : "the upload",
+		         signer_strerror(err), err ? signer_last_error() : "out of memory");
+		send_error_reason(w, err ? LEDGER__API__ERROR_CODE__INVALID_DOCUMENT : LEDGER__API__ERROR_CODE__INTERNAL, "content",
+		                  err ? document_reason(err) : NULL, m);
+		free(info);
+		return false;
+	}
+	for (uint32_t i = 0; i < info->page_count; i++) {
+		sizes[2 * i] = info->pages[i].width_pt;
+		sizes[2 * i + 1] = info->pages[i].height_pt;
+	}
+	crypto_hash_sha256(w->upload.sha256, d->content.data, d->content.len);
+	w->upload.pages = info->page_count;
+	w->upload.page_sizes = sizes;
+	w->has_upload = true;
+	free(info);
+	return true;
+}
+
 static void handle(worker *w, nng_msg *msg)
 {
 	server *s = w->s;
@@ -388,10 +452,10 @@ static void handle(worker *w, nng_msg *msg)
 		send_error(w, LEDGER__API__ERROR_CODE__UNAVAILABLE, NULL, "ledgerd is shutting down; retry with the same request id");
 		return;
 	}
-	if (n > API_REQUEST_BYTES_MAX) {
+	if (n > s->request_bytes_max) {
 		nng_msg_free(msg);
 		char m[128];
-		snprintf(m, sizeof m, "request of %zu bytes is over the limit of %u bytes", n, API_REQUEST_BYTES_MAX);
+		snprintf(m, sizeof m, "request of %zu bytes is over the limit of %zu bytes", n, s->request_bytes_max);
 		send_error(w, LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, NULL, m);
 		return;
 	}
@@ -443,6 +507,8 @@ static void handle(worker *w, nng_msg *msg)
 	body_hash(w->req, w->body_hash);
 	w->exec = w->req;
 	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT && !import_to_grant(w))
+		return;
+	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_ADD && !inspect_upload(w))
 		return;
 	w->job.apply = job_apply;
 	w->job.done = job_done;
@@ -512,6 +578,7 @@ static void publish(void *ctx, uint64_t first, uint64_t last)
 			nng_msg_free(msg);
 	}
 	ledger_read_end(s->l, txn);
+	api_signing_wake(s->signing); /* a commit may owe a signature */
 }
 
 /* ----- expiry ----- */
@@ -586,6 +653,19 @@ static void expirer_stop(server *s)
 
 /* ----- lifecycle ----- */
 
+bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out)
+{
+	char keys[PATH_MAX];
+	if (snprintf(keys, sizeof keys, "%s/keys", data_dir) >= (int)sizeof keys)
+		return false;
+	signer_err err = signer_ca_open(keys, out);
+	if (err == SIGNER_ERR_NOT_FOUND && (err = signer_ca_init(keys, now_s)) == SIGNER_OK)
+		err = signer_ca_open(keys, out); /* a store created before the signer existed */
+	if (err)
+		fprintf(stderr, "ledgerd: %s: the signer's CA: %s (%s)\n", keys, signer_strerror(err), signer_last_error());
+	return err == SIGNER_OK;
+}
+
 static int lock_data_dir(const char *dir)
 {
 	char path[PATH_MAX];
@@ -612,7 +692,7 @@ static int open_sockets(server *s, const char *abs_dir)
 	char url[PATH_MAX + 16];
 	int rv = nng_rep0_open(&s->rep);
 	if (rv == 0)
-		rv = nng_socket_set_size(s->rep, NNG_OPT_RECVMAXSZ, API_TRANSPORT_BYTES_MAX);
+		rv = nng_socket_set_size(s->rep, NNG_OPT_RECVMAXSZ, API_TRANSPORT_FACTOR * s->request_bytes_max);
 	if (rv) {
 		fprintf(stderr, "ledgerd: cannot open the rep socket: %s\n", nng_strerror(rv));
 		return -1;
@@ -781,6 +861,10 @@ int api_server_run(const api_server_options *o)
 		return 1;
 	}
 	s.tokens = api_token_cache_new(); /* without it (no memory), every token is verified */
+	s.document_bytes_max = o->document_bytes_max ? o->document_bytes_max : API_DOCUMENT_BYTES_DEFAULT;
+	s.request_bytes_max = s.document_bytes_max + API_ENVELOPE_BYTES_MAX;
+	if (s.request_bytes_max < API_REQUEST_BYTES_MAX)
+		s.request_bytes_max = API_REQUEST_BYTES_MAX;
 	ledger_committer_options co = {.clock_us = server_clock, .clock_ctx = &s, .committed = publish, .committed_ctx = &s};
 	if ((err = proj_open(s.l, &s.p)) || (err = ledger_committer_start(s.l, &co, &s.committer))) {
 		fprintf(stderr, "ledgerd: %s: %s\n", ledger_strerror(err), ledger_last_error());
@@ -793,6 +877,14 @@ int api_server_run(const api_server_options *o)
 	}
 	proj_set_personal_key(s.p, personal);
 	sodium_memzero(personal, sizeof personal);
+	if (!api_signer_ca(abs_dir, server_clock(&s) / 1000000, &s.ca))
+		goto out;
+	api_signing_options so = {.l = s.l, .p = s.p, .committer = s.committer, .ca = s.ca, .clock_us = server_clock,
+	                          .clock_ctx = &s, .document_bytes_max = SIGNER_PDF_BYTES_MAX};
+	if (!(s.signing = api_signing_start(&so))) {
+		fprintf(stderr, "ledgerd: cannot start the signer thread\n");
+		goto out;
+	}
 	pthread_mutex_init(&s.expirer_lock, NULL);
 	pthread_cond_init(&s.expirer_wake, NULL);
 	if (pthread_create(&s.expirer, NULL, expirer_main, &s) != 0)
@@ -816,6 +908,8 @@ out:
 	/* New requests are refused; queued commands are committed and answered; then close. */
 	atomic_store(&s.stopping, true);
 	expirer_stop(&s);
+	api_signing_stop(s.signing); /* it commits through the committer: stop it first */
+	s.signing = NULL;
 	ledger_committer_stop(s.committer);
 	/* Let the last replies leave before the socket closes (bounded: 2 s). */
 	for (int waited_ms = 0; atomic_load(&s.in_flight) > 0 && waited_ms < 2000; waited_ms += 10)
@@ -831,6 +925,7 @@ out:
 	}
 	(void)leaked_workers;
 	ledger_committer_free(s.committer);
+	signer_ca_free(s.ca);
 	proj_close(s.p);
 	ledger_close(s.l);
 	api_token_cache_free(s.tokens);

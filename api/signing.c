@@ -1,0 +1,254 @@
+/*
+ * signing.c: the signer thread. One signature at a time, in the queue's order: signatures of
+ * one document are sequential by nature (each signs the previous version), and one thread
+ * keeps the committer free. Each round: read what is owed and the document's current version
+ * in a read transaction; sign outside any transaction; commit the result as a job that checks
+ * the task still holds (a cancelled collection or a moved document makes it stale: nothing
+ * is written). A crash between signing and committing loses nothing: the signature is still
+ * owed, and is made again after the restart.
+ */
+#include "signing.h"
+
+#include <openssl/bn.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct api_signing {
+	api_signing_options o;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool woken, stop;
+	uint8_t failed[API_SIGNING_FAILED_MAX][32]; /* tasks not to retry in this process */
+	size_t failed_count;
+};
+
+typedef struct sign_job {
+	ledger_job job;
+	api_signing *s;
+	const proj_sign_task *task;
+	const proj_signed *result;
+	bool stale, done;
+	ledger_err err;
+} sign_job;
+
+static ledger_err sign_apply(ledger_job *job, ledger_txn *t)
+{
+	sign_job *j = (sign_job *)job;
+	return proj_sign_record(j->s->o.p, t, j->task, j->result, &j->stale);
+}
+
+static void sign_done(ledger_job *job, ledger_err err)
+{
+	sign_job *j = (sign_job *)job;
+	pthread_mutex_lock(&j->s->lock);
+	j->err = err;
+	j->done = true;
+	pthread_cond_broadcast(&j->s->wake);
+	pthread_mutex_unlock(&j->s->lock);
+}
+
+/* A task's identity: who signs which version of which document. */
+static void task_id(const proj_sign_task *t, uint8_t out[32])
+{
+	crypto_hash_sha256_state h;
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const uint8_t *)t->firm_id, strlen(t->firm_id) + 1);
+	crypto_hash_sha256_update(&h, (const uint8_t *)t->collection_id, strlen(t->collection_id) + 1);
+	crypto_hash_sha256_update(&h, (const uint8_t *)t->signer, strlen(t->signer) + 1);
+	crypto_hash_sha256_update(&h, t->source_sha256, sizeof t->source_sha256);
+	crypto_hash_sha256_final(&h, out);
+}
+
+static bool failed_before(const api_signing *s, const uint8_t id[32])
+{
+	for (size_t i = 0; i < s->failed_count; i++)
+		if (memcmp(s->failed[i], id, 32) == 0)
+			return true;
+	return false;
+}
+
+/* The certificate's serial (hex) and subject (RFC 2253) for the event. */
+static void certificate_names(const signer_credential *cred, char serial[80], char subject[256])
+{
+	uint8_t der[SIGNER_CERT_DER_BYTES_MAX];
+	size_t n = 0;
+	serial[0] = subject[0] = '\0';
+	if (signer_credential_certificate(cred, der, sizeof der, &n) != SIGNER_OK)
+		return;
+	const uint8_t *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)n);
+	if (!x)
+		return;
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	if (hex)
+		snprintf(serial, 80, "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	BIO *bio = BIO_new(BIO_s_mem());
+	if (bio && X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
+		int len = BIO_read(bio, subject, 255);
+		subject[len > 0 ? len : 0] = '\0';
+	}
+	BIO_free(bio);
+	X509_free(x);
+}
+
+/* Signs the task's document; *out is malloc'd. Logs and returns false on failure. */
+static bool sign_document(api_signing *s, const proj_sign_task *task, const uint8_t *pdf, size_t pdf_bytes,
+                          int64_t now_s, uint8_t **out, size_t *out_bytes, char serial[80], char subject[256])
+{
+	signer_subject who = {.kind = task->seal ? SIGNER_KIND_SEAL : SIGNER_KIND_PERSON,
+	                      .id = task->seal ? task->firm_id : task->signer,
+	                      .display_name = task->seal ? task->firm_name : task->signer_name,
+	                      .organisation = task->external ? "" : task->firm_name};
+	signer_credential *cred = NULL;
+	signer_err err = signer_credential_get_or_issue(s->o.ca, &who, now_s, API_SIGNING_CERT_DAYS, &cred, NULL);
+	signer_rect rect;
+	signer_pdf_info *info = NULL;
+	if (!err && task->visible) {
+		/* The projections keep PDF's bottom-left frame; signer/ takes the displayed top-left one. */
+		info = malloc(sizeof *info);
+		err = info ? signer_pdf_inspect(pdf, pdf_bytes, s->o.document_bytes_max, info) : SIGNER_ERR_NOMEM;
+		if (!err && task->page >= 1 && task->page <= info->page_count) {
+			float h = info->pages[task->page - 1].height_pt;
+			rect = (signer_rect){task->page - 1, task->x0, h - task->y1, task->x1, h - task->y0};
+		}
+	}
+	char reason[SIGNER_TEXT_BYTES_MAX];
+	snprintf(reason, sizeof reason, task->seal ? "Cachet electronique de %.150s" : "Signature electronique avancee de %.150s",
+	         task->seal ? task->firm_name : task->signer_name);
+	signer_sign_options o = {.signing_time_s = now_s, .reason = reason, .location = "France",
+	                         .visible = task->visible && info ? &rect : NULL, .pdf_bytes_max = s->o.document_bytes_max};
+	if (!err)
+		err = signer_pades_sign(pdf, pdf_bytes, cred, &o, out, out_bytes);
+	if (!err)
+		certificate_names(cred, serial, subject);
+	else
+		fprintf(stderr, "ledgerd: cannot sign for %s in collection %s of %s: %s (%s)\n", task->signer, task->collection_id,
+		        task->firm_id, signer_strerror(err), signer_last_error());
+	free(info);
+	signer_credential_free(cred);
+	return err == SIGNER_OK;
+}
+
+/* Commits a produced signature and waits for the batch. */
+static void record(api_signing *s, const proj_sign_task *task, const proj_signed *result)
+{
+	sign_job j = {.job = {.apply = sign_apply, .done = sign_done}, .s = s, .task = task, .result = result};
+	ledger_committer_submit(s->o.committer, &j.job);
+	pthread_mutex_lock(&s->lock);
+	while (!j.done)
+		pthread_cond_wait(&s->wake, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	if (j.err && j.err != LEDGER_ERR_STOPPED)
+		fprintf(stderr, "ledgerd: cannot record a signature of collection %s: %s\n", task->collection_id, ledger_strerror(j.err));
+}
+
+/* One round: true if a task was found (signed or given up), false when nothing is owed. */
+static bool round_once(api_signing *s)
+{
+	MDB_txn *txn;
+	proj_sign_task task;
+	if (ledger_read_begin(s->o.l, &txn) != LEDGER_OK)
+		return false;
+	ledger_err err = proj_sign_next(s->o.p, txn, &task);
+	uint8_t id[32];
+	const uint8_t *bytes = NULL;
+	size_t n = 0;
+	uint8_t *pdf = NULL;
+	if (!err) {
+		task_id(&task, id);
+		if (failed_before(s, id) || ledger_blob_get(s->o.l, txn, task.source_sha256, &bytes, &n) != LEDGER_OK ||
+		    !(pdf = malloc(n ? n : 1)))
+			err = LEDGER_END;
+		else
+			memcpy(pdf, bytes, n);
+	}
+	ledger_read_end(s->o.l, txn);
+	if (err)
+		return false;
+	uint8_t *out = NULL;
+	size_t out_bytes = 0;
+	char serial[80], subject[256];
+	int64_t now_s = s->o.clock_us(s->o.clock_ctx) / 1000000;
+	if (sign_document(s, &task, pdf, n, now_s, &out, &out_bytes, serial, subject)) {
+		proj_signed result = {.bytes = out, .bytes_count = out_bytes, .certificate_serial = serial,
+		                      .certificate_subject = subject};
+		crypto_hash_sha256(result.sha256, out, out_bytes);
+		record(s, &task, &result);
+	} else if (s->failed_count < API_SIGNING_FAILED_MAX) {
+		memcpy(s->failed[s->failed_count++], id, 32);
+	}
+	free(out);
+	free(pdf);
+	return true;
+}
+
+static void *signing_main(void *arg)
+{
+	api_signing *s = arg;
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
+		s->woken = false;
+		pthread_mutex_unlock(&s->lock);
+		bool busy = round_once(s);
+		pthread_mutex_lock(&s->lock);
+		if (busy || s->woken || s->stop)
+			continue;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += API_SIGNING_IDLE_MS / 1000;
+		pthread_cond_timedwait(&s->wake, &s->lock, &until);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+api_signing *api_signing_start(const api_signing_options *o)
+{
+	api_signing *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->o = *o;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	if (pthread_create(&s->thread, NULL, signing_main, s) != 0) {
+		pthread_mutex_destroy(&s->lock);
+		pthread_cond_destroy(&s->wake);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void api_signing_wake(api_signing *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->woken = true;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void api_signing_stop(api_signing *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	free(s);
+}

@@ -1,0 +1,43 @@
+/*
+ * signing.h: ledgerd's signer thread (DESIGN.md section 1, "the signer"). It reacts to the
+ * signatures the projections say are owed (a signer who signed or consented, a seal asked
+ * for), produces each PAdES signature with signer/, and records it as an event. It runs
+ * beside the request workers, never on the committer's thread: a signature takes
+ * milliseconds, a commit must not wait for one.
+ */
+#ifndef API_SIGNING_H
+#define API_SIGNING_H
+
+#include "ledger.h"
+#include "projections.h"
+#include "signer.h"
+
+#include <stdint.h>
+
+/* Days a certificate the internal CA issues to a signer stays valid. */
+#define API_SIGNING_CERT_DAYS 365u
+/* How long the thread sleeps when nothing is owed (it is also woken after each commit). */
+#define API_SIGNING_IDLE_MS 1000
+/* Signatures that failed are not retried by this process (a restart retries them): at most. */
+#define API_SIGNING_FAILED_MAX 256u
+
+typedef struct api_signing api_signing;
+
+typedef struct api_signing_options {
+	ledger *l;
+	proj *p;
+	ledger_committer *committer;
+	signer_ca *ca;
+	int64_t (*clock_us)(void *ctx); /* the service's (injectable) clock */
+	void *clock_ctx;
+	size_t document_bytes_max; /* a document to sign, after earlier signatures */
+} api_signing_options;
+
+/* Starts the thread. NULL if it cannot (no memory, no thread). */
+api_signing *api_signing_start(const api_signing_options *o);
+/* Something was committed: look for owed signatures now. Safe from any thread. */
+void api_signing_wake(api_signing *s);
+/* Stops the thread after the signature in progress (its job is committed or refused), frees. */
+void api_signing_stop(api_signing *s);
+
+#endif
