@@ -1,209 +1,38 @@
 /*
  * ledgerctl: the command-line client of ledgerd. One subcommand per command or query, each
- * with --help; --json for scripts; exit 0 ok, 1 refused or failed, 2 usage.
+ * with --help; --json for scripts; exit 0 ok, 1 refused or failed, 2 usage (docs/cli.md).
+ *
+ * This file parses the command line and holds the account, delegation and registration
+ * commands; ledgerctl_collections.c and ledgerctl_platform.c hold the others, and
+ * ledgerctl_common.c what they share.
  */
-#include "client.h"
-#include "json.h"
+#include "ledgerctl_common.h"
+
+#include "ledger.h"
 #include "projections.h"
-#include "server.h"
 #include "token.h"
 
-#include <errno.h>
+#include <assert.h>
 #include <getopt.h>
-#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
 #define LIST_ITEMS_MAX PROJ_GRANT_COLLABORATORS_MAX
-
-typedef struct args {
-	const char *server, *token, *as, *data, *request_id, *sub, *name, *firm, *to, *rights, *expires, *actor, *ec_email;
-	const char *import_file;
-	/* registration */
-	const char *step, *provider, *provider_ref, *method, *phone, *id_ref, *terms_version, *rgpd_version,
-		*subscription_version, *certificate_serial, *not_after, *reason;
-	bool platform, json, ec, help;
-	long ttl_s;
-	int timeout_ms;
-	char *words[4];
-	int nwords;
-} args;
-
-typedef struct command {
-	const char *name; /* "delegation grant" */
-	int positional;   /* arguments after the words */
-	const char *usage;
-	int (*run)(const args *a, char **pos);
-} command;
-
-static const char global_usage[] =
-	"global options (before or after the command):\n"
-	"  --server URL       ledgerd's address (default: $LEDGER_SERVER, else ipc://DIR/ledgerd.sock\n"
-	"                     with --data DIR)\n"
-	"  --token TOKEN      bearer token (default: $LEDGER_TOKEN)\n"
-	"  --as EMAIL --data DIR   mint a short-lived token for EMAIL from DIR's identity-provider key\n"
-	"  --platform --data DIR   mint a token with the platform role\n"
-	"  --json             machine-readable output on stdout\n"
-	"  --request-id ID    the command's request id (default: random); reuse it to retry safely\n"
-	"  --timeout MS       how long to wait for a reply (default 10000)\n"
-	"exit status: 0 ok, 1 refused or failed (the message says why), 2 usage error\n";
-
-static int usage_error(const char *what)
-{
-	fprintf(stderr, "ledgerctl: %s (see ledgerctl --help)\n", what);
-	return EXIT_USAGE;
-}
-
-/* ----- connection and credentials ----- */
-
-static bool mint(const char *data, const char *sub, bool platform, long ttl_s, char *out)
-{
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
-	const char *why;
-	if (!api_key_load(data, "idp.sk", sk, sizeof sk, &why)) {
-		fprintf(stderr, "ledgerctl: %s/keys/idp.sk: %s\n", data, why);
-		return false;
-	}
-	api_claims c = {.iat = time(NULL), .platform = platform};
-	c.exp = c.iat + ttl_s;
-	snprintf(c.sub, sizeof c.sub, "%s", sub);
-	snprintf(c.aud, sizeof c.aud, "%s", API_TOKEN_AUDIENCE);
-	bool ok = api_token_mint(&c, sk, out, API_TOKEN_BYTES_MAX);
-	sodium_memzero(sk, sizeof sk);
-	if (!ok)
-		fprintf(stderr, "ledgerctl: cannot mint a token for \"%.64s\" (subject 1 to 254 bytes)\n", sub);
-	return ok;
-}
-
-/* Sends req (filling token and request id) and prints transport errors. */
-static Ledger__Api__Reply *call(const args *a, Ledger__Api__Request *req, int *exit_code)
-{
-	static char token[API_TOKEN_BYTES_MAX];
-	char url[PATH_MAX + 32], rid[33];
-	*exit_code = EXIT_USAGE;
-	const char *server = a->server ? a->server : getenv("LEDGER_SERVER");
-	if (!server && a->data) {
-		char abs[PATH_MAX];
-		if (!realpath(a->data, abs)) {
-			fprintf(stderr, "ledgerctl: --data %s: %s\n", a->data, strerror(errno));
-			*exit_code = EXIT_REFUSED;
-			return NULL;
-		}
-		snprintf(url, sizeof url, "ipc://%s/ledgerd.sock", abs);
-		server = url;
-	}
-	if (!server) {
-		usage_error("no server: give --server URL, $LEDGER_SERVER or --data DIR");
-		return NULL;
-	}
-	const char *tok = a->token ? a->token : getenv("LEDGER_TOKEN");
-	if (!tok && (a->as || a->platform) && a->data) {
-		if (!mint(a->data, a->as ? a->as : "platform", a->platform, 300, token)) {
-			*exit_code = EXIT_REFUSED;
-			return NULL;
-		}
-		tok = token;
-	}
-	if (!tok) {
-		usage_error("no credentials: give --token, $LEDGER_TOKEN, --as EMAIL --data DIR or --platform --data DIR");
-		return NULL;
-	}
-	req->token = (char *)tok;
-	if (a->request_id) {
-		req->request_id = (char *)a->request_id;
-	} else {
-		api_request_id(rid);
-		req->request_id = rid;
-	}
-	const char *why;
-	*exit_code = EXIT_REFUSED;
-	api_client *c = api_client_open(server, a->timeout_ms, &why);
-	if (!c) {
-		fprintf(stderr, "ledgerctl: cannot connect to %s: %s\n", server, why);
-		return NULL;
-	}
-	Ledger__Api__Reply *reply = NULL;
-	bool ok = api_client_call(c, req, &reply, &why);
-	api_client_close(c);
-	if (!ok) {
-		fprintf(stderr, "ledgerctl: %s: %s\n", server, why);
-		return NULL;
-	}
-	*exit_code = 0;
-	return reply;
-}
-
-static const char *error_code_name(Ledger__Api__ErrorCode code)
-{
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&ledger__api__error_code__descriptor, (int)code);
-	return v ? v->name : "UNKNOWN";
-}
-
-/* Prints a typed error (human on stderr, JSON on stdout); returns 1. */
-static int print_error(const args *a, const Ledger__Api__Reply *r)
-{
-	if (a->json) {
-		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, false);
-		json_key(&j, "error"), json_obj_begin(&j);
-		json_key(&j, "code"), json_str(&j, error_code_name(r->error->code));
-		json_key(&j, "message"), json_str(&j, r->error->message);
-		json_key(&j, "field"), json_str(&j, r->error->field);
-		json_obj_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
-	} else {
-		fprintf(stderr, "ledgerctl: %s: %s\n", error_code_name(r->error->code), r->error->message);
-	}
-	return EXIT_REFUSED;
-}
-
-/* Common tail of a command: error, or the committed seq. */
-static int finish_command(const args *a, Ledger__Api__Reply *r, const char *human)
-{
-	int rc = 0;
-	if (r->error) {
-		rc = print_error(a, r);
-	} else if (a->json) {
-		json_out j;
-		char hash[2 * 32 + 1];
-		ledger_hex(r->hash.data, r->hash.len <= 32 ? r->hash.len : 32, hash);
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
-		json_key(&j, "seq"), json_u64(&j, r->seq);
-		json_key(&j, "hash"), json_str(&j, hash);
-		json_key(&j, "replayed"), json_bool(&j, r->replayed);
-		json_key(&j, "request_id"), json_str(&j, r->request_id);
-		if (r->revoke)
-			json_key(&j, "revoked"), json_u64(&j, r->revoke->revoked);
-		json_obj_end(&j);
-		json_end(&j);
-	} else {
-		printf("%s (seq %llu%s)\n", human, (unsigned long long)r->seq, r->replayed ? ", replayed: already done" : "");
-	}
-	ledger__api__reply__free_unpacked(r, NULL);
-	return rc;
-}
 
 /* ----- commands ----- */
 
-static int run_token(const args *a, char **pos)
+static int run_token(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	if (!a->data || !a->sub)
-		return usage_error("token needs --data DIR and --sub EMAIL");
+		return ctl_usage_error("token needs --data DIR and --sub EMAIL");
 	if (a->ttl_s < 1 || a->ttl_s > API_TOKEN_TTL_SECONDS_MAX)
-		return usage_error("--ttl: from 1 second to 366 days");
+		return ctl_usage_error("--ttl: from 1 second to 366 days");
 	char token[API_TOKEN_BYTES_MAX];
-	if (!mint(a->data, a->sub, a->platform, a->ttl_s, token))
-		return EXIT_REFUSED;
+	if (!ctl_mint(a->data, a->sub, a->platform, a->ttl_s, token))
+		return CTL_EXIT_REFUSED;
 	if (a->json)
 		printf("{\"token\":\"%s\"}\n", token); /* base64url and dots: nothing to escape */
 	else
@@ -211,10 +40,10 @@ static int run_token(const args *a, char **pos)
 	return 0;
 }
 
-static int run_account_add(const args *a, char **pos)
+static int run_account_add(const ctl_args *a, char **pos)
 {
 	if (!a->name)
-		return usage_error("account add needs --name NAME");
+		return ctl_usage_error("account add needs --name NAME");
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
 	c.email = pos[0];
@@ -223,18 +52,18 @@ static int run_account_add(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
 	req.account_add = &c;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	if (!r)
 		return rc;
 	char human[400];
 	snprintf(human, sizeof human, "account %s registered%s", pos[0], a->ec ? " (expert-comptable)" : "");
-	return finish_command(a, r, human);
+	return ctl_finish_command(a, r, human);
 }
 
-static int run_firm_add(const args *a, char **pos)
+static int run_firm_add(const ctl_args *a, char **pos)
 {
 	if (!a->name || !a->ec_email)
-		return usage_error("firm add needs --name NAME and --ec EMAIL");
+		return ctl_usage_error("firm add needs --name NAME and --ec EMAIL");
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
 	c.firm_id = pos[0];
@@ -243,24 +72,12 @@ static int run_firm_add(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
 	req.firm_add = &c;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	if (!r)
 		return rc;
 	char human[400];
 	snprintf(human, sizeof human, "firm %s created, EC %s", pos[0], a->ec_email);
-	return finish_command(a, r, human);
-}
-
-/* Splits a comma-separated list in place into items (at most max). -1 if too many. */
-static int split_list(char *s, char **items, int max)
-{
-	int n = 0;
-	for (char *save = NULL, *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (n == max)
-			return -1;
-		items[n++] = tok;
-	}
-	return n;
+	return ctl_finish_command(a, r, human);
 }
 
 static int parse_rights(const char *list, Ledger__Events__Right *rights, size_t *n)
@@ -268,16 +85,18 @@ static int parse_rights(const char *list, Ledger__Events__Right *rights, size_t 
 	char buf[256];
 	char *items[8];
 	if (strlen(list) >= sizeof buf)
-		return usage_error("--rights: a list among sign,launch,seal,prepare");
+		return ctl_usage_error("--rights: a list among sign,launch,seal,prepare");
 	snprintf(buf, sizeof buf, "%s", list);
-	int count = split_list(buf, items, 8);
+	int count = ctl_split_list(buf, items, 8);
 	if (count < 0)
-		return usage_error("--rights: a list among sign,launch,seal,prepare");
+		return ctl_usage_error("--rights: a list among sign,launch,seal,prepare");
 	for (int i = 0; i < count; i++) {
 		rights[i] = proj_right_parse(items[i]);
 		if (rights[i] == LEDGER__EVENTS__RIGHT__RIGHT_UNSPECIFIED) {
-			fprintf(stderr, "ledgerctl: --rights: unknown right \"%s\" (rights: sign, launch, seal, prepare)\n", items[i]);
-			return EXIT_USAGE;
+			fprintf(stderr,
+			        "ledgerctl: --rights: unknown right \"%s\" (rights: sign, launch, seal, prepare)\n",
+			        items[i]);
+			return CTL_EXIT_USAGE;
 		}
 	}
 	*n = (size_t)count;
@@ -286,17 +105,18 @@ static int parse_rights(const char *list, Ledger__Events__Right *rights, size_t 
 
 static const char *grant_status_name(Ledger__Api__GrantResult__Status s)
 {
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&ledger__api__grant_result__status__descriptor, (int)s);
+	const ProtobufCEnumValue *v =
+	    protobuf_c_enum_descriptor_get_value(&ledger__api__grant_result__status__descriptor, (int)s);
 	return v ? v->name : "UNKNOWN";
 }
 
-static int print_grant(const args *a, Ledger__Api__Reply *r)
+static int print_grant(const ctl_args *a, Ledger__Api__Reply *r)
 {
 	int rc = 0;
-	const Ledger__Api__GrantReply *g = r->grant;
+	const Ledger__Api__GrantReply *g = r->result_case == LEDGER__API__REPLY__RESULT_GRANT ? r->grant : NULL;
 	for (size_t i = 0; g && i < g->n_results; i++)
 		if (g->results[i]->status != LEDGER__API__GRANT_RESULT__STATUS__GRANTED)
-			rc = EXIT_REFUSED;
+			rc = CTL_EXIT_REFUSED;
 	if (a->json) {
 		json_out j;
 		json_begin(&j, stdout);
@@ -331,33 +151,13 @@ static int print_grant(const args *a, Ledger__Api__Reply *r)
 	return rc;
 }
 
-/* Reads a whole file of at most max bytes. NULL, with a message, if it cannot. */
-static uint8_t *read_file(const char *path, size_t max, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "ledgerctl: --import %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	uint8_t *buf = malloc(max + 1);
-	*n = buf ? fread(buf, 1, max + 1, f) : 0;
-	bool bad = !buf || ferror(f) || *n > max;
-	fclose(f);
-	if (bad) {
-		fprintf(stderr, "ledgerctl: --import %s: %s\n", path, buf ? "larger than 5 MiB, the limit of an imported list" : "out of memory");
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
 /* delegation grant --import FILE: ledgerd reads the list; rows come back with their numbers. */
-static int run_import(const args *a, Ledger__Events__Right *rights, size_t n_rights)
+static int run_import(const ctl_args *a, Ledger__Events__Right *rights, size_t n_rights)
 {
 	size_t n;
-	uint8_t *content = read_file(a->import_file, 5u * 1024u * 1024u, &n);
+	uint8_t *content = ctl_read_file("--import", a->import_file, 5u * 1024u * 1024u, &n);
 	if (!content)
-		return EXIT_REFUSED;
+		return CTL_EXIT_REFUSED;
 	const char *base = strrchr(a->import_file, '/');
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationImport c = LEDGER__API__DELEGATION_IMPORT__INIT;
@@ -371,23 +171,24 @@ static int run_import(const args *a, Ledger__Events__Right *rights, size_t n_rig
 	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT;
 	req.delegation_import = &c;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	free(content);
 	if (!r)
 		return rc;
 	if (r->error) {
-		rc = print_error(a, r);
+		rc = ctl_print_error(a, r);
 		ledger__api__reply__free_unpacked(r, NULL);
 		return rc;
 	}
 	return print_grant(a, r);
 }
 
-static int run_grant(const args *a, char **pos)
+static int run_grant(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	if (!a->firm || (!a->to == !a->import_file) || !a->rights)
-		return usage_error("delegation grant needs --firm FIRM, one of --to EMAIL[,EMAIL...] or --import FILE, and --rights LIST");
+		return ctl_usage_error("delegation grant needs --firm FIRM, one of --to EMAIL[,EMAIL...] or --import "
+		                       "FILE, and --rights LIST");
 	Ledger__Events__Right rights[8];
 	size_t n_rights;
 	int urc = parse_rights(a->rights, rights, &n_rights);
@@ -400,13 +201,13 @@ static int run_grant(const args *a, char **pos)
 	if (!to || !items) {
 		free(to);
 		free(items);
-		return EXIT_REFUSED;
+		return CTL_EXIT_REFUSED;
 	}
-	int count = split_list(to, items, LIST_ITEMS_MAX);
+	int count = ctl_split_list(to, items, LIST_ITEMS_MAX);
 	if (count <= 0) {
 		free(to);
 		free(items);
-		return usage_error("--to: 1 to 1000 comma-separated addresses");
+		return ctl_usage_error("--to: 1 to 10 000 comma-separated addresses");
 	}
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
@@ -419,24 +220,24 @@ static int run_grant(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
 	req.delegation_grant = &c;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	free(to);
 	free(items);
 	if (!r)
 		return rc;
 	if (r->error) {
-		rc = print_error(a, r);
+		rc = ctl_print_error(a, r);
 		ledger__api__reply__free_unpacked(r, NULL);
 		return rc;
 	}
 	return print_grant(a, r);
 }
 
-static int run_revoke(const args *a, char **pos)
+static int run_revoke(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	if (!a->firm || !a->to)
-		return usage_error("delegation revoke needs --firm FIRM and --to EMAIL");
+		return ctl_usage_error("delegation revoke needs --firm FIRM and --to EMAIL");
 	Ledger__Events__Right rights[8];
 	size_t n_rights = 0;
 	if (a->rights) {
@@ -453,22 +254,24 @@ static int run_revoke(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
 	req.delegation_revoke = &c;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	if (!r)
 		return rc;
 	char human[400];
-	snprintf(human, sizeof human, "revoked %u right(s) of %s in firm %s", r->revoke ? r->revoke->revoked : 0, a->to, a->firm);
-	return finish_command(a, r, human);
+	snprintf(human, sizeof human, "revoked %u right(s) of %s in firm %s",
+	         r->result_case == LEDGER__API__REPLY__RESULT_REVOKE ? r->revoke->revoked : 0, a->to, a->firm);
+	return ctl_finish_command(a, r, human);
 }
 
-static int print_delegations(const args *a, Ledger__Api__Reply *r, bool given)
+static int print_delegations(const ctl_args *a, Ledger__Api__Reply *r, bool given)
 {
 	if (r->error) {
-		int rc = print_error(a, r);
+		int rc = ctl_print_error(a, r);
 		ledger__api__reply__free_unpacked(r, NULL);
 		return rc;
 	}
-	const Ledger__Api__DelegationList *l = r->delegations;
+	const Ledger__Api__DelegationList *l =
+	    r->result_case == LEDGER__API__REPLY__RESULT_DELEGATIONS ? r->delegations : NULL;
 	size_t n = l ? l->n_rows : 0;
 	if (a->json) {
 		json_out j;
@@ -484,7 +287,8 @@ static int print_delegations(const args *a, Ledger__Api__Reply *r, bool given)
 			json_key(&j, "firm_name"), json_str(&j, d->firm_name);
 			json_key(&j, "collaborator"), json_str(&j, d->collaborator);
 			json_key(&j, "granted_by"), json_str(&j, d->granted_by);
-			json_key(&j, "right"), json_str(&j, proj_right_name(d->right) ? proj_right_name(d->right) : "?");
+			json_key(&j, "right"),
+			    json_str(&j, proj_right_name(d->right) ? proj_right_name(d->right) : "?");
 			json_key(&j, "expires_on"), json_str(&j, d->expires_on);
 			json_key(&j, "expired"), json_bool(&j, d->expired);
 			json_obj_end(&j);
@@ -509,7 +313,7 @@ static int print_delegations(const args *a, Ledger__Api__Reply *r, bool given)
 	return 0;
 }
 
-static int run_given(const args *a, char **pos)
+static int run_given(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
@@ -518,11 +322,11 @@ static int run_given(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATIONS_GIVEN;
 	req.delegations_given = &q;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	return r ? print_delegations(a, r, true) : rc;
 }
 
-static int run_received(const args *a, char **pos)
+static int run_received(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
@@ -530,14 +334,14 @@ static int run_received(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATIONS_RECEIVED;
 	req.delegations_received = &q;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	return r ? print_delegations(a, r, false) : rc;
 }
 
-static int run_can(const args *a, char **pos)
+static int run_can(const ctl_args *a, char **pos)
 {
 	if (!a->firm)
-		return usage_error("can needs --firm FIRM");
+		return ctl_usage_error("can needs --firm FIRM");
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
 	q.firm_id = (char *)a->firm;
@@ -546,11 +350,11 @@ static int run_can(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
 	req.can = &q;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	if (!r)
 		return rc;
-	if (r->error || !r->can) {
-		rc = r->error ? print_error(a, r) : EXIT_REFUSED;
+	if (r->error || r->result_case != LEDGER__API__REPLY__RESULT_CAN || !r->can) {
+		rc = r->error ? ctl_print_error(a, r) : CTL_EXIT_REFUSED;
 		ledger__api__reply__free_unpacked(r, NULL);
 		return rc;
 	}
@@ -568,10 +372,10 @@ static int run_can(const args *a, char **pos)
 		printf("%s: %s\n", allowed ? "allowed" : "denied", r->can->reason);
 	}
 	ledger__api__reply__free_unpacked(r, NULL);
-	return allowed ? 0 : EXIT_REFUSED;
+	return allowed ? 0 : CTL_EXIT_REFUSED;
 }
 
-static int run_head(const args *a, char **pos)
+static int run_head(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
@@ -579,11 +383,11 @@ static int run_head(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_HEAD;
 	req.head = &q;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	if (!r)
 		return rc;
-	if (r->error || !r->head) {
-		rc = r->error ? print_error(a, r) : EXIT_REFUSED;
+	if (r->error || r->result_case != LEDGER__API__REPLY__RESULT_HEAD || !r->head) {
+		rc = r->error ? ctl_print_error(a, r) : CTL_EXIT_REFUSED;
 		ledger__api__reply__free_unpacked(r, NULL);
 		return rc;
 	}
@@ -597,15 +401,21 @@ static int run_head(const args *a, char **pos)
 	return 0;
 }
 
-static int run_registration_record(const args *a, char **pos)
+static int run_registration_record(const ctl_args *a, char **pos)
 {
 	if (!a->step)
-		return usage_error("registration record needs --step STEP");
-	Ledger__Events__RegistrationStep step = proj_step_parse(a->step);
+		return ctl_usage_error("registration record needs --step STEP");
+	char name[64]; /* steps are spelled with underscores; dashes, as every other name, are accepted */
+	snprintf(name, sizeof name, "%s", a->step);
+	for (char *p = name; *p; p++)
+		*p = *p == '-' ? '_' : *p;
+	Ledger__Events__RegistrationStep step = proj_step_parse(name);
 	if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_UNSPECIFIED) {
-		fprintf(stderr, "ledgerctl: --step %s: one of information_confirmed, identity_verified, subscription_accepted, "
-		                "terms_accepted, certificate_issued\n", a->step);
-		return EXIT_USAGE;
+		fprintf(stderr,
+		        "ledgerctl: --step %s: one of information_confirmed, identity_verified, subscription_accepted, "
+		        "terms_accepted, certificate_issued\n",
+		        a->step);
+		return CTL_EXIT_USAGE;
 	}
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__RegistrationRecord c = LEDGER__API__REGISTRATION_RECORD__INIT;
@@ -624,15 +434,15 @@ static int run_registration_record(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD;
 	req.registration_record = &c;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	if (!r)
 		return rc;
 	char human[400];
 	snprintf(human, sizeof human, "%s: %s recorded", pos[0], a->step);
-	return finish_command(a, r, human);
+	return ctl_finish_command(a, r, human);
 }
 
-static int run_registration_show(const args *a, char **pos)
+static int run_registration_show(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
@@ -641,11 +451,11 @@ static int run_registration_show(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_STATUS;
 	req.registration_status = &q;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	if (!r)
 		return rc;
-	if (r->error || !r->registration) {
-		rc = r->error ? print_error(a, r) : EXIT_REFUSED;
+	if (r->error || r->result_case != LEDGER__API__REPLY__RESULT_REGISTRATION || !r->registration) {
+		rc = r->error ? ctl_print_error(a, r) : CTL_EXIT_REFUSED;
 		ledger__api__reply__free_unpacked(r, NULL);
 		return rc;
 	}
@@ -688,10 +498,10 @@ static int run_registration_show(const args *a, char **pos)
 	return 0;
 }
 
-static int run_subject_erase(const args *a, char **pos)
+static int run_subject_erase(const ctl_args *a, char **pos)
 {
 	if (!a->reason)
-		return usage_error("subject erase needs --reason TEXT (e.g. the request's reference)");
+		return ctl_usage_error("subject erase needs --reason TEXT (e.g. the request's reference)");
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__SubjectErase c = LEDGER__API__SUBJECT_ERASE__INIT;
 	c.subject = pos[0];
@@ -699,205 +509,392 @@ static int run_subject_erase(const args *a, char **pos)
 	req.body_case = LEDGER__API__REQUEST__BODY_SUBJECT_ERASE;
 	req.subject_erase = &c;
 	int rc;
-	Ledger__Api__Reply *r = call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
 	if (!r)
 		return rc;
 	char human[400];
 	snprintf(human, sizeof human, "personal data of %s erased", pos[0]);
-	return finish_command(a, r, human);
+	return ctl_finish_command(a, r, human);
 }
 
-static const command commands[] = {
-	{"token", 0, "ledgerctl token --data DIR --sub EMAIL [--platform] [--ttl SECONDS]\n"
-	             "  Mints a bearer token from DIR's embedded identity-provider key (default ttl 3600 s,\n"
-	             "  at most 366 days). --platform gives it the platform role.\n", run_token},
-	{"account add", 1, "ledgerctl account add EMAIL --name NAME [--ec]        (platform role)\n"
-	                   "  Registers an account; --ec marks an expert-comptable.\n", run_account_add},
-	{"firm add", 1, "ledgerctl firm add FIRM --name NAME --ec EMAIL         (platform role)\n"
-	                "  Creates firm FIRM (1 to 64 of A-Z a-z 0-9 . _ -) headed by the EC account EMAIL.\n", run_firm_add},
-	{"delegation grant", 0,
-	 "ledgerctl delegation grant --firm FIRM (--to EMAIL[,EMAIL...] | --import FILE) --rights LIST\n"
-	 "                           [--expires YYYY-MM-DD]\n"
-	 "  --import reads the first column of a .csv, .txt, .xls or .xlsx list (a header row is\n"
-	 "  skipped; at most 5 MiB and 10 000 addresses); each result line gives the file's row.\n"
-	 "  The firm's EC gives rights (sign, launch, seal, prepare) to collaborators, each of whom\n"
-	 "  must have an account. Valid through the end of the expiry date, Paris time; default: one\n"
-	 "  year from today. Granting a right held already renews it. One line per row: GRANTED,\n"
-	 "  INVALID_ADDRESS, NO_ACCOUNT, DUPLICATE or IS_FIRM_EC; exit 1 unless every one is GRANTED.\n",
-	 run_grant},
-	{"delegation revoke", 0, "ledgerctl delegation revoke --firm FIRM --to EMAIL [--rights LIST]\n"
-	                         "  The firm's EC withdraws rights (default: all of them).\n", run_revoke},
-	{"delegation given", 0, "ledgerctl delegation given [--firm FIRM]\n"
-	                        "  Delegations the caller gave, as EC, in FIRM or in all its firms.\n", run_given},
-	{"delegation received", 0, "ledgerctl delegation received\n"
-	                           "  Delegations the caller received, with their expiry dates.\n", run_received},
-	{"can", 1, "ledgerctl can --firm FIRM [--actor EMAIL] ACTION\n"
-	           "  Prints \"allowed: REASON\" (exit 0) or \"denied: REASON\" (exit 1). ACTION is a canonical\n"
-	           "  name: platform.stats platform.credit platform.firm_settings platform.dashboard\n"
-	           "  platform.contacts_export platform.alerts signature.configure signature.modify\n"
-	           "  signature.add_signers signature.remind signature.cancel signature.send\n"
-	           "  signature.classify signature.sign seal.configure seal.modify seal.classify seal.seal\n"
-	           "  signature.request_approval signature.approve signature.reject\n", run_can},
-	{"head", 0, "ledgerctl head\n  The log's last seq and hash.\n", run_head},
-	{"registration record", 1,
-	 "ledgerctl registration record EMAIL --step STEP [fields]          (platform role)\n"
-	 "  Records a registration step done by EMAIL. Steps and their fields:\n"
-	 "    information_confirmed\n"
-	 "    identity_verified      --provider NAME --provider-ref REF --method METHOD --phone +33...\n"
-	 "                           --id-ref ID_DOCUMENT_REFERENCE   (phone and ID are sealed, erasable)\n"
-	 "    subscription_accepted  --subscription-version V\n"
-	 "    terms_accepted         --terms-version V --rgpd-version V\n"
-	 "    certificate_issued     --certificate-serial SERIAL --not-after YYYY-MM-DD (after identity)\n"
-	 "  signature.sign is allowed only once every step is done and the certificate is valid.\n",
-	 run_registration_record},
-	{"registration show", 0, "ledgerctl registration show [--sub EMAIL]\n"
-	                         "  Steps done and missing; the platform and the subject also see the sealed data.\n",
-	 run_registration_show},
-	{"subject erase", 1, "ledgerctl subject erase EMAIL --reason TEXT                  (platform role)\n"
-	                     "  Destroys EMAIL's personal-data key and sealed data (RGPD erasure). The events stay\n"
-	                     "  and the chain still verifies; the personal data can no longer be read.\n",
-	 run_subject_erase},
+static const ctl_command account_commands[] = {
+    {"token", 0, "sub ttl",
+     "ledgerctl token --data DIR --sub EMAIL [--platform] [--ttl SECONDS]\n"
+     "  Mints a bearer token from DIR's embedded identity-provider key (default ttl 3600 s,\n"
+     "  at most 366 days). --platform gives it the platform role.\n",
+     run_token, 0},
+    {"account add", 1, "name ec",
+     "ledgerctl account add EMAIL --name NAME [--ec]        (platform role)\n"
+     "  Registers an account; --ec marks an expert-comptable.\n",
+     run_account_add, 0},
+    {"firm add", 1, "name ec",
+     "ledgerctl firm add FIRM --name NAME --ec EMAIL         (platform role)\n"
+     "  Creates firm FIRM (1 to 64 of A-Z a-z 0-9 . _ -) headed by the EC account EMAIL.\n",
+     run_firm_add, 0},
+    {"delegation grant", 0, "firm to import rights expires",
+     "ledgerctl delegation grant --firm FIRM (--to EMAIL[,EMAIL...] | --import FILE) --rights LIST\n"
+     "                           [--expires YYYY-MM-DD]\n"
+     "  --import reads the first column of a .csv, .txt, .xls or .xlsx list (a header row is\n"
+     "  skipped; at most 5 MiB and 10 000 addresses); each result line gives the file's row.\n"
+     "  The firm's EC gives rights (sign, launch, seal, prepare) to collaborators, each of whom\n"
+     "  must have an account. Valid through the end of the expiry date, Paris time; default: one\n"
+     "  year from today. Granting a right held already renews it. One line per row: GRANTED,\n"
+     "  INVALID_ADDRESS, NO_ACCOUNT, DUPLICATE or IS_FIRM_EC; exit 1 unless every one is GRANTED.\n",
+     run_grant, 0},
+    {"delegation revoke", 0, "firm to rights",
+     "ledgerctl delegation revoke --firm FIRM --to EMAIL [--rights LIST]\n"
+     "  The firm's EC withdraws rights (default: all of them).\n",
+     run_revoke, 0},
+    {"delegation given", 0, "firm",
+     "ledgerctl delegation given [--firm FIRM]\n"
+     "  Delegations the caller gave, as EC, in FIRM or in all its firms.\n",
+     run_given, 0},
+    {"delegation received", 0, "",
+     "ledgerctl delegation received\n"
+     "  Delegations the caller received, with their expiry dates.\n",
+     run_received, 0},
+    {"can", 1, "firm actor",
+     "ledgerctl can --firm FIRM [--actor EMAIL] ACTION\n"
+     "  Prints \"allowed: REASON\" (exit 0) or \"denied: REASON\" (exit 1). ACTION is a canonical\n"
+     "  name: platform.stats platform.credit platform.firm_settings platform.dashboard\n"
+     "  platform.contacts_export platform.alerts signature.configure signature.modify\n"
+     "  signature.add_signers signature.remind signature.cancel signature.send\n"
+     "  signature.classify signature.sign seal.configure seal.modify seal.classify seal.seal\n"
+     "  signature.request_approval signature.approve signature.reject\n",
+     run_can, 0},
+    {"head", 0, "", "ledgerctl head\n  The log's last seq and hash.\n", run_head, 0},
+    {"registration record", 1,
+     "step provider provider-ref method phone id-ref terms-version rgpd-version subscription-version "
+     "certificate-serial not-after",
+     "ledgerctl registration record EMAIL --step STEP [fields]          (platform role)\n"
+     "  Records a registration step done by EMAIL. Steps and their fields:\n"
+     "    information_confirmed\n"
+     "    identity_verified      --provider NAME --provider-ref REF --method METHOD --phone +33...\n"
+     "                           --id-ref ID_DOCUMENT_REFERENCE   (phone and ID are sealed, erasable)\n"
+     "    subscription_accepted  --subscription-version V\n"
+     "    terms_accepted         --terms-version V --rgpd-version V\n"
+     "    certificate_issued     --certificate-serial SERIAL --not-after YYYY-MM-DD (after identity)\n"
+     "  signature.sign is allowed only once every step is done and the certificate is valid.\n",
+     run_registration_record, 0},
+    {"registration show", 0, "sub",
+     "ledgerctl registration show [--sub EMAIL]\n"
+     "  Steps done and missing; the platform and the subject also see the sealed data.\n",
+     run_registration_show, 0},
+    {"subject erase", 1, "reason",
+     "ledgerctl subject erase EMAIL --reason TEXT                  (platform role)\n"
+     "  Destroys EMAIL's personal-data key and sealed data (RGPD erasure). The events stay\n"
+     "  and the chain still verifies; the personal data can no longer be read.\n",
+     run_subject_erase, 0},
+    {NULL, 0, NULL, NULL, NULL, 0},
 };
-#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+/* Every command, table by table, in the order `ledgerctl --help` lists them. */
+static const ctl_command *const command_tables[] = {account_commands, ctl_collection_commands, ctl_platform_commands};
+#define TABLE_COUNT (sizeof command_tables / sizeof command_tables[0])
+
+static const char global_usage[] =
+    "global options (before or after the command):\n"
+    "  --server URL       ledgerd's address (default: $LEDGER_SERVER, else ipc://DIR/ledgerd.sock\n"
+    "                     with --data DIR)\n"
+    "  --token TOKEN      bearer token (default: $LEDGER_TOKEN)\n"
+    "  --as EMAIL --data DIR   mint a short-lived token for EMAIL from DIR's identity-provider key\n"
+    "  --platform --data DIR   mint a token with the platform role\n"
+    "  --json             machine-readable output on stdout\n"
+    "  --request-id ID    the command's request id (default: random); reuse it to retry safely\n"
+    "  --timeout MS       how long to wait for a reply (default 10000)\n"
+    "exit status: 0 ok, 1 refused or failed (the message says why), 2 usage error\n";
+
+/* ----- the command line ----- */
+
+/* One option: its text goes to a field of ctl_args (a const char * for an option taking a
+ * value, a bool for a flag). Global options are taken by every command. */
+typedef struct option_spec {
+	const char *name;
+	int has_arg;
+	size_t offset;
+	bool global;
+} option_spec;
+
+#define VALUE(name, field)                                                                                             \
+	{                                                                                                              \
+		name, required_argument, offsetof(ctl_args, field), false                                              \
+	}
+#define FLAG(name, field)                                                                                              \
+	{                                                                                                              \
+		name, no_argument, offsetof(ctl_args, field), false                                                    \
+	}
+#define GLOBAL(name, field)                                                                                            \
+	{                                                                                                              \
+		name, required_argument, offsetof(ctl_args, field), true                                               \
+	}
+
+static const option_spec option_specs[] = {
+    GLOBAL("server", server),
+    GLOBAL("token", token),
+    GLOBAL("as", as),
+    GLOBAL("data", data),
+    {"platform", no_argument, offsetof(ctl_args, platform), true},
+    {"json", no_argument, offsetof(ctl_args, json), true},
+    {"help", no_argument, offsetof(ctl_args, help), true},
+    GLOBAL("request-id", request_id),
+    GLOBAL("timeout", timeout),
+    /* --ec alone: the account is an EC (account add); --ec EMAIL: the firm's EC (firm add). */
+    {"ec", optional_argument, offsetof(ctl_args, ec_email), false},
+    VALUE("sub", sub),
+    VALUE("ttl", ttl),
+    VALUE("name", name),
+    VALUE("firm", firm),
+    VALUE("to", to),
+    VALUE("rights", rights),
+    VALUE("expires", expires),
+    VALUE("actor", actor),
+    VALUE("import", import_file),
+    VALUE("step", step),
+    VALUE("provider", provider),
+    VALUE("provider-ref", provider_ref),
+    VALUE("method", method),
+    VALUE("phone", phone),
+    VALUE("id-ref", id_ref),
+    VALUE("terms-version", terms_version),
+    VALUE("rgpd-version", rgpd_version),
+    VALUE("subscription-version", subscription_version),
+    VALUE("certificate-serial", certificate_serial),
+    VALUE("not-after", not_after),
+    VALUE("reason", reason),
+    VALUE("kind", kind),
+    VALUE("title", title),
+    VALUE("deadline", deadline),
+    FLAG("no-deadline", no_deadline),
+    VALUE("order", order),
+    VALUE("expiry-days", expiry_days),
+    VALUE("reminder-days", reminder_days),
+    FLAG("no-reminders", no_reminders),
+    VALUE("state", state),
+    FLAG("all", all),
+    VALUE("email", email),
+    FLAG("external", external),
+    FLAG("sequential", sequential),
+    FLAG("parallel", parallel),
+    VALUE("signers", signers),
+    VALUE("signer", signer),
+    VALUE("document", document),
+    VALUE("page", page),
+    VALUE("rect", rect),
+    VALUE("comment", comment),
+    VALUE("folder", folder),
+    VALUE("action", action),
+    VALUE("expected-version", expected_version),
+    VALUE("output", output),
+    VALUE("credits", credits),
+    VALUE("reference", reference),
+    VALUE("history", history),
+    VALUE("credits-low", credits_low),
+    VALUE("sender-name", sender_name),
+    VALUE("from", from),
+    VALUE("days", days),
+};
+#define OPTION_COUNT    (sizeof option_specs / sizeof option_specs[0])
+#define OPTION_VAL_BASE 256 /* getopt_long's value for option_specs[i]: above every short option */
+_Static_assert(OPTION_COUNT <= CTL_OPTIONS_MAX, "raise CTL_OPTIONS_MAX");
+
+static int option_find(const char *name)
+{
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (strcmp(option_specs[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Stores one option found by getopt_long into a. */
+static void option_set(ctl_args *a, const option_spec *o, int argc, char **argv)
+{
+	char *field = (char *)a + o->offset;
+	if (o->has_arg == required_argument) {
+		*(const char **)field = optarg;
+		return;
+	}
+	if (o->has_arg == no_argument) {
+		*(bool *)field = true;
+		return;
+	}
+	assert(o->has_arg == optional_argument && strcmp(o->name, "ec") == 0);
+	if (optarg) { /* --ec=EMAIL */
+		a->ec_email = optarg;
+	} else if (optind < argc && strchr(argv[optind], '@') && argv[optind][0] != '-') {
+		a->ec_email = argv[optind++]; /* --ec EMAIL */
+	} else {
+		a->ec = true;
+	}
+}
+
+/* Parses every option into a (and marks it in seen). CTL_EXIT_USAGE on an unknown one. */
+static int options_parse(int argc, char **argv, ctl_args *a, bool seen[CTL_OPTIONS_MAX])
+{
+	struct option longs[OPTION_COUNT + 1];
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		longs[i] =
+		    (struct option){option_specs[i].name, option_specs[i].has_arg, NULL, OPTION_VAL_BASE + (int)i};
+	longs[OPTION_COUNT] = (struct option){NULL, 0, NULL, 0};
+	int c;
+	while ((c = getopt_long(argc, argv, "ho:", longs, NULL)) != -1) {
+		int i = c == 'h' ? option_find("help") : c == 'o' ? option_find("output") : c - OPTION_VAL_BASE;
+		if (i < 0 || (size_t)i >= OPTION_COUNT)
+			return ctl_usage_error("bad option");
+		seen[i] = true;
+		option_set(a, &option_specs[i], argc, argv);
+	}
+	char *end;
+	if (a->timeout) {
+		long ms = strtol(a->timeout, &end, 10);
+		if (*end || ms < 1 || ms > 24L * 3600 * 1000)
+			return ctl_usage_error("--timeout: milliseconds, from 1 to 86400000");
+		a->timeout_ms = (int)ms;
+	}
+	if (a->ttl) {
+		a->ttl_s = strtol(a->ttl, &end, 10);
+		if (*end || !a->ttl[0])
+			return ctl_usage_error("--ttl: seconds");
+	}
+	return 0;
+}
+
+/* True if the space-separated list holds word. */
+static bool list_has(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; *p;) {
+		size_t w = strcspn(p, " ");
+		if (w == n && strncmp(p, word, n) == 0)
+			return true;
+		p += w;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
+/* An option the command does not take is a usage error, not silently ignored. */
+static int options_check(const ctl_command *cmd, const bool seen[CTL_OPTIONS_MAX])
+{
+	for (size_t i = 0; i < OPTION_COUNT; i++) {
+		if (!seen[i] || option_specs[i].global || list_has(cmd->options, option_specs[i].name))
+			continue;
+		fprintf(stderr, "ledgerctl: %s does not take --%s\nusage: %s", cmd->name, option_specs[i].name,
+		        cmd->usage);
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The command whose words the arguments start with (*words of them); NULL if none. */
+static const ctl_command *command_find(char **rest, int nrest, int *words)
+{
+	for (size_t t = 0; t < TABLE_COUNT; t++) {
+		for (const ctl_command *cmd = command_tables[t]; cmd->name; cmd++) {
+			int n = 0;
+			const char *p = cmd->name;
+			while (*p && n < nrest) {
+				size_t w = strcspn(p, " ");
+				if (strlen(rest[n]) != w || strncmp(rest[n], p, w) != 0)
+					break;
+				n++;
+				p += w;
+				p += *p == ' ';
+			}
+			if (*p == '\0' && n > 0) {
+				*words = n;
+				return cmd;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Prints the synopsis of every command (whose first word is group, when not NULL) on f, or
+ * only counts them when f is NULL. Returns the count. */
+static size_t print_synopses(FILE *f, const char *group)
+{
+	size_t listed = 0, n = group ? strlen(group) : 0;
+	for (size_t t = 0; t < TABLE_COUNT; t++) {
+		for (const ctl_command *cmd = command_tables[t]; cmd->name; cmd++) {
+			if (group && (strncmp(cmd->name, group, n) != 0 || cmd->name[n] != ' '))
+				continue;
+			if (f)
+				fprintf(f, "  %.*s\n", (int)strcspn(cmd->usage, "\n"), cmd->usage);
+			listed++;
+		}
+	}
+	return listed;
+}
 
 static void print_usage(FILE *f)
 {
 	fprintf(f, "usage: ledgerctl [global options] COMMAND [options]\n\ncommands:\n");
-	for (size_t i = 0; i < COMMAND_COUNT; i++) {
-		const char *u = commands[i].usage;
-		fprintf(f, "  %.*s\n", (int)(strchr(u, '\n') - u), u);
-	}
+	print_synopses(f, NULL);
 	fprintf(f, "\n%s", global_usage);
 	fprintf(f, "`ledgerctl COMMAND --help` details one command.\n");
 }
 
+/* No command matched. A group's word ("collection") lists the group's commands. */
+static int no_command(const ctl_args *a, char **rest, int nrest)
+{
+	if (print_synopses(NULL, rest[0]) == 0) {
+		fprintf(stderr, "ledgerctl: unknown command \"%s\"\n", rest[0]);
+		print_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	FILE *f = a->help ? stdout : stderr;
+	if (a->help)
+		fprintf(f, "ledgerctl %s commands:\n", rest[0]);
+	else if (nrest > 1)
+		fprintf(f, "ledgerctl: unknown command \"%s %s\"; the %s commands are:\n", rest[0], rest[1], rest[0]);
+	else
+		fprintf(f, "ledgerctl: %s needs a subcommand:\n", rest[0]);
+	print_synopses(f, rest[0]);
+	fprintf(f, "`ledgerctl %s SUBCOMMAND --help` details one.\n", rest[0]);
+	return a->help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
-	args a = {.ttl_s = 3600, .timeout_ms = 10000};
-	static const struct option options[] = {
-		{"server", required_argument, NULL, 'S'},  {"token", required_argument, NULL, 'T'},
-		{"as", required_argument, NULL, 'A'},      {"data", required_argument, NULL, 'D'},
-		{"platform", no_argument, NULL, 'P'},      {"json", no_argument, NULL, 'J'},
-		{"request-id", required_argument, NULL, 'R'}, {"timeout", required_argument, NULL, 'W'},
-		{"sub", required_argument, NULL, 's'},     {"ttl", required_argument, NULL, 't'},
-		{"name", required_argument, NULL, 'n'},    {"ec", optional_argument, NULL, 'e'},
-		{"firm", required_argument, NULL, 'f'},    {"to", required_argument, NULL, 'o'},
-		{"rights", required_argument, NULL, 'r'},  {"expires", required_argument, NULL, 'x'},
-		{"actor", required_argument, NULL, 'a'},   {"help", no_argument, NULL, 'h'},
-		{"step", required_argument, NULL, 1},      {"provider", required_argument, NULL, 2},
-		{"provider-ref", required_argument, NULL, 3}, {"method", required_argument, NULL, 4},
-		{"phone", required_argument, NULL, 5},     {"id-ref", required_argument, NULL, 6},
-		{"terms-version", required_argument, NULL, 7}, {"rgpd-version", required_argument, NULL, 8},
-		{"subscription-version", required_argument, NULL, 9}, {"certificate-serial", required_argument, NULL, 10},
-		{"not-after", required_argument, NULL, 11}, {"reason", required_argument, NULL, 12},
-		{"import", required_argument, NULL, 13},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-	char *end;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (c) {
-		case 'S': a.server = optarg; break;
-		case 'T': a.token = optarg; break;
-		case 'A': a.as = optarg; break;
-		case 'D': a.data = optarg; break;
-		case 'P': a.platform = true; break;
-		case 'J': a.json = true; break;
-		case 'R': a.request_id = optarg; break;
-		case 'W':
-			a.timeout_ms = (int)strtol(optarg, &end, 10);
-			if (*end || a.timeout_ms < 1)
-				return usage_error("--timeout: milliseconds, at least 1");
-			break;
-		case 's': a.sub = optarg; break;
-		case 't':
-			a.ttl_s = strtol(optarg, &end, 10);
-			if (*end)
-				return usage_error("--ttl: seconds");
-			break;
-		case 'n': a.name = optarg; break;
-		case 'e':
-			/* --ec alone: the account is an EC (account add); --ec EMAIL: the firm's EC. */
-			if (optarg)
-				a.ec_email = optarg;
-			else if (optind < argc && strchr(argv[optind], '@') && argv[optind][0] != '-')
-				a.ec_email = argv[optind++];
-			else
-				a.ec = true;
-			break;
-		case 'f': a.firm = optarg; break;
-		case 'o': a.to = optarg; break;
-		case 'r': a.rights = optarg; break;
-		case 'x': a.expires = optarg; break;
-		case 'a': a.actor = optarg; break;
-		case 'h': a.help = true; break;
-		case 1: a.step = optarg; break;
-		case 2: a.provider = optarg; break;
-		case 3: a.provider_ref = optarg; break;
-		case 4: a.method = optarg; break;
-		case 5: a.phone = optarg; break;
-		case 6: a.id_ref = optarg; break;
-		case 7: a.terms_version = optarg; break;
-		case 8: a.rgpd_version = optarg; break;
-		case 9: a.subscription_version = optarg; break;
-		case 10: a.certificate_serial = optarg; break;
-		case 11: a.not_after = optarg; break;
-		case 12: a.reason = optarg; break;
-		case 13: a.import_file = optarg; break;
-		default: return usage_error("bad option");
-		}
-	}
+	ctl_args a = {.ttl_s = 3600, .timeout_ms = 10000};
+	bool seen[CTL_OPTIONS_MAX] = {false};
+	int rc = options_parse(argc, argv, &a, seen);
+	if (rc)
+		return rc;
 	char **rest = argv + optind;
-	int nrest = argc - optind;
+	int nrest = argc - optind, words = 0;
 	if (nrest == 0) {
 		print_usage(a.help ? stdout : stderr);
-		return a.help ? 0 : EXIT_USAGE;
+		return a.help ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 	}
-	for (size_t i = 0; i < COMMAND_COUNT; i++) {
-		const command *cmd = &commands[i];
-		char name[64];
-		int words = 0;
-		size_t len = 0;
-		/* Match the command's words against the first arguments. */
-		for (const char *p = cmd->name; *p && words < nrest;) {
-			size_t w = strcspn(p, " ");
-			if (strlen(rest[words]) != w || strncmp(rest[words], p, w) != 0)
-				break;
-			len += w + 1;
-			words++;
-			p += w;
-			if (*p == ' ')
-				p++;
-		}
-		if (len != strlen(cmd->name) + 1)
-			continue;
-		snprintf(name, sizeof name, "%s", cmd->name);
-		if (a.help) {
-			fputs(cmd->usage, stdout);
-			fputs("\n", stdout);
-			fputs(global_usage, stdout);
-			return 0;
-		}
-		char *moved[2];
-		if (strcmp(cmd->name, "account add") == 0 && a.ec_email && nrest - words == 0) {
-			/* `account add --ec EMAIL ...`: the address was taken as --ec's value. */
-			moved[0] = (char *)a.ec_email;
-			moved[1] = NULL;
-			a.ec = true;
-			a.ec_email = NULL;
-			rest = moved;
-			nrest = words = 0;
-			nrest = 1;
-		}
-		if (nrest - words != cmd->positional) {
-			fprintf(stderr, "ledgerctl: %s takes %d argument(s)\nusage: %s", name, cmd->positional, cmd->usage);
-			return EXIT_USAGE;
-		}
-		if (sodium_init() < 0)
-			return EXIT_REFUSED;
-		return cmd->run(&a, rest + words);
+	const ctl_command *cmd = command_find(rest, nrest, &words);
+	if (!cmd)
+		return no_command(&a, rest, nrest);
+	a.cmd = cmd;
+	if (a.help) {
+		printf("%s\n%s", cmd->usage, global_usage);
+		return CTL_EXIT_OK;
 	}
-	fprintf(stderr, "ledgerctl: unknown command \"%s\"\n", rest[0]);
-	print_usage(stderr);
-	return EXIT_USAGE;
+	rc = options_check(cmd, seen);
+	if (rc)
+		return rc;
+	char *moved[2];
+	if (strcmp(cmd->name, "account add") == 0 && a.ec_email && nrest == words) {
+		/* `account add --ec EMAIL ...`: the address was taken as --ec's value. */
+		moved[0] = (char *)a.ec_email;
+		moved[1] = NULL;
+		a.ec = true;
+		a.ec_email = NULL;
+		rest = moved;
+		words = 0;
+		nrest = 1;
+	}
+	if (nrest - words != cmd->positional) {
+		fprintf(stderr, "ledgerctl: %s takes %d argument(s)\nusage: %s", cmd->name, cmd->positional,
+		        cmd->usage);
+		return CTL_EXIT_USAGE;
+	}
+	if (sodium_init() < 0)
+		return CTL_EXIT_REFUSED;
+	return cmd->run(&a, rest + words);
 }

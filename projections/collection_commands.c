@@ -21,10 +21,12 @@ typedef Ledger__Events__CollectionState state;
 #define S(name) LEDGER__EVENTS__COLLECTION_STATE__STATE_##name
 #define E(code) LEDGER__API__ERROR_CODE__##code
 
+/* "draft", "pending_approval"...: the spelling of ledgerctl's --json and of Error.reason. */
 static const char *state_name(state s)
 {
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&ledger__events__collection_state__descriptor, (int)s);
-	return v ? v->name + 6 : "UNKNOWN"; /* without "STATE_" */
+	static const char *const names[] = {"unspecified", "draft",     "pending_approval", "approved",  "rejected", "sent",
+	                                    "in_progress", "completed", "declined",         "cancelled", "expired"};
+	return (size_t)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
 }
 
 static Ledger__Api__Reply *fail(proj_emitter *em, Ledger__Api__ErrorCode code, const char *field, const char *fmt, ...)

@@ -131,8 +131,9 @@ json_ok "head --json"
 
 kill -TERM "$pid"
 wait "$pid"
+status=$?
 checks=$((checks + 1))
-[ $? = 0 ] || { failures=$((failures + 1)); echo "FAIL: ledgerd did not exit 0 on SIGTERM"; }
+[ "$status" = 0 ] || { failures=$((failures + 1)); echo "FAIL: ledgerd did not exit 0 on SIGTERM (exit $status)"; }
 pid=
 grep -q "stopped cleanly" "$dir/log" || { failures=$((failures + 1)); echo "FAIL: no clean stop in the log"; }
 

@@ -1,0 +1,743 @@
+/*
+ * ledgerctl_platform.c: the firm-level commands of the platform (docs/cli.md#platform):
+ * credits, preferences, statistics, the dashboard, the contacts export and alerts.
+ */
+#include "ledgerctl_common.h"
+#include "ledgerctl_views.h"
+
+#include "projections.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Alert windows, in days (proto/api.proto AlertSubscribe.days). */
+#define ALERT_DAYS_MIN 1u
+#define ALERT_DAYS_MAX 365u
+/* Credits moved by one command, and thresholds: a bound far above any firm's needs. */
+#define CREDITS_MAX UINT32_MAX
+
+static int need_firm(const ctl_args *a)
+{
+	return a->firm ? 0 : ctl_usage_errorf(a, "%s needs --firm FIRM", a->cmd->name);
+}
+
+/* A command's JSON object: the ack, then (when ledgerd returned it) the result under key. */
+typedef void (*result_json)(json_out *j, const Ledger__Api__Reply *r);
+
+static void json_command(const Ledger__Api__Reply *r, const char *key, result_json write)
+{
+	json_out j;
+	json_begin(&j, stdout);
+	json_obj_begin(&j);
+	ctl_json_ack(&j, r);
+	if (write)
+		json_key(&j, key), write(&j, r);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+/* A query's JSON object: "ok" and the result's keys, written by write. */
+static void json_query(const Ledger__Api__Reply *r, result_json write)
+{
+	json_out j;
+	json_begin(&j, stdout);
+	json_obj_begin(&j);
+	json_key(&j, "ok"), json_bool(&j, true);
+	write(&j, r);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+static void print_done(const Ledger__Api__Reply *r, const char *human)
+{
+	printf("%s (seq %llu%s)\n", human, (unsigned long long)r->seq, r->replayed ? ", replayed: already done" : "");
+}
+
+/* ----- credits ----- */
+
+static void credits_keys(json_out *j, const Ledger__Api__Reply *r)
+{
+	const Ledger__Api__CreditsReply *c = r->credits;
+	char at[CTL_TIME_BYTES];
+	json_key(j, "available"), json_u64(j, c->available);
+	json_key(j, "reserved"), json_u64(j, c->reserved);
+	json_key(j, "used"), json_u64(j, c->used);
+	json_key(j, "added"), json_u64(j, c->added);
+	json_key(j, "truncated"), json_bool(j, c->truncated);
+	json_key(j, "history"), json_arr_begin(j);
+	for (size_t i = 0; i < c->n_history; i++) {
+		const Ledger__Api__CreditEntry *e = c->history[i];
+		ctl_time_iso(e->at_us, at);
+		json_obj_begin(j);
+		json_key(j, "seq"), json_u64(j, e->seq);
+		json_key(j, "at"), json_str(j, at);
+		json_key(j, "kind"), json_str(j, e->kind);
+		json_key(j, "credits"), ctl_json_i64(j, e->credits);
+		json_key(j, "collection_id"), json_str(j, e->collection_id);
+		json_key(j, "actor"), json_str(j, e->actor);
+		json_key(j, "reference"), json_str(j, e->reference);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void credits_object(json_out *j, const Ledger__Api__Reply *r)
+{
+	json_obj_begin(j);
+	credits_keys(j, r);
+	json_obj_end(j);
+}
+
+static void print_credits(const char *firm, const Ledger__Api__CreditsReply *c)
+{
+	printf("firm %s: %" PRIu64 " credits available, %" PRIu64 " reserved, %" PRIu64 " used, %" PRIu64
+	       " added in all\n",
+	       firm, c->available, c->reserved, c->used, c->added);
+	if (c->n_history == 0)
+		return;
+	printf("%-8s %-20s %-9s %8s %-12s %-32s %s\n", "SEQ", "AT", "KIND", "CREDITS", "COLLECTION", "ACTOR",
+	       "REFERENCE");
+	for (size_t i = 0; i < c->n_history; i++) {
+		const Ledger__Api__CreditEntry *e = c->history[i];
+		char at[CTL_TIME_BYTES];
+		ctl_time_iso(e->at_us, at);
+		printf("%-8" PRIu64 " %-20s %-9s %+8" PRId64 " %-12s %-32s %s\n", e->seq, ctl_dash(at),
+		       ctl_dash(e->kind), e->credits, ctl_dash(e->collection_id), ctl_dash(e->actor),
+		       ctl_dash(e->reference));
+	}
+	if (c->truncated)
+		printf("(older entries not shown: raise --history)\n");
+}
+
+static int run_credits_add(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
+	int rc = need_firm(a);
+	if (!rc && !a->credits)
+		rc = ctl_usage_errorf(a, "credits add needs --credits N");
+	if (!rc)
+		rc = ctl_parse_u64("--credits", a->credits, 1, CREDITS_MAX, &c.credits);
+	if (rc)
+		return rc;
+	c.firm_id = (char *)a->firm;
+	if (a->reference)
+		c.reference = (char *)a->reference;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
+	req.credits_add = &c;
+	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
+	if (!r)
+		return rc;
+	bool has = r->result_case == LEDGER__API__REPLY__RESULT_CREDITS && r->credits;
+	char human[200];
+	if (has)
+		snprintf(human, sizeof human, "%" PRIu64 " credits added to firm %s, %" PRIu64 " available", c.credits,
+		         a->firm, r->credits->available);
+	else
+		snprintf(human, sizeof human, "%" PRIu64 " credits added to firm %s", c.credits, a->firm);
+	if (a->json)
+		json_command(r, "credits", has ? credits_object : NULL);
+	else
+		print_done(r, human);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return CTL_EXIT_OK;
+}
+
+static int run_credits_show(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
+	int rc = need_firm(a);
+	if (!rc && a->history)
+		rc = ctl_parse_u32("--history", a->history, 1, PROJ_LIST_ROWS_MAX, &q.history_rows);
+	if (rc)
+		return rc;
+	q.firm_id = (char *)a->firm;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
+	req.credits_show = &q;
+	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_CREDITS, &rc);
+	if (!r)
+		return rc;
+	if (a->json)
+		json_query(r, credits_keys);
+	else
+		print_credits(a->firm, r->credits);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return CTL_EXIT_OK;
+}
+
+/* ----- preferences ----- */
+
+static void preferences_object(json_out *j, const Ledger__Api__Reply *r)
+{
+	const Ledger__Api__PreferencesReply *p = r->preferences;
+	json_obj_begin(j);
+	json_key(j, "firm"), json_str(j, p->firm_id);
+	json_key(j, "collection_expiry_days"), json_u64(j, p->collection_expiry_days);
+	json_key(j, "reminder_every_days"), json_u64(j, p->reminder_every_days);
+	json_key(j, "default_order"), json_str(j, ctl_enum_name(&ctl_enum_order, p->default_order, '_').s);
+	json_key(j, "credits_low_threshold"), json_u64(j, p->credits_low_threshold);
+	json_key(j, "sender_name"), json_str(j, p->sender_name);
+	json_obj_end(j);
+}
+
+static void preferences_keys(json_out *j, const Ledger__Api__Reply *r)
+{
+	json_key(j, "preferences"), preferences_object(j, r);
+}
+
+static void print_preferences(const Ledger__Api__PreferencesReply *p)
+{
+	printf("preferences of firm %s:\n", p->firm_id);
+	printf("  collection expiry   %u days after sending\n", p->collection_expiry_days);
+	if (p->reminder_every_days)
+		printf("  reminders           every %u days\n", p->reminder_every_days);
+	else
+		printf("  reminders           none automatic\n");
+	printf("  default order       %s\n", ctl_dash(ctl_enum_name(&ctl_enum_order, p->default_order, '-').s));
+	printf("  credits low below   %" PRIu64 "\n", p->credits_low_threshold);
+	printf("  sender name         %s\n", ctl_dash(p->sender_name));
+}
+
+static int preferences_parse(const ctl_args *a, Ledger__Api__PreferencesUpdate *c)
+{
+	if (!a->expiry_days && !a->reminder_days && !a->no_reminders && !a->order && !a->credits_low && !a->sender_name)
+		return ctl_usage_errorf(a, "preferences set: nothing to change");
+	if (a->reminder_days && a->no_reminders)
+		return ctl_usage_errorf(a, "--reminder-days and --no-reminders exclude each other");
+	int order = 0, rc = 0;
+	if (a->expiry_days)
+		rc = ctl_parse_u32("--expiry-days", a->expiry_days, 1, UINT32_MAX, &c->collection_expiry_days);
+	if (!rc && a->reminder_days)
+		rc = ctl_parse_u32("--reminder-days", a->reminder_days, 1, UINT32_MAX, &c->reminder_every_days);
+	if (!rc && a->order)
+		rc = ctl_enum_parse(&ctl_enum_order, "--order", a->order, &order);
+	if (!rc && a->credits_low)
+		rc = ctl_parse_u64("--credits-low", a->credits_low, 1, CREDITS_MAX, &c->credits_low_threshold);
+	if (!rc && a->sender_name && !a->sender_name[0])
+		rc = ctl_usage_errorf(a, "--sender-name: not empty");
+	c->firm_id = (char *)a->firm;
+	c->default_order = (Ledger__Events__SigningOrder)order;
+	c->clear_reminders = a->no_reminders;
+	if (a->sender_name)
+		c->sender_name = (char *)a->sender_name;
+	return rc;
+}
+
+static int run_preferences_set(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	Ledger__Api__PreferencesUpdate c = LEDGER__API__PREFERENCES_UPDATE__INIT;
+	int rc = need_firm(a);
+	if (!rc)
+		rc = preferences_parse(a, &c);
+	if (rc)
+		return rc;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
+	req.preferences_update = &c;
+	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
+	if (!r)
+		return rc;
+	bool has = r->result_case == LEDGER__API__REPLY__RESULT_PREFERENCES && r->preferences;
+	char human[200];
+	snprintf(human, sizeof human, "preferences of firm %s updated", a->firm);
+	if (a->json) {
+		json_command(r, "preferences", has ? preferences_object : NULL);
+	} else {
+		print_done(r, human);
+		if (has)
+			print_preferences(r->preferences);
+	}
+	ledger__api__reply__free_unpacked(r, NULL);
+	return CTL_EXIT_OK;
+}
+
+static int run_preferences_show(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	int rc = need_firm(a);
+	if (rc)
+		return rc;
+	Ledger__Api__PreferencesShow q = LEDGER__API__PREFERENCES_SHOW__INIT;
+	q.firm_id = (char *)a->firm;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW;
+	req.preferences_show = &q;
+	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_PREFERENCES, &rc);
+	if (!r)
+		return rc;
+	if (a->json)
+		json_query(r, preferences_keys);
+	else
+		print_preferences(r->preferences);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return CTL_EXIT_OK;
+}
+
+/* ----- statistics ----- */
+
+static void json_stats_rows(json_out *j, const char *key, Ledger__Api__StatsRow **rows, size_t n)
+{
+	json_key(j, key), json_arr_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		const Ledger__Api__StatsRow *s = rows[i];
+		json_obj_begin(j);
+		json_key(j, "month"), json_str(j, s->month);
+		json_key(j, "collaborator"), json_str(j, s->collaborator);
+		json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_kind, s->kind, '_').s);
+		json_key(j, "created"), json_u64(j, s->created);
+		json_key(j, "sent"), json_u64(j, s->sent);
+		json_key(j, "completed"), json_u64(j, s->completed);
+		json_key(j, "signatures"), json_u64(j, s->signatures);
+		json_key(j, "seals"), json_u64(j, s->seals);
+		json_key(j, "credits_used"), json_u64(j, s->credits_used);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void stats_keys(json_out *j, const Ledger__Api__Reply *r)
+{
+	const Ledger__Api__StatsReply *s = r->stats;
+	json_key(j, "truncated"), json_bool(j, s->truncated);
+	json_stats_rows(j, "by_month", s->by_month, s->n_by_month);
+	json_stats_rows(j, "by_collaborator", s->by_collaborator, s->n_by_collaborator);
+	json_stats_rows(j, "by_kind", s->by_kind, s->n_by_kind);
+	json_stats_rows(j, "rows", s->rows, s->n_rows);
+}
+
+typedef enum { STATS_BY_MONTH, STATS_BY_COLLABORATOR, STATS_BY_KIND } stats_key;
+
+static void print_stats_table(stats_key key, Ledger__Api__StatsRow **rows, size_t n)
+{
+	static const char *const titles[] = {"MONTH", "COLLABORATOR", "KIND"};
+	static const char *const names[] = {"by month", "by collaborator", "by kind"};
+	printf("%s:\n", names[key]);
+	if (n == 0) {
+		printf("  (nothing)\n");
+		return;
+	}
+	printf("  %-32s %8s %8s %9s %10s %6s %8s\n", titles[key], "CREATED", "SENT", "COMPLETED", "SIGNATURES", "SEALS",
+	       "CREDITS");
+	for (size_t i = 0; i < n; i++) {
+		const Ledger__Api__StatsRow *s = rows[i];
+		ctl_name kind = ctl_enum_name(&ctl_enum_kind, s->kind, '-');
+		const char *label = key == STATS_BY_MONTH          ? s->month
+		                    : key == STATS_BY_COLLABORATOR ? s->collaborator
+		                                                   : kind.s;
+		printf("  %-32s %8" PRIu64 " %8" PRIu64 " %9" PRIu64 " %10" PRIu64 " %6" PRIu64 " %8" PRIu64 "\n",
+		       ctl_dash(label), s->created, s->sent, s->completed, s->signatures, s->seals, s->credits_used);
+	}
+}
+
+static int run_stats(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	int rc = need_firm(a);
+	if (!rc && a->from)
+		rc = ctl_parse_month("--from", a->from);
+	if (!rc && a->to)
+		rc = ctl_parse_month("--to", a->to);
+	if (!rc && a->from && a->to && strcmp(a->from, a->to) > 0)
+		rc = ctl_usage_errorf(a, "--from %s is after --to %s", a->from, a->to);
+	if (rc)
+		return rc;
+	Ledger__Api__StatsQuery q = LEDGER__API__STATS_QUERY__INIT;
+	q.firm_id = (char *)a->firm;
+	if (a->from)
+		q.from_month = (char *)a->from;
+	if (a->to)
+		q.to_month = (char *)a->to;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_STATS;
+	req.stats = &q;
+	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_STATS, &rc);
+	if (!r)
+		return rc;
+	const Ledger__Api__StatsReply *s = r->stats;
+	if (a->json) {
+		json_query(r, stats_keys);
+	} else {
+		print_stats_table(STATS_BY_MONTH, s->by_month, s->n_by_month);
+		print_stats_table(STATS_BY_COLLABORATOR, s->by_collaborator, s->n_by_collaborator);
+		print_stats_table(STATS_BY_KIND, s->by_kind, s->n_by_kind);
+		if (s->truncated)
+			printf("(truncated: narrow with --from and --to)\n");
+	}
+	ledger__api__reply__free_unpacked(r, NULL);
+	return CTL_EXIT_OK;
+}
+
+/* ----- dashboard ----- */
+
+static void json_summaries(json_out *j, const char *key, Ledger__Api__CollectionSummary **rows, size_t n)
+{
+	json_key(j, key), json_arr_begin(j);
+	for (size_t i = 0; i < n; i++)
+		ctl_json_summary(j, rows[i]);
+	json_arr_end(j);
+}
+
+static void dashboard_keys(json_out *j, const Ledger__Api__Reply *r)
+{
+	const Ledger__Api__DashboardReply *d = r->dashboard;
+	json_key(j, "firm"), json_str(j, d->firm_id);
+	json_key(j, "credits_available"), json_u64(j, d->credits_available);
+	json_key(j, "states"), json_arr_begin(j);
+	for (size_t i = 0; i < d->n_states; i++) {
+		json_obj_begin(j);
+		json_key(j, "state"), json_str(j, ctl_enum_name(&ctl_enum_state, d->states[i]->state, '_').s);
+		json_key(j, "count"), json_u64(j, d->states[i]->count);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_summaries(j, "mine", d->mine, d->n_mine);
+	json_summaries(j, "waiting_for_me", d->waiting_for_me, d->n_waiting_for_me);
+	json_summaries(j, "expiring_soon", d->expiring_soon, d->n_expiring_soon);
+	json_key(j, "my_delegations"), json_arr_begin(j);
+	for (size_t i = 0; i < d->n_my_delegations; i++)
+		ctl_json_delegation(j, d->my_delegations[i]);
+	json_arr_end(j);
+	json_key(j, "alerts"), json_arr_begin(j);
+	for (size_t i = 0; i < d->n_alerts; i++)
+		ctl_json_alert(j, d->alerts[i]);
+	json_arr_end(j);
+}
+
+static void print_summaries(const char *title, Ledger__Api__CollectionSummary **rows, size_t n)
+{
+	printf("%s (%zu):\n", title, n);
+	if (n > 0)
+		ctl_print_summary_header("  ");
+	for (size_t i = 0; i < n; i++)
+		ctl_print_summary("  ", rows[i]);
+}
+
+static void print_dashboard(const Ledger__Api__DashboardReply *d)
+{
+	printf("firm %s: %" PRIu64 " credits available\n", d->firm_id, d->credits_available);
+	printf("collections by state:");
+	for (size_t i = 0; i < d->n_states; i++)
+		printf(" %s %u%s", ctl_enum_name(&ctl_enum_state, d->states[i]->state, '-').s, d->states[i]->count,
+		       i + 1 < d->n_states ? "," : "");
+	printf("%s\n", d->n_states ? "" : " none");
+	print_summaries("mine, running", d->mine, d->n_mine);
+	print_summaries("waiting for me", d->waiting_for_me, d->n_waiting_for_me);
+	print_summaries("expiring within 3 days", d->expiring_soon, d->n_expiring_soon);
+	printf("my delegations (%zu):\n", d->n_my_delegations);
+	for (size_t i = 0; i < d->n_my_delegations; i++) {
+		const Ledger__Api__DelegationRow *g = d->my_delegations[i];
+		const char *right = proj_right_name(g->right);
+		printf("  %-8s %s %s\n", right ? right : "?", g->expired ? "expired on" : "expires on", g->expires_on);
+	}
+	printf("alerts (%zu):\n", d->n_alerts);
+	for (size_t i = 0; i < d->n_alerts; i++)
+		ctl_print_alert("  ", d->alerts[i]);
+}
+
+static int run_dashboard(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	int rc = need_firm(a);
+	if (rc)
+		return rc;
+	Ledger__Api__DashboardQuery q = LEDGER__API__DASHBOARD_QUERY__INIT;
+	q.firm_id = (char *)a->firm;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_DASHBOARD;
+	req.dashboard = &q;
+	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_DASHBOARD, &rc);
+	if (!r)
+		return rc;
+	if (a->json)
+		json_query(r, dashboard_keys);
+	else
+		print_dashboard(r->dashboard);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return CTL_EXIT_OK;
+}
+
+/* ----- contacts ----- */
+
+static int contacts_json(const Ledger__Api__ContactsReply *c, const char *output)
+{
+	char *csv = output ? NULL : malloc(c->csv.len + 1);
+	if (!output && !csv) {
+		fprintf(stderr, "ledgerctl: out of memory\n");
+		return CTL_EXIT_REFUSED;
+	}
+	if (csv) {
+		memcpy(csv, c->csv.data, c->csv.len);
+		csv[c->csv.len] = '\0';
+	}
+	json_out j;
+	json_begin(&j, stdout);
+	json_obj_begin(&j);
+	json_key(&j, "ok"), json_bool(&j, true);
+	json_key(&j, "contacts"), json_u64(&j, c->contacts);
+	json_key(&j, "bytes"), json_u64(&j, c->csv.len);
+	json_key(&j, "output"), json_str(&j, output ? output : "");
+	if (csv)
+		json_key(&j, "csv"), json_str(&j, csv);
+	json_obj_end(&j);
+	json_end(&j);
+	free(csv);
+	return CTL_EXIT_OK;
+}
+
+static int run_contacts_export(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	int rc = need_firm(a);
+	if (rc)
+		return rc;
+	Ledger__Api__ContactsExport q = LEDGER__API__CONTACTS_EXPORT__INIT;
+	q.firm_id = (char *)a->firm;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT;
+	req.contacts_export = &q;
+	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_CONTACTS, &rc);
+	if (!r)
+		return rc;
+	const Ledger__Api__ContactsReply *c = r->contacts;
+	const char *output = a->output && strcmp(a->output, "-") != 0 ? a->output : NULL;
+	if (output || !a->json)
+		rc = ctl_write_file(output ? output : "-", c->csv.data, c->csv.len);
+	if (rc == CTL_EXIT_OK && a->json)
+		rc = contacts_json(c, output);
+	else if (rc == CTL_EXIT_OK && output)
+		printf("%s: %u contacts written\n", output, c->contacts);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return rc;
+}
+
+/* ----- alerts ----- */
+
+static int subscribe_parse(const ctl_args *a, Ledger__Api__AlertSubscribe *c)
+{
+	int kind, rc = ctl_enum_parse(&ctl_enum_alert_kind, "--kind", a->kind, &kind);
+	if (rc)
+		return rc;
+	bool wants_days = kind == LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING ||
+	                  kind == LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_EXPIRING;
+	bool takes_credits = kind == LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW;
+	if (wants_days != (a->days != NULL))
+		return ctl_usage_errorf(a, wants_days ? "--kind %s needs --days N" : "--kind %s takes no --days",
+		                        a->kind);
+	if (!takes_credits && a->credits)
+		return ctl_usage_errorf(a, "--credits goes only with --kind credits-low");
+	if (a->days)
+		rc = ctl_parse_u32("--days", a->days, ALERT_DAYS_MIN, ALERT_DAYS_MAX, &c->days);
+	if (!rc && a->credits)
+		rc = ctl_parse_u64("--credits", a->credits, 1, CREDITS_MAX, &c->credits);
+	c->firm_id = (char *)a->firm;
+	c->kind = (Ledger__Events__AlertKind)kind;
+	return rc;
+}
+
+static int run_alerts_subscribe(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	Ledger__Api__AlertSubscribe c = LEDGER__API__ALERT_SUBSCRIBE__INIT;
+	int rc = need_firm(a);
+	if (!rc && !a->kind)
+		rc = ctl_usage_errorf(a, "alerts subscribe needs --kind KIND");
+	if (!rc)
+		rc = subscribe_parse(a, &c);
+	if (rc)
+		return rc;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE;
+	req.alert_subscribe = &c;
+	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
+	if (!r)
+		return rc;
+	char human[200];
+	snprintf(human, sizeof human, "subscribed to %s alerts in firm %s",
+	         ctl_enum_name(&ctl_enum_alert_kind, c.kind, '-').s, a->firm);
+	if (a->json)
+		json_command(r, NULL, NULL);
+	else
+		print_done(r, human);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return CTL_EXIT_OK;
+}
+
+static int run_alerts_unsubscribe(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	int kind = 0, rc = need_firm(a);
+	if (!rc && !a->kind)
+		rc = ctl_usage_errorf(a, "alerts unsubscribe needs --kind KIND");
+	if (!rc)
+		rc = ctl_enum_parse(&ctl_enum_alert_kind, "--kind", a->kind, &kind);
+	if (rc)
+		return rc;
+	Ledger__Api__AlertUnsubscribe c = LEDGER__API__ALERT_UNSUBSCRIBE__INIT;
+	c.firm_id = (char *)a->firm;
+	c.kind = (Ledger__Events__AlertKind)kind;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_UNSUBSCRIBE;
+	req.alert_unsubscribe = &c;
+	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
+	if (!r)
+		return rc;
+	char human[200];
+	snprintf(human, sizeof human, "unsubscribed from %s alerts in firm %s",
+	         ctl_enum_name(&ctl_enum_alert_kind, kind, '-').s, a->firm);
+	return ctl_finish_command(a, r, human);
+}
+
+static void alerts_keys(json_out *j, const Ledger__Api__Reply *r)
+{
+	const Ledger__Api__AlertsReply *l = r->alerts;
+	json_key(j, "subscriptions"), json_arr_begin(j);
+	for (size_t i = 0; i < l->n_subscriptions; i++) {
+		json_obj_begin(j);
+		json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_alert_kind, l->subscriptions[i]->kind, '_').s);
+		json_key(j, "days"), json_u64(j, l->subscriptions[i]->days);
+		json_key(j, "credits"), json_u64(j, l->subscriptions[i]->credits);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "alerts"), json_arr_begin(j);
+	for (size_t i = 0; i < l->n_alerts; i++)
+		ctl_json_alert(j, l->alerts[i]);
+	json_arr_end(j);
+}
+
+static void print_alerts(const Ledger__Api__AlertsReply *l)
+{
+	printf("subscriptions (%zu):\n", l->n_subscriptions);
+	for (size_t i = 0; i < l->n_subscriptions; i++) {
+		const Ledger__Api__AlertSubscription *s = l->subscriptions[i];
+		printf("  %-20s", ctl_enum_name(&ctl_enum_alert_kind, s->kind, '-').s);
+		if (s->days)
+			printf(" within %u days", s->days);
+		if (s->kind == LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW && s->credits)
+			printf(" below %" PRIu64 " credits", s->credits);
+		else if (s->kind == LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW)
+			printf(" below the firm's threshold");
+		printf("\n");
+	}
+	printf("alerts (%zu, newest first):\n", l->n_alerts);
+	for (size_t i = 0; i < l->n_alerts; i++)
+		ctl_print_alert("  ", l->alerts[i]);
+}
+
+static int run_alerts_list(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	int rc = need_firm(a);
+	if (rc)
+		return rc;
+	Ledger__Api__AlertsList q = LEDGER__API__ALERTS_LIST__INIT;
+	q.firm_id = (char *)a->firm;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_ALERTS_LIST;
+	req.alerts_list = &q;
+	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_ALERTS, &rc);
+	if (!r)
+		return rc;
+	if (a->json)
+		json_query(r, alerts_keys);
+	else
+		print_alerts(r->alerts);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return CTL_EXIT_OK;
+}
+
+/* ----- the table ----- */
+
+#define OPT_FIRM "  --firm FIRM               the firm\n"
+
+const ctl_command ctl_platform_commands[] = {
+    {"credits add", 0, "firm credits reference",
+     "ledgerctl credits add --firm FIRM --credits N [--reference REF]\n"
+     "  Credits the firm's account with N signature/seal credits (platform.credit: the firm's\n"
+     "  EC). Sending a collection reserves credits; signatures and seals use them.\n" OPT_FIRM
+     "  --credits N               how many, from 1 to 4294967295\n"
+     "  --reference REF           e.g. the order or invoice number\n"
+     "  example: ledgerctl --as ec@cab.fr --data DIR credits add --firm CAB --credits 100 --reference FA-2026-001\n",
+     run_credits_add, 0},
+    {"credits show", 0, "firm history",
+     "ledgerctl credits show --firm FIRM [--history N]\n"
+     "  The firm's credits: available, reserved by running collections, used, added in all, and\n"
+     "  the latest movements, newest first (added, reserved, released, with their signed amount).\n"
+     "  Needs platform.credit (the firm's EC).\n" OPT_FIRM
+     "  --history N               how many movements, from 1 to 10000 (default 100)\n"
+     "  example: ledgerctl --as ec@cab.fr --data DIR credits show --firm CAB --history 20\n",
+     run_credits_show, 0},
+    {"preferences set", 0, "firm expiry-days reminder-days no-reminders order credits-low sender-name",
+     "ledgerctl preferences set --firm FIRM [--expiry-days N] [--reminder-days N | --no-reminders]\n"
+     "                          [--order sequential|parallel] [--credits-low N] [--sender-name NAME]\n"
+     "  Changes the firm's defaults for new collections (platform.firm_settings: the firm's EC);\n"
+     "  what is not given keeps its value.\n" OPT_FIRM "  --expiry-days N           days a collection runs once sent\n"
+     "  --reminder-days N         an automatic reminder every N days\n"
+     "  --no-reminders            no automatic reminders\n"
+     "  --order sequential|parallel  the default signing order\n"
+     "  --credits-low N           the credits-low alerts' default threshold\n"
+     "  --sender-name NAME        the name invitations come from\n"
+     "  example: ledgerctl --as ec@cab.fr --data DIR preferences set --firm CAB --expiry-days 30 \\\n"
+     "             --reminder-days 3 --order parallel --sender-name \"Cabinet Dupont\"\n",
+     run_preferences_set, 0},
+    {"preferences show", 0, "firm",
+     "ledgerctl preferences show --firm FIRM\n"
+     "  The firm's defaults: expiry, reminders, signing order, credits-low threshold, sender name.\n"
+     "  Anyone holding a right in the firm may read them.\n" OPT_FIRM
+     "  example: ledgerctl --as ec@cab.fr --data DIR preferences show --firm CAB\n",
+     run_preferences_show, 0},
+    {"stats", 0, "firm from to",
+     "ledgerctl stats --firm FIRM [--from YYYY-MM] [--to YYYY-MM]\n"
+     "  The firm's statistics (platform.stats: the firm's EC), by month (Paris time), by\n"
+     "  collaborator and by kind: collections created, sent, completed; signatures, seals,\n"
+     "  credits used. --json adds the detailed rows (month x collaborator x kind).\n" OPT_FIRM
+     "  --from YYYY-MM            the first month (default: the first there is)\n"
+     "  --to YYYY-MM              the last month, included (default: the last there is)\n"
+     "  example: ledgerctl --as ec@cab.fr --data DIR stats --firm CAB --from 2026-01 --to 2026-06\n",
+     run_stats, 0},
+    {"dashboard", 0, "firm",
+     "ledgerctl dashboard --firm FIRM\n"
+     "  The caller's dashboard in FIRM: credits available, collections by state, my running\n"
+     "  collections, those waiting for me (my turn to sign; approvals, for the EC), those expiring\n"
+     "  within 3 days, my delegations and my latest alerts.\n" OPT_FIRM
+     "  example: ledgerctl --as prep@cab.fr --data DIR dashboard --firm CAB\n",
+     run_dashboard, 0},
+    {"contacts export", 0, "firm output",
+     "ledgerctl contacts export --firm FIRM [-o FILE.csv]\n"
+     "  Downloads the firm's contacts base (the signers of its collections) as CSV (RFC 4180,\n"
+     "  UTF-8, a header row) to FILE or stdout. --json: the count, and the CSV text without -o.\n" OPT_FIRM
+     "  -o, --output FILE         where to write the CSV (\"-\": stdout)\n"
+     "  example: ledgerctl --as prep@cab.fr --data DIR contacts export --firm CAB -o contacts.csv\n",
+     run_contacts_export, 0},
+    {"alerts subscribe", 0, "firm kind days credits",
+     "ledgerctl alerts subscribe --firm FIRM --kind KIND [--days N] [--credits N]\n"
+     "  Subscribes the caller to one kind of alert in FIRM (subscribing again changes it).\n" OPT_FIRM
+     "  --kind KIND               delegation-expiring (needs --days): one of my delegations expires\n"
+     "                            credits-low (--credits, default the firm's threshold)\n"
+     "                            collection-expiring (needs --days): a collection I created\n"
+     "                            collection-finished: a collection I created completed, was\n"
+     "                            declined or expired\n"
+     "  --days N                  how long before, from 1 to 365 days\n"
+     "  --credits N               below how many available credits\n"
+     "  example: ledgerctl --as prep@cab.fr --data DIR alerts subscribe --firm CAB \\\n"
+     "             --kind collection-expiring --days 3\n",
+     run_alerts_subscribe, 0},
+    {"alerts unsubscribe", 0, "firm kind",
+     "ledgerctl alerts unsubscribe --firm FIRM --kind KIND\n"
+     "  Ends the caller's subscription to one kind of alert in FIRM.\n" OPT_FIRM
+     "  --kind KIND               delegation-expiring, credits-low, collection-expiring or\n"
+     "                            collection-finished\n"
+     "  example: ledgerctl --as prep@cab.fr --data DIR alerts unsubscribe --firm CAB --kind credits-low\n",
+     run_alerts_unsubscribe, 0},
+    {"alerts list", 0, "firm",
+     "ledgerctl alerts list --firm FIRM\n"
+     "  The caller's subscriptions in FIRM and the latest alerts raised for them (newest first,\n"
+     "  at most 100).\n" OPT_FIRM "  example: ledgerctl --as prep@cab.fr --data DIR --json alerts list --firm CAB\n",
+     run_alerts_list, 0},
+    {NULL, 0, NULL, NULL, NULL, 0},
+};
