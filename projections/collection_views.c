@@ -323,7 +323,7 @@ ledger_err proj_collections_due(proj *p, ledger_txn *t, size_t max, size_t *coun
 	timer *list = calloc(max ? max : 1, sizeof *list);
 	if (!list)
 		return LEDGER_ERR_NOMEM;
-	size_t n;
+	size_t n = 0;
 	ledger_err err = timers_due(p, ledger_txn_mdb(t), ledger_txn_time_us(t), list, max, &n);
 	for (size_t i = 0; !err && i < n; i++) {
 		err = list[i].kind == 'E' ? proj_collection_expire(p, t, list[i].firm_id, list[i].collection_id)
