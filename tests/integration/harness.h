@@ -8,6 +8,8 @@
 #include "client.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct harness {
@@ -41,6 +43,10 @@ Ledger__Api__Reply *harness_call(harness *h, const char *sub, Ledger__Api__Reque
 /* The error code of a reply (0 when none). */
 int harness_code(const Ledger__Api__Reply *r);
 uint64_t harness_head(harness *h);
+
+/* Writes a valid one-page A4 PDF showing text into out; returns its size (0 if cap is too
+ * small: 2048 bytes always suffice). */
+size_t harness_pdf(uint8_t *out, size_t cap, const char *text);
 
 /* Runs a command line; returns its exit status. Output goes to out (may be NULL). */
 int harness_run(const char *cmd, char *out, size_t out_bytes);

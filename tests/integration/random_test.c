@@ -2,7 +2,8 @@
  * random_test: a seeded random walk through the rights model over RPC. Grants (valid, to
  * unknown addresses, by the wrong EC), revokes, clock jumps that make delegations expire
  * (and the expirer write their events), and `can` questions whose answers are checked against
- * an independent model of the rules. After each phase, `ledger-audit verify` and `replay`
+ * an independent model of the rules; collections, credits and alerts mixed in, whose
+ * outcomes must be legal and whose credits must balance. After each phase, `ledger-audit verify` and `replay`
  * must find the chain intact and the live projections equal to those rebuilt from event 1.
  *
  *   random_test BIN_DIR [--seed N] [--phases N] [--ops N]
@@ -217,6 +218,221 @@ static void op_can(void)
 	code_of(r);
 }
 
+/* ----- collections, credits and alerts: no model of their own, but every outcome must be a
+ * legal one, the credits must balance, and replay must rebuild what the service folded. ----- */
+
+#define COLLECTIONS_MAX 512
+
+static struct {
+	unsigned firm;
+	char id[24];
+} cols[COLLECTIONS_MAX];
+static size_t n_cols;
+static unsigned collection_ok, collection_refused, documents_added;
+
+/* The codes a well-formed collection command may get in a random walk. */
+static bool legal_refusal(int code)
+{
+	return code == LEDGER__API__ERROR_CODE__PERMISSION_DENIED || code == LEDGER__API__ERROR_CODE__INVALID_TRANSITION ||
+	       code == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION || code == LEDGER__API__ERROR_CODE__INSUFFICIENT_CREDITS ||
+	       code == LEDGER__API__ERROR_CODE__ALREADY_EXISTS || code == LEDGER__API__ERROR_CODE__NOT_FOUND;
+}
+
+static void count_outcome(const char *what, int code)
+{
+	CHECK(code == 0 || legal_refusal(code), "%s: unexpected code %d", what, code);
+	if (code == 0)
+		collection_ok++;
+	else
+		collection_refused++;
+}
+
+static void op_credit(void)
+{
+	unsigned f = pick(FIRMS);
+	char ec[64], id[16];
+	ec_of(f, ec);
+	firm_id(f, id);
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
+	c.firm_id = id;
+	c.credits = 1 + pick(6);
+	c.reference = (char *)"random";
+	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
+	req.credits_add = &c;
+	CHECK(code_of(harness_call(&h, ec, &req)) == 0, "credits add in %s", id);
+}
+
+static void op_collection_create(void)
+{
+	unsigned f = pick(FIRMS);
+	char who[64], id[16];
+	if (pick(2))
+		ec_of(f, who);
+	else
+		person(pick(PEOPLE), who);
+	firm_id(f, id);
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
+	c.firm_id = id;
+	c.kind = pick(4) ? LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE : LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL;
+	c.title = (char *)"Random collection";
+	c.expiry_days = 1 + pick(5);
+	c.reminder_every_days = pick(3);
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
+	req.collection_create = &c;
+	Ledger__Api__Reply *r = harness_call(&h, who, &req);
+	int code = r ? harness_code(r) : -1;
+	count_outcome("collection create", code);
+	if (code == 0 && n_cols < COLLECTIONS_MAX && r->collection && r->collection->collection) {
+		cols[n_cols].firm = f;
+		snprintf(cols[n_cols].id, sizeof cols[n_cols].id, "%s", r->collection->collection->collection_id);
+		n_cols++;
+	}
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+}
+
+/* Fills ref with a random known collection and the firm's EC in who. */
+static bool pick_collection(Ledger__Api__CollectionRef *ref, char firm[16], char who[64])
+{
+	if (n_cols == 0)
+		return false;
+	size_t i = pick((unsigned)n_cols);
+	firm_id(cols[i].firm, firm);
+	ec_of(cols[i].firm, who);
+	ref->firm_id = firm;
+	ref->collection_id = cols[i].id;
+	return true;
+}
+
+static void op_collection_fill(void)
+{
+	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
+	char firm[16], ec[64], text[64], email[64];
+	if (!pick_collection(&ref, firm, ec))
+		return;
+	uint8_t pdf[2048];
+	snprintf(text, sizeof text, "document %llu", (unsigned long long)rnd());
+	size_t n = harness_pdf(pdf, sizeof pdf, text);
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DocumentAdd d = LEDGER__API__DOCUMENT_ADD__INIT;
+	d.ref = &ref;
+	d.filename = (char *)"random.pdf";
+	d.content = (ProtobufCBinaryData){n, pdf};
+	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
+	req.document_add = &d;
+	int code = code_of(harness_call(&h, ec, &req));
+	count_outcome("document add", code);
+	documents_added += code == 0;
+	Ledger__Api__Request sreq = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__SignerAdd a = LEDGER__API__SIGNER_ADD__INIT;
+	snprintf(email, sizeof email, "client%u@clients.fr", pick(20));
+	a.ref = &ref;
+	a.email = email;
+	a.name = (char *)"Client";
+	a.external = true;
+	a.phone = (char *)"+33612345678";
+	sreq.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
+	sreq.signer_add = &a;
+	count_outcome("signer add", code_of(harness_call(&h, ec, &sreq)));
+}
+
+static void op_collection_act(void)
+{
+	static const Ledger__Api__CollectionAct__Act acts[] = {
+		LEDGER__API__COLLECTION_ACT__ACT__SEND,   LEDGER__API__COLLECTION_ACT__ACT__REQUEST_APPROVAL,
+		LEDGER__API__COLLECTION_ACT__ACT__APPROVE, LEDGER__API__COLLECTION_ACT__ACT__REJECT,
+		LEDGER__API__COLLECTION_ACT__ACT__CANCEL, LEDGER__API__COLLECTION_ACT__ACT__REMIND,
+		LEDGER__API__COLLECTION_ACT__ACT__SEAL,   LEDGER__API__COLLECTION_ACT__ACT__CLASSIFY,
+	};
+	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
+	char firm[16], ec[64];
+	if (!pick_collection(&ref, firm, ec))
+		return;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionAct a = LEDGER__API__COLLECTION_ACT__INIT;
+	a.ref = &ref;
+	a.act = acts[pick(sizeof acts / sizeof acts[0])];
+	a.comment = (char *)(a.act == LEDGER__API__COLLECTION_ACT__ACT__CANCEL && pick(2) ? "" : "a comment");
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
+	req.collection_act = &a;
+	count_outcome("collection act", code_of(harness_call(&h, ec, &req)));
+}
+
+/* The platform reports that a signer whose turn it is consented: the service then signs. */
+static void op_consent(void)
+{
+	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
+	char firm[16], ec[64];
+	if (!pick_collection(&ref, firm, ec))
+		return;
+	Ledger__Api__Request show = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
+	q.firm_id = firm;
+	q.collection_id = ref.collection_id;
+	show.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
+	show.collection_show = &q;
+	Ledger__Api__Reply *r = harness_call(&h, ec, &show);
+	const Ledger__Api__CollectionView *c = r && r->collection ? r->collection->collection : NULL;
+	for (size_t i = 0; c && i < c->n_signers; i++) {
+		if (!c->signers[i]->turn)
+			continue;
+		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+		Ledger__Api__SignerReport s = LEDGER__API__SIGNER_REPORT__INIT;
+		s.ref = &ref;
+		s.signer = c->signers[i]->email;
+		s.action = pick(5) ? LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED : LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED;
+		s.comment = (char *)"";
+		req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
+		req.signer_report = &s;
+		count_outcome("signer report", code_of(harness_call(&h, "platform", &req)));
+		break;
+	}
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+}
+
+static void op_alert(void)
+{
+	unsigned f = pick(FIRMS);
+	char who[64], id[16];
+	person(pick(PEOPLE), who);
+	firm_id(f, id);
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__AlertSubscribe a = LEDGER__API__ALERT_SUBSCRIBE__INIT;
+	a.firm_id = id;
+	a.kind = (Ledger__Events__AlertKind)(1 + pick(4));
+	a.days = a.kind == LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING ||
+	                 a.kind == LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_EXPIRING
+	             ? 1 + pick(20)
+	             : 0;
+	a.credits = a.kind == LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW ? pick(10) : 0;
+	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE;
+	req.alert_subscribe = &a;
+	count_outcome("alert subscribe", code_of(harness_call(&h, who, &req)));
+}
+
+/* added = available + reserved + used, in every firm, whatever happened. */
+static void check_credits(int phase)
+{
+	for (unsigned f = 0; f < FIRMS; f++) {
+		char ec[64], id[16];
+		ec_of(f, ec);
+		firm_id(f, id);
+		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+		Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
+		q.firm_id = id;
+		req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
+		req.credits_show = &q;
+		Ledger__Api__Reply *r = harness_call(&h, ec, &req);
+		const Ledger__Api__CreditsReply *c = r ? r->credits : NULL;
+		CHECK(c && c->added == c->available + c->reserved + c->used, "phase %d: credits of %s do not balance", phase, id);
+		if (r)
+			ledger__api__reply__free_unpacked(r, NULL);
+	}
+}
+
 static void audit(int phase)
 {
 	char cmd[2400], out[2048];
@@ -257,13 +473,29 @@ int main(int argc, char **argv)
 				op_revoke();
 			else if (dice < 55)
 				set_clock(now_s + (int64_t)pick(10 * 86400)); /* up to ten days on */
+			else if (dice < 58)
+				op_credit();
+			else if (dice < 62)
+				op_collection_create();
+			else if (dice < 67)
+				op_collection_fill();
+			else if (dice < 73)
+				op_collection_act();
+			else if (dice < 76)
+				op_consent();
+			else if (dice < 77)
+				op_alert();
 			else
 				op_can();
 		}
-		usleep(1500 * 1000); /* let the expirer catch up with the last clock jump */
+		usleep(2500 * 1000); /* let the expirer and the signer catch up */
+		check_credits(phase);
 		audit(phase);
 	}
 	printf("can answered: %u allowed, %u denied\n", answered_allowed, answered_denied);
+	printf("collections: %zu created, %u documents, %u commands done, %u refused\n", n_cols, documents_added,
+	       collection_ok, collection_refused);
+	CHECK(n_cols > 10 && documents_added > 10 && collection_ok > 50 && collection_refused > 20, "collections exercised");
 	/* A walk that never allows (or never denies) would check little. */
 	CHECK(answered_allowed > 50 && answered_denied > 50, "both answers exercised");
 	CHECK(harness_stop(&h) == 0, "clean stop");
