@@ -152,21 +152,28 @@ static void record(api_signing *s, const proj_sign_task *task, const proj_signed
 		fprintf(stderr, "ledgerd: cannot record a signature of collection %s: %s\n", task->collection_id, ledger_strerror(j.err));
 }
 
-/* One round: true if a task was found (signed or given up), false when nothing is owed. */
+static bool skip_failed(void *ctx, const proj_sign_task *task)
+{
+	uint8_t id[32];
+	task_id(task, id);
+	return failed_before(ctx, id);
+}
+
+/* One round: true if a signature was made, false when nothing is owed or signing failed. */
 static bool round_once(api_signing *s)
 {
 	MDB_txn *txn;
 	proj_sign_task task;
 	if (ledger_read_begin(s->o.l, &txn) != LEDGER_OK)
 		return false;
-	ledger_err err = proj_sign_next(s->o.p, txn, &task);
+	ledger_err err = proj_sign_next(s->o.p, txn, skip_failed, s, &task);
 	uint8_t id[32];
 	const uint8_t *bytes = NULL;
 	size_t n = 0;
 	uint8_t *pdf = NULL;
 	if (!err) {
 		task_id(&task, id);
-		if (failed_before(s, id) || ledger_blob_get(s->o.l, txn, task.source_sha256, &bytes, &n) != LEDGER_OK ||
+		if (ledger_blob_get(s->o.l, txn, task.source_sha256, &bytes, &n) != LEDGER_OK ||
 		    !(pdf = malloc(n ? n : 1)))
 			err = LEDGER_END;
 		else
@@ -179,7 +186,8 @@ static bool round_once(api_signing *s)
 	size_t out_bytes = 0;
 	char serial[80], subject[256];
 	int64_t now_s = s->o.clock_us(s->o.clock_ctx) / 1000000;
-	if (sign_document(s, &task, pdf, n, now_s, &out, &out_bytes, serial, subject)) {
+	bool signed_it = sign_document(s, &task, pdf, n, now_s, &out, &out_bytes, serial, subject);
+	if (signed_it) {
 		proj_signed result = {.bytes = out, .bytes_count = out_bytes, .certificate_serial = serial,
 		                      .certificate_subject = subject};
 		crypto_hash_sha256(result.sha256, out, out_bytes);
@@ -189,7 +197,7 @@ static bool round_once(api_signing *s)
 	}
 	free(out);
 	free(pdf);
-	return true;
+	return signed_it; /* after a failure, pause before the next round rather than spin */
 }
 
 static void *signing_main(void *arg)

@@ -378,7 +378,8 @@ static bool fill_task(proj *p, MDB_txn *txn, const collection *c, const char *si
 	return false;
 }
 
-ledger_err proj_sign_next(proj *p, MDB_txn *txn, proj_sign_task *task)
+ledger_err proj_sign_next(proj *p, MDB_txn *txn, bool (*skip)(void *ctx, const proj_sign_task *task), void *skip_ctx,
+                          proj_sign_task *task)
 {
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(txn, p->sign_queue, &cur);
@@ -406,7 +407,8 @@ ledger_err proj_sign_next(proj *p, MDB_txn *txn, proj_sign_task *task)
 		if (signer >= key + k.mv_size)
 			continue;
 		collection *c;
-		if (proj_collection_get(p, txn, firm, id, &alloc, &c) == LEDGER_OK && fill_task(p, txn, c, signer, task))
+		if (proj_collection_get(p, txn, firm, id, &alloc, &c) == LEDGER_OK && fill_task(p, txn, c, signer, task) &&
+		    !(skip && skip(skip_ctx, task)))
 			err = LEDGER_OK;
 	}
 	mdb_cursor_close(cur);

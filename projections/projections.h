@@ -217,8 +217,10 @@ typedef struct proj_sign_task {
 	float x0, y0, x1, y1;
 } proj_sign_task;
 
-/* The first signature owed, in queue order. LEDGER_END when none. */
-ledger_err proj_sign_next(proj *p, MDB_txn *txn, proj_sign_task *task);
+/* The first signature owed, in queue order, for which skip (may be NULL) returns false: the
+ * caller's way past tasks it has given up on. LEDGER_END when none. */
+ledger_err proj_sign_next(proj *p, MDB_txn *txn, bool (*skip)(void *ctx, const proj_sign_task *task), void *skip_ctx,
+                          proj_sign_task *task);
 
 /* What the signer produced for a task. */
 typedef struct proj_signed {
