@@ -1,0 +1,148 @@
+/*
+ * signing_crash_test: ledgerd killed (-9) while its signer thread works. A consent is
+ * acknowledged, then the process dies at a different moment each round: before any signature,
+ * between signing and committing, between two documents. After the restart the signatures
+ * still owed must be made, each document signed exactly once by the signer, the credits spent
+ * exactly once, the collection completed, and the data directory must verify and replay.
+ *
+ *   signing_crash_test BIN_DIR [--rounds N]
+ */
+#include "../check.h"
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DOCUMENTS 4
+#define WAIT_MS 20000
+
+static harness h;
+
+static int call(const char *who, Ledger__Api__Request *req, Ledger__Api__Reply **out)
+{
+	Ledger__Api__Reply *r = harness_call(&h, who, req);
+	int code = r ? harness_code(r) : -1;
+	if (out)
+		*out = r;
+	else if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	return code;
+}
+
+static bool setup(void)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__AccountAdd a = LEDGER__API__ACCOUNT_ADD__INIT;
+	a.email = (char *)"ec@crash.fr", a.name = (char *)"EC", a.is_ec = true;
+	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD, req.account_add = &a;
+	Ledger__Api__Request freq = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
+	f.firm_id = (char *)"CR", f.name = (char *)"Cabinet Crash", f.ec_email = (char *)"ec@crash.fr";
+	freq.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD, freq.firm_add = &f;
+	Ledger__Api__Request creq = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
+	c.firm_id = (char *)"CR", c.credits = 1000, c.reference = (char *)"";
+	creq.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD, creq.credits_add = &c;
+	return call("platform", &req, NULL) == 0 && call("platform", &freq, NULL) == 0 && call("ec@crash.fr", &creq, NULL) == 0;
+}
+
+/* A sent collection of DOCUMENTS documents and one external signer; its id into id. */
+static bool prepare(int round, char id[24])
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
+	c.firm_id = (char *)"CR", c.kind = LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, c.title = (char *)"Crash";
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, req.collection_create = &c;
+	Ledger__Api__Reply *r;
+	if (call("ec@crash.fr", &req, &r) != 0)
+		return false;
+	snprintf(id, 24, "%s", r->collection->collection->collection_id);
+	ledger__api__reply__free_unpacked(r, NULL);
+	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
+	ref.firm_id = (char *)"CR", ref.collection_id = id;
+	for (int d = 0; d < DOCUMENTS; d++) {
+		uint8_t pdf[2048];
+		char text[64];
+		snprintf(text, sizeof text, "round %d document %d", round, d);
+		Ledger__Api__Request dreq = LEDGER__API__REQUEST__INIT;
+		Ledger__Api__DocumentAdd doc = LEDGER__API__DOCUMENT_ADD__INIT;
+		doc.ref = &ref, doc.filename = (char *)"d.pdf";
+		doc.content = (ProtobufCBinaryData){harness_pdf(pdf, sizeof pdf, text), pdf};
+		dreq.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD, dreq.document_add = &doc;
+		if (call("ec@crash.fr", &dreq, NULL) != 0)
+			return false;
+	}
+	Ledger__Api__Request sreq = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__SignerAdd s = LEDGER__API__SIGNER_ADD__INIT;
+	s.ref = &ref, s.email = (char *)"client@x.fr", s.name = (char *)"Client", s.external = true, s.phone = (char *)"+33600000000";
+	sreq.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD, sreq.signer_add = &s;
+	Ledger__Api__Request areq = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionAct act = LEDGER__API__COLLECTION_ACT__INIT;
+	act.ref = &ref, act.act = LEDGER__API__COLLECTION_ACT__ACT__SEND, act.comment = (char *)"";
+	areq.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT, areq.collection_act = &act;
+	return call("ec@crash.fr", &sreq, NULL) == 0 && call("ec@crash.fr", &areq, NULL) == 0;
+}
+
+static int consent(const char *id)
+{
+	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
+	ref.firm_id = (char *)"CR", ref.collection_id = (char *)id;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__SignerReport s = LEDGER__API__SIGNER_REPORT__INIT;
+	s.ref = &ref, s.signer = (char *)"client@x.fr", s.action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED;
+	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT, req.signer_report = &s;
+	return call("platform", &req, NULL);
+}
+
+/* Waits for the collection to complete; checks each document holds exactly one signature. */
+static void check_completed(int round, const char *id)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
+	q.firm_id = (char *)"CR", q.collection_id = (char *)id;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW, req.collection_show = &q;
+	Ledger__Api__Reply *r = NULL;
+	for (int waited = 0; waited < WAIT_MS; waited += 100) {
+		if (r)
+			ledger__api__reply__free_unpacked(r, NULL);
+		r = NULL;
+		if (call("ec@crash.fr", &req, &r) == 0 &&
+		    r->collection->collection->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED)
+			break;
+		usleep(100 * 1000);
+	}
+	const Ledger__Api__CollectionView *c = r && r->collection ? r->collection->collection : NULL;
+	CHECK(c && c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED, "round %d: %s completed after the restart", round, id);
+	for (size_t d = 0; c && d < c->n_documents; d++)
+		CHECK(c->documents[d]->n_signed_by == 1, "round %d: document %zu signed %zu times", round, d, c->documents[d]->n_signed_by);
+	CHECK(c && c->credits_used == DOCUMENTS && c->credits_reserved == DOCUMENTS, "round %d: credits used %llu of %llu", round,
+	      c ? (unsigned long long)c->credits_used : 0ull, c ? (unsigned long long)c->credits_reserved : 0ull);
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	REQUIRE(argc >= 2, "usage: signing_crash_test BIN_DIR [--rounds N]");
+	int rounds = argc >= 4 && strcmp(argv[2], "--rounds") == 0 ? atoi(argv[3]) : 6;
+	REQUIRE(harness_init(&h, argv[1], "2026-11-29T10:00:00Z"), "init");
+	REQUIRE(harness_start(&h, NULL), "start");
+	REQUIRE(setup(), "accounts, firm, credits");
+	for (int round = 0; round < rounds && check_failures == 0; round++) {
+		char id[24];
+		REQUIRE(prepare(round, id), "round %d: a sent collection", round);
+		CHECK(consent(id) == 0, "round %d: consent acknowledged", round);
+		usleep((useconds_t)(round * 15 * 1000)); /* 0, 15, 30 ... ms: before, during, between signatures */
+		harness_kill9(&h);
+		REQUIRE(harness_start(&h, NULL), "round %d: restart after kill -9", round);
+		check_completed(round, id);
+	}
+	CHECK(harness_stop(&h) == 0, "clean stop");
+	char cmd[2400], out[2048];
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'", h.bin_dir, h.dir,
+	         h.bin_dir, h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 0, "verify and replay after the kills: %s", out);
+	harness_cleanup(&h);
+	return check_report("signing_crash_test");
+}
