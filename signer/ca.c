@@ -226,6 +226,11 @@ signer_err signer_ca_open(const char *keys_dir, signer_ca **out)
 	    keystore_path(ca->credentials_dir, sizeof ca->credentials_dir, keys_dir, SIGNER_CREDENTIALS_DIR);
 	if (!err)
 		err = read_pem(keys_dir, SIGNER_CA_CERT_FILE, NULL, &ca->certificate);
+	char key_path[PATH_MAX];
+	if (err == SIGNER_ERR_NOT_FOUND &&
+	    keystore_path(key_path, sizeof key_path, keys_dir, SIGNER_CA_KEY_FILE) == SIGNER_OK &&
+	    access(key_path, F_OK) == 0) /* a key without its certificate is not "no CA" either */
+		err = signer_fail(SIGNER_ERR_KEYS, "%s without %s", key_path, SIGNER_CA_CERT_FILE);
 	if (!err) {
 		err = read_pem(keys_dir, SIGNER_CA_KEY_FILE, &ca->key, NULL);
 		if (err == SIGNER_ERR_NOT_FOUND) /* a certificate without its key is not "no CA" */

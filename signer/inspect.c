@@ -39,7 +39,8 @@ static signer_err open_document(signer_fz *fz, const uint8_t *pdf, size_t pdf_by
 	}
 	fz_catch(ctx)
 	{
-		return signer_fz_caught(fz, SIGNER_ERR_NOT_PDF, "mupdf cannot open it as a PDF");
+		/* It says it is a PDF (the header was checked), so it is a damaged one. */
+		return signer_fz_caught(fz, SIGNER_ERR_CORRUPT, "mupdf cannot open it");
 	}
 	*out = doc;
 	return SIGNER_OK;

@@ -337,6 +337,19 @@ static void sign_field(fz_context *ctx, pdf_document *doc, pdf_obj *field, pades
 	}
 }
 
+/*
+ * The appearance's /Matrix: viewers turn a widget with its page, so on a page with /Rotate the
+ * appearance is turned back the other way to read upright, as the rectangle was given (in the
+ * page as displayed).
+ */
+static fz_matrix upright(fz_context *ctx, pdf_page *page)
+{
+	int rotate = pdf_to_int(ctx, pdf_dict_get_inheritable(ctx, page->obj, PDF_NAME(Rotate)));
+	rotate = ((rotate % 360) + 360) % 360;
+	rotate = 90 * ((rotate + 45) / 90) % 360; /* as mupdf and viewers round it */
+	return fz_rotate((float)rotate);
+}
+
 /* Adds the signature field on its page, with its appearance when visible, and signs it (the
  * CMS is made when the document is written). */
 static signer_err add_signature(signer_fz *fz, pdf_document *doc, pades_signer *s, const signer_sign_options *o,
@@ -363,7 +376,8 @@ static signer_err add_signature(signer_fz *fz, pdf_document *doc, pades_signer *
 			pdf_set_annot_rect(
 			    ctx, widget, fz_make_rect(box.x0 + r->x0, box.y0 + r->y0, box.x0 + r->x1, box.y0 + r->y1));
 			appearance = appearance_new(ctx, widget, o, name, s->credential->kind);
-			pdf_set_annot_appearance_from_display_list(ctx, widget, "N", NULL, fz_identity, appearance);
+			pdf_set_annot_appearance_from_display_list(ctx, widget, "N", NULL, upright(ctx, page),
+			                                           appearance);
 		} else {
 			pdf_dict_put_rect(ctx, obj, PDF_NAME(Rect), fz_make_rect(0, 0, 0, 0));
 		}

@@ -108,12 +108,13 @@ typedef struct signer_pdf_info {
  *   SIGNER_ERR_TOO_LARGE  pdf_bytes > pdf_bytes_max (checked before anything is opened), more
  *                         than SIGNER_PAGES_MAX pages, more than SIGNER_CONTENT_BYTES_MAX of
  *                         decoded page content, or mupdf needing over SIGNER_MUPDF_BYTES_MAX;
- *   SIGNER_ERR_NOT_PDF    the bytes do not start with "%PDF-", or mupdf cannot open them;
+ *   SIGNER_ERR_NOT_PDF    the bytes do not start with "%PDF-" (a PNG, a Word file, nothing);
  *   SIGNER_ERR_ENCRYPTED  the trailer has /Encrypt (even with an empty user password);
- *   SIGNER_ERR_CORRUPT    mupdf repaired the file (a broken xref, a truncated file: refused,
- *                         because a repaired file cannot take an incremental update that keeps
- *                         its bytes, and what a viewer shows of it is a guess), it has no page,
- *                         or a page or its content cannot be loaded;
+ *   SIGNER_ERR_CORRUPT    they start with "%PDF-" but mupdf cannot open them, or had to repair
+ *                         them (a broken xref, a truncated file: refused, because a repaired
+ *                         file cannot take an incremental update that keeps its bytes, and what
+ *                         a viewer shows of it is a guess), or there is no page, or a page or
+ *                         its content cannot be loaded;
  *   SIGNER_OK             info holds the page count and sizes.
  * On an error, info is zeroed and signer_last_error() says why. mupdf prints nothing.
  */

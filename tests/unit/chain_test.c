@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RECORDS 6
-#define THREADS 8
+#define RECORDS         6
+#define THREADS         8
 #define JOBS_PER_THREAD 200
 
 /* Scratch directories go to /dev/shm when there is one: thousands of fsyncs stay fast. */
@@ -54,7 +54,8 @@ static ledger_err test_apply(ledger_job *job, ledger_txn *t)
 		uint8_t key[8];
 		ledger_put_u64_be(key, j->seq);
 		MDB_val k = {8, key}, v = {j->value_bytes, (void *)j->value};
-		int rc = j->value ? mdb_put(ledger_txn_mdb(t), j->events, &k, &v, 0) : mdb_del(ledger_txn_mdb(t), j->events, &k, NULL);
+		int rc = j->value ? mdb_put(ledger_txn_mdb(t), j->events, &k, &v, 0)
+		                  : mdb_del(ledger_txn_mdb(t), j->events, &k, NULL);
 		return ledger_mdb_err(rc);
 	}
 	uint8_t *buf = malloc(j->bytes);
@@ -69,7 +70,10 @@ static ledger_err test_apply(ledger_job *job, ledger_txn *t)
 	return err;
 }
 
-static void test_done(ledger_job *job, ledger_err err) { ((test_job *)job)->result = err; }
+static void test_done(ledger_job *job, ledger_err err)
+{
+	((test_job *)job)->result = err;
+}
 
 static ledger_err append(ledger *l, int count, size_t bytes, uint8_t fill)
 {
@@ -80,7 +84,12 @@ static ledger_err append(ledger *l, int count, size_t bytes, uint8_t fill)
 
 static ledger_err raw_put(ledger *l, MDB_dbi events, uint64_t seq, const void *value, size_t bytes)
 {
-	test_job j = {.job = {test_apply, test_done, NULL}, .tamper = true, .events = events, .seq = seq, .value = value, .value_bytes = bytes};
+	test_job j = {.job = {test_apply, test_done, NULL},
+	              .tamper = true,
+	              .events = events,
+	              .seq = seq,
+	              .value = value,
+	              .value_bytes = bytes};
 	ledger_err err = ledger_commit_one(l, &j.job, 1000);
 	return err ? err : j.result;
 }
@@ -127,15 +136,16 @@ static void test_every_byte_flip(ledger *l, MDB_dbi events)
 			rec[i] ^= 0x01;
 			CHECK(raw_put(l, events, seq, rec, n) == LEDGER_OK, "tamper write");
 			uint64_t bad = verify_bad_seq(l, reason, sizeof reason);
-			CHECK(bad == seq, "flip of byte %zu of seq %llu reported at seq %llu (%s)", i, (unsigned long long)seq,
-			      (unsigned long long)bad, reason);
+			CHECK(bad == seq, "flip of byte %zu of seq %llu reported at seq %llu (%s)", i,
+			      (unsigned long long)seq, (unsigned long long)bad, reason);
 			rec[i] ^= 0x01;
 			CHECK(raw_put(l, events, seq, rec, n) == LEDGER_OK, "restore write");
 		}
 		/* A byte appended to the record changes its event bytes. */
 		rec[n] = 0;
 		CHECK(raw_put(l, events, seq, rec, n + 1) == LEDGER_OK, "extend write");
-		CHECK(verify_bad_seq(l, reason, sizeof reason) == seq, "extended record %llu detected", (unsigned long long)seq);
+		CHECK(verify_bad_seq(l, reason, sizeof reason) == seq, "extended record %llu detected",
+		      (unsigned long long)seq);
 		CHECK(raw_put(l, events, seq, rec, n) == LEDGER_OK, "restore write");
 	}
 	CHECK(verify_bad_seq(l, reason, sizeof reason) == 0, "restored chain verifies: %s", reason);
@@ -158,7 +168,8 @@ static void test_delete_reorder_extend(ledger *l, MDB_dbi events)
 	uint8_t last[256];
 	size_t nl = read_record(l, RECORDS, last, sizeof last);
 	CHECK(raw_put(l, events, RECORDS, NULL, 0) == LEDGER_OK, "delete last");
-	CHECK(verify_bad_seq(l, reason, sizeof reason) == RECORDS, "truncated tail detected at %d: %s", RECORDS, reason);
+	CHECK(verify_bad_seq(l, reason, sizeof reason) == RECORDS, "truncated tail detected at %d: %s", RECORDS,
+	      reason);
 	CHECK(raw_put(l, events, RECORDS, last, nl) == LEDGER_OK, "restore last");
 	/* junk before seq 1: under key 0, and under a key of the wrong size */
 	CHECK(raw_put(l, events, 0, last, nl) == LEDGER_OK, "junk at key 0");
@@ -186,7 +197,8 @@ static uint64_t verify_range_bad_seq(ledger *l, uint64_t first, uint64_t last, u
 static void test_ranges(ledger *l, MDB_dbi events)
 {
 	uint64_t n;
-	CHECK(verify_range_bad_seq(l, 2, 4, &n) == 0 && n == 3, "range 2..4 intact, 3 records (%llu)", (unsigned long long)n);
+	CHECK(verify_range_bad_seq(l, 2, 4, &n) == 0 && n == 3, "range 2..4 intact, 3 records (%llu)",
+	      (unsigned long long)n);
 	CHECK(verify_range_bad_seq(l, 3, 0, &n) == 0 && n == RECORDS - 2, "range 3..end intact");
 	CHECK(verify_range_bad_seq(l, 5, 2, &n) == ~0ull, "an inverted range is invalid");
 	CHECK(verify_range_bad_seq(l, 2, RECORDS + 5, &n) == RECORDS + 1, "a range past the end says so");
@@ -234,7 +246,8 @@ static void test_open_refusals(const char *dir)
 		fputs("not an lmdb file ", f);
 	if (f)
 		fclose(f);
-	CHECK(ledger_open(empty, NULL, &l) == LEDGER_ERR_NOT_LEDGER, "junk data.mdb: not a ledger: %s", ledger_last_error());
+	CHECK(ledger_open(empty, NULL, &l) == LEDGER_ERR_NOT_LEDGER, "junk data.mdb: not a ledger: %s",
+	      ledger_last_error());
 	remove_dir(empty);
 	free(empty);
 
@@ -251,7 +264,8 @@ static void test_open_refusals(const char *dir)
 	mdb_put(txn, dbi, &k, &v, 0);
 	mdb_txn_commit(txn);
 	mdb_env_close(env);
-	CHECK(ledger_open(foreign, NULL, &l) == LEDGER_ERR_NOT_LEDGER, "foreign LMDB: not a ledger: %s", ledger_last_error());
+	CHECK(ledger_open(foreign, NULL, &l) == LEDGER_ERR_NOT_LEDGER, "foreign LMDB: not a ledger: %s",
+	      ledger_last_error());
 	remove_dir(foreign);
 	free(foreign);
 }
@@ -272,7 +286,8 @@ static void test_map_full(void)
 	CHECK(err == LEDGER_ERR_MAP_FULL, "a full map says so (got %s)", ledger_strerror(err));
 	uint64_t head;
 	ledger_head(l, &head, NULL);
-	CHECK(head == (uint64_t)(batches - 1) * 10, "the failed batch wrote nothing: head %llu", (unsigned long long)head);
+	CHECK(head == (uint64_t)(batches - 1) * 10, "the failed batch wrote nothing: head %llu",
+	      (unsigned long long)head);
 	char reason[160];
 	CHECK(verify_bad_seq(l, reason, sizeof reason) == 0, "chain intact after map full: %s", reason);
 	ledger_close(l);
@@ -314,7 +329,8 @@ static void *submitter(void *arg)
 	submit_ctx *ctx = arg;
 	counted_job *jobs = calloc(JOBS_PER_THREAD, sizeof *jobs);
 	for (int i = 0; jobs && i < JOBS_PER_THREAD; i++) {
-		jobs[i] = (counted_job){.t = {.job = {test_apply, counted_done, NULL}, .count = 1, .bytes = 100}, .ctx = ctx};
+		jobs[i] =
+		    (counted_job){.t = {.job = {test_apply, counted_done, NULL}, .count = 1, .bytes = 100}, .ctx = ctx};
 		ledger_committer_submit(ctx->c, &jobs[i].t.job);
 	}
 	pthread_mutex_lock(&ctx->lock);

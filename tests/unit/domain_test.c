@@ -18,13 +18,27 @@ static const struct cell {
 	const char *action;
 	const char *rights; /* "E" or 4 characters of 'x' (allowed) and '.' (denied) */
 } guide[] = {
-	{"platform.stats", "E"},          {"platform.credit", "E"},         {"platform.firm_settings", "E"},
-	{"platform.dashboard", "xxxx"},   {"platform.contacts_export", "xxxx"}, {"platform.alerts", "xxxx"},
-	{"signature.configure", "xxxx"},  {"signature.modify", "xxxx"},     {"signature.add_signers", "xxxx"},
-	{"signature.remind", "xxxx"},     {"signature.cancel", "xx.."},     {"signature.send", "xx.."},
-	{"signature.classify", "xxxx"},   {"signature.sign", "x..."},       {"seal.configure", "xxxx"},
-	{"seal.modify", "xxxx"},          {"seal.classify", "xxxx"},        {"seal.seal", "x.x."},
-	{"signature.request_approval", "xxxx"}, {"signature.approve", "E"}, {"signature.reject", "E"},
+    {"platform.stats", "E"},
+    {"platform.credit", "E"},
+    {"platform.firm_settings", "E"},
+    {"platform.dashboard", "xxxx"},
+    {"platform.contacts_export", "xxxx"},
+    {"platform.alerts", "xxxx"},
+    {"signature.configure", "xxxx"},
+    {"signature.modify", "xxxx"},
+    {"signature.add_signers", "xxxx"},
+    {"signature.remind", "xxxx"},
+    {"signature.cancel", "xx.."},
+    {"signature.send", "xx.."},
+    {"signature.classify", "xxxx"},
+    {"signature.sign", "x..."},
+    {"seal.configure", "xxxx"},
+    {"seal.modify", "xxxx"},
+    {"seal.classify", "xxxx"},
+    {"seal.seal", "x.x."},
+    {"signature.request_approval", "xxxx"},
+    {"signature.approve", "E"},
+    {"signature.reject", "E"},
 };
 #define GUIDE_ROWS (sizeof guide / sizeof guide[0])
 
@@ -48,12 +62,16 @@ static ledger_err cmd_apply(ledger_job *job, ledger_txn *t)
 	return proj_execute(j->p, t, &j->actor, "test", j->req, &j->reply, j->arena);
 }
 
-static void cmd_done(ledger_job *job, ledger_err err) { ((cmd_job *)job)->result = err; }
+static void cmd_done(ledger_job *job, ledger_err err)
+{
+	((cmd_job *)job)->result = err;
+}
 
 /* Runs one command at time now_us; returns the error code (OK when accepted). */
 static int run(ledger *l, proj *p, const char *actor, Ledger__Api__Request *req, int64_t now_us)
 {
-	cmd_job j = {.job = {cmd_apply, cmd_done, NULL}, .p = p, .actor = {actor, strcmp(actor, "platform") == 0}, .req = req};
+	cmd_job j = {
+	    .job = {cmd_apply, cmd_done, NULL}, .p = p, .actor = {actor, strcmp(actor, "platform") == 0}, .req = req};
 	j.arena = proj_arena_new();
 	ledger_err err = ledger_commit_one(l, &j.job, now_us);
 	int code = err || j.result ? -1 : j.reply.error ? (int)j.reply.error->code : 0;
@@ -75,7 +93,8 @@ static int add_account(ledger *l, proj *p, const char *email, bool ec, int64_t n
 	return run(l, p, "platform", &req, now);
 }
 
-static int grant(ledger *l, proj *p, const char *firm, const char *who, const char *right, const char *expires, int64_t now)
+static int grant(ledger *l, proj *p, const char *firm, const char *who, const char *right, const char *expires,
+                 int64_t now)
 {
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
@@ -92,7 +111,8 @@ static int grant(ledger *l, proj *p, const char *firm, const char *who, const ch
 	return run(l, p, "ec@firm.fr", &req, now);
 }
 
-static proj_can_result can(ledger *l, proj *p, const char *firm, const char *who, const char *action, int64_t now, char *reason)
+static proj_can_result can(ledger *l, proj *p, const char *firm, const char *who, const char *action, int64_t now,
+                           char *reason)
 {
 	MDB_txn *txn;
 	if (ledger_read_begin(l, &txn))
@@ -108,7 +128,8 @@ static proj_can_result can(ledger *l, proj *p, const char *firm, const char *who
 
 static void test_matrix(ledger *l, proj *p)
 {
-	CHECK(proj_action_count() == GUIDE_ROWS, "the matrix has %zu actions, the guide %zu", proj_action_count(), GUIDE_ROWS);
+	CHECK(proj_action_count() == GUIDE_ROWS, "the matrix has %zu actions, the guide %zu", proj_action_count(),
+	      GUIDE_ROWS);
 	char reason[256];
 	for (size_t row = 0; row < GUIDE_ROWS; row++) {
 		const struct cell *c = &guide[row];
@@ -119,12 +140,15 @@ static void test_matrix(ledger *l, proj *p)
 		for (int col = 0; col < 4; col++) {
 			bool expected = c->rights[0] != 'E' && c->rights[col] == 'x' && !needs_registration;
 			proj_can_result got = can(l, p, "F1", collaborators[col], c->action, NOW_US, reason);
-			CHECK(got == (expected ? PROJ_CAN_ALLOWED : PROJ_CAN_DENIED), "%s with right %s: expected %s, got %s (%s)",
-			      c->action, rights[col], expected ? "allowed" : "denied", got == PROJ_CAN_ALLOWED ? "allowed" : "denied", reason);
+			CHECK(got == (expected ? PROJ_CAN_ALLOWED : PROJ_CAN_DENIED),
+			      "%s with right %s: expected %s, got %s (%s)", c->action, rights[col],
+			      expected ? "allowed" : "denied", got == PROJ_CAN_ALLOWED ? "allowed" : "denied", reason);
 			/* Firms are isolated: the same collaborator has nothing in F2. */
-			CHECK(can(l, p, "F2", collaborators[col], c->action, NOW_US, reason) == PROJ_CAN_DENIED, "F2 isolated");
+			CHECK(can(l, p, "F2", collaborators[col], c->action, NOW_US, reason) == PROJ_CAN_DENIED,
+			      "F2 isolated");
 		}
-		CHECK(can(l, p, "F1", "stranger@firm.fr", c->action, NOW_US, reason) == PROJ_CAN_DENIED, "stranger denied");
+		CHECK(can(l, p, "F1", "stranger@firm.fr", c->action, NOW_US, reason) == PROJ_CAN_DENIED,
+		      "stranger denied");
 	}
 	CHECK(can(l, p, "NOPE", "ec@firm.fr", "platform.stats", NOW_US, reason) == PROJ_CAN_NO_FIRM, "unknown firm");
 	CHECK(proj_action_find("platform.unknown") < 0, "unknown action");
@@ -145,39 +169,44 @@ static void test_expiry(ledger *l, proj *p)
 		const char *date;
 		int64_t end;
 	} days[] = {
-		{"2027-01-10", utc_us(2027, 1, 10, 23, 0, 0)},
-		{"2027-03-28", utc_us(2027, 3, 28, 22, 0, 0)}, /* the night of the change: ends in summer time */
-		{"2027-03-27", utc_us(2027, 3, 27, 23, 0, 0)},
-		{"2027-07-14", utc_us(2027, 7, 14, 22, 0, 0)},
-		{"2027-10-31", utc_us(2027, 10, 31, 23, 0, 0)}, /* DST ends that morning */
+	    {"2027-01-10", utc_us(2027, 1, 10, 23, 0, 0)},
+	    {"2027-03-28", utc_us(2027, 3, 28, 22, 0, 0)}, /* the night of the change: ends in summer time */
+	    {"2027-03-27", utc_us(2027, 3, 27, 23, 0, 0)},
+	    {"2027-07-14", utc_us(2027, 7, 14, 22, 0, 0)},
+	    {"2027-10-31", utc_us(2027, 10, 31, 23, 0, 0)}, /* DST ends that morning */
 	};
 	for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
 		int64_t end;
-		CHECK(proj_date_end_us(days[i].date, &end) && end == days[i].end, "end of %s in Paris: %lld, expected %lld",
-		      days[i].date, (long long)end, (long long)days[i].end);
+		CHECK(proj_date_end_us(days[i].date, &end) && end == days[i].end,
+		      "end of %s in Paris: %lld, expected %lld", days[i].date, (long long)end, (long long)days[i].end);
 	}
 	CHECK(add_account(l, p, "temp@firm.fr", false, NOW_US) == 0, "account");
 	CHECK(grant(l, p, "F1", "temp@firm.fr", "launch", "2027-03-28", NOW_US) == 0, "grant until 2027-03-28");
 	int64_t last = utc_us(2027, 3, 28, 21, 59, 59), first_out = utc_us(2027, 3, 28, 22, 0, 0);
-	CHECK(can(l, p, "F1", "temp@firm.fr", "signature.send", last, reason) == PROJ_CAN_ALLOWED, "valid at 23:59:59 Paris: %s", reason);
-	CHECK(can(l, p, "F1", "temp@firm.fr", "signature.send", first_out, reason) == PROJ_CAN_DENIED, "expired at midnight Paris");
+	CHECK(can(l, p, "F1", "temp@firm.fr", "signature.send", last, reason) == PROJ_CAN_ALLOWED,
+	      "valid at 23:59:59 Paris: %s", reason);
+	CHECK(can(l, p, "F1", "temp@firm.fr", "signature.send", first_out, reason) == PROJ_CAN_DENIED,
+	      "expired at midnight Paris");
 	CHECK(strstr(reason, "expired on 2027-03-28") != NULL, "reason says expired: %s", reason);
 	/* Renewal: granting again extends it. */
 	CHECK(grant(l, p, "F1", "temp@firm.fr", "launch", "2027-12-31", NOW_US) == 0, "renew");
-	CHECK(can(l, p, "F1", "temp@firm.fr", "signature.send", first_out, reason) == PROJ_CAN_ALLOWED, "renewed: %s", reason);
+	CHECK(can(l, p, "F1", "temp@firm.fr", "signature.send", first_out, reason) == PROJ_CAN_ALLOWED, "renewed: %s",
+	      reason);
 	/* Bad expiries are refused with INVALID_ARGUMENT and write nothing. */
 	uint64_t before, after;
 	ledger_head(l, &before, NULL);
 	const char *bad[] = {"2026-11-28", "2027-02-29", "2027-13-01", "2027-1-1", "tomorrow", "2037-12-31"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		CHECK(grant(l, p, "F1", "temp@firm.fr", "launch", bad[i], NOW_US) == LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
+		CHECK(grant(l, p, "F1", "temp@firm.fr", "launch", bad[i], NOW_US) ==
+		          LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
 		      "expiry %s refused", bad[i]);
 	ledger_head(l, &after, NULL);
 	CHECK(before == after, "refusals wrote nothing");
 	/* Today is allowed (valid through today's end); the default is a year from today. */
 	CHECK(grant(l, p, "F1", "temp@firm.fr", "seal", "2026-11-29", NOW_US) == 0, "today accepted");
 	CHECK(grant(l, p, "F1", "temp@firm.fr", "prepare", "", NOW_US) == 0, "default expiry");
-	CHECK(can(l, p, "F1", "temp@firm.fr", "platform.dashboard", utc_us(2027, 11, 29, 22, 59, 0), reason) == PROJ_CAN_ALLOWED,
+	CHECK(can(l, p, "F1", "temp@firm.fr", "platform.dashboard", utc_us(2027, 11, 29, 22, 59, 0), reason) ==
+	          PROJ_CAN_ALLOWED,
 	      "default: valid through 2027-11-29: %s", reason);
 }
 
@@ -185,8 +214,11 @@ static void test_validation(void)
 {
 	char out[PROJ_EMAIL_BYTES_MAX + 1];
 	const char *why;
-	CHECK(proj_email_normalise("  Salima.B@Cabinet-JLM.FR ", out, &why) && strcmp(out, "salima.b@cabinet-jlm.fr") == 0, "normalised: %s", out);
-	const char *bad[] = {"", "plain", "a@b", "@x.fr", "a@@x.fr", "a@x..fr", ".a@x.fr", "a.@x.fr", "a b@x.fr", "a@-x.fr", "a@x.fr.", "a\"@x.fr"};
+	CHECK(proj_email_normalise("  Salima.B@Cabinet-JLM.FR ", out, &why) &&
+	          strcmp(out, "salima.b@cabinet-jlm.fr") == 0,
+	      "normalised: %s", out);
+	const char *bad[] = {"",        "plain",   "a@b",      "@x.fr",   "a@@x.fr", "a@x..fr",
+	                     ".a@x.fr", "a.@x.fr", "a b@x.fr", "a@-x.fr", "a@x.fr.", "a\"@x.fr"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		CHECK(!proj_email_normalise(bad[i], out, &why) && why, "\"%s\" refused", bad[i]);
 	char longest[300];
@@ -196,19 +228,23 @@ static void test_validation(void)
 	memset(longest, 'a', 70);
 	memcpy(longest + 65, "@x.fr", 6);
 	CHECK(!proj_email_normalise(longest, out, &why), "a local part of 65 characters is refused");
-	CHECK(proj_firm_id_valid("JLM-PA_2.0") && !proj_firm_id_valid("") && !proj_firm_id_valid("a b") && !proj_firm_id_valid("é"), "firm ids");
+	CHECK(proj_firm_id_valid("JLM-PA_2.0") && !proj_firm_id_valid("") && !proj_firm_id_valid("a b") &&
+	          !proj_firm_id_valid("é"),
+	      "firm ids");
 	char id65[66];
 	memset(id65, 'a', 65);
 	id65[65] = 0;
 	CHECK(!proj_firm_id_valid(id65) && (id65[64] = 0, proj_firm_id_valid(id65)), "firm id limit 64");
 	CHECK(proj_name_valid("Cabinet Légère & Fils — Pont-Audemer"), "UTF-8 name");
-	CHECK(!proj_name_valid("bad\x01") && !proj_name_valid("\xc3") && !proj_name_valid("\xc0\xaf") && !proj_name_valid("\xed\xa0\x80") && !proj_name_valid(""),
+	CHECK(!proj_name_valid("bad\x01") && !proj_name_valid("\xc3") && !proj_name_valid("\xc0\xaf") &&
+	          !proj_name_valid("\xed\xa0\x80") && !proj_name_valid(""),
 	      "control, truncated, overlong, surrogate, empty refused");
 }
 
 static void test_tokens(void)
 {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], pk2[crypto_sign_PUBLICKEYBYTES], sk2[crypto_sign_SECRETKEYBYTES];
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], pk2[crypto_sign_PUBLICKEYBYTES],
+	    sk2[crypto_sign_SECRETKEYBYTES];
 	crypto_sign_keypair(pk, sk);
 	crypto_sign_keypair(pk2, sk2);
 	api_claims c = {.iat = 1000, .exp = 2000, .platform = true}, out;
@@ -217,7 +253,8 @@ static void test_tokens(void)
 	char tok[API_TOKEN_BYTES_MAX];
 	const char *why = NULL;
 	REQUIRE_VOID(api_token_mint(&c, sk, tok, sizeof tok));
-	CHECK(api_token_verify(tok, pk, 1999, &out, &why) && strcmp(out.sub, "ec@firm.fr") == 0 && out.platform, "valid token");
+	CHECK(api_token_verify(tok, pk, 1999, &out, &why) && strcmp(out.sub, "ec@firm.fr") == 0 && out.platform,
+	      "valid token");
 	CHECK(!api_token_verify(tok, pk, 2000, &out, &why) && strcmp(why, "token expired") == 0, "expired: %s", why);
 	CHECK(!api_token_verify(tok, pk2, 1500, &out, &why) && strstr(why, "signature"), "other key: %s", why);
 	CHECK(!api_token_verify("", pk, 1500, &out, &why) && strcmp(why, "missing token") == 0, "missing");
@@ -236,10 +273,13 @@ static void test_tokens(void)
 	REQUIRE_VOID(cache && api_token_mint(&c, sk, tok, sizeof tok));
 	uint64_t hits, lookups;
 	CHECK(api_token_verify_cached(cache, tok, pk, 1500, &out, &why), "first use verified");
-	CHECK(api_token_verify_cached(cache, tok, pk, 1600, &out, &why) && strcmp(out.sub, "ec@firm.fr") == 0, "second use");
+	CHECK(api_token_verify_cached(cache, tok, pk, 1600, &out, &why) && strcmp(out.sub, "ec@firm.fr") == 0,
+	      "second use");
 	api_token_cache_stats(cache, &hits, &lookups);
-	CHECK(hits == 1 && lookups == 2, "one hit of two lookups (%llu/%llu)", (unsigned long long)hits, (unsigned long long)lookups);
-	CHECK(!api_token_verify_cached(cache, tok, pk, 2000, &out, &why) && strcmp(why, "token expired") == 0, "a cached token expires: %s", why);
+	CHECK(hits == 1 && lookups == 2, "one hit of two lookups (%llu/%llu)", (unsigned long long)hits,
+	      (unsigned long long)lookups);
+	CHECK(!api_token_verify_cached(cache, tok, pk, 2000, &out, &why) && strcmp(why, "token expired") == 0,
+	      "a cached token expires: %s", why);
 	snprintf(forged, sizeof forged, "%s", tok);
 	forged[5] = forged[5] == 'A' ? 'B' : 'A';
 	CHECK(!api_token_verify_cached(cache, forged, pk, 1500, &out, &why), "a forgery is verified, and refused");
@@ -260,7 +300,8 @@ static void projections_digest(ledger *l, uint8_t out[32])
 			continue;
 		crypto_hash_sha256_update(&st, (const uint8_t *)proj_db_names[i], strlen(proj_db_names[i]) + 1);
 		if (mdb_cursor_open(txn, dbi, &cur) == 0) {
-			for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+			     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 				uint8_t sizes[16];
 				ledger_put_u64_be(sizes, k.mv_size);
 				ledger_put_u64_be(sizes + 8, v.mv_size);
@@ -298,7 +339,10 @@ static ledger_err stale_apply(ledger_job *job, ledger_txn *t)
 	return ledger_mdb_err(rc);
 }
 
-static void stale_done(ledger_job *job, ledger_err err) { ((stale_job *)job)->result = err; }
+static void stale_done(ledger_job *job, ledger_err err)
+{
+	((stale_job *)job)->result = err;
+}
 
 /* Projections of an older schema are folded again from the log, to the same bytes. */
 static void test_schema_rebuild(ledger *l, proj **p)
@@ -340,7 +384,8 @@ int main(void)
 		REQUIRE(run(l, p, "platform", &req, NOW_US) == 0, "firm %s", firm);
 	}
 	for (int i = 0; i < 4; i++)
-		REQUIRE(grant(l, p, "F1", collaborators[i], rights[i], "2027-06-30", NOW_US) == 0, "grant %s", rights[i]);
+		REQUIRE(grant(l, p, "F1", collaborators[i], rights[i], "2027-06-30", NOW_US) == 0, "grant %s",
+		        rights[i]);
 	test_matrix(l, p);
 	test_expiry(l, p);
 	test_schema_rebuild(l, &p);
