@@ -305,6 +305,8 @@ static void test_structures(void)
 	REQUIRE_VOID(pdf);
 	CHECK(bytes < 64 * 1024, "the bomb is small: %zu bytes", bytes);
 	EXPECT(pdf, bytes, SIGNER_ERR_TOO_LARGE, "a decompression bomb");
+	CHECK(strstr(signer_last_error(), "SIGNER_CONTENT_BYTES_MAX"), "stopped by the content budget: %s",
+	      signer_last_error());
 	free(pdf);
 }
 
