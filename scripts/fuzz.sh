@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs their bounded smoke tests (ctest -L fuzz
-# equivalents: import_fuzz_smoke runs 20 s from the real fixtures).
+# equivalents: import_fuzz_smoke and pdf_inspect_fuzz_smoke run 20 s each from the real
+# fixtures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLEDGER_FUZZ=ON >/dev/null
-cmake --build build-fuzz --target import_fuzz -j "$(nproc)"
+cmake --build build-fuzz --target import_fuzz pdf_inspect_fuzz -j "$(nproc)"
 ctest --test-dir build-fuzz -R fuzz --output-on-failure

@@ -238,11 +238,12 @@ typedef struct signer_sign_options {
  * the CA's certificates. A visible signature shows the name, reason, location and time (UTC)
  * in o->visible; otherwise the widget has an empty /Rect on the first page.
  *
- * The input is checked as signer_pdf_inspect() does (same errors, with o->pdf_bytes_max), the
- * rectangle as signer_rect_check(); then SIGNER_ERR_INVALID for bad options (a text over
- * SIGNER_TEXT_BYTES_MAX or not UTF-8, a time out of range), SIGNER_ERR_EXPIRED if the
- * certificate is not valid at o->signing_time_s, SIGNER_ERR_CRYPTO, SIGNER_ERR_PDF_WRITE,
- * SIGNER_ERR_TOO_LARGE if the update would pass SIGNER_SIGNATURE_GROWTH_BYTES_MAX.
+ * Errors, in the order they are checked: SIGNER_ERR_INVALID for a NULL argument or bad options
+ * (a text over SIGNER_TEXT_BYTES_MAX, not UTF-8 or with a control character, a time out of
+ * range); SIGNER_ERR_EXPIRED if the certificate is not valid at o->signing_time_s; then the
+ * input as signer_pdf_inspect() checks it (same errors, with o->pdf_bytes_max); the rectangle as
+ * signer_rect_check(); then SIGNER_ERR_CRYPTO, SIGNER_ERR_PDF_WRITE, or SIGNER_ERR_TOO_LARGE if
+ * the update would pass SIGNER_SIGNATURE_GROWTH_BYTES_MAX.
  * Signing an already signed document keeps its signatures valid (they cover a prefix).
  *
  * *out is allocated with malloc() and belongs to the caller, who free()s it; on an error *out

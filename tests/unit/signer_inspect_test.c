@@ -3,7 +3,7 @@
  * rotation, the page limit's edge) and on hostile input, each with its typed error and without
  * a byte printed by mupdf: empty, a PNG, random bytes, a header and noise, a truncated file,
  * shifted offsets, encrypted files made by qpdf, over the size limit, no page, a looping page
- * tree, a decompression bomb, an xref that asks for too much memory. Then signer_rect_check()'s
+ * tree, a decompression bomb. Then signer_rect_check()'s
  * rules, the memory cap itself, and many threads inspecting at once.
  */
 #include "signer_util.h"
@@ -305,6 +305,8 @@ static void test_structures(void)
 	REQUIRE_VOID(pdf);
 	CHECK(bytes < 64 * 1024, "the bomb is small: %zu bytes", bytes);
 	EXPECT(pdf, bytes, SIGNER_ERR_TOO_LARGE, "a decompression bomb");
+	CHECK(strstr(signer_last_error(), "SIGNER_CONTENT_BYTES_MAX"), "stopped by the content budget: %s",
+	      signer_last_error());
 	free(pdf);
 }
 
@@ -426,8 +428,34 @@ static void test_threads(void)
 	free(pdf);
 }
 
-int main(void)
+/* The committed fixtures (tests/fixtures/pdf/README.md), among them an xref stream. */
+static void test_fixtures(const char *fixtures)
 {
+	struct {
+		const char *name;
+		uint32_t pages, signatures;
+	} cases[] = {{"one-page.pdf", 1, 0},
+	             {"three-pages-rotated.pdf", 3, 0},
+	             {"object-streams.pdf", 3, 0},
+	             {"signed-invisible.pdf", 1, 1}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char path[512];
+		size_t bytes = 0;
+		snprintf(path, sizeof path, "%s/%s", fixtures, cases[i].name);
+		uint8_t *pdf = read_file(path, &bytes);
+		CHECK(pdf != NULL, "cannot read %s", path);
+		if (!pdf)
+			continue;
+		EXPECT(pdf, bytes, SIGNER_OK, cases[i].name);
+		CHECK(info.page_count == cases[i].pages && info.signature_count == cases[i].signatures,
+		      "%s: %u pages, %u signatures", cases[i].name, info.page_count, info.signature_count);
+		free(pdf);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	REQUIRE(argc == 2, "usage: signer_inspect_test FIXTURES_DIR (tests/fixtures/pdf)");
 	char *dir = scratch_dir("signer-inspect");
 	REQUIRE(dir, "scratch directory");
 	/* mupdf must print nothing, whatever it is fed: stderr goes to a file while it runs. */
@@ -439,6 +467,7 @@ int main(void)
 	close(captured);
 
 	test_real_documents();
+	test_fixtures(argv[1]);
 	test_encrypted(dir);
 	test_not_pdf();
 	test_structures();

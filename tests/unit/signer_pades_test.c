@@ -26,7 +26,7 @@
 #define THREADS      4
 
 static char *dir;
-static char ca_pem[600], nss_dir[600];
+static char ca_pem[600], nss_dir[600], empty_nss_dir[600];
 static int64_t now_s;
 
 static signer_credential *credential(signer_ca *ca, signer_kind kind, const char *id, const char *name)
@@ -121,6 +121,13 @@ static void validate(const uint8_t *pdf, size_t bytes, int signatures, const cha
 	snprintf(expected, sizeof expected, "Signer Certificate Common Name: %s\n", signer_name);
 	CHECK(strstr(output, expected) != NULL, "%s: pdfsig does not name %s", tag, signer_name);
 	CHECK(strstr(output, "Total document signed"), "%s: the last signature covers the file", tag);
+
+	/* With an NSS database that trusts nothing: still valid, but the CA is not trusted. */
+	snprintf(command, sizeof command, "pdfsig -nssdir '%s' '%s'", empty_nss_dir, path);
+	run(command, output, sizeof output);
+	CHECK(count_of(output, "Signature Validation: Signature is Valid.") == signatures &&
+	          count_of(output, "Certificate Validation: Certificate issuer isn't Trusted.") == signatures,
+	      "%s: pdfsig without the CA:\n%s", tag, output);
 
 	snprintf(command, sizeof command, "qpdf --check '%s'", path);
 	int status = run(command, output, sizeof output);
@@ -402,10 +409,11 @@ int main(void)
 	REQUIRE(signer_ca_init(keys, now_s) == SIGNER_OK, "CA: %s", signer_last_error());
 	snprintf(ca_pem, sizeof ca_pem, "%s/%s", keys, SIGNER_CA_CERT_FILE);
 	snprintf(nss_dir, sizeof nss_dir, "%s/nss", dir);
+	snprintf(empty_nss_dir, sizeof empty_nss_dir, "%s/nss-empty", dir);
 	snprintf(command, sizeof command,
-	         "mkdir '%s' && certutil -N -d '%s' --empty-password && "
+	         "mkdir '%s' '%s' && certutil -N -d '%s' --empty-password && certutil -N -d '%s' --empty-password && "
 	         "certutil -A -d '%s' -n jse-ledger-ca -t CT,C,C -a -i '%s'",
-	         nss_dir, nss_dir, nss_dir, ca_pem);
+	         nss_dir, empty_nss_dir, nss_dir, empty_nss_dir, nss_dir, ca_pem);
 	REQUIRE(run(command, output, sizeof output) == 0, "NSS database: %s", output);
 
 	signer_ca *ca = NULL;
