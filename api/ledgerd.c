@@ -14,7 +14,7 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: ledgerd init  --data DIR\n"
+	"usage: ledgerd init  --data DIR [--clock-file FILE]\n"
 	"       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
 	"\n"
 	"init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
@@ -37,7 +37,8 @@ static const char usage[] =
 	"                      commands fail with STORAGE_FULL and nothing is written\n"
 	"  --document-max-bytes BYTES  largest PDF accepted in a collection (default 10 MiB, at\n"
 	"                      most 64 MiB; suffixes K M G); requests may be 1 MiB larger\n"
-	"  --clock-file FILE   tests only: read the time (YYYY-MM-DDTHH:MM:SSZ) from FILE\n"
+	"  --clock-file FILE   tests only: read the time (YYYY-MM-DDTHH:MM:SSZ) from FILE (init\n"
+	"                      takes it too: the log's first event is dated by it)\n"
 	"  --ready-fd FD       write \"ready\\n\" to FD once listening (for supervisors, tests)\n"
 	"  -h, --help          this help\n"
 	"\n"
@@ -102,7 +103,7 @@ static ledger_err init_apply(ledger_job *job, ledger_txn *t)
 
 static void init_done(ledger_job *job, ledger_err err) { ((init_job *)job)->result = err; }
 
-static int cmd_init(const char *dir)
+static int cmd_init(const char *dir, const char *clock_file)
 {
 	if (ledger_create(dir, NULL) != LEDGER_OK) {
 		fprintf(stderr, "ledgerd init: %s\n", ledger_last_error());
@@ -123,7 +124,7 @@ static int cmd_init(const char *dir)
 	init_job j = {.job = {.apply = init_apply, .done = init_done}};
 	randombytes_buf(j.log_id, sizeof j.log_id);
 	if (!err)
-		err = ledger_commit_one(l, &j.job, api_clock_us(NULL));
+		err = ledger_commit_one(l, &j.job, api_clock_us(clock_file)); /* LogCreated: the first time of the log */
 	if (!err)
 		err = j.result;
 	proj_close(p);
@@ -205,11 +206,11 @@ int main(int argc, char **argv)
 		return usage_error("unexpected argument %s", argv[optind]);
 	if (!o.data_dir)
 		return usage_error("%s needs --data DIR", cmd);
-	if (strcmp(cmd, "init") == 0)
-		return cmd_init(o.data_dir);
 	if (o.clock_file && api_clock_us(o.clock_file) < 0) {
 		fprintf(stderr, "ledgerd: --clock-file %s: cannot read a time YYYY-MM-DDTHH:MM:SSZ from it\n", o.clock_file);
 		return 1;
 	}
+	if (strcmp(cmd, "init") == 0)
+		return cmd_init(o.data_dir, o.clock_file);
 	return api_server_run(&o);
 }

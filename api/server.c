@@ -442,6 +442,17 @@ static bool inspect_upload(worker *w)
 	return true;
 }
 
+/* Only the people who may add a document to that collection get their upload parsed. */
+static bool may_upload(worker *w, int64_t now_us)
+{
+	MDB_txn *txn;
+	if (ledger_read_begin(w->s->l, &txn) != LEDGER_OK)
+		return false;
+	bool ok = proj_may_upload(w->s->p, txn, &w->actor, now_us, w->req->document_add);
+	ledger_read_end(w->s->l, txn);
+	return ok;
+}
+
 static void handle(worker *w, nng_msg *msg)
 {
 	server *s = w->s;
@@ -508,7 +519,7 @@ static void handle(worker *w, nng_msg *msg)
 	w->exec = w->req;
 	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT && !import_to_grant(w))
 		return;
-	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_ADD && !inspect_upload(w))
+	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_ADD && may_upload(w, now_us) && !inspect_upload(w))
 		return;
 	w->job.apply = job_apply;
 	w->job.done = job_done;

@@ -276,7 +276,8 @@ static ledger_err document_add(proj_emitter *em, const Ledger__Api__DocumentAdd 
 	if (!load(&tg, em, d->ref, "signature.modify", "seal.modify", &err) || !editable(&tg, "add a document to"))
 		return err;
 	if (!up) {
-		fail(em, E(INTERNAL), "content", "the document was not inspected before the command: ledgerd must inspect uploads");
+		/* The collection became editable for this actor between ledgerd's check and now. */
+		fail(em, E(UNAVAILABLE), "content", "collection %s changed while the upload was checked: retry", tg.c->collection_id);
 		return LEDGER_OK;
 	}
 	if (!valid_filename(d->filename)) {

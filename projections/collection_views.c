@@ -477,3 +477,25 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	proj_arena_free(arena);
 	return err;
 }
+
+bool proj_may_upload(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, const Ledger__Api__DocumentAdd *d)
+{
+	if (!d->ref || actor->platform || !proj_firm_id_valid(d->ref->firm_id))
+		return false;
+	proj_arena *arena = proj_arena_new();
+	if (!arena)
+		return false;
+	ProtobufCAllocator alloc;
+	proj_arena_allocator(arena, &alloc);
+	collection *c;
+	bool ok = proj_collection_get(p, txn, d->ref->firm_id, d->ref->collection_id, &alloc, &c) == LEDGER_OK &&
+	          (c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_DRAFT || c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_REJECTED);
+	if (ok) {
+		int action = proj_action_find(c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL ? "seal.modify" : "signature.modify");
+		char reason[256];
+		ok = action >= 0 &&
+		     proj_can(p, txn, d->ref->firm_id, actor->subject, (size_t)action, now_us, reason, sizeof reason) == PROJ_CAN_ALLOWED;
+	}
+	proj_arena_free(arena);
+	return ok;
+}

@@ -201,6 +201,13 @@ ledger_err proj_execute_upload(proj *p, ledger_txn *t, const proj_actor *actor, 
                                const Ledger__Api__Request *req, const proj_upload *upload, Ledger__Api__Reply *reply,
                                proj_arena *arena);
 
+/*
+ * Would the actor's DocumentAdd pass the rights and state checks, as things stand in txn? ledgerd
+ * asks before it spends time and memory opening an untrusted PDF; when false, the command goes
+ * to the committer uninspected, which refuses it with the right error (and records a refusal).
+ */
+bool proj_may_upload(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, const Ledger__Api__DocumentAdd *d);
+
 /* A signature (or seal) the service owes: one document of one signer. */
 typedef struct proj_sign_task {
 	char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];
