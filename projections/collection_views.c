@@ -254,13 +254,15 @@ static void document_get(proj *p, MDB_txn *txn, const Ledger__Api__DocumentGet *
 	}
 	Ledger__Api__DocumentReply *r = proj_arena_alloc(arena, sizeof *r);
 	uint8_t *copy = proj_arena_alloc(arena, n ? n : 1);
-	if (!r || !copy)
+	char *filename = proj_arena_alloc(arena, v.mv_size + 1);
+	if (!r || !copy || !filename)
 		return;
+	memcpy(filename, v.mv_data, v.mv_size);
 	ledger__api__document_reply__init(r);
 	memcpy(copy, bytes, n);
 	r->sha256 = q->sha256;
 	r->content = (ProtobufCBinaryData){n, copy};
-	r->filename = "";
+	r->filename = filename; /* a signed version carries its original's name */
 	reply->result_case = LEDGER__API__REPLY__RESULT_DOCUMENT;
 	reply->document = r;
 }

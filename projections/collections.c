@@ -181,7 +181,8 @@ static ledger_err queue_set(proj *p, proj_kv *kv, const collection *c, const cha
 	return on ? proj_kv_put(kv, p->sign_queue, key, n, "", 0) : proj_kv_del(kv, p->sign_queue, key, n);
 }
 
-static ledger_err doc_ref(proj *p, proj_kv *kv, const ProtobufCBinaryData *sha256, const char *firm_id)
+/* sha256 || firm -> the file name it was uploaded under: who may read it, and as what. */
+static ledger_err doc_ref(proj *p, proj_kv *kv, const ProtobufCBinaryData *sha256, const char *firm_id, const char *filename)
 {
 	char key[LEDGER_HASH_BYTES + PROJ_FIRM_ID_BYTES_MAX];
 	size_t f = strlen(firm_id);
@@ -189,7 +190,7 @@ static ledger_err doc_ref(proj *p, proj_kv *kv, const ProtobufCBinaryData *sha25
 		return LEDGER_ERR_CORRUPT;
 	memcpy(key, sha256->data, LEDGER_HASH_BYTES);
 	memcpy(key + LEDGER_HASH_BYTES, firm_id, f);
-	return proj_kv_put(kv, p->doc_refs, key, LEDGER_HASH_BYTES + f, "", 0);
+	return proj_kv_put(kv, p->doc_refs, key, LEDGER_HASH_BYTES + f, filename, strlen(filename));
 }
 
 /* An ended collection owes nothing and waits for nothing. */
@@ -283,7 +284,7 @@ static ledger_err fold_document_added(proj *p, proj_kv *kv, collection *c, const
 	d->pages = e->pages;
 	if (!push(arena, (void ***)&c->documents, &c->n_documents, d))
 		return LEDGER_ERR_NOMEM;
-	return doc_ref(p, kv, &e->sha256, c->firm_id);
+	return doc_ref(p, kv, &e->sha256, c->firm_id, e->filename);
 }
 
 static void fold_document_removed(collection *c, const Ledger__Events__DocumentRemoved *e)
@@ -385,7 +386,7 @@ static ledger_err fold_document_signed(proj *p, proj_kv *kv, collection *c, cons
 	if (!push(arena, (void ***)&d->signed_by, &d->n_signed_by, e->signer))
 		return LEDGER_ERR_NOMEM;
 	c->credits_used++;
-	ledger_err err = doc_ref(p, kv, &e->signed_sha256, c->firm_id);
+	ledger_err err = doc_ref(p, kv, &e->signed_sha256, c->firm_id, d->filename);
 	if (err || !signed_everything(c, e->signer))
 		return err;
 	ssize_t s = proj_collection_signer(c, e->signer);

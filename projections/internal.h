@@ -25,7 +25,7 @@ struct proj {
 	MDB_dbi collections;   /* firm id \0 collection id -> state.Collection */
 	MDB_dbi timers;        /* at_us (u64 BE) kind (1 byte: 'E'xpiry, 'R'eminder) firm \0 id -> "" */
 	MDB_dbi sign_queue;    /* firm \0 collection id \0 signer -> "": signatures the service owes */
-	MDB_dbi doc_refs;      /* SHA-256 firm id -> "": which firm may read a stored document */
+	MDB_dbi doc_refs;      /* SHA-256 firm id -> file name: which firm may read a stored document, as what */
 	/* Platform (platform.c): */
 	MDB_dbi credits;       /* firm id -> state.Credits */
 	MDB_dbi credit_history; /* firm id \0 seq (u64 BE) -> state.CreditEntry */

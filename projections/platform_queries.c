@@ -325,7 +325,13 @@ static bool csv_append(contacts_ctx *c, const char *field, bool last)
 		c->csv = grown;
 		c->cap = cap;
 	}
-	c->bytes += csv_write(c->csv + c->bytes, c->cap - c->bytes, field, n);
+	/* RFC 4180: quoted (by libcsv, which doubles the quotes) only when it must be. */
+	if (strpbrk(field, ",\"\r\n")) {
+		c->bytes += csv_write(c->csv + c->bytes, c->cap - c->bytes, field, n);
+	} else {
+		memcpy(c->csv + c->bytes, field, n);
+		c->bytes += n;
+	}
 	c->csv[c->bytes++] = last ? '\r' : ',';
 	if (last)
 		c->csv[c->bytes++] = '\n';

@@ -48,7 +48,7 @@ typedef struct proj proj;
  */
 ledger_err proj_open(ledger *l, proj **out);
 /* Bump whenever a fold or a projection database changes. */
-#define PROJ_SCHEMA_VERSION 4u
+#define PROJ_SCHEMA_VERSION 5u
 /* Events folded per transaction while rebuilding. */
 #define PROJ_REBUILD_EVENTS_PER_COMMIT 10000u
 void proj_close(proj *p);

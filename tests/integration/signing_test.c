@@ -1,0 +1,874 @@
+/*
+ * signing_test: real PDFs signed end to end, and judged by validators that share no code with
+ * ledgerd (pdfsig, qpdf, openssl cms). A two-page PDF built here goes through a collection with
+ * an internal signer (a visible field on page 2) and an external one; the final version holds
+ * two valid PAdES signatures whose CMS verify against the signer's CA over exactly their
+ * /ByteRange, and stop verifying when one byte of that range changes. Each version is a prefix
+ * of the next and every one is retrievable. A seal collection is sealed in the firm's name; a
+ * declined collection signs nothing and gives its credits back. The log still verifies and
+ * replays once ledgerd has stopped.
+ */
+#include "../check.h"
+#include "harness.h"
+#include "ledger.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FIRM         "JLM"
+#define FIRM_NAME    "Cabinet Martin"
+#define EC           "ec@cabinet.fr"
+#define SIGNER       "claire@cabinet.fr"
+#define SIGNER_NAME  "Claire Dubois"
+#define SEALER       "sam@cabinet.fr"
+#define CLIENT       "paul@client.fr"
+#define CLIENT_NAME  "Paul Lefebvre"
+#define CLIENT_PHONE "+33612345678"
+
+#define PDF_BYTES_MAX     8192u
+#define SIGNATURES_MAX    8u
+#define WAIT_MS_MAX       60000 /* the signer thread under ASan: generous */
+#define POLL_MS           100
+#define COMMAND_BYTES_MAX 2048u
+#define OUTPUT_BYTES_MAX  16384u
+#define SIGNED_EVENTS_MAX 16u
+
+typedef Ledger__Api__CollectionView view;
+
+static harness h;
+static char work[64]; /* where the files the validators read go */
+
+/* The versions of the signed document: as uploaded, after the first signature, final. */
+static uint8_t original_sha[32], first_sha[32], final_sha[32];
+
+/* ----- PDF ----- */
+
+/* Two A4 pages with text and an exact cross-reference table. Returns its length, 0 if it does
+ * not fit. */
+static size_t pdf_build(uint8_t *out, size_t cap, const char *title)
+{
+	char page1[128], page2[128], objects[7][256];
+	snprintf(page1, sizeof page1, "BT /F1 24 Tf 72 720 Td (%s) Tj ET", title);
+	snprintf(page2, sizeof page2, "BT /F1 12 Tf 72 300 Td (Signatures) Tj ET");
+	snprintf(objects[0], sizeof objects[0], "<< /Type /Catalog /Pages 2 0 R >>");
+	snprintf(objects[1], sizeof objects[1], "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>");
+	for (int p = 0; p < 2; p++)
+		snprintf(objects[2 + p], sizeof objects[2 + p],
+		         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R"
+		         " /Resources << /Font << /F1 7 0 R >> >> >>",
+		         5 + p);
+	snprintf(objects[4], sizeof objects[4], "<< /Length %zu >>\nstream\n%s\nendstream", strlen(page1), page1);
+	snprintf(objects[5], sizeof objects[5], "<< /Length %zu >>\nstream\n%s\nendstream", strlen(page2), page2);
+	snprintf(objects[6], sizeof objects[6], "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
+	char *s = (char *)out;
+	size_t n = (size_t)snprintf(s, cap, "%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n"), offsets[7];
+	for (int i = 0; i < 7 && n < cap; i++) {
+		offsets[i] = n;
+		n += (size_t)snprintf(s + n, cap - n, "%d 0 obj\n%s\nendobj\n", i + 1, objects[i]);
+	}
+	size_t xref = n;
+	if (n < cap)
+		n += (size_t)snprintf(s + n, cap - n, "xref\n0 8\n0000000000 65535 f \n");
+	for (int i = 0; i < 7 && n < cap; i++)
+		n += (size_t)snprintf(s + n, cap - n, "%010zu 00000 n \n", offsets[i]);
+	if (n < cap)
+		n += (size_t)snprintf(s + n, cap - n, "trailer\n<< /Size 8 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
+		                      xref);
+	return n < cap ? n : 0;
+}
+
+/* ----- files and validators ----- */
+
+static bool file_write(const char *name, const uint8_t *data, size_t n, char *path, size_t path_bytes)
+{
+	snprintf(path, path_bytes, "%s/%s", work, name);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return false;
+	bool ok = fwrite(data, 1, n, f) == n;
+	return fclose(f) == 0 && ok;
+}
+
+static size_t count_of(const char *haystack, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(haystack, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* Runs a validator on path; its output in out. */
+static int validate(const char *fmt, const char *path, char *out, size_t out_bytes)
+{
+	char cmd[COMMAND_BYTES_MAX];
+	snprintf(cmd, sizeof cmd, fmt, path);
+	return harness_run(cmd, out, out_bytes);
+}
+
+/* ----- RPC ----- */
+
+static int code_of(Ledger__Api__Reply *r)
+{
+	int code = r ? harness_code(r) : -1;
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	return code;
+}
+
+static int command(const char *as, Ledger__Api__Request *req)
+{
+	return code_of(harness_call(&h, as, req));
+}
+
+static int account(const char *email, const char *name, bool ec)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
+	c.email = (char *)email;
+	c.name = (char *)name;
+	c.is_ec = ec;
+	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
+	req.account_add = &c;
+	return command("platform", &req);
+}
+
+static int firm_add(void)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
+	c.firm_id = (char *)FIRM;
+	c.name = (char *)FIRM_NAME;
+	c.ec_email = (char *)EC;
+	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
+	req.firm_add = &c;
+	return command("platform", &req);
+}
+
+static int grant(const char *who, Ledger__Events__Right right)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
+	char *to[1] = {(char *)who};
+	c.firm_id = (char *)FIRM;
+	c.collaborators = to;
+	c.n_collaborators = 1;
+	c.rights = &right;
+	c.n_rights = 1;
+	c.expires_on = (char *)"2027-12-31";
+	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
+	req.delegation_grant = &c;
+	return command(EC, &req);
+}
+
+/* The five registration steps, as the platform records them (registration_test.c). */
+static void register_fully(const char *who)
+{
+	for (int step = 1; step <= 5; step++) {
+		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+		Ledger__Api__RegistrationRecord c = LEDGER__API__REGISTRATION_RECORD__INIT;
+		c.subject = (char *)who;
+		c.step = (Ledger__Events__RegistrationStep)step;
+		if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED) {
+			c.provider = (char *)"IdentityProviderCo";
+			c.provider_reference = (char *)"VRF-2026-000777";
+			c.method = (char *)"id_document+mobile";
+			c.phone = (char *)"+33700000001";
+			c.id_document_reference = (char *)"FRA-ID-1";
+		} else if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED) {
+			c.subscription_version = (char *)"2026.1";
+		} else if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED) {
+			c.terms_version = (char *)"CGU-2026-03";
+			c.rgpd_version = (char *)"RGPD-2025-11";
+		} else if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED) {
+			c.certificate_serial = (char *)"5A:0F:33:19";
+			c.certificate_not_after = (char *)"2028-11-29";
+		}
+		req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD;
+		req.registration_record = &c;
+		CHECK(command("platform", &req) == 0, "registration step %d of %s", step, who);
+	}
+}
+
+static int credits_add(uint64_t credits)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
+	c.firm_id = (char *)FIRM;
+	c.credits = credits;
+	c.reference = (char *)"PO-2026-118";
+	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
+	req.credits_add = &c;
+	return command(EC, &req);
+}
+
+typedef struct credits {
+	uint64_t available, reserved, used;
+} credits;
+
+static credits credits_now(void)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
+	q.firm_id = (char *)FIRM;
+	q.history_rows = 1;
+	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
+	req.credits_show = &q;
+	Ledger__Api__Reply *r = harness_call(&h, EC, &req);
+	credits c = {~0ull, ~0ull, ~0ull};
+	if (r && r->credits)
+		c = (credits){r->credits->available, r->credits->reserved, r->credits->used};
+	code_of(r);
+	return c;
+}
+
+static void ref_init(Ledger__Api__CollectionRef *ref, const char *id)
+{
+	ledger__api__collection_ref__init(ref);
+	ref->firm_id = (char *)FIRM;
+	ref->collection_id = (char *)id;
+}
+
+/* Creates a collection as `as`; its id in id. */
+static bool collection_create(const char *as, Ledger__Events__CollectionKind kind, const char *title, char id[32])
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
+	c.firm_id = (char *)FIRM;
+	c.kind = kind;
+	c.title = (char *)title;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
+	req.collection_create = &c;
+	Ledger__Api__Reply *r = harness_call(&h, as, &req);
+	bool ok = r && !r->error && r->collection && r->collection->collection;
+	snprintf(id, 32, "%s", ok ? r->collection->collection->collection_id : "");
+	code_of(r);
+	return ok;
+}
+
+static int document_add(const char *as, const char *id, const uint8_t *pdf, size_t n, const char *filename)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DocumentAdd c = LEDGER__API__DOCUMENT_ADD__INIT;
+	Ledger__Api__CollectionRef ref;
+	ref_init(&ref, id);
+	c.ref = &ref;
+	c.filename = (char *)filename;
+	c.content = (ProtobufCBinaryData){n, (uint8_t *)pdf};
+	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
+	req.document_add = &c;
+	return command(as, &req);
+}
+
+static int signer_add(const char *id, const char *email, const char *name, const char *phone)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__SignerAdd c = LEDGER__API__SIGNER_ADD__INIT;
+	Ledger__Api__CollectionRef ref;
+	ref_init(&ref, id);
+	c.ref = &ref;
+	c.email = (char *)email;
+	c.name = (char *)(name ? name : "");
+	c.external = phone != NULL;
+	c.phone = (char *)(phone ? phone : "");
+	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
+	req.signer_add = &c;
+	return command(EC, &req);
+}
+
+/* The signer's order, and the collection's: sequential, in that order. */
+static int order_set(const char *id, const char *first, const char *second)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionModify c = LEDGER__API__COLLECTION_MODIFY__INIT;
+	Ledger__Api__CollectionRef ref;
+	char *order[2] = {(char *)first, (char *)second};
+	ref_init(&ref, id);
+	c.ref = &ref;
+	c.order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL;
+	c.signer_order = order;
+	c.n_signer_order = 2;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
+	req.collection_modify = &c;
+	return command(EC, &req);
+}
+
+/* A field for signer on page 2 of the document: PDF points from the bottom-left corner. */
+static int field_set(const char *id, const char *signer, const uint8_t sha[32])
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__FieldSet c = LEDGER__API__FIELD_SET__INIT;
+	Ledger__Api__CollectionRef ref;
+	ref_init(&ref, id);
+	c.ref = &ref;
+	c.signer = (char *)signer;
+	c.document_sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
+	c.page = 2;
+	c.x0 = 320, c.y0 = 80, c.x1 = 540, c.y1 = 150;
+	req.body_case = LEDGER__API__REQUEST__BODY_FIELD_SET;
+	req.field_set = &c;
+	return command(EC, &req);
+}
+
+static int act(const char *as, const char *id, Ledger__Api__CollectionAct__Act what)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
+	Ledger__Api__CollectionRef ref;
+	ref_init(&ref, id);
+	c.ref = &ref;
+	c.act = what;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
+	req.collection_act = &c;
+	return command(as, &req);
+}
+
+/* What the platform reports of an external signer. */
+static int report(const char *id, const char *signer, Ledger__Events__SignerAction action, const char *method,
+                  const char *comment)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__SignerReport c = LEDGER__API__SIGNER_REPORT__INIT;
+	Ledger__Api__CollectionRef ref;
+	ref_init(&ref, id);
+	c.ref = &ref;
+	c.signer = (char *)signer;
+	c.action = action;
+	c.method = (char *)method;
+	c.provider_reference = (char *)"OTP-2026-5531";
+	c.comment = (char *)comment;
+	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
+	req.signer_report = &c;
+	return command("platform", &req);
+}
+
+static Ledger__Api__Reply *show(const char *id)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
+	q.firm_id = (char *)FIRM;
+	q.collection_id = (char *)id;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
+	req.collection_show = &q;
+	Ledger__Api__Reply *r = harness_call(&h, EC, &req);
+	if (r && (!r->collection || !r->collection->collection)) {
+		code_of(r);
+		return NULL;
+	}
+	return r;
+}
+
+static const view *view_of(const Ledger__Api__Reply *r)
+{
+	return r->collection->collection;
+}
+
+/* ----- waiting for the signer thread ----- */
+
+typedef bool (*view_test)(const view *v, const void *arg);
+
+static bool in_state(const view *v, const void *arg)
+{
+	return v->state == *(const Ledger__Events__CollectionState *)arg;
+}
+
+static bool has_signed(const view *v, const void *arg)
+{
+	for (size_t i = 0; i < v->n_signers; i++)
+		if (strcmp(v->signers[i]->email, arg) == 0)
+			return v->signers[i]->signed_;
+	return false;
+}
+
+/* Polls the collection until done(view, arg); the last reply (caller frees), NULL on timeout. */
+static Ledger__Api__Reply *wait_for(const char *id, view_test done, const void *arg)
+{
+	for (int waited_ms = 0; waited_ms < WAIT_MS_MAX; waited_ms += POLL_MS) {
+		Ledger__Api__Reply *r = show(id);
+		if (r && done(view_of(r), arg))
+			return r;
+		code_of(r);
+		usleep(POLL_MS * 1000);
+	}
+	return NULL;
+}
+
+static bool wait_state(const char *id, Ledger__Events__CollectionState s)
+{
+	Ledger__Api__Reply *r = wait_for(id, in_state, &s);
+	return code_of(r) == 0;
+}
+
+static Ledger__Api__Reply *document_reply(const uint8_t sha[32])
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DocumentGet q = LEDGER__API__DOCUMENT_GET__INIT;
+	q.firm_id = (char *)FIRM;
+	q.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
+	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_GET;
+	req.document_get = &q;
+	return harness_call(&h, EC, &req);
+}
+
+/* The stored bytes of one version of a document (malloc'd), or NULL. */
+static uint8_t *document_get(const uint8_t sha[32], size_t *n)
+{
+	Ledger__Api__Reply *r = document_reply(sha);
+	uint8_t *out = NULL;
+	*n = 0;
+	if (r && r->document && (out = malloc(r->document->content.len + 1))) {
+		memcpy(out, r->document->content.data, r->document->content.len);
+		*n = r->document->content.len;
+	}
+	code_of(r);
+	return out;
+}
+
+static bool sha_equal(const ProtobufCBinaryData *a, const uint8_t b[32])
+{
+	return a->len == 32 && memcmp(a->data, b, 32) == 0;
+}
+
+/* ----- signatures in a PDF ----- */
+
+typedef struct signature {
+	size_t range[4];
+	uint8_t cms[8192];
+	size_t cms_bytes;
+} signature;
+
+/* The length of the DER value at der (its header included), 0 if it is not a SEQUENCE. */
+static size_t der_length(const uint8_t *der, size_t n)
+{
+	if (n < 2 || der[0] != 0x30)
+		return 0;
+	if (der[1] < 0x80)
+		return 2u + der[1];
+	size_t k = der[1] & 0x7f, len = 0;
+	if (k > 4 || 2 + k > n)
+		return 0;
+	for (size_t i = 0; i < k; i++)
+		len = len << 8 | der[2 + i];
+	return 2 + k + len <= n ? 2 + k + len : 0;
+}
+
+/* Decodes the hex string between '<' and '>' of the gap into s->cms, trimmed to its DER. */
+static bool contents_decode(const uint8_t *pdf, signature *s)
+{
+	size_t hex = s->range[2] - s->range[1] - 2, bytes = hex / 2;
+	if (hex % 2 || bytes > sizeof s->cms)
+		return false;
+	for (size_t i = 0; i < bytes; i++) {
+		char pair[3] = {(char)pdf[s->range[1] + 1 + 2 * i], (char)pdf[s->range[1] + 2 + 2 * i], 0};
+		char *end;
+		s->cms[i] = (uint8_t)strtoul(pair, &end, 16);
+		if (*end)
+			return false;
+	}
+	s->cms_bytes = der_length(s->cms, bytes);
+	return s->cms_bytes > 0;
+}
+
+/* Parses the signature dictionary whose "/ByteRange" is at `at`: "/ByteRange [a b c d]", then
+ * "/Contents <hex>", the hex string being exactly the gap between the two ranges. */
+static bool signature_parse(const uint8_t *pdf, size_t n, size_t at, signature *s)
+{
+	char text[160];
+	size_t len = n - at < sizeof text - 1 ? n - at : sizeof text - 1;
+	memcpy(text, pdf + at, len);
+	text[len] = '\0';
+	char *p = text + strlen("/ByteRange");
+	p += strspn(p, " \r\n");
+	if (*p++ != '[')
+		return false;
+	for (int i = 0; i < 4; i++)
+		s->range[i] = (size_t)strtoull(p, &p, 10);
+	p += strspn(p, " \r\n");
+	if (*p++ != ']')
+		return false;
+	p += strspn(p, " \r\n");
+	if (strncmp(p, "/Contents", 9) != 0)
+		return false;
+	p += 9;
+	p += strspn(p, " \r\n");
+	size_t contents_at = at + (size_t)(p - text);
+	return *p == '<' && s->range[0] == 0 && contents_at == s->range[1] && s->range[1] + 2 < s->range[2] &&
+	       s->range[2] + s->range[3] <= n && pdf[s->range[2] - 1] == '>' && contents_decode(pdf, s);
+}
+
+static size_t signatures_find(const uint8_t *pdf, size_t n, signature *out, size_t max)
+{
+	size_t count = 0;
+	const uint8_t *p = pdf;
+	while (count < max && (p = memmem(p, n - (size_t)(p - pdf), "/ByteRange", 10)) != NULL) {
+		CHECK(signature_parse(pdf, n, (size_t)(p - pdf), &out[count]), "signature %zu at offset %zu parses",
+		      count + 1, (size_t)(p - pdf));
+		count++;
+		p += 10;
+	}
+	return count;
+}
+
+/* openssl cms -verify of the CMS over the signed bytes (the two ranges); 0 if it verifies. */
+static int cms_verify(const signature *s, const uint8_t *content, size_t content_bytes, char *out, size_t out_bytes)
+{
+	char der[300], data[300], cmd[COMMAND_BYTES_MAX];
+	if (!file_write("sig.der", s->cms, s->cms_bytes, der, sizeof der) ||
+	    !file_write("data.bin", content, content_bytes, data, sizeof data))
+		return -1;
+	snprintf(cmd, sizeof cmd,
+	         "openssl cms -verify -binary -inform DER -in '%s' -content '%s' -CAfile '%s/keys/signer-ca.pem' "
+	         "-purpose any -out /dev/null 2>&1",
+	         der, data, h.dir);
+	return harness_run(cmd, out, out_bytes);
+}
+
+/* Each signature's CMS verifies over exactly its ranges, and fails once one byte changes. */
+static void signature_verify(const uint8_t *pdf, const signature *s, size_t index)
+{
+	size_t content_bytes = s->range[1] + s->range[3];
+	uint8_t *content = malloc(content_bytes);
+	REQUIRE_VOID(content != NULL);
+	memcpy(content, pdf, s->range[1]);
+	memcpy(content + s->range[1], pdf + s->range[2], s->range[3]);
+	char out[OUTPUT_BYTES_MAX];
+	int rc = cms_verify(s, content, content_bytes, out, sizeof out);
+	CHECK(rc == 0, "signature %zu: openssl cms -verify over its /ByteRange exits 0, got %d: %s", index, rc, out);
+	content[s->range[1] / 2] ^= 0x01; /* inside the first range */
+	rc = cms_verify(s, content, content_bytes, out, sizeof out);
+	CHECK(rc != 0, "signature %zu: a flipped byte in the first range must fail openssl cms -verify (exit %d)",
+	      index, rc);
+	free(content);
+}
+
+/* ----- the story ----- */
+
+static void setup(void)
+{
+	CHECK(account(EC, "Jean Martin", true) == 0, "EC account");
+	CHECK(account(SIGNER, SIGNER_NAME, false) == 0, "signer account");
+	CHECK(account(SEALER, "Sam Girard", false) == 0, "sealer account");
+	CHECK(firm_add() == 0, "firm");
+	CHECK(credits_add(100) == 0, "credits");
+	CHECK(grant(SIGNER, LEDGER__EVENTS__RIGHT__RIGHT_SIGN) == 0, "grant sign");
+	CHECK(grant(SEALER, LEDGER__EVENTS__RIGHT__RIGHT_SEAL) == 0, "grant seal");
+	register_fully(SIGNER);
+}
+
+/* A draft with the PDF, the internal signer first (a field on page 2), the client second; sent. */
+static bool collection_prepare(char id[32], const uint8_t *pdf, size_t n)
+{
+	if (!collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Lettre de mission 2026", id)) {
+		CHECK(false, "create the collection");
+		return false;
+	}
+	CHECK(document_add(EC, id, pdf, n, "lettre-de-mission.pdf") == 0, "document add");
+	CHECK(signer_add(id, SIGNER, NULL, NULL) == 0, "internal signer");
+	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	CHECK(order_set(id, SIGNER, CLIENT) == 0, "sequential, internal signer first");
+	CHECK(field_set(id, SIGNER, original_sha) == 0, "field on page 2");
+	Ledger__Api__Reply *r = show(id);
+	CHECK(r != NULL, "show");
+	if (!r)
+		return false;
+	const view *v = view_of(r);
+	CHECK(v->n_documents == 1 && sha_equal(&v->documents[0]->sha256, original_sha) && v->documents[0]->pages == 2,
+	      "the document as uploaded: its SHA-256, 2 pages");
+	CHECK(v->n_documents == 1 && v->documents[0]->n_fields == 1 && v->documents[0]->fields[0]->page == 2,
+	      "the field");
+	code_of(r);
+	int sent = act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND);
+	CHECK(sent == 0, "EC sends: %d", sent);
+	return sent == 0;
+}
+
+static void sign_both(const char *id)
+{
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") ==
+	          LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "sequential: the client may not consent before the internal signer has signed");
+	CHECK(act(SIGNER, id, LEDGER__API__COLLECTION_ACT__ACT__SIGN) == 0, "the internal signer signs");
+	CHECK(act(SIGNER, id, LEDGER__API__COLLECTION_ACT__ACT__SIGN) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "signing twice is refused");
+	Ledger__Api__Reply *r = wait_for(id, has_signed, SIGNER);
+	CHECK(r != NULL, "the internal signer's signature is recorded within %d ms", WAIT_MS_MAX);
+	if (r) {
+		const view *v = view_of(r);
+		CHECK(v->documents[0]->current_sha256.len == 32 &&
+		          !sha_equal(&v->documents[0]->current_sha256, original_sha),
+		      "a new current version after the first signature");
+		if (v->documents[0]->current_sha256.len == 32)
+			memcpy(first_sha, v->documents[0]->current_sha256.data, 32);
+		CHECK(v->n_signers == 2 && v->signers[1]->turn, "then the client's turn");
+	}
+	code_of(r);
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED, "sms", "") == 0, "authenticated");
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
+	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "COMPLETED within %d ms", WAIT_MS_MAX);
+	r = show(id);
+	REQUIRE_VOID(r != NULL);
+	const view *v = view_of(r);
+	const Ledger__Api__DocumentView *d = v->documents[0];
+	CHECK(d->current_sha256.len == 32 && d->n_signed_by == 2 && strcmp(d->signed_by[0], SIGNER) == 0 &&
+	          strcmp(d->signed_by[1], CLIENT) == 0,
+	      "signed by both, in order: %zu signers", d->n_signed_by);
+	if (v->documents[0]->current_sha256.len == 32)
+		memcpy(final_sha, v->documents[0]->current_sha256.data, 32);
+	CHECK(v->credits_used == 2 && v->credits_reserved == 2,
+	      "2 credits used of 2 reserved (used %llu, reserved %llu)", (unsigned long long)v->credits_used,
+	      (unsigned long long)v->credits_reserved);
+	code_of(r);
+}
+
+/* The internal signer's widget is on page 2 (object 4 as built) where the field was placed:
+ * the same bottom-left PDF frame, no flip on the way through the signer. */
+static void check_visible_field(const char *path)
+{
+	char out[OUTPUT_BYTES_MAX], fmt[COMMAND_BYTES_MAX];
+	int rc = validate("qpdf --show-object=4 '%s' 2>&1", path, out, sizeof out);
+	const char *annots = strstr(out, "/Annots [ ");
+	unsigned long widget = annots ? strtoul(annots + strlen("/Annots [ "), NULL, 10) : 0;
+	CHECK(rc == 0 && widget > 0, "page 2 has an annotation (exit %d): %s", rc, out);
+	snprintf(fmt, sizeof fmt, "qpdf --show-object=%lu '%%s' 2>&1", widget);
+	rc = validate(fmt, path, out, sizeof out);
+	CHECK(rc == 0 && strstr(out, "/FT /Sig") && strstr(out, "/Rect [ 320 80 540 150 ]"),
+	      "page 2's widget is a signature at [320 80 540 150] (exit %d): %s", rc, out);
+}
+
+/* pdfsig and qpdf on the final version. */
+static void check_validators(const char *path)
+{
+	char out[OUTPUT_BYTES_MAX];
+	int rc = validate("pdfsig '%s' 2>&1", path, out, sizeof out);
+	CHECK(count_of(out, "Signature #") == 2, "pdfsig sees 2 signatures (exit %d): %s", rc, out);
+	CHECK(count_of(out, "Signature is Valid") == 2, "pdfsig: both \"Signature is Valid\": %s", out);
+	CHECK(strstr(out, SIGNER_NAME) && strstr(out, CLIENT_NAME), "pdfsig names both signers: %s", out);
+	rc = validate("qpdf --check '%s' 2>&1", path, out, sizeof out);
+	CHECK(rc == 0, "qpdf --check exits 0, got %d: %s", rc, out);
+	check_visible_field(path);
+}
+
+static void check_final(void)
+{
+	size_t n;
+	uint8_t *pdf = document_get(final_sha, &n);
+	REQUIRE_VOID(pdf != NULL);
+	uint8_t sha[32];
+	crypto_hash_sha256(sha, pdf, n);
+	CHECK(memcmp(sha, final_sha, 32) == 0, "DocumentGet's bytes hash to current_sha256");
+	char path[300];
+	CHECK(file_write("final.pdf", pdf, n, path, sizeof path), "write final.pdf");
+	check_validators(path);
+	signature sigs[SIGNATURES_MAX];
+	size_t count = signatures_find(pdf, n, sigs, SIGNATURES_MAX);
+	CHECK(count == 2, "2 signature dictionaries in the final version, found %zu", count);
+	for (size_t i = 0; i < count; i++)
+		signature_verify(pdf, &sigs[i], i + 1);
+	if (count == 2)
+		CHECK(sigs[1].range[2] + sigs[1].range[3] == n && sigs[0].range[2] + sigs[0].range[3] < n,
+		      "the last signature covers the whole file, the first a prefix");
+	free(pdf);
+}
+
+/* The DocumentSigned events of collection id, read from the log itself (read-only). */
+static size_t signed_events(const char *id, uint8_t source[][32], uint8_t produced[][32], size_t max)
+{
+	ledger *l;
+	ledger_options o = {.read_only = true, .allow_broken_chain = true};
+	MDB_txn *txn;
+	ledger_iter *it;
+	size_t n = 0;
+	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
+		return 0;
+	if (ledger_read_begin(l, &txn) == LEDGER_OK && ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
+		ledger_record rec;
+		while (n < max && ledger_iter_next(it, &rec) == LEDGER_OK) {
+			Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+			const Ledger__Events__DocumentSigned *d = ev ? ev->document_signed : NULL;
+			if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
+			    strcmp(d->collection_id, id) == 0 && d->source_sha256.len == 32 &&
+			    d->signed_sha256.len == 32) {
+				memcpy(source[n], d->source_sha256.data, 32);
+				memcpy(produced[n++], d->signed_sha256.data, 32);
+			}
+			if (ev)
+				ledger__events__event__free_unpacked(ev, NULL);
+		}
+		ledger_iter_close(it);
+		ledger_read_end(l, txn);
+	}
+	ledger_close(l);
+	return n;
+}
+
+/* Is the version `shorter` a byte prefix of the version `longer`, both by DocumentGet? */
+static bool version_prefix(const uint8_t shorter[32], const uint8_t longer[32])
+{
+	size_t a, b;
+	uint8_t *x = document_get(shorter, &a), *y = document_get(longer, &b);
+	bool ok = x && y && a < b && memcmp(x, y, a) == 0;
+	free(x);
+	free(y);
+	return ok;
+}
+
+static void check_versions(const char *id, const uint8_t *pdf, size_t pdf_bytes)
+{
+	size_t n;
+	uint8_t *original = document_get(original_sha, &n);
+	CHECK(original && n == pdf_bytes && memcmp(original, pdf, n) == 0,
+	      "the original is retrievable, byte for byte");
+	free(original);
+	Ledger__Api__Reply *r = document_reply(original_sha);
+	CHECK(r && r->document && strcmp(r->document->filename, "lettre-de-mission.pdf") == 0,
+	      "DocumentReply.filename is the uploaded name, got \"%s\"", r && r->document ? r->document->filename : "");
+	code_of(r);
+	uint8_t source[SIGNED_EVENTS_MAX][32], produced[SIGNED_EVENTS_MAX][32];
+	size_t count = signed_events(id, source, produced, SIGNED_EVENTS_MAX);
+	REQUIRE_VOID(count == 2);
+	CHECK(memcmp(source[0], original_sha, 32) == 0 && memcmp(produced[0], first_sha, 32) == 0,
+	      "the first DocumentSigned: original -> the first signed version");
+	CHECK(memcmp(source[1], produced[0], 32) == 0 && memcmp(produced[1], final_sha, 32) == 0,
+	      "the second DocumentSigned: first signed version -> final");
+	for (size_t i = 0; i < count; i++) {
+		uint8_t *bytes = document_get(produced[i], &n), sha[32];
+		CHECK(bytes != NULL, "version %zu retrievable by DocumentGet", i + 1);
+		if (bytes)
+			crypto_hash_sha256(sha, bytes, n);
+		CHECK(bytes && memcmp(sha, produced[i], 32) == 0, "version %zu hashes to its event's signed_sha256",
+		      i + 1);
+		free(bytes);
+	}
+	CHECK(version_prefix(original_sha, first_sha), "the original is a byte prefix of the first signed version");
+	CHECK(version_prefix(first_sha, final_sha), "the first signed version is a byte prefix of the final one");
+}
+
+static void test_signature_collection(void)
+{
+	uint8_t pdf[PDF_BYTES_MAX];
+	size_t n = pdf_build(pdf, sizeof pdf, "Lettre de mission 2026");
+	REQUIRE_VOID(n > 0);
+	crypto_hash_sha256(original_sha, pdf, n);
+	char id[32];
+	if (!collection_prepare(id, pdf, n))
+		return;
+	sign_both(id);
+	check_final();
+	check_versions(id, pdf, n);
+}
+
+/* A seal collection of two documents, sealed by the collaborator holding `seal`. */
+static void test_seal(void)
+{
+	credits before = credits_now();
+	char id[32];
+	REQUIRE_VOID(collection_create(SEALER, LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL, "Attestations", id));
+	const char *titles[2] = {"Attestation de TVA", "Attestation URSSAF"};
+	for (int i = 0; i < 2; i++) {
+		uint8_t pdf[PDF_BYTES_MAX];
+		size_t n = pdf_build(pdf, sizeof pdf, titles[i]);
+		CHECK(document_add(SEALER, id, pdf, n, i ? "urssaf.pdf" : "tva.pdf") == 0, "seal document %d", i + 1);
+	}
+	CHECK(act(SEALER, id, LEDGER__API__COLLECTION_ACT__ACT__SEAL) == 0, "the sealer seals");
+	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "sealed: COMPLETED within %d ms",
+	      WAIT_MS_MAX);
+	Ledger__Api__Reply *r = show(id);
+	REQUIRE_VOID(r != NULL);
+	const view *v = view_of(r);
+	CHECK(v->n_documents == 2 && v->credits_used == 2, "2 documents, 2 credits used (%llu)",
+	      (unsigned long long)v->credits_used);
+	for (size_t i = 0; i < v->n_documents; i++) {
+		const Ledger__Api__DocumentView *d = v->documents[i];
+		/* api.proto: signed_by lists "seal:<firm id>" for a seal, apart from any email. */
+		CHECK(d->n_signed_by == 1 && strcmp(d->signed_by[0], "seal:" FIRM) == 0,
+		      "document %zu signed_by {\"seal:" FIRM "\"}, got {\"%s\"}", i + 1,
+		      d->n_signed_by ? d->signed_by[0] : "");
+	}
+	for (size_t i = 0; i < v->n_documents; i++) {
+		size_t n;
+		uint8_t *pdf = document_get(v->documents[i]->current_sha256.data, &n);
+		char path[300], out[OUTPUT_BYTES_MAX];
+		CHECK(pdf && file_write("sealed.pdf", pdf, n, path, sizeof path), "sealed document %zu retrievable",
+		      i + 1);
+		int rc = pdf ? validate("pdfsig '%s' 2>&1", path, out, sizeof out) : -1;
+		CHECK(pdf && count_of(out, "Signature is Valid") == 1 && strstr(out, FIRM_NAME),
+		      "pdfsig: one valid seal in the name of " FIRM_NAME " (exit %d): %s", rc, pdf ? out : "");
+		free(pdf);
+	}
+	code_of(r);
+	credits after = credits_now();
+	CHECK(after.used == before.used + 2 && after.available == before.available - 2,
+	      "credits used +2 (%llu -> %llu), available -2 (%llu -> %llu)", (unsigned long long)before.used,
+	      (unsigned long long)after.used, (unsigned long long)before.available,
+	      (unsigned long long)after.available);
+}
+
+/* The client refuses: the collection ends, nothing is signed, the credits come back. */
+static void test_decline(void)
+{
+	credits before = credits_now();
+	char id[32];
+	uint8_t pdf[PDF_BYTES_MAX];
+	size_t n = pdf_build(pdf, sizeof pdf, "Avenant 2027");
+	REQUIRE_VOID(n > 0 && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Avenant", id));
+	CHECK(document_add(EC, id, pdf, n, "avenant.pdf") == 0, "document");
+	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	credits sent = credits_now();
+	CHECK(sent.available == before.available - 1 && sent.reserved == before.reserved + 1, "1 credit reserved");
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED, "sms", "") == 0, "authenticated");
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED, "", "Le montant est faux") == 0,
+	      "declined");
+	usleep(1500 * 1000); /* room for a signature that should not come */
+	Ledger__Api__Reply *r = show(id);
+	REQUIRE_VOID(r != NULL);
+	const view *v = view_of(r);
+	CHECK(v->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_DECLINED, "DECLINED, got %d", (int)v->state);
+	CHECK(strcmp(v->comment, "Le montant est faux") == 0, "the refusal's comment kept: \"%s\"", v->comment);
+	CHECK(v->n_documents == 1 && v->documents[0]->n_signed_by == 0 && v->documents[0]->sha256.len == 32 &&
+	          sha_equal(&v->documents[0]->current_sha256, v->documents[0]->sha256.data),
+	      "no signature produced: the current version is the upload");
+	CHECK(v->credits_used == 0, "no credit used");
+	code_of(r);
+	uint8_t source[SIGNED_EVENTS_MAX][32], produced[SIGNED_EVENTS_MAX][32];
+	CHECK(signed_events(id, source, produced, SIGNED_EVENTS_MAX) == 0, "no DocumentSigned in the log");
+	credits after = credits_now();
+	CHECK(after.available == before.available && after.reserved == before.reserved && after.used == before.used,
+	      "the reserved credit released: available %llu (before %llu), reserved %llu (before %llu)",
+	      (unsigned long long)after.available, (unsigned long long)before.available,
+	      (unsigned long long)after.reserved, (unsigned long long)before.reserved);
+}
+
+static void audit(const char *bin_dir)
+{
+	CHECK(harness_stop(&h) == 0, "clean stop");
+	char cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' 2>&1", bin_dir, h.dir);
+	int rc = harness_run(cmd, out, sizeof out);
+	CHECK(rc == 0, "ledger-audit verify exits 0, got %d: %s", rc, out);
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' 2>&1", bin_dir, h.dir);
+	rc = harness_run(cmd, out, sizeof out);
+	CHECK(rc == 0, "ledger-audit replay exits 0, got %d: %s", rc, out);
+}
+
+int main(int argc, char **argv)
+{
+	REQUIRE(argc == 2, "usage: signing_test BIN_DIR");
+	REQUIRE(sodium_init() >= 0, "sodium");
+	snprintf(work, sizeof work, "/tmp/signing-test-XXXXXX");
+	REQUIRE(mkdtemp(work) != NULL, "work directory");
+	/* Near the real date: openssl checks the certificates against the real clock. */
+	REQUIRE(harness_init(&h, argv[1], "2026-11-29T10:00:00Z"), "init");
+	REQUIRE(harness_start(&h, NULL), "start");
+	setup();
+	test_signature_collection();
+	test_seal();
+	test_decline();
+	audit(argv[1]);
+	harness_cleanup(&h);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
+	CHECK(system(cmd) == 0, "clean %s", work);
+	return check_report("signing_test");
+}
