@@ -111,6 +111,13 @@ ledger_err proj_kv_mem_write(proj_kv_mem *m, MDB_txn *txn, MDB_dbi dbi, uint64_t
  */
 ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev);
 
+/* The handles of the projection databases, in proj_db_names order, into out (at most max);
+ * returns how many. What a rebuild empties and writes. */
+#define PROJ_DBS_MAX 32u
+size_t proj_db_handles(proj *p, MDB_dbi *out, size_t max);
+/* Records in txn that the projections are folded by this build's PROJ_SCHEMA_VERSION. */
+ledger_err proj_put_version(proj *p, MDB_txn *txn);
+
 ledger_err proj_registration_get(proj *p, MDB_txn *txn, const char *subject, Ledger__State__Registration **out);
 ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__RegistrationRecorded *e);
 ledger_err proj_fold_erasure(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__SubjectErased *e);
