@@ -120,7 +120,7 @@ static ledger_err env_open(const char *dir, const ledger_options *o, bool create
 	unsigned dbs = o && o->named_dbs_max ? o->named_dbs_max : NAMED_DBS_MAX_DEFAULT;
 	unsigned flags = MDB_NOTLS | (o && o->read_only ? MDB_RDONLY : 0);
 	if (o && o->scratch && !o->read_only)
-		flags |= MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP;
+		flags |= MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_NORDAHEAD;
 	MDB_env *env = NULL;
 	int rc = mdb_env_create(&env);
 	if (rc == 0)

@@ -29,8 +29,9 @@ struct proj {
  * Every fold reads and writes through a proj_kv, never through LMDB directly, so the same fold
  * code runs live (over the committer's write transaction, in the same commit as the events) and
  * in a replay or rebuild. Keys and values are bytes with explicit lengths; dbi is one of the
- * projection databases of struct proj. Errors: LEDGER_END when a key is absent (get), else an
- * LMDB failure as ledger_mdb_err() maps it; a failure poisons the batch, as before.
+ * projection databases of struct proj. Keys are 1 to 511 bytes (LMDB's limit; else
+ * LEDGER_ERR_INVALID). Errors: LEDGER_END when a key is absent (get), else an LMDB failure as
+ * ledger_mdb_err() maps it (or LEDGER_ERR_NOMEM in memory); a failure poisons the batch.
  */
 typedef struct proj_kv_mem proj_kv_mem;
 typedef struct proj_kv {
@@ -81,18 +82,23 @@ ledger_err proj_kv_get_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key
 typedef struct proj_kv_sorted proj_kv_sorted;
 ledger_err proj_kv_mem_new(proj_kv_mem **out);
 void proj_kv_mem_free(proj_kv_mem *m);
+/* Faults in memory for the next entries, ahead of need: to be called from another thread
+ * than the one folding (replay.c's decoder), which then does not wait for the kernel. */
+void proj_kv_mem_prepare(proj_kv_mem *m);
 /* Forgets every entry and frees their memory (after a write, before folding on). */
 void proj_kv_mem_clear(proj_kv_mem *m);
 size_t proj_kv_mem_bytes(const proj_kv_mem *m);
 ledger_err proj_kv_mem_get(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes,
                            MDB_val *out);
-/* Makes key's value val_bytes long and points *val at it, for the caller to fill. */
-ledger_err proj_kv_mem_reserve(proj_kv_mem *m, MDB_dbi dbi, const void *key, size_t key_bytes, size_t val_bytes,
-                               void **val);
+/* Makes key's value val_bytes long and points *val at it, for the caller to fill before its
+ * next call. */
+ledger_err proj_kv_mem_reserve(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes,
+                               size_t val_bytes, void **val);
 ledger_err proj_kv_mem_del(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes);
 ledger_err proj_kv_mem_scan(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *prefix, size_t prefix_bytes,
                             proj_kv_visit visit, void *ctx);
-/* Applies the writes the backend deferred; call it before base ends, and before a write. */
+/* Applies the puts and dels the backend deferred (a del may read base); call it before base
+ * ends, and before proj_kv_mem_sort or _write. */
 ledger_err proj_kv_mem_flush(proj_kv_mem *m, MDB_txn *base);
 /* True if dbi has entries in memory. */
 bool proj_kv_mem_has(const proj_kv_mem *m, MDB_dbi dbi);

@@ -15,8 +15,19 @@
 #include <assert.h>
 #include <string.h>
 
+/* LMDB's limit on a key (mdb_env_get_maxkeysize with the default build): the layer refuses
+ * the same keys in every backend, with the same error. */
+#define KEY_BYTES_MAX 511u
+
+static bool key_ok(size_t key_bytes)
+{
+	return key_bytes > 0 && key_bytes <= KEY_BYTES_MAX;
+}
+
 ledger_err proj_kv_get(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *out)
 {
+	if (!key_ok(key_bytes))
+		return LEDGER_ERR_INVALID;
 	if (kv->mem)
 		return proj_kv_mem_get(kv->mem, kv->txn, dbi, key, key_bytes, out);
 	assert(kv->txn);
@@ -26,9 +37,11 @@ ledger_err proj_kv_get(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_byt
 
 ledger_err proj_kv_put(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, const void *val, size_t val_bytes)
 {
+	if (!key_ok(key_bytes))
+		return LEDGER_ERR_INVALID;
 	if (kv->mem) {
 		void *dst;
-		ledger_err err = proj_kv_mem_reserve(kv->mem, dbi, key, key_bytes, val_bytes, &dst);
+		ledger_err err = proj_kv_mem_reserve(kv->mem, kv->txn, dbi, key, key_bytes, val_bytes, &dst);
 		if (!err && val_bytes)
 			memcpy(dst, val, val_bytes);
 		return err;
@@ -40,6 +53,8 @@ ledger_err proj_kv_put(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_byt
 
 ledger_err proj_kv_del(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes)
 {
+	if (!key_ok(key_bytes))
+		return LEDGER_ERR_INVALID;
 	if (kv->mem)
 		return proj_kv_mem_del(kv->mem, kv->txn, dbi, key, key_bytes);
 	assert(kv->txn);
@@ -77,8 +92,10 @@ ledger_err proj_kv_put_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key
 {
 	MDB_val k = {key_bytes, (void *)key};
 	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
+	if (!key_ok(key_bytes))
+		return LEDGER_ERR_INVALID;
 	if (kv->mem) {
-		ledger_err err = proj_kv_mem_reserve(kv->mem, dbi, key, key_bytes, v.mv_size, &v.mv_data);
+		ledger_err err = proj_kv_mem_reserve(kv->mem, kv->txn, dbi, key, key_bytes, v.mv_size, &v.mv_data);
 		if (err)
 			return err;
 	} else {

@@ -20,18 +20,23 @@
 #include "internal.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#define CHUNK_BYTES     ((size_t)4 << 20) /* arena chunk; a larger entry gets a chunk of its own */
-#define TABLE_SLOTS_MIN 1024u             /* a power of two */
-#define VAL_SLACK_BYTES 8u                /* room for a value to grow in place (renewals) */
-#define VAL_BYTES_MAX   ((size_t)UINT32_MAX - 1)
-#define KEY_BYTES_MAX   511u       /* LMDB's default key size limit */
-#define TOMBSTONE       UINT32_MAX /* val_bytes of a deleted key */
-#define HUGE_PAGE_BYTES ((size_t)2 << 20)
+#define CHUNK_BYTES      ((size_t)4 << 20) /* arena chunk; a larger entry gets a chunk of its own */
+#define TABLE_SLOTS_MIN  1024u             /* a power of two */
+#define VAL_SLACK_BYTES  8u                /* room for a value to grow in place (renewals) */
+#define VAL_BYTES_MAX    ((size_t)UINT32_MAX - 1)
+#define KEY_BYTES_MAX    511u       /* LMDB's default key size limit */
+#define TOMBSTONE        UINT32_MAX /* val_bytes of a deleted key */
+#define HUGE_PAGE_BYTES  ((size_t)2 << 20)
+#define PENDING_MAX      32u /* writes deferred, then applied together */
+#define SPARE_CHUNKS_MAX 2u  /* chunks faulted in ahead by another thread */
+#define PAGE_BYTES       4096u
+#define PENDING_BYTES    ((size_t)64 << 10) /* their keys and values; larger writes are not deferred */
 
 typedef struct entry {
 	uint32_t key_bytes;
@@ -49,7 +54,7 @@ typedef struct slot {
 typedef struct table {
 	slot *slots;
 	size_t slots_count; /* a power of two, or 0 before the first put */
-	size_t used;        /* entries, tombstones included: slots are never emptied before clear */
+	size_t used;        /* entries, tombstones (which exist only over a base) included */
 	proj_kv_sorted *sorted;
 } table;
 
@@ -59,12 +64,29 @@ typedef struct chunk {
 	_Alignas(8) uint8_t bytes[];
 } chunk;
 
+/* A put or del not yet applied to its table (see proj_kv_mem_flush). */
+typedef struct pending {
+	table *t;
+	uint64_t hash;
+	uint32_t key_bytes;
+	uint32_t val_bytes; /* TOMBSTONE: a del */
+	uint8_t *data;      /* key, then value, in pending_buf */
+} pending;
+
 struct proj_kv_mem {
 	table tables[PROJ_KV_MEM_DBS_MAX];
 	chunk *chunks;
 	size_t bytes;         /* chunks and slots allocated */
 	size_t garbage_bytes; /* of which entries replaced by larger ones */
 	uint64_t seed;
+	pending pending[PENDING_MAX];
+	size_t pending_count;
+	uint8_t *pending_buf; /* PENDING_BYTES */
+	size_t pending_used;
+	uint64_t pending_filter;    /* bit hash >> 58 of each pending key: most gets skip the list */
+	pthread_mutex_t spare_lock; /* guards the spares, shared with proj_kv_mem_prepare's thread */
+	chunk *spare;
+	size_t spare_count;
 };
 
 /* The sorted view of a table, built once for writing (and kept should a write run again). */
@@ -143,13 +165,19 @@ static uint64_t hash_key(uint64_t seed, const uint8_t *key, size_t n)
 ledger_err proj_kv_mem_new(proj_kv_mem **out)
 {
 	proj_kv_mem *m = calloc(1, sizeof *m);
-	if (!m)
+	if (m)
+		m->pending_buf = malloc(PENDING_BYTES);
+	if (!m || !m->pending_buf) {
+		free(m);
 		return LEDGER_ERR_NOMEM;
+	}
 	if (sodium_init() < 0) {
+		free(m->pending_buf);
 		free(m);
 		return LEDGER_ERR_INVALID;
 	}
 	randombytes_buf(&m->seed, sizeof m->seed);
+	pthread_mutex_init(&m->spare_lock, NULL);
 	*out = m;
 	return LEDGER_OK;
 }
@@ -167,6 +195,8 @@ void proj_kv_mem_clear(proj_kv_mem *m)
 		m->chunks = next;
 	}
 	m->bytes = m->garbage_bytes = 0;
+	m->pending_count = m->pending_used = 0;
+	m->pending_filter = 0;
 }
 
 void proj_kv_mem_free(proj_kv_mem *m)
@@ -174,12 +204,57 @@ void proj_kv_mem_free(proj_kv_mem *m)
 	if (!m)
 		return;
 	proj_kv_mem_clear(m);
+	while (m->spare) {
+		chunk *next = m->spare->next;
+		big_free(m->spare, CHUNK_BYTES);
+		m->spare = next;
+	}
+	pthread_mutex_destroy(&m->spare_lock);
+	free(m->pending_buf);
 	free(m);
+}
+
+/*
+ * The kernel zeroes each page of fresh memory at its first write: for a replay's hundreds of
+ * megabytes, a tenth of the folding thread's time. Another thread can take that cost: it
+ * faults in up to SPARE_CHUNKS_MAX arena chunks ahead, which arena_alloc takes when it needs
+ * a chunk. Only the spares are shared: the lock guards them, nothing else.
+ */
+void proj_kv_mem_prepare(proj_kv_mem *m)
+{
+	pthread_mutex_lock(&m->spare_lock);
+	bool wanted = m->spare_count < SPARE_CHUNKS_MAX;
+	pthread_mutex_unlock(&m->spare_lock);
+	if (!wanted)
+		return;
+	volatile uint8_t *c = big_alloc(CHUNK_BYTES);
+	if (!c)
+		return; /* arena_alloc will allocate its own */
+	for (size_t i = 0; i < CHUNK_BYTES; i += PAGE_BYTES)
+		c[i] = 0;
+	pthread_mutex_lock(&m->spare_lock);
+	((chunk *)c)->next = m->spare;
+	m->spare = (chunk *)c;
+	m->spare_count++;
+	pthread_mutex_unlock(&m->spare_lock);
+}
+
+/* A chunk of CHUNK_BYTES: a spare if one is ready. */
+static chunk *chunk_new(proj_kv_mem *m)
+{
+	pthread_mutex_lock(&m->spare_lock);
+	chunk *c = m->spare;
+	if (c) {
+		m->spare = c->next;
+		m->spare_count--;
+	}
+	pthread_mutex_unlock(&m->spare_lock);
+	return c ? c : big_alloc(CHUNK_BYTES);
 }
 
 size_t proj_kv_mem_bytes(const proj_kv_mem *m)
 {
-	return m->bytes;
+	return m->bytes + m->pending_used; /* queued writes count as soon as they are queued */
 }
 
 static void *arena_alloc(proj_kv_mem *m, size_t bytes)
@@ -189,7 +264,7 @@ static void *arena_alloc(proj_kv_mem *m, size_t bytes)
 	if (!c || c->cap - c->used < bytes) {
 		bool own = bytes > CHUNK_BYTES / 4;
 		size_t cap = own ? bytes : CHUNK_BYTES - sizeof *c;
-		chunk *fresh = big_alloc(sizeof *fresh + cap);
+		chunk *fresh = own ? big_alloc(sizeof *fresh + cap) : chunk_new(m);
 		if (!fresh)
 			return NULL;
 		fresh->used = 0;
@@ -279,36 +354,31 @@ static slot *find_or_add(proj_kv_mem *m, table *t, uint64_t h, const void *key, 
 	return s;
 }
 
-ledger_err proj_kv_mem_get(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *out)
+/* ----- deferred writes -----
+ *
+ * A fold's get stops the fold until its key's slot, then its entry, arrive from memory: the
+ * tables are far larger than the caches, so each is a cache miss. Puts and dels need not stop
+ * it: they are queued (key and value copied), and applied PENDING_MAX at a time, after their
+ * slots and entries have all been prefetched, so that their misses overlap. A get looks in the
+ * queue first (newest first): what a fold reads is what it wrote, as in LMDB.
+ */
+
+static pending *pending_find(proj_kv_mem *m, const table *t, uint64_t h, const void *key, size_t key_bytes)
 {
-	table *t = table_of(m, dbi);
-	if (!t)
-		return LEDGER_ERR_INVALID;
-	if (t->slots_count) {
-		const slot *s = find(t, hash_key(m->seed, key, key_bytes), key, key_bytes);
-		if (s->e && s->e->val_bytes == TOMBSTONE)
-			return LEDGER_END;
-		if (s->e) {
-			*out = (MDB_val){s->e->val_bytes, s->e->data + s->e->key_bytes};
-			return LEDGER_OK;
-		}
+	if (!(m->pending_filter & (1ull << (h >> 58))))
+		return NULL;
+	for (size_t i = m->pending_count; i-- > 0;) {
+		pending *p = &m->pending[i];
+		if (p->t == t && p->hash == h && p->key_bytes == key_bytes && memcmp(p->data, key, key_bytes) == 0)
+			return p;
 	}
-	if (!base)
-		return LEDGER_END;
-	MDB_val k = {key_bytes, (void *)key};
-	return ledger_mdb_err(mdb_get(base, dbi, &k, out));
+	return NULL;
 }
 
-ledger_err proj_kv_mem_reserve(proj_kv_mem *m, MDB_dbi dbi, const void *key, size_t key_bytes, size_t val_bytes,
-                               void **val)
+/* Applies a put of val_bytes to its table; *val receives where the value goes. */
+static ledger_err apply_put(proj_kv_mem *m, table *t, uint64_t h, const void *key, size_t key_bytes, size_t val_bytes,
+                            uint8_t **val)
 {
-	table *t = table_of(m, dbi);
-	if (!t || key_bytes == 0 || key_bytes > KEY_BYTES_MAX)
-		return LEDGER_ERR_INVALID; /* what LMDB would refuse, refused at the same place */
-	if (val_bytes > VAL_BYTES_MAX)
-		return LEDGER_ERR_TOO_LARGE;
-	assert(!t->sorted); /* no put between a write and the clear that follows it */
-	uint64_t h = hash_key(m->seed, key, key_bytes);
 	bool added;
 	slot *s = find_or_add(m, t, h, key, key_bytes, &added);
 	if (!s)
@@ -323,14 +393,31 @@ ledger_err proj_kv_mem_reserve(proj_kv_mem *m, MDB_dbi dbi, const void *key, siz
 	return LEDGER_OK;
 }
 
-ledger_err proj_kv_mem_del(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes)
+/* Empties slot s, moving back the entries after it that probed past it (linear probing's
+ * deletion: no marker left behind, so the table only ever holds live keys). */
+static void slot_remove(proj_kv_mem *m, table *t, slot *s)
 {
-	table *t = table_of(m, dbi);
-	if (!t)
-		return LEDGER_ERR_INVALID;
-	assert(!t->sorted);
-	uint64_t h = hash_key(m->seed, key, key_bytes);
+	size_t mask = t->slots_count - 1, hole = (size_t)(s - t->slots);
+	m->garbage_bytes += sizeof *s->e + s->e->key_bytes + s->e->val_cap;
+	for (size_t j = (hole + 1) & mask; t->slots[j].e; j = (j + 1) & mask) {
+		size_t home = t->slots[j].hash & mask;
+		if (((j - home) & mask) >= ((j - hole) & mask)) { /* the hole is on j's probe path */
+			t->slots[hole] = t->slots[j];
+			hole = j;
+		}
+	}
+	t->slots[hole] = (slot){0, NULL};
+	t->used--;
+}
+
+static ledger_err apply_del(proj_kv_mem *m, MDB_txn *base, table *t, MDB_dbi dbi, uint64_t h, const void *key,
+                            size_t key_bytes)
+{
 	slot *s = t->slots_count ? find(t, h, key, key_bytes) : NULL;
+	if (s && s->e && !base) {
+		slot_remove(m, t, s);
+		return LEDGER_OK;
+	}
 	if (s && s->e) {
 		s->e->val_bytes = TOMBSTONE; /* the key stays, so that the base's value stays hidden */
 		return LEDGER_OK;
@@ -344,6 +431,129 @@ ledger_err proj_kv_mem_del(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const voi
 	bool added;
 	s = find_or_add(m, t, h, key, key_bytes, &added);
 	return s && entry_new(m, s, h, key, key_bytes, TOMBSTONE) ? LEDGER_OK : LEDGER_ERR_NOMEM;
+}
+
+/* Prefetches the slots, then the entries, the pending writes will touch. */
+static ledger_err prefetch_pending(proj_kv_mem *m)
+{
+	for (size_t i = 0; i < m->pending_count; i++) {
+		table *t = m->pending[i].t;
+		/* Grown now, so that no slot moves between its prefetch and its write. */
+		if ((t->used + PENDING_MAX) * 2 > t->slots_count && grow(m, t))
+			return LEDGER_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < m->pending_count; i++) {
+		const table *t = m->pending[i].t;
+		__builtin_prefetch(&t->slots[m->pending[i].hash & (t->slots_count - 1)]);
+	}
+	for (size_t i = 0; i < m->pending_count; i++) {
+		const table *t = m->pending[i].t;
+		size_t mask = t->slots_count - 1;
+		for (size_t j = m->pending[i].hash & mask; t->slots[j].e; j = (j + 1) & mask)
+			if (t->slots[j].hash == m->pending[i].hash) {
+				__builtin_prefetch(t->slots[j].e);
+				break;
+			}
+	}
+	return LEDGER_OK;
+}
+
+ledger_err proj_kv_mem_flush(proj_kv_mem *m, MDB_txn *base)
+{
+	ledger_err err = prefetch_pending(m);
+	for (size_t i = 0; !err && i < m->pending_count; i++) {
+		const pending *p = &m->pending[i];
+		uint8_t *val;
+		if (p->val_bytes == TOMBSTONE) {
+			err = apply_del(m, base, p->t, (MDB_dbi)(p->t - m->tables), p->hash, p->data, p->key_bytes);
+		} else if (!(err = apply_put(m, p->t, p->hash, p->data, p->key_bytes, p->val_bytes, &val))) {
+			memcpy(val, p->data + p->key_bytes, p->val_bytes);
+		}
+	}
+	m->pending_count = m->pending_used = 0;
+	m->pending_filter = 0;
+	return err;
+}
+
+/* Queues a write of val_bytes (TOMBSTONE: a del), flushing first if the queue is full; *p is
+ * its place, or NULL if it is too large to queue (the caller applies it at once). */
+static ledger_err queue(proj_kv_mem *m, MDB_txn *base, table *t, uint64_t h, const void *key, size_t key_bytes,
+                        size_t val_bytes, pending **p)
+{
+	size_t bytes = (key_bytes + (val_bytes == TOMBSTONE ? 0 : val_bytes) + 7) & ~(size_t)7;
+	ledger_err err = LEDGER_OK;
+	if (m->pending_count == PENDING_MAX || m->pending_used + bytes > PENDING_BYTES || bytes > PENDING_BYTES / 4)
+		err = proj_kv_mem_flush(m, base);
+	*p = NULL;
+	if (err || bytes > PENDING_BYTES / 4)
+		return err;
+	*p = &m->pending[m->pending_count++];
+	**p = (pending){t, h, (uint32_t)key_bytes, (uint32_t)val_bytes, m->pending_buf + m->pending_used};
+	memcpy((*p)->data, key, key_bytes);
+	m->pending_used += bytes;
+	m->pending_filter |= 1ull << (h >> 58);
+	return LEDGER_OK;
+}
+
+ledger_err proj_kv_mem_get(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *out)
+{
+	table *t = table_of(m, dbi);
+	if (!t)
+		return LEDGER_ERR_INVALID;
+	uint64_t h = hash_key(m->seed, key, key_bytes);
+	const pending *p = pending_find(m, t, h, key, key_bytes);
+	if (p && p->val_bytes == TOMBSTONE)
+		return LEDGER_END;
+	if (p) {
+		*out = (MDB_val){p->val_bytes, p->data + p->key_bytes};
+		return LEDGER_OK;
+	}
+	if (t->slots_count) {
+		const slot *s = find(t, h, key, key_bytes);
+		if (s->e && s->e->val_bytes == TOMBSTONE)
+			return LEDGER_END;
+		if (s->e) {
+			*out = (MDB_val){s->e->val_bytes, s->e->data + s->e->key_bytes};
+			return LEDGER_OK;
+		}
+	}
+	if (!base)
+		return LEDGER_END;
+	MDB_val k = {key_bytes, (void *)key};
+	return ledger_mdb_err(mdb_get(base, dbi, &k, out));
+}
+
+ledger_err proj_kv_mem_reserve(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes,
+                               size_t val_bytes, void **val)
+{
+	table *t = table_of(m, dbi);
+	if (!t || key_bytes == 0 || key_bytes > KEY_BYTES_MAX)
+		return LEDGER_ERR_INVALID; /* what LMDB would refuse (kv.c checks first) */
+	if (val_bytes > VAL_BYTES_MAX)
+		return LEDGER_ERR_TOO_LARGE;
+	assert(!t->sorted); /* no put between a write and the clear that follows it */
+	uint64_t h = hash_key(m->seed, key, key_bytes);
+	pending *p;
+	ledger_err err = queue(m, base, t, h, key, key_bytes, val_bytes, &p);
+	if (err || p) {
+		*val = p ? p->data + key_bytes : NULL;
+		return err;
+	}
+	return apply_put(m, t, h, key, key_bytes, val_bytes, (uint8_t **)val);
+}
+
+ledger_err proj_kv_mem_del(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes)
+{
+	table *t = table_of(m, dbi);
+	if (!t)
+		return LEDGER_ERR_INVALID;
+	assert(!t->sorted);
+	if (key_bytes == 0 || key_bytes > KEY_BYTES_MAX)
+		return LEDGER_ERR_INVALID;
+	uint64_t h = hash_key(m->seed, key, key_bytes);
+	pending *p;
+	ledger_err err = queue(m, base, t, h, key, key_bytes, TOMBSTONE, &p);
+	return err || p ? err : apply_del(m, base, t, dbi, h, key, key_bytes);
 }
 
 /* ----- order ----- */
@@ -477,6 +687,7 @@ ledger_err proj_kv_mem_sort(proj_kv_mem *m, MDB_dbi dbi)
 	table *t = table_of(m, dbi);
 	if (!t)
 		return LEDGER_ERR_INVALID;
+	assert(m->pending_count == 0); /* proj_kv_mem_flush first */
 	if (!t->sorted)
 		t->sorted = sort_table(t, "", 0, true);
 	return t->sorted ? LEDGER_OK : LEDGER_ERR_NOMEM;
@@ -533,12 +744,6 @@ ledger_err proj_kv_mem_write(proj_kv_mem *m, MDB_txn *txn, MDB_dbi dbi, uint64_t
 	return ledger_mdb_err(rc);
 }
 
-ledger_err proj_kv_mem_flush(proj_kv_mem *m, MDB_txn *base)
-{
-	(void)m, (void)base;
-	return LEDGER_OK;
-}
-
 bool proj_kv_mem_has(const proj_kv_mem *m, MDB_dbi dbi)
 {
 	return dbi < PROJ_KV_MEM_DBS_MAX && m->tables[dbi].used;
@@ -575,6 +780,9 @@ ledger_err proj_kv_mem_scan(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const vo
 	table *t = table_of(m, dbi);
 	if (!t)
 		return LEDGER_ERR_INVALID;
+	ledger_err err = proj_kv_mem_flush(m, base); /* scans read the tables only */
+	if (err)
+		return err;
 	proj_kv_sorted *mine = sort_table(t, prefix, prefix_bytes, true);
 	scan_base b = {.prefix = prefix, .prefix_bytes = prefix_bytes};
 	int rc = mine && base ? mdb_cursor_open(base, dbi, &b.cur) : 0;

@@ -134,6 +134,7 @@ typedef struct pipeline {
 	bool threaded;
 	pthread_t thread;
 	ledger_iter *it;
+	proj_kv_mem *mem;    /* the decoder prepares its memory too (proj_kv_mem_prepare) */
 	double decode_cpu_s; /* the decoder's CPU time */
 } pipeline;
 
@@ -149,6 +150,7 @@ static void *decoder_main(void *arg)
 		if (!b)
 			break;
 		decode_batch(pl->it, b, &pl->decode_cpu_s);
+		proj_kv_mem_prepare(pl->mem);
 		last = b->end != LEDGER_OK;
 		pthread_mutex_lock(&pl->lock);
 		assert(pl->full_count < BATCHES);
@@ -161,10 +163,11 @@ static void *decoder_main(void *arg)
 
 /* Starts decoding it; on a second thread if threaded and one can be made (else next_batch
  * decodes on the folder's: slower, the same result). */
-static void pipeline_start(pipeline *pl, ledger_iter *it, bool threaded)
+static void pipeline_start(pipeline *pl, ledger_iter *it, proj_kv_mem *mem, bool threaded)
 {
 	memset(pl, 0, sizeof *pl);
 	pl->it = it;
+	pl->mem = mem;
 	for (size_t i = 0; i < BATCHES; i++) {
 		pl->batches[i].allocator = (ProtobufCAllocator){arena_alloc, arena_free, &pl->batches[i]};
 		pl->empty[pl->empty_count++] = &pl->batches[i];
@@ -272,7 +275,7 @@ static ledger_err fold_segment(proj *p, proj_kv *kv, ledger *log, MDB_txn *log_t
 		ledger_iter_close(it);
 		return LEDGER_ERR_NOMEM;
 	}
-	pipeline_start(pl, it, !o->one_thread);
+	pipeline_start(pl, it, kv->mem, !o->one_thread);
 	s->next = s->from;
 	for (bool go_on = true; go_on;) {
 		batch *b = next_batch(pl);
@@ -290,11 +293,92 @@ static ledger_err fold_segment(proj *p, proj_kv *kv, ledger *log, MDB_txn *log_t
 
 /* ----- writing ----- */
 
+/*
+ * Sorting a database's entries takes about as long as writing them into LMDB, and the write
+ * transaction is one thread's. So a second thread sorts the databases, in order, while this
+ * one writes each as soon as it is sorted; and rather than wait, the writer sorts the next
+ * database nobody has taken yet.
+ */
+typedef struct sorter {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	pthread_t thread;
+	bool threaded;
+	proj_kv_mem *mem;
+	MDB_dbi dbis[PROJ_DBS_MAX];
+	size_t count;
+	size_t taken;              /* dbis[0..taken) are sorted or being sorted */
+	bool sorted[PROJ_DBS_MAX]; /* dbis[i] is */
+	ledger_err err;            /* of the first sort that failed */
+} sorter;
+
+/* Takes the next database to sort and sorts it; false when none is left. Called locked. */
+static bool sort_next(sorter *so)
+{
+	if (so->taken == so->count || so->err)
+		return false;
+	size_t i = so->taken++;
+	pthread_mutex_unlock(&so->lock);
+	ledger_err err = proj_kv_mem_has(so->mem, so->dbis[i]) ? proj_kv_mem_sort(so->mem, so->dbis[i]) : LEDGER_OK;
+	pthread_mutex_lock(&so->lock);
+	so->sorted[i] = true;
+	if (err && !so->err)
+		so->err = err;
+	pthread_cond_broadcast(&so->changed);
+	return true;
+}
+
+static void *sorter_main(void *arg)
+{
+	sorter *so = arg;
+	pthread_mutex_lock(&so->lock);
+	while (sort_next(so))
+		;
+	pthread_mutex_unlock(&so->lock);
+	return NULL;
+}
+
+static void sorter_start(sorter *so, proj *p, proj_kv_mem *mem)
+{
+	memset(so, 0, sizeof *so);
+	so->mem = mem;
+	so->count = proj_db_handles(p, so->dbis, PROJ_DBS_MAX);
+	pthread_mutex_init(&so->lock, NULL);
+	pthread_cond_init(&so->changed, NULL);
+	/* Without a second thread, the writer sorts every database itself: slower, the same. */
+	so->threaded = pthread_create(&so->thread, NULL, sorter_main, so) == 0;
+}
+
+/* Returns once dbis[i] is sorted (or a sort failed), sorting others meanwhile. */
+static ledger_err sorter_wait(sorter *so, size_t i)
+{
+	pthread_mutex_lock(&so->lock);
+	while (!so->sorted[i] && !so->err)
+		if (!sort_next(so))
+			pthread_cond_wait(&so->changed, &so->lock);
+	ledger_err err = so->err;
+	pthread_mutex_unlock(&so->lock);
+	return err;
+}
+
+static void sorter_stop(sorter *so)
+{
+	if (so->threaded) {
+		pthread_mutex_lock(&so->lock);
+		so->taken = so->count; /* after a failure: sort nothing more */
+		pthread_mutex_unlock(&so->lock);
+		pthread_join(so->thread, NULL);
+	}
+	pthread_cond_destroy(&so->changed);
+	pthread_mutex_destroy(&so->lock);
+}
+
 /* Writes what memory holds into the projections, in one transaction of p's ledger. */
 typedef struct write_job {
 	ledger_job job;
 	proj *p;
 	proj_kv_mem *mem;
+	sorter *sorter;
 	bool reset;    /* the first write: empty the projections first */
 	bool complete; /* the last write: the schema version too */
 	uint64_t rows;
@@ -305,14 +389,14 @@ static ledger_err write_apply(ledger_job *job, ledger_txn *t)
 {
 	write_job *j = (write_job *)job;
 	MDB_txn *txn = ledger_txn_mdb(t);
-	MDB_dbi dbis[PROJ_DBS_MAX];
-	size_t n = proj_db_handles(j->p, dbis, PROJ_DBS_MAX);
+	const MDB_dbi *dbis = j->sorter->dbis;
+	size_t n = j->sorter->count;
 	ledger_err err = LEDGER_OK;
-	j->rows = 0; /* re-runnable: after a map growth, everything is written again */
+	j->rows = 0; /* re-runnable: after a map growth, everything is written again (sorted once) */
 	for (size_t i = 0; !err && j->reset && i < n; i++)
 		err = ledger_mdb_err(mdb_drop(txn, dbis[i], 0));
 	for (size_t i = 0; !err && i < n; i++)
-		if (proj_kv_mem_has(j->mem, dbis[i]))
+		if (!(err = sorter_wait(j->sorter, i)) && proj_kv_mem_has(j->mem, dbis[i]))
 			err = proj_kv_mem_write(j->mem, txn, dbis[i], &j->rows);
 	if (!err && j->complete)
 		err = proj_put_version(j->p, txn);
@@ -335,9 +419,16 @@ static ledger_err write_out(proj *p, proj_kv_mem *mem, bool reset, bool complete
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	write_job j = {
-	    .job = {write_apply, write_done, NULL}, .p = p, .mem = mem, .reset = reset, .complete = complete};
+	sorter so;
+	sorter_start(&so, p, mem);
+	write_job j = {.job = {write_apply, write_done, NULL},
+	               .p = p,
+	               .mem = mem,
+	               .sorter = &so,
+	               .reset = reset,
+	               .complete = complete};
 	ledger_err err = ledger_commit_one(p->l, &j.job, 0);
+	sorter_stop(&so); /* after a failure, the sorts still running are waited for */
 	if (!err)
 		err = j.result;
 	stats->writes++;
@@ -362,6 +453,8 @@ static ledger_err replay_segment(proj *p, proj_kv_mem *mem, ledger *log, MDB_txn
 	proj_kv kv = {.txn = base, .mem = mem};
 	if (!err)
 		err = fold_segment(p, &kv, log, ltx, o, s, stats);
+	if (!err)
+		err = proj_kv_mem_flush(mem, base); /* deferred dels may read base: before it ends */
 	stats->fold_s += seconds_since(&t0);
 	if (base)
 		ledger_read_end(p->l, base);
