@@ -83,8 +83,9 @@ typedef struct proj_kv_sorted proj_kv_sorted;
 ledger_err proj_kv_mem_new(proj_kv_mem **out);
 void proj_kv_mem_free(proj_kv_mem *m);
 /* Faults in memory for the next entries, ahead of need: to be called from another thread
- * than the one folding (replay.c's decoder), which then does not wait for the kernel. */
-void proj_kv_mem_prepare(proj_kv_mem *m);
+ * than the one folding (replay.c's decoder), which then does not wait for the kernel. Prepares
+ * one arena chunk; false if none was wanted (or none could be had). */
+bool proj_kv_mem_prepare(proj_kv_mem *m);
 /* Forgets every entry and frees their memory (after a write, before folding on). */
 void proj_kv_mem_clear(proj_kv_mem *m);
 size_t proj_kv_mem_bytes(const proj_kv_mem *m);

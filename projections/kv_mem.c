@@ -220,16 +220,14 @@ void proj_kv_mem_free(proj_kv_mem *m)
  * faults in up to SPARE_CHUNKS_MAX arena chunks ahead, which arena_alloc takes when it needs
  * a chunk. Only the spares are shared: the lock guards them, nothing else.
  */
-void proj_kv_mem_prepare(proj_kv_mem *m)
+bool proj_kv_mem_prepare(proj_kv_mem *m)
 {
 	pthread_mutex_lock(&m->spare_lock);
 	bool wanted = m->spare_count < SPARE_CHUNKS_MAX;
 	pthread_mutex_unlock(&m->spare_lock);
-	if (!wanted)
-		return;
-	volatile uint8_t *c = big_alloc(CHUNK_BYTES);
+	volatile uint8_t *c = wanted ? big_alloc(CHUNK_BYTES) : NULL;
 	if (!c)
-		return; /* arena_alloc will allocate its own */
+		return false; /* none wanted, or no memory: arena_alloc will allocate its own */
 	for (size_t i = 0; i < CHUNK_BYTES; i += PAGE_BYTES)
 		c[i] = 0;
 	pthread_mutex_lock(&m->spare_lock);
@@ -237,6 +235,7 @@ void proj_kv_mem_prepare(proj_kv_mem *m)
 	m->spare = (chunk *)c;
 	m->spare_count++;
 	pthread_mutex_unlock(&m->spare_lock);
+	return true;
 }
 
 /* A chunk of CHUNK_BYTES: a spare if one is ready. */

@@ -143,14 +143,20 @@ static void *decoder_main(void *arg)
 	pipeline *pl = arg;
 	for (bool last = false; !last;) {
 		pthread_mutex_lock(&pl->lock);
-		while (!pl->stop && pl->empty_count == 0)
-			pthread_cond_wait(&pl->changed, &pl->lock);
+		while (!pl->stop && pl->empty_count == 0) {
+			/* Nothing to decode into: fault in the folder's next memory meanwhile. Only
+			 * then, or a slow fault (the first touches of a VM's memory) starves it. */
+			pthread_mutex_unlock(&pl->lock);
+			bool prepared = proj_kv_mem_prepare(pl->mem);
+			pthread_mutex_lock(&pl->lock);
+			if (!prepared && !pl->stop && pl->empty_count == 0)
+				pthread_cond_wait(&pl->changed, &pl->lock);
+		}
 		batch *b = pl->stop ? NULL : pl->empty[--pl->empty_count];
 		pthread_mutex_unlock(&pl->lock);
 		if (!b)
 			break;
 		decode_batch(pl->it, b, &pl->decode_cpu_s);
-		proj_kv_mem_prepare(pl->mem);
 		last = b->end != LEDGER_OK;
 		pthread_mutex_lock(&pl->lock);
 		assert(pl->full_count < BATCHES);
