@@ -10,12 +10,18 @@
  *   decode     ledger_iter over the log and a protobuf unpack (and free) of every event: the
  *              part of replay that reads, without the part that writes
  *   verify     ledger_verify: the hash chain from event 1 to the recorded head (SHA-256)
- *   replay     every event folded with proj_apply into a fresh scratch store, 10 000 events per
- *              durable commit, exactly as `ledger-audit replay` does (replay-tools/audit.c)
- *   replay in one transaction
- *              the same folds, every event in one transaction: what the replay would gain from
- *              committing (and rewriting its copy-on-write pages) once instead of every 10 000
- *              events (docs/benchmarks-rights.md says why that matters)
+ *   replay     proj_replay into a fresh scratch store, exactly as `ledger-audit replay` does
+ *              (replay-tools/audit.c): events decoded on a second thread, folded into memory,
+ *              each database written once, sorted, with MDB_APPEND; the clock runs from the
+ *              scratch store's creation to its commit. Then the same on one thread, and with
+ *              its memory capped (so that it writes and folds on over the store several times)
+ *   the old replay, for comparison
+ *              proj_apply of every event into the scratch store's LMDB transactions: in
+ *              durable commits of 10 000 events (what ledger-audit did before proj_replay),
+ *              and in one transaction
+ *   rebuild    proj_open on a copy of the store whose schema version was made stale: the
+ *              rebuild ledgerd runs after a fold changes, durable; and the start of ledgerd on
+ *              that copy, ledger_open (which verifies the whole chain) and proj_open
  * and then times `ledger-audit replay` and `ledger-audit verify` end to end as subprocesses.
  *
  * The log comes from bench-rights (`--build-only --events N`): 20 000 firms, 100 000
@@ -53,11 +59,13 @@
 #define EVENTS_QUICK          100000u
 #define EVENTS_MAX            50000000u /* bounds the disk a built log takes */
 #define ROUNDS_DEFAULT        3u        /* of the fast figures: raw, decode, verify */
-#define REPLAY_ROUNDS_DEFAULT 1u        /* of the replays, which take seconds each */
+#define REPLAY_ROUNDS_DEFAULT 3u        /* of the new replays, about a second each */
 #define ROUNDS_MAX            9u
-/* As replay-tools/audit.c (REPLAY_EVENTS_PER_COMMIT) and its scratch map. */
+/* The old replay's commits: what replay-tools/audit.c did before proj_replay. */
 #define REPLAY_EVENTS_PER_COMMIT 10000u
-#define SCRATCH_MAP_BYTES        ((size_t)1 << 30)
+#define SCRATCH_MAP_BYTES        ((size_t)1 << 30) /* as replay-tools/audit.c */
+/* The capped replay's memory: a fraction of what the 1M-event log needs, so it writes often. */
+#define CAPPED_MEMORY_BYTES ((size_t)64 << 20)
 /* The variant in one transaction: a map that never fills, or the whole replay would run again
  * after the map grows (the committer retries a batch from scratch). Sparse: costs nothing. */
 #define SCRATCH_MAP_BYTES_ONE_TXN  ((size_t)16 << 30)
@@ -69,7 +77,7 @@ typedef struct options {
 	char data_dir[PATH_MAX];
 	char tmp_parent[PATH_MAX];
 	char bin_dir[PATH_MAX]; /* where bench-rights and ledger-audit are */
-	bool data_given, keep, quick;
+	bool data_given, keep, quick, skip_old;
 } options;
 
 static int64_t now_ns(void)
@@ -252,29 +260,47 @@ static uint64_t written_bytes(void)
 	return v;
 }
 
-/* Replays the whole log into a fresh scratch store under tmp_parent, removed afterwards,
- * committing every events_per_commit events. The clock runs from the scratch store's creation
- * to its last commit, as in ledger-audit. */
-static double replay(const options *o, ledger *live, uint64_t events_per_commit, uint64_t *count, uint64_t *written)
+/* A fresh scratch store under tmp_parent, and its projections; dir receives its path. */
+static ledger_err scratch_open(const options *o, const ledger_options *so, char dir[PATH_MAX], ledger **l, proj **p)
+{
+	*l = NULL;
+	*p = NULL;
+	if (snprintf(dir, PATH_MAX, "%s/bench-replay-scratch-XXXXXX", o->tmp_parent) >= PATH_MAX || !mkdtemp(dir)) {
+		fprintf(stderr, "bench-replay: scratch directory under %s: %s\n", o->tmp_parent, strerror(errno));
+		dir[0] = '\0';
+		return LEDGER_ERR_IO;
+	}
+	ledger_err err = ledger_create(dir, so);
+	if (!err)
+		err = ledger_open(dir, so, l);
+	if (!err)
+		err = proj_open(*l, p);
+	return err;
+}
+
+static void scratch_close(const char *dir, ledger *l, proj *p)
+{
+	if (p)
+		proj_close(p);
+	ledger_close(l);
+	if (dir[0])
+		nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The old replay: proj_apply of every event into the scratch store, committing every
+ * events_per_commit events. The clock runs from the scratch store's creation to its last
+ * commit, as in ledger-audit. */
+static double replay_old(const options *o, ledger *live, uint64_t events_per_commit, uint64_t *count, uint64_t *written)
 {
 	char dir[PATH_MAX];
-	if (snprintf(dir, sizeof dir, "%s/bench-replay-scratch-XXXXXX", o->tmp_parent) >= (int)sizeof dir ||
-	    !mkdtemp(dir)) {
-		fprintf(stderr, "bench-replay: scratch directory under %s: %s\n", o->tmp_parent, strerror(errno));
-		return -1.0;
-	}
-	ledger *scratch = NULL;
-	proj *p = NULL;
+	ledger *scratch;
+	proj *p;
 	MDB_txn *live_txn = NULL;
 	ledger_options so = {.map_bytes_initial =
 	                         events_per_commit == UINT64_MAX ? SCRATCH_MAP_BYTES_ONE_TXN : SCRATCH_MAP_BYTES};
 	uint64_t written0 = written_bytes();
 	int64_t t0 = now_ns();
-	ledger_err err = ledger_create(dir, &so);
-	if (!err)
-		err = ledger_open(dir, &so, &scratch);
-	if (!err)
-		err = proj_open(scratch, &p);
+	ledger_err err = scratch_open(o, &so, dir, &scratch, &p);
 	if (!err)
 		err = ledger_read_begin(live, &live_txn);
 	replay_job j = {.job = {.apply = replay_apply, .done = replay_done},
@@ -293,10 +319,7 @@ static double replay(const options *o, ledger *live, uint64_t events_per_commit,
 	*written = written_bytes() - written0;
 	if (live_txn)
 		ledger_read_end(live, live_txn);
-	if (p)
-		proj_close(p);
-	ledger_close(scratch);
-	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	scratch_close(dir, scratch, p);
 	if (err) {
 		fprintf(stderr, "bench-replay: replay failed at seq %llu: %s: %s\n", (unsigned long long)j.from,
 		        ledger_strerror(err), ledger_last_error());
@@ -304,6 +327,36 @@ static double replay(const options *o, ledger *live, uint64_t events_per_commit,
 	}
 	*count = j.events;
 	return (double)j.events / seconds;
+}
+
+/* proj_replay into a scratch store, as ledger-audit replay does it; the clock runs from the
+ * scratch store's creation to its commit. */
+static double replay_new(const options *o, ledger *live, const proj_replay_options *ro, uint64_t *written,
+                         proj_replay_stats *stats)
+{
+	char dir[PATH_MAX];
+	ledger *scratch;
+	proj *p;
+	MDB_txn *live_txn = NULL;
+	ledger_options so = {.map_bytes_initial = SCRATCH_MAP_BYTES, .scratch = true};
+	uint64_t written0 = written_bytes();
+	int64_t t0 = now_ns();
+	ledger_err err = scratch_open(o, &so, dir, &scratch, &p);
+	if (!err)
+		err = ledger_read_begin(live, &live_txn);
+	if (!err)
+		err = proj_replay(p, live, live_txn, ro, stats);
+	double seconds = (double)(now_ns() - t0) / 1e9;
+	*written = written_bytes() - written0;
+	if (live_txn)
+		ledger_read_end(live, live_txn);
+	scratch_close(dir, scratch, p);
+	if (err) {
+		fprintf(stderr, "bench-replay: proj_replay failed (seq %llu): %s: %s\n",
+		        (unsigned long long)stats->failed_seq, ledger_strerror(err), ledger_last_error());
+		return -1.0;
+	}
+	return (double)stats->events / seconds;
 }
 
 /* ----- subprocesses ----- */
@@ -355,6 +408,86 @@ static bool build_log(const options *o, double *seconds)
 	return *seconds >= 0.0;
 }
 
+/* ----- the rebuild after a schema change, and ledgerd's start ----- */
+
+/* Marks the projections as folded by schema version 0, so that proj_open rebuilds them. */
+typedef struct stale_job {
+	ledger_job job;
+	MDB_dbi meta;
+	ledger_err result;
+} stale_job;
+
+static ledger_err stale_apply(ledger_job *job, ledger_txn *t)
+{
+	uint8_t v[4] = {0, 0, 0, 0};
+	MDB_val k = {7, "version"}, val = {sizeof v, v};
+	return ledger_mdb_err(mdb_put(ledger_txn_mdb(t), ((stale_job *)job)->meta, &k, &val, 0));
+}
+
+static void stale_done(ledger_job *job, ledger_err err)
+{
+	((stale_job *)job)->result = err;
+}
+
+static ledger_err make_stale(const char *dir)
+{
+	ledger *l;
+	ledger_options lo = {.allow_broken_chain = true};
+	ledger_err err = ledger_open(dir, &lo, &l);
+	if (err)
+		return err;
+	stale_job j = {.job = {stale_apply, stale_done, NULL}};
+	err = ledger_dbi_open(l, "proj_meta", 0, &j.meta);
+	if (!err)
+		err = ledger_commit_one(l, &j.job, 0);
+	ledger_close(l);
+	return err ? err : j.result;
+}
+
+/* Opens dir (verifying the chain if verify) and its projections; the seconds it took. */
+static double open_timed(const char *dir, bool verify, uint64_t *written)
+{
+	ledger *l;
+	proj *p = NULL;
+	ledger_options lo = {.allow_broken_chain = !verify};
+	uint64_t written0 = written_bytes();
+	int64_t t0 = now_ns();
+	ledger_err err = ledger_open(dir, &lo, &l);
+	if (!err)
+		err = proj_open(l, &p);
+	double seconds = (double)(now_ns() - t0) / 1e9;
+	*written = written_bytes() - written0;
+	if (p)
+		proj_close(p);
+	ledger_close(l);
+	if (err)
+		fprintf(stderr, "bench-replay: open %s: %s: %s\n", dir, ledger_strerror(err), ledger_last_error());
+	return err ? -1.0 : seconds;
+}
+
+/* On a copy of the store: proj_open's rebuild after a schema change (durable), then a start
+ * as ledgerd's: ledger_open verifying the chain, proj_open. */
+static bool rebuild_and_start(const options *o, double *rebuild_s, uint64_t *rebuild_written, double *start_s)
+{
+	char dir[PATH_MAX], src[PATH_MAX + 16];
+	if (snprintf(dir, sizeof dir, "%s/bench-replay-copy-XXXXXX", o->tmp_parent) >= (int)sizeof dir ||
+	    !mkdtemp(dir)) {
+		fprintf(stderr, "bench-replay: copy directory under %s: %s\n", o->tmp_parent, strerror(errno));
+		return false;
+	}
+	snprintf(src, sizeof src, "%s/data.mdb", o->data_dir);
+	char *cp_argv[] = {"/bin/cp", "--sparse=always", src, dir, NULL};
+	bool ok = run_timed(cp_argv) >= 0 && make_stale(dir) == LEDGER_OK;
+	uint64_t written;
+	fprintf(stderr, "bench-replay: rebuild in proj_open after a schema change, then a start...\n");
+	if (ok)
+		*rebuild_s = open_timed(dir, false, rebuild_written);
+	if (ok && *rebuild_s >= 0)
+		*start_s = open_timed(dir, true, &written);
+	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return ok && *rebuild_s >= 0 && *start_s >= 0;
+}
+
 /* ----- what else used the machine ----- */
 
 /*
@@ -391,10 +524,19 @@ static void machine_sample_take(machine_sample *m)
 
 /* ----- the run ----- */
 
+/* The kinds of new replay, in the order they are printed. */
+enum { NEW_TWO_THREADS, NEW_ONE_THREAD, NEW_CAPPED, NEW_KINDS };
+
 typedef struct figures {
 	uint64_t events, bytes, checksum;
-	double raw[ROUNDS_MAX], decode[ROUNDS_MAX], verify[ROUNDS_MAX], replay[ROUNDS_MAX], replay_one_txn[ROUNDS_MAX];
-	uint64_t replay_written, replay_one_txn_written; /* bytes to storage, last round */
+	double raw[ROUNDS_MAX], decode[ROUNDS_MAX], verify[ROUNDS_MAX];
+	double replay[NEW_KINDS][ROUNDS_MAX];
+	proj_replay_stats replay_stats[NEW_KINDS]; /* last round */
+	uint64_t replay_written[NEW_KINDS];        /* bytes to storage, last round */
+	double old_durable, old_one_txn;           /* the old replay: one round each */
+	uint64_t old_durable_written, old_one_txn_written;
+	double rebuild_s, start_s;
+	uint64_t rebuild_written;
 	double audit_replay_s, audit_verify_s, build_s;
 	double measure_s, others_cpu_s, steal_s; /* over the measurements, the build excluded */
 	uint64_t data_bytes;
@@ -419,15 +561,38 @@ static bool measure_round(const options *o, ledger *l, MDB_dbi events_dbi, unsig
 	return true;
 }
 
-/* Both replays once: as ledger-audit commits, and in one transaction. */
+/* The new replays once each: two threads (as ledger-audit), one thread, memory capped. */
 static bool replay_round(const options *o, ledger *l, unsigned r, figures *f)
 {
+	static const char *const names[NEW_KINDS] = {"two threads", "one thread", "memory capped"};
+	const proj_replay_options kinds[NEW_KINDS] = {
+	    [NEW_TWO_THREADS] = {0},
+	    [NEW_ONE_THREAD] = {.one_thread = true},
+	    [NEW_CAPPED] = {.memory_bytes_max = CAPPED_MEMORY_BYTES},
+	};
+	for (unsigned k = 0; k < NEW_KINDS; k++) {
+		fprintf(stderr, "bench-replay: replay %u of %u, %s...\n", r + 1, o->replay_rounds, names[k]);
+		f->replay[k][r] = replay_new(o, l, &kinds[k], &f->replay_written[k], &f->replay_stats[k]);
+		if (f->replay[k][r] < 0)
+			return false;
+		if (f->replay_stats[k].events != f->events) {
+			fprintf(stderr, "bench-replay: %llu records, but %llu replayed (%s)\n",
+			        (unsigned long long)f->events, (unsigned long long)f->replay_stats[k].events, names[k]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The old replay, once each way: what ledger-audit did (durable commits of 10 000 events),
+ * and in one transaction. */
+static bool replay_old_round(const options *o, ledger *l, figures *f)
+{
 	uint64_t replayed = 0, replayed_one = 0;
-	fprintf(stderr, "bench-replay: replay %u of %u: 10 000 events per commit, then one transaction...\n", r + 1,
-	        o->replay_rounds);
-	f->replay[r] = replay(o, l, REPLAY_EVENTS_PER_COMMIT, &replayed, &f->replay_written);
-	f->replay_one_txn[r] = replay(o, l, UINT64_MAX, &replayed_one, &f->replay_one_txn_written);
-	if (f->replay[r] < 0 || f->replay_one_txn[r] < 0)
+	fprintf(stderr, "bench-replay: old replay: 10 000 events per durable commit, then one transaction...\n");
+	f->old_durable = replay_old(o, l, REPLAY_EVENTS_PER_COMMIT, &replayed, &f->old_durable_written);
+	f->old_one_txn = replay_old(o, l, UINT64_MAX, &replayed_one, &f->old_one_txn_written);
+	if (f->old_durable < 0 || f->old_one_txn < 0)
 		return false;
 	if (replayed != f->events || replayed_one != f->events) {
 		fprintf(stderr, "bench-replay: %llu records, but %llu and %llu replayed\n",
@@ -455,7 +620,10 @@ static bool measure(const options *o, figures *f)
 		ok = measure_round(o, l, events_dbi, r, f);
 	for (unsigned r = 0; ok && r < o->replay_rounds; r++)
 		ok = replay_round(o, l, r, f);
+	if (ok && !o->skip_old)
+		ok = replay_old_round(o, l, f);
 	ledger_close(l);
+	ok = ok && rebuild_and_start(o, &f->rebuild_s, &f->rebuild_written, &f->start_s);
 	if (!ok)
 		return false;
 	char exe[PATH_MAX + 16];
@@ -492,25 +660,60 @@ static void print_row(const char *name, const double *v, unsigned n, double raw)
 	printf("  %-44s %12.0f   %5.1f%%   %10.0f to %.0f\n", name, m, 100.0 * m / raw, lo, hi);
 }
 
-static void print_figures(const options *o, const figures *f)
+static void print_single(const char *name, double v, double raw)
 {
-	double lo, hi, raw = median(f->raw, o->rounds, &lo, &hi);
-	double replay = median(f->replay, o->replay_rounds, &lo, &hi);
+	printf("  %-44s %12.0f   %5.1f%%   %s\n", name, v, 100.0 * v / raw, "(1 round)");
+}
+
+/* Where a new replay's time went, and what it wrote: its last round. */
+static void print_replay_detail(const char *name, const proj_replay_stats *st, uint64_t written)
+{
+	printf("    %-16s fold %.2f s (CPU: decode %.2f s, folds %.2f s) + write %.2f s; %llu rows in %llu "
+	       "transaction%s;\n",
+	       name, st->fold_s, st->decode_cpu_s, st->fold_cpu_s, st->write_s, (unsigned long long)st->rows,
+	       (unsigned long long)st->writes, st->writes == 1 ? "" : "s");
+	printf("    %-16s memory peak %.0f MB, %.0f MB written\n", "", (double)st->memory_bytes_peak / 1e6,
+	       (double)written / 1e6);
+}
+
+static void print_header(const options *o, const figures *f)
+{
 	printf("bench-replay: %llu events, %.1f MB of records (mean %.0f bytes), store %s (%.0f MB)\n",
 	       (unsigned long long)f->events, (double)f->bytes / 1e6, (double)f->bytes / (double)f->events, o->data_dir,
 	       (double)f->data_bytes / 1e6);
 	if (f->build_s > 0)
 		printf("log built by bench-rights in %.1f s\n", f->build_s);
-	printf("machine: %ld CPUs; warm page cache; median of %u rounds, of %u for the replays (checksum %llx)\n\n",
+	printf("machine: %ld CPUs; warm page cache; median of %u rounds, of %u for the new replays (checksum %llx)\n\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), o->rounds, o->replay_rounds, (unsigned long long)f->checksum);
 	printf("  %-44s %12s   %6s   %s\n", "", "events/s", "of raw", "rounds");
+}
+
+static void print_figures(const options *o, const figures *f)
+{
+	double lo, hi, raw = median(f->raw, o->rounds, &lo, &hi);
+	double replay = median(f->replay[NEW_TWO_THREADS], o->replay_rounds, &lo, &hi);
+	print_header(o, f);
 	print_row("raw LMDB: cursor MDB_NEXT, every byte read", f->raw, o->rounds, raw);
 	print_row("decode: ledger_iter + protobuf unpack/free", f->decode, o->rounds, raw);
 	print_row("verify: ledger_verify (SHA-256 chain)", f->verify, o->rounds, raw);
-	print_row("replay: proj_apply, 10 000 events/commit", f->replay, o->replay_rounds, raw);
-	print_row("replay: proj_apply, one transaction", f->replay_one_txn, o->replay_rounds, raw);
-	printf("  written to storage by the replays: %.0f MB at 10 000 events/commit, %.0f MB in one transaction\n",
-	       (double)f->replay_written / 1e6, (double)f->replay_one_txn_written / 1e6);
+	print_row("replay: proj_replay (as ledger-audit)", f->replay[NEW_TWO_THREADS], o->replay_rounds, raw);
+	print_row("replay: proj_replay, one thread", f->replay[NEW_ONE_THREAD], o->replay_rounds, raw);
+	print_row("replay: proj_replay, memory capped at 64 MiB", f->replay[NEW_CAPPED], o->replay_rounds, raw);
+	if (!o->skip_old) {
+		print_single("old replay: durable 10 000-event commits", f->old_durable, raw);
+		print_single("old replay: proj_apply, one transaction", f->old_one_txn, raw);
+	}
+	print_single("rebuild: proj_open after a schema change", (double)f->events / f->rebuild_s, raw);
+	printf("\n");
+	print_replay_detail("proj_replay:", &f->replay_stats[NEW_TWO_THREADS], f->replay_written[NEW_TWO_THREADS]);
+	print_replay_detail("one thread:", &f->replay_stats[NEW_ONE_THREAD], f->replay_written[NEW_ONE_THREAD]);
+	print_replay_detail("memory capped:", &f->replay_stats[NEW_CAPPED], f->replay_written[NEW_CAPPED]);
+	if (!o->skip_old)
+		printf("    old replay: %.0f MB written at 10 000 events/commit, %.0f MB in one transaction\n",
+		       (double)f->old_durable_written / 1e6, (double)f->old_one_txn_written / 1e6);
+	printf("    rebuild (durable, in a copy of the store): %.2f s, %.0f MB written\n", f->rebuild_s,
+	       (double)f->rebuild_written / 1e6);
+	printf("    start as ledgerd's: ledger_open (verifies the chain) + proj_open: %.2f s\n", f->start_s);
 	printf("\n  end to end, as subprocesses (open, scratch store, comparison, cleanup included):\n");
 	printf("  ledger-audit replay --data DIR   %6.2f s   %10.0f events/s\n", f->audit_replay_s,
 	       (double)f->events / f->audit_replay_s);
@@ -528,20 +731,23 @@ static void print_figures(const options *o, const figures *f)
 /* ----- command line ----- */
 
 static const char usage[] =
-    "usage: bench-replay [--quick] [--events N] [--rounds N] [--replay-rounds N] [--tmp DIR] [--keep]\n"
-    "                    [--data DIR]\n"
+    "usage: bench-replay [--quick] [--events N] [--rounds N] [--replay-rounds N] [--skip-old] [--tmp DIR]\n"
+    "                    [--keep] [--data DIR]\n"
     "\n"
     "Builds a log of N events with bench-rights (accounts, firms, delegations, then renewals and\n"
     "revocations, every event through proj_execute), then measures in one run: raw LMDB iteration\n"
-    "of the events database, decoding every event, ledger_verify, and a full replay into a\n"
-    "scratch store as `ledger-audit replay` does (10 000 events per commit) and in one transaction;\n"
-    "then times `ledger-audit replay` and `verify`\n"
-    "end to end. Prints events/s beside the raw ceiling. A benchmark: it asserts no timing.\n"
+    "of the events database, decoding every event, ledger_verify, a full replay into a scratch\n"
+    "store as `ledger-audit replay` does (proj_replay: in memory, then written once, sorted), on\n"
+    "one thread, and with its memory capped; the old replay (proj_apply in durable commits of\n"
+    "10 000 events, and in one transaction); proj_open's rebuild after a schema change and a\n"
+    "start, on a copy of the store; then times `ledger-audit replay` and `verify` end to end.\n"
+    "Prints events/s beside the raw ceiling. A benchmark: it asserts no timing.\n"
     "\n"
     "  --quick      a log of 100 000 events on 2000 firms, 10 000 collaborators (~5 s)\n"
     "  --events N   events in the built log (default 1000000)\n"
     "  --rounds N   rounds of raw, decode and verify, the median reported (default 3)\n"
-    "  --replay-rounds N  rounds of the two replays (default 1: they take seconds each)\n"
+    "  --replay-rounds N  rounds of the new replays (default 3)\n"
+    "  --skip-old   skip the old replay (about 30 s for 1 000 000 events)\n"
     "  --tmp DIR    where the log and the scratch stores go (default $TMPDIR or /tmp)\n"
     "  --keep       keep the built log (its path is printed); e.g. for bench-rights --data\n"
     "  --data DIR   measure the store in DIR as it is, read-only (nothing is built)\n"
@@ -589,6 +795,7 @@ static int parse_options(int argc, char **argv, options *o)
 	    {"keep", no_argument, NULL, 'k'},
 	    {"data", required_argument, NULL, 'd'},
 	    {"replay-rounds", required_argument, NULL, 'R'},
+	    {"skip-old", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -616,6 +823,7 @@ static int parse_options(int argc, char **argv, options *o)
 			break;
 		case 't': snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", optarg); break;
 		case 'k': o->keep = true; break;
+		case 'S': o->skip_old = true; break;
 		case 'd':
 			o->data_given = true;
 			snprintf(o->data_dir, sizeof o->data_dir, "%s", optarg);

@@ -60,6 +60,10 @@ typedef struct ledger_options {
 	bool read_only;           /* audit tools: MDB_RDONLY, no writes, no growth */
 	bool allow_broken_chain;  /* audit tools: open even if the head does not verify */
 	unsigned named_dbs_max;   /* 0: 64; projections open theirs with ledger_dbi_open */
+	/* A throwaway store (a replay's scratch): commits do not wait for the disk (MDB_NOSYNC,
+	 * MDB_NOMETASYNC) and pages are written in the map (MDB_WRITEMAP). A crash may lose it or
+	 * leave it corrupt: never for a store anyone keeps. */
+	bool scratch;
 } ledger_options;
 
 /*

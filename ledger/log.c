@@ -119,6 +119,8 @@ static ledger_err env_open(const char *dir, const ledger_options *o, bool create
 	size_t map_bytes = o && o->map_bytes_initial ? o->map_bytes_initial : MAP_BYTES_INITIAL_DEFAULT;
 	unsigned dbs = o && o->named_dbs_max ? o->named_dbs_max : NAMED_DBS_MAX_DEFAULT;
 	unsigned flags = MDB_NOTLS | (o && o->read_only ? MDB_RDONLY : 0);
+	if (o && o->scratch && !o->read_only)
+		flags |= MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_NORDAHEAD;
 	MDB_env *env = NULL;
 	int rc = mdb_env_create(&env);
 	if (rc == 0)

@@ -14,70 +14,42 @@ const char *const proj_db_names[] = {"accounts",    "firms",          "firms_by_
                                      "doc_refs",    "credits",        "credit_history", "preferences", "alert_subs",
                                      "alerts",      "alert_marks",    "stats",       "contacts",    NULL};
 
-/* The handles of proj_db_names, in the same order. */
-static void db_handles(proj *p, MDB_dbi **out)
-{
-	MDB_dbi *h[] = {&p->accounts,    &p->firms,          &p->firms_by_ec, &p->delegations, &p->received,
-	                &p->expiries,    &p->registrations,  &p->collections, &p->timers,      &p->sign_queue,
-	                &p->doc_refs,    &p->credits,        &p->credit_history, &p->preferences, &p->alert_subs,
-	                &p->alerts,      &p->alert_marks,    &p->stats,       &p->contacts};
-	memcpy(out, h, sizeof h);
-}
-#define PROJ_DBS (sizeof proj_db_names / sizeof proj_db_names[0] - 1)
 
 /* ----- schema version and rebuild ----- */
 
-typedef struct rebuild_job {
-	ledger_job job;
-	proj *p;
-	bool reset;        /* first batch: empty the projections first */
-	uint64_t from;     /* next seq to fold */
-	uint64_t next;
-	bool end;
-	ledger_err result;
-} rebuild_job;
+/* The handles of the databases named by proj_db_names, in the same order. */
+static size_t db_slots(proj *p, MDB_dbi *out[PROJ_DBS_MAX])
+{
+	MDB_dbi *slots[] = {&p->accounts,    &p->firms,          &p->firms_by_ec, &p->delegations, &p->received,
+	                    &p->expiries,    &p->registrations,  &p->collections, &p->timers,      &p->sign_queue,
+	                    &p->doc_refs,    &p->credits,        &p->credit_history, &p->preferences, &p->alert_subs,
+	                    &p->alerts,      &p->alert_marks,    &p->stats,       &p->contacts};
+	size_t n = sizeof slots / sizeof slots[0];
+	_Static_assert(sizeof slots / sizeof slots[0] == sizeof proj_db_names / sizeof proj_db_names[0] - 1,
+	               "one handle per name");
+	_Static_assert(sizeof slots / sizeof slots[0] <= PROJ_DBS_MAX, "PROJ_DBS_MAX");
+	memcpy(out, slots, sizeof slots);
+	return n;
+}
 
-static ledger_err put_version(proj *p, MDB_txn *txn)
+size_t proj_db_handles(proj *p, MDB_dbi *out, size_t max)
+{
+	MDB_dbi *slots[PROJ_DBS_MAX];
+	size_t n = db_slots(p, slots);
+	for (size_t i = 0; i < n && i < max; i++)
+		out[i] = *slots[i];
+	return n < max ? n : max;
+}
+
+ledger_err proj_put_version(proj *p, MDB_txn *txn)
 {
 	uint8_t v[4] = {0, 0, 0, PROJ_SCHEMA_VERSION};
 	MDB_val k = {7, "version"}, val = {sizeof v, v};
 	return ledger_mdb_err(mdb_put(txn, p->meta, &k, &val, 0));
 }
 
-/* Folds the next batch of events; the last batch writes the schema version. Re-runnable. */
-static ledger_err rebuild_apply(ledger_job *job, ledger_txn *t)
-{
-	rebuild_job *j = (rebuild_job *)job;
-	MDB_txn *txn = ledger_txn_mdb(t);
-	MDB_dbi *dbis[PROJ_DBS];
-	db_handles(j->p, dbis);
-	for (size_t i = 0; j->reset && i < PROJ_DBS; i++) {
-		int rc = mdb_drop(txn, *dbis[i], 0);
-		if (rc)
-			return ledger_mdb_err(rc);
-	}
-	ledger_iter *it;
-	ledger_err err = ledger_iter_open(j->p->l, txn, j->from, &it);
-	if (err)
-		return err;
-	ledger_record rec;
-	size_t n = 0;
-	j->next = j->from;
-	while (n < PROJ_REBUILD_EVENTS_PER_COMMIT && (err = ledger_iter_next(it, &rec)) == LEDGER_OK) {
-		if ((err = proj_apply(j->p, txn, rec.seq, rec.event, rec.event_bytes)))
-			break;
-		j->next = rec.seq + 1;
-		n++;
-	}
-	ledger_iter_close(it);
-	j->end = err == LEDGER_END;
-	if (j->end)
-		err = put_version(j->p, txn);
-	return err;
-}
-
-static void rebuild_done(ledger_job *job, ledger_err err) { ((rebuild_job *)job)->result = err; }
-
+/* Folds the projections again from event 1 if an older build folded them. Runs before the
+ * committer starts, so nothing appends to the log meanwhile. */
 static ledger_err rebuild_if_stale(proj *p)
 {
 	MDB_txn *txn;
@@ -89,15 +61,8 @@ static ledger_err rebuild_if_stale(proj *p)
 	ledger_read_end(p->l, txn);
 	if (current)
 		return LEDGER_OK;
-	rebuild_job j = {.job = {rebuild_apply, rebuild_done, NULL}, .p = p, .reset = true, .from = 1};
-	while (!j.end) {
-		err = ledger_commit_one(p->l, &j.job, 0);
-		if (err || (err = j.result))
-			return err;
-		j.reset = false;
-		j.from = j.next;
-	}
-	return LEDGER_OK;
+	proj_replay_stats stats;
+	return proj_replay(p, p->l, NULL, NULL, &stats);
 }
 
 ledger_err proj_open(ledger *l, proj **out)
@@ -106,8 +71,8 @@ ledger_err proj_open(ledger *l, proj **out)
 	if (!p)
 		return LEDGER_ERR_NOMEM;
 	p->l = l;
-	MDB_dbi *dbis[PROJ_DBS];
-	db_handles(p, dbis);
+	MDB_dbi *dbis[PROJ_DBS_MAX];
+	db_slots(p, dbis);
 	ledger_err err = ledger_blobs_open(l);
 	for (size_t i = 0; !err && proj_db_names[i]; i++)
 		err = ledger_dbi_open(l, proj_db_names[i], 0, dbis[i]);

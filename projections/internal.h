@@ -46,21 +46,29 @@ struct proj {
  * Every fold reads and writes through a proj_kv, never through LMDB directly, so the same fold
  * code runs live (over the committer's write transaction, in the same commit as the events) and
  * in a replay or rebuild. Keys and values are bytes with explicit lengths; dbi is one of the
- * projection databases of struct proj. Errors: LEDGER_END when a key is absent (get), else an
- * LMDB failure as ledger_mdb_err() maps it; a failure poisons the batch, as before.
+ * projection databases of struct proj. Keys are 1 to 511 bytes (LMDB's limit; else
+ * LEDGER_ERR_INVALID). Errors: LEDGER_END when a key is absent (get), else an LMDB failure as
+ * ledger_mdb_err() maps it (or LEDGER_ERR_NOMEM in memory); a failure poisons the batch.
  */
+typedef struct proj_kv_mem proj_kv_mem;
 typedef struct proj_kv {
-	MDB_txn *txn; /* the live backend: the LMDB write transaction the folds write into */
+	/* Without mem: the LMDB write transaction the folds write into (live). With mem: the store
+	 * under the memory, read where memory has no entry (a read transaction), or NULL when the
+	 * store's projections are empty (a replay from event 1 that fits its memory cap). */
+	MDB_txn *txn;
+	proj_kv_mem *mem; /* NULL, or the in-memory backend (kv_mem.c): replay and rebuild */
 } proj_kv;
 
 /* A proj_kv over txn: what proj_apply() and the committer's folds use. */
 static inline proj_kv proj_kv_of_txn(MDB_txn *txn)
 {
-	return (proj_kv){.txn = txn};
+	return (proj_kv){.txn = txn, .mem = NULL};
 }
 
 /* The value under key into *out; LEDGER_END if absent. *out points into the backend's storage:
- * read it before the next put or del through kv, and never write through it. */
+ * read it before the next put or del through kv, never write through it, and never pass it as
+ * the value of a put (in an LMDB write transaction, the put may move it while copying it):
+ * copy it first. */
 ledger_err proj_kv_get(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *out);
 /* Puts (creates or replaces) key -> val; val_bytes may be 0 (an index entry). */
 ledger_err proj_kv_put(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, const void *val, size_t val_bytes);
@@ -83,11 +91,56 @@ ledger_err proj_kv_get_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key
                            const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out);
 
 /*
+ * The in-memory backend (kv_mem.c): a hash table per database, written out sorted. The
+ * functions below are the backend's; folds use the proj_kv_* functions above, never these.
+ * base: as proj_kv.txn. Memory counts entries (replaced ones included) and tables.
+ */
+#define PROJ_KV_MEM_DBS_MAX 128u /* dbi handles are small integers below LMDB's maxdbs + 2 */
+typedef struct proj_kv_sorted proj_kv_sorted;
+ledger_err proj_kv_mem_new(proj_kv_mem **out);
+void proj_kv_mem_free(proj_kv_mem *m);
+/* Faults in memory for the next entries, ahead of need: to be called from another thread
+ * than the one folding (replay.c's decoder), which then does not wait for the kernel. Prepares
+ * one arena chunk; false if none was wanted (or none could be had). */
+bool proj_kv_mem_prepare(proj_kv_mem *m);
+/* Forgets every entry and frees their memory (after a write, before folding on). */
+void proj_kv_mem_clear(proj_kv_mem *m);
+size_t proj_kv_mem_bytes(const proj_kv_mem *m);
+ledger_err proj_kv_mem_get(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes,
+                           MDB_val *out);
+/* Makes key's value val_bytes long and points *val at it, for the caller to fill before its
+ * next call. */
+ledger_err proj_kv_mem_reserve(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes,
+                               size_t val_bytes, void **val);
+ledger_err proj_kv_mem_del(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes);
+ledger_err proj_kv_mem_scan(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *prefix, size_t prefix_bytes,
+                            proj_kv_visit visit, void *ctx);
+/* Applies the puts and dels the backend deferred (a del may read base); call it before base
+ * ends, and before proj_kv_mem_sort or _write. */
+ledger_err proj_kv_mem_flush(proj_kv_mem *m, MDB_txn *base);
+/* True if dbi has entries in memory. */
+bool proj_kv_mem_has(const proj_kv_mem *m, MDB_dbi dbi);
+/* Sorts dbi's entries for proj_kv_mem_write; may run on another thread than the write of
+ * another dbi. No put or del may follow until proj_kv_mem_clear. */
+ledger_err proj_kv_mem_sort(proj_kv_mem *m, MDB_dbi dbi);
+/* Writes dbi's entries into txn in key order: with MDB_APPEND when the database is empty in
+ * txn, else puts and dels (tombstones). *rows is increased by the rows put. Re-runnable (in a
+ * new transaction) until proj_kv_mem_clear. */
+ledger_err proj_kv_mem_write(proj_kv_mem *m, MDB_txn *txn, MDB_dbi dbi, uint64_t *rows);
+
+/*
  * Folds one unpacked event through kv: the switch over event kinds that proj_apply() runs. A
  * new event kind gets its case here and its fold (proj *, proj_kv *, seq, payload) beside it.
  * LEDGER_ERR_CORRUPT for an event kind this build does not know.
  */
 ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev);
+
+/* The handles of the projection databases, in proj_db_names order, into out (at most max);
+ * returns how many. What a rebuild empties and writes. */
+#define PROJ_DBS_MAX 32u
+size_t proj_db_handles(proj *p, MDB_dbi *out, size_t max);
+/* Records in txn that the projections are folded by this build's PROJ_SCHEMA_VERSION. */
+ledger_err proj_put_version(proj *p, MDB_txn *txn);
 
 ledger_err proj_registration_get(proj *p, MDB_txn *txn, const char *subject, Ledger__State__Registration **out);
 ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__RegistrationRecorded *e);

@@ -4,8 +4,9 @@
  * Folds must not call LMDB themselves: the same fold code runs over two storages and must
  * produce the same bytes in both. Live, the backend is the committer's LMDB write transaction,
  * so events and projection updates still commit together. A replay or a rebuild from event 1
- * can then fold into another backend (in memory, written once at the end) without touching a
- * fold. What a fold sees through proj_kv must be the same in every backend: a get after a put
+ * folds into memory instead and writes each database once, sorted, at the end (kv_mem.c,
+ * replay.c): the same folds, over the same bytes. What a fold sees through proj_kv must be the
+ * same in every backend: a get after a put
  * returns the put value, a del makes the key absent, and a scan visits keys in LMDB's order
  * (memcmp, then the shorter first).
  */
@@ -14,8 +15,21 @@
 #include <assert.h>
 #include <string.h>
 
+/* LMDB's limit on a key (mdb_env_get_maxkeysize with the default build): the layer refuses
+ * the same keys in every backend, with the same error. */
+#define KEY_BYTES_MAX 511u
+
+static bool key_ok(size_t key_bytes)
+{
+	return key_bytes > 0 && key_bytes <= KEY_BYTES_MAX;
+}
+
 ledger_err proj_kv_get(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *out)
 {
+	if (!key_ok(key_bytes))
+		return LEDGER_ERR_INVALID;
+	if (kv->mem)
+		return proj_kv_mem_get(kv->mem, kv->txn, dbi, key, key_bytes, out);
 	assert(kv->txn);
 	MDB_val k = {key_bytes, (void *)key};
 	return ledger_mdb_err(mdb_get(kv->txn, dbi, &k, out));
@@ -23,6 +37,15 @@ ledger_err proj_kv_get(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_byt
 
 ledger_err proj_kv_put(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, const void *val, size_t val_bytes)
 {
+	if (!key_ok(key_bytes))
+		return LEDGER_ERR_INVALID;
+	if (kv->mem) {
+		void *dst;
+		ledger_err err = proj_kv_mem_reserve(kv->mem, kv->txn, dbi, key, key_bytes, val_bytes, &dst);
+		if (!err && val_bytes)
+			memcpy(dst, val, val_bytes);
+		return err;
+	}
 	assert(kv->txn);
 	MDB_val k = {key_bytes, (void *)key}, v = {val_bytes, (void *)val};
 	return ledger_mdb_err(mdb_put(kv->txn, dbi, &k, &v, 0));
@@ -30,6 +53,10 @@ ledger_err proj_kv_put(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_byt
 
 ledger_err proj_kv_del(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes)
 {
+	if (!key_ok(key_bytes))
+		return LEDGER_ERR_INVALID;
+	if (kv->mem)
+		return proj_kv_mem_del(kv->mem, kv->txn, dbi, key, key_bytes);
 	assert(kv->txn);
 	MDB_val k = {key_bytes, (void *)key};
 	int rc = mdb_del(kv->txn, dbi, &k, NULL);
@@ -39,13 +66,17 @@ ledger_err proj_kv_del(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_byt
 ledger_err proj_kv_scan(proj_kv *kv, MDB_dbi dbi, const void *prefix, size_t prefix_bytes, proj_kv_visit visit,
                         void *ctx)
 {
+	if (kv->mem)
+		return proj_kv_mem_scan(kv->mem, kv->txn, dbi, prefix, prefix_bytes, visit, ctx);
 	assert(kv->txn);
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(kv->txn, dbi, &cur);
 	if (rc)
 		return ledger_mdb_err(rc);
 	MDB_val k = {prefix_bytes, (void *)prefix}, v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	/* LMDB refuses an empty key: every key is a scan from the first. */
+	rc = mdb_cursor_get(cur, &k, &v, prefix_bytes ? MDB_SET_RANGE : MDB_FIRST);
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < prefix_bytes || memcmp(k.mv_data, prefix, prefix_bytes) != 0)
 			break;
 		if (!visit(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size))
@@ -59,13 +90,23 @@ ledger_err proj_kv_scan(proj_kv *kv, MDB_dbi dbi, const void *prefix, size_t pre
  * packed straight into the space the backend reserves, never through a copy. */
 ledger_err proj_kv_put_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, const ProtobufCMessage *msg)
 {
-	assert(kv->txn);
 	MDB_val k = {key_bytes, (void *)key};
 	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
-	int rc = mdb_put(kv->txn, dbi, &k, &v, MDB_RESERVE);
-	if (rc)
-		return ledger_mdb_err(rc);
-	protobuf_c_message_pack(msg, v.mv_data);
+	if (!key_ok(key_bytes))
+		return LEDGER_ERR_INVALID;
+	if (kv->mem) {
+		ledger_err err = proj_kv_mem_reserve(kv->mem, kv->txn, dbi, key, key_bytes, v.mv_size, &v.mv_data);
+		if (err)
+			return err;
+	} else {
+		assert(kv->txn);
+		int rc = mdb_put(kv->txn, dbi, &k, &v, MDB_RESERVE);
+		if (rc)
+			return ledger_mdb_err(rc);
+	}
+	size_t packed = protobuf_c_message_pack(msg, v.mv_data);
+	assert(packed == v.mv_size);
+	(void)packed;
 	return LEDGER_OK;
 }
 

@@ -49,11 +49,50 @@ typedef struct proj proj;
 ledger_err proj_open(ledger *l, proj **out);
 /* Bump whenever a fold or a projection database changes. */
 #define PROJ_SCHEMA_VERSION 5u
-/* Events folded per transaction while rebuilding. */
-#define PROJ_REBUILD_EVENTS_PER_COMMIT 10000u
 void proj_close(proj *p);
 /* The names of the projection databases, NULL-terminated: what replay compares. */
 extern const char *const proj_db_names[];
+
+/* ----- replay: every projection folded again from event 1 (projections/replay.c) ----- */
+
+/* Memory a replay may fold into before it writes what it has to the store and goes on over it
+ * (slower, same result). The 1M-event benchmark log needs about 300 MB. */
+#define PROJ_REPLAY_MEMORY_BYTES_DEFAULT ((size_t)1 << 30)
+
+typedef struct proj_replay_options {
+	bool as_of; /* fold only the events committed at or before as_of_us */
+	int64_t as_of_us;
+	size_t memory_bytes_max; /* 0: PROJ_REPLAY_MEMORY_BYTES_DEFAULT */
+	bool one_thread;         /* decode on the calling thread too (default: on a second thread) */
+} proj_replay_options;
+
+typedef struct proj_replay_stats {
+	uint64_t events;          /* folded */
+	uint64_t failed_seq;      /* the event that did not decode or fold, when LEDGER_ERR_CORRUPT */
+	uint64_t writes;          /* transactions written: 1 when the projections fit in memory */
+	uint64_t rows;            /* rows put, over every write */
+	size_t memory_bytes_peak; /* of the in-memory projections */
+	double fold_s, write_s;   /* wall time decoding and folding, and writing */
+	double decode_cpu_s;      /* CPU time decoding events (on the second thread, unless one_thread) */
+	double fold_cpu_s;        /* CPU time in the folds, decoding excluded */
+} proj_replay_stats;
+
+/*
+ * Replaces every projection of p (in p's ledger) with the fold of events 1, 2, ... of `log`,
+ * through the same folds as proj_apply(), into memory first; each database is then written once,
+ * sorted (MDB_APPEND). log_txn is a read transaction of log, the snapshot folded (a caller
+ * comparing with log's projections compares that snapshot); it is only read, on a second thread.
+ * log_txn NULL: log is read in read transactions of this function's, and may then be p's own
+ * ledger (proj_open's rebuild), which nothing else may append to meanwhile. p's ledger must be
+ * writable and must not be log with a log_txn (LEDGER_ERR_INVALID).
+ *
+ * Written through ledger_commit_one: one transaction (one fsync, unless the store was opened
+ * as a scratch) when the projections fit in memory_bytes_max, else one per time memory filled.
+ * Only the last writes the schema version: after a crash, proj_open rebuilds again.
+ * LEDGER_ERR_CORRUPT if an event does not decode or fold (stats->failed_seq names it), else
+ * LEDGER_ERR_NOMEM or an LMDB failure. stats is always filled.
+ */
+ledger_err proj_replay(proj *p, ledger *log, MDB_txn *log_txn, const proj_replay_options *o, proj_replay_stats *stats);
 
 /*
  * Folds one committed event (its stored bytes) into the projections, in txn.

@@ -20,25 +20,27 @@
 #define EXIT_BAD 1
 #define EXIT_USAGE 2
 #define EXIT_UNREADABLE 3
-#define REPLAY_EVENTS_PER_COMMIT 10000u
+#define SCRATCH_MAP_BYTES_INITIAL ((size_t)1 << 30) /* grows when full */
 
 static const char usage[] =
-	"usage: ledger-audit verify --data DIR [--from SEQ] [--to SEQ] [--json]\n"
-	"       ledger-audit replay --data DIR [--as-of TIME [--firm FIRM]] [--json]\n"
-	"\n"
-	"verify  checks every record of DIR's log: consecutive seqs from 1, each record's seq, its\n"
-	"        prev_hash and its recomputed SHA-256 (docs/log-format.md), and the recorded head.\n"
-	"        Prints the event count and head hash; on failure, the first bad seq and why.\n"
-	"        --from/--to verify a range only: its first record is checked against the stored\n"
-	"        hash of the record before it, and the recorded head only if the range reaches it.\n"
-	"replay  rebuilds every projection from event 1 in a scratch directory and compares it byte\n"
-	"        for byte with DIR's projections; names the first database and key that differ.\n"
-	"        --as-of TIME (YYYY-MM-DDTHH:MM:SSZ, UTC) replays only the events committed up to\n"
-	"        TIME and prints who could do what then: each firm's EC and every delegated right\n"
-	"        live at TIME with its expiry (--firm: one firm). Nothing is compared.\n"
-	"\n"
-	"DIR is opened read-only; nothing in it is changed.\n"
-	"exit status: 0 intact / identical, 1 broken / different, 2 usage, 3 DIR unreadable\n";
+    "usage: ledger-audit verify --data DIR [--from SEQ] [--to SEQ] [--json]\n"
+    "       ledger-audit replay --data DIR [--as-of TIME [--firm FIRM]] [--memory-bytes-max N] [--json]\n"
+    "\n"
+    "verify  checks every record of DIR's log: consecutive seqs from 1, each record's seq, its\n"
+    "        prev_hash and its recomputed SHA-256 (docs/log-format.md), and the recorded head.\n"
+    "        Prints the event count and head hash; on failure, the first bad seq and why.\n"
+    "        --from/--to verify a range only: its first record is checked against the stored\n"
+    "        hash of the record before it, and the recorded head only if the range reaches it.\n"
+    "replay  rebuilds every projection from event 1 in a scratch directory and compares it byte\n"
+    "        for byte with DIR's projections; names the first database and key that differ.\n"
+    "        --as-of TIME (YYYY-MM-DDTHH:MM:SSZ, UTC) replays only the events committed up to\n"
+    "        TIME and prints who could do what then: each firm's EC and every delegated right\n"
+    "        live at TIME with its expiry (--firm: one firm). Nothing is compared.\n"
+    "        --memory-bytes-max N: fold at most N bytes of projections in memory before writing\n"
+    "        them to the scratch store and folding on over it (default 1 GiB; same result).\n"
+    "\n"
+    "DIR is opened read-only; nothing in it is changed.\n"
+    "exit status: 0 intact / identical, 1 broken / different, 2 usage, 3 DIR unreadable\n";
 
 static int open_ro(const char *dir, ledger **l)
 {
@@ -96,87 +98,6 @@ static bool parse_seq(const char *s, uint64_t *out)
 		return false;
 	*out = v;
 	return true;
-}
-
-/* Folds up to REPLAY_EVENTS_PER_COMMIT events of the live log, from seq `from`, into the
- * scratch projections: one scratch transaction each. Re-runnable, as a ledger_job must be. */
-typedef struct replay_job {
-	ledger_job job;
-	ledger *live;
-	MDB_txn *live_txn;
-	proj *scratch;
-	uint64_t from, next, events, batch_events;
-	int64_t until_us; /* fold only events committed at or before this instant */
-	bool end;
-	ledger_err result;
-} replay_job;
-
-static ledger_err replay_apply(ledger_job *job, ledger_txn *t)
-{
-	replay_job *j = (replay_job *)job;
-	ledger_iter *it;
-	ledger_err err = ledger_iter_open(j->live, j->live_txn, j->from, &it);
-	if (err)
-		return err;
-	ledger_record rec;
-	uint64_t n = 0;
-	j->next = j->from;
-	j->end = false;
-	while (n < REPLAY_EVENTS_PER_COMMIT && (err = ledger_iter_next(it, &rec)) == LEDGER_OK) {
-		if (j->until_us < INT64_MAX) {
-			/* Commit times never decrease along the log: the first later one ends the replay. */
-			Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
-			bool later = ev && ev->committed_at_us > j->until_us;
-			if (ev)
-				ledger__events__event__free_unpacked(ev, NULL);
-			if (later) {
-				err = LEDGER_END;
-				break;
-			}
-		}
-		err = proj_apply(j->scratch, ledger_txn_mdb(t), rec.seq, rec.event, rec.event_bytes);
-		if (err) {
-			if (err == LEDGER_ERR_CORRUPT)
-				fprintf(stderr, "ledger-audit: event %llu cannot be folded (unknown or malformed event)\n",
-				        (unsigned long long)rec.seq);
-			break;
-		}
-		j->next = rec.seq + 1;
-		n++;
-	}
-	ledger_iter_close(it);
-	if (err == LEDGER_END) {
-		j->end = true;
-		err = LEDGER_OK;
-	}
-	j->batch_events = n;
-	return err;
-}
-
-static void replay_done(ledger_job *job, ledger_err err)
-{
-	replay_job *j = (replay_job *)job;
-	j->result = err;
-	if (!err)
-		j->events += j->batch_events; /* counted once the batch is committed */
-}
-
-/* Rebuilds from the snapshot live_txn: the same snapshot the comparison then reads, so a
- * ledgerd committing meanwhile cannot make them differ. */
-static ledger_err rebuild(ledger *live, MDB_txn *live_txn, ledger *scratch_ledger, proj *scratch, int64_t until_us,
-                          uint64_t *events)
-{
-	replay_job j = {.job = {.apply = replay_apply, .done = replay_done}, .live = live, .live_txn = live_txn,
-	                .scratch = scratch, .from = 1, .until_us = until_us};
-	ledger_err err = LEDGER_OK;
-	while (!err && !j.end) {
-		err = ledger_commit_one(scratch_ledger, &j.job, 0);
-		if (!err)
-			err = j.result;
-		j.from = j.next;
-	}
-	*events = j.events;
-	return err;
 }
 
 /* Compares one named database of a (in its snapshot ta) and b; prints the first difference. */
@@ -267,7 +188,23 @@ static int print_as_of(ledger *scratch, proj *p, const char *firm, int64_t at_us
 	return err ? EXIT_UNREADABLE : 0;
 }
 
-static int replay(const char *dir, const char *as_of, const char *firm, bool json)
+/* Rebuilds from the snapshot live_txn: the same snapshot the comparison then reads, so a
+ * ledgerd committing meanwhile cannot make them differ. */
+static ledger_err rebuild(ledger *live, MDB_txn *live_txn, proj *scratch, int64_t until_us, size_t memory_bytes_max,
+                          uint64_t *events)
+{
+	proj_replay_options o = {
+	    .as_of = until_us < INT64_MAX, .as_of_us = until_us, .memory_bytes_max = memory_bytes_max};
+	proj_replay_stats stats;
+	ledger_err err = proj_replay(scratch, live, live_txn, &o, &stats);
+	if (err == LEDGER_ERR_CORRUPT && stats.failed_seq)
+		fprintf(stderr, "ledger-audit: event %llu cannot be folded (unknown or malformed event)\n",
+		        (unsigned long long)stats.failed_seq);
+	*events = stats.events;
+	return err;
+}
+
+static int replay(const char *dir, const char *as_of, const char *firm, size_t memory_bytes_max, bool json)
 {
 	int64_t until_us = INT64_MAX;
 	if (as_of) {
@@ -292,7 +229,8 @@ static int replay(const char *dir, const char *as_of, const char *firm, bool jso
 	ledger *scratch = NULL;
 	proj *p = NULL;
 	uint64_t events = 0;
-	ledger_options so = {.map_bytes_initial = (size_t)1 << 30};
+	/* Thrown away at the end: no fsync, pages written in the map. */
+	ledger_options so = {.map_bytes_initial = SCRATCH_MAP_BYTES_INITIAL, .scratch = true};
 	ledger_err err = ledger_create(scratch_dir, &so);
 	if (!err)
 		err = ledger_open(scratch_dir, &so, &scratch);
@@ -308,7 +246,7 @@ static int replay(const char *dir, const char *as_of, const char *firm, bool jso
 	if (!err)
 		err = ledger_read_begin(live, &live_txn);
 	if (!err)
-		err = rebuild(live, live_txn, scratch, p, until_us, &events);
+		err = rebuild(live, live_txn, p, until_us, memory_bytes_max, &events);
 	bool same = false;
 	int as_of_rc = 0;
 	if (!err && as_of)
@@ -351,13 +289,18 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1], *dir = NULL;
 	bool json = false;
-	uint64_t from = 1, to = 0;
+	uint64_t from = 1, to = 0, memory_bytes_max = 0;
 	const char *as_of = NULL, *firm = NULL;
 	static const struct option options[] = {
-		{"data", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},       {"from", required_argument, NULL, 'f'},
-		{"to", required_argument, NULL, 't'},   {"as-of", required_argument, NULL, 'a'},
-		{"firm", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0},
+	    {"data", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},
+	    {"as-of", required_argument, NULL, 'a'},
+	    {"firm", required_argument, NULL, 'F'},
+	    {"memory-bytes-max", required_argument, NULL, 'm'},
+	    {NULL, 0, NULL, 0},
 	};
 	optind = 2;
 	int c;
@@ -374,6 +317,13 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'm':
+			if (!parse_seq(optarg, &memory_bytes_max) || memory_bytes_max > SIZE_MAX) {
+				fprintf(stderr, "ledger-audit: --memory-bytes-max %s: a number of bytes, 1 or more\n",
+				        optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return EXIT_USAGE;
 		}
@@ -385,7 +335,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "verify") == 0)
 		return verify(dir, from, to, json);
 	if (strcmp(cmd, "replay") == 0)
-		return replay(dir, as_of, firm, json);
+		return replay(dir, as_of, firm, (size_t)memory_bytes_max, json);
 	fprintf(stderr, "ledger-audit: unknown command %s\n%s", cmd, usage);
 	return EXIT_USAGE;
 }

@@ -359,6 +359,46 @@ static void test_schema_rebuild(ledger *l, proj **p)
 	CHECK(memcmp(before, after, 32) == 0, "rebuilt from the log to the same bytes");
 }
 
+/* The rebuild of proj_open, as proj_replay runs it over its own log: on one thread, and in
+ * memory too small for one event's state, so that it writes and folds on over the store after
+ * every event; the same bytes, and the schema version written at the end. */
+static void test_rebuild_variants(ledger *l, proj *p)
+{
+	uint8_t before[32], after[32];
+	projections_digest(l, before);
+	const proj_replay_options variants[] = {{.one_thread = true}, {.memory_bytes_max = 1}};
+	for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+		stale_job j = {.job = {stale_apply, stale_done, NULL}};
+		CHECK(ledger_commit_one(l, &j.job, NOW_US) == LEDGER_OK && j.result == LEDGER_OK,
+		      "damage the projections");
+		proj_replay_stats st;
+		CHECK(proj_replay(p, l, NULL, &variants[i], &st) == LEDGER_OK, "variant %zu: rebuild", i);
+		uint64_t head;
+		ledger_head(l, &head, NULL);
+		CHECK(st.events == head, "variant %zu: %llu of %llu events folded", i, (unsigned long long)st.events,
+		      (unsigned long long)head);
+		CHECK(variants[i].memory_bytes_max == 0 || st.writes > head / 2, "variant %zu: %llu writes", i,
+		      (unsigned long long)st.writes);
+		projections_digest(l, after);
+		CHECK(memcmp(before, after, 32) == 0, "variant %zu: rebuilt from the log to the same bytes", i);
+		MDB_txn *txn;
+		MDB_dbi meta;
+		MDB_val k = {7, "version"}, v;
+		REQUIRE_VOID(ledger_dbi_open(l, "proj_meta", 0, &meta) == LEDGER_OK &&
+		             ledger_read_begin(l, &txn) == LEDGER_OK);
+		CHECK(mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == 4 &&
+		          ((uint8_t *)v.mv_data)[3] == PROJ_SCHEMA_VERSION,
+		      "variant %zu: the schema version is written", i);
+		ledger_read_end(l, txn);
+	}
+	proj_replay_stats st;
+	MDB_txn *txn;
+	REQUIRE_VOID(ledger_read_begin(l, &txn) == LEDGER_OK);
+	CHECK(proj_replay(p, l, txn, NULL, &st) == LEDGER_ERR_INVALID,
+	      "a read transaction of p's own ledger is refused");
+	ledger_read_end(l, txn);
+}
+
 int main(void)
 {
 	REQUIRE(proj_timezone_init(), "Europe/Paris in the tz database (install tzdata)");
@@ -389,6 +429,7 @@ int main(void)
 	test_matrix(l, p);
 	test_expiry(l, p);
 	test_schema_rebuild(l, &p);
+	test_rebuild_variants(l, p);
 	test_validation();
 	test_tokens();
 	proj_close(p);
