@@ -6,8 +6,7 @@
  *   replay  rebuilds every projection from event 1 into a scratch store and compares it,
  *           byte for byte, with the live projections
  */
-#include "ledger.h"
-#include "projections.h"
+#include "audit.h"
 
 #include <getopt.h>
 #include <stdint.h>
@@ -25,12 +24,15 @@
 static const char usage[] =
     "usage: ledger-audit verify --data DIR [--from SEQ] [--to SEQ] [--json]\n"
     "       ledger-audit replay --data DIR [--as-of TIME [--firm FIRM]] [--memory-bytes-max N] [--json]\n"
+    "       ledger-audit prove  --data DIR (--file FILE | --document SHA256 | --seq N) [--json]\n"
+    "       ledger-audit export --data DIR [--firm FIRM] [--from TIME] [--to TIME] [-o FILE]\n"
     "\n"
     "verify  checks every record of DIR's log: consecutive seqs from 1, each record's seq, its\n"
     "        prev_hash and its recomputed SHA-256 (docs/log-format.md), and the recorded head.\n"
     "        Prints the event count and head hash; on failure, the first bad seq and why.\n"
     "        --from/--to verify a range only: its first record is checked against the stored\n"
     "        hash of the record before it, and the recorded head only if the range reaches it.\n"
+    "        Every stored document (blobs) is re-hashed against its key too.\n"
     "replay  rebuilds every projection from event 1 in a scratch directory and compares it byte\n"
     "        for byte with DIR's projections; names the first database and key that differ.\n"
     "        --as-of TIME (YYYY-MM-DDTHH:MM:SSZ, UTC) replays only the events committed up to\n"
@@ -38,6 +40,12 @@ static const char usage[] =
     "        live at TIME with its expiry (--firm: one firm). Nothing is compared.\n"
     "        --memory-bytes-max N: fold at most N bytes of projections in memory before writing\n"
     "        them to the scratch store and folding on over it (default 1 GiB; same result).\n"
+    "prove   after verifying the whole chain: lists the events that name a document (a file,\n"
+    "        hashed with SHA-256, or its hash): uploaded, signed, produced by a signature; or\n"
+    "        shows event N and its hashes. Exit 1 if the document is named by no event.\n"
+    "export  after verifying the whole chain: the collections' events (of FIRM; committed\n"
+    "        between --from and --to, YYYY-MM-DDTHH:MM:SSZ, inclusive) as CSV, one row per\n"
+    "        event with its record hash (docs/audit.md).\n"
     "\n"
     "DIR is opened read-only; nothing in it is changed.\n"
     "exit status: 0 intact / identical, 1 broken / different, 2 usage, 3 DIR unreadable\n";
@@ -60,21 +68,36 @@ static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
 		return rc;
 	MDB_txn *txn;
 	ledger_verify_result r;
+	uint64_t documents = 0;
+	uint8_t bad[LEDGER_HASH_BYTES];
+	ledger_err blobs_err = LEDGER_OK;
+	/* Stored documents must still hash to the keys the events name them by. (Opened before the
+	 * read transaction: LMDB does not show a database opened later to an older transaction.) */
+	bool has_blobs = ledger_blobs_open(l) == LEDGER_OK;
 	ledger_err err = ledger_read_begin(l, &txn);
 	if (!err) {
 		err = ledger_verify_range(l, txn, from, to, &r);
+		if (err == LEDGER_OK && has_blobs)
+			blobs_err = ledger_blobs_verify(l, txn, &documents, bad);
 		ledger_read_end(l, txn);
 	}
 	ledger_close(l);
 	char hash[2 * LEDGER_HASH_BYTES + 1];
 	ledger_hex(r.head_hash, LEDGER_HASH_BYTES, hash);
+	if (err == LEDGER_OK && blobs_err) {
+		char bad_hex[2 * LEDGER_HASH_BYTES + 1];
+		ledger_hex(bad, LEDGER_HASH_BYTES, bad_hex);
+		printf(json ? "{\"ok\":false,\"bad_document\":\"%s\"}\n" : "the chain is intact, but stored document %s does not hash to its key\n",
+		       bad_hex);
+		return EXIT_BAD;
+	}
 	if (err == LEDGER_OK) {
 		if (json)
-			printf("{\"ok\":true,\"events\":%llu,\"head_seq\":%llu,\"head_hash\":\"%s\"}\n",
-			       (unsigned long long)r.events, (unsigned long long)r.head_seq, hash);
+			printf("{\"ok\":true,\"events\":%llu,\"head_seq\":%llu,\"head_hash\":\"%s\",\"documents\":%llu}\n",
+			       (unsigned long long)r.events, (unsigned long long)r.head_seq, hash, (unsigned long long)documents);
 		else
-			printf("intact: %llu events, head seq %llu, hash %s\n", (unsigned long long)r.events,
-			       (unsigned long long)r.head_seq, hash);
+			printf("intact: %llu events, head seq %llu, hash %s; %llu stored documents hash to their keys\n",
+			       (unsigned long long)r.events, (unsigned long long)r.head_seq, hash, (unsigned long long)documents);
 		return 0;
 	}
 	if (err == LEDGER_ERR_CORRUPT) {
@@ -88,6 +111,17 @@ static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
 	}
 	fprintf(stderr, "ledger-audit: %s: %s\n", dir, err == LEDGER_ERR_INVALID ? "bad --from/--to range" : ledger_strerror(err));
 	return err == LEDGER_ERR_INVALID ? EXIT_USAGE : EXIT_UNREADABLE;
+}
+
+/* YYYY-MM-DDTHH:MM:SSZ, UTC, to µs since the epoch. */
+static bool parse_time_us(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return false;
+	*out = (int64_t)timegm(&tm) * 1000000;
+	return true;
 }
 
 static bool parse_seq(const char *s, uint64_t *out)
@@ -290,7 +324,9 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1], *dir = NULL;
 	bool json = false;
 	uint64_t from = 1, to = 0, memory_bytes_max = 0;
-	const char *as_of = NULL, *firm = NULL;
+	const char *as_of = NULL, *firm = NULL, *document = NULL, *file = NULL, *output = NULL, *from_text = NULL,
+	           *to_text = NULL;
+	uint64_t seq = 0;
 	static const struct option options[] = {
 	    {"data", required_argument, NULL, 'd'},
 	    {"json", no_argument, NULL, 'j'},
@@ -300,18 +336,36 @@ int main(int argc, char **argv)
 	    {"as-of", required_argument, NULL, 'a'},
 	    {"firm", required_argument, NULL, 'F'},
 	    {"memory-bytes-max", required_argument, NULL, 'm'},
+	    {"document", required_argument, NULL, 'D'},
+	    {"file", required_argument, NULL, 'i'},
+	    {"seq", required_argument, NULL, 's'},
+	    {"output", required_argument, NULL, 'o'},
 	    {NULL, 0, NULL, 0},
 	};
 	optind = 2;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	bool exporting = strcmp(cmd, "export") == 0;
+	while ((c = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
+		case 'D': document = optarg; break;
+		case 'i': file = optarg; break;
+		case 'o': output = optarg; break;
+		case 's':
+			if (!parse_seq(optarg, &seq)) {
+				fprintf(stderr, "ledger-audit: --seq %s: a seq, 1 or more\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'j': json = true; break;
 		case 'a': as_of = optarg; break;
 		case 'F': firm = optarg; break;
 		case 'f':
 		case 't':
+			if (exporting) { /* times, read below */
+				*(c == 'f' ? &from_text : &to_text) = optarg;
+				break;
+			}
 			if (!parse_seq(optarg, c == 'f' ? &from : &to)) {
 				fprintf(stderr, "ledger-audit: --%s %s: a seq, 1 or more\n", c == 'f' ? "from" : "to", optarg);
 				return EXIT_USAGE;
@@ -336,6 +390,16 @@ int main(int argc, char **argv)
 		return verify(dir, from, to, json);
 	if (strcmp(cmd, "replay") == 0)
 		return replay(dir, as_of, firm, (size_t)memory_bytes_max, json);
+	if (strcmp(cmd, "prove") == 0)
+		return audit_prove(dir, json, document, file, seq);
+	if (exporting) {
+		int64_t from_us = INT64_MIN, to_us = INT64_MAX;
+		if ((from_text && !parse_time_us(from_text, &from_us)) || (to_text && !parse_time_us(to_text, &to_us))) {
+			fprintf(stderr, "ledger-audit export: --from/--to take YYYY-MM-DDTHH:MM:SSZ (UTC)\n");
+			return EXIT_USAGE;
+		}
+		return audit_export(dir, firm, from_us, to_us, output);
+	}
 	fprintf(stderr, "ledger-audit: unknown command %s\n%s", cmd, usage);
 	return EXIT_USAGE;
 }

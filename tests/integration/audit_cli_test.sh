@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# audit_cli_test: ledger-audit prove and export, as an auditor uses them on a stopped ledgerd's
+# directory (docs/audit.md): a sealed PDF is proved by its bytes and by its hash, with the
+# events that produced it; a file the ledger never saw is not proved; an event is proved by its
+# seq; the export is CSV with one row per collection event; a tampered document fails verify
+# and a broken chain proves nothing.
+set -uo pipefail
+bin=${1:?usage: audit_cli_test.sh BIN_DIR}
+dir=$(mktemp -d /tmp/ledger-audit-cli-XXXXXX)
+failures=0
+checks=0
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+
+expect() {
+	local want=$1 what=$2
+	shift 3
+	checks=$((checks + 1))
+	out=$("$@" 2>&1)
+	local got=$?
+	if [ "$got" != "$want" ]; then
+		failures=$((failures + 1))
+		echo "FAIL: $what: exit $got, expected $want: $*"
+		echo "$out" | sed 's/^/    /' | head -5
+	fi
+}
+contains() {
+	checks=$((checks + 1))
+	case "$out" in *"$1"*) ;; *) failures=$((failures + 1)); echo "FAIL: $2: no \"$1\" in: $(echo "$out" | head -5)" ;; esac
+}
+
+d=$dir/d
+ctl() { "$bin/ledgerctl" --data "$d" "$@"; }
+"$bin/ledgerd" init --data "$d" >/dev/null || { echo "FAIL: init"; exit 1; }
+"$bin/ledgerd" serve --data "$d" >"$dir/log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
+
+# A seal collection: sealed by the service as soon as it is asked.
+/usr/bin/python3 - "$dir/doc.pdf" <<'PY'
+import sys
+text = b"BT /F1 12 Tf 72 720 Td (Proces-verbal AG 2026) Tj ET"
+objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream"]
+out, offsets = b"%PDF-1.7\n", []
+for i, o in enumerate(objs):
+    offsets.append(len(out))
+    out += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
+xref = len(out)
+out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+open(sys.argv[1], "wb").write(out)
+PY
+ctl --platform account add ec@audit.fr --name "EC Audit" --ec >/dev/null
+ctl --platform firm add AUD --name "Cabinet Audit" --ec ec@audit.fr >/dev/null
+ctl --as ec@audit.fr credits add --firm AUD --credits 5 >/dev/null
+col=$(ctl --as ec@audit.fr collection create --firm AUD --kind seal --title "PV AG")
+ctl --as ec@audit.fr collection add-document --firm AUD "$col" "$dir/doc.pdf" >/dev/null
+ctl --as ec@audit.fr collection seal --firm AUD "$col" >/dev/null
+sealed=
+for _ in $(seq 100); do
+	sealed=$(ctl --as ec@audit.fr --json collection show --firm AUD "$col" | /usr/bin/python3 -c \
+		'import json,sys; c=json.load(sys.stdin)["collection"]; print(c["documents"][0]["current_sha256"] if c["state"]=="completed" else "")')
+	[ -n "$sealed" ] && break
+	sleep 0.1
+done
+checks=$((checks + 1))
+[ -n "$sealed" ] || { failures=$((failures + 1)); echo "FAIL: the seal collection did not complete"; }
+ctl --as ec@audit.fr document get --firm AUD "$sealed" -o "$dir/sealed.pdf" >/dev/null
+kill -TERM "$pid"
+wait "$pid"
+pid=
+
+audit() { "$bin/ledger-audit" "$@"; }
+expect 0 "verify re-hashes the stored documents" -- audit verify --data "$d"
+contains "2 stored documents hash to their keys" "verify counts the documents"
+expect 0 "prove the sealed file by its bytes" -- audit prove --data "$d" --file "$dir/sealed.pdf"
+contains "produced by this seal" "the seal that produced it"
+contains "in AUD/$col by seal:AUD" "firm, collection and sealer named"
+contains "its stored bytes hash to it; chain intact from event 1" "stored bytes and chain checked"
+expect 0 "prove the upload by its hash, in JSON" -- audit prove --data "$d" --file "$dir/doc.pdf" --json
+contains '"role":"uploaded"' "uploaded"
+contains '"role":"sealed"' "then sealed"
+contains '"ok":true' "ok"
+expect 1 "a file the ledger never saw" -- audit prove --data "$d" --file /etc/hostname
+contains "not in the log" "says so"
+expect 0 "prove event 1" -- audit prove --data "$d" --seq 1
+contains "log_created" "the first event"
+expect 1 "an event past the head" -- audit prove --data "$d" --seq 100000
+expect 2 "prove needs exactly one target" -- audit prove --data "$d"
+expect 2 "a malformed hash" -- audit prove --data "$d" --document abcd
+expect 0 "export the firm's collections" -- audit export --data "$d" --firm AUD
+contains "seq,committed_at,firm,collection,event,actor,detail,record_hash" "CSV header"
+contains ",collection_created," "the creation"
+contains ",document_signed," "the seal"
+contains "sealed by seal:AUD" "the seal's detail"
+expect 0 "export into a file, within a window" -- audit export --data "$d" --from 2000-01-01T00:00:00Z --to 2000-01-02T00:00:00Z -o "$dir/x.csv"
+checks=$((checks + 1))
+[ "$(wc -l <"$dir/x.csv")" = 1 ] || { failures=$((failures + 1)); echo "FAIL: an empty window exports the header only"; }
+expect 2 "export with a bad time" -- audit export --data "$d" --from yesterday
+
+# Tampering: a stored document's bytes, then a record of the chain.
+cp -r "$d" "$dir/t"
+/usr/bin/python3 - "$dir/t" "$sealed" <<'PY'
+import lmdb, sys
+env = lmdb.open(sys.argv[1], max_dbs=64)
+blobs = env.open_db(b"blobs")
+with env.begin(write=True, db=blobs) as txn:
+    key = bytes.fromhex(sys.argv[2])
+    value = bytearray(txn.get(key))
+    value[100] ^= 1
+    txn.put(key, bytes(value))
+PY
+expect 1 "verify finds the altered document" -- audit verify --data "$dir/t"
+contains "does not hash to its key" "and says so"
+expect 1 "prove refuses the altered document's stored bytes" -- audit prove --data "$dir/t" --document "$sealed"
+contains "DO NOT MATCH" "and says so"
+/usr/bin/python3 - "$dir/t" <<'PY'
+import lmdb, sys
+env = lmdb.open(sys.argv[1], max_dbs=64)
+events = env.open_db(b"events")
+with env.begin(write=True, db=events) as txn:
+    key = (3).to_bytes(8, "big")
+    value = bytearray(txn.get(key))
+    value[-1] ^= 1
+    txn.put(key, bytes(value))
+PY
+expect 1 "a broken chain proves nothing" -- audit prove --data "$dir/t" --seq 1
+contains "broken at seq 3" "names the first bad seq"
+
+echo "audit_cli_test: $checks checks, $failures failed"
+[ "$failures" = 0 ]
