@@ -74,14 +74,24 @@ static bool failed_before(const api_signing *s, const uint8_t id[32])
 	return false;
 }
 
-/* The certificate's serial (hex) and subject (RFC 2253) for the event. */
-static void certificate_names(const signer_credential *cred, char serial[80], char subject[256])
-{
+/* What the event records of the certificate. */
+typedef struct certificate_facts {
+	char serial[80];  /* hex */
+	char subject[256]; /* RFC 2253 */
 	uint8_t der[SIGNER_CERT_DER_BYTES_MAX];
+	size_t der_bytes;
+} certificate_facts;
+
+static void certificate_names(const signer_credential *cred, certificate_facts *f)
+{
+	char *serial = f->serial, *subject = f->subject;
+	uint8_t *der = f->der;
 	size_t n = 0;
 	serial[0] = subject[0] = '\0';
-	if (signer_credential_certificate(cred, der, sizeof der, &n) != SIGNER_OK)
+	f->der_bytes = 0;
+	if (signer_credential_certificate(cred, der, sizeof f->der, &n) != SIGNER_OK)
 		return;
+	f->der_bytes = n;
 	const uint8_t *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)n);
 	if (!x)
@@ -89,12 +99,12 @@ static void certificate_names(const signer_credential *cred, char serial[80], ch
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
 	char *hex = bn ? BN_bn2hex(bn) : NULL;
 	if (hex)
-		snprintf(serial, 80, "%s", hex);
+		snprintf(serial, sizeof f->serial, "%s", hex);
 	OPENSSL_free(hex);
 	BN_free(bn);
 	BIO *bio = BIO_new(BIO_s_mem());
 	if (bio && X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
-		int len = BIO_read(bio, subject, 255);
+		int len = BIO_read(bio, subject, (int)sizeof f->subject - 1);
 		subject[len > 0 ? len : 0] = '\0';
 	}
 	BIO_free(bio);
@@ -103,7 +113,7 @@ static void certificate_names(const signer_credential *cred, char serial[80], ch
 
 /* Signs the task's document; *out is malloc'd. Logs and returns false on failure. */
 static bool sign_document(api_signing *s, const proj_sign_task *task, const uint8_t *pdf, size_t pdf_bytes,
-                          int64_t now_s, uint8_t **out, size_t *out_bytes, char serial[80], char subject[256])
+                          int64_t now_s, uint8_t **out, size_t *out_bytes, certificate_facts *facts)
 {
 	signer_subject who = {.kind = task->seal ? SIGNER_KIND_SEAL : SIGNER_KIND_PERSON,
 	                      .id = task->seal ? task->firm_id : task->signer,
@@ -130,7 +140,7 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	if (!err)
 		err = signer_pades_sign(pdf, pdf_bytes, cred, &o, out, out_bytes);
 	if (!err)
-		certificate_names(cred, serial, subject);
+		certificate_names(cred, facts);
 	else
 		fprintf(stderr, "ledgerd: cannot sign for %s in collection %s of %s: %s (%s)\n", task->signer, task->collection_id,
 		        task->firm_id, signer_strerror(err), signer_last_error());
@@ -184,12 +194,13 @@ static bool round_once(api_signing *s)
 		return false;
 	uint8_t *out = NULL;
 	size_t out_bytes = 0;
-	char serial[80], subject[256];
+	certificate_facts facts;
 	int64_t now_s = s->o.clock_us(s->o.clock_ctx) / 1000000;
-	bool signed_it = sign_document(s, &task, pdf, n, now_s, &out, &out_bytes, serial, subject);
+	bool signed_it = sign_document(s, &task, pdf, n, now_s, &out, &out_bytes, &facts);
 	if (signed_it) {
-		proj_signed result = {.bytes = out, .bytes_count = out_bytes, .certificate_serial = serial,
-		                      .certificate_subject = subject};
+		proj_signed result = {.bytes = out, .bytes_count = out_bytes, .certificate_serial = facts.serial,
+		                      .certificate_subject = facts.subject, .certificate_der = facts.der,
+		                      .certificate_der_bytes = facts.der_bytes};
 		crypto_hash_sha256(result.sha256, out, out_bytes);
 		record(s, &task, &result);
 	} else if (s->failed_count < API_SIGNING_FAILED_MAX) {

@@ -275,6 +275,8 @@ typedef struct proj_signed {
 	size_t bytes_count;
 	const char *certificate_serial;
 	const char *certificate_subject;
+	const uint8_t *certificate_der; /* the signer's certificate */
+	size_t certificate_der_bytes;
 } proj_signed;
 
 /*
