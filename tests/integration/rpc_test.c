@@ -371,6 +371,33 @@ static void test_publication(void)
 		nng_msg_free(msg);
 	}
 	CHECK(received == 2, "both events of the grant published (%d)", received);
+	/* A collection's events go to its firm's topic too: a dashboard follows one firm. */
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
+	c.kind = LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE;
+	c.title = (char *)"Published";
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
+	req.collection_create = &c;
+	c.firm_id = (char *)"OTHER";
+	CHECK(code_of(harness_call(&h, "ec2@other.fr", &req)) == 0, "a collection in OTHER");
+	c.firm_id = (char *)"JLM";
+	CHECK(code_of(harness_call(&h, "ec@cabinet.fr", &req)) == 0, "a collection in JLM");
+	bool created = false;
+	if (nng_recvmsg(sub, &msg, 0) == 0) {
+		const char *body = nng_msg_body(msg);
+		size_t topic = strnlen(body, nng_msg_len(msg)) + 1;
+		ledger_record rec;
+		Ledger__Events__Event *ev = NULL;
+		if (strcmp(body, "firm:JLM") == 0 &&
+		    ledger_record_parse((const uint8_t *)body + topic, nng_msg_len(msg) - topic, &rec) == LEDGER_OK)
+			ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+		created = ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED &&
+		          strcmp(ev->collection_created->title, "Published") == 0;
+		if (ev)
+			ledger__events__event__free_unpacked(ev, NULL);
+		nng_msg_free(msg);
+	}
+	CHECK(created, "JLM's subscriber gets JLM's CollectionCreated, not OTHER's");
 	nng_close(sub);
 }
 
