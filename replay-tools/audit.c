@@ -95,6 +95,9 @@ static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
 		if (json)
 			printf("{\"ok\":true,\"events\":%llu,\"head_seq\":%llu,\"head_hash\":\"%s\",\"documents\":%llu}\n",
 			       (unsigned long long)r.events, (unsigned long long)r.head_seq, hash, (unsigned long long)documents);
+		else if (documents == 0)
+			printf("intact: %llu events, head seq %llu, hash %s\n", (unsigned long long)r.events,
+			       (unsigned long long)r.head_seq, hash);
 		else
 			printf("intact: %llu events, head seq %llu, hash %s; %llu stored documents hash to their keys\n",
 			       (unsigned long long)r.events, (unsigned long long)r.head_seq, hash, (unsigned long long)documents);

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-# verify_log.py DATA_DIR: checks a ledgerd log's hash chain as docs/log-format.md specifies,
+# verify_log.py DATA_DIR: checks a ledgerd log's hash chain, and that every stored document
+# hashes to its key, as docs/log-format.md specifies,
 # sharing no code with ledger-audit; prints what `ledger-audit verify` prints. Needs only Python 3
 # and python3-lmdb. Exit status: 0 intact, 1 broken (names the first bad seq), 2 usage, 3 not
 # readable as a ledger data directory.
@@ -37,24 +38,41 @@ def verify(txn, events, meta):
     return 0, "", head, prev
 
 
+# Returns (documents that hash to their keys, the first that does not or None).
+def verify_blobs(txn, blobs):
+    good = 0
+    for key, val in txn.cursor(db=blobs):
+        if hashlib.sha256(val).digest() != key:
+            return good, key
+        good += 1
+    return good, None
+
+
 def main(argv):
     if len(argv) != 2 or argv[1].startswith("-"):
         print("usage: verify_log.py DATA_DIR", file=sys.stderr)
         return 2
     try:  # lock=True registers as an LMDB reader, safe beside a running ledgerd
-        env = lmdb.open(argv[1], readonly=True, lock=True, create=False, max_dbs=4)
+        env = lmdb.open(argv[1], readonly=True, lock=True, create=False, max_dbs=64)
         with env.begin() as txn:
             meta = env.open_db(b"meta", txn=txn, create=False)
             if txn.get(b"magic", db=meta) != b"jse-ledger" or txn.get(b"format", db=meta) != bytes([0, 0, 0, 1]):
                 raise lmdb.Error("not a jse-ledger/1 data directory")
             bad, reason, good, head_hash = verify(txn, env.open_db(b"events", txn=txn, create=False), meta)
+            documents, bad_document = 0, None
+            if not bad and txn.get(b"blobs") is not None:  # a store that never held a document has none
+                documents, bad_document = verify_blobs(txn, env.open_db(b"blobs", txn=txn, create=False))
     except lmdb.Error as e:
         print(f"verify_log.py: {argv[1]}: {e}", file=sys.stderr)
         return 3
     if bad:
         print(f"broken at seq {bad}: {reason} ({good} good events before it)")
         return 1
-    print(f"intact: {good} events, head seq {good}, hash {head_hash.hex()}")
+    if bad_document is not None:
+        print(f"the chain is intact, but stored document {bad_document.hex()} does not hash to its key")
+        return 1
+    suffix = f"; {documents} stored documents hash to their keys" if documents else ""
+    print(f"intact: {good} events, head seq {good}, hash {head_hash.hex()}{suffix}")
     return 0
 
 
