@@ -328,9 +328,12 @@ ledger_err proj_collections_due(proj *p, ledger_txn *t, size_t max, size_t *coun
 	size_t n = 0;
 	ledger_err err = timers_due(p, ledger_txn_mdb(t), ledger_txn_time_us(t), list, max, &n);
 	for (size_t i = 0; !err && i < n; i++) {
+		uint64_t before = ledger_txn_next_seq(t);
 		err = list[i].kind == 'E' ? proj_collection_expire(p, t, list[i].firm_id, list[i].collection_id)
 		                          : proj_collection_remind(p, t, list[i].firm_id, list[i].collection_id);
-		if (!err)
+		/* Counted only if it wrote: a reminder with nobody in turn (their signatures are being
+		 * made) stays due and is looked at again, without making the scan look full. */
+		if (!err && ledger_txn_next_seq(t) != before)
 			(*count)++;
 	}
 	free(list);
