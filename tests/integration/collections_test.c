@@ -934,6 +934,48 @@ static void test_expiry_by_clock(void)
 	CHECK(o.code == 0 && o.state == STATE(EXPIRED), "an expired collection may be classified: code %d", o.code);
 }
 
+/* Automatic reminders: every N days after sending, by the service, as events; a manual one
+ * restarts the period. */
+static void test_automatic_reminders(void)
+{
+	char id[COLLECTION_ID_MAX];
+	if (!draft_ready(LAUNCHER, FIRM, "Relances", 1, 30, id))
+		return;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionModify m = LEDGER__API__COLLECTION_MODIFY__INIT;
+	Ledger__Api__CollectionRef ref = ref_of(FIRM, id, 0);
+	m.ref = &ref;
+	m.reminder_every_days = 2;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
+	req.collection_modify = &m;
+	CHECK(code_of(&req, LAUNCHER) == 0, "reminders every 2 days");
+	CHECK(act(LAUNCHER, FIRM, id, ACT(SEND), "").state == STATE(SENT), "sent");
+	Ledger__Api__Reply *r = show(FIRM, id);
+	int64_t sent_s = view_of(r) ? view_of(r)->sent_at_us / 1000000 : 0;
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	uint64_t head = harness_head(&h);
+	set_clock_s(sent_s + 2 * 86400 - 2);
+	usleep(1500 * 1000);
+	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 0, "none before 2 days");
+	set_clock_s(sent_s + 2 * 86400 + 1);
+	for (int waited = 0; waited < 50 && events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 0; waited++)
+		usleep(100 * 1000);
+	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 1, "one reminder at 2 days");
+	usleep(1500 * 1000);
+	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 1, "only one until 4 days");
+	set_clock_s(sent_s + 4 * 86400 + 2);
+	for (int waited = 0; waited < 50 && events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) < 2; waited++)
+		usleep(100 * 1000);
+	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 2, "a second one at 4 days");
+	CHECK(shown(FIRM, id).state == STATE(SENT), "still sent");
+	CHECK(act(LAUNCHER, FIRM, id, ACT(CANCEL), "").state == STATE(CANCELLED), "cancelled: no more reminders");
+	uint64_t after = harness_head(&h);
+	set_clock_s(sent_s + 8 * 86400 + 2);
+	usleep(1500 * 1000);
+	CHECK(events_matching(after, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 0, "none after cancelling");
+}
+
 /* The firm's preference replaces the default for collections created after it. */
 static void test_expiry_preference(void)
 {
@@ -1267,6 +1309,7 @@ static int run(const char *bin_dir)
 	test_credits_under_concurrent_sends();
 	test_expiry_by_clock(); /* last: it moves the clock two days on */
 	test_expiry_preference();
+	test_automatic_reminders();
 	CHECK(harness_stop(&h) == 0, "clean stop");
 	return check_report("collections_test");
 }
