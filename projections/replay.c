@@ -23,7 +23,7 @@
 #include <time.h>
 
 #define BATCH_EVENTS_MAX  256u                /* events handed from decoder to folder at once */
-#define BATCHES           4u                  /* batches in flight: decoded, or being decoded */
+#define BATCHES           32u                 /* in flight: about 4 ms of folding, more than a time slice */
 #define BATCH_CHUNK_BYTES ((size_t)256 << 10) /* a batch arena's chunk; bigger events get their own */
 #define ARENA_ALIGN_BYTES 16u
 
