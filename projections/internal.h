@@ -106,8 +106,7 @@ bool proj_kv_mem_prepare(proj_kv_mem *m);
 /* Forgets every entry and frees their memory (after a write, before folding on). */
 void proj_kv_mem_clear(proj_kv_mem *m);
 size_t proj_kv_mem_bytes(const proj_kv_mem *m);
-ledger_err proj_kv_mem_get(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes,
-                           MDB_val *out);
+ledger_err proj_kv_mem_get(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *out);
 /* Makes key's value val_bytes long and points *val at it, for the caller to fill before its
  * next call. */
 ledger_err proj_kv_mem_reserve(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes,

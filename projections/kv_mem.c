@@ -9,13 +9,15 @@
  * The tables may sit over a base: the LMDB store as last written (a read transaction). A key
  * absent from memory is then looked up there, and a del of a key the base holds leaves a
  * tombstone that the next write turns into an mdb_del. This is what lets a replay that outgrows
- * its memory cap write what it has, empty memory, and go on (projections/replay.c).
+ * its memory cap write what it has, empty memory, and go on (projections/replay.c). Without a
+ * base, a del just empties its slot.
  *
  * Entries live in an arena of large chunks: no malloc per key. A put that no longer fits in its
- * entry takes a new one and leaves the old as garbage, counted in the memory used, until the
- * next clear. Iteration order of a hash table is never observable: writes and scans sort.
- * The hash is seeded at random, so that keys chosen by whoever wrote the events cannot make
- * the tables degenerate; the seed changes no output.
+ * entry, or a del, leaves the old entry in the arena, counted in the memory used, until the
+ * next clear. Puts and dels are applied in groups, prefetched (see "deferred writes"). The
+ * iteration order of a hash table is never observable: writes and scans sort. The hash is
+ * seeded at random, so that keys chosen by whoever wrote the events cannot make the tables
+ * degenerate; the seed changes no output.
  */
 #include "internal.h"
 
@@ -33,10 +35,10 @@
 #define KEY_BYTES_MAX    511u       /* LMDB's default key size limit */
 #define TOMBSTONE        UINT32_MAX /* val_bytes of a deleted key */
 #define HUGE_PAGE_BYTES  ((size_t)2 << 20)
-#define PENDING_MAX      32u /* writes deferred, then applied together */
-#define SPARE_CHUNKS_MAX 2u  /* chunks faulted in ahead by another thread */
 #define PAGE_BYTES       4096u
+#define PENDING_MAX      32u                /* writes deferred, then applied together */
 #define PENDING_BYTES    ((size_t)64 << 10) /* their keys and values; larger writes are not deferred */
+#define SPARE_CHUNKS_MAX 2u                 /* chunks faulted in ahead by another thread */
 
 typedef struct entry {
 	uint32_t key_bytes;
@@ -76,8 +78,7 @@ typedef struct pending {
 struct proj_kv_mem {
 	table tables[PROJ_KV_MEM_DBS_MAX];
 	chunk *chunks;
-	size_t bytes;         /* chunks and slots allocated */
-	size_t garbage_bytes; /* of which entries replaced by larger ones */
+	size_t bytes; /* chunks and slots allocated */
 	uint64_t seed;
 	pending pending[PENDING_MAX];
 	size_t pending_count;
@@ -194,7 +195,7 @@ void proj_kv_mem_clear(proj_kv_mem *m)
 		big_free(m->chunks, sizeof *m->chunks + m->chunks->cap);
 		m->chunks = next;
 	}
-	m->bytes = m->garbage_bytes = 0;
+	m->bytes = 0;
 	m->pending_count = m->pending_used = 0;
 	m->pending_filter = 0;
 }
@@ -333,9 +334,7 @@ static entry *entry_new(proj_kv_mem *m, slot *s, uint64_t h, const void *key, si
 	e->key_bytes = (uint32_t)key_bytes;
 	e->val_bytes = (uint32_t)val_bytes;
 	e->val_cap = (uint32_t)cap;
-	memcpy(e->data, key, key_bytes);
-	if (s->e)
-		m->garbage_bytes += sizeof *e + s->e->key_bytes + s->e->val_cap;
+	memcpy(e->data, key, key_bytes); /* a replaced entry stays in the arena, unused */
 	s->hash = h;
 	s->e = e;
 	return e;
@@ -394,10 +393,9 @@ static ledger_err apply_put(proj_kv_mem *m, table *t, uint64_t h, const void *ke
 
 /* Empties slot s, moving back the entries after it that probed past it (linear probing's
  * deletion: no marker left behind, so the table only ever holds live keys). */
-static void slot_remove(proj_kv_mem *m, table *t, slot *s)
+static void slot_remove(table *t, slot *s)
 {
 	size_t mask = t->slots_count - 1, hole = (size_t)(s - t->slots);
-	m->garbage_bytes += sizeof *s->e + s->e->key_bytes + s->e->val_cap;
 	for (size_t j = (hole + 1) & mask; t->slots[j].e; j = (j + 1) & mask) {
 		size_t home = t->slots[j].hash & mask;
 		if (((j - home) & mask) >= ((j - hole) & mask)) { /* the hole is on j's probe path */
@@ -414,7 +412,7 @@ static ledger_err apply_del(proj_kv_mem *m, MDB_txn *base, table *t, MDB_dbi dbi
 {
 	slot *s = t->slots_count ? find(t, h, key, key_bytes) : NULL;
 	if (s && s->e && !base) {
-		slot_remove(m, t, s);
+		slot_remove(t, s);
 		return LEDGER_OK;
 	}
 	if (s && s->e) {

@@ -23,7 +23,7 @@
 #include <time.h>
 
 #define BATCH_EVENTS_MAX  256u                /* events handed from decoder to folder at once */
-#define BATCHES           4u                  /* batches in flight: decoded, or being decoded */
+#define BATCHES           32u                 /* in flight: about 4 ms of folding, more than a time slice */
 #define BATCH_CHUNK_BYTES ((size_t)256 << 10) /* a batch arena's chunk; bigger events get their own */
 #define ARENA_ALIGN_BYTES 16u
 
@@ -391,12 +391,27 @@ typedef struct write_job {
 	ledger_err result;
 } write_job;
 
+/* True if memory holds entries only for the projection databases: a fold that wrote another
+ * database (one missing from proj_db_handles) would lose it here, silently. */
+static bool only_projections(const proj_kv_mem *mem, const MDB_dbi *dbis, size_t n)
+{
+	size_t listed = 0;
+	for (size_t i = 0; i < n; i++)
+		listed += proj_kv_mem_has(mem, dbis[i]);
+	size_t all = 0;
+	for (MDB_dbi d = 0; d < PROJ_KV_MEM_DBS_MAX; d++)
+		all += proj_kv_mem_has(mem, d);
+	return all == listed;
+}
+
 static ledger_err write_apply(ledger_job *job, ledger_txn *t)
 {
 	write_job *j = (write_job *)job;
 	MDB_txn *txn = ledger_txn_mdb(t);
 	const MDB_dbi *dbis = j->sorter->dbis;
 	size_t n = j->sorter->count;
+	if (!only_projections(j->mem, dbis, n))
+		return LEDGER_ERR_INVALID; /* a bug: list the new database in apply.c's db_slots */
 	ledger_err err = LEDGER_OK;
 	j->rows = 0; /* re-runnable: after a map growth, everything is written again (sorted once) */
 	for (size_t i = 0; !err && j->reset && i < n; i++)
