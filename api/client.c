@@ -58,7 +58,9 @@ bool api_client_call_raw(api_client *c, const uint8_t *bytes, size_t n, Ledger__
 		return *why = nng_strerror(rv), false;
 	}
 	if ((rv = nng_recvmsg(c->sock, &msg, 0)) != 0)
-		return *why = rv == NNG_ETIMEDOUT ? "no reply from ledgerd (timed out; is it running?)" : nng_strerror(rv), false;
+		return *why =
+		           rv == NNG_ETIMEDOUT ? "no reply from ledgerd (timed out; is it running?)" : nng_strerror(rv),
+		       false;
 	*reply = ledger__api__reply__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
 	nng_msg_free(msg);
 	if (!*reply)

@@ -11,7 +11,10 @@ void json_begin(json_out *j, FILE *f)
 	j->after_key = false;
 }
 
-void json_end(json_out *j) { fputc('\n', j->f); }
+void json_end(json_out *j)
+{
+	fputc('\n', j->f);
+}
 
 /* Writes the separator a new value needs at the current depth. */
 static void value_prefix(json_out *j)
@@ -40,10 +43,22 @@ static void close(json_out *j, char c)
 	fputc(c, j->f);
 }
 
-void json_obj_begin(json_out *j) { open(j, '{'); }
-void json_obj_end(json_out *j) { close(j, '}'); }
-void json_arr_begin(json_out *j) { open(j, '['); }
-void json_arr_end(json_out *j) { close(j, ']'); }
+void json_obj_begin(json_out *j)
+{
+	open(j, '{');
+}
+void json_obj_end(json_out *j)
+{
+	close(j, '}');
+}
+void json_arr_begin(json_out *j)
+{
+	open(j, '[');
+}
+void json_arr_end(json_out *j)
+{
+	close(j, ']');
+}
 
 static void write_string(FILE *f, const char *s)
 {

@@ -45,7 +45,8 @@ bool api_keys_create(const char *dir, const char **why)
 	const char *names[2][2] = {{"idp.pk", "idp.sk"}, {"service.pk", "service.sk"}};
 	for (int i = 0; i < 2; i++) {
 		crypto_sign_keypair(pk, sk);
-		bool ok = write_key(dir, names[i][1], sk, sizeof sk, 0600) && write_key(dir, names[i][0], pk, sizeof pk, 0644);
+		bool ok = write_key(dir, names[i][1], sk, sizeof sk, 0600) &&
+		          write_key(dir, names[i][0], pk, sizeof pk, 0644);
 		sodium_memzero(sk, sizeof sk);
 		if (!ok)
 			return *why = "cannot write a key file (does one exist already?)", false;
@@ -80,7 +81,8 @@ bool api_key_load(const char *dir, const char *name, uint8_t *key, size_t n, con
 	fclose(f);
 	text[len] = '\0';
 	size_t got;
-	bool ok = sodium_base642bin(key, n, text, len, "\n\r ", &got, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 && got == n;
+	bool ok =
+	    sodium_base642bin(key, n, text, len, "\n\r ", &got, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 && got == n;
 	sodium_memzero(text, sizeof text);
 	if (!ok)
 		*why = "the key file is not a base64 key of the right size";

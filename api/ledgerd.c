@@ -13,36 +13,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-	"usage: ledgerd init  --data DIR [--clock-file FILE]\n"
-	"       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
-	"\n"
-	"init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
-	"       pair (keys/idp.sk, keys/idp.pk), the service key pair (keys/service.*), the\n"
-	"       and the personal-data key (keys/personal.key). The first serve adds the\n"
-	"       signer's internal CA (keys/signer-ca.key, keys/signer-ca.pem: the trust anchor\n"
-	"       of the signatures), dated by the service's clock.\n"
-	"       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
-	"serve  serves DIR until SIGTERM or SIGINT (then drains: every queued command is\n"
-	"       committed and answered before exit).\n"
-	"\n"
-	"options of serve:\n"
-	"  --listen URL        where requests are taken (repeatable, up to 7): ipc://PATH or\n"
-	"                      tcp://HOST:PORT. Default: ipc://DIR/ledgerd.sock\n"
-	"  --pub URL           where committed events are published (nng pub/sub).\n"
-	"                      Default: ipc://DIR/ledgerd-events.sock\n"
-	"  --workers N         requests served concurrently (default 128, at most 1024)\n"
-	"  --map-size BYTES    initial LMDB map size (default 64 MiB; suffixes K M G)\n"
-	"  --map-size-max BYTES  the map doubles when full up to this (default 64 GiB); past it\n"
-	"                      commands fail with STORAGE_FULL and nothing is written\n"
-	"  --document-max-bytes BYTES  largest PDF accepted in a collection (default 10 MiB, at\n"
-	"                      most 64 MiB; suffixes K M G); requests may be 1 MiB larger\n"
-	"  --clock-file FILE   tests only: read the time (YYYY-MM-DDTHH:MM:SSZ) from FILE (init\n"
-	"                      takes it too: the log's first event is dated by it)\n"
-	"  --ready-fd FD       write \"ready\\n\" to FD once listening (for supervisors, tests)\n"
-	"  -h, --help          this help\n"
-	"\n"
-	"exit status: 0 clean stop, 1 failure (the message names it), 2 usage error\n";
+static const char usage[] = "usage: ledgerd init  --data DIR [--clock-file FILE]\n"
+                            "       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
+                            "\n"
+                            "init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
+                            "       pair (keys/idp.sk, keys/idp.pk), the service key pair (keys/service.*), the\n"
+                            "       and the personal-data key (keys/personal.key). The first serve adds the\n"
+                            "       signer's internal CA (keys/signer-ca.key, keys/signer-ca.pem: the trust anchor\n"
+                            "       of the signatures), dated by the service's clock.\n"
+                            "       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
+                            "serve  serves DIR until SIGTERM or SIGINT (then drains: every queued command is\n"
+                            "       committed and answered before exit).\n"
+                            "\n"
+                            "options of serve:\n"
+                            "  --listen URL        where requests are taken (repeatable, up to 7): ipc://PATH or\n"
+                            "                      tcp://HOST:PORT. Default: ipc://DIR/ledgerd.sock\n"
+                            "  --pub URL           where committed events are published (nng pub/sub).\n"
+                            "                      Default: ipc://DIR/ledgerd-events.sock\n"
+                            "  --workers N         requests served concurrently (default 128, at most 1024)\n"
+                            "  --map-size BYTES    initial LMDB map size (default 64 MiB; suffixes K M G)\n"
+                            "  --map-size-max BYTES  the map doubles when full up to this (default 64 GiB); past it\n"
+                            "                      commands fail with STORAGE_FULL and nothing is written\n"
+                            "  --document-max-bytes BYTES  largest PDF accepted in a collection (default 10 MiB, at\n"
+                            "                      most 64 MiB; suffixes K M G); requests may be 1 MiB larger\n"
+                            "  --clock-file FILE   tests only: read the time (YYYY-MM-DDTHH:MM:SSZ) from FILE (init\n"
+                            "                      takes it too: the log's first event is dated by it)\n"
+                            "  --ready-fd FD       write \"ready\\n\" to FD once listening (for supervisors, tests)\n"
+                            "  -h, --help          this help\n"
+                            "\n"
+                            "exit status: 0 clean stop, 1 failure (the message names it), 2 usage error\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -101,7 +100,10 @@ static ledger_err init_apply(ledger_job *job, ledger_txn *t)
 	return ledger_append(t, buf, n, NULL, NULL);
 }
 
-static void init_done(ledger_job *job, ledger_err err) { ((init_job *)job)->result = err; }
+static void init_done(ledger_job *job, ledger_err err)
+{
+	((init_job *)job)->result = err;
+}
 
 static int cmd_init(const char *dir, const char *clock_file)
 {
@@ -124,7 +126,8 @@ static int cmd_init(const char *dir, const char *clock_file)
 	init_job j = {.job = {.apply = init_apply, .done = init_done}};
 	randombytes_buf(j.log_id, sizeof j.log_id);
 	if (!err)
-		err = ledger_commit_one(l, &j.job, api_clock_us(clock_file)); /* LogCreated: the first time of the log */
+		err =
+		    ledger_commit_one(l, &j.job, api_clock_us(clock_file)); /* LogCreated: the first time of the log */
 	if (!err)
 		err = j.result;
 	proj_close(p);
@@ -157,12 +160,17 @@ int main(int argc, char **argv)
 	api_server_options o = {.ready_fd = -1};
 	size_t listens = 0;
 	static const struct option options[] = {
-		{"data", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
-		{"pub", required_argument, NULL, 'p'},       {"workers", required_argument, NULL, 'w'},
-		{"map-size", required_argument, NULL, 'm'},  {"map-size-max", required_argument, NULL, 'M'},
-		{"clock-file", required_argument, NULL, 'c'}, {"ready-fd", required_argument, NULL, 'r'},
-		{"document-max-bytes", required_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+	    {"data", required_argument, NULL, 'd'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"pub", required_argument, NULL, 'p'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"map-size", required_argument, NULL, 'm'},
+	    {"map-size-max", required_argument, NULL, 'M'},
+	    {"clock-file", required_argument, NULL, 'c'},
+	    {"ready-fd", required_argument, NULL, 'r'},
+	    {"document-max-bytes", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	optind = 2;
 	int c;
@@ -207,7 +215,8 @@ int main(int argc, char **argv)
 	if (!o.data_dir)
 		return usage_error("%s needs --data DIR", cmd);
 	if (o.clock_file && api_clock_us(o.clock_file) < 0) {
-		fprintf(stderr, "ledgerd: --clock-file %s: cannot read a time YYYY-MM-DDTHH:MM:SSZ from it\n", o.clock_file);
+		fprintf(stderr, "ledgerd: --clock-file %s: cannot read a time YYYY-MM-DDTHH:MM:SSZ from it\n",
+		        o.clock_file);
 		return 1;
 	}
 	if (strcmp(cmd, "init") == 0)

@@ -55,18 +55,18 @@ typedef struct worker {
 	proj_actor actor;
 	api_claims claims;
 	uint8_t body_hash[LEDGER_HASH_BYTES];
-	uint8_t *stored;        /* a command's reply, packed in apply(): the bytes recorded and sent */
+	uint8_t *stored; /* a command's reply, packed in apply(): the bytes recorded and sent */
 	size_t stored_bytes;
 	bool replayed;
-	proj_upload upload;     /* a DocumentAdd's PDF, inspected before the committer sees it */
+	proj_upload upload; /* a DocumentAdd's PDF, inspected before the committer sees it */
 	bool has_upload;
 } worker;
 
 /* Refusals are written as security events, at most DENIALS_BURST in a row per actor and
  * then one per DENIAL_REFILL_US, so a flood cannot grow the log without limit. Actors share
  * DENIAL_SLOTS buckets by hash: memory is bounded too. Used on the committer thread only. */
-#define DENIAL_SLOTS 1024u
-#define DENIALS_BURST 10u
+#define DENIAL_SLOTS     1024u
+#define DENIALS_BURST    10u
 #define DENIAL_REFILL_US (6 * 1000000ll)
 
 typedef struct denial_slot {
@@ -241,7 +241,8 @@ static ledger_err job_apply(ledger_job *job, ledger_txn *t)
 	if (err == LEDGER_OK) {
 		if (memcmp(prior.body_hash, w->body_hash, LEDGER_HASH_BYTES) != 0) {
 			proj_error(&w->reply, w->arena, LEDGER__API__ERROR_CODE__IDEMPOTENCY_MISMATCH, "request_id",
-			           "request id %.128s was already used by %s for a different command", w->req->request_id, w->actor.subject);
+			           "request id %.128s was already used by %s for a different command",
+			           w->req->request_id, w->actor.subject);
 			return LEDGER_OK;
 		}
 		w->stored = malloc(prior.reply_bytes ? prior.reply_bytes : 1);
@@ -254,14 +255,16 @@ static ledger_err job_apply(ledger_job *job, ledger_txn *t)
 	}
 	if (err != LEDGER_END)
 		return err;
-	err = w->has_upload ? proj_execute_upload(w->s->p, t, &w->actor, w->req->request_id, w->exec, &w->upload, &w->reply, w->arena)
+	err = w->has_upload ? proj_execute_upload(w->s->p, t, &w->actor, w->req->request_id, w->exec, &w->upload,
+	                                          &w->reply, w->arena)
 	                    : proj_execute(w->s->p, t, &w->actor, w->req->request_id, w->exec, &w->reply, w->arena);
 	if (err)
 		return err;
 	if (w->reply.error && w->reply.error->code == LEDGER__API__ERROR_CODE__PERMISSION_DENIED) {
 		uint32_t suppressed;
 		if (denial_allowed(w->s, w->actor.subject, ledger_txn_time_us(t), &suppressed))
-			return proj_record_denial(w->s->p, t, &w->actor, w->req->request_id, w->req, w->reply.error, suppressed);
+			return proj_record_denial(w->s->p, t, &w->actor, w->req->request_id, w->req, w->reply.error,
+			                          suppressed);
 		return LEDGER_OK;
 	}
 	assert(!(w->reply.error && w->reply.seq)); /* a refused command writes no event */
@@ -286,7 +289,8 @@ static void job_done(ledger_job *job, ledger_err err)
 		else if (err == LEDGER_ERR_STOPPED)
 			code = LEDGER__API__ERROR_CODE__UNAVAILABLE;
 		char message[600];
-		snprintf(message, sizeof message, "nothing was written: %s (%s)", ledger_strerror(err), ledger_last_error());
+		snprintf(message, sizeof message, "nothing was written: %s (%s)", ledger_strerror(err),
+		         ledger_last_error());
 		send_error(w, code, NULL, message);
 		return;
 	}
@@ -359,7 +363,8 @@ static bool import_to_grant(worker *w)
 	import_err ierr = import_parse(im->filename, im->content.data, im->content.len, &rows, why, sizeof why);
 	if (ierr != IMPORT_OK || rows.count == 0) {
 		char m[400];
-		snprintf(m, sizeof m, "%s: %s", im->filename, ierr != IMPORT_OK ? (why[0] ? why : import_strerror(ierr)) : "no address in the file");
+		snprintf(m, sizeof m, "%s: %s", im->filename,
+		         ierr != IMPORT_OK ? (why[0] ? why : import_strerror(ierr)) : "no address in the file");
 		send_error(w, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "content", m);
 		import_rows_free(&rows);
 		return false;
@@ -423,10 +428,12 @@ static bool inspect_upload(worker *w)
 	float *sizes = err ? NULL : proj_arena_alloc(w->arena, 2 * info->page_count * sizeof *sizes);
 	if (err || !sizes) {
 		char m[512];
-		snprintf(m, sizeof m, "%.200s is not a document we can sign: %s (%s)", d->filename[0] ? d->filename : "the upload",
-		         signer_strerror(err), err ? signer_last_error() : "out of memory");
-		send_error_reason(w, err ? LEDGER__API__ERROR_CODE__INVALID_DOCUMENT : LEDGER__API__ERROR_CODE__INTERNAL, "content",
-		                  err ? document_reason(err) : NULL, m);
+		snprintf(m, sizeof m, "%.200s is not a document we can sign: %s (%s)",
+		         d->filename[0] ? d->filename : "the upload", signer_strerror(err),
+		         err ? signer_last_error() : "out of memory");
+		send_error_reason(w,
+		                  err ? LEDGER__API__ERROR_CODE__INVALID_DOCUMENT : LEDGER__API__ERROR_CODE__INTERNAL,
+		                  "content", err ? document_reason(err) : NULL, m);
 		free(info);
 		return false;
 	}
@@ -460,7 +467,8 @@ static void handle(worker *w, nng_msg *msg)
 	size_t n = nng_msg_len(msg);
 	if (atomic_load(&s->stopping)) {
 		nng_msg_free(msg);
-		send_error(w, LEDGER__API__ERROR_CODE__UNAVAILABLE, NULL, "ledgerd is shutting down; retry with the same request id");
+		send_error(w, LEDGER__API__ERROR_CODE__UNAVAILABLE, NULL,
+		           "ledgerd is shutting down; retry with the same request id");
 		return;
 	}
 	if (n > s->request_bytes_max) {
@@ -474,7 +482,8 @@ static void handle(worker *w, nng_msg *msg)
 	nng_msg_free(msg);
 	w->arena = proj_arena_new();
 	if (!w->req) {
-		send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, NULL, "the request is not a ledger.api.Request protobuf");
+		send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, NULL,
+		           "the request is not a ledger.api.Request protobuf");
 		return;
 	}
 	const char *why;
@@ -488,7 +497,8 @@ static void handle(worker *w, nng_msg *msg)
 	if (!w->claims.platform) {
 		char normal[PROJ_EMAIL_BYTES_MAX + 1];
 		if (!proj_email_normalise(w->claims.sub, normal, &why)) {
-			send_error(w, LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "token", "the token's subject is not an email address");
+			send_error(w, LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "token",
+			           "the token's subject is not an email address");
 			return;
 		}
 		memcpy(w->claims.sub, normal, strlen(normal) + 1);
@@ -496,7 +506,8 @@ static void handle(worker *w, nng_msg *msg)
 	w->actor.subject = w->claims.sub;
 	w->actor.platform = w->claims.platform;
 	if (w->req->body_case == LEDGER__API__REQUEST__BODY__NOT_SET) {
-		send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "body", "the request carries no command or query");
+		send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "body",
+		           "the request carries no command or query");
 		return;
 	}
 	if (!proj_is_command(w->req)) {
@@ -574,7 +585,8 @@ static void publish(void *ctx, uint64_t first, uint64_t last)
 			break;
 		Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
 		char topic[PROJ_FIRM_ID_BYTES_MAX + 8];
-		snprintf(topic, sizeof topic, "%s%s", ev && ev->firm_id[0] ? "firm:" : "platform", ev ? ev->firm_id : "");
+		snprintf(topic, sizeof topic, "%s%s", ev && ev->firm_id[0] ? "firm:" : "platform",
+		         ev ? ev->firm_id : "");
 		if (ev)
 			ledger__events__event__free_unpacked(ev, NULL);
 		size_t topic_bytes = strlen(topic) + 1;
@@ -584,7 +596,8 @@ static void publish(void *ctx, uint64_t first, uint64_t last)
 			break;
 		memcpy(nng_msg_body(msg), topic, topic_bytes);
 		/* The record is contiguous in the page: header fields precede the event bytes. */
-		memcpy((uint8_t *)nng_msg_body(msg) + topic_bytes, rec.event - LEDGER_RECORD_HEADER_BYTES, record_bytes);
+		memcpy((uint8_t *)nng_msg_body(msg) + topic_bytes, rec.event - LEDGER_RECORD_HEADER_BYTES,
+		       record_bytes);
 		if (nng_sendmsg(s->pub, msg, NNG_FLAG_NONBLOCK) != 0)
 			nng_msg_free(msg);
 	}
@@ -673,7 +686,8 @@ bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out)
 	if (err == SIGNER_ERR_NOT_FOUND && (err = signer_ca_init(keys, now_s)) == SIGNER_OK)
 		err = signer_ca_open(keys, out); /* a store created before the signer existed */
 	if (err)
-		fprintf(stderr, "ledgerd: %s: the signer's CA: %s (%s)\n", keys, signer_strerror(err), signer_last_error());
+		fprintf(stderr, "ledgerd: %s: the signer's CA: %s (%s)\n", keys, signer_strerror(err),
+		        signer_last_error());
 	return err == SIGNER_OK;
 }
 
@@ -876,7 +890,8 @@ int api_server_run(const api_server_options *o)
 	s.request_bytes_max = s.document_bytes_max + API_ENVELOPE_BYTES_MAX;
 	if (s.request_bytes_max < API_REQUEST_BYTES_MAX)
 		s.request_bytes_max = API_REQUEST_BYTES_MAX;
-	ledger_committer_options co = {.clock_us = server_clock, .clock_ctx = &s, .committed = publish, .committed_ctx = &s};
+	ledger_committer_options co = {
+	    .clock_us = server_clock, .clock_ctx = &s, .committed = publish, .committed_ctx = &s};
 	if ((err = proj_open(s.l, &s.p)) || (err = ledger_committer_start(s.l, &co, &s.committer))) {
 		fprintf(stderr, "ledgerd: %s: %s\n", ledger_strerror(err), ledger_last_error());
 		goto out;
@@ -890,8 +905,13 @@ int api_server_run(const api_server_options *o)
 	sodium_memzero(personal, sizeof personal);
 	if (!api_signer_ca(abs_dir, server_clock(&s) / 1000000, &s.ca))
 		goto out;
-	api_signing_options so = {.l = s.l, .p = s.p, .committer = s.committer, .ca = s.ca, .clock_us = server_clock,
-	                          .clock_ctx = &s, .document_bytes_max = SIGNER_PDF_BYTES_MAX};
+	api_signing_options so = {.l = s.l,
+	                          .p = s.p,
+	                          .committer = s.committer,
+	                          .ca = s.ca,
+	                          .clock_us = server_clock,
+	                          .clock_ctx = &s,
+	                          .document_bytes_max = SIGNER_PDF_BYTES_MAX};
 	if (!(s.signing = api_signing_start(&so))) {
 		fprintf(stderr, "ledgerd: cannot start the signer thread\n");
 		goto out;
@@ -905,7 +925,8 @@ int api_server_run(const api_server_options *o)
 		goto out;
 	uint64_t head;
 	ledger_head(s.l, &head, NULL);
-	fprintf(stderr, "ledgerd: serving %s (head seq %llu, %u workers)\n", abs_dir, (unsigned long long)head, s.workers_count);
+	fprintf(stderr, "ledgerd: serving %s (head seq %llu, %u workers)\n", abs_dir, (unsigned long long)head,
+	        s.workers_count);
 	if (o->ready_fd >= 0) {
 		if (write(o->ready_fd, "ready\n", 6) != 6)
 			fprintf(stderr, "ledgerd: warning: cannot signal readiness\n");
@@ -931,8 +952,10 @@ out:
 		free_workers(&s);
 	} else {
 		leaked_workers = s.workers;
-		fprintf(stderr, "ledgerd: warning: nng did not close the sockets within %d s (a known race of nng 1.5.2's "
-		                "ipc transport); exiting anyway: every acknowledged command is durable\n", SOCKET_CLOSE_WAIT_S);
+		fprintf(stderr,
+		        "ledgerd: warning: nng did not close the sockets within %d s (a known race of nng 1.5.2's "
+		        "ipc transport); exiting anyway: every acknowledged command is durable\n",
+		        SOCKET_CLOSE_WAIT_S);
 	}
 	(void)leaked_workers;
 	ledger_committer_free(s.committer);

@@ -10,19 +10,19 @@ typedef struct signer_ca signer_ca;
 
 /* The least request limit: an imported list (5 MiB) and its envelope fit. The limit is the
  * document limit plus API_ENVELOPE_BYTES_MAX when that is more (docs/rpc.md#limits). */
-#define API_REQUEST_BYTES_MAX (6u * 1024u * 1024u)
+#define API_REQUEST_BYTES_MAX  (6u * 1024u * 1024u)
 #define API_ENVELOPE_BYTES_MAX (1024u * 1024u)
 /* An uploaded PDF (ledgerd --document-max-bytes). */
 #define API_DOCUMENT_BYTES_DEFAULT (10u * 1024u * 1024u)
-#define API_DOCUMENT_BYTES_MAX (64u * 1024u * 1024u)
+#define API_DOCUMENT_BYTES_MAX     (64u * 1024u * 1024u)
 /* Messages over API_TRANSPORT_FACTOR times the request limit are dropped by the transport with
  * the connection: nng cannot answer a message it refused to read. Between the two limits, a
  * typed REQUEST_TOO_LARGE. */
-#define API_TRANSPORT_FACTOR 4u
+#define API_TRANSPORT_FACTOR    4u
 #define API_TRANSPORT_BYTES_MAX (API_TRANSPORT_FACTOR * API_REQUEST_BYTES_MAX)
-#define API_LISTEN_URLS_MAX 8
-#define API_WORKERS_DEFAULT 128u
-#define API_WORKERS_MAX 1024u
+#define API_LISTEN_URLS_MAX     8
+#define API_WORKERS_DEFAULT     128u
+#define API_WORKERS_MAX         1024u
 /* How often the expirer looks for passed expiry instants (and once at start). */
 #define API_EXPIRY_INTERVAL_MS 1000
 
@@ -32,9 +32,9 @@ typedef struct api_server_options {
 	const char *pub_url;                     /* NULL: ipc://DIR/ledgerd-events.sock */
 	unsigned workers;                        /* concurrent requests in flight */
 	size_t map_bytes_initial, map_bytes_max;
-	const char *clock_file;                  /* tests: the time is read from this file */
-	int ready_fd;                            /* >= 0: "ready\n" is written there once serving */
-	size_t document_bytes_max;               /* 0: API_DOCUMENT_BYTES_DEFAULT */
+	const char *clock_file;    /* tests: the time is read from this file */
+	int ready_fd;              /* >= 0: "ready\n" is written there once serving */
+	size_t document_bytes_max; /* 0: API_DOCUMENT_BYTES_DEFAULT */
 } api_server_options;
 
 /* Serves until SIGTERM or SIGINT. Returns a process exit code; errors go to stderr. */

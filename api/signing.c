@@ -76,7 +76,7 @@ static bool failed_before(const api_signing *s, const uint8_t id[32])
 
 /* What the event records of the certificate. */
 typedef struct certificate_facts {
-	char serial[80];  /* hex */
+	char serial[80];   /* hex */
 	char subject[256]; /* RFC 2253 */
 	uint8_t der[SIGNER_CERT_DER_BYTES_MAX];
 	size_t der_bytes;
@@ -133,17 +133,21 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 		}
 	}
 	char reason[SIGNER_TEXT_BYTES_MAX];
-	snprintf(reason, sizeof reason, task->seal ? "Cachet electronique de %.150s" : "Signature electronique avancee de %.150s",
+	snprintf(reason, sizeof reason,
+	         task->seal ? "Cachet electronique de %.150s" : "Signature electronique avancee de %.150s",
 	         task->seal ? task->firm_name : task->signer_name);
-	signer_sign_options o = {.signing_time_s = now_s, .reason = reason, .location = "France",
-	                         .visible = task->visible && info ? &rect : NULL, .pdf_bytes_max = s->o.document_bytes_max};
+	signer_sign_options o = {.signing_time_s = now_s,
+	                         .reason = reason,
+	                         .location = "France",
+	                         .visible = task->visible && info ? &rect : NULL,
+	                         .pdf_bytes_max = s->o.document_bytes_max};
 	if (!err)
 		err = signer_pades_sign(pdf, pdf_bytes, cred, &o, out, out_bytes);
 	if (!err)
 		certificate_names(cred, facts);
 	else
-		fprintf(stderr, "ledgerd: cannot sign for %s in collection %s of %s: %s (%s)\n", task->signer, task->collection_id,
-		        task->firm_id, signer_strerror(err), signer_last_error());
+		fprintf(stderr, "ledgerd: cannot sign for %s in collection %s of %s: %s (%s)\n", task->signer,
+		        task->collection_id, task->firm_id, signer_strerror(err), signer_last_error());
 	free(info);
 	signer_credential_free(cred);
 	return err == SIGNER_OK;
@@ -159,7 +163,8 @@ static void record(api_signing *s, const proj_sign_task *task, const proj_signed
 		pthread_cond_wait(&s->wake, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 	if (j.err && j.err != LEDGER_ERR_STOPPED)
-		fprintf(stderr, "ledgerd: cannot record a signature of collection %s: %s\n", task->collection_id, ledger_strerror(j.err));
+		fprintf(stderr, "ledgerd: cannot record a signature of collection %s: %s\n", task->collection_id,
+		        ledger_strerror(j.err));
 }
 
 static bool skip_failed(void *ctx, const proj_sign_task *task)
@@ -198,8 +203,11 @@ static bool round_once(api_signing *s)
 	int64_t now_s = s->o.clock_us(s->o.clock_ctx) / 1000000;
 	bool signed_it = sign_document(s, &task, pdf, n, now_s, &out, &out_bytes, &facts);
 	if (signed_it) {
-		proj_signed result = {.bytes = out, .bytes_count = out_bytes, .certificate_serial = facts.serial,
-		                      .certificate_subject = facts.subject, .certificate_der = facts.der,
+		proj_signed result = {.bytes = out,
+		                      .bytes_count = out_bytes,
+		                      .certificate_serial = facts.serial,
+		                      .certificate_subject = facts.subject,
+		                      .certificate_der = facts.der,
 		                      .certificate_der_bytes = facts.der_bytes};
 		crypto_hash_sha256(result.sha256, out, out_bytes);
 		record(s, &task, &result);

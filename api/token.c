@@ -36,7 +36,8 @@ bool api_token_mint(const api_claims *c, const uint8_t sk[crypto_sign_SECRETKEYB
 	size_t signed_bytes = strlen(out);
 	uint8_t sig[crypto_sign_BYTES];
 	crypto_sign_detached(sig, NULL, (const uint8_t *)out, signed_bytes, sk);
-	if (signed_bytes + 1 + sodium_base64_ENCODED_LEN(sizeof sig, sodium_base64_VARIANT_URLSAFE_NO_PADDING) > out_bytes)
+	if (signed_bytes + 1 + sodium_base64_ENCODED_LEN(sizeof sig, sodium_base64_VARIANT_URLSAFE_NO_PADDING) >
+	    out_bytes)
 		return false;
 	out[signed_bytes] = '.';
 	sodium_bin2base64(out + signed_bytes + 1, out_bytes - signed_bytes - 1, sig, sizeof sig,
@@ -50,8 +51,8 @@ static bool fail(const char **why, const char *reason)
 	return false;
 }
 
-bool api_token_verify(const char *token, const uint8_t pk[crypto_sign_PUBLICKEYBYTES], int64_t now_s,
-                      api_claims *out, const char **why)
+bool api_token_verify(const char *token, const uint8_t pk[crypto_sign_PUBLICKEYBYTES], int64_t now_s, api_claims *out,
+                      const char **why)
 {
 	if (!token || !*token)
 		return fail(why, "missing token");
@@ -64,7 +65,8 @@ bool api_token_verify(const char *token, const uint8_t pk[crypto_sign_PUBLICKEYB
 	uint8_t sig[crypto_sign_BYTES];
 	size_t sig_len;
 	if (sodium_base642bin(sig, sizeof sig, dot + 1, strlen(dot + 1), NULL, &sig_len, NULL,
-	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || sig_len != sizeof sig)
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    sig_len != sizeof sig)
 		return fail(why, "malformed token signature");
 	if (crypto_sign_verify_detached(sig, (const uint8_t *)token, (size_t)(dot - token), pk) != 0)
 		return fail(why, "bad token signature (not issued by this identity provider)");

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define API_TOKEN_AUDIENCE "ledgerd"
-#define API_TOKEN_BYTES_MAX 2048u
-#define API_SUBJECT_BYTES_MAX 254u
+#define API_TOKEN_AUDIENCE        "ledgerd"
+#define API_TOKEN_BYTES_MAX       2048u
+#define API_SUBJECT_BYTES_MAX     254u
 #define API_TOKEN_TTL_SECONDS_MAX (366 * 24 * 3600)
 /* How far in the future a token's issue time may be (clocks of the issuer and ledgerd). */
 #define API_TOKEN_CLOCK_SKEW_SECONDS 300
@@ -36,8 +36,8 @@ bool api_token_mint(const api_claims *claims, const uint8_t sk[crypto_sign_SECRE
 
 /* Verifies signature, audience and expiry at now_s. On failure returns false and *why names
  * the reason ("missing token", "bad signature", "expired", ...). */
-bool api_token_verify(const char *token, const uint8_t pk[crypto_sign_PUBLICKEYBYTES], int64_t now_s,
-                      api_claims *out, const char **why);
+bool api_token_verify(const char *token, const uint8_t pk[crypto_sign_PUBLICKEYBYTES], int64_t now_s, api_claims *out,
+                      const char **why);
 
 /*
  * A bounded cache of verified tokens, so a client reusing its token does not cost an Ed25519

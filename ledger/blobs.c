@@ -80,4 +80,7 @@ ledger_err ledger_blobs_verify(ledger *l, MDB_txn *txn, uint64_t *count, uint8_t
 	return rc == MDB_NOTFOUND ? LEDGER_OK : ledger_mdb_err(rc);
 }
 
-uint64_t ledger_txn_next_seq(const ledger_txn *t) { return t->seq + 1; }
+uint64_t ledger_txn_next_seq(const ledger_txn *t)
+{
+	return t->seq + 1;
+}

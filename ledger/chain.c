@@ -10,9 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-void ledger_hash_record(uint64_t seq, const uint8_t prev_hash[LEDGER_HASH_BYTES],
-                        const uint8_t *event, size_t event_bytes,
-                        uint8_t hash[LEDGER_HASH_BYTES])
+void ledger_hash_record(uint64_t seq, const uint8_t prev_hash[LEDGER_HASH_BYTES], const uint8_t *event,
+                        size_t event_bytes, uint8_t hash[LEDGER_HASH_BYTES])
 {
 	crypto_hash_sha256_state st;
 	uint8_t seq_be[8];
@@ -33,8 +32,8 @@ static ledger_err bad(ledger_verify_result *r, uint64_t seq, const char *reason)
 }
 
 /* Checks one record against the expected seq and predecessor. */
-static ledger_err check_record(const ledger_record *rec, uint64_t expected_seq,
-                               const uint8_t prev[LEDGER_HASH_BYTES], ledger_verify_result *r)
+static ledger_err check_record(const ledger_record *rec, uint64_t expected_seq, const uint8_t prev[LEDGER_HASH_BYTES],
+                               ledger_verify_result *r)
 {
 	uint8_t hash[LEDGER_HASH_BYTES];
 	if (rec->seq != expected_seq)
@@ -72,8 +71,7 @@ static ledger_err check_head(ledger *l, MDB_txn *txn, const uint8_t last_hash[LE
 	return LEDGER_OK;
 }
 
-ledger_err ledger_verify_range(ledger *l, MDB_txn *txn, uint64_t first_seq, uint64_t last_seq,
-                               ledger_verify_result *r)
+ledger_err ledger_verify_range(ledger *l, MDB_txn *txn, uint64_t first_seq, uint64_t last_seq, ledger_verify_result *r)
 {
 	memset(r, 0, sizeof *r);
 	if (first_seq == 0 || (last_seq && last_seq < first_seq))
@@ -105,7 +103,8 @@ ledger_err ledger_verify_range(ledger *l, MDB_txn *txn, uint64_t first_seq, uint
 	if (err == LEDGER_ERR_CORRUPT && r->bad_seq == 0) {
 		/* The iterator refused the record: a bad key or magic, or a seq field unlike its key. */
 		if (rec.seq != expected)
-			return bad(r, expected, rec.seq == 0 ? "malformed key" : "missing record: the next key is not the next seq");
+			return bad(r, expected,
+			           rec.seq == 0 ? "malformed key" : "missing record: the next key is not the next seq");
 		return bad(r, expected, "malformed record header (magic or seq differs from its key)");
 	}
 	memcpy(r->head_hash, prev, LEDGER_HASH_BYTES);

@@ -43,7 +43,9 @@ static int64_t system_clock_us(void *ctx)
 static ledger_err grow_map(ledger *l)
 {
 	if (l->map_bytes >= l->map_bytes_max)
-		return ledger_fail(LEDGER_ERR_MAP_FULL, "the ledger map is full at %zu bytes (map_bytes_max); nothing was written", l->map_bytes);
+		return ledger_fail(LEDGER_ERR_MAP_FULL,
+		                   "the ledger map is full at %zu bytes (map_bytes_max); nothing was written",
+		                   l->map_bytes);
 	size_t next = l->map_bytes * 2;
 	if (next > l->map_bytes_max || next < l->map_bytes)
 		next = l->map_bytes_max;
@@ -95,9 +97,8 @@ static void finish(ledger_job *jobs, ledger_err err)
 	}
 }
 
-ledger_err ledger_run_batch(ledger *l, ledger_job *jobs, int64_t time_us, uint64_t *first_seq,
-                            uint64_t *last_seq, void (*committed)(void *, uint64_t, uint64_t),
-                            void *committed_ctx)
+ledger_err ledger_run_batch(ledger *l, ledger_job *jobs, int64_t time_us, uint64_t *first_seq, uint64_t *last_seq,
+                            void (*committed)(void *, uint64_t, uint64_t), void *committed_ctx)
 {
 	assert(!l->read_only);
 	ledger_txn t;
@@ -180,14 +181,13 @@ static void *writer_main(void *arg)
 		c->jobs += n;
 		pthread_mutex_unlock(&c->lock);
 		uint64_t first, last_seq;
-		ledger_run_batch(c->l, batch, c->o.clock_us(c->o.clock_ctx), &first, &last_seq,
-		                 c->o.committed, c->o.committed_ctx);
+		ledger_run_batch(c->l, batch, c->o.clock_us(c->o.clock_ctx), &first, &last_seq, c->o.committed,
+		                 c->o.committed_ctx);
 	}
 	return NULL;
 }
 
-ledger_err ledger_committer_start(ledger *l, const ledger_committer_options *options,
-                                  ledger_committer **out)
+ledger_err ledger_committer_start(ledger *l, const ledger_committer_options *options, ledger_committer **out)
 {
 	if (l->read_only)
 		return ledger_fail(LEDGER_ERR_INVALID, "the ledger is open read-only");

@@ -37,8 +37,7 @@ ledger_err ledger_request_get(ledger *l, MDB_txn *txn, const char *actor, const 
 }
 
 ledger_err ledger_request_put(ledger_txn *t, const char *actor, const char *request_id,
-                              const uint8_t body_hash[LEDGER_HASH_BYTES], const uint8_t *reply,
-                              size_t reply_bytes)
+                              const uint8_t body_hash[LEDGER_HASH_BYTES], const uint8_t *reply, size_t reply_bytes)
 {
 	if (reply_bytes > LEDGER_REPLY_BYTES_MAX || strlen(request_id) > LEDGER_REQUEST_ID_BYTES_MAX)
 		return LEDGER_ERR_TOO_LARGE;

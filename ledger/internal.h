@@ -34,7 +34,7 @@ struct ledger_txn {
 	uint64_t first_seq; /* first seq appended by the batch, 0 if none */
 };
 
-#define LEDGER_META_MAGIC "jse-ledger"
+#define LEDGER_META_MAGIC     "jse-ledger"
 #define LEDGER_FORMAT_VERSION 1u
 
 /* Formats the thread's last error message; returns err for tail calls. */
@@ -45,8 +45,7 @@ ledger_err ledger_meta_put_head(ledger_txn *t);
 
 /* Runs jobs (a list linked by next) as one write transaction, retrying after growing the map
  * and splitting on MDB_TXN_FULL. Calls each job's done() once. Returns the batch's outcome. */
-ledger_err ledger_run_batch(ledger *l, ledger_job *jobs, int64_t time_us, uint64_t *first_seq,
-                            uint64_t *last_seq, void (*committed)(void *, uint64_t, uint64_t),
-                            void *committed_ctx);
+ledger_err ledger_run_batch(ledger *l, ledger_job *jobs, int64_t time_us, uint64_t *first_seq, uint64_t *last_seq,
+                            void (*committed)(void *, uint64_t, uint64_t), void *committed_ctx);
 
 #endif

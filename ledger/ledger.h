@@ -18,17 +18,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LEDGER_HASH_BYTES 32
-#define LEDGER_RECORD_MAGIC "JSE1"
+#define LEDGER_HASH_BYTES         32
+#define LEDGER_RECORD_MAGIC       "JSE1"
 #define LEDGER_RECORD_MAGIC_BYTES 4
 /* magic(4) || seq(8, big-endian) || prev_hash(32) || hash(32) || event bytes */
 #define LEDGER_RECORD_HEADER_BYTES (LEDGER_RECORD_MAGIC_BYTES + 8 + 2 * LEDGER_HASH_BYTES)
 /* Domain separation tag prefixed to every hashed record (no terminating NUL). */
-#define LEDGER_HASH_TAG "JSE-LEDGER-EVENT-V1"
-#define LEDGER_EVENT_BYTES_MAX (1024u * 1024u)
-#define LEDGER_FORMAT_NAME "jse-ledger/1"
+#define LEDGER_HASH_TAG             "JSE-LEDGER-EVENT-V1"
+#define LEDGER_EVENT_BYTES_MAX      (1024u * 1024u)
+#define LEDGER_FORMAT_NAME          "jse-ledger/1"
 #define LEDGER_REQUEST_ID_BYTES_MAX 128u
-#define LEDGER_REPLY_BYTES_MAX (4u * 1024u * 1024u)
+#define LEDGER_REPLY_BYTES_MAX      (4u * 1024u * 1024u)
 
 typedef enum {
 	LEDGER_OK = 0,
@@ -44,9 +44,9 @@ typedef enum {
 	LEDGER_ERR_TOO_LARGE,       /* an event or reply over its limit */
 	LEDGER_ERR_INVALID,         /* a bad argument (a bug in the caller) */
 	LEDGER_ERR_NOMEM,
-	LEDGER_ERR_STOPPED,         /* the committer is shutting down: retry elsewhere/later */
-	LEDGER_ERR_TXN_FULL,        /* one transaction dirtied too many pages: split the batch */
-	LEDGER_ERR_LMDB,            /* any other LMDB error */
+	LEDGER_ERR_STOPPED,  /* the committer is shutting down: retry elsewhere/later */
+	LEDGER_ERR_TXN_FULL, /* one transaction dirtied too many pages: split the batch */
+	LEDGER_ERR_LMDB,     /* any other LMDB error */
 } ledger_err;
 
 /* A static string naming err. Never NULL. */
@@ -123,9 +123,8 @@ typedef struct ledger_record {
 ledger_err ledger_record_parse(const uint8_t *value, size_t value_bytes, ledger_record *out);
 
 /* hash = SHA-256(LEDGER_HASH_TAG || seq (u64 big-endian) || prev_hash || event). */
-void ledger_hash_record(uint64_t seq, const uint8_t prev_hash[LEDGER_HASH_BYTES],
-                        const uint8_t *event, size_t event_bytes,
-                        uint8_t hash[LEDGER_HASH_BYTES]);
+void ledger_hash_record(uint64_t seq, const uint8_t prev_hash[LEDGER_HASH_BYTES], const uint8_t *event,
+                        size_t event_bytes, uint8_t hash[LEDGER_HASH_BYTES]);
 
 /* Reads the record at seq. LEDGER_END if there is none. */
 ledger_err ledger_get(ledger *l, MDB_txn *txn, uint64_t seq, ledger_record *out);
@@ -213,8 +212,7 @@ ledger_err ledger_request_get(ledger *l, MDB_txn *txn, const char *actor, const 
                               ledger_request_record *out);
 /* Records the reply of a command that wrote events, in the same transaction as its events. */
 ledger_err ledger_request_put(ledger_txn *t, const char *actor, const char *request_id,
-                              const uint8_t body_hash[LEDGER_HASH_BYTES], const uint8_t *reply,
-                              size_t reply_bytes);
+                              const uint8_t body_hash[LEDGER_HASH_BYTES], const uint8_t *reply, size_t reply_bytes);
 
 /* ----- group commit ----- */
 
@@ -238,7 +236,7 @@ struct ledger_job {
 typedef struct ledger_committer ledger_committer;
 
 typedef struct ledger_committer_options {
-	size_t batch_jobs_max;    /* 0: 512 */
+	size_t batch_jobs_max;          /* 0: 512 */
 	int64_t (*clock_us)(void *ctx); /* NULL: the system clock (CLOCK_REALTIME) */
 	void *clock_ctx;
 	/* Called on the committer thread after each durable batch, before the jobs' done(), with
@@ -248,8 +246,7 @@ typedef struct ledger_committer_options {
 } ledger_committer_options;
 
 /* Starts the single writer thread. */
-ledger_err ledger_committer_start(ledger *l, const ledger_committer_options *options,
-                                  ledger_committer **out);
+ledger_err ledger_committer_start(ledger *l, const ledger_committer_options *options, ledger_committer **out);
 /* Queues job; its done() will be called exactly once (at once, LEDGER_ERR_STOPPED, if the
  * committer is stopping). */
 void ledger_committer_submit(ledger_committer *c, ledger_job *job);

@@ -18,13 +18,16 @@
 #include <sys/stat.h>
 
 #define MAP_BYTES_INITIAL_DEFAULT ((size_t)64 << 20)
-#define MAP_BYTES_MAX_DEFAULT ((size_t)64 << 30)
-#define NAMED_DBS_MAX_DEFAULT 64u
-#define READERS_MAX 510u
+#define MAP_BYTES_MAX_DEFAULT     ((size_t)64 << 30)
+#define NAMED_DBS_MAX_DEFAULT     64u
+#define READERS_MAX               510u
 
 static _Thread_local char last_error[512];
 
-const char *ledger_last_error(void) { return last_error[0] ? last_error : "no error"; }
+const char *ledger_last_error(void)
+{
+	return last_error[0] ? last_error : "no error";
+}
 
 ledger_err ledger_fail(ledger_err err, const char *fmt, ...)
 {
@@ -175,8 +178,8 @@ ledger_err ledger_create(const char *dir, const ledger_options *options)
 		const void *value;
 		size_t bytes;
 	} rows[] = {
-		{"magic", LEDGER_META_MAGIC, strlen(LEDGER_META_MAGIC)},
-		{"format", format, sizeof format},
+	    {"magic", LEDGER_META_MAGIC, strlen(LEDGER_META_MAGIC)},
+	    {"format", format, sizeof format},
 	};
 	for (size_t i = 0; rc == 0 && i < sizeof rows / sizeof rows[0]; i++) {
 		MDB_val k = {strlen(rows[i].key), (void *)rows[i].key};
@@ -210,13 +213,15 @@ static ledger_err load_meta(ledger *l, const char *dir)
 	ledger_err err = LEDGER_OK;
 	rc = mdb_dbi_open(txn, "meta", 0, &l->meta);
 	if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
-		err = ledger_fail(LEDGER_ERR_NOT_LEDGER, "%s: an LMDB store without ledger metadata: not a ledger data directory", dir);
+		err = ledger_fail(LEDGER_ERR_NOT_LEDGER,
+		                  "%s: an LMDB store without ledger metadata: not a ledger data directory", dir);
 		goto out;
 	}
 	MDB_val v;
 	if (rc || meta_get(txn, l->meta, "magic", &v) || v.mv_size != strlen(LEDGER_META_MAGIC) ||
 	    memcmp(v.mv_data, LEDGER_META_MAGIC, v.mv_size) != 0) {
-		err = ledger_fail(LEDGER_ERR_NOT_LEDGER, "%s: no ledger magic in the store: not a ledger data directory", dir);
+		err = ledger_fail(LEDGER_ERR_NOT_LEDGER,
+		                  "%s: no ledger magic in the store: not a ledger data directory", dir);
 		goto out;
 	}
 	static const uint8_t format[4] = {0, 0, 0, LEDGER_FORMAT_VERSION};
@@ -250,7 +255,8 @@ ledger_err ledger_open(const char *dir, const ledger_options *options, ledger **
 		return ledger_fail(LEDGER_ERR_INVALID, "libsodium failed to initialise");
 	int exists = file_exists(dir, "data.mdb");
 	if (exists <= 0)
-		return ledger_fail(LEDGER_ERR_NOT_INITIALISED, "%s: no ledger here (no data.mdb); run `ledgerd init --data %s`", dir, dir);
+		return ledger_fail(LEDGER_ERR_NOT_INITIALISED,
+		                   "%s: no ledger here (no data.mdb); run `ledgerd init --data %s`", dir, dir);
 	ledger_options o = options ? *options : (ledger_options){0};
 	ledger *l = calloc(1, sizeof *l);
 	if (!l)
@@ -278,7 +284,9 @@ ledger_err ledger_open(const char *dir, const ledger_options *options, ledger **
 			err = ledger_verify(l, txn, &r);
 			ledger_read_end(l, txn);
 			if (err == LEDGER_ERR_CORRUPT)
-				ledger_fail(err, "%s: the hash chain is broken at seq %llu (%s); refusing to serve it: run `ledger-audit verify --data %s`",
+				ledger_fail(err,
+				            "%s: the hash chain is broken at seq %llu (%s); refusing to serve it: run "
+				            "`ledger-audit verify --data %s`",
 				            dir, (unsigned long long)r.bad_seq, r.reason, dir);
 		}
 	}
@@ -317,7 +325,10 @@ ledger_err ledger_dbi_open(ledger *l, const char *name, unsigned flags, MDB_dbi 
 	return rc ? ledger_fail(ledger_mdb_err(rc), "cannot open database %s: %s", name, mdb_strerror(rc)) : LEDGER_OK;
 }
 
-bool ledger_read_only(const ledger *l) { return l->read_only; }
+bool ledger_read_only(const ledger *l)
+{
+	return l->read_only;
+}
 
 void ledger_head(ledger *l, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES])
 {
@@ -434,15 +445,22 @@ void ledger_iter_close(ledger_iter *it)
 	free(it);
 }
 
-MDB_txn *ledger_txn_mdb(ledger_txn *t) { return t->txn; }
+MDB_txn *ledger_txn_mdb(ledger_txn *t)
+{
+	return t->txn;
+}
 
-int64_t ledger_txn_time_us(const ledger_txn *t) { return t->time_us; }
+int64_t ledger_txn_time_us(const ledger_txn *t)
+{
+	return t->time_us;
+}
 
 ledger_err ledger_append(ledger_txn *t, const uint8_t *event, size_t event_bytes, uint64_t *seq,
                          uint8_t hash[LEDGER_HASH_BYTES])
 {
 	if (event_bytes > LEDGER_EVENT_BYTES_MAX)
-		return ledger_fail(LEDGER_ERR_TOO_LARGE, "event of %zu bytes is over the limit of %u", event_bytes, LEDGER_EVENT_BYTES_MAX);
+		return ledger_fail(LEDGER_ERR_TOO_LARGE, "event of %zu bytes is over the limit of %u", event_bytes,
+		                   LEDGER_EVENT_BYTES_MAX);
 	uint64_t next = t->seq + 1;
 	uint8_t key[8];
 	ledger_put_u64_be(key, next);
@@ -451,7 +469,8 @@ ledger_err ledger_append(ledger_txn *t, const uint8_t *event, size_t event_bytes
 	/* MDB_RESERVE: LMDB hands us the space and we write the record in place, once. */
 	int rc = mdb_put(t->txn, t->l->events, &k, &v, MDB_APPEND | MDB_RESERVE);
 	if (rc)
-		return ledger_fail(ledger_mdb_err(rc), "append of seq %llu: %s", (unsigned long long)next, mdb_strerror(rc));
+		return ledger_fail(ledger_mdb_err(rc), "append of seq %llu: %s", (unsigned long long)next,
+		                   mdb_strerror(rc));
 	uint8_t *p = v.mv_data;
 	memcpy(p, LEDGER_RECORD_MAGIC, LEDGER_RECORD_MAGIC_BYTES);
 	ledger_put_u64_be(p + LEDGER_RECORD_MAGIC_BYTES, next);
@@ -480,9 +499,9 @@ ledger_err ledger_meta_put_head(ledger_txn *t)
 		const void *value;
 		size_t bytes;
 	} rows[] = {
-		{"head_seq", seq, sizeof seq},
-		{"head_hash", t->hash, LEDGER_HASH_BYTES},
-		{"head_time_us", when, sizeof when},
+	    {"head_seq", seq, sizeof seq},
+	    {"head_hash", t->hash, LEDGER_HASH_BYTES},
+	    {"head_time_us", when, sizeof when},
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		MDB_val k = {strlen(rows[i].key), (void *)rows[i].key};

@@ -9,21 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const proj_db_names[] = {"accounts",    "firms",          "firms_by_ec", "delegations", "received",
-                                     "expiries",    "registrations",  "collections", "timers",      "sign_queue",
-                                     "doc_refs",    "credits",        "credit_history", "preferences", "alert_subs",
-                                     "alerts",      "alert_marks",    "stats",       "contacts",    NULL};
-
+const char *const proj_db_names[] = {"accounts", "firms",         "firms_by_ec",    "delegations", "received",
+                                     "expiries", "registrations", "collections",    "timers",      "sign_queue",
+                                     "doc_refs", "credits",       "credit_history", "preferences", "alert_subs",
+                                     "alerts",   "alert_marks",   "stats",          "contacts",    NULL};
 
 /* ----- schema version and rebuild ----- */
 
 /* The handles of the databases named by proj_db_names, in the same order. */
 static size_t db_slots(proj *p, MDB_dbi *out[PROJ_DBS_MAX])
 {
-	MDB_dbi *slots[] = {&p->accounts,    &p->firms,          &p->firms_by_ec, &p->delegations, &p->received,
-	                    &p->expiries,    &p->registrations,  &p->collections, &p->timers,      &p->sign_queue,
-	                    &p->doc_refs,    &p->credits,        &p->credit_history, &p->preferences, &p->alert_subs,
-	                    &p->alerts,      &p->alert_marks,    &p->stats,       &p->contacts};
+	MDB_dbi *slots[] = {&p->accounts, &p->firms,         &p->firms_by_ec,    &p->delegations, &p->received,
+	                    &p->expiries, &p->registrations, &p->collections,    &p->timers,      &p->sign_queue,
+	                    &p->doc_refs, &p->credits,       &p->credit_history, &p->preferences, &p->alert_subs,
+	                    &p->alerts,   &p->alert_marks,   &p->stats,          &p->contacts};
 	size_t n = sizeof slots / sizeof slots[0];
 	_Static_assert(sizeof slots / sizeof slots[0] == sizeof proj_db_names / sizeof proj_db_names[0] - 1,
 	               "one handle per name");
@@ -57,7 +56,8 @@ static ledger_err rebuild_if_stale(proj *p)
 	if (err)
 		return err;
 	MDB_val k = {7, "version"}, v;
-	bool current = mdb_get(txn, p->meta, &k, &v) == 0 && v.mv_size == 4 && ((uint8_t *)v.mv_data)[3] == PROJ_SCHEMA_VERSION;
+	bool current =
+	    mdb_get(txn, p->meta, &k, &v) == 0 && v.mv_size == 4 && ((uint8_t *)v.mv_data)[3] == PROJ_SCHEMA_VERSION;
 	ledger_read_end(p->l, txn);
 	if (current)
 		return LEDGER_OK;
@@ -89,7 +89,10 @@ ledger_err proj_open(ledger *l, proj **out)
 	return LEDGER_OK;
 }
 
-void proj_close(proj *p) { free(p); }
+void proj_close(proj *p)
+{
+	free(p);
+}
 
 size_t proj_key2(char *buf, size_t cap, const char *a, const char *b)
 {
@@ -239,14 +242,24 @@ ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Eve
 	ledger_err err;
 	switch (ev->payload_case) {
 	case LEDGER__EVENTS__EVENT__PAYLOAD_LOG_CREATED: err = LEDGER_OK; break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_ACCOUNT_REGISTERED: err = fold_account(p, kv, seq, ev->account_registered); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_ACCOUNT_REGISTERED:
+		err = fold_account(p, kv, seq, ev->account_registered);
+		break;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_FIRM_CREATED: err = fold_firm(p, kv, seq, ev->firm_created); break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_GRANTED: err = fold_grant(p, kv, seq, ev->actor, ev->delegation_granted); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_GRANTED:
+		err = fold_grant(p, kv, seq, ev->actor, ev->delegation_granted);
+		break;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_REVOKED: err = fold_revoke(p, kv, ev->delegation_revoked); break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED: err = fold_expired(p, kv, seq, ev->delegation_expired); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED:
+		err = fold_expired(p, kv, seq, ev->delegation_expired);
+		break;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED: err = LEDGER_OK; break; /* the log is the record */
-	case LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED: err = proj_fold_registration(p, kv, seq, ev->registration_recorded); break;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED: err = proj_fold_erasure(p, kv, seq, ev->subject_erased); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED:
+		err = proj_fold_registration(p, kv, seq, ev->registration_recorded);
+		break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED:
+		err = proj_fold_erasure(p, kv, seq, ev->subject_erased);
+		break;
 	default:
 		if (ev->payload_case < LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED ||
 		    ev->payload_case > LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED) {
@@ -301,17 +314,18 @@ ledger_err proj_account_get(proj *p, MDB_txn *txn, const char *email, Ledger__St
 	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
 }
 
-ledger_err proj_delegation_get(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
-                               Ledger__Events__Right right, Ledger__State__Delegation **out)
+ledger_err proj_delegation_get(proj *p, MDB_txn *txn, const char *firm_id, const char *who, Ledger__Events__Right right,
+                               Ledger__State__Delegation **out)
 {
 	proj_kv kv = proj_kv_of_txn(txn);
 	return delegation_get(p, &kv, firm_id, who, right, out);
 }
 
-bool proj_delegation_live(proj *p, MDB_txn *txn, const char *firm_id, const char *who, unsigned bit,
-                          int64_t now_us, char until[11])
+bool proj_delegation_live(proj *p, MDB_txn *txn, const char *firm_id, const char *who, unsigned bit, int64_t now_us,
+                          char until[11])
 {
-	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++) {
+	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE;
+	     r++) {
 		if (!(proj_right_bit_of(r) & bit))
 			continue;
 		Ledger__State__Delegation *d;
@@ -327,12 +341,13 @@ bool proj_delegation_live(proj *p, MDB_txn *txn, const char *firm_id, const char
 	return false;
 }
 
-unsigned proj_delegations_held(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
-                               int64_t now_us, char expired[11])
+unsigned proj_delegations_held(proj *p, MDB_txn *txn, const char *firm_id, const char *who, int64_t now_us,
+                               char expired[11])
 {
 	unsigned held = 0;
 	expired[0] = '\0';
-	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++) {
+	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE;
+	     r++) {
 		Ledger__State__Delegation *d;
 		if (proj_delegation_get(p, txn, firm_id, who, r, &d) != LEDGER_OK)
 			continue;

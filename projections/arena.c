@@ -19,7 +19,10 @@ struct proj_arena {
 	struct block *blocks;
 };
 
-proj_arena *proj_arena_new(void) { return calloc(1, sizeof(proj_arena)); }
+proj_arena *proj_arena_new(void)
+{
+	return calloc(1, sizeof(proj_arena));
+}
 
 void proj_arena_free(proj_arena *a)
 {
@@ -62,8 +65,14 @@ char *proj_arena_strdup(proj_arena *a, const char *s)
 	return d;
 }
 
-static void *arena_pb_alloc(void *ctx, size_t bytes) { return proj_arena_alloc(ctx, bytes); }
-static void arena_pb_free(void *ctx, void *ptr) { (void)ctx, (void)ptr; }
+static void *arena_pb_alloc(void *ctx, size_t bytes)
+{
+	return proj_arena_alloc(ctx, bytes);
+}
+static void arena_pb_free(void *ctx, void *ptr)
+{
+	(void)ctx, (void)ptr;
+}
 
 void proj_arena_allocator(proj_arena *a, ProtobufCAllocator *out)
 {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY_US (86400 * INT64_C(1000000))
+#define DAY_US                  (86400 * INT64_C(1000000))
 #define COLLECTION_ID_BYTES_MAX 24u
 
 typedef Ledger__State__Collection collection;
@@ -24,13 +24,14 @@ typedef Ledger__Events__CollectionState state;
 /* "draft", "pending_approval"...: the spelling of ledgerctl's --json and of Error.reason. */
 static const char *state_name(state s)
 {
-	static const char *const names[] = {"unspecified", "draft",     "pending_approval", "approved",  "rejected", "sent",
-	                                    "in_progress", "completed", "declined",         "cancelled", "expired"};
+	static const char *const names[] = {"unspecified", "draft",     "pending_approval", "approved",
+	                                    "rejected",    "sent",      "in_progress",      "completed",
+	                                    "declined",    "cancelled", "expired"};
 	return (size_t)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
 }
 
 static Ledger__Api__Reply *fail(proj_emitter *em, Ledger__Api__ErrorCode code, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static Ledger__Api__Reply *fail(proj_emitter *em, Ledger__Api__ErrorCode code, const char *field, const char *fmt, ...)
 {
 	char message[512];
@@ -82,7 +83,8 @@ static bool load(target *tg, proj_emitter *em, const Ledger__Api__CollectionRef 
 		*err = LEDGER_OK;
 		/* Authorise against the firm first: who may not look into a firm learns nothing of it. */
 		if (proj_authorise(em, ref->firm_id, signature_action ? signature_action : seal_action, err))
-			fail(em, E(NOT_FOUND), "ref.collection_id", "no collection %.32s in firm %s", ref->collection_id, ref->firm_id);
+			fail(em, E(NOT_FOUND), "ref.collection_id", "no collection %.32s in firm %s",
+			     ref->collection_id, ref->firm_id);
 		return false;
 	}
 	if (*err)
@@ -91,15 +93,17 @@ static bool load(target *tg, proj_emitter *em, const Ledger__Api__CollectionRef 
 	const char *action = seal ? seal_action : signature_action;
 	if (!action) {
 		if (proj_authorise(em, ref->firm_id, seal ? "seal.modify" : "signature.modify", err))
-			fail(em, E(FAILED_PRECONDITION), NULL, "%s is a %s collection: this command does not apply to it",
-			     tg->c->collection_id, seal ? "seal" : "signature");
+			fail(em, E(FAILED_PRECONDITION), NULL,
+			     "%s is a %s collection: this command does not apply to it", tg->c->collection_id,
+			     seal ? "seal" : "signature");
 		return false;
 	}
 	if (!proj_authorise(em, ref->firm_id, action, err))
 		return false;
 	if (ref->expected_version && ref->expected_version != tg->c->version) {
-		fail(em, E(CONFLICT), "ref.expected_version", "collection %s is at version %llu, not %llu: it changed meanwhile",
-		     tg->c->collection_id, (unsigned long long)tg->c->version, (unsigned long long)ref->expected_version);
+		fail(em, E(CONFLICT), "ref.expected_version",
+		     "collection %s is at version %llu, not %llu: it changed meanwhile", tg->c->collection_id,
+		     (unsigned long long)tg->c->version, (unsigned long long)ref->expected_version);
 		return false;
 	}
 	return true;
@@ -110,13 +114,17 @@ static bool require_state(target *tg, const char *what, state a, state b)
 	state s = tg->c->state;
 	if (s == a || s == b)
 		return true;
-	fail(tg->em, E(INVALID_TRANSITION), NULL, "cannot %s collection %s: it is %s", what, tg->c->collection_id, state_name(s));
+	fail(tg->em, E(INVALID_TRANSITION), NULL, "cannot %s collection %s: it is %s", what, tg->c->collection_id,
+	     state_name(s));
 	set_reason(tg->em, state_name(s));
 	return false;
 }
 
 /* Drafts and rejected collections may change; the first change of a rejected one reopens it. */
-static bool editable(target *tg, const char *what) { return require_state(tg, what, S(DRAFT), S(REJECTED)); }
+static bool editable(target *tg, const char *what)
+{
+	return require_state(tg, what, S(DRAFT), S(REJECTED));
+}
 
 static ledger_err emit_transition(proj_emitter *em, const collection *c, state from, state to, const char *comment,
                                   int64_t expires_at_us)
@@ -149,18 +157,21 @@ static bool valid_settings(proj_emitter *em, const char *title, const char *dead
 {
 	int64_t end;
 	if (title && !proj_name_valid(title))
-		fail(em, E(INVALID_ARGUMENT), "title", "title must be 1 to %u bytes of UTF-8 text without control characters",
-		     PROJ_NAME_BYTES_MAX);
+		fail(em, E(INVALID_ARGUMENT), "title",
+		     "title must be 1 to %u bytes of UTF-8 text without control characters", PROJ_NAME_BYTES_MAX);
 	else if (deadline && deadline[0] && (strlen(deadline) != 10 || !proj_date_end_us(deadline, &end)))
-		fail(em, E(INVALID_ARGUMENT), "deadline_on", "deadline_on \"%.32s\" is not a date YYYY-MM-DD", deadline);
+		fail(em, E(INVALID_ARGUMENT), "deadline_on", "deadline_on \"%.32s\" is not a date YYYY-MM-DD",
+		     deadline);
 	else if (deadline && deadline[0] && end <= ledger_txn_time_us(em->t))
 		fail(em, E(INVALID_ARGUMENT), "deadline_on", "deadline_on %s is already past (Paris time)", deadline);
 	else if (expiry_days > PROJ_COLLECTION_EXPIRY_DAYS_MAX)
-		fail(em, E(INVALID_ARGUMENT), "expiry_days", "expiry_days %u is over %u", expiry_days, PROJ_COLLECTION_EXPIRY_DAYS_MAX);
+		fail(em, E(INVALID_ARGUMENT), "expiry_days", "expiry_days %u is over %u", expiry_days,
+		     PROJ_COLLECTION_EXPIRY_DAYS_MAX);
 	else if (reminder_days > PROJ_REMINDER_EVERY_DAYS_MAX)
 		fail(em, E(INVALID_ARGUMENT), "reminder_every_days", "reminder_every_days %u is over %u", reminder_days,
 		     PROJ_REMINDER_EVERY_DAYS_MAX);
-	else if (order != LEDGER__EVENTS__SIGNING_ORDER__ORDER_UNSPECIFIED && order != LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL &&
+	else if (order != LEDGER__EVENTS__SIGNING_ORDER__ORDER_UNSPECIFIED &&
+	         order != LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL &&
 	         order != LEDGER__EVENTS__SIGNING_ORDER__ORDER_PARALLEL)
 		fail(em, E(INVALID_ARGUMENT), "order", "order %d is neither sequential nor parallel", (int)order);
 	else
@@ -205,8 +216,8 @@ static ledger_err collection_create(proj_emitter *em, const Ledger__Api__Collect
 static bool valid_signer_order(target *tg, char **order, size_t n)
 {
 	if (n != tg->c->n_signers) {
-		fail(tg->em, E(INVALID_ARGUMENT), "signer_order", "signer_order names %zu signers; the collection has %zu: name each once",
-		     n, tg->c->n_signers);
+		fail(tg->em, E(INVALID_ARGUMENT), "signer_order",
+		     "signer_order names %zu signers; the collection has %zu: name each once", n, tg->c->n_signers);
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -216,8 +227,9 @@ static bool valid_signer_order(target *tg, char **order, size_t n)
 		for (size_t j = 0; j < i; j++)
 			known &= strcmp(order[i], order[j]) != 0;
 		if (!known) {
-			fail(tg->em, E(INVALID_ARGUMENT), "signer_order", "signer_order: \"%.64s\" is not a signer of %s, or is named twice",
-			     order[i], tg->c->collection_id);
+			fail(tg->em, E(INVALID_ARGUMENT), "signer_order",
+			     "signer_order: \"%.64s\" is not a signer of %s, or is named twice", order[i],
+			     tg->c->collection_id);
 			return false;
 		}
 	}
@@ -232,10 +244,12 @@ static ledger_err collection_modify(proj_emitter *em, const Ledger__Api__Collect
 		return err;
 	collection *c = tg.c;
 	/* The signing order may change while the collection runs; nothing else may. */
-	bool order_only = !m->title[0] && !m->deadline_on[0] && !m->clear_deadline && !m->expiry_days && !m->reminder_every_days;
+	bool order_only =
+	    !m->title[0] && !m->deadline_on[0] && !m->clear_deadline && !m->expiry_days && !m->reminder_every_days;
 	if (!(order_only && proj_collection_running(c->state)) && !editable(&tg, "modify"))
 		return LEDGER_OK;
-	if (!valid_settings(em, m->title[0] ? m->title : NULL, m->deadline_on, m->expiry_days, m->reminder_every_days, m->order))
+	if (!valid_settings(em, m->title[0] ? m->title : NULL, m->deadline_on, m->expiry_days, m->reminder_every_days,
+	                    m->order))
 		return LEDGER_OK;
 	if (m->n_signer_order && !valid_signer_order(&tg, m->signer_order, m->n_signer_order))
 		return LEDGER_OK;
@@ -277,12 +291,13 @@ static ledger_err document_add(proj_emitter *em, const Ledger__Api__DocumentAdd 
 		return err;
 	if (!up) {
 		/* The collection became editable for this actor between ledgerd's check and now. */
-		fail(em, E(UNAVAILABLE), "content", "collection %s changed while the upload was checked: retry", tg.c->collection_id);
+		fail(em, E(UNAVAILABLE), "content", "collection %s changed while the upload was checked: retry",
+		     tg.c->collection_id);
 		return LEDGER_OK;
 	}
 	if (!valid_filename(d->filename)) {
-		fail(em, E(INVALID_ARGUMENT), "filename", "filename must be 1 to %u bytes of text without / or control characters",
-		     PROJ_NAME_BYTES_MAX);
+		fail(em, E(INVALID_ARGUMENT), "filename",
+		     "filename must be 1 to %u bytes of text without / or control characters", PROJ_NAME_BYTES_MAX);
 		return LEDGER_OK;
 	}
 	if (tg.c->n_documents >= PROJ_COLLECTION_DOCUMENTS_MAX) {
@@ -291,10 +306,12 @@ static ledger_err document_add(proj_emitter *em, const Ledger__Api__DocumentAdd 
 		return LEDGER_OK;
 	}
 	if (proj_collection_document(tg.c, up->sha256, LEDGER_HASH_BYTES) >= 0) {
-		fail(em, E(ALREADY_EXISTS), "content", "collection %s already holds this document", tg.c->collection_id);
+		fail(em, E(ALREADY_EXISTS), "content", "collection %s already holds this document",
+		     tg.c->collection_id);
 		return LEDGER_OK;
 	}
-	if ((err = reopen_if_rejected(&tg)) || (err = ledger_blob_put(em->t, up->sha256, d->content.data, d->content.len)))
+	if ((err = reopen_if_rejected(&tg)) ||
+	    (err = ledger_blob_put(em->t, up->sha256, d->content.data, d->content.len)))
 		return err;
 	Ledger__Events__PageSize *sizes = proj_arena_alloc(em->arena, (up->pages + 1) * sizeof *sizes);
 	Ledger__Events__PageSize **pages = proj_arena_alloc(em->arena, (up->pages + 1) * sizeof *pages);
@@ -347,7 +364,8 @@ static bool internal_signer_ok(target *tg, const char *email, const char **name,
 	*err = proj_account_get(tg->em->p, tg->txn, email, &acc);
 	if (*err == LEDGER_END) {
 		*err = LEDGER_OK;
-		fail(tg->em, E(NOT_FOUND), "email", "no account %s: an internal signer needs one (or add them as external)", email);
+		fail(tg->em, E(NOT_FOUND), "email",
+		     "no account %s: an internal signer needs one (or add them as external)", email);
 		return false;
 	}
 	if (*err)
@@ -360,9 +378,11 @@ static bool internal_signer_ok(target *tg, const char *email, const char **name,
 	bool ec = strcmp(firm->ec_email, email) == 0;
 	ledger__state__firm__free_unpacked(firm, NULL);
 	char until[11];
-	if (ec || proj_delegation_live(tg->em->p, tg->txn, tg->c->firm_id, email, PROJ_RIGHT_SIGN, ledger_txn_time_us(tg->em->t), until))
+	if (ec || proj_delegation_live(tg->em->p, tg->txn, tg->c->firm_id, email, PROJ_RIGHT_SIGN,
+	                               ledger_txn_time_us(tg->em->t), until))
 		return *name != NULL;
-	fail(tg->em, E(FAILED_PRECONDITION), "email", "%s does not hold the right to sign in firm %s", email, tg->c->firm_id);
+	fail(tg->em, E(FAILED_PRECONDITION), "email", "%s does not hold the right to sign in firm %s", email,
+	     tg->c->firm_id);
 	return false;
 }
 
@@ -383,8 +403,8 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 		return LEDGER_OK;
 	}
 	if (tg.c->n_signers >= PROJ_COLLECTION_SIGNERS_MAX) {
-		fail(em, E(FAILED_PRECONDITION), "email", "collection %s already has %u signers, the most it may", tg.c->collection_id,
-		     PROJ_COLLECTION_SIGNERS_MAX);
+		fail(em, E(FAILED_PRECONDITION), "email", "collection %s already has %u signers, the most it may",
+		     tg.c->collection_id, PROJ_COLLECTION_SIGNERS_MAX);
 		return LEDGER_OK;
 	}
 	Ledger__Events__SignerAdded e = LEDGER__EVENTS__SIGNER_ADDED__INIT;
@@ -392,24 +412,30 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 	uint8_t hash[32];
 	if (a->external) {
 		if (!proj_name_valid(a->name)) {
-			fail(em, E(INVALID_ARGUMENT), "name", "an external signer needs a name (1 to %u bytes of text)", PROJ_NAME_BYTES_MAX);
+			fail(em, E(INVALID_ARGUMENT), "name", "an external signer needs a name (1 to %u bytes of text)",
+			     PROJ_NAME_BYTES_MAX);
 			return LEDGER_OK;
 		}
 		if (!proj_phone_normalise(a->phone, phone)) {
-			fail(em, E(INVALID_ARGUMENT), "phone", "an external signer needs a mobile phone for the one-time code, "
-			                                       "international form (+33612345678); got \"%.32s\"", a->phone);
+			fail(em, E(INVALID_ARGUMENT), "phone",
+			     "an external signer needs a mobile phone for the one-time code, "
+			     "international form (+33612345678); got \"%.32s\"",
+			     a->phone);
 			return LEDGER_OK;
 		}
 		if (!em->p->has_personal_key) {
-			fail(em, E(FAILED_PRECONDITION), "phone", "ledgerd has no personal data key: it cannot keep a phone number");
+			fail(em, E(FAILED_PRECONDITION), "phone",
+			     "ledgerd has no personal data key: it cannot keep a phone number");
 			return LEDGER_OK;
 		}
-		if ((err = proj_personal_seal(em->p, tg.txn, email, phone, &ref, hash)) || (err = reopen_if_rejected(&tg)))
+		if ((err = proj_personal_seal(em->p, tg.txn, email, phone, &ref, hash)) ||
+		    (err = reopen_if_rejected(&tg)))
 			return err;
 		e.phone = &ref;
 	} else {
 		if (a->phone[0]) {
-			fail(em, E(INVALID_ARGUMENT), "phone", "an internal signer's phone comes from their registration: give none");
+			fail(em, E(INVALID_ARGUMENT), "phone",
+			     "an internal signer's phone comes from their registration: give none");
 			return LEDGER_OK;
 		}
 		if (!internal_signer_ok(&tg, email, &name, &err) || (err = reopen_if_rejected(&tg)))
@@ -419,7 +445,8 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 	e.collection_id = tg.c->collection_id;
 	e.email = email;
 	e.name = (char *)name;
-	e.kind = a->external ? LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL : LEDGER__EVENTS__SIGNER_KIND__SIGNER_INTERNAL;
+	e.kind =
+	    a->external ? LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL : LEDGER__EVENTS__SIGNER_KIND__SIGNER_INTERNAL;
 	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED;
 	ev.signer_added = &e;
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
@@ -450,8 +477,8 @@ static ledger_err signer_remove(proj_emitter *em, const Ledger__Api__SignerRemov
 
 static bool rect_ok(const Ledger__Api__FieldSet *f, const Ledger__Events__PageSize *page)
 {
-	return f->x0 >= 0 && f->y0 >= 0 && f->x0 < f->x1 && f->y0 < f->y1 && f->x1 <= page->width && f->y1 <= page->height &&
-	       f->x1 - f->x0 >= 10 && f->y1 - f->y0 >= 10;
+	return f->x0 >= 0 && f->y0 >= 0 && f->x0 < f->x1 && f->y0 < f->y1 && f->x1 <= page->width &&
+	       f->y1 <= page->height && f->x1 - f->x0 >= 10 && f->y1 - f->y0 >= 10;
 }
 
 static ledger_err field_set(proj_emitter *em, const Ledger__Api__FieldSet *f)
@@ -473,14 +500,17 @@ static ledger_err field_set(proj_emitter *em, const Ledger__Api__FieldSet *f)
 	}
 	const Ledger__State__Document *doc = tg.c->documents[d];
 	if (f->page < 1 || f->page > doc->n_pages) {
-		fail(em, E(INVALID_ARGUMENT), "page", "page %u is not in %s (pages 1 to %zu)", f->page, doc->filename, doc->n_pages);
+		fail(em, E(INVALID_ARGUMENT), "page", "page %u is not in %s (pages 1 to %zu)", f->page, doc->filename,
+		     doc->n_pages);
 		return LEDGER_OK;
 	}
 	const Ledger__Events__PageSize *page = doc->pages[f->page - 1];
 	if (!rect_ok(f, page)) {
-		fail(em, E(INVALID_ARGUMENT), "x0", "rectangle %.1f,%.1f,%.1f,%.1f is not inside page %u (%.1f x %.1f points) "
-		                                    "or is smaller than 10 x 10 points",
-		     (double)f->x0, (double)f->y0, (double)f->x1, (double)f->y1, f->page, (double)page->width, (double)page->height);
+		fail(em, E(INVALID_ARGUMENT), "x0",
+		     "rectangle %.1f,%.1f,%.1f,%.1f is not inside page %u (%.1f x %.1f points) "
+		     "or is smaller than 10 x 10 points",
+		     (double)f->x0, (double)f->y0, (double)f->x1, (double)f->y1, f->page, (double)page->width,
+		     (double)page->height);
 		return LEDGER_OK;
 	}
 	if ((err = reopen_if_rejected(&tg)))
@@ -505,8 +535,9 @@ static bool ready_to_send(target *tg, ledger_err *err)
 	*err = LEDGER_OK;
 	const collection *c = tg->c;
 	if (c->n_documents == 0 || c->n_signers == 0) {
-		fail(tg->em, E(FAILED_PRECONDITION), NULL, "collection %s needs at least one document and one signer (it has %zu and %zu)",
-		     c->collection_id, c->n_documents, c->n_signers);
+		fail(tg->em, E(FAILED_PRECONDITION), NULL,
+		     "collection %s needs at least one document and one signer (it has %zu and %zu)", c->collection_id,
+		     c->n_documents, c->n_signers);
 		return false;
 	}
 	for (size_t i = 0; i < c->n_signers; i++) {
@@ -534,8 +565,9 @@ static bool credits_cover(target *tg, uint64_t needed, ledger_err *err)
 	ledger__state__credits__free_unpacked(cr, NULL);
 	if (available >= needed)
 		return true;
-	fail(tg->em, E(INSUFFICIENT_CREDITS), NULL, "collection %s needs %llu credits (documents x signers); firm %s has %llu available",
-	     tg->c->collection_id, (unsigned long long)needed, tg->c->firm_id, (unsigned long long)available);
+	fail(tg->em, E(INSUFFICIENT_CREDITS), NULL,
+	     "collection %s needs %llu credits (documents x signers); firm %s has %llu available", tg->c->collection_id,
+	     (unsigned long long)needed, tg->c->firm_id, (unsigned long long)available);
 	return false;
 }
 
@@ -572,9 +604,11 @@ static ledger_err finish(target *tg, state to, const char *comment)
 	if (!err) {
 		char occasion[64], message[256];
 		snprintf(occasion, sizeof occasion, "collection:%s:%s", c->collection_id, state_name(to));
-		snprintf(message, sizeof message, "collection %s \"%.100s\" is %s", c->collection_id, c->title, state_name(to));
-		err = proj_alert_raise(tg->em->p, tg->em->t, tg->em->actor->subject, tg->em->request_id, c->firm_id, c->created_by,
-		                       LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_FINISHED, occasion, message);
+		snprintf(message, sizeof message, "collection %s \"%.100s\" is %s", c->collection_id, c->title,
+		         state_name(to));
+		err = proj_alert_raise(tg->em->p, tg->em->t, tg->em->actor->subject, tg->em->request_id, c->firm_id,
+		                       c->created_by, LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_FINISHED, occasion,
+		                       message);
 	}
 	return err;
 }
@@ -584,8 +618,8 @@ static bool valid_comment(proj_emitter *em, const char *comment, bool required)
 	size_t n = strlen(comment);
 	if ((n == 0 && !required) || (n > 0 && proj_text_valid(comment, PROJ_COMMENT_BYTES_MAX)))
 		return true;
-	fail(em, E(INVALID_ARGUMENT), "comment", required ? "a comment (1 to %u bytes of text) is required"
-	                                                  : "comment must be at most %u bytes of text",
+	fail(em, E(INVALID_ARGUMENT), "comment",
+	     required ? "a comment (1 to %u bytes of text) is required" : "comment must be at most %u bytes of text",
 	     PROJ_COMMENT_BYTES_MAX);
 	return false;
 }
@@ -602,7 +636,8 @@ static ledger_err remind(target *tg, bool automatic, const char *actor, const ch
 			who[n++] = c->signers[i]->email;
 	if (n == 0) {
 		if (!automatic)
-			fail(tg->em, E(FAILED_PRECONDITION), NULL, "collection %s waits for no signer to remind", c->collection_id);
+			fail(tg->em, E(FAILED_PRECONDITION), NULL, "collection %s waits for no signer to remind",
+			     c->collection_id);
 		return LEDGER_OK;
 	}
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
@@ -622,7 +657,8 @@ static ledger_err signer_act(target *tg, const char *signer, Ledger__Events__Sig
                              const char *reference, const char *comment)
 {
 	ledger_err err = LEDGER_OK;
-	bool acts = action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED || action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED ||
+	bool acts = action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED ||
+	            action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED ||
 	            action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED;
 	if (acts && tg->c->state == S(SENT)) {
 		if ((err = emit_transition(tg->em, tg->c, S(SENT), S(IN_PROGRESS), "", 0)))
@@ -649,15 +685,16 @@ static ledger_err act_sign(target *tg)
 	const collection *c = tg->c;
 	ssize_t i = proj_collection_signer(c, tg->em->actor->subject);
 	if (i < 0 || c->signers[i]->kind != LEDGER__EVENTS__SIGNER_KIND__SIGNER_INTERNAL) {
-		fail(tg->em, E(FAILED_PRECONDITION), NULL, "%s is not an internal signer of collection %s", tg->em->actor->subject,
-		     c->collection_id);
+		fail(tg->em, E(FAILED_PRECONDITION), NULL, "%s is not an internal signer of collection %s",
+		     tg->em->actor->subject, c->collection_id);
 		return LEDGER_OK;
 	}
 	if (!proj_signer_turn(c, (size_t)i)) {
-		fail(tg->em, E(FAILED_PRECONDITION), NULL, "collection %s does not wait for %s's signature now (%s)", c->collection_id,
-		     tg->em->actor->subject,
-		     c->signers[i]->requested ? "already signed" : proj_collection_running(c->state) ? "another signer comes first"
-		                                                                                    : "it is not running");
+		fail(tg->em, E(FAILED_PRECONDITION), NULL, "collection %s does not wait for %s's signature now (%s)",
+		     c->collection_id, tg->em->actor->subject,
+		     c->signers[i]->requested            ? "already signed"
+		     : proj_collection_running(c->state) ? "another signer comes first"
+		                                         : "it is not running");
 		return LEDGER_OK;
 	}
 	return signer_act(tg, tg->em->actor->subject, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED, "", "", "");
@@ -669,12 +706,14 @@ static ledger_err act_seal(target *tg)
 	if (!require_state(tg, "seal", S(DRAFT), S(DRAFT)))
 		return LEDGER_OK;
 	if (tg->c->n_documents == 0) {
-		fail(tg->em, E(FAILED_PRECONDITION), NULL, "collection %s holds no document to seal", tg->c->collection_id);
+		fail(tg->em, E(FAILED_PRECONDITION), NULL, "collection %s holds no document to seal",
+		     tg->c->collection_id);
 		return LEDGER_OK;
 	}
 	uint64_t needed = credits_needed(tg->c);
 	bool ok;
-	if (!credits_cover(tg, needed, &err) || (err = emit_transition(tg->em, tg->c, S(DRAFT), S(IN_PROGRESS), "", 0)) ||
+	if (!credits_cover(tg, needed, &err) ||
+	    (err = emit_transition(tg->em, tg->c, S(DRAFT), S(IN_PROGRESS), "", 0)) ||
 	    (err = proj_credits_reserve(tg->em, tg->c->firm_id, tg->c->collection_id, needed, &ok)))
 		return err;
 	return LEDGER_OK;
@@ -690,7 +729,8 @@ static ledger_err act_classify(target *tg, const char *folder)
 		return LEDGER_OK;
 	}
 	if (folder[0] && !proj_name_valid(folder)) {
-		fail(tg->em, E(INVALID_ARGUMENT), "comment", "the folder must be 1 to %u bytes of text", PROJ_NAME_BYTES_MAX);
+		fail(tg->em, E(INVALID_ARGUMENT), "comment", "the folder must be 1 to %u bytes of text",
+		     PROJ_NAME_BYTES_MAX);
 		return LEDGER_OK;
 	}
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
@@ -707,15 +747,15 @@ typedef struct act_rule {
 } act_rule;
 
 static const act_rule act_rules[] = {
-	[LEDGER__API__COLLECTION_ACT__ACT__REQUEST_APPROVAL] = {"signature.request_approval", NULL},
-	[LEDGER__API__COLLECTION_ACT__ACT__APPROVE] = {"signature.approve", NULL},
-	[LEDGER__API__COLLECTION_ACT__ACT__REJECT] = {"signature.reject", NULL},
-	[LEDGER__API__COLLECTION_ACT__ACT__SEND] = {"signature.send", NULL},
-	[LEDGER__API__COLLECTION_ACT__ACT__CANCEL] = {"signature.cancel", "seal.modify"},
-	[LEDGER__API__COLLECTION_ACT__ACT__CLASSIFY] = {"signature.classify", "seal.classify"},
-	[LEDGER__API__COLLECTION_ACT__ACT__REMIND] = {"signature.remind", NULL},
-	[LEDGER__API__COLLECTION_ACT__ACT__SIGN] = {"signature.sign", NULL},
-	[LEDGER__API__COLLECTION_ACT__ACT__SEAL] = {NULL, "seal.seal"},
+    [LEDGER__API__COLLECTION_ACT__ACT__REQUEST_APPROVAL] = {"signature.request_approval", NULL},
+    [LEDGER__API__COLLECTION_ACT__ACT__APPROVE] = {"signature.approve", NULL},
+    [LEDGER__API__COLLECTION_ACT__ACT__REJECT] = {"signature.reject", NULL},
+    [LEDGER__API__COLLECTION_ACT__ACT__SEND] = {"signature.send", NULL},
+    [LEDGER__API__COLLECTION_ACT__ACT__CANCEL] = {"signature.cancel", "seal.modify"},
+    [LEDGER__API__COLLECTION_ACT__ACT__CLASSIFY] = {"signature.classify", "seal.classify"},
+    [LEDGER__API__COLLECTION_ACT__ACT__REMIND] = {"signature.remind", NULL},
+    [LEDGER__API__COLLECTION_ACT__ACT__SIGN] = {"signature.sign", NULL},
+    [LEDGER__API__COLLECTION_ACT__ACT__SEAL] = {NULL, "seal.seal"},
 };
 
 static ledger_err collection_act(proj_emitter *em, const Ledger__Api__CollectionAct *a)
@@ -775,8 +815,8 @@ static bool load_as_platform(target *tg, proj_emitter *em, const Ledger__Api__Co
 	tg->txn = ledger_txn_mdb(em->t);
 	proj_arena_allocator(em->arena, &tg->alloc);
 	if (!em->actor->platform) {
-		fail(em, E(PERMISSION_DENIED), NULL, "signers' actions are reported by the platform; %s does not have its role",
-		     em->actor->subject);
+		fail(em, E(PERMISSION_DENIED), NULL,
+		     "signers' actions are reported by the platform; %s does not have its role", em->actor->subject);
 		return false;
 	}
 	if (!ref || !proj_firm_id_valid(ref->firm_id)) {
@@ -786,14 +826,16 @@ static bool load_as_platform(target *tg, proj_emitter *em, const Ledger__Api__Co
 	*err = proj_collection_get(em->p, tg->txn, ref->firm_id, ref->collection_id, &tg->alloc, &tg->c);
 	if (*err == LEDGER_END) {
 		*err = LEDGER_OK;
-		fail(em, E(NOT_FOUND), "ref.collection_id", "no collection %.32s in firm %s", ref->collection_id, ref->firm_id);
+		fail(em, E(NOT_FOUND), "ref.collection_id", "no collection %.32s in firm %s", ref->collection_id,
+		     ref->firm_id);
 		return false;
 	}
 	if (*err)
 		return false;
 	if (ref->expected_version && ref->expected_version != tg->c->version) {
-		fail(em, E(CONFLICT), "ref.expected_version", "collection %s is at version %llu, not %llu", tg->c->collection_id,
-		     (unsigned long long)tg->c->version, (unsigned long long)ref->expected_version);
+		fail(em, E(CONFLICT), "ref.expected_version", "collection %s is at version %llu, not %llu",
+		     tg->c->collection_id, (unsigned long long)tg->c->version,
+		     (unsigned long long)ref->expected_version);
 		return false;
 	}
 	return true;
@@ -803,7 +845,8 @@ static ledger_err signer_report(proj_emitter *em, const Ledger__Api__SignerRepor
 {
 	target tg;
 	ledger_err err;
-	if (!load_as_platform(&tg, em, r->ref, &err) || !require_state(&tg, "report a signer's action in", S(SENT), S(IN_PROGRESS)))
+	if (!load_as_platform(&tg, em, r->ref, &err) ||
+	    !require_state(&tg, "report a signer's action in", S(SENT), S(IN_PROGRESS)))
 		return err;
 	char email[PROJ_EMAIL_BYTES_MAX + 1];
 	const char *why;
@@ -818,21 +861,24 @@ static ledger_err signer_report(proj_emitter *em, const Ledger__Api__SignerRepor
 	case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_INVITED:
 	case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED:
 		if (s->signed_ || s->requested) {
-			fail(em, E(FAILED_PRECONDITION), "signer", "%s has already signed %s", email, tg.c->collection_id);
+			fail(em, E(FAILED_PRECONDITION), "signer", "%s has already signed %s", email,
+			     tg.c->collection_id);
 			return LEDGER_OK;
 		}
 		break;
 	case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED:
 		if (strcmp(r->method, "sms") != 0 && strcmp(r->method, "email") != 0) {
-			fail(em, E(INVALID_ARGUMENT), "method", "method must be sms or email (the one-time code's channel)");
+			fail(em, E(INVALID_ARGUMENT), "method",
+			     "method must be sms or email (the one-time code's channel)");
 			return LEDGER_OK;
 		}
 		break;
 	case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED:
 		if (s->kind != LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL || !turn) {
 			fail(em, E(FAILED_PRECONDITION), "signer", "%s cannot consent now: %s", email,
-			     s->kind != LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL ? "internal signers sign with signature.sign"
-			                                                              : "it is not their turn, or they have signed");
+			     s->kind != LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL
+			         ? "internal signers sign with signature.sign"
+			         : "it is not their turn, or they have signed");
 			return LEDGER_OK;
 		}
 		break;

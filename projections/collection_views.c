@@ -14,7 +14,8 @@ typedef Ledger__State__Collection collection;
 
 /* ----- views ----- */
 
-static Ledger__Api__DocumentView *document_view(const collection *c, const Ledger__State__Document *d, proj_arena *arena)
+static Ledger__Api__DocumentView *document_view(const collection *c, const Ledger__State__Document *d,
+                                                proj_arena *arena)
 {
 	Ledger__Api__DocumentView *v = proj_arena_alloc(arena, sizeof *v);
 	if (!v)
@@ -201,13 +202,14 @@ static void collection_show(proj *p, MDB_txn *txn, const Ledger__Api__Collection
 	collection *c;
 	ledger_err err = proj_collection_get(p, txn, q->firm_id, q->collection_id, &alloc, &c);
 	if (err == LEDGER_END) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "collection_id", "no collection %.32s in firm %s",
-		           q->collection_id, q->firm_id);
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "collection_id",
+		           "no collection %.32s in firm %s", q->collection_id, q->firm_id);
 		return;
 	}
 	Ledger__Api__CollectionReply *r = proj_arena_alloc(arena, sizeof *r);
 	if (err || !r || (ledger__api__collection_reply__init(r), !(r->collection = proj_collection_view(c, arena)))) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "cannot read collection %s", q->collection_id);
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "cannot read collection %s",
+		           q->collection_id);
 		return;
 	}
 	reply->result_case = LEDGER__API__REPLY__RESULT_COLLECTION;
@@ -225,7 +227,8 @@ static void collection_list(proj *p, MDB_txn *txn, const Ledger__Api__Collection
 	proj_arena_allocator(arena, &alloc);
 	list_ctx l = {r, q, arena, 0, false};
 	if (proj_collections_each(p, txn, q->firm_id, &alloc, list_visit, &l) || l.nomem) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "cannot list the collections of %s", q->firm_id);
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "cannot list the collections of %s",
+		           q->firm_id);
 		return;
 	}
 	reply->result_case = LEDGER__API__REPLY__RESULT_COLLECTIONS;
@@ -241,7 +244,8 @@ static void document_get(proj *p, MDB_txn *txn, const Ledger__Api__DocumentGet *
 	const uint8_t *bytes;
 	size_t n;
 	if (q->sha256.len != LEDGER_HASH_BYTES) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "sha256", "sha256 must be 32 bytes");
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "sha256",
+		           "sha256 must be 32 bytes");
 		return;
 	}
 	memcpy(key, q->sha256.data, LEDGER_HASH_BYTES);
@@ -249,7 +253,8 @@ static void document_get(proj *p, MDB_txn *txn, const Ledger__Api__DocumentGet *
 	/* A firm reads the documents of its own collections only. */
 	if (proj_get_raw(txn, p->doc_refs, key, LEDGER_HASH_BYTES + f, &v) != LEDGER_OK ||
 	    ledger_blob_get(p->l, txn, q->sha256.data, &bytes, &n) != LEDGER_OK) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "sha256", "no such document in firm %s", q->firm_id);
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "sha256", "no such document in firm %s",
+		           q->firm_id);
 		return;
 	}
 	Ledger__Api__DocumentReply *r = proj_arena_alloc(arena, sizeof *r);
@@ -270,15 +275,20 @@ static void document_get(proj *p, MDB_txn *txn, const Ledger__Api__DocumentGet *
 void proj_query_collection(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
                            const Ledger__Api__Request *req, Ledger__Api__Reply *reply, proj_arena *arena)
 {
-	const char *firm_id = req->body_case == LEDGER__API__REQUEST__BODY_COLLECTION_SHOW   ? req->collection_show->firm_id
-	                      : req->body_case == LEDGER__API__REQUEST__BODY_COLLECTION_LIST ? req->collection_list->firm_id
-	                                                                                     : req->document_get->firm_id;
+	const char *firm_id =
+	    req->body_case == LEDGER__API__REQUEST__BODY_COLLECTION_SHOW   ? req->collection_show->firm_id
+	    : req->body_case == LEDGER__API__REQUEST__BODY_COLLECTION_LIST ? req->collection_list->firm_id
+	                                                                   : req->document_get->firm_id;
 	/* Whoever holds any right in the firm sees its collections, as on the dashboard. */
 	if (!proj_authorise_query(p, txn, actor, firm_id, "platform.dashboard", now_us, reply, arena))
 		return;
 	switch (req->body_case) {
-	case LEDGER__API__REQUEST__BODY_COLLECTION_SHOW: collection_show(p, txn, req->collection_show, reply, arena); break;
-	case LEDGER__API__REQUEST__BODY_COLLECTION_LIST: collection_list(p, txn, req->collection_list, reply, arena); break;
+	case LEDGER__API__REQUEST__BODY_COLLECTION_SHOW:
+		collection_show(p, txn, req->collection_show, reply, arena);
+		break;
+	case LEDGER__API__REQUEST__BODY_COLLECTION_LIST:
+		collection_list(p, txn, req->collection_list, reply, arena);
+		break;
 	case LEDGER__API__REQUEST__BODY_DOCUMENT_GET: document_get(p, txn, req->document_get, reply, arena); break;
 	default: break;
 	}
@@ -300,13 +310,15 @@ static ledger_err timers_due(proj *p, MDB_txn *txn, int64_t now_us, timer *out, 
 		return ledger_mdb_err(rc);
 	*n = 0;
 	MDB_val k, v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const char *key = k.mv_data;
 		if (k.mv_size < 12 || (int64_t)ledger_get_u64_be((const uint8_t *)key) > now_us)
 			break;
 		size_t firm_len = strnlen(key + 9, k.mv_size - 9);
 		size_t id_len = k.mv_size - 10 - firm_len;
-		if (firm_len > PROJ_FIRM_ID_BYTES_MAX || firm_len + 10 > k.mv_size || id_len >= sizeof out->collection_id)
+		if (firm_len > PROJ_FIRM_ID_BYTES_MAX || firm_len + 10 > k.mv_size ||
+		    id_len >= sizeof out->collection_id)
 			break;
 		timer *t = &out[(*n)++];
 		t->kind = key[8];
@@ -365,7 +377,8 @@ static bool fill_task(proj *p, MDB_txn *txn, const collection *c, const char *si
 			snprintf(task->firm_name, sizeof task->firm_name, "%s", firm->name);
 			ledger__state__firm__free_unpacked(firm, NULL);
 		}
-		snprintf(task->signer_name, sizeof task->signer_name, "%s", seal ? task->firm_name : c->signers[s]->name);
+		snprintf(task->signer_name, sizeof task->signer_name, "%s",
+		         seal ? task->firm_name : c->signers[s]->name);
 		task->external = !seal && c->signers[s]->kind == LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL;
 		memcpy(task->original_sha256, d->sha256.data, LEDGER_HASH_BYTES);
 		memcpy(task->source_sha256, d->current_sha256.data, LEDGER_HASH_BYTES);
@@ -399,7 +412,8 @@ ledger_err proj_sign_next(proj *p, MDB_txn *txn, bool (*skip)(void *ctx, const p
 		return LEDGER_ERR_NOMEM;
 	}
 	proj_arena_allocator(arena, &alloc);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == LEDGER_END; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == LEDGER_END;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		char key[PROJ_FIRM_ID_BYTES_MAX + 32 + PROJ_EMAIL_BYTES_MAX + 8];
 		if (k.mv_size >= sizeof key)
 			continue;
@@ -412,8 +426,8 @@ ledger_err proj_sign_next(proj *p, MDB_txn *txn, bool (*skip)(void *ctx, const p
 		if (signer >= key + k.mv_size)
 			continue;
 		collection *c;
-		if (proj_collection_get(p, txn, firm, id, &alloc, &c) == LEDGER_OK && fill_task(p, txn, c, signer, task) &&
-		    !(skip && skip(skip_ctx, task)))
+		if (proj_collection_get(p, txn, firm, id, &alloc, &c) == LEDGER_OK &&
+		    fill_task(p, txn, c, signer, task) && !(skip && skip(skip_ctx, task)))
 			err = LEDGER_OK;
 	}
 	mdb_cursor_close(cur);
@@ -452,7 +466,8 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	ssize_t d = err ? -1 : proj_collection_document(c, task->original_sha256, LEDGER_HASH_BYTES);
 	proj_sign_task now;
 	/* Still owed, and still over the same version? Else the task moved on: write nothing. */
-	if (d < 0 || c->state != LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS || !fill_task(p, txn, c, task->signer, &now) ||
+	if (d < 0 || c->state != LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS ||
+	    !fill_task(p, txn, c, task->signer, &now) ||
 	    memcmp(now.original_sha256, task->original_sha256, LEDGER_HASH_BYTES) != 0 ||
 	    memcmp(now.source_sha256, task->source_sha256, LEDGER_HASH_BYTES) != 0) {
 		proj_arena_free(arena);
@@ -495,12 +510,14 @@ bool proj_may_upload(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now
 	proj_arena_allocator(arena, &alloc);
 	collection *c;
 	bool ok = proj_collection_get(p, txn, d->ref->firm_id, d->ref->collection_id, &alloc, &c) == LEDGER_OK &&
-	          (c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_DRAFT || c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_REJECTED);
+	          (c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_DRAFT ||
+	           c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_REJECTED);
 	if (ok) {
-		int action = proj_action_find(c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL ? "seal.modify" : "signature.modify");
+		int action = proj_action_find(
+		    c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL ? "seal.modify" : "signature.modify");
 		char reason[256];
-		ok = action >= 0 &&
-		     proj_can(p, txn, d->ref->firm_id, actor->subject, (size_t)action, now_us, reason, sizeof reason) == PROJ_CAN_ALLOWED;
+		ok = action >= 0 && proj_can(p, txn, d->ref->firm_id, actor->subject, (size_t)action, now_us, reason,
+		                             sizeof reason) == PROJ_CAN_ALLOWED;
 	}
 	proj_arena_free(arena);
 	return ok;

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY_US (86400 * INT64_C(1000000))
+#define DAY_US                  (86400 * INT64_C(1000000))
 #define COLLECTION_ID_BYTES_MAX 24u
-#define SEAL_SIGNER_PREFIX "seal:" /* a seal's "signer" in the queue and signed_by: seal:<firm id> */
+#define SEAL_SIGNER_PREFIX      "seal:" /* a seal's "signer" in the queue and signed_by: seal:<firm id> */
 
 typedef Ledger__State__Collection collection;
 
@@ -30,13 +30,14 @@ static size_t collection_key(char *buf, size_t cap, const char *firm_id, const c
 }
 
 ledger_err proj_collection_get_kv(proj *p, proj_kv *kv, const char *firm_id, const char *collection_id,
-                               const ProtobufCAllocator *allocator, collection **out)
+                                  const ProtobufCAllocator *allocator, collection **out)
 {
 	char key[PROJ_FIRM_ID_BYTES_MAX + COLLECTION_ID_BYTES_MAX + 2];
 	if (strlen(firm_id) > PROJ_FIRM_ID_BYTES_MAX || strlen(collection_id) > COLLECTION_ID_BYTES_MAX)
 		return LEDGER_END;
 	MDB_val v;
-	ledger_err err = proj_kv_get(kv, p->collections, key, collection_key(key, sizeof key, firm_id, collection_id), &v);
+	ledger_err err =
+	    proj_kv_get(kv, p->collections, key, collection_key(key, sizeof key, firm_id, collection_id), &v);
 	if (err)
 		return err;
 	*out = ledger__state__collection__unpack((ProtobufCAllocator *)allocator, v.mv_size, v.mv_data);
@@ -53,18 +54,22 @@ ledger_err proj_collection_get(proj *p, MDB_txn *txn, const char *firm_id, const
 static ledger_err put_collection(proj *p, proj_kv *kv, const collection *c)
 {
 	char key[PROJ_FIRM_ID_BYTES_MAX + COLLECTION_ID_BYTES_MAX + 2];
-	return proj_kv_put_msg(kv, p->collections, key, collection_key(key, sizeof key, c->firm_id, c->collection_id), &c->base);
+	return proj_kv_put_msg(kv, p->collections, key, collection_key(key, sizeof key, c->firm_id, c->collection_id),
+	                       &c->base);
 }
 
 bool proj_collection_running(Ledger__Events__CollectionState s)
 {
-	return s == LEDGER__EVENTS__COLLECTION_STATE__STATE_SENT || s == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS;
+	return s == LEDGER__EVENTS__COLLECTION_STATE__STATE_SENT ||
+	       s == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS;
 }
 
 bool proj_collection_ended(Ledger__Events__CollectionState s)
 {
-	return s == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED || s == LEDGER__EVENTS__COLLECTION_STATE__STATE_DECLINED ||
-	       s == LEDGER__EVENTS__COLLECTION_STATE__STATE_CANCELLED || s == LEDGER__EVENTS__COLLECTION_STATE__STATE_EXPIRED;
+	return s == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED ||
+	       s == LEDGER__EVENTS__COLLECTION_STATE__STATE_DECLINED ||
+	       s == LEDGER__EVENTS__COLLECTION_STATE__STATE_CANCELLED ||
+	       s == LEDGER__EVENTS__COLLECTION_STATE__STATE_EXPIRED;
 }
 
 static bool same_hash(const ProtobufCBinaryData *a, const uint8_t *b)
@@ -182,7 +187,8 @@ static ledger_err queue_set(proj *p, proj_kv *kv, const collection *c, const cha
 }
 
 /* sha256 || firm -> the file name it was uploaded under: who may read it, and as what. */
-static ledger_err doc_ref(proj *p, proj_kv *kv, const ProtobufCBinaryData *sha256, const char *firm_id, const char *filename)
+static ledger_err doc_ref(proj *p, proj_kv *kv, const ProtobufCBinaryData *sha256, const char *firm_id,
+                          const char *filename)
 {
 	char key[LEDGER_HASH_BYTES + PROJ_FIRM_ID_BYTES_MAX];
 	size_t f = strlen(firm_id);
@@ -369,7 +375,8 @@ static ledger_err fold_signer_acted(proj *p, proj_kv *kv, collection *c, const L
 		return LEDGER_OK;
 	Ledger__State__Signer *s = c->signers[at];
 	s->status = e->action;
-	if (e->action != LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED && e->action != LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED)
+	if (e->action != LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED &&
+	    e->action != LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED)
 		return LEDGER_OK;
 	s->requested = true;
 	return queue_set(p, kv, c, s->email, true);
@@ -419,9 +426,14 @@ static const char *event_collection(const Ledger__Events__Event *ev)
 static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, const Ledger__Events__Event *ev, proj_arena *arena)
 {
 	switch (ev->payload_case) {
-	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_MODIFIED: fold_modified(c, ev->collection_modified, arena); return LEDGER_OK;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_ADDED: return fold_document_added(p, kv, c, ev->document_added, arena);
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_REMOVED: fold_document_removed(c, ev->document_removed); return LEDGER_OK;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_MODIFIED:
+		fold_modified(c, ev->collection_modified, arena);
+		return LEDGER_OK;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_ADDED:
+		return fold_document_added(p, kv, c, ev->document_added, arena);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_REMOVED:
+		fold_document_removed(c, ev->document_removed);
+		return LEDGER_OK;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED: return fold_signer_added(c, ev->signer_added, arena);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_REMOVED: {
 		ssize_t at = proj_collection_signer(c, ev->signer_removed->email);
@@ -435,12 +447,15 @@ static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, const Ledger_
 	case LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT:
 		c->reminders++;
 		return schedule_reminder(p, kv, c, ev->committed_at_us);
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED: return fold_document_signed(p, kv, c, ev->document_signed, arena);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED:
+		return fold_document_signed(p, kv, c, ev->document_signed, arena);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CLASSIFIED:
 		c->classified = true;
 		c->folder = ev->collection_classified->folder;
 		return LEDGER_OK;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RESERVED: c->credits_reserved += ev->credits_reserved->credits; return LEDGER_OK;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RESERVED:
+		c->credits_reserved += ev->credits_reserved->credits;
+		return LEDGER_OK;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED: return LEDGER_OK;
 	default: return LEDGER_ERR_CORRUPT;
 	}

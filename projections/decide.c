@@ -107,14 +107,16 @@ bool proj_authorise_query(proj *p, MDB_txn *txn, const proj_actor *actor, const 
 {
 	if (!proj_firm_id_valid(firm_id)) {
 		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "firm_id",
-		           "firm id \"%.64s\" must be 1 to %u characters among A-Z a-z 0-9 . _ -", firm_id, PROJ_FIRM_ID_BYTES_MAX);
+		           "firm id \"%.64s\" must be 1 to %u characters among A-Z a-z 0-9 . _ -", firm_id,
+		           PROJ_FIRM_ID_BYTES_MAX);
 		return false;
 	}
 	int index = proj_action_find(action);
 	assert(index >= 0);
 	char reason[256];
-	proj_can_result r = actor->platform ? PROJ_CAN_ALLOWED
-	                                    : proj_can(p, txn, firm_id, actor->subject, (size_t)index, now_us, reason, sizeof reason);
+	proj_can_result r =
+	    actor->platform ? PROJ_CAN_ALLOWED
+	                    : proj_can(p, txn, firm_id, actor->subject, (size_t)index, now_us, reason, sizeof reason);
 	if (actor->platform) {
 		Ledger__State__Firm *firm;
 		ledger_err e = proj_firm_get(p, txn, firm_id, &firm);
@@ -128,10 +130,12 @@ bool proj_authorise_query(proj *p, MDB_txn *txn, const proj_actor *actor, const 
 		proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "firm_id", "unknown firm %.64s", firm_id);
 		return false;
 	case PROJ_CAN_DENIED:
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, NULL, "%s may not %s in firm %s: %s",
-		           actor->subject, action, firm_id, reason);
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, NULL,
+		           "%s may not %s in firm %s: %s", actor->subject, action, firm_id, reason);
 		return false;
-	default: proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "the rights check failed"); return false;
+	default:
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "the rights check failed");
+		return false;
 	}
 }
 
@@ -166,7 +170,8 @@ static ledger_err account_add(emitter *em, const Ledger__Api__AccountAdd *c)
 	char email[PROJ_EMAIL_BYTES_MAX + 1];
 	const char *why;
 	if (!proj_email_normalise(c->email, email, &why)) {
-		proj_error(em->reply, em->arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "email", "email \"%.64s\": %s", c->email, why);
+		proj_error(em->reply, em->arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "email",
+		           "email \"%.64s\": %s", c->email, why);
 		return LEDGER_OK;
 	}
 	if (!proj_name_valid(c->name)) {
@@ -178,7 +183,8 @@ static ledger_err account_add(emitter *em, const Ledger__Api__AccountAdd *c)
 	ledger_err err = proj_account_get(em->p, ledger_txn_mdb(em->t), email, &existing);
 	if (err == LEDGER_OK) {
 		ledger__state__account__free_unpacked(existing, NULL);
-		proj_error(em->reply, em->arena, LEDGER__API__ERROR_CODE__ALREADY_EXISTS, "email", "account %s already exists", email);
+		proj_error(em->reply, em->arena, LEDGER__API__ERROR_CODE__ALREADY_EXISTS, "email",
+		           "account %s already exists", email);
 		return LEDGER_OK;
 	}
 	if (err != LEDGER_END)
@@ -200,7 +206,8 @@ static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c)
 	Ledger__Api__Reply *r = em->reply;
 	if (!proj_firm_id_valid(c->firm_id)) {
 		proj_error(r, em->arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "firm_id",
-		           "firm id \"%.64s\" must be 1 to %u characters among A-Z a-z 0-9 . _ -", c->firm_id, PROJ_FIRM_ID_BYTES_MAX);
+		           "firm id \"%.64s\" must be 1 to %u characters among A-Z a-z 0-9 . _ -", c->firm_id,
+		           PROJ_FIRM_ID_BYTES_MAX);
 		return LEDGER_OK;
 	}
 	if (!proj_name_valid(c->name)) {
@@ -211,7 +218,8 @@ static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c)
 	char ec[PROJ_EMAIL_BYTES_MAX + 1];
 	const char *why;
 	if (!proj_email_normalise(c->ec_email, ec, &why)) {
-		proj_error(r, em->arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "ec_email", "ec_email \"%.64s\": %s", c->ec_email, why);
+		proj_error(r, em->arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "ec_email",
+		           "ec_email \"%.64s\": %s", c->ec_email, why);
 		return LEDGER_OK;
 	}
 	MDB_txn *txn = ledger_txn_mdb(em->t);
@@ -219,7 +227,8 @@ static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c)
 	ledger_err err = proj_firm_get(em->p, txn, c->firm_id, &firm);
 	if (err == LEDGER_OK) {
 		ledger__state__firm__free_unpacked(firm, NULL);
-		proj_error(r, em->arena, LEDGER__API__ERROR_CODE__ALREADY_EXISTS, "firm_id", "firm %s already exists", c->firm_id);
+		proj_error(r, em->arena, LEDGER__API__ERROR_CODE__ALREADY_EXISTS, "firm_id", "firm %s already exists",
+		           c->firm_id);
 		return LEDGER_OK;
 	}
 	if (err != LEDGER_END)
@@ -227,7 +236,8 @@ static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c)
 	Ledger__State__Account *acc;
 	err = proj_account_get(em->p, txn, ec, &acc);
 	if (err == LEDGER_END) {
-		proj_error(r, em->arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "ec_email", "no account %s: register it first", ec);
+		proj_error(r, em->arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "ec_email",
+		           "no account %s: register it first", ec);
 		return LEDGER_OK;
 	}
 	if (err)
@@ -256,7 +266,8 @@ static bool require_firm_ec(emitter *em, const char *firm_id, MDB_txn *txn, ledg
 	Ledger__State__Firm *firm;
 	ledger_err e = proj_firm_get(em->p, txn, firm_id, &firm);
 	if (e == LEDGER_END) {
-		proj_error(em->reply, em->arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "firm_id", "unknown firm %.64s", firm_id);
+		proj_error(em->reply, em->arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "firm_id", "unknown firm %.64s",
+		           firm_id);
 		return false;
 	}
 	if (e) {
@@ -334,11 +345,12 @@ static Ledger__Api__GrantResult *grant_row(emitter *em, const char *who, uint32_
 }
 
 /* Grants every right of mask to one (valid, distinct) collaborator. */
-static ledger_err grant_one(emitter *em, const Ledger__Api__DelegationGrant *c, const char *who,
-                            unsigned mask, const char *date, int64_t expires_at_us)
+static ledger_err grant_one(emitter *em, const Ledger__Api__DelegationGrant *c, const char *who, unsigned mask,
+                            const char *date, int64_t expires_at_us)
 {
 	MDB_txn *txn = ledger_txn_mdb(em->t);
-	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++) {
+	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE;
+	     r++) {
 		if (!(mask & proj_right_bit_of(r)))
 			continue;
 		Ledger__State__Delegation *d;
@@ -382,7 +394,7 @@ static ledger_err delegation_grant(emitter *em, const Ledger__Api__DelegationGra
 		return LEDGER_OK;
 	Ledger__Api__GrantReply *gr = proj_arena_alloc(em->arena, sizeof *gr);
 	Ledger__Api__GrantResult **rows = proj_arena_alloc(em->arena, c->n_collaborators * sizeof *rows);
-	char (*seen)[PROJ_EMAIL_BYTES_MAX + 1] = malloc(c->n_collaborators * sizeof *seen);
+	char(*seen)[PROJ_EMAIL_BYTES_MAX + 1] = malloc(c->n_collaborators * sizeof *seen);
 	if (!gr || !rows || !seen) {
 		free(seen);
 		return LEDGER_ERR_NOMEM;
@@ -453,9 +465,11 @@ static ledger_err delegation_revoke(emitter *em, const Ledger__Api__DelegationRe
 	if (!rr)
 		return LEDGER_ERR_NOMEM;
 	ledger__api__revoke_reply__init(rr);
-	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++) {
+	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE;
+	     r++) {
 		Ledger__State__Delegation *d;
-		if (!(mask & proj_right_bit_of(r)) || proj_delegation_get(em->p, txn, c->firm_id, who, r, &d) != LEDGER_OK)
+		if (!(mask & proj_right_bit_of(r)) ||
+		    proj_delegation_get(em->p, txn, c->firm_id, who, r, &d) != LEDGER_OK)
 			continue;
 		ledger__state__delegation__free_unpacked(d, NULL);
 		Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
@@ -492,13 +506,15 @@ ledger_err proj_execute(proj *p, ledger_txn *t, const proj_actor *actor, const c
 	case LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD: {
 		uint64_t seq = 0;
 		uint8_t hash[LEDGER_HASH_BYTES];
-		ledger_err err = proj_decide_registration(p, t, actor, request_id, req->registration_record, reply, arena, &seq, hash);
+		ledger_err err = proj_decide_registration(p, t, actor, request_id, req->registration_record, reply,
+		                                          arena, &seq, hash);
 		return set_last(&em, err, seq, hash);
 	}
 	case LEDGER__API__REQUEST__BODY_SUBJECT_ERASE: {
 		uint64_t seq = 0;
 		uint8_t hash[LEDGER_HASH_BYTES];
-		ledger_err err = proj_decide_erasure(p, t, actor, request_id, req->subject_erase, reply, arena, &seq, hash);
+		ledger_err err =
+		    proj_decide_erasure(p, t, actor, request_id, req->subject_erase, reply, arena, &seq, hash);
 		return set_last(&em, err, seq, hash);
 	}
 	default:

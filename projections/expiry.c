@@ -22,7 +22,8 @@ static ledger_err collect_due(proj *p, MDB_txn *txn, int64_t now_us, due *out, s
 		return ledger_mdb_err(rc);
 	*n = 0;
 	MDB_val k, v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const char *key = k.mv_data;
 		if (k.mv_size < 8 + 5 || (int64_t)ledger_get_u64_be((const uint8_t *)key) > now_us)
 			break;
@@ -87,7 +88,8 @@ ledger_err proj_expire_due(proj *p, ledger_txn *t, size_t max, size_t *count)
 	if (!err && *count < max && (err = proj_collections_due(p, t, max - *count, &n)) == LEDGER_OK)
 		*count += n;
 	int64_t now = ledger_txn_time_us(t);
-	if (!err && *count < max && (now - p->alerts_scanned_at_us >= ALERTS_SCAN_EVERY_US || now < p->alerts_scanned_at_us)) {
+	if (!err && *count < max &&
+	    (now - p->alerts_scanned_at_us >= ALERTS_SCAN_EVERY_US || now < p->alerts_scanned_at_us)) {
 		if ((err = proj_alerts_due(p, t, max - *count, &n)) == LEDGER_OK) {
 			*count += n;
 			p->alerts_scanned_at_us = now;

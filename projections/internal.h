@@ -9,32 +9,32 @@
 
 struct proj {
 	ledger *l;
-	MDB_dbi accounts;    /* email -> state.Account */
-	MDB_dbi firms;       /* firm id -> state.Firm */
-	MDB_dbi firms_by_ec; /* ec email \0 firm id -> "" */
-	MDB_dbi delegations; /* firm id \0 collaborator \0 right (1 byte) -> state.Delegation */
-	MDB_dbi received;    /* collaborator \0 firm id \0 right (1 byte) -> "" */
-	MDB_dbi expiries;    /* expires_at_us (u64 big-endian) firm id \0 collaborator \0 right -> "" */
-	MDB_dbi meta;        /* "version" -> PROJ_SCHEMA_VERSION (u32 big-endian) of what is folded */
+	MDB_dbi accounts;      /* email -> state.Account */
+	MDB_dbi firms;         /* firm id -> state.Firm */
+	MDB_dbi firms_by_ec;   /* ec email \0 firm id -> "" */
+	MDB_dbi delegations;   /* firm id \0 collaborator \0 right (1 byte) -> state.Delegation */
+	MDB_dbi received;      /* collaborator \0 firm id \0 right (1 byte) -> "" */
+	MDB_dbi expiries;      /* expires_at_us (u64 big-endian) firm id \0 collaborator \0 right -> "" */
+	MDB_dbi meta;          /* "version" -> PROJ_SCHEMA_VERSION (u32 big-endian) of what is folded */
 	MDB_dbi registrations; /* subject -> state.Registration */
 	/* Beside the log, not folded from it (registration.c): */
-	MDB_dbi subject_keys;  /* subject -> its data key, wrapped under personal_key */
-	MDB_dbi sealed;        /* subject \0 SHA-256 -> sealed personal data */
-	bool has_side_dbs;     /* subject_keys and sealed are open (never in read-only copies) */
+	MDB_dbi subject_keys; /* subject -> its data key, wrapped under personal_key */
+	MDB_dbi sealed;       /* subject \0 SHA-256 -> sealed personal data */
+	bool has_side_dbs;    /* subject_keys and sealed are open (never in read-only copies) */
 	/* Collections (collections.c): */
-	MDB_dbi collections;   /* firm id \0 collection id -> state.Collection */
-	MDB_dbi timers;        /* at_us (u64 BE) kind (1 byte: 'E'xpiry, 'R'eminder) firm \0 id -> "" */
-	MDB_dbi sign_queue;    /* firm \0 collection id \0 signer -> "": signatures the service owes */
-	MDB_dbi doc_refs;      /* SHA-256 firm id -> file name: which firm may read a stored document, as what */
+	MDB_dbi collections; /* firm id \0 collection id -> state.Collection */
+	MDB_dbi timers;      /* at_us (u64 BE) kind (1 byte: 'E'xpiry, 'R'eminder) firm \0 id -> "" */
+	MDB_dbi sign_queue;  /* firm \0 collection id \0 signer -> "": signatures the service owes */
+	MDB_dbi doc_refs;    /* SHA-256 firm id -> file name: which firm may read a stored document, as what */
 	/* Platform (platform.c): */
-	MDB_dbi credits;       /* firm id -> state.Credits */
-	MDB_dbi credit_history; /* firm id \0 seq (u64 BE) -> state.CreditEntry */
-	MDB_dbi preferences;   /* firm id -> state.Preferences */
-	MDB_dbi alert_subs;    /* firm id \0 subscriber \0 kind (1 byte) -> state.AlertSubscription */
-	MDB_dbi alerts;        /* firm id \0 subscriber \0 seq (u64 BE) -> state.Alert */
-	MDB_dbi alert_marks;   /* firm id \0 subscriber \0 occasion -> "": raised once */
-	MDB_dbi stats;         /* firm id \0 YYYY-MM \0 collaborator \0 kind (1 byte) -> state.Stats */
-	MDB_dbi contacts;      /* firm id \0 email -> state.Contact */
+	MDB_dbi credits;              /* firm id -> state.Credits */
+	MDB_dbi credit_history;       /* firm id \0 seq (u64 BE) -> state.CreditEntry */
+	MDB_dbi preferences;          /* firm id -> state.Preferences */
+	MDB_dbi alert_subs;           /* firm id \0 subscriber \0 kind (1 byte) -> state.AlertSubscription */
+	MDB_dbi alerts;               /* firm id \0 subscriber \0 seq (u64 BE) -> state.Alert */
+	MDB_dbi alert_marks;          /* firm id \0 subscriber \0 occasion -> "": raised once */
+	MDB_dbi stats;                /* firm id \0 YYYY-MM \0 collaborator \0 kind (1 byte) -> state.Stats */
+	MDB_dbi contacts;             /* firm id \0 email -> state.Contact */
 	int64_t alerts_scanned_at_us; /* not state: when proj_expire_due last looked for timed alerts */
 	uint8_t personal_key[PROJ_PERSONAL_KEY_BYTES];
 	bool has_personal_key;
@@ -145,10 +145,11 @@ ledger_err proj_registration_get(proj *p, MDB_txn *txn, const char *subject, Led
 ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__RegistrationRecorded *e);
 ledger_err proj_fold_erasure(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__SubjectErased *e);
 /* Every step done and the certificate not expired at now_us; else false and why. */
-bool proj_registration_complete(proj *p, MDB_txn *txn, const char *subject, int64_t now_us, char *why, size_t why_bytes);
+bool proj_registration_complete(proj *p, MDB_txn *txn, const char *subject, int64_t now_us, char *why,
+                                size_t why_bytes);
 ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
-                                    const Ledger__Api__RegistrationRecord *c, Ledger__Api__Reply *reply, proj_arena *arena,
-                                    uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
+                                    const Ledger__Api__RegistrationRecord *c, Ledger__Api__Reply *reply,
+                                    proj_arena *arena, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
 ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
                                const Ledger__Api__SubjectErase *c, Ledger__Api__Reply *reply, proj_arena *arena,
                                uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
@@ -168,16 +169,16 @@ size_t proj_key3(char *buf, size_t cap, const char *a, const char *b, Ledger__Ev
 /* Lookups. LEDGER_END when absent. The caller frees *out with ..._free_unpacked(.., NULL). */
 ledger_err proj_firm_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Firm **out);
 ledger_err proj_account_get(proj *p, MDB_txn *txn, const char *email, Ledger__State__Account **out);
-ledger_err proj_delegation_get(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
-                               Ledger__Events__Right right, Ledger__State__Delegation **out);
+ledger_err proj_delegation_get(proj *p, MDB_txn *txn, const char *firm_id, const char *who, Ledger__Events__Right right,
+                               Ledger__State__Delegation **out);
 
 /* True if `who` holds right `bit` in firm at now_us; `until` (may be NULL) gets its expiry. */
-bool proj_delegation_live(proj *p, MDB_txn *txn, const char *firm_id, const char *who, unsigned bit,
-                          int64_t now_us, char until[11]);
+bool proj_delegation_live(proj *p, MDB_txn *txn, const char *firm_id, const char *who, unsigned bit, int64_t now_us,
+                          char until[11]);
 /* The mask of rights held at now_us; expired[] gets the latest expiry date among those that
  * have lapsed ("" if none). */
-unsigned proj_delegations_held(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
-                               int64_t now_us, char expired[11]);
+unsigned proj_delegations_held(proj *p, MDB_txn *txn, const char *firm_id, const char *who, int64_t now_us,
+                               char expired[11]);
 
 /* ----- what decide.c shares with collections.c and platform.c ----- */
 

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define E(code) LEDGER__API__ERROR_CODE__##code
-#define DAY_US (86400 * INT64_C(1000000))
-#define CREDITS_ADD_MAX 1000000000u
+#define E(code)                       LEDGER__API__ERROR_CODE__##code
+#define DAY_US                        (86400 * INT64_C(1000000))
+#define CREDITS_ADD_MAX               1000000000u
 #define CREDITS_LOW_THRESHOLD_DEFAULT 10u
 
 /* ----- state access ----- */
@@ -44,11 +44,11 @@ ledger_err proj_preferences_get(proj *p, MDB_txn *txn, const char *firm_id, Ledg
 ledger_err proj_preferences_get_kv(proj *p, proj_kv *kv, const char *firm_id, Ledger__State__Preferences *out)
 {
 	static const Ledger__State__Preferences defaults = {
-		PROTOBUF_C_MESSAGE_INIT(&ledger__state__preferences__descriptor),
-		.collection_expiry_days = PROJ_COLLECTION_EXPIRY_DAYS_DEFAULT,
-		.default_order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL,
-		.credits_low_threshold = CREDITS_LOW_THRESHOLD_DEFAULT,
-		.sender_name = "",
+	    PROTOBUF_C_MESSAGE_INIT(&ledger__state__preferences__descriptor),
+	    .collection_expiry_days = PROJ_COLLECTION_EXPIRY_DAYS_DEFAULT,
+	    .default_order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL,
+	    .credits_low_threshold = CREDITS_LOW_THRESHOLD_DEFAULT,
+	    .sender_name = "",
 	};
 	*out = defaults;
 	MDB_val v;
@@ -77,7 +77,8 @@ static size_t firm_seq_key(char *buf, size_t cap, const char *firm_id, uint64_t 
 }
 
 /* firm \0 subscriber \0 kind */
-static size_t sub_key(char *buf, size_t cap, const char *firm_id, const char *subscriber, Ledger__Events__AlertKind kind)
+static size_t sub_key(char *buf, size_t cap, const char *firm_id, const char *subscriber,
+                      Ledger__Events__AlertKind kind)
 {
 	size_t n = proj_key2(buf, cap, firm_id, subscriber);
 	if (!n || n + 2 > cap)
@@ -313,8 +314,9 @@ static ledger_err fold_stats(proj *p, proj_kv *kv, const Ledger__Events__Event *
 {
 	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED)
 		return count(p, kv, ev, ev->actor, ev->collection_created->kind, STAT(created), 1);
-	const char *id = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED ? ev->document_signed->collection_id
-	                                                                                    : ev->collection_transitioned->collection_id;
+	const char *id = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED
+	                     ? ev->document_signed->collection_id
+	                     : ev->collection_transitioned->collection_id;
 	proj_arena *arena = proj_arena_new();
 	if (!arena)
 		return LEDGER_ERR_NOMEM;
@@ -323,7 +325,8 @@ static ledger_err fold_stats(proj *p, proj_kv *kv, const Ledger__Events__Event *
 	Ledger__State__Collection *c;
 	ledger_err err = proj_collection_get_kv(p, kv, ev->firm_id, id, &alloc, &c);
 	if (!err && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED) {
-		err = count(p, kv, ev, c->created_by, c->kind, ev->document_signed->seal ? STAT(seals) : STAT(signatures), 1);
+		err = count(p, kv, ev, c->created_by, c->kind,
+		            ev->document_signed->seal ? STAT(seals) : STAT(signatures), 1);
 		if (!err)
 			err = count(p, kv, ev, c->created_by, c->kind, STAT(credits_used), 1);
 	} else if (!err && ev->collection_transitioned->to == LEDGER__EVENTS__COLLECTION_STATE__STATE_SENT) {
@@ -349,11 +352,13 @@ ledger_err proj_fold_platform(proj *p, proj_kv *kv, uint64_t seq, const Ledger__
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED: return fold_stats(p, kv, ev);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED: return fold_contact(p, kv, ev);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_PREFERENCES_SET:
-		return proj_kv_put_msg(kv, p->preferences, ev->firm_id, strlen(ev->firm_id), &(Ledger__State__Preferences){
-			PROTOBUF_C_MESSAGE_INIT(&ledger__state__preferences__descriptor),
-			ev->preferences_set->collection_expiry_days, ev->preferences_set->reminder_every_days,
-			ev->preferences_set->default_order, ev->preferences_set->credits_low_threshold,
-			ev->preferences_set->sender_name}.base);
+		return proj_kv_put_msg(kv, p->preferences, ev->firm_id, strlen(ev->firm_id),
+		                       &(Ledger__State__Preferences){
+		                           PROTOBUF_C_MESSAGE_INIT(&ledger__state__preferences__descriptor),
+		                           ev->preferences_set->collection_expiry_days,
+		                           ev->preferences_set->reminder_every_days, ev->preferences_set->default_order,
+		                           ev->preferences_set->credits_low_threshold, ev->preferences_set->sender_name}
+		                            .base);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_SUBSCRIBED:
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_UNSUBSCRIBED:
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED: return fold_alert(p, kv, seq, ev);
@@ -407,14 +412,17 @@ static ledger_err credits_low(proj_emitter *em, const char *firm_id, uint64_t av
 	char who[8][PROJ_EMAIL_BYTES_MAX + 1];
 	size_t n = 0, prefix = strlen(firm_id) + 1;
 	MDB_val k = {prefix, (void *)firm_id}, v;
-	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < 8; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < 8;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < prefix + 2 || memcmp(k.mv_data, firm_id, prefix) != 0)
 			break;
 		if (((const char *)k.mv_data)[k.mv_size - 1] != LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW)
 			continue;
-		Ledger__State__AlertSubscription *s = ledger__state__alert_subscription__unpack(NULL, v.mv_size, v.mv_data);
+		Ledger__State__AlertSubscription *s =
+		    ledger__state__alert_subscription__unpack(NULL, v.mv_size, v.mv_data);
 		if (s && s->armed && available < (s->credits ? s->credits : prefs.credits_low_threshold)) {
-			snprintf(who[n], sizeof who[n], "%.*s", (int)(k.mv_size - prefix - 2), (const char *)k.mv_data + prefix);
+			snprintf(who[n], sizeof who[n], "%.*s", (int)(k.mv_size - prefix - 2),
+			         (const char *)k.mv_data + prefix);
 			n++;
 		}
 		if (s)
@@ -441,8 +449,9 @@ ledger_err proj_credits_reserve(proj_emitter *em, const char *firm_id, const cha
 	ledger__state__credits__free_unpacked(c, NULL);
 	*ok = available >= credits;
 	if (!*ok) {
-		proj_error(em->reply, em->arena, E(INSUFFICIENT_CREDITS), NULL, "%llu credits needed, %llu available in firm %s",
-		           (unsigned long long)credits, (unsigned long long)available, firm_id);
+		proj_error(em->reply, em->arena, E(INSUFFICIENT_CREDITS), NULL,
+		           "%llu credits needed, %llu available in firm %s", (unsigned long long)credits,
+		           (unsigned long long)available, firm_id);
 		return LEDGER_OK;
 	}
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
@@ -456,7 +465,8 @@ ledger_err proj_credits_reserve(proj_emitter *em, const char *firm_id, const cha
 	return credits_low(em, firm_id, available - credits);
 }
 
-ledger_err proj_credits_release(proj_emitter *em, const Ledger__State__Collection *c, Ledger__Events__CollectionState reason)
+ledger_err proj_credits_release(proj_emitter *em, const Ledger__State__Collection *c,
+                                Ledger__Events__CollectionState reason)
 {
 	/* What was reserved, less what signatures spent (counted in the state as they happened). */
 	Ledger__State__Collection *now;

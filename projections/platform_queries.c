@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define E(code) LEDGER__API__ERROR_CODE__##code
-#define DAY_US (86400 * INT64_C(1000000))
-#define ALERTS_SHOWN_MAX 100u
+#define E(code)              LEDGER__API__ERROR_CODE__##code
+#define DAY_US               (86400 * INT64_C(1000000))
+#define ALERTS_SHOWN_MAX     100u
 #define HISTORY_ROWS_DEFAULT 100u
-#define CONTACTS_MAX 100000u
-#define STATS_ROWS_MAX PROJ_LIST_ROWS_MAX
+#define CONTACTS_MAX         100000u
+#define STATS_ROWS_MAX       PROJ_LIST_ROWS_MAX
 
 /* A growing array of pointers in the arena. */
 typedef struct vec {
@@ -99,7 +99,8 @@ static bool history_visit(void *ctx, const MDB_val *k, const MDB_val *v)
 	return vec_push(&h->rows, h->arena, e);
 }
 
-static void credits_show(proj *p, MDB_txn *txn, const Ledger__Api__CreditsShow *q, Ledger__Api__Reply *reply, proj_arena *arena)
+static void credits_show(proj *p, MDB_txn *txn, const Ledger__Api__CreditsShow *q, Ledger__Api__Reply *reply,
+                         proj_arena *arena)
 {
 	Ledger__State__Credits *c;
 	Ledger__Api__CreditsReply *r = proj_arena_alloc(arena, sizeof *r);
@@ -160,7 +161,8 @@ static void add_counts(Ledger__Api__StatsRow *to, const Ledger__State__Stats *s)
 }
 
 /* The row of `v` keyed by (month, collaborator, kind) — any of them may be "" / 0 — created if absent. */
-static Ledger__Api__StatsRow *row_for(stats_ctx *c, vec *v, const char *month, const char *who, Ledger__Events__CollectionKind kind)
+static Ledger__Api__StatsRow *row_for(stats_ctx *c, vec *v, const char *month, const char *who,
+                                      Ledger__Events__CollectionKind kind)
 {
 	for (size_t i = 0; i < v->n; i++) {
 		Ledger__Api__StatsRow *r = v->items[i];
@@ -189,14 +191,16 @@ static bool stats_visit(void *ctx, const MDB_val *k, const MDB_val *v)
 	if (k->mv_size < f + 12)
 		return true;
 	const char *month = key + f + 1, *who = month + 8;
-	if ((c->q->from_month[0] && strcmp(month, c->q->from_month) < 0) || (c->q->to_month[0] && strcmp(month, c->q->to_month) > 0))
+	if ((c->q->from_month[0] && strcmp(month, c->q->from_month) < 0) ||
+	    (c->q->to_month[0] && strcmp(month, c->q->to_month) > 0))
 		return true;
 	Ledger__Events__CollectionKind kind = (Ledger__Events__CollectionKind)(unsigned char)key[k->mv_size - 1];
 	Ledger__State__Stats *s = ledger__state__stats__unpack(NULL, v->mv_size, v->mv_data);
 	if (!s)
 		return true;
-	Ledger__Api__StatsRow *rows[4] = {row_for(c, &c->rows, month, who, kind), row_for(c, &c->by_month, month, "", 0),
-	                                  row_for(c, &c->by_collaborator, "", who, 0), row_for(c, &c->by_kind, "", "", kind)};
+	Ledger__Api__StatsRow *rows[4] = {
+	    row_for(c, &c->rows, month, who, kind), row_for(c, &c->by_month, month, "", 0),
+	    row_for(c, &c->by_collaborator, "", who, 0), row_for(c, &c->by_kind, "", "", kind)};
 	for (size_t i = 0; i < 4; i++)
 		if (rows[i])
 			add_counts(rows[i], s);
@@ -217,7 +221,8 @@ static void stats(proj *p, MDB_txn *txn, const Ledger__Api__StatsQuery *q, Ledge
 	ledger__api__stats_reply__init(r);
 	r->rows = (Ledger__Api__StatsRow **)c.rows.items, r->n_rows = c.rows.n;
 	r->by_month = (Ledger__Api__StatsRow **)c.by_month.items, r->n_by_month = c.by_month.n;
-	r->by_collaborator = (Ledger__Api__StatsRow **)c.by_collaborator.items, r->n_by_collaborator = c.by_collaborator.n;
+	r->by_collaborator = (Ledger__Api__StatsRow **)c.by_collaborator.items,
+	r->n_by_collaborator = c.by_collaborator.n;
 	r->by_kind = (Ledger__Api__StatsRow **)c.by_kind.items, r->n_by_kind = c.by_kind.n;
 	r->truncated = c.truncated;
 	reply->result_case = LEDGER__API__REPLY__RESULT_STATS;
@@ -267,7 +272,8 @@ static bool subs_visit(void *ctx, const MDB_val *k, const MDB_val *v)
 }
 
 /* The newest alerts (max) of who in firm_id. */
-static bool latest_alerts(proj *p, MDB_txn *txn, const char *firm_id, const char *who, size_t max, proj_arena *arena, vec *out)
+static bool latest_alerts(proj *p, MDB_txn *txn, const char *firm_id, const char *who, size_t max, proj_arena *arena,
+                          vec *out)
 {
 	char prefix[PROJ_KEY_BYTES_MAX + 1];
 	size_t n = proj_key2(prefix, sizeof prefix, firm_id, who);
@@ -349,7 +355,8 @@ static bool contacts_visit(void *ctx, const MDB_val *k, const MDB_val *v)
 		return !(c->failed = true);
 	char phone[64] = "", collections[16], last[11];
 	if (s->phone && s->phone->sha256.len == 32)
-		proj_personal_open(c->p, c->txn, s->email, s->phone->sha256.data, phone, sizeof phone); /* "" once erased */
+		proj_personal_open(c->p, c->txn, s->email, s->phone->sha256.data, phone,
+		                   sizeof phone); /* "" once erased */
 	snprintf(collections, sizeof collections, "%u", s->collections);
 	proj_paris_date(s->last_at_us, 0, last);
 	bool ok = csv_append(c, s->email, false) && csv_append(c, s->name, false) && csv_append(c, phone, false) &&
@@ -442,12 +449,14 @@ static Ledger__Api__DelegationRow *delegation_row(proj_arena *arena, const char 
 static bool my_delegations(proj *p, MDB_txn *txn, dash_ctx *d, const char *firm_id, Ledger__Api__DashboardReply *r)
 {
 	vec rows = {0};
-	for (Ledger__Events__Right right = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; right <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; right++) {
+	for (Ledger__Events__Right right = LEDGER__EVENTS__RIGHT__RIGHT_SIGN;
+	     right <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; right++) {
 		Ledger__State__Delegation *del;
 		if (proj_delegation_get(p, txn, firm_id, d->actor->subject, right, &del) != LEDGER_OK)
 			continue;
 		bool ok = del->expires_at_us > d->now_us &&
-		          !vec_push(&rows, d->arena, delegation_row(d->arena, firm_id, d->actor->subject, right, del, d->now_us));
+		          !vec_push(&rows, d->arena,
+		                    delegation_row(d->arena, firm_id, d->actor->subject, right, del, d->now_us));
 		ledger__state__delegation__free_unpacked(del, NULL);
 		if (ok)
 			return false;
@@ -463,7 +472,8 @@ static void dashboard(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t no
 	Ledger__State__Firm *firm;
 	if (proj_firm_get(p, txn, firm_id, &firm) != LEDGER_OK)
 		return;
-	dash_ctx d = {.actor = actor, .is_ec = strcmp(firm->ec_email, actor->subject) == 0, .now_us = now_us, .arena = arena};
+	dash_ctx d = {
+	    .actor = actor, .is_ec = strcmp(firm->ec_email, actor->subject) == 0, .now_us = now_us, .arena = arena};
 	ledger__state__firm__free_unpacked(firm, NULL);
 	ProtobufCAllocator alloc;
 	proj_arena_allocator(arena, &alloc);
@@ -476,7 +486,8 @@ static void dashboard(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t no
 	ledger__api__dashboard_reply__init(r);
 	r->credits_available = credits->available;
 	ledger__state__credits__free_unpacked(credits, NULL);
-	if (!my_delegations(p, txn, &d, firm_id, r) || !latest_alerts(p, txn, firm_id, actor->subject, 20, arena, &alerts))
+	if (!my_delegations(p, txn, &d, firm_id, r) ||
+	    !latest_alerts(p, txn, firm_id, actor->subject, 20, arena, &alerts))
 		return;
 	r->firm_id = (char *)firm_id;
 	vec states = {0};
@@ -508,12 +519,22 @@ void proj_query_platform(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t
 {
 	const char *firm_id, *action;
 	switch (req->body_case) {
-	case LEDGER__API__REQUEST__BODY_CREDITS_SHOW: firm_id = req->credits_show->firm_id, action = "platform.credit"; break;
-	case LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW: firm_id = req->preferences_show->firm_id, action = "platform.dashboard"; break;
+	case LEDGER__API__REQUEST__BODY_CREDITS_SHOW:
+		firm_id = req->credits_show->firm_id, action = "platform.credit";
+		break;
+	case LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW:
+		firm_id = req->preferences_show->firm_id, action = "platform.dashboard";
+		break;
 	case LEDGER__API__REQUEST__BODY_STATS: firm_id = req->stats->firm_id, action = "platform.stats"; break;
-	case LEDGER__API__REQUEST__BODY_DASHBOARD: firm_id = req->dashboard->firm_id, action = "platform.dashboard"; break;
-	case LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT: firm_id = req->contacts_export->firm_id, action = "platform.contacts_export"; break;
-	case LEDGER__API__REQUEST__BODY_ALERTS_LIST: firm_id = req->alerts_list->firm_id, action = "platform.alerts"; break;
+	case LEDGER__API__REQUEST__BODY_DASHBOARD:
+		firm_id = req->dashboard->firm_id, action = "platform.dashboard";
+		break;
+	case LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT:
+		firm_id = req->contacts_export->firm_id, action = "platform.contacts_export";
+		break;
+	case LEDGER__API__REQUEST__BODY_ALERTS_LIST:
+		firm_id = req->alerts_list->firm_id, action = "platform.alerts";
+		break;
 	default: return;
 	}
 	if (!proj_authorise_query(p, txn, actor, firm_id, action, now_us, reply, arena))
@@ -550,7 +571,8 @@ static bool due_visit(void *ctx, const MDB_val *k, const MDB_val *v)
 	due_ctx *d = ctx;
 	const char *key = k->mv_data;
 	char kind = key[k->mv_size - 1];
-	if (kind != LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING && kind != LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_EXPIRING)
+	if (kind != LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING &&
+	    kind != LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_EXPIRING)
 		return true;
 	if (d->n == d->cap)
 		return false;
@@ -584,7 +606,8 @@ static bool expiring_visit(void *ctx, Ledger__State__Collection *c)
 		return true;
 	char occasion[64], message[256];
 	snprintf(occasion, sizeof occasion, "collection:%s:expiring", c->collection_id);
-	snprintf(message, sizeof message, "collection %s \"%.100s\" expires within %u days", c->collection_id, c->title, e->sub->days);
+	snprintf(message, sizeof message, "collection %s \"%.100s\" expires within %u days", c->collection_id, c->title,
+	         e->sub->days);
 	e->err = proj_alert_raise(e->p, e->t, "ledgerd", "alerts", c->firm_id, e->sub->who,
 	                          LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_EXPIRING, occasion, message);
 	return !e->err && *e->budget > 0 && (*e->budget)--;
@@ -595,17 +618,19 @@ static ledger_err delegations_expiring(proj *p, ledger_txn *t, const due_sub *s)
 	MDB_txn *txn = ledger_txn_mdb(t);
 	int64_t now = ledger_txn_time_us(t);
 	ledger_err err = LEDGER_OK;
-	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; !err && r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++) {
+	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN;
+	     !err && r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++) {
 		Ledger__State__Delegation *d;
 		if (proj_delegation_get(p, txn, s->firm_id, s->who, r, &d) != LEDGER_OK)
 			continue;
 		if (d->expires_at_us > now && d->expires_at_us - now <= (int64_t)s->days * DAY_US) {
 			char occasion[80], message[256];
 			snprintf(occasion, sizeof occasion, "delegation:%s:%s", proj_right_name(r), d->expires_on);
-			snprintf(message, sizeof message, "your right %s in firm %s expires on %s", proj_right_name(r), s->firm_id,
-			         d->expires_on);
-			err = proj_alert_raise(p, t, "ledgerd", "alerts", s->firm_id, s->who,
-			                       LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING, occasion, message);
+			snprintf(message, sizeof message, "your right %s in firm %s expires on %s", proj_right_name(r),
+			         s->firm_id, d->expires_on);
+			err =
+			    proj_alert_raise(p, t, "ledgerd", "alerts", s->firm_id, s->who,
+			                     LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING, occasion, message);
 		}
 		ledger__state__delegation__free_unpacked(d, NULL);
 	}

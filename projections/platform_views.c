@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define E(code) LEDGER__API__ERROR_CODE__##code
-#define DAY_US (86400 * INT64_C(1000000))
-#define CREDITS_ADD_MAX 1000000000u
+#define E(code)          LEDGER__API__ERROR_CODE__##code
+#define DAY_US           (86400 * INT64_C(1000000))
+#define CREDITS_ADD_MAX  1000000000u
 #define ALERTS_SHOWN_MAX 100u
-#define ALERT_DAYS_MAX 365u
-#define CONTACTS_MAX 100000u
+#define ALERT_DAYS_MAX   365u
+#define CONTACTS_MAX     100000u
 
 /* ----- commands ----- */
 
@@ -30,12 +30,13 @@ static ledger_err credits_add(proj_emitter *em, const Ledger__Api__CreditsAdd *c
 	if (!proj_authorise(em, c->firm_id, "platform.credit", &err))
 		return err;
 	if (c->credits == 0 || c->credits > CREDITS_ADD_MAX) {
-		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "credits", "credits must be 1 to %u", CREDITS_ADD_MAX);
+		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "credits", "credits must be 1 to %u",
+		           CREDITS_ADD_MAX);
 		return LEDGER_OK;
 	}
 	if (!proj_text_valid(c->reference, PROJ_NAME_BYTES_MAX)) {
-		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "reference", "reference must be at most %u bytes of text",
-		           PROJ_NAME_BYTES_MAX);
+		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "reference",
+		           "reference must be at most %u bytes of text", PROJ_NAME_BYTES_MAX);
 		return LEDGER_OK;
 	}
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
@@ -92,7 +93,9 @@ static ledger_err preferences_update(proj_emitter *em, const Ledger__Api__Prefer
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__PreferencesSet s = LEDGER__EVENTS__PREFERENCES_SET__INIT;
 	s.collection_expiry_days = u->collection_expiry_days ? u->collection_expiry_days : now.collection_expiry_days;
-	s.reminder_every_days = u->clear_reminders ? 0 : u->reminder_every_days ? u->reminder_every_days : now.reminder_every_days;
+	s.reminder_every_days = u->clear_reminders       ? 0
+	                        : u->reminder_every_days ? u->reminder_every_days
+	                                                 : now.reminder_every_days;
 	s.default_order = u->default_order ? u->default_order : now.default_order;
 	s.credits_low_threshold = u->credits_low_threshold ? u->credits_low_threshold : now.credits_low_threshold;
 	s.sender_name = u->sender_name[0] ? u->sender_name : now.sender_name;
@@ -103,7 +106,8 @@ static ledger_err preferences_update(proj_emitter *em, const Ledger__Api__Prefer
 
 static bool alert_kind_valid(Ledger__Events__AlertKind k)
 {
-	return k >= LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING && k <= LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_FINISHED;
+	return k >= LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING &&
+	       k <= LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_FINISHED;
 }
 
 static ledger_err alert_subscribe(proj_emitter *em, const Ledger__Api__AlertSubscribe *a)
@@ -120,12 +124,13 @@ static ledger_err alert_subscribe(proj_emitter *em, const Ledger__Api__AlertSubs
 	}
 	if (timed ? a->days < 1 || a->days > ALERT_DAYS_MAX : a->days != 0) {
 		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "days",
-		           timed ? "days must be 1 to %u" : "days applies to the expiring kinds only (max %u)", ALERT_DAYS_MAX);
+		           timed ? "days must be 1 to %u" : "days applies to the expiring kinds only (max %u)",
+		           ALERT_DAYS_MAX);
 		return LEDGER_OK;
 	}
 	if (a->credits && (a->kind != LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW || a->credits > CREDITS_ADD_MAX)) {
-		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "credits", "credits applies to credits_low only, at most %u",
-		           CREDITS_ADD_MAX);
+		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "credits",
+		           "credits applies to credits_low only, at most %u", CREDITS_ADD_MAX);
 		return LEDGER_OK;
 	}
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
@@ -147,7 +152,8 @@ static ledger_err alert_unsubscribe(proj_emitter *em, const Ledger__Api__AlertUn
 	key[n] = '\0';
 	key[n + 1] = (char)a->kind;
 	MDB_val v;
-	if (!alert_kind_valid(a->kind) || proj_get_raw(ledger_txn_mdb(em->t), em->p->alert_subs, key, n + 2, &v) != LEDGER_OK) {
+	if (!alert_kind_valid(a->kind) ||
+	    proj_get_raw(ledger_txn_mdb(em->t), em->p->alert_subs, key, n + 2, &v) != LEDGER_OK) {
 		proj_error(em->reply, em->arena, E(NOT_FOUND), "kind", "%s has no subscription of that kind in firm %s",
 		           em->actor->subject, a->firm_id);
 		return LEDGER_OK;

@@ -21,12 +21,12 @@
 #include <stdint.h>
 
 /* Limits (docs/rpc.md#limits). */
-#define PROJ_EMAIL_BYTES_MAX 254u
-#define PROJ_FIRM_ID_BYTES_MAX 64u
-#define PROJ_NAME_BYTES_MAX 200u
+#define PROJ_EMAIL_BYTES_MAX         254u
+#define PROJ_FIRM_ID_BYTES_MAX       64u
+#define PROJ_NAME_BYTES_MAX          200u
 #define PROJ_GRANT_COLLABORATORS_MAX 10000u /* as many as an imported list (IMPORT_ROWS_MAX) */
-#define PROJ_LIST_ROWS_MAX 10000u
-#define PROJ_EXPIRY_YEARS_MAX 10
+#define PROJ_LIST_ROWS_MAX           10000u
+#define PROJ_EXPIRY_YEARS_MAX        10
 
 /* ----- arena: owns everything a reply points to ----- */
 typedef struct proj_arena proj_arena;
@@ -137,8 +137,8 @@ ledger_err proj_record_denial(proj *p, ledger_txn *t, const proj_actor *actor, c
 const char *proj_request_firm(const Ledger__Api__Request *req);
 
 /* Answers a query (req->body_case is a query) in a read transaction, at time now_us. */
-void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
-                const Ledger__Api__Request *req, Ledger__Api__Reply *reply, proj_arena *arena);
+void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, const Ledger__Api__Request *req,
+                Ledger__Api__Reply *reply, proj_arena *arena);
 
 /*
  * Calls visit() for every right live at at_us in firm_id (every firm if firm_id is NULL or ""),
@@ -147,7 +147,8 @@ void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
  */
 typedef bool (*proj_rights_visit)(void *ctx, const char *firm_id, const char *ec_email, const char *who,
                                   Ledger__Events__Right right, const char *expires_on);
-ledger_err proj_rights_at(proj *p, MDB_txn *txn, const char *firm_id, int64_t at_us, proj_rights_visit visit, void *ctx);
+ledger_err proj_rights_at(proj *p, MDB_txn *txn, const char *firm_id, int64_t at_us, proj_rights_visit visit,
+                          void *ctx);
 
 /* True when the body of req is a command (writes), false for a query. */
 bool proj_is_command(const Ledger__Api__Request *req);
@@ -192,8 +193,8 @@ typedef enum { PROJ_CAN_ALLOWED, PROJ_CAN_DENIED, PROJ_CAN_NO_FIRM, PROJ_CAN_ERR
  * (why allowed: which right, until when; why denied) into reason. Delegations past their
  * expiry never count, whether or not their expiry event has been written.
  */
-proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
-                         size_t action_index, int64_t now_us, char *reason, size_t reason_bytes);
+proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char *who, size_t action_index,
+                         int64_t now_us, char *reason, size_t reason_bytes);
 
 /* ----- validation and time (projections/validate.c) ----- */
 
@@ -218,14 +219,14 @@ bool proj_date_end_us(const char *date, int64_t *end_us);
 void proj_paris_date(int64_t now_us, int years_ahead, char out[11]);
 
 /* ----- collections (projections/collections.c, docs/collections.md) ----- */
-#define PROJ_COLLECTION_DOCUMENTS_MAX 50u
-#define PROJ_COLLECTION_SIGNERS_MAX 50u
-#define PROJ_COMMENT_BYTES_MAX 1000u
+#define PROJ_COLLECTION_DOCUMENTS_MAX       50u
+#define PROJ_COLLECTION_SIGNERS_MAX         50u
+#define PROJ_COMMENT_BYTES_MAX              1000u
 #define PROJ_COLLECTION_EXPIRY_DAYS_DEFAULT 15u
-#define PROJ_COLLECTION_EXPIRY_DAYS_MAX 365u
-#define PROJ_REMINDER_EVERY_DAYS_MAX 30u
-#define PROJ_DOCUMENT_PAGES_MAX 2000u
-#define PROJ_EXPIRING_SOON_US (3 * 86400 * INT64_C(1000000)) /* the dashboard's "expiring soon" */
+#define PROJ_COLLECTION_EXPIRY_DAYS_MAX     365u
+#define PROJ_REMINDER_EVERY_DAYS_MAX        30u
+#define PROJ_DOCUMENT_PAGES_MAX             2000u
+#define PROJ_EXPIRING_SOON_US               (3 * 86400 * INT64_C(1000000)) /* the dashboard's "expiring soon" */
 
 /* What ledgerd learnt of an uploaded PDF before deciding DocumentAdd (off the committer). */
 typedef struct proj_upload {
@@ -258,8 +259,8 @@ typedef struct proj_sign_task {
 	bool external;
 	uint8_t original_sha256[LEDGER_HASH_BYTES];
 	uint8_t source_sha256[LEDGER_HASH_BYTES]; /* the version to sign */
-	bool visible;                            /* a field places the signature */
-	uint32_t page;                           /* 1-based */
+	bool visible;                             /* a field places the signature */
+	uint32_t page;                            /* 1-based */
 	float x0, y0, x1, y1;
 } proj_sign_task;
 

@@ -14,8 +14,8 @@ typedef struct rows {
 	bool truncated;
 } rows;
 
-static bool rows_push(rows *r, const char *firm_id, const char *firm_name, const char *who,
-                      Ledger__Events__Right right, const Ledger__State__Delegation *d, int64_t now_us)
+static bool rows_push(rows *r, const char *firm_id, const char *firm_name, const char *who, Ledger__Events__Right right,
+                      const Ledger__State__Delegation *d, int64_t now_us)
 {
 	if (r->list->n_rows == PROJ_LIST_ROWS_MAX) {
 		r->truncated = true;
@@ -87,7 +87,8 @@ static void delegations_given(proj *p, MDB_txn *txn, const proj_actor *actor, in
 	if (q->firm_id[0]) {
 		Ledger__State__Firm *firm;
 		if (proj_firm_get(p, txn, q->firm_id, &firm) != LEDGER_OK) {
-			proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "firm_id", "unknown firm %.64s", q->firm_id);
+			proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "firm_id", "unknown firm %.64s",
+			           q->firm_id);
 			return;
 		}
 		bool allowed = actor->platform || strcmp(firm->ec_email, actor->subject) == 0;
@@ -110,7 +111,8 @@ static void delegations_given(proj *p, MDB_txn *txn, const proj_actor *actor, in
 				if (k.mv_size <= prefix || memcmp(k.mv_data, actor->subject, prefix) != 0)
 					break;
 				char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];
-				snprintf(firm_id, sizeof firm_id, "%.*s", (int)(k.mv_size - prefix), (const char *)k.mv_data + prefix);
+				snprintf(firm_id, sizeof firm_id, "%.*s", (int)(k.mv_size - prefix),
+				         (const char *)k.mv_data + prefix);
 				Ledger__State__Firm *firm;
 				if (proj_firm_get(p, txn, firm_id, &firm) == LEDGER_OK) {
 					given_in_firm(p, txn, firm, &r, now_us);
@@ -141,7 +143,8 @@ static void delegations_received(proj *p, MDB_txn *txn, const proj_actor *actor,
 		if (k.mv_size < prefix + 3 || memcmp(k.mv_data, actor->subject, prefix) != 0)
 			break;
 		char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];
-		snprintf(firm_id, sizeof firm_id, "%.*s", (int)(k.mv_size - prefix - 2), (const char *)k.mv_data + prefix);
+		snprintf(firm_id, sizeof firm_id, "%.*s", (int)(k.mv_size - prefix - 2),
+		         (const char *)k.mv_data + prefix);
 		Ledger__Events__Right right = (Ledger__Events__Right)((const unsigned char *)k.mv_data)[k.mv_size - 1];
 		Ledger__State__Firm *firm;
 		Ledger__State__Delegation *d;
@@ -168,7 +171,8 @@ static void can(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, 
 	const char *why;
 	const char *asked = q->actor[0] ? q->actor : actor->subject;
 	if (!proj_email_normalise(asked, who, &why)) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "actor", "actor \"%.64s\": %s", asked, why);
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "actor", "actor \"%.64s\": %s",
+		           asked, why);
 		return;
 	}
 	int action = proj_action_find(q->action);
@@ -179,11 +183,13 @@ static void can(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, 
 	}
 	Ledger__State__Firm *firm;
 	if (proj_firm_get(p, txn, q->firm_id, &firm) != LEDGER_OK) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "firm_id", "unknown firm %.64s", q->firm_id);
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "firm_id", "unknown firm %.64s",
+		           q->firm_id);
 		return;
 	}
 	/* One may ask about oneself; the firm's EC and the platform about anyone in the firm. */
-	bool may_ask = actor->platform || strcmp(who, actor->subject) == 0 || strcmp(firm->ec_email, actor->subject) == 0;
+	bool may_ask =
+	    actor->platform || strcmp(who, actor->subject) == 0 || strcmp(firm->ec_email, actor->subject) == 0;
 	ledger__state__firm__free_unpacked(firm, NULL);
 	if (!may_ask) {
 		proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "actor",
@@ -193,7 +199,9 @@ static void can(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, 
 	char reason[256];
 	proj_can_result res = proj_can(p, txn, q->firm_id, who, (size_t)action, now_us, reason, sizeof reason);
 	if (res == PROJ_CAN_ERROR || res == PROJ_CAN_NO_FIRM) {
-		proj_error(reply, arena, res == PROJ_CAN_ERROR ? LEDGER__API__ERROR_CODE__INTERNAL : LEDGER__API__ERROR_CODE__NOT_FOUND,
+		proj_error(reply, arena,
+		           res == PROJ_CAN_ERROR ? LEDGER__API__ERROR_CODE__INTERNAL
+		                                 : LEDGER__API__ERROR_CODE__NOT_FOUND,
 		           "firm_id", "%s", reason);
 		return;
 	}
@@ -233,7 +241,8 @@ static bool rights_in_firm(proj *p, MDB_txn *txn, const Ledger__State__Firm *fir
 	size_t prefix = strlen(firm->firm_id) + 1;
 	MDB_val k = {prefix, firm->firm_id}, v;
 	bool go_on = true;
-	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); go_on && rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); go_on && rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const char *key = k.mv_data;
 		if (k.mv_size < prefix + 3 || memcmp(key, firm->firm_id, prefix) != 0)
 			break;
@@ -266,7 +275,8 @@ ledger_err proj_rights_at(proj *p, MDB_txn *txn, const char *firm_id, int64_t at
 		return ledger_mdb_err(rc);
 	MDB_val k, v;
 	bool go_on = true;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); go_on && rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); go_on && rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		firm = ledger__state__firm__unpack(NULL, v.mv_size, v.mv_data);
 		if (!firm)
 			continue;
@@ -277,8 +287,8 @@ ledger_err proj_rights_at(proj *p, MDB_txn *txn, const char *firm_id, int64_t at
 	return LEDGER_OK;
 }
 
-void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
-                const Ledger__Api__Request *req, Ledger__Api__Reply *reply, proj_arena *arena)
+void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, const Ledger__Api__Request *req,
+                Ledger__Api__Reply *reply, proj_arena *arena)
 {
 	switch (req->body_case) {
 	case LEDGER__API__REQUEST__BODY_DELEGATIONS_GIVEN:
@@ -294,15 +304,20 @@ void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
 		break;
 	case LEDGER__API__REQUEST__BODY_COLLECTION_SHOW:
 	case LEDGER__API__REQUEST__BODY_COLLECTION_LIST:
-	case LEDGER__API__REQUEST__BODY_DOCUMENT_GET: proj_query_collection(p, txn, actor, now_us, req, reply, arena); break;
+	case LEDGER__API__REQUEST__BODY_DOCUMENT_GET:
+		proj_query_collection(p, txn, actor, now_us, req, reply, arena);
+		break;
 	case LEDGER__API__REQUEST__BODY_CREDITS_SHOW:
 	case LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW:
 	case LEDGER__API__REQUEST__BODY_STATS:
 	case LEDGER__API__REQUEST__BODY_DASHBOARD:
 	case LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT:
-	case LEDGER__API__REQUEST__BODY_ALERTS_LIST: proj_query_platform(p, txn, actor, now_us, req, reply, arena); break;
+	case LEDGER__API__REQUEST__BODY_ALERTS_LIST:
+		proj_query_platform(p, txn, actor, now_us, req, reply, arena);
+		break;
 	default:
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "body", "the request carries no command or query");
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "body",
+		           "the request carries no command or query");
 		break;
 	}
 }

@@ -18,13 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WRAPPED_KEY_BYTES (crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
+#define WRAPPED_KEY_BYTES                                                                                              \
+	(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
 #define SEALED_BYTES_MAX 1024u
-#define FIELD_BYTES_MAX 128u
-#define ALL_STEPS 0x1fu
+#define FIELD_BYTES_MAX  128u
+#define ALL_STEPS        0x1fu
 
 static const char *const step_names[] = {
-	NULL, "information_confirmed", "identity_verified", "subscription_accepted", "terms_accepted", "certificate_issued",
+    NULL, "information_confirmed", "identity_verified", "subscription_accepted", "terms_accepted", "certificate_issued",
 };
 
 const char *proj_step_name(Ledger__Events__RegistrationStep step)
@@ -68,8 +69,8 @@ static ledger_err subject_key(proj *p, MDB_txn *txn, const char *subject, bool c
 	if (rc == 0) {
 		const uint8_t *w = v.mv_data;
 		if (v.mv_size != WRAPPED_KEY_BYTES ||
-		    crypto_secretbox_open_easy(key, w + crypto_secretbox_NONCEBYTES, v.mv_size - crypto_secretbox_NONCEBYTES, w,
-		                               p->personal_key) != 0)
+		    crypto_secretbox_open_easy(key, w + crypto_secretbox_NONCEBYTES,
+		                               v.mv_size - crypto_secretbox_NONCEBYTES, w, p->personal_key) != 0)
 			return LEDGER_ERR_CORRUPT;
 		return LEDGER_OK;
 	}
@@ -84,8 +85,8 @@ static ledger_err subject_key(proj *p, MDB_txn *txn, const char *subject, bool c
 }
 
 /* Seals plain under the subject's key, stores it under (subject, sha256), fills ref. */
-ledger_err proj_personal_seal(proj *p, MDB_txn *txn, const char *subject, const char *plain, Ledger__Events__SealedRef *ref,
-                       uint8_t hash[32])
+ledger_err proj_personal_seal(proj *p, MDB_txn *txn, const char *subject, const char *plain,
+                              Ledger__Events__SealedRef *ref, uint8_t hash[32])
 {
 	uint8_t key[32], sealed[SEALED_BYTES_MAX];
 	size_t n = strlen(plain);
@@ -118,7 +119,8 @@ ledger_err proj_personal_seal(proj *p, MDB_txn *txn, const char *subject, const 
 }
 
 /* Opens the sealed data ref of subject into plain (plain_bytes). LEDGER_END once erased. */
-ledger_err proj_personal_open(proj *p, MDB_txn *txn, const char *subject, const uint8_t hash[32], char *plain, size_t plain_bytes)
+ledger_err proj_personal_open(proj *p, MDB_txn *txn, const char *subject, const uint8_t hash[32], char *plain,
+                              size_t plain_bytes)
 {
 	uint8_t key[32];
 	ledger_err err = subject_key(p, txn, subject, false, key);
@@ -130,13 +132,15 @@ ledger_err proj_personal_open(proj *p, MDB_txn *txn, const char *subject, const 
 	memcpy(k + kn + 1, hash, 32);
 	MDB_val key_val = {kn + 1 + 32, k}, v;
 	int rc = mdb_get(txn, p->sealed, &key_val, &v);
-	const size_t overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	const size_t overhead =
+	    crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES;
 	unsigned long long m;
-	if (rc == 0 && (v.mv_size < overhead || v.mv_size - overhead >= plain_bytes ||
-	                crypto_aead_xchacha20poly1305_ietf_decrypt((uint8_t *)plain, &m, NULL,
-	                                                           (const uint8_t *)v.mv_data + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-	                                                           v.mv_size - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-	                                                           (const uint8_t *)subject, strlen(subject), v.mv_data, key) != 0))
+	if (rc == 0 &&
+	    (v.mv_size < overhead || v.mv_size - overhead >= plain_bytes ||
+	     crypto_aead_xchacha20poly1305_ietf_decrypt(
+	         (uint8_t *)plain, &m, NULL, (const uint8_t *)v.mv_data + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+	         v.mv_size - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, (const uint8_t *)subject, strlen(subject),
+	         v.mv_data, key) != 0))
 		rc = MDB_CORRUPTED;
 	sodium_memzero(key, sizeof key);
 	if (rc)
@@ -239,7 +243,8 @@ bool proj_registration_complete(proj *p, MDB_txn *txn, const char *subject, int6
 	} else {
 		int64_t end_us;
 		if (!proj_date_end_us(r->certificate_not_after, &end_us) || now_us >= end_us) {
-			snprintf(why, why_bytes, "the signing certificate %s expired on %s", r->certificate_serial, r->certificate_not_after);
+			snprintf(why, why_bytes, "the signing certificate %s expired on %s", r->certificate_serial,
+			         r->certificate_not_after);
 			ok = false;
 		}
 	}
@@ -282,66 +287,83 @@ static const char *step_fields_error(const Ledger__Api__RegistrationRecord *c, c
 		const char *name, *value;
 		bool required, allowed;
 	} fields[] = {
-		{"provider", c->provider, identity, identity},
-		{"provider_reference", c->provider_reference, identity, identity},
-		{"method", c->method, identity, identity},
-		{"phone", c->phone, identity, identity},
-		{"id_document_reference", c->id_document_reference, identity, identity},
-		{"terms_version", c->terms_version, terms, terms},
-		{"rgpd_version", c->rgpd_version, terms, terms},
-		{"subscription_version", c->subscription_version, subscription, subscription},
-		{"certificate_serial", c->certificate_serial, certificate, certificate},
-		{"certificate_not_after", c->certificate_not_after, certificate, certificate},
+	    {"provider", c->provider, identity, identity},
+	    {"provider_reference", c->provider_reference, identity, identity},
+	    {"method", c->method, identity, identity},
+	    {"phone", c->phone, identity, identity},
+	    {"id_document_reference", c->id_document_reference, identity, identity},
+	    {"terms_version", c->terms_version, terms, terms},
+	    {"rgpd_version", c->rgpd_version, terms, terms},
+	    {"subscription_version", c->subscription_version, subscription, subscription},
+	    {"certificate_serial", c->certificate_serial, certificate, certificate},
+	    {"certificate_not_after", c->certificate_not_after, certificate, certificate},
 	};
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 		*field = fields[i].name;
 		if (!fields[i].allowed && fields[i].value[0])
 			return "is not part of this step";
 		if (!field_ok(fields[i].value, fields[i].required))
-			return fields[i].required ? "is required for this step (1 to 128 characters of text)" : "must be 1 to 128 characters of text";
+			return fields[i].required ? "is required for this step (1 to 128 characters of text)"
+			                          : "must be 1 to 128 characters of text";
 	}
 	return NULL;
 }
 
 ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
-                                    const Ledger__Api__RegistrationRecord *c, Ledger__Api__Reply *reply, proj_arena *arena,
-                                    uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES])
+                                    const Ledger__Api__RegistrationRecord *c, Ledger__Api__Reply *reply,
+                                    proj_arena *arena, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES])
 {
 	MDB_txn *txn = ledger_txn_mdb(t);
 	char subject[PROJ_EMAIL_BYTES_MAX + 1], phone[20];
 	const char *why, *field;
 	if (!actor->platform)
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, NULL,
-		                  "registration steps are reported by the platform role; %s does not have it", actor->subject), LEDGER_OK;
+		                  "registration steps are reported by the platform role; %s does not have it",
+		                  actor->subject),
+		       LEDGER_OK;
 	if (!proj_email_normalise(c->subject, subject, &why))
-		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject", "subject \"%.64s\": %s", c->subject, why), LEDGER_OK;
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject",
+		                  "subject \"%.64s\": %s", c->subject, why),
+		       LEDGER_OK;
 	if (!proj_step_name(c->step))
-		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "step", "unknown registration step %d", (int)c->step), LEDGER_OK;
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "step",
+		                  "unknown registration step %d", (int)c->step),
+		       LEDGER_OK;
 	if ((why = step_fields_error(c, &field)))
-		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, field, "%s %s", field, why), LEDGER_OK;
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, field, "%s %s", field, why),
+		       LEDGER_OK;
 	int64_t end_us;
 	if (c->certificate_not_after[0] && !proj_date_end_us(c->certificate_not_after, &end_us))
-		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "certificate_not_after", "certificate_not_after is not a date YYYY-MM-DD"), LEDGER_OK;
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "certificate_not_after",
+		                  "certificate_not_after is not a date YYYY-MM-DD"),
+		       LEDGER_OK;
 	if (c->phone[0] && !proj_phone_normalise(c->phone, phone))
-		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "phone", "phone: an international number, + and 8 to 15 digits"), LEDGER_OK;
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "phone",
+		                  "phone: an international number, + and 8 to 15 digits"),
+		       LEDGER_OK;
 	Ledger__State__Account *acc;
 	ledger_err err = proj_account_get(p, txn, subject, &acc);
 	if (err == LEDGER_END)
-		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "subject", "no account %s", subject), LEDGER_OK;
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "subject", "no account %s",
+		                  subject),
+		       LEDGER_OK;
 	if (err)
 		return err;
 	ledger__state__account__free_unpacked(acc, NULL);
 	Ledger__State__Registration *r = NULL;
 	bool identity_done = proj_registration_get(p, txn, subject, &r) == LEDGER_OK &&
-	                     (r->steps & (1u << (LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED - 1))) && !r->erased;
+	                     (r->steps & (1u << (LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED - 1))) &&
+	                     !r->erased;
 	if (r)
 		ledger__state__registration__free_unpacked(r, NULL);
 	if (c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED && !identity_done)
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "step",
-		                  "a certificate is issued only after the identity of %s is verified", subject), LEDGER_OK;
+		                  "a certificate is issued only after the identity of %s is verified", subject),
+		       LEDGER_OK;
 	if (c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED && !p->has_personal_key)
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "phone",
-		                  "this service has no personal-data key: it cannot keep personal data"), LEDGER_OK;
+		                  "this service has no personal-data key: it cannot keep personal data"),
+		       LEDGER_OK;
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__RegistrationRecorded e = LEDGER__EVENTS__REGISTRATION_RECORDED__INIT;
 	Ledger__Events__SealedRef ref = LEDGER__EVENTS__SEALED_REF__INIT;
@@ -379,11 +401,16 @@ ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, 
 	const char *why;
 	if (!actor->platform)
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, NULL,
-		                  "erasure is ordered by the platform role; %s does not have it", actor->subject), LEDGER_OK;
+		                  "erasure is ordered by the platform role; %s does not have it", actor->subject),
+		       LEDGER_OK;
 	if (!proj_email_normalise(c->subject, subject, &why))
-		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject", "subject \"%.64s\": %s", c->subject, why), LEDGER_OK;
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject",
+		                  "subject \"%.64s\": %s", c->subject, why),
+		       LEDGER_OK;
 	if (!field_ok(c->reason, true))
-		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "reason", "reason: 1 to 128 characters, e.g. the request's reference"), LEDGER_OK;
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "reason",
+		                  "reason: 1 to 128 characters, e.g. the request's reference"),
+		       LEDGER_OK;
 	ledger_err err = shred(p, ledger_txn_mdb(t), subject);
 	if (err)
 		return err;
@@ -399,17 +426,18 @@ ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, 
 /* ----- query ----- */
 
 /* The personal data of the subject's latest identity verification, if still sealed. */
-static void open_personal(proj *p, MDB_txn *txn, const Ledger__State__Registration *r, Ledger__Api__RegistrationReply *out,
-                          proj_arena *arena)
+static void open_personal(proj *p, MDB_txn *txn, const Ledger__State__Registration *r,
+                          Ledger__Api__RegistrationReply *out, proj_arena *arena)
 {
 	ledger_record rec;
 	if (r->erased || !p->has_personal_key || ledger_get(p->l, txn, r->identity_seq, &rec) != LEDGER_OK)
 		return;
 	Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
-	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED && ev->registration_recorded->personal &&
-	    ev->registration_recorded->personal->sha256.len == 32) {
+	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED &&
+	    ev->registration_recorded->personal && ev->registration_recorded->personal->sha256.len == 32) {
 		char plain[SEALED_BYTES_MAX];
-		if (proj_personal_open(p, txn, r->subject, ev->registration_recorded->personal->sha256.data, plain, sizeof plain) == LEDGER_OK) {
+		if (proj_personal_open(p, txn, r->subject, ev->registration_recorded->personal->sha256.data, plain,
+		                       sizeof plain) == LEDGER_OK) {
 			char *nl = strchr(plain, '\n');
 			if (nl) {
 				*nl = '\0';
@@ -430,11 +458,13 @@ void proj_query_registration(proj *p, MDB_txn *txn, const proj_actor *actor, con
 	const char *why;
 	const char *asked = q->subject[0] ? q->subject : actor->subject;
 	if (!proj_email_normalise(asked, subject, &why)) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject", "subject \"%.64s\": %s", asked, why);
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject", "subject \"%.64s\": %s",
+		           asked, why);
 		return;
 	}
 	if (!actor->platform && strcmp(subject, actor->subject) != 0) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "subject", "only %s and the platform see this registration", subject);
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "subject",
+		           "only %s and the platform see this registration", subject);
 		return;
 	}
 	Ledger__State__Registration *r = NULL;

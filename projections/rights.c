@@ -9,35 +9,35 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ALL (PROJ_RIGHT_SIGN | PROJ_RIGHT_LAUNCH | PROJ_RIGHT_SEAL | PROJ_RIGHT_PREPARE)
+#define ALL     (PROJ_RIGHT_SIGN | PROJ_RIGHT_LAUNCH | PROJ_RIGHT_SEAL | PROJ_RIGHT_PREPARE)
 #define EC_ONLY 0u
 
 static const struct action {
 	const char *name;
 	unsigned rights; /* any of these rights grants the action; EC_ONLY: none does */
 } actions[] = {
-	{"platform.stats", EC_ONLY},
-	{"platform.credit", EC_ONLY},
-	{"platform.firm_settings", EC_ONLY},
-	{"platform.dashboard", ALL},
-	{"platform.contacts_export", ALL},
-	{"platform.alerts", ALL},
-	{"signature.configure", ALL},
-	{"signature.modify", ALL},
-	{"signature.add_signers", ALL},
-	{"signature.remind", ALL},
-	{"signature.cancel", PROJ_RIGHT_SIGN | PROJ_RIGHT_LAUNCH},
-	{"signature.send", PROJ_RIGHT_SIGN | PROJ_RIGHT_LAUNCH},
-	{"signature.classify", ALL},
-	{"signature.sign", PROJ_RIGHT_SIGN},
-	{"seal.configure", ALL},
-	{"seal.modify", ALL},
-	{"seal.classify", ALL},
-	{"seal.seal", PROJ_RIGHT_SIGN | PROJ_RIGHT_SEAL},
-	/* The preparer's path to sending: ask the EC, who approves or rejects. */
-	{"signature.request_approval", ALL},
-	{"signature.approve", EC_ONLY},
-	{"signature.reject", EC_ONLY},
+    {"platform.stats", EC_ONLY},
+    {"platform.credit", EC_ONLY},
+    {"platform.firm_settings", EC_ONLY},
+    {"platform.dashboard", ALL},
+    {"platform.contacts_export", ALL},
+    {"platform.alerts", ALL},
+    {"signature.configure", ALL},
+    {"signature.modify", ALL},
+    {"signature.add_signers", ALL},
+    {"signature.remind", ALL},
+    {"signature.cancel", PROJ_RIGHT_SIGN | PROJ_RIGHT_LAUNCH},
+    {"signature.send", PROJ_RIGHT_SIGN | PROJ_RIGHT_LAUNCH},
+    {"signature.classify", ALL},
+    {"signature.sign", PROJ_RIGHT_SIGN},
+    {"seal.configure", ALL},
+    {"seal.modify", ALL},
+    {"seal.classify", ALL},
+    {"seal.seal", PROJ_RIGHT_SIGN | PROJ_RIGHT_SEAL},
+    /* The preparer's path to sending: ask the EC, who approves or rejects. */
+    {"signature.request_approval", ALL},
+    {"signature.approve", EC_ONLY},
+    {"signature.reject", EC_ONLY},
 };
 
 #define ACTION_COUNT (sizeof actions / sizeof actions[0])
@@ -50,7 +50,10 @@ int proj_action_find(const char *name)
 	return -1;
 }
 
-size_t proj_action_count(void) { return ACTION_COUNT; }
+size_t proj_action_count(void)
+{
+	return ACTION_COUNT;
+}
 
 const char *proj_action_name(size_t index)
 {
@@ -86,8 +89,8 @@ unsigned proj_right_bit_of(Ledger__Events__Right right)
 	return proj_right_name(right) ? 1u << ((unsigned)right - 1) : 0;
 }
 
-proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char *who,
-                         size_t action_index, int64_t now_us, char *reason, size_t reason_bytes)
+proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char *who, size_t action_index,
+                         int64_t now_us, char *reason, size_t reason_bytes)
 {
 	assert(action_index < ACTION_COUNT);
 	const struct action *a = &actions[action_index];
@@ -105,7 +108,8 @@ proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char 
 	ledger__state__firm__free_unpacked(firm, NULL);
 	/* Registration (information, identity, subscription, terms, a valid certificate) comes
 	 * before any signature, for the EC as for a collaborator holding `sign`. */
-	if (strcmp(a->name, "signature.sign") == 0 && (is_ec || proj_delegation_live(p, txn, firm_id, who, PROJ_RIGHT_SIGN, now_us, NULL)) &&
+	if (strcmp(a->name, "signature.sign") == 0 &&
+	    (is_ec || proj_delegation_live(p, txn, firm_id, who, PROJ_RIGHT_SIGN, now_us, NULL)) &&
 	    !proj_registration_complete(p, txn, who, now_us, reason, reason_bytes))
 		return PROJ_CAN_DENIED;
 	if (is_ec) {
@@ -116,11 +120,13 @@ proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char 
 		snprintf(reason, reason_bytes, "%s is reserved to the EC of firm %s", a->name, firm_id);
 		return PROJ_CAN_DENIED;
 	}
-	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++) {
+	for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE;
+	     r++) {
 		unsigned bit = proj_right_bit_of(r);
 		char until[11];
 		if ((a->rights & bit) && proj_delegation_live(p, txn, firm_id, who, bit, now_us, until)) {
-			snprintf(reason, reason_bytes, "delegation %s in firm %s, valid through %s", proj_right_name(r), firm_id, until);
+			snprintf(reason, reason_bytes, "delegation %s in firm %s, valid through %s", proj_right_name(r),
+			         firm_id, until);
 			return PROJ_CAN_ALLOWED;
 		}
 	}
@@ -132,9 +138,11 @@ proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char 
 		snprintf(reason, reason_bytes, "no delegation in firm %s", firm_id);
 	else {
 		char names[40] = "";
-		for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN; r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++)
+		for (Ledger__Events__Right r = LEDGER__EVENTS__RIGHT__RIGHT_SIGN;
+		     r <= LEDGER__EVENTS__RIGHT__RIGHT_PREPARE; r++)
 			if (a->rights & proj_right_bit_of(r))
-				snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "", proj_right_name(r));
+				snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+				         names[0] ? ", " : "", proj_right_name(r));
 		snprintf(reason, reason_bytes, "%s needs one of the rights %s in firm %s", a->name, names, firm_id);
 	}
 	return PROJ_CAN_DENIED;

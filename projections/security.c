@@ -23,9 +23,9 @@ ledger_err proj_record_denial(proj *p, ledger_txn *t, const proj_actor *actor, c
                               const Ledger__Api__Request *req, const Ledger__Api__Error *error, uint32_t suppressed)
 {
 	const ProtobufCFieldDescriptor *field =
-		protobuf_c_message_descriptor_get_field(&ledger__api__request__descriptor, (unsigned)req->body_case);
+	    protobuf_c_message_descriptor_get_field(&ledger__api__request__descriptor, (unsigned)req->body_case);
 	const ProtobufCEnumValue *code =
-		protobuf_c_enum_descriptor_get_value(&ledger__api__error_code__descriptor, (int)error->code);
+	    protobuf_c_enum_descriptor_get_value(&ledger__api__error_code__descriptor, (int)error->code);
 	/* A firm id that failed validation is not filed under: it may be anything. */
 	const char *firm = proj_request_firm(req);
 	if (!proj_firm_id_valid(firm))

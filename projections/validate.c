@@ -79,7 +79,11 @@ bool proj_text_valid(const char *s, size_t bytes_max)
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
 		unsigned c = *p;
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t len = c < 0x80             ? 1
+		             : (c & 0xe0) == 0xc0 ? 2
+		             : (c & 0xf0) == 0xe0 ? 3
+		             : (c & 0xf8) == 0xf0 ? 4
+		                                  : 0;
 		if (len == 0 || (size_t)(end - p) < len)
 			return false;
 		unsigned cp = len == 1 ? c : c & (0xff >> (len + 1));

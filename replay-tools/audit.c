@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EXIT_BAD 1
-#define EXIT_USAGE 2
-#define EXIT_UNREADABLE 3
+#define EXIT_BAD                  1
+#define EXIT_USAGE                2
+#define EXIT_UNREADABLE           3
 #define SCRATCH_MAP_BYTES_INITIAL ((size_t)1 << 30) /* grows when full */
 
 static const char usage[] =
@@ -87,20 +87,25 @@ static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
 	if (err == LEDGER_OK && blobs_err) {
 		char bad_hex[2 * LEDGER_HASH_BYTES + 1];
 		ledger_hex(bad, LEDGER_HASH_BYTES, bad_hex);
-		printf(json ? "{\"ok\":false,\"bad_document\":\"%s\"}\n" : "the chain is intact, but stored document %s does not hash to its key\n",
+		printf(json ? "{\"ok\":false,\"bad_document\":\"%s\"}\n"
+		            : "the chain is intact, but stored document %s does not hash to its key\n",
 		       bad_hex);
 		return EXIT_BAD;
 	}
 	if (err == LEDGER_OK) {
 		if (json)
-			printf("{\"ok\":true,\"events\":%llu,\"head_seq\":%llu,\"head_hash\":\"%s\",\"documents\":%llu}\n",
-			       (unsigned long long)r.events, (unsigned long long)r.head_seq, hash, (unsigned long long)documents);
+			printf(
+			    "{\"ok\":true,\"events\":%llu,\"head_seq\":%llu,\"head_hash\":\"%s\",\"documents\":%llu}\n",
+			    (unsigned long long)r.events, (unsigned long long)r.head_seq, hash,
+			    (unsigned long long)documents);
 		else if (documents == 0)
 			printf("intact: %llu events, head seq %llu, hash %s\n", (unsigned long long)r.events,
 			       (unsigned long long)r.head_seq, hash);
 		else
-			printf("intact: %llu events, head seq %llu, hash %s; %llu stored documents hash to their keys\n",
-			       (unsigned long long)r.events, (unsigned long long)r.head_seq, hash, (unsigned long long)documents);
+			printf(
+			    "intact: %llu events, head seq %llu, hash %s; %llu stored documents hash to their keys\n",
+			    (unsigned long long)r.events, (unsigned long long)r.head_seq, hash,
+			    (unsigned long long)documents);
 		return 0;
 	}
 	if (err == LEDGER_ERR_CORRUPT) {
@@ -112,7 +117,8 @@ static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
 			       r.reason, (unsigned long long)r.events);
 		return EXIT_BAD;
 	}
-	fprintf(stderr, "ledger-audit: %s: %s\n", dir, err == LEDGER_ERR_INVALID ? "bad --from/--to range" : ledger_strerror(err));
+	fprintf(stderr, "ledger-audit: %s: %s\n", dir,
+	        err == LEDGER_ERR_INVALID ? "bad --from/--to range" : ledger_strerror(err));
 	return err == LEDGER_ERR_INVALID ? EXIT_USAGE : EXIT_UNREADABLE;
 }
 
@@ -167,7 +173,9 @@ static bool same_db(ledger *a, MDB_txn *ta, ledger *b, const char *name)
 		if (ra != 0 || rb != 0 || ka.mv_size != kb.mv_size || memcmp(ka.mv_data, kb.mv_data, ka.mv_size) != 0 ||
 		    va.mv_size != vb.mv_size || memcmp(va.mv_data, vb.mv_data, va.mv_size) != 0) {
 			printf("database %s differs at row %llu (%s)\n", name, (unsigned long long)row,
-			       ra != 0 ? "live has fewer rows" : rb != 0 ? "live has more rows" : "key or value differs");
+			       ra != 0   ? "live has fewer rows"
+			       : rb != 0 ? "live has more rows"
+			                 : "key or value differs");
 			same = false;
 			break;
 		}
@@ -193,7 +201,8 @@ static bool print_right(void *ctx, const char *firm_id, const char *ec, const ch
 	if (pr->json) {
 		/* Identifiers are validated (no quotes or backslashes): printed as they are. */
 		printf("%s{\"firm\":\"%s\",\"ec\":\"%s\",\"who\":\"%s\",\"right\":\"%s\",\"expires_on\":\"%s\"}",
-		       pr->first ? "" : ",", firm_id, ec, who, right == LEDGER__EVENTS__RIGHT__RIGHT_UNSPECIFIED ? "ec" : name, expires_on);
+		       pr->first ? "" : ",", firm_id, ec, who,
+		       right == LEDGER__EVENTS__RIGHT__RIGHT_UNSPECIFIED ? "ec" : name, expires_on);
 	} else {
 		if (strcmp(pr->last_firm, firm_id) != 0)
 			printf("firm %s\n", firm_id);
@@ -370,7 +379,8 @@ int main(int argc, char **argv)
 				break;
 			}
 			if (!parse_seq(optarg, c == 'f' ? &from : &to)) {
-				fprintf(stderr, "ledger-audit: --%s %s: a seq, 1 or more\n", c == 'f' ? "from" : "to", optarg);
+				fprintf(stderr, "ledger-audit: --%s %s: a seq, 1 or more\n", c == 'f' ? "from" : "to",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -397,7 +407,8 @@ int main(int argc, char **argv)
 		return audit_prove(dir, json, document, file, seq);
 	if (exporting) {
 		int64_t from_us = INT64_MIN, to_us = INT64_MAX;
-		if ((from_text && !parse_time_us(from_text, &from_us)) || (to_text && !parse_time_us(to_text, &to_us))) {
+		if ((from_text && !parse_time_us(from_text, &from_us)) ||
+		    (to_text && !parse_time_us(to_text, &to_us))) {
 			fprintf(stderr, "ledger-audit export: --from/--to take YYYY-MM-DDTHH:MM:SSZ (UTC)\n");
 			return EXIT_USAGE;
 		}

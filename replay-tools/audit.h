@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define AUDIT_EXIT_BAD 1
-#define AUDIT_EXIT_USAGE 2
+#define AUDIT_EXIT_BAD        1
+#define AUDIT_EXIT_USAGE      2
 #define AUDIT_EXIT_UNREADABLE 3
 
 /* The payload's field name in events.proto ("document_signed", ...). */

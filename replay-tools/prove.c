@@ -35,8 +35,8 @@ static int open_verified(const char *dir, ledger **l, MDB_txn **txn, ledger_veri
 	if (err == LEDGER_OK)
 		return 0;
 	if (err == LEDGER_ERR_CORRUPT)
-		printf("the chain is broken at seq %llu (%s): nothing in this log can be proved\n", (unsigned long long)v->bad_seq,
-		       v->reason);
+		printf("the chain is broken at seq %llu (%s): nothing in this log can be proved\n",
+		       (unsigned long long)v->bad_seq, v->reason);
 	else
 		fprintf(stderr, "ledger-audit: %s\n", ledger_strerror(err));
 	ledger_read_end(*l, *txn);
@@ -55,7 +55,7 @@ static void iso_time(int64_t us, char out[24])
 const char *audit_event_kind(const Ledger__Events__Event *ev)
 {
 	const ProtobufCFieldDescriptor *f =
-		protobuf_c_message_descriptor_get_field(&ledger__events__event__descriptor, (unsigned)ev->payload_case);
+	    protobuf_c_message_descriptor_get_field(&ledger__events__event__descriptor, (unsigned)ev->payload_case);
 	return f ? f->name : "unknown";
 }
 
@@ -126,18 +126,22 @@ static uint64_t document_events(ledger *l, MDB_txn *txn, const uint8_t sha[32], 
 			char at[24], hash[65];
 			iso_time(ev->committed_at_us, at);
 			ledger_hex(rec.hash, 32, hash);
-			const char *who = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED ? ev->document_signed->signer : ev->actor;
+			const char *who = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED
+			                      ? ev->document_signed->signer
+			                      : ev->actor;
 			const char *collection = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED
 			                             ? ev->document_signed->collection_id
 			                             : ev->document_added->collection_id;
 			if (json)
-				printf("%s{\"seq\":%llu,\"at\":\"%s\",\"event\":\"%s\",\"role\":\"%s\",\"firm\":\"%s\",\"collection\":\"%s\","
+				printf("%s{\"seq\":%llu,\"at\":\"%s\",\"event\":\"%s\",\"role\":\"%s\",\"firm\":\"%s\","
+				       "\"collection\":\"%s\","
 				       "\"by\":\"%s\",\"record_hash\":\"%s\"}",
-				       found ? "," : "", (unsigned long long)rec.seq, at, audit_event_kind(ev), role, ev->firm_id, collection, who,
-				       hash);
+				       found ? "," : "", (unsigned long long)rec.seq, at, audit_event_kind(ev), role,
+				       ev->firm_id, collection, who, hash);
 			else
-				printf("  seq %llu at %s: %s (%s) in %s/%s by %s; record hash %s\n", (unsigned long long)rec.seq, at, role,
-				       audit_event_kind(ev), ev->firm_id, collection, who, hash);
+				printf("  seq %llu at %s: %s (%s) in %s/%s by %s; record hash %s\n",
+				       (unsigned long long)rec.seq, at, role, audit_event_kind(ev), ev->firm_id,
+				       collection, who, hash);
 			found++;
 		}
 		if (ev)
@@ -176,7 +180,9 @@ static int prove_document(const char *dir, const uint8_t sha[32], bool json)
 		printf("  named by no event: this document is not in the log\n");
 	else
 		printf("  %s; chain intact from event 1 to head seq %llu (hash %s)\n",
-		       !has_blob ? "its bytes are not stored here" : blob_ok ? "its stored bytes hash to it" : "ITS STORED BYTES DO NOT MATCH",
+		       !has_blob ? "its bytes are not stored here"
+		       : blob_ok ? "its stored bytes hash to it"
+		                 : "ITS STORED BYTES DO NOT MATCH",
 		       (unsigned long long)v.head_seq, head);
 	ledger_read_end(l, txn);
 	ledger_close(l);
@@ -202,20 +208,23 @@ static int prove_seq(const char *dir, uint64_t seq, bool json)
 		ledger_hex(rec.prev_hash, 32, prev);
 		ledger_hex(v.head_hash, 32, head);
 		if (json)
-			printf("{\"ok\":true,\"seq\":%llu,\"at\":\"%s\",\"event\":\"%s\",\"actor\":\"%s\",\"firm\":\"%s\",\"hash\":\"%s\","
+			printf("{\"ok\":true,\"seq\":%llu,\"at\":\"%s\",\"event\":\"%s\",\"actor\":\"%s\",\"firm\":\"%"
+			       "s\",\"hash\":\"%s\","
 			       "\"prev_hash\":\"%s\",\"head_seq\":%llu,\"head_hash\":\"%s\"}\n",
-			       (unsigned long long)seq, at, ev ? audit_event_kind(ev) : "?", ev ? ev->actor : "", ev ? ev->firm_id : "",
-			       hash, prev, (unsigned long long)v.head_seq, head);
+			       (unsigned long long)seq, at, ev ? audit_event_kind(ev) : "?", ev ? ev->actor : "",
+			       ev ? ev->firm_id : "", hash, prev, (unsigned long long)v.head_seq, head);
 		else
-			printf("event %llu (%s at %s by %s) is in the log: hash %s, prev %s; chain intact from event 1 to head seq "
+			printf("event %llu (%s at %s by %s) is in the log: hash %s, prev %s; chain intact from event 1 "
+			       "to head seq "
 			       "%llu (hash %s)\n",
-			       (unsigned long long)seq, ev ? audit_event_kind(ev) : "?", at, ev ? ev->actor : "?", hash, prev,
-			       (unsigned long long)v.head_seq, head);
+			       (unsigned long long)seq, ev ? audit_event_kind(ev) : "?", at, ev ? ev->actor : "?", hash,
+			       prev, (unsigned long long)v.head_seq, head);
 		if (ev)
 			ledger__events__event__free_unpacked(ev, NULL);
 		rc = 0;
 	} else {
-		printf(json ? "{\"ok\":false,\"seq\":%llu,\"head_seq\":%llu}\n" : "no event %llu: the log ends at seq %llu\n",
+		printf(json ? "{\"ok\":false,\"seq\":%llu,\"head_seq\":%llu}\n"
+		            : "no event %llu: the log ends at seq %llu\n",
 		       (unsigned long long)seq, (unsigned long long)v.head_seq);
 	}
 	ledger_read_end(l, txn);
@@ -259,22 +268,25 @@ static const char *export_detail(const Ledger__Events__Event *ev, char *detail, 
 	detail[0] = '\0';
 	switch (ev->payload_case) {
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED:
-		snprintf(detail, cap, "%s \"%s\"", ev->collection_created->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL ? "seal" : "signature",
+		snprintf(detail, cap, "%s \"%s\"",
+		         ev->collection_created->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL ? "seal"
+		                                                                                    : "signature",
 		         ev->collection_created->title);
 		return ev->collection_created->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED: {
 		const ProtobufCEnumDescriptor *d = &ledger__events__collection_state__descriptor;
-		const ProtobufCEnumValue *from = protobuf_c_enum_descriptor_get_value(d, ev->collection_transitioned->from);
+		const ProtobufCEnumValue *from =
+		    protobuf_c_enum_descriptor_get_value(d, ev->collection_transitioned->from);
 		const ProtobufCEnumValue *to = protobuf_c_enum_descriptor_get_value(d, ev->collection_transitioned->to);
 		snprintf(detail, cap, "%s -> %s %s", from ? from->name + 6 : "?", to ? to->name + 6 : "?",
 		         ev->collection_transitioned->comment);
 		return ev->collection_transitioned->collection_id;
 	}
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED: {
-		const ProtobufCEnumValue *a =
-			protobuf_c_enum_descriptor_get_value(&ledger__events__signer_action__descriptor, ev->signer_acted->action);
-		snprintf(detail, cap, "%s %s %s %s", ev->signer_acted->signer, a ? a->name + 7 : "?", ev->signer_acted->method,
-		         ev->signer_acted->provider_reference);
+		const ProtobufCEnumValue *a = protobuf_c_enum_descriptor_get_value(
+		    &ledger__events__signer_action__descriptor, ev->signer_acted->action);
+		snprintf(detail, cap, "%s %s %s %s", ev->signer_acted->signer, a ? a->name + 7 : "?",
+		         ev->signer_acted->method, ev->signer_acted->provider_reference);
 		return ev->signer_acted->collection_id;
 	}
 	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_ADDED: {
@@ -288,8 +300,8 @@ static const char *export_detail(const Ledger__Events__Event *ev, char *detail, 
 		const Ledger__Events__DocumentSigned *s = ev->document_signed;
 		ledger_hex(s->signed_sha256.data, s->signed_sha256.len == 32 ? 32 : 0, h);
 		ledger_hex(s->original_sha256.data, s->original_sha256.len == 32 ? 32 : 0, o);
-		snprintf(detail, cap, "%s by %s: document %s -> %s; certificate %s (%s)", s->seal ? "sealed" : "signed", s->signer, o, h,
-		         s->certificate_serial, s->certificate_subject);
+		snprintf(detail, cap, "%s by %s: document %s -> %s; certificate %s (%s)", s->seal ? "sealed" : "signed",
+		         s->signer, o, h, s->certificate_serial, s->certificate_subject);
 		return s->collection_id;
 	}
 	default: return NULL;
@@ -322,11 +334,13 @@ int audit_export(const char *dir, const char *firm, int64_t from_us, int64_t to_
 		Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
 		char detail[1024], seq[24], at[24], hash[65];
 		const char *collection = ev ? export_detail(ev, detail, sizeof detail) : NULL;
-		if (collection && (!firm || strcmp(firm, ev->firm_id) == 0) && ev->committed_at_us >= from_us && ev->committed_at_us <= to_us) {
+		if (collection && (!firm || strcmp(firm, ev->firm_id) == 0) && ev->committed_at_us >= from_us &&
+		    ev->committed_at_us <= to_us) {
 			snprintf(seq, sizeof seq, "%llu", (unsigned long long)rec.seq);
 			iso_time(ev->committed_at_us, at);
 			ledger_hex(rec.hash, 32, hash);
-			const char *row[] = {seq, at, ev->firm_id, collection, audit_event_kind(ev), ev->actor, detail, hash};
+			const char *row[] = {seq,       at,     ev->firm_id, collection, audit_event_kind(ev),
+			                     ev->actor, detail, hash};
 			for (size_t i = 0; i < 8; i++)
 				csv_field(out, row[i], i == 7);
 			rows++;

@@ -57,31 +57,31 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLIENTS_DEFAULT 16u
-#define CLIENTS_MAX 256u
-#define CYCLES_DEFAULT 5u
+#define CLIENTS_DEFAULT     16u
+#define CLIENTS_MAX         256u
+#define CYCLES_DEFAULT      5u
 #define TERM_CYCLES_DEFAULT 4u
-#define CYCLES_MAX 100u
-#define COLLABS_PER_GRANT 2u
-#define RIGHTS_PER_GRANT 3u
-#define EVENTS_PER_GRANT (COLLABS_PER_GRANT * RIGHTS_PER_GRANT)
-#define FULL_MASK ((1u << EVENTS_PER_GRANT) - 1u)
-#define FIRM_ID "CRASH"
-#define EC_EMAIL "ec@crash.test"
-#define EMAIL_BYTES 64
-#define REQUEST_ID_BYTES 48
+#define CYCLES_MAX          100u
+#define COLLABS_PER_GRANT   2u
+#define RIGHTS_PER_GRANT    3u
+#define EVENTS_PER_GRANT    (COLLABS_PER_GRANT * RIGHTS_PER_GRANT)
+#define FULL_MASK           ((1u << EVENTS_PER_GRANT) - 1u)
+#define FIRM_ID             "CRASH"
+#define EC_EMAIL            "ec@crash.test"
+#define EMAIL_BYTES         64
+#define REQUEST_ID_BYTES    48
 /* Short, so the threads notice the kill quickly; long enough that a loaded (or sanitised)
  * ledgerd answers in time. A spurious timeout is no failure: the request is then simply an
  * unanswered one, retried after the restart. */
-#define CALL_TIMEOUT_MS 2000
-#define RETRY_TIMEOUT_MS 20000
-#define READY_TIMEOUT_MS 60000
-#define STOP_TIMEOUT_MS 10000
+#define CALL_TIMEOUT_MS    2000
+#define RETRY_TIMEOUT_MS   20000
+#define READY_TIMEOUT_MS   60000
+#define STOP_TIMEOUT_MS    10000
 #define CONNECT_TIMEOUT_MS 20000
-#define KILL_DELAY_MIN_MS 50u
-#define KILL_DELAY_MAX_MS 400u
-#define TOKEN_TTL_S (24 * 3600)
-#define LIVE_REPLAYS 3u
+#define KILL_DELAY_MIN_MS  50u
+#define KILL_DELAY_MAX_MS  400u
+#define TOKEN_TTL_S        (24 * 3600)
+#define LIVE_REPLAYS       3u
 #define PROBLEMS_SHOWN_MAX 20u
 
 /* What the test knows of one request. The scan fields are refilled by every log scan. */
@@ -122,7 +122,7 @@ struct test {
 	uint64_t seed, rng;
 	unsigned cycles, term_cycles, n_clients; /* kill cycles, SIGTERM rounds, client threads */
 	bool keep;
-	bool live_audit; /* run ledger-audit against the running ledgerd under load */
+	bool live_audit;      /* run ledger-audit against the running ledgerd under load */
 	const char *map_size; /* ledgerd --map-size: small, so the map grows (and is killed growing) */
 	char ec_token[API_TOKEN_BYTES_MAX];
 	char platform_token[API_TOKEN_BYTES_MAX];
@@ -367,7 +367,8 @@ static bool daemon_stop(test *t, const char *when)
 		if (kill(t->pid, SIGKILL) != 0 || !wait_exit(t->pid, STOP_TIMEOUT_MS, &status))
 			fprintf(stderr, "crash_test: cannot kill the hung ledgerd %ld\n", (long)t->pid);
 		t->pid = 0;
-		fail(t, "ledgerd did not exit within %d ms of SIGTERM %s (killed it; the checks go on)", STOP_TIMEOUT_MS, when);
+		fail(t, "ledgerd did not exit within %d ms of SIGTERM %s (killed it; the checks go on)",
+		     STOP_TIMEOUT_MS, when);
 		return false;
 	}
 	t->pid = 0;
@@ -393,8 +394,10 @@ static bool daemon_restart(test *t)
 		return true;
 	if (!stale)
 		return false;
-	fail(t, "BUG: ledgerd cannot restart while the socket file %s left by the previous ledgerd exists "
-	        "(removing it to go on with the checks)", t->sock_path);
+	fail(t,
+	     "BUG: ledgerd cannot restart while the socket file %s left by the previous ledgerd exists "
+	     "(removing it to go on with the checks)",
+	     t->sock_path);
 	if (unlink(t->sock_path) != 0)
 		return false;
 	return daemon_start(t);
@@ -421,9 +424,9 @@ typedef struct grant_msg {
 } grant_msg;
 
 static const Ledger__Events__Right grant_rights[RIGHTS_PER_GRANT] = {
-	LEDGER__EVENTS__RIGHT__RIGHT_SIGN,
-	LEDGER__EVENTS__RIGHT__RIGHT_PREPARE,
-	LEDGER__EVENTS__RIGHT__RIGHT_SEAL,
+    LEDGER__EVENTS__RIGHT__RIGHT_SIGN,
+    LEDGER__EVENTS__RIGHT__RIGHT_PREPARE,
+    LEDGER__EVENTS__RIGHT__RIGHT_SEAL,
 };
 
 static unsigned grant_collab(const test *t, unsigned client_index, unsigned k)
@@ -471,7 +474,7 @@ static const char *grant_reply_problem(const Ledger__Api__Reply *r)
 static void reply_error(const Ledger__Api__Reply *r, char *out, size_t out_bytes)
 {
 	const ProtobufCEnumValue *v =
-		protobuf_c_enum_descriptor_get_value(&ledger__api__error_code__descriptor, (int)r->error->code);
+	    protobuf_c_enum_descriptor_get_value(&ledger__api__error_code__descriptor, (int)r->error->code);
 	snprintf(out, out_bytes, "%s: %s", v ? v->name : "?", r->error->message);
 }
 
@@ -580,7 +583,8 @@ static req_rec *reqs_push(client *c)
  * the error says, may be retried with the same request id. */
 static bool draining_refusal(client *c, const Ledger__Api__Reply *reply)
 {
-	if (!reply->error || reply->error->code != LEDGER__API__ERROR_CODE__UNAVAILABLE || !atomic_load(&c->t->draining))
+	if (!reply->error || reply->error->code != LEDGER__API__ERROR_CODE__UNAVAILABLE ||
+	    !atomic_load(&c->t->draining))
 		return false;
 	c->unavailable++;
 	return true;
@@ -691,11 +695,11 @@ static unsigned grant_bit(const test *t, unsigned client_index, const Ledger__Ev
 }
 
 /* Folds one event of a "c<i>-<n>" request into its record. */
-static void scan_grant_event(test *t, const ledger_record *rec, const Ledger__Events__Event *ev,
-                             unsigned ci, size_t n)
+static void scan_grant_event(test *t, const ledger_record *rec, const Ledger__Events__Event *ev, unsigned ci, size_t n)
 {
 	if (ci >= t->n_clients || n >= t->clients[ci].n_reqs) {
-		fail(t, "event %llu carries request id %s, which was never sent", (unsigned long long)rec->seq, ev->request_id);
+		fail(t, "event %llu carries request id %s, which was never sent", (unsigned long long)rec->seq,
+		     ev->request_id);
 		return;
 	}
 	req_rec *r = &t->clients[ci].reqs[n];
@@ -727,7 +731,8 @@ static void scan_record(test *t, const ledger_record *rec)
 	if (request_id_parse(ev->request_id, &ci, &n))
 		scan_grant_event(t, rec, ev, ci, n);
 	else if (ev->request_id[0] == 'c')
-		fail(t, "event %llu carries request id \"%s\", not one of ours", (unsigned long long)rec->seq, ev->request_id);
+		fail(t, "event %llu carries request id \"%s\", not one of ours", (unsigned long long)rec->seq,
+		     ev->request_id);
 	/* Any other id is the init event or the setup's: not part of the crash checks. */
 	ledger__events__event__free_unpacked(ev, NULL);
 }
@@ -758,7 +763,8 @@ static bool scan_log(test *t, uint64_t *events)
 	ledger_record rec;
 	while (!err && (err = ledger_iter_next(it, &rec)) == LEDGER_OK) {
 		if (rec.seq != *events + 1)
-			fail(t, "the log jumps from seq %llu to %llu", (unsigned long long)*events, (unsigned long long)rec.seq);
+			fail(t, "the log jumps from seq %llu to %llu", (unsigned long long)*events,
+			     (unsigned long long)rec.seq);
 		*events = rec.seq;
 		scan_record(t, &rec);
 	}
@@ -778,7 +784,8 @@ static const char *request_problem(const req_rec *r, bool all_committed, char *b
 {
 	if (r->events > EVENTS_PER_GRANT) {
 		snprintf(buf, buf_bytes, "%u events in the log for its %u (seq %llu..%llu): committed more than once",
-		         r->events, EVENTS_PER_GRANT, (unsigned long long)r->first_seq, (unsigned long long)r->last_seq);
+		         r->events, EVENTS_PER_GRANT, (unsigned long long)r->first_seq,
+		         (unsigned long long)r->last_seq);
 		return buf;
 	}
 	if (r->events != 0 && r->events != EVENTS_PER_GRANT) {
@@ -794,14 +801,16 @@ static const char *request_problem(const req_rec *r, bool all_committed, char *b
 		return buf;
 	}
 	if (r->state == REQ_REFUSED && r->events) {
-		snprintf(buf, buf_bytes, "refused (or answered wrongly), yet its events are in the log (seq %llu..%llu)",
+		snprintf(buf, buf_bytes,
+		         "refused (or answered wrongly), yet its events are in the log (seq %llu..%llu)",
 		         (unsigned long long)r->first_seq, (unsigned long long)r->last_seq);
 		return buf;
 	}
 	if (r->state == REQ_ACKED && !r->events)
 		return "acknowledged, yet none of its events is in the log: LOST";
 	if (r->state == REQ_ACKED && (r->last_seq != r->seq || memcmp(r->last_hash, r->hash, LEDGER_HASH_BYTES) != 0)) {
-		snprintf(buf, buf_bytes, "acknowledged with seq %llu, but its last event in the log is seq %llu or its hash differs",
+		snprintf(buf, buf_bytes,
+		         "acknowledged with seq %llu, but its last event in the log is seq %llu or its hash differs",
 		         (unsigned long long)r->seq, (unsigned long long)r->last_seq);
 		return buf;
 	}
@@ -1055,7 +1064,8 @@ static bool live_audit_phase(test *t)
 	/* Several times: a replay that compares the live projections at another moment than the
 	 * one it replayed only differs if a commit falls in between. */
 	for (unsigned i = 0; i < LIVE_REPLAYS; i++)
-		audit(t, "replay", "while ledgerd serves appending clients (it must compare the very snapshot it replayed)");
+		audit(t, "replay",
+		      "while ledgerd serves appending clients (it must compare the very snapshot it replayed)");
 	size_t acked = clients_join(t, NULL);
 	retry_unanswered(t); /* a call that timed out under the audits' load */
 	uint64_t events;
@@ -1105,8 +1115,9 @@ static void final_stop(test *t)
 	uint64_t events;
 	size_t unanswered, committed;
 	check_stopped(t, "after SIGTERM when idle", &events, &unanswered, &committed);
-	printf("crash_test: SIGTERM when idle: exit status 0; %zu requests acknowledged in all, %llu events in the log\n",
-	       total_acked(t), (unsigned long long)events);
+	printf(
+	    "crash_test: SIGTERM when idle: exit status 0; %zu requests acknowledged in all, %llu events in the log\n",
+	    total_acked(t), (unsigned long long)events);
 }
 
 /* ----- setup, teardown, main ----- */
@@ -1194,11 +1205,16 @@ static bool parse_uint(const char *s, unsigned long long max, unsigned long long
 static int parse_args(test *t, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"bin-dir", required_argument, NULL, 'b'}, {"seed", required_argument, NULL, 's'},
-		{"cycles", required_argument, NULL, 'c'},  {"clients", required_argument, NULL, 'n'},
-		{"keep", no_argument, NULL, 'k'},          {"map-size", required_argument, NULL, 'm'},
-		{"live-audit", no_argument, NULL, 'L'},    {"no-live-audit", no_argument, NULL, 'N'},
-		{"term-cycles", required_argument, NULL, 't'}, {NULL, 0, NULL, 0},
+	    {"bin-dir", required_argument, NULL, 'b'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"cycles", required_argument, NULL, 'c'},
+	    {"clients", required_argument, NULL, 'n'},
+	    {"keep", no_argument, NULL, 'k'},
+	    {"map-size", required_argument, NULL, 'm'},
+	    {"live-audit", no_argument, NULL, 'L'},
+	    {"no-live-audit", no_argument, NULL, 'N'},
+	    {"term-cycles", required_argument, NULL, 't'},
+	    {NULL, 0, NULL, 0},
 	};
 	unsigned long long v;
 	bool seeded = false;
@@ -1264,7 +1280,9 @@ static void run(test *t)
 
 int main(int argc, char **argv)
 {
-	test t = {.cycles = CYCLES_DEFAULT, .term_cycles = TERM_CYCLES_DEFAULT, .n_clients = CLIENTS_DEFAULT,
+	test t = {.cycles = CYCLES_DEFAULT,
+	          .term_cycles = TERM_CYCLES_DEFAULT,
+	          .n_clients = CLIENTS_DEFAULT,
 	          .live_audit = true};
 	atomic_init(&t.stop, false);
 	atomic_init(&t.draining, false);
@@ -1284,12 +1302,13 @@ int main(int argc, char **argv)
 	}
 	printf("crash_test: seed %llu (rerun with --seed %llu): %u clients, %u kill cycles, live audit %s, "
 	       "%u SIGTERM rounds\n",
-	       (unsigned long long)t.seed, (unsigned long long)t.seed, t.n_clients, t.cycles, t.live_audit ? "on" : "off",
-	       t.term_cycles);
+	       (unsigned long long)t.seed, (unsigned long long)t.seed, t.n_clients, t.cycles,
+	       t.live_audit ? "on" : "off", t.term_cycles);
 	run(&t);
 	test_free(&t);
 	if (t.failures) {
-		fprintf(stderr, "crash_test: FAILED (%u failures; seed %llu)\n", t.failures, (unsigned long long)t.seed);
+		fprintf(stderr, "crash_test: FAILED (%u failures; seed %llu)\n", t.failures,
+		        (unsigned long long)t.seed);
 		return 1;
 	}
 	printf("crash_test: OK\n");

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define DOCUMENTS 4
-#define WAIT_MS 20000
+#define WAIT_MS   20000
 
 static harness h;
 
@@ -44,7 +44,8 @@ static bool setup(void)
 	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
 	c.firm_id = (char *)"CR", c.credits = 1000, c.reference = (char *)"";
 	creq.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD, creq.credits_add = &c;
-	return call("platform", &req, NULL) == 0 && call("platform", &freq, NULL) == 0 && call("ec@crash.fr", &creq, NULL) == 0;
+	return call("platform", &req, NULL) == 0 && call("platform", &freq, NULL) == 0 &&
+	       call("ec@crash.fr", &creq, NULL) == 0;
 }
 
 /* A sent collection of DOCUMENTS documents and one external signer; its id into id. */
@@ -75,7 +76,8 @@ static bool prepare(int round, char id[24])
 	}
 	Ledger__Api__Request sreq = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__SignerAdd s = LEDGER__API__SIGNER_ADD__INIT;
-	s.ref = &ref, s.email = (char *)"client@x.fr", s.name = (char *)"Client", s.external = true, s.phone = (char *)"+33600000000";
+	s.ref = &ref, s.email = (char *)"client@x.fr", s.name = (char *)"Client", s.external = true,
+	s.phone = (char *)"+33600000000";
 	sreq.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD, sreq.signer_add = &s;
 	Ledger__Api__Request areq = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct act = LEDGER__API__COLLECTION_ACT__INIT;
@@ -113,11 +115,14 @@ static void check_completed(int round, const char *id)
 		usleep(100 * 1000);
 	}
 	const Ledger__Api__CollectionView *c = r && r->collection ? r->collection->collection : NULL;
-	CHECK(c && c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED, "round %d: %s completed after the restart", round, id);
+	CHECK(c && c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED,
+	      "round %d: %s completed after the restart", round, id);
 	for (size_t d = 0; c && d < c->n_documents; d++)
-		CHECK(c->documents[d]->n_signed_by == 1, "round %d: document %zu signed %zu times", round, d, c->documents[d]->n_signed_by);
-	CHECK(c && c->credits_used == DOCUMENTS && c->credits_reserved == DOCUMENTS, "round %d: credits used %llu of %llu", round,
-	      c ? (unsigned long long)c->credits_used : 0ull, c ? (unsigned long long)c->credits_reserved : 0ull);
+		CHECK(c->documents[d]->n_signed_by == 1, "round %d: document %zu signed %zu times", round, d,
+		      c->documents[d]->n_signed_by);
+	CHECK(c && c->credits_used == DOCUMENTS && c->credits_reserved == DOCUMENTS,
+	      "round %d: credits used %llu of %llu", round, c ? (unsigned long long)c->credits_used : 0ull,
+	      c ? (unsigned long long)c->credits_reserved : 0ull);
 	if (r)
 		ledger__api__reply__free_unpacked(r, NULL);
 }
@@ -140,8 +145,8 @@ int main(int argc, char **argv)
 	}
 	CHECK(harness_stop(&h) == 0, "clean stop");
 	char cmd[2400], out[2048];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'", h.bin_dir, h.dir,
-	         h.bin_dir, h.dir);
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
+	         h.bin_dir, h.dir, h.bin_dir, h.dir);
 	CHECK(harness_run(cmd, out, sizeof out) == 0, "verify and replay after the kills: %s", out);
 	harness_cleanup(&h);
 	return check_report("signing_crash_test");

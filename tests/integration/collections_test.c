@@ -957,23 +957,32 @@ static void test_automatic_reminders(void)
 	uint64_t head = harness_head(&h);
 	set_clock_s(sent_s + 2 * 86400 - 2);
 	usleep(1500 * 1000);
-	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 0, "none before 2 days");
+	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 0,
+	      "none before 2 days");
 	set_clock_s(sent_s + 2 * 86400 + 1);
-	for (int waited = 0; waited < 50 && events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 0; waited++)
+	for (int waited = 0;
+	     waited < 50 && events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 0;
+	     waited++)
 		usleep(100 * 1000);
-	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 1, "one reminder at 2 days");
+	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 1,
+	      "one reminder at 2 days");
 	usleep(1500 * 1000);
-	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 1, "only one until 4 days");
+	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 1,
+	      "only one until 4 days");
 	set_clock_s(sent_s + 4 * 86400 + 2);
-	for (int waited = 0; waited < 50 && events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) < 2; waited++)
+	for (int waited = 0;
+	     waited < 50 && events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) < 2;
+	     waited++)
 		usleep(100 * 1000);
-	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 2, "a second one at 4 days");
+	CHECK(events_matching(head, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 2,
+	      "a second one at 4 days");
 	CHECK(shown(FIRM, id).state == STATE(SENT), "still sent");
 	CHECK(act(LAUNCHER, FIRM, id, ACT(CANCEL), "").state == STATE(CANCELLED), "cancelled: no more reminders");
 	uint64_t after = harness_head(&h);
 	set_clock_s(sent_s + 8 * 86400 + 2);
 	usleep(1500 * 1000);
-	CHECK(events_matching(after, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 0, "none after cancelling");
+	CHECK(events_matching(after, id, LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT, -1, -1) == 0,
+	      "none after cancelling");
 }
 
 /* The firm's preference replaces the default for collections created after it. */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define READY_TIMEOUT_MS 15000
-#define CALL_TIMEOUT_MS 10000
+#define CALL_TIMEOUT_MS  10000
 
 int harness_run(const char *cmd, char *out, size_t out_bytes)
 {
@@ -70,7 +70,8 @@ bool harness_init(harness *h, const char *bin_dir, const char *now)
 	char cmd[1200];
 	/* init is dated by the same clock: else the log's first event carries the real time and a
 	 * clock set before it is ignored (commit times never go back). */
-	snprintf(cmd, sizeof cmd, "'%s/ledgerd' init --data '%s' --clock-file '%s' 2>&1", bin_dir, h->dir, h->clock_file);
+	snprintf(cmd, sizeof cmd, "'%s/ledgerd' init --data '%s' --clock-file '%s' 2>&1", bin_dir, h->dir,
+	         h->clock_file);
 	char out[512];
 	if (harness_run(cmd, out, sizeof out) != 0) {
 		fprintf(stderr, "ledgerd init failed: %s\n", out);
@@ -100,7 +101,8 @@ bool harness_start(harness *h, const char *const *extra)
 	close(fds[1]);
 	struct pollfd p = {fds[0], POLLIN, 0};
 	char buf[8] = {0};
-	bool ok = poll(&p, 1, READY_TIMEOUT_MS) == 1 && read(fds[0], buf, sizeof buf - 1) > 0 && strncmp(buf, "ready", 5) == 0;
+	bool ok = poll(&p, 1, READY_TIMEOUT_MS) == 1 && read(fds[0], buf, sizeof buf - 1) > 0 &&
+	          strncmp(buf, "ready", 5) == 0;
 	close(fds[0]);
 	if (!ok) {
 		fprintf(stderr, "ledgerd did not become ready\n");
@@ -183,7 +185,10 @@ Ledger__Api__Reply *harness_call(harness *h, const char *sub, Ledger__Api__Reque
 	return reply;
 }
 
-int harness_code(const Ledger__Api__Reply *r) { return r && r->error ? (int)r->error->code : 0; }
+int harness_code(const Ledger__Api__Reply *r)
+{
+	return r && r->error ? (int)r->error->code : 0;
+}
 
 uint64_t harness_head(harness *h)
 {
@@ -219,6 +224,7 @@ size_t harness_pdf(uint8_t *out, size_t cap, const char *text)
 	n += (size_t)snprintf((char *)out + n, cap - n, "xref\n0 5\n0000000000 65535 f \n");
 	for (int i = 0; i < 4 && n < cap; i++)
 		n += (size_t)snprintf((char *)out + n, cap - n, "%010zu 00000 n \n", offsets[i]);
-	n += (size_t)snprintf((char *)out + n, cap - n, "trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", xref);
+	n += (size_t)snprintf((char *)out + n, cap - n, "trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
+	                      xref);
 	return n < cap ? n : 0;
 }

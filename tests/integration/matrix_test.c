@@ -18,17 +18,31 @@ static harness h;
 static const struct cell {
 	const char *action, *rights;
 } guide[] = {
-	{"platform.stats", "E"},          {"platform.credit", "E"},         {"platform.firm_settings", "E"},
-	{"platform.dashboard", "xxxx"},   {"platform.contacts_export", "xxxx"}, {"platform.alerts", "xxxx"},
-	{"signature.configure", "xxxx"},  {"signature.modify", "xxxx"},     {"signature.add_signers", "xxxx"},
-	{"signature.remind", "xxxx"},     {"signature.cancel", "xx.."},     {"signature.send", "xx.."},
-	{"signature.classify", "xxxx"},   {"signature.sign", "x..."},       {"seal.configure", "xxxx"},
-	{"seal.modify", "xxxx"},          {"seal.classify", "xxxx"},        {"seal.seal", "x.x."},
-	{"signature.request_approval", "xxxx"}, {"signature.approve", "E"}, {"signature.reject", "E"},
+    {"platform.stats", "E"},
+    {"platform.credit", "E"},
+    {"platform.firm_settings", "E"},
+    {"platform.dashboard", "xxxx"},
+    {"platform.contacts_export", "xxxx"},
+    {"platform.alerts", "xxxx"},
+    {"signature.configure", "xxxx"},
+    {"signature.modify", "xxxx"},
+    {"signature.add_signers", "xxxx"},
+    {"signature.remind", "xxxx"},
+    {"signature.cancel", "xx.."},
+    {"signature.send", "xx.."},
+    {"signature.classify", "xxxx"},
+    {"signature.sign", "x..."},
+    {"seal.configure", "xxxx"},
+    {"seal.modify", "xxxx"},
+    {"seal.classify", "xxxx"},
+    {"seal.seal", "x.x."},
+    {"signature.request_approval", "xxxx"},
+    {"signature.approve", "E"},
+    {"signature.reject", "E"},
 };
 static const char *const people[] = {"signer@f1.fr", "launcher@f1.fr", "sealer@f1.fr", "preparer@f1.fr"};
 static const Ledger__Events__Right rights[] = {LEDGER__EVENTS__RIGHT__RIGHT_SIGN, LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH,
-                                                LEDGER__EVENTS__RIGHT__RIGHT_SEAL, LEDGER__EVENTS__RIGHT__RIGHT_PREPARE};
+                                               LEDGER__EVENTS__RIGHT__RIGHT_SEAL, LEDGER__EVENTS__RIGHT__RIGHT_PREPARE};
 
 static int code_of(Ledger__Api__Reply *r)
 {
@@ -38,7 +52,10 @@ static int code_of(Ledger__Api__Reply *r)
 	return code;
 }
 
-static int command(const char *as, Ledger__Api__Request *req) { return code_of(harness_call(&h, as, req)); }
+static int command(const char *as, Ledger__Api__Request *req)
+{
+	return code_of(harness_call(&h, as, req));
+}
 
 static int account(const char *email, bool ec)
 {
@@ -133,8 +150,8 @@ static void test_every_cell(void)
 		for (int col = 0; col < 4; col++, cells++) {
 			int expected = c->rights[0] != 'E' && c->rights[col] == 'x';
 			int got = can(people[col], "F1", c->action);
-			CHECK(got == expected, "%s with right %s: expected %s, got %d", c->action, proj_right_name(rights[col]),
-			      expected ? "allowed" : "denied", got);
+			CHECK(got == expected, "%s with right %s: expected %s, got %d", c->action,
+			      proj_right_name(rights[col]), expected ? "allowed" : "denied", got);
 			CHECK(can(people[col], "F2", c->action) == 0, "%s: nothing in F2 (%s)", people[col], c->action);
 		}
 		CHECK(can("ec@f2.fr", "F1", c->action) == 0, "F2's EC has nothing in F1 (%s)", c->action);

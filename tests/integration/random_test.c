@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FIRMS 3
-#define PEOPLE 12      /* collaborators with an account */
-#define GHOSTS 3       /* addresses without one */
+#define FIRMS  3
+#define PEOPLE 12 /* collaborators with an account */
+#define GHOSTS 3  /* addresses without one */
 #define RIGHTS 4
 
 static harness h;
@@ -37,16 +37,28 @@ static uint64_t rnd(void)
 	return rng_state * 2685821657736338717ull;
 }
 
-static unsigned pick(unsigned n) { return (unsigned)(rnd() % n); }
+static unsigned pick(unsigned n)
+{
+	return (unsigned)(rnd() % n);
+}
 
 /* The model: expiry instant of each (firm, person, right), 0 when not held. */
 static int64_t model[FIRMS][PEOPLE][RIGHTS];
 static int64_t now_s;
 static unsigned answered_allowed, answered_denied;
 
-static void ec_of(unsigned firm, char *out) { sprintf(out, "ec%u@firm%u.fr", firm, firm); }
-static void person(unsigned i, char *out) { sprintf(out, "p%u@cabinet.fr", i); }
-static void firm_id(unsigned firm, char *out) { sprintf(out, "F%u", firm); }
+static void ec_of(unsigned firm, char *out)
+{
+	sprintf(out, "ec%u@firm%u.fr", firm, firm);
+}
+static void person(unsigned i, char *out)
+{
+	sprintf(out, "p%u@cabinet.fr", i);
+}
+static void firm_id(unsigned firm, char *out)
+{
+	sprintf(out, "F%u", firm);
+}
 
 static void set_clock(int64_t t)
 {
@@ -137,7 +149,8 @@ static void op_grant(void)
 	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
 	req.delegation_grant = &c;
 	int code = code_of(harness_call(&h, ec, &req));
-	CHECK(code == (by_ec ? 0 : LEDGER__API__ERROR_CODE__PERMISSION_DENIED), "grant by %s in %s: code %d", ec, id, code);
+	CHECK(code == (by_ec ? 0 : LEDGER__API__ERROR_CODE__PERMISSION_DENIED), "grant by %s in %s: code %d", ec, id,
+	      code);
 	if (!by_ec)
 		return;
 	for (unsigned i = 0; i < n; i++)
@@ -233,8 +246,10 @@ static unsigned collection_ok, collection_refused, documents_added;
 /* The codes a well-formed collection command may get in a random walk. */
 static bool legal_refusal(int code)
 {
-	return code == LEDGER__API__ERROR_CODE__PERMISSION_DENIED || code == LEDGER__API__ERROR_CODE__INVALID_TRANSITION ||
-	       code == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION || code == LEDGER__API__ERROR_CODE__INSUFFICIENT_CREDITS ||
+	return code == LEDGER__API__ERROR_CODE__PERMISSION_DENIED ||
+	       code == LEDGER__API__ERROR_CODE__INVALID_TRANSITION ||
+	       code == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION ||
+	       code == LEDGER__API__ERROR_CODE__INSUFFICIENT_CREDITS ||
 	       code == LEDGER__API__ERROR_CODE__ALREADY_EXISTS || code == LEDGER__API__ERROR_CODE__NOT_FOUND;
 }
 
@@ -341,10 +356,10 @@ static void op_collection_fill(void)
 static void op_collection_act(void)
 {
 	static const Ledger__Api__CollectionAct__Act acts[] = {
-		LEDGER__API__COLLECTION_ACT__ACT__SEND,   LEDGER__API__COLLECTION_ACT__ACT__REQUEST_APPROVAL,
-		LEDGER__API__COLLECTION_ACT__ACT__APPROVE, LEDGER__API__COLLECTION_ACT__ACT__REJECT,
-		LEDGER__API__COLLECTION_ACT__ACT__CANCEL, LEDGER__API__COLLECTION_ACT__ACT__REMIND,
-		LEDGER__API__COLLECTION_ACT__ACT__SEAL,   LEDGER__API__COLLECTION_ACT__ACT__CLASSIFY,
+	    LEDGER__API__COLLECTION_ACT__ACT__SEND,    LEDGER__API__COLLECTION_ACT__ACT__REQUEST_APPROVAL,
+	    LEDGER__API__COLLECTION_ACT__ACT__APPROVE, LEDGER__API__COLLECTION_ACT__ACT__REJECT,
+	    LEDGER__API__COLLECTION_ACT__ACT__CANCEL,  LEDGER__API__COLLECTION_ACT__ACT__REMIND,
+	    LEDGER__API__COLLECTION_ACT__ACT__SEAL,    LEDGER__API__COLLECTION_ACT__ACT__CLASSIFY,
 	};
 	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
 	char firm[16], ec[64];
@@ -382,7 +397,8 @@ static void op_consent(void)
 		Ledger__Api__SignerReport s = LEDGER__API__SIGNER_REPORT__INIT;
 		s.ref = &ref;
 		s.signer = c->signers[i]->email;
-		s.action = pick(5) ? LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED : LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED;
+		s.action = pick(5) ? LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED
+		                   : LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED;
 		s.comment = (char *)"";
 		req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
 		req.signer_report = &s;
@@ -427,7 +443,8 @@ static void check_credits(int phase)
 		req.credits_show = &q;
 		Ledger__Api__Reply *r = harness_call(&h, ec, &req);
 		const Ledger__Api__CreditsReply *c = r ? r->credits : NULL;
-		CHECK(c && c->added == c->available + c->reserved + c->used, "phase %d: credits of %s do not balance", phase, id);
+		CHECK(c && c->added == c->available + c->reserved + c->used, "phase %d: credits of %s do not balance",
+		      phase, id);
 		if (r)
 			ledger__api__reply__free_unpacked(r, NULL);
 	}
@@ -436,8 +453,8 @@ static void check_credits(int phase)
 static void audit(int phase)
 {
 	char cmd[2400], out[2048];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'", h.bin_dir,
-	         h.dir, h.bin_dir, h.dir);
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
+	         h.bin_dir, h.dir, h.bin_dir, h.dir);
 	int rc = harness_run(cmd, out, sizeof out);
 	CHECK(rc == 0, "phase %d: verify and replay: %s", phase, out);
 	printf("phase %d: %s", phase, strstr(out, "identical") ? strstr(out, "identical") : out);
@@ -500,7 +517,8 @@ int main(int argc, char **argv)
 	printf("can answered: %u allowed, %u denied\n", answered_allowed, answered_denied);
 	printf("collections: %zu created, %u documents, %u commands done, %u refused\n", n_cols, documents_added,
 	       collection_ok, collection_refused);
-	CHECK(n_cols > 10 && documents_added > 10 && collection_ok > 50 && collection_refused > 20, "collections exercised");
+	CHECK(n_cols > 10 && documents_added > 10 && collection_ok > 50 && collection_refused > 20,
+	      "collections exercised");
 	/* A walk that never allows (or never denies) would check little. */
 	CHECK(answered_allowed > 50 && answered_denied > 50, "both answers exercised");
 	CHECK(harness_stop(&h) == 0, "clean stop");

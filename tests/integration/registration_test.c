@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PHONE "+33 6 12 34 56 78"
+#define PHONE            "+33 6 12 34 56 78"
 #define PHONE_NORMALISED "+33612345678"
-#define ID_REF "FRA-ID-7Q2X9K41"
+#define ID_REF           "FRA-ID-7Q2X9K41"
 
 static harness h;
 
@@ -54,7 +54,9 @@ static int record(const char *as, const char *subject, Ledger__Events__Registrat
 		c.phone = (char *)phone;
 		c.id_document_reference = (char *)ID_REF;
 		break;
-	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED: c.subscription_version = (char *)"2026.1"; break;
+	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED:
+		c.subscription_version = (char *)"2026.1";
+		break;
 	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED:
 		c.terms_version = (char *)"CGU-2026-03";
 		c.rgpd_version = (char *)"RGPD-2025-11";
@@ -151,35 +153,45 @@ static void test_steps(void)
 {
 	char reason[256];
 	const char *s = "signer@cabinet.fr";
-	CHECK(can_sign(s, reason, sizeof reason) == 0 && strstr(reason, "information_confirmed") && strstr(reason, "certificate_issued"),
+	CHECK(can_sign(s, reason, sizeof reason) == 0 && strstr(reason, "information_confirmed") &&
+	          strstr(reason, "certificate_issued"),
 	      "before: denied, all steps named: %s", reason);
 	/* Bad inputs: typed, and nothing recorded. */
 	uint64_t head = harness_head(&h);
 	CHECK(record(s, s, LEDGER__EVENTS__REGISTRATION_STEP__STEP_INFORMATION_CONFIRMED, "", NULL, NULL) ==
-	      LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "only the platform records steps");
+	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	      "only the platform records steps");
 	head++; /* that refusal is a security event */
 	CHECK(record("platform", s, LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED, "", NULL, NULL) ==
-	      LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "no certificate before identity");
+	          LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "no certificate before identity");
 	CHECK(record("platform", s, LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED, "", NULL, NULL) ==
-	      LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "identity needs the phone");
+	          LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
+	      "identity needs the phone");
 	CHECK(record("platform", s, LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED, "0612", NULL, NULL) ==
-	      LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "a phone number that is not international");
+	          LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
+	      "a phone number that is not international");
 	CHECK(record("platform", s, LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED, "", "phone", PHONE) ==
-	      LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "no personal data outside identity verification");
-	CHECK(record("platform", "nobody@cabinet.fr", LEDGER__EVENTS__REGISTRATION_STEP__STEP_INFORMATION_CONFIRMED, "", NULL, NULL) ==
-	      LEDGER__API__ERROR_CODE__NOT_FOUND, "no account");
+	          LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
+	      "no personal data outside identity verification");
+	CHECK(record("platform", "nobody@cabinet.fr", LEDGER__EVENTS__REGISTRATION_STEP__STEP_INFORMATION_CONFIRMED, "",
+	             NULL, NULL) == LEDGER__API__ERROR_CODE__NOT_FOUND,
+	      "no account");
 	CHECK(harness_head(&h) == head, "bad steps wrote nothing");
 	for (int step = 1; step <= 5; step++) {
-		CHECK(record("platform", s, (Ledger__Events__RegistrationStep)step, PHONE, NULL, NULL) == 0, "step %d", step);
+		CHECK(record("platform", s, (Ledger__Events__RegistrationStep)step, PHONE, NULL, NULL) == 0, "step %d",
+		      step);
 		bool last = step == 5;
 		CHECK(can_sign(s, reason, sizeof reason) == (last ? 1 : 0), "after step %d: %s", step, reason);
 	}
 	/* The matrix still rules: a launcher may not sign even once registered. */
 	for (int step = 1; step <= 5; step++)
-		record("platform", "launcher@cabinet.fr", (Ledger__Events__RegistrationStep)step, "+33700000000", NULL, NULL);
+		record("platform", "launcher@cabinet.fr", (Ledger__Events__RegistrationStep)step, "+33700000000", NULL,
+		       NULL);
 	CHECK(can_sign("launcher@cabinet.fr", reason, sizeof reason) == 0, "launch does not sign: %s", reason);
 	/* The EC too needs a registration. */
-	CHECK(can_sign("ec@cabinet.fr", reason, sizeof reason) == 0 && strstr(reason, "registration incomplete"), "EC unregistered: %s", reason);
+	CHECK(can_sign("ec@cabinet.fr", reason, sizeof reason) == 0 && strstr(reason, "registration incomplete"),
+	      "EC unregistered: %s", reason);
 }
 
 static void test_personal_data(void)
@@ -187,14 +199,18 @@ static void test_personal_data(void)
 	const char *s = "signer@cabinet.fr";
 	char path[400];
 	snprintf(path, sizeof path, "%s/data.mdb", h.dir);
-	CHECK(!file_contains(path, PHONE_NORMALISED) && !file_contains(path, ID_REF), "no personal data in the clear in data.mdb");
+	CHECK(!file_contains(path, PHONE_NORMALISED) && !file_contains(path, ID_REF),
+	      "no personal data in the clear in data.mdb");
 	CHECK(file_contains(path, "VRF-2026-000421"), "(the search works: the provider's reference is there)");
 	Ledger__Api__Reply *r = show("platform", s);
-	CHECK(r && r->registration && r->registration->complete && strcmp(r->registration->phone, PHONE_NORMALISED) == 0 &&
-	      strcmp(r->registration->id_document_reference, ID_REF) == 0, "the platform opens the sealed data");
+	CHECK(r && r->registration && r->registration->complete &&
+	          strcmp(r->registration->phone, PHONE_NORMALISED) == 0 &&
+	          strcmp(r->registration->id_document_reference, ID_REF) == 0,
+	      "the platform opens the sealed data");
 	code_of(r);
 	r = show(s, "");
-	CHECK(r && r->registration && strcmp(r->registration->phone, PHONE_NORMALISED) == 0, "the subject sees their own");
+	CHECK(r && r->registration && strcmp(r->registration->phone, PHONE_NORMALISED) == 0,
+	      "the subject sees their own");
 	code_of(r);
 	CHECK(code_of(show("launcher@cabinet.fr", s)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "others do not");
 	/* Erasure. */
@@ -206,7 +222,8 @@ static void test_personal_data(void)
 	req.subject_erase = &e;
 	CHECK(code_of(harness_call(&h, "platform", &req)) == 0, "erase");
 	r = show("platform", s);
-	CHECK(r && r->registration && r->registration->erased && r->registration->phone[0] == '\0', "after erasure: nothing to open");
+	CHECK(r && r->registration && r->registration->erased && r->registration->phone[0] == '\0',
+	      "after erasure: nothing to open");
 	code_of(r);
 	char reason[256];
 	CHECK(can_sign(s, reason, sizeof reason) == 1, "erasure removes data, not the steps done: %s", reason);
@@ -226,8 +243,8 @@ int main(int argc, char **argv)
 	test_personal_data();
 	CHECK(harness_stop(&h) == 0, "clean stop");
 	char cmd[1200], out[1024];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'", argv[1], h.dir,
-	         argv[1], h.dir);
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
+	         argv[1], h.dir, argv[1], h.dir);
 	CHECK(harness_run(cmd, out, sizeof out) == 0, "chain intact and replay identical after erasure: %s", out);
 	harness_cleanup(&h);
 	return check_report("registration_test");

@@ -37,7 +37,8 @@ static size_t events_after(uint64_t after, int *kinds, size_t max, Ledger__Event
 		if (ledger_iter_open(l, txn, after + 1, &it) == LEDGER_OK) {
 			ledger_record rec;
 			while (n < max && ledger_iter_next(it, &rec) == LEDGER_OK) {
-				Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+				Ledger__Events__Event *ev =
+				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
 				kinds[n++] = ev ? (int)ev->payload_case : -1;
 				if (last && *last)
 					ledger__events__event__free_unpacked(*last, NULL);
@@ -66,7 +67,8 @@ static Ledger__Api__Reply *account(const char *email, bool ec)
 	return harness_call(&h, "platform", &req);
 }
 
-static Ledger__Api__Reply *grant(const char *as, const char *firm, const char *who, const char *expires, const char *rid)
+static Ledger__Api__Reply *grant(const char *as, const char *firm, const char *who, const char *expires,
+                                 const char *rid)
 {
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
@@ -146,7 +148,8 @@ static void setup(void)
 	c.name = (char *)"X";
 	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
 	req.account_add = &c;
-	CHECK(code_of(harness_call(&h, "ec@cabinet.fr", &req)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "EC cannot add accounts");
+	CHECK(code_of(harness_call(&h, "ec@cabinet.fr", &req)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	      "EC cannot add accounts");
 }
 
 static void test_story(void)
@@ -154,49 +157,67 @@ static void test_story(void)
 	CHECK(can("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "signature.send") == 0, "before: denied");
 	Ledger__Api__Reply *r = grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-01-10", NULL);
 	CHECK(r && !r->error && r->grant && r->grant->n_results == 1 &&
-	      r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__GRANTED && r->seq > 0, "grant");
+	          r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__GRANTED && r->seq > 0,
+	      "grant");
 	code_of(r);
 	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 1, "launch: may send");
 	CHECK(can("salima@cabinet.fr", "JLM", "", "seal.seal") == 0, "launch: may not seal");
 	CHECK(can("salima@cabinet.fr", "OTHER", "", "signature.send") == 0, "another firm: denied");
-	CHECK(can("salima@cabinet.fr", "JLM", "ec@cabinet.fr", "platform.stats") == -1, "a collaborator cannot ask about the EC");
+	CHECK(can("salima@cabinet.fr", "JLM", "ec@cabinet.fr", "platform.stats") == -1,
+	      "a collaborator cannot ask about the EC");
 	/* Through the end of 2027-01-10 in Paris (23:00 UTC in winter), then no more. */
 	harness_set_clock(&h, "2027-01-10T22:59:59Z");
 	uint64_t before = harness_head(&h);
 	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 1, "last second: allowed");
 	harness_set_clock(&h, "2027-01-10T23:00:00Z");
-	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0, "expired at midnight Paris, before any expiry event");
+	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0,
+	      "expired at midnight Paris, before any expiry event");
 	/* The expirer writes the expiry of both rights within its interval. */
 	for (int waited = 0; harness_head(&h) < before + 2 && waited < 50; waited++)
 		usleep(100 * 1000);
 	int kinds[4];
-	CHECK(events_after(before, kinds, 4, NULL) == 2 && kinds[0] == LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED &&
-	      kinds[1] == LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED, "two DelegationExpired events written");
+	CHECK(events_after(before, kinds, 4, NULL) == 2 &&
+	          kinds[0] == LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED &&
+	          kinds[1] == LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED,
+	      "two DelegationExpired events written");
 	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0, "still denied after the expiry events");
 	harness_set_clock(&h, "2027-01-11T10:00:00Z");
 	CHECK(code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) == 0, "revoke");
 	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0, "after revoke: denied");
-	CHECK(code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) == LEDGER__API__ERROR_CODE__NOT_FOUND, "nothing left to revoke");
+	CHECK(code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) == LEDGER__API__ERROR_CODE__NOT_FOUND,
+	      "nothing left to revoke");
 }
 
 static void test_refusals_change_nothing(void)
 {
 	uint64_t head = harness_head(&h);
-	CHECK(code_of(grant("ec@cabinet.fr", "NOPE", "salima@cabinet.fr", "", NULL)) == LEDGER__API__ERROR_CODE__NOT_FOUND, "unknown firm");
-	CHECK(code_of(grant("salima@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "a collaborator cannot grant");
-	CHECK(code_of(grant("ec2@other.fr", "JLM", "salima@cabinet.fr", "", NULL)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "another firm's EC cannot grant");
-	CHECK(code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2019-10-24", NULL)) == LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "past expiry");
+	CHECK(code_of(grant("ec@cabinet.fr", "NOPE", "salima@cabinet.fr", "", NULL)) ==
+	          LEDGER__API__ERROR_CODE__NOT_FOUND,
+	      "unknown firm");
+	CHECK(code_of(grant("salima@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL)) ==
+	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	      "a collaborator cannot grant");
+	CHECK(code_of(grant("ec2@other.fr", "JLM", "salima@cabinet.fr", "", NULL)) ==
+	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	      "another firm's EC cannot grant");
+	CHECK(code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2019-10-24", NULL)) ==
+	          LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
+	      "past expiry");
 	Ledger__Api__Reply *r = grant("ec@cabinet.fr", "JLM", "nobody@cabinet.fr", "", NULL);
-	CHECK(r && r->grant && r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__NO_ACCOUNT && r->seq == 0, "no account: per-row error, nothing granted");
+	CHECK(r && r->grant && r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__NO_ACCOUNT &&
+	          r->seq == 0,
+	      "no account: per-row error, nothing granted");
 	code_of(r);
 	/* Only the two authorisation refusals are on record, as security events. */
 	int kinds[8];
 	Ledger__Events__Event *last;
 	size_t n = events_after(head, kinds, 8, &last);
-	CHECK(n == 2 && kinds[0] == LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED && kinds[1] == LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED,
+	CHECK(n == 2 && kinds[0] == LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED &&
+	          kinds[1] == LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED,
 	      "refusals appended only their two security events (%zu)", n);
 	CHECK(last && strcmp(last->actor, "ec2@other.fr") == 0 && strcmp(last->firm_id, "JLM") == 0 &&
-	      strcmp(last->access_denied->command, "delegation_grant") == 0 && strcmp(last->access_denied->code, "PERMISSION_DENIED") == 0,
+	          strcmp(last->access_denied->command, "delegation_grant") == 0 &&
+	          strcmp(last->access_denied->code, "PERMISSION_DENIED") == 0,
 	      "the security event names actor, firm, command and code");
 	if (last)
 		ledger__events__event__free_unpacked(last, NULL);
@@ -215,7 +236,8 @@ static void test_refusal_flood(void)
 	int kinds[2];
 	Ledger__Events__Event *last;
 	CHECK(events_after(after, kinds, 2, &last) == 1 && last && last->access_denied->suppressed == 50,
-	      "the next one written counts the 50 suppressed (%u)", last && last->access_denied ? last->access_denied->suppressed : 0);
+	      "the next one written counts the 50 suppressed (%u)",
+	      last && last->access_denied ? last->access_denied->suppressed : 0);
 	if (last)
 		ledger__events__event__free_unpacked(last, NULL);
 }
@@ -230,10 +252,10 @@ static void test_bad_tokens(void)
 		const char *aud;
 		bool forge;
 	} cases[] = {
-		{"expired", -10, "ledgerd", false},
-		{"wrong audience", 3600, "another-service", false},
-		{"forged", 3600, "ledgerd", true},
-		{"missing", 0, NULL, false},
+	    {"expired", -10, "ledgerd", false},
+	    {"wrong audience", 3600, "another-service", false},
+	    {"forged", 3600, "ledgerd", true},
+	    {"missing", 0, NULL, false},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		token[0] = '\0';
@@ -258,7 +280,8 @@ static void test_bad_tokens(void)
 		Ledger__Api__Reply *r = NULL;
 		const char *why;
 		CHECK(api_client_call(h.client, &req, &r, &why), "reply to a %s token", cases[i].what);
-		CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "%s token: UNAUTHENTICATED (got %d)", cases[i].what, harness_code(r));
+		CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "%s token: UNAUTHENTICATED (got %d)",
+		      cases[i].what, harness_code(r));
 		if (r)
 			ledger__api__reply__free_unpacked(r, NULL);
 	}
@@ -272,7 +295,8 @@ static void test_malformed_and_oversized(void)
 	Ledger__Api__Reply *r = NULL;
 	const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x99};
 	CHECK(api_client_call_raw(h.client, junk, sizeof junk, &r, &why), "reply to junk");
-	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "junk: MALFORMED_REQUEST (%d)", harness_code(r));
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "junk: MALFORMED_REQUEST (%d)",
+	      harness_code(r));
 	if (r)
 		ledger__api__reply__free_unpacked(r, NULL);
 	/* A valid request cut in half. */
@@ -291,7 +315,8 @@ static void test_malformed_and_oversized(void)
 	ledger__api__request__pack(&req, buf);
 	r = NULL;
 	CHECK(api_client_call_raw(h.client, buf, n - 5, &r, &why), "reply to a truncated request");
-	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "truncated: MALFORMED_REQUEST (%d)", harness_code(r));
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "truncated: MALFORMED_REQUEST (%d)",
+	      harness_code(r));
 	if (r)
 		ledger__api__reply__free_unpacked(r, NULL);
 	free(buf);
@@ -299,8 +324,9 @@ static void test_malformed_and_oversized(void)
 	req.request_id = (char *)"";
 	r = NULL;
 	CHECK(api_client_call(h.client, &req, &r, &why), "reply");
-	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST && strcmp(r->error->field, "request_id") == 0, "no request id: %d %s",
-	      harness_code(r), r && r->error ? r->error->message : "");
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST &&
+	          strcmp(r->error->field, "request_id") == 0,
+	      "no request id: %d %s", harness_code(r), r && r->error ? r->error->message : "");
 	if (r)
 		ledger__api__reply__free_unpacked(r, NULL);
 	/* 16 MiB: over the 11 MiB request limit (a 10 MiB document and its envelope), under the
@@ -313,14 +339,16 @@ static void test_malformed_and_oversized(void)
 	req.request_id = (char *)"big-1";
 	r = NULL;
 	CHECK(api_client_call(h.client, &req, &r, &why), "reply to an oversized request: %s", r ? "" : why);
-	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, "oversized: REQUEST_TOO_LARGE (%d)", harness_code(r));
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, "oversized: REQUEST_TOO_LARGE (%d)",
+	      harness_code(r));
 	if (r)
 		ledger__api__reply__free_unpacked(r, NULL);
 	free(name);
 	/* An empty request: no token, nothing. */
 	r = NULL;
 	CHECK(api_client_call_raw(h.client, (const uint8_t *)"", 0, &r, &why), "reply to empty");
-	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "empty: UNAUTHENTICATED (%d)", harness_code(r));
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "empty: UNAUTHENTICATED (%d)",
+	      harness_code(r));
 	if (r)
 		ledger__api__reply__free_unpacked(r, NULL);
 	CHECK(harness_head(&h) == head, "bad requests appended nothing");
@@ -333,14 +361,17 @@ static void test_idempotency(void)
 	Ledger__Api__Reply *again = grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-06-30", "retry-me");
 	CHECK(first && again && !first->error && !again->error, "both answered");
 	CHECK(again && again->replayed && !first->replayed, "the retry is marked replayed");
-	CHECK(first && again && first->seq == again->seq && first->seq == head, "same seq: %llu", (unsigned long long)(first ? first->seq : 0));
+	CHECK(first && again && first->seq == again->seq && first->seq == head, "same seq: %llu",
+	      (unsigned long long)(first ? first->seq : 0));
 	CHECK(harness_head(&h) == head, "the retry appended nothing");
 	code_of(first);
 	code_of(again);
-	CHECK(code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-07-01", "retry-me")) == LEDGER__API__ERROR_CODE__IDEMPOTENCY_MISMATCH,
+	CHECK(code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-07-01", "retry-me")) ==
+	          LEDGER__API__ERROR_CODE__IDEMPOTENCY_MISMATCH,
 	      "same id, other command");
 	/* Request ids are per actor: another actor may use the same one. */
-	CHECK(code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-06-30", "retry-me")) == 0, "same id, other actor");
+	CHECK(code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-06-30", "retry-me")) == 0,
+	      "same id, other actor");
 }
 
 static void test_publication(void)
@@ -362,7 +393,8 @@ static void test_publication(void)
 		size_t topic = strnlen(body, nng_msg_len(msg)) + 1;
 		ledger_record rec;
 		CHECK(strcmp(body, "firm:JLM") == 0, "only JLM's events: %s", body);
-		CHECK(ledger_record_parse((const uint8_t *)body + topic, nng_msg_len(msg) - topic, &rec) == LEDGER_OK, "a record");
+		CHECK(ledger_record_parse((const uint8_t *)body + topic, nng_msg_len(msg) - topic, &rec) == LEDGER_OK,
+		      "a record");
 		uint8_t hash[LEDGER_HASH_BYTES];
 		ledger_hash_record(rec.seq, rec.prev_hash, rec.event, rec.event_bytes, hash);
 		CHECK(memcmp(hash, rec.hash, LEDGER_HASH_BYTES) == 0, "a published record verifies");
@@ -481,22 +513,31 @@ int main(int argc, char **argv)
 	test_publication();
 	CHECK(harness_stop(&h) == 0, "SIGTERM: clean exit");
 	char cmd[600], out[512];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'", argv[1], h.dir, argv[1], h.dir);
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
+	         argv[1], h.dir, argv[1], h.dir);
 	CHECK(harness_run(cmd, out, sizeof out) == 0, "verify and replay: %s", out);
 	/* A second ledgerd on the same directory is refused while the first runs. */
 	REQUIRE(harness_start(&h, NULL), "restart");
-	snprintf(cmd, sizeof cmd, "'%s/ledgerd' serve --data '%s' --listen ipc://%s/other.sock 2>&1", argv[1], h.dir, h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 1 && strstr(out, "already served"), "second ledgerd refused: %s", out);
+	snprintf(cmd, sizeof cmd, "'%s/ledgerd' serve --data '%s' --listen ipc://%s/other.sock 2>&1", argv[1], h.dir,
+	         h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 1 && strstr(out, "already served"), "second ledgerd refused: %s",
+	      out);
 	test_expiry_after_restart();
 	/* Who could do what, from the log alone, on each side of the expiry instant. */
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2027-01-10T22:59:59Z --firm JLM", argv[1], h.dir);
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2027-01-10T22:59:59Z --firm JLM",
+	         argv[1], h.dir);
 	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "salima@cabinet.fr") && strstr(out, "launch") &&
-	      strstr(out, "through 2027-01-10") && strstr(out, "ec@cabinet.fr"), "as of the last second: %s", out);
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2027-01-10T23:00:00Z --firm JLM", argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0 && !strstr(out, "salima@cabinet.fr") && strstr(out, "ec@cabinet.fr"),
+	          strstr(out, "through 2027-01-10") && strstr(out, "ec@cabinet.fr"),
+	      "as of the last second: %s", out);
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2027-01-10T23:00:00Z --firm JLM",
+	         argv[1], h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 0 && !strstr(out, "salima@cabinet.fr") &&
+	          strstr(out, "ec@cabinet.fr"),
 	      "as of midnight Paris, only the EC: %s", out);
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2026-11-29T09:00:00Z --firm JLM 2>&1", argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 1 && strstr(out, "did not exist"), "before the firm existed: %s", out);
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2026-11-29T09:00:00Z --firm JLM 2>&1",
+	         argv[1], h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 1 && strstr(out, "did not exist"), "before the firm existed: %s",
+	      out);
 	test_map_full(argv[1]);
 	harness_stop(&h);
 	harness_cleanup(&h);
