@@ -275,6 +275,33 @@ ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Eve
 	return err;
 }
 
+size_t proj_fold_read_key(const proj *p, const Ledger__Events__Event *ev, MDB_dbi *dbi, char *key, size_t cap)
+{
+	/* The delegation that a grant (a renewal?), a revocation or an expiry reads first. */
+	const char *firm_id, *who;
+	Ledger__Events__Right right;
+	switch (ev->payload_case) {
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_GRANTED:
+		firm_id = ev->delegation_granted->firm_id;
+		who = ev->delegation_granted->collaborator;
+		right = ev->delegation_granted->right;
+		break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_REVOKED:
+		firm_id = ev->delegation_revoked->firm_id;
+		who = ev->delegation_revoked->collaborator;
+		right = ev->delegation_revoked->right;
+		break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED:
+		firm_id = ev->delegation_expired->firm_id;
+		who = ev->delegation_expired->collaborator;
+		right = ev->delegation_expired->right;
+		break;
+	default: return 0;
+	}
+	*dbi = p->delegations;
+	return proj_key3(key, cap, firm_id, who, right);
+}
+
 ledger_err proj_apply(proj *p, MDB_txn *txn, uint64_t seq, const uint8_t *event, size_t bytes)
 {
 	Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, bytes, event);

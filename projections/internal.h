@@ -117,6 +117,13 @@ ledger_err proj_kv_mem_scan(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const vo
 /* Applies the puts and dels the backend deferred (a del may read base); call it before base
  * ends, and before proj_kv_mem_sort or _write. */
 ledger_err proj_kv_mem_flush(proj_kv_mem *m, MDB_txn *base);
+/* Prefetching ahead of the folds (replay.c). The hash of a key as the tables use it: callable
+ * from any thread (it reads only the seed, set at creation). And a hint, from the folding
+ * thread, that dbi's key of that hash will be read soon: entry false fetches its slot into the
+ * cache; entry true, some events later once the slot has arrived, its entry. Changes nothing
+ * that a get, put, del or scan sees. */
+uint64_t proj_kv_mem_hash(const proj_kv_mem *m, const void *key, size_t key_bytes);
+void proj_kv_mem_prefetch(const proj_kv_mem *m, MDB_dbi dbi, uint64_t hash, bool entry);
 /* True if dbi has entries in memory. */
 bool proj_kv_mem_has(const proj_kv_mem *m, MDB_dbi dbi);
 /* Sorts dbi's entries for proj_kv_mem_write; may run on another thread than the write of
@@ -133,6 +140,11 @@ ledger_err proj_kv_mem_write(proj_kv_mem *m, MDB_txn *txn, MDB_dbi dbi, uint64_t
  * LEDGER_ERR_CORRUPT for an event kind this build does not know.
  */
 ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev);
+/* The key of the state that the fold of ev looks up first, into key (cap bytes), and its
+ * database into *dbi: for replay.c to fetch it into the cache ahead of the fold. Returns the
+ * key's length, 0 when the fold looks nothing up worth fetching ahead. Reads only ev: any
+ * thread may call it. */
+size_t proj_fold_read_key(const proj *p, const Ledger__Events__Event *ev, MDB_dbi *dbi, char *key, size_t cap);
 
 /* The handles of the projection databases, in proj_db_names order, into out (at most max);
  * returns how many. What a rebuild empties and writes. */

@@ -492,6 +492,29 @@ static ledger_err queue(proj_kv_mem *m, MDB_txn *base, table *t, uint64_t h, con
 	return LEDGER_OK;
 }
 
+uint64_t proj_kv_mem_hash(const proj_kv_mem *m, const void *key, size_t key_bytes)
+{
+	return hash_key(m->seed, key, key_bytes);
+}
+
+void proj_kv_mem_prefetch(const proj_kv_mem *m, MDB_dbi dbi, uint64_t hash, bool entry)
+{
+	const table *t = dbi < PROJ_KV_MEM_DBS_MAX ? &m->tables[dbi] : NULL;
+	if (!t || !t->slots_count)
+		return;
+	size_t mask = t->slots_count - 1;
+	if (!entry) {
+		__builtin_prefetch(&t->slots[hash & mask]);
+		return;
+	}
+	/* A few slots at most: past them, the probe would cost more than the miss it saves. */
+	for (size_t j = hash & mask, n = 0; n < 4 && t->slots[j].e; j = (j + 1) & mask, n++)
+		if (t->slots[j].hash == hash) {
+			__builtin_prefetch(t->slots[j].e);
+			return;
+		}
+}
+
 ledger_err proj_kv_mem_get(proj_kv_mem *m, MDB_txn *base, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *out)
 {
 	table *t = table_of(m, dbi);

@@ -26,6 +26,9 @@
 #define BATCHES           32u                 /* in flight: about 4 ms of folding, more than a time slice */
 #define BATCH_CHUNK_BYTES ((size_t)256 << 10) /* a batch arena's chunk; bigger events get their own */
 #define ARENA_ALIGN_BYTES 16u
+#define PREFETCH_SLOT     16u /* events ahead: a fold's first lookup has its slot fetched */
+#define PREFETCH_ENTRY    8u  /* then its entry, once the slot has arrived */
+#define NO_HINT           PROJ_KV_MEM_DBS_MAX
 
 /* ----- a batch of decoded events and the arena they live in ----- */
 
@@ -41,6 +44,10 @@ typedef struct batch {
 	size_t count;
 	uint64_t seq[BATCH_EVENTS_MAX];
 	Ledger__Events__Event *ev[BATCH_EVENTS_MAX];
+	/* What each event's fold looks up first (proj_fold_read_key), hashed by the decoder: the
+	 * folder fetches it ahead. hint_dbi NO_HINT: nothing. */
+	MDB_dbi hint_dbi[BATCH_EVENTS_MAX];
+	uint64_t hint_hash[BATCH_EVENTS_MAX];
 	ledger_err end;   /* after these events: LEDGER_OK more may follow, LEDGER_END the log ends, else an error */
 	uint64_t end_seq; /* the seq that failed to decode */
 } batch;
@@ -98,8 +105,9 @@ static double thread_cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Decodes up to BATCH_EVENTS_MAX events from it into b; adds the CPU time it took to *cpu_s. */
-static void decode_batch(ledger_iter *it, batch *b, double *cpu_s)
+/* Decodes up to BATCH_EVENTS_MAX events from it into b, with the hints for prefetching into
+ * mem; adds the CPU time it took to *cpu_s. */
+static void decode_batch(const proj *p, const proj_kv_mem *mem, ledger_iter *it, batch *b, double *cpu_s)
 {
 	double t0 = thread_cpu_s();
 	batch_reset(b);
@@ -114,6 +122,11 @@ static void decode_batch(ledger_iter *it, batch *b, double *cpu_s)
 			b->end_seq = rec.seq;
 			break;
 		}
+		char key[PROJ_KEY_BYTES_MAX];
+		MDB_dbi dbi = NO_HINT;
+		size_t n = proj_fold_read_key(p, ev, &dbi, key, sizeof key);
+		b->hint_dbi[b->count] = n ? dbi : NO_HINT;
+		b->hint_hash[b->count] = n ? proj_kv_mem_hash(mem, key, n) : 0;
 		b->seq[b->count] = rec.seq;
 		b->ev[b->count++] = ev;
 	}
@@ -134,6 +147,7 @@ typedef struct pipeline {
 	bool threaded;
 	pthread_t thread;
 	ledger_iter *it;
+	const proj *p;
 	proj_kv_mem *mem;    /* the decoder prepares its memory too (proj_kv_mem_prepare) */
 	double decode_cpu_s; /* the decoder's CPU time */
 } pipeline;
@@ -156,7 +170,7 @@ static void *decoder_main(void *arg)
 		pthread_mutex_unlock(&pl->lock);
 		if (!b)
 			break;
-		decode_batch(pl->it, b, &pl->decode_cpu_s);
+		decode_batch(pl->p, pl->mem, pl->it, b, &pl->decode_cpu_s);
 		last = b->end != LEDGER_OK;
 		pthread_mutex_lock(&pl->lock);
 		assert(pl->full_count < BATCHES);
@@ -169,9 +183,10 @@ static void *decoder_main(void *arg)
 
 /* Starts decoding it; on a second thread if threaded and one can be made (else next_batch
  * decodes on the folder's: slower, the same result). */
-static void pipeline_start(pipeline *pl, ledger_iter *it, proj_kv_mem *mem, bool threaded)
+static void pipeline_start(pipeline *pl, const proj *p, ledger_iter *it, proj_kv_mem *mem, bool threaded)
 {
 	memset(pl, 0, sizeof *pl);
+	pl->p = p;
 	pl->it = it;
 	pl->mem = mem;
 	for (size_t i = 0; i < BATCHES; i++) {
@@ -186,7 +201,7 @@ static void pipeline_start(pipeline *pl, ledger_iter *it, proj_kv_mem *mem, bool
 static batch *next_batch(pipeline *pl)
 {
 	if (!pl->threaded) {
-		decode_batch(pl->it, &pl->batches[0], &pl->decode_cpu_s);
+		decode_batch(pl->p, pl->mem, pl->it, &pl->batches[0], &pl->decode_cpu_s);
 		return &pl->batches[0];
 	}
 	pthread_mutex_lock(&pl->lock);
@@ -240,8 +255,18 @@ typedef struct segment {
 static bool fold_batch(proj *p, proj_kv *kv, const proj_replay_options *o, size_t memory_bytes_max, const batch *b,
                        segment *s, proj_replay_stats *stats, ledger_err *err)
 {
+	for (size_t i = 0; i < b->count && i < PREFETCH_SLOT; i++)
+		if (b->hint_dbi[i] != NO_HINT)
+			proj_kv_mem_prefetch(kv->mem, b->hint_dbi[i], b->hint_hash[i], false);
 	for (size_t i = 0; i < b->count; i++) {
 		const Ledger__Events__Event *ev = b->ev[i];
+		/* Events ahead: the slot of one's lookup, the entry of a nearer one's. */
+		if (i + PREFETCH_SLOT < b->count && b->hint_dbi[i + PREFETCH_SLOT] != NO_HINT)
+			proj_kv_mem_prefetch(kv->mem, b->hint_dbi[i + PREFETCH_SLOT], b->hint_hash[i + PREFETCH_SLOT],
+			                     false);
+		if (i + PREFETCH_ENTRY < b->count && b->hint_dbi[i + PREFETCH_ENTRY] != NO_HINT)
+			proj_kv_mem_prefetch(kv->mem, b->hint_dbi[i + PREFETCH_ENTRY], b->hint_hash[i + PREFETCH_ENTRY],
+			                     true);
 		/* Commit times never decrease along the log: the first later one ends an as-of. */
 		if (o->as_of && ev->committed_at_us > o->as_of_us) {
 			s->done = true;
@@ -281,7 +306,7 @@ static ledger_err fold_segment(proj *p, proj_kv *kv, ledger *log, MDB_txn *log_t
 		ledger_iter_close(it);
 		return LEDGER_ERR_NOMEM;
 	}
-	pipeline_start(pl, it, kv->mem, !o->one_thread);
+	pipeline_start(pl, p, it, kv->mem, !o->one_thread);
 	s->next = s->from;
 	for (bool go_on = true; go_on;) {
 		batch *b = next_batch(pl);
