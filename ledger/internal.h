@@ -14,6 +14,7 @@ struct ledger {
 	MDB_dbi blobs;    /* SHA-256 -> document bytes (blobs.c); open once has_blobs */
 	bool has_blobs;
 	bool read_only;
+	bool writemap; /* a scratch store: LMDB writes its pages in the map (ledger_prefault) */
 	size_t map_bytes;
 	size_t map_bytes_max;
 	/* Read transactions hold it shared; growing the map takes it exclusively, because LMDB

@@ -91,6 +91,17 @@ const char *ledger_last_error(void);
  */
 ledger_err ledger_dbi_open(ledger *l, const char *name, unsigned flags, MDB_dbi *dbi);
 
+/*
+ * A scratch store (ledger_options.scratch) maps its file writable, and LMDB writes new pages in
+ * place: the first write to each takes a page fault, which the kernel serves slowly (a file's
+ * page). This takes those faults ahead, from any thread, for the bytes [offset, offset + len)
+ * past the store's last page in use, which a coming write transaction will fill: it changes no
+ * byte of the store. Call it while no write transaction runs (else it may fault the wrong
+ * pages: harmless, useless). Returns the bytes faulted in; 0 if the store is not a scratch
+ * one, the range is past the map, or the kernel cannot (MADV_POPULATE_WRITE, Linux 5.14).
+ */
+size_t ledger_prefault(ledger *l, size_t offset, size_t len);
+
 /* True if the ledger was opened read-only. */
 bool ledger_read_only(const ledger *l);
 

@@ -15,12 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #define MAP_BYTES_INITIAL_DEFAULT ((size_t)64 << 20)
 #define MAP_BYTES_MAX_DEFAULT     ((size_t)64 << 30)
 #define NAMED_DBS_MAX_DEFAULT     64u
 #define READERS_MAX               510u
+#define PREFAULT_ALIGN_BYTES      4096u /* madvise wants whole pages */
 
 static _Thread_local char last_error[512];
 
@@ -262,6 +264,7 @@ ledger_err ledger_open(const char *dir, const ledger_options *options, ledger **
 	if (!l)
 		return ledger_fail(LEDGER_ERR_NOMEM, "out of memory");
 	l->read_only = o.read_only;
+	l->writemap = o.scratch && !o.read_only;
 	l->map_bytes_max = o.map_bytes_max ? o.map_bytes_max : MAP_BYTES_MAX_DEFAULT;
 	pthread_rwlock_init(&l->resize_lock, NULL);
 	pthread_mutex_init(&l->head_lock, NULL);
@@ -355,6 +358,35 @@ void ledger_read_end(ledger *l, MDB_txn *txn)
 {
 	mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&l->resize_lock);
+}
+
+size_t ledger_prefault(ledger *l, size_t offset, size_t len)
+{
+	if (!l->writemap || len == 0)
+		return 0;
+	size_t done = 0;
+	/* Shared, as a read transaction: the file does not grow meanwhile. */
+	pthread_rwlock_rdlock(&l->resize_lock);
+	MDB_envinfo info;
+	MDB_stat st;
+	int fd;
+	if (mdb_env_get_fd(l->env, &fd) == 0 && mdb_env_info(l->env, &info) == 0 && mdb_env_stat(l->env, &st) == 0) {
+		size_t start = ((size_t)info.me_last_pgno + 1) * st.ms_psize + offset;
+		start &= ~(size_t)(PREFAULT_ALIGN_BYTES - 1);
+		size_t end = start + len < info.me_mapsize ? start + len : info.me_mapsize;
+		/* A mapping of our own: the kernel's work is on the file's pages (allocating them in the
+		 * page cache, zeroed, and reserving their blocks), which LMDB's map then finds ready.
+		 * Making the mapping populate writable changes no byte. */
+		uint8_t *m = start < end ? mmap(NULL, end - start, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)start)
+		                         : MAP_FAILED;
+		if (m != MAP_FAILED) {
+			if (madvise(m, end - start, MADV_POPULATE_WRITE) == 0)
+				done = end - start;
+			munmap(m, end - start);
+		}
+	}
+	pthread_rwlock_unlock(&l->resize_lock);
+	return done;
 }
 
 ledger_err ledger_record_parse(const uint8_t *value, size_t value_bytes, ledger_record *out)
