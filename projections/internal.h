@@ -124,6 +124,9 @@ ledger_err proj_kv_mem_flush(proj_kv_mem *m, MDB_txn *base);
  * that a get, put, del or scan sees. */
 uint64_t proj_kv_mem_hash(const proj_kv_mem *m, const void *key, size_t key_bytes);
 void proj_kv_mem_prefetch(const proj_kv_mem *m, MDB_dbi dbi, uint64_t hash, bool entry);
+/* About the bytes of pages that writing memory's entries into empty databases will take:
+ * what the store should have ready (ledger_prefault). */
+size_t proj_kv_mem_write_bytes(const proj_kv_mem *m);
 /* True if dbi has entries in memory. */
 bool proj_kv_mem_has(const proj_kv_mem *m, MDB_dbi dbi);
 /* Sorts dbi's entries for proj_kv_mem_write; may run on another thread than the write of

@@ -29,6 +29,7 @@
 #define PREFETCH_SLOT     16u /* events ahead: a fold's first lookup has its slot fetched */
 #define PREFETCH_ENTRY    8u  /* then its entry, once the slot has arrived */
 #define NO_HINT           PROJ_KV_MEM_DBS_MAX
+#define PREFAULT_STEP     ((size_t)2 << 20) /* of the store's pages, by the idle decoder */
 
 /* ----- a batch of decoded events and the arena they live in ----- */
 
@@ -150,34 +151,52 @@ typedef struct pipeline {
 	const proj *p;
 	proj_kv_mem *mem;    /* the decoder prepares its memory too (proj_kv_mem_prepare) */
 	double decode_cpu_s; /* the decoder's CPU time */
+	size_t write_bytes;  /* the folder's latest proj_kv_mem_write_bytes (under lock) */
+	size_t prefaulted;   /* the decoder's: bytes of the store's pages faulted in ahead */
+	bool prefault_off;   /* the decoder's: the store cannot (not a scratch store) */
 } pipeline;
+
+/* Faults in the next PREFAULT_STEP of the store's pages that the write will fill (as far as
+ * the folder's estimate of it goes): their faults then leave the write, the longest part of
+ * which they were. False if there was nothing to do. */
+static bool prefault_step(pipeline *pl, size_t write_bytes)
+{
+	if (pl->prefault_off || pl->prefaulted >= write_bytes)
+		return false;
+	size_t done = ledger_prefault(pl->p->l, pl->prefaulted, PREFAULT_STEP);
+	pl->prefaulted += done;
+	pl->prefault_off = done == 0;
+	return done > 0;
+}
 
 static void *decoder_main(void *arg)
 {
 	pipeline *pl = arg;
-	for (bool last = false; !last;) {
-		pthread_mutex_lock(&pl->lock);
-		while (!pl->stop && pl->empty_count == 0) {
-			/* Nothing to decode into: fault in the folder's next memory meanwhile. Only
-			 * then, or a slow fault (the first touches of a VM's memory) starves it. */
+	bool decoded_all = false;
+	pthread_mutex_lock(&pl->lock);
+	while (!pl->stop) {
+		if (!decoded_all && pl->empty_count > 0) {
+			batch *b = pl->empty[--pl->empty_count];
 			pthread_mutex_unlock(&pl->lock);
-			bool prepared = proj_kv_mem_prepare(pl->mem);
+			decode_batch(pl->p, pl->mem, pl->it, b, &pl->decode_cpu_s);
+			decoded_all = b->end != LEDGER_OK;
 			pthread_mutex_lock(&pl->lock);
-			if (!prepared && !pl->stop && pl->empty_count == 0)
-				pthread_cond_wait(&pl->changed, &pl->lock);
+			assert(pl->full_count < BATCHES);
+			pl->full[(pl->full_head + pl->full_count++) % BATCHES] = b;
+			pthread_cond_broadcast(&pl->changed);
+			continue;
 		}
-		batch *b = pl->stop ? NULL : pl->empty[--pl->empty_count];
+		/* Nothing to decode (into): fault in the folder's next memory meanwhile, else the
+		 * store's pages for the write. Only then, or a slow fault (the first touches of a
+		 * VM's memory) starves the folder. */
+		size_t write_bytes = pl->write_bytes;
 		pthread_mutex_unlock(&pl->lock);
-		if (!b)
-			break;
-		decode_batch(pl->p, pl->mem, pl->it, b, &pl->decode_cpu_s);
-		last = b->end != LEDGER_OK;
+		bool worked = proj_kv_mem_prepare(pl->mem) || prefault_step(pl, write_bytes);
 		pthread_mutex_lock(&pl->lock);
-		assert(pl->full_count < BATCHES);
-		pl->full[(pl->full_head + pl->full_count++) % BATCHES] = b;
-		pthread_cond_broadcast(&pl->changed);
-		pthread_mutex_unlock(&pl->lock);
+		if (!worked && !pl->stop && (decoded_all || pl->empty_count == 0))
+			pthread_cond_wait(&pl->changed, &pl->lock);
 	}
+	pthread_mutex_unlock(&pl->lock);
 	return NULL;
 }
 
@@ -219,8 +238,10 @@ static void batch_done(pipeline *pl, batch *b)
 {
 	if (!pl->threaded)
 		return;
+	size_t write_bytes = proj_kv_mem_write_bytes(pl->mem);
 	pthread_mutex_lock(&pl->lock);
 	pl->empty[pl->empty_count++] = b;
+	pl->write_bytes = write_bytes;
 	pthread_cond_broadcast(&pl->changed);
 	pthread_mutex_unlock(&pl->lock);
 }
@@ -246,9 +267,10 @@ static void pipeline_stop(pipeline *pl)
 /* One pass of folding into memory: from `from` to the end of the log (or of as-of), or until
  * memory outgrows its cap. */
 typedef struct segment {
-	uint64_t from; /* first seq to fold */
-	uint64_t next; /* the seq after the last one folded */
-	bool done;     /* nothing more to fold after this segment */
+	uint64_t from;     /* first seq to fold */
+	uint64_t next;     /* the seq after the last one folded */
+	bool done;         /* nothing more to fold after this segment */
+	size_t prefaulted; /* bytes of the store's pages the decoder faulted in for the write */
 } segment;
 
 /* Folds the events of batch b; false when the segment ends (s->done, an error, or full). */
@@ -316,6 +338,7 @@ static ledger_err fold_segment(proj *p, proj_kv *kv, ledger *log, MDB_txn *log_t
 		batch_done(pl, b);
 	}
 	pipeline_stop(pl);
+	s->prefaulted = pl->prefaulted;
 	stats->decode_cpu_s += pl->decode_cpu_s;
 	free(pl);
 	ledger_iter_close(it);
@@ -461,10 +484,15 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static ledger_err write_out(proj *p, proj_kv_mem *mem, bool reset, bool complete, proj_replay_stats *stats)
+static ledger_err write_out(proj *p, proj_kv_mem *mem, bool reset, bool complete, size_t prefaulted,
+                            proj_replay_stats *stats)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* The pages the decoder did not fault in ahead: in one go, cheaper than one fault each. */
+	size_t write_bytes = proj_kv_mem_write_bytes(mem);
+	if (write_bytes > prefaulted)
+		ledger_prefault(p->l, prefaulted, write_bytes - prefaulted);
 	sorter so;
 	sorter_start(&so, p, mem);
 	write_job j = {.job = {write_apply, write_done, NULL},
@@ -508,7 +536,7 @@ static ledger_err replay_segment(proj *p, proj_kv_mem *mem, ledger *log, MDB_txn
 		ledger_read_end(log, ltx);
 	/* No read transaction of ours is open now: the write may grow p's map. */
 	if (!err)
-		err = write_out(p, mem, first, s->done, stats);
+		err = write_out(p, mem, first, s->done, s->prefaulted, stats);
 	proj_kv_mem_clear(mem);
 	return err;
 }
