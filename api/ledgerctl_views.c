@@ -34,6 +34,7 @@ static void json_document(json_out *j, const Ledger__Api__DocumentView *d)
 	json_key(j, "bytes"), json_u64(j, d->bytes);
 	json_key(j, "pages"), json_u64(j, d->pages);
 	json_strings(j, "signed_by", d->signed_by, d->n_signed_by);
+	json_key(j, "failure"), json_str(j, d->failure);
 	json_key(j, "fields"), json_arr_begin(j);
 	for (size_t i = 0; i < d->n_fields; i++) {
 		const Ledger__Api__FieldView *f = d->fields[i];
@@ -107,6 +108,8 @@ static void print_document(const Ledger__Api__DocumentView *d)
 	printf("    current    %s\n", ctl_dash(hex));
 	for (size_t i = 0; i < d->n_signed_by; i++)
 		printf("    signed by  %s\n", d->signed_by[i]);
+	if (d->failure[0])
+		printf("    FAILED     the service could not sign it: %s\n", d->failure);
 	for (size_t i = 0; i < d->n_fields; i++) {
 		const Ledger__Api__FieldView *f = d->fields[i];
 		printf("    field      %s, page %u, rect %g,%g,%g,%g\n", f->signer, f->page, f->x0, f->y0, f->x1,

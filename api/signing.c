@@ -33,7 +33,8 @@ typedef struct sign_job {
 	ledger_job job;
 	api_signing *s;
 	const proj_sign_task *task;
-	const proj_signed *result;
+	const proj_signed *result; /* NULL: record the failure below instead */
+	const char *failure;
 	bool stale, done;
 	ledger_err err;
 } sign_job;
@@ -41,6 +42,8 @@ typedef struct sign_job {
 static ledger_err sign_apply(ledger_job *job, ledger_txn *t)
 {
 	sign_job *j = (sign_job *)job;
+	if (!j->result)
+		return proj_sign_failed(j->s->o.p, t, j->task, j->failure, &j->stale);
 	return proj_sign_record(j->s->o.p, t, j->task, j->result, &j->stale);
 }
 
@@ -111,9 +114,10 @@ static void certificate_names(const signer_credential *cred, certificate_facts *
 	X509_free(x);
 }
 
-/* Signs the task's document; *out is malloc'd. Logs and returns false on failure. */
+/* Signs the task's document; *out is malloc'd. Logs, fills why and returns false on failure. */
 static bool sign_document(api_signing *s, const proj_sign_task *task, const uint8_t *pdf, size_t pdf_bytes,
-                          int64_t now_s, uint8_t **out, size_t *out_bytes, certificate_facts *facts)
+                          int64_t now_s, uint8_t **out, size_t *out_bytes, certificate_facts *facts, char *why,
+                          size_t why_bytes)
 {
 	signer_subject who = {.kind = task->seal ? SIGNER_KIND_SEAL : SIGNER_KIND_PERSON,
 	                      .id = task->seal ? task->firm_id : task->signer,
@@ -145,18 +149,25 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 		err = signer_pades_sign(pdf, pdf_bytes, cred, &o, out, out_bytes);
 	if (!err)
 		certificate_names(cred, facts);
-	else
-		fprintf(stderr, "ledgerd: cannot sign for %s in collection %s of %s: %s (%s)\n", task->signer,
-		        task->collection_id, task->firm_id, signer_strerror(err), signer_last_error());
+	else {
+		snprintf(why, why_bytes, "%s: %s", signer_strerror(err), signer_last_error());
+		fprintf(stderr, "ledgerd: cannot sign for %s in collection %s of %s: %s\n", task->signer,
+		        task->collection_id, task->firm_id, why);
+	}
 	free(info);
 	signer_credential_free(cred);
 	return err == SIGNER_OK;
 }
 
-/* Commits a produced signature and waits for the batch. */
-static void record(api_signing *s, const proj_sign_task *task, const proj_signed *result)
+/* Commits a produced signature (or, result NULL, the failure to produce it) and waits for the
+ * batch. */
+static void record(api_signing *s, const proj_sign_task *task, const proj_signed *result, const char *failure)
 {
-	sign_job j = {.job = {.apply = sign_apply, .done = sign_done}, .s = s, .task = task, .result = result};
+	sign_job j = {.job = {.apply = sign_apply, .done = sign_done},
+	              .s = s,
+	              .task = task,
+	              .result = result,
+	              .failure = failure};
 	ledger_committer_submit(s->o.committer, &j.job);
 	pthread_mutex_lock(&s->lock);
 	while (!j.done)
@@ -201,7 +212,8 @@ static bool round_once(api_signing *s)
 	size_t out_bytes = 0;
 	certificate_facts facts;
 	int64_t now_s = s->o.clock_us(s->o.clock_ctx) / 1000000;
-	bool signed_it = sign_document(s, &task, pdf, n, now_s, &out, &out_bytes, &facts);
+	char why[512] = "";
+	bool signed_it = sign_document(s, &task, pdf, n, now_s, &out, &out_bytes, &facts, why, sizeof why);
 	if (signed_it) {
 		proj_signed result = {.bytes = out,
 		                      .bytes_count = out_bytes,
@@ -210,9 +222,12 @@ static bool round_once(api_signing *s)
 		                      .certificate_der = facts.der,
 		                      .certificate_der_bytes = facts.der_bytes};
 		crypto_hash_sha256(result.sha256, out, out_bytes);
-		record(s, &task, &result);
-	} else if (s->failed_count < API_SIGNING_FAILED_MAX) {
-		memcpy(s->failed[s->failed_count++], id, 32);
+		record(s, &task, &result, NULL);
+	} else {
+		/* On record, so the front-end sees it; not retried by this process. */
+		record(s, &task, NULL, why);
+		if (s->failed_count < API_SIGNING_FAILED_MAX)
+			memcpy(s->failed[s->failed_count++], id, 32);
 	}
 	free(out);
 	free(pdf);

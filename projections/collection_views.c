@@ -28,6 +28,7 @@ static Ledger__Api__DocumentView *document_view(const collection *c, const Ledge
 	v->pages = (uint32_t)d->n_pages;
 	v->signed_by = d->signed_by;
 	v->n_signed_by = d->n_signed_by;
+	v->failure = d->failure;
 	size_t n = 0;
 	for (size_t s = 0; s < c->n_signers; s++)
 		n += c->signers[s]->n_fields;
@@ -435,6 +436,38 @@ ledger_err proj_sign_next(proj *p, MDB_txn *txn, bool (*skip)(void *ctx, const p
 	if (err == LEDGER_END && rc != 0 && rc != MDB_NOTFOUND)
 		err = ledger_mdb_err(rc);
 	return err;
+}
+
+ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, const char *reason, bool *stale)
+{
+	*stale = true;
+	proj_arena *arena = proj_arena_new();
+	if (!arena)
+		return LEDGER_ERR_NOMEM;
+	ProtobufCAllocator alloc;
+	proj_arena_allocator(arena, &alloc);
+	collection *c;
+	proj_sign_task now;
+	ledger_err err = proj_collection_get(p, ledger_txn_mdb(t), task->firm_id, task->collection_id, &alloc, &c);
+	if (!err && c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
+	    fill_task(p, ledger_txn_mdb(t), c, task->signer, &now) &&
+	    memcmp(now.source_sha256, task->source_sha256, LEDGER_HASH_BYTES) == 0) {
+		*stale = false;
+		char text[PROJ_COMMENT_BYTES_MAX + 1];
+		snprintf(text, sizeof text, "%s", reason); /* bounded: the event stays small */
+		Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+		Ledger__Events__SignatureFailed f = LEDGER__EVENTS__SIGNATURE_FAILED__INIT;
+		f.collection_id = c->collection_id;
+		f.signer = (char *)task->signer;
+		f.original_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)task->original_sha256};
+		f.source_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)task->source_sha256};
+		f.reason = text;
+		ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED;
+		ev.signature_failed = &f;
+		err = proj_emit(p, t, "ledgerd", "signer", c->firm_id, &ev, NULL, NULL);
+	}
+	proj_arena_free(arena);
+	return err == LEDGER_END ? LEDGER_OK : err;
 }
 
 /* True when every signer (the seal, for a seal collection) has signed every document. */

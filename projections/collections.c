@@ -390,6 +390,7 @@ static ledger_err fold_document_signed(proj *p, proj_kv *kv, collection *c, cons
 		return LEDGER_ERR_CORRUPT;
 	Ledger__State__Document *d = c->documents[at];
 	d->current_sha256 = e->signed_sha256;
+	d->failure = (char *)"";
 	if (!push(arena, (void ***)&d->signed_by, &d->n_signed_by, e->signer))
 		return LEDGER_ERR_NOMEM;
 	c->credits_used++;
@@ -419,6 +420,7 @@ static const char *event_collection(const Ledger__Events__Event *ev)
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CLASSIFIED: return ev->collection_classified->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RESERVED: return ev->credits_reserved->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED: return ev->credits_released->collection_id;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED: return ev->signature_failed->collection_id;
 	default: return NULL;
 	}
 }
@@ -457,6 +459,13 @@ static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, const Ledger_
 		c->credits_reserved += ev->credits_reserved->credits;
 		return LEDGER_OK;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED: return LEDGER_OK;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED: {
+		const Ledger__Events__SignatureFailed *f = ev->signature_failed;
+		ssize_t at = proj_collection_document(c, f->original_sha256.data, f->original_sha256.len);
+		if (at >= 0)
+			c->documents[at]->failure = f->reason;
+		return LEDGER_OK;
+	}
 	default: return LEDGER_ERR_CORRUPT;
 	}
 }

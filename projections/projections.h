@@ -48,7 +48,7 @@ typedef struct proj proj;
  */
 ledger_err proj_open(ledger *l, proj **out);
 /* Bump whenever a fold or a projection database changes. */
-#define PROJ_SCHEMA_VERSION 5u
+#define PROJ_SCHEMA_VERSION 6u
 void proj_close(proj *p);
 /* The names of the projection databases, NULL-terminated: what replay compares. */
 extern const char *const proj_db_names[];
@@ -287,5 +287,9 @@ typedef struct proj_signed {
  * and sets *stale. Returns an error only when LMDB failed.
  */
 ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, const proj_signed *result, bool *stale);
+
+/* Records that the service could not produce task's signature (SignatureFailed, actor "ledgerd"),
+ * unless the task no longer holds (*stale). The signature stays owed. */
+ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, const char *reason, bool *stale);
 
 #endif

@@ -304,6 +304,10 @@ static const char *export_detail(const Ledger__Events__Event *ev, char *detail, 
 		         s->signer, o, h, s->certificate_serial, s->certificate_subject);
 		return s->collection_id;
 	}
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED:
+		snprintf(detail, cap, "%s could not be signed: %s", ev->signature_failed->signer,
+		         ev->signature_failed->reason);
+		return ev->signature_failed->collection_id;
 	default: return NULL;
 	}
 }

@@ -840,6 +840,48 @@ static void test_decline(void)
 	      (unsigned long long)after.reserved, (unsigned long long)before.reserved);
 }
 
+static bool has_failure(const view *v, const void *arg)
+{
+	(void)arg;
+	return v->n_documents == 1 && v->documents[0]->failure[0] != '\0';
+}
+
+/* A signature the service cannot make (its credentials' directory is unusable) is recorded as
+ * SignatureFailed and shown on the document; it stays owed and is made after a restart. */
+static void test_failure_recorded_then_retried(void)
+{
+	char id[32], keys[300], cmd[3 * 300 + 64];
+	uint8_t pdf[PDF_BYTES_MAX];
+	size_t n = pdf_build(pdf, sizeof pdf, "Mandat SEPA");
+	REQUIRE_VOID(n > 0 && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Mandat", id));
+	CHECK(document_add(EC, id, pdf, n, "mandat.pdf") == 0, "document");
+	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	/* A file where the credentials' directory should be: even root cannot write into it. */
+	snprintf(keys, sizeof keys, "%s/keys", h.dir);
+	snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
+	REQUIRE_VOID(system(cmd) == 0);
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
+	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
+	CHECK(r != NULL, "the failure is shown on the document");
+	if (r) {
+		const view *v = view_of(r);
+		CHECK(v->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
+		          v->documents[0]->n_signed_by == 0,
+		      "still in progress, nothing signed (%s)", v->documents[0]->failure);
+		code_of(r);
+	}
+	snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
+	REQUIRE_VOID(system(cmd) == 0);
+	CHECK(harness_stop(&h) == 0, "stop");
+	REQUIRE_VOID(harness_start(&h, NULL));
+	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED),
+	      "after the restart the signature is made");
+	r = show(id);
+	CHECK(r && view_of(r)->documents[0]->failure[0] == '\0', "and the failure is cleared");
+	code_of(r);
+}
+
 static void audit(const char *bin_dir)
 {
 	CHECK(harness_stop(&h) == 0, "clean stop");
@@ -865,6 +907,7 @@ int main(int argc, char **argv)
 	test_signature_collection();
 	test_seal();
 	test_decline();
+	test_failure_recorded_then_retried();
 	audit(argv[1]);
 	harness_cleanup(&h);
 	char cmd[128];
