@@ -4,6 +4,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,11 +12,38 @@ struct api_client {
 	nng_socket sock;
 };
 
-api_client *api_client_open(const char *url, int timeout_ms, const char **why)
+/* Dials url, over TLS with cfg when it is not NULL. Synchronous: the first connection (and
+ * its handshake) is made or refused before this returns. */
+static int dial(nng_socket sock, const char *url, nng_tls_config *cfg)
 {
+	if (!cfg)
+		return nng_dial(sock, url, NULL, 0);
+	nng_dialer d;
+	int rv = nng_dialer_create(&d, sock, url);
+	if (rv == 0 && (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg)) == 0)
+		rv = nng_dialer_start(d, 0);
+	return rv; /* a dialer not started is closed with the socket */
+}
+
+api_client *api_client_open_tls(const char *url, int timeout_ms, const api_tls_options *tls, const char **why)
+{
+	static _Thread_local char message[API_TLS_WHY_BYTES + 64];
+	nng_tls_config *cfg = NULL;
+	if (api_tls_url(url)) {
+		if (!tls) {
+			snprintf(message, sizeof message, "%s is a TLS URL: the trust anchor (--tls-ca) is missing",
+			         url);
+			return *why = message, NULL;
+		}
+		if (!api_tls_config_client(tls, url, &cfg, message, sizeof message))
+			return *why = message, NULL;
+	}
 	api_client *c = calloc(1, sizeof *c);
-	if (!c)
+	if (!c) {
+		if (cfg)
+			nng_tls_config_free(cfg);
 		return *why = "out of memory", NULL;
+	}
 	int rv = nng_req0_open(&c->sock);
 	if (rv == 0)
 		rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, timeout_ms);
@@ -27,14 +55,25 @@ api_client *api_client_open(const char *url, int timeout_ms, const char **why)
 	if (rv == 0)
 		rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 64u << 20);
 	if (rv == 0)
-		rv = nng_dial(c->sock, url, NULL, 0);
+		rv = dial(c->sock, url, cfg);
+	bool tls_used = cfg != NULL;
+	if (cfg)
+		nng_tls_config_free(cfg); /* the dialer holds its own reference */
 	if (rv != 0) {
-		*why = nng_strerror(rv);
+		if (tls_used && api_tls_dial_why(rv, tls, url, message, sizeof message))
+			*why = message;
+		else
+			*why = nng_strerror(rv);
 		nng_close(c->sock);
 		free(c);
 		return NULL;
 	}
 	return c;
+}
+
+api_client *api_client_open(const char *url, int timeout_ms, const char **why)
+{
+	return api_client_open_tls(url, timeout_ms, NULL, why);
 }
 
 void api_client_close(api_client *c)

@@ -6,6 +6,7 @@
 #define API_CLIENT_H
 
 #include "api.pb-c.h"
+#include "tls.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,6 +16,12 @@ typedef struct api_client api_client;
 
 /* Dials url (ipc:// or tcp://). timeout_ms bounds each call. NULL with *why on failure. */
 api_client *api_client_open(const char *url, int timeout_ms, const char **why);
+/*
+ * The same, and a tls+tcp:// url is dialled with tls (required for one, ignored for any other
+ * url; NULL for none): api_tls_config_client says what it needs. On failure *why may point to
+ * a message of this thread's, valid until its next api_client_open_tls.
+ */
+api_client *api_client_open_tls(const char *url, int timeout_ms, const api_tls_options *tls, const char **why);
 void api_client_close(api_client *c);
 
 /*

@@ -602,6 +602,11 @@ static const char global_usage[] =
     "  --json             machine-readable output on stdout\n"
     "  --request-id ID    the command's request id (default: random); reuse it to retry safely\n"
     "  --timeout MS       how long to wait for a reply (default 10000)\n"
+    "  --tls-ca FILE      for a tls+tcp://HOST:PORT server: the PEM CA certificate(s) its certificate\n"
+    "                     must chain to (default: $LEDGER_TLS_CA; required for such a server)\n"
+    "  --tls-server-name NAME  the name the server's certificate must carry (default: HOST)\n"
+    "  --tls-cert FILE --tls-key FILE  this client's PEM certificate and key, for a server that\n"
+    "                     requires one (mutual TLS); the key must be mode 0600 or stricter\n"
     "exit status: 0 ok, 1 refused or failed (the message says why), 2 usage error\n";
 
 /* ----- the command line ----- */
@@ -638,6 +643,10 @@ static const option_spec option_specs[] = {
     {"help", no_argument, offsetof(ctl_args, help), true},
     GLOBAL("request-id", request_id),
     GLOBAL("timeout", timeout),
+    GLOBAL("tls-ca", tls_ca),
+    GLOBAL("tls-server-name", tls_server_name),
+    GLOBAL("tls-cert", tls_cert),
+    GLOBAL("tls-key", tls_key),
     /* --ec alone: the account is an EC (account add); --ec EMAIL: the firm's EC (firm add). */
     {"ec", optional_argument, offsetof(ctl_args, ec_email), false},
     VALUE("sub", sub),

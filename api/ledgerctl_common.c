@@ -71,6 +71,31 @@ static const char *server_url(const ctl_args *a, char *url, size_t url_bytes, in
 	return server;
 }
 
+/* The TLS options for server: NULL (none needed) unless it is a tls+tcp:// URL. A TLS server
+ * without a trust anchor, or half a client certificate, is a usage error (NULL, *exit_code). */
+static const api_tls_options *tls_options(const ctl_args *a, const char *server, api_tls_options *tls, int *exit_code)
+{
+	*exit_code = CTL_EXIT_OK;
+	if (!api_tls_url(server)) {
+		if (a->tls_ca || a->tls_server_name || a->tls_cert || a->tls_key)
+			*exit_code = ctl_usage_error("--tls-* options are for a tls+tcp:// --server");
+		return NULL;
+	}
+	*tls = (api_tls_options){.ca_file = a->tls_ca ? a->tls_ca : getenv("LEDGER_TLS_CA"),
+	                         .server_name = a->tls_server_name,
+	                         .cert_file = a->tls_cert,
+	                         .key_file = a->tls_key};
+	if (!tls->ca_file || !tls->ca_file[0]) {
+		char what[PATH_MAX + 128];
+		snprintf(what, sizeof what, "%s is a TLS server: give --tls-ca FILE or $LEDGER_TLS_CA (its CA)",
+		         server);
+		*exit_code = ctl_usage_error(what);
+	} else if (!tls->cert_file != !tls->key_file) {
+		*exit_code = ctl_usage_error("--tls-cert and --tls-key go together (mutual TLS)");
+	}
+	return *exit_code ? NULL : tls;
+}
+
 /* The bearer token: --token, $LEDGER_TOKEN, or one minted for --as / --platform. */
 static const char *bearer_token(const ctl_args *a, int *exit_code)
 {
@@ -95,6 +120,10 @@ Ledger__Api__Reply *ctl_call(const ctl_args *a, Ledger__Api__Request *req, int *
 	const char *server = server_url(a, url, sizeof url, exit_code);
 	if (!server)
 		return NULL;
+	api_tls_options tls_storage;
+	const api_tls_options *tls = tls_options(a, server, &tls_storage, exit_code);
+	if (*exit_code)
+		return NULL;
 	const char *tok = bearer_token(a, exit_code);
 	if (!tok)
 		return NULL;
@@ -107,7 +136,7 @@ Ledger__Api__Reply *ctl_call(const ctl_args *a, Ledger__Api__Request *req, int *
 	}
 	const char *why;
 	*exit_code = CTL_EXIT_REFUSED;
-	api_client *c = api_client_open(server, a->timeout_ms, &why);
+	api_client *c = api_client_open_tls(server, a->timeout_ms, tls, &why);
 	if (!c) {
 		fprintf(stderr, "ledgerctl: cannot connect to %s: %s\n", server, why);
 		return NULL;

@@ -37,6 +37,7 @@ struct ctl_command;
 typedef struct ctl_args {
 	/* global options */
 	const char *server, *token, *as, *data, *request_id, *timeout, *ttl;
+	const char *tls_ca, *tls_server_name, *tls_cert, *tls_key; /* for a tls+tcp:// server */
 	bool platform, json, help;
 	/* tokens, accounts, delegations, registration (ledgerctl.c) */
 	const char *sub, *name, *firm, *to, *rights, *expires, *actor, *ec_email, *import_file;

@@ -26,10 +26,17 @@ static const char usage[] = "usage: ledgerd init  --data DIR [--clock-file FILE]
                             "       committed and answered before exit).\n"
                             "\n"
                             "options of serve:\n"
-                            "  --listen URL        where requests are taken (repeatable, up to 7): ipc://PATH or\n"
-                            "                      tcp://HOST:PORT. Default: ipc://DIR/ledgerd.sock\n"
-                            "  --pub URL           where committed events are published (nng pub/sub).\n"
-                            "                      Default: ipc://DIR/ledgerd-events.sock\n"
+                            "  --listen URL        where requests are taken (repeatable, up to 7): ipc://PATH,\n"
+                            "                      tcp://HOST:PORT or tls+tcp://HOST:PORT (TLS: needs --tls-cert\n"
+                            "                      and --tls-key). Default: ipc://DIR/ledgerd.sock\n"
+                            "  --pub URL           where committed events are published (nng pub/sub); may be\n"
+                            "                      tls+tcp:// too. Default: ipc://DIR/ledgerd-events.sock\n"
+                            "  --tls-cert FILE     the server's PEM certificate chain, for the tls+tcp:// URLs\n"
+                            "  --tls-key FILE      its PEM private key, unencrypted; refused if group or others\n"
+                            "                      have any access to it (chmod 600)\n"
+                            "  --tls-ca FILE       PEM certificates of the CA that signs client certificates\n"
+                            "  --tls-client-auth   mutual TLS: refuse clients without a certificate signed by\n"
+                            "                      --tls-ca (tokens still name the actor: docs/rpc.md#tls)\n"
                             "  --workers N         requests served concurrently (default 128, at most 1024)\n"
                             "  --map-size BYTES    initial LMDB map size (default 64 MiB; suffixes K M G)\n"
                             "  --map-size-max BYTES  the map doubles when full up to this (default 64 GiB); past it\n"
@@ -69,6 +76,30 @@ static bool parse_bytes(const char *s, size_t *out)
 		return false;
 	*out = (size_t)(v << shift);
 	return true;
+}
+
+/* The TLS options and the tls+tcp:// URLs go together: one without the other is a mistake
+ * (a listener that cannot start, or a certificate that protects nothing). */
+static int check_tls_options(const char *cmd, const api_server_options *o)
+{
+	const api_tls_options *t = &o->tls;
+	bool given = t->cert_file || t->key_file || t->ca_file || t->client_auth;
+	const char *tls_url = api_tls_url(o->pub_url) ? o->pub_url : NULL;
+	for (size_t i = 0; !tls_url && o->listen[i]; i++)
+		if (api_tls_url(o->listen[i]))
+			tls_url = o->listen[i];
+	if (given && strcmp(cmd, "serve") != 0)
+		return usage_error("%s takes no --tls-* option", cmd);
+	if (given && !tls_url)
+		return usage_error("%s", "--tls-* options need a tls+tcp:// --listen or --pub URL");
+	if (tls_url && (!t->cert_file || !t->key_file))
+		return usage_error("%s needs --tls-cert FILE and --tls-key FILE", tls_url);
+	if (t->client_auth && !t->ca_file)
+		return usage_error("%s", "--tls-client-auth needs --tls-ca FILE (the CA of the client certificates)");
+	if (t->ca_file && !t->client_auth)
+		return usage_error("--tls-ca %s is the CA of client certificates: give --tls-client-auth too",
+		                   t->ca_file);
+	return 0;
 }
 
 /* The first event of every log: names it (16 random bytes) and its format. */
@@ -169,6 +200,10 @@ int main(int argc, char **argv)
 	    {"clock-file", required_argument, NULL, 'c'},
 	    {"ready-fd", required_argument, NULL, 'r'},
 	    {"document-max-bytes", required_argument, NULL, 'D'},
+	    {"tls-cert", required_argument, NULL, 'C'},
+	    {"tls-key", required_argument, NULL, 'K'},
+	    {"tls-ca", required_argument, NULL, 'A'},
+	    {"tls-client-auth", no_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -205,6 +240,10 @@ int main(int argc, char **argv)
 				return usage_error("--document-max-bytes %s: a size from 1K to 64M", optarg);
 			break;
 		case 'c': o.clock_file = optarg; break;
+		case 'C': o.tls.cert_file = optarg; break;
+		case 'K': o.tls.key_file = optarg; break;
+		case 'A': o.tls.ca_file = optarg; break;
+		case 'a': o.tls.client_auth = true; break;
 		case 'r': o.ready_fd = atoi(optarg); break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return usage_error("%s", "bad option");
@@ -214,6 +253,9 @@ int main(int argc, char **argv)
 		return usage_error("unexpected argument %s", argv[optind]);
 	if (!o.data_dir)
 		return usage_error("%s needs --data DIR", cmd);
+	int rc = check_tls_options(cmd, &o);
+	if (rc)
+		return rc;
 	if (o.clock_file && api_clock_us(o.clock_file) < 0) {
 		fprintf(stderr, "ledgerd: --clock-file %s: cannot read a time YYYY-MM-DDTHH:MM:SSZ from it\n",
 		        o.clock_file);

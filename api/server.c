@@ -712,7 +712,20 @@ static int lock_data_dir(const char *dir)
 	return fd;
 }
 
-static int open_sockets(server *s, const char *abs_dir)
+/* Listens on url, over TLS with tls when the URL asks for it. */
+static int listen_url(nng_socket sock, const char *url, nng_tls_config *tls)
+{
+	if (!api_tls_url(url))
+		return nng_listen(sock, url, NULL, 0);
+	assert(tls); /* api_server_run made it, or ledgerd.c refused the URL */
+	nng_listener l;
+	int rv = nng_listener_create(&l, sock, url);
+	if (rv == 0 && (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) == 0)
+		rv = nng_listener_start(l, 0);
+	return rv; /* a listener not started is closed with the socket */
+}
+
+static int open_sockets(server *s, const char *abs_dir, nng_tls_config *tls)
 {
 	char url[PATH_MAX + 16];
 	int rv = nng_rep0_open(&s->rep);
@@ -730,7 +743,7 @@ static int open_sockets(server *s, const char *abs_dir)
 		listen = fallback;
 	}
 	for (size_t i = 0; listen[i]; i++) {
-		if ((rv = nng_listen(s->rep, listen[i], NULL, 0)) != 0) {
+		if ((rv = listen_url(s->rep, listen[i], tls)) != 0) {
 			fprintf(stderr, "ledgerd: cannot listen on %s: %s\n", listen[i], nng_strerror(rv));
 			return -1;
 		}
@@ -742,12 +755,30 @@ static int open_sockets(server *s, const char *abs_dir)
 			return -1;
 		pub = url;
 	}
-	if ((rv = nng_pub0_open(&s->pub)) != 0 || (rv = nng_listen(s->pub, pub, NULL, 0)) != 0) {
+	if ((rv = nng_pub0_open(&s->pub)) != 0 || (rv = listen_url(s->pub, pub, tls)) != 0) {
 		fprintf(stderr, "ledgerd: cannot publish on %s: %s\n", pub, nng_strerror(rv));
 		return -1;
 	}
 	fprintf(stderr, "ledgerd: publishing events on %s\n", pub);
 	return 0;
+}
+
+/* The TLS configuration of the tls+tcp:// URLs, NULL (no error) when there is none. Made
+ * before the store is opened, so a bad certificate or key stops ledgerd at once. */
+static bool tls_config(const api_server_options *o, nng_tls_config **out)
+{
+	*out = NULL;
+	bool wanted = api_tls_url(o->pub_url);
+	for (size_t i = 0; o->listen[i]; i++)
+		wanted = wanted || api_tls_url(o->listen[i]);
+	if (!wanted)
+		return true;
+	char why[API_TLS_WHY_BYTES];
+	if (!api_tls_config_server(&o->tls, out, why, sizeof why)) {
+		fprintf(stderr, "ledgerd: %s\n", why);
+		return false;
+	}
+	return true;
 }
 
 static int start_workers(server *s)
@@ -868,9 +899,15 @@ int api_server_run(const api_server_options *o)
 		fprintf(stderr, "ledgerd: %s/keys/idp.pk: %s\n", abs_dir, why);
 		return 1;
 	}
-	int lock_fd = lock_data_dir(abs_dir);
-	if (lock_fd < 0)
+	nng_tls_config *tls;
+	if (!tls_config(o, &tls))
 		return 1;
+	int lock_fd = lock_data_dir(abs_dir);
+	if (lock_fd < 0) {
+		if (tls)
+			nng_tls_config_free(tls);
+		return 1;
+	}
 	/* Signals are taken by sigwait below: block them before any thread starts. */
 	sigset_t signals;
 	sigemptyset(&signals);
@@ -882,6 +919,8 @@ int api_server_run(const api_server_options *o)
 	ledger_err err = ledger_open(abs_dir, &lo, &s.l);
 	if (err) {
 		fprintf(stderr, "ledgerd: %s\n", ledger_last_error());
+		if (tls)
+			nng_tls_config_free(tls);
 		close(lock_fd);
 		return 1;
 	}
@@ -921,7 +960,11 @@ int api_server_run(const api_server_options *o)
 	if (pthread_create(&s.expirer, NULL, expirer_main, &s) != 0)
 		goto out;
 	s.expirer_started = true;
-	if (open_sockets(&s, abs_dir) != 0 || start_workers(&s) != 0)
+	int opened = open_sockets(&s, abs_dir, tls);
+	if (tls)
+		nng_tls_config_free(tls); /* each listener holds its own reference */
+	tls = NULL;
+	if (opened != 0 || start_workers(&s) != 0)
 		goto out;
 	uint64_t head;
 	ledger_head(s.l, &head, NULL);
@@ -937,6 +980,8 @@ int api_server_run(const api_server_options *o)
 	fprintf(stderr, "ledgerd: %s received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	rc = 0;
 out:
+	if (tls)
+		nng_tls_config_free(tls);
 	/* New requests are refused; queued commands are committed and answered; then close. */
 	atomic_store(&s.stopping, true);
 	expirer_stop(&s);

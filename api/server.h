@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tls.h"
+
 typedef struct signer_ca signer_ca;
 
 /* The least request limit: an imported list (5 MiB) and its envelope fit. The limit is the
@@ -35,6 +37,7 @@ typedef struct api_server_options {
 	const char *clock_file;    /* tests: the time is read from this file */
 	int ready_fd;              /* >= 0: "ready\n" is written there once serving */
 	size_t document_bytes_max; /* 0: API_DOCUMENT_BYTES_DEFAULT */
+	api_tls_options tls;       /* for every tls+tcp:// URL (listen and pub); unused without one */
 } api_server_options;
 
 /* Serves until SIGTERM or SIGINT. Returns a process exit code; errors go to stderr. */
