@@ -7,13 +7,9 @@
 #include "internal.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define DAY_US                  (86400 * INT64_C(1000000))
-#define COLLECTION_ID_BYTES_MAX 24u
 
 typedef Ledger__State__Collection collection;
 typedef Ledger__Events__CollectionState state;
@@ -30,17 +26,8 @@ static const char *state_name(state s)
 	return (size_t)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
 }
 
-static Ledger__Api__Reply *fail(proj_emitter *em, Ledger__Api__ErrorCode code, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static Ledger__Api__Reply *fail(proj_emitter *em, Ledger__Api__ErrorCode code, const char *field, const char *fmt, ...)
-{
-	char message[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof message, fmt, ap);
-	va_end(ap);
-	return proj_error(em->reply, em->arena, code, field, "%s", message);
-}
+/* Refuses the command: the reply's typed error, formatted once. */
+#define fail(em, code, field, ...) proj_error((em)->reply, (em)->arena, (code), (field), __VA_ARGS__)
 
 static void set_reason(proj_emitter *em, const char *reason)
 {
@@ -194,7 +181,7 @@ static ledger_err collection_create(proj_emitter *em, const Ledger__Api__Collect
 	Ledger__State__Preferences prefs;
 	if ((err = proj_preferences_get(em->p, ledger_txn_mdb(em->t), c->firm_id, &prefs)))
 		return err;
-	char id[COLLECTION_ID_BYTES_MAX + 1];
+	char id[PROJ_COLLECTION_ID_BYTES_MAX + 1];
 	snprintf(id, sizeof id, "c%llu", (unsigned long long)ledger_txn_next_seq(em->t));
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CollectionCreated e = LEDGER__EVENTS__COLLECTION_CREATED__INIT;
@@ -581,7 +568,7 @@ static ledger_err send(target *tg, bool approved, const char *comment)
 	const collection *c = tg->c;
 	state from = c->state;
 	uint32_t days = c->expiry_days ? c->expiry_days : PROJ_COLLECTION_EXPIRY_DAYS_DEFAULT;
-	int64_t expires_at_us = ledger_txn_time_us(tg->em->t) + (int64_t)days * DAY_US;
+	int64_t expires_at_us = ledger_txn_time_us(tg->em->t) + (int64_t)days * PROJ_DAY_US;
 	if (approved) {
 		if ((err = emit_transition(tg->em, c, from, S(APPROVED), comment, 0)))
 			return err;
@@ -896,38 +883,33 @@ static ledger_err signer_report(proj_emitter *em, const Ledger__Api__SignerRepor
 
 /* ----- service: due expiries and reminders ----- */
 
-ledger_err proj_collection_expire(proj *p, ledger_txn *t, const char *firm_id, const char *collection_id)
+/* A collection's timer, acted on by the service (actor "ledgerd"): nothing once it has ended. */
+static ledger_err service_timer(proj *p, ledger_txn *t, const char *firm_id, const char *collection_id, bool expire)
 {
 	static const proj_actor service = {"ledgerd", false};
 	Ledger__Api__Reply reply = LEDGER__API__REPLY__INIT;
 	proj_arena *arena = proj_arena_new();
 	if (!arena)
 		return LEDGER_ERR_NOMEM;
-	proj_emitter em = {p, t, &service, "expiry", &reply, arena};
+	const char *request_id = expire ? "expiry" : "reminder";
+	proj_emitter em = {p, t, &service, request_id, &reply, arena};
 	target tg = {.em = &em, .txn = ledger_txn_mdb(t)};
 	proj_arena_allocator(arena, &tg.alloc);
 	ledger_err err = proj_collection_get(p, tg.txn, firm_id, collection_id, &tg.alloc, &tg.c);
 	if (!err && proj_collection_running(tg.c->state))
-		err = finish(&tg, S(EXPIRED), "");
+		err = expire ? finish(&tg, S(EXPIRED), "") : remind(&tg, true, service.subject, request_id);
 	proj_arena_free(arena);
 	return err == LEDGER_END ? LEDGER_ERR_CORRUPT : err;
 }
 
+ledger_err proj_collection_expire(proj *p, ledger_txn *t, const char *firm_id, const char *collection_id)
+{
+	return service_timer(p, t, firm_id, collection_id, true);
+}
+
 ledger_err proj_collection_remind(proj *p, ledger_txn *t, const char *firm_id, const char *collection_id)
 {
-	static const proj_actor service = {"ledgerd", false};
-	Ledger__Api__Reply reply = LEDGER__API__REPLY__INIT;
-	proj_arena *arena = proj_arena_new();
-	if (!arena)
-		return LEDGER_ERR_NOMEM;
-	proj_emitter em = {p, t, &service, "reminder", &reply, arena};
-	target tg = {.em = &em, .txn = ledger_txn_mdb(t)};
-	proj_arena_allocator(arena, &tg.alloc);
-	ledger_err err = proj_collection_get(p, tg.txn, firm_id, collection_id, &tg.alloc, &tg.c);
-	if (!err && proj_collection_running(tg.c->state))
-		err = remind(&tg, true, "ledgerd", "reminder");
-	proj_arena_free(arena);
-	return err == LEDGER_END ? LEDGER_ERR_CORRUPT : err;
+	return service_timer(p, t, firm_id, collection_id, false);
 }
 
 /* ----- dispatch ----- */
@@ -989,7 +971,7 @@ ledger_err proj_decide_collection(proj_emitter *em, const Ledger__Api__Request *
 	if (err || em->reply->error)
 		return err;
 	/* The reply shows the collection as the command left it. */
-	char id[COLLECTION_ID_BYTES_MAX + 1];
+	char id[PROJ_COLLECTION_ID_BYTES_MAX + 1];
 	const char *firm_id;
 	if (req->body_case == LEDGER__API__REQUEST__BODY_COLLECTION_CREATE) {
 		snprintf(id, sizeof id, "c%llu", (unsigned long long)em->reply->seq);

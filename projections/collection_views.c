@@ -10,8 +10,6 @@
 
 typedef Ledger__State__Collection collection;
 
-#define SEAL_SIGNER_PREFIX "seal:"
-
 /* ----- views ----- */
 
 static Ledger__Api__DocumentView *document_view(const collection *c, const Ledger__State__Document *d,
@@ -357,7 +355,7 @@ ledger_err proj_collections_due(proj *p, ledger_txn *t, size_t max, size_t *coun
 
 static bool fill_task(proj *p, MDB_txn *txn, const collection *c, const char *signer, proj_sign_task *task)
 {
-	bool seal = strncmp(signer, SEAL_SIGNER_PREFIX, strlen(SEAL_SIGNER_PREFIX)) == 0;
+	bool seal = strncmp(signer, PROJ_SEAL_SIGNER_PREFIX, strlen(PROJ_SEAL_SIGNER_PREFIX)) == 0;
 	ssize_t s = seal ? -1 : proj_collection_signer(c, signer);
 	if (!seal && s < 0)
 		return false;

@@ -16,10 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY_US                  (86400 * INT64_C(1000000))
-#define COLLECTION_ID_BYTES_MAX 24u
-#define SEAL_SIGNER_PREFIX      "seal:" /* a seal's "signer" in the queue and signed_by: seal:<firm id> */
-
 typedef Ledger__State__Collection collection;
 
 /* ----- state access ----- */
@@ -32,8 +28,8 @@ static size_t collection_key(char *buf, size_t cap, const char *firm_id, const c
 ledger_err proj_collection_get_kv(proj *p, proj_kv *kv, const char *firm_id, const char *collection_id,
                                   const ProtobufCAllocator *allocator, collection **out)
 {
-	char key[PROJ_FIRM_ID_BYTES_MAX + COLLECTION_ID_BYTES_MAX + 2];
-	if (strlen(firm_id) > PROJ_FIRM_ID_BYTES_MAX || strlen(collection_id) > COLLECTION_ID_BYTES_MAX)
+	char key[PROJ_FIRM_ID_BYTES_MAX + PROJ_COLLECTION_ID_BYTES_MAX + 2];
+	if (strlen(firm_id) > PROJ_FIRM_ID_BYTES_MAX || strlen(collection_id) > PROJ_COLLECTION_ID_BYTES_MAX)
 		return LEDGER_END;
 	MDB_val v;
 	ledger_err err =
@@ -53,7 +49,7 @@ ledger_err proj_collection_get(proj *p, MDB_txn *txn, const char *firm_id, const
 
 static ledger_err put_collection(proj *p, proj_kv *kv, const collection *c)
 {
-	char key[PROJ_FIRM_ID_BYTES_MAX + COLLECTION_ID_BYTES_MAX + 2];
+	char key[PROJ_FIRM_ID_BYTES_MAX + PROJ_COLLECTION_ID_BYTES_MAX + 2];
 	return proj_kv_put_msg(kv, p->collections, key, collection_key(key, sizeof key, c->firm_id, c->collection_id),
 	                       &c->base);
 }
@@ -85,9 +81,9 @@ static bool has_string(char **list, size_t n, const char *s)
 	return false;
 }
 
-static void seal_signer(const char *firm_id, char out[PROJ_FIRM_ID_BYTES_MAX + sizeof SEAL_SIGNER_PREFIX])
+static void seal_signer(const char *firm_id, char out[PROJ_FIRM_ID_BYTES_MAX + sizeof PROJ_SEAL_SIGNER_PREFIX])
 {
-	snprintf(out, PROJ_FIRM_ID_BYTES_MAX + sizeof SEAL_SIGNER_PREFIX, SEAL_SIGNER_PREFIX "%s", firm_id);
+	snprintf(out, PROJ_FIRM_ID_BYTES_MAX + sizeof PROJ_SEAL_SIGNER_PREFIX, PROJ_SEAL_SIGNER_PREFIX "%s", firm_id);
 }
 
 /* Has every document been signed by `who`? */
@@ -161,7 +157,7 @@ static size_t timer_key(uint8_t *buf, size_t cap, int64_t at_us, char kind, cons
 
 static ledger_err timer_set(proj *p, proj_kv *kv, int64_t at_us, char kind, const collection *c, bool on)
 {
-	uint8_t key[9 + PROJ_FIRM_ID_BYTES_MAX + COLLECTION_ID_BYTES_MAX + 2];
+	uint8_t key[9 + PROJ_FIRM_ID_BYTES_MAX + PROJ_COLLECTION_ID_BYTES_MAX + 2];
 	size_t n = timer_key(key, sizeof key, at_us, kind, c->firm_id, c->collection_id);
 	return on ? proj_kv_put(kv, p->timers, key, n, "", 0) : proj_kv_del(kv, p->timers, key, n);
 }
@@ -179,7 +175,7 @@ static size_t queue_key(char *buf, size_t cap, const collection *c, const char *
 
 static ledger_err queue_set(proj *p, proj_kv *kv, const collection *c, const char *signer, bool on)
 {
-	char key[PROJ_FIRM_ID_BYTES_MAX + COLLECTION_ID_BYTES_MAX + PROJ_EMAIL_BYTES_MAX + 8];
+	char key[PROJ_FIRM_ID_BYTES_MAX + PROJ_COLLECTION_ID_BYTES_MAX + PROJ_EMAIL_BYTES_MAX + 8];
 	size_t n = queue_key(key, sizeof key, c, signer);
 	if (!n)
 		return LEDGER_ERR_CORRUPT;
@@ -211,7 +207,7 @@ static ledger_err clear_indexes(proj *p, proj_kv *kv, collection *c)
 	for (size_t i = 0; !err && i < c->n_signers; i++)
 		err = queue_set(p, kv, c, c->signers[i]->email, false);
 	if (!err && c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL) {
-		char seal[PROJ_FIRM_ID_BYTES_MAX + sizeof SEAL_SIGNER_PREFIX];
+		char seal[PROJ_FIRM_ID_BYTES_MAX + sizeof PROJ_SEAL_SIGNER_PREFIX];
 		seal_signer(c->firm_id, seal);
 		err = queue_set(p, kv, c, seal, false);
 	}
@@ -225,7 +221,7 @@ static ledger_err schedule_reminder(proj *p, proj_kv *kv, collection *c, int64_t
 		err = timer_set(p, kv, c->next_reminder_at_us, 'R', c, false);
 	c->next_reminder_at_us = 0;
 	if (!err && c->reminder_every_days && proj_collection_running(c->state)) {
-		c->next_reminder_at_us = from_us + (int64_t)c->reminder_every_days * DAY_US;
+		c->next_reminder_at_us = from_us + (int64_t)c->reminder_every_days * PROJ_DAY_US;
 		err = timer_set(p, kv, c->next_reminder_at_us, 'R', c, true);
 	}
 	return err;
@@ -358,7 +354,7 @@ static ledger_err fold_transition(proj *p, proj_kv *kv, collection *c, const Led
 			err = schedule_reminder(p, kv, c, c->sent_at_us);
 	} else if (e->to == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
 	           c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL) {
-		char seal[PROJ_FIRM_ID_BYTES_MAX + sizeof SEAL_SIGNER_PREFIX];
+		char seal[PROJ_FIRM_ID_BYTES_MAX + sizeof PROJ_SEAL_SIGNER_PREFIX];
 		seal_signer(c->firm_id, seal);
 		c->seal_requested = true;
 		err = queue_set(p, kv, c, seal, true);

@@ -217,12 +217,15 @@ bool proj_authorise(proj_emitter *em, const char *firm_id, const char *action, l
 bool proj_authorise_query(proj *p, MDB_txn *txn, const proj_actor *actor, const char *firm_id, const char *action,
                           int64_t now_us, Ledger__Api__Reply *reply, proj_arena *arena);
 
-/* Encodes msg and puts it under key: the one way projection values are written. */
-ledger_err proj_put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes, const ProtobufCMessage *msg);
-ledger_err proj_put_empty(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes);
-ledger_err proj_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes);
-/* LEDGER_END when absent. */
+/* A lookup for decisions and queries, in their transaction (folds use proj_kv_get). LEDGER_END
+ * when absent. */
 ledger_err proj_get_raw(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *v);
+
+#define PROJ_DAY_US                  (86400 * INT64_C(1000000))
+#define PROJ_COLLECTION_ID_BYTES_MAX 24u /* "c" and a seq */
+/* A seal's "signer" in the signer's queue and in signed_by: "seal:" and the firm id, apart from
+ * any email. */
+#define PROJ_SEAL_SIGNER_PREFIX "seal:"
 
 /* Personal data (registration.c): seals plain under subject's key (beside the log) and fills ref,
  * whose sha256 points at hash; opens it again (LEDGER_END once erased). */

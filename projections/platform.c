@@ -11,8 +11,6 @@
 #include <string.h>
 
 #define E(code)                       LEDGER__API__ERROR_CODE__##code
-#define DAY_US                        (86400 * INT64_C(1000000))
-#define CREDITS_ADD_MAX               1000000000u
 #define CREDITS_LOW_THRESHOLD_DEFAULT 10u
 
 /* ----- state access ----- */

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #define E(code)              LEDGER__API__ERROR_CODE__##code
-#define DAY_US               (86400 * INT64_C(1000000))
 #define ALERTS_SHOWN_MAX     100u
 #define HISTORY_ROWS_DEFAULT 100u
 #define CONTACTS_MAX         100000u
@@ -602,7 +601,7 @@ static bool expiring_visit(void *ctx, Ledger__State__Collection *c)
 	expiring_ctx *e = ctx;
 	int64_t now = ledger_txn_time_us(e->t);
 	if (!proj_collection_running(c->state) || strcmp(c->created_by, e->sub->who) != 0 ||
-	    c->expires_at_us - now > (int64_t)e->sub->days * DAY_US)
+	    c->expires_at_us - now > (int64_t)e->sub->days * PROJ_DAY_US)
 		return true;
 	char occasion[64], message[256];
 	snprintf(occasion, sizeof occasion, "collection:%s:expiring", c->collection_id);
@@ -623,7 +622,7 @@ static ledger_err delegations_expiring(proj *p, ledger_txn *t, const due_sub *s)
 		Ledger__State__Delegation *d;
 		if (proj_delegation_get(p, txn, s->firm_id, s->who, r, &d) != LEDGER_OK)
 			continue;
-		if (d->expires_at_us > now && d->expires_at_us - now <= (int64_t)s->days * DAY_US) {
+		if (d->expires_at_us > now && d->expires_at_us - now <= (int64_t)s->days * PROJ_DAY_US) {
 			char occasion[80], message[256];
 			snprintf(occasion, sizeof occasion, "delegation:%s:%s", proj_right_name(r), d->expires_on);
 			snprintf(message, sizeof message, "your right %s in firm %s expires on %s", proj_right_name(r),

@@ -10,19 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define E(code)          LEDGER__API__ERROR_CODE__##code
-#define DAY_US           (86400 * INT64_C(1000000))
-#define CREDITS_ADD_MAX  1000000000u
-#define ALERTS_SHOWN_MAX 100u
-#define ALERT_DAYS_MAX   365u
-#define CONTACTS_MAX     100000u
+#define E(code)         LEDGER__API__ERROR_CODE__##code
+#define CREDITS_ADD_MAX 1000000000u
+#define ALERT_DAYS_MAX  365u
 
 /* ----- commands ----- */
-
-static ledger_err emit_simple(proj_emitter *em, const char *firm_id, Ledger__Events__Event *ev)
-{
-	return proj_emitter_emit(em, firm_id, ev);
-}
 
 static ledger_err credits_add(proj_emitter *em, const Ledger__Api__CreditsAdd *c)
 {
@@ -45,7 +37,7 @@ static ledger_err credits_add(proj_emitter *em, const Ledger__Api__CreditsAdd *c
 	a.reference = c->reference;
 	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_ADDED;
 	ev.credits_added = &a;
-	return emit_simple(em, c->firm_id, &ev);
+	return proj_emitter_emit(em, c->firm_id, &ev);
 }
 
 /* The stored preferences, sender name included (in arena). */
@@ -101,7 +93,7 @@ static ledger_err preferences_update(proj_emitter *em, const Ledger__Api__Prefer
 	s.sender_name = u->sender_name[0] ? u->sender_name : now.sender_name;
 	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_PREFERENCES_SET;
 	ev.preferences_set = &s;
-	return emit_simple(em, u->firm_id, &ev);
+	return proj_emitter_emit(em, u->firm_id, &ev);
 }
 
 static bool alert_kind_valid(Ledger__Events__AlertKind k)
@@ -139,7 +131,7 @@ static ledger_err alert_subscribe(proj_emitter *em, const Ledger__Api__AlertSubs
 	s.kind = a->kind, s.days = a->days, s.credits = a->credits;
 	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_SUBSCRIBED;
 	ev.alert_subscribed = &s;
-	return emit_simple(em, a->firm_id, &ev);
+	return proj_emitter_emit(em, a->firm_id, &ev);
 }
 
 static ledger_err alert_unsubscribe(proj_emitter *em, const Ledger__Api__AlertUnsubscribe *a)
@@ -164,7 +156,7 @@ static ledger_err alert_unsubscribe(proj_emitter *em, const Ledger__Api__AlertUn
 	u.kind = a->kind;
 	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_UNSUBSCRIBED;
 	ev.alert_unsubscribed = &u;
-	return emit_simple(em, a->firm_id, &ev);
+	return proj_emitter_emit(em, a->firm_id, &ev);
 }
 
 bool proj_is_platform_command(const Ledger__Api__Request *req)
