@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLEDGER_FUZZ=ON >/dev/null
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLEDGER_FUZZ=ON -DLEDGER_WERROR=ON >/dev/null
 cmake --build build-fuzz --target import_fuzz pdf_inspect_fuzz -j "$(nproc)"
 ctest --test-dir build-fuzz -R fuzz --output-on-failure
