@@ -10,7 +10,6 @@
  */
 #include "internal.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -82,6 +81,12 @@ static ledger_err attempt(ledger *l, ledger_job *jobs, int64_t time_us, ledger_t
 		mdb_txn_abort(t->txn);
 		return err;
 	}
+	/* Postconditions of the batch, before it becomes durable: time never goes back, and the
+	 * seqs written follow the head the batch started from. */
+	LEDGER_ASSERT_MSG(t->time_us >= l->head_time_us, "batch time %lld before head time %lld",
+	                  (long long)t->time_us, (long long)l->head_time_us);
+	LEDGER_ASSERT_MSG(t->first_seq == 0 || t->first_seq == l->head_seq + 1, "first seq %llu after head %llu",
+	                  (unsigned long long)t->first_seq, (unsigned long long)l->head_seq);
 	rc = mdb_txn_commit(t->txn); /* frees the transaction whatever it returns */
 	if (rc)
 		return ledger_fail(ledger_mdb_err(rc), "commit failed, nothing was written: %s", mdb_strerror(rc));
@@ -100,7 +105,7 @@ static void finish(ledger_job *jobs, ledger_err err)
 ledger_err ledger_run_batch(ledger *l, ledger_job *jobs, int64_t time_us, uint64_t *first_seq, uint64_t *last_seq,
                             void (*committed)(void *, uint64_t, uint64_t), void *committed_ctx)
 {
-	assert(!l->read_only);
+	LEDGER_ASSERT(!l->read_only);
 	ledger_txn t;
 	ledger_err err;
 	for (;;) {
@@ -134,6 +139,8 @@ ledger_err ledger_run_batch(ledger *l, ledger_job *jobs, int64_t time_us, uint64
 	*first_seq = *last_seq = 0;
 	if (err == LEDGER_OK) {
 		if (t.first_seq) {
+			LEDGER_ASSERT(t.seq >= t.first_seq && t.first_seq == l->head_seq + 1);
+			LEDGER_ASSERT(t.time_us >= l->head_time_us);
 			pthread_mutex_lock(&l->head_lock);
 			l->head_seq = t.seq;
 			memcpy(l->head_hash, t.hash, LEDGER_HASH_BYTES);

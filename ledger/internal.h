@@ -2,6 +2,7 @@
 #ifndef LEDGER_INTERNAL_H
 #define LEDGER_INTERNAL_H
 
+#include "assertion.h"
 #include "ledger.h"
 
 #include <pthread.h>

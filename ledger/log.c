@@ -493,6 +493,11 @@ ledger_err ledger_append(ledger_txn *t, const uint8_t *event, size_t event_bytes
 	if (event_bytes > LEDGER_EVENT_BYTES_MAX)
 		return ledger_fail(LEDGER_ERR_TOO_LARGE, "event of %zu bytes is over the limit of %u", event_bytes,
 		                   LEDGER_EVENT_BYTES_MAX);
+	/* Preconditions: a write transaction whose head is the log's, with room for one more. */
+	LEDGER_ASSERT(t->txn != NULL);
+	LEDGER_ASSERT_MSG(t->seq < UINT64_MAX, "seq %llu", (unsigned long long)t->seq);
+	LEDGER_ASSERT_MSG(t->first_seq == 0 || t->first_seq <= t->seq, "first %llu, head %llu",
+	                  (unsigned long long)t->first_seq, (unsigned long long)t->seq);
 	uint64_t next = t->seq + 1;
 	uint8_t key[8];
 	ledger_put_u64_be(key, next);
@@ -510,6 +515,10 @@ ledger_err ledger_append(ledger_txn *t, const uint8_t *event, size_t event_bytes
 	uint8_t *h = p + LEDGER_RECORD_MAGIC_BYTES + 8 + LEDGER_HASH_BYTES;
 	ledger_hash_record(next, t->hash, event, event_bytes, h);
 	memcpy(p + LEDGER_RECORD_HEADER_BYTES, event, event_bytes);
+	/* Postconditions: the record names its place and chains to the head it extends. */
+	LEDGER_ASSERT_MSG(ledger_get_u64_be(p + LEDGER_RECORD_MAGIC_BYTES) == next, "record seq %llu",
+	                  (unsigned long long)next);
+	LEDGER_ASSERT(memcmp(p + LEDGER_RECORD_MAGIC_BYTES + 8, t->hash, LEDGER_HASH_BYTES) == 0);
 	t->seq = next;
 	memcpy(t->hash, h, LEDGER_HASH_BYTES);
 	if (t->first_seq == 0)
