@@ -83,8 +83,8 @@ static ledger_err attempt(ledger *l, ledger_job *jobs, int64_t time_us, ledger_t
 	}
 	/* Postconditions of the batch, before it becomes durable: time never goes back, and the
 	 * seqs written follow the head the batch started from. */
-	LEDGER_ASSERT_MSG(t->time_us >= l->head_time_us, "batch time %lld before head time %lld",
-	                  (long long)t->time_us, (long long)l->head_time_us);
+	LEDGER_ASSERT_MSG(t->time_us >= l->head_time_us, "batch time %lld before head time %lld", (long long)t->time_us,
+	                  (long long)l->head_time_us);
 	LEDGER_ASSERT_MSG(t->first_seq == 0 || t->first_seq == l->head_seq + 1, "first seq %llu after head %llu",
 	                  (unsigned long long)t->first_seq, (unsigned long long)l->head_seq);
 	rc = mdb_txn_commit(t->txn); /* frees the transaction whatever it returns */
