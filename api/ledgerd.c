@@ -13,42 +13,96 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] = "usage: ledgerd init  --data DIR [--clock-file FILE]\n"
-                            "       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
-                            "\n"
-                            "init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
-                            "       pair (keys/idp.sk, keys/idp.pk), the service key pair (keys/service.*), the\n"
-                            "       and the personal-data key (keys/personal.key). The first serve adds the\n"
-                            "       signer's internal CA (keys/signer-ca.key, keys/signer-ca.pem: the trust anchor\n"
-                            "       of the signatures), dated by the service's clock.\n"
-                            "       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
-                            "serve  serves DIR until SIGTERM or SIGINT (then drains: every queued command is\n"
-                            "       committed and answered before exit).\n"
-                            "\n"
-                            "options of serve:\n"
-                            "  --listen URL        where requests are taken (repeatable, up to 7): ipc://PATH,\n"
-                            "                      tcp://HOST:PORT or tls+tcp://HOST:PORT (TLS: needs --tls-cert\n"
-                            "                      and --tls-key). Default: ipc://DIR/ledgerd.sock\n"
-                            "  --pub URL           where committed events are published (nng pub/sub); may be\n"
-                            "                      tls+tcp:// too. Default: ipc://DIR/ledgerd-events.sock\n"
-                            "  --tls-cert FILE     the server's PEM certificate chain, for the tls+tcp:// URLs\n"
-                            "  --tls-key FILE      its PEM private key, unencrypted; refused if group or others\n"
-                            "                      have any access to it (chmod 600)\n"
-                            "  --tls-ca FILE       PEM certificates of the CA that signs client certificates\n"
-                            "  --tls-client-auth   mutual TLS: refuse clients without a certificate signed by\n"
-                            "                      --tls-ca (tokens still name the actor: docs/rpc.md#tls)\n"
-                            "  --workers N         requests served concurrently (default 128, at most 1024)\n"
-                            "  --map-size BYTES    initial LMDB map size (default 64 MiB; suffixes K M G)\n"
-                            "  --map-size-max BYTES  the map doubles when full up to this (default 64 GiB); past it\n"
-                            "                      commands fail with STORAGE_FULL and nothing is written\n"
-                            "  --document-max-bytes BYTES  largest PDF accepted in a collection (default 10 MiB, at\n"
-                            "                      most 64 MiB; suffixes K M G); requests may be 1 MiB larger\n"
-                            "  --clock-file FILE   tests only: read the time (YYYY-MM-DDTHH:MM:SSZ) from FILE (init\n"
-                            "                      takes it too: the log's first event is dated by it)\n"
-                            "  --ready-fd FD       write \"ready\\n\" to FD once listening (for supervisors, tests)\n"
-                            "  -h, --help          this help\n"
-                            "\n"
-                            "exit status: 0 clean stop, 1 failure (the message names it), 2 usage error\n";
+#ifdef LEDGER_TEST_CLOCK
+#define CLOCK_FILE_USAGE " [--clock-file FILE]"
+#define CLOCK_FILE_HELP                                                                                                \
+	"  --clock-file FILE   read the time (YYYY-MM-DDTHH:MM:SSZ) from FILE (init takes it too: the\n"               \
+	"                      log's first event is dated by it). Only in ledgerd-test-clock, the\n"                   \
+	"                      tests' build: the production ledgerd always dates by the system clock\n"
+#else
+#define CLOCK_FILE_USAGE ""
+#define CLOCK_FILE_HELP  ""
+#endif
+
+#define STRINGIFY_VALUE(x) #x
+#define STRINGIFY(x)       STRINGIFY_VALUE(x)
+
+static const char usage[] =
+    "usage: ledgerd init  --data DIR" CLOCK_FILE_USAGE "\n"
+    "       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
+    "\n"
+    "init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
+    "       pair (keys/idp.sk, keys/idp.pk), the service key pair (keys/service.*), the\n"
+    "       and the personal-data key (keys/personal.key). The first serve adds the\n"
+    "       signer's internal CA (keys/signer-ca.key, keys/signer-ca.pem: the trust anchor\n"
+    "       of the signatures), dated by the service's clock.\n"
+    "       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
+    "serve  serves DIR until SIGTERM or SIGINT (then drains: every queued command is\n"
+    "       committed and answered before exit).\n"
+    "\n"
+    "options of serve:\n"
+    "  --listen URL        where requests are taken (repeatable, up to " STRINGIFY(
+        API_LISTEN_URLS_COUNT_MAX) "): ipc://PATH,\n"
+                                   "                      tcp://HOST:PORT or tls+tcp://HOST:PORT (TLS: needs "
+                                   "--tls-cert\n"
+                                   "                      and --tls-key). Default: ipc://DIR/ledgerd.sock\n"
+                                   "  --pub URL           where committed events are published (nng pub/sub); may be\n"
+                                   "                      tls+tcp:// too. Default: ipc://DIR/ledgerd-events.sock\n"
+                                   "  --tls-cert FILE     the server's PEM certificate chain, for the tls+tcp:// URLs\n"
+                                   "  --tls-key FILE      its PEM private key, unencrypted; refused if group or "
+                                   "others\n"
+                                   "                      have any access to it (chmod 600)\n"
+                                   "  --tls-ca FILE       PEM certificates of the CA that signs client certificates\n"
+                                   "  --tls-client-auth   mutual TLS: refuse clients without a certificate signed by\n"
+                                   "                      --tls-ca (tokens still name the actor: docs/rpc.md#tls)\n"
+                                   "  --workers N         requests served concurrently (default " STRINGIFY(
+                                       API_WORKERS_DEFAULT) ", at most " STRINGIFY(API_WORKERS_MAX) ")\n"
+                                                                                                    "  --map-size "
+                                                                                                    "BYTES    initial "
+                                                                                                    "LMDB map size "
+                                                                                                    "(default 64 MiB; "
+                                                                                                    "suffixes K M G)\n"
+                                                                                                    "  --map-size-max "
+                                                                                                    "BYTES  the map "
+                                                                                                    "doubles when full "
+                                                                                                    "up to this "
+                                                                                                    "(default 64 GiB); "
+                                                                                                    "past it\n"
+                                                                                                    "                  "
+                                                                                                    "    commands fail "
+                                                                                                    "with STORAGE_FULL "
+                                                                                                    "and nothing is "
+                                                                                                    "written\n"
+                                                                                                    "  "
+                                                                                                    "--document-max-"
+                                                                                                    "bytes BYTES  "
+                                                                                                    "largest PDF "
+                                                                                                    "accepted in a "
+                                                                                                    "collection "
+                                                                                                    "(default 10 MiB, "
+                                                                                                    "at\n"
+                                                                                                    "                  "
+                                                                                                    "    most 64 MiB; "
+                                                                                                    "suffixes K M G); "
+                                                                                                    "requests may be 1 "
+                                                                                                    "MiB "
+                                                                                                    "larger"
+                                                                                                    "\n" CLOCK_FILE_HELP
+                                                                                                    "  --ready-fd FD   "
+                                                                                                    "    write "
+                                                                                                    "\"ready\\n\" to "
+                                                                                                    "FD once listening "
+                                                                                                    "(for supervisors, "
+                                                                                                    "tests)\n"
+                                                                                                    "  -h, --help      "
+                                                                                                    "    this help\n"
+                                                                                                    "\n"
+                                                                                                    "exit status: 0 "
+                                                                                                    "clean stop, 1 "
+                                                                                                    "failure (the "
+                                                                                                    "message names "
+                                                                                                    "it), 2 usage "
+                                                                                                    "error\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -56,6 +110,20 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n(see ledgerd --help)\n");
 	return 2;
+}
+
+/* A descriptor number as the supervisor passed it: decimal digits only, no sign, in range. */
+static bool parse_fd(const char *s, int *out)
+{
+	if (*s < '0' || *s > '9')
+		return false;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v > API_READY_FD_MAX)
+		return false;
+	*out = (int)v;
+	return true;
 }
 
 static bool parse_bytes(const char *s, size_t *out)
@@ -197,7 +265,9 @@ int main(int argc, char **argv)
 	    {"workers", required_argument, NULL, 'w'},
 	    {"map-size", required_argument, NULL, 'm'},
 	    {"map-size-max", required_argument, NULL, 'M'},
+#ifdef LEDGER_TEST_CLOCK
 	    {"clock-file", required_argument, NULL, 'c'},
+#endif
 	    {"ready-fd", required_argument, NULL, 'r'},
 	    {"document-max-bytes", required_argument, NULL, 'D'},
 	    {"tls-cert", required_argument, NULL, 'C'},
@@ -213,8 +283,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd': o.data_dir = optarg; break;
 		case 'l':
-			if (listens == API_LISTEN_URLS_MAX - 1)
-				return usage_error("at most 7 --listen URLs (%s)", optarg);
+			if (listens == API_LISTEN_URLS_COUNT_MAX)
+				return usage_error(
+				    "at most " STRINGIFY(API_LISTEN_URLS_COUNT_MAX) " --listen URLs (%s)", optarg);
 			o.listen[listens++] = optarg;
 			break;
 		case 'p': o.pub_url = optarg; break;
@@ -222,7 +293,8 @@ int main(int argc, char **argv)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < 1 || v > (long)API_WORKERS_MAX)
-				return usage_error("--workers %s: a number from 1 to 1024", optarg);
+				return usage_error("--workers %s: a number from 1 to " STRINGIFY(API_WORKERS_MAX),
+				                   optarg);
 			o.workers = (unsigned)v;
 			break;
 		}
@@ -239,12 +311,19 @@ int main(int argc, char **argv)
 			    o.document_bytes_max > API_DOCUMENT_BYTES_MAX)
 				return usage_error("--document-max-bytes %s: a size from 1K to 64M", optarg);
 			break;
+#ifdef LEDGER_TEST_CLOCK
 		case 'c': o.clock_file = optarg; break;
+#endif
 		case 'C': o.tls.cert_file = optarg; break;
 		case 'K': o.tls.key_file = optarg; break;
 		case 'A': o.tls.ca_file = optarg; break;
 		case 'a': o.tls.client_auth = true; break;
-		case 'r': o.ready_fd = atoi(optarg); break;
+		case 'r':
+			if (!parse_fd(optarg, &o.ready_fd))
+				return usage_error(
+				    "--ready-fd %s: an open file descriptor number, 0 to " STRINGIFY(API_READY_FD_MAX),
+				    optarg);
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return usage_error("%s", "bad option");
 		}

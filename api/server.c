@@ -9,6 +9,7 @@
  *     the job's done() callback, i.e. only after the batch holding its events is durable.
  * After each durable batch, its records are published on a pub0 socket, topic per firm.
  */
+#include "request_hash.h"
 #include "server.h"
 
 #include "import.h"
@@ -106,6 +107,9 @@ int64_t api_clock_us(const char *path)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	}
+#ifndef LEDGER_TEST_CLOCK
+	return -1;
+#else
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -118,13 +122,19 @@ int64_t api_clock_us(const char *path)
 	if (!end)
 		return -1;
 	return (int64_t)timegm(&tm) * 1000000;
+#endif
 }
 
 static int64_t server_clock(void *ctx)
 {
+#ifdef LEDGER_TEST_CLOCK
 	server *s = ctx;
 	int64_t now = api_clock_us(s->o->clock_file);
 	return now < 0 ? api_clock_us(NULL) : now;
+#else
+	(void)ctx;
+	return api_clock_us(NULL);
+#endif
 }
 
 /* ----- replies ----- */
@@ -322,22 +332,6 @@ static void job_done(ledger_job *job, ledger_err err)
 
 /* SHA-256 of the request without its token and request id: what makes two requests "the
  * same command" for idempotency, whichever token carried them. */
-static void body_hash(const Ledger__Api__Request *req, uint8_t out[LEDGER_HASH_BYTES])
-{
-	Ledger__Api__Request copy = *req;
-	copy.token = (char *)"";
-	copy.request_id = (char *)"";
-	size_t n = ledger__api__request__get_packed_size(&copy);
-	uint8_t *buf = malloc(n ? n : 1);
-	if (!buf) {
-		memset(out, 0, LEDGER_HASH_BYTES);
-		return;
-	}
-	ledger__api__request__pack(&copy, buf);
-	crypto_hash_sha256(out, buf, n);
-	free(buf);
-}
-
 static bool request_id_valid(const char *id)
 {
 	size_t n = strlen(id);
@@ -526,7 +520,7 @@ static void handle(worker *w, nng_msg *msg)
 		           "a command needs a request id of 1 to 128 printable ASCII characters");
 		return;
 	}
-	body_hash(w->req, w->body_hash);
+	api_request_body_hash(w->req, w->body_hash);
 	w->exec = w->req;
 	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT && !import_to_grant(w))
 		return;

@@ -20,11 +20,13 @@ typedef struct signer_ca signer_ca;
 /* Messages over API_TRANSPORT_FACTOR times the request limit are dropped by the transport with
  * the connection: nng cannot answer a message it refused to read. Between the two limits, a
  * typed REQUEST_TOO_LARGE. */
-#define API_TRANSPORT_FACTOR    4u
-#define API_TRANSPORT_BYTES_MAX (API_TRANSPORT_FACTOR * API_REQUEST_BYTES_MAX)
-#define API_LISTEN_URLS_MAX     8
-#define API_WORKERS_DEFAULT     128u
-#define API_WORKERS_MAX         1024u
+#define API_TRANSPORT_FACTOR      4u
+#define API_TRANSPORT_BYTES_MAX   (API_TRANSPORT_FACTOR * API_REQUEST_BYTES_MAX)
+#define API_LISTEN_URLS_COUNT_MAX 7                               /* --listen URLs of one ledgerd */
+#define API_LISTEN_URLS_MAX       (API_LISTEN_URLS_COUNT_MAX + 1) /* with the NULL that ends them */
+#define API_READY_FD_MAX          65535                           /* --ready-fd: a descriptor number, not a resource */
+#define API_WORKERS_DEFAULT       128
+#define API_WORKERS_MAX           1024
 /* How often the expirer looks for passed expiry instants (and once at start). */
 #define API_EXPIRY_INTERVAL_MS 1000
 
@@ -34,7 +36,7 @@ typedef struct api_server_options {
 	const char *pub_url;                     /* NULL: ipc://DIR/ledgerd-events.sock */
 	unsigned workers;                        /* concurrent requests in flight */
 	size_t map_bytes_initial, map_bytes_max;
-	const char *clock_file;    /* tests: the time is read from this file */
+	const char *clock_file;    /* ledgerd-test-clock only: the time is read from this file */
 	int ready_fd;              /* >= 0: "ready\n" is written there once serving */
 	size_t document_bytes_max; /* 0: API_DOCUMENT_BYTES_DEFAULT */
 	api_tls_options tls;       /* for every tls+tcp:// URL (listen and pub); unused without one */
@@ -47,8 +49,10 @@ int api_server_run(const api_server_options *options);
  * are printed. */
 bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out);
 
-/* Reads the injectable clock: the file's "YYYY-MM-DDTHH:MM:SSZ", or the system clock if
- * path is NULL. Returns -1 if the file cannot be read. */
+/* Reads the clock: the system clock if path is NULL. Only the test build (LEDGER_TEST_CLOCK,
+ * the ledgerd-test-clock executable) reads a time "YYYY-MM-DDTHH:MM:SSZ" from a file; the
+ * production build returns -1 for any path, so nothing an operator passes can date a
+ * signature. Returns -1 if the file cannot be read. */
 int64_t api_clock_us(const char *path);
 
 #endif

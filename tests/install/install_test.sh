@@ -29,7 +29,10 @@ for p in ledgerd ledgerctl ledger-audit; do
 	check "$bin/$p" --help >/dev/null 2>&1 || fail "$p --help"
 done
 # A production ledgerd never lets an operator choose the time of a signature.
-check ! "$bin/ledgerd" --help 2>&1 | grep -q -- '--clock-file' || fail "installed ledgerd offers --clock-file"
+help=$("$bin/ledgerd" --help 2>&1)
+checks=$((checks + 1))
+case "$help" in *clock-file*) fail "installed ledgerd offers --clock-file" ;; esac
+check [ ! -e "$bin/ledgerd-test-clock" ] || fail "the test build's ledgerd is installed"
 
 unit="$root/lib/systemd/system/ledgerd.service"
 check [ -f "$unit" ] || fail "no unit at $unit"

@@ -42,6 +42,24 @@ expect 2 "ledgerd without a command" -- "$bin/ledgerd"
 expect 2 "ledgerd unknown command" -- "$bin/ledgerd" frobnicate --data "$dir"
 expect 2 "ledgerd serve without --data" -- "$bin/ledgerd" serve
 expect 1 "serve an uninitialised dir" -- "$bin/ledgerd" serve --data "$dir"
+# The production ledgerd never takes its time from anything but the clock (docs/operations.md):
+# --clock-file exists only in the tests' ledgerd-test-clock.
+expect 2 "ledgerd has no --clock-file" -- "$bin/ledgerd" serve --data "$dir" --clock-file "$dir/clock"
+expect 0 "ledgerd --help" -- "$bin/ledgerd" --help
+checks=$((checks + 1))
+case "$out" in *clock-file*) failures=$((failures + 1)); echo "FAIL: ledgerd --help offers --clock-file" ;; esac
+expect 0 "ledgerd-test-clock --help" -- "$bin/ledgerd-test-clock" --help
+contains "--clock-file" "the test build documents --clock-file"
+# --ready-fd is a descriptor number, checked (it was atoi: "abc" became fd 0).
+for bad in abc -1 "" 3x 99999999999 65536; do
+	expect 2 "--ready-fd '$bad'" -- "$bin/ledgerd" serve --data "$dir" --ready-fd "$bad"
+	contains "--ready-fd $bad" "the bad --ready-fd is named"
+done
+# Limits in messages come from the constants.
+expect 2 "eight --listen URLs" -- "$bin/ledgerd" serve --data "$dir" $(for i in 1 2 3 4 5 6 7 8; do echo --listen "ipc://$dir/s$i"; done)
+contains "at most 7 --listen URLs" "the --listen limit is named"
+expect 2 "--workers 1025" -- "$bin/ledgerd" serve --data "$dir" --workers 1025
+contains "a number from 1 to 1024" "the --workers limit is named"
 expect 0 "ledger-audit --help" -- "$bin/ledger-audit" --help
 expect 2 "ledger-audit without --data" -- "$bin/ledger-audit" verify
 expect 3 "ledger-audit on an empty dir" -- "$bin/ledger-audit" verify --data "$dir"

@@ -70,7 +70,7 @@ bool harness_init(harness *h, const char *bin_dir, const char *now)
 	char cmd[1200];
 	/* init is dated by the same clock: else the log's first event carries the real time and a
 	 * clock set before it is ignored (commit times never go back). */
-	snprintf(cmd, sizeof cmd, "'%s/ledgerd' init --data '%s' --clock-file '%s' 2>&1", bin_dir, h->dir,
+	snprintf(cmd, sizeof cmd, "'%s/ledgerd-test-clock' init --data '%s' --clock-file '%s' 2>&1", bin_dir, h->dir,
 	         h->clock_file);
 	char out[512];
 	if (harness_run(cmd, out, sizeof out) != 0) {
@@ -86,7 +86,7 @@ bool harness_start(harness *h, const char *const *extra)
 	if (pipe(fds) != 0)
 		return false;
 	char exe[600], ready[16];
-	snprintf(exe, sizeof exe, "%s/ledgerd", h->bin_dir);
+	snprintf(exe, sizeof exe, "%s/ledgerd-test-clock", h->bin_dir); /* the test build: --clock-file */
 	snprintf(ready, sizeof ready, "%d", fds[1]);
 	const char *argv[32] = {exe, "serve", "--data", h->dir, "--clock-file", h->clock_file, "--ready-fd", ready};
 	int argc = 8;
