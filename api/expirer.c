@@ -1,0 +1,86 @@
+/*
+ * expirer.c: the thread that submits expiry scans (DelegationExpired and the collections'
+ * timers) at start, then every API_EXPIRY_INTERVAL_MS.
+ */
+#include "server_internal.h"
+
+#include <stdio.h>
+#include <time.h>
+
+typedef struct expiry_job {
+	ledger_job job;
+	server *s;
+	size_t count;
+	ledger_err result;
+	bool done;
+} expiry_job;
+
+static ledger_err expiry_apply(ledger_job *job, ledger_txn *t)
+{
+	expiry_job *j = (expiry_job *)job;
+	return proj_expire_due(j->s->p, t, PROJ_EXPIRE_BATCH_MAX, &j->count);
+}
+
+static void expiry_done(ledger_job *job, ledger_err err)
+{
+	expiry_job *j = (expiry_job *)job;
+	pthread_mutex_lock(&j->s->expirer_lock);
+	j->result = err;
+	j->done = true;
+	pthread_cond_broadcast(&j->s->expirer_wake);
+	pthread_mutex_unlock(&j->s->expirer_lock);
+}
+
+/* Submits an expiry scan at start (catching up what a stopped service missed), then every
+ * API_EXPIRY_INTERVAL_MS, and at once again while scans come back full. */
+static void *expirer_main(void *arg)
+{
+	server *s = arg;
+	pthread_mutex_lock(&s->expirer_lock);
+	while (!s->expirer_stop) {
+		expiry_job j = {.job = {expiry_apply, expiry_done, NULL}, .s = s};
+		pthread_mutex_unlock(&s->expirer_lock);
+		ledger_committer_submit(s->committer, &j.job);
+		pthread_mutex_lock(&s->expirer_lock);
+		while (!j.done)
+			pthread_cond_wait(&s->expirer_wake, &s->expirer_lock);
+		if (j.result && j.result != LEDGER_ERR_STOPPED)
+			fprintf(stderr, "ledgerd: expiry scan failed: %s\n", ledger_strerror(j.result));
+		if (j.result == LEDGER_OK && j.count == PROJ_EXPIRE_BATCH_MAX)
+			continue;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += API_EXPIRY_INTERVAL_MS / 1000;
+		until.tv_nsec += (API_EXPIRY_INTERVAL_MS % 1000) * 1000000l;
+		if (until.tv_nsec >= 1000000000l) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000l;
+		}
+		if (!s->expirer_stop)
+			pthread_cond_timedwait(&s->expirer_wake, &s->expirer_lock, &until);
+	}
+	pthread_mutex_unlock(&s->expirer_lock);
+	return NULL;
+}
+
+bool expirer_start(server *s)
+{
+	pthread_mutex_init(&s->expirer_lock, NULL);
+	pthread_cond_init(&s->expirer_wake, NULL);
+	if (pthread_create(&s->expirer, NULL, expirer_main, s) != 0)
+		return false;
+	s->expirer_started = true;
+	return true;
+}
+
+void expirer_stop(server *s)
+{
+	if (!s->expirer_started)
+		return;
+	pthread_mutex_lock(&s->expirer_lock);
+	s->expirer_stop = true;
+	pthread_cond_broadcast(&s->expirer_wake);
+	pthread_mutex_unlock(&s->expirer_lock);
+	pthread_join(s->expirer, NULL);
+	s->expirer_started = false;
+}

@@ -1,0 +1,242 @@
+/*
+ * handle.c: one request, from the bytes received to a query's reply or a command handed to
+ * the committer: size, decoding, the token, authorisation before any large parsing (uploads,
+ * imports), and the worker's receive/send state machine.
+ */
+#include "server_internal.h"
+
+#include "import.h"
+#include "request_hash.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool request_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > LEDGER_REQUEST_ID_BYTES_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)id[i] < 0x21 || (unsigned char)id[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/*
+ * Reads an imported list (on this callback thread, before the committer: reading may take a
+ * while) and turns the import into the grant it means, the cells as collaborators under
+ * their row numbers, all allocated in the request's arena. False, the reply sent, if the file
+ * cannot be read: nothing is granted.
+ */
+static bool import_to_grant(worker *w)
+{
+	const Ledger__Api__DelegationImport *im = w->req->delegation_import;
+	import_rows rows = {0};
+	char why[256] = "";
+	import_err ierr = import_parse(im->filename, im->content.data, im->content.len, &rows, why, sizeof why);
+	if (ierr != IMPORT_OK || rows.count == 0) {
+		char m[400];
+		snprintf(m, sizeof m, "%s: %s", im->filename,
+		         ierr != IMPORT_OK ? (why[0] ? why : import_strerror(ierr)) : "no address in the file");
+		worker_send_error(w, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "content", m);
+		import_rows_free(&rows);
+		return false;
+	}
+	Ledger__Api__Request *exec = proj_arena_alloc(w->arena, sizeof *exec);
+	Ledger__Api__DelegationGrant *g = proj_arena_alloc(w->arena, sizeof *g);
+	char **cells = proj_arena_alloc(w->arena, rows.count * sizeof *cells);
+	uint32_t *numbers = proj_arena_alloc(w->arena, rows.count * sizeof *numbers);
+	bool ok = exec && g && cells && numbers;
+	for (size_t i = 0; ok && i < rows.count; i++) {
+		cells[i] = proj_arena_strdup(w->arena, rows.items[i].cell);
+		numbers[i] = rows.items[i].row;
+		ok = cells[i] != NULL;
+	}
+	if (ok) {
+		ledger__api__request__init(exec);
+		ledger__api__delegation_grant__init(g);
+		g->firm_id = im->firm_id;
+		g->collaborators = cells;
+		g->n_collaborators = rows.count;
+		g->rows = numbers;
+		g->n_rows = rows.count;
+		g->rights = im->rights;
+		g->n_rights = im->n_rights;
+		g->expires_on = im->expires_on;
+		exec->request_id = w->req->request_id;
+		exec->body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
+		exec->delegation_grant = g;
+		w->exec = exec;
+	}
+	import_rows_free(&rows);
+	if (!ok)
+		worker_send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "out of memory reading the list");
+	return ok;
+}
+
+static const char *document_reason(signer_err err)
+{
+	switch (err) {
+	case SIGNER_ERR_TOO_LARGE: return "too_large";
+	case SIGNER_ERR_NOT_PDF: return "not_pdf";
+	case SIGNER_ERR_ENCRYPTED: return "encrypted";
+	default: return "corrupt";
+	}
+}
+
+/*
+ * Opens an uploaded PDF with mupdf (on this callback thread: parsing untrusted bytes takes
+ * time and memory the committer must not spend) and keeps its hash and page sizes for the
+ * decision. False, the reply sent, if it is not a PDF we can sign: nothing is stored.
+ */
+static bool inspect_upload(worker *w)
+{
+	const Ledger__Api__DocumentAdd *d = w->req->document_add;
+	signer_pdf_info *info = malloc(sizeof *info);
+	if (!info) {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "out of memory inspecting the document");
+		return false;
+	}
+	signer_err err = signer_pdf_inspect(d->content.data, d->content.len, w->s->document_bytes_max, info);
+	float *sizes = err ? NULL : proj_arena_alloc(w->arena, 2 * info->page_count * sizeof *sizes);
+	if (err || !sizes) {
+		char m[512];
+		snprintf(m, sizeof m, "%.200s is not a document we can sign: %s (%s)",
+		         d->filename[0] ? d->filename : "the upload", signer_strerror(err),
+		         err ? signer_last_error() : "out of memory");
+		worker_send_error_reason(
+		    w, err ? LEDGER__API__ERROR_CODE__INVALID_DOCUMENT : LEDGER__API__ERROR_CODE__INTERNAL, "content",
+		    err ? document_reason(err) : NULL, m);
+		free(info);
+		return false;
+	}
+	for (uint32_t i = 0; i < info->page_count; i++) {
+		sizes[2 * i] = info->pages[i].width_pt;
+		sizes[2 * i + 1] = info->pages[i].height_pt;
+	}
+	crypto_hash_sha256(w->upload.sha256, d->content.data, d->content.len);
+	w->upload.pages = info->page_count;
+	w->upload.page_sizes = sizes;
+	w->has_upload = true;
+	free(info);
+	return true;
+}
+
+/* Only the people who may add a document to that collection get their upload parsed. */
+static bool may_upload(worker *w, int64_t now_us)
+{
+	MDB_txn *txn;
+	if (ledger_read_begin(w->s->l, &txn) != LEDGER_OK)
+		return false;
+	bool ok = proj_may_upload(w->s->p, txn, &w->actor, now_us, w->req->document_add);
+	ledger_read_end(w->s->l, txn);
+	return ok;
+}
+
+static void worker_handle(worker *w, nng_msg *msg)
+{
+	server *s = w->s;
+	atomic_fetch_add(&s->in_flight, 1);
+	size_t n = nng_msg_len(msg);
+	if (atomic_load(&s->stopping)) {
+		nng_msg_free(msg);
+		worker_send_error(w, LEDGER__API__ERROR_CODE__UNAVAILABLE, NULL,
+		                  "ledgerd is shutting down; retry with the same request id");
+		return;
+	}
+	if (n > s->request_bytes_max) {
+		nng_msg_free(msg);
+		char m[128];
+		snprintf(m, sizeof m, "request of %zu bytes is over the limit of %zu bytes", n, s->request_bytes_max);
+		worker_send_error(w, LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, NULL, m);
+		return;
+	}
+	w->req = ledger__api__request__unpack(NULL, n, nng_msg_body(msg));
+	nng_msg_free(msg);
+	w->arena = proj_arena_new();
+	if (!w->req) {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, NULL,
+		                  "the request is not a ledger.api.Request protobuf");
+		return;
+	}
+	const char *why;
+	int64_t now_us = server_clock(s);
+	if (!api_token_verify_cached(s->tokens, w->req->token, s->idp_pk, now_us / 1000000, &w->claims, &why)) {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "token", why);
+		return;
+	}
+	/* An email subject is normalised like every address in the ledger, so EC@X.FR is
+	 * ec@x.fr in rights checks, in events and in idempotency records. */
+	if (!w->claims.platform) {
+		char normal[PROJ_EMAIL_BYTES_MAX + 1];
+		if (!proj_email_normalise(w->claims.sub, normal, &why)) {
+			worker_send_error(w, LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "token",
+			                  "the token's subject is not an email address");
+			return;
+		}
+		memcpy(w->claims.sub, normal, strlen(normal) + 1);
+	}
+	w->actor.subject = w->claims.sub;
+	w->actor.platform = w->claims.platform;
+	if (w->req->body_case == LEDGER__API__REQUEST__BODY__NOT_SET) {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "body",
+		                  "the request carries no command or query");
+		return;
+	}
+	if (!proj_is_command(w->req)) {
+		MDB_txn *txn;
+		if (ledger_read_begin(s->l, &txn) != LEDGER_OK) {
+			worker_send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, ledger_last_error());
+			return;
+		}
+		proj_query(s->p, txn, &w->actor, now_us, w->req, &w->reply, w->arena);
+		ledger_read_end(s->l, txn);
+		worker_send_reply(w);
+		return;
+	}
+	if (!request_id_valid(w->req->request_id)) {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "request_id",
+		                  "a command needs a request id of 1 to 128 printable ASCII characters");
+		return;
+	}
+	api_request_body_hash(w->req, w->body_hash);
+	w->exec = w->req;
+	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT && !import_to_grant(w))
+		return;
+	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_ADD && may_upload(w, now_us) && !inspect_upload(w))
+		return;
+	w->job.apply = command_job_apply;
+	w->job.done = command_job_done;
+	ledger_committer_submit(s->committer, &w->job);
+}
+
+void worker_cb(void *arg)
+{
+	worker *w = arg;
+	int rv = nng_aio_result(w->aio);
+	if (w->state == WORKER_SEND) {
+		/* Sent: nng owns the message. Not sent: it is still ours to free. Either way the aio
+		 * no longer refers to it, so nothing frees it twice or forgets it. */
+		nng_msg *unsent = rv != 0 ? nng_aio_get_msg(w->aio) : NULL;
+		nng_aio_set_msg(w->aio, NULL);
+		if (unsent)
+			nng_msg_free(unsent);
+		worker_reset(w);
+		atomic_fetch_sub(&w->s->in_flight, 1);
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || atomic_load(&w->s->stopping))
+			return;
+		w->state = WORKER_RECV;
+		nng_ctx_recv(w->ctx, w->aio);
+		return;
+	}
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		return;
+	if (rv != 0) {
+		nng_ctx_recv(w->ctx, w->aio);
+		return;
+	}
+	nng_msg *msg = nng_aio_get_msg(w->aio);
+	nng_aio_set_msg(w->aio, NULL); /* worker_handle() owns it now */
+	worker_handle(w, msg);
+}

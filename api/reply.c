@@ -1,0 +1,75 @@
+/*
+ * reply.c: replies and typed errors sent through a worker's nng context.
+ */
+#include "server_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void worker_reset(worker *w)
+{
+	if (w->req)
+		ledger__api__request__free_unpacked(w->req, NULL);
+	w->req = NULL;
+	w->exec = NULL;
+	proj_arena_free(w->arena);
+	w->arena = NULL;
+	free(w->stored);
+	w->stored = NULL;
+	w->stored_bytes = 0;
+	w->replayed = false;
+	w->has_upload = false;
+	ledger__api__reply__init(&w->reply);
+}
+
+/* Sends bytes as the reply; on any failure the client times out and retries. */
+void worker_send_bytes(worker *w, const uint8_t *bytes, size_t n)
+{
+	nng_msg *msg;
+	if (nng_msg_alloc(&msg, n) != 0) {
+		worker_reset(w);
+		atomic_fetch_sub(&w->s->in_flight, 1);
+		w->state = WORKER_RECV;
+		nng_ctx_recv(w->ctx, w->aio);
+		return;
+	}
+	if (n)
+		memcpy(nng_msg_body(msg), bytes, n);
+	w->state = WORKER_SEND;
+	nng_aio_set_msg(w->aio, msg);
+	nng_ctx_send(w->ctx, w->aio);
+}
+
+void worker_send_reply(worker *w)
+{
+	if (w->req && w->req->request_id)
+		w->reply.request_id = w->req->request_id;
+	size_t n = ledger__api__reply__get_packed_size(&w->reply);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf) {
+		worker_send_bytes(w, NULL, 0);
+		return;
+	}
+	ledger__api__reply__pack(&w->reply, buf);
+	worker_send_bytes(w, buf, n);
+	free(buf);
+}
+
+/* Replies with an error; reason (may be NULL) is the machine-readable detail of Error.reason. */
+void worker_send_error_reason(worker *w, Ledger__Api__ErrorCode code, const char *field, const char *reason,
+                              const char *message)
+{
+	if (!w->arena)
+		w->arena = proj_arena_new();
+	ledger__api__reply__init(&w->reply);
+	if (w->arena)
+		proj_error(&w->reply, w->arena, code, field, "%s", message);
+	if (w->reply.error && reason)
+		w->reply.error->reason = (char *)reason;
+	worker_send_reply(w);
+}
+
+void worker_send_error(worker *w, Ledger__Api__ErrorCode code, const char *field, const char *message)
+{
+	worker_send_error_reason(w, code, field, NULL, message);
+}
