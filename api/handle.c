@@ -28,14 +28,36 @@ static bool request_id_valid(const char *id)
  * while) and turns the import into the grant it means, the cells as collaborators under
  * their row numbers, all allocated in the request's arena. False, the reply sent, if the file
  * cannot be read: nothing is granted.
+ *
+ * Only the firm's EC gets the file read (proj_may_import): anyone else's import becomes a
+ * grant naming nobody, which the committer refuses for lack of rights, on record, without
+ * the file ever being parsed. At most API_IMPORTS_PARSING_MAX files are read at once, so
+ * imports cannot take every callback thread; past that the import is answered UNAVAILABLE.
  */
 static bool import_to_grant(worker *w)
 {
 	const Ledger__Api__DelegationImport *im = w->req->delegation_import;
 	import_rows rows = {0};
 	char why[256] = "";
-	import_err ierr = import_parse(im->filename, im->content.data, im->content.len, &rows, why, sizeof why);
-	if (ierr != IMPORT_OK || rows.count == 0) {
+	import_err ierr = IMPORT_OK;
+	MDB_txn *txn;
+	if (ledger_read_begin(w->s->l, &txn) != LEDGER_OK) {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, ledger_last_error());
+		return false;
+	}
+	bool may_read = proj_may_import(w->s->p, txn, &w->actor, im->firm_id);
+	ledger_read_end(w->s->l, txn);
+	if (may_read) {
+		if (atomic_fetch_add(&w->s->imports_parsing, 1) >= API_IMPORTS_PARSING_MAX) {
+			atomic_fetch_sub(&w->s->imports_parsing, 1);
+			worker_send_error(w, LEDGER__API__ERROR_CODE__UNAVAILABLE, "content",
+			                  "other imports are being read; retry with the same request id");
+			return false;
+		}
+		ierr = import_parse(im->filename, im->content.data, im->content.len, &rows, why, sizeof why);
+		atomic_fetch_sub(&w->s->imports_parsing, 1);
+	}
+	if (may_read && (ierr != IMPORT_OK || rows.count == 0)) {
 		char m[400];
 		snprintf(m, sizeof m, "%s: %s", im->filename,
 		         ierr != IMPORT_OK ? (why[0] ? why : import_strerror(ierr)) : "no address in the file");
@@ -45,8 +67,8 @@ static bool import_to_grant(worker *w)
 	}
 	Ledger__Api__Request *exec = proj_arena_alloc(w->arena, sizeof *exec);
 	Ledger__Api__DelegationGrant *g = proj_arena_alloc(w->arena, sizeof *g);
-	char **cells = proj_arena_alloc(w->arena, rows.count * sizeof *cells);
-	uint32_t *numbers = proj_arena_alloc(w->arena, rows.count * sizeof *numbers);
+	char **cells = proj_arena_alloc(w->arena, (rows.count ? rows.count : 1) * sizeof *cells);
+	uint32_t *numbers = proj_arena_alloc(w->arena, (rows.count ? rows.count : 1) * sizeof *numbers);
 	bool ok = exec && g && cells && numbers;
 	for (size_t i = 0; ok && i < rows.count; i++) {
 		cells[i] = proj_arena_strdup(w->arena, rows.items[i].cell);

@@ -811,6 +811,39 @@ static void xml_on_error(void *arg, xmlErrorPtr e)
 }
 
 /*
+ * The largest number of attributes on one element of an XML part: '=' signs outside quoted
+ * values, counted per tag in one pass. A bound checked before libxml2 runs (whose duplicate
+ * attribute check is quadratic), not a parser: what it over-counts (an '=' in a comment)
+ * only makes the bound stricter.
+ */
+static size_t xml_attributes_per_element_max(const uint8_t *xml, size_t n)
+{
+	size_t most = 0, count = 0;
+	bool in_tag = false;
+	uint8_t quote = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = xml[i];
+		if (!in_tag) {
+			if (c == '<') {
+				in_tag = true;
+				count = 0;
+			}
+		} else if (quote) {
+			if (c == quote)
+				quote = 0;
+		} else if (c == '"' || c == '\'') {
+			quote = c;
+		} else if (c == '=') {
+			if (++count > most)
+				most = count;
+		} else if (c == '>') {
+			in_tag = false;
+		}
+	}
+	return most;
+}
+
+/*
  * Walks an XML part node by node. OOXML forbids DTDs, so a <!DOCTYPE is refused before libxml2
  * sees it: no entity can be declared, let alone expanded (billion laughs, external entities).
  * The reader is also run without XML_PARSE_NOENT, DTDLOAD or HUGE, and with NONET.
@@ -819,6 +852,9 @@ static import_err xml_walk(parse *p, const char *part, const uint8_t *xml, size_
 {
 	if (memmem(xml, n, "<!DOCTYPE", 9))
 		return fail(p, IMPORT_ERR_MALFORMED, "%s: a DTD (<!DOCTYPE), which OOXML forbids", part);
+	if (xml_attributes_per_element_max(xml, n) > IMPORT_XML_ATTRIBUTES_MAX)
+		return fail(p, IMPORT_ERR_MALFORMED, "%s: an element with more than %u attributes", part,
+		            IMPORT_XML_ATTRIBUTES_MAX);
 	int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
 	xmlTextReaderPtr r = xmlReaderForMemory((const char *)xml, (int)n, NULL, "UTF-8", options);
 	if (!r)
@@ -826,9 +862,12 @@ static import_err xml_walk(parse *p, const char *part, const uint8_t *xml, size_
 	xml_errors errors = {0};
 	xmlTextReaderSetStructuredErrorHandler(r, xml_on_error, &errors);
 	int rc;
+	size_t nodes = 0;
 	while (!p->err && (rc = xmlTextReaderRead(r)) == 1) {
 		int type = xmlTextReaderNodeType(r), depth = xmlTextReaderDepth(r);
-		if (depth < 0 || depth > (int)IMPORT_XML_DEPTH_MAX)
+		if (++nodes > IMPORT_XML_NODES_MAX)
+			fail(p, IMPORT_ERR_MALFORMED, "%s: more than %u XML nodes", part, IMPORT_XML_NODES_MAX);
+		else if (depth < 0 || depth > (int)IMPORT_XML_DEPTH_MAX)
 			fail(p, IMPORT_ERR_MALFORMED, "%s: elements nested deeper than %u", part, IMPORT_XML_DEPTH_MAX);
 		else if (type == XML_READER_TYPE_DOCUMENT_TYPE || type == XML_READER_TYPE_ENTITY_REFERENCE ||
 		         type == XML_READER_TYPE_ENTITY)

@@ -67,6 +67,13 @@
 #define IMPORT_XLSX_ENTRIES_MAX 1000u
 /* .xlsx: nesting depth of any XML part (a worksheet needs 6). */
 #define IMPORT_XML_DEPTH_MAX 32u
+/* Attributes on one element (namespace declarations included): Excel writes at most about 15.
+ * libxml2 checks duplicate attributes in quadratic time, so 100 000 attributes on one element
+ * cost seconds of CPU; the bound is checked by a linear scan before libxml2 sees the part. */
+#define IMPORT_XML_ATTRIBUTES_MAX 256u
+/* Nodes the reader may visit in one part (elements, end tags, text): a sheet of
+ * IMPORT_ROWS_MAX rows needs about 10 per row. */
+#define IMPORT_XML_NODES_MAX 1000000u
 /* .xls: freexl runs in a child process (see import.c) killed after this many seconds of CPU or
  * wall-clock time, and limited to this address space. */
 #define IMPORT_XLS_SECONDS_MAX      10u

@@ -16,7 +16,10 @@ typedef struct signer_ca signer_ca;
 #define API_ENVELOPE_BYTES_MAX (1024u * 1024u)
 /* An uploaded PDF (ledgerd --document-max-bytes). */
 #define API_DOCUMENT_BYTES_DEFAULT (10u * 1024u * 1024u)
-#define API_DOCUMENT_BYTES_MAX     (64u * 1024u * 1024u)
+/* Imported lists read at once (on nng's callback threads): the rest are answered UNAVAILABLE,
+ * so imports never hold every callback thread. Only a firm's EC gets a list read at all. */
+#define API_IMPORTS_PARSING_MAX 2u
+#define API_DOCUMENT_BYTES_MAX  (64u * 1024u * 1024u)
 /* Messages over API_TRANSPORT_FACTOR times the request limit are dropped by the transport with
  * the connection: nng cannot answer a message it refused to read. Between the two limits, a
  * typed REQUEST_TOO_LARGE. */

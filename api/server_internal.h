@@ -87,7 +87,8 @@ struct server {
 	size_t request_bytes_max, document_bytes_max;
 	signer_ca *ca;
 	api_signing *signing;
-	int lock_fd; /* the data directory's lock, held while serving */
+	atomic_uint imports_parsing; /* imported files being read now (handle.c) */
+	int lock_fd;                 /* the data directory's lock, held while serving */
 };
 
 /* server.c: the service's clock (the system clock; the test build's clock file). */

@@ -282,6 +282,18 @@ static bool require_firm_ec(emitter *em, const char *firm_id, MDB_txn *txn, ledg
 	return ok;
 }
 
+bool proj_may_import(proj *p, MDB_txn *txn, const proj_actor *actor, const char *firm_id)
+{
+	if (actor->platform || !proj_firm_id_valid(firm_id))
+		return false;
+	Ledger__State__Firm *firm;
+	if (proj_firm_get(p, txn, firm_id, &firm) != LEDGER_OK)
+		return false;
+	bool ok = strcmp(firm->ec_email, actor->subject) == 0;
+	ledger__state__firm__free_unpacked(firm, NULL);
+	return ok;
+}
+
 /* Parses and de-duplicates a rights list into a bit mask; 0 with an error set when bad. */
 static unsigned rights_mask(emitter *em, size_t n, const Ledger__Events__Right *rights, bool empty_is_all)
 {

@@ -248,6 +248,14 @@ ledger_err proj_execute_upload(proj *p, ledger_txn *t, const proj_actor *actor, 
  */
 bool proj_may_upload(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, const Ledger__Api__DocumentAdd *d);
 
+/*
+ * Would the actor's DelegationImport pass the rights check (the actor is the EC of an existing
+ * firm), as things stand in txn? ledgerd asks before it reads the imported file; when false,
+ * the file is never parsed and the committer refuses the grant with the right error (and
+ * records the refusal).
+ */
+bool proj_may_import(proj *p, MDB_txn *txn, const proj_actor *actor, const char *firm_id);
+
 /* A signature (or seal) the service owes: one document of one signer. */
 typedef struct proj_sign_task {
 	char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];

@@ -127,6 +127,16 @@ expect 1 "the crashing .xls" -- ctl --as ec@x.fr delegation grant --firm F --imp
 contains "INVALID_ARGUMENT" "a hostile .xls is refused"
 checks=$((checks + 1))
 [ "$(ctl --as ec@x.fr head)" = "$before" ] || { failures=$((failures + 1)); echo "FAIL: unreadable lists wrote something"; }
+# Authorise before parsing: a list imported by someone who is not the firm's EC is never read
+# (it used to be parsed first, so any token holder could spend the server's CPU on libxml2).
+# The refusal is the rights one, not the file's, and it is on record.
+expect 1 "a collaborator imports an unreadable list" -- ctl --as col@x.fr delegation grant --firm F --import "$dir/list.xlsx" --rights prepare
+contains "PERMISSION_DENIED" "refused for lack of rights"
+contains "only the EC of firm F" "and says which right"
+checks=$((checks + 1))
+case "$out" in *"not a zip"*) failures=$((failures + 1)); echo "FAIL: a non-EC's import was parsed: $out" ;; esac
+expect 1 "an import into an unknown firm" -- ctl --as ec@x.fr delegation grant --firm NOPE --import "$dir/list.xlsx" --rights prepare
+contains "NOT_FOUND" "unknown firm before the file"
 expect 1 "import of a missing file" -- ctl --as ec@x.fr delegation grant --firm F --import "$dir/none.csv" --rights prepare
 expect 2 "both --to and --import" -- ctl --as ec@x.fr delegation grant --firm F --import "$fixtures/list.txt" --to a@b.fr --rights prepare
 
