@@ -244,21 +244,26 @@ void worker_cb(void *arg)
 		nng_aio_set_msg(w->aio, NULL);
 		if (unsent)
 			nng_msg_free(unsent);
+		/* A peer that has not taken a reply in API_REPLY_SEND_TIMEOUT_MS is not reading:
+		 * close its connection, which also ends every other reply waiting for it, so one
+		 * such peer cannot hold the workers that everyone else needs. */
+		if (rv == NNG_ETIMEDOUT)
+			nng_pipe_close(w->peer);
 		worker_reset(w);
 		atomic_fetch_sub(&w->s->in_flight, 1);
 		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || atomic_load(&w->s->stopping))
 			return;
-		w->state = WORKER_RECV;
-		nng_ctx_recv(w->ctx, w->aio);
+		worker_receive(w);
 		return;
 	}
 	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
 		return;
 	if (rv != 0) {
-		nng_ctx_recv(w->ctx, w->aio);
+		worker_receive(w);
 		return;
 	}
 	nng_msg *msg = nng_aio_get_msg(w->aio);
+	w->peer = nng_msg_get_pipe(msg);
 	nng_aio_set_msg(w->aio, NULL); /* worker_handle() owns it now */
 	worker_handle(w, msg);
 }

@@ -29,13 +29,13 @@ void worker_send_bytes(worker *w, const uint8_t *bytes, size_t n)
 	if (nng_msg_alloc(&msg, n) != 0) {
 		worker_reset(w);
 		atomic_fetch_sub(&w->s->in_flight, 1);
-		w->state = WORKER_RECV;
-		nng_ctx_recv(w->ctx, w->aio);
+		worker_receive(w);
 		return;
 	}
 	if (n)
 		memcpy(nng_msg_body(msg), bytes, n);
 	w->state = WORKER_SEND;
+	nng_aio_set_timeout(w->aio, API_REPLY_SEND_TIMEOUT_MS);
 	nng_aio_set_msg(w->aio, msg);
 	nng_ctx_send(w->ctx, w->aio);
 }
@@ -72,4 +72,11 @@ void worker_send_error_reason(worker *w, Ledger__Api__ErrorCode code, const char
 void worker_send_error(worker *w, Ledger__Api__ErrorCode code, const char *field, const char *message)
 {
 	worker_send_error_reason(w, code, field, NULL, message);
+}
+
+void worker_receive(worker *w)
+{
+	w->state = WORKER_RECV;
+	nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE); /* waiting for a request is free */
+	nng_ctx_recv(w->ctx, w->aio);
 }

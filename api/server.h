@@ -19,7 +19,10 @@ typedef struct signer_ca signer_ca;
 /* Imported lists read at once (on nng's callback threads): the rest are answered UNAVAILABLE,
  * so imports never hold every callback thread. Only a firm's EC gets a list read at all. */
 #define API_IMPORTS_PARSING_MAX 2u
-#define API_DOCUMENT_BYTES_MAX  (64u * 1024u * 1024u)
+/* A reply not taken by its peer within this time ends that peer's connection: a client that
+ * sends and never reads would otherwise hold every worker (docs/threat-model.md). */
+#define API_REPLY_SEND_TIMEOUT_MS 2000
+#define API_DOCUMENT_BYTES_MAX    (64u * 1024u * 1024u)
 /* Messages over API_TRANSPORT_FACTOR times the request limit are dropped by the transport with
  * the connection: nng cannot answer a message it refused to read. Between the two limits, a
  * typed REQUEST_TOO_LARGE. */

@@ -37,6 +37,7 @@ typedef struct worker {
 	server *s;
 	nng_ctx ctx;
 	nng_aio *aio;
+	nng_pipe peer; /* the connection the request came on, closed if it stops reading */
 	worker_state state;
 	Ledger__Api__Request *req;
 	Ledger__Api__Request *exec; /* what is decided: req, or the grant an import becomes */
@@ -97,6 +98,8 @@ int64_t server_clock(void *server_ctx);
 /* reply.c: every reply leaves through these; each hands the context back to receiving
  * once the reply is sent (or could not be). */
 void worker_reset(worker *w);
+/* Waits for the next request on the worker's context, without a time limit. */
+void worker_receive(worker *w);
 void worker_send_bytes(worker *w, const uint8_t *bytes, size_t n);
 void worker_send_reply(worker *w);
 void worker_send_error_reason(worker *w, Ledger__Api__ErrorCode code, const char *field, const char *reason,

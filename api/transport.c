@@ -96,8 +96,7 @@ int start_workers(server *s)
 		ledger__api__reply__init(&w->reply);
 		if (nng_aio_alloc(&w->aio, worker_cb, w) != 0 || nng_ctx_open(&w->ctx, s->rep) != 0)
 			return -1;
-		w->state = WORKER_RECV;
-		nng_ctx_recv(w->ctx, w->aio);
+		worker_receive(w);
 	}
 	return 0;
 }
