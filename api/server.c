@@ -931,7 +931,9 @@ int api_server_run(const api_server_options *o)
 		s.request_bytes_max = API_REQUEST_BYTES_MAX;
 	ledger_committer_options co = {
 	    .clock_us = server_clock, .clock_ctx = &s, .committed = publish, .committed_ctx = &s};
-	if ((err = proj_open(s.l, &s.p)) || (err = ledger_committer_start(s.l, &co, &s.committer))) {
+	uint64_t replay_hash_seed;
+	randombytes_buf(&replay_hash_seed, sizeof replay_hash_seed);
+	if ((err = proj_open(s.l, replay_hash_seed, &s.p)) || (err = ledger_committer_start(s.l, &co, &s.committer))) {
 		fprintf(stderr, "ledgerd: %s: %s\n", ledger_strerror(err), ledger_last_error());
 		goto out;
 	}
@@ -940,7 +942,7 @@ int api_server_run(const api_server_options *o)
 		fprintf(stderr, "ledgerd: %s/keys/personal.key: %s\n", abs_dir, why);
 		goto out;
 	}
-	proj_set_personal_key(s.p, personal);
+	proj_set_personal_key(s.p, personal, randombytes_buf);
 	sodium_memzero(personal, sizeof personal);
 	if (!api_signer_ca(abs_dir, server_clock(&s) / 1000000, &s.ca))
 		goto out;

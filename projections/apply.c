@@ -62,15 +62,17 @@ static ledger_err rebuild_if_stale(proj *p)
 	if (current)
 		return LEDGER_OK;
 	proj_replay_stats stats;
-	return proj_replay(p, p->l, NULL, NULL, &stats);
+	proj_replay_options o = {.hash_seed = p->rebuild_hash_seed};
+	return proj_replay(p, p->l, NULL, &o, &stats);
 }
 
-ledger_err proj_open(ledger *l, proj **out)
+ledger_err proj_open(ledger *l, uint64_t rebuild_hash_seed, proj **out)
 {
 	proj *p = calloc(1, sizeof *p);
 	if (!p)
 		return LEDGER_ERR_NOMEM;
 	p->l = l;
+	p->rebuild_hash_seed = rebuild_hash_seed;
 	MDB_dbi *dbis[PROJ_DBS_MAX];
 	db_slots(p, dbis);
 	ledger_err err = ledger_blobs_open(l);

@@ -36,8 +36,10 @@ struct proj {
 	MDB_dbi stats;                /* firm id \0 YYYY-MM \0 collaborator \0 kind (1 byte) -> state.Stats */
 	MDB_dbi contacts;             /* firm id \0 email -> state.Contact */
 	int64_t alerts_scanned_at_us; /* not state: when proj_expire_due last looked for timed alerts */
+	uint64_t rebuild_hash_seed;   /* proj_open's: for a rebuild's in-memory tables */
 	uint8_t personal_key[PROJ_PERSONAL_KEY_BYTES];
 	bool has_personal_key;
+	proj_random_fill random_fill; /* the caller's randomness: subject keys and nonces */
 };
 
 /*
@@ -97,7 +99,9 @@ ledger_err proj_kv_get_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key
  */
 #define PROJ_KV_MEM_DBS_MAX 128u /* dbi handles are small integers below LMDB's maxdbs + 2 */
 typedef struct proj_kv_sorted proj_kv_sorted;
-ledger_err proj_kv_mem_new(proj_kv_mem **out);
+/* hash_seed keys the tables' hash: drawn at random by the caller, so that keys chosen by the
+ * events' authors cannot make the tables degenerate. It changes no output. */
+ledger_err proj_kv_mem_new(uint64_t hash_seed, proj_kv_mem **out);
 void proj_kv_mem_free(proj_kv_mem *m);
 /* Faults in memory for the next entries, ahead of need: to be called from another thread
  * than the one folding (replay.c's decoder), which then does not wait for the kernel. Prepares

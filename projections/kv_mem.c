@@ -16,14 +16,14 @@
  * entry, or a del, leaves the old entry in the arena, counted in the memory used, until the
  * next clear. Puts and dels are applied in groups, prefetched (see "deferred writes"). The
  * iteration order of a hash table is never observable: writes and scans sort. The hash is
- * seeded at random, so that keys chosen by whoever wrote the events cannot make the tables
- * degenerate; the seed changes no output.
+ * keyed by a seed the caller draws at random (the domain draws no randomness), so that keys
+ * chosen by whoever wrote the events cannot make the tables degenerate; the seed changes no
+ * output.
  */
 #include "internal.h"
 
 #include <assert.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -165,7 +165,7 @@ static uint64_t hash_key(uint64_t seed, const uint8_t *key, size_t n)
 	return h ^ (h >> 33);
 }
 
-ledger_err proj_kv_mem_new(proj_kv_mem **out)
+ledger_err proj_kv_mem_new(uint64_t hash_seed, proj_kv_mem **out)
 {
 	proj_kv_mem *m = calloc(1, sizeof *m);
 	if (m)
@@ -174,12 +174,7 @@ ledger_err proj_kv_mem_new(proj_kv_mem **out)
 		free(m);
 		return LEDGER_ERR_NOMEM;
 	}
-	if (sodium_init() < 0) {
-		free(m->pending_buf);
-		free(m);
-		return LEDGER_ERR_INVALID;
-	}
-	randombytes_buf(&m->seed, sizeof m->seed);
+	m->seed = hash_seed;
 	pthread_mutex_init(&m->spare_lock, NULL);
 	*out = m;
 	return LEDGER_OK;

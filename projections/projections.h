@@ -45,8 +45,9 @@ typedef struct proj proj;
  * the stored projection schema differs from PROJ_SCHEMA_VERSION (a build that adds or changes a
  * projection), every projection is emptied and folded again from event 1 before this returns,
  * so the projections stay a function of the log. Call before the committer starts.
+ * rebuild_hash_seed: as proj_replay_options.hash_seed, for that rebuild (draw it at random).
  */
-ledger_err proj_open(ledger *l, proj **out);
+ledger_err proj_open(ledger *l, uint64_t rebuild_hash_seed, proj **out);
 /* Bump whenever a fold or a projection database changes. */
 #define PROJ_SCHEMA_VERSION 6u
 void proj_close(proj *p);
@@ -64,7 +65,20 @@ typedef struct proj_replay_options {
 	int64_t as_of_us;
 	size_t memory_bytes_max; /* 0: PROJ_REPLAY_MEMORY_BYTES_DEFAULT */
 	bool one_thread;         /* decode on the calling thread too (default: on a second thread) */
+	/* Keys the in-memory tables' hash: the caller draws it at random (libsodium), so
+	 * that keys chosen by the events' authors cannot make the tables degenerate. Changes no
+	 * output; 0 is a valid (if guessable) seed. */
+	uint64_t hash_seed;
+	/* The clocks the stats' timings are read from: the domain reads none itself. NULL: the
+	 * timings stay 0. */
+	const struct proj_replay_clock *clock;
 } proj_replay_options;
+
+/* What proj_replay measures its phases with. Each returns seconds from an arbitrary origin. */
+typedef struct proj_replay_clock {
+	double (*wall_s)(void);       /* a monotonic clock */
+	double (*thread_cpu_s)(void); /* the CPU time of the calling thread */
+} proj_replay_clock;
 
 typedef struct proj_replay_stats {
 	uint64_t events;          /* folded */
@@ -159,9 +173,12 @@ Ledger__Api__Reply *proj_error(Ledger__Api__Reply *reply, proj_arena *arena, Led
 
 /* ----- registration and personal data (projections/registration.c) ----- */
 #define PROJ_PERSONAL_KEY_BYTES 32u
-/* The service key under which subjects' data keys are wrapped (DIR/keys/personal.key).
- * Without it, identity verification (which carries personal data) is refused. */
-void proj_set_personal_key(proj *p, const uint8_t key[PROJ_PERSONAL_KEY_BYTES]);
+/* Fills buf with cryptographically random bytes: libsodium's random buffer function fits. */
+typedef void (*proj_random_fill)(void *buf, size_t bytes);
+/* The service key under which subjects' data keys are wrapped (DIR/keys/personal.key), and the
+ * randomness new subject keys and nonces are drawn from (the domain draws none of its own).
+ * Without them, identity verification (which carries personal data) is refused. */
+void proj_set_personal_key(proj *p, const uint8_t key[PROJ_PERSONAL_KEY_BYTES], proj_random_fill random_fill);
 /* "information_confirmed", "identity_verified", ...; NULL when unknown. */
 const char *proj_step_name(Ledger__Events__RegistrationStep step);
 Ledger__Events__RegistrationStep proj_step_parse(const char *name);
@@ -196,7 +213,7 @@ typedef enum { PROJ_CAN_ALLOWED, PROJ_CAN_DENIED, PROJ_CAN_NO_FIRM, PROJ_CAN_ERR
 proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char *who, size_t action_index,
                          int64_t now_us, char *reason, size_t reason_bytes);
 
-/* ----- validation and time (projections/validate.c) ----- */
+/* ----- validation (projections/validate.c) ----- */
 
 /* Normalises an email (trim, lower case) into out (PROJ_EMAIL_BYTES_MAX + 1 bytes). Returns
  * false, with a reason, if it is not a plausible address. */
@@ -207,13 +224,14 @@ bool proj_name_valid(const char *s);
 /* At most bytes_max bytes (maybe none) of valid UTF-8 without control characters. */
 bool proj_text_valid(const char *s, size_t bytes_max);
 
-/*
- * Process setup: pins the process time zone to Europe/Paris from the system's tz database, in
- * which delegation expiry dates are read. Call once, before threads start. False if the tz
- * database has no Europe/Paris (install tzdata).
- */
-bool proj_timezone_init(void);
-/* Parses YYYY-MM-DD; *end_us receives the first instant after that day ends in Paris. */
+/* ----- Paris time (projections/paris_time.c, docs/paris-time.md) -----
+ * Computed from the EU summer-time rule, never from the process time zone: nothing here reads
+ * TZ or the clock. */
+
+/* Paris's offset from UTC at utc_s (seconds since the epoch): 3600 or 7200. */
+int32_t proj_paris_offset_s(int64_t utc_s);
+/* Parses YYYY-MM-DD (a day that exists, years 1970 to 9999); *end_us receives the first instant
+ * after that day ends in Paris. False, leaving *end_us alone, for anything else. */
 bool proj_date_end_us(const char *date, int64_t *end_us);
 /* Today's date in Paris at now_us, shifted by years_ahead years (Feb 29 -> Feb 28). */
 void proj_paris_date(int64_t now_us, int years_ahead, char out[11]);

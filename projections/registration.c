@@ -11,6 +11,7 @@
  * Erasure destroys the subject's key and sealed data; the events that referred to them stay,
  * and the chain still verifies. docs/personal-data.md says the same for operators.
  */
+#include "assertion.h"
 #include "internal.h"
 
 #include <sodium.h>
@@ -41,9 +42,11 @@ Ledger__Events__RegistrationStep proj_step_parse(const char *name)
 	return LEDGER__EVENTS__REGISTRATION_STEP__STEP_UNSPECIFIED;
 }
 
-void proj_set_personal_key(proj *p, const uint8_t key[PROJ_PERSONAL_KEY_BYTES])
+void proj_set_personal_key(proj *p, const uint8_t key[PROJ_PERSONAL_KEY_BYTES], proj_random_fill random_fill)
 {
+	LEDGER_ASSERT(random_fill != NULL);
 	memcpy(p->personal_key, key, PROJ_PERSONAL_KEY_BYTES);
+	p->random_fill = random_fill;
 	p->has_personal_key = p->has_side_dbs;
 }
 
@@ -77,8 +80,9 @@ static ledger_err subject_key(proj *p, MDB_txn *txn, const char *subject, bool c
 	if (rc != MDB_NOTFOUND || !create)
 		return ledger_mdb_err(rc);
 	uint8_t wrapped[WRAPPED_KEY_BYTES];
-	crypto_aead_xchacha20poly1305_ietf_keygen(key);
-	randombytes_buf(wrapped, crypto_secretbox_NONCEBYTES);
+	LEDGER_ASSERT(p->has_personal_key && p->random_fill);
+	p->random_fill(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+	p->random_fill(wrapped, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(wrapped + crypto_secretbox_NONCEBYTES, key, 32, wrapped, p->personal_key);
 	v = (MDB_val){sizeof wrapped, wrapped};
 	return ledger_mdb_err(mdb_put(txn, p->subject_keys, &k, &v, 0));
@@ -96,7 +100,7 @@ ledger_err proj_personal_seal(proj *p, MDB_txn *txn, const char *subject, const 
 	ledger_err err = subject_key(p, txn, subject, true, key);
 	if (err)
 		return err;
-	randombytes_buf(sealed, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	p->random_fill(sealed, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	unsigned long long c;
 	/* The subject is the associated data: sealed bytes cannot be moved to another subject. */
 	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &c,
