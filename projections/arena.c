@@ -2,7 +2,7 @@
  * arena.c: replies are trees of protobuf-c structs and strings. Allocating them from one
  * arena per request means a reply is freed in one call, whatever its shape.
  */
-#include "projections.h"
+#include "domain.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
  * compares every hour from 1981 to 2037 with the system's tz database.
  */
 #include "assertion.h"
-#include "projections.h"
+#include "domain.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -14,9 +14,8 @@
  * written to the store, memory is emptied, and folding goes on over the store (kv_mem.c reads
  * through to it): slower, never wrong. The schema version is written only by the last write.
  */
-#include "internal.h"
+#include "fold.h"
 
-#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,7 +185,7 @@ static void *decoder_main(void *arg)
 			decode_batch(pl->p, pl->mem, pl->clock, pl->it, b, &pl->decode_cpu_s);
 			decoded_all = b->end != LEDGER_OK;
 			pthread_mutex_lock(&pl->lock);
-			assert(pl->full_count < BATCHES);
+			LEDGER_ASSERT(pl->full_count < BATCHES);
 			pl->full[(pl->full_head + pl->full_count++) % BATCHES] = b;
 			pthread_cond_broadcast(&pl->changed);
 			continue;
@@ -552,7 +551,7 @@ ledger_err proj_replay(proj *p, ledger *log, MDB_txn *log_txn, const proj_replay
 	segment s = {.from = 1};
 	while (!err && !s.done) {
 		err = replay_segment(p, mem, log, log_txn, o, &s, stats);
-		assert(err || s.done || s.next > s.from); /* each segment folds at least one event */
+		LEDGER_ASSERT(err || s.done || s.next > s.from); /* each segment folds at least one event */
 		s.from = s.next;
 	}
 	proj_kv_mem_free(mem);

@@ -2,7 +2,7 @@
  * validate.c: the shapes of identifiers (emails, firm ids, names, free text). Paris dates are
  * paris_time.c's.
  */
-#include "internal.h"
+#include "domain.h"
 
 #include <ctype.h>
 #include <stdio.h>

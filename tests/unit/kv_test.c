@@ -11,7 +11,7 @@
  * and tombstones come up often; some values are large enough to need their own arena chunk.
  */
 #include "../check.h"
-#include "internal.h"
+#include "fold.h"
 
 #include <ftw.h>
 #include <sodium.h>
