@@ -80,6 +80,17 @@ bool collection_require_state(collection_target *tg, const char *what, Ledger__E
 	return false;
 }
 
+bool collection_require_transition(collection_target *tg, const char *what, Ledger__Events__CollectionState to)
+{
+	Ledger__Events__CollectionState s = tg->c->state;
+	if (proj_collection_transition_legal(s, to))
+		return true;
+	collection_refuse(tg->em, ERROR_CODE(INVALID_TRANSITION), NULL, "cannot %s collection %s: it is %s", what,
+	                  tg->c->collection_id, proj_collection_state_name(s));
+	collection_set_reason(tg->em, proj_collection_state_name(s));
+	return false;
+}
+
 /* Drafts and rejected collections may change; the first change of a rejected one reopens it. */
 bool collection_editable(collection_target *tg, const char *what)
 {
@@ -89,6 +100,8 @@ bool collection_editable(collection_target *tg, const char *what)
 ledger_err collection_emit_transition(proj_emitter *em, const Ledger__State__Collection *c, Ledger__Events__CollectionState from, Ledger__Events__CollectionState to, const char *comment,
                                   int64_t expires_at_us)
 {
+	LEDGER_ASSERT_MSG(proj_collection_transition_legal(from, to), "collection %s: %s -> %s is not in the table",
+	                  c->collection_id, proj_collection_state_name(from), proj_collection_state_name(to));
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CollectionTransitioned e = LEDGER__EVENTS__COLLECTION_TRANSITIONED__INIT;
 	e.collection_id = c->collection_id;

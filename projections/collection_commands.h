@@ -29,6 +29,9 @@ bool collection_load(collection_target *tg, proj_emitter *em, const Ledger__Api_
 /* True if the collection is in state a or b; else refuses (INVALID_TRANSITION). */
 bool collection_require_state(collection_target *tg, const char *what, Ledger__Events__CollectionState a,
                               Ledger__Events__CollectionState b);
+/* True if the transition table lets the collection move to `to`; else refuses
+ * (INVALID_TRANSITION), naming what the command wanted to do and the state it found. */
+bool collection_require_transition(collection_target *tg, const char *what, Ledger__Events__CollectionState to);
 /* Drafts and rejected collections may change; the first change of a rejected one reopens it. */
 bool collection_editable(collection_target *tg, const char *what);
 ledger_err collection_reopen_if_rejected(collection_target *tg);

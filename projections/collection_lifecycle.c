@@ -257,15 +257,16 @@ ledger_err collection_act(proj_emitter *em, const Ledger__Api__CollectionAct *a)
 		return LEDGER_OK;
 	switch (a->act) {
 	case LEDGER__API__COLLECTION_ACT__ACT__REQUEST_APPROVAL:
-		if (!collection_require_state(&tg, "request approval for", COLLECTION_STATE(DRAFT), COLLECTION_STATE(REJECTED)) || !ready_to_send(&tg, &err))
+		if (!collection_require_transition(&tg, "request approval for", COLLECTION_STATE(PENDING_APPROVAL)) ||
+		    !ready_to_send(&tg, &err))
 			return err;
 		return collection_emit_transition(em, tg.c, tg.c->state, COLLECTION_STATE(PENDING_APPROVAL), a->comment, 0);
 	case LEDGER__API__COLLECTION_ACT__ACT__APPROVE:
-		if (!collection_require_state(&tg, "approve", COLLECTION_STATE(PENDING_APPROVAL), COLLECTION_STATE(PENDING_APPROVAL)))
+		if (!collection_require_transition(&tg, "approve", COLLECTION_STATE(APPROVED)))
 			return LEDGER_OK;
 		return send(&tg, true, a->comment);
 	case LEDGER__API__COLLECTION_ACT__ACT__REJECT:
-		if (!collection_require_state(&tg, "reject", COLLECTION_STATE(PENDING_APPROVAL), COLLECTION_STATE(PENDING_APPROVAL)))
+		if (!collection_require_transition(&tg, "reject", COLLECTION_STATE(REJECTED)))
 			return LEDGER_OK;
 		return collection_emit_transition(em, tg.c, tg.c->state, COLLECTION_STATE(REJECTED), a->comment, 0);
 	case LEDGER__API__COLLECTION_ACT__ACT__SEND:
@@ -273,10 +274,8 @@ ledger_err collection_act(proj_emitter *em, const Ledger__Api__CollectionAct *a)
 			return LEDGER_OK;
 		return send(&tg, false, a->comment);
 	case LEDGER__API__COLLECTION_ACT__ACT__CANCEL:
-		if (proj_collection_ended(tg.c->state)) {
-			collection_require_state(&tg, "cancel", COLLECTION_STATE(UNSPECIFIED), COLLECTION_STATE(UNSPECIFIED));
+		if (!collection_require_transition(&tg, "cancel", COLLECTION_STATE(CANCELLED)))
 			return LEDGER_OK;
-		}
 		return finish(&tg, COLLECTION_STATE(CANCELLED), a->comment);
 	case LEDGER__API__COLLECTION_ACT__ACT__CLASSIFY: return act_classify(&tg, a->comment);
 	case LEDGER__API__COLLECTION_ACT__ACT__REMIND:

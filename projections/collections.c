@@ -265,6 +265,11 @@ static ledger_err fold_field(collection *c, const Ledger__Events__SignatureField
 static ledger_err fold_transition(proj *p, proj_kv *kv, collection *c, const Ledger__Events__Event *ev)
 {
 	const Ledger__Events__CollectionTransitioned *e = ev->collection_transitioned;
+	/* The commands checked the move against the table before emitting it: here it must hold. */
+	LEDGER_ASSERT_MSG(e->from == c->state && proj_collection_transition_legal(e->from, e->to),
+	                  "collection %s/%s: %s -> %s while it is %s", c->firm_id, c->collection_id,
+	                  proj_collection_state_name(e->from), proj_collection_state_name(e->to),
+	                  proj_collection_state_name(c->state));
 	c->state = e->to;
 	if (e->comment[0])
 		c->comment = e->comment;
@@ -284,6 +289,7 @@ static ledger_err fold_transition(proj *p, proj_kv *kv, collection *c, const Led
 	} else if (proj_collection_ended(e->to)) {
 		err = clear_indexes(p, kv, c);
 	}
+	LEDGER_ASSERT(c->state == e->to);
 	return err;
 }
 

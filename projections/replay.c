@@ -66,6 +66,7 @@ static void *arena_alloc(void *data, size_t bytes)
 		c->next = b->chunks;
 		b->chunks = c;
 	}
+	LEDGER_ASSERT_MSG(c->used + bytes <= c->cap, "batch chunk: %zu used + %zu asked > %zu", c->used, bytes, c->cap);
 	void *p = c->bytes + c->used;
 	c->used += bytes;
 	return p;
