@@ -199,4 +199,3 @@ ledger_err proj_apply(proj *p, MDB_txn *txn, uint64_t seq, const uint8_t *event,
 }
 
 /* ----- lookups, for decisions and queries: over their transaction ----- */
-

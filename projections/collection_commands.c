@@ -16,26 +16,27 @@ void collection_set_reason(proj_emitter *em, const char *reason)
 		em->reply->error->reason = proj_arena_strdup(em->arena, reason);
 }
 
-
 /*
  * Loads ref's collection and authorises the actor for the action its kind needs: signature_action
  * for a signature collection, seal_action for a seal collection (NULL: the command does not
  * apply to that kind). Checks expected_version. False, with the reply's error set, if any fails.
  */
-bool collection_load(collection_target *tg, proj_emitter *em, const Ledger__Api__CollectionRef *ref, const char *signature_action,
-                 const char *seal_action, ledger_err *err)
+bool collection_load(collection_target *tg, proj_emitter *em, const Ledger__Api__CollectionRef *ref,
+                     const char *signature_action, const char *seal_action, ledger_err *err)
 {
 	*err = LEDGER_OK;
 	tg->em = em;
 	tg->txn = ledger_txn_mdb(em->t);
 	proj_arena_allocator(em->arena, &tg->alloc);
 	if (!ref) {
-		collection_refuse(em, ERROR_CODE(MALFORMED_REQUEST), "ref", "the command names no collection (ref is missing)");
+		collection_refuse(em, ERROR_CODE(MALFORMED_REQUEST), "ref",
+		                  "the command names no collection (ref is missing)");
 		return false;
 	}
 	tg->firm_id = ref->firm_id;
 	if (!proj_firm_id_valid(ref->firm_id)) {
-		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "ref.firm_id", "firm id \"%.64s\" is not valid", ref->firm_id);
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "ref.firm_id", "firm id \"%.64s\" is not valid",
+		                  ref->firm_id);
 		return false;
 	}
 	*err = proj_collection_get(em->p, tg->txn, ref->firm_id, ref->collection_id, &tg->alloc, &tg->c);
@@ -43,8 +44,8 @@ bool collection_load(collection_target *tg, proj_emitter *em, const Ledger__Api_
 		*err = LEDGER_OK;
 		/* Authorise against the firm first: who may not look into a firm learns nothing of it. */
 		if (proj_authorise(em, ref->firm_id, signature_action ? signature_action : seal_action, err))
-			collection_refuse(em, ERROR_CODE(NOT_FOUND), "ref.collection_id", "no collection %.32s in firm %s",
-			     ref->collection_id, ref->firm_id);
+			collection_refuse(em, ERROR_CODE(NOT_FOUND), "ref.collection_id",
+			                  "no collection %.32s in firm %s", ref->collection_id, ref->firm_id);
 		return false;
 	}
 	if (*err)
@@ -54,28 +55,30 @@ bool collection_load(collection_target *tg, proj_emitter *em, const Ledger__Api_
 	if (!action) {
 		if (proj_authorise(em, ref->firm_id, seal ? "seal.modify" : "signature.modify", err))
 			collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), NULL,
-			     "%s is a %s collection: this command does not apply to it", tg->c->collection_id,
-			     seal ? "seal" : "signature");
+			                  "%s is a %s collection: this command does not apply to it",
+			                  tg->c->collection_id, seal ? "seal" : "signature");
 		return false;
 	}
 	if (!proj_authorise(em, ref->firm_id, action, err))
 		return false;
 	if (ref->expected_version && ref->expected_version != tg->c->version) {
 		collection_refuse(em, ERROR_CODE(CONFLICT), "ref.expected_version",
-		     "collection %s is at version %llu, not %llu: it changed meanwhile", tg->c->collection_id,
-		     (unsigned long long)tg->c->version, (unsigned long long)ref->expected_version);
+		                  "collection %s is at version %llu, not %llu: it changed meanwhile",
+		                  tg->c->collection_id, (unsigned long long)tg->c->version,
+		                  (unsigned long long)ref->expected_version);
 		return false;
 	}
 	return true;
 }
 
-bool collection_require_state(collection_target *tg, const char *what, Ledger__Events__CollectionState a, Ledger__Events__CollectionState b)
+bool collection_require_state(collection_target *tg, const char *what, Ledger__Events__CollectionState a,
+                              Ledger__Events__CollectionState b)
 {
 	Ledger__Events__CollectionState s = tg->c->state;
 	if (s == a || s == b)
 		return true;
-	collection_refuse(tg->em, ERROR_CODE(INVALID_TRANSITION), NULL, "cannot %s collection %s: it is %s", what, tg->c->collection_id,
-	     proj_collection_state_name(s));
+	collection_refuse(tg->em, ERROR_CODE(INVALID_TRANSITION), NULL, "cannot %s collection %s: it is %s", what,
+	                  tg->c->collection_id, proj_collection_state_name(s));
 	collection_set_reason(tg->em, proj_collection_state_name(s));
 	return false;
 }
@@ -97,8 +100,9 @@ bool collection_editable(collection_target *tg, const char *what)
 	return collection_require_state(tg, what, COLLECTION_STATE(DRAFT), COLLECTION_STATE(REJECTED));
 }
 
-ledger_err collection_emit_transition(proj_emitter *em, const Ledger__State__Collection *c, Ledger__Events__CollectionState from, Ledger__Events__CollectionState to, const char *comment,
-                                  int64_t expires_at_us)
+ledger_err collection_emit_transition(proj_emitter *em, const Ledger__State__Collection *c,
+                                      Ledger__Events__CollectionState from, Ledger__Events__CollectionState to,
+                                      const char *comment, int64_t expires_at_us)
 {
 	LEDGER_ASSERT_MSG(proj_collection_transition_legal(from, to), "collection %s: %s -> %s is not in the table",
 	                  c->collection_id, proj_collection_state_name(from), proj_collection_state_name(to));
@@ -118,7 +122,8 @@ ledger_err collection_reopen_if_rejected(collection_target *tg)
 {
 	if (tg->c->state != COLLECTION_STATE(REJECTED))
 		return LEDGER_OK;
-	ledger_err err = collection_emit_transition(tg->em, tg->c, COLLECTION_STATE(REJECTED), COLLECTION_STATE(DRAFT), "", 0);
+	ledger_err err =
+	    collection_emit_transition(tg->em, tg->c, COLLECTION_STATE(REJECTED), COLLECTION_STATE(DRAFT), "", 0);
 	tg->c->state = COLLECTION_STATE(DRAFT);
 	return err;
 }
@@ -131,22 +136,25 @@ static bool valid_settings(proj_emitter *em, const char *title, const char *dead
 	int64_t end;
 	if (title && !proj_name_valid(title))
 		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "title",
-		     "title must be 1 to %u bytes of UTF-8 text without control characters", PROJ_NAME_BYTES_MAX);
+		                  "title must be 1 to %u bytes of UTF-8 text without control characters",
+		                  PROJ_NAME_BYTES_MAX);
 	else if (deadline && deadline[0] && (strlen(deadline) != 10 || !proj_date_end_us(deadline, &end)))
-		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "deadline_on", "deadline_on \"%.32s\" is not a date YYYY-MM-DD",
-		     deadline);
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "deadline_on",
+		                  "deadline_on \"%.32s\" is not a date YYYY-MM-DD", deadline);
 	else if (deadline && deadline[0] && end <= ledger_txn_time_us(em->t))
-		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "deadline_on", "deadline_on %s is already past (Paris time)", deadline);
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "deadline_on",
+		                  "deadline_on %s is already past (Paris time)", deadline);
 	else if (expiry_days > PROJ_COLLECTION_EXPIRY_DAYS_MAX)
-		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "expiry_days", "expiry_days %u is over %u", expiry_days,
-		     PROJ_COLLECTION_EXPIRY_DAYS_MAX);
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "expiry_days", "expiry_days %u is over %u",
+		                  expiry_days, PROJ_COLLECTION_EXPIRY_DAYS_MAX);
 	else if (reminder_days > PROJ_REMINDER_EVERY_DAYS_MAX)
-		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "reminder_every_days", "reminder_every_days %u is over %u", reminder_days,
-		     PROJ_REMINDER_EVERY_DAYS_MAX);
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "reminder_every_days",
+		                  "reminder_every_days %u is over %u", reminder_days, PROJ_REMINDER_EVERY_DAYS_MAX);
 	else if (order != LEDGER__EVENTS__SIGNING_ORDER__ORDER_UNSPECIFIED &&
 	         order != LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL &&
 	         order != LEDGER__EVENTS__SIGNING_ORDER__ORDER_PARALLEL)
-		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "order", "order %d is neither sequential nor parallel", (int)order);
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "order",
+		                  "order %d is neither sequential nor parallel", (int)order);
 	else
 		return true;
 	return false;
@@ -190,7 +198,8 @@ static bool valid_signer_order(collection_target *tg, char **order, size_t n)
 {
 	if (n != tg->c->n_signers) {
 		collection_refuse(tg->em, ERROR_CODE(INVALID_ARGUMENT), "signer_order",
-		     "signer_order names %zu signers; the collection has %zu: name each once", n, tg->c->n_signers);
+		                  "signer_order names %zu signers; the collection has %zu: name each once", n,
+		                  tg->c->n_signers);
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -201,8 +210,8 @@ static bool valid_signer_order(collection_target *tg, char **order, size_t n)
 			known &= strcmp(order[i], order[j]) != 0;
 		if (!known) {
 			collection_refuse(tg->em, ERROR_CODE(INVALID_ARGUMENT), "signer_order",
-			     "signer_order: \"%.64s\" is not a signer of %s, or is named twice", order[i],
-			     tg->c->collection_id);
+			                  "signer_order: \"%.64s\" is not a signer of %s, or is named twice", order[i],
+			                  tg->c->collection_id);
 			return false;
 		}
 	}
@@ -260,27 +269,30 @@ static ledger_err document_add(proj_emitter *em, const Ledger__Api__DocumentAdd 
 {
 	collection_target tg;
 	ledger_err err;
-	if (!collection_load(&tg, em, d->ref, "signature.modify", "seal.modify", &err) || !collection_editable(&tg, "add a document to"))
+	if (!collection_load(&tg, em, d->ref, "signature.modify", "seal.modify", &err) ||
+	    !collection_editable(&tg, "add a document to"))
 		return err;
 	if (!up) {
 		/* The collection became editable for this actor between ledgerd's check and now. */
-		collection_refuse(em, ERROR_CODE(UNAVAILABLE), "content", "collection %s changed while the upload was checked: retry",
-		     tg.c->collection_id);
+		collection_refuse(em, ERROR_CODE(UNAVAILABLE), "content",
+		                  "collection %s changed while the upload was checked: retry", tg.c->collection_id);
 		return LEDGER_OK;
 	}
 	if (!valid_filename(d->filename)) {
 		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "filename",
-		     "filename must be 1 to %u bytes of text without / or control characters", PROJ_NAME_BYTES_MAX);
+		                  "filename must be 1 to %u bytes of text without / or control characters",
+		                  PROJ_NAME_BYTES_MAX);
 		return LEDGER_OK;
 	}
 	if (tg.c->n_documents >= PROJ_COLLECTION_DOCUMENTS_MAX) {
-		collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), "content", "collection %s already holds %u documents, the most it may",
-		     tg.c->collection_id, PROJ_COLLECTION_DOCUMENTS_MAX);
+		collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), "content",
+		                  "collection %s already holds %u documents, the most it may", tg.c->collection_id,
+		                  PROJ_COLLECTION_DOCUMENTS_MAX);
 		return LEDGER_OK;
 	}
 	if (proj_collection_document(tg.c, up->sha256, LEDGER_HASH_BYTES) >= 0) {
-		collection_refuse(em, ERROR_CODE(ALREADY_EXISTS), "content", "collection %s already holds this document",
-		     tg.c->collection_id);
+		collection_refuse(em, ERROR_CODE(ALREADY_EXISTS), "content",
+		                  "collection %s already holds this document", tg.c->collection_id);
 		return LEDGER_OK;
 	}
 	if ((err = collection_reopen_if_rejected(&tg)) ||
@@ -313,10 +325,12 @@ static ledger_err document_remove(proj_emitter *em, const Ledger__Api__DocumentR
 {
 	collection_target tg;
 	ledger_err err;
-	if (!collection_load(&tg, em, d->ref, "signature.modify", "seal.modify", &err) || !collection_editable(&tg, "remove a document from"))
+	if (!collection_load(&tg, em, d->ref, "signature.modify", "seal.modify", &err) ||
+	    !collection_editable(&tg, "remove a document from"))
 		return err;
 	if (proj_collection_document(tg.c, d->sha256.data, d->sha256.len) < 0) {
-		collection_refuse(em, ERROR_CODE(NOT_FOUND), "sha256", "collection %s holds no such document", tg.c->collection_id);
+		collection_refuse(em, ERROR_CODE(NOT_FOUND), "sha256", "collection %s holds no such document",
+		                  tg.c->collection_id);
 		return LEDGER_OK;
 	}
 	if ((err = collection_reopen_if_rejected(&tg)))
@@ -338,7 +352,7 @@ bool collection_internal_signer_ok(collection_target *tg, const char *email, con
 	if (*err == LEDGER_END) {
 		*err = LEDGER_OK;
 		collection_refuse(tg->em, ERROR_CODE(NOT_FOUND), "email",
-		     "no account %s: an internal signer needs one (or add them as external)", email);
+		                  "no account %s: an internal signer needs one (or add them as external)", email);
 		return false;
 	}
 	if (*err)
@@ -354,8 +368,8 @@ bool collection_internal_signer_ok(collection_target *tg, const char *email, con
 	if (ec || proj_delegation_live(tg->em->p, tg->txn, tg->c->firm_id, email, PROJ_RIGHT_SIGN,
 	                               ledger_txn_time_us(tg->em->t), until))
 		return *name != NULL;
-	collection_refuse(tg->em, ERROR_CODE(FAILED_PRECONDITION), "email", "%s does not hold the right to sign in firm %s", email,
-	     tg->c->firm_id);
+	collection_refuse(tg->em, ERROR_CODE(FAILED_PRECONDITION), "email",
+	                  "%s does not hold the right to sign in firm %s", email, tg->c->firm_id);
 	return false;
 }
 
@@ -363,7 +377,8 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 {
 	collection_target tg;
 	ledger_err err;
-	if (!collection_load(&tg, em, a->ref, "signature.add_signers", NULL, &err) || !collection_editable(&tg, "add a signer to"))
+	if (!collection_load(&tg, em, a->ref, "signature.add_signers", NULL, &err) ||
+	    !collection_editable(&tg, "add a signer to"))
 		return err;
 	char email[PROJ_EMAIL_BYTES_MAX + 1], phone[20];
 	const char *why, *name = a->name;
@@ -372,12 +387,14 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 		return LEDGER_OK;
 	}
 	if (proj_collection_signer(tg.c, email) >= 0) {
-		collection_refuse(em, ERROR_CODE(ALREADY_EXISTS), "email", "%s is already a signer of %s", email, tg.c->collection_id);
+		collection_refuse(em, ERROR_CODE(ALREADY_EXISTS), "email", "%s is already a signer of %s", email,
+		                  tg.c->collection_id);
 		return LEDGER_OK;
 	}
 	if (tg.c->n_signers >= PROJ_COLLECTION_SIGNERS_MAX) {
-		collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), "email", "collection %s already has %u signers, the most it may",
-		     tg.c->collection_id, PROJ_COLLECTION_SIGNERS_MAX);
+		collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), "email",
+		                  "collection %s already has %u signers, the most it may", tg.c->collection_id,
+		                  PROJ_COLLECTION_SIGNERS_MAX);
 		return LEDGER_OK;
 	}
 	Ledger__Events__SignerAdded e = LEDGER__EVENTS__SIGNER_ADDED__INIT;
@@ -385,20 +402,21 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 	uint8_t hash[32];
 	if (a->external) {
 		if (!proj_name_valid(a->name)) {
-			collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "name", "an external signer needs a name (1 to %u bytes of text)",
-			     PROJ_NAME_BYTES_MAX);
+			collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "name",
+			                  "an external signer needs a name (1 to %u bytes of text)",
+			                  PROJ_NAME_BYTES_MAX);
 			return LEDGER_OK;
 		}
 		if (!proj_phone_normalise(a->phone, phone)) {
 			collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "phone",
-			     "an external signer needs a mobile phone for the one-time code, "
-			     "international form (+33612345678); got \"%.32s\"",
-			     a->phone);
+			                  "an external signer needs a mobile phone for the one-time code, "
+			                  "international form (+33612345678); got \"%.32s\"",
+			                  a->phone);
 			return LEDGER_OK;
 		}
 		if (!em->p->has_personal_key) {
 			collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), "phone",
-			     "ledgerd has no personal data key: it cannot keep a phone number");
+			                  "ledgerd has no personal data key: it cannot keep a phone number");
 			return LEDGER_OK;
 		}
 		if ((err = proj_personal_seal(em->p, tg.txn, email, phone, &ref, hash)) ||
@@ -408,10 +426,11 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 	} else {
 		if (a->phone[0]) {
 			collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "phone",
-			     "an internal signer's phone comes from their registration: give none");
+			                  "an internal signer's phone comes from their registration: give none");
 			return LEDGER_OK;
 		}
-		if (!collection_internal_signer_ok(&tg, email, &name, &err) || (err = collection_reopen_if_rejected(&tg)))
+		if (!collection_internal_signer_ok(&tg, email, &name, &err) ||
+		    (err = collection_reopen_if_rejected(&tg)))
 			return err;
 	}
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
@@ -429,12 +448,14 @@ static ledger_err signer_remove(proj_emitter *em, const Ledger__Api__SignerRemov
 {
 	collection_target tg;
 	ledger_err err;
-	if (!collection_load(&tg, em, r->ref, "signature.add_signers", NULL, &err) || !collection_editable(&tg, "remove a signer from"))
+	if (!collection_load(&tg, em, r->ref, "signature.add_signers", NULL, &err) ||
+	    !collection_editable(&tg, "remove a signer from"))
 		return err;
 	char email[PROJ_EMAIL_BYTES_MAX + 1];
 	const char *why;
 	if (!proj_email_normalise(r->email, email, &why) || proj_collection_signer(tg.c, email) < 0) {
-		collection_refuse(em, ERROR_CODE(NOT_FOUND), "email", "\"%.64s\" is not a signer of %s", r->email, tg.c->collection_id);
+		collection_refuse(em, ERROR_CODE(NOT_FOUND), "email", "\"%.64s\" is not a signer of %s", r->email,
+		                  tg.c->collection_id);
 		return LEDGER_OK;
 	}
 	if ((err = collection_reopen_if_rejected(&tg)))
@@ -458,32 +479,35 @@ static ledger_err field_set(proj_emitter *em, const Ledger__Api__FieldSet *f)
 {
 	collection_target tg;
 	ledger_err err;
-	if (!collection_load(&tg, em, f->ref, "signature.modify", NULL, &err) || !collection_editable(&tg, "place a signature field in"))
+	if (!collection_load(&tg, em, f->ref, "signature.modify", NULL, &err) ||
+	    !collection_editable(&tg, "place a signature field in"))
 		return err;
 	char email[PROJ_EMAIL_BYTES_MAX + 1];
 	const char *why;
 	if (!proj_email_normalise(f->signer, email, &why) || proj_collection_signer(tg.c, email) < 0) {
-		collection_refuse(em, ERROR_CODE(NOT_FOUND), "signer", "\"%.64s\" is not a signer of %s", f->signer, tg.c->collection_id);
+		collection_refuse(em, ERROR_CODE(NOT_FOUND), "signer", "\"%.64s\" is not a signer of %s", f->signer,
+		                  tg.c->collection_id);
 		return LEDGER_OK;
 	}
 	ssize_t d = proj_collection_document(tg.c, f->document_sha256.data, f->document_sha256.len);
 	if (d < 0) {
-		collection_refuse(em, ERROR_CODE(NOT_FOUND), "document_sha256", "collection %s holds no such document", tg.c->collection_id);
+		collection_refuse(em, ERROR_CODE(NOT_FOUND), "document_sha256", "collection %s holds no such document",
+		                  tg.c->collection_id);
 		return LEDGER_OK;
 	}
 	const Ledger__State__Document *doc = tg.c->documents[d];
 	if (f->page < 1 || f->page > doc->n_pages) {
-		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "page", "page %u is not in %s (pages 1 to %zu)", f->page, doc->filename,
-		     doc->n_pages);
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "page", "page %u is not in %s (pages 1 to %zu)",
+		                  f->page, doc->filename, doc->n_pages);
 		return LEDGER_OK;
 	}
 	const Ledger__Events__PageSize *page = doc->pages[f->page - 1];
 	if (!rect_ok(f, page)) {
 		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "x0",
-		     "rectangle %.1f,%.1f,%.1f,%.1f is not inside page %u (%.1f x %.1f points) "
-		     "or is smaller than 10 x 10 points",
-		     (double)f->x0, (double)f->y0, (double)f->x1, (double)f->y1, f->page, (double)page->width,
-		     (double)page->height);
+		                  "rectangle %.1f,%.1f,%.1f,%.1f is not inside page %u (%.1f x %.1f points) "
+		                  "or is smaller than 10 x 10 points",
+		                  (double)f->x0, (double)f->y0, (double)f->x1, (double)f->y1, f->page,
+		                  (double)page->width, (double)page->height);
 		return LEDGER_OK;
 	}
 	if ((err = collection_reopen_if_rejected(&tg)))
@@ -552,7 +576,8 @@ static ledger_err decide(proj_emitter *em, const Ledger__Api__Request *req, cons
 ledger_err proj_decide_collection(proj_emitter *em, const Ledger__Api__Request *req, const proj_upload *upload)
 {
 	if (command_ref(req) == NULL && req->body_case != LEDGER__API__REQUEST__BODY_COLLECTION_CREATE) {
-		collection_refuse(em, ERROR_CODE(MALFORMED_REQUEST), "ref", "the command names no collection (ref is missing)");
+		collection_refuse(em, ERROR_CODE(MALFORMED_REQUEST), "ref",
+		                  "the command names no collection (ref is missing)");
 		return LEDGER_OK;
 	}
 	ledger_err err = decide(em, req, upload);

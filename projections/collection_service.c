@@ -247,4 +247,3 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	proj_arena_free(arena);
 	return err;
 }
-

@@ -12,20 +12,29 @@
 
 #include <string.h>
 
-#define STATE(name) LEDGER__EVENTS__COLLECTION_STATE__STATE_##name
+#define STATE(name)  LEDGER__EVENTS__COLLECTION_STATE__STATE_##name
 #define STATES_COUNT (STATE(EXPIRED) + 1)
 
 /* legal[from][to]. */
 static const bool legal[STATES_COUNT][STATES_COUNT] = {
-    [STATE(DRAFT)] = {[STATE(PENDING_APPROVAL)] = true, [STATE(SENT)] = true, [STATE(IN_PROGRESS)] = true /* a seal */,
+    [STATE(DRAFT)] = {[STATE(PENDING_APPROVAL)] = true,
+                      [STATE(SENT)] = true,
+                      [STATE(IN_PROGRESS)] = true /* a seal */,
                       [STATE(CANCELLED)] = true},
     [STATE(PENDING_APPROVAL)] = {[STATE(APPROVED)] = true, [STATE(REJECTED)] = true, [STATE(CANCELLED)] = true},
     [STATE(APPROVED)] = {[STATE(SENT)] = true, [STATE(CANCELLED)] = true},
-    [STATE(REJECTED)] = {[STATE(DRAFT)] = true /* reopened by a change */, [STATE(PENDING_APPROVAL)] = true,
-                         [STATE(SENT)] = true, [STATE(CANCELLED)] = true},
-    [STATE(SENT)] = {[STATE(IN_PROGRESS)] = true, [STATE(COMPLETED)] = true, [STATE(DECLINED)] = true,
-                     [STATE(CANCELLED)] = true, [STATE(EXPIRED)] = true},
-    [STATE(IN_PROGRESS)] = {[STATE(COMPLETED)] = true, [STATE(DECLINED)] = true, [STATE(CANCELLED)] = true,
+    [STATE(REJECTED)] = {[STATE(DRAFT)] = true /* reopened by a change */,
+                         [STATE(PENDING_APPROVAL)] = true,
+                         [STATE(SENT)] = true,
+                         [STATE(CANCELLED)] = true},
+    [STATE(SENT)] = {[STATE(IN_PROGRESS)] = true,
+                     [STATE(COMPLETED)] = true,
+                     [STATE(DECLINED)] = true,
+                     [STATE(CANCELLED)] = true,
+                     [STATE(EXPIRED)] = true},
+    [STATE(IN_PROGRESS)] = {[STATE(COMPLETED)] = true,
+                            [STATE(DECLINED)] = true,
+                            [STATE(CANCELLED)] = true,
                             [STATE(EXPIRED)] = true},
     /* COMPLETED, DECLINED, CANCELLED, EXPIRED: ended, no way out. */
 };
@@ -46,16 +55,12 @@ const char *proj_collection_state_name(Ledger__Events__CollectionState s)
 
 bool proj_collection_running(Ledger__Events__CollectionState s)
 {
-	return s == STATE(SENT) ||
-	       s == STATE(IN_PROGRESS);
+	return s == STATE(SENT) || s == STATE(IN_PROGRESS);
 }
 
 bool proj_collection_ended(Ledger__Events__CollectionState s)
 {
-	return s == STATE(COMPLETED) ||
-	       s == STATE(DECLINED) ||
-	       s == STATE(CANCELLED) ||
-	       s == STATE(EXPIRED);
+	return s == STATE(COMPLETED) || s == STATE(DECLINED) || s == STATE(CANCELLED) || s == STATE(EXPIRED);
 }
 
 bool proj_signer_turn(const Ledger__State__Collection *c, size_t index)
@@ -92,4 +97,3 @@ ssize_t proj_collection_document(const Ledger__State__Collection *c, const uint8
 			return (ssize_t)i;
 	return -1;
 }
-

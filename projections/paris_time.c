@@ -121,8 +121,8 @@ bool proj_date_end_us(const char *date, int64_t *end_us)
 	 * tried as summer time, agrees with itself. */
 	int64_t midnight_local_s = (days_from_civil(y, m, d) + 1) * SECONDS_PER_DAY;
 	int64_t as_summer_s = midnight_local_s - PARIS_SUMMER_S;
-	int64_t utc_s = proj_paris_offset_s(as_summer_s) == PARIS_SUMMER_S ? as_summer_s
-	                                                                    : midnight_local_s - PARIS_WINTER_S;
+	int64_t utc_s =
+	    proj_paris_offset_s(as_summer_s) == PARIS_SUMMER_S ? as_summer_s : midnight_local_s - PARIS_WINTER_S;
 	LEDGER_ASSERT_MSG(utc_s + proj_paris_offset_s(utc_s) == midnight_local_s, "%s: midnight at %lld s", date,
 	                  (long long)utc_s);
 	*end_us = utc_s * 1000000;

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* ----- keys ----- */
 
 static size_t firm_seq_key(char *buf, size_t cap, const char *firm_id, uint64_t seq)

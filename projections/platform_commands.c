@@ -144,8 +144,8 @@ static ledger_err alert_unsubscribe(proj_emitter *em, const Ledger__Api__AlertUn
 	MDB_val v;
 	if (!alert_kind_valid(a->kind) ||
 	    proj_get_raw(ledger_txn_mdb(em->t), em->p->alert_subs, key, n + 2, &v) != LEDGER_OK) {
-		proj_error(em->reply, em->arena, ERROR_CODE(NOT_FOUND), "kind", "%s has no subscription of that kind in firm %s",
-		           em->actor->subject, a->firm_id);
+		proj_error(em->reply, em->arena, ERROR_CODE(NOT_FOUND), "kind",
+		           "%s has no subscription of that kind in firm %s", em->actor->subject, a->firm_id);
 		return LEDGER_OK;
 	}
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;

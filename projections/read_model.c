@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CREDITS_LOW_THRESHOLD_DEFAULT 10u /* a firm that set no threshold is warned below this */
+#define CREDITS_LOW_THRESHOLD_DEFAULT 10u   /* a firm that set no threshold is warned below this */
 #define REGISTRATION_STEPS_ALL        0x1fu /* one bit per RegistrationStep, 1 to 5 */
 
 ledger_err proj_get_raw(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *v)
@@ -178,7 +178,8 @@ ledger_err proj_collections_each(proj *p, MDB_txn *txn, const char *firm_id, con
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < prefix || memcmp(k.mv_data, firm_id, prefix) != 0)
 			break;
-		Ledger__State__Collection *c = ledger__state__collection__unpack((ProtobufCAllocator *)alloc, v.mv_size, v.mv_data);
+		Ledger__State__Collection *c =
+		    ledger__state__collection__unpack((ProtobufCAllocator *)alloc, v.mv_size, v.mv_data);
 		if (!c) {
 			err = LEDGER_ERR_CORRUPT;
 			break;
@@ -214,7 +215,8 @@ bool proj_registration_complete(proj *p, MDB_txn *txn, const char *subject, int6
 		int n = snprintf(why, why_bytes, "registration incomplete, missing:");
 		for (unsigned s = 1; s <= 5 && n > 0 && (size_t)n < why_bytes; s++)
 			if (!(steps & (1u << (s - 1))))
-				n += snprintf(why + n, why_bytes - (size_t)n, " %s", proj_step_name((Ledger__Events__RegistrationStep)s));
+				n += snprintf(why + n, why_bytes - (size_t)n, " %s",
+				              proj_step_name((Ledger__Events__RegistrationStep)s));
 	} else {
 		int64_t end_us;
 		if (!proj_date_end_us(r->certificate_not_after, &end_us) || now_us >= end_us) {

@@ -153,7 +153,7 @@ typedef struct pipeline {
 	pthread_t thread;
 	ledger_iter *it;
 	const proj *p;
-	proj_kv_mem *mem;    /* the decoder prepares its memory too (proj_kv_mem_prepare) */
+	proj_kv_mem *mem; /* the decoder prepares its memory too (proj_kv_mem_prepare) */
 	const proj_replay_clock *clock;
 	double decode_cpu_s; /* the decoder's CPU time */
 	size_t write_bytes;  /* the folder's latest proj_kv_mem_write_bytes (under lock) */

@@ -25,8 +25,8 @@ static void test_changes(void)
 		int y, mo, d;
 		int32_t before, after;
 	} changes[] = {
-	    {2026, 3, 29, 3600, 7200}, {2026, 10, 25, 7200, 3600}, {2027, 3, 28, 3600, 7200},
-	    {2027, 10, 31, 7200, 3600}, {2024, 3, 31, 3600, 7200}, {2024, 10, 27, 7200, 3600},
+	    {2026, 3, 29, 3600, 7200},  {2026, 10, 25, 7200, 3600}, {2027, 3, 28, 3600, 7200},
+	    {2027, 10, 31, 7200, 3600}, {2024, 3, 31, 3600, 7200},  {2024, 10, 27, 7200, 3600},
 	    {1995, 9, 24, 7200, 3600}, /* before 1996, summer time ended in September */
 	};
 	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
@@ -55,10 +55,11 @@ static void test_day_ends(void)
 	for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
 		int64_t end_us = 0;
 		CHECK(proj_date_end_us(days[i].date, &end_us) && end_us == days[i].end_s * 1000000,
-		      "end of %s: %lld, expected %lld", days[i].date, (long long)end_us, (long long)days[i].end_s * 1000000);
+		      "end of %s: %lld, expected %lld", days[i].date, (long long)end_us,
+		      (long long)days[i].end_s * 1000000);
 	}
-	const char *bad[] = {"2027-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "1969-12-31", "2026-1-01",
-	                     "2026-01-1x", "+026-01-01", " 2026-01-1", ""};
+	const char *bad[] = {"2027-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "1969-12-31",
+	                     "2026-1-01",  "2026-01-1x", "+026-01-01", " 2026-01-1", ""};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int64_t end_us = 42;
 		CHECK(!proj_date_end_us(bad[i], &end_us) && end_us == 42, "\"%s\" refused, nothing written", bad[i]);
@@ -73,12 +74,12 @@ static void test_dates(void)
 		int years_ahead;
 		const char *date;
 	} cases[] = {
-	    {utc_s(2026, 3, 28, 22, 59, 59), 0, "2026-03-28"}, {utc_s(2026, 3, 28, 23, 0, 0), 0, "2026-03-29"},
-	    {utc_s(2026, 3, 29, 21, 59, 59), 0, "2026-03-29"}, {utc_s(2026, 3, 29, 22, 0, 0), 0, "2026-03-30"},
+	    {utc_s(2026, 3, 28, 22, 59, 59), 0, "2026-03-28"},  {utc_s(2026, 3, 28, 23, 0, 0), 0, "2026-03-29"},
+	    {utc_s(2026, 3, 29, 21, 59, 59), 0, "2026-03-29"},  {utc_s(2026, 3, 29, 22, 0, 0), 0, "2026-03-30"},
 	    {utc_s(2026, 10, 24, 21, 59, 59), 0, "2026-10-24"}, {utc_s(2026, 10, 24, 22, 0, 0), 0, "2026-10-25"},
 	    {utc_s(2026, 10, 25, 22, 59, 59), 0, "2026-10-25"}, {utc_s(2026, 10, 25, 23, 0, 0), 0, "2026-10-26"},
 	    {utc_s(2028, 2, 29, 12, 0, 0), 1, "2029-02-28"}, /* Feb 29 -> Feb 28 */
-	    {utc_s(2028, 2, 29, 12, 0, 0), 4, "2032-02-29"}, {utc_s(2026, 12, 31, 23, 0, 0), 10, "2037-01-01"},
+	    {utc_s(2028, 2, 29, 12, 0, 0), 4, "2032-02-29"},    {utc_s(2026, 12, 31, 23, 0, 0), 10, "2037-01-01"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char date[11];
@@ -104,13 +105,15 @@ static void test_against_tzdata(void)
 		struct tm local;
 		localtime_r(&tt, &local);
 		if (local.tm_gmtoff != proj_paris_offset_s(t) && disagreements++ < 5)
-			CHECK(false, "at %lld: tzdata %ld, computed %d", (long long)t, local.tm_gmtoff, proj_paris_offset_s(t));
+			CHECK(false, "at %lld: tzdata %ld, computed %d", (long long)t, local.tm_gmtoff,
+			      proj_paris_offset_s(t));
 		char expected[11], computed[11];
 		if (local.tm_hour == 0 || local.tm_hour == 23) { /* the dates around midnight */
 			strftime(expected, sizeof expected, "%Y-%m-%d", &local);
 			proj_paris_date(t * 1000000, 0, computed);
 			if (strcmp(expected, computed) != 0 && disagreements++ < 5)
-				CHECK(false, "at %lld: tzdata's date %s, computed %s", (long long)t, expected, computed);
+				CHECK(false, "at %lld: tzdata's date %s, computed %s", (long long)t, expected,
+				      computed);
 		}
 	}
 	CHECK(disagreements == 0, "%zu hours where tzdata and the rule disagree", disagreements);
