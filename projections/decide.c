@@ -63,7 +63,7 @@ ledger_err proj_emit(proj *p, ledger_txn *t, const char *actor, const char *requ
 		return LEDGER_ERR_NOMEM;
 	size_t packed = ledger__events__event__pack(ev, buf);
 	LEDGER_ASSERT_MSG(packed == n, "event packed to %zu bytes, %zu announced", packed, n);
-	uint64_t s, expected_seq = ledger_txn_next_seq(t);
+	uint64_t s = 0, expected_seq = ledger_txn_next_seq(t);
 	ledger_err err = ledger_append(t, buf, n, &s, hash);
 	/* The folds see the very seq the log gave the bytes: the next one, in order. */
 	LEDGER_ASSERT_MSG(err || s == expected_seq, "appended at seq %llu, expected %llu", (unsigned long long)s,
