@@ -108,8 +108,8 @@ typedef struct import_rows {
 } import_rows;
 
 /*
- * Process setup: initialises libxml2. Call once before threads call import_parse (like
- * proj_timezone_init); a single-threaded program may skip it.
+ * Process setup: initialises libxml2. Call once before threads call import_parse; a
+ * single-threaded program may skip it.
  */
 void import_init(void);
 

@@ -221,7 +221,7 @@ static int cmd_init(const char *dir, const char *clock_file)
 		return 1;
 	}
 	proj *p = NULL;
-	ledger_err err = proj_open(l, &p); /* creates the projection databases */
+	ledger_err err = proj_open(l, 0, &p); /* creates the projection databases (nothing to rebuild) */
 	init_job j = {.job = {.apply = init_apply, .done = init_done}};
 	randombytes_buf(j.log_id, sizeof j.log_id);
 	if (!err)
@@ -252,10 +252,6 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "serve") != 0)
 		return usage_error("unknown command %s", cmd);
 	import_init(); /* libxml2, before any thread */
-	if (!proj_timezone_init()) {
-		fprintf(stderr, "ledgerd: the tz database has no Europe/Paris (install the tzdata package)\n");
-		return 1;
-	}
 	api_server_options o = {.ready_fd = -1};
 	size_t listens = 0;
 	static const struct option options[] = {

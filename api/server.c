@@ -154,7 +154,10 @@ static int server_open_services(server *s, const char *abs_dir)
 	ledger_committer_options co = {
 	    .clock_us = server_clock, .clock_ctx = s, .committed = server_publish, .committed_ctx = s};
 	ledger_err err;
-	if ((err = proj_open(s->l, &s->p)) || (err = ledger_committer_start(s->l, &co, &s->committer))) {
+	uint64_t replay_hash_seed;
+	randombytes_buf(&replay_hash_seed, sizeof replay_hash_seed);
+	if ((err = proj_open(s->l, replay_hash_seed, &s->p)) ||
+	    (err = ledger_committer_start(s->l, &co, &s->committer))) {
 		fprintf(stderr, "ledgerd: %s: %s\n", ledger_strerror(err), ledger_last_error());
 		return 1;
 	}
@@ -163,7 +166,7 @@ static int server_open_services(server *s, const char *abs_dir)
 		fprintf(stderr, "ledgerd: %s/keys/personal.key: %s\n", abs_dir, why);
 		return 1;
 	}
-	proj_set_personal_key(s->p, personal);
+	proj_set_personal_key(s->p, personal, randombytes_buf);
 	sodium_memzero(personal, sizeof personal);
 	if (!api_signer_ca(abs_dir, server_clock(s) / 1000000, &s->ca))
 		return 1;

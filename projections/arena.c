@@ -2,7 +2,8 @@
  * arena.c: replies are trees of protobuf-c structs and strings. Allocating them from one
  * arena per request means a reply is freed in one call, whatever its shape.
  */
-#include "projections.h"
+#include "assertion.h"
+#include "domain.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,9 +51,11 @@ void *proj_arena_alloc(proj_arena *a, size_t bytes)
 		b->next = a->blocks;
 		a->blocks = b;
 	}
+	LEDGER_ASSERT_MSG(b->used + bytes <= b->cap, "arena block: %zu used + %zu asked > %zu", b->used, bytes, b->cap);
 	void *p = (char *)b->data + b->used;
 	b->used += bytes;
 	memset(p, 0, bytes);
+	LEDGER_ASSERT((size_t)((char *)p - (char *)b->data) % sizeof(max_align_t) == 0);
 	return p;
 }
 

@@ -9,9 +9,8 @@
  * did not see. Commands are decided on the committer's thread, one after the other: of two
  * commands that saw the same version, exactly one wins.
  */
-#include "internal.h"
+#include "read_model.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,57 +19,11 @@ typedef Ledger__State__Collection collection;
 
 /* ----- state access ----- */
 
-static size_t collection_key(char *buf, size_t cap, const char *firm_id, const char *id)
-{
-	return proj_key2(buf, cap, firm_id, id);
-}
-
-ledger_err proj_collection_get_kv(proj *p, proj_kv *kv, const char *firm_id, const char *collection_id,
-                                  const ProtobufCAllocator *allocator, collection **out)
-{
-	char key[PROJ_FIRM_ID_BYTES_MAX + PROJ_COLLECTION_ID_BYTES_MAX + 2];
-	if (strlen(firm_id) > PROJ_FIRM_ID_BYTES_MAX || strlen(collection_id) > PROJ_COLLECTION_ID_BYTES_MAX)
-		return LEDGER_END;
-	MDB_val v;
-	ledger_err err =
-	    proj_kv_get(kv, p->collections, key, collection_key(key, sizeof key, firm_id, collection_id), &v);
-	if (err)
-		return err;
-	*out = ledger__state__collection__unpack((ProtobufCAllocator *)allocator, v.mv_size, v.mv_data);
-	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
-}
-
-ledger_err proj_collection_get(proj *p, MDB_txn *txn, const char *firm_id, const char *collection_id,
-                               const ProtobufCAllocator *allocator, collection **out)
-{
-	proj_kv kv = proj_kv_of_txn(txn);
-	return proj_collection_get_kv(p, &kv, firm_id, collection_id, allocator, out);
-}
-
 static ledger_err put_collection(proj *p, proj_kv *kv, const collection *c)
 {
 	char key[PROJ_FIRM_ID_BYTES_MAX + PROJ_COLLECTION_ID_BYTES_MAX + 2];
-	return proj_kv_put_msg(kv, p->collections, key, collection_key(key, sizeof key, c->firm_id, c->collection_id),
+	return proj_kv_put_msg(kv, p->collections, key, proj_key_pair(key, sizeof key, c->firm_id, c->collection_id),
 	                       &c->base);
-}
-
-bool proj_collection_running(Ledger__Events__CollectionState s)
-{
-	return s == LEDGER__EVENTS__COLLECTION_STATE__STATE_SENT ||
-	       s == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS;
-}
-
-bool proj_collection_ended(Ledger__Events__CollectionState s)
-{
-	return s == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED ||
-	       s == LEDGER__EVENTS__COLLECTION_STATE__STATE_DECLINED ||
-	       s == LEDGER__EVENTS__COLLECTION_STATE__STATE_CANCELLED ||
-	       s == LEDGER__EVENTS__COLLECTION_STATE__STATE_EXPIRED;
-}
-
-static bool same_hash(const ProtobufCBinaryData *a, const uint8_t *b)
-{
-	return a->len == LEDGER_HASH_BYTES && memcmp(a->data, b, LEDGER_HASH_BYTES) == 0;
 }
 
 static bool has_string(char **list, size_t n, const char *s)
@@ -95,20 +48,6 @@ static bool signed_everything(const collection *c, const char *who)
 	return c->n_documents > 0;
 }
 
-bool proj_signer_turn(const collection *c, size_t index)
-{
-	const Ledger__State__Signer *s = c->signers[index];
-	if (!proj_collection_running(c->state) || s->signed_ || s->requested ||
-	    s->status == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED)
-		return false;
-	if (c->order != LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL)
-		return true;
-	for (size_t i = 0; i < index; i++)
-		if (!c->signers[i]->signed_)
-			return false;
-	return true;
-}
-
 /* ----- arena-allocated edits of a collection's repeated fields ----- */
 
 /* Appends item to the array *items of *n pointers, reallocating in the arena. */
@@ -130,29 +69,13 @@ static void remove_at(void **items, size_t *n, size_t index)
 	(*n)--;
 }
 
-ssize_t proj_collection_signer(const collection *c, const char *email)
-{
-	for (size_t i = 0; i < c->n_signers; i++)
-		if (strcmp(c->signers[i]->email, email) == 0)
-			return (ssize_t)i;
-	return -1;
-}
-
-ssize_t proj_collection_document(const collection *c, const uint8_t *sha256, size_t len)
-{
-	for (size_t i = 0; i < c->n_documents; i++)
-		if (len == LEDGER_HASH_BYTES && same_hash(&c->documents[i]->sha256, sha256))
-			return (ssize_t)i;
-	return -1;
-}
-
 /* ----- indexes ----- */
 
 static size_t timer_key(uint8_t *buf, size_t cap, int64_t at_us, char kind, const char *firm_id, const char *id)
 {
 	ledger_put_u64_be(buf, (uint64_t)at_us);
 	buf[8] = (uint8_t)kind;
-	return 9 + proj_key2((char *)buf + 9, cap - 9, firm_id, id);
+	return 9 + proj_key_pair((char *)buf + 9, cap - 9, firm_id, id);
 }
 
 static ledger_err timer_set(proj *p, proj_kv *kv, int64_t at_us, char kind, const collection *c, bool on)
@@ -164,7 +87,7 @@ static ledger_err timer_set(proj *p, proj_kv *kv, int64_t at_us, char kind, cons
 
 static size_t queue_key(char *buf, size_t cap, const collection *c, const char *signer)
 {
-	size_t n = proj_key2(buf, cap, c->firm_id, c->collection_id);
+	size_t n = proj_key_pair(buf, cap, c->firm_id, c->collection_id);
 	size_t s = strlen(signer);
 	if (n == 0 || n + 1 + s > cap)
 		return 0;
@@ -342,6 +265,11 @@ static ledger_err fold_field(collection *c, const Ledger__Events__SignatureField
 static ledger_err fold_transition(proj *p, proj_kv *kv, collection *c, const Ledger__Events__Event *ev)
 {
 	const Ledger__Events__CollectionTransitioned *e = ev->collection_transitioned;
+	/* The commands checked the move against the table before emitting it: here it must hold. */
+	LEDGER_ASSERT_MSG(e->from == c->state && proj_collection_transition_legal(e->from, e->to),
+	                  "collection %s/%s: %s -> %s while it is %s", c->firm_id, c->collection_id,
+	                  proj_collection_state_name(e->from), proj_collection_state_name(e->to),
+	                  proj_collection_state_name(c->state));
 	c->state = e->to;
 	if (e->comment[0])
 		c->comment = e->comment;
@@ -361,6 +289,7 @@ static ledger_err fold_transition(proj *p, proj_kv *kv, collection *c, const Led
 	} else if (proj_collection_ended(e->to)) {
 		err = clear_indexes(p, kv, c);
 	}
+	LEDGER_ASSERT(c->state == e->to);
 	return err;
 }
 

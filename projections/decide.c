@@ -4,9 +4,8 @@
  * (setting reply->error, writing nothing) or emits its events. Emitting appends the event's
  * bytes to the log and folds those same bytes (proj_apply), so live state is replayable.
  */
-#include "internal.h"
+#include "commands.h"
 
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,9 +61,13 @@ ledger_err proj_emit(proj *p, ledger_txn *t, const char *actor, const char *requ
 	uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
 	if (!buf)
 		return LEDGER_ERR_NOMEM;
-	ledger__events__event__pack(ev, buf);
-	uint64_t s;
+	size_t packed = ledger__events__event__pack(ev, buf);
+	LEDGER_ASSERT_MSG(packed == n, "event packed to %zu bytes, %zu announced", packed, n);
+	uint64_t s = 0, expected_seq = ledger_txn_next_seq(t);
 	ledger_err err = ledger_append(t, buf, n, &s, hash);
+	/* The folds see the very seq the log gave the bytes: the next one, in order. */
+	LEDGER_ASSERT_MSG(err || s == expected_seq, "appended at seq %llu, expected %llu", (unsigned long long)s,
+	                  (unsigned long long)expected_seq);
 	if (!err)
 		err = proj_apply(p, ledger_txn_mdb(t), s, buf, n);
 	if (buf != stack)
@@ -112,7 +115,7 @@ bool proj_authorise_query(proj *p, MDB_txn *txn, const proj_actor *actor, const 
 		return false;
 	}
 	int index = proj_action_find(action);
-	assert(index >= 0);
+	LEDGER_ASSERT_MSG(index >= 0, "action %s is not in the matrix", action);
 	char reason[256];
 	proj_can_result r =
 	    actor->platform ? PROJ_CAN_ALLOWED
@@ -508,7 +511,7 @@ static ledger_err delegation_revoke(emitter *em, const Ledger__Api__DelegationRe
 ledger_err proj_execute(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
                         const Ledger__Api__Request *req, Ledger__Api__Reply *reply, proj_arena *arena)
 {
-	assert(proj_is_command(req));
+	LEDGER_ASSERT(proj_is_command(req));
 	emitter em = {p, t, actor, request_id, reply, arena};
 	switch (req->body_case) {
 	case LEDGER__API__REQUEST__BODY_ACCOUNT_ADD: return account_add(&em, req->account_add);
@@ -542,7 +545,7 @@ ledger_err proj_execute_upload(proj *p, ledger_txn *t, const proj_actor *actor, 
                                const Ledger__Api__Request *req, const proj_upload *upload, Ledger__Api__Reply *reply,
                                proj_arena *arena)
 {
-	assert(req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_ADD);
+	LEDGER_ASSERT(req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_ADD);
 	emitter em = {p, t, actor, request_id, reply, arena};
 	return proj_decide_collection(&em, req, upload);
 }

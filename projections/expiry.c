@@ -2,7 +2,7 @@
  * expiry.c: turning passed expiry instants into events. The expiries index is ordered by
  * instant, so the due delegations are a prefix of it.
  */
-#include "internal.h"
+#include "commands.h"
 
 #include <stdlib.h>
 #include <string.h>

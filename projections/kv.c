@@ -10,9 +10,8 @@
  * returns the put value, a del makes the key absent, and a scan visits keys in LMDB's order
  * (memcmp, then the shorter first).
  */
-#include "internal.h"
+#include "fold.h"
 
-#include <assert.h>
 #include <string.h>
 
 /* LMDB's limit on a key (mdb_env_get_maxkeysize with the default build): the layer refuses
@@ -30,7 +29,7 @@ ledger_err proj_kv_get(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_byt
 		return LEDGER_ERR_INVALID;
 	if (kv->mem)
 		return proj_kv_mem_get(kv->mem, kv->txn, dbi, key, key_bytes, out);
-	assert(kv->txn);
+	LEDGER_ASSERT(kv->txn);
 	MDB_val k = {key_bytes, (void *)key};
 	return ledger_mdb_err(mdb_get(kv->txn, dbi, &k, out));
 }
@@ -46,7 +45,7 @@ ledger_err proj_kv_put(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_byt
 			memcpy(dst, val, val_bytes);
 		return err;
 	}
-	assert(kv->txn);
+	LEDGER_ASSERT(kv->txn);
 	MDB_val k = {key_bytes, (void *)key}, v = {val_bytes, (void *)val};
 	return ledger_mdb_err(mdb_put(kv->txn, dbi, &k, &v, 0));
 }
@@ -57,7 +56,7 @@ ledger_err proj_kv_del(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_byt
 		return LEDGER_ERR_INVALID;
 	if (kv->mem)
 		return proj_kv_mem_del(kv->mem, kv->txn, dbi, key, key_bytes);
-	assert(kv->txn);
+	LEDGER_ASSERT(kv->txn);
 	MDB_val k = {key_bytes, (void *)key};
 	int rc = mdb_del(kv->txn, dbi, &k, NULL);
 	return rc == MDB_NOTFOUND ? LEDGER_OK : ledger_mdb_err(rc);
@@ -68,7 +67,7 @@ ledger_err proj_kv_scan(proj_kv *kv, MDB_dbi dbi, const void *prefix, size_t pre
 {
 	if (kv->mem)
 		return proj_kv_mem_scan(kv->mem, kv->txn, dbi, prefix, prefix_bytes, visit, ctx);
-	assert(kv->txn);
+	LEDGER_ASSERT(kv->txn);
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(kv->txn, dbi, &cur);
 	if (rc)
@@ -99,13 +98,13 @@ ledger_err proj_kv_put_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key
 		if (err)
 			return err;
 	} else {
-		assert(kv->txn);
+		LEDGER_ASSERT(kv->txn);
 		int rc = mdb_put(kv->txn, dbi, &k, &v, MDB_RESERVE);
 		if (rc)
 			return ledger_mdb_err(rc);
 	}
 	size_t packed = protobuf_c_message_pack(msg, v.mv_data);
-	assert(packed == v.mv_size);
+	LEDGER_ASSERT(packed == v.mv_size);
 	(void)packed;
 	return LEDGER_OK;
 }

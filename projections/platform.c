@@ -1,68 +1,16 @@
 /*
- * platform.c: the guide's platform actions (docs/platform.md): credits on a firm's account,
- * firm preferences, alerts, statistics and the contacts base. Credits and preferences are
- * commands of the EC; statistics and contacts are folded from the collections' events, so they
- * replay like everything else.
+ * platform.c: the folds of the guide's platform actions (docs/platform.md): credits on a firm's
+ * account, firm preferences, alerts, statistics and the contacts base. Statistics and contacts
+ * are folded from the collections' events, so they replay like everything else. The commands
+ * are platform_commands.c's, the queries platform_queries.c's.
  */
-#include "internal.h"
+#include "read_model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define E(code)                       LEDGER__API__ERROR_CODE__##code
-#define CREDITS_LOW_THRESHOLD_DEFAULT 10u
-
-/* ----- state access ----- */
-
-ledger_err proj_credits_get_kv(proj *p, proj_kv *kv, const char *firm_id, Ledger__State__Credits **out)
-{
-	MDB_val v;
-	ledger_err err = proj_kv_get(kv, p->credits, firm_id, strlen(firm_id), &v);
-	if (err == LEDGER_END)
-		v = (MDB_val){0, ""}; /* a firm that was never credited has none */
-	else if (err)
-		return err;
-	*out = ledger__state__credits__unpack(NULL, v.mv_size, v.mv_data);
-	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
-}
-
-ledger_err proj_credits_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Credits **out)
-{
-	proj_kv kv = proj_kv_of_txn(txn);
-	return proj_credits_get_kv(p, &kv, firm_id, out);
-}
-
-ledger_err proj_preferences_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Preferences *out)
-{
-	proj_kv kv = proj_kv_of_txn(txn);
-	return proj_preferences_get_kv(p, &kv, firm_id, out);
-}
-
-ledger_err proj_preferences_get_kv(proj *p, proj_kv *kv, const char *firm_id, Ledger__State__Preferences *out)
-{
-	static const Ledger__State__Preferences defaults = {
-	    PROTOBUF_C_MESSAGE_INIT(&ledger__state__preferences__descriptor),
-	    .collection_expiry_days = PROJ_COLLECTION_EXPIRY_DAYS_DEFAULT,
-	    .default_order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL,
-	    .credits_low_threshold = CREDITS_LOW_THRESHOLD_DEFAULT,
-	    .sender_name = "",
-	};
-	*out = defaults;
-	MDB_val v;
-	ledger_err err = proj_kv_get(kv, p->preferences, firm_id, strlen(firm_id), &v);
-	if (err == LEDGER_END)
-		return LEDGER_OK;
-	if (err)
-		return err;
-	Ledger__State__Preferences *stored = ledger__state__preferences__unpack(NULL, v.mv_size, v.mv_data);
-	if (!stored)
-		return LEDGER_ERR_CORRUPT;
-	*out = *stored;
-	out->sender_name = ""; /* the string dies with stored: callers needing it read the event */
-	ledger__state__preferences__free_unpacked(stored, NULL);
-	return LEDGER_OK;
-}
+/* ----- keys ----- */
 
 static size_t firm_seq_key(char *buf, size_t cap, const char *firm_id, uint64_t seq)
 {
@@ -72,18 +20,6 @@ static size_t firm_seq_key(char *buf, size_t cap, const char *firm_id, uint64_t 
 	memcpy(buf, firm_id, n + 1);
 	ledger_put_u64_be((uint8_t *)buf + n + 1, seq);
 	return n + 9;
-}
-
-/* firm \0 subscriber \0 kind */
-static size_t sub_key(char *buf, size_t cap, const char *firm_id, const char *subscriber,
-                      Ledger__Events__AlertKind kind)
-{
-	size_t n = proj_key2(buf, cap, firm_id, subscriber);
-	if (!n || n + 2 > cap)
-		return 0;
-	buf[n] = '\0';
-	buf[n + 1] = (char)kind;
-	return n + 2;
 }
 
 /* ----- folds: credits ----- */
@@ -208,12 +144,12 @@ static ledger_err fold_alert(proj *p, proj_kv *kv, uint64_t seq, const Ledger__E
 		const Ledger__Events__AlertSubscribed *e = ev->alert_subscribed;
 		Ledger__State__AlertSubscription s = LEDGER__STATE__ALERT_SUBSCRIPTION__INIT;
 		s.kind = e->kind, s.days = e->days, s.credits = e->credits, s.armed = true;
-		size_t n = sub_key(key, sizeof key, ev->firm_id, e->subscriber, e->kind);
+		size_t n = proj_key_pair_tagged(key, sizeof key, ev->firm_id, e->subscriber, e->kind);
 		return n ? proj_kv_put_msg(kv, p->alert_subs, key, n, &s.base) : LEDGER_ERR_CORRUPT;
 	}
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_UNSUBSCRIBED: {
 		const Ledger__Events__AlertUnsubscribed *e = ev->alert_unsubscribed;
-		size_t n = sub_key(key, sizeof key, ev->firm_id, e->subscriber, e->kind);
+		size_t n = proj_key_pair_tagged(key, sizeof key, ev->firm_id, e->subscriber, e->kind);
 		return n ? proj_kv_del(kv, p->alert_subs, key, n) : LEDGER_ERR_CORRUPT;
 	}
 	default: break;
@@ -221,7 +157,7 @@ static ledger_err fold_alert(proj *p, proj_kv *kv, uint64_t seq, const Ledger__E
 	const Ledger__Events__AlertRaised *e = ev->alert_raised;
 	Ledger__State__Alert a = LEDGER__STATE__ALERT__INIT;
 	a.at_us = ev->committed_at_us, a.kind = e->kind, a.occasion = e->occasion, a.message = e->message;
-	size_t n = proj_key2(key, sizeof key, ev->firm_id, e->subscriber);
+	size_t n = proj_key_pair(key, sizeof key, ev->firm_id, e->subscriber);
 	size_t o = strlen(e->occasion);
 	if (!n || n + 9 > sizeof key || n + 1 + o > sizeof key)
 		return LEDGER_ERR_CORRUPT;
@@ -235,7 +171,7 @@ static ledger_err fold_alert(proj *p, proj_kv *kv, uint64_t seq, const Ledger__E
 		return err;
 	/* Fired: it stays quiet until the credits are back above its threshold. */
 	MDB_val v;
-	size_t sn = sub_key(key, sizeof key, ev->firm_id, e->subscriber, e->kind);
+	size_t sn = proj_key_pair_tagged(key, sizeof key, ev->firm_id, e->subscriber, e->kind);
 	if (!sn || proj_kv_get(kv, p->alert_subs, key, sn, &v) != LEDGER_OK)
 		return LEDGER_OK;
 	Ledger__State__AlertSubscription *s = ledger__state__alert_subscription__unpack(NULL, v.mv_size, v.mv_data);
@@ -286,7 +222,7 @@ static ledger_err fold_contact(proj *p, proj_kv *kv, const Ledger__Events__Event
 	if (e->kind != LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL)
 		return LEDGER_OK;
 	char key[PROJ_KEY_BYTES_MAX];
-	size_t n = proj_key2(key, sizeof key, ev->firm_id, e->email);
+	size_t n = proj_key_pair(key, sizeof key, ev->firm_id, e->email);
 	MDB_val v;
 	ledger_err err = proj_kv_get(kv, p->contacts, key, n, &v);
 	if (err == LEDGER_END)
@@ -362,125 +298,4 @@ ledger_err proj_fold_platform(proj *p, proj_kv *kv, uint64_t seq, const Ledger__
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED: return fold_alert(p, kv, seq, ev);
 	default: return LEDGER_OK;
 	}
-}
-
-/* ----- credits and alerts for the other commands ----- */
-
-ledger_err proj_alert_raise(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *firm_id,
-                            const char *subscriber, Ledger__Events__AlertKind kind, const char *occasion,
-                            const char *message)
-{
-	MDB_txn *txn = ledger_txn_mdb(t);
-	char key[PROJ_KEY_BYTES_MAX + 300];
-	MDB_val v;
-	size_t n = sub_key(key, sizeof key, firm_id, subscriber, kind);
-	ledger_err err = n ? proj_get_raw(txn, p->alert_subs, key, n, &v) : LEDGER_END;
-	if (err)
-		return err == LEDGER_END ? LEDGER_OK : err; /* not subscribed */
-	n = proj_key2(key, sizeof key, firm_id, subscriber);
-	size_t o = strlen(occasion);
-	if (n + 1 + o > sizeof key)
-		return LEDGER_ERR_INVALID;
-	key[n] = '\0';
-	memcpy(key + n + 1, occasion, o);
-	err = proj_get_raw(txn, p->alert_marks, key, n + 1 + o, &v);
-	if (err != LEDGER_END)
-		return err; /* raised already for this occasion */
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
-	Ledger__Events__AlertRaised a = LEDGER__EVENTS__ALERT_RAISED__INIT;
-	a.subscriber = (char *)subscriber;
-	a.kind = kind;
-	a.occasion = (char *)occasion;
-	a.message = (char *)message;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED;
-	ev.alert_raised = &a;
-	return proj_emit(p, t, actor, request_id, firm_id, &ev, NULL, NULL);
-}
-
-/* CREDITS_LOW: every armed subscription of the firm whose threshold the balance fell below. */
-static ledger_err credits_low(proj_emitter *em, const char *firm_id, uint64_t available)
-{
-	MDB_txn *txn = ledger_txn_mdb(em->t);
-	Ledger__State__Preferences prefs;
-	ledger_err err = proj_preferences_get(em->p, txn, firm_id, &prefs);
-	MDB_cursor *cur;
-	if (err || (err = ledger_mdb_err(mdb_cursor_open(txn, em->p->alert_subs, &cur))))
-		return err;
-	/* Collected first: raising writes to alert_subs under the cursor. */
-	char who[8][PROJ_EMAIL_BYTES_MAX + 1];
-	size_t n = 0, prefix = strlen(firm_id) + 1;
-	MDB_val k = {prefix, (void *)firm_id}, v;
-	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < 8;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < prefix + 2 || memcmp(k.mv_data, firm_id, prefix) != 0)
-			break;
-		if (((const char *)k.mv_data)[k.mv_size - 1] != LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW)
-			continue;
-		Ledger__State__AlertSubscription *s =
-		    ledger__state__alert_subscription__unpack(NULL, v.mv_size, v.mv_data);
-		if (s && s->armed && available < (s->credits ? s->credits : prefs.credits_low_threshold)) {
-			snprintf(who[n], sizeof who[n], "%.*s", (int)(k.mv_size - prefix - 2),
-			         (const char *)k.mv_data + prefix);
-			n++;
-		}
-		if (s)
-			ledger__state__alert_subscription__free_unpacked(s, NULL);
-	}
-	mdb_cursor_close(cur);
-	char occasion[48], message[160];
-	snprintf(occasion, sizeof occasion, "credits-low:%llu", (unsigned long long)ledger_txn_next_seq(em->t));
-	snprintf(message, sizeof message, "firm %s has %llu credits left", firm_id, (unsigned long long)available);
-	for (size_t i = 0; !err && i < n; i++)
-		err = proj_alert_raise(em->p, em->t, em->actor->subject, em->request_id, firm_id, who[i],
-		                       LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW, occasion, message);
-	return err;
-}
-
-ledger_err proj_credits_reserve(proj_emitter *em, const char *firm_id, const char *collection_id, uint64_t credits,
-                                bool *ok)
-{
-	Ledger__State__Credits *c;
-	ledger_err err = proj_credits_get(em->p, ledger_txn_mdb(em->t), firm_id, &c);
-	if (err)
-		return err;
-	uint64_t available = c->available;
-	ledger__state__credits__free_unpacked(c, NULL);
-	*ok = available >= credits;
-	if (!*ok) {
-		proj_error(em->reply, em->arena, E(INSUFFICIENT_CREDITS), NULL,
-		           "%llu credits needed, %llu available in firm %s", (unsigned long long)credits,
-		           (unsigned long long)available, firm_id);
-		return LEDGER_OK;
-	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
-	Ledger__Events__CreditsReserved r = LEDGER__EVENTS__CREDITS_RESERVED__INIT;
-	r.collection_id = (char *)collection_id;
-	r.credits = credits;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RESERVED;
-	ev.credits_reserved = &r;
-	if ((err = proj_emitter_emit(em, firm_id, &ev)))
-		return err;
-	return credits_low(em, firm_id, available - credits);
-}
-
-ledger_err proj_credits_release(proj_emitter *em, const Ledger__State__Collection *c,
-                                Ledger__Events__CollectionState reason)
-{
-	/* What was reserved, less what signatures spent (counted in the state as they happened). */
-	Ledger__State__Collection *now;
-	ProtobufCAllocator alloc;
-	proj_arena_allocator(em->arena, &alloc);
-	ledger_err err = proj_collection_get(em->p, ledger_txn_mdb(em->t), c->firm_id, c->collection_id, &alloc, &now);
-	if (err)
-		return err;
-	if (now->credits_reserved <= now->credits_used)
-		return LEDGER_OK;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
-	Ledger__Events__CreditsReleased r = LEDGER__EVENTS__CREDITS_RELEASED__INIT;
-	r.collection_id = now->collection_id;
-	r.credits = now->credits_reserved - now->credits_used;
-	r.reason = reason;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED;
-	ev.credits_released = &r;
-	return proj_emitter_emit(em, c->firm_id, &ev);
 }

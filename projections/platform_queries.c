@@ -2,14 +2,13 @@
  * platform_queries.c: what the platform's pages read — credits, preferences, statistics, the
  * dashboard, the contacts base (CSV) and alerts — and the alerts that time raises.
  */
-#include "internal.h"
+#include "commands.h"
 
 #include <csv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define E(code)              LEDGER__API__ERROR_CODE__##code
 #define ALERTS_SHOWN_MAX     100u
 #define HISTORY_ROWS_DEFAULT 100u
 #define CONTACTS_MAX         100000u
@@ -210,7 +209,7 @@ static bool stats_visit(void *ctx, const MDB_val *k, const MDB_val *v)
 static void stats(proj *p, MDB_txn *txn, const Ledger__Api__StatsQuery *q, Ledger__Api__Reply *reply, proj_arena *arena)
 {
 	if ((q->from_month[0] && strlen(q->from_month) != 7) || (q->to_month[0] && strlen(q->to_month) != 7)) {
-		proj_error(reply, arena, E(INVALID_ARGUMENT), "from_month", "months are YYYY-MM");
+		proj_error(reply, arena, ERROR_CODE(INVALID_ARGUMENT), "from_month", "months are YYYY-MM");
 		return;
 	}
 	stats_ctx c = {.q = q, .arena = arena};
@@ -275,7 +274,7 @@ static bool latest_alerts(proj *p, MDB_txn *txn, const char *firm_id, const char
                           vec *out)
 {
 	char prefix[PROJ_KEY_BYTES_MAX + 1];
-	size_t n = proj_key2(prefix, sizeof prefix, firm_id, who);
+	size_t n = proj_key_pair(prefix, sizeof prefix, firm_id, who);
 	prefix[n] = '\0';
 	alerts_ctx a = {.max = max, .arena = arena};
 	if (each_prefixed(txn, p->alerts, prefix, n + 1, true, alerts_visit, &a))
@@ -292,7 +291,7 @@ static void alerts_list(proj *p, MDB_txn *txn, const proj_actor *actor, const ch
 		return;
 	ledger__api__alerts_reply__init(r);
 	char prefix[PROJ_KEY_BYTES_MAX + 1];
-	size_t n = proj_key2(prefix, sizeof prefix, firm_id, actor->subject);
+	size_t n = proj_key_pair(prefix, sizeof prefix, firm_id, actor->subject);
 	prefix[n] = '\0';
 	alerts_ctx subs = {.max = SIZE_MAX, .arena = arena};
 	vec alerts;
@@ -376,7 +375,7 @@ static void contacts_export(proj *p, MDB_txn *txn, const char *firm_id, Ledger__
 	uint8_t *bytes = proj_arena_alloc(arena, c.bytes + 1);
 	if (err || c.failed || !r || !bytes) {
 		free(c.csv);
-		proj_error(reply, arena, E(INTERNAL), NULL, "cannot export the contacts of %s", firm_id);
+		proj_error(reply, arena, ERROR_CODE(INTERNAL), NULL, "cannot export the contacts of %s", firm_id);
 		return;
 	}
 	memcpy(bytes, c.csv, c.bytes);
@@ -548,7 +547,7 @@ void proj_query_platform(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t
 	default: break;
 	}
 	if (!reply->error && reply->result_case == LEDGER__API__REPLY__RESULT__NOT_SET)
-		proj_error(reply, arena, E(INTERNAL), NULL, "the query on firm %s failed", firm_id);
+		proj_error(reply, arena, ERROR_CODE(INTERNAL), NULL, "the query on firm %s failed", firm_id);
 }
 
 /* ----- alerts that time raises ----- */

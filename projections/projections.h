@@ -1,105 +1,20 @@
 /*
- * projections.h: the domain. Folds events into state (who may do what in which firm, until
- * when), decides commands into events, and answers queries. Pure C over LMDB transactions
- * handed to it: it opens no file and no socket, and reads time only through the arguments.
+ * projections.h: the domain's public API. domain.h (the store, the folds, replay, rights,
+ * validation, Paris time) and, on top of it, the commands and queries, the only part of the
+ * domain that knows the RPC schema (api.proto).
  *
  * The two directions:
  *   proj_execute(): command -> (refusal | events appended through the ledger + folded)
- *   proj_apply():   one committed event's bytes -> projection updates
+ *   proj_apply():   one committed event's bytes -> projection updates (domain.h)
  * proj_execute() folds its own events with proj_apply() from their stored bytes, so the live
  * projections and a replay from event 1 run the same code over the same bytes.
  */
 #ifndef PROJECTIONS_PROJECTIONS_H
 #define PROJECTIONS_PROJECTIONS_H
 
-#include "ledger.h"
+#include "domain.h"
 
 #include "api.pb-c.h"
-#include "events.pb-c.h"
-
-#include <stdbool.h>
-#include <stdint.h>
-
-/* Limits (docs/rpc.md#limits). */
-#define PROJ_EMAIL_BYTES_MAX         254u
-#define PROJ_FIRM_ID_BYTES_MAX       64u
-#define PROJ_NAME_BYTES_MAX          200u
-#define PROJ_GRANT_COLLABORATORS_MAX 10000u /* as many as an imported list (IMPORT_ROWS_MAX) */
-#define PROJ_LIST_ROWS_MAX           10000u
-#define PROJ_EXPIRY_YEARS_MAX        10
-
-/* ----- arena: owns everything a reply points to ----- */
-typedef struct proj_arena proj_arena;
-proj_arena *proj_arena_new(void);
-void proj_arena_free(proj_arena *a);
-/* Zeroed memory that lives as long as the arena; NULL when out of memory. */
-void *proj_arena_alloc(proj_arena *a, size_t bytes);
-char *proj_arena_strdup(proj_arena *a, const char *s);
-/* A protobuf-c allocator over the arena: what it unpacks lives, and dies, with the arena. */
-void proj_arena_allocator(proj_arena *a, ProtobufCAllocator *out);
-
-/* ----- the projections' databases ----- */
-typedef struct proj proj;
-/*
- * Opens (creating unless the ledger is read-only) the projection databases. Writable: when
- * the stored projection schema differs from PROJ_SCHEMA_VERSION (a build that adds or changes a
- * projection), every projection is emptied and folded again from event 1 before this returns,
- * so the projections stay a function of the log. Call before the committer starts.
- */
-ledger_err proj_open(ledger *l, proj **out);
-/* Bump whenever a fold or a projection database changes. */
-#define PROJ_SCHEMA_VERSION 6u
-void proj_close(proj *p);
-/* The names of the projection databases, NULL-terminated: what replay compares. */
-extern const char *const proj_db_names[];
-
-/* ----- replay: every projection folded again from event 1 (projections/replay.c) ----- */
-
-/* Memory a replay may fold into before it writes what it has to the store and goes on over it
- * (slower, same result). The 1M-event benchmark log needs about 300 MB. */
-#define PROJ_REPLAY_MEMORY_BYTES_DEFAULT ((size_t)1 << 30)
-
-typedef struct proj_replay_options {
-	bool as_of; /* fold only the events committed at or before as_of_us */
-	int64_t as_of_us;
-	size_t memory_bytes_max; /* 0: PROJ_REPLAY_MEMORY_BYTES_DEFAULT */
-	bool one_thread;         /* decode on the calling thread too (default: on a second thread) */
-} proj_replay_options;
-
-typedef struct proj_replay_stats {
-	uint64_t events;          /* folded */
-	uint64_t failed_seq;      /* the event that did not decode or fold, when LEDGER_ERR_CORRUPT */
-	uint64_t writes;          /* transactions written: 1 when the projections fit in memory */
-	uint64_t rows;            /* rows put, over every write */
-	size_t memory_bytes_peak; /* of the in-memory projections */
-	double fold_s, write_s;   /* wall time decoding and folding, and writing */
-	double decode_cpu_s;      /* CPU time decoding events (on the second thread, unless one_thread) */
-	double fold_cpu_s;        /* CPU time in the folds, decoding excluded */
-} proj_replay_stats;
-
-/*
- * Replaces every projection of p (in p's ledger) with the fold of events 1, 2, ... of `log`,
- * through the same folds as proj_apply(), into memory first; each database is then written once,
- * sorted (MDB_APPEND). log_txn is a read transaction of log, the snapshot folded (a caller
- * comparing with log's projections compares that snapshot); it is only read, on a second thread.
- * log_txn NULL: log is read in read transactions of this function's, and may then be p's own
- * ledger (proj_open's rebuild), which nothing else may append to meanwhile. p's ledger must be
- * writable and must not be log with a log_txn (LEDGER_ERR_INVALID).
- *
- * Written through ledger_commit_one: one transaction (one fsync, unless the store was opened
- * as a scratch) when the projections fit in memory_bytes_max, else one per time memory filled.
- * Only the last writes the schema version: after a crash, proj_open rebuilds again.
- * LEDGER_ERR_CORRUPT if an event does not decode or fold (stats->failed_seq names it), else
- * LEDGER_ERR_NOMEM or an LMDB failure. stats is always filled.
- */
-ledger_err proj_replay(proj *p, ledger *log, MDB_txn *log_txn, const proj_replay_options *o, proj_replay_stats *stats);
-
-/*
- * Folds one committed event (its stored bytes) into the projections, in txn.
- * LEDGER_ERR_CORRUPT if the bytes are not an Event this build knows; an LMDB failure as
- * ledger_mdb_err() maps it.
- */
-ledger_err proj_apply(proj *p, MDB_txn *txn, uint64_t seq, const uint8_t *event, size_t bytes);
 
 /* The authenticated caller of a command. */
 typedef struct proj_actor {
@@ -157,76 +72,13 @@ bool proj_is_command(const Ledger__Api__Request *req);
 Ledger__Api__Reply *proj_error(Ledger__Api__Reply *reply, proj_arena *arena, Ledger__Api__ErrorCode code,
                                const char *field, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* ----- registration and personal data (projections/registration.c) ----- */
-#define PROJ_PERSONAL_KEY_BYTES 32u
-/* The service key under which subjects' data keys are wrapped (DIR/keys/personal.key).
- * Without it, identity verification (which carries personal data) is refused. */
-void proj_set_personal_key(proj *p, const uint8_t key[PROJ_PERSONAL_KEY_BYTES]);
-/* "information_confirmed", "identity_verified", ...; NULL when unknown. */
-const char *proj_step_name(Ledger__Events__RegistrationStep step);
-Ledger__Events__RegistrationStep proj_step_parse(const char *name);
+/* ----- personal data (projections/personal_data.c) ----- */
+/* The service key under which subjects' data keys are wrapped (DIR/keys/personal.key), and the
+ * randomness new subject keys and nonces are drawn from (the domain draws none of its own).
+ * Without them, identity verification (which carries personal data) is refused. */
+void proj_set_personal_key(proj *p, const uint8_t key[PROJ_PERSONAL_KEY_BYTES], proj_random_fill random_fill);
 
-/* ----- rights (projections/rights.c) ----- */
-typedef enum {
-	PROJ_RIGHT_SIGN = 1u << 0,
-	PROJ_RIGHT_LAUNCH = 1u << 1,
-	PROJ_RIGHT_SEAL = 1u << 2,
-	PROJ_RIGHT_PREPARE = 1u << 3,
-} proj_right_bit;
-
-/* The action's index in the matrix, or -1 if name is not a canonical action name. */
-int proj_action_find(const char *name);
-size_t proj_action_count(void);
-const char *proj_action_name(size_t index);
-/* The rights any one of which grants the action; 0 for EC-only actions. */
-unsigned proj_action_rights(size_t index);
-/* "sign", "launch", "seal", "prepare"; NULL for an unknown value. */
-const char *proj_right_name(Ledger__Events__Right right);
-/* Parses a right's name; RIGHT_UNSPECIFIED when unknown. */
-Ledger__Events__Right proj_right_parse(const char *name);
-unsigned proj_right_bit_of(Ledger__Events__Right right);
-
-typedef enum { PROJ_CAN_ALLOWED, PROJ_CAN_DENIED, PROJ_CAN_NO_FIRM, PROJ_CAN_ERROR } proj_can_result;
-
-/*
- * May `who` do action `action_index` in firm `firm_id` at now_us? Writes a one-line reason
- * (why allowed: which right, until when; why denied) into reason. Delegations past their
- * expiry never count, whether or not their expiry event has been written.
- */
-proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char *who, size_t action_index,
-                         int64_t now_us, char *reason, size_t reason_bytes);
-
-/* ----- validation and time (projections/validate.c) ----- */
-
-/* Normalises an email (trim, lower case) into out (PROJ_EMAIL_BYTES_MAX + 1 bytes). Returns
- * false, with a reason, if it is not a plausible address. */
-bool proj_email_normalise(const char *in, char *out, const char **why);
-bool proj_firm_id_valid(const char *s);
-/* Non-empty, at most PROJ_NAME_BYTES_MAX bytes, valid UTF-8, no control characters. */
-bool proj_name_valid(const char *s);
-/* At most bytes_max bytes (maybe none) of valid UTF-8 without control characters. */
-bool proj_text_valid(const char *s, size_t bytes_max);
-
-/*
- * Process setup: pins the process time zone to Europe/Paris from the system's tz database, in
- * which delegation expiry dates are read. Call once, before threads start. False if the tz
- * database has no Europe/Paris (install tzdata).
- */
-bool proj_timezone_init(void);
-/* Parses YYYY-MM-DD; *end_us receives the first instant after that day ends in Paris. */
-bool proj_date_end_us(const char *date, int64_t *end_us);
-/* Today's date in Paris at now_us, shifted by years_ahead years (Feb 29 -> Feb 28). */
-void proj_paris_date(int64_t now_us, int years_ahead, char out[11]);
-
-/* ----- collections (projections/collections.c, docs/collections.md) ----- */
-#define PROJ_COLLECTION_DOCUMENTS_MAX       50u
-#define PROJ_COLLECTION_SIGNERS_MAX         50u
-#define PROJ_COMMENT_BYTES_MAX              1000u
-#define PROJ_COLLECTION_EXPIRY_DAYS_DEFAULT 15u
-#define PROJ_COLLECTION_EXPIRY_DAYS_MAX     365u
-#define PROJ_REMINDER_EVERY_DAYS_MAX        30u
-#define PROJ_DOCUMENT_PAGES_MAX             2000u
-#define PROJ_EXPIRING_SOON_US               (3 * 86400 * INT64_C(1000000)) /* the dashboard's "expiring soon" */
+/* ----- collections (docs/collections.md) ----- */
 
 /* What ledgerd learnt of an uploaded PDF before deciding DocumentAdd (off the committer). */
 typedef struct proj_upload {

@@ -2,7 +2,7 @@
  * query.c: read-only answers from the projections: delegations given and received (the
  * guide's two pages), `can`, and the log's head.
  */
-#include "internal.h"
+#include "commands.h"
 
 #include <stdio.h>
 #include <string.h>

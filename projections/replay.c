@@ -14,13 +14,11 @@
  * written to the store, memory is emptied, and folding goes on over the store (kv_mem.c reads
  * through to it): slower, never wrong. The schema version is written only by the last write.
  */
-#include "internal.h"
+#include "fold.h"
 
-#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BATCH_EVENTS_MAX  256u                /* events handed from decoder to folder at once */
 #define BATCHES           32u                 /* in flight: about 4 ms of folding, more than a time slice */
@@ -68,6 +66,7 @@ static void *arena_alloc(void *data, size_t bytes)
 		c->next = b->chunks;
 		b->chunks = c;
 	}
+	LEDGER_ASSERT_MSG(c->used + bytes <= c->cap, "batch chunk: %zu used + %zu asked > %zu", c->used, bytes, c->cap);
 	void *p = c->bytes + c->used;
 	c->used += bytes;
 	return p;
@@ -99,18 +98,23 @@ static void batch_free(batch *b)
 	b->chunks = NULL;
 }
 
-static double thread_cpu_s(void)
+/* The caller's clocks (proj_replay_options.clock); 0 without them: the domain reads none. */
+static double thread_cpu_s(const proj_replay_clock *clock)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock && clock->thread_cpu_s ? clock->thread_cpu_s() : 0;
+}
+
+static double wall_s(const proj_replay_clock *clock)
+{
+	return clock && clock->wall_s ? clock->wall_s() : 0;
 }
 
 /* Decodes up to BATCH_EVENTS_MAX events from it into b, with the hints for prefetching into
  * mem; adds the CPU time it took to *cpu_s. */
-static void decode_batch(const proj *p, const proj_kv_mem *mem, ledger_iter *it, batch *b, double *cpu_s)
+static void decode_batch(const proj *p, const proj_kv_mem *mem, const proj_replay_clock *clock, ledger_iter *it,
+                         batch *b, double *cpu_s)
 {
-	double t0 = thread_cpu_s();
+	double t0 = thread_cpu_s(clock);
 	batch_reset(b);
 	ledger_record rec = {0};
 	while (b->count < BATCH_EVENTS_MAX) {
@@ -131,7 +135,7 @@ static void decode_batch(const proj *p, const proj_kv_mem *mem, ledger_iter *it,
 		b->seq[b->count] = rec.seq;
 		b->ev[b->count++] = ev;
 	}
-	*cpu_s += thread_cpu_s() - t0;
+	*cpu_s += thread_cpu_s(clock) - t0;
 }
 
 /* ----- the pipeline: a decoder thread filling batches, the folder emptying them ----- */
@@ -149,7 +153,8 @@ typedef struct pipeline {
 	pthread_t thread;
 	ledger_iter *it;
 	const proj *p;
-	proj_kv_mem *mem;    /* the decoder prepares its memory too (proj_kv_mem_prepare) */
+	proj_kv_mem *mem; /* the decoder prepares its memory too (proj_kv_mem_prepare) */
+	const proj_replay_clock *clock;
 	double decode_cpu_s; /* the decoder's CPU time */
 	size_t write_bytes;  /* the folder's latest proj_kv_mem_write_bytes (under lock) */
 	size_t prefaulted;   /* the decoder's: bytes of the store's pages faulted in ahead */
@@ -178,10 +183,10 @@ static void *decoder_main(void *arg)
 		if (!decoded_all && pl->empty_count > 0) {
 			batch *b = pl->empty[--pl->empty_count];
 			pthread_mutex_unlock(&pl->lock);
-			decode_batch(pl->p, pl->mem, pl->it, b, &pl->decode_cpu_s);
+			decode_batch(pl->p, pl->mem, pl->clock, pl->it, b, &pl->decode_cpu_s);
 			decoded_all = b->end != LEDGER_OK;
 			pthread_mutex_lock(&pl->lock);
-			assert(pl->full_count < BATCHES);
+			LEDGER_ASSERT(pl->full_count < BATCHES);
 			pl->full[(pl->full_head + pl->full_count++) % BATCHES] = b;
 			pthread_cond_broadcast(&pl->changed);
 			continue;
@@ -202,10 +207,12 @@ static void *decoder_main(void *arg)
 
 /* Starts decoding it; on a second thread if threaded and one can be made (else next_batch
  * decodes on the folder's: slower, the same result). */
-static void pipeline_start(pipeline *pl, const proj *p, ledger_iter *it, proj_kv_mem *mem, bool threaded)
+static void pipeline_start(pipeline *pl, const proj *p, ledger_iter *it, proj_kv_mem *mem,
+                           const proj_replay_clock *clock, bool threaded)
 {
 	memset(pl, 0, sizeof *pl);
 	pl->p = p;
+	pl->clock = clock;
 	pl->it = it;
 	pl->mem = mem;
 	for (size_t i = 0; i < BATCHES; i++) {
@@ -220,7 +227,7 @@ static void pipeline_start(pipeline *pl, const proj *p, ledger_iter *it, proj_kv
 static batch *next_batch(pipeline *pl)
 {
 	if (!pl->threaded) {
-		decode_batch(pl->p, pl->mem, pl->it, &pl->batches[0], &pl->decode_cpu_s);
+		decode_batch(pl->p, pl->mem, pl->clock, pl->it, &pl->batches[0], &pl->decode_cpu_s);
 		return &pl->batches[0];
 	}
 	pthread_mutex_lock(&pl->lock);
@@ -328,13 +335,13 @@ static ledger_err fold_segment(proj *p, proj_kv *kv, ledger *log, MDB_txn *log_t
 		ledger_iter_close(it);
 		return LEDGER_ERR_NOMEM;
 	}
-	pipeline_start(pl, p, it, kv->mem, !o->one_thread);
+	pipeline_start(pl, p, it, kv->mem, o->clock, !o->one_thread);
 	s->next = s->from;
 	for (bool go_on = true; go_on;) {
 		batch *b = next_batch(pl);
-		double t0 = thread_cpu_s();
+		double t0 = thread_cpu_s(o->clock);
 		go_on = fold_batch(p, kv, o, memory_bytes_max, b, s, stats, &err);
-		stats->fold_cpu_s += thread_cpu_s() - t0;
+		stats->fold_cpu_s += thread_cpu_s(o->clock) - t0;
 		batch_done(pl, b);
 	}
 	pipeline_stop(pl);
@@ -477,18 +484,10 @@ static void write_done(ledger_job *job, ledger_err err)
 	((write_job *)job)->result = err;
 }
 
-static double seconds_since(const struct timespec *t0)
+static ledger_err write_out(proj *p, proj_kv_mem *mem, const proj_replay_clock *clock, bool reset, bool complete,
+                            size_t prefaulted, proj_replay_stats *stats)
 {
-	struct timespec t1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static ledger_err write_out(proj *p, proj_kv_mem *mem, bool reset, bool complete, size_t prefaulted,
-                            proj_replay_stats *stats)
-{
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = wall_s(clock);
 	/* The pages the decoder did not fault in ahead: in one go, cheaper than one fault each. */
 	size_t write_bytes = proj_kv_mem_write_bytes(mem);
 	if (write_bytes > prefaulted)
@@ -507,7 +506,7 @@ static ledger_err write_out(proj *p, proj_kv_mem *mem, bool reset, bool complete
 		err = j.result;
 	stats->writes++;
 	stats->rows += j.rows;
-	stats->write_s += seconds_since(&t0);
+	stats->write_s += wall_s(clock) - t0;
 	return err;
 }
 
@@ -522,21 +521,20 @@ static ledger_err replay_segment(proj *p, proj_kv_mem *mem, ledger *log, MDB_txn
 		return err;
 	if (!first)
 		err = ledger_read_begin(p->l, &base);
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = wall_s(o->clock);
 	proj_kv kv = {.txn = base, .mem = mem};
 	if (!err)
 		err = fold_segment(p, &kv, log, ltx, o, s, stats);
 	if (!err)
 		err = proj_kv_mem_flush(mem, base); /* deferred dels may read base: before it ends */
-	stats->fold_s += seconds_since(&t0);
+	stats->fold_s += wall_s(o->clock) - t0;
 	if (base)
 		ledger_read_end(p->l, base);
 	if (ltx != log_txn)
 		ledger_read_end(log, ltx);
 	/* No read transaction of ours is open now: the write may grow p's map. */
 	if (!err)
-		err = write_out(p, mem, first, s->done, s->prefaulted, stats);
+		err = write_out(p, mem, o->clock, first, s->done, s->prefaulted, stats);
 	proj_kv_mem_clear(mem);
 	return err;
 }
@@ -550,11 +548,11 @@ ledger_err proj_replay(proj *p, ledger *log, MDB_txn *log_txn, const proj_replay
 	if (ledger_read_only(p->l) || (log == p->l && log_txn))
 		return LEDGER_ERR_INVALID; /* a read transaction held on p's ledger would block its map's growth */
 	proj_kv_mem *mem = NULL;
-	ledger_err err = proj_kv_mem_new(&mem);
+	ledger_err err = proj_kv_mem_new(o->hash_seed, &mem);
 	segment s = {.from = 1};
 	while (!err && !s.done) {
 		err = replay_segment(p, mem, log, log_txn, o, &s, stats);
-		assert(err || s.done || s.next > s.from); /* each segment folds at least one event */
+		LEDGER_ASSERT(err || s.done || s.next > s.from); /* each segment folds at least one event */
 		s.from = s.next;
 	}
 	proj_kv_mem_free(mem);

@@ -3,9 +3,8 @@
  * that applies it to the delegations projection. The table below is the law of the system:
  * tests/unit/rights_test.c checks it cell by cell against the guide.
  */
-#include "internal.h"
+#include "read_model.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,13 +56,13 @@ size_t proj_action_count(void)
 
 const char *proj_action_name(size_t index)
 {
-	assert(index < ACTION_COUNT);
+	LEDGER_ASSERT(index < ACTION_COUNT);
 	return actions[index].name;
 }
 
 unsigned proj_action_rights(size_t index)
 {
-	assert(index < ACTION_COUNT);
+	LEDGER_ASSERT(index < ACTION_COUNT);
 	return actions[index].rights;
 }
 
@@ -92,7 +91,7 @@ unsigned proj_right_bit_of(Ledger__Events__Right right)
 proj_can_result proj_can(proj *p, MDB_txn *txn, const char *firm_id, const char *who, size_t action_index,
                          int64_t now_us, char *reason, size_t reason_bytes)
 {
-	assert(action_index < ACTION_COUNT);
+	LEDGER_ASSERT(action_index < ACTION_COUNT);
 	const struct action *a = &actions[action_index];
 	Ledger__State__Firm *firm = NULL;
 	ledger_err err = proj_firm_get(p, txn, firm_id, &firm);

@@ -2,7 +2,7 @@
  * security.c: refused commands as security events. The log records who tried what, where,
  * and why it was refused; the domain state does not change.
  */
-#include "internal.h"
+#include "commands.h"
 
 #include <string.h>
 

@@ -1,17 +1,13 @@
 /*
- * validate.c: the shapes of identifiers, and the reading of expiry dates in Paris time.
- *
- * Dates are read with the C library and the system's tz database (mktime in the process time
- * zone, pinned to Europe/Paris), never with hand-written offsets, so daylight saving and any
- * future rule change come from tzdata.
+ * validate.c: the shapes of identifiers (emails, firm ids, names, free text). Paris dates are
+ * paris_time.c's.
  */
-#include "internal.h"
+#include "domain.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static bool local_char_ok(unsigned char c)
 {
@@ -98,52 +94,4 @@ bool proj_text_valid(const char *s, size_t bytes_max)
 		p += len;
 	}
 	return true;
-}
-
-bool proj_timezone_init(void)
-{
-	if (setenv("TZ", "Europe/Paris", 1) != 0)
-		return false;
-	tzset();
-	/* Without tzdata, glibc silently falls back to UTC: check a known winter offset. */
-	struct tm tm = {.tm_year = 2024 - 1900, .tm_mon = 0, .tm_mday = 15, .tm_hour = 12, .tm_isdst = -1};
-	time_t t = mktime(&tm);
-	struct tm utc;
-	gmtime_r(&t, &utc);
-	return utc.tm_hour == 11;
-}
-
-bool proj_date_end_us(const char *date, int64_t *end_us)
-{
-	int y, m, d;
-	char tail;
-	if (strlen(date) != 10 || date[4] != '-' || date[7] != '-' ||
-	    sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
-		return false;
-	if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
-		return false;
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12, .tm_isdst = -1};
-	struct tm check = tm;
-	if (mktime(&check) == (time_t)-1 || check.tm_mday != d || check.tm_mon != m - 1)
-		return false; /* 2027-02-30 and the like */
-	/* The day ends at the next day's local midnight (mktime normalises day 32 and DST). */
-	struct tm next = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + 1, .tm_isdst = -1};
-	time_t t = mktime(&next);
-	if (t == (time_t)-1)
-		return false;
-	*end_us = (int64_t)t * 1000000;
-	return true;
-}
-
-void proj_paris_date(int64_t now_us, int years_ahead, char out[11])
-{
-	time_t t = (time_t)(now_us / 1000000);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	int y = tm.tm_year + 1900 + years_ahead, m = tm.tm_mon + 1, d = tm.tm_mday;
-	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		d = 28;
-	/* Bounded so the compiler can see the 10 characters fit. */
-	unsigned yy = (unsigned)y % 10000u, mm = (unsigned)m % 100u, dd = (unsigned)d % 100u;
-	snprintf(out, 11, "%04u-%02u-%02u", yy, mm, dd);
 }

@@ -9,6 +9,7 @@
 #include "audit.h"
 
 #include <getopt.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <time.h>
 #include <stdio.h>
@@ -236,11 +237,22 @@ static int print_as_of(ledger *scratch, proj *p, const char *firm, int64_t at_us
 
 /* Rebuilds from the snapshot live_txn: the same snapshot the comparison then reads, so a
  * ledgerd committing meanwhile cannot make them differ. */
+/* The seed of a replay's in-memory tables: random, so that no log's keys can be chosen to
+ * make them degenerate (proj_replay_options.hash_seed). */
+static uint64_t random_hash_seed(void)
+{
+	uint64_t seed;
+	randombytes_buf(&seed, sizeof seed);
+	return seed;
+}
+
 static ledger_err rebuild(ledger *live, MDB_txn *live_txn, proj *scratch, int64_t until_us, size_t memory_bytes_max,
                           uint64_t *events)
 {
-	proj_replay_options o = {
-	    .as_of = until_us < INT64_MAX, .as_of_us = until_us, .memory_bytes_max = memory_bytes_max};
+	proj_replay_options o = {.as_of = until_us < INT64_MAX,
+	                         .as_of_us = until_us,
+	                         .memory_bytes_max = memory_bytes_max,
+	                         .hash_seed = random_hash_seed()};
 	proj_replay_stats stats;
 	ledger_err err = proj_replay(scratch, live, live_txn, &o, &stats);
 	if (err == LEDGER_ERR_CORRUPT && stats.failed_seq)
@@ -281,7 +293,7 @@ static int replay(const char *dir, const char *as_of, const char *firm, size_t m
 	if (!err)
 		err = ledger_open(scratch_dir, &so, &scratch);
 	if (!err)
-		err = proj_open(scratch, &p);
+		err = proj_open(scratch, random_hash_seed(), &p);
 	/* A read transaction sees only the databases opened before it began: open the live
 	 * projections first (a missing one is reported by the comparison). */
 	for (size_t i = 0; !err && proj_db_names[i]; i++) {
@@ -332,6 +344,10 @@ int main(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "ledger-audit: libsodium did not initialise\n");
+		return 1;
 	}
 	const char *cmd = argv[1], *dir = NULL;
 	bool json = false;

@@ -480,7 +480,6 @@ int main(int argc, char **argv)
 	}
 	printf("random_test: seed %llu, %d phases of %d operations\n", (unsigned long long)seed, phases, ops);
 	rng_state = seed ? seed : 1;
-	REQUIRE(proj_timezone_init(), "tzdata");
 	REQUIRE(sodium_init() >= 0, "sodium");
 	REQUIRE(harness_init(&h, argv[1], "2026-11-29T10:00:00Z"), "init");
 	now_s = h.now_s;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The guide's table (shared/seed): E = EC only; columns sign, launch, seal, prepare. */
@@ -354,7 +356,7 @@ static void test_schema_rebuild(ledger *l, proj **p)
 	projections_digest(l, damaged);
 	CHECK(memcmp(before, damaged, 32) != 0, "the damage shows");
 	proj_close(*p);
-	CHECK(proj_open(l, p) == LEDGER_OK, "reopen: rebuild");
+	CHECK(proj_open(l, 0x5eed, p) == LEDGER_OK, "reopen: rebuild");
 	projections_digest(l, after);
 	CHECK(memcmp(before, after, 32) == 0, "rebuilt from the log to the same bytes");
 }
@@ -399,16 +401,142 @@ static void test_rebuild_variants(ledger *l, proj *p)
 	ledger_read_end(l, txn);
 }
 
+/* ----- the collections' transition table: refused by the command, asserted by the fold ----- */
+
+static int collection_act(ledger *l, proj *p, const char *collection_id, Ledger__Api__CollectionAct__Act act)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionAct a = LEDGER__API__COLLECTION_ACT__INIT;
+	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
+	ref.firm_id = (char *)"F1";
+	ref.collection_id = (char *)collection_id;
+	a.ref = &ref;
+	a.act = act;
+	a.comment = (char *)"";
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
+	req.collection_act = &a;
+	return run(l, p, "ec@firm.fr", &req, NOW_US);
+}
+
+/* A cancelled collection cannot be cancelled again, nor approved: the table has no such move. */
+static void test_transition_refused(ledger *l, proj *p)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
+	c.firm_id = (char *)"F1";
+	c.kind = LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE;
+	c.title = (char *)"Table";
+	c.deadline_on = (char *)"";
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
+	req.collection_create = &c;
+	REQUIRE_VOID(run(l, p, "ec@firm.fr", &req, NOW_US) == 0);
+	uint64_t head;
+	ledger_head(l, &head, NULL);
+	char id[32];
+	snprintf(id, sizeof id, "c%llu", (unsigned long long)head);
+	CHECK(collection_act(l, p, id, LEDGER__API__COLLECTION_ACT__ACT__APPROVE) ==
+	          LEDGER__API__ERROR_CODE__INVALID_TRANSITION,
+	      "a draft cannot be approved");
+	CHECK(collection_act(l, p, id, LEDGER__API__COLLECTION_ACT__ACT__CANCEL) == 0, "a draft can be cancelled");
+	CHECK(collection_act(l, p, id, LEDGER__API__COLLECTION_ACT__ACT__CANCEL) ==
+	          LEDGER__API__ERROR_CODE__INVALID_TRANSITION,
+	      "a cancelled collection cannot be cancelled again");
+}
+
+typedef struct forged_job {
+	ledger_job job;
+	proj *p;
+	Ledger__Events__CollectionState from, to;
+	ledger_err result;
+} forged_job;
+
+static ledger_err fold_packed(proj *p, ledger_txn *t, uint64_t seq, Ledger__Events__Event *ev)
+{
+	uint8_t buf[512];
+	size_t n = ledger__events__event__pack(ev, buf);
+	return proj_apply(p, ledger_txn_mdb(t), seq, buf, n);
+}
+
+/* Folds, without any command, CollectionCreated then CollectionTransitioned from -> to. */
+static ledger_err forged_apply(ledger_job *job, ledger_txn *t)
+{
+	forged_job *j = (forged_job *)job;
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__CollectionCreated created = LEDGER__EVENTS__COLLECTION_CREATED__INIT;
+	ev.actor = (char *)"ec@firm.fr";
+	ev.firm_id = (char *)"F1";
+	ev.request_id = (char *)"forged";
+	created.collection_id = (char *)"c1";
+	created.title = (char *)"Forged";
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED;
+	ev.collection_created = &created;
+	ledger_err err = fold_packed(j->p, t, 1, &ev);
+	Ledger__Events__CollectionTransitioned moved = LEDGER__EVENTS__COLLECTION_TRANSITIONED__INIT;
+	moved.collection_id = (char *)"c1";
+	moved.from = j->from;
+	moved.to = j->to;
+	moved.comment = (char *)"";
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED;
+	ev.collection_transitioned = &moved;
+	return err ? err : fold_packed(j->p, t, 2, &ev);
+}
+
+static void forged_done(ledger_job *job, ledger_err err)
+{
+	((forged_job *)job)->result = err;
+}
+
+/* In a child, on a store of its own: folds a forged move; returns how the child ended. */
+static int fold_forged_move(Ledger__Events__CollectionState from, Ledger__Events__CollectionState to)
+{
+	char dir[] = "/tmp/domain-forged-XXXXXX";
+	if (!mkdtemp(dir) || rmdir(dir) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		ledger *l;
+		proj *p;
+		if (ledger_create(dir, NULL) != LEDGER_OK || ledger_open(dir, NULL, &l) != LEDGER_OK ||
+		    proj_open(l, 1, &p) != LEDGER_OK)
+			_exit(2);
+		forged_job j = {.job = {forged_apply, forged_done, NULL}, .p = p, .from = from, .to = to};
+		ledger_err err = ledger_commit_one(l, &j.job, NOW_US);
+		_exit(err || j.result ? 4 : 0);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		status = -1;
+	char cmd[64]; /* the child may have aborted: its store is removed here */
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return status;
+}
+
+static void test_transition_asserted(void)
+{
+	int status = fold_forged_move(LEDGER__EVENTS__COLLECTION_STATE__STATE_DRAFT,
+	                              LEDGER__EVENTS__COLLECTION_STATE__STATE_CANCELLED);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a legal move folds (status %d)", status);
+	status = fold_forged_move(LEDGER__EVENTS__COLLECTION_STATE__STATE_DRAFT,
+	                          LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "draft -> completed aborts the fold (status %d)",
+	      status);
+	status = fold_forged_move(LEDGER__EVENTS__COLLECTION_STATE__STATE_SENT,
+	                          LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+	      "a legal move from a state the collection is not in aborts the fold (status %d)", status);
+}
+
 int main(void)
 {
-	REQUIRE(proj_timezone_init(), "Europe/Paris in the tz database (install tzdata)");
 	REQUIRE(sodium_init() >= 0, "sodium");
 	char dir[] = "/tmp/domain-test-XXXXXX";
 	REQUIRE(mkdtemp(dir) && rmdir(dir) == 0, "scratch dir");
 	REQUIRE(ledger_create(dir, NULL) == LEDGER_OK, "create");
 	ledger *l;
 	proj *p;
-	REQUIRE(ledger_open(dir, NULL, &l) == LEDGER_OK && proj_open(l, &p) == LEDGER_OK, "open");
+	REQUIRE(ledger_open(dir, NULL, &l) == LEDGER_OK && proj_open(l, 0x5eed, &p) == LEDGER_OK, "open");
 	REQUIRE(add_account(l, p, "ec@firm.fr", true, NOW_US) == 0, "EC account");
 	REQUIRE(add_account(l, p, "ec2@firm.fr", true, NOW_US) == 0, "EC2 account");
 	for (int i = 0; i < 4; i++)
@@ -428,6 +556,8 @@ int main(void)
 		        rights[i]);
 	test_matrix(l, p);
 	test_expiry(l, p);
+	test_transition_refused(l, p);
+	test_transition_asserted();
 	test_schema_rebuild(l, &p);
 	test_rebuild_variants(l, p);
 	test_validation();

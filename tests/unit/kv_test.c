@@ -11,7 +11,7 @@
  * and tombstones come up often; some values are large enough to need their own arena chunk.
  */
 #include "../check.h"
-#include "internal.h"
+#include "fold.h"
 
 #include <ftw.h>
 #include <sodium.h>
@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 	store a, b;
 	REQUIRE(store_open(&a, "a") && store_open(&b, "b"), "stores: %s", ledger_last_error());
 	mem_side side = {.b = &b};
-	REQUIRE(proj_kv_mem_new(&side.mem) == LEDGER_OK, "memory");
+	REQUIRE(proj_kv_mem_new(rng_state, &side.mem) == LEDGER_OK, "memory");
 	run_job j = {.job = {run_apply, run_done, NULL}, .a = &a, .side = &side, .ops = ops};
 	CHECK(ledger_commit_one(a.l, &j.job, 0) == LEDGER_OK && j.result == LEDGER_OK, "run: %s", ledger_last_error());
 	if (side.base)

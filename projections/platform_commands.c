@@ -1,16 +1,14 @@
 /*
- * platform_views.c: the platform actions' commands (credit, preferences, alert subscriptions)
- * and queries (credits, preferences, statistics, dashboard, contacts, alerts), with the
- * alerts that time raises (docs/platform.md).
+ * platform_commands.c: the platform actions' commands (credit, preferences, alert
+ * subscriptions), and what other commands ask of the platform: reserving and releasing a
+ * collection's credits, raising alerts (docs/platform.md).
  */
-#include "internal.h"
+#include "commands.h"
 
-#include <csv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define E(code)         LEDGER__API__ERROR_CODE__##code
 #define CREDITS_ADD_MAX 1000000000u
 #define ALERT_DAYS_MAX  365u
 
@@ -22,12 +20,12 @@ static ledger_err credits_add(proj_emitter *em, const Ledger__Api__CreditsAdd *c
 	if (!proj_authorise(em, c->firm_id, "platform.credit", &err))
 		return err;
 	if (c->credits == 0 || c->credits > CREDITS_ADD_MAX) {
-		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "credits", "credits must be 1 to %u",
+		proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), "credits", "credits must be 1 to %u",
 		           CREDITS_ADD_MAX);
 		return LEDGER_OK;
 	}
 	if (!proj_text_valid(c->reference, PROJ_NAME_BYTES_MAX)) {
-		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "reference",
+		proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), "reference",
 		           "reference must be at most %u bytes of text", PROJ_NAME_BYTES_MAX);
 		return LEDGER_OK;
 	}
@@ -74,7 +72,7 @@ static ledger_err preferences_update(proj_emitter *em, const Ledger__Api__Prefer
 	else if (!proj_text_valid(u->sender_name, PROJ_NAME_BYTES_MAX))
 		field = "sender_name";
 	if (field) {
-		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), field,
+		proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), field,
 		           "%s is out of range (expiry 1-%u days, reminders 0-%u days, names up to %u bytes)", field,
 		           PROJ_COLLECTION_EXPIRY_DAYS_MAX, PROJ_REMINDER_EVERY_DAYS_MAX, PROJ_NAME_BYTES_MAX);
 		return LEDGER_OK;
@@ -110,18 +108,18 @@ static ledger_err alert_subscribe(proj_emitter *em, const Ledger__Api__AlertSubs
 	bool timed = a->kind == LEDGER__EVENTS__ALERT_KIND__ALERT_DELEGATION_EXPIRING ||
 	             a->kind == LEDGER__EVENTS__ALERT_KIND__ALERT_COLLECTION_EXPIRING;
 	if (!alert_kind_valid(a->kind)) {
-		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "kind",
+		proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), "kind",
 		           "kind must be delegation_expiring, credits_low, collection_expiring or collection_finished");
 		return LEDGER_OK;
 	}
 	if (timed ? a->days < 1 || a->days > ALERT_DAYS_MAX : a->days != 0) {
-		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "days",
+		proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), "days",
 		           timed ? "days must be 1 to %u" : "days applies to the expiring kinds only (max %u)",
 		           ALERT_DAYS_MAX);
 		return LEDGER_OK;
 	}
 	if (a->credits && (a->kind != LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW || a->credits > CREDITS_ADD_MAX)) {
-		proj_error(em->reply, em->arena, E(INVALID_ARGUMENT), "credits",
+		proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), "credits",
 		           "credits applies to credits_low only, at most %u", CREDITS_ADD_MAX);
 		return LEDGER_OK;
 	}
@@ -140,14 +138,14 @@ static ledger_err alert_unsubscribe(proj_emitter *em, const Ledger__Api__AlertUn
 	if (!proj_authorise(em, a->firm_id, "platform.alerts", &err))
 		return err;
 	char key[PROJ_KEY_BYTES_MAX + 2];
-	size_t n = proj_key2(key, sizeof key, a->firm_id, em->actor->subject);
+	size_t n = proj_key_pair(key, sizeof key, a->firm_id, em->actor->subject);
 	key[n] = '\0';
 	key[n + 1] = (char)a->kind;
 	MDB_val v;
 	if (!alert_kind_valid(a->kind) ||
 	    proj_get_raw(ledger_txn_mdb(em->t), em->p->alert_subs, key, n + 2, &v) != LEDGER_OK) {
-		proj_error(em->reply, em->arena, E(NOT_FOUND), "kind", "%s has no subscription of that kind in firm %s",
-		           em->actor->subject, a->firm_id);
+		proj_error(em->reply, em->arena, ERROR_CODE(NOT_FOUND), "kind",
+		           "%s has no subscription of that kind in firm %s", em->actor->subject, a->firm_id);
 		return LEDGER_OK;
 	}
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
@@ -158,6 +156,129 @@ static ledger_err alert_unsubscribe(proj_emitter *em, const Ledger__Api__AlertUn
 	ev.alert_unsubscribed = &u;
 	return proj_emitter_emit(em, a->firm_id, &ev);
 }
+
+/* ----- for the other commands: credits and alerts ----- */
+
+ledger_err proj_alert_raise(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *firm_id,
+                            const char *subscriber, Ledger__Events__AlertKind kind, const char *occasion,
+                            const char *message)
+{
+	MDB_txn *txn = ledger_txn_mdb(t);
+	char key[PROJ_KEY_BYTES_MAX + 300];
+	MDB_val v;
+	size_t n = proj_key_pair_tagged(key, sizeof key, firm_id, subscriber, kind);
+	ledger_err err = n ? proj_get_raw(txn, p->alert_subs, key, n, &v) : LEDGER_END;
+	if (err)
+		return err == LEDGER_END ? LEDGER_OK : err; /* not subscribed */
+	n = proj_key_pair(key, sizeof key, firm_id, subscriber);
+	size_t o = strlen(occasion);
+	if (n + 1 + o > sizeof key)
+		return LEDGER_ERR_INVALID;
+	key[n] = '\0';
+	memcpy(key + n + 1, occasion, o);
+	err = proj_get_raw(txn, p->alert_marks, key, n + 1 + o, &v);
+	if (err != LEDGER_END)
+		return err; /* raised already for this occasion */
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__AlertRaised a = LEDGER__EVENTS__ALERT_RAISED__INIT;
+	a.subscriber = (char *)subscriber;
+	a.kind = kind;
+	a.occasion = (char *)occasion;
+	a.message = (char *)message;
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED;
+	ev.alert_raised = &a;
+	return proj_emit(p, t, actor, request_id, firm_id, &ev, NULL, NULL);
+}
+
+/* CREDITS_LOW: every armed subscription of the firm whose threshold the balance fell below. */
+static ledger_err credits_low(proj_emitter *em, const char *firm_id, uint64_t available)
+{
+	MDB_txn *txn = ledger_txn_mdb(em->t);
+	Ledger__State__Preferences prefs;
+	ledger_err err = proj_preferences_get(em->p, txn, firm_id, &prefs);
+	MDB_cursor *cur;
+	if (err || (err = ledger_mdb_err(mdb_cursor_open(txn, em->p->alert_subs, &cur))))
+		return err;
+	/* Collected first: raising writes to alert_subs under the cursor. */
+	char who[8][PROJ_EMAIL_BYTES_MAX + 1];
+	size_t n = 0, prefix = strlen(firm_id) + 1;
+	MDB_val k = {prefix, (void *)firm_id}, v;
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < 8;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < prefix + 2 || memcmp(k.mv_data, firm_id, prefix) != 0)
+			break;
+		if (((const char *)k.mv_data)[k.mv_size - 1] != LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW)
+			continue;
+		Ledger__State__AlertSubscription *s =
+		    ledger__state__alert_subscription__unpack(NULL, v.mv_size, v.mv_data);
+		if (s && s->armed && available < (s->credits ? s->credits : prefs.credits_low_threshold)) {
+			snprintf(who[n], sizeof who[n], "%.*s", (int)(k.mv_size - prefix - 2),
+			         (const char *)k.mv_data + prefix);
+			n++;
+		}
+		if (s)
+			ledger__state__alert_subscription__free_unpacked(s, NULL);
+	}
+	mdb_cursor_close(cur);
+	char occasion[48], message[160];
+	snprintf(occasion, sizeof occasion, "credits-low:%llu", (unsigned long long)ledger_txn_next_seq(em->t));
+	snprintf(message, sizeof message, "firm %s has %llu credits left", firm_id, (unsigned long long)available);
+	for (size_t i = 0; !err && i < n; i++)
+		err = proj_alert_raise(em->p, em->t, em->actor->subject, em->request_id, firm_id, who[i],
+		                       LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW, occasion, message);
+	return err;
+}
+
+ledger_err proj_credits_reserve(proj_emitter *em, const char *firm_id, const char *collection_id, uint64_t credits,
+                                bool *ok)
+{
+	Ledger__State__Credits *c;
+	ledger_err err = proj_credits_get(em->p, ledger_txn_mdb(em->t), firm_id, &c);
+	if (err)
+		return err;
+	uint64_t available = c->available;
+	ledger__state__credits__free_unpacked(c, NULL);
+	*ok = available >= credits;
+	if (!*ok) {
+		proj_error(em->reply, em->arena, ERROR_CODE(INSUFFICIENT_CREDITS), NULL,
+		           "%llu credits needed, %llu available in firm %s", (unsigned long long)credits,
+		           (unsigned long long)available, firm_id);
+		return LEDGER_OK;
+	}
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__CreditsReserved r = LEDGER__EVENTS__CREDITS_RESERVED__INIT;
+	r.collection_id = (char *)collection_id;
+	r.credits = credits;
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RESERVED;
+	ev.credits_reserved = &r;
+	if ((err = proj_emitter_emit(em, firm_id, &ev)))
+		return err;
+	return credits_low(em, firm_id, available - credits);
+}
+
+ledger_err proj_credits_release(proj_emitter *em, const Ledger__State__Collection *c,
+                                Ledger__Events__CollectionState reason)
+{
+	/* What was reserved, less what signatures spent (counted in the state as they happened). */
+	Ledger__State__Collection *now;
+	ProtobufCAllocator alloc;
+	proj_arena_allocator(em->arena, &alloc);
+	ledger_err err = proj_collection_get(em->p, ledger_txn_mdb(em->t), c->firm_id, c->collection_id, &alloc, &now);
+	if (err)
+		return err;
+	if (now->credits_reserved <= now->credits_used)
+		return LEDGER_OK;
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__CreditsReleased r = LEDGER__EVENTS__CREDITS_RELEASED__INIT;
+	r.collection_id = now->collection_id;
+	r.credits = now->credits_reserved - now->credits_used;
+	r.reason = reason;
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED;
+	ev.credits_released = &r;
+	return proj_emitter_emit(em, c->firm_id, &ev);
+}
+
+/* ----- dispatch ----- */
 
 bool proj_is_platform_command(const Ledger__Api__Request *req)
 {

@@ -1,0 +1,256 @@
+/*
+ * registration_commands.c: the registration commands (RegistrationRecord, SubjectErase) and the
+ * registration status query (docs/personal-data.md). The steps' folds are registration.c's.
+ */
+#include "commands.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FIELD_BYTES_MAX 128u
+
+static bool field_ok(const char *s, bool required)
+{
+	size_t n = strlen(s);
+	return n == 0 ? !required : n <= FIELD_BYTES_MAX && proj_name_valid(s);
+}
+
+/* "+33 6 12 34 56 78" -> "+33612345678": a plus and 8 to 15 digits. */
+bool proj_phone_normalise(const char *in, char out[20])
+{
+	size_t n = 0;
+	for (const char *c = in; *c; c++) {
+		if (*c == ' ' || *c == '.' || *c == '-')
+			continue;
+		if (n >= 16 || !((*c == '+' && n == 0) || (*c >= '0' && *c <= '9')))
+			return false;
+		out[n++] = *c;
+	}
+	out[n] = '\0';
+	return n >= 9 && out[0] == '+';
+}
+
+/* Checks the fields each step needs (and refuses personal data where it does not belong). */
+static const char *step_fields_error(const Ledger__Api__RegistrationRecord *c, const char **field)
+{
+	bool identity = c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED;
+	bool terms = c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED;
+	bool subscription = c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED;
+	bool certificate = c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED;
+	const struct {
+		const char *name, *value;
+		bool required, allowed;
+	} fields[] = {
+	    {"provider", c->provider, identity, identity},
+	    {"provider_reference", c->provider_reference, identity, identity},
+	    {"method", c->method, identity, identity},
+	    {"phone", c->phone, identity, identity},
+	    {"id_document_reference", c->id_document_reference, identity, identity},
+	    {"terms_version", c->terms_version, terms, terms},
+	    {"rgpd_version", c->rgpd_version, terms, terms},
+	    {"subscription_version", c->subscription_version, subscription, subscription},
+	    {"certificate_serial", c->certificate_serial, certificate, certificate},
+	    {"certificate_not_after", c->certificate_not_after, certificate, certificate},
+	};
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		*field = fields[i].name;
+		if (!fields[i].allowed && fields[i].value[0])
+			return "is not part of this step";
+		if (!field_ok(fields[i].value, fields[i].required))
+			return fields[i].required ? "is required for this step (1 to 128 characters of text)"
+			                          : "must be 1 to 128 characters of text";
+	}
+	return NULL;
+}
+
+ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
+                                    const Ledger__Api__RegistrationRecord *c, Ledger__Api__Reply *reply,
+                                    proj_arena *arena, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES])
+{
+	MDB_txn *txn = ledger_txn_mdb(t);
+	char subject[PROJ_EMAIL_BYTES_MAX + 1], phone[20];
+	const char *why, *field;
+	if (!actor->platform)
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, NULL,
+		                  "registration steps are reported by the platform role; %s does not have it",
+		                  actor->subject),
+		       LEDGER_OK;
+	if (!proj_email_normalise(c->subject, subject, &why))
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject",
+		                  "subject \"%.64s\": %s", c->subject, why),
+		       LEDGER_OK;
+	if (!proj_step_name(c->step))
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "step",
+		                  "unknown registration step %d", (int)c->step),
+		       LEDGER_OK;
+	if ((why = step_fields_error(c, &field)))
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, field, "%s %s", field, why),
+		       LEDGER_OK;
+	int64_t end_us;
+	if (c->certificate_not_after[0] && !proj_date_end_us(c->certificate_not_after, &end_us))
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "certificate_not_after",
+		                  "certificate_not_after is not a date YYYY-MM-DD"),
+		       LEDGER_OK;
+	if (c->phone[0] && !proj_phone_normalise(c->phone, phone))
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "phone",
+		                  "phone: an international number, + and 8 to 15 digits"),
+		       LEDGER_OK;
+	Ledger__State__Account *acc;
+	ledger_err err = proj_account_get(p, txn, subject, &acc);
+	if (err == LEDGER_END)
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "subject", "no account %s",
+		                  subject),
+		       LEDGER_OK;
+	if (err)
+		return err;
+	ledger__state__account__free_unpacked(acc, NULL);
+	Ledger__State__Registration *r = NULL;
+	bool identity_done = proj_registration_get(p, txn, subject, &r) == LEDGER_OK &&
+	                     (r->steps & (1u << (LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED - 1))) &&
+	                     !r->erased;
+	if (r)
+		ledger__state__registration__free_unpacked(r, NULL);
+	if (c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED && !identity_done)
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "step",
+		                  "a certificate is issued only after the identity of %s is verified", subject),
+		       LEDGER_OK;
+	if (c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED && !p->has_personal_key)
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "phone",
+		                  "this service has no personal-data key: it cannot keep personal data"),
+		       LEDGER_OK;
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__RegistrationRecorded e = LEDGER__EVENTS__REGISTRATION_RECORDED__INIT;
+	Ledger__Events__SealedRef ref = LEDGER__EVENTS__SEALED_REF__INIT;
+	uint8_t sealed_hash[32];
+	e.subject = subject;
+	e.step = c->step;
+	e.provider = c->provider;
+	e.provider_reference = c->provider_reference;
+	e.method = c->method;
+	e.terms_version = c->terms_version;
+	e.rgpd_version = c->rgpd_version;
+	e.subscription_version = c->subscription_version;
+	e.certificate_serial = c->certificate_serial;
+	e.certificate_not_after = c->certificate_not_after;
+	if (c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED) {
+		char personal[300];
+		/* Two lines: the phone, then the ID document reference. */
+		snprintf(personal, sizeof personal, "%s\n%s", phone, c->id_document_reference);
+		err = proj_personal_seal(p, txn, subject, personal, &ref, sealed_hash);
+		sodium_memzero(personal, sizeof personal);
+		if (err)
+			return err;
+		e.personal = &ref;
+	}
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED;
+	ev.registration_recorded = &e;
+	return proj_emit(p, t, actor->subject, request_id, NULL, &ev, seq, hash);
+}
+
+ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
+                               const Ledger__Api__SubjectErase *c, Ledger__Api__Reply *reply, proj_arena *arena,
+                               uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES])
+{
+	char subject[PROJ_EMAIL_BYTES_MAX + 1];
+	const char *why;
+	if (!actor->platform)
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, NULL,
+		                  "erasure is ordered by the platform role; %s does not have it", actor->subject),
+		       LEDGER_OK;
+	if (!proj_email_normalise(c->subject, subject, &why))
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject",
+		                  "subject \"%.64s\": %s", c->subject, why),
+		       LEDGER_OK;
+	if (!field_ok(c->reason, true))
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "reason",
+		                  "reason: 1 to 128 characters, e.g. the request's reference"),
+		       LEDGER_OK;
+	ledger_err err = proj_personal_shred(p, ledger_txn_mdb(t), subject);
+	if (err)
+		return err;
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__SubjectErased e = LEDGER__EVENTS__SUBJECT_ERASED__INIT;
+	e.subject = subject;
+	e.reason = c->reason;
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED;
+	ev.subject_erased = &e;
+	return proj_emit(p, t, actor->subject, request_id, NULL, &ev, seq, hash);
+}
+
+/* The personal data of the subject's latest identity verification, if still sealed. */
+static void open_personal(proj *p, MDB_txn *txn, const Ledger__State__Registration *r,
+                          Ledger__Api__RegistrationReply *out, proj_arena *arena)
+{
+	ledger_record rec;
+	if (r->erased || !p->has_personal_key || ledger_get(p->l, txn, r->identity_seq, &rec) != LEDGER_OK)
+		return;
+	Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED &&
+	    ev->registration_recorded->personal && ev->registration_recorded->personal->sha256.len == 32) {
+		char plain[PROJ_PERSONAL_SEALED_BYTES_MAX];
+		if (proj_personal_open(p, txn, r->subject, ev->registration_recorded->personal->sha256.data, plain,
+		                       sizeof plain) == LEDGER_OK) {
+			char *nl = strchr(plain, '\n');
+			if (nl) {
+				*nl = '\0';
+				out->phone = proj_arena_strdup(arena, plain);
+				out->id_document_reference = proj_arena_strdup(arena, nl + 1);
+			}
+			sodium_memzero(plain, sizeof plain);
+		}
+	}
+	if (ev)
+		ledger__events__event__free_unpacked(ev, NULL);
+}
+
+void proj_query_registration(proj *p, MDB_txn *txn, const proj_actor *actor, const Ledger__Api__RegistrationStatus *q,
+                             Ledger__Api__Reply *reply, proj_arena *arena)
+{
+	char subject[PROJ_EMAIL_BYTES_MAX + 1];
+	const char *why;
+	const char *asked = q->subject[0] ? q->subject : actor->subject;
+	if (!proj_email_normalise(asked, subject, &why)) {
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject", "subject \"%.64s\": %s",
+		           asked, why);
+		return;
+	}
+	if (!actor->platform && strcmp(subject, actor->subject) != 0) {
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "subject",
+		           "only %s and the platform see this registration", subject);
+		return;
+	}
+	Ledger__State__Registration *r = NULL;
+	(void)proj_registration_get(p, txn, subject, &r);
+	Ledger__Api__RegistrationReply *out = proj_arena_alloc(arena, sizeof *out);
+	Ledger__Events__RegistrationStep *done = proj_arena_alloc(arena, 5 * sizeof *done);
+	Ledger__Events__RegistrationStep *missing = proj_arena_alloc(arena, 5 * sizeof *missing);
+	if (!out || !done || !missing) {
+		if (r)
+			ledger__state__registration__free_unpacked(r, NULL);
+		return;
+	}
+	ledger__api__registration_reply__init(out);
+	out->subject = proj_arena_strdup(arena, subject);
+	out->done = done;
+	out->missing = missing;
+	unsigned steps = r ? r->steps : 0;
+	for (unsigned s = 1; s <= 5; s++) {
+		if (steps & (1u << (s - 1)))
+			done[out->n_done++] = (Ledger__Events__RegistrationStep)s;
+		else
+			missing[out->n_missing++] = (Ledger__Events__RegistrationStep)s;
+	}
+	out->complete = out->n_missing == 0;
+	if (r) {
+		out->terms_version = proj_arena_strdup(arena, r->terms_version);
+		out->rgpd_version = proj_arena_strdup(arena, r->rgpd_version);
+		out->certificate_serial = proj_arena_strdup(arena, r->certificate_serial);
+		out->erased = r->erased;
+		if (actor->platform || strcmp(subject, actor->subject) == 0)
+			open_personal(p, txn, r, out, arena);
+		ledger__state__registration__free_unpacked(r, NULL);
+	}
+	reply->result_case = LEDGER__API__REPLY__RESULT_REGISTRATION;
+	reply->registration = out;
+}
