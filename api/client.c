@@ -3,6 +3,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 struct api_client {
 	nng_socket sock;
+	int call_attempts_max; /* api_client_retry_on_reset; 1: a reset is the caller's to handle */
 };
 
 /* Dials url, over TLS with cfg when it is not NULL. Synchronous: the first connection (and
@@ -23,6 +25,34 @@ static int dial(nng_socket sock, const char *url, nng_tls_config *cfg)
 	if (rv == 0 && (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg)) == 0)
 		rv = nng_dialer_start(d, 0);
 	return rv; /* a dialer not started is closed with the socket */
+}
+
+/* A connection reset during the handshake is retried: ledgerd re-creates a listener that
+ * nng 1.5.2 stopped (api/listener_guard.h), and a client that connected in that window is
+ * reset. Anything else (refused, no such socket, TLS) is an answer and returned at once. */
+#define CLIENT_DIAL_RETRY_MS 50
+
+static bool dial_retryable(int rv)
+{
+	return rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT || rv == NNG_ECONNABORTED || rv == NNG_ECLOSED;
+}
+
+/* While a listener is re-created its ipc socket file is briefly absent, or refuses: those are
+ * retried for CLIENT_DIAL_REFUSED_WAIT_MS only, so a client of a stopped ledgerd still fails
+ * fast. */
+#define CLIENT_DIAL_REFUSED_WAIT_MS 500
+
+static int dial_patiently(nng_socket sock, const char *url, nng_tls_config *cfg, int timeout_ms)
+{
+	int rv = dial(sock, url, cfg);
+	for (int waited_ms = 0; waited_ms < timeout_ms; waited_ms += CLIENT_DIAL_RETRY_MS) {
+		bool refused = rv == NNG_ECONNREFUSED || rv == NNG_ENOENT;
+		if (!dial_retryable(rv) && !(refused && waited_ms < CLIENT_DIAL_REFUSED_WAIT_MS))
+			break;
+		nng_msleep(CLIENT_DIAL_RETRY_MS);
+		rv = dial(sock, url, cfg);
+	}
+	return rv;
 }
 
 api_client *api_client_open_tls(const char *url, int timeout_ms, const api_tls_options *tls, const char **why)
@@ -44,6 +74,7 @@ api_client *api_client_open_tls(const char *url, int timeout_ms, const api_tls_o
 			nng_tls_config_free(cfg);
 		return *why = "out of memory", NULL;
 	}
+	c->call_attempts_max = 1;
 	int rv = nng_req0_open(&c->sock);
 	if (rv == 0)
 		rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, timeout_ms);
@@ -55,7 +86,7 @@ api_client *api_client_open_tls(const char *url, int timeout_ms, const api_tls_o
 	if (rv == 0)
 		rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 64u << 20);
 	if (rv == 0)
-		rv = dial(c->sock, url, cfg);
+		rv = dial_patiently(c->sock, url, cfg, timeout_ms);
 	bool tls_used = cfg != NULL;
 	if (cfg)
 		nng_tls_config_free(cfg); /* the dialer holds its own reference */
@@ -84,19 +115,35 @@ void api_client_close(api_client *c)
 	free(c);
 }
 
-bool api_client_call_raw(api_client *c, const uint8_t *bytes, size_t n, Ledger__Api__Reply **reply, const char **why)
+/* One send and its reply. */
+static int call_once(api_client *c, const uint8_t *bytes, size_t n, nng_msg **reply)
 {
 	nng_msg *msg;
 	int rv = nng_msg_alloc(&msg, n);
 	if (rv != 0)
-		return *why = nng_strerror(rv), false;
+		return rv;
 	if (n)
 		memcpy(nng_msg_body(msg), bytes, n);
 	if ((rv = nng_sendmsg(c->sock, msg, 0)) != 0) {
 		nng_msg_free(msg);
-		return *why = nng_strerror(rv), false;
+		return rv;
 	}
-	if ((rv = nng_recvmsg(c->sock, &msg, 0)) != 0)
+	return nng_recvmsg(c->sock, reply, 0);
+}
+
+bool api_client_call_raw(api_client *c, const uint8_t *bytes, size_t n, Ledger__Api__Reply **reply, const char **why)
+{
+	/* With api_client_retry_on_reset, a connection reset under a request (ledgerd
+	 * re-creating a listener, a restart) is retried with the same bytes, hence the same
+	 * request id: a command that did commit answers its first reply again, marked replayed.
+	 * The dialer reconnects by itself. */
+	nng_msg *msg = NULL;
+	int rv = call_once(c, bytes, n, &msg);
+	for (int attempt = 1; attempt < c->call_attempts_max && dial_retryable(rv) && rv != NNG_ECLOSED; attempt++) {
+		nng_msleep(CLIENT_DIAL_RETRY_MS);
+		rv = call_once(c, bytes, n, &msg);
+	}
+	if (rv != 0)
 		return *why =
 		           rv == NNG_ETIMEDOUT ? "no reply from ledgerd (timed out; is it running?)" : nng_strerror(rv),
 		       false;
@@ -124,4 +171,9 @@ void api_request_id(char out[33])
 	uint8_t r[16];
 	randombytes_buf(r, sizeof r);
 	sodium_bin2hex(out, 33, r, sizeof r);
+}
+
+void api_client_retry_on_reset(api_client *c, int attempts_max)
+{
+	c->call_attempts_max = attempts_max < 1 ? 1 : attempts_max;
 }

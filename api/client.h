@@ -36,4 +36,10 @@ bool api_client_call_raw(api_client *c, const uint8_t *bytes, size_t n, Ledger__
 /* A fresh request id: 32 random hex characters. */
 void api_request_id(char out[33]);
 
+/* Calls resend the same request bytes (same request id: idempotent) up to attempts_max
+ * times in all when the connection is reset under them, as when ledgerd re-creates a listener
+ * (api/listener_guard.h). Off (1) by default: a caller that must tell "not answered" from
+ * "answered" (the crash tests) sees the reset. ledgerctl turns it on. */
+void api_client_retry_on_reset(api_client *c, int attempts_max);
+
 #endif

@@ -1,6 +1,9 @@
 /* ledgerctl_common.c: see ledgerctl_common.h. */
 #include "ledgerctl_common.h"
 
+/* A request reset under ledgerctl is sent again, same request id, up to this many times. */
+#define CTL_CALL_ATTEMPTS_MAX 5
+
 #include "client.h"
 #include "ledger.h"
 #include "token.h"
@@ -141,6 +144,7 @@ Ledger__Api__Reply *ctl_call(const ctl_args *a, Ledger__Api__Request *req, int *
 		fprintf(stderr, "ledgerctl: cannot connect to %s: %s\n", server, why);
 		return NULL;
 	}
+	api_client_retry_on_reset(c, CTL_CALL_ATTEMPTS_MAX);
 	Ledger__Api__Reply *reply = NULL;
 	bool ok = api_client_call(c, req, &reply, &why);
 	api_client_close(c);

@@ -213,6 +213,7 @@ static void server_drain(server *s)
 	/* Let the last replies leave before the socket closes (bounded: 2 s). */
 	for (int waited_ms = 0; atomic_load(&s->in_flight) > 0 && waited_ms < 2000; waited_ms += 10)
 		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	api_listener_guard_stop(&s->listeners);
 	stop_workers(s);
 	static worker *leaked_workers; /* kept reachable if the close hangs */
 	if (close_sockets(s)) {

@@ -14,6 +14,7 @@
 #define API_SERVER_INTERNAL_H
 
 #include "ledger.h"
+#include "listener_guard.h"
 #include "projections.h"
 #include "server.h"
 #include "signer.h"
@@ -88,8 +89,9 @@ struct server {
 	size_t request_bytes_max, document_bytes_max;
 	signer_ca *ca;
 	api_signing *signing;
-	atomic_uint imports_parsing; /* imported files being read now (handle.c) */
-	int lock_fd;                 /* the data directory's lock, held while serving */
+	atomic_uint imports_parsing;  /* imported files being read now (handle.c) */
+	api_listener_guard listeners; /* every listener, and the thread that revives them */
+	int lock_fd;                  /* the data directory's lock, held while serving */
 };
 
 /* server.c: the service's clock (the system clock; the test build's clock file). */

@@ -7,24 +7,10 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
 
-#include <assert.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-/* Listens on url, over TLS with tls when the URL asks for it. */
-static int listen_url(nng_socket sock, const char *url, nng_tls_config *tls)
-{
-	if (!api_tls_url(url))
-		return nng_listen(sock, url, NULL, 0);
-	assert(tls); /* api_server_run made it, or ledgerd.c refused the URL */
-	nng_listener l;
-	int rv = nng_listener_create(&l, sock, url);
-	if (rv == 0 && (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls)) == 0)
-		rv = nng_listener_start(l, 0);
-	return rv; /* a listener not started is closed with the socket */
-}
 
 int open_sockets(server *s, const char *abs_dir, nng_tls_config *tls)
 {
@@ -44,7 +30,7 @@ int open_sockets(server *s, const char *abs_dir, nng_tls_config *tls)
 		listen = fallback;
 	}
 	for (size_t i = 0; listen[i]; i++) {
-		if ((rv = listen_url(s->rep, listen[i], tls)) != 0) {
+		if ((rv = api_listener_open(&s->listeners, s->rep, listen[i], tls)) != 0) {
 			fprintf(stderr, "ledgerd: cannot listen on %s: %s\n", listen[i], nng_strerror(rv));
 			return -1;
 		}
@@ -56,11 +42,15 @@ int open_sockets(server *s, const char *abs_dir, nng_tls_config *tls)
 			return -1;
 		pub = url;
 	}
-	if ((rv = nng_pub0_open(&s->pub)) != 0 || (rv = listen_url(s->pub, pub, tls)) != 0) {
+	if ((rv = nng_pub0_open(&s->pub)) != 0 || (rv = api_listener_open(&s->listeners, s->pub, pub, tls)) != 0) {
 		fprintf(stderr, "ledgerd: cannot publish on %s: %s\n", pub, nng_strerror(rv));
 		return -1;
 	}
 	fprintf(stderr, "ledgerd: publishing events on %s\n", pub);
+	if (!api_listener_guard_start(&s->listeners)) {
+		fprintf(stderr, "ledgerd: cannot start the listener guard thread\n");
+		return -1;
+	}
 	return 0;
 }
 
