@@ -5,6 +5,10 @@
  */
 #include "token.h"
 
+#define TOKEN_TTL_DAYS_TEXT_VALUE(x) #x
+#define TOKEN_TTL_DAYS_TEXT_OF(x)    TOKEN_TTL_DAYS_TEXT_VALUE(x)
+#define TOKEN_TTL_DAYS_TEXT          TOKEN_TTL_DAYS_TEXT_OF(API_TOKEN_TTL_DAYS_MAX)
+
 #include "token.pb-c.h"
 
 #include <pthread.h>
@@ -86,8 +90,12 @@ bool api_token_verify(const char *token, const uint8_t pk[crypto_sign_PUBLICKEYB
 		*why = "token expired";
 	else if (m->iat > now_s + API_TOKEN_CLOCK_SKEW_SECONDS)
 		*why = "token issued in the future";
-	else if (m->exp - m->iat > API_TOKEN_TTL_SECONDS_MAX)
-		*why = "token lifetime over 366 days";
+	else if (m->iat > m->exp)
+		*why = "token issued after it expires";
+	/* exp > now_s here, so exp - TTL cannot overflow; exp - iat could (iat = INT64_MIN made
+	 * a token that never expired). */
+	else if (m->iat < m->exp - API_TOKEN_TTL_SECONDS_MAX)
+		*why = "token lifetime over " TOKEN_TTL_DAYS_TEXT " days";
 	else if (strlen(m->sub) == 0 || strlen(m->sub) > API_SUBJECT_BYTES_MAX)
 		*why = "token has no valid subject";
 	else

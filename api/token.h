@@ -17,7 +17,8 @@
 #define API_TOKEN_AUDIENCE        "ledgerd"
 #define API_TOKEN_BYTES_MAX       2048u
 #define API_SUBJECT_BYTES_MAX     254u
-#define API_TOKEN_TTL_SECONDS_MAX (366 * 24 * 3600)
+#define API_TOKEN_TTL_DAYS_MAX    366
+#define API_TOKEN_TTL_SECONDS_MAX ((int64_t)API_TOKEN_TTL_DAYS_MAX * 24 * 3600)
 /* How far in the future a token's issue time may be (clocks of the issuer and ledgerd). */
 #define API_TOKEN_CLOCK_SKEW_SECONDS 300
 

@@ -206,10 +206,31 @@ static bool stats_visit(void *ctx, const MDB_val *k, const MDB_val *v)
 	return true;
 }
 
+/* "" (no bound) or a month YYYY-MM: four digits, a dash, 01 to 12. */
+static bool month_valid(const char *m)
+{
+	if (!m[0])
+		return true;
+	if (strlen(m) != 7 || m[4] != '-')
+		return false;
+	for (int i = 0; i < 7; i++)
+		if (i != 4 && (m[i] < '0' || m[i] > '9'))
+			return false;
+	int month = (m[5] - '0') * 10 + (m[6] - '0');
+	return month >= 1 && month <= 12;
+}
+
 static void stats(proj *p, MDB_txn *txn, const Ledger__Api__StatsQuery *q, Ledger__Api__Reply *reply, proj_arena *arena)
 {
-	if ((q->from_month[0] && strlen(q->from_month) != 7) || (q->to_month[0] && strlen(q->to_month) != 7)) {
-		proj_error(reply, arena, ERROR_CODE(INVALID_ARGUMENT), "from_month", "months are YYYY-MM");
+	const char *bad = !month_valid(q->from_month) ? "from_month" : !month_valid(q->to_month) ? "to_month" : NULL;
+	if (bad) {
+		proj_error(reply, arena, ERROR_CODE(INVALID_ARGUMENT), bad, "%s %.16s: a month is YYYY-MM, 01 to 12",
+		           bad, strcmp(bad, "from_month") == 0 ? q->from_month : q->to_month);
+		return;
+	}
+	if (q->from_month[0] && q->to_month[0] && strcmp(q->from_month, q->to_month) > 0) {
+		proj_error(reply, arena, ERROR_CODE(INVALID_ARGUMENT), "to_month",
+		           "to_month %s is before from_month %s", q->to_month, q->from_month);
 		return;
 	}
 	stats_ctx c = {.q = q, .arena = arena};

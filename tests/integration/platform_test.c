@@ -712,6 +712,21 @@ static void test_stats(void)
 	if (r && r->stats)
 		check_rows("to 2026-11", r->stats->rows, r->stats->n_rows, rows, 3);
 	code_of(r);
+	/* Months are checked, not compared as strings: 9999-99 and reversed ranges were served
+	 * (empty) instead of refused. */
+	static const char *const bad_months[] = {"9999-99", "2026-00", "2026-13",   "2026-1x",
+	                                         "26-11",   "2026/11", "2026-11-01"};
+	for (size_t i = 0; i < sizeof bad_months / sizeof bad_months[0]; i++) {
+		CHECK(code_of(stats(EC_ST, bad_months[i], "")) == E(INVALID_ARGUMENT), "from_month %s refused",
+		      bad_months[i]);
+		CHECK(code_of(stats(EC_ST, "", bad_months[i])) == E(INVALID_ARGUMENT), "to_month %s refused",
+		      bad_months[i]);
+	}
+	r = stats(EC_ST, "2026-12", "2026-11");
+	CHECK(r && r->error && r->error->code == E(INVALID_ARGUMENT) && strcmp(r->error->field, "to_month") == 0,
+	      "a reversed range is refused, naming to_month");
+	code_of(r);
+	CHECK(code_of(stats(EC_ST, "2026-11", "2026-11")) == 0, "a one-month range is served");
 	CHECK(code_of(stats(LAUNCH_ST, "", "")) == E(PERMISSION_DENIED), "a collaborator may not see the statistics");
 	CHECK(code_of(stats(EC_JLM, "", "")) == E(PERMISSION_DENIED), "another firm's EC neither");
 }

@@ -265,6 +265,24 @@ static void test_tokens(void)
 	snprintf(forged, sizeof forged, "%s", tok);
 	forged[5] = forged[5] == 'A' ? 'B' : 'A'; /* change the claims, keep the signature */
 	CHECK(!api_token_verify(forged, pk, 1500, &out, &why), "forged claims refused: %s", why ? why : "");
+	/* Lifetimes: exp - iat overflowed with iat = INT64_MIN, and such a token never expired. */
+	api_claims ancient = c;
+	ancient.iat = INT64_MIN;
+	ancient.exp = INT64_MAX;
+	REQUIRE_VOID(api_token_mint(&ancient, sk, tok, sizeof tok));
+	CHECK(!api_token_verify(tok, pk, 1500, &out, &why) && strstr(why, "lifetime over 366 days"),
+	      "iat INT64_MIN: %s", why);
+	ancient.exp = 2000;
+	REQUIRE_VOID(api_token_mint(&ancient, sk, tok, sizeof tok));
+	CHECK(!api_token_verify(tok, pk, 1500, &out, &why) && strstr(why, "lifetime"), "iat INT64_MIN, exp 2000: %s",
+	      why);
+	ancient.iat = 1000;
+	ancient.exp = 1000 + API_TOKEN_TTL_SECONDS_MAX;
+	REQUIRE_VOID(api_token_mint(&ancient, sk, tok, sizeof tok));
+	CHECK(api_token_verify(tok, pk, 1500, &out, &why), "a lifetime of exactly 366 days: %s", why);
+	ancient.exp++;
+	REQUIRE_VOID(api_token_mint(&ancient, sk, tok, sizeof tok));
+	CHECK(!api_token_verify(tok, pk, 1500, &out, &why), "one second over 366 days");
 	snprintf(c.aud, sizeof c.aud, "another-service");
 	REQUIRE_VOID(api_token_mint(&c, sk, tok, sizeof tok));
 	CHECK(!api_token_verify(tok, pk, 1500, &out, &why) && strstr(why, "audience"), "audience: %s", why);
