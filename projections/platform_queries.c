@@ -4,7 +4,7 @@
  */
 #include "commands.h"
 
-#include <csv.h>
+#include "csv_cell.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,7 +339,7 @@ typedef struct contacts_ctx {
 static bool csv_append(contacts_ctx *c, const char *field, bool last)
 {
 	size_t n = strlen(field);
-	size_t need = 2 * n + 4; /* every character quoted, two quotes, a separator */
+	size_t need = PROJ_CSV_CELL_BYTES_MAX(n) + 2; /* the cell, a separator or CR LF */
 	if (c->bytes + need > c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 4096;
 		while (cap < c->bytes + need)
@@ -350,13 +350,7 @@ static bool csv_append(contacts_ctx *c, const char *field, bool last)
 		c->csv = grown;
 		c->cap = cap;
 	}
-	/* RFC 4180: quoted (by libcsv, which doubles the quotes) only when it must be. */
-	if (strpbrk(field, ",\"\r\n")) {
-		c->bytes += csv_write(c->csv + c->bytes, c->cap - c->bytes, field, n);
-	} else {
-		memcpy(c->csv + c->bytes, field, n);
-		c->bytes += n;
-	}
+	c->bytes += proj_csv_cell(c->csv + c->bytes, field); /* quoted, formulas neutralised */
 	c->csv[c->bytes++] = last ? '\r' : ',';
 	if (last)
 		c->csv[c->bytes++] = '\n';

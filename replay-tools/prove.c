@@ -9,7 +9,7 @@
  */
 #include "audit.h"
 
-#include <csv.h>
+#include "csv_cell.h"
 #include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -252,13 +252,10 @@ int audit_prove(const char *dir, bool json, const char *document, const char *fi
 
 /* ----- export ----- */
 
-/* RFC 4180: quoted (by libcsv, which doubles the quotes) only when it must be. */
+/* One cell, quoted when it must be and with formulas neutralised (projections/csv_cell.h). */
 static void csv_field(FILE *out, const char *s, bool last)
 {
-	if (strpbrk(s, ",\"\r\n"))
-		csv_fwrite(out, s, strlen(s));
-	else
-		fputs(s, out);
+	proj_csv_cell_fputs(out, s);
 	fputs(last ? "\r\n" : ",", out);
 }
 

@@ -485,6 +485,9 @@ static void test_preferences(void)
 #define ALICE      "alice@client.fr"
 #define ALICE_NAME "Durand, Alice \"AD\""
 #define BOB        "bob@client.fr"
+/* A name a spreadsheet would run as a formula (CSV injection): the export must neutralise it. */
+#define BOB_NAME     "=HYPERLINK(\"https://evil.example/\",\"Bob\")"
+#define BOB_NAME_CSV "'" BOB_NAME
 
 typedef struct csv_table {
 	size_t lines;
@@ -582,6 +585,10 @@ static bool contacts_read(csv_table *t, const char *when)
 		/* The name with a comma and quotes must travel quoted, its quotes doubled. */
 		CHECK(memmem(csv->data, csv->len, "\"Durand, Alice \"\"AD\"\"\"", 22) != NULL, "%s: the name quoted",
 		      when);
+		/* A formula travels quoted and behind a single quote: text, not a live formula. */
+		CHECK(memmem(csv->data, csv->len, "\"'=HYPERLINK(", 13) != NULL &&
+		          !memmem(csv->data, csv->len, ",=", 2),
+		      "%s: the formula neutralised", when);
 	}
 	code_of(r);
 	return ok;
@@ -592,13 +599,14 @@ static void test_contacts(void)
 	char c1[32], c2[32];
 	REQUIRE_VOID(create(PREPARER, JLM, KIND_SIGNATURE, c1) && create(PREPARER, JLM, KIND_SIGNATURE, c2));
 	CHECK(signer_add(PREPARER, JLM, c1, ALICE, ALICE_NAME, "+33 6 11 22 33 44") == 0, "Alice in c1");
-	CHECK(signer_add(PREPARER, JLM, c1, BOB, "Bob Martin", "+33622334455") == 0, "Bob in c1");
+	CHECK(signer_add(PREPARER, JLM, c1, BOB, BOB_NAME, "+33622334455") == 0, "Bob in c1");
 	CHECK(signer_add(PREPARER, JLM, c1, SIGNER, NULL, NULL) == 0, "an internal signer in c1");
 	CHECK(signer_add(PREPARER, JLM, c2, ALICE, ALICE_NAME, "+33611223344") == 0, "Alice in c2");
 	csv_table t;
 	if (contacts_read(&t, "before erasure")) {
-		check_contact(&t, ALICE, ALICE_NAME, "+33611223344", "2");
-		check_contact(&t, BOB, "Bob Martin", "+33622334455", "1");
+		/* Phones begin with +, one of the formula characters: they read '+33... (docs/platform.md). */
+		check_contact(&t, ALICE, ALICE_NAME, "'+33611223344", "2");
+		check_contact(&t, BOB, BOB_NAME_CSV, "'+33622334455", "1");
 		CHECK(csv_row(&t, SIGNER) < 0, "internal signers are not contacts");
 	}
 	CHECK(code_of(contacts_export(STRANGER)) == E(PERMISSION_DENIED), "a stranger may not export");
@@ -611,7 +619,7 @@ static void test_contacts(void)
 	CHECK(command("platform", &req) == 0, "erase Alice");
 	if (contacts_read(&t, "after erasure")) {
 		check_contact(&t, ALICE, ALICE_NAME, "", "2");
-		check_contact(&t, BOB, "Bob Martin", "+33622334455", "1");
+		check_contact(&t, BOB, BOB_NAME_CSV, "'+33622334455", "1");
 	}
 }
 
