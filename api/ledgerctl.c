@@ -14,6 +14,7 @@
 
 #include <assert.h>
 #include <getopt.h>
+#include <nng/nng.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -905,5 +906,7 @@ int main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		return CTL_EXIT_REFUSED;
-	return cmd->run(&a, rest + words);
+	int status = cmd->run(&a, rest + words);
+	nng_fini(); /* the client is closed: let nng reap its dialer and pipes before exit */
+	return status;
 }
