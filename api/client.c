@@ -140,7 +140,7 @@ bool api_client_call_raw(api_client *c, const uint8_t *bytes, size_t n, Ledger__
 	nng_msg *msg = NULL;
 	int rv = call_once(c, bytes, n, &msg);
 	for (int attempt = 1; attempt < c->call_attempts_max && dial_retryable(rv) && rv != NNG_ECLOSED; attempt++) {
-		nng_msleep(CLIENT_DIAL_RETRY_MS);
+		nng_msleep(CLIENT_DIAL_RETRY_MS * attempt); /* backing off: 50, 100, 150 ms... */
 		rv = call_once(c, bytes, n, &msg);
 	}
 	if (rv != 0)

@@ -174,9 +174,24 @@ static void worker_handle(worker *w, nng_msg *msg)
 		worker_send_error(w, LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, NULL, m);
 		return;
 	}
-	w->req = ledger__api__request__unpack(NULL, n, nng_msg_body(msg));
+	/* Decoded within a budget: protobuf-c keeps unknown fields, and a request made of them
+	 * would otherwise cost far more memory than its size (request_budget.h). */
+	api_request_budget_init(&w->budget, &s->decode_bytes_used, n);
+	w->req = ledger__api__request__unpack(&w->budget.allocator, n, nng_msg_body(msg));
 	nng_msg_free(msg);
 	w->arena = proj_arena_new();
+	if (!w->req && w->budget.exceeded) {
+		char m[160];
+		snprintf(m, sizeof m, "decoding this request of %zu bytes would take more than %zu bytes of memory", n,
+		         w->budget.limit);
+		worker_send_error(w, LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, NULL, m);
+		return;
+	}
+	if (!w->req && w->budget.busy) {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__UNAVAILABLE, NULL,
+		                  "other requests hold the memory for decoding; retry with the same request id");
+		return;
+	}
 	if (!w->req) {
 		worker_send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, NULL,
 		                  "the request is not a ledger.api.Request protobuf");

@@ -2,7 +2,7 @@
 #include "ledgerctl_common.h"
 
 /* A request reset under ledgerctl is sent again, same request id, up to this many times. */
-#define CTL_CALL_ATTEMPTS_MAX 5
+#define CTL_CALL_ATTEMPTS_MAX 10 /* about 2 s of backing off in all */
 
 #include "client.h"
 #include "ledger.h"

@@ -9,7 +9,7 @@
 void worker_reset(worker *w)
 {
 	if (w->req)
-		ledger__api__request__free_unpacked(w->req, NULL);
+		ledger__api__request__free_unpacked(w->req, &w->budget.allocator);
 	w->req = NULL;
 	w->exec = NULL;
 	proj_arena_free(w->arena);

@@ -15,6 +15,7 @@
 
 #include "ledger.h"
 #include "listener_guard.h"
+#include "request_budget.h"
 #include "projections.h"
 #include "server.h"
 #include "signer.h"
@@ -38,7 +39,8 @@ typedef struct worker {
 	server *s;
 	nng_ctx ctx;
 	nng_aio *aio;
-	nng_pipe peer; /* the connection the request came on, closed if it stops reading */
+	api_request_budget budget; /* what decoding the request may allocate */
+	nng_pipe peer;             /* the connection the request came on, closed if it stops reading */
 	worker_state state;
 	Ledger__Api__Request *req;
 	Ledger__Api__Request *exec; /* what is decided: req, or the grant an import becomes */
@@ -89,10 +91,11 @@ struct server {
 	size_t request_bytes_max, document_bytes_max;
 	signer_ca *ca;
 	api_signing *signing;
-	atomic_uint imports_parsing;  /* imported files being read now (handle.c) */
-	api_listener_guard listeners; /* every listener, and the thread that revives them */
-	bool nng_finished;            /* sockets closed in time: nng_fini may run */
-	int lock_fd;                  /* the data directory's lock, held while serving */
+	atomic_uint imports_parsing;     /* imported files being read now (handle.c) */
+	api_listener_guard listeners;    /* every listener, and the thread that revives them */
+	bool nng_finished;               /* sockets closed in time: nng_fini may run */
+	atomic_size_t decode_bytes_used; /* by every request being decoded or held decoded */
+	int lock_fd;                     /* the data directory's lock, held while serving */
 };
 
 /* server.c: the service's clock (the system clock; the test build's clock file). */

@@ -11,6 +11,8 @@ Usage: hostile_client.py MODE URL [COUNT]
   connect-close   COUNT bare connects, each closed at once
   handshake-quit  COUNT connections that send half an SP header and close
   oversized       one frame announcing COUNT bytes, then slow dribble of data, never finished
+  unknown-fields  one request of COUNT bytes made only of unknown protobuf fields (3 bytes each);
+                  reads the reply and prints "refused: <message>" or "answered: <bytes>"
 Exits 0 once its part is done (slow-reader and oversized keep the connection open until killed).
 """
 import os
@@ -93,13 +95,43 @@ def oversized(url, count):
     time.sleep(3600)
 
 
+def recv_exact(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data
+
+
+def unknown_fields(url, count):
+    s, ipc = connect(url)
+    s.sendall(header())
+    recv_exact(s, 8)
+    # Field 1000, varint wire type: tag 8000 = varint c0 3e, then the value 0.
+    body = struct.pack(">I", 0x80000001) + b"\xc0\x3e\x00" * (count // 3)
+    s.sendall(frame(body, ipc))
+    s.settimeout(60)
+    if ipc:
+        recv_exact(s, 1)
+    (n,) = struct.unpack(">Q", recv_exact(s, 8))
+    reply = recv_exact(s, n)
+    marker = b"would take more than"
+    i = reply.find(marker)
+    if i >= 0:
+        print("refused: " + reply[i:i + 80].decode("utf-8", "replace"), flush=True)
+    else:
+        print(f"answered: {len(reply)} bytes", flush=True)
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     mode, url = sys.argv[1], sys.argv[2]
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     modes = {"slow-reader": slow_reader, "connect-close": connect_close, "handshake-quit": handshake_quit,
-             "oversized": oversized}
+             "oversized": oversized, "unknown-fields": unknown_fields}
     if mode not in modes:
         sys.exit(f"hostile_client: unknown mode {mode}")
     modes[mode](url, count)

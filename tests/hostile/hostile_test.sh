@@ -63,6 +63,23 @@ done
 
 checks=$((checks + 1))
 grep -q "closed by the server" "$dir/oversized.out" || fail "the oversized frame's connection was not closed"
+
+# Requests of unknown protobuf fields, before any token is looked at: protobuf-c kept each one
+# and 11 MiB of them cost ~500 MB (issue 10, defect 4). Four at once, just under the request
+# limit (11 MiB by default): each is refused, and ledgerd's peak memory stays bounded.
+for i in 1 2 3 4; do
+	python3 "$hostile" unknown-fields "$tcp" $((11 * 1024 * 1024 - 64)) >"$dir/unknown-$i.out" 2>&1 &
+	hostiles+=($!)
+done
+for i in 1 2 3 4; do
+	for _ in $(seq 600); do [ -s "$dir/unknown-$i.out" ] && break; sleep 0.1; done
+	checks=$((checks + 1))
+	grep -q "^refused: would take more than" "$dir/unknown-$i.out" ||
+		fail "unknown-field request $i: $(cat "$dir/unknown-$i.out")"
+done
+peak_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+checks=$((checks + 1))
+[ "${peak_kb:-0}" -lt $((800 * 1024)) ] || fail "ledgerd's peak memory reached $((peak_kb / 1024)) MiB"
 checks=$((checks + 1))
 kill -0 "$pid" 2>/dev/null || fail "ledgerd died under attack"
 for h in "${hostiles[@]}"; do kill "$h" 2>/dev/null; done
