@@ -51,10 +51,10 @@ static void *expirer_main(void *arg)
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += API_EXPIRY_INTERVAL_MS / 1000;
-		until.tv_nsec += (API_EXPIRY_INTERVAL_MS % 1000) * 1000000l;
-		if (until.tv_nsec >= 1000000000l) {
+		until.tv_nsec += (API_EXPIRY_INTERVAL_MS % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
-			until.tv_nsec -= 1000000000l;
+			until.tv_nsec -= 1000000000L;
 		}
 		if (!s->expirer_stop)
 			pthread_cond_timedwait(&s->expirer_wake, &s->expirer_lock, &until);

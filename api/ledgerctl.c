@@ -409,7 +409,7 @@ static int run_registration_record(const ctl_args *a, char **pos)
 	char name[64]; /* steps are spelled with underscores; dashes, as every other name, are accepted */
 	snprintf(name, sizeof name, "%s", a->step);
 	for (char *p = name; *p; p++)
-		*p = *p == '-' ? '_' : *p;
+		*p = (char)(*p == '-' ? '_' : *p);
 	Ledger__Events__RegistrationStep step = proj_step_parse(name);
 	if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_UNSPECIFIED) {
 		fprintf(stderr,

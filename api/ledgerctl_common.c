@@ -399,7 +399,7 @@ ctl_name ctl_enum_name(const ctl_enum *e, int value, char sep)
 	}
 	size_t i = 0;
 	for (const char *p = v->name + skip; *p && i + 1 < sizeof n.s; p++)
-		n.s[i++] = *p == '_' ? sep : (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		n.s[i++] = (char)(*p == '_' ? sep : (*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p));
 	n.s[i] = '\0';
 	return n;
 }

@@ -22,6 +22,8 @@
 #include "api.pb-c.h"
 #include "events.pb-c.h"
 
+#include "common.h"
+
 #include <lmdb.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -102,10 +104,16 @@ static int64_t now_ns(void)
 }
 
 /* out = dir || suffix. False when it does not fit. */
+/* out = dir || suffix, or false if that does not fit. Lengths are checked before copying, so
+ * no compiler has to prove a formatted write fits (GCC -O3 could not: format-truncation). */
 static bool path_join(char *out, size_t out_bytes, const char *dir, const char *suffix)
 {
-	int n = snprintf(out, out_bytes, "%s%s", dir, suffix);
-	return n >= 0 && (size_t)n < out_bytes;
+	size_t d = strlen(dir), s = strlen(suffix);
+	if (d + s >= out_bytes)
+		return false;
+	memcpy(out, dir, d);
+	memcpy(out + d, suffix, s + 1);
+	return true;
 }
 
 /* ----- latency histogram ----- */
@@ -192,20 +200,7 @@ static int64_t process_cpu_ns(void)
  * fine over runs of seconds. -1 when unreadable, or pid is 0. */
 static int64_t child_cpu_ns(pid_t pid)
 {
-	char path[64], text[1024];
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	FILE *f = pid > 0 ? fopen(path, "re") : NULL;
-	if (!f)
-		return -1;
-	size_t n = fread(text, 1, sizeof text - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	/* Fields after the command name, which is in parentheses and may hold spaces. */
-	const char *after = strrchr(text, ')');
-	unsigned long long utime, stime;
-	if (!after || sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
-		return -1;
-	return (int64_t)((utime + stime) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK)));
+	return bench_process_cpu_ns(pid);
 }
 
 /* ----- closed-loop client threads ----- */
@@ -1029,13 +1024,7 @@ static double events_per_commit(const load_result *r)
 /* The 1-minute load average before the run: other work on the machine skews every figure. */
 static double load_average(void)
 {
-	double load = -1.0;
-	FILE *f = fopen("/proc/loadavg", "re");
-	if (f) {
-		if (fscanf(f, "%lf", &load) != 1)
-			load = -1.0;
-		fclose(f);
-	}
+	double load = bench_load_average();
 	return load;
 }
 
@@ -1046,18 +1035,12 @@ typedef struct machine_cpu {
 
 static bool machine_cpu_read(machine_cpu *m)
 {
-	unsigned long long user, nice, system, idle, iowait, irq, softirq, steal;
-	FILE *f = fopen("/proc/stat", "re");
-	int got = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
-	                     &irq, &softirq, &steal)
-	            : 0;
-	if (f)
-		fclose(f);
-	if (got != 8)
+	bench_cpu_ticks t;
+	if (!bench_cpu_ticks_read(&t))
 		return false;
 	int64_t tick_ns = 1000000000 / sysconf(_SC_CLK_TCK);
-	m->busy_ns = (int64_t)(user + nice + system + irq + softirq) * tick_ns;
-	m->steal_ns = (int64_t)steal * tick_ns;
+	m->busy_ns = (int64_t)(t.user + t.nice + t.system + t.irq + t.softirq) * tick_ns;
+	m->steal_ns = (int64_t)t.steal * tick_ns;
 	m->wall_ns = now_ns();
 	return true;
 }

@@ -37,6 +37,8 @@
 
 #include "events.pb-c.h"
 
+#include "common.h"
+
 #include <lmdb.h>
 
 #include <assert.h>
@@ -266,15 +268,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
  * write_bytes); 0 when unknown. What a copy-on-write store pays for each commit shows here. */
 static uint64_t written_bytes(void)
 {
-	FILE *f = fopen("/proc/self/io", "re");
-	char line[128];
-	unsigned long long v = 0;
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "write_bytes: %llu", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return v;
+	return bench_self_write_bytes();
 }
 
 /* A fresh scratch store under tmp_parent, and its projections; dir receives its path. */
@@ -519,13 +513,11 @@ typedef struct machine_sample {
 
 static void machine_sample_take(machine_sample *m)
 {
-	unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-	FILE *f = fopen("/proc/stat", "re");
-	if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait, &irq,
-	                 &softirq, &steal) != 8)
-		user = nice = system = irq = softirq = steal = 0;
-	if (f)
-		fclose(f);
+	bench_cpu_ticks t = {0};
+	if (!bench_cpu_ticks_read(&t))
+		t = (bench_cpu_ticks){0};
+	unsigned long long user = t.user, nice = t.nice, system = t.system, irq = t.irq, softirq = t.softirq,
+	                   steal = t.steal;
 	double tick = (double)sysconf(_SC_CLK_TCK);
 	m->busy_s = (double)(user + nice + system + irq + softirq) / tick;
 	m->steal_s = (double)steal / tick;

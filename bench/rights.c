@@ -33,6 +33,8 @@
 
 #include "api.pb-c.h"
 
+#include "common.h"
+
 #include <lmdb.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -559,7 +561,7 @@ static ledger_err batch_apply(ledger_job *job, ledger_txn *t)
 	j->refusal[0] = '\0';
 	for (size_t i = 0; i < j->count; i++) {
 		char request_id[32];
-		snprintf(request_id, sizeof request_id, "bench-%llu", (unsigned long long)(j->first_index + i));
+		snprintf(request_id, sizeof request_id, "bench-%llu", (unsigned long long)j->first_index + i);
 		Ledger__Api__Reply reply;
 		ledger__api__reply__init(&reply);
 		ledger_err err = command_run(j, t, &j->commands[i], request_id, &reply);
@@ -1101,19 +1103,7 @@ static bool ledgerd_stop(server_proc *p)
 /* User + system time of ledgerd from /proc (clock ticks: fine over seconds). -1 if unknown. */
 static int64_t child_cpu_ns(pid_t pid)
 {
-	char path[64], text[1024];
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	FILE *f = pid > 0 ? fopen(path, "re") : NULL;
-	if (!f)
-		return -1;
-	size_t n = fread(text, 1, sizeof text - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	const char *after = strrchr(text, ')'); /* the command name may hold spaces */
-	unsigned long long utime, stime;
-	if (!after || sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
-		return -1;
-	return (int64_t)((utime + stime) * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK)));
+	return bench_process_cpu_ns(pid);
 }
 
 /* ----- closed-loop client threads: `can` and echo ----- */
@@ -1467,13 +1457,7 @@ static bool bench_rpc(const options *o, const check *checks, const char *token, 
 
 static double load_average(void)
 {
-	double load = -1.0;
-	FILE *f = fopen("/proc/loadavg", "re");
-	if (f) {
-		if (fscanf(f, "%lf", &load) != 1)
-			load = -1.0;
-		fclose(f);
-	}
+	double load = bench_load_average();
 	return load;
 }
 
@@ -1489,13 +1473,11 @@ typedef struct machine_sample {
 
 static void machine_sample_take(machine_sample *m)
 {
-	unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-	FILE *f = fopen("/proc/stat", "re");
-	if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait, &irq,
-	                 &softirq, &steal) != 8)
-		user = nice = system = irq = softirq = steal = 0;
-	if (f)
-		fclose(f);
+	bench_cpu_ticks t = {0};
+	if (!bench_cpu_ticks_read(&t))
+		t = (bench_cpu_ticks){0};
+	unsigned long long user = t.user, nice = t.nice, system = t.system, irq = t.irq, softirq = t.softirq,
+	                   steal = t.steal;
 	double tick = (double)sysconf(_SC_CLK_TCK);
 	m->busy_s = (double)(user + nice + system + irq + softirq) / tick;
 	m->steal_s = (double)steal / tick;

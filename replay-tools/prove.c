@@ -99,16 +99,10 @@ static bool file_sha256(const char *path, uint8_t out[32])
 
 static bool parse_hex32(const char *s, uint8_t out[32])
 {
-	if (strlen(s) != 64)
-		return false;
-	for (size_t i = 0; i < 32; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", s[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", s[2 * i + 1]))
-			return false;
-		out[i] = (uint8_t)v;
-	}
-	return true;
+	size_t bytes = 0;
+	const char *end = NULL;
+	return strlen(s) == 64 && sodium_hex2bin(out, 32, s, 64, NULL, &bytes, &end) == 0 && bytes == 32 &&
+	       end == s + 64;
 }
 
 /* Prints every event that names the document; returns how many. */

@@ -166,7 +166,7 @@ static X509_NAME *ca_name(void)
 
 signer_err signer_ca_init(const char *keys_dir, int64_t now_s)
 {
-	if (!keys_dir || now_s < SIGNER_CERT_BACKDATE_S || now_s > TIME_S_MAX - SIGNER_CA_VALIDITY_DAYS * 86400ll)
+	if (!keys_dir || now_s < SIGNER_CERT_BACKDATE_S || now_s > TIME_S_MAX - SIGNER_CA_VALIDITY_DAYS * 86400LL)
 		return signer_fail(SIGNER_ERR_INVALID, "signer_ca_init: NULL directory or time out of range");
 	char path[PATH_MAX];
 	signer_err err = keystore_mkdir(keys_dir);

@@ -5,7 +5,10 @@
 #ifndef TESTS_CHECK_H
 #define TESTS_CHECK_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int check_failures;
@@ -21,6 +24,18 @@ static int check_count;
 			fputc('\n', stderr);                                                                           \
 		}                                                                                                      \
 	} while (0)
+
+/* A decimal argument of a test program in [min, max]; false (and *out unchanged) otherwise. */
+static inline bool check_parse_int(const char *s, long min, long max, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = (int)v;
+	return true;
+}
 
 /* Fatal: the rest of the test cannot run. */
 #define REQUIRE(cond, ...)                                                                                             \

@@ -130,7 +130,9 @@ static void check_completed(int round, const char *id)
 int main(int argc, char **argv)
 {
 	REQUIRE(argc >= 2, "usage: signing_crash_test BIN_DIR [--rounds N]");
-	int rounds = argc >= 4 && strcmp(argv[2], "--rounds") == 0 ? atoi(argv[3]) : 6;
+	int rounds = 6;
+	if (argc >= 4 && strcmp(argv[2], "--rounds") == 0)
+		REQUIRE(check_parse_int(argv[3], 1, 1000, &rounds), "--rounds %s: 1 to 1000", argv[3]);
 	REQUIRE(harness_init(&h, argv[1], "2026-11-29T10:00:00Z"), "init");
 	REQUIRE(harness_start(&h, NULL), "start");
 	REQUIRE(setup(), "accounts, firm, credits");

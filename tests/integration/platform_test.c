@@ -416,8 +416,8 @@ static void test_credits(void)
 	      "history, newest first: added 30, PO-2026-002, by the EC, not before the clock's time; got %s %lld "
 	      "\"%s\" %s seq %llu "
 	      "at %lld",
-	      e ? e->kind : "", e ? (long long)e->credits : 0ll, e ? e->reference : "", e ? e->actor : "",
-	      e ? (unsigned long long)e->seq : 0ull, e ? (long long)e->at_us : 0ll);
+	      e ? e->kind : "", e ? (long long)e->credits : 0LL, e ? e->reference : "", e ? e->actor : "",
+	      e ? (unsigned long long)e->seq : 0ULL, e ? (long long)e->at_us : 0LL);
 	/* (not "equal": the log's time never goes backwards, and `ledgerd init` stamped the real time) */
 	CHECK(e && r->credits->history[1]->credits == 50 && r->credits->history[1]->seq < e->seq, "then the 50");
 	code_of(r);

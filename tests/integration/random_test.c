@@ -474,9 +474,9 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--seed") == 0)
 			seed = strtoull(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--phases") == 0)
-			phases = atoi(argv[i + 1]);
+			REQUIRE(check_parse_int(argv[i + 1], 1, 1000, &phases), "--phases %s: 1 to 1000", argv[i + 1]);
 		else if (strcmp(argv[i], "--ops") == 0)
-			ops = atoi(argv[i + 1]);
+			REQUIRE(check_parse_int(argv[i + 1], 1, 1000000, &ops), "--ops %s: 1 to 1000000", argv[i + 1]);
 	}
 	printf("random_test: seed %llu, %d phases of %d operations\n", (unsigned long long)seed, phases, ops);
 	rng_state = seed ? seed : 1;

@@ -126,7 +126,7 @@ static proj_can_result can(ledger *l, proj *p, const char *firm, const char *who
 }
 
 /* 2026-11-29T12:00:00Z */
-#define NOW_US (1795953600ll * 1000000)
+#define NOW_US (1795953600LL * 1000000)
 
 static void test_matrix(ledger *l, proj *p)
 {

@@ -19,6 +19,7 @@
 
 #include "signer.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -52,6 +53,27 @@ static int hex_value(uint8_t c)
 	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
+/* Reads count decimal numbers separated by spaces at text; false if any is missing. */
+static bool read_numbers(const char *text, unsigned long long *values, int count, const char **end)
+{
+	const char *p = text;
+	for (int i = 0; i < count; i++) {
+		char *after;
+		errno = 0;
+		while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+			p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		values[i] = strtoull(p, &after, 10);
+		if (errno)
+			return false;
+		p = after;
+	}
+	if (end)
+		*end = p;
+	return true;
+}
+
 /* Checks every /ByteRange of pdf: it covers the file but its /Contents, and the CMS there
  * verifies with openssl against the CA, as PAdES B-B. Returns how many signatures it found. */
 static int verify_byte_ranges(const uint8_t *pdf, size_t bytes, const char *tag)
@@ -59,9 +81,10 @@ static int verify_byte_ranges(const uint8_t *pdf, size_t bytes, const char *tag)
 	int found = 0;
 	const char *text = (const char *)pdf;
 	for (const char *p = text; (p = memmem(p, bytes - (size_t)(p - text), "/ByteRange[", 11)) != NULL; p += 11) {
-		unsigned long long a, b, c, d;
-		if (sscanf(p + 11, "%llu %llu %llu %llu", &a, &b, &c, &d) != 4)
+		unsigned long long range[4];
+		if (!read_numbers(p + 11, range, 4, NULL))
 			continue; /* mupdf's placeholder in an earlier revision, if any */
+		unsigned long long a = range[0], b = range[1], c = range[2], d = range[3];
 		found++;
 		CHECK(a == 0 && a + b < c && c + d <= bytes && pdf[a + b] == '<' && pdf[c - 1] == '>',
 		      "%s: byte range %llu %llu %llu %llu of %zu", tag, a, b, c, d, bytes);
@@ -163,8 +186,16 @@ static grey_image render(const char *path, int page_number)
 	size_t bytes = 0;
 	uint8_t *data = read_file(pgm, &bytes);
 	int offset = 0;
-	if (data && sscanf((const char *)data, "P5 %d %d 255%n", &image.width, &image.height, &offset) == 2 &&
-	    (size_t)offset + 1 + (size_t)image.width * (size_t)image.height <= bytes) {
+	unsigned long long header[3];
+	const char *after = NULL;
+	if (data && bytes > 3 && memcmp(data, "P5", 2) == 0 && (data[2] == ' ' || data[2] == '\n') &&
+	    read_numbers((const char *)data + 2, header, 3, &after) && header[2] == 255 && header[0] <= 100000 &&
+	    header[1] <= 100000) {
+		image.width = (int)header[0];
+		image.height = (int)header[1];
+		offset = (int)(after - (const char *)data);
+	}
+	if (data && image.width > 0 && (size_t)offset + 1 + (size_t)image.width * (size_t)image.height <= bytes) {
 		image.pixels = malloc((size_t)image.width * (size_t)image.height);
 		if (image.pixels)
 			memcpy(image.pixels, data + offset + 1, (size_t)image.width * (size_t)image.height);
@@ -179,7 +210,8 @@ static long dark(const grey_image *image, const signer_rect *rect, bool inside)
 	long n = 0;
 	for (int y = 0; y < image->height; y++)
 		for (int x = 0; x < image->width; x++) {
-			bool in = x >= rect->x0 && x < rect->x1 && y >= rect->y0 && y < rect->y1;
+			float fx = (float)x, fy = (float)y;
+			bool in = fx >= rect->x0 && fx < rect->x1 && fy >= rect->y0 && fy < rect->y1;
 			n += in == inside && image->pixels[(size_t)y * (size_t)image->width + (size_t)x] < 128;
 		}
 	return n;
