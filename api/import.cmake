@@ -1,4 +1,4 @@
-# import: the parser of imported collaborator lists (api/import.c, DESIGN.md section 4),
+# import: the parser of imported collaborator lists (api/import.c, docs/design.md §4),
 # included by api/CMakeLists.txt. It reads .csv with libcsv (which ships no pkg-config file on
 # Debian: found by header and library), .xls with freexl, .xlsx with libzip and libxml2.
 find_path(LIBCSV_INCLUDE_DIR csv.h REQUIRED)

@@ -1,5 +1,5 @@
 /*
- * import.h: reading the first column of an imported collaborator list (DESIGN.md section 4).
+ * import.h: reading the first column of an imported collaborator list (docs/design.md §4).
  *
  * An EC uploads a .csv, .txt, .xls or .xlsx file holding one collaborator's email address per
  * row, in the first column. This module turns the file's bytes into a list of (row number,

@@ -1,5 +1,5 @@
 /*
- * signing.h: ledgerd's signer thread (DESIGN.md section 1, "the signer"). It reacts to the
+ * signing.h: ledgerd's signer thread (docs/design.md §1, "the signer"). It reacts to the
  * signatures the projections say are owed (a signer who signed or consented, a seal asked
  * for), produces each PAdES signature with signer/, and records it as an event. It runs
  * beside the request workers, never on the committer's thread: a signature takes

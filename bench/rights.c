@@ -1,7 +1,7 @@
 /*
  * rights.c: how long does "may this person do this in this firm?" take at the Order's scale?
  *
- * DESIGN.md section 6 asks that one node hold the whole Order (tens of thousands of firms, some
+ * docs/design.md §6 asks that one node hold the whole Order (tens of thousands of firms, some
  * 100 000 collaborators) "with room to spare: measure it". This program builds such a store and
  * measures, in one run, one machine:
  *

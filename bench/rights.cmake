@@ -1,4 +1,4 @@
-# Rights checks and replay at the Order's scale (DESIGN.md section 6): docs/benchmarks-rights.md.
+# Rights checks and replay at the Order's scale (docs/design.md §6): docs/benchmarks-rights.md.
 # Benchmarks print figures and assert no timing: none is registered with ctest.
 
 # bench-rights: proj_can in process and `can` over RPC on 20 000 firms, 100 000 collaborators.

@@ -1,5 +1,5 @@
 /*
- * blobs.c: documents stored content-addressed beside the log (DESIGN.md section 3). Events
+ * blobs.c: documents stored content-addressed beside the log (docs/design.md §3). Events
  * carry a document's SHA-256; its bytes live once in the `blobs` database, written in the same
  * transaction as the event that first references them, so an acknowledged reference never
  * points at nothing. Blobs are not projections: replay does not rebuild them, and

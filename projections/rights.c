@@ -1,5 +1,5 @@
 /*
- * rights.c: the rights matrix of the guide (shared/seed, DESIGN.md section 4), and the check
+ * rights.c: the rights matrix of the guide (docs/rights.md, docs/design.md §4), and the check
  * that applies it to the delegations projection. The table below is the law of the system:
  * tests/unit/rights_test.c checks it cell by cell against the guide.
  */

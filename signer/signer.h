@@ -1,6 +1,6 @@
 /*
  * signer.h: PAdES signatures and seals of PDF documents, and the internal CA that certifies
- * the signers (DESIGN.md section 1, "the signer"). docs/signer.md describes the profile
+ * the signers (docs/design.md §1, "the signer"). docs/signer.md describes the profile
  * produced, the key layout and what a validator sees.
  *
  * Three parts:

@@ -14,7 +14,7 @@
 
 static harness h;
 
-/* The guide's table (shared/seed): E = EC only; else sign, launch, seal, prepare. */
+/* The guide's table (docs/rights.md): E = EC only; else sign, launch, seal, prepare. */
 static const struct cell {
 	const char *action, *rights;
 } guide[] = {

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The guide's table (shared/seed): E = EC only; columns sign, launch, seal, prepare. */
+/* The guide's table (docs/rights.md): E = EC only; columns sign, launch, seal, prepare. */
 static const struct cell {
 	const char *action;
 	const char *rights; /* "E" or 4 characters of 'x' (allowed) and '.' (denied) */
