@@ -1,5 +1,5 @@
 /*
- * import_fuzz.c: the libFuzzer target of api/import.c.
+ * import_fuzz.c: the libFuzzer target of import/.
  *
  * The first byte of an input chooses the extension (its low two bits: .csv .txt .xls .xlsx),
  * the rest is the file. Besides what ASan and UBSan catch, every run checks import_parse's

@@ -1,5 +1,5 @@
 /*
- * import_test.c: api/import.c, the reader of imported collaborator lists.
+ * import_test.c: import/, the reader of imported collaborator lists.
  *
  * Real files first: the same list saved by LibreOffice as .csv (Windows-1252, ';'), .xls and
  * .xlsx (tests/fixtures/import/) must give the same rows, numbered as the spreadsheet numbers

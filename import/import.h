@@ -74,7 +74,7 @@
 /* Nodes the reader may visit in one part (elements, end tags, text): a sheet of
  * IMPORT_ROWS_MAX rows needs about 10 per row. */
 #define IMPORT_XML_NODES_MAX 1000000u
-/* .xls: freexl runs in a child process (see import.c) killed after this many seconds of CPU or
+/* .xls: freexl runs in a child process (see import/xls.c) killed after this many seconds of CPU or
  * wall-clock time, and limited to this address space. */
 #define IMPORT_XLS_SECONDS_MAX      10u
 #define IMPORT_XLS_MEMORY_BYTES_MAX (1024u * 1024u * 1024u)
@@ -119,7 +119,7 @@ void import_init(void);
  * the caller, to be freed with import_rows_free; zero rows is a success (an empty list, or a
  * header alone). On any error *out is empty (nothing to free) and, if why is not NULL, why
  * receives a one-line explanation for the user naming the row, part or limit at fault.
- * Reentrant: calls share no state. An .xls is read in a forked child process (see import.c).
+ * Reentrant: calls share no state. An .xls is read in a forked child process (see import/xls.c).
  */
 import_err import_parse(const char *filename, const uint8_t *bytes, size_t n, import_rows *out, char *why,
                         size_t why_bytes);
