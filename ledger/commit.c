@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #define BATCH_JOBS_MAX_DEFAULT 512u
@@ -57,6 +58,23 @@ static ledger_err grow_map(ledger *l)
 	return LEDGER_OK;
 }
 
+/*
+ * LMDB reports a write that the file system cut short as EIO (mdb_page_flush: a short pwrite
+ * is not ENOSPC), which is what a disk that fills during a commit looks like. An EIO with
+ * less than LEDGER_DISK_FULL_BYTES left on the store's file system is taken for a full disk,
+ * so the client hears STORAGE_FULL as on a disk that was full before the commit began.
+ */
+#define LEDGER_DISK_FULL_BYTES (1024u * 1024u)
+
+static bool disk_nearly_full(ledger *l)
+{
+	int fd;
+	struct statvfs fs;
+	if (mdb_env_get_fd(l->env, &fd) != 0 || fstatvfs(fd, &fs) != 0)
+		return false;
+	return (unsigned long long)fs.f_bavail * fs.f_frsize < LEDGER_DISK_FULL_BYTES;
+}
+
 /* One attempt: begin, apply every job, write the head, commit. Fills t on success. */
 static ledger_err attempt(ledger *l, ledger_job *jobs, int64_t time_us, ledger_txn *t)
 {
@@ -88,8 +106,12 @@ static ledger_err attempt(ledger *l, ledger_job *jobs, int64_t time_us, ledger_t
 	LEDGER_ASSERT_MSG(t->first_seq == 0 || t->first_seq == l->head_seq + 1, "first seq %llu after head %llu",
 	                  (unsigned long long)t->first_seq, (unsigned long long)l->head_seq);
 	rc = mdb_txn_commit(t->txn); /* frees the transaction whatever it returns */
-	if (rc)
-		return ledger_fail(ledger_mdb_err(rc), "commit failed, nothing was written: %s", mdb_strerror(rc));
+	if (rc) {
+		ledger_err err = ledger_mdb_err(rc);
+		if (rc == EIO && disk_nearly_full(l))
+			err = LEDGER_ERR_DISK_FULL;
+		return ledger_fail(err, "commit failed, nothing was written: %s", mdb_strerror(rc));
+	}
 	return LEDGER_OK;
 }
 
