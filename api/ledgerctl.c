@@ -339,7 +339,5 @@ int main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		return CTL_EXIT_REFUSED;
-	int status = cmd->run(&a, rest + words);
-	nng_fini(); /* the client is closed: let nng reap its dialer and pipes before exit */
-	return status;
+	return cmd->run(&a, rest + words);
 }

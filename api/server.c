@@ -218,9 +218,6 @@ static void server_drain(server *s)
 	static worker *leaked_workers; /* kept reachable if the close hangs */
 	if (close_sockets(s)) {
 		free_workers(s);
-		/* Closed: let nng reap its pipes and listeners before exit. Not after a hung close,
-		 * where nng_fini would hang too. */
-		s->nng_finished = true;
 	} else {
 		leaked_workers = s->workers;
 		fprintf(stderr,
@@ -256,8 +253,6 @@ int api_server_run(const api_server_options *o)
 	if (rc == 0)
 		server_serve(&s, abs_dir, &signals);
 	server_drain(&s);
-	if (s.nng_finished)
-		nng_fini();
 	if (rc == 0)
 		fprintf(stderr, "ledgerd: stopped cleanly\n");
 	return rc;

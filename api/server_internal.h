@@ -93,7 +93,6 @@ struct server {
 	api_signing *signing;
 	atomic_uint imports_parsing;     /* imported files being read now (handle.c) */
 	api_listener_guard listeners;    /* every listener, and the thread that revives them */
-	bool nng_finished;               /* sockets closed in time: nng_fini may run */
 	atomic_size_t decode_bytes_used; /* by every request being decoded or held decoded */
 	int lock_fd;                     /* the data directory's lock, held while serving */
 };
