@@ -28,7 +28,10 @@ fail() { failures=$((failures + 1)); echo "FAIL: $*"; }
 port=$((20000 + RANDOM % 20000))
 ipc="ipc://$dir/d/ledgerd.sock"
 tcp="tcp://127.0.0.1:$port"
-"$bin/ledgerd" serve --data "$dir/d" --listen "$ipc" --listen "$tcp" --ready-fd 3 3>"$dir/ready" 2>"$dir/log" &
+# Under LeakSanitizer, what nng 1.5.2 cannot free of the listeners this test makes it stop is
+# nng's (lsan-nng.supp says why); leaks of ours still fail the run.
+LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$here/lsan-nng.supp" \
+	"$bin/ledgerd" serve --data "$dir/d" --listen "$ipc" --listen "$tcp" --ready-fd 3 3>"$dir/ready" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 200); do grep -q ready "$dir/ready" 2>/dev/null && break; sleep 0.05; done
 grep -q ready "$dir/ready" || { cat "$dir/log"; echo "FAIL: ledgerd did not start"; exit 1; }
@@ -92,6 +95,6 @@ wait "$pid"
 rc=$?
 pid=
 checks=$((checks + 1))
-[ "$rc" = 0 ] || { fail "ledgerd exit $rc after SIGTERM"; tail -5 "$dir/log"; }
+[ "$rc" = 0 ] || { fail "ledgerd exit $rc after SIGTERM"; grep -A14 "LeakSanitizer\|ERROR" "$dir/log" | head -40; }
 echo "hostile: $checks checks, $failures failures ($(grep -c 'listening again' "$dir/log") listener re-creations)"
 [ "$failures" = 0 ]
