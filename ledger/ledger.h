@@ -59,6 +59,7 @@ typedef struct ledger_options {
 	size_t map_bytes_max;     /* 0: 64 GiB; the map doubles up to this when full */
 	bool read_only;           /* audit tools: MDB_RDONLY, no writes, no growth */
 	bool allow_broken_chain;  /* audit tools: open even if the head does not verify */
+	bool skip_store_check;    /* do not walk the store in a child first (ledger_store_check) */
 	unsigned named_dbs_max;   /* 0: 64; projections open theirs with ledger_dbi_open */
 	/* A throwaway store (a replay's scratch): commits do not wait for the disk (MDB_NOSYNC,
 	 * MDB_NOMETASYNC) and pages are written in the map (MDB_WRITEMAP). A crash may lose it or
@@ -79,6 +80,15 @@ ledger_err ledger_create(const char *dir, const ledger_options *options);
  * On success *out is owned by the caller: ledger_close() it.
  */
 ledger_err ledger_open(const char *dir, const ledger_options *options, ledger **out);
+
+/*
+ * Walks every database of the store in dir, every key and value byte, in a forked child, so
+ * that a damaged store (LMDB has no page checksums: a bad page pointer crashes its reader) is
+ * reported instead of crashing the caller. LEDGER_OK, or LEDGER_ERR_CORRUPT naming the database
+ * and the signal or LMDB error ("store damaged ...; restore from a backup"), or LEDGER_ERR_IO if
+ * the check could not run. ledger_open runs it unless options->scratch or skip_store_check.
+ */
+ledger_err ledger_store_check(const char *dir);
 void ledger_close(ledger *l);
 
 /* The message of the last failed open/commit in this thread, for error reports. */

@@ -260,6 +260,11 @@ ledger_err ledger_open(const char *dir, const ledger_options *options, ledger **
 		return ledger_fail(LEDGER_ERR_NOT_INITIALISED,
 		                   "%s: no ledger here (no data.mdb); run `ledgerd init --data %s`", dir, dir);
 	ledger_options o = options ? *options : (ledger_options){0};
+	if (!o.scratch && !o.skip_store_check) {
+		ledger_err checked = ledger_store_check(dir);
+		if (checked)
+			return checked;
+	}
 	ledger *l = calloc(1, sizeof *l);
 	if (!l)
 		return ledger_fail(LEDGER_ERR_NOMEM, "out of memory");

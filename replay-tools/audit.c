@@ -49,7 +49,8 @@ static const char usage[] =
     "        event with its record hash (docs/audit.md).\n"
     "\n"
     "DIR is opened read-only; nothing in it is changed.\n"
-    "exit status: 0 intact / identical, 1 broken / different, 2 usage, 3 DIR unreadable\n";
+    "exit status: 0 intact / identical, 1 broken / different, 2 usage, 3 DIR unreadable or damaged\n"
+    "(a damaged store is named: restore data.mdb from a backup, docs/operations.md)\n";
 
 static int open_ro(const char *dir, ledger **l)
 {

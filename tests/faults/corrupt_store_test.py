@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""corrupt_store_test: byte flips in copies of a store (issue 10, defect 6).
+
+LMDB has no page checksums, so a flipped byte in a page header or a page pointer used to crash
+`ledger-audit verify` and `ledgerd` (SIGSEGV, SIGBUS, an LMDB assertion). Each flip here goes
+into a copy of a small real store (accounts, a firm, delegations, a 150 KiB document on
+overflow pages), at deterministic places: page headers, the first bytes of branch and leaf
+entries (page numbers, sizes), the meta pages, and anywhere. For each copy:
+  - ledger-audit verify must end with 0 (intact), 1 (a named bad seq) or 3 (a named refusal,
+    "store damaged ..." among them): never a signal, never a hang;
+  - for one copy in three, ledgerd serve must either serve (and stop cleanly on SIGTERM) or
+    refuse with exit 1 and a message: never a signal.
+
+Usage: corrupt_store_test.py BIN_DIR [FLIPS]
+"""
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PAGE = 4096
+ACCOUNTS = int(os.environ.get("CORRUPT_STORE_ACCOUNTS", "400"))  # enough for branch pages
+
+
+def run(args, **kw):
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+
+
+def make_store(bin_dir, work):
+    data = os.path.join(work, "d")
+    run([f"{bin_dir}/ledgerd", "init", "--data", data], check=True)
+    ready_r, ready_w = os.pipe()
+    server = subprocess.Popen([f"{bin_dir}/ledgerd", "serve", "--data", data, "--ready-fd", str(ready_w)],
+                              pass_fds=(ready_w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(ready_w)
+    os.read(ready_r, 6)
+    ctl = [f"{bin_dir}/ledgerctl", "--data", data]
+    run(ctl + ["--platform", "account", "add", "ec@x.fr", "--name", "E C", "--ec"], check=True)
+    run(ctl + ["--platform", "firm", "add", "F", "--name", "Firm", "--ec", "ec@x.fr"], check=True)
+    for i in range(ACCOUNTS):
+        run(ctl + ["--platform", "account", "add", f"user{i}@x.fr", "--name", f"User {i}"], check=True)
+    run(ctl + ["--as", "ec@x.fr", "delegation", "grant", "--firm", "F", "--to",
+               ",".join(f"user{i}@x.fr" for i in range(ACCOUNTS)), "--rights", "prepare,sign"])
+    collection = run(ctl + ["--as", "ec@x.fr", "collection", "create", "--firm", "F", "--kind", "signature",
+                            "--title", "T"], check=True).stdout.decode().strip()
+    pdf = os.path.join(work, "doc.pdf")
+    write_pdf(pdf)
+    run(ctl + ["--as", "ec@x.fr", "collection", "add-document", "--firm", "F", collection, pdf], check=True)
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+    return data
+
+
+def write_pdf(path):
+    pad = b"".join(b"%% %s\n" % os.urandom(32).hex().encode() for _ in range(2200))
+    text = b"BT /F1 24 Tf 72 720 Td (Document) Tj ET\n" + pad
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    open(path, "wb").write(out)
+
+
+def flip_offset(rng, size, kind):
+    pages = max(1, size // PAGE)
+    if kind == "meta":
+        return rng.randrange(0, min(size, 2 * PAGE))
+    if kind == "header":  # pgno, pad, flags, lower/upper
+        return rng.randrange(2, pages) * PAGE + rng.randrange(0, 16) if pages > 2 else rng.randrange(size)
+    if kind == "pointers":  # the node offsets after the header, then the first nodes' fields
+        return rng.randrange(2, pages) * PAGE + rng.randrange(16, 96) if pages > 2 else rng.randrange(size)
+    return rng.randrange(size)
+
+
+def main():
+    bin_dir = sys.argv[1]
+    flips = int(sys.argv[2]) if len(sys.argv) > 2 else 600
+    work = tempfile.mkdtemp(prefix="ledger-corrupt-")
+    failures = []
+    outcomes = {}
+    try:
+        data = make_store(bin_dir, work)
+        mdb = os.path.join(data, "data.mdb")
+        size = os.path.getsize(mdb)
+        kinds = ["header", "pointers", "meta", "anywhere"]
+        for n in range(flips):
+            rng = random.Random(20261204 + n)
+            kind = kinds[n % len(kinds)]
+            offset = flip_offset(rng, size, kind)
+            copy = os.path.join(work, "copy")
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(data, copy)
+            with open(os.path.join(copy, "data.mdb"), "r+b") as f:
+                f.seek(offset)
+                byte = f.read(1)[0]
+                f.seek(offset)
+                f.write(bytes([byte ^ (1 << rng.randrange(8))]))
+            what = f"flip {n} ({kind}, offset {offset})"
+            try:
+                r = run([f"{bin_dir}/ledger-audit", "verify", "--data", copy], timeout=30)
+            except subprocess.TimeoutExpired:
+                failures.append(f"{what}: ledger-audit verify hung")
+                continue
+            outcomes[f"verify {r.returncode}"] = outcomes.get(f"verify {r.returncode}", 0) + 1
+            if r.returncode not in (0, 1, 3):
+                failures.append(f"{what}: ledger-audit verify exit {r.returncode}: {r.stdout.decode()[-300:]}")
+            if n % 3 == 0:
+                ready_r, ready_w = os.pipe()
+                server = subprocess.Popen([f"{bin_dir}/ledgerd", "serve", "--data", copy, "--ready-fd", str(ready_w)],
+                                          pass_fds=(ready_w,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                os.close(ready_w)
+                ready = os.read(ready_r, 6)
+                os.close(ready_r)
+                if ready:
+                    server.send_signal(signal.SIGTERM)
+                try:
+                    rc = server.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    failures.append(f"{what}: ledgerd hung")
+                    continue
+                err = server.stderr.read().decode()
+                outcomes[f"ledgerd {rc}"] = outcomes.get(f"ledgerd {rc}", 0) + 1
+                if rc < 0 or rc not in (0, 1):
+                    failures.append(f"{what}: ledgerd exit {rc}: {err[-300:]}")
+                elif rc == 1 and "ledgerd:" not in err:
+                    failures.append(f"{what}: ledgerd refused without saying why")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for f in failures[:20]:
+        print("FAIL: " + f)
+    print(f"corrupt_store: {flips} flips, outcomes {dict(sorted(outcomes.items()))}, {len(failures)} failures")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
