@@ -7,28 +7,8 @@
 set -uo pipefail
 bin=${1:?usage: audit_cli_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-audit-cli-XXXXXX)
-failures=0
-checks=0
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-
-expect() {
-	local want=$1 what=$2
-	shift 3
-	checks=$((checks + 1))
-	out=$("$@" 2>&1)
-	local got=$?
-	if [ "$got" != "$want" ]; then
-		failures=$((failures + 1))
-		echo "FAIL: $what: exit $got, expected $want: $*"
-		echo "$out" | sed 's/^/    /' | head -5
-	fi
-}
-contains() {
-	checks=$((checks + 1))
-	case "$out" in *"$1"*) ;; *) failures=$((failures + 1)); echo "FAIL: $2: no \"$1\" in: $(echo "$out" | head -5)" ;; esac
-}
+. "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
 
 d=$dir/d
 ctl() { "$bin/ledgerctl" --data "$d" "$@"; }
@@ -130,5 +110,4 @@ PY
 expect 1 "a broken chain proves nothing" -- audit prove --data "$dir/t" --seq 1
 contains "broken at seq 3" "names the first bad seq"
 
-echo "audit_cli_test: $checks checks, $failures failed"
-[ "$failures" = 0 ]
+report audit_cli_test

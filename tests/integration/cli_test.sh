@@ -5,36 +5,8 @@
 set -uo pipefail
 bin=${1:?usage: cli_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-cli-XXXXXX)
-failures=0
-checks=0
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, compares its exit status.
-expect() {
-	local want=$1 what=$2
-	shift 3
-	checks=$((checks + 1))
-	out=$("$@" 2>&1)
-	local got=$?
-	if [ "$got" != "$want" ]; then
-		failures=$((failures + 1))
-		echo "FAIL: $what: exit $got, expected $want: $*"
-		echo "$out" | sed 's/^/    /' | head -5
-	fi
-}
-# contains TEXT DESCRIPTION: the last output contains TEXT.
-contains() {
-	checks=$((checks + 1))
-	case "$out" in *"$1"*) ;; *) failures=$((failures + 1)); echo "FAIL: $2: no \"$1\" in: $out" ;; esac
-}
-json_ok() {
-	checks=$((checks + 1))
-	if ! printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null; then
-		failures=$((failures + 1)); echo "FAIL: $1: not JSON: $out"
-	fi
-}
+. "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
 
 expect 0 "ledgerd --help" -- "$bin/ledgerd" --help
 contains "ledgerd serve" "ledgerd help names serve"
@@ -216,5 +188,4 @@ for tamper in "accounts value" "delegations value" "expiries extra"; do
 	contains "DIFFERENT" "replay says the projections differ"
 done
 
-echo "cli_test: $checks checks, $failures failed"
-[ "$failures" = 0 ]
+report cli_test

@@ -8,47 +8,8 @@
 set -uo pipefail
 bin=${1:?usage: collections_cli_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-collections-cli-XXXXXX)
-failures=0
-checks=0
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, compares its exit status.
-expect() {
-	local want=$1 what=$2
-	shift 3
-	checks=$((checks + 1))
-	out=$("$@" 2>&1)
-	local got=$?
-	if [ "$got" != "$want" ]; then
-		failures=$((failures + 1))
-		echo "FAIL: $what: exit $got, expected $want: $*"
-		echo "$out" | sed 's/^/    /' | head -5
-	fi
-}
-# contains TEXT DESCRIPTION: the last output contains TEXT.
-contains() {
-	checks=$((checks + 1))
-	case "$out" in *"$1"*) ;; *) failures=$((failures + 1)); echo "FAIL: $2: no \"$1\" in: $(echo "$out" | head -5)" ;; esac
-}
-json_ok() {
-	checks=$((checks + 1))
-	if ! printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null; then
-		failures=$((failures + 1)); echo "FAIL: $1: not JSON: $(echo "$out" | head -5)"
-	fi
-}
-# field EXPR: evaluates a Python expression over the last output's JSON (as j); "" if it cannot.
-field() {
-	printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" 2>/dev/null
-}
-# equals EXPR VALUE DESCRIPTION: field EXPR of the last output is VALUE.
-equals() {
-	checks=$((checks + 1))
-	local got
-	got=$(field "$1")
-	[ "$got" = "$2" ] || { failures=$((failures + 1)); echo "FAIL: $3: $1 is \"$got\", expected \"$2\""; }
-}
+. "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
 
 # ----- usage: every new subcommand's --help names its options -----
 while IFS='|' read -r sub options; do
@@ -312,5 +273,4 @@ checks=$((checks + 1))
 pid=
 expect 0 "the chain verifies" -- "$bin/ledger-audit" verify --data "$dir/d"
 
-echo "collections_cli_test: $checks checks, $failures failed"
-[ "$failures" = 0 ]
+report collections_cli_test

@@ -6,30 +6,9 @@
 set -uo pipefail
 bin=${1:?usage: tls_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-tls-XXXXXX)
-failures=0
-checks=0
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
+. "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
 
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, compares its exit status.
-expect() {
-	local want=$1 what=$2
-	shift 3
-	checks=$((checks + 1))
-	out=$("$@" 2>&1)
-	local got=$?
-	if [ "$got" != "$want" ]; then
-		failures=$((failures + 1))
-		echo "FAIL: $what: exit $got, expected $want: $*"
-		echo "$out" | sed 's/^/    /' | head -5
-	fi
-}
-# contains TEXT DESCRIPTION: the last output contains TEXT.
-contains() {
-	checks=$((checks + 1))
-	case "$out" in *"$1"*) ;; *) failures=$((failures + 1)); echo "FAIL: $2: no \"$1\" in: $out" ;; esac
-}
 free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # serve ARGS...: starts ledgerd on $dir/d with ARGS and waits until it serves.
 serve() {
@@ -132,5 +111,4 @@ expect 0 "mutual TLS: a command" -- ctl "${named[@]}" --tls-cert "$dir/client.pe
 expect 1 "mutual TLS: a certificate of another CA" -- ctl "${named[@]}" --tls-cert "$dir/wrong.pem" --tls-key "$dir/wrong.key" head
 stop
 
-echo "tls_test: $checks checks, $failures failed"
-[ "$failures" = 0 ]
+report tls_test
