@@ -88,3 +88,19 @@ bool api_key_load(const char *dir, const char *name, uint8_t *key, size_t n, con
 		*why = "the key file is not a base64 key of the right size";
 	return ok;
 }
+
+bool api_token_mint_from_dir(const char *data_dir, const char *sub, bool platform, int64_t iat_s, int64_t ttl_s,
+                             const char *aud, char out[API_TOKEN_BYTES_MAX], const char **why)
+{
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	if (!api_key_load(data_dir, "idp.sk", sk, sizeof sk, why))
+		return false;
+	api_claims c = {.iat = iat_s, .exp = iat_s + ttl_s, .platform = platform};
+	snprintf(c.sub, sizeof c.sub, "%s", sub);
+	snprintf(c.aud, sizeof c.aud, "%s", aud ? aud : API_TOKEN_AUDIENCE);
+	bool ok = api_token_mint(&c, sk, out, API_TOKEN_BYTES_MAX);
+	sodium_memzero(sk, sizeof sk);
+	if (!ok)
+		*why = "the claims do not fit a token (a subject of 1 to 254 bytes)";
+	return ok;
+}

@@ -38,21 +38,13 @@ int ctl_usage_errorf(const ctl_args *a, const char *fmt, ...)
 
 bool ctl_mint(const char *data, const char *sub, bool platform, long ttl_s, char *out)
 {
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
 	const char *why;
-	if (!api_key_load(data, "idp.sk", sk, sizeof sk, &why)) {
-		fprintf(stderr, "ledgerctl: %s/keys/idp.sk: %s\n", data, why);
+	if (!api_token_mint_from_dir(data, sub, platform, (int64_t)time(NULL), ttl_s, NULL, out, &why)) {
+		fprintf(stderr, "ledgerctl: cannot mint a token for \"%.64s\" from %s/keys/idp.sk: %s\n", sub, data,
+		        why);
 		return false;
 	}
-	api_claims c = {.iat = time(NULL), .platform = platform};
-	c.exp = c.iat + ttl_s;
-	snprintf(c.sub, sizeof c.sub, "%s", sub);
-	snprintf(c.aud, sizeof c.aud, "%s", API_TOKEN_AUDIENCE);
-	bool ok = api_token_mint(&c, sk, out, API_TOKEN_BYTES_MAX);
-	sodium_memzero(sk, sizeof sk);
-	if (!ok)
-		fprintf(stderr, "ledgerctl: cannot mint a token for \"%.64s\" (subject 1 to 254 bytes)\n", sub);
-	return ok;
+	return true;
 }
 
 /* The server's URL: --server, $LEDGER_SERVER, or the socket in --data DIR. NULL (printed) if none. */

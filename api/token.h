@@ -68,4 +68,11 @@ bool api_personal_key(const char *dir, uint8_t key[32], const char **why);
 /* Reads a key file DIR/keys/NAME of exactly n bytes. */
 bool api_key_load(const char *dir, const char *name, uint8_t *key, size_t n, const char **why);
 
+/* Mints a token for sub with data_dir's embedded identity-provider key (keys/idp.sk), issued at
+ * iat_s and valid ttl_s seconds, for audience aud (NULL: API_TOKEN_AUDIENCE). What ledgerctl,
+ * the tests and the benchmarks all need. False with *why if the key cannot be read or the
+ * claims do not fit (a subject of 1 to API_SUBJECT_BYTES_MAX bytes). */
+bool api_token_mint_from_dir(const char *data_dir, const char *sub, bool platform, int64_t iat_s, int64_t ttl_s,
+                             const char *aud, char out[API_TOKEN_BYTES_MAX], const char **why);
+
 #endif

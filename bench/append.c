@@ -651,18 +651,10 @@ static bool ledgerd_stop(ledgerd_proc *p)
 
 static bool mint(const char *data_dir, const char *sub, bool platform, char out[API_TOKEN_BYTES_MAX])
 {
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
 	const char *why;
-	if (!api_key_load(data_dir, "idp.sk", sk, sizeof sk, &why)) {
-		fprintf(stderr, "bench-append: %s/keys/idp.sk: %s\n", data_dir, why);
-		return false;
-	}
-	api_claims c = {.iat = (int64_t)time(NULL), .platform = platform};
-	c.exp = c.iat + TOKEN_TTL_S;
-	snprintf(c.sub, sizeof c.sub, "%s", sub);
-	snprintf(c.aud, sizeof c.aud, "%s", API_TOKEN_AUDIENCE);
-	bool ok = api_token_mint(&c, sk, out, API_TOKEN_BYTES_MAX);
-	sodium_memzero(sk, sizeof sk);
+	bool ok = api_token_mint_from_dir(data_dir, sub, platform, (int64_t)time(NULL), TOKEN_TTL_S, NULL, out, &why);
+	if (!ok)
+		fprintf(stderr, "bench-append: a token from %s: %s\n", data_dir, why);
 	return ok;
 }
 

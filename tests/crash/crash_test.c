@@ -544,20 +544,10 @@ static bool setup_domain(test *t)
 
 static bool mint(test *t, const char *sub, bool platform, char *out)
 {
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
 	const char *why;
-	if (!api_key_load(t->dir, "idp.sk", sk, sizeof sk, &why)) {
-		fail(t, "%s/keys/idp.sk: %s", t->dir, why);
-		return false;
-	}
-	api_claims c = {.iat = time(NULL), .platform = platform};
-	c.exp = c.iat + TOKEN_TTL_S;
-	snprintf(c.sub, sizeof c.sub, "%s", sub);
-	snprintf(c.aud, sizeof c.aud, "%s", API_TOKEN_AUDIENCE);
-	bool ok = api_token_mint(&c, sk, out, API_TOKEN_BYTES_MAX);
-	sodium_memzero(sk, sizeof sk);
+	bool ok = api_token_mint_from_dir(t->dir, sub, platform, (int64_t)time(NULL), TOKEN_TTL_S, NULL, out, &why);
 	if (!ok)
-		fail(t, "cannot mint a token for %s", sub);
+		fail(t, "cannot mint a token for %s: %s", sub, why);
 	return ok;
 }
 
