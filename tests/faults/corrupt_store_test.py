@@ -20,7 +20,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from make_pdf import write_pdf  # noqa: E402
 
 PAGE = 4096
 ACCOUNTS = int(os.environ.get("CORRUPT_STORE_ACCOUNTS", "400"))  # enough for branch pages
@@ -48,33 +50,11 @@ def make_store(bin_dir, work):
     collection = run(ctl + ["--as", "ec@x.fr", "collection", "create", "--firm", "F", "--kind", "signature",
                             "--title", "T"], check=True).stdout.decode().strip()
     pdf = os.path.join(work, "doc.pdf")
-    write_pdf(pdf)
+    write_pdf(pdf, "Document", padding_kib=150, rng=random.Random(7))
     run(ctl + ["--as", "ec@x.fr", "collection", "add-document", "--firm", "F", collection, pdf], check=True)
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=30)
     return data
-
-
-def write_pdf(path):
-    pad = b"".join(b"%% %s\n" % os.urandom(32).hex().encode() for _ in range(2200))
-    text = b"BT /F1 24 Tf 72 720 Td (Document) Tj ET\n" + pad
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out, offsets = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    open(path, "wb").write(out)
 
 
 def flip_offset(rng, size, kind):

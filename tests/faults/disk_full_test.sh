@@ -39,30 +39,7 @@ ctl --platform firm add F --name "Firm" --ec ec@x.fr >/dev/null || { echo "FAIL:
 id=$(ctl --as ec@x.fr collection create --firm F --kind signature --title "T") || { echo "FAIL: collection"; exit 1; }
 # PDFs of about 150 KiB, each different: one upload writes its blob as tens of LMDB pages in
 # one vectored write, which the full disk cuts short (LMDB's EIO) rather than refusing whole.
-make_pdf() {
-	/usr/bin/python3 - "$1" "$2" <<'PY'
-import os, sys
-pad = b"".join(b"%% %s\n" % os.urandom(32).hex().encode() for _ in range(2200))
-text = b"BT /F1 24 Tf 72 720 Td (Document %s) Tj ET\n" % sys.argv[2].encode() + pad
-objects = [
-    b"<< /Type /Catalog /Pages 2 0 R >>",
-    b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-    b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-    b" /Resources << /Font << /F1 5 0 R >> >> >>",
-    b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
-    b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-]
-out, offsets = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", []
-for number, body in enumerate(objects, 1):
-    offsets.append(len(out))
-    out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-xref = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-open(sys.argv[1], "wb").write(out)
-PY
-}
+make_pdf() { /usr/bin/python3 "$(dirname "$0")/../support/make_pdf.py" "$1" --text "Document $2" --padding-kib 150; }
 for i in $(seq 40); do
 	make_pdf "$dir/doc$i.pdf" "$i"
 	out=$(ctl --as ec@x.fr collection add-document --firm F "$id" "$dir/doc$i.pdf" 2>&1)

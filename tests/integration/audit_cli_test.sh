@@ -18,21 +18,7 @@ pid=$!
 for _ in $(seq 100); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
 
 # A seal collection: sealed by the service as soon as it is asked.
-/usr/bin/python3 - "$dir/doc.pdf" <<'PY'
-import sys
-text = b"BT /F1 12 Tf 72 720 Td (Proces-verbal AG 2026) Tj ET"
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream"]
-out, offsets = b"%PDF-1.7\n", []
-for i, o in enumerate(objs):
-    offsets.append(len(out))
-    out += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
-xref = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-open(sys.argv[1], "wb").write(out)
-PY
+/usr/bin/python3 "$(dirname "$0")/../support/make_pdf.py" "$dir/doc.pdf" --text "Proces-verbal AG 2026"
 ctl --platform account add ec@audit.fr --name "EC Audit" --ec >/dev/null
 ctl --platform firm add AUD --name "Cabinet Audit" --ec ec@audit.fr >/dev/null
 ctl --as ec@audit.fr credits add --firm AUD --credits 5 >/dev/null

@@ -123,27 +123,7 @@ ctl() { "$bin/ledgerctl" --data "$dir/d" "$@"; }
 
 # A one-page PDF with a correct cross-reference table, then (when qpdf is there) rewritten by
 # qpdf, so the server's PDF checks see an ordinary file.
-/usr/bin/python3 - "$dir/hand.pdf" <<'PY'
-import sys
-text = b"BT /F1 24 Tf 72 720 Td (Lettre de mission 2026) Tj ET"
-objects = [
-    b"<< /Type /Catalog /Pages 2 0 R >>",
-    b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-    b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-    b" /Resources << /Font << /F1 5 0 R >> >> >>",
-    b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
-    b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-]
-out, offsets = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", []
-for number, body in enumerate(objects, 1):
-    offsets.append(len(out))
-    out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-xref = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-open(sys.argv[1], "wb").write(out)
-PY
+/usr/bin/python3 "$(dirname "$0")/../support/make_pdf.py" "$dir/hand.pdf" --text "Lettre de mission 2026"
 if command -v qpdf >/dev/null && qpdf "$dir/hand.pdf" "$dir/lettre.pdf" 2>/dev/null; then :; else cp "$dir/hand.pdf" "$dir/lettre.pdf"; fi
 printf 'not a PDF, only text\n' >"$dir/notes.pdf"
 pdf_sha=$(sha256sum "$dir/lettre.pdf" | cut -d' ' -f1)
