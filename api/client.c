@@ -154,13 +154,32 @@ bool api_client_call_raw(api_client *c, const uint8_t *bytes, size_t n, Ledger__
 	return true;
 }
 
+uint8_t *api_envelope_pack(const Ledger__Api__Request *req, size_t *bytes)
+{
+	Ledger__Api__Request body = *req;
+	body.token = (char *)""; /* travels in the envelope, ahead of the request */
+	size_t n = ledger__api__request__get_packed_size(&body);
+	uint8_t *packed = malloc(n ? n : 1);
+	if (!packed)
+		return NULL;
+	ledger__api__request__pack(&body, packed);
+	Ledger__Api__Envelope envelope = LEDGER__API__ENVELOPE__INIT;
+	envelope.token = req->token ? req->token : (char *)"";
+	envelope.request = (ProtobufCBinaryData){n, packed};
+	*bytes = ledger__api__envelope__get_packed_size(&envelope);
+	uint8_t *out = malloc(*bytes ? *bytes : 1);
+	if (out)
+		ledger__api__envelope__pack(&envelope, out);
+	free(packed);
+	return out;
+}
+
 bool api_client_call(api_client *c, const Ledger__Api__Request *req, Ledger__Api__Reply **reply, const char **why)
 {
-	size_t n = ledger__api__request__get_packed_size(req);
-	uint8_t *buf = malloc(n ? n : 1);
+	size_t n;
+	uint8_t *buf = api_envelope_pack(req, &n);
 	if (!buf)
 		return *why = "out of memory", false;
-	ledger__api__request__pack(req, buf);
 	bool ok = api_client_call_raw(c, buf, n, reply, why);
 	free(buf);
 	return ok;

@@ -30,6 +30,11 @@ void api_client_close(api_client *c);
  * unreadable reply; a reply carrying a typed error is a success of the call.
  */
 bool api_client_call(api_client *c, const Ledger__Api__Request *req, Ledger__Api__Reply **reply, const char **why);
+
+/* req as it travels: an Envelope with req's token first and req packed without it
+ * (docs/rpc.md#envelope). Returns malloc'd bytes (the caller frees) and their count in *bytes,
+ * or NULL without memory. api_client_call sends this; raw senders (benchmarks) use it too. */
+uint8_t *api_envelope_pack(const Ledger__Api__Request *req, size_t *bytes);
 /* Sends raw bytes (tests: malformed requests). Same contract. */
 bool api_client_call_raw(api_client *c, const uint8_t *bytes, size_t n, Ledger__Api__Reply **reply, const char **why);
 

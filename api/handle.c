@@ -156,7 +156,24 @@ static bool may_upload(worker *w, int64_t now_us)
 	return ok;
 }
 
-static void worker_handle(worker *w, nng_msg *msg)
+/* A message that could not be decoded: too costly for its budget (REQUEST_TOO_LARGE), for the
+ * shared one (UNAVAILABLE, retry), or not what it should be (MALFORMED_REQUEST). */
+static void request_refused(worker *w, size_t n, const char *malformed)
+{
+	if (w->budget.exceeded) {
+		char m[160];
+		snprintf(m, sizeof m, "decoding this request of %zu bytes would take more than %zu bytes of memory", n,
+		         w->budget.limit);
+		worker_send_error(w, LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, NULL, m);
+	} else if (w->budget.busy) {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__UNAVAILABLE, NULL,
+		                  "other requests hold the memory for decoding; retry with the same request id");
+	} else {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, NULL, malformed);
+	}
+}
+
+void worker_handle(worker *w, nng_msg *msg)
 {
 	server *s = w->s;
 	atomic_fetch_add(&s->in_flight, 1);
@@ -174,33 +191,31 @@ static void worker_handle(worker *w, nng_msg *msg)
 		worker_send_error(w, LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, NULL, m);
 		return;
 	}
-	/* Decoded within a budget: protobuf-c keeps unknown fields, and a request made of them
-	 * would otherwise cost far more memory than its size (request_budget.h). */
+	/* The envelope first, within a budget (protobuf-c keeps unknown fields, so a message made
+	 * of them would otherwise cost far more memory than its size: request_budget.h); the
+	 * token it carries is verified before the request inside is decoded at all. */
 	api_request_budget_init(&w->budget, &s->decode_bytes_used, n);
-	w->req = ledger__api__request__unpack(&w->budget.allocator, n, nng_msg_body(msg));
+	Ledger__Api__Envelope *envelope = ledger__api__envelope__unpack(&w->budget.allocator, n, nng_msg_body(msg));
 	nng_msg_free(msg);
 	w->arena = proj_arena_new();
-	if (!w->req && w->budget.exceeded) {
-		char m[160];
-		snprintf(m, sizeof m, "decoding this request of %zu bytes would take more than %zu bytes of memory", n,
-		         w->budget.limit);
-		worker_send_error(w, LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, NULL, m);
-		return;
-	}
-	if (!w->req && w->budget.busy) {
-		worker_send_error(w, LEDGER__API__ERROR_CODE__UNAVAILABLE, NULL,
-		                  "other requests hold the memory for decoding; retry with the same request id");
-		return;
-	}
-	if (!w->req) {
-		worker_send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, NULL,
-		                  "the request is not a ledger.api.Request protobuf");
+	if (!envelope) {
+		request_refused(w, n, "the message is not a ledger.api.Envelope protobuf");
 		return;
 	}
 	const char *why;
 	int64_t now_us = server_clock(s);
-	if (!api_token_verify_cached(s->tokens, w->req->token, s->idp_pk, now_us / 1000000, &w->claims, &why)) {
+	bool authenticated =
+	    api_token_verify_cached(s->tokens, envelope->token, s->idp_pk, now_us / 1000000, &w->claims, &why);
+	if (authenticated)
+		w->req =
+		    ledger__api__request__unpack(&w->budget.allocator, envelope->request.len, envelope->request.data);
+	ledger__api__envelope__free_unpacked(envelope, &w->budget.allocator);
+	if (!authenticated) {
 		worker_send_error(w, LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "token", why);
+		return;
+	}
+	if (!w->req) {
+		request_refused(w, n, "the envelope's request is not a ledger.api.Request protobuf");
 		return;
 	}
 	/* An email subject is normalised like every address in the ledger, so EC@X.FR is

@@ -806,9 +806,12 @@ static void request_sample(ledgerd_figures *f, const char *token)
 {
 	grant_request g;
 	grant_request_init(&g, token, 0);
-	f->request_bytes = ledger__api__request__get_packed_size(&g.req);
-	assert(f->request_bytes <= sizeof f->request);
-	ledger__api__request__pack(&g.req, f->request);
+	size_t n = 0;
+	uint8_t *wire = api_envelope_pack(&g.req, &n); /* what a client sends (docs/rpc.md#envelope) */
+	assert(wire && n <= sizeof f->request);
+	memcpy(f->request, wire, n);
+	f->request_bytes = n;
+	free(wire);
 }
 
 /* Runs the loads against the served ledgerd; the setup client marks each load's seq range. */

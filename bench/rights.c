@@ -1403,10 +1403,15 @@ static size_t pack_can_request(const check *c, const char *token, uint8_t *out, 
 	req.token = (char *)token;
 	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
 	req.can = &q;
-	size_t n = ledger__api__request__get_packed_size(&req);
-	if (n > cap)
+	size_t n = 0;
+	uint8_t *wire = api_envelope_pack(&req, &n); /* what a client sends (docs/rpc.md#envelope) */
+	if (!wire || n > cap) {
+		free(wire);
 		return 0;
-	return ledger__api__request__pack(&req, out);
+	}
+	memcpy(out, wire, n);
+	free(wire);
+	return n;
 }
 
 /*

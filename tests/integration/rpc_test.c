@@ -310,9 +310,9 @@ static void test_malformed_and_oversized(void)
 	req.request_id = (char *)"half-1";
 	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
 	req.account_add = &c;
-	size_t n = ledger__api__request__get_packed_size(&req);
-	uint8_t *buf = malloc(n);
-	ledger__api__request__pack(&req, buf);
+	size_t n = 0;
+	uint8_t *buf = api_envelope_pack(&req, &n);
+	REQUIRE_VOID(buf);
 	r = NULL;
 	CHECK(api_client_call_raw(h.client, buf, n - 5, &r, &why), "reply to a truncated request");
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "truncated: MALFORMED_REQUEST (%d)",
@@ -344,6 +344,23 @@ static void test_malformed_and_oversized(void)
 	if (r)
 		ledger__api__reply__free_unpacked(r, NULL);
 	free(name);
+	/* The token is checked before the request inside the envelope is decoded: a bad token
+	 * with an undecodable request is UNAUTHENTICATED, a good one with it MALFORMED. */
+	static const uint8_t not_a_request[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+	for (int good = 0; good < 2; good++) {
+		Ledger__Api__Envelope envelope = LEDGER__API__ENVELOPE__INIT;
+		envelope.token = good ? token : (char *)"v1.forged.token";
+		envelope.request = (ProtobufCBinaryData){sizeof not_a_request, (uint8_t *)not_a_request};
+		uint8_t wire[API_TOKEN_BYTES_MAX + 64];
+		size_t wire_bytes = ledger__api__envelope__pack(&envelope, wire);
+		r = NULL;
+		CHECK(api_client_call_raw(h.client, wire, wire_bytes, &r, &why), "reply to an envelope");
+		int want = good ? LEDGER__API__ERROR_CODE__MALFORMED_REQUEST : LEDGER__API__ERROR_CODE__UNAUTHENTICATED;
+		CHECK(harness_code(r) == want, "%s token, undecodable request: %d, want %d", good ? "good" : "bad",
+		      harness_code(r), want);
+		if (r)
+			ledger__api__reply__free_unpacked(r, NULL);
+	}
 	/* An empty request: no token, nothing. */
 	r = NULL;
 	CHECK(api_client_call_raw(h.client, (const uint8_t *)"", 0, &r, &why), "reply to empty");
