@@ -76,21 +76,30 @@ static void decode_content(signer_fz *fz, pdf_document *doc, pdf_page *page, siz
 	}
 }
 
-/* Loads every page: its size as displayed, and its decoded content. */
+/*
+ * Loads every page as signing does: its object, which signing adds the signature widget to, its
+ * size as displayed, and its decoded content. mupdf loads a page object it cannot parse (nested
+ * past its parser's limit, damaged) as null and still answers with a default box: such a page
+ * could be shown, never signed, so it is refused here rather than failing at signing.
+ */
 static signer_err check_pages(signer_fz *fz, pdf_document *doc, int count, signer_pdf_info *info)
 {
 	fz_context *ctx = fz->ctx;
 	pdf_page *page = NULL;
 	size_t content_bytes = 0;
 	int i = 0;
-	bool empty_box = false;
+	bool empty_box = false, unreadable = false;
 	fz_var(page);
 	fz_var(i);
 	fz_var(empty_box);
+	fz_var(unreadable);
 	fz_try(ctx)
 	{
-		for (i = 0; i < count && !empty_box; i++) {
+		for (i = 0; i < count && !empty_box && !unreadable; i++) {
 			page = pdf_load_page(ctx, doc, i);
+			unreadable = !pdf_is_dict(ctx, page->obj);
+			if (unreadable)
+				break;
 			fz_rect box = pdf_bound_page(ctx, page);
 			float width = box.x1 - box.x0, height = box.y1 - box.y0;
 			empty_box = !isfinite(width) || !isfinite(height) || width <= 0 || height <= 0;
@@ -110,6 +119,9 @@ static signer_err check_pages(signer_fz *fz, pdf_document *doc, int count, signe
 		snprintf(doing, sizeof doing, "page %d", i + 1);
 		return signer_fz_caught(fz, SIGNER_ERR_CORRUPT, doing);
 	}
+	if (unreadable)
+		return signer_fail(SIGNER_ERR_CORRUPT, "page %d: mupdf cannot read the page object (%s)", i + 1,
+		                   fz->message[0] ? fz->message : "not a dictionary");
 	if (empty_box)
 		return signer_fail(SIGNER_ERR_CORRUPT, "page %d has an empty or infinite box", i);
 	return SIGNER_OK;

@@ -114,7 +114,8 @@ typedef struct signer_pdf_info {
  *                         them (a broken xref, a truncated file: refused, because a repaired
  *                         file cannot take an incremental update that keeps its bytes, and what
  *                         a viewer shows of it is a guess), or there is no page, or a page or
- *                         its content cannot be loaded;
+ *                         its content cannot be loaded (a page object mupdf reads as null, nested past
+ *                         its parser's limit, is one: signing adds its widget to that object);
  *   SIGNER_OK             info holds the page count and sizes.
  * On an error, info is zeroed and signer_last_error() says why. mupdf prints nothing.
  */

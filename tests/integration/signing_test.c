@@ -843,7 +843,7 @@ static void test_decline(void)
 static bool has_failure(const view *v, const void *arg)
 {
 	(void)arg;
-	return v->n_documents == 1 && v->documents[0]->failure[0] != '\0';
+	return v->n_documents >= 1 && v->documents[0]->failure[0] != '\0';
 }
 
 /* A signature the service cannot make (its credentials' directory is unusable) is recorded as
@@ -882,6 +882,96 @@ static void test_failure_recorded_then_retried(void)
 	code_of(r);
 }
 
+/* A one-page PDF whose inline /Resources nest depth arrays, exact xref; malloc'd, *n its length.
+ * mupdf loads that page's object as null past its parser's nesting limit: nothing could ever
+ * add a signature to it. */
+static uint8_t *nested_pdf_build(size_t depth, size_t *n)
+{
+	static const char page_head[] = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /X ";
+	size_t cap = 1024 + 2 * depth;
+	char *s = malloc(cap);
+	if (!s)
+		return NULL;
+	size_t offsets[3], at = (size_t)snprintf(s, cap, "%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n");
+	offsets[0] = at;
+	at += (size_t)snprintf(s + at, cap - at, "1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+	offsets[1] = at;
+	at += (size_t)snprintf(s + at, cap - at, "2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n");
+	offsets[2] = at;
+	at += (size_t)snprintf(s + at, cap - at, "3 0 obj\n%s", page_head);
+	memset(s + at, '[', depth);
+	memset(s + at + depth, ']', depth);
+	at += 2 * depth;
+	at += (size_t)snprintf(s + at, cap - at, " >> >>\nendobj\n");
+	size_t xref = at;
+	at += (size_t)snprintf(s + at, cap - at, "xref\n0 4\n0000000000 65535 f \n");
+	for (int i = 0; i < 3; i++)
+		at += (size_t)snprintf(s + at, cap - at, "%010zu 00000 n \n", offsets[i]);
+	at += (size_t)snprintf(s + at, cap - at, "trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", xref);
+	*n = at;
+	return (uint8_t *)s;
+}
+
+/* A PDF that could never be signed (issue 10, defect 5) is refused at upload, as
+ * INVALID_DOCUMENT, rather than accepted and failed at signing with the credits reserved. */
+static void test_unsignable_refused(void)
+{
+	char id[32];
+	size_t n = 0;
+	uint8_t *pdf = nested_pdf_build(100000, &n);
+	REQUIRE_VOID(pdf && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Imbrique", id));
+	int code = document_add(EC, id, pdf, n, "imbrique.pdf");
+	CHECK(code == LEDGER__API__ERROR_CODE__INVALID_DOCUMENT,
+	      "a page nesting 100 000 arrays: INVALID_DOCUMENT, got %d", code);
+	free(pdf);
+	Ledger__Api__Reply *r = show(id);
+	CHECK(r && view_of(r)->n_documents == 0, "nothing added");
+	code_of(r);
+}
+
+/* A signature that failed leaves a collection a person can act on: cancelling it ends it and
+ * releases every reserved credit, and the owed signature is not made later, even once the
+ * cause is gone and ledgerd restarted. */
+static void test_failure_then_cancelled(void)
+{
+	char id[32], keys[300], cmd[3 * 300 + 64];
+	uint8_t pdf[PDF_BYTES_MAX], second[PDF_BYTES_MAX];
+	size_t n = pdf_build(pdf, sizeof pdf, "Lettre de mission");
+	size_t second_bytes = pdf_build(second, sizeof second, "Annexe");
+	credits before = credits_now();
+	REQUIRE_VOID(n > 0 && second_bytes > 0 &&
+	             collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Mission", id));
+	CHECK(document_add(EC, id, pdf, n, "mission.pdf") == 0, "document");
+	CHECK(document_add(EC, id, second, second_bytes, "annexe.pdf") == 0, "second document");
+	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	snprintf(keys, sizeof keys, "%s/keys", h.dir);
+	snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
+	REQUIRE_VOID(system(cmd) == 0);
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
+	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
+	CHECK(r != NULL, "the failure is shown on the document");
+	code_of(r);
+	credits failed = credits_now();
+	CHECK(failed.reserved == before.reserved + 2, "2 credits still reserved after the failure");
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__CANCEL) == 0, "the EC cancels the failed collection");
+	credits after = credits_now();
+	CHECK(after.available == before.available && after.reserved == before.reserved && after.used == before.used,
+	      "every reserved credit released: available %llu (before %llu), reserved %llu (before %llu)",
+	      (unsigned long long)after.available, (unsigned long long)before.available,
+	      (unsigned long long)after.reserved, (unsigned long long)before.reserved);
+	snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
+	REQUIRE_VOID(system(cmd) == 0);
+	CHECK(harness_stop(&h) == 0, "stop");
+	REQUIRE_VOID(harness_start(&h, NULL));
+	usleep(1500 * 1000); /* room for a signature that should not come */
+	r = show(id);
+	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_CANCELLED, "still cancelled");
+	code_of(r);
+	uint8_t source[SIGNED_EVENTS_MAX][32], produced[SIGNED_EVENTS_MAX][32];
+	CHECK(signed_events(id, source, produced, SIGNED_EVENTS_MAX) == 0, "no DocumentSigned after the cancel");
+}
+
 static void audit(const char *bin_dir)
 {
 	CHECK(harness_stop(&h) == 0, "clean stop");
@@ -908,6 +998,8 @@ int main(int argc, char **argv)
 	test_seal();
 	test_decline();
 	test_failure_recorded_then_retried();
+	test_unsignable_refused();
+	test_failure_then_cancelled();
 	audit(argv[1]);
 	harness_cleanup(&h);
 	char cmd[128];

@@ -155,6 +155,28 @@ static uint8_t *bomb_pdf(size_t *bytes)
 	return pdf;
 }
 
+/* One page whose inline /Resources holds an array nested depth deep ("[[[...]]]"). mupdf's
+ * parser gives up past its own nesting limit and loads the page object as null: the page still
+ * has a (default) box, but no dictionary a signature could be added to (issue 10, defect 5). */
+static uint8_t *nested_resources_pdf(size_t depth, size_t *bytes)
+{
+	static const char head[] = "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</X ";
+	static const char tail[] = ">>>>";
+	size_t page_bytes = sizeof head - 1 + 2 * depth + sizeof tail - 1;
+	uint8_t *page = malloc(page_bytes);
+	if (!page)
+		return NULL;
+	memcpy(page, head, sizeof head - 1);
+	memset(page + sizeof head - 1, '[', depth);
+	memset(page + sizeof head - 1 + depth, ']', depth);
+	memcpy(page + sizeof head - 1 + 2 * depth, tail, sizeof tail - 1);
+	raw_object objects[] = {
+	    OBJ("<</Type/Catalog/Pages 2 0 R>>"), OBJ("<</Type/Pages/Count 1/Kids[3 0 R]>>"), {page, page_bytes}};
+	uint8_t *pdf = raw_pdf(objects, 3, NULL, bytes);
+	free(page);
+	return pdf;
+}
+
 /* ----- the cases ----- */
 
 static signer_err inspect(const uint8_t *pdf, size_t bytes)
@@ -299,6 +321,16 @@ static void test_structures(void)
 	free(pdf);
 	pdf = pages_pdf((int)SIGNER_PAGES_MAX + 1, &bytes);
 	EXPECT(pdf, bytes, SIGNER_ERR_TOO_LARGE, "one page over SIGNER_PAGES_MAX");
+	free(pdf);
+
+	pdf = nested_resources_pdf(100, &bytes);
+	REQUIRE_VOID(pdf);
+	EXPECT(pdf, bytes, SIGNER_OK, "a page whose resources nest 100 arrays");
+	free(pdf);
+	pdf = nested_resources_pdf(100000, &bytes);
+	REQUIRE_VOID(pdf);
+	EXPECT(pdf, bytes, SIGNER_ERR_CORRUPT, "a page whose resources nest 100 000 arrays (its object loads as null)");
+	CHECK(strstr(signer_last_error(), "page 1"), "the page is named: %s", signer_last_error());
 	free(pdf);
 
 	pdf = bomb_pdf(&bytes);
