@@ -102,7 +102,10 @@ static const char usage[] =
                                                                                                     "failure (the "
                                                                                                     "message names "
                                                                                                     "it), 2 usage "
-                                                                                                    "error\n";
+                                                                                                    "error, 3 store "
+                                                                                                    "damaged: restore "
+                                                                                                    "it from a "
+                                                                                                    "backup\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {

@@ -104,7 +104,8 @@ static int lock_data_dir(const char *dir)
  * Opens everything serve needs, in dependency order: keys, TLS (before the store, so a bad
  * certificate stops ledgerd at once), the directory lock, the store, the committer, the
  * personal-data key, the signer's CA and thread, the expirer, the sockets and the workers.
- * Returns 0, or 1 with the reason printed; whatever was opened is released by server_drain.
+ * Returns 0, or 1 (API_EXIT_STORE_DAMAGED for a damaged store) with the reason printed;
+ * whatever was opened is released by server_drain.
  */
 static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 {
@@ -131,7 +132,7 @@ static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 		fprintf(stderr, "ledgerd: %s\n", ledger_last_error());
 		if (tls)
 			nng_tls_config_free(tls);
-		return 1;
+		return err == LEDGER_ERR_CORRUPT ? API_EXIT_STORE_DAMAGED : 1;
 	}
 	s->tokens = api_token_cache_new(); /* without it (no memory), every token is verified */
 	s->document_bytes_max = o->document_bytes_max ? o->document_bytes_max : API_DOCUMENT_BYTES_DEFAULT;

@@ -48,7 +48,13 @@ typedef struct api_server_options {
 	api_tls_options tls;       /* for every tls+tcp:// URL (listen and pub); unused without one */
 } api_server_options;
 
-/* Serves until SIGTERM or SIGINT. Returns a process exit code; errors go to stderr. */
+/* ledgerd's exit status when the store is refused as damaged (a page walk that crashed or
+ * failed, a broken hash chain): a restart cannot help, a restore from a backup does
+ * (docs/operations.md). Distinct so that a supervisor can stop restarting it. */
+#define API_EXIT_STORE_DAMAGED 3
+
+/* Serves until SIGTERM or SIGINT. Returns a process exit code: 0 after a clean stop,
+ * API_EXIT_STORE_DAMAGED, or 1 on any other failure; errors go to stderr. */
 int api_server_run(const api_server_options *options);
 
 /* Opens the signer's CA of data_dir/keys, creating it first if the store predates it. Errors

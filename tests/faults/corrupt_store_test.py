@@ -8,8 +8,9 @@ overflow pages), at deterministic places: page headers, the first bytes of branc
 entries (page numbers, sizes), the meta pages, and anywhere. For each copy:
   - ledger-audit verify must end with 0 (intact), 1 (a named bad seq) or 3 (a named refusal,
     "store damaged ..." among them): never a signal, never a hang;
-  - for one copy in three, ledgerd serve must either serve (and stop cleanly on SIGTERM) or
-    refuse with exit 1 and a message: never a signal.
+  - for one copy in three, ledgerd serve must either serve (and stop cleanly on SIGTERM),
+    refuse a damaged store by name with exit 3, or refuse otherwise with exit 1 and a message:
+    never a signal.
 
 Usage: corrupt_store_test.py BIN_DIR [FLIPS]
 """
@@ -117,8 +118,11 @@ def main():
                     continue
                 err = server.stderr.read().decode()
                 outcomes[f"ledgerd {rc}"] = outcomes.get(f"ledgerd {rc}", 0) + 1
-                if rc < 0 or rc not in (0, 1):
+                damaged = "store damaged" in err or "hash chain is broken" in err
+                if rc < 0 or rc not in (0, 1, 3):
                     failures.append(f"{what}: ledgerd exit {rc}: {err[-300:]}")
+                elif rc != 0 and damaged != (rc == 3):
+                    failures.append(f"{what}: ledgerd exit {rc}, not 3 exactly when the store is damaged: {err[-300:]}")
                 elif rc == 1 and "ledgerd:" not in err:
                     failures.append(f"{what}: ledgerd refused without saying why")
     finally:

@@ -154,7 +154,7 @@ with env.begin(write=True, db=events) as txn:
 PY
 expect 1 "verify a tampered copy" -- "$bin/ledger-audit" verify --data "$dir/t"
 contains "broken at seq 4" "names seq 4"
-expect 1 "ledgerd refuses a broken chain" -- "$bin/ledgerd" serve --data "$dir/t" --listen "ipc://$dir/t/x.sock"
+expect 3 "ledgerd refuses a broken chain as a damaged store (no restart mends it)" -- "$bin/ledgerd" serve --data "$dir/t" --listen "ipc://$dir/t/x.sock"
 contains "seq 4" "ledgerd names the seq"
 
 # A tampered projection (the chain intact): replay's byte comparison names the database.
