@@ -18,8 +18,10 @@ tlog_err tlog_checkpoint_format(const tlog_checkpoint *c, char *out, size_t cap,
 		                 c->origin);
 	size_t ext_bytes = strnlen(c->extensions, sizeof c->extensions), bad = 0;
 	if (ext_bytes > TLOG_EXTENSIONS_BYTES_MAX || (ext_bytes && c->extensions[ext_bytes - 1] != '\n') ||
-	    strstr(c->extensions, "\n\n") || c->extensions[0] == '\n' || !tlog_text_valid(c->extensions, ext_bytes, &bad))
-		return tlog_fail(TLOG_ERR_MALFORMED, "checkpoint extensions: not non-empty lines each ending in a newline");
+	    strstr(c->extensions, "\n\n") || c->extensions[0] == '\n' ||
+	    !tlog_text_valid(c->extensions, ext_bytes, &bad))
+		return tlog_fail(TLOG_ERR_MALFORMED,
+		                 "checkpoint extensions: not non-empty lines each ending in a newline");
 	char root[45];
 	tlog_base64_encode(c->root, TLOG_HASH_BYTES, root, sizeof root);
 	int n = snprintf(out, cap, "%s\n%" PRIu64 "\n%s\n%s", c->origin, c->size, root, c->extensions);
@@ -79,7 +81,8 @@ tlog_err tlog_checkpoint_parse(const char *text, size_t text_bytes, tlog_checkpo
 		                 TLOG_ORIGIN_BYTES_MAX);
 	memcpy(c.origin, line, line_bytes);
 	if (!next_line(text, text_bytes, &at, &line, &line_bytes) || !parse_size(line, line_bytes, &c.size))
-		return tlog_fail(TLOG_ERR_MALFORMED, "checkpoint line 2: tree size is not a decimal without leading zeros");
+		return tlog_fail(TLOG_ERR_MALFORMED,
+		                 "checkpoint line 2: tree size is not a decimal without leading zeros");
 	size_t root_bytes = 0;
 	if (!next_line(text, text_bytes, &at, &line, &line_bytes) ||
 	    tlog_base64_decode(line, line_bytes, c.root, sizeof c.root, &root_bytes) != TLOG_OK ||
@@ -117,7 +120,7 @@ tlog_err tlog_checkpoint_open(const char *note, size_t note_bytes, const tlog_ve
 	if (err == TLOG_OK)
 		err = tlog_checkpoint_parse(note, result->text_bytes, out);
 	if (err == TLOG_OK && strcmp(out->origin, log_key->name) != 0)
-		err = tlog_fail(TLOG_ERR_MALFORMED, "checkpoint origin \"%.80s\" is not the log key's name %s", out->origin,
-		                log_key->name);
+		err = tlog_fail(TLOG_ERR_MALFORMED, "checkpoint origin \"%.80s\" is not the log key's name %s",
+		                out->origin, log_key->name);
 	return err;
 }

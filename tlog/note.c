@@ -119,8 +119,8 @@ tlog_err tlog_vkey_parse(const char *vkey, tlog_verifier *out)
 	for (int i = 0; i < 8; i++) {
 		int d = hex_digit(plus1[1 + i]);
 		if (d < 0)
-			return tlog_fail(TLOG_ERR_MALFORMED, "verifier key \"%.80s\": key ID is not 8 lower-case hex digits",
-			                 vkey);
+			return tlog_fail(TLOG_ERR_MALFORMED,
+			                 "verifier key \"%.80s\": key ID is not 8 lower-case hex digits", vkey);
 		key_id[i / 2] = (uint8_t)(i % 2 ? (key_id[i / 2] | d) : d << 4);
 	}
 	uint8_t key[1 + TLOG_PUBLIC_KEY_BYTES];
@@ -129,16 +129,16 @@ tlog_err tlog_vkey_parse(const char *vkey, tlog_verifier *out)
 	    key_bytes != sizeof key)
 		return tlog_fail(TLOG_ERR_MALFORMED, "verifier key \"%.80s\": key is not base64 of 33 bytes", vkey);
 	if (!type_known(key[0]))
-		return tlog_fail(TLOG_ERR_MALFORMED, "verifier key \"%.80s\": signature type 0x%02x is not 0x01 or 0x04",
-		                 vkey, key[0]);
+		return tlog_fail(TLOG_ERR_MALFORMED,
+		                 "verifier key \"%.80s\": signature type 0x%02x is not 0x01 or 0x04", vkey, key[0]);
 	v.type = key[0];
 	memcpy(v.public_key, key + 1, TLOG_PUBLIC_KEY_BYTES);
 	tlog_err err = tlog_key_id(v.name, v.type, v.public_key, v.key_id);
 	if (err)
 		return err;
 	if (memcmp(v.key_id, key_id, TLOG_KEY_ID_BYTES) != 0)
-		return tlog_fail(TLOG_ERR_MALFORMED, "verifier key \"%.80s\": key ID is not the hash of name, type and key",
-		                 vkey);
+		return tlog_fail(TLOG_ERR_MALFORMED,
+		                 "verifier key \"%.80s\": key ID is not the hash of name, type and key", vkey);
 	*out = v;
 	return TLOG_OK;
 }
@@ -155,8 +155,8 @@ static size_t cosignature_prefix(uint64_t timestamp, char prefix[COSIGNATURE_PRE
 
 /* The bytes a signer of `type` signs for `text`: the text itself, or (cosignature) the prefix
  * and the text, in a buffer *message the caller frees (NULL when it is the text). */
-static tlog_err signed_message(uint8_t type, uint64_t timestamp, const char *text, size_t text_bytes,
-                               uint8_t **message, size_t *message_bytes)
+static tlog_err signed_message(uint8_t type, uint64_t timestamp, const char *text, size_t text_bytes, uint8_t **message,
+                               size_t *message_bytes)
 {
 	*message = NULL;
 	if (type == TLOG_TYPE_ED25519) {
@@ -198,7 +198,8 @@ static tlog_err parse_signature_line(const char *line, size_t line_bytes, size_t
 	const char *name = line + EM_DASH_SPACE_BYTES;
 	const char *space = memchr(name, ' ', line_bytes - EM_DASH_SPACE_BYTES);
 	if (!space)
-		return tlog_fail(TLOG_ERR_MALFORMED, "signature line %zu has no space between name and signature", number);
+		return tlog_fail(TLOG_ERR_MALFORMED, "signature line %zu has no space between name and signature",
+		                 number);
 	out->name = name;
 	out->name_bytes = (size_t)(space - name);
 	out->signature_b64 = space + 1;
@@ -209,8 +210,8 @@ static tlog_err parse_signature_line(const char *line, size_t line_bytes, size_t
 	size_t decoded_bytes = 0;
 	if (tlog_base64_decode(out->signature_b64, out->signature_b64_bytes, decoded, sizeof decoded, &decoded_bytes) ||
 	    decoded_bytes <= TLOG_KEY_ID_BYTES)
-		return tlog_fail(TLOG_ERR_MALFORMED, "signature line %zu: signature is not base64 of key ID and signature",
-		                 number);
+		return tlog_fail(TLOG_ERR_MALFORMED,
+		                 "signature line %zu: signature is not base64 of key ID and signature", number);
 	return TLOG_OK;
 }
 
@@ -262,7 +263,8 @@ static tlog_err verify_line(const char *text, size_t text_bytes, const note_line
 	TLOG_ASSERT(err == TLOG_OK); /* parse_note decoded it already */
 	size_t want = TLOG_KEY_ID_BYTES + (v->type == TLOG_TYPE_COSIGNATURE_V1 ? 8 : 0) + TLOG_ED25519_SIGNATURE_BYTES;
 	if (sig_bytes != want)
-		return tlog_fail(TLOG_ERR_BAD_SIGNATURE, "signature by %s is %zu bytes, not %zu", v->name, sig_bytes, want);
+		return tlog_fail(TLOG_ERR_BAD_SIGNATURE, "signature by %s is %zu bytes, not %zu", v->name, sig_bytes,
+		                 want);
 	const uint8_t *ed25519 = sig + TLOG_KEY_ID_BYTES;
 	*timestamp = 0;
 	if (v->type == TLOG_TYPE_COSIGNATURE_V1) {
@@ -282,8 +284,9 @@ static tlog_err verify_line(const char *text, size_t text_bytes, const note_line
 	                                             v->public_key);
 	free(message);
 	if (rc != 0)
-		return tlog_fail(TLOG_ERR_BAD_SIGNATURE, "the signature by %s (key ID %02x%02x%02x%02x) does not verify",
-		                 v->name, v->key_id[0], v->key_id[1], v->key_id[2], v->key_id[3]);
+		return tlog_fail(TLOG_ERR_BAD_SIGNATURE,
+		                 "the signature by %s (key ID %02x%02x%02x%02x) does not verify", v->name, v->key_id[0],
+		                 v->key_id[1], v->key_id[2], v->key_id[3]);
 	return TLOG_OK;
 }
 
@@ -325,7 +328,8 @@ tlog_err tlog_note_open(const char *note, size_t note_bytes, const tlog_verifier
 			continue;
 		}
 		if (result->verified[known]) {
-			err = tlog_fail(TLOG_ERR_DUPLICATE_SIGNATURE, "key %s signed the note twice", verifiers[known].name);
+			err = tlog_fail(TLOG_ERR_DUPLICATE_SIGNATURE, "key %s signed the note twice",
+			                verifiers[known].name);
 			break;
 		}
 		err = verify_line(note, p->text_bytes, &p->lines[i], &verifiers[known], &result->timestamps[known]);
@@ -393,15 +397,16 @@ static tlog_err check_signer(const tlog_signer *signer, const char *in, char *ou
 	return TLOG_OK;
 }
 
-tlog_err tlog_note_sign(const char *text, size_t text_bytes, const tlog_signer *signer, uint64_t timestamp,
-                        char *out, size_t cap, size_t *out_bytes)
+tlog_err tlog_note_sign(const char *text, size_t text_bytes, const tlog_signer *signer, uint64_t timestamp, char *out,
+                        size_t cap, size_t *out_bytes)
 {
 	tlog_err err = check_signer(signer, text, out, out_bytes);
 	if (err)
 		return err;
 	size_t bad = 0;
 	if (text_bytes == 0 || text_bytes > TLOG_NOTE_BYTES_MAX)
-		return tlog_fail(TLOG_ERR_TOO_LARGE, "note text of %zu bytes (1 to %u)", text_bytes, TLOG_NOTE_BYTES_MAX);
+		return tlog_fail(TLOG_ERR_TOO_LARGE, "note text of %zu bytes (1 to %u)", text_bytes,
+		                 TLOG_NOTE_BYTES_MAX);
 	if (!tlog_text_valid(text, text_bytes, &bad))
 		return tlog_fail(TLOG_ERR_MALFORMED, "note text byte %zu: not UTF-8, or a control character", bad);
 	if (text[text_bytes - 1] != '\n')
@@ -411,8 +416,8 @@ tlog_err tlog_note_sign(const char *text, size_t text_bytes, const tlog_signer *
 	memmove(out, text, text_bytes); /* out may be text's own buffer */
 	out[text_bytes] = '\n';
 	size_t line_bytes = 0;
-	err = signature_line(out, text_bytes, signer, timestamp, out + text_bytes + 1, cap - text_bytes - 1,
-	                     &line_bytes);
+	err =
+	    signature_line(out, text_bytes, signer, timestamp, out + text_bytes + 1, cap - text_bytes - 1, &line_bytes);
 	if (err)
 		return err;
 	*out_bytes = text_bytes + 1 + line_bytes;

@@ -19,8 +19,7 @@ static uint64_t split_point(uint64_t n)
 }
 
 /* The RFC 9162 hash of leaves [start, end), start aligned as above, from the store. */
-static tlog_err range_hash(const tlog_subtree_store *store, uint64_t start, uint64_t end,
-                           uint8_t out[TLOG_HASH_BYTES])
+static tlog_err range_hash(const tlog_subtree_store *store, uint64_t start, uint64_t end, uint8_t out[TLOG_HASH_BYTES])
 {
 	TLOG_ASSERT(start < end);
 	uint8_t pieces[TLOG_TREE_LEVELS_MAX][TLOG_HASH_BYTES];
@@ -115,8 +114,7 @@ tlog_err tlog_prove_inclusion(const tlog_subtree_store *store, uint64_t index, u
  *   m == hi - lo: [] if b, else [MTH(D[lo:hi])]
  *   m <= k:       SUBPROOF(m, D[lo:lo+k], b) : MTH(D[lo+k:hi])
  *   m > k:        SUBPROOF(m - k, D[lo+k:hi], false) : MTH(D[lo:lo+k]) */
-tlog_err tlog_prove_consistency(const tlog_subtree_store *store, uint64_t old_size, uint64_t new_size,
-                                tlog_proof *out)
+tlog_err tlog_prove_consistency(const tlog_subtree_store *store, uint64_t old_size, uint64_t new_size, tlog_proof *out)
 {
 	tlog_err err = check_store(store, out);
 	if (err)
@@ -189,7 +187,8 @@ tlog_err tlog_verify_inclusion(const uint8_t leaf_hash[TLOG_HASH_BYTES], uint64_
 	return TLOG_OK;
 }
 
-static tlog_err verify_trivial_consistency(uint64_t old_size, uint64_t new_size, const uint8_t old_root[TLOG_HASH_BYTES],
+static tlog_err verify_trivial_consistency(uint64_t old_size, uint64_t new_size,
+                                           const uint8_t old_root[TLOG_HASH_BYTES],
                                            const uint8_t new_root[TLOG_HASH_BYTES], const tlog_proof *proof)
 {
 	uint8_t empty[TLOG_HASH_BYTES];
@@ -223,7 +222,7 @@ tlog_err tlog_verify_consistency(uint64_t old_size, uint64_t new_size, const uin
 	size_t first = 0;
 	const uint8_t *start = old_is_full ? old_root : proof->hashes[first++];
 	uint64_t fn = old_size - 1, sn = new_size - 1; /* 3 */
-	while (fn & 1) { /* 4 */
+	while (fn & 1) {                               /* 4 */
 		fn >>= 1;
 		sn >>= 1;
 	}
@@ -249,7 +248,8 @@ tlog_err tlog_verify_consistency(uint64_t old_size, uint64_t new_size, const uin
 		sn >>= 1;
 	}
 	if (sn != 0) /* 7 */
-		return tlog_fail(TLOG_ERR_PROOF, "consistency proof has fewer hashes than the path (%zu)", proof->count);
+		return tlog_fail(TLOG_ERR_PROOF, "consistency proof has fewer hashes than the path (%zu)",
+		                 proof->count);
 	if (memcmp(fr, old_root, TLOG_HASH_BYTES) != 0)
 		return tlog_fail(TLOG_ERR_PROOF, "consistency proof does not lead to the old root (size %llu)",
 		                 (unsigned long long)old_size);

@@ -45,8 +45,7 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 static bool unicode_space(uint32_t c)
 {
 	return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-	       (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-	       c == 0x3000;
+	       (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 bool tlog_text_valid(const char *text, size_t text_bytes, size_t *bad_offset)
@@ -83,7 +82,8 @@ tlog_err tlog_base64_encode(const uint8_t *bin, size_t bin_bytes, char *out, siz
 {
 	if (!out || (!bin && bin_bytes))
 		return tlog_fail(TLOG_ERR_INVALID, "tlog_base64_encode: NULL argument");
-	if (bin_bytes > (SIZE_MAX / 4) * 3 - 3 || cap < sodium_base64_ENCODED_LEN(bin_bytes, sodium_base64_VARIANT_ORIGINAL))
+	if (bin_bytes > (SIZE_MAX / 4) * 3 - 3 ||
+	    cap < sodium_base64_ENCODED_LEN(bin_bytes, sodium_base64_VARIANT_ORIGINAL))
 		return tlog_fail(TLOG_ERR_BUFFER_TOO_SMALL, "base64 of %zu bytes does not fit in %zu", bin_bytes, cap);
 	sodium_bin2base64(out, cap, bin, bin_bytes, sodium_base64_VARIANT_ORIGINAL);
 	return TLOG_OK;
@@ -117,8 +117,8 @@ tlog_err tlog_base64_decode(const char *text, size_t text_bytes, uint8_t *out, s
 	if (allocated)
 		free(allocated);
 	if (!canonical)
-		return tlog_fail(TLOG_ERR_MALFORMED, "non-canonical base64: \"%.*s\"", (int)(text_bytes > 80 ? 80 : text_bytes),
-		                 text);
+		return tlog_fail(TLOG_ERR_MALFORMED, "non-canonical base64: \"%.*s\"",
+		                 (int)(text_bytes > 80 ? 80 : text_bytes), text);
 	*out_bytes = decoded;
 	return TLOG_OK;
 }

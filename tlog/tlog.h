@@ -36,17 +36,17 @@
 
 typedef enum {
 	TLOG_OK = 0,
-	TLOG_ERR_INVALID,         /* a bad argument (a bug in the caller): NULL, a size out of order */
-	TLOG_ERR_RANGE,           /* an index or tree size past what the tree or store holds */
-	TLOG_ERR_NOT_FOUND,       /* the subtree source has no hash for a subtree asked for */
-	TLOG_ERR_STORE,           /* the subtree source failed (its own error is in its context) */
-	TLOG_ERR_NOMEM,           /* out of memory */
-	TLOG_ERR_BUFFER_TOO_SMALL, /* the output does not fit in the capacity given */
-	TLOG_ERR_TOO_LARGE,       /* an input over one of the limits below */
-	TLOG_ERR_PROOF,           /* the proof does not prove what it is said to */
-	TLOG_ERR_MALFORMED,       /* text not in its format: note, checkpoint, key, base64 */
-	TLOG_ERR_BAD_SIGNATURE,   /* a signature by a known key does not verify: reject the note */
-	TLOG_ERR_NO_SIGNATURE,    /* no signature by a required known key */
+	TLOG_ERR_INVALID,             /* a bad argument (a bug in the caller): NULL, a size out of order */
+	TLOG_ERR_RANGE,               /* an index or tree size past what the tree or store holds */
+	TLOG_ERR_NOT_FOUND,           /* the subtree source has no hash for a subtree asked for */
+	TLOG_ERR_STORE,               /* the subtree source failed (its own error is in its context) */
+	TLOG_ERR_NOMEM,               /* out of memory */
+	TLOG_ERR_BUFFER_TOO_SMALL,    /* the output does not fit in the capacity given */
+	TLOG_ERR_TOO_LARGE,           /* an input over one of the limits below */
+	TLOG_ERR_PROOF,               /* the proof does not prove what it is said to */
+	TLOG_ERR_MALFORMED,           /* text not in its format: note, checkpoint, key, base64 */
+	TLOG_ERR_BAD_SIGNATURE,       /* a signature by a known key does not verify: reject the note */
+	TLOG_ERR_NO_SIGNATURE,        /* no signature by a required known key */
 	TLOG_ERR_DUPLICATE_SIGNATURE, /* one known key signed the note twice */
 } tlog_err;
 
@@ -94,7 +94,7 @@ typedef struct tlog_subtree_store {
 /* The in-memory store: one growing array of hashes per level. */
 typedef struct tlog_mem_store {
 	uint8_t (*levels[TLOG_TREE_LEVELS_MAX])[TLOG_HASH_BYTES];
-	uint64_t counts[TLOG_TREE_LEVELS_MAX];    /* hashes held per level */
+	uint64_t counts[TLOG_TREE_LEVELS_MAX];     /* hashes held per level */
 	uint64_t capacities[TLOG_TREE_LEVELS_MAX]; /* hashes allocated per level */
 } tlog_mem_store;
 
@@ -158,8 +158,7 @@ tlog_err tlog_prove_inclusion(const tlog_subtree_store *store, uint64_t index, u
  * 9162 PROOF(old_size, D[0:new_size]). Empty when old_size is 0 or equals new_size.
  * TLOG_ERR_RANGE if old_size > new_size.
  */
-tlog_err tlog_prove_consistency(const tlog_subtree_store *store, uint64_t old_size, uint64_t new_size,
-                                tlog_proof *out);
+tlog_err tlog_prove_consistency(const tlog_subtree_store *store, uint64_t old_size, uint64_t new_size, tlog_proof *out);
 
 /*
  * Verifies an inclusion proof (RFC 9162 §2.1.3.2): TLOG_OK if leaf_hash is leaf `index` of
@@ -189,10 +188,10 @@ tlog_err tlog_verify_consistency(uint64_t old_size, uint64_t new_size, const uin
 /* Signature lines in one note; the spec asks verifiers to accept at least 16. */
 #define TLOG_NOTE_SIGNATURES_MAX 100
 /* Verifier keys given to one tlog_note_open. */
-#define TLOG_VERIFIERS_MAX 32
-#define TLOG_KEY_ID_BYTES  4
-#define TLOG_PUBLIC_KEY_BYTES 32
-#define TLOG_SEED_BYTES    32
+#define TLOG_VERIFIERS_MAX           32
+#define TLOG_KEY_ID_BYTES            4
+#define TLOG_PUBLIC_KEY_BYTES        32
+#define TLOG_SEED_BYTES              32
 #define TLOG_ED25519_SIGNATURE_BYTES 64
 /* Signature type bytes (c2sp.org/signed-note, "Signature types"). */
 #define TLOG_TYPE_ED25519        0x01 /* a note signature: Ed25519 over the note text */
@@ -240,8 +239,8 @@ tlog_err tlog_vkey_parse(const char *vkey, tlog_verifier *out);
  * NUL. A TLOG_TYPE_COSIGNATURE_V1 signer signs the cosignature/v1 message at `timestamp`
  * (ignored for TLOG_TYPE_ED25519).
  */
-tlog_err tlog_note_sign(const char *text, size_t text_bytes, const tlog_signer *signer, uint64_t timestamp,
-                        char *out, size_t cap, size_t *out_bytes);
+tlog_err tlog_note_sign(const char *text, size_t text_bytes, const tlog_signer *signer, uint64_t timestamp, char *out,
+                        size_t cap, size_t *out_bytes);
 
 /*
  * Adds one signature line to a signed note (a witness cosigning a checkpoint): the note is
@@ -253,9 +252,9 @@ tlog_err tlog_note_add_signature(const char *note, size_t note_bytes, const tlog
 
 /* What tlog_note_open found. verified[i] and timestamps[i] refer to verifiers[i]. */
 typedef struct tlog_note_result {
-	size_t text_bytes;        /* the text is note[0, text_bytes) */
-	size_t signature_count;   /* signature lines */
-	size_t unknown_count;     /* lines from keys not among the verifiers: ignored */
+	size_t text_bytes;      /* the text is note[0, text_bytes) */
+	size_t signature_count; /* signature lines */
+	size_t unknown_count;   /* lines from keys not among the verifiers: ignored */
 	bool verified[TLOG_VERIFIERS_MAX];
 	uint64_t timestamps[TLOG_VERIFIERS_MAX]; /* cosignatures' times; 0 for note signatures */
 } tlog_note_result;

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENTRIES_MAX        (1u << 20)
-#define ENTRY_BYTES_MAX    (64u * 1024u)
-#define PROOFS_SIZE_MAX    512u /* `proofs` prints O(n^2) proofs: keep it small */
+#define ENTRIES_MAX     (1u << 20)
+#define ENTRY_BYTES_MAX (64u * 1024u)
+#define PROOFS_SIZE_MAX 512u /* `proofs` prints O(n^2) proofs: keep it small */
 
 typedef struct options {
 	const char *command, *name, *seed, *entries, *log_vkey;
@@ -90,13 +90,28 @@ static int parse_options(int argc, char **argv, options *o)
 	return 0;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A seed: exactly 64 hex digits. */
 static bool parse_seed(const char *hex, uint8_t seed[TLOG_SEED_BYTES])
 {
 	if (!hex || strlen(hex) != 2 * TLOG_SEED_BYTES)
 		return false;
-	for (int i = 0; i < TLOG_SEED_BYTES; i++)
-		if (sscanf(hex + 2 * i, "%2hhx", &seed[i]) != 1)
+	for (int i = 0; i < TLOG_SEED_BYTES; i++) {
+		int high = hex_digit(hex[2 * i]), low = hex_digit(hex[2 * i + 1]);
+		if (high < 0 || low < 0)
 			return false;
+		seed[i] = (uint8_t)(high << 4 | low);
+	}
 	return true;
 }
 
@@ -105,7 +120,8 @@ static int load_entries(const char *path, tlog_mem_store *mem, tlog_tree *tree)
 {
 	FILE *f = path ? fopen(path, "rb") : NULL;
 	if (!f) {
-		fprintf(stderr, "tlog-tool: cannot read entries file %s: %s\n", path ? path : "(none)", strerror(errno));
+		fprintf(stderr, "tlog-tool: cannot read entries file %s: %s\n", path ? path : "(none)",
+		        strerror(errno));
 		return 3;
 	}
 	tlog_subtree_store store = tlog_mem_store_interface(mem);
@@ -279,7 +295,7 @@ int main(int argc, char **argv)
 	status = load_entries(o.entries, &mem, &tree);
 	if (status == 0)
 		status = strcmp(o.command, "checkpoint") == 0 ? command_checkpoint(&o, &mem, &tree)
-		                                               : command_proofs(&o, &mem, &tree);
+		                                              : command_proofs(&o, &mem, &tree);
 	tlog_mem_store_free(&mem);
 	return status;
 }

@@ -13,11 +13,12 @@
 #define NOTE_CAP (TLOG_NOTE_BYTES_MAX + 512)
 
 static const char go_vkey[] = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
-static const char go_note[] = "If you think cryptography is the answer to your problem,\n"
-                              "then you don't know what your problem is.\n"
-                              "\n"
-                              "\xE2\x80\x94 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXg"
-                              "KvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+static const char go_note[] =
+    "If you think cryptography is the answer to your problem,\n"
+    "then you don't know what your problem is.\n"
+    "\n"
+    "\xE2\x80\x94 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXg"
+    "KvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 
 static char buffer[NOTE_CAP], buffer2[NOTE_CAP];
 
@@ -89,8 +90,8 @@ static void test_round_trip_and_refusals(void)
 	REQUIRE_VOID(tlog_signer_init(&impostor, "example.org/log", TLOG_TYPE_ED25519, seed) == TLOG_OK);
 	char vkey[TLOG_VKEY_BYTES_MAX + 1];
 	tlog_verifier parsed;
-	CHECK(tlog_vkey_format(&log.verifier, vkey, sizeof vkey) == TLOG_OK && tlog_vkey_parse(vkey, &parsed) == TLOG_OK &&
-	          memcmp(&parsed, &log.verifier, sizeof parsed) == 0,
+	CHECK(tlog_vkey_format(&log.verifier, vkey, sizeof vkey) == TLOG_OK &&
+	          tlog_vkey_parse(vkey, &parsed) == TLOG_OK && memcmp(&parsed, &log.verifier, sizeof parsed) == 0,
 	      "vkey of a new key round-trips");
 	/* Many keys: some base64 parts hold '+', which must not be taken for a separator. */
 	int with_plus = 0;
@@ -198,8 +199,10 @@ static void test_malformed_notes(void)
 	/* A note over the size limit. */
 	memset(buffer2, 'a', TLOG_NOTE_BYTES_MAX);
 	buffer2[TLOG_NOTE_BYTES_MAX] = '\n';
-	CHECK(tlog_note_open(buffer2, TLOG_NOTE_BYTES_MAX + 1, &log.verifier, 1, &r) == TLOG_ERR_TOO_LARGE, "too large");
-	CHECK(tlog_note_sign(buffer2, TLOG_NOTE_BYTES_MAX + 1, &log, 0, buffer, sizeof buffer, &n) == TLOG_ERR_TOO_LARGE,
+	CHECK(tlog_note_open(buffer2, TLOG_NOTE_BYTES_MAX + 1, &log.verifier, 1, &r) == TLOG_ERR_TOO_LARGE,
+	      "too large");
+	CHECK(tlog_note_sign(buffer2, TLOG_NOTE_BYTES_MAX + 1, &log, 0, buffer, sizeof buffer, &n) ==
+	          TLOG_ERR_TOO_LARGE,
 	      "too large to sign");
 	/* Texts that cannot be signed. */
 	CHECK(tlog_note_sign("no newline", 10, &log, 0, buffer, sizeof buffer, &n) == TLOG_ERR_MALFORMED, "no newline");
@@ -207,7 +210,8 @@ static void test_malformed_notes(void)
 	CHECK(tlog_note_sign("ok\n", 3, &log, 0, buffer, 20, &n) == TLOG_ERR_BUFFER_TOO_SMALL, "no room");
 	tlog_signer bad;
 	CHECK(tlog_signer_init(&bad, "has space", TLOG_TYPE_ED25519, seed) == TLOG_ERR_MALFORMED, "name with a space");
-	CHECK(tlog_signer_init(&bad, "a\xC2\xA0name", TLOG_TYPE_ED25519, seed) == TLOG_ERR_MALFORMED, "a no-break space");
+	CHECK(tlog_signer_init(&bad, "a\xC2\xA0name", TLOG_TYPE_ED25519, seed) == TLOG_ERR_MALFORMED,
+	      "a no-break space");
 	CHECK(tlog_signer_init(&bad, "", TLOG_TYPE_ED25519, seed) == TLOG_ERR_MALFORMED, "empty name");
 	CHECK(tlog_signer_init(&bad, "x", 0x02, seed) == TLOG_ERR_INVALID, "type 0x02");
 	tlog_signer_wipe(&log);
@@ -240,13 +244,16 @@ static void test_checkpoint_and_cosignature(void)
 	CHECK(tlog_checkpoint_open(buffer2, n2, &log.verifier, &witness.verifier, 1, &opened, &r) == TLOG_OK &&
 	          r.verified[0] && r.verified[1] && r.timestamps[1] == t,
 	      "cosigned checkpoint opens: %s", tlog_last_error());
-	CHECK(memcmp(&opened, &c, sizeof c) == 0, "checkpoint round trip");
+	CHECK(strcmp(opened.origin, c.origin) == 0 && opened.size == c.size && memcmp(opened.root, c.root, 32) == 0 &&
+	          strcmp(opened.extensions, c.extensions) == 0,
+	      "checkpoint round trip");
 	/* The cosignature's bytes, as c2sp.org/tlog-cosignature spells them. */
 	{
 		const char *b64 = strrchr(buffer2, ' ') + 1;
 		uint8_t sig[76];
 		size_t sig_bytes = 0;
-		CHECK(tlog_base64_decode(b64, strlen(b64) - 1, sig, sizeof sig, &sig_bytes) == TLOG_OK && sig_bytes == 76,
+		CHECK(tlog_base64_decode(b64, strlen(b64) - 1, sig, sizeof sig, &sig_bytes) == TLOG_OK &&
+		          sig_bytes == 76,
 		      "cosignature is key ID, timestamp, signature");
 		CHECK(memcmp(sig, witness.verifier.key_id, 4) == 0, "cosignature key ID");
 		CHECK(memcmp(sig + 4, "\x00\x00\x00\x00\x64\x18\x50\xcb", 8) == 0, "timestamp big-endian");
