@@ -277,7 +277,7 @@ static tlog_err verify_line(const char *text, size_t text_bytes, const note_line
 		ed25519 += 8;
 	}
 	uint8_t *message;
-	size_t message_bytes;
+	size_t message_bytes = 0;
 	if ((err = signed_message(v->type, *timestamp, text, text_bytes, &message, &message_bytes)) != TLOG_OK)
 		return err;
 	int rc = crypto_sign_ed25519_verify_detached(ed25519, message ? message : (const uint8_t *)text, message_bytes,
@@ -369,7 +369,7 @@ static tlog_err signature_line(const char *text, size_t text_bytes, const tlog_s
 		sig_bytes += 8;
 	}
 	uint8_t *message;
-	size_t message_bytes;
+	size_t message_bytes = 0;
 	tlog_err err = signed_message(v->type, timestamp, text, text_bytes, &message, &message_bytes);
 	if (err)
 		return err;
