@@ -10,7 +10,7 @@
  *   tlog-tool consistency --entries FILE --old M --new N
  *   tlog-tool proofs --entries FILE        every inclusion and consistency proof up to its size
  *
- * FILE holds one entry per line (the line without its '\n' is the entry's bytes). Keys are
+ * FILE holds one entry per line (the line without its '\n' is the entry's bytes, any byte but '\n'). Keys are
  * 32-byte Ed25519 seeds in hex: test keys, never real ones. Exit status: 0 done, 1 refused
  * (a note that does not verify), 2 usage, 3 unreadable input.
  */
@@ -115,7 +115,8 @@ static bool parse_seed(const char *hex, uint8_t seed[TLOG_SEED_BYTES])
 	return true;
 }
 
-/* Appends every line of the entries file to a tree kept in `mem`. */
+/* Appends every line of the entries file to a tree kept in `mem`. Lines are read with their
+ * length, so an entry may hold any byte but '\n' (NUL included). */
 static int load_entries(const char *path, tlog_mem_store *mem, tlog_tree *tree)
 {
 	FILE *f = path ? fopen(path, "rb") : NULL;
@@ -125,21 +126,24 @@ static int load_entries(const char *path, tlog_mem_store *mem, tlog_tree *tree)
 		return 3;
 	}
 	tlog_subtree_store store = tlog_mem_store_interface(mem);
-	static char line[ENTRY_BYTES_MAX + 2];
+	char *line = NULL;
+	size_t line_cap = 0;
+	ssize_t n;
 	int status = 0;
-	while (status == 0 && fgets(line, sizeof line, f)) {
-		size_t n = strlen(line);
-		if (n == 0 || line[n - 1] != '\n' || tree->size == ENTRIES_MAX) {
-			fprintf(stderr, "tlog-tool: %s: entry %" PRIu64 " too long or not ended by a newline\n", path,
-			        tree->size);
+	while (status == 0 && (n = getline(&line, &line_cap, f)) > 0) {
+		if (line[n - 1] != '\n' || (size_t)n > ENTRY_BYTES_MAX + 1 || tree->size == ENTRIES_MAX) {
+			fprintf(stderr,
+			        "tlog-tool: %s: entry %" PRIu64 " too long, one too many, or not ended by a newline\n",
+			        path, tree->size);
 			status = 3;
 			break;
 		}
 		uint8_t leaf[TLOG_HASH_BYTES];
-		tlog_leaf_hash((const uint8_t *)line, n - 1, leaf);
+		tlog_leaf_hash((const uint8_t *)line, (size_t)n - 1, leaf);
 		if (tlog_tree_append(tree, leaf, &store) != TLOG_OK)
 			status = 3;
 	}
+	free(line);
 	fclose(f);
 	return status;
 }

@@ -59,6 +59,15 @@ for size in 0 1 2 3 4 5 7 8 9 16 31 32 33 64 69 70; do
 	grep -qx "cosigned by witness.example/w1 at $((1700000000 + size))" "$dir/out" || fail "w1's time at $size"
 done
 
+# RFC 6962's test leaves (bytes, one a NUL): both sides find the published root of size 8.
+printf '\n\000\n\020\n\040\041\n\060\061\n\100\101\102\103\nPQRSTUVW\n`abcdefghijklmno\n' >"$dir/rfc"
+"$tool" checkpoint --name $origin --seed "$log_seed" --entries "$dir/rfc" >"$dir/cp-rfc" || fail "checkpoint of RFC leaves"
+checks=$((checks + 1))
+# 5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328 in base64:
+[ "$(sed -n 3p "$dir/cp-rfc")" = XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg= ] ||
+	fail "tlog-tool's root of the RFC 6962 leaves"
+accepts "Python's root of the RFC 6962 leaves" verify checkpoint --log-vkey "$log_vkey" --entries "$dir/rfc" "$dir/cp-rfc"
+
 # Every inclusion and consistency proof of every size up to 70, against roots Python computes.
 "$tool" proofs --entries "$entries" >"$dir/proofs" || fail "tlog-tool proofs"
 accepts "all proofs up to 70" verify proofs --entries "$entries" "$dir/proofs"
