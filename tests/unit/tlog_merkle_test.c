@@ -283,6 +283,39 @@ static void test_all_sizes(void)
 
 /* ---- limits and errors ------------------------------------------------------------------- */
 
+/* A store that fails every put above level 0, after passing level 0 to the memory store. */
+static tlog_err put_failing_above_leaves(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32])
+{
+	if (level > 0)
+		return TLOG_ERR_STORE;
+	tlog_subtree_store mem = tlog_mem_store_interface(ctx);
+	return mem.put(mem.ctx, level, index, hash);
+}
+
+/* A failed append leaves the tree as it was; the same append, retried, succeeds (the subtrees
+ * already put are put again with the same hashes). */
+static void test_append_failure(void)
+{
+	tlog_mem_store mem;
+	tlog_mem_store_init(&mem);
+	tlog_subtree_store good = tlog_mem_store_interface(&mem);
+	tlog_subtree_store failing = {.get = good.get, .put = put_failing_above_leaves, .ctx = &mem};
+	tlog_tree tree, before;
+	tlog_tree_init(&tree);
+	uint8_t leaf[32] = {7};
+	REQUIRE_VOID(tlog_tree_append(&tree, leaf, &good) == TLOG_OK);
+	before = tree;
+	CHECK(tlog_tree_append(&tree, leaf, &failing) == TLOG_ERR_STORE, "the store's error is returned");
+	CHECK(tree.size == before.size && tree.peak_count == before.peak_count &&
+	          memcmp(tree.peaks, before.peaks, sizeof tree.peaks) == 0,
+	      "a failed append leaves the tree unchanged");
+	CHECK(tlog_tree_append(&tree, leaf, &good) == TLOG_OK && tree.size == 2, "the retried append succeeds");
+	uint8_t root[32], want[32];
+	tlog_node_hash(leaf, leaf, want);
+	CHECK(tlog_root_at(&good, 2, root) == TLOG_OK && memcmp(root, want, 32) == 0, "and the store has the tree");
+	tlog_mem_store_free(&mem);
+}
+
 static void test_limits(void)
 {
 	tlog_mem_store mem;
@@ -333,5 +366,6 @@ int main(void)
 	test_rfc6962_roots();
 	test_all_sizes();
 	test_limits();
+	test_append_failure();
 	return check_report("tlog_merkle_test");
 }
