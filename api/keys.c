@@ -2,6 +2,7 @@
  * keys.c: the key files of a data directory. Secret keys are written 0600 in a 0700
  * directory, created exclusively (O_EXCL) so an existing key is never overwritten.
  */
+#include "tlog.h"
 #include "token.h"
 
 #include <errno.h>
@@ -103,4 +104,70 @@ bool api_token_mint_from_dir(const char *data_dir, const char *sub, bool platfor
 	if (!ok)
 		*why = "the claims do not fit a token (a subject of 1 to 254 bytes)";
 	return ok;
+}
+
+/* Writes text to DIR/keys/NAME, created exclusively with mode. */
+static bool write_text(const char *dir, const char *name, const char *text, mode_t mode)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/keys/%s", dir, name) >= (int)sizeof path)
+		return false;
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return false;
+	bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+	return close(fd) == 0 && ok;
+}
+
+bool api_log_key_create(const char *dir, const char *origin, char *vkey, size_t vkey_cap, const char **why)
+{
+	uint8_t seed[TLOG_SEED_BYTES];
+	randombytes_buf(seed, sizeof seed);
+	tlog_signer s;
+	tlog_err err = tlog_signer_init(&s, origin, TLOG_TYPE_ED25519, seed);
+	if (err) {
+		sodium_memzero(seed, sizeof seed);
+		return *why = tlog_last_error(), false;
+	}
+	err = tlog_vkey_format(&s.verifier, vkey, vkey_cap);
+	tlog_signer_wipe(&s);
+	bool ok = err == TLOG_OK && write_key(dir, "log.key", seed, sizeof seed, 0600) &&
+	          write_text(dir, "log.vkey", vkey, 0644);
+	sodium_memzero(seed, sizeof seed);
+	if (!ok)
+		*why = "cannot write keys/log.key or keys/log.vkey (does one exist already?)";
+	return ok;
+}
+
+bool api_log_key_load(const char *dir, tlog_signer *out, const char **why)
+{
+	char path[PATH_MAX], text[TLOG_VKEY_BYTES_MAX + 2];
+	if (snprintf(path, sizeof path, "%s/keys/log.vkey", dir) >= (int)sizeof path)
+		return *why = "path too long", false;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return *why = "cannot read keys/log.vkey (a data directory initialised before the log key existed: "
+		              "see docs/operations.md)",
+		       false;
+	size_t len = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	if (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	tlog_verifier v;
+	if (tlog_vkey_parse(text, &v) != TLOG_OK)
+		return *why = "keys/log.vkey is not a C2SP verifier key", false;
+	uint8_t seed[TLOG_SEED_BYTES];
+	if (!api_key_load(dir, "log.key", seed, sizeof seed, why))
+		return false;
+	tlog_err err = tlog_signer_init(out, v.name, TLOG_TYPE_ED25519, seed);
+	sodium_memzero(seed, sizeof seed);
+	if (err)
+		return *why = "keys/log.key: not a usable Ed25519 seed", false;
+	if (memcmp(out->verifier.public_key, v.public_key, sizeof v.public_key) != 0) {
+		tlog_signer_wipe(out);
+		return *why = "keys/log.key is not the private half of keys/log.vkey", false;
+	}
+	return true;
 }

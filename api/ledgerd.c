@@ -5,6 +5,7 @@
 #include "ledger.h"
 #include "projections.h"
 #include "server.h"
+#include "tlog.h"
 #include "token.h"
 
 #include <errno.h>
@@ -28,15 +29,19 @@
 #define STRINGIFY(x)       STRINGIFY_VALUE(x)
 
 static const char usage[] =
-    "usage: ledgerd init  --data DIR" CLOCK_FILE_USAGE "\n"
+    "usage: ledgerd init  --data DIR [--log-origin NAME]" CLOCK_FILE_USAGE "\n"
     "       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
     "\n"
     "init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
-    "       pair (keys/idp.sk, keys/idp.pk), the service key pair (keys/service.*), the\n"
-    "       and the personal-data key (keys/personal.key). The first serve adds the\n"
+    "       pair (keys/idp.sk, keys/idp.pk), the service key pair (keys/service.*),\n"
+    "       the personal-data key (keys/personal.key), and the log key that signs the\n"
+    "       checkpoints (keys/log.key, secret; keys/log.vkey, its C2SP verifier key, printed\n"
+    "       for auditors and witnesses). The first serve adds the\n"
     "       signer's internal CA (keys/signer-ca.key, keys/signer-ca.pem: the trust anchor\n"
     "       of the signatures), dated by the service's clock.\n"
     "       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
+    "  --log-origin NAME   the log's name in its checkpoints and key (default\n"
+    "                      jse-ledger/LOG-ID), e.g. signature.example.fr/ledger\n"
     "serve  serves DIR until SIGTERM or SIGINT (then drains: every queued command is\n"
     "       committed and answered before exit).\n"
     "\n"
@@ -207,8 +212,23 @@ static void init_done(ledger_job *job, ledger_err err)
 	((init_job *)job)->result = err;
 }
 
-static int cmd_init(const char *dir, const char *clock_file)
+static int cmd_init(const char *dir, const char *clock_file, const char *log_origin)
 {
+	if (sodium_init() < 0) {
+		fputs("ledgerd init: libsodium failed to initialise\n", stderr);
+		return 1;
+	}
+	init_job j = {.job = {.apply = init_apply, .done = init_done}};
+	randombytes_buf(j.log_id, sizeof j.log_id);
+	char id[33], origin[TLOG_ORIGIN_BYTES_MAX + 1];
+	ledger_hex(j.log_id, sizeof j.log_id, id);
+	if (log_origin && strlen(log_origin) > TLOG_ORIGIN_BYTES_MAX)
+		return usage_error("--log-origin %s: at most " STRINGIFY(TLOG_ORIGIN_BYTES_MAX) " bytes", log_origin);
+	snprintf(origin, sizeof origin, "%s%s", log_origin ? log_origin : "jse-ledger/", log_origin ? "" : id);
+	char vkey[TLOG_VKEY_BYTES_MAX + 1];
+	uint8_t probe[TLOG_KEY_ID_BYTES], zero[TLOG_PUBLIC_KEY_BYTES] = {0};
+	if (tlog_key_id(origin, TLOG_TYPE_ED25519, zero, probe) != TLOG_OK)
+		return usage_error("--log-origin %s: not a key name (UTF-8, no spaces, no '+')", origin);
 	if (ledger_create(dir, NULL) != LEDGER_OK) {
 		fprintf(stderr, "ledgerd init: %s\n", ledger_last_error());
 		return 1;
@@ -218,15 +238,21 @@ static int cmd_init(const char *dir, const char *clock_file)
 		fprintf(stderr, "ledgerd init: %s/keys: %s\n", dir, why);
 		return 1;
 	}
+	tlog_signer *log_key = calloc(1, sizeof *log_key);
+	if (!log_key || !api_log_key_create(dir, origin, vkey, sizeof vkey, &why) ||
+	    !api_log_key_load(dir, log_key, &why)) {
+		fprintf(stderr, "ledgerd init: %s/keys: %s\n", dir, log_key ? why : "out of memory");
+		free(log_key);
+		return 1;
+	}
 	ledger *l;
-	if (ledger_open(dir, NULL, &l) != LEDGER_OK) {
+	ledger_options lo = {.checkpoint_signer = log_key};
+	if (ledger_open(dir, &lo, &l) != LEDGER_OK) {
 		fprintf(stderr, "ledgerd init: %s\n", ledger_last_error());
 		return 1;
 	}
 	proj *p = NULL;
 	ledger_err err = proj_open(l, 0, &p); /* creates the projection databases (nothing to rebuild) */
-	init_job j = {.job = {.apply = init_apply, .done = init_done}};
-	randombytes_buf(j.log_id, sizeof j.log_id);
 	if (!err)
 		err =
 		    ledger_commit_one(l, &j.job, api_clock_us(clock_file)); /* LogCreated: the first time of the log */
@@ -234,13 +260,14 @@ static int cmd_init(const char *dir, const char *clock_file)
 		err = j.result;
 	proj_close(p);
 	ledger_close(l);
+	tlog_signer_wipe(log_key);
+	free(log_key);
 	if (err) {
 		fprintf(stderr, "ledgerd init: %s: %s\n", ledger_strerror(err), ledger_last_error());
 		return 1;
 	}
-	char id[33];
-	ledger_hex(j.log_id, sizeof j.log_id, id);
 	printf("initialised %s (log id %s)\n", dir, id);
+	printf("log key (give it to auditors and witnesses; also in %s/keys/log.vkey):\n  %s\n", dir, vkey);
 	printf("serve it with: ledgerd serve --data %s\n", dir);
 	return 0;
 }
@@ -257,6 +284,7 @@ int main(int argc, char **argv)
 	import_init(); /* libxml2, before any thread */
 	api_server_options o = {.ready_fd = -1};
 	size_t listens = 0;
+	const char *log_origin = NULL;
 	static const struct option options[] = {
 	    {"data", required_argument, NULL, 'd'},
 	    {"listen", required_argument, NULL, 'l'},
@@ -273,6 +301,7 @@ int main(int argc, char **argv)
 	    {"tls-key", required_argument, NULL, 'K'},
 	    {"tls-ca", required_argument, NULL, 'A'},
 	    {"tls-client-auth", no_argument, NULL, 'a'},
+	    {"log-origin", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -323,6 +352,7 @@ int main(int argc, char **argv)
 				    "--ready-fd %s: an open file descriptor number, 0 to " STRINGIFY(API_READY_FD_MAX),
 				    optarg);
 			break;
+		case 'o': log_origin = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return usage_error("%s", "bad option");
 		}
@@ -339,7 +369,9 @@ int main(int argc, char **argv)
 		        o.clock_file);
 		return 1;
 	}
+	if (log_origin && strcmp(cmd, "init") != 0)
+		return usage_error("--log-origin %s: only init takes it", log_origin);
 	if (strcmp(cmd, "init") == 0)
-		return cmd_init(o.data_dir, o.clock_file);
+		return cmd_init(o.data_dir, o.clock_file, log_origin);
 	return api_server_run(&o);
 }

@@ -12,6 +12,7 @@
  * After each durable batch, its records are published on a pub0 socket, topic per firm.
  */
 #include "server_internal.h"
+#include "tlog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,7 +127,16 @@ static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 	}
 	/* Signals are taken by sigwait in server_serve: block them before any thread starts. */
 	pthread_sigmask(SIG_BLOCK, signals, NULL);
-	ledger_options lo = {.map_bytes_initial = o->map_bytes_initial, .map_bytes_max = o->map_bytes_max};
+	s->log_key = calloc(1, sizeof *s->log_key);
+	if (!s->log_key || !api_log_key_load(abs_dir, s->log_key, &why)) {
+		fprintf(stderr, "ledgerd: %s/keys: %s\n", abs_dir, s->log_key ? why : "out of memory");
+		if (tls)
+			nng_tls_config_free(tls);
+		return 1;
+	}
+	ledger_options lo = {.map_bytes_initial = o->map_bytes_initial,
+	                     .map_bytes_max = o->map_bytes_max,
+	                     .checkpoint_signer = s->log_key};
 	ledger_err err = ledger_open(abs_dir, &lo, &s->l);
 	if (err) {
 		fprintf(stderr, "ledgerd: %s\n", ledger_last_error());
@@ -231,6 +241,10 @@ static void server_drain(server *s)
 	signer_ca_free(s->ca);
 	proj_close(s->p);
 	ledger_close(s->l);
+	if (s->log_key) {
+		tlog_signer_wipe(s->log_key);
+		free(s->log_key);
+	}
 	api_token_cache_free(s->tokens);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);

@@ -72,6 +72,7 @@ typedef struct denial_slot {
 struct server {
 	const api_server_options *o;
 	ledger *l;
+	struct tlog_signer *log_key; /* signs the checkpoints (wiped and freed at drain) */
 	proj *p;
 	ledger_committer *committer;
 	nng_socket rep, pub;

@@ -68,6 +68,16 @@ bool api_personal_key(const char *dir, uint8_t key[32], const char **why);
 /* Reads a key file DIR/keys/NAME of exactly n bytes. */
 bool api_key_load(const char *dir, const char *name, uint8_t *key, size_t n, const char **why);
 
+/* The log key (C2SP signed-note Ed25519, docs/log-format.md "Checkpoints"): DIR/keys/log.key
+ * (its 32-byte seed, base64, 0600) and DIR/keys/log.vkey (its verifier key
+ * "origin+keyid+base64", 0644, the public file auditors and witnesses are given). The key
+ * name is the log's origin. Created once, exclusively; vkey receives the verifier key text. */
+struct tlog_signer;
+bool api_log_key_create(const char *dir, const char *origin, char *vkey, size_t vkey_cap, const char **why);
+/* Loads the log key into *out (wipe it with tlog_signer_wipe), checking that log.key and
+ * log.vkey are halves of one key. */
+bool api_log_key_load(const char *dir, struct tlog_signer *out, const char **why);
+
 /* Mints a token for sub with data_dir's embedded identity-provider key (keys/idp.sk), issued at
  * iat_s and valid ttl_s seconds, for audience aud (NULL: API_TOKEN_AUDIENCE). What ledgerctl,
  * the tests and the benchmarks all need. False with *why if the key cannot be read or the

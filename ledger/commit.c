@@ -84,6 +84,7 @@ static ledger_err attempt(ledger *l, ledger_job *jobs, int64_t time_us, ledger_t
 	pthread_mutex_lock(&l->head_lock);
 	t->seq = l->head_seq;
 	memcpy(t->hash, l->head_hash, LEDGER_HASH_BYTES);
+	t->tree = l->tree;
 	if (t->time_us < l->head_time_us) /* time in the log never goes backwards */
 		t->time_us = l->head_time_us;
 	pthread_mutex_unlock(&l->head_lock);
@@ -95,6 +96,8 @@ static ledger_err attempt(ledger *l, ledger_job *jobs, int64_t time_us, ledger_t
 		err = j->apply(j, t);
 	if (!err && t->first_seq)
 		err = ledger_meta_put_head(t);
+	if (!err)
+		err = ledger_checkpoint_put(t);
 	if (err) {
 		mdb_txn_abort(t->txn);
 		return err;
@@ -105,6 +108,8 @@ static ledger_err attempt(ledger *l, ledger_job *jobs, int64_t time_us, ledger_t
 	                  (long long)l->head_time_us);
 	LEDGER_ASSERT_MSG(t->first_seq == 0 || t->first_seq == l->head_seq + 1, "first seq %llu after head %llu",
 	                  (unsigned long long)t->first_seq, (unsigned long long)l->head_seq);
+	LEDGER_ASSERT_MSG(t->tree.size == t->seq, "tree of %llu leaves, head %llu", (unsigned long long)t->tree.size,
+	                  (unsigned long long)t->seq);
 	rc = mdb_txn_commit(t->txn); /* frees the transaction whatever it returns */
 	if (rc) {
 		ledger_err err = ledger_mdb_err(rc);
@@ -167,6 +172,7 @@ ledger_err ledger_run_batch(ledger *l, ledger_job *jobs, int64_t time_us, uint64
 			l->head_seq = t.seq;
 			memcpy(l->head_hash, t.hash, LEDGER_HASH_BYTES);
 			l->head_time_us = t.time_us;
+			ledger_tree_committed(l, &t);
 			pthread_mutex_unlock(&l->head_lock);
 			*first_seq = t.first_seq;
 			*last_seq = t.seq;

@@ -65,6 +65,10 @@ typedef struct ledger_options {
 	 * MDB_NOMETASYNC) and pages are written in the map (MDB_WRITEMAP). A crash may lose it or
 	 * leave it corrupt: never for a store anyone keeps. */
 	bool scratch;
+	/* The log key (ledgerd): each batch that appends signs a C2SP checkpoint of the new tree in
+	 * its own transaction (tree.c). NULL: none is signed. Must outlive the ledger. */
+	struct tlog_signer *checkpoint_signer;
+	int64_t checkpoint_keep_us; /* one checkpoint kept per this interval (µs of batch time); 0: 1 s */
 } ledger_options;
 
 /*
@@ -183,6 +187,52 @@ ledger_err ledger_verify(ledger *l, MDB_txn *txn, ledger_verify_result *result);
  */
 ledger_err ledger_verify_range(ledger *l, MDB_txn *txn, uint64_t first_seq, uint64_t last_seq,
                                ledger_verify_result *result);
+
+/* ----- the Merkle tree and checkpoints (tree.c, docs/log-format.md "The tree") ----- */
+
+/* A signed checkpoint: the note text and one signature line, with room to spare. */
+#define LEDGER_CHECKPOINT_BYTES_MAX 1024u
+
+/*
+ * The log is also an RFC 9162 Merkle tree: leaf i (from 0) is the record of seq i + 1, and its
+ * leaf hash is SHA-256(0x00 || that record's hash). The tree's size is the head seq.
+ */
+struct tlog_subtree_store;
+struct tlog_proof;
+/* The tree's subtrees as a tlog source over txn (level 0 read from the records). */
+void ledger_tree_source(ledger *l, MDB_txn *txn, void *ctx_storage, struct tlog_subtree_store *out);
+/* Storage for ledger_tree_source's context. */
+typedef struct ledger_tree_ctx {
+	ledger *l;
+	MDB_txn *txn;
+	ledger_err err;
+} ledger_tree_ctx;
+
+/* The root of the tree of the first size records. LEDGER_ERR_INVALID past the head. */
+ledger_err ledger_tree_root(ledger *l, MDB_txn *txn, uint64_t size, uint8_t root[LEDGER_HASH_BYTES]);
+/* The inclusion proof of record seq in the tree of size records (seq <= size <= head). */
+ledger_err ledger_tree_prove_inclusion(ledger *l, MDB_txn *txn, uint64_t seq, uint64_t size, struct tlog_proof *out);
+/* The consistency proof from the tree of old_size records to that of new_size records. */
+ledger_err ledger_tree_prove_consistency(ledger *l, MDB_txn *txn, uint64_t old_size, uint64_t new_size,
+                                         struct tlog_proof *out);
+
+/*
+ * Recomputes the tree from the records' hashes (which ledger_verify checks against the
+ * records) and compares every stored subtree with it: LEDGER_ERR_CORRUPT, with the first
+ * differing subtree in result->reason, when one differs or is missing.
+ */
+ledger_err ledger_tree_verify(ledger *l, MDB_txn *txn, ledger_verify_result *result);
+
+/* The latest signed checkpoint in the store (meta "checkpoint"), into out[cap] NUL-terminated.
+ * LEDGER_END if none was ever signed. */
+ledger_err ledger_checkpoint_latest(ledger *l, MDB_txn *txn, char *out, size_t cap, size_t *out_bytes);
+/* Calls fn for each kept checkpoint, in increasing size; the walk stops at fn's first error,
+ * which it returns. A key that is not 8 bytes: LEDGER_ERR_CORRUPT. */
+ledger_err ledger_checkpoints_each(ledger *l, MDB_txn *txn,
+                                   ledger_err (*fn)(void *ctx, uint64_t size, const char *note, size_t note_bytes),
+                                   void *ctx);
+/* The latest checkpoint this process signed (no transaction), "" when none. */
+size_t ledger_checkpoint_current(ledger *l, char out[LEDGER_CHECKPOINT_BYTES_MAX]);
 
 /* ----- writing ----- */
 

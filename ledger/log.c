@@ -298,10 +298,17 @@ ledger_err ledger_open(const char *dir, const ledger_options *options, ledger **
 				            dir, (unsigned long long)r.bad_seq, r.reason, dir);
 		}
 	}
+	if (err == LEDGER_OK) {
+		ledger_err tree_err = ledger_tree_open(l, dir);
+		/* An audit of a broken store opens it anyway: ledger_tree_verify reports the tree. */
+		if (tree_err != LEDGER_ERR_CORRUPT || !o.allow_broken_chain)
+			err = tree_err;
+	}
 	if (err) {
 		ledger_close(l);
 		return err;
 	}
+	ledger_tree_set_signer(l, o.checkpoint_signer, o.checkpoint_keep_us);
 	*out = l;
 	return LEDGER_OK;
 }
@@ -520,6 +527,9 @@ ledger_err ledger_append(ledger_txn *t, const uint8_t *event, size_t event_bytes
 	uint8_t *h = p + LEDGER_RECORD_MAGIC_BYTES + 8 + LEDGER_HASH_BYTES;
 	ledger_hash_record(next, t->hash, event, event_bytes, h);
 	memcpy(p + LEDGER_RECORD_HEADER_BYTES, event, event_bytes);
+	ledger_err err = ledger_tree_append(t, h);
+	if (err)
+		return err;
 	/* Postconditions: the record names its place and chains to the head it extends. */
 	LEDGER_ASSERT_MSG(ledger_get_u64_be(p + LEDGER_RECORD_MAGIC_BYTES) == next, "record seq %llu",
 	                  (unsigned long long)next);
