@@ -7,6 +7,7 @@
  *           byte for byte, with the live projections
  */
 #include "audit.h"
+#include "tlog.h"
 
 #include <getopt.h>
 #include <sodium.h>
@@ -23,9 +24,14 @@
 #define SCRATCH_MAP_BYTES_INITIAL ((size_t)1 << 30) /* grows when full */
 
 static const char usage[] =
-    "usage: ledger-audit verify --data DIR [--from SEQ] [--to SEQ] [--json]\n"
+    "usage: ledger-audit verify --data DIR [--from SEQ] [--to SEQ] [--since CHECKPOINT] [--log-key VKEY] [--json]\n"
     "       ledger-audit replay --data DIR [--as-of TIME [--firm FIRM]] [--memory-bytes-max N] [--json]\n"
     "       ledger-audit prove  --data DIR (--file FILE | --document SHA256 | --seq N) [--json]\n"
+    "       ledger-audit prove  --data DIR --seq N --tlog-proof FILE [--checkpoint FILE] [--log-key VKEY]\n"
+    "       ledger-audit verify-proof FILE --log-key VKEY [--witness VKEY]... [--json]\n"
+    "       ledger-audit checkpoint --data DIR [--log-key VKEY] [--json]\n"
+    "       ledger-audit witness-key --name NAME --key-file FILE\n"
+    "       ledger-audit witness --data DIR --key-file FILE --state FILE [--log-key VKEY] [--json]\n"
     "       ledger-audit export --data DIR [--firm FIRM] [--from TIME] [--to TIME] [-o FILE]\n"
     "\n"
     "verify  checks every record of DIR's log: consecutive seqs from 1, each record's seq, its\n"
@@ -44,6 +50,19 @@ static const char usage[] =
     "prove   after verifying the whole chain: lists the events that name a document (a file,\n"
     "        hashed with SHA-256, or its hash): uploaded, signed, produced by a signature; or\n"
     "        shows event N and its hashes. Exit 1 if the document is named by no event.\n"
+    "        --tlog-proof FILE: writes a C2SP tlog-proof of event N (its record bytes in the\n"
+    "        \"extra\" line) against the latest checkpoint or --checkpoint FILE (a cosigned one).\n"
+    "verify-proof  checks a tlog-proof with the log's verifier key alone (no DIR): the record\n"
+    "        hashes to itself, the proof leads to the checkpoint's root, the checkpoint is\n"
+    "        signed by the log key and cosigned by every --witness key given.\n"
+    "checkpoint  prints the latest signed checkpoint (C2SP tlog-checkpoint in a signed note)\n"
+    "        after checking it against the key and the records: keep it outside DIR.\n"
+    "witness-key  creates a witness's key file (0600) and prints its verifier key.\n"
+    "witness checks that DIR's latest checkpoint extends the one in --state (a consistency\n"
+    "        proof), cosigns it (C2SP tlog-cosignature, the current time) and writes it to\n"
+    "        --state and stdout. Refuses a log that went back or was rewritten (exit 1).\n"
+    "--log-key VKEY: the log's verifier key file; default DIR/keys/log.vkey, which whoever\n"
+    "        controls DIR could replace: auditors give the one they were handed.\n"
     "export  after verifying the whole chain: the collections' events (of FIRM; committed\n"
     "        between --from and --to, YYYY-MM-DDTHH:MM:SSZ, inclusive) as CSV, one row per\n"
     "        event with its record hash (docs/audit.md).\n"
@@ -62,7 +81,7 @@ static int open_ro(const char *dir, ledger **l)
 	return 0;
 }
 
-static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
+static int verify(const char *dir, uint64_t from, uint64_t to, const char *key_path, const char *since, bool json)
 {
 	ledger *l;
 	int rc = open_ro(dir, &l);
@@ -73,6 +92,14 @@ static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
 	uint64_t documents = 0;
 	uint8_t bad[LEDGER_HASH_BYTES];
 	ledger_err blobs_err = LEDGER_OK;
+	audit_tree_result tree = {0};
+	int tree_rc = 0;
+	bool whole = from == 1 && to == 0;
+	if (since && !whole) {
+		fprintf(stderr, "ledger-audit verify: --since checks the whole log: no --from/--to with it\n");
+		ledger_close(l);
+		return EXIT_USAGE;
+	}
 	/* Stored documents must still hash to the keys the events name them by. (Opened before the
 	 * read transaction: LMDB does not show a database opened later to an older transaction.) */
 	bool has_blobs = ledger_blobs_open(l) == LEDGER_OK;
@@ -81,9 +108,22 @@ static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
 		err = ledger_verify_range(l, txn, from, to, &r);
 		if (err == LEDGER_OK && has_blobs)
 			blobs_err = ledger_blobs_verify(l, txn, &documents, bad);
+		if (err == LEDGER_OK && !blobs_err && whole)
+			tree_rc = audit_verify_tree(l, txn, dir, key_path, since, &tree);
 		ledger_read_end(l, txn);
 	}
 	ledger_close(l);
+	if (err == LEDGER_OK && !blobs_err && tree_rc) {
+		if (json) {
+			printf("{\"ok\":false,\"tree\":false,\"reason\":\"");
+			for (const char *c = tree.why; *c; c++)
+				printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+			printf("\"}\n");
+		} else {
+			printf("the chain is intact, but: %s\n", tree.why);
+		}
+		return tree_rc;
+	}
 	char hash[2 * LEDGER_HASH_BYTES + 1];
 	ledger_hex(r.head_hash, LEDGER_HASH_BYTES, hash);
 	if (err == LEDGER_OK && blobs_err) {
@@ -96,10 +136,12 @@ static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
 	}
 	if (err == LEDGER_OK) {
 		if (json)
-			printf(
-			    "{\"ok\":true,\"events\":%llu,\"head_seq\":%llu,\"head_hash\":\"%s\",\"documents\":%llu}\n",
-			    (unsigned long long)r.events, (unsigned long long)r.head_seq, hash,
-			    (unsigned long long)documents);
+			printf("{\"ok\":true,\"events\":%llu,\"head_seq\":%llu,\"head_hash\":\"%s\",\"documents\":%llu,"
+			       "\"tree_root\":\"%s\",\"checkpoint_size\":%llu,\"checkpoints_kept\":%llu,\"since_size\":"
+			       "%llu}\n",
+			       (unsigned long long)r.events, (unsigned long long)r.head_seq, hash,
+			       (unsigned long long)documents, tree.root, (unsigned long long)tree.checkpoint_size,
+			       (unsigned long long)tree.kept, (unsigned long long)tree.since_size);
 		else if (documents == 0)
 			printf("intact: %llu events, head seq %llu, hash %s\n", (unsigned long long)r.events,
 			       (unsigned long long)r.head_seq, hash);
@@ -108,6 +150,13 @@ static int verify(const char *dir, uint64_t from, uint64_t to, bool json)
 			    "intact: %llu events, head seq %llu, hash %s; %llu stored documents hash to their keys\n",
 			    (unsigned long long)r.events, (unsigned long long)r.head_seq, hash,
 			    (unsigned long long)documents);
+		if (!json && whole)
+			printf("tree: root %s; latest checkpoint at %llu and %llu kept ones signed by %s (key %s)\n",
+			       tree.root, (unsigned long long)tree.checkpoint_size, (unsigned long long)tree.kept,
+			       tree.origin[0] ? tree.origin : "-", tree.key_file);
+		if (!json && since)
+			printf("since %s: the log of %llu records then is a prefix of the log now\n", since,
+			       (unsigned long long)tree.since_size);
 		return 0;
 	}
 	if (err == LEDGER_ERR_CORRUPT) {
@@ -356,6 +405,10 @@ int main(int argc, char **argv)
 	const char *as_of = NULL, *firm = NULL, *document = NULL, *file = NULL, *output = NULL, *from_text = NULL,
 	           *to_text = NULL;
 	uint64_t seq = 0;
+	const char *key_path = NULL, *since = NULL, *tlog_proof = NULL, *checkpoint = NULL, *key_file = NULL,
+	           *state = NULL, *name = NULL;
+	const char *witnesses[TLOG_VERIFIERS_MAX];
+	size_t witness_count = 0;
 	static const struct option options[] = {
 	    {"data", required_argument, NULL, 'd'},
 	    {"json", no_argument, NULL, 'j'},
@@ -369,6 +422,14 @@ int main(int argc, char **argv)
 	    {"file", required_argument, NULL, 'i'},
 	    {"seq", required_argument, NULL, 's'},
 	    {"output", required_argument, NULL, 'o'},
+	    {"log-key", required_argument, NULL, 'k'},
+	    {"since", required_argument, NULL, 'S'},
+	    {"tlog-proof", required_argument, NULL, 'P'},
+	    {"checkpoint", required_argument, NULL, 'c'},
+	    {"witness", required_argument, NULL, 'w'},
+	    {"key-file", required_argument, NULL, 'K'},
+	    {"state", required_argument, NULL, 'T'},
+	    {"name", required_argument, NULL, 'n'},
 	    {NULL, 0, NULL, 0},
 	};
 	optind = 2;
@@ -380,6 +441,20 @@ int main(int argc, char **argv)
 		case 'D': document = optarg; break;
 		case 'i': file = optarg; break;
 		case 'o': output = optarg; break;
+		case 'k': key_path = optarg; break;
+		case 'S': since = optarg; break;
+		case 'P': tlog_proof = optarg; break;
+		case 'c': checkpoint = optarg; break;
+		case 'K': key_file = optarg; break;
+		case 'T': state = optarg; break;
+		case 'n': name = optarg; break;
+		case 'w':
+			if (witness_count == TLOG_VERIFIERS_MAX - 1) {
+				fprintf(stderr, "ledger-audit: at most %u --witness keys\n", TLOG_VERIFIERS_MAX - 1);
+				return EXIT_USAGE;
+			}
+			witnesses[witness_count++] = optarg;
+			break;
 		case 's':
 			if (!parse_seq(optarg, &seq)) {
 				fprintf(stderr, "ledger-audit: --seq %s: a seq, 1 or more\n", optarg);
@@ -412,12 +487,38 @@ int main(int argc, char **argv)
 		default: fputs(usage, stderr); return EXIT_USAGE;
 		}
 	}
+	if (strcmp(cmd, "verify-proof") == 0) {
+		if (optind + 1 != argc) {
+			fprintf(stderr, "ledger-audit verify-proof: give one proof FILE\n%s", usage);
+			return EXIT_USAGE;
+		}
+		return audit_verify_proof(argv[optind], key_path, witnesses, witness_count, json);
+	}
+	if (strcmp(cmd, "witness-key") == 0) {
+		if (!name || !key_file || optind != argc) {
+			fprintf(stderr, "ledger-audit witness-key: needs --name NAME and --key-file FILE\n");
+			return EXIT_USAGE;
+		}
+		return audit_witness_key(name, key_file);
+	}
 	if (!dir || optind != argc) {
 		fprintf(stderr, "ledger-audit: %s needs --data DIR and nothing else\n%s", cmd, usage);
 		return EXIT_USAGE;
 	}
 	if (strcmp(cmd, "verify") == 0)
-		return verify(dir, from, to, json);
+		return verify(dir, from, to, key_path, since, json);
+	if (strcmp(cmd, "checkpoint") == 0)
+		return audit_checkpoint(dir, key_path, json);
+	if (strcmp(cmd, "witness") == 0)
+		return audit_witness(dir, key_path, key_file, state, json);
+	if (strcmp(cmd, "prove") == 0 && tlog_proof) {
+		if (!seq) {
+			fprintf(stderr, "ledger-audit prove: --tlog-proof needs --seq N\n");
+			return EXIT_USAGE;
+		}
+		return audit_tlog_proof(dir, key_path, seq, checkpoint,
+		                        strcmp(tlog_proof, "-") == 0 ? NULL : tlog_proof);
+	}
 	if (strcmp(cmd, "replay") == 0)
 		return replay(dir, as_of, firm, (size_t)memory_bytes_max, json);
 	if (strcmp(cmd, "prove") == 0)

@@ -23,4 +23,44 @@ int audit_prove(const char *dir, bool json, const char *document, const char *fi
  * as CSV into path (NULL: stdout). Returns an exit status. */
 int audit_export(const char *dir, const char *firm, int64_t from_us, int64_t to_us, const char *path);
 
+/* Opens dir read-only, begins a read transaction and verifies the chain from event 1; prints
+ * why and returns an exit status when it cannot or the chain is broken (then nothing is open). */
+int audit_open_verified(const char *dir, ledger **l, MDB_txn **txn, ledger_verify_result *v);
+
+/* ----- the transparency log (transparency.c) ----- */
+
+struct tlog_verifier;
+/* Reads a C2SP verifier key file; prints why not. */
+bool audit_load_vkey(const char *path, struct tlog_verifier *out);
+
+typedef struct audit_tree_result {
+	uint64_t size;            /* the tree's size (the head seq) */
+	char root[65];            /* its root, hex */
+	char key_file[4096];      /* the log key used */
+	char origin[256];         /* the latest checkpoint's origin */
+	uint64_t checkpoint_size; /* the latest checkpoint's size (0: none) */
+	uint64_t kept;            /* kept checkpoints verified */
+	uint64_t since_size;      /* --since: the checkpoint's size */
+	char why[512];            /* on failure */
+} audit_tree_result;
+
+/* Every stored subtree against the records, the latest and every kept checkpoint against the
+ * log key (key_path, else DIR/keys/log.vkey) and the tree, and since_path (may be NULL): a
+ * checkpoint held outside that must be a prefix of the log. Returns an exit status. */
+int audit_verify_tree(ledger *l, MDB_txn *txn, const char *dir, const char *key_path, const char *since_path,
+                      audit_tree_result *out);
+/* `checkpoint`: prints the latest signed checkpoint after checking it. */
+int audit_checkpoint(const char *dir, const char *key_path, bool json);
+/* `prove --seq N --tlog-proof`: a C2SP tlog-proof of record seq into output (NULL: stdout), against
+ * the checkpoint in checkpoint_path (NULL: the latest one). */
+int audit_tlog_proof(const char *dir, const char *key_path, uint64_t seq, const char *checkpoint_path,
+                     const char *output);
+/* `verify-proof`: a tlog-proof file against the log key and the witnesses' keys, offline. */
+int audit_verify_proof(const char *path, const char *key_path, const char *const *witnesses, size_t witness_count,
+                       bool json);
+/* `witness-key`: creates a witness key file and prints its verifier key. */
+int audit_witness_key(const char *name, const char *path);
+/* `witness`: checks the log grew from the state's checkpoint and cosigns the latest one. */
+int audit_witness(const char *dir, const char *key_path, const char *witness_key, const char *state_path, bool json);
+
 #endif

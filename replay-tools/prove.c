@@ -19,7 +19,7 @@
 
 #define FILE_BYTES_MAX (256u * 1024u * 1024u)
 
-static int open_verified(const char *dir, ledger **l, MDB_txn **txn, ledger_verify_result *v)
+int audit_open_verified(const char *dir, ledger **l, MDB_txn **txn, ledger_verify_result *v)
 {
 	ledger_options o = {.read_only = true, .allow_broken_chain = true};
 	if (ledger_open(dir, &o, l) != LEDGER_OK) {
@@ -150,7 +150,7 @@ static int prove_document(const char *dir, const uint8_t sha[32], bool json)
 	ledger *l;
 	MDB_txn *txn;
 	ledger_verify_result v;
-	int rc = open_verified(dir, &l, &txn, &v);
+	int rc = audit_open_verified(dir, &l, &txn, &v);
 	if (rc)
 		return rc;
 	char hex[65], head[65];
@@ -188,7 +188,7 @@ static int prove_seq(const char *dir, uint64_t seq, bool json)
 	ledger *l;
 	MDB_txn *txn;
 	ledger_verify_result v;
-	int rc = open_verified(dir, &l, &txn, &v);
+	int rc = audit_open_verified(dir, &l, &txn, &v);
 	if (rc)
 		return rc;
 	ledger_record rec;
@@ -308,7 +308,7 @@ int audit_export(const char *dir, const char *firm, int64_t from_us, int64_t to_
 	ledger *l;
 	MDB_txn *txn;
 	ledger_verify_result v;
-	int rc = open_verified(dir, &l, &txn, &v);
+	int rc = audit_open_verified(dir, &l, &txn, &v);
 	if (rc)
 		return rc;
 	FILE *out = path ? fopen(path, "w") : stdout;

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# transparency_test BIN_DIR: the log as outsiders check it (docs/audit.md, "Checkpoints, proofs
+# and witnesses"), on a log written by a real ledgerd:
+# - a checkpoint taken while ledgerd serves, and a witness's cosignature, verify later;
+# - a tlog-proof of a record verifies with ledger-audit verify-proof and with an independent
+#   Python verifier (tlog_proof_verify.py, written from the docs), and tampered proofs do not;
+# - the attacks that every local check misses: a consistent rewrite of the chain with the tree
+#   rebuilt and checkpoints re-signed by the directory's own log key, and a cut of the last
+#   records; `verify --since` a kept checkpoint and the witness both refuse them (exit 1);
+# - a rewrite that leaves the tree alone is refused by ledgerd (exit 3) and by verify.
+# Needs /usr/bin/python3 with lmdb and nacl (python3-lmdb, python3-nacl): fails, never skips.
+set -uo pipefail
+bin=${1:?usage: transparency_test.sh BIN_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+py=/usr/bin/python3
+dir=$(mktemp -d /tmp/ledger-transparency-XXXXXX)
+failures=0
+checks=0
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+fail() { failures=$((failures + 1)); echo "FAIL: $*"; }
+check() { checks=$((checks + 1)); [ "$2" = "$3" ] || fail "$1: got \"$2\", expected \"$3\""; }
+contains() { checks=$((checks + 1)); case "$2" in *"$3"*) ;; *) fail "$1: \"$2\" does not contain \"$3\"" ;; esac; }
+
+if ! "$py" -c 'import lmdb, nacl' 2>"$dir/err"; then
+	echo "FAIL: $py with the lmdb and nacl modules is required (python3-lmdb, python3-nacl):"
+	cat "$dir/err"
+	exit 1
+fi
+audit="$bin/ledger-audit"
+d=$dir/d
+start() {
+	"$bin/ledgerd" serve --data "$1" --ready-fd 3 3>"$dir/ready" 2>"$dir/log" &
+	pid=$!
+	for _ in $(seq 200); do grep -q ready "$dir/ready" 2>/dev/null && break; sleep 0.05; done
+	grep -q ready "$dir/ready" || { echo "FAIL: ledgerd did not get ready"; cat "$dir/log"; exit 1; }
+}
+stop() { kill -TERM "$pid"; wait "$pid"; pid=; rm -f "$dir/ready"; }
+accounts() { for i in $(seq "$2" "$3"); do "$bin/ledgerctl" --data "$1" --platform account add "u$i@x.fr" --name "U $i" >/dev/null || fail "account $i"; done; }
+
+"$bin/ledgerd" init --data "$d" --log-origin ledger.test.example/log >"$dir/init.out" || { echo "FAIL: init"; exit 1; }
+vkey=$dir/log.vkey
+cp "$d/keys/log.vkey" "$vkey" # what the auditors were handed
+contains "init prints the log key" "$(cat "$dir/init.out")" "$(cat "$vkey")"
+"$audit" witness-key --name witness.test.example/w1 --key-file "$dir/w1.key" >"$dir/w1.vkey"
+check "witness-key" "$?" 0
+check "witness key file mode" "$(stat -c %a "$dir/w1.key")" 600
+
+start "$d"
+accounts "$d" 1 10
+"$audit" checkpoint --data "$d" --log-key "$vkey" >"$dir/c10"
+check "checkpoint while serving" "$?" 0
+check "checkpoint size" "$(sed -n 2p "$dir/c10")" 11
+"$audit" witness --data "$d" --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/w1.state" >/dev/null
+check "first witness run" "$?" 0
+accounts "$d" 11 30
+stop
+
+"$audit" witness --data "$d" --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/w1.state" >/dev/null
+check "the witness sees the log grow" "$?" 0
+check "witnessed size" "$(sed -n 2p "$dir/w1.state")" 31
+out=$("$audit" verify --data "$d" --log-key "$vkey" --since "$dir/c10")
+check "verify --since an older checkpoint" "$?" 0
+contains "verify --since says" "$out" "the log of 11 records then is a prefix"
+"$audit" verify --data "$d" --since "$dir/w1.state" --log-key "$vkey" >/dev/null
+check "verify --since the witnessed checkpoint" "$?" 0
+
+# Proofs: ours and the independent verifier, with and without the witness.
+"$audit" prove --data "$d" --seq 7 --tlog-proof "$dir/p7" --checkpoint "$dir/w1.state" --log-key "$vkey" 2>/dev/null
+check "prove --tlog-proof" "$?" 0
+out=$("$audit" verify-proof "$dir/p7" --log-key "$vkey" --witness "$dir/w1.vkey")
+check "verify-proof" "$?" 0
+contains "verify-proof says" "$out" "proved: record 7"
+out=$("$py" "$here/tlog_proof_verify.py" "$dir/p7" --log-vkey "$vkey" --witness-vkey "$dir/w1.vkey")
+check "independent verifier" "$?" 0
+contains "independent verifier says" "$out" "proved 7 "
+for seq in 1 2 16 31; do
+	"$audit" prove --data "$d" --seq "$seq" --tlog-proof "$dir/p" --log-key "$vkey" 2>/dev/null
+	"$py" "$here/tlog_proof_verify.py" "$dir/p" --log-vkey "$vkey" >/dev/null
+	check "independent verifier, seq $seq" "$?" 0
+done
+# Tampered proofs: a wrong index, a changed record byte, a changed path hash, another key,
+# a witness who did not cosign. Both verifiers refuse each.
+"$audit" witness-key --name witness.test.example/w2 --key-file "$dir/w2.key" >"$dir/w2.vkey"
+"$bin/ledgerd" init --data "$dir/other" >/dev/null
+sed 's/^index 6$/index 5/' "$dir/p7" >"$dir/bad-index"
+"$py" - "$dir/p7" "$dir/bad-record" "$dir/bad-path" <<'PY'
+import base64, sys
+lines = open(sys.argv[1]).read().split("\n")
+rec = bytearray(base64.b64decode(lines[1][6:]))
+rec[-1] ^= 1
+open(sys.argv[2], "w").write("\n".join(lines[:1] + ["extra " + base64.b64encode(rec).decode()] + lines[2:]))
+h = bytearray(base64.b64decode(lines[3]))
+h[0] ^= 1
+open(sys.argv[3], "w").write("\n".join(lines[:3] + [base64.b64encode(h).decode()] + lines[4:]))
+PY
+for bad in bad-index bad-record bad-path; do
+	"$audit" verify-proof "$dir/$bad" --log-key "$vkey" >/dev/null
+	check "verify-proof refuses $bad" "$?" 1
+	"$py" "$here/tlog_proof_verify.py" "$dir/$bad" --log-vkey "$vkey" >/dev/null
+	check "independent verifier refuses $bad" "$?" 1
+done
+"$audit" verify-proof "$dir/p7" --log-key "$dir/other/keys/log.vkey" >/dev/null
+check "verify-proof refuses another log's key" "$?" 1
+"$audit" verify-proof "$dir/p7" --log-key "$vkey" --witness "$dir/w2.vkey" >/dev/null
+check "verify-proof refuses a witness that did not cosign" "$?" 1
+
+# Attack 1: rewrite event 5 and every hash after it, rebuild the tree, re-sign checkpoints
+# with the directory's own log key. Every local check passes; the kept checkpoint does not.
+cp -a "$d" "$dir/rw"
+"$py" "$here/tamper_log.py" "$dir/rw" rewrite-all 5
+start "$dir/rw" # rebuilds the tree
+accounts "$dir/rw" 31 31 # and signs a checkpoint of the rewritten log
+stop
+"$audit" verify --data "$dir/rw" --log-key "$vkey" >/dev/null
+check "a rewrite re-signed with the directory's key passes local checks" "$?" 0
+out=$("$audit" verify --data "$dir/rw" --log-key "$vkey" --since "$dir/c10")
+check "verify --since refuses the rewrite" "$?" 1
+contains "and says" "$out" "the log was rewritten"
+out=$("$audit" witness --data "$dir/rw" --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/w1.state" 2>&1)
+check "the witness refuses the rewrite" "$?" 1
+contains "and says" "$out" "it was rewritten"
+
+# Attack 2: cut the last 6 records and fix the head.
+cp -a "$d" "$dir/cut"
+"$py" "$here/tamper_log.py" "$dir/cut" cut 25
+start "$dir/cut"
+stop
+"$audit" verify --data "$dir/cut" --log-key "$vkey" >/dev/null
+check "a cut log with its head fixed passes local checks" "$?" 0
+out=$("$audit" verify --data "$dir/cut" --log-key "$vkey" --since "$dir/w1.state")
+check "verify --since refuses the cut" "$?" 1
+contains "and says" "$out" "the log was cut"
+start "$dir/cut"
+accounts "$dir/cut" 40 50 # the log grows back past the witnessed size: still not an extension
+stop
+out=$("$audit" witness --data "$dir/cut" --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/w1.state" 2>&1)
+check "the witness refuses a cut log grown back" "$?" 1
+contains "and says" "$out" "it was rewritten"
+
+# A rewrite that leaves the tree as it was: ledgerd refuses the store, verify names the tree.
+cp -a "$d" "$dir/rt"
+"$py" "$here/tamper_log.py" "$dir/rt" rewrite 5
+"$bin/ledgerd" serve --data "$dir/rt" 2>"$dir/rt.log"
+check "ledgerd refuses a tree that is not the records'" "$?" 3
+contains "and says" "$(cat "$dir/rt.log")" "Merkle tree"
+out=$("$audit" verify --data "$dir/rt" --log-key "$vkey")
+check "verify refuses it" "$?" 1
+contains "and names the tree" "$out" "Merkle tree"
+
+echo "transparency_test: $checks checks, $failures failed"
+[ "$failures" -eq 0 ]
