@@ -236,6 +236,10 @@ void worker_handle(worker *w, nng_msg *msg)
 		                  "the request carries no command or query");
 		return;
 	}
+	if (w->req->body_case == LEDGER__API__REQUEST__BODY_CHECKPOINT_COSIGN) {
+		witness_cosign(w); /* kept beside the log, not an event: no request id needed */
+		return;
+	}
 	if (!proj_is_command(w->req)) {
 		MDB_txn *txn;
 		if (ledger_read_begin(s->l, &txn) != LEDGER_OK) {

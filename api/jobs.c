@@ -89,6 +89,35 @@ ledger_err command_job_apply(ledger_job *job, ledger_txn *t)
 	return ledger_request_put(t, w->actor.subject, w->req->request_id, w->body_hash, w->stored, w->stored_bytes);
 }
 
+/*
+ * Sends a reply that wrote events with the log's latest checkpoint (which includes them: it was
+ * signed in their batch or a later one) as field 6 after its bytes. Protobuf merges
+ * concatenated encodings, so the reply recorded for retries stays the bytes of the decision,
+ * and each answer carries the checkpoint of its time.
+ */
+static void send_with_checkpoint(worker *w, const uint8_t *reply, size_t n)
+{
+	char checkpoint[LEDGER_CHECKPOINT_BYTES_MAX];
+	size_t c = ledger_checkpoint_current(w->s->l, checkpoint);
+	uint8_t *buf = malloc(n + 3 + c);
+	if (!buf || c == 0) {
+		free(buf);
+		worker_send_bytes(w, reply, n);
+		return;
+	}
+	memcpy(buf, reply, n);
+	size_t at = n;
+	buf[at++] = (6 << 3) | 2; /* field 6, length-delimited */
+	for (size_t v = c;; v >>= 7) {
+		buf[at++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		if (v <= 0x7f)
+			break;
+	}
+	memcpy(buf + at, checkpoint, c);
+	worker_send_bytes(w, buf, at + c);
+	free(buf);
+}
+
 void command_job_done(ledger_job *job, ledger_err err)
 {
 	worker *w = (worker *)job;
@@ -109,7 +138,7 @@ void command_job_done(ledger_job *job, ledger_err err)
 		return;
 	}
 	if (!w->replayed) {
-		worker_send_bytes(w, w->stored, w->stored_bytes);
+		send_with_checkpoint(w, w->stored, w->stored_bytes);
 		return;
 	}
 	/* A retry: the first reply, marked as replayed. */
@@ -123,7 +152,11 @@ void command_job_done(ledger_job *job, ledger_err err)
 	uint8_t *buf = malloc(n ? n : 1);
 	if (buf)
 		ledger__api__reply__pack(first, buf);
+	bool wrote = first->seq != 0;
 	ledger__api__reply__free_unpacked(first, NULL);
-	worker_send_bytes(w, buf, buf ? n : 0);
+	if (wrote && buf)
+		send_with_checkpoint(w, buf, n);
+	else
+		worker_send_bytes(w, buf, buf ? n : 0);
 	free(buf);
 }

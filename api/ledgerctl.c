@@ -23,7 +23,7 @@
 
 /* Every command, table by table, in the order `ledgerctl --help` lists them. */
 static const ctl_command *const command_tables[] = {ctl_account_commands, ctl_collection_commands,
-                                                    ctl_platform_commands};
+                                                    ctl_platform_commands, ctl_log_commands};
 #define TABLE_COUNT (sizeof command_tables / sizeof command_tables[0])
 
 static const char global_usage[] =
@@ -135,6 +135,8 @@ static const option_spec option_specs[] = {
     VALUE("sender-name", sender_name),
     VALUE("from", from),
     VALUE("days", days),
+    VALUE("log-key", log_key),
+    VALUE("key-file", key_file),
 };
 #define OPTION_COUNT    (sizeof option_specs / sizeof option_specs[0])
 #define OPTION_VAL_BASE 256 /* getopt_long's value for option_specs[i]: above every short option */

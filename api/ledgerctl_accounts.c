@@ -1,5 +1,5 @@
 /*
- * ledgerctl_accounts.c: ledgerctl's account, firm, delegation, rights, head, registration
+ * ledgerctl_accounts.c: ledgerctl's account, firm, delegation, rights, registration
  * and erasure commands (docs/cli.md). The command-line machinery is ledgerctl.c's.
  */
 #include "ledgerctl_common.h"
@@ -370,32 +370,6 @@ static int run_can(const ctl_args *a, char **pos)
 	return allowed ? 0 : CTL_EXIT_REFUSED;
 }
 
-static int run_head(const ctl_args *a, char **pos)
-{
-	(void)pos;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Head q = LEDGER__API__HEAD__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_HEAD;
-	req.head = &q;
-	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
-	if (!r)
-		return rc;
-	if (r->error || r->result_case != LEDGER__API__REPLY__RESULT_HEAD || !r->head) {
-		rc = r->error ? ctl_print_error(a, r) : CTL_EXIT_REFUSED;
-		ledger__api__reply__free_unpacked(r, NULL);
-		return rc;
-	}
-	char hash[65];
-	ledger_hex(r->head->hash.data, r->head->hash.len <= 32 ? r->head->hash.len : 32, hash);
-	if (a->json)
-		printf("{\"ok\":true,\"seq\":%llu,\"hash\":\"%s\"}\n", (unsigned long long)r->head->seq, hash);
-	else
-		printf("head seq %llu hash %s\n", (unsigned long long)r->head->seq, hash);
-	ledger__api__reply__free_unpacked(r, NULL);
-	return 0;
-}
-
 static int run_registration_record(const ctl_args *a, char **pos)
 {
 	if (!a->step)
@@ -557,7 +531,6 @@ const ctl_command ctl_account_commands[] = {
      "  signature.classify signature.sign seal.configure seal.modify seal.classify seal.seal\n"
      "  signature.request_approval signature.approve signature.reject\n",
      run_can, 0},
-    {"head", 0, "", "ledgerctl head\n  The log's last seq and hash.\n", run_head, 0},
     {"registration record", 1,
      "step provider provider-ref method phone id-ref terms-version rgpd-version subscription-version "
      "certificate-serial not-after",

@@ -51,6 +51,8 @@ typedef struct ctl_args {
 	/* credits, preferences, stats, alerts (ledgerctl_platform.c) */
 	const char *credits, *reference, *history, *credits_low, *sender_name, *from, *days;
 	bool no_reminders;
+	/* the transparency log (ledgerctl_log.c) */
+	const char *log_key, *key_file;
 	/* derived by ledgerctl.c before the command runs */
 	long ttl_s;
 	int timeout_ms;
@@ -70,6 +72,7 @@ typedef struct ctl_command {
 extern const ctl_command ctl_account_commands[];
 extern const ctl_command ctl_collection_commands[];
 extern const ctl_command ctl_platform_commands[];
+extern const ctl_command ctl_log_commands[];
 
 /* ----- requests and replies (ledgerctl_common.c) ----- */
 

@@ -28,6 +28,8 @@
 #define STRINGIFY_VALUE(x) #x
 #define STRINGIFY(x)       STRINGIFY_VALUE(x)
 
+/* The help text is laid out as it prints. */
+/* clang-format off */
 static const char usage[] =
     "usage: ledgerd init  --data DIR [--log-origin NAME]" CLOCK_FILE_USAGE "\n"
     "       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
@@ -36,9 +38,9 @@ static const char usage[] =
     "       pair (keys/idp.sk, keys/idp.pk), the service key pair (keys/service.*),\n"
     "       the personal-data key (keys/personal.key), and the log key that signs the\n"
     "       checkpoints (keys/log.key, secret; keys/log.vkey, its C2SP verifier key, printed\n"
-    "       for auditors and witnesses). The first serve adds the\n"
-    "       signer's internal CA (keys/signer-ca.key, keys/signer-ca.pem: the trust anchor\n"
-    "       of the signatures), dated by the service's clock.\n"
+    "       for auditors and witnesses). The first serve adds the signer's internal CA\n"
+    "       (keys/signer-ca.key, keys/signer-ca.pem: the trust anchor of the signatures),\n"
+    "       dated by the service's clock.\n"
     "       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
     "  --log-origin NAME   the log's name in its checkpoints and key (default\n"
     "                      jse-ledger/LOG-ID), e.g. signature.example.fr/ledger\n"
@@ -46,71 +48,33 @@ static const char usage[] =
     "       committed and answered before exit).\n"
     "\n"
     "options of serve:\n"
-    "  --listen URL        where requests are taken (repeatable, up to " STRINGIFY(
-        API_LISTEN_URLS_COUNT_MAX) "): ipc://PATH,\n"
-                                   "                      tcp://HOST:PORT or tls+tcp://HOST:PORT (TLS: needs "
-                                   "--tls-cert\n"
-                                   "                      and --tls-key). Default: ipc://DIR/ledgerd.sock\n"
-                                   "  --pub URL           where committed events are published (nng pub/sub); may be\n"
-                                   "                      tls+tcp:// too. Default: ipc://DIR/ledgerd-events.sock\n"
-                                   "  --tls-cert FILE     the server's PEM certificate chain, for the tls+tcp:// URLs\n"
-                                   "  --tls-key FILE      its PEM private key, unencrypted; refused if group or "
-                                   "others\n"
-                                   "                      have any access to it (chmod 600)\n"
-                                   "  --tls-ca FILE       PEM certificates of the CA that signs client certificates\n"
-                                   "  --tls-client-auth   mutual TLS: refuse clients without a certificate signed by\n"
-                                   "                      --tls-ca (tokens still name the actor: docs/rpc.md#tls)\n"
-                                   "  --workers N         requests served concurrently (default " STRINGIFY(
-                                       API_WORKERS_DEFAULT) ", at most " STRINGIFY(API_WORKERS_MAX) ")\n"
-                                                                                                    "  --map-size "
-                                                                                                    "BYTES    initial "
-                                                                                                    "LMDB map size "
-                                                                                                    "(default 64 MiB; "
-                                                                                                    "suffixes K M G)\n"
-                                                                                                    "  --map-size-max "
-                                                                                                    "BYTES  the map "
-                                                                                                    "doubles when full "
-                                                                                                    "up to this "
-                                                                                                    "(default 64 GiB); "
-                                                                                                    "past it\n"
-                                                                                                    "                  "
-                                                                                                    "    commands fail "
-                                                                                                    "with STORAGE_FULL "
-                                                                                                    "and nothing is "
-                                                                                                    "written\n"
-                                                                                                    "  "
-                                                                                                    "--document-max-"
-                                                                                                    "bytes BYTES  "
-                                                                                                    "largest PDF "
-                                                                                                    "accepted in a "
-                                                                                                    "collection "
-                                                                                                    "(default 10 MiB, "
-                                                                                                    "at\n"
-                                                                                                    "                  "
-                                                                                                    "    most 64 MiB; "
-                                                                                                    "suffixes K M G); "
-                                                                                                    "requests may be 1 "
-                                                                                                    "MiB "
-                                                                                                    "larger"
-                                                                                                    "\n" CLOCK_FILE_HELP
-                                                                                                    "  --ready-fd FD   "
-                                                                                                    "    write "
-                                                                                                    "\"ready\\n\" to "
-                                                                                                    "FD once listening "
-                                                                                                    "(for supervisors, "
-                                                                                                    "tests)\n"
-                                                                                                    "  -h, --help      "
-                                                                                                    "    this help\n"
-                                                                                                    "\n"
-                                                                                                    "exit status: 0 "
-                                                                                                    "clean stop, 1 "
-                                                                                                    "failure (the "
-                                                                                                    "message names "
-                                                                                                    "it), 2 usage "
-                                                                                                    "error, 3 store "
-                                                                                                    "damaged: restore "
-                                                                                                    "it from a "
-                                                                                                    "backup\n";
+    "  --listen URL        where requests are taken (repeatable, up to " STRINGIFY(API_LISTEN_URLS_COUNT_MAX) "): ipc://PATH,\n"
+    "                      tcp://HOST:PORT or tls+tcp://HOST:PORT (TLS: needs --tls-cert\n"
+    "                      and --tls-key). Default: ipc://DIR/ledgerd.sock\n"
+    "  --pub URL           where committed events are published (nng pub/sub); may be\n"
+    "                      tls+tcp:// too. Default: ipc://DIR/ledgerd-events.sock\n"
+    "  --tls-cert FILE     the server's PEM certificate chain, for the tls+tcp:// URLs\n"
+    "  --tls-key FILE      its PEM private key, unencrypted; refused if group or others\n"
+    "                      have any access to it (chmod 600)\n"
+    "  --tls-ca FILE       PEM certificates of the CA that signs client certificates\n"
+    "  --tls-client-auth   mutual TLS: refuse clients without a certificate signed by\n"
+    "                      --tls-ca (tokens still name the actor: docs/rpc.md#tls)\n"
+    "  --witness VKEY      a witness whose cosignatures of the checkpoints are kept and\n"
+    "                      served (its C2SP cosignature/v1 verifier key file; repeatable,\n"
+    "                      up to " STRINGIFY(API_WITNESSES_MAX) ")\n"
+    "  --workers N         requests served concurrently (default " STRINGIFY(API_WORKERS_DEFAULT) ", at most " STRINGIFY(API_WORKERS_MAX) ")\n"
+    "  --map-size BYTES    initial LMDB map size (default 64 MiB; suffixes K M G)\n"
+    "  --map-size-max BYTES  the map doubles when full up to this (default 64 GiB); past it\n"
+    "                      commands fail with STORAGE_FULL and nothing is written\n"
+    "  --document-max-bytes BYTES  largest PDF accepted in a collection (default 10 MiB, at\n"
+    "                      most 64 MiB; suffixes K M G); requests may be 1 MiB larger\n"
+    CLOCK_FILE_HELP
+    "  --ready-fd FD       write \"ready\\n\" to FD once listening (for supervisors, tests)\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "exit status: 0 clean stop, 1 failure (the message names it), 2 usage error, 3 store\n"
+    "damaged: restore it from a backup\n";
+/* clang-format on */
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -285,6 +249,7 @@ int main(int argc, char **argv)
 	api_server_options o = {.ready_fd = -1};
 	size_t listens = 0;
 	const char *log_origin = NULL;
+	size_t witnesses = 0;
 	static const struct option options[] = {
 	    {"data", required_argument, NULL, 'd'},
 	    {"listen", required_argument, NULL, 'l'},
@@ -302,6 +267,7 @@ int main(int argc, char **argv)
 	    {"tls-ca", required_argument, NULL, 'A'},
 	    {"tls-client-auth", no_argument, NULL, 'a'},
 	    {"log-origin", required_argument, NULL, 'o'},
+	    {"witness", required_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -353,6 +319,12 @@ int main(int argc, char **argv)
 				    optarg);
 			break;
 		case 'o': log_origin = optarg; break;
+		case 'W':
+			if (witnesses == API_WITNESSES_MAX)
+				return usage_error("at most " STRINGIFY(API_WITNESSES_MAX) " --witness keys (%s)",
+				                   optarg);
+			o.witness_files[witnesses++] = optarg;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return usage_error("%s", "bad option");
 		}

@@ -134,6 +134,14 @@ static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 			nng_tls_config_free(tls);
 		return 1;
 	}
+	s->witnesses = calloc(API_WITNESSES_MAX, sizeof *s->witnesses);
+	if (!s->witnesses || !witness_keys_load(s)) {
+		if (!s->witnesses)
+			fprintf(stderr, "ledgerd: out of memory\n");
+		if (tls)
+			nng_tls_config_free(tls);
+		return 1;
+	}
 	ledger_options lo = {.map_bytes_initial = o->map_bytes_initial,
 	                     .map_bytes_max = o->map_bytes_max,
 	                     .checkpoint_signer = s->log_key};
@@ -245,6 +253,7 @@ static void server_drain(server *s)
 		tlog_signer_wipe(s->log_key);
 		free(s->log_key);
 	}
+	free(s->witnesses);
 	api_token_cache_free(s->tokens);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);

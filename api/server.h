@@ -36,6 +36,9 @@ typedef struct signer_ca signer_ca;
 /* How often the expirer looks for passed expiry instants (and once at start). */
 #define API_EXPIRY_INTERVAL_MS 1000
 
+/* Witnesses ledgerd keeps cosignatures from (ledgerd serve --witness). */
+#define API_WITNESSES_MAX 16
+
 typedef struct api_server_options {
 	const char *data_dir;
 	const char *listen[API_LISTEN_URLS_MAX]; /* NULL-terminated; empty: ipc://DIR/ledgerd.sock */
@@ -46,6 +49,9 @@ typedef struct api_server_options {
 	int ready_fd;              /* >= 0: "ready\n" is written there once serving */
 	size_t document_bytes_max; /* 0: API_DOCUMENT_BYTES_DEFAULT */
 	api_tls_options tls;       /* for every tls+tcp:// URL (listen and pub); unused without one */
+	/* Witnesses whose cosignatures of checkpoints are kept: C2SP verifier key files (type 0x04),
+	 * NULL-terminated. */
+	const char *witness_files[API_WITNESSES_MAX + 1];
 } api_server_options;
 
 /* ledgerd's exit status when the store is refused as damaged (a page walk that crashed or

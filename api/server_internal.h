@@ -9,6 +9,7 @@
  *   jobs.c       a command as the committer runs it: idempotency, decision, refusal buckets
  *   publish.c    each durable batch on the pub socket
  *   expirer.c    the thread that writes expiries as their instants pass
+ *   witness.c    witnesses' cosignatures of the checkpoints
  */
 #ifndef API_SERVER_INTERNAL_H
 #define API_SERVER_INTERNAL_H
@@ -96,6 +97,8 @@ struct server {
 	api_listener_guard listeners;    /* every listener, and the thread that revives them */
 	atomic_size_t decode_bytes_used; /* by every request being decoded or held decoded */
 	int lock_fd;                     /* the data directory's lock, held while serving */
+	struct tlog_verifier *witnesses; /* --witness keys (witness.c) */
+	size_t witness_count;
 };
 
 /* server.c: the service's clock (the system clock; the test build's clock file). */
@@ -115,6 +118,11 @@ void worker_send_error(worker *w, Ledger__Api__ErrorCode code, const char *field
 /* jobs.c: the ledger_job of a command (worker.job). */
 ledger_err command_job_apply(ledger_job *job, ledger_txn *t);
 void command_job_done(ledger_job *job, ledger_err err);
+
+/* witness.c: a CheckpointCosign request (verified here, kept by the committer), and the
+ * --witness keys, read at open. */
+void witness_cosign(worker *w);
+bool witness_keys_load(server *s);
 
 /* handle.c: the nng callback of a worker's context. */
 void worker_cb(void *arg);

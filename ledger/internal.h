@@ -16,6 +16,8 @@ struct ledger {
 	MDB_dbi blobs;          /* SHA-256 -> document bytes (blobs.c); open once has_blobs */
 	MDB_dbi tree_db;        /* level (u8) || index (u64 big-endian) -> subtree hash, level >= 1 (tree.c) */
 	MDB_dbi checkpoints_db; /* tree size (u64 big-endian) -> signed checkpoint note (tree.c) */
+	MDB_dbi cosigned_db;    /* tree size (u64 big-endian) -> checkpoint with witnesses' lines (tree.c) */
+	bool has_cosigned;
 	bool has_blobs;
 	bool has_tree; /* the tree and checkpoints databases exist (a read-only open of an old store: no) */
 	bool read_only;
@@ -48,7 +50,8 @@ struct ledger_txn {
 	tlog_tree tree;                               /* tentative Merkle tree of the batch */
 	char checkpoint[LEDGER_CHECKPOINT_BYTES_MAX]; /* the batch's signed checkpoint, if any */
 	size_t checkpoint_bytes;
-	bool checkpoint_kept; /* it went into the checkpoints database too */
+	bool checkpoint_kept;   /* it went into the checkpoints database too */
+	bool checkpoint_forced; /* sign one even though nothing was appended (ledger_checkpoint_refresh) */
 };
 
 #define LEDGER_META_MAGIC     "jse-ledger"
@@ -69,6 +72,9 @@ ledger_err ledger_tree_append(ledger_txn *t, const uint8_t record_hash[LEDGER_HA
 void ledger_tree_set_signer(ledger *l, tlog_signer *signer, int64_t keep_us);
 /* After a durable batch, with head_lock held: t's tree and checkpoint become the ledger's. */
 void ledger_tree_committed(ledger *l, const ledger_txn *t);
+/* At open, with a signer: signs the head's checkpoint if the stored latest is missing, not the
+ * signer's or not of the head. */
+ledger_err ledger_checkpoint_refresh(ledger *l);
 /* Signs the checkpoint of t's tree (if the ledger has a signer) and stores it in t. */
 ledger_err ledger_checkpoint_put(ledger_txn *t);
 

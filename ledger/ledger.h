@@ -231,6 +231,14 @@ ledger_err ledger_checkpoint_latest(ledger *l, MDB_txn *txn, char *out, size_t c
 ledger_err ledger_checkpoints_each(ledger *l, MDB_txn *txn,
                                    ledger_err (*fn)(void *ctx, uint64_t size, const char *note, size_t note_bytes),
                                    void *ctx);
+/* Cosigned checkpoints: a checkpoint of this log with witnesses' cosignature lines, kept by
+ * size (the caller verifies them; the ledger stores text). */
+#define LEDGER_COSIGNED_BYTES_MAX 8192u
+struct ledger_txn;
+ledger_err ledger_cosigned_put(struct ledger_txn *t, uint64_t size, const char *note, size_t note_bytes);
+/* The one of `size` (size 0: the largest), into out[cap] NUL-terminated; LEDGER_END if none. */
+ledger_err ledger_cosigned_get(ledger *l, MDB_txn *txn, uint64_t size, char *out, size_t cap, size_t *out_bytes);
+
 /* The latest checkpoint this process signed (no transaction), "" when none. */
 size_t ledger_checkpoint_current(ledger *l, char out[LEDGER_CHECKPOINT_BYTES_MAX]);
 

@@ -309,6 +309,11 @@ ledger_err ledger_open(const char *dir, const ledger_options *options, ledger **
 		return err;
 	}
 	ledger_tree_set_signer(l, o.checkpoint_signer, o.checkpoint_keep_us);
+	err = ledger_checkpoint_refresh(l);
+	if (err) {
+		ledger_close(l);
+		return err;
+	}
 	*out = l;
 	return LEDGER_OK;
 }

@@ -237,6 +237,12 @@ static ledger_err open_dbs(ledger *l, const char *dir, bool *empty)
 	rc = mdb_dbi_open(txn, "tree", flags, &l->tree_db);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "checkpoints", flags, &l->checkpoints_db);
+	if (rc == 0) {
+		int cosigned = mdb_dbi_open(txn, "cosigned", flags, &l->cosigned_db);
+		l->has_cosigned = cosigned == 0;
+		if (cosigned != MDB_NOTFOUND)
+			rc = cosigned;
+	}
 	MDB_stat st = {0};
 	if (rc == 0)
 		rc = mdb_stat(txn, l->tree_db, &st);
@@ -324,7 +330,7 @@ ledger_err ledger_checkpoint_put(ledger_txn *t)
 	ledger *l = t->l;
 	t->checkpoint_bytes = 0;
 	t->checkpoint_kept = false;
-	if (!l->checkpoint_signer || t->first_seq == 0)
+	if (!l->checkpoint_signer || (t->first_seq == 0 && !t->checkpoint_forced))
 		return LEDGER_OK;
 	LEDGER_ASSERT_MSG(t->tree.size == t->seq, "tree size %llu, head %llu", (unsigned long long)t->tree.size,
 	                  (unsigned long long)t->seq);
@@ -454,4 +460,85 @@ size_t ledger_checkpoint_current(ledger *l, char out[LEDGER_CHECKPOINT_BYTES_MAX
 	pthread_mutex_unlock(&l->head_lock);
 	out[n < LEDGER_CHECKPOINT_BYTES_MAX ? n : LEDGER_CHECKPOINT_BYTES_MAX - 1] = '\0';
 	return n;
+}
+
+ledger_err ledger_cosigned_put(ledger_txn *t, uint64_t size, const char *note, size_t note_bytes)
+{
+	LEDGER_ASSERT(t->l->has_cosigned);
+	if (note_bytes >= LEDGER_COSIGNED_BYTES_MAX)
+		return ledger_fail(LEDGER_ERR_TOO_LARGE, "a cosigned checkpoint of %zu bytes", note_bytes);
+	uint8_t key[8];
+	ledger_put_u64_be(key, size);
+	return put(t->txn, t->l->cosigned_db, key, sizeof key, note, note_bytes, "cosigned");
+}
+
+ledger_err ledger_cosigned_get(ledger *l, MDB_txn *txn, uint64_t size, char *out, size_t cap, size_t *out_bytes)
+{
+	if (!l->has_cosigned)
+		return LEDGER_END;
+	uint8_t key[8];
+	ledger_put_u64_be(key, size);
+	MDB_val k = {sizeof key, key}, v;
+	int rc;
+	if (size) {
+		rc = mdb_get(txn, l->cosigned_db, &k, &v);
+	} else {
+		MDB_cursor *cur;
+		rc = mdb_cursor_open(txn, l->cosigned_db, &cur);
+		if (rc == 0) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+			mdb_cursor_close(cur);
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		return LEDGER_END;
+	if (rc)
+		return ledger_fail(ledger_mdb_err(rc), "cosigned: %s", mdb_strerror(rc));
+	if (v.mv_size >= cap)
+		return ledger_fail(LEDGER_ERR_TOO_LARGE, "a stored cosigned checkpoint of %zu bytes", v.mv_size);
+	memcpy(out, v.mv_data, v.mv_size);
+	out[v.mv_size] = '\0';
+	*out_bytes = v.mv_size;
+	return LEDGER_OK;
+}
+
+ledger_err ledger_checkpoint_refresh(ledger *l)
+{
+	if (!l->checkpoint_signer || l->read_only || l->head_seq == 0)
+		return LEDGER_OK;
+	MDB_txn *txn;
+	ledger_err err = ledger_read_begin(l, &txn);
+	if (err)
+		return err;
+	char note[LEDGER_CHECKPOINT_BYTES_MAX];
+	size_t n = 0;
+	tlog_checkpoint cp = {0};
+	tlog_note_result r;
+	bool current = ledger_checkpoint_latest(l, txn, note, sizeof note, &n) == LEDGER_OK &&
+	               tlog_checkpoint_open(note, n, &l->checkpoint_signer->verifier, NULL, 0, &cp, &r) == TLOG_OK &&
+	               cp.size == l->head_seq;
+	ledger_read_end(l, txn);
+	if (current) {
+		memcpy(l->checkpoint, note, n);
+		l->checkpoint_bytes = n;
+		return LEDGER_OK;
+	}
+	/* None, another key's, or not of the head (a store restored or changed while stopped):
+	 * sign the head's now, so that every reader finds one. */
+	ledger_txn t = {
+	    .l = l, .seq = l->head_seq, .time_us = l->head_time_us, .tree = l->tree, .checkpoint_forced = true};
+	memcpy(t.hash, l->head_hash, LEDGER_HASH_BYTES);
+	int rc = mdb_txn_begin(l->env, NULL, 0, &t.txn);
+	if (rc)
+		return ledger_fail(ledger_mdb_err(rc), "checkpoint: %s", mdb_strerror(rc));
+	err = ledger_checkpoint_put(&t);
+	if (err) {
+		mdb_txn_abort(t.txn);
+		return err;
+	}
+	rc = mdb_txn_commit(t.txn);
+	if (rc)
+		return ledger_fail(ledger_mdb_err(rc), "checkpoint: %s", mdb_strerror(rc));
+	ledger_tree_committed(l, &t);
+	return LEDGER_OK;
 }

@@ -4,7 +4,10 @@
  */
 #include "commands.h"
 
+#include "tlog.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct rows {
@@ -215,16 +218,47 @@ static void can(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, 
 	reply->can = c;
 }
 
-static void head(proj *p, Ledger__Api__Reply *reply, proj_arena *arena)
+/* The head, the latest checkpoint (as of txn), the largest cosigned one, and the consistency
+ * proof a witness asks for (docs/log-format.md section 10). */
+static void head(proj *p, MDB_txn *txn, const Ledger__Api__Head *q, Ledger__Api__Reply *reply, proj_arena *arena)
 {
 	Ledger__Api__HeadReply *h = proj_arena_alloc(arena, sizeof *h);
 	uint8_t *hash = proj_arena_alloc(arena, LEDGER_HASH_BYTES);
-	if (!h || !hash)
+	char *checkpoint = proj_arena_alloc(arena, LEDGER_CHECKPOINT_BYTES_MAX);
+	char *cosigned = proj_arena_alloc(arena, LEDGER_COSIGNED_BYTES_MAX);
+	if (!h || !hash || !checkpoint || !cosigned)
 		return;
 	ledger__api__head_reply__init(h);
 	ledger_head(p->l, &h->seq, hash);
 	h->hash.data = hash;
 	h->hash.len = LEDGER_HASH_BYTES;
+	size_t n;
+	h->checkpoint = ledger_checkpoint_latest(p->l, txn, checkpoint, LEDGER_CHECKPOINT_BYTES_MAX, &n) == LEDGER_OK
+	                    ? checkpoint
+	                    : (char *)"";
+	h->cosigned = ledger_cosigned_get(p->l, txn, 0, cosigned, LEDGER_COSIGNED_BYTES_MAX, &n) == LEDGER_OK
+	                  ? cosigned
+	                  : (char *)"";
+	if (q && q->consistency_from) {
+		/* The checkpoint's size is its second line. */
+		const char *size_line = strchr(h->checkpoint, '\n');
+		uint64_t size = size_line ? strtoull(size_line + 1, NULL, 10) : 0;
+		tlog_proof *proof = proj_arena_alloc(arena, sizeof *proof);
+		ProtobufCBinaryData *hashes = proj_arena_alloc(arena, TLOG_PROOF_HASHES_MAX * sizeof *hashes);
+		if (!proof || !hashes)
+			return;
+		if (q->consistency_from > size ||
+		    ledger_tree_prove_consistency(p->l, txn, q->consistency_from, size, proof) != LEDGER_OK) {
+			proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "consistency_from",
+			           "consistency_from %llu: from 1 to the checkpoint's size, %llu",
+			           (unsigned long long)q->consistency_from, (unsigned long long)size);
+			return;
+		}
+		for (size_t i = 0; i < proof->count; i++)
+			hashes[i] = (ProtobufCBinaryData){TLOG_HASH_BYTES, proof->hashes[i]};
+		h->consistency = hashes;
+		h->n_consistency = proof->count;
+	}
 	reply->result_case = LEDGER__API__REPLY__RESULT_HEAD;
 	reply->head = h;
 }
@@ -298,7 +332,7 @@ void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, 
 		delegations_received(p, txn, actor, now_us, reply, arena);
 		break;
 	case LEDGER__API__REQUEST__BODY_CAN: can(p, txn, actor, now_us, req->can, reply, arena); break;
-	case LEDGER__API__REQUEST__BODY_HEAD: head(p, reply, arena); break;
+	case LEDGER__API__REQUEST__BODY_HEAD: head(p, txn, req->head, reply, arena); break;
 	case LEDGER__API__REQUEST__BODY_REGISTRATION_STATUS:
 		proj_query_registration(p, txn, actor, req->registration_status, reply, arena);
 		break;

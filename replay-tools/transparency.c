@@ -487,7 +487,7 @@ int audit_verify_proof(const char *path, const char *key_path, const char *const
 	ledger_hash_record(rec.seq, rec.prev_hash, rec.event, rec.event_bytes, hash);
 	if (memcmp(hash, rec.hash, sizeof hash) != 0 || rec.seq != index + 1) {
 		snprintf(why, sizeof why, "the record does not hash to its hash, or is not record %llu",
-		         (unsigned long long)(index + 1));
+		         (unsigned long long)index + 1);
 		goto out;
 	}
 	tlog_leaf_hash(rec.hash, LEDGER_HASH_BYTES, leaf);

@@ -8,6 +8,7 @@
 #include "../check.h"
 #include "harness.h"
 #include "ledger.h"
+#include "tlog.h"
 #include "token.h"
 
 #include <nng/nng.h>
@@ -391,6 +392,80 @@ static void test_idempotency(void)
 	      "same id, other actor");
 }
 
+/* The log key's verifier, from the data directory (what ledgerd init printed). */
+static bool log_verifier(tlog_verifier *out)
+{
+	char path[400], text[TLOG_VKEY_BYTES_MAX + 2] = "";
+	snprintf(path, sizeof path, "%s/keys/log.vkey", h.dir);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	if (n && text[n - 1] == '\n')
+		text[n - 1] = '\0';
+	return tlog_vkey_parse(text, out) == TLOG_OK;
+}
+
+/* Replies carry a checkpoint signed by the log key that includes what they wrote; Head gives
+ * the latest and a consistency proof from any earlier size. */
+static void test_checkpoints(void)
+{
+	tlog_verifier key;
+	REQUIRE_VOID(log_verifier(&key));
+	CHECK(code_of(account("yann@cabinet.fr", false)) == 0, "another collaborator");
+	Ledger__Api__Reply *first = grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-06-30", "cp-1");
+	Ledger__Api__Reply *again = grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-06-30", "cp-1");
+	Ledger__Api__Reply *refused = grant("salima@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-06-30", "cp-2");
+	REQUIRE_VOID(first && again && refused && !first->error && first->seq);
+	tlog_checkpoint cp, cp_again;
+	tlog_note_result r;
+	CHECK(tlog_checkpoint_open(first->checkpoint, strlen(first->checkpoint), &key, NULL, 0, &cp, &r) == TLOG_OK,
+	      "the reply's checkpoint is signed by the log key: %s", tlog_last_error());
+	CHECK(cp.size >= first->seq, "and includes the event (%llu >= %llu)", (unsigned long long)cp.size,
+	      (unsigned long long)first->seq);
+	CHECK(tlog_checkpoint_open(again->checkpoint, strlen(again->checkpoint), &key, NULL, 0, &cp_again, &r) ==
+	              TLOG_OK &&
+	          cp_again.size >= cp.size,
+	      "a replayed reply carries the checkpoint of its time");
+	CHECK(refused->error && refused->checkpoint[0] == '\0', "a refusal wrote nothing and carries none");
+	/* Head: the latest checkpoint and the consistency proof from the first one. */
+	grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-07-30", "cp-3");
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__Head q = LEDGER__API__HEAD__INIT;
+	q.consistency_from = cp.size;
+	req.body_case = LEDGER__API__REQUEST__BODY_HEAD;
+	req.head = &q;
+	Ledger__Api__Reply *head = harness_call(&h, "salima@cabinet.fr", &req);
+	tlog_checkpoint latest;
+	REQUIRE_VOID(head && !head->error && head->head);
+	CHECK(tlog_checkpoint_open(head->head->checkpoint, strlen(head->head->checkpoint), &key, NULL, 0, &latest,
+	                           &r) == TLOG_OK &&
+	          latest.size == harness_head(&h),
+	      "Head's checkpoint is the head's");
+	tlog_proof proof = {.count = head->head->n_consistency};
+	for (size_t i = 0; i < proof.count && i < TLOG_PROOF_HASHES_MAX; i++)
+		memcpy(proof.hashes[i], head->head->consistency[i].data, TLOG_HASH_BYTES);
+	CHECK(tlog_verify_consistency(cp.size, latest.size, cp.root, latest.root, &proof) == TLOG_OK,
+	      "the consistency proof from %llu to %llu verifies", (unsigned long long)cp.size,
+	      (unsigned long long)latest.size);
+	q.consistency_from = latest.size + 1;
+	Ledger__Api__Reply *past = harness_call(&h, "salima@cabinet.fr", &req);
+	CHECK(harness_code(past) == LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "a size past the checkpoint is refused");
+	/* No witness configured: a cosignature is refused, typed. */
+	Ledger__Api__CheckpointCosign c = LEDGER__API__CHECKPOINT_COSIGN__INIT;
+	c.note = head->head->checkpoint;
+	Ledger__Api__Request creq = LEDGER__API__REQUEST__INIT;
+	creq.body_case = LEDGER__API__REQUEST__BODY_CHECKPOINT_COSIGN;
+	creq.checkpoint_cosign = &c;
+	Ledger__Api__Reply *cosign = harness_call(&h, "salima@cabinet.fr", &creq);
+	CHECK(harness_code(cosign) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "no witness configured: refused");
+	Ledger__Api__Reply *all[] = {first, again, refused, head, past, cosign};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (all[i])
+			ledger__api__reply__free_unpacked(all[i], NULL);
+}
+
 static void test_publication(void)
 {
 	nng_socket sub;
@@ -527,6 +602,7 @@ int main(int argc, char **argv)
 	test_bad_tokens();
 	test_malformed_and_oversized();
 	test_idempotency();
+	test_checkpoints();
 	test_publication();
 	CHECK(harness_stop(&h) == 0, "SIGTERM: clean exit");
 	char cmd[600], out[512];

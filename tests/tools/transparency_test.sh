@@ -31,7 +31,9 @@ fi
 audit="$bin/ledger-audit"
 d=$dir/d
 start() {
-	"$bin/ledgerd" serve --data "$1" --ready-fd 3 3>"$dir/ready" 2>"$dir/log" &
+	local data=$1
+	shift
+	"$bin/ledgerd" serve --data "$data" --ready-fd 3 3>"$dir/ready" "$@" 2>"$dir/log" &
 	pid=$!
 	for _ in $(seq 200); do grep -q ready "$dir/ready" 2>/dev/null && break; sleep 0.05; done
 	grep -q ready "$dir/ready" || { echo "FAIL: ledgerd did not get ready"; cat "$dir/log"; exit 1; }
@@ -106,12 +108,34 @@ check "verify-proof refuses another log's key" "$?" 1
 "$audit" verify-proof "$dir/p7" --log-key "$vkey" --witness "$dir/w2.vkey" >/dev/null
 check "verify-proof refuses a witness that did not cosign" "$?" 1
 
+# Witnesses over RPC (ledgerctl witness): w1 is configured, so its cosignatures are kept and
+# served; w2 is not, so the log does not keep its line.
+start "$d" --witness "$dir/w1.vkey"
+ctlw() { "$bin/ledgerctl" --data "$d" --platform witness --log-key "$vkey" "$@"; }
+ctlw --key-file "$dir/w1.key" --state "$dir/r1.state" >/dev/null 2>"$dir/r1.err"
+check "RPC witness, first run" "$?" 0
+contains "the log kept it" "$(cat "$dir/r1.err")" "kept by the log"
+accounts "$d" 31 33
+ctlw --key-file "$dir/w1.key" --state "$dir/r1.state" >/dev/null 2>&1
+check "RPC witness, after growth" "$?" 0
+check "RPC witnessed size" "$(sed -n 2p "$dir/r1.state")" 34
+ctlw --key-file "$dir/w2.key" --state "$dir/r2.state" >/dev/null 2>"$dir/r2.err"
+check "an unconfigured witness still cosigns for itself" "$?" 0
+contains "but the log does not keep it" "$(cat "$dir/r2.err")" "no configured witness"
+served=$("$bin/ledgerctl" --data "$d" --platform head --all)
+contains "head --all serves w1's cosignature" "$served" "— witness.test.example/w1 "
+case "$served" in *witness.test.example/w2*) fail "the log kept an unconfigured witness's line" ;; esac
+"$audit" verify-proof <("$audit" prove --data "$d" --seq 33 --tlog-proof - --checkpoint "$dir/r1.state" --log-key "$vkey" 2>/dev/null) \
+	--log-key "$vkey" --witness "$dir/w1.vkey" >/dev/null
+check "a proof against the RPC-cosigned checkpoint" "$?" 0
+stop
+
 # Attack 1: rewrite event 5 and every hash after it, rebuild the tree, re-sign checkpoints
 # with the directory's own log key. Every local check passes; the kept checkpoint does not.
 cp -a "$d" "$dir/rw"
 "$py" "$here/tamper_log.py" "$dir/rw" rewrite-all 5
 start "$dir/rw" # rebuilds the tree
-accounts "$dir/rw" 31 31 # and signs a checkpoint of the rewritten log
+accounts "$dir/rw" 60 60 # and signs a checkpoint of the rewritten log
 stop
 "$audit" verify --data "$dir/rw" --log-key "$vkey" >/dev/null
 check "a rewrite re-signed with the directory's key passes local checks" "$?" 0
@@ -121,11 +145,19 @@ contains "and says" "$out" "the log was rewritten"
 out=$("$audit" witness --data "$dir/rw" --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/w1.state" 2>&1)
 check "the witness refuses the rewrite" "$?" 1
 contains "and says" "$out" "it was rewritten"
+start "$dir/rw"
+out=$("$bin/ledgerctl" --data "$dir/rw" --platform witness --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/r1.state" 2>&1)
+check "the RPC witness refuses the rewrite" "$?" 1
+contains "and says" "$out" "it was rewritten"
+stop
 
 # Attack 2: cut the last 6 records and fix the head.
 cp -a "$d" "$dir/cut"
 "$py" "$here/tamper_log.py" "$dir/cut" cut 25
 start "$dir/cut"
+out=$("$bin/ledgerctl" --data "$dir/cut" --platform witness --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/r1.state" 2>&1)
+check "the RPC witness refuses a log that went back" "$?" 1
+contains "and says" "$out" "the log went back"
 stop
 "$audit" verify --data "$dir/cut" --log-key "$vkey" >/dev/null
 check "a cut log with its head fixed passes local checks" "$?" 0
@@ -133,7 +165,7 @@ out=$("$audit" verify --data "$dir/cut" --log-key "$vkey" --since "$dir/w1.state
 check "verify --since refuses the cut" "$?" 1
 contains "and says" "$out" "the log was cut"
 start "$dir/cut"
-accounts "$dir/cut" 40 50 # the log grows back past the witnessed size: still not an extension
+accounts "$dir/cut" 70 80 # the log grows back past the witnessed size: still not an extension
 stop
 out=$("$audit" witness --data "$dir/cut" --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/w1.state" 2>&1)
 check "the witness refuses a cut log grown back" "$?" 1
