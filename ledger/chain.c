@@ -13,15 +13,14 @@
 void ledger_hash_record(uint64_t seq, const uint8_t prev_hash[LEDGER_HASH_BYTES], const uint8_t *event,
                         size_t event_bytes, uint8_t hash[LEDGER_HASH_BYTES])
 {
-	crypto_hash_sha256_state st;
-	uint8_t seq_be[8];
-	ledger_put_u64_be(seq_be, seq);
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)LEDGER_HASH_TAG, strlen(LEDGER_HASH_TAG));
-	crypto_hash_sha256_update(&st, seq_be, sizeof seq_be);
-	crypto_hash_sha256_update(&st, prev_hash, LEDGER_HASH_BYTES);
-	crypto_hash_sha256_update(&st, event, event_bytes);
-	crypto_hash_sha256_final(&st, hash);
+	/* The tag, seq and previous hash in one piece: fewer EVP calls per record. */
+	enum { TAG_BYTES = sizeof LEDGER_HASH_TAG - 1 };
+	uint8_t head[TAG_BYTES + 8 + LEDGER_HASH_BYTES];
+	memcpy(head, LEDGER_HASH_TAG, TAG_BYTES);
+	ledger_put_u64_be(head + TAG_BYTES, seq);
+	memcpy(head + TAG_BYTES + 8, prev_hash, LEDGER_HASH_BYTES);
+	const tlog_bytes parts[] = {{head, sizeof head}, {event, event_bytes}};
+	tlog_sha256(parts, 2, hash);
 }
 
 static ledger_err bad(ledger_verify_result *r, uint64_t seq, const char *reason)

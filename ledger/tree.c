@@ -278,8 +278,13 @@ ledger_err ledger_tree_open(ledger *l, const char *dir)
 		if (err)
 			return err;
 	}
-	/* The head's tree: recomputed from the records, and its peaks compared with the stored ones,
-	 * so that no checkpoint is ever signed over a root the records do not make. */
+	/* A reader (an audit, maybe beside a serving ledgerd) checks the tree itself when it
+	 * wants to (ledger_tree_verify), on its own snapshot: the head in l may already be old. */
+	if (l->read_only)
+		return LEDGER_OK;
+	/* The writer (alone: ledgerd holds the directory's lock): the head's tree recomputed from
+	 * the records, and its peaks compared with the stored ones, so that no checkpoint is ever
+	 * signed over a root the records do not make. */
 	MDB_txn *txn;
 	err = ledger_read_begin(l, &txn);
 	if (err)

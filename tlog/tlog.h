@@ -59,6 +59,13 @@ const char *tlog_last_error(void);
 /* ---------------------------------------------------------------------------------------- */
 /* Hashes (RFC 9162 §2.1.1)                                                                  */
 
+/* SHA-256 of the concatenation of parts (OpenSSL's EVP: the CPU's SHA instructions). */
+typedef struct tlog_bytes {
+	const void *bytes;
+	size_t n;
+} tlog_bytes;
+void tlog_sha256(const tlog_bytes *parts, size_t count, uint8_t out[TLOG_HASH_BYTES]);
+
 /* SHA-256(0x00 || entry): the hash of one entry as a leaf of the tree. */
 void tlog_leaf_hash(const uint8_t *entry, size_t entry_bytes, uint8_t out[TLOG_HASH_BYTES]);
 
