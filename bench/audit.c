@@ -20,6 +20,8 @@
 #include "tlog.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define BATCH_RECORDS 10000
@@ -72,23 +75,51 @@ static void fill_done(ledger_job *job, ledger_err err)
 	((fill_job *)job)->result = err;
 }
 
-/* `openssl speed` for SHA-256 at `bytes` per hash: MB/s, or 0 if it cannot be run. */
+/* `openssl speed` for SHA-256 at `bytes` per hash: MB/s, or 0 if it cannot be run. Run
+ * without a shell: its output is read from a pipe. */
 static double openssl_sha256_mb_s(size_t bytes)
 {
-	char cmd[160], line[512];
-	snprintf(cmd, sizeof cmd, "openssl speed -seconds 2 -bytes %zu sha256 2>/dev/null", bytes);
-	FILE *p = popen(cmd, "r");
-	if (!p)
+	char size[24];
+	snprintf(size, sizeof size, "%zu", bytes);
+	int fds[2];
+	if (pipe(fds) != 0)
 		return 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
+		execlp("openssl", "openssl", "speed", "-seconds", "2", "-bytes", size, "sha256", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *p = pid > 0 ? fdopen(fds[0], "r") : NULL;
+	if (!p)
+		close(fds[0]);
 	double kb_s = 0;
-	while (fgets(line, sizeof line, p))
+	char line[512];
+	while (p && fgets(line, sizeof line, p))
 		if (strncmp(line, "sha256", 6) == 0) {
 			char *last = strrchr(line, ' ');
 			/* "sha256   123456.78k": thousands of bytes per second */
 			kb_s = last ? strtod(last + 1, NULL) : 0;
 		}
-	pclose(p);
+	if (p)
+		fclose(p);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
 	return kb_s * 1000 / 1e6;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
 }
 
 /* A durable 1-record commit in a fresh raw LMDB environment: median seconds over `runs`. */
@@ -273,9 +304,7 @@ int main(int argc, char **argv)
 		       " more, a 64-event batch %.1f %% (target < 10 %%)\n",
 		       commit * 1e6, 100 * (per_leaf + per_sign) / commit, 100 * (64 * per_leaf + per_sign) / commit);
 	ledger_close(l);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
+	if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		fprintf(stderr, "bench-audit: could not remove %s\n", dir);
 	return err || tree_err || bad ? 1 : 0;
 }

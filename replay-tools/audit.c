@@ -32,7 +32,8 @@ static const char usage[] =
     "       ledger-audit checkpoint --data DIR [--log-key VKEY] [--json]\n"
     "       ledger-audit witness-key --name NAME --key-file FILE\n"
     "       ledger-audit witness --data DIR --key-file FILE --state FILE [--log-key VKEY] [--json]\n"
-    "       ledger-audit export --data DIR [--firm FIRM] [--from TIME] [--to TIME] [-o FILE]\n"
+    "       ledger-audit export --data DIR [--what collections|delegations|subject|log] [--firm FIRM]\n"
+    "                           [--subject EMAIL] [--from TIME] [--to TIME] [-o FILE]\n"
     "\n"
     "verify  checks every record of DIR's log: consecutive seqs from 1, each record's seq, its\n"
     "        prev_hash and its recomputed SHA-256 (docs/log-format.md), and the recorded head.\n"
@@ -63,9 +64,15 @@ static const char usage[] =
     "        --state and stdout. Refuses a log that went back or was rewritten (exit 1).\n"
     "--log-key VKEY: the log's verifier key file; default DIR/keys/log.vkey, which whoever\n"
     "        controls DIR could replace: auditors give the one they were handed.\n"
-    "export  after verifying the whole chain: the collections' events (of FIRM; committed\n"
-    "        between --from and --to, YYYY-MM-DDTHH:MM:SSZ, inclusive) as CSV, one row per\n"
-    "        event with its record hash (docs/audit.md).\n"
+    "export  after verifying the whole chain, in one pass and constant memory (a progress line\n"
+    "        on a terminal when -o is a file), events of FIRM committed between --from and --to\n"
+    "        (YYYY-MM-DDTHH:MM:SSZ, inclusive), as CSV with each row's record hash:\n"
+    "          --what collections   every event about a collection (the default)\n"
+    "          --what delegations   FIRM's delegation history: granted, renewed, revoked, expired\n"
+    "          --what subject --subject EMAIL   every event by or naming that person (RGPD access)\n"
+    "          --what log           the whole log as JSON Lines: each record's bytes (base64),\n"
+    "                               hashes and kind, then the latest signed checkpoint\n"
+    "        (docs/audit.md).\n"
     "\n"
     "DIR is opened read-only; nothing in it is changed.\n"
     "exit status: 0 intact / identical, 1 broken / different, 2 usage, 3 DIR unreadable or damaged\n"
@@ -406,7 +413,7 @@ int main(int argc, char **argv)
 	           *to_text = NULL;
 	uint64_t seq = 0;
 	const char *key_path = NULL, *since = NULL, *tlog_proof = NULL, *checkpoint = NULL, *key_file = NULL,
-	           *state = NULL, *name = NULL;
+	           *state = NULL, *name = NULL, *what = NULL, *subject = NULL;
 	const char *witnesses[TLOG_VERIFIERS_MAX];
 	size_t witness_count = 0;
 	static const struct option options[] = {
@@ -430,6 +437,8 @@ int main(int argc, char **argv)
 	    {"key-file", required_argument, NULL, 'K'},
 	    {"state", required_argument, NULL, 'T'},
 	    {"name", required_argument, NULL, 'n'},
+	    {"what", required_argument, NULL, 'W'},
+	    {"subject", required_argument, NULL, 'U'},
 	    {NULL, 0, NULL, 0},
 	};
 	optind = 2;
@@ -448,6 +457,8 @@ int main(int argc, char **argv)
 		case 'K': key_file = optarg; break;
 		case 'T': state = optarg; break;
 		case 'n': name = optarg; break;
+		case 'W': what = optarg; break;
+		case 'U': subject = optarg; break;
 		case 'w':
 			if (witness_count == TLOG_VERIFIERS_MAX - 1) {
 				fprintf(stderr, "ledger-audit: at most %u --witness keys\n", TLOG_VERIFIERS_MAX - 1);
@@ -530,7 +541,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ledger-audit export: --from/--to take YYYY-MM-DDTHH:MM:SSZ (UTC)\n");
 			return EXIT_USAGE;
 		}
-		return audit_export(dir, firm, from_us, to_us, output);
+		return audit_export(dir, what, firm, subject, from_us, to_us, output);
 	}
 	fprintf(stderr, "ledger-audit: unknown command %s\n%s", cmd, usage);
 	return EXIT_USAGE;

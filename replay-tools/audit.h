@@ -19,9 +19,11 @@ const char *audit_event_kind(const Ledger__Events__Event *ev);
  * chain is verified from event 1 to the head first. Returns an exit status. */
 int audit_prove(const char *dir, bool json, const char *document, const char *file, uint64_t seq);
 
-/* `export`: the collections' events of firm (NULL: every firm) committed in [from_us, to_us],
- * as CSV into path (NULL: stdout). Returns an exit status. */
-int audit_export(const char *dir, const char *firm, int64_t from_us, int64_t to_us, const char *path);
+/* `export` (exports.c): what = "collections" (NULL), "delegations" (needs firm), "subject" (needs
+ * subject) or "log"; events of firm (NULL: every firm) committed in [from_us, to_us], into path
+ * (NULL: stdout). Returns an exit status. */
+int audit_export(const char *dir, const char *what, const char *firm, const char *subject, int64_t from_us,
+                 int64_t to_us, const char *path);
 
 /* Opens dir read-only, begins a read transaction and verifies the chain from event 1; prints
  * why and returns an exit status when it cannot or the chain is broken (then nothing is open). */

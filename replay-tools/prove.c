@@ -1,15 +1,12 @@
 /*
- * prove.c: ledger-audit's `prove` and `export`, for auditors and compliance officers.
+ * prove.c: ledger-audit's `prove`, for auditors and compliance officers.
  *
  *   prove   is this document (a PDF received by email, say) the one the ledger stored or
  *           signed, and by which events? Or: is event N in the log? Both answers come with the
  *           chain verified from event 1 to the head, so they hold for the whole log.
- *   export  the collections' history of a firm as CSV (RFC 4180): one row per event, with the
- *           record's hash, so each row can be checked against the log.
  */
 #include "audit.h"
 
-#include "csv_cell.h"
 #include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -242,114 +239,4 @@ int audit_prove(const char *dir, bool json, const char *document, const char *fi
 	if (file && !file_sha256(file, sha))
 		return AUDIT_EXIT_UNREADABLE;
 	return prove_document(dir, sha, json);
-}
-
-/* ----- export ----- */
-
-/* One cell, quoted when it must be and with formulas neutralised (projections/csv_cell.h). */
-static void csv_field(FILE *out, const char *s, bool last)
-{
-	proj_csv_cell_fputs(out, s);
-	fputs(last ? "\r\n" : ",", out);
-}
-
-/* The collection an event concerns and a one-line detail of what happened. */
-static const char *export_detail(const Ledger__Events__Event *ev, char *detail, size_t cap)
-{
-	detail[0] = '\0';
-	switch (ev->payload_case) {
-	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED:
-		snprintf(detail, cap, "%s \"%s\"",
-		         ev->collection_created->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL ? "seal"
-		                                                                                    : "signature",
-		         ev->collection_created->title);
-		return ev->collection_created->collection_id;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED: {
-		const ProtobufCEnumDescriptor *d = &ledger__events__collection_state__descriptor;
-		const ProtobufCEnumValue *from =
-		    protobuf_c_enum_descriptor_get_value(d, ev->collection_transitioned->from);
-		const ProtobufCEnumValue *to = protobuf_c_enum_descriptor_get_value(d, ev->collection_transitioned->to);
-		snprintf(detail, cap, "%s -> %s %s", from ? from->name + 6 : "?", to ? to->name + 6 : "?",
-		         ev->collection_transitioned->comment);
-		return ev->collection_transitioned->collection_id;
-	}
-	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED: {
-		const ProtobufCEnumValue *a = protobuf_c_enum_descriptor_get_value(
-		    &ledger__events__signer_action__descriptor, ev->signer_acted->action);
-		snprintf(detail, cap, "%s %s %s %s", ev->signer_acted->signer, a ? a->name + 7 : "?",
-		         ev->signer_acted->method, ev->signer_acted->provider_reference);
-		return ev->signer_acted->collection_id;
-	}
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_ADDED: {
-		char h[65];
-		ledger_hex(ev->document_added->sha256.data, ev->document_added->sha256.len == 32 ? 32 : 0, h);
-		snprintf(detail, cap, "%s sha256 %s", ev->document_added->filename, h);
-		return ev->document_added->collection_id;
-	}
-	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED: {
-		char h[65], o[65];
-		const Ledger__Events__DocumentSigned *s = ev->document_signed;
-		ledger_hex(s->signed_sha256.data, s->signed_sha256.len == 32 ? 32 : 0, h);
-		ledger_hex(s->original_sha256.data, s->original_sha256.len == 32 ? 32 : 0, o);
-		snprintf(detail, cap, "%s by %s: document %s -> %s; certificate %s (%s)", s->seal ? "sealed" : "signed",
-		         s->signer, o, h, s->certificate_serial, s->certificate_subject);
-		return s->collection_id;
-	}
-	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED:
-		snprintf(detail, cap, "%s could not be signed: %s", ev->signature_failed->signer,
-		         ev->signature_failed->reason);
-		return ev->signature_failed->collection_id;
-	default: return NULL;
-	}
-}
-
-int audit_export(const char *dir, const char *firm, int64_t from_us, int64_t to_us, const char *path)
-{
-	ledger *l;
-	MDB_txn *txn;
-	ledger_verify_result v;
-	int rc = audit_open_verified(dir, &l, &txn, &v);
-	if (rc)
-		return rc;
-	FILE *out = path ? fopen(path, "w") : stdout;
-	ledger_iter *it;
-	if (!out || ledger_iter_open(l, txn, 1, &it) != LEDGER_OK) {
-		if (!out)
-			perror(path);
-		ledger_read_end(l, txn);
-		ledger_close(l);
-		return AUDIT_EXIT_UNREADABLE;
-	}
-	const char *header[] = {"seq", "committed_at", "firm", "collection", "event", "actor", "detail", "record_hash"};
-	for (size_t i = 0; i < 8; i++)
-		csv_field(out, header[i], i == 7);
-	ledger_record rec;
-	uint64_t rows = 0;
-	while (ledger_iter_next(it, &rec) == LEDGER_OK) {
-		Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
-		char detail[1024], seq[24], at[24], hash[65];
-		const char *collection = ev ? export_detail(ev, detail, sizeof detail) : NULL;
-		if (collection && (!firm || strcmp(firm, ev->firm_id) == 0) && ev->committed_at_us >= from_us &&
-		    ev->committed_at_us <= to_us) {
-			snprintf(seq, sizeof seq, "%llu", (unsigned long long)rec.seq);
-			iso_time(ev->committed_at_us, at);
-			ledger_hex(rec.hash, 32, hash);
-			const char *row[] = {seq,       at,     ev->firm_id, collection, audit_event_kind(ev),
-			                     ev->actor, detail, hash};
-			for (size_t i = 0; i < 8; i++)
-				csv_field(out, row[i], i == 7);
-			rows++;
-		}
-		if (ev)
-			ledger__events__event__free_unpacked(ev, NULL);
-	}
-	ledger_iter_close(it);
-	bool ok = fflush(out) == 0 && !ferror(out);
-	if (path)
-		ok &= fclose(out) == 0;
-	ledger_read_end(l, txn);
-	ledger_close(l);
-	fprintf(stderr, "ledger-audit: %llu rows exported; chain intact to head seq %llu\n", (unsigned long long)rows,
-	        (unsigned long long)v.head_seq);
-	return ok ? 0 : AUDIT_EXIT_UNREADABLE;
 }

@@ -21,6 +21,9 @@ for _ in $(seq 100); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
 /usr/bin/python3 "$(dirname "$0")/../support/make_pdf.py" "$dir/doc.pdf" --text "Proces-verbal AG 2026"
 ctl --platform account add ec@audit.fr --name "EC Audit" --ec >/dev/null
 ctl --platform firm add AUD --name "Cabinet Audit" --ec ec@audit.fr >/dev/null
+ctl --platform account add col@audit.fr --name "Collaborateur" >/dev/null
+ctl --as ec@audit.fr delegation grant --firm AUD --to col@audit.fr --rights prepare,sign --expires 2031-12-31 >/dev/null
+ctl --as ec@audit.fr delegation revoke --firm AUD --to col@audit.fr --rights sign >/dev/null
 ctl --as ec@audit.fr credits add --firm AUD --credits 5 >/dev/null
 col=$(ctl --as ec@audit.fr collection create --firm AUD --kind seal --title "PV AG")
 ctl --as ec@audit.fr collection add-document --firm AUD "$col" "$dir/doc.pdf" >/dev/null
@@ -61,7 +64,35 @@ expect 0 "export the firm's collections" -- audit export --data "$d" --firm AUD
 contains "seq,committed_at,firm,collection,event,actor,detail,record_hash" "CSV header"
 contains ",collection_created," "the creation"
 contains ",document_signed," "the seal"
-contains "sealed by seal:AUD" "the seal's detail"
+contains "signer=seal:AUD original_sha256=" "the seal's detail names every field"
+contains ",credits_reserved," "the credits the seal reserved (were dropped before)"
+checks=$((checks + 1))
+grep -Eq '^[0-9]+,20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z,' <<<"$out" ||
+	fail "times are to the microsecond"
+expect 0 "export the firm's delegation history" -- audit export --data "$d" --what delegations --firm AUD
+contains ",delegation_granted,ec@audit.fr,firm_id=AUD collaborator=col@audit.fr right=RIGHT_SIGN expires_on=2031-12-31" "the grant"
+contains ",delegation_revoked,ec@audit.fr,firm_id=AUD collaborator=col@audit.fr right=RIGHT_SIGN," "the revocation"
+expect 2 "the delegation history needs a firm" -- audit export --data "$d" --what delegations
+expect 0 "everything about one person" -- audit export --data "$d" --what subject --subject col@audit.fr
+contains ",account_registered,platform,email=col@audit.fr" "their account"
+contains ",delegation_revoked," "the rights withdrawn from them"
+checks=$((checks + 1))
+! grep -q "collection_created" <<<"$out" || fail "the subject export holds events that do not name them"
+expect 2 "subject needs --subject" -- audit export --data "$d" --what subject
+expect 2 "an unknown export" -- audit export --data "$d" --what everything
+expect 0 "the whole log as JSON Lines" -- audit export --data "$d" --what log -o "$dir/log.jsonl"
+/usr/bin/python3 - "$dir/log.jsonl" "$d/keys/log.vkey" <<'PY' || fail "the JSON Lines export does not re-verify"
+import base64, hashlib, json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+prev = bytes(32)
+for i, r in enumerate(lines[:-1], 1):
+    assert r["seq"] == i and bytes.fromhex(r["prev_hash"]) == prev, r
+    h = hashlib.sha256(b"JSE-LEDGER-EVENT-V1" + i.to_bytes(8, "big") + prev + base64.b64decode(r["event"])).digest()
+    assert h.hex() == r["hash"], r
+    prev = h
+cp = lines[-1]["checkpoint"].split("\n")
+assert cp[0] == open(sys.argv[2]).read().split("+")[0] and int(cp[1]) == len(lines) - 1, cp[:2]
+PY
 expect 0 "export into a file, within a window" -- audit export --data "$d" --from 2000-01-01T00:00:00Z --to 2000-01-02T00:00:00Z -o "$dir/x.csv"
 checks=$((checks + 1))
 [ "$(wc -l <"$dir/x.csv")" = 1 ] || { failures=$((failures + 1)); echo "FAIL: an empty window exports the header only"; }
