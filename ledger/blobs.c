@@ -66,7 +66,8 @@ ledger_err ledger_blobs_verify(ledger *l, MDB_txn *txn, uint64_t *count, uint8_t
 	ledger_err err = LEDGER_OK;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		uint8_t h[LEDGER_HASH_BYTES];
-		crypto_hash_sha256(h, v.mv_data, v.mv_size);
+		const tlog_bytes whole = {v.mv_data, v.mv_size};
+		tlog_sha256(&whole, 1, h);
 		if (k.mv_size != LEDGER_HASH_BYTES || memcmp(h, k.mv_data, LEDGER_HASH_BYTES) != 0) {
 			memcpy(bad, k.mv_data, k.mv_size < LEDGER_HASH_BYTES ? k.mv_size : LEDGER_HASH_BYTES);
 			err = ledger_fail(LEDGER_ERR_CORRUPT, "a stored document does not match its SHA-256");
@@ -83,4 +84,31 @@ ledger_err ledger_blobs_verify(ledger *l, MDB_txn *txn, uint64_t *count, uint8_t
 uint64_t ledger_txn_next_seq(const ledger_txn *t)
 {
 	return t->seq + 1;
+}
+
+uint64_t ledger_blobs_absent_from(ledger *l, MDB_txn *txn, const uint8_t (*named)[LEDGER_HASH_BYTES], size_t count,
+                                  char orphan[65])
+{
+	orphan[0] = '\0';
+	if (!l->has_blobs)
+		return 0;
+	MDB_cursor *cur;
+	if (mdb_cursor_open(txn, l->blobs, &cur))
+		return 0;
+	MDB_val k, v;
+	uint64_t orphans = 0;
+	/* Both in byte order: one merge pass. */
+	size_t i = 0;
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != LEDGER_HASH_BYTES)
+			continue;
+		while (i < count && memcmp(named[i], k.mv_data, LEDGER_HASH_BYTES) < 0)
+			i++;
+		if (i < count && memcmp(named[i], k.mv_data, LEDGER_HASH_BYTES) == 0)
+			continue;
+		if (orphans++ == 0)
+			ledger_hex(k.mv_data, LEDGER_HASH_BYTES, orphan);
+	}
+	mdb_cursor_close(cur);
+	return orphans;
 }

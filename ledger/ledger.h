@@ -275,6 +275,10 @@ ledger_err ledger_blob_put(ledger_txn *t, const uint8_t sha256[LEDGER_HASH_BYTES
 /* *bytes points into the map (valid until txn ends). LEDGER_END when absent. */
 ledger_err ledger_blob_get(ledger *l, MDB_txn *txn, const uint8_t sha256[LEDGER_HASH_BYTES], const uint8_t **bytes,
                            size_t *n);
+/* How many stored blobs are not among named (count sorted hashes); the first one in orphan
+ * (hex, 65 bytes) when there are some. */
+uint64_t ledger_blobs_absent_from(ledger *l, MDB_txn *txn, const uint8_t (*named)[LEDGER_HASH_BYTES], size_t count,
+                                  char orphan[65]);
 /* Re-hashes every blob; LEDGER_ERR_CORRUPT with bad = the first key whose bytes differ. */
 ledger_err ledger_blobs_verify(ledger *l, MDB_txn *txn, uint64_t *count, uint8_t bad[LEDGER_HASH_BYTES]);
 

@@ -100,6 +100,7 @@ static int verify(const char *dir, uint64_t from, uint64_t to, const char *key_p
 	uint8_t bad[LEDGER_HASH_BYTES];
 	ledger_err blobs_err = LEDGER_OK;
 	audit_tree_result tree = {0};
+	audit_documents_result docs = {0};
 	int tree_rc = 0;
 	bool whole = from == 1 && to == 0;
 	if (since && !whole) {
@@ -117,6 +118,13 @@ static int verify(const char *dir, uint64_t from, uint64_t to, const char *key_p
 			blobs_err = ledger_blobs_verify(l, txn, &documents, bad);
 		if (err == LEDGER_OK && !blobs_err && whole)
 			tree_rc = audit_verify_tree(l, txn, dir, key_path, since, &tree);
+		if (err == LEDGER_OK && !blobs_err && !tree_rc && whole && audit_documents_check(l, txn, &docs)) {
+			tree_rc = AUDIT_EXIT_BAD;
+			snprintf(tree.why, sizeof tree.why,
+			         docs.missing_seq ? "event %llu names document %s, which is not stored"
+			                          : "the documents cannot be listed (out of memory)",
+			         (unsigned long long)docs.missing_seq, docs.missing);
+		}
 		ledger_read_end(l, txn);
 	}
 	ledger_close(l);
@@ -145,10 +153,11 @@ static int verify(const char *dir, uint64_t from, uint64_t to, const char *key_p
 		if (json)
 			printf("{\"ok\":true,\"events\":%llu,\"head_seq\":%llu,\"head_hash\":\"%s\",\"documents\":%llu,"
 			       "\"tree_root\":\"%s\",\"checkpoint_size\":%llu,\"checkpoints_kept\":%llu,\"since_size\":"
-			       "%llu}\n",
+			       "%llu,\"orphan_documents\":%llu}\n",
 			       (unsigned long long)r.events, (unsigned long long)r.head_seq, hash,
 			       (unsigned long long)documents, tree.root, (unsigned long long)tree.checkpoint_size,
-			       (unsigned long long)tree.kept, (unsigned long long)tree.since_size);
+			       (unsigned long long)tree.kept, (unsigned long long)tree.since_size,
+			       (unsigned long long)docs.orphans);
 		else if (documents == 0)
 			printf("intact: %llu events, head seq %llu, hash %s\n", (unsigned long long)r.events,
 			       (unsigned long long)r.head_seq, hash);
@@ -161,6 +170,9 @@ static int verify(const char *dir, uint64_t from, uint64_t to, const char *key_p
 			printf("tree: root %s; latest checkpoint at %llu and %llu kept ones signed by %s (key %s)\n",
 			       tree.root, (unsigned long long)tree.checkpoint_size, (unsigned long long)tree.kept,
 			       tree.origin[0] ? tree.origin : "-", tree.key_file);
+		if (!json && docs.orphans)
+			printf("%llu stored document(s) named by no event (the first: %s)\n",
+			       (unsigned long long)docs.orphans, docs.orphan);
 		if (!json && since)
 			printf("since %s: the log of %llu records then is a prefix of the log now\n", since,
 			       (unsigned long long)tree.since_size);

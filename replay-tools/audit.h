@@ -29,6 +29,19 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
  * why and returns an exit status when it cannot or the chain is broken (then nothing is open). */
 int audit_open_verified(const char *dir, ledger **l, MDB_txn **txn, ledger_verify_result *v);
 
+/* ----- documents (documents.c) ----- */
+
+typedef struct audit_documents_result {
+	uint64_t missing_seq; /* the first event naming a document that is not stored (0: none) */
+	char missing[65];     /* that document's hash, hex */
+	uint64_t orphans;     /* stored documents no event names */
+	char orphan[65];      /* the first of them, hex */
+} audit_documents_result;
+
+/* Every document an event names is stored (else AUDIT_EXIT_BAD, naming the first); counts the
+ * stored documents no event names. */
+int audit_documents_check(ledger *l, MDB_txn *txn, audit_documents_result *out);
+
 /* ----- the transparency log (transparency.c) ----- */
 
 struct tlog_verifier;

@@ -127,4 +127,26 @@ PY
 expect 1 "a broken chain proves nothing" -- audit prove --data "$dir/t" --seq 1
 contains "broken at seq 3" "names the first bad seq"
 
+# A document an event names is gone; a stored document no event names is an orphan.
+cp -r "$d" "$dir/m"
+/usr/bin/python3 - "$dir/m" "$sealed" <<'PY'
+import hashlib, lmdb, sys
+env = lmdb.open(sys.argv[1], max_dbs=64)
+blobs = env.open_db(b"blobs")
+with env.begin(write=True, db=blobs) as txn:
+    orphan = b"%PDF-1.7 not named by any event"
+    txn.put(hashlib.sha256(orphan).digest(), orphan)
+PY
+expect 0 "an orphan document does not break the log" -- audit verify --data "$dir/m"
+contains "1 stored document(s) named by no event" "but is reported"
+/usr/bin/python3 - "$dir/m" "$sealed" <<'PY'
+import lmdb, sys
+env = lmdb.open(sys.argv[1], max_dbs=64)
+blobs = env.open_db(b"blobs")
+with env.begin(write=True, db=blobs) as txn:
+    assert txn.delete(bytes.fromhex(sys.argv[2]))
+PY
+expect 1 "verify finds a missing document" -- audit verify --data "$dir/m"
+contains "names document $sealed, which is not stored" "and names it"
+
 report audit_cli_test
