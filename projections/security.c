@@ -6,17 +6,35 @@
 
 #include <string.h>
 
+/* The string field firm_id of m, or of its CollectionRef `ref`; NULL if it has neither. */
+static const char *firm_of(const ProtobufCMessage *m)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "firm_id");
+	if (f && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED)
+		return *(const char *const *)((const char *)m + f->offset);
+	f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "ref");
+	if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED) {
+		const ProtobufCMessage *ref = *(const ProtobufCMessage *const *)((const char *)m + f->offset);
+		return ref ? firm_of(ref) : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * The firm a request concerns: its body's firm_id, or its collection reference's. Found by the
+ * field's name through protobuf-c's descriptors, so that every command (those of collections,
+ * credits, preferences, alerts, and any added later) files its refusals under its firm, and
+ * firm-filtered views and exports include them.
+ */
 const char *proj_request_firm(const Ledger__Api__Request *req)
 {
-	switch (req->body_case) {
-	case LEDGER__API__REQUEST__BODY_FIRM_ADD: return req->firm_add->firm_id;
-	case LEDGER__API__REQUEST__BODY_DELEGATION_GRANT: return req->delegation_grant->firm_id;
-	case LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE: return req->delegation_revoke->firm_id;
-	case LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT: return req->delegation_import->firm_id;
-	case LEDGER__API__REQUEST__BODY_DELEGATIONS_GIVEN: return req->delegations_given->firm_id;
-	case LEDGER__API__REQUEST__BODY_CAN: return req->can->firm_id;
-	default: return "";
-	}
+	const ProtobufCFieldDescriptor *body =
+	    protobuf_c_message_descriptor_get_field(&ledger__api__request__descriptor, (unsigned)req->body_case);
+	if (!body || body->type != PROTOBUF_C_TYPE_MESSAGE)
+		return "";
+	const ProtobufCMessage *m = *(const ProtobufCMessage *const *)((const char *)req + body->offset);
+	const char *firm = m ? firm_of(m) : NULL;
+	return firm ? firm : "";
 }
 
 ledger_err proj_record_denial(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,

@@ -222,6 +222,33 @@ static void test_refusals_change_nothing(void)
 	      "the security event names actor, firm, command and code");
 	if (last)
 		ledger__events__event__free_unpacked(last, NULL);
+	/* A refused command of another family is filed under its firm too (a collection's firm is in
+	 * its reference), so firm-filtered views and exports show it. */
+	uint64_t before = harness_head(&h);
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionCreate cc = LEDGER__API__COLLECTION_CREATE__INIT;
+	cc.firm_id = (char *)"JLM";
+	cc.title = (char *)"Not mine";
+	cc.kind = LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
+	req.collection_create = &cc;
+	CHECK(code_of(harness_call(&h, "ec2@other.fr", &req)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	      "another firm's EC cannot create a collection in JLM");
+	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
+	ref.firm_id = (char *)"JLM";
+	ref.collection_id = (char *)"c1";
+	Ledger__Api__CollectionAct act = LEDGER__API__COLLECTION_ACT__INIT;
+	act.ref = &ref;
+	act.act = LEDGER__API__COLLECTION_ACT__ACT__CANCEL;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
+	req.collection_act = &act;
+	code_of(harness_call(&h, "ec2@other.fr", &req));
+	n = events_after(before, kinds, 8, &last);
+	CHECK(n >= 1 && last && kinds[n - 1] == LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED &&
+	          strcmp(last->firm_id, "JLM") == 0,
+	      "a refusal by collection reference is filed under its firm (%s)", last ? last->firm_id : "-");
+	if (last)
+		ledger__events__event__free_unpacked(last, NULL);
 }
 
 /* A flood of refusals writes a bounded number of security events. */
