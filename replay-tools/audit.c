@@ -30,6 +30,9 @@ static const char usage[] =
     "       ledger-audit prove  --data DIR --seq N --tlog-proof FILE [--checkpoint FILE] [--log-key VKEY]\n"
     "       ledger-audit verify-proof FILE --log-key VKEY [--witness VKEY]... [--json]\n"
     "       ledger-audit checkpoint --data DIR [--log-key VKEY] [--json]\n"
+    "       ledger-audit evidence --data DIR --firm FIRM --collection ID -o FILE.zip [--checkpoint CP]\n"
+    "                             [--log-key VKEY]\n"
+    "       ledger-audit verify-evidence FILE.zip --log-key VKEY [--witness VKEY]... [--json]\n"
     "       ledger-audit witness-key --name NAME --key-file FILE\n"
     "       ledger-audit witness --data DIR --key-file FILE --state FILE [--log-key VKEY] [--json]\n"
     "       ledger-audit export --data DIR [--what collections|delegations|subject|log] [--firm FIRM]\n"
@@ -56,6 +59,15 @@ static const char usage[] =
     "verify-proof  checks a tlog-proof with the log's verifier key alone (no DIR): the record\n"
     "        hashes to itself, the proof leads to the checkpoint's root, the checkpoint is\n"
     "        signed by the log key and cosigned by every --witness key given.\n"
+    "evidence  one collection's dossier de preuve as a zip (docs/evidence.md): every document\n"
+    "        version its events name, the raw records of those events each with a tlog-proof\n"
+    "        against one checkpoint (--checkpoint CP, e.g. a witness's cosigned one; else the\n"
+    "        largest cosigned one that covers them; else the latest), the log key, and\n"
+    "        evidence.json (the timeline in UTC and Paris time, hashes, certificates).\n"
+    "verify-evidence  checks such a zip with the log key alone: every record's proof leads to\n"
+    "        one checkpoint the key signed (and every --witness cosigned), the records are one\n"
+    "        collection's, every document hashes to its name and is one the records name, and\n"
+    "        every document they name is there. Exit 0 verified, 1 not.\n"
     "checkpoint  prints the latest signed checkpoint (C2SP tlog-checkpoint in a signed note)\n"
     "        after checking it against the key and the records: keep it outside DIR.\n"
     "witness-key  creates a witness's key file (0600) and prints its verifier key.\n"
@@ -425,7 +437,7 @@ int main(int argc, char **argv)
 	           *to_text = NULL;
 	uint64_t seq = 0;
 	const char *key_path = NULL, *since = NULL, *tlog_proof = NULL, *checkpoint = NULL, *key_file = NULL,
-	           *state = NULL, *name = NULL, *what = NULL, *subject = NULL;
+	           *state = NULL, *name = NULL, *what = NULL, *subject = NULL, *collection_id = NULL;
 	const char *witnesses[TLOG_VERIFIERS_MAX];
 	size_t witness_count = 0;
 	static const struct option options[] = {
@@ -451,6 +463,7 @@ int main(int argc, char **argv)
 	    {"name", required_argument, NULL, 'n'},
 	    {"what", required_argument, NULL, 'W'},
 	    {"subject", required_argument, NULL, 'U'},
+	    {"collection", required_argument, NULL, 'C'},
 	    {NULL, 0, NULL, 0},
 	};
 	optind = 2;
@@ -471,6 +484,7 @@ int main(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'W': what = optarg; break;
 		case 'U': subject = optarg; break;
+		case 'C': collection_id = optarg; break;
 		case 'w':
 			if (witness_count == TLOG_VERIFIERS_MAX - 1) {
 				fprintf(stderr, "ledger-audit: at most %u --witness keys\n", TLOG_VERIFIERS_MAX - 1);
@@ -517,6 +531,13 @@ int main(int argc, char **argv)
 		}
 		return audit_verify_proof(argv[optind], key_path, witnesses, witness_count, json);
 	}
+	if (strcmp(cmd, "verify-evidence") == 0) {
+		if (optind + 1 != argc) {
+			fprintf(stderr, "ledger-audit verify-evidence: give one FILE.zip\n%s", usage);
+			return EXIT_USAGE;
+		}
+		return audit_verify_evidence(argv[optind], key_path, witnesses, witness_count, json);
+	}
 	if (strcmp(cmd, "witness-key") == 0) {
 		if (!name || !key_file || optind != argc) {
 			fprintf(stderr, "ledger-audit witness-key: needs --name NAME and --key-file FILE\n");
@@ -530,6 +551,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "verify") == 0)
 		return verify(dir, from, to, key_path, since, json);
+	if (strcmp(cmd, "evidence") == 0)
+		return audit_evidence(dir, key_path, firm, collection_id, checkpoint, output);
 	if (strcmp(cmd, "checkpoint") == 0)
 		return audit_checkpoint(dir, key_path, json);
 	if (strcmp(cmd, "witness") == 0)

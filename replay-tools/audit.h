@@ -4,6 +4,7 @@
 
 #include "ledger.h"
 #include "projections.h"
+#include "tlog.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -73,6 +74,24 @@ int audit_tlog_proof(const char *dir, const char *key_path, uint64_t seq, const 
 /* `verify-proof`: a tlog-proof file against the log key and the witnesses' keys, offline. */
 int audit_verify_proof(const char *path, const char *key_path, const char *const *witnesses, size_t witness_count,
                        bool json);
+/* A tlog-proof of a ledger record, checked in memory (text is modified: lines are split). */
+typedef struct audit_proof_result {
+	uint8_t record[LEDGER_RECORD_HEADER_BYTES + LEDGER_EVENT_BYTES_MAX];
+	size_t record_bytes;
+	ledger_record parsed; /* points into record */
+	uint64_t seq;
+	tlog_checkpoint checkpoint;
+} audit_proof_result;
+bool audit_proof_check(char *text, size_t bytes, const struct tlog_verifier *keys, size_t witness_count,
+                       audit_proof_result *out, char *why, size_t why_cap);
+/* The log key (keys[0]) and the witnesses' keys (keys[1..]); prints why not. */
+bool audit_load_keys(const char *key_path, const char *const *witnesses, size_t witness_count,
+                     struct tlog_verifier *keys, const char *who);
+/* `evidence` and `verify-evidence` (evidence.c). */
+int audit_evidence(const char *dir, const char *key_path, const char *firm, const char *collection,
+                   const char *checkpoint_path, const char *output);
+int audit_verify_evidence(const char *path, const char *key_path, const char *const *witnesses, size_t witness_count,
+                          bool json);
 /* `witness-key`: creates a witness key file and prints its verifier key. */
 int audit_witness_key(const char *name, const char *path);
 /* `witness`: checks the log grew from the state's checkpoint and cosigns the latest one. */

@@ -410,118 +410,136 @@ static bool decode_base64(const char *text, uint8_t *out, size_t cap, size_t *n)
 	return sodium_base642bin(out, cap, text, strlen(text), NULL, n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0;
 }
 
-int audit_verify_proof(const char *path, const char *key_path, const char *const *witnesses, size_t witness_count,
-                       bool json)
+bool audit_proof_check(char *text, size_t bytes, const tlog_verifier *keys, size_t witness_count,
+                       audit_proof_result *out, char *why, size_t why_cap)
 {
-	tlog_verifier keys[1 + TLOG_VERIFIERS_MAX - 1];
-	if (witness_count > TLOG_VERIFIERS_MAX - 1) {
-		fprintf(stderr, "ledger-audit verify-proof: at most %u --witness keys\n", TLOG_VERIFIERS_MAX - 1);
-		return AUDIT_EXIT_USAGE;
-	}
-	if (!key_path) {
-		fprintf(stderr, "ledger-audit verify-proof: --log-key FILE is required (the log's verifier key)\n");
-		return AUDIT_EXIT_USAGE;
-	}
-	if (!audit_load_vkey(key_path, &keys[0]))
-		return AUDIT_EXIT_USAGE;
-	for (size_t i = 0; i < witness_count; i++)
-		if (!audit_load_vkey(witnesses[i], &keys[1 + i]))
-			return AUDIT_EXIT_USAGE;
-	size_t bytes;
-	char *text = read_text(path, PROOF_FILE_BYTES_MAX, &bytes);
-	if (!text)
-		return AUDIT_EXIT_USAGE;
-	char *p = text, *end = text + bytes, *line, why[256] = "";
-	uint8_t *record = malloc(LEDGER_RECORD_HEADER_BYTES + LEDGER_EVENT_BYTES_MAX);
-	size_t record_n = 0;
+	out->record_bytes = 0;
+	char *p = text, *end = text + bytes, *line;
 	uint64_t index = 0;
 	tlog_proof proof = {0};
-	int rc = AUDIT_EXIT_BAD;
-	if (!record || !(line = next_line(&p, end)) || strcmp(line, PROOF_HEADER) != 0) {
-		snprintf(why, sizeof why, "not a C2SP tlog-proof (the first line is not %s)", PROOF_HEADER);
-		goto out;
+	why[0] = '\0';
+	if (!(line = next_line(&p, end)) || strcmp(line, PROOF_HEADER) != 0) {
+		snprintf(why, why_cap, "not a C2SP tlog-proof (the first line is not %s)", PROOF_HEADER);
+		return false;
 	}
 	if (!(line = next_line(&p, end)) || strncmp(line, "extra ", 6) != 0 ||
-	    !decode_base64(line + 6, record, LEDGER_RECORD_HEADER_BYTES + LEDGER_EVENT_BYTES_MAX, &record_n)) {
-		snprintf(why, sizeof why, "no \"extra\" line with the record's bytes in base64");
-		goto out;
+	    !decode_base64(line + 6, out->record, sizeof out->record, &out->record_bytes)) {
+		snprintf(why, why_cap, "no \"extra\" line with the record's bytes in base64");
+		return false;
 	}
 	char *num_end;
 	if (!(line = next_line(&p, end)) || strncmp(line, "index ", 6) != 0 || line[6] < '0' || line[6] > '9' ||
 	    (errno = 0, index = strtoull(line + 6, &num_end, 10), errno || *num_end)) {
-		snprintf(why, sizeof why, "no \"index N\" line");
-		goto out;
+		snprintf(why, why_cap, "no \"index N\" line");
+		return false;
 	}
 	while ((line = next_line(&p, end)) && *line) {
 		size_t n;
 		if (proof.count == TLOG_PROOF_HASHES_MAX ||
 		    !decode_base64(line, proof.hashes[proof.count], TLOG_HASH_BYTES, &n) || n != TLOG_HASH_BYTES) {
-			snprintf(why, sizeof why, "proof hash %zu is not 32 bytes in base64 (or too many)",
+			snprintf(why, why_cap, "proof hash %zu is not 32 bytes in base64 (or too many)",
 			         proof.count + 1);
-			goto out;
+			return false;
 		}
 		proof.count++;
 	}
 	if (!line) {
-		snprintf(why, sizeof why, "no blank line before the checkpoint");
-		goto out;
+		snprintf(why, why_cap, "no blank line before the checkpoint");
+		return false;
 	}
-	tlog_checkpoint cp;
 	tlog_note_result nr;
-	tlog_err terr = tlog_checkpoint_open(p, (size_t)(end - p), &keys[0], keys + 1, witness_count, &cp, &nr);
+	tlog_err terr =
+	    tlog_checkpoint_open(p, (size_t)(end - p), &keys[0], keys + 1, witness_count, &out->checkpoint, &nr);
 	if (terr) {
-		snprintf(why, sizeof why, "the checkpoint: %s (%s)", tlog_strerror(terr), tlog_last_error());
-		goto out;
+		snprintf(why, why_cap, "the checkpoint: %s (%s)", tlog_strerror(terr), tlog_last_error());
+		return false;
 	}
 	for (size_t i = 0; i < witness_count; i++)
 		if (!nr.verified[1 + i]) {
-			snprintf(why, sizeof why, "the checkpoint is not cosigned by the witness %s", keys[1 + i].name);
-			goto out;
+			snprintf(why, why_cap, "the checkpoint is not cosigned by the witness %s", keys[1 + i].name);
+			return false;
 		}
-	ledger_record rec;
 	uint8_t hash[LEDGER_HASH_BYTES], leaf[TLOG_HASH_BYTES];
-	if (ledger_record_parse(record, record_n, &rec) != LEDGER_OK) {
-		snprintf(why, sizeof why, "the extra data is not a ledger record");
-		goto out;
+	if (ledger_record_parse(out->record, out->record_bytes, &out->parsed) != LEDGER_OK) {
+		snprintf(why, why_cap, "the extra data is not a ledger record");
+		return false;
 	}
-	ledger_hash_record(rec.seq, rec.prev_hash, rec.event, rec.event_bytes, hash);
-	if (memcmp(hash, rec.hash, sizeof hash) != 0 || rec.seq != index + 1) {
-		snprintf(why, sizeof why, "the record does not hash to its hash, or is not record %llu",
+	const ledger_record *rec = &out->parsed;
+	ledger_hash_record(rec->seq, rec->prev_hash, rec->event, rec->event_bytes, hash);
+	if (memcmp(hash, rec->hash, sizeof hash) != 0 || rec->seq != index + 1) {
+		snprintf(why, why_cap, "the record does not hash to its hash, or is not record %llu",
 		         (unsigned long long)index + 1);
-		goto out;
+		return false;
 	}
-	tlog_leaf_hash(rec.hash, LEDGER_HASH_BYTES, leaf);
-	if (tlog_verify_inclusion(leaf, index, cp.size, &proof, cp.root) != TLOG_OK) {
-		snprintf(why, sizeof why, "the inclusion proof does not lead to the checkpoint's root");
-		goto out;
+	tlog_leaf_hash(rec->hash, LEDGER_HASH_BYTES, leaf);
+	if (tlog_verify_inclusion(leaf, index, out->checkpoint.size, &proof, out->checkpoint.root) != TLOG_OK) {
+		snprintf(why, why_cap, "the inclusion proof does not lead to the checkpoint's root");
+		return false;
 	}
-	rc = 0;
-	char h[2 * LEDGER_HASH_BYTES + 1];
-	hex(rec.hash, LEDGER_HASH_BYTES, h);
+	out->seq = rec->seq;
+	return true;
+}
+
+bool audit_load_keys(const char *key_path, const char *const *witnesses, size_t witness_count, tlog_verifier *keys,
+                     const char *who)
+{
+	if (witness_count > TLOG_VERIFIERS_MAX - 1) {
+		fprintf(stderr, "ledger-audit %s: at most %u --witness keys\n", who, TLOG_VERIFIERS_MAX - 1);
+		return false;
+	}
+	if (!key_path) {
+		fprintf(stderr, "ledger-audit %s: --log-key FILE is required (the log's verifier key)\n", who);
+		return false;
+	}
+	if (!audit_load_vkey(key_path, &keys[0]))
+		return false;
+	for (size_t i = 0; i < witness_count; i++)
+		if (!audit_load_vkey(witnesses[i], &keys[1 + i]))
+			return false;
+	return true;
+}
+
+int audit_verify_proof(const char *path, const char *key_path, const char *const *witnesses, size_t witness_count,
+                       bool json)
+{
+	tlog_verifier keys[TLOG_VERIFIERS_MAX];
+	if (!audit_load_keys(key_path, witnesses, witness_count, keys, "verify-proof"))
+		return AUDIT_EXIT_USAGE;
+	size_t bytes;
+	char *text = read_text(path, PROOF_FILE_BYTES_MAX, &bytes);
+	audit_proof_result *r = malloc(sizeof *r);
+	if (!text || !r) {
+		free(text);
+		free(r);
+		return AUDIT_EXIT_USAGE;
+	}
+	char why[256];
+	bool ok = audit_proof_check(text, bytes, keys, witness_count, r, why, sizeof why);
+	char h[2 * LEDGER_HASH_BYTES + 1] = "";
+	if (ok)
+		hex(r->parsed.hash, LEDGER_HASH_BYTES, h);
 	if (json) {
-		printf("{\"ok\":true,\"seq\":%llu,\"record_hash\":\"%s\",\"checkpoint_size\":%llu,\"witnesses\":%zu,"
-		       "\"origin\":",
-		       (unsigned long long)rec.seq, h, (unsigned long long)cp.size, witness_count);
-		json_string(cp.origin, strlen(cp.origin));
-		fputs("}\n", stdout);
-	} else {
-		printf("proved: record %llu (hash %s) is in the log %s of %llu records, signed by its key%s\n",
-		       (unsigned long long)rec.seq, h, cp.origin, (unsigned long long)cp.size,
-		       witness_count ? " and cosigned by every witness given" : "");
-	}
-out:
-	if (rc) {
-		if (json) {
+		if (ok) {
+			printf("{\"ok\":true,\"seq\":%llu,\"record_hash\":\"%s\",\"checkpoint_size\":%llu,"
+			       "\"witnesses\":%zu,"
+			       "\"origin\":",
+			       (unsigned long long)r->seq, h, (unsigned long long)r->checkpoint.size, witness_count);
+			json_string(r->checkpoint.origin, strlen(r->checkpoint.origin));
+		} else {
 			fputs("{\"ok\":false,\"reason\":", stdout);
 			json_string(why, strlen(why));
-			fputs("}\n", stdout);
-		} else {
-			printf("not proved: %s\n", why);
 		}
+		fputs("}\n", stdout);
+	} else if (ok) {
+		printf("proved: record %llu (hash %s) is in the log %s of %llu records, signed by its key%s\n",
+		       (unsigned long long)r->seq, h, r->checkpoint.origin, (unsigned long long)r->checkpoint.size,
+		       witness_count ? " and cosigned by every witness given" : "");
+	} else {
+		printf("not proved: %s\n", why);
 	}
-	free(record);
+	free(r);
 	free(text);
-	return rc;
+	return ok ? 0 : AUDIT_EXIT_BAD;
 }
 
 /* ----- witnesses ----- */

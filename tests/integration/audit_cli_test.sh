@@ -98,6 +98,60 @@ checks=$((checks + 1))
 [ "$(wc -l <"$dir/x.csv")" = 1 ] || { failures=$((failures + 1)); echo "FAIL: an empty window exports the header only"; }
 expect 2 "export with a bad time" -- audit export --data "$d" --from yesterday
 
+# The collection's evidence bundle: made offline, checked with the log key alone, by
+# ledger-audit and by the independent Python verifier of tlog-proofs (tests/tools).
+cp "$d/keys/log.vkey" "$dir/log.vkey"
+expect 0 "evidence bundle" -- audit evidence --data "$d" --firm AUD --collection "$col" -o "$dir/ev.zip"
+contains "written to $dir/ev.zip" "says where"
+expect 0 "verify-evidence" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/log.vkey"
+contains "of collection AUD/$col are in the log" "names the collection"
+contains "2 documents are the ones they name" "the upload and the sealed version"
+/usr/bin/python3 - "$dir/ev.zip" "$dir/log.vkey" "$(dirname "$0")/../tools/tlog_proof_verify.py" "$sealed" <<'PY' ||
+import hashlib, json, subprocess, sys, tempfile, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+names = z.namelist()
+proofs = sorted(n for n in names if n.startswith("records/"))
+ev = json.loads(z.read("evidence.json"))
+assert ev["format"] == "jse-evidence/1" and [t["seq"] for t in ev["timeline"]] == [int(p[8:20]) for p in proofs], ev
+for p in proofs:
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(z.read(p)); f.flush()
+        out = subprocess.run(["/usr/bin/python3", sys.argv[3], f.name, "--log-vkey", sys.argv[2]], capture_output=True, text=True)
+        assert out.returncode == 0, (p, out.stdout)
+for n in names:
+    if n.startswith("documents/"):
+        assert hashlib.sha256(z.read(n)).hexdigest() == n[10:-4], n
+assert "documents/%s.pdf" % sys.argv[4] in names
+signed = [t for t in ev["timeline"] if t["event"] == "document_signed"]
+assert signed and signed[0]["fields"]["signed_sha256"] == sys.argv[4] and "+0" in signed[0]["at_paris"], signed
+PY
+	fail "the independent check of the evidence bundle"
+/usr/bin/python3 - "$dir/ev.zip" "$dir" "$sealed" <<'PY'
+import re, sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+first = sorted(n for n in src.namelist() if n.startswith("records/"))[0]
+shift = lambda b: re.sub(rb"\nindex (\d+)\n", lambda m: b"\nindex %d\n" % (int(m.group(1)) + 1), b, count=1)
+def variant(name, change):
+    with zipfile.ZipFile(f"{sys.argv[2]}/{name}.zip", "w") as z:
+        for n in src.namelist():
+            data = change(n, src.read(n))
+            if data is not None:
+                z.writestr(n, data)
+doc = f"documents/{sys.argv[3]}.pdf"
+variant("ev-doc-changed", lambda n, b: b[:-2] + bytes([b[-2] ^ 1]) + b[-1:] if n == doc else b)
+variant("ev-doc-missing", lambda n, b: None if n == doc else b)
+variant("ev-record-changed", lambda n, b: shift(b) if n == first else b)
+PY
+expect 1 "a changed document is refused" -- audit verify-evidence "$dir/ev-doc-changed.zip" --log-key "$dir/log.vkey"
+contains "its bytes hash to" "and named"
+expect 1 "a missing document is refused" -- audit verify-evidence "$dir/ev-doc-missing.zip" --log-key "$dir/log.vkey"
+contains "which the bundle does not hold" "and named"
+expect 1 "a changed proof is refused" -- audit verify-evidence "$dir/ev-record-changed.zip" --log-key "$dir/log.vkey"
+"$bin/ledgerd" init --data "$dir/other" >/dev/null
+expect 1 "another log's key is refused" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/other/keys/log.vkey"
+expect 2 "verify-evidence needs the log key" -- audit verify-evidence "$dir/ev.zip"
+expect 1 "no such collection" -- audit evidence --data "$d" --firm AUD --collection c999 -o "$dir/none.zip"
+
 # Tampering: a stored document's bytes, then a record of the chain.
 cp -r "$d" "$dir/t"
 /usr/bin/python3 - "$dir/t" "$sealed" <<'PY'

@@ -1,0 +1,678 @@
+/*
+ * evidence.c: ledger-audit's `evidence` and `verify-evidence`: one collection's dossier de
+ * preuve, a zip that stands alone (docs/evidence.md gives its layout and evidence.json's
+ * schema).
+ *
+ *   evidence         after verifying the chain and the tree: every document version the
+ *                    collection's events name, the raw records of those events each with a
+ *                    C2SP tlog-proof against one checkpoint (a cosigned one when given), the
+ *                    log's verifier key, and evidence.json (the timeline in UTC and Paris time,
+ *                    the documents' hashes before and after each signature, the certificates)
+ *   verify-evidence  from the zip and the log key alone: every proof leads to the checkpoint,
+ *                    which the key signed (and the witnesses given cosigned); the records are
+ *                    the collection's; every document hashes to its name and is named by a
+ *                    record; every document an upload or a signature names is in the zip
+ */
+#include "audit.h"
+#include "tlog.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zip.h>
+
+#define EVIDENCE_FORMAT   "jse-evidence/1"
+#define RECORDS_MAX       100000u /* one collection's events: far more than 50 documents x 50 signers make */
+#define ENTRY_BYTES_MAX   (64u * 1024u * 1024u)
+#define DOCUMENTS_MAX_ZIP 5100u /* 50 documents, each uploaded once and signed by at most 50 signers, x2 */
+
+/* ----- writing ----- */
+
+typedef struct growing {
+	char *text;
+	size_t n, cap;
+	bool failed;
+} growing;
+
+static void put(growing *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(growing *g, const char *fmt, ...)
+{
+	for (int attempt = 0; attempt < 2 && !g->failed; attempt++) {
+		va_list ap;
+		va_start(ap, fmt);
+		int w = vsnprintf(g->text ? g->text + g->n : NULL, g->text ? g->cap - g->n : 0, fmt, ap);
+		va_end(ap);
+		if (w < 0) {
+			g->failed = true;
+			return;
+		}
+		if (g->text && g->n + (size_t)w < g->cap) {
+			g->n += (size_t)w;
+			return;
+		}
+		size_t cap = g->cap ? g->cap : 4096;
+		while (cap < g->n + (size_t)w + 1)
+			cap *= 2;
+		char *p = realloc(g->text, cap);
+		if (!p) {
+			g->failed = true;
+			return;
+		}
+		g->text = p;
+		g->cap = cap;
+	}
+}
+
+static void put_json_string(growing *g, const char *s)
+{
+	put(g, "\"");
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			put(g, "\\%c", *c);
+		else if (*c < 0x20)
+			put(g, "\\u%04x", *c);
+		else
+			put(g, "%c", *c);
+	}
+	put(g, "\"");
+}
+
+/* The set fields of m as a JSON object: strings, numbers, booleans, enum names, bytes in hex
+ * (certificates in base64 under their name with "_der_base64"), nested messages as objects. */
+static void put_message(growing *g, const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	bool first = true;
+	put(g, "{");
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *at = (const char *)m + f->offset;
+		bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+		size_t count = repeated ? *(const size_t *)((const char *)m + f->quantifier_offset) : 1;
+		if (repeated) {
+			if (count == 0)
+				continue;
+			at = *(const char *const *)at;
+		}
+		/* Skip what is unset (proto3 defaults) for singular fields. */
+		if (!repeated) {
+			bool unset = false;
+			switch (f->type) {
+			case PROTOBUF_C_TYPE_STRING:
+				unset = !*(const char *const *)at || !**(const char *const *)at;
+				break;
+			case PROTOBUF_C_TYPE_BYTES: unset = ((const ProtobufCBinaryData *)at)->len == 0; break;
+			case PROTOBUF_C_TYPE_BOOL: unset = !*(const protobuf_c_boolean *)at; break;
+			case PROTOBUF_C_TYPE_ENUM: unset = *(const int *)at == 0; break;
+			case PROTOBUF_C_TYPE_MESSAGE: unset = !*(const ProtobufCMessage *const *)at; break;
+			case PROTOBUF_C_TYPE_INT64:
+			case PROTOBUF_C_TYPE_UINT64:
+			case PROTOBUF_C_TYPE_SINT64:
+			case PROTOBUF_C_TYPE_FIXED64:
+			case PROTOBUF_C_TYPE_SFIXED64: unset = *(const uint64_t *)at == 0; break;
+			case PROTOBUF_C_TYPE_FLOAT: unset = *(const float *)at == 0; break;
+			default: unset = *(const uint32_t *)at == 0; break;
+			}
+			if (unset)
+				continue;
+		}
+		bool certificate = f->type == PROTOBUF_C_TYPE_BYTES && strstr(f->name, "certificate") != NULL;
+		put(g, "%s\"%s%s\":%s", first ? "" : ",", f->name, certificate ? "_der_base64" : "",
+		    repeated ? "[" : "");
+		first = false;
+		for (size_t k = 0; k < count; k++) {
+			if (k)
+				put(g, ",");
+			switch (f->type) {
+			case PROTOBUF_C_TYPE_STRING: put_json_string(g, ((const char *const *)at)[k]); break;
+			case PROTOBUF_C_TYPE_BYTES: {
+				const ProtobufCBinaryData *b = &((const ProtobufCBinaryData *)at)[k];
+				size_t cap = certificate
+				                 ? sodium_base64_ENCODED_LEN(b->len, sodium_base64_VARIANT_ORIGINAL)
+				                 : 2 * b->len + 1;
+				char *text = malloc(cap);
+				if (!text) {
+					g->failed = true;
+					break;
+				}
+				if (certificate)
+					sodium_bin2base64(text, cap, b->data, b->len, sodium_base64_VARIANT_ORIGINAL);
+				else
+					ledger_hex(b->data, b->len, text);
+				put(g, "\"%s\"", text);
+				free(text);
+				break;
+			}
+			case PROTOBUF_C_TYPE_BOOL:
+				put(g, "%s", ((const protobuf_c_boolean *)at)[k] ? "true" : "false");
+				break;
+			case PROTOBUF_C_TYPE_ENUM: {
+				const ProtobufCEnumValue *e =
+				    protobuf_c_enum_descriptor_get_value(f->descriptor, ((const int *)at)[k]);
+				put_json_string(g, e ? e->name : "?");
+				break;
+			}
+			case PROTOBUF_C_TYPE_INT64:
+			case PROTOBUF_C_TYPE_SINT64:
+			case PROTOBUF_C_TYPE_SFIXED64: put(g, "%lld", (long long)((const int64_t *)at)[k]); break;
+			case PROTOBUF_C_TYPE_UINT64:
+			case PROTOBUF_C_TYPE_FIXED64:
+				put(g, "%llu", (unsigned long long)((const uint64_t *)at)[k]);
+				break;
+			case PROTOBUF_C_TYPE_INT32:
+			case PROTOBUF_C_TYPE_SINT32:
+			case PROTOBUF_C_TYPE_SFIXED32: put(g, "%d", ((const int32_t *)at)[k]); break;
+			case PROTOBUF_C_TYPE_UINT32:
+			case PROTOBUF_C_TYPE_FIXED32: put(g, "%u", ((const uint32_t *)at)[k]); break;
+			case PROTOBUF_C_TYPE_FLOAT: put(g, "%g", (double)((const float *)at)[k]); break;
+			case PROTOBUF_C_TYPE_DOUBLE: put(g, "%g", ((const double *)at)[k]); break;
+			case PROTOBUF_C_TYPE_MESSAGE: put_message(g, ((const ProtobufCMessage *const *)at)[k]); break;
+			default: put(g, "null"); break;
+			}
+		}
+		if (repeated)
+			put(g, "]");
+	}
+	put(g, "}");
+}
+
+static void iso_utc(int64_t us, char out[40])
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char day[24];
+	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 40, "%s.%06lldZ", day, (long long)(us % 1000000));
+}
+
+/* Paris local time with its offset (docs/paris-time.md), e.g. 2026-12-04T05:03:11+01:00. */
+static void iso_paris(int64_t us, char out[40])
+{
+	int64_t s = us / 1000000;
+	int32_t offset = proj_paris_offset_s(s);
+	time_t local = (time_t)(s + offset);
+	struct tm tm;
+	gmtime_r(&local, &tm);
+	char day[24];
+	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 40, "%s+%02d:00", day, offset / 3600);
+}
+
+/* The payload message of an event and its collection_id (NULL if none). */
+static const ProtobufCMessage *payload_of(const Ledger__Events__Event *ev, const char **collection)
+{
+	*collection = NULL;
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field(&ledger__events__event__descriptor, (unsigned)ev->payload_case);
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return NULL;
+	const ProtobufCMessage *m = *(const ProtobufCMessage *const *)((const char *)ev + f->offset);
+	const ProtobufCFieldDescriptor *c =
+	    m ? protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "collection_id") : NULL;
+	if (c && c->type == PROTOBUF_C_TYPE_STRING && c->label != PROTOBUF_C_LABEL_REPEATED)
+		*collection = *(const char *const *)((const char *)m + c->offset);
+	return m;
+}
+
+/* The hashes of the documents an event names, stored in the zip (up to 3). */
+static size_t event_documents(const Ledger__Events__Event *ev, const ProtobufCBinaryData *out[3])
+{
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_ADDED) {
+		out[0] = &ev->document_added->sha256;
+		return 1;
+	}
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED) {
+		out[0] = &ev->document_signed->original_sha256;
+		out[1] = &ev->document_signed->source_sha256;
+		out[2] = &ev->document_signed->signed_sha256;
+		return 3;
+	}
+	return 0;
+}
+
+/* Adds a copy of bytes under name; the zip frees it. */
+static bool zip_add_copy(zip_t *z, const char *name, const void *bytes, size_t n)
+{
+	void *copy = malloc(n ? n : 1);
+	if (!copy)
+		return false;
+	memcpy(copy, bytes, n);
+	zip_source_t *src = zip_source_buffer(z, copy, n, 1);
+	if (!src) {
+		free(copy);
+		return false;
+	}
+	if (zip_file_add(z, name, src, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8) < 0) {
+		zip_source_free(src);
+		return false;
+	}
+	return true;
+}
+
+/* The checkpoint the proofs go to: --checkpoint's, else the largest cosigned one covering the
+ * collection, else the latest. */
+static bool choose_checkpoint(ledger *l, MDB_txn *txn, const tlog_verifier *key, const char *path, uint64_t last_seq,
+                              char *note, size_t cap, size_t *n, tlog_checkpoint *cp, char *why, size_t why_cap)
+{
+	tlog_note_result r;
+	if (path) {
+		FILE *f = fopen(path, "re");
+		*n = f ? fread(note, 1, cap - 1, f) : 0;
+		if (f)
+			fclose(f);
+		note[*n] = '\0';
+	} else if (ledger_cosigned_get(l, txn, 0, note, cap, n) != LEDGER_OK ||
+	           tlog_checkpoint_open(note, *n, key, NULL, 0, cp, &r) != TLOG_OK || cp->size < last_seq) {
+		if (ledger_checkpoint_latest(l, txn, note, cap, n) != LEDGER_OK) {
+			snprintf(why, why_cap, "the log has no signed checkpoint");
+			return false;
+		}
+	}
+	if (tlog_checkpoint_open(note, *n, key, NULL, 0, cp, &r) != TLOG_OK) {
+		snprintf(why, why_cap, "the checkpoint is not signed by the log key: %s", tlog_last_error());
+		return false;
+	}
+	uint8_t root[LEDGER_HASH_BYTES];
+	if (cp->size < last_seq) {
+		snprintf(why, why_cap, "the checkpoint (%llu records) does not cover the collection's last event %llu",
+		         (unsigned long long)cp->size, (unsigned long long)last_seq);
+		return false;
+	}
+	if (ledger_tree_root(l, txn, cp->size, root) != LEDGER_OK || memcmp(root, cp->root, sizeof root) != 0) {
+		snprintf(why, why_cap, "the checkpoint's root is not the log's: the log was rewritten");
+		return false;
+	}
+	return true;
+}
+
+/* One record's tlog-proof text (docs/log-format.md section 10.3). */
+static void put_proof(growing *g, const ledger_record *rec, const tlog_proof *p, const char *note, size_t note_bytes)
+{
+	size_t bytes = LEDGER_RECORD_HEADER_BYTES + rec->event_bytes;
+	uint8_t *raw = malloc(bytes);
+	size_t cap = sodium_base64_ENCODED_LEN(bytes, sodium_base64_VARIANT_ORIGINAL);
+	char *text = malloc(cap);
+	if (!raw || !text) {
+		g->failed = true;
+		free(raw);
+		free(text);
+		return;
+	}
+	memcpy(raw, LEDGER_RECORD_MAGIC, LEDGER_RECORD_MAGIC_BYTES);
+	ledger_put_u64_be(raw + LEDGER_RECORD_MAGIC_BYTES, rec->seq);
+	memcpy(raw + LEDGER_RECORD_MAGIC_BYTES + 8, rec->prev_hash, LEDGER_HASH_BYTES);
+	memcpy(raw + LEDGER_RECORD_MAGIC_BYTES + 8 + LEDGER_HASH_BYTES, rec->hash, LEDGER_HASH_BYTES);
+	memcpy(raw + LEDGER_RECORD_HEADER_BYTES, rec->event, rec->event_bytes);
+	sodium_bin2base64(text, cap, raw, bytes, sodium_base64_VARIANT_ORIGINAL);
+	put(g, "c2sp.org/tlog-proof@v1\nextra %s\nindex %llu\n", text, (unsigned long long)(rec->seq - 1));
+	for (size_t i = 0; i < p->count; i++) {
+		char h[TLOG_HASH_BYTES * 2];
+		tlog_base64_encode(p->hashes[i], TLOG_HASH_BYTES, h, sizeof h);
+		put(g, "%s\n", h);
+	}
+	put(g, "\n%.*s", (int)note_bytes, note);
+	free(raw);
+	free(text);
+}
+
+int audit_evidence(const char *dir, const char *key_path, const char *firm, const char *collection,
+                   const char *checkpoint_path, const char *output)
+{
+	if (!firm || !collection || !output) {
+		fprintf(stderr, "ledger-audit evidence: needs --firm FIRM, --collection ID and -o FILE.zip\n");
+		return AUDIT_EXIT_USAGE;
+	}
+	ledger *l;
+	MDB_txn *txn;
+	ledger_verify_result v;
+	int rc = audit_open_verified(dir, &l, &txn, &v);
+	if (rc)
+		return rc;
+	audit_tree_result tree;
+	char why[512] = "";
+	rc = audit_verify_tree(l, txn, dir, key_path, NULL, &tree);
+	if (rc)
+		snprintf(why, sizeof why, "%.500s", tree.why);
+	tlog_verifier key;
+	if (!rc && !audit_load_vkey(tree.key_file, &key))
+		rc = AUDIT_EXIT_USAGE;
+	/* First pass: the collection's last seq (the checkpoint must cover it). */
+	uint64_t last_seq = 0, count = 0;
+	ledger_iter *it = NULL;
+	ledger_record rec;
+	if (!rc && ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
+		while (ledger_iter_next(it, &rec) == LEDGER_OK) {
+			Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+			const char *c = NULL;
+			if (ev && payload_of(ev, &c) && c && strcmp(c, collection) == 0 &&
+			    strcmp(ev->firm_id, firm) == 0) {
+				last_seq = rec.seq;
+				count++;
+			}
+			if (ev)
+				ledger__events__event__free_unpacked(ev, NULL);
+		}
+		ledger_iter_close(it);
+	}
+	if (!rc && count == 0) {
+		snprintf(why, sizeof why, "no event of collection %s in firm %s", collection, firm);
+		rc = AUDIT_EXIT_BAD;
+	}
+	char note[LEDGER_COSIGNED_BYTES_MAX];
+	size_t note_bytes = 0;
+	tlog_checkpoint cp;
+	if (!rc && !choose_checkpoint(l, txn, &key, checkpoint_path, last_seq, note, sizeof note, &note_bytes, &cp, why,
+	                              sizeof why))
+		rc = AUDIT_EXIT_BAD;
+	int zerr = 0;
+	zip_t *z = rc ? NULL : zip_open(output, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+	if (!rc && !z) {
+		snprintf(why, sizeof why, "cannot create %s", output);
+		rc = AUDIT_EXIT_UNREADABLE;
+	}
+	growing json = {0};
+	uint64_t documents = 0;
+	if (!rc) {
+		char vkey[TLOG_VKEY_BYTES_MAX + 2];
+		tlog_vkey_format(&key, vkey, sizeof vkey - 1);
+		strcat(vkey, "\n");
+		char now[40];
+		put(&json, "{\"format\":\"%s\",\"log\":{\"origin\":", EVIDENCE_FORMAT);
+		put_json_string(&json, cp.origin);
+		put(&json, ",\"verifier_key\":");
+		put_json_string(&json, vkey);
+		put(&json, ",\"checkpoint_size\":%llu,\"head_seq\":%llu},\"firm\":", (unsigned long long)cp.size,
+		    (unsigned long long)v.head_seq);
+		put_json_string(&json, firm);
+		put(&json, ",\"collection\":");
+		put_json_string(&json, collection);
+		iso_utc((int64_t)time(NULL) * 1000000, now);
+		put(&json, ",\"made_at\":\"%s\",\"timeline\":[", now);
+		bool ok = zip_add_copy(z, "log.vkey", vkey, strlen(vkey)) &&
+		          zip_add_copy(z, "checkpoint.txt", note, note_bytes);
+		bool first = true;
+		if (ok && ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
+			while (ok && ledger_iter_next(it, &rec) == LEDGER_OK && rec.seq <= last_seq) {
+				Ledger__Events__Event *ev =
+				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+				const char *c = NULL;
+				const ProtobufCMessage *m = ev ? payload_of(ev, &c) : NULL;
+				if (m && c && strcmp(c, collection) == 0 && strcmp(ev->firm_id, firm) == 0) {
+					char name[64], utc[40], paris[40], hash[65];
+					tlog_proof p;
+					growing proof = {0};
+					ok = ledger_tree_prove_inclusion(l, txn, rec.seq, cp.size, &p) == LEDGER_OK;
+					if (ok)
+						put_proof(&proof, &rec, &p, note, note_bytes);
+					snprintf(name, sizeof name, "records/%012llu.tlog-proof",
+					         (unsigned long long)rec.seq);
+					ok = ok && !proof.failed && zip_add_copy(z, name, proof.text, proof.n);
+					free(proof.text);
+					iso_utc(ev->committed_at_us, utc);
+					iso_paris(ev->committed_at_us, paris);
+					ledger_hex(rec.hash, LEDGER_HASH_BYTES, hash);
+					put(&json,
+					    "%s{\"seq\":%llu,\"record_hash\":\"%s\",\"at_utc\":\"%s\",\"at_paris\":\"%"
+					    "s\",\"actor\":",
+					    first ? "" : ",", (unsigned long long)rec.seq, hash, utc, paris);
+					put_json_string(&json, ev->actor);
+					put(&json, ",\"request_id\":");
+					put_json_string(&json, ev->request_id);
+					put(&json, ",\"event\":\"%s\",\"fields\":", audit_event_kind(ev));
+					put_message(&json, m);
+					put(&json, "}");
+					first = false;
+					const ProtobufCBinaryData *docs[3];
+					size_t nd = event_documents(ev, docs);
+					for (size_t i = 0; ok && i < nd; i++) {
+						const uint8_t *bytes;
+						size_t n;
+						char h[65], path[96];
+						if (docs[i]->len != LEDGER_HASH_BYTES)
+							continue;
+						ledger_hex(docs[i]->data, LEDGER_HASH_BYTES, h);
+						snprintf(path, sizeof path, "documents/%s.pdf", h);
+						if (zip_name_locate(z, path, 0) >= 0)
+							continue;
+						ok = ledger_blob_get(l, txn, docs[i]->data, &bytes, &n) == LEDGER_OK &&
+						     zip_add_copy(z, path, bytes, n);
+						documents += ok;
+						if (!ok)
+							snprintf(why, sizeof why,
+							         "document %s, named by event %llu, is not stored", h,
+							         (unsigned long long)rec.seq);
+					}
+				}
+				if (ev)
+					ledger__events__event__free_unpacked(ev, NULL);
+			}
+			ledger_iter_close(it);
+		}
+		put(&json, "]}\n");
+		ok = ok && !json.failed && zip_add_copy(z, "evidence.json", json.text, json.n);
+		if (!ok) {
+			if (!why[0])
+				snprintf(why, sizeof why, "cannot write the bundle (out of memory or a zip error: %s)",
+				         zip_strerror(z));
+			zip_discard(z);
+			remove(output);
+			rc = AUDIT_EXIT_UNREADABLE;
+		} else if (zip_close(z) != 0) {
+			snprintf(why, sizeof why, "cannot write %s: %s", output, zip_strerror(z));
+			zip_discard(z);
+			rc = AUDIT_EXIT_UNREADABLE;
+		}
+	}
+	free(json.text);
+	ledger_read_end(l, txn);
+	ledger_close(l);
+	if (rc) {
+		fprintf(stderr, "ledger-audit evidence: %s\n", why[0] ? why : "failed");
+		return rc;
+	}
+	fprintf(
+	    stderr,
+	    "ledger-audit: evidence of %s/%s written to %s: %llu events with their proofs against the checkpoint of "
+	    "%llu records, %llu documents\n",
+	    firm, collection, output, (unsigned long long)count, (unsigned long long)cp.size,
+	    (unsigned long long)documents);
+	return 0;
+}
+
+/* ----- verifying ----- */
+
+/* Reads entry i whole (at most ENTRY_BYTES_MAX), NUL-terminated; NULL with why set. */
+static uint8_t *read_entry(zip_t *z, zip_uint64_t i, size_t *n, char *why, size_t cap)
+{
+	zip_stat_t st;
+	if (zip_stat_index(z, i, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) {
+		snprintf(why, cap, "entry %llu: unreadable", (unsigned long long)i);
+		return NULL;
+	}
+	if (st.size > ENTRY_BYTES_MAX) {
+		snprintf(why, cap, "%s: %llu bytes, over the limit of %u", st.name, (unsigned long long)st.size,
+		         ENTRY_BYTES_MAX);
+		return NULL;
+	}
+	uint8_t *buf = malloc(st.size + 1);
+	zip_file_t *f = buf ? zip_fopen_index(z, i, 0) : NULL;
+	zip_int64_t got = f ? zip_fread(f, buf, st.size) : -1;
+	if (f)
+		zip_fclose(f); /* checks nothing; zip_fread failed on a bad CRC */
+	if (got < 0 || (zip_uint64_t)got != st.size) {
+		snprintf(why, cap, "%s: cannot be read whole (a damaged zip?)", st.name);
+		free(buf);
+		return NULL;
+	}
+	buf[st.size] = '\0';
+	*n = st.size;
+	return buf;
+}
+
+typedef struct named_docs {
+	uint8_t (*items)[LEDGER_HASH_BYTES];
+	bool *found;
+	size_t count, cap;
+} named_docs;
+
+static bool named_add(named_docs *d, const ProtobufCBinaryData *h)
+{
+	if (h->len != LEDGER_HASH_BYTES)
+		return true;
+	for (size_t i = 0; i < d->count; i++)
+		if (memcmp(d->items[i], h->data, LEDGER_HASH_BYTES) == 0)
+			return true;
+	if (d->count == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 64;
+		void *a = realloc(d->items, cap * sizeof *d->items),
+		     *b = a ? realloc(d->found, cap * sizeof *d->found) : NULL;
+		if (a)
+			d->items = a;
+		if (b)
+			d->found = b;
+		if (!a || !b)
+			return false;
+		d->cap = cap;
+	}
+	memcpy(d->items[d->count], h->data, LEDGER_HASH_BYTES);
+	d->found[d->count++] = false;
+	return true;
+}
+
+int audit_verify_evidence(const char *path, const char *key_path, const char *const *witnesses, size_t witness_count,
+                          bool json)
+{
+	tlog_verifier keys[TLOG_VERIFIERS_MAX];
+	if (!audit_load_keys(key_path, witnesses, witness_count, keys, "verify-evidence"))
+		return AUDIT_EXIT_USAGE;
+	int zerr = 0;
+	zip_t *z = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+	if (!z) {
+		fprintf(stderr, "ledger-audit verify-evidence: %s: not a readable zip\n", path);
+		return AUDIT_EXIT_USAGE;
+	}
+	char why[512] = "", firm[PROJ_FIRM_ID_BYTES_MAX + 1] = "", collection[128] = "";
+	audit_proof_result *r = malloc(sizeof *r);
+	named_docs named = {0};
+	tlog_checkpoint first_cp = {0};
+	uint64_t records = 0, documents = 0;
+	zip_int64_t entries = zip_get_num_entries(z, 0);
+	bool ok = r != NULL && entries > 0 && (zip_uint64_t)entries <= RECORDS_MAX + DOCUMENTS_MAX_ZIP + 8;
+	if (!ok)
+		snprintf(why, sizeof why, "%s: %lld entries: not an evidence bundle", path, (long long)entries);
+	/* The records first: they say which documents the bundle must hold. */
+	for (zip_int64_t i = 0; ok && i < entries; i++) {
+		const char *name = zip_get_name(z, (zip_uint64_t)i, 0);
+		if (!name || strncmp(name, "records/", 8) != 0)
+			continue;
+		size_t n;
+		char *text = (char *)read_entry(z, (zip_uint64_t)i, &n, why, sizeof why);
+		char proof_why[256];
+		ok = text && audit_proof_check(text, n, keys, witness_count, r, proof_why, sizeof proof_why);
+		if (text && !ok)
+			snprintf(why, sizeof why, "%s: %s", name, proof_why);
+		free(text);
+		if (!ok)
+			break;
+		if (records == 0)
+			first_cp = r->checkpoint;
+		else if (r->checkpoint.size != first_cp.size ||
+		         memcmp(r->checkpoint.root, first_cp.root, TLOG_HASH_BYTES)) {
+			snprintf(why, sizeof why, "%s: proved against another checkpoint than the other records", name);
+			ok = false;
+			break;
+		}
+		Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, r->parsed.event_bytes, r->parsed.event);
+		const char *c = NULL;
+		if (!ev || !payload_of(ev, &c) || !c) {
+			snprintf(why, sizeof why, "%s: record %llu is not an event about a collection", name,
+			         (unsigned long long)r->seq);
+			ok = false;
+		} else if (records == 0) {
+			snprintf(firm, sizeof firm, "%s", ev->firm_id);
+			snprintf(collection, sizeof collection, "%s", c);
+		} else if (strcmp(firm, ev->firm_id) != 0 || strcmp(collection, c) != 0) {
+			snprintf(why, sizeof why, "%s: record %llu is about %s/%s, the bundle about %s/%s", name,
+			         (unsigned long long)r->seq, ev->firm_id, c, firm, collection);
+			ok = false;
+		}
+		const ProtobufCBinaryData *docs[3];
+		size_t nd = ok ? event_documents(ev, docs) : 0;
+		for (size_t k = 0; ok && k < nd; k++)
+			ok = named_add(&named, docs[k]);
+		if (ev)
+			ledger__events__event__free_unpacked(ev, NULL);
+		records++;
+	}
+	if (ok && records == 0) {
+		snprintf(why, sizeof why, "no records/ in the bundle");
+		ok = false;
+	}
+	/* Then the documents: each must hash to its name and be one the records name. */
+	for (zip_int64_t i = 0; ok && i < entries; i++) {
+		const char *name = zip_get_name(z, (zip_uint64_t)i, 0);
+		if (!name || strncmp(name, "documents/", 10) != 0)
+			continue;
+		size_t n;
+		uint8_t *bytes = read_entry(z, (zip_uint64_t)i, &n, why, sizeof why);
+		if (!bytes) {
+			ok = false;
+			break;
+		}
+		uint8_t h[LEDGER_HASH_BYTES];
+		char hexed[65], expect[96];
+		const tlog_bytes whole = {bytes, n};
+		tlog_sha256(&whole, 1, h);
+		free(bytes);
+		ledger_hex(h, sizeof h, hexed);
+		snprintf(expect, sizeof expect, "documents/%s.pdf", hexed);
+		if (strcmp(name, expect) != 0) {
+			snprintf(why, sizeof why, "%s: its bytes hash to %s", name, hexed);
+			ok = false;
+			break;
+		}
+		size_t k = 0;
+		while (k < named.count && memcmp(named.items[k], h, sizeof h) != 0)
+			k++;
+		if (k == named.count) {
+			snprintf(why, sizeof why, "%s: no record of the bundle names it", name);
+			ok = false;
+			break;
+		}
+		named.found[k] = true;
+		documents++;
+	}
+	for (size_t k = 0; ok && k < named.count; k++)
+		if (!named.found[k]) {
+			char h[65];
+			ledger_hex(named.items[k], LEDGER_HASH_BYTES, h);
+			snprintf(why, sizeof why, "a record names document %s, which the bundle does not hold", h);
+			ok = false;
+		}
+	zip_discard(z);
+	free(named.items);
+	free(named.found);
+	free(r);
+	if (json) {
+		printf("{\"ok\":%s,\"firm\":\"%s\",\"collection\":\"%s\",\"records\":%llu,\"documents\":%llu,"
+		       "\"checkpoint_size\":%llu,\"witnesses\":%zu,\"reason\":\"",
+		       ok ? "true" : "false", firm, collection, (unsigned long long)records,
+		       (unsigned long long)documents, (unsigned long long)first_cp.size, witness_count);
+		for (const char *c = why; *c; c++)
+			printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		printf("\"}\n");
+	} else if (ok) {
+		printf(
+		    "verified: %llu records of collection %s/%s are in the log %s (checkpoint of %llu records, signed "
+		    "by its key%s); %llu documents are the ones they name\n",
+		    (unsigned long long)records, firm, collection, first_cp.origin, (unsigned long long)first_cp.size,
+		    witness_count ? " and cosigned by every witness given" : "", (unsigned long long)documents);
+	} else {
+		printf("not verified: %s\n", why);
+	}
+	return ok ? 0 : AUDIT_EXIT_BAD;
+}
