@@ -521,12 +521,13 @@ static const char *const act_done[] = {
     [LEDGER__API__COLLECTION_ACT__ACT__REMIND] = "reminded",
     [LEDGER__API__COLLECTION_ACT__ACT__SIGN] = "signed",
     [LEDGER__API__COLLECTION_ACT__ACT__SEAL] = "sealed",
+    [LEDGER__API__COLLECTION_ACT__ACT__RETRY] = "retried",
 };
 
 static int run_act(const ctl_args *a, char **pos)
 {
 	int act = a->cmd->tag;
-	_Static_assert(sizeof act_done / sizeof act_done[0] == LEDGER__API__COLLECTION_ACT__ACT__SEAL + 1,
+	_Static_assert(sizeof act_done / sizeof act_done[0] == LEDGER__API__COLLECTION_ACT__ACT__RETRY + 1,
 	               "a past tense per act");
 	assert(act > 0 && (size_t)act < sizeof act_done / sizeof act_done[0]);
 	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
@@ -640,7 +641,9 @@ const ctl_command ctl_collection_commands[] = {
     {"collection remove-document", 2, "firm expected-version",
      "ledgerctl collection remove-document --firm FIRM ID SHA256 [--expected-version N]\n"
      "  Takes a document out of a collection being prepared; SHA256 is the one add-document\n"
-     "  printed (64 hex digits).\n" OPT_FIRM OPT_EXPECTED
+     "  printed (64 hex digits). In progress, only a document whose signature failed, and not\n"
+     "  the last one: its unmade signatures' credits come back, and the collection completes\n"
+     "  if every other document is signed.\n" OPT_FIRM OPT_EXPECTED
      "  example: ledgerctl --as prep@cab.fr --data DIR collection remove-document --firm CAB c42 \"$sha\"\n",
      run_remove_document, 0},
     {"collection add-signer", 1, "firm email name external phone expected-version",
@@ -719,6 +722,10 @@ const ctl_command ctl_collection_commands[] = {
      ACT_USAGE("cancel", "  Cancels a collection that has not ended; reserved credits are released. Needs\n"
                          "  signature.cancel (sign or launch).\n"),
      run_act, LEDGER__API__COLLECTION_ACT__ACT__CANCEL},
+    {"collection retry", 1, ACT_OPTIONS,
+     ACT_USAGE("retry", "  Tries again the signatures that failed (collection show: FAILED) of a collection in\n"
+                        "  progress, once their cause is fixed. Needs what cancel needs.\n"),
+     run_act, LEDGER__API__COLLECTION_ACT__ACT__RETRY},
     {"collection classify", 1, "firm folder expected-version",
      "ledgerctl collection classify --firm FIRM ID [--folder NAME] [--expected-version N]\n"
      "  Files (archives) an ended collection: `collection list` omits it unless --all.\n" OPT_FIRM

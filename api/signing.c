@@ -178,8 +178,12 @@ static void record(api_signing *s, const proj_sign_task *task, const proj_signed
 		        ledger_strerror(j.err));
 }
 
+/* Skipped: a task this process failed whose failure is still on record. A person's RETRY
+ * (SignatureRetried) clears the record, and the task is tried again at once. */
 static bool skip_failed(void *ctx, const proj_sign_task *task)
 {
+	if (!task->failure_recorded)
+		return false;
 	uint8_t id[32];
 	task_id(task, id);
 	return failed_before(ctx, id);

@@ -147,7 +147,7 @@ ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Eve
 		break;
 	default:
 		if (ev->payload_case < LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED ||
-		    ev->payload_case > LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED) {
+		    ev->payload_case > LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED) {
 			err = LEDGER_ERR_CORRUPT; /* an event kind this build does not know */
 			break;
 		}

@@ -321,14 +321,68 @@ static ledger_err document_add(proj_emitter *em, const Ledger__Api__DocumentAdd 
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
+/*
+ * An in-progress collection gives up a document whose signature failed (docs/collections.md):
+ * the credits its unmade signatures reserved come back, and the collection completes if every
+ * other document is signed. Not its last document: cancelling is the way to end it.
+ */
+static ledger_err document_remove_failed(collection_target *tg, const Ledger__Api__DocumentRemove *d, ssize_t at)
+{
+	Ledger__State__Collection *c = tg->c;
+	const Ledger__State__Document *doc = c->documents[at];
+	if (!doc->failure || !doc->failure[0]) {
+		collection_refuse(tg->em, ERROR_CODE(FAILED_PRECONDITION), "sha256",
+		                  "collection %s is in progress: only a document whose signature failed may be removed",
+		                  c->collection_id);
+		return LEDGER_OK;
+	}
+	if (c->n_documents == 1) {
+		collection_refuse(tg->em, ERROR_CODE(FAILED_PRECONDITION), "sha256",
+		                  "it is the only document of collection %s: cancel the collection instead",
+		                  c->collection_id);
+		return LEDGER_OK;
+	}
+	size_t owed = c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL ? 1 : c->n_signers;
+	uint64_t unspent = owed > doc->n_signed_by ? owed - doc->n_signed_by : 0;
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__DocumentRemoved e = LEDGER__EVENTS__DOCUMENT_REMOVED__INIT;
+	e.collection_id = c->collection_id;
+	e.sha256 = d->sha256;
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_REMOVED;
+	ev.document_removed = &e;
+	ledger_err err = proj_emitter_emit(tg->em, c->firm_id, &ev);
+	if (!err && unspent) {
+		Ledger__Events__Event rel = LEDGER__EVENTS__EVENT__INIT;
+		Ledger__Events__CreditsReleased r = LEDGER__EVENTS__CREDITS_RELEASED__INIT;
+		r.collection_id = c->collection_id;
+		r.credits = unspent;
+		r.reason = COLLECTION_STATE(IN_PROGRESS);
+		rel.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED;
+		rel.credits_released = &r;
+		err = proj_emitter_emit(tg->em, c->firm_id, &rel);
+	}
+	Ledger__State__Collection *now;
+	ProtobufCAllocator alloc;
+	proj_arena_allocator(tg->em->arena, &alloc);
+	if (!err)
+		err = proj_collection_get(tg->em->p, tg->txn, c->firm_id, c->collection_id, &alloc, &now);
+	if (!err && proj_collection_all_signed(now))
+		err = proj_collection_complete(tg->em->p, tg->em->t, now);
+	return err;
+}
+
 static ledger_err document_remove(proj_emitter *em, const Ledger__Api__DocumentRemove *d)
 {
 	collection_target tg;
 	ledger_err err;
-	if (!collection_load(&tg, em, d->ref, "signature.modify", "seal.modify", &err) ||
-	    !collection_editable(&tg, "remove a document from"))
+	if (!collection_load(&tg, em, d->ref, "signature.modify", "seal.modify", &err))
 		return err;
-	if (proj_collection_document(tg.c, d->sha256.data, d->sha256.len) < 0) {
+	ssize_t at = proj_collection_document(tg.c, d->sha256.data, d->sha256.len);
+	if (tg.c->state == COLLECTION_STATE(IN_PROGRESS) && at >= 0)
+		return document_remove_failed(&tg, d, at);
+	if (!collection_editable(&tg, "remove a document from"))
+		return LEDGER_OK;
+	if (at < 0) {
 		collection_refuse(em, ERROR_CODE(NOT_FOUND), "sha256", "collection %s holds no such document",
 		                  tg.c->collection_id);
 		return LEDGER_OK;

@@ -236,6 +236,30 @@ static ledger_err act_classify(collection_target *tg, const char *folder)
 	return proj_emitter_emit(tg->em, c->firm_id, &ev);
 }
 
+/* Failed signatures tried again: their failures are cleared, and the signer thread, woken by
+ * the commit, takes them up. Only in progress, and only when one failed. */
+static ledger_err act_retry(collection_target *tg)
+{
+	const Ledger__State__Collection *c = tg->c;
+	if (!collection_require_state(tg, "retry the signatures of", COLLECTION_STATE(IN_PROGRESS),
+	                              COLLECTION_STATE(IN_PROGRESS)))
+		return LEDGER_OK;
+	bool failed = false;
+	for (size_t i = 0; i < c->n_documents; i++)
+		failed |= c->documents[i]->failure && c->documents[i]->failure[0];
+	if (!failed) {
+		collection_refuse(tg->em, ERROR_CODE(FAILED_PRECONDITION), NULL,
+		                  "no signature of collection %s has failed: nothing to retry", c->collection_id);
+		return LEDGER_OK;
+	}
+	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
+	Ledger__Events__SignatureRetried e = LEDGER__EVENTS__SIGNATURE_RETRIED__INIT;
+	e.collection_id = c->collection_id;
+	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED;
+	ev.signature_retried = &e;
+	return proj_emitter_emit(tg->em, c->firm_id, &ev);
+}
+
 typedef struct act_rule {
 	const char *signature_action, *seal_action;
 } act_rule;
@@ -250,6 +274,8 @@ static const act_rule act_rules[] = {
     [LEDGER__API__COLLECTION_ACT__ACT__REMIND] = {"signature.remind", NULL},
     [LEDGER__API__COLLECTION_ACT__ACT__SIGN] = {"signature.sign", NULL},
     [LEDGER__API__COLLECTION_ACT__ACT__SEAL] = {NULL, "seal.seal"},
+    /* Repairing a failed signature is for those who may end the collection. */
+    [LEDGER__API__COLLECTION_ACT__ACT__RETRY] = {"signature.cancel", "seal.modify"},
 };
 
 ledger_err collection_act(proj_emitter *em, const Ledger__Api__CollectionAct *a)
@@ -297,6 +323,7 @@ ledger_err collection_act(proj_emitter *em, const Ledger__Api__CollectionAct *a)
 		return remind(&tg, false, NULL, NULL);
 	case LEDGER__API__COLLECTION_ACT__ACT__SIGN: return act_sign(&tg);
 	case LEDGER__API__COLLECTION_ACT__ACT__SEAL: return act_seal(&tg);
+	case LEDGER__API__COLLECTION_ACT__ACT__RETRY: return act_retry(&tg);
 	default: return LEDGER_ERR_INVALID;
 	}
 }

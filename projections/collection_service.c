@@ -98,6 +98,7 @@ static bool fill_task(proj *p, MDB_txn *txn, const collection *c, const char *si
 		         seal ? task->firm_name : c->signers[s]->name);
 		task->external = !seal && c->signers[s]->kind == LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL;
 		memcpy(task->original_sha256, d->sha256.data, LEDGER_HASH_BYTES);
+		task->failure_recorded = d->failure && d->failure[0];
 		memcpy(task->source_sha256, d->current_sha256.data, LEDGER_HASH_BYTES);
 		for (size_t f = 0; !seal && f < c->signers[s]->n_fields; f++) {
 			const Ledger__State__Field *field = c->signers[s]->fields[f];
@@ -186,8 +187,7 @@ ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	return err == LEDGER_END ? LEDGER_OK : err;
 }
 
-/* True when every signer (the seal, for a seal collection) has signed every document. */
-static bool all_signed(const collection *c)
+bool proj_collection_all_signed(const collection *c)
 {
 	if (c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL) {
 		for (size_t i = 0; i < c->n_documents; i++)
@@ -242,7 +242,7 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 		err = proj_emit(p, t, "ledgerd", "signer", c->firm_id, &ev, NULL, NULL);
 	if (!err)
 		err = proj_collection_get(p, txn, task->firm_id, task->collection_id, &alloc, &c);
-	if (!err && all_signed(c))
+	if (!err && proj_collection_all_signed(c))
 		err = proj_collection_complete(p, t, c);
 	proj_arena_free(arena);
 	return err;

@@ -227,6 +227,31 @@ static void fold_document_removed(collection *c, const Ledger__Events__DocumentR
 	}
 }
 
+/*
+ * A failed document removed from an in-progress collection (docs/collections.md): whoever had
+ * signed every other document owes nothing more, and leaves the signing queue.
+ */
+static ledger_err owed_after_removal(proj *p, proj_kv *kv, collection *c)
+{
+	if (c->state != LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS)
+		return LEDGER_OK;
+	ledger_err err = LEDGER_OK;
+	for (size_t i = 0; !err && i < c->n_signers; i++) {
+		Ledger__State__Signer *s = c->signers[i];
+		if (!s->signed_ && s->requested && signed_everything(c, s->email)) {
+			s->signed_ = true;
+			err = queue_set(p, kv, c, s->email, false);
+		}
+	}
+	if (!err && c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL) {
+		char seal[PROJ_FIRM_ID_BYTES_MAX + sizeof PROJ_SEAL_SIGNER_PREFIX];
+		seal_signer(c->firm_id, seal);
+		if (signed_everything(c, seal))
+			err = queue_set(p, kv, c, seal, false);
+	}
+	return err;
+}
+
 static ledger_err fold_signer_added(collection *c, const Ledger__Events__SignerAdded *e, proj_arena *arena)
 {
 	Ledger__State__Signer *s = proj_arena_alloc(arena, sizeof *s);
@@ -346,6 +371,7 @@ static const char *event_collection(const Ledger__Events__Event *ev)
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RESERVED: return ev->credits_reserved->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED: return ev->credits_released->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED: return ev->signature_failed->collection_id;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED: return ev->signature_retried->collection_id;
 	default: return NULL;
 	}
 }
@@ -360,7 +386,7 @@ static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, const Ledger_
 		return fold_document_added(p, kv, c, ev->document_added, arena);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_REMOVED:
 		fold_document_removed(c, ev->document_removed);
-		return LEDGER_OK;
+		return owed_after_removal(p, kv, c);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED: return fold_signer_added(c, ev->signer_added, arena);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_REMOVED: {
 		ssize_t at = proj_collection_signer(c, ev->signer_removed->email);
@@ -383,7 +409,16 @@ static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, const Ledger_
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RESERVED:
 		c->credits_reserved += ev->credits_reserved->credits;
 		return LEDGER_OK;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED: return LEDGER_OK;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED:
+		/* Released while it goes on (a failed document removed): what a later end releases is
+		 * what remains. At the end itself, nothing is counted: nothing is released twice. */
+		if (c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS)
+			c->credits_released += ev->credits_released->credits;
+		return LEDGER_OK;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED:
+		for (size_t i = 0; i < c->n_documents; i++)
+			c->documents[i]->failure = (char *)"";
+		return LEDGER_OK;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED: {
 		const Ledger__Events__SignatureFailed *f = ev->signature_failed;
 		ssize_t at = proj_collection_document(c, f->original_sha256.data, f->original_sha256.len);

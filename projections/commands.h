@@ -75,6 +75,8 @@ ledger_err proj_collection_expire(proj *p, ledger_txn *t, const char *firm_id, c
 ledger_err proj_collection_remind(proj *p, ledger_txn *t, const char *firm_id, const char *collection_id);
 /* Ends a collection whose every signature is recorded (actor "ledgerd"). */
 ledger_err proj_collection_complete(proj *p, ledger_txn *t, Ledger__State__Collection *c);
+/* True when every signer (the seal, for a seal collection) has signed every document. */
+bool proj_collection_all_signed(const Ledger__State__Collection *c);
 Ledger__Api__CollectionSummary *proj_collection_summary(const Ledger__State__Collection *c, proj_arena *arena);
 /* Builds the view of a collection for a reply, in arena. */
 Ledger__Api__CollectionView *proj_collection_view(const Ledger__State__Collection *c, proj_arena *arena);

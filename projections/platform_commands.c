@@ -266,12 +266,12 @@ ledger_err proj_credits_release(proj_emitter *em, const Ledger__State__Collectio
 	ledger_err err = proj_collection_get(em->p, ledger_txn_mdb(em->t), c->firm_id, c->collection_id, &alloc, &now);
 	if (err)
 		return err;
-	if (now->credits_reserved <= now->credits_used)
+	if (now->credits_reserved <= now->credits_used + now->credits_released)
 		return LEDGER_OK;
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CreditsReleased r = LEDGER__EVENTS__CREDITS_RELEASED__INIT;
 	r.collection_id = now->collection_id;
-	r.credits = now->credits_reserved - now->credits_used;
+	r.credits = now->credits_reserved - now->credits_used - now->credits_released;
 	r.reason = reason;
 	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED;
 	ev.credits_released = &r;

@@ -581,7 +581,7 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 		if (records == 0)
 			first_cp = r->checkpoint;
 		else if (r->checkpoint.size != first_cp.size ||
-		         memcmp(r->checkpoint.root, first_cp.root, TLOG_HASH_BYTES)) {
+		         memcmp(r->checkpoint.root, first_cp.root, TLOG_HASH_BYTES) != 0) {
 			snprintf(why, sizeof why, "%s: proved against another checkpoint than the other records", name);
 			ok = false;
 			break;

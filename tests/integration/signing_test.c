@@ -972,6 +972,133 @@ static void test_failure_then_cancelled(void)
 	CHECK(signed_events(id, source, produced, SIGNED_EVENTS_MAX) == 0, "no DocumentSigned after the cancel");
 }
 
+static int document_remove(const char *id, const uint8_t sha[32])
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DocumentRemove d = LEDGER__API__DOCUMENT_REMOVE__INIT;
+	Ledger__Api__CollectionRef ref;
+	ref_init(&ref, id);
+	d.ref = &ref;
+	d.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
+	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE;
+	req.document_remove = &d;
+	return command(EC, &req);
+}
+
+/* Moves the signers' credentials away (a file in their place: nothing can be written there),
+ * or back: what makes the service's signatures fail, and then work again. */
+static void break_credentials(bool broken)
+{
+	char keys[300], cmd[3 * 300 + 64];
+	snprintf(keys, sizeof keys, "%s/keys", h.dir);
+	if (broken)
+		snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
+	else
+		snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
+	CHECK(system(cmd) == 0, "%s the credentials", broken ? "break" : "restore");
+}
+
+/* Issue 10, defect 5: a failed signature is tried again on request, without a restart, once
+ * its cause is fixed; the signed PDF is valid for pdfsig and qpdf. */
+static void test_failure_retried_on_request(void)
+{
+	char id[32], path[400];
+	uint8_t pdf[PDF_BYTES_MAX];
+	size_t n = pdf_build(pdf, sizeof pdf, "Convention d'honoraires");
+	REQUIRE_VOID(n > 0 && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Honoraires", id));
+	CHECK(document_add(EC, id, pdf, n, "honoraires.pdf") == 0, "document");
+	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == LEDGER__API__ERROR_CODE__INVALID_TRANSITION,
+	      "a draft has nothing to retry");
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == LEDGER__API__ERROR_CODE__INVALID_TRANSITION,
+	      "sent, nobody acted yet: nothing to retry");
+	break_credentials(true);
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
+	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
+	CHECK(r != NULL, "the failure is shown on the document");
+	code_of(r);
+	usleep(300 * 1000);
+	r = show(id);
+	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS,
+	      "left alone, the failed signature is not retried in a loop");
+	code_of(r);
+	break_credentials(false);
+	CHECK(act(SEALER, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	      "retrying needs what cancelling needs");
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == 0, "the EC asks for a retry");
+	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "the signature is made, no restart");
+	r = show(id);
+	const view *v = r ? view_of(r) : NULL;
+	CHECK(v && v->documents[0]->failure[0] == '\0' && v->documents[0]->n_signed_by == 1, "signed once, no failure");
+	size_t signed_bytes = 0;
+	uint8_t *signed_pdf = v ? document_get(v->documents[0]->current_sha256.data, &signed_bytes) : NULL;
+	char out[OUTPUT_BYTES_MAX];
+	if (signed_pdf && file_write("retried.pdf", signed_pdf, signed_bytes, path, sizeof path)) {
+		validate("pdfsig '%s' 2>&1", path, out, sizeof out);
+		CHECK(count_of(out, "Signature is Valid") == 1, "pdfsig: the retried signature is valid: %s", out);
+		CHECK(validate("qpdf --check '%s' 2>&1", path, out, sizeof out) == 0, "qpdf --check: %s", out);
+	}
+	free(signed_pdf);
+	code_of(r);
+}
+
+/* Issue 10, defect 5: the document whose signature failed is taken out of the collection in
+ * progress; the other one is signed, the collection completes, and the failed document's
+ * credit comes back. Refused: a document that did not fail, and the last one. */
+static void test_failed_document_removed(void)
+{
+	char id[32];
+	uint8_t first[PDF_BYTES_MAX], second[PDF_BYTES_MAX], first_sha[32], second_sha[32];
+	size_t n1 = pdf_build(first, sizeof first, "Lettre de mission 2027");
+	size_t n2 = pdf_build(second, sizeof second, "Annexe tarifaire");
+	crypto_hash_sha256(first_sha, first, n1);
+	crypto_hash_sha256(second_sha, second, n2);
+	credits before = credits_now();
+	REQUIRE_VOID(n1 > 0 && n2 > 0 &&
+	             collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Mission 2027", id));
+	CHECK(document_add(EC, id, first, n1, "mission.pdf") == 0, "first document");
+	CHECK(document_add(EC, id, second, n2, "annexe.pdf") == 0, "second document");
+	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	break_credentials(true);
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
+	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
+	CHECK(r != NULL, "the first document's signature failed");
+	code_of(r);
+	CHECK(document_remove(id, second_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "in progress, a document that did not fail stays");
+	break_credentials(false);
+	CHECK(document_remove(id, first_sha) == 0, "the failed document is removed");
+	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "the other one is signed: completed");
+	r = show(id);
+	const view *v = r ? view_of(r) : NULL;
+	CHECK(v && v->n_documents == 1 && sha_equal(&v->documents[0]->sha256, second_sha) &&
+	          v->documents[0]->n_signed_by == 1,
+	      "one document left, signed");
+	code_of(r);
+	credits after = credits_now();
+	CHECK(after.used == before.used + 1 && after.reserved == before.reserved &&
+	          after.available + 1 == before.available,
+	      "one credit spent, the removed document's released: available %llu (before %llu), used %llu (%llu)",
+	      (unsigned long long)after.available, (unsigned long long)before.available, (unsigned long long)after.used,
+	      (unsigned long long)before.used);
+	/* The last document of a collection in progress is not removed: cancelling is the way. */
+	char lone[32];
+	REQUIRE_VOID(collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Seul", lone));
+	CHECK(document_add(EC, lone, first, n1, "seul.pdf") == 0, "a lone document");
+	CHECK(signer_add(lone, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	CHECK(act(EC, lone, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	break_credentials(true);
+	CHECK(report(lone, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
+	r = wait_for(lone, has_failure, NULL);
+	code_of(r);
+	CHECK(document_remove(lone, first_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "the only document stays: cancel instead");
+	break_credentials(false);
+	CHECK(act(EC, lone, LEDGER__API__COLLECTION_ACT__ACT__CANCEL) == 0, "cancelled");
+}
+
 static void audit(const char *bin_dir)
 {
 	CHECK(harness_stop(&h) == 0, "clean stop");
@@ -1000,6 +1127,8 @@ int main(int argc, char **argv)
 	test_failure_recorded_then_retried();
 	test_unsignable_refused();
 	test_failure_then_cancelled();
+	test_failure_retried_on_request();
+	test_failed_document_removed();
 	audit(argv[1]);
 	harness_cleanup(&h);
 	char cmd[128];
