@@ -75,7 +75,8 @@ int audit_documents_check(ledger *l, MDB_txn *txn, audit_documents_result *out)
 	}
 	ledger_iter_close(it);
 	if (rc == 0) {
-		qsort(named.items, named.count, sizeof *named.items, compare_hashes);
+		if (named.count > 1)
+			qsort(named.items, named.count, sizeof *named.items, compare_hashes);
 		out->orphans = ledger_blobs_absent_from(l, txn, named.items, named.count, out->orphan);
 	}
 	free(named.items);

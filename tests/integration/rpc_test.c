@@ -457,7 +457,7 @@ static void test_checkpoints(void)
 	      "a replayed reply carries the checkpoint of its time");
 	CHECK(refused->error && refused->checkpoint[0] == '\0', "a refusal wrote nothing and carries none");
 	/* Head: the latest checkpoint and the consistency proof from the first one. */
-	grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-07-30", "cp-3");
+	code_of(grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-07-30", "cp-3"));
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Head q = LEDGER__API__HEAD__INIT;
 	q.consistency_from = cp.size;
