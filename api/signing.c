@@ -144,7 +144,8 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	                         .reason = reason,
 	                         .location = "France",
 	                         .visible = task->visible && info ? &rect : NULL,
-	                         .pdf_bytes_max = s->o.document_bytes_max};
+	                         .pdf_bytes_max = s->o.document_bytes_max,
+	                         .timestamp = true}; /* PAdES B-T: the CA's time-stamping unit, at now_s */
 	if (!err)
 		err = signer_pades_sign(pdf, pdf_bytes, cred, &o, out, out_bytes);
 	if (!err)
@@ -224,7 +225,8 @@ static bool round_once(api_signing *s)
 		                      .certificate_serial = facts.serial,
 		                      .certificate_subject = facts.subject,
 		                      .certificate_der = facts.der,
-		                      .certificate_der_bytes = facts.der_bytes};
+		                      .certificate_der_bytes = facts.der_bytes,
+		                      .level = "B-T"};
 		crypto_hash_sha256(result.sha256, out, out_bytes);
 		record(s, &task, &result, NULL);
 	} else {

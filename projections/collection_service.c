@@ -236,6 +236,7 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	e.certificate_serial = (char *)result->certificate_serial;
 	e.certificate_subject = (char *)result->certificate_subject;
 	e.certificate = (ProtobufCBinaryData){result->certificate_der_bytes, (uint8_t *)result->certificate_der};
+	e.level = (char *)(result->level ? result->level : "");
 	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED;
 	ev.document_signed = &e;
 	if (!err)

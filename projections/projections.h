@@ -139,6 +139,7 @@ typedef struct proj_signed {
 	const char *certificate_subject;
 	const uint8_t *certificate_der; /* the signer's certificate */
 	size_t certificate_der_bytes;
+	const char *level; /* the PAdES baseline level produced: "B-B", "B-T" */
 } proj_signed;
 
 /*

@@ -31,6 +31,8 @@ struct signer_ca {
 	int64_t not_before_s;
 	int64_t not_after_s;
 	char credentials_dir[PATH_MAX];
+	EVP_PKEY *tsa_key; /* the time-stamping unit (signer_tsa_enable), or NULL */
+	X509 *tsa_certificate;
 };
 
 /* ----- certificates ----- */
@@ -56,7 +58,8 @@ typedef struct certificate_request {
 	EVP_PKEY *issuer_key;
 	int64_t not_before_s, not_after_s;
 	bool ca;
-	const char *email; /* an rfc822Name subjectAltName, or NULL */
+	const char *email;  /* an rfc822Name subjectAltName, or NULL */
+	bool time_stamping; /* a TSA: extendedKeyUsage critical, id-kp-timeStamping only (RFC 3161 2.3) */
 } certificate_request;
 
 static bool add_extension(X509 *x, X509V3_CTX *v3, int nid, const char *value)
@@ -120,7 +123,8 @@ static X509 *certificate_new(const certificate_request *r)
 		                         : "critical,digitalSignature,nonRepudiation") &&
 		     add_extension(x, &v3, NID_subject_key_identifier, "hash") &&
 		     (!r->issuer || add_extension(x, &v3, NID_authority_key_identifier, "keyid:always")) &&
-		     (!r->email || add_email_alt_name(x, r->email));
+		     (!r->email || add_email_alt_name(x, r->email)) &&
+		     (!r->time_stamping || add_extension(x, &v3, NID_ext_key_usage, "critical,timeStamping"));
 	}
 	ok = ok && X509_sign(x, r->issuer_key, EVP_sha256()) > 0;
 	if (!ok) {
@@ -185,7 +189,8 @@ signer_err signer_ca_init(const char *keys_dir, int64_t now_s)
 	                         now_s - SIGNER_CERT_BACKDATE_S,
 	                         now_s + SIGNER_CA_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY,
 	                         true,
-	                         NULL};
+	                         NULL,
+	                         false};
 	X509 *certificate = key && name ? certificate_new(&r) : NULL;
 	if (!certificate)
 		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "creating the CA");
@@ -259,6 +264,8 @@ void signer_ca_free(signer_ca *ca)
 		return;
 	EVP_PKEY_free(ca->key);
 	X509_free(ca->certificate);
+	EVP_PKEY_free(ca->tsa_key);
+	X509_free(ca->tsa_certificate);
 	free(ca);
 }
 
@@ -372,6 +379,12 @@ static signer_credential *credential_new(signer_ca *ca, signer_kind kind, EVP_PK
 	c->certificate = certificate;
 	c->ca_certificate = ca->certificate;
 	X509_up_ref(ca->certificate);
+	if (ca->tsa_key && ca->tsa_certificate) {
+		c->tsa_key = ca->tsa_key;
+		c->tsa_certificate = ca->tsa_certificate;
+		EVP_PKEY_up_ref(ca->tsa_key);
+		X509_up_ref(ca->tsa_certificate);
+	}
 	c->not_before_s = asn1_time_s(X509_get0_notBefore(certificate));
 	c->not_after_s = asn1_time_s(X509_get0_notAfter(certificate));
 	return c;
@@ -407,7 +420,8 @@ signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t no
 	                         now_s - SIGNER_CERT_BACKDATE_S,
 	                         not_after_s < ca->not_after_s ? not_after_s : ca->not_after_s,
 	                         false,
-	                         subject->kind == SIGNER_KIND_PERSON ? subject->id : NULL};
+	                         subject->kind == SIGNER_KIND_PERSON ? subject->id : NULL,
+	                         false};
 	X509 *certificate = key && name ? certificate_new(&r) : NULL;
 	X509_NAME_free(name);
 	if (!certificate)
@@ -481,6 +495,8 @@ void signer_credential_free(signer_credential *credential)
 	EVP_PKEY_free(credential->key);
 	X509_free(credential->certificate);
 	X509_free(credential->ca_certificate);
+	EVP_PKEY_free(credential->tsa_key);
+	X509_free(credential->tsa_certificate);
 	free(credential);
 }
 
@@ -496,4 +512,82 @@ void signer_credential_validity(const signer_credential *credential, int64_t *no
 		*not_before_s = credential ? credential->not_before_s : 0;
 	if (not_after_s)
 		*not_after_s = credential ? credential->not_after_s : 0;
+}
+
+/* ----- the time-stamping unit (RFC 3161) ----- */
+
+static X509_NAME *tsa_name(void)
+{
+	X509_NAME *name = X509_NAME_new();
+	if (name &&
+	    X509_NAME_add_entry_by_NID(name, NID_countryName, MBSTRING_ASC, (const unsigned char *)"FR", -1, -1, 0) &&
+	    X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8, (const unsigned char *)"JeSignExpert",
+	                               -1, -1, 0) &&
+	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)SIGNER_TSA_NAME, -1,
+	                               -1, 0))
+		return name;
+	X509_NAME_free(name);
+	return NULL;
+}
+
+/* Issues the TSA's key and certificate into keys_dir (within the CA's validity). */
+static signer_err tsa_create(signer_ca *ca, const char *keys_dir, int64_t now_s)
+{
+	int64_t not_after = now_s + SIGNER_TSA_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY;
+	if (not_after > ca->not_after_s)
+		not_after = ca->not_after_s;
+	if (now_s < ca->not_before_s || not_after <= now_s)
+		return signer_fail(SIGNER_ERR_EXPIRED, "the CA is not valid now: no time-stamping unit can be issued");
+	EVP_PKEY *key = key_new();
+	X509_NAME *name = tsa_name();
+	certificate_request r = {.subject = name,
+	                         .subject_key = key,
+	                         .issuer = ca->certificate,
+	                         .issuer_key = ca->key,
+	                         .not_before_s = now_s - SIGNER_CERT_BACKDATE_S,
+	                         .not_after_s = not_after,
+	                         .time_stamping = true};
+	X509 *certificate = key && name ? certificate_new(&r) : NULL;
+	signer_err err =
+	    certificate ? SIGNER_OK : signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing the TSA certificate");
+	if (!err)
+		err = keystore_pem_write(keys_dir, SIGNER_TSA_KEY_FILE, key, NULL, 0600, false);
+	if (!err)
+		err = keystore_pem_write(keys_dir, SIGNER_TSA_CERT_FILE, NULL, certificate, 0644, false);
+	X509_free(certificate);
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+	return err;
+}
+
+signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
+{
+	if (!ca || !keys_dir)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_tsa_enable: NULL argument");
+	EVP_PKEY *key = NULL;
+	X509 *certificate = NULL;
+	signer_err err = read_pem(keys_dir, SIGNER_TSA_CERT_FILE, NULL, &certificate);
+	if (err == SIGNER_ERR_NOT_FOUND) {
+		err = tsa_create(ca, keys_dir, now_s);
+		if (!err)
+			err = read_pem(keys_dir, SIGNER_TSA_CERT_FILE, NULL, &certificate);
+	}
+	if (!err)
+		err = read_pem(keys_dir, SIGNER_TSA_KEY_FILE, &key, NULL);
+	if (!err && X509_check_private_key(certificate, key) != 1)
+		err = signer_fail_openssl(SIGNER_ERR_KEYS, "the TSA key does not match the TSA certificate");
+	if (!err && X509_check_issued(ca->certificate, certificate) != X509_V_OK)
+		err = signer_fail(SIGNER_ERR_KEYS, "%s/%s is not issued by the CA", keys_dir, SIGNER_TSA_CERT_FILE);
+	if (!err && asn1_time_s(X509_get0_notAfter(certificate)) <= now_s)
+		err = signer_fail(SIGNER_ERR_EXPIRED, "the TSA certificate has expired (renewal: not yet implemented)");
+	if (err) {
+		EVP_PKEY_free(key);
+		X509_free(certificate);
+		return err;
+	}
+	EVP_PKEY_free(ca->tsa_key);
+	X509_free(ca->tsa_certificate);
+	ca->tsa_key = key;
+	ca->tsa_certificate = certificate;
+	return SIGNER_OK;
 }

@@ -8,6 +8,10 @@
  * (CMS_NO_SIGNING_TIME only came with 3.2). So OpenSSL assembles the SignedData without signing
  * it (CMS_PARTIAL), and we sign the DER of the signed attributes ourselves, then have OpenSSL
  * verify that signature before the CMS leaves this file.
+ *
+ * PAdES B-T adds, once the signature is made, an unsigned attribute id-aa-signatureTimeStampToken
+ * (RFC 3161 appendix A, ETSI EN 319 122-1 5.3): a time-stamp token over the SHA-256 of the
+ * SignerInfo's signature value, which proves the signature existed at that time.
  */
 #include "internal.h"
 
@@ -75,8 +79,27 @@ done:
 	return err ? signer_fail_openssl(err, "signing the CMS signed attributes") : SIGNER_OK;
 }
 
+/* The signature-time-stamp of si's signature value, as an unsigned attribute (B-T). */
+static signer_err add_timestamp(CMS_SignerInfo *si, const signer_credential *credential, int64_t time_s)
+{
+	const ASN1_OCTET_STRING *value = CMS_SignerInfo_get0_signature(si);
+	uint8_t imprint[SIGNER_SHA256_BYTES];
+	uint8_t *token = NULL;
+	size_t token_bytes = 0;
+	if (!value || !EVP_Digest(ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value), imprint, NULL,
+	                          EVP_sha256(), NULL))
+		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "hashing the signature value");
+	signer_err err = signer_tsa_token(credential, imprint, time_s, &token, &token_bytes);
+	if (!err &&
+	    (token_bytes > INT32_MAX || !CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken,
+	                                                               V_ASN1_SEQUENCE, token, (int)token_bytes)))
+		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "adding the signature time-stamp");
+	OPENSSL_free(token);
+	return err;
+}
+
 signer_err signer_cms_sign(const signer_credential *credential, const uint8_t digest[SIGNER_SHA256_BYTES],
-                           uint8_t **der, size_t *der_bytes)
+                           int64_t timestamp_s, uint8_t **der, size_t *der_bytes)
 {
 	*der = NULL;
 	*der_bytes = 0;
@@ -103,6 +126,8 @@ signer_err signer_cms_sign(const signer_credential *credential, const uint8_t di
 		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "the CMS signature does not verify");
 		goto done;
 	}
+	if (timestamp_s >= 0 && (err = add_timestamp(si, credential, timestamp_s)))
+		goto done;
 	int bytes = i2d_CMS_ContentInfo(cms, &out);
 	if (bytes <= 0) {
 		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "encoding the CMS SignedData");

@@ -65,6 +65,8 @@ struct signer_credential {
 	EVP_PKEY *key;
 	X509 *certificate;
 	X509 *ca_certificate;
+	EVP_PKEY *tsa_key; /* the CA's time-stamping unit, when enabled: PAdES B-T */
+	X509 *tsa_certificate;
 	int64_t not_before_s;
 	int64_t not_after_s;
 };
@@ -73,9 +75,21 @@ struct signer_credential {
 
 /*
  * Builds the detached CMS SignedData of PAdES B-B for a document whose /ByteRange hashes (SHA-256)
- * to digest, signed by credential. *der is the caller's (OPENSSL_free). SIGNER_ERR_CRYPTO.
+ * to digest, signed by credential; with timestamp_s >= 0, B-T: the signature value time-stamped
+ * at timestamp_s by the credential's TSA, in the unsigned attribute id-aa-signatureTimeStampToken.
+ * *der is the caller's (OPENSSL_free). SIGNER_ERR_CRYPTO, SIGNER_ERR_KEYS (no TSA).
  */
 signer_err signer_cms_sign(const signer_credential *credential, const uint8_t digest[SIGNER_SHA256_BYTES],
-                           uint8_t **der, size_t *der_bytes);
+                           int64_t timestamp_s, uint8_t **der, size_t *der_bytes);
+
+/* ----- time-stamps (signer/tsa.c) ----- */
+
+/*
+ * An RFC 3161 TimeStampToken (a CMS ContentInfo, DER) over the SHA-256 digest, by the
+ * credential's TSA, dated time_s: what PAdES B-T puts in the signature-time-stamp attribute.
+ * *der is the caller's (OPENSSL_free). SIGNER_ERR_CRYPTO.
+ */
+signer_err signer_tsa_token(const signer_credential *credential, const uint8_t digest[SIGNER_SHA256_BYTES],
+                            int64_t time_s, uint8_t **der, size_t *der_bytes);
 
 #endif

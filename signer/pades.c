@@ -34,6 +34,7 @@ typedef struct pades_signer {
 	pdf_pkcs7_signer base; /* first: mupdf hands us &base */
 	int refs;              /* mupdf keeps one while the signature is unsaved */
 	const signer_credential *credential;
+	int64_t timestamp_s; /* B-T: the signature time-stamp's time; -1: B-B */
 	char common_name[COMMON_NAME_BYTES];
 	signer_err err; /* why create_digest failed: mupdf only learns "no digest" */
 	char why[SIGNER_ERROR_BYTES_MAX];
@@ -106,8 +107,9 @@ static int pades_digest(fz_context *ctx, pdf_pkcs7_signer *base, fz_stream *in, 
 	pades_signer *s = (pades_signer *)base;
 	uint8_t digest[SIGNER_SHA256_BYTES], *der = NULL;
 	size_t der_bytes = 0;
-	signer_err err = hash_stream(ctx, in, digest) ? signer_cms_sign(s->credential, digest, &der, &der_bytes)
-	                                              : signer_fail_openssl(SIGNER_ERR_CRYPTO, "SHA-256");
+	signer_err err = hash_stream(ctx, in, digest)
+	                     ? signer_cms_sign(s->credential, digest, s->timestamp_s, &der, &der_bytes)
+	                     : signer_fail_openssl(SIGNER_ERR_CRYPTO, "SHA-256");
 	if (!err && der_bytes > out_bytes)
 		err = signer_fail(SIGNER_ERR_TOO_LARGE, "the CMS takes %zu bytes, more than SIGNER_CMS_BYTES_MAX",
 		                  der_bytes);
@@ -135,7 +137,7 @@ static void common_name(X509 *certificate, char *out, size_t out_bytes)
 	OPENSSL_free(utf8);
 }
 
-static pades_signer *pades_signer_new(const signer_credential *credential)
+static pades_signer *pades_signer_new(const signer_credential *credential, int64_t timestamp_s)
 {
 	pades_signer *s = calloc(1, sizeof *s);
 	if (!s)
@@ -143,6 +145,7 @@ static pades_signer *pades_signer_new(const signer_credential *credential)
 	s->base = (pdf_pkcs7_signer){pades_keep, pades_drop, pades_name, pades_max_digest, pades_digest};
 	s->refs = 1;
 	s->credential = credential;
+	s->timestamp_s = timestamp_s;
 	common_name(credential->certificate, s->common_name, sizeof s->common_name);
 	return s;
 }
@@ -446,7 +449,7 @@ signer_err signer_pades_sign(const uint8_t *pdf, size_t pdf_bytes, const signer_
 	if (err)
 		return err;
 	signer_pdf_info *info = malloc(sizeof *info);
-	pades_signer *s = pades_signer_new(credential);
+	pades_signer *s = pades_signer_new(credential, o->timestamp ? o->signing_time_s : -1);
 	signer_fz fz = {0};
 	err = info && s ? signer_fz_open(&fz, SIGNER_MUPDF_BYTES_MAX)
 	                : signer_fail(SIGNER_ERR_NOMEM, "signer_pades_sign");

@@ -55,10 +55,16 @@
 #define SIGNER_ERROR_BYTES_MAX            256u  /* signer_last_error()'s message */
 
 /* The files of a keys directory (docs/signer.md#keys). */
-#define SIGNER_CA_KEY_FILE     "signer-ca.key" /* the CA's private key, PKCS #8 PEM, 0600 */
-#define SIGNER_CA_CERT_FILE    "signer-ca.pem" /* the CA's certificate, PEM, 0644: the trust anchor */
-#define SIGNER_CREDENTIALS_DIR "signers"       /* <hex SHA-256 of kind and subject>.pem, 0600 */
-#define SIGNER_CA_NAME         "JeSignExpert ledger internal CA"
+#define SIGNER_CA_KEY_FILE       "signer-ca.key"  /* the CA's private key, PKCS #8 PEM, 0600 */
+#define SIGNER_CA_CERT_FILE      "signer-ca.pem"  /* the CA's certificate, PEM, 0644: the trust anchor */
+#define SIGNER_CREDENTIALS_DIR   "signers"        /* <hex SHA-256 of kind and subject>.pem, 0600 */
+#define SIGNER_TSA_KEY_FILE      "signer-tsa.key" /* the time-stamping unit's private key, 0600 */
+#define SIGNER_TSA_CERT_FILE     "signer-tsa.pem" /* its certificate, issued by the CA, 0644 */
+#define SIGNER_TSA_NAME          "JeSignExpert Horodatage"
+#define SIGNER_TSA_VALIDITY_DAYS 1825u /* 5 years, within the CA's */
+/* The TSA's policy (TSTInfo.policy): an OID under 2.25 (ITU-T X.667, from a UUID, no registry). */
+#define SIGNER_TSA_POLICY_OID "2.25.255447016286374935616187049429582350657"
+#define SIGNER_CA_NAME        "JeSignExpert ledger internal CA"
 
 typedef enum {
 	SIGNER_OK = 0,
@@ -161,6 +167,15 @@ void signer_ca_free(signer_ca *ca);
  * SIGNER_ERR_TOO_LARGE if it does not fit. */
 signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_bytes_max, size_t *der_bytes);
 
+/*
+ * The CA's RFC 3161 time-stamping unit: keys_dir's SIGNER_TSA_KEY_FILE and SIGNER_TSA_CERT_FILE,
+ * issued by the CA at now_s the first time (extendedKeyUsage critical, timeStamping only), read
+ * and checked afterwards. Credentials issued or read from ca afterwards can time-stamp their
+ * signatures (signer_sign_options.timestamp: PAdES B-T). SIGNER_ERR_KEYS for a key and
+ * certificate that do not match or a certificate the CA did not issue, SIGNER_ERR_EXPIRED.
+ */
+signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
+
 typedef enum {
 	SIGNER_KIND_PERSON = 1, /* an advanced signature of a person */
 	SIGNER_KIND_SEAL = 2,   /* a firm's seal */
@@ -225,6 +240,7 @@ typedef struct signer_sign_options {
 	const char *location;       /* /Location; NULL or "" for none */
 	const char *contact;        /* /ContactInfo; NULL or "" for none */
 	const char *name;           /* /Name; NULL or "": the certificate's common name */
+	bool timestamp;             /* PAdES B-T: a signature time-stamp by the CA's TSA (signer_tsa_enable) */
 	const signer_rect *visible; /* where the signature shows; NULL: an invisible signature */
 	size_t pdf_bytes_max;       /* the input's limit; 0: SIGNER_PDF_BYTES_MAX */
 } signer_sign_options;

@@ -17,6 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/cms.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
 #define FIRM         "JLM"
 #define FIRM_NAME    "Cabinet Martin"
 #define EC           "ec@cabinet.fr"
@@ -524,6 +528,53 @@ static int cms_verify(const signature *s, const uint8_t *content, size_t content
 	return harness_run(cmd, out, out_bytes);
 }
 
+/*
+ * PAdES B-T: the signature's unsigned attribute id-aa-signatureTimeStampToken holds an RFC 3161
+ * token that `openssl ts -verify` accepts against the CA over the SHA-256 of the signature
+ * value (and refuses over another digest), under the TSA's policy.
+ */
+static void timestamp_verify(const signature *s, size_t index)
+{
+	const unsigned char *p = s->cms;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)s->cms_bytes);
+	STACK_OF(CMS_SignerInfo) *infos = cms ? CMS_get0_SignerInfos(cms) : NULL;
+	CMS_SignerInfo *si = infos && sk_CMS_SignerInfo_num(infos) == 1 ? sk_CMS_SignerInfo_value(infos, 0) : NULL;
+	int at = si ? CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, -1) : -1;
+	X509_ATTRIBUTE *attribute = at >= 0 ? CMS_unsigned_get_attr(si, at) : NULL;
+	ASN1_TYPE *value = attribute ? X509_ATTRIBUTE_get0_type(attribute, 0) : NULL;
+	CHECK(value && value->type == V_ASN1_SEQUENCE, "signature %zu carries a signature time-stamp (B-T)", index);
+	if (!value || value->type != V_ASN1_SEQUENCE) {
+		CMS_ContentInfo_free(cms);
+		return;
+	}
+	const ASN1_OCTET_STRING *signature_value = CMS_SignerInfo_get0_signature(si);
+	uint8_t digest[32];
+	char hex[65], token[300], cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
+	SHA256(ASN1_STRING_get0_data(signature_value), (size_t)ASN1_STRING_length(signature_value), digest);
+	for (size_t i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	bool written = file_write("token.der", value->value.sequence->data, (size_t)value->value.sequence->length,
+	                          token, sizeof token);
+	CMS_ContentInfo_free(cms);
+	REQUIRE_VOID(written);
+	snprintf(cmd, sizeof cmd,
+	         "openssl ts -verify -digest %s -in '%s' -token_in -CAfile '%s/keys/signer-ca.pem' 2>&1", hex, token,
+	         h.dir);
+	int rc = harness_run(cmd, out, sizeof out);
+	CHECK(rc == 0 && strstr(out, "Verification: OK"), "signature %zu: openssl ts -verify: %s", index, out);
+	hex[0] = hex[0] == '0' ? '1' : '0';
+	snprintf(cmd, sizeof cmd,
+	         "openssl ts -verify -digest %s -in '%s' -token_in -CAfile '%s/keys/signer-ca.pem' 2>&1", hex, token,
+	         h.dir);
+	rc = harness_run(cmd, out, sizeof out);
+	CHECK(rc != 0, "signature %zu: the token does not verify over another digest", index);
+	snprintf(cmd, sizeof cmd, "openssl ts -reply -in '%s' -token_in -text 2>&1", token);
+	rc = harness_run(cmd, out, sizeof out);
+	CHECK(rc == 0 && strstr(out, "Policy OID: 2.25.255447016286374935616187049429582350657") &&
+	          strstr(out, "Hash Algorithm: sha256") && strstr(out, "Time stamp: "),
+	      "signature %zu: the token's policy, hash and time: %s", index, out);
+}
+
 /* Each signature's CMS verifies over exactly its ranges, and fails once one byte changes. */
 static void signature_verify(const uint8_t *pdf, const signature *s, size_t index)
 {
@@ -540,6 +591,7 @@ static void signature_verify(const uint8_t *pdf, const signature *s, size_t inde
 	CHECK(rc != 0, "signature %zu: a flipped byte in the first range must fail openssl cms -verify (exit %d)",
 	      index, rc);
 	free(content);
+	timestamp_verify(s, index);
 }
 
 /* ----- the story ----- */

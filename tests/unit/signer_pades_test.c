@@ -29,6 +29,7 @@
 static char *dir;
 static char ca_pem[600], nss_dir[600], empty_nss_dir[600];
 static int64_t now_s;
+static bool expect_timestamp; /* the signatures validated now are B-T */
 
 static signer_credential *credential(signer_ca *ca, signer_kind kind, const char *id, const char *name)
 {
@@ -117,6 +118,14 @@ static int verify_byte_ranges(const uint8_t *pdf, size_t bytes, const char *tag)
 		      output);
 		snprintf(command, sizeof command, "openssl cms -cmsout -print -inform DER -in '%s'", der_path);
 		status = run(command, output, sizeof output);
+		/* The signature time-stamp (B-T) is an unsigned attribute: a token of the TSA's, with its
+		 * own signingTime and certificates. The signature's own part ends where it starts. */
+		char *unsigned_attributes = strstr(output, "unsignedAttrs:");
+		CHECK(expect_timestamp ==
+		          (unsigned_attributes && strstr(unsigned_attributes, "id-smime-aa-timeStampToken")),
+		      "%s #%d: a signature time-stamp %s", tag, found, expect_timestamp ? "expected" : "unexpected");
+		if (unsigned_attributes)
+			*unsigned_attributes = '\0';
 		CHECK(status == 0 && strstr(output, "id-smime-aa-signingCertificateV2") &&
 		          strstr(output, "messageDigest") && strstr(output, "contentType") &&
 		          strstr(output, "ecdsa-with-SHA256") && !strstr(output, "signingTime"),
@@ -271,6 +280,50 @@ static void test_one_page(signer_credential *person)
 	free(again);
 	free(out);
 	free(pdf);
+}
+
+/*
+ * PAdES B-T: without a time-stamping unit a time-stamped signature is refused (SIGNER_ERR_KEYS);
+ * once the CA's is enabled, the signature carries a token (its certificate issued once, with
+ * the critical timeStamping EKU), pdfsig still validates it, and the TSA is read back, not
+ * issued again, the next time.
+ */
+static void test_timestamped(signer_ca *ca, const char *keys, signer_credential *person)
+{
+	expect_timestamp = true;
+	test_page page = {A4_WIDTH_PT, A4_HEIGHT_PT, 0};
+	uint8_t *pdf = NULL, *out = NULL;
+	size_t bytes = 0, out_bytes = 0, plain_bytes = 0;
+	REQUIRE_VOID(make_pdf(&page, 1, &pdf, &bytes));
+	signer_sign_options o = {.signing_time_s = now_s, .reason = "Horodatage", .timestamp = true};
+	CHECK(signer_pades_sign(pdf, bytes, person, &o, &out, &out_bytes) == SIGNER_ERR_KEYS,
+	      "no time-stamping unit: a B-T signature is refused");
+	o.timestamp = false;
+	REQUIRE_VOID(signer_pades_sign(pdf, bytes, person, &o, &out, &plain_bytes) == SIGNER_OK);
+	free(out);
+	CHECK(signer_tsa_enable(ca, keys, now_s) == SIGNER_OK, "TSA enabled: %s", signer_last_error());
+	char command[1024], output[OUTPUT_BYTES];
+	snprintf(command, sizeof command, "openssl x509 -in '%s/%s' -noout -ext extendedKeyUsage 2>&1", keys,
+	         SIGNER_TSA_CERT_FILE);
+	CHECK(run(command, output, sizeof output) == 0 && strstr(output, "critical") && strstr(output, "Time Stamping"),
+	      "the TSA certificate: critical EKU timeStamping: %s", output);
+	signer_credential *stamped = credential(ca, SIGNER_KIND_PERSON, "yann@cabinet.fr", "Yann Le Gall");
+	REQUIRE_VOID(stamped);
+	o.timestamp = true;
+	REQUIRE_VOID(signer_pades_sign(pdf, bytes, stamped, &o, &out, &out_bytes) == SIGNER_OK);
+	CHECK(out_bytes > 0 && plain_bytes > 0, "both signed");
+	validate(out, out_bytes, 1, "Yann Le Gall", "timestamped.pdf");
+	/* Enabled again: the same unit, read from its files. */
+	snprintf(command, sizeof command, "sha256sum '%s/%s'", keys, SIGNER_TSA_CERT_FILE);
+	char before[OUTPUT_BYTES];
+	run(command, before, sizeof before);
+	CHECK(signer_tsa_enable(ca, keys, now_s + 60) == SIGNER_OK, "enabled again");
+	run(command, output, sizeof output);
+	CHECK(strcmp(before, output) == 0, "not issued again");
+	signer_credential_free(stamped);
+	free(out);
+	free(pdf);
+	expect_timestamp = false;
 }
 
 static void test_three_pages_twice(signer_credential *person, signer_credential *seal)
@@ -459,6 +512,7 @@ int main(void)
 	test_rotated_upright(person);
 	test_refusals(ca, person);
 	test_threads(person);
+	test_timestamped(ca, keys, person);
 
 	signer_credential_free(seal);
 	signer_credential_free(person);
