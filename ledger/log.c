@@ -362,13 +362,29 @@ void ledger_head(ledger *l, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES])
 
 ledger_err ledger_read_begin(ledger *l, MDB_txn **txn)
 {
-	pthread_rwlock_rdlock(&l->resize_lock);
-	int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, txn);
-	if (rc) {
+	for (int attempt = 0;; attempt++) {
+		pthread_rwlock_rdlock(&l->resize_lock);
+		int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, txn);
+		if (rc == 0)
+			return LEDGER_OK;
 		pthread_rwlock_unlock(&l->resize_lock);
+		/* A reader beside a serving ledgerd (an audit): the writer grew the map since we opened
+		 * it. LMDB's way is to adopt the new size (set_mapsize 0) while no transaction of this
+		 * process is open, which the exclusive resize lock ensures, and begin again. */
+		if (rc == MDB_MAP_RESIZED && attempt < 8) {
+			pthread_rwlock_wrlock(&l->resize_lock);
+			rc = mdb_env_set_mapsize(l->env, 0);
+			if (rc == 0) {
+				MDB_envinfo info;
+				mdb_env_info(l->env, &info);
+				l->map_bytes = info.me_mapsize;
+			}
+			pthread_rwlock_unlock(&l->resize_lock);
+			if (rc == 0)
+				continue;
+		}
 		return ledger_fail(ledger_mdb_err(rc), "cannot begin a read transaction: %s", mdb_strerror(rc));
 	}
-	return LEDGER_OK;
 }
 
 void ledger_read_end(ledger *l, MDB_txn *txn)

@@ -301,11 +301,17 @@ ledger_err ledger_tree_open(ledger *l, const char *dir)
 		err = from_tlog(tlog_tree_load(&store, computed.size, &loaded), &c, "tree");
 	if (!err && (loaded.peak_count != computed.peak_count ||
 	             memcmp(loaded.peaks, computed.peaks, sizeof loaded.peaks[0] * computed.peak_count) != 0))
-		err = ledger_fail(LEDGER_ERR_CORRUPT,
-		                  "%s: the stored Merkle tree differs from the records; run `ledger-audit "
-		                  "verify --data %s`",
-		                  dir, dir);
+		err = ledger_fail(LEDGER_ERR_CORRUPT, "its stored peaks differ from those the records make");
 	ledger_read_end(l, txn);
+	if (err == LEDGER_ERR_CORRUPT) {
+		char detail[256];
+		snprintf(detail, sizeof detail, "%s", ledger_last_error());
+		return ledger_fail(
+		    err,
+		    "%s: store damaged: the Merkle tree is not the records' (%s); refusing to serve it: run "
+		    "`ledger-audit verify --data %s`, restore data.mdb from a backup (docs/operations.md)",
+		    dir, detail, dir);
+	}
 	if (err)
 		return err;
 	l->tree = computed;

@@ -229,7 +229,10 @@ static bool parse_seq(const char *s, uint64_t *out)
 static bool same_db(ledger *a, MDB_txn *ta, ledger *b, const char *name)
 {
 	MDB_dbi da, db;
-	if (ledger_dbi_open(a, name, 0, &da) || ledger_dbi_open(b, name, 0, &db)) {
+	/* Opened in the snapshot itself: a handle opened by a later transaction is not valid in an
+	 * earlier one (LMDB), and beside a serving ledgerd the snapshot is older than anything. */
+	(void)a;
+	if (mdb_dbi_open(ta, name, 0, &da) != 0 || ledger_dbi_open(b, name, 0, &db)) {
 		printf("database %s: missing\n", name);
 		return false;
 	}
@@ -407,7 +410,7 @@ static int replay(const char *dir, const char *as_of, const char *firm, size_t m
 	}
 	rmdir(scratch_dir);
 	if (err) {
-		fprintf(stderr, "ledger-audit: replay failed: %s\n", ledger_strerror(err));
+		fprintf(stderr, "ledger-audit: replay failed: %s (%s)\n", ledger_strerror(err), ledger_last_error());
 		return err == LEDGER_ERR_CORRUPT ? EXIT_BAD : EXIT_UNREADABLE;
 	}
 	if (as_of)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define RECORDS         6
@@ -302,6 +303,49 @@ static void test_map_full(void)
 	free(dir);
 }
 
+/*
+ * A reader beside a writer that grows the map (ledger-audit beside a serving ledgerd): LMDB
+ * answers the reader's next transaction MDB_MAP_RESIZED, and ledger_read_begin adopts the new
+ * size and goes on (crash_live_audit saw replay fail on it).
+ */
+static void test_reader_after_growth(void)
+{
+	char *dir = scratch_dir();
+	ledger_options small = {.map_bytes_initial = 256 << 10, .map_bytes_max = 64 << 20};
+	ledger *writer, *reader;
+	REQUIRE_VOID(dir && ledger_create(dir, &small) == LEDGER_OK && ledger_open(dir, &small, &writer) == LEDGER_OK);
+	REQUIRE_VOID(append(writer, 1, 100, 1) == LEDGER_OK);
+	ledger_close(writer);
+	ledger_options ro = {.read_only = true, .map_bytes_initial = 256 << 10};
+	REQUIRE_VOID(ledger_open(dir, &ro, &reader) == LEDGER_OK);
+	/* The writer in another process: LMDB allows one environment per file per process. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		ledger *w;
+		if (ledger_open(dir, &small, &w) != LEDGER_OK)
+			_exit(2);
+		for (int i = 0; i < 400; i++)
+			if (append(w, 10, 2000, (uint8_t)i) != LEDGER_OK)
+				_exit(3);
+		ledger_close(w);
+		_exit(0);
+	}
+	int status = -1;
+	REQUIRE_VOID(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the writer grew the store (status %d)", status);
+	MDB_txn *txn;
+	ledger_err err = ledger_read_begin(reader, &txn);
+	CHECK(err == LEDGER_OK, "the reader begins after the growth: %s", ledger_last_error());
+	if (!err) {
+		ledger_record rec;
+		CHECK(ledger_get(reader, txn, 4001, &rec) == LEDGER_OK, "and reads the new records");
+		ledger_read_end(reader, txn);
+	}
+	ledger_close(reader);
+	remove_dir(dir);
+	free(dir);
+}
+
 typedef struct submit_ctx {
 	ledger_committer *c;
 	pthread_mutex_t lock;
@@ -389,6 +433,7 @@ int main(void)
 	ledger_close(l);
 	test_open_refusals(dir);
 	test_map_full();
+	test_reader_after_growth();
 	test_group_commit();
 	remove_dir(dir);
 	free(dir);
