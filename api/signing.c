@@ -140,12 +140,19 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	snprintf(reason, sizeof reason,
 	         task->seal ? "Cachet electronique de %.150s" : "Signature electronique avancee de %.150s",
 	         task->seal ? task->firm_name : task->signer_name);
+	/* B-LT: the CA's CRL as of now, with the certificates, in the document's /DSS. */
+	uint8_t *crl = NULL;
+	size_t crl_bytes = 0;
+	if (!err)
+		err = signer_ca_crl(s->o.ca, now_s, &crl, &crl_bytes);
 	signer_sign_options o = {.signing_time_s = now_s,
 	                         .reason = reason,
 	                         .location = "France",
 	                         .visible = task->visible && info ? &rect : NULL,
 	                         .pdf_bytes_max = s->o.document_bytes_max,
-	                         .timestamp = true}; /* PAdES B-T: the CA's time-stamping unit, at now_s */
+	                         .timestamp = true, /* PAdES B-T: the CA's time-stamping unit, at now_s */
+	                         .crl_der = crl,
+	                         .crl_der_bytes = crl_bytes};
 	if (!err)
 		err = signer_pades_sign(pdf, pdf_bytes, cred, &o, out, out_bytes);
 	if (!err)
@@ -156,6 +163,7 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 		        task->collection_id, task->firm_id, why);
 	}
 	free(info);
+	free(crl);
 	signer_credential_free(cred);
 	return err == SIGNER_OK;
 }
@@ -226,7 +234,7 @@ static bool round_once(api_signing *s)
 		                      .certificate_subject = facts.subject,
 		                      .certificate_der = facts.der,
 		                      .certificate_der_bytes = facts.der_bytes,
-		                      .level = "B-T"};
+		                      .level = "B-LT"};
 		crypto_hash_sha256(result.sha256, out, out_bytes);
 		record(s, &task, &result, NULL);
 	} else {

@@ -591,3 +591,43 @@ signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
 	ca->tsa_certificate = certificate;
 	return SIGNER_OK;
 }
+
+/* ----- the CRL ----- */
+
+signer_err signer_ca_crl(const signer_ca *ca, int64_t now_s, uint8_t **der, size_t *der_bytes)
+{
+	if (!ca || !der || !der_bytes)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_ca_crl: NULL argument");
+	*der = NULL;
+	*der_bytes = 0;
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *this_update = ASN1_TIME_set(NULL, (time_t)now_s);
+	ASN1_TIME *next_update =
+	    ASN1_TIME_set(NULL, (time_t)(now_s + SIGNER_CRL_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY));
+	ASN1_INTEGER *number = ASN1_INTEGER_new();
+	X509V3_CTX v3;
+	X509V3_set_ctx(&v3, ca->certificate, NULL, NULL, crl, 0);
+	X509_EXTENSION *aki = crl ? X509V3_EXT_conf_nid(NULL, &v3, NID_authority_key_identifier, "keyid:always") : NULL;
+	bool ok = crl && this_update && next_update && number && aki && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
+	          X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->certificate)) &&
+	          X509_CRL_set1_lastUpdate(crl, this_update) && X509_CRL_set1_nextUpdate(crl, next_update) &&
+	          ASN1_INTEGER_set_int64(number, now_s) && X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0) &&
+	          X509_CRL_add_ext(crl, aki, -1) && X509_CRL_sort(crl) && X509_CRL_sign(crl, ca->key, EVP_sha256()) > 0;
+	unsigned char *out = NULL;
+	int n = ok ? i2d_X509_CRL(crl, &out) : -1;
+	X509_EXTENSION_free(aki);
+	ASN1_INTEGER_free(number);
+	ASN1_TIME_free(next_update);
+	ASN1_TIME_free(this_update);
+	X509_CRL_free(crl);
+	if (n <= 0)
+		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "making the CA's CRL");
+	*der = malloc((size_t)n);
+	if (*der)
+		memcpy(*der, out, (size_t)n);
+	OPENSSL_free(out);
+	if (!*der)
+		return signer_fail(SIGNER_ERR_NOMEM, "signer_ca_crl");
+	*der_bytes = (size_t)n;
+	return SIGNER_OK;
+}

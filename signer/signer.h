@@ -62,6 +62,7 @@
 #define SIGNER_TSA_CERT_FILE     "signer-tsa.pem" /* its certificate, issued by the CA, 0644 */
 #define SIGNER_TSA_NAME          "JeSignExpert Horodatage"
 #define SIGNER_TSA_VALIDITY_DAYS 1825u /* 5 years, within the CA's */
+#define SIGNER_CRL_VALIDITY_DAYS 7u    /* a CRL's nextUpdate */
 /* The TSA's policy (TSTInfo.policy): an OID under 2.25 (ITU-T X.667, from a UUID, no registry). */
 #define SIGNER_TSA_POLICY_OID "2.25.255447016286374935616187049429582350657"
 #define SIGNER_CA_NAME        "JeSignExpert ledger internal CA"
@@ -176,6 +177,11 @@ signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_b
  */
 signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
 
+/* The CA's CRL at now_s (DER, v2, thisUpdate now_s, nextUpdate SIGNER_CRL_VALIDITY_DAYS later,
+ * a CRL number, the authority key identifier), listing no certificate: this CA revokes none yet.
+ * *der is the caller's (free()). SIGNER_ERR_CRYPTO. */
+signer_err signer_ca_crl(const signer_ca *ca, int64_t now_s, uint8_t **der, size_t *der_bytes);
+
 typedef enum {
 	SIGNER_KIND_PERSON = 1, /* an advanced signature of a person */
 	SIGNER_KIND_SEAL = 2,   /* a firm's seal */
@@ -235,12 +241,16 @@ void signer_credential_validity(const signer_credential *credential, int64_t *no
 /* ----- signing (signer/pades.c) ----- */
 
 typedef struct signer_sign_options {
-	int64_t signing_time_s;     /* the claimed signing time: /M and the appearance; 0..year 9999 */
-	const char *reason;         /* /Reason, e.g. "Approbation des comptes"; NULL or "" for none */
-	const char *location;       /* /Location; NULL or "" for none */
-	const char *contact;        /* /ContactInfo; NULL or "" for none */
-	const char *name;           /* /Name; NULL or "": the certificate's common name */
-	bool timestamp;             /* PAdES B-T: a signature time-stamp by the CA's TSA (signer_tsa_enable) */
+	int64_t signing_time_s; /* the claimed signing time: /M and the appearance; 0..year 9999 */
+	const char *reason;     /* /Reason, e.g. "Approbation des comptes"; NULL or "" for none */
+	const char *location;   /* /Location; NULL or "" for none */
+	const char *contact;    /* /ContactInfo; NULL or "" for none */
+	const char *name;       /* /Name; NULL or "": the certificate's common name */
+	bool timestamp;         /* PAdES B-T: a signature time-stamp by the CA's TSA (signer_tsa_enable) */
+	/* PAdES B-LT: with a CRL of the CA (signer_ca_crl), the catalog's /DSS receives the signer's,
+	 * the TSA's and the CA's certificates and that CRL, in a second incremental update. */
+	const uint8_t *crl_der;
+	size_t crl_der_bytes;
 	const signer_rect *visible; /* where the signature shows; NULL: an invisible signature */
 	size_t pdf_bytes_max;       /* the input's limit; 0: SIGNER_PDF_BYTES_MAX */
 } signer_sign_options;

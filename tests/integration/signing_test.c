@@ -717,9 +717,24 @@ static void check_final(void)
 	CHECK(count == 2, "2 signature dictionaries in the final version, found %zu", count);
 	for (size_t i = 0; i < count; i++)
 		signature_verify(pdf, &sigs[i], i + 1);
-	if (count == 2)
-		CHECK(sigs[1].range[2] + sigs[1].range[3] == n && sigs[0].range[2] + sigs[0].range[3] < n,
-		      "the last signature covers the whole file, the first a prefix");
+	if (count == 2) {
+		/* B-LT: after the last signature, only its /DSS update (validation data, no signature). */
+		size_t end = sigs[1].range[2] + sigs[1].range[3];
+		CHECK(end < n && sigs[0].range[2] + sigs[0].range[3] < end,
+		      "the last signature covers all but its /DSS update, the first a prefix");
+		/* The /DSS made for the first signature is extended: its dictionary, /CRLs in it. */
+		const uint8_t *dss = end < n ? memmem(pdf + end, n - end, "/CRLs", 5) : NULL;
+		const uint8_t *range = end < n ? memmem(pdf + end, n - end, "/ByteRange", 10) : NULL;
+		CHECK(dss && !range,
+		      "what follows the last signature is the /DSS update only (%zu bytes after %zu: /CRLs at %td, "
+		      "/ByteRange at %td)",
+		      n - end, end, dss ? dss - pdf : -1, range ? range - pdf : -1);
+	}
+	char cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' 2>&1", TESTS_DIR,
+	         path, h.dir);
+	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "DSS certs="),
+	      "B-LT: the /DSS, read by qpdf, holds certificates and a CRL that verify against the CA: %s", out);
 	free(pdf);
 }
 

@@ -302,7 +302,7 @@ static void test_timestamped(signer_ca *ca, const char *keys, signer_credential 
 	REQUIRE_VOID(signer_pades_sign(pdf, bytes, person, &o, &out, &plain_bytes) == SIGNER_OK);
 	free(out);
 	CHECK(signer_tsa_enable(ca, keys, now_s) == SIGNER_OK, "TSA enabled: %s", signer_last_error());
-	char command[1024], output[OUTPUT_BYTES];
+	char command[4096], output[OUTPUT_BYTES];
 	snprintf(command, sizeof command, "openssl x509 -in '%s/%s' -noout -ext extendedKeyUsage 2>&1", keys,
 	         SIGNER_TSA_CERT_FILE);
 	CHECK(run(command, output, sizeof output) == 0 && strstr(output, "critical") && strstr(output, "Time Stamping"),
@@ -313,6 +313,28 @@ static void test_timestamped(signer_ca *ca, const char *keys, signer_credential 
 	REQUIRE_VOID(signer_pades_sign(pdf, bytes, stamped, &o, &out, &out_bytes) == SIGNER_OK);
 	CHECK(out_bytes > 0 && plain_bytes > 0, "both signed");
 	validate(out, out_bytes, 1, "Yann Le Gall", "timestamped.pdf");
+	/* B-LT: with the CA's CRL, a /DSS that qpdf reads and openssl verifies (dss_check.py). */
+	uint8_t *crl = NULL, *lt = NULL;
+	size_t crl_bytes = 0, lt_bytes = 0;
+	CHECK(signer_ca_crl(ca, now_s, &crl, &crl_bytes) == SIGNER_OK, "CRL: %s", signer_last_error());
+	o.crl_der = crl;
+	o.crl_der_bytes = crl_bytes;
+	CHECK(signer_pades_sign(pdf, bytes, stamped, &o, &lt, &lt_bytes) == SIGNER_OK, "B-LT: %s", signer_last_error());
+	char path[512];
+	if (lt && save("long-term.pdf", lt, lt_bytes, path, sizeof path)) {
+		snprintf(command, sizeof command, "/usr/bin/python3 '%s/../integration/dss_check.py' '%s' '%s' 2>&1",
+		         TESTS_UNIT_DIR, path, ca_pem);
+		CHECK(run(command, output, sizeof output) == 0 && strstr(output, "DSS certs=3 crls=1"),
+		      "the /DSS holds the 3 certificates and the CRL, which verify: %s", output);
+		snprintf(command, sizeof command, "pdfsig -nssdir '%s' '%s' 2>&1", nss_dir, path);
+		run(command, output, sizeof output);
+		CHECK(strstr(output, "Signature is Valid") != NULL, "pdfsig: still valid after the /DSS update: %s",
+		      output);
+	}
+	free(lt);
+	free(crl);
+	o.crl_der = NULL;
+	o.crl_der_bytes = 0;
 	/* Enabled again: the same unit, read from its files. */
 	snprintf(command, sizeof command, "sha256sum '%s/%s'", keys, SIGNER_TSA_CERT_FILE);
 	char before[OUTPUT_BYTES];
