@@ -152,7 +152,8 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	                         .pdf_bytes_max = s->o.document_bytes_max,
 	                         .timestamp = true, /* PAdES B-T: the CA's time-stamping unit, at now_s */
 	                         .crl_der = crl,
-	                         .crl_der_bytes = crl_bytes};
+	                         .crl_der_bytes = crl_bytes,
+	                         .document_timestamp = true}; /* B-LTA */
 	if (!err)
 		err = signer_pades_sign(pdf, pdf_bytes, cred, &o, out, out_bytes);
 	if (!err)
@@ -234,7 +235,7 @@ static bool round_once(api_signing *s)
 		                      .certificate_subject = facts.subject,
 		                      .certificate_der = facts.der,
 		                      .certificate_der_bytes = facts.der_bytes,
-		                      .level = "B-LT"};
+		                      .level = "B-LTA"};
 		crypto_hash_sha256(result.sha256, out, out_bytes);
 		record(s, &task, &result, NULL);
 	} else {

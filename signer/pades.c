@@ -34,7 +34,8 @@ typedef struct pades_signer {
 	pdf_pkcs7_signer base; /* first: mupdf hands us &base */
 	int refs;              /* mupdf keeps one while the signature is unsaved */
 	const signer_credential *credential;
-	int64_t timestamp_s; /* B-T: the signature time-stamp's time; -1: B-B */
+	int64_t timestamp_s;     /* B-T: the signature time-stamp's time; -1: B-B */
+	bool document_timestamp; /* B-LTA: /Contents is a time-stamp token over the byte range, not a CMS signature */
 	char common_name[COMMON_NAME_BYTES];
 	signer_err err; /* why create_digest failed: mupdf only learns "no digest" */
 	char why[SIGNER_ERROR_BYTES_MAX];
@@ -107,9 +108,13 @@ static int pades_digest(fz_context *ctx, pdf_pkcs7_signer *base, fz_stream *in, 
 	pades_signer *s = (pades_signer *)base;
 	uint8_t digest[SIGNER_SHA256_BYTES], *der = NULL;
 	size_t der_bytes = 0;
-	signer_err err = hash_stream(ctx, in, digest)
-	                     ? signer_cms_sign(s->credential, digest, s->timestamp_s, &der, &der_bytes)
-	                     : signer_fail_openssl(SIGNER_ERR_CRYPTO, "SHA-256");
+	signer_err err;
+	if (!hash_stream(ctx, in, digest))
+		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "SHA-256");
+	else if (s->document_timestamp) /* B-LTA: the time-stamp token is the /Contents */
+		err = signer_tsa_token(s->credential, digest, s->timestamp_s, &der, &der_bytes);
+	else
+		err = signer_cms_sign(s->credential, digest, s->timestamp_s, &der, &der_bytes);
 	if (!err && der_bytes > out_bytes)
 		err = signer_fail(SIGNER_ERR_TOO_LARGE, "the CMS takes %zu bytes, more than SIGNER_CMS_BYTES_MAX",
 		                  der_bytes);
@@ -317,16 +322,22 @@ static void sign_field(fz_context *ctx, pdf_document *doc, pdf_obj *field, pades
 		zeros = fz_calloc(ctx, SIGNER_CMS_BYTES_MAX, 1);
 		pdf_dict_put_string(ctx, v, PDF_NAME(Contents), zeros, SIGNER_CMS_BYTES_MAX);
 		pdf_dict_put(ctx, v, PDF_NAME(Filter), PDF_NAME(Adobe_PPKLite));
-		pdf_dict_put_drop(ctx, v, PDF_NAME(SubFilter), pdf_new_name(ctx, "ETSI.CAdES.detached"));
-		pdf_dict_put(ctx, v, PDF_NAME(Type), PDF_NAME(Sig));
-		pdf_dict_put_date(ctx, v, PDF_NAME(M), o->signing_time_s);
-		pdf_dict_put_text_string(ctx, v, PDF_NAME(Name), name);
-		if (text_present(o->reason))
-			pdf_dict_put_text_string(ctx, v, PDF_NAME(Reason), o->reason);
-		if (text_present(o->location))
-			pdf_dict_put_text_string(ctx, v, PDF_NAME(Location), o->location);
-		if (text_present(o->contact))
-			pdf_dict_put_text_string(ctx, v, PDF_NAME(ContactInfo), o->contact);
+		if (s->document_timestamp) {
+			/* ETSI EN 319 142-1 5.5: a document time-stamp; its token carries the time, no /M. */
+			pdf_dict_put_drop(ctx, v, PDF_NAME(SubFilter), pdf_new_name(ctx, "ETSI.RFC3161"));
+			pdf_dict_put_drop(ctx, v, PDF_NAME(Type), pdf_new_name(ctx, "DocTimeStamp"));
+		} else {
+			pdf_dict_put_drop(ctx, v, PDF_NAME(SubFilter), pdf_new_name(ctx, "ETSI.CAdES.detached"));
+			pdf_dict_put(ctx, v, PDF_NAME(Type), PDF_NAME(Sig));
+			pdf_dict_put_date(ctx, v, PDF_NAME(M), o->signing_time_s);
+			pdf_dict_put_text_string(ctx, v, PDF_NAME(Name), name);
+			if (text_present(o->reason))
+				pdf_dict_put_text_string(ctx, v, PDF_NAME(Reason), o->reason);
+			if (text_present(o->location))
+				pdf_dict_put_text_string(ctx, v, PDF_NAME(Location), o->location);
+			if (text_present(o->contact))
+				pdf_dict_put_text_string(ctx, v, PDF_NAME(ContactInfo), o->contact);
+		}
 		pdf_xref_store_unsaved_signature(ctx, doc, field, &s->base);
 	}
 	fz_always(ctx)
@@ -503,6 +514,49 @@ static signer_err add_dss(signer_fz *fz, const signer_credential *credential, co
 	return SIGNER_OK;
 }
 
+/* ----- B-LTA: the document time-stamp ----- */
+
+/*
+ * A third incremental update: an invisible field whose value is a /DocTimeStamp (SubFilter
+ * ETSI.RFC3161) over everything before it, the signature and its /DSS included, by the CA's
+ * time-stamping unit at the signing time (ETSI EN 319 142-1 5.5). What a re-time-stamping
+ * renews later, before the TSA's certificate or SHA-256 weaken.
+ */
+static signer_err add_document_timestamp(signer_fz *fz, const signer_credential *credential,
+                                         const signer_sign_options *o, signer_pdf_info *info, uint8_t **signed_pdf,
+                                         size_t *signed_bytes)
+{
+	pades_signer *t = pades_signer_new(credential, o->signing_time_s);
+	if (!t)
+		return signer_fail(SIGNER_ERR_NOMEM, "the document time-stamp");
+	t->document_timestamp = true;
+	signer_sign_options invisible = *o;
+	invisible.visible = NULL;
+	pdf_document *doc = NULL;
+	uint8_t *out = NULL;
+	size_t out_bytes = 0;
+	signer_err err = signer_pdf_open_checked(fz, *signed_pdf, *signed_bytes, *signed_bytes, info, &doc);
+	if (!err)
+		err = add_signature(fz, doc, t, &invisible, "");
+	if (!err)
+		err = write_incremental(fz, doc, *signed_bytes, &out, &out_bytes);
+	if (err && t->err)
+		err = signer_fail(t->err, "%s", t->why);
+	pdf_drop_document(fz->ctx, doc);
+	pades_drop(fz->ctx, &t->base);
+	if (err)
+		return err;
+	if (out_bytes <= *signed_bytes || memcmp(out, *signed_pdf, *signed_bytes) != 0) {
+		free(out);
+		return signer_fail(SIGNER_ERR_PDF_WRITE,
+		                   "mupdf did not write the document time-stamp as an incremental update");
+	}
+	free(*signed_pdf);
+	*signed_pdf = out;
+	*signed_bytes = out_bytes;
+	return SIGNER_OK;
+}
+
 /* Opens, checks, signs and writes, in one mupdf context. */
 static signer_err sign_in_context(signer_fz *fz, const uint8_t *pdf, size_t pdf_bytes, pades_signer *s,
                                   const signer_sign_options *o, signer_pdf_info *info, uint8_t **out, size_t *out_bytes)
@@ -522,6 +576,8 @@ static signer_err sign_in_context(signer_fz *fz, const uint8_t *pdf, size_t pdf_
 	pdf_drop_document(fz->ctx, doc);
 	if (!err && o->crl_der && o->crl_der_bytes)
 		err = add_dss(fz, s->credential, o, out, out_bytes);
+	if (!err && o->document_timestamp)
+		err = add_document_timestamp(fz, s->credential, o, info, out, out_bytes);
 	return err;
 }
 

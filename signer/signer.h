@@ -251,6 +251,9 @@ typedef struct signer_sign_options {
 	 * the TSA's and the CA's certificates and that CRL, in a second incremental update. */
 	const uint8_t *crl_der;
 	size_t crl_der_bytes;
+	/* PAdES B-LTA: then a document time-stamp (/DocTimeStamp, ETSI.RFC3161) by the CA's TSA at
+	 * signing_time_s over the whole file, in a third incremental update. */
+	bool document_timestamp;
 	const signer_rect *visible; /* where the signature shows; NULL: an invisible signature */
 	size_t pdf_bytes_max;       /* the input's limit; 0: SIGNER_PDF_BYTES_MAX */
 } signer_sign_options;

@@ -575,6 +575,44 @@ static void timestamp_verify(const signature *s, size_t index)
 	      "signature %zu: the token's policy, hash and time: %s", index, out);
 }
 
+/* A /Contents that is an RFC 3161 time-stamp token (a document time-stamp, B-LTA) rather than a
+ * CAdES signature: its SignedData encapsulates a TSTInfo. */
+static bool is_document_timestamp(const signature *s)
+{
+	const unsigned char *p = s->cms;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)s->cms_bytes);
+	const ASN1_OBJECT *type = cms ? CMS_get0_eContentType(cms) : NULL;
+	bool stamp = type && OBJ_obj2nid(type) == NID_id_smime_ct_TSTInfo;
+	CMS_ContentInfo_free(cms);
+	return stamp;
+}
+
+/* A document time-stamp: `openssl ts -verify -data` over exactly its byte ranges, against the CA;
+ * refused once one byte of them changes. */
+static void document_timestamp_verify(const uint8_t *pdf, const signature *s, size_t index)
+{
+	size_t content_bytes = s->range[1] + s->range[3];
+	uint8_t *content = malloc(content_bytes);
+	REQUIRE_VOID(content != NULL);
+	memcpy(content, pdf, s->range[1]);
+	memcpy(content + s->range[1], pdf + s->range[2], s->range[3]);
+	char token[300], data[300], cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
+	bool written = file_write("stamp.der", s->cms, s->cms_bytes, token, sizeof token) &&
+	               file_write("stamped.bin", content, content_bytes, data, sizeof data);
+	REQUIRE_VOID(written);
+	snprintf(cmd, sizeof cmd,
+	         "openssl ts -verify -data '%s' -in '%s' -token_in -CAfile '%s/keys/signer-ca.pem' 2>&1", data, token,
+	         h.dir);
+	int rc = harness_run(cmd, out, sizeof out);
+	CHECK(rc == 0 && strstr(out, "Verification: OK"), "document time-stamp %zu: openssl ts -verify -data: %s",
+	      index, out);
+	content[content_bytes / 2] ^= 0x01;
+	written = file_write("stamped.bin", content, content_bytes, data, sizeof data);
+	rc = harness_run(cmd, out, sizeof out);
+	CHECK(written && rc != 0, "document time-stamp %zu: refused over a changed byte", index);
+	free(content);
+}
+
 /* Each signature's CMS verifies over exactly its ranges, and fails once one byte changes. */
 static void signature_verify(const uint8_t *pdf, const signature *s, size_t index)
 {
@@ -693,8 +731,14 @@ static void check_validators(const char *path)
 {
 	char out[OUTPUT_BYTES_MAX];
 	int rc = validate("pdfsig '%s' 2>&1", path, out, sizeof out);
-	CHECK(count_of(out, "Signature #") == 2, "pdfsig sees 2 signatures (exit %d): %s", rc, out);
-	CHECK(count_of(out, "Signature is Valid") == 2, "pdfsig: both \"Signature is Valid\": %s", out);
+	/* Two signatures, each with its document time-stamp (B-LTA), which pdfsig 22 lists as of an
+	 * "unknown" type, by the TSA, "not yet verified": openssl ts verifies them (check_final). */
+	CHECK(count_of(out, "Signature #") == 4 && count_of(out, "Signature Type: ETSI.CAdES.detached") == 2 &&
+	          count_of(out, "Signature Type: unknown") == 2 &&
+	          count_of(out, "Signer Certificate Common Name: JeSignExpert Horodatage") == 2 &&
+	          strstr(out, "Total document signed"),
+	      "pdfsig sees 2 signatures and 2 document time-stamps (exit %d): %s", rc, out);
+	CHECK(count_of(out, "Signature is Valid") == 2, "pdfsig: both signatures \"Signature is Valid\": %s", out);
 	CHECK(strstr(out, SIGNER_NAME) && strstr(out, CLIENT_NAME), "pdfsig names both signers: %s", out);
 	rc = validate("qpdf --check '%s' 2>&1", path, out, sizeof out);
 	CHECK(rc == 0, "qpdf --check exits 0, got %d: %s", rc, out);
@@ -712,23 +756,34 @@ static void check_final(void)
 	char path[300];
 	CHECK(file_write("final.pdf", pdf, n, path, sizeof path), "write final.pdf");
 	check_validators(path);
-	signature sigs[SIGNATURES_MAX];
-	size_t count = signatures_find(pdf, n, sigs, SIGNATURES_MAX);
-	CHECK(count == 2, "2 signature dictionaries in the final version, found %zu", count);
+	signature all[SIGNATURES_MAX], sigs[SIGNATURES_MAX], stamps[SIGNATURES_MAX];
+	size_t found = signatures_find(pdf, n, all, SIGNATURES_MAX), count = 0, stamp_count = 0;
+	/* B-LTA: each signature is followed by its /DSS update and a document time-stamp. */
+	for (size_t i = 0; i < found; i++) {
+		if (is_document_timestamp(&all[i]))
+			stamps[stamp_count++] = all[i];
+		else
+			sigs[count++] = all[i];
+	}
+	CHECK(count == 2 && stamp_count == 2,
+	      "2 signatures and 2 document time-stamps in the final version, found %zu and %zu", count, stamp_count);
 	for (size_t i = 0; i < count; i++)
 		signature_verify(pdf, &sigs[i], i + 1);
-	if (count == 2) {
-		/* B-LT: after the last signature, only its /DSS update (validation data, no signature). */
-		size_t end = sigs[1].range[2] + sigs[1].range[3];
-		CHECK(end < n && sigs[0].range[2] + sigs[0].range[3] < end,
-		      "the last signature covers all but its /DSS update, the first a prefix");
-		/* The /DSS made for the first signature is extended: its dictionary, /CRLs in it. */
-		const uint8_t *dss = end < n ? memmem(pdf + end, n - end, "/CRLs", 5) : NULL;
-		const uint8_t *range = end < n ? memmem(pdf + end, n - end, "/ByteRange", 10) : NULL;
-		CHECK(dss && !range,
-		      "what follows the last signature is the /DSS update only (%zu bytes after %zu: /CRLs at %td, "
-		      "/ByteRange at %td)",
-		      n - end, end, dss ? dss - pdf : -1, range ? range - pdf : -1);
+	for (size_t i = 0; i < stamp_count; i++)
+		document_timestamp_verify(pdf, &stamps[i], i + 1);
+	if (count == 2 && stamp_count == 2) {
+		size_t sig_end = sigs[1].range[2] + sigs[1].range[3],
+		       stamp_end = stamps[1].range[2] + stamps[1].range[3];
+		CHECK(stamp_end == n, "the last document time-stamp covers the whole file");
+		CHECK(sigs[0].range[2] + sigs[0].range[3] < stamps[0].range[1] &&
+		          stamps[0].range[2] + stamps[0].range[3] < sig_end && sig_end < stamps[1].range[1],
+		      "signature, time-stamp, signature, time-stamp: each covers what came before it");
+		/* Between the last signature and its time-stamp: the /DSS update only. */
+		const uint8_t *dss = memmem(pdf + sig_end, stamps[1].range[1] - sig_end, "/CRLs", 5);
+		const uint8_t *range = memmem(pdf + sig_end, stamps[1].range[1] - sig_end, "/ByteRange", 10);
+		CHECK(dss && range && dss < range &&
+		          !memmem(range + 10, (size_t)(pdf + stamps[1].range[1] - range - 10), "/ByteRange", 10),
+		      "after the last signature, its /DSS update, then the time-stamp's dictionary only");
 	}
 	char cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
 	snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' 2>&1", TESTS_DIR,
