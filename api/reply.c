@@ -22,9 +22,24 @@ void worker_reset(worker *w)
 	ledger__api__reply__init(&w->reply);
 }
 
+/* A worker without a context (worker_handle_request): the copy goes to its sink, after the
+ * reset, so that the sink may hand the worker its next request at once. */
+static void worker_send_to_sink(worker *w, const uint8_t *bytes, size_t n)
+{
+	uint8_t *copy = malloc(n ? n : 1);
+	if (copy && n)
+		memcpy(copy, bytes, n);
+	worker_reset(w);
+	w->reply_sink(w, copy, copy ? n : 0);
+}
+
 /* Sends bytes as the reply; on any failure the client times out and retries. */
 void worker_send_bytes(worker *w, const uint8_t *bytes, size_t n)
 {
+	if (w->reply_sink) {
+		worker_send_to_sink(w, bytes, n);
+		return;
+	}
 	nng_msg *msg;
 	if (nng_msg_alloc(&msg, n) != 0) {
 		worker_reset(w);
