@@ -44,6 +44,10 @@ size_t request_corpus_count(void);
  */
 uint8_t *request_corpus_envelope(size_t i, size_t *bytes, const char **name);
 
+/* A valid token for actor (REQUEST_CORPUS_PLATFORM: a platform token) into out, of at least
+ * API_TOKEN_BYTES_MAX bytes. False if it does not fit. */
+bool request_corpus_token(const char *actor, char *out);
+
 /* The identity provider's key pair, from REQUEST_CORPUS_IDP_SEED. */
 void request_corpus_idp_keys(uint8_t pk[crypto_sign_PUBLICKEYBYTES], uint8_t sk[crypto_sign_SECRETKEYBYTES]);
 

@@ -35,6 +35,8 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 
 /* Inputs between two fresh stores. */
 #define REQUEST_FUZZ_RESET_INPUTS 2000u
@@ -243,6 +245,53 @@ static void at_exit(void)
 	remove_tree(fuzz.dir);
 }
 
+/* ----- the mutator ----- */
+
+/* Valid tokens of each role, for the mutator to put on a request. */
+static const char *const token_actors[] = {REQUEST_CORPUS_PLATFORM, REQUEST_CORPUS_EC, REQUEST_CORPUS_COLLABORATOR,
+                                           REQUEST_CORPUS_STRANGER};
+#define TOKEN_ACTORS_COUNT (sizeof token_actors / sizeof token_actors[0])
+static char tokens[TOKEN_ACTORS_COUNT][API_TOKEN_BYTES_MAX];
+
+/* Mutates only the request inside a well-formed envelope, keeping its token (or putting a
+ * valid token of another role on it): byte mutations of the whole input almost always break
+ * the envelope or the token's signature, and never reach authorisation. One mutation in
+ * eight still takes the whole input, so the envelope and the token are fuzzed too. Returns
+ * 0 if the input is no envelope or the result would not fit. */
+static size_t mutate_request(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	Ledger__Api__Envelope *envelope = ledger__api__envelope__unpack(NULL, size, data);
+	if (!envelope)
+		return 0;
+	const char *token = seed % 16 == 1 ? tokens[(seed >> 4) % TOKEN_ACTORS_COUNT] : envelope->token;
+	size_t token_bytes = strlen(token), room = max_size > token_bytes + 16 ? max_size - token_bytes - 16 : 0;
+	uint8_t *request = room ? malloc(room) : NULL;
+	size_t n = 0;
+	if (request && envelope->request.len <= room) {
+		size_t request_bytes = envelope->request.len;
+		if (request_bytes)
+			memcpy(request, envelope->request.data, request_bytes);
+		else
+			request[request_bytes++] = (uint8_t)seed; /* something to mutate */
+		request_bytes = LLVMFuzzerMutate(request, request_bytes, room);
+		Ledger__Api__Envelope mutated = LEDGER__API__ENVELOPE__INIT;
+		mutated.token = (char *)token;
+		mutated.request.data = request;
+		mutated.request.len = request_bytes;
+		n = ledger__api__envelope__get_packed_size(&mutated);
+		n = n <= max_size ? ledger__api__envelope__pack(&mutated, data) : 0;
+	}
+	free(request);
+	ledger__api__envelope__free_unpacked(envelope, NULL);
+	return n;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	size_t n = seed % 8 == 0 ? 0 : mutate_request(data, size, max_size, seed);
+	return n ? n : LLVMFuzzerMutate(data, size, max_size);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
@@ -270,6 +319,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	s->witnesses = calloc(API_WITNESSES_MAX, sizeof *s->witnesses);
 	if (!s->tokens || !s->witnesses)
 		fail("init", "out of memory");
+	for (size_t i = 0; i < TOKEN_ACTORS_COUNT; i++)
+		if (!request_corpus_token(token_actors[i], tokens[i]))
+			fail(token_actors[i], "cannot mint a token");
 	fuzz.verbose = getenv("REQUEST_FUZZ_VERBOSE") != NULL;
 	fuzz.w.s = s;
 	fuzz.w.reply_sink = reply_received;
