@@ -212,6 +212,30 @@ static void test_expiry(ledger *l, proj *p)
 	      "default: valid through 2027-11-29: %s", reason);
 }
 
+/* A firm id no firm can have (empty, or over the store's key limit) is an unknown firm,
+ * NOT_FOUND, in the EC's delegation commands: found by request_fuzz, which got INTERNAL
+ * ("nothing was written: invalid argument") from the store's refusal of such a key. */
+static void test_unstorable_firm_ids(ledger *l, proj *p)
+{
+	char long_id[600];
+	memset(long_id, 'F', sizeof long_id - 1);
+	long_id[sizeof long_id - 1] = '\0';
+	const char *ids[] = {"", long_id};
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		CHECK(grant(l, p, ids[i], "temp@firm.fr", "launch", "2027-12-31", NOW_US) ==
+		          LEDGER__API__ERROR_CODE__NOT_FOUND,
+		      "a grant in firm id of %zu bytes: NOT_FOUND", strlen(ids[i]));
+		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+		Ledger__Api__DelegationRevoke r = LEDGER__API__DELEGATION_REVOKE__INIT;
+		r.firm_id = (char *)ids[i];
+		r.collaborator = (char *)"temp@firm.fr";
+		req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
+		req.delegation_revoke = &r;
+		CHECK(run(l, p, "ec@firm.fr", &req, NOW_US) == LEDGER__API__ERROR_CODE__NOT_FOUND,
+		      "a revocation in firm id of %zu bytes: NOT_FOUND", strlen(ids[i]));
+	}
+}
+
 static void test_validation(void)
 {
 	char out[PROJ_EMAIL_BYTES_MAX + 1];
@@ -574,6 +598,7 @@ int main(void)
 		        rights[i]);
 	test_matrix(l, p);
 	test_expiry(l, p);
+	test_unstorable_firm_ids(l, p);
 	test_transition_refused(l, p);
 	test_transition_asserted();
 	test_schema_rebuild(l, &p);
