@@ -57,7 +57,9 @@ void worker_send_bytes(worker *w, const uint8_t *bytes, size_t n)
 
 void worker_send_reply(worker *w)
 {
-	if (w->req && w->req->request_id)
+	/* A query's id is echoed as given, unless it is not UTF-8 (a command's is printable ASCII):
+	 * no client could decode the reply. */
+	if (w->req && w->req->request_id && proj_utf8_valid(w->req->request_id))
 		w->reply.request_id = w->req->request_id;
 	size_t n = ledger__api__reply__get_packed_size(&w->reply);
 	uint8_t *buf = malloc(n ? n : 1);

@@ -19,6 +19,7 @@ Ledger__Api__Reply *proj_error(Ledger__Api__Reply *reply, proj_arena *arena, Led
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
+	proj_utf8_repair(message); /* it may quote a request's bytes, or end in a cut character */
 	Ledger__Api__Error *e = proj_arena_alloc(arena, sizeof *e);
 	if (!e)
 		return reply;

@@ -17,8 +17,9 @@
  *
  * Besides what ASan and UBSan catch, every input is checked against the path's contract, and
  * the run aborts if it is broken: exactly one reply per request, a ledger.api.Reply protobuf
- * (the checkpoint a command's reply carries included) and never INTERNAL; and once answered,
- * none of the shared decoding budget still held (request_budget.h).
+ * (the checkpoint a command's reply carries included) whose strings are all UTF-8, and never
+ * INTERNAL; and once answered, none of the shared decoding budget still held
+ * (request_budget.h).
  */
 #include "import.h"
 #include "request_corpus.h"
@@ -87,6 +88,66 @@ static void reply_received(worker *w, uint8_t *reply, size_t reply_bytes)
 	pthread_mutex_unlock(&fuzz.lock);
 }
 
+static bool utf8_valid(const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t n = strlen(text);
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t len = c < 0x80             ? 1
+		             : (c & 0xe0) == 0xc0 ? 2
+		             : (c & 0xf0) == 0xe0 ? 3
+		             : (c & 0xf8) == 0xf0 ? 4
+		                                  : 0;
+		if (len == 0 || n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+		i += len;
+	}
+	return true;
+}
+
+/* Whether field of m is set (a oneof's member only if it is the chosen one). */
+static bool field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *field)
+{
+	if (!(field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+		return true;
+	const uint32_t *chosen = (const uint32_t *)((const uint8_t *)m + field->quantifier_offset);
+	return *chosen == field->id;
+}
+
+/* Every string of m and of the messages in it is UTF-8, as proto3 requires of a string field:
+ * other implementations (Python's, Go's) refuse to decode a reply that breaks it. The depth is
+ * the schema's (a Reply holds no recursive message), not the input's. */
+static bool strings_valid(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if ((f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE) || !field_present(m, f))
+			continue;
+		const uint8_t *at = (const uint8_t *)m + f->offset;
+		size_t count = 1;
+		void *const *items = (void *const *)at;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			count = *(const size_t *)((const uint8_t *)m + f->quantifier_offset);
+			items = *(void *const *const *)at;
+		}
+		for (size_t k = 0; k < count; k++) {
+			if (!items[k])
+				continue;
+			bool ok = f->type == PROTOBUF_C_TYPE_STRING ? utf8_valid(items[k]) : strings_valid(items[k]);
+			if (!ok) {
+				fprintf(stderr, "request_fuzz: %s.%s is not UTF-8\n", d->name, f->name);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
 /* Hands bytes to the worker and waits for the reply (no time limit: libFuzzer's -timeout
  * reports a request that is never answered). Returns the reply, decoded (free it). */
 static Ledger__Api__Reply *request(const uint8_t *bytes, size_t n)
@@ -111,6 +172,8 @@ static Ledger__Api__Reply *request(const uint8_t *bytes, size_t n)
 	 * not expect, which must get a typed error instead. */
 	if (reply && reply->error && reply->error->code == LEDGER__API__ERROR_CODE__INTERNAL)
 		fail("reply INTERNAL", reply->error->message);
+	if (reply && !strings_valid(&reply->base))
+		fail("reply", "a string that is not UTF-8");
 	return reply;
 }
 

@@ -236,6 +236,33 @@ static void test_unstorable_firm_ids(ledger *l, proj *p)
 	}
 }
 
+/* Error messages quote requests' bytes and are cut at 511 bytes; the reply's message must
+ * still be UTF-8 (proto3 strings), each stray byte shown as '?'. Found by request_fuzz. */
+static void test_error_messages_utf8(void)
+{
+	proj_arena *arena = proj_arena_new();
+	REQUIRE_VOID(arena);
+	Ledger__Api__Reply reply = LEDGER__API__REPLY__INIT;
+	proj_error(&reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "firm_id", "unknown firm %s",
+	           "\xff"
+	           "A\xc3");
+	CHECK(reply.error && strcmp(reply.error->message, "unknown firm ?A?") == 0, "stray bytes as '?': %s",
+	      reply.error ? reply.error->message : "(none)");
+	proj_error(&reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "", "%s", "caf\xc3\xa9 \xf0\x9f\x93\x84");
+	CHECK(strcmp(reply.error->message, "caf\xc3\xa9 \xf0\x9f\x93\x84") == 0, "UTF-8 kept: %s",
+	      reply.error->message);
+	char cut[600];
+	memset(cut, 'a', 510);
+	strcpy(cut + 510, "\xc3\xa9"); /* bytes 511 and 512: the limit cuts the character */
+	proj_error(&reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "", "%s", cut);
+	CHECK(proj_utf8_valid(reply.error->message) && strlen(reply.error->message) == 511 &&
+	          reply.error->message[510] == '?',
+	      "a character cut by the limit becomes '?'");
+	CHECK(!proj_utf8_valid("\xed\xa0\x80") && !proj_utf8_valid("\xc0\xaf") && proj_utf8_valid("a\tb\n"),
+	      "surrogates and overlongs are not UTF-8; control characters are");
+	proj_arena_free(arena);
+}
+
 static void test_validation(void)
 {
 	char out[PROJ_EMAIL_BYTES_MAX + 1];
@@ -599,6 +626,7 @@ int main(void)
 	test_matrix(l, p);
 	test_expiry(l, p);
 	test_unstorable_firm_ids(l, p);
+	test_error_messages_utf8();
 	test_transition_refused(l, p);
 	test_transition_asserted();
 	test_schema_rebuild(l, &p);
