@@ -13,7 +13,8 @@
  * collection with a document and signers), so that inputs reach deep code. The identity
  * provider's key and the clock are fixed (request_corpus.h): the corpus's tokens are valid
  * against every store made here. Every REQUEST_FUZZ_RESET_INPUTS inputs the store is made
- * again, which keeps a run's size bounded.
+ * again, which keeps a run's size bounded. The directory is removed at exit; a run that
+ * aborts (a finding) leaves it in $TMPDIR, as request_fuzz.XXXXXX.
  *
  * Besides what ASan and UBSan catch, every input is checked against the path's contract, and
  * the run aborts if it is broken: exactly one reply per request, a ledger.api.Reply protobuf
@@ -26,8 +27,11 @@
 #include "server_internal.h"
 #include "tlog.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sanitizer/lsan_interface.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,8 +188,7 @@ static Ledger__Api__Reply *request(const uint8_t *bytes, size_t n)
  * between inputs (which does not see that key's slot), though it is freed at exit: no leak is
  * reported then. Only that allocation is suppressed.
  */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
+const char *__lsan_default_suppressions(void) /* NOLINT(bugprone-reserved-identifier): LSan's hook */
 {
 	return "leak:tlog_sha256\n";
 }
@@ -300,11 +303,16 @@ static void store_close(void)
 	tlog_signer_wipe(&fuzz.log_key);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* Removes dir and what it holds (the store's files and keys/), if it exists. */
 static void remove_tree(const char *dir)
 {
-	char command[PATH_MAX + 16];
-	snprintf(command, sizeof command, "rm -rf '%s'", dir);
-	if (system(command) != 0)
+	if (nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
 		fail(dir, "cannot remove it");
 }
 

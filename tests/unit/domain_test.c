@@ -263,6 +263,33 @@ static void test_error_messages_utf8(void)
 	proj_arena_free(arena);
 }
 
+/* A grant's row for an invalid address shows the address as given, its stray bytes as '?':
+ * the reply must be UTF-8. Found by request_fuzz. */
+static void test_grant_row_utf8(ledger *l, proj *p)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DelegationGrant g = LEDGER__API__DELEGATION_GRANT__INIT;
+	char *to[1] = {(char *)"a\xff@firm.fr"};
+	Ledger__Events__Right right = LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH;
+	g.firm_id = (char *)"F1";
+	g.collaborators = to;
+	g.n_collaborators = 1;
+	g.rights = &right;
+	g.n_rights = 1;
+	g.expires_on = (char *)"2027-12-31";
+	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
+	req.delegation_grant = &g;
+	cmd_job j = {.job = {cmd_apply, cmd_done, NULL}, .p = p, .actor = {"ec@firm.fr", false}, .req = &req};
+	j.arena = proj_arena_new();
+	REQUIRE_VOID(j.arena && ledger_commit_one(l, &j.job, NOW_US) == LEDGER_OK && j.result == LEDGER_OK);
+	const Ledger__Api__GrantResult *row =
+	    j.reply.grant && j.reply.grant->n_results == 1 ? j.reply.grant->results[0] : NULL;
+	CHECK(row && row->status == LEDGER__API__GRANT_RESULT__STATUS__INVALID_ADDRESS &&
+	          strcmp(row->collaborator, "a?@firm.fr") == 0,
+	      "the invalid address shown as UTF-8: %s", row ? row->collaborator : "(no row)");
+	proj_arena_free(j.arena);
+}
+
 static void test_validation(void)
 {
 	char out[PROJ_EMAIL_BYTES_MAX + 1];
@@ -627,6 +654,7 @@ int main(void)
 	test_expiry(l, p);
 	test_unstorable_firm_ids(l, p);
 	test_error_messages_utf8();
+	test_grant_row_utf8(l, p);
 	test_transition_refused(l, p);
 	test_transition_asserted();
 	test_schema_rebuild(l, &p);
