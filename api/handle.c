@@ -173,50 +173,51 @@ static void request_refused(worker *w, size_t n, const char *malformed)
 	}
 }
 
-void worker_handle(worker *w, nng_msg *msg)
+/*
+ * Admits one request: the stop flag, the size, the envelope within its decoding budget, the
+ * token, the request inside and the token's subject. True with w->req, w->claims and w->actor
+ * set and *now_us the request's time; false, the reply sent, if it goes no further. Reads the
+ * bytes only while decoding the envelope (protobuf-c copies what it keeps).
+ */
+static bool request_admit(worker *w, const uint8_t *bytes, size_t n, int64_t *now_us)
 {
 	server *s = w->s;
-	atomic_fetch_add(&s->in_flight, 1);
-	size_t n = nng_msg_len(msg);
 	if (atomic_load(&s->stopping)) {
-		nng_msg_free(msg);
 		worker_send_error(w, LEDGER__API__ERROR_CODE__UNAVAILABLE, NULL,
 		                  "ledgerd is shutting down; retry with the same request id");
-		return;
+		return false;
 	}
 	if (n > s->request_bytes_max) {
-		nng_msg_free(msg);
 		char m[128];
 		snprintf(m, sizeof m, "request of %zu bytes is over the limit of %zu bytes", n, s->request_bytes_max);
 		worker_send_error(w, LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, NULL, m);
-		return;
+		return false;
 	}
 	/* The envelope first, within a budget (protobuf-c keeps unknown fields, so a message made
 	 * of them would otherwise cost far more memory than its size: request_budget.h); the
 	 * token it carries is verified before the request inside is decoded at all. */
 	api_request_budget_init(&w->budget, &s->decode_bytes_used, n);
-	Ledger__Api__Envelope *envelope = ledger__api__envelope__unpack(&w->budget.allocator, n, nng_msg_body(msg));
-	nng_msg_free(msg);
+	Ledger__Api__Envelope *envelope = ledger__api__envelope__unpack(&w->budget.allocator, n, bytes);
 	w->arena = proj_arena_new();
 	if (!envelope) {
 		request_refused(w, n, "the message is not a ledger.api.Envelope protobuf");
-		return;
+		return false;
 	}
 	const char *why;
-	int64_t now_us = server_clock(s);
+	*now_us = server_clock(s);
 	bool authenticated =
-	    api_token_verify_cached(s->tokens, envelope->token, s->idp_pk, now_us / 1000000, &w->claims, &why);
+	    api_token_verify_cached(s->tokens, envelope->token, s->idp_pk, *now_us / 1000000, &w->claims, &why);
 	if (authenticated)
 		w->req =
 		    ledger__api__request__unpack(&w->budget.allocator, envelope->request.len, envelope->request.data);
 	ledger__api__envelope__free_unpacked(envelope, &w->budget.allocator);
 	if (!authenticated) {
 		worker_send_error(w, LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "token", why);
-		return;
+		return false;
 	}
 	if (!w->req) {
 		request_refused(w, n, "the envelope's request is not a ledger.api.Request protobuf");
-		return;
+		return false;
 	}
 	/* An email subject is normalised like every address in the ledger, so EC@X.FR is
 	 * ec@x.fr in rights checks, in events and in idempotency records. */
@@ -225,12 +226,20 @@ void worker_handle(worker *w, nng_msg *msg)
 		if (!proj_email_normalise(w->claims.sub, normal, &why)) {
 			worker_send_error(w, LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "token",
 			                  "the token's subject is not an email address");
-			return;
+			return false;
 		}
 		memcpy(w->claims.sub, normal, strlen(normal) + 1);
 	}
 	w->actor.subject = w->claims.sub;
 	w->actor.platform = w->claims.platform;
+	return true;
+}
+
+/* An admitted request: a query answered at once, a command handed to the committer (which
+ * replies from done()), a cosignature checked; anything malformed answered as such. */
+static void request_dispatch(worker *w, int64_t now_us)
+{
+	server *s = w->s;
 	if (w->req->body_case == LEDGER__API__REQUEST__BODY__NOT_SET) {
 		worker_send_error(w, LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "body",
 		                  "the request carries no command or query");
@@ -265,6 +274,25 @@ void worker_handle(worker *w, nng_msg *msg)
 	w->job.apply = command_job_apply;
 	w->job.done = command_job_done;
 	ledger_committer_submit(s->committer, &w->job);
+}
+
+/* The message is freed once the envelope is decoded, before any upload or import is read:
+ * the decoded request holds its own copy. */
+static void worker_handle(worker *w, nng_msg *msg)
+{
+	atomic_fetch_add(&w->s->in_flight, 1);
+	int64_t now_us = 0;
+	bool admitted = request_admit(w, nng_msg_body(msg), nng_msg_len(msg), &now_us);
+	nng_msg_free(msg);
+	if (admitted)
+		request_dispatch(w, now_us);
+}
+
+void worker_handle_request(worker *w, const uint8_t *bytes, size_t n)
+{
+	int64_t now_us = 0;
+	if (request_admit(w, bytes, n, &now_us))
+		request_dispatch(w, now_us);
 }
 
 void worker_cb(void *arg)

@@ -22,9 +22,24 @@ void worker_reset(worker *w)
 	ledger__api__reply__init(&w->reply);
 }
 
+/* A worker without a context (worker_handle_request): the copy goes to its sink, after the
+ * reset, so that the sink may hand the worker its next request at once. */
+static void worker_send_to_sink(worker *w, const uint8_t *bytes, size_t n)
+{
+	uint8_t *copy = malloc(n ? n : 1);
+	if (copy && n)
+		memcpy(copy, bytes, n);
+	worker_reset(w);
+	w->reply_sink(w, copy, copy ? n : 0);
+}
+
 /* Sends bytes as the reply; on any failure the client times out and retries. */
 void worker_send_bytes(worker *w, const uint8_t *bytes, size_t n)
 {
+	if (w->reply_sink) {
+		worker_send_to_sink(w, bytes, n);
+		return;
+	}
 	nng_msg *msg;
 	if (nng_msg_alloc(&msg, n) != 0) {
 		worker_reset(w);
@@ -42,7 +57,9 @@ void worker_send_bytes(worker *w, const uint8_t *bytes, size_t n)
 
 void worker_send_reply(worker *w)
 {
-	if (w->req && w->req->request_id)
+	/* A query's id is echoed as given, unless it is not UTF-8 (a command's is printable ASCII):
+	 * no client could decode the reply. */
+	if (w->req && w->req->request_id && proj_utf8_valid(w->req->request_id))
 		w->reply.request_id = w->req->request_id;
 	size_t n = ledger__api__reply__get_packed_size(&w->reply);
 	uint8_t *buf = malloc(n ? n : 1);

@@ -55,6 +55,11 @@ typedef struct worker {
 	bool replayed;
 	proj_upload upload; /* a DocumentAdd's PDF, inspected before the committer sees it */
 	bool has_upload;
+	/* NULL in ledgerd (replies go through ctx). Set: worker_handle_request's replies come here
+	 * instead, exactly one per request, as malloc'd bytes the sink frees (NULL, 0 if out of
+	 * memory), with the worker already reset. Called on the thread that replies: the caller
+	 * of worker_handle_request, or the committer's for a command. */
+	void (*reply_sink)(struct worker *w, uint8_t *reply, size_t reply_bytes);
 } worker;
 
 /* Refusals are written as security events, at most DENIALS_BURST in a row per actor and
@@ -126,6 +131,15 @@ bool witness_keys_load(server *s);
 
 /* handle.c: the nng callback of a worker's context. */
 void worker_cb(void *arg);
+/*
+ * handle.c: the whole request path without nng, for in-process callers (the request fuzzer,
+ * tests/fuzz/request_fuzz.c): bytes as a client sends them (an Envelope) are checked, decoded,
+ * authenticated and dispatched exactly as ledgerd does with a received message, and the reply
+ * goes to w->reply_sink (which must be set). w->s must be an opened server with a running
+ * committer; the bytes are only read during the call. The worker takes one request at a time:
+ * the next only after the sink received this one's reply.
+ */
+void worker_handle_request(worker *w, const uint8_t *bytes, size_t n);
 
 /* publish.c: the committer's "committed" callback. */
 void server_publish(void *server_ctx, uint64_t first, uint64_t last);

@@ -19,6 +19,7 @@ Ledger__Api__Reply *proj_error(Ledger__Api__Reply *reply, proj_arena *arena, Led
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
+	proj_utf8_repair(message); /* it may quote a request's bytes, or end in a cut character */
 	Ledger__Api__Error *e = proj_arena_alloc(arena, sizeof *e);
 	if (!e)
 		return reply;
@@ -429,6 +430,7 @@ static ledger_err delegation_grant(emitter *em, const Ledger__Api__DelegationGra
 			status = LEDGER__API__GRANT_RESULT__STATUS__INVALID_ADDRESS;
 			snprintf(message, sizeof message, "invalid address: %s", why);
 			snprintf(who, PROJ_EMAIL_BYTES_MAX + 1, "%s", c->collaborators[i]);
+			proj_utf8_repair(who); /* shown as given, but a reply's strings must be UTF-8 */
 		} else if (strcmp(who, firm->ec_email) == 0) {
 			status = LEDGER__API__GRANT_RESULT__STATUS__IS_FIRM_EC;
 			snprintf(message, sizeof message, "the EC of firm %s holds every right in it", c->firm_id);

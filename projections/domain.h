@@ -162,6 +162,11 @@ bool proj_firm_id_valid(const char *s);
 bool proj_name_valid(const char *s);
 /* At most bytes_max bytes (maybe none) of valid UTF-8 without control characters. */
 bool proj_text_valid(const char *s, size_t bytes_max);
+/* Valid UTF-8 (control characters allowed): what proto3 requires of a string field. */
+bool proj_utf8_valid(const char *s);
+/* Replaces, in place, each byte of s that is not part of a valid UTF-8 sequence with '?': for
+ * text that echoes a request's bytes (an error message), or that a length limit cut. */
+void proj_utf8_repair(char *s);
 
 /* ----- Paris time (projections/paris_time.c, docs/paris-time.md) -----
  * Computed from the EU summer-time rule, never from the process time zone: nothing here reads

@@ -14,13 +14,10 @@
 
 #include <string.h>
 
-/* LMDB's limit on a key (mdb_env_get_maxkeysize with the default build): the layer refuses
- * the same keys in every backend, with the same error. */
-#define KEY_BYTES_MAX 511u
-
+/* The layer refuses the same keys in every backend, with the same error. */
 static bool key_ok(size_t key_bytes)
 {
-	return key_bytes > 0 && key_bytes <= KEY_BYTES_MAX;
+	return key_bytes > 0 && key_bytes <= PROJ_KV_KEY_BYTES_MAX;
 }
 
 ledger_err proj_kv_get(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *out)

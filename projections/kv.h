@@ -22,6 +22,9 @@
  * ledger_mdb_err() maps it (or LEDGER_ERR_NOMEM in memory); a failure poisons the batch.
  */
 typedef struct proj_kv_mem proj_kv_mem;
+/* LMDB's limit on a key (mdb_env_get_maxkeysize with the default build). */
+#define PROJ_KV_KEY_BYTES_MAX 511u
+
 typedef struct proj_kv {
 	/* Without mem: the LMDB write transaction the folds write into (live). With mem: the store
 	 * under the memory, read where memory has no entry (a read transaction), or NULL when the

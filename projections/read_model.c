@@ -13,6 +13,11 @@
 
 ledger_err proj_get_raw(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *v)
 {
+	/* A key no write can have stored (an empty firm id, an address over the key limit: what
+	 * a request may name) is simply absent, not the store's error: the caller answers
+	 * NOT_FOUND instead of INTERNAL. */
+	if (key_bytes == 0 || key_bytes > PROJ_KV_KEY_BYTES_MAX)
+		return LEDGER_END;
 	proj_kv kv = proj_kv_of_txn(txn);
 	return proj_kv_get(&kv, dbi, key, key_bytes, v);
 }

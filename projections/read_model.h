@@ -14,7 +14,8 @@
 #include "collection_states.h"
 #include "fold.h"
 
-/* The raw value under key, in txn. *v points into LMDB: read it before txn writes or ends. */
+/* The raw value under key, in txn. *v points into LMDB: read it before txn writes or ends.
+ * LEDGER_END if absent, which a key of 0 or over PROJ_KV_KEY_BYTES_MAX bytes always is. */
 ledger_err proj_get_raw(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_bytes, MDB_val *v);
 
 /* ----- accounts, firms, delegations ----- */

@@ -66,6 +66,27 @@ bool proj_name_valid(const char *s)
 	return n > 0 && n <= PROJ_NAME_BYTES_MAX && proj_text_valid(s, PROJ_NAME_BYTES_MAX);
 }
 
+/* The length of the UTF-8 sequence at p (no overlong, no surrogate), its code point in *cp;
+ * 0 if the bytes from p are not one. */
+static size_t utf8_sequence(const unsigned char *p, const unsigned char *end, unsigned *cp)
+{
+	unsigned c = *p;
+	size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+	if (len == 0 || (size_t)(end - p) < len)
+		return 0;
+	unsigned v = len == 1 ? c : c & (0xff >> (len + 1));
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[i] & 0x3f);
+	}
+	static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+	if (v < min[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
 /* Checks UTF-8 (no overlongs, no surrogates) and refuses control characters. */
 bool proj_text_valid(const char *s, size_t bytes_max)
 {
@@ -74,24 +95,35 @@ bool proj_text_valid(const char *s, size_t bytes_max)
 		return false;
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
-		unsigned c = *p;
-		size_t len = c < 0x80             ? 1
-		             : (c & 0xe0) == 0xc0 ? 2
-		             : (c & 0xf0) == 0xe0 ? 3
-		             : (c & 0xf8) == 0xf0 ? 4
-		                                  : 0;
-		if (len == 0 || (size_t)(end - p) < len)
-			return false;
-		unsigned cp = len == 1 ? c : c & (0xff >> (len + 1));
-		for (size_t i = 1; i < len; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
-		if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp < 0x20 || cp == 0x7f)
+		unsigned cp;
+		size_t len = utf8_sequence(p, end, &cp);
+		if (len == 0 || cp < 0x20 || cp == 0x7f)
 			return false;
 		p += len;
 	}
 	return true;
+}
+
+bool proj_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+	unsigned cp;
+	for (size_t len; p < end; p += len)
+		if ((len = utf8_sequence(p, end, &cp)) == 0)
+			return false;
+	return true;
+}
+
+void proj_utf8_repair(char *s)
+{
+	unsigned char *p = (unsigned char *)s, *end = p + strlen(s);
+	unsigned cp;
+	while (p < end) {
+		size_t len = utf8_sequence(p, end, &cp);
+		if (len == 0) {
+			*p = '?';
+			len = 1;
+		}
+		p += len;
+	}
 }

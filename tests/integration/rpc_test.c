@@ -357,6 +357,27 @@ static void test_malformed_and_oversized(void)
 	      "no request id: %d %s", harness_code(r), r && r->error ? r->error->message : "");
 	if (r)
 		ledger__api__reply__free_unpacked(r, NULL);
+	/* A query's request id that is not UTF-8 is not echoed: a reply must hold UTF-8 strings
+	 * only, or no client (Python's, Go's protobuf) could decode it. Found by request_fuzz. */
+	Ledger__Api__Request query = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__Head hq = LEDGER__API__HEAD__INIT;
+	query.token = token;
+	query.request_id = (char *)"q-\xff\xfe";
+	query.body_case = LEDGER__API__REQUEST__BODY_HEAD;
+	query.head = &hq;
+	r = NULL;
+	CHECK(api_client_call(h.client, &query, &r, &why), "reply to a query with a request id not UTF-8");
+	CHECK(r && !r->error && r->request_id[0] == '\0', "the id is not echoed (code %d, id \"%s\")", harness_code(r),
+	      r ? r->request_id : "");
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	query.request_id = (char *)"q-\xc3\xa9t\xc3\xa9"; /* "q-été": UTF-8, echoed as before */
+	r = NULL;
+	CHECK(api_client_call(h.client, &query, &r, &why), "reply to a query with a UTF-8 request id");
+	CHECK(r && strcmp(r->request_id, query.request_id) == 0, "a UTF-8 id is echoed (\"%s\")",
+	      r ? r->request_id : "");
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
 	/* 16 MiB: over the 11 MiB request limit (a 10 MiB document and its envelope), under the
 	 * transport's: a typed answer. */
 	size_t big = 16u << 20;

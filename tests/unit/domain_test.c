@@ -212,6 +212,84 @@ static void test_expiry(ledger *l, proj *p)
 	      "default: valid through 2027-11-29: %s", reason);
 }
 
+/* A firm id no firm can have (empty, or over the store's key limit) is an unknown firm,
+ * NOT_FOUND, in the EC's delegation commands: found by request_fuzz, which got INTERNAL
+ * ("nothing was written: invalid argument") from the store's refusal of such a key. */
+static void test_unstorable_firm_ids(ledger *l, proj *p)
+{
+	char long_id[600];
+	memset(long_id, 'F', sizeof long_id - 1);
+	long_id[sizeof long_id - 1] = '\0';
+	const char *ids[] = {"", long_id};
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		CHECK(grant(l, p, ids[i], "temp@firm.fr", "launch", "2027-12-31", NOW_US) ==
+		          LEDGER__API__ERROR_CODE__NOT_FOUND,
+		      "a grant in firm id of %zu bytes: NOT_FOUND", strlen(ids[i]));
+		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+		Ledger__Api__DelegationRevoke r = LEDGER__API__DELEGATION_REVOKE__INIT;
+		r.firm_id = (char *)ids[i];
+		r.collaborator = (char *)"temp@firm.fr";
+		req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
+		req.delegation_revoke = &r;
+		CHECK(run(l, p, "ec@firm.fr", &req, NOW_US) == LEDGER__API__ERROR_CODE__NOT_FOUND,
+		      "a revocation in firm id of %zu bytes: NOT_FOUND", strlen(ids[i]));
+	}
+}
+
+/* Error messages quote requests' bytes and are cut at 511 bytes; the reply's message must
+ * still be UTF-8 (proto3 strings), each stray byte shown as '?'. Found by request_fuzz. */
+static void test_error_messages_utf8(void)
+{
+	proj_arena *arena = proj_arena_new();
+	REQUIRE_VOID(arena);
+	Ledger__Api__Reply reply = LEDGER__API__REPLY__INIT;
+	proj_error(&reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "firm_id", "unknown firm %s",
+	           "\xff"
+	           "A\xc3");
+	CHECK(reply.error && strcmp(reply.error->message, "unknown firm ?A?") == 0, "stray bytes as '?': %s",
+	      reply.error ? reply.error->message : "(none)");
+	proj_error(&reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "", "%s", "caf\xc3\xa9 \xf0\x9f\x93\x84");
+	CHECK(strcmp(reply.error->message, "caf\xc3\xa9 \xf0\x9f\x93\x84") == 0, "UTF-8 kept: %s",
+	      reply.error->message);
+	char cut[600];
+	memset(cut, 'a', 510);
+	strcpy(cut + 510, "\xc3\xa9"); /* bytes 511 and 512: the limit cuts the character */
+	proj_error(&reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "", "%s", cut);
+	CHECK(proj_utf8_valid(reply.error->message) && strlen(reply.error->message) == 511 &&
+	          reply.error->message[510] == '?',
+	      "a character cut by the limit becomes '?'");
+	CHECK(!proj_utf8_valid("\xed\xa0\x80") && !proj_utf8_valid("\xc0\xaf") && proj_utf8_valid("a\tb\n"),
+	      "surrogates and overlongs are not UTF-8; control characters are");
+	proj_arena_free(arena);
+}
+
+/* A grant's row for an invalid address shows the address as given, its stray bytes as '?':
+ * the reply must be UTF-8. Found by request_fuzz. */
+static void test_grant_row_utf8(ledger *l, proj *p)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DelegationGrant g = LEDGER__API__DELEGATION_GRANT__INIT;
+	char *to[1] = {(char *)"a\xff@firm.fr"};
+	Ledger__Events__Right right = LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH;
+	g.firm_id = (char *)"F1";
+	g.collaborators = to;
+	g.n_collaborators = 1;
+	g.rights = &right;
+	g.n_rights = 1;
+	g.expires_on = (char *)"2027-12-31";
+	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
+	req.delegation_grant = &g;
+	cmd_job j = {.job = {cmd_apply, cmd_done, NULL}, .p = p, .actor = {"ec@firm.fr", false}, .req = &req};
+	j.arena = proj_arena_new();
+	REQUIRE_VOID(j.arena && ledger_commit_one(l, &j.job, NOW_US) == LEDGER_OK && j.result == LEDGER_OK);
+	const Ledger__Api__GrantResult *row =
+	    j.reply.grant && j.reply.grant->n_results == 1 ? j.reply.grant->results[0] : NULL;
+	CHECK(row && row->status == LEDGER__API__GRANT_RESULT__STATUS__INVALID_ADDRESS &&
+	          strcmp(row->collaborator, "a?@firm.fr") == 0,
+	      "the invalid address shown as UTF-8: %s", row ? row->collaborator : "(no row)");
+	proj_arena_free(j.arena);
+}
+
 static void test_validation(void)
 {
 	char out[PROJ_EMAIL_BYTES_MAX + 1];
@@ -574,6 +652,9 @@ int main(void)
 		        rights[i]);
 	test_matrix(l, p);
 	test_expiry(l, p);
+	test_unstorable_firm_ids(l, p);
+	test_error_messages_utf8();
+	test_grant_row_utf8(l, p);
 	test_transition_refused(l, p);
 	test_transition_asserted();
 	test_schema_rebuild(l, &p);
