@@ -142,10 +142,9 @@ static int verify(const char *dir, uint64_t from, uint64_t to, const char *key_p
 	ledger_close(l);
 	if (err == LEDGER_OK && !blobs_err && tree_rc) {
 		if (json) {
-			printf("{\"ok\":false,\"tree\":false,\"reason\":\"");
-			for (const char *c = tree.why; *c; c++)
-				printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-			printf("\"}\n");
+			fputs("{\"ok\":false,\"tree\":false,\"reason\":", stdout);
+			audit_json_string(stdout, tree.why, strlen(tree.why));
+			fputs("}\n", stdout);
 		} else {
 			printf("the chain is intact, but: %s\n", tree.why);
 		}

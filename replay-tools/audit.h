@@ -7,6 +7,7 @@
 #include "tlog.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define AUDIT_EXIT_BAD        1
@@ -29,6 +30,16 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
 /* Opens dir read-only, begins a read transaction and verifies the chain from event 1; prints
  * why and returns an exit status when it cannot or the chain is broken (then nothing is open). */
 int audit_open_verified(const char *dir, ledger **l, MDB_txn **txn, ledger_verify_result *v);
+
+/* ----- text (text.c) ----- */
+
+/* 2026-11-29T11:24:21.123456Z: UTC to the microsecond. */
+#define AUDIT_ISO_TIME_BYTES 40
+void audit_iso_time_us(int64_t us, char out[AUDIT_ISO_TIME_BYTES]);
+/* s[0, n) as a JSON string on out: quotes, backslashes and control characters escaped. */
+void audit_json_string(FILE *out, const char *s, size_t n);
+/* A whole file of at most max bytes, NUL-terminated (the caller frees it); NULL with a message. */
+char *audit_read_text(const char *path, size_t max, size_t *bytes);
 
 /* ----- documents (documents.c) ----- */
 

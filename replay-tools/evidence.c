@@ -179,16 +179,6 @@ static void put_message(growing *g, const ProtobufCMessage *m)
 	put(g, "}");
 }
 
-static void iso_utc(int64_t us, char out[40])
-{
-	time_t t = (time_t)(us / 1000000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char day[24];
-	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 40, "%s.%06lldZ", day, (long long)(us % 1000000));
-}
-
 /* Paris local time with its offset (docs/paris-time.md), e.g. 2026-12-04T05:03:11+01:00. */
 static void iso_paris(int64_t us, char out[40])
 {
@@ -390,7 +380,7 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 		put_json_string(&json, firm);
 		put(&json, ",\"collection\":");
 		put_json_string(&json, collection);
-		iso_utc((int64_t)time(NULL) * 1000000, now);
+		audit_iso_time_us((int64_t)time(NULL) * 1000000, now);
 		put(&json, ",\"made_at\":\"%s\",\"timeline\":[", now);
 		bool ok = zip_add_copy(z, "log.vkey", vkey, strlen(vkey)) &&
 		          zip_add_copy(z, "checkpoint.txt", note, note_bytes);
@@ -412,7 +402,7 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 					         (unsigned long long)rec.seq);
 					ok = ok && !proof.failed && zip_add_copy(z, name, proof.text, proof.n);
 					free(proof.text);
-					iso_utc(ev->committed_at_us, utc);
+					audit_iso_time_us(ev->committed_at_us, utc);
 					iso_paris(ev->committed_at_us, paris);
 					ledger_hex(rec.hash, LEDGER_HASH_BYTES, hash);
 					put(&json,

@@ -30,18 +30,6 @@
 
 #define DETAIL_BYTES_MAX 2048
 
-/* 2026-11-29T11:24:21.123456Z */
-#define ISO_TIME_US_BYTES 40
-static void iso_time_us(int64_t us, char out[ISO_TIME_US_BYTES])
-{
-	time_t t = (time_t)(us / 1000000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char day[24];
-	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, ISO_TIME_US_BYTES, "%s.%06lldZ", day, (long long)(us % 1000000));
-}
-
 static void csv_field(FILE *out, const char *s, bool last)
 {
 	proj_csv_cell_fputs(out, s);
@@ -238,9 +226,9 @@ static void csv_row(export_ctx *x, const ledger_record *rec, const Ledger__Event
 		return;
 	if (x->kind == EXPORT_SUBJECT && !matched && strcmp(ev->actor, x->subject) != 0)
 		return;
-	char seq[24], at[ISO_TIME_US_BYTES], hash[65];
+	char seq[24], at[AUDIT_ISO_TIME_BYTES], hash[65];
 	snprintf(seq, sizeof seq, "%llu", (unsigned long long)rec->seq);
-	iso_time_us(ev->committed_at_us, at);
+	audit_iso_time_us(ev->committed_at_us, at);
 	ledger_hex(rec->hash, LEDGER_HASH_BYTES, hash);
 	const char *row[] = {seq,       at,     ev->firm_id, collection ? collection : "", audit_event_kind(ev),
 	                     ev->actor, detail, hash};
@@ -255,13 +243,13 @@ static void log_line(export_ctx *x, const ledger_record *rec, const Ledger__Even
 	size_t bytes = LEDGER_RECORD_HEADER_BYTES + rec->event_bytes;
 	size_t cap = sodium_base64_ENCODED_LEN(rec->event_bytes, sodium_base64_VARIANT_ORIGINAL);
 	char *event64 = malloc(cap);
-	char hash[65], prev[65], at[ISO_TIME_US_BYTES];
+	char hash[65], prev[65], at[AUDIT_ISO_TIME_BYTES];
 	if (!event64)
 		return;
 	sodium_bin2base64(event64, cap, rec->event, rec->event_bytes, sodium_base64_VARIANT_ORIGINAL);
 	ledger_hex(rec->hash, LEDGER_HASH_BYTES, hash);
 	ledger_hex(rec->prev_hash, LEDGER_HASH_BYTES, prev);
-	iso_time_us(ev ? ev->committed_at_us : 0, at);
+	audit_iso_time_us(ev ? ev->committed_at_us : 0, at);
 	fprintf(x->out,
 	        "{\"seq\":%llu,\"record_bytes\":%zu,\"prev_hash\":\"%s\",\"hash\":\"%s\",\"event\":\"%s\","
 	        "\"committed_at\":\"%s\",\"kind\":\"%s\"}\n",

@@ -34,35 +34,10 @@
 #define PROOF_FILE_BYTES_MAX (2u * 1024u * 1024u + TLOG_NOTE_BYTES_MAX) /* a record in base64, a note */
 #define PROOF_HEADER         "c2sp.org/tlog-proof@v1"
 
-/* Reads a whole file of at most max bytes, NUL-terminated. NULL with a message on failure. */
-static char *read_text(const char *path, size_t max, size_t *bytes)
-{
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		fprintf(stderr, "ledger-audit: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	char *buf = malloc(max + 1);
-	size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-	bool too_big = n > max, failed = ferror(f) != 0;
-	fclose(f);
-	if (!buf || too_big || failed) {
-		fprintf(stderr, "ledger-audit: %s: %s\n", path,
-		        !buf      ? "out of memory"
-		        : too_big ? "too large"
-		                  : "cannot be read");
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*bytes = n;
-	return buf;
-}
-
 bool audit_load_vkey(const char *path, tlog_verifier *out)
 {
 	size_t n;
-	char *text = read_text(path, TLOG_VKEY_BYTES_MAX + 2, &n);
+	char *text = audit_read_text(path, TLOG_VKEY_BYTES_MAX + 2, &n);
 	if (!text)
 		return false;
 	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
@@ -87,24 +62,6 @@ static bool log_key(const char *dir, const char *key_path, tlog_verifier *out, c
 static void hex(const uint8_t *in, size_t n, char *out)
 {
 	ledger_hex(in, n, out);
-}
-
-/* A JSON string on stdout: quotes, backslashes and control characters escaped. */
-static void json_string(const char *s, size_t n)
-{
-	putchar('"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 /* Opens a signed checkpoint by the log key; a message naming what is wrong on failure. */
@@ -215,7 +172,7 @@ int audit_verify_tree(ledger *l, MDB_txn *txn, const char *dir, const char *key_
 		return AUDIT_EXIT_BAD;
 	}
 	if (since_path) {
-		char *since = read_text(since_path, NOTE_FILE_BYTES_MAX, &bytes);
+		char *since = audit_read_text(since_path, NOTE_FILE_BYTES_MAX, &bytes);
 		if (!since) {
 			snprintf(out->why, sizeof out->why, "cannot read --since %s", since_path);
 			return AUDIT_EXIT_USAGE;
@@ -277,11 +234,11 @@ int audit_checkpoint(const char *dir, const char *key_path, bool json)
 	char root[2 * LEDGER_HASH_BYTES + 1];
 	hex(cp.root, sizeof cp.root, root);
 	fputs("{\"origin\":", stdout);
-	json_string(cp.origin, strlen(cp.origin));
+	audit_json_string(stdout, cp.origin, strlen(cp.origin));
 	printf(",\"size\":%llu,\"root\":\"%s\",\"key_file\":", (unsigned long long)cp.size, root);
-	json_string(t.key_file, strlen(t.key_file));
+	audit_json_string(stdout, t.key_file, strlen(t.key_file));
 	fputs(",\"note\":", stdout);
-	json_string(note, bytes);
+	audit_json_string(stdout, note, bytes);
 	fputs("}\n", stdout);
 	return 0;
 }
@@ -335,7 +292,7 @@ int audit_tlog_proof(const char *dir, const char *key_path, uint64_t seq, const 
 	else if (!log_key(dir, key_path, &key, t.key_file, sizeof t.key_file))
 		rc = AUDIT_EXIT_USAGE;
 	if (!rc && checkpoint_path) { /* a checkpoint kept outside, cosigned by witnesses, say */
-		char *text = read_text(checkpoint_path, NOTE_FILE_BYTES_MAX, &note_bytes);
+		char *text = audit_read_text(checkpoint_path, NOTE_FILE_BYTES_MAX, &note_bytes);
 		if (!text)
 			rc = AUDIT_EXIT_USAGE;
 		else
@@ -506,7 +463,7 @@ int audit_verify_proof(const char *path, const char *key_path, const char *const
 	if (!audit_load_keys(key_path, witnesses, witness_count, keys, "verify-proof"))
 		return AUDIT_EXIT_USAGE;
 	size_t bytes;
-	char *text = read_text(path, PROOF_FILE_BYTES_MAX, &bytes);
+	char *text = audit_read_text(path, PROOF_FILE_BYTES_MAX, &bytes);
 	audit_proof_result *r = malloc(sizeof *r);
 	if (!text || !r) {
 		free(text);
@@ -524,10 +481,10 @@ int audit_verify_proof(const char *path, const char *key_path, const char *const
 			       "\"witnesses\":%zu,"
 			       "\"origin\":",
 			       (unsigned long long)r->seq, h, (unsigned long long)r->checkpoint.size, witness_count);
-			json_string(r->checkpoint.origin, strlen(r->checkpoint.origin));
+			audit_json_string(stdout, r->checkpoint.origin, strlen(r->checkpoint.origin));
 		} else {
 			fputs("{\"ok\":false,\"reason\":", stdout);
-			json_string(why, strlen(why));
+			audit_json_string(stdout, why, strlen(why));
 		}
 		fputs("}\n", stdout);
 	} else if (ok) {
@@ -549,7 +506,7 @@ int audit_verify_proof(const char *path, const char *key_path, const char *const
 static bool load_witness(const char *path, tlog_signer *out)
 {
 	size_t n;
-	char *text = read_text(path, TLOG_NAME_BYTES_MAX + 128, &n);
+	char *text = audit_read_text(path, TLOG_NAME_BYTES_MAX + 128, &n);
 	if (!text)
 		return false;
 	char *p = text, *end = text + n, *name = next_line(&p, end), *seed_text = next_line(&p, end);
@@ -631,7 +588,7 @@ int audit_witness(const char *dir, const char *key_path, const char *witness_key
 	tlog_checkpoint old = {0}, cp;
 	char why[256] = "";
 	if (access(state_path, F_OK) == 0) {
-		old_note = read_text(state_path, NOTE_FILE_BYTES_MAX, &old_bytes);
+		old_note = audit_read_text(state_path, NOTE_FILE_BYTES_MAX, &old_bytes);
 		if (!old_note || !open_checkpoint(old_note, old_bytes, &key, &old, why, sizeof why)) {
 			fprintf(stderr, "ledger-audit witness: the state %s: %s\n", state_path,
 			        why[0] ? why : "cannot be read");
@@ -691,7 +648,7 @@ int audit_witness(const char *dir, const char *key_path, const char *witness_key
 	if (rc) {
 		if (json) {
 			fputs("{\"ok\":false,\"reason\":", stdout);
-			json_string(why, strlen(why));
+			audit_json_string(stdout, why, strlen(why));
 			fputs("}\n", stdout);
 		} else {
 			fprintf(stderr, "ledger-audit witness: refused: %s\n", why);
@@ -701,7 +658,7 @@ int audit_witness(const char *dir, const char *key_path, const char *witness_key
 	if (json) {
 		printf("{\"ok\":true,\"old_size\":%llu,\"size\":%llu,\"cosigned\":", (unsigned long long)old.size,
 		       (unsigned long long)cp.size);
-		json_string(out, out_bytes);
+		audit_json_string(stdout, out, out_bytes);
 		fputs("}\n", stdout);
 	} else {
 		fwrite(out, 1, out_bytes, stdout);

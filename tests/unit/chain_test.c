@@ -4,6 +4,7 @@
  * survives a full map without a half-written state, and groups concurrent commits.
  */
 #include "../check.h"
+#include "../support/scratch.h"
 #include "ledger.h"
 
 #include <pthread.h>
@@ -16,22 +17,6 @@
 #define RECORDS         6
 #define THREADS         8
 #define JOBS_PER_THREAD 200
-
-/* Scratch directories go to /dev/shm when there is one: thousands of fsyncs stay fast. */
-static char *scratch_dir(void)
-{
-	static char path[64];
-	snprintf(path, sizeof path, "%s/chain-test-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-	return mkdtemp(path) ? strdup(path) : NULL;
-}
-
-static void remove_dir(const char *dir)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
 
 /* A job appending `count` events of `bytes` bytes each, or writing raw records (tamper). */
 typedef struct test_job {
@@ -238,7 +223,7 @@ static void test_open_refusals(const char *dir)
 	CHECK(ledger_open(dir, NULL, &l) == LEDGER_ERR_CORRUPT, "broken chain refused");
 	CHECK(strstr(ledger_last_error(), "seq 2") != NULL, "message names seq 2: %s", ledger_last_error());
 
-	char *empty = scratch_dir();
+	char *empty = scratch_dir("chain-test");
 	CHECK(ledger_open(empty, NULL, &l) == LEDGER_ERR_NOT_INITIALISED, "empty dir: not initialised");
 	char path[128];
 	snprintf(path, sizeof path, "%s/data.mdb", empty);
@@ -253,7 +238,7 @@ static void test_open_refusals(const char *dir)
 	free(empty);
 
 	/* An LMDB store that is not ours. */
-	char *foreign = scratch_dir();
+	char *foreign = scratch_dir("chain-test");
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
@@ -273,7 +258,7 @@ static void test_open_refusals(const char *dir)
 
 static void test_map_full(void)
 {
-	char *dir = scratch_dir();
+	char *dir = scratch_dir("chain-test");
 	ledger_options o = {.map_bytes_initial = 256 << 10, .map_bytes_max = 512 << 10};
 	ledger *l;
 	CHECK(ledger_create(dir, &o) == LEDGER_OK, "create small");
@@ -310,7 +295,7 @@ static void test_map_full(void)
  */
 static void test_reader_after_growth(void)
 {
-	char *dir = scratch_dir();
+	char *dir = scratch_dir("chain-test");
 	ledger_options small = {.map_bytes_initial = 256 << 10, .map_bytes_max = 64 << 20};
 	ledger *writer, *reader;
 	REQUIRE_VOID(dir && ledger_create(dir, &small) == LEDGER_OK && ledger_open(dir, &small, &writer) == LEDGER_OK);
@@ -387,7 +372,7 @@ static void *submitter(void *arg)
 
 static void test_group_commit(void)
 {
-	char *dir = scratch_dir();
+	char *dir = scratch_dir("chain-test");
 	ledger *l;
 	CHECK(ledger_create(dir, NULL) == LEDGER_OK, "create");
 	REQUIRE_VOID(ledger_open(dir, NULL, &l) == LEDGER_OK);
@@ -416,7 +401,7 @@ static void test_group_commit(void)
 
 int main(void)
 {
-	char *dir = scratch_dir();
+	char *dir = scratch_dir("chain-test");
 	REQUIRE(dir != NULL, "scratch dir");
 	REQUIRE(ledger_create(dir, NULL) == LEDGER_OK, "create: %s", ledger_last_error());
 	ledger *l;

@@ -7,6 +7,7 @@
 #define TESTS_SIGNER_UTIL_H
 
 #include "../check.h"
+#include "../support/scratch.h"
 
 #include <mupdf/fitz.h>
 #include <mupdf/pdf.h>
@@ -87,31 +88,6 @@ static inline bool make_pdf(const test_page *pages, int count, uint8_t **out, si
 	}
 	fz_drop_context(ctx);
 	return ok;
-}
-
-/* Scratch directories go to /dev/shm when there is one. The caller frees the path. */
-static inline char *scratch_dir(const char *name)
-{
-	char path[128];
-	snprintf(path, sizeof path, "%s/%s-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", name);
-	return mkdtemp(path) ? strdup(path) : NULL;
-}
-
-static inline void remove_dir(const char *dir)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
-
-static inline bool write_file(const char *path, const void *data, size_t bytes)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return false;
-	bool ok = fwrite(data, 1, bytes, f) == bytes;
-	return fclose(f) == 0 && ok;
 }
 
 /* The whole file, malloc'd (NULL when unreadable). */

@@ -7,6 +7,7 @@
  * ledger_tree_verify, a peak by the open itself); a store without a tree gets one built.
  */
 #include "../check.h"
+#include "../support/scratch.h"
 #include "ledger.h"
 #include "tlog.h"
 
@@ -25,21 +26,6 @@
 
 #define RECORDS_MAX 300
 #define ORIGIN      "tree-test.example/log"
-
-static char *scratch_dir(void)
-{
-	static char path[64];
-	snprintf(path, sizeof path, "%s/tree-test-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-	return mkdtemp(path) ? strdup(path) : NULL;
-}
-
-static void remove_dir(const char *dir)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
 
 typedef struct append_job {
 	ledger_job job;
@@ -237,7 +223,7 @@ static void test_tampering(const char *dir, const tlog_verifier *key, const uint
 
 int main(void)
 {
-	char *dir = scratch_dir();
+	char *dir = scratch_dir("tree-test");
 	MUST(dir != NULL, "scratch dir");
 	uint8_t seed[TLOG_SEED_BYTES];
 	for (size_t i = 0; i < sizeof seed; i++)

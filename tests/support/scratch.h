@@ -1,0 +1,47 @@
+/*
+ * scratch.h: what the C tests share for their files: scratch directories (in /dev/shm when
+ * there is one, so thousands of fsyncs stay fast), removing them without a shell, writing a file.
+ */
+#ifndef TESTS_SUPPORT_SCRATCH_H
+#define TESTS_SUPPORT_SCRATCH_H
+
+#include <ftw.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A new directory NAME-XXXXXX; the caller frees the path (NULL if it cannot be made). */
+static inline char *scratch_dir(const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/%s-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", name);
+	return mkdtemp(path) ? strdup(path) : NULL;
+}
+
+static inline int scratch_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	if (remove(path) != 0)
+		fprintf(stderr, "could not remove %s\n", path);
+	return 0;
+}
+
+/* Removes dir and everything under it. */
+static inline void remove_dir(const char *dir)
+{
+	if (dir && nftw(dir, scratch_remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static inline bool write_file(const char *path, const void *data, size_t bytes)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return false;
+	bool ok = fwrite(data, 1, bytes, f) == bytes;
+	return fclose(f) == 0 && ok;
+}
+
+#endif
