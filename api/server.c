@@ -74,7 +74,8 @@ bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out)
 	signer_err err = signer_ca_open(keys, out);
 	if (err == SIGNER_ERR_NOT_FOUND && (err = signer_ca_init(keys, now_s)) == SIGNER_OK)
 		err = signer_ca_open(keys, out); /* a store created before the signer existed */
-	if (!err && (err = signer_tsa_enable(*out, keys, now_s)) != SIGNER_OK) {
+	if (!err && ((err = signer_tsa_enable(*out, keys, now_s)) != SIGNER_OK ||
+	             (err = signer_ocsp_enable(*out, keys, now_s)) != SIGNER_OK)) {
 		signer_ca_free(*out);
 		*out = NULL;
 	}

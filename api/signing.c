@@ -141,10 +141,16 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	         task->seal ? "Cachet electronique de %.150s" : "Signature electronique avancee de %.150s",
 	         task->seal ? task->firm_name : task->signer_name);
 	/* B-LT: the CA's CRL as of now, with the certificates, in the document's /DSS. */
-	uint8_t *crl = NULL;
-	size_t crl_bytes = 0;
+	uint8_t *crl = NULL, *ocsp[2] = {NULL, NULL};
+	size_t crl_bytes = 0, ocsp_bytes[2] = {0, 0};
 	if (!err)
 		err = signer_ca_crl(s->o.ca, now_s, &crl, &crl_bytes);
+	/* and the OCSP responder's answers: the signer's certificate and the TSA's are good now. */
+	if (!err)
+		err = signer_ca_ocsp(s->o.ca, cred, now_s, &ocsp[0], &ocsp_bytes[0]);
+	if (!err)
+		err = signer_ca_ocsp(s->o.ca, NULL, now_s, &ocsp[1], &ocsp_bytes[1]);
+	const uint8_t *const ocsps[2] = {ocsp[0], ocsp[1]};
 	signer_sign_options o = {.signing_time_s = now_s,
 	                         .reason = reason,
 	                         .location = "France",
@@ -153,6 +159,9 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	                         .timestamp = true, /* PAdES B-T: the CA's time-stamping unit, at now_s */
 	                         .crl_der = crl,
 	                         .crl_der_bytes = crl_bytes,
+	                         .ocsp_der = ocsps,
+	                         .ocsp_der_bytes = ocsp_bytes,
+	                         .ocsp_count = 2,
 	                         .document_timestamp = true}; /* B-LTA */
 	if (!err)
 		err = signer_pades_sign(pdf, pdf_bytes, cred, &o, out, out_bytes);
@@ -165,6 +174,8 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	}
 	free(info);
 	free(crl);
+	free(ocsp[0]);
+	free(ocsp[1]);
 	signer_credential_free(cred);
 	return err == SIGNER_OK;
 }

@@ -11,6 +11,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <string.h>
@@ -33,6 +34,8 @@ struct signer_ca {
 	char credentials_dir[PATH_MAX];
 	EVP_PKEY *tsa_key; /* the time-stamping unit (signer_tsa_enable), or NULL */
 	X509 *tsa_certificate;
+	EVP_PKEY *ocsp_key; /* the OCSP responder (signer_ocsp_enable), or NULL */
+	X509 *ocsp_certificate;
 };
 
 /* ----- certificates ----- */
@@ -58,8 +61,9 @@ typedef struct certificate_request {
 	EVP_PKEY *issuer_key;
 	int64_t not_before_s, not_after_s;
 	bool ca;
-	const char *email;  /* an rfc822Name subjectAltName, or NULL */
-	bool time_stamping; /* a TSA: extendedKeyUsage critical, id-kp-timeStamping only (RFC 3161 2.3) */
+	const char *email;              /* an rfc822Name subjectAltName, or NULL */
+	const char *extended_key_usage; /* a unit of the CA: "critical,timeStamping" (RFC 3161 2.3), ... */
+	bool ocsp_nocheck;              /* an OCSP responder: id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) */
 } certificate_request;
 
 static bool add_extension(X509 *x, X509V3_CTX *v3, int nid, const char *value)
@@ -124,7 +128,8 @@ static X509 *certificate_new(const certificate_request *r)
 		     add_extension(x, &v3, NID_subject_key_identifier, "hash") &&
 		     (!r->issuer || add_extension(x, &v3, NID_authority_key_identifier, "keyid:always")) &&
 		     (!r->email || add_email_alt_name(x, r->email)) &&
-		     (!r->time_stamping || add_extension(x, &v3, NID_ext_key_usage, "critical,timeStamping"));
+		     (!r->extended_key_usage || add_extension(x, &v3, NID_ext_key_usage, r->extended_key_usage)) &&
+		     (!r->ocsp_nocheck || add_extension(x, &v3, NID_id_pkix_OCSP_noCheck, "ignored"));
 	}
 	ok = ok && X509_sign(x, r->issuer_key, EVP_sha256()) > 0;
 	if (!ok) {
@@ -189,6 +194,7 @@ signer_err signer_ca_init(const char *keys_dir, int64_t now_s)
 	                         now_s - SIGNER_CERT_BACKDATE_S,
 	                         now_s + SIGNER_CA_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY,
 	                         true,
+	                         NULL,
 	                         NULL,
 	                         false};
 	X509 *certificate = key && name ? certificate_new(&r) : NULL;
@@ -266,6 +272,8 @@ void signer_ca_free(signer_ca *ca)
 	X509_free(ca->certificate);
 	EVP_PKEY_free(ca->tsa_key);
 	X509_free(ca->tsa_certificate);
+	EVP_PKEY_free(ca->ocsp_key);
+	X509_free(ca->ocsp_certificate);
 	free(ca);
 }
 
@@ -421,6 +429,7 @@ signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t no
 	                         not_after_s < ca->not_after_s ? not_after_s : ca->not_after_s,
 	                         false,
 	                         subject->kind == SIGNER_KIND_PERSON ? subject->id : NULL,
+	                         NULL,
 	                         false};
 	X509 *certificate = key && name ? certificate_new(&r) : NULL;
 	X509_NAME_free(name);
@@ -514,82 +523,157 @@ void signer_credential_validity(const signer_credential *credential, int64_t *no
 		*not_after_s = credential ? credential->not_after_s : 0;
 }
 
-/* ----- the time-stamping unit (RFC 3161) ----- */
+/* ----- the CA's units: time-stamping (RFC 3161), OCSP (RFC 6960) ----- */
 
-static X509_NAME *tsa_name(void)
+typedef struct unit_spec {
+	const char *what; /* for messages */
+	const char *key_file, *cert_file, *common_name;
+	const char *extended_key_usage;
+	bool ocsp_nocheck;
+} unit_spec;
+
+static const unit_spec tsa_unit = {"time-stamping unit", SIGNER_TSA_KEY_FILE,     SIGNER_TSA_CERT_FILE,
+                                   SIGNER_TSA_NAME,      "critical,timeStamping", false};
+static const unit_spec ocsp_unit = {"OCSP responder", SIGNER_OCSP_KEY_FILE,   SIGNER_OCSP_CERT_FILE,
+                                    SIGNER_OCSP_NAME, "critical,OCSPSigning", true};
+
+static X509_NAME *unit_name(const char *common_name)
 {
 	X509_NAME *name = X509_NAME_new();
 	if (name &&
 	    X509_NAME_add_entry_by_NID(name, NID_countryName, MBSTRING_ASC, (const unsigned char *)"FR", -1, -1, 0) &&
 	    X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8, (const unsigned char *)"JeSignExpert",
 	                               -1, -1, 0) &&
-	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)SIGNER_TSA_NAME, -1,
-	                               -1, 0))
+	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)common_name, -1, -1,
+	                               0))
 		return name;
 	X509_NAME_free(name);
 	return NULL;
 }
 
-/* Issues the TSA's key and certificate into keys_dir (within the CA's validity). */
-static signer_err tsa_create(signer_ca *ca, const char *keys_dir, int64_t now_s)
+/* Issues a unit's key and certificate into keys_dir (within the CA's validity). */
+static signer_err unit_create(signer_ca *ca, const char *keys_dir, int64_t now_s, const unit_spec *u)
 {
-	int64_t not_after = now_s + SIGNER_TSA_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY;
+	int64_t not_after = now_s + SIGNER_UNIT_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY;
 	if (not_after > ca->not_after_s)
 		not_after = ca->not_after_s;
 	if (now_s < ca->not_before_s || not_after <= now_s)
-		return signer_fail(SIGNER_ERR_EXPIRED, "the CA is not valid now: no time-stamping unit can be issued");
+		return signer_fail(SIGNER_ERR_EXPIRED, "the CA is not valid now: no %s can be issued", u->what);
 	EVP_PKEY *key = key_new();
-	X509_NAME *name = tsa_name();
+	X509_NAME *name = unit_name(u->common_name);
 	certificate_request r = {.subject = name,
 	                         .subject_key = key,
 	                         .issuer = ca->certificate,
 	                         .issuer_key = ca->key,
 	                         .not_before_s = now_s - SIGNER_CERT_BACKDATE_S,
 	                         .not_after_s = not_after,
-	                         .time_stamping = true};
+	                         .extended_key_usage = u->extended_key_usage,
+	                         .ocsp_nocheck = u->ocsp_nocheck};
 	X509 *certificate = key && name ? certificate_new(&r) : NULL;
 	signer_err err =
-	    certificate ? SIGNER_OK : signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing the TSA certificate");
+	    certificate ? SIGNER_OK : signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing a unit's certificate");
 	if (!err)
-		err = keystore_pem_write(keys_dir, SIGNER_TSA_KEY_FILE, key, NULL, 0600, false);
+		err = keystore_pem_write(keys_dir, u->key_file, key, NULL, 0600, false);
 	if (!err)
-		err = keystore_pem_write(keys_dir, SIGNER_TSA_CERT_FILE, NULL, certificate, 0644, false);
+		err = keystore_pem_write(keys_dir, u->cert_file, NULL, certificate, 0644, false);
 	X509_free(certificate);
 	X509_NAME_free(name);
 	EVP_PKEY_free(key);
 	return err;
 }
 
-signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
+/* Reads a unit (issuing it the first time) and checks it; replaces *key and *certificate. */
+static signer_err unit_enable(signer_ca *ca, const char *keys_dir, int64_t now_s, const unit_spec *u,
+                              EVP_PKEY **key_out, X509 **certificate_out)
 {
 	if (!ca || !keys_dir)
-		return signer_fail(SIGNER_ERR_INVALID, "signer_tsa_enable: NULL argument");
+		return signer_fail(SIGNER_ERR_INVALID, "enabling the %s: NULL argument", u->what);
 	EVP_PKEY *key = NULL;
 	X509 *certificate = NULL;
-	signer_err err = read_pem(keys_dir, SIGNER_TSA_CERT_FILE, NULL, &certificate);
+	signer_err err = read_pem(keys_dir, u->cert_file, NULL, &certificate);
 	if (err == SIGNER_ERR_NOT_FOUND) {
-		err = tsa_create(ca, keys_dir, now_s);
+		err = unit_create(ca, keys_dir, now_s, u);
 		if (!err)
-			err = read_pem(keys_dir, SIGNER_TSA_CERT_FILE, NULL, &certificate);
+			err = read_pem(keys_dir, u->cert_file, NULL, &certificate);
 	}
 	if (!err)
-		err = read_pem(keys_dir, SIGNER_TSA_KEY_FILE, &key, NULL);
+		err = read_pem(keys_dir, u->key_file, &key, NULL);
 	if (!err && X509_check_private_key(certificate, key) != 1)
-		err = signer_fail_openssl(SIGNER_ERR_KEYS, "the TSA key does not match the TSA certificate");
+		err = signer_fail(SIGNER_ERR_KEYS, "the %s's key does not match its certificate", u->what);
 	if (!err && X509_check_issued(ca->certificate, certificate) != X509_V_OK)
-		err = signer_fail(SIGNER_ERR_KEYS, "%s/%s is not issued by the CA", keys_dir, SIGNER_TSA_CERT_FILE);
+		err = signer_fail(SIGNER_ERR_KEYS, "%s/%s is not issued by the CA", keys_dir, u->cert_file);
 	if (!err && asn1_time_s(X509_get0_notAfter(certificate)) <= now_s)
-		err = signer_fail(SIGNER_ERR_EXPIRED, "the TSA certificate has expired (renewal: not yet implemented)");
+		err = signer_fail(SIGNER_ERR_EXPIRED, "the %s's certificate has expired (renewal: not yet implemented)",
+		                  u->what);
 	if (err) {
 		EVP_PKEY_free(key);
 		X509_free(certificate);
 		return err;
 	}
-	EVP_PKEY_free(ca->tsa_key);
-	X509_free(ca->tsa_certificate);
-	ca->tsa_key = key;
-	ca->tsa_certificate = certificate;
+	EVP_PKEY_free(*key_out);
+	X509_free(*certificate_out);
+	*key_out = key;
+	*certificate_out = certificate;
 	return SIGNER_OK;
+}
+
+signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
+{
+	return unit_enable(ca, keys_dir, now_s, &tsa_unit, &ca->tsa_key, &ca->tsa_certificate);
+}
+
+signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
+{
+	return unit_enable(ca, keys_dir, now_s, &ocsp_unit, &ca->ocsp_key, &ca->ocsp_certificate);
+}
+
+/* The OCSP response, signed by the responder, that certificate (issued by the CA) is good at now_s. */
+static signer_err ocsp_good(const signer_ca *ca, X509 *certificate, int64_t now_s, uint8_t **der, size_t *der_bytes)
+{
+	if (!ca->ocsp_key || !ca->ocsp_certificate)
+		return signer_fail(SIGNER_ERR_KEYS, "no OCSP responder (signer_ocsp_enable)");
+	OCSP_BASICRESP *basic = OCSP_BASICRESP_new();
+	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), certificate, ca->certificate);
+	ASN1_TIME *this_update = ASN1_TIME_set(NULL, (time_t)now_s);
+	ASN1_TIME *next_update =
+	    ASN1_TIME_set(NULL, (time_t)(now_s + SIGNER_CRL_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY));
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	OCSP_RESPONSE *response = NULL;
+	bool ok = basic && id && this_update && next_update && chain && sk_X509_push(chain, ca->certificate) &&
+	          OCSP_basic_add1_status(basic, id, V_OCSP_CERTSTATUS_GOOD, 0, NULL, this_update, next_update) &&
+	          OCSP_basic_sign(basic, ca->ocsp_certificate, ca->ocsp_key, EVP_sha256(), chain, 0) == 1 &&
+	          (response = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic));
+	unsigned char *out = NULL;
+	int n = ok ? i2d_OCSP_RESPONSE(response, &out) : -1;
+	OCSP_RESPONSE_free(response);
+	sk_X509_free(chain);
+	ASN1_TIME_free(next_update);
+	ASN1_TIME_free(this_update);
+	OCSP_CERTID_free(id);
+	OCSP_BASICRESP_free(basic);
+	if (n <= 0)
+		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "making an OCSP response");
+	*der = malloc((size_t)n);
+	if (*der)
+		memcpy(*der, out, (size_t)n);
+	OPENSSL_free(out);
+	if (!*der)
+		return signer_fail(SIGNER_ERR_NOMEM, "an OCSP response");
+	*der_bytes = (size_t)n;
+	return SIGNER_OK;
+}
+
+signer_err signer_ca_ocsp(const signer_ca *ca, const signer_credential *credential, int64_t now_s, uint8_t **der,
+                          size_t *der_bytes)
+{
+	if (!ca || !der || !der_bytes)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_ca_ocsp: NULL argument");
+	*der = NULL;
+	*der_bytes = 0;
+	X509 *subject = credential ? credential->certificate : ca->tsa_certificate;
+	if (!subject)
+		return signer_fail(SIGNER_ERR_KEYS, "no time-stamping unit to answer for");
+	return ocsp_good(ca, subject, now_s, der, der_bytes);
 }
 
 /* ----- the CRL ----- */

@@ -454,7 +454,8 @@ static void add_certificate(fz_context *ctx, pdf_document *doc, pdf_obj *array, 
 /*
  * PAdES B-LT (ETSI EN 319 142-1 5.4): a second incremental update adding the catalog's /DSS with
  * the validation data of the signature just made: /Certs (the signer's, the TSA's and the CA's
- * certificates, DER) and /CRLs (the CA's CRL, DER). Earlier signatures stay valid: this update
+ * certificates, DER), /CRLs (the CA's CRL, DER) and /OCSPs (the responder's answers for the
+ * signer's and the TSA's certificates, DER). Earlier signatures stay valid: this update
  * only adds to the file.
  */
 static signer_err add_dss(signer_fz *fz, const signer_credential *credential, const signer_sign_options *o,
@@ -490,6 +491,16 @@ static signer_err add_dss(signer_fz *fz, const signer_credential *credential, co
 		add_certificate(ctx, doc, certs, credential->tsa_certificate);
 		add_certificate(ctx, doc, certs, credential->ca_certificate);
 		pdf_array_push_drop(ctx, crls, add_bytes_stream(ctx, doc, o->crl_der, o->crl_der_bytes));
+		if (o->ocsp_count) {
+			pdf_obj *ocsps = pdf_dict_gets(ctx, dss, "OCSPs");
+			if (!pdf_is_array(ctx, ocsps)) {
+				ocsps = pdf_new_array(ctx, doc, (int)o->ocsp_count);
+				pdf_dict_puts_drop(ctx, dss, "OCSPs", ocsps);
+			}
+			for (size_t i = 0; i < o->ocsp_count; i++)
+				pdf_array_push_drop(ctx, ocsps,
+				                    add_bytes_stream(ctx, doc, o->ocsp_der[i], o->ocsp_der_bytes[i]));
+		}
 	}
 	fz_catch(ctx)
 	{

@@ -55,14 +55,17 @@
 #define SIGNER_ERROR_BYTES_MAX            256u  /* signer_last_error()'s message */
 
 /* The files of a keys directory (docs/signer.md#keys). */
-#define SIGNER_CA_KEY_FILE       "signer-ca.key"  /* the CA's private key, PKCS #8 PEM, 0600 */
-#define SIGNER_CA_CERT_FILE      "signer-ca.pem"  /* the CA's certificate, PEM, 0644: the trust anchor */
-#define SIGNER_CREDENTIALS_DIR   "signers"        /* <hex SHA-256 of kind and subject>.pem, 0600 */
-#define SIGNER_TSA_KEY_FILE      "signer-tsa.key" /* the time-stamping unit's private key, 0600 */
-#define SIGNER_TSA_CERT_FILE     "signer-tsa.pem" /* its certificate, issued by the CA, 0644 */
-#define SIGNER_TSA_NAME          "JeSignExpert Horodatage"
-#define SIGNER_TSA_VALIDITY_DAYS 1825u /* 5 years, within the CA's */
-#define SIGNER_CRL_VALIDITY_DAYS 7u    /* a CRL's nextUpdate */
+#define SIGNER_CA_KEY_FILE        "signer-ca.key"  /* the CA's private key, PKCS #8 PEM, 0600 */
+#define SIGNER_CA_CERT_FILE       "signer-ca.pem"  /* the CA's certificate, PEM, 0644: the trust anchor */
+#define SIGNER_CREDENTIALS_DIR    "signers"        /* <hex SHA-256 of kind and subject>.pem, 0600 */
+#define SIGNER_TSA_KEY_FILE       "signer-tsa.key" /* the time-stamping unit's private key, 0600 */
+#define SIGNER_TSA_CERT_FILE      "signer-tsa.pem" /* its certificate, issued by the CA, 0644 */
+#define SIGNER_TSA_NAME           "JeSignExpert Horodatage"
+#define SIGNER_OCSP_KEY_FILE      "signer-ocsp.key" /* the OCSP responder's private key, 0600 */
+#define SIGNER_OCSP_CERT_FILE     "signer-ocsp.pem" /* its certificate, issued by the CA, 0644 */
+#define SIGNER_OCSP_NAME          "JeSignExpert OCSP"
+#define SIGNER_UNIT_VALIDITY_DAYS 1825u /* the TSA's and the OCSP responder's: 5 years, within the CA's */
+#define SIGNER_CRL_VALIDITY_DAYS  7u    /* a CRL's nextUpdate */
 /* The TSA's policy (TSTInfo.policy): an OID under 2.25 (ITU-T X.667, from a UUID, no registry). */
 #define SIGNER_TSA_POLICY_OID "2.25.255447016286374935616187049429582350657"
 #define SIGNER_CA_NAME        "JeSignExpert ledger internal CA"
@@ -177,6 +180,18 @@ signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_b
  */
 signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
 
+/* The CA's OCSP responder (RFC 6960), like the TSA: SIGNER_OCSP_KEY_FILE and
+ * SIGNER_OCSP_CERT_FILE, issued the first time (extendedKeyUsage critical OCSPSigning,
+ * id-pkix-ocsp-nocheck), read and checked afterwards. */
+signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
+
+/* A successful OCSP response (DER), signed by the responder at now_s, that credential's
+ * certificate (NULL: the TSA's) is good: what B-LT puts in the /DSS. *der is the caller's
+ * (free()). SIGNER_ERR_KEYS without a responder (or a TSA, for NULL). */
+struct signer_credential;
+signer_err signer_ca_ocsp(const signer_ca *ca, const struct signer_credential *credential, int64_t now_s, uint8_t **der,
+                          size_t *der_bytes);
+
 /* The CA's CRL at now_s (DER, v2, thisUpdate now_s, nextUpdate SIGNER_CRL_VALIDITY_DAYS later,
  * a CRL number, the authority key identifier), listing no certificate: this CA revokes none yet.
  * *der is the caller's (free()). SIGNER_ERR_CRYPTO. */
@@ -251,6 +266,10 @@ typedef struct signer_sign_options {
 	 * the TSA's and the CA's certificates and that CRL, in a second incremental update. */
 	const uint8_t *crl_der;
 	size_t crl_der_bytes;
+	/* and OCSP responses (signer_ca_ocsp: the signer's certificate, the TSA's) in its /OCSPs */
+	const uint8_t *const *ocsp_der;
+	const size_t *ocsp_der_bytes;
+	size_t ocsp_count;
 	/* PAdES B-LTA: then a document time-stamp (/DocTimeStamp, ETSI.RFC3161) by the CA's TSA at
 	 * signing_time_s over the whole file, in a third incremental update. */
 	bool document_timestamp;
