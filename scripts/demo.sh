@@ -3,8 +3,10 @@
 # (demo-data/ by default, or $1), starts ledgerd on it, and walks a first scenario with
 # ledgerctl: accounts, a firm, delegations granted, checked, revoked; then a collection of a
 # real PDF prepared, approved, signed by a client and by the EC, the signed PDF checked with
-# pdfsig and qpdf; then the log verified offline. ledgerd is left running for you to try
-# more; the last lines say how to stop it.
+# pdfsig and qpdf (PAdES B-LTA: time-stamped, with its validation data); a witness cosigns the
+# log's checkpoint over RPC and the collection's evidence bundle is checked with the log key
+# alone; then the log verified offline. ledgerd is left running for you to try more; the last
+# lines say how to stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -17,15 +19,22 @@ if [ -S "$data/ledgerd.sock" ] && pkill -0 -f "ledgerd serve --data $data" 2>/de
 	pkill -TERM -f "ledgerd serve --data $data" || true
 	sleep 1
 fi
-rm -rf "$data"
+witness=$data.witness # a witness is somebody else: its files live outside the data directory
+rm -rf "$data" "$witness"
+mkdir -p "$witness"
 step() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "${*@Q}"; "$@" || printf '(exit %d)\n' "$?"; }
 
 step "Create the data directory: LMDB store and keys"
 run "$bin/ledgerd" init --data "$data"
 
+step "A witness makes its key; the daemon will keep its cosignatures of the log's checkpoints"
+printf '$ %s\n' "ledger-audit witness-key --name demo.witness.example/w1 --key-file $witness/w1.key > $witness/w1.vkey"
+"$bin/ledger-audit" witness-key --name demo.witness.example/w1 --key-file "$witness/w1.key" >"$witness/w1.vkey"
+cat "$witness/w1.vkey"
+
 step "Start the daemon on it (log: $data/ledgerd.log)"
-"$bin/ledgerd" serve --data "$data" >"$data/ledgerd.log" 2>&1 &
+"$bin/ledgerd" serve --data "$data" --witness "$witness/w1.vkey" >"$data/ledgerd.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do [ -S "$data/ledgerd.sock" ] && break; sleep 0.1; done
 echo "ledgerd running, pid $pid, on ipc://$data/ledgerd.sock"
@@ -129,8 +138,16 @@ run qpdf --check "$data/bilan-2026-signe.pdf"
 ctl --as $ec dashboard --firm JLM-PA
 ctl --as $ec stats --firm JLM-PA
 
-step "An auditor verifies the log offline (read-only) and rebuilds the projections"
-run "$bin/ledger-audit" verify --data "$data"
+step "The log as outsiders check it: its signed checkpoint, cosigned by the witness over RPC"
+ctl --platform head
+ctl --platform witness --log-key "$data/keys/log.vkey" --key-file "$witness/w1.key" --state "$witness/w1.checkpoint"
+
+step "The collection's evidence bundle, checked with the log key and the witness's key alone"
+run "$bin/ledger-audit" evidence --data "$data" --firm JLM-PA --collection "$col" -o "$data/evidence-$col.zip"
+run "$bin/ledger-audit" verify-evidence "$data/evidence-$col.zip" --log-key "$data/keys/log.vkey" --witness "$witness/w1.vkey"
+
+step "An auditor verifies the log offline (read-only), since the witnessed checkpoint, and rebuilds the projections"
+run "$bin/ledger-audit" verify --data "$data" --log-key "$data/keys/log.vkey" --since "$witness/w1.checkpoint"
 run "$bin/ledger-audit" replay --data "$data"
 
 step "ledgerd is still running (pid $pid). Try for yourself, then stop it:"
