@@ -172,6 +172,7 @@ ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, 
 		*stale = false;
 		char text[PROJ_COMMENT_BYTES_MAX + 1];
 		snprintf(text, sizeof text, "%s", reason); /* bounded: the event stays small */
+		proj_utf8_repair(text);                    /* the cut may split a character: proto3 strings are UTF-8 */
 		Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 		Ledger__Events__SignatureFailed f = LEDGER__EVENTS__SIGNATURE_FAILED__INIT;
 		f.collection_id = c->collection_id;
