@@ -265,9 +265,10 @@ static bool retry_target(collection_target *tg, ProtobufCBinaryData sha256, ssiz
 		return false;
 	}
 	if (!document_failed(c->documents[*at])) {
-		collection_refuse(tg->em, ERROR_CODE(FAILED_PRECONDITION), "sha256",
-		                  "the last signing attempt of document %s of collection %s did not fail: nothing to retry",
-		                  c->documents[*at]->filename, c->collection_id);
+		collection_refuse(
+		    tg->em, ERROR_CODE(FAILED_PRECONDITION), "sha256",
+		    "the last signing attempt of document %s of collection %s did not fail: nothing to retry",
+		    c->documents[*at]->filename, c->collection_id);
 		return false;
 	}
 	return true;
