@@ -540,6 +540,13 @@ static int run_act(const ctl_args *a, char **pos)
 	const char *comment = act == LEDGER__API__COLLECTION_ACT__ACT__CLASSIFY ? a->folder : a->comment;
 	if (comment)
 		c.comment = (char *)comment;
+	uint8_t sha[CTL_SHA256_BYTES];
+	if (a->document) { /* only `collection retry` accepts --document */
+		rc = ctl_parse_sha256("--document", a->document, sha);
+		if (rc)
+			return rc;
+		c.sha256 = (ProtobufCBinaryData){sizeof sha, sha};
+	}
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
 	req.collection_act = &c;
@@ -722,9 +729,14 @@ const ctl_command ctl_collection_commands[] = {
      ACT_USAGE("cancel", "  Cancels a collection that has not ended; reserved credits are released. Needs\n"
                          "  signature.cancel (sign or launch).\n"),
      run_act, LEDGER__API__COLLECTION_ACT__ACT__CANCEL},
-    {"collection retry", 1, ACT_OPTIONS,
-     ACT_USAGE("retry", "  Tries again the signatures that failed (collection show: FAILED) of a collection in\n"
-                        "  progress, once their cause is fixed. Needs what cancel needs.\n"),
+    {"collection retry", 1, "firm document expected-version",
+     "ledgerctl collection retry --firm FIRM ID [--document SHA256] [--expected-version N]\n"
+     "  Tries again the signatures that failed (collection show: FAILED) of a collection in\n"
+     "  progress, once their cause is fixed: every failed document's, or only --document's, which\n"
+     "  must be one whose last signing attempt failed. Needs what cancel needs (signature.cancel:\n"
+     "  sign or launch; seal.modify for a seal collection).\n" OPT_FIRM
+     "  --document SHA256         only this document (64 hex digits, as add-document printed)\n" OPT_EXPECTED
+     "  example: ledgerctl --as ec@cab.fr --data DIR collection retry --firm CAB c42 --document \"$sha\"\n",
      run_act, LEDGER__API__COLLECTION_ACT__ACT__RETRY},
     {"collection classify", 1, "firm folder expected-version",
      "ledgerctl collection classify --firm FIRM ID [--folder NAME] [--expected-version N]\n"

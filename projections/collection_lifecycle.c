@@ -236,17 +236,58 @@ static ledger_err act_classify(collection_target *tg, const char *folder)
 	return proj_emitter_emit(tg->em, c->firm_id, &ev);
 }
 
-/* Failed signatures tried again: their failures are cleared, and the signer thread, woken by
- * the commit, takes them up. Only in progress, and only when one failed. */
-static ledger_err act_retry(collection_target *tg)
+static bool document_failed(const Ledger__State__Document *d)
+{
+	return d->failure && d->failure[0];
+}
+
+/*
+ * Which document a RETRY names, or -1 for every failed one (sha256 empty). False, with the
+ * reply's error set, when the name is malformed, not a document of the collection, or one
+ * whose last signing attempt did not fail: there is nothing of it to try again.
+ */
+static bool retry_target(collection_target *tg, ProtobufCBinaryData sha256, ssize_t *at)
 {
 	const Ledger__State__Collection *c = tg->c;
+	*at = -1;
+	if (sha256.len == 0)
+		return true;
+	if (sha256.len != LEDGER_HASH_BYTES) {
+		collection_refuse(tg->em, ERROR_CODE(INVALID_ARGUMENT), "sha256",
+		                  "sha256 must be %u bytes (a document's original SHA-256), not %zu", LEDGER_HASH_BYTES,
+		                  sha256.len);
+		return false;
+	}
+	*at = proj_collection_document(c, sha256.data, sha256.len);
+	if (*at < 0) {
+		collection_refuse(tg->em, ERROR_CODE(NOT_FOUND), "sha256", "collection %s holds no such document",
+		                  c->collection_id);
+		return false;
+	}
+	if (!document_failed(c->documents[*at])) {
+		collection_refuse(
+		    tg->em, ERROR_CODE(FAILED_PRECONDITION), "sha256",
+		    "the last signing attempt of document %s of collection %s did not fail: nothing to retry",
+		    c->documents[*at]->filename, c->collection_id);
+		return false;
+	}
+	return true;
+}
+
+/* Failed signatures tried again: their failures are cleared (one document's, when the command
+ * names it), and the signer thread, woken by the commit, takes them up. Only in progress, and
+ * only when one failed. */
+static ledger_err act_retry(collection_target *tg, ProtobufCBinaryData sha256)
+{
+	const Ledger__State__Collection *c = tg->c;
+	ssize_t at;
 	if (!collection_require_state(tg, "retry the signatures of", COLLECTION_STATE(IN_PROGRESS),
-	                              COLLECTION_STATE(IN_PROGRESS)))
+	                              COLLECTION_STATE(IN_PROGRESS)) ||
+	    !retry_target(tg, sha256, &at))
 		return LEDGER_OK;
 	bool failed = false;
 	for (size_t i = 0; i < c->n_documents; i++)
-		failed |= c->documents[i]->failure && c->documents[i]->failure[0];
+		failed |= document_failed(c->documents[i]);
 	if (!failed) {
 		collection_refuse(tg->em, ERROR_CODE(FAILED_PRECONDITION), NULL,
 		                  "no signature of collection %s has failed: nothing to retry", c->collection_id);
@@ -255,6 +296,8 @@ static ledger_err act_retry(collection_target *tg)
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__SignatureRetried e = LEDGER__EVENTS__SIGNATURE_RETRIED__INIT;
 	e.collection_id = c->collection_id;
+	if (at >= 0)
+		e.original_sha256 = c->documents[at]->sha256;
 	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED;
 	ev.signature_retried = &e;
 	return proj_emitter_emit(tg->em, c->firm_id, &ev);
@@ -292,6 +335,10 @@ ledger_err collection_act(proj_emitter *em, const Ledger__Api__CollectionAct *a)
 	bool comment_required = a->act == LEDGER__API__COLLECTION_ACT__ACT__REJECT;
 	if (!valid_comment(em, a->comment, comment_required))
 		return LEDGER_OK;
+	if (a->sha256.len && a->act != LEDGER__API__COLLECTION_ACT__ACT__RETRY) {
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "sha256", "only RETRY names a document");
+		return LEDGER_OK;
+	}
 	switch (a->act) {
 	case LEDGER__API__COLLECTION_ACT__ACT__REQUEST_APPROVAL:
 		if (!collection_require_transition(&tg, "request approval for", COLLECTION_STATE(PENDING_APPROVAL)) ||
@@ -323,7 +370,7 @@ ledger_err collection_act(proj_emitter *em, const Ledger__Api__CollectionAct *a)
 		return remind(&tg, false, NULL, NULL);
 	case LEDGER__API__COLLECTION_ACT__ACT__SIGN: return act_sign(&tg);
 	case LEDGER__API__COLLECTION_ACT__ACT__SEAL: return act_seal(&tg);
-	case LEDGER__API__COLLECTION_ACT__ACT__RETRY: return act_retry(&tg);
+	case LEDGER__API__COLLECTION_ACT__ACT__RETRY: return act_retry(&tg, a->sha256);
 	default: return LEDGER_ERR_INVALID;
 	}
 }

@@ -252,6 +252,23 @@ static ledger_err owed_after_removal(proj *p, proj_kv *kv, collection *c)
 	return err;
 }
 
+/* The failures a person asked to retry are cleared: one document's when the event names it,
+ * else every document's. A named document that is not there is a log the command could not
+ * have written. */
+static ledger_err fold_signature_retried(collection *c, const Ledger__Events__SignatureRetried *e)
+{
+	if (e->original_sha256.len == 0) {
+		for (size_t i = 0; i < c->n_documents; i++)
+			c->documents[i]->failure = (char *)"";
+		return LEDGER_OK;
+	}
+	ssize_t at = proj_collection_document(c, e->original_sha256.data, e->original_sha256.len);
+	if (at < 0)
+		return LEDGER_ERR_CORRUPT;
+	c->documents[at]->failure = (char *)"";
+	return LEDGER_OK;
+}
+
 static ledger_err fold_signer_added(collection *c, const Ledger__Events__SignerAdded *e, proj_arena *arena)
 {
 	Ledger__State__Signer *s = proj_arena_alloc(arena, sizeof *s);
@@ -415,10 +432,7 @@ static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, const Ledger_
 		if (c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS)
 			c->credits_released += ev->credits_released->credits;
 		return LEDGER_OK;
-	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED:
-		for (size_t i = 0; i < c->n_documents; i++)
-			c->documents[i]->failure = (char *)"";
-		return LEDGER_OK;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED: return fold_signature_retried(c, ev->signature_retried);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED: {
 		const Ledger__Events__SignatureFailed *f = ev->signature_failed;
 		ssize_t at = proj_collection_document(c, f->original_sha256.data, f->original_sha256.len);

@@ -35,6 +35,7 @@ collection reject|--firm --comment --expected-version
 collection send|--firm --comment --expected-version
 collection remind|--firm --comment --expected-version
 collection cancel|--firm --comment --expected-version
+collection retry|--firm --document --expected-version signature.cancel
 collection classify|--firm --folder --expected-version
 collection sign|--firm --comment --expected-version
 collection seal|--firm --comment --expected-version
@@ -67,6 +68,9 @@ contains "64 hexadecimal digits" "what a SHA-256 is"
 expect 2 "a 65-digit sha256" -- u document get --firm F "${sha_ok}0"
 expect 2 "set-field with a bad --document" -- u collection set-field --firm F c1 --signer a@b.fr --document xyz --page 1 --rect 1,2,3,4
 contains "--document" "set-field names --document"
+expect 2 "retry with a bad --document" -- u collection retry --firm F c1 --document 0123abcd
+contains "--document" "retry names --document"
+expect 2 "retry keeps no comment" -- u collection retry --firm F c1 --comment "why"
 expect 2 "an unknown collection kind" -- u collection create --firm F --kind stamp --title T
 contains "stamp" "the bad kind is named"
 contains "signature, seal" "the kinds are listed"
@@ -202,6 +206,13 @@ equals 'j["reserved"]' "${reserved:-?}" "the firm's reservation is the collectio
 equals 'j["available"]' "$((10 - ${reserved:-0}))" "reserved credits are not available"
 expect 0 "credits show, human" -- ctl --as ec@x.fr credits show --firm F
 contains "reserved" "the human view names reservations"
+# Nothing has failed in a sent collection: retrying is refused, with the reason, in JSON too.
+expect 1 "a preparer may not retry" -- ctl --as prep@x.fr collection retry --firm F "$id"
+contains "PERMISSION_DENIED" "retry needs sign or launch"
+expect 1 "retry a sent collection, --json" -- ctl --as ec@x.fr --json collection retry --firm F "$id" --document "$pdf_sha"
+json_ok "retry refused --json"
+equals 'j["error"]["code"]' INVALID_TRANSITION "nothing to retry before the collection is in progress"
+equals 'j["error"]["reason"]' sent "the reason is the current state"
 
 expect 0 "document get -o" -- ctl --as prep@x.fr document get --firm F "$pdf_sha" -o "$dir/back.pdf"
 checks=$((checks + 1))

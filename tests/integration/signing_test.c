@@ -1221,6 +1221,83 @@ static void test_failed_document_removed(void)
 	CHECK(act(EC, lone, LEDGER__API__COLLECTION_ACT__ACT__CANCEL) == 0, "cancelled");
 }
 
+/* A retry that names one document (CollectionAct.sha256). */
+static int retry_document(const char *as, const char *id, const uint8_t sha[32])
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
+	Ledger__Api__CollectionRef ref;
+	ref_init(&ref, id);
+	c.ref = &ref;
+	c.act = LEDGER__API__COLLECTION_ACT__ACT__RETRY;
+	c.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
+	req.collection_act = &c;
+	return command(as, &req);
+}
+
+/* Writes the current version of v's document i to NAME and checks pdfsig finds its
+ * signatures, count of them, all valid. */
+static void check_signed_document(const view *v, size_t i, const char *name, size_t count)
+{
+	char path[400], out[OUTPUT_BYTES_MAX];
+	size_t bytes = 0;
+	uint8_t *pdf = document_get(v->documents[i]->current_sha256.data, &bytes);
+	CHECK(pdf != NULL, "%s: the signed version is stored", name);
+	if (pdf && file_write(name, pdf, bytes, path, sizeof path)) {
+		validate("pdfsig '%s' 2>&1", path, out, sizeof out);
+		CHECK(count_of(out, "Signature is Valid") == count, "pdfsig: %s has %zu valid signature(s): %s", name,
+		      count, out);
+	}
+	free(pdf);
+}
+
+/* Issue 10, defect 5, over RPC: the retry names the document whose signature failed; one that
+ * did not fail is refused by name; once retried, both documents are signed without a restart
+ * and pdfsig finds each signature valid. */
+static void test_failed_document_retried_by_name(void)
+{
+	char id[32];
+	uint8_t first[PDF_BYTES_MAX], second[PDF_BYTES_MAX], first_sha[32], second_sha[32];
+	size_t n1 = pdf_build(first, sizeof first, "Liasse fiscale 2027");
+	size_t n2 = pdf_build(second, sizeof second, "Plaquette 2027");
+	crypto_hash_sha256(first_sha, first, n1);
+	crypto_hash_sha256(second_sha, second, n2);
+	REQUIRE_VOID(n1 > 0 && n2 > 0 &&
+	             collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Liasse 2027", id));
+	CHECK(document_add(EC, id, first, n1, "liasse.pdf") == 0, "first document");
+	CHECK(document_add(EC, id, second, n2, "plaquette.pdf") == 0, "second document");
+	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	break_credentials(true);
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
+	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
+	CHECK(r != NULL, "the first document's signature failed");
+	code_of(r);
+	break_credentials(false);
+	CHECK(retry_document(EC, id, second_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "the second document's last attempt did not fail: not retried");
+	CHECK(retry_document(SEALER, id, first_sha) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	      "a sealer may not retry");
+	r = show(id);
+	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
+	          view_of(r)->documents[0]->failure[0] != '\0',
+	      "the refusals changed nothing");
+	code_of(r);
+	CHECK(retry_document(EC, id, first_sha) == 0, "the failed document is retried");
+	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "both are signed: completed");
+	r = show(id);
+	const view *v = r ? view_of(r) : NULL;
+	CHECK(v && v->n_documents == 2 && v->documents[0]->n_signed_by == 1 && v->documents[1]->n_signed_by == 1 &&
+	          v->documents[0]->failure[0] == '\0',
+	      "each document signed once, no failure left");
+	if (v) {
+		check_signed_document(v, 0, "liasse-retried.pdf", 1);
+		check_signed_document(v, 1, "plaquette-signed.pdf", 1);
+	}
+	code_of(r);
+}
+
 static void audit(const char *bin_dir)
 {
 	CHECK(harness_stop(&h) == 0, "clean stop");
@@ -1251,6 +1328,7 @@ int main(int argc, char **argv)
 	test_failure_then_cancelled();
 	test_failure_retried_on_request();
 	test_failed_document_removed();
+	test_failed_document_retried_by_name();
 	audit(argv[1]);
 	harness_cleanup(&h);
 	char cmd[128];
