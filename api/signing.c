@@ -138,7 +138,7 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	}
 	char reason[SIGNER_TEXT_BYTES_MAX];
 	snprintf(reason, sizeof reason,
-	         task->seal ? "Cachet electronique de %.150s" : "Signature electronique avancee de %.150s",
+	         task->seal ? "Cachet électronique de %.150s" : "Signature électronique avancée de %.150s",
 	         task->seal ? task->firm_name : task->signer_name);
 	/* B-LT: the CA's CRL as of now, with the certificates, in the document's /DSS. */
 	uint8_t *crl = NULL, *ocsp[2] = {NULL, NULL};
@@ -152,6 +152,7 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 		err = signer_ca_ocsp(s->o.ca, NULL, now_s, &ocsp[1], &ocsp_bytes[1]);
 	const uint8_t *const ocsps[2] = {ocsp[0], ocsp[1]};
 	signer_sign_options o = {.signing_time_s = now_s,
+	                         .utc_offset_s = proj_paris_offset_s(now_s), /* the stamp in Paris time */
 	                         .reason = reason,
 	                         .location = "France",
 	                         .visible = task->visible && info ? &rect : NULL,

@@ -268,13 +268,15 @@ static bool text_present(const char *s)
 static fz_display_list *appearance_new(fz_context *ctx, pdf_annot *widget, const signer_sign_options *o,
                                        const char *name, signer_kind kind)
 {
-	char text[APPEARANCE_TEXT_BYTES], when[40] = "";
-	time_t t = (time_t)o->signing_time_s;
+	char text[APPEARANCE_TEXT_BYTES], when[64] = "", day[32] = "";
+	/* The time as the reader lives it: local (o->utc_offset_s, e.g. Paris) with its offset. */
+	time_t t = (time_t)(o->signing_time_s + o->utc_offset_s);
 	struct tm tm;
-	if (gmtime_r(&t, &tm))
-		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
-	snprintf(text, sizeof text, "%s\n%s%s%s%s%s%sDate : %s",
-	         kind == SIGNER_KIND_SEAL ? "Cachet électronique" : "Signature électronique",
+	if (gmtime_r(&t, &tm) && strftime(day, sizeof day, "%d/%m/%Y %H:%M:%S", &tm))
+		snprintf(when, sizeof when, "%s (UTC%c%02d:%02d)", day, o->utc_offset_s < 0 ? '-' : '+',
+		         abs(o->utc_offset_s) / 3600, abs(o->utc_offset_s) % 3600 / 60);
+	snprintf(text, sizeof text, "%s %s\n%s%s%s%s%s%sDate : %s",
+	         kind == SIGNER_KIND_SEAL ? "Cacheté électroniquement par" : "Signé électroniquement par", name,
 	         text_present(o->reason) ? "Motif : " : "", text_present(o->reason) ? o->reason : "",
 	         text_present(o->reason) ? "\n" : "", text_present(o->location) ? "Lieu : " : "",
 	         text_present(o->location) ? o->location : "", text_present(o->location) ? "\n" : "", when);

@@ -261,6 +261,7 @@ typedef struct signer_sign_options {
 	const char *location;   /* /Location; NULL or "" for none */
 	const char *contact;    /* /ContactInfo; NULL or "" for none */
 	const char *name;       /* /Name; NULL or "": the certificate's common name */
+	int32_t utc_offset_s;   /* the visible stamp shows the time at this offset (Paris: 3600 or 7200) */
 	bool timestamp;         /* PAdES B-T: a signature time-stamp by the CA's TSA (signer_tsa_enable) */
 	/* PAdES B-LT: with a CRL of the CA (signer_ca_crl), the catalog's /DSS receives the signer's,
 	 * the TSA's and the CA's certificates and that CRL, in a second incremental update. */
