@@ -137,6 +137,7 @@ static const option_spec option_specs[] = {
     VALUE("days", days),
     VALUE("log-key", log_key),
     VALUE("key-file", key_file),
+    VALUE("signature-level", signature_level),
 };
 #define OPTION_COUNT    (sizeof option_specs / sizeof option_specs[0])
 #define OPTION_VAL_BASE 256 /* getopt_long's value for option_specs[i]: above every short option */

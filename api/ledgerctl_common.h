@@ -53,6 +53,7 @@ typedef struct ctl_args {
 	bool no_reminders;
 	/* the transparency log (ledgerctl_log.c) */
 	const char *log_key, *key_file;
+	const char *signature_level; /* preferences set */
 	/* derived by ledgerctl.c before the command runs */
 	long ttl_s;
 	int timeout_ms;

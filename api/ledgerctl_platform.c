@@ -171,6 +171,17 @@ static int run_credits_show(const ctl_args *a, char **pos)
 
 /* ----- preferences ----- */
 
+/* The PAdES level's name (docs/signer.md); LEVEL_DEFAULT is B-LTA. */
+static const char *level_name(Ledger__Events__SignatureLevel level)
+{
+	switch (level) {
+	case LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_B: return "B-B";
+	case LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_T: return "B-T";
+	case LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LT: return "B-LT";
+	default: return "B-LTA";
+	}
+}
+
 static void preferences_object(json_out *j, const Ledger__Api__Reply *r)
 {
 	const Ledger__Api__PreferencesReply *p = r->preferences;
@@ -181,6 +192,7 @@ static void preferences_object(json_out *j, const Ledger__Api__Reply *r)
 	json_key(j, "default_order"), json_str(j, ctl_enum_name(&ctl_enum_order, p->default_order, '_').s);
 	json_key(j, "credits_low_threshold"), json_u64(j, p->credits_low_threshold);
 	json_key(j, "sender_name"), json_str(j, p->sender_name);
+	json_key(j, "signature_level"), json_str(j, level_name(p->signature_level));
 	json_obj_end(j);
 }
 
@@ -200,11 +212,13 @@ static void print_preferences(const Ledger__Api__PreferencesReply *p)
 	printf("  default order       %s\n", ctl_dash(ctl_enum_name(&ctl_enum_order, p->default_order, '-').s));
 	printf("  credits low below   %" PRIu64 "\n", p->credits_low_threshold);
 	printf("  sender name         %s\n", ctl_dash(p->sender_name));
+	printf("  signature level     PAdES %s\n", level_name(p->signature_level));
 }
 
 static int preferences_parse(const ctl_args *a, Ledger__Api__PreferencesUpdate *c)
 {
-	if (!a->expiry_days && !a->reminder_days && !a->no_reminders && !a->order && !a->credits_low && !a->sender_name)
+	if (!a->expiry_days && !a->reminder_days && !a->no_reminders && !a->order && !a->credits_low &&
+	    !a->sender_name && !a->signature_level)
 		return ctl_usage_errorf(a, "preferences set: nothing to change");
 	if (a->reminder_days && a->no_reminders)
 		return ctl_usage_errorf(a, "--reminder-days and --no-reminders exclude each other");
@@ -219,6 +233,14 @@ static int preferences_parse(const ctl_args *a, Ledger__Api__PreferencesUpdate *
 		rc = ctl_parse_u64("--credits-low", a->credits_low, 1, CREDITS_MAX, &c->credits_low_threshold);
 	if (!rc && a->sender_name && !a->sender_name[0])
 		rc = ctl_usage_errorf(a, "--sender-name: not empty");
+	if (!rc && a->signature_level) {
+		static const char *const names[] = {"B-B", "B-T", "B-LT", "B-LTA"};
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+			if (strcmp(a->signature_level, names[i]) == 0)
+				c->signature_level = (Ledger__Events__SignatureLevel)(i + 1);
+		if (!c->signature_level)
+			rc = ctl_usage_errorf(a, "--signature-level %s: B-B, B-T, B-LT or B-LTA", a->signature_level);
+	}
 	c->firm_id = (char *)a->firm;
 	c->default_order = (Ledger__Events__SigningOrder)order;
 	c->clear_reminders = a->no_reminders;
@@ -672,9 +694,10 @@ const ctl_command ctl_platform_commands[] = {
      "  --history N               how many movements, from 1 to 10000 (default 100)\n"
      "  example: ledgerctl --as ec@cab.fr --data DIR credits show --firm CAB --history 20\n",
      run_credits_show, 0},
-    {"preferences set", 0, "firm expiry-days reminder-days no-reminders order credits-low sender-name",
+    {"preferences set", 0, "firm expiry-days reminder-days no-reminders order credits-low sender-name signature-level",
      "ledgerctl preferences set --firm FIRM [--expiry-days N] [--reminder-days N | --no-reminders]\n"
      "                          [--order sequential|parallel] [--credits-low N] [--sender-name NAME]\n"
+     "                          [--signature-level B-B|B-T|B-LT|B-LTA]\n"
      "  Changes the firm's defaults for new collections (platform.firm_settings: the firm's EC);\n"
      "  what is not given keeps its value.\n" OPT_FIRM "  --expiry-days N           days a collection runs once sent\n"
      "  --reminder-days N         an automatic reminder every N days\n"
@@ -682,6 +705,8 @@ const ctl_command ctl_platform_commands[] = {
      "  --order sequential|parallel  the default signing order\n"
      "  --credits-low N           the credits-low alerts' default threshold\n"
      "  --sender-name NAME        the name invitations come from\n"
+     "  --signature-level LEVEL   the PAdES level of the firm's signatures and seals (default\n"
+     "                            B-LTA: time-stamped, validation data, document time-stamp)\n"
      "  example: ledgerctl --as ec@cab.fr --data DIR preferences set --firm CAB --expiry-days 30 \\\n"
      "             --reminder-days 3 --order parallel --sender-name \"Cabinet Dupont\"\n",
      run_preferences_set, 0},

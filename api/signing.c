@@ -115,6 +115,17 @@ static void certificate_names(const signer_credential *cred, certificate_facts *
 }
 
 /* Signs the task's document; *out is malloc'd. Logs, fills why and returns false on failure. */
+/* The name DocumentSigned records of a firm's level (0: the default, B-LTA). */
+static const char *level_name(int level)
+{
+	switch (level) {
+	case LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_B: return "B-B";
+	case LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_T: return "B-T";
+	case LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LT: return "B-LT";
+	default: return "B-LTA";
+	}
+}
+
 static bool sign_document(api_signing *s, const proj_sign_task *task, const uint8_t *pdf, size_t pdf_bytes,
                           int64_t now_s, uint8_t **out, size_t *out_bytes, certificate_facts *facts, char *why,
                           size_t why_bytes)
@@ -140,15 +151,18 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	snprintf(reason, sizeof reason,
 	         task->seal ? "Cachet électronique de %.150s" : "Signature électronique avancée de %.150s",
 	         task->seal ? task->firm_name : task->signer_name);
+	/* The firm's level (docs/signer.md), B-LTA unless it chose less. */
+	int level = task->signature_level ? task->signature_level : LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA;
+	bool long_term = level >= LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LT;
 	/* B-LT: the CA's CRL as of now, with the certificates, in the document's /DSS. */
 	uint8_t *crl = NULL, *ocsp[2] = {NULL, NULL};
 	size_t crl_bytes = 0, ocsp_bytes[2] = {0, 0};
-	if (!err)
+	if (!err && long_term)
 		err = signer_ca_crl(s->o.ca, now_s, &crl, &crl_bytes);
 	/* and the OCSP responder's answers: the signer's certificate and the TSA's are good now. */
-	if (!err)
+	if (!err && long_term)
 		err = signer_ca_ocsp(s->o.ca, cred, now_s, &ocsp[0], &ocsp_bytes[0]);
-	if (!err)
+	if (!err && long_term)
 		err = signer_ca_ocsp(s->o.ca, NULL, now_s, &ocsp[1], &ocsp_bytes[1]);
 	const uint8_t *const ocsps[2] = {ocsp[0], ocsp[1]};
 	signer_sign_options o = {.signing_time_s = now_s,
@@ -157,13 +171,14 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	                         .location = "France",
 	                         .visible = task->visible && info ? &rect : NULL,
 	                         .pdf_bytes_max = s->o.document_bytes_max,
-	                         .timestamp = true, /* PAdES B-T: the CA's time-stamping unit, at now_s */
+	                         /* B-T: the CA's time-stamping unit, at now_s */
+	                         .timestamp = level >= LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_T,
 	                         .crl_der = crl,
 	                         .crl_der_bytes = crl_bytes,
 	                         .ocsp_der = ocsps,
 	                         .ocsp_der_bytes = ocsp_bytes,
-	                         .ocsp_count = 2,
-	                         .document_timestamp = true}; /* B-LTA */
+	                         .ocsp_count = long_term ? 2 : 0,
+	                         .document_timestamp = level >= LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA};
 	if (!err)
 		err = signer_pades_sign(pdf, pdf_bytes, cred, &o, out, out_bytes);
 	if (!err)
@@ -247,7 +262,7 @@ static bool round_once(api_signing *s)
 		                      .certificate_subject = facts.subject,
 		                      .certificate_der = facts.der,
 		                      .certificate_der_bytes = facts.der_bytes,
-		                      .level = "B-LTA"};
+		                      .level = level_name(task.signature_level)};
 		crypto_hash_sha256(result.sha256, out, out_bytes);
 		record(s, &task, &result, NULL);
 	} else {

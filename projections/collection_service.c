@@ -94,6 +94,9 @@ static bool fill_task(proj *p, MDB_txn *txn, const collection *c, const char *si
 			snprintf(task->firm_name, sizeof task->firm_name, "%s", firm->name);
 			ledger__state__firm__free_unpacked(firm, NULL);
 		}
+		Ledger__State__Preferences prefs;
+		if (proj_preferences_get(p, txn, c->firm_id, &prefs) == LEDGER_OK)
+			task->signature_level = (int)prefs.signature_level;
 		snprintf(task->signer_name, sizeof task->signer_name, "%s",
 		         seal ? task->firm_name : c->signers[s]->name);
 		task->external = !seal && c->signers[s]->kind == LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL;

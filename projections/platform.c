@@ -291,7 +291,8 @@ ledger_err proj_fold_platform(proj *p, proj_kv *kv, uint64_t seq, const Ledger__
 		                           PROTOBUF_C_MESSAGE_INIT(&ledger__state__preferences__descriptor),
 		                           ev->preferences_set->collection_expiry_days,
 		                           ev->preferences_set->reminder_every_days, ev->preferences_set->default_order,
-		                           ev->preferences_set->credits_low_threshold, ev->preferences_set->sender_name}
+		                           ev->preferences_set->credits_low_threshold, ev->preferences_set->sender_name,
+		                           ev->preferences_set->signature_level}
 		                            .base);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_SUBSCRIBED:
 	case LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_UNSUBSCRIBED:

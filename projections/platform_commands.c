@@ -71,6 +71,9 @@ static ledger_err preferences_update(proj_emitter *em, const Ledger__Api__Prefer
 		field = "credits_low_threshold";
 	else if (!proj_text_valid(u->sender_name, PROJ_NAME_BYTES_MAX))
 		field = "sender_name";
+	else if (u->signature_level < LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_DEFAULT ||
+	         u->signature_level > LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA)
+		field = "signature_level";
 	if (field) {
 		proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), field,
 		           "%s is out of range (expiry 1-%u days, reminders 0-%u days, names up to %u bytes)", field,
@@ -89,6 +92,7 @@ static ledger_err preferences_update(proj_emitter *em, const Ledger__Api__Prefer
 	s.default_order = u->default_order ? u->default_order : now.default_order;
 	s.credits_low_threshold = u->credits_low_threshold ? u->credits_low_threshold : now.credits_low_threshold;
 	s.sender_name = u->sender_name[0] ? u->sender_name : now.sender_name;
+	s.signature_level = u->signature_level ? u->signature_level : now.signature_level;
 	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_PREFERENCES_SET;
 	ev.preferences_set = &s;
 	return proj_emitter_emit(em, u->firm_id, &ev);

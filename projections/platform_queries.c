@@ -139,6 +139,7 @@ static void preferences_show(proj *p, MDB_txn *txn, const char *firm_id, Ledger_
 	r->default_order = prefs.default_order;
 	r->credits_low_threshold = prefs.credits_low_threshold;
 	r->sender_name = prefs.sender_name;
+	r->signature_level = prefs.signature_level;
 	reply->result_case = LEDGER__API__REPLY__RESULT_PREFERENCES;
 	reply->preferences = r;
 }

@@ -121,7 +121,8 @@ typedef struct proj_sign_task {
 	uint8_t source_sha256[LEDGER_HASH_BYTES]; /* the version to sign */
 	bool visible;                             /* a field places the signature */
 	bool failure_recorded;                    /* the document shows a failed signature (not retried) */
-	uint32_t page;                            /* 1-based */
+	int signature_level; /* the firm's preference: a Ledger__Events__SignatureLevel (0: the default, B-LTA) */
+	uint32_t page;       /* 1-based */
 	float x0, y0, x1, y1;
 } proj_sign_task;
 

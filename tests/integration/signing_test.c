@@ -926,6 +926,86 @@ static void test_seal(void)
 	      (unsigned long long)after.available);
 }
 
+static int signature_level_set(Ledger__Events__SignatureLevel level)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__PreferencesUpdate u = LEDGER__API__PREFERENCES_UPDATE__INIT;
+	u.firm_id = (char *)FIRM;
+	u.signature_level = level;
+	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
+	req.preferences_update = &u;
+	return command(EC, &req);
+}
+
+/* Issue 7: the level is the firm's choice. At B-B a seal has no time-stamp, no /DSS and no
+ * document time-stamp, pdfsig still validates it, and DocumentSigned says B-B. */
+static void test_level_preference(void)
+{
+	CHECK(signature_level_set((Ledger__Events__SignatureLevel)9) == LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
+	      "an unknown level is refused");
+	CHECK(signature_level_set(LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_B) == 0, "the EC chooses B-B");
+	char id[32];
+	uint8_t pdf[PDF_BYTES_MAX];
+	size_t n = pdf_build(pdf, sizeof pdf, "Attestation simple");
+	REQUIRE_VOID(n > 0 && collection_create(SEALER, LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL, "Simple", id));
+	CHECK(document_add(SEALER, id, pdf, n, "simple.pdf") == 0, "document");
+	CHECK(act(SEALER, id, LEDGER__API__COLLECTION_ACT__ACT__SEAL) == 0, "sealed");
+	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "completed");
+	Ledger__Api__Reply *r = show(id);
+	size_t bytes = 0;
+	uint8_t *sealed = r ? document_get(view_of(r)->documents[0]->current_sha256.data, &bytes) : NULL;
+	code_of(r);
+	REQUIRE_VOID(sealed);
+	signature sigs[SIGNATURES_MAX];
+	size_t count = signatures_find(sealed, bytes, sigs, SIGNATURES_MAX);
+	CHECK(count == 1 && !is_document_timestamp(&sigs[0]), "one signature, no document time-stamp");
+	CHECK(!memmem(sealed, bytes, "/DSS", 4), "no /DSS");
+	if (count == 1) {
+		const unsigned char *p = sigs[0].cms;
+		CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)sigs[0].cms_bytes);
+		STACK_OF(CMS_SignerInfo) *infos = cms ? CMS_get0_SignerInfos(cms) : NULL;
+		CMS_SignerInfo *si = infos ? sk_CMS_SignerInfo_value(infos, 0) : NULL;
+		CHECK(si && CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, -1) < 0,
+		      "no signature time-stamp");
+		CMS_ContentInfo_free(cms);
+	}
+	char path[300], out[OUTPUT_BYTES_MAX];
+	CHECK(file_write("b-b.pdf", sealed, bytes, path, sizeof path) &&
+	          validate("pdfsig '%s' 2>&1", path, out, sizeof out) >= 0 && count_of(out, "Signature is Valid") == 1,
+	      "pdfsig validates the B-B seal: %s", out);
+	free(sealed);
+	/* The log says which level was made. */
+	ledger *l;
+	ledger_options o = {.read_only = true, .allow_broken_chain = true};
+	MDB_txn *txn;
+	ledger_iter *it;
+	const char *level = "?";
+	static char seen[16];
+	if (ledger_open(h.dir, &o, &l) == LEDGER_OK) {
+		if (ledger_read_begin(l, &txn) == LEDGER_OK) {
+			if (ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
+				ledger_record rec;
+				while (ledger_iter_next(it, &rec) == LEDGER_OK) {
+					Ledger__Events__Event *ev =
+					    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+					if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
+					    strcmp(ev->document_signed->collection_id, id) == 0) {
+						snprintf(seen, sizeof seen, "%s", ev->document_signed->level);
+						level = seen;
+					}
+					if (ev)
+						ledger__events__event__free_unpacked(ev, NULL);
+				}
+				ledger_iter_close(it);
+			}
+			ledger_read_end(l, txn);
+		}
+		ledger_close(l);
+	}
+	CHECK(strcmp(level, "B-B") == 0, "DocumentSigned.level is B-B, got %s", level);
+	CHECK(signature_level_set(LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA) == 0, "back to B-LTA");
+}
+
 /* The client refuses: the collection ends, nothing is signed, the credits come back. */
 static void test_decline(void)
 {
@@ -1326,6 +1406,7 @@ int main(int argc, char **argv)
 	test_failure_recorded_then_retried();
 	test_unsignable_refused();
 	test_failure_then_cancelled();
+	test_level_preference();
 	test_failure_retried_on_request();
 	test_failed_document_removed();
 	test_failed_document_retried_by_name();
