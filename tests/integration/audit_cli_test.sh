@@ -78,6 +78,9 @@ contains ",account_registered,platform,email=col@audit.fr" "their account"
 contains ",delegation_revoked," "the rights withdrawn from them"
 checks=$((checks + 1))
 ! grep -q "collection_created" <<<"$out" || fail "the subject export holds events that do not name them"
+expect 0 "the collection register" -- audit export --data "$d" --what register --firm AUD
+contains "firm,collection,kind,title,state,created_at" "its header"
+contains "AUD,$col,KIND_SEAL,PV AG,STATE_COMPLETED," "one row per collection, as it ended"
 expect 2 "subject needs --subject" -- audit export --data "$d" --what subject
 expect 2 "an unknown export" -- audit export --data "$d" --what everything
 expect 0 "the whole log as JSON Lines" -- audit export --data "$d" --what log -o "$dir/log.jsonl"
