@@ -14,8 +14,12 @@
  *                    record; every document an upload or a signature names is in the zip
  */
 #include "audit.h"
+#include "signer.h"
 #include "tlog.h"
 
+#include <limits.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +34,26 @@
 #define DOCUMENTS_MAX_ZIP 5100u /* 50 documents, each uploaded once and signed by at most 50 signers, x2 */
 
 /* ----- writing ----- */
+
+/* DIR/keys/signer-ca.pem as DER: the trust anchor of the signed versions (the certificate only:
+ * the CA's key is never read here). */
+static bool signer_ca_certificate_file(const char *dir, uint8_t *der, size_t cap, size_t *bytes)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/keys/%s", dir, SIGNER_CA_CERT_FILE);
+	FILE *f = fopen(path, "re");
+	X509 *ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	int n = ca ? i2d_X509(ca, NULL) : -1;
+	unsigned char *p = der;
+	bool ok = n > 0 && (size_t)n <= cap && i2d_X509(ca, &p) == n;
+	X509_free(ca);
+	if (!ok)
+		fprintf(stderr, "ledger-audit evidence: %s: not a readable certificate\n", path);
+	*bytes = ok ? (size_t)n : 0;
+	return ok;
+}
 
 typedef struct growing {
 	char *text;
@@ -382,7 +406,11 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 		put_json_string(&json, collection);
 		audit_iso_time_us((int64_t)time(NULL) * 1000000, now);
 		put(&json, ",\"made_at\":\"%s\",\"timeline\":[", now);
-		bool ok = zip_add_copy(z, "log.vkey", vkey, strlen(vkey)) &&
+		uint8_t ca_der[SIGNER_CERT_DER_BYTES_MAX];
+		size_t ca_der_bytes = 0;
+		bool ok = signer_ca_certificate_file(dir, ca_der, sizeof ca_der, &ca_der_bytes) &&
+		          zip_add_copy(z, "signer-ca.der", ca_der, ca_der_bytes) &&
+		          zip_add_copy(z, "log.vkey", vkey, strlen(vkey)) &&
 		          zip_add_copy(z, "checkpoint.txt", note, note_bytes);
 		bool first = true;
 		if (ok && ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
@@ -506,8 +534,33 @@ static uint8_t *read_entry(zip_t *z, zip_uint64_t i, size_t *n, char *why, size_
 typedef struct named_docs {
 	uint8_t (*items)[LEDGER_HASH_BYTES];
 	bool *found;
+	ProtobufCBinaryData *certificate; /* a version a signature produced: its signer's certificate */
 	size_t count, cap;
 } named_docs;
+
+/* The index of hash h among the named documents, or count. */
+static size_t named_find(const named_docs *d, const uint8_t h[LEDGER_HASH_BYTES])
+{
+	size_t k = 0;
+	while (k < d->count && memcmp(d->items[k], h, LEDGER_HASH_BYTES) != 0)
+		k++;
+	return k;
+}
+
+/* Records, for the version a DocumentSigned produced, the certificate the log says signed it. */
+static bool named_certificate(named_docs *d, const Ledger__Events__DocumentSigned *s)
+{
+	size_t k = s->signed_sha256.len == LEDGER_HASH_BYTES ? named_find(d, s->signed_sha256.data) : d->count;
+	if (k == d->count || s->certificate.len == 0)
+		return true;
+	free(d->certificate[k].data);
+	d->certificate[k].data = malloc(s->certificate.len);
+	if (!d->certificate[k].data)
+		return false;
+	memcpy(d->certificate[k].data, s->certificate.data, s->certificate.len);
+	d->certificate[k].len = s->certificate.len;
+	return true;
+}
 
 static bool named_add(named_docs *d, const ProtobufCBinaryData *h)
 {
@@ -519,16 +572,20 @@ static bool named_add(named_docs *d, const ProtobufCBinaryData *h)
 	if (d->count == d->cap) {
 		size_t cap = d->cap ? 2 * d->cap : 64;
 		void *a = realloc(d->items, cap * sizeof *d->items),
-		     *b = a ? realloc(d->found, cap * sizeof *d->found) : NULL;
+		     *b = a ? realloc(d->found, cap * sizeof *d->found) : NULL,
+		     *c = b ? realloc(d->certificate, cap * sizeof *d->certificate) : NULL;
 		if (a)
 			d->items = a;
 		if (b)
 			d->found = b;
-		if (!a || !b)
+		if (c)
+			d->certificate = c;
+		if (!a || !b || !c)
 			return false;
 		d->cap = cap;
 	}
 	memcpy(d->items[d->count], h->data, LEDGER_HASH_BYTES);
+	d->certificate[d->count] = (ProtobufCBinaryData){0, NULL};
 	d->found[d->count++] = false;
 	return true;
 }
@@ -594,6 +651,8 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 		size_t nd = ok ? event_documents(ev, docs) : 0;
 		for (size_t k = 0; ok && k < nd; k++)
 			ok = named_add(&named, docs[k]);
+		if (ok && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)
+			ok = named_certificate(&named, ev->document_signed);
 		if (ev)
 			ledger__events__event__free_unpacked(ev, NULL);
 		records++;
@@ -602,7 +661,19 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 		snprintf(why, sizeof why, "no records/ in the bundle");
 		ok = false;
 	}
-	/* Then the documents: each must hash to its name and be one the records name. */
+	/* The CA's certificate, for the signatures inside the signed versions. */
+	uint8_t *ca = NULL;
+	size_t ca_bytes = 0;
+	zip_int64_t ca_at = ok ? zip_name_locate(z, "signer-ca.der", 0) : -1;
+	if (ok && (ca_at < 0 || !(ca = read_entry(z, (zip_uint64_t)ca_at, &ca_bytes, why, sizeof why)))) {
+		if (ca_at < 0)
+			snprintf(why, sizeof why,
+			         "no signer-ca.der: the signed versions' signatures cannot be checked");
+		ok = false;
+	}
+	uint64_t signatures = 0, stamps = 0;
+	/* Then the documents: each must hash to its name and be one the records name; a version a
+	 * signature produced must carry valid signatures, the last by the certificate the log says. */
 	for (zip_int64_t i = 0; ok && i < entries; i++) {
 		const char *name = zip_get_name(z, (zip_uint64_t)i, 0);
 		if (!name || strncmp(name, "documents/", 10) != 0)
@@ -617,19 +688,31 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 		char hexed[65], expect[96];
 		const tlog_bytes whole = {bytes, n};
 		tlog_sha256(&whole, 1, h);
-		free(bytes);
 		ledger_hex(h, sizeof h, hexed);
 		snprintf(expect, sizeof expect, "documents/%s.pdf", hexed);
-		if (strcmp(name, expect) != 0) {
+		size_t k = named_find(&named, h);
+		if (strcmp(name, expect) != 0)
 			snprintf(why, sizeof why, "%s: its bytes hash to %s", name, hexed);
-			ok = false;
-			break;
-		}
-		size_t k = 0;
-		while (k < named.count && memcmp(named.items[k], h, sizeof h) != 0)
-			k++;
-		if (k == named.count) {
+		else if (k == named.count)
 			snprintf(why, sizeof why, "%s: no record of the bundle names it", name);
+		else if (named.certificate[k].len) {
+			signer_verified v;
+			signer_err err = signer_pdf_verify(bytes, n, ca, ca_bytes, &v);
+			if (err)
+				snprintf(why, sizeof why, "%s: %s (%s)", name, signer_strerror(err),
+				         signer_last_error());
+			else if (v.signatures == 0 || v.last_signer_certificate_bytes != named.certificate[k].len ||
+			         memcmp(v.last_signer_certificate, named.certificate[k].data,
+			                named.certificate[k].len) != 0)
+				snprintf(why, sizeof why,
+				         "%s: its last signature is not by the certificate the log recorded", name);
+			else {
+				signatures += v.signatures;
+				stamps += v.timestamps + v.signature_timestamps;
+			}
+		}
+		free(bytes);
+		if (why[0]) {
 			ok = false;
 			break;
 		}
@@ -644,8 +727,12 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 			ok = false;
 		}
 	zip_discard(z);
+	for (size_t k = 0; k < named.count; k++)
+		free(named.certificate[k].data);
+	free(named.certificate);
 	free(named.items);
 	free(named.found);
+	free(ca);
 	free(r);
 	if (json) {
 		printf("{\"ok\":%s,\"firm\":\"%s\",\"collection\":\"%s\",\"records\":%llu,\"documents\":%llu,"
@@ -658,9 +745,11 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 	} else if (ok) {
 		printf(
 		    "verified: %llu records of collection %s/%s are in the log %s (checkpoint of %llu records, signed "
-		    "by its key%s); %llu documents are the ones they name\n",
+		    "by its key%s); %llu documents are the ones they name; %llu signatures and %llu time-stamps in the "
+		    "signed versions verify, each version's last signature by the certificate the log recorded\n",
 		    (unsigned long long)records, firm, collection, first_cp.origin, (unsigned long long)first_cp.size,
-		    witness_count ? " and cosigned by every witness given" : "", (unsigned long long)documents);
+		    witness_count ? " and cosigned by every witness given" : "", (unsigned long long)documents,
+		    (unsigned long long)signatures, (unsigned long long)stamps);
 	} else {
 		printf("not verified: %s\n", why);
 	}

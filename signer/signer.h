@@ -302,4 +302,24 @@ typedef struct signer_sign_options {
 signer_err signer_pades_sign(const uint8_t *pdf, size_t pdf_bytes, const signer_credential *credential,
                              const signer_sign_options *o, uint8_t **out, size_t *out_bytes);
 
+/* ----- verifying (signer/verify.c) ----- */
+
+typedef struct signer_verified {
+	uint32_t signatures;           /* CAdES signatures that verify over their byte ranges */
+	uint32_t signature_timestamps; /* of those, signature time-stamps that verify (B-T) */
+	uint32_t timestamps;           /* document time-stamps that verify (B-LTA) */
+	uint8_t last_signer_certificate[SIGNER_CERT_DER_BYTES_MAX]; /* DER, of the last signature */
+	size_t last_signer_certificate_bytes;
+} signer_verified;
+
+/*
+ * Verifies every signature field of pdf: a CAdES signature (and its time-stamp) or a document
+ * time-stamp, each over exactly its byte range, chaining to the CA certificate ca_der (DER),
+ * certificates' validity periods not checked against now (the time-stamps date them).
+ * SIGNER_ERR_CRYPTO naming the first that does not verify; SIGNER_ERR_CORRUPT for a PDF mupdf
+ * cannot read; SIGNER_ERR_KEYS for an unusable CA certificate.
+ */
+signer_err signer_pdf_verify(const uint8_t *pdf, size_t pdf_bytes, const uint8_t *ca_der, size_t ca_der_bytes,
+                             signer_verified *out);
+
 #endif

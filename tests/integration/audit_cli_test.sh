@@ -109,6 +109,7 @@ contains "written to $dir/ev.zip" "says where"
 expect 0 "verify-evidence" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/log.vkey"
 contains "of collection AUD/$col are in the log" "names the collection"
 contains "2 documents are the ones they name" "the upload and the sealed version"
+contains "1 signatures and 2 time-stamps in the signed versions verify" "the seal, its time-stamp and the document time-stamp (B-LTA) verify"
 /usr/bin/python3 - "$dir/ev.zip" "$dir/log.vkey" "$(dirname "$0")/../tools/tlog_proof_verify.py" "$sealed" <<'PY' ||
 import hashlib, json, subprocess, sys, tempfile, zipfile
 z = zipfile.ZipFile(sys.argv[1])
@@ -144,12 +145,15 @@ doc = f"documents/{sys.argv[3]}.pdf"
 variant("ev-doc-changed", lambda n, b: b[:-2] + bytes([b[-2] ^ 1]) + b[-1:] if n == doc else b)
 variant("ev-doc-missing", lambda n, b: None if n == doc else b)
 variant("ev-record-changed", lambda n, b: shift(b) if n == first else b)
+variant("ev-no-ca", lambda n, b: None if n == "signer-ca.der" else b)
 PY
 expect 1 "a changed document is refused" -- audit verify-evidence "$dir/ev-doc-changed.zip" --log-key "$dir/log.vkey"
 contains "its bytes hash to" "and named"
 expect 1 "a missing document is refused" -- audit verify-evidence "$dir/ev-doc-missing.zip" --log-key "$dir/log.vkey"
 contains "which the bundle does not hold" "and named"
 expect 1 "a changed proof is refused" -- audit verify-evidence "$dir/ev-record-changed.zip" --log-key "$dir/log.vkey"
+expect 1 "without the CA certificate the signatures cannot be checked" -- audit verify-evidence "$dir/ev-no-ca.zip" --log-key "$dir/log.vkey"
+contains "no signer-ca.der" "and says so"
 "$bin/ledgerd" init --data "$dir/other" >/dev/null
 expect 1 "another log's key is refused" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/other/keys/log.vkey"
 expect 2 "verify-evidence needs the log key" -- audit verify-evidence "$dir/ev.zip"

@@ -331,6 +331,20 @@ static void test_timestamped(signer_ca *ca, const char *keys, signer_credential 
 		CHECK(strstr(output, "Signature is Valid") != NULL, "pdfsig: still valid after the /DSS update: %s",
 		      output);
 	}
+	/* signer_pdf_verify, the auditors' check: the signature and its time-stamp verify against the
+	 * CA; one byte changed in the signed range, they do not. */
+	uint8_t ca_der[SIGNER_CERT_DER_BYTES_MAX];
+	size_t ca_der_bytes = 0;
+	signer_verified v;
+	CHECK(signer_ca_certificate(ca, ca_der, sizeof ca_der, &ca_der_bytes) == SIGNER_OK, "the CA's DER");
+	CHECK(lt && signer_pdf_verify(lt, lt_bytes, ca_der, ca_der_bytes, &v) == SIGNER_OK && v.signatures == 1 &&
+	          v.signature_timestamps == 1 && v.timestamps == 0 && v.last_signer_certificate_bytes > 0,
+	      "signer_pdf_verify: 1 signature with its time-stamp: %s", signer_last_error());
+	if (lt) {
+		lt[100] ^= 0x01; /* inside the header comment: in the first byte range */
+		CHECK(signer_pdf_verify(lt, lt_bytes, ca_der, ca_der_bytes, &v) == SIGNER_ERR_CRYPTO,
+		      "one byte changed: refused (%s)", signer_last_error());
+	}
 	free(lt);
 	free(crl);
 	o.crl_der = NULL;
