@@ -80,6 +80,13 @@ ledger_err command_job_apply(ledger_job *job, ledger_txn *t)
 	assert(!(w->reply.error && w->reply.seq)); /* a refused command writes no event */
 	if (w->reply.seq == 0)
 		return LEDGER_OK; /* refused, or nothing to do: not recorded, a retry re-evaluates */
+	/* The reply names the command's last event: every event it wrote, alerts and a completion
+	 * written by helpers included, is in the batch before the next job's (rpc.md: seq). */
+	uint8_t *hash = proj_arena_alloc(w->arena, LEDGER_HASH_BYTES);
+	if (!hash)
+		return LEDGER_ERR_NOMEM;
+	ledger_txn_head(t, &w->reply.seq, hash);
+	w->reply.hash = (ProtobufCBinaryData){LEDGER_HASH_BYTES, hash};
 	w->reply.request_id = w->req->request_id;
 	w->stored_bytes = ledger__api__reply__get_packed_size(&w->reply);
 	w->stored = malloc(w->stored_bytes);

@@ -86,6 +86,12 @@ uint64_t ledger_txn_next_seq(const ledger_txn *t)
 	return t->seq + 1;
 }
 
+void ledger_txn_head(const ledger_txn *t, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES])
+{
+	*seq = t->seq;
+	memcpy(hash, t->hash, LEDGER_HASH_BYTES);
+}
+
 uint64_t ledger_blobs_absent_from(ledger *l, MDB_txn *txn, const uint8_t (*named)[LEDGER_HASH_BYTES], size_t count,
                                   char orphan[65])
 {

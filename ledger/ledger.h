@@ -263,6 +263,8 @@ ledger_err ledger_append(ledger_txn *t, const uint8_t *event, size_t event_bytes
 /* The seq the next ledger_append in t will get: lets a command name what it creates after
  * the event that creates it (a collection's id). */
 uint64_t ledger_txn_next_seq(const ledger_txn *t);
+/* The last record t holds so far (the batch's head): its seq and hash. */
+void ledger_txn_head(const ledger_txn *t, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
 
 /* ----- documents: content-addressed blobs (blobs.c) ----- */
 

@@ -974,7 +974,23 @@ static void test_collection_finished(void)
 	CHECK(alert_subscribe(SEALER, JLM, ALERT(COLLECTION_FINISHED), 0, 0) == 0, "someone else too");
 	REQUIRE_VOID(collection_ready(LAUNCHER, LAUNCHER, JLM, 1, id));
 	CHECK(alerts_of(LAUNCHER, JLM, ALERT(COLLECTION_FINISHED), occasion) == 0, "nothing while it runs");
-	CHECK(act(LAUNCHER, JLM, id, ACT(CANCEL), "Le client a change de cabinet") == 0, "cancelled");
+	/* The reply names the command's last event: the alert it raised after the transition and the
+	 * release, not the release (it did before). */
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
+	Ledger__Api__CollectionRef ref;
+	ref_init(&ref, JLM, id);
+	c.ref = &ref;
+	c.act = ACT(CANCEL);
+	c.comment = (char *)"Le client a change de cabinet";
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
+	req.collection_act = &c;
+	Ledger__Api__Reply *r = harness_call(&h, LAUNCHER, &req);
+	uint64_t head = harness_head(&h);
+	CHECK(r && !r->error && r->seq == head, "cancelled; the reply names the last event, seq %llu (head %llu)",
+	      (unsigned long long)(r ? r->seq : 0), (unsigned long long)head);
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
 	CHECK(alerts_of(LAUNCHER, JLM, ALERT(COLLECTION_FINISHED), occasion) == 1 && strstr(occasion, id) &&
 	          strcasestr(occasion, "cancelled"),
 	      "the creator's COLLECTION_FINISHED alert: %s", occasion);
