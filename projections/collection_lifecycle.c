@@ -204,9 +204,13 @@ static ledger_err act_seal(collection_target *tg)
 	}
 	uint64_t needed = credits_needed(tg->c);
 	bool ok;
+	/* A seal expires like a sent collection: a sealing that keeps failing, left alone, does not
+	 * hold the firm's credits for ever (docs/collections.md). */
+	uint32_t days = tg->c->expiry_days ? tg->c->expiry_days : PROJ_COLLECTION_EXPIRY_DAYS_DEFAULT;
+	int64_t expires_at_us = ledger_txn_time_us(tg->em->t) + (int64_t)days * PROJ_DAY_US;
 	if (!credits_cover(tg, needed, &err) ||
 	    (err = collection_emit_transition(tg->em, tg->c, COLLECTION_STATE(DRAFT), COLLECTION_STATE(IN_PROGRESS), "",
-	                                      0)) ||
+	                                      expires_at_us)) ||
 	    (err = proj_credits_reserve(tg->em, tg->c->firm_id, tg->c->collection_id, needed, &ok)))
 		return err;
 	return LEDGER_OK;

@@ -328,6 +328,10 @@ static ledger_err fold_transition(proj *p, proj_kv *kv, collection *c, const Led
 		seal_signer(c->firm_id, seal);
 		c->seal_requested = true;
 		err = queue_set(p, kv, c, seal, true);
+		if (!err && e->expires_at_us) { /* logs written before seals expired carry none */
+			c->expires_at_us = e->expires_at_us;
+			err = timer_set(p, kv, c->expires_at_us, 'E', c, true);
+		}
 	} else if (proj_collection_ended(e->to)) {
 		err = clear_indexes(p, kv, c);
 	}

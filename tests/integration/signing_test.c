@@ -1378,6 +1378,32 @@ static void test_failed_document_retried_by_name(void)
 	code_of(r);
 }
 
+/* A seal whose sealing keeps failing, left alone, expires like a sent collection and gives
+ * the firm its credits back. Last: it moves the service's clock past the expiry. */
+static void test_failed_seal_expires(void)
+{
+	char id[32];
+	uint8_t pdf[PDF_BYTES_MAX];
+	size_t n = pdf_build(pdf, sizeof pdf, "Attestation jamais scellee");
+	credits before = credits_now();
+	REQUIRE_VOID(n > 0 && collection_create(SEALER, LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL, "Jamais", id));
+	CHECK(document_add(SEALER, id, pdf, n, "jamais.pdf") == 0, "document");
+	break_credentials(true);
+	CHECK(act(SEALER, id, LEDGER__API__COLLECTION_ACT__ACT__SEAL) == 0, "seal asked");
+	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
+	CHECK(r != NULL && view_of(r)->expires_at_us > 0, "the sealing failed; the collection has an expiry");
+	code_of(r);
+	CHECK(credits_now().reserved == before.reserved + 1, "1 credit reserved");
+	break_credentials(false);
+	CHECK(harness_set_clock(&h, "2027-01-15T10:00:00Z"), "past the 15 days");
+	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_EXPIRED), "expired");
+	credits after = credits_now();
+	CHECK(after.reserved == before.reserved && after.available == before.available,
+	      "its credit came back: reserved %llu (before %llu), available %llu (before %llu)",
+	      (unsigned long long)after.reserved, (unsigned long long)before.reserved,
+	      (unsigned long long)after.available, (unsigned long long)before.available);
+}
+
 static void audit(const char *bin_dir)
 {
 	CHECK(harness_stop(&h) == 0, "clean stop");
@@ -1410,6 +1436,7 @@ int main(int argc, char **argv)
 	test_failure_retried_on_request();
 	test_failed_document_removed();
 	test_failed_document_retried_by_name();
+	test_failed_seal_expires(); /* last: it moves the clock on */
 	audit(argv[1]);
 	harness_cleanup(&h);
 	char cmd[128];
