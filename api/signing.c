@@ -126,6 +126,12 @@ static const char *level_name(int level)
 	}
 }
 
+_Static_assert((int)SIGNER_LEVEL_B_B == (int)LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_B &&
+                   (int)SIGNER_LEVEL_B_T == (int)LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_T &&
+                   (int)SIGNER_LEVEL_B_LT == (int)LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LT &&
+                   (int)SIGNER_LEVEL_B_LTA == (int)LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA,
+               "a firm's signature level is passed to the signer as it is recorded");
+
 static bool sign_document(api_signing *s, const proj_sign_task *task, const uint8_t *pdf, size_t pdf_bytes,
                           int64_t now_s, uint8_t **out, size_t *out_bytes, certificate_facts *facts, char *why,
                           size_t why_bytes)
@@ -153,34 +159,15 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	         task->seal ? task->firm_name : task->signer_name);
 	/* The firm's level (docs/signer.md), B-LTA unless it chose less. */
 	int level = task->signature_level ? task->signature_level : LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA;
-	bool long_term = level >= LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LT;
-	/* B-LT: the CA's CRL as of now, with the certificates, in the document's /DSS. */
-	uint8_t *crl = NULL, *ocsp[2] = {NULL, NULL};
-	size_t crl_bytes = 0, ocsp_bytes[2] = {0, 0};
-	if (!err && long_term)
-		err = signer_ca_crl(s->o.ca, now_s, &crl, &crl_bytes);
-	/* and the OCSP responder's answers: the signer's certificate and the TSA's are good now. */
-	if (!err && long_term)
-		err = signer_ca_ocsp(s->o.ca, cred, now_s, &ocsp[0], &ocsp_bytes[0]);
-	if (!err && long_term)
-		err = signer_ca_ocsp(s->o.ca, NULL, now_s, &ocsp[1], &ocsp_bytes[1]);
-	const uint8_t *const ocsps[2] = {ocsp[0], ocsp[1]};
 	signer_sign_options o = {.signing_time_s = now_s,
 	                         .utc_offset_s = proj_paris_offset_s(now_s), /* the stamp in Paris time */
 	                         .reason = reason,
 	                         .location = "France",
 	                         .visible = task->visible && info ? &rect : NULL,
-	                         .pdf_bytes_max = s->o.document_bytes_max,
-	                         /* B-T: the CA's time-stamping unit, at now_s */
-	                         .timestamp = level >= LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_T,
-	                         .crl_der = crl,
-	                         .crl_der_bytes = crl_bytes,
-	                         .ocsp_der = ocsps,
-	                         .ocsp_der_bytes = ocsp_bytes,
-	                         .ocsp_count = long_term ? 2 : 0,
-	                         .document_timestamp = level >= LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA};
+	                         .pdf_bytes_max = s->o.document_bytes_max};
 	if (!err)
-		err = signer_pades_sign(pdf, pdf_bytes, cred, &o, out, out_bytes);
+		err =
+		    signer_pades_sign_at_level(s->o.ca, cred, (signer_level)level, pdf, pdf_bytes, &o, out, out_bytes);
 	if (!err)
 		certificate_names(cred, facts);
 	else {
@@ -189,9 +176,6 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 		        task->collection_id, task->firm_id, why);
 	}
 	free(info);
-	free(crl);
-	free(ocsp[0]);
-	free(ocsp[1]);
 	signer_credential_free(cred);
 	return err == SIGNER_OK;
 }

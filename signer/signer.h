@@ -302,6 +302,41 @@ typedef struct signer_sign_options {
 signer_err signer_pades_sign(const uint8_t *pdf, size_t pdf_bytes, const signer_credential *credential,
                              const signer_sign_options *o, uint8_t **out, size_t *out_bytes);
 
+/* The PAdES baseline levels (ETSI EN 319 142-1), each adding to the one before. */
+typedef enum {
+	SIGNER_LEVEL_B_B = 1,   /* the CAdES signature */
+	SIGNER_LEVEL_B_T = 2,   /* and a signature time-stamp by the CA's TSA */
+	SIGNER_LEVEL_B_LT = 3,  /* and a /DSS: the certificates, the CA's CRL and OCSP responses */
+	SIGNER_LEVEL_B_LTA = 4, /* and a document time-stamp over the whole file */
+} signer_level;
+
+/*
+ * signer_pades_sign() at level (signer/level.c): o gives the texts, the appearance and the
+ * signing time; the time-stamps, the CRL and the OCSP responses (all at o->signing_time_s, from
+ * ca, which must have its TSA and, from B-LT, its OCSP responder enabled) are set from level,
+ * whatever o says of them. Errors as signer_pades_sign(), and those of signer_ca_crl() and
+ * signer_ca_ocsp(); SIGNER_ERR_INVALID for a level out of range.
+ */
+signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credential *credential, signer_level level,
+                                      const uint8_t *pdf, size_t pdf_bytes, const signer_sign_options *o, uint8_t **out,
+                                      size_t *out_bytes);
+
+/* ----- documents the platform writes (signer/layout.c) ----- */
+
+/*
+ * Lays html (UTF-8, with css: NULL for none) out on A4 pages with mupdf's story engine and
+ * writes them as a PDF (fonts embedded) into *pdf (the caller's, free()). SIGNER_ERR_INVALID,
+ * SIGNER_ERR_TOO_LARGE past 500 pages or SIGNER_MUPDF_BYTES_MAX, SIGNER_ERR_PDF_WRITE.
+ */
+signer_err signer_pdf_from_html(const char *html, const char *css, uint8_t **pdf, size_t *pdf_bytes);
+
+/*
+ * The text of every page of pdf, as mupdf extracts it (UTF-8, lines as laid out), into *text
+ * (NUL-terminated, the caller's, free()). The input is checked as signer_pdf_inspect() does
+ * (same errors).
+ */
+signer_err signer_pdf_text(const uint8_t *pdf, size_t pdf_bytes, char **text, size_t *text_bytes);
+
 /* ----- verifying (signer/verify.c) ----- */
 
 typedef struct signer_verified {

@@ -1,0 +1,48 @@
+/*
+ * level.c: a signature at a PAdES baseline level (ETSI EN 319 142-1), built on the CA's own
+ * services: what each level adds to B-B (docs/signer.md, "Levels").
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credential *credential, signer_level level,
+                                      const uint8_t *pdf, size_t pdf_bytes, const signer_sign_options *o, uint8_t **out,
+                                      size_t *out_bytes)
+{
+	if (out)
+		*out = NULL;
+	if (out_bytes)
+		*out_bytes = 0;
+	if (!ca || !credential || !o || !out || !out_bytes)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_pades_sign_at_level: a NULL argument");
+	if (level < SIGNER_LEVEL_B_B || level > SIGNER_LEVEL_B_LTA)
+		return signer_fail(SIGNER_ERR_INVALID, "signature level %d is not B-B (1) to B-LTA (4)", (int)level);
+	bool long_term = level >= SIGNER_LEVEL_B_LT;
+	uint8_t *crl = NULL, *ocsp[2] = {NULL, NULL};
+	size_t crl_bytes = 0, ocsp_bytes[2] = {0, 0};
+	signer_err err = SIGNER_OK;
+	/* B-LT: the CA's CRL as of the signing time, and its responder's answers for the signer's
+	 * certificate and the TSA's, with the certificates, in the document's /DSS. */
+	if (long_term)
+		err = signer_ca_crl(ca, o->signing_time_s, &crl, &crl_bytes);
+	if (!err && long_term)
+		err = signer_ca_ocsp(ca, credential, o->signing_time_s, &ocsp[0], &ocsp_bytes[0]);
+	if (!err && long_term)
+		err = signer_ca_ocsp(ca, NULL, o->signing_time_s, &ocsp[1], &ocsp_bytes[1]);
+	const uint8_t *const ocsps[2] = {ocsp[0], ocsp[1]};
+	signer_sign_options at = *o;
+	at.timestamp = level >= SIGNER_LEVEL_B_T; /* B-T: the CA's time-stamping unit */
+	at.crl_der = crl;
+	at.crl_der_bytes = crl_bytes;
+	at.ocsp_der = ocsps;
+	at.ocsp_der_bytes = ocsp_bytes;
+	at.ocsp_count = long_term ? 2 : 0;
+	at.document_timestamp = level >= SIGNER_LEVEL_B_LTA; /* B-LTA: a document time-stamp last */
+	if (!err)
+		err = signer_pades_sign(pdf, pdf_bytes, credential, &at, out, out_bytes);
+	free(crl);
+	free(ocsp[0]);
+	free(ocsp[1]);
+	return err;
+}
