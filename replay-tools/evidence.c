@@ -7,13 +7,16 @@
  *                    collection's events name, the raw records of those events each with a
  *                    C2SP tlog-proof against one checkpoint (a cosigned one when given), the
  *                    log's verifier key, and evidence.json (the timeline in UTC and Paris time,
- *                    the documents' hashes before and after each signature, the certificates)
+ *                    the documents' hashes before and after each signature, the certificates),
+ *                    and the sealed certificate of completion and attestations (certificate.c)
  *   verify-evidence  from the zip and the log key alone: every proof leads to the checkpoint,
  *                    which the key signed (and the witnesses given cosigned); the records are
  *                    the collection's; every document hashes to its name and is named by a
- *                    record; every document an upload or a signature names is in the zip
+ *                    record; every document an upload or a signature names is in the zip; the
+ *                    sealed documents are sealed, and name this bundle
  */
 #include "audit.h"
+#include "certificate.h"
 #include "signer.h"
 #include "tlog.h"
 
@@ -28,10 +31,12 @@
 #include <time.h>
 #include <zip.h>
 
-#define EVIDENCE_FORMAT   "jse-evidence/1"
-#define RECORDS_MAX       100000u /* one collection's events: far more than 50 documents x 50 signers make */
-#define ENTRY_BYTES_MAX   (64u * 1024u * 1024u)
-#define DOCUMENTS_MAX_ZIP 5100u /* 50 documents, each uploaded once and signed by at most 50 signers, x2 */
+#define EVIDENCE_FORMAT            "jse-evidence/1"
+#define RECORDS_MAX                100000u /* one collection's events: far more than 50 documents x 50 signers make */
+#define ENTRY_BYTES_MAX            (64u * 1024u * 1024u)
+#define EVIDENCE_CERTIFICATE_ENTRY "certificat-de-preuve.pdf"
+#define EVIDENCE_ATTESTATIONS_DIR  "attestations/"
+#define DOCUMENTS_MAX_ZIP          5100u /* 50 documents, each uploaded once and signed by at most 50 signers, x2 */
 
 /* ----- writing ----- */
 
@@ -333,6 +338,38 @@ static void put_proof(growing *g, const ledger_record *rec, const tlog_proof *p,
 	free(text);
 }
 
+/* attestations/ and the hex SHA-256 of the signer's email, .pdf: file names that name nobody. */
+static void attestation_name(const char *email, char out[sizeof EVIDENCE_ATTESTATIONS_DIR + 64 + 4])
+{
+	uint8_t h[LEDGER_HASH_BYTES];
+	char hex[65];
+	tlog_sha256(&(const tlog_bytes){(const uint8_t *)email, strlen(email)}, 1, h);
+	ledger_hex(h, sizeof h, hex);
+	snprintf(out, sizeof EVIDENCE_ATTESTATIONS_DIR + 64 + 4, "%s%s.pdf", EVIDENCE_ATTESTATIONS_DIR, hex);
+}
+
+/* The certificate of completion and one attestation per signer, sealed (certificate.h). */
+static bool add_sealed_documents(zip_t *z, const evidence_facts *facts, const evidence_sealer *sealer, char *why,
+                                 size_t why_bytes)
+{
+	uint8_t *pdf = NULL;
+	size_t n = 0;
+	bool ok = evidence_document(facts, NULL, sealer, &pdf, &n, why, why_bytes) &&
+	          zip_add_copy(z, EVIDENCE_CERTIFICATE_ENTRY, pdf, n);
+	free(pdf);
+	size_t count = 0;
+	const char **signers = ok ? evidence_signers(facts, &count) : NULL;
+	for (size_t i = 0; ok && i < count; i++) {
+		char name[sizeof EVIDENCE_ATTESTATIONS_DIR + 64 + 4];
+		attestation_name(signers[i], name);
+		ok = evidence_document(facts, signers[i], sealer, &pdf, &n, why, why_bytes) &&
+		     zip_add_copy(z, name, pdf, n);
+		free(pdf);
+	}
+	free(signers);
+	return ok;
+}
+
 int audit_evidence(const char *dir, const char *key_path, const char *firm, const char *collection,
                    const char *checkpoint_path, const char *output)
 {
@@ -382,6 +419,11 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 	if (!rc && !choose_checkpoint(l, txn, &key, checkpoint_path, last_seq, note, sizeof note, &note_bytes, &cp, why,
 	                              sizeof why))
 		rc = AUDIT_EXIT_BAD;
+	evidence_facts facts = {.firm = firm, .collection = collection, .made_at_us = (int64_t)time(NULL) * 1000000};
+	evidence_sealer sealer = {0};
+	/* The seal is the platform's, at the system clock's time: never a time the operator chose. */
+	if (!rc && !evidence_sealer_open(dir, facts.made_at_us / 1000000, &sealer, why, sizeof why))
+		rc = AUDIT_EXIT_UNREADABLE;
 	int zerr = 0;
 	zip_t *z = rc ? NULL : zip_open(output, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
 	if (!rc && !z) {
@@ -404,7 +446,10 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 		put_json_string(&json, firm);
 		put(&json, ",\"collection\":");
 		put_json_string(&json, collection);
-		audit_iso_time_us((int64_t)time(NULL) * 1000000, now);
+		audit_iso_time_us(facts.made_at_us, now);
+		facts.origin = cp.origin;
+		facts.checkpoint_size = cp.size;
+		ledger_hex(cp.root, sizeof cp.root, facts.root_hex);
 		put(&json, ",\"made_at\":\"%s\",\"timeline\":[", now);
 		uint8_t ca_der[SIGNER_CERT_DER_BYTES_MAX];
 		size_t ca_der_bytes = 0;
@@ -443,6 +488,7 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 					put(&json, ",\"event\":\"%s\",\"fields\":", audit_event_kind(ev));
 					put_message(&json, m);
 					put(&json, "}");
+					evidence_facts_add(&facts, ev, m);
 					first = false;
 					const ProtobufCBinaryData *docs[3];
 					size_t nd = event_documents(ev, docs);
@@ -471,7 +517,14 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 			ledger_iter_close(it);
 		}
 		put(&json, "]}\n");
-		ok = ok && !json.failed && zip_add_copy(z, "evidence.json", json.text, json.n);
+		ok = ok && !json.failed && !facts.failed && zip_add_copy(z, "evidence.json", json.text, json.n);
+		if (ok) {
+			uint8_t h[LEDGER_HASH_BYTES];
+			const tlog_bytes whole = {(const uint8_t *)json.text, json.n};
+			tlog_sha256(&whole, 1, h);
+			ledger_hex(h, sizeof h, facts.json_sha256_hex);
+			ok = add_sealed_documents(z, &facts, &sealer, why, sizeof why);
+		}
 		if (!ok) {
 			if (!why[0])
 				snprintf(why, sizeof why, "cannot write the bundle (out of memory or a zip error: %s)",
@@ -486,6 +539,8 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 		}
 	}
 	free(json.text);
+	evidence_facts_free(&facts);
+	evidence_sealer_close(&sealer);
 	ledger_read_end(l, txn);
 	ledger_close(l);
 	if (rc) {
@@ -590,6 +645,112 @@ static bool named_add(named_docs *d, const ProtobufCBinaryData *h)
 	return true;
 }
 
+/* The emails of the signers the records add, each once, and whether their attestation is found. */
+typedef struct signer_list {
+	char **emails;
+	bool *found;
+	size_t count, cap;
+} signer_list;
+
+static bool signers_add(signer_list *l, const char *email)
+{
+	for (size_t k = 0; k < l->count; k++)
+		if (strcmp(l->emails[k], email) == 0)
+			return true;
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		char **e = realloc(l->emails, cap * sizeof *e);
+		if (e)
+			l->emails = e;
+		bool *f = realloc(l->found, cap * sizeof *f);
+		if (f)
+			l->found = f;
+		if (!e || !f)
+			return false;
+		l->cap = cap;
+	}
+	if (!(l->emails[l->count] = strdup(email)))
+		return false;
+	l->found[l->count++] = false;
+	return true;
+}
+
+static void signers_free(signer_list *l)
+{
+	for (size_t k = 0; k < l->count; k++)
+		free(l->emails[k]);
+	free(l->emails);
+	free(l->found);
+}
+
+/*
+ * The sealed documents: certificat-de-preuve.pdf and one attestation per signer the records
+ * add (attestations/SHA256-OF-EMAIL.pdf), each sealed by the platform at B-LTA and naming the
+ * bundle's evidence.json (certificate.h). *sealed counts them.
+ */
+static bool check_sealed_documents(zip_t *z, zip_int64_t entries, const uint8_t *ca, size_t ca_bytes,
+                                   signer_list *signers, uint64_t *sealed, char *why, size_t why_bytes)
+{
+	zip_int64_t at = zip_name_locate(z, "evidence.json", 0);
+	size_t n;
+	uint8_t *bytes = at >= 0 ? read_entry(z, (zip_uint64_t)at, &n, why, why_bytes) : NULL;
+	if (!bytes) {
+		if (at < 0)
+			snprintf(why, why_bytes, "no evidence.json in the bundle");
+		return false;
+	}
+	uint8_t h[LEDGER_HASH_BYTES];
+	char json_hex[65];
+	tlog_sha256(&(const tlog_bytes){bytes, n}, 1, h);
+	ledger_hex(h, sizeof h, json_hex);
+	free(bytes);
+	bool ok = true, certificate = false;
+	char doc_why[384];
+	for (zip_int64_t i = 0; ok && i < entries; i++) {
+		const char *name = zip_get_name(z, (zip_uint64_t)i, 0);
+		bool is_certificate = name && strcmp(name, EVIDENCE_CERTIFICATE_ENTRY) == 0;
+		size_t dir_len = strlen(EVIDENCE_ATTESTATIONS_DIR);
+		if (!is_certificate && (!name || strncmp(name, EVIDENCE_ATTESTATIONS_DIR, dir_len) != 0))
+			continue;
+		size_t k = signers->count;
+		if (!is_certificate) {
+			/* the name is the SHA-256 of the email of a signer a record adds */
+			for (k = 0; k < signers->count; k++) {
+				char expect[sizeof EVIDENCE_ATTESTATIONS_DIR + 64 + 4];
+				attestation_name(signers->emails[k], expect);
+				if (strcmp(name, expect) == 0)
+					break;
+			}
+			if (k == signers->count) {
+				snprintf(why, why_bytes, "%s: not the attestation of a signer the records add", name);
+				return false;
+			}
+			signers->found[k] = true;
+		}
+		bytes = read_entry(z, (zip_uint64_t)i, &n, why, why_bytes);
+		/* a certificate says what it is; an attestation, whose it is */
+		const char *says[2] = {is_certificate ? EVIDENCE_CERTIFICATE_TITLE : EVIDENCE_ATTESTATION_TITLE,
+		                       is_certificate ? NULL : signers->emails[k]};
+		ok = bytes &&
+		     evidence_document_check(bytes, n, ca, ca_bytes, json_hex, says, 2, doc_why, sizeof doc_why);
+		if (bytes && !ok)
+			snprintf(why, why_bytes, "%s: %s", name, doc_why);
+		free(bytes);
+		certificate |= is_certificate;
+		*sealed += ok;
+	}
+	if (ok && !certificate) {
+		snprintf(why, why_bytes, "no %s in the bundle", EVIDENCE_CERTIFICATE_ENTRY);
+		ok = false;
+	}
+	for (size_t k = 0; ok && k < signers->count; k++)
+		if (!signers->found[k]) {
+			snprintf(why, why_bytes, "a signer the records add has no attestation in the bundle");
+			ok = false;
+		}
+	return ok;
+}
+
 int audit_verify_evidence(const char *path, const char *key_path, const char *const *witnesses, size_t witness_count,
                           bool json)
 {
@@ -605,6 +766,7 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 	char why[512] = "", firm[PROJ_FIRM_ID_BYTES_MAX + 1] = "", collection[128] = "";
 	audit_proof_result *r = malloc(sizeof *r);
 	named_docs named = {0};
+	signer_list signers = {0};
 	tlog_checkpoint first_cp = {0};
 	uint64_t records = 0, documents = 0;
 	zip_int64_t entries = zip_get_num_entries(z, 0);
@@ -653,6 +815,8 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 			ok = named_add(&named, docs[k]);
 		if (ok && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)
 			ok = named_certificate(&named, ev->document_signed);
+		if (ok && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED)
+			ok = signers_add(&signers, ev->signer_added->email);
 		if (ev)
 			ledger__events__event__free_unpacked(ev, NULL);
 		records++;
@@ -726,9 +890,13 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 			snprintf(why, sizeof why, "a record names document %s, which the bundle does not hold", h);
 			ok = false;
 		}
+	uint64_t sealed = 0;
+	if (ok)
+		ok = check_sealed_documents(z, entries, ca, ca_bytes, &signers, &sealed, why, sizeof why);
 	zip_discard(z);
 	for (size_t k = 0; k < named.count; k++)
 		free(named.certificate[k].data);
+	signers_free(&signers);
 	free(named.certificate);
 	free(named.items);
 	free(named.found);
@@ -736,9 +904,10 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 	free(r);
 	if (json) {
 		printf("{\"ok\":%s,\"firm\":\"%s\",\"collection\":\"%s\",\"records\":%llu,\"documents\":%llu,"
-		       "\"checkpoint_size\":%llu,\"witnesses\":%zu,\"reason\":\"",
+		       "\"checkpoint_size\":%llu,\"witnesses\":%zu,\"sealed_documents\":%llu,\"reason\":\"",
 		       ok ? "true" : "false", firm, collection, (unsigned long long)records,
-		       (unsigned long long)documents, (unsigned long long)first_cp.size, witness_count);
+		       (unsigned long long)documents, (unsigned long long)first_cp.size, witness_count,
+		       (unsigned long long)sealed);
 		for (const char *c = why; *c; c++)
 			printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
 		printf("\"}\n");
@@ -746,10 +915,12 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 		printf(
 		    "verified: %llu records of collection %s/%s are in the log %s (checkpoint of %llu records, signed "
 		    "by its key%s); %llu documents are the ones they name; %llu signatures and %llu time-stamps in the "
-		    "signed versions verify, each version's last signature by the certificate the log recorded\n",
+		    "signed versions verify, each version's last signature by the certificate the log recorded; the "
+		    "certificate of completion and %llu attestations are sealed by the platform at B-LTA and name "
+		    "this evidence.json\n",
 		    (unsigned long long)records, firm, collection, first_cp.origin, (unsigned long long)first_cp.size,
 		    witness_count ? " and cosigned by every witness given" : "", (unsigned long long)documents,
-		    (unsigned long long)signatures, (unsigned long long)stamps);
+		    (unsigned long long)signatures, (unsigned long long)stamps, (unsigned long long)(sealed - 1));
 	} else {
 		printf("not verified: %s\n", why);
 	}

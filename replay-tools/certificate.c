@@ -1,0 +1,428 @@
+/*
+ * certificate.c: the certificate of completion and the signers' attestations of an evidence
+ * bundle (certificate.h, docs/evidence.md): French HTML from the collection's events, laid out
+ * by mupdf (signer_pdf_from_html) and sealed by the platform at PAdES B-LTA; and their check.
+ */
+#include "certificate.h"
+
+#include "audit.h"
+#include "domain.h"
+
+#include <limits.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ----- the facts ----- */
+
+/* The French name of an event kind (audit_event_kind's names); NULL: the kind as recorded. */
+static const char *label_of(const Ledger__Events__Event *ev, const char *kind)
+{
+	static const struct {
+		const char *kind, *label;
+	} labels[] = {
+	    {"collection_created", "Collecte créée"},
+	    {"collection_modified", "Collecte modifiée"},
+	    {"document_added", "Document déposé"},
+	    {"document_removed", "Document retiré"},
+	    {"signer_added", "Signataire désigné"},
+	    {"signer_removed", "Signataire retiré"},
+	    {"field_set", "Emplacement de signature fixé"},
+	    {"collection_transitioned", "Changement d'état de la collecte"},
+	    {"reminder_sent", "Relance envoyée"},
+	    {"collection_classified", "Collecte classée"},
+	    {"credits_reserved", "Crédits réservés"},
+	    {"credits_released", "Crédits libérés"},
+	    {"signature_failed", "Échec de la signature"},
+	    {"signature_retried", "Signature tentée à nouveau"},
+	    {"access_denied", "Demande refusée"},
+	};
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)
+		return ev->document_signed->seal ? "Cachet apposé" : "Signature apposée";
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED) {
+		switch (ev->signer_acted->action) {
+		case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_INVITED: return "Invitation envoyée";
+		case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED: return "Signataire authentifié";
+		case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED: return "Consentement du signataire";
+		case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED: return "Refus du signataire";
+		case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED: return "Signature demandée par le signataire";
+		default: return NULL;
+		}
+	}
+	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+		if (strcmp(labels[i].kind, kind) == 0)
+			return labels[i].label;
+	return NULL;
+}
+
+/* The fields a line shows, with their French names, in this order. */
+static const struct {
+	const char *field, *label;
+} detail_fields[] = {
+    {"name", "nom"},
+    {"filename", "fichier"},
+    {"sha256", "SHA-256"},
+    {"original_sha256", "SHA-256 d'origine"},
+    {"signed_sha256", "SHA-256 signé"},
+    {"level", "niveau"},
+    {"certificate_subject", "certificat"},
+    {"certificate_serial", "n° de série"},
+    {"method", "méthode"},
+    {"provider_reference", "référence"},
+    {"comment", "motif"},
+    {"reason", "motif"},
+    {"to", "nouvel état"},
+};
+
+/* Appends "label: value" for each detail field m has set. */
+static void put_details(FILE *out, const ProtobufCMessage *m)
+{
+	const char *sep = "";
+	for (size_t i = 0; i < sizeof detail_fields / sizeof detail_fields[0]; i++) {
+		const ProtobufCFieldDescriptor *f =
+		    protobuf_c_message_descriptor_get_field_by_name(m->descriptor, detail_fields[i].field);
+		if (!f || f->label == PROTOBUF_C_LABEL_REPEATED)
+			continue;
+		const void *at = (const char *)m + f->offset;
+		if (f->type == PROTOBUF_C_TYPE_STRING) {
+			const char *s = *(const char *const *)at;
+			if (s && s[0])
+				fprintf(out, "%s%s : %s", sep, detail_fields[i].label, s);
+			else
+				continue;
+		} else if (f->type == PROTOBUF_C_TYPE_BYTES) {
+			const ProtobufCBinaryData *b = at;
+			if (b->len == 0)
+				continue;
+			fprintf(out, "%s%s : ", sep, detail_fields[i].label);
+			/* in groups of 16 digits, so that a narrow column can wrap them */
+			for (size_t k = 0; k < b->len; k++)
+				fprintf(out, "%s%02x", k && k % 8 == 0 ? " " : "", b->data[k]);
+		} else if (f->type == PROTOBUF_C_TYPE_ENUM) {
+			const ProtobufCEnumValue *v =
+			    protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)at);
+			if (!v || *(const int *)at == 0)
+				continue;
+			fprintf(out, "%s%s : %s", sep, detail_fields[i].label, v->name);
+		} else
+			continue;
+		sep = " ; ";
+	}
+}
+
+/* The string field name of m, or "". */
+static const char *string_field(const ProtobufCMessage *m, const char *name)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+	if (!f || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+		return "";
+	const char *s = *(const char *const *)((const char *)m + f->offset);
+	return s ? s : "";
+}
+
+void evidence_facts_add(evidence_facts *f, const Ledger__Events__Event *ev, const ProtobufCMessage *m)
+{
+	if (f->failed)
+		return;
+	if (f->count == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 64;
+		evidence_line *lines = realloc(f->lines, cap * sizeof *lines);
+		if (!lines) {
+			f->failed = true;
+			return;
+		}
+		f->lines = lines;
+		f->cap = cap;
+	}
+	const char *kind = audit_event_kind(ev);
+	const char *label = label_of(ev, kind);
+	/* The signer an event is about: "signer" in most payloads, "email" where one is added. */
+	const char *signer = string_field(m, "signer");
+	if (!signer[0])
+		signer = string_field(m, "email");
+	char *detail = NULL;
+	size_t detail_bytes = 0;
+	FILE *out = open_memstream(&detail, &detail_bytes);
+	if (out) {
+		put_details(out, m);
+		fclose(out);
+	}
+	evidence_line *l = &f->lines[f->count];
+	*l = (evidence_line){.at_us = ev->committed_at_us,
+	                     .actor = strdup(ev->actor ? ev->actor : ""),
+	                     .what = strdup(label ? label : kind),
+	                     .signer = strdup(signer),
+	                     .detail = detail};
+	if (!out || !l->actor || !l->what || !l->signer || !l->detail) {
+		free(l->actor);
+		free(l->what);
+		free(l->signer);
+		free(l->detail);
+		f->failed = true;
+		return;
+	}
+	f->count++;
+}
+
+void evidence_facts_free(evidence_facts *f)
+{
+	for (size_t i = 0; i < f->count; i++) {
+		free(f->lines[i].actor);
+		free(f->lines[i].what);
+		free(f->lines[i].signer);
+		free(f->lines[i].detail);
+	}
+	free(f->lines);
+	f->lines = NULL;
+	f->count = f->cap = 0;
+}
+
+const char **evidence_signers(const evidence_facts *f, size_t *count)
+{
+	*count = 0;
+	const char **out = calloc(f->count ? f->count : 1, sizeof *out);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < f->count; i++) {
+		const evidence_line *l = &f->lines[i];
+		if (strcmp(l->what, "Signataire désigné") != 0 || !l->signer[0])
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < *count && !seen; k++)
+			seen = strcmp(out[k], l->signer) == 0;
+		if (!seen)
+			out[(*count)++] = l->signer;
+	}
+	if (*count == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* ----- the sealer ----- */
+
+bool evidence_sealer_open(const char *dir, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes)
+{
+	*s = (evidence_sealer){.now_s = now_s};
+	char keys[PATH_MAX];
+	if ((size_t)snprintf(keys, sizeof keys, "%s/keys", dir) >= sizeof keys) {
+		snprintf(why, why_bytes, "the data directory's path is too long");
+		return false;
+	}
+	signer_subject platform = {
+	    .kind = SIGNER_KIND_SEAL, .id = EVIDENCE_SEAL_ID, .display_name = EVIDENCE_SEAL_NAME};
+	signer_err err = signer_ca_open(keys, &s->ca);
+	if (!err)
+		err = signer_tsa_enable(s->ca, keys, now_s);
+	if (!err)
+		err = signer_ocsp_enable(s->ca, keys, now_s);
+	if (!err)
+		err = signer_credential_get_or_issue(s->ca, &platform, now_s, SIGNER_CERT_VALIDITY_DAYS_MAX, &s->seal,
+		                                     NULL);
+	if (err) {
+		snprintf(why, why_bytes, "cannot seal with the CA of %s: %s: %s", keys, signer_strerror(err),
+		         signer_last_error());
+		evidence_sealer_close(s);
+		return false;
+	}
+	return true;
+}
+
+void evidence_sealer_close(evidence_sealer *s)
+{
+	signer_credential_free(s->seal);
+	signer_ca_free(s->ca);
+	s->seal = NULL;
+	s->ca = NULL;
+}
+
+/* ----- the documents ----- */
+
+static void put_html(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default: fputc(*s, out);
+		}
+	}
+}
+
+/* dd/mm/yyyy hh:mm:ss in Paris time (docs/paris-time.md), then its offset to UTC. */
+static void paris_time(int64_t us, char out[64])
+{
+	int64_t s = us / 1000000;
+	int32_t offset = proj_paris_offset_s(s);
+	time_t local = (time_t)(s + offset);
+	struct tm tm;
+	gmtime_r(&local, &tm);
+	char day[32];
+	strftime(day, sizeof day, "%d/%m/%Y %H:%M:%S", &tm);
+	snprintf(out, 64, "%s +%02d:00", day, offset / 3600);
+}
+
+static const char CSS[] = "body{font-family:sans-serif;font-size:9pt}"
+                          "h1{font-size:16pt;margin-bottom:4pt}h2{font-size:11pt;margin-top:10pt}"
+                          "p.e{margin:0 0 4pt 0}span.d{font-size:7pt;color:#333}p.h{font-size:8pt}";
+
+/* Who an attestation names as the actor of a line: the signer, the platform, or the firm. */
+static const char *attested_actor(const evidence_line *l, const char *signer)
+{
+	if (strcmp(l->actor, signer) == 0)
+		return signer;
+	if (strcmp(l->actor, "ledgerd") == 0 || strcmp(l->actor, "platform") == 0)
+		return "la plateforme";
+	return "le cabinet";
+}
+
+static void put_document_html(FILE *out, const evidence_facts *f, const char *signer)
+{
+	char made[64];
+	paris_time(f->made_at_us, made);
+	fputs("<html><body><h1>", out);
+	fputs(signer ? EVIDENCE_ATTESTATION_TITLE : EVIDENCE_CERTIFICATE_TITLE, out);
+	fputs("</h1><p>Collecte <b>", out);
+	put_html(out, f->collection);
+	fputs("</b> du cabinet <b>", out);
+	put_html(out, f->firm);
+	fprintf(out, "</b>. Établi le %s par la plateforme " EVIDENCE_SEAL_NAME " et scellé par elle.</p>", made);
+	if (signer) {
+		fputs("<p>Signataire : <b>", out);
+		put_html(out, signer);
+		fputs("</b></p><p>Cette attestation ne montre, du journal de la collecte, que ce qui concerne ce "
+		      "signataire.</p>",
+		      out);
+	}
+	fputs("<h2>Chronologie (heure de Paris)</h2>", out);
+	for (size_t i = 0; i < f->count; i++) {
+		const evidence_line *l = &f->lines[i];
+		if (signer && strcmp(l->signer, signer) != 0)
+			continue;
+		char at[64];
+		paris_time(l->at_us, at);
+		fprintf(out, "<p class=\"e\"><b>%s</b> : ", at);
+		put_html(out, l->what);
+		fputs(" ; par ", out);
+		put_html(out, signer ? attested_actor(l, signer) : l->actor);
+		if (!signer && l->signer[0]) {
+			fputs(" ; signataire ", out);
+			put_html(out, l->signer);
+		}
+		if (l->detail[0]) {
+			fputs("<br/><span class=\"d\">", out);
+			put_html(out, l->detail);
+			fputs("</span>", out);
+		}
+		fputs("</p>", out);
+	}
+	fputs("<h2>Vérification</h2><p class=\"h\">Ce document présente le dossier de preuve de la "
+	      "collecte ; il ne le remplace pas. Font foi les enregistrements du journal ",
+	      out);
+	put_html(out, f->origin);
+	fprintf(out,
+	        " contenus dans le dossier, chacun avec sa preuve d'inclusion (C2SP tlog-proof) dans "
+	        "l'arbre de Merkle du point de contrôle de %llu enregistrements, de racine SHA-256 :</p>"
+	        "<p class=\"h\">%s</p><p class=\"h\">et le fichier evidence.json du dossier, de SHA-256 :</p>"
+	        "<p class=\"h\">%s</p><p class=\"h\">Vérification hors ligne, avec la seule clé publique du "
+	        "journal : ledger-audit verify-evidence DOSSIER.zip --log-key CLÉ.</p></body></html>",
+	        (unsigned long long)f->checkpoint_size, f->root_hex, f->json_sha256_hex);
+}
+
+bool evidence_document(const evidence_facts *f, const char *signer, const evidence_sealer *s, uint8_t **pdf,
+                       size_t *pdf_bytes, char *why, size_t why_bytes)
+{
+	*pdf = NULL;
+	*pdf_bytes = 0;
+	char *html = NULL;
+	size_t html_bytes = 0;
+	FILE *out = open_memstream(&html, &html_bytes);
+	if (!out) {
+		snprintf(why, why_bytes, "out of memory");
+		return false;
+	}
+	put_document_html(out, f, signer);
+	if (fclose(out) != 0) {
+		free(html);
+		snprintf(why, why_bytes, "out of memory");
+		return false;
+	}
+	uint8_t *plain = NULL;
+	size_t plain_bytes = 0;
+	signer_err err = signer_pdf_from_html(html, CSS, &plain, &plain_bytes);
+	free(html);
+	char reason[SIGNER_TEXT_BYTES_MAX];
+	snprintf(reason, sizeof reason, "%s de la collecte %.64s", signer ? "Attestation" : "Certificat de preuve",
+	         f->collection);
+	signer_sign_options o = {.signing_time_s = s->now_s,
+	                         .utc_offset_s = proj_paris_offset_s(s->now_s),
+	                         .reason = reason,
+	                         .location = "France"};
+	if (!err)
+		err = signer_pades_sign_at_level(s->ca, s->seal, SIGNER_LEVEL_B_LTA, plain, plain_bytes, &o, pdf,
+		                                 pdf_bytes);
+	free(plain);
+	if (err) {
+		snprintf(why, why_bytes, "cannot make the %s: %s: %s", signer ? "attestation" : "certificate",
+		         signer_strerror(err), signer_last_error());
+		return false;
+	}
+	return true;
+}
+
+/* True if certificate (DER) is the platform's seal: organizationIdentifier EVIDENCE_SEAL_ID. */
+static bool is_platform_seal(const uint8_t *der, size_t bytes)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)bytes);
+	if (!x)
+		return false;
+	char id[128] = "";
+	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_organizationIdentifier, id, sizeof id);
+	X509_free(x);
+	return strcmp(id, EVIDENCE_SEAL_ID) == 0;
+}
+
+bool evidence_document_check(const uint8_t *pdf, size_t pdf_bytes, const uint8_t *ca_der, size_t ca_der_bytes,
+                             const char *json_sha256_hex, const char *const *says, size_t says_count, char *why,
+                             size_t why_bytes)
+{
+	signer_verified *v = malloc(sizeof *v);
+	if (!v) {
+		snprintf(why, why_bytes, "out of memory");
+		return false;
+	}
+	signer_err err = signer_pdf_verify(pdf, pdf_bytes, ca_der, ca_der_bytes, v);
+	bool ok = false;
+	char *text = NULL;
+	size_t text_bytes = 0;
+	if (err)
+		snprintf(why, why_bytes, "its seal does not verify: %s: %s", signer_strerror(err), signer_last_error());
+	else if (v->signatures == 0 || v->signature_timestamps == 0 || v->timestamps == 0)
+		snprintf(why, why_bytes,
+		         "it is not sealed at B-LTA (%u signatures, %u signature time-stamps, %u document "
+		         "time-stamps)",
+		         v->signatures, v->signature_timestamps, v->timestamps);
+	else if (!is_platform_seal(v->last_signer_certificate, v->last_signer_certificate_bytes))
+		snprintf(why, why_bytes, "its last signature is not the platform's seal (%s)", EVIDENCE_SEAL_ID);
+	else if ((err = signer_pdf_text(pdf, pdf_bytes, &text, &text_bytes)) != SIGNER_OK)
+		snprintf(why, why_bytes, "its text cannot be read: %s: %s", signer_strerror(err), signer_last_error());
+	else if (!strstr(text, json_sha256_hex))
+		snprintf(why, why_bytes, "it does not name this bundle's evidence.json (SHA-256 %s)", json_sha256_hex);
+	else
+		ok = true;
+	for (size_t i = 0; ok && i < says_count; i++)
+		if (says[i] && !strstr(text, says[i])) {
+			snprintf(why, why_bytes, "it does not say \"%s\"", says[i]);
+			ok = false;
+		}
+	free(text);
+	free(v);
+	return ok;
+}

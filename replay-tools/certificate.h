@@ -1,0 +1,82 @@
+/*
+ * certificate.h: the human-readable parts of an evidence bundle (docs/evidence.md): the
+ * certificate of completion (certificat-de-preuve.pdf) and each signer's attestation, laid out
+ * in French by mupdf from the collection's events, sealed by the platform at PAdES B-LTA; and
+ * their check in verify-evidence.
+ */
+#ifndef REPLAY_TOOLS_CERTIFICATE_H
+#define REPLAY_TOOLS_CERTIFICATE_H
+
+#include "events.pb-c.h"
+#include "signer.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The platform's seal: its certificate's organizationIdentifier cannot be a firm id (those are
+ * letters, digits and "._-"), so no firm's seal shares its credential. */
+#define EVIDENCE_SEAL_ID   "JeSignExpert (plateforme)"
+#define EVIDENCE_SEAL_NAME "JeSignExpert"
+
+#define EVIDENCE_CERTIFICATE_TITLE "Certificat de preuve"
+#define EVIDENCE_ATTESTATION_TITLE "Attestation de signature"
+
+/* One event as the documents show it. Strings are owned. */
+typedef struct evidence_line {
+	int64_t at_us;
+	char *actor;
+	char *what;   /* in French: "Document déposé", "Signature apposée", … */
+	char *signer; /* the signer the event is about ("" if none) */
+	char *detail; /* a file name, hashes, a method: "" if none */
+} evidence_line;
+
+typedef struct evidence_facts {
+	const char *firm, *collection, *origin;
+	uint64_t checkpoint_size;
+	char root_hex[65];
+	char json_sha256_hex[65]; /* of the bundle's evidence.json, which every document names */
+	int64_t made_at_us;
+	evidence_line *lines;
+	size_t count, cap;
+	bool failed; /* out of memory on the way */
+} evidence_facts;
+
+/* Adds ev (whose payload is m) to f. */
+void evidence_facts_add(evidence_facts *f, const Ledger__Events__Event *ev, const ProtobufCMessage *m);
+void evidence_facts_free(evidence_facts *f);
+
+/* The distinct persons the collection asked to sign (signer_added), in order; *count of them.
+ * The pointers are into f. NULL with *count 0 if there are none or memory runs out. */
+const char **evidence_signers(const evidence_facts *f, size_t *count);
+
+/* What seals the documents: the CA of a data directory with its TSA and OCSP responder, and the
+ * platform's seal credential, at now_s (the system clock: never an operator's choice). */
+typedef struct evidence_sealer {
+	signer_ca *ca;
+	signer_credential *seal;
+	int64_t now_s;
+} evidence_sealer;
+
+bool evidence_sealer_open(const char *dir, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes);
+void evidence_sealer_close(evidence_sealer *s);
+
+/*
+ * The certificate of completion (signer NULL: every event) or signer's attestation (only the
+ * events about that signer, and nobody else's name), laid out as an A4 PDF and sealed at B-LTA.
+ * *pdf is the caller's (free()).
+ */
+bool evidence_document(const evidence_facts *f, const char *signer, const evidence_sealer *s, uint8_t **pdf,
+                       size_t *pdf_bytes, char *why, size_t why_bytes);
+
+/*
+ * verify-evidence's check of such a document: every signature and time-stamp verifies against
+ * ca_der (signer_pdf_verify), there is a signature time-stamp and a document time-stamp
+ * (B-LTA), the last signature is the platform's seal, and the text names json_sha256_hex and
+ * holds each of says (NULL entries are skipped): the title, the signer's email.
+ */
+bool evidence_document_check(const uint8_t *pdf, size_t pdf_bytes, const uint8_t *ca_der, size_t ca_der_bytes,
+                             const char *json_sha256_hex, const char *const *says, size_t says_count, char *why,
+                             size_t why_bytes);
+
+#endif

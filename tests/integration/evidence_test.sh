@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# evidence_test: the human-readable part of an evidence bundle (docs/evidence.md). A collection
+# signed by two external signers gives a certificate of completion and one attestation per
+# signer, each sealed by the platform at PAdES B-LTA: pdfsig, qpdf and openssl accept the seal,
+# pdftotext reads the French; an attestation shows its signer only; verify-evidence refuses a
+# bundle whose sealed documents are missing, changed, swapped or from another bundle.
+set -uo pipefail
+bin=${1:?usage: evidence_test.sh BIN_DIR}
+dir=$(mktemp -d /tmp/ledger-evidence-XXXXXX)
+pid=
+. "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
+
+d=$dir/d
+ctl() { "$bin/ledgerctl" --data "$d" "$@"; }
+audit() { "$bin/ledger-audit" "$@"; }
+"$bin/ledgerd" init --data "$d" >/dev/null || { echo "FAIL: init"; exit 1; }
+"$bin/ledgerd" serve --data "$d" >"$dir/log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
+
+/usr/bin/python3 "$(dirname "$0")/../support/make_pdf.py" "$dir/doc.pdf" --text "Lettre de mission 2027"
+ec=ec@evidence.fr
+ctl --platform account add $ec --name "EC Preuve" --ec >/dev/null
+ctl --platform firm add EVD --name "Cabinet Preuve" --ec $ec >/dev/null
+ctl --as $ec credits add --firm EVD --credits 5 >/dev/null
+col=$(ctl --as $ec collection create --firm EVD --kind signature --title "Lettre de mission")
+ctl --as $ec collection add-document --firm EVD "$col" "$dir/doc.pdf" >/dev/null
+ctl --as $ec collection add-signer --firm EVD "$col" --email anne@client-a.fr --name "Anne Àlavoine" \
+	--external --phone "+33 6 11 22 33 44" >/dev/null
+ctl --as $ec collection add-signer --firm EVD "$col" --email bruno@client-b.fr --name "Bruno Bérard" \
+	--external --phone "+33 6 55 66 77 88" >/dev/null
+ctl --as $ec collection send --firm EVD "$col" >/dev/null
+for who in anne@client-a.fr bruno@client-b.fr; do
+	ctl --platform collection report --firm EVD "$col" --signer $who --action authenticated --method sms \
+		--provider-ref "OTP-$who" >/dev/null
+	ctl --platform collection report --firm EVD "$col" --signer $who --action consented >/dev/null
+done
+state=
+for _ in $(seq 100); do
+	state=$(ctl --as $ec --json collection show --firm EVD "$col" |
+		/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["collection"]["state"])')
+	[ "$state" = completed ] && break
+	sleep 0.1
+done
+checks=$((checks + 1))
+[ "$state" = completed ] || fail "the collection did not complete (state $state)"
+
+cp "$d/keys/log.vkey" "$dir/log.vkey"
+expect 0 "evidence bundle" -- audit evidence --data "$d" --firm EVD --collection "$col" -o "$dir/ev.zip"
+expect 0 "verify-evidence" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/log.vkey"
+contains "the certificate of completion and 2 attestations are sealed by the platform at B-LTA" \
+	"the certificate and both attestations are checked"
+expect 0 "verify-evidence --json" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/log.vkey" --json
+equals 'j["ok"] and j["sealed_documents"]' 3 "three sealed documents"
+
+# The sealed documents, as independent tools see them.
+mkdir -p "$dir/x"
+(cd "$dir/x" && unzip -q "$dir/ev.zip" certificat-de-preuve.pdf 'attestations/*' evidence.json)
+sha() { printf %s "$1" | sha256sum | cut -c1-64; }
+# pdftotext, with typographic ligatures ("ﬁ") written as their letters
+text() {
+	pdftotext -enc UTF-8 "$1" - | /usr/bin/python3 -c \
+		'import sys, unicodedata; print(unicodedata.normalize("NFKC", sys.stdin.read()))'
+}
+att_a=$dir/x/attestations/$(sha anne@client-a.fr).pdf
+att_b=$dir/x/attestations/$(sha bruno@client-b.fr).pdf
+json_sha=$(sha256sum "$dir/x/evidence.json" | cut -c1-64)
+for f in "$dir/x/certificat-de-preuve.pdf" "$att_a" "$att_b"; do
+	name=${f#"$dir"/x/}
+	expect 0 "$name: qpdf --check" -- qpdf --check "$f"
+	expect 0 "$name: pdfsig" -- pdfsig "$f"
+	contains "Signature Field Name: Signature1" "$name: a seal"
+	contains "Signer Certificate Common Name: JeSignExpert" "$name: sealed by the platform"
+	contains "Signature is Valid." "$name: pdfsig: the seal is valid"
+	contains "ETSI.CAdES.detached" "$name: a PAdES seal"
+	expect 0 "$name: pdftotext" -- text "$f"
+	contains "$json_sha" "$name names the bundle's evidence.json"
+	contains "Établi le" "$name: French with its accents"
+done
+# The document time-stamp (B-LTA) and the /DSS (B-LT) of the certificate, by openssl and qpdf.
+expect 0 "certificate: the /DSS and the time-stamps (qpdf + openssl)" -- /usr/bin/python3 \
+	"$(dirname "$0")/dss_check.py" "$dir/x/certificat-de-preuve.pdf" "$d/keys/signer-ca.pem" --ocsp 2
+expect 0 "certificate text" -- text "$dir/x/certificat-de-preuve.pdf"
+contains "Certificat de preuve" "the certificate's title"
+contains "anne@client-a.fr" "the certificate names the first signer"
+contains "bruno@client-b.fr" "the certificate names the second signer"
+contains "Consentement du signataire" "the certificate shows the consents"
+contains "OTP-anne@client-a.fr" "the certificate shows the authentication reference"
+expect 0 "attestation text" -- text "$att_a"
+contains "Attestation de signature" "the attestation's title"
+contains "anne@client-a.fr" "the attestation names its signer"
+contains "Signature apposée" "the attestation shows the signature"
+checks=$((checks + 1))
+case "$out" in *bruno* | *Bérard* | *OTP-bruno*) fail "the attestation of anne shows the other signer" ;; esac
+
+# Tampered bundles: each is refused, with the reason.
+/usr/bin/python3 - "$dir/ev.zip" "$dir" "$(basename "$att_a")" "$(basename "$att_b")" <<'PY'
+import re, sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+out, a, b = sys.argv[2], "attestations/" + sys.argv[3], "attestations/" + sys.argv[4]
+def write(name, change):
+    with zipfile.ZipFile(f"{out}/{name}.zip", "w") as z:
+        for n in src.namelist():
+            data = change(n, src.read(n))
+            if data is not None:
+                z.writestr(n, data)
+def flip(data):
+    i = re.search(rb"/Contents\s*<", data).end() + 20
+    return data[:i] + (b"1" if data[i:i + 1] != b"1" else b"2") + data[i + 1:]
+write("no-certificate", lambda n, d: None if n == "certificat-de-preuve.pdf" else d)
+write("no-attestation", lambda n, d: None if n == b else d)
+write("certificate-changed", lambda n, d: flip(d) if n == "certificat-de-preuve.pdf" else d)
+write("attestation-as-certificate", lambda n, d: src.read(a) if n == "certificat-de-preuve.pdf" else d)
+write("attestations-swapped", lambda n, d: src.read(b) if n == a else src.read(a) if n == b else d)
+PY
+v() { audit verify-evidence "$dir/$1.zip" --log-key "$dir/log.vkey"; }
+expect 1 "a bundle without its certificate" -- v no-certificate
+contains "no certificat-de-preuve.pdf" "says the certificate is missing"
+expect 1 "a bundle without one signer's attestation" -- v no-attestation
+contains "has no attestation" "says an attestation is missing"
+expect 1 "a changed certificate" -- v certificate-changed
+contains "certificat-de-preuve.pdf: its seal does not verify" "says the seal does not verify"
+expect 1 "an attestation passed off as the certificate" -- v attestation-as-certificate
+contains "does not say \"Certificat de preuve\"" "says it is not a certificate"
+expect 1 "attestations swapped between signers" -- v attestations-swapped
+contains "does not say \"" "says whose it is not"
+
+# A certificate from another bundle of the same collection (one more event since) is refused.
+ctl --as $ec credits add --firm EVD --credits 1 >/dev/null
+expect 0 "a later bundle" -- audit evidence --data "$d" --firm EVD --collection "$col" -o "$dir/ev2.zip"
+/usr/bin/python3 - "$dir/ev.zip" "$dir/ev2.zip" "$dir/mixed.zip" <<'PY'
+import sys, zipfile
+old, new = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2])
+with zipfile.ZipFile(sys.argv[3], "w") as z:
+    for n in old.namelist():
+        z.writestr(n, new.read(n) if n == "certificat-de-preuve.pdf" else old.read(n))
+PY
+expect 1 "a certificate from another bundle" -- v mixed
+contains "does not name this bundle's evidence.json" "says it belongs to another bundle"
+
+report evidence_test
