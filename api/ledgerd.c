@@ -5,6 +5,7 @@
 #include "ledger.h"
 #include "projections.h"
 #include "server.h"
+#include "signer.h"
 #include "tlog.h"
 #include "token.h"
 
@@ -62,6 +63,14 @@ static const char usage[] =
     "  --witness VKEY      a witness whose cosignatures of the checkpoints are kept and\n"
     "                      served (its C2SP cosignature/v1 verifier key file; repeatable,\n"
     "                      up to " STRINGIFY(API_WITNESSES_MAX) ")\n"
+    "  --tsa-url URL       time-stamps (PAdES B-T, B-LTA) from this external RFC 3161\n"
+    "                      authority (HTTP POST application/timestamp-query) instead of\n"
+    "                      the CA's own; needs --tsa-ca. A signature is refused when its\n"
+    "                      time and the service's clock are further apart than\n"
+    "                      --tsa-tolerance, or when it cannot answer (docs/signer.md)\n"
+    "  --tsa-ca FILE       PEM certificates the authority's tokens must chain to\n"
+    "  --tsa-tolerance S   the largest gap allowed, in seconds (default " STRINGIFY(API_TSA_TOLERANCE_S_DEFAULT) ", at most " STRINGIFY(SIGNER_TSA_TOLERANCE_S_MAX) ")\n"
+    "  --tsa-timeout-ms MS how long one time-stamp request may take (default " STRINGIFY(API_TSA_TIMEOUT_MS_DEFAULT) ")\n"
     "  --workers N         requests served concurrently (default " STRINGIFY(API_WORKERS_DEFAULT) ", at most " STRINGIFY(API_WORKERS_MAX) ")\n"
     "  --map-size BYTES    initial LMDB map size (default 64 MiB; suffixes K M G)\n"
     "  --map-size-max BYTES  the map doubles when full up to this (default 64 GiB); past it\n"
@@ -84,17 +93,36 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* A descriptor number as the supervisor passed it: decimal digits only, no sign, in range. */
-static bool parse_fd(const char *s, int *out)
+/* Decimal digits only (no sign, no space), min to max. */
+static bool parse_decimal(const char *s, long min, long max, long *out)
 {
 	if (*s < '0' || *s > '9')
 		return false;
 	char *end;
 	errno = 0;
 	long v = strtol(s, &end, 10);
-	if (errno || *end || v > API_READY_FD_MAX)
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* A descriptor number as the supervisor passed it. */
+static bool parse_fd(const char *s, int *out)
+{
+	long v;
+	if (!parse_decimal(s, 0, API_READY_FD_MAX, &v))
 		return false;
 	*out = (int)v;
+	return true;
+}
+
+static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	long v;
+	if (!parse_decimal(s, (long)min, (long)max, &v))
+		return false;
+	*out = (uint32_t)v;
 	return true;
 }
 
@@ -268,6 +296,10 @@ int main(int argc, char **argv)
 	    {"tls-client-auth", no_argument, NULL, 'a'},
 	    {"log-origin", required_argument, NULL, 'o'},
 	    {"witness", required_argument, NULL, 'W'},
+	    {"tsa-url", required_argument, NULL, 'T'},
+	    {"tsa-ca", required_argument, NULL, 'U'},
+	    {"tsa-tolerance", required_argument, NULL, 'X'},
+	    {"tsa-timeout-ms", required_argument, NULL, 'Y'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -325,6 +357,19 @@ int main(int argc, char **argv)
 				                   optarg);
 			o.witness_files[witnesses++] = optarg;
 			break;
+		case 'T': o.tsa_url = optarg; break;
+		case 'U': o.tsa_ca_file = optarg; break;
+		case 'X':
+			if (!parse_u32(optarg, 1, SIGNER_TSA_TOLERANCE_S_MAX, &o.tsa_tolerance_s))
+				return usage_error(
+				    "--tsa-tolerance %s: seconds, 1 to " STRINGIFY(SIGNER_TSA_TOLERANCE_S_MAX), optarg);
+			break;
+		case 'Y':
+			if (!parse_u32(optarg, 1, SIGNER_TSA_TIMEOUT_MS_MAX, &o.tsa_timeout_ms))
+				return usage_error(
+				    "--tsa-timeout-ms %s: milliseconds, 1 to " STRINGIFY(SIGNER_TSA_TIMEOUT_MS_MAX),
+				    optarg);
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return usage_error("%s", "bad option");
 		}
@@ -341,6 +386,13 @@ int main(int argc, char **argv)
 		        o.clock_file);
 		return 1;
 	}
+	if ((o.tsa_url || o.tsa_ca_file || o.tsa_tolerance_s || o.tsa_timeout_ms) && strcmp(cmd, "serve") != 0)
+		return usage_error("%s", "the --tsa-* options are for serve");
+	if (!o.tsa_url != !o.tsa_ca_file)
+		return usage_error("%s",
+		                   "--tsa-url and --tsa-ca go together: the authority and what its tokens chain to");
+	if ((o.tsa_tolerance_s || o.tsa_timeout_ms) && !o.tsa_url)
+		return usage_error("%s", "--tsa-tolerance and --tsa-timeout-ms need --tsa-url");
 	if (log_origin && strcmp(cmd, "init") != 0)
 		return usage_error("--log-origin %s: only init takes it", log_origin);
 	if (strcmp(cmd, "init") == 0)

@@ -194,10 +194,23 @@ static int server_open_services(server *s, const char *abs_dir)
 	sodium_memzero(personal, sizeof personal);
 	if (!api_signer_ca(abs_dir, server_clock(s) / 1000000, &s->ca))
 		return 1;
+	/* An external time-stamping authority: its anchors are read now, nothing is sent yet. */
+	const api_server_options *opt = s->o;
+	signer_err tsa_err = SIGNER_OK;
+	if (opt->tsa_url &&
+	    (tsa_err = signer_tsa_remote_new(opt->tsa_url, opt->tsa_ca_file,
+	                                     opt->tsa_tolerance_s ? opt->tsa_tolerance_s : API_TSA_TOLERANCE_S_DEFAULT,
+	                                     opt->tsa_timeout_ms ? opt->tsa_timeout_ms : API_TSA_TIMEOUT_MS_DEFAULT,
+	                                     &s->tsa)) != SIGNER_OK) {
+		fprintf(stderr, "ledgerd: --tsa-url %s: %s (%s)\n", opt->tsa_url, signer_strerror(tsa_err),
+		        signer_last_error());
+		return 1;
+	}
 	api_signing_options so = {.l = s->l,
 	                          .p = s->p,
 	                          .committer = s->committer,
 	                          .ca = s->ca,
+	                          .tsa = s->tsa,
 	                          .clock_us = server_clock,
 	                          .clock_ctx = s,
 	                          .document_bytes_max = SIGNER_PDF_BYTES_MAX};
@@ -252,6 +265,7 @@ static void server_drain(server *s)
 	(void)leaked_workers;
 	ledger_committer_free(s->committer);
 	signer_ca_free(s->ca);
+	signer_tsa_remote_free(s->tsa);
 	proj_close(s->p);
 	ledger_close(s->l);
 	if (s->log_key) {

@@ -52,7 +52,16 @@ typedef struct api_server_options {
 	/* Witnesses whose cosignatures of checkpoints are kept: C2SP verifier key files (type 0x04),
 	 * NULL-terminated. */
 	const char *witness_files[API_WITNESSES_MAX + 1];
+	/* An external RFC 3161 time-stamping authority instead of the CA's own (NULL: the CA's):
+	 * its URL, the PEM file of the certificates its tokens must chain to, the largest gap
+	 * allowed between its time and the service's clock, and how long one request may take. */
+	const char *tsa_url, *tsa_ca_file;
+	uint32_t tsa_tolerance_s; /* 0: API_TSA_TOLERANCE_S_DEFAULT */
+	uint32_t tsa_timeout_ms;  /* 0: API_TSA_TIMEOUT_MS_DEFAULT */
 } api_server_options;
+
+#define API_TSA_TOLERANCE_S_DEFAULT 60u
+#define API_TSA_TIMEOUT_MS_DEFAULT  10000u
 
 /* ledgerd's exit status when the store is refused as damaged (a page walk that crashed or
  * failed, a broken hash chain): a restart cannot help, a restore from a backup does

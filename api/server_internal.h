@@ -97,6 +97,7 @@ struct server {
 	bool expirer_stop;
 	size_t request_bytes_max, document_bytes_max;
 	signer_ca *ca;
+	signer_tsa_remote *tsa; /* --tsa-url, or NULL */
 	api_signing *signing;
 	atomic_uint imports_parsing;     /* imported files being read now (handle.c) */
 	api_listener_guard listeners;    /* every listener, and the thread that revives them */

@@ -142,6 +142,8 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	                      .organisation = task->external ? "" : task->firm_name};
 	signer_credential *cred = NULL;
 	signer_err err = signer_credential_get_or_issue(s->o.ca, &who, now_s, API_SIGNING_CERT_DAYS, &cred, NULL);
+	if (!err)
+		signer_credential_use_tsa(cred, s->o.tsa);
 	signer_rect rect;
 	signer_pdf_info *info = NULL;
 	if (!err && task->visible) {

@@ -28,6 +28,7 @@ typedef struct api_signing_options {
 	proj *p;
 	ledger_committer *committer;
 	signer_ca *ca;
+	const signer_tsa_remote *tsa;   /* an external time-stamping authority, or NULL: the CA's */
 	int64_t (*clock_us)(void *ctx); /* the service's (injectable) clock */
 	void *clock_ctx;
 	size_t document_bytes_max; /* a document to sign, after earlier signatures */

@@ -39,6 +39,8 @@ const char *signer_strerror(signer_err err)
 	case SIGNER_ERR_CRYPTO: return "cryptography error";
 	case SIGNER_ERR_PDF_WRITE: return "cannot write the signed PDF";
 	case SIGNER_ERR_NOMEM: return "out of memory";
+	case SIGNER_ERR_TSA: return "time-stamping authority failed";
+	case SIGNER_ERR_CLOCK: return "clock disagrees with the time-stamping authority";
 	}
 	return "unknown error";
 }

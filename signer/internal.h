@@ -9,6 +9,7 @@
 #include <mupdf/fitz.h>
 #include <mupdf/pdf.h>
 #include <openssl/evp.h>
+#include <openssl/ts.h>
 #include <openssl/x509.h>
 
 #define SIGNER_SHA256_BYTES 32u
@@ -67,6 +68,7 @@ struct signer_credential {
 	X509 *ca_certificate;
 	EVP_PKEY *tsa_key; /* the CA's time-stamping unit, when enabled: PAdES B-T */
 	X509 *tsa_certificate;
+	const signer_tsa_remote *tsa_remote; /* an external TSA instead (signer_credential_use_tsa), borrowed */
 	int64_t not_before_s;
 	int64_t not_after_s;
 };
@@ -91,5 +93,25 @@ signer_err signer_cms_sign(const signer_credential *credential, const uint8_t di
  */
 signer_err signer_tsa_token(const signer_credential *credential, const uint8_t digest[SIGNER_SHA256_BYTES],
                             int64_t time_s, uint8_t **der, size_t *der_bytes);
+
+/* A TimeStampReq (version 1) for digest (SHA-256), asking for the certificates, with a random
+ * 64-bit nonce; NULL if OpenSSL fails. The caller TS_REQ_free()s it. */
+TS_REQ *signer_tsa_request(const uint8_t digest[SIGNER_SHA256_BYTES]);
+
+/* ----- an external time-stamping authority (signer/tsa_remote.c) ----- */
+
+/*
+ * A token for digest from the external TSA: the request signer_tsa_request() makes, sent over
+ * HTTP (RFC 3161 section 3.4), the reply checked (granted, the token's signature chains to the
+ * configured anchors, its imprint and nonce are the request's) and its time compared with
+ * time_s, the service's clock: SIGNER_ERR_CLOCK beyond the tolerance. SIGNER_ERR_TSA when the
+ * authority cannot be reached or answers anything else.
+ */
+signer_err signer_tsa_remote_token(const signer_tsa_remote *tsa, const uint8_t digest[SIGNER_SHA256_BYTES],
+                                   int64_t time_s, uint8_t **der, size_t *der_bytes);
+
+/* The i-th certificate of the time-stamping authority's chain that a /DSS holds (the CA's TSA
+ * unit, or the external authority's anchors); NULL past the last. */
+X509 *signer_tsa_dss_certificate(const signer_credential *credential, size_t i);
 
 #endif

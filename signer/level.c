@@ -28,7 +28,9 @@ signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credenti
 		err = signer_ca_crl(ca, o->signing_time_s, &crl, &crl_bytes);
 	if (!err && long_term)
 		err = signer_ca_ocsp(ca, credential, o->signing_time_s, &ocsp[0], &ocsp_bytes[0]);
-	if (!err && long_term)
+	/* (an external authority's revocation data is the authority's to give: not fetched here) */
+	bool own_tsa = !credential->tsa_remote;
+	if (!err && long_term && own_tsa)
 		err = signer_ca_ocsp(ca, NULL, o->signing_time_s, &ocsp[1], &ocsp_bytes[1]);
 	const uint8_t *const ocsps[2] = {ocsp[0], ocsp[1]};
 	signer_sign_options at = *o;
@@ -37,7 +39,7 @@ signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credenti
 	at.crl_der_bytes = crl_bytes;
 	at.ocsp_der = ocsps;
 	at.ocsp_der_bytes = ocsp_bytes;
-	at.ocsp_count = long_term ? 2 : 0;
+	at.ocsp_count = long_term ? (own_tsa ? 2 : 1) : 0;
 	at.document_timestamp = level >= SIGNER_LEVEL_B_LTA; /* B-LTA: a document time-stamp last */
 	if (!err)
 		err = signer_pades_sign(pdf, pdf_bytes, credential, &at, out, out_bytes);

@@ -490,7 +490,9 @@ static signer_err add_dss(signer_fz *fz, const signer_credential *credential, co
 			pdf_dict_puts_drop(ctx, dss, "CRLs", crls);
 		}
 		add_certificate(ctx, doc, certs, credential->certificate);
-		add_certificate(ctx, doc, certs, credential->tsa_certificate);
+		X509 *tsa;
+		for (size_t i = 0; (tsa = signer_tsa_dss_certificate(credential, i)) != NULL; i++)
+			add_certificate(ctx, doc, certs, tsa);
 		add_certificate(ctx, doc, certs, credential->ca_certificate);
 		pdf_array_push_drop(ctx, crls, add_bytes_stream(ctx, doc, o->crl_der, o->crl_der_bytes));
 		if (o->ocsp_count) {

@@ -86,6 +86,8 @@ typedef enum {
 	SIGNER_ERR_CRYPTO,    /* OpenSSL failed: its reason is in the message */
 	SIGNER_ERR_PDF_WRITE, /* mupdf failed to write the signed document */
 	SIGNER_ERR_NOMEM,
+	SIGNER_ERR_TSA, /* the external time-stamping authority cannot be reached, or its reply is not a valid token */
+	SIGNER_ERR_CLOCK, /* the time-stamping authority's time and the service's clock disagree */
 } signer_err;
 
 /* A static string naming err. Never NULL. */
@@ -252,6 +254,35 @@ signer_err signer_credential_certificate(const signer_credential *credential, ui
 
 /* The certificate's validity, seconds since the epoch. */
 void signer_credential_validity(const signer_credential *credential, int64_t *not_before_s, int64_t *not_after_s);
+
+/* ----- an external time-stamping authority (signer/tsa_remote.c) ----- */
+
+/* Limits of one exchange with an external TSA. */
+#define SIGNER_TSA_REPLY_BYTES_MAX (64u * 1024u) /* a TimeStampResp: a token and a few certificates */
+#define SIGNER_TSA_TIMEOUT_MS_MAX  60000u
+#define SIGNER_TSA_TOLERANCE_S_MAX 3600u
+
+typedef struct signer_tsa_remote signer_tsa_remote;
+
+/*
+ * An RFC 3161 time-stamping authority reached over HTTP(S) at url (POST
+ * application/timestamp-query, RFC 3161 section 3.4, through libcurl), whose tokens must chain
+ * to the certificates of the PEM file anchors (the authority's CA), be within tolerance_s of the
+ * service's clock (1..SIGNER_TSA_TOLERANCE_S_MAX), and come within timeout_ms
+ * (1..SIGNER_TSA_TIMEOUT_MS_MAX). Nothing is sent until a signature needs a token. Call it
+ * before threads start (it initialises libcurl). SIGNER_ERR_INVALID for a bad url or limit,
+ * SIGNER_ERR_KEYS for an anchors file without a certificate.
+ */
+signer_err signer_tsa_remote_new(const char *url, const char *anchors, uint32_t tolerance_s, uint32_t timeout_ms,
+                                 signer_tsa_remote **out);
+void signer_tsa_remote_free(signer_tsa_remote *tsa);
+
+/*
+ * From now on credential's time-stamps (B-T, B-LTA) come from tsa (NULL: the CA's own unit
+ * again), which must outlive the credential. A /DSS then holds tsa's anchors, and no OCSP
+ * response for the authority's certificate (its revocation data is the authority's to give).
+ */
+void signer_credential_use_tsa(signer_credential *credential, const signer_tsa_remote *tsa);
 
 /* ----- signing (signer/pades.c) ----- */
 

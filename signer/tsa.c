@@ -41,8 +41,7 @@ static ASN1_INTEGER *tsa_serial(TS_RESP_CTX *ctx, void *data)
 	return serial;
 }
 
-/* The DER of a TimeStampReq for digest (SHA-256), asking for the certificates, with a nonce. */
-static BIO *request(const uint8_t digest[SIGNER_SHA256_BYTES])
+TS_REQ *signer_tsa_request(const uint8_t digest[SIGNER_SHA256_BYTES])
 {
 	TS_REQ *req = TS_REQ_new();
 	TS_MSG_IMPRINT *imprint = TS_MSG_IMPRINT_new();
@@ -50,22 +49,33 @@ static BIO *request(const uint8_t digest[SIGNER_SHA256_BYTES])
 	ASN1_INTEGER *nonce = NULL;
 	BIGNUM *bn = NULL;
 	unsigned char random[8];
-	BIO *out = NULL;
 	bool ok = req && imprint && algorithm && RAND_bytes(random, sizeof random) == 1 &&
 	          (bn = BN_bin2bn(random, sizeof random, NULL)) && (nonce = BN_to_ASN1_INTEGER(bn, NULL)) &&
 	          X509_ALGOR_set0(algorithm, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL) &&
 	          TS_MSG_IMPRINT_set_algo(imprint, algorithm) &&
 	          TS_MSG_IMPRINT_set_msg(imprint, (unsigned char *)digest, SIGNER_SHA256_BYTES) &&
 	          TS_REQ_set_version(req, 1) && TS_REQ_set_msg_imprint(req, imprint) && TS_REQ_set_nonce(req, nonce) &&
-	          TS_REQ_set_cert_req(req, 1) && (out = BIO_new(BIO_s_mem())) && i2d_TS_REQ_bio(out, req);
+	          TS_REQ_set_cert_req(req, 1);
 	if (!ok) {
-		BIO_free(out);
-		out = NULL;
+		TS_REQ_free(req);
+		req = NULL;
 	}
 	BN_free(bn);
 	ASN1_INTEGER_free(nonce);
 	X509_ALGOR_free(algorithm);
 	TS_MSG_IMPRINT_free(imprint);
+	return req;
+}
+
+/* The request's DER in a memory BIO, as the time-stamping unit reads it. */
+static BIO *request(const uint8_t digest[SIGNER_SHA256_BYTES])
+{
+	TS_REQ *req = signer_tsa_request(digest);
+	BIO *out = req ? BIO_new(BIO_s_mem()) : NULL;
+	if (out && !i2d_TS_REQ_bio(out, req)) {
+		BIO_free(out);
+		out = NULL;
+	}
 	TS_REQ_free(req);
 	return out;
 }
@@ -75,6 +85,8 @@ signer_err signer_tsa_token(const signer_credential *credential, const uint8_t d
 {
 	*der = NULL;
 	*der_bytes = 0;
+	if (credential->tsa_remote) /* an external authority, configured (signer/tsa_remote.c) */
+		return signer_tsa_remote_token(credential->tsa_remote, digest, time_s, der, der_bytes);
 	if (!credential->tsa_key || !credential->tsa_certificate)
 		return signer_fail(SIGNER_ERR_KEYS, "no time-stamping unit (signer_tsa_enable)");
 	signer_err err = SIGNER_ERR_CRYPTO;
