@@ -205,26 +205,15 @@ const char **evidence_signers(const evidence_facts *f, size_t *count)
 
 /* ----- the sealer ----- */
 
-bool evidence_sealer_open(const char *dir, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes)
+/* The platform's seal credential from s->ca. */
+static bool issue_seal(evidence_sealer *s, char *why, size_t why_bytes)
 {
-	*s = (evidence_sealer){.now_s = now_s};
-	char keys[PATH_MAX];
-	if ((size_t)snprintf(keys, sizeof keys, "%s/keys", dir) >= sizeof keys) {
-		snprintf(why, why_bytes, "the data directory's path is too long");
-		return false;
-	}
 	signer_subject platform = {
 	    .kind = SIGNER_KIND_SEAL, .id = EVIDENCE_SEAL_ID, .display_name = EVIDENCE_SEAL_NAME};
-	signer_err err = signer_ca_open(keys, &s->ca);
-	if (!err)
-		err = signer_tsa_enable(s->ca, keys, now_s);
-	if (!err)
-		err = signer_ocsp_enable(s->ca, keys, now_s);
-	if (!err)
-		err = signer_credential_get_or_issue(s->ca, &platform, now_s, SIGNER_CERT_VALIDITY_DAYS_MAX, &s->seal,
-		                                     NULL);
+	signer_err err =
+	    signer_credential_get_or_issue(s->ca, &platform, s->now_s, SIGNER_CERT_VALIDITY_DAYS_MAX, &s->seal, NULL);
 	if (err) {
-		snprintf(why, why_bytes, "cannot seal with the CA of %s: %s: %s", keys, signer_strerror(err),
+		snprintf(why, why_bytes, "cannot issue the platform's seal: %s: %s", signer_strerror(err),
 		         signer_last_error());
 		evidence_sealer_close(s);
 		return false;
@@ -232,10 +221,39 @@ bool evidence_sealer_open(const char *dir, int64_t now_s, evidence_sealer *s, ch
 	return true;
 }
 
+bool evidence_sealer_open(const char *dir, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes)
+{
+	*s = (evidence_sealer){.now_s = now_s, .owns_ca = true};
+	char keys[PATH_MAX];
+	if ((size_t)snprintf(keys, sizeof keys, "%s/keys", dir) >= sizeof keys) {
+		snprintf(why, why_bytes, "the data directory's path is too long");
+		return false;
+	}
+	signer_err err = signer_ca_open(keys, &s->ca);
+	if (!err)
+		err = signer_tsa_enable(s->ca, keys, now_s);
+	if (!err)
+		err = signer_ocsp_enable(s->ca, keys, now_s);
+	if (err) {
+		snprintf(why, why_bytes, "cannot seal with the CA of %s: %s: %s", keys, signer_strerror(err),
+		         signer_last_error());
+		evidence_sealer_close(s);
+		return false;
+	}
+	return issue_seal(s, why, why_bytes);
+}
+
+bool evidence_sealer_with(signer_ca *ca, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes)
+{
+	*s = (evidence_sealer){.ca = ca, .now_s = now_s};
+	return issue_seal(s, why, why_bytes);
+}
+
 void evidence_sealer_close(evidence_sealer *s)
 {
 	signer_credential_free(s->seal);
-	signer_ca_free(s->ca);
+	if (s->owns_ca)
+		signer_ca_free(s->ca);
 	s->seal = NULL;
 	s->ca = NULL;
 }

@@ -54,11 +54,15 @@ const char **evidence_signers(const evidence_facts *f, size_t *count);
  * platform's seal credential, at now_s (the system clock: never an operator's choice). */
 typedef struct evidence_sealer {
 	signer_ca *ca;
+	bool owns_ca;
 	signer_credential *seal;
 	int64_t now_s;
 } evidence_sealer;
 
+/* The CA of data directory dir, opened here (ledger-audit). */
 bool evidence_sealer_open(const char *dir, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes);
+/* ca, open already with its TSA and OCSP responder (ledgerd's): borrowed, not freed. */
+bool evidence_sealer_with(signer_ca *ca, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes);
 void evidence_sealer_close(evidence_sealer *s);
 
 /*

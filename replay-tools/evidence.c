@@ -16,7 +16,7 @@
  *                    sealed documents are sealed, and name this bundle
  */
 #include "audit.h"
-#include "certificate.h"
+#include "evidence.h"
 #include "signer.h"
 #include "tlog.h"
 
@@ -39,26 +39,6 @@
 #define DOCUMENTS_MAX_ZIP          5100u /* 50 documents, each uploaded once and signed by at most 50 signers, x2 */
 
 /* ----- writing ----- */
-
-/* DIR/keys/signer-ca.pem as DER: the trust anchor of the signed versions (the certificate only:
- * the CA's key is never read here). */
-static bool signer_ca_certificate_file(const char *dir, uint8_t *der, size_t cap, size_t *bytes)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/keys/%s", dir, SIGNER_CA_CERT_FILE);
-	FILE *f = fopen(path, "re");
-	X509 *ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	int n = ca ? i2d_X509(ca, NULL) : -1;
-	unsigned char *p = der;
-	bool ok = n > 0 && (size_t)n <= cap && i2d_X509(ca, &p) == n;
-	X509_free(ca);
-	if (!ok)
-		fprintf(stderr, "ledger-audit evidence: %s: not a readable certificate\n", path);
-	*bytes = ok ? (size_t)n : 0;
-	return ok;
-}
 
 typedef struct growing {
 	char *text;
@@ -370,32 +350,19 @@ static bool add_sealed_documents(zip_t *z, const evidence_facts *facts, const ev
 	return ok;
 }
 
-int audit_evidence(const char *dir, const char *key_path, const char *firm, const char *collection,
-                   const char *checkpoint_path, const char *output)
+int evidence_write(const evidence_source *src, const char *firm, const char *collection, const char *checkpoint_path,
+                   const evidence_sealer *sealer, zip_t *z, evidence_made *made, char *why, size_t why_bytes)
 {
-	if (!firm || !collection || !output) {
-		fprintf(stderr, "ledger-audit evidence: needs --firm FIRM, --collection ID and -o FILE.zip\n");
-		return AUDIT_EXIT_USAGE;
-	}
-	ledger *l;
-	MDB_txn *txn;
-	ledger_verify_result v;
-	int rc = audit_open_verified(dir, &l, &txn, &v);
-	if (rc)
-		return rc;
-	audit_tree_result tree;
-	char why[512] = "";
-	rc = audit_verify_tree(l, txn, dir, key_path, NULL, &tree);
-	if (rc)
-		snprintf(why, sizeof why, "%.500s", tree.why);
-	tlog_verifier key;
-	if (!rc && !audit_load_vkey(tree.key_file, &key))
-		rc = AUDIT_EXIT_USAGE;
+	ledger *l = src->l;
+	MDB_txn *txn = src->txn;
+	int rc = 0;
+	why[0] = '\0';
+	*made = (evidence_made){0};
 	/* First pass: the collection's last seq (the checkpoint must cover it). */
 	uint64_t last_seq = 0, count = 0;
 	ledger_iter *it = NULL;
 	ledger_record rec;
-	if (!rc && ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
+	if (!rc && ledger_iter_open(l, txn, src->from_seq ? src->from_seq : 1, &it) == LEDGER_OK) {
 		while (ledger_iter_next(it, &rec) == LEDGER_OK) {
 			Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
 			const char *c = NULL;
@@ -410,31 +377,21 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 		ledger_iter_close(it);
 	}
 	if (!rc && count == 0) {
-		snprintf(why, sizeof why, "no event of collection %s in firm %s", collection, firm);
+		snprintf(why, why_bytes, "no event of collection %s in firm %s", collection, firm);
 		rc = AUDIT_EXIT_BAD;
 	}
 	char note[LEDGER_COSIGNED_BYTES_MAX];
 	size_t note_bytes = 0;
 	tlog_checkpoint cp;
-	if (!rc && !choose_checkpoint(l, txn, &key, checkpoint_path, last_seq, note, sizeof note, &note_bytes, &cp, why,
-	                              sizeof why))
+	if (!rc && !choose_checkpoint(l, txn, src->key, checkpoint_path, last_seq, note, sizeof note, &note_bytes, &cp,
+	                              why, why_bytes))
 		rc = AUDIT_EXIT_BAD;
-	evidence_facts facts = {.firm = firm, .collection = collection, .made_at_us = (int64_t)time(NULL) * 1000000};
-	evidence_sealer sealer = {0};
-	/* The seal is the platform's, at the system clock's time: never a time the operator chose. */
-	if (!rc && !evidence_sealer_open(dir, facts.made_at_us / 1000000, &sealer, why, sizeof why))
-		rc = AUDIT_EXIT_UNREADABLE;
-	int zerr = 0;
-	zip_t *z = rc ? NULL : zip_open(output, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
-	if (!rc && !z) {
-		snprintf(why, sizeof why, "cannot create %s", output);
-		rc = AUDIT_EXIT_UNREADABLE;
-	}
+	evidence_facts facts = {.firm = firm, .collection = collection, .made_at_us = sealer->now_s * 1000000};
 	growing json = {0};
 	uint64_t documents = 0;
 	if (!rc) {
 		char vkey[TLOG_VKEY_BYTES_MAX + 2];
-		tlog_vkey_format(&key, vkey, sizeof vkey - 1);
+		tlog_vkey_format(src->key, vkey, sizeof vkey - 1);
 		strcat(vkey, "\n");
 		char now[40];
 		put(&json, "{\"format\":\"%s\",\"log\":{\"origin\":", EVIDENCE_FORMAT);
@@ -442,7 +399,7 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 		put(&json, ",\"verifier_key\":");
 		put_json_string(&json, vkey);
 		put(&json, ",\"checkpoint_size\":%llu,\"head_seq\":%llu},\"firm\":", (unsigned long long)cp.size,
-		    (unsigned long long)v.head_seq);
+		    (unsigned long long)src->head_seq);
 		put_json_string(&json, firm);
 		put(&json, ",\"collection\":");
 		put_json_string(&json, collection);
@@ -453,12 +410,13 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 		put(&json, ",\"made_at\":\"%s\",\"timeline\":[", now);
 		uint8_t ca_der[SIGNER_CERT_DER_BYTES_MAX];
 		size_t ca_der_bytes = 0;
-		bool ok = signer_ca_certificate_file(dir, ca_der, sizeof ca_der, &ca_der_bytes) &&
+		/* the sealer's CA is the signer's: the trust anchor of the signed versions too */
+		bool ok = signer_ca_certificate(sealer->ca, ca_der, sizeof ca_der, &ca_der_bytes) == SIGNER_OK &&
 		          zip_add_copy(z, "signer-ca.der", ca_der, ca_der_bytes) &&
 		          zip_add_copy(z, "log.vkey", vkey, strlen(vkey)) &&
 		          zip_add_copy(z, "checkpoint.txt", note, note_bytes);
 		bool first = true;
-		if (ok && ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
+		if (ok && ledger_iter_open(l, txn, src->from_seq ? src->from_seq : 1, &it) == LEDGER_OK) {
 			while (ok && ledger_iter_next(it, &rec) == LEDGER_OK && rec.seq <= last_seq) {
 				Ledger__Events__Event *ev =
 				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
@@ -506,7 +464,7 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 						     zip_add_copy(z, path, bytes, n);
 						documents += ok;
 						if (!ok)
-							snprintf(why, sizeof why,
+							snprintf(why, why_bytes,
 							         "document %s, named by event %llu, is not stored", h,
 							         (unsigned long long)rec.seq);
 					}
@@ -523,23 +481,65 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 			const tlog_bytes whole = {(const uint8_t *)json.text, json.n};
 			tlog_sha256(&whole, 1, h);
 			ledger_hex(h, sizeof h, facts.json_sha256_hex);
-			ok = add_sealed_documents(z, &facts, &sealer, why, sizeof why);
+			ok = add_sealed_documents(z, &facts, sealer, why, why_bytes);
 		}
-		if (!ok) {
-			if (!why[0])
-				snprintf(why, sizeof why, "cannot write the bundle (out of memory or a zip error: %s)",
-				         zip_strerror(z));
-			zip_discard(z);
-			remove(output);
+		if (!ok && !why[0])
+			snprintf(why, why_bytes, "cannot write the bundle (out of memory or a zip error: %s)",
+			         zip_strerror(z));
+		if (!ok)
 			rc = AUDIT_EXIT_UNREADABLE;
-		} else if (zip_close(z) != 0) {
-			snprintf(why, sizeof why, "cannot write %s: %s", output, zip_strerror(z));
-			zip_discard(z);
-			rc = AUDIT_EXIT_UNREADABLE;
-		}
 	}
 	free(json.text);
 	evidence_facts_free(&facts);
+	made->events = count;
+	made->documents = documents;
+	made->checkpoint_size = rc ? 0 : cp.size;
+	return rc;
+}
+
+int audit_evidence(const char *dir, const char *key_path, const char *firm, const char *collection,
+                   const char *checkpoint_path, const char *output)
+{
+	if (!firm || !collection || !output) {
+		fprintf(stderr, "ledger-audit evidence: needs --firm FIRM, --collection ID and -o FILE.zip\n");
+		return AUDIT_EXIT_USAGE;
+	}
+	ledger *l;
+	MDB_txn *txn;
+	ledger_verify_result v;
+	int rc = audit_open_verified(dir, &l, &txn, &v);
+	if (rc)
+		return rc;
+	audit_tree_result tree;
+	char why[512] = "";
+	rc = audit_verify_tree(l, txn, dir, key_path, NULL, &tree);
+	if (rc)
+		snprintf(why, sizeof why, "%.500s", tree.why);
+	tlog_verifier key;
+	if (!rc && !audit_load_vkey(tree.key_file, &key))
+		rc = AUDIT_EXIT_USAGE;
+	evidence_sealer sealer = {0};
+	/* The seal is the platform's, at the system clock's time: never a time the operator chose. */
+	if (!rc && !evidence_sealer_open(dir, (int64_t)time(NULL), &sealer, why, sizeof why))
+		rc = AUDIT_EXIT_UNREADABLE;
+	int zerr = 0;
+	zip_t *z = rc ? NULL : zip_open(output, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+	if (!rc && !z) {
+		snprintf(why, sizeof why, "cannot create %s", output);
+		rc = AUDIT_EXIT_UNREADABLE;
+	}
+	evidence_made made = {0};
+	const evidence_source src = {.l = l, .txn = txn, .key = &key, .head_seq = v.head_seq};
+	if (!rc)
+		rc = evidence_write(&src, firm, collection, checkpoint_path, &sealer, z, &made, why, sizeof why);
+	if (z && rc) {
+		zip_discard(z);
+		remove(output);
+	} else if (z && zip_close(z) != 0) {
+		snprintf(why, sizeof why, "cannot write %s: %s", output, zip_strerror(z));
+		zip_discard(z);
+		rc = AUDIT_EXIT_UNREADABLE;
+	}
 	evidence_sealer_close(&sealer);
 	ledger_read_end(l, txn);
 	ledger_close(l);
@@ -551,9 +551,60 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 	    stderr,
 	    "ledger-audit: evidence of %s/%s written to %s: %llu events with their proofs against the checkpoint of "
 	    "%llu records, %llu documents\n",
-	    firm, collection, output, (unsigned long long)count, (unsigned long long)cp.size,
-	    (unsigned long long)documents);
+	    firm, collection, output, (unsigned long long)made.events, (unsigned long long)made.checkpoint_size,
+	    (unsigned long long)made.documents);
 	return 0;
+}
+
+int evidence_to_memory(const evidence_source *src, const char *firm, const char *collection,
+                       const evidence_sealer *sealer, size_t bytes_max, uint8_t **out, size_t *out_bytes,
+                       evidence_made *made, char *why, size_t why_bytes)
+{
+	*out = NULL;
+	*out_bytes = 0;
+	zip_error_t ze;
+	zip_error_init(&ze);
+	zip_source_t *buffer = zip_source_buffer_create(NULL, 0, 0, &ze);
+	zip_t *z = NULL;
+	if (buffer) {
+		zip_source_keep(buffer); /* past zip_close, to read what it wrote */
+		z = zip_open_from_source(buffer, ZIP_TRUNCATE, &ze);
+	}
+	int rc =
+	    z ? evidence_write(src, firm, collection, NULL, sealer, z, made, why, why_bytes) : AUDIT_EXIT_UNREADABLE;
+	if (!z)
+		snprintf(why, why_bytes, "cannot make a zip in memory: %s", zip_error_strerror(&ze));
+	else if (rc)
+		zip_discard(z);
+	else if (zip_close(z) != 0) {
+		snprintf(why, why_bytes, "cannot write the zip: %s", zip_strerror(z));
+		zip_discard(z);
+		rc = AUDIT_EXIT_UNREADABLE;
+	}
+	zip_stat_t st;
+	zip_stat_init(&st);
+	if (!rc && (zip_source_stat(buffer, &st) != 0 || zip_source_open(buffer) != 0)) {
+		snprintf(why, why_bytes, "cannot read the zip back");
+		rc = AUDIT_EXIT_UNREADABLE;
+	} else if (!rc) {
+		if (st.size > bytes_max) {
+			snprintf(why, why_bytes, "the bundle takes %llu bytes, over the %zu a reply may carry",
+			         (unsigned long long)st.size, bytes_max);
+			rc = AUDIT_EXIT_BAD;
+		} else if (!(*out = malloc(st.size ? st.size : 1)) ||
+		           zip_source_read(buffer, *out, st.size) != (zip_int64_t)st.size) {
+			snprintf(why, why_bytes, "out of memory, or the zip cannot be read back");
+			free(*out);
+			*out = NULL;
+			rc = AUDIT_EXIT_UNREADABLE;
+		} else
+			*out_bytes = st.size;
+		zip_source_close(buffer);
+	}
+	zip_error_fini(&ze);
+	if (buffer)
+		zip_source_free(buffer);
+	return rc;
 }
 
 /* ----- verifying ----- */
