@@ -251,13 +251,9 @@ static ledger_err fold_stats(proj *p, proj_kv *kv, const Ledger__Events__Event *
 	const char *id = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED
 	                     ? ev->document_signed->collection_id
 	                     : ev->collection_transitioned->collection_id;
-	proj_arena *arena = proj_arena_new();
-	if (!arena)
-		return LEDGER_ERR_NOMEM;
-	ProtobufCAllocator alloc;
-	proj_arena_allocator(arena, &alloc);
+	proj_arena *arena;
 	Ledger__State__Collection *c;
-	ledger_err err = proj_collection_get_kv(p, kv, ev->firm_id, id, &alloc, &c);
+	ledger_err err = proj_collection_get_arena_kv(p, kv, ev->firm_id, id, &arena, &c);
 	if (!err && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED) {
 		err = count(p, kv, ev, c->created_by, c->kind,
 		            ev->document_signed->seal ? STAT(seals) : STAT(signatures), 1);

@@ -170,6 +170,24 @@ ledger_err proj_collection_get(proj *p, MDB_txn *txn, const char *firm_id, const
 	return proj_collection_get_kv(p, &kv, firm_id, collection_id, allocator, out);
 }
 
+ledger_err proj_collection_get_arena_kv(proj *p, proj_kv *kv, const char *firm_id, const char *collection_id,
+                                        proj_arena **arena, Ledger__State__Collection **out)
+{
+	*arena = proj_arena_new();
+	if (!*arena)
+		return LEDGER_ERR_NOMEM;
+	ProtobufCAllocator alloc; /* used while unpacking only: what it allocates belongs to *arena */
+	proj_arena_allocator(*arena, &alloc);
+	return proj_collection_get_kv(p, kv, firm_id, collection_id, &alloc, out);
+}
+
+ledger_err proj_collection_get_arena(proj *p, MDB_txn *txn, const char *firm_id, const char *collection_id,
+                                     proj_arena **arena, Ledger__State__Collection **out)
+{
+	proj_kv kv = proj_kv_of_txn(txn);
+	return proj_collection_get_arena_kv(p, &kv, firm_id, collection_id, arena, out);
+}
+
 ledger_err proj_collections_each(proj *p, MDB_txn *txn, const char *firm_id, const ProtobufCAllocator *alloc,
                                  bool (*visit)(void *ctx, Ledger__State__Collection *c), void *ctx)
 {
