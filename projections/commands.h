@@ -101,4 +101,12 @@ ledger_err proj_alert_raise(proj *p, ledger_txn *t, const char *actor, const cha
 /* Alerts that time raises (delegations and collections expiring within N days). */
 ledger_err proj_alerts_due(proj *p, ledger_txn *t, size_t max, size_t *count);
 
+/* ----- timed indexes (expiry.c) ----- */
+/* An index whose keys start with an instant (8 bytes, big-endian, microseconds): the timers,
+ * the expiries. Calls visit(ctx, rest, rest_bytes) with what follows the instant, for each
+ * entry due at now_us (its instant not after it), in instant order, until visit returns false
+ * (it has what it wanted, or the key is malformed). Returns an LMDB failure, else LEDGER_OK. */
+typedef bool (*proj_due_visit)(void *ctx, const char *rest, size_t rest_bytes);
+ledger_err proj_due_each(MDB_txn *txn, MDB_dbi dbi, int64_t now_us, proj_due_visit visit, void *ctx);
+
 #endif
