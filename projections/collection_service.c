@@ -19,24 +19,17 @@ typedef struct timer {
 	char collection_id[32];
 } timer;
 
-typedef struct timer_list {
-	timer *out;
-	size_t max, n;
-} timer_list;
-
-/* One timers entry: kind, firm \0 collection id. Keys are copied out: acting on a timer changes
- * the index that is being read. */
-static bool timer_visit(void *ctx, const char *rest, size_t rest_bytes)
+/* A timers key after its instant: kind, firm \0 collection id. */
+static bool take_timer(void *list, size_t i, const char *rest, size_t rest_bytes)
 {
-	timer_list *l = ctx;
-	if (l->n == l->max || rest_bytes < 4)
+	if (rest_bytes < 4)
 		return false;
 	const char *firm = rest + 1;
 	size_t firm_len = strnlen(firm, rest_bytes - 1);
 	size_t id_len = rest_bytes - 2 - firm_len;
-	if (firm_len > PROJ_FIRM_ID_BYTES_MAX || firm_len + 2 > rest_bytes || id_len >= sizeof l->out->collection_id)
+	timer *t = (timer *)list + i;
+	if (firm_len > PROJ_FIRM_ID_BYTES_MAX || firm_len + 2 > rest_bytes || id_len >= sizeof t->collection_id)
 		return false;
-	timer *t = &l->out[l->n++];
 	t->kind = rest[0];
 	memcpy(t->firm_id, firm, firm_len);
 	t->firm_id[firm_len] = '\0';
@@ -51,9 +44,9 @@ ledger_err proj_collections_due(proj *p, ledger_txn *t, size_t max, size_t *coun
 	timer *list = calloc(max ? max : 1, sizeof *list);
 	if (!list)
 		return LEDGER_ERR_NOMEM;
-	timer_list found = {.out = list, .max = max};
-	ledger_err err = proj_due_each(ledger_txn_mdb(t), p->timers, ledger_txn_time_us(t), timer_visit, &found);
-	for (size_t i = 0; !err && i < found.n; i++) {
+	size_t n = 0;
+	ledger_err err = proj_due_each(ledger_txn_mdb(t), p->timers, ledger_txn_time_us(t), take_timer, list, max, &n);
+	for (size_t i = 0; !err && i < n; i++) {
 		uint64_t before = ledger_txn_next_seq(t);
 		err = list[i].kind == 'E' ? proj_collection_expire(p, t, list[i].firm_id, list[i].collection_id)
 		                          : proj_collection_remind(p, t, list[i].firm_id, list[i].collection_id);
@@ -163,6 +156,12 @@ ledger_err proj_sign_next(proj *p, MDB_txn *txn, bool (*skip)(void *ctx, const p
 	return s.found ? LEDGER_OK : LEDGER_END;
 }
 
+/* A hash of the task or the result, as an event's bytes field. */
+static ProtobufCBinaryData hash_bytes(const uint8_t hash[LEDGER_HASH_BYTES])
+{
+	return (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)hash};
+}
+
 ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, const char *reason, bool *stale)
 {
 	*stale = true;
@@ -182,8 +181,8 @@ ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, 
 		Ledger__Events__SignatureFailed f = LEDGER__EVENTS__SIGNATURE_FAILED__INIT;
 		f.collection_id = c->collection_id;
 		f.signer = (char *)task->signer;
-		f.original_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)task->original_sha256};
-		f.source_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)task->source_sha256};
+		f.original_sha256 = hash_bytes(task->original_sha256);
+		f.source_sha256 = hash_bytes(task->source_sha256);
 		f.reason = text;
 		ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED;
 		ev.signature_failed = &f;
@@ -230,9 +229,9 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	Ledger__Events__DocumentSigned e = LEDGER__EVENTS__DOCUMENT_SIGNED__INIT;
 	e.collection_id = c->collection_id;
 	e.signer = (char *)task->signer;
-	e.original_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)task->original_sha256};
-	e.source_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)task->source_sha256};
-	e.signed_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)result->sha256};
+	e.original_sha256 = hash_bytes(task->original_sha256);
+	e.source_sha256 = hash_bytes(task->source_sha256);
+	e.signed_sha256 = hash_bytes(result->sha256);
 	e.bytes = result->bytes_count;
 	e.seal = task->seal;
 	e.certificate_serial = (char *)result->certificate_serial;

@@ -103,10 +103,13 @@ ledger_err proj_alerts_due(proj *p, ledger_txn *t, size_t max, size_t *count);
 
 /* ----- timed indexes (expiry.c) ----- */
 /* An index whose keys start with an instant (8 bytes, big-endian, microseconds): the timers,
- * the expiries. Calls visit(ctx, rest, rest_bytes) with what follows the instant, for each
- * entry due at now_us (its instant not after it), in instant order, until visit returns false
- * (it has what it wanted, or the key is malformed). Returns an LMDB failure, else LEDGER_OK. */
-typedef bool (*proj_due_visit)(void *ctx, const char *rest, size_t rest_bytes);
-ledger_err proj_due_each(MDB_txn *txn, MDB_dbi dbi, int64_t now_us, proj_due_visit visit, void *ctx);
+ * the expiries. Copies out up to max entries due at now_us (their instant not after it), in
+ * instant order: take(list, i, rest, rest_bytes) fills list's i-th entry from what follows the
+ * instant, or returns false if the key is malformed, which ends the scan there. *n gets how
+ * many were taken. The keys are copied because acting on an entry changes the index. Returns
+ * an LMDB failure, else LEDGER_OK. */
+typedef bool (*proj_due_take)(void *list, size_t i, const char *rest, size_t rest_bytes);
+ledger_err proj_due_each(MDB_txn *txn, MDB_dbi dbi, int64_t now_us, proj_due_take take, void *list, size_t max,
+                         size_t *n);
 
 #endif

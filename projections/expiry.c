@@ -1,6 +1,6 @@
 /*
- * expiry.c: turning passed expiry instants into events. The expiries index is ordered by
- * instant, so the due delegations are a prefix of it.
+ * expiry.c: turning passed expiry instants into events. The expiries index, like the
+ * collections' timers, is ordered by instant, so what is due is a prefix of it (proj_due_each).
  */
 #include "commands.h"
 
@@ -17,44 +17,43 @@ typedef struct due {
 
 typedef struct due_scan {
 	int64_t now_us;
-	proj_due_visit visit;
-	void *ctx;
+	proj_due_take take;
+	void *list;
+	size_t max, n;
 } due_scan;
 
 static bool due_scan_visit(void *ctx, const void *key, size_t key_bytes, const void *val, size_t val_bytes)
 {
-	const due_scan *s = ctx;
+	due_scan *s = ctx;
 	(void)val, (void)val_bytes;
-	if (key_bytes < INSTANT_BYTES || (int64_t)ledger_get_u64_be(key) > s->now_us)
+	if (s->n == s->max || key_bytes < INSTANT_BYTES || (int64_t)ledger_get_u64_be(key) > s->now_us ||
+	    !s->take(s->list, s->n, (const char *)key + INSTANT_BYTES, key_bytes - INSTANT_BYTES))
 		return false;
-	return s->visit(s->ctx, (const char *)key + INSTANT_BYTES, key_bytes - INSTANT_BYTES);
+	s->n++;
+	return true;
 }
 
-ledger_err proj_due_each(MDB_txn *txn, MDB_dbi dbi, int64_t now_us, proj_due_visit visit, void *ctx)
+ledger_err proj_due_each(MDB_txn *txn, MDB_dbi dbi, int64_t now_us, proj_due_take take, void *list, size_t max,
+                         size_t *n)
 {
 	proj_kv kv = proj_kv_of_txn(txn);
-	due_scan s = {.now_us = now_us, .visit = visit, .ctx = ctx};
-	return proj_kv_scan(&kv, dbi, "", 0, due_scan_visit, &s);
+	due_scan s = {.now_us = now_us, .take = take, .list = list, .max = max};
+	ledger_err err = proj_kv_scan(&kv, dbi, "", 0, due_scan_visit, &s);
+	*n = s.n;
+	return err;
 }
 
-typedef struct due_list {
-	due *out;
-	size_t max, n;
-} due_list;
-
-/* One expiries entry: firm \0 who \0 right. Keys are copied out: emitting changes the index
- * that is being read. */
-static bool due_visit(void *ctx, const char *firm, size_t rest_bytes)
+/* An expiries key after its instant: firm \0 who \0 right. */
+static bool take_due(void *list, size_t i, const char *firm, size_t rest_bytes)
 {
-	due_list *l = ctx;
-	if (l->n == l->max || rest_bytes < 5)
+	if (rest_bytes < 5)
 		return false;
 	size_t firm_len = strnlen(firm, rest_bytes);
 	const char *who = firm + firm_len + 1;
 	size_t who_len = rest_bytes - firm_len - 3;
 	if (firm_len > PROJ_FIRM_ID_BYTES_MAX || firm_len + 3 > rest_bytes || who_len > PROJ_EMAIL_BYTES_MAX)
 		return false; /* malformed key: leave it, the audit's replay will show the difference */
-	due *d = &l->out[l->n++];
+	due *d = (due *)list + i;
 	memcpy(d->firm_id, firm, firm_len);
 	d->firm_id[firm_len] = '\0';
 	memcpy(d->who, who, who_len);
@@ -71,10 +70,10 @@ static ledger_err expire_delegations(proj *p, ledger_txn *t, size_t max, size_t 
 	due *list = malloc(max * sizeof *list);
 	if (!list)
 		return LEDGER_ERR_NOMEM;
-	due_list found = {.out = list, .max = max};
+	size_t n = 0;
 	MDB_txn *txn = ledger_txn_mdb(t);
-	ledger_err err = proj_due_each(txn, p->expiries, ledger_txn_time_us(t), due_visit, &found);
-	for (size_t i = 0; !err && i < found.n; i++) {
+	ledger_err err = proj_due_each(txn, p->expiries, ledger_txn_time_us(t), take_due, list, max, &n);
+	for (size_t i = 0; !err && i < n; i++) {
 		Ledger__State__Delegation *d;
 		err = proj_delegation_get(p, txn, list[i].firm_id, list[i].who, list[i].right, &d);
 		if (err)
