@@ -41,6 +41,11 @@ bool proj_authorise(proj_emitter *em, const char *firm_id, const char *action, l
 bool proj_authorise_query(proj *p, MDB_txn *txn, const proj_actor *actor, const char *firm_id, const char *action,
                           int64_t now_us, Ledger__Api__Reply *reply, proj_arena *arena);
 
+/* The address a query is about: asked, normalised, or the actor's own when asked is empty.
+ * Sets the reply's INVALID_ARGUMENT error on field and returns false if it is no address. */
+bool proj_query_subject(const proj_actor *actor, const char *asked, const char *field,
+                        char subject[PROJ_EMAIL_BYTES_MAX + 1], Ledger__Api__Reply *reply, proj_arena *arena);
+
 /* ----- registration and personal data (registration_commands.c, personal_data.c) ----- */
 ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
                                     const Ledger__Api__RegistrationRecord *c, Ledger__Api__Reply *reply,

@@ -106,6 +106,19 @@ static ledger_err emit(emitter *em, const char *firm_id, Ledger__Events__Event *
 	return proj_emitter_emit(em, firm_id, ev);
 }
 
+bool proj_query_subject(const proj_actor *actor, const char *asked, const char *field,
+                        char subject[PROJ_EMAIL_BYTES_MAX + 1], Ledger__Api__Reply *reply, proj_arena *arena)
+{
+	const char *why;
+	if (!asked[0])
+		asked = actor->subject;
+	if (proj_email_normalise(asked, subject, &why))
+		return true;
+	proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, field, "%s \"%.64s\": %s", field, asked,
+	           why);
+	return false;
+}
+
 bool proj_authorise_query(proj *p, MDB_txn *txn, const proj_actor *actor, const char *firm_id, const char *action,
                           int64_t now_us, Ledger__Api__Reply *reply, proj_arena *arena)
 {

@@ -208,13 +208,8 @@ void proj_query_registration(proj *p, MDB_txn *txn, const proj_actor *actor, con
                              Ledger__Api__Reply *reply, proj_arena *arena)
 {
 	char subject[PROJ_EMAIL_BYTES_MAX + 1];
-	const char *why;
-	const char *asked = q->subject[0] ? q->subject : actor->subject;
-	if (!proj_email_normalise(asked, subject, &why)) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject", "subject \"%.64s\": %s",
-		           asked, why);
+	if (!proj_query_subject(actor, q->subject, "subject", subject, reply, arena))
 		return;
-	}
 	if (!actor->platform && strcmp(subject, actor->subject) != 0) {
 		proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "subject",
 		           "only %s and the platform see this registration", subject);
