@@ -498,6 +498,19 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
+/* The signer of tg's collection that email names, normalised into out. Else refuses with
+ * NOT_FOUND on field and returns false. */
+static bool named_signer(collection_target *tg, const char *email, const char *field,
+                         char out[PROJ_EMAIL_BYTES_MAX + 1])
+{
+	const char *why;
+	if (proj_email_normalise(email, out, &why) && proj_collection_signer(tg->c, out) >= 0)
+		return true;
+	collection_refuse(tg->em, ERROR_CODE(NOT_FOUND), field, "\"%.64s\" is not a signer of %s", email,
+	                  tg->c->collection_id);
+	return false;
+}
+
 static ledger_err signer_remove(proj_emitter *em, const Ledger__Api__SignerRemove *r)
 {
 	collection_target tg;
@@ -506,12 +519,8 @@ static ledger_err signer_remove(proj_emitter *em, const Ledger__Api__SignerRemov
 	    !collection_editable(&tg, "remove a signer from"))
 		return err;
 	char email[PROJ_EMAIL_BYTES_MAX + 1];
-	const char *why;
-	if (!proj_email_normalise(r->email, email, &why) || proj_collection_signer(tg.c, email) < 0) {
-		collection_refuse(em, ERROR_CODE(NOT_FOUND), "email", "\"%.64s\" is not a signer of %s", r->email,
-		                  tg.c->collection_id);
+	if (!named_signer(&tg, r->email, "email", email))
 		return LEDGER_OK;
-	}
 	if ((err = collection_reopen_if_rejected(&tg)))
 		return err;
 	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
@@ -537,12 +546,8 @@ static ledger_err field_set(proj_emitter *em, const Ledger__Api__FieldSet *f)
 	    !collection_editable(&tg, "place a signature field in"))
 		return err;
 	char email[PROJ_EMAIL_BYTES_MAX + 1];
-	const char *why;
-	if (!proj_email_normalise(f->signer, email, &why) || proj_collection_signer(tg.c, email) < 0) {
-		collection_refuse(em, ERROR_CODE(NOT_FOUND), "signer", "\"%.64s\" is not a signer of %s", f->signer,
-		                  tg.c->collection_id);
+	if (!named_signer(&tg, f->signer, "signer", email))
 		return LEDGER_OK;
-	}
 	ssize_t d = proj_collection_document(tg.c, f->document_sha256.data, f->document_sha256.len);
 	if (d < 0) {
 		collection_refuse(em, ERROR_CODE(NOT_FOUND), "document_sha256", "collection %s holds no such document",
@@ -580,35 +585,27 @@ static ledger_err field_set(proj_emitter *em, const Ledger__Api__FieldSet *f)
 
 /* ----- dispatch ----- */
 
-bool proj_is_collection_command(const Ledger__Api__Request *req)
+/* True if req is a command on an existing collection (every collection command but create);
+ * *ref gets the collection it names, NULL if it names none. */
+static bool command_ref(const Ledger__Api__Request *req, const Ledger__Api__CollectionRef **ref)
 {
 	switch (req->body_case) {
-	case LEDGER__API__REQUEST__BODY_COLLECTION_CREATE:
-	case LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY:
-	case LEDGER__API__REQUEST__BODY_DOCUMENT_ADD:
-	case LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE:
-	case LEDGER__API__REQUEST__BODY_SIGNER_ADD:
-	case LEDGER__API__REQUEST__BODY_SIGNER_REMOVE:
-	case LEDGER__API__REQUEST__BODY_FIELD_SET:
-	case LEDGER__API__REQUEST__BODY_COLLECTION_ACT:
-	case LEDGER__API__REQUEST__BODY_SIGNER_REPORT: return true;
-	default: return false;
+	case LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY: *ref = req->collection_modify->ref; return true;
+	case LEDGER__API__REQUEST__BODY_DOCUMENT_ADD: *ref = req->document_add->ref; return true;
+	case LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE: *ref = req->document_remove->ref; return true;
+	case LEDGER__API__REQUEST__BODY_SIGNER_ADD: *ref = req->signer_add->ref; return true;
+	case LEDGER__API__REQUEST__BODY_SIGNER_REMOVE: *ref = req->signer_remove->ref; return true;
+	case LEDGER__API__REQUEST__BODY_FIELD_SET: *ref = req->field_set->ref; return true;
+	case LEDGER__API__REQUEST__BODY_COLLECTION_ACT: *ref = req->collection_act->ref; return true;
+	case LEDGER__API__REQUEST__BODY_SIGNER_REPORT: *ref = req->signer_report->ref; return true;
+	default: *ref = NULL; return false;
 	}
 }
 
-static const Ledger__Api__CollectionRef *command_ref(const Ledger__Api__Request *req)
+bool proj_is_collection_command(const Ledger__Api__Request *req)
 {
-	switch (req->body_case) {
-	case LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY: return req->collection_modify->ref;
-	case LEDGER__API__REQUEST__BODY_DOCUMENT_ADD: return req->document_add->ref;
-	case LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE: return req->document_remove->ref;
-	case LEDGER__API__REQUEST__BODY_SIGNER_ADD: return req->signer_add->ref;
-	case LEDGER__API__REQUEST__BODY_SIGNER_REMOVE: return req->signer_remove->ref;
-	case LEDGER__API__REQUEST__BODY_FIELD_SET: return req->field_set->ref;
-	case LEDGER__API__REQUEST__BODY_COLLECTION_ACT: return req->collection_act->ref;
-	case LEDGER__API__REQUEST__BODY_SIGNER_REPORT: return req->signer_report->ref;
-	default: return NULL;
-	}
+	const Ledger__Api__CollectionRef *ref;
+	return req->body_case == LEDGER__API__REQUEST__BODY_COLLECTION_CREATE || command_ref(req, &ref);
 }
 
 static ledger_err decide(proj_emitter *em, const Ledger__Api__Request *req, const proj_upload *upload)
@@ -629,7 +626,9 @@ static ledger_err decide(proj_emitter *em, const Ledger__Api__Request *req, cons
 
 ledger_err proj_decide_collection(proj_emitter *em, const Ledger__Api__Request *req, const proj_upload *upload)
 {
-	if (command_ref(req) == NULL && req->body_case != LEDGER__API__REQUEST__BODY_COLLECTION_CREATE) {
+	const Ledger__Api__CollectionRef *ref;
+	command_ref(req, &ref);
+	if (ref == NULL && req->body_case != LEDGER__API__REQUEST__BODY_COLLECTION_CREATE) {
 		collection_refuse(em, ERROR_CODE(MALFORMED_REQUEST), "ref",
 		                  "the command names no collection (ref is missing)");
 		return LEDGER_OK;
@@ -644,8 +643,8 @@ ledger_err proj_decide_collection(proj_emitter *em, const Ledger__Api__Request *
 		snprintf(id, sizeof id, "c%llu", (unsigned long long)em->reply->seq);
 		firm_id = req->collection_create->firm_id;
 	} else {
-		snprintf(id, sizeof id, "%s", command_ref(req)->collection_id);
-		firm_id = command_ref(req)->firm_id;
+		snprintf(id, sizeof id, "%s", ref->collection_id);
+		firm_id = ref->firm_id;
 	}
 	ProtobufCAllocator alloc;
 	proj_arena_allocator(em->arena, &alloc);
