@@ -106,15 +106,13 @@ ledger_err collection_emit_transition(proj_emitter *em, const Ledger__State__Col
 {
 	LEDGER_ASSERT_MSG(proj_collection_transition_legal(from, to), "collection %s: %s -> %s is not in the table",
 	                  c->collection_id, proj_collection_state_name(from), proj_collection_state_name(to));
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CollectionTransitioned e = LEDGER__EVENTS__COLLECTION_TRANSITIONED__INIT;
 	e.collection_id = c->collection_id;
 	e.from = from;
 	e.to = to;
 	e.comment = (char *)(comment ? comment : "");
 	e.expires_at_us = expires_at_us;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED;
-	ev.collection_transitioned = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(COLLECTION_TRANSITIONED, collection_transitioned, &e);
 	return proj_emitter_emit(em, c->firm_id, &ev);
 }
 
@@ -177,7 +175,6 @@ static ledger_err collection_create(proj_emitter *em, const Ledger__Api__Collect
 		return err;
 	char id[PROJ_COLLECTION_ID_BYTES_MAX + 1];
 	snprintf(id, sizeof id, "c%llu", (unsigned long long)ledger_txn_next_seq(em->t));
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CollectionCreated e = LEDGER__EVENTS__COLLECTION_CREATED__INIT;
 	e.collection_id = id;
 	e.kind = c->kind;
@@ -188,8 +185,7 @@ static ledger_err collection_create(proj_emitter *em, const Ledger__Api__Collect
 	e.reminder_every_days = c->reminder_every_days ? c->reminder_every_days : prefs.reminder_every_days;
 	if (seal)
 		e.order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_UNSPECIFIED, e.reminder_every_days = 0;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED;
-	ev.collection_created = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(COLLECTION_CREATED, collection_created, &e);
 	return proj_emitter_emit(em, c->firm_id, &ev);
 }
 
@@ -235,7 +231,6 @@ static ledger_err collection_modify(proj_emitter *em, const Ledger__Api__Collect
 		return LEDGER_OK;
 	if (m->n_signer_order && !valid_signer_order(&tg, m->signer_order, m->n_signer_order))
 		return LEDGER_OK;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CollectionModified e = LEDGER__EVENTS__COLLECTION_MODIFIED__INIT;
 	e.collection_id = c->collection_id;
 	e.title = m->title[0] ? m->title : c->title;
@@ -252,8 +247,7 @@ static ledger_err collection_modify(proj_emitter *em, const Ledger__Api__Collect
 	e.n_signer_order = c->n_signers;
 	if ((err = collection_reopen_if_rejected(&tg)))
 		return err;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_MODIFIED;
-	ev.collection_modified = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(COLLECTION_MODIFIED, collection_modified, &e);
 	return proj_emitter_emit(em, c->firm_id, &ev);
 }
 
@@ -308,7 +302,6 @@ static ledger_err document_add(proj_emitter *em, const Ledger__Api__DocumentAdd 
 		sizes[i].height = up->page_sizes[2 * i + 1];
 		pages[i] = &sizes[i];
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__DocumentAdded e = LEDGER__EVENTS__DOCUMENT_ADDED__INIT;
 	e.collection_id = tg.c->collection_id;
 	e.sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)up->sha256};
@@ -316,8 +309,7 @@ static ledger_err document_add(proj_emitter *em, const Ledger__Api__DocumentAdd 
 	e.filename = d->filename;
 	e.n_pages = up->pages;
 	e.pages = pages;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_ADDED;
-	ev.document_added = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(DOCUMENT_ADDED, document_added, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
@@ -344,21 +336,17 @@ static ledger_err document_remove_failed(collection_target *tg, const Ledger__Ap
 	}
 	size_t owed = c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL ? 1 : c->n_signers;
 	uint64_t unspent = owed > doc->n_signed_by ? owed - doc->n_signed_by : 0;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__DocumentRemoved e = LEDGER__EVENTS__DOCUMENT_REMOVED__INIT;
 	e.collection_id = c->collection_id;
 	e.sha256 = d->sha256;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_REMOVED;
-	ev.document_removed = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(DOCUMENT_REMOVED, document_removed, &e);
 	ledger_err err = proj_emitter_emit(tg->em, c->firm_id, &ev);
 	if (!err && unspent) {
-		Ledger__Events__Event rel = LEDGER__EVENTS__EVENT__INIT;
 		Ledger__Events__CreditsReleased r = LEDGER__EVENTS__CREDITS_RELEASED__INIT;
 		r.collection_id = c->collection_id;
 		r.credits = unspent;
 		r.reason = COLLECTION_STATE(IN_PROGRESS);
-		rel.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED;
-		rel.credits_released = &r;
+		Ledger__Events__Event rel = PROJ_EVENT(CREDITS_RELEASED, credits_released, &r);
 		err = proj_emitter_emit(tg->em, c->firm_id, &rel);
 	}
 	Ledger__State__Collection *now;
@@ -389,12 +377,10 @@ static ledger_err document_remove(proj_emitter *em, const Ledger__Api__DocumentR
 	}
 	if ((err = collection_reopen_if_rejected(&tg)))
 		return err;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__DocumentRemoved e = LEDGER__EVENTS__DOCUMENT_REMOVED__INIT;
 	e.collection_id = tg.c->collection_id;
 	e.sha256 = d->sha256;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_REMOVED;
-	ev.document_removed = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(DOCUMENT_REMOVED, document_removed, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
@@ -487,14 +473,12 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 		    (err = collection_reopen_if_rejected(&tg)))
 			return err;
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	e.collection_id = tg.c->collection_id;
 	e.email = email;
 	e.name = (char *)name;
 	e.kind =
 	    a->external ? LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL : LEDGER__EVENTS__SIGNER_KIND__SIGNER_INTERNAL;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED;
-	ev.signer_added = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(SIGNER_ADDED, signer_added, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
@@ -523,12 +507,10 @@ static ledger_err signer_remove(proj_emitter *em, const Ledger__Api__SignerRemov
 		return LEDGER_OK;
 	if ((err = collection_reopen_if_rejected(&tg)))
 		return err;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__SignerRemoved e = LEDGER__EVENTS__SIGNER_REMOVED__INIT;
 	e.collection_id = tg.c->collection_id;
 	e.email = email;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_REMOVED;
-	ev.signer_removed = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(SIGNER_REMOVED, signer_removed, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
@@ -571,15 +553,13 @@ static ledger_err field_set(proj_emitter *em, const Ledger__Api__FieldSet *f)
 	}
 	if ((err = collection_reopen_if_rejected(&tg)))
 		return err;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__SignatureField e = LEDGER__EVENTS__SIGNATURE_FIELD__INIT;
 	e.collection_id = tg.c->collection_id;
 	e.signer = email;
 	e.document_sha256 = f->document_sha256;
 	e.page = f->page;
 	e.x0 = f->x0, e.y0 = f->y0, e.x1 = f->x1, e.y1 = f->y1;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_FIELD_SET;
-	ev.field_set = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(FIELD_SET, field_set, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 

@@ -177,15 +177,13 @@ ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, 
 		char text[PROJ_COMMENT_BYTES_MAX + 1];
 		snprintf(text, sizeof text, "%s", reason); /* bounded: the event stays small */
 		proj_utf8_repair(text);                    /* the cut may split a character: proto3 strings are UTF-8 */
-		Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 		Ledger__Events__SignatureFailed f = LEDGER__EVENTS__SIGNATURE_FAILED__INIT;
 		f.collection_id = c->collection_id;
 		f.signer = (char *)task->signer;
 		f.original_sha256 = hash_bytes(task->original_sha256);
 		f.source_sha256 = hash_bytes(task->source_sha256);
 		f.reason = text;
-		ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED;
-		ev.signature_failed = &f;
+		Ledger__Events__Event ev = PROJ_EVENT(SIGNATURE_FAILED, signature_failed, &f);
 		err = proj_emit(p, t, "ledgerd", "signer", c->firm_id, &ev, NULL, NULL);
 	}
 	proj_arena_free(arena);
@@ -225,7 +223,6 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	}
 	*stale = false;
 	err = ledger_blob_put(t, result->sha256, result->bytes, result->bytes_count);
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__DocumentSigned e = LEDGER__EVENTS__DOCUMENT_SIGNED__INIT;
 	e.collection_id = c->collection_id;
 	e.signer = (char *)task->signer;
@@ -238,8 +235,7 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	e.certificate_subject = (char *)result->certificate_subject;
 	e.certificate = (ProtobufCBinaryData){result->certificate_der_bytes, (uint8_t *)result->certificate_der};
 	e.level = (char *)(result->level ? result->level : "");
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED;
-	ev.document_signed = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(DOCUMENT_SIGNED, document_signed, &e);
 	if (!err)
 		err = proj_emit(p, t, "ledgerd", "signer", c->firm_id, &ev, NULL, NULL);
 	ProtobufCAllocator alloc; /* the collection as the signature left it, in the same arena */

@@ -16,6 +16,14 @@
 
 /* ----- emitting events (decide.c) ----- */
 
+/* An event whose payload is the oneof member `member` (case CASE: the suffix of its
+ * LEDGER__EVENTS__EVENT__PAYLOAD_ constant) pointing at payload. Its envelope is left for
+ * proj_emit to fill. */
+#define PROJ_EVENT(CASE, member, payload)                                                                              \
+	((Ledger__Events__Event){.base = PROTOBUF_C_MESSAGE_INIT(&ledger__events__event__descriptor),                  \
+	                         .payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_##CASE,                                \
+	                         .member = (payload)})
+
 /* Appends ev (filling its envelope: time, actor, firm, request id) and folds its stored bytes.
  * *seq and hash (may be NULL) receive the new record's. An LMDB failure poisons the batch. */
 ledger_err proj_emit(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *firm_id,

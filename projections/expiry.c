@@ -78,15 +78,13 @@ static ledger_err expire_delegations(proj *p, ledger_txn *t, size_t max, size_t 
 		err = proj_delegation_get(p, txn, list[i].firm_id, list[i].who, list[i].right, &d);
 		if (err)
 			break;
-		Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 		Ledger__Events__DelegationExpired e = LEDGER__EVENTS__DELEGATION_EXPIRED__INIT;
 		e.firm_id = list[i].firm_id;
 		e.collaborator = list[i].who;
 		e.right = list[i].right;
 		e.expires_on = d->expires_on;
 		e.expires_at_us = d->expires_at_us;
-		ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED;
-		ev.delegation_expired = &e;
+		Ledger__Events__Event ev = PROJ_EVENT(DELEGATION_EXPIRED, delegation_expired, &e);
 		err = proj_emit(p, t, "ledgerd", "expiry", list[i].firm_id, &ev, NULL, NULL);
 		ledger__state__delegation__free_unpacked(d, NULL);
 		if (!err)
