@@ -106,15 +106,13 @@ ledger_err collection_emit_transition(proj_emitter *em, const Ledger__State__Col
 {
 	LEDGER_ASSERT_MSG(proj_collection_transition_legal(from, to), "collection %s: %s -> %s is not in the table",
 	                  c->collection_id, proj_collection_state_name(from), proj_collection_state_name(to));
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CollectionTransitioned e = LEDGER__EVENTS__COLLECTION_TRANSITIONED__INIT;
 	e.collection_id = c->collection_id;
 	e.from = from;
 	e.to = to;
 	e.comment = (char *)(comment ? comment : "");
 	e.expires_at_us = expires_at_us;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED;
-	ev.collection_transitioned = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(COLLECTION_TRANSITIONED, collection_transitioned, &e);
 	return proj_emitter_emit(em, c->firm_id, &ev);
 }
 
@@ -177,7 +175,6 @@ static ledger_err collection_create(proj_emitter *em, const Ledger__Api__Collect
 		return err;
 	char id[PROJ_COLLECTION_ID_BYTES_MAX + 1];
 	snprintf(id, sizeof id, "c%llu", (unsigned long long)ledger_txn_next_seq(em->t));
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CollectionCreated e = LEDGER__EVENTS__COLLECTION_CREATED__INIT;
 	e.collection_id = id;
 	e.kind = c->kind;
@@ -188,8 +185,7 @@ static ledger_err collection_create(proj_emitter *em, const Ledger__Api__Collect
 	e.reminder_every_days = c->reminder_every_days ? c->reminder_every_days : prefs.reminder_every_days;
 	if (seal)
 		e.order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_UNSPECIFIED, e.reminder_every_days = 0;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED;
-	ev.collection_created = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(COLLECTION_CREATED, collection_created, &e);
 	return proj_emitter_emit(em, c->firm_id, &ev);
 }
 
@@ -235,7 +231,6 @@ static ledger_err collection_modify(proj_emitter *em, const Ledger__Api__Collect
 		return LEDGER_OK;
 	if (m->n_signer_order && !valid_signer_order(&tg, m->signer_order, m->n_signer_order))
 		return LEDGER_OK;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CollectionModified e = LEDGER__EVENTS__COLLECTION_MODIFIED__INIT;
 	e.collection_id = c->collection_id;
 	e.title = m->title[0] ? m->title : c->title;
@@ -252,8 +247,7 @@ static ledger_err collection_modify(proj_emitter *em, const Ledger__Api__Collect
 	e.n_signer_order = c->n_signers;
 	if ((err = collection_reopen_if_rejected(&tg)))
 		return err;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_MODIFIED;
-	ev.collection_modified = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(COLLECTION_MODIFIED, collection_modified, &e);
 	return proj_emitter_emit(em, c->firm_id, &ev);
 }
 
@@ -308,7 +302,6 @@ static ledger_err document_add(proj_emitter *em, const Ledger__Api__DocumentAdd 
 		sizes[i].height = up->page_sizes[2 * i + 1];
 		pages[i] = &sizes[i];
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__DocumentAdded e = LEDGER__EVENTS__DOCUMENT_ADDED__INIT;
 	e.collection_id = tg.c->collection_id;
 	e.sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)up->sha256};
@@ -316,8 +309,7 @@ static ledger_err document_add(proj_emitter *em, const Ledger__Api__DocumentAdd 
 	e.filename = d->filename;
 	e.n_pages = up->pages;
 	e.pages = pages;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_ADDED;
-	ev.document_added = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(DOCUMENT_ADDED, document_added, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
@@ -344,21 +336,17 @@ static ledger_err document_remove_failed(collection_target *tg, const Ledger__Ap
 	}
 	size_t owed = c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL ? 1 : c->n_signers;
 	uint64_t unspent = owed > doc->n_signed_by ? owed - doc->n_signed_by : 0;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__DocumentRemoved e = LEDGER__EVENTS__DOCUMENT_REMOVED__INIT;
 	e.collection_id = c->collection_id;
 	e.sha256 = d->sha256;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_REMOVED;
-	ev.document_removed = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(DOCUMENT_REMOVED, document_removed, &e);
 	ledger_err err = proj_emitter_emit(tg->em, c->firm_id, &ev);
 	if (!err && unspent) {
-		Ledger__Events__Event rel = LEDGER__EVENTS__EVENT__INIT;
 		Ledger__Events__CreditsReleased r = LEDGER__EVENTS__CREDITS_RELEASED__INIT;
 		r.collection_id = c->collection_id;
 		r.credits = unspent;
 		r.reason = COLLECTION_STATE(IN_PROGRESS);
-		rel.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED;
-		rel.credits_released = &r;
+		Ledger__Events__Event rel = PROJ_EVENT(CREDITS_RELEASED, credits_released, &r);
 		err = proj_emitter_emit(tg->em, c->firm_id, &rel);
 	}
 	Ledger__State__Collection *now;
@@ -389,12 +377,10 @@ static ledger_err document_remove(proj_emitter *em, const Ledger__Api__DocumentR
 	}
 	if ((err = collection_reopen_if_rejected(&tg)))
 		return err;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__DocumentRemoved e = LEDGER__EVENTS__DOCUMENT_REMOVED__INIT;
 	e.collection_id = tg.c->collection_id;
 	e.sha256 = d->sha256;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_REMOVED;
-	ev.document_removed = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(DOCUMENT_REMOVED, document_removed, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
@@ -487,15 +473,26 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 		    (err = collection_reopen_if_rejected(&tg)))
 			return err;
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	e.collection_id = tg.c->collection_id;
 	e.email = email;
 	e.name = (char *)name;
 	e.kind =
 	    a->external ? LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL : LEDGER__EVENTS__SIGNER_KIND__SIGNER_INTERNAL;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED;
-	ev.signer_added = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(SIGNER_ADDED, signer_added, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
+}
+
+/* The signer of tg's collection that email names, normalised into out. Else refuses with
+ * NOT_FOUND on field and returns false. */
+static bool named_signer(collection_target *tg, const char *email, const char *field,
+                         char out[PROJ_EMAIL_BYTES_MAX + 1])
+{
+	const char *why;
+	if (proj_email_normalise(email, out, &why) && proj_collection_signer(tg->c, out) >= 0)
+		return true;
+	collection_refuse(tg->em, ERROR_CODE(NOT_FOUND), field, "\"%.64s\" is not a signer of %s", email,
+	                  tg->c->collection_id);
+	return false;
 }
 
 static ledger_err signer_remove(proj_emitter *em, const Ledger__Api__SignerRemove *r)
@@ -506,20 +503,14 @@ static ledger_err signer_remove(proj_emitter *em, const Ledger__Api__SignerRemov
 	    !collection_editable(&tg, "remove a signer from"))
 		return err;
 	char email[PROJ_EMAIL_BYTES_MAX + 1];
-	const char *why;
-	if (!proj_email_normalise(r->email, email, &why) || proj_collection_signer(tg.c, email) < 0) {
-		collection_refuse(em, ERROR_CODE(NOT_FOUND), "email", "\"%.64s\" is not a signer of %s", r->email,
-		                  tg.c->collection_id);
+	if (!named_signer(&tg, r->email, "email", email))
 		return LEDGER_OK;
-	}
 	if ((err = collection_reopen_if_rejected(&tg)))
 		return err;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__SignerRemoved e = LEDGER__EVENTS__SIGNER_REMOVED__INIT;
 	e.collection_id = tg.c->collection_id;
 	e.email = email;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_REMOVED;
-	ev.signer_removed = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(SIGNER_REMOVED, signer_removed, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
@@ -537,12 +528,8 @@ static ledger_err field_set(proj_emitter *em, const Ledger__Api__FieldSet *f)
 	    !collection_editable(&tg, "place a signature field in"))
 		return err;
 	char email[PROJ_EMAIL_BYTES_MAX + 1];
-	const char *why;
-	if (!proj_email_normalise(f->signer, email, &why) || proj_collection_signer(tg.c, email) < 0) {
-		collection_refuse(em, ERROR_CODE(NOT_FOUND), "signer", "\"%.64s\" is not a signer of %s", f->signer,
-		                  tg.c->collection_id);
+	if (!named_signer(&tg, f->signer, "signer", email))
 		return LEDGER_OK;
-	}
 	ssize_t d = proj_collection_document(tg.c, f->document_sha256.data, f->document_sha256.len);
 	if (d < 0) {
 		collection_refuse(em, ERROR_CODE(NOT_FOUND), "document_sha256", "collection %s holds no such document",
@@ -566,49 +553,39 @@ static ledger_err field_set(proj_emitter *em, const Ledger__Api__FieldSet *f)
 	}
 	if ((err = collection_reopen_if_rejected(&tg)))
 		return err;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__SignatureField e = LEDGER__EVENTS__SIGNATURE_FIELD__INIT;
 	e.collection_id = tg.c->collection_id;
 	e.signer = email;
 	e.document_sha256 = f->document_sha256;
 	e.page = f->page;
 	e.x0 = f->x0, e.y0 = f->y0, e.x1 = f->x1, e.y1 = f->y1;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_FIELD_SET;
-	ev.field_set = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(FIELD_SET, field_set, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
 /* ----- dispatch ----- */
 
-bool proj_is_collection_command(const Ledger__Api__Request *req)
+/* True if req is a command on an existing collection (every collection command but create);
+ * *ref gets the collection it names, NULL if it names none. */
+static bool command_ref(const Ledger__Api__Request *req, const Ledger__Api__CollectionRef **ref)
 {
 	switch (req->body_case) {
-	case LEDGER__API__REQUEST__BODY_COLLECTION_CREATE:
-	case LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY:
-	case LEDGER__API__REQUEST__BODY_DOCUMENT_ADD:
-	case LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE:
-	case LEDGER__API__REQUEST__BODY_SIGNER_ADD:
-	case LEDGER__API__REQUEST__BODY_SIGNER_REMOVE:
-	case LEDGER__API__REQUEST__BODY_FIELD_SET:
-	case LEDGER__API__REQUEST__BODY_COLLECTION_ACT:
-	case LEDGER__API__REQUEST__BODY_SIGNER_REPORT: return true;
-	default: return false;
+	case LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY: *ref = req->collection_modify->ref; return true;
+	case LEDGER__API__REQUEST__BODY_DOCUMENT_ADD: *ref = req->document_add->ref; return true;
+	case LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE: *ref = req->document_remove->ref; return true;
+	case LEDGER__API__REQUEST__BODY_SIGNER_ADD: *ref = req->signer_add->ref; return true;
+	case LEDGER__API__REQUEST__BODY_SIGNER_REMOVE: *ref = req->signer_remove->ref; return true;
+	case LEDGER__API__REQUEST__BODY_FIELD_SET: *ref = req->field_set->ref; return true;
+	case LEDGER__API__REQUEST__BODY_COLLECTION_ACT: *ref = req->collection_act->ref; return true;
+	case LEDGER__API__REQUEST__BODY_SIGNER_REPORT: *ref = req->signer_report->ref; return true;
+	default: *ref = NULL; return false;
 	}
 }
 
-static const Ledger__Api__CollectionRef *command_ref(const Ledger__Api__Request *req)
+bool proj_is_collection_command(const Ledger__Api__Request *req)
 {
-	switch (req->body_case) {
-	case LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY: return req->collection_modify->ref;
-	case LEDGER__API__REQUEST__BODY_DOCUMENT_ADD: return req->document_add->ref;
-	case LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE: return req->document_remove->ref;
-	case LEDGER__API__REQUEST__BODY_SIGNER_ADD: return req->signer_add->ref;
-	case LEDGER__API__REQUEST__BODY_SIGNER_REMOVE: return req->signer_remove->ref;
-	case LEDGER__API__REQUEST__BODY_FIELD_SET: return req->field_set->ref;
-	case LEDGER__API__REQUEST__BODY_COLLECTION_ACT: return req->collection_act->ref;
-	case LEDGER__API__REQUEST__BODY_SIGNER_REPORT: return req->signer_report->ref;
-	default: return NULL;
-	}
+	const Ledger__Api__CollectionRef *ref;
+	return req->body_case == LEDGER__API__REQUEST__BODY_COLLECTION_CREATE || command_ref(req, &ref);
 }
 
 static ledger_err decide(proj_emitter *em, const Ledger__Api__Request *req, const proj_upload *upload)
@@ -629,7 +606,9 @@ static ledger_err decide(proj_emitter *em, const Ledger__Api__Request *req, cons
 
 ledger_err proj_decide_collection(proj_emitter *em, const Ledger__Api__Request *req, const proj_upload *upload)
 {
-	if (command_ref(req) == NULL && req->body_case != LEDGER__API__REQUEST__BODY_COLLECTION_CREATE) {
+	const Ledger__Api__CollectionRef *ref;
+	command_ref(req, &ref);
+	if (ref == NULL && req->body_case != LEDGER__API__REQUEST__BODY_COLLECTION_CREATE) {
 		collection_refuse(em, ERROR_CODE(MALFORMED_REQUEST), "ref",
 		                  "the command names no collection (ref is missing)");
 		return LEDGER_OK;
@@ -644,8 +623,8 @@ ledger_err proj_decide_collection(proj_emitter *em, const Ledger__Api__Request *
 		snprintf(id, sizeof id, "c%llu", (unsigned long long)em->reply->seq);
 		firm_id = req->collection_create->firm_id;
 	} else {
-		snprintf(id, sizeof id, "%s", command_ref(req)->collection_id);
-		firm_id = command_ref(req)->firm_id;
+		snprintf(id, sizeof id, "%s", ref->collection_id);
+		firm_id = ref->firm_id;
 	}
 	ProtobufCAllocator alloc;
 	proj_arena_allocator(em->arena, &alloc);

@@ -127,14 +127,12 @@ static ledger_err remind(collection_target *tg, bool automatic, const char *acto
 			                  "collection %s waits for no signer to remind", c->collection_id);
 		return LEDGER_OK;
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__ReminderSent e = LEDGER__EVENTS__REMINDER_SENT__INIT;
 	e.collection_id = c->collection_id;
 	e.signers = who;
 	e.n_signers = n;
 	e.automatic = automatic;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT;
-	ev.reminder_sent = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(REMINDER_SENT, reminder_sent, &e);
 	if (!automatic)
 		return proj_emitter_emit(tg->em, c->firm_id, &ev);
 	return proj_emit(tg->em->p, tg->em->t, actor, request_id, c->firm_id, &ev, NULL, NULL);
@@ -153,7 +151,6 @@ static ledger_err signer_act(collection_target *tg, const char *signer, Ledger__
 			return err;
 		tg->c->state = COLLECTION_STATE(IN_PROGRESS);
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__SignerActed e = LEDGER__EVENTS__SIGNER_ACTED__INIT;
 	e.collection_id = tg->c->collection_id;
 	e.signer = (char *)signer;
@@ -161,8 +158,7 @@ static ledger_err signer_act(collection_target *tg, const char *signer, Ledger__
 	e.method = (char *)method;
 	e.provider_reference = (char *)reference;
 	e.comment = (char *)comment;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED;
-	ev.signer_acted = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(SIGNER_ACTED, signer_acted, &e);
 	if ((err = proj_emitter_emit(tg->em, tg->c->firm_id, &ev)))
 		return err;
 	return action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED
@@ -231,12 +227,10 @@ static ledger_err act_classify(collection_target *tg, const char *folder)
 		                  "the folder must be 1 to %u bytes of text", PROJ_NAME_BYTES_MAX);
 		return LEDGER_OK;
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CollectionClassified e = LEDGER__EVENTS__COLLECTION_CLASSIFIED__INIT;
 	e.collection_id = c->collection_id;
 	e.folder = (char *)folder;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CLASSIFIED;
-	ev.collection_classified = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(COLLECTION_CLASSIFIED, collection_classified, &e);
 	return proj_emitter_emit(tg->em, c->firm_id, &ev);
 }
 
@@ -297,13 +291,11 @@ static ledger_err act_retry(collection_target *tg, ProtobufCBinaryData sha256)
 		                  "no signature of collection %s has failed: nothing to retry", c->collection_id);
 		return LEDGER_OK;
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__SignatureRetried e = LEDGER__EVENTS__SIGNATURE_RETRIED__INIT;
 	e.collection_id = c->collection_id;
 	if (at >= 0)
 		e.original_sha256 = c->documents[at]->sha256;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED;
-	ev.signature_retried = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(SIGNATURE_RETRIED, signature_retried, &e);
 	return proj_emitter_emit(tg->em, c->firm_id, &ev);
 }
 

@@ -19,33 +19,23 @@ typedef struct timer {
 	char collection_id[32];
 } timer;
 
-static ledger_err timers_due(proj *p, MDB_txn *txn, int64_t now_us, timer *out, size_t max, size_t *n)
+/* A timers key after its instant: kind, firm \0 collection id. */
+static bool take_timer(void *list, size_t i, const char *rest, size_t rest_bytes)
 {
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, p->timers, &cur);
-	if (rc)
-		return ledger_mdb_err(rc);
-	*n = 0;
-	MDB_val k, v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		const char *key = k.mv_data;
-		if (k.mv_size < 12 || (int64_t)ledger_get_u64_be((const uint8_t *)key) > now_us)
-			break;
-		size_t firm_len = strnlen(key + 9, k.mv_size - 9);
-		size_t id_len = k.mv_size - 10 - firm_len;
-		if (firm_len > PROJ_FIRM_ID_BYTES_MAX || firm_len + 10 > k.mv_size ||
-		    id_len >= sizeof out->collection_id)
-			break;
-		timer *t = &out[(*n)++];
-		t->kind = key[8];
-		memcpy(t->firm_id, key + 9, firm_len);
-		t->firm_id[firm_len] = '\0';
-		memcpy(t->collection_id, key + 10 + firm_len, id_len);
-		t->collection_id[id_len] = '\0';
-	}
-	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? LEDGER_OK : ledger_mdb_err(rc);
+	if (rest_bytes < 4)
+		return false;
+	const char *firm = rest + 1;
+	size_t firm_len = strnlen(firm, rest_bytes - 1);
+	size_t id_len = rest_bytes - 2 - firm_len;
+	timer *t = (timer *)list + i;
+	if (firm_len > PROJ_FIRM_ID_BYTES_MAX || firm_len + 2 > rest_bytes || id_len >= sizeof t->collection_id)
+		return false;
+	t->kind = rest[0];
+	memcpy(t->firm_id, firm, firm_len);
+	t->firm_id[firm_len] = '\0';
+	memcpy(t->collection_id, firm + firm_len + 1, id_len);
+	t->collection_id[id_len] = '\0';
+	return true;
 }
 
 ledger_err proj_collections_due(proj *p, ledger_txn *t, size_t max, size_t *count)
@@ -55,7 +45,7 @@ ledger_err proj_collections_due(proj *p, ledger_txn *t, size_t max, size_t *coun
 	if (!list)
 		return LEDGER_ERR_NOMEM;
 	size_t n = 0;
-	ledger_err err = timers_due(p, ledger_txn_mdb(t), ledger_txn_time_us(t), list, max, &n);
+	ledger_err err = proj_due_each(ledger_txn_mdb(t), p->timers, ledger_txn_time_us(t), take_timer, list, max, &n);
 	for (size_t i = 0; !err && i < n; i++) {
 		uint64_t before = ledger_txn_next_seq(t);
 		err = list[i].kind == 'E' ? proj_collection_expire(p, t, list[i].firm_id, list[i].collection_id)
@@ -117,58 +107,69 @@ static bool fill_task(proj *p, MDB_txn *txn, const collection *c, const char *si
 	return false;
 }
 
+typedef struct sign_scan {
+	proj *p;
+	MDB_txn *txn;
+	const ProtobufCAllocator *alloc;
+	bool (*skip)(void *ctx, const proj_sign_task *task);
+	void *skip_ctx;
+	proj_sign_task *task;
+	bool found;
+} sign_scan;
+
+/* One sign_queue entry: firm \0 collection id \0 signer. */
+static bool sign_visit(void *ctx, const void *k, size_t key_bytes, const void *val, size_t val_bytes)
+{
+	sign_scan *s = ctx;
+	(void)val, (void)val_bytes;
+	char key[PROJ_FIRM_ID_BYTES_MAX + 32 + PROJ_EMAIL_BYTES_MAX + 8];
+	if (key_bytes >= sizeof key)
+		return true;
+	memcpy(key, k, key_bytes);
+	key[key_bytes] = '\0';
+	const char *firm = key, *id = firm + strlen(firm) + 1;
+	if (id >= key + key_bytes)
+		return true;
+	const char *signer = id + strlen(id) + 1;
+	if (signer >= key + key_bytes)
+		return true;
+	collection *c;
+	s->found = proj_collection_get(s->p, s->txn, firm, id, s->alloc, &c) == LEDGER_OK &&
+	           fill_task(s->p, s->txn, c, signer, s->task) && !(s->skip && s->skip(s->skip_ctx, s->task));
+	return !s->found;
+}
+
 ledger_err proj_sign_next(proj *p, MDB_txn *txn, bool (*skip)(void *ctx, const proj_sign_task *task), void *skip_ctx,
                           proj_sign_task *task)
 {
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, p->sign_queue, &cur);
-	if (rc)
-		return ledger_mdb_err(rc);
-	MDB_val k, v;
-	ledger_err err = LEDGER_END;
-	proj_arena *arena = proj_arena_new();
-	ProtobufCAllocator alloc;
-	if (!arena) {
-		mdb_cursor_close(cur);
-		return LEDGER_ERR_NOMEM;
-	}
-	proj_arena_allocator(arena, &alloc);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && err == LEDGER_END;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char key[PROJ_FIRM_ID_BYTES_MAX + 32 + PROJ_EMAIL_BYTES_MAX + 8];
-		if (k.mv_size >= sizeof key)
-			continue;
-		memcpy(key, k.mv_data, k.mv_size);
-		key[k.mv_size] = '\0';
-		const char *firm = key, *id = firm + strlen(firm) + 1;
-		if (id >= key + k.mv_size)
-			continue;
-		const char *signer = id + strlen(id) + 1;
-		if (signer >= key + k.mv_size)
-			continue;
-		collection *c;
-		if (proj_collection_get(p, txn, firm, id, &alloc, &c) == LEDGER_OK &&
-		    fill_task(p, txn, c, signer, task) && !(skip && skip(skip_ctx, task)))
-			err = LEDGER_OK;
-	}
-	mdb_cursor_close(cur);
-	proj_arena_free(arena);
-	if (err == LEDGER_END && rc != 0 && rc != MDB_NOTFOUND)
-		err = ledger_mdb_err(rc);
-	return err;
-}
-
-ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, const char *reason, bool *stale)
-{
-	*stale = true;
 	proj_arena *arena = proj_arena_new();
 	if (!arena)
 		return LEDGER_ERR_NOMEM;
 	ProtobufCAllocator alloc;
 	proj_arena_allocator(arena, &alloc);
+	sign_scan s = {.p = p, .txn = txn, .alloc = &alloc, .skip = skip, .skip_ctx = skip_ctx, .task = task};
+	proj_kv kv = proj_kv_of_txn(txn);
+	ledger_err err = proj_kv_scan(&kv, p->sign_queue, "", 0, sign_visit, &s);
+	proj_arena_free(arena);
+	if (err)
+		return err;
+	return s.found ? LEDGER_OK : LEDGER_END;
+}
+
+/* A hash of the task or the result, as an event's bytes field. */
+static ProtobufCBinaryData hash_bytes(const uint8_t hash[LEDGER_HASH_BYTES])
+{
+	return (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)hash};
+}
+
+ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, const char *reason, bool *stale)
+{
+	*stale = true;
+	proj_arena *arena;
 	collection *c;
 	proj_sign_task now;
-	ledger_err err = proj_collection_get(p, ledger_txn_mdb(t), task->firm_id, task->collection_id, &alloc, &c);
+	ledger_err err =
+	    proj_collection_get_arena(p, ledger_txn_mdb(t), task->firm_id, task->collection_id, &arena, &c);
 	if (!err && c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
 	    fill_task(p, ledger_txn_mdb(t), c, task->signer, &now) &&
 	    memcmp(now.source_sha256, task->source_sha256, LEDGER_HASH_BYTES) == 0) {
@@ -176,15 +177,13 @@ ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, 
 		char text[PROJ_COMMENT_BYTES_MAX + 1];
 		snprintf(text, sizeof text, "%s", reason); /* bounded: the event stays small */
 		proj_utf8_repair(text);                    /* the cut may split a character: proto3 strings are UTF-8 */
-		Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 		Ledger__Events__SignatureFailed f = LEDGER__EVENTS__SIGNATURE_FAILED__INIT;
 		f.collection_id = c->collection_id;
 		f.signer = (char *)task->signer;
-		f.original_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)task->original_sha256};
-		f.source_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)task->source_sha256};
+		f.original_sha256 = hash_bytes(task->original_sha256);
+		f.source_sha256 = hash_bytes(task->source_sha256);
 		f.reason = text;
-		ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED;
-		ev.signature_failed = &f;
+		Ledger__Events__Event ev = PROJ_EVENT(SIGNATURE_FAILED, signature_failed, &f);
 		err = proj_emit(p, t, "ledgerd", "signer", c->firm_id, &ev, NULL, NULL);
 	}
 	proj_arena_free(arena);
@@ -209,13 +208,9 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 {
 	*stale = true;
 	MDB_txn *txn = ledger_txn_mdb(t);
-	proj_arena *arena = proj_arena_new();
-	if (!arena)
-		return LEDGER_ERR_NOMEM;
-	ProtobufCAllocator alloc;
-	proj_arena_allocator(arena, &alloc);
+	proj_arena *arena;
 	collection *c;
-	ledger_err err = proj_collection_get(p, txn, task->firm_id, task->collection_id, &alloc, &c);
+	ledger_err err = proj_collection_get_arena(p, txn, task->firm_id, task->collection_id, &arena, &c);
 	ssize_t d = err ? -1 : proj_collection_document(c, task->original_sha256, LEDGER_HASH_BYTES);
 	proj_sign_task now;
 	/* Still owed, and still over the same version? Else the task moved on: write nothing. */
@@ -228,23 +223,23 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	}
 	*stale = false;
 	err = ledger_blob_put(t, result->sha256, result->bytes, result->bytes_count);
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__DocumentSigned e = LEDGER__EVENTS__DOCUMENT_SIGNED__INIT;
 	e.collection_id = c->collection_id;
 	e.signer = (char *)task->signer;
-	e.original_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)task->original_sha256};
-	e.source_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)task->source_sha256};
-	e.signed_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)result->sha256};
+	e.original_sha256 = hash_bytes(task->original_sha256);
+	e.source_sha256 = hash_bytes(task->source_sha256);
+	e.signed_sha256 = hash_bytes(result->sha256);
 	e.bytes = result->bytes_count;
 	e.seal = task->seal;
 	e.certificate_serial = (char *)result->certificate_serial;
 	e.certificate_subject = (char *)result->certificate_subject;
 	e.certificate = (ProtobufCBinaryData){result->certificate_der_bytes, (uint8_t *)result->certificate_der};
 	e.level = (char *)(result->level ? result->level : "");
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED;
-	ev.document_signed = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(DOCUMENT_SIGNED, document_signed, &e);
 	if (!err)
 		err = proj_emit(p, t, "ledgerd", "signer", c->firm_id, &ev, NULL, NULL);
+	ProtobufCAllocator alloc; /* the collection as the signature left it, in the same arena */
+	proj_arena_allocator(arena, &alloc);
 	if (!err)
 		err = proj_collection_get(p, txn, task->firm_id, task->collection_id, &alloc, &c);
 	if (!err && proj_collection_all_signed(c))

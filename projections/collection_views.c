@@ -271,13 +271,9 @@ bool proj_may_upload(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now
 {
 	if (!d->ref || actor->platform || !proj_firm_id_valid(d->ref->firm_id))
 		return false;
-	proj_arena *arena = proj_arena_new();
-	if (!arena)
-		return false;
-	ProtobufCAllocator alloc;
-	proj_arena_allocator(arena, &alloc);
+	proj_arena *arena;
 	collection *c;
-	bool ok = proj_collection_get(p, txn, d->ref->firm_id, d->ref->collection_id, &alloc, &c) == LEDGER_OK &&
+	bool ok = proj_collection_get_arena(p, txn, d->ref->firm_id, d->ref->collection_id, &arena, &c) == LEDGER_OK &&
 	          (c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_DRAFT ||
 	           c->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_REJECTED);
 	if (ok) {

@@ -455,13 +455,9 @@ ledger_err proj_fold_collection(proj *p, proj_kv *kv, uint64_t seq, const Ledger
 	const char *id = event_collection(ev);
 	if (!id)
 		return LEDGER_OK;
-	proj_arena *arena = proj_arena_new();
-	if (!arena)
-		return LEDGER_ERR_NOMEM;
-	ProtobufCAllocator alloc;
-	proj_arena_allocator(arena, &alloc);
+	proj_arena *arena;
 	collection *c;
-	ledger_err err = proj_collection_get_kv(p, kv, ev->firm_id, id, &alloc, &c);
+	ledger_err err = proj_collection_get_arena_kv(p, kv, ev->firm_id, id, &arena, &c);
 	if (err == LEDGER_END)
 		err = LEDGER_ERR_CORRUPT; /* an event about a collection the log never created */
 	if (!err)

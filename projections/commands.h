@@ -16,6 +16,14 @@
 
 /* ----- emitting events (decide.c) ----- */
 
+/* An event whose payload is the oneof member `member` (case CASE: the suffix of its
+ * LEDGER__EVENTS__EVENT__PAYLOAD_ constant) pointing at payload. Its envelope is left for
+ * proj_emit to fill. */
+#define PROJ_EVENT(CASE, member, payload)                                                                              \
+	((Ledger__Events__Event){.base = PROTOBUF_C_MESSAGE_INIT(&ledger__events__event__descriptor),                  \
+	                         .payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_##CASE,                                \
+	                         .member = (payload)})
+
 /* Appends ev (filling its envelope: time, actor, firm, request id) and folds its stored bytes.
  * *seq and hash (may be NULL) receive the new record's. An LMDB failure poisons the batch. */
 ledger_err proj_emit(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *firm_id,
@@ -40,6 +48,11 @@ bool proj_authorise(proj_emitter *em, const char *firm_id, const char *action, l
 /* The same for queries, at now_us, without an emitter. */
 bool proj_authorise_query(proj *p, MDB_txn *txn, const proj_actor *actor, const char *firm_id, const char *action,
                           int64_t now_us, Ledger__Api__Reply *reply, proj_arena *arena);
+
+/* The address a query is about: asked, normalised, or the actor's own when asked is empty.
+ * Sets the reply's INVALID_ARGUMENT error on field and returns false if it is no address. */
+bool proj_query_subject(const proj_actor *actor, const char *asked, const char *field,
+                        char subject[PROJ_EMAIL_BYTES_MAX + 1], Ledger__Api__Reply *reply, proj_arena *arena);
 
 /* ----- registration and personal data (registration_commands.c, personal_data.c) ----- */
 ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
@@ -100,5 +113,16 @@ ledger_err proj_alert_raise(proj *p, ledger_txn *t, const char *actor, const cha
                             const char *message);
 /* Alerts that time raises (delegations and collections expiring within N days). */
 ledger_err proj_alerts_due(proj *p, ledger_txn *t, size_t max, size_t *count);
+
+/* ----- timed indexes (expiry.c) ----- */
+/* An index whose keys start with an instant (8 bytes, big-endian, microseconds): the timers,
+ * the expiries. Copies out up to max entries due at now_us (their instant not after it), in
+ * instant order: take(list, i, rest, rest_bytes) fills list's i-th entry from what follows the
+ * instant, or returns false if the key is malformed, which ends the scan there. *n gets how
+ * many were taken. The keys are copied because acting on an entry changes the index. Returns
+ * an LMDB failure, else LEDGER_OK. */
+typedef bool (*proj_due_take)(void *list, size_t i, const char *rest, size_t rest_bytes);
+ledger_err proj_due_each(MDB_txn *txn, MDB_dbi dbi, int64_t now_us, proj_due_take take, void *list, size_t max,
+                         size_t *n);
 
 #endif

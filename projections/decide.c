@@ -106,6 +106,19 @@ static ledger_err emit(emitter *em, const char *firm_id, Ledger__Events__Event *
 	return proj_emitter_emit(em, firm_id, ev);
 }
 
+bool proj_query_subject(const proj_actor *actor, const char *asked, const char *field,
+                        char subject[PROJ_EMAIL_BYTES_MAX + 1], Ledger__Api__Reply *reply, proj_arena *arena)
+{
+	const char *why;
+	if (!asked[0])
+		asked = actor->subject;
+	if (proj_email_normalise(asked, subject, &why))
+		return true;
+	proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, field, "%s \"%.64s\": %s", field, asked,
+	           why);
+	return false;
+}
+
 bool proj_authorise_query(proj *p, MDB_txn *txn, const proj_actor *actor, const char *firm_id, const char *action,
                           int64_t now_us, Ledger__Api__Reply *reply, proj_arena *arena)
 {
@@ -193,13 +206,11 @@ static ledger_err account_add(emitter *em, const Ledger__Api__AccountAdd *c)
 	}
 	if (err != LEDGER_END)
 		return err;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__AccountRegistered a = LEDGER__EVENTS__ACCOUNT_REGISTERED__INIT;
 	a.email = email;
 	a.name = c->name;
 	a.is_ec = c->is_ec;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ACCOUNT_REGISTERED;
-	ev.account_registered = &a;
+	Ledger__Events__Event ev = PROJ_EVENT(ACCOUNT_REGISTERED, account_registered, &a);
 	return emit(em, NULL, &ev);
 }
 
@@ -253,13 +264,11 @@ static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c)
 		           "account %s is not an expert-comptable: only an EC heads a firm", ec);
 		return LEDGER_OK;
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__FirmCreated f = LEDGER__EVENTS__FIRM_CREATED__INIT;
 	f.firm_id = c->firm_id;
 	f.name = c->name;
 	f.ec_email = ec;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_FIRM_CREATED;
-	ev.firm_created = &f;
+	Ledger__Events__Event ev = PROJ_EVENT(FIRM_CREATED, firm_created, &f);
 	return emit(em, c->firm_id, &ev);
 }
 
@@ -375,7 +384,6 @@ static ledger_err grant_one(emitter *em, const Ledger__Api__DelegationGrant *c, 
 			renewal = ledger_txn_time_us(em->t) < d->expires_at_us;
 			ledger__state__delegation__free_unpacked(d, NULL);
 		}
-		Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 		Ledger__Events__DelegationGranted g = LEDGER__EVENTS__DELEGATION_GRANTED__INIT;
 		g.firm_id = c->firm_id;
 		g.collaborator = (char *)who;
@@ -383,8 +391,7 @@ static ledger_err grant_one(emitter *em, const Ledger__Api__DelegationGrant *c, 
 		g.expires_on = (char *)date;
 		g.expires_at_us = expires_at_us;
 		g.renewal = renewal;
-		ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_GRANTED;
-		ev.delegation_granted = &g;
+		Ledger__Events__Event ev = PROJ_EVENT(DELEGATION_GRANTED, delegation_granted, &g);
 		ledger_err err = emit(em, c->firm_id, &ev);
 		if (err)
 			return err;
@@ -489,13 +496,11 @@ static ledger_err delegation_revoke(emitter *em, const Ledger__Api__DelegationRe
 		    proj_delegation_get(em->p, txn, c->firm_id, who, r, &d) != LEDGER_OK)
 			continue;
 		ledger__state__delegation__free_unpacked(d, NULL);
-		Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 		Ledger__Events__DelegationRevoked e = LEDGER__EVENTS__DELEGATION_REVOKED__INIT;
 		e.firm_id = c->firm_id;
 		e.collaborator = who;
 		e.right = r;
-		ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_REVOKED;
-		ev.delegation_revoked = &e;
+		Ledger__Events__Event ev = PROJ_EVENT(DELEGATION_REVOKED, delegation_revoked, &e);
 		if ((err = emit(em, c->firm_id, &ev)))
 			return err;
 		rr->revoked++;

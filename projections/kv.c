@@ -116,3 +116,13 @@ ledger_err proj_kv_get_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key
 	*out = protobuf_c_message_unpack(descriptor, NULL, v.mv_size, v.mv_data);
 	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
 }
+
+ledger_err proj_kv_get_msg_or_empty(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes,
+                                    const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out)
+{
+	ledger_err err = proj_kv_get_msg(kv, dbi, key, key_bytes, descriptor, out);
+	if (err != LEDGER_END)
+		return err;
+	*out = protobuf_c_message_unpack(descriptor, NULL, 0, (const uint8_t *)"");
+	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
+}

@@ -63,6 +63,10 @@ ledger_err proj_kv_put_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key
  * absent, LEDGER_ERR_CORRUPT if the value does not unpack. */
 ledger_err proj_kv_get_msg(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes,
                            const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out);
+/* The same, but an absent key gives the message with every field at its default (a count not
+ * yet made, credits never given) instead of LEDGER_END. */
+ledger_err proj_kv_get_msg_or_empty(proj_kv *kv, MDB_dbi dbi, const void *key, size_t key_bytes,
+                                    const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out);
 
 /*
  * The in-memory backend (kv_mem.c): a hash table per database, written out sorted. The

@@ -199,15 +199,11 @@ static ledger_err count(proj *p, proj_kv *kv, const Ledger__Events__Event *ev, c
 	memcpy(key + f + 9, who, w + 1);
 	key[f + 10 + w] = (char)kind;
 	size_t n_key = f + 11 + w;
-	MDB_val v;
-	ledger_err err = proj_kv_get(kv, p->stats, key, n_key, &v);
-	if (err == LEDGER_END)
-		v = (MDB_val){0, ""};
-	else if (err)
+	Ledger__State__Stats *s;
+	ledger_err err = proj_kv_get_msg_or_empty(kv, p->stats, key, n_key, &ledger__state__stats__descriptor,
+	                                          (ProtobufCMessage **)&s);
+	if (err)
 		return err;
-	Ledger__State__Stats *s = ledger__state__stats__unpack(NULL, v.mv_size, v.mv_data);
-	if (!s)
-		return LEDGER_ERR_CORRUPT;
 	*(uint64_t *)((char *)s + field_offset) += n;
 	err = proj_kv_put_msg(kv, p->stats, key, n_key, &s->base);
 	ledger__state__stats__free_unpacked(s, NULL);
@@ -223,15 +219,11 @@ static ledger_err fold_contact(proj *p, proj_kv *kv, const Ledger__Events__Event
 		return LEDGER_OK;
 	char key[PROJ_KEY_BYTES_MAX];
 	size_t n = proj_key_pair(key, sizeof key, ev->firm_id, e->email);
-	MDB_val v;
-	ledger_err err = proj_kv_get(kv, p->contacts, key, n, &v);
-	if (err == LEDGER_END)
-		v = (MDB_val){0, ""};
-	else if (err)
+	Ledger__State__Contact *c;
+	ledger_err err = proj_kv_get_msg_or_empty(kv, p->contacts, key, n, &ledger__state__contact__descriptor,
+	                                          (ProtobufCMessage **)&c);
+	if (err)
 		return err;
-	Ledger__State__Contact *c = ledger__state__contact__unpack(NULL, v.mv_size, v.mv_data);
-	if (!c)
-		return LEDGER_ERR_CORRUPT;
 	char *old_email = c->email, *old_name = c->name;
 	Ledger__Events__SealedRef *old_phone = c->phone;
 	c->email = e->email, c->name = e->name, c->phone = e->phone;
@@ -251,13 +243,9 @@ static ledger_err fold_stats(proj *p, proj_kv *kv, const Ledger__Events__Event *
 	const char *id = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED
 	                     ? ev->document_signed->collection_id
 	                     : ev->collection_transitioned->collection_id;
-	proj_arena *arena = proj_arena_new();
-	if (!arena)
-		return LEDGER_ERR_NOMEM;
-	ProtobufCAllocator alloc;
-	proj_arena_allocator(arena, &alloc);
+	proj_arena *arena;
 	Ledger__State__Collection *c;
-	ledger_err err = proj_collection_get_kv(p, kv, ev->firm_id, id, &alloc, &c);
+	ledger_err err = proj_collection_get_arena_kv(p, kv, ev->firm_id, id, &arena, &c);
 	if (!err && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED) {
 		err = count(p, kv, ev, c->created_by, c->kind,
 		            ev->document_signed->seal ? STAT(seals) : STAT(signatures), 1);

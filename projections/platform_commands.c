@@ -29,12 +29,10 @@ static ledger_err credits_add(proj_emitter *em, const Ledger__Api__CreditsAdd *c
 		           "reference must be at most %u bytes of text", PROJ_NAME_BYTES_MAX);
 		return LEDGER_OK;
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CreditsAdded a = LEDGER__EVENTS__CREDITS_ADDED__INIT;
 	a.credits = c->credits;
 	a.reference = c->reference;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_ADDED;
-	ev.credits_added = &a;
+	Ledger__Events__Event ev = PROJ_EVENT(CREDITS_ADDED, credits_added, &a);
 	return proj_emitter_emit(em, c->firm_id, &ev);
 }
 
@@ -83,7 +81,6 @@ static ledger_err preferences_update(proj_emitter *em, const Ledger__Api__Prefer
 	Ledger__State__Preferences now;
 	if ((err = preferences_read(em->p, ledger_txn_mdb(em->t), u->firm_id, em->arena, &now)))
 		return err;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__PreferencesSet s = LEDGER__EVENTS__PREFERENCES_SET__INIT;
 	s.collection_expiry_days = u->collection_expiry_days ? u->collection_expiry_days : now.collection_expiry_days;
 	s.reminder_every_days = u->clear_reminders       ? 0
@@ -93,8 +90,7 @@ static ledger_err preferences_update(proj_emitter *em, const Ledger__Api__Prefer
 	s.credits_low_threshold = u->credits_low_threshold ? u->credits_low_threshold : now.credits_low_threshold;
 	s.sender_name = u->sender_name[0] ? u->sender_name : now.sender_name;
 	s.signature_level = u->signature_level ? u->signature_level : now.signature_level;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_PREFERENCES_SET;
-	ev.preferences_set = &s;
+	Ledger__Events__Event ev = PROJ_EVENT(PREFERENCES_SET, preferences_set, &s);
 	return proj_emitter_emit(em, u->firm_id, &ev);
 }
 
@@ -127,12 +123,10 @@ static ledger_err alert_subscribe(proj_emitter *em, const Ledger__Api__AlertSubs
 		           "credits applies to credits_low only, at most %u", CREDITS_ADD_MAX);
 		return LEDGER_OK;
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__AlertSubscribed s = LEDGER__EVENTS__ALERT_SUBSCRIBED__INIT;
 	s.subscriber = (char *)em->actor->subject;
 	s.kind = a->kind, s.days = a->days, s.credits = a->credits;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_SUBSCRIBED;
-	ev.alert_subscribed = &s;
+	Ledger__Events__Event ev = PROJ_EVENT(ALERT_SUBSCRIBED, alert_subscribed, &s);
 	return proj_emitter_emit(em, a->firm_id, &ev);
 }
 
@@ -152,12 +146,10 @@ static ledger_err alert_unsubscribe(proj_emitter *em, const Ledger__Api__AlertUn
 		           "%s has no subscription of that kind in firm %s", em->actor->subject, a->firm_id);
 		return LEDGER_OK;
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__AlertUnsubscribed u = LEDGER__EVENTS__ALERT_UNSUBSCRIBED__INIT;
 	u.subscriber = (char *)em->actor->subject;
 	u.kind = a->kind;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_UNSUBSCRIBED;
-	ev.alert_unsubscribed = &u;
+	Ledger__Events__Event ev = PROJ_EVENT(ALERT_UNSUBSCRIBED, alert_unsubscribed, &u);
 	return proj_emitter_emit(em, a->firm_id, &ev);
 }
 
@@ -183,14 +175,12 @@ ledger_err proj_alert_raise(proj *p, ledger_txn *t, const char *actor, const cha
 	err = proj_get_raw(txn, p->alert_marks, key, n + 1 + o, &v);
 	if (err != LEDGER_END)
 		return err; /* raised already for this occasion */
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__AlertRaised a = LEDGER__EVENTS__ALERT_RAISED__INIT;
 	a.subscriber = (char *)subscriber;
 	a.kind = kind;
 	a.occasion = (char *)occasion;
 	a.message = (char *)message;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ALERT_RAISED;
-	ev.alert_raised = &a;
+	Ledger__Events__Event ev = PROJ_EVENT(ALERT_RAISED, alert_raised, &a);
 	return proj_emit(p, t, actor, request_id, firm_id, &ev, NULL, NULL);
 }
 
@@ -249,12 +239,10 @@ ledger_err proj_credits_reserve(proj_emitter *em, const char *firm_id, const cha
 		           (unsigned long long)available, firm_id);
 		return LEDGER_OK;
 	}
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CreditsReserved r = LEDGER__EVENTS__CREDITS_RESERVED__INIT;
 	r.collection_id = (char *)collection_id;
 	r.credits = credits;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RESERVED;
-	ev.credits_reserved = &r;
+	Ledger__Events__Event ev = PROJ_EVENT(CREDITS_RESERVED, credits_reserved, &r);
 	if ((err = proj_emitter_emit(em, firm_id, &ev)))
 		return err;
 	return credits_low(em, firm_id, available - credits);
@@ -272,13 +260,11 @@ ledger_err proj_credits_release(proj_emitter *em, const Ledger__State__Collectio
 		return err;
 	if (now->credits_reserved <= now->credits_used + now->credits_released)
 		return LEDGER_OK;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__CreditsReleased r = LEDGER__EVENTS__CREDITS_RELEASED__INIT;
 	r.collection_id = now->collection_id;
 	r.credits = now->credits_reserved - now->credits_used - now->credits_released;
 	r.reason = reason;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED;
-	ev.credits_released = &r;
+	Ledger__Events__Event ev = PROJ_EVENT(CREDITS_RELEASED, credits_released, &r);
 	return proj_emitter_emit(em, c->firm_id, &ev);
 }
 

@@ -171,13 +171,8 @@ static void can(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, 
                 Ledger__Api__Reply *reply, proj_arena *arena)
 {
 	char who[PROJ_EMAIL_BYTES_MAX + 1];
-	const char *why;
-	const char *asked = q->actor[0] ? q->actor : actor->subject;
-	if (!proj_email_normalise(asked, who, &why)) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "actor", "actor \"%.64s\": %s",
-		           asked, why);
+	if (!proj_query_subject(actor, q->actor, "actor", who, reply, arena))
 		return;
-	}
 	int action = proj_action_find(q->action);
 	if (action < 0) {
 		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "action",

@@ -33,24 +33,26 @@ ledger_err proj_delegation_get_kv(proj *p, proj_kv *kv, const char *firm_id, con
 	                       (ProtobufCMessage **)out);
 }
 
-ledger_err proj_firm_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Firm **out)
+/* The message of descriptor under a string key in txn (proj_get_raw's key rules). */
+static ledger_err get_msg(MDB_txn *txn, MDB_dbi dbi, const char *key, const ProtobufCMessageDescriptor *descriptor,
+                          ProtobufCMessage **out)
 {
 	MDB_val v;
-	ledger_err err = proj_get_raw(txn, p->firms, firm_id, strlen(firm_id), &v);
+	ledger_err err = proj_get_raw(txn, dbi, key, strlen(key), &v);
 	if (err)
 		return err;
-	*out = ledger__state__firm__unpack(NULL, v.mv_size, v.mv_data);
+	*out = protobuf_c_message_unpack(descriptor, NULL, v.mv_size, v.mv_data);
 	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
+}
+
+ledger_err proj_firm_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Firm **out)
+{
+	return get_msg(txn, p->firms, firm_id, &ledger__state__firm__descriptor, (ProtobufCMessage **)out);
 }
 
 ledger_err proj_account_get(proj *p, MDB_txn *txn, const char *email, Ledger__State__Account **out)
 {
-	MDB_val v;
-	ledger_err err = proj_get_raw(txn, p->accounts, email, strlen(email), &v);
-	if (err)
-		return err;
-	*out = ledger__state__account__unpack(NULL, v.mv_size, v.mv_data);
-	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
+	return get_msg(txn, p->accounts, email, &ledger__state__account__descriptor, (ProtobufCMessage **)out);
 }
 
 ledger_err proj_delegation_get(proj *p, MDB_txn *txn, const char *firm_id, const char *who, Ledger__Events__Right right,
@@ -99,22 +101,17 @@ unsigned proj_delegations_held(proj *p, MDB_txn *txn, const char *firm_id, const
 	return held;
 }
 
-ledger_err proj_credits_get_kv(proj *p, proj_kv *kv, const char *firm_id, Ledger__State__Credits **out)
-{
-	MDB_val v;
-	ledger_err err = proj_kv_get(kv, p->credits, firm_id, strlen(firm_id), &v);
-	if (err == LEDGER_END)
-		v = (MDB_val){0, ""}; /* a firm that was never credited has none */
-	else if (err)
-		return err;
-	*out = ledger__state__credits__unpack(NULL, v.mv_size, v.mv_data);
-	return *out ? LEDGER_OK : LEDGER_ERR_CORRUPT;
-}
-
 ledger_err proj_credits_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Credits **out)
 {
 	proj_kv kv = proj_kv_of_txn(txn);
 	return proj_credits_get_kv(p, &kv, firm_id, out);
+}
+
+ledger_err proj_credits_get_kv(proj *p, proj_kv *kv, const char *firm_id, Ledger__State__Credits **out)
+{
+	/* A firm that was never credited has none. */
+	return proj_kv_get_msg_or_empty(kv, p->credits, firm_id, strlen(firm_id), &ledger__state__credits__descriptor,
+	                                (ProtobufCMessage **)out);
 }
 
 ledger_err proj_preferences_get(proj *p, MDB_txn *txn, const char *firm_id, Ledger__State__Preferences *out)
@@ -168,6 +165,24 @@ ledger_err proj_collection_get(proj *p, MDB_txn *txn, const char *firm_id, const
 {
 	proj_kv kv = proj_kv_of_txn(txn);
 	return proj_collection_get_kv(p, &kv, firm_id, collection_id, allocator, out);
+}
+
+ledger_err proj_collection_get_arena_kv(proj *p, proj_kv *kv, const char *firm_id, const char *collection_id,
+                                        proj_arena **arena, Ledger__State__Collection **out)
+{
+	*arena = proj_arena_new();
+	if (!*arena)
+		return LEDGER_ERR_NOMEM;
+	ProtobufCAllocator alloc; /* used while unpacking only: what it allocates belongs to *arena */
+	proj_arena_allocator(*arena, &alloc);
+	return proj_collection_get_kv(p, kv, firm_id, collection_id, &alloc, out);
+}
+
+ledger_err proj_collection_get_arena(proj *p, MDB_txn *txn, const char *firm_id, const char *collection_id,
+                                     proj_arena **arena, Ledger__State__Collection **out)
+{
+	proj_kv kv = proj_kv_of_txn(txn);
+	return proj_collection_get_arena_kv(p, &kv, firm_id, collection_id, arena, out);
 }
 
 ledger_err proj_collections_each(proj *p, MDB_txn *txn, const char *firm_id, const ProtobufCAllocator *alloc,

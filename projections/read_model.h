@@ -46,6 +46,13 @@ ledger_err proj_collection_get(proj *p, MDB_txn *txn, const char *firm_id, const
                                const ProtobufCAllocator *allocator, Ledger__State__Collection **out);
 ledger_err proj_collection_get_kv(proj *p, proj_kv *kv, const char *firm_id, const char *collection_id,
                                   const ProtobufCAllocator *allocator, Ledger__State__Collection **out);
+/* The same into a new arena of its own, *arena, for a caller that reads one collection and
+ * drops it: *out lives as long as *arena, which the caller frees (proj_arena_free) whatever
+ * the result. *arena is NULL with LEDGER_ERR_NOMEM when none could be had. */
+ledger_err proj_collection_get_arena(proj *p, MDB_txn *txn, const char *firm_id, const char *collection_id,
+                                     proj_arena **arena, Ledger__State__Collection **out);
+ledger_err proj_collection_get_arena_kv(proj *p, proj_kv *kv, const char *firm_id, const char *collection_id,
+                                        proj_arena **arena, Ledger__State__Collection **out);
 /* Calls visit for each collection of the firm, in id order, unpacked with alloc; stops when it
  * returns false. */
 ledger_err proj_collections_each(proj *p, MDB_txn *txn, const char *firm_id, const ProtobufCAllocator *alloc,

@@ -36,16 +36,28 @@ static ledger_err put_registration(proj *p, proj_kv *kv, const Ledger__State__Re
 	return err;
 }
 
-ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__RegistrationRecorded *e)
+/* The subject's registration as it stands (empty if none) into *r, for a fold to change and
+ * put_registration to write; *old is what r shares strings with. */
+static ledger_err registration_to_change(proj *p, proj_kv *kv, char *subject, Ledger__State__Registration *r,
+                                         Ledger__State__Registration **old)
 {
-	Ledger__State__Registration *old = NULL;
-	ledger_err err = proj_registration_get_kv(p, kv, e->subject, &old);
+	*old = NULL;
+	ledger_err err = proj_registration_get_kv(p, kv, subject, old);
 	if (err && err != LEDGER_END)
 		return err;
-	Ledger__State__Registration r = LEDGER__STATE__REGISTRATION__INIT;
-	if (old)
-		r = *old;
-	r.subject = e->subject;
+	*r = (Ledger__State__Registration)LEDGER__STATE__REGISTRATION__INIT;
+	if (*old)
+		*r = **old;
+	r->subject = subject;
+	return LEDGER_OK;
+}
+
+ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__RegistrationRecorded *e)
+{
+	Ledger__State__Registration r, *old;
+	ledger_err err = registration_to_change(p, kv, e->subject, &r, &old);
+	if (err)
+		return err;
 	r.steps |= 1u << ((unsigned)e->step - 1);
 	if (e->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED) {
 		r.terms_version = e->terms_version;
@@ -65,14 +77,10 @@ ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledg
 
 ledger_err proj_fold_erasure(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__SubjectErased *e)
 {
-	Ledger__State__Registration *old = NULL;
-	ledger_err err = proj_registration_get_kv(p, kv, e->subject, &old);
-	if (err && err != LEDGER_END)
+	Ledger__State__Registration r, *old;
+	ledger_err err = registration_to_change(p, kv, e->subject, &r, &old);
+	if (err)
 		return err;
-	Ledger__State__Registration r = LEDGER__STATE__REGISTRATION__INIT;
-	if (old)
-		r = *old;
-	r.subject = e->subject;
 	r.erased = true;
 	r.last_seq = seq;
 	return put_registration(p, kv, &r, old);

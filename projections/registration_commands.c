@@ -119,7 +119,6 @@ ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *ac
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "phone",
 		                  "this service has no personal-data key: it cannot keep personal data"),
 		       LEDGER_OK;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__RegistrationRecorded e = LEDGER__EVENTS__REGISTRATION_RECORDED__INIT;
 	Ledger__Events__SealedRef ref = LEDGER__EVENTS__SEALED_REF__INIT;
 	uint8_t sealed_hash[32];
@@ -143,8 +142,7 @@ ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *ac
 			return err;
 		e.personal = &ref;
 	}
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED;
-	ev.registration_recorded = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(REGISTRATION_RECORDED, registration_recorded, &e);
 	return proj_emit(p, t, actor->subject, request_id, NULL, &ev, seq, hash);
 }
 
@@ -169,12 +167,10 @@ ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, 
 	ledger_err err = proj_personal_shred(p, ledger_txn_mdb(t), subject);
 	if (err)
 		return err;
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__SubjectErased e = LEDGER__EVENTS__SUBJECT_ERASED__INIT;
 	e.subject = subject;
 	e.reason = c->reason;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED;
-	ev.subject_erased = &e;
+	Ledger__Events__Event ev = PROJ_EVENT(SUBJECT_ERASED, subject_erased, &e);
 	return proj_emit(p, t, actor->subject, request_id, NULL, &ev, seq, hash);
 }
 
@@ -208,13 +204,8 @@ void proj_query_registration(proj *p, MDB_txn *txn, const proj_actor *actor, con
                              Ledger__Api__Reply *reply, proj_arena *arena)
 {
 	char subject[PROJ_EMAIL_BYTES_MAX + 1];
-	const char *why;
-	const char *asked = q->subject[0] ? q->subject : actor->subject;
-	if (!proj_email_normalise(asked, subject, &why)) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "subject", "subject \"%.64s\": %s",
-		           asked, why);
+	if (!proj_query_subject(actor, q->subject, "subject", subject, reply, arena))
 		return;
-	}
 	if (!actor->platform && strcmp(subject, actor->subject) != 0) {
 		proj_error(reply, arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "subject",
 		           "only %s and the platform see this registration", subject);

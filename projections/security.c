@@ -48,13 +48,11 @@ ledger_err proj_record_denial(proj *p, ledger_txn *t, const proj_actor *actor, c
 	const char *firm = proj_request_firm(req);
 	if (!proj_firm_id_valid(firm))
 		firm = "";
-	Ledger__Events__Event ev = LEDGER__EVENTS__EVENT__INIT;
 	Ledger__Events__AccessDenied d = LEDGER__EVENTS__ACCESS_DENIED__INIT;
 	d.command = (char *)(field ? field->name : "unknown");
 	d.code = (char *)(code ? code->name : "UNKNOWN");
 	d.reason = error->message;
 	d.suppressed = suppressed;
-	ev.payload_case = LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED;
-	ev.access_denied = &d;
+	Ledger__Events__Event ev = PROJ_EVENT(ACCESS_DENIED, access_denied, &d);
 	return proj_emit(p, t, actor->subject, request_id, firm, &ev, NULL, NULL);
 }

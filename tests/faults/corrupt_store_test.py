@@ -24,6 +24,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from make_pdf import write_pdf  # noqa: E402
+from store_flips import copy_with_flip, report  # noqa: E402
 
 PAGE = 4096
 ACCOUNTS = int(os.environ.get("CORRUPT_STORE_ACCOUNTS", "400"))  # enough for branch pages
@@ -85,13 +86,7 @@ def main():
             kind = kinds[n % len(kinds)]
             offset = flip_offset(rng, size, kind)
             copy = os.path.join(work, "copy")
-            shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(data, copy)
-            with open(os.path.join(copy, "data.mdb"), "r+b") as f:
-                f.seek(offset)
-                byte = f.read(1)[0]
-                f.seek(offset)
-                f.write(bytes([byte ^ (1 << rng.randrange(8))]))
+            copy_with_flip(data, copy, offset, rng)
             what = f"flip {n} ({kind}, offset {offset})"
             try:
                 r = run([f"{bin_dir}/ledger-audit", "verify", "--data", copy], timeout=30)
@@ -127,10 +122,7 @@ def main():
                     failures.append(f"{what}: ledgerd refused without saying why")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for f in failures[:20]:
-        print("FAIL: " + f)
-    print(f"corrupt_store: {flips} flips, outcomes {dict(sorted(outcomes.items()))}, {len(failures)} failures")
-    sys.exit(1 if failures else 0)
+    report(f"corrupt_store: {flips} flips, outcomes {dict(sorted(outcomes.items()))}", failures)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ import threading
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 from make_pdf import write_pdf  # noqa: E402
+from store_flips import copy_with_flip, report  # noqa: E402
 
 CLIENTS = 3
 COMMANDS_MAX = 150  # per round, all clients together
@@ -282,13 +283,7 @@ def flip_copies(bin_dir, store, copy, flips, seed, failures):
         rng = random.Random(seed * 1000 + n)
         kind = kinds[n % len(kinds)]
         offset = flip_offset(rng, size, pages, kind)
-        shutil.rmtree(copy, ignore_errors=True)
-        shutil.copytree(store, copy)
-        with open(os.path.join(copy, "data.mdb"), "r+b") as f:
-            f.seek(offset)
-            byte = f.read(1)[0]
-            f.seek(offset)
-            f.write(bytes([byte ^ (1 << rng.randrange(8))]))
+        copy_with_flip(store, copy, offset, rng)
         what = f"store {seed}, flip {n} ({kind}, offset {offset})"
         try:
             r = run([f"{bin_dir}/ledger-audit", "verify", "--data", copy])
@@ -337,10 +332,7 @@ def main():
                 flip_copies(bin_dir, store, os.path.join(work, "copy"), flips, seed, failures)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for f in failures[:20]:
-        print("FAIL: " + f)
-    print(f"fault_test: {rounds} rounds ({'; '.join(summary)}), {rounds * flips} flips, {len(failures)} failures")
-    sys.exit(1 if failures else 0)
+    report(f"fault_test: {rounds} rounds ({'; '.join(summary)}), {rounds * flips} flips", failures)
 
 
 if __name__ == "__main__":

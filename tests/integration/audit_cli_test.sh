@@ -7,7 +7,6 @@
 set -uo pipefail
 bin=${1:?usage: audit_cli_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-audit-cli-XXXXXX)
-pid=
 . "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
 
 d=$dir/d
@@ -38,9 +37,7 @@ done
 checks=$((checks + 1))
 [ -n "$sealed" ] || { failures=$((failures + 1)); echo "FAIL: the seal collection did not complete"; }
 ctl --as ec@audit.fr document get --firm AUD "$sealed" -o "$dir/sealed.pdf" >/dev/null
-kill -TERM "$pid"
-wait "$pid"
-pid=
+stop_ledgerd
 
 audit() { "$bin/ledger-audit" "$@"; }
 expect 0 "verify re-hashes the stored documents" -- audit verify --data "$d"
@@ -175,16 +172,7 @@ expect 1 "verify finds the altered document" -- audit verify --data "$dir/t"
 contains "does not hash to its key" "and says so"
 expect 1 "prove refuses the altered document's stored bytes" -- audit prove --data "$dir/t" --document "$sealed"
 contains "DO NOT MATCH" "and says so"
-/usr/bin/python3 - "$dir/t" <<'PY'
-import lmdb, sys
-env = lmdb.open(sys.argv[1], max_dbs=64)
-events = env.open_db(b"events")
-with env.begin(write=True, db=events) as txn:
-    key = (3).to_bytes(8, "big")
-    value = bytearray(txn.get(key))
-    value[-1] ^= 1
-    txn.put(key, bytes(value))
-PY
+flip_event_byte "$dir/t" 3
 expect 1 "a broken chain proves nothing" -- audit prove --data "$dir/t" --seq 1
 contains "broken at seq 3" "names the first bad seq"
 

@@ -5,7 +5,6 @@
 set -uo pipefail
 bin=${1:?usage: cli_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-cli-XXXXXX)
-pid=
 . "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
 
 expect 0 "ledgerd --help" -- "$bin/ledgerd" --help
@@ -129,12 +128,7 @@ contains '"replayed":true' "replayed flag"
 expect 0 "head" -- ctl --as col@x.fr --json head
 json_ok "head --json"
 
-kill -TERM "$pid"
-wait "$pid"
-status=$?
-checks=$((checks + 1))
-[ "$status" = 0 ] || { failures=$((failures + 1)); echo "FAIL: ledgerd did not exit 0 on SIGTERM (exit $status)"; }
-pid=
+stop_ledgerd
 grep -q "stopped cleanly" "$dir/log" || { failures=$((failures + 1)); echo "FAIL: no clean stop in the log"; }
 
 expect 0 "verify" -- "$bin/ledger-audit" verify --data "$dir/d" --json
@@ -142,16 +136,7 @@ json_ok "verify --json"
 contains '"events":' "verify counts events"
 # A tampered copy: ledger-audit names the seq, ledgerd refuses to serve it.
 cp -r "$dir/d" "$dir/t"
-/usr/bin/python3 - "$dir/t" <<'PY'
-import lmdb, sys
-env = lmdb.open(sys.argv[1], max_dbs=64)
-events = env.open_db(b"events")
-with env.begin(write=True, db=events) as txn:
-    key = (4).to_bytes(8, "big")
-    value = bytearray(txn.get(key))
-    value[-1] ^= 1
-    txn.put(key, bytes(value))
-PY
+flip_event_byte "$dir/t" 4
 expect 1 "verify a tampered copy" -- "$bin/ledger-audit" verify --data "$dir/t"
 contains "broken at seq 4" "names seq 4"
 expect 3 "ledgerd refuses a broken chain as a damaged store (no restart mends it)" -- "$bin/ledgerd" serve --data "$dir/t" --listen "ipc://$dir/t/x.sock"

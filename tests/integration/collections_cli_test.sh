@@ -8,7 +8,6 @@
 set -uo pipefail
 bin=${1:?usage: collections_cli_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-collections-cli-XXXXXX)
-pid=
 . "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
 
 # ----- usage: every new subcommand's --help names its options -----
@@ -256,12 +255,7 @@ expect 0 "retry with the same request id" -- ctl --as launch@x.fr --request-id r
 expect 0 "the retry is replayed" -- ctl --as launch@x.fr --request-id rem-1 --json collection remind --firm F "$id"
 equals 'j["replayed"]' True "replayed flag"
 
-kill -TERM "$pid"
-wait "$pid"
-stopped=$?
-checks=$((checks + 1))
-[ "$stopped" = 0 ] || { failures=$((failures + 1)); echo "FAIL: ledgerd did not exit 0 on SIGTERM"; }
-pid=
+stop_ledgerd
 expect 0 "the chain verifies" -- "$bin/ledger-audit" verify --data "$dir/d"
 
 report collections_cli_test

@@ -6,7 +6,6 @@
 set -uo pipefail
 bin=${1:?usage: tls_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-tls-XXXXXX)
-pid=
 . "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
 
 free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

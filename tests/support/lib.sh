@@ -1,17 +1,27 @@
 # lib.sh: what the shell tests share. Source it after setting `dir` (a temporary directory the
-# test owns) and `pid` (empty): it installs the cleanup trap, and keeps the counts the test
-# reports with `report NAME` at the end.
+# test owns): it installs the cleanup trap, which stops the ledgerd whose pid is in `pid` and
+# removes `dir`, and keeps the counts the test reports with `report NAME` at the end. `py` is
+# the Python the tests run (/usr/bin/python3, with the distribution's modules).
 #
 #   expect CODE DESCRIPTION -- COMMAND...   runs COMMAND; its exit status must be CODE
 #   contains TEXT DESCRIPTION               the last output contains TEXT
 #   json_ok DESCRIPTION                     the last output is JSON
 #   equals EXPR VALUE DESCRIPTION           Python EXPR over the last output's JSON (as j) is VALUE
+#   check DESCRIPTION GOT WANT              GOT is WANT
 #   fail MESSAGE                            counts a failure and prints it
 #   report NAME                             prints the counts; exit status 0 if none failed
+#   need_python3 MODULES PACKAGES           exits with a failure unless /usr/bin/python3 imports
+#                                           MODULES (comma-separated; PACKAGES: what to install)
+#   start_ledgerd DATA [ARGS...]            serves DATA in the background ($pid; stderr in
+#                                           $dir/log) and waits until it is ready, or exits failed
+#   stop_ledgerd                            SIGTERM to $pid; ledgerd must exit 0
+#   flip_event_byte DATA SEQ                flips the last byte of event SEQ's stored record
 
 failures=0
 checks=0
 out=
+pid=
+py=/usr/bin/python3
 cleanup() {
 	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null
 	wait 2>/dev/null
@@ -43,13 +53,18 @@ contains() {
 
 json_ok() {
 	checks=$((checks + 1))
-	printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null ||
+	printf '%s' "$out" | "$py" -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null ||
 		fail "$1: not JSON: $(echo "$out" | head -5)"
 }
 
 # field EXPR: a Python expression over the last output's JSON (as j); "" if it cannot.
 field() {
-	printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" 2>/dev/null
+	printf '%s' "$out" | "$py" -c 'import json,sys; j=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" 2>/dev/null
+}
+
+check() {
+	checks=$((checks + 1))
+	[ "$2" = "$3" ] || fail "$1: got \"$2\", expected \"$3\""
 }
 
 equals() {
@@ -62,4 +77,44 @@ equals() {
 report() {
 	echo "$1: $checks checks, $failures failed"
 	[ "$failures" = 0 ]
+}
+
+need_python3() {
+	if ! "$py" -c "import $1" 2>"$dir/python3.err"; then
+		echo "FAIL: $py with $1 is required ($2):"
+		cat "$dir/python3.err"
+		exit 1
+	fi
+}
+
+start_ledgerd() {
+	local data=$1
+	shift
+	rm -f "$dir/ready"
+	"$bin/ledgerd" serve --data "$data" --ready-fd 3 3>"$dir/ready" "$@" 2>"$dir/log" &
+	pid=$!
+	for _ in $(seq 200); do grep -q ready "$dir/ready" 2>/dev/null && break; sleep 0.05; done
+	grep -q ready "$dir/ready" || { echo "FAIL: ledgerd did not get ready"; cat "$dir/log"; exit 1; }
+}
+
+stop_ledgerd() {
+	kill -TERM "$pid"
+	wait "$pid"
+	local status=$?
+	pid=
+	checks=$((checks + 1))
+	[ "$status" = 0 ] || fail "ledgerd did not exit 0 on SIGTERM (exit $status)"
+}
+
+flip_event_byte() {
+	"$py" - "$1" "$2" <<'PY'
+import lmdb, sys
+env = lmdb.open(sys.argv[1], max_dbs=64)
+events = env.open_db(b"events")
+with env.begin(write=True, db=events) as txn:
+    key = int(sys.argv[2]).to_bytes(8, "big")
+    value = bytearray(txn.get(key))
+    value[-1] ^= 1
+    txn.put(key, bytes(value))
+PY
 }

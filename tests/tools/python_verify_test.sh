@@ -9,32 +9,17 @@
 set -uo pipefail
 bin=${1:?usage: python_verify_test.sh BIN_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
 dir=$(mktemp -d /tmp/ledger-pyverify-XXXXXX)
-failures=0
-checks=0
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
+. "$here/../support/lib.sh" # check, fail, report, need_python3, start_ledgerd, stop_ledgerd, cleanup
 
-fail() { failures=$((failures + 1)); echo "FAIL: $*"; }
-check() { checks=$((checks + 1)); [ "$2" = "$3" ] || fail "$1: got \"$2\", expected \"$3\""; }
-
-if ! [ -x "$py" ] || ! "$py" -c 'import lmdb' 2>"$dir/err"; then
-	echo "FAIL: $py with the lmdb module is required (apt-get install python3-lmdb):"
-	cat "$dir/err" 2>/dev/null
-	exit 1
-fi
+need_python3 lmdb "apt-get install python3-lmdb"
 for b in ledgerd ledgerctl ledger-audit; do
 	[ -x "$bin/$b" ] || { echo "FAIL: no $bin/$b"; exit 1; }
 done
 
 d=$dir/d
 "$bin/ledgerd" init --data "$d" >/dev/null || { echo "FAIL: ledgerd init"; exit 1; }
-"$bin/ledgerd" serve --data "$d" --ready-fd 3 3>"$dir/ready" 2>"$dir/log" &
-pid=$!
-for _ in $(seq 200); do grep -q ready "$dir/ready" 2>/dev/null && break; sleep 0.05; done
-grep -q ready "$dir/ready" || { echo "FAIL: ledgerd did not get ready"; cat "$dir/log"; exit 1; }
+start_ledgerd "$d"
 
 ctl() { "$bin/ledgerctl" --data "$d" "$@" >>"$dir/ctl.out" 2>&1; }
 run() { checks=$((checks + 1)); ctl "$@" || { fail "ledgerctl $*"; tail -3 "$dir/ctl.out"; }; }
@@ -56,10 +41,7 @@ check "verify_log.py exit status (live)" "$?" 0
 live_c=$("$bin/ledger-audit" verify --data "$d" | head -1) # the second line is the tree's
 check "verify_log.py and ledger-audit (live)" "$live_py" "$live_c"
 
-kill -TERM "$pid"
-wait "$pid"
-check "ledgerd exit status after SIGTERM" "$?" 0
-pid=
+stop_ledgerd
 
 out_py=$("$py" "$here/verify_log.py" "$d")
 check "verify_log.py exit status" "$?" 0
@@ -109,5 +91,4 @@ esac
 checks=$((checks + 1))
 [ "${rewritten##* }" != "$anchor" ] || fail "rewrite: the head hash still equals the anchor"
 
-echo "$checks checks, $failures failures"
-[ "$failures" = 0 ]
+report python_verify_test

@@ -12,44 +12,34 @@
 set -uo pipefail
 bin=${1:?usage: transparency_test.sh BIN_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
 dir=$(mktemp -d /tmp/ledger-transparency-XXXXXX)
-failures=0
-checks=0
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-fail() { failures=$((failures + 1)); echo "FAIL: $*"; }
-check() { checks=$((checks + 1)); [ "$2" = "$3" ] || fail "$1: got \"$2\", expected \"$3\""; }
-contains() { checks=$((checks + 1)); case "$2" in *"$3"*) ;; *) fail "$1: \"$2\" does not contain \"$3\"" ;; esac; }
+. "$here/../support/lib.sh" # check, fail, report, need_python3, start_ledgerd, stop_ledgerd, cleanup
+# includes DESCRIPTION TEXT PART: TEXT contains PART.
+includes() { checks=$((checks + 1)); case "$2" in *"$3"*) ;; *) fail "$1: \"$2\" does not contain \"$3\"" ;; esac; }
 
-if ! "$py" -c 'import lmdb, nacl' 2>"$dir/err"; then
-	echo "FAIL: $py with the lmdb and nacl modules is required (python3-lmdb, python3-nacl):"
-	cat "$dir/err"
-	exit 1
-fi
+need_python3 "lmdb, nacl" "python3-lmdb, python3-nacl"
 audit="$bin/ledger-audit"
 d=$dir/d
-start() {
-	local data=$1
-	shift
-	"$bin/ledgerd" serve --data "$data" --ready-fd 3 3>"$dir/ready" "$@" 2>"$dir/log" &
-	pid=$!
-	for _ in $(seq 200); do grep -q ready "$dir/ready" 2>/dev/null && break; sleep 0.05; done
-	grep -q ready "$dir/ready" || { echo "FAIL: ledgerd did not get ready"; cat "$dir/log"; exit 1; }
+# since_refuses WHAT DATA SINCE SAYS: the tampered log in DATA passes every local check, and
+# `verify --since` a checkpoint kept from before (SINCE) refuses it, saying SAYS.
+since_refuses() {
+	"$audit" verify --data "$2" --log-key "$vkey" >/dev/null
+	check "$1: passes local checks" "$?" 0
+	out=$("$audit" verify --data "$2" --log-key "$vkey" --since "$3")
+	check "$1: verify --since refuses it" "$?" 1
+	includes "and says" "$out" "$4"
 }
-stop() { kill -TERM "$pid"; wait "$pid"; pid=; rm -f "$dir/ready"; }
 accounts() { for i in $(seq "$2" "$3"); do "$bin/ledgerctl" --data "$1" --platform account add "u$i@x.fr" --name "U $i" >/dev/null || fail "account $i"; done; }
 
 "$bin/ledgerd" init --data "$d" --log-origin ledger.test.example/log >"$dir/init.out" || { echo "FAIL: init"; exit 1; }
 vkey=$dir/log.vkey
 cp "$d/keys/log.vkey" "$vkey" # what the auditors were handed
-contains "init prints the log key" "$(cat "$dir/init.out")" "$(cat "$vkey")"
+includes "init prints the log key" "$(cat "$dir/init.out")" "$(cat "$vkey")"
 "$audit" witness-key --name witness.test.example/w1 --key-file "$dir/w1.key" >"$dir/w1.vkey"
 check "witness-key" "$?" 0
 check "witness key file mode" "$(stat -c %a "$dir/w1.key")" 600
 
-start "$d"
+start_ledgerd "$d"
 accounts "$d" 1 10
 "$audit" checkpoint --data "$d" --log-key "$vkey" >"$dir/c10"
 check "checkpoint while serving" "$?" 0
@@ -57,14 +47,14 @@ check "checkpoint size" "$(sed -n 2p "$dir/c10")" 11
 "$audit" witness --data "$d" --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/w1.state" >/dev/null
 check "first witness run" "$?" 0
 accounts "$d" 11 30
-stop
+stop_ledgerd
 
 "$audit" witness --data "$d" --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/w1.state" >/dev/null
 check "the witness sees the log grow" "$?" 0
 check "witnessed size" "$(sed -n 2p "$dir/w1.state")" 31
 out=$("$audit" verify --data "$d" --log-key "$vkey" --since "$dir/c10")
 check "verify --since an older checkpoint" "$?" 0
-contains "verify --since says" "$out" "the log of 11 records then is a prefix"
+includes "verify --since says" "$out" "the log of 11 records then is a prefix"
 "$audit" verify --data "$d" --since "$dir/w1.state" --log-key "$vkey" >/dev/null
 check "verify --since the witnessed checkpoint" "$?" 0
 
@@ -73,10 +63,10 @@ check "verify --since the witnessed checkpoint" "$?" 0
 check "prove --tlog-proof" "$?" 0
 out=$("$audit" verify-proof "$dir/p7" --log-key "$vkey" --witness "$dir/w1.vkey")
 check "verify-proof" "$?" 0
-contains "verify-proof says" "$out" "proved: record 7"
+includes "verify-proof says" "$out" "proved: record 7"
 out=$("$py" "$here/tlog_proof_verify.py" "$dir/p7" --log-vkey "$vkey" --witness-vkey "$dir/w1.vkey")
 check "independent verifier" "$?" 0
-contains "independent verifier says" "$out" "proved 7 "
+includes "independent verifier says" "$out" "proved 7 "
 for seq in 1 2 16 31; do
 	"$audit" prove --data "$d" --seq "$seq" --tlog-proof "$dir/p" --log-key "$vkey" 2>/dev/null
 	"$py" "$here/tlog_proof_verify.py" "$dir/p" --log-vkey "$vkey" >/dev/null
@@ -110,76 +100,67 @@ check "verify-proof refuses a witness that did not cosign" "$?" 1
 
 # Witnesses over RPC (ledgerctl witness): w1 is configured, so its cosignatures are kept and
 # served; w2 is not, so the log does not keep its line.
-start "$d" --witness "$dir/w1.vkey"
+start_ledgerd "$d" --witness "$dir/w1.vkey"
 ctlw() { "$bin/ledgerctl" --data "$d" --platform witness --log-key "$vkey" "$@"; }
 ctlw --key-file "$dir/w1.key" --state "$dir/r1.state" >/dev/null 2>"$dir/r1.err"
 check "RPC witness, first run" "$?" 0
-contains "the log kept it" "$(cat "$dir/r1.err")" "kept by the log"
+includes "the log kept it" "$(cat "$dir/r1.err")" "kept by the log"
 accounts "$d" 31 33
 ctlw --key-file "$dir/w1.key" --state "$dir/r1.state" >/dev/null 2>&1
 check "RPC witness, after growth" "$?" 0
 check "RPC witnessed size" "$(sed -n 2p "$dir/r1.state")" 34
 ctlw --key-file "$dir/w2.key" --state "$dir/r2.state" >/dev/null 2>"$dir/r2.err"
 check "an unconfigured witness still cosigns for itself" "$?" 0
-contains "but the log does not keep it" "$(cat "$dir/r2.err")" "no configured witness"
+includes "but the log does not keep it" "$(cat "$dir/r2.err")" "no configured witness"
 served=$("$bin/ledgerctl" --data "$d" --platform head --all)
-contains "head --all serves w1's cosignature" "$served" "— witness.test.example/w1 "
+includes "head --all serves w1's cosignature" "$served" "— witness.test.example/w1 "
 case "$served" in *witness.test.example/w2*) fail "the log kept an unconfigured witness's line" ;; esac
 "$audit" verify-proof <("$audit" prove --data "$d" --seq 33 --tlog-proof - --checkpoint "$dir/r1.state" --log-key "$vkey" 2>/dev/null) \
 	--log-key "$vkey" --witness "$dir/w1.vkey" >/dev/null
 check "a proof against the RPC-cosigned checkpoint" "$?" 0
-stop
+stop_ledgerd
 
 # Attack 1: rewrite event 5 and every hash after it, rebuild the tree, re-sign checkpoints
 # with the directory's own log key. Every local check passes; the kept checkpoint does not.
 cp -a "$d" "$dir/rw"
 "$py" "$here/tamper_log.py" "$dir/rw" rewrite-all 5
-start "$dir/rw" # rebuilds the tree
+start_ledgerd "$dir/rw" # rebuilds the tree
 accounts "$dir/rw" 60 60 # and signs a checkpoint of the rewritten log
-stop
-"$audit" verify --data "$dir/rw" --log-key "$vkey" >/dev/null
-check "a rewrite re-signed with the directory's key passes local checks" "$?" 0
-out=$("$audit" verify --data "$dir/rw" --log-key "$vkey" --since "$dir/c10")
-check "verify --since refuses the rewrite" "$?" 1
-contains "and says" "$out" "the log was rewritten"
+stop_ledgerd
+since_refuses "a rewrite re-signed with the directory's key" "$dir/rw" "$dir/c10" "the log was rewritten"
 out=$("$audit" witness --data "$dir/rw" --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/w1.state" 2>&1)
 check "the witness refuses the rewrite" "$?" 1
-contains "and says" "$out" "it was rewritten"
-start "$dir/rw"
+includes "and says" "$out" "it was rewritten"
+start_ledgerd "$dir/rw"
 out=$("$bin/ledgerctl" --data "$dir/rw" --platform witness --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/r1.state" 2>&1)
 check "the RPC witness refuses the rewrite" "$?" 1
-contains "and says" "$out" "it was rewritten"
-stop
+includes "and says" "$out" "it was rewritten"
+stop_ledgerd
 
 # Attack 2: cut the last 6 records and fix the head.
 cp -a "$d" "$dir/cut"
 "$py" "$here/tamper_log.py" "$dir/cut" cut 25
-start "$dir/cut"
+start_ledgerd "$dir/cut"
 out=$("$bin/ledgerctl" --data "$dir/cut" --platform witness --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/r1.state" 2>&1)
 check "the RPC witness refuses a log that went back" "$?" 1
-contains "and says" "$out" "the log went back"
-stop
-"$audit" verify --data "$dir/cut" --log-key "$vkey" >/dev/null
-check "a cut log with its head fixed passes local checks" "$?" 0
-out=$("$audit" verify --data "$dir/cut" --log-key "$vkey" --since "$dir/w1.state")
-check "verify --since refuses the cut" "$?" 1
-contains "and says" "$out" "the log was cut"
-start "$dir/cut"
+includes "and says" "$out" "the log went back"
+stop_ledgerd
+since_refuses "a cut log with its head fixed" "$dir/cut" "$dir/w1.state" "the log was cut"
+start_ledgerd "$dir/cut"
 accounts "$dir/cut" 70 80 # the log grows back past the witnessed size: still not an extension
-stop
+stop_ledgerd
 out=$("$audit" witness --data "$dir/cut" --log-key "$vkey" --key-file "$dir/w1.key" --state "$dir/w1.state" 2>&1)
 check "the witness refuses a cut log grown back" "$?" 1
-contains "and says" "$out" "it was rewritten"
+includes "and says" "$out" "it was rewritten"
 
 # A rewrite that leaves the tree as it was: ledgerd refuses the store, verify names the tree.
 cp -a "$d" "$dir/rt"
 "$py" "$here/tamper_log.py" "$dir/rt" rewrite 5
 "$bin/ledgerd" serve --data "$dir/rt" 2>"$dir/rt.log"
 check "ledgerd refuses a tree that is not the records'" "$?" 3
-contains "and says" "$(cat "$dir/rt.log")" "Merkle tree"
+includes "and says" "$(cat "$dir/rt.log")" "Merkle tree"
 out=$("$audit" verify --data "$dir/rt" --log-key "$vkey")
 check "verify refuses it" "$?" 1
-contains "and names the tree" "$out" "Merkle tree"
+includes "and names the tree" "$out" "Merkle tree"
 
-echo "transparency_test: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+report transparency_test

@@ -28,24 +28,27 @@ static mode_t mode_of(const char *dir, const char *name)
 	return stat(path, &st) == 0 ? st.st_mode & 0777 : 0;
 }
 
+/* The certificate in der, if err says it was written there. */
+static X509 *x509_of(signer_err err, const uint8_t *der, size_t bytes)
+{
+	const unsigned char *p = der;
+	return err == SIGNER_OK ? d2i_X509(NULL, &p, (long)bytes) : NULL;
+}
+
 static X509 *certificate_of(const signer_credential *c)
 {
 	uint8_t der[SIGNER_CERT_DER_BYTES_MAX];
 	size_t bytes = 0;
-	if (signer_credential_certificate(c, der, sizeof der, &bytes) != SIGNER_OK)
-		return NULL;
-	const unsigned char *p = der;
-	return d2i_X509(NULL, &p, (long)bytes);
+	signer_err err = signer_credential_certificate(c, der, sizeof der, &bytes);
+	return x509_of(err, der, bytes);
 }
 
 static X509 *ca_certificate_of(const signer_ca *ca)
 {
 	uint8_t der[SIGNER_CERT_DER_BYTES_MAX];
 	size_t bytes = 0;
-	if (signer_ca_certificate(ca, der, sizeof der, &bytes) != SIGNER_OK)
-		return NULL;
-	const unsigned char *p = der;
-	return d2i_X509(NULL, &p, (long)bytes);
+	signer_err err = signer_ca_certificate(ca, der, sizeof der, &bytes);
+	return x509_of(err, der, bytes);
 }
 
 static bool name_has(X509 *x, int nid, const char *expected)
@@ -344,15 +347,11 @@ static void *race_thread(void *arg)
 static void test_threads(signer_ca *ca)
 {
 	race races[THREADS];
-	pthread_t threads[THREADS];
-	for (int i = 0; i < THREADS; i++) {
+	for (int i = 0; i < THREADS; i++)
 		races[i] = (race){ca, i, 0};
-		REQUIRE_VOID(pthread_create(&threads[i], NULL, race_thread, &races[i]) == 0);
-	}
-	for (int i = 0; i < THREADS; i++) {
-		pthread_join(threads[i], NULL);
+	REQUIRE_VOID(run_threads(race_thread, races, sizeof races[0], THREADS));
+	for (int i = 0; i < THREADS; i++)
 		CHECK(races[i].failures == 0, "thread %d: %d failures", i, races[i].failures);
-	}
 	/* Whoever renamed last, the stored key matches the stored certificate. */
 	signer_subject same = {SIGNER_KIND_PERSON, "race@cabinet.fr", "Race", NULL};
 	signer_credential *c = NULL;

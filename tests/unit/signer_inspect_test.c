@@ -106,14 +106,8 @@ static uint8_t *deflate_bytes(const uint8_t *data, size_t bytes, size_t zero_byt
 			z.avail_in = (uInt)chunk;
 			fed += chunk;
 		}
-		if (n == capacity) {
-			uint8_t *grown = realloc(out, capacity *= 2);
-			if (!grown)
-				free(out);
-			out = grown;
-			if (!out)
-				break;
-		}
+		if (n == capacity && !(out = grow_twice(out, &capacity)))
+			break;
 		z.next_out = out + n;
 		z.avail_out = (uInt)(capacity - n);
 		rc = deflate(&z, fed == total ? Z_FINISH : Z_NO_FLUSH);
@@ -192,13 +186,15 @@ static signer_err inspect(const uint8_t *pdf, size_t bytes)
 		CHECK(got_ == SIGNER_OK || info.page_count == 0, "%s: info not zeroed on error", what);                \
 	} while (0)
 
+/* The pages of the documents mupdf writes for these tests: A4, A4 landscape, A4 turned 90°. */
+static const test_page mixed_pages[] = {
+    {A4_WIDTH_PT, A4_HEIGHT_PT, 0}, {A4_HEIGHT_PT, A4_WIDTH_PT, 0}, {A4_WIDTH_PT, A4_HEIGHT_PT, 90}};
+
 static void test_real_documents(void)
 {
-	test_page pages[] = {
-	    {A4_WIDTH_PT, A4_HEIGHT_PT, 0}, {A4_HEIGHT_PT, A4_WIDTH_PT, 0}, {A4_WIDTH_PT, A4_HEIGHT_PT, 90}};
 	uint8_t *pdf = NULL;
 	size_t bytes = 0;
-	REQUIRE_VOID(make_pdf(pages, 1, &pdf, &bytes));
+	REQUIRE_VOID(make_pdf(mixed_pages, 1, &pdf, &bytes));
 	EXPECT(pdf, bytes, SIGNER_OK, "one A4 page");
 	CHECK(info.page_count == 1 && info.pages[0].width_pt == A4_WIDTH_PT && info.pages[0].height_pt == A4_HEIGHT_PT,
 	      "one A4 page: %u pages, %g x %g", info.page_count, (double)info.pages[0].width_pt,
@@ -207,7 +203,7 @@ static void test_real_documents(void)
 	CHECK(signer_pdf_inspect(pdf, bytes, bytes - 1, &info) == SIGNER_ERR_TOO_LARGE, "one byte over the limit");
 	free(pdf);
 
-	REQUIRE_VOID(make_pdf(pages, 3, &pdf, &bytes));
+	REQUIRE_VOID(make_pdf(mixed_pages, 3, &pdf, &bytes));
 	EXPECT(pdf, bytes, SIGNER_OK, "A4, landscape, A4 rotated");
 	CHECK(info.page_count == 3 && info.signature_count == 0, "3 pages: %u", info.page_count);
 	CHECK(info.pages[1].width_pt == A4_HEIGHT_PT && info.pages[1].height_pt == A4_WIDTH_PT, "landscape: %g x %g",
@@ -281,38 +277,48 @@ static void test_not_pdf(void)
 	CHECK(signer_pdf_inspect(png, sizeof png, 10, &info) == SIGNER_ERR_TOO_LARGE, "the limit comes first");
 }
 
+/* A hand-written document and what inspecting it must answer. */
+#define RAW_OBJECTS_MAX 4
+typedef struct raw_case {
+	const char *what;
+	signer_err expected;
+	const char *trailer_extra;
+	int count;
+	raw_object objects[RAW_OBJECTS_MAX];
+} raw_case;
+
 static void test_structures(void)
 {
+	const raw_object catalog = OBJ("<</Type/Catalog/Pages 2 0 R>>");
+	const raw_object a4_page = OBJ("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>");
+	const raw_object password = OBJ("<</Filter/Standard/V 1/R 2/O(01234567890123456789012345678901)"
+	                                "/U(01234567890123456789012345678901)/P -4>>");
+	const raw_case cases[] = {
+	    {"no page", SIGNER_ERR_CORRUPT, NULL, 2, {catalog, OBJ("<</Type/Pages/Count 0/Kids[]>>")}},
+	    {"a page tree that contains itself",
+	     SIGNER_ERR_CORRUPT,
+	     NULL,
+	     2,
+	     {catalog, OBJ("<</Type/Pages/Count 1/Kids[2 0 R]>>")}},
+	    {"a /Count larger than the tree",
+	     SIGNER_ERR_CORRUPT,
+	     NULL,
+	     3,
+	     {catalog, OBJ("<</Type/Pages/Count 3/Kids[3 0 R]>>"), a4_page}},
+	    {"an /Encrypt entry with a password we do not know",
+	     SIGNER_ERR_ENCRYPTED,
+	     "/Encrypt 4 0 R/ID[(0123456789abcdef)(0123456789abcdef)]",
+	     4,
+	     {catalog, OBJ("<</Type/Pages/Count 1/Kids[3 0 R]>>"), a4_page, password}},
+	    {"a hand-written page", SIGNER_OK, NULL, 3, {catalog, OBJ("<</Type/Pages/Count 1/Kids[3 0 R]>>"), a4_page}},
+	};
 	size_t bytes = 0;
-	raw_object no_page[] = {OBJ("<</Type/Catalog/Pages 2 0 R>>"), OBJ("<</Type/Pages/Count 0/Kids[]>>")};
-	uint8_t *pdf = raw_pdf(no_page, 2, NULL, &bytes);
-	EXPECT(pdf, bytes, SIGNER_ERR_CORRUPT, "no page");
-	free(pdf);
-
-	raw_object loop[] = {OBJ("<</Type/Catalog/Pages 2 0 R>>"), OBJ("<</Type/Pages/Count 1/Kids[2 0 R]>>")};
-	pdf = raw_pdf(loop, 2, NULL, &bytes);
-	EXPECT(pdf, bytes, SIGNER_ERR_CORRUPT, "a page tree that contains itself");
-	free(pdf);
-
-	raw_object missing[] = {OBJ("<</Type/Catalog/Pages 2 0 R>>"), OBJ("<</Type/Pages/Count 3/Kids[3 0 R]>>"),
-	                        OBJ("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>")};
-	pdf = raw_pdf(missing, 3, NULL, &bytes);
-	EXPECT(pdf, bytes, SIGNER_ERR_CORRUPT, "a /Count larger than the tree");
-	free(pdf);
-
-	raw_object encrypt_entry[] = {OBJ("<</Type/Catalog/Pages 2 0 R>>"), OBJ("<</Type/Pages/Count 1/Kids[3 0 R]>>"),
-	                              OBJ("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>"),
-	                              OBJ("<</Filter/Standard/V 1/R 2/O(01234567890123456789012345678901)"
-	                                  "/U(01234567890123456789012345678901)/P -4>>")};
-	pdf = raw_pdf(encrypt_entry, 4, "/Encrypt 4 0 R/ID[(0123456789abcdef)(0123456789abcdef)]", &bytes);
-	EXPECT(pdf, bytes, SIGNER_ERR_ENCRYPTED, "an /Encrypt entry with a password we do not know");
-	free(pdf);
-
-	raw_object small[] = {OBJ("<</Type/Catalog/Pages 2 0 R>>"), OBJ("<</Type/Pages/Count 1/Kids[3 0 R]>>"),
-	                      OBJ("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>")};
-	pdf = raw_pdf(small, 3, NULL, &bytes);
-	EXPECT(pdf, bytes, SIGNER_OK, "a hand-written page");
-	free(pdf);
+	uint8_t *pdf;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		pdf = raw_pdf(cases[i].objects, cases[i].count, cases[i].trailer_extra, &bytes);
+		EXPECT(pdf, bytes, cases[i].expected, cases[i].what);
+		free(pdf);
+	}
 
 	pdf = pages_pdf((int)SIGNER_PAGES_MAX, &bytes);
 	EXPECT(pdf, bytes, SIGNER_OK, "SIGNER_PAGES_MAX pages");
@@ -442,21 +448,15 @@ static void *inspect_thread(void *arg)
 
 static void test_threads(void)
 {
-	test_page pages[] = {
-	    {A4_WIDTH_PT, A4_HEIGHT_PT, 0}, {A4_HEIGHT_PT, A4_WIDTH_PT, 0}, {A4_WIDTH_PT, A4_HEIGHT_PT, 90}};
 	uint8_t *pdf = NULL;
 	size_t bytes = 0;
-	REQUIRE_VOID(make_pdf(pages, 3, &pdf, &bytes));
+	REQUIRE_VOID(make_pdf(mixed_pages, 3, &pdf, &bytes));
 	thread_input inputs[THREADS];
-	pthread_t threads[THREADS];
-	for (int i = 0; i < THREADS; i++) {
+	for (int i = 0; i < THREADS; i++)
 		inputs[i] = (thread_input){pdf, pdf, bytes, bytes / 2, 0};
-		REQUIRE_VOID(pthread_create(&threads[i], NULL, inspect_thread, &inputs[i]) == 0);
-	}
-	for (int i = 0; i < THREADS; i++) {
-		pthread_join(threads[i], NULL);
+	REQUIRE_VOID(run_threads(inspect_thread, inputs, sizeof inputs[0], THREADS));
+	for (int i = 0; i < THREADS; i++)
 		CHECK(inputs[i].failures == 0, "thread %d: %d wrong results", i, inputs[i].failures);
-	}
 	free(pdf);
 }
 

@@ -503,13 +503,10 @@ static void test_threads(signer_credential *person)
 	size_t bytes = 0;
 	REQUIRE_VOID(make_pdf(pages, 2, &pdf, &bytes));
 	signing_thread threads[THREADS];
-	pthread_t ids[THREADS];
-	for (int i = 0; i < THREADS; i++) {
+	for (int i = 0; i < THREADS; i++)
 		threads[i] = (signing_thread){pdf, bytes, person, NULL, 0, SIGNER_OK};
-		REQUIRE_VOID(pthread_create(&ids[i], NULL, sign_thread, &threads[i]) == 0);
-	}
+	REQUIRE_VOID(run_threads(sign_thread, threads, sizeof threads[0], THREADS));
 	for (int i = 0; i < THREADS; i++) {
-		pthread_join(ids[i], NULL);
 		CHECK(threads[i].err == SIGNER_OK, "thread %d: %s", i, signer_strerror(threads[i].err));
 		char tag[32];
 		snprintf(tag, sizeof tag, "thread%d.pdf", i);

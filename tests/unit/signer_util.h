@@ -11,6 +11,7 @@
 
 #include <mupdf/fitz.h>
 #include <mupdf/pdf.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -90,6 +91,16 @@ static inline bool make_pdf(const test_page *pages, int count, uint8_t **out, si
 	return ok;
 }
 
+/* Grows data (malloc'd) to twice *capacity, which it updates; frees data and returns NULL when
+ * out of memory. */
+static inline uint8_t *grow_twice(uint8_t *data, size_t *capacity)
+{
+	uint8_t *grown = realloc(data, *capacity *= 2);
+	if (!grown)
+		free(data);
+	return grown;
+}
+
 /* The whole file, malloc'd (NULL when unreadable). */
 static inline uint8_t *read_file(const char *path, size_t *bytes)
 {
@@ -100,12 +111,8 @@ static inline uint8_t *read_file(const char *path, size_t *bytes)
 	uint8_t *data = malloc(capacity);
 	while (data && (got = fread(data + n, 1, capacity - n, f)) > 0) {
 		n += got;
-		if (n == capacity) {
-			uint8_t *grown = realloc(data, capacity *= 2);
-			if (!grown)
-				free(data);
-			data = grown;
-		}
+		if (n == capacity)
+			data = grow_twice(data, &capacity);
 	}
 	fclose(f);
 	*bytes = n;
@@ -132,6 +139,23 @@ static inline int run(const char *command, char *output, size_t output_bytes)
 	output[n] = '\0';
 	int status = pclose(p);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#define TEST_THREADS_MAX 64
+
+/* Runs body on a thread of its own for each of the count items (item_bytes apart, the i-th
+ * item the i-th thread's argument) and waits for them all. False if a thread could not be
+ * started (or count is over TEST_THREADS_MAX); those started are waited for all the same. */
+static inline bool run_threads(void *(*body)(void *), void *items, size_t item_bytes, int count)
+{
+	pthread_t ids[TEST_THREADS_MAX];
+	int started = 0;
+	while (count <= TEST_THREADS_MAX && started < count &&
+	       pthread_create(&ids[started], NULL, body, (char *)items + (size_t)started * item_bytes) == 0)
+		started++;
+	for (int i = 0; i < started; i++)
+		pthread_join(ids[i], NULL);
+	return started == count;
 }
 
 /* How many times needle occurs in haystack. */
