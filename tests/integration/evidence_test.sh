@@ -23,17 +23,25 @@ ec=ec@evidence.fr
 ctl --platform account add $ec --name "EC Preuve" --ec >/dev/null
 ctl --platform firm add EVD --name "Cabinet Preuve" --ec $ec >/dev/null
 ctl --as $ec credits add --firm EVD --credits 5 >/dev/null
-col=$(ctl --as $ec collection create --firm EVD --kind signature --title "Lettre de mission")
+col=$(ctl --as $ec collection create --firm EVD --kind signature --title "Lettre de mission" --order sequential)
 ctl --as $ec collection add-document --firm EVD "$col" "$dir/doc.pdf" >/dev/null
 ctl --as $ec collection add-signer --firm EVD "$col" --email anne@client-a.fr --name "Anne Àlavoine" \
 	--external --phone "+33 6 11 22 33 44" >/dev/null
 ctl --as $ec collection add-signer --firm EVD "$col" --email bruno@client-b.fr --name "Bruno Bérard" \
 	--external --phone "+33 6 55 66 77 88" >/dev/null
 ctl --as $ec collection send --firm EVD "$col" >/dev/null
+# In turn: the second signer may consent once the first one's signature is made.
 for who in anne@client-a.fr bruno@client-b.fr; do
 	ctl --platform collection report --firm EVD "$col" --signer $who --action authenticated --method sms \
 		--provider-ref "OTP-$who" >/dev/null
 	ctl --platform collection report --firm EVD "$col" --signer $who --action consented >/dev/null
+	for _ in $(seq 100); do
+		ctl --as $ec --json collection show --firm EVD "$col" | /usr/bin/python3 -c '
+import json, sys
+c = json.load(sys.stdin)["collection"]
+sys.exit(0 if sys.argv[1] in c["documents"][0].get("signed_by", []) else 1)' $who && break
+		sleep 0.1
+	done
 done
 state=
 for _ in $(seq 100); do
