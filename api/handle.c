@@ -249,6 +249,10 @@ static void request_dispatch(worker *w, int64_t now_us)
 		witness_cosign(w); /* kept beside the log, not an event: no request id needed */
 		return;
 	}
+	if (w->req->body_case == LEDGER__API__REQUEST__BODY_COLLECTION_EVIDENCE) {
+		evidence_serve(w, now_us); /* a query that needs the tree and the signer too */
+		return;
+	}
 	if (!proj_is_command(w->req)) {
 		MDB_txn *txn;
 		if (ledger_read_begin(s->l, &txn) != LEDGER_OK) {

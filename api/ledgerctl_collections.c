@@ -345,6 +345,49 @@ static int run_document_get(const ctl_args *a, char **pos)
 	return rc;
 }
 
+static int run_evidence(const ctl_args *a, char **pos)
+{
+	int rc = need_firm(a);
+	if (rc)
+		return rc;
+	if (!a->output || strcmp(a->output, "-") == 0)
+		return ctl_usage_errorf(a, "collection evidence writes a zip: give -o FILE.zip");
+	Ledger__Api__CollectionEvidence q = LEDGER__API__COLLECTION_EVIDENCE__INIT;
+	q.firm_id = (char *)a->firm;
+	q.collection_id = pos[0];
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_EVIDENCE;
+	req.collection_evidence = &q;
+	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_EVIDENCE, &rc);
+	if (!r)
+		return rc;
+	const Ledger__Api__EvidenceReply *e = r->evidence;
+	rc = ctl_write_file(a->output, e->zip.data, e->zip.len);
+	if (rc == CTL_EXIT_OK && a->json) {
+		json_out j;
+		json_begin(&j, stdout);
+		json_obj_begin(&j);
+		json_key(&j, "output");
+		json_str(&j, a->output);
+		json_key(&j, "bytes");
+		json_u64(&j, e->zip.len);
+		json_key(&j, "events");
+		json_u64(&j, e->events);
+		json_key(&j, "documents");
+		json_u64(&j, e->documents);
+		json_key(&j, "checkpoint_size");
+		json_u64(&j, e->checkpoint_size);
+		json_obj_end(&j);
+		json_end(&j);
+	} else if (rc == CTL_EXIT_OK)
+		printf("%s: the evidence of %s/%s, %zu bytes: %llu events with their proofs against the checkpoint of "
+		       "%llu records, %llu documents (check it: ledger-audit verify-evidence %s --log-key VKEY)\n",
+		       a->output, a->firm, pos[0], e->zip.len, (unsigned long long)e->events,
+		       (unsigned long long)e->checkpoint_size, (unsigned long long)e->documents, a->output);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return rc;
+}
+
 /* ----- signers and fields ----- */
 
 static int run_add_signer(const ctl_args *a, char **pos)
@@ -627,6 +670,17 @@ const ctl_command ctl_collection_commands[] = {
      "  reserved and used, times in ISO-8601 UTC.\n" OPT_FIRM
      "  example: ledgerctl --as prep@cab.fr --data DIR --json collection show --firm CAB c42\n",
      run_show, 0},
+    {"collection evidence", 1, "firm output",
+     "ledgerctl collection evidence --firm FIRM ID -o FILE.zip\n"
+     "  Writes the collection's evidence bundle (dossier de preuve, docs/evidence.md): its events'\n"
+     "  records each with a tlog-proof against one checkpoint, every document version, the log\n"
+     "  key, evidence.json, and the certificate of completion and one attestation per signer,\n"
+     "  sealed by the platform now. For whoever may see the collection (any right in FIRM).\n"
+     "  Check it offline with the log key alone: ledger-audit verify-evidence FILE.zip --log-key\n"
+     "  VKEY. A bundle over 60 MiB is refused (FAILED_PRECONDITION): make it with ledger-audit\n"
+     "  evidence on the server.\n" OPT_FIRM "  -o, --output FILE.zip     where to write it\n"
+     "  example: ledgerctl --as ec@cab.fr --data DIR collection evidence --firm CAB c42 -o c42.zip\n",
+     run_evidence, 0},
     {"collection list", 0, "firm state all",
      "ledgerctl collection list --firm FIRM [--state STATE] [--all]\n"
      "  Lists FIRM's collections, one line each (a * after the state: classified).\n"

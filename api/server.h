@@ -38,6 +38,9 @@ typedef struct signer_ca signer_ca;
 
 /* Witnesses ledgerd keeps cosignatures from (ledgerd serve --witness). */
 #define API_WITNESSES_MAX 16
+/* The largest evidence bundle a reply carries (clients take 64 MiB messages): a larger one is
+ * made offline, by ledger-audit evidence. */
+#define API_EVIDENCE_BYTES_MAX (60u * 1024u * 1024u)
 
 typedef struct api_server_options {
 	const char *data_dir;

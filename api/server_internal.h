@@ -10,6 +10,7 @@
  *   publish.c    each durable batch on the pub socket
  *   expirer.c    the thread that writes expiries as their instants pass
  *   witness.c    witnesses' cosignatures of the checkpoints
+ *   evidence.c   a collection's evidence bundle (CollectionEvidence)
  */
 #ifndef API_SERVER_INTERNAL_H
 #define API_SERVER_INTERNAL_H
@@ -120,6 +121,9 @@ void worker_send_reply(worker *w);
 void worker_send_error_reason(worker *w, Ledger__Api__ErrorCode code, const char *field, const char *reason,
                               const char *message);
 void worker_send_error(worker *w, Ledger__Api__ErrorCode code, const char *field, const char *message);
+
+/* evidence.c: answers a CollectionEvidence with the bundle, or an error. */
+void evidence_serve(worker *w, int64_t now_us);
 
 /* jobs.c: the ledger_job of a command (worker.job). */
 ledger_err command_job_apply(ledger_job *job, ledger_txn *t);

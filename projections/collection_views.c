@@ -267,6 +267,32 @@ void proj_query_collection(proj *p, MDB_txn *txn, const proj_actor *actor, int64
 	}
 }
 
+bool proj_may_see_collection(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, const char *firm_id,
+                             const char *collection_id, int64_t *created_at_us, Ledger__Api__Reply *reply,
+                             proj_arena *arena)
+{
+	if (!proj_firm_id_valid(firm_id)) {
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "firm_id",
+		           "firm id \"%.64s\" is not valid", firm_id);
+		return false;
+	}
+	if (!proj_authorise_query(p, txn, actor, firm_id, "platform.dashboard", now_us, reply, arena))
+		return false;
+	ProtobufCAllocator alloc;
+	proj_arena_allocator(arena, &alloc);
+	collection *c;
+	ledger_err err = proj_collection_get(p, txn, firm_id, collection_id, &alloc, &c);
+	if (err == LEDGER_END)
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__NOT_FOUND, "collection_id",
+		           "no collection %.32s in firm %s", collection_id, firm_id);
+	else if (err)
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "cannot read collection %.32s",
+		           collection_id);
+	else
+		*created_at_us = c->created_at_us;
+	return err == LEDGER_OK;
+}
+
 bool proj_may_upload(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, const Ledger__Api__DocumentAdd *d)
 {
 	if (!d->ref || actor->platform || !proj_firm_id_valid(d->ref->firm_id))

@@ -94,6 +94,16 @@ ledger_err proj_execute_upload(proj *p, ledger_txn *t, const proj_actor *actor, 
                                proj_arena *arena);
 
 /*
+ * May the actor see collection_id of firm_id now, as CollectionShow would let them (any right in
+ * the firm)? True with *created_at_us, when the collection was created (none of its events is
+ * older). False with the reply's error set: INVALID_ARGUMENT (a bad firm id), NOT_FOUND,
+ * PERMISSION_DENIED, INTERNAL. ledgerd asks before it builds a CollectionEvidence bundle.
+ */
+bool proj_may_see_collection(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, const char *firm_id,
+                             const char *collection_id, int64_t *created_at_us, Ledger__Api__Reply *reply,
+                             proj_arena *arena);
+
+/*
  * Would the actor's DocumentAdd pass the rights and state checks, as things stand in txn? ledgerd
  * asks before it spends time and memory opening an untrusted PDF; when false, the command goes
  * to the committer uninspected, which refuses it with the right error (and records a refusal).

@@ -133,6 +133,25 @@ contains "does not say \"Certificat de preuve\"" "says it is not a certificate"
 expect 1 "attestations swapped between signers" -- v attestations-swapped
 contains "does not say \"" "says whose it is not"
 
+# The same bundle over RPC (CollectionEvidence), for whoever may see the collection.
+expect 0 "collection evidence over RPC" -- ctl --as $ec collection evidence --firm EVD "$col" -o "$dir/rpc.zip"
+contains "$dir/rpc.zip: the evidence of EVD/$col" "says what it wrote"
+expect 0 "the RPC bundle verifies" -- audit verify-evidence "$dir/rpc.zip" --log-key "$dir/log.vkey"
+contains "the certificate of completion and 2 attestations are sealed by the platform at B-LTA" \
+	"over RPC too: the certificate and both attestations"
+expect 0 "collection evidence --json" -- ctl --as $ec --json collection evidence --firm EVD "$col" -o "$dir/rpc2.zip"
+equals 'j["events"] > 10 and j["documents"] == 3 and j["bytes"] > 0' True "--json says what is in it"
+ctl --platform account add out@other.fr --name "Hors Cabinet" >/dev/null
+expect 1 "someone with no right in the firm" -- ctl --as out@other.fr collection evidence --firm EVD "$col" \
+	-o "$dir/no.zip"
+contains "PERMISSION_DENIED" "is refused"
+checks=$((checks + 1))
+[ ! -e "$dir/no.zip" ] || fail "a refused bundle writes no file"
+expect 1 "a collection that does not exist" -- ctl --as $ec collection evidence --firm EVD c999 -o "$dir/no.zip"
+contains "NOT_FOUND" "is not found"
+expect 2 "without -o" -- ctl --as $ec collection evidence --firm EVD "$col"
+contains "give -o FILE.zip" "says what is missing"
+
 # A certificate from another bundle of the same collection (one more event since) is refused.
 ctl --as $ec credits add --firm EVD --credits 1 >/dev/null
 expect 0 "a later bundle" -- audit evidence --data "$d" --firm EVD --collection "$col" -o "$dir/ev2.zip"

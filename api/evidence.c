@@ -1,0 +1,98 @@
+/*
+ * evidence.c: CollectionEvidence, the collection's evidence bundle over RPC (docs/evidence.md),
+ * the same zip `ledger-audit evidence` writes offline, for whoever may see the collection.
+ *
+ * The rights are checked before anything is read. The bundle is built from one read
+ * transaction, from the collection's first event on (found by its creation time, in O(log n)
+ * reads: the log's time never goes back), sealed by the service's CA at the service's clock,
+ * in memory, and refused past API_EVIDENCE_BYTES_MAX: a larger one is made offline.
+ */
+#include "audit.h"
+#include "evidence.h"
+#include "server_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The lowest seq of txn's log whose commit time is at least time_us (head + 1 if none). */
+static uint64_t first_seq_at(ledger *l, MDB_txn *txn, uint64_t head, int64_t time_us)
+{
+	uint64_t lo = 1, hi = head + 1; /* the answer is in [lo, hi] */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		ledger_record rec;
+		int64_t at = INT64_MAX; /* a record this snapshot does not hold is "later" */
+		if (ledger_get(l, txn, mid, &rec) == LEDGER_OK) {
+			Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+			if (ev)
+				at = ev->committed_at_us;
+			ledger__events__event__free_unpacked(ev, NULL);
+		}
+		if (at >= time_us)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+void evidence_serve(worker *w, int64_t now_us)
+{
+	server *s = w->s;
+	const Ledger__Api__CollectionEvidence *q = w->req->collection_evidence;
+	MDB_txn *txn;
+	if (ledger_read_begin(s->l, &txn) != LEDGER_OK) {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, ledger_last_error());
+		return;
+	}
+	int64_t created_at_us = 0;
+	if (!proj_may_see_collection(s->p, txn, &w->actor, now_us, q->firm_id, q->collection_id, &created_at_us,
+	                             &w->reply, w->arena)) {
+		ledger_read_end(s->l, txn);
+		worker_send_reply(w);
+		return;
+	}
+	uint64_t head = 0;
+	ledger_head(s->l, &head, NULL);
+	const evidence_source src = {.l = s->l,
+	                             .txn = txn,
+	                             .key = &s->log_key->verifier,
+	                             .head_seq = head,
+	                             .from_seq = first_seq_at(s->l, txn, head, created_at_us)};
+	evidence_sealer sealer;
+	char why[512] = "";
+	uint8_t *zip = NULL;
+	size_t zip_bytes = 0;
+	evidence_made made = {0};
+	int rc = 1;
+	if (!s->ca || !s->log_key) /* a server without its signer (the request fuzzer's) */
+		snprintf(why, sizeof why, "this service has no signer to seal the bundle with");
+	else if (evidence_sealer_with(s->ca, now_us / 1000000, &sealer, why, sizeof why))
+		rc = 0;
+	if (!rc) {
+		rc = evidence_to_memory(&src, q->firm_id, q->collection_id, &sealer, API_EVIDENCE_BYTES_MAX, &zip,
+		                        &zip_bytes, &made, why, sizeof why);
+		evidence_sealer_close(&sealer);
+	}
+	ledger_read_end(s->l, txn);
+	Ledger__Api__EvidenceReply *r = rc ? NULL : proj_arena_alloc(w->arena, sizeof *r);
+	if (rc || !r) {
+		fprintf(stderr, "ledgerd: the evidence of %s/%s: %s\n", q->firm_id, q->collection_id,
+		        why[0] ? why : "out of memory");
+		worker_send_error(w,
+		                  rc == AUDIT_EXIT_BAD ? LEDGER__API__ERROR_CODE__FAILED_PRECONDITION
+		                                       : LEDGER__API__ERROR_CODE__INTERNAL,
+		                  NULL, why[0] ? why : "out of memory");
+		free(zip);
+		return;
+	}
+	ledger__api__evidence_reply__init(r);
+	r->zip = (ProtobufCBinaryData){zip_bytes, zip};
+	r->events = made.events;
+	r->documents = made.documents;
+	r->checkpoint_size = made.checkpoint_size;
+	w->reply.result_case = LEDGER__API__REPLY__RESULT_EVIDENCE;
+	w->reply.evidence = r;
+	worker_send_reply(w); /* packs the reply before it returns */
+	free(zip);
+}
