@@ -25,29 +25,21 @@
 #include "common.h"
 
 #include <lmdb.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <sodium.h>
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,131 +88,7 @@ typedef struct options {
 	bool json, keep;
 } options;
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* out = dir || suffix. False when it does not fit. */
-/* out = dir || suffix, or false if that does not fit. Lengths are checked before copying, so
- * no compiler has to prove a formatted write fits (GCC -O3 could not: format-truncation). */
-static bool path_join(char *out, size_t out_bytes, const char *dir, const char *suffix)
-{
-	size_t d = strlen(dir), s = strlen(suffix);
-	if (d + s >= out_bytes)
-		return false;
-	memcpy(out, dir, d);
-	memcpy(out + d, suffix, s + 1);
-	return true;
-}
-
-/* ----- latency histogram ----- */
-
-/*
- * Log-linear buckets (as HdrHistogram): exact below 128 ns, then 64 buckets per power of two,
- * so a percentile is within 1/64 (1.6 %) of the truth. A fixed 30 KiB per thread, whatever
- * the number of samples, where keeping every sample would grow with the run.
- */
-#define HIST_SUB_BITS 7u
-#define HIST_EXACT    (1u << HIST_SUB_BITS)
-#define HIST_HALF     (HIST_EXACT / 2u)
-#define HIST_BUCKETS  (HIST_EXACT + (64u - HIST_SUB_BITS) * HIST_HALF)
-
-typedef struct histogram {
-	uint64_t count;
-	uint64_t buckets[HIST_BUCKETS];
-} histogram;
-
-static size_t hist_index(uint64_t ns)
-{
-	if (ns < HIST_EXACT)
-		return (size_t)ns;
-	unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
-	unsigned shift = msb - (HIST_SUB_BITS - 1u);
-	uint64_t mantissa = ns >> shift; /* in [HIST_HALF, HIST_EXACT) */
-	size_t index = HIST_EXACT + (size_t)(shift - 1u) * HIST_HALF + (size_t)(mantissa - HIST_HALF);
-	assert(index < HIST_BUCKETS);
-	return index;
-}
-
-/* The middle of bucket index, in ns. */
-static double hist_value(size_t index)
-{
-	if (index < HIST_EXACT)
-		return (double)index;
-	size_t k = index - HIST_EXACT;
-	unsigned shift = (unsigned)(k / HIST_HALF) + 1u;
-	uint64_t low = (uint64_t)(k % HIST_HALF + HIST_HALF) << shift;
-	return (double)low + (double)((uint64_t)1 << shift) / 2.0;
-}
-
-static void hist_add(histogram *h, int64_t ns)
-{
-	h->buckets[hist_index(ns > 0 ? (uint64_t)ns : 0)]++;
-	h->count++;
-}
-
-static void hist_merge(histogram *into, const histogram *from)
-{
-	for (size_t i = 0; i < HIST_BUCKETS; i++)
-		into->buckets[i] += from->buckets[i];
-	into->count += from->count;
-}
-
-/* The q-quantile (0 < q <= 1) in µs; 0 for an empty histogram. */
-static double hist_quantile_us(const histogram *h, double q)
-{
-	assert(q > 0.0 && q <= 1.0);
-	if (h->count == 0)
-		return 0.0;
-	uint64_t rank = (uint64_t)(q * (double)h->count);
-	if (rank == 0)
-		rank = 1;
-	uint64_t seen = 0;
-	for (size_t i = 0; i < HIST_BUCKETS; i++) {
-		seen += h->buckets[i];
-		if (seen >= rank)
-			return hist_value(i) / 1000.0;
-	}
-	return hist_value(HIST_BUCKETS - 1u) / 1000.0;
-}
-
-/* ----- CPU time ----- */
-
-static int64_t process_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* User + system time of another process (ours: ledgerd), from /proc: clock ticks (10 ms),
- * fine over runs of seconds. -1 when unreadable, or pid is 0. */
-static int64_t child_cpu_ns(pid_t pid)
-{
-	return bench_process_cpu_ns(pid);
-}
-
-/* ----- closed-loop client threads ----- */
-
-/*
- * Every load is closed-loop: each thread sends one request, waits for its reply, sends the
- * next. The threads warm up together, then count what they start inside the measured window.
- * Rate = requests counted / (last counted reply - window start).
- */
-typedef struct window {
-	int64_t start_ns, end_ns;
-} window;
-
-typedef struct client_thread client_thread;
-
-typedef struct load_kind {
-	bool (*open)(client_thread *t);
-	bool (*call)(client_thread *t); /* one request; false with t->error on failure */
-	void (*close)(client_thread *t);
-} load_kind;
+/* ----- the loads (bench_run_load: closed-loop client threads) ----- */
 
 /* One `delegation grant` request, built once per thread; only the request id changes. */
 typedef struct grant_request {
@@ -232,31 +100,16 @@ typedef struct grant_request {
 	char request_id[33];
 } grant_request;
 
-typedef struct load_setup {
+/* The grant load's setup, and each of its threads' own state. */
+typedef struct grant_setup {
 	const char *url;
-	pid_t server_pid;       /* 0 when the server is in this process */
-	const char *token;      /* grants: the EC's */
-	const uint8_t *request; /* echo: the bytes sent */
-	size_t request_bytes;
-} load_setup;
+	const char *token; /* the EC's */
+} grant_setup;
 
-struct client_thread {
-	const load_kind *kind;
-	const load_setup *setup;
-	const window *w;
-	pthread_barrier_t *ready, *go;
-	unsigned index;
-	pthread_t thread;
-	api_client *client;  /* grants */
-	grant_request grant; /* grants */
-	nng_socket sock;     /* echo */
-	histogram hist;
-	uint64_t ops;     /* inside the window */
-	uint64_t ops_all; /* warm-up included: what the CPU time is divided by */
-	int64_t last_done_ns;
-	bool failed;
-	char error[256];
-};
+typedef struct grant_client {
+	api_client *client;
+	grant_request grant;
+} grant_client;
 
 typedef struct load_result {
 	unsigned clients;
@@ -270,108 +123,32 @@ typedef struct load_result {
 	uint64_t events, commits;
 } load_result;
 
-static void *client_main(void *arg)
-{
-	client_thread *t = arg;
-	bool opened = t->kind->open(t);
-	t->failed = !opened;
-	pthread_barrier_wait(t->ready);
-	pthread_barrier_wait(t->go); /* the window is set between the two barriers */
-	while (opened && !t->failed) {
-		int64_t start = now_ns();
-		if (start >= t->w->end_ns)
-			break;
-		if (!t->kind->call(t)) {
-			t->failed = true;
-			break;
-		}
-		int64_t done = now_ns();
-		t->ops_all++;
-		if (start >= t->w->start_ns) {
-			hist_add(&t->hist, done - start);
-			t->ops++;
-			t->last_done_ns = done;
-		}
-	}
-	if (opened)
-		t->kind->close(t);
-	return NULL;
-}
-
-typedef struct load_cost {
-	int64_t client_ns, server_ns; /* server_ns -1: not measured */
-} load_cost;
-
-static void load_summarise(const client_thread *threads, unsigned clients, const window *w, const load_cost *cpu,
-                           load_result *out)
-{
-	histogram *all = calloc(1, sizeof *all);
-	if (!all) {
-		fprintf(stderr, "bench-append: out of memory\n");
-		exit(1);
-	}
-	int64_t last_ns = w->start_ns;
-	uint64_t ops_all = 0;
-	*out = (load_result){.clients = clients};
-	for (unsigned i = 0; i < clients; i++) {
-		const client_thread *t = &threads[i];
-		hist_merge(all, &t->hist);
-		out->ops += t->ops;
-		ops_all += t->ops_all;
-		if (t->last_done_ns > last_ns)
-			last_ns = t->last_done_ns;
-		if (t->failed && !out->failed) {
-			out->failed = true;
-			fprintf(stderr, "bench-append: client %u failed: %s\n", i, t->error);
-		}
-	}
-	assert(all->count == out->ops);
-	double seconds = (double)(last_ns - w->start_ns) / 1e9;
-	out->ops_per_s = seconds > 0.0 ? (double)out->ops / seconds : 0.0;
-	out->p50_us = hist_quantile_us(all, 0.50);
-	out->p99_us = hist_quantile_us(all, 0.99);
-	out->client_cpu_us = ops_all ? (double)cpu->client_ns / 1e3 / (double)ops_all : 0.0;
-	out->server_cpu_us = ops_all && cpu->server_ns >= 0 ? (double)cpu->server_ns / 1e3 / (double)ops_all : 0.0;
-	free(all);
-}
-
-/* Runs `clients` threads of kind against setup for warm-up + measure. */
-static void run_load(const load_kind *kind, const load_setup *setup, unsigned clients, const options *o,
-                     load_result *out)
+/* Runs `clients` threads of kind against setup for warm-up + measure; server_pid 0: the
+ * server is in this process. */
+static void run_load(const bench_load_kind *kind, const void *setup, pid_t server_pid, unsigned clients,
+                     const options *o, load_result *out)
 {
 	assert(clients >= 1 && clients <= CLIENTS_MAX);
-	client_thread *threads = calloc(clients, sizeof *threads);
-	if (!threads) {
-		fprintf(stderr, "bench-append: out of memory\n");
-		exit(1);
-	}
-	pthread_barrier_t ready, go;
-	pthread_barrier_init(&ready, NULL, clients + 1u);
-	pthread_barrier_init(&go, NULL, clients + 1u);
-	window w = {0, 0};
-	int64_t client_cpu0 = process_cpu_ns(), server_cpu0 = child_cpu_ns(setup->server_pid);
-	for (unsigned i = 0; i < clients; i++) {
-		client_thread *t = &threads[i];
-		*t = (client_thread){.kind = kind, .setup = setup, .w = &w, .ready = &ready, .go = &go, .index = i};
-		if (pthread_create(&t->thread, NULL, client_main, t) != 0) {
-			/* The barriers count on every thread: without one the run cannot go on. */
-			fprintf(stderr, "bench-append: cannot start client thread %u\n", i);
-			exit(1);
-		}
-	}
-	pthread_barrier_wait(&ready);
-	w.start_ns = now_ns() + o->warmup_ns;
-	w.end_ns = w.start_ns + o->measure_ns;
-	pthread_barrier_wait(&go);
-	for (unsigned i = 0; i < clients; i++)
-		pthread_join(threads[i].thread, NULL);
-	int64_t server_cpu1 = child_cpu_ns(setup->server_pid);
-	load_cost cpu = {process_cpu_ns() - client_cpu0,
-	                 server_cpu0 >= 0 && server_cpu1 >= 0 ? server_cpu1 - server_cpu0 : -1};
-	pthread_barrier_destroy(&ready);
-	pthread_barrier_destroy(&go);
-	load_summarise(threads, clients, &w, &cpu, out);
-	free(threads);
+	bench_load_plan plan = {.program = "bench-append",
+	                        .kind = kind,
+	                        .setup = setup,
+	                        .clients = clients,
+	                        .warmup_ns = o->warmup_ns,
+	                        .measure_ns = o->measure_ns,
+	                        .server_pid = server_pid};
+	bench_load_result r;
+	bench_run_load(&plan, &r);
+	double ops_all = (double)r.ops_all;
+	*out = (load_result){
+	    .clients = clients,
+	    .ops = r.ops,
+	    .ops_per_s = r.ops_per_s,
+	    .p50_us = r.p50_us,
+	    .p99_us = r.p99_us,
+	    .client_cpu_us = r.ops_all ? (double)r.client_cpu_ns / 1e3 / ops_all : 0.0,
+	    .server_cpu_us = r.ops_all && r.server_cpu_ns >= 0 ? (double)r.server_cpu_ns / 1e3 / ops_all : 0.0,
+	    .failed = r.failed,
+	};
 }
 
 /* ----- the ledgerd load: delegation grants ----- */
@@ -410,185 +187,45 @@ static const char *grant_reply_problem(const Ledger__Api__Reply *r)
 	return NULL;
 }
 
-static bool grant_open(client_thread *t)
+static bool grant_open(bench_client *c)
 {
+	const grant_setup *setup = c->setup;
+	grant_client *g = c->state;
 	const char *why;
-	t->client = api_client_open(t->setup->url, CALL_TIMEOUT_MS, &why);
-	if (!t->client) {
-		snprintf(t->error, sizeof t->error, "cannot dial %s: %s", t->setup->url, why);
+	g->client = api_client_open(setup->url, CALL_TIMEOUT_MS, &why);
+	if (!g->client) {
+		snprintf(c->error, sizeof c->error, "cannot dial %s: %s", setup->url, why);
 		return false;
 	}
-	grant_request_init(&t->grant, t->setup->token, t->index);
+	grant_request_init(&g->grant, setup->token, c->index);
 	return true;
 }
 
-static bool grant_call(client_thread *t)
+static bool grant_call(bench_client *c)
 {
-	api_request_id(t->grant.request_id); /* a fresh command, never a replayed one */
+	grant_client *g = c->state;
+	api_request_id(g->grant.request_id); /* a fresh command, never a replayed one */
 	Ledger__Api__Reply *reply;
 	const char *why;
-	if (!api_client_call(t->client, &t->grant.req, &reply, &why)) {
-		snprintf(t->error, sizeof t->error, "grant: %s", why);
+	if (!api_client_call(g->client, &g->grant.req, &reply, &why)) {
+		snprintf(c->error, sizeof c->error, "grant: %s", why);
 		return false;
 	}
 	const char *problem = grant_reply_problem(reply);
 	if (problem)
-		snprintf(t->error, sizeof t->error, "grant refused: %s", problem);
+		snprintf(c->error, sizeof c->error, "grant refused: %s", problem);
 	ledger__api__reply__free_unpacked(reply, NULL);
 	return problem == NULL;
 }
 
-static void grant_close(client_thread *t)
+static void grant_close(bench_client *c)
 {
-	api_client_close(t->client);
+	api_client_close(((grant_client *)c->state)->client);
 }
 
-static const load_kind grant_load = {grant_open, grant_call, grant_close};
-
-/* ----- the echo load: a bare nng req/rep round trip ----- */
-
-/* Dials like api_client_open does, so both loads pay the same transport. */
-static bool echo_open(client_thread *t)
-{
-	int rv = nng_req0_open(&t->sock);
-	if (rv == 0)
-		rv = nng_socket_set_ms(t->sock, NNG_OPT_RECVTIMEO, CALL_TIMEOUT_MS);
-	if (rv == 0)
-		rv = nng_socket_set_ms(t->sock, NNG_OPT_SENDTIMEO, CALL_TIMEOUT_MS);
-	if (rv == 0)
-		rv = nng_socket_set_ms(t->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	if (rv == 0)
-		rv = nng_dial(t->sock, t->setup->url, NULL, 0);
-	if (rv != 0) {
-		snprintf(t->error, sizeof t->error, "cannot dial %s: %s", t->setup->url, nng_strerror(rv));
-		nng_close(t->sock);
-		return false;
-	}
-	return true;
-}
-
-static bool echo_call(client_thread *t)
-{
-	nng_msg *msg;
-	int rv = nng_msg_alloc(&msg, t->setup->request_bytes);
-	if (rv == 0) {
-		memcpy(nng_msg_body(msg), t->setup->request, t->setup->request_bytes);
-		if ((rv = nng_sendmsg(t->sock, msg, 0)) != 0)
-			nng_msg_free(msg);
-	}
-	if (rv == 0 && (rv = nng_recvmsg(t->sock, &msg, 0)) == 0) {
-		size_t got = nng_msg_len(msg);
-		nng_msg_free(msg);
-		if (got != t->setup->request_bytes) {
-			snprintf(t->error, sizeof t->error, "echo: %zu bytes back for %zu sent", got,
-			         t->setup->request_bytes);
-			return false;
-		}
-	}
-	if (rv != 0)
-		snprintf(t->error, sizeof t->error, "echo: %s", nng_strerror(rv));
-	return rv == 0;
-}
-
-static void echo_close(client_thread *t)
-{
-	nng_close(t->sock);
-}
-
-static const load_kind echo_load = {echo_open, echo_call, echo_close};
-
-/* The echo server: ledgerd's service loop (api/server.c) with the handling taken out. */
-typedef struct echo_worker {
-	nng_ctx ctx;
-	nng_aio *aio;
-	bool sending;
-} echo_worker;
-
-typedef struct echo_server {
-	nng_socket sock;
-	echo_worker workers[ECHO_WORKERS];
-} echo_server;
-
-static void echo_worker_cb(void *arg)
-{
-	echo_worker *w = arg;
-	int rv = nng_aio_result(w->aio);
-	if (w->sending) {
-		if (rv != 0)
-			nng_msg_free(nng_aio_get_msg(w->aio));
-		w->sending = false;
-		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
-			nng_ctx_recv(w->ctx, w->aio);
-		return;
-	}
-	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-		return;
-	if (rv != 0) {
-		nng_ctx_recv(w->ctx, w->aio);
-		return;
-	}
-	w->sending = true; /* the request's message goes back as the reply */
-	nng_aio_set_msg(w->aio, nng_aio_get_msg(w->aio));
-	nng_ctx_send(w->ctx, w->aio);
-}
-
-static bool echo_server_start(echo_server *s, const char *url)
-{
-	int rv = nng_rep0_open(&s->sock);
-	if (rv == 0)
-		rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, REQUEST_BYTES_MAX);
-	for (unsigned i = 0; rv == 0 && i < ECHO_WORKERS; i++) {
-		echo_worker *w = &s->workers[i];
-		rv = nng_aio_alloc(&w->aio, echo_worker_cb, w);
-		if (rv == 0)
-			rv = nng_ctx_open(&w->ctx, s->sock);
-		if (rv == 0)
-			nng_ctx_recv(w->ctx, w->aio);
-	}
-	if (rv == 0)
-		rv = nng_listen(s->sock, url, NULL, 0);
-	if (rv != 0)
-		fprintf(stderr, "bench-append: echo server on %s: %s\n", url, nng_strerror(rv));
-	return rv == 0;
-}
-
-static void echo_server_stop(echo_server *s)
-{
-	nng_close(s->sock); /* pending operations end with NNG_ECLOSED */
-	for (unsigned i = 0; i < ECHO_WORKERS; i++) {
-		if (s->workers[i].aio) {
-			nng_aio_stop(s->workers[i].aio);
-			nng_aio_free(s->workers[i].aio);
-		}
-	}
-}
+static const bench_load_kind grant_load = {sizeof(grant_client), grant_open, grant_call, grant_close};
 
 /* ----- ledgerd as a child process ----- */
-
-/* Starts argv[0] with stdout and stderr into log_fd. The caller's fds without FD_CLOEXEC
- * (the ready pipe) are inherited. */
-static pid_t spawn(char *const argv[], int log_fd)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0)
-		fprintf(stderr, "bench-append: fork: %s\n", strerror(errno));
-	return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 typedef struct ledgerd_proc {
 	char data_dir[PATH_MAX];
@@ -601,8 +238,8 @@ typedef struct ledgerd_proc {
 static bool ledgerd_init(const options *o, ledgerd_proc *p)
 {
 	char *argv[] = {(char *)o->ledgerd, "init", "--data", p->data_dir, NULL};
-	pid_t pid = spawn(argv, p->log_fd);
-	if (pid > 0 && wait_exit(pid) == 0)
+	pid_t pid = bench_spawn("bench-append", argv, p->log_fd, p->log_fd);
+	if (pid > 0 && bench_wait_exit(pid) == 0)
 		return true;
 	fprintf(stderr, "bench-append: ledgerd init failed: see %s\n", p->log_path);
 	return false;
@@ -611,24 +248,11 @@ static bool ledgerd_init(const options *o, ledgerd_proc *p)
 /* Starts `ledgerd serve` and waits for "ready" on the --ready-fd pipe. */
 static bool ledgerd_serve(const options *o, ledgerd_proc *p)
 {
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, 0) != 0) {
-		fprintf(stderr, "bench-append: pipe: %s\n", strerror(errno));
-		return false;
-	}
-	char ready_fd[16];
-	snprintf(ready_fd, sizeof ready_fd, "%d", fds[1]);
 	char *argv[] = {
-	    (char *)o->ledgerd, "serve",      "--data",         p->data_dir,  "--listen", p->url, "--pub",
-	    p->pub_url,         "--map-size", LEDGERD_MAP_SIZE, "--ready-fd", ready_fd,   NULL,
+	    (char *)o->ledgerd, "serve",      "--data",         p->data_dir, "--listen", p->url, "--pub",
+	    p->pub_url,         "--map-size", LEDGERD_MAP_SIZE, NULL,
 	};
-	p->pid = spawn(argv, p->log_fd);
-	close(fds[1]);
-	struct pollfd pfd = {fds[0], POLLIN, 0};
-	char buf[8] = {0};
-	bool ready = p->pid > 0 && poll(&pfd, 1, READY_TIMEOUT_MS) == 1 && read(fds[0], buf, sizeof buf - 1) > 0 &&
-	             strncmp(buf, "ready", 5) == 0;
-	close(fds[0]);
+	bool ready = bench_serve_ready("bench-append", argv, p->log_fd, p->log_fd, READY_TIMEOUT_MS, &p->pid);
 	if (!ready)
 		fprintf(stderr, "bench-append: ledgerd serve did not become ready: see %s\n", p->log_path);
 	return ready;
@@ -637,11 +261,7 @@ static bool ledgerd_serve(const options *o, ledgerd_proc *p)
 /* SIGTERM (ledgerd drains, then exits 0) and wait. */
 static bool ledgerd_stop(ledgerd_proc *p)
 {
-	if (p->pid <= 0)
-		return true;
-	kill(p->pid, SIGTERM);
-	int code = wait_exit(p->pid);
-	p->pid = 0;
+	int code = bench_terminate(&p->pid);
 	if (code != 0)
 		fprintf(stderr, "bench-append: ledgerd exited with %d: see %s\n", code, p->log_path);
 	return code == 0;
@@ -828,14 +448,14 @@ static bool ledgerd_loads(const options *o, const ledgerd_proc *p, ledgerd_figur
 	}
 	bool ok = setup_firm(c, platform_token);
 	request_sample(f, ec_token);
-	load_setup setup = {.url = p->url, .server_pid = p->pid, .token = ec_token};
+	grant_setup setup = {.url = p->url, .token = ec_token};
 	for (unsigned i = 0; ok && i < LOADS; i++) {
 		fprintf(stderr, "bench-append: ledgerd, %u client(s)...\n", load_clients[i]);
 		uint64_t head;
 		ok = head_seq(c, platform_token, &head);
 		f->first_seq[i] = head + 1;
 		if (ok)
-			run_load(&grant_load, &setup, load_clients[i], o, &f->loads[i]);
+			run_load(&grant_load, &setup, p->pid, load_clients[i], o, &f->loads[i]);
 		ok = ok && !f->loads[i].failed && head_seq(c, platform_token, &f->last_seq[i]);
 	}
 	api_client_close(c);
@@ -846,11 +466,11 @@ static bool bench_ledgerd(const options *o, const char *work_dir, ledgerd_figure
 {
 	ledgerd_proc p = {.log_fd = -1};
 	char ipc_dir[URL_BYTES_MAX];
-	bool fits = path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) &&
-	            path_join(p.data_dir, sizeof p.data_dir, work_dir, "/ledger") &&
-	            path_join(p.url, sizeof p.url, ipc_dir, "/ledgerd.sock") &&
-	            path_join(p.pub_url, sizeof p.pub_url, ipc_dir, "/ledgerd-events.sock") &&
-	            path_join(p.log_path, sizeof p.log_path, work_dir, "/ledgerd.log");
+	bool fits = bench_path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) &&
+	            bench_path_join(p.data_dir, sizeof p.data_dir, work_dir, "/ledger") &&
+	            bench_path_join(p.url, sizeof p.url, ipc_dir, "/ledgerd.sock") &&
+	            bench_path_join(p.pub_url, sizeof p.pub_url, ipc_dir, "/ledgerd-events.sock") &&
+	            bench_path_join(p.log_path, sizeof p.log_path, work_dir, "/ledgerd.log");
 	assert(fits); /* main() bounded work_dir by WORK_DIR_BYTES_MAX */
 	(void)fits;
 	p.log_fd = open(p.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -926,14 +546,14 @@ static bool raw_run(const options *o, const char *dir, size_t record_bytes, unsi
 	MDB_env *env = NULL;
 	MDB_dbi dbi;
 	uint8_t value[RECORD_BYTES_MAX];
-	histogram *h = calloc(1, sizeof *h);
+	bench_histogram *h = calloc(1, sizeof *h);
 	bool ok = h && raw_env_open(dir, &env, &dbi);
 	randombytes_buf(value, record_bytes);
 	*out = (raw_result){.records_per_commit = per_commit};
 	uint64_t seq = 0, records_max = RAW_DATA_BYTES_MAX / record_bytes;
-	int64_t start_ns = now_ns() + o->warmup_ns, end_ns = start_ns + o->measure_ns, last_ns = start_ns;
+	int64_t start_ns = bench_now_ns() + o->warmup_ns, end_ns = start_ns + o->measure_ns, last_ns = start_ns;
 	while (ok) {
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 		if (t0 < start_ns && seq >= records_max / 2) {
 			/* A fast disk: warm-up ends at half the data cap, so the window has the rest. */
 			start_ns = last_ns = t0;
@@ -946,9 +566,9 @@ static bool raw_run(const options *o, const char *dir, size_t record_bytes, unsi
 			fprintf(stderr, "bench-append: raw LMDB commit: %s\n", mdb_strerror(rc));
 			ok = false;
 		}
-		int64_t t1 = now_ns();
+		int64_t t1 = bench_now_ns();
 		if (ok && t0 >= start_ns) {
-			hist_add(h, t1 - t0);
+			bench_hist_add(h, t1 - t0);
 			out->commits++;
 			last_ns = t1;
 		}
@@ -956,8 +576,8 @@ static bool raw_run(const options *o, const char *dir, size_t record_bytes, unsi
 	out->records = out->commits * per_commit;
 	double seconds = (double)(last_ns - start_ns) / 1e9;
 	out->records_per_s = seconds > 0.0 ? (double)out->records / seconds : 0.0;
-	out->commit_p50_us = h ? hist_quantile_us(h, 0.50) : 0.0;
-	out->commit_p99_us = h ? hist_quantile_us(h, 0.99) : 0.0;
+	out->commit_p50_us = h ? bench_hist_quantile_us(h, 0.50) : 0.0;
+	out->commit_p99_us = h ? bench_hist_quantile_us(h, 0.99) : 0.0;
 	if (env)
 		mdb_env_close(env);
 	free(h);
@@ -969,21 +589,20 @@ static bool raw_run(const options *o, const char *dir, size_t record_bytes, unsi
 static bool bench_echo(const options *o, const char *work_dir, const ledgerd_figures *f, load_result out[LOADS])
 {
 	char ipc_dir[URL_BYTES_MAX], url[URL_BYTES_MAX];
-	bool fits =
-	    path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) && path_join(url, sizeof url, ipc_dir, "/echo.sock");
+	bool fits = bench_path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) &&
+	            bench_path_join(url, sizeof url, ipc_dir, "/echo.sock");
 	assert(fits); /* main() bounded work_dir by WORK_DIR_BYTES_MAX */
 	(void)fits;
-	echo_server *s = calloc(1, sizeof *s);
-	bool ok = s && echo_server_start(s, url);
-	load_setup setup = {.url = url, .request = f->request, .request_bytes = f->request_bytes};
+	bench_echo_server *s = bench_echo_server_start("bench-append", url, REQUEST_BYTES_MAX, ECHO_WORKERS);
+	bool ok = s != NULL;
+	bench_echo_setup setup = {
+	    .url = url, .request = f->request, .request_bytes = f->request_bytes, .timeout_ms = CALL_TIMEOUT_MS};
 	for (unsigned i = 0; ok && i < LOADS; i++) {
 		fprintf(stderr, "bench-append: echo, %u client(s)...\n", load_clients[i]);
-		run_load(&echo_load, &setup, load_clients[i], o, &out[i]);
+		run_load(&bench_echo_load, &setup, 0, load_clients[i], o, &out[i]);
 		ok = !out[i].failed;
 	}
-	if (s)
-		echo_server_stop(s);
-	free(s);
+	bench_echo_server_stop(s);
 	return ok;
 }
 
@@ -1014,43 +633,6 @@ static void targets(figures *f)
 static double events_per_commit(const load_result *r)
 {
 	return r->commits ? (double)r->events / (double)r->commits : 0.0;
-}
-
-/* The 1-minute load average before the run: other work on the machine skews every figure. */
-static double load_average(void)
-{
-	double load = bench_load_average();
-	return load;
-}
-
-/* Busy and stolen CPU time of the whole machine so far (/proc/stat), in ns. */
-typedef struct machine_cpu {
-	int64_t busy_ns, steal_ns, wall_ns;
-} machine_cpu;
-
-static bool machine_cpu_read(machine_cpu *m)
-{
-	bench_cpu_ticks t;
-	if (!bench_cpu_ticks_read(&t))
-		return false;
-	int64_t tick_ns = 1000000000 / sysconf(_SC_CLK_TCK);
-	m->busy_ns = (int64_t)(t.user + t.nice + t.system + t.irq + t.softirq) * tick_ns;
-	m->steal_ns = (int64_t)t.steal * tick_ns;
-	m->wall_ns = now_ns();
-	return true;
-}
-
-/* CPU time of this process and of its waited-for children (ledgerd). */
-static int64_t own_cpu_ns(void)
-{
-	struct rusage self, children;
-	getrusage(RUSAGE_SELF, &self);
-	getrusage(RUSAGE_CHILDREN, &children);
-	int64_t us = 0;
-	const struct timeval *tv[4] = {&self.ru_utime, &self.ru_stime, &children.ru_utime, &children.ru_stime};
-	for (size_t i = 0; i < 4; i++)
-		us += (int64_t)tv[i]->tv_sec * 1000000 + tv[i]->tv_usec;
-	return us * 1000;
 }
 
 static void print_tables(const figures *f)
@@ -1162,40 +744,13 @@ static const char usage[] =
     "\n"
     "exit status: 0 ran, 1 a run failed (the message names it), 2 usage error\n";
 
-static bool parse_seconds(const char *s, int64_t *ns)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0.0 && v <= MEASURE_S_MAX))
-		return false;
-	*ns = (int64_t)(v * 1e9);
-	return true;
-}
-
-/* The ledgerd beside this program: /proc/self/exe's directory, else argv[0]'s. */
-static void default_ledgerd(const char *argv0, char out[PATH_MAX])
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0)
-		self[n] = '\0';
-	else
-		snprintf(self, sizeof self, "%s", argv0);
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	if (!path_join(out, PATH_MAX, slash ? self : ".", "/ledgerd"))
-		out[0] = '\0'; /* reported as "no ledgerd" */
-}
-
 static int parse_options(int argc, char **argv, options *o)
 {
 	const char *tmp = getenv("TMPDIR");
 	*o =
 	    (options){.warmup_ns = (int64_t)(WARMUP_S_DEFAULT * 1e9), .measure_ns = (int64_t)(MEASURE_S_DEFAULT * 1e9)};
 	snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", tmp && tmp[0] ? tmp : "/tmp");
-	default_ledgerd(argv[0], o->ledgerd);
+	bench_beside_self(argv[0], "/ledgerd", o->ledgerd); /* else empty: reported as "no ledgerd" */
 	static const struct option longs[] = {
 	    {"quick", no_argument, NULL, 'q'},
 	    {"seconds", required_argument, NULL, 's'},
@@ -1215,13 +770,13 @@ static int parse_options(int argc, char **argv, options *o)
 			o->warmup_ns = (int64_t)(WARMUP_S_QUICK * 1e9);
 			break;
 		case 's':
-			if (!parse_seconds(optarg, &o->measure_ns) || o->measure_ns == 0)
+			if (!bench_parse_seconds(optarg, MEASURE_S_MAX, &o->measure_ns) || o->measure_ns == 0)
 				return fprintf(stderr, "bench-append: --seconds %s: a number of seconds, 0 to 600\n",
 				               optarg),
 				       2;
 			break;
 		case 'w':
-			if (!parse_seconds(optarg, &o->warmup_ns))
+			if (!bench_parse_seconds(optarg, MEASURE_S_MAX, &o->warmup_ns))
 				return fprintf(stderr, "bench-append: --warmup %s: a number of seconds, 0 to 600\n",
 				               optarg),
 				       2;
@@ -1243,28 +798,7 @@ static int parse_options(int argc, char **argv, options *o)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	if (remove(path) != 0)
-		fprintf(stderr, "bench-append: cannot remove %s: %s\n", path, strerror(errno));
-	return 0;
-}
-
 /* ----- main ----- */
-
-/* Fills f's account of what else used the machine between before and now. */
-static void machine_account(const machine_cpu *before, int64_t own_before_ns, figures *f)
-{
-	machine_cpu after;
-	f->others_cpu_s = f->steal_s = -1.0;
-	if (before->wall_ns == 0 || !machine_cpu_read(&after))
-		return;
-	f->wall_s = (double)(after.wall_ns - before->wall_ns) / 1e9;
-	int64_t own_ns = own_cpu_ns() - own_before_ns;
-	f->others_cpu_s = (double)(after.busy_ns - before->busy_ns - own_ns) / 1e9;
-	f->steal_s = (double)(after.steal_ns - before->steal_ns) / 1e9;
-}
 
 static bool run_phases(const options *o, const char *work_dir, figures *f)
 {
@@ -1276,7 +810,7 @@ static bool run_phases(const options *o, const char *work_dir, figures *f)
 	for (unsigned i = 0; i < RAW_MODES; i++) {
 		char dir[PATH_MAX], name[32];
 		snprintf(name, sizeof name, "/raw-%u", raw_records_per_commit[i]);
-		bool fits = path_join(dir, sizeof dir, work_dir, name);
+		bool fits = bench_path_join(dir, sizeof dir, work_dir, name);
 		assert(fits); /* main() bounded work_dir by WORK_DIR_BYTES_MAX */
 		(void)fits;
 		fprintf(stderr, "bench-append: raw LMDB, %u record(s) per commit...\n", raw_records_per_commit[i]);
@@ -1288,13 +822,15 @@ static bool run_phases(const options *o, const char *work_dir, figures *f)
 
 static bool run_all(const options *o, const char *work_dir, figures *f)
 {
-	f->load_before = load_average();
-	machine_cpu before = {0, 0, 0};
-	machine_cpu_read(&before);
-	int64_t own_before_ns = own_cpu_ns();
+	f->load_before = bench_load_average(); /* other work on the machine skews every figure */
+	bench_machine_sample before;
+	bench_machine_sample_take(&before);
 	if (!run_phases(o, work_dir, f))
 		return false;
-	machine_account(&before, own_before_ns, f);
+	bench_machine_use use = bench_machine_use_since(&before);
+	f->wall_s = use.wall_s;
+	f->others_cpu_s = use.known ? use.others_cpu_s : -1.0;
+	f->steal_s = use.known ? use.steal_s : -1.0;
 	targets(f);
 	return true;
 }
@@ -1311,7 +847,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	char work_dir[WORK_DIR_BYTES_MAX + 1];
-	if (!path_join(work_dir, sizeof work_dir, o.tmp_parent, "/bench-append-XXXXXX")) {
+	if (!bench_path_join(work_dir, sizeof work_dir, o.tmp_parent, "/bench-append-XXXXXX")) {
 		fprintf(stderr, "bench-append: --tmp %s: at most %u bytes, so that socket paths fit under it\n",
 		        o.tmp_parent, WORK_DIR_BYTES_MAX - 20u);
 		return 2;
@@ -1330,7 +866,7 @@ int main(int argc, char **argv)
 	if (o.keep || !ok) /* a failed run keeps its data and ledgerd.log for the post-mortem */
 		fprintf(stderr, "bench-append: data kept in %s\n", work_dir);
 	else
-		nftw(work_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		bench_remove_tree("bench-append", work_dir);
 	free(f);
 	return ok ? 0 : 1;
 }
