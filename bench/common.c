@@ -168,6 +168,27 @@ int bench_run_capture(char *const argv[], char *out, size_t cap)
 	return pid > 0 ? bench_wait_exit(pid) : -1;
 }
 
+double bench_speed_figure(const char *out, const char *prefix, int column)
+{
+	for (const char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, prefix, strlen(prefix)) != 0)
+			continue;
+		const char *p = line + strlen(prefix);
+		double v = 0;
+		for (int c = 0; c <= column; c++) {
+			char *end;
+			v = strtod(p, &end);
+			if (end == p)
+				return 0;
+			p = end;
+			while (*p == 's' || *p == 'k')
+				p++;
+		}
+		return v;
+	}
+	return 0;
+}
+
 #define SERVE_ARGS_MAX 32u
 
 bool bench_serve_ready(const char *program, char *const argv[], int stdout_fd, int stderr_fd, int timeout_ms,

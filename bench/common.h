@@ -58,6 +58,10 @@ int bench_wait_exit(pid_t pid);
  * stderr thrown away; its exit status, or -1. For `openssl speed`: no shell in between. */
 int bench_run_capture(char *const argv[], char *out, size_t cap);
 
+/* The number in column (0: the first) after prefix, on the first line of out (`openssl speed`
+ * output) that starts with prefix; 0 when there is none. The k of "123.45k" is skipped. */
+double bench_speed_figure(const char *out, const char *prefix, int column);
+
 /* Starts argv (a server taking --ready-fd N: ledgerd serve) with "--ready-fd N" appended
  * (argv holds at most 30 words), and waits up to timeout_ms for it to write "ready" there.
  * *pid is the child (or -1); false if it did not become ready in time (the child may be
