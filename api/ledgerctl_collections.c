@@ -51,12 +51,12 @@ static const Ledger__Api__CollectionView *reply_view(const Ledger__Api__Reply *r
  * script captures). JSON: the ack, collection_id, extra_key (when not NULL) and the
  * collection as ledgerd returns it.
  */
-static int change_send(const ctl_args *a, Ledger__Api__Request *req, const char *id, const char *done,
-                       const char *extra_key, const char *only)
+static int change_send(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                       const char *id, const char *done, const char *extra_key, const char *only)
 {
-	assert(req->body_case != LEDGER__API__REQUEST__BODY__NOT_SET && id && (done || only));
+	assert(id && (done || only));
 	int rc;
-	Ledger__Api__Reply *r = ctl_call_ok(a, req, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, body_case, body, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
 	if (!r)
 		return rc;
 	const Ledger__Api__CollectionView *v = reply_view(r);
@@ -117,10 +117,8 @@ static int run_create(const ctl_args *a, char **pos)
 	int rc = create_parse(a, &c);
 	if (rc)
 		return rc;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
-	req.collection_create = &c;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_COLLECTION, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c.base,
+	                                 LEDGER__API__REPLY__RESULT_COLLECTION, &rc);
 	if (!r)
 		return rc;
 	const Ledger__Api__CollectionView *v = reply_view(r);
@@ -152,10 +150,8 @@ static int run_show(const ctl_args *a, char **pos)
 	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
 	q.firm_id = (char *)a->firm;
 	q.collection_id = pos[0];
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
-	req.collection_show = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_COLLECTION, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_SHOW, &q.base,
+	                                 LEDGER__API__REPLY__RESULT_COLLECTION, &rc);
 	if (!r)
 		return rc;
 	const Ledger__Api__CollectionView *v = reply_view(r);
@@ -217,10 +213,8 @@ static int run_list(const ctl_args *a, char **pos)
 	q.firm_id = (char *)a->firm;
 	q.state = (Ledger__Events__CollectionState)state;
 	q.include_classified = a->all;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_LIST;
-	req.collection_list = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_COLLECTIONS, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_LIST, &q.base,
+	                                 LEDGER__API__REPLY__RESULT_COLLECTIONS, &rc);
 	if (!r)
 		return rc;
 	print_list(a, r->collections);
@@ -249,10 +243,7 @@ static int run_add_document(const ctl_args *a, char **pos)
 	c.ref = &ref;
 	c.filename = (char *)(a->name ? a->name : base ? base + 1 : pos[1]);
 	c.content = (ProtobufCBinaryData){n, content};
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
-	req.document_add = &c;
-	rc = change_send(a, &req, pos[0], NULL, "sha256", hex);
+	rc = change_send(a, LEDGER__API__REQUEST__BODY_DOCUMENT_ADD, &c.base, pos[0], NULL, "sha256", hex);
 	free(content);
 	return rc;
 }
@@ -269,12 +260,9 @@ static int run_remove_document(const ctl_args *a, char **pos)
 		return rc;
 	c.ref = &ref;
 	c.sha256 = (ProtobufCBinaryData){sizeof sha, sha};
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE;
-	req.document_remove = &c;
 	char done[120];
 	snprintf(done, sizeof done, "document %.16s... removed", pos[1]);
-	return change_send(a, &req, pos[0], done, NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE, &c.base, pos[0], done, NULL, NULL);
 }
 
 /* The bytes must be those asked for: their SHA-256 is the one given on the command line. */
@@ -327,10 +315,8 @@ static int run_document_get(const ctl_args *a, char **pos)
 	Ledger__Api__DocumentGet q = LEDGER__API__DOCUMENT_GET__INIT;
 	q.firm_id = (char *)a->firm;
 	q.sha256 = (ProtobufCBinaryData){sizeof sha, sha};
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_GET;
-	req.document_get = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_DOCUMENT, &rc);
+	Ledger__Api__Reply *r =
+	    ctl_send(a, LEDGER__API__REQUEST__BODY_DOCUMENT_GET, &q.base, LEDGER__API__REPLY__RESULT_DOCUMENT, &rc);
 	if (!r)
 		return rc;
 	const Ledger__Api__DocumentReply *d = r->document;
@@ -365,12 +351,9 @@ static int run_add_signer(const ctl_args *a, char **pos)
 		c.name = (char *)a->name;
 	if (a->phone)
 		c.phone = (char *)a->phone;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	req.signer_add = &c;
 	char done[400];
 	snprintf(done, sizeof done, "%s signer %s added", a->external ? "external" : "internal", a->email);
-	return change_send(a, &req, pos[0], done, NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_SIGNER_ADD, &c.base, pos[0], done, NULL, NULL);
 }
 
 static int run_remove_signer(const ctl_args *a, char **pos)
@@ -384,12 +367,9 @@ static int run_remove_signer(const ctl_args *a, char **pos)
 		return ctl_usage_errorf(a, "collection remove-signer needs --email EMAIL");
 	c.ref = &ref;
 	c.email = (char *)a->email;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REMOVE;
-	req.signer_remove = &c;
 	char done[400];
 	snprintf(done, sizeof done, "signer %s removed", a->email);
-	return change_send(a, &req, pos[0], done, NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_SIGNER_REMOVE, &c.base, pos[0], done, NULL, NULL);
 }
 
 /* Parses "x0,y0,x1,y1": four finite numbers, the lower-left corner then the upper-right one. */
@@ -431,12 +411,9 @@ static int run_set_field(const ctl_args *a, char **pos)
 	c.signer = (char *)a->signer;
 	c.document_sha256 = (ProtobufCBinaryData){sizeof sha, sha};
 	c.x0 = rect[0], c.y0 = rect[1], c.x1 = rect[2], c.y1 = rect[3];
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIELD_SET;
-	req.field_set = &c;
 	char done[400];
 	snprintf(done, sizeof done, "field of %s set on page %u", a->signer, c.page);
-	return change_send(a, &req, pos[0], done, NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_FIELD_SET, &c.base, pos[0], done, NULL, NULL);
 }
 
 /* ----- settings ----- */
@@ -463,11 +440,8 @@ static int run_set_order(const ctl_args *a, char **pos)
 		                        : LEDGER__EVENTS__SIGNING_ORDER__ORDER_PARALLEL;
 		c.signer_order = items;
 		c.n_signer_order = (size_t)count;
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
-		req.collection_modify = &c;
-		rc = change_send(a, &req, pos[0], a->sequential ? "order set to sequential" : "order set to parallel",
-		                 NULL, NULL);
+		rc = change_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY, &c.base, pos[0],
+		                 a->sequential ? "order set to sequential" : "order set to parallel", NULL, NULL);
 	}
 	free(list);
 	free(items);
@@ -503,10 +477,7 @@ static int run_modify(const ctl_args *a, char **pos)
 	if (rc)
 		return rc;
 	c.ref = &ref;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
-	req.collection_modify = &c;
-	return change_send(a, &req, pos[0], "modified", NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY, &c.base, pos[0], "modified", NULL, NULL);
 }
 
 /* ----- lifecycle ----- */
@@ -547,10 +518,7 @@ static int run_act(const ctl_args *a, char **pos)
 			return rc;
 		c.sha256 = (ProtobufCBinaryData){sizeof sha, sha};
 	}
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &c;
-	return change_send(a, &req, pos[0], act_done[act], NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &c.base, pos[0], act_done[act], NULL, NULL);
 }
 
 static int report_parse(const ctl_args *a, Ledger__Api__SignerReport *c)
@@ -584,13 +552,10 @@ static int run_report(const ctl_args *a, char **pos)
 	if (rc)
 		return rc;
 	c.ref = &ref;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-	req.signer_report = &c;
 	char done[400];
 	snprintf(done, sizeof done, "%s reported %s", a->signer,
 	         ctl_enum_name(&ctl_enum_signer_action, c.action, '-').s);
-	return change_send(a, &req, pos[0], done, NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_SIGNER_REPORT, &c.base, pos[0], done, NULL, NULL);
 }
 
 /* ----- the table ----- */

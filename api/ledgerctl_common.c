@@ -6,6 +6,7 @@
 
 #include "client.h"
 #include "ledger.h"
+#include "assertion.h"
 #include "token.h"
 
 #include <assert.h>
@@ -177,6 +178,19 @@ Ledger__Api__Reply *ctl_call_ok(const ctl_args *a, Ledger__Api__Request *req, Le
 	return NULL;
 }
 
+Ledger__Api__Reply *ctl_send(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                             Ledger__Api__Reply__ResultCase want, int *exit_code)
+{
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field(&ledger__api__request__descriptor, (unsigned)body_case);
+	LEDGER_ASSERT(f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && f->type == PROTOBUF_C_TYPE_MESSAGE);
+	LEDGER_ASSERT(body && body->descriptor == f->descriptor);
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = body_case;
+	memcpy((char *)&req + f->offset, &body, sizeof body); /* the oneof's member: a pointer to its message */
+	return ctl_call_ok(a, &req, want, exit_code);
+}
+
 static const char *error_code_name(Ledger__Api__ErrorCode code)
 {
 	const ProtobufCEnumValue *v =
@@ -240,6 +254,14 @@ int ctl_finish_command(const ctl_args *a, Ledger__Api__Reply *r, const char *hum
 	}
 	ledger__api__reply__free_unpacked(r, NULL);
 	return rc;
+}
+
+int ctl_send_command(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                     const char *human)
+{
+	int rc;
+	Ledger__Api__Reply *r = ctl_send(a, body_case, body, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
+	return r ? ctl_finish_command(a, r, human) : rc;
 }
 
 /* ----- input ----- */

@@ -101,6 +101,19 @@ Ledger__Api__Reply *ctl_call(const ctl_args *a, Ledger__Api__Request *req, int *
 Ledger__Api__Reply *ctl_call_ok(const ctl_args *a, Ledger__Api__Request *req, Ledger__Api__Reply__ResultCase want,
                                 int *exit_code);
 
+/*
+ * ctl_call_ok of a Request whose body is `body`, the message of the oneof case body_case (a
+ * Ledger__Api__Can for LEDGER__API__REQUEST__BODY_CAN: a mismatch is a bug, and asserted). The
+ * one place a command's message is put in a Request.
+ */
+Ledger__Api__Reply *ctl_send(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                             Ledger__Api__Reply__ResultCase want, int *exit_code);
+
+/* ctl_send of a command without a result to show, finished as ctl_finish_command does with
+ * human. Returns the exit status. */
+int ctl_send_command(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                     const char *human);
+
 /* Prints a typed error (human on stderr, JSON on stdout); returns CTL_EXIT_REFUSED. */
 int ctl_print_error(const ctl_args *a, const Ledger__Api__Reply *r);
 

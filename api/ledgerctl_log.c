@@ -23,12 +23,9 @@
 
 static Ledger__Api__Reply *call_head(const ctl_args *a, uint64_t consistency_from, int *rc)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Head q = LEDGER__API__HEAD__INIT;
 	q.consistency_from = consistency_from;
-	req.body_case = LEDGER__API__REQUEST__BODY_HEAD;
-	req.head = &q;
-	return ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_HEAD, rc);
+	return ctl_send(a, LEDGER__API__REQUEST__BODY_HEAD, &q.base, LEDGER__API__REPLY__RESULT_HEAD, rc);
 }
 
 static int run_head(const ctl_args *a, char **pos)
@@ -226,7 +223,7 @@ static int run_witness(const ctl_args *a, char **pos)
 	c.note = out;
 	req.body_case = LEDGER__API__REQUEST__BODY_CHECKPOINT_COSIGN;
 	req.checkpoint_cosign = &c;
-	r = ctl_call(a, &req, &rc);
+	r = ctl_call(a, &req, &rc); /* a refusal is reported below, not as a failure */
 	const char *kept_by_log = !r ? "not sent" : r->error ? r->error->message : "kept by the log";
 	if (a->json) {
 		json_out j;
