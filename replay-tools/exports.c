@@ -371,31 +371,27 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
 		fprintf(stderr, "ledger-audit export: --what delegations needs --firm FIRM\n");
 		return AUDIT_EXIT_USAGE;
 	}
-	ledger *l;
-	MDB_txn *txn;
-	ledger_verify_result v;
-	int rc = audit_open_verified(dir, &l, &txn, &v);
+	audit_store s;
+	int rc = audit_store_open(dir, &s);
 	if (rc)
 		return rc;
 	x.out = path ? fopen(path, "we") : stdout;
 	ledger_iter *it;
-	if (!x.out || ledger_iter_open(l, txn, 1, &it) != LEDGER_OK) {
+	if (!x.out || ledger_iter_open(s.l, s.txn, 1, &it) != LEDGER_OK) {
 		if (!x.out)
 			perror(path);
-		ledger_read_end(l, txn);
-		ledger_close(l);
+		audit_store_close(&s);
 		return AUDIT_EXIT_UNREADABLE;
 	}
 	if (x.kind == EXPORT_REGISTER) {
 		ledger_iter_close(it);
-		int rc = register_export(l, txn, firm, x.out, &x.rows);
+		int rc = register_export(s.l, s.txn, firm, x.out, &x.rows);
 		bool ok = fflush(x.out) == 0 && !ferror(x.out);
 		if (path)
 			ok &= fclose(x.out) == 0;
-		ledger_read_end(l, txn);
-		ledger_close(l);
+		audit_store_close(&s);
 		fprintf(stderr, "ledger-audit: %llu collections exported; chain intact to head seq %llu\n",
-		        (unsigned long long)x.rows, (unsigned long long)v.head_seq);
+		        (unsigned long long)x.rows, (unsigned long long)s.verified.head_seq);
 		return rc ? rc : ok ? 0 : AUDIT_EXIT_UNREADABLE;
 	}
 	if (x.kind != EXPORT_LOG) {
@@ -416,7 +412,7 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
 		if (ev)
 			ledger__events__event__free_unpacked(ev, NULL);
 		if (show)
-			progress(rec.seq, v.head_seq, &shown);
+			progress(rec.seq, s.verified.head_seq, &shown);
 	}
 	ledger_iter_close(it);
 	if (x.kind == EXPORT_LOG) {
@@ -424,7 +420,7 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
 		 * the records above make its root (docs/audit.md). */
 		char note[LEDGER_CHECKPOINT_BYTES_MAX];
 		size_t note_bytes;
-		if (ledger_checkpoint_latest(l, txn, note, sizeof note, &note_bytes) == LEDGER_OK) {
+		if (ledger_checkpoint_latest(s.l, s.txn, note, sizeof note, &note_bytes) == LEDGER_OK) {
 			fputs("{\"checkpoint\":\"", x.out);
 			for (size_t i = 0; i < note_bytes; i++) {
 				if (note[i] == '\n')
@@ -440,9 +436,8 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
 	bool ok = fflush(x.out) == 0 && !ferror(x.out);
 	if (path)
 		ok &= fclose(x.out) == 0;
-	ledger_read_end(l, txn);
-	ledger_close(l);
+	audit_store_close(&s);
 	fprintf(stderr, "ledger-audit: %llu %s exported; chain intact to head seq %llu\n", (unsigned long long)x.rows,
-	        x.kind == EXPORT_LOG ? "records" : "rows", (unsigned long long)v.head_seq);
+	        x.kind == EXPORT_LOG ? "records" : "rows", (unsigned long long)s.verified.head_seq);
 	return ok ? 0 : AUDIT_EXIT_UNREADABLE;
 }
