@@ -112,13 +112,10 @@ typedef struct grant_client {
 } grant_client;
 
 typedef struct load_result {
-	unsigned clients;
-	uint64_t ops;
-	double ops_per_s, p50_us, p99_us;
+	bench_load_result run;
 	/* CPU time per request, warm-up included: of this process (the clients, and the echo
 	 * server when it is in-process) and of the server process when there is one */
 	double client_cpu_us, server_cpu_us;
-	bool failed;
 	/* ledgerd only, from the log: grant events and the durable commits that held them */
 	uint64_t events, commits;
 } load_result;
@@ -129,26 +126,13 @@ static void run_load(const bench_load_kind *kind, const void *setup, pid_t serve
                      const options *o, load_result *out)
 {
 	assert(clients >= 1 && clients <= CLIENTS_MAX);
-	bench_load_plan plan = {.program = "bench-append",
-	                        .kind = kind,
-	                        .setup = setup,
-	                        .clients = clients,
-	                        .warmup_ns = o->warmup_ns,
-	                        .measure_ns = o->measure_ns,
-	                        .server_pid = server_pid};
-	bench_load_result r;
-	bench_run_load(&plan, &r);
-	double ops_all = (double)r.ops_all;
-	*out = (load_result){
-	    .clients = clients,
-	    .ops = r.ops,
-	    .ops_per_s = r.ops_per_s,
-	    .p50_us = r.p50_us,
-	    .p99_us = r.p99_us,
-	    .client_cpu_us = r.ops_all ? (double)r.client_cpu_ns / 1e3 / ops_all : 0.0,
-	    .server_cpu_us = r.ops_all && r.server_cpu_ns >= 0 ? (double)r.server_cpu_ns / 1e3 / ops_all : 0.0,
-	    .failed = r.failed,
-	};
+	bench_load_plan plan = {"bench-append", kind, setup, clients, o->warmup_ns, o->measure_ns, server_pid};
+	*out = (load_result){0};
+	bench_run_load(&plan, &out->run);
+	const bench_load_result *r = &out->run;
+	double ops_all = (double)r->ops_all;
+	out->client_cpu_us = r->ops_all ? (double)r->client_cpu_ns / 1e3 / ops_all : 0.0;
+	out->server_cpu_us = r->ops_all && r->server_cpu_ns >= 0 ? (double)r->server_cpu_ns / 1e3 / ops_all : 0.0;
 }
 
 /* ----- the ledgerd load: delegation grants ----- */
@@ -456,7 +440,7 @@ static bool ledgerd_loads(const options *o, const ledgerd_proc *p, ledgerd_figur
 		f->first_seq[i] = head + 1;
 		if (ok)
 			run_load(&grant_load, &setup, p->pid, load_clients[i], o, &f->loads[i]);
-		ok = ok && !f->loads[i].failed && head_seq(c, platform_token, &f->last_seq[i]);
+		ok = ok && !f->loads[i].run.failed && head_seq(c, platform_token, &f->last_seq[i]);
 	}
 	api_client_close(c);
 	return ok;
@@ -600,7 +584,7 @@ static bool bench_echo(const options *o, const char *work_dir, const ledgerd_fig
 	for (unsigned i = 0; ok && i < LOADS; i++) {
 		fprintf(stderr, "bench-append: echo, %u client(s)...\n", load_clients[i]);
 		run_load(&bench_echo_load, &setup, 0, load_clients[i], o, &out[i]);
-		ok = !out[i].failed;
+		ok = !out[i].run.failed;
 	}
 	bench_echo_server_stop(s);
 	return ok;
@@ -625,9 +609,9 @@ typedef struct figures {
  * echo p50), to stay <= 2; ledgerd's 64-client rate over the echo's, to stay >= 0.5. */
 static void targets(figures *f)
 {
-	f->latency_bound_us = f->raw[0].commit_p50_us + f->echo[0].p50_us;
-	f->latency_ratio = f->ledgerd.loads[0].p50_us / f->latency_bound_us;
-	f->rate_ratio = f->ledgerd.loads[LOADS - 1].ops_per_s / f->echo[LOADS - 1].ops_per_s;
+	f->latency_bound_us = f->raw[0].commit_p50_us + f->echo[0].run.p50_us;
+	f->latency_ratio = f->ledgerd.loads[0].run.p50_us / f->latency_bound_us;
+	f->rate_ratio = f->ledgerd.loads[LOADS - 1].run.ops_per_s / f->echo[LOADS - 1].run.ops_per_s;
 }
 
 static double events_per_commit(const load_result *r)
@@ -641,8 +625,8 @@ static void print_tables(const figures *f)
 	printf("  clients   commands/s    p50 µs    p99 µs | events/commit   CPU µs/command: ledgerd  clients\n");
 	for (unsigned i = 0; i < LOADS; i++) {
 		const load_result *r = &f->ledgerd.loads[i];
-		printf("  %7u %12.0f %9.1f %9.1f | %13.1f %25.0f %8.0f\n", r->clients, r->ops_per_s, r->p50_us,
-		       r->p99_us, events_per_commit(r), r->server_cpu_us, r->client_cpu_us);
+		printf("  %7u %12.0f %9.1f %9.1f | %13.1f %25.0f %8.0f\n", r->run.clients, r->run.ops_per_s,
+		       r->run.p50_us, r->run.p99_us, events_per_commit(r), r->server_cpu_us, r->client_cpu_us);
 	}
 	printf("\nraw LMDB: MDB_APPEND of %zu-byte records, durable commits\n", f->record_bytes);
 	printf("  records/commit    records/s   commit p50 µs   commit p99 µs\n");
@@ -654,8 +638,8 @@ static void print_tables(const figures *f)
 	printf("\nbare nng req/rep echo of %zu-byte requests over ipc://\n", f->ledgerd.request_bytes);
 	printf("  clients   requests/s    p50 µs    p99 µs | CPU µs/request: server + clients\n");
 	for (unsigned i = 0; i < LOADS; i++)
-		printf("  %7u %12.0f %9.1f %9.1f | %32.0f\n", f->echo[i].clients, f->echo[i].ops_per_s,
-		       f->echo[i].p50_us, f->echo[i].p99_us, f->echo[i].client_cpu_us);
+		printf("  %7u %12.0f %9.1f %9.1f | %32.0f\n", f->echo[i].run.clients, f->echo[i].run.ops_per_s,
+		       f->echo[i].run.p50_us, f->echo[i].run.p99_us, f->echo[i].client_cpu_us);
 }
 
 static void print_text(const options *o, const figures *f)
@@ -671,11 +655,11 @@ static void print_text(const options *o, const figures *f)
 	printf("\ntargets (information, not assertions)\n");
 	printf("  1 client latency within 2x of (raw 1-record commit + echo round trip):\n"
 	       "    ledgerd p50 %.1f µs / (%.1f + %.1f) µs = %.2fx   [target <= %.1fx: %s]\n",
-	       f->ledgerd.loads[0].p50_us, f->raw[0].commit_p50_us, f->echo[0].p50_us, f->latency_ratio,
+	       f->ledgerd.loads[0].run.p50_us, f->raw[0].commit_p50_us, f->echo[0].run.p50_us, f->latency_ratio,
 	       TARGET_LATENCY_RATIO_MAX, f->latency_ratio <= TARGET_LATENCY_RATIO_MAX ? "met" : "not met");
 	printf("  64 clients at >= 50%% of the bare echo request rate:\n"
 	       "    ledgerd %.0f/s / echo %.0f/s = %.0f%%   [target >= %.0f%%: %s]\n",
-	       f->ledgerd.loads[LOADS - 1].ops_per_s, f->echo[LOADS - 1].ops_per_s, 100.0 * f->rate_ratio,
+	       f->ledgerd.loads[LOADS - 1].run.ops_per_s, f->echo[LOADS - 1].run.ops_per_s, 100.0 * f->rate_ratio,
 	       100.0 * TARGET_RATE_RATIO_MIN, f->rate_ratio >= TARGET_RATE_RATIO_MIN ? "met" : "not met");
 }
 
@@ -686,7 +670,7 @@ static void print_load_json(const char *name, const load_result *r, unsigned n, 
 	for (unsigned i = 0; i < n; i++) {
 		printf("    {\"clients\": %u, \"per_s\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"count\": %" PRIu64
 		       ", \"%s\": %.1f",
-		       r[i].clients, r[i].ops_per_s, r[i].p50_us, r[i].p99_us, r[i].ops,
+		       r[i].run.clients, r[i].run.ops_per_s, r[i].run.p50_us, r[i].run.p99_us, r[i].run.ops,
 		       ledgerd ? "client_cpu_us" : "cpu_us", r[i].client_cpu_us);
 		if (ledgerd)
 			printf(", \"ledgerd_cpu_us\": %.1f, \"events\": %" PRIu64 ", \"commits\": %" PRIu64,

@@ -1105,11 +1105,8 @@ static void can_close(bench_client *c)
 static const bench_load_kind can_load = {sizeof(can_client), can_open, can_call, can_close};
 
 typedef struct load_result {
-	unsigned clients;
-	uint64_t ops, allowed;
-	double per_s, p50_us, p99_us;
-	double server_cpu_us; /* ledgerd's CPU per request, -1 unknown; echo: 0 */
-	bool failed;
+	bench_load_result run; /* run.tally: the allowed `can` answers */
+	double server_cpu_us;  /* ledgerd's CPU per request over the window, -1 unknown; echo: -1 */
 } load_result;
 
 /* Runs `clients` threads of kind against setup for warm-up + measure; server_pid 0: no server
@@ -1118,25 +1115,12 @@ static void run_load(const bench_load_kind *kind, const void *setup, unsigned cl
                      const options *o, load_result *out)
 {
 	assert(clients >= 1 && clients <= RPC_CLIENTS_MAX);
-	bench_load_plan plan = {.program = "bench-rights",
-	                        .kind = kind,
-	                        .setup = setup,
-	                        .clients = clients,
-	                        .warmup_ns = o->warmup_ns,
-	                        .measure_ns = o->measure_ns,
-	                        .server_pid = server_pid};
-	bench_load_result r;
-	bench_run_load(&plan, &r);
-	*out = (load_result){.clients = clients,
-	                     .ops = r.ops,
-	                     .allowed = r.tally,
-	                     .per_s = r.ops_per_s,
-	                     .p50_us = r.p50_us,
-	                     .p99_us = r.p99_us,
-	                     .server_cpu_us = -1.0,
-	                     .failed = r.failed};
-	if (server_pid > 0 && r.server_window_cpu_ns >= 0 && r.ops)
-		out->server_cpu_us = (double)r.server_window_cpu_ns / 1e3 / (double)r.ops;
+	bench_load_plan plan = {"bench-rights", kind, setup, clients, o->warmup_ns, o->measure_ns, server_pid};
+	bench_run_load(&plan, &out->run);
+	const bench_load_result *r = &out->run;
+	out->server_cpu_us = -1.0;
+	if (server_pid > 0 && r->server_window_cpu_ns >= 0 && r->ops)
+		out->server_cpu_us = (double)r->server_window_cpu_ns / 1e3 / (double)r->ops;
 }
 
 /* ----- RPC figures ----- */
@@ -1190,10 +1174,10 @@ static bool bench_rpc(const options *o, const check *checks, const char *token, 
 	for (unsigned i = 0; ok && i < RPC_LOADS; i++) {
 		fprintf(stderr, "bench-rights: %u client(s): can over RPC, then the bare echo...\n", rpc_clients[i]);
 		run_load(&can_load, &can, rpc_clients[i], p.pid, o, &f->can[i]);
-		ok = !f->can[i].failed && f->can[i].ops > 0;
+		ok = !f->can[i].run.failed && f->can[i].run.ops > 0;
 		if (ok) {
 			run_load(&bench_echo_load, &echo_setup, rpc_clients[i], 0, o, &f->echo[i]);
-			ok = !f->echo[i].failed && f->echo[i].ops > 0;
+			ok = !f->echo[i].run.failed && f->echo[i].run.ops > 0;
 		}
 	}
 	bench_echo_server_stop(echo);
@@ -1243,19 +1227,20 @@ static void print_rpc(const rpc_figures *f)
 	printf("  clients   requests/s    p50 µs    p99 µs   allowed   ledgerd CPU µs/request\n");
 	for (unsigned i = 0; i < RPC_LOADS; i++) {
 		const load_result *r = &f->can[i];
-		printf("  %7u %12.0f %9.1f %9.1f %8.1f%% %12.1f\n", r->clients, r->per_s, r->p50_us, r->p99_us,
-		       r->ops ? 100.0 * (double)r->allowed / (double)r->ops : 0.0, r->server_cpu_us);
+		printf("  %7u %12.0f %9.1f %9.1f %8.1f%% %12.1f\n", r->run.clients, r->run.ops_per_s, r->run.p50_us,
+		       r->run.p99_us, r->run.ops ? 100.0 * (double)r->run.tally / (double)r->run.ops : 0.0,
+		       r->server_cpu_us);
 	}
 	printf("bare nng req/rep echo of %zu-byte requests (a packed `can` request), same client threads\n",
 	       f->request_bytes);
 	printf("  clients   requests/s    p50 µs    p99 µs\n");
 	for (unsigned i = 0; i < RPC_LOADS; i++)
-		printf("  %7u %12.0f %9.1f %9.1f\n", f->echo[i].clients, f->echo[i].per_s, f->echo[i].p50_us,
-		       f->echo[i].p99_us);
+		printf("  %7u %12.0f %9.1f %9.1f\n", f->echo[i].run.clients, f->echo[i].run.ops_per_s,
+		       f->echo[i].run.p50_us, f->echo[i].run.p99_us);
 	for (unsigned i = 0; i < RPC_LOADS; i++)
 		printf("  %u client(s): `can` reaches %.0f%% of the echo's rate; p50 %.1f µs over the echo's\n",
-		       f->can[i].clients, 100.0 * f->can[i].per_s / f->echo[i].per_s,
-		       f->can[i].p50_us - f->echo[i].p50_us);
+		       f->can[i].run.clients, 100.0 * f->can[i].run.ops_per_s / f->echo[i].run.ops_per_s,
+		       f->can[i].run.p50_us - f->echo[i].run.p50_us);
 }
 
 /* ----- command line ----- */
