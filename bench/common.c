@@ -643,6 +643,20 @@ static void echo_worker_cb(void *arg)
 	nng_ctx_send(w->ctx, w->aio);
 }
 
+void bench_echo_server_stop(bench_echo_server *s)
+{
+	if (!s)
+		return;
+	nng_close(s->sock); /* pending operations end with NNG_ECLOSED */
+	for (unsigned i = 0; i < s->workers_count; i++) {
+		if (s->workers[i].aio) {
+			nng_aio_stop(s->workers[i].aio);
+			nng_aio_free(s->workers[i].aio);
+		}
+	}
+	free(s);
+}
+
 bench_echo_server *bench_echo_server_start(const char *program, const char *url, size_t request_bytes_max,
                                            unsigned workers)
 {
@@ -671,18 +685,4 @@ bench_echo_server *bench_echo_server_start(const char *program, const char *url,
 		return NULL;
 	}
 	return s;
-}
-
-void bench_echo_server_stop(bench_echo_server *s)
-{
-	if (!s)
-		return;
-	nng_close(s->sock); /* pending operations end with NNG_ECLOSED */
-	for (unsigned i = 0; i < s->workers_count; i++) {
-		if (s->workers[i].aio) {
-			nng_aio_stop(s->workers[i].aio);
-			nng_aio_free(s->workers[i].aio);
-		}
-	}
-	free(s);
 }
