@@ -30,7 +30,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -85,7 +84,7 @@ typedef struct options {
 	char ledgerd[PATH_MAX];
 	char tmp_parent[PATH_MAX];
 	int64_t warmup_ns, measure_ns;
-	bool json, keep;
+	bool json, keep, quick, seconds_given, warmup_given;
 } options;
 
 /* ----- the loads (bench_run_load: closed-loop client threads) ----- */
@@ -730,51 +729,26 @@ static const char usage[] =
 
 static int parse_options(int argc, char **argv, options *o)
 {
-	const char *tmp = getenv("TMPDIR");
-	*o =
-	    (options){.warmup_ns = (int64_t)(WARMUP_S_DEFAULT * 1e9), .measure_ns = (int64_t)(MEASURE_S_DEFAULT * 1e9)};
-	snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", tmp && tmp[0] ? tmp : "/tmp");
+	*o = (options){.json = false};
+	bench_tmp_parent(o->tmp_parent);
 	bench_beside_self(argv[0], "/ledgerd", o->ledgerd); /* else empty: reported as "no ledgerd" */
-	static const struct option longs[] = {
-	    {"quick", no_argument, NULL, 'q'},
-	    {"seconds", required_argument, NULL, 's'},
-	    {"warmup", required_argument, NULL, 'w'},
-	    {"ledgerd", required_argument, NULL, 'l'},
-	    {"tmp", required_argument, NULL, 't'},
-	    {"keep", no_argument, NULL, 'k'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	const bench_option table[] = {
+	    {"quick", BENCH_OPTION_FLAG, &o->quick, 0, 0, false, NULL},
+	    {"seconds", BENCH_OPTION_SECONDS, &o->measure_ns, 0, MEASURE_S_MAX, true, &o->seconds_given},
+	    {"warmup", BENCH_OPTION_SECONDS, &o->warmup_ns, 0, MEASURE_S_MAX, false, &o->warmup_given},
+	    {"ledgerd", BENCH_OPTION_TEXT, o->ledgerd, sizeof o->ledgerd, 0, false, NULL},
+	    {"tmp", BENCH_OPTION_TEXT, o->tmp_parent, sizeof o->tmp_parent, 0, false, NULL},
+	    {"keep", BENCH_OPTION_FLAG, &o->keep, 0, 0, false, NULL},
+	    {"json", BENCH_OPTION_FLAG, &o->json, 0, 0, false, NULL},
 	};
-	int c;
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'q':
-			o->measure_ns = (int64_t)(MEASURE_S_QUICK * 1e9);
-			o->warmup_ns = (int64_t)(WARMUP_S_QUICK * 1e9);
-			break;
-		case 's':
-			if (!bench_parse_seconds(optarg, MEASURE_S_MAX, &o->measure_ns) || o->measure_ns == 0)
-				return fprintf(stderr, "bench-append: --seconds %s: a number of seconds, 0 to 600\n",
-				               optarg),
-				       2;
-			break;
-		case 'w':
-			if (!bench_parse_seconds(optarg, MEASURE_S_MAX, &o->warmup_ns))
-				return fprintf(stderr, "bench-append: --warmup %s: a number of seconds, 0 to 600\n",
-				               optarg),
-				       2;
-			break;
-		case 'l': snprintf(o->ledgerd, sizeof o->ledgerd, "%s", optarg); break;
-		case 't': snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", optarg); break;
-		case 'k': o->keep = true; break;
-		case 'j': o->json = true; break;
-		case 'h': fputs(usage, stdout); exit(0);
-		default: return fprintf(stderr, "(see bench-append --help)\n"), 2;
-		}
-	}
-	if (optind != argc)
-		return fprintf(stderr, "bench-append: unexpected argument %s\n", argv[optind]), 2;
+	int rc = bench_parse_options("bench-append", usage, argc, argv, table, sizeof table / sizeof table[0]);
+	if (rc != 0)
+		return rc;
+	/* --seconds and --warmup win over --quick's lengths. */
+	if (!o->seconds_given)
+		o->measure_ns = (int64_t)((o->quick ? MEASURE_S_QUICK : MEASURE_S_DEFAULT) * 1e9);
+	if (!o->warmup_given)
+		o->warmup_ns = (int64_t)((o->quick ? WARMUP_S_QUICK : WARMUP_S_DEFAULT) * 1e9);
 	if (access(o->ledgerd, X_OK) != 0)
 		return fprintf(stderr, "bench-append: no ledgerd at %s (build it, or name it with --ledgerd)\n",
 		               o->ledgerd),

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,6 +69,75 @@ bool bench_parse_seconds(const char *s, double max_s, int64_t *ns)
 		return false;
 	*ns = (int64_t)(v * 1e9);
 	return true;
+}
+
+/* Applies option o's argument text; false after saying why it is refused. */
+static bool option_apply(const char *program, const bench_option *o, const char *text)
+{
+	unsigned long long count;
+	switch (o->kind) {
+	case BENCH_OPTION_FLAG: *(bool *)o->to = true; break;
+	case BENCH_OPTION_COUNT:
+		if (!bench_parse_count(text, (unsigned long long)o->max, &count)) {
+			fprintf(stderr, "%s: --%s %s: 1 to %.0f\n", program, o->name, text, o->max);
+			return false;
+		}
+		if (o->bytes == sizeof(uint64_t)) {
+			uint64_t v = count;
+			memcpy(o->to, &v, sizeof v);
+		} else {
+			assert(o->bytes == sizeof(unsigned) && count <= UINT_MAX);
+			unsigned v = (unsigned)count;
+			memcpy(o->to, &v, sizeof v);
+		}
+		break;
+	case BENCH_OPTION_SECONDS:
+		if (!bench_parse_seconds(text, o->max, (int64_t *)o->to) || (o->positive && *(int64_t *)o->to == 0)) {
+			fprintf(stderr, "%s: --%s %s: a number of seconds, 0 to %.0f\n", program, o->name, text,
+			        o->max);
+			return false;
+		}
+		break;
+	case BENCH_OPTION_TEXT: snprintf(o->to, o->bytes, "%s", text); break;
+	}
+	if (o->given)
+		*o->given = true;
+	return true;
+}
+
+#define OPTIONS_MAX 32u
+
+int bench_parse_options(const char *program, const char *usage, int argc, char **argv, const bench_option *options,
+                        size_t count)
+{
+	assert(count < OPTIONS_MAX);
+	struct option longs[OPTIONS_MAX + 2];
+	for (size_t i = 0; i < count; i++)
+		longs[i] = (struct option){options[i].name,
+		                           options[i].kind == BENCH_OPTION_FLAG ? no_argument : required_argument, NULL,
+		                           256 + (int)i}; /* past every character: the index of the option */
+	longs[count] = (struct option){"help", no_argument, NULL, 'h'};
+	longs[count + 1] = (struct option){NULL, 0, NULL, 0};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		if (c < 256 || (size_t)(c - 256) >= count)
+			return fprintf(stderr, "(see %s --help)\n", program), 2;
+		if (!option_apply(program, &options[c - 256], optarg))
+			return 2;
+	}
+	if (optind != argc)
+		return fprintf(stderr, "%s: unexpected argument %s\n", program, argv[optind]), 2;
+	return 0;
+}
+
+void bench_tmp_parent(char out[PATH_MAX])
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(out, PATH_MAX, "%s", tmp && tmp[0] ? tmp : "/tmp");
 }
 
 bool bench_path_join(char *out, size_t out_bytes, const char *dir, const char *suffix)

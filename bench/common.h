@@ -34,9 +34,39 @@ bool bench_parse_count(const char *s, unsigned long long max, unsigned long long
 /* A number of seconds in [0, max_s] into *ns; false otherwise. */
 bool bench_parse_seconds(const char *s, double max_s, int64_t *ns);
 
+/* What an option of a benchmark takes, and where its value goes (bench_option.to). */
+typedef enum bench_option_kind {
+	BENCH_OPTION_FLAG,    /* no argument: *(bool *)to = true */
+	BENCH_OPTION_COUNT,   /* bench_parse_count up to max, into an unsigned or a uint64_t (bytes says) */
+	BENCH_OPTION_SECONDS, /* bench_parse_seconds up to max, into an int64_t in ns; 0 refused if positive */
+	BENCH_OPTION_TEXT,    /* copied into a char[bytes] */
+} bench_option_kind;
+
+typedef struct bench_option {
+	const char *name; /* without the "--" */
+	bench_option_kind kind;
+	void *to;
+	size_t bytes;  /* of *to: sizeof(unsigned) or sizeof(uint64_t) for a count, the buffer's for text */
+	double max;    /* counts and seconds */
+	bool positive; /* seconds: 0 is refused */
+	bool *given;   /* set to true when the option is given; may be NULL */
+} bench_option;
+
+/*
+ * Parses argv's options by the table options[0, count), with -h and --help (usage on stdout,
+ * exit 0). Returns 0, or 2 (a usage error) after saying what is wrong on stderr: "PROGRAM:
+ * --NAME VALUE: 1 to MAX", "...: a number of seconds, 0 to MAX", "PROGRAM: unexpected
+ * argument X", or getopt's own message and "(see PROGRAM --help)".
+ */
+int bench_parse_options(const char *program, const char *usage, int argc, char **argv, const bench_option *options,
+                        size_t count);
+
 /* The directory of this program (/proc/self/exe's, else argv0's, else "."), with suffix
  * appended ("/ledgerd": the ledgerd built beside it). False, and out empty, if it does not fit. */
 bool bench_beside_self(const char *argv0, const char *suffix, char out[PATH_MAX]);
+
+/* $TMPDIR, or /tmp when it is unset or empty: where a benchmark's data goes by default. */
+void bench_tmp_parent(char out[PATH_MAX]);
 
 /* out = dir || suffix, or false if that does not fit out_bytes. Lengths are checked before
  * copying, so no compiler has to prove a formatted write fits (GCC -O3 could not). */

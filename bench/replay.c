@@ -43,7 +43,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -693,57 +692,22 @@ static const char usage[] =
 
 static int parse_options(int argc, char **argv, options *o)
 {
-	const char *tmp = getenv("TMPDIR");
 	*o = (options){.rounds = ROUNDS_DEFAULT, .replay_rounds = REPLAY_ROUNDS_DEFAULT};
-	snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", tmp && tmp[0] ? tmp : "/tmp");
+	bench_tmp_parent(o->tmp_parent);
 	bench_beside_self(argv[0], "", o->bin_dir);
-	static const struct option longs[] = {
-	    {"quick", no_argument, NULL, 'q'},
-	    {"events", required_argument, NULL, 'e'},
-	    {"rounds", required_argument, NULL, 'r'},
-	    {"tmp", required_argument, NULL, 't'},
-	    {"keep", no_argument, NULL, 'k'},
-	    {"data", required_argument, NULL, 'd'},
-	    {"replay-rounds", required_argument, NULL, 'R'},
-	    {"skip-old", no_argument, NULL, 'S'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	const bench_option table[] = {
+	    {"quick", BENCH_OPTION_FLAG, &o->quick, 0, 0, false, NULL},
+	    {"events", BENCH_OPTION_COUNT, &o->events, sizeof o->events, EVENTS_MAX, false, NULL},
+	    {"rounds", BENCH_OPTION_COUNT, &o->rounds, sizeof o->rounds, ROUNDS_MAX, false, NULL},
+	    {"tmp", BENCH_OPTION_TEXT, o->tmp_parent, sizeof o->tmp_parent, 0, false, NULL},
+	    {"keep", BENCH_OPTION_FLAG, &o->keep, 0, 0, false, NULL},
+	    {"data", BENCH_OPTION_TEXT, o->data_dir, sizeof o->data_dir, 0, false, &o->data_given},
+	    {"replay-rounds", BENCH_OPTION_COUNT, &o->replay_rounds, sizeof o->replay_rounds, ROUNDS_MAX, false, NULL},
+	    {"skip-old", BENCH_OPTION_FLAG, &o->skip_old, 0, 0, false, NULL},
 	};
-	int c;
-	unsigned long long v;
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'q': o->quick = true; break;
-		case 'e':
-			if (!bench_parse_count(optarg, EVENTS_MAX, &v))
-				return fprintf(stderr, "bench-replay: --events %s: 1 to %u\n", optarg, EVENTS_MAX), 2;
-			o->events = v;
-			break;
-		case 'r':
-			if (!bench_parse_count(optarg, ROUNDS_MAX, &v))
-				return fprintf(stderr, "bench-replay: --rounds %s: 1 to %u\n", optarg, ROUNDS_MAX), 2;
-			o->rounds = (unsigned)v;
-			break;
-		case 'R':
-			if (!bench_parse_count(optarg, ROUNDS_MAX, &v))
-				return fprintf(stderr, "bench-replay: --replay-rounds %s: 1 to %u\n", optarg,
-				               ROUNDS_MAX),
-				       2;
-			o->replay_rounds = (unsigned)v;
-			break;
-		case 't': snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", optarg); break;
-		case 'k': o->keep = true; break;
-		case 'S': o->skip_old = true; break;
-		case 'd':
-			o->data_given = true;
-			snprintf(o->data_dir, sizeof o->data_dir, "%s", optarg);
-			break;
-		case 'h': fputs(usage, stdout); exit(0);
-		default: return fprintf(stderr, "(see bench-replay --help)\n"), 2;
-		}
-	}
-	if (optind != argc)
-		return fprintf(stderr, "bench-replay: unexpected argument %s\n", argv[optind]), 2;
+	int rc = bench_parse_options("bench-replay", usage, argc, argv, table, sizeof table / sizeof table[0]);
+	if (rc != 0)
+		return rc;
 	if (!o->events)
 		o->events = o->quick ? EVENTS_QUICK : EVENTS_DEFAULT;
 	return 0;

@@ -40,7 +40,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -1275,89 +1274,30 @@ static const char usage[] =
     "\n"
     "exit status: 0 ran, 1 a phase failed (the message names it), 2 usage error\n";
 
-/* Applies one option; returns 0, or the exit status of a usage error. */
-static int parse_option(int c, const char *arg, options *o)
-{
-	unsigned long long v;
-	switch (c) {
-	case 'q': o->quick = true; break;
-	case 'd':
-		o->data_given = true;
-		snprintf(o->data_dir, sizeof o->data_dir, "%s", arg);
-		break;
-	case 't': snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", arg); break;
-	case 'k': o->keep = true; break;
-	case 'b': o->build_only = true; break;
-	case 'l': snprintf(o->ledgerd, sizeof o->ledgerd, "%s", arg); break;
-	case 'f':
-		if (!bench_parse_count(arg, FIRMS_MAX, &v))
-			return fprintf(stderr, "bench-rights: --firms %s: 1 to %u\n", arg, FIRMS_MAX), 2;
-		o->firms = (unsigned)v;
-		break;
-	case 'c':
-		if (!bench_parse_count(arg, COLLABORATORS_MAX, &v))
-			return fprintf(stderr, "bench-rights: --collaborators %s: 1 to %u\n", arg, COLLABORATORS_MAX),
-			       2;
-		o->collaborators = (unsigned)v;
-		break;
-	case 'n':
-		if (!bench_parse_count(arg, CHECKS_MAX, &v))
-			return fprintf(stderr, "bench-rights: --checks %s: 1 to %u\n", arg, CHECKS_MAX), 2;
-		o->checks = (unsigned)v;
-		break;
-	case 'r':
-		if (!bench_parse_count(arg, LOCAL_ROUNDS_MAX, &v))
-			return fprintf(stderr, "bench-rights: --rounds %s: 1 to %u\n", arg, LOCAL_ROUNDS_MAX), 2;
-		o->rounds = (unsigned)v;
-		break;
-	case 'e':
-		if (!bench_parse_count(arg, EVENTS_MAX, &v))
-			return fprintf(stderr, "bench-rights: --events %s: 1 to %u\n", arg, EVENTS_MAX), 2;
-		o->events = v;
-		break;
-	case 's':
-		if (!bench_parse_seconds(arg, MEASURE_S_MAX, &o->measure_ns) || o->measure_ns == 0)
-			return fprintf(stderr, "bench-rights: --seconds %s: a number of seconds, 0 to 600\n", arg), 2;
-		break;
-	case 'w':
-		if (!bench_parse_seconds(arg, MEASURE_S_MAX, &o->warmup_ns))
-			return fprintf(stderr, "bench-rights: --warmup %s: a number of seconds, 0 to 600\n", arg), 2;
-		break;
-	case 'h': fputs(usage, stdout); exit(0);
-	default: return fprintf(stderr, "(see bench-rights --help)\n"), 2;
-	}
-	return 0;
-}
-
 static int parse_options(int argc, char **argv, options *o)
 {
-	const char *tmp = getenv("TMPDIR");
 	*o = (options){.firms = 0, .warmup_ns = -1, .measure_ns = -1};
-	snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", tmp && tmp[0] ? tmp : "/tmp");
+	bench_tmp_parent(o->tmp_parent);
 	bench_beside_self(argv[0], "/ledgerd", o->ledgerd); /* else empty: reported as "no ledgerd" */
-	static const struct option longs[] = {
-	    {"quick", no_argument, NULL, 'q'},
-	    {"data", required_argument, NULL, 'd'},
-	    {"tmp", required_argument, NULL, 't'},
-	    {"keep", no_argument, NULL, 'k'},
-	    {"firms", required_argument, NULL, 'f'},
-	    {"collaborators", required_argument, NULL, 'c'},
-	    {"checks", required_argument, NULL, 'n'},
-	    {"seconds", required_argument, NULL, 's'},
-	    {"warmup", required_argument, NULL, 'w'},
-	    {"events", required_argument, NULL, 'e'},
-	    {"build-only", no_argument, NULL, 'b'},
-	    {"ledgerd", required_argument, NULL, 'l'},
-	    {"rounds", required_argument, NULL, 'r'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	const bench_option table[] = {
+	    {"quick", BENCH_OPTION_FLAG, &o->quick, 0, 0, false, NULL},
+	    {"data", BENCH_OPTION_TEXT, o->data_dir, sizeof o->data_dir, 0, false, &o->data_given},
+	    {"tmp", BENCH_OPTION_TEXT, o->tmp_parent, sizeof o->tmp_parent, 0, false, NULL},
+	    {"keep", BENCH_OPTION_FLAG, &o->keep, 0, 0, false, NULL},
+	    {"firms", BENCH_OPTION_COUNT, &o->firms, sizeof o->firms, FIRMS_MAX, false, NULL},
+	    {"collaborators", BENCH_OPTION_COUNT, &o->collaborators, sizeof o->collaborators, COLLABORATORS_MAX, false,
+	     NULL},
+	    {"checks", BENCH_OPTION_COUNT, &o->checks, sizeof o->checks, CHECKS_MAX, false, NULL},
+	    {"seconds", BENCH_OPTION_SECONDS, &o->measure_ns, 0, MEASURE_S_MAX, true, NULL},
+	    {"warmup", BENCH_OPTION_SECONDS, &o->warmup_ns, 0, MEASURE_S_MAX, false, NULL},
+	    {"events", BENCH_OPTION_COUNT, &o->events, sizeof o->events, EVENTS_MAX, false, NULL},
+	    {"build-only", BENCH_OPTION_FLAG, &o->build_only, 0, 0, false, NULL},
+	    {"ledgerd", BENCH_OPTION_TEXT, o->ledgerd, sizeof o->ledgerd, 0, false, NULL},
+	    {"rounds", BENCH_OPTION_COUNT, &o->rounds, sizeof o->rounds, LOCAL_ROUNDS_MAX, false, NULL},
 	};
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1)
-		if ((rc = parse_option(c, optarg, o)) != 0)
-			return rc;
-	if (optind != argc)
-		return fprintf(stderr, "bench-rights: unexpected argument %s\n", argv[optind]), 2;
+	int rc = bench_parse_options("bench-rights", usage, argc, argv, table, sizeof table / sizeof table[0]);
+	if (rc != 0)
+		return rc;
 	/* Defaults not given: the quick or the full size. */
 	if (!o->firms)
 		o->firms = o->quick ? FIRMS_QUICK : FIRMS_DEFAULT;
