@@ -6,7 +6,6 @@
 
 #include "client.h"
 #include "ledger.h"
-#include "assertion.h"
 #include "token.h"
 
 #include <assert.h>
@@ -181,13 +180,8 @@ Ledger__Api__Reply *ctl_call_ok(const ctl_args *a, Ledger__Api__Request *req, Le
 Ledger__Api__Reply *ctl_send(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
                              Ledger__Api__Reply__ResultCase want, int *exit_code)
 {
-	const ProtobufCFieldDescriptor *f =
-	    protobuf_c_message_descriptor_get_field(&ledger__api__request__descriptor, (unsigned)body_case);
-	LEDGER_ASSERT(f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && f->type == PROTOBUF_C_TYPE_MESSAGE);
-	LEDGER_ASSERT(body && body->descriptor == f->descriptor);
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = body_case;
-	memcpy((char *)&req + f->offset, &body, sizeof body); /* the oneof's member: a pointer to its message */
+	api_request_set_body(&req, body_case, body);
 	return ctl_call_ok(a, &req, want, exit_code);
 }
 

@@ -151,8 +151,7 @@ static void grant_request_init(grant_request *g, const char *token, unsigned col
 	api_request_id(g->request_id);
 	g->req.request_id = g->request_id;
 	g->req.token = (char *)token;
-	g->req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	g->req.delegation_grant = &g->grant;
+	api_request_set_body(&g->req, LEDGER__API__REQUEST__BODY_DELEGATION_GRANT, &g->grant.base);
 }
 
 /* NULL when r is what a grant of one right to one known collaborator must answer: granted,
@@ -261,17 +260,19 @@ static bool mint(const char *data_dir, const char *sub, bool platform, char out[
 	return ok;
 }
 
-/* Sends req with token and a fresh request id; *reply is the caller's. */
-static bool call(api_client *c, const char *token, Ledger__Api__Request *req, Ledger__Api__Reply **reply)
+/* Sends body (the message of body_case) with token and a fresh request id; *reply is the
+ * caller's. */
+static bool call(api_client *c, const char *token, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                 Ledger__Api__Reply **reply)
 {
 	char request_id[33];
 	api_request_id(request_id);
-	req->request_id = request_id;
-	req->token = (char *)token;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	api_request_set_body(&req, body_case, body);
+	req.request_id = request_id;
+	req.token = (char *)token;
 	const char *why;
-	bool ok = api_client_call(c, req, reply, &why);
-	req->request_id = NULL;
-	req->token = NULL;
+	bool ok = api_client_call(c, &req, reply, &why);
 	if (!ok)
 		fprintf(stderr, "bench-append: call failed: %s\n", why);
 	else if ((*reply)->error)
@@ -283,10 +284,10 @@ static bool call(api_client *c, const char *token, Ledger__Api__Request *req, Le
 	return ok;
 }
 
-static bool command(api_client *c, const char *token, Ledger__Api__Request *req)
+static bool command(api_client *c, const char *token, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body)
 {
 	Ledger__Api__Reply *reply;
-	if (!call(c, token, req, &reply))
+	if (!call(c, token, body_case, body, &reply))
 		return false;
 	ledger__api__reply__free_unpacked(reply, NULL);
 	return true;
@@ -294,14 +295,11 @@ static bool command(api_client *c, const char *token, Ledger__Api__Request *req)
 
 static bool account_add(api_client *c, const char *token, const char *email, bool is_ec)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AccountAdd a = LEDGER__API__ACCOUNT_ADD__INIT;
 	a.email = (char *)email;
 	a.name = (char *)(is_ec ? "Bench EC" : "Bench collaborator");
 	a.is_ec = is_ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &a;
-	return command(c, token, &req);
+	return command(c, token, LEDGER__API__REQUEST__BODY_ACCOUNT_ADD, &a.base);
 }
 
 /* The EC, its firm and CLIENTS_MAX collaborators, one per client thread. */
@@ -309,14 +307,11 @@ static bool setup_firm(api_client *c, const char *platform_token)
 {
 	if (!account_add(c, platform_token, EC_EMAIL, true))
 		return false;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
 	f.firm_id = (char *)FIRM_ID;
 	f.name = (char *)"Bench firm";
 	f.ec_email = (char *)EC_EMAIL;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &f;
-	if (!command(c, platform_token, &req))
+	if (!command(c, platform_token, LEDGER__API__REQUEST__BODY_FIRM_ADD, &f.base))
 		return false;
 	for (unsigned i = 0; i < CLIENTS_MAX; i++) {
 		char email[64];
@@ -329,12 +324,9 @@ static bool setup_firm(api_client *c, const char *platform_token)
 
 static bool head_seq(api_client *c, const char *token, uint64_t *seq)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Head h = LEDGER__API__HEAD__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_HEAD;
-	req.head = &h;
 	Ledger__Api__Reply *reply;
-	if (!call(c, token, &req, &reply))
+	if (!call(c, token, LEDGER__API__REQUEST__BODY_HEAD, &h.base, &reply))
 		return false;
 	bool ok = reply->result_case == LEDGER__API__REPLY__RESULT_HEAD;
 	if (ok)
@@ -733,13 +725,13 @@ static int parse_options(int argc, char **argv, options *o)
 	bench_tmp_parent(o->tmp_parent);
 	bench_beside_self(argv[0], "/ledgerd", o->ledgerd); /* else empty: reported as "no ledgerd" */
 	const bench_option table[] = {
-	    {"quick", BENCH_OPTION_FLAG, &o->quick, 0, 0, false, NULL},
-	    {"seconds", BENCH_OPTION_SECONDS, &o->measure_ns, 0, MEASURE_S_MAX, true, &o->seconds_given},
-	    {"warmup", BENCH_OPTION_SECONDS, &o->warmup_ns, 0, MEASURE_S_MAX, false, &o->warmup_given},
-	    {"ledgerd", BENCH_OPTION_TEXT, o->ledgerd, sizeof o->ledgerd, 0, false, NULL},
-	    {"tmp", BENCH_OPTION_TEXT, o->tmp_parent, sizeof o->tmp_parent, 0, false, NULL},
-	    {"keep", BENCH_OPTION_FLAG, &o->keep, 0, 0, false, NULL},
-	    {"json", BENCH_OPTION_FLAG, &o->json, 0, 0, false, NULL},
+	    bench_flag("quick", &o->quick),
+	    bench_seconds("seconds", &o->measure_ns, MEASURE_S_MAX, true, &o->seconds_given),
+	    bench_seconds("warmup", &o->warmup_ns, MEASURE_S_MAX, false, &o->warmup_given),
+	    bench_text("ledgerd", o->ledgerd, sizeof o->ledgerd, NULL),
+	    bench_text("tmp", o->tmp_parent, sizeof o->tmp_parent, NULL),
+	    bench_flag("keep", &o->keep),
+	    bench_flag("json", &o->json),
 	};
 	int rc = bench_parse_options("bench-append", usage, argc, argv, table, sizeof table / sizeof table[0]);
 	if (rc != 0)

@@ -71,6 +71,35 @@ bool bench_parse_seconds(const char *s, double max_s, int64_t *ns)
 	return true;
 }
 
+bench_option bench_flag(const char *name, bool *to)
+{
+	return (bench_option){.name = name, .kind = BENCH_OPTION_FLAG, .to = to};
+}
+
+bench_option bench_count(const char *name, unsigned *to, unsigned long long max)
+{
+	assert(max <= UINT_MAX);
+	return (bench_option){
+	    .name = name, .kind = BENCH_OPTION_COUNT, .to = to, .bytes = sizeof *to, .max = (double)max};
+}
+
+bench_option bench_count64(const char *name, uint64_t *to, unsigned long long max)
+{
+	return (bench_option){
+	    .name = name, .kind = BENCH_OPTION_COUNT, .to = to, .bytes = sizeof *to, .max = (double)max};
+}
+
+bench_option bench_seconds(const char *name, int64_t *ns, double max, bool positive, bool *given)
+{
+	return (bench_option){
+	    .name = name, .kind = BENCH_OPTION_SECONDS, .to = ns, .max = max, .positive = positive, .given = given};
+}
+
+bench_option bench_text(const char *name, char *to, size_t bytes, bool *given)
+{
+	return (bench_option){.name = name, .kind = BENCH_OPTION_TEXT, .to = to, .bytes = bytes, .given = given};
+}
+
 /* Applies option o's argument text; false after saying why it is refused. */
 static bool option_apply(const char *program, const bench_option *o, const char *text)
 {

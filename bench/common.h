@@ -52,6 +52,13 @@ typedef struct bench_option {
 	bool *given;   /* set to true when the option is given; may be NULL */
 } bench_option;
 
+/* The table's entries, each of its kind (bench_option_kind). */
+bench_option bench_flag(const char *name, bool *to);
+bench_option bench_count(const char *name, unsigned *to, unsigned long long max);
+bench_option bench_count64(const char *name, uint64_t *to, unsigned long long max);
+bench_option bench_seconds(const char *name, int64_t *ns, double max, bool positive, bool *given);
+bench_option bench_text(const char *name, char *to, size_t bytes, bool *given);
+
 /*
  * Parses argv's options by the table options[0, count), with -h and --help (usage on stdout,
  * exit 0). Returns 0, or 2 (a usage error) after saying what is wrong on stderr: "PROGRAM:

@@ -696,14 +696,14 @@ static int parse_options(int argc, char **argv, options *o)
 	bench_tmp_parent(o->tmp_parent);
 	bench_beside_self(argv[0], "", o->bin_dir);
 	const bench_option table[] = {
-	    {"quick", BENCH_OPTION_FLAG, &o->quick, 0, 0, false, NULL},
-	    {"events", BENCH_OPTION_COUNT, &o->events, sizeof o->events, EVENTS_MAX, false, NULL},
-	    {"rounds", BENCH_OPTION_COUNT, &o->rounds, sizeof o->rounds, ROUNDS_MAX, false, NULL},
-	    {"tmp", BENCH_OPTION_TEXT, o->tmp_parent, sizeof o->tmp_parent, 0, false, NULL},
-	    {"keep", BENCH_OPTION_FLAG, &o->keep, 0, 0, false, NULL},
-	    {"data", BENCH_OPTION_TEXT, o->data_dir, sizeof o->data_dir, 0, false, &o->data_given},
-	    {"replay-rounds", BENCH_OPTION_COUNT, &o->replay_rounds, sizeof o->replay_rounds, ROUNDS_MAX, false, NULL},
-	    {"skip-old", BENCH_OPTION_FLAG, &o->skip_old, 0, 0, false, NULL},
+	    bench_flag("quick", &o->quick),
+	    bench_count64("events", &o->events, EVENTS_MAX),
+	    bench_count("rounds", &o->rounds, ROUNDS_MAX),
+	    bench_text("tmp", o->tmp_parent, sizeof o->tmp_parent, NULL),
+	    bench_flag("keep", &o->keep),
+	    bench_text("data", o->data_dir, sizeof o->data_dir, &o->data_given),
+	    bench_count("replay-rounds", &o->replay_rounds, ROUNDS_MAX),
+	    bench_flag("skip-old", &o->skip_old),
 	};
 	int rc = bench_parse_options("bench-replay", usage, argc, argv, table, sizeof table / sizeof table[0]);
 	if (rc != 0)

@@ -480,15 +480,13 @@ static ledger_err command_run(batch_job *j, ledger_txn *t, const command *c, con
 		account.email = c->kind == COMMAND_ACCOUNT_EC ? (char *)j->pop->ec_emails[c->firm] : collaborator;
 		account.name = (char *)(c->kind == COMMAND_ACCOUNT_EC ? "Bench EC" : "Bench collaborator");
 		account.is_ec = c->kind == COMMAND_ACCOUNT_EC;
-		req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-		req.account_add = &account;
+		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_ACCOUNT_ADD, &account.base);
 		break;
 	case COMMAND_FIRM:
 		firm.firm_id = (char *)j->pop->firm_ids[c->firm];
 		firm.name = (char *)"Bench firm";
 		firm.ec_email = (char *)j->pop->ec_emails[c->firm];
-		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-		req.firm_add = &firm;
+		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_FIRM_ADD, &firm.base);
 		break;
 	case COMMAND_GRANT:
 		/* The Paris date expiry_days from the batch's time: always after today there. */
@@ -499,8 +497,7 @@ static ledger_err command_run(batch_job *j, ledger_txn *t, const command *c, con
 		grant.n_rights = n_rights;
 		grant.rights = rights;
 		grant.expires_on = expires_on;
-		req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-		req.delegation_grant = &grant;
+		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_DELEGATION_GRANT, &grant.base);
 		actor = (proj_actor){j->pop->ec_emails[c->firm], false};
 		break;
 	case COMMAND_REVOKE:
@@ -508,8 +505,7 @@ static ledger_err command_run(batch_job *j, ledger_txn *t, const command *c, con
 		revoke.collaborator = collaborator;
 		revoke.n_rights = n_rights;
 		revoke.rights = rights;
-		req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
-		req.delegation_revoke = &revoke;
+		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE, &revoke.base);
 		actor = (proj_actor){j->pop->ec_emails[c->firm], false};
 		break;
 	}
@@ -1040,6 +1036,22 @@ static bool ledgerd_stop(server_proc *p)
 
 /* ----- the `can` load (bench_run_load: closed-loop client threads) ----- */
 
+/* The `can` query of one check, as a client sends it. */
+typedef struct can_request {
+	Ledger__Api__Request req;
+	Ledger__Api__Can can;
+} can_request;
+
+static void can_request_init(can_request *r, const check *c, const char *token)
+{
+	*r = (can_request){LEDGER__API__REQUEST__INIT, LEDGER__API__CAN__INIT};
+	r->can.firm_id = (char *)c->firm_id;
+	r->can.actor = (char *)c->who;
+	r->can.action = (char *)proj_action_name(c->action);
+	r->req.token = (char *)token;
+	api_request_set_body(&r->req, LEDGER__API__REQUEST__BODY_CAN, &r->can.base);
+}
+
 typedef struct can_setup {
 	const char *url;
 	const char *token;
@@ -1072,17 +1084,11 @@ static bool can_call(bench_client *c)
 	can_client *cc = c->state;
 	const check *ch = &setup->checks[cc->next_check];
 	cc->next_check = (cc->next_check + c->clients) % setup->checks_count;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = (char *)ch->firm_id;
-	q.actor = (char *)ch->who;
-	q.action = (char *)proj_action_name(ch->action);
-	req.token = (char *)setup->token;
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
+	can_request cr;
+	can_request_init(&cr, ch, setup->token);
 	Ledger__Api__Reply *reply;
 	const char *why;
-	if (!api_client_call(cc->client, &req, &reply, &why)) {
+	if (!api_client_call(cc->client, &cr.req, &reply, &why)) {
 		snprintf(c->error, sizeof c->error, "can: %s", why);
 		return false;
 	}
@@ -1132,16 +1138,10 @@ typedef struct rpc_figures {
 /* A packed `can` request of the first check: the echo load sends bytes of the same size. */
 static size_t pack_can_request(const check *c, const char *token, uint8_t *out, size_t cap)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = (char *)c->firm_id;
-	q.actor = (char *)c->who;
-	q.action = (char *)proj_action_name(c->action);
-	req.token = (char *)token;
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
+	can_request cr;
+	can_request_init(&cr, c, token);
 	size_t n = 0;
-	uint8_t *wire = api_envelope_pack(&req, &n); /* what a client sends (docs/rpc.md#envelope) */
+	uint8_t *wire = api_envelope_pack(&cr.req, &n); /* what a client sends (docs/rpc.md#envelope) */
 	if (!wire || n > cap) {
 		free(wire);
 		return 0;
@@ -1280,20 +1280,19 @@ static int parse_options(int argc, char **argv, options *o)
 	bench_tmp_parent(o->tmp_parent);
 	bench_beside_self(argv[0], "/ledgerd", o->ledgerd); /* else empty: reported as "no ledgerd" */
 	const bench_option table[] = {
-	    {"quick", BENCH_OPTION_FLAG, &o->quick, 0, 0, false, NULL},
-	    {"data", BENCH_OPTION_TEXT, o->data_dir, sizeof o->data_dir, 0, false, &o->data_given},
-	    {"tmp", BENCH_OPTION_TEXT, o->tmp_parent, sizeof o->tmp_parent, 0, false, NULL},
-	    {"keep", BENCH_OPTION_FLAG, &o->keep, 0, 0, false, NULL},
-	    {"firms", BENCH_OPTION_COUNT, &o->firms, sizeof o->firms, FIRMS_MAX, false, NULL},
-	    {"collaborators", BENCH_OPTION_COUNT, &o->collaborators, sizeof o->collaborators, COLLABORATORS_MAX, false,
-	     NULL},
-	    {"checks", BENCH_OPTION_COUNT, &o->checks, sizeof o->checks, CHECKS_MAX, false, NULL},
-	    {"seconds", BENCH_OPTION_SECONDS, &o->measure_ns, 0, MEASURE_S_MAX, true, NULL},
-	    {"warmup", BENCH_OPTION_SECONDS, &o->warmup_ns, 0, MEASURE_S_MAX, false, NULL},
-	    {"events", BENCH_OPTION_COUNT, &o->events, sizeof o->events, EVENTS_MAX, false, NULL},
-	    {"build-only", BENCH_OPTION_FLAG, &o->build_only, 0, 0, false, NULL},
-	    {"ledgerd", BENCH_OPTION_TEXT, o->ledgerd, sizeof o->ledgerd, 0, false, NULL},
-	    {"rounds", BENCH_OPTION_COUNT, &o->rounds, sizeof o->rounds, LOCAL_ROUNDS_MAX, false, NULL},
+	    bench_flag("quick", &o->quick),
+	    bench_text("data", o->data_dir, sizeof o->data_dir, &o->data_given),
+	    bench_text("tmp", o->tmp_parent, sizeof o->tmp_parent, NULL),
+	    bench_flag("keep", &o->keep),
+	    bench_count("firms", &o->firms, FIRMS_MAX),
+	    bench_count("collaborators", &o->collaborators, COLLABORATORS_MAX),
+	    bench_count("checks", &o->checks, CHECKS_MAX),
+	    bench_seconds("seconds", &o->measure_ns, MEASURE_S_MAX, true, NULL),
+	    bench_seconds("warmup", &o->warmup_ns, MEASURE_S_MAX, false, NULL),
+	    bench_count64("events", &o->events, EVENTS_MAX),
+	    bench_flag("build-only", &o->build_only),
+	    bench_text("ledgerd", o->ledgerd, sizeof o->ledgerd, NULL),
+	    bench_count("rounds", &o->rounds, LOCAL_ROUNDS_MAX),
 	};
 	int rc = bench_parse_options("bench-rights", usage, argc, argv, table, sizeof table / sizeof table[0]);
 	if (rc != 0)
