@@ -32,7 +32,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -209,45 +208,13 @@ static const bench_load_kind grant_load = {sizeof(grant_client), grant_open, gra
 
 /* ----- ledgerd as a child process ----- */
 
+/* The served ledgerd: its files and sockets under the work directory, and the process. */
 typedef struct ledgerd_proc {
 	char data_dir[PATH_MAX];
 	char url[URL_BYTES_MAX], pub_url[URL_BYTES_MAX];
 	char log_path[PATH_MAX];
-	int log_fd;
-	pid_t pid;
+	bench_ledgerd run; /* its stdout and stderr into log_path */
 } ledgerd_proc;
-
-static bool ledgerd_init(const options *o, ledgerd_proc *p)
-{
-	char *argv[] = {(char *)o->ledgerd, "init", "--data", p->data_dir, NULL};
-	pid_t pid = bench_spawn("bench-append", argv, p->log_fd, p->log_fd);
-	if (pid > 0 && bench_wait_exit(pid) == 0)
-		return true;
-	fprintf(stderr, "bench-append: ledgerd init failed: see %s\n", p->log_path);
-	return false;
-}
-
-/* Starts `ledgerd serve` and waits for "ready" on the --ready-fd pipe. */
-static bool ledgerd_serve(const options *o, ledgerd_proc *p)
-{
-	char *argv[] = {
-	    (char *)o->ledgerd, "serve",      "--data",         p->data_dir, "--listen", p->url, "--pub",
-	    p->pub_url,         "--map-size", LEDGERD_MAP_SIZE, NULL,
-	};
-	bool ready = bench_serve_ready("bench-append", argv, p->log_fd, p->log_fd, READY_TIMEOUT_MS, &p->pid);
-	if (!ready)
-		fprintf(stderr, "bench-append: ledgerd serve did not become ready: see %s\n", p->log_path);
-	return ready;
-}
-
-/* SIGTERM (ledgerd drains, then exits 0) and wait. */
-static bool ledgerd_stop(ledgerd_proc *p)
-{
-	int code = bench_terminate(&p->pid);
-	if (code != 0)
-		fprintf(stderr, "bench-append: ledgerd exited with %d: see %s\n", code, p->log_path);
-	return code == 0;
-}
 
 /* ----- setting up the firm over RPC ----- */
 
@@ -430,16 +397,16 @@ static bool ledgerd_loads(const options *o, const ledgerd_proc *p, ledgerd_figur
 		ok = head_seq(c, platform_token, &head);
 		f->first_seq[i] = head + 1;
 		if (ok)
-			run_load(&grant_load, &setup, p->pid, load_clients[i], o, &f->loads[i]);
+			run_load(&grant_load, &setup, p->run.pid, load_clients[i], o, &f->loads[i]);
 		ok = ok && !f->loads[i].run.failed && head_seq(c, platform_token, &f->last_seq[i]);
 	}
 	api_client_close(c);
 	return ok;
 }
 
-static bool bench_ledgerd(const options *o, const char *work_dir, ledgerd_figures *f)
+static bool measure_ledgerd(const options *o, const char *work_dir, ledgerd_figures *f)
 {
-	ledgerd_proc p = {.log_fd = -1};
+	ledgerd_proc p;
 	char ipc_dir[URL_BYTES_MAX];
 	bool fits = bench_path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) &&
 	            bench_path_join(p.data_dir, sizeof p.data_dir, work_dir, "/ledger") &&
@@ -448,15 +415,17 @@ static bool bench_ledgerd(const options *o, const char *work_dir, ledgerd_figure
 	            bench_path_join(p.log_path, sizeof p.log_path, work_dir, "/ledgerd.log");
 	assert(fits); /* main() bounded work_dir by WORK_DIR_BYTES_MAX */
 	(void)fits;
-	p.log_fd = open(p.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (p.log_fd < 0) {
+	p.run = (bench_ledgerd){"bench-append", o->ledgerd, p.data_dir, -1, p.log_path, 0};
+	p.run.out_fd = open(p.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (p.run.out_fd < 0) {
 		fprintf(stderr, "bench-append: %s: %s\n", p.log_path, strerror(errno));
 		return false;
 	}
-	bool ok = ledgerd_init(o, &p) && ledgerd_serve(o, &p);
+	char *serve[] = {"--listen", p.url, "--pub", p.pub_url, "--map-size", LEDGERD_MAP_SIZE, NULL};
+	bool ok = bench_ledgerd_init(&p.run) && bench_ledgerd_serve(&p.run, serve, READY_TIMEOUT_MS);
 	ok = ok && ledgerd_loads(o, &p, f);
-	ok = ledgerd_stop(&p) && ok;
-	close(p.log_fd);
+	ok = bench_ledgerd_stop(&p.run) && ok;
+	close(p.run.out_fd);
 	return ok && log_scan(p.data_dir, f);
 }
 
@@ -561,7 +530,7 @@ static bool raw_run(const options *o, const char *dir, size_t record_bytes, unsi
 
 /* ----- phase 3: echo ----- */
 
-static bool bench_echo(const options *o, const char *work_dir, const ledgerd_figures *f, load_result out[LOADS])
+static bool measure_echo(const options *o, const char *work_dir, const ledgerd_figures *f, load_result out[LOADS])
 {
 	char ipc_dir[URL_BYTES_MAX], url[URL_BYTES_MAX];
 	bool fits = bench_path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) &&
@@ -752,7 +721,7 @@ static int parse_options(int argc, char **argv, options *o)
 
 static bool run_phases(const options *o, const char *work_dir, figures *f)
 {
-	if (!bench_ledgerd(o, work_dir, &f->ledgerd))
+	if (!measure_ledgerd(o, work_dir, &f->ledgerd))
 		return false;
 	/* The mean stored size of the grants just written: the raw runs append records of it. */
 	f->record_bytes =
@@ -767,7 +736,7 @@ static bool run_phases(const options *o, const char *work_dir, figures *f)
 		if (!raw_run(o, dir, f->record_bytes, raw_records_per_commit[i], &f->raw[i]))
 			return false;
 	}
-	return bench_echo(o, work_dir, &f->ledgerd, f->echo);
+	return measure_echo(o, work_dir, &f->ledgerd, f->echo);
 }
 
 static bool run_all(const options *o, const char *work_dir, figures *f)
@@ -791,11 +760,8 @@ int main(int argc, char **argv)
 	int rc = parse_options(argc, argv, &o);
 	if (rc != 0)
 		return rc;
-	if (sodium_init() < 0) {
-		fprintf(stderr, "bench-append: libsodium failed to initialise\n");
+	if (!bench_process_init("bench-append"))
 		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
 	char work_dir[WORK_DIR_BYTES_MAX + 1];
 	if (!bench_path_join(work_dir, sizeof work_dir, o.tmp_parent, "/bench-append-XXXXXX")) {
 		fprintf(stderr, "bench-append: --tmp %s: at most %u bytes, so that socket paths fit under it\n",

@@ -6,6 +6,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <sodium.h>
 
 #include <assert.h>
 #include <errno.h>
@@ -330,6 +331,69 @@ int bench_terminate(pid_t *pid)
 	int code = bench_wait_exit(*pid);
 	*pid = 0;
 	return code;
+}
+
+/* ----- ledgerd as a child process ----- */
+
+/* ": see LOG" when ledgerd writes into a log file, else what the caller says instead. */
+static const char *see_log(const bench_ledgerd *d, char *out, size_t cap, const char *otherwise)
+{
+	if (d->log_path)
+		snprintf(out, cap, ": see %s", d->log_path);
+	else
+		snprintf(out, cap, "%s", otherwise);
+	return out;
+}
+
+bool bench_ledgerd_init(const bench_ledgerd *d)
+{
+	char *argv[] = {(char *)d->path, "init", "--data", (char *)d->data_dir, NULL};
+	pid_t pid = bench_spawn(d->program, argv, d->out_fd, d->out_fd);
+	if (pid > 0 && bench_wait_exit(pid) == 0)
+		return true;
+	char see[PATH_MAX + 8];
+	fprintf(stderr, "%s: ledgerd init --data %s failed%s\n", d->program, d->data_dir,
+	        see_log(d, see, sizeof see, ""));
+	return false;
+}
+
+#define LEDGERD_ARGS_MAX 24u
+
+bool bench_ledgerd_serve(bench_ledgerd *d, char *const args[], int timeout_ms)
+{
+	char *argv[LEDGERD_ARGS_MAX] = {(char *)d->path, "serve", "--data", (char *)d->data_dir};
+	size_t n = 4;
+	for (size_t i = 0; args[i]; i++) {
+		assert(n + 1 < LEDGERD_ARGS_MAX);
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	if (bench_serve_ready(d->program, argv, d->out_fd, d->out_fd, timeout_ms, &d->pid))
+		return true;
+	char see[PATH_MAX + 8];
+	fprintf(stderr, "%s: ledgerd serve did not become ready%s\n", d->program,
+	        see_log(d, see, sizeof see, " (its messages are above)"));
+	return false;
+}
+
+bool bench_ledgerd_stop(bench_ledgerd *d)
+{
+	int code = bench_terminate(&d->pid);
+	if (code == 0)
+		return true;
+	char see[PATH_MAX + 8];
+	fprintf(stderr, "%s: ledgerd exited with %d%s\n", d->program, code, see_log(d, see, sizeof see, ""));
+	return false;
+}
+
+bool bench_process_init(const char *program)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium did not initialise\n", program);
+		return false;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return true;
 }
 
 /* ----- the machine and processes, from /proc ----- */

@@ -110,6 +110,33 @@ bool bench_serve_ready(const char *program, char *const argv[], int stdout_fd, i
  * *pid was not running (<= 0). *pid is 0 afterwards. */
 int bench_terminate(pid_t *pid);
 
+/* ----- ledgerd as a child process ----- */
+
+/* A ledgerd a benchmark runs: `ledgerd init`, then `ledgerd serve` until it is stopped. */
+typedef struct bench_ledgerd {
+	const char *program;  /* the benchmark, in messages */
+	const char *path;     /* the ledgerd executable */
+	const char *data_dir; /* --data */
+	int out_fd;           /* its stdout and stderr go there: a log file, or STDERR_FILENO */
+	const char *log_path; /* that log file, named in messages; NULL: its messages are on our stderr */
+	pid_t pid;            /* `ledgerd serve` while it runs, else 0 */
+} bench_ledgerd;
+
+/* `ledgerd init --data DIR`; false (said) unless it exits 0. */
+bool bench_ledgerd_init(const bench_ledgerd *d);
+
+/* `ledgerd serve --data DIR` then args (NULL-terminated), waiting up to timeout_ms for it to
+ * be ready (bench_serve_ready); false (said) if it is not. Stop it either way. */
+bool bench_ledgerd_serve(bench_ledgerd *d, char *const args[], int timeout_ms);
+
+/* SIGTERM (ledgerd drains, then exits 0) and wait; false (said) unless it exited 0. True when
+ * it was not running. */
+bool bench_ledgerd_stop(bench_ledgerd *d);
+
+/* What every benchmark that talks to ledgerd does first: libsodium initialised (false, said,
+ * if it cannot be), and SIGPIPE ignored (a server gone away is a failed call, not a signal). */
+bool bench_process_init(const char *program);
+
 /* ----- the machine and processes, from /proc ----- */
 
 /* The first line of /proc/stat: cumulative CPU ticks of the machine. */

@@ -41,7 +41,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -991,47 +990,10 @@ static bool bench_local(const options *o, store *s, const population *pop, const
 
 /* ----- ledgerd as a child process ----- */
 
-/* Starts argv[0]; its stdout goes to our stderr, so that ours carries only the figures. */
-static pid_t spawn(char *const argv[])
+/* ledgerd's stdout goes to our stderr, so that ours carries only the figures. */
+static bench_ledgerd ledgerd_of(const options *o)
 {
-	return bench_spawn("bench-rights", argv, STDERR_FILENO, -1);
-}
-
-static bool ledgerd_init(const options *o)
-{
-	char *argv[] = {(char *)o->ledgerd, "init", "--data", (char *)o->data_dir, NULL};
-	pid_t pid = spawn(argv);
-	if (pid > 0 && bench_wait_exit(pid) == 0)
-		return true;
-	fprintf(stderr, "bench-rights: ledgerd init --data %s failed\n", o->data_dir);
-	return false;
-}
-
-typedef struct server_proc {
-	pid_t pid;
-	char url[URL_BYTES_MAX], pub_url[URL_BYTES_MAX];
-} server_proc;
-
-/* `ledgerd serve` on the store; waits for "ready" on the --ready-fd pipe. */
-static bool ledgerd_serve(const options *o, server_proc *p)
-{
-	snprintf(p->url, sizeof p->url, "ipc://%s/b.sock", o->data_dir);
-	snprintf(p->pub_url, sizeof p->pub_url, "ipc://%s/b-events.sock", o->data_dir);
-	char *argv[] = {(char *)o->ledgerd, "serve", "--data", (char *)o->data_dir, "--listen", p->url, "--pub",
-	                p->pub_url,         NULL};
-	bool ready = bench_serve_ready("bench-rights", argv, STDERR_FILENO, -1, READY_TIMEOUT_MS, &p->pid);
-	if (!ready)
-		fprintf(stderr, "bench-rights: ledgerd serve did not become ready (its messages are above)\n");
-	return ready;
-}
-
-/* SIGTERM (ledgerd drains, then exits 0) and wait. */
-static bool ledgerd_stop(server_proc *p)
-{
-	int code = bench_terminate(&p->pid);
-	if (code != 0)
-		fprintf(stderr, "bench-rights: ledgerd exited with %d\n", code);
-	return code == 0;
+	return (bench_ledgerd){"bench-rights", o->ledgerd, o->data_dir, STDERR_FILENO, NULL, 0};
 }
 
 /* ----- the `can` load (bench_run_load: closed-loop client threads) ----- */
@@ -1161,13 +1123,17 @@ static bool bench_rpc(const options *o, const check *checks, const char *token, 
 	f->request_bytes = pack_can_request(&checks[0], token, request, sizeof request);
 	char echo_url[URL_BYTES_MAX];
 	snprintf(echo_url, sizeof echo_url, "ipc://%s/b-echo.sock", o->data_dir);
-	server_proc p = {0};
+	bench_ledgerd p = ledgerd_of(o);
+	char url[URL_BYTES_MAX], pub_url[URL_BYTES_MAX];
+	snprintf(url, sizeof url, "ipc://%s/b.sock", o->data_dir);
+	snprintf(pub_url, sizeof pub_url, "ipc://%s/b-events.sock", o->data_dir);
+	char *serve[] = {"--listen", url, "--pub", pub_url, NULL};
 	fprintf(stderr, "bench-rights: starting ledgerd serve (it verifies the chain first)...\n");
-	bool ok = f->request_bytes > 0 && ledgerd_serve(o, &p);
+	bool ok = f->request_bytes > 0 && bench_ledgerd_serve(&p, serve, READY_TIMEOUT_MS);
 	bench_echo_server *echo =
 	    ok ? bench_echo_server_start("bench-rights", echo_url, REQUEST_BYTES_MAX, ECHO_WORKERS) : NULL;
 	ok = ok && echo;
-	can_setup can = {.url = p.url, .token = token, .checks = checks, .checks_count = o->checks};
+	can_setup can = {.url = url, .token = token, .checks = checks, .checks_count = o->checks};
 	bench_echo_setup echo_setup = {
 	    .url = echo_url, .request = request, .request_bytes = f->request_bytes, .timeout_ms = CALL_TIMEOUT_MS};
 	for (unsigned i = 0; ok && i < RPC_LOADS; i++) {
@@ -1180,7 +1146,7 @@ static bool bench_rpc(const options *o, const check *checks, const char *token, 
 		}
 	}
 	bench_echo_server_stop(echo);
-	return ledgerd_stop(&p) && ok;
+	return bench_ledgerd_stop(&p) && ok;
 }
 
 /* ----- report ----- */
@@ -1335,7 +1301,8 @@ static bool prepare_dir(options *o)
 	}
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof path, "%s/data.mdb", o->data_dir);
-	if (access(path, F_OK) != 0 && !ledgerd_init(o))
+	bench_ledgerd init = ledgerd_of(o);
+	if (access(path, F_OK) != 0 && !bench_ledgerd_init(&init))
 		return false;
 	char abs[PATH_MAX];
 	if (!realpath(o->data_dir, abs)) {
@@ -1407,11 +1374,8 @@ int main(int argc, char **argv)
 	int rc = parse_options(argc, argv, &o);
 	if (rc != 0)
 		return rc;
-	if (sodium_init() < 0) {
-		fprintf(stderr, "bench-rights: libsodium did not initialise\n");
+	if (!bench_process_init("bench-rights"))
 		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
 	bool ok = run(&o);
 	if (!o.data_given && o.data_dir[0]) {
 		if (o.keep)
