@@ -139,6 +139,21 @@ static void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
+/* items, with room for one more after count (the capacity doubles from 65536): exits when
+ * memory runs out, as xcalloc. */
+static void *list_room(void *items, size_t count, size_t *cap, size_t item_bytes)
+{
+	if (count < *cap)
+		return items;
+	*cap = *cap ? *cap * 2 : 65536;
+	items = realloc(items, *cap * item_bytes);
+	if (!items) {
+		fprintf(stderr, "bench-rights: out of memory\n");
+		exit(1);
+	}
+	return items;
+}
+
 /* splitmix64: a tiny deterministic generator; quality is ample for picking test data. */
 static uint64_t rng_next(uint64_t *s)
 {
@@ -252,14 +267,7 @@ static void population_free(population *pop)
 
 static void holdings_add(population *pop, uint32_t firm, uint32_t collaborator, uint8_t rights)
 {
-	if (pop->holdings_count == pop->holdings_cap) {
-		pop->holdings_cap = pop->holdings_cap ? pop->holdings_cap * 2 : 65536;
-		pop->holdings = realloc(pop->holdings, pop->holdings_cap * sizeof *pop->holdings);
-		if (!pop->holdings) {
-			fprintf(stderr, "bench-rights: out of memory\n");
-			exit(1);
-		}
-	}
+	pop->holdings = list_room(pop->holdings, pop->holdings_count, &pop->holdings_cap, sizeof *pop->holdings);
 	pop->holdings[pop->holdings_count++] = (holding){firm, collaborator, rights};
 }
 
@@ -286,6 +294,15 @@ typedef struct store {
 	MDB_dbi firms, accounts, delegations;
 } store;
 
+static void store_close(store *s)
+{
+	if (s->p)
+		proj_close(s->p);
+	if (s->l)
+		ledger_close(s->l);
+	memset(s, 0, sizeof *s);
+}
+
 static bool store_open(const char *dir, store *s)
 {
 	memset(s, 0, sizeof *s);
@@ -305,21 +322,9 @@ static bool store_open(const char *dir, store *s)
 		err = ledger_dbi_open(s->l, "delegations", 0, &s->delegations);
 	if (err) {
 		fprintf(stderr, "bench-rights: %s: %s: %s\n", dir, ledger_strerror(err), ledger_last_error());
-		if (s->p)
-			proj_close(s->p);
-		ledger_close(s->l);
-		return false;
+		store_close(s);
 	}
-	return true;
-}
-
-static void store_close(store *s)
-{
-	if (s->p)
-		proj_close(s->p);
-	if (s->l)
-		ledger_close(s->l);
-	memset(s, 0, sizeof *s);
+	return !err;
 }
 
 static uint64_t store_head(store *s)
@@ -428,14 +433,7 @@ typedef struct command_list {
 
 static void commands_add(command_list *list, command c, unsigned events)
 {
-	if (list->count == list->cap) {
-		list->cap = list->cap ? list->cap * 2 : 65536;
-		list->items = realloc(list->items, list->cap * sizeof *list->items);
-		if (!list->items) {
-			fprintf(stderr, "bench-rights: out of memory\n");
-			exit(1);
-		}
-	}
+	list->items = list_room(list->items, list->count, &list->cap, sizeof *list->items);
 	list->items[list->count++] = c;
 	list->events += events;
 }

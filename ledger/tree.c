@@ -422,20 +422,26 @@ ledger_err ledger_tree_prove_consistency(ledger *l, MDB_txn *txn, uint64_t old_s
 	return from_tlog(tlog_prove_consistency(&store, old_size, new_size, out), &c, "consistency proof");
 }
 
-ledger_err ledger_checkpoint_latest(ledger *l, MDB_txn *txn, char *out, size_t cap, size_t *out_bytes)
+/* A stored note (a checkpoint, signed or cosigned: `what`) that mdb_get or a cursor (rc) found
+ * at v, copied into out[cap] with its NUL: LEDGER_END when there is none. */
+static ledger_err note_read(int rc, const MDB_val *v, const char *what, char *out, size_t cap, size_t *out_bytes)
 {
-	MDB_val k = {strlen("checkpoint"), (void *)"checkpoint"}, v;
-	int rc = mdb_get(txn, l->meta, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return LEDGER_END;
 	if (rc)
-		return ledger_fail(ledger_mdb_err(rc), "checkpoint: %s", mdb_strerror(rc));
-	if (v.mv_size >= cap)
-		return ledger_fail(LEDGER_ERR_TOO_LARGE, "the stored checkpoint is %zu bytes", v.mv_size);
-	memcpy(out, v.mv_data, v.mv_size);
-	out[v.mv_size] = '\0';
-	*out_bytes = v.mv_size;
+		return ledger_fail(ledger_mdb_err(rc), "%s: %s", what, mdb_strerror(rc));
+	if (v->mv_size >= cap)
+		return ledger_fail(LEDGER_ERR_TOO_LARGE, "the stored %s is %zu bytes", what, v->mv_size);
+	memcpy(out, v->mv_data, v->mv_size);
+	out[v->mv_size] = '\0';
+	*out_bytes = v->mv_size;
 	return LEDGER_OK;
+}
+
+ledger_err ledger_checkpoint_latest(ledger *l, MDB_txn *txn, char *out, size_t cap, size_t *out_bytes)
+{
+	MDB_val k = {strlen("checkpoint"), (void *)"checkpoint"}, v;
+	return note_read(mdb_get(txn, l->meta, &k, &v), &v, "checkpoint", out, cap, out_bytes);
 }
 
 ledger_err ledger_checkpoints_each(ledger *l, MDB_txn *txn,
@@ -501,16 +507,7 @@ ledger_err ledger_cosigned_get(ledger *l, MDB_txn *txn, uint64_t size, char *out
 			mdb_cursor_close(cur);
 		}
 	}
-	if (rc == MDB_NOTFOUND)
-		return LEDGER_END;
-	if (rc)
-		return ledger_fail(ledger_mdb_err(rc), "cosigned: %s", mdb_strerror(rc));
-	if (v.mv_size >= cap)
-		return ledger_fail(LEDGER_ERR_TOO_LARGE, "a stored cosigned checkpoint of %zu bytes", v.mv_size);
-	memcpy(out, v.mv_data, v.mv_size);
-	out[v.mv_size] = '\0';
-	*out_bytes = v.mv_size;
-	return LEDGER_OK;
+	return note_read(rc, &v, "cosigned checkpoint", out, cap, out_bytes);
 }
 
 ledger_err ledger_checkpoint_refresh(ledger *l)

@@ -74,6 +74,43 @@ static const char *string_field(const ProtobufCMessage *m, const char *name)
 	return *(const char *const *)((const char *)m + f->offset);
 }
 
+/* The k-th value at `at` of field f, a number or an enum (a single field's value is its 0th), as
+ * text into out; false when it is 0 (unset in proto3) or not of such a type. */
+static bool number_text(const ProtobufCFieldDescriptor *f, const char *at, size_t k, char *out, size_t cap)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_ENUM: {
+		int v = ((const int *)at)[k];
+		const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
+		return v != 0 && snprintf(out, cap, "%s", e ? e->name : "?") >= 0;
+	}
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64: {
+		int64_t v = ((const int64_t *)at)[k];
+		return v != 0 && snprintf(out, cap, "%lld", (long long)v) >= 0;
+	}
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64: {
+		uint64_t v = ((const uint64_t *)at)[k];
+		return v != 0 && snprintf(out, cap, "%llu", (unsigned long long)v) >= 0;
+	}
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32: {
+		uint32_t v = ((const uint32_t *)at)[k];
+		return v != 0 && snprintf(out, cap, "%u", v) >= 0;
+	}
+	case PROTOBUF_C_TYPE_FLOAT: {
+		float v = ((const float *)at)[k];
+		return v != 0 && snprintf(out, cap, "%g", (double)v) >= 0;
+	}
+	default: return false;
+	}
+}
+
 /* "name=value" for every field of m that is set (nested messages in braces, 32-byte hashes in
  * hex, repeated fields in brackets); calls visit on every string value (for `subject`). */
 static void describe(const ProtobufCMessage *m, char *buf, size_t *n, size_t cap, bool (*visit)(void *, const char *),
@@ -124,49 +161,6 @@ static void describe(const ProtobufCMessage *m, char *buf, size_t *n, size_t cap
 				append(buf, n, cap, "%s%s", prefix, f->name);
 				break;
 			}
-			case PROTOBUF_C_TYPE_ENUM: {
-				int v = repeated ? ((const int *)at)[k] : *(const int *)at;
-				const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
-				if (v == 0)
-					continue;
-				append(buf, n, cap, "%s%s=%s", prefix, f->name, e ? e->name : "?");
-				break;
-			}
-			case PROTOBUF_C_TYPE_INT64:
-			case PROTOBUF_C_TYPE_SINT64:
-			case PROTOBUF_C_TYPE_SFIXED64: {
-				int64_t v = repeated ? ((const int64_t *)at)[k] : *(const int64_t *)at;
-				if (v == 0)
-					continue;
-				append(buf, n, cap, "%s%s=%lld", prefix, f->name, (long long)v);
-				break;
-			}
-			case PROTOBUF_C_TYPE_UINT64:
-			case PROTOBUF_C_TYPE_FIXED64: {
-				uint64_t v = repeated ? ((const uint64_t *)at)[k] : *(const uint64_t *)at;
-				if (v == 0)
-					continue;
-				append(buf, n, cap, "%s%s=%llu", prefix, f->name, (unsigned long long)v);
-				break;
-			}
-			case PROTOBUF_C_TYPE_INT32:
-			case PROTOBUF_C_TYPE_SINT32:
-			case PROTOBUF_C_TYPE_SFIXED32:
-			case PROTOBUF_C_TYPE_UINT32:
-			case PROTOBUF_C_TYPE_FIXED32: {
-				uint32_t v = repeated ? ((const uint32_t *)at)[k] : *(const uint32_t *)at;
-				if (v == 0)
-					continue;
-				append(buf, n, cap, "%s%s=%u", prefix, f->name, v);
-				break;
-			}
-			case PROTOBUF_C_TYPE_FLOAT: {
-				float v = repeated ? ((const float *)at)[k] : *(const float *)at;
-				if (v == 0)
-					continue;
-				append(buf, n, cap, "%s%s=%g", prefix, f->name, (double)v);
-				break;
-			}
 			case PROTOBUF_C_TYPE_MESSAGE: {
 				const ProtobufCMessage *sub = repeated ? ((const ProtobufCMessage *const *)at)[k]
 				                                       : *(const ProtobufCMessage *const *)at;
@@ -177,7 +171,13 @@ static void describe(const ProtobufCMessage *m, char *buf, size_t *n, size_t cap
 				append(buf, n, cap, "}");
 				break;
 			}
-			default: continue;
+			default: {
+				char text[64];
+				if (!number_text(f, at, k, text, sizeof text))
+					continue;
+				append(buf, n, cap, "%s%s=%s", prefix, f->name, text);
+				break;
+			}
 			}
 			first = false;
 			if (repeated && k + 1 == count && f->type == PROTOBUF_C_TYPE_STRING)
