@@ -3,6 +3,7 @@
  * and erasure commands (docs/cli.md). The command-line machinery is ledgerctl.c's.
  */
 #include "ledgerctl_common.h"
+#include "ledgerctl_views.h"
 
 #include "ledger.h"
 #include "projections.h"
@@ -236,19 +237,8 @@ static int print_delegations(const ctl_args *a, Ledger__Api__Reply *r, bool give
 		json_key(&j, "ok"), json_bool(&j, true);
 		json_key(&j, "truncated"), json_bool(&j, l && l->truncated);
 		json_key(&j, "delegations"), json_arr_begin(&j);
-		for (size_t i = 0; i < n; i++) {
-			const Ledger__Api__DelegationRow *d = l->rows[i];
-			json_obj_begin(&j);
-			json_key(&j, "firm"), json_str(&j, d->firm_id);
-			json_key(&j, "firm_name"), json_str(&j, d->firm_name);
-			json_key(&j, "collaborator"), json_str(&j, d->collaborator);
-			json_key(&j, "granted_by"), json_str(&j, d->granted_by);
-			json_key(&j, "right"),
-			    json_str(&j, proj_right_name(d->right) ? proj_right_name(d->right) : "?");
-			json_key(&j, "expires_on"), json_str(&j, d->expires_on);
-			json_key(&j, "expired"), json_bool(&j, d->expired);
-			json_obj_end(&j);
-		}
+		for (size_t i = 0; i < n; i++)
+			ctl_json_delegation(&j, l->rows[i]);
 		json_arr_end(&j);
 		json_obj_end(&j);
 		json_end(&j);

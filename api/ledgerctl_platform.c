@@ -97,7 +97,6 @@ static int command_show(const ctl_args *a, Ledger__Api__Reply *r, const char *hu
 static void credits_keys(json_out *j, const Ledger__Api__Reply *r)
 {
 	const Ledger__Api__CreditsReply *c = r->credits;
-	char at[CTL_TIME_BYTES];
 	json_key(j, "available"), json_u64(j, c->available);
 	json_key(j, "reserved"), json_u64(j, c->reserved);
 	json_key(j, "used"), json_u64(j, c->used);
@@ -106,10 +105,9 @@ static void credits_keys(json_out *j, const Ledger__Api__Reply *r)
 	json_key(j, "history"), json_arr_begin(j);
 	for (size_t i = 0; i < c->n_history; i++) {
 		const Ledger__Api__CreditEntry *e = c->history[i];
-		ctl_time_iso(e->at_us, at);
 		json_obj_begin(j);
 		json_key(j, "seq"), json_u64(j, e->seq);
-		json_key(j, "at"), json_str(j, at);
+		ctl_json_time(j, "at", e->at_us);
 		json_key(j, "kind"), json_str(j, e->kind);
 		json_key(j, "credits"), ctl_json_i64(j, e->credits);
 		json_key(j, "collection_id"), json_str(j, e->collection_id);
