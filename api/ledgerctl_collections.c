@@ -20,15 +20,10 @@
 /* A document read from disk: no more than a request can carry. */
 #define DOCUMENT_BYTES_MAX API_REQUEST_BYTES_MAX
 
-static int need_firm(const ctl_args *a)
-{
-	return a->firm ? 0 : ctl_usage_errorf(a, "%s needs --firm FIRM", a->cmd->name);
-}
-
 /* Fills ref from --firm, the collection id and --expected-version. */
 static int ref_fill(const ctl_args *a, char *id, Ledger__Api__CollectionRef *ref)
 {
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (rc)
 		return rc;
 	assert(id);
@@ -144,7 +139,7 @@ static int run_create(const ctl_args *a, char **pos)
 
 static int run_show(const ctl_args *a, char **pos)
 {
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (rc)
 		return rc;
 	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
@@ -204,7 +199,7 @@ static void print_list(const ctl_args *a, const Ledger__Api__CollectionListReply
 static int run_list(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	int state = 0, rc = need_firm(a);
+	int state = 0, rc = ctl_need_firm(a);
 	if (!rc && a->state)
 		rc = ctl_enum_parse(&ctl_enum_state, "--state", a->state, &state);
 	if (rc)
@@ -304,12 +299,12 @@ static void document_json(const Ledger__Api__DocumentReply *d, const char *hex, 
 static int run_document_get(const ctl_args *a, char **pos)
 {
 	uint8_t sha[CTL_SHA256_BYTES];
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc)
 		rc = ctl_parse_sha256("SHA256", pos[0], sha);
 	if (rc)
 		return rc;
-	const char *output = a->output && strcmp(a->output, "-") != 0 ? a->output : NULL;
+	const char *output = ctl_output_path(a);
 	if (!output && !a->json && isatty(STDOUT_FILENO))
 		return ctl_usage_errorf(a, "document get will not write a PDF's bytes to a terminal: give -o FILE");
 	Ledger__Api__DocumentGet q = LEDGER__API__DOCUMENT_GET__INIT;
@@ -321,8 +316,8 @@ static int run_document_get(const ctl_args *a, char **pos)
 		return rc;
 	const Ledger__Api__DocumentReply *d = r->document;
 	rc = document_verify(d, sha);
-	if (rc == CTL_EXIT_OK && (output || !a->json))
-		rc = ctl_write_file(output ? output : "-", d->content.data, d->content.len);
+	if (rc == CTL_EXIT_OK)
+		rc = ctl_output_bytes(a, output, d->content.data, d->content.len);
 	if (rc == CTL_EXIT_OK && a->json)
 		document_json(d, pos[0], output);
 	else if (rc == CTL_EXIT_OK && output)

@@ -496,3 +496,18 @@ void ctl_json_real(json_out *j, double v)
 		snprintf(text, sizeof text, "%.7g", v); /* a float's precision */
 	json_raw(j, text);
 }
+
+const char *ctl_output_path(const ctl_args *a)
+{
+	return a->output && strcmp(a->output, "-") != 0 ? a->output : NULL;
+}
+
+int ctl_output_bytes(const ctl_args *a, const char *output, const void *data, size_t n)
+{
+	return output || !a->json ? ctl_write_file(output ? output : "-", data, n) : CTL_EXIT_OK;
+}
+
+int ctl_need_firm(const ctl_args *a)
+{
+	return a->firm ? 0 : ctl_usage_errorf(a, "%s needs --firm FIRM", a->cmd->name);
+}

@@ -132,6 +132,9 @@ int ctl_finish_command(const ctl_args *a, Ledger__Api__Reply *r, const char *hum
  * `option` and path, if it cannot. */
 uint8_t *ctl_read_file(const char *option, const char *path, size_t max, size_t *n);
 
+/* 0 when --firm is given; else "COMMAND needs --firm FIRM" and CTL_EXIT_USAGE. */
+int ctl_need_firm(const ctl_args *a);
+
 /* Strict parses; each prints "ledgerctl: OPTION VALUE: what is expected" and returns
  * CTL_EXIT_USAGE on bad input, 0 when *out is set. */
 int ctl_parse_u64(const char *option, const char *text, uint64_t min, uint64_t max, uint64_t *out);
@@ -146,6 +149,13 @@ int ctl_parse_month(const char *option, const char *text);
 /* Splits a comma-separated list in place into items (at most max); empty items are skipped.
  * Returns the count, or -1 if there are more than max. */
 int ctl_split_list(char *s, char **items, int max);
+
+/* The file -o names for a command's bytes; NULL for none or "-" (stdout). */
+const char *ctl_output_path(const ctl_args *a);
+
+/* A command's bytes: into output (ctl_output_path), or on stdout unless --json, whose object
+ * carries them itself. ctl_write_file's status; CTL_EXIT_OK when nothing is written. */
+int ctl_output_bytes(const ctl_args *a, const char *output, const void *data, size_t n);
 
 /* Writes n bytes to path (created or truncated; "-" is stdout). CTL_EXIT_REFUSED, with a
  * message, if it cannot (a partial file is removed). */

@@ -18,11 +18,6 @@
 /* Credits moved by one command, and thresholds: a bound far above any firm's needs. */
 #define CREDITS_MAX UINT32_MAX
 
-static int need_firm(const ctl_args *a)
-{
-	return a->firm ? 0 : ctl_usage_errorf(a, "%s needs --firm FIRM", a->cmd->name);
-}
-
 /* A command's JSON object: the ack, then (when ledgerd returned it) the result under key. */
 typedef void (*result_json)(json_out *j, const Ledger__Api__Reply *r);
 
@@ -152,7 +147,7 @@ static int run_credits_add(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc && !a->credits)
 		rc = ctl_usage_errorf(a, "credits add needs --credits N");
 	if (!rc)
@@ -180,7 +175,7 @@ static int run_credits_show(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc && a->history)
 		rc = ctl_parse_u32("--history", a->history, 1, PROJ_LIST_ROWS_MAX, &q.history_rows);
 	if (rc)
@@ -276,7 +271,7 @@ static int run_preferences_set(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__PreferencesUpdate c = LEDGER__API__PREFERENCES_UPDATE__INIT;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc)
 		rc = preferences_parse(a, &c);
 	if (rc)
@@ -362,7 +357,7 @@ static void print_stats(const ctl_args *a, const Ledger__Api__Reply *r)
 static int run_stats(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc && a->from)
 		rc = ctl_parse_month("--from", a->from);
 	if (!rc && a->to)
@@ -481,7 +476,7 @@ static int contacts_json(const Ledger__Api__ContactsReply *c, const char *output
 static int run_contacts_export(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (rc)
 		return rc;
 	Ledger__Api__ContactsExport q = LEDGER__API__CONTACTS_EXPORT__INIT;
@@ -491,9 +486,8 @@ static int run_contacts_export(const ctl_args *a, char **pos)
 	if (!r)
 		return rc;
 	const Ledger__Api__ContactsReply *c = r->contacts;
-	const char *output = a->output && strcmp(a->output, "-") != 0 ? a->output : NULL;
-	if (output || !a->json)
-		rc = ctl_write_file(output ? output : "-", c->csv.data, c->csv.len);
+	const char *output = ctl_output_path(a);
+	rc = ctl_output_bytes(a, output, c->csv.data, c->csv.len);
 	if (rc == CTL_EXIT_OK && a->json)
 		rc = contacts_json(c, output);
 	else if (rc == CTL_EXIT_OK && output)
@@ -530,7 +524,7 @@ static int run_alerts_subscribe(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__AlertSubscribe c = LEDGER__API__ALERT_SUBSCRIBE__INIT;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc && !a->kind)
 		rc = ctl_usage_errorf(a, "alerts subscribe needs --kind KIND");
 	if (!rc)
@@ -546,7 +540,7 @@ static int run_alerts_subscribe(const ctl_args *a, char **pos)
 static int run_alerts_unsubscribe(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	int kind = 0, rc = need_firm(a);
+	int kind = 0, rc = ctl_need_firm(a);
 	if (!rc && !a->kind)
 		rc = ctl_usage_errorf(a, "alerts unsubscribe needs --kind KIND");
 	if (!rc)
@@ -628,7 +622,7 @@ static int run_firm_view(const ctl_args *a, char **pos)
 	(void)pos;
 	LEDGER_ASSERT(a->cmd->tag >= 0 && (size_t)a->cmd->tag < sizeof firm_views / sizeof firm_views[0]);
 	const firm_view *v = &firm_views[a->cmd->tag];
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (rc)
 		return rc;
 	const ProtobufCMessageDescriptor *d =
