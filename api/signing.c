@@ -294,6 +294,14 @@ static void *signing_main(void *arg)
 	return NULL;
 }
 
+/* What api_signing_start made, once no thread runs on it. */
+static void signing_free(api_signing *s)
+{
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	free(s);
+}
+
 api_signing *api_signing_start(const api_signing_options *o)
 {
 	api_signing *s = calloc(1, sizeof *s);
@@ -303,9 +311,7 @@ api_signing *api_signing_start(const api_signing_options *o)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	if (pthread_create(&s->thread, NULL, signing_main, s) != 0) {
-		pthread_mutex_destroy(&s->lock);
-		pthread_cond_destroy(&s->wake);
-		free(s);
+		signing_free(s);
 		return NULL;
 	}
 	return s;
@@ -324,7 +330,5 @@ void api_signing_stop(api_signing *s)
 		return;
 	api_wake(&s->lock, &s->wake, &s->stop);
 	pthread_join(s->thread, NULL);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->wake);
-	free(s);
+	signing_free(s);
 }

@@ -386,40 +386,44 @@ void ledger_tree_set_signer(ledger *l, tlog_signer *signer, int64_t keep_us)
 	l->checkpoint_keep_us = keep_us > 0 ? keep_us : CHECKPOINT_KEEP_US_DEFAULT;
 }
 
-ledger_err ledger_tree_root(ledger *l, MDB_txn *txn, uint64_t size, uint8_t root[LEDGER_HASH_BYTES])
+/* The stored tree as a tlog subtree store, once need_tree found it holds size records. */
+static ledger_err tree_of_size(ledger *l, MDB_txn *txn, uint64_t size, ledger_tree_ctx *c, tlog_subtree_store *store)
 {
 	ledger_err err = need_tree(l, txn, size);
-	if (err)
-		return err;
+	if (!err)
+		ledger_tree_source(l, txn, c, store);
+	return err;
+}
+
+ledger_err ledger_tree_root(ledger *l, MDB_txn *txn, uint64_t size, uint8_t root[LEDGER_HASH_BYTES])
+{
 	ledger_tree_ctx c;
 	tlog_subtree_store store;
-	ledger_tree_source(l, txn, &c, &store);
+	ledger_err err = tree_of_size(l, txn, size, &c, &store);
+	if (err)
+		return err;
 	return from_tlog(tlog_root_at(&store, size, root), &c, "tree root");
 }
 
 ledger_err ledger_tree_prove_inclusion(ledger *l, MDB_txn *txn, uint64_t seq, uint64_t size, tlog_proof *out)
 {
-	ledger_err err = need_tree(l, txn, size);
+	ledger_tree_ctx c;
+	tlog_subtree_store store;
+	ledger_err err = tree_of_size(l, txn, size, &c, &store);
 	if (err)
 		return err;
 	if (seq == 0 || seq > size)
 		return ledger_fail(LEDGER_ERR_INVALID, "inclusion proof: seq %llu is not in a tree of %llu records",
 		                   (unsigned long long)seq, (unsigned long long)size);
-	ledger_tree_ctx c;
-	tlog_subtree_store store;
-	ledger_tree_source(l, txn, &c, &store);
 	return from_tlog(tlog_prove_inclusion(&store, seq - 1, size, out), &c, "inclusion proof");
 }
 
 ledger_err ledger_tree_prove_consistency(ledger *l, MDB_txn *txn, uint64_t old_size, uint64_t new_size, tlog_proof *out)
 {
-	ledger_err err = need_tree(l, txn, new_size);
-	if (err)
-		return err;
 	ledger_tree_ctx c;
 	tlog_subtree_store store;
-	ledger_tree_source(l, txn, &c, &store);
-	return from_tlog(tlog_prove_consistency(&store, old_size, new_size, out), &c, "consistency proof");
+	ledger_err err = tree_of_size(l, txn, new_size, &c, &store);
+	return err ? err : from_tlog(tlog_prove_consistency(&store, old_size, new_size, out), &c, "consistency proof");
 }
 
 /* A stored note (a checkpoint, signed or cosigned: `what`) that mdb_get or a cursor (rc) found
