@@ -101,15 +101,8 @@ static int print_grant(const ctl_args *a, Ledger__Api__Reply *r)
 			rc = CTL_EXIT_REFUSED;
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		char hash[2 * 32 + 1];
-		ledger_hex(r->hash.data, r->hash.len <= 32 ? r->hash.len : 32, hash);
-		json_key(&j, "ok"), json_bool(&j, rc == 0);
-		json_key(&j, "seq"), json_u64(&j, r->seq);
-		json_key(&j, "hash"), json_str(&j, hash);
-		json_key(&j, "replayed"), json_bool(&j, r->replayed);
-		json_key(&j, "request_id"), json_str(&j, r->request_id);
+		ctl_json_begin(&j, rc == 0);
+		ctl_json_ack(&j, r);
 		json_key(&j, "results"), json_arr_begin(&j);
 		for (size_t i = 0; g && i < g->n_results; i++) {
 			json_obj_begin(&j);
@@ -120,8 +113,7 @@ static int print_grant(const ctl_args *a, Ledger__Api__Reply *r)
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		for (size_t i = 0; g && i < g->n_results; i++)
 			printf("row %-5u %-16s %s: %s\n", g->results[i]->row, grant_status_name(g->results[i]->status),
@@ -232,16 +224,13 @@ static int print_delegations(const ctl_args *a, Ledger__Api__Reply *r, bool give
 	size_t n = l ? l->n_rows : 0;
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "truncated"), json_bool(&j, l && l->truncated);
 		json_key(&j, "delegations"), json_arr_begin(&j);
 		for (size_t i = 0; i < n; i++)
 			ctl_json_delegation(&j, l->rows[i]);
 		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else if (n == 0) {
 		printf("no delegation %s\n", given ? "given" : "received");
 	} else if (l->truncated) {
@@ -296,13 +285,10 @@ static int run_can(const ctl_args *a, char **pos)
 	bool allowed = r->can->allowed;
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "allowed"), json_bool(&j, allowed);
 		json_key(&j, "reason"), json_str(&j, r->can->reason);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		printf("%s: %s\n", allowed ? "allowed" : "denied", r->can->reason);
 	}
@@ -357,9 +343,7 @@ static int run_registration_show(const ctl_args *a, char **pos)
 	const Ledger__Api__RegistrationReply *g = r->registration;
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "subject"), json_str(&j, g->subject);
 		json_key(&j, "complete"), json_bool(&j, g->complete);
 		json_key(&j, "done"), json_arr_begin(&j);
@@ -376,8 +360,7 @@ static int run_registration_show(const ctl_args *a, char **pos)
 		json_key(&j, "erased"), json_bool(&j, g->erased);
 		json_key(&j, "phone"), json_str(&j, g->phone);
 		json_key(&j, "id_document_reference"), json_str(&j, g->id_document_reference);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		printf("%s: registration %s\n", g->subject, g->complete ? "complete" : "incomplete");
 		for (size_t i = 0; i < g->n_done; i++)

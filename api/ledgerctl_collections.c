@@ -57,16 +57,14 @@ static int change_send(const ctl_args *a, Ledger__Api__Request__BodyCase body_ca
 	const Ledger__Api__CollectionView *v = reply_view(r);
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
+		ctl_json_begin(&j, true);
 		ctl_json_ack(&j, r);
 		json_key(&j, "collection_id"), json_str(&j, v ? v->collection_id : id);
 		if (extra_key)
 			json_key(&j, extra_key), json_str(&j, only);
 		if (v)
 			json_key(&j, "collection"), ctl_json_collection(&j, v);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else if (only) {
 		printf("%s\n", only);
 	} else {
@@ -123,13 +121,11 @@ static int run_create(const ctl_args *a, char **pos)
 		rc = CTL_EXIT_REFUSED;
 	} else if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
+		ctl_json_begin(&j, true);
 		ctl_json_ack(&j, r);
 		json_key(&j, "collection_id"), json_str(&j, v->collection_id);
 		json_key(&j, "collection"), ctl_json_collection(&j, v);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		printf("%s\n", v->collection_id);
 	}
@@ -155,12 +151,9 @@ static int run_show(const ctl_args *a, char **pos)
 		rc = CTL_EXIT_REFUSED;
 	} else if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "collection"), ctl_json_collection(&j, v);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		ctl_print_collection(v);
 	}
@@ -172,16 +165,13 @@ static void print_list(const ctl_args *a, const Ledger__Api__CollectionListReply
 {
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "truncated"), json_bool(&j, l->truncated);
 		json_key(&j, "collections"), json_arr_begin(&j);
 		for (size_t i = 0; i < l->n_rows; i++)
 			ctl_json_summary(&j, l->rows[i]);
 		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 		return;
 	}
 	if (l->n_rows == 0) {
@@ -276,9 +266,7 @@ static int document_verify(const Ledger__Api__DocumentReply *d, const uint8_t as
 static void document_json(const Ledger__Api__DocumentReply *d, const char *hex, const char *output)
 {
 	json_out j;
-	json_begin(&j, stdout);
-	json_obj_begin(&j);
-	json_key(&j, "ok"), json_bool(&j, true);
+	ctl_json_begin(&j, true);
 	json_key(&j, "sha256"), json_str(&j, hex);
 	json_key(&j, "filename"), json_str(&j, d->filename);
 	json_key(&j, "bytes"), json_u64(&j, d->content.len);
@@ -292,8 +280,7 @@ static void document_json(const Ledger__Api__DocumentReply *d, const char *hex, 
 		json_key(&j, "content_base64"), json_str(&j, b64 ? b64 : "");
 		free(b64);
 	}
-	json_obj_end(&j);
-	json_end(&j);
+	ctl_json_end(&j);
 }
 
 static int run_document_get(const ctl_args *a, char **pos)

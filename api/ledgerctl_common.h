@@ -117,7 +117,12 @@ int ctl_send_command(const ctl_args *a, Ledger__Api__Request__BodyCase body_case
 /* Prints a typed error (human on stderr, JSON on stdout); returns CTL_EXIT_REFUSED. */
 int ctl_print_error(const ctl_args *a, const Ledger__Api__Reply *r);
 
-/* Writes the keys every command's JSON object starts with: ok, seq, hash, replayed, request_id. */
+/* A reply's JSON object on stdout (--json), on one line: ctl_json_begin opens it with its "ok"
+ * key, ctl_json_end closes it and the line. */
+void ctl_json_begin(json_out *j, bool ok);
+void ctl_json_end(json_out *j);
+
+/* Writes the keys every command's JSON object has after "ok": seq, hash, replayed, request_id. */
 void ctl_json_ack(json_out *j, const Ledger__Api__Reply *r);
 
 /*

@@ -38,15 +38,12 @@ static int run_head(const ctl_args *a, char **pos)
 	ledger_hex(r->head->hash.data, r->head->hash.len <= 32 ? r->head->hash.len : 32, hash);
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "seq"), json_u64(&j, r->head->seq);
 		json_key(&j, "hash"), json_str(&j, hash);
 		json_key(&j, "checkpoint"), json_str(&j, r->head->checkpoint);
 		json_key(&j, "cosigned"), json_str(&j, r->head->cosigned);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		printf("head seq %llu hash %s\n", (unsigned long long)r->head->seq, hash);
 		if (r->head->checkpoint[0])
@@ -203,15 +200,12 @@ static int run_witness(const ctl_args *a, char **pos)
 	const char *kept_by_log = !r ? "not sent" : r->error ? r->error->message : "kept by the log";
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "old_size"), json_u64(&j, old.size);
 		json_key(&j, "size"), json_u64(&j, cp.size);
 		json_key(&j, "cosigned"), json_str(&j, out);
 		json_key(&j, "submitted"), json_str(&j, kept_by_log);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		fputs(out, stdout);
 		fprintf(stderr,

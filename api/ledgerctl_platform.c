@@ -24,25 +24,20 @@ typedef void (*result_json)(json_out *j, const Ledger__Api__Reply *r);
 static void json_command(const Ledger__Api__Reply *r, const char *key, result_json write)
 {
 	json_out j;
-	json_begin(&j, stdout);
-	json_obj_begin(&j);
+	ctl_json_begin(&j, true);
 	ctl_json_ack(&j, r);
 	if (write)
 		json_key(&j, key), write(&j, r);
-	json_obj_end(&j);
-	json_end(&j);
+	ctl_json_end(&j);
 }
 
 /* A query's JSON object: "ok" and the result's keys, written by write. */
 static void json_query(const Ledger__Api__Reply *r, result_json write)
 {
 	json_out j;
-	json_begin(&j, stdout);
-	json_obj_begin(&j);
-	json_key(&j, "ok"), json_bool(&j, true);
+	ctl_json_begin(&j, true);
 	write(&j, r);
-	json_obj_end(&j);
-	json_end(&j);
+	ctl_json_end(&j);
 }
 
 static void print_done(const Ledger__Api__Reply *r, const char *human)
@@ -459,16 +454,13 @@ static int contacts_json(const Ledger__Api__ContactsReply *c, const char *output
 		csv[c->csv.len] = '\0';
 	}
 	json_out j;
-	json_begin(&j, stdout);
-	json_obj_begin(&j);
-	json_key(&j, "ok"), json_bool(&j, true);
+	ctl_json_begin(&j, true);
 	json_key(&j, "contacts"), json_u64(&j, c->contacts);
 	json_key(&j, "bytes"), json_u64(&j, c->csv.len);
 	json_key(&j, "output"), json_str(&j, output ? output : "");
 	if (csv)
 		json_key(&j, "csv"), json_str(&j, csv);
-	json_obj_end(&j);
-	json_end(&j);
+	ctl_json_end(&j);
 	free(csv);
 	return CTL_EXIT_OK;
 }
