@@ -199,6 +199,30 @@ bool bench_beside_self(const char *argv0, const char *suffix, char out[PATH_MAX]
 
 /* ----- files and child processes ----- */
 
+uint8_t *bench_read_file(const char *path, size_t *bytes)
+{
+	*bytes = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	size_t size = (size_t)st.st_size, got = 0;
+	uint8_t *data = malloc(size);
+	ssize_t n = 1;
+	while (data && got < size && (n = read(fd, data + got, size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	if (!data || got != size) {
+		free(data);
+		return NULL;
+	}
+	*bytes = size;
+	return data;
+}
+
 /* nftw's callback takes no argument of ours: the program to name in messages, or NULL. */
 static const char *remove_program;
 

@@ -81,6 +81,10 @@ bool bench_path_join(char *out, size_t out_bytes, const char *dir, const char *s
 
 /* ----- files and child processes ----- */
 
+/* The whole of a regular file, malloc'd (the caller frees it), its size in *bytes; NULL when
+ * it cannot be read whole or is empty. */
+uint8_t *bench_read_file(const char *path, size_t *bytes);
+
 /* Removes dir and all below it. With a program, says which entries could not be removed. */
 void bench_remove_tree(const char *program, const char *dir);
 

@@ -23,20 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint8_t *read_file(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *b = size > 0 ? malloc((size_t)size) : NULL;
-	*n = b && fread(b, 1, (size_t)size, f) == (size_t)size ? (size_t)size : 0;
-	fclose(f);
-	return b;
-}
-
 int main(int argc, char **argv)
 {
 	double seconds = 2;
@@ -100,7 +86,7 @@ int main(int argc, char **argv)
 	int failed = 0;
 	for (int f = 0; f < 2; f++) {
 		size_t n = 0;
-		uint8_t *pdf = read_file(files[f], &n);
+		uint8_t *pdf = bench_read_file(files[f], &n);
 		if (!pdf) {
 			fprintf(stderr, "bench-sign: cannot read %s\n", files[f]);
 			return 1;
