@@ -127,10 +127,8 @@ static void run_load(const bench_load_kind *kind, const void *setup, pid_t serve
 	bench_load_plan plan = {"bench-append", kind, setup, clients, o->warmup_ns, o->measure_ns, server_pid};
 	*out = (load_result){0};
 	bench_run_load(&plan, &out->run);
-	const bench_load_result *r = &out->run;
-	double ops_all = (double)r->ops_all;
-	out->client_cpu_us = r->ops_all ? (double)r->client_cpu_ns / 1e3 / ops_all : 0.0;
-	out->server_cpu_us = r->ops_all && r->server_cpu_ns >= 0 ? (double)r->server_cpu_ns / 1e3 / ops_all : 0.0;
+	out->client_cpu_us = bench_cpu_us_per_op(out->run.client_cpu_ns, out->run.ops_all, 0.0);
+	out->server_cpu_us = bench_cpu_us_per_op(out->run.server_cpu_ns, out->run.ops_all, 0.0);
 }
 
 /* ----- the ledgerd load: delegation grants ----- */

@@ -689,6 +689,11 @@ static int64_t cpu_between(int64_t a, int64_t b)
 	return a >= 0 && b >= 0 ? b - a : -1;
 }
 
+double bench_cpu_us_per_op(int64_t cpu_ns, uint64_t ops, double unknown)
+{
+	return cpu_ns >= 0 && ops ? (double)cpu_ns / 1e3 / (double)ops : unknown;
+}
+
 void bench_run_load(const bench_load_plan *plan, bench_load_result *out)
 {
 	unsigned n = plan->clients;

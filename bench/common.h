@@ -273,6 +273,9 @@ typedef struct bench_load_result {
 	bool failed;                  /* a thread failed (the first failure is said) */
 } bench_load_result;
 
+/* cpu_ns spread over ops, in µs per op; `unknown` when cpu_ns is unknown (-1) or ops is 0. */
+double bench_cpu_us_per_op(int64_t cpu_ns, uint64_t ops, double unknown);
+
 /* Runs plan->clients threads of plan->kind for warm-up + measure. Exits on out-of-memory or
  * when a thread cannot be started: the barriers count on every thread. */
 void bench_run_load(const bench_load_plan *plan, bench_load_result *out);

@@ -1082,10 +1082,8 @@ static void run_load(const bench_load_kind *kind, const void *setup, unsigned cl
 	assert(clients >= 1 && clients <= RPC_CLIENTS_MAX);
 	bench_load_plan plan = {"bench-rights", kind, setup, clients, o->warmup_ns, o->measure_ns, server_pid};
 	bench_run_load(&plan, &out->run);
-	const bench_load_result *r = &out->run;
-	out->server_cpu_us = -1.0;
-	if (server_pid > 0 && r->server_window_cpu_ns >= 0 && r->ops)
-		out->server_cpu_us = (double)r->server_window_cpu_ns / 1e3 / (double)r->ops;
+	/* -1 without a server: bench_run_load knows no CPU time of pid 0. */
+	out->server_cpu_us = bench_cpu_us_per_op(out->run.server_window_cpu_ns, out->run.ops, -1.0);
 }
 
 /* ----- RPC figures ----- */
