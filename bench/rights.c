@@ -470,7 +470,9 @@ static ledger_err command_run(batch_job *j, ledger_txn *t, const command *c, con
 			rights[n_rights++] = (Ledger__Events__Right)r;
 	char *collaborator = (char *)j->pop->collaborator_emails[c->collaborator];
 	char expires_on[11];
-	proj_actor actor = {"platform", true};
+	/* The platform adds accounts and firms; a firm's EC grants and revokes in it. */
+	bool by_ec = c->kind == COMMAND_GRANT || c->kind == COMMAND_REVOKE;
+	proj_actor actor = by_ec ? (proj_actor){j->pop->ec_emails[c->firm], false} : (proj_actor){"platform", true};
 	switch ((command_kind)c->kind) {
 	case COMMAND_ACCOUNT_EC:
 	case COMMAND_ACCOUNT_COLLABORATOR:
@@ -495,7 +497,6 @@ static ledger_err command_run(batch_job *j, ledger_txn *t, const command *c, con
 		grant.rights = rights;
 		grant.expires_on = expires_on;
 		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_DELEGATION_GRANT, &grant.base);
-		actor = (proj_actor){j->pop->ec_emails[c->firm], false};
 		break;
 	case COMMAND_REVOKE:
 		revoke.firm_id = (char *)j->pop->firm_ids[c->firm];
@@ -503,7 +504,6 @@ static ledger_err command_run(batch_job *j, ledger_txn *t, const command *c, con
 		revoke.n_rights = n_rights;
 		revoke.rights = rights;
 		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE, &revoke.base);
-		actor = (proj_actor){j->pop->ec_emails[c->firm], false};
 		break;
 	}
 	return proj_execute(j->p, t, &actor, request_id, &req, reply, j->arena);
