@@ -50,7 +50,8 @@ int64_t bench_self_cpu_ns(void)
 
 /* ----- the command line ----- */
 
-bool bench_parse_count(const char *s, unsigned long long max, unsigned long long *out)
+/* A whole decimal number in [1, max], and nothing else; false otherwise. */
+static bool parse_count(const char *s, unsigned long long max, unsigned long long *out)
 {
 	char *end;
 	errno = 0;
@@ -61,7 +62,8 @@ bool bench_parse_count(const char *s, unsigned long long max, unsigned long long
 	return true;
 }
 
-bool bench_parse_seconds(const char *s, double max_s, int64_t *ns)
+/* A number of seconds in [0, max_s] into *ns; false otherwise. */
+static bool parse_seconds(const char *s, double max_s, int64_t *ns)
 {
 	char *end;
 	errno = 0;
@@ -108,7 +110,7 @@ static bool option_apply(const char *program, const bench_option *o, const char 
 	switch (o->kind) {
 	case BENCH_OPTION_FLAG: *(bool *)o->to = true; break;
 	case BENCH_OPTION_COUNT:
-		if (!bench_parse_count(text, (unsigned long long)o->max, &count)) {
+		if (!parse_count(text, (unsigned long long)o->max, &count)) {
 			fprintf(stderr, "%s: --%s %s: 1 to %.0f\n", program, o->name, text, o->max);
 			return false;
 		}
@@ -122,7 +124,7 @@ static bool option_apply(const char *program, const bench_option *o, const char 
 		}
 		break;
 	case BENCH_OPTION_SECONDS:
-		if (!bench_parse_seconds(text, o->max, (int64_t *)o->to) || (o->positive && *(int64_t *)o->to == 0)) {
+		if (!parse_seconds(text, o->max, (int64_t *)o->to) || (o->positive && *(int64_t *)o->to == 0)) {
 			fprintf(stderr, "%s: --%s %s: a number of seconds, 0 to %.0f\n", program, o->name, text,
 			        o->max);
 			return false;
@@ -315,8 +317,12 @@ double bench_speed_figure(const char *out, const char *prefix, int column)
 
 #define SERVE_ARGS_MAX 32u
 
-bool bench_serve_ready(const char *program, char *const argv[], int stdout_fd, int stderr_fd, int timeout_ms,
-                       pid_t *pid)
+/* Starts argv (a server taking --ready-fd N: ledgerd serve) with "--ready-fd N" appended (argv
+ * holds at most SERVE_ARGS_MAX - 3 words), and waits up to timeout_ms for it to write "ready"
+ * there. *pid is the child (or -1); false if it did not become ready in time (the child may be
+ * running: stop it). */
+static bool serve_ready(const char *program, char *const argv[], int stdout_fd, int stderr_fd, int timeout_ms,
+                        pid_t *pid)
 {
 	*pid = -1;
 	char *args[SERVE_ARGS_MAX];
@@ -347,7 +353,9 @@ bool bench_serve_ready(const char *program, char *const argv[], int stdout_fd, i
 	return ready;
 }
 
-int bench_terminate(pid_t *pid)
+/* SIGTERM to *pid (a server that drains, then exits 0) and waits; its exit status, 0 if *pid
+ * was not running (<= 0). *pid is 0 afterwards. */
+static int terminate(pid_t *pid)
 {
 	if (*pid <= 0)
 		return 0;
@@ -392,7 +400,7 @@ bool bench_ledgerd_serve(bench_ledgerd *d, char *const args[], int timeout_ms)
 		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
-	if (bench_serve_ready(d->program, argv, d->out_fd, d->out_fd, timeout_ms, &d->pid))
+	if (serve_ready(d->program, argv, d->out_fd, d->out_fd, timeout_ms, &d->pid))
 		return true;
 	char see[PATH_MAX + 8];
 	fprintf(stderr, "%s: ledgerd serve did not become ready%s\n", d->program,
@@ -402,7 +410,7 @@ bool bench_ledgerd_serve(bench_ledgerd *d, char *const args[], int timeout_ms)
 
 bool bench_ledgerd_stop(bench_ledgerd *d)
 {
-	int code = bench_terminate(&d->pid);
+	int code = terminate(&d->pid);
 	if (code == 0)
 		return true;
 	char see[PATH_MAX + 8];

@@ -28,17 +28,11 @@ int64_t bench_self_cpu_ns(void);
 
 /* ----- the command line ----- */
 
-/* A whole decimal number in [1, max], and nothing else; false otherwise. */
-bool bench_parse_count(const char *s, unsigned long long max, unsigned long long *out);
-
-/* A number of seconds in [0, max_s] into *ns; false otherwise. */
-bool bench_parse_seconds(const char *s, double max_s, int64_t *ns);
-
 /* What an option of a benchmark takes, and where its value goes (bench_option.to). */
 typedef enum bench_option_kind {
 	BENCH_OPTION_FLAG,    /* no argument: *(bool *)to = true */
-	BENCH_OPTION_COUNT,   /* bench_parse_count up to max, into an unsigned or a uint64_t (bytes says) */
-	BENCH_OPTION_SECONDS, /* bench_parse_seconds up to max, into an int64_t in ns; 0 refused if positive */
+	BENCH_OPTION_COUNT,   /* a whole number in [1, max], into an unsigned or a uint64_t (bytes says) */
+	BENCH_OPTION_SECONDS, /* seconds in [0, max], into an int64_t in ns; 0 refused if positive */
 	BENCH_OPTION_TEXT,    /* copied into a char[bytes] */
 } bench_option_kind;
 
@@ -103,17 +97,6 @@ int bench_run_capture(char *const argv[], char *out, size_t cap);
  * output) that starts with prefix; 0 when there is none. The k of "123.45k" is skipped. */
 double bench_speed_figure(const char *out, const char *prefix, int column);
 
-/* Starts argv (a server taking --ready-fd N: ledgerd serve) with "--ready-fd N" appended
- * (argv holds at most 30 words), and waits up to timeout_ms for it to write "ready" there.
- * *pid is the child (or -1); false if it did not become ready in time (the child may be
- * running: stop it). */
-bool bench_serve_ready(const char *program, char *const argv[], int stdout_fd, int stderr_fd, int timeout_ms,
-                       pid_t *pid);
-
-/* SIGTERM to *pid (a server that drains, then exits 0) and waits; its exit status, 0 if
- * *pid was not running (<= 0). *pid is 0 afterwards. */
-int bench_terminate(pid_t *pid);
-
 /* ----- ledgerd as a child process ----- */
 
 /* A ledgerd a benchmark runs: `ledgerd init`, then `ledgerd serve` until it is stopped. */
@@ -130,7 +113,7 @@ typedef struct bench_ledgerd {
 bool bench_ledgerd_init(const bench_ledgerd *d);
 
 /* `ledgerd serve --data DIR` then args (NULL-terminated), waiting up to timeout_ms for it to
- * be ready (bench_serve_ready); false (said) if it is not. Stop it either way. */
+ * be ready (it writes "ready" on the fd named by --ready-fd); false (said) if it is not. Stop it either way. */
 bool bench_ledgerd_serve(bench_ledgerd *d, char *const args[], int timeout_ms);
 
 /* SIGTERM (ledgerd drains, then exits 0) and wait; false (said) unless it exited 0. True when
