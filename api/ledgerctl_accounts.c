@@ -226,10 +226,7 @@ static int print_delegations(const ctl_args *a, Ledger__Api__Reply *r, bool give
 		json_out j;
 		ctl_json_begin(&j, true);
 		json_key(&j, "truncated"), json_bool(&j, l && l->truncated);
-		json_key(&j, "delegations"), json_arr_begin(&j);
-		for (size_t i = 0; i < n; i++)
-			ctl_json_delegation(&j, l->rows[i]);
-		json_arr_end(&j);
+		JSON_ARRAY(&j, "delegations", l->rows, n, ctl_json_delegation);
 		ctl_json_end(&j);
 	} else if (n == 0) {
 		printf("no delegation %s\n", given ? "given" : "received");

@@ -167,10 +167,7 @@ static void print_list(const ctl_args *a, const Ledger__Api__CollectionListReply
 		json_out j;
 		ctl_json_begin(&j, true);
 		json_key(&j, "truncated"), json_bool(&j, l->truncated);
-		json_key(&j, "collections"), json_arr_begin(&j);
-		for (size_t i = 0; i < l->n_rows; i++)
-			ctl_json_summary(&j, l->rows[i]);
-		json_arr_end(&j);
+		JSON_ARRAY(&j, "collections", l->rows, l->n_rows, ctl_json_summary);
 		ctl_json_end(&j);
 		return;
 	}

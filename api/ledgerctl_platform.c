@@ -84,6 +84,19 @@ static int command_show(const ctl_args *a, Ledger__Api__Reply *r, const char *hu
 
 /* ----- credits ----- */
 
+static void json_credit_entry(json_out *j, const Ledger__Api__CreditEntry *e)
+{
+	json_obj_begin(j);
+	json_key(j, "seq"), json_u64(j, e->seq);
+	ctl_json_time(j, "at", e->at_us);
+	json_key(j, "kind"), json_str(j, e->kind);
+	json_key(j, "credits"), ctl_json_i64(j, e->credits);
+	json_key(j, "collection_id"), json_str(j, e->collection_id);
+	json_key(j, "actor"), json_str(j, e->actor);
+	json_key(j, "reference"), json_str(j, e->reference);
+	json_obj_end(j);
+}
+
 static void credits_keys(json_out *j, const Ledger__Api__Reply *r)
 {
 	const Ledger__Api__CreditsReply *c = r->credits;
@@ -92,20 +105,7 @@ static void credits_keys(json_out *j, const Ledger__Api__Reply *r)
 	json_key(j, "used"), json_u64(j, c->used);
 	json_key(j, "added"), json_u64(j, c->added);
 	json_key(j, "truncated"), json_bool(j, c->truncated);
-	json_key(j, "history"), json_arr_begin(j);
-	for (size_t i = 0; i < c->n_history; i++) {
-		const Ledger__Api__CreditEntry *e = c->history[i];
-		json_obj_begin(j);
-		json_key(j, "seq"), json_u64(j, e->seq);
-		ctl_json_time(j, "at", e->at_us);
-		json_key(j, "kind"), json_str(j, e->kind);
-		json_key(j, "credits"), ctl_json_i64(j, e->credits);
-		json_key(j, "collection_id"), json_str(j, e->collection_id);
-		json_key(j, "actor"), json_str(j, e->actor);
-		json_key(j, "reference"), json_str(j, e->reference);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
+	JSON_ARRAY(j, "history", c->history, c->n_history, json_credit_entry);
 }
 
 static void credits_object(json_out *j, const Ledger__Api__Reply *r)
@@ -284,34 +284,29 @@ static int run_preferences_set(const ctl_args *a, char **pos)
 
 /* ----- statistics ----- */
 
-static void json_stats_rows(json_out *j, const char *key, Ledger__Api__StatsRow **rows, size_t n)
+static void json_stats_row(json_out *j, const Ledger__Api__StatsRow *s)
 {
-	json_key(j, key), json_arr_begin(j);
-	for (size_t i = 0; i < n; i++) {
-		const Ledger__Api__StatsRow *s = rows[i];
-		json_obj_begin(j);
-		json_key(j, "month"), json_str(j, s->month);
-		json_key(j, "collaborator"), json_str(j, s->collaborator);
-		json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_kind, s->kind, '_').s);
-		json_key(j, "created"), json_u64(j, s->created);
-		json_key(j, "sent"), json_u64(j, s->sent);
-		json_key(j, "completed"), json_u64(j, s->completed);
-		json_key(j, "signatures"), json_u64(j, s->signatures);
-		json_key(j, "seals"), json_u64(j, s->seals);
-		json_key(j, "credits_used"), json_u64(j, s->credits_used);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
+	json_obj_begin(j);
+	json_key(j, "month"), json_str(j, s->month);
+	json_key(j, "collaborator"), json_str(j, s->collaborator);
+	json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_kind, s->kind, '_').s);
+	json_key(j, "created"), json_u64(j, s->created);
+	json_key(j, "sent"), json_u64(j, s->sent);
+	json_key(j, "completed"), json_u64(j, s->completed);
+	json_key(j, "signatures"), json_u64(j, s->signatures);
+	json_key(j, "seals"), json_u64(j, s->seals);
+	json_key(j, "credits_used"), json_u64(j, s->credits_used);
+	json_obj_end(j);
 }
 
 static void stats_keys(json_out *j, const Ledger__Api__Reply *r)
 {
 	const Ledger__Api__StatsReply *s = r->stats;
 	json_key(j, "truncated"), json_bool(j, s->truncated);
-	json_stats_rows(j, "by_month", s->by_month, s->n_by_month);
-	json_stats_rows(j, "by_collaborator", s->by_collaborator, s->n_by_collaborator);
-	json_stats_rows(j, "by_kind", s->by_kind, s->n_by_kind);
-	json_stats_rows(j, "rows", s->rows, s->n_rows);
+	JSON_ARRAY(j, "by_month", s->by_month, s->n_by_month, json_stats_row);
+	JSON_ARRAY(j, "by_collaborator", s->by_collaborator, s->n_by_collaborator, json_stats_row);
+	JSON_ARRAY(j, "by_kind", s->by_kind, s->n_by_kind, json_stats_row);
+	JSON_ARRAY(j, "rows", s->rows, s->n_rows, json_stats_row);
 }
 
 typedef enum { STATS_BY_MONTH, STATS_BY_COLLABORATOR, STATS_BY_KIND } stats_key;
@@ -373,14 +368,6 @@ static int run_stats(const ctl_args *a, char **pos)
 
 /* ----- dashboard ----- */
 
-static void json_summaries(json_out *j, const char *key, Ledger__Api__CollectionSummary **rows, size_t n)
-{
-	json_key(j, key), json_arr_begin(j);
-	for (size_t i = 0; i < n; i++)
-		ctl_json_summary(j, rows[i]);
-	json_arr_end(j);
-}
-
 static void dashboard_keys(json_out *j, const Ledger__Api__Reply *r)
 {
 	const Ledger__Api__DashboardReply *d = r->dashboard;
@@ -394,17 +381,11 @@ static void dashboard_keys(json_out *j, const Ledger__Api__Reply *r)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	json_summaries(j, "mine", d->mine, d->n_mine);
-	json_summaries(j, "waiting_for_me", d->waiting_for_me, d->n_waiting_for_me);
-	json_summaries(j, "expiring_soon", d->expiring_soon, d->n_expiring_soon);
-	json_key(j, "my_delegations"), json_arr_begin(j);
-	for (size_t i = 0; i < d->n_my_delegations; i++)
-		ctl_json_delegation(j, d->my_delegations[i]);
-	json_arr_end(j);
-	json_key(j, "alerts"), json_arr_begin(j);
-	for (size_t i = 0; i < d->n_alerts; i++)
-		ctl_json_alert(j, d->alerts[i]);
-	json_arr_end(j);
+	JSON_ARRAY(j, "mine", d->mine, d->n_mine, ctl_json_summary);
+	JSON_ARRAY(j, "waiting_for_me", d->waiting_for_me, d->n_waiting_for_me, ctl_json_summary);
+	JSON_ARRAY(j, "expiring_soon", d->expiring_soon, d->n_expiring_soon, ctl_json_summary);
+	JSON_ARRAY(j, "my_delegations", d->my_delegations, d->n_my_delegations, ctl_json_delegation);
+	JSON_ARRAY(j, "alerts", d->alerts, d->n_alerts, ctl_json_alert);
 }
 
 static void print_summaries(const char *title, Ledger__Api__CollectionSummary **rows, size_t n)
@@ -560,10 +541,7 @@ static void alerts_keys(json_out *j, const Ledger__Api__Reply *r)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	json_key(j, "alerts"), json_arr_begin(j);
-	for (size_t i = 0; i < l->n_alerts; i++)
-		ctl_json_alert(j, l->alerts[i]);
-	json_arr_end(j);
+	JSON_ARRAY(j, "alerts", l->alerts, l->n_alerts, ctl_json_alert);
 }
 
 static void print_alerts(const ctl_args *a, const Ledger__Api__Reply *r)

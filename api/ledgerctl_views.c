@@ -14,14 +14,6 @@ void ctl_json_time(json_out *j, const char *key, int64_t us)
 	json_key(j, key), json_str(j, t);
 }
 
-static void json_strings(json_out *j, const char *key, char **items, size_t n)
-{
-	json_key(j, key), json_arr_begin(j);
-	for (size_t i = 0; i < n; i++)
-		json_str(j, items[i]);
-	json_arr_end(j);
-}
-
 static void json_document(json_out *j, const Ledger__Api__DocumentView *d)
 {
 	char hex[CTL_SHA256_HEX];
@@ -33,7 +25,7 @@ static void json_document(json_out *j, const Ledger__Api__DocumentView *d)
 	json_key(j, "filename"), json_str(j, d->filename);
 	json_key(j, "bytes"), json_u64(j, d->bytes);
 	json_key(j, "pages"), json_u64(j, d->pages);
-	json_strings(j, "signed_by", d->signed_by, d->n_signed_by);
+	JSON_ARRAY(j, "signed_by", d->signed_by, d->n_signed_by, json_str);
 	json_key(j, "failure"), json_str(j, d->failure);
 	json_key(j, "fields"), json_arr_begin(j);
 	for (size_t i = 0; i < d->n_fields; i++) {
@@ -95,14 +87,8 @@ void ctl_json_collection(json_out *j, const Ledger__Api__CollectionView *v)
 	json_key(j, "credits_reserved"), json_u64(j, v->credits_reserved);
 	json_key(j, "credits_used"), json_u64(j, v->credits_used);
 	json_key(j, "comment"), json_str(j, v->comment);
-	json_key(j, "documents"), json_arr_begin(j);
-	for (size_t i = 0; i < v->n_documents; i++)
-		json_document(j, v->documents[i]);
-	json_arr_end(j);
-	json_key(j, "signers"), json_arr_begin(j);
-	for (size_t i = 0; i < v->n_signers; i++)
-		json_signer(j, v->signers[i]);
-	json_arr_end(j);
+	JSON_ARRAY(j, "documents", v->documents, v->n_documents, json_document);
+	JSON_ARRAY(j, "signers", v->signers, v->n_signers, json_signer);
 	json_obj_end(j);
 }
 
