@@ -196,3 +196,18 @@ void api_client_retry_on_reset(api_client *c, int attempts_max)
 {
 	c->call_attempts_max = attempts_max < 1 ? 1 : attempts_max;
 }
+
+void api_request_set_body(Ledger__Api__Request *req, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body)
+{
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field(&ledger__api__request__descriptor, (unsigned)body_case);
+	if (!f || !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || f->type != PROTOBUF_C_TYPE_MESSAGE || !body ||
+	    body->descriptor != f->descriptor) {
+		/* api_common depends on no assertion library: this is LEDGER_ASSERT's failure, by hand. */
+		fprintf(stderr, "api_request_set_body: body case %d does not take a %s\n", (int)body_case,
+		        body ? body->descriptor->name : "NULL message");
+		abort();
+	}
+	req->body_case = body_case;
+	memcpy((char *)req + f->offset, &body, sizeof body); /* the oneof's member: a pointer to its message */
+}

@@ -38,6 +38,14 @@ uint8_t *api_envelope_pack(const Ledger__Api__Request *req, size_t *bytes);
 /* Sends raw bytes (tests: malformed requests). Same contract. */
 bool api_client_call_raw(api_client *c, const uint8_t *bytes, size_t n, Ledger__Api__Reply **reply, const char **why);
 
+/*
+ * req's body: body, the message of the oneof case body_case (a Ledger__Api__Can for
+ * LEDGER__API__REQUEST__BODY_CAN), found from the Request's descriptor. A message of another
+ * type, or a case that is not a message, is a bug of the caller: it aborts, in every build.
+ * body stays the caller's.
+ */
+void api_request_set_body(Ledger__Api__Request *req, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body);
+
 /* A fresh request id: 32 random hex characters. */
 void api_request_id(char out[33]);
 

@@ -3,6 +3,7 @@
  * timers) at start, then every API_EXPIRY_INTERVAL_MS.
  */
 #include "server_internal.h"
+#include "wake.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -24,11 +25,8 @@ static ledger_err expiry_apply(ledger_job *job, ledger_txn *t)
 static void expiry_done(ledger_job *job, ledger_err err)
 {
 	expiry_job *j = (expiry_job *)job;
-	pthread_mutex_lock(&j->s->expirer_lock);
 	j->result = err;
-	j->done = true;
-	pthread_cond_broadcast(&j->s->expirer_wake);
-	pthread_mutex_unlock(&j->s->expirer_lock);
+	api_wake(&j->s->expirer_lock, &j->s->expirer_wake, &j->done);
 }
 
 /* Submits an expiry scan at start (catching up what a stopped service missed), then every
@@ -77,10 +75,7 @@ void expirer_stop(server *s)
 {
 	if (!s->expirer_started)
 		return;
-	pthread_mutex_lock(&s->expirer_lock);
-	s->expirer_stop = true;
-	pthread_cond_broadcast(&s->expirer_wake);
-	pthread_mutex_unlock(&s->expirer_lock);
+	api_wake(&s->expirer_lock, &s->expirer_wake, &s->expirer_stop);
 	pthread_join(s->expirer, NULL);
 	s->expirer_started = false;
 }

@@ -3,6 +3,7 @@
  * and erasure commands (docs/cli.md). The command-line machinery is ledgerctl.c's.
  */
 #include "ledgerctl_common.h"
+#include "ledgerctl_views.h"
 
 #include "ledger.h"
 #include "projections.h"
@@ -39,40 +40,26 @@ static int run_account_add(const ctl_args *a, char **pos)
 {
 	if (!a->name)
 		return ctl_usage_error("account add needs --name NAME");
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
 	c.email = pos[0];
 	c.name = (char *)a->name;
 	c.is_ec = a->ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
-	if (!r)
-		return rc;
 	char human[400];
 	snprintf(human, sizeof human, "account %s registered%s", pos[0], a->ec ? " (expert-comptable)" : "");
-	return ctl_finish_command(a, r, human);
+	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_ACCOUNT_ADD, &c.base, human);
 }
 
 static int run_firm_add(const ctl_args *a, char **pos)
 {
 	if (!a->name || !a->ec_email)
 		return ctl_usage_error("firm add needs --name NAME and --ec EMAIL");
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
 	c.firm_id = pos[0];
 	c.name = (char *)a->name;
 	c.ec_email = (char *)a->ec_email;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &c;
-	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
-	if (!r)
-		return rc;
 	char human[400];
 	snprintf(human, sizeof human, "firm %s created, EC %s", pos[0], a->ec_email);
-	return ctl_finish_command(a, r, human);
+	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_FIRM_ADD, &c.base, human);
 }
 
 static int parse_rights(const char *list, Ledger__Events__Right *rights, size_t *n)
@@ -114,15 +101,8 @@ static int print_grant(const ctl_args *a, Ledger__Api__Reply *r)
 			rc = CTL_EXIT_REFUSED;
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		char hash[2 * 32 + 1];
-		ledger_hex(r->hash.data, r->hash.len <= 32 ? r->hash.len : 32, hash);
-		json_key(&j, "ok"), json_bool(&j, rc == 0);
-		json_key(&j, "seq"), json_u64(&j, r->seq);
-		json_key(&j, "hash"), json_str(&j, hash);
-		json_key(&j, "replayed"), json_bool(&j, r->replayed);
-		json_key(&j, "request_id"), json_str(&j, r->request_id);
+		ctl_json_begin(&j, rc == 0);
+		ctl_json_ack(&j, r);
 		json_key(&j, "results"), json_arr_begin(&j);
 		for (size_t i = 0; g && i < g->n_results; i++) {
 			json_obj_begin(&j);
@@ -133,8 +113,7 @@ static int print_grant(const ctl_args *a, Ledger__Api__Reply *r)
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		for (size_t i = 0; g && i < g->n_results; i++)
 			printf("row %-5u %-16s %s: %s\n", g->results[i]->row, grant_status_name(g->results[i]->status),
@@ -154,7 +133,6 @@ static int run_import(const ctl_args *a, Ledger__Events__Right *rights, size_t n
 	if (!content)
 		return CTL_EXIT_REFUSED;
 	const char *base = strrchr(a->import_file, '/');
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationImport c = LEDGER__API__DELEGATION_IMPORT__INIT;
 	c.firm_id = (char *)a->firm;
 	c.filename = (char *)(base ? base + 1 : a->import_file);
@@ -163,19 +141,11 @@ static int run_import(const ctl_args *a, Ledger__Events__Right *rights, size_t n
 	c.rights = rights;
 	c.n_rights = n_rights;
 	c.expires_on = (char *)(a->expires ? a->expires : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT;
-	req.delegation_import = &c;
 	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT, &c.base,
+	                                 LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
 	free(content);
-	if (!r)
-		return rc;
-	if (r->error) {
-		rc = ctl_print_error(a, r);
-		ledger__api__reply__free_unpacked(r, NULL);
-		return rc;
-	}
-	return print_grant(a, r);
+	return r ? print_grant(a, r) : rc;
 }
 
 static int run_grant(const ctl_args *a, char **pos)
@@ -204,7 +174,6 @@ static int run_grant(const ctl_args *a, char **pos)
 		free(items);
 		return ctl_usage_error("--to: 1 to 10 000 comma-separated addresses");
 	}
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
 	c.firm_id = (char *)a->firm;
 	c.collaborators = items;
@@ -212,20 +181,12 @@ static int run_grant(const ctl_args *a, char **pos)
 	c.rights = rights;
 	c.n_rights = n_rights;
 	c.expires_on = (char *)(a->expires ? a->expires : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &c;
 	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
+	Ledger__Api__Reply *r =
+	    ctl_send(a, LEDGER__API__REQUEST__BODY_DELEGATION_GRANT, &c.base, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
 	free(to);
 	free(items);
-	if (!r)
-		return rc;
-	if (r->error) {
-		rc = ctl_print_error(a, r);
-		ledger__api__reply__free_unpacked(r, NULL);
-		return rc;
-	}
-	return print_grant(a, r);
+	return r ? print_grant(a, r) : rc;
 }
 
 static int run_revoke(const ctl_args *a, char **pos)
@@ -240,16 +201,14 @@ static int run_revoke(const ctl_args *a, char **pos)
 		if (urc)
 			return urc;
 	}
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationRevoke c = LEDGER__API__DELEGATION_REVOKE__INIT;
 	c.firm_id = (char *)a->firm;
 	c.collaborator = (char *)a->to;
 	c.rights = rights;
 	c.n_rights = n_rights;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
-	req.delegation_revoke = &c;
 	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE, &c.base,
+	                                 LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
 	if (!r)
 		return rc;
 	char human[400];
@@ -260,37 +219,15 @@ static int run_revoke(const ctl_args *a, char **pos)
 
 static int print_delegations(const ctl_args *a, Ledger__Api__Reply *r, bool given)
 {
-	if (r->error) {
-		int rc = ctl_print_error(a, r);
-		ledger__api__reply__free_unpacked(r, NULL);
-		return rc;
-	}
 	const Ledger__Api__DelegationList *l =
 	    r->result_case == LEDGER__API__REPLY__RESULT_DELEGATIONS ? r->delegations : NULL;
 	size_t n = l ? l->n_rows : 0;
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "truncated"), json_bool(&j, l && l->truncated);
-		json_key(&j, "delegations"), json_arr_begin(&j);
-		for (size_t i = 0; i < n; i++) {
-			const Ledger__Api__DelegationRow *d = l->rows[i];
-			json_obj_begin(&j);
-			json_key(&j, "firm"), json_str(&j, d->firm_id);
-			json_key(&j, "firm_name"), json_str(&j, d->firm_name);
-			json_key(&j, "collaborator"), json_str(&j, d->collaborator);
-			json_key(&j, "granted_by"), json_str(&j, d->granted_by);
-			json_key(&j, "right"),
-			    json_str(&j, proj_right_name(d->right) ? proj_right_name(d->right) : "?");
-			json_key(&j, "expires_on"), json_str(&j, d->expires_on);
-			json_key(&j, "expired"), json_bool(&j, d->expired);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
+		JSON_ARRAY(&j, "delegations", l->rows, n, ctl_json_delegation);
+		ctl_json_end(&j);
 	} else if (n == 0) {
 		printf("no delegation %s\n", given ? "given" : "received");
 	} else if (l->truncated) {
@@ -311,25 +248,21 @@ static int print_delegations(const ctl_args *a, Ledger__Api__Reply *r, bool give
 static int run_given(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationsGiven q = LEDGER__API__DELEGATIONS_GIVEN__INIT;
 	q.firm_id = (char *)(a->firm ? a->firm : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATIONS_GIVEN;
-	req.delegations_given = &q;
 	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_DELEGATIONS_GIVEN, &q.base,
+	                                 LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
 	return r ? print_delegations(a, r, true) : rc;
 }
 
 static int run_received(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationsReceived q = LEDGER__API__DELEGATIONS_RECEIVED__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATIONS_RECEIVED;
-	req.delegations_received = &q;
 	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_DELEGATIONS_RECEIVED, &q.base,
+	                                 LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
 	return r ? print_delegations(a, r, false) : rc;
 }
 
@@ -337,32 +270,22 @@ static int run_can(const ctl_args *a, char **pos)
 {
 	if (!a->firm)
 		return ctl_usage_error("can needs --firm FIRM");
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
 	q.firm_id = (char *)a->firm;
 	q.actor = (char *)(a->actor ? a->actor : "");
 	q.action = pos[0];
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
 	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
+	Ledger__Api__Reply *r =
+	    ctl_send(a, LEDGER__API__REQUEST__BODY_CAN, &q.base, LEDGER__API__REPLY__RESULT_CAN, &rc);
 	if (!r)
 		return rc;
-	if (r->error || r->result_case != LEDGER__API__REPLY__RESULT_CAN || !r->can) {
-		rc = r->error ? ctl_print_error(a, r) : CTL_EXIT_REFUSED;
-		ledger__api__reply__free_unpacked(r, NULL);
-		return rc;
-	}
 	bool allowed = r->can->allowed;
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "allowed"), json_bool(&j, allowed);
 		json_key(&j, "reason"), json_str(&j, r->can->reason);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		printf("%s: %s\n", allowed ? "allowed" : "denied", r->can->reason);
 	}
@@ -386,7 +309,6 @@ static int run_registration_record(const ctl_args *a, char **pos)
 		        a->step);
 		return CTL_EXIT_USAGE;
 	}
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__RegistrationRecord c = LEDGER__API__REGISTRATION_RECORD__INIT;
 	c.subject = pos[0];
 	c.step = step;
@@ -400,40 +322,25 @@ static int run_registration_record(const ctl_args *a, char **pos)
 	c.subscription_version = (char *)(a->subscription_version ? a->subscription_version : "");
 	c.certificate_serial = (char *)(a->certificate_serial ? a->certificate_serial : "");
 	c.certificate_not_after = (char *)(a->not_after ? a->not_after : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD;
-	req.registration_record = &c;
-	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
-	if (!r)
-		return rc;
 	char human[400];
 	snprintf(human, sizeof human, "%s: %s recorded", pos[0], a->step);
-	return ctl_finish_command(a, r, human);
+	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD, &c.base, human);
 }
 
 static int run_registration_show(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__RegistrationStatus q = LEDGER__API__REGISTRATION_STATUS__INIT;
 	q.subject = (char *)(a->sub ? a->sub : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_STATUS;
-	req.registration_status = &q;
 	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_REGISTRATION_STATUS, &q.base,
+	                                 LEDGER__API__REPLY__RESULT_REGISTRATION, &rc);
 	if (!r)
 		return rc;
-	if (r->error || r->result_case != LEDGER__API__REPLY__RESULT_REGISTRATION || !r->registration) {
-		rc = r->error ? ctl_print_error(a, r) : CTL_EXIT_REFUSED;
-		ledger__api__reply__free_unpacked(r, NULL);
-		return rc;
-	}
 	const Ledger__Api__RegistrationReply *g = r->registration;
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "subject"), json_str(&j, g->subject);
 		json_key(&j, "complete"), json_bool(&j, g->complete);
 		json_key(&j, "done"), json_arr_begin(&j);
@@ -450,8 +357,7 @@ static int run_registration_show(const ctl_args *a, char **pos)
 		json_key(&j, "erased"), json_bool(&j, g->erased);
 		json_key(&j, "phone"), json_str(&j, g->phone);
 		json_key(&j, "id_document_reference"), json_str(&j, g->id_document_reference);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		printf("%s: registration %s\n", g->subject, g->complete ? "complete" : "incomplete");
 		for (size_t i = 0; i < g->n_done; i++)
@@ -471,19 +377,12 @@ static int run_subject_erase(const ctl_args *a, char **pos)
 {
 	if (!a->reason)
 		return ctl_usage_error("subject erase needs --reason TEXT (e.g. the request's reference)");
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__SubjectErase c = LEDGER__API__SUBJECT_ERASE__INIT;
 	c.subject = pos[0];
 	c.reason = (char *)a->reason;
-	req.body_case = LEDGER__API__REQUEST__BODY_SUBJECT_ERASE;
-	req.subject_erase = &c;
-	int rc;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
-	if (!r)
-		return rc;
 	char human[400];
 	snprintf(human, sizeof human, "personal data of %s erased", pos[0]);
-	return ctl_finish_command(a, r, human);
+	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_SUBJECT_ERASE, &c.base, human);
 }
 
 const ctl_command ctl_account_commands[] = {

@@ -20,15 +20,10 @@
 /* A document read from disk: no more than a request can carry. */
 #define DOCUMENT_BYTES_MAX API_REQUEST_BYTES_MAX
 
-static int need_firm(const ctl_args *a)
-{
-	return a->firm ? 0 : ctl_usage_errorf(a, "%s needs --firm FIRM", a->cmd->name);
-}
-
 /* Fills ref from --firm, the collection id and --expected-version. */
 static int ref_fill(const ctl_args *a, char *id, Ledger__Api__CollectionRef *ref)
 {
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (rc)
 		return rc;
 	assert(id);
@@ -51,27 +46,25 @@ static const Ledger__Api__CollectionView *reply_view(const Ledger__Api__Reply *r
  * script captures). JSON: the ack, collection_id, extra_key (when not NULL) and the
  * collection as ledgerd returns it.
  */
-static int change_send(const ctl_args *a, Ledger__Api__Request *req, const char *id, const char *done,
-                       const char *extra_key, const char *only)
+static int change_send(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                       const char *id, const char *done, const char *extra_key, const char *only)
 {
-	assert(req->body_case != LEDGER__API__REQUEST__BODY__NOT_SET && id && (done || only));
+	assert(id && (done || only));
 	int rc;
-	Ledger__Api__Reply *r = ctl_call_ok(a, req, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, body_case, body, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
 	if (!r)
 		return rc;
 	const Ledger__Api__CollectionView *v = reply_view(r);
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
+		ctl_json_begin(&j, true);
 		ctl_json_ack(&j, r);
 		json_key(&j, "collection_id"), json_str(&j, v ? v->collection_id : id);
 		if (extra_key)
 			json_key(&j, extra_key), json_str(&j, only);
 		if (v)
 			json_key(&j, "collection"), ctl_json_collection(&j, v);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else if (only) {
 		printf("%s\n", only);
 	} else {
@@ -117,10 +110,8 @@ static int run_create(const ctl_args *a, char **pos)
 	int rc = create_parse(a, &c);
 	if (rc)
 		return rc;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
-	req.collection_create = &c;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_COLLECTION, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c.base,
+	                                 LEDGER__API__REPLY__RESULT_COLLECTION, &rc);
 	if (!r)
 		return rc;
 	const Ledger__Api__CollectionView *v = reply_view(r);
@@ -130,13 +121,11 @@ static int run_create(const ctl_args *a, char **pos)
 		rc = CTL_EXIT_REFUSED;
 	} else if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
+		ctl_json_begin(&j, true);
 		ctl_json_ack(&j, r);
 		json_key(&j, "collection_id"), json_str(&j, v->collection_id);
 		json_key(&j, "collection"), ctl_json_collection(&j, v);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		printf("%s\n", v->collection_id);
 	}
@@ -146,16 +135,14 @@ static int run_create(const ctl_args *a, char **pos)
 
 static int run_show(const ctl_args *a, char **pos)
 {
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (rc)
 		return rc;
 	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
 	q.firm_id = (char *)a->firm;
 	q.collection_id = pos[0];
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
-	req.collection_show = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_COLLECTION, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_SHOW, &q.base,
+	                                 LEDGER__API__REPLY__RESULT_COLLECTION, &rc);
 	if (!r)
 		return rc;
 	const Ledger__Api__CollectionView *v = reply_view(r);
@@ -164,12 +151,9 @@ static int run_show(const ctl_args *a, char **pos)
 		rc = CTL_EXIT_REFUSED;
 	} else if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "collection"), ctl_json_collection(&j, v);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		ctl_print_collection(v);
 	}
@@ -181,16 +165,10 @@ static void print_list(const ctl_args *a, const Ledger__Api__CollectionListReply
 {
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "truncated"), json_bool(&j, l->truncated);
-		json_key(&j, "collections"), json_arr_begin(&j);
-		for (size_t i = 0; i < l->n_rows; i++)
-			ctl_json_summary(&j, l->rows[i]);
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
+		JSON_ARRAY(&j, "collections", l->rows, l->n_rows, ctl_json_summary);
+		ctl_json_end(&j);
 		return;
 	}
 	if (l->n_rows == 0) {
@@ -208,7 +186,7 @@ static void print_list(const ctl_args *a, const Ledger__Api__CollectionListReply
 static int run_list(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	int state = 0, rc = need_firm(a);
+	int state = 0, rc = ctl_need_firm(a);
 	if (!rc && a->state)
 		rc = ctl_enum_parse(&ctl_enum_state, "--state", a->state, &state);
 	if (rc)
@@ -217,10 +195,8 @@ static int run_list(const ctl_args *a, char **pos)
 	q.firm_id = (char *)a->firm;
 	q.state = (Ledger__Events__CollectionState)state;
 	q.include_classified = a->all;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_LIST;
-	req.collection_list = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_COLLECTIONS, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_LIST, &q.base,
+	                                 LEDGER__API__REPLY__RESULT_COLLECTIONS, &rc);
 	if (!r)
 		return rc;
 	print_list(a, r->collections);
@@ -249,10 +225,7 @@ static int run_add_document(const ctl_args *a, char **pos)
 	c.ref = &ref;
 	c.filename = (char *)(a->name ? a->name : base ? base + 1 : pos[1]);
 	c.content = (ProtobufCBinaryData){n, content};
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
-	req.document_add = &c;
-	rc = change_send(a, &req, pos[0], NULL, "sha256", hex);
+	rc = change_send(a, LEDGER__API__REQUEST__BODY_DOCUMENT_ADD, &c.base, pos[0], NULL, "sha256", hex);
 	free(content);
 	return rc;
 }
@@ -269,12 +242,9 @@ static int run_remove_document(const ctl_args *a, char **pos)
 		return rc;
 	c.ref = &ref;
 	c.sha256 = (ProtobufCBinaryData){sizeof sha, sha};
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE;
-	req.document_remove = &c;
 	char done[120];
 	snprintf(done, sizeof done, "document %.16s... removed", pos[1]);
-	return change_send(a, &req, pos[0], done, NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE, &c.base, pos[0], done, NULL, NULL);
 }
 
 /* The bytes must be those asked for: their SHA-256 is the one given on the command line. */
@@ -293,9 +263,7 @@ static int document_verify(const Ledger__Api__DocumentReply *d, const uint8_t as
 static void document_json(const Ledger__Api__DocumentReply *d, const char *hex, const char *output)
 {
 	json_out j;
-	json_begin(&j, stdout);
-	json_obj_begin(&j);
-	json_key(&j, "ok"), json_bool(&j, true);
+	ctl_json_begin(&j, true);
 	json_key(&j, "sha256"), json_str(&j, hex);
 	json_key(&j, "filename"), json_str(&j, d->filename);
 	json_key(&j, "bytes"), json_u64(&j, d->content.len);
@@ -309,34 +277,31 @@ static void document_json(const Ledger__Api__DocumentReply *d, const char *hex, 
 		json_key(&j, "content_base64"), json_str(&j, b64 ? b64 : "");
 		free(b64);
 	}
-	json_obj_end(&j);
-	json_end(&j);
+	ctl_json_end(&j);
 }
 
 static int run_document_get(const ctl_args *a, char **pos)
 {
 	uint8_t sha[CTL_SHA256_BYTES];
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc)
 		rc = ctl_parse_sha256("SHA256", pos[0], sha);
 	if (rc)
 		return rc;
-	const char *output = a->output && strcmp(a->output, "-") != 0 ? a->output : NULL;
+	const char *output = ctl_output_path(a);
 	if (!output && !a->json && isatty(STDOUT_FILENO))
 		return ctl_usage_errorf(a, "document get will not write a PDF's bytes to a terminal: give -o FILE");
 	Ledger__Api__DocumentGet q = LEDGER__API__DOCUMENT_GET__INIT;
 	q.firm_id = (char *)a->firm;
 	q.sha256 = (ProtobufCBinaryData){sizeof sha, sha};
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_GET;
-	req.document_get = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_DOCUMENT, &rc);
+	Ledger__Api__Reply *r =
+	    ctl_send(a, LEDGER__API__REQUEST__BODY_DOCUMENT_GET, &q.base, LEDGER__API__REPLY__RESULT_DOCUMENT, &rc);
 	if (!r)
 		return rc;
 	const Ledger__Api__DocumentReply *d = r->document;
 	rc = document_verify(d, sha);
-	if (rc == CTL_EXIT_OK && (output || !a->json))
-		rc = ctl_write_file(output ? output : "-", d->content.data, d->content.len);
+	if (rc == CTL_EXIT_OK)
+		rc = ctl_output_bytes(a, output, d->content.data, d->content.len);
 	if (rc == CTL_EXIT_OK && a->json)
 		document_json(d, pos[0], output);
 	else if (rc == CTL_EXIT_OK && output)
@@ -347,7 +312,7 @@ static int run_document_get(const ctl_args *a, char **pos)
 
 static int run_evidence(const ctl_args *a, char **pos)
 {
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (rc)
 		return rc;
 	if (!a->output || strcmp(a->output, "-") == 0)
@@ -408,12 +373,9 @@ static int run_add_signer(const ctl_args *a, char **pos)
 		c.name = (char *)a->name;
 	if (a->phone)
 		c.phone = (char *)a->phone;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	req.signer_add = &c;
 	char done[400];
 	snprintf(done, sizeof done, "%s signer %s added", a->external ? "external" : "internal", a->email);
-	return change_send(a, &req, pos[0], done, NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_SIGNER_ADD, &c.base, pos[0], done, NULL, NULL);
 }
 
 static int run_remove_signer(const ctl_args *a, char **pos)
@@ -427,12 +389,9 @@ static int run_remove_signer(const ctl_args *a, char **pos)
 		return ctl_usage_errorf(a, "collection remove-signer needs --email EMAIL");
 	c.ref = &ref;
 	c.email = (char *)a->email;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REMOVE;
-	req.signer_remove = &c;
 	char done[400];
 	snprintf(done, sizeof done, "signer %s removed", a->email);
-	return change_send(a, &req, pos[0], done, NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_SIGNER_REMOVE, &c.base, pos[0], done, NULL, NULL);
 }
 
 /* Parses "x0,y0,x1,y1": four finite numbers, the lower-left corner then the upper-right one. */
@@ -474,12 +433,9 @@ static int run_set_field(const ctl_args *a, char **pos)
 	c.signer = (char *)a->signer;
 	c.document_sha256 = (ProtobufCBinaryData){sizeof sha, sha};
 	c.x0 = rect[0], c.y0 = rect[1], c.x1 = rect[2], c.y1 = rect[3];
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIELD_SET;
-	req.field_set = &c;
 	char done[400];
 	snprintf(done, sizeof done, "field of %s set on page %u", a->signer, c.page);
-	return change_send(a, &req, pos[0], done, NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_FIELD_SET, &c.base, pos[0], done, NULL, NULL);
 }
 
 /* ----- settings ----- */
@@ -506,11 +462,8 @@ static int run_set_order(const ctl_args *a, char **pos)
 		                        : LEDGER__EVENTS__SIGNING_ORDER__ORDER_PARALLEL;
 		c.signer_order = items;
 		c.n_signer_order = (size_t)count;
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
-		req.collection_modify = &c;
-		rc = change_send(a, &req, pos[0], a->sequential ? "order set to sequential" : "order set to parallel",
-		                 NULL, NULL);
+		rc = change_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY, &c.base, pos[0],
+		                 a->sequential ? "order set to sequential" : "order set to parallel", NULL, NULL);
 	}
 	free(list);
 	free(items);
@@ -546,10 +499,7 @@ static int run_modify(const ctl_args *a, char **pos)
 	if (rc)
 		return rc;
 	c.ref = &ref;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
-	req.collection_modify = &c;
-	return change_send(a, &req, pos[0], "modified", NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY, &c.base, pos[0], "modified", NULL, NULL);
 }
 
 /* ----- lifecycle ----- */
@@ -590,10 +540,7 @@ static int run_act(const ctl_args *a, char **pos)
 			return rc;
 		c.sha256 = (ProtobufCBinaryData){sizeof sha, sha};
 	}
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &c;
-	return change_send(a, &req, pos[0], act_done[act], NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &c.base, pos[0], act_done[act], NULL, NULL);
 }
 
 static int report_parse(const ctl_args *a, Ledger__Api__SignerReport *c)
@@ -627,13 +574,10 @@ static int run_report(const ctl_args *a, char **pos)
 	if (rc)
 		return rc;
 	c.ref = &ref;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-	req.signer_report = &c;
 	char done[400];
 	snprintf(done, sizeof done, "%s reported %s", a->signer,
 	         ctl_enum_name(&ctl_enum_signer_action, c.action, '-').s);
-	return change_send(a, &req, pos[0], done, NULL, NULL);
+	return change_send(a, LEDGER__API__REQUEST__BODY_SIGNER_REPORT, &c.base, pos[0], done, NULL, NULL);
 }
 
 /* ----- the table ----- */

@@ -177,6 +177,14 @@ Ledger__Api__Reply *ctl_call_ok(const ctl_args *a, Ledger__Api__Request *req, Le
 	return NULL;
 }
 
+Ledger__Api__Reply *ctl_send(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                             Ledger__Api__Reply__ResultCase want, int *exit_code)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	api_request_set_body(&req, body_case, body);
+	return ctl_call_ok(a, &req, want, exit_code);
+}
+
 static const char *error_code_name(Ledger__Api__ErrorCode code)
 {
 	const ProtobufCEnumValue *v =
@@ -190,17 +198,14 @@ int ctl_print_error(const ctl_args *a, const Ledger__Api__Reply *r)
 	assert(e);
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, false);
+		ctl_json_begin(&j, false);
 		json_key(&j, "error"), json_obj_begin(&j);
 		json_key(&j, "code"), json_str(&j, error_code_name(e->code));
 		json_key(&j, "message"), json_str(&j, e->message);
 		json_key(&j, "field"), json_str(&j, e->field);
 		json_key(&j, "reason"), json_str(&j, e->reason);
 		json_obj_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else if (e->reason && e->reason[0]) {
 		fprintf(stderr, "ledgerctl: %s: %s (reason: %s)\n", error_code_name(e->code), e->message, e->reason);
 	} else {
@@ -213,7 +218,6 @@ void ctl_json_ack(json_out *j, const Ledger__Api__Reply *r)
 {
 	char hash[CTL_SHA256_HEX];
 	ctl_hex_sha256(r->hash, hash);
-	json_key(j, "ok"), json_bool(j, true);
 	json_key(j, "seq"), json_u64(j, r->seq);
 	json_key(j, "hash"), json_str(j, hash);
 	json_key(j, "replayed"), json_bool(j, r->replayed);
@@ -227,19 +231,25 @@ int ctl_finish_command(const ctl_args *a, Ledger__Api__Reply *r, const char *hum
 		rc = ctl_print_error(a, r);
 	} else if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
+		ctl_json_begin(&j, true);
 		ctl_json_ack(&j, r);
 		if (r->result_case == LEDGER__API__REPLY__RESULT_REVOKE)
 			json_key(&j, "revoked"), json_u64(&j, r->revoke->revoked);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		printf("%s (seq %llu%s)\n", human, (unsigned long long)r->seq,
 		       r->replayed ? ", replayed: already done" : "");
 	}
 	ledger__api__reply__free_unpacked(r, NULL);
 	return rc;
+}
+
+int ctl_send_command(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                     const char *human)
+{
+	int rc;
+	Ledger__Api__Reply *r = ctl_send(a, body_case, body, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
+	return r ? ctl_finish_command(a, r, human) : rc;
 }
 
 /* ----- input ----- */
@@ -479,4 +489,32 @@ void ctl_json_real(json_out *j, double v)
 	if (isfinite(v))
 		snprintf(text, sizeof text, "%.7g", v); /* a float's precision */
 	json_raw(j, text);
+}
+
+const char *ctl_output_path(const ctl_args *a)
+{
+	return a->output && strcmp(a->output, "-") != 0 ? a->output : NULL;
+}
+
+int ctl_output_bytes(const ctl_args *a, const char *output, const void *data, size_t n)
+{
+	return output || !a->json ? ctl_write_file(output ? output : "-", data, n) : CTL_EXIT_OK;
+}
+
+int ctl_need_firm(const ctl_args *a)
+{
+	return a->firm ? 0 : ctl_usage_errorf(a, "%s needs --firm FIRM", a->cmd->name);
+}
+
+void ctl_json_begin(json_out *j, bool ok)
+{
+	json_begin(j, stdout);
+	json_obj_begin(j);
+	json_key(j, "ok"), json_bool(j, ok);
+}
+
+void ctl_json_end(json_out *j)
+{
+	json_obj_end(j);
+	json_end(j);
 }

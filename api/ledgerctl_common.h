@@ -101,10 +101,28 @@ Ledger__Api__Reply *ctl_call(const ctl_args *a, Ledger__Api__Request *req, int *
 Ledger__Api__Reply *ctl_call_ok(const ctl_args *a, Ledger__Api__Request *req, Ledger__Api__Reply__ResultCase want,
                                 int *exit_code);
 
+/*
+ * ctl_call_ok of a Request whose body is `body`, the message of the oneof case body_case (a
+ * Ledger__Api__Can for LEDGER__API__REQUEST__BODY_CAN: a mismatch is a bug, and asserted). The
+ * one place a command's message is put in a Request.
+ */
+Ledger__Api__Reply *ctl_send(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                             Ledger__Api__Reply__ResultCase want, int *exit_code);
+
+/* ctl_send of a command without a result to show, finished as ctl_finish_command does with
+ * human. Returns the exit status. */
+int ctl_send_command(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                     const char *human);
+
 /* Prints a typed error (human on stderr, JSON on stdout); returns CTL_EXIT_REFUSED. */
 int ctl_print_error(const ctl_args *a, const Ledger__Api__Reply *r);
 
-/* Writes the keys every command's JSON object starts with: ok, seq, hash, replayed, request_id. */
+/* A reply's JSON object on stdout (--json), on one line: ctl_json_begin opens it with its "ok"
+ * key, ctl_json_end closes it and the line. */
+void ctl_json_begin(json_out *j, bool ok);
+void ctl_json_end(json_out *j);
+
+/* Writes the keys every command's JSON object has after "ok": seq, hash, replayed, request_id. */
 void ctl_json_ack(json_out *j, const Ledger__Api__Reply *r);
 
 /*
@@ -118,6 +136,9 @@ int ctl_finish_command(const ctl_args *a, Ledger__Api__Reply *r, const char *hum
 /* Reads a whole file of at most max bytes, the caller's to free. NULL, with a message naming
  * `option` and path, if it cannot. */
 uint8_t *ctl_read_file(const char *option, const char *path, size_t max, size_t *n);
+
+/* 0 when --firm is given; else "COMMAND needs --firm FIRM" and CTL_EXIT_USAGE. */
+int ctl_need_firm(const ctl_args *a);
 
 /* Strict parses; each prints "ledgerctl: OPTION VALUE: what is expected" and returns
  * CTL_EXIT_USAGE on bad input, 0 when *out is set. */
@@ -133,6 +154,13 @@ int ctl_parse_month(const char *option, const char *text);
 /* Splits a comma-separated list in place into items (at most max); empty items are skipped.
  * Returns the count, or -1 if there are more than max. */
 int ctl_split_list(char *s, char **items, int max);
+
+/* The file -o names for a command's bytes; NULL for none or "-" (stdout). */
+const char *ctl_output_path(const ctl_args *a);
+
+/* A command's bytes: into output (ctl_output_path), or on stdout unless --json, whose object
+ * carries them itself. ctl_write_file's status; CTL_EXIT_OK when nothing is written. */
+int ctl_output_bytes(const ctl_args *a, const char *output, const void *data, size_t n);
 
 /* Writes n bytes to path (created or truncated; "-" is stdout). CTL_EXIT_REFUSED, with a
  * message, if it cannot (a partial file is removed). */

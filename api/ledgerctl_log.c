@@ -10,7 +10,6 @@
 #include "tlog.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -23,12 +22,9 @@
 
 static Ledger__Api__Reply *call_head(const ctl_args *a, uint64_t consistency_from, int *rc)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Head q = LEDGER__API__HEAD__INIT;
 	q.consistency_from = consistency_from;
-	req.body_case = LEDGER__API__REQUEST__BODY_HEAD;
-	req.head = &q;
-	return ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_HEAD, rc);
+	return ctl_send(a, LEDGER__API__REQUEST__BODY_HEAD, &q.base, LEDGER__API__REPLY__RESULT_HEAD, rc);
 }
 
 static int run_head(const ctl_args *a, char **pos)
@@ -42,15 +38,12 @@ static int run_head(const ctl_args *a, char **pos)
 	ledger_hex(r->head->hash.data, r->head->hash.len <= 32 ? r->head->hash.len : 32, hash);
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "seq"), json_u64(&j, r->head->seq);
 		json_key(&j, "hash"), json_str(&j, hash);
 		json_key(&j, "checkpoint"), json_str(&j, r->head->checkpoint);
 		json_key(&j, "cosigned"), json_str(&j, r->head->cosigned);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		printf("head seq %llu hash %s\n", (unsigned long long)r->head->seq, hash);
 		if (r->head->checkpoint[0])
@@ -98,36 +91,13 @@ static bool load_witness(const char *path, tlog_signer *out)
 {
 	size_t n;
 	char *text = read_text(path, TLOG_NAME_BYTES_MAX + 128, &n);
-	char *nl = text ? strchr(text, '\n') : NULL, *nl2 = nl ? strchr(nl + 1, '\n') : NULL;
-	uint8_t seed[TLOG_SEED_BYTES];
-	size_t seed_n = 0;
-	bool ok = false;
-	if (nl && nl2) {
-		*nl = *nl2 = '\0';
-		ok = sodium_base642bin(seed, sizeof seed, nl + 1, strlen(nl + 1), NULL, &seed_n, NULL,
-		                       sodium_base64_VARIANT_ORIGINAL) == 0 &&
-		     seed_n == sizeof seed && tlog_signer_init(out, text, TLOG_TYPE_COSIGNATURE_V1, seed) == TLOG_OK;
-	}
-	sodium_memzero(seed, sizeof seed);
+	bool ok = text && tlog_witness_key_parse(text, n, out) == TLOG_OK;
 	if (text)
 		sodium_memzero(text, n);
 	free(text);
 	if (!ok)
 		fprintf(stderr, "ledgerctl: %s: not a witness key file (a name line, then a base64 seed line)\n", path);
 	return ok;
-}
-
-static bool write_state(const char *path, const char *text, size_t n)
-{
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-		return false;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return false;
-	bool ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	return ok && rename(tmp, path) == 0;
 }
 
 /* The witness's verdict on the served checkpoint against its kept one: "" if it may cosign. */
@@ -214,7 +184,7 @@ static int run_witness(const ctl_args *a, char **pos)
 		snprintf(why, sizeof why, "cosigning: %s", tlog_last_error());
 	ledger__api__reply__free_unpacked(r, NULL);
 	tlog_signer_wipe(&w);
-	if (!why[0] && !write_state(a->state, out, out_bytes))
+	if (!why[0] && !tlog_witness_state_write(a->state, out, out_bytes))
 		snprintf(why, sizeof why, "cannot write the state %s: %s", a->state, strerror(errno));
 	if (why[0]) {
 		fprintf(stderr, "ledgerctl witness: refused: %s\n", why);
@@ -226,19 +196,16 @@ static int run_witness(const ctl_args *a, char **pos)
 	c.note = out;
 	req.body_case = LEDGER__API__REQUEST__BODY_CHECKPOINT_COSIGN;
 	req.checkpoint_cosign = &c;
-	r = ctl_call(a, &req, &rc);
+	r = ctl_call(a, &req, &rc); /* a refusal is reported below, not as a failure */
 	const char *kept_by_log = !r ? "not sent" : r->error ? r->error->message : "kept by the log";
 	if (a->json) {
 		json_out j;
-		json_begin(&j, stdout);
-		json_obj_begin(&j);
-		json_key(&j, "ok"), json_bool(&j, true);
+		ctl_json_begin(&j, true);
 		json_key(&j, "old_size"), json_u64(&j, old.size);
 		json_key(&j, "size"), json_u64(&j, cp.size);
 		json_key(&j, "cosigned"), json_str(&j, out);
 		json_key(&j, "submitted"), json_str(&j, kept_by_log);
-		json_obj_end(&j);
-		json_end(&j);
+		ctl_json_end(&j);
 	} else {
 		fputs(out, stdout);
 		fprintf(stderr,

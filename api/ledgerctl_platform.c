@@ -5,6 +5,7 @@
 #include "ledgerctl_common.h"
 #include "ledgerctl_views.h"
 
+#include "assertion.h"
 #include "projections.h"
 
 #include <inttypes.h>
@@ -17,36 +18,26 @@
 /* Credits moved by one command, and thresholds: a bound far above any firm's needs. */
 #define CREDITS_MAX UINT32_MAX
 
-static int need_firm(const ctl_args *a)
-{
-	return a->firm ? 0 : ctl_usage_errorf(a, "%s needs --firm FIRM", a->cmd->name);
-}
-
 /* A command's JSON object: the ack, then (when ledgerd returned it) the result under key. */
 typedef void (*result_json)(json_out *j, const Ledger__Api__Reply *r);
 
 static void json_command(const Ledger__Api__Reply *r, const char *key, result_json write)
 {
 	json_out j;
-	json_begin(&j, stdout);
-	json_obj_begin(&j);
+	ctl_json_begin(&j, true);
 	ctl_json_ack(&j, r);
 	if (write)
 		json_key(&j, key), write(&j, r);
-	json_obj_end(&j);
-	json_end(&j);
+	ctl_json_end(&j);
 }
 
 /* A query's JSON object: "ok" and the result's keys, written by write. */
 static void json_query(const Ledger__Api__Reply *r, result_json write)
 {
 	json_out j;
-	json_begin(&j, stdout);
-	json_obj_begin(&j);
-	json_key(&j, "ok"), json_bool(&j, true);
+	ctl_json_begin(&j, true);
 	write(&j, r);
-	json_obj_end(&j);
-	json_end(&j);
+	ctl_json_end(&j);
 }
 
 static void print_done(const Ledger__Api__Reply *r, const char *human)
@@ -54,32 +45,67 @@ static void print_done(const Ledger__Api__Reply *r, const char *human)
 	printf("%s (seq %llu%s)\n", human, (unsigned long long)r->seq, r->replayed ? ", replayed: already done" : "");
 }
 
+/* A result shown to people; a->firm is the firm the command named. */
+typedef void (*result_print)(const ctl_args *a, const Ledger__Api__Reply *r);
+
+/* Sends a query and shows its `want` result: "ok" and keys in JSON, or print's lines. */
+static int query_show(const ctl_args *a, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                      Ledger__Api__Reply__ResultCase want, result_json keys, result_print print)
+{
+	int rc;
+	Ledger__Api__Reply *r = ctl_send(a, body_case, body, want, &rc);
+	if (!r)
+		return rc;
+	if (a->json)
+		json_query(r, keys);
+	else
+		print(a, r);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return CTL_EXIT_OK;
+}
+
+/*
+ * A command's outcome: "HUMAN (seq N)", then print's view of its result when ledgerd returned
+ * one (print not NULL); in JSON the ack, then that result under key (object not NULL).
+ * Frees r.
+ */
+static int command_show(const ctl_args *a, Ledger__Api__Reply *r, const char *human, const char *key,
+                        result_json object, result_print print)
+{
+	if (a->json)
+		json_command(r, key, object);
+	else
+		print_done(r, human);
+	if (!a->json && print)
+		print(a, r);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return CTL_EXIT_OK;
+}
+
 /* ----- credits ----- */
+
+static void json_credit_entry(json_out *j, const Ledger__Api__CreditEntry *e)
+{
+	json_obj_begin(j);
+	json_key(j, "seq"), json_u64(j, e->seq);
+	ctl_json_time(j, "at", e->at_us);
+	json_key(j, "kind"), json_str(j, e->kind);
+	json_key(j, "credits"), ctl_json_i64(j, e->credits);
+	json_key(j, "collection_id"), json_str(j, e->collection_id);
+	json_key(j, "actor"), json_str(j, e->actor);
+	json_key(j, "reference"), json_str(j, e->reference);
+	json_obj_end(j);
+}
 
 static void credits_keys(json_out *j, const Ledger__Api__Reply *r)
 {
 	const Ledger__Api__CreditsReply *c = r->credits;
-	char at[CTL_TIME_BYTES];
 	json_key(j, "available"), json_u64(j, c->available);
 	json_key(j, "reserved"), json_u64(j, c->reserved);
 	json_key(j, "used"), json_u64(j, c->used);
 	json_key(j, "added"), json_u64(j, c->added);
 	json_key(j, "truncated"), json_bool(j, c->truncated);
-	json_key(j, "history"), json_arr_begin(j);
-	for (size_t i = 0; i < c->n_history; i++) {
-		const Ledger__Api__CreditEntry *e = c->history[i];
-		ctl_time_iso(e->at_us, at);
-		json_obj_begin(j);
-		json_key(j, "seq"), json_u64(j, e->seq);
-		json_key(j, "at"), json_str(j, at);
-		json_key(j, "kind"), json_str(j, e->kind);
-		json_key(j, "credits"), ctl_json_i64(j, e->credits);
-		json_key(j, "collection_id"), json_str(j, e->collection_id);
-		json_key(j, "actor"), json_str(j, e->actor);
-		json_key(j, "reference"), json_str(j, e->reference);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
+	JSON_ARRAY(j, "history", c->history, c->n_history, json_credit_entry);
 }
 
 static void credits_object(json_out *j, const Ledger__Api__Reply *r)
@@ -89,8 +115,10 @@ static void credits_object(json_out *j, const Ledger__Api__Reply *r)
 	json_obj_end(j);
 }
 
-static void print_credits(const char *firm, const Ledger__Api__CreditsReply *c)
+static void print_credits(const ctl_args *a, const Ledger__Api__Reply *r)
 {
+	const char *firm = a->firm;
+	const Ledger__Api__CreditsReply *c = r->credits;
 	printf("firm %s: %" PRIu64 " credits available, %" PRIu64 " reserved, %" PRIu64 " used, %" PRIu64
 	       " added in all\n",
 	       firm, c->available, c->reserved, c->used, c->added);
@@ -114,7 +142,7 @@ static int run_credits_add(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc && !a->credits)
 		rc = ctl_usage_errorf(a, "credits add needs --credits N");
 	if (!rc)
@@ -124,10 +152,8 @@ static int run_credits_add(const ctl_args *a, char **pos)
 	c.firm_id = (char *)a->firm;
 	if (a->reference)
 		c.reference = (char *)a->reference;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
-	req.credits_add = &c;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
+	Ledger__Api__Reply *r =
+	    ctl_send(a, LEDGER__API__REQUEST__BODY_CREDITS_ADD, &c.base, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
 	if (!r)
 		return rc;
 	bool has = r->result_case == LEDGER__API__REPLY__RESULT_CREDITS && r->credits;
@@ -137,36 +163,21 @@ static int run_credits_add(const ctl_args *a, char **pos)
 		         a->firm, r->credits->available);
 	else
 		snprintf(human, sizeof human, "%" PRIu64 " credits added to firm %s", c.credits, a->firm);
-	if (a->json)
-		json_command(r, "credits", has ? credits_object : NULL);
-	else
-		print_done(r, human);
-	ledger__api__reply__free_unpacked(r, NULL);
-	return CTL_EXIT_OK;
+	return command_show(a, r, human, "credits", has ? credits_object : NULL, NULL);
 }
 
 static int run_credits_show(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc && a->history)
 		rc = ctl_parse_u32("--history", a->history, 1, PROJ_LIST_ROWS_MAX, &q.history_rows);
 	if (rc)
 		return rc;
 	q.firm_id = (char *)a->firm;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
-	req.credits_show = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_CREDITS, &rc);
-	if (!r)
-		return rc;
-	if (a->json)
-		json_query(r, credits_keys);
-	else
-		print_credits(a->firm, r->credits);
-	ledger__api__reply__free_unpacked(r, NULL);
-	return CTL_EXIT_OK;
+	return query_show(a, LEDGER__API__REQUEST__BODY_CREDITS_SHOW, &q.base, LEDGER__API__REPLY__RESULT_CREDITS,
+	                  credits_keys, print_credits);
 }
 
 /* ----- preferences ----- */
@@ -201,8 +212,10 @@ static void preferences_keys(json_out *j, const Ledger__Api__Reply *r)
 	json_key(j, "preferences"), preferences_object(j, r);
 }
 
-static void print_preferences(const Ledger__Api__PreferencesReply *p)
+static void print_preferences(const ctl_args *a, const Ledger__Api__Reply *r)
 {
+	(void)a;
+	const Ledger__Api__PreferencesReply *p = r->preferences;
 	printf("preferences of firm %s:\n", p->firm_id);
 	printf("  collection expiry   %u days after sending\n", p->collection_expiry_days);
 	if (p->reminder_every_days)
@@ -253,83 +266,47 @@ static int run_preferences_set(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__PreferencesUpdate c = LEDGER__API__PREFERENCES_UPDATE__INIT;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc)
 		rc = preferences_parse(a, &c);
 	if (rc)
 		return rc;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
-	req.preferences_update = &c;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
+	Ledger__Api__Reply *r = ctl_send(a, LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE, &c.base,
+	                                 LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
 	if (!r)
 		return rc;
 	bool has = r->result_case == LEDGER__API__REPLY__RESULT_PREFERENCES && r->preferences;
 	char human[200];
 	snprintf(human, sizeof human, "preferences of firm %s updated", a->firm);
-	if (a->json) {
-		json_command(r, "preferences", has ? preferences_object : NULL);
-	} else {
-		print_done(r, human);
-		if (has)
-			print_preferences(r->preferences);
-	}
-	ledger__api__reply__free_unpacked(r, NULL);
-	return CTL_EXIT_OK;
-}
-
-static int run_preferences_show(const ctl_args *a, char **pos)
-{
-	(void)pos;
-	int rc = need_firm(a);
-	if (rc)
-		return rc;
-	Ledger__Api__PreferencesShow q = LEDGER__API__PREFERENCES_SHOW__INIT;
-	q.firm_id = (char *)a->firm;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW;
-	req.preferences_show = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_PREFERENCES, &rc);
-	if (!r)
-		return rc;
-	if (a->json)
-		json_query(r, preferences_keys);
-	else
-		print_preferences(r->preferences);
-	ledger__api__reply__free_unpacked(r, NULL);
-	return CTL_EXIT_OK;
+	return command_show(a, r, human, "preferences", has ? preferences_object : NULL,
+	                    has ? print_preferences : NULL);
 }
 
 /* ----- statistics ----- */
 
-static void json_stats_rows(json_out *j, const char *key, Ledger__Api__StatsRow **rows, size_t n)
+static void json_stats_row(json_out *j, const Ledger__Api__StatsRow *s)
 {
-	json_key(j, key), json_arr_begin(j);
-	for (size_t i = 0; i < n; i++) {
-		const Ledger__Api__StatsRow *s = rows[i];
-		json_obj_begin(j);
-		json_key(j, "month"), json_str(j, s->month);
-		json_key(j, "collaborator"), json_str(j, s->collaborator);
-		json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_kind, s->kind, '_').s);
-		json_key(j, "created"), json_u64(j, s->created);
-		json_key(j, "sent"), json_u64(j, s->sent);
-		json_key(j, "completed"), json_u64(j, s->completed);
-		json_key(j, "signatures"), json_u64(j, s->signatures);
-		json_key(j, "seals"), json_u64(j, s->seals);
-		json_key(j, "credits_used"), json_u64(j, s->credits_used);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
+	json_obj_begin(j);
+	json_key(j, "month"), json_str(j, s->month);
+	json_key(j, "collaborator"), json_str(j, s->collaborator);
+	json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_kind, s->kind, '_').s);
+	json_key(j, "created"), json_u64(j, s->created);
+	json_key(j, "sent"), json_u64(j, s->sent);
+	json_key(j, "completed"), json_u64(j, s->completed);
+	json_key(j, "signatures"), json_u64(j, s->signatures);
+	json_key(j, "seals"), json_u64(j, s->seals);
+	json_key(j, "credits_used"), json_u64(j, s->credits_used);
+	json_obj_end(j);
 }
 
 static void stats_keys(json_out *j, const Ledger__Api__Reply *r)
 {
 	const Ledger__Api__StatsReply *s = r->stats;
 	json_key(j, "truncated"), json_bool(j, s->truncated);
-	json_stats_rows(j, "by_month", s->by_month, s->n_by_month);
-	json_stats_rows(j, "by_collaborator", s->by_collaborator, s->n_by_collaborator);
-	json_stats_rows(j, "by_kind", s->by_kind, s->n_by_kind);
-	json_stats_rows(j, "rows", s->rows, s->n_rows);
+	JSON_ARRAY(j, "by_month", s->by_month, s->n_by_month, json_stats_row);
+	JSON_ARRAY(j, "by_collaborator", s->by_collaborator, s->n_by_collaborator, json_stats_row);
+	JSON_ARRAY(j, "by_kind", s->by_kind, s->n_by_kind, json_stats_row);
+	JSON_ARRAY(j, "rows", s->rows, s->n_rows, json_stats_row);
 }
 
 typedef enum { STATS_BY_MONTH, STATS_BY_COLLABORATOR, STATS_BY_KIND } stats_key;
@@ -356,10 +333,21 @@ static void print_stats_table(stats_key key, Ledger__Api__StatsRow **rows, size_
 	}
 }
 
+static void print_stats(const ctl_args *a, const Ledger__Api__Reply *r)
+{
+	(void)a;
+	const Ledger__Api__StatsReply *s = r->stats;
+	print_stats_table(STATS_BY_MONTH, s->by_month, s->n_by_month);
+	print_stats_table(STATS_BY_COLLABORATOR, s->by_collaborator, s->n_by_collaborator);
+	print_stats_table(STATS_BY_KIND, s->by_kind, s->n_by_kind);
+	if (s->truncated)
+		printf("(truncated: narrow with --from and --to)\n");
+}
+
 static int run_stats(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc && a->from)
 		rc = ctl_parse_month("--from", a->from);
 	if (!rc && a->to)
@@ -374,35 +362,11 @@ static int run_stats(const ctl_args *a, char **pos)
 		q.from_month = (char *)a->from;
 	if (a->to)
 		q.to_month = (char *)a->to;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_STATS;
-	req.stats = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_STATS, &rc);
-	if (!r)
-		return rc;
-	const Ledger__Api__StatsReply *s = r->stats;
-	if (a->json) {
-		json_query(r, stats_keys);
-	} else {
-		print_stats_table(STATS_BY_MONTH, s->by_month, s->n_by_month);
-		print_stats_table(STATS_BY_COLLABORATOR, s->by_collaborator, s->n_by_collaborator);
-		print_stats_table(STATS_BY_KIND, s->by_kind, s->n_by_kind);
-		if (s->truncated)
-			printf("(truncated: narrow with --from and --to)\n");
-	}
-	ledger__api__reply__free_unpacked(r, NULL);
-	return CTL_EXIT_OK;
+	return query_show(a, LEDGER__API__REQUEST__BODY_STATS, &q.base, LEDGER__API__REPLY__RESULT_STATS, stats_keys,
+	                  print_stats);
 }
 
 /* ----- dashboard ----- */
-
-static void json_summaries(json_out *j, const char *key, Ledger__Api__CollectionSummary **rows, size_t n)
-{
-	json_key(j, key), json_arr_begin(j);
-	for (size_t i = 0; i < n; i++)
-		ctl_json_summary(j, rows[i]);
-	json_arr_end(j);
-}
 
 static void dashboard_keys(json_out *j, const Ledger__Api__Reply *r)
 {
@@ -417,17 +381,11 @@ static void dashboard_keys(json_out *j, const Ledger__Api__Reply *r)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	json_summaries(j, "mine", d->mine, d->n_mine);
-	json_summaries(j, "waiting_for_me", d->waiting_for_me, d->n_waiting_for_me);
-	json_summaries(j, "expiring_soon", d->expiring_soon, d->n_expiring_soon);
-	json_key(j, "my_delegations"), json_arr_begin(j);
-	for (size_t i = 0; i < d->n_my_delegations; i++)
-		ctl_json_delegation(j, d->my_delegations[i]);
-	json_arr_end(j);
-	json_key(j, "alerts"), json_arr_begin(j);
-	for (size_t i = 0; i < d->n_alerts; i++)
-		ctl_json_alert(j, d->alerts[i]);
-	json_arr_end(j);
+	JSON_ARRAY(j, "mine", d->mine, d->n_mine, ctl_json_summary);
+	JSON_ARRAY(j, "waiting_for_me", d->waiting_for_me, d->n_waiting_for_me, ctl_json_summary);
+	JSON_ARRAY(j, "expiring_soon", d->expiring_soon, d->n_expiring_soon, ctl_json_summary);
+	JSON_ARRAY(j, "my_delegations", d->my_delegations, d->n_my_delegations, ctl_json_delegation);
+	JSON_ARRAY(j, "alerts", d->alerts, d->n_alerts, ctl_json_alert);
 }
 
 static void print_summaries(const char *title, Ledger__Api__CollectionSummary **rows, size_t n)
@@ -439,8 +397,10 @@ static void print_summaries(const char *title, Ledger__Api__CollectionSummary **
 		ctl_print_summary("  ", rows[i]);
 }
 
-static void print_dashboard(const Ledger__Api__DashboardReply *d)
+static void print_dashboard(const ctl_args *a, const Ledger__Api__Reply *r)
 {
+	(void)a;
+	const Ledger__Api__DashboardReply *d = r->dashboard;
 	printf("firm %s: %" PRIu64 " credits available\n", d->firm_id, d->credits_available);
 	printf("collections by state:");
 	for (size_t i = 0; i < d->n_states; i++)
@@ -461,28 +421,6 @@ static void print_dashboard(const Ledger__Api__DashboardReply *d)
 		ctl_print_alert("  ", d->alerts[i]);
 }
 
-static int run_dashboard(const ctl_args *a, char **pos)
-{
-	(void)pos;
-	int rc = need_firm(a);
-	if (rc)
-		return rc;
-	Ledger__Api__DashboardQuery q = LEDGER__API__DASHBOARD_QUERY__INIT;
-	q.firm_id = (char *)a->firm;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_DASHBOARD;
-	req.dashboard = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_DASHBOARD, &rc);
-	if (!r)
-		return rc;
-	if (a->json)
-		json_query(r, dashboard_keys);
-	else
-		print_dashboard(r->dashboard);
-	ledger__api__reply__free_unpacked(r, NULL);
-	return CTL_EXIT_OK;
-}
-
 /* ----- contacts ----- */
 
 static int contacts_json(const Ledger__Api__ContactsReply *c, const char *output)
@@ -497,16 +435,13 @@ static int contacts_json(const Ledger__Api__ContactsReply *c, const char *output
 		csv[c->csv.len] = '\0';
 	}
 	json_out j;
-	json_begin(&j, stdout);
-	json_obj_begin(&j);
-	json_key(&j, "ok"), json_bool(&j, true);
+	ctl_json_begin(&j, true);
 	json_key(&j, "contacts"), json_u64(&j, c->contacts);
 	json_key(&j, "bytes"), json_u64(&j, c->csv.len);
 	json_key(&j, "output"), json_str(&j, output ? output : "");
 	if (csv)
 		json_key(&j, "csv"), json_str(&j, csv);
-	json_obj_end(&j);
-	json_end(&j);
+	ctl_json_end(&j);
 	free(csv);
 	return CTL_EXIT_OK;
 }
@@ -514,21 +449,18 @@ static int contacts_json(const Ledger__Api__ContactsReply *c, const char *output
 static int run_contacts_export(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (rc)
 		return rc;
 	Ledger__Api__ContactsExport q = LEDGER__API__CONTACTS_EXPORT__INIT;
 	q.firm_id = (char *)a->firm;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT;
-	req.contacts_export = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_CONTACTS, &rc);
+	Ledger__Api__Reply *r =
+	    ctl_send(a, LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT, &q.base, LEDGER__API__REPLY__RESULT_CONTACTS, &rc);
 	if (!r)
 		return rc;
 	const Ledger__Api__ContactsReply *c = r->contacts;
-	const char *output = a->output && strcmp(a->output, "-") != 0 ? a->output : NULL;
-	if (output || !a->json)
-		rc = ctl_write_file(output ? output : "-", c->csv.data, c->csv.len);
+	const char *output = ctl_output_path(a);
+	rc = ctl_output_bytes(a, output, c->csv.data, c->csv.len);
 	if (rc == CTL_EXIT_OK && a->json)
 		rc = contacts_json(c, output);
 	else if (rc == CTL_EXIT_OK && output)
@@ -565,34 +497,23 @@ static int run_alerts_subscribe(const ctl_args *a, char **pos)
 {
 	(void)pos;
 	Ledger__Api__AlertSubscribe c = LEDGER__API__ALERT_SUBSCRIBE__INIT;
-	int rc = need_firm(a);
+	int rc = ctl_need_firm(a);
 	if (!rc && !a->kind)
 		rc = ctl_usage_errorf(a, "alerts subscribe needs --kind KIND");
 	if (!rc)
 		rc = subscribe_parse(a, &c);
 	if (rc)
 		return rc;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE;
-	req.alert_subscribe = &c;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT__NOT_SET, &rc);
-	if (!r)
-		return rc;
 	char human[200];
 	snprintf(human, sizeof human, "subscribed to %s alerts in firm %s",
 	         ctl_enum_name(&ctl_enum_alert_kind, c.kind, '-').s, a->firm);
-	if (a->json)
-		json_command(r, NULL, NULL);
-	else
-		print_done(r, human);
-	ledger__api__reply__free_unpacked(r, NULL);
-	return CTL_EXIT_OK;
+	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE, &c.base, human);
 }
 
 static int run_alerts_unsubscribe(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	int kind = 0, rc = need_firm(a);
+	int kind = 0, rc = ctl_need_firm(a);
 	if (!rc && !a->kind)
 		rc = ctl_usage_errorf(a, "alerts unsubscribe needs --kind KIND");
 	if (!rc)
@@ -602,16 +523,10 @@ static int run_alerts_unsubscribe(const ctl_args *a, char **pos)
 	Ledger__Api__AlertUnsubscribe c = LEDGER__API__ALERT_UNSUBSCRIBE__INIT;
 	c.firm_id = (char *)a->firm;
 	c.kind = (Ledger__Events__AlertKind)kind;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_UNSUBSCRIBE;
-	req.alert_unsubscribe = &c;
-	Ledger__Api__Reply *r = ctl_call(a, &req, &rc);
-	if (!r)
-		return rc;
 	char human[200];
 	snprintf(human, sizeof human, "unsubscribed from %s alerts in firm %s",
 	         ctl_enum_name(&ctl_enum_alert_kind, kind, '-').s, a->firm);
-	return ctl_finish_command(a, r, human);
+	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_ALERT_UNSUBSCRIBE, &c.base, human);
 }
 
 static void alerts_keys(json_out *j, const Ledger__Api__Reply *r)
@@ -626,14 +541,13 @@ static void alerts_keys(json_out *j, const Ledger__Api__Reply *r)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	json_key(j, "alerts"), json_arr_begin(j);
-	for (size_t i = 0; i < l->n_alerts; i++)
-		ctl_json_alert(j, l->alerts[i]);
-	json_arr_end(j);
+	JSON_ARRAY(j, "alerts", l->alerts, l->n_alerts, ctl_json_alert);
 }
 
-static void print_alerts(const Ledger__Api__AlertsReply *l)
+static void print_alerts(const ctl_args *a, const Ledger__Api__Reply *r)
 {
+	(void)a;
+	const Ledger__Api__AlertsReply *l = r->alerts;
 	printf("subscriptions (%zu):\n", l->n_subscriptions);
 	for (size_t i = 0; i < l->n_subscriptions; i++) {
 		const Ledger__Api__AlertSubscription *s = l->subscriptions[i];
@@ -651,26 +565,52 @@ static void print_alerts(const Ledger__Api__AlertsReply *l)
 		ctl_print_alert("  ", l->alerts[i]);
 }
 
-static int run_alerts_list(const ctl_args *a, char **pos)
+/* ----- the firm's views: queries that name the firm alone ----- */
+
+typedef struct firm_view {
+	Ledger__Api__Request__BodyCase body_case; /* its message's one field: firm_id */
+	Ledger__Api__Reply__ResultCase want;
+	result_json keys;
+	result_print print;
+} firm_view;
+
+enum { VIEW_PREFERENCES, VIEW_DASHBOARD, VIEW_ALERTS };
+
+static const firm_view firm_views[] = {
+    [VIEW_PREFERENCES] = {LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW, LEDGER__API__REPLY__RESULT_PREFERENCES,
+                          preferences_keys, print_preferences},
+    [VIEW_DASHBOARD] = {LEDGER__API__REQUEST__BODY_DASHBOARD, LEDGER__API__REPLY__RESULT_DASHBOARD, dashboard_keys,
+                        print_dashboard},
+    [VIEW_ALERTS] = {LEDGER__API__REQUEST__BODY_ALERTS_LIST, LEDGER__API__REPLY__RESULT_ALERTS, alerts_keys,
+                     print_alerts},
+};
+
+/* `preferences show`, `dashboard`, `alerts list`: the command's tag names its view. The query's
+ * message is made from its descriptor, as ctl_send finds it in the Request. */
+static int run_firm_view(const ctl_args *a, char **pos)
 {
 	(void)pos;
-	int rc = need_firm(a);
+	LEDGER_ASSERT(a->cmd->tag >= 0 && (size_t)a->cmd->tag < sizeof firm_views / sizeof firm_views[0]);
+	const firm_view *v = &firm_views[a->cmd->tag];
+	int rc = ctl_need_firm(a);
 	if (rc)
 		return rc;
-	Ledger__Api__AlertsList q = LEDGER__API__ALERTS_LIST__INIT;
-	q.firm_id = (char *)a->firm;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERTS_LIST;
-	req.alerts_list = &q;
-	Ledger__Api__Reply *r = ctl_call_ok(a, &req, LEDGER__API__REPLY__RESULT_ALERTS, &rc);
-	if (!r)
-		return rc;
-	if (a->json)
-		json_query(r, alerts_keys);
-	else
-		print_alerts(r->alerts);
-	ledger__api__reply__free_unpacked(r, NULL);
-	return CTL_EXIT_OK;
+	const ProtobufCMessageDescriptor *d =
+	    protobuf_c_message_descriptor_get_field(&ledger__api__request__descriptor, (unsigned)v->body_case)
+	        ->descriptor;
+	const ProtobufCFieldDescriptor *firm = protobuf_c_message_descriptor_get_field_by_name(d, "firm_id");
+	LEDGER_ASSERT(d->n_fields == 1 && firm && firm->type == PROTOBUF_C_TYPE_STRING);
+	ProtobufCMessage *q = calloc(1, d->sizeof_message);
+	if (!q) {
+		fprintf(stderr, "ledgerctl: out of memory\n");
+		return CTL_EXIT_REFUSED;
+	}
+	protobuf_c_message_init(d, q);
+	const char *firm_id = a->firm;
+	memcpy((char *)q + firm->offset, &firm_id, sizeof firm_id);
+	rc = query_show(a, v->body_case, q, v->want, v->keys, v->print);
+	free(q);
+	return rc;
 }
 
 /* ----- the table ----- */
@@ -715,7 +655,7 @@ const ctl_command ctl_platform_commands[] = {
      "  The firm's defaults: expiry, reminders, signing order, credits-low threshold, sender name.\n"
      "  Anyone holding a right in the firm may read them.\n" OPT_FIRM
      "  example: ledgerctl --as ec@cab.fr --data DIR preferences show --firm CAB\n",
-     run_preferences_show, 0},
+     run_firm_view, VIEW_PREFERENCES},
     {"stats", 0, "firm from to",
      "ledgerctl stats --firm FIRM [--from YYYY-MM] [--to YYYY-MM]\n"
      "  The firm's statistics (platform.stats: the firm's EC), by month (Paris time), by\n"
@@ -731,7 +671,7 @@ const ctl_command ctl_platform_commands[] = {
      "  collections, those waiting for me (my turn to sign; approvals, for the EC), those expiring\n"
      "  within 3 days, my delegations and my latest alerts.\n" OPT_FIRM
      "  example: ledgerctl --as prep@cab.fr --data DIR dashboard --firm CAB\n",
-     run_dashboard, 0},
+     run_firm_view, VIEW_DASHBOARD},
     {"contacts export", 0, "firm output",
      "ledgerctl contacts export --firm FIRM [-o FILE.csv]\n"
      "  Downloads the firm's contacts base (the signers of its collections) as CSV (RFC 4180,\n"
@@ -763,6 +703,6 @@ const ctl_command ctl_platform_commands[] = {
      "ledgerctl alerts list --firm FIRM\n"
      "  The caller's subscriptions in FIRM and the latest alerts raised for them (newest first,\n"
      "  at most 100).\n" OPT_FIRM "  example: ledgerctl --as prep@cab.fr --data DIR --json alerts list --firm CAB\n",
-     run_alerts_list, 0},
+     run_firm_view, VIEW_ALERTS},
     {NULL, 0, NULL, NULL, NULL, 0},
 };

@@ -7,19 +7,11 @@
 
 /* ----- one collection ----- */
 
-static void json_time(json_out *j, const char *key, int64_t us)
+void ctl_json_time(json_out *j, const char *key, int64_t us)
 {
 	char t[CTL_TIME_BYTES];
 	ctl_time_iso(us, t);
 	json_key(j, key), json_str(j, t);
-}
-
-static void json_strings(json_out *j, const char *key, char **items, size_t n)
-{
-	json_key(j, key), json_arr_begin(j);
-	for (size_t i = 0; i < n; i++)
-		json_str(j, items[i]);
-	json_arr_end(j);
 }
 
 static void json_document(json_out *j, const Ledger__Api__DocumentView *d)
@@ -33,7 +25,7 @@ static void json_document(json_out *j, const Ledger__Api__DocumentView *d)
 	json_key(j, "filename"), json_str(j, d->filename);
 	json_key(j, "bytes"), json_u64(j, d->bytes);
 	json_key(j, "pages"), json_u64(j, d->pages);
-	json_strings(j, "signed_by", d->signed_by, d->n_signed_by);
+	JSON_ARRAY(j, "signed_by", d->signed_by, d->n_signed_by, json_str);
 	json_key(j, "failure"), json_str(j, d->failure);
 	json_key(j, "fields"), json_arr_begin(j);
 	for (size_t i = 0; i < d->n_fields; i++) {
@@ -63,38 +55,40 @@ static void json_signer(json_out *j, const Ledger__Api__SignerView *s)
 	json_obj_end(j);
 }
 
+/* The first keys of a collection's object, whole (a CollectionView) or as a list row (a
+ * CollectionSummary): the two messages share these fields. */
+static void json_collection_keys(json_out *j, const char *firm, const char *collection_id, int kind, const char *title,
+                                 int state, uint64_t version, const char *created_by)
+{
+	json_key(j, "firm"), json_str(j, firm);
+	json_key(j, "collection_id"), json_str(j, collection_id);
+	json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_kind, kind, '_').s);
+	json_key(j, "title"), json_str(j, title);
+	json_key(j, "state"), json_str(j, ctl_enum_name(&ctl_enum_state, state, '_').s);
+	json_key(j, "version"), json_u64(j, version);
+	json_key(j, "created_by"), json_str(j, created_by);
+}
+
 void ctl_json_collection(json_out *j, const Ledger__Api__CollectionView *v)
 {
 	json_obj_begin(j);
-	json_key(j, "firm"), json_str(j, v->firm_id);
-	json_key(j, "collection_id"), json_str(j, v->collection_id);
-	json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_kind, v->kind, '_').s);
-	json_key(j, "title"), json_str(j, v->title);
-	json_key(j, "state"), json_str(j, ctl_enum_name(&ctl_enum_state, v->state, '_').s);
-	json_key(j, "version"), json_u64(j, v->version);
-	json_key(j, "created_by"), json_str(j, v->created_by);
-	json_time(j, "created_at", v->created_at_us);
-	json_time(j, "updated_at", v->updated_at_us);
+	json_collection_keys(j, v->firm_id, v->collection_id, v->kind, v->title, v->state, v->version, v->created_by);
+	ctl_json_time(j, "created_at", v->created_at_us);
+	ctl_json_time(j, "updated_at", v->updated_at_us);
 	json_key(j, "deadline_on"), json_str(j, v->deadline_on);
 	json_key(j, "order"), json_str(j, ctl_enum_name(&ctl_enum_order, v->order, '_').s);
 	json_key(j, "expiry_days"), json_u64(j, v->expiry_days);
 	json_key(j, "reminder_every_days"), json_u64(j, v->reminder_every_days);
 	json_key(j, "reminders"), json_u64(j, v->reminders);
-	json_time(j, "sent_at", v->sent_at_us);
-	json_time(j, "expires_at", v->expires_at_us);
+	ctl_json_time(j, "sent_at", v->sent_at_us);
+	ctl_json_time(j, "expires_at", v->expires_at_us);
 	json_key(j, "classified"), json_bool(j, v->classified);
 	json_key(j, "folder"), json_str(j, v->folder);
 	json_key(j, "credits_reserved"), json_u64(j, v->credits_reserved);
 	json_key(j, "credits_used"), json_u64(j, v->credits_used);
 	json_key(j, "comment"), json_str(j, v->comment);
-	json_key(j, "documents"), json_arr_begin(j);
-	for (size_t i = 0; i < v->n_documents; i++)
-		json_document(j, v->documents[i]);
-	json_arr_end(j);
-	json_key(j, "signers"), json_arr_begin(j);
-	for (size_t i = 0; i < v->n_signers; i++)
-		json_signer(j, v->signers[i]);
-	json_arr_end(j);
+	JSON_ARRAY(j, "documents", v->documents, v->n_documents, json_document);
+	JSON_ARRAY(j, "signers", v->signers, v->n_signers, json_signer);
 	json_obj_end(j);
 }
 
@@ -169,14 +163,8 @@ void ctl_print_collection(const Ledger__Api__CollectionView *v)
 void ctl_json_summary(json_out *j, const Ledger__Api__CollectionSummary *s)
 {
 	json_obj_begin(j);
-	json_key(j, "firm"), json_str(j, s->firm_id);
-	json_key(j, "collection_id"), json_str(j, s->collection_id);
-	json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_kind, s->kind, '_').s);
-	json_key(j, "title"), json_str(j, s->title);
-	json_key(j, "state"), json_str(j, ctl_enum_name(&ctl_enum_state, s->state, '_').s);
-	json_key(j, "version"), json_u64(j, s->version);
-	json_key(j, "created_by"), json_str(j, s->created_by);
-	json_time(j, "expires_at", s->expires_at_us);
+	json_collection_keys(j, s->firm_id, s->collection_id, s->kind, s->title, s->state, s->version, s->created_by);
+	ctl_json_time(j, "expires_at", s->expires_at_us);
 	json_key(j, "documents"), json_u64(j, s->documents);
 	json_key(j, "signers"), json_u64(j, s->signers);
 	json_key(j, "signed"), json_u64(j, s->signed_);
@@ -223,7 +211,7 @@ void ctl_json_alert(json_out *j, const Ledger__Api__AlertView *v)
 {
 	json_obj_begin(j);
 	json_key(j, "seq"), json_u64(j, v->seq);
-	json_time(j, "at", v->at_us);
+	ctl_json_time(j, "at", v->at_us);
 	json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_alert_kind, v->kind, '_').s);
 	json_key(j, "occasion"), json_str(j, v->occasion);
 	json_key(j, "message"), json_str(j, v->message);

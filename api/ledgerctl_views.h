@@ -9,6 +9,9 @@
 
 #include "ledgerctl_common.h"
 
+/* key: the time us as ctl_time_iso writes it ("" for 0). */
+void ctl_json_time(json_out *j, const char *key, int64_t us);
+
 void ctl_json_collection(json_out *j, const Ledger__Api__CollectionView *v);
 void ctl_print_collection(const Ledger__Api__CollectionView *v);
 

@@ -5,6 +5,7 @@
 
 #include "assertion.h"
 #include "tls.h"
+#include "wake.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -204,10 +205,7 @@ bool api_listener_guard_start(api_listener_guard *g)
 void api_listener_guard_stop(api_listener_guard *g)
 {
 	if (g->started) {
-		pthread_mutex_lock(&g->lock);
-		g->stop = true;
-		pthread_cond_broadcast(&g->wake);
-		pthread_mutex_unlock(&g->lock);
+		api_wake(&g->lock, &g->wake, &g->stop);
 		pthread_join(g->thread, NULL);
 		g->started = false;
 	}

@@ -8,6 +8,7 @@
  * owed, and is made again after the restart.
  */
 #include "signing.h"
+#include "wake.h"
 
 #include <openssl/bn.h>
 #include <openssl/x509.h>
@@ -50,11 +51,8 @@ static ledger_err sign_apply(ledger_job *job, ledger_txn *t)
 static void sign_done(ledger_job *job, ledger_err err)
 {
 	sign_job *j = (sign_job *)job;
-	pthread_mutex_lock(&j->s->lock);
 	j->err = err;
-	j->done = true;
-	pthread_cond_broadcast(&j->s->wake);
-	pthread_mutex_unlock(&j->s->lock);
+	api_wake(&j->s->lock, &j->s->wake, &j->done);
 }
 
 /* A task's identity: who signs which version of which document. */
@@ -282,6 +280,14 @@ static void *signing_main(void *arg)
 	return NULL;
 }
 
+/* What api_signing_start made, once no thread runs on it. */
+static void signing_free(api_signing *s)
+{
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	free(s);
+}
+
 api_signing *api_signing_start(const api_signing_options *o)
 {
 	api_signing *s = calloc(1, sizeof *s);
@@ -291,9 +297,7 @@ api_signing *api_signing_start(const api_signing_options *o)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	if (pthread_create(&s->thread, NULL, signing_main, s) != 0) {
-		pthread_mutex_destroy(&s->lock);
-		pthread_cond_destroy(&s->wake);
-		free(s);
+		signing_free(s);
 		return NULL;
 	}
 	return s;
@@ -303,22 +307,14 @@ void api_signing_wake(api_signing *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->woken = true;
-	pthread_cond_broadcast(&s->wake);
-	pthread_mutex_unlock(&s->lock);
+	api_wake(&s->lock, &s->wake, &s->woken);
 }
 
 void api_signing_stop(api_signing *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stop = true;
-	pthread_cond_broadcast(&s->wake);
-	pthread_mutex_unlock(&s->lock);
+	api_wake(&s->lock, &s->wake, &s->stop);
 	pthread_join(s->thread, NULL);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->wake);
-	free(s);
+	signing_free(s);
 }

@@ -137,6 +137,15 @@ static bool ca_file(nng_tls_config *cfg, const char *path, char *why, size_t why
 	return rv == 0;
 }
 
+/* A fresh configuration for mode; false with why when nng cannot make one. */
+static bool config_alloc(nng_tls_mode mode, nng_tls_config **cfg, char *why, size_t why_bytes)
+{
+	int rv = nng_tls_config_alloc(cfg, mode);
+	if (rv != 0)
+		snprintf(why, why_bytes, "cannot set TLS up: %s", nng_strerror(rv));
+	return rv == 0;
+}
+
 bool api_tls_config_server(const api_tls_options *o, nng_tls_config **out, char *why, size_t why_bytes)
 {
 	assert(o && out && why);
@@ -145,16 +154,13 @@ bool api_tls_config_server(const api_tls_options *o, nng_tls_config **out, char 
 		return false;
 	}
 	nng_tls_config *cfg;
-	int rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER);
-	if (rv != 0) {
-		snprintf(why, why_bytes, "cannot set TLS up: %s", nng_strerror(rv));
+	if (!config_alloc(NNG_TLS_MODE_SERVER, &cfg, why, why_bytes))
 		return false;
-	}
 	bool ok = own_cert(cfg, o, why, why_bytes);
 	if (ok && o->ca_file)
 		ok = ca_file(cfg, o->ca_file, why, why_bytes);
 	if (ok) {
-		rv =
+		int rv =
 		    nng_tls_config_auth_mode(cfg, o->client_auth ? NNG_TLS_AUTH_MODE_REQUIRED : NNG_TLS_AUTH_MODE_NONE);
 		if (rv != 0)
 			snprintf(why, why_bytes, "cannot set TLS client authentication: %s", nng_strerror(rv));
@@ -181,11 +187,9 @@ bool api_tls_config_client(const api_tls_options *o, const char *url, nng_tls_co
 		return false;
 	}
 	nng_tls_config *cfg;
-	int rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT);
-	if (rv != 0) {
-		snprintf(why, why_bytes, "cannot set TLS up: %s", nng_strerror(rv));
+	if (!config_alloc(NNG_TLS_MODE_CLIENT, &cfg, why, why_bytes))
 		return false;
-	}
+	int rv;
 	bool ok = ca_file(cfg, o->ca_file, why, why_bytes);
 	if (ok && o->cert_file)
 		ok = own_cert(cfg, o, why, why_bytes);

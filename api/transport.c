@@ -3,6 +3,7 @@
  * contexts, and closing all of it around nng 1.5.2's known hang.
  */
 #include "server_internal.h"
+#include "wake.h"
 
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -139,10 +140,7 @@ static void *closer_main(void *arg)
 	closer *c = arg;
 	nng_close(c->rep);
 	nng_close(c->pub);
-	pthread_mutex_lock(&c->lock);
-	c->done = true;
-	pthread_cond_signal(&c->done_cv);
-	pthread_mutex_unlock(&c->lock);
+	api_wake(&c->lock, &c->done_cv, &c->done);
 	return NULL;
 }
 

@@ -25,29 +25,19 @@
 #include "common.h"
 
 #include <lmdb.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <sodium.h>
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,134 +83,10 @@ typedef struct options {
 	char ledgerd[PATH_MAX];
 	char tmp_parent[PATH_MAX];
 	int64_t warmup_ns, measure_ns;
-	bool json, keep;
+	bool json, keep, quick, seconds_given, warmup_given;
 } options;
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* out = dir || suffix. False when it does not fit. */
-/* out = dir || suffix, or false if that does not fit. Lengths are checked before copying, so
- * no compiler has to prove a formatted write fits (GCC -O3 could not: format-truncation). */
-static bool path_join(char *out, size_t out_bytes, const char *dir, const char *suffix)
-{
-	size_t d = strlen(dir), s = strlen(suffix);
-	if (d + s >= out_bytes)
-		return false;
-	memcpy(out, dir, d);
-	memcpy(out + d, suffix, s + 1);
-	return true;
-}
-
-/* ----- latency histogram ----- */
-
-/*
- * Log-linear buckets (as HdrHistogram): exact below 128 ns, then 64 buckets per power of two,
- * so a percentile is within 1/64 (1.6 %) of the truth. A fixed 30 KiB per thread, whatever
- * the number of samples, where keeping every sample would grow with the run.
- */
-#define HIST_SUB_BITS 7u
-#define HIST_EXACT    (1u << HIST_SUB_BITS)
-#define HIST_HALF     (HIST_EXACT / 2u)
-#define HIST_BUCKETS  (HIST_EXACT + (64u - HIST_SUB_BITS) * HIST_HALF)
-
-typedef struct histogram {
-	uint64_t count;
-	uint64_t buckets[HIST_BUCKETS];
-} histogram;
-
-static size_t hist_index(uint64_t ns)
-{
-	if (ns < HIST_EXACT)
-		return (size_t)ns;
-	unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
-	unsigned shift = msb - (HIST_SUB_BITS - 1u);
-	uint64_t mantissa = ns >> shift; /* in [HIST_HALF, HIST_EXACT) */
-	size_t index = HIST_EXACT + (size_t)(shift - 1u) * HIST_HALF + (size_t)(mantissa - HIST_HALF);
-	assert(index < HIST_BUCKETS);
-	return index;
-}
-
-/* The middle of bucket index, in ns. */
-static double hist_value(size_t index)
-{
-	if (index < HIST_EXACT)
-		return (double)index;
-	size_t k = index - HIST_EXACT;
-	unsigned shift = (unsigned)(k / HIST_HALF) + 1u;
-	uint64_t low = (uint64_t)(k % HIST_HALF + HIST_HALF) << shift;
-	return (double)low + (double)((uint64_t)1 << shift) / 2.0;
-}
-
-static void hist_add(histogram *h, int64_t ns)
-{
-	h->buckets[hist_index(ns > 0 ? (uint64_t)ns : 0)]++;
-	h->count++;
-}
-
-static void hist_merge(histogram *into, const histogram *from)
-{
-	for (size_t i = 0; i < HIST_BUCKETS; i++)
-		into->buckets[i] += from->buckets[i];
-	into->count += from->count;
-}
-
-/* The q-quantile (0 < q <= 1) in µs; 0 for an empty histogram. */
-static double hist_quantile_us(const histogram *h, double q)
-{
-	assert(q > 0.0 && q <= 1.0);
-	if (h->count == 0)
-		return 0.0;
-	uint64_t rank = (uint64_t)(q * (double)h->count);
-	if (rank == 0)
-		rank = 1;
-	uint64_t seen = 0;
-	for (size_t i = 0; i < HIST_BUCKETS; i++) {
-		seen += h->buckets[i];
-		if (seen >= rank)
-			return hist_value(i) / 1000.0;
-	}
-	return hist_value(HIST_BUCKETS - 1u) / 1000.0;
-}
-
-/* ----- CPU time ----- */
-
-static int64_t process_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* User + system time of another process (ours: ledgerd), from /proc: clock ticks (10 ms),
- * fine over runs of seconds. -1 when unreadable, or pid is 0. */
-static int64_t child_cpu_ns(pid_t pid)
-{
-	return bench_process_cpu_ns(pid);
-}
-
-/* ----- closed-loop client threads ----- */
-
-/*
- * Every load is closed-loop: each thread sends one request, waits for its reply, sends the
- * next. The threads warm up together, then count what they start inside the measured window.
- * Rate = requests counted / (last counted reply - window start).
- */
-typedef struct window {
-	int64_t start_ns, end_ns;
-} window;
-
-typedef struct client_thread client_thread;
-
-typedef struct load_kind {
-	bool (*open)(client_thread *t);
-	bool (*call)(client_thread *t); /* one request; false with t->error on failure */
-	void (*close)(client_thread *t);
-} load_kind;
+/* ----- the loads (bench_run_load: closed-loop client threads) ----- */
 
 /* One `delegation grant` request, built once per thread; only the request id changes. */
 typedef struct grant_request {
@@ -232,146 +98,37 @@ typedef struct grant_request {
 	char request_id[33];
 } grant_request;
 
-typedef struct load_setup {
+/* The grant load's setup, and each of its threads' own state. */
+typedef struct grant_setup {
 	const char *url;
-	pid_t server_pid;       /* 0 when the server is in this process */
-	const char *token;      /* grants: the EC's */
-	const uint8_t *request; /* echo: the bytes sent */
-	size_t request_bytes;
-} load_setup;
+	const char *token; /* the EC's */
+} grant_setup;
 
-struct client_thread {
-	const load_kind *kind;
-	const load_setup *setup;
-	const window *w;
-	pthread_barrier_t *ready, *go;
-	unsigned index;
-	pthread_t thread;
-	api_client *client;  /* grants */
-	grant_request grant; /* grants */
-	nng_socket sock;     /* echo */
-	histogram hist;
-	uint64_t ops;     /* inside the window */
-	uint64_t ops_all; /* warm-up included: what the CPU time is divided by */
-	int64_t last_done_ns;
-	bool failed;
-	char error[256];
-};
+typedef struct grant_client {
+	api_client *client;
+	grant_request grant;
+} grant_client;
 
 typedef struct load_result {
-	unsigned clients;
-	uint64_t ops;
-	double ops_per_s, p50_us, p99_us;
+	bench_load_result run;
 	/* CPU time per request, warm-up included: of this process (the clients, and the echo
 	 * server when it is in-process) and of the server process when there is one */
 	double client_cpu_us, server_cpu_us;
-	bool failed;
 	/* ledgerd only, from the log: grant events and the durable commits that held them */
 	uint64_t events, commits;
 } load_result;
 
-static void *client_main(void *arg)
-{
-	client_thread *t = arg;
-	bool opened = t->kind->open(t);
-	t->failed = !opened;
-	pthread_barrier_wait(t->ready);
-	pthread_barrier_wait(t->go); /* the window is set between the two barriers */
-	while (opened && !t->failed) {
-		int64_t start = now_ns();
-		if (start >= t->w->end_ns)
-			break;
-		if (!t->kind->call(t)) {
-			t->failed = true;
-			break;
-		}
-		int64_t done = now_ns();
-		t->ops_all++;
-		if (start >= t->w->start_ns) {
-			hist_add(&t->hist, done - start);
-			t->ops++;
-			t->last_done_ns = done;
-		}
-	}
-	if (opened)
-		t->kind->close(t);
-	return NULL;
-}
-
-typedef struct load_cost {
-	int64_t client_ns, server_ns; /* server_ns -1: not measured */
-} load_cost;
-
-static void load_summarise(const client_thread *threads, unsigned clients, const window *w, const load_cost *cpu,
-                           load_result *out)
-{
-	histogram *all = calloc(1, sizeof *all);
-	if (!all) {
-		fprintf(stderr, "bench-append: out of memory\n");
-		exit(1);
-	}
-	int64_t last_ns = w->start_ns;
-	uint64_t ops_all = 0;
-	*out = (load_result){.clients = clients};
-	for (unsigned i = 0; i < clients; i++) {
-		const client_thread *t = &threads[i];
-		hist_merge(all, &t->hist);
-		out->ops += t->ops;
-		ops_all += t->ops_all;
-		if (t->last_done_ns > last_ns)
-			last_ns = t->last_done_ns;
-		if (t->failed && !out->failed) {
-			out->failed = true;
-			fprintf(stderr, "bench-append: client %u failed: %s\n", i, t->error);
-		}
-	}
-	assert(all->count == out->ops);
-	double seconds = (double)(last_ns - w->start_ns) / 1e9;
-	out->ops_per_s = seconds > 0.0 ? (double)out->ops / seconds : 0.0;
-	out->p50_us = hist_quantile_us(all, 0.50);
-	out->p99_us = hist_quantile_us(all, 0.99);
-	out->client_cpu_us = ops_all ? (double)cpu->client_ns / 1e3 / (double)ops_all : 0.0;
-	out->server_cpu_us = ops_all && cpu->server_ns >= 0 ? (double)cpu->server_ns / 1e3 / (double)ops_all : 0.0;
-	free(all);
-}
-
-/* Runs `clients` threads of kind against setup for warm-up + measure. */
-static void run_load(const load_kind *kind, const load_setup *setup, unsigned clients, const options *o,
-                     load_result *out)
+/* Runs `clients` threads of kind against setup for warm-up + measure; server_pid 0: the
+ * server is in this process. */
+static void run_load(const bench_load_kind *kind, const void *setup, pid_t server_pid, unsigned clients,
+                     const options *o, load_result *out)
 {
 	assert(clients >= 1 && clients <= CLIENTS_MAX);
-	client_thread *threads = calloc(clients, sizeof *threads);
-	if (!threads) {
-		fprintf(stderr, "bench-append: out of memory\n");
-		exit(1);
-	}
-	pthread_barrier_t ready, go;
-	pthread_barrier_init(&ready, NULL, clients + 1u);
-	pthread_barrier_init(&go, NULL, clients + 1u);
-	window w = {0, 0};
-	int64_t client_cpu0 = process_cpu_ns(), server_cpu0 = child_cpu_ns(setup->server_pid);
-	for (unsigned i = 0; i < clients; i++) {
-		client_thread *t = &threads[i];
-		*t = (client_thread){.kind = kind, .setup = setup, .w = &w, .ready = &ready, .go = &go, .index = i};
-		if (pthread_create(&t->thread, NULL, client_main, t) != 0) {
-			/* The barriers count on every thread: without one the run cannot go on. */
-			fprintf(stderr, "bench-append: cannot start client thread %u\n", i);
-			exit(1);
-		}
-	}
-	pthread_barrier_wait(&ready);
-	w.start_ns = now_ns() + o->warmup_ns;
-	w.end_ns = w.start_ns + o->measure_ns;
-	pthread_barrier_wait(&go);
-	for (unsigned i = 0; i < clients; i++)
-		pthread_join(threads[i].thread, NULL);
-	int64_t server_cpu1 = child_cpu_ns(setup->server_pid);
-	load_cost cpu = {process_cpu_ns() - client_cpu0,
-	                 server_cpu0 >= 0 && server_cpu1 >= 0 ? server_cpu1 - server_cpu0 : -1};
-	pthread_barrier_destroy(&ready);
-	pthread_barrier_destroy(&go);
-	load_summarise(threads, clients, &w, &cpu, out);
-	free(threads);
+	bench_load_plan plan = {"bench-append", kind, setup, clients, o->warmup_ns, o->measure_ns, server_pid};
+	*out = (load_result){0};
+	bench_run_load(&plan, &out->run);
+	out->client_cpu_us = bench_cpu_us_per_op(out->run.client_cpu_ns, out->run.ops_all, 0.0);
+	out->server_cpu_us = bench_cpu_us_per_op(out->run.server_cpu_ns, out->run.ops_all, 0.0);
 }
 
 /* ----- the ledgerd load: delegation grants ----- */
@@ -391,8 +148,7 @@ static void grant_request_init(grant_request *g, const char *token, unsigned col
 	api_request_id(g->request_id);
 	g->req.request_id = g->request_id;
 	g->req.token = (char *)token;
-	g->req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	g->req.delegation_grant = &g->grant;
+	api_request_set_body(&g->req, LEDGER__API__REQUEST__BODY_DELEGATION_GRANT, &g->grant.base);
 }
 
 /* NULL when r is what a grant of one right to one known collaborator must answer: granted,
@@ -410,242 +166,53 @@ static const char *grant_reply_problem(const Ledger__Api__Reply *r)
 	return NULL;
 }
 
-static bool grant_open(client_thread *t)
+static bool grant_open(bench_client *c)
 {
+	const grant_setup *setup = c->setup;
+	grant_client *g = c->state;
 	const char *why;
-	t->client = api_client_open(t->setup->url, CALL_TIMEOUT_MS, &why);
-	if (!t->client) {
-		snprintf(t->error, sizeof t->error, "cannot dial %s: %s", t->setup->url, why);
+	g->client = api_client_open(setup->url, CALL_TIMEOUT_MS, &why);
+	if (!g->client) {
+		snprintf(c->error, sizeof c->error, "cannot dial %s: %s", setup->url, why);
 		return false;
 	}
-	grant_request_init(&t->grant, t->setup->token, t->index);
+	grant_request_init(&g->grant, setup->token, c->index);
 	return true;
 }
 
-static bool grant_call(client_thread *t)
+static bool grant_call(bench_client *c)
 {
-	api_request_id(t->grant.request_id); /* a fresh command, never a replayed one */
+	grant_client *g = c->state;
+	api_request_id(g->grant.request_id); /* a fresh command, never a replayed one */
 	Ledger__Api__Reply *reply;
 	const char *why;
-	if (!api_client_call(t->client, &t->grant.req, &reply, &why)) {
-		snprintf(t->error, sizeof t->error, "grant: %s", why);
+	if (!api_client_call(g->client, &g->grant.req, &reply, &why)) {
+		snprintf(c->error, sizeof c->error, "grant: %s", why);
 		return false;
 	}
 	const char *problem = grant_reply_problem(reply);
 	if (problem)
-		snprintf(t->error, sizeof t->error, "grant refused: %s", problem);
+		snprintf(c->error, sizeof c->error, "grant refused: %s", problem);
 	ledger__api__reply__free_unpacked(reply, NULL);
 	return problem == NULL;
 }
 
-static void grant_close(client_thread *t)
+static void grant_close(bench_client *c)
 {
-	api_client_close(t->client);
+	api_client_close(((grant_client *)c->state)->client);
 }
 
-static const load_kind grant_load = {grant_open, grant_call, grant_close};
-
-/* ----- the echo load: a bare nng req/rep round trip ----- */
-
-/* Dials like api_client_open does, so both loads pay the same transport. */
-static bool echo_open(client_thread *t)
-{
-	int rv = nng_req0_open(&t->sock);
-	if (rv == 0)
-		rv = nng_socket_set_ms(t->sock, NNG_OPT_RECVTIMEO, CALL_TIMEOUT_MS);
-	if (rv == 0)
-		rv = nng_socket_set_ms(t->sock, NNG_OPT_SENDTIMEO, CALL_TIMEOUT_MS);
-	if (rv == 0)
-		rv = nng_socket_set_ms(t->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	if (rv == 0)
-		rv = nng_dial(t->sock, t->setup->url, NULL, 0);
-	if (rv != 0) {
-		snprintf(t->error, sizeof t->error, "cannot dial %s: %s", t->setup->url, nng_strerror(rv));
-		nng_close(t->sock);
-		return false;
-	}
-	return true;
-}
-
-static bool echo_call(client_thread *t)
-{
-	nng_msg *msg;
-	int rv = nng_msg_alloc(&msg, t->setup->request_bytes);
-	if (rv == 0) {
-		memcpy(nng_msg_body(msg), t->setup->request, t->setup->request_bytes);
-		if ((rv = nng_sendmsg(t->sock, msg, 0)) != 0)
-			nng_msg_free(msg);
-	}
-	if (rv == 0 && (rv = nng_recvmsg(t->sock, &msg, 0)) == 0) {
-		size_t got = nng_msg_len(msg);
-		nng_msg_free(msg);
-		if (got != t->setup->request_bytes) {
-			snprintf(t->error, sizeof t->error, "echo: %zu bytes back for %zu sent", got,
-			         t->setup->request_bytes);
-			return false;
-		}
-	}
-	if (rv != 0)
-		snprintf(t->error, sizeof t->error, "echo: %s", nng_strerror(rv));
-	return rv == 0;
-}
-
-static void echo_close(client_thread *t)
-{
-	nng_close(t->sock);
-}
-
-static const load_kind echo_load = {echo_open, echo_call, echo_close};
-
-/* The echo server: ledgerd's service loop (api/server.c) with the handling taken out. */
-typedef struct echo_worker {
-	nng_ctx ctx;
-	nng_aio *aio;
-	bool sending;
-} echo_worker;
-
-typedef struct echo_server {
-	nng_socket sock;
-	echo_worker workers[ECHO_WORKERS];
-} echo_server;
-
-static void echo_worker_cb(void *arg)
-{
-	echo_worker *w = arg;
-	int rv = nng_aio_result(w->aio);
-	if (w->sending) {
-		if (rv != 0)
-			nng_msg_free(nng_aio_get_msg(w->aio));
-		w->sending = false;
-		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
-			nng_ctx_recv(w->ctx, w->aio);
-		return;
-	}
-	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-		return;
-	if (rv != 0) {
-		nng_ctx_recv(w->ctx, w->aio);
-		return;
-	}
-	w->sending = true; /* the request's message goes back as the reply */
-	nng_aio_set_msg(w->aio, nng_aio_get_msg(w->aio));
-	nng_ctx_send(w->ctx, w->aio);
-}
-
-static bool echo_server_start(echo_server *s, const char *url)
-{
-	int rv = nng_rep0_open(&s->sock);
-	if (rv == 0)
-		rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, REQUEST_BYTES_MAX);
-	for (unsigned i = 0; rv == 0 && i < ECHO_WORKERS; i++) {
-		echo_worker *w = &s->workers[i];
-		rv = nng_aio_alloc(&w->aio, echo_worker_cb, w);
-		if (rv == 0)
-			rv = nng_ctx_open(&w->ctx, s->sock);
-		if (rv == 0)
-			nng_ctx_recv(w->ctx, w->aio);
-	}
-	if (rv == 0)
-		rv = nng_listen(s->sock, url, NULL, 0);
-	if (rv != 0)
-		fprintf(stderr, "bench-append: echo server on %s: %s\n", url, nng_strerror(rv));
-	return rv == 0;
-}
-
-static void echo_server_stop(echo_server *s)
-{
-	nng_close(s->sock); /* pending operations end with NNG_ECLOSED */
-	for (unsigned i = 0; i < ECHO_WORKERS; i++) {
-		if (s->workers[i].aio) {
-			nng_aio_stop(s->workers[i].aio);
-			nng_aio_free(s->workers[i].aio);
-		}
-	}
-}
+static const bench_load_kind grant_load = {sizeof(grant_client), grant_open, grant_call, grant_close};
 
 /* ----- ledgerd as a child process ----- */
 
-/* Starts argv[0] with stdout and stderr into log_fd. The caller's fds without FD_CLOEXEC
- * (the ready pipe) are inherited. */
-static pid_t spawn(char *const argv[], int log_fd)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0)
-		fprintf(stderr, "bench-append: fork: %s\n", strerror(errno));
-	return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
+/* The served ledgerd: its files and sockets under the work directory, and the process. */
 typedef struct ledgerd_proc {
 	char data_dir[PATH_MAX];
 	char url[URL_BYTES_MAX], pub_url[URL_BYTES_MAX];
 	char log_path[PATH_MAX];
-	int log_fd;
-	pid_t pid;
+	bench_ledgerd run; /* its stdout and stderr into log_path */
 } ledgerd_proc;
-
-static bool ledgerd_init(const options *o, ledgerd_proc *p)
-{
-	char *argv[] = {(char *)o->ledgerd, "init", "--data", p->data_dir, NULL};
-	pid_t pid = spawn(argv, p->log_fd);
-	if (pid > 0 && wait_exit(pid) == 0)
-		return true;
-	fprintf(stderr, "bench-append: ledgerd init failed: see %s\n", p->log_path);
-	return false;
-}
-
-/* Starts `ledgerd serve` and waits for "ready" on the --ready-fd pipe. */
-static bool ledgerd_serve(const options *o, ledgerd_proc *p)
-{
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, 0) != 0) {
-		fprintf(stderr, "bench-append: pipe: %s\n", strerror(errno));
-		return false;
-	}
-	char ready_fd[16];
-	snprintf(ready_fd, sizeof ready_fd, "%d", fds[1]);
-	char *argv[] = {
-	    (char *)o->ledgerd, "serve",      "--data",         p->data_dir,  "--listen", p->url, "--pub",
-	    p->pub_url,         "--map-size", LEDGERD_MAP_SIZE, "--ready-fd", ready_fd,   NULL,
-	};
-	p->pid = spawn(argv, p->log_fd);
-	close(fds[1]);
-	struct pollfd pfd = {fds[0], POLLIN, 0};
-	char buf[8] = {0};
-	bool ready = p->pid > 0 && poll(&pfd, 1, READY_TIMEOUT_MS) == 1 && read(fds[0], buf, sizeof buf - 1) > 0 &&
-	             strncmp(buf, "ready", 5) == 0;
-	close(fds[0]);
-	if (!ready)
-		fprintf(stderr, "bench-append: ledgerd serve did not become ready: see %s\n", p->log_path);
-	return ready;
-}
-
-/* SIGTERM (ledgerd drains, then exits 0) and wait. */
-static bool ledgerd_stop(ledgerd_proc *p)
-{
-	if (p->pid <= 0)
-		return true;
-	kill(p->pid, SIGTERM);
-	int code = wait_exit(p->pid);
-	p->pid = 0;
-	if (code != 0)
-		fprintf(stderr, "bench-append: ledgerd exited with %d: see %s\n", code, p->log_path);
-	return code == 0;
-}
 
 /* ----- setting up the firm over RPC ----- */
 
@@ -658,17 +225,19 @@ static bool mint(const char *data_dir, const char *sub, bool platform, char out[
 	return ok;
 }
 
-/* Sends req with token and a fresh request id; *reply is the caller's. */
-static bool call(api_client *c, const char *token, Ledger__Api__Request *req, Ledger__Api__Reply **reply)
+/* Sends body (the message of body_case) with token and a fresh request id; *reply is the
+ * caller's. */
+static bool call(api_client *c, const char *token, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body,
+                 Ledger__Api__Reply **reply)
 {
 	char request_id[33];
 	api_request_id(request_id);
-	req->request_id = request_id;
-	req->token = (char *)token;
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	api_request_set_body(&req, body_case, body);
+	req.request_id = request_id;
+	req.token = (char *)token;
 	const char *why;
-	bool ok = api_client_call(c, req, reply, &why);
-	req->request_id = NULL;
-	req->token = NULL;
+	bool ok = api_client_call(c, &req, reply, &why);
 	if (!ok)
 		fprintf(stderr, "bench-append: call failed: %s\n", why);
 	else if ((*reply)->error)
@@ -680,10 +249,10 @@ static bool call(api_client *c, const char *token, Ledger__Api__Request *req, Le
 	return ok;
 }
 
-static bool command(api_client *c, const char *token, Ledger__Api__Request *req)
+static bool command(api_client *c, const char *token, Ledger__Api__Request__BodyCase body_case, ProtobufCMessage *body)
 {
 	Ledger__Api__Reply *reply;
-	if (!call(c, token, req, &reply))
+	if (!call(c, token, body_case, body, &reply))
 		return false;
 	ledger__api__reply__free_unpacked(reply, NULL);
 	return true;
@@ -691,14 +260,11 @@ static bool command(api_client *c, const char *token, Ledger__Api__Request *req)
 
 static bool account_add(api_client *c, const char *token, const char *email, bool is_ec)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AccountAdd a = LEDGER__API__ACCOUNT_ADD__INIT;
 	a.email = (char *)email;
 	a.name = (char *)(is_ec ? "Bench EC" : "Bench collaborator");
 	a.is_ec = is_ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &a;
-	return command(c, token, &req);
+	return command(c, token, LEDGER__API__REQUEST__BODY_ACCOUNT_ADD, &a.base);
 }
 
 /* The EC, its firm and CLIENTS_MAX collaborators, one per client thread. */
@@ -706,14 +272,11 @@ static bool setup_firm(api_client *c, const char *platform_token)
 {
 	if (!account_add(c, platform_token, EC_EMAIL, true))
 		return false;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
 	f.firm_id = (char *)FIRM_ID;
 	f.name = (char *)"Bench firm";
 	f.ec_email = (char *)EC_EMAIL;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &f;
-	if (!command(c, platform_token, &req))
+	if (!command(c, platform_token, LEDGER__API__REQUEST__BODY_FIRM_ADD, &f.base))
 		return false;
 	for (unsigned i = 0; i < CLIENTS_MAX; i++) {
 		char email[64];
@@ -726,12 +289,9 @@ static bool setup_firm(api_client *c, const char *platform_token)
 
 static bool head_seq(api_client *c, const char *token, uint64_t *seq)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Head h = LEDGER__API__HEAD__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_HEAD;
-	req.head = &h;
 	Ledger__Api__Reply *reply;
-	if (!call(c, token, &req, &reply))
+	if (!call(c, token, LEDGER__API__REQUEST__BODY_HEAD, &h.base, &reply))
 		return false;
 	bool ok = reply->result_case == LEDGER__API__REPLY__RESULT_HEAD;
 	if (ok)
@@ -828,40 +388,42 @@ static bool ledgerd_loads(const options *o, const ledgerd_proc *p, ledgerd_figur
 	}
 	bool ok = setup_firm(c, platform_token);
 	request_sample(f, ec_token);
-	load_setup setup = {.url = p->url, .server_pid = p->pid, .token = ec_token};
+	grant_setup setup = {.url = p->url, .token = ec_token};
 	for (unsigned i = 0; ok && i < LOADS; i++) {
 		fprintf(stderr, "bench-append: ledgerd, %u client(s)...\n", load_clients[i]);
 		uint64_t head;
 		ok = head_seq(c, platform_token, &head);
 		f->first_seq[i] = head + 1;
 		if (ok)
-			run_load(&grant_load, &setup, load_clients[i], o, &f->loads[i]);
-		ok = ok && !f->loads[i].failed && head_seq(c, platform_token, &f->last_seq[i]);
+			run_load(&grant_load, &setup, p->run.pid, load_clients[i], o, &f->loads[i]);
+		ok = ok && !f->loads[i].run.failed && head_seq(c, platform_token, &f->last_seq[i]);
 	}
 	api_client_close(c);
 	return ok;
 }
 
-static bool bench_ledgerd(const options *o, const char *work_dir, ledgerd_figures *f)
+static bool measure_ledgerd(const options *o, const char *work_dir, ledgerd_figures *f)
 {
-	ledgerd_proc p = {.log_fd = -1};
+	ledgerd_proc p;
 	char ipc_dir[URL_BYTES_MAX];
-	bool fits = path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) &&
-	            path_join(p.data_dir, sizeof p.data_dir, work_dir, "/ledger") &&
-	            path_join(p.url, sizeof p.url, ipc_dir, "/ledgerd.sock") &&
-	            path_join(p.pub_url, sizeof p.pub_url, ipc_dir, "/ledgerd-events.sock") &&
-	            path_join(p.log_path, sizeof p.log_path, work_dir, "/ledgerd.log");
+	bool fits = bench_path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) &&
+	            bench_path_join(p.data_dir, sizeof p.data_dir, work_dir, "/ledger") &&
+	            bench_path_join(p.url, sizeof p.url, ipc_dir, "/ledgerd.sock") &&
+	            bench_path_join(p.pub_url, sizeof p.pub_url, ipc_dir, "/ledgerd-events.sock") &&
+	            bench_path_join(p.log_path, sizeof p.log_path, work_dir, "/ledgerd.log");
 	assert(fits); /* main() bounded work_dir by WORK_DIR_BYTES_MAX */
 	(void)fits;
-	p.log_fd = open(p.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (p.log_fd < 0) {
+	p.run = (bench_ledgerd){"bench-append", o->ledgerd, p.data_dir, -1, p.log_path, 0};
+	p.run.out_fd = open(p.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (p.run.out_fd < 0) {
 		fprintf(stderr, "bench-append: %s: %s\n", p.log_path, strerror(errno));
 		return false;
 	}
-	bool ok = ledgerd_init(o, &p) && ledgerd_serve(o, &p);
+	char *serve[] = {"--listen", p.url, "--pub", p.pub_url, "--map-size", LEDGERD_MAP_SIZE, NULL};
+	bool ok = bench_ledgerd_init(&p.run) && bench_ledgerd_serve(&p.run, serve, READY_TIMEOUT_MS);
 	ok = ok && ledgerd_loads(o, &p, f);
-	ok = ledgerd_stop(&p) && ok;
-	close(p.log_fd);
+	ok = bench_ledgerd_stop(&p.run) && ok;
+	close(p.run.out_fd);
 	return ok && log_scan(p.data_dir, f);
 }
 
@@ -926,14 +488,14 @@ static bool raw_run(const options *o, const char *dir, size_t record_bytes, unsi
 	MDB_env *env = NULL;
 	MDB_dbi dbi;
 	uint8_t value[RECORD_BYTES_MAX];
-	histogram *h = calloc(1, sizeof *h);
+	bench_histogram *h = calloc(1, sizeof *h);
 	bool ok = h && raw_env_open(dir, &env, &dbi);
 	randombytes_buf(value, record_bytes);
 	*out = (raw_result){.records_per_commit = per_commit};
 	uint64_t seq = 0, records_max = RAW_DATA_BYTES_MAX / record_bytes;
-	int64_t start_ns = now_ns() + o->warmup_ns, end_ns = start_ns + o->measure_ns, last_ns = start_ns;
+	int64_t start_ns = bench_now_ns() + o->warmup_ns, end_ns = start_ns + o->measure_ns, last_ns = start_ns;
 	while (ok) {
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 		if (t0 < start_ns && seq >= records_max / 2) {
 			/* A fast disk: warm-up ends at half the data cap, so the window has the rest. */
 			start_ns = last_ns = t0;
@@ -946,9 +508,9 @@ static bool raw_run(const options *o, const char *dir, size_t record_bytes, unsi
 			fprintf(stderr, "bench-append: raw LMDB commit: %s\n", mdb_strerror(rc));
 			ok = false;
 		}
-		int64_t t1 = now_ns();
+		int64_t t1 = bench_now_ns();
 		if (ok && t0 >= start_ns) {
-			hist_add(h, t1 - t0);
+			bench_hist_add(h, t1 - t0);
 			out->commits++;
 			last_ns = t1;
 		}
@@ -956,8 +518,8 @@ static bool raw_run(const options *o, const char *dir, size_t record_bytes, unsi
 	out->records = out->commits * per_commit;
 	double seconds = (double)(last_ns - start_ns) / 1e9;
 	out->records_per_s = seconds > 0.0 ? (double)out->records / seconds : 0.0;
-	out->commit_p50_us = h ? hist_quantile_us(h, 0.50) : 0.0;
-	out->commit_p99_us = h ? hist_quantile_us(h, 0.99) : 0.0;
+	out->commit_p50_us = h ? bench_hist_quantile_us(h, 0.50) : 0.0;
+	out->commit_p99_us = h ? bench_hist_quantile_us(h, 0.99) : 0.0;
 	if (env)
 		mdb_env_close(env);
 	free(h);
@@ -966,24 +528,23 @@ static bool raw_run(const options *o, const char *dir, size_t record_bytes, unsi
 
 /* ----- phase 3: echo ----- */
 
-static bool bench_echo(const options *o, const char *work_dir, const ledgerd_figures *f, load_result out[LOADS])
+static bool measure_echo(const options *o, const char *work_dir, const ledgerd_figures *f, load_result out[LOADS])
 {
 	char ipc_dir[URL_BYTES_MAX], url[URL_BYTES_MAX];
-	bool fits =
-	    path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) && path_join(url, sizeof url, ipc_dir, "/echo.sock");
+	bool fits = bench_path_join(ipc_dir, sizeof ipc_dir, "ipc://", work_dir) &&
+	            bench_path_join(url, sizeof url, ipc_dir, "/echo.sock");
 	assert(fits); /* main() bounded work_dir by WORK_DIR_BYTES_MAX */
 	(void)fits;
-	echo_server *s = calloc(1, sizeof *s);
-	bool ok = s && echo_server_start(s, url);
-	load_setup setup = {.url = url, .request = f->request, .request_bytes = f->request_bytes};
+	bench_echo_server *s = bench_echo_server_start("bench-append", url, REQUEST_BYTES_MAX, ECHO_WORKERS);
+	bool ok = s != NULL;
+	bench_echo_setup setup = {
+	    .url = url, .request = f->request, .request_bytes = f->request_bytes, .timeout_ms = CALL_TIMEOUT_MS};
 	for (unsigned i = 0; ok && i < LOADS; i++) {
 		fprintf(stderr, "bench-append: echo, %u client(s)...\n", load_clients[i]);
-		run_load(&echo_load, &setup, load_clients[i], o, &out[i]);
-		ok = !out[i].failed;
+		run_load(&bench_echo_load, &setup, 0, load_clients[i], o, &out[i]);
+		ok = !out[i].run.failed;
 	}
-	if (s)
-		echo_server_stop(s);
-	free(s);
+	bench_echo_server_stop(s);
 	return ok;
 }
 
@@ -1006,51 +567,14 @@ typedef struct figures {
  * echo p50), to stay <= 2; ledgerd's 64-client rate over the echo's, to stay >= 0.5. */
 static void targets(figures *f)
 {
-	f->latency_bound_us = f->raw[0].commit_p50_us + f->echo[0].p50_us;
-	f->latency_ratio = f->ledgerd.loads[0].p50_us / f->latency_bound_us;
-	f->rate_ratio = f->ledgerd.loads[LOADS - 1].ops_per_s / f->echo[LOADS - 1].ops_per_s;
+	f->latency_bound_us = f->raw[0].commit_p50_us + f->echo[0].run.p50_us;
+	f->latency_ratio = f->ledgerd.loads[0].run.p50_us / f->latency_bound_us;
+	f->rate_ratio = f->ledgerd.loads[LOADS - 1].run.ops_per_s / f->echo[LOADS - 1].run.ops_per_s;
 }
 
 static double events_per_commit(const load_result *r)
 {
 	return r->commits ? (double)r->events / (double)r->commits : 0.0;
-}
-
-/* The 1-minute load average before the run: other work on the machine skews every figure. */
-static double load_average(void)
-{
-	double load = bench_load_average();
-	return load;
-}
-
-/* Busy and stolen CPU time of the whole machine so far (/proc/stat), in ns. */
-typedef struct machine_cpu {
-	int64_t busy_ns, steal_ns, wall_ns;
-} machine_cpu;
-
-static bool machine_cpu_read(machine_cpu *m)
-{
-	bench_cpu_ticks t;
-	if (!bench_cpu_ticks_read(&t))
-		return false;
-	int64_t tick_ns = 1000000000 / sysconf(_SC_CLK_TCK);
-	m->busy_ns = (int64_t)(t.user + t.nice + t.system + t.irq + t.softirq) * tick_ns;
-	m->steal_ns = (int64_t)t.steal * tick_ns;
-	m->wall_ns = now_ns();
-	return true;
-}
-
-/* CPU time of this process and of its waited-for children (ledgerd). */
-static int64_t own_cpu_ns(void)
-{
-	struct rusage self, children;
-	getrusage(RUSAGE_SELF, &self);
-	getrusage(RUSAGE_CHILDREN, &children);
-	int64_t us = 0;
-	const struct timeval *tv[4] = {&self.ru_utime, &self.ru_stime, &children.ru_utime, &children.ru_stime};
-	for (size_t i = 0; i < 4; i++)
-		us += (int64_t)tv[i]->tv_sec * 1000000 + tv[i]->tv_usec;
-	return us * 1000;
 }
 
 static void print_tables(const figures *f)
@@ -1059,8 +583,8 @@ static void print_tables(const figures *f)
 	printf("  clients   commands/s    p50 µs    p99 µs | events/commit   CPU µs/command: ledgerd  clients\n");
 	for (unsigned i = 0; i < LOADS; i++) {
 		const load_result *r = &f->ledgerd.loads[i];
-		printf("  %7u %12.0f %9.1f %9.1f | %13.1f %25.0f %8.0f\n", r->clients, r->ops_per_s, r->p50_us,
-		       r->p99_us, events_per_commit(r), r->server_cpu_us, r->client_cpu_us);
+		printf("  %7u %12.0f %9.1f %9.1f | %13.1f %25.0f %8.0f\n", r->run.clients, r->run.ops_per_s,
+		       r->run.p50_us, r->run.p99_us, events_per_commit(r), r->server_cpu_us, r->client_cpu_us);
 	}
 	printf("\nraw LMDB: MDB_APPEND of %zu-byte records, durable commits\n", f->record_bytes);
 	printf("  records/commit    records/s   commit p50 µs   commit p99 µs\n");
@@ -1072,8 +596,8 @@ static void print_tables(const figures *f)
 	printf("\nbare nng req/rep echo of %zu-byte requests over ipc://\n", f->ledgerd.request_bytes);
 	printf("  clients   requests/s    p50 µs    p99 µs | CPU µs/request: server + clients\n");
 	for (unsigned i = 0; i < LOADS; i++)
-		printf("  %7u %12.0f %9.1f %9.1f | %32.0f\n", f->echo[i].clients, f->echo[i].ops_per_s,
-		       f->echo[i].p50_us, f->echo[i].p99_us, f->echo[i].client_cpu_us);
+		printf("  %7u %12.0f %9.1f %9.1f | %32.0f\n", f->echo[i].run.clients, f->echo[i].run.ops_per_s,
+		       f->echo[i].run.p50_us, f->echo[i].run.p99_us, f->echo[i].client_cpu_us);
 }
 
 static void print_text(const options *o, const figures *f)
@@ -1089,11 +613,11 @@ static void print_text(const options *o, const figures *f)
 	printf("\ntargets (information, not assertions)\n");
 	printf("  1 client latency within 2x of (raw 1-record commit + echo round trip):\n"
 	       "    ledgerd p50 %.1f µs / (%.1f + %.1f) µs = %.2fx   [target <= %.1fx: %s]\n",
-	       f->ledgerd.loads[0].p50_us, f->raw[0].commit_p50_us, f->echo[0].p50_us, f->latency_ratio,
+	       f->ledgerd.loads[0].run.p50_us, f->raw[0].commit_p50_us, f->echo[0].run.p50_us, f->latency_ratio,
 	       TARGET_LATENCY_RATIO_MAX, f->latency_ratio <= TARGET_LATENCY_RATIO_MAX ? "met" : "not met");
 	printf("  64 clients at >= 50%% of the bare echo request rate:\n"
 	       "    ledgerd %.0f/s / echo %.0f/s = %.0f%%   [target >= %.0f%%: %s]\n",
-	       f->ledgerd.loads[LOADS - 1].ops_per_s, f->echo[LOADS - 1].ops_per_s, 100.0 * f->rate_ratio,
+	       f->ledgerd.loads[LOADS - 1].run.ops_per_s, f->echo[LOADS - 1].run.ops_per_s, 100.0 * f->rate_ratio,
 	       100.0 * TARGET_RATE_RATIO_MIN, f->rate_ratio >= TARGET_RATE_RATIO_MIN ? "met" : "not met");
 }
 
@@ -1104,7 +628,7 @@ static void print_load_json(const char *name, const load_result *r, unsigned n, 
 	for (unsigned i = 0; i < n; i++) {
 		printf("    {\"clients\": %u, \"per_s\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"count\": %" PRIu64
 		       ", \"%s\": %.1f",
-		       r[i].clients, r[i].ops_per_s, r[i].p50_us, r[i].p99_us, r[i].ops,
+		       r[i].run.clients, r[i].run.ops_per_s, r[i].run.p50_us, r[i].run.p99_us, r[i].run.ops,
 		       ledgerd ? "client_cpu_us" : "cpu_us", r[i].client_cpu_us);
 		if (ledgerd)
 			printf(", \"ledgerd_cpu_us\": %.1f, \"events\": %" PRIu64 ", \"commits\": %" PRIu64,
@@ -1162,80 +686,28 @@ static const char usage[] =
     "\n"
     "exit status: 0 ran, 1 a run failed (the message names it), 2 usage error\n";
 
-static bool parse_seconds(const char *s, int64_t *ns)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0.0 && v <= MEASURE_S_MAX))
-		return false;
-	*ns = (int64_t)(v * 1e9);
-	return true;
-}
-
-/* The ledgerd beside this program: /proc/self/exe's directory, else argv[0]'s. */
-static void default_ledgerd(const char *argv0, char out[PATH_MAX])
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0)
-		self[n] = '\0';
-	else
-		snprintf(self, sizeof self, "%s", argv0);
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	if (!path_join(out, PATH_MAX, slash ? self : ".", "/ledgerd"))
-		out[0] = '\0'; /* reported as "no ledgerd" */
-}
-
 static int parse_options(int argc, char **argv, options *o)
 {
-	const char *tmp = getenv("TMPDIR");
-	*o =
-	    (options){.warmup_ns = (int64_t)(WARMUP_S_DEFAULT * 1e9), .measure_ns = (int64_t)(MEASURE_S_DEFAULT * 1e9)};
-	snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", tmp && tmp[0] ? tmp : "/tmp");
-	default_ledgerd(argv[0], o->ledgerd);
-	static const struct option longs[] = {
-	    {"quick", no_argument, NULL, 'q'},
-	    {"seconds", required_argument, NULL, 's'},
-	    {"warmup", required_argument, NULL, 'w'},
-	    {"ledgerd", required_argument, NULL, 'l'},
-	    {"tmp", required_argument, NULL, 't'},
-	    {"keep", no_argument, NULL, 'k'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	*o = (options){.json = false};
+	bench_tmp_parent(o->tmp_parent);
+	bench_beside_self(argv[0], "/ledgerd", o->ledgerd); /* else empty: reported as "no ledgerd" */
+	const bench_option table[] = {
+	    bench_flag("quick", &o->quick),
+	    bench_seconds("seconds", &o->measure_ns, MEASURE_S_MAX, true, &o->seconds_given),
+	    bench_seconds("warmup", &o->warmup_ns, MEASURE_S_MAX, false, &o->warmup_given),
+	    bench_text("ledgerd", o->ledgerd, sizeof o->ledgerd, NULL),
+	    bench_text("tmp", o->tmp_parent, sizeof o->tmp_parent, NULL),
+	    bench_flag("keep", &o->keep),
+	    bench_flag("json", &o->json),
 	};
-	int c;
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'q':
-			o->measure_ns = (int64_t)(MEASURE_S_QUICK * 1e9);
-			o->warmup_ns = (int64_t)(WARMUP_S_QUICK * 1e9);
-			break;
-		case 's':
-			if (!parse_seconds(optarg, &o->measure_ns) || o->measure_ns == 0)
-				return fprintf(stderr, "bench-append: --seconds %s: a number of seconds, 0 to 600\n",
-				               optarg),
-				       2;
-			break;
-		case 'w':
-			if (!parse_seconds(optarg, &o->warmup_ns))
-				return fprintf(stderr, "bench-append: --warmup %s: a number of seconds, 0 to 600\n",
-				               optarg),
-				       2;
-			break;
-		case 'l': snprintf(o->ledgerd, sizeof o->ledgerd, "%s", optarg); break;
-		case 't': snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", optarg); break;
-		case 'k': o->keep = true; break;
-		case 'j': o->json = true; break;
-		case 'h': fputs(usage, stdout); exit(0);
-		default: return fprintf(stderr, "(see bench-append --help)\n"), 2;
-		}
-	}
-	if (optind != argc)
-		return fprintf(stderr, "bench-append: unexpected argument %s\n", argv[optind]), 2;
+	int rc = bench_parse_options("bench-append", usage, argc, argv, table, sizeof table / sizeof table[0]);
+	if (rc != 0)
+		return rc;
+	/* --seconds and --warmup win over --quick's lengths. */
+	if (!o->seconds_given)
+		o->measure_ns = (int64_t)((o->quick ? MEASURE_S_QUICK : MEASURE_S_DEFAULT) * 1e9);
+	if (!o->warmup_given)
+		o->warmup_ns = (int64_t)((o->quick ? WARMUP_S_QUICK : WARMUP_S_DEFAULT) * 1e9);
 	if (access(o->ledgerd, X_OK) != 0)
 		return fprintf(stderr, "bench-append: no ledgerd at %s (build it, or name it with --ledgerd)\n",
 		               o->ledgerd),
@@ -1243,32 +715,11 @@ static int parse_options(int argc, char **argv, options *o)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	if (remove(path) != 0)
-		fprintf(stderr, "bench-append: cannot remove %s: %s\n", path, strerror(errno));
-	return 0;
-}
-
 /* ----- main ----- */
-
-/* Fills f's account of what else used the machine between before and now. */
-static void machine_account(const machine_cpu *before, int64_t own_before_ns, figures *f)
-{
-	machine_cpu after;
-	f->others_cpu_s = f->steal_s = -1.0;
-	if (before->wall_ns == 0 || !machine_cpu_read(&after))
-		return;
-	f->wall_s = (double)(after.wall_ns - before->wall_ns) / 1e9;
-	int64_t own_ns = own_cpu_ns() - own_before_ns;
-	f->others_cpu_s = (double)(after.busy_ns - before->busy_ns - own_ns) / 1e9;
-	f->steal_s = (double)(after.steal_ns - before->steal_ns) / 1e9;
-}
 
 static bool run_phases(const options *o, const char *work_dir, figures *f)
 {
-	if (!bench_ledgerd(o, work_dir, &f->ledgerd))
+	if (!measure_ledgerd(o, work_dir, &f->ledgerd))
 		return false;
 	/* The mean stored size of the grants just written: the raw runs append records of it. */
 	f->record_bytes =
@@ -1276,25 +727,27 @@ static bool run_phases(const options *o, const char *work_dir, figures *f)
 	for (unsigned i = 0; i < RAW_MODES; i++) {
 		char dir[PATH_MAX], name[32];
 		snprintf(name, sizeof name, "/raw-%u", raw_records_per_commit[i]);
-		bool fits = path_join(dir, sizeof dir, work_dir, name);
+		bool fits = bench_path_join(dir, sizeof dir, work_dir, name);
 		assert(fits); /* main() bounded work_dir by WORK_DIR_BYTES_MAX */
 		(void)fits;
 		fprintf(stderr, "bench-append: raw LMDB, %u record(s) per commit...\n", raw_records_per_commit[i]);
 		if (!raw_run(o, dir, f->record_bytes, raw_records_per_commit[i], &f->raw[i]))
 			return false;
 	}
-	return bench_echo(o, work_dir, &f->ledgerd, f->echo);
+	return measure_echo(o, work_dir, &f->ledgerd, f->echo);
 }
 
 static bool run_all(const options *o, const char *work_dir, figures *f)
 {
-	f->load_before = load_average();
-	machine_cpu before = {0, 0, 0};
-	machine_cpu_read(&before);
-	int64_t own_before_ns = own_cpu_ns();
+	f->load_before = bench_load_average(); /* other work on the machine skews every figure */
+	bench_machine_sample before;
+	bench_machine_sample_take(&before);
 	if (!run_phases(o, work_dir, f))
 		return false;
-	machine_account(&before, own_before_ns, f);
+	bench_machine_use use = bench_machine_use_since(&before);
+	f->wall_s = use.wall_s;
+	f->others_cpu_s = use.known ? use.others_cpu_s : -1.0;
+	f->steal_s = use.known ? use.steal_s : -1.0;
 	targets(f);
 	return true;
 }
@@ -1305,13 +758,10 @@ int main(int argc, char **argv)
 	int rc = parse_options(argc, argv, &o);
 	if (rc != 0)
 		return rc;
-	if (sodium_init() < 0) {
-		fprintf(stderr, "bench-append: libsodium failed to initialise\n");
+	if (!bench_process_init("bench-append"))
 		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
 	char work_dir[WORK_DIR_BYTES_MAX + 1];
-	if (!path_join(work_dir, sizeof work_dir, o.tmp_parent, "/bench-append-XXXXXX")) {
+	if (!bench_path_join(work_dir, sizeof work_dir, o.tmp_parent, "/bench-append-XXXXXX")) {
 		fprintf(stderr, "bench-append: --tmp %s: at most %u bytes, so that socket paths fit under it\n",
 		        o.tmp_parent, WORK_DIR_BYTES_MAX - 20u);
 		return 2;
@@ -1330,7 +780,7 @@ int main(int argc, char **argv)
 	if (o.keep || !ok) /* a failed run keeps its data and ledgerd.log for the post-mortem */
 		fprintf(stderr, "bench-append: data kept in %s\n", work_dir);
 	else
-		nftw(work_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		bench_remove_tree("bench-append", work_dir);
 	free(f);
 	return ok ? 0 : 1;
 }

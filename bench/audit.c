@@ -19,34 +19,23 @@
 #include "ledger.h"
 #include "tlog.h"
 
+#include "common.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define BATCH_RECORDS 10000
 #define PROOFS        20000
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double cpu_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)bench_self_cpu_ns() / 1e9;
 }
 
 typedef struct fill_job {
@@ -81,45 +70,11 @@ static double openssl_sha256_mb_s(size_t bytes)
 {
 	char size[24];
 	snprintf(size, sizeof size, "%zu", bytes);
-	int fds[2];
-	if (pipe(fds) != 0)
-		return 0;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		int null = open("/dev/null", O_WRONLY);
-		if (null >= 0)
-			dup2(null, STDERR_FILENO);
-		execlp("openssl", "openssl", "speed", "-seconds", "2", "-bytes", size, "sha256", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	FILE *p = pid > 0 ? fdopen(fds[0], "r") : NULL;
-	if (!p)
-		close(fds[0]);
-	double kb_s = 0;
-	char line[512];
-	while (p && fgets(line, sizeof line, p))
-		if (strncmp(line, "sha256", 6) == 0) {
-			char *last = strrchr(line, ' ');
-			/* "sha256   123456.78k": thousands of bytes per second */
-			kb_s = last ? strtod(last + 1, NULL) : 0;
-		}
-	if (p)
-		fclose(p);
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
+	char *argv[] = {"openssl", "speed", "-seconds", "2", "-bytes", size, "sha256", NULL};
+	char out[4096];
+	/* "sha256   123456.78k": thousands of bytes per second */
+	double kb_s = bench_run_capture(argv, out, sizeof out) == 0 ? bench_speed_figure(out, "sha256", 0) : 0;
 	return kb_s * 1000 / 1e6;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* A durable 1-record commit in a fresh raw LMDB environment: median seconds over `runs`. */
@@ -136,11 +91,11 @@ static double raw_commit_s(const char *dir, size_t bytes, int runs)
 		uint8_t key[8];
 		ledger_put_u64_be(key, (uint64_t)i + 1);
 		MDB_val k = {8, key}, v = {bytes, value};
-		double start = now_s();
+		double start = bench_now_s();
 		if (mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, NULL, 0, &dbi) ||
 		    mdb_put(txn, dbi, &k, &v, MDB_APPEND) || mdb_txn_commit(txn))
 			break;
-		t[i] = now_s() - start;
+		t[i] = bench_now_s() - start;
 	}
 	mdb_env_close(env);
 	double median = 0;
@@ -198,7 +153,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* 1. Fill. */
-	double start = now_s();
+	double start = bench_now_s();
 	for (uint64_t done = 0; done < events;) {
 		fill_job j = {.job = {fill_apply, fill_done, NULL},
 		              .count = events - done < BATCH_RECORDS ? events - done : BATCH_RECORDS,
@@ -210,7 +165,7 @@ int main(int argc, char **argv)
 		}
 		done += j.count;
 	}
-	double fill = now_s() - start;
+	double fill = bench_now_s() - start;
 	size_t record = LEDGER_RECORD_HEADER_BYTES + event_bytes;
 	size_t hashed = strlen(LEDGER_HASH_TAG) + 8 + LEDGER_HASH_BYTES + event_bytes;
 	printf("bench-audit: %llu events of %zu bytes (records of %zu bytes, %zu hashed each)\n",
@@ -222,12 +177,12 @@ int main(int argc, char **argv)
 	MDB_txn *txn;
 	ledger_verify_result r;
 	ledger_read_begin(l, &txn);
-	start = now_s();
+	start = bench_now_s();
 	ledger_err err = ledger_verify(l, txn, &r);
-	double chain = now_s() - start;
-	start = now_s();
+	double chain = bench_now_s() - start;
+	start = bench_now_s();
 	ledger_err tree_err = ledger_tree_verify(l, txn, &r);
-	double tree = now_s() - start;
+	double tree = bench_now_s() - start;
 	double limit = openssl_sha256_mb_s(hashed);
 	double chain_mb = (double)events * (double)hashed / chain / 1e6;
 	printf("  verify, the chain: %.2f s, %.0f events/s, %.1f MB/s hashed (%s)\n", chain, (double)events / chain,
@@ -252,14 +207,14 @@ int main(int argc, char **argv)
 		tlog_proof p;
 		ledger_record rec;
 		uint8_t leaf[TLOG_HASH_BYTES];
-		double a = now_s();
+		double a = bench_now_s();
 		bad += ledger_tree_prove_inclusion(l, txn, seq, size, &p) != LEDGER_OK;
-		double b = now_s();
+		double b = bench_now_s();
 		bad += ledger_get(l, txn, seq, &rec) != LEDGER_OK;
 		tlog_leaf_hash(rec.hash, LEDGER_HASH_BYTES, leaf);
-		double c = now_s();
+		double c = bench_now_s();
 		bad += tlog_verify_inclusion(leaf, seq - 1, size, &p, root) != TLOG_OK;
-		ver += now_s() - c;
+		ver += bench_now_s() - c;
 		gen += b - a;
 	}
 	ledger_read_end(l, txn);
@@ -304,7 +259,6 @@ int main(int argc, char **argv)
 		       " more, a 64-event batch %.1f %% (target < 10 %%)\n",
 		       commit * 1e6, 100 * (per_leaf + per_sign) / commit, 100 * (64 * per_leaf + per_sign) / commit);
 	ledger_close(l);
-	if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "bench-audit: could not remove %s\n", dir);
+	bench_remove_tree("bench-audit", dir);
 	return err || tree_err || bad ? 1 : 0;
 }

@@ -43,17 +43,13 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <ftw.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,13 +77,6 @@ typedef struct options {
 	char bin_dir[PATH_MAX]; /* where bench-rights and ledger-audit are */
 	bool data_given, keep, quick, skip_old;
 } options;
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* The clocks proj_replay times its phases with (it reads none itself). */
 static double clock_seconds(clockid_t id)
@@ -124,7 +113,7 @@ static double raw_iterate(ledger *l, MDB_dbi events, uint64_t *count, uint64_t *
 	}
 	uint64_t n = 0, total = 0, sum = 0;
 	MDB_val k, v;
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const uint8_t *p = v.mv_data;
 		size_t i = 0;
@@ -138,7 +127,7 @@ static double raw_iterate(ledger *l, MDB_dbi events, uint64_t *count, uint64_t *
 		total += v.mv_size;
 		n++;
 	}
-	double seconds = (double)(now_ns() - t0) / 1e9;
+	double seconds = (double)(bench_now_ns() - t0) / 1e9;
 	mdb_cursor_close(cur);
 	ledger_read_end(l, txn);
 	if (rc != MDB_NOTFOUND) {
@@ -165,7 +154,7 @@ static double decode_only(ledger *l, uint64_t *count)
 	ledger_record rec;
 	ledger_err err;
 	uint64_t n = 0, unknown = 0;
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	while ((err = ledger_iter_next(it, &rec)) == LEDGER_OK) {
 		Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
 		if (!ev) {
@@ -176,7 +165,7 @@ static double decode_only(ledger *l, uint64_t *count)
 		ledger__events__event__free_unpacked(ev, NULL);
 		n++;
 	}
-	double seconds = (double)(now_ns() - t0) / 1e9;
+	double seconds = (double)(bench_now_ns() - t0) / 1e9;
 	ledger_iter_close(it);
 	ledger_read_end(l, txn);
 	if (err != LEDGER_END || unknown) {
@@ -194,9 +183,9 @@ static double verify(ledger *l, uint64_t *count)
 	if (ledger_read_begin(l, &txn))
 		return -1.0;
 	ledger_verify_result r;
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	ledger_err err = ledger_verify(l, txn, &r);
-	double seconds = (double)(now_ns() - t0) / 1e9;
+	double seconds = (double)(bench_now_ns() - t0) / 1e9;
 	ledger_read_end(l, txn);
 	if (err) {
 		fprintf(stderr, "bench-replay: verify: %s (seq %llu: %s)\n", ledger_strerror(err),
@@ -256,21 +245,6 @@ static void replay_done(ledger_job *job, ledger_err err)
 		j->events += j->batch_events; /* counted once the batch is durable */
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	if (remove(path) != 0)
-		fprintf(stderr, "bench-replay: cannot remove %s: %s\n", path, strerror(errno));
-	return 0;
-}
-
-/* Bytes this process has caused to be written to storage so far (/proc/self/io
- * write_bytes); 0 when unknown. What a copy-on-write store pays for each commit shows here. */
-static uint64_t written_bytes(void)
-{
-	return bench_self_write_bytes();
-}
-
 /* A fresh scratch store under tmp_parent, and its projections; dir receives its path. */
 static ledger_err scratch_open(const options *o, const ledger_options *so, char dir[PATH_MAX], ledger **l, proj **p)
 {
@@ -295,7 +269,7 @@ static void scratch_close(const char *dir, ledger *l, proj *p)
 		proj_close(p);
 	ledger_close(l);
 	if (dir[0])
-		nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+		bench_remove_tree("bench-replay", dir);
 }
 
 /* The old replay: proj_apply of every event into the scratch store, committing every
@@ -309,8 +283,8 @@ static double replay_old(const options *o, ledger *live, uint64_t events_per_com
 	MDB_txn *live_txn = NULL;
 	ledger_options so = {.map_bytes_initial =
 	                         events_per_commit == UINT64_MAX ? SCRATCH_MAP_BYTES_ONE_TXN : SCRATCH_MAP_BYTES};
-	uint64_t written0 = written_bytes();
-	int64_t t0 = now_ns();
+	uint64_t written0 = bench_self_write_bytes();
+	int64_t t0 = bench_now_ns();
 	ledger_err err = scratch_open(o, &so, dir, &scratch, &p);
 	if (!err)
 		err = ledger_read_begin(live, &live_txn);
@@ -326,8 +300,8 @@ static double replay_old(const options *o, ledger *live, uint64_t events_per_com
 			err = j.result;
 		j.from = j.next;
 	}
-	double seconds = (double)(now_ns() - t0) / 1e9;
-	*written = written_bytes() - written0;
+	double seconds = (double)(bench_now_ns() - t0) / 1e9;
+	*written = bench_self_write_bytes() - written0;
 	if (live_txn)
 		ledger_read_end(live, live_txn);
 	scratch_close(dir, scratch, p);
@@ -350,15 +324,15 @@ static double replay_new(const options *o, ledger *live, const proj_replay_optio
 	proj *p;
 	MDB_txn *live_txn = NULL;
 	ledger_options so = {.map_bytes_initial = SCRATCH_MAP_BYTES, .scratch = true};
-	uint64_t written0 = written_bytes();
-	int64_t t0 = now_ns();
+	uint64_t written0 = bench_self_write_bytes();
+	int64_t t0 = bench_now_ns();
 	ledger_err err = scratch_open(o, &so, dir, &scratch, &p);
 	if (!err)
 		err = ledger_read_begin(live, &live_txn);
 	if (!err)
 		err = proj_replay(p, live, live_txn, ro, stats);
-	double seconds = (double)(now_ns() - t0) / 1e9;
-	*written = written_bytes() - written0;
+	double seconds = (double)(bench_now_ns() - t0) / 1e9;
+	*written = bench_self_write_bytes() - written0;
 	if (live_txn)
 		ledger_read_end(live, live_txn);
 	scratch_close(dir, scratch, p);
@@ -372,33 +346,16 @@ static double replay_new(const options *o, ledger *live, const proj_replay_optio
 
 /* ----- subprocesses ----- */
 
-static int wait_exit(pid_t pid)
-{
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* Runs argv (argv[0] a path) with its stdout into our stderr; returns its wall time in s, or
  * a negative value if it did not exit 0. */
 static double run_timed(char *const argv[])
 {
-	int64_t t0 = now_ns();
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0) {
-		fprintf(stderr, "bench-replay: fork: %s\n", strerror(errno));
+	int64_t t0 = bench_now_ns();
+	pid_t pid = bench_spawn("bench-replay", argv, STDERR_FILENO, -1);
+	if (pid < 0)
 		return -1.0;
-	}
-	int code = wait_exit(pid);
-	double seconds = (double)(now_ns() - t0) / 1e9;
+	int code = bench_wait_exit(pid);
+	double seconds = (double)(bench_now_ns() - t0) / 1e9;
 	if (code != 0) {
 		fprintf(stderr, "bench-replay: %s %s exited with %d\n", argv[0], argv[1], code);
 		return -1.0;
@@ -461,13 +418,13 @@ static double open_timed(const char *dir, bool verify, uint64_t *written)
 	ledger *l;
 	proj *p = NULL;
 	ledger_options lo = {.allow_broken_chain = !verify};
-	uint64_t written0 = written_bytes();
-	int64_t t0 = now_ns();
+	uint64_t written0 = bench_self_write_bytes();
+	int64_t t0 = bench_now_ns();
 	ledger_err err = ledger_open(dir, &lo, &l);
 	if (!err)
 		err = proj_open(l, 1, &p);
-	double seconds = (double)(now_ns() - t0) / 1e9;
-	*written = written_bytes() - written0;
+	double seconds = (double)(bench_now_ns() - t0) / 1e9;
+	*written = bench_self_write_bytes() - written0;
 	if (p)
 		proj_close(p);
 	ledger_close(l);
@@ -495,40 +452,8 @@ static bool rebuild_and_start(const options *o, double *rebuild_s, uint64_t *reb
 		*rebuild_s = open_timed(dir, false, rebuild_written);
 	if (ok && *rebuild_s >= 0)
 		*start_s = open_timed(dir, true, &written);
-	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	bench_remove_tree("bench-replay", dir);
 	return ok && *rebuild_s >= 0 && *start_s >= 0;
-}
-
-/* ----- what else used the machine ----- */
-
-/*
- * The machine's busy CPU time (/proc/stat) less ours and our waited-for children's
- * (bench-rights, ledger-audit), and the time the hypervisor stole: the load average counts
- * processes of other containers that ps does not show, this does not miss them.
- */
-typedef struct machine_sample {
-	double busy_s, steal_s, own_s;
-	int64_t wall_ns;
-} machine_sample;
-
-static void machine_sample_take(machine_sample *m)
-{
-	bench_cpu_ticks t = {0};
-	if (!bench_cpu_ticks_read(&t))
-		t = (bench_cpu_ticks){0};
-	unsigned long long user = t.user, nice = t.nice, system = t.system, irq = t.irq, softirq = t.softirq,
-	                   steal = t.steal;
-	double tick = (double)sysconf(_SC_CLK_TCK);
-	m->busy_s = (double)(user + nice + system + irq + softirq) / tick;
-	m->steal_s = (double)steal / tick;
-	struct rusage self, children;
-	getrusage(RUSAGE_SELF, &self);
-	getrusage(RUSAGE_CHILDREN, &children);
-	const struct timeval *tv[4] = {&self.ru_utime, &self.ru_stime, &children.ru_utime, &children.ru_stime};
-	m->own_s = 0.0;
-	for (size_t i = 0; i < 4; i++)
-		m->own_s += (double)tv[i]->tv_sec + (double)tv[i]->tv_usec / 1e6;
-	m->wall_ns = now_ns();
 }
 
 /* ----- the run ----- */
@@ -765,84 +690,24 @@ static const char usage[] =
     "bench-rights and ledger-audit are run from this program's directory.\n"
     "exit status: 0 ran, 1 a phase failed (the message names it), 2 usage error\n";
 
-static bool parse_count(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v == 0 || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static void own_dir(const char *argv0, char out[PATH_MAX])
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0)
-		self[n] = '\0';
-	else
-		snprintf(self, sizeof self, "%s", argv0);
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(out, PATH_MAX, "%s", slash ? self : ".");
-}
-
 static int parse_options(int argc, char **argv, options *o)
 {
-	const char *tmp = getenv("TMPDIR");
 	*o = (options){.rounds = ROUNDS_DEFAULT, .replay_rounds = REPLAY_ROUNDS_DEFAULT};
-	snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", tmp && tmp[0] ? tmp : "/tmp");
-	own_dir(argv[0], o->bin_dir);
-	static const struct option longs[] = {
-	    {"quick", no_argument, NULL, 'q'},
-	    {"events", required_argument, NULL, 'e'},
-	    {"rounds", required_argument, NULL, 'r'},
-	    {"tmp", required_argument, NULL, 't'},
-	    {"keep", no_argument, NULL, 'k'},
-	    {"data", required_argument, NULL, 'd'},
-	    {"replay-rounds", required_argument, NULL, 'R'},
-	    {"skip-old", no_argument, NULL, 'S'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	bench_tmp_parent(o->tmp_parent);
+	bench_beside_self(argv[0], "", o->bin_dir);
+	const bench_option table[] = {
+	    bench_flag("quick", &o->quick),
+	    bench_count64("events", &o->events, EVENTS_MAX),
+	    bench_count("rounds", &o->rounds, ROUNDS_MAX),
+	    bench_text("tmp", o->tmp_parent, sizeof o->tmp_parent, NULL),
+	    bench_flag("keep", &o->keep),
+	    bench_text("data", o->data_dir, sizeof o->data_dir, &o->data_given),
+	    bench_count("replay-rounds", &o->replay_rounds, ROUNDS_MAX),
+	    bench_flag("skip-old", &o->skip_old),
 	};
-	int c;
-	unsigned long long v;
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'q': o->quick = true; break;
-		case 'e':
-			if (!parse_count(optarg, EVENTS_MAX, &v))
-				return fprintf(stderr, "bench-replay: --events %s: 1 to %u\n", optarg, EVENTS_MAX), 2;
-			o->events = v;
-			break;
-		case 'r':
-			if (!parse_count(optarg, ROUNDS_MAX, &v))
-				return fprintf(stderr, "bench-replay: --rounds %s: 1 to %u\n", optarg, ROUNDS_MAX), 2;
-			o->rounds = (unsigned)v;
-			break;
-		case 'R':
-			if (!parse_count(optarg, ROUNDS_MAX, &v))
-				return fprintf(stderr, "bench-replay: --replay-rounds %s: 1 to %u\n", optarg,
-				               ROUNDS_MAX),
-				       2;
-			o->replay_rounds = (unsigned)v;
-			break;
-		case 't': snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", optarg); break;
-		case 'k': o->keep = true; break;
-		case 'S': o->skip_old = true; break;
-		case 'd':
-			o->data_given = true;
-			snprintf(o->data_dir, sizeof o->data_dir, "%s", optarg);
-			break;
-		case 'h': fputs(usage, stdout); exit(0);
-		default: return fprintf(stderr, "(see bench-replay --help)\n"), 2;
-		}
-	}
-	if (optind != argc)
-		return fprintf(stderr, "bench-replay: unexpected argument %s\n", argv[optind]), 2;
+	int rc = bench_parse_options("bench-replay", usage, argc, argv, table, sizeof table / sizeof table[0]);
+	if (rc != 0)
+		return rc;
 	if (!o->events)
 		o->events = o->quick ? EVENTS_QUICK : EVENTS_DEFAULT;
 	return 0;
@@ -878,19 +743,21 @@ int main(int argc, char **argv)
 		ok = build_log(&o, &f->build_s);
 	}
 	f->data_bytes = file_bytes(o.data_dir, "data.mdb");
-	machine_sample before, after;
-	machine_sample_take(&before);
+	/* What else used the machine meanwhile: other processes (our waited-for children,
+	 * bench-rights and ledger-audit, excluded), and the hypervisor. */
+	bench_machine_sample before;
+	bench_machine_sample_take(&before);
 	ok = ok && measure(&o, f);
-	machine_sample_take(&after);
-	f->measure_s = (double)(after.wall_ns - before.wall_ns) / 1e9;
-	f->others_cpu_s = after.busy_s - before.busy_s - (after.own_s - before.own_s);
-	f->steal_s = after.steal_s - before.steal_s;
+	bench_machine_use use = bench_machine_use_since(&before);
+	f->measure_s = use.wall_s;
+	f->others_cpu_s = use.others_cpu_s;
+	f->steal_s = use.steal_s;
 	if (ok)
 		print_figures(&o, f);
 	if (!o.data_given && o.keep)
 		fprintf(stderr, "bench-replay: log kept in %s\n", o.data_dir);
 	else if (!o.data_given)
-		nftw(o.data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		bench_remove_tree("bench-replay", o.data_dir);
 	free(f);
 	return ok ? 0 : 1;
 }

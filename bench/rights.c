@@ -36,29 +36,18 @@
 #include "common.h"
 
 #include <lmdb.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <sodium.h>
 
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <getopt.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,7 +89,6 @@
 #define RPC_LOADS 2u
 static const unsigned rpc_clients[RPC_LOADS] = {1u, 8u};
 #define RPC_CLIENTS_MAX   8u
-#define RPC_SAMPLES_MAX   (1u << 22) /* per thread: latencies kept for percentiles */
 #define MEASURE_S_DEFAULT 5.0
 #define WARMUP_S_DEFAULT  1.0
 #define MEASURE_S_QUICK   1.5
@@ -134,13 +122,6 @@ typedef struct options {
 	bool data_given, keep, build_only, quick;
 } options;
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int64_t wall_us(void)
 {
 	struct timespec ts;
@@ -156,6 +137,21 @@ static void *xcalloc(size_t n, size_t size)
 		exit(1);
 	}
 	return p;
+}
+
+/* items, with room for one more after count (the capacity doubles from 65536): exits when
+ * memory runs out, as xcalloc. */
+static void *list_room(void *items, size_t count, size_t *cap, size_t item_bytes)
+{
+	if (count < *cap)
+		return items;
+	*cap = *cap ? *cap * 2 : 65536;
+	items = realloc(items, *cap * item_bytes);
+	if (!items) {
+		fprintf(stderr, "bench-rights: out of memory\n");
+		exit(1);
+	}
+	return items;
 }
 
 /* splitmix64: a tiny deterministic generator; quality is ample for picking test data. */
@@ -271,14 +267,7 @@ static void population_free(population *pop)
 
 static void holdings_add(population *pop, uint32_t firm, uint32_t collaborator, uint8_t rights)
 {
-	if (pop->holdings_count == pop->holdings_cap) {
-		pop->holdings_cap = pop->holdings_cap ? pop->holdings_cap * 2 : 65536;
-		pop->holdings = realloc(pop->holdings, pop->holdings_cap * sizeof *pop->holdings);
-		if (!pop->holdings) {
-			fprintf(stderr, "bench-rights: out of memory\n");
-			exit(1);
-		}
-	}
+	pop->holdings = list_room(pop->holdings, pop->holdings_count, &pop->holdings_cap, sizeof *pop->holdings);
 	pop->holdings[pop->holdings_count++] = (holding){firm, collaborator, rights};
 }
 
@@ -305,6 +294,15 @@ typedef struct store {
 	MDB_dbi firms, accounts, delegations;
 } store;
 
+static void store_close(store *s)
+{
+	if (s->p)
+		proj_close(s->p);
+	if (s->l)
+		ledger_close(s->l);
+	memset(s, 0, sizeof *s);
+}
+
 static bool store_open(const char *dir, store *s)
 {
 	memset(s, 0, sizeof *s);
@@ -324,21 +322,9 @@ static bool store_open(const char *dir, store *s)
 		err = ledger_dbi_open(s->l, "delegations", 0, &s->delegations);
 	if (err) {
 		fprintf(stderr, "bench-rights: %s: %s: %s\n", dir, ledger_strerror(err), ledger_last_error());
-		if (s->p)
-			proj_close(s->p);
-		ledger_close(s->l);
-		return false;
+		store_close(s);
 	}
-	return true;
-}
-
-static void store_close(store *s)
-{
-	if (s->p)
-		proj_close(s->p);
-	if (s->l)
-		ledger_close(s->l);
-	memset(s, 0, sizeof *s);
+	return !err;
 }
 
 static uint64_t store_head(store *s)
@@ -447,14 +433,7 @@ typedef struct command_list {
 
 static void commands_add(command_list *list, command c, unsigned events)
 {
-	if (list->count == list->cap) {
-		list->cap = list->cap ? list->cap * 2 : 65536;
-		list->items = realloc(list->items, list->cap * sizeof *list->items);
-		if (!list->items) {
-			fprintf(stderr, "bench-rights: out of memory\n");
-			exit(1);
-		}
-	}
+	list->items = list_room(list->items, list->count, &list->cap, sizeof *list->items);
 	list->items[list->count++] = c;
 	list->events += events;
 }
@@ -491,22 +470,22 @@ static ledger_err command_run(batch_job *j, ledger_txn *t, const command *c, con
 			rights[n_rights++] = (Ledger__Events__Right)r;
 	char *collaborator = (char *)j->pop->collaborator_emails[c->collaborator];
 	char expires_on[11];
-	proj_actor actor = {"platform", true};
+	/* The platform adds accounts and firms; a firm's EC grants and revokes in it. */
+	bool by_ec = c->kind == COMMAND_GRANT || c->kind == COMMAND_REVOKE;
+	proj_actor actor = by_ec ? (proj_actor){j->pop->ec_emails[c->firm], false} : (proj_actor){"platform", true};
 	switch ((command_kind)c->kind) {
 	case COMMAND_ACCOUNT_EC:
 	case COMMAND_ACCOUNT_COLLABORATOR:
 		account.email = c->kind == COMMAND_ACCOUNT_EC ? (char *)j->pop->ec_emails[c->firm] : collaborator;
 		account.name = (char *)(c->kind == COMMAND_ACCOUNT_EC ? "Bench EC" : "Bench collaborator");
 		account.is_ec = c->kind == COMMAND_ACCOUNT_EC;
-		req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-		req.account_add = &account;
+		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_ACCOUNT_ADD, &account.base);
 		break;
 	case COMMAND_FIRM:
 		firm.firm_id = (char *)j->pop->firm_ids[c->firm];
 		firm.name = (char *)"Bench firm";
 		firm.ec_email = (char *)j->pop->ec_emails[c->firm];
-		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-		req.firm_add = &firm;
+		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_FIRM_ADD, &firm.base);
 		break;
 	case COMMAND_GRANT:
 		/* The Paris date expiry_days from the batch's time: always after today there. */
@@ -517,18 +496,14 @@ static ledger_err command_run(batch_job *j, ledger_txn *t, const command *c, con
 		grant.n_rights = n_rights;
 		grant.rights = rights;
 		grant.expires_on = expires_on;
-		req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-		req.delegation_grant = &grant;
-		actor = (proj_actor){j->pop->ec_emails[c->firm], false};
+		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_DELEGATION_GRANT, &grant.base);
 		break;
 	case COMMAND_REVOKE:
 		revoke.firm_id = (char *)j->pop->firm_ids[c->firm];
 		revoke.collaborator = collaborator;
 		revoke.n_rights = n_rights;
 		revoke.rights = rights;
-		req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
-		req.delegation_revoke = &revoke;
-		actor = (proj_actor){j->pop->ec_emails[c->firm], false};
+		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE, &revoke.base);
 		break;
 	}
 	return proj_execute(j->p, t, &actor, request_id, &req, reply, j->arena);
@@ -582,7 +557,7 @@ static void batch_done(ledger_job *job, ledger_err err)
 static bool commands_run(store *s, const population *pop, const command_list *list, const char *what)
 {
 	uint64_t head0 = store_head(s);
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	batch_job j = {.job = {batch_apply, batch_done, NULL}, .p = s->p, .pop = pop};
 	bool ok = true;
 	for (size_t done = 0; ok && done < list->count; done += j.count) {
@@ -604,7 +579,7 @@ static bool commands_run(store *s, const population *pop, const command_list *li
 	}
 	proj_arena_free(j.arena);
 	uint64_t events = store_head(s) - head0;
-	double seconds = (double)(now_ns() - t0) / 1e9;
+	double seconds = (double)(bench_now_ns() - t0) / 1e9;
 	if (ok && events != list->events) {
 		fprintf(stderr, "bench-rights: %s: %llu events written, %llu expected\n", what,
 		        (unsigned long long)events, (unsigned long long)list->events);
@@ -776,7 +751,7 @@ static bool local_mean(store *s, const check *checks, size_t n, int64_t at_us, l
 	if (ledger_read_begin(s->l, &txn))
 		return false;
 	char reason[256];
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	for (size_t i = 0; i < n; i++) {
 		proj_can_result r = proj_can(s->p, txn, checks[i].firm_id, checks[i].who, checks[i].action, at_us,
 		                             reason, sizeof reason);
@@ -784,7 +759,7 @@ static bool local_mean(store *s, const check *checks, size_t n, int64_t at_us, l
 		f->kinds[checks[i].kind].allowed += r == PROJ_CAN_ALLOWED;
 		f->errors += r == PROJ_CAN_ERROR || r == PROJ_CAN_NO_FIRM;
 	}
-	f->check_ns = (double)(now_ns() - t0) / (double)n;
+	f->check_ns = (double)(bench_now_ns() - t0) / (double)n;
 	ledger_read_end(s->l, txn);
 	return true;
 }
@@ -794,8 +769,8 @@ static double clock_pair_ns(void)
 {
 	samples s = {.cap_max = 100000};
 	for (int i = 0; i < 100000; i++) {
-		int64_t a = now_ns();
-		samples_add(&s, now_ns() - a);
+		int64_t a = bench_now_ns();
+		samples_add(&s, bench_now_ns() - a);
 	}
 	double ns = samples_quantile(&s, 0.5);
 	free(s.ns);
@@ -813,9 +788,9 @@ static bool local_percentiles(store *s, const check *checks, size_t n, int64_t a
 		return false;
 	char reason[256];
 	for (size_t i = 0; i < n; i++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 		proj_can(s->p, txn, checks[i].firm_id, checks[i].who, checks[i].action, at_us, reason, sizeof reason);
-		int64_t ns = now_ns() - t0;
+		int64_t ns = bench_now_ns() - t0;
 		samples_add(&all, ns);
 		samples_add(&kinds[checks[i].kind], ns);
 	}
@@ -836,7 +811,7 @@ static bool local_percentiles(store *s, const check *checks, size_t n, int64_t a
 static bool local_per_txn(store *s, const check *checks, size_t n, int64_t at_us, local_figures *f)
 {
 	char reason[256];
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	for (size_t i = 0; i < n; i++) {
 		MDB_txn *txn;
 		if (ledger_read_begin(s->l, &txn))
@@ -844,7 +819,7 @@ static bool local_per_txn(store *s, const check *checks, size_t n, int64_t at_us
 		proj_can(s->p, txn, checks[i].firm_id, checks[i].who, checks[i].action, at_us, reason, sizeof reason);
 		ledger_read_end(s->l, txn);
 	}
-	f->check_txn_ns = (double)(now_ns() - t0) / (double)n;
+	f->check_txn_ns = (double)(bench_now_ns() - t0) / (double)n;
 	f->txn_checks = n;
 	return true;
 }
@@ -858,7 +833,7 @@ static bool local_raw_gets(store *s, const population *pop, const check *checks,
 	if (ledger_read_begin(s->l, &txn))
 		return false;
 	uint64_t missing = 0, sum = 0;
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	for (size_t i = 0; i < n; i++) {
 		MDB_val k = {strlen(checks[i].firm_id), (void *)checks[i].firm_id}, v;
 		if (mdb_get(txn, s->firms, &k, &v) != 0)
@@ -866,9 +841,9 @@ static bool local_raw_gets(store *s, const population *pop, const check *checks,
 		else
 			sum += ((const uint8_t *)v.mv_data)[0]; /* touch the value, as a reader would */
 	}
-	f->get_firm_ns = (double)(now_ns() - t0) / (double)n;
+	f->get_firm_ns = (double)(bench_now_ns() - t0) / (double)n;
 	uint64_t rng = SEED ^ 0x676574ull;
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (size_t i = 0; i < n && pop->holdings_count; i++) {
 		const holding *h = &pop->holdings[rng_below(&rng, (uint32_t)pop->holdings_count)];
 		char key[64];
@@ -883,7 +858,7 @@ static bool local_raw_gets(store *s, const population *pop, const check *checks,
 		else
 			sum += ((const uint8_t *)v.mv_data)[0];
 	}
-	f->get_delegation_ns = pop->holdings_count ? (double)(now_ns() - t0) / (double)n : 0.0;
+	f->get_delegation_ns = pop->holdings_count ? (double)(bench_now_ns() - t0) / (double)n : 0.0;
 	ledger_read_end(s->l, txn);
 	if (missing)
 		fprintf(stderr, "bench-rights: %llu reference keys not found (checksum %llu)\n",
@@ -916,13 +891,13 @@ static bool local_token_verify(const char *data_dir, const char *token, local_fi
 	api_token_cache *cache = api_token_cache_new();
 	api_claims claims;
 	bool ok = cache != NULL;
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	for (unsigned i = 0; ok && i < TOKEN_VERIFIES; i++)
 		ok = api_token_verify(token, pk, (int64_t)time(NULL), &claims, &why);
-	int64_t t1 = now_ns();
+	int64_t t1 = bench_now_ns();
 	for (unsigned i = 0; ok && i < TOKEN_VERIFIES; i++)
 		ok = api_token_verify_cached(cache, token, pk, (int64_t)time(NULL), &claims, &why);
-	int64_t t2 = now_ns();
+	int64_t t2 = bench_now_ns();
 	api_token_cache_free(cache);
 	if (!ok) {
 		fprintf(stderr, "bench-rights: token: %s\n", cache ? why : "out of memory");
@@ -1013,376 +988,102 @@ static bool bench_local(const options *o, store *s, const population *pop, const
 
 /* ----- ledgerd as a child process ----- */
 
-static int wait_exit(pid_t pid)
+/* ledgerd's stdout goes to our stderr, so that ours carries only the figures. */
+static bench_ledgerd ledgerd_of(const options *o)
 {
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return (bench_ledgerd){"bench-rights", o->ledgerd, o->data_dir, STDERR_FILENO, NULL, 0};
 }
 
-/* Starts argv[0]; its stdout goes to our stderr, so that ours carries only the figures. */
-static pid_t spawn(char *const argv[])
+/* ----- the `can` load (bench_run_load: closed-loop client threads) ----- */
+
+/* The `can` query of one check, as a client sends it. */
+typedef struct can_request {
+	Ledger__Api__Request req;
+	Ledger__Api__Can can;
+} can_request;
+
+static void can_request_init(can_request *r, const check *c, const char *token)
 {
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0)
-		fprintf(stderr, "bench-rights: fork: %s\n", strerror(errno));
-	return pid;
+	*r = (can_request){LEDGER__API__REQUEST__INIT, LEDGER__API__CAN__INIT};
+	r->can.firm_id = (char *)c->firm_id;
+	r->can.actor = (char *)c->who;
+	r->can.action = (char *)proj_action_name(c->action);
+	r->req.token = (char *)token;
+	api_request_set_body(&r->req, LEDGER__API__REQUEST__BODY_CAN, &r->can.base);
 }
 
-static bool ledgerd_init(const options *o)
-{
-	char *argv[] = {(char *)o->ledgerd, "init", "--data", (char *)o->data_dir, NULL};
-	pid_t pid = spawn(argv);
-	if (pid > 0 && wait_exit(pid) == 0)
-		return true;
-	fprintf(stderr, "bench-rights: ledgerd init --data %s failed\n", o->data_dir);
-	return false;
-}
-
-typedef struct server_proc {
-	pid_t pid;
-	char url[URL_BYTES_MAX], pub_url[URL_BYTES_MAX];
-} server_proc;
-
-/* `ledgerd serve` on the store; waits for "ready" on the --ready-fd pipe. */
-static bool ledgerd_serve(const options *o, server_proc *p)
-{
-	snprintf(p->url, sizeof p->url, "ipc://%s/b.sock", o->data_dir);
-	snprintf(p->pub_url, sizeof p->pub_url, "ipc://%s/b-events.sock", o->data_dir);
-	int fds[2];
-	/* The read end is ours alone; the write end (flag cleared) is inherited by ledgerd. */
-	if (pipe2(fds, O_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, 0) != 0) {
-		fprintf(stderr, "bench-rights: pipe: %s\n", strerror(errno));
-		return false;
-	}
-	char ready_fd[16];
-	snprintf(ready_fd, sizeof ready_fd, "%d", fds[1]);
-	char *argv[] = {(char *)o->ledgerd, "serve",  "--data", (char *)o->data_dir,
-	                "--listen",         p->url,   "--pub",  p->pub_url,
-	                "--ready-fd",       ready_fd, NULL};
-	p->pid = spawn(argv);
-	close(fds[1]);
-	struct pollfd pfd = {fds[0], POLLIN, 0};
-	char buf[8] = {0};
-	bool ready = p->pid > 0 && poll(&pfd, 1, READY_TIMEOUT_MS) == 1 && read(fds[0], buf, sizeof buf - 1) > 0 &&
-	             strncmp(buf, "ready", 5) == 0;
-	close(fds[0]);
-	if (!ready)
-		fprintf(stderr, "bench-rights: ledgerd serve did not become ready (its messages are above)\n");
-	return ready;
-}
-
-/* SIGTERM (ledgerd drains, then exits 0) and wait. */
-static bool ledgerd_stop(server_proc *p)
-{
-	if (p->pid <= 0)
-		return true;
-	kill(p->pid, SIGTERM);
-	int code = wait_exit(p->pid);
-	p->pid = 0;
-	if (code != 0)
-		fprintf(stderr, "bench-rights: ledgerd exited with %d\n", code);
-	return code == 0;
-}
-
-/* User + system time of ledgerd from /proc (clock ticks: fine over seconds). -1 if unknown. */
-static int64_t child_cpu_ns(pid_t pid)
-{
-	return bench_process_cpu_ns(pid);
-}
-
-/* ----- closed-loop client threads: `can` and echo ----- */
-
-typedef struct window {
-	int64_t start_ns, end_ns;
-} window;
-
-typedef struct load_setup {
+typedef struct can_setup {
 	const char *url;
 	const char *token;
 	const check *checks;
 	size_t checks_count;
-	const uint8_t *echo_request; /* NULL: the `can` load */
-	size_t echo_request_bytes;
-} load_setup;
+} can_setup;
 
-typedef struct client_thread {
-	const load_setup *setup;
-	const window *w;
-	pthread_barrier_t *ready, *go;
-	pthread_t thread;
-	api_client *client; /* can */
+/* Each thread's own: its client, and the next of the checks it takes in turn. */
+typedef struct can_client {
+	api_client *client;
 	size_t next_check;
-	uint64_t ops, allowed;
-	int64_t last_done_ns;
-	samples lat;
-	unsigned index, clients;
-	nng_socket sock; /* echo */
-	bool failed;
-	char error[256];
-} client_thread;
+} can_client;
 
-static bool can_call(client_thread *t)
+static bool can_open(bench_client *c)
 {
-	const check *c = &t->setup->checks[t->next_check];
-	t->next_check = (t->next_check + t->clients) % t->setup->checks_count;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = (char *)c->firm_id;
-	q.actor = (char *)c->who;
-	q.action = (char *)proj_action_name(c->action);
-	req.token = (char *)t->setup->token;
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
+	const can_setup *setup = c->setup;
+	can_client *cc = c->state;
+	cc->next_check = c->index % setup->checks_count;
+	const char *why;
+	cc->client = api_client_open(setup->url, CALL_TIMEOUT_MS, &why);
+	if (!cc->client)
+		snprintf(c->error, sizeof c->error, "cannot dial %s: %s", setup->url, why);
+	return cc->client != NULL;
+}
+
+/* One `can`; the tally counts the allowed answers. */
+static bool can_call(bench_client *c)
+{
+	const can_setup *setup = c->setup;
+	can_client *cc = c->state;
+	const check *ch = &setup->checks[cc->next_check];
+	cc->next_check = (cc->next_check + c->clients) % setup->checks_count;
+	can_request cr;
+	can_request_init(&cr, ch, setup->token);
 	Ledger__Api__Reply *reply;
 	const char *why;
-	if (!api_client_call(t->client, &req, &reply, &why)) {
-		snprintf(t->error, sizeof t->error, "can: %s", why);
+	if (!api_client_call(cc->client, &cr.req, &reply, &why)) {
+		snprintf(c->error, sizeof c->error, "can: %s", why);
 		return false;
 	}
 	bool ok = !reply->error && reply->result_case == LEDGER__API__REPLY__RESULT_CAN;
 	if (!ok)
-		snprintf(t->error, sizeof t->error, "can refused: %s",
+		snprintf(c->error, sizeof c->error, "can refused: %s",
 		         reply->error ? reply->error->message : "not a can reply");
 	else
-		t->allowed += reply->can->allowed;
+		c->tally += reply->can->allowed;
 	ledger__api__reply__free_unpacked(reply, NULL);
 	return ok;
 }
 
-/* Dials like api_client_open, so both loads pay the same transport. */
-static bool echo_open(client_thread *t)
+static void can_close(bench_client *c)
 {
-	int rv = nng_req0_open(&t->sock);
-	if (rv == 0)
-		rv = nng_socket_set_ms(t->sock, NNG_OPT_RECVTIMEO, CALL_TIMEOUT_MS);
-	if (rv == 0)
-		rv = nng_socket_set_ms(t->sock, NNG_OPT_SENDTIMEO, CALL_TIMEOUT_MS);
-	if (rv == 0)
-		rv = nng_socket_set_ms(t->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	if (rv == 0)
-		rv = nng_dial(t->sock, t->setup->url, NULL, 0);
-	if (rv != 0) {
-		snprintf(t->error, sizeof t->error, "cannot dial %s: %s", t->setup->url, nng_strerror(rv));
-		nng_close(t->sock);
-	}
-	return rv == 0;
+	api_client_close(((can_client *)c->state)->client);
 }
 
-static bool echo_call(client_thread *t)
-{
-	nng_msg *msg;
-	size_t n = t->setup->echo_request_bytes;
-	int rv = nng_msg_alloc(&msg, n);
-	if (rv == 0) {
-		memcpy(nng_msg_body(msg), t->setup->echo_request, n);
-		if ((rv = nng_sendmsg(t->sock, msg, 0)) != 0)
-			nng_msg_free(msg);
-	}
-	if (rv == 0 && (rv = nng_recvmsg(t->sock, &msg, 0)) == 0) {
-		size_t got = nng_msg_len(msg);
-		nng_msg_free(msg);
-		if (got != n) {
-			snprintf(t->error, sizeof t->error, "echo: %zu bytes back for %zu sent", got, n);
-			return false;
-		}
-	}
-	if (rv != 0)
-		snprintf(t->error, sizeof t->error, "echo: %s", nng_strerror(rv));
-	return rv == 0;
-}
-
-static bool client_open(client_thread *t)
-{
-	if (t->setup->echo_request)
-		return echo_open(t);
-	const char *why;
-	t->client = api_client_open(t->setup->url, CALL_TIMEOUT_MS, &why);
-	if (!t->client)
-		snprintf(t->error, sizeof t->error, "cannot dial %s: %s", t->setup->url, why);
-	return t->client != NULL;
-}
-
-static void *client_main(void *arg)
-{
-	client_thread *t = arg;
-	bool opened = client_open(t);
-	t->failed = !opened;
-	pthread_barrier_wait(t->ready);
-	pthread_barrier_wait(t->go); /* the window is set between the two barriers */
-	while (opened && !t->failed) {
-		int64_t start = now_ns();
-		if (start >= t->w->end_ns)
-			break;
-		t->failed = !(t->setup->echo_request ? echo_call(t) : can_call(t));
-		int64_t done = now_ns();
-		if (!t->failed && start >= t->w->start_ns) {
-			samples_add(&t->lat, done - start);
-			t->ops++;
-			t->last_done_ns = done;
-		}
-	}
-	if (opened && t->setup->echo_request)
-		nng_close(t->sock);
-	else if (opened)
-		api_client_close(t->client);
-	return NULL;
-}
+static const bench_load_kind can_load = {sizeof(can_client), can_open, can_call, can_close};
 
 typedef struct load_result {
-	unsigned clients;
-	uint64_t ops, allowed;
-	double per_s, p50_us, p99_us;
-	double server_cpu_us; /* ledgerd's CPU per request, -1 unknown; echo: 0 */
-	bool failed;
+	bench_load_result run; /* run.tally: the allowed `can` answers */
+	double server_cpu_us;  /* ledgerd's CPU per request over the window, -1 unknown; echo: -1 */
 } load_result;
 
-static void load_summarise(client_thread *threads, unsigned clients, const window *w, load_result *out)
-{
-	samples all = {.cap_max = SIZE_MAX};
-	int64_t last_ns = w->start_ns;
-	for (unsigned i = 0; i < clients; i++) {
-		client_thread *t = &threads[i];
-		out->ops += t->ops;
-		out->allowed += t->allowed;
-		for (size_t k = 0; k < t->lat.count; k++)
-			samples_add(&all, t->lat.ns[k]);
-		free(t->lat.ns);
-		if (t->last_done_ns > last_ns)
-			last_ns = t->last_done_ns;
-		if (t->failed && !out->failed) {
-			out->failed = true;
-			fprintf(stderr, "bench-rights: client %u failed: %s\n", i, t->error);
-		}
-	}
-	double seconds = (double)(last_ns - w->start_ns) / 1e9;
-	out->per_s = seconds > 0.0 ? (double)out->ops / seconds : 0.0;
-	out->p50_us = samples_quantile(&all, 0.5) / 1e3;
-	out->p99_us = samples_quantile(&all, 0.99) / 1e3;
-	free(all.ns);
-}
-
-/* Runs `clients` threads against setup for warm-up + measure; server_pid 0: no server CPU. */
-static void run_load(const load_setup *setup, unsigned clients, pid_t server_pid, const options *o, load_result *out)
+/* Runs `clients` threads of kind against setup for warm-up + measure; server_pid 0: no server
+ * CPU. The server's CPU is that of the measured window only. */
+static void run_load(const bench_load_kind *kind, const void *setup, unsigned clients, pid_t server_pid,
+                     const options *o, load_result *out)
 {
 	assert(clients >= 1 && clients <= RPC_CLIENTS_MAX);
-	client_thread threads[RPC_CLIENTS_MAX];
-	pthread_barrier_t ready, go;
-	if (pthread_barrier_init(&ready, NULL, clients + 1u) != 0 ||
-	    pthread_barrier_init(&go, NULL, clients + 1u) != 0) {
-		fprintf(stderr, "bench-rights: cannot create the client barriers\n");
-		exit(1);
-	}
-	window w = {0, 0};
-	*out = (load_result){.clients = clients, .server_cpu_us = -1.0};
-	for (unsigned i = 0; i < clients; i++) {
-		threads[i] = (client_thread){.setup = setup,
-		                             .w = &w,
-		                             .ready = &ready,
-		                             .go = &go,
-		                             .index = i,
-		                             .clients = clients,
-		                             .next_check = i % setup->checks_count,
-		                             .lat = {.cap_max = RPC_SAMPLES_MAX}};
-		if (pthread_create(&threads[i].thread, NULL, client_main, &threads[i]) != 0) {
-			/* The barriers count on every thread: without one the run cannot go on. */
-			fprintf(stderr, "bench-rights: cannot start client thread %u\n", i);
-			exit(1);
-		}
-	}
-	pthread_barrier_wait(&ready);
-	w.start_ns = now_ns() + o->warmup_ns;
-	w.end_ns = w.start_ns + o->measure_ns;
-	pthread_barrier_wait(&go);
-	/* The server's CPU over the measured window only: sampled at its edges. */
-	struct timespec until = {(time_t)(o->warmup_ns / 1000000000), (long)(o->warmup_ns % 1000000000)};
-	nanosleep(&until, NULL);
-	int64_t cpu0 = child_cpu_ns(server_pid);
-	until = (struct timespec){(time_t)(o->measure_ns / 1000000000), (long)(o->measure_ns % 1000000000)};
-	nanosleep(&until, NULL);
-	int64_t cpu1 = child_cpu_ns(server_pid);
-	for (unsigned i = 0; i < clients; i++)
-		pthread_join(threads[i].thread, NULL);
-	pthread_barrier_destroy(&ready);
-	pthread_barrier_destroy(&go);
-	load_summarise(threads, clients, &w, out);
-	if (server_pid > 0 && cpu0 >= 0 && cpu1 >= 0 && out->ops)
-		out->server_cpu_us = (double)(cpu1 - cpu0) / 1e3 / (double)out->ops;
-}
-
-/* ----- the echo server: ledgerd's service loop (contexts + aio) with the handling taken out ----- */
-
-typedef struct echo_worker {
-	nng_ctx ctx;
-	nng_aio *aio;
-	bool sending;
-} echo_worker;
-
-typedef struct echo_server {
-	nng_socket sock;
-	echo_worker workers[ECHO_WORKERS];
-} echo_server;
-
-static void echo_worker_cb(void *arg)
-{
-	echo_worker *w = arg;
-	int rv = nng_aio_result(w->aio);
-	if (w->sending) {
-		if (rv != 0)
-			nng_msg_free(nng_aio_get_msg(w->aio));
-		w->sending = false;
-		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
-			nng_ctx_recv(w->ctx, w->aio);
-		return;
-	}
-	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-		return;
-	if (rv != 0) {
-		nng_ctx_recv(w->ctx, w->aio);
-		return;
-	}
-	w->sending = true; /* the request's message goes back as the reply */
-	nng_aio_set_msg(w->aio, nng_aio_get_msg(w->aio));
-	nng_ctx_send(w->ctx, w->aio);
-}
-
-static bool echo_server_start(echo_server *s, const char *url)
-{
-	int rv = nng_rep0_open(&s->sock);
-	if (rv == 0)
-		rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, REQUEST_BYTES_MAX);
-	for (unsigned i = 0; rv == 0 && i < ECHO_WORKERS; i++) {
-		echo_worker *w = &s->workers[i];
-		rv = nng_aio_alloc(&w->aio, echo_worker_cb, w);
-		if (rv == 0)
-			rv = nng_ctx_open(&w->ctx, s->sock);
-		if (rv == 0)
-			nng_ctx_recv(w->ctx, w->aio);
-	}
-	if (rv == 0)
-		rv = nng_listen(s->sock, url, NULL, 0);
-	if (rv != 0)
-		fprintf(stderr, "bench-rights: echo server on %s: %s\n", url, nng_strerror(rv));
-	return rv == 0;
-}
-
-static void echo_server_stop(echo_server *s)
-{
-	nng_close(s->sock); /* pending operations end with NNG_ECLOSED */
-	for (unsigned i = 0; i < ECHO_WORKERS; i++) {
-		if (s->workers[i].aio) {
-			nng_aio_stop(s->workers[i].aio);
-			nng_aio_free(s->workers[i].aio);
-		}
-	}
+	bench_load_plan plan = {"bench-rights", kind, setup, clients, o->warmup_ns, o->measure_ns, server_pid};
+	bench_run_load(&plan, &out->run);
+	/* -1 without a server: bench_run_load knows no CPU time of pid 0. */
+	out->server_cpu_us = bench_cpu_us_per_op(out->run.server_window_cpu_ns, out->run.ops, -1.0);
 }
 
 /* ----- RPC figures ----- */
@@ -1395,16 +1096,10 @@ typedef struct rpc_figures {
 /* A packed `can` request of the first check: the echo load sends bytes of the same size. */
 static size_t pack_can_request(const check *c, const char *token, uint8_t *out, size_t cap)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = (char *)c->firm_id;
-	q.actor = (char *)c->who;
-	q.action = (char *)proj_action_name(c->action);
-	req.token = (char *)token;
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
+	can_request cr;
+	can_request_init(&cr, c, token);
 	size_t n = 0;
-	uint8_t *wire = api_envelope_pack(&req, &n); /* what a client sends (docs/rpc.md#envelope) */
+	uint8_t *wire = api_envelope_pack(&cr.req, &n); /* what a client sends (docs/rpc.md#envelope) */
 	if (!wire || n > cap) {
 		free(wire);
 		return 0;
@@ -1424,80 +1119,41 @@ static bool bench_rpc(const options *o, const check *checks, const char *token, 
 	f->request_bytes = pack_can_request(&checks[0], token, request, sizeof request);
 	char echo_url[URL_BYTES_MAX];
 	snprintf(echo_url, sizeof echo_url, "ipc://%s/b-echo.sock", o->data_dir);
-	server_proc p = {0};
+	bench_ledgerd p = ledgerd_of(o);
+	char url[URL_BYTES_MAX], pub_url[URL_BYTES_MAX];
+	snprintf(url, sizeof url, "ipc://%s/b.sock", o->data_dir);
+	snprintf(pub_url, sizeof pub_url, "ipc://%s/b-events.sock", o->data_dir);
+	char *serve[] = {"--listen", url, "--pub", pub_url, NULL};
 	fprintf(stderr, "bench-rights: starting ledgerd serve (it verifies the chain first)...\n");
-	bool ok = f->request_bytes > 0 && ledgerd_serve(o, &p);
-	echo_server *echo = xcalloc(1, sizeof *echo);
-	bool echo_started = ok && echo_server_start(echo, echo_url);
-	ok = ok && echo_started;
-	load_setup can_setup = {.url = p.url, .token = token, .checks = checks, .checks_count = o->checks};
-	load_setup echo_setup = {.url = echo_url,
-	                         .checks = checks,
-	                         .checks_count = o->checks,
-	                         .echo_request = request,
-	                         .echo_request_bytes = f->request_bytes};
+	bool ok = f->request_bytes > 0 && bench_ledgerd_serve(&p, serve, READY_TIMEOUT_MS);
+	bench_echo_server *echo =
+	    ok ? bench_echo_server_start("bench-rights", echo_url, REQUEST_BYTES_MAX, ECHO_WORKERS) : NULL;
+	ok = ok && echo;
+	can_setup can = {.url = url, .token = token, .checks = checks, .checks_count = o->checks};
+	bench_echo_setup echo_setup = {
+	    .url = echo_url, .request = request, .request_bytes = f->request_bytes, .timeout_ms = CALL_TIMEOUT_MS};
 	for (unsigned i = 0; ok && i < RPC_LOADS; i++) {
 		fprintf(stderr, "bench-rights: %u client(s): can over RPC, then the bare echo...\n", rpc_clients[i]);
-		run_load(&can_setup, rpc_clients[i], p.pid, o, &f->can[i]);
-		ok = !f->can[i].failed && f->can[i].ops > 0;
+		run_load(&can_load, &can, rpc_clients[i], p.pid, o, &f->can[i]);
+		ok = !f->can[i].run.failed && f->can[i].run.ops > 0;
 		if (ok) {
-			run_load(&echo_setup, rpc_clients[i], 0, o, &f->echo[i]);
-			ok = !f->echo[i].failed && f->echo[i].ops > 0;
+			run_load(&bench_echo_load, &echo_setup, rpc_clients[i], 0, o, &f->echo[i]);
+			ok = !f->echo[i].run.failed && f->echo[i].run.ops > 0;
 		}
 	}
-	if (echo_started)
-		echo_server_stop(echo);
-	free(echo);
-	return ledgerd_stop(&p) && ok;
+	bench_echo_server_stop(echo);
+	return bench_ledgerd_stop(&p) && ok;
 }
 
 /* ----- report ----- */
 
-static double load_average(void)
+/* What else used the machine since before. ledgerd's CPU time counts as ours once it has been
+ * waited for: call this after that. */
+static void print_machine(const bench_machine_sample *before)
 {
-	double load = bench_load_average();
-	return load;
-}
-
-/*
- * What else used the machine meanwhile: its busy CPU time (/proc/stat) less ours and our
- * children's (ledgerd), and the time the hypervisor stole for other guests. The load average
- * counts processes of other containers that ps does not show here: this does not miss them.
- */
-typedef struct machine_sample {
-	double busy_s, steal_s, own_s;
-	int64_t wall_ns;
-} machine_sample;
-
-static void machine_sample_take(machine_sample *m)
-{
-	bench_cpu_ticks t = {0};
-	if (!bench_cpu_ticks_read(&t))
-		t = (bench_cpu_ticks){0};
-	unsigned long long user = t.user, nice = t.nice, system = t.system, irq = t.irq, softirq = t.softirq,
-	                   steal = t.steal;
-	double tick = (double)sysconf(_SC_CLK_TCK);
-	m->busy_s = (double)(user + nice + system + irq + softirq) / tick;
-	m->steal_s = (double)steal / tick;
-	struct rusage self, children;
-	getrusage(RUSAGE_SELF, &self);
-	getrusage(RUSAGE_CHILDREN, &children);
-	const struct timeval *tv[4] = {&self.ru_utime, &self.ru_stime, &children.ru_utime, &children.ru_stime};
-	m->own_s = 0.0;
-	for (size_t i = 0; i < 4; i++)
-		m->own_s += (double)tv[i]->tv_sec + (double)tv[i]->tv_usec / 1e6;
-	m->wall_ns = now_ns();
-}
-
-/* ledgerd's CPU time counts as ours once it has been waited for: call this after that. */
-static void print_machine(const machine_sample *before)
-{
-	machine_sample after;
-	machine_sample_take(&after);
-	double others = after.busy_s - before->busy_s - (after.own_s - before->own_s);
+	bench_machine_use use = bench_machine_use_since(before);
 	printf("  (%.0f s of %ld CPUs; meanwhile other processes used %.1f CPU-s and the hypervisor stole %.1f)\n",
-	       (double)(after.wall_ns - before->wall_ns) / 1e9, sysconf(_SC_NPROCESSORS_ONLN),
-	       others > 0 ? others : 0.0, after.steal_s - before->steal_s);
+	       use.wall_s, sysconf(_SC_NPROCESSORS_ONLN), use.others_cpu_s > 0 ? use.others_cpu_s : 0.0, use.steal_s);
 }
 
 static void print_local(const local_figures *f)
@@ -1532,19 +1188,20 @@ static void print_rpc(const rpc_figures *f)
 	printf("  clients   requests/s    p50 µs    p99 µs   allowed   ledgerd CPU µs/request\n");
 	for (unsigned i = 0; i < RPC_LOADS; i++) {
 		const load_result *r = &f->can[i];
-		printf("  %7u %12.0f %9.1f %9.1f %8.1f%% %12.1f\n", r->clients, r->per_s, r->p50_us, r->p99_us,
-		       r->ops ? 100.0 * (double)r->allowed / (double)r->ops : 0.0, r->server_cpu_us);
+		printf("  %7u %12.0f %9.1f %9.1f %8.1f%% %12.1f\n", r->run.clients, r->run.ops_per_s, r->run.p50_us,
+		       r->run.p99_us, r->run.ops ? 100.0 * (double)r->run.tally / (double)r->run.ops : 0.0,
+		       r->server_cpu_us);
 	}
 	printf("bare nng req/rep echo of %zu-byte requests (a packed `can` request), same client threads\n",
 	       f->request_bytes);
 	printf("  clients   requests/s    p50 µs    p99 µs\n");
 	for (unsigned i = 0; i < RPC_LOADS; i++)
-		printf("  %7u %12.0f %9.1f %9.1f\n", f->echo[i].clients, f->echo[i].per_s, f->echo[i].p50_us,
-		       f->echo[i].p99_us);
+		printf("  %7u %12.0f %9.1f %9.1f\n", f->echo[i].run.clients, f->echo[i].run.ops_per_s,
+		       f->echo[i].run.p50_us, f->echo[i].run.p99_us);
 	for (unsigned i = 0; i < RPC_LOADS; i++)
 		printf("  %u client(s): `can` reaches %.0f%% of the echo's rate; p50 %.1f µs over the echo's\n",
-		       f->can[i].clients, 100.0 * f->can[i].per_s / f->echo[i].per_s,
-		       f->can[i].p50_us - f->echo[i].p50_us);
+		       f->can[i].run.clients, 100.0 * f->can[i].run.ops_per_s / f->echo[i].run.ops_per_s,
+		       f->can[i].run.p50_us - f->echo[i].run.p50_us);
 }
 
 /* ----- command line ----- */
@@ -1579,127 +1236,29 @@ static const char usage[] =
     "\n"
     "exit status: 0 ran, 1 a phase failed (the message names it), 2 usage error\n";
 
-static bool parse_count(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v == 0 || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_seconds(const char *s, int64_t *ns)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0.0 && v <= MEASURE_S_MAX))
-		return false;
-	*ns = (int64_t)(v * 1e9);
-	return true;
-}
-
-/* The ledgerd beside this program: /proc/self/exe's directory. */
-static void default_ledgerd(const char *argv0, char out[PATH_MAX])
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0)
-		self[n] = '\0';
-	else
-		snprintf(self, sizeof self, "%s", argv0);
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	if (snprintf(out, PATH_MAX, "%s/ledgerd", slash ? self : ".") >= PATH_MAX)
-		out[0] = '\0';
-}
-
-/* Applies one option; returns 0, or the exit status of a usage error. */
-static int parse_option(int c, const char *arg, options *o)
-{
-	unsigned long long v;
-	switch (c) {
-	case 'q': o->quick = true; break;
-	case 'd':
-		o->data_given = true;
-		snprintf(o->data_dir, sizeof o->data_dir, "%s", arg);
-		break;
-	case 't': snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", arg); break;
-	case 'k': o->keep = true; break;
-	case 'b': o->build_only = true; break;
-	case 'l': snprintf(o->ledgerd, sizeof o->ledgerd, "%s", arg); break;
-	case 'f':
-		if (!parse_count(arg, FIRMS_MAX, &v))
-			return fprintf(stderr, "bench-rights: --firms %s: 1 to %u\n", arg, FIRMS_MAX), 2;
-		o->firms = (unsigned)v;
-		break;
-	case 'c':
-		if (!parse_count(arg, COLLABORATORS_MAX, &v))
-			return fprintf(stderr, "bench-rights: --collaborators %s: 1 to %u\n", arg, COLLABORATORS_MAX),
-			       2;
-		o->collaborators = (unsigned)v;
-		break;
-	case 'n':
-		if (!parse_count(arg, CHECKS_MAX, &v))
-			return fprintf(stderr, "bench-rights: --checks %s: 1 to %u\n", arg, CHECKS_MAX), 2;
-		o->checks = (unsigned)v;
-		break;
-	case 'r':
-		if (!parse_count(arg, LOCAL_ROUNDS_MAX, &v))
-			return fprintf(stderr, "bench-rights: --rounds %s: 1 to %u\n", arg, LOCAL_ROUNDS_MAX), 2;
-		o->rounds = (unsigned)v;
-		break;
-	case 'e':
-		if (!parse_count(arg, EVENTS_MAX, &v))
-			return fprintf(stderr, "bench-rights: --events %s: 1 to %u\n", arg, EVENTS_MAX), 2;
-		o->events = v;
-		break;
-	case 's':
-		if (!parse_seconds(arg, &o->measure_ns) || o->measure_ns == 0)
-			return fprintf(stderr, "bench-rights: --seconds %s: a number of seconds, 0 to 600\n", arg), 2;
-		break;
-	case 'w':
-		if (!parse_seconds(arg, &o->warmup_ns))
-			return fprintf(stderr, "bench-rights: --warmup %s: a number of seconds, 0 to 600\n", arg), 2;
-		break;
-	case 'h': fputs(usage, stdout); exit(0);
-	default: return fprintf(stderr, "(see bench-rights --help)\n"), 2;
-	}
-	return 0;
-}
-
 static int parse_options(int argc, char **argv, options *o)
 {
-	const char *tmp = getenv("TMPDIR");
 	*o = (options){.firms = 0, .warmup_ns = -1, .measure_ns = -1};
-	snprintf(o->tmp_parent, sizeof o->tmp_parent, "%s", tmp && tmp[0] ? tmp : "/tmp");
-	default_ledgerd(argv[0], o->ledgerd);
-	static const struct option longs[] = {
-	    {"quick", no_argument, NULL, 'q'},
-	    {"data", required_argument, NULL, 'd'},
-	    {"tmp", required_argument, NULL, 't'},
-	    {"keep", no_argument, NULL, 'k'},
-	    {"firms", required_argument, NULL, 'f'},
-	    {"collaborators", required_argument, NULL, 'c'},
-	    {"checks", required_argument, NULL, 'n'},
-	    {"seconds", required_argument, NULL, 's'},
-	    {"warmup", required_argument, NULL, 'w'},
-	    {"events", required_argument, NULL, 'e'},
-	    {"build-only", no_argument, NULL, 'b'},
-	    {"ledgerd", required_argument, NULL, 'l'},
-	    {"rounds", required_argument, NULL, 'r'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	bench_tmp_parent(o->tmp_parent);
+	bench_beside_self(argv[0], "/ledgerd", o->ledgerd); /* else empty: reported as "no ledgerd" */
+	const bench_option table[] = {
+	    bench_flag("quick", &o->quick),
+	    bench_text("data", o->data_dir, sizeof o->data_dir, &o->data_given),
+	    bench_text("tmp", o->tmp_parent, sizeof o->tmp_parent, NULL),
+	    bench_flag("keep", &o->keep),
+	    bench_count("firms", &o->firms, FIRMS_MAX),
+	    bench_count("collaborators", &o->collaborators, COLLABORATORS_MAX),
+	    bench_count("checks", &o->checks, CHECKS_MAX),
+	    bench_seconds("seconds", &o->measure_ns, MEASURE_S_MAX, true, NULL),
+	    bench_seconds("warmup", &o->warmup_ns, MEASURE_S_MAX, false, NULL),
+	    bench_count64("events", &o->events, EVENTS_MAX),
+	    bench_flag("build-only", &o->build_only),
+	    bench_text("ledgerd", o->ledgerd, sizeof o->ledgerd, NULL),
+	    bench_count("rounds", &o->rounds, LOCAL_ROUNDS_MAX),
 	};
-	int c, rc;
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1)
-		if ((rc = parse_option(c, optarg, o)) != 0)
-			return rc;
-	if (optind != argc)
-		return fprintf(stderr, "bench-rights: unexpected argument %s\n", argv[optind]), 2;
+	int rc = bench_parse_options("bench-rights", usage, argc, argv, table, sizeof table / sizeof table[0]);
+	if (rc != 0)
+		return rc;
 	/* Defaults not given: the quick or the full size. */
 	if (!o->firms)
 		o->firms = o->quick ? FIRMS_QUICK : FIRMS_DEFAULT;
@@ -1722,14 +1281,6 @@ static int parse_options(int argc, char **argv, options *o)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	if (remove(path) != 0)
-		fprintf(stderr, "bench-rights: cannot remove %s: %s\n", path, strerror(errno));
-	return 0;
-}
-
 /* Chooses the data directory (absolute, short enough for its socket paths); creates the store
  * with `ledgerd init` when it has none. */
 static bool prepare_dir(options *o)
@@ -1746,7 +1297,8 @@ static bool prepare_dir(options *o)
 	}
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof path, "%s/data.mdb", o->data_dir);
-	if (access(path, F_OK) != 0 && !ledgerd_init(o))
+	bench_ledgerd init = ledgerd_of(o);
+	if (access(path, F_OK) != 0 && !bench_ledgerd_init(&init))
 		return false;
 	char abs[PATH_MAX];
 	if (!realpath(o->data_dir, abs)) {
@@ -1785,12 +1337,12 @@ static bool run(options *o)
 	       "%llu events in the log\n",
 	       pop.firms, pop.collaborators, pop.holdings_count, (unsigned long long)events);
 	printf("machine: %ld CPUs, load average %.2f before the measurements\n\n", sysconf(_SC_NPROCESSORS_ONLN),
-	       load_average());
+	       bench_load_average());
 	check *checks = checks_make(&pop, o->checks);
 	char token[API_TOKEN_BYTES_MAX];
 	local_figures local;
-	machine_sample local_start, rpc_start;
-	machine_sample_take(&local_start);
+	bench_machine_sample local_start, rpc_start;
+	bench_machine_sample_take(&local_start);
 	ok = mint(o->data_dir, token) && bench_local(o, &s, &pop, checks, token, &local);
 	/* ledgerd takes the store: ours must be closed before it starts. */
 	store_close(&s);
@@ -1800,7 +1352,7 @@ static bool run(options *o)
 		print_machine(&local_start);
 	}
 	fflush(stdout);
-	machine_sample_take(&rpc_start);
+	bench_machine_sample_take(&rpc_start);
 	ok = ok && bench_rpc(o, checks, token, rpc);
 	if (ok) {
 		print_rpc(rpc);
@@ -1818,17 +1370,14 @@ int main(int argc, char **argv)
 	int rc = parse_options(argc, argv, &o);
 	if (rc != 0)
 		return rc;
-	if (sodium_init() < 0) {
-		fprintf(stderr, "bench-rights: libsodium did not initialise\n");
+	if (!bench_process_init("bench-rights"))
 		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
 	bool ok = run(&o);
 	if (!o.data_given && o.data_dir[0]) {
 		if (o.keep)
 			fprintf(stderr, "bench-rights: store kept in %s\n", o.data_dir);
 		else
-			nftw(o.data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+			bench_remove_tree("bench-rights", o.data_dir);
 	}
 	return ok ? 0 : 1;
 }

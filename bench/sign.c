@@ -13,95 +13,15 @@
  */
 #include "signer.h"
 
+#include "common.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Runs argv with stdout into out[cap] (NUL-terminated); its exit status, or -1. */
-static int run(char *const argv[], char *out, size_t cap)
-{
-	int fds[2];
-	if (pipe(fds) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		int null = open("/dev/null", O_WRONLY);
-		if (null >= 0)
-			dup2(null, STDERR_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	size_t n = 0;
-	ssize_t got;
-	while (pid > 0 && n + 1 < cap && (got = read(fds[0], out + n, cap - 1 - n)) > 0)
-		n += (size_t)got;
-	out[n] = '\0';
-	close(fds[0]);
-	int status = -1;
-	if (pid > 0)
-		waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* The last number on the line of `openssl speed` output that starts with prefix. */
-static double speed_figure(const char *out, const char *prefix, int column)
-{
-	for (const char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (strncmp(line, prefix, strlen(prefix)) != 0)
-			continue;
-		const char *p = line + strlen(prefix);
-		double v = 0;
-		for (int c = 0; c <= column; c++) {
-			char *end;
-			v = strtod(p, &end);
-			if (end == p)
-				return 0;
-			p = end;
-			while (*p == 's' || *p == 'k')
-				p++;
-		}
-		return v;
-	}
-	return 0;
-}
-
-static uint8_t *read_file(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *b = size > 0 ? malloc((size_t)size) : NULL;
-	*n = b && fread(b, 1, (size_t)size, f) == (size_t)size ? (size_t)size : 0;
-	fclose(f);
-	return b;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
 
 int main(int argc, char **argv)
 {
@@ -142,7 +62,8 @@ int main(int argc, char **argv)
 	                      .id = "bench@cabinet.fr",
 	                      .display_name = "Bench Signataire",
 	                      .organisation = "Cabinet Bench"};
-	if (run(make_small, out, sizeof out) != 0 || run(make_large, out, sizeof out) != 0 || signer_ca_init(keys, t) ||
+	if (bench_run_capture(make_small, out, sizeof out) != 0 ||
+	    bench_run_capture(make_large, out, sizeof out) != 0 || signer_ca_init(keys, t) ||
 	    signer_ca_open(keys, &ca) || signer_tsa_enable(ca, keys, t) || signer_ocsp_enable(ca, keys, t) ||
 	    signer_credential_get_or_issue(ca, &who, t, 365, &cred, NULL) || signer_ca_crl(ca, t, &crl, &crl_bytes) ||
 	    signer_ca_ocsp(ca, cred, t, &ocsp[0], &ocsp_bytes[0]) ||
@@ -153,9 +74,10 @@ int main(int argc, char **argv)
 	const uint8_t *const ocsps[2] = {ocsp[0], ocsp[1]};
 	char *speed_sha[] = {"openssl", "speed", "-seconds", "1", "-bytes", "16384", "sha256", NULL};
 	char *speed_ec[] = {"openssl", "speed", "-seconds", "1", "ecdsap256", NULL};
-	double sha_kb_s = run(speed_sha, out, sizeof out) == 0 ? speed_figure(out, "sha256", 0) : 0;
-	double ecdsa_sign_s =
-	    run(speed_ec, out, sizeof out) == 0 ? speed_figure(out, " 256 bits ecdsa (nistp256)", 2) : 0;
+	double sha_kb_s = bench_run_capture(speed_sha, out, sizeof out) == 0 ? bench_speed_figure(out, "sha256", 0) : 0;
+	double ecdsa_sign_s = bench_run_capture(speed_ec, out, sizeof out) == 0
+	                          ? bench_speed_figure(out, " 256 bits ecdsa (nistp256)", 2)
+	                          : 0;
 	printf("bench-sign: signer_pades_sign, %.0f s per case; limit = SHA-256 of the file (openssl speed: %.0f MB/s) "
 	       "+ one ECDSA P-256 signature (%.0f/s)\n",
 	       seconds, sha_kb_s / 1000, ecdsa_sign_s);
@@ -164,7 +86,7 @@ int main(int argc, char **argv)
 	int failed = 0;
 	for (int f = 0; f < 2; f++) {
 		size_t n = 0;
-		uint8_t *pdf = read_file(files[f], &n);
+		uint8_t *pdf = bench_read_file(files[f], &n);
 		if (!pdf) {
 			fprintf(stderr, "bench-sign: cannot read %s\n", files[f]);
 			return 1;
@@ -183,7 +105,7 @@ int main(int argc, char **argv)
 			                         .ocsp_count = level >= 2 ? 2 : 0,
 			                         .document_timestamp = level >= 3};
 			int count = 0;
-			double start = now_s(), elapsed = 0;
+			double start = bench_now_s(), elapsed = 0;
 			while (elapsed < seconds) {
 				uint8_t *signed_pdf = NULL;
 				size_t signed_bytes = 0;
@@ -194,7 +116,7 @@ int main(int argc, char **argv)
 				}
 				free(signed_pdf);
 				count++;
-				elapsed = now_s() - start;
+				elapsed = bench_now_s() - start;
 			}
 			if (count)
 				printf("    %-5s %6.1f signatures/s, %7.2f ms each (%.1fx the limit)\n", levels[level],
@@ -208,6 +130,6 @@ int main(int argc, char **argv)
 	free(ocsp[1]);
 	signer_credential_free(cred);
 	signer_ca_free(ca);
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bench_remove_tree(NULL, dir);
 	return failed;
 }

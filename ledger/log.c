@@ -304,12 +304,10 @@ ledger_err ledger_open(const char *dir, const ledger_options *options, ledger **
 		if (tree_err != LEDGER_ERR_CORRUPT || !o.allow_broken_chain)
 			err = tree_err;
 	}
-	if (err) {
-		ledger_close(l);
-		return err;
+	if (err == LEDGER_OK) {
+		ledger_tree_set_signer(l, o.checkpoint_signer, o.checkpoint_keep_us);
+		err = ledger_checkpoint_refresh(l);
 	}
-	ledger_tree_set_signer(l, o.checkpoint_signer, o.checkpoint_keep_us);
-	err = ledger_checkpoint_refresh(l);
 	if (err) {
 		ledger_close(l);
 		return err;

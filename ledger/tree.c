@@ -386,56 +386,66 @@ void ledger_tree_set_signer(ledger *l, tlog_signer *signer, int64_t keep_us)
 	l->checkpoint_keep_us = keep_us > 0 ? keep_us : CHECKPOINT_KEEP_US_DEFAULT;
 }
 
-ledger_err ledger_tree_root(ledger *l, MDB_txn *txn, uint64_t size, uint8_t root[LEDGER_HASH_BYTES])
+/* The stored tree as a tlog subtree store, once need_tree found it holds size records. */
+static ledger_err tree_of_size(ledger *l, MDB_txn *txn, uint64_t size, ledger_tree_ctx *c, tlog_subtree_store *store)
 {
 	ledger_err err = need_tree(l, txn, size);
-	if (err)
-		return err;
+	if (!err)
+		ledger_tree_source(l, txn, c, store);
+	return err;
+}
+
+ledger_err ledger_tree_root(ledger *l, MDB_txn *txn, uint64_t size, uint8_t root[LEDGER_HASH_BYTES])
+{
 	ledger_tree_ctx c;
 	tlog_subtree_store store;
-	ledger_tree_source(l, txn, &c, &store);
+	ledger_err err = tree_of_size(l, txn, size, &c, &store);
+	if (err)
+		return err;
 	return from_tlog(tlog_root_at(&store, size, root), &c, "tree root");
 }
 
 ledger_err ledger_tree_prove_inclusion(ledger *l, MDB_txn *txn, uint64_t seq, uint64_t size, tlog_proof *out)
 {
-	ledger_err err = need_tree(l, txn, size);
+	ledger_tree_ctx c;
+	tlog_subtree_store store;
+	ledger_err err = tree_of_size(l, txn, size, &c, &store);
 	if (err)
 		return err;
 	if (seq == 0 || seq > size)
 		return ledger_fail(LEDGER_ERR_INVALID, "inclusion proof: seq %llu is not in a tree of %llu records",
 		                   (unsigned long long)seq, (unsigned long long)size);
-	ledger_tree_ctx c;
-	tlog_subtree_store store;
-	ledger_tree_source(l, txn, &c, &store);
 	return from_tlog(tlog_prove_inclusion(&store, seq - 1, size, out), &c, "inclusion proof");
 }
 
 ledger_err ledger_tree_prove_consistency(ledger *l, MDB_txn *txn, uint64_t old_size, uint64_t new_size, tlog_proof *out)
 {
-	ledger_err err = need_tree(l, txn, new_size);
-	if (err)
-		return err;
 	ledger_tree_ctx c;
 	tlog_subtree_store store;
-	ledger_tree_source(l, txn, &c, &store);
-	return from_tlog(tlog_prove_consistency(&store, old_size, new_size, out), &c, "consistency proof");
+	ledger_err err = tree_of_size(l, txn, new_size, &c, &store);
+	return err ? err : from_tlog(tlog_prove_consistency(&store, old_size, new_size, out), &c, "consistency proof");
+}
+
+/* A stored note (a checkpoint, signed or cosigned: `what`) that mdb_get or a cursor (rc) found
+ * at v, copied into out[cap] with its NUL: LEDGER_END when there is none. */
+static ledger_err note_read(int rc, const MDB_val *v, const char *what, char *out, size_t cap, size_t *out_bytes)
+{
+	if (rc == MDB_NOTFOUND)
+		return LEDGER_END;
+	if (rc)
+		return ledger_fail(ledger_mdb_err(rc), "%s: %s", what, mdb_strerror(rc));
+	if (v->mv_size >= cap)
+		return ledger_fail(LEDGER_ERR_TOO_LARGE, "the stored %s is %zu bytes", what, v->mv_size);
+	memcpy(out, v->mv_data, v->mv_size);
+	out[v->mv_size] = '\0';
+	*out_bytes = v->mv_size;
+	return LEDGER_OK;
 }
 
 ledger_err ledger_checkpoint_latest(ledger *l, MDB_txn *txn, char *out, size_t cap, size_t *out_bytes)
 {
 	MDB_val k = {strlen("checkpoint"), (void *)"checkpoint"}, v;
-	int rc = mdb_get(txn, l->meta, &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return LEDGER_END;
-	if (rc)
-		return ledger_fail(ledger_mdb_err(rc), "checkpoint: %s", mdb_strerror(rc));
-	if (v.mv_size >= cap)
-		return ledger_fail(LEDGER_ERR_TOO_LARGE, "the stored checkpoint is %zu bytes", v.mv_size);
-	memcpy(out, v.mv_data, v.mv_size);
-	out[v.mv_size] = '\0';
-	*out_bytes = v.mv_size;
-	return LEDGER_OK;
+	return note_read(mdb_get(txn, l->meta, &k, &v), &v, "checkpoint", out, cap, out_bytes);
 }
 
 ledger_err ledger_checkpoints_each(ledger *l, MDB_txn *txn,
@@ -501,16 +511,7 @@ ledger_err ledger_cosigned_get(ledger *l, MDB_txn *txn, uint64_t size, char *out
 			mdb_cursor_close(cur);
 		}
 	}
-	if (rc == MDB_NOTFOUND)
-		return LEDGER_END;
-	if (rc)
-		return ledger_fail(ledger_mdb_err(rc), "cosigned: %s", mdb_strerror(rc));
-	if (v.mv_size >= cap)
-		return ledger_fail(LEDGER_ERR_TOO_LARGE, "a stored cosigned checkpoint of %zu bytes", v.mv_size);
-	memcpy(out, v.mv_data, v.mv_size);
-	out[v.mv_size] = '\0';
-	*out_bytes = v.mv_size;
-	return LEDGER_OK;
+	return note_read(rc, &v, "cosigned checkpoint", out, cap, out_bytes);
 }
 
 ledger_err ledger_checkpoint_refresh(ledger *l)

@@ -31,6 +31,19 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
  * why and returns an exit status when it cannot or the chain is broken (then nothing is open). */
 int audit_open_verified(const char *dir, ledger **l, MDB_txn **txn, ledger_verify_result *v);
 
+/* A data directory as the commands that prove from it hold it: open read-only, in one read
+ * transaction, its chain verified from event 1 (audit_open_verified). */
+typedef struct audit_store {
+	ledger *l;
+	MDB_txn *txn;
+	ledger_verify_result verified;
+} audit_store;
+
+/* audit_open_verified into s; an exit status (s is open only when it is 0). */
+int audit_store_open(const char *dir, audit_store *s);
+/* Ends the read transaction and closes the ledger. */
+void audit_store_close(audit_store *s);
+
 /* ----- text (text.c) ----- */
 
 /* 2026-11-29T11:24:21.123456Z: UTC to the microsecond. */

@@ -74,6 +74,43 @@ static const char *string_field(const ProtobufCMessage *m, const char *name)
 	return *(const char *const *)((const char *)m + f->offset);
 }
 
+/* The k-th value at `at` of field f, a number or an enum (a single field's value is its 0th), as
+ * text into out; false when it is 0 (unset in proto3) or not of such a type. */
+static bool number_text(const ProtobufCFieldDescriptor *f, const char *at, size_t k, char *out, size_t cap)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_ENUM: {
+		int v = ((const int *)at)[k];
+		const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
+		return v != 0 && snprintf(out, cap, "%s", e ? e->name : "?") >= 0;
+	}
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64: {
+		int64_t v = ((const int64_t *)at)[k];
+		return v != 0 && snprintf(out, cap, "%lld", (long long)v) >= 0;
+	}
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64: {
+		uint64_t v = ((const uint64_t *)at)[k];
+		return v != 0 && snprintf(out, cap, "%llu", (unsigned long long)v) >= 0;
+	}
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32: {
+		uint32_t v = ((const uint32_t *)at)[k];
+		return v != 0 && snprintf(out, cap, "%u", v) >= 0;
+	}
+	case PROTOBUF_C_TYPE_FLOAT: {
+		float v = ((const float *)at)[k];
+		return v != 0 && snprintf(out, cap, "%g", (double)v) >= 0;
+	}
+	default: return false;
+	}
+}
+
 /* "name=value" for every field of m that is set (nested messages in braces, 32-byte hashes in
  * hex, repeated fields in brackets); calls visit on every string value (for `subject`). */
 static void describe(const ProtobufCMessage *m, char *buf, size_t *n, size_t cap, bool (*visit)(void *, const char *),
@@ -124,49 +161,6 @@ static void describe(const ProtobufCMessage *m, char *buf, size_t *n, size_t cap
 				append(buf, n, cap, "%s%s", prefix, f->name);
 				break;
 			}
-			case PROTOBUF_C_TYPE_ENUM: {
-				int v = repeated ? ((const int *)at)[k] : *(const int *)at;
-				const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
-				if (v == 0)
-					continue;
-				append(buf, n, cap, "%s%s=%s", prefix, f->name, e ? e->name : "?");
-				break;
-			}
-			case PROTOBUF_C_TYPE_INT64:
-			case PROTOBUF_C_TYPE_SINT64:
-			case PROTOBUF_C_TYPE_SFIXED64: {
-				int64_t v = repeated ? ((const int64_t *)at)[k] : *(const int64_t *)at;
-				if (v == 0)
-					continue;
-				append(buf, n, cap, "%s%s=%lld", prefix, f->name, (long long)v);
-				break;
-			}
-			case PROTOBUF_C_TYPE_UINT64:
-			case PROTOBUF_C_TYPE_FIXED64: {
-				uint64_t v = repeated ? ((const uint64_t *)at)[k] : *(const uint64_t *)at;
-				if (v == 0)
-					continue;
-				append(buf, n, cap, "%s%s=%llu", prefix, f->name, (unsigned long long)v);
-				break;
-			}
-			case PROTOBUF_C_TYPE_INT32:
-			case PROTOBUF_C_TYPE_SINT32:
-			case PROTOBUF_C_TYPE_SFIXED32:
-			case PROTOBUF_C_TYPE_UINT32:
-			case PROTOBUF_C_TYPE_FIXED32: {
-				uint32_t v = repeated ? ((const uint32_t *)at)[k] : *(const uint32_t *)at;
-				if (v == 0)
-					continue;
-				append(buf, n, cap, "%s%s=%u", prefix, f->name, v);
-				break;
-			}
-			case PROTOBUF_C_TYPE_FLOAT: {
-				float v = repeated ? ((const float *)at)[k] : *(const float *)at;
-				if (v == 0)
-					continue;
-				append(buf, n, cap, "%s%s=%g", prefix, f->name, (double)v);
-				break;
-			}
 			case PROTOBUF_C_TYPE_MESSAGE: {
 				const ProtobufCMessage *sub = repeated ? ((const ProtobufCMessage *const *)at)[k]
 				                                       : *(const ProtobufCMessage *const *)at;
@@ -177,7 +171,13 @@ static void describe(const ProtobufCMessage *m, char *buf, size_t *n, size_t cap
 				append(buf, n, cap, "}");
 				break;
 			}
-			default: continue;
+			default: {
+				char text[64];
+				if (!number_text(f, at, k, text, sizeof text))
+					continue;
+				append(buf, n, cap, "%s%s=%s", prefix, f->name, text);
+				break;
+			}
 			}
 			first = false;
 			if (repeated && k + 1 == count && f->type == PROTOBUF_C_TYPE_STRING)
@@ -371,31 +371,27 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
 		fprintf(stderr, "ledger-audit export: --what delegations needs --firm FIRM\n");
 		return AUDIT_EXIT_USAGE;
 	}
-	ledger *l;
-	MDB_txn *txn;
-	ledger_verify_result v;
-	int rc = audit_open_verified(dir, &l, &txn, &v);
+	audit_store s;
+	int rc = audit_store_open(dir, &s);
 	if (rc)
 		return rc;
 	x.out = path ? fopen(path, "we") : stdout;
 	ledger_iter *it;
-	if (!x.out || ledger_iter_open(l, txn, 1, &it) != LEDGER_OK) {
+	if (!x.out || ledger_iter_open(s.l, s.txn, 1, &it) != LEDGER_OK) {
 		if (!x.out)
 			perror(path);
-		ledger_read_end(l, txn);
-		ledger_close(l);
+		audit_store_close(&s);
 		return AUDIT_EXIT_UNREADABLE;
 	}
 	if (x.kind == EXPORT_REGISTER) {
 		ledger_iter_close(it);
-		int rc = register_export(l, txn, firm, x.out, &x.rows);
+		int rc = register_export(s.l, s.txn, firm, x.out, &x.rows);
 		bool ok = fflush(x.out) == 0 && !ferror(x.out);
 		if (path)
 			ok &= fclose(x.out) == 0;
-		ledger_read_end(l, txn);
-		ledger_close(l);
+		audit_store_close(&s);
 		fprintf(stderr, "ledger-audit: %llu collections exported; chain intact to head seq %llu\n",
-		        (unsigned long long)x.rows, (unsigned long long)v.head_seq);
+		        (unsigned long long)x.rows, (unsigned long long)s.verified.head_seq);
 		return rc ? rc : ok ? 0 : AUDIT_EXIT_UNREADABLE;
 	}
 	if (x.kind != EXPORT_LOG) {
@@ -416,7 +412,7 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
 		if (ev)
 			ledger__events__event__free_unpacked(ev, NULL);
 		if (show)
-			progress(rec.seq, v.head_seq, &shown);
+			progress(rec.seq, s.verified.head_seq, &shown);
 	}
 	ledger_iter_close(it);
 	if (x.kind == EXPORT_LOG) {
@@ -424,7 +420,7 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
 		 * the records above make its root (docs/audit.md). */
 		char note[LEDGER_CHECKPOINT_BYTES_MAX];
 		size_t note_bytes;
-		if (ledger_checkpoint_latest(l, txn, note, sizeof note, &note_bytes) == LEDGER_OK) {
+		if (ledger_checkpoint_latest(s.l, s.txn, note, sizeof note, &note_bytes) == LEDGER_OK) {
 			fputs("{\"checkpoint\":\"", x.out);
 			for (size_t i = 0; i < note_bytes; i++) {
 				if (note[i] == '\n')
@@ -440,9 +436,8 @@ int audit_export(const char *dir, const char *what, const char *firm, const char
 	bool ok = fflush(x.out) == 0 && !ferror(x.out);
 	if (path)
 		ok &= fclose(x.out) == 0;
-	ledger_read_end(l, txn);
-	ledger_close(l);
+	audit_store_close(&s);
 	fprintf(stderr, "ledger-audit: %llu %s exported; chain intact to head seq %llu\n", (unsigned long long)x.rows,
-	        x.kind == EXPORT_LOG ? "records" : "rows", (unsigned long long)v.head_seq);
+	        x.kind == EXPORT_LOG ? "records" : "rows", (unsigned long long)s.verified.head_seq);
 	return ok ? 0 : AUDIT_EXIT_UNREADABLE;
 }

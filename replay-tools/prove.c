@@ -41,6 +41,17 @@ int audit_open_verified(const char *dir, ledger **l, MDB_txn **txn, ledger_verif
 	return err == LEDGER_ERR_CORRUPT ? AUDIT_EXIT_BAD : AUDIT_EXIT_UNREADABLE;
 }
 
+int audit_store_open(const char *dir, audit_store *s)
+{
+	return audit_open_verified(dir, &s->l, &s->txn, &s->verified);
+}
+
+void audit_store_close(audit_store *s)
+{
+	ledger_read_end(s->l, s->txn);
+	ledger_close(s->l);
+}
+
 static void iso_time(int64_t us, char out[24])
 {
 	time_t t = (time_t)(us / 1000000);
@@ -144,29 +155,27 @@ static uint64_t document_events(ledger *l, MDB_txn *txn, const uint8_t sha[32], 
 
 static int prove_document(const char *dir, const uint8_t sha[32], bool json)
 {
-	ledger *l;
-	MDB_txn *txn;
-	ledger_verify_result v;
-	int rc = audit_open_verified(dir, &l, &txn, &v);
+	audit_store s;
+	int rc = audit_store_open(dir, &s);
 	if (rc)
 		return rc;
 	char hex[65], head[65];
 	ledger_hex(sha, 32, hex);
-	ledger_hex(v.head_hash, 32, head);
+	ledger_hex(s.verified.head_hash, 32, head);
 	const uint8_t *bytes;
 	size_t n;
 	uint8_t stored[32];
-	bool has_blob = ledger_blob_get(l, txn, sha, &bytes, &n) == LEDGER_OK;
+	bool has_blob = ledger_blob_get(s.l, s.txn, sha, &bytes, &n) == LEDGER_OK;
 	bool blob_ok = has_blob && (crypto_hash_sha256(stored, bytes, n), memcmp(stored, sha, 32) == 0);
 	if (json)
 		printf("{\"sha256\":\"%s\",\"events\":[", hex);
 	else
 		printf("document %s\n", hex);
-	uint64_t found = document_events(l, txn, sha, json);
+	uint64_t found = document_events(s.l, s.txn, sha, json);
 	if (json)
 		printf("],\"stored\":%s,\"stored_intact\":%s,\"head_seq\":%llu,\"head_hash\":\"%s\",\"ok\":%s}\n",
-		       has_blob ? "true" : "false", blob_ok ? "true" : "false", (unsigned long long)v.head_seq, head,
-		       found && (!has_blob || blob_ok) ? "true" : "false");
+		       has_blob ? "true" : "false", blob_ok ? "true" : "false", (unsigned long long)s.verified.head_seq,
+		       head, found && (!has_blob || blob_ok) ? "true" : "false");
 	else if (!found)
 		printf("  named by no event: this document is not in the log\n");
 	else
@@ -174,52 +183,48 @@ static int prove_document(const char *dir, const uint8_t sha[32], bool json)
 		       !has_blob ? "its bytes are not stored here"
 		       : blob_ok ? "its stored bytes hash to it"
 		                 : "ITS STORED BYTES DO NOT MATCH",
-		       (unsigned long long)v.head_seq, head);
-	ledger_read_end(l, txn);
-	ledger_close(l);
+		       (unsigned long long)s.verified.head_seq, head);
+	audit_store_close(&s);
 	return found && (!has_blob || blob_ok) ? 0 : AUDIT_EXIT_BAD;
 }
 
 static int prove_seq(const char *dir, uint64_t seq, bool json)
 {
-	ledger *l;
-	MDB_txn *txn;
-	ledger_verify_result v;
-	int rc = audit_open_verified(dir, &l, &txn, &v);
+	audit_store s;
+	int rc = audit_store_open(dir, &s);
 	if (rc)
 		return rc;
 	ledger_record rec;
 	rc = AUDIT_EXIT_BAD;
-	if (seq >= 1 && seq <= v.head_seq && ledger_get(l, txn, seq, &rec) == LEDGER_OK) {
+	if (seq >= 1 && seq <= s.verified.head_seq && ledger_get(s.l, s.txn, seq, &rec) == LEDGER_OK) {
 		Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
 		char at[24] = "?", hash[65], prev[65], head[65];
 		if (ev)
 			iso_time(ev->committed_at_us, at);
 		ledger_hex(rec.hash, 32, hash);
 		ledger_hex(rec.prev_hash, 32, prev);
-		ledger_hex(v.head_hash, 32, head);
+		ledger_hex(s.verified.head_hash, 32, head);
 		if (json)
 			printf("{\"ok\":true,\"seq\":%llu,\"at\":\"%s\",\"event\":\"%s\",\"actor\":\"%s\",\"firm\":\"%"
 			       "s\",\"hash\":\"%s\","
 			       "\"prev_hash\":\"%s\",\"head_seq\":%llu,\"head_hash\":\"%s\"}\n",
 			       (unsigned long long)seq, at, ev ? audit_event_kind(ev) : "?", ev ? ev->actor : "",
-			       ev ? ev->firm_id : "", hash, prev, (unsigned long long)v.head_seq, head);
+			       ev ? ev->firm_id : "", hash, prev, (unsigned long long)s.verified.head_seq, head);
 		else
 			printf("event %llu (%s at %s by %s) is in the log: hash %s, prev %s; chain intact from event 1 "
 			       "to head seq "
 			       "%llu (hash %s)\n",
 			       (unsigned long long)seq, ev ? audit_event_kind(ev) : "?", at, ev ? ev->actor : "?", hash,
-			       prev, (unsigned long long)v.head_seq, head);
+			       prev, (unsigned long long)s.verified.head_seq, head);
 		if (ev)
 			ledger__events__event__free_unpacked(ev, NULL);
 		rc = 0;
 	} else {
 		printf(json ? "{\"ok\":false,\"seq\":%llu,\"head_seq\":%llu}\n"
 		            : "no event %llu: the log ends at seq %llu\n",
-		       (unsigned long long)seq, (unsigned long long)v.head_seq);
+		       (unsigned long long)seq, (unsigned long long)s.verified.head_seq);
 	}
-	ledger_read_end(l, txn);
-	ledger_close(l);
+	audit_store_close(&s);
 	return rc;
 }
 

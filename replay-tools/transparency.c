@@ -197,19 +197,16 @@ int audit_verify_tree(ledger *l, MDB_txn *txn, const char *dir, const char *key_
 
 int audit_checkpoint(const char *dir, const char *key_path, bool json)
 {
-	ledger *l;
-	MDB_txn *txn;
-	ledger_verify_result v;
-	int rc = audit_open_verified(dir, &l, &txn, &v);
+	audit_store s;
+	int rc = audit_store_open(dir, &s);
 	if (rc)
 		return rc;
 	audit_tree_result t;
-	rc = audit_verify_tree(l, txn, dir, key_path, NULL, &t);
+	rc = audit_verify_tree(s.l, s.txn, dir, key_path, NULL, &t);
 	char note[LEDGER_CHECKPOINT_BYTES_MAX];
 	size_t bytes = 0;
-	ledger_err err = rc ? LEDGER_OK : ledger_checkpoint_latest(l, txn, note, sizeof note, &bytes);
-	ledger_read_end(l, txn);
-	ledger_close(l);
+	ledger_err err = rc ? LEDGER_OK : ledger_checkpoint_latest(s.l, s.txn, note, sizeof note, &bytes);
+	audit_store_close(&s);
 	if (rc) {
 		fprintf(stderr, "ledger-audit checkpoint: %s\n", t.why);
 		return rc;
@@ -275,10 +272,8 @@ static bool base64_line(FILE *f, const char *prefix, const uint8_t *bin, size_t 
 int audit_tlog_proof(const char *dir, const char *key_path, uint64_t seq, const char *checkpoint_path,
                      const char *output)
 {
-	ledger *l;
-	MDB_txn *txn;
-	ledger_verify_result v;
-	int rc = audit_open_verified(dir, &l, &txn, &v);
+	audit_store s;
+	int rc = audit_store_open(dir, &s);
 	if (rc)
 		return rc;
 	audit_tree_result t;
@@ -286,7 +281,7 @@ int audit_tlog_proof(const char *dir, const char *key_path, uint64_t seq, const 
 	size_t note_bytes = 0;
 	tlog_checkpoint cp;
 	tlog_verifier key;
-	rc = audit_verify_tree(l, txn, dir, key_path, NULL, &t);
+	rc = audit_verify_tree(s.l, s.txn, dir, key_path, NULL, &t);
 	if (rc)
 		snprintf(why, sizeof why, "%.250s", t.why);
 	else if (!log_key(dir, key_path, &key, t.key_file, sizeof t.key_file))
@@ -298,13 +293,13 @@ int audit_tlog_proof(const char *dir, const char *key_path, uint64_t seq, const 
 		else
 			memcpy(note, text, note_bytes + 1);
 		free(text);
-	} else if (!rc && ledger_checkpoint_latest(l, txn, note, sizeof note, &note_bytes) != LEDGER_OK) {
+	} else if (!rc && ledger_checkpoint_latest(s.l, s.txn, note, sizeof note, &note_bytes) != LEDGER_OK) {
 		snprintf(why, sizeof why, "no signed checkpoint in %s", dir);
 		rc = AUDIT_EXIT_BAD;
 	}
 	char cp_why[200];
 	if (!rc && (!open_checkpoint(note, note_bytes, &key, &cp, cp_why, sizeof cp_why) ||
-	            !checkpoint_matches(l, txn, &cp, t.size, cp_why, sizeof cp_why))) {
+	            !checkpoint_matches(s.l, s.txn, &cp, t.size, cp_why, sizeof cp_why))) {
 		snprintf(why, sizeof why, "the checkpoint: %s", cp_why);
 		rc = AUDIT_EXIT_BAD;
 	}
@@ -315,15 +310,14 @@ int audit_tlog_proof(const char *dir, const char *key_path, uint64_t seq, const 
 	}
 	tlog_proof proof;
 	ledger_record rec;
-	if (!rc && (ledger_get(l, txn, seq, &rec) != LEDGER_OK ||
-	            ledger_tree_prove_inclusion(l, txn, seq, cp.size, &proof) != LEDGER_OK)) {
+	if (!rc && (ledger_get(s.l, s.txn, seq, &rec) != LEDGER_OK ||
+	            ledger_tree_prove_inclusion(s.l, s.txn, seq, cp.size, &proof) != LEDGER_OK)) {
 		snprintf(why, sizeof why, "no proof of seq %llu: %s", (unsigned long long)seq, ledger_last_error());
 		rc = AUDIT_EXIT_BAD;
 	}
 	size_t record_n = 0;
 	uint8_t *record = rc ? NULL : record_bytes(&rec, &record_n);
-	ledger_read_end(l, txn);
-	ledger_close(l);
+	audit_store_close(&s);
 	if (rc) {
 		if (why[0])
 			fprintf(stderr, "ledger-audit prove: %s\n", why);
@@ -509,12 +503,7 @@ static bool load_witness(const char *path, tlog_signer *out)
 	char *text = audit_read_text(path, TLOG_NAME_BYTES_MAX + 128, &n);
 	if (!text)
 		return false;
-	char *p = text, *end = text + n, *name = next_line(&p, end), *seed_text = next_line(&p, end);
-	uint8_t seed[TLOG_SEED_BYTES];
-	size_t seed_n = 0;
-	bool ok = name && seed_text && decode_base64(seed_text, seed, sizeof seed, &seed_n) && seed_n == sizeof seed &&
-	          tlog_signer_init(out, name, TLOG_TYPE_COSIGNATURE_V1, seed) == TLOG_OK;
-	sodium_memzero(seed, sizeof seed);
+	bool ok = tlog_witness_key_parse(text, n, out) == TLOG_OK;
 	sodium_memzero(text, n);
 	free(text);
 	if (!ok)
@@ -551,20 +540,6 @@ int audit_witness_key(const char *name, const char *path)
 	}
 	printf("%s\n", vkey);
 	return 0;
-}
-
-/* Writes text to path through a temporary file and a rename: the state is whole or old. */
-static bool write_state(const char *path, const char *text, size_t n)
-{
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-		return false;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return false;
-	bool ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	return ok && rename(tmp, path) == 0;
 }
 
 int audit_witness(const char *dir, const char *key_path, const char *witness_key, const char *state_path, bool json)
@@ -637,7 +612,7 @@ int audit_witness(const char *dir, const char *key_path, const char *witness_key
 		else if (tlog_note_add_signature(note, note_bytes, &w, (uint64_t)time(NULL), out, sizeof out,
 		                                 &out_bytes) != TLOG_OK)
 			snprintf(why, sizeof why, "cosigning: %s", tlog_last_error());
-		else if (!write_state(state_path, out, out_bytes))
+		else if (!tlog_witness_state_write(state_path, out, out_bytes))
 			snprintf(why, sizeof why, "cannot write the state %s: %s", state_path, strerror(errno));
 		else
 			rc = 0;

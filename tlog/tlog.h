@@ -319,4 +319,22 @@ tlog_err tlog_base64_encode(const uint8_t *bin, size_t bin_bytes, char *out, siz
 /* Decodes exactly text[0, text_bytes) (canonical, padded, nothing else) into out[cap]. */
 tlog_err tlog_base64_decode(const char *text, size_t text_bytes, uint8_t *out, size_t cap, size_t *out_bytes);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Witness files (docs/log-format.md section 10): a witness's key, and its state, the        */
+/* checkpoint it cosigned last.                                                               */
+
+/*
+ * A witness key file's text: its name on the first line, its 32-byte Ed25519 seed in base64
+ * on the second (what `ledger-audit witness-key` writes), into a TLOG_TYPE_COSIGNATURE_V1
+ * signer. text[0, text_bytes) is modified: its two lines are NUL-terminated. The caller wipes
+ * text, and the signer with tlog_signer_wipe.
+ */
+tlog_err tlog_witness_key_parse(char *text, size_t text_bytes, tlog_signer *out);
+
+/*
+ * Writes a witness's state (the cosigned checkpoint) to path through path.tmp, fsync and a
+ * rename: the state is whole, new or old. False (errno set) if it cannot.
+ */
+bool tlog_witness_state_write(const char *path, const char *note, size_t note_bytes);
+
 #endif

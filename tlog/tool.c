@@ -240,42 +240,42 @@ static int command_cosign(const options *o)
 	return 0;
 }
 
+/* Proves (a, b) and prints the proof: the inclusion of leaf a in the tree of size b, or the
+ * consistency of the tree of size a with that of size b. */
+static int prove_print(const tlog_subtree_store *store, bool inclusion, uint64_t a, uint64_t b)
+{
+	const char *kind = inclusion ? "inclusion" : "consistency";
+	tlog_proof p;
+	tlog_err err = inclusion ? tlog_prove_inclusion(store, a, b, &p) : tlog_prove_consistency(store, a, b, &p);
+	if (err)
+		return fail(kind, err);
+	print_proof(kind, a, b, &p);
+	return 0;
+}
+
 static int command_proofs(const options *o, tlog_mem_store *mem, tlog_tree *tree)
 {
 	tlog_subtree_store store = tlog_mem_store_interface(mem);
-	tlog_proof p;
-	tlog_err err;
 	if (strcmp(o->command, "inclusion") == 0) {
 		if (!o->has_size || !o->has_index)
 			return usage("inclusion needs --size and --index");
-		if ((err = tlog_prove_inclusion(&store, o->index, o->size, &p)))
-			return fail("inclusion", err);
-		print_proof("inclusion", o->index, o->size, &p);
-		return 0;
+		return prove_print(&store, true, o->index, o->size);
 	}
 	if (strcmp(o->command, "consistency") == 0) {
 		if (!o->has_old || !o->has_new)
 			return usage("consistency needs --old and --new");
-		if ((err = tlog_prove_consistency(&store, o->old_size, o->new_size, &p)))
-			return fail("consistency", err);
-		print_proof("consistency", o->old_size, o->new_size, &p);
-		return 0;
+		return prove_print(&store, false, o->old_size, o->new_size);
 	}
 	if (tree->size > PROOFS_SIZE_MAX)
 		return usage("proofs: more entries than 512");
-	for (uint64_t n = 0; n <= tree->size; n++) {
-		for (uint64_t m = 0; m < n; m++) {
-			if ((err = tlog_prove_inclusion(&store, m, n, &p)))
-				return fail("inclusion", err);
-			print_proof("inclusion", m, n, &p);
-		}
-		for (uint64_t m = 0; m <= n; m++) {
-			if ((err = tlog_prove_consistency(&store, m, n, &p)))
-				return fail("consistency", err);
-			print_proof("consistency", m, n, &p);
-		}
+	int status = 0;
+	for (uint64_t n = 0; n <= tree->size && !status; n++) {
+		for (uint64_t m = 0; m < n && !status; m++)
+			status = prove_print(&store, true, m, n);
+		for (uint64_t m = 0; m <= n && !status; m++)
+			status = prove_print(&store, false, m, n);
 	}
-	return 0;
+	return status;
 }
 
 int main(int argc, char **argv)
