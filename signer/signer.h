@@ -70,6 +70,18 @@
 #define SIGNER_TSA_POLICY_OID "2.25.255447016286374935616187049429582350657"
 #define SIGNER_CA_NAME        "JeSignExpert ledger internal CA"
 
+/* The token that holds the private keys (docs/signer.md#token), named in the keys directory. */
+#define SIGNER_TOKEN_CONFIG_FILE  "pkcs11.conf"   /* where the token is: module, label, PIN source; 0644 */
+#define SIGNER_TOKEN_PIN_FILE     "token.pin"     /* the embedded token's user PIN, 0600 */
+#define SIGNER_SOFTHSM2_CONF_FILE "softhsm2.conf" /* the embedded token's SoftHSM2 configuration, 0600 */
+#define SIGNER_SOFTHSM2_TOKEN_DIR "tokens"        /* the embedded token's objects, 0700 */
+#define SIGNER_SOFTHSM2_MODULE    "/usr/lib/softhsm/libsofthsm2.so" /* Debian 12's softhsm2 */
+#define SIGNER_TOKEN_LABEL        "ledgerd"                         /* the embedded token's label */
+/* The labels (CKA_LABEL) of the keys in the token. */
+#define SIGNER_CA_KEY_LABEL   "signer-ca"
+#define SIGNER_TSA_KEY_LABEL  "signer-tsa"
+#define SIGNER_OCSP_KEY_LABEL "signer-ocsp"
+
 typedef enum {
 	SIGNER_OK = 0,
 	SIGNER_ERR_INVALID,   /* a bad argument: NULL, over a text limit, not UTF-8 (a caller's bug) */
@@ -145,6 +157,38 @@ typedef struct signer_rect {
  * SIGNER_OK, SIGNER_ERR_RECT (signer_last_error() says which rule) or SIGNER_ERR_INVALID (NULL).
  */
 signer_err signer_rect_check(const signer_pdf_info *info, const signer_rect *rect);
+
+/* ----- the token of the private keys (signer/token.c, docs/signer.md#token) ----- */
+
+/*
+ * Sets up keys_dir's embedded token: a SoftHSM2 configuration (SIGNER_SOFTHSM2_CONF_FILE, 0600)
+ * whose token directory is keys_dir/SIGNER_SOFTHSM2_TOKEN_DIR (0700, named by absolute path), a
+ * random user PIN in SIGNER_TOKEN_PIN_FILE (0600), a token labelled SIGNER_TOKEN_LABEL
+ * initialised with that PIN (its security officer PIN is random and forgotten), and, written
+ * last, SIGNER_TOKEN_CONFIG_FILE naming them. From then on signer_ca_init() and the units
+ * (signer_tsa_enable, signer_ocsp_enable) of keys_dir generate their keys in the token.
+ * Loads SoftHSM2 with SOFTHSM2_CONF set in this process's environment: call it before other
+ * threads run. SIGNER_ERR_EXISTS if keys_dir has a SIGNER_TOKEN_CONFIG_FILE already,
+ * SIGNER_ERR_KEYS if SoftHSM2 cannot be loaded or refuses, SIGNER_ERR_IO.
+ */
+signer_err signer_token_embedded_create(const char *keys_dir);
+
+/* A token initialised beforehand: a real HSM (docs/operations.md#hsm). */
+typedef struct signer_token_config {
+	const char *module_path; /* its PKCS #11 module, an absolute path */
+	const char *token_label; /* the token's label, 1..32 bytes */
+	const char *pin_file;    /* a file (absolute path) no group or other may access, holding the PIN; */
+	const char *pin_env;     /* or the name of an environment variable holding it: one of two */
+} signer_token_config;
+
+/*
+ * Names config's token in keys_dir/SIGNER_TOKEN_CONFIG_FILE, after checking that the token is
+ * there and the PIN opens it (the PIN itself is not copied). SIGNER_ERR_INVALID for a config
+ * without a module, a label or exactly one PIN source; SIGNER_ERR_NOT_FOUND for no token with
+ * that label; SIGNER_ERR_KEYS for a module that cannot be loaded or a PIN refused;
+ * SIGNER_ERR_EXISTS if keys_dir names a token already; SIGNER_ERR_IO.
+ */
+signer_err signer_token_configure(const char *keys_dir, const signer_token_config *config);
 
 /* ----- the CA and the credentials (signer/ca.c) ----- */
 
