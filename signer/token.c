@@ -24,10 +24,12 @@
 
 #include "keystore.h"
 
+#include <assert.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libp11.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <p11-kit/pkcs11.h>
 #include <pthread.h>
@@ -240,14 +242,39 @@ static signer_err pin_read(const token_config *c, char pin[TOKEN_PIN_BYTES_MAX +
 
 /* ----- the token ----- */
 
+/*
+ * One handle per token and process, shared by every token_open() of it. Not for economy: when
+ * libp11 releases a slot it calls C_CloseAllSessions, and PKCS #11 logs the application out
+ * when its last session on a token closes, so closing one private handle would log every
+ * other one out. The shared handle is released when its last user closes it (and the last
+ * EVP_PKEY from it is freed: those hold the slot).
+ */
 struct token {
 	token_module *module;
+	char label[TOKEN_LABEL_BYTES_MAX + 1];
 	PKCS11_SLOT *slots; /* libp11's enumeration, which holds slot */
 	unsigned int slot_count;
 	PKCS11_SLOT *slot;
 	CK_SLOT_ID slot_id;
-	pthread_mutex_t lock; /* key operations */
+	pthread_mutex_t lock;                        /* key operations */
+	size_t users;                                /* token_open() calls not yet closed; under tokens_lock */
+	unsigned char pin_hash[SIGNER_SHA256_BYTES]; /* of the PIN that logged in: later opens must match */
 };
+
+#define TOKENS_OPEN_MAX 8u
+
+static token *tokens_open[TOKENS_OPEN_MAX];
+static pthread_mutex_t tokens_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void token_free(token *t)
+{
+	if (!t)
+		return;
+	if (t->slots)
+		PKCS11_release_all_slots(t->module->ctx, t->slots, t->slot_count);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
 
 /* The slot whose initialised token is labelled label, or NULL. */
 static PKCS11_SLOT *slot_of(PKCS11_SLOT *slots, unsigned int count, const char *label)
@@ -270,14 +297,16 @@ static signer_err token_find(const token_config *config, token **out)
 	if (!t)
 		return signer_fail(SIGNER_ERR_NOMEM, "token_open");
 	t->module = m;
+	snprintf(t->label, sizeof t->label, "%s", config->token_label);
 	pthread_mutex_init(&t->lock, NULL);
 	if (PKCS11_enumerate_slots(m->ctx, &t->slots, &t->slot_count) != 0) {
-		free(t);
+		t->slots = NULL;
+		token_free(t);
 		return signer_fail_openssl(SIGNER_ERR_KEYS, "enumerating the slots");
 	}
 	t->slot = slot_of(t->slots, t->slot_count, config->token_label);
 	if (!t->slot) {
-		token_close(t);
+		token_free(t);
 		return signer_fail(SIGNER_ERR_NOT_FOUND, "%s: no token labelled \"%s\"", config->module_path,
 		                   config->token_label);
 	}
@@ -286,19 +315,68 @@ static signer_err token_find(const token_config *config, token **out)
 	return SIGNER_OK;
 }
 
+static bool pin_hash(const char *pin, unsigned char hash[SIGNER_SHA256_BYTES])
+{
+	return EVP_Digest(pin, strlen(pin), hash, NULL, EVP_sha256(), NULL) == 1;
+}
+
+/* The open handle of config's token, or a free place for one (*free_place). Under tokens_lock. */
+static token *token_shared(const token_config *config, size_t *free_place)
+{
+	*free_place = TOKENS_OPEN_MAX;
+	for (size_t i = 0; i < TOKENS_OPEN_MAX; i++) {
+		token *t = tokens_open[i];
+		if (t && strcmp(t->module->path, config->module_path) == 0 &&
+		    strcmp(t->label, config->token_label) == 0)
+			return t;
+		if (!t && *free_place == TOKENS_OPEN_MAX)
+			*free_place = i;
+	}
+	return NULL;
+}
+
+/* A new shared handle of config's token, logged in with pin, at tokens_open[place]. */
+static signer_err token_login(const token_config *config, const char *pin, size_t place, token **out)
+{
+	signer_err err = place < TOKENS_OPEN_MAX
+	                     ? token_find(config, out)
+	                     : signer_fail(SIGNER_ERR_KEYS, "more than %u tokens open at once", TOKENS_OPEN_MAX);
+	if (!err && PKCS11_login((*out)->slot, 0, pin) != 0)
+		err = signer_fail_openssl(SIGNER_ERR_KEYS, "logging in to the token (is the PIN right?)");
+	if (!err && !pin_hash(pin, (*out)->pin_hash))
+		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "hashing the PIN");
+	if (err) {
+		token_free(*out);
+		*out = NULL;
+		return err;
+	}
+	(*out)->users = 1;
+	tokens_open[place] = *out;
+	return SIGNER_OK;
+}
+
 signer_err token_open(const token_config *config, token **out)
 {
 	if (!config || !out)
 		return signer_fail(SIGNER_ERR_INVALID, "token_open: NULL argument");
+	*out = NULL;
 	char pin[TOKEN_PIN_BYTES_MAX + 1];
 	signer_err err = pin_read(config, pin);
-	if (!err)
-		err = token_find(config, out);
-	if (!err && PKCS11_login((*out)->slot, 0, pin) != 0) {
-		err = signer_fail_openssl(SIGNER_ERR_KEYS, "logging in to the token (is the PIN right?)");
-		token_close(*out);
-		*out = NULL;
+	if (err)
+		return err;
+	pthread_mutex_lock(&tokens_lock);
+	size_t place;
+	token *t = token_shared(config, &place);
+	unsigned char hash[SIGNER_SHA256_BYTES];
+	if (!t)
+		err = token_login(config, pin, place, out);
+	else if (!pin_hash(pin, hash) || CRYPTO_memcmp(hash, t->pin_hash, sizeof hash) != 0)
+		err = signer_fail(SIGNER_ERR_KEYS, "not the PIN the token was opened with in this process");
+	else {
+		t->users++;
+		*out = t;
 	}
+	pthread_mutex_unlock(&tokens_lock);
 	OPENSSL_cleanse(pin, sizeof pin);
 	return err;
 }
@@ -307,9 +385,15 @@ void token_close(token *t)
 {
 	if (!t)
 		return;
-	PKCS11_release_all_slots(t->module->ctx, t->slots, t->slot_count);
-	pthread_mutex_destroy(&t->lock);
-	free(t);
+	pthread_mutex_lock(&tokens_lock);
+	assert(t->users > 0);
+	bool last = --t->users == 0;
+	for (size_t i = 0; last && i < TOKENS_OPEN_MAX; i++)
+		if (tokens_open[i] == t)
+			tokens_open[i] = NULL;
+	pthread_mutex_unlock(&tokens_lock);
+	if (last)
+		token_free(t);
 }
 
 /* ----- raw PKCS #11: what libp11 does not do ----- */
@@ -577,7 +661,7 @@ static signer_err token_initialise(const token_config *c, const char *so_pin, co
 	if (!err && (PKCS11_open_session(t->slot, 1) != 0 || PKCS11_login(t->slot, 1, so_pin) != 0 ||
 	             PKCS11_init_pin(t->slot->token, pin) != 0 || PKCS11_logout(t->slot) != 0))
 		err = signer_fail_openssl(SIGNER_ERR_KEYS, "setting the token's user PIN");
-	token_close(t);
+	token_free(t);
 	return err;
 }
 

@@ -7,15 +7,18 @@
  * sensitive and never extractable, and OpenSSL cannot export it; a destroyed key is gone (a
  * lookup fails, an EVP_PKEY loaded before can no longer sign) and its label can be used again
  * for a new, different key; and the configuration and PIN sources are checked (a PIN file
- * others may read, a wrong PIN, an unknown token, a malformed configuration are refused).
+ * others may read, a wrong PIN, an unknown token, a malformed configuration are refused). Then
+ * that the CA of a keys directory naming a token keeps its key, its TSA's and its OCSP
+ * responder's there, not in files, and signs with them: certificates, a PAdES B-LT signature
+ * with its time-stamp, an OCSP response and a CRL, all verified with the CA certificate alone.
  */
-#include "../check.h"
-#include "../support/scratch.h"
+#include "signer_util.h"
 
 #include "signer.h"
 #include "token.h"
 
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -26,6 +29,7 @@
 #define SIGNATURES_EACH 16
 #define WRONG_PIN_ENV   "SIGNER_TOKEN_TEST_WRONG_PIN"
 #define GOOD_PIN_ENV    "SIGNER_TOKEN_TEST_PIN"
+#define NOW_S           1767225600 /* 2026-01-01T00:00:00Z: any fixed time will do */
 
 static mode_t mode_of(const char *dir, const char *name)
 {
@@ -271,6 +275,132 @@ static void test_configure(const char *root, const char *keys)
 	unsetenv(GOOD_PIN_ENV);
 }
 
+static X509 *ca_certificate_of(const signer_ca *ca)
+{
+	uint8_t der[SIGNER_CERT_DER_BYTES_MAX];
+	size_t bytes = 0;
+	if (signer_ca_certificate(ca, der, sizeof der, &bytes) != SIGNER_OK)
+		return NULL;
+	const unsigned char *p = der;
+	return d2i_X509(NULL, &p, (long)bytes);
+}
+
+/* The key labelled label is in t, sensitive and never extractable, and no file is named file. */
+static void check_in_token(token *t, const char *keys, const char *label, const char *file)
+{
+	bool sensitive = false, extractable = true;
+	CHECK(token_key_protection(t, label, &sensitive, &extractable) == SIGNER_OK && sensitive && !extractable,
+	      "%s: in the token, sensitive, never extractable: %s", label, signer_last_error());
+	CHECK(mode_of(keys, file) == 0, "no %s file", file);
+}
+
+/* The CRL and an OCSP response of ca verify with the CA certificate. */
+static void check_crl_and_ocsp(signer_ca *ca, X509 *ca_certificate, const signer_credential *person)
+{
+	uint8_t *der = NULL;
+	size_t bytes = 0;
+	REQUIRE_VOID(signer_ca_crl(ca, NOW_S, &der, &bytes) == SIGNER_OK);
+	const unsigned char *p = der;
+	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)bytes);
+	CHECK(crl && X509_CRL_verify(crl, X509_get0_pubkey(ca_certificate)) == 1, "the CRL verifies");
+	X509_CRL_free(crl);
+	free(der);
+	REQUIRE_VOID(signer_ca_ocsp(ca, person, NOW_S, &der, &bytes) == SIGNER_OK);
+	p = der;
+	OCSP_RESPONSE *response = d2i_OCSP_RESPONSE(NULL, &p, (long)bytes);
+	OCSP_BASICRESP *basic = response ? OCSP_response_get1_basic(response) : NULL;
+	X509_STORE *store = X509_STORE_new();
+	bool ok = basic && store && X509_STORE_add_cert(store, ca_certificate) == 1;
+	if (ok) {
+		X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), (time_t)NOW_S);
+		ok = OCSP_basic_verify(basic, NULL, store, 0) == 1;
+	}
+	CHECK(ok, "the OCSP response verifies");
+	X509_STORE_free(store);
+	OCSP_BASICRESP_free(basic);
+	OCSP_RESPONSE_free(response);
+	free(der);
+	ERR_clear_error();
+}
+
+/* A PAdES B-LT signature, time-stamped, by a person certified by the token's CA. */
+static void check_signature(signer_ca *ca, X509 *ca_certificate)
+{
+	signer_subject subject = {SIGNER_KIND_PERSON, "anne@cabinet.fr", "Anne Martin", "Cabinet Martin"};
+	signer_credential *person = NULL;
+	REQUIRE_VOID(signer_issue(ca, &subject, NOW_S, 365, &person) == SIGNER_OK);
+	test_page page = {A4_WIDTH_PT, A4_HEIGHT_PT, 0};
+	uint8_t *pdf = NULL, *out = NULL, *crl = NULL, *ocsp = NULL;
+	size_t bytes = 0, out_bytes = 0, crl_bytes = 0, ocsp_bytes = 0;
+	REQUIRE_VOID(make_pdf(&page, 1, &pdf, &bytes));
+	CHECK(signer_ca_crl(ca, NOW_S, &crl, &crl_bytes) == SIGNER_OK, "CRL");
+	CHECK(signer_ca_ocsp(ca, person, NOW_S, &ocsp, &ocsp_bytes) == SIGNER_OK, "OCSP");
+	const uint8_t *ocsps[] = {ocsp};
+	signer_sign_options o = {.signing_time_s = NOW_S,
+	                         .timestamp = true,
+	                         .crl_der = crl,
+	                         .crl_der_bytes = crl_bytes,
+	                         .ocsp_der = ocsps,
+	                         .ocsp_der_bytes = &ocsp_bytes,
+	                         .ocsp_count = 1};
+	CHECK(signer_pades_sign(pdf, bytes, person, &o, &out, &out_bytes) == SIGNER_OK, "sign: %s",
+	      signer_last_error());
+	unsigned char *ca_der = NULL;
+	int ca_der_bytes = i2d_X509(ca_certificate, &ca_der);
+	signer_verified *v = calloc(1, sizeof *v);
+	CHECK(v && out && ca_der_bytes > 0 &&
+	          signer_pdf_verify(out, out_bytes, ca_der, (size_t)ca_der_bytes, v) == SIGNER_OK &&
+	          v->signatures == 1 && v->signature_timestamps == 1,
+	      "the signature and its time-stamp verify: %s", signer_last_error());
+	check_crl_and_ocsp(ca, ca_certificate, person);
+	free(v);
+	OPENSSL_free(ca_der);
+	free(ocsp);
+	free(crl);
+	free(out);
+	free(pdf);
+	signer_credential_free(person);
+}
+
+static void test_ca(const char *keys, token *t)
+{
+	REQUIRE_VOID(signer_ca_init(keys, NOW_S) == SIGNER_OK);
+	CHECK(mode_of(keys, SIGNER_CA_CERT_FILE) == 0644, "CA certificate mode %o", mode_of(keys, SIGNER_CA_CERT_FILE));
+	signer_ca *ca = NULL;
+	REQUIRE_VOID(signer_ca_open(keys, &ca) == SIGNER_OK);
+	CHECK(signer_tsa_enable(ca, keys, NOW_S) == SIGNER_OK, "TSA: %s", signer_last_error());
+	CHECK(signer_ocsp_enable(ca, keys, NOW_S) == SIGNER_OK, "OCSP: %s", signer_last_error());
+	check_in_token(t, keys, SIGNER_CA_KEY_LABEL, SIGNER_CA_KEY_FILE);
+	check_in_token(t, keys, SIGNER_TSA_KEY_LABEL, SIGNER_TSA_KEY_FILE);
+	check_in_token(t, keys, SIGNER_OCSP_KEY_LABEL, SIGNER_OCSP_KEY_FILE);
+	X509 *ca_certificate = ca_certificate_of(ca);
+	REQUIRE_VOID(ca_certificate);
+	check_signature(ca, ca_certificate);
+	signer_ca_free(ca);
+	/* Opened again: the keys are found in the token, not made again. */
+	REQUIRE_VOID(signer_ca_open(keys, &ca) == SIGNER_OK);
+	CHECK(signer_tsa_enable(ca, keys, NOW_S + 60) == SIGNER_OK &&
+	          signer_ocsp_enable(ca, keys, NOW_S + 60) == SIGNER_OK,
+	      "units read back: %s", signer_last_error());
+	check_signature(ca, ca_certificate);
+	signer_ca_free(ca);
+	CHECK(signer_ca_init(keys, NOW_S) == SIGNER_ERR_EXISTS, "a second CA");
+	/* A CA key in the token without its certificate is neither "no CA" nor replaced. */
+	char path[1024], moved[1100];
+	snprintf(path, sizeof path, "%s/%s", keys, SIGNER_CA_CERT_FILE);
+	snprintf(moved, sizeof moved, "%s.moved", path);
+	REQUIRE_VOID(rename(path, moved) == 0);
+	CHECK(signer_ca_open(keys, &ca) == SIGNER_ERR_KEYS && !ca, "a key without its certificate: %s",
+	      signer_last_error());
+	CHECK(signer_ca_init(keys, NOW_S) == SIGNER_ERR_EXISTS, "not replaced: %s", signer_last_error());
+	REQUIRE_VOID(rename(moved, path) == 0);
+	/* A certificate without its key in the token. */
+	CHECK(token_key_destroy(t, SIGNER_CA_KEY_LABEL) == SIGNER_OK, "CA key destroyed: %s", signer_last_error());
+	CHECK(signer_ca_open(keys, &ca) == SIGNER_ERR_KEYS && !ca, "a certificate without its key: %s",
+	      signer_last_error());
+	X509_free(ca_certificate);
+}
+
 int main(void)
 {
 	char *root = scratch_dir("signer-token");
@@ -284,6 +414,14 @@ int main(void)
 	token *t = NULL;
 	REQUIRE(token_open(&c, &t) == SIGNER_OK, "open: %s", signer_last_error());
 	test_key(t);
+	test_ca(keys, t);
+	token_config wrong = c;
+	wrong.pin_file[0] = '\0';
+	snprintf(wrong.pin_env, sizeof wrong.pin_env, "%s", WRONG_PIN_ENV);
+	setenv(WRONG_PIN_ENV, "not-the-pin", 1);
+	token *shared = NULL;
+	CHECK(token_open(&wrong, &shared) == SIGNER_ERR_KEYS && !shared, "a wrong PIN, the token open already: %s",
+	      signer_last_error());
 	token_close(t);
 	test_refusals(root, keys);
 	test_configure(root, keys);
