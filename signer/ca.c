@@ -9,12 +9,12 @@
  *
  * Where the keys of the CA and of its units (TSA, OCSP responder) live depends on the keys
  * directory: when it names a PKCS #11 token (SIGNER_TOKEN_CONFIG_FILE, written by ledgerd
- * init), they are generated in the token and never leave it (token.h), and only their
+ * init), they are generated in the token and never leave it (pkcs11_token.h), and only their
  * certificates are files; otherwise, in a keys directory made before the token existed, they
  * are PEM files, as they always were. The key_* functions below hide which.
  */
 #include "keystore.h"
-#include "token.h"
+#include "pkcs11_token.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -368,7 +368,7 @@ void signer_ca_free(signer_ca *ca)
 	X509_free(ca->tsa_certificate);
 	EVP_PKEY_free(ca->ocsp_key);
 	X509_free(ca->ocsp_certificate);
-	token_close(ca->token); /* after its keys, though they would outlive it (token.h) */
+	token_close(ca->token); /* after its keys, though they would outlive it (pkcs11_token.h) */
 	free(ca);
 }
 

@@ -158,7 +158,7 @@ typedef struct signer_rect {
  */
 signer_err signer_rect_check(const signer_pdf_info *info, const signer_rect *rect);
 
-/* ----- the token of the private keys (signer/token.c, docs/signer.md#token) ----- */
+/* ----- the token of the private keys (signer/pkcs11_token.c, docs/signer.md#token) ----- */
 
 /*
  * Sets up keys_dir's embedded token: a SoftHSM2 configuration (SIGNER_SOFTHSM2_CONF_FILE, 0600)

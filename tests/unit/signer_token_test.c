@@ -1,5 +1,5 @@
 /*
- * signer_token_test: private keys in a PKCS #11 token (signer/token.c), against a real
+ * signer_token_test: private keys in a PKCS #11 token (signer/pkcs11_token.c), against a real
  * SoftHSM2 token set up in a scratch directory by signer_token_embedded_create(). Proves that:
  * the embedded token's files have the modes docs/signer.md states and are never overwritten;
  * a key generated in the token signs through OpenSSL, and the signature verifies with the
@@ -15,7 +15,7 @@
 #include "signer_util.h"
 
 #include "signer.h"
-#include "token.h"
+#include "pkcs11_token.h"
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>

@@ -1,6 +1,7 @@
 /*
- * token.h: private keys in a PKCS #11 token (signer/token.c). Private to signer/; signer.h
- * has what the rest of the service sees (signer_token_embedded_create, signer_token_configure).
+ * pkcs11_token.h: private keys in a PKCS #11 token (signer/pkcs11_token.c). Private to
+ * signer/; signer.h has what the rest of the service sees (signer_token_embedded_create,
+ * signer_token_configure).
  *
  * A key lives in the token from its birth to its destruction: it is generated there (EC
  * P-256, CKA_SENSITIVE true, CKA_EXTRACTABLE false), and what leaves the token is an EVP_PKEY
@@ -15,8 +16,8 @@
  * pool of sessions). Every call returns a signer_err and records the detail for
  * signer_last_error(), as the rest of signer/.
  */
-#ifndef SIGNER_TOKEN_H
-#define SIGNER_TOKEN_H
+#ifndef SIGNER_PKCS11_TOKEN_H
+#define SIGNER_PKCS11_TOKEN_H
 
 #include "internal.h"
 
@@ -50,7 +51,7 @@ signer_err token_config_read(const char *keys_dir, token_config *config);
 typedef struct token token;
 
 /*
- * Loads the module of config (once per process: it stays loaded, see token.c), finds the token
+ * Loads the module of config (once per process: it stays loaded, see pkcs11_token.c), finds the token
  * labelled config->token_label among its slots and logs in as the user with the PIN of its PIN
  * source. On success *out is the caller's: token_close() it. SIGNER_ERR_NOT_FOUND when no slot
  * holds that token; SIGNER_ERR_KEYS when the module cannot be loaded, the PIN cannot be read

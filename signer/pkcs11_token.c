@@ -1,5 +1,6 @@
 /*
- * token.c: private keys in a PKCS #11 token, through libp11 (token.h says what and why).
+ * pkcs11_token.c: private keys in a PKCS #11 token, through libp11 (pkcs11_token.h says what
+ * and why).
  *
  * Two libraries share the work, each for what only it does well:
  *   - libp11 (Debian's libp11-3) loads the module, finds the token, logs in, and turns a key
@@ -20,7 +21,7 @@
  * refused rather than silently served by the first (a configuration that names none, a real
  * HSM's, takes the module as it is loaded).
  */
-#include "token.h"
+#include "pkcs11_token.h"
 
 #include "keystore.h"
 
