@@ -458,16 +458,23 @@ signer_err token_key_generate(token *t, const char *label)
 		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "a key id");
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ULONG label_bytes = strlen(label);
+	/* A signing key and nothing else: no decryption, wrapping, unwrapping or derivation, which
+	 * tokens (SoftHSM2 among them) would otherwise allow by default. */
 	CK_ATTRIBUTE public_template[] = {
-	    {CKA_TOKEN, &yes, sizeof yes},           {CKA_PRIVATE, &no, sizeof no},
-	    {CKA_VERIFY, &yes, sizeof yes},          {CKA_EC_PARAMS, (void *)p256_params, sizeof p256_params},
-	    {CKA_LABEL, (void *)label, label_bytes}, {CKA_ID, id, sizeof id},
+	    {CKA_TOKEN, &yes, sizeof yes},
+	    {CKA_PRIVATE, &no, sizeof no},
+	    {CKA_VERIFY, &yes, sizeof yes},
+	    {CKA_ENCRYPT, &no, sizeof no},
+	    {CKA_WRAP, &no, sizeof no},
+	    {CKA_DERIVE, &no, sizeof no},
+	    {CKA_EC_PARAMS, (void *)p256_params, sizeof p256_params},
+	    {CKA_LABEL, (void *)label, label_bytes},
+	    {CKA_ID, id, sizeof id},
 	};
 	CK_ATTRIBUTE private_template[] = {
-	    {CKA_TOKEN, &yes, sizeof yes},     {CKA_PRIVATE, &yes, sizeof yes},
-	    {CKA_SENSITIVE, &yes, sizeof yes}, {CKA_EXTRACTABLE, &no, sizeof no},
-	    {CKA_SIGN, &yes, sizeof yes},      {CKA_DECRYPT, &no, sizeof no},
-	    {CKA_DERIVE, &no, sizeof no},      {CKA_LABEL, (void *)label, label_bytes},
+	    {CKA_TOKEN, &yes, sizeof yes},     {CKA_PRIVATE, &yes, sizeof yes}, {CKA_SENSITIVE, &yes, sizeof yes},
+	    {CKA_EXTRACTABLE, &no, sizeof no}, {CKA_SIGN, &yes, sizeof yes},    {CKA_DECRYPT, &no, sizeof no},
+	    {CKA_UNWRAP, &no, sizeof no},      {CKA_DERIVE, &no, sizeof no},    {CKA_LABEL, (void *)label, label_bytes},
 	    {CKA_ID, id, sizeof id},
 	};
 	CK_MECHANISM mechanism = {CKM_EC_KEY_PAIR_GEN, NULL, 0};

@@ -65,10 +65,11 @@ void token_close(token *t);
 
 /*
  * Generates an EC P-256 key pair in the token: a private key (CKA_TOKEN, CKA_PRIVATE,
- * CKA_SENSITIVE, CKA_SIGN true; CKA_EXTRACTABLE, CKA_DECRYPT, CKA_DERIVE false) and its public
- * key, both with CKA_LABEL label and a fresh random CKA_ID. SIGNER_ERR_EXISTS if a private key
- * with that label is there already (nothing is generated); SIGNER_ERR_INVALID for a label
- * empty or over TOKEN_KEY_LABEL_BYTES_MAX; SIGNER_ERR_CRYPTO when the token refuses.
+ * CKA_SENSITIVE, CKA_SIGN true; CKA_EXTRACTABLE, CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE false) and
+ * its public key (CKA_VERIFY only), both with CKA_LABEL label and a fresh random CKA_ID.
+ * SIGNER_ERR_EXISTS if a private key with that label is there already (nothing is generated);
+ * SIGNER_ERR_INVALID for a label empty or over TOKEN_KEY_LABEL_BYTES_MAX; SIGNER_ERR_CRYPTO when
+ * the token refuses.
  */
 signer_err token_key_generate(token *t, const char *label);
 
