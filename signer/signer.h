@@ -54,7 +54,8 @@
 #define SIGNER_CERT_DER_BYTES_MAX         4096u /* a certificate we issue, DER */
 #define SIGNER_ERROR_BYTES_MAX            256u  /* signer_last_error()'s message */
 
-/* The files of a keys directory (docs/signer.md#keys). */
+/* The files of a keys directory (docs/signer.md#keys). The *_KEY_FILEs are used only in a keys
+ * directory that names no token (made before the token existed): see SIGNER_TOKEN_CONFIG_FILE. */
 #define SIGNER_CA_KEY_FILE        "signer-ca.key"  /* the CA's private key, PKCS #8 PEM, 0600 */
 #define SIGNER_CA_CERT_FILE       "signer-ca.pem"  /* the CA's certificate, PEM, 0644: the trust anchor */
 #define SIGNER_CREDENTIALS_DIR    "signers"        /* <hex SHA-256 of kind and subject>.pem, 0600 */
@@ -195,17 +196,20 @@ signer_err signer_token_configure(const char *keys_dir, const signer_token_confi
 typedef struct signer_ca signer_ca;
 
 /*
- * Creates the CA of keys_dir (created 0700 if absent): a fresh ECDSA P-256 key in
- * SIGNER_CA_KEY_FILE (0600) and a self-signed certificate "CN=SIGNER_CA_NAME, O=JeSignExpert,
- * C=FR" valid SIGNER_CA_VALIDITY_DAYS from now_s in SIGNER_CA_CERT_FILE (0644). Files are
- * created exclusively: SIGNER_ERR_EXISTS if either exists (nothing is overwritten).
- * SIGNER_ERR_IO, SIGNER_ERR_CRYPTO otherwise.
+ * Creates the CA of keys_dir (created 0700 if absent): a fresh ECDSA P-256 key, generated in
+ * the token keys_dir names (label SIGNER_CA_KEY_LABEL) or, when it names none, written to
+ * SIGNER_CA_KEY_FILE (0600), and a self-signed certificate "CN=SIGNER_CA_NAME, O=JeSignExpert,
+ * C=FR" valid SIGNER_CA_VALIDITY_DAYS from now_s in SIGNER_CA_CERT_FILE (0644). Keys and files
+ * are created exclusively: SIGNER_ERR_EXISTS if either exists (nothing is overwritten).
+ * SIGNER_ERR_KEYS if the token cannot be opened, SIGNER_ERR_IO, SIGNER_ERR_CRYPTO otherwise.
  */
 signer_err signer_ca_init(const char *keys_dir, int64_t now_s);
 
 /*
- * Opens the CA of keys_dir. SIGNER_ERR_NOT_FOUND if it has none, SIGNER_ERR_KEYS if the files
- * are unreadable, or the key does not match the certificate. On success *out is the caller's:
+ * Opens the CA of keys_dir, its key from the token keys_dir names if it names one.
+ * SIGNER_ERR_NOT_FOUND if it has none, SIGNER_ERR_KEYS if the token cannot be opened, the files
+ * are unreadable, a key or a certificate is there without the other, or the key does not match
+ * the certificate. On success *out is the caller's:
  * signer_ca_free() it. The CA keeps a copy of keys_dir for the credentials it stores.
  */
 signer_err signer_ca_open(const char *keys_dir, signer_ca **out);
@@ -216,7 +220,8 @@ void signer_ca_free(signer_ca *ca);
 signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_bytes_max, size_t *der_bytes);
 
 /*
- * The CA's RFC 3161 time-stamping unit: keys_dir's SIGNER_TSA_KEY_FILE and SIGNER_TSA_CERT_FILE,
+ * The CA's RFC 3161 time-stamping unit: its key in the CA's token (SIGNER_TSA_KEY_LABEL), or
+ * keys_dir's SIGNER_TSA_KEY_FILE without a token, and keys_dir's SIGNER_TSA_CERT_FILE,
  * issued by the CA at now_s the first time (extendedKeyUsage critical, timeStamping only), read
  * and checked afterwards. Credentials issued or read from ca afterwards can time-stamp their
  * signatures (signer_sign_options.timestamp: PAdES B-T). SIGNER_ERR_KEYS for a key and
@@ -224,7 +229,7 @@ signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_b
  */
 signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
 
-/* The CA's OCSP responder (RFC 6960), like the TSA: SIGNER_OCSP_KEY_FILE and
+/* The CA's OCSP responder (RFC 6960), like the TSA: SIGNER_OCSP_KEY_LABEL (or _FILE) and
  * SIGNER_OCSP_CERT_FILE, issued the first time (extendedKeyUsage critical OCSPSigning,
  * id-pkix-ocsp-nocheck), read and checked afterwards. */
 signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
