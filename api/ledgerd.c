@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,19 +33,28 @@
 /* The help text is laid out as it prints. */
 /* clang-format off */
 static const char usage[] =
-    "usage: ledgerd init  --data DIR [--log-origin NAME]" CLOCK_FILE_USAGE "\n"
+    "usage: ledgerd init  --data DIR [--log-origin NAME] [HSM options]" CLOCK_FILE_USAGE "\n"
     "       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
     "\n"
     "init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
     "       pair (keys/idp.sk, keys/idp.pk), the service key pair (keys/service.*),\n"
     "       the personal-data key (keys/personal.key), and the log key that signs the\n"
     "       checkpoints (keys/log.key, secret; keys/log.vkey, its C2SP verifier key, printed\n"
-    "       for auditors and witnesses). The first serve adds the signer's internal CA\n"
-    "       (keys/signer-ca.key, keys/signer-ca.pem: the trust anchor of the signatures),\n"
-    "       dated by the service's clock.\n"
+    "       for auditors and witnesses), and the PKCS #11 token of the signer's private keys:\n"
+    "       an embedded SoftHSM2 token (keys/softhsm2.conf, keys/tokens/, its PIN in\n"
+    "       keys/token.pin) unless HSM options name another, written in keys/pkcs11.conf.\n"
+    "       The first serve generates the signer's internal CA key in that token and writes\n"
+    "       its certificate (keys/signer-ca.pem: the trust anchor of the signatures), dated\n"
+    "       by the service's clock.\n"
     "       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
     "  --log-origin NAME   the log's name in its checkpoints and key (default\n"
     "                      jse-ledger/LOG-ID), e.g. signature.example.fr/ledger\n"
+    "HSM options of init (docs/operations.md#hsm): a token initialised beforehand\n"
+    "  --pkcs11-module PATH    its PKCS #11 module (absolute path)\n"
+    "  --pkcs11-token LABEL    its label\n"
+    "  --pkcs11-pin-file FILE  a file (absolute path, no access for group or others)\n"
+    "                          holding the user PIN; or\n"
+    "  --pkcs11-pin-env NAME   the environment variable holding it, set for init and serve\n"
     "serve  serves DIR until SIGTERM or SIGINT (then drains: every queued command is\n"
     "       committed and answered before exit).\n"
     "\n"
@@ -170,6 +180,22 @@ static int check_tls_options(const char *cmd, const api_server_options *o)
 	return 0;
 }
 
+/* The HSM options go together, with init only; the PIN never comes from the command line. */
+static int check_hsm_options(const char *cmd, const signer_token_config *hsm)
+{
+	bool given = hsm->module_path || hsm->token_label || hsm->pin_file || hsm->pin_env;
+	if (given && strcmp(cmd, "init") != 0)
+		return usage_error("%s takes no --pkcs11-* option: serve reads keys/pkcs11.conf", cmd);
+	if (given && (!hsm->module_path || !hsm->token_label || !hsm->pin_file == !hsm->pin_env))
+		return usage_error("%s", "a token needs --pkcs11-module, --pkcs11-token and one of --pkcs11-pin-file "
+		                         "and --pkcs11-pin-env");
+	if (hsm->module_path && hsm->module_path[0] != '/')
+		return usage_error("--pkcs11-module %s: an absolute path", hsm->module_path);
+	if (hsm->pin_file && hsm->pin_file[0] != '/')
+		return usage_error("--pkcs11-pin-file %s: an absolute path", hsm->pin_file);
+	return 0;
+}
+
 /* The first event of every log: names it (16 random bytes) and its format. */
 typedef struct init_job {
 	ledger_job job;
@@ -204,7 +230,22 @@ static void init_done(ledger_job *job, ledger_err err)
 	((init_job *)job)->result = err;
 }
 
-static int cmd_init(const char *dir, const char *clock_file, const char *log_origin)
+/* The token of the signer's keys: the one the HSM options name, or a new embedded one. */
+static bool signer_token_create(const char *dir, const signer_token_config *hsm)
+{
+	char keys[PATH_MAX];
+	if (snprintf(keys, sizeof keys, "%s/keys", dir) >= (int)sizeof keys) {
+		fprintf(stderr, "ledgerd init: %s: path too long\n", dir);
+		return false;
+	}
+	signer_err err = hsm->module_path ? signer_token_configure(keys, hsm) : signer_token_embedded_create(keys);
+	if (err)
+		fprintf(stderr, "ledgerd init: %s: the signer's token: %s (%s)\n", keys, signer_strerror(err),
+		        signer_last_error());
+	return err == SIGNER_OK;
+}
+
+static int cmd_init(const char *dir, const char *clock_file, const char *log_origin, const signer_token_config *hsm)
 {
 	if (sodium_init() < 0) {
 		fputs("ledgerd init: libsodium failed to initialise\n", stderr);
@@ -230,6 +271,8 @@ static int cmd_init(const char *dir, const char *clock_file, const char *log_ori
 		fprintf(stderr, "ledgerd init: %s/keys: %s\n", dir, why);
 		return 1;
 	}
+	if (!signer_token_create(dir, hsm))
+		return 1;
 	tlog_signer *log_key = calloc(1, sizeof *log_key);
 	if (!log_key || !api_log_key_create(dir, origin, vkey, sizeof vkey, &why) ||
 	    !api_log_key_load(dir, log_key, &why)) {
@@ -277,6 +320,7 @@ int main(int argc, char **argv)
 	api_server_options o = {.ready_fd = -1};
 	size_t listens = 0;
 	const char *log_origin = NULL;
+	signer_token_config hsm = {0};
 	size_t witnesses = 0;
 	static const struct option options[] = {
 	    {"data", required_argument, NULL, 'd'},
@@ -296,7 +340,11 @@ int main(int argc, char **argv)
 	    {"tls-client-auth", no_argument, NULL, 'a'},
 	    {"log-origin", required_argument, NULL, 'o'},
 	    {"witness", required_argument, NULL, 'W'},
-	    {"tsa-url", required_argument, NULL, 'T'},
+	    {"pkcs11-module", required_argument, NULL, 'P'},
+	    {"pkcs11-token", required_argument, NULL, 'T'},
+	    {"pkcs11-pin-file", required_argument, NULL, 'F'},
+	    {"pkcs11-pin-env", required_argument, NULL, 'E'},
+	    {"tsa-url", required_argument, NULL, 'V'},
 	    {"tsa-ca", required_argument, NULL, 'U'},
 	    {"tsa-tolerance", required_argument, NULL, 'X'},
 	    {"tsa-timeout-ms", required_argument, NULL, 'Y'},
@@ -357,7 +405,11 @@ int main(int argc, char **argv)
 				                   optarg);
 			o.witness_files[witnesses++] = optarg;
 			break;
-		case 'T': o.tsa_url = optarg; break;
+		case 'P': hsm.module_path = optarg; break;
+		case 'T': hsm.token_label = optarg; break;
+		case 'F': hsm.pin_file = optarg; break;
+		case 'E': hsm.pin_env = optarg; break;
+		case 'V': o.tsa_url = optarg; break;
 		case 'U': o.tsa_ca_file = optarg; break;
 		case 'X':
 			if (!parse_u32(optarg, 1, SIGNER_TSA_TOLERANCE_S_MAX, &o.tsa_tolerance_s))
@@ -395,7 +447,10 @@ int main(int argc, char **argv)
 		return usage_error("%s", "--tsa-tolerance and --tsa-timeout-ms need --tsa-url");
 	if (log_origin && strcmp(cmd, "init") != 0)
 		return usage_error("--log-origin %s: only init takes it", log_origin);
+	rc = check_hsm_options(cmd, &hsm);
+	if (rc)
+		return rc;
 	if (strcmp(cmd, "init") == 0)
-		return cmd_init(o.data_dir, o.clock_file, log_origin);
+		return cmd_init(o.data_dir, o.clock_file, log_origin, &hsm);
 	return api_server_run(&o);
 }

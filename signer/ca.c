@@ -6,8 +6,15 @@
  * stored with the key in one file named by a hash of who it is for, so that one rename replaces
  * both together and no path names a person. Credentials are re-used while they are valid and
  * still say what the subject is called; otherwise a new one is issued.
+ *
+ * Where the keys of the CA and of its units (TSA, OCSP responder) live depends on the keys
+ * directory: when it names a PKCS #11 token (SIGNER_TOKEN_CONFIG_FILE, written by ledgerd
+ * init), they are generated in the token and never leave it (pkcs11_token.h), and only their
+ * certificates are files; otherwise, in a keys directory made before the token existed, they
+ * are PEM files, as they always were. The key_* functions below hide which.
  */
 #include "keystore.h"
+#include "pkcs11_token.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -36,6 +43,7 @@ struct signer_ca {
 	X509 *tsa_certificate;
 	EVP_PKEY *ocsp_key; /* the OCSP responder (signer_ocsp_enable), or NULL */
 	X509 *ocsp_certificate;
+	token *token; /* the token of the keys above, or NULL: they are PEM files */
 };
 
 /* ----- certificates ----- */
@@ -51,6 +59,78 @@ static int64_t asn1_time_s(const ASN1_TIME *t)
 static EVP_PKEY *key_new(void)
 {
 	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+}
+
+/* Where one key of the CA's lives: label in the token, or file in dir without one. */
+typedef struct key_place {
+	token *token;
+	const char *dir;
+	const char *file;
+	const char *label;
+} key_place;
+
+/* A new key at k: generated in the token (SIGNER_ERR_EXISTS if the label is taken), or in
+ * software, to be written by key_store(). */
+static signer_err key_generate(const key_place *k, EVP_PKEY **key)
+{
+	*key = NULL;
+	if (!k->token) {
+		*key = key_new();
+		return *key ? SIGNER_OK : signer_fail_openssl(SIGNER_ERR_CRYPTO, "generating a key");
+	}
+	signer_err err = token_key_generate(k->token, k->label);
+	if (!err && (err = token_key_load(k->token, k->label, key)) != SIGNER_OK)
+		token_key_destroy(k->token, k->label); /* a key we cannot use is no use */
+	return err;
+}
+
+/* Writes a software key to its file, created exclusively; a token's is there already. */
+static signer_err key_store(const key_place *k, EVP_PKEY *key)
+{
+	return k->token ? SIGNER_OK : keystore_pem_write(k->dir, k->file, key, NULL, 0600, false);
+}
+
+/* Undoes key_generate() and key_store() after a later step failed: the key is useless. */
+static void key_discard(const key_place *k)
+{
+	char path[PATH_MAX];
+	if (k->token)
+		token_key_destroy(k->token, k->label);
+	else if (keystore_path(path, sizeof path, k->dir, k->file) == SIGNER_OK)
+		unlink(path);
+}
+
+static signer_err read_pem(const char *dir, const char *name, EVP_PKEY **key, X509 **certificate);
+
+/* The key at k. SIGNER_ERR_NOT_FOUND if there is none. */
+static signer_err key_read(const key_place *k, EVP_PKEY **key)
+{
+	return k->token ? token_key_load(k->token, k->label, key) : read_pem(k->dir, k->file, key, NULL);
+}
+
+/* Whether there is a key at k (usable or not). */
+static bool key_present(const key_place *k)
+{
+	char path[PATH_MAX];
+	if (!k->token)
+		return keystore_path(path, sizeof path, k->dir, k->file) == SIGNER_OK && access(path, F_OK) == 0;
+	EVP_PKEY *key = NULL;
+	signer_err err = token_key_load(k->token, k->label, &key);
+	EVP_PKEY_free(key);
+	return err != SIGNER_ERR_NOT_FOUND;
+}
+
+/* The token keys_dir names, logged in, into *out; NULL (and SIGNER_OK) when it names none. */
+static signer_err token_of(const char *keys_dir, token **out)
+{
+	*out = NULL;
+	token_config config;
+	signer_err err = token_config_read(keys_dir, &config);
+	if (err == SIGNER_ERR_NOT_FOUND)
+		return SIGNER_OK;
+	if (!err)
+		err = token_open(&config, out);
+	return err;
 }
 
 /* What certificate_new() certifies. */
@@ -173,6 +253,40 @@ static X509_NAME *ca_name(void)
 	return NULL;
 }
 
+/* The CA's key and self-signed certificate at k, the certificate into keys_dir. */
+static signer_err ca_create(const key_place *k, const char *keys_dir, int64_t now_s)
+{
+	EVP_PKEY *key = NULL;
+	signer_err err = key_generate(k, &key);
+	if (err)
+		return err;
+	X509_NAME *name = ca_name();
+	certificate_request r = {name,
+	                         key,
+	                         NULL,
+	                         key,
+	                         now_s - SIGNER_CERT_BACKDATE_S,
+	                         now_s + SIGNER_CA_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY,
+	                         true,
+	                         NULL,
+	                         NULL,
+	                         false};
+	X509 *certificate = name ? certificate_new(&r) : NULL;
+	if (!certificate)
+		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "creating the CA");
+	bool stored = false;
+	if (!err)
+		stored = (err = key_store(k, key)) == SIGNER_OK;
+	if (!err)
+		err = keystore_pem_write(keys_dir, SIGNER_CA_CERT_FILE, NULL, certificate, 0644, false);
+	if (err && (stored || k->token))
+		key_discard(k); /* the key we just made, useless without its certificate */
+	X509_free(certificate);
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+	return err;
+}
+
 signer_err signer_ca_init(const char *keys_dir, int64_t now_s)
 {
 	if (!keys_dir || now_s < SIGNER_CERT_BACKDATE_S || now_s > TIME_S_MAX - SIGNER_CA_VALIDITY_DAYS * 86400LL)
@@ -185,31 +299,11 @@ signer_err signer_ca_init(const char *keys_dir, int64_t now_s)
 		return err;
 	if (access(path, F_OK) == 0) /* checked before the key is made, so nothing is left behind */
 		return signer_fail(SIGNER_ERR_EXISTS, "%s exists already", path);
-	EVP_PKEY *key = key_new();
-	X509_NAME *name = ca_name();
-	certificate_request r = {name,
-	                         key,
-	                         NULL,
-	                         key,
-	                         now_s - SIGNER_CERT_BACKDATE_S,
-	                         now_s + SIGNER_CA_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY,
-	                         true,
-	                         NULL,
-	                         NULL,
-	                         false};
-	X509 *certificate = key && name ? certificate_new(&r) : NULL;
-	if (!certificate)
-		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "creating the CA");
+	key_place k = {NULL, keys_dir, SIGNER_CA_KEY_FILE, SIGNER_CA_KEY_LABEL};
+	err = token_of(keys_dir, &k.token);
 	if (!err)
-		err = keystore_pem_write(keys_dir, SIGNER_CA_KEY_FILE, key, NULL, 0600, false);
-	if (!err) {
-		err = keystore_pem_write(keys_dir, SIGNER_CA_CERT_FILE, NULL, certificate, 0644, false);
-		if (err && keystore_path(path, sizeof path, keys_dir, SIGNER_CA_KEY_FILE) == SIGNER_OK)
-			unlink(path); /* the key we just made, useless without its certificate */
-	}
-	X509_free(certificate);
-	X509_NAME_free(name);
-	EVP_PKEY_free(key);
+		err = ca_create(&k, keys_dir, now_s);
+	token_close(k.token);
 	return err;
 }
 
@@ -236,17 +330,17 @@ signer_err signer_ca_open(const char *keys_dir, signer_ca **out)
 	signer_err err =
 	    keystore_path(ca->credentials_dir, sizeof ca->credentials_dir, keys_dir, SIGNER_CREDENTIALS_DIR);
 	if (!err)
+		err = token_of(keys_dir, &ca->token);
+	key_place k = {ca->token, keys_dir, SIGNER_CA_KEY_FILE, SIGNER_CA_KEY_LABEL};
+	if (!err)
 		err = read_pem(keys_dir, SIGNER_CA_CERT_FILE, NULL, &ca->certificate);
-	char key_path[PATH_MAX];
-	if (err == SIGNER_ERR_NOT_FOUND &&
-	    keystore_path(key_path, sizeof key_path, keys_dir, SIGNER_CA_KEY_FILE) == SIGNER_OK &&
-	    access(key_path, F_OK) == 0) /* a key without its certificate is not "no CA" either */
-		err = signer_fail(SIGNER_ERR_KEYS, "%s without %s", key_path, SIGNER_CA_CERT_FILE);
+	if (err == SIGNER_ERR_NOT_FOUND && key_present(&k)) /* a key without its certificate is not "no CA" either */
+		err = signer_fail(SIGNER_ERR_KEYS, "%s: a CA key without %s", keys_dir, SIGNER_CA_CERT_FILE);
 	if (!err) {
-		err = read_pem(keys_dir, SIGNER_CA_KEY_FILE, &ca->key, NULL);
+		err = key_read(&k, &ca->key);
 		if (err == SIGNER_ERR_NOT_FOUND) /* a certificate without its key is not "no CA" */
-			err = signer_fail(SIGNER_ERR_KEYS, "%s/%s without %s", keys_dir, SIGNER_CA_CERT_FILE,
-			                  SIGNER_CA_KEY_FILE);
+			err = signer_fail(SIGNER_ERR_KEYS, "%s/%s without its key (%s)", keys_dir, SIGNER_CA_CERT_FILE,
+			                  ca->token ? "in the token" : SIGNER_CA_KEY_FILE);
 	}
 	if (!err && X509_check_private_key(ca->certificate, ca->key) != 1)
 		err = signer_fail_openssl(SIGNER_ERR_KEYS, "the CA key does not match the CA certificate");
@@ -274,6 +368,7 @@ void signer_ca_free(signer_ca *ca)
 	X509_free(ca->tsa_certificate);
 	EVP_PKEY_free(ca->ocsp_key);
 	X509_free(ca->ocsp_certificate);
+	token_close(ca->token); /* after its keys, though they would outlive it (pkcs11_token.h) */
 	free(ca);
 }
 
@@ -527,15 +622,25 @@ void signer_credential_validity(const signer_credential *credential, int64_t *no
 
 typedef struct unit_spec {
 	const char *what; /* for messages */
-	const char *key_file, *cert_file, *common_name;
+	const char *key_file, *key_label, *cert_file, *common_name;
 	const char *extended_key_usage;
 	bool ocsp_nocheck;
 } unit_spec;
 
-static const unit_spec tsa_unit = {"time-stamping unit", SIGNER_TSA_KEY_FILE,     SIGNER_TSA_CERT_FILE,
-                                   SIGNER_TSA_NAME,      "critical,timeStamping", false};
-static const unit_spec ocsp_unit = {"OCSP responder", SIGNER_OCSP_KEY_FILE,   SIGNER_OCSP_CERT_FILE,
-                                    SIGNER_OCSP_NAME, "critical,OCSPSigning", true};
+static const unit_spec tsa_unit = {"time-stamping unit",
+                                   SIGNER_TSA_KEY_FILE,
+                                   SIGNER_TSA_KEY_LABEL,
+                                   SIGNER_TSA_CERT_FILE,
+                                   SIGNER_TSA_NAME,
+                                   "critical,timeStamping",
+                                   false};
+static const unit_spec ocsp_unit = {"OCSP responder",
+                                    SIGNER_OCSP_KEY_FILE,
+                                    SIGNER_OCSP_KEY_LABEL,
+                                    SIGNER_OCSP_CERT_FILE,
+                                    SIGNER_OCSP_NAME,
+                                    "critical,OCSPSigning",
+                                    true};
 
 static X509_NAME *unit_name(const char *common_name)
 {
@@ -551,7 +656,8 @@ static X509_NAME *unit_name(const char *common_name)
 	return NULL;
 }
 
-/* Issues a unit's key and certificate into keys_dir (within the CA's validity). */
+/* Issues a unit's key (in the CA's token, or a file of keys_dir) and its certificate (a file of
+ * keys_dir), within the CA's validity. */
 static signer_err unit_create(signer_ca *ca, const char *keys_dir, int64_t now_s, const unit_spec *u)
 {
 	int64_t not_after = now_s + SIGNER_UNIT_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY;
@@ -559,7 +665,11 @@ static signer_err unit_create(signer_ca *ca, const char *keys_dir, int64_t now_s
 		not_after = ca->not_after_s;
 	if (now_s < ca->not_before_s || not_after <= now_s)
 		return signer_fail(SIGNER_ERR_EXPIRED, "the CA is not valid now: no %s can be issued", u->what);
-	EVP_PKEY *key = key_new();
+	key_place k = {ca->token, keys_dir, u->key_file, u->key_label};
+	EVP_PKEY *key = NULL;
+	signer_err err = key_generate(&k, &key);
+	if (err)
+		return err;
 	X509_NAME *name = unit_name(u->common_name);
 	certificate_request r = {.subject = name,
 	                         .subject_key = key,
@@ -569,13 +679,14 @@ static signer_err unit_create(signer_ca *ca, const char *keys_dir, int64_t now_s
 	                         .not_after_s = not_after,
 	                         .extended_key_usage = u->extended_key_usage,
 	                         .ocsp_nocheck = u->ocsp_nocheck};
-	X509 *certificate = key && name ? certificate_new(&r) : NULL;
-	signer_err err =
-	    certificate ? SIGNER_OK : signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing a unit's certificate");
+	X509 *certificate = name ? certificate_new(&r) : NULL;
+	err = certificate ? SIGNER_OK : signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing a unit's certificate");
 	if (!err)
-		err = keystore_pem_write(keys_dir, u->key_file, key, NULL, 0600, false);
+		err = key_store(&k, key);
 	if (!err)
 		err = keystore_pem_write(keys_dir, u->cert_file, NULL, certificate, 0644, false);
+	if (err && k.token)
+		key_discard(&k); /* a file left behind is refused at the next start, as it always was */
 	X509_free(certificate);
 	X509_NAME_free(name);
 	EVP_PKEY_free(key);
@@ -596,8 +707,9 @@ static signer_err unit_enable(signer_ca *ca, const char *keys_dir, int64_t now_s
 		if (!err)
 			err = read_pem(keys_dir, u->cert_file, NULL, &certificate);
 	}
+	key_place k = {ca->token, keys_dir, u->key_file, u->key_label};
 	if (!err)
-		err = read_pem(keys_dir, u->key_file, &key, NULL);
+		err = key_read(&k, &key);
 	if (!err && X509_check_private_key(certificate, key) != 1)
 		err = signer_fail(SIGNER_ERR_KEYS, "the %s's key does not match its certificate", u->what);
 	if (!err && X509_check_issued(ca->certificate, certificate) != X509_V_OK)

@@ -54,7 +54,8 @@
 #define SIGNER_CERT_DER_BYTES_MAX         4096u /* a certificate we issue, DER */
 #define SIGNER_ERROR_BYTES_MAX            256u  /* signer_last_error()'s message */
 
-/* The files of a keys directory (docs/signer.md#keys). */
+/* The files of a keys directory (docs/signer.md#keys). The *_KEY_FILEs are used only in a keys
+ * directory that names no token (made before the token existed): see SIGNER_TOKEN_CONFIG_FILE. */
 #define SIGNER_CA_KEY_FILE        "signer-ca.key"  /* the CA's private key, PKCS #8 PEM, 0600 */
 #define SIGNER_CA_CERT_FILE       "signer-ca.pem"  /* the CA's certificate, PEM, 0644: the trust anchor */
 #define SIGNER_CREDENTIALS_DIR    "signers"        /* <hex SHA-256 of kind and subject>.pem, 0600 */
@@ -69,6 +70,18 @@
 /* The TSA's policy (TSTInfo.policy): an OID under 2.25 (ITU-T X.667, from a UUID, no registry). */
 #define SIGNER_TSA_POLICY_OID "2.25.255447016286374935616187049429582350657"
 #define SIGNER_CA_NAME        "JeSignExpert ledger internal CA"
+
+/* The token that holds the private keys (docs/signer.md#token), named in the keys directory. */
+#define SIGNER_TOKEN_CONFIG_FILE  "pkcs11.conf"   /* where the token is: module, label, PIN source; 0644 */
+#define SIGNER_TOKEN_PIN_FILE     "token.pin"     /* the embedded token's user PIN, 0600 */
+#define SIGNER_SOFTHSM2_CONF_FILE "softhsm2.conf" /* the embedded token's SoftHSM2 configuration, 0600 */
+#define SIGNER_SOFTHSM2_TOKEN_DIR "tokens"        /* the embedded token's objects, 0700 */
+#define SIGNER_SOFTHSM2_MODULE    "/usr/lib/softhsm/libsofthsm2.so" /* Debian 12's softhsm2 */
+#define SIGNER_TOKEN_LABEL        "ledgerd"                         /* the embedded token's label */
+/* The labels (CKA_LABEL) of the keys in the token. */
+#define SIGNER_CA_KEY_LABEL   "signer-ca"
+#define SIGNER_TSA_KEY_LABEL  "signer-tsa"
+#define SIGNER_OCSP_KEY_LABEL "signer-ocsp"
 
 typedef enum {
 	SIGNER_OK = 0,
@@ -148,22 +161,57 @@ typedef struct signer_rect {
  */
 signer_err signer_rect_check(const signer_pdf_info *info, const signer_rect *rect);
 
+/* ----- the token of the private keys (signer/pkcs11_token.c, docs/signer.md#token) ----- */
+
+/*
+ * Sets up keys_dir's embedded token: a SoftHSM2 configuration (SIGNER_SOFTHSM2_CONF_FILE, 0600)
+ * whose token directory is keys_dir/SIGNER_SOFTHSM2_TOKEN_DIR (0700, named by absolute path), a
+ * random user PIN in SIGNER_TOKEN_PIN_FILE (0600), a token labelled SIGNER_TOKEN_LABEL
+ * initialised with that PIN (its security officer PIN is random and forgotten), and, written
+ * last, SIGNER_TOKEN_CONFIG_FILE naming them. From then on signer_ca_init() and the units
+ * (signer_tsa_enable, signer_ocsp_enable) of keys_dir generate their keys in the token.
+ * Loads SoftHSM2 with SOFTHSM2_CONF set in this process's environment: call it before other
+ * threads run. SIGNER_ERR_EXISTS if keys_dir has a SIGNER_TOKEN_CONFIG_FILE already,
+ * SIGNER_ERR_KEYS if SoftHSM2 cannot be loaded or refuses, SIGNER_ERR_IO.
+ */
+signer_err signer_token_embedded_create(const char *keys_dir);
+
+/* A token initialised beforehand: a real HSM (docs/operations.md#hsm). */
+typedef struct signer_token_config {
+	const char *module_path; /* its PKCS #11 module, an absolute path */
+	const char *token_label; /* the token's label, 1..32 bytes */
+	const char *pin_file;    /* a file (absolute path) no group or other may access, holding the PIN; */
+	const char *pin_env;     /* or the name of an environment variable holding it: one of two */
+} signer_token_config;
+
+/*
+ * Names config's token in keys_dir/SIGNER_TOKEN_CONFIG_FILE, after checking that the token is
+ * there and the PIN opens it (the PIN itself is not copied). SIGNER_ERR_INVALID for a config
+ * without a module, a label or exactly one PIN source; SIGNER_ERR_NOT_FOUND for no token with
+ * that label; SIGNER_ERR_KEYS for a module that cannot be loaded or a PIN refused;
+ * SIGNER_ERR_EXISTS if keys_dir names a token already; SIGNER_ERR_IO.
+ */
+signer_err signer_token_configure(const char *keys_dir, const signer_token_config *config);
+
 /* ----- the CA and the credentials (signer/ca.c) ----- */
 
 typedef struct signer_ca signer_ca;
 
 /*
- * Creates the CA of keys_dir (created 0700 if absent): a fresh ECDSA P-256 key in
- * SIGNER_CA_KEY_FILE (0600) and a self-signed certificate "CN=SIGNER_CA_NAME, O=JeSignExpert,
- * C=FR" valid SIGNER_CA_VALIDITY_DAYS from now_s in SIGNER_CA_CERT_FILE (0644). Files are
- * created exclusively: SIGNER_ERR_EXISTS if either exists (nothing is overwritten).
- * SIGNER_ERR_IO, SIGNER_ERR_CRYPTO otherwise.
+ * Creates the CA of keys_dir (created 0700 if absent): a fresh ECDSA P-256 key, generated in
+ * the token keys_dir names (label SIGNER_CA_KEY_LABEL) or, when it names none, written to
+ * SIGNER_CA_KEY_FILE (0600), and a self-signed certificate "CN=SIGNER_CA_NAME, O=JeSignExpert,
+ * C=FR" valid SIGNER_CA_VALIDITY_DAYS from now_s in SIGNER_CA_CERT_FILE (0644). Keys and files
+ * are created exclusively: SIGNER_ERR_EXISTS if either exists (nothing is overwritten).
+ * SIGNER_ERR_KEYS if the token cannot be opened, SIGNER_ERR_IO, SIGNER_ERR_CRYPTO otherwise.
  */
 signer_err signer_ca_init(const char *keys_dir, int64_t now_s);
 
 /*
- * Opens the CA of keys_dir. SIGNER_ERR_NOT_FOUND if it has none, SIGNER_ERR_KEYS if the files
- * are unreadable, or the key does not match the certificate. On success *out is the caller's:
+ * Opens the CA of keys_dir, its key from the token keys_dir names if it names one.
+ * SIGNER_ERR_NOT_FOUND if it has none, SIGNER_ERR_KEYS if the token cannot be opened, the files
+ * are unreadable, a key or a certificate is there without the other, or the key does not match
+ * the certificate. On success *out is the caller's:
  * signer_ca_free() it. The CA keeps a copy of keys_dir for the credentials it stores.
  */
 signer_err signer_ca_open(const char *keys_dir, signer_ca **out);
@@ -174,7 +222,8 @@ void signer_ca_free(signer_ca *ca);
 signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_bytes_max, size_t *der_bytes);
 
 /*
- * The CA's RFC 3161 time-stamping unit: keys_dir's SIGNER_TSA_KEY_FILE and SIGNER_TSA_CERT_FILE,
+ * The CA's RFC 3161 time-stamping unit: its key in the CA's token (SIGNER_TSA_KEY_LABEL), or
+ * keys_dir's SIGNER_TSA_KEY_FILE without a token, and keys_dir's SIGNER_TSA_CERT_FILE,
  * issued by the CA at now_s the first time (extendedKeyUsage critical, timeStamping only), read
  * and checked afterwards. Credentials issued or read from ca afterwards can time-stamp their
  * signatures (signer_sign_options.timestamp: PAdES B-T). SIGNER_ERR_KEYS for a key and
@@ -182,7 +231,7 @@ signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_b
  */
 signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
 
-/* The CA's OCSP responder (RFC 6960), like the TSA: SIGNER_OCSP_KEY_FILE and
+/* The CA's OCSP responder (RFC 6960), like the TSA: SIGNER_OCSP_KEY_LABEL (or _FILE) and
  * SIGNER_OCSP_CERT_FILE, issued the first time (extendedKeyUsage critical OCSPSigning,
  * id-pkix-ocsp-nocheck), read and checked afterwards. */
 signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);

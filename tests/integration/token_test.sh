@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# token_test: the PKCS #11 token of the signer's keys as an operator meets it
+# (docs/signer.md#token, docs/operations.md#hsm). ledgerd init sets up the embedded SoftHSM2
+# token with the modes documented; serve generates the CA's, the TSA's and the OCSP
+# responder's keys in it, so that no private key of the signer is ever a file, and finds them
+# there at the next start; a wrong PIN or a PIN file others may read stops serve with a message
+# that says so. The HSM options name another token (here another directory's embedded token,
+# reached through SOFTHSM2_CONF and a PIN variable): they go together, with init only, the PIN
+# never on the command line, and a PIN that does not open the token writes no configuration.
+set -uo pipefail
+bin=${1:?usage: token_test.sh BIN_DIR}
+dir=$(mktemp -d /tmp/ledger-token-XXXXXX)
+pid=
+. "$(dirname "$0")/../support/lib.sh" # expect, contains, fail, report, cleanup
+
+module=/usr/lib/softhsm/libsofthsm2.so
+
+# serve_once DIR: ledgerd serves DIR until it says it serves (or gives up), then stops; the exit
+# status is serve's, its messages are printed (expect keeps them in $out).
+serve_once() {
+	"$bin/ledgerd" serve --data "$1" >"$dir/log" 2>&1 &
+	pid=$!
+	for _ in $(seq 200); do
+		grep -q "serving" "$dir/log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+	local status=$?
+	pid=
+	cat "$dir/log"
+	return "$status"
+}
+
+# mode_is FILE MODE DESCRIPTION
+mode_is() {
+	checks=$((checks + 1))
+	local got
+	got=$(stat -c %a "$1" 2>/dev/null)
+	[ "$got" = "$2" ] || fail "$3: mode ${got:-absent}, expected $2"
+}
+
+# no_private_key_file KEYS DESCRIPTION: no PEM private key anywhere under KEYS
+no_private_key_file() {
+	checks=$((checks + 1))
+	local found
+	found=$(grep -rl "PRIVATE KEY" "$1" 2>/dev/null)
+	[ -z "$found" ] || fail "$2: $found"
+}
+
+d=$dir/d
+expect 0 "init" -- "$bin/ledgerd" init --data "$d"
+mode_is "$d/keys/pkcs11.conf" 644 "pkcs11.conf"
+mode_is "$d/keys/softhsm2.conf" 600 "softhsm2.conf"
+mode_is "$d/keys/token.pin" 600 "token.pin"
+mode_is "$d/keys/tokens" 700 "tokens/"
+out=$(cat "$d/keys/pkcs11.conf")
+contains "module = $module" "pkcs11.conf names SoftHSM2"
+contains "pin-file = token.pin" "pkcs11.conf names the PIN file"
+
+expect 0 "the first serve" -- serve_once "$d"
+contains "stopped cleanly" "the first serve stops cleanly"
+mode_is "$d/keys/signer-ca.pem" 644 "the CA certificate"
+for unit in tsa ocsp; do
+	mode_is "$d/keys/signer-$unit.pem" 644 "the $unit certificate"
+done
+for key in signer-ca.key signer-tsa.key signer-ocsp.key; do
+	checks=$((checks + 1))
+	[ ! -e "$d/keys/$key" ] || fail "$key was written: the key belongs in the token"
+done
+no_private_key_file "$d/keys" "a PEM private key in keys/"
+ca=$(sha256sum "$d/keys/signer-ca.pem")
+expect 0 "serve again" -- serve_once "$d"
+checks=$((checks + 1))
+[ "$(sha256sum "$d/keys/signer-ca.pem")" = "$ca" ] || fail "the CA was made again"
+
+# The PIN file: wrong, then open to the group.
+cp -p "$d/keys/token.pin" "$dir/pin.saved"
+printf 'not-the-pin\n' >"$d/keys/token.pin"
+expect 1 "a wrong PIN" -- serve_once "$d"
+contains "is the PIN right?" "the message says the PIN was refused"
+cp -p "$dir/pin.saved" "$d/keys/token.pin"
+chmod 640 "$d/keys/token.pin"
+expect 1 "a PIN file the group may read" -- serve_once "$d"
+contains "only its owner may read" "the message names the PIN file's mode"
+chmod 600 "$d/keys/token.pin"
+expect 0 "the PIN file restored" -- serve_once "$d"
+
+# The HSM options, checked before anything is written.
+hsm=(--pkcs11-module "$module" --pkcs11-token ledgerd)
+expect 2 "a module alone" -- "$bin/ledgerd" init --data "$dir/e0" --pkcs11-module "$module"
+contains "--pkcs11-token" "the usage error names what is missing"
+expect 2 "two PIN sources" -- "$bin/ledgerd" init --data "$dir/e0" "${hsm[@]}" --pkcs11-pin-env A --pkcs11-pin-file /p
+expect 2 "a relative PIN file" -- "$bin/ledgerd" init --data "$dir/e0" "${hsm[@]}" --pkcs11-pin-file pin
+expect 2 "a relative module" -- "$bin/ledgerd" init --data "$dir/e0" --pkcs11-module libsofthsm2.so \
+	--pkcs11-token ledgerd --pkcs11-pin-env A
+expect 2 "serve takes no HSM option" -- "$bin/ledgerd" serve --data "$d" --pkcs11-token ledgerd
+checks=$((checks + 1))
+[ ! -e "$dir/e0" ] || fail "a usage error created the data directory"
+
+# Another directory's embedded token, never served, stands for an HSM initialised beforehand.
+expect 0 "init the HSM's stand-in" -- "$bin/ledgerd" init --data "$dir/h"
+export SOFTHSM2_CONF=$dir/h/keys/softhsm2.conf
+export LEDGERD_TEST_HSM_PIN=wrong-pin
+expect 1 "init with a PIN the token refuses" -- "$bin/ledgerd" init --data "$dir/e1" "${hsm[@]}" \
+	--pkcs11-pin-env LEDGERD_TEST_HSM_PIN
+contains "is the PIN right?" "the refused PIN is reported"
+checks=$((checks + 1))
+[ ! -e "$dir/e1/keys/pkcs11.conf" ] || fail "a refused PIN left a pkcs11.conf"
+LEDGERD_TEST_HSM_PIN=$(cat "$dir/h/keys/token.pin")
+expect 0 "init naming the token, the PIN in a variable" -- "$bin/ledgerd" init --data "$dir/e2" "${hsm[@]}" \
+	--pkcs11-pin-env LEDGERD_TEST_HSM_PIN
+out=$(cat "$dir/e2/keys/pkcs11.conf" 2>&1)
+contains "pin-env = LEDGERD_TEST_HSM_PIN" "pkcs11.conf names the variable"
+checks=$((checks + 1))
+case "$out" in *"$LEDGERD_TEST_HSM_PIN"* | *softhsm2-conf*) fail "pkcs11.conf holds the PIN or an embedded token" ;; esac
+checks=$((checks + 1))
+[ ! -e "$dir/e2/keys/token.pin" ] && [ ! -e "$dir/e2/keys/tokens" ] || fail "an embedded token was made too"
+expect 0 "serve on the named token" -- serve_once "$dir/e2"
+mode_is "$dir/e2/keys/signer-ca.pem" 644 "the CA certificate of the named token's directory"
+no_private_key_file "$dir/e2/keys" "a PEM private key in the named token's keys/"
+unset LEDGERD_TEST_HSM_PIN
+expect 1 "serve without the PIN variable" -- serve_once "$dir/e2"
+contains "LEDGERD_TEST_HSM_PIN holds no PIN" "the message names the variable"
+
+report token
