@@ -49,6 +49,10 @@ void audit_store_close(audit_store *s);
 /* 2026-11-29T11:24:21.123456Z: UTC to the microsecond. */
 #define AUDIT_ISO_TIME_BYTES 40
 void audit_iso_time_us(int64_t us, char out[AUDIT_ISO_TIME_BYTES]);
+/* The instant us in Paris time (docs/paris-time.md): strftime's format (at most 31 bytes out),
+ * then before_offset and the offset to UTC, "+01:00" or "+02:00". */
+#define AUDIT_PARIS_TIME_BYTES 64
+void audit_paris_time(int64_t us, const char *format, const char *before_offset, char out[AUDIT_PARIS_TIME_BYTES]);
 /* s[0, n) as a JSON string on out: quotes, backslashes and control characters escaped. */
 void audit_json_string(FILE *out, const char *s, size_t n);
 /* A whole file of at most max bytes, NUL-terminated (the caller frees it); NULL with a message. */

@@ -18,12 +18,15 @@
 
 /* ----- the facts ----- */
 
+/* A name in the log (an event kind, a field) and what the documents call it. */
+typedef struct french {
+	const char *name, *label;
+} french;
+
 /* The French name of an event kind (audit_event_kind's names); NULL: the kind as recorded. */
 static const char *label_of(const Ledger__Events__Event *ev, const char *kind)
 {
-	static const struct {
-		const char *kind, *label;
-	} labels[] = {
+	static const french labels[] = {
 	    {"collection_created", "Collecte créée"},
 	    {"collection_modified", "Collecte modifiée"},
 	    {"document_added", "Document déposé"},
@@ -53,15 +56,13 @@ static const char *label_of(const Ledger__Events__Event *ev, const char *kind)
 		}
 	}
 	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
-		if (strcmp(labels[i].kind, kind) == 0)
+		if (strcmp(labels[i].name, kind) == 0)
 			return labels[i].label;
 	return NULL;
 }
 
 /* The fields a line shows, with their French names, in this order. */
-static const struct {
-	const char *field, *label;
-} detail_fields[] = {
+static const french detail_fields[] = {
     {"name", "nom"},
     {"filename", "fichier"},
     {"sha256", "SHA-256"},
@@ -83,7 +84,7 @@ static void put_details(FILE *out, const ProtobufCMessage *m)
 	const char *sep = "";
 	for (size_t i = 0; i < sizeof detail_fields / sizeof detail_fields[0]; i++) {
 		const ProtobufCFieldDescriptor *f =
-		    protobuf_c_message_descriptor_get_field_by_name(m->descriptor, detail_fields[i].field);
+		    protobuf_c_message_descriptor_get_field_by_name(m->descriptor, detail_fields[i].name);
 		if (!f || f->label == PROTOBUF_C_LABEL_REPEATED)
 			continue;
 		const void *at = (const char *)m + f->offset;
@@ -273,19 +274,6 @@ static void put_html(FILE *out, const char *s)
 	}
 }
 
-/* dd/mm/yyyy hh:mm:ss in Paris time (docs/paris-time.md), then its offset to UTC. */
-static void paris_time(int64_t us, char out[64])
-{
-	int64_t s = us / 1000000;
-	int32_t offset = proj_paris_offset_s(s);
-	time_t local = (time_t)(s + offset);
-	struct tm tm;
-	gmtime_r(&local, &tm);
-	char day[32];
-	strftime(day, sizeof day, "%d/%m/%Y %H:%M:%S", &tm);
-	snprintf(out, 64, "%s +%02d:00", day, offset / 3600);
-}
-
 static const char CSS[] = "body{font-family:sans-serif;font-size:9pt}"
                           "h1{font-size:16pt;margin-bottom:4pt}h2{font-size:11pt;margin-top:10pt}"
                           "p.e{margin:0 0 4pt 0}span.d{font-size:7pt;color:#333}p.h{font-size:8pt}";
@@ -302,8 +290,8 @@ static const char *attested_actor(const evidence_line *l, const char *signer)
 
 static void put_document_html(FILE *out, const evidence_facts *f, const char *signer)
 {
-	char made[64];
-	paris_time(f->made_at_us, made);
+	char made[AUDIT_PARIS_TIME_BYTES];
+	audit_paris_time(f->made_at_us, "%d/%m/%Y %H:%M:%S", " ", made);
 	fputs("<html><body><h1>", out);
 	fputs(signer ? EVIDENCE_ATTESTATION_TITLE : EVIDENCE_CERTIFICATE_TITLE, out);
 	fputs("</h1><p>Collecte <b>", out);
@@ -323,8 +311,8 @@ static void put_document_html(FILE *out, const evidence_facts *f, const char *si
 		const evidence_line *l = &f->lines[i];
 		if (signer && strcmp(l->signer, signer) != 0)
 			continue;
-		char at[64];
-		paris_time(l->at_us, at);
+		char at[AUDIT_PARIS_TIME_BYTES];
+		audit_paris_time(l->at_us, "%d/%m/%Y %H:%M:%S", " ", at);
 		fprintf(out, "<p class=\"e\"><b>%s</b> : ", at);
 		put_html(out, l->what);
 		fputs(" ; par ", out);

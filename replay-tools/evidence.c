@@ -188,19 +188,6 @@ static void put_message(growing *g, const ProtobufCMessage *m)
 	put(g, "}");
 }
 
-/* Paris local time with its offset (docs/paris-time.md), e.g. 2026-12-04T05:03:11+01:00. */
-static void iso_paris(int64_t us, char out[40])
-{
-	int64_t s = us / 1000000;
-	int32_t offset = proj_paris_offset_s(s);
-	time_t local = (time_t)(s + offset);
-	struct tm tm;
-	gmtime_r(&local, &tm);
-	char day[24];
-	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 40, "%s+%02d:00", day, offset / 3600);
-}
-
 /* The payload message of an event and its collection_id (NULL if none). */
 static const ProtobufCMessage *payload_of(const Ledger__Events__Event *ev, const char **collection)
 {
@@ -423,7 +410,7 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 				const char *c = NULL;
 				const ProtobufCMessage *m = ev ? payload_of(ev, &c) : NULL;
 				if (m && c && strcmp(c, collection) == 0 && strcmp(ev->firm_id, firm) == 0) {
-					char name[64], utc[40], paris[40], hash[65];
+					char name[64], utc[40], paris[AUDIT_PARIS_TIME_BYTES], hash[65];
 					tlog_proof p;
 					growing proof = {0};
 					ok = ledger_tree_prove_inclusion(l, txn, rec.seq, cp.size, &p) == LEDGER_OK;
@@ -434,7 +421,8 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 					ok = ok && !proof.failed && zip_add_copy(z, name, proof.text, proof.n);
 					free(proof.text);
 					audit_iso_time_us(ev->committed_at_us, utc);
-					iso_paris(ev->committed_at_us, paris);
+					/* e.g. 2026-12-04T05:03:11+01:00 */
+					audit_paris_time(ev->committed_at_us, "%Y-%m-%dT%H:%M:%S", "", paris);
 					ledger_hex(rec.hash, LEDGER_HASH_BYTES, hash);
 					put(&json,
 					    "%s{\"seq\":%llu,\"record_hash\":\"%s\",\"at_utc\":\"%s\",\"at_paris\":\"%"

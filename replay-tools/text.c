@@ -19,6 +19,19 @@ void audit_iso_time_us(int64_t us, char out[AUDIT_ISO_TIME_BYTES])
 	snprintf(out, AUDIT_ISO_TIME_BYTES, "%s.%06lldZ", day, (long long)(us % 1000000));
 }
 
+void audit_paris_time(int64_t us, const char *format, const char *before_offset, char out[AUDIT_PARIS_TIME_BYTES])
+{
+	int64_t s = us / 1000000;
+	int32_t offset = proj_paris_offset_s(s);
+	time_t local = (time_t)(s + offset);
+	struct tm tm;
+	gmtime_r(&local, &tm);
+	char day[32];
+	if (strftime(day, sizeof day, format, &tm) == 0)
+		day[0] = '\0';
+	snprintf(out, AUDIT_PARIS_TIME_BYTES, "%s%s+%02d:00", day, before_offset, offset / 3600);
+}
+
 void audit_json_string(FILE *out, const char *s, size_t n)
 {
 	fputc('"', out);
