@@ -9,6 +9,7 @@
  */
 #include "../check.h"
 #include "harness.h"
+#include "pdf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,20 +33,10 @@ static int call(const char *who, Ledger__Api__Request *req, Ledger__Api__Reply *
 
 static bool setup(void)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd a = LEDGER__API__ACCOUNT_ADD__INIT;
-	a.email = (char *)"ec@crash.fr", a.name = (char *)"EC", a.is_ec = true;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD, req.account_add = &a;
-	Ledger__Api__Request freq = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-	f.firm_id = (char *)"CR", f.name = (char *)"Cabinet Crash", f.ec_email = (char *)"ec@crash.fr";
-	freq.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD, freq.firm_add = &f;
-	Ledger__Api__Request creq = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	c.firm_id = (char *)"CR", c.credits = 1000, c.reference = (char *)"";
-	creq.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD, creq.credits_add = &c;
-	return call("platform", &req, NULL) == 0 && call("platform", &freq, NULL) == 0 &&
-	       call("ec@crash.fr", &creq, NULL) == 0;
+	fixture_sender to = harness_sender(&h);
+	return fixture_account(&to, "ec@crash.fr", "EC", true) == 0 &&
+	       fixture_firm(&to, "CR", "Cabinet Crash", "ec@crash.fr") == 0 &&
+	       fixture_credits(&to, "ec@crash.fr", "CR", 1000, "") == 0;
 }
 
 /* A sent collection of DOCUMENTS documents and one external signer; its id into id. */
@@ -69,7 +60,7 @@ static bool prepare(int round, char id[24])
 		Ledger__Api__Request dreq = LEDGER__API__REQUEST__INIT;
 		Ledger__Api__DocumentAdd doc = LEDGER__API__DOCUMENT_ADD__INIT;
 		doc.ref = &ref, doc.filename = (char *)"d.pdf";
-		doc.content = (ProtobufCBinaryData){harness_pdf(pdf, sizeof pdf, text), pdf};
+		doc.content = (ProtobufCBinaryData){test_pdf_text(pdf, sizeof pdf, text), pdf};
 		dreq.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD, dreq.document_add = &doc;
 		if (call("ec@crash.fr", &dreq, NULL) != 0)
 			return false;

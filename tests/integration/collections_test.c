@@ -12,17 +12,18 @@
  *      or seal writes nothing;
  *   6. hostile uploads are INVALID_DOCUMENT with the right reason, and write nothing;
  *   7. a retried upload (same request id) replays its first reply and stores nothing new.
- * The PDFs are built here, byte by byte, with exact cross-reference offsets.
+ * The PDFs are tests/support/pdf.c's, built byte by byte with exact cross-reference offsets.
  */
 #include "../check.h"
+#include "../support/scratch.h"
 #include "harness.h"
+#include "pdf.h"
 #include "ledger.h"
 #include "token.h"
 
 #include <assert.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,112 +59,29 @@ static harness h;
 
 /* ----- PDFs ----- */
 
-#define PDF_BYTES_MAX  16384u
-#define PDF_PAGES_MAX  4
-#define PAGE_WIDTH_PT  595 /* A4 */
-#define PAGE_HEIGHT_PT 842
+#define PDF_BYTES_MAX 16384u
 
 typedef struct pdf {
 	uint8_t bytes[PDF_BYTES_MAX];
 	size_t n;
 } pdf;
 
-typedef struct pdf_spec {
-	const char *tag;  /* a comment line: makes the bytes, and so the SHA-256, unique */
-	int pages;        /* 1 to PDF_PAGES_MAX */
-	size_t padding;   /* a second comment line of exactly this many bytes (0, or at least 2) */
-	size_t xref_skew; /* added to every offset of the xref table: not 0 breaks it */
-} pdf_spec;
-
-static void pdf_printf(pdf *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pdf_printf(pdf *p, const char *fmt, ...)
+static void pdf_make(pdf *p, const test_pdf_spec *s)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf((char *)p->bytes + p->n, sizeof p->bytes - p->n, fmt, ap);
-	va_end(ap);
-	assert(n >= 0 && (size_t)n < sizeof p->bytes - p->n);
-	p->n += (size_t)n;
-}
-
-static void pdf_pad(pdf *p, size_t bytes)
-{
-	if (bytes < 2)
-		return;
-	assert(p->n + bytes < sizeof p->bytes);
-	p->bytes[p->n] = '%';
-	memset(p->bytes + p->n + 1, 'x', bytes - 2);
-	p->bytes[p->n + bytes - 1] = '\n';
-	p->n += bytes;
-}
-
-/* A page (object `object`) and its content stream (object + 1): a grey rectangle. */
-static void pdf_page(pdf *p, int object, size_t *offsets)
-{
-	char content[64];
-	int n = snprintf(content, sizeof content, "0.5 g %d 72 200 100 re f", 72 + object);
-	offsets[object] = p->n;
-	pdf_printf(p, "%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents %d 0 R >>\nendobj\n",
-	           object, PAGE_WIDTH_PT, PAGE_HEIGHT_PT, object + 1);
-	offsets[object + 1] = p->n;
-	pdf_printf(p, "%d 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n", object + 1, n, content);
-}
-
-/*
- * A PDF of s->pages A4 pages. Each xref entry is exactly 20 bytes ("oooooooooo ggggg n \n")
- * and names the byte offset of its object, and startxref the offset of "xref": mupdf opens it
- * without repairing anything, which is what ledgerd's inspection demands.
- */
-static void pdf_make(pdf *p, const pdf_spec *s)
-{
-	size_t offsets[3 + 2 * PDF_PAGES_MAX];
-	int objects = 2 + 2 * s->pages;
-	assert(s->pages >= 1 && s->pages <= PDF_PAGES_MAX);
-	p->n = 0;
-	pdf_printf(p, "%%PDF-1.7\n%%%s\n", s->tag);
-	pdf_pad(p, s->padding);
-	offsets[1] = p->n;
-	pdf_printf(p, "1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
-	offsets[2] = p->n;
-	pdf_printf(p, "2 0 obj\n<< /Type /Pages /Count %d /Kids [", s->pages);
-	for (int i = 0; i < s->pages; i++)
-		pdf_printf(p, " %d 0 R", 3 + 2 * i);
-	pdf_printf(p, " ] >>\nendobj\n");
-	for (int i = 0; i < s->pages; i++)
-		pdf_page(p, 3 + 2 * i, offsets);
-	size_t xref = p->n;
-	pdf_printf(p, "xref\n0 %d\n0000000000 65535 f \n", objects + 1);
-	for (int i = 1; i <= objects; i++)
-		pdf_printf(p, "%010zu 00000 n \n", offsets[i] + s->xref_skew);
-	pdf_printf(p, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", objects + 1, xref);
+	p->n = test_pdf_write(p->bytes, sizeof p->bytes, s);
+	assert(p->n > 0);
 }
 
 static void pdf_simple(pdf *p, const char *tag, int pages)
 {
-	pdf_make(p, &(pdf_spec){.tag = tag, .pages = pages});
+	pdf_make(p, &(test_pdf_spec){.tag = tag, .pages = pages});
 }
 
 /* A valid one-page PDF of exactly `bytes` bytes (padded by a comment). */
 static void pdf_sized(pdf *p, const char *tag, size_t bytes)
 {
-	pdf_spec s = {.tag = tag, .pages = 1};
-	pdf_make(p, &s);
-	assert(p->n + 2 <= bytes);
-	/* The padding moves startxref, whose digits may grow: converge in a few rounds. */
-	for (int round = 0; round < 4 && p->n != bytes; round++) {
-		s.padding = (size_t)((long long)s.padding + (long long)bytes - (long long)p->n);
-		pdf_make(p, &s);
-	}
+	p->n = test_pdf_sized(p->bytes, sizeof p->bytes, tag, bytes);
 	assert(p->n == bytes);
-}
-
-static bool file_write(const char *path, const uint8_t *bytes, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return false;
-	bool ok = fwrite(bytes, 1, n, f) == n;
-	return fclose(f) == 0 && ok;
 }
 
 static bool file_read(const char *path, pdf *out)
@@ -184,7 +102,7 @@ static bool pdf_encrypt(const pdf *src, const char *user, pdf *out)
 	snprintf(plain, sizeof plain, "%s.plain.pdf", h.dir);
 	snprintf(locked, sizeof locked, "%s.locked.pdf", h.dir);
 	snprintf(cmd, sizeof cmd, "qpdf --encrypt '%s' owner-secret 256 -- '%s' '%s' 2>&1", user, plain, locked);
-	bool ok = file_write(plain, src->bytes, src->n);
+	bool ok = write_file(plain, src->bytes, src->n);
 	int rc = ok ? harness_run(cmd, text, sizeof text) : -1;
 	ok = (rc == 0 || rc == 3) && file_read(locked, out); /* 3: qpdf's warnings */
 	if (!ok)
@@ -495,14 +413,8 @@ static int code_of(Ledger__Api__Request *req, const char *as)
 
 static bool account(const char *email, const char *name, bool is_ec)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)name;
-	c.is_ec = is_ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	int code = code_of(&req, "platform");
+	fixture_sender to = harness_sender(&h);
+	int code = fixture_account(&to, email, name, is_ec);
 	CHECK(code == 0, "platform adds account %s: code %d", email, code);
 	return code == 0;
 }
@@ -531,14 +443,8 @@ static bool grant(const char *firm, const char *who, Ledger__Events__Right right
 
 static bool add_credits(const char *firm, uint64_t n)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	c.firm_id = (char *)firm;
-	c.credits = n;
-	c.reference = (char *)"BC-2026-118";
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
-	req.credits_add = &c;
-	int code = code_of(&req, EC);
+	fixture_sender to = harness_sender(&h);
+	int code = fixture_credits(&to, EC, firm, n, "BC-2026-118");
 	CHECK(code == 0, "EC adds %llu credits to %s: code %d", (unsigned long long)n, firm, code);
 	return code == 0;
 }
@@ -546,14 +452,8 @@ static bool add_credits(const char *firm, uint64_t n)
 /* A firm headed by EC, each collaborator holding one right, and n credits (0: none yet). */
 static bool firm(const char *id, uint64_t n)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-	f.firm_id = (char *)id;
-	f.name = (char *)"Cabinet Durand";
-	f.ec_email = (char *)EC;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &f;
-	int code = code_of(&req, "platform");
+	fixture_sender to = harness_sender(&h);
+	int code = fixture_firm(&to, id, "Cabinet Durand", EC);
 	CHECK(code == 0, "platform adds firm %s: code %d", id, code);
 	return code == 0 && grant(id, PREPARER, LEDGER__EVENTS__RIGHT__RIGHT_PREPARE) &&
 	       grant(id, LAUNCHER, LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH) &&
@@ -1196,7 +1096,7 @@ static void refuse_malformed(const char *id)
 	memcpy(bad.bytes, doc.bytes, doc.n / 2);
 	bad.n = doc.n / 2;
 	upload_refused("a truncated PDF", id, &bad, "corrupt");
-	pdf_make(&bad, &(pdf_spec){.tag = "piece-jointe", .pages = 1, .xref_skew = 7});
+	pdf_make(&bad, &(test_pdf_spec){.tag = "piece-jointe", .pages = 1, .xref_skew = 7});
 	upload_refused("a PDF with a broken xref", id, &bad, "corrupt");
 	if (pdf_encrypt(&doc, "u", &bad))
 		upload_refused("an encrypted PDF (user password)", id, &bad, "encrypted");

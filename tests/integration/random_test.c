@@ -10,6 +10,7 @@
  */
 #include "../check.h"
 #include "harness.h"
+#include "pdf.h"
 #include "projections.h"
 
 #include <sodium.h>
@@ -71,42 +72,21 @@ static void set_clock(int64_t t)
 	now_s = t;
 }
 
-static int code_of(Ledger__Api__Reply *r)
-{
-	int code = r ? harness_code(r) : -1;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
-	return code;
-}
-
 static void setup(void)
 {
 	char email[64], id[16];
+	fixture_sender to = harness_sender(&h);
 	for (unsigned i = 0; i < FIRMS + PEOPLE; i++) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
 		if (i < FIRMS)
 			ec_of(i, email);
 		else
 			person(i - FIRMS, email);
-		c.email = email;
-		c.name = (char *)"Someone";
-		c.is_ec = i < FIRMS;
-		req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-		req.account_add = &c;
-		CHECK(code_of(harness_call(&h, "platform", &req)) == 0, "account %s", email);
+		CHECK(fixture_account(&to, email, "Someone", i < FIRMS) == 0, "account %s", email);
 	}
 	for (unsigned f = 0; f < FIRMS; f++) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
 		firm_id(f, id);
 		ec_of(f, email);
-		c.firm_id = id;
-		c.name = (char *)"Firm";
-		c.ec_email = email;
-		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-		req.firm_add = &c;
-		CHECK(code_of(harness_call(&h, "platform", &req)) == 0, "firm %s", id);
+		CHECK(fixture_firm(&to, id, "Firm", email) == 0, "firm %s", id);
 	}
 }
 
@@ -148,7 +128,7 @@ static void op_grant(void)
 	c.expires_on = date;
 	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
 	req.delegation_grant = &c;
-	int code = code_of(harness_call(&h, ec, &req));
+	int code = harness_command(&h, ec, &req);
 	CHECK(code == (by_ec ? 0 : LEDGER__API__ERROR_CODE__PERMISSION_DENIED), "grant by %s in %s: code %d", ec, id,
 	      code);
 	if (!by_ec)
@@ -183,7 +163,7 @@ static void op_revoke(void)
 	c.n_rights = n_rights;
 	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
 	req.delegation_revoke = &c;
-	int code = code_of(harness_call(&h, ec, &req));
+	int code = harness_command(&h, ec, &req);
 	/* An expired delegation is still listed, so it can still be revoked. */
 	CHECK(code == (held ? 0 : LEDGER__API__ERROR_CODE__NOT_FOUND), "revoke %s in %s: code %d", email, id, code);
 	for (unsigned r = 0; r < RIGHTS; r++)
@@ -228,7 +208,7 @@ static void op_can(void)
 	CHECK(r && r->can && r->can->allowed == expected, "can %s %s in %s: expected %s, got %s (%s)", who,
 	      proj_action_name(action), id, expected ? "allowed" : "denied",
 	      r && r->can ? (r->can->allowed ? "allowed" : "denied") : "error", r && r->can ? r->can->reason : "");
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* ----- collections, credits and alerts: no model of their own, but every outcome must be a
@@ -268,14 +248,8 @@ static void op_credit(void)
 	char ec[64], id[16];
 	ec_of(f, ec);
 	firm_id(f, id);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	c.firm_id = id;
-	c.credits = 1 + pick(6);
-	c.reference = (char *)"random";
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
-	req.credits_add = &c;
-	CHECK(code_of(harness_call(&h, ec, &req)) == 0, "credits add in %s", id);
+	fixture_sender to = harness_sender(&h);
+	CHECK(fixture_credits(&to, ec, id, 1 + pick(6), "random") == 0, "credits add in %s", id);
 }
 
 static void op_collection_create(void)
@@ -329,7 +303,7 @@ static void op_collection_fill(void)
 		return;
 	uint8_t pdf[2048];
 	snprintf(text, sizeof text, "document %llu", (unsigned long long)rnd());
-	size_t n = harness_pdf(pdf, sizeof pdf, text);
+	size_t n = test_pdf_text(pdf, sizeof pdf, text);
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DocumentAdd d = LEDGER__API__DOCUMENT_ADD__INIT;
 	d.ref = &ref;
@@ -337,7 +311,7 @@ static void op_collection_fill(void)
 	d.content = (ProtobufCBinaryData){n, pdf};
 	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
 	req.document_add = &d;
-	int code = code_of(harness_call(&h, ec, &req));
+	int code = harness_command(&h, ec, &req);
 	count_outcome("document add", code);
 	documents_added += code == 0;
 	Ledger__Api__Request sreq = LEDGER__API__REQUEST__INIT;
@@ -350,7 +324,7 @@ static void op_collection_fill(void)
 	a.phone = (char *)"+33612345678";
 	sreq.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
 	sreq.signer_add = &a;
-	count_outcome("signer add", code_of(harness_call(&h, ec, &sreq)));
+	count_outcome("signer add", harness_command(&h, ec, &sreq));
 }
 
 static void op_collection_act(void)
@@ -372,7 +346,7 @@ static void op_collection_act(void)
 	a.comment = (char *)(a.act == LEDGER__API__COLLECTION_ACT__ACT__CANCEL && pick(2) ? "" : "a comment");
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
 	req.collection_act = &a;
-	count_outcome("collection act", code_of(harness_call(&h, ec, &req)));
+	count_outcome("collection act", harness_command(&h, ec, &req));
 }
 
 /* The platform reports that a signer whose turn it is consented: the service then signs. */
@@ -402,7 +376,7 @@ static void op_consent(void)
 		s.comment = (char *)"";
 		req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
 		req.signer_report = &s;
-		count_outcome("signer report", code_of(harness_call(&h, "platform", &req)));
+		count_outcome("signer report", harness_command(&h, "platform", &req));
 		break;
 	}
 	if (r)
@@ -426,7 +400,7 @@ static void op_alert(void)
 	a.credits = a.kind == LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW ? pick(10) : 0;
 	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE;
 	req.alert_subscribe = &a;
-	count_outcome("alert subscribe", code_of(harness_call(&h, who, &req)));
+	count_outcome("alert subscribe", harness_command(&h, who, &req));
 }
 
 /* added = available + reserved + used, in every firm, whatever happened. */

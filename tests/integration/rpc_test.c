@@ -56,16 +56,10 @@ static size_t events_after(uint64_t after, int *kinds, size_t max, Ledger__Event
 	return n;
 }
 
-static Ledger__Api__Reply *account(const char *email, bool ec)
+static int account(const char *email, bool ec)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)"Test Person";
-	c.is_ec = ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	return harness_call(&h, "platform", &req);
+	fixture_sender to = harness_sender(&h);
+	return fixture_account(&to, email, "Test Person", ec);
 }
 
 static Ledger__Api__Reply *grant(const char *as, const char *firm, const char *who, const char *expires,
@@ -115,33 +109,16 @@ static int can(const char *as, const char *firm, const char *who, const char *ac
 	return result;
 }
 
-/* Frees r and returns its error code (-1 if there was no reply). */
-static int code_of(Ledger__Api__Reply *r)
-{
-	if (!r)
-		return -1;
-	int code = harness_code(r);
-	ledger__api__reply__free_unpacked(r, NULL);
-	return code;
-}
-
 static void setup(void)
 {
-	CHECK(code_of(account("ec@cabinet.fr", true)) == 0, "EC account");
-	CHECK(code_of(account("ec2@other.fr", true)) == 0, "EC2 account");
-	CHECK(code_of(account("salima@cabinet.fr", false)) == 0, "collaborator account");
-	CHECK(code_of(account("ec@cabinet.fr", true)) == LEDGER__API__ERROR_CODE__ALREADY_EXISTS, "duplicate account");
+	CHECK(account("ec@cabinet.fr", true) == 0, "EC account");
+	CHECK(account("ec2@other.fr", true) == 0, "EC2 account");
+	CHECK(account("salima@cabinet.fr", false) == 0, "collaborator account");
+	CHECK(account("ec@cabinet.fr", true) == LEDGER__API__ERROR_CODE__ALREADY_EXISTS, "duplicate account");
 	const char *firms[][2] = {{"JLM", "ec@cabinet.fr"}, {"OTHER", "ec2@other.fr"}};
-	for (int i = 0; i < 2; i++) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-		f.firm_id = (char *)firms[i][0];
-		f.name = (char *)"Cabinet";
-		f.ec_email = (char *)firms[i][1];
-		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-		req.firm_add = &f;
-		CHECK(code_of(harness_call(&h, "platform", &req)) == 0, "firm %s", firms[i][0]);
-	}
+	fixture_sender to = harness_sender(&h);
+	for (int i = 0; i < 2; i++)
+		CHECK(fixture_firm(&to, firms[i][0], "Cabinet", firms[i][1]) == 0, "firm %s", firms[i][0]);
 	/* Only the platform role registers accounts. */
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
@@ -149,7 +126,7 @@ static void setup(void)
 	c.name = (char *)"X";
 	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
 	req.account_add = &c;
-	CHECK(code_of(harness_call(&h, "ec@cabinet.fr", &req)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	CHECK(harness_command(&h, "ec@cabinet.fr", &req) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "EC cannot add accounts");
 }
 
@@ -160,7 +137,7 @@ static void test_story(void)
 	CHECK(r && !r->error && r->grant && r->grant->n_results == 1 &&
 	          r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__GRANTED && r->seq > 0,
 	      "grant");
-	code_of(r);
+	harness_code_of(r);
 	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 1, "launch: may send");
 	CHECK(can("salima@cabinet.fr", "JLM", "", "seal.seal") == 0, "launch: may not seal");
 	CHECK(can("salima@cabinet.fr", "OTHER", "", "signature.send") == 0, "another firm: denied");
@@ -183,32 +160,33 @@ static void test_story(void)
 	      "two DelegationExpired events written");
 	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0, "still denied after the expiry events");
 	harness_set_clock(&h, "2027-01-11T10:00:00Z");
-	CHECK(code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) == 0, "revoke");
+	CHECK(harness_code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) == 0, "revoke");
 	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0, "after revoke: denied");
-	CHECK(code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) == LEDGER__API__ERROR_CODE__NOT_FOUND,
+	CHECK(harness_code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) ==
+	          LEDGER__API__ERROR_CODE__NOT_FOUND,
 	      "nothing left to revoke");
 }
 
 static void test_refusals_change_nothing(void)
 {
 	uint64_t head = harness_head(&h);
-	CHECK(code_of(grant("ec@cabinet.fr", "NOPE", "salima@cabinet.fr", "", NULL)) ==
+	CHECK(harness_code_of(grant("ec@cabinet.fr", "NOPE", "salima@cabinet.fr", "", NULL)) ==
 	          LEDGER__API__ERROR_CODE__NOT_FOUND,
 	      "unknown firm");
-	CHECK(code_of(grant("salima@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL)) ==
+	CHECK(harness_code_of(grant("salima@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL)) ==
 	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "a collaborator cannot grant");
-	CHECK(code_of(grant("ec2@other.fr", "JLM", "salima@cabinet.fr", "", NULL)) ==
+	CHECK(harness_code_of(grant("ec2@other.fr", "JLM", "salima@cabinet.fr", "", NULL)) ==
 	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "another firm's EC cannot grant");
-	CHECK(code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2019-10-24", NULL)) ==
+	CHECK(harness_code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2019-10-24", NULL)) ==
 	          LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
 	      "past expiry");
 	Ledger__Api__Reply *r = grant("ec@cabinet.fr", "JLM", "nobody@cabinet.fr", "", NULL);
 	CHECK(r && r->grant && r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__NO_ACCOUNT &&
 	          r->seq == 0,
 	      "no account: per-row error, nothing granted");
-	code_of(r);
+	harness_code_of(r);
 	/* Only the two authorisation refusals are on record, as security events. */
 	int kinds[8];
 	Ledger__Events__Event *last;
@@ -232,7 +210,7 @@ static void test_refusals_change_nothing(void)
 	cc.kind = LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE;
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
 	req.collection_create = &cc;
-	CHECK(code_of(harness_call(&h, "ec2@other.fr", &req)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	CHECK(harness_command(&h, "ec2@other.fr", &req) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "another firm's EC cannot create a collection in JLM");
 	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
 	ref.firm_id = (char *)"JLM";
@@ -242,7 +220,7 @@ static void test_refusals_change_nothing(void)
 	act.act = LEDGER__API__COLLECTION_ACT__ACT__CANCEL;
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
 	req.collection_act = &act;
-	code_of(harness_call(&h, "ec2@other.fr", &req));
+	harness_command(&h, "ec2@other.fr", &req);
 	n = events_after(before, kinds, 8, &last);
 	CHECK(n >= 1 && last && kinds[n - 1] == LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED &&
 	          strcmp(last->firm_id, "JLM") == 0,
@@ -256,11 +234,11 @@ static void test_refusal_flood(void)
 {
 	uint64_t head = harness_head(&h);
 	for (int i = 0; i < 60; i++)
-		code_of(grant("mallory@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL));
+		harness_code_of(grant("mallory@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL));
 	uint64_t after = harness_head(&h);
 	CHECK(after - head == 10, "60 refusals, 10 security events (%llu)", (unsigned long long)(after - head));
 	harness_set_clock(&h, "2027-01-11T10:00:07Z"); /* one more token after 6 s */
-	code_of(grant("mallory@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL));
+	harness_code_of(grant("mallory@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL));
 	int kinds[2];
 	Ledger__Events__Event *last;
 	CHECK(events_after(after, kinds, 2, &last) == 1 && last && last->access_denied->suppressed == 50,
@@ -430,13 +408,13 @@ static void test_idempotency(void)
 	CHECK(first && again && first->seq == again->seq && first->seq == head, "same seq: %llu",
 	      (unsigned long long)(first ? first->seq : 0));
 	CHECK(harness_head(&h) == head, "the retry appended nothing");
-	code_of(first);
-	code_of(again);
-	CHECK(code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-07-01", "retry-me")) ==
+	harness_code_of(first);
+	harness_code_of(again);
+	CHECK(harness_code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-07-01", "retry-me")) ==
 	          LEDGER__API__ERROR_CODE__IDEMPOTENCY_MISMATCH,
 	      "same id, other command");
 	/* Request ids are per actor: another actor may use the same one. */
-	CHECK(code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-06-30", "retry-me")) == 0,
+	CHECK(harness_code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-06-30", "retry-me")) == 0,
 	      "same id, other actor");
 }
 
@@ -461,7 +439,7 @@ static void test_checkpoints(void)
 {
 	tlog_verifier key;
 	REQUIRE_VOID(log_verifier(&key));
-	CHECK(code_of(account("yann@cabinet.fr", false)) == 0, "another collaborator");
+	CHECK(account("yann@cabinet.fr", false) == 0, "another collaborator");
 	Ledger__Api__Reply *first = grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-06-30", "cp-1");
 	Ledger__Api__Reply *again = grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-06-30", "cp-1");
 	Ledger__Api__Reply *refused = grant("salima@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-06-30", "cp-2");
@@ -478,7 +456,7 @@ static void test_checkpoints(void)
 	      "a replayed reply carries the checkpoint of its time");
 	CHECK(refused->error && refused->checkpoint[0] == '\0', "a refusal wrote nothing and carries none");
 	/* Head: the latest checkpoint and the consistency proof from the first one. */
-	code_of(grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-07-30", "cp-3"));
+	harness_code_of(grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-07-30", "cp-3"));
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Head q = LEDGER__API__HEAD__INIT;
 	q.consistency_from = cp.size;
@@ -522,10 +500,10 @@ static void test_publication(void)
 	nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 5000);
 	REQUIRE_VOID(nng_dial(sub, h.pub_url, NULL, 0) == 0);
 	nng_msleep(300); /* pub/sub drops what is sent before the subscription reaches the publisher */
-	code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-08-31", NULL));
+	harness_code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-08-31", NULL));
 	Ledger__Api__Reply *r = grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-08-31", NULL);
 	uint64_t last = r ? r->seq : 0;
-	code_of(r);
+	harness_code_of(r);
 	int received = 0;
 	nng_msg *msg;
 	while (received < 2 && nng_recvmsg(sub, &msg, 0) == 0) {
@@ -551,9 +529,9 @@ static void test_publication(void)
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
 	req.collection_create = &c;
 	c.firm_id = (char *)"OTHER";
-	CHECK(code_of(harness_call(&h, "ec2@other.fr", &req)) == 0, "a collection in OTHER");
+	CHECK(harness_command(&h, "ec2@other.fr", &req) == 0, "a collection in OTHER");
 	c.firm_id = (char *)"JLM";
-	CHECK(code_of(harness_call(&h, "ec@cabinet.fr", &req)) == 0, "a collection in JLM");
+	CHECK(harness_command(&h, "ec@cabinet.fr", &req) == 0, "a collection in JLM");
 	bool created = false;
 	if (nng_recvmsg(sub, &msg, 0) == 0) {
 		const char *body = nng_msg_body(msg);
@@ -598,7 +576,7 @@ static void test_expiry_after_restart(void)
 	for (size_t i = 0; listed_expired && i < r->delegations->n_rows; i++)
 		listed_expired = r->delegations->rows[i]->expired;
 	CHECK(listed_expired, "the given list shows them expired");
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* A tiny map: commands fail with STORAGE_FULL, acknowledged ones stay, the chain verifies. */
@@ -615,7 +593,7 @@ static void test_map_full(const char *bin_dir)
 	char email[64];
 	for (int i = 0; i < 5000 && full == 0; i++) {
 		snprintf(email, sizeof email, "person%d@cabinet.fr", i);
-		int code = code_of(account(email, false));
+		int code = account(email, false);
 		ok += code == 0;
 		full += code == LEDGER__API__ERROR_CODE__STORAGE_FULL;
 	}
@@ -631,7 +609,7 @@ static void test_map_full(const char *bin_dir)
 	/* Restarted with room, it takes commands again. */
 	const char *roomy[] = {"--map-size-max", "64M", NULL};
 	CHECK(harness_start(&h, roomy), "restart");
-	CHECK(code_of(account("after@cabinet.fr", false)) == 0, "accepted after growth");
+	CHECK(account("after@cabinet.fr", false) == 0, "accepted after growth");
 	harness_stop(&h);
 	harness_cleanup(&h);
 	h = saved;

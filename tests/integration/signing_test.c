@@ -9,7 +9,9 @@
  * replays once ledgerd has stopped.
  */
 #include "../check.h"
+#include "../support/scratch.h"
 #include "harness.h"
+#include "pdf.h"
 #include "ledger.h"
 
 #include <sodium.h>
@@ -49,38 +51,12 @@ static uint8_t original_sha[32], first_sha[32], final_sha[32];
 
 /* ----- PDF ----- */
 
-/* Two A4 pages with text and an exact cross-reference table. Returns its length, 0 if it does
- * not fit. */
+/* Two A4 pages: the title on the first, the signatures' page second. Returns its length, 0 if
+ * it does not fit. */
 static size_t pdf_build(uint8_t *out, size_t cap, const char *title)
 {
-	char page1[128], page2[128], objects[7][256];
-	snprintf(page1, sizeof page1, "BT /F1 24 Tf 72 720 Td (%s) Tj ET", title);
-	snprintf(page2, sizeof page2, "BT /F1 12 Tf 72 300 Td (Signatures) Tj ET");
-	snprintf(objects[0], sizeof objects[0], "<< /Type /Catalog /Pages 2 0 R >>");
-	snprintf(objects[1], sizeof objects[1], "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>");
-	for (int p = 0; p < 2; p++)
-		snprintf(objects[2 + p], sizeof objects[2 + p],
-		         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R"
-		         " /Resources << /Font << /F1 7 0 R >> >> >>",
-		         5 + p);
-	snprintf(objects[4], sizeof objects[4], "<< /Length %zu >>\nstream\n%s\nendstream", strlen(page1), page1);
-	snprintf(objects[5], sizeof objects[5], "<< /Length %zu >>\nstream\n%s\nendstream", strlen(page2), page2);
-	snprintf(objects[6], sizeof objects[6], "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
-	char *s = (char *)out;
-	size_t n = (size_t)snprintf(s, cap, "%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n"), offsets[7];
-	for (int i = 0; i < 7 && n < cap; i++) {
-		offsets[i] = n;
-		n += (size_t)snprintf(s + n, cap - n, "%d 0 obj\n%s\nendobj\n", i + 1, objects[i]);
-	}
-	size_t xref = n;
-	if (n < cap)
-		n += (size_t)snprintf(s + n, cap - n, "xref\n0 8\n0000000000 65535 f \n");
-	for (int i = 0; i < 7 && n < cap; i++)
-		n += (size_t)snprintf(s + n, cap - n, "%010zu 00000 n \n", offsets[i]);
-	if (n < cap)
-		n += (size_t)snprintf(s + n, cap - n, "trailer\n<< /Size 8 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
-		                      xref);
-	return n < cap ? n : 0;
+	const char *texts[2] = {title, "Signatures"};
+	return test_pdf_write(out, cap, &(test_pdf_spec){.tag = title, .pages = 2, .texts = texts});
 }
 
 /* ----- files and validators ----- */
@@ -88,11 +64,7 @@ static size_t pdf_build(uint8_t *out, size_t cap, const char *title)
 static bool file_write(const char *name, const uint8_t *data, size_t n, char *path, size_t path_bytes)
 {
 	snprintf(path, path_bytes, "%s/%s", work, name);
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return false;
-	bool ok = fwrite(data, 1, n, f) == n;
-	return fclose(f) == 0 && ok;
+	return write_file(path, data, n);
 }
 
 static size_t count_of(const char *haystack, const char *needle)
@@ -113,100 +85,6 @@ static int validate(const char *fmt, const char *path, char *out, size_t out_byt
 
 /* ----- RPC ----- */
 
-static int code_of(Ledger__Api__Reply *r)
-{
-	int code = r ? harness_code(r) : -1;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
-	return code;
-}
-
-static int command(const char *as, Ledger__Api__Request *req)
-{
-	return code_of(harness_call(&h, as, req));
-}
-
-static int account(const char *email, const char *name, bool ec)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)name;
-	c.is_ec = ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	return command("platform", &req);
-}
-
-static int firm_add(void)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
-	c.firm_id = (char *)FIRM;
-	c.name = (char *)FIRM_NAME;
-	c.ec_email = (char *)EC;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &c;
-	return command("platform", &req);
-}
-
-static int grant(const char *who, Ledger__Events__Right right)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
-	char *to[1] = {(char *)who};
-	c.firm_id = (char *)FIRM;
-	c.collaborators = to;
-	c.n_collaborators = 1;
-	c.rights = &right;
-	c.n_rights = 1;
-	c.expires_on = (char *)"2027-12-31";
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &c;
-	return command(EC, &req);
-}
-
-/* The five registration steps, as the platform records them (registration_test.c). */
-static void register_fully(const char *who)
-{
-	for (int step = 1; step <= 5; step++) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__RegistrationRecord c = LEDGER__API__REGISTRATION_RECORD__INIT;
-		c.subject = (char *)who;
-		c.step = (Ledger__Events__RegistrationStep)step;
-		if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED) {
-			c.provider = (char *)"IdentityProviderCo";
-			c.provider_reference = (char *)"VRF-2026-000777";
-			c.method = (char *)"id_document+mobile";
-			c.phone = (char *)"+33700000001";
-			c.id_document_reference = (char *)"FRA-ID-1";
-		} else if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED) {
-			c.subscription_version = (char *)"2026.1";
-		} else if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED) {
-			c.terms_version = (char *)"CGU-2026-03";
-			c.rgpd_version = (char *)"RGPD-2025-11";
-		} else if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED) {
-			c.certificate_serial = (char *)"5A:0F:33:19";
-			c.certificate_not_after = (char *)"2028-11-29";
-		}
-		req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD;
-		req.registration_record = &c;
-		CHECK(command("platform", &req) == 0, "registration step %d of %s", step, who);
-	}
-}
-
-static int credits_add(uint64_t credits)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	c.firm_id = (char *)FIRM;
-	c.credits = credits;
-	c.reference = (char *)"PO-2026-118";
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
-	req.credits_add = &c;
-	return command(EC, &req);
-}
-
 typedef struct credits {
 	uint64_t available, reserved, used;
 } credits;
@@ -223,7 +101,7 @@ static credits credits_now(void)
 	credits c = {~0ull, ~0ull, ~0ull};
 	if (r && r->credits)
 		c = (credits){r->credits->available, r->credits->reserved, r->credits->used};
-	code_of(r);
+	harness_code_of(r);
 	return c;
 }
 
@@ -247,7 +125,7 @@ static bool collection_create(const char *as, Ledger__Events__CollectionKind kin
 	Ledger__Api__Reply *r = harness_call(&h, as, &req);
 	bool ok = r && !r->error && r->collection && r->collection->collection;
 	snprintf(id, 32, "%s", ok ? r->collection->collection->collection_id : "");
-	code_of(r);
+	harness_code_of(r);
 	return ok;
 }
 
@@ -262,7 +140,7 @@ static int document_add(const char *as, const char *id, const uint8_t *pdf, size
 	c.content = (ProtobufCBinaryData){n, (uint8_t *)pdf};
 	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
 	req.document_add = &c;
-	return command(as, &req);
+	return harness_command(&h, as, &req);
 }
 
 static int signer_add(const char *id, const char *email, const char *name, const char *phone)
@@ -278,7 +156,7 @@ static int signer_add(const char *id, const char *email, const char *name, const
 	c.phone = (char *)(phone ? phone : "");
 	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
 	req.signer_add = &c;
-	return command(EC, &req);
+	return harness_command(&h, EC, &req);
 }
 
 /* The signer's order, and the collection's: sequential, in that order. */
@@ -295,7 +173,7 @@ static int order_set(const char *id, const char *first, const char *second)
 	c.n_signer_order = 2;
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
 	req.collection_modify = &c;
-	return command(EC, &req);
+	return harness_command(&h, EC, &req);
 }
 
 /* A field for signer on page 2 of the document: PDF points from the bottom-left corner. */
@@ -312,7 +190,7 @@ static int field_set(const char *id, const char *signer, const uint8_t sha[32])
 	c.x0 = 320, c.y0 = 80, c.x1 = 540, c.y1 = 150;
 	req.body_case = LEDGER__API__REQUEST__BODY_FIELD_SET;
 	req.field_set = &c;
-	return command(EC, &req);
+	return harness_command(&h, EC, &req);
 }
 
 static int act(const char *as, const char *id, Ledger__Api__CollectionAct__Act what)
@@ -325,7 +203,7 @@ static int act(const char *as, const char *id, Ledger__Api__CollectionAct__Act w
 	c.act = what;
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
 	req.collection_act = &c;
-	return command(as, &req);
+	return harness_command(&h, as, &req);
 }
 
 /* What the platform reports of an external signer. */
@@ -344,7 +222,7 @@ static int report(const char *id, const char *signer, Ledger__Events__SignerActi
 	c.comment = (char *)comment;
 	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
 	req.signer_report = &c;
-	return command("platform", &req);
+	return harness_command(&h, "platform", &req);
 }
 
 static Ledger__Api__Reply *show(const char *id)
@@ -357,7 +235,7 @@ static Ledger__Api__Reply *show(const char *id)
 	req.collection_show = &q;
 	Ledger__Api__Reply *r = harness_call(&h, EC, &req);
 	if (r && (!r->collection || !r->collection->collection)) {
-		code_of(r);
+		harness_code_of(r);
 		return NULL;
 	}
 	return r;
@@ -392,7 +270,7 @@ static Ledger__Api__Reply *wait_for(const char *id, view_test done, const void *
 		Ledger__Api__Reply *r = show(id);
 		if (r && done(view_of(r), arg))
 			return r;
-		code_of(r);
+		harness_code_of(r);
 		usleep(POLL_MS * 1000);
 	}
 	return NULL;
@@ -401,7 +279,7 @@ static Ledger__Api__Reply *wait_for(const char *id, view_test done, const void *
 static bool wait_state(const char *id, Ledger__Events__CollectionState s)
 {
 	Ledger__Api__Reply *r = wait_for(id, in_state, &s);
-	return code_of(r) == 0;
+	return harness_code_of(r) == 0;
 }
 
 static Ledger__Api__Reply *document_reply(const uint8_t sha[32])
@@ -425,7 +303,7 @@ static uint8_t *document_get(const uint8_t sha[32], size_t *n)
 		memcpy(out, r->document->content.data, r->document->content.len);
 		*n = r->document->content.len;
 	}
-	code_of(r);
+	harness_code_of(r);
 	return out;
 }
 
@@ -636,14 +514,18 @@ static void signature_verify(const uint8_t *pdf, const signature *s, size_t inde
 
 static void setup(void)
 {
-	CHECK(account(EC, "Jean Martin", true) == 0, "EC account");
-	CHECK(account(SIGNER, SIGNER_NAME, false) == 0, "signer account");
-	CHECK(account(SEALER, "Sam Girard", false) == 0, "sealer account");
-	CHECK(firm_add() == 0, "firm");
-	CHECK(credits_add(100) == 0, "credits");
-	CHECK(grant(SIGNER, LEDGER__EVENTS__RIGHT__RIGHT_SIGN) == 0, "grant sign");
-	CHECK(grant(SEALER, LEDGER__EVENTS__RIGHT__RIGHT_SEAL) == 0, "grant seal");
-	register_fully(SIGNER);
+	fixture_sender to = harness_sender(&h);
+	CHECK(fixture_account(&to, EC, "Jean Martin", true) == 0, "EC account");
+	CHECK(fixture_account(&to, SIGNER, SIGNER_NAME, false) == 0, "signer account");
+	CHECK(fixture_account(&to, SEALER, "Sam Girard", false) == 0, "sealer account");
+	CHECK(fixture_firm(&to, FIRM, FIRM_NAME, EC) == 0, "firm");
+	CHECK(fixture_credits(&to, EC, FIRM, 100, "PO-2026-118") == 0, "credits");
+	CHECK(fixture_grant(&to, EC, FIRM, SIGNER, LEDGER__EVENTS__RIGHT__RIGHT_SIGN, "2027-12-31") == 0, "grant sign");
+	CHECK(fixture_grant(&to, EC, FIRM, SEALER, LEDGER__EVENTS__RIGHT__RIGHT_SEAL, "2027-12-31") == 0, "grant seal");
+	/* The five registration steps, as the platform records them (registration_test.c). */
+	for (int step = 1; step <= 5; step++)
+		CHECK(fixture_registration_step(&to, SIGNER, (Ledger__Events__RegistrationStep)step) == 0,
+		      "registration step %d of %s", step, SIGNER);
 }
 
 /* A draft with the PDF, the internal signer first (a field on page 2), the client second; sent. */
@@ -667,7 +549,7 @@ static bool collection_prepare(char id[32], const uint8_t *pdf, size_t n)
 	      "the document as uploaded: its SHA-256, 2 pages");
 	CHECK(v->n_documents == 1 && v->documents[0]->n_fields == 1 && v->documents[0]->fields[0]->page == 2,
 	      "the field");
-	code_of(r);
+	harness_code_of(r);
 	int sent = act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND);
 	CHECK(sent == 0, "EC sends: %d", sent);
 	return sent == 0;
@@ -692,7 +574,7 @@ static void sign_both(const char *id)
 			memcpy(first_sha, v->documents[0]->current_sha256.data, 32);
 		CHECK(v->n_signers == 2 && v->signers[1]->turn, "then the client's turn");
 	}
-	code_of(r);
+	harness_code_of(r);
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED, "sms", "") == 0, "authenticated");
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
 	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "COMPLETED within %d ms", WAIT_MS_MAX);
@@ -708,10 +590,10 @@ static void sign_both(const char *id)
 	CHECK(v->credits_used == 2 && v->credits_reserved == 2,
 	      "2 credits used of 2 reserved (used %llu, reserved %llu)", (unsigned long long)v->credits_used,
 	      (unsigned long long)v->credits_reserved);
-	code_of(r);
+	harness_code_of(r);
 }
 
-/* The internal signer's widget is on page 2 (object 4 as built) where the field was placed:
+/* The internal signer's widget is on page 2 (object 4: test_pdf_page_object(1)) where the field was placed:
  * the same bottom-left PDF frame, no flip on the way through the signer. */
 static void check_visible_field(const char *path)
 {
@@ -845,7 +727,7 @@ static void check_versions(const char *id, const uint8_t *pdf, size_t pdf_bytes)
 	Ledger__Api__Reply *r = document_reply(original_sha);
 	CHECK(r && r->document && strcmp(r->document->filename, "lettre-de-mission.pdf") == 0,
 	      "DocumentReply.filename is the uploaded name, got \"%s\"", r && r->document ? r->document->filename : "");
-	code_of(r);
+	harness_code_of(r);
 	uint8_t source[SIGNED_EVENTS_MAX][32], produced[SIGNED_EVENTS_MAX][32];
 	size_t count = signed_events(id, source, produced, SIGNED_EVENTS_MAX);
 	REQUIRE_VOID(count == 2);
@@ -918,7 +800,7 @@ static void test_seal(void)
 		      "pdfsig: one valid seal in the name of " FIRM_NAME " (exit %d): %s", rc, pdf ? out : "");
 		free(pdf);
 	}
-	code_of(r);
+	harness_code_of(r);
 	credits after = credits_now();
 	CHECK(after.used == before.used + 2 && after.available == before.available - 2,
 	      "credits used +2 (%llu -> %llu), available -2 (%llu -> %llu)", (unsigned long long)before.used,
@@ -934,7 +816,7 @@ static int signature_level_set(Ledger__Events__SignatureLevel level)
 	u.signature_level = level;
 	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
 	req.preferences_update = &u;
-	return command(EC, &req);
+	return harness_command(&h, EC, &req);
 }
 
 /* Issue 7: the level is the firm's choice. At B-B a seal has no time-stamp, no /DSS and no
@@ -954,7 +836,7 @@ static void test_level_preference(void)
 	Ledger__Api__Reply *r = show(id);
 	size_t bytes = 0;
 	uint8_t *sealed = r ? document_get(view_of(r)->documents[0]->current_sha256.data, &bytes) : NULL;
-	code_of(r);
+	harness_code_of(r);
 	REQUIRE_VOID(sealed);
 	signature sigs[SIGNATURES_MAX];
 	size_t count = signatures_find(sealed, bytes, sigs, SIGNATURES_MAX);
@@ -1032,7 +914,7 @@ static void test_decline(void)
 	          sha_equal(&v->documents[0]->current_sha256, v->documents[0]->sha256.data),
 	      "no signature produced: the current version is the upload");
 	CHECK(v->credits_used == 0, "no credit used");
-	code_of(r);
+	harness_code_of(r);
 	uint8_t source[SIGNED_EVENTS_MAX][32], produced[SIGNED_EVENTS_MAX][32];
 	CHECK(signed_events(id, source, produced, SIGNED_EVENTS_MAX) == 0, "no DocumentSigned in the log");
 	credits after = credits_now();
@@ -1071,7 +953,7 @@ static void test_failure_recorded_then_retried(void)
 		CHECK(v->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
 		          v->documents[0]->n_signed_by == 0,
 		      "still in progress, nothing signed (%s)", v->documents[0]->failure);
-		code_of(r);
+		harness_code_of(r);
 	}
 	snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
 	REQUIRE_VOID(system(cmd) == 0);
@@ -1081,7 +963,7 @@ static void test_failure_recorded_then_retried(void)
 	      "after the restart the signature is made");
 	r = show(id);
 	CHECK(r && view_of(r)->documents[0]->failure[0] == '\0', "and the failure is cleared");
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* A one-page PDF whose inline /Resources nest depth arrays, exact xref; malloc'd, *n its length.
@@ -1128,7 +1010,7 @@ static void test_unsignable_refused(void)
 	free(pdf);
 	Ledger__Api__Reply *r = show(id);
 	CHECK(r && view_of(r)->n_documents == 0, "nothing added");
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* A signature that failed leaves a collection a person can act on: cancelling it ends it and
@@ -1153,7 +1035,7 @@ static void test_failure_then_cancelled(void)
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
 	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
 	CHECK(r != NULL, "the failure is shown on the document");
-	code_of(r);
+	harness_code_of(r);
 	credits failed = credits_now();
 	CHECK(failed.reserved == before.reserved + 2, "2 credits still reserved after the failure");
 	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__CANCEL) == 0, "the EC cancels the failed collection");
@@ -1169,7 +1051,7 @@ static void test_failure_then_cancelled(void)
 	usleep(1500 * 1000); /* room for a signature that should not come */
 	r = show(id);
 	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_CANCELLED, "still cancelled");
-	code_of(r);
+	harness_code_of(r);
 	uint8_t source[SIGNED_EVENTS_MAX][32], produced[SIGNED_EVENTS_MAX][32];
 	CHECK(signed_events(id, source, produced, SIGNED_EVENTS_MAX) == 0, "no DocumentSigned after the cancel");
 }
@@ -1184,7 +1066,7 @@ static int document_remove(const char *id, const uint8_t sha[32])
 	d.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
 	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE;
 	req.document_remove = &d;
-	return command(EC, &req);
+	return harness_command(&h, EC, &req);
 }
 
 /* Moves the signers' credentials away (a file in their place: nothing can be written there),
@@ -1219,12 +1101,12 @@ static void test_failure_retried_on_request(void)
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
 	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
 	CHECK(r != NULL, "the failure is shown on the document");
-	code_of(r);
+	harness_code_of(r);
 	usleep(300 * 1000);
 	r = show(id);
 	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS,
 	      "left alone, the failed signature is not retried in a loop");
-	code_of(r);
+	harness_code_of(r);
 	break_credentials(false);
 	CHECK(act(SEALER, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "retrying needs what cancelling needs");
@@ -1242,7 +1124,7 @@ static void test_failure_retried_on_request(void)
 		CHECK(validate("qpdf --check '%s' 2>&1", path, out, sizeof out) == 0, "qpdf --check: %s", out);
 	}
 	free(signed_pdf);
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* Issue 10, defect 5: the document whose signature failed is taken out of the collection in
@@ -1267,7 +1149,7 @@ static void test_failed_document_removed(void)
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
 	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
 	CHECK(r != NULL, "the first document's signature failed");
-	code_of(r);
+	harness_code_of(r);
 	CHECK(document_remove(id, second_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "in progress, a document that did not fail stays");
 	break_credentials(false);
@@ -1278,7 +1160,7 @@ static void test_failed_document_removed(void)
 	CHECK(v && v->n_documents == 1 && sha_equal(&v->documents[0]->sha256, second_sha) &&
 	          v->documents[0]->n_signed_by == 1,
 	      "one document left, signed");
-	code_of(r);
+	harness_code_of(r);
 	credits after = credits_now();
 	CHECK(after.used == before.used + 1 && after.reserved == before.reserved &&
 	          after.available + 1 == before.available,
@@ -1294,7 +1176,7 @@ static void test_failed_document_removed(void)
 	break_credentials(true);
 	CHECK(report(lone, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
 	r = wait_for(lone, has_failure, NULL);
-	code_of(r);
+	harness_code_of(r);
 	CHECK(document_remove(lone, first_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "the only document stays: cancel instead");
 	break_credentials(false);
@@ -1313,7 +1195,7 @@ static int retry_document(const char *as, const char *id, const uint8_t sha[32])
 	c.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
 	req.collection_act = &c;
-	return command(as, &req);
+	return harness_command(&h, as, &req);
 }
 
 /* Writes the current version of v's document i to NAME and checks pdfsig finds its
@@ -1353,7 +1235,7 @@ static void test_failed_document_retried_by_name(void)
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
 	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
 	CHECK(r != NULL, "the first document's signature failed");
-	code_of(r);
+	harness_code_of(r);
 	break_credentials(false);
 	CHECK(retry_document(EC, id, second_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "the second document's last attempt did not fail: not retried");
@@ -1363,7 +1245,7 @@ static void test_failed_document_retried_by_name(void)
 	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
 	          view_of(r)->documents[0]->failure[0] != '\0',
 	      "the refusals changed nothing");
-	code_of(r);
+	harness_code_of(r);
 	CHECK(retry_document(EC, id, first_sha) == 0, "the failed document is retried");
 	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "both are signed: completed");
 	r = show(id);
@@ -1375,7 +1257,7 @@ static void test_failed_document_retried_by_name(void)
 		check_signed_document(v, 0, "liasse-retried.pdf", 1);
 		check_signed_document(v, 1, "plaquette-signed.pdf", 1);
 	}
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* A seal whose sealing keeps failing, left alone, expires like a sent collection and gives
@@ -1392,7 +1274,7 @@ static void test_failed_seal_expires(void)
 	CHECK(act(SEALER, id, LEDGER__API__COLLECTION_ACT__ACT__SEAL) == 0, "seal asked");
 	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
 	CHECK(r != NULL && view_of(r)->expires_at_us > 0, "the sealing failed; the collection has an expiry");
-	code_of(r);
+	harness_code_of(r);
 	CHECK(credits_now().reserved == before.reserved + 1, "1 credit reserved");
 	break_credentials(false);
 	CHECK(harness_set_clock(&h, "2027-01-15T10:00:00Z"), "past the 15 days");

@@ -183,6 +183,30 @@ int harness_code(const Ledger__Api__Reply *r)
 	return r && r->error ? (int)r->error->code : 0;
 }
 
+int harness_code_of(Ledger__Api__Reply *r)
+{
+	if (!r)
+		return -1;
+	int code = harness_code(r);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return code;
+}
+
+int harness_command(harness *h, const char *as, Ledger__Api__Request *req)
+{
+	return harness_code_of(harness_call(h, as, req));
+}
+
+static int harness_send(void *ctx, const char *as, Ledger__Api__Request *req)
+{
+	return harness_command(ctx, as, req);
+}
+
+fixture_sender harness_sender(harness *h)
+{
+	return (fixture_sender){harness_send, h};
+}
+
 uint64_t harness_head(harness *h)
 {
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
@@ -194,30 +218,4 @@ uint64_t harness_head(harness *h)
 	if (r)
 		ledger__api__reply__free_unpacked(r, NULL);
 	return seq;
-}
-
-size_t harness_pdf(uint8_t *out, size_t cap, const char *text)
-{
-	char content[256];
-	int content_bytes = snprintf(content, sizeof content, "BT /F1 12 Tf 72 720 Td (%.200s) Tj ET", text);
-	const char *objs[4] = {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-	                       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources "
-	                       "<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
-	                       NULL};
-	char stream[400];
-	snprintf(stream, sizeof stream, "<< /Length %d >>\nstream\n%s\nendstream", content_bytes, content);
-	objs[3] = stream;
-	size_t n = 0, offsets[4];
-	n += (size_t)snprintf((char *)out + n, cap - n, "%%PDF-1.7\n");
-	for (int i = 0; i < 4 && n < cap; i++) {
-		offsets[i] = n;
-		n += (size_t)snprintf((char *)out + n, cap - n, "%d 0 obj\n%s\nendobj\n", i + 1, objs[i]);
-	}
-	size_t xref = n;
-	n += (size_t)snprintf((char *)out + n, cap - n, "xref\n0 5\n0000000000 65535 f \n");
-	for (int i = 0; i < 4 && n < cap; i++)
-		n += (size_t)snprintf((char *)out + n, cap - n, "%010zu 00000 n \n", offsets[i]);
-	n += (size_t)snprintf((char *)out + n, cap - n, "trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
-	                      xref);
-	return n < cap ? n : 0;
 }

@@ -1,11 +1,14 @@
 /*
- * harness.h: starting a real ledgerd for an integration test and talking to it.
+ * harness.h: a real ledgerd for a test: its data directory (ledgerd init), the injectable
+ * clock, starting `ledgerd serve` as a child and waiting until it is ready, stopping it
+ * (SIGTERM or SIGKILL), tokens minted by its identity provider key, and commands over RPC.
  */
-#ifndef TESTS_HARNESS_H
-#define TESTS_HARNESS_H
+#ifndef TESTS_SUPPORT_HARNESS_H
+#define TESTS_SUPPORT_HARNESS_H
 
 #include "api.pb-c.h"
 #include "client.h"
+#include "fixtures.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,11 +45,13 @@ bool harness_token(const harness *h, const char *sub, bool platform, long ttl_s,
 Ledger__Api__Reply *harness_call(harness *h, const char *sub, Ledger__Api__Request *req);
 /* The error code of a reply (0 when none). */
 int harness_code(const Ledger__Api__Reply *r);
+/* The error code of a reply, which it frees: 0 when none, -1 when r is NULL (no reply). */
+int harness_code_of(Ledger__Api__Reply *r);
+/* harness_call, the reply freed: its error code, 0 when accepted, -1 when there was none. */
+int harness_command(harness *h, const char *as, Ledger__Api__Request *req);
+/* A fixture_sender (fixtures.h) that sends with harness_command. */
+fixture_sender harness_sender(harness *h);
 uint64_t harness_head(harness *h);
-
-/* Writes a valid one-page A4 PDF showing text into out; returns its size (0 if cap is too
- * small: 2048 bytes always suffice). */
-size_t harness_pdf(uint8_t *out, size_t cap, const char *text);
 
 /* Runs a command line; returns its exit status. Output goes to out (may be NULL). */
 int harness_run(const char *cmd, char *out, size_t out_bytes);

@@ -1,0 +1,100 @@
+/* fixtures.c: see fixtures.h. */
+#include "fixtures.h"
+
+static int send_as(const fixture_sender *to, const char *as, Ledger__Api__Request *req)
+{
+	return to->send(to->ctx, as, req);
+}
+
+int fixture_account(const fixture_sender *to, const char *email, const char *name, bool is_ec)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
+	c.email = (char *)email;
+	c.name = (char *)name;
+	c.is_ec = is_ec;
+	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
+	req.account_add = &c;
+	return send_as(to, "platform", &req);
+}
+
+int fixture_firm(const fixture_sender *to, const char *firm_id, const char *name, const char *ec_email)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
+	c.firm_id = (char *)firm_id;
+	c.name = (char *)name;
+	c.ec_email = (char *)ec_email;
+	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
+	req.firm_add = &c;
+	return send_as(to, "platform", &req);
+}
+
+int fixture_grant(const fixture_sender *to, const char *ec, const char *firm_id, const char *who,
+                  Ledger__Events__Right right, const char *expires_on)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
+	char *collaborators[1] = {(char *)who};
+	c.firm_id = (char *)firm_id;
+	c.collaborators = collaborators;
+	c.n_collaborators = 1;
+	c.rights = &right;
+	c.n_rights = 1;
+	c.expires_on = (char *)expires_on;
+	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
+	req.delegation_grant = &c;
+	return send_as(to, ec, &req);
+}
+
+int fixture_credits(const fixture_sender *to, const char *as, const char *firm_id, uint64_t credits,
+                    const char *reference)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
+	c.firm_id = (char *)firm_id;
+	c.credits = credits;
+	c.reference = (char *)reference;
+	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
+	req.credits_add = &c;
+	return send_as(to, as, &req);
+}
+
+void fixture_registration_fill(Ledger__Api__RegistrationRecord *c, const char *subject,
+                               Ledger__Events__RegistrationStep step)
+{
+	ledger__api__registration_record__init(c);
+	c->subject = (char *)subject;
+	c->step = step;
+	switch (step) {
+	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED:
+		c->provider = (char *)"IdentityProviderCo";
+		c->provider_reference = (char *)FIXTURE_PROVIDER_REFERENCE;
+		c->method = (char *)"id_document+mobile";
+		c->phone = (char *)"+33700000001";
+		c->id_document_reference = (char *)"FRA-ID-1";
+		break;
+	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED:
+		c->subscription_version = (char *)"2026.1";
+		break;
+	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED:
+		c->terms_version = (char *)"CGU-2026-03";
+		c->rgpd_version = (char *)"RGPD-2025-11";
+		break;
+	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED:
+		c->certificate_serial = (char *)"5A:0F:33:19";
+		c->certificate_not_after = (char *)"2028-11-29";
+		break;
+	default: break;
+	}
+}
+
+int fixture_registration_step(const fixture_sender *to, const char *subject, Ledger__Events__RegistrationStep step)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__RegistrationRecord c;
+	fixture_registration_fill(&c, subject, step);
+	req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD;
+	req.registration_record = &c;
+	return send_as(to, "platform", &req);
+}

@@ -1,0 +1,52 @@
+/*
+ * fixtures.h: the domain set-ups the C tests repeat (accounts, firms, delegations, credits, the
+ * registration steps), written once. Each builds one command and hands it to a fixture_sender,
+ * which runs it over RPC against a real ledgerd (harness_sender, harness.h) or through
+ * proj_execute in the test's own process (domain_sender, domain.h). Each returns what the
+ * sender returns: 0 when the command was accepted, its error code when refused, -1 when it
+ * did not run at all. Strings are borrowed for the call only.
+ */
+#ifndef TESTS_SUPPORT_FIXTURES_H
+#define TESTS_SUPPORT_FIXTURES_H
+
+#include "api.pb-c.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Runs req as `as` ("platform" for the platform); 0, an error code, or -1 (above). */
+typedef int fixture_send_fn(void *ctx, const char *as, Ledger__Api__Request *req);
+
+typedef struct fixture_sender {
+	fixture_send_fn *send;
+	void *ctx;
+} fixture_sender;
+
+/* The registration's identity step names this provider reference: registration_test looks
+ * for it in the data file to show that the search would find a clear-text value. */
+#define FIXTURE_PROVIDER_REFERENCE "VRF-2026-000421"
+
+/* AccountAdd, as the platform. */
+int fixture_account(const fixture_sender *to, const char *email, const char *name, bool is_ec);
+
+/* FirmAdd of firm_id (named name) with ec_email as its EC, as the platform. */
+int fixture_firm(const fixture_sender *to, const char *firm_id, const char *name, const char *ec_email);
+
+/* DelegationGrant by `ec` of one right in firm_id to who, through expires_on (YYYY-MM-DD). */
+int fixture_grant(const fixture_sender *to, const char *ec, const char *firm_id, const char *who,
+                  Ledger__Events__Right right, const char *expires_on);
+
+/* CreditsAdd of `credits` to firm_id by `as`, with the purchase reference given. */
+int fixture_credits(const fixture_sender *to, const char *as, const char *firm_id, uint64_t credits,
+                    const char *reference);
+
+/* Fills c with a valid RegistrationRecord of subject's step (the fields that step takes, with
+ * made-up but well-formed values); the caller may then change any field. */
+void fixture_registration_fill(Ledger__Api__RegistrationRecord *c, const char *subject,
+                               Ledger__Events__RegistrationStep step);
+
+/* The RegistrationRecord fixture_registration_fill makes, as the platform. Steps 1 to 5 in
+ * order register subject fully (signature.sign then needs only a right). */
+int fixture_registration_step(const fixture_sender *to, const char *subject, Ledger__Events__RegistrationStep step);
+
+#endif
