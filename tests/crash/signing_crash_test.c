@@ -91,16 +91,12 @@ static int consent(const char *id)
 /* Waits for the collection to complete; checks each document holds exactly one signature. */
 static void check_completed(int round, const char *id)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
-	q.firm_id = (char *)"CR", q.collection_id = (char *)id;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW, req.collection_show = &q;
 	Ledger__Api__Reply *r = NULL;
 	for (int waited = 0; waited < WAIT_MS; waited += 100) {
 		if (r)
 			ledger__api__reply__free_unpacked(r, NULL);
-		r = NULL;
-		if (call("ec@crash.fr", &req, &r) == 0 &&
+		r = harness_collection_show(&h, "ec@crash.fr", "CR", id);
+		if (r && harness_code(r) == 0 &&
 		    r->collection->collection->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED)
 			break;
 		usleep(100 * 1000);

@@ -40,16 +40,7 @@ static void register_fully(const char *who)
 /* 1 allowed, 0 denied, -1 error. */
 static int can(const char *who, const char *firm_id, const char *action)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = (char *)firm_id;
-	q.action = (char *)action;
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
-	Ledger__Api__Reply *r = harness_call(&h, who, &req);
-	int allowed = r && r->can ? r->can->allowed : -1;
-	harness_code_of(r);
-	return allowed;
+	return harness_can(&h, who, firm_id, NULL, action, NULL, 0);
 }
 
 static void test_every_cell(void)

@@ -231,13 +231,7 @@ static bool collection_ready(const char *as, const char *sender, const char *fir
 
 static Ledger__Events__CollectionState state_of(const char *firm, const char *id)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
-	q.firm_id = (char *)firm;
-	q.collection_id = (char *)id;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
-	req.collection_show = &q;
-	Ledger__Api__Reply *r = harness_call(&h, "platform", &req);
+	Ledger__Api__Reply *r = harness_collection_show(&h, "platform", firm, id);
 	Ledger__Events__CollectionState s =
 	    r && r->collection && r->collection->collection ? r->collection->collection->state : S(UNSPECIFIED);
 	harness_code_of(r);

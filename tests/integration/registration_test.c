@@ -45,17 +45,7 @@ static int record(const char *as, const char *subject, Ledger__Events__Registrat
 /* 1 allowed, 0 denied (reason copied), -1 error. */
 static int can_sign(const char *who, char *reason, size_t reason_bytes)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = (char *)"JLM";
-	q.action = (char *)"signature.sign";
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
-	Ledger__Api__Reply *r = harness_call(&h, who, &req);
-	int allowed = r && r->can ? r->can->allowed : -1;
-	snprintf(reason, reason_bytes, "%s", r && r->can ? r->can->reason : "");
-	harness_code_of(r);
-	return allowed;
+	return harness_can(&h, who, "JLM", NULL, "signature.sign", reason, reason_bytes);
 }
 
 static Ledger__Api__Reply *show(const char *as, const char *subject)

@@ -95,18 +95,7 @@ static Ledger__Api__Reply *revoke_rights(const char *as, const char *firm, const
 /* 1 allowed, 0 denied, -1 error. */
 static int can(const char *as, const char *firm, const char *who, const char *action)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = (char *)firm;
-	q.actor = (char *)who;
-	q.action = (char *)action;
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
-	Ledger__Api__Reply *r = harness_call(&h, as, &req);
-	int result = r && r->can ? r->can->allowed : -1;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
-	return result;
+	return harness_can(&h, as, firm, who, action, NULL, 0);
 }
 
 static void setup(void)

@@ -227,13 +227,7 @@ static int report(const char *id, const char *signer, Ledger__Events__SignerActi
 
 static Ledger__Api__Reply *show(const char *id)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
-	q.firm_id = (char *)FIRM;
-	q.collection_id = (char *)id;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
-	req.collection_show = &q;
-	Ledger__Api__Reply *r = harness_call(&h, EC, &req);
+	Ledger__Api__Reply *r = harness_collection_show(&h, EC, FIRM, id);
 	if (r && (!r->collection || !r->collection->collection)) {
 		harness_code_of(r);
 		return NULL;

@@ -219,3 +219,32 @@ uint64_t harness_head(harness *h)
 		ledger__api__reply__free_unpacked(r, NULL);
 	return seq;
 }
+
+int harness_can(harness *h, const char *as, const char *firm_id, const char *actor, const char *action, char *reason,
+                size_t reason_bytes)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
+	q.firm_id = (char *)firm_id;
+	q.actor = (char *)(actor ? actor : "");
+	q.action = (char *)action;
+	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
+	req.can = &q;
+	Ledger__Api__Reply *r = harness_call(h, as, &req);
+	int allowed = r && r->can ? r->can->allowed : -1;
+	if (reason)
+		snprintf(reason, reason_bytes, "%s", r && r->can ? r->can->reason : "");
+	harness_code_of(r);
+	return allowed;
+}
+
+Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const char *firm_id, const char *id)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
+	q.firm_id = (char *)firm_id;
+	q.collection_id = (char *)id;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
+	req.collection_show = &q;
+	return harness_call(h, as, &req);
+}

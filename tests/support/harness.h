@@ -53,6 +53,13 @@ int harness_command(harness *h, const char *as, Ledger__Api__Request *req);
 fixture_sender harness_sender(harness *h);
 uint64_t harness_head(harness *h);
 
+/* Asks ledgerd, as `as`, whether actor (NULL: `as` itself) may do action in firm_id: 1 allowed,
+ * 0 denied (the reason copied into reason when it is not NULL), -1 no answer. */
+int harness_can(harness *h, const char *as, const char *firm_id, const char *actor, const char *action, char *reason,
+                size_t reason_bytes);
+/* CollectionShow of collection id of firm_id, as `as`: the reply (caller frees), NULL if none. */
+Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const char *firm_id, const char *id);
+
 /* Runs a command line; returns its exit status. Output goes to out (may be NULL). */
 int harness_run(const char *cmd, char *out, size_t out_bytes);
 
