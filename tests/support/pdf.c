@@ -9,14 +9,15 @@
 #define PAGE_WIDTH_PT  595
 #define PAGE_HEIGHT_PT 842
 
+/* The PDF being written: n bytes of out's cap so far; full once something did not fit. */
 typedef struct writer {
-	char *out;
-	size_t cap, n;
+	size_t n;
+	size_t cap;
 	bool full;
+	char *out;
 } writer;
 
-static void put(writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(writer *w, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void put(writer *w, const char *fmt, ...)
 {
 	if (w->full)
 		return;
@@ -87,7 +88,7 @@ size_t test_pdf_write(uint8_t *out, size_t cap, const test_pdf_spec *s)
 {
 	if (s->pages < 1 || s->pages > TEST_PDF_PAGES_MAX || cap == 0)
 		return 0;
-	writer w = {(char *)out, cap, 0, false};
+	writer w = {.cap = cap, .out = (char *)out};
 	size_t offsets[4 + 2 * TEST_PDF_PAGES_MAX];
 	int objects = font_object(s);
 	put(&w, "%%PDF-1.7\n%%\xe2\xe3\xcf\xd3\n");
