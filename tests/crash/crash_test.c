@@ -33,6 +33,7 @@
  * --map-size is passed to `ledgerd serve`: a small one makes the map grow during the run.
  * The seed defaults to a random one, or $CRASH_TEST_SEED; it is printed first.
  */
+#include "../support/scratch.h"
 #include "client.h"
 #include "events.pb-c.h"
 #include "ledger.h"
@@ -40,7 +41,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -1133,14 +1133,6 @@ static void final_stop(test *t)
 
 /* ----- setup, teardown, main ----- */
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	if (remove(path) != 0)
-		fprintf(stderr, "crash_test: cannot remove %s: %s\n", path, strerror(errno));
-	return 0;
-}
-
 static bool test_init(test *t)
 {
 	snprintf(t->dir, sizeof t->dir, "/tmp/crash-test-XXXXXX");
@@ -1187,7 +1179,7 @@ static void test_free(test *t)
 		return;
 	if (t->failures || t->keep)
 		fprintf(stderr, "crash_test: data directory kept: %s\n", t->dir);
-	else if (nftw(t->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+	else if (!remove_dir(t->dir))
 		fprintf(stderr, "crash_test: cannot remove %s\n", t->dir);
 }
 

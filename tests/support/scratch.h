@@ -5,6 +5,7 @@
 #ifndef TESTS_SUPPORT_SCRATCH_H
 #define TESTS_SUPPORT_SCRATCH_H
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,11 +29,15 @@ static inline int scratch_remove_entry(const char *path, const struct stat *st, 
 	return 0;
 }
 
-/* Removes dir and everything under it. */
-static inline void remove_dir(const char *dir)
+/* Removes dir and everything under it, naming what it cannot remove. True when dir is gone (or
+ * was never there, or is NULL). */
+static inline bool remove_dir(const char *dir)
 {
-	if (dir && nftw(dir, scratch_remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+	if (!dir)
+		return true;
+	if (nftw(dir, scratch_remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
 		fprintf(stderr, "could not remove %s\n", dir);
+	return access(dir, F_OK) != 0;
 }
 
 static inline bool write_file(const char *path, const void *data, size_t bytes)
