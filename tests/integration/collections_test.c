@@ -300,13 +300,7 @@ static outcome set_field(const char *firm, const char *id, const char *signer, c
 /* The collection as the EC sees it: the caller frees the reply. */
 static Ledger__Api__Reply *show(const char *firm, const char *id)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
-	q.firm_id = (char *)firm;
-	q.collection_id = (char *)id;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
-	req.collection_show = &q;
-	return call(EC, &req);
+	return harness_collection_show(&h, EC, firm, id);
 }
 
 static outcome shown(const char *firm, const char *id)
@@ -421,18 +415,9 @@ static bool account(const char *email, const char *name, bool is_ec)
 
 static bool grant(const char *firm, const char *who, Ledger__Events__Right right)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationGrant g = LEDGER__API__DELEGATION_GRANT__INIT;
-	char *to[1] = {(char *)who};
-	g.firm_id = (char *)firm;
-	g.collaborators = to;
-	g.n_collaborators = 1;
-	g.rights = &right;
-	g.n_rights = 1;
-	g.expires_on = (char *)DELEGATIONS_TO;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &g;
-	Ledger__Api__Reply *r = call(EC, &req);
+	fixture_grant_request g;
+	fixture_grant_fill(&g, firm, who, right, DELEGATIONS_TO);
+	Ledger__Api__Reply *r = call(EC, &g.req);
 	bool ok = r && !r->error && r->grant && r->grant->n_results == 1 &&
 	          r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__GRANTED;
 	CHECK(ok, "EC grants right %d in %s to %s: code %d", (int)right, firm, who, r ? harness_code(r) : -1);

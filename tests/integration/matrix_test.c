@@ -64,13 +64,7 @@ static void test_every_cell(void)
 
 static void test_revoke_and_renew(void)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationRevoke c = LEDGER__API__DELEGATION_REVOKE__INIT;
-	c.firm_id = (char *)"F1";
-	c.collaborator = (char *)"preparer@f1.fr";
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
-	req.delegation_revoke = &c;
-	CHECK(harness_command(&h, "ec@f1.fr", &req) == 0, "revoke");
+	CHECK(fixture_revoke(&to_ledgerd, "ec@f1.fr", "F1", "preparer@f1.fr") == 0, "revoke");
 	CHECK(can("preparer@f1.fr", "F1", "signature.configure") == 0, "revoked: denied");
 	CHECK(grant("preparer@f1.fr", LEDGER__EVENTS__RIGHT__RIGHT_PREPARE) == 0, "grant again");
 	CHECK(can("preparer@f1.fr", "F1", "signature.configure") == 1, "granted again: allowed");

@@ -182,16 +182,7 @@ static int signer_add(const char *as, const char *firm, const char *id, const ch
 static int act(const char *as, const char *firm, const char *id, Ledger__Api__CollectionAct__Act what,
                const char *comment)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, firm, id);
-	c.ref = &ref;
-	c.act = what;
-	c.comment = (char *)comment;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &c;
-	return harness_command(&h, as, &req);
+	return fixture_act(&to_ledgerd, as, firm, id, what, comment);
 }
 
 static int report(const char *firm, const char *id, const char *signer, Ledger__Events__SignerAction action)

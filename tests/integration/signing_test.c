@@ -195,15 +195,8 @@ static int field_set(const char *id, const char *signer, const uint8_t sha[32])
 
 static int act(const char *as, const char *id, Ledger__Api__CollectionAct__Act what)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
-	c.ref = &ref;
-	c.act = what;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &c;
-	return harness_command(&h, as, &req);
+	fixture_sender to = harness_sender(&h);
+	return fixture_act(&to, as, FIRM, id, what, NULL);
 }
 
 /* What the platform reports of an external signer. */

@@ -30,20 +30,39 @@ int fixture_firm(const fixture_sender *to, const char *firm_id, const char *name
 	return send_as(to, "platform", &req);
 }
 
+void fixture_grant_fill(fixture_grant_request *g, const char *firm_id, const char *who, Ledger__Events__Right right,
+                        const char *expires_on)
+{
+	ledger__api__request__init(&g->req);
+	ledger__api__delegation_grant__init(&g->grant);
+	g->collaborators[0] = (char *)who;
+	g->right = right;
+	g->grant.firm_id = (char *)firm_id;
+	g->grant.collaborators = g->collaborators;
+	g->grant.n_collaborators = 1;
+	g->grant.rights = &g->right;
+	g->grant.n_rights = 1;
+	g->grant.expires_on = (char *)expires_on;
+	g->req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
+	g->req.delegation_grant = &g->grant;
+}
+
 int fixture_grant(const fixture_sender *to, const char *ec, const char *firm_id, const char *who,
                   Ledger__Events__Right right, const char *expires_on)
 {
+	fixture_grant_request g;
+	fixture_grant_fill(&g, firm_id, who, right, expires_on);
+	return send_as(to, ec, &g.req);
+}
+
+int fixture_revoke(const fixture_sender *to, const char *ec, const char *firm_id, const char *who)
+{
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
-	char *collaborators[1] = {(char *)who};
+	Ledger__Api__DelegationRevoke c = LEDGER__API__DELEGATION_REVOKE__INIT;
 	c.firm_id = (char *)firm_id;
-	c.collaborators = collaborators;
-	c.n_collaborators = 1;
-	c.rights = &right;
-	c.n_rights = 1;
-	c.expires_on = (char *)expires_on;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &c;
+	c.collaborator = (char *)who;
+	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
+	req.delegation_revoke = &c;
 	return send_as(to, ec, &req);
 }
 
@@ -57,6 +76,23 @@ int fixture_credits(const fixture_sender *to, const char *as, const char *firm_i
 	c.reference = (char *)reference;
 	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
 	req.credits_add = &c;
+	return send_as(to, as, &req);
+}
+
+int fixture_act(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
+                Ledger__Api__CollectionAct__Act act, const char *comment)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
+	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
+	ref.firm_id = (char *)firm_id;
+	ref.collection_id = (char *)id;
+	c.ref = &ref;
+	c.act = act;
+	if (comment)
+		c.comment = (char *)comment;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
+	req.collection_act = &c;
 	return send_as(to, as, &req);
 }
 

@@ -32,13 +32,31 @@ int fixture_account(const fixture_sender *to, const char *email, const char *nam
 /* FirmAdd of firm_id (named name) with ec_email as its EC, as the platform. */
 int fixture_firm(const fixture_sender *to, const char *firm_id, const char *name, const char *ec_email);
 
-/* DelegationGrant by `ec` of one right in firm_id to who, through expires_on (YYYY-MM-DD). */
+/* A DelegationGrant of one right in firm_id to who, through expires_on (YYYY-MM-DD), for a test
+ * that reads the reply itself: req points into the struct, which must not move once filled. */
+typedef struct fixture_grant_request {
+	Ledger__Api__Request req;
+	Ledger__Api__DelegationGrant grant;
+	char *collaborators[1];
+	Ledger__Events__Right right;
+} fixture_grant_request;
+void fixture_grant_fill(fixture_grant_request *g, const char *firm_id, const char *who, Ledger__Events__Right right,
+                        const char *expires_on);
+
+/* The grant fixture_grant_fill makes, sent as `ec`. */
 int fixture_grant(const fixture_sender *to, const char *ec, const char *firm_id, const char *who,
                   Ledger__Events__Right right, const char *expires_on);
+
+/* DelegationRevoke by `ec` of every right of who in firm_id. */
+int fixture_revoke(const fixture_sender *to, const char *ec, const char *firm_id, const char *who);
 
 /* CreditsAdd of `credits` to firm_id by `as`, with the purchase reference given. */
 int fixture_credits(const fixture_sender *to, const char *as, const char *firm_id, uint64_t credits,
                     const char *reference);
+
+/* CollectionAct `act` on collection id of firm_id by `as`, with a comment (NULL: none). */
+int fixture_act(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
+                Ledger__Api__CollectionAct__Act act, const char *comment);
 
 /* Fills c with a valid RegistrationRecord of subject's step (the fields that step takes, with
  * made-up but well-formed values); the caller may then change any field. */

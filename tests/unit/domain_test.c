@@ -154,13 +154,9 @@ static void test_unstorable_firm_ids(ledger *l, proj *p)
 		CHECK(grant(l, p, ids[i], "temp@firm.fr", "launch", "2027-12-31", NOW_US) ==
 		          LEDGER__API__ERROR_CODE__NOT_FOUND,
 		      "a grant in firm id of %zu bytes: NOT_FOUND", strlen(ids[i]));
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__DelegationRevoke r = LEDGER__API__DELEGATION_REVOKE__INIT;
-		r.firm_id = (char *)ids[i];
-		r.collaborator = (char *)"temp@firm.fr";
-		req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
-		req.delegation_revoke = &r;
-		CHECK(run(l, p, "ec@firm.fr", &req, NOW_US) == LEDGER__API__ERROR_CODE__NOT_FOUND,
+		domain d = {l, p, NOW_US};
+		fixture_sender to = domain_sender(&d);
+		CHECK(fixture_revoke(&to, "ec@firm.fr", ids[i], "temp@firm.fr") == LEDGER__API__ERROR_CODE__NOT_FOUND,
 		      "a revocation in firm id of %zu bytes: NOT_FOUND", strlen(ids[i]));
 	}
 }
