@@ -51,41 +51,25 @@ static bool prepare(int round, char id[24])
 		return false;
 	snprintf(id, 24, "%s", r->collection->collection->collection_id);
 	ledger__api__reply__free_unpacked(r, NULL);
-	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
-	ref.firm_id = (char *)"CR", ref.collection_id = id;
+	fixture_sender to = harness_sender(&h);
 	for (int d = 0; d < DOCUMENTS; d++) {
 		uint8_t pdf[2048];
 		char text[64];
 		snprintf(text, sizeof text, "round %d document %d", round, d);
-		Ledger__Api__Request dreq = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__DocumentAdd doc = LEDGER__API__DOCUMENT_ADD__INIT;
-		doc.ref = &ref, doc.filename = (char *)"d.pdf";
-		doc.content = (ProtobufCBinaryData){test_pdf_text(pdf, sizeof pdf, text), pdf};
-		dreq.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD, dreq.document_add = &doc;
-		if (call("ec@crash.fr", &dreq, NULL) != 0)
+		size_t n = test_pdf_text(pdf, sizeof pdf, text);
+		if (fixture_document_add(&to, "ec@crash.fr", "CR", id, pdf, n, "d.pdf") != 0)
 			return false;
 	}
-	Ledger__Api__Request sreq = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerAdd s = LEDGER__API__SIGNER_ADD__INIT;
-	s.ref = &ref, s.email = (char *)"client@x.fr", s.name = (char *)"Client", s.external = true,
-	s.phone = (char *)"+33600000000";
-	sreq.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD, sreq.signer_add = &s;
-	Ledger__Api__Request areq = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionAct act = LEDGER__API__COLLECTION_ACT__INIT;
-	act.ref = &ref, act.act = LEDGER__API__COLLECTION_ACT__ACT__SEND, act.comment = (char *)"";
-	areq.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT, areq.collection_act = &act;
-	return call("ec@crash.fr", &sreq, NULL) == 0 && call("ec@crash.fr", &areq, NULL) == 0;
+	return fixture_signer_add(&to, "ec@crash.fr", "CR", id, "client@x.fr", "Client", "+33600000000") == 0 &&
+	       fixture_act(&to, "ec@crash.fr", "CR", id, LEDGER__API__COLLECTION_ACT__ACT__SEND, NULL) == 0;
 }
 
 static int consent(const char *id)
 {
-	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
-	ref.firm_id = (char *)"CR", ref.collection_id = (char *)id;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerReport s = LEDGER__API__SIGNER_REPORT__INIT;
-	s.ref = &ref, s.signer = (char *)"client@x.fr", s.action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT, req.signer_report = &s;
-	return call("platform", &req, NULL);
+	fixture_sender to = harness_sender(&h);
+	return fixture_signer_report(
+	    &to, "CR", id,
+	    &(fixture_report){.signer = "client@x.fr", .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED});
 }
 
 /* Waits for the collection to complete; checks each document holds exactly one signature. */

@@ -366,31 +366,24 @@ static bool event_matches(const Ledger__Events__Event *ev, const char *id, int p
 }
 
 /* How many events after seq `after` match (see event_matches); -1 if the log cannot be read. */
+typedef struct event_filter {
+	const char *id;
+	int payload, from, to;
+	int matches;
+} event_filter;
+
+static bool event_count(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	(void)rec;
+	event_filter *f = ctx;
+	f->matches += ev && event_matches(ev, f->id, f->payload, f->from, f->to);
+	return true;
+}
+
 static int events_matching(uint64_t after, const char *id, int payload, int from, int to)
 {
-	ledger *l;
-	ledger_options o = {.read_only = true, .allow_broken_chain = true};
-	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
-		return -1;
-	MDB_txn *txn;
-	ledger_iter *it;
-	int n = -1;
-	if (ledger_read_begin(l, &txn) == LEDGER_OK) {
-		if (ledger_iter_open(l, txn, after + 1, &it) == LEDGER_OK) {
-			ledger_record rec;
-			for (n = 0; ledger_iter_next(it, &rec) == LEDGER_OK;) {
-				Ledger__Events__Event *ev =
-				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
-				n += ev && event_matches(ev, id, payload, from, to);
-				if (ev)
-					ledger__events__event__free_unpacked(ev, NULL);
-			}
-			ledger_iter_close(it);
-		}
-		ledger_read_end(l, txn);
-	}
-	ledger_close(l);
-	return n;
+	event_filter f = {id, payload, from, to, 0};
+	return harness_log_scan(&h, after, event_count, &f) < 0 ? -1 : f.matches;
 }
 
 static int transitions_logged(uint64_t after, const char *id, int from, int to)

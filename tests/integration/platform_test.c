@@ -149,34 +149,15 @@ static bool create(const char *as, const char *firm, Ledger__Events__CollectionK
 static int document_add(const char *as, const char *firm, const char *id, const char *title)
 {
 	uint8_t pdf[PDF_BYTES_MAX];
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DocumentAdd c = LEDGER__API__DOCUMENT_ADD__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, firm, id);
-	c.ref = &ref;
-	c.filename = (char *)"document.pdf";
-	c.content = (ProtobufCBinaryData){test_pdf_text(pdf, sizeof pdf, title), pdf};
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
-	req.document_add = &c;
-	return harness_command(&h, as, &req);
+	size_t n = test_pdf_text(pdf, sizeof pdf, title);
+	return fixture_document_add(&to_ledgerd, as, firm, id, pdf, n, "document.pdf");
 }
 
 /* An external signer when phone is given, else an internal one. */
 static int signer_add(const char *as, const char *firm, const char *id, const char *email, const char *name,
                       const char *phone)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerAdd c = LEDGER__API__SIGNER_ADD__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, firm, id);
-	c.ref = &ref;
-	c.email = (char *)email;
-	c.name = (char *)(name ? name : "");
-	c.external = phone != NULL;
-	c.phone = (char *)(phone ? phone : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	req.signer_add = &c;
-	return harness_command(&h, as, &req);
+	return fixture_signer_add(&to_ledgerd, as, firm, id, email, name, phone);
 }
 
 static int act(const char *as, const char *firm, const char *id, Ledger__Api__CollectionAct__Act what,
@@ -187,17 +168,9 @@ static int act(const char *as, const char *firm, const char *id, Ledger__Api__Co
 
 static int report(const char *firm, const char *id, const char *signer, Ledger__Events__SignerAction action)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerReport c = LEDGER__API__SIGNER_REPORT__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, firm, id);
-	c.ref = &ref;
-	c.signer = (char *)signer;
-	c.action = action;
-	c.method = (char *)(action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED ? "sms" : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-	req.signer_report = &c;
-	return harness_command(&h, "platform", &req);
+	const char *method = action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED ? "sms" : NULL;
+	return fixture_signer_report(&to_ledgerd, firm, id,
+	                             &(fixture_report){.signer = signer, .action = action, .method = method});
 }
 
 /* A collection of one document and `externals` external signers (client<k>@<firm>.test), as

@@ -301,27 +301,13 @@ static void op_collection_fill(void)
 	uint8_t pdf[2048];
 	snprintf(text, sizeof text, "document %llu", (unsigned long long)rnd());
 	size_t n = test_pdf_text(pdf, sizeof pdf, text);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DocumentAdd d = LEDGER__API__DOCUMENT_ADD__INIT;
-	d.ref = &ref;
-	d.filename = (char *)"random.pdf";
-	d.content = (ProtobufCBinaryData){n, pdf};
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
-	req.document_add = &d;
-	int code = harness_command(&h, ec, &req);
+	fixture_sender to = harness_sender(&h);
+	int code = fixture_document_add(&to, ec, firm, ref.collection_id, pdf, n, "random.pdf");
 	count_outcome("document add", code);
 	documents_added += code == 0;
-	Ledger__Api__Request sreq = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerAdd a = LEDGER__API__SIGNER_ADD__INIT;
 	snprintf(email, sizeof email, "client%u@clients.fr", pick(20));
-	a.ref = &ref;
-	a.email = email;
-	a.name = (char *)"Client";
-	a.external = true;
-	a.phone = (char *)"+33612345678";
-	sreq.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	sreq.signer_add = &a;
-	count_outcome("signer add", harness_command(&h, ec, &sreq));
+	count_outcome("signer add",
+	              fixture_signer_add(&to, ec, ref.firm_id, ref.collection_id, email, "Client", "+33612345678"));
 }
 
 static void op_collection_act(void)
@@ -358,16 +344,11 @@ static void op_consent(void)
 	for (size_t i = 0; c && i < c->n_signers; i++) {
 		if (!c->signers[i]->turn)
 			continue;
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__SignerReport s = LEDGER__API__SIGNER_REPORT__INIT;
-		s.ref = &ref;
-		s.signer = c->signers[i]->email;
-		s.action = pick(5) ? LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED
-		                   : LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED;
-		s.comment = (char *)"";
-		req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-		req.signer_report = &s;
-		count_outcome("signer report", harness_command(&h, "platform", &req));
+		fixture_sender to = harness_sender(&h);
+		fixture_report report = {.signer = c->signers[i]->email,
+		                         .action = pick(5) ? LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED
+		                                           : LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED};
+		count_outcome("signer report", fixture_signer_report(&to, firm, ref.collection_id, &report));
 		break;
 	}
 	if (r)

@@ -23,37 +23,32 @@ static harness h;
 
 /* The payload kinds of the events after seq `after`, read from the log itself (read-only,
  * beside the running ledgerd). Returns how many were read into kinds[]. */
+typedef struct kinds_read {
+	int *kinds;
+	size_t n, max;
+	Ledger__Events__Event **last; /* NULL, or where the last event read is kept */
+} kinds_read;
+
+static bool kind_read(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	kinds_read *k = ctx;
+	k->kinds[k->n++] = ev ? (int)ev->payload_case : -1;
+	if (k->last) {
+		if (*k->last)
+			ledger__events__event__free_unpacked(*k->last, NULL);
+		*k->last = ledger__events__event__unpack(NULL, rec->event_bytes, rec->event);
+	}
+	return k->n < k->max;
+}
+
 static size_t events_after(uint64_t after, int *kinds, size_t max, Ledger__Events__Event **last)
 {
-	ledger *l;
-	ledger_options o = {.read_only = true, .allow_broken_chain = true};
-	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
-		return 0;
-	MDB_txn *txn;
-	ledger_iter *it;
-	size_t n = 0;
+	kinds_read k = {kinds, 0, max, last};
 	if (last)
 		*last = NULL;
-	if (ledger_read_begin(l, &txn) == LEDGER_OK) {
-		if (ledger_iter_open(l, txn, after + 1, &it) == LEDGER_OK) {
-			ledger_record rec;
-			while (n < max && ledger_iter_next(it, &rec) == LEDGER_OK) {
-				Ledger__Events__Event *ev =
-				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
-				kinds[n++] = ev ? (int)ev->payload_case : -1;
-				if (last && *last)
-					ledger__events__event__free_unpacked(*last, NULL);
-				if (last)
-					*last = ev;
-				else if (ev)
-					ledger__events__event__free_unpacked(ev, NULL);
-			}
-			ledger_iter_close(it);
-		}
-		ledger_read_end(l, txn);
-	}
-	ledger_close(l);
-	return n;
+	if (max > 0)
+		harness_log_scan(&h, after, kind_read, &k);
+	return k.n;
 }
 
 static int account(const char *email, bool ec)

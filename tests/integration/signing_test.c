@@ -44,6 +44,7 @@
 typedef Ledger__Api__CollectionView view;
 
 static harness h;
+static fixture_sender to_ledgerd;
 static char work[64]; /* where the files the validators read go */
 
 /* The versions of the signed document: as uploaded, after the first signature, final. */
@@ -131,32 +132,12 @@ static bool collection_create(const char *as, Ledger__Events__CollectionKind kin
 
 static int document_add(const char *as, const char *id, const uint8_t *pdf, size_t n, const char *filename)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DocumentAdd c = LEDGER__API__DOCUMENT_ADD__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
-	c.ref = &ref;
-	c.filename = (char *)filename;
-	c.content = (ProtobufCBinaryData){n, (uint8_t *)pdf};
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
-	req.document_add = &c;
-	return harness_command(&h, as, &req);
+	return fixture_document_add(&to_ledgerd, as, FIRM, id, pdf, n, filename);
 }
 
 static int signer_add(const char *id, const char *email, const char *name, const char *phone)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerAdd c = LEDGER__API__SIGNER_ADD__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
-	c.ref = &ref;
-	c.email = (char *)email;
-	c.name = (char *)(name ? name : "");
-	c.external = phone != NULL;
-	c.phone = (char *)(phone ? phone : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	req.signer_add = &c;
-	return harness_command(&h, EC, &req);
+	return fixture_signer_add(&to_ledgerd, EC, FIRM, id, email, name, phone);
 }
 
 /* The signer's order, and the collection's: sequential, in that order. */
@@ -195,27 +176,15 @@ static int field_set(const char *id, const char *signer, const uint8_t sha[32])
 
 static int act(const char *as, const char *id, Ledger__Api__CollectionAct__Act what)
 {
-	fixture_sender to = harness_sender(&h);
-	return fixture_act(&to, as, FIRM, id, what, NULL);
+	return fixture_act(&to_ledgerd, as, FIRM, id, what, NULL);
 }
 
 /* What the platform reports of an external signer. */
 static int report(const char *id, const char *signer, Ledger__Events__SignerAction action, const char *method,
                   const char *comment)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerReport c = LEDGER__API__SIGNER_REPORT__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
-	c.ref = &ref;
-	c.signer = (char *)signer;
-	c.action = action;
-	c.method = (char *)method;
-	c.provider_reference = (char *)"OTP-2026-5531";
-	c.comment = (char *)comment;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-	req.signer_report = &c;
-	return harness_command(&h, "platform", &req);
+	return fixture_signer_report(&to_ledgerd, FIRM, id,
+	                             &(fixture_report){signer, action, method, "OTP-2026-5531", comment});
 }
 
 static Ledger__Api__Reply *show(const char *id)
@@ -501,17 +470,18 @@ static void signature_verify(const uint8_t *pdf, const signature *s, size_t inde
 
 static void setup(void)
 {
-	fixture_sender to = harness_sender(&h);
-	CHECK(fixture_account(&to, EC, "Jean Martin", true) == 0, "EC account");
-	CHECK(fixture_account(&to, SIGNER, SIGNER_NAME, false) == 0, "signer account");
-	CHECK(fixture_account(&to, SEALER, "Sam Girard", false) == 0, "sealer account");
-	CHECK(fixture_firm(&to, FIRM, FIRM_NAME, EC) == 0, "firm");
-	CHECK(fixture_credits(&to, EC, FIRM, 100, "PO-2026-118") == 0, "credits");
-	CHECK(fixture_grant(&to, EC, FIRM, SIGNER, LEDGER__EVENTS__RIGHT__RIGHT_SIGN, "2027-12-31") == 0, "grant sign");
-	CHECK(fixture_grant(&to, EC, FIRM, SEALER, LEDGER__EVENTS__RIGHT__RIGHT_SEAL, "2027-12-31") == 0, "grant seal");
+	CHECK(fixture_account(&to_ledgerd, EC, "Jean Martin", true) == 0, "EC account");
+	CHECK(fixture_account(&to_ledgerd, SIGNER, SIGNER_NAME, false) == 0, "signer account");
+	CHECK(fixture_account(&to_ledgerd, SEALER, "Sam Girard", false) == 0, "sealer account");
+	CHECK(fixture_firm(&to_ledgerd, FIRM, FIRM_NAME, EC) == 0, "firm");
+	CHECK(fixture_credits(&to_ledgerd, EC, FIRM, 100, "PO-2026-118") == 0, "credits");
+	CHECK(fixture_grant(&to_ledgerd, EC, FIRM, SIGNER, LEDGER__EVENTS__RIGHT__RIGHT_SIGN, "2027-12-31") == 0,
+	      "grant sign");
+	CHECK(fixture_grant(&to_ledgerd, EC, FIRM, SEALER, LEDGER__EVENTS__RIGHT__RIGHT_SEAL, "2027-12-31") == 0,
+	      "grant seal");
 	/* The five registration steps, as the platform records them (registration_test.c). */
 	for (int step = 1; step <= 5; step++)
-		CHECK(fixture_registration_step(&to, SIGNER, (Ledger__Events__RegistrationStep)step) == 0,
+		CHECK(fixture_registration_step(&to_ledgerd, SIGNER, (Ledger__Events__RegistrationStep)step) == 0,
 		      "registration step %d of %s", step, SIGNER);
 }
 
@@ -663,34 +633,31 @@ static void check_final(void)
 }
 
 /* The DocumentSigned events of collection id, read from the log itself (read-only). */
+typedef struct signed_read {
+	const char *id;
+	uint8_t (*source)[32], (*produced)[32];
+	size_t n, max;
+} signed_read;
+
+static bool signed_event(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	(void)rec;
+	signed_read *s = ctx;
+	const Ledger__Events__DocumentSigned *d = ev ? ev->document_signed : NULL;
+	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
+	    strcmp(d->collection_id, s->id) == 0 && d->source_sha256.len == 32 && d->signed_sha256.len == 32) {
+		memcpy(s->source[s->n], d->source_sha256.data, 32);
+		memcpy(s->produced[s->n++], d->signed_sha256.data, 32);
+	}
+	return s->n < s->max;
+}
+
 static size_t signed_events(const char *id, uint8_t source[][32], uint8_t produced[][32], size_t max)
 {
-	ledger *l;
-	ledger_options o = {.read_only = true, .allow_broken_chain = true};
-	MDB_txn *txn;
-	ledger_iter *it;
-	size_t n = 0;
-	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
-		return 0;
-	if (ledger_read_begin(l, &txn) == LEDGER_OK && ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
-		ledger_record rec;
-		while (n < max && ledger_iter_next(it, &rec) == LEDGER_OK) {
-			Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
-			const Ledger__Events__DocumentSigned *d = ev ? ev->document_signed : NULL;
-			if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
-			    strcmp(d->collection_id, id) == 0 && d->source_sha256.len == 32 &&
-			    d->signed_sha256.len == 32) {
-				memcpy(source[n], d->source_sha256.data, 32);
-				memcpy(produced[n++], d->signed_sha256.data, 32);
-			}
-			if (ev)
-				ledger__events__event__free_unpacked(ev, NULL);
-		}
-		ledger_iter_close(it);
-		ledger_read_end(l, txn);
-	}
-	ledger_close(l);
-	return n;
+	signed_read s = {id, source, produced, 0, max};
+	if (max > 0)
+		harness_log_scan(&h, 0, signed_event, &s);
+	return s.n;
 }
 
 /* Is the version `shorter` a byte prefix of the version `longer`, both by DocumentGet? */
@@ -875,17 +842,75 @@ static void test_level_preference(void)
 	CHECK(signature_level_set(LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA) == 0, "back to B-LTA");
 }
 
+static bool has_failure(const view *v, const void *arg)
+{
+	(void)arg;
+	return v->n_documents >= 1 && v->documents[0]->failure[0] != '\0';
+}
+
+/* Moves the signers' credentials away (a file in their place: nothing can be written there),
+ * or back: what makes the service's signatures fail, and then work again. False if it could
+ * not (checked). */
+static bool break_credentials(bool broken)
+{
+	char keys[300], cmd[3 * 300 + 64];
+	snprintf(keys, sizeof keys, "%s/keys", h.dir);
+	if (broken)
+		snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
+	else
+		snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
+	bool done = system(cmd) == 0;
+	CHECK(done, "%s the credentials", broken ? "break" : "restore");
+	return done;
+}
+
+/* The client consents while the credentials are broken: the collection once its first
+ * document shows the failure (checked as `what`; NULL if it never does). The caller frees it. */
+static Ledger__Api__Reply *consented_then_failed(const char *id, const char *what)
+{
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
+	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
+	CHECK(r != NULL, "%s", what);
+	return r;
+}
+
+#define CLIENT_DOCUMENTS_MAX 2
+
+/* An EC's signature collection `title` with one document per text (pdf_build's, uploaded as
+ * names[i]; their SHA-256 into sha unless it is NULL) and the client as external signer, sent
+ * when send. Its id into id; false (checked) when it could not be made. */
+static bool client_collection(const char *title, size_t documents, const char *const texts[], const char *const names[],
+                              uint8_t (*sha)[32], bool send, char id[32])
+{
+	uint8_t pdf[CLIENT_DOCUMENTS_MAX][PDF_BYTES_MAX];
+	size_t n[CLIENT_DOCUMENTS_MAX] = {0};
+	bool built = documents >= 1 && documents <= CLIENT_DOCUMENTS_MAX;
+	for (size_t i = 0; built && i < documents; i++) {
+		n[i] = pdf_build(pdf[i], sizeof pdf[i], texts[i]);
+		built = n[i] > 0;
+		if (built && sha)
+			crypto_hash_sha256(sha[i], pdf[i], n[i]);
+	}
+	bool made = built && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, title, id);
+	CHECK(made, "the collection \"%s\" with its documents", title);
+	if (!made)
+		return false;
+	for (size_t i = 0; i < documents; i++)
+		CHECK(document_add(EC, id, pdf[i], n[i], names[i]) == 0, "document %s", names[i]);
+	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	if (send)
+		CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	return true;
+}
+
 /* The client refuses: the collection ends, nothing is signed, the credits come back. */
 static void test_decline(void)
 {
 	credits before = credits_now();
 	char id[32];
-	uint8_t pdf[PDF_BYTES_MAX];
-	size_t n = pdf_build(pdf, sizeof pdf, "Avenant 2027");
-	REQUIRE_VOID(n > 0 && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Avenant", id));
-	CHECK(document_add(EC, id, pdf, n, "avenant.pdf") == 0, "document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
-	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	if (!client_collection("Avenant", 1, (const char *[]){"Avenant 2027"}, (const char *[]){"avenant.pdf"}, NULL,
+	                       true, id))
+		return;
 	credits sent = credits_now();
 	CHECK(sent.available == before.available - 1 && sent.reserved == before.reserved + 1, "1 credit reserved");
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED, "sms", "") == 0, "authenticated");
@@ -911,30 +936,18 @@ static void test_decline(void)
 	      (unsigned long long)after.reserved, (unsigned long long)before.reserved);
 }
 
-static bool has_failure(const view *v, const void *arg)
-{
-	(void)arg;
-	return v->n_documents >= 1 && v->documents[0]->failure[0] != '\0';
-}
-
 /* A signature the service cannot make (its credentials' directory is unusable) is recorded as
  * SignatureFailed and shown on the document; it stays owed and is made after a restart. */
 static void test_failure_recorded_then_retried(void)
 {
-	char id[32], keys[300], cmd[3 * 300 + 64];
-	uint8_t pdf[PDF_BYTES_MAX];
-	size_t n = pdf_build(pdf, sizeof pdf, "Mandat SEPA");
-	REQUIRE_VOID(n > 0 && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Mandat", id));
-	CHECK(document_add(EC, id, pdf, n, "mandat.pdf") == 0, "document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
-	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	char id[32];
+	if (!client_collection("Mandat", 1, (const char *[]){"Mandat SEPA"}, (const char *[]){"mandat.pdf"}, NULL, true,
+	                       id))
+		return;
 	/* A file where the credentials' directory should be: even root cannot write into it. */
-	snprintf(keys, sizeof keys, "%s/keys", h.dir);
-	snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
-	REQUIRE_VOID(system(cmd) == 0);
-	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
-	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
-	CHECK(r != NULL, "the failure is shown on the document");
+	if (!break_credentials(true))
+		return;
+	Ledger__Api__Reply *r = consented_then_failed(id, "the failure is shown on the document");
 	if (r) {
 		const view *v = view_of(r);
 		CHECK(v->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
@@ -942,8 +955,8 @@ static void test_failure_recorded_then_retried(void)
 		      "still in progress, nothing signed (%s)", v->documents[0]->failure);
 		harness_code_of(r);
 	}
-	snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
-	REQUIRE_VOID(system(cmd) == 0);
+	if (!break_credentials(false))
+		return;
 	CHECK(harness_stop(&h) == 0, "stop");
 	REQUIRE_VOID(harness_start(&h, NULL));
 	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED),
@@ -1005,24 +1018,13 @@ static void test_unsignable_refused(void)
  * cause is gone and ledgerd restarted. */
 static void test_failure_then_cancelled(void)
 {
-	char id[32], keys[300], cmd[3 * 300 + 64];
-	uint8_t pdf[PDF_BYTES_MAX], second[PDF_BYTES_MAX];
-	size_t n = pdf_build(pdf, sizeof pdf, "Lettre de mission");
-	size_t second_bytes = pdf_build(second, sizeof second, "Annexe");
+	char id[32];
 	credits before = credits_now();
-	REQUIRE_VOID(n > 0 && second_bytes > 0 &&
-	             collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Mission", id));
-	CHECK(document_add(EC, id, pdf, n, "mission.pdf") == 0, "document");
-	CHECK(document_add(EC, id, second, second_bytes, "annexe.pdf") == 0, "second document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
-	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
-	snprintf(keys, sizeof keys, "%s/keys", h.dir);
-	snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
-	REQUIRE_VOID(system(cmd) == 0);
-	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
-	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
-	CHECK(r != NULL, "the failure is shown on the document");
-	harness_code_of(r);
+	if (!client_collection("Mission", 2, (const char *[]){"Lettre de mission", "Annexe"},
+	                       (const char *[]){"mission.pdf", "annexe.pdf"}, NULL, true, id) ||
+	    !break_credentials(true))
+		return;
+	harness_code_of(consented_then_failed(id, "the failure is shown on the document"));
 	credits failed = credits_now();
 	CHECK(failed.reserved == before.reserved + 2, "2 credits still reserved after the failure");
 	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__CANCEL) == 0, "the EC cancels the failed collection");
@@ -1031,12 +1033,12 @@ static void test_failure_then_cancelled(void)
 	      "every reserved credit released: available %llu (before %llu), reserved %llu (before %llu)",
 	      (unsigned long long)after.available, (unsigned long long)before.available,
 	      (unsigned long long)after.reserved, (unsigned long long)before.reserved);
-	snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
-	REQUIRE_VOID(system(cmd) == 0);
+	if (!break_credentials(false))
+		return;
 	CHECK(harness_stop(&h) == 0, "stop");
 	REQUIRE_VOID(harness_start(&h, NULL));
 	usleep(1500 * 1000); /* room for a signature that should not come */
-	r = show(id);
+	Ledger__Api__Reply *r = show(id);
 	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_CANCELLED, "still cancelled");
 	harness_code_of(r);
 	uint8_t source[SIGNED_EVENTS_MAX][32], produced[SIGNED_EVENTS_MAX][32];
@@ -1056,41 +1058,23 @@ static int document_remove(const char *id, const uint8_t sha[32])
 	return harness_command(&h, EC, &req);
 }
 
-/* Moves the signers' credentials away (a file in their place: nothing can be written there),
- * or back: what makes the service's signatures fail, and then work again. */
-static void break_credentials(bool broken)
-{
-	char keys[300], cmd[3 * 300 + 64];
-	snprintf(keys, sizeof keys, "%s/keys", h.dir);
-	if (broken)
-		snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
-	else
-		snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
-	CHECK(system(cmd) == 0, "%s the credentials", broken ? "break" : "restore");
-}
-
 /* Issue 10, defect 5: a failed signature is tried again on request, without a restart, once
  * its cause is fixed; the signed PDF is valid for pdfsig and qpdf. */
 static void test_failure_retried_on_request(void)
 {
 	char id[32], path[400];
-	uint8_t pdf[PDF_BYTES_MAX];
-	size_t n = pdf_build(pdf, sizeof pdf, "Convention d'honoraires");
-	REQUIRE_VOID(n > 0 && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Honoraires", id));
-	CHECK(document_add(EC, id, pdf, n, "honoraires.pdf") == 0, "document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	if (!client_collection("Honoraires", 1, (const char *[]){"Convention d'honoraires"},
+	                       (const char *[]){"honoraires.pdf"}, NULL, false, id))
+		return;
 	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == LEDGER__API__ERROR_CODE__INVALID_TRANSITION,
 	      "a draft has nothing to retry");
 	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
 	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == LEDGER__API__ERROR_CODE__INVALID_TRANSITION,
 	      "sent, nobody acted yet: nothing to retry");
 	break_credentials(true);
-	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
-	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
-	CHECK(r != NULL, "the failure is shown on the document");
-	harness_code_of(r);
+	harness_code_of(consented_then_failed(id, "the failure is shown on the document"));
 	usleep(300 * 1000);
-	r = show(id);
+	Ledger__Api__Reply *r = show(id);
 	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS,
 	      "left alone, the failed signature is not retried in a loop");
 	harness_code_of(r);
@@ -1120,29 +1104,20 @@ static void test_failure_retried_on_request(void)
 static void test_failed_document_removed(void)
 {
 	char id[32];
-	uint8_t first[PDF_BYTES_MAX], second[PDF_BYTES_MAX], first_sha[32], second_sha[32];
-	size_t n1 = pdf_build(first, sizeof first, "Lettre de mission 2027");
-	size_t n2 = pdf_build(second, sizeof second, "Annexe tarifaire");
-	crypto_hash_sha256(first_sha, first, n1);
-	crypto_hash_sha256(second_sha, second, n2);
+	uint8_t sha[2][32];
+	const uint8_t *first_sha = sha[0], *second_sha = sha[1];
 	credits before = credits_now();
-	REQUIRE_VOID(n1 > 0 && n2 > 0 &&
-	             collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Mission 2027", id));
-	CHECK(document_add(EC, id, first, n1, "mission.pdf") == 0, "first document");
-	CHECK(document_add(EC, id, second, n2, "annexe.pdf") == 0, "second document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
-	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	if (!client_collection("Mission 2027", 2, (const char *[]){"Lettre de mission 2027", "Annexe tarifaire"},
+	                       (const char *[]){"mission.pdf", "annexe.pdf"}, sha, true, id))
+		return;
 	break_credentials(true);
-	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
-	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
-	CHECK(r != NULL, "the first document's signature failed");
-	harness_code_of(r);
+	harness_code_of(consented_then_failed(id, "the first document's signature failed"));
 	CHECK(document_remove(id, second_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "in progress, a document that did not fail stays");
 	break_credentials(false);
 	CHECK(document_remove(id, first_sha) == 0, "the failed document is removed");
 	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "the other one is signed: completed");
-	r = show(id);
+	Ledger__Api__Reply *r = show(id);
 	const view *v = r ? view_of(r) : NULL;
 	CHECK(v && v->n_documents == 1 && sha_equal(&v->documents[0]->sha256, second_sha) &&
 	          v->documents[0]->n_signed_by == 1,
@@ -1156,6 +1131,8 @@ static void test_failed_document_removed(void)
 	      (unsigned long long)before.used);
 	/* The last document of a collection in progress is not removed: cancelling is the way. */
 	char lone[32];
+	uint8_t first[PDF_BYTES_MAX];
+	size_t n1 = pdf_build(first, sizeof first, "Lettre de mission 2027"); /* the failed document again */
 	REQUIRE_VOID(collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Seul", lone));
 	CHECK(document_add(EC, lone, first, n1, "seul.pdf") == 0, "a lone document");
 	CHECK(signer_add(lone, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
@@ -1207,28 +1184,19 @@ static void check_signed_document(const view *v, size_t i, const char *name, siz
 static void test_failed_document_retried_by_name(void)
 {
 	char id[32];
-	uint8_t first[PDF_BYTES_MAX], second[PDF_BYTES_MAX], first_sha[32], second_sha[32];
-	size_t n1 = pdf_build(first, sizeof first, "Liasse fiscale 2027");
-	size_t n2 = pdf_build(second, sizeof second, "Plaquette 2027");
-	crypto_hash_sha256(first_sha, first, n1);
-	crypto_hash_sha256(second_sha, second, n2);
-	REQUIRE_VOID(n1 > 0 && n2 > 0 &&
-	             collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Liasse 2027", id));
-	CHECK(document_add(EC, id, first, n1, "liasse.pdf") == 0, "first document");
-	CHECK(document_add(EC, id, second, n2, "plaquette.pdf") == 0, "second document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
-	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	uint8_t sha[2][32];
+	const uint8_t *first_sha = sha[0], *second_sha = sha[1];
+	if (!client_collection("Liasse 2027", 2, (const char *[]){"Liasse fiscale 2027", "Plaquette 2027"},
+	                       (const char *[]){"liasse.pdf", "plaquette.pdf"}, sha, true, id))
+		return;
 	break_credentials(true);
-	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
-	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
-	CHECK(r != NULL, "the first document's signature failed");
-	harness_code_of(r);
+	harness_code_of(consented_then_failed(id, "the first document's signature failed"));
 	break_credentials(false);
 	CHECK(retry_document(EC, id, second_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "the second document's last attempt did not fail: not retried");
 	CHECK(retry_document(SEALER, id, first_sha) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "a sealer may not retry");
-	r = show(id);
+	Ledger__Api__Reply *r = show(id);
 	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
 	          view_of(r)->documents[0]->failure[0] != '\0',
 	      "the refusals changed nothing");
@@ -1294,6 +1262,7 @@ int main(int argc, char **argv)
 	/* Near the real date: openssl checks the certificates against the real clock. */
 	REQUIRE(harness_init(&h, argv[1], "2026-11-29T10:00:00Z"), "init");
 	REQUIRE(harness_start(&h, NULL), "start");
+	to_ledgerd = harness_sender(&h);
 	setup();
 	test_signature_collection();
 	test_seal();

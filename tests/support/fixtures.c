@@ -79,18 +79,76 @@ int fixture_credits(const fixture_sender *to, const char *as, const char *firm_i
 	return send_as(to, as, &req);
 }
 
+/* A collection's reference, no version expected. */
+static Ledger__Api__CollectionRef ref_of(const char *firm_id, const char *id)
+{
+	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
+	ref.firm_id = (char *)firm_id;
+	ref.collection_id = (char *)id;
+	return ref;
+}
+
+/* NULL as the empty string, which is what an absent proto3 string is. */
+static char *text_or_empty(const char *text)
+{
+	return (char *)(text ? text : "");
+}
+
+int fixture_document_add(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
+                         const uint8_t *pdf, size_t n, const char *filename)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__DocumentAdd c = LEDGER__API__DOCUMENT_ADD__INIT;
+	Ledger__Api__CollectionRef ref = ref_of(firm_id, id);
+	c.ref = &ref;
+	c.filename = (char *)filename;
+	c.content = (ProtobufCBinaryData){n, (uint8_t *)pdf};
+	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
+	req.document_add = &c;
+	return send_as(to, as, &req);
+}
+
+int fixture_signer_add(const fixture_sender *to, const char *as, const char *firm_id, const char *id, const char *email,
+                       const char *name, const char *phone)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__SignerAdd c = LEDGER__API__SIGNER_ADD__INIT;
+	Ledger__Api__CollectionRef ref = ref_of(firm_id, id);
+	c.ref = &ref;
+	c.email = (char *)email;
+	c.name = text_or_empty(name);
+	c.external = phone != NULL;
+	c.phone = text_or_empty(phone);
+	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
+	req.signer_add = &c;
+	return send_as(to, as, &req);
+}
+
+int fixture_signer_report(const fixture_sender *to, const char *firm_id, const char *id, const fixture_report *report)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__SignerReport c = LEDGER__API__SIGNER_REPORT__INIT;
+	Ledger__Api__CollectionRef ref = ref_of(firm_id, id);
+	c.ref = &ref;
+	c.signer = (char *)report->signer;
+	c.action = report->action;
+	c.method = text_or_empty(report->method);
+	c.provider_reference = text_or_empty(report->provider_reference);
+	c.comment = text_or_empty(report->comment);
+	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
+	req.signer_report = &c;
+	return send_as(to, "platform", &req);
+}
+
 int fixture_act(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
                 Ledger__Api__CollectionAct__Act act, const char *comment)
 {
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
-	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
-	ref.firm_id = (char *)firm_id;
-	ref.collection_id = (char *)id;
+	Ledger__Api__CollectionRef ref = ref_of(firm_id, id);
 	c.ref = &ref;
 	c.act = act;
-	if (comment)
-		c.comment = (char *)comment;
+	c.comment = text_or_empty(comment);
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
 	req.collection_act = &c;
 	return send_as(to, as, &req);

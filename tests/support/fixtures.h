@@ -12,6 +12,7 @@
 #include "api.pb-c.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Runs req as `as` ("platform" for the platform); 0, an error code, or -1 (above). */
@@ -57,6 +58,25 @@ int fixture_credits(const fixture_sender *to, const char *as, const char *firm_i
 /* CollectionAct `act` on collection id of firm_id by `as`, with a comment (NULL: none). */
 int fixture_act(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
                 Ledger__Api__CollectionAct__Act act, const char *comment);
+
+/* DocumentAdd of the n bytes at pdf, named filename, to collection id of firm_id, by `as`. Over
+ * RPC only: in process, an upload is run with what ledgerd learned of it (domain.h). */
+int fixture_document_add(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
+                         const uint8_t *pdf, size_t n, const char *filename);
+
+/* SignerAdd of email to collection id of firm_id by `as`: an external signer (with name and
+ * phone) when phone is not NULL, else a member of the firm (name NULL: none). */
+int fixture_signer_add(const fixture_sender *to, const char *as, const char *firm_id, const char *id, const char *email,
+                       const char *name, const char *phone);
+
+/* What the platform reports of signer in collection id of firm_id (SignerReport, as the
+ * platform); method, provider_reference and comment may be NULL (none). */
+typedef struct fixture_report {
+	const char *signer;
+	Ledger__Events__SignerAction action;
+	const char *method, *provider_reference, *comment;
+} fixture_report;
+int fixture_signer_report(const fixture_sender *to, const char *firm_id, const char *id, const fixture_report *report);
 
 /* Fills c with a valid RegistrationRecord of subject's step (the fields that step takes, with
  * made-up but well-formed values); the caller may then change any field. */

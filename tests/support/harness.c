@@ -248,3 +248,31 @@ Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const ch
 	req.collection_show = &q;
 	return harness_call(h, as, &req);
 }
+
+long harness_log_scan(const harness *h, uint64_t after, harness_event_fn *each, void *ctx)
+{
+	ledger *l;
+	ledger_options o = {.read_only = true, .allow_broken_chain = true};
+	if (ledger_open(h->dir, &o, &l) != LEDGER_OK)
+		return -1;
+	MDB_txn *txn;
+	ledger_iter *it;
+	long n = -1;
+	if (ledger_read_begin(l, &txn) == LEDGER_OK) {
+		if (ledger_iter_open(l, txn, after + 1, &it) == LEDGER_OK) {
+			ledger_record rec;
+			bool more = true;
+			for (n = 0; more && ledger_iter_next(it, &rec) == LEDGER_OK; n++) {
+				Ledger__Events__Event *ev =
+				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+				more = each(ctx, &rec, ev);
+				if (ev)
+					ledger__events__event__free_unpacked(ev, NULL);
+			}
+			ledger_iter_close(it);
+		}
+		ledger_read_end(l, txn);
+	}
+	ledger_close(l);
+	return n;
+}

@@ -8,7 +8,9 @@
 
 #include "api.pb-c.h"
 #include "client.h"
+#include "events.pb-c.h"
 #include "fixtures.h"
+#include "ledger.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,6 +61,14 @@ int harness_can(harness *h, const char *as, const char *firm_id, const char *act
                 size_t reason_bytes);
 /* CollectionShow of collection id of firm_id, as `as`: the reply (caller frees), NULL if none. */
 Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const char *firm_id, const char *id);
+
+/* Called with each event the log holds after a seq (ev NULL when its bytes do not unpack; ev is
+ * freed after the call, rec's bytes live until the next): false stops the reading. */
+typedef bool harness_event_fn(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev);
+/* Reads the log of h's data directory beside the running ledgerd (read-only, as an auditor
+ * would), each event after seq `after` in order. Returns how many it read, -1 when the log
+ * could not be opened or read. */
+long harness_log_scan(const harness *h, uint64_t after, harness_event_fn *each, void *ctx);
 
 /* Runs a command line; returns its exit status. Output goes to out (may be NULL). */
 int harness_run(const char *cmd, char *out, size_t out_bytes);

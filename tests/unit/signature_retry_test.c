@@ -114,17 +114,9 @@ static int document_add(fixture *f, const char *text)
 
 static int signer_add(const fixture *f)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerAdd s = LEDGER__API__SIGNER_ADD__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(f);
-	s.ref = &ref;
-	s.email = (char *)CLIENT;
-	s.name = (char *)"Claire Client";
-	s.external = true;
-	s.phone = (char *)"+33612345678";
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	req.signer_add = &s;
-	return run(EC, &req);
+	domain d = {l, p, NOW_US};
+	fixture_sender to = domain_sender(&d);
+	return fixture_signer_add(&to, EC, FIRM, f->id, CLIENT, "Claire Client", "+33612345678");
 }
 
 /* The act, by actor; sha (NULL: none) names a document, sha_bytes long. */
@@ -168,18 +160,11 @@ static int document_remove(const char *actor, const fixture *f, const uint8_t sh
 
 static int consent(const fixture *f)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerReport r = LEDGER__API__SIGNER_REPORT__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(f);
-	r.ref = &ref;
-	r.signer = (char *)CLIENT;
-	r.action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED;
-	r.method = (char *)"";
-	r.provider_reference = (char *)"";
-	r.comment = (char *)"";
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-	req.signer_report = &r;
-	return run("platform", &req);
+	domain d = {l, p, NOW_US};
+	fixture_sender to = domain_sender(&d);
+	return fixture_signer_report(
+	    &to, FIRM, f->id,
+	    &(fixture_report){.signer = CLIENT, .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED});
 }
 
 /* A draft with n documents and the client as its signer; sent and consented when asked. */
