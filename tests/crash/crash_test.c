@@ -1015,6 +1015,28 @@ static void check_stopped(test *t, const char *when, uint64_t *events, size_t *u
 		check_requests(t, false, when, unanswered, committed);
 }
 
+/* With ledgerd running and the clients stopped: the scan, and every request sent must be in
+ * the log exactly once. False when the log could not be scanned. */
+static bool check_all_committed(test *t, const char *when, uint64_t *events)
+{
+	size_t unanswered, committed;
+	if (!scan_log(t, events))
+		return false;
+	check_requests(t, true, when, &unanswered, &committed);
+	return true;
+}
+
+/* The clients append for a random delay (seeded: a failing point can be replayed), which is
+ * put into delay_ms; false if they could not start. */
+static bool clients_append_a_while(test *t, unsigned *delay_ms)
+{
+	*delay_ms = rng_range(t, KILL_DELAY_MIN_MS, KILL_DELAY_MAX_MS);
+	if (!clients_start(t))
+		return false;
+	sleep_ms(*delay_ms);
+	return true;
+}
+
 /* After a stop (kill -9 or SIGTERM): restart ledgerd on the same directory, retry every
  * unanswered request, and check that every request sent is now in the log, exactly once. */
 static bool restart_and_retry(test *t, const char *label)
@@ -1025,10 +1047,8 @@ static bool restart_and_retry(test *t, const char *label)
 	char when[96];
 	snprintf(when, sizeof when, "%s, after the restart and retries", label);
 	uint64_t events;
-	size_t unanswered, committed;
-	if (!scan_log(t, &events))
+	if (!check_all_committed(t, when, &events))
 		return false;
-	check_requests(t, true, when, &unanswered, &committed);
 	printf("crash_test: %s: restarted, retries done: %zu acknowledged in all, %llu events in the log\n", label,
 	       total_acked(t), (unsigned long long)events);
 	return true;
@@ -1039,10 +1059,9 @@ static bool kill_cycle(test *t, unsigned cycle)
 {
 	char label[48], when[96];
 	snprintf(label, sizeof label, "kill %u/%u", cycle, t->cycles);
-	unsigned delay_ms = rng_range(t, KILL_DELAY_MIN_MS, KILL_DELAY_MAX_MS);
-	if (!clients_start(t))
+	unsigned delay_ms;
+	if (!clients_append_a_while(t, &delay_ms))
 		return false;
-	sleep_ms(delay_ms);
 	bool killed = daemon_kill9(t);
 	size_t acked = clients_join(t, NULL);
 	if (!killed)
@@ -1067,10 +1086,9 @@ static bool kill_cycle(test *t, unsigned cycle)
  */
 static bool live_audit_phase(test *t)
 {
-	unsigned delay_ms = rng_range(t, KILL_DELAY_MIN_MS, KILL_DELAY_MAX_MS);
-	if (!clients_start(t))
+	unsigned delay_ms;
+	if (!clients_append_a_while(t, &delay_ms))
 		return false;
-	sleep_ms(delay_ms);
 	audit(t, "verify", "while ledgerd serves appending clients");
 	/* Several times: a replay that compares the live projections at another moment than the
 	 * one it replayed only differs if a commit falls in between. */
@@ -1080,10 +1098,8 @@ static bool live_audit_phase(test *t)
 	size_t acked = clients_join(t, NULL);
 	retry_unanswered(t); /* a call that timed out under the audits' load */
 	uint64_t events;
-	size_t unanswered, committed;
-	if (!scan_log(t, &events))
+	if (!check_all_committed(t, "after the live audit", &events))
 		return false;
-	check_requests(t, true, "after the live audit", &unanswered, &committed);
 	printf("crash_test: live audit: %zu acknowledged meanwhile, %llu events in the log\n", acked,
 	       (unsigned long long)events);
 	return true;
@@ -1099,10 +1115,9 @@ static bool term_round(test *t, unsigned round)
 {
 	char label[48], when[96];
 	snprintf(label, sizeof label, "SIGTERM %u/%u", round, t->term_cycles);
-	unsigned delay_ms = rng_range(t, KILL_DELAY_MIN_MS, KILL_DELAY_MAX_MS);
-	if (!clients_start(t))
+	unsigned delay_ms;
+	if (!clients_append_a_while(t, &delay_ms))
 		return false;
-	sleep_ms(delay_ms);
 	atomic_store(&t->draining, true);
 	bool clean = daemon_stop(t, "under load");
 	size_t unavailable, acked = clients_join(t, &unavailable);
