@@ -90,6 +90,16 @@ static void setup(void)
 	}
 }
 
+/* The rights a mask names (bit r: right r + 1) into rights; how many. */
+static size_t rights_of(unsigned mask, Ledger__Events__Right rights[RIGHTS])
+{
+	size_t n = 0;
+	for (unsigned r = 0; r < RIGHTS; r++)
+		if (mask & (1u << r))
+			rights[n++] = (Ledger__Events__Right)(r + 1);
+	return n;
+}
+
 /* A grant of random rights to 1-3 random addresses, usually by the firm's EC. */
 static void op_grant(void)
 {
@@ -114,10 +124,7 @@ static void op_grant(void)
 	proj_paris_date((now_s + (int64_t)days * 86400) * 1000000, 0, date);
 	proj_date_end_us(date, &end_us);
 	Ledger__Events__Right rights[RIGHTS];
-	size_t n_rights = 0;
-	for (unsigned r = 0; r < RIGHTS; r++)
-		if (mask & (1u << r))
-			rights[n_rights++] = (Ledger__Events__Right)(r + 1);
+	size_t n_rights = rights_of(mask, rights);
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
 	c.firm_id = id;
@@ -147,14 +154,10 @@ static void op_revoke(void)
 	firm_id(f, id);
 	person(p, email);
 	Ledger__Events__Right rights[RIGHTS];
-	size_t n_rights = 0;
+	size_t n_rights = rights_of(mask, rights);
 	bool held = false;
-	for (unsigned r = 0; r < RIGHTS; r++) {
-		if (mask & (1u << r))
-			rights[n_rights++] = (Ledger__Events__Right)(r + 1);
-		if ((mask == 0 || (mask & (1u << r))) && model[f][p][r])
-			held = true;
-	}
+	for (unsigned r = 0; r < RIGHTS; r++)
+		held |= (mask == 0 || (mask & (1u << r))) && model[f][p][r];
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationRevoke c = LEDGER__API__DELEGATION_REVOKE__INIT;
 	c.firm_id = id;
@@ -382,12 +385,7 @@ static void check_credits(int phase)
 		char ec[64], id[16];
 		ec_of(f, ec);
 		firm_id(f, id);
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
-		q.firm_id = id;
-		req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
-		req.credits_show = &q;
-		Ledger__Api__Reply *r = harness_call(&h, ec, &req);
+		Ledger__Api__Reply *r = harness_credits_show(&h, ec, id, 0);
 		const Ledger__Api__CreditsReply *c = r ? r->credits : NULL;
 		CHECK(c && c->added == c->available + c->reserved + c->used, "phase %d: credits of %s do not balance",
 		      phase, id);

@@ -147,19 +147,21 @@ static void test_story(void)
 
 static void test_refusals_change_nothing(void)
 {
+	static const struct {
+		const char *as, *firm, *expires;
+		int code;
+		const char *what;
+	} refused[] = {
+	    {"ec@cabinet.fr", "NOPE", "", LEDGER__API__ERROR_CODE__NOT_FOUND, "unknown firm"},
+	    {"salima@cabinet.fr", "JLM", "", LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "a collaborator cannot grant"},
+	    {"ec2@other.fr", "JLM", "", LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "another firm's EC cannot grant"},
+	    {"ec@cabinet.fr", "JLM", "2019-10-24", LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "past expiry"},
+	};
 	uint64_t head = harness_head(&h);
-	CHECK(harness_code_of(grant("ec@cabinet.fr", "NOPE", "salima@cabinet.fr", "", NULL)) ==
-	          LEDGER__API__ERROR_CODE__NOT_FOUND,
-	      "unknown firm");
-	CHECK(harness_code_of(grant("salima@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL)) ==
-	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
-	      "a collaborator cannot grant");
-	CHECK(harness_code_of(grant("ec2@other.fr", "JLM", "salima@cabinet.fr", "", NULL)) ==
-	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
-	      "another firm's EC cannot grant");
-	CHECK(harness_code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2019-10-24", NULL)) ==
-	          LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
-	      "past expiry");
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		CHECK(harness_code_of(grant(refused[i].as, refused[i].firm, "salima@cabinet.fr", refused[i].expires,
+		                            NULL)) == refused[i].code,
+		      "%s", refused[i].what);
 	Ledger__Api__Reply *r = grant("ec@cabinet.fr", "JLM", "nobody@cabinet.fr", "", NULL);
 	CHECK(r && r->grant && r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__NO_ACCOUNT &&
 	          r->seq == 0,
