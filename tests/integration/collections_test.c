@@ -297,7 +297,8 @@ static outcome set_field(const char *firm, const char *id, const char *signer, c
 	return outcome_of(call(PREPARER, &req));
 }
 
-/* The collection as the EC sees it: the caller frees the reply. */
+/* The collection as the EC sees it: the caller frees the reply. From the main thread only (the
+ * racers only modify and send). */
 static Ledger__Api__Reply *show(const char *firm, const char *id)
 {
 	return harness_collection_show(&h, EC, firm, id);
@@ -315,13 +316,7 @@ typedef struct credits {
 
 static credits credits_of(const char *firm)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
-	q.firm_id = (char *)firm;
-	q.history_rows = 1;
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
-	req.credits_show = &q;
-	Ledger__Api__Reply *r = call(EC, &req);
+	Ledger__Api__Reply *r = harness_credits_show(&h, EC, firm, 1); /* from the main thread only */
 	credits c = {0};
 	if (r && r->result_case == LEDGER__API__REPLY__RESULT_CREDITS && r->credits)
 		c = (credits){true, r->credits->available, r->credits->reserved, r->credits->used};
@@ -866,13 +861,11 @@ static void test_automatic_reminders(void)
 /* The firm's preference replaces the default for collections created after it. */
 static void test_expiry_preference(void)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__PreferencesUpdate u = LEDGER__API__PREFERENCES_UPDATE__INIT;
 	u.firm_id = (char *)FIRM;
 	u.collection_expiry_days = 7;
-	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
-	req.preferences_update = &u;
-	int code = code_of(&req, EC);
+	fixture_sender to = harness_sender(&h);
+	int code = fixture_preferences(&to, EC, &u);
 	CHECK(code == 0, "EC sets the firm's expiry preference to 7 days: code %d", code);
 	outcome o = create(LAUNCHER, FIRM, KIND(SIGNATURE), "Preference", 0);
 	Ledger__Api__Reply *r = show(FIRM, o.id);

@@ -77,12 +77,7 @@ static void register_fully(const char *who)
 
 static Ledger__Api__Reply *credits_show(const char *as, const char *firm)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
-	q.firm_id = (char *)firm;
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
-	req.credits_show = &q;
-	return harness_call(&h, as, &req);
+	return harness_credits_show(&h, as, firm, 0);
 }
 
 static uint64_t credits_available(const char *ec, const char *firm)
@@ -95,10 +90,7 @@ static uint64_t credits_available(const char *ec, const char *firm)
 
 static int preferences_update(const char *as, const Ledger__Api__PreferencesUpdate *u)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
-	req.preferences_update = (Ledger__Api__PreferencesUpdate *)u;
-	return harness_command(&h, as, &req);
+	return fixture_preferences(&to_ledgerd, as, u);
 }
 
 static Ledger__Api__Reply *preferences_show(const char *as)

@@ -92,13 +92,7 @@ typedef struct credits {
 
 static credits credits_now(void)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
-	q.firm_id = (char *)FIRM;
-	q.history_rows = 1;
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
-	req.credits_show = &q;
-	Ledger__Api__Reply *r = harness_call(&h, EC, &req);
+	Ledger__Api__Reply *r = harness_credits_show(&h, EC, FIRM, 1);
 	credits c = {~0ull, ~0ull, ~0ull};
 	if (r && r->credits)
 		c = (credits){r->credits->available, r->credits->reserved, r->credits->used};
@@ -764,13 +758,10 @@ static void test_seal(void)
 
 static int signature_level_set(Ledger__Events__SignatureLevel level)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__PreferencesUpdate u = LEDGER__API__PREFERENCES_UPDATE__INIT;
 	u.firm_id = (char *)FIRM;
 	u.signature_level = level;
-	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
-	req.preferences_update = &u;
-	return harness_command(&h, EC, &req);
+	return fixture_preferences(&to_ledgerd, EC, &u);
 }
 
 /* Issue 7: the level is the firm's choice. At B-B a seal has no time-stamp, no /DSS and no

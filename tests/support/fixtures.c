@@ -79,6 +79,14 @@ int fixture_credits(const fixture_sender *to, const char *as, const char *firm_i
 	return send_as(to, as, &req);
 }
 
+int fixture_preferences(const fixture_sender *to, const char *as, const Ledger__Api__PreferencesUpdate *u)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
+	req.preferences_update = (Ledger__Api__PreferencesUpdate *)u;
+	return send_as(to, as, &req);
+}
+
 /* A collection's reference, no version expected. */
 static Ledger__Api__CollectionRef ref_of(const char *firm_id, const char *id)
 {

@@ -59,6 +59,9 @@ int fixture_credits(const fixture_sender *to, const char *as, const char *firm_i
 int fixture_act(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
                 Ledger__Api__CollectionAct__Act act, const char *comment);
 
+/* PreferencesUpdate u (its firm_id names the firm) by `as`. */
+int fixture_preferences(const fixture_sender *to, const char *as, const Ledger__Api__PreferencesUpdate *u);
+
 /* DocumentAdd of the n bytes at pdf, named filename, to collection id of firm_id, by `as`. Over
  * RPC only: in process, an upload is run with what ledgerd learned of it (domain.h). */
 int fixture_document_add(const fixture_sender *to, const char *as, const char *firm_id, const char *id,

@@ -276,3 +276,14 @@ long harness_log_scan(const harness *h, uint64_t after, harness_event_fn *each, 
 	ledger_close(l);
 	return n;
 }
+
+Ledger__Api__Reply *harness_credits_show(harness *h, const char *as, const char *firm_id, uint32_t history_rows)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
+	q.firm_id = (char *)firm_id;
+	q.history_rows = history_rows;
+	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
+	req.credits_show = &q;
+	return harness_call(h, as, &req);
+}

@@ -59,6 +59,9 @@ uint64_t harness_head(harness *h);
  * 0 denied (the reason copied into reason when it is not NULL), -1 no answer. */
 int harness_can(harness *h, const char *as, const char *firm_id, const char *actor, const char *action, char *reason,
                 size_t reason_bytes);
+/* CreditsShow of firm_id as `as`, with up to history_rows rows of history: the reply (caller
+ * frees), NULL if none. */
+Ledger__Api__Reply *harness_credits_show(harness *h, const char *as, const char *firm_id, uint32_t history_rows);
 /* CollectionShow of collection id of firm_id, as `as`: the reply (caller frees), NULL if none. */
 Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const char *firm_id, const char *id);
 
