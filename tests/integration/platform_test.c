@@ -95,12 +95,9 @@ static int preferences_update(const char *as, const Ledger__Api__PreferencesUpda
 
 static Ledger__Api__Reply *preferences_show(const char *as)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__PreferencesShow q = LEDGER__API__PREFERENCES_SHOW__INIT;
 	q.firm_id = (char *)JLM;
-	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW;
-	req.preferences_show = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW, &q);
 }
 
 /* ----- collections ----- */
@@ -116,16 +113,13 @@ static void ref_init(Ledger__Api__CollectionRef *ref, const char *firm, const ch
 static Ledger__Api__Reply *collection_create(const char *as, const char *firm, Ledger__Events__CollectionKind kind,
                                              uint32_t expiry_days, Ledger__Events__SigningOrder order, char id[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
 	c.firm_id = (char *)firm;
 	c.kind = kind;
 	c.title = (char *)"Dossier";
 	c.expiry_days = expiry_days;
 	c.order = order;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
-	req.collection_create = &c;
-	Ledger__Api__Reply *r = harness_call(&h, as, &req);
+	Ledger__Api__Reply *r = harness_ask(&h, as, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c);
 	bool ok = r && r->collection && r->collection->collection;
 	snprintf(id, 32, "%s", ok ? r->collection->collection->collection_id : "");
 	CHECK(ok, "%s creates a collection in %s: error %d", as, firm, harness_code(r));
@@ -405,12 +399,9 @@ static int csv_row(const csv_table *t, const char *email)
 
 static Ledger__Api__Reply *contacts_export(const char *as)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__ContactsExport q = LEDGER__API__CONTACTS_EXPORT__INIT;
 	q.firm_id = (char *)JLM;
-	req.body_case = LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT;
-	req.contacts_export = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT, &q);
 }
 
 static void check_contact(const csv_table *t, const char *email, const char *name, const char *phone, const char *count)
@@ -471,13 +462,10 @@ static void test_contacts(void)
 		CHECK(csv_row(&t, SIGNER) < 0, "internal signers are not contacts");
 	}
 	CHECK(harness_code_of(contacts_export(STRANGER)) == E(PERMISSION_DENIED), "a stranger may not export");
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__SubjectErase e = LEDGER__API__SUBJECT_ERASE__INIT;
 	e.subject = (char *)ALICE;
 	e.reason = (char *)"RGPD request 2026-204";
-	req.body_case = LEDGER__API__REQUEST__BODY_SUBJECT_ERASE;
-	req.subject_erase = &e;
-	CHECK(harness_command(&h, "platform", &req) == 0, "erase Alice");
+	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_SUBJECT_ERASE, &e) == 0, "erase Alice");
 	if (contacts_read(&t, "after erasure")) {
 		check_contact(&t, ALICE, ALICE_NAME, "", "2");
 		check_contact(&t, BOB, BOB_NAME_CSV, "'+33622334455", "1");
@@ -494,14 +482,11 @@ typedef struct stat_row {
 
 static Ledger__Api__Reply *stats(const char *as, const char *from, const char *to)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__StatsQuery q = LEDGER__API__STATS_QUERY__INIT;
 	q.firm_id = (char *)ST;
 	q.from_month = (char *)from;
 	q.to_month = (char *)to;
-	req.body_case = LEDGER__API__REQUEST__BODY_STATS;
-	req.stats = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_STATS, &q);
 }
 
 /* rows must hold exactly the expected ones, in any order. */
@@ -605,12 +590,9 @@ static void test_stats(void)
 
 static Ledger__Api__Reply *dashboard(const char *as)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DashboardQuery q = LEDGER__API__DASHBOARD_QUERY__INIT;
 	q.firm_id = (char *)JLM;
-	req.body_case = LEDGER__API__REQUEST__BODY_DASHBOARD;
-	req.dashboard = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_DASHBOARD, &q);
 }
 
 /* A list of summaries holds exactly the ids given (NULL-terminated), in any order. */
@@ -691,13 +673,10 @@ static void test_dashboard(void)
 	const char *none[] = {NULL}, *d1_only[] = {d1, NULL}, *d2_only[] = {d2, NULL}, *d3_only[] = {d3, NULL};
 	const char *launcher_mine[] = {d1, d3, NULL};
 	/* The preparer's own: every draft of JLM and d2 (drafts are listed to find their ids). */
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionList q = LEDGER__API__COLLECTION_LIST__INIT;
 	q.firm_id = (char *)JLM;
 	q.state = S(DRAFT);
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_LIST;
-	req.collection_list = &q;
-	list = harness_call(&h, EC_JLM, &req);
+	list = harness_ask(&h, EC_JLM, LEDGER__API__REQUEST__BODY_COLLECTION_LIST, &q);
 	REQUIRE_VOID(list && list->collections && list->collections->n_rows == 3);
 	const char *preparer_mine[] = {list->collections->rows[0]->collection_id,
 	                               list->collections->rows[1]->collection_id,
@@ -722,36 +701,27 @@ static void test_dashboard(void)
 static int alert_subscribe(const char *as, const char *firm, Ledger__Events__AlertKind kind, uint32_t days,
                            uint64_t credits)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AlertSubscribe c = LEDGER__API__ALERT_SUBSCRIBE__INIT;
 	c.firm_id = (char *)firm;
 	c.kind = kind;
 	c.days = days;
 	c.credits = credits;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE;
-	req.alert_subscribe = &c;
-	return harness_command(&h, as, &req);
+	return harness_send(&h, as, LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE, &c);
 }
 
 static int alert_unsubscribe(const char *as, const char *firm, Ledger__Events__AlertKind kind)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AlertUnsubscribe c = LEDGER__API__ALERT_UNSUBSCRIBE__INIT;
 	c.firm_id = (char *)firm;
 	c.kind = kind;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_UNSUBSCRIBE;
-	req.alert_unsubscribe = &c;
-	return harness_command(&h, as, &req);
+	return harness_send(&h, as, LEDGER__API__REQUEST__BODY_ALERT_UNSUBSCRIBE, &c);
 }
 
 static Ledger__Api__Reply *alerts_list(const char *as, const char *firm)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AlertsList q = LEDGER__API__ALERTS_LIST__INIT;
 	q.firm_id = (char *)firm;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERTS_LIST;
-	req.alerts_list = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_ALERTS_LIST, &q);
 }
 
 /* How many alerts of kind `as` has in firm; the occasion of the newest in occasion. */
@@ -839,16 +809,13 @@ static void test_collection_finished(void)
 	CHECK(alerts_of(LAUNCHER, JLM, ALERT(COLLECTION_FINISHED), occasion) == 0, "nothing while it runs");
 	/* The reply names the command's last event: the alert it raised after the transition and the
 	 * release, not the release (it did before). */
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
 	Ledger__Api__CollectionRef ref;
 	ref_init(&ref, JLM, id);
 	c.ref = &ref;
 	c.act = ACT(CANCEL);
 	c.comment = (char *)"Le client a change de cabinet";
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &c;
-	Ledger__Api__Reply *r = harness_call(&h, LAUNCHER, &req);
+	Ledger__Api__Reply *r = harness_ask(&h, LAUNCHER, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &c);
 	uint64_t head = harness_head(&h);
 	CHECK(r && !r->error && r->seq == head, "cancelled; the reply names the last event, seq %llu (head %llu)",
 	      (unsigned long long)(r ? r->seq : 0), (unsigned long long)head);

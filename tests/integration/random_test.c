@@ -125,7 +125,6 @@ static void op_grant(void)
 	proj_date_end_us(date, &end_us);
 	Ledger__Events__Right rights[RIGHTS];
 	size_t n_rights = rights_of(mask, rights);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
 	c.firm_id = id;
 	c.collaborators = to;
@@ -133,9 +132,7 @@ static void op_grant(void)
 	c.rights = rights;
 	c.n_rights = n_rights;
 	c.expires_on = date;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &c;
-	int code = harness_command(&h, ec, &req);
+	int code = harness_send(&h, ec, LEDGER__API__REQUEST__BODY_DELEGATION_GRANT, &c);
 	CHECK(code == (by_ec ? 0 : LEDGER__API__ERROR_CODE__PERMISSION_DENIED), "grant by %s in %s: code %d", ec, id,
 	      code);
 	if (!by_ec)
@@ -158,15 +155,12 @@ static void op_revoke(void)
 	bool held = false;
 	for (unsigned r = 0; r < RIGHTS; r++)
 		held |= (mask == 0 || (mask & (1u << r))) && model[f][p][r];
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationRevoke c = LEDGER__API__DELEGATION_REVOKE__INIT;
 	c.firm_id = id;
 	c.collaborator = email;
 	c.rights = rights;
 	c.n_rights = n_rights;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
-	req.delegation_revoke = &c;
-	int code = harness_command(&h, ec, &req);
+	int code = harness_send(&h, ec, LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE, &c);
 	/* An expired delegation is still listed, so it can still be revoked. */
 	CHECK(code == (held ? 0 : LEDGER__API__ERROR_CODE__NOT_FOUND), "revoke %s in %s: code %d", email, id, code);
 	for (unsigned r = 0; r < RIGHTS; r++)
@@ -261,16 +255,13 @@ static void op_collection_create(void)
 	else
 		person(pick(PEOPLE), who);
 	firm_id(f, id);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
 	c.firm_id = id;
 	c.kind = pick(4) ? LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE : LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL;
 	c.title = (char *)"Random collection";
 	c.expiry_days = 1 + pick(5);
 	c.reminder_every_days = pick(3);
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
-	req.collection_create = &c;
-	Ledger__Api__Reply *r = harness_call(&h, who, &req);
+	Ledger__Api__Reply *r = harness_ask(&h, who, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c);
 	int code = r ? harness_code(r) : -1;
 	count_outcome("collection create", code);
 	if (code == 0 && n_cols < COLLECTIONS_MAX && r->collection && r->collection->collection) {
@@ -325,14 +316,11 @@ static void op_collection_act(void)
 	char firm[16], ec[64];
 	if (!pick_collection(&ref, firm, ec))
 		return;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct a = LEDGER__API__COLLECTION_ACT__INIT;
 	a.ref = &ref;
 	a.act = acts[pick(sizeof acts / sizeof acts[0])];
 	a.comment = (char *)(a.act == LEDGER__API__COLLECTION_ACT__ACT__CANCEL && pick(2) ? "" : "a comment");
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &a;
-	count_outcome("collection act", harness_command(&h, ec, &req));
+	count_outcome("collection act", harness_send(&h, ec, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &a));
 }
 
 /* The platform reports that a signer whose turn it is consented: the service then signs. */
@@ -364,7 +352,6 @@ static void op_alert(void)
 	char who[64], id[16];
 	person(pick(PEOPLE), who);
 	firm_id(f, id);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AlertSubscribe a = LEDGER__API__ALERT_SUBSCRIBE__INIT;
 	a.firm_id = id;
 	a.kind = (Ledger__Events__AlertKind)(1 + pick(4));
@@ -373,9 +360,7 @@ static void op_alert(void)
 	             ? 1 + pick(20)
 	             : 0;
 	a.credits = a.kind == LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW ? pick(10) : 0;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE;
-	req.alert_subscribe = &a;
-	count_outcome("alert subscribe", harness_command(&h, who, &req));
+	count_outcome("alert subscribe", harness_send(&h, who, LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE, &a));
 }
 
 /* added = available + reserved + used, in every firm, whatever happened. */

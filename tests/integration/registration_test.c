@@ -28,7 +28,6 @@ static int account(const char *email, bool ec)
 static int record(const char *as, const char *subject, Ledger__Events__RegistrationStep step, const char *phone,
                   const char *field, const char *value)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__RegistrationRecord c;
 	fixture_registration_fill(&c, subject, step);
 	if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED) {
@@ -37,9 +36,7 @@ static int record(const char *as, const char *subject, Ledger__Events__Registrat
 	}
 	if (field && strcmp(field, "phone") == 0)
 		c.phone = (char *)value;
-	req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD;
-	req.registration_record = &c;
-	return harness_command(&h, as, &req);
+	return harness_send(&h, as, LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD, &c);
 }
 
 /* 1 allowed, 0 denied (reason copied), -1 error. */
@@ -50,12 +47,9 @@ static int can_sign(const char *who, char *reason, size_t reason_bytes)
 
 static Ledger__Api__Reply *show(const char *as, const char *subject)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__RegistrationStatus q = LEDGER__API__REGISTRATION_STATUS__INIT;
 	q.subject = (char *)subject;
-	req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_STATUS;
-	req.registration_status = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_REGISTRATION_STATUS, &q);
 }
 
 /* True if needle occurs anywhere in the file's bytes. */
@@ -155,13 +149,10 @@ static void test_personal_data(void)
 	CHECK(harness_code_of(show("launcher@cabinet.fr", s)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "others do not");
 	/* Erasure. */
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__SubjectErase e = LEDGER__API__SUBJECT_ERASE__INIT;
 	e.subject = (char *)s;
 	e.reason = (char *)"RGPD request 2026-117";
-	req.body_case = LEDGER__API__REQUEST__BODY_SUBJECT_ERASE;
-	req.subject_erase = &e;
-	CHECK(harness_command(&h, "platform", &req) == 0, "erase");
+	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_SUBJECT_ERASE, &e) == 0, "erase");
 	r = show("platform", s);
 	CHECK(r && r->registration && r->registration->erased && r->registration->phone[0] == '\0',
 	      "after erasure: nothing to open");

@@ -99,13 +99,11 @@ static void setup(void)
 	for (int i = 0; i < 2; i++)
 		CHECK(fixture_firm(&to, firms[i][0], "Cabinet", firms[i][1]) == 0, "firm %s", firms[i][0]);
 	/* Only the platform role registers accounts. */
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
 	c.email = (char *)"x@y.fr";
 	c.name = (char *)"X";
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	CHECK(harness_command(&h, "ec@cabinet.fr", &req) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	CHECK(harness_send(&h, "ec@cabinet.fr", LEDGER__API__REQUEST__BODY_ACCOUNT_ADD, &c) ==
+	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "EC cannot add accounts");
 }
 
@@ -546,12 +544,9 @@ static void test_expiry_after_restart(void)
 	for (size_t i = 0; i < n; i++)
 		all_expired = all_expired && kinds[i] == LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED;
 	CHECK(all_expired, "after the restart: %zu DelegationExpired events", n);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationsGiven q = LEDGER__API__DELEGATIONS_GIVEN__INIT;
 	q.firm_id = (char *)"JLM";
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATIONS_GIVEN;
-	req.delegations_given = &q;
-	Ledger__Api__Reply *r = harness_call(&h, "ec@cabinet.fr", &req);
+	Ledger__Api__Reply *r = harness_ask(&h, "ec@cabinet.fr", LEDGER__API__REQUEST__BODY_DELEGATIONS_GIVEN, &q);
 	bool listed_expired = r && r->delegations && r->delegations->n_rows > 0;
 	for (size_t i = 0; listed_expired && i < r->delegations->n_rows; i++)
 		listed_expired = r->delegations->rows[i]->expired;

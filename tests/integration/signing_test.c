@@ -110,14 +110,11 @@ static void ref_init(Ledger__Api__CollectionRef *ref, const char *id)
 /* Creates a collection as `as`; its id in id. */
 static bool collection_create(const char *as, Ledger__Events__CollectionKind kind, const char *title, char id[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
 	c.firm_id = (char *)FIRM;
 	c.kind = kind;
 	c.title = (char *)title;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
-	req.collection_create = &c;
-	Ledger__Api__Reply *r = harness_call(&h, as, &req);
+	Ledger__Api__Reply *r = harness_ask(&h, as, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c);
 	bool ok = r && !r->error && r->collection && r->collection->collection;
 	snprintf(id, 32, "%s", ok ? r->collection->collection->collection_id : "");
 	harness_code_of(r);
@@ -137,7 +134,6 @@ static int signer_add(const char *id, const char *email, const char *name, const
 /* The signer's order, and the collection's: sequential, in that order. */
 static int order_set(const char *id, const char *first, const char *second)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionModify c = LEDGER__API__COLLECTION_MODIFY__INIT;
 	Ledger__Api__CollectionRef ref;
 	char *order[2] = {(char *)first, (char *)second};
@@ -146,15 +142,12 @@ static int order_set(const char *id, const char *first, const char *second)
 	c.order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL;
 	c.signer_order = order;
 	c.n_signer_order = 2;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
-	req.collection_modify = &c;
-	return harness_command(&h, EC, &req);
+	return harness_send(&h, EC, LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY, &c);
 }
 
 /* A field for signer on page 2 of the document: PDF points from the bottom-left corner. */
 static int field_set(const char *id, const char *signer, const uint8_t sha[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__FieldSet c = LEDGER__API__FIELD_SET__INIT;
 	Ledger__Api__CollectionRef ref;
 	ref_init(&ref, id);
@@ -163,9 +156,7 @@ static int field_set(const char *id, const char *signer, const uint8_t sha[32])
 	c.document_sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
 	c.page = 2;
 	c.x0 = 320, c.y0 = 80, c.x1 = 540, c.y1 = 150;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIELD_SET;
-	req.field_set = &c;
-	return harness_command(&h, EC, &req);
+	return harness_send(&h, EC, LEDGER__API__REQUEST__BODY_FIELD_SET, &c);
 }
 
 static int act(const char *as, const char *id, Ledger__Api__CollectionAct__Act what)
@@ -234,13 +225,10 @@ static bool wait_state(const char *id, Ledger__Events__CollectionState s)
 
 static Ledger__Api__Reply *document_reply(const uint8_t sha[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DocumentGet q = LEDGER__API__DOCUMENT_GET__INIT;
 	q.firm_id = (char *)FIRM;
 	q.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_GET;
-	req.document_get = &q;
-	return harness_call(&h, EC, &req);
+	return harness_ask(&h, EC, LEDGER__API__REQUEST__BODY_DOCUMENT_GET, &q);
 }
 
 /* The stored bytes of one version of a document (malloc'd), or NULL. */
@@ -1038,15 +1026,12 @@ static void test_failure_then_cancelled(void)
 
 static int document_remove(const char *id, const uint8_t sha[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DocumentRemove d = LEDGER__API__DOCUMENT_REMOVE__INIT;
 	Ledger__Api__CollectionRef ref;
 	ref_init(&ref, id);
 	d.ref = &ref;
 	d.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE;
-	req.document_remove = &d;
-	return harness_command(&h, EC, &req);
+	return harness_send(&h, EC, LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE, &d);
 }
 
 /* Issue 10, defect 5: a failed signature is tried again on request, without a restart, once
@@ -1141,16 +1126,13 @@ static void test_failed_document_removed(void)
 /* A retry that names one document (CollectionAct.sha256). */
 static int retry_document(const char *as, const char *id, const uint8_t sha[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
 	Ledger__Api__CollectionRef ref;
 	ref_init(&ref, id);
 	c.ref = &ref;
 	c.act = LEDGER__API__COLLECTION_ACT__ACT__RETRY;
 	c.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &c;
-	return harness_command(&h, as, &req);
+	return harness_send(&h, as, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &c);
 }
 
 /* Writes the current version of v's document i to NAME and checks pdfsig finds its

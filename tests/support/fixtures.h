@@ -23,6 +23,13 @@ typedef struct fixture_sender {
 	void *ctx;
 } fixture_sender;
 
+/* Makes req (initialised here) a request whose body is `body`, the message of body_case (its
+ * type is checked against the Request's field: a mismatch is a bug in the test, and aborts). */
+void fixture_request(Ledger__Api__Request *req, Ledger__Api__Request__BodyCase body_case, void *body);
+
+/* Sends a request whose body is `body` (fixture_request) as `as`. */
+int fixture_send(const fixture_sender *to, const char *as, Ledger__Api__Request__BodyCase body_case, void *body);
+
 /* The registration's identity step names this provider reference: registration_test looks
  * for it in the data file to show that the search would find a clear-text value. */
 #define FIXTURE_PROVIDER_REFERENCE "VRF-2026-000421"

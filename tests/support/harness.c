@@ -178,6 +178,18 @@ Ledger__Api__Reply *harness_call(harness *h, const char *sub, Ledger__Api__Reque
 	return reply;
 }
 
+Ledger__Api__Reply *harness_ask(harness *h, const char *as, Ledger__Api__Request__BodyCase body_case, void *body)
+{
+	Ledger__Api__Request req;
+	fixture_request(&req, body_case, body);
+	return harness_call(h, as, &req);
+}
+
+int harness_send(harness *h, const char *as, Ledger__Api__Request__BodyCase body_case, void *body)
+{
+	return harness_code_of(harness_ask(h, as, body_case, body));
+}
+
 int harness_code(const Ledger__Api__Reply *r)
 {
 	return r && r->error ? (int)r->error->code : 0;
@@ -197,23 +209,20 @@ int harness_command(harness *h, const char *as, Ledger__Api__Request *req)
 	return harness_code_of(harness_call(h, as, req));
 }
 
-static int harness_send(void *ctx, const char *as, Ledger__Api__Request *req)
+static int command_sent(void *ctx, const char *as, Ledger__Api__Request *req)
 {
 	return harness_command(ctx, as, req);
 }
 
 fixture_sender harness_sender(harness *h)
 {
-	return (fixture_sender){harness_send, h};
+	return (fixture_sender){command_sent, h};
 }
 
 uint64_t harness_head(harness *h)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Head q = LEDGER__API__HEAD__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_HEAD;
-	req.head = &q;
-	Ledger__Api__Reply *r = harness_call(h, "platform", &req);
+	Ledger__Api__Reply *r = harness_ask(h, "platform", LEDGER__API__REQUEST__BODY_HEAD, &q);
 	uint64_t seq = r && r->head ? r->head->seq : ~0ull;
 	if (r)
 		ledger__api__reply__free_unpacked(r, NULL);
@@ -223,14 +232,11 @@ uint64_t harness_head(harness *h)
 int harness_can(harness *h, const char *as, const char *firm_id, const char *actor, const char *action, char *reason,
                 size_t reason_bytes)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
 	q.firm_id = (char *)firm_id;
 	q.actor = (char *)(actor ? actor : "");
 	q.action = (char *)action;
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
-	Ledger__Api__Reply *r = harness_call(h, as, &req);
+	Ledger__Api__Reply *r = harness_ask(h, as, LEDGER__API__REQUEST__BODY_CAN, &q);
 	int allowed = r && r->can ? r->can->allowed : -1;
 	if (reason)
 		snprintf(reason, reason_bytes, "%s", r && r->can ? r->can->reason : "");
@@ -240,13 +246,10 @@ int harness_can(harness *h, const char *as, const char *firm_id, const char *act
 
 Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const char *firm_id, const char *id)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
 	q.firm_id = (char *)firm_id;
 	q.collection_id = (char *)id;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
-	req.collection_show = &q;
-	return harness_call(h, as, &req);
+	return harness_ask(h, as, LEDGER__API__REQUEST__BODY_COLLECTION_SHOW, &q);
 }
 
 long harness_log_scan(const harness *h, uint64_t after, harness_event_fn *each, void *ctx)
@@ -279,11 +282,8 @@ long harness_log_scan(const harness *h, uint64_t after, harness_event_fn *each, 
 
 Ledger__Api__Reply *harness_credits_show(harness *h, const char *as, const char *firm_id, uint32_t history_rows)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
 	q.firm_id = (char *)firm_id;
 	q.history_rows = history_rows;
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
-	req.credits_show = &q;
-	return harness_call(h, as, &req);
+	return harness_ask(h, as, LEDGER__API__REQUEST__BODY_CREDITS_SHOW, &q);
 }

@@ -45,6 +45,11 @@ bool harness_token(const harness *h, const char *sub, bool platform, long ttl_s,
 /* Sends req as `sub` (platform when sub is "platform") with a fresh request id unless
  * req->request_id is set. Returns the reply (caller frees) or NULL on transport failure. */
 Ledger__Api__Reply *harness_call(harness *h, const char *sub, Ledger__Api__Request *req);
+/* harness_call with a request whose body is `body`, the message of body_case (fixture_request):
+ * the reply (caller frees), NULL if none. */
+Ledger__Api__Reply *harness_ask(harness *h, const char *as, Ledger__Api__Request__BodyCase body_case, void *body);
+/* harness_ask, the reply freed: its error code, 0 when accepted, -1 when there was none. */
+int harness_send(harness *h, const char *as, Ledger__Api__Request__BodyCase body_case, void *body);
 /* The error code of a reply (0 when none). */
 int harness_code(const Ledger__Api__Reply *r);
 /* The error code of a reply, which it frees: 0 when none, -1 when r is NULL (no reply). */
