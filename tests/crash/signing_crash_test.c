@@ -117,10 +117,8 @@ int main(int argc, char **argv)
 		check_completed(round, id);
 	}
 	CHECK(harness_stop(&h) == 0, "clean stop");
-	char cmd[2400], out[2048];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
-	         h.bin_dir, h.dir, h.bin_dir, h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0, "verify and replay after the kills: %s", out);
+	char out[2048];
+	CHECK(harness_audit_all(&h, out, sizeof out) == 0, "verify and replay after the kills: %s", out);
 	harness_cleanup(&h);
 	return check_report("signing_crash_test");
 }

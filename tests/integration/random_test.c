@@ -381,16 +381,13 @@ static void check_credits(int phase)
 
 static void audit(int phase)
 {
-	char cmd[2400], out[2048];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
-	         h.bin_dir, h.dir, h.bin_dir, h.dir);
-	int rc = harness_run(cmd, out, sizeof out);
+	char out[2048];
+	int rc = harness_audit_all(&h, out, sizeof out);
 	CHECK(rc == 0, "phase %d: verify and replay: %s", phase, out);
 	printf("phase %d: %s", phase, strstr(out, "identical") ? strstr(out, "identical") : out);
 	/* The same replay with memory for a few events only: it writes to its scratch store and
 	 * folds on over it, dozens of times; the projections must come out the same. */
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --memory-bytes-max 65536", h.bin_dir, h.dir);
-	rc = harness_run(cmd, out, sizeof out);
+	rc = harness_audit(&h, "replay", "--memory-bytes-max 65536", out, sizeof out);
 	CHECK(rc == 0 && strstr(out, "identical"), "phase %d: replay in 64 KiB of memory: %s", phase, out);
 }
 

@@ -578,9 +578,8 @@ static void test_map_full(const char *bin_dir)
 	int kinds[1];
 	CHECK(events_after((uint64_t)ok + 1, kinds, 1, NULL) == 0, "nothing after the last acknowledged");
 	CHECK(harness_stop(&h) == 0, "clean stop");
-	char cmd[600], out[512];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s'", bin_dir, h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0, "chain intact after map full: %s", out);
+	char out[512];
+	CHECK(harness_audit(&h, "verify", NULL, out, sizeof out) == 0, "chain intact after map full: %s", out);
 	/* Restarted with room, it takes commands again. */
 	const char *roomy[] = {"--map-size-max", "64M", NULL};
 	CHECK(harness_start(&h, roomy), "restart");
@@ -607,9 +606,7 @@ int main(int argc, char **argv)
 	test_publication();
 	CHECK(harness_stop(&h) == 0, "SIGTERM: clean exit");
 	char cmd[600], out[512];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
-	         argv[1], h.dir, argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0, "verify and replay: %s", out);
+	CHECK(harness_audit_all(&h, out, sizeof out) == 0, "verify and replay: %s", out);
 	/* A second ledgerd on the same directory is refused while the first runs. */
 	REQUIRE(harness_start(&h, NULL), "restart");
 	snprintf(cmd, sizeof cmd, "'%s/ledgerd' serve --data '%s' --listen ipc://%s/other.sock 2>&1", argv[1], h.dir,
@@ -618,20 +615,16 @@ int main(int argc, char **argv)
 	      out);
 	test_expiry_after_restart();
 	/* Who could do what, from the log alone, on each side of the expiry instant. */
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2027-01-10T22:59:59Z --firm JLM",
-	         argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "salima@cabinet.fr") && strstr(out, "launch") &&
-	          strstr(out, "through 2027-01-10") && strstr(out, "ec@cabinet.fr"),
-	      "as of the last second: %s", out);
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2027-01-10T23:00:00Z --firm JLM",
-	         argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0 && !strstr(out, "salima@cabinet.fr") &&
+	CHECK(harness_audit(&h, "replay", "--as-of 2027-01-10T22:59:59Z --firm JLM", out, sizeof out) == 0 &&
+	          strstr(out, "salima@cabinet.fr") && strstr(out, "launch") && strstr(out, "through 2027-01-10") &&
 	          strstr(out, "ec@cabinet.fr"),
+	      "as of the last second: %s", out);
+	CHECK(harness_audit(&h, "replay", "--as-of 2027-01-10T23:00:00Z --firm JLM", out, sizeof out) == 0 &&
+	          !strstr(out, "salima@cabinet.fr") && strstr(out, "ec@cabinet.fr"),
 	      "as of midnight Paris, only the EC: %s", out);
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2026-11-29T09:00:00Z --firm JLM 2>&1",
-	         argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 1 && strstr(out, "did not exist"), "before the firm existed: %s",
-	      out);
+	CHECK(harness_audit(&h, "replay", "--as-of 2026-11-29T09:00:00Z --firm JLM", out, sizeof out) == 1 &&
+	          strstr(out, "did not exist"),
+	      "before the firm existed: %s", out);
 	test_map_full(argv[1]);
 	harness_stop(&h);
 	harness_cleanup(&h);

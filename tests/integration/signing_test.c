@@ -403,15 +403,26 @@ static bool is_document_timestamp(const signature *s)
 	return stamp;
 }
 
+/* What signature s covers: its two byte ranges of pdf, end to end (malloc'd, *bytes long; NULL
+ * when out of memory). */
+static uint8_t *signed_content(const uint8_t *pdf, const signature *s, size_t *bytes)
+{
+	*bytes = s->range[1] + s->range[3];
+	uint8_t *content = malloc(*bytes);
+	if (content) {
+		memcpy(content, pdf, s->range[1]);
+		memcpy(content + s->range[1], pdf + s->range[2], s->range[3]);
+	}
+	return content;
+}
+
 /* A document time-stamp: `openssl ts -verify -data` over exactly its byte ranges, against the CA;
  * refused once one byte of them changes. */
 static void document_timestamp_verify(const uint8_t *pdf, const signature *s, size_t index)
 {
-	size_t content_bytes = s->range[1] + s->range[3];
-	uint8_t *content = malloc(content_bytes);
+	size_t content_bytes;
+	uint8_t *content = signed_content(pdf, s, &content_bytes);
 	REQUIRE_VOID(content != NULL);
-	memcpy(content, pdf, s->range[1]);
-	memcpy(content + s->range[1], pdf + s->range[2], s->range[3]);
 	char token[300], data[300], cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
 	bool written = file_write("stamp.der", s->cms, s->cms_bytes, token, sizeof token) &&
 	               file_write("stamped.bin", content, content_bytes, data, sizeof data);
@@ -432,11 +443,9 @@ static void document_timestamp_verify(const uint8_t *pdf, const signature *s, si
 /* Each signature's CMS verifies over exactly its ranges, and fails once one byte changes. */
 static void signature_verify(const uint8_t *pdf, const signature *s, size_t index)
 {
-	size_t content_bytes = s->range[1] + s->range[3];
-	uint8_t *content = malloc(content_bytes);
+	size_t content_bytes;
+	uint8_t *content = signed_content(pdf, s, &content_bytes);
 	REQUIRE_VOID(content != NULL);
-	memcpy(content, pdf, s->range[1]);
-	memcpy(content + s->range[1], pdf + s->range[2], s->range[3]);
 	char out[OUTPUT_BYTES_MAX];
 	int rc = cms_verify(s, content, content_bytes, out, sizeof out);
 	CHECK(rc == 0, "signature %zu: openssl cms -verify over its /ByteRange exits 0, got %d: %s", index, rc, out);
@@ -1214,15 +1223,13 @@ static void test_failed_seal_expires(void)
 	      (unsigned long long)after.available, (unsigned long long)before.available);
 }
 
-static void audit(const char *bin_dir)
+static void audit(void)
 {
 	CHECK(harness_stop(&h) == 0, "clean stop");
-	char cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' 2>&1", bin_dir, h.dir);
-	int rc = harness_run(cmd, out, sizeof out);
+	char out[OUTPUT_BYTES_MAX];
+	int rc = harness_audit(&h, "verify", NULL, out, sizeof out);
 	CHECK(rc == 0, "ledger-audit verify exits 0, got %d: %s", rc, out);
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' 2>&1", bin_dir, h.dir);
-	rc = harness_run(cmd, out, sizeof out);
+	rc = harness_audit(&h, "replay", NULL, out, sizeof out);
 	CHECK(rc == 0, "ledger-audit replay exits 0, got %d: %s", rc, out);
 }
 
@@ -1248,7 +1255,7 @@ int main(int argc, char **argv)
 	test_failed_document_removed();
 	test_failed_document_retried_by_name();
 	test_failed_seal_expires(); /* last: it moves the clock on */
-	audit(argv[1]);
+	audit();
 	harness_cleanup(&h);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);

@@ -287,3 +287,17 @@ Ledger__Api__Reply *harness_credits_show(harness *h, const char *as, const char 
 	q.history_rows = history_rows;
 	return harness_ask(h, as, LEDGER__API__REQUEST__BODY_CREDITS_SHOW, &q);
 }
+
+int harness_audit(const harness *h, const char *command, const char *extra, char *out, size_t out_bytes)
+{
+	char cmd[1400];
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' %s --data '%s' %s 2>&1", h->bin_dir, command, h->dir,
+	         extra ? extra : "");
+	return harness_run(cmd, out, out_bytes);
+}
+
+int harness_audit_all(const harness *h, char *out, size_t out_bytes)
+{
+	int rc = harness_audit(h, "verify", NULL, out, out_bytes);
+	return rc != 0 ? rc : harness_audit(h, "replay", NULL, out, out_bytes);
+}

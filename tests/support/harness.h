@@ -78,6 +78,13 @@ typedef bool harness_event_fn(void *ctx, const ledger_record *rec, const Ledger_
  * could not be opened or read. */
 long harness_log_scan(const harness *h, uint64_t after, harness_event_fn *each, void *ctx);
 
+/* Runs `ledger-audit COMMAND --data DIR EXTRA 2>&1` (the ledger-audit of h's binary directory,
+ * h's data directory; extra may be NULL): its exit status, its output in out. */
+int harness_audit(const harness *h, const char *command, const char *extra, char *out, size_t out_bytes);
+/* ledger-audit verify, then replay if verify passed: 0 when both exit 0, else the failing exit
+ * status; the last one's output in out. */
+int harness_audit_all(const harness *h, char *out, size_t out_bytes);
+
 /* Runs a command line; returns its exit status. Output goes to out (may be NULL). */
 int harness_run(const char *cmd, char *out, size_t out_bytes);
 
