@@ -6,6 +6,7 @@
  * erasure while the chain still verifies and the projections still replay.
  */
 #include "../check.h"
+#include "../support/scratch.h"
 #include "harness.h"
 #include "projections.h"
 
@@ -55,18 +56,10 @@ static Ledger__Api__Reply *show(const char *as, const char *subject)
 /* True if needle occurs anywhere in the file's bytes. */
 static bool file_contains(const char *path, const char *needle)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return false;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n);
-	bool found = false;
-	if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
-		found = memmem(buf, (size_t)n, needle, strlen(needle)) != NULL;
-	free(buf);
-	fclose(f);
+	size_t n = 0;
+	uint8_t *bytes = read_whole_file(path, &n);
+	bool found = bytes && memmem(bytes, n, needle, strlen(needle)) != NULL;
+	free(bytes);
 	return found;
 }
 
