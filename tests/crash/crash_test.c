@@ -33,6 +33,7 @@
  * --map-size is passed to `ledgerd serve`: a small one makes the map grow during the run.
  * The seed defaults to a random one, or $CRASH_TEST_SEED; it is printed first.
  */
+#include "../support/child.h"
 #include "../support/scratch.h"
 #include "client.h"
 #include "events.pb-c.h"
@@ -40,10 +41,8 @@
 #include "token.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <nng/nng.h>
 #include <signal.h>
@@ -52,7 +51,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -248,106 +246,23 @@ static int run_tool(test *t, const char *tool, const char *const *args)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Reads from fd until "ready\n" arrives (true), or EOF, an error or the timeout (false). */
-static bool wait_ready(int fd, int timeout_ms)
-{
-	char buf[64];
-	size_t n = 0;
-	int64_t deadline = now_ms() + timeout_ms;
-	while (n < sizeof buf - 1) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			return false;
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int rc = poll(&p, 1, (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			return false;
-		ssize_t got = read(fd, buf + n, sizeof buf - 1 - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return false; /* EOF: ledgerd exited without being ready */
-		n += (size_t)got;
-		buf[n] = '\0';
-		if (strstr(buf, "ready\n"))
-			return true;
-	}
-	return false;
-}
-
-/* Waits for pid up to timeout_ms; returns true with *status when it exited. */
-static bool wait_exit(pid_t pid, int timeout_ms, int *status)
-{
-	int64_t deadline = now_ms() + timeout_ms;
-	for (;;) {
-		pid_t got = waitpid(pid, status, WNOHANG);
-		if (got == pid)
-			return true;
-		if (got < 0 && errno != EINTR)
-			return false;
-		if (now_ms() >= deadline)
-			return false;
-		sleep_ms(10);
-	}
-}
-
-static void describe_status(int status, char *out, size_t out_bytes)
-{
-	if (WIFEXITED(status))
-		snprintf(out, out_bytes, "exit status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(out, out_bytes, "signal %d", WTERMSIG(status));
-	else
-		snprintf(out, out_bytes, "status 0x%x", (unsigned)status);
-}
-
 /* Starts `ledgerd serve` and waits for its "ready\n" on a pipe. */
 static bool daemon_start(test *t)
 {
-	char path[PATH_MAX + 32], fd_arg[16];
-	int fds[2];
+	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/ledgerd", t->bin_dir);
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		fail(t, "pipe: %s", strerror(errno));
-		return false;
-	}
-	snprintf(fd_arg, sizeof fd_arg, "%d", fds[1]);
-	char *argv[] = {path, "serve", "--data", t->dir, "--listen", t->url, "--ready-fd", fd_arg, NULL, NULL, NULL};
+	const char *argv[] = {path, "serve", "--data", t->dir, "--listen", t->url, NULL, NULL, NULL};
 	if (t->map_size) {
-		argv[8] = "--map-size";
-		argv[9] = (char *)t->map_size;
-	}
-	pid_t parent = getpid();
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* Only async-signal-safe calls between fork and exec: the parent has threads. If the
-		 * test dies (a ctest timeout), its ledgerd must not outlive it. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent || fcntl(fds[1], F_SETFD, 0) != 0)
-			_exit(127);
-		execve(path, argv, child_environment);
-		_exit(127);
-	}
-	close(fds[1]);
-	if (pid < 0) {
-		close(fds[0]);
-		fail(t, "fork: %s", strerror(errno));
-		return false;
-	}
-	bool ready = wait_ready(fds[0], READY_TIMEOUT_MS);
-	close(fds[0]);
-	if (ready) {
-		t->pid = pid;
-		return true;
+		argv[6] = "--map-size";
+		argv[7] = t->map_size;
 	}
 	int status;
-	(void)kill(pid, SIGKILL); /* it may have exited already: wait_exit tells */
-	char how[64] = "no exit status";
-	if (wait_exit(pid, STOP_TIMEOUT_MS, &status))
-		describe_status(status, how, sizeof how);
-	fail(t, "ledgerd serve --data %s did not become ready (%s)", t->dir, how);
+	if (child_start(argv, child_environment, READY_TIMEOUT_MS, &t->pid, &status))
+		return true;
+	const char *why = status == -1 ? strerror(errno) : "";
+	char how[64];
+	child_describe(status, how, sizeof how);
+	fail(t, "ledgerd serve --data %s did not become ready (%s%s%s)", t->dir, how, why[0] ? ": " : "", why);
 	return false;
 }
 
@@ -357,7 +272,7 @@ static bool daemon_kill9(test *t)
 	int status;
 	if (waitpid(t->pid, &status, WNOHANG) == t->pid) {
 		char how[64];
-		describe_status(status, how, sizeof how);
+		child_describe(status, how, sizeof how);
 		fail(t, "ledgerd died on its own before the kill (%s)", how);
 		t->pid = 0;
 		return false;
@@ -366,7 +281,7 @@ static bool daemon_kill9(test *t)
 		fail(t, "kill -9 %ld: %s", (long)t->pid, strerror(errno));
 		return false;
 	}
-	bool reaped = wait_exit(t->pid, STOP_TIMEOUT_MS, &status);
+	bool reaped = child_wait(t->pid, STOP_TIMEOUT_MS, &status);
 	t->pid = 0;
 	if (!reaped || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
 		fail(t, "ledgerd did not die of the SIGKILL");
@@ -383,9 +298,9 @@ static bool daemon_stop(test *t, const char *when)
 		fail(t, "kill -TERM %ld: %s", (long)t->pid, strerror(errno));
 		return false;
 	}
-	if (!wait_exit(t->pid, STOP_TIMEOUT_MS, &status)) {
+	if (!child_wait(t->pid, STOP_TIMEOUT_MS, &status)) {
 		/* Hung: kill it so that the checks can go on with the directory it left. */
-		if (kill(t->pid, SIGKILL) != 0 || !wait_exit(t->pid, STOP_TIMEOUT_MS, &status))
+		if (kill(t->pid, SIGKILL) != 0 || !child_wait(t->pid, STOP_TIMEOUT_MS, &status))
 			fprintf(stderr, "crash_test: cannot kill the hung ledgerd %ld\n", (long)t->pid);
 		t->pid = 0;
 		fail(t, "ledgerd did not exit within %d ms of SIGTERM %s (killed it; the checks go on)",
@@ -395,7 +310,7 @@ static bool daemon_stop(test *t, const char *when)
 	t->pid = 0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char how[64];
-		describe_status(status, how, sizeof how);
+		child_describe(status, how, sizeof how);
 		fail(t, "ledgerd stopped by SIGTERM %s ended with %s, expected exit status 0", when, how);
 		return false;
 	}
@@ -1182,7 +1097,7 @@ static void test_free(test *t)
 {
 	if (t->pid > 0) { /* a failure left it running: nothing more to learn from it */
 		int status;
-		if (kill(t->pid, SIGKILL) != 0 || !wait_exit(t->pid, STOP_TIMEOUT_MS, &status))
+		if (kill(t->pid, SIGKILL) != 0 || !child_wait(t->pid, STOP_TIMEOUT_MS, &status))
 			fprintf(stderr, "crash_test: cannot stop ledgerd %ld\n", (long)t->pid);
 		t->pid = 0;
 	}

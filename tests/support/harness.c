@@ -1,18 +1,15 @@
 /* harness.c: see harness.h. */
 #include "harness.h"
 
+#include "child.h"
 #include "token.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #define READY_TIMEOUT_MS 15000
 #define CALL_TIMEOUT_MS  10000
@@ -82,30 +79,18 @@ bool harness_init(harness *h, const char *bin_dir, const char *now)
 
 bool harness_start(harness *h, const char *const *extra)
 {
-	int fds[2];
-	if (pipe(fds) != 0)
-		return false;
-	char exe[600], ready[16];
+	char exe[600];
 	snprintf(exe, sizeof exe, "%s/ledgerd-test-clock", h->bin_dir); /* the test build: --clock-file */
-	snprintf(ready, sizeof ready, "%d", fds[1]);
-	const char *argv[32] = {exe, "serve", "--data", h->dir, "--clock-file", h->clock_file, "--ready-fd", ready};
-	int argc = 8;
-	for (int i = 0; extra && extra[i] && argc < 31; i++)
+	const char *argv[CHILD_ARGS_MAX] = {exe, "serve", "--data", h->dir, "--clock-file", h->clock_file};
+	size_t argc = 6;
+	for (size_t i = 0; extra && extra[i] && argc < CHILD_ARGS_MAX - 3; i++)
 		argv[argc++] = extra[i];
-	h->pid = fork();
-	if (h->pid == 0) {
-		close(fds[0]);
-		execv(exe, (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	struct pollfd p = {fds[0], POLLIN, 0};
-	char buf[8] = {0};
-	bool ok = poll(&p, 1, READY_TIMEOUT_MS) == 1 && read(fds[0], buf, sizeof buf - 1) > 0 &&
-	          strncmp(buf, "ready", 5) == 0;
-	close(fds[0]);
-	if (!ok) {
-		fprintf(stderr, "ledgerd did not become ready\n");
+	int status;
+	if (!child_start(argv, NULL, READY_TIMEOUT_MS, &h->pid, &status)) {
+		char how[64];
+		child_describe(status, how, sizeof how);
+		fprintf(stderr, "ledgerd did not become ready (%s)\n", how);
+		h->pid = 0;
 		return false;
 	}
 	const char *why;
