@@ -137,6 +137,14 @@ static Ledger__Api__Reply *call(const char *as, Ledger__Api__Request *req)
 	return reply;
 }
 
+/* call() with a request whose body is `body`, the message of body_case (fixture_request). */
+static Ledger__Api__Reply *ask(const char *as, Ledger__Api__Request__BodyCase body_case, void *body)
+{
+	Ledger__Api__Request req;
+	fixture_request(&req, body_case, body);
+	return call(as, &req);
+}
+
 /* What a reply said, the reply freed. */
 typedef struct outcome {
 	int code; /* the Error's code: 0 OK, -1 no reply at all */
@@ -189,15 +197,12 @@ static Ledger__Api__CollectionRef ref_of(const char *firm, const char *id, uint6
 static outcome create(const char *as, const char *firm, Ledger__Events__CollectionKind kind, const char *title,
                       uint32_t expiry_days)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
 	c.firm_id = (char *)firm;
 	c.kind = kind;
 	c.title = (char *)title;
 	c.expiry_days = expiry_days;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
-	req.collection_create = &c;
-	return outcome_of(call(as, &req));
+	return outcome_of(ask(as, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c));
 }
 
 /* request_id NULL: a fresh one. */
@@ -218,7 +223,6 @@ static outcome add_document(const char *as, const char *firm, const char *id, co
 /* An external signer gets a name and a mobile phone; an internal one is an account. */
 static outcome add_signer(const char *as, const char *firm, const char *id, const char *email, bool external)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__SignerAdd s = LEDGER__API__SIGNER_ADD__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, 0);
 	s.ref = &ref;
@@ -228,24 +232,19 @@ static outcome add_signer(const char *as, const char *firm, const char *id, cons
 		s.name = (char *)"Claire Client";
 		s.phone = (char *)PHONE;
 	}
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	req.signer_add = &s;
-	return outcome_of(call(as, &req));
+	return outcome_of(ask(as, LEDGER__API__REQUEST__BODY_SIGNER_ADD, &s));
 }
 
 /* expected: the version the caller saw (0: do not check). */
 static outcome act_at(const char *as, const char *firm, const char *id, uint64_t expected,
                       Ledger__Api__CollectionAct__Act what, const char *comment)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct a = LEDGER__API__COLLECTION_ACT__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, expected);
 	a.ref = &ref;
 	a.act = what;
 	a.comment = (char *)comment;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &a;
-	return outcome_of(call(as, &req));
+	return outcome_of(ask(as, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &a));
 }
 
 static outcome act(const char *as, const char *firm, const char *id, Ledger__Api__CollectionAct__Act what,
@@ -256,35 +255,28 @@ static outcome act(const char *as, const char *firm, const char *id, Ledger__Api
 
 static outcome modify_title(const char *as, const char *firm, const char *id, const char *title, uint64_t expected)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionModify m = LEDGER__API__COLLECTION_MODIFY__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, expected);
 	m.ref = &ref;
 	m.title = (char *)title;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
-	req.collection_modify = &m;
-	return outcome_of(call(as, &req));
+	return outcome_of(ask(as, LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY, &m));
 }
 
 /* What the front-end reports of a signer (platform role). */
 static outcome report(const char *firm, const char *id, const char *signer, Ledger__Events__SignerAction action)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__SignerReport s = LEDGER__API__SIGNER_REPORT__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, 0);
 	s.ref = &ref;
 	s.signer = (char *)signer;
 	s.action = action;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-	req.signer_report = &s;
-	return outcome_of(call("platform", &req));
+	return outcome_of(ask("platform", LEDGER__API__REQUEST__BODY_SIGNER_REPORT, &s));
 }
 
 /* rect: x0, y0, x1, y1 in PDF points from the page's bottom-left corner. */
 static outcome set_field(const char *firm, const char *id, const char *signer, const ProtobufCBinaryData *sha256,
                          uint32_t page, const float rect[4])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__FieldSet f = LEDGER__API__FIELD_SET__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, 0);
 	f.ref = &ref;
@@ -292,9 +284,7 @@ static outcome set_field(const char *firm, const char *id, const char *signer, c
 	f.document_sha256 = *sha256;
 	f.page = page;
 	f.x0 = rect[0], f.y0 = rect[1], f.x1 = rect[2], f.y1 = rect[3];
-	req.body_case = LEDGER__API__REQUEST__BODY_FIELD_SET;
-	req.field_set = &f;
-	return outcome_of(call(PREPARER, &req));
+	return outcome_of(ask(PREPARER, LEDGER__API__REQUEST__BODY_FIELD_SET, &f));
 }
 
 /* The collection as the EC sees it: the caller frees the reply. From the main thread only (the
@@ -321,8 +311,7 @@ static credits credits_of(const char *firm)
 	if (r && r->result_case == LEDGER__API__REPLY__RESULT_CREDITS && r->credits)
 		c = (credits){true, r->credits->available, r->credits->reserved, r->credits->used};
 	CHECK(c.read, "CreditsShow of %s as its EC: code %d", firm, r ? harness_code(r) : -1);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	return c;
 }
 
@@ -409,8 +398,7 @@ static bool grant(const char *firm, const char *who, Ledger__Events__Right right
 	bool ok = r && !r->error && r->grant && r->grant->n_results == 1 &&
 	          r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__GRANTED;
 	CHECK(ok, "EC grants right %d in %s to %s: code %d", (int)right, firm, who, r ? harness_code(r) : -1);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	return ok;
 }
 
@@ -599,11 +587,9 @@ static void check_sealed(const char *id)
 		          memcmp(got->document->content.data, "%PDF-", 5) == 0,
 		      "DocumentGet of the sealed version returns a PDF whose SHA-256 is current_sha256 (code %d)",
 		      got ? harness_code(got) : -1);
-		if (got)
-			ledger__api__reply__free_unpacked(got, NULL);
+		ledger__api__reply__free_unpacked(got, NULL);
 	}
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 static void test_seal_collection(void)
@@ -720,8 +706,7 @@ static void classify_twice(const fixtures *f)
 	const Ledger__Api__CollectionView *v = view_of(r);
 	CHECK(v && v->classified && strcmp(v->folder, "Archives 2026") == 0,
 	      "classified once, in its first folder: \"%s\"", v ? v->folder : "?");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 /*
@@ -790,8 +775,7 @@ static void test_expiry_by_clock(void)
 	const Ledger__Api__CollectionView *v = view_of(r);
 	int64_t expires_us = v ? v->expires_at_us : 0;
 	CHECK(v && v->expiry_days == 2 && expires_us == v->sent_at_us + 2 * DAY_US, "expires 2 days after sending");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	CHECK(credits_of(FIRM).available == before.available - 1, "sending reserved 1 credit");
 	set_clock_s((expires_us - 1) / 1000000); /* the last second before the instant */
 	usleep(1500 * 1000);                     /* more than the expirer's interval */
@@ -825,8 +809,7 @@ static void test_automatic_reminders(void)
 	CHECK(act(LAUNCHER, FIRM, id, ACT(SEND), "").state == STATE(SENT), "sent");
 	Ledger__Api__Reply *r = show(FIRM, id);
 	int64_t sent_s = view_of(r) ? view_of(r)->sent_at_us / 1000000 : 0;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	uint64_t head = harness_head(&h);
 	set_clock_s(sent_s + 2 * 86400 - 2);
 	usleep(1500 * 1000);
@@ -871,8 +854,7 @@ static void test_expiry_preference(void)
 	Ledger__Api__Reply *r = show(FIRM, o.id);
 	const Ledger__Api__CollectionView *v = view_of(r);
 	CHECK(v && v->expiry_days == 7, "created without expiry_days: the firm's 7 days (%u)", v ? v->expiry_days : 0);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 /* ----- 4. concurrent modifications ----- */
@@ -925,8 +907,7 @@ static void modify_round(const char *id, int round)
 	      (unsigned long long)version, (unsigned long long)(v ? v->version : 0));
 	CHECK(v && strcmp(v->title, winner) == 0, "round %d: the winner's title is kept: \"%s\"", round,
 	      v ? v->title : "?");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 static void test_concurrent_modify(void)
@@ -1123,8 +1104,7 @@ static void fields_on_pages(const char *id)
 			d = v->documents[i];
 	CHECK(d && d->pages == 3 && d->n_fields == 1 && d->fields[0]->page == 3,
 	      "the 3-page document, its field on page 3");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 static void test_hostile_uploads(void)
@@ -1167,8 +1147,7 @@ static void test_upload_retry(void)
 	Ledger__Api__Reply *r = show(FIRM, id);
 	const Ledger__Api__CollectionView *v = view_of(r);
 	CHECK(v && v->n_documents == 1, "the collection holds the document once (%zu)", v ? v->n_documents : 0);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 static int run(const char *bin_dir)
