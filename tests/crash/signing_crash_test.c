@@ -77,8 +77,7 @@ static void check_completed(int round, const char *id)
 {
 	Ledger__Api__Reply *r = NULL;
 	for (int waited = 0; waited < WAIT_MS; waited += 100) {
-		if (r)
-			ledger__api__reply__free_unpacked(r, NULL);
+		ledger__api__reply__free_unpacked(r, NULL);
 		r = harness_collection_show(&h, "ec@crash.fr", "CR", id);
 		if (r && harness_code(r) == 0 &&
 		    r->collection->collection->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED)
@@ -94,8 +93,7 @@ static void check_completed(int round, const char *id)
 	CHECK(c && c->credits_used == DOCUMENTS && c->credits_reserved == DOCUMENTS,
 	      "round %d: credits used %llu of %llu", round, c ? (unsigned long long)c->credits_used : 0ull,
 	      c ? (unsigned long long)c->credits_reserved : 0ull);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 int main(int argc, char **argv)

@@ -819,8 +819,7 @@ static void test_collection_finished(void)
 	uint64_t head = harness_head(&h);
 	CHECK(r && !r->error && r->seq == head, "cancelled; the reply names the last event, seq %llu (head %llu)",
 	      (unsigned long long)(r ? r->seq : 0), (unsigned long long)head);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	CHECK(alerts_of(LAUNCHER, JLM, ALERT(COLLECTION_FINISHED), occasion) == 1 && strstr(occasion, id) &&
 	          strcasestr(occasion, "cancelled"),
 	      "the creator's COLLECTION_FINISHED alert: %s", occasion);

@@ -269,8 +269,7 @@ static void op_collection_create(void)
 		snprintf(cols[n_cols].id, sizeof cols[n_cols].id, "%s", r->collection->collection->collection_id);
 		n_cols++;
 	}
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 /* Fills ref with a random known collection and the firm's EC in who. */
@@ -342,8 +341,7 @@ static void op_consent(void)
 		count_outcome("signer report", fixture_signer_report(&to, firm, ref.collection_id, &report));
 		break;
 	}
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 static void op_alert(void)
@@ -374,8 +372,7 @@ static void check_credits(int phase)
 		const Ledger__Api__CreditsReply *c = r ? r->credits : NULL;
 		CHECK(c && c->added == c->available + c->reserved + c->used, "phase %d: credits of %s do not balance",
 		      phase, id);
-		if (r)
-			ledger__api__reply__free_unpacked(r, NULL);
+		ledger__api__reply__free_unpacked(r, NULL);
 	}
 }
 

@@ -266,8 +266,7 @@ static void test_bad_tokens(void)
 		CHECK(api_client_call(h.client, &req, &r, &why), "reply to a %s token", cases[i].what);
 		CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "%s token: UNAUTHENTICATED (got %d)",
 		      cases[i].what, harness_code(r));
-		if (r)
-			ledger__api__reply__free_unpacked(r, NULL);
+		ledger__api__reply__free_unpacked(r, NULL);
 	}
 	CHECK(harness_head(&h) == head, "bad tokens appended nothing");
 }
@@ -281,8 +280,7 @@ static void test_malformed_and_oversized(void)
 	CHECK(api_client_call_raw(h.client, junk, sizeof junk, &r, &why), "reply to junk");
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "junk: MALFORMED_REQUEST (%d)",
 	      harness_code(r));
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	/* A valid request cut in half. */
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
@@ -301,8 +299,7 @@ static void test_malformed_and_oversized(void)
 	CHECK(api_client_call_raw(h.client, buf, n - 5, &r, &why), "reply to a truncated request");
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "truncated: MALFORMED_REQUEST (%d)",
 	      harness_code(r));
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	free(buf);
 	/* A command without a request id. */
 	req.request_id = (char *)"";
@@ -311,8 +308,7 @@ static void test_malformed_and_oversized(void)
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST &&
 	          strcmp(r->error->field, "request_id") == 0,
 	      "no request id: %d %s", harness_code(r), r && r->error ? r->error->message : "");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	/* A query's request id that is not UTF-8 is not echoed: a reply must hold UTF-8 strings
 	 * only, or no client (Python's, Go's protobuf) could decode it. Found by request_fuzz. */
 	Ledger__Api__Request query = LEDGER__API__REQUEST__INIT;
@@ -325,15 +321,13 @@ static void test_malformed_and_oversized(void)
 	CHECK(api_client_call(h.client, &query, &r, &why), "reply to a query with a request id not UTF-8");
 	CHECK(r && !r->error && r->request_id[0] == '\0', "the id is not echoed (code %d, id \"%s\")", harness_code(r),
 	      r ? r->request_id : "");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	query.request_id = (char *)"q-\xc3\xa9t\xc3\xa9"; /* "q-été": UTF-8, echoed as before */
 	r = NULL;
 	CHECK(api_client_call(h.client, &query, &r, &why), "reply to a query with a UTF-8 request id");
 	CHECK(r && strcmp(r->request_id, query.request_id) == 0, "a UTF-8 id is echoed (\"%s\")",
 	      r ? r->request_id : "");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	/* 16 MiB: over the 11 MiB request limit (a 10 MiB document and its envelope), under the
 	 * transport's: a typed answer. */
 	size_t big = 16u << 20;
@@ -346,8 +340,7 @@ static void test_malformed_and_oversized(void)
 	CHECK(api_client_call(h.client, &req, &r, &why), "reply to an oversized request: %s", r ? "" : why);
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, "oversized: REQUEST_TOO_LARGE (%d)",
 	      harness_code(r));
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	free(name);
 	/* The token is checked before the request inside the envelope is decoded: a bad token
 	 * with an undecodable request is UNAUTHENTICATED, a good one with it MALFORMED. */
@@ -363,16 +356,14 @@ static void test_malformed_and_oversized(void)
 		int want = good ? LEDGER__API__ERROR_CODE__MALFORMED_REQUEST : LEDGER__API__ERROR_CODE__UNAUTHENTICATED;
 		CHECK(harness_code(r) == want, "%s token, undecodable request: %d, want %d", good ? "good" : "bad",
 		      harness_code(r), want);
-		if (r)
-			ledger__api__reply__free_unpacked(r, NULL);
+		ledger__api__reply__free_unpacked(r, NULL);
 	}
 	/* An empty request: no token, nothing. */
 	r = NULL;
 	CHECK(api_client_call_raw(h.client, (const uint8_t *)"", 0, &r, &why), "reply to empty");
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "empty: UNAUTHENTICATED (%d)",
 	      harness_code(r));
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	CHECK(harness_head(&h) == head, "bad requests appended nothing");
 }
 

@@ -209,8 +209,7 @@ uint64_t harness_head(harness *h)
 	Ledger__Api__Head q = LEDGER__API__HEAD__INIT;
 	Ledger__Api__Reply *r = harness_ask(h, "platform", LEDGER__API__REQUEST__BODY_HEAD, &q);
 	uint64_t seq = r && r->head ? r->head->seq : ~0ull;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	return seq;
 }
 
