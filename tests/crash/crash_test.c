@@ -34,6 +34,7 @@
  * The seed defaults to a random one, or $CRASH_TEST_SEED; it is printed first.
  */
 #include "../support/child.h"
+#include "../support/fixtures.h"
 #include "../support/scratch.h"
 #include "client.h"
 #include "events.pb-c.h"
@@ -414,16 +415,26 @@ static void reply_error(const Ledger__Api__Reply *r, char *out, size_t out_bytes
 	snprintf(out, out_bytes, "%s: %s", v ? v->name : "?", r->error->message);
 }
 
-/* Sends one setup command as the platform; true if it wrote its events. */
-static bool setup_call(test *t, api_client *api, Ledger__Api__Request *req, const char *rid)
+/* Where the setup commands go (a fixture_sender's context): the platform's commands, each with
+ * the request id rid, on the connection api. */
+typedef struct setup_link {
+	test *t;
+	api_client *api;
+	const char *rid;
+} setup_link;
+
+/* Sends one setup command as the platform: 0 if it wrote its events, else -1 (failed). */
+static int setup_send(void *ctx, const char *as, Ledger__Api__Request *req)
 {
+	setup_link *link = ctx;
+	(void)as; /* the fixtures used here are all the platform's */
 	Ledger__Api__Reply *reply = NULL;
 	const char *why;
-	req->request_id = (char *)rid;
-	req->token = t->platform_token;
-	if (!api_client_call(api, req, &reply, &why)) {
-		fail(t, "setup %s: %s", rid, why);
-		return false;
+	req->request_id = (char *)link->rid;
+	req->token = link->t->platform_token;
+	if (!api_client_call(link->api, req, &reply, &why)) {
+		fail(link->t, "setup %s: %s", link->rid, why);
+		return -1;
 	}
 	char err[400] = "";
 	if (reply->error)
@@ -432,48 +443,30 @@ static bool setup_call(test *t, api_client *api, Ledger__Api__Request *req, cons
 		snprintf(err, sizeof err, "nothing was written");
 	ledger__api__reply__free_unpacked(reply, NULL);
 	if (err[0])
-		fail(t, "setup %s: %s", rid, err);
-	return err[0] == '\0';
-}
-
-static bool setup_account(test *t, api_client *api, const char *email, bool is_ec, const char *rid)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd a = LEDGER__API__ACCOUNT_ADD__INIT;
-	a.email = (char *)email;
-	a.name = (char *)(is_ec ? "Expert Crash" : "Collaborator");
-	a.is_ec = is_ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &a;
-	return setup_call(t, api, &req, rid);
+		fail(link->t, "setup %s: %s", link->rid, err);
+	return err[0] ? -1 : 0;
 }
 
 /* The EC, one account per client, and the firm: through the RPC, as the platform. */
 static bool setup_domain(test *t)
 {
 	const char *why;
-	api_client *api = api_client_open(t->url, RETRY_TIMEOUT_MS, &why);
-	if (!api) {
+	setup_link link = {t, api_client_open(t->url, RETRY_TIMEOUT_MS, &why), "setup-ec"};
+	if (!link.api) {
 		fail(t, "cannot connect to %s: %s", t->url, why);
 		return false;
 	}
-	bool ok = setup_account(t, api, EC_EMAIL, true, "setup-ec");
+	fixture_sender to = {setup_send, &link};
+	bool ok = fixture_account(&to, EC_EMAIL, "Expert Crash", true) == 0;
 	for (unsigned i = 0; ok && i < t->n_clients; i++) {
 		char rid[REQUEST_ID_BYTES];
 		snprintf(rid, sizeof rid, "setup-a%u", i);
-		ok = setup_account(t, api, t->collab[i], false, rid);
+		link.rid = rid;
+		ok = fixture_account(&to, t->collab[i], "Collaborator", false) == 0;
 	}
-	if (ok) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-		f.firm_id = (char *)FIRM_ID;
-		f.name = (char *)"Cabinet Crash";
-		f.ec_email = (char *)EC_EMAIL;
-		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-		req.firm_add = &f;
-		ok = setup_call(t, api, &req, "setup-firm");
-	}
-	api_client_close(api);
+	link.rid = "setup-firm";
+	ok = ok && fixture_firm(&to, FIRM_ID, "Cabinet Crash", EC_EMAIL) == 0;
+	api_client_close(link.api);
 	return ok;
 }
 
