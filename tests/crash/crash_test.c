@@ -33,17 +33,17 @@
  * --map-size is passed to `ledgerd serve`: a small one makes the map grow during the run.
  * The seed defaults to a random one, or $CRASH_TEST_SEED; it is printed first.
  */
+#include "../support/child.h"
+#include "../support/fixtures.h"
+#include "../support/scratch.h"
 #include "client.h"
 #include "events.pb-c.h"
 #include "ledger.h"
 #include "token.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <nng/nng.h>
 #include <signal.h>
@@ -52,7 +52,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -248,106 +247,23 @@ static int run_tool(test *t, const char *tool, const char *const *args)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Reads from fd until "ready\n" arrives (true), or EOF, an error or the timeout (false). */
-static bool wait_ready(int fd, int timeout_ms)
-{
-	char buf[64];
-	size_t n = 0;
-	int64_t deadline = now_ms() + timeout_ms;
-	while (n < sizeof buf - 1) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			return false;
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int rc = poll(&p, 1, (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			return false;
-		ssize_t got = read(fd, buf + n, sizeof buf - 1 - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return false; /* EOF: ledgerd exited without being ready */
-		n += (size_t)got;
-		buf[n] = '\0';
-		if (strstr(buf, "ready\n"))
-			return true;
-	}
-	return false;
-}
-
-/* Waits for pid up to timeout_ms; returns true with *status when it exited. */
-static bool wait_exit(pid_t pid, int timeout_ms, int *status)
-{
-	int64_t deadline = now_ms() + timeout_ms;
-	for (;;) {
-		pid_t got = waitpid(pid, status, WNOHANG);
-		if (got == pid)
-			return true;
-		if (got < 0 && errno != EINTR)
-			return false;
-		if (now_ms() >= deadline)
-			return false;
-		sleep_ms(10);
-	}
-}
-
-static void describe_status(int status, char *out, size_t out_bytes)
-{
-	if (WIFEXITED(status))
-		snprintf(out, out_bytes, "exit status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(out, out_bytes, "signal %d", WTERMSIG(status));
-	else
-		snprintf(out, out_bytes, "status 0x%x", (unsigned)status);
-}
-
 /* Starts `ledgerd serve` and waits for its "ready\n" on a pipe. */
 static bool daemon_start(test *t)
 {
-	char path[PATH_MAX + 32], fd_arg[16];
-	int fds[2];
+	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/ledgerd", t->bin_dir);
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		fail(t, "pipe: %s", strerror(errno));
-		return false;
-	}
-	snprintf(fd_arg, sizeof fd_arg, "%d", fds[1]);
-	char *argv[] = {path, "serve", "--data", t->dir, "--listen", t->url, "--ready-fd", fd_arg, NULL, NULL, NULL};
+	const char *argv[] = {path, "serve", "--data", t->dir, "--listen", t->url, NULL, NULL, NULL};
 	if (t->map_size) {
-		argv[8] = "--map-size";
-		argv[9] = (char *)t->map_size;
-	}
-	pid_t parent = getpid();
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* Only async-signal-safe calls between fork and exec: the parent has threads. If the
-		 * test dies (a ctest timeout), its ledgerd must not outlive it. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent || fcntl(fds[1], F_SETFD, 0) != 0)
-			_exit(127);
-		execve(path, argv, child_environment);
-		_exit(127);
-	}
-	close(fds[1]);
-	if (pid < 0) {
-		close(fds[0]);
-		fail(t, "fork: %s", strerror(errno));
-		return false;
-	}
-	bool ready = wait_ready(fds[0], READY_TIMEOUT_MS);
-	close(fds[0]);
-	if (ready) {
-		t->pid = pid;
-		return true;
+		argv[6] = "--map-size";
+		argv[7] = t->map_size;
 	}
 	int status;
-	(void)kill(pid, SIGKILL); /* it may have exited already: wait_exit tells */
-	char how[64] = "no exit status";
-	if (wait_exit(pid, STOP_TIMEOUT_MS, &status))
-		describe_status(status, how, sizeof how);
-	fail(t, "ledgerd serve --data %s did not become ready (%s)", t->dir, how);
+	if (child_start(argv, child_environment, READY_TIMEOUT_MS, &t->pid, &status))
+		return true;
+	const char *why = status == -1 ? strerror(errno) : "";
+	char how[64];
+	child_describe(status, how, sizeof how);
+	fail(t, "ledgerd serve --data %s did not become ready (%s%s%s)", t->dir, how, why[0] ? ": " : "", why);
 	return false;
 }
 
@@ -357,7 +273,7 @@ static bool daemon_kill9(test *t)
 	int status;
 	if (waitpid(t->pid, &status, WNOHANG) == t->pid) {
 		char how[64];
-		describe_status(status, how, sizeof how);
+		child_describe(status, how, sizeof how);
 		fail(t, "ledgerd died on its own before the kill (%s)", how);
 		t->pid = 0;
 		return false;
@@ -366,7 +282,7 @@ static bool daemon_kill9(test *t)
 		fail(t, "kill -9 %ld: %s", (long)t->pid, strerror(errno));
 		return false;
 	}
-	bool reaped = wait_exit(t->pid, STOP_TIMEOUT_MS, &status);
+	bool reaped = child_wait(t->pid, STOP_TIMEOUT_MS, &status);
 	t->pid = 0;
 	if (!reaped || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
 		fail(t, "ledgerd did not die of the SIGKILL");
@@ -383,9 +299,9 @@ static bool daemon_stop(test *t, const char *when)
 		fail(t, "kill -TERM %ld: %s", (long)t->pid, strerror(errno));
 		return false;
 	}
-	if (!wait_exit(t->pid, STOP_TIMEOUT_MS, &status)) {
+	if (!child_wait(t->pid, STOP_TIMEOUT_MS, &status)) {
 		/* Hung: kill it so that the checks can go on with the directory it left. */
-		if (kill(t->pid, SIGKILL) != 0 || !wait_exit(t->pid, STOP_TIMEOUT_MS, &status))
+		if (kill(t->pid, SIGKILL) != 0 || !child_wait(t->pid, STOP_TIMEOUT_MS, &status))
 			fprintf(stderr, "crash_test: cannot kill the hung ledgerd %ld\n", (long)t->pid);
 		t->pid = 0;
 		fail(t, "ledgerd did not exit within %d ms of SIGTERM %s (killed it; the checks go on)",
@@ -395,7 +311,7 @@ static bool daemon_stop(test *t, const char *when)
 	t->pid = 0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char how[64];
-		describe_status(status, how, sizeof how);
+		child_describe(status, how, sizeof how);
 		fail(t, "ledgerd stopped by SIGTERM %s ended with %s, expected exit status 0", when, how);
 		return false;
 	}
@@ -499,16 +415,26 @@ static void reply_error(const Ledger__Api__Reply *r, char *out, size_t out_bytes
 	snprintf(out, out_bytes, "%s: %s", v ? v->name : "?", r->error->message);
 }
 
-/* Sends one setup command as the platform; true if it wrote its events. */
-static bool setup_call(test *t, api_client *api, Ledger__Api__Request *req, const char *rid)
+/* Where the setup commands go (a fixture_sender's context): the platform's commands, each with
+ * the request id rid, on the connection api. */
+typedef struct setup_link {
+	test *t;
+	api_client *api;
+	const char *rid;
+} setup_link;
+
+/* Sends one setup command as the platform: 0 if it wrote its events, else -1 (failed). */
+static int setup_send(void *ctx, const char *as, Ledger__Api__Request *req)
 {
+	setup_link *link = ctx;
+	(void)as; /* the fixtures used here are all the platform's */
 	Ledger__Api__Reply *reply = NULL;
 	const char *why;
-	req->request_id = (char *)rid;
-	req->token = t->platform_token;
-	if (!api_client_call(api, req, &reply, &why)) {
-		fail(t, "setup %s: %s", rid, why);
-		return false;
+	req->request_id = (char *)link->rid;
+	req->token = link->t->platform_token;
+	if (!api_client_call(link->api, req, &reply, &why)) {
+		fail(link->t, "setup %s: %s", link->rid, why);
+		return -1;
 	}
 	char err[400] = "";
 	if (reply->error)
@@ -517,48 +443,30 @@ static bool setup_call(test *t, api_client *api, Ledger__Api__Request *req, cons
 		snprintf(err, sizeof err, "nothing was written");
 	ledger__api__reply__free_unpacked(reply, NULL);
 	if (err[0])
-		fail(t, "setup %s: %s", rid, err);
-	return err[0] == '\0';
-}
-
-static bool setup_account(test *t, api_client *api, const char *email, bool is_ec, const char *rid)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd a = LEDGER__API__ACCOUNT_ADD__INIT;
-	a.email = (char *)email;
-	a.name = (char *)(is_ec ? "Expert Crash" : "Collaborator");
-	a.is_ec = is_ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &a;
-	return setup_call(t, api, &req, rid);
+		fail(link->t, "setup %s: %s", link->rid, err);
+	return err[0] ? -1 : 0;
 }
 
 /* The EC, one account per client, and the firm: through the RPC, as the platform. */
 static bool setup_domain(test *t)
 {
 	const char *why;
-	api_client *api = api_client_open(t->url, RETRY_TIMEOUT_MS, &why);
-	if (!api) {
+	setup_link link = {t, api_client_open(t->url, RETRY_TIMEOUT_MS, &why), "setup-ec"};
+	if (!link.api) {
 		fail(t, "cannot connect to %s: %s", t->url, why);
 		return false;
 	}
-	bool ok = setup_account(t, api, EC_EMAIL, true, "setup-ec");
+	fixture_sender to = {setup_send, &link};
+	bool ok = fixture_account(&to, EC_EMAIL, "Expert Crash", true) == 0;
 	for (unsigned i = 0; ok && i < t->n_clients; i++) {
 		char rid[REQUEST_ID_BYTES];
 		snprintf(rid, sizeof rid, "setup-a%u", i);
-		ok = setup_account(t, api, t->collab[i], false, rid);
+		link.rid = rid;
+		ok = fixture_account(&to, t->collab[i], "Collaborator", false) == 0;
 	}
-	if (ok) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-		f.firm_id = (char *)FIRM_ID;
-		f.name = (char *)"Cabinet Crash";
-		f.ec_email = (char *)EC_EMAIL;
-		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-		req.firm_add = &f;
-		ok = setup_call(t, api, &req, "setup-firm");
-	}
-	api_client_close(api);
+	link.rid = "setup-firm";
+	ok = ok && fixture_firm(&to, FIRM_ID, "Cabinet Crash", EC_EMAIL) == 0;
+	api_client_close(link.api);
 	return ok;
 }
 
@@ -1015,6 +923,28 @@ static void check_stopped(test *t, const char *when, uint64_t *events, size_t *u
 		check_requests(t, false, when, unanswered, committed);
 }
 
+/* With ledgerd running and the clients stopped: the scan, and every request sent must be in
+ * the log exactly once. False when the log could not be scanned. */
+static bool check_all_committed(test *t, const char *when, uint64_t *events)
+{
+	size_t unanswered, committed;
+	if (!scan_log(t, events))
+		return false;
+	check_requests(t, true, when, &unanswered, &committed);
+	return true;
+}
+
+/* The clients append for a random delay (seeded: a failing point can be replayed), which is
+ * put into delay_ms; false if they could not start. */
+static bool clients_append_a_while(test *t, unsigned *delay_ms)
+{
+	*delay_ms = rng_range(t, KILL_DELAY_MIN_MS, KILL_DELAY_MAX_MS);
+	if (!clients_start(t))
+		return false;
+	sleep_ms(*delay_ms);
+	return true;
+}
+
 /* After a stop (kill -9 or SIGTERM): restart ledgerd on the same directory, retry every
  * unanswered request, and check that every request sent is now in the log, exactly once. */
 static bool restart_and_retry(test *t, const char *label)
@@ -1025,10 +955,8 @@ static bool restart_and_retry(test *t, const char *label)
 	char when[96];
 	snprintf(when, sizeof when, "%s, after the restart and retries", label);
 	uint64_t events;
-	size_t unanswered, committed;
-	if (!scan_log(t, &events))
+	if (!check_all_committed(t, when, &events))
 		return false;
-	check_requests(t, true, when, &unanswered, &committed);
 	printf("crash_test: %s: restarted, retries done: %zu acknowledged in all, %llu events in the log\n", label,
 	       total_acked(t), (unsigned long long)events);
 	return true;
@@ -1039,10 +967,9 @@ static bool kill_cycle(test *t, unsigned cycle)
 {
 	char label[48], when[96];
 	snprintf(label, sizeof label, "kill %u/%u", cycle, t->cycles);
-	unsigned delay_ms = rng_range(t, KILL_DELAY_MIN_MS, KILL_DELAY_MAX_MS);
-	if (!clients_start(t))
+	unsigned delay_ms;
+	if (!clients_append_a_while(t, &delay_ms))
 		return false;
-	sleep_ms(delay_ms);
 	bool killed = daemon_kill9(t);
 	size_t acked = clients_join(t, NULL);
 	if (!killed)
@@ -1067,10 +994,9 @@ static bool kill_cycle(test *t, unsigned cycle)
  */
 static bool live_audit_phase(test *t)
 {
-	unsigned delay_ms = rng_range(t, KILL_DELAY_MIN_MS, KILL_DELAY_MAX_MS);
-	if (!clients_start(t))
+	unsigned delay_ms;
+	if (!clients_append_a_while(t, &delay_ms))
 		return false;
-	sleep_ms(delay_ms);
 	audit(t, "verify", "while ledgerd serves appending clients");
 	/* Several times: a replay that compares the live projections at another moment than the
 	 * one it replayed only differs if a commit falls in between. */
@@ -1080,10 +1006,8 @@ static bool live_audit_phase(test *t)
 	size_t acked = clients_join(t, NULL);
 	retry_unanswered(t); /* a call that timed out under the audits' load */
 	uint64_t events;
-	size_t unanswered, committed;
-	if (!scan_log(t, &events))
+	if (!check_all_committed(t, "after the live audit", &events))
 		return false;
-	check_requests(t, true, "after the live audit", &unanswered, &committed);
 	printf("crash_test: live audit: %zu acknowledged meanwhile, %llu events in the log\n", acked,
 	       (unsigned long long)events);
 	return true;
@@ -1099,10 +1023,9 @@ static bool term_round(test *t, unsigned round)
 {
 	char label[48], when[96];
 	snprintf(label, sizeof label, "SIGTERM %u/%u", round, t->term_cycles);
-	unsigned delay_ms = rng_range(t, KILL_DELAY_MIN_MS, KILL_DELAY_MAX_MS);
-	if (!clients_start(t))
+	unsigned delay_ms;
+	if (!clients_append_a_while(t, &delay_ms))
 		return false;
-	sleep_ms(delay_ms);
 	atomic_store(&t->draining, true);
 	bool clean = daemon_stop(t, "under load");
 	size_t unavailable, acked = clients_join(t, &unavailable);
@@ -1132,14 +1055,6 @@ static void final_stop(test *t)
 }
 
 /* ----- setup, teardown, main ----- */
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	if (remove(path) != 0)
-		fprintf(stderr, "crash_test: cannot remove %s: %s\n", path, strerror(errno));
-	return 0;
-}
 
 static bool test_init(test *t)
 {
@@ -1175,7 +1090,7 @@ static void test_free(test *t)
 {
 	if (t->pid > 0) { /* a failure left it running: nothing more to learn from it */
 		int status;
-		if (kill(t->pid, SIGKILL) != 0 || !wait_exit(t->pid, STOP_TIMEOUT_MS, &status))
+		if (kill(t->pid, SIGKILL) != 0 || !child_wait(t->pid, STOP_TIMEOUT_MS, &status))
 			fprintf(stderr, "crash_test: cannot stop ledgerd %ld\n", (long)t->pid);
 		t->pid = 0;
 	}
@@ -1187,7 +1102,7 @@ static void test_free(test *t)
 		return;
 	if (t->failures || t->keep)
 		fprintf(stderr, "crash_test: data directory kept: %s\n", t->dir);
-	else if (nftw(t->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+	else if (!remove_dir(t->dir))
 		fprintf(stderr, "crash_test: cannot remove %s\n", t->dir);
 }
 

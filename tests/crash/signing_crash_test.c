@@ -9,6 +9,7 @@
  */
 #include "../check.h"
 #include "harness.h"
+#include "pdf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,20 +33,10 @@ static int call(const char *who, Ledger__Api__Request *req, Ledger__Api__Reply *
 
 static bool setup(void)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd a = LEDGER__API__ACCOUNT_ADD__INIT;
-	a.email = (char *)"ec@crash.fr", a.name = (char *)"EC", a.is_ec = true;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD, req.account_add = &a;
-	Ledger__Api__Request freq = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-	f.firm_id = (char *)"CR", f.name = (char *)"Cabinet Crash", f.ec_email = (char *)"ec@crash.fr";
-	freq.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD, freq.firm_add = &f;
-	Ledger__Api__Request creq = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	c.firm_id = (char *)"CR", c.credits = 1000, c.reference = (char *)"";
-	creq.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD, creq.credits_add = &c;
-	return call("platform", &req, NULL) == 0 && call("platform", &freq, NULL) == 0 &&
-	       call("ec@crash.fr", &creq, NULL) == 0;
+	fixture_sender to = harness_sender(&h);
+	return fixture_account(&to, "ec@crash.fr", "EC", true) == 0 &&
+	       fixture_firm(&to, "CR", "Cabinet Crash", "ec@crash.fr") == 0 &&
+	       fixture_credits(&to, "ec@crash.fr", "CR", 1000, "") == 0;
 }
 
 /* A sent collection of DOCUMENTS documents and one external signer; its id into id. */
@@ -60,56 +51,35 @@ static bool prepare(int round, char id[24])
 		return false;
 	snprintf(id, 24, "%s", r->collection->collection->collection_id);
 	ledger__api__reply__free_unpacked(r, NULL);
-	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
-	ref.firm_id = (char *)"CR", ref.collection_id = id;
+	fixture_sender to = harness_sender(&h);
 	for (int d = 0; d < DOCUMENTS; d++) {
 		uint8_t pdf[2048];
 		char text[64];
 		snprintf(text, sizeof text, "round %d document %d", round, d);
-		Ledger__Api__Request dreq = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__DocumentAdd doc = LEDGER__API__DOCUMENT_ADD__INIT;
-		doc.ref = &ref, doc.filename = (char *)"d.pdf";
-		doc.content = (ProtobufCBinaryData){harness_pdf(pdf, sizeof pdf, text), pdf};
-		dreq.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD, dreq.document_add = &doc;
-		if (call("ec@crash.fr", &dreq, NULL) != 0)
+		size_t n = test_pdf_text(pdf, sizeof pdf, text);
+		if (fixture_document_add(&to, "ec@crash.fr", "CR", id, pdf, n, "d.pdf") != 0)
 			return false;
 	}
-	Ledger__Api__Request sreq = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerAdd s = LEDGER__API__SIGNER_ADD__INIT;
-	s.ref = &ref, s.email = (char *)"client@x.fr", s.name = (char *)"Client", s.external = true,
-	s.phone = (char *)"+33600000000";
-	sreq.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD, sreq.signer_add = &s;
-	Ledger__Api__Request areq = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionAct act = LEDGER__API__COLLECTION_ACT__INIT;
-	act.ref = &ref, act.act = LEDGER__API__COLLECTION_ACT__ACT__SEND, act.comment = (char *)"";
-	areq.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT, areq.collection_act = &act;
-	return call("ec@crash.fr", &sreq, NULL) == 0 && call("ec@crash.fr", &areq, NULL) == 0;
+	return fixture_signer_add(&to, "ec@crash.fr", "CR", id, "client@x.fr", "Client", "+33600000000") == 0 &&
+	       fixture_act(&to, "ec@crash.fr", "CR", id, LEDGER__API__COLLECTION_ACT__ACT__SEND, NULL) == 0;
 }
 
 static int consent(const char *id)
 {
-	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
-	ref.firm_id = (char *)"CR", ref.collection_id = (char *)id;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerReport s = LEDGER__API__SIGNER_REPORT__INIT;
-	s.ref = &ref, s.signer = (char *)"client@x.fr", s.action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT, req.signer_report = &s;
-	return call("platform", &req, NULL);
+	fixture_sender to = harness_sender(&h);
+	return fixture_signer_report(
+	    &to, "CR", id,
+	    &(fixture_report){.signer = "client@x.fr", .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED});
 }
 
 /* Waits for the collection to complete; checks each document holds exactly one signature. */
 static void check_completed(int round, const char *id)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
-	q.firm_id = (char *)"CR", q.collection_id = (char *)id;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW, req.collection_show = &q;
 	Ledger__Api__Reply *r = NULL;
 	for (int waited = 0; waited < WAIT_MS; waited += 100) {
-		if (r)
-			ledger__api__reply__free_unpacked(r, NULL);
-		r = NULL;
-		if (call("ec@crash.fr", &req, &r) == 0 &&
+		ledger__api__reply__free_unpacked(r, NULL);
+		r = harness_collection_show(&h, "ec@crash.fr", "CR", id);
+		if (r && harness_code(r) == 0 &&
 		    r->collection->collection->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED)
 			break;
 		usleep(100 * 1000);
@@ -123,8 +93,7 @@ static void check_completed(int round, const char *id)
 	CHECK(c && c->credits_used == DOCUMENTS && c->credits_reserved == DOCUMENTS,
 	      "round %d: credits used %llu of %llu", round, c ? (unsigned long long)c->credits_used : 0ull,
 	      c ? (unsigned long long)c->credits_reserved : 0ull);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 int main(int argc, char **argv)
@@ -146,10 +115,8 @@ int main(int argc, char **argv)
 		check_completed(round, id);
 	}
 	CHECK(harness_stop(&h) == 0, "clean stop");
-	char cmd[2400], out[2048];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
-	         h.bin_dir, h.dir, h.bin_dir, h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0, "verify and replay after the kills: %s", out);
+	char out[2048];
+	CHECK(harness_audit_all(&h, out, sizeof out) == 0, "verify and replay after the kills: %s", out);
 	harness_cleanup(&h);
 	return check_report("signing_crash_test");
 }

@@ -7,6 +7,7 @@
  * rows in increasing order, each cell non-empty, trimmed, valid UTF-8, within
  * IMPORT_CELL_BYTES_MAX, and a header row before them.
  */
+#include "../support/utf8.h"
 #include "import.h"
 
 #include <stdbool.h>
@@ -16,25 +17,6 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t len = c < 0x80             ? 1
-		             : (c & 0xe0) == 0xc0 ? 2
-		             : (c & 0xf0) == 0xe0 ? 3
-		             : (c & 0xf8) == 0xf0 ? 4
-		                                  : 0;
-		if (len == 0 || n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-		i += len;
-	}
-	return true;
-}
 
 static bool is_space(unsigned char c)
 {

@@ -7,6 +7,8 @@
 #include "request_corpus.h"
 
 #include "api.pb-c.h"
+#include "fixtures.h"
+#include "pdf.h"
 #include "token.h"
 
 #include <assert.h>
@@ -34,32 +36,6 @@ typedef struct corpus_entry {
 	token_kind token;
 	void (*build)(Ledger__Api__Request *r);
 } corpus_entry;
-
-/* A one-page A4 PDF that mupdf opens, its xref offsets right. */
-static size_t pdf_write(uint8_t out[PDF_BYTES_MAX])
-{
-	static const char content[] = "BT /F1 12 Tf 72 720 Td (request fuzz) Tj ET";
-	char stream[128];
-	snprintf(stream, sizeof stream, "<< /Length %zu >>\nstream\n%s\nendstream", strlen(content), content);
-	const char *objects[4] = {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-	                          "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources "
-	                          "<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
-	                          stream};
-	char *text = (char *)out;
-	size_t n = (size_t)snprintf(text, PDF_BYTES_MAX, "%%PDF-1.7\n"), offsets[4];
-	for (int i = 0; i < 4; i++) {
-		offsets[i] = n;
-		n += (size_t)snprintf(text + n, PDF_BYTES_MAX - n, "%d 0 obj\n%s\nendobj\n", i + 1, objects[i]);
-	}
-	size_t xref = n;
-	n += (size_t)snprintf(text + n, PDF_BYTES_MAX - n, "xref\n0 5\n0000000000 65535 f \n");
-	for (int i = 0; i < 4; i++)
-		n += (size_t)snprintf(text + n, PDF_BYTES_MAX - n, "%010zu 00000 n \n", offsets[i]);
-	n += (size_t)snprintf(text + n, PDF_BYTES_MAX - n,
-	                      "trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", xref);
-	assert(n < PDF_BYTES_MAX);
-	return n;
-}
 
 static uint8_t pdf[PDF_BYTES_MAX];
 static size_t pdf_bytes;
@@ -186,25 +162,7 @@ static void checkpoint_cosign(Ledger__Api__Request *r)
 static void registration_record(Ledger__Api__Request *r, Ledger__Events__RegistrationStep step)
 {
 	static Ledger__Api__RegistrationRecord m;
-	ledger__api__registration_record__init(&m);
-	m.subject = (char *)REQUEST_CORPUS_COLLABORATOR, m.step = step;
-	switch (step) {
-	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED:
-		m.provider = (char *)"idnow", m.provider_reference = (char *)"ref-1",
-		m.method = (char *)"id_document+mobile";
-		m.phone = (char *)"+33612345678", m.id_document_reference = (char *)"ID-123";
-		break;
-	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED:
-		m.subscription_version = (char *)"2025-1";
-		break;
-	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED:
-		m.terms_version = (char *)"cgu-3", m.rgpd_version = (char *)"rgpd-2";
-		break;
-	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED:
-		m.certificate_serial = (char *)"0a1b2c", m.certificate_not_after = (char *)"2028-01-01";
-		break;
-	default: break;
-	}
+	fixture_registration_fill(&m, REQUEST_CORPUS_COLLABORATOR, step);
 	r->body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD, r->registration_record = &m;
 }
 
@@ -616,7 +574,8 @@ uint8_t *request_corpus_envelope(size_t i, size_t *bytes, const char **name)
 	if (i >= request_corpus_count())
 		return NULL;
 	if (pdf_bytes == 0) {
-		pdf_bytes = pdf_write(pdf);
+		pdf_bytes = test_pdf_text(pdf, sizeof pdf, "request fuzz");
+		assert(pdf_bytes > 0);
 		crypto_hash_sha256(pdf_sha256, pdf, pdf_bytes);
 	}
 	const corpus_entry *e = &corpus[i];

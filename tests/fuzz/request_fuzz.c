@@ -22,13 +22,14 @@
  * INTERNAL; and once answered, none of the shared decoding budget still held
  * (request_budget.h).
  */
+#include "../support/scratch.h"
+#include "../support/utf8.h"
 #include "import.h"
 #include "request_corpus.h"
 #include "server_internal.h"
 #include "tlog.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sanitizer/lsan_interface.h>
@@ -96,27 +97,6 @@ static void reply_received(worker *w, uint8_t *reply, size_t reply_bytes)
 	pthread_mutex_unlock(&fuzz.lock);
 }
 
-static bool utf8_valid(const char *text)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t n = strlen(text);
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t len = c < 0x80             ? 1
-		             : (c & 0xe0) == 0xc0 ? 2
-		             : (c & 0xf0) == 0xe0 ? 3
-		             : (c & 0xf8) == 0xf0 ? 4
-		                                  : 0;
-		if (len == 0 || n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-		i += len;
-	}
-	return true;
-}
-
 /* Whether field of m is set (a oneof's member only if it is the chosen one). */
 static bool field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *field)
 {
@@ -146,7 +126,8 @@ static bool strings_valid(const ProtobufCMessage *m)
 		for (size_t k = 0; k < count; k++) {
 			if (!items[k])
 				continue;
-			bool ok = f->type == PROTOBUF_C_TYPE_STRING ? utf8_valid(items[k]) : strings_valid(items[k]);
+			bool ok = f->type == PROTOBUF_C_TYPE_STRING ? utf8_valid(items[k], strlen(items[k]))
+			                                            : strings_valid(items[k]);
 			if (!ok) {
 				fprintf(stderr, "request_fuzz: %s.%s is not UTF-8\n", d->name, f->name);
 				return false;
@@ -340,16 +321,10 @@ static void store_close(void)
 	tlog_signer_wipe(&fuzz.log_key);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 /* Removes dir and what it holds (the store's files and keys/), if it exists. */
 static void remove_tree(const char *dir)
 {
-	if (nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+	if (!remove_dir(dir))
 		fail(dir, "cannot remove it");
 }
 

@@ -4,6 +4,7 @@
  *
  * usage: request_fuzz_seeds DIR
  */
+#include "../support/scratch.h"
 #include "request_corpus.h"
 
 #include <errno.h>
@@ -12,15 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static bool write_file(const char *path, const uint8_t *bytes, size_t n)
-{
-	FILE *f = fopen(path, "wbe");
-	if (!f)
-		return false;
-	bool ok = fwrite(bytes, 1, n, f) == n;
-	return fclose(f) == 0 && ok;
-}
 
 int main(int argc, char **argv)
 {

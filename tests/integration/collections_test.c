@@ -12,17 +12,18 @@
  *      or seal writes nothing;
  *   6. hostile uploads are INVALID_DOCUMENT with the right reason, and write nothing;
  *   7. a retried upload (same request id) replays its first reply and stores nothing new.
- * The PDFs are built here, byte by byte, with exact cross-reference offsets.
+ * The PDFs are tests/support/pdf.c's, built byte by byte with exact cross-reference offsets.
  */
 #include "../check.h"
+#include "../support/scratch.h"
 #include "harness.h"
+#include "pdf.h"
 #include "ledger.h"
 #include "token.h"
 
 #include <assert.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,112 +59,29 @@ static harness h;
 
 /* ----- PDFs ----- */
 
-#define PDF_BYTES_MAX  16384u
-#define PDF_PAGES_MAX  4
-#define PAGE_WIDTH_PT  595 /* A4 */
-#define PAGE_HEIGHT_PT 842
+#define PDF_BYTES_MAX 16384u
 
 typedef struct pdf {
 	uint8_t bytes[PDF_BYTES_MAX];
 	size_t n;
 } pdf;
 
-typedef struct pdf_spec {
-	const char *tag;  /* a comment line: makes the bytes, and so the SHA-256, unique */
-	int pages;        /* 1 to PDF_PAGES_MAX */
-	size_t padding;   /* a second comment line of exactly this many bytes (0, or at least 2) */
-	size_t xref_skew; /* added to every offset of the xref table: not 0 breaks it */
-} pdf_spec;
-
-static void pdf_printf(pdf *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pdf_printf(pdf *p, const char *fmt, ...)
+static void pdf_make(pdf *p, const test_pdf_spec *s)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf((char *)p->bytes + p->n, sizeof p->bytes - p->n, fmt, ap);
-	va_end(ap);
-	assert(n >= 0 && (size_t)n < sizeof p->bytes - p->n);
-	p->n += (size_t)n;
-}
-
-static void pdf_pad(pdf *p, size_t bytes)
-{
-	if (bytes < 2)
-		return;
-	assert(p->n + bytes < sizeof p->bytes);
-	p->bytes[p->n] = '%';
-	memset(p->bytes + p->n + 1, 'x', bytes - 2);
-	p->bytes[p->n + bytes - 1] = '\n';
-	p->n += bytes;
-}
-
-/* A page (object `object`) and its content stream (object + 1): a grey rectangle. */
-static void pdf_page(pdf *p, int object, size_t *offsets)
-{
-	char content[64];
-	int n = snprintf(content, sizeof content, "0.5 g %d 72 200 100 re f", 72 + object);
-	offsets[object] = p->n;
-	pdf_printf(p, "%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents %d 0 R >>\nendobj\n",
-	           object, PAGE_WIDTH_PT, PAGE_HEIGHT_PT, object + 1);
-	offsets[object + 1] = p->n;
-	pdf_printf(p, "%d 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n", object + 1, n, content);
-}
-
-/*
- * A PDF of s->pages A4 pages. Each xref entry is exactly 20 bytes ("oooooooooo ggggg n \n")
- * and names the byte offset of its object, and startxref the offset of "xref": mupdf opens it
- * without repairing anything, which is what ledgerd's inspection demands.
- */
-static void pdf_make(pdf *p, const pdf_spec *s)
-{
-	size_t offsets[3 + 2 * PDF_PAGES_MAX];
-	int objects = 2 + 2 * s->pages;
-	assert(s->pages >= 1 && s->pages <= PDF_PAGES_MAX);
-	p->n = 0;
-	pdf_printf(p, "%%PDF-1.7\n%%%s\n", s->tag);
-	pdf_pad(p, s->padding);
-	offsets[1] = p->n;
-	pdf_printf(p, "1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
-	offsets[2] = p->n;
-	pdf_printf(p, "2 0 obj\n<< /Type /Pages /Count %d /Kids [", s->pages);
-	for (int i = 0; i < s->pages; i++)
-		pdf_printf(p, " %d 0 R", 3 + 2 * i);
-	pdf_printf(p, " ] >>\nendobj\n");
-	for (int i = 0; i < s->pages; i++)
-		pdf_page(p, 3 + 2 * i, offsets);
-	size_t xref = p->n;
-	pdf_printf(p, "xref\n0 %d\n0000000000 65535 f \n", objects + 1);
-	for (int i = 1; i <= objects; i++)
-		pdf_printf(p, "%010zu 00000 n \n", offsets[i] + s->xref_skew);
-	pdf_printf(p, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", objects + 1, xref);
+	p->n = test_pdf_write(p->bytes, sizeof p->bytes, s);
+	assert(p->n > 0);
 }
 
 static void pdf_simple(pdf *p, const char *tag, int pages)
 {
-	pdf_make(p, &(pdf_spec){.tag = tag, .pages = pages});
+	pdf_make(p, &(test_pdf_spec){.tag = tag, .pages = pages});
 }
 
 /* A valid one-page PDF of exactly `bytes` bytes (padded by a comment). */
 static void pdf_sized(pdf *p, const char *tag, size_t bytes)
 {
-	pdf_spec s = {.tag = tag, .pages = 1};
-	pdf_make(p, &s);
-	assert(p->n + 2 <= bytes);
-	/* The padding moves startxref, whose digits may grow: converge in a few rounds. */
-	for (int round = 0; round < 4 && p->n != bytes; round++) {
-		s.padding = (size_t)((long long)s.padding + (long long)bytes - (long long)p->n);
-		pdf_make(p, &s);
-	}
+	p->n = test_pdf_sized(p->bytes, sizeof p->bytes, tag, bytes);
 	assert(p->n == bytes);
-}
-
-static bool file_write(const char *path, const uint8_t *bytes, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return false;
-	bool ok = fwrite(bytes, 1, n, f) == n;
-	return fclose(f) == 0 && ok;
 }
 
 static bool file_read(const char *path, pdf *out)
@@ -184,7 +102,7 @@ static bool pdf_encrypt(const pdf *src, const char *user, pdf *out)
 	snprintf(plain, sizeof plain, "%s.plain.pdf", h.dir);
 	snprintf(locked, sizeof locked, "%s.locked.pdf", h.dir);
 	snprintf(cmd, sizeof cmd, "qpdf --encrypt '%s' owner-secret 256 -- '%s' '%s' 2>&1", user, plain, locked);
-	bool ok = file_write(plain, src->bytes, src->n);
+	bool ok = write_file(plain, src->bytes, src->n);
 	int rc = ok ? harness_run(cmd, text, sizeof text) : -1;
 	ok = (rc == 0 || rc == 3) && file_read(locked, out); /* 3: qpdf's warnings */
 	if (!ok)
@@ -217,6 +135,14 @@ static Ledger__Api__Reply *call(const char *as, Ledger__Api__Request *req)
 	req->token = NULL;
 	req->request_id = NULL;
 	return reply;
+}
+
+/* call() with a request whose body is `body`, the message of body_case (fixture_request). */
+static Ledger__Api__Reply *ask(const char *as, Ledger__Api__Request__BodyCase body_case, void *body)
+{
+	Ledger__Api__Request req;
+	fixture_request(&req, body_case, body);
+	return call(as, &req);
 }
 
 /* What a reply said, the reply freed. */
@@ -271,15 +197,12 @@ static Ledger__Api__CollectionRef ref_of(const char *firm, const char *id, uint6
 static outcome create(const char *as, const char *firm, Ledger__Events__CollectionKind kind, const char *title,
                       uint32_t expiry_days)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
 	c.firm_id = (char *)firm;
 	c.kind = kind;
 	c.title = (char *)title;
 	c.expiry_days = expiry_days;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
-	req.collection_create = &c;
-	return outcome_of(call(as, &req));
+	return outcome_of(ask(as, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c));
 }
 
 /* request_id NULL: a fresh one. */
@@ -300,7 +223,6 @@ static outcome add_document(const char *as, const char *firm, const char *id, co
 /* An external signer gets a name and a mobile phone; an internal one is an account. */
 static outcome add_signer(const char *as, const char *firm, const char *id, const char *email, bool external)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__SignerAdd s = LEDGER__API__SIGNER_ADD__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, 0);
 	s.ref = &ref;
@@ -310,24 +232,19 @@ static outcome add_signer(const char *as, const char *firm, const char *id, cons
 		s.name = (char *)"Claire Client";
 		s.phone = (char *)PHONE;
 	}
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	req.signer_add = &s;
-	return outcome_of(call(as, &req));
+	return outcome_of(ask(as, LEDGER__API__REQUEST__BODY_SIGNER_ADD, &s));
 }
 
 /* expected: the version the caller saw (0: do not check). */
 static outcome act_at(const char *as, const char *firm, const char *id, uint64_t expected,
                       Ledger__Api__CollectionAct__Act what, const char *comment)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct a = LEDGER__API__COLLECTION_ACT__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, expected);
 	a.ref = &ref;
 	a.act = what;
 	a.comment = (char *)comment;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &a;
-	return outcome_of(call(as, &req));
+	return outcome_of(ask(as, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &a));
 }
 
 static outcome act(const char *as, const char *firm, const char *id, Ledger__Api__CollectionAct__Act what,
@@ -338,35 +255,28 @@ static outcome act(const char *as, const char *firm, const char *id, Ledger__Api
 
 static outcome modify_title(const char *as, const char *firm, const char *id, const char *title, uint64_t expected)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionModify m = LEDGER__API__COLLECTION_MODIFY__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, expected);
 	m.ref = &ref;
 	m.title = (char *)title;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
-	req.collection_modify = &m;
-	return outcome_of(call(as, &req));
+	return outcome_of(ask(as, LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY, &m));
 }
 
 /* What the front-end reports of a signer (platform role). */
 static outcome report(const char *firm, const char *id, const char *signer, Ledger__Events__SignerAction action)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__SignerReport s = LEDGER__API__SIGNER_REPORT__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, 0);
 	s.ref = &ref;
 	s.signer = (char *)signer;
 	s.action = action;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-	req.signer_report = &s;
-	return outcome_of(call("platform", &req));
+	return outcome_of(ask("platform", LEDGER__API__REQUEST__BODY_SIGNER_REPORT, &s));
 }
 
 /* rect: x0, y0, x1, y1 in PDF points from the page's bottom-left corner. */
 static outcome set_field(const char *firm, const char *id, const char *signer, const ProtobufCBinaryData *sha256,
                          uint32_t page, const float rect[4])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__FieldSet f = LEDGER__API__FIELD_SET__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, 0);
 	f.ref = &ref;
@@ -374,21 +284,14 @@ static outcome set_field(const char *firm, const char *id, const char *signer, c
 	f.document_sha256 = *sha256;
 	f.page = page;
 	f.x0 = rect[0], f.y0 = rect[1], f.x1 = rect[2], f.y1 = rect[3];
-	req.body_case = LEDGER__API__REQUEST__BODY_FIELD_SET;
-	req.field_set = &f;
-	return outcome_of(call(PREPARER, &req));
+	return outcome_of(ask(PREPARER, LEDGER__API__REQUEST__BODY_FIELD_SET, &f));
 }
 
-/* The collection as the EC sees it: the caller frees the reply. */
+/* The collection as the EC sees it: the caller frees the reply. From the main thread only (the
+ * racers only modify and send). */
 static Ledger__Api__Reply *show(const char *firm, const char *id)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
-	q.firm_id = (char *)firm;
-	q.collection_id = (char *)id;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
-	req.collection_show = &q;
-	return call(EC, &req);
+	return harness_collection_show(&h, EC, firm, id);
 }
 
 static outcome shown(const char *firm, const char *id)
@@ -403,19 +306,12 @@ typedef struct credits {
 
 static credits credits_of(const char *firm)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
-	q.firm_id = (char *)firm;
-	q.history_rows = 1;
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
-	req.credits_show = &q;
-	Ledger__Api__Reply *r = call(EC, &req);
+	Ledger__Api__Reply *r = harness_credits_show(&h, EC, firm, 1); /* from the main thread only */
 	credits c = {0};
 	if (r && r->result_case == LEDGER__API__REPLY__RESULT_CREDITS && r->credits)
 		c = (credits){true, r->credits->available, r->credits->reserved, r->credits->used};
 	CHECK(c.read, "CreditsShow of %s as its EC: code %d", firm, r ? harness_code(r) : -1);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	return c;
 }
 
@@ -454,31 +350,24 @@ static bool event_matches(const Ledger__Events__Event *ev, const char *id, int p
 }
 
 /* How many events after seq `after` match (see event_matches); -1 if the log cannot be read. */
+typedef struct event_filter {
+	const char *id;
+	int payload, from, to;
+	int matches;
+} event_filter;
+
+static bool event_count(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	(void)rec;
+	event_filter *f = ctx;
+	f->matches += ev && event_matches(ev, f->id, f->payload, f->from, f->to);
+	return true;
+}
+
 static int events_matching(uint64_t after, const char *id, int payload, int from, int to)
 {
-	ledger *l;
-	ledger_options o = {.read_only = true, .allow_broken_chain = true};
-	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
-		return -1;
-	MDB_txn *txn;
-	ledger_iter *it;
-	int n = -1;
-	if (ledger_read_begin(l, &txn) == LEDGER_OK) {
-		if (ledger_iter_open(l, txn, after + 1, &it) == LEDGER_OK) {
-			ledger_record rec;
-			for (n = 0; ledger_iter_next(it, &rec) == LEDGER_OK;) {
-				Ledger__Events__Event *ev =
-				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
-				n += ev && event_matches(ev, id, payload, from, to);
-				if (ev)
-					ledger__events__event__free_unpacked(ev, NULL);
-			}
-			ledger_iter_close(it);
-		}
-		ledger_read_end(l, txn);
-	}
-	ledger_close(l);
-	return n;
+	event_filter f = {id, payload, from, to, 0};
+	return harness_log_scan(&h, after, event_count, &f) < 0 ? -1 : f.matches;
 }
 
 static int transitions_logged(uint64_t after, const char *id, int from, int to)
@@ -495,50 +384,28 @@ static int code_of(Ledger__Api__Request *req, const char *as)
 
 static bool account(const char *email, const char *name, bool is_ec)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)name;
-	c.is_ec = is_ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	int code = code_of(&req, "platform");
+	fixture_sender to = harness_sender(&h);
+	int code = fixture_account(&to, email, name, is_ec);
 	CHECK(code == 0, "platform adds account %s: code %d", email, code);
 	return code == 0;
 }
 
 static bool grant(const char *firm, const char *who, Ledger__Events__Right right)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationGrant g = LEDGER__API__DELEGATION_GRANT__INIT;
-	char *to[1] = {(char *)who};
-	g.firm_id = (char *)firm;
-	g.collaborators = to;
-	g.n_collaborators = 1;
-	g.rights = &right;
-	g.n_rights = 1;
-	g.expires_on = (char *)DELEGATIONS_TO;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &g;
-	Ledger__Api__Reply *r = call(EC, &req);
+	fixture_grant_request g;
+	fixture_grant_fill(&g, firm, who, right, DELEGATIONS_TO);
+	Ledger__Api__Reply *r = call(EC, &g.req);
 	bool ok = r && !r->error && r->grant && r->grant->n_results == 1 &&
 	          r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__GRANTED;
 	CHECK(ok, "EC grants right %d in %s to %s: code %d", (int)right, firm, who, r ? harness_code(r) : -1);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	return ok;
 }
 
 static bool add_credits(const char *firm, uint64_t n)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	c.firm_id = (char *)firm;
-	c.credits = n;
-	c.reference = (char *)"BC-2026-118";
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
-	req.credits_add = &c;
-	int code = code_of(&req, EC);
+	fixture_sender to = harness_sender(&h);
+	int code = fixture_credits(&to, EC, firm, n, "BC-2026-118");
 	CHECK(code == 0, "EC adds %llu credits to %s: code %d", (unsigned long long)n, firm, code);
 	return code == 0;
 }
@@ -546,14 +413,8 @@ static bool add_credits(const char *firm, uint64_t n)
 /* A firm headed by EC, each collaborator holding one right, and n credits (0: none yet). */
 static bool firm(const char *id, uint64_t n)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-	f.firm_id = (char *)id;
-	f.name = (char *)"Cabinet Durand";
-	f.ec_email = (char *)EC;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &f;
-	int code = code_of(&req, "platform");
+	fixture_sender to = harness_sender(&h);
+	int code = fixture_firm(&to, id, "Cabinet Durand", EC);
 	CHECK(code == 0, "platform adds firm %s: code %d", id, code);
 	return code == 0 && grant(id, PREPARER, LEDGER__EVENTS__RIGHT__RIGHT_PREPARE) &&
 	       grant(id, LAUNCHER, LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH) &&
@@ -726,11 +587,9 @@ static void check_sealed(const char *id)
 		          memcmp(got->document->content.data, "%PDF-", 5) == 0,
 		      "DocumentGet of the sealed version returns a PDF whose SHA-256 is current_sha256 (code %d)",
 		      got ? harness_code(got) : -1);
-		if (got)
-			ledger__api__reply__free_unpacked(got, NULL);
+		ledger__api__reply__free_unpacked(got, NULL);
 	}
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 static void test_seal_collection(void)
@@ -847,8 +706,7 @@ static void classify_twice(const fixtures *f)
 	const Ledger__Api__CollectionView *v = view_of(r);
 	CHECK(v && v->classified && strcmp(v->folder, "Archives 2026") == 0,
 	      "classified once, in its first folder: \"%s\"", v ? v->folder : "?");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 /*
@@ -917,8 +775,7 @@ static void test_expiry_by_clock(void)
 	const Ledger__Api__CollectionView *v = view_of(r);
 	int64_t expires_us = v ? v->expires_at_us : 0;
 	CHECK(v && v->expiry_days == 2 && expires_us == v->sent_at_us + 2 * DAY_US, "expires 2 days after sending");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	CHECK(credits_of(FIRM).available == before.available - 1, "sending reserved 1 credit");
 	set_clock_s((expires_us - 1) / 1000000); /* the last second before the instant */
 	usleep(1500 * 1000);                     /* more than the expirer's interval */
@@ -952,8 +809,7 @@ static void test_automatic_reminders(void)
 	CHECK(act(LAUNCHER, FIRM, id, ACT(SEND), "").state == STATE(SENT), "sent");
 	Ledger__Api__Reply *r = show(FIRM, id);
 	int64_t sent_s = view_of(r) ? view_of(r)->sent_at_us / 1000000 : 0;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	uint64_t head = harness_head(&h);
 	set_clock_s(sent_s + 2 * 86400 - 2);
 	usleep(1500 * 1000);
@@ -988,20 +844,17 @@ static void test_automatic_reminders(void)
 /* The firm's preference replaces the default for collections created after it. */
 static void test_expiry_preference(void)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__PreferencesUpdate u = LEDGER__API__PREFERENCES_UPDATE__INIT;
 	u.firm_id = (char *)FIRM;
 	u.collection_expiry_days = 7;
-	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
-	req.preferences_update = &u;
-	int code = code_of(&req, EC);
+	fixture_sender to = harness_sender(&h);
+	int code = fixture_preferences(&to, EC, &u);
 	CHECK(code == 0, "EC sets the firm's expiry preference to 7 days: code %d", code);
 	outcome o = create(LAUNCHER, FIRM, KIND(SIGNATURE), "Preference", 0);
 	Ledger__Api__Reply *r = show(FIRM, o.id);
 	const Ledger__Api__CollectionView *v = view_of(r);
 	CHECK(v && v->expiry_days == 7, "created without expiry_days: the firm's 7 days (%u)", v ? v->expiry_days : 0);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 /* ----- 4. concurrent modifications ----- */
@@ -1054,8 +907,7 @@ static void modify_round(const char *id, int round)
 	      (unsigned long long)version, (unsigned long long)(v ? v->version : 0));
 	CHECK(v && strcmp(v->title, winner) == 0, "round %d: the winner's title is kept: \"%s\"", round,
 	      v ? v->title : "?");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 static void test_concurrent_modify(void)
@@ -1196,7 +1048,7 @@ static void refuse_malformed(const char *id)
 	memcpy(bad.bytes, doc.bytes, doc.n / 2);
 	bad.n = doc.n / 2;
 	upload_refused("a truncated PDF", id, &bad, "corrupt");
-	pdf_make(&bad, &(pdf_spec){.tag = "piece-jointe", .pages = 1, .xref_skew = 7});
+	pdf_make(&bad, &(test_pdf_spec){.tag = "piece-jointe", .pages = 1, .xref_skew = 7});
 	upload_refused("a PDF with a broken xref", id, &bad, "corrupt");
 	if (pdf_encrypt(&doc, "u", &bad))
 		upload_refused("an encrypted PDF (user password)", id, &bad, "encrypted");
@@ -1252,8 +1104,7 @@ static void fields_on_pages(const char *id)
 			d = v->documents[i];
 	CHECK(d && d->pages == 3 && d->n_fields == 1 && d->fields[0]->page == 3,
 	      "the 3-page document, its field on page 3");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 static void test_hostile_uploads(void)
@@ -1296,8 +1147,7 @@ static void test_upload_retry(void)
 	Ledger__Api__Reply *r = show(FIRM, id);
 	const Ledger__Api__CollectionView *v = view_of(r);
 	CHECK(v && v->n_documents == 1, "the collection holds the document once (%zu)", v ? v->n_documents : 0);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 static int run(const char *bin_dir)

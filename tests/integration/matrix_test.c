@@ -8,143 +8,46 @@
 #include "../check.h"
 #include "harness.h"
 #include "projections.h"
+#include "rights_guide.h"
 
 #include <sodium.h>
 #include <string.h>
 
 static harness h;
+static fixture_sender to_ledgerd;
 
-/* The guide's table (docs/rights.md): E = EC only; else sign, launch, seal, prepare. */
-static const struct cell {
-	const char *action, *rights;
-} guide[] = {
-    {"platform.stats", "E"},
-    {"platform.credit", "E"},
-    {"platform.firm_settings", "E"},
-    {"platform.dashboard", "xxxx"},
-    {"platform.contacts_export", "xxxx"},
-    {"platform.alerts", "xxxx"},
-    {"signature.configure", "xxxx"},
-    {"signature.modify", "xxxx"},
-    {"signature.add_signers", "xxxx"},
-    {"signature.remind", "xxxx"},
-    {"signature.cancel", "xx.."},
-    {"signature.send", "xx.."},
-    {"signature.classify", "xxxx"},
-    {"signature.sign", "x..."},
-    {"seal.configure", "xxxx"},
-    {"seal.modify", "xxxx"},
-    {"seal.classify", "xxxx"},
-    {"seal.seal", "x.x."},
-    {"signature.request_approval", "xxxx"},
-    {"signature.approve", "E"},
-    {"signature.reject", "E"},
-};
 static const char *const people[] = {"signer@f1.fr", "launcher@f1.fr", "sealer@f1.fr", "preparer@f1.fr"};
 static const Ledger__Events__Right rights[] = {LEDGER__EVENTS__RIGHT__RIGHT_SIGN, LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH,
                                                LEDGER__EVENTS__RIGHT__RIGHT_SEAL, LEDGER__EVENTS__RIGHT__RIGHT_PREPARE};
 
-static int code_of(Ledger__Api__Reply *r)
-{
-	int code = r ? harness_code(r) : -1;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
-	return code;
-}
-
-static int command(const char *as, Ledger__Api__Request *req)
-{
-	return code_of(harness_call(&h, as, req));
-}
-
 static int account(const char *email, bool ec)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)"Someone";
-	c.is_ec = ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	return command("platform", &req);
-}
-
-static int firm(const char *id, const char *ec)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
-	c.firm_id = (char *)id;
-	c.name = (char *)"Firm";
-	c.ec_email = (char *)ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &c;
-	return command("platform", &req);
+	return fixture_account(&to_ledgerd, email, "Someone", ec);
 }
 
 static int grant(const char *who, Ledger__Events__Right right)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
-	char *to[1] = {(char *)who};
-	c.firm_id = (char *)"F1";
-	c.collaborators = to;
-	c.n_collaborators = 1;
-	c.rights = &right;
-	c.n_rights = 1;
-	c.expires_on = (char *)"2027-12-31";
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &c;
-	return command("ec@f1.fr", &req);
+	return fixture_grant(&to_ledgerd, "ec@f1.fr", "F1", who, right, "2027-12-31");
 }
 
 static void register_fully(const char *who)
 {
-	for (int step = 1; step <= 5; step++) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__RegistrationRecord c = LEDGER__API__REGISTRATION_RECORD__INIT;
-		c.subject = (char *)who;
-		c.step = (Ledger__Events__RegistrationStep)step;
-		if (step == 2) {
-			c.provider = (char *)"Provider";
-			c.provider_reference = (char *)"REF-1";
-			c.method = (char *)"id_document+mobile";
-			c.phone = (char *)"+33600000000";
-			c.id_document_reference = (char *)"ID-1";
-		} else if (step == 3) {
-			c.subscription_version = (char *)"1";
-		} else if (step == 4) {
-			c.terms_version = (char *)"1";
-			c.rgpd_version = (char *)"1";
-		} else if (step == 5) {
-			c.certificate_serial = (char *)"01";
-			c.certificate_not_after = (char *)"2028-12-31";
-		}
-		req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD;
-		req.registration_record = &c;
-		CHECK(command("platform", &req) == 0, "registration step %d of %s", step, who);
-	}
+	for (int step = 1; step <= 5; step++)
+		CHECK(fixture_registration_step(&to_ledgerd, who, (Ledger__Events__RegistrationStep)step) == 0,
+		      "registration step %d of %s", step, who);
 }
 
 /* 1 allowed, 0 denied, -1 error. */
 static int can(const char *who, const char *firm_id, const char *action)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = (char *)firm_id;
-	q.action = (char *)action;
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
-	Ledger__Api__Reply *r = harness_call(&h, who, &req);
-	int allowed = r && r->can ? r->can->allowed : -1;
-	code_of(r);
-	return allowed;
+	return harness_can(&h, who, firm_id, NULL, action, NULL, 0);
 }
 
 static void test_every_cell(void)
 {
 	int cells = 0;
-	for (size_t row = 0; row < sizeof guide / sizeof guide[0]; row++) {
-		const struct cell *c = &guide[row];
+	for (size_t row = 0; row < RIGHTS_GUIDE_ROWS; row++) {
+		const rights_guide_row *c = &rights_guide[row];
 		CHECK(can("ec@f1.fr", "F1", c->action) == 1, "EC: %s", c->action);
 		cells++;
 		for (int col = 0; col < 4; col++, cells++) {
@@ -161,13 +64,7 @@ static void test_every_cell(void)
 
 static void test_revoke_and_renew(void)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationRevoke c = LEDGER__API__DELEGATION_REVOKE__INIT;
-	c.firm_id = (char *)"F1";
-	c.collaborator = (char *)"preparer@f1.fr";
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
-	req.delegation_revoke = &c;
-	CHECK(command("ec@f1.fr", &req) == 0, "revoke");
+	CHECK(fixture_revoke(&to_ledgerd, "ec@f1.fr", "F1", "preparer@f1.fr") == 0, "revoke");
 	CHECK(can("preparer@f1.fr", "F1", "signature.configure") == 0, "revoked: denied");
 	CHECK(grant("preparer@f1.fr", LEDGER__EVENTS__RIGHT__RIGHT_PREPARE) == 0, "grant again");
 	CHECK(can("preparer@f1.fr", "F1", "signature.configure") == 1, "granted again: allowed");
@@ -180,8 +77,11 @@ int main(int argc, char **argv)
 	REQUIRE(sodium_init() >= 0, "sodium");
 	REQUIRE(harness_init(&h, argv[1], "2026-11-29T10:00:00Z"), "init");
 	REQUIRE(harness_start(&h, NULL), "start");
+	to_ledgerd = harness_sender(&h);
 	CHECK(account("ec@f1.fr", true) == 0 && account("ec@f2.fr", true) == 0, "ECs");
-	CHECK(firm("F1", "ec@f1.fr") == 0 && firm("F2", "ec@f2.fr") == 0, "firms");
+	CHECK(fixture_firm(&to_ledgerd, "F1", "Firm", "ec@f1.fr") == 0 &&
+	          fixture_firm(&to_ledgerd, "F2", "Firm", "ec@f2.fr") == 0,
+	      "firms");
 	for (int i = 0; i < 4; i++) {
 		CHECK(account(people[i], false) == 0, "account %s", people[i]);
 		CHECK(grant(people[i], rights[i]) == 0, "grant %s", people[i]);

@@ -13,6 +13,7 @@
  */
 #include "../check.h"
 #include "harness.h"
+#include "pdf.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -56,163 +57,47 @@
 typedef Ledger__Api__CollectionSummary summary;
 
 static harness h;
-
-/* ----- plumbing ----- */
-
-static int code_of(Ledger__Api__Reply *r)
-{
-	int code = r ? harness_code(r) : -1;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
-	return code;
-}
-
-static int command(const char *as, Ledger__Api__Request *req)
-{
-	return code_of(harness_call(&h, as, req));
-}
-
-/* A one-page PDF with an exact cross-reference table. */
-static size_t pdf_build(uint8_t *out, size_t cap, const char *title)
-{
-	char text[128], objects[5][256];
-	snprintf(text, sizeof text, "BT /F1 18 Tf 72 720 Td (%s) Tj ET", title);
-	snprintf(objects[0], sizeof objects[0], "<< /Type /Catalog /Pages 2 0 R >>");
-	snprintf(objects[1], sizeof objects[1], "<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
-	snprintf(objects[2], sizeof objects[2],
-	         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-	         " /Resources << /Font << /F1 5 0 R >> >> >>");
-	snprintf(objects[3], sizeof objects[3], "<< /Length %zu >>\nstream\n%s\nendstream", strlen(text), text);
-	snprintf(objects[4], sizeof objects[4], "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
-	char *s = (char *)out;
-	size_t n = (size_t)snprintf(s, cap, "%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n"), offsets[5];
-	for (int i = 0; i < 5 && n < cap; i++) {
-		offsets[i] = n;
-		n += (size_t)snprintf(s + n, cap - n, "%d 0 obj\n%s\nendobj\n", i + 1, objects[i]);
-	}
-	size_t xref = n;
-	if (n < cap)
-		n += (size_t)snprintf(s + n, cap - n, "xref\n0 6\n0000000000 65535 f \n");
-	for (int i = 0; i < 5 && n < cap; i++)
-		n += (size_t)snprintf(s + n, cap - n, "%010zu 00000 n \n", offsets[i]);
-	if (n < cap)
-		n += (size_t)snprintf(s + n, cap - n, "trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
-		                      xref);
-	return n < cap ? n : 0;
-}
+static fixture_sender to_ledgerd;
 
 /* ----- accounts, firms, rights ----- */
 
 static int account(const char *email, bool ec)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)"Collaborateur";
-	c.is_ec = ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	return command("platform", &req);
-}
-
-static int firm_add(const char *id, const char *ec)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
-	c.firm_id = (char *)id;
-	c.name = (char *)"Cabinet";
-	c.ec_email = (char *)ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &c;
-	return command("platform", &req);
-}
-
-static int grant(const char *ec, const char *firm, const char *who, Ledger__Events__Right right, const char *until)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
-	char *to[1] = {(char *)who};
-	c.firm_id = (char *)firm;
-	c.collaborators = to;
-	c.n_collaborators = 1;
-	c.rights = &right;
-	c.n_rights = 1;
-	c.expires_on = (char *)until;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &c;
-	return command(ec, &req);
+	return fixture_account(&to_ledgerd, email, "Collaborateur", ec);
 }
 
 static void register_fully(const char *who)
 {
-	for (int step = 1; step <= 5; step++) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__RegistrationRecord c = LEDGER__API__REGISTRATION_RECORD__INIT;
-		c.subject = (char *)who;
-		c.step = (Ledger__Events__RegistrationStep)step;
-		c.provider = (char *)(step == 2 ? "Provider" : "");
-		c.provider_reference = (char *)(step == 2 ? "REF-1" : "");
-		c.method = (char *)(step == 2 ? "id_document+mobile" : "");
-		c.phone = (char *)(step == 2 ? "+33600000000" : "");
-		c.id_document_reference = (char *)(step == 2 ? "ID-1" : "");
-		c.subscription_version = (char *)(step == 3 ? "1" : "");
-		c.terms_version = c.rgpd_version = (char *)(step == 4 ? "1" : "");
-		c.certificate_serial = (char *)(step == 5 ? "01" : "");
-		c.certificate_not_after = (char *)(step == 5 ? "2028-12-31" : "");
-		req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD;
-		req.registration_record = &c;
-		CHECK(command("platform", &req) == 0, "registration step %d of %s", step, who);
-	}
+	for (int step = 1; step <= 5; step++)
+		CHECK(fixture_registration_step(&to_ledgerd, who, (Ledger__Events__RegistrationStep)step) == 0,
+		      "registration step %d of %s", step, who);
 }
 
 /* ----- credits and preferences ----- */
 
-static int credits_add(const char *as, const char *firm, uint64_t credits, const char *reference)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	c.firm_id = (char *)firm;
-	c.credits = credits;
-	c.reference = (char *)reference;
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
-	req.credits_add = &c;
-	return command(as, &req);
-}
-
 static Ledger__Api__Reply *credits_show(const char *as, const char *firm)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
-	q.firm_id = (char *)firm;
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
-	req.credits_show = &q;
-	return harness_call(&h, as, &req);
+	return harness_credits_show(&h, as, firm, 0);
 }
 
 static uint64_t credits_available(const char *ec, const char *firm)
 {
 	Ledger__Api__Reply *r = credits_show(ec, firm);
 	uint64_t n = r && r->credits ? r->credits->available : ~0ull;
-	code_of(r);
+	harness_code_of(r);
 	return n;
 }
 
 static int preferences_update(const char *as, const Ledger__Api__PreferencesUpdate *u)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
-	req.preferences_update = (Ledger__Api__PreferencesUpdate *)u;
-	return command(as, &req);
+	return fixture_preferences(&to_ledgerd, as, u);
 }
 
 static Ledger__Api__Reply *preferences_show(const char *as)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__PreferencesShow q = LEDGER__API__PREFERENCES_SHOW__INIT;
 	q.firm_id = (char *)JLM;
-	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW;
-	req.preferences_show = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW, &q);
 }
 
 /* ----- collections ----- */
@@ -228,16 +113,13 @@ static void ref_init(Ledger__Api__CollectionRef *ref, const char *firm, const ch
 static Ledger__Api__Reply *collection_create(const char *as, const char *firm, Ledger__Events__CollectionKind kind,
                                              uint32_t expiry_days, Ledger__Events__SigningOrder order, char id[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
 	c.firm_id = (char *)firm;
 	c.kind = kind;
 	c.title = (char *)"Dossier";
 	c.expiry_days = expiry_days;
 	c.order = order;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
-	req.collection_create = &c;
-	Ledger__Api__Reply *r = harness_call(&h, as, &req);
+	Ledger__Api__Reply *r = harness_ask(&h, as, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c);
 	bool ok = r && r->collection && r->collection->collection;
 	snprintf(id, 32, "%s", ok ? r->collection->collection->collection_id : "");
 	CHECK(ok, "%s creates a collection in %s: error %d", as, firm, harness_code(r));
@@ -246,70 +128,35 @@ static Ledger__Api__Reply *collection_create(const char *as, const char *firm, L
 
 static bool create(const char *as, const char *firm, Ledger__Events__CollectionKind kind, char id[32])
 {
-	return code_of(collection_create(as, firm, kind, 0, LEDGER__EVENTS__SIGNING_ORDER__ORDER_UNSPECIFIED, id)) == 0;
+	return harness_code_of(
+	           collection_create(as, firm, kind, 0, LEDGER__EVENTS__SIGNING_ORDER__ORDER_UNSPECIFIED, id)) == 0;
 }
 
 static int document_add(const char *as, const char *firm, const char *id, const char *title)
 {
 	uint8_t pdf[PDF_BYTES_MAX];
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DocumentAdd c = LEDGER__API__DOCUMENT_ADD__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, firm, id);
-	c.ref = &ref;
-	c.filename = (char *)"document.pdf";
-	c.content = (ProtobufCBinaryData){pdf_build(pdf, sizeof pdf, title), pdf};
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
-	req.document_add = &c;
-	return command(as, &req);
+	size_t n = test_pdf_text(pdf, sizeof pdf, title);
+	return fixture_document_add(&to_ledgerd, as, firm, id, pdf, n, "document.pdf");
 }
 
 /* An external signer when phone is given, else an internal one. */
 static int signer_add(const char *as, const char *firm, const char *id, const char *email, const char *name,
                       const char *phone)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerAdd c = LEDGER__API__SIGNER_ADD__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, firm, id);
-	c.ref = &ref;
-	c.email = (char *)email;
-	c.name = (char *)(name ? name : "");
-	c.external = phone != NULL;
-	c.phone = (char *)(phone ? phone : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	req.signer_add = &c;
-	return command(as, &req);
+	return fixture_signer_add(&to_ledgerd, as, firm, id, email, name, phone);
 }
 
 static int act(const char *as, const char *firm, const char *id, Ledger__Api__CollectionAct__Act what,
                const char *comment)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, firm, id);
-	c.ref = &ref;
-	c.act = what;
-	c.comment = (char *)comment;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &c;
-	return command(as, &req);
+	return fixture_act(&to_ledgerd, as, firm, id, what, comment);
 }
 
 static int report(const char *firm, const char *id, const char *signer, Ledger__Events__SignerAction action)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerReport c = LEDGER__API__SIGNER_REPORT__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, firm, id);
-	c.ref = &ref;
-	c.signer = (char *)signer;
-	c.action = action;
-	c.method = (char *)(action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED ? "sms" : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-	req.signer_report = &c;
-	return command("platform", &req);
+	const char *method = action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED ? "sms" : NULL;
+	return fixture_signer_report(&to_ledgerd, firm, id,
+	                             &(fixture_report){.signer = signer, .action = action, .method = method});
 }
 
 /* A collection of one document and `externals` external signers (client<k>@<firm>.test), as
@@ -334,16 +181,10 @@ static bool collection_ready(const char *as, const char *sender, const char *fir
 
 static Ledger__Events__CollectionState state_of(const char *firm, const char *id)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
-	q.firm_id = (char *)firm;
-	q.collection_id = (char *)id;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
-	req.collection_show = &q;
-	Ledger__Api__Reply *r = harness_call(&h, "platform", &req);
+	Ledger__Api__Reply *r = harness_collection_show(&h, "platform", firm, id);
 	Ledger__Events__CollectionState s =
 	    r && r->collection && r->collection->collection ? r->collection->collection->state : S(UNSPECIFIED);
-	code_of(r);
+	harness_code_of(r);
 	return s;
 }
 
@@ -366,10 +207,13 @@ static void setup_jlm(void)
 	                                        LEDGER__EVENTS__RIGHT__RIGHT_SEAL,
 	                                        LEDGER__EVENTS__RIGHT__RIGHT_PREPARE};
 	CHECK(account(EC_JLM, true) == 0 && account(STRANGER, true) == 0, "ECs");
-	CHECK(firm_add(JLM, EC_JLM) == 0 && firm_add("OTHER", STRANGER) == 0, "firms");
+	CHECK(fixture_firm(&to_ledgerd, JLM, "Cabinet", EC_JLM) == 0 &&
+	          fixture_firm(&to_ledgerd, "OTHER", "Cabinet", STRANGER) == 0,
+	      "firms");
 	for (int i = 0; i < 4; i++) {
 		CHECK(account(people[i], false) == 0, "account %s", people[i]);
-		CHECK(grant(EC_JLM, JLM, people[i], rights[i], "2027-12-31") == 0, "grant %s", people[i]);
+		CHECK(fixture_grant(&to_ledgerd, EC_JLM, JLM, people[i], rights[i], "2027-12-31") == 0, "grant %s",
+		      people[i]);
 	}
 	register_fully(SIGNER);
 }
@@ -379,11 +223,18 @@ static void setup_other_firms(void)
 	CHECK(account(EC_ST, true) == 0 && account(LAUNCH_ST, false) == 0 && account(SEAL_ST, false) == 0,
 	      "ST accounts");
 	CHECK(account(EC_AL, true) == 0 && account(LAUNCH_AL, false) == 0, "AL accounts");
-	CHECK(firm_add(ST, EC_ST) == 0 && firm_add(AL, EC_AL) == 0, "ST and AL");
-	CHECK(grant(EC_ST, ST, LAUNCH_ST, LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH, "2027-12-31") == 0, "ST launch");
-	CHECK(grant(EC_ST, ST, SEAL_ST, LEDGER__EVENTS__RIGHT__RIGHT_SEAL, "2027-12-31") == 0, "ST seal");
-	CHECK(grant(EC_AL, AL, LAUNCH_AL, LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH, "2027-12-31") == 0, "AL launch");
-	CHECK(credits_add(EC_ST, ST, 100, "") == 0 && credits_add(EC_AL, AL, 7, "") == 0, "ST and AL credited");
+	CHECK(fixture_firm(&to_ledgerd, ST, "Cabinet", EC_ST) == 0 &&
+	          fixture_firm(&to_ledgerd, AL, "Cabinet", EC_AL) == 0,
+	      "ST and AL");
+	CHECK(fixture_grant(&to_ledgerd, EC_ST, ST, LAUNCH_ST, LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH, "2027-12-31") == 0,
+	      "ST launch");
+	CHECK(fixture_grant(&to_ledgerd, EC_ST, ST, SEAL_ST, LEDGER__EVENTS__RIGHT__RIGHT_SEAL, "2027-12-31") == 0,
+	      "ST seal");
+	CHECK(fixture_grant(&to_ledgerd, EC_AL, AL, LAUNCH_AL, LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH, "2027-12-31") == 0,
+	      "AL launch");
+	CHECK(fixture_credits(&to_ledgerd, EC_ST, ST, 100, "") == 0 &&
+	          fixture_credits(&to_ledgerd, EC_AL, AL, 7, "") == 0,
+	      "ST and AL credited");
 }
 
 /* ----- credits ----- */
@@ -398,15 +249,15 @@ static void check_balance(uint64_t available, uint64_t added, size_t history)
 	      (unsigned long long)available, (unsigned long long)added, history,
 	      c ? (unsigned long long)c->available : 0ull, c ? (unsigned long long)c->added : 0ull,
 	      c ? c->n_history : 0);
-	code_of(r);
+	harness_code_of(r);
 }
 
 static void test_credits(void)
 {
 	check_balance(0, 0, 0);
-	CHECK(credits_add(EC_JLM, JLM, 50, "PO-2026-001") == 0, "EC adds 50");
+	CHECK(fixture_credits(&to_ledgerd, EC_JLM, JLM, 50, "PO-2026-001") == 0, "EC adds 50");
 	check_balance(50, 50, 1);
-	CHECK(credits_add(EC_JLM, JLM, 30, "PO-2026-002") == 0, "EC adds 30");
+	CHECK(fixture_credits(&to_ledgerd, EC_JLM, JLM, 30, "PO-2026-002") == 0, "EC adds 30");
 	check_balance(80, 80, 2);
 	Ledger__Api__Reply *r = credits_show(EC_JLM, JLM);
 	const Ledger__Api__CreditEntry *e =
@@ -420,12 +271,16 @@ static void test_credits(void)
 	      e ? (unsigned long long)e->seq : 0ULL, e ? (long long)e->at_us : 0LL);
 	/* (not "equal": the log's time never goes backwards, and `ledgerd init` stamped the real time) */
 	CHECK(e && r->credits->history[1]->credits == 50 && r->credits->history[1]->seq < e->seq, "then the 50");
-	code_of(r);
-	CHECK(code_of(credits_show(LAUNCHER, JLM)) == E(PERMISSION_DENIED), "a collaborator may not see the credits");
-	CHECK(credits_add(EC_JLM, JLM, 0, "") == E(INVALID_ARGUMENT), "0 credits");
-	CHECK(credits_add(EC_JLM, JLM, 1000000001ull, "") == E(INVALID_ARGUMENT), "over 1 000 000 000 credits");
-	CHECK(credits_add(LAUNCHER, JLM, 10, "") == E(PERMISSION_DENIED), "a collaborator may not add credits");
-	CHECK(credits_add(STRANGER, JLM, 10, "") == E(PERMISSION_DENIED), "another firm's EC may not add credits");
+	harness_code_of(r);
+	CHECK(harness_code_of(credits_show(LAUNCHER, JLM)) == E(PERMISSION_DENIED),
+	      "a collaborator may not see the credits");
+	CHECK(fixture_credits(&to_ledgerd, EC_JLM, JLM, 0, "") == E(INVALID_ARGUMENT), "0 credits");
+	CHECK(fixture_credits(&to_ledgerd, EC_JLM, JLM, 1000000001ull, "") == E(INVALID_ARGUMENT),
+	      "over 1 000 000 000 credits");
+	CHECK(fixture_credits(&to_ledgerd, LAUNCHER, JLM, 10, "") == E(PERMISSION_DENIED),
+	      "a collaborator may not add credits");
+	CHECK(fixture_credits(&to_ledgerd, STRANGER, JLM, 10, "") == E(PERMISSION_DENIED),
+	      "another firm's EC may not add credits");
 	check_balance(80, 80, 2);
 }
 
@@ -445,7 +300,7 @@ static void check_preferences(const char *as, uint32_t expiry, uint32_t reminder
 	      as, expiry, reminders, (int)order, (unsigned long long)threshold, sender,
 	      p ? p->collection_expiry_days : 0, p ? p->reminder_every_days : 0, p ? (int)p->default_order : 0,
 	      p ? (unsigned long long)p->credits_low_threshold : 0ull, p ? p->sender_name : "", harness_code(r));
-	code_of(r);
+	harness_code_of(r);
 }
 
 static void test_preferences(void)
@@ -461,14 +316,14 @@ static void test_preferences(void)
 	const char *readers[] = {EC_JLM, LAUNCHER, SIGNER, SEALER, PREPARER};
 	for (int i = 0; i < 5; i++)
 		check_preferences(readers[i], 20, 4, parallel, 7, "Cabinet JLM, Paris");
-	CHECK(code_of(preferences_show(STRANGER)) == E(PERMISSION_DENIED), "a stranger may not read them");
+	CHECK(harness_code_of(preferences_show(STRANGER)) == E(PERMISSION_DENIED), "a stranger may not read them");
 	char id[32];
 	Ledger__Api__Reply *r = collection_create(PREPARER, JLM, KIND_SIGNATURE, 0, 0, id);
 	const Ledger__Api__CollectionView *v = r && r->collection ? r->collection->collection : NULL;
 	CHECK(v && v->expiry_days == 20 && v->order == parallel && v->reminder_every_days == 4,
 	      "a new collection takes the preferences: expiry %u, order %d, reminders %u", v ? v->expiry_days : 0,
 	      v ? (int)v->order : 0, v ? v->reminder_every_days : 0);
-	code_of(r);
+	harness_code_of(r);
 	CHECK(preferences_update(LAUNCHER, &u) == E(PERMISSION_DENIED), "a collaborator may not update them");
 	u.collection_expiry_days = 366;
 	CHECK(preferences_update(EC_JLM, &u) == E(INVALID_ARGUMENT), "an expiry over 365 days");
@@ -544,12 +399,9 @@ static int csv_row(const csv_table *t, const char *email)
 
 static Ledger__Api__Reply *contacts_export(const char *as)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__ContactsExport q = LEDGER__API__CONTACTS_EXPORT__INIT;
 	q.firm_id = (char *)JLM;
-	req.body_case = LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT;
-	req.contacts_export = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT, &q);
 }
 
 static void check_contact(const csv_table *t, const char *email, const char *name, const char *phone, const char *count)
@@ -590,7 +442,7 @@ static bool contacts_read(csv_table *t, const char *when)
 		          !memmem(csv->data, csv->len, ",=", 2),
 		      "%s: the formula neutralised", when);
 	}
-	code_of(r);
+	harness_code_of(r);
 	return ok;
 }
 
@@ -609,14 +461,11 @@ static void test_contacts(void)
 		check_contact(&t, BOB, BOB_NAME_CSV, "'+33622334455", "1");
 		CHECK(csv_row(&t, SIGNER) < 0, "internal signers are not contacts");
 	}
-	CHECK(code_of(contacts_export(STRANGER)) == E(PERMISSION_DENIED), "a stranger may not export");
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	CHECK(harness_code_of(contacts_export(STRANGER)) == E(PERMISSION_DENIED), "a stranger may not export");
 	Ledger__Api__SubjectErase e = LEDGER__API__SUBJECT_ERASE__INIT;
 	e.subject = (char *)ALICE;
 	e.reason = (char *)"RGPD request 2026-204";
-	req.body_case = LEDGER__API__REQUEST__BODY_SUBJECT_ERASE;
-	req.subject_erase = &e;
-	CHECK(command("platform", &req) == 0, "erase Alice");
+	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_SUBJECT_ERASE, &e) == 0, "erase Alice");
 	if (contacts_read(&t, "after erasure")) {
 		check_contact(&t, ALICE, ALICE_NAME, "", "2");
 		check_contact(&t, BOB, BOB_NAME_CSV, "'+33622334455", "1");
@@ -633,14 +482,11 @@ typedef struct stat_row {
 
 static Ledger__Api__Reply *stats(const char *as, const char *from, const char *to)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__StatsQuery q = LEDGER__API__STATS_QUERY__INIT;
 	q.firm_id = (char *)ST;
 	q.from_month = (char *)from;
 	q.to_month = (char *)to;
-	req.body_case = LEDGER__API__REQUEST__BODY_STATS;
-	req.stats = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_STATS, &q);
 }
 
 /* rows must hold exactly the expected ones, in any order. */
@@ -709,46 +555,44 @@ static void test_stats(void)
 	check_rows("by month", r->stats->by_month, r->stats->n_by_month, by_month, 2);
 	check_rows("by collaborator", r->stats->by_collaborator, r->stats->n_by_collaborator, by_who, 3);
 	check_rows("by kind", r->stats->by_kind, r->stats->n_by_kind, by_kind, 2);
-	code_of(r);
+	harness_code_of(r);
 	r = stats(EC_ST, "2026-12", "");
 	CHECK(r && r->stats, "from 2026-12");
 	if (r && r->stats)
 		check_rows("from 2026-12", r->stats->rows, r->stats->n_rows, rows + 3, 1);
-	code_of(r);
+	harness_code_of(r);
 	r = stats(EC_ST, "", "2026-11");
 	CHECK(r && r->stats, "to 2026-11");
 	if (r && r->stats)
 		check_rows("to 2026-11", r->stats->rows, r->stats->n_rows, rows, 3);
-	code_of(r);
+	harness_code_of(r);
 	/* Months are checked, not compared as strings: 9999-99 and reversed ranges were served
 	 * (empty) instead of refused. */
 	static const char *const bad_months[] = {"9999-99", "2026-00", "2026-13",   "2026-1x",
 	                                         "26-11",   "2026/11", "2026-11-01"};
 	for (size_t i = 0; i < sizeof bad_months / sizeof bad_months[0]; i++) {
-		CHECK(code_of(stats(EC_ST, bad_months[i], "")) == E(INVALID_ARGUMENT), "from_month %s refused",
+		CHECK(harness_code_of(stats(EC_ST, bad_months[i], "")) == E(INVALID_ARGUMENT), "from_month %s refused",
 		      bad_months[i]);
-		CHECK(code_of(stats(EC_ST, "", bad_months[i])) == E(INVALID_ARGUMENT), "to_month %s refused",
+		CHECK(harness_code_of(stats(EC_ST, "", bad_months[i])) == E(INVALID_ARGUMENT), "to_month %s refused",
 		      bad_months[i]);
 	}
 	r = stats(EC_ST, "2026-12", "2026-11");
 	CHECK(r && r->error && r->error->code == E(INVALID_ARGUMENT) && strcmp(r->error->field, "to_month") == 0,
 	      "a reversed range is refused, naming to_month");
-	code_of(r);
-	CHECK(code_of(stats(EC_ST, "2026-11", "2026-11")) == 0, "a one-month range is served");
-	CHECK(code_of(stats(LAUNCH_ST, "", "")) == E(PERMISSION_DENIED), "a collaborator may not see the statistics");
-	CHECK(code_of(stats(EC_JLM, "", "")) == E(PERMISSION_DENIED), "another firm's EC neither");
+	harness_code_of(r);
+	CHECK(harness_code_of(stats(EC_ST, "2026-11", "2026-11")) == 0, "a one-month range is served");
+	CHECK(harness_code_of(stats(LAUNCH_ST, "", "")) == E(PERMISSION_DENIED),
+	      "a collaborator may not see the statistics");
+	CHECK(harness_code_of(stats(EC_JLM, "", "")) == E(PERMISSION_DENIED), "another firm's EC neither");
 }
 
 /* ----- dashboard ----- */
 
 static Ledger__Api__Reply *dashboard(const char *as)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DashboardQuery q = LEDGER__API__DASHBOARD_QUERY__INIT;
 	q.firm_id = (char *)JLM;
-	req.body_case = LEDGER__API__REQUEST__BODY_DASHBOARD;
-	req.dashboard = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_DASHBOARD, &q);
 }
 
 /* A list of summaries holds exactly the ids given (NULL-terminated), in any order. */
@@ -800,21 +644,21 @@ static void check_dashboard(const dash_want *w)
 		CHECK(d->n_my_delegations == w->delegations, "%s: %zu delegations, got %zu", w->who, w->delegations,
 		      d->n_my_delegations);
 	}
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* d1: the signer's turn; d2: waits for the EC's approval; d3: expires in 5 days. */
 static void dashboard_collections(char d1[32], char d2[32], char d3[32])
 {
 	const Ledger__Events__SigningOrder sequential = LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL;
-	code_of(collection_create(LAUNCHER, JLM, KIND_SIGNATURE, 0, sequential, d1));
+	harness_code_of(collection_create(LAUNCHER, JLM, KIND_SIGNATURE, 0, sequential, d1));
 	CHECK(document_add(LAUNCHER, JLM, d1, "Bilan 2026") == 0, "d1 document");
 	CHECK(signer_add(LAUNCHER, JLM, d1, SIGNER, NULL, NULL) == 0, "d1: the internal signer first");
 	CHECK(signer_add(LAUNCHER, JLM, d1, "carol@client.fr", "Carol", "+33633445566") == 0, "d1: a client next");
 	CHECK(act(LAUNCHER, JLM, d1, ACT(SEND), "") == 0, "d1 sent");
 	CHECK(collection_ready(PREPARER, NULL, JLM, 1, d2), "d2");
 	CHECK(act(PREPARER, JLM, d2, ACT(REQUEST_APPROVAL), "Merci de valider") == 0, "d2: approval requested");
-	code_of(collection_create(LAUNCHER, JLM, KIND_SIGNATURE, 5, 0, d3));
+	harness_code_of(collection_create(LAUNCHER, JLM, KIND_SIGNATURE, 5, 0, d3));
 	CHECK(document_add(LAUNCHER, JLM, d3, "Avenant") == 0, "d3 document");
 	CHECK(signer_add(LAUNCHER, JLM, d3, "dan@client.fr", "Dan", "+33644556677") == 0, "d3 signer");
 	CHECK(act(LAUNCHER, JLM, d3, ACT(SEND), "") == 0, "d3 sent, expiring in 5 days");
@@ -829,13 +673,10 @@ static void test_dashboard(void)
 	const char *none[] = {NULL}, *d1_only[] = {d1, NULL}, *d2_only[] = {d2, NULL}, *d3_only[] = {d3, NULL};
 	const char *launcher_mine[] = {d1, d3, NULL};
 	/* The preparer's own: every draft of JLM and d2 (drafts are listed to find their ids). */
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionList q = LEDGER__API__COLLECTION_LIST__INIT;
 	q.firm_id = (char *)JLM;
 	q.state = S(DRAFT);
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_LIST;
-	req.collection_list = &q;
-	list = harness_call(&h, EC_JLM, &req);
+	list = harness_ask(&h, EC_JLM, LEDGER__API__REQUEST__BODY_COLLECTION_LIST, &q);
 	REQUIRE_VOID(list && list->collections && list->collections->n_rows == 3);
 	const char *preparer_mine[] = {list->collections->rows[0]->collection_id,
 	                               list->collections->rows[1]->collection_id,
@@ -847,12 +688,12 @@ static void test_dashboard(void)
 	};
 	for (size_t i = 0; i < sizeof at_t0 / sizeof at_t0[0]; i++)
 		check_dashboard(&at_t0[i]);
-	CHECK(code_of(dashboard(STRANGER)) == E(PERMISSION_DENIED), "a stranger may not see JLM's dashboard");
+	CHECK(harness_code_of(dashboard(STRANGER)) == E(PERMISSION_DENIED), "a stranger may not see JLM's dashboard");
 	CHECK(harness_set_clock(&h, T_DECEMBER), "clock +2 days 2 hours");
 	const dash_want later[] = {{EC_JLM, none, d2_only, d3_only, 0}, {LAUNCHER, launcher_mine, none, d3_only, 1}};
 	for (size_t i = 0; i < 2; i++)
 		check_dashboard(&later[i]);
-	code_of(list);
+	harness_code_of(list);
 }
 
 /* ----- alerts ----- */
@@ -860,36 +701,27 @@ static void test_dashboard(void)
 static int alert_subscribe(const char *as, const char *firm, Ledger__Events__AlertKind kind, uint32_t days,
                            uint64_t credits)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AlertSubscribe c = LEDGER__API__ALERT_SUBSCRIBE__INIT;
 	c.firm_id = (char *)firm;
 	c.kind = kind;
 	c.days = days;
 	c.credits = credits;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE;
-	req.alert_subscribe = &c;
-	return command(as, &req);
+	return harness_send(&h, as, LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE, &c);
 }
 
 static int alert_unsubscribe(const char *as, const char *firm, Ledger__Events__AlertKind kind)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AlertUnsubscribe c = LEDGER__API__ALERT_UNSUBSCRIBE__INIT;
 	c.firm_id = (char *)firm;
 	c.kind = kind;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_UNSUBSCRIBE;
-	req.alert_unsubscribe = &c;
-	return command(as, &req);
+	return harness_send(&h, as, LEDGER__API__REQUEST__BODY_ALERT_UNSUBSCRIBE, &c);
 }
 
 static Ledger__Api__Reply *alerts_list(const char *as, const char *firm)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AlertsList q = LEDGER__API__ALERTS_LIST__INIT;
 	q.firm_id = (char *)firm;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERTS_LIST;
-	req.alerts_list = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_ALERTS_LIST, &q);
 }
 
 /* How many alerts of kind `as` has in firm; the occasion of the newest in occasion. */
@@ -904,7 +736,7 @@ static size_t alerts_of(const char *as, const char *firm, Ledger__Events__AlertK
 		if (n++ == 0)
 			snprintf(occasion, 128, "%s", r->alerts->alerts[i]->occasion);
 	}
-	code_of(r);
+	harness_code_of(r);
 	return n;
 }
 
@@ -926,7 +758,8 @@ static void test_delegation_expiring(void)
 	char occasion[128];
 	int waited_ms;
 	CHECK(alert_subscribe(PREPARER, JLM, ALERT(DELEGATION_EXPIRING), 10, 0) == 0, "subscribe, 10 days");
-	CHECK(grant(EC_JLM, JLM, PREPARER, LEDGER__EVENTS__RIGHT__RIGHT_SEAL, "2026-12-06") == 0, "seal, for 5 days");
+	CHECK(fixture_grant(&to_ledgerd, EC_JLM, JLM, PREPARER, LEDGER__EVENTS__RIGHT__RIGHT_SEAL, "2026-12-06") == 0,
+	      "seal, for 5 days");
 	CHECK(harness_set_clock(&h, "2026-12-01T12:02:00Z"), "clock +2 minutes");
 	size_t n = wait_alerts(PREPARER, JLM, ALERT(DELEGATION_EXPIRING), 1, &waited_ms, occasion);
 	CHECK(n == 1, "one DELEGATION_EXPIRING alert, got %zu after %d ms", n, waited_ms);
@@ -939,7 +772,7 @@ static void test_delegation_expiring(void)
 	CHECK(n == 1, "not raised twice: %zu alerts", n);
 	Ledger__Api__Reply *r = dashboard(PREPARER);
 	CHECK(r && r->dashboard && r->dashboard->n_alerts == 1, "the dashboard shows it too");
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* In AL (7 credits): sends of 2, 1, 1; 3 added; a send of 2. Threshold 5. */
@@ -957,8 +790,8 @@ static void test_credits_low(void)
 			CHECK(collection_ready(LAUNCH_AL, LAUNCH_AL, AL, steps[i].cost, id), "step %zu: a send of %u",
 			      i + 1, steps[i].cost);
 		else
-			CHECK(credits_add(EC_AL, AL, steps[i].credits_added, "") == 0, "step %zu: credits added",
-			      i + 1);
+			CHECK(fixture_credits(&to_ledgerd, EC_AL, AL, steps[i].credits_added, "") == 0,
+			      "step %zu: credits added", i + 1);
 		uint64_t available = credits_available(EC_AL, AL);
 		size_t n = alerts_of(LAUNCH_AL, AL, ALERT(CREDITS_LOW), occasion);
 		CHECK(available == steps[i].available && n == steps[i].alerts,
@@ -976,21 +809,17 @@ static void test_collection_finished(void)
 	CHECK(alerts_of(LAUNCHER, JLM, ALERT(COLLECTION_FINISHED), occasion) == 0, "nothing while it runs");
 	/* The reply names the command's last event: the alert it raised after the transition and the
 	 * release, not the release (it did before). */
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
 	Ledger__Api__CollectionRef ref;
 	ref_init(&ref, JLM, id);
 	c.ref = &ref;
 	c.act = ACT(CANCEL);
 	c.comment = (char *)"Le client a change de cabinet";
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &c;
-	Ledger__Api__Reply *r = harness_call(&h, LAUNCHER, &req);
+	Ledger__Api__Reply *r = harness_ask(&h, LAUNCHER, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &c);
 	uint64_t head = harness_head(&h);
 	CHECK(r && !r->error && r->seq == head, "cancelled; the reply names the last event, seq %llu (head %llu)",
 	      (unsigned long long)(r ? r->seq : 0), (unsigned long long)head);
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	CHECK(alerts_of(LAUNCHER, JLM, ALERT(COLLECTION_FINISHED), occasion) == 1 && strstr(occasion, id) &&
 	          strcasestr(occasion, "cancelled"),
 	      "the creator's COLLECTION_FINISHED alert: %s", occasion);
@@ -1005,7 +834,7 @@ static void test_subscriptions(void)
 	CHECK(a && a->n_subscriptions == 1 && a->subscriptions[0]->kind == ALERT(CREDITS_LOW) &&
 	          a->subscriptions[0]->credits == 5,
 	      "the subscription is listed");
-	code_of(r);
+	harness_code_of(r);
 	CHECK(alert_unsubscribe(LAUNCH_AL, AL, ALERT(CREDITS_LOW)) == 0, "unsubscribe");
 	CHECK(alert_unsubscribe(LAUNCH_AL, AL, ALERT(CREDITS_LOW)) == E(NOT_FOUND), "unsubscribe twice: NOT_FOUND");
 	r = alerts_list(LAUNCH_AL, AL);
@@ -1013,7 +842,7 @@ static void test_subscriptions(void)
 	      "no subscription left; the raised alerts stay");
 	CHECK(r && r->alerts && r->alerts->n_alerts == 2 && r->alerts->alerts[0]->seq > r->alerts->alerts[1]->seq,
 	      "alerts newest first");
-	code_of(r);
+	harness_code_of(r);
 	CHECK(alert_subscribe(PREPARER, JLM, ALERT(DELEGATION_EXPIRING), 0, 0) == E(INVALID_ARGUMENT), "days 0");
 	CHECK(alert_subscribe(PREPARER, JLM, ALERT(COLLECTION_EXPIRING), 0, 0) == E(INVALID_ARGUMENT),
 	      "days 0 (collections)");
@@ -1029,6 +858,7 @@ int main(int argc, char **argv)
 	REQUIRE(sodium_init() >= 0, "sodium");
 	REQUIRE(harness_init(&h, argv[1], T0), "init");
 	REQUIRE(harness_start(&h, NULL), "start");
+	to_ledgerd = harness_sender(&h);
 	setup_jlm();
 	setup_other_firms();
 	test_credits();
@@ -1043,11 +873,8 @@ int main(int argc, char **argv)
 	test_subscriptions();
 	CHECK(harness_stop(&h) == 0, "clean stop");
 	/* Statistics, contacts, credits and alerts are folds: they must replay to the same state. */
-	char cmd[1200], out[4096];
-	snprintf(cmd, sizeof cmd,
-	         "'%s/ledger-audit' verify --data '%s' 2>&1 && '%s/ledger-audit' replay --data '%s' 2>&1", argv[1],
-	         h.dir, argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0, "the chain verifies and the projections replay: %s", out);
+	char out[4096];
+	CHECK(harness_audit_all(&h, out, sizeof out) == 0, "the chain verifies and the projections replay: %s", out);
 	harness_cleanup(&h);
 	return check_report("platform_test");
 }

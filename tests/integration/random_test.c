@@ -10,6 +10,7 @@
  */
 #include "../check.h"
 #include "harness.h"
+#include "pdf.h"
 #include "projections.h"
 
 #include <sodium.h>
@@ -71,43 +72,32 @@ static void set_clock(int64_t t)
 	now_s = t;
 }
 
-static int code_of(Ledger__Api__Reply *r)
-{
-	int code = r ? harness_code(r) : -1;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
-	return code;
-}
-
 static void setup(void)
 {
 	char email[64], id[16];
+	fixture_sender to = harness_sender(&h);
 	for (unsigned i = 0; i < FIRMS + PEOPLE; i++) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
 		if (i < FIRMS)
 			ec_of(i, email);
 		else
 			person(i - FIRMS, email);
-		c.email = email;
-		c.name = (char *)"Someone";
-		c.is_ec = i < FIRMS;
-		req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-		req.account_add = &c;
-		CHECK(code_of(harness_call(&h, "platform", &req)) == 0, "account %s", email);
+		CHECK(fixture_account(&to, email, "Someone", i < FIRMS) == 0, "account %s", email);
 	}
 	for (unsigned f = 0; f < FIRMS; f++) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
 		firm_id(f, id);
 		ec_of(f, email);
-		c.firm_id = id;
-		c.name = (char *)"Firm";
-		c.ec_email = email;
-		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-		req.firm_add = &c;
-		CHECK(code_of(harness_call(&h, "platform", &req)) == 0, "firm %s", id);
+		CHECK(fixture_firm(&to, id, "Firm", email) == 0, "firm %s", id);
 	}
+}
+
+/* The rights a mask names (bit r: right r + 1) into rights; how many. */
+static size_t rights_of(unsigned mask, Ledger__Events__Right rights[RIGHTS])
+{
+	size_t n = 0;
+	for (unsigned r = 0; r < RIGHTS; r++)
+		if (mask & (1u << r))
+			rights[n++] = (Ledger__Events__Right)(r + 1);
+	return n;
 }
 
 /* A grant of random rights to 1-3 random addresses, usually by the firm's EC. */
@@ -134,11 +124,7 @@ static void op_grant(void)
 	proj_paris_date((now_s + (int64_t)days * 86400) * 1000000, 0, date);
 	proj_date_end_us(date, &end_us);
 	Ledger__Events__Right rights[RIGHTS];
-	size_t n_rights = 0;
-	for (unsigned r = 0; r < RIGHTS; r++)
-		if (mask & (1u << r))
-			rights[n_rights++] = (Ledger__Events__Right)(r + 1);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	size_t n_rights = rights_of(mask, rights);
 	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
 	c.firm_id = id;
 	c.collaborators = to;
@@ -146,9 +132,7 @@ static void op_grant(void)
 	c.rights = rights;
 	c.n_rights = n_rights;
 	c.expires_on = date;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &c;
-	int code = code_of(harness_call(&h, ec, &req));
+	int code = harness_send(&h, ec, LEDGER__API__REQUEST__BODY_DELEGATION_GRANT, &c);
 	CHECK(code == (by_ec ? 0 : LEDGER__API__ERROR_CODE__PERMISSION_DENIED), "grant by %s in %s: code %d", ec, id,
 	      code);
 	if (!by_ec)
@@ -167,23 +151,16 @@ static void op_revoke(void)
 	firm_id(f, id);
 	person(p, email);
 	Ledger__Events__Right rights[RIGHTS];
-	size_t n_rights = 0;
+	size_t n_rights = rights_of(mask, rights);
 	bool held = false;
-	for (unsigned r = 0; r < RIGHTS; r++) {
-		if (mask & (1u << r))
-			rights[n_rights++] = (Ledger__Events__Right)(r + 1);
-		if ((mask == 0 || (mask & (1u << r))) && model[f][p][r])
-			held = true;
-	}
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	for (unsigned r = 0; r < RIGHTS; r++)
+		held |= (mask == 0 || (mask & (1u << r))) && model[f][p][r];
 	Ledger__Api__DelegationRevoke c = LEDGER__API__DELEGATION_REVOKE__INIT;
 	c.firm_id = id;
 	c.collaborator = email;
 	c.rights = rights;
 	c.n_rights = n_rights;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
-	req.delegation_revoke = &c;
-	int code = code_of(harness_call(&h, ec, &req));
+	int code = harness_send(&h, ec, LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE, &c);
 	/* An expired delegation is still listed, so it can still be revoked. */
 	CHECK(code == (held ? 0 : LEDGER__API__ERROR_CODE__NOT_FOUND), "revoke %s in %s: code %d", email, id, code);
 	for (unsigned r = 0; r < RIGHTS; r++)
@@ -216,19 +193,16 @@ static void op_can(void)
 	else
 		person((unsigned)p, who);
 	firm_id(f, id);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = id;
-	q.action = (char *)proj_action_name(action);
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
-	Ledger__Api__Reply *r = harness_call(&h, who, &req);
+	char reason[256];
+	int allowed = harness_can(&h, who, id, NULL, proj_action_name(action), reason, sizeof reason);
 	bool expected = model_allows(f, p, action);
 	*(expected ? &answered_allowed : &answered_denied) += 1;
-	CHECK(r && r->can && r->can->allowed == expected, "can %s %s in %s: expected %s, got %s (%s)", who,
-	      proj_action_name(action), id, expected ? "allowed" : "denied",
-	      r && r->can ? (r->can->allowed ? "allowed" : "denied") : "error", r && r->can ? r->can->reason : "");
-	code_of(r);
+	CHECK(allowed == expected, "can %s %s in %s: expected %s, got %s (%s)", who, proj_action_name(action), id,
+	      expected ? "allowed" : "denied",
+	      allowed < 0 ? "error"
+	      : allowed   ? "allowed"
+	                  : "denied",
+	      reason);
 }
 
 /* ----- collections, credits and alerts: no model of their own, but every outcome must be a
@@ -268,14 +242,8 @@ static void op_credit(void)
 	char ec[64], id[16];
 	ec_of(f, ec);
 	firm_id(f, id);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	c.firm_id = id;
-	c.credits = 1 + pick(6);
-	c.reference = (char *)"random";
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
-	req.credits_add = &c;
-	CHECK(code_of(harness_call(&h, ec, &req)) == 0, "credits add in %s", id);
+	fixture_sender to = harness_sender(&h);
+	CHECK(fixture_credits(&to, ec, id, 1 + pick(6), "random") == 0, "credits add in %s", id);
 }
 
 static void op_collection_create(void)
@@ -287,16 +255,13 @@ static void op_collection_create(void)
 	else
 		person(pick(PEOPLE), who);
 	firm_id(f, id);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
 	c.firm_id = id;
 	c.kind = pick(4) ? LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE : LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL;
 	c.title = (char *)"Random collection";
 	c.expiry_days = 1 + pick(5);
 	c.reminder_every_days = pick(3);
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
-	req.collection_create = &c;
-	Ledger__Api__Reply *r = harness_call(&h, who, &req);
+	Ledger__Api__Reply *r = harness_ask(&h, who, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c);
 	int code = r ? harness_code(r) : -1;
 	count_outcome("collection create", code);
 	if (code == 0 && n_cols < COLLECTIONS_MAX && r->collection && r->collection->collection) {
@@ -304,8 +269,7 @@ static void op_collection_create(void)
 		snprintf(cols[n_cols].id, sizeof cols[n_cols].id, "%s", r->collection->collection->collection_id);
 		n_cols++;
 	}
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 /* Fills ref with a random known collection and the firm's EC in who. */
@@ -329,28 +293,14 @@ static void op_collection_fill(void)
 		return;
 	uint8_t pdf[2048];
 	snprintf(text, sizeof text, "document %llu", (unsigned long long)rnd());
-	size_t n = harness_pdf(pdf, sizeof pdf, text);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DocumentAdd d = LEDGER__API__DOCUMENT_ADD__INIT;
-	d.ref = &ref;
-	d.filename = (char *)"random.pdf";
-	d.content = (ProtobufCBinaryData){n, pdf};
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
-	req.document_add = &d;
-	int code = code_of(harness_call(&h, ec, &req));
+	size_t n = test_pdf_text(pdf, sizeof pdf, text);
+	fixture_sender to = harness_sender(&h);
+	int code = fixture_document_add(&to, ec, firm, ref.collection_id, pdf, n, "random.pdf");
 	count_outcome("document add", code);
 	documents_added += code == 0;
-	Ledger__Api__Request sreq = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerAdd a = LEDGER__API__SIGNER_ADD__INIT;
 	snprintf(email, sizeof email, "client%u@clients.fr", pick(20));
-	a.ref = &ref;
-	a.email = email;
-	a.name = (char *)"Client";
-	a.external = true;
-	a.phone = (char *)"+33612345678";
-	sreq.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	sreq.signer_add = &a;
-	count_outcome("signer add", code_of(harness_call(&h, ec, &sreq)));
+	count_outcome("signer add",
+	              fixture_signer_add(&to, ec, ref.firm_id, ref.collection_id, email, "Client", "+33612345678"));
 }
 
 static void op_collection_act(void)
@@ -365,14 +315,11 @@ static void op_collection_act(void)
 	char firm[16], ec[64];
 	if (!pick_collection(&ref, firm, ec))
 		return;
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct a = LEDGER__API__COLLECTION_ACT__INIT;
 	a.ref = &ref;
 	a.act = acts[pick(sizeof acts / sizeof acts[0])];
 	a.comment = (char *)(a.act == LEDGER__API__COLLECTION_ACT__ACT__CANCEL && pick(2) ? "" : "a comment");
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &a;
-	count_outcome("collection act", code_of(harness_call(&h, ec, &req)));
+	count_outcome("collection act", harness_send(&h, ec, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &a));
 }
 
 /* The platform reports that a signer whose turn it is consented: the service then signs. */
@@ -382,31 +329,19 @@ static void op_consent(void)
 	char firm[16], ec[64];
 	if (!pick_collection(&ref, firm, ec))
 		return;
-	Ledger__Api__Request show = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
-	q.firm_id = firm;
-	q.collection_id = ref.collection_id;
-	show.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
-	show.collection_show = &q;
-	Ledger__Api__Reply *r = harness_call(&h, ec, &show);
+	Ledger__Api__Reply *r = harness_collection_show(&h, ec, firm, ref.collection_id);
 	const Ledger__Api__CollectionView *c = r && r->collection ? r->collection->collection : NULL;
 	for (size_t i = 0; c && i < c->n_signers; i++) {
 		if (!c->signers[i]->turn)
 			continue;
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__SignerReport s = LEDGER__API__SIGNER_REPORT__INIT;
-		s.ref = &ref;
-		s.signer = c->signers[i]->email;
-		s.action = pick(5) ? LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED
-		                   : LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED;
-		s.comment = (char *)"";
-		req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-		req.signer_report = &s;
-		count_outcome("signer report", code_of(harness_call(&h, "platform", &req)));
+		fixture_sender to = harness_sender(&h);
+		fixture_report report = {.signer = c->signers[i]->email,
+		                         .action = pick(5) ? LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED
+		                                           : LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED};
+		count_outcome("signer report", fixture_signer_report(&to, firm, ref.collection_id, &report));
 		break;
 	}
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 }
 
 static void op_alert(void)
@@ -415,7 +350,6 @@ static void op_alert(void)
 	char who[64], id[16];
 	person(pick(PEOPLE), who);
 	firm_id(f, id);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AlertSubscribe a = LEDGER__API__ALERT_SUBSCRIBE__INIT;
 	a.firm_id = id;
 	a.kind = (Ledger__Events__AlertKind)(1 + pick(4));
@@ -424,9 +358,7 @@ static void op_alert(void)
 	             ? 1 + pick(20)
 	             : 0;
 	a.credits = a.kind == LEDGER__EVENTS__ALERT_KIND__ALERT_CREDITS_LOW ? pick(10) : 0;
-	req.body_case = LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE;
-	req.alert_subscribe = &a;
-	count_outcome("alert subscribe", code_of(harness_call(&h, who, &req)));
+	count_outcome("alert subscribe", harness_send(&h, who, LEDGER__API__REQUEST__BODY_ALERT_SUBSCRIBE, &a));
 }
 
 /* added = available + reserved + used, in every firm, whatever happened. */
@@ -436,32 +368,23 @@ static void check_credits(int phase)
 		char ec[64], id[16];
 		ec_of(f, ec);
 		firm_id(f, id);
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
-		q.firm_id = id;
-		req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
-		req.credits_show = &q;
-		Ledger__Api__Reply *r = harness_call(&h, ec, &req);
+		Ledger__Api__Reply *r = harness_credits_show(&h, ec, id, 0);
 		const Ledger__Api__CreditsReply *c = r ? r->credits : NULL;
 		CHECK(c && c->added == c->available + c->reserved + c->used, "phase %d: credits of %s do not balance",
 		      phase, id);
-		if (r)
-			ledger__api__reply__free_unpacked(r, NULL);
+		ledger__api__reply__free_unpacked(r, NULL);
 	}
 }
 
 static void audit(int phase)
 {
-	char cmd[2400], out[2048];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
-	         h.bin_dir, h.dir, h.bin_dir, h.dir);
-	int rc = harness_run(cmd, out, sizeof out);
+	char out[2048];
+	int rc = harness_audit_all(&h, out, sizeof out);
 	CHECK(rc == 0, "phase %d: verify and replay: %s", phase, out);
 	printf("phase %d: %s", phase, strstr(out, "identical") ? strstr(out, "identical") : out);
 	/* The same replay with memory for a few events only: it writes to its scratch store and
 	 * folds on over it, dozens of times; the projections must come out the same. */
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --memory-bytes-max 65536", h.bin_dir, h.dir);
-	rc = harness_run(cmd, out, sizeof out);
+	rc = harness_audit(&h, "replay", "--memory-bytes-max 65536", out, sizeof out);
 	CHECK(rc == 0 && strstr(out, "identical"), "phase %d: replay in 64 KiB of memory: %s", phase, out);
 }
 

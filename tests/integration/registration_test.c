@@ -6,6 +6,7 @@
  * erasure while the chain still verifies and the projections still replay.
  */
 #include "../check.h"
+#include "../support/scratch.h"
 #include "harness.h"
 #include "projections.h"
 
@@ -19,102 +20,46 @@
 
 static harness h;
 
-static int code_of(Ledger__Api__Reply *r)
-{
-	int code = r ? harness_code(r) : -1;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
-	return code;
-}
-
 static int account(const char *email, bool ec)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)"Someone";
-	c.is_ec = ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	return code_of(harness_call(&h, "platform", &req));
+	fixture_sender to = harness_sender(&h);
+	return fixture_account(&to, email, "Someone", ec);
 }
 
 static int record(const char *as, const char *subject, Ledger__Events__RegistrationStep step, const char *phone,
                   const char *field, const char *value)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__RegistrationRecord c = LEDGER__API__REGISTRATION_RECORD__INIT;
-	c.subject = (char *)subject;
-	c.step = step;
-	switch (step) {
-	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED:
-		c.provider = (char *)"IdentityProviderCo";
-		c.provider_reference = (char *)"VRF-2026-000421";
-		c.method = (char *)"id_document+mobile";
+	Ledger__Api__RegistrationRecord c;
+	fixture_registration_fill(&c, subject, step);
+	if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED) {
 		c.phone = (char *)phone;
 		c.id_document_reference = (char *)ID_REF;
-		break;
-	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED:
-		c.subscription_version = (char *)"2026.1";
-		break;
-	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED:
-		c.terms_version = (char *)"CGU-2026-03";
-		c.rgpd_version = (char *)"RGPD-2025-11";
-		break;
-	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED:
-		c.certificate_serial = (char *)"5A:0F:33:19";
-		c.certificate_not_after = (char *)"2028-11-29";
-		break;
-	default: break;
 	}
 	if (field && strcmp(field, "phone") == 0)
 		c.phone = (char *)value;
-	req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD;
-	req.registration_record = &c;
-	return code_of(harness_call(&h, as, &req));
+	return harness_send(&h, as, LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD, &c);
 }
 
 /* 1 allowed, 0 denied (reason copied), -1 error. */
 static int can_sign(const char *who, char *reason, size_t reason_bytes)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = (char *)"JLM";
-	q.action = (char *)"signature.sign";
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
-	Ledger__Api__Reply *r = harness_call(&h, who, &req);
-	int allowed = r && r->can ? r->can->allowed : -1;
-	snprintf(reason, reason_bytes, "%s", r && r->can ? r->can->reason : "");
-	code_of(r);
-	return allowed;
+	return harness_can(&h, who, "JLM", NULL, "signature.sign", reason, reason_bytes);
 }
 
 static Ledger__Api__Reply *show(const char *as, const char *subject)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__RegistrationStatus q = LEDGER__API__REGISTRATION_STATUS__INIT;
 	q.subject = (char *)subject;
-	req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_STATUS;
-	req.registration_status = &q;
-	return harness_call(&h, as, &req);
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_REGISTRATION_STATUS, &q);
 }
 
 /* True if needle occurs anywhere in the file's bytes. */
 static bool file_contains(const char *path, const char *needle)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return false;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n);
-	bool found = false;
-	if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
-		found = memmem(buf, (size_t)n, needle, strlen(needle)) != NULL;
-	free(buf);
-	fclose(f);
+	size_t n = 0;
+	uint8_t *bytes = read_whole_file(path, &n);
+	bool found = bytes && memmem(bytes, n, needle, strlen(needle)) != NULL;
+	free(bytes);
 	return found;
 }
 
@@ -123,30 +68,12 @@ static void setup(void)
 	CHECK(account("ec@cabinet.fr", true) == 0, "EC");
 	CHECK(account("signer@cabinet.fr", false) == 0, "signer");
 	CHECK(account("launcher@cabinet.fr", false) == 0, "launcher");
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-	f.firm_id = (char *)"JLM";
-	f.name = (char *)"Cabinet";
-	f.ec_email = (char *)"ec@cabinet.fr";
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &f;
-	CHECK(code_of(harness_call(&h, "platform", &req)) == 0, "firm");
+	fixture_sender to = harness_sender(&h);
+	CHECK(fixture_firm(&to, "JLM", "Cabinet", "ec@cabinet.fr") == 0, "firm");
 	const char *who[] = {"signer@cabinet.fr", "launcher@cabinet.fr"};
 	Ledger__Events__Right rights[] = {LEDGER__EVENTS__RIGHT__RIGHT_SIGN, LEDGER__EVENTS__RIGHT__RIGHT_LAUNCH};
-	for (int i = 0; i < 2; i++) {
-		Ledger__Api__Request g = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
-		char *to[1] = {(char *)who[i]};
-		c.firm_id = (char *)"JLM";
-		c.collaborators = to;
-		c.n_collaborators = 1;
-		c.rights = &rights[i];
-		c.n_rights = 1;
-		c.expires_on = (char *)"2029-12-31";
-		g.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-		g.delegation_grant = &c;
-		CHECK(code_of(harness_call(&h, "ec@cabinet.fr", &g)) == 0, "grant");
-	}
+	for (int i = 0; i < 2; i++)
+		CHECK(fixture_grant(&to, "ec@cabinet.fr", "JLM", who[i], rights[i], "2029-12-31") == 0, "grant");
 }
 
 static void test_steps(void)
@@ -201,30 +128,28 @@ static void test_personal_data(void)
 	snprintf(path, sizeof path, "%s/data.mdb", h.dir);
 	CHECK(!file_contains(path, PHONE_NORMALISED) && !file_contains(path, ID_REF),
 	      "no personal data in the clear in data.mdb");
-	CHECK(file_contains(path, "VRF-2026-000421"), "(the search works: the provider's reference is there)");
+	CHECK(file_contains(path, FIXTURE_PROVIDER_REFERENCE), "(the search works: the provider's reference is there)");
 	Ledger__Api__Reply *r = show("platform", s);
 	CHECK(r && r->registration && r->registration->complete &&
 	          strcmp(r->registration->phone, PHONE_NORMALISED) == 0 &&
 	          strcmp(r->registration->id_document_reference, ID_REF) == 0,
 	      "the platform opens the sealed data");
-	code_of(r);
+	harness_code_of(r);
 	r = show(s, "");
 	CHECK(r && r->registration && strcmp(r->registration->phone, PHONE_NORMALISED) == 0,
 	      "the subject sees their own");
-	code_of(r);
-	CHECK(code_of(show("launcher@cabinet.fr", s)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "others do not");
+	harness_code_of(r);
+	CHECK(harness_code_of(show("launcher@cabinet.fr", s)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	      "others do not");
 	/* Erasure. */
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__SubjectErase e = LEDGER__API__SUBJECT_ERASE__INIT;
 	e.subject = (char *)s;
 	e.reason = (char *)"RGPD request 2026-117";
-	req.body_case = LEDGER__API__REQUEST__BODY_SUBJECT_ERASE;
-	req.subject_erase = &e;
-	CHECK(code_of(harness_call(&h, "platform", &req)) == 0, "erase");
+	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_SUBJECT_ERASE, &e) == 0, "erase");
 	r = show("platform", s);
 	CHECK(r && r->registration && r->registration->erased && r->registration->phone[0] == '\0',
 	      "after erasure: nothing to open");
-	code_of(r);
+	harness_code_of(r);
 	char reason[256];
 	CHECK(can_sign(s, reason, sizeof reason) == 1, "erasure removes data, not the steps done: %s", reason);
 	/* The certificate expires: no more signing. */
@@ -242,10 +167,8 @@ int main(int argc, char **argv)
 	test_steps();
 	test_personal_data();
 	CHECK(harness_stop(&h) == 0, "clean stop");
-	char cmd[1200], out[1024];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
-	         argv[1], h.dir, argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0, "chain intact and replay identical after erasure: %s", out);
+	char out[1024];
+	CHECK(harness_audit_all(&h, out, sizeof out) == 0, "chain intact and replay identical after erasure: %s", out);
 	harness_cleanup(&h);
 	return check_report("registration_test");
 }

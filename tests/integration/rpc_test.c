@@ -23,49 +23,38 @@ static harness h;
 
 /* The payload kinds of the events after seq `after`, read from the log itself (read-only,
  * beside the running ledgerd). Returns how many were read into kinds[]. */
-static size_t events_after(uint64_t after, int *kinds, size_t max, Ledger__Events__Event **last)
+typedef struct kinds_read {
+	int *kinds;
+	size_t n, max;
+	Ledger__Events__Event **last; /* NULL, or where the last event read is kept */
+} kinds_read;
+
+static bool kind_read(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
 {
-	ledger *l;
-	ledger_options o = {.read_only = true, .allow_broken_chain = true};
-	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
-		return 0;
-	MDB_txn *txn;
-	ledger_iter *it;
-	size_t n = 0;
-	if (last)
-		*last = NULL;
-	if (ledger_read_begin(l, &txn) == LEDGER_OK) {
-		if (ledger_iter_open(l, txn, after + 1, &it) == LEDGER_OK) {
-			ledger_record rec;
-			while (n < max && ledger_iter_next(it, &rec) == LEDGER_OK) {
-				Ledger__Events__Event *ev =
-				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
-				kinds[n++] = ev ? (int)ev->payload_case : -1;
-				if (last && *last)
-					ledger__events__event__free_unpacked(*last, NULL);
-				if (last)
-					*last = ev;
-				else if (ev)
-					ledger__events__event__free_unpacked(ev, NULL);
-			}
-			ledger_iter_close(it);
-		}
-		ledger_read_end(l, txn);
+	kinds_read *k = ctx;
+	k->kinds[k->n++] = ev ? (int)ev->payload_case : -1;
+	if (k->last) {
+		if (*k->last)
+			ledger__events__event__free_unpacked(*k->last, NULL);
+		*k->last = ledger__events__event__unpack(NULL, rec->event_bytes, rec->event);
 	}
-	ledger_close(l);
-	return n;
+	return k->n < k->max;
 }
 
-static Ledger__Api__Reply *account(const char *email, bool ec)
+static size_t events_after(uint64_t after, int *kinds, size_t max, Ledger__Events__Event **last)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)"Test Person";
-	c.is_ec = ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	return harness_call(&h, "platform", &req);
+	kinds_read k = {kinds, 0, max, last};
+	if (last)
+		*last = NULL;
+	if (max > 0)
+		harness_log_scan(&h, after, kind_read, &k);
+	return k.n;
+}
+
+static int account(const char *email, bool ec)
+{
+	fixture_sender to = harness_sender(&h);
+	return fixture_account(&to, email, "Test Person", ec);
 }
 
 static Ledger__Api__Reply *grant(const char *as, const char *firm, const char *who, const char *expires,
@@ -87,69 +76,34 @@ static Ledger__Api__Reply *grant(const char *as, const char *firm, const char *w
 	return harness_call(&h, as, &req);
 }
 
-static Ledger__Api__Reply *revoke_rights(const char *as, const char *firm, const char *who)
+static int revoke_rights(const char *as, const char *firm, const char *who)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationRevoke c = LEDGER__API__DELEGATION_REVOKE__INIT;
-	c.firm_id = (char *)firm;
-	c.collaborator = (char *)who;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
-	req.delegation_revoke = &c;
-	return harness_call(&h, as, &req);
+	fixture_sender to = harness_sender(&h);
+	return fixture_revoke(&to, as, firm, who);
 }
 
 /* 1 allowed, 0 denied, -1 error. */
 static int can(const char *as, const char *firm, const char *who, const char *action)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
-	q.firm_id = (char *)firm;
-	q.actor = (char *)who;
-	q.action = (char *)action;
-	req.body_case = LEDGER__API__REQUEST__BODY_CAN;
-	req.can = &q;
-	Ledger__Api__Reply *r = harness_call(&h, as, &req);
-	int result = r && r->can ? r->can->allowed : -1;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
-	return result;
-}
-
-/* Frees r and returns its error code (-1 if there was no reply). */
-static int code_of(Ledger__Api__Reply *r)
-{
-	if (!r)
-		return -1;
-	int code = harness_code(r);
-	ledger__api__reply__free_unpacked(r, NULL);
-	return code;
+	return harness_can(&h, as, firm, who, action, NULL, 0);
 }
 
 static void setup(void)
 {
-	CHECK(code_of(account("ec@cabinet.fr", true)) == 0, "EC account");
-	CHECK(code_of(account("ec2@other.fr", true)) == 0, "EC2 account");
-	CHECK(code_of(account("salima@cabinet.fr", false)) == 0, "collaborator account");
-	CHECK(code_of(account("ec@cabinet.fr", true)) == LEDGER__API__ERROR_CODE__ALREADY_EXISTS, "duplicate account");
+	CHECK(account("ec@cabinet.fr", true) == 0, "EC account");
+	CHECK(account("ec2@other.fr", true) == 0, "EC2 account");
+	CHECK(account("salima@cabinet.fr", false) == 0, "collaborator account");
+	CHECK(account("ec@cabinet.fr", true) == LEDGER__API__ERROR_CODE__ALREADY_EXISTS, "duplicate account");
 	const char *firms[][2] = {{"JLM", "ec@cabinet.fr"}, {"OTHER", "ec2@other.fr"}};
-	for (int i = 0; i < 2; i++) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-		f.firm_id = (char *)firms[i][0];
-		f.name = (char *)"Cabinet";
-		f.ec_email = (char *)firms[i][1];
-		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-		req.firm_add = &f;
-		CHECK(code_of(harness_call(&h, "platform", &req)) == 0, "firm %s", firms[i][0]);
-	}
+	fixture_sender to = harness_sender(&h);
+	for (int i = 0; i < 2; i++)
+		CHECK(fixture_firm(&to, firms[i][0], "Cabinet", firms[i][1]) == 0, "firm %s", firms[i][0]);
 	/* Only the platform role registers accounts. */
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
 	c.email = (char *)"x@y.fr";
 	c.name = (char *)"X";
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	CHECK(code_of(harness_call(&h, "ec@cabinet.fr", &req)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	CHECK(harness_send(&h, "ec@cabinet.fr", LEDGER__API__REQUEST__BODY_ACCOUNT_ADD, &c) ==
+	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "EC cannot add accounts");
 }
 
@@ -160,7 +114,7 @@ static void test_story(void)
 	CHECK(r && !r->error && r->grant && r->grant->n_results == 1 &&
 	          r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__GRANTED && r->seq > 0,
 	      "grant");
-	code_of(r);
+	harness_code_of(r);
 	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 1, "launch: may send");
 	CHECK(can("salima@cabinet.fr", "JLM", "", "seal.seal") == 0, "launch: may not seal");
 	CHECK(can("salima@cabinet.fr", "OTHER", "", "signature.send") == 0, "another firm: denied");
@@ -183,32 +137,34 @@ static void test_story(void)
 	      "two DelegationExpired events written");
 	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0, "still denied after the expiry events");
 	harness_set_clock(&h, "2027-01-11T10:00:00Z");
-	CHECK(code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) == 0, "revoke");
+	CHECK(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr") == 0, "revoke");
 	CHECK(can("salima@cabinet.fr", "JLM", "", "signature.send") == 0, "after revoke: denied");
-	CHECK(code_of(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr")) == LEDGER__API__ERROR_CODE__NOT_FOUND,
+	CHECK(revoke_rights("ec@cabinet.fr", "JLM", "salima@cabinet.fr") == LEDGER__API__ERROR_CODE__NOT_FOUND,
 	      "nothing left to revoke");
 }
 
 static void test_refusals_change_nothing(void)
 {
+	static const struct {
+		const char *as, *firm, *expires;
+		int code;
+		const char *what;
+	} refused[] = {
+	    {"ec@cabinet.fr", "NOPE", "", LEDGER__API__ERROR_CODE__NOT_FOUND, "unknown firm"},
+	    {"salima@cabinet.fr", "JLM", "", LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "a collaborator cannot grant"},
+	    {"ec2@other.fr", "JLM", "", LEDGER__API__ERROR_CODE__PERMISSION_DENIED, "another firm's EC cannot grant"},
+	    {"ec@cabinet.fr", "JLM", "2019-10-24", LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "past expiry"},
+	};
 	uint64_t head = harness_head(&h);
-	CHECK(code_of(grant("ec@cabinet.fr", "NOPE", "salima@cabinet.fr", "", NULL)) ==
-	          LEDGER__API__ERROR_CODE__NOT_FOUND,
-	      "unknown firm");
-	CHECK(code_of(grant("salima@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL)) ==
-	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
-	      "a collaborator cannot grant");
-	CHECK(code_of(grant("ec2@other.fr", "JLM", "salima@cabinet.fr", "", NULL)) ==
-	          LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
-	      "another firm's EC cannot grant");
-	CHECK(code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2019-10-24", NULL)) ==
-	          LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
-	      "past expiry");
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		CHECK(harness_code_of(grant(refused[i].as, refused[i].firm, "salima@cabinet.fr", refused[i].expires,
+		                            NULL)) == refused[i].code,
+		      "%s", refused[i].what);
 	Ledger__Api__Reply *r = grant("ec@cabinet.fr", "JLM", "nobody@cabinet.fr", "", NULL);
 	CHECK(r && r->grant && r->grant->results[0]->status == LEDGER__API__GRANT_RESULT__STATUS__NO_ACCOUNT &&
 	          r->seq == 0,
 	      "no account: per-row error, nothing granted");
-	code_of(r);
+	harness_code_of(r);
 	/* Only the two authorisation refusals are on record, as security events. */
 	int kinds[8];
 	Ledger__Events__Event *last;
@@ -232,7 +188,7 @@ static void test_refusals_change_nothing(void)
 	cc.kind = LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE;
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
 	req.collection_create = &cc;
-	CHECK(code_of(harness_call(&h, "ec2@other.fr", &req)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	CHECK(harness_command(&h, "ec2@other.fr", &req) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "another firm's EC cannot create a collection in JLM");
 	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
 	ref.firm_id = (char *)"JLM";
@@ -242,7 +198,7 @@ static void test_refusals_change_nothing(void)
 	act.act = LEDGER__API__COLLECTION_ACT__ACT__CANCEL;
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
 	req.collection_act = &act;
-	code_of(harness_call(&h, "ec2@other.fr", &req));
+	harness_command(&h, "ec2@other.fr", &req);
 	n = events_after(before, kinds, 8, &last);
 	CHECK(n >= 1 && last && kinds[n - 1] == LEDGER__EVENTS__EVENT__PAYLOAD_ACCESS_DENIED &&
 	          strcmp(last->firm_id, "JLM") == 0,
@@ -256,11 +212,11 @@ static void test_refusal_flood(void)
 {
 	uint64_t head = harness_head(&h);
 	for (int i = 0; i < 60; i++)
-		code_of(grant("mallory@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL));
+		harness_code_of(grant("mallory@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL));
 	uint64_t after = harness_head(&h);
 	CHECK(after - head == 10, "60 refusals, 10 security events (%llu)", (unsigned long long)(after - head));
 	harness_set_clock(&h, "2027-01-11T10:00:07Z"); /* one more token after 6 s */
-	code_of(grant("mallory@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL));
+	harness_code_of(grant("mallory@cabinet.fr", "JLM", "salima@cabinet.fr", "", NULL));
 	int kinds[2];
 	Ledger__Events__Event *last;
 	CHECK(events_after(after, kinds, 2, &last) == 1 && last && last->access_denied->suppressed == 50,
@@ -310,8 +266,7 @@ static void test_bad_tokens(void)
 		CHECK(api_client_call(h.client, &req, &r, &why), "reply to a %s token", cases[i].what);
 		CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "%s token: UNAUTHENTICATED (got %d)",
 		      cases[i].what, harness_code(r));
-		if (r)
-			ledger__api__reply__free_unpacked(r, NULL);
+		ledger__api__reply__free_unpacked(r, NULL);
 	}
 	CHECK(harness_head(&h) == head, "bad tokens appended nothing");
 }
@@ -325,8 +280,7 @@ static void test_malformed_and_oversized(void)
 	CHECK(api_client_call_raw(h.client, junk, sizeof junk, &r, &why), "reply to junk");
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "junk: MALFORMED_REQUEST (%d)",
 	      harness_code(r));
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	/* A valid request cut in half. */
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
@@ -345,8 +299,7 @@ static void test_malformed_and_oversized(void)
 	CHECK(api_client_call_raw(h.client, buf, n - 5, &r, &why), "reply to a truncated request");
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST, "truncated: MALFORMED_REQUEST (%d)",
 	      harness_code(r));
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	free(buf);
 	/* A command without a request id. */
 	req.request_id = (char *)"";
@@ -355,8 +308,7 @@ static void test_malformed_and_oversized(void)
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__MALFORMED_REQUEST &&
 	          strcmp(r->error->field, "request_id") == 0,
 	      "no request id: %d %s", harness_code(r), r && r->error ? r->error->message : "");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	/* A query's request id that is not UTF-8 is not echoed: a reply must hold UTF-8 strings
 	 * only, or no client (Python's, Go's protobuf) could decode it. Found by request_fuzz. */
 	Ledger__Api__Request query = LEDGER__API__REQUEST__INIT;
@@ -369,15 +321,13 @@ static void test_malformed_and_oversized(void)
 	CHECK(api_client_call(h.client, &query, &r, &why), "reply to a query with a request id not UTF-8");
 	CHECK(r && !r->error && r->request_id[0] == '\0', "the id is not echoed (code %d, id \"%s\")", harness_code(r),
 	      r ? r->request_id : "");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	query.request_id = (char *)"q-\xc3\xa9t\xc3\xa9"; /* "q-été": UTF-8, echoed as before */
 	r = NULL;
 	CHECK(api_client_call(h.client, &query, &r, &why), "reply to a query with a UTF-8 request id");
 	CHECK(r && strcmp(r->request_id, query.request_id) == 0, "a UTF-8 id is echoed (\"%s\")",
 	      r ? r->request_id : "");
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	/* 16 MiB: over the 11 MiB request limit (a 10 MiB document and its envelope), under the
 	 * transport's: a typed answer. */
 	size_t big = 16u << 20;
@@ -390,8 +340,7 @@ static void test_malformed_and_oversized(void)
 	CHECK(api_client_call(h.client, &req, &r, &why), "reply to an oversized request: %s", r ? "" : why);
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__REQUEST_TOO_LARGE, "oversized: REQUEST_TOO_LARGE (%d)",
 	      harness_code(r));
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	free(name);
 	/* The token is checked before the request inside the envelope is decoded: a bad token
 	 * with an undecodable request is UNAUTHENTICATED, a good one with it MALFORMED. */
@@ -407,16 +356,14 @@ static void test_malformed_and_oversized(void)
 		int want = good ? LEDGER__API__ERROR_CODE__MALFORMED_REQUEST : LEDGER__API__ERROR_CODE__UNAUTHENTICATED;
 		CHECK(harness_code(r) == want, "%s token, undecodable request: %d, want %d", good ? "good" : "bad",
 		      harness_code(r), want);
-		if (r)
-			ledger__api__reply__free_unpacked(r, NULL);
+		ledger__api__reply__free_unpacked(r, NULL);
 	}
 	/* An empty request: no token, nothing. */
 	r = NULL;
 	CHECK(api_client_call_raw(h.client, (const uint8_t *)"", 0, &r, &why), "reply to empty");
 	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__UNAUTHENTICATED, "empty: UNAUTHENTICATED (%d)",
 	      harness_code(r));
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	CHECK(harness_head(&h) == head, "bad requests appended nothing");
 }
 
@@ -430,13 +377,13 @@ static void test_idempotency(void)
 	CHECK(first && again && first->seq == again->seq && first->seq == head, "same seq: %llu",
 	      (unsigned long long)(first ? first->seq : 0));
 	CHECK(harness_head(&h) == head, "the retry appended nothing");
-	code_of(first);
-	code_of(again);
-	CHECK(code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-07-01", "retry-me")) ==
+	harness_code_of(first);
+	harness_code_of(again);
+	CHECK(harness_code_of(grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-07-01", "retry-me")) ==
 	          LEDGER__API__ERROR_CODE__IDEMPOTENCY_MISMATCH,
 	      "same id, other command");
 	/* Request ids are per actor: another actor may use the same one. */
-	CHECK(code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-06-30", "retry-me")) == 0,
+	CHECK(harness_code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-06-30", "retry-me")) == 0,
 	      "same id, other actor");
 }
 
@@ -461,7 +408,7 @@ static void test_checkpoints(void)
 {
 	tlog_verifier key;
 	REQUIRE_VOID(log_verifier(&key));
-	CHECK(code_of(account("yann@cabinet.fr", false)) == 0, "another collaborator");
+	CHECK(account("yann@cabinet.fr", false) == 0, "another collaborator");
 	Ledger__Api__Reply *first = grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-06-30", "cp-1");
 	Ledger__Api__Reply *again = grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-06-30", "cp-1");
 	Ledger__Api__Reply *refused = grant("salima@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-06-30", "cp-2");
@@ -478,7 +425,7 @@ static void test_checkpoints(void)
 	      "a replayed reply carries the checkpoint of its time");
 	CHECK(refused->error && refused->checkpoint[0] == '\0', "a refusal wrote nothing and carries none");
 	/* Head: the latest checkpoint and the consistency proof from the first one. */
-	code_of(grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-07-30", "cp-3"));
+	harness_code_of(grant("ec@cabinet.fr", "JLM", "yann@cabinet.fr", "2027-07-30", "cp-3"));
 	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Head q = LEDGER__API__HEAD__INIT;
 	q.consistency_from = cp.size;
@@ -522,10 +469,10 @@ static void test_publication(void)
 	nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 5000);
 	REQUIRE_VOID(nng_dial(sub, h.pub_url, NULL, 0) == 0);
 	nng_msleep(300); /* pub/sub drops what is sent before the subscription reaches the publisher */
-	code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-08-31", NULL));
+	harness_code_of(grant("ec2@other.fr", "OTHER", "salima@cabinet.fr", "2027-08-31", NULL));
 	Ledger__Api__Reply *r = grant("ec@cabinet.fr", "JLM", "salima@cabinet.fr", "2027-08-31", NULL);
 	uint64_t last = r ? r->seq : 0;
-	code_of(r);
+	harness_code_of(r);
 	int received = 0;
 	nng_msg *msg;
 	while (received < 2 && nng_recvmsg(sub, &msg, 0) == 0) {
@@ -551,9 +498,9 @@ static void test_publication(void)
 	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
 	req.collection_create = &c;
 	c.firm_id = (char *)"OTHER";
-	CHECK(code_of(harness_call(&h, "ec2@other.fr", &req)) == 0, "a collection in OTHER");
+	CHECK(harness_command(&h, "ec2@other.fr", &req) == 0, "a collection in OTHER");
 	c.firm_id = (char *)"JLM";
-	CHECK(code_of(harness_call(&h, "ec@cabinet.fr", &req)) == 0, "a collection in JLM");
+	CHECK(harness_command(&h, "ec@cabinet.fr", &req) == 0, "a collection in JLM");
 	bool created = false;
 	if (nng_recvmsg(sub, &msg, 0) == 0) {
 		const char *body = nng_msg_body(msg);
@@ -588,17 +535,14 @@ static void test_expiry_after_restart(void)
 	for (size_t i = 0; i < n; i++)
 		all_expired = all_expired && kinds[i] == LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_EXPIRED;
 	CHECK(all_expired, "after the restart: %zu DelegationExpired events", n);
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DelegationsGiven q = LEDGER__API__DELEGATIONS_GIVEN__INIT;
 	q.firm_id = (char *)"JLM";
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATIONS_GIVEN;
-	req.delegations_given = &q;
-	Ledger__Api__Reply *r = harness_call(&h, "ec@cabinet.fr", &req);
+	Ledger__Api__Reply *r = harness_ask(&h, "ec@cabinet.fr", LEDGER__API__REQUEST__BODY_DELEGATIONS_GIVEN, &q);
 	bool listed_expired = r && r->delegations && r->delegations->n_rows > 0;
 	for (size_t i = 0; listed_expired && i < r->delegations->n_rows; i++)
 		listed_expired = r->delegations->rows[i]->expired;
 	CHECK(listed_expired, "the given list shows them expired");
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* A tiny map: commands fail with STORAGE_FULL, acknowledged ones stay, the chain verifies. */
@@ -615,7 +559,7 @@ static void test_map_full(const char *bin_dir)
 	char email[64];
 	for (int i = 0; i < 5000 && full == 0; i++) {
 		snprintf(email, sizeof email, "person%d@cabinet.fr", i);
-		int code = code_of(account(email, false));
+		int code = account(email, false);
 		ok += code == 0;
 		full += code == LEDGER__API__ERROR_CODE__STORAGE_FULL;
 	}
@@ -625,13 +569,12 @@ static void test_map_full(const char *bin_dir)
 	int kinds[1];
 	CHECK(events_after((uint64_t)ok + 1, kinds, 1, NULL) == 0, "nothing after the last acknowledged");
 	CHECK(harness_stop(&h) == 0, "clean stop");
-	char cmd[600], out[512];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s'", bin_dir, h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0, "chain intact after map full: %s", out);
+	char out[512];
+	CHECK(harness_audit(&h, "verify", NULL, out, sizeof out) == 0, "chain intact after map full: %s", out);
 	/* Restarted with room, it takes commands again. */
 	const char *roomy[] = {"--map-size-max", "64M", NULL};
 	CHECK(harness_start(&h, roomy), "restart");
-	CHECK(code_of(account("after@cabinet.fr", false)) == 0, "accepted after growth");
+	CHECK(account("after@cabinet.fr", false) == 0, "accepted after growth");
 	harness_stop(&h);
 	harness_cleanup(&h);
 	h = saved;
@@ -654,9 +597,7 @@ int main(int argc, char **argv)
 	test_publication();
 	CHECK(harness_stop(&h) == 0, "SIGTERM: clean exit");
 	char cmd[600], out[512];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' && '%s/ledger-audit' replay --data '%s'",
-	         argv[1], h.dir, argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0, "verify and replay: %s", out);
+	CHECK(harness_audit_all(&h, out, sizeof out) == 0, "verify and replay: %s", out);
 	/* A second ledgerd on the same directory is refused while the first runs. */
 	REQUIRE(harness_start(&h, NULL), "restart");
 	snprintf(cmd, sizeof cmd, "'%s/ledgerd' serve --data '%s' --listen ipc://%s/other.sock 2>&1", argv[1], h.dir,
@@ -665,20 +606,16 @@ int main(int argc, char **argv)
 	      out);
 	test_expiry_after_restart();
 	/* Who could do what, from the log alone, on each side of the expiry instant. */
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2027-01-10T22:59:59Z --firm JLM",
-	         argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "salima@cabinet.fr") && strstr(out, "launch") &&
-	          strstr(out, "through 2027-01-10") && strstr(out, "ec@cabinet.fr"),
-	      "as of the last second: %s", out);
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2027-01-10T23:00:00Z --firm JLM",
-	         argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 0 && !strstr(out, "salima@cabinet.fr") &&
+	CHECK(harness_audit(&h, "replay", "--as-of 2027-01-10T22:59:59Z --firm JLM", out, sizeof out) == 0 &&
+	          strstr(out, "salima@cabinet.fr") && strstr(out, "launch") && strstr(out, "through 2027-01-10") &&
 	          strstr(out, "ec@cabinet.fr"),
+	      "as of the last second: %s", out);
+	CHECK(harness_audit(&h, "replay", "--as-of 2027-01-10T23:00:00Z --firm JLM", out, sizeof out) == 0 &&
+	          !strstr(out, "salima@cabinet.fr") && strstr(out, "ec@cabinet.fr"),
 	      "as of midnight Paris, only the EC: %s", out);
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' --as-of 2026-11-29T09:00:00Z --firm JLM 2>&1",
-	         argv[1], h.dir);
-	CHECK(harness_run(cmd, out, sizeof out) == 1 && strstr(out, "did not exist"), "before the firm existed: %s",
-	      out);
+	CHECK(harness_audit(&h, "replay", "--as-of 2026-11-29T09:00:00Z --firm JLM", out, sizeof out) == 1 &&
+	          strstr(out, "did not exist"),
+	      "before the firm existed: %s", out);
 	test_map_full(argv[1]);
 	harness_stop(&h);
 	harness_cleanup(&h);

@@ -9,7 +9,9 @@
  * replays once ledgerd has stopped.
  */
 #include "../check.h"
+#include "../support/scratch.h"
 #include "harness.h"
+#include "pdf.h"
 #include "ledger.h"
 
 #include <sodium.h>
@@ -42,6 +44,7 @@
 typedef Ledger__Api__CollectionView view;
 
 static harness h;
+static fixture_sender to_ledgerd;
 static char work[64]; /* where the files the validators read go */
 
 /* The versions of the signed document: as uploaded, after the first signature, final. */
@@ -49,38 +52,12 @@ static uint8_t original_sha[32], first_sha[32], final_sha[32];
 
 /* ----- PDF ----- */
 
-/* Two A4 pages with text and an exact cross-reference table. Returns its length, 0 if it does
- * not fit. */
+/* Two A4 pages: the title on the first, the signatures' page second. Returns its length, 0 if
+ * it does not fit. */
 static size_t pdf_build(uint8_t *out, size_t cap, const char *title)
 {
-	char page1[128], page2[128], objects[7][256];
-	snprintf(page1, sizeof page1, "BT /F1 24 Tf 72 720 Td (%s) Tj ET", title);
-	snprintf(page2, sizeof page2, "BT /F1 12 Tf 72 300 Td (Signatures) Tj ET");
-	snprintf(objects[0], sizeof objects[0], "<< /Type /Catalog /Pages 2 0 R >>");
-	snprintf(objects[1], sizeof objects[1], "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>");
-	for (int p = 0; p < 2; p++)
-		snprintf(objects[2 + p], sizeof objects[2 + p],
-		         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R"
-		         " /Resources << /Font << /F1 7 0 R >> >> >>",
-		         5 + p);
-	snprintf(objects[4], sizeof objects[4], "<< /Length %zu >>\nstream\n%s\nendstream", strlen(page1), page1);
-	snprintf(objects[5], sizeof objects[5], "<< /Length %zu >>\nstream\n%s\nendstream", strlen(page2), page2);
-	snprintf(objects[6], sizeof objects[6], "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
-	char *s = (char *)out;
-	size_t n = (size_t)snprintf(s, cap, "%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n"), offsets[7];
-	for (int i = 0; i < 7 && n < cap; i++) {
-		offsets[i] = n;
-		n += (size_t)snprintf(s + n, cap - n, "%d 0 obj\n%s\nendobj\n", i + 1, objects[i]);
-	}
-	size_t xref = n;
-	if (n < cap)
-		n += (size_t)snprintf(s + n, cap - n, "xref\n0 8\n0000000000 65535 f \n");
-	for (int i = 0; i < 7 && n < cap; i++)
-		n += (size_t)snprintf(s + n, cap - n, "%010zu 00000 n \n", offsets[i]);
-	if (n < cap)
-		n += (size_t)snprintf(s + n, cap - n, "trailer\n<< /Size 8 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
-		                      xref);
-	return n < cap ? n : 0;
+	const char *texts[2] = {title, "Signatures"};
+	return test_pdf_write(out, cap, &(test_pdf_spec){.tag = title, .pages = 2, .texts = texts});
 }
 
 /* ----- files and validators ----- */
@@ -88,11 +65,7 @@ static size_t pdf_build(uint8_t *out, size_t cap, const char *title)
 static bool file_write(const char *name, const uint8_t *data, size_t n, char *path, size_t path_bytes)
 {
 	snprintf(path, path_bytes, "%s/%s", work, name);
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return false;
-	bool ok = fwrite(data, 1, n, f) == n;
-	return fclose(f) == 0 && ok;
+	return write_file(path, data, n);
 }
 
 static size_t count_of(const char *haystack, const char *needle)
@@ -113,117 +86,17 @@ static int validate(const char *fmt, const char *path, char *out, size_t out_byt
 
 /* ----- RPC ----- */
 
-static int code_of(Ledger__Api__Reply *r)
-{
-	int code = r ? harness_code(r) : -1;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
-	return code;
-}
-
-static int command(const char *as, Ledger__Api__Request *req)
-{
-	return code_of(harness_call(&h, as, req));
-}
-
-static int account(const char *email, const char *name, bool ec)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)name;
-	c.is_ec = ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	return command("platform", &req);
-}
-
-static int firm_add(void)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
-	c.firm_id = (char *)FIRM;
-	c.name = (char *)FIRM_NAME;
-	c.ec_email = (char *)EC;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &c;
-	return command("platform", &req);
-}
-
-static int grant(const char *who, Ledger__Events__Right right)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
-	char *to[1] = {(char *)who};
-	c.firm_id = (char *)FIRM;
-	c.collaborators = to;
-	c.n_collaborators = 1;
-	c.rights = &right;
-	c.n_rights = 1;
-	c.expires_on = (char *)"2027-12-31";
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &c;
-	return command(EC, &req);
-}
-
-/* The five registration steps, as the platform records them (registration_test.c). */
-static void register_fully(const char *who)
-{
-	for (int step = 1; step <= 5; step++) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__RegistrationRecord c = LEDGER__API__REGISTRATION_RECORD__INIT;
-		c.subject = (char *)who;
-		c.step = (Ledger__Events__RegistrationStep)step;
-		if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED) {
-			c.provider = (char *)"IdentityProviderCo";
-			c.provider_reference = (char *)"VRF-2026-000777";
-			c.method = (char *)"id_document+mobile";
-			c.phone = (char *)"+33700000001";
-			c.id_document_reference = (char *)"FRA-ID-1";
-		} else if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED) {
-			c.subscription_version = (char *)"2026.1";
-		} else if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED) {
-			c.terms_version = (char *)"CGU-2026-03";
-			c.rgpd_version = (char *)"RGPD-2025-11";
-		} else if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED) {
-			c.certificate_serial = (char *)"5A:0F:33:19";
-			c.certificate_not_after = (char *)"2028-11-29";
-		}
-		req.body_case = LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD;
-		req.registration_record = &c;
-		CHECK(command("platform", &req) == 0, "registration step %d of %s", step, who);
-	}
-}
-
-static int credits_add(uint64_t credits)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	c.firm_id = (char *)FIRM;
-	c.credits = credits;
-	c.reference = (char *)"PO-2026-118";
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
-	req.credits_add = &c;
-	return command(EC, &req);
-}
-
 typedef struct credits {
 	uint64_t available, reserved, used;
 } credits;
 
 static credits credits_now(void)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
-	q.firm_id = (char *)FIRM;
-	q.history_rows = 1;
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_SHOW;
-	req.credits_show = &q;
-	Ledger__Api__Reply *r = harness_call(&h, EC, &req);
+	Ledger__Api__Reply *r = harness_credits_show(&h, EC, FIRM, 1);
 	credits c = {~0ull, ~0ull, ~0ull};
 	if (r && r->credits)
 		c = (credits){r->credits->available, r->credits->reserved, r->credits->used};
-	code_of(r);
+	harness_code_of(r);
 	return c;
 }
 
@@ -237,54 +110,30 @@ static void ref_init(Ledger__Api__CollectionRef *ref, const char *id)
 /* Creates a collection as `as`; its id in id. */
 static bool collection_create(const char *as, Ledger__Events__CollectionKind kind, const char *title, char id[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
 	c.firm_id = (char *)FIRM;
 	c.kind = kind;
 	c.title = (char *)title;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_CREATE;
-	req.collection_create = &c;
-	Ledger__Api__Reply *r = harness_call(&h, as, &req);
+	Ledger__Api__Reply *r = harness_ask(&h, as, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c);
 	bool ok = r && !r->error && r->collection && r->collection->collection;
 	snprintf(id, 32, "%s", ok ? r->collection->collection->collection_id : "");
-	code_of(r);
+	harness_code_of(r);
 	return ok;
 }
 
 static int document_add(const char *as, const char *id, const uint8_t *pdf, size_t n, const char *filename)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DocumentAdd c = LEDGER__API__DOCUMENT_ADD__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
-	c.ref = &ref;
-	c.filename = (char *)filename;
-	c.content = (ProtobufCBinaryData){n, (uint8_t *)pdf};
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_ADD;
-	req.document_add = &c;
-	return command(as, &req);
+	return fixture_document_add(&to_ledgerd, as, FIRM, id, pdf, n, filename);
 }
 
 static int signer_add(const char *id, const char *email, const char *name, const char *phone)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerAdd c = LEDGER__API__SIGNER_ADD__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
-	c.ref = &ref;
-	c.email = (char *)email;
-	c.name = (char *)(name ? name : "");
-	c.external = phone != NULL;
-	c.phone = (char *)(phone ? phone : "");
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	req.signer_add = &c;
-	return command(EC, &req);
+	return fixture_signer_add(&to_ledgerd, EC, FIRM, id, email, name, phone);
 }
 
 /* The signer's order, and the collection's: sequential, in that order. */
 static int order_set(const char *id, const char *first, const char *second)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionModify c = LEDGER__API__COLLECTION_MODIFY__INIT;
 	Ledger__Api__CollectionRef ref;
 	char *order[2] = {(char *)first, (char *)second};
@@ -293,15 +142,12 @@ static int order_set(const char *id, const char *first, const char *second)
 	c.order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL;
 	c.signer_order = order;
 	c.n_signer_order = 2;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
-	req.collection_modify = &c;
-	return command(EC, &req);
+	return harness_send(&h, EC, LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY, &c);
 }
 
 /* A field for signer on page 2 of the document: PDF points from the bottom-left corner. */
 static int field_set(const char *id, const char *signer, const uint8_t sha[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__FieldSet c = LEDGER__API__FIELD_SET__INIT;
 	Ledger__Api__CollectionRef ref;
 	ref_init(&ref, id);
@@ -310,54 +156,27 @@ static int field_set(const char *id, const char *signer, const uint8_t sha[32])
 	c.document_sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
 	c.page = 2;
 	c.x0 = 320, c.y0 = 80, c.x1 = 540, c.y1 = 150;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIELD_SET;
-	req.field_set = &c;
-	return command(EC, &req);
+	return harness_send(&h, EC, LEDGER__API__REQUEST__BODY_FIELD_SET, &c);
 }
 
 static int act(const char *as, const char *id, Ledger__Api__CollectionAct__Act what)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
-	c.ref = &ref;
-	c.act = what;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &c;
-	return command(as, &req);
+	return fixture_act(&to_ledgerd, as, FIRM, id, what, NULL);
 }
 
 /* What the platform reports of an external signer. */
 static int report(const char *id, const char *signer, Ledger__Events__SignerAction action, const char *method,
                   const char *comment)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerReport c = LEDGER__API__SIGNER_REPORT__INIT;
-	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
-	c.ref = &ref;
-	c.signer = (char *)signer;
-	c.action = action;
-	c.method = (char *)method;
-	c.provider_reference = (char *)"OTP-2026-5531";
-	c.comment = (char *)comment;
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-	req.signer_report = &c;
-	return command("platform", &req);
+	return fixture_signer_report(&to_ledgerd, FIRM, id,
+	                             &(fixture_report){signer, action, method, "OTP-2026-5531", comment});
 }
 
 static Ledger__Api__Reply *show(const char *id)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
-	q.firm_id = (char *)FIRM;
-	q.collection_id = (char *)id;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_SHOW;
-	req.collection_show = &q;
-	Ledger__Api__Reply *r = harness_call(&h, EC, &req);
+	Ledger__Api__Reply *r = harness_collection_show(&h, EC, FIRM, id);
 	if (r && (!r->collection || !r->collection->collection)) {
-		code_of(r);
+		harness_code_of(r);
 		return NULL;
 	}
 	return r;
@@ -392,7 +211,7 @@ static Ledger__Api__Reply *wait_for(const char *id, view_test done, const void *
 		Ledger__Api__Reply *r = show(id);
 		if (r && done(view_of(r), arg))
 			return r;
-		code_of(r);
+		harness_code_of(r);
 		usleep(POLL_MS * 1000);
 	}
 	return NULL;
@@ -401,18 +220,15 @@ static Ledger__Api__Reply *wait_for(const char *id, view_test done, const void *
 static bool wait_state(const char *id, Ledger__Events__CollectionState s)
 {
 	Ledger__Api__Reply *r = wait_for(id, in_state, &s);
-	return code_of(r) == 0;
+	return harness_code_of(r) == 0;
 }
 
 static Ledger__Api__Reply *document_reply(const uint8_t sha[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DocumentGet q = LEDGER__API__DOCUMENT_GET__INIT;
 	q.firm_id = (char *)FIRM;
 	q.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_GET;
-	req.document_get = &q;
-	return harness_call(&h, EC, &req);
+	return harness_ask(&h, EC, LEDGER__API__REQUEST__BODY_DOCUMENT_GET, &q);
 }
 
 /* The stored bytes of one version of a document (malloc'd), or NULL. */
@@ -425,7 +241,7 @@ static uint8_t *document_get(const uint8_t sha[32], size_t *n)
 		memcpy(out, r->document->content.data, r->document->content.len);
 		*n = r->document->content.len;
 	}
-	code_of(r);
+	harness_code_of(r);
 	return out;
 }
 
@@ -587,15 +403,26 @@ static bool is_document_timestamp(const signature *s)
 	return stamp;
 }
 
+/* What signature s covers: its two byte ranges of pdf, end to end (malloc'd, *bytes long; NULL
+ * when out of memory). */
+static uint8_t *signed_content(const uint8_t *pdf, const signature *s, size_t *bytes)
+{
+	*bytes = s->range[1] + s->range[3];
+	uint8_t *content = malloc(*bytes);
+	if (content) {
+		memcpy(content, pdf, s->range[1]);
+		memcpy(content + s->range[1], pdf + s->range[2], s->range[3]);
+	}
+	return content;
+}
+
 /* A document time-stamp: `openssl ts -verify -data` over exactly its byte ranges, against the CA;
  * refused once one byte of them changes. */
 static void document_timestamp_verify(const uint8_t *pdf, const signature *s, size_t index)
 {
-	size_t content_bytes = s->range[1] + s->range[3];
-	uint8_t *content = malloc(content_bytes);
+	size_t content_bytes;
+	uint8_t *content = signed_content(pdf, s, &content_bytes);
 	REQUIRE_VOID(content != NULL);
-	memcpy(content, pdf, s->range[1]);
-	memcpy(content + s->range[1], pdf + s->range[2], s->range[3]);
 	char token[300], data[300], cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
 	bool written = file_write("stamp.der", s->cms, s->cms_bytes, token, sizeof token) &&
 	               file_write("stamped.bin", content, content_bytes, data, sizeof data);
@@ -616,11 +443,9 @@ static void document_timestamp_verify(const uint8_t *pdf, const signature *s, si
 /* Each signature's CMS verifies over exactly its ranges, and fails once one byte changes. */
 static void signature_verify(const uint8_t *pdf, const signature *s, size_t index)
 {
-	size_t content_bytes = s->range[1] + s->range[3];
-	uint8_t *content = malloc(content_bytes);
+	size_t content_bytes;
+	uint8_t *content = signed_content(pdf, s, &content_bytes);
 	REQUIRE_VOID(content != NULL);
-	memcpy(content, pdf, s->range[1]);
-	memcpy(content + s->range[1], pdf + s->range[2], s->range[3]);
 	char out[OUTPUT_BYTES_MAX];
 	int rc = cms_verify(s, content, content_bytes, out, sizeof out);
 	CHECK(rc == 0, "signature %zu: openssl cms -verify over its /ByteRange exits 0, got %d: %s", index, rc, out);
@@ -636,14 +461,19 @@ static void signature_verify(const uint8_t *pdf, const signature *s, size_t inde
 
 static void setup(void)
 {
-	CHECK(account(EC, "Jean Martin", true) == 0, "EC account");
-	CHECK(account(SIGNER, SIGNER_NAME, false) == 0, "signer account");
-	CHECK(account(SEALER, "Sam Girard", false) == 0, "sealer account");
-	CHECK(firm_add() == 0, "firm");
-	CHECK(credits_add(100) == 0, "credits");
-	CHECK(grant(SIGNER, LEDGER__EVENTS__RIGHT__RIGHT_SIGN) == 0, "grant sign");
-	CHECK(grant(SEALER, LEDGER__EVENTS__RIGHT__RIGHT_SEAL) == 0, "grant seal");
-	register_fully(SIGNER);
+	CHECK(fixture_account(&to_ledgerd, EC, "Jean Martin", true) == 0, "EC account");
+	CHECK(fixture_account(&to_ledgerd, SIGNER, SIGNER_NAME, false) == 0, "signer account");
+	CHECK(fixture_account(&to_ledgerd, SEALER, "Sam Girard", false) == 0, "sealer account");
+	CHECK(fixture_firm(&to_ledgerd, FIRM, FIRM_NAME, EC) == 0, "firm");
+	CHECK(fixture_credits(&to_ledgerd, EC, FIRM, 100, "PO-2026-118") == 0, "credits");
+	CHECK(fixture_grant(&to_ledgerd, EC, FIRM, SIGNER, LEDGER__EVENTS__RIGHT__RIGHT_SIGN, "2027-12-31") == 0,
+	      "grant sign");
+	CHECK(fixture_grant(&to_ledgerd, EC, FIRM, SEALER, LEDGER__EVENTS__RIGHT__RIGHT_SEAL, "2027-12-31") == 0,
+	      "grant seal");
+	/* The five registration steps, as the platform records them (registration_test.c). */
+	for (int step = 1; step <= 5; step++)
+		CHECK(fixture_registration_step(&to_ledgerd, SIGNER, (Ledger__Events__RegistrationStep)step) == 0,
+		      "registration step %d of %s", step, SIGNER);
 }
 
 /* A draft with the PDF, the internal signer first (a field on page 2), the client second; sent. */
@@ -667,7 +497,7 @@ static bool collection_prepare(char id[32], const uint8_t *pdf, size_t n)
 	      "the document as uploaded: its SHA-256, 2 pages");
 	CHECK(v->n_documents == 1 && v->documents[0]->n_fields == 1 && v->documents[0]->fields[0]->page == 2,
 	      "the field");
-	code_of(r);
+	harness_code_of(r);
 	int sent = act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND);
 	CHECK(sent == 0, "EC sends: %d", sent);
 	return sent == 0;
@@ -692,7 +522,7 @@ static void sign_both(const char *id)
 			memcpy(first_sha, v->documents[0]->current_sha256.data, 32);
 		CHECK(v->n_signers == 2 && v->signers[1]->turn, "then the client's turn");
 	}
-	code_of(r);
+	harness_code_of(r);
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED, "sms", "") == 0, "authenticated");
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
 	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "COMPLETED within %d ms", WAIT_MS_MAX);
@@ -708,10 +538,10 @@ static void sign_both(const char *id)
 	CHECK(v->credits_used == 2 && v->credits_reserved == 2,
 	      "2 credits used of 2 reserved (used %llu, reserved %llu)", (unsigned long long)v->credits_used,
 	      (unsigned long long)v->credits_reserved);
-	code_of(r);
+	harness_code_of(r);
 }
 
-/* The internal signer's widget is on page 2 (object 4 as built) where the field was placed:
+/* The internal signer's widget is on page 2 (object 4: test_pdf_page_object(1)) where the field was placed:
  * the same bottom-left PDF frame, no flip on the way through the signer. */
 static void check_visible_field(const char *path)
 {
@@ -794,34 +624,31 @@ static void check_final(void)
 }
 
 /* The DocumentSigned events of collection id, read from the log itself (read-only). */
+typedef struct signed_read {
+	const char *id;
+	uint8_t (*source)[32], (*produced)[32];
+	size_t n, max;
+} signed_read;
+
+static bool signed_event(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	(void)rec;
+	signed_read *s = ctx;
+	const Ledger__Events__DocumentSigned *d = ev ? ev->document_signed : NULL;
+	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
+	    strcmp(d->collection_id, s->id) == 0 && d->source_sha256.len == 32 && d->signed_sha256.len == 32) {
+		memcpy(s->source[s->n], d->source_sha256.data, 32);
+		memcpy(s->produced[s->n++], d->signed_sha256.data, 32);
+	}
+	return s->n < s->max;
+}
+
 static size_t signed_events(const char *id, uint8_t source[][32], uint8_t produced[][32], size_t max)
 {
-	ledger *l;
-	ledger_options o = {.read_only = true, .allow_broken_chain = true};
-	MDB_txn *txn;
-	ledger_iter *it;
-	size_t n = 0;
-	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
-		return 0;
-	if (ledger_read_begin(l, &txn) == LEDGER_OK && ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
-		ledger_record rec;
-		while (n < max && ledger_iter_next(it, &rec) == LEDGER_OK) {
-			Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
-			const Ledger__Events__DocumentSigned *d = ev ? ev->document_signed : NULL;
-			if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
-			    strcmp(d->collection_id, id) == 0 && d->source_sha256.len == 32 &&
-			    d->signed_sha256.len == 32) {
-				memcpy(source[n], d->source_sha256.data, 32);
-				memcpy(produced[n++], d->signed_sha256.data, 32);
-			}
-			if (ev)
-				ledger__events__event__free_unpacked(ev, NULL);
-		}
-		ledger_iter_close(it);
-		ledger_read_end(l, txn);
-	}
-	ledger_close(l);
-	return n;
+	signed_read s = {id, source, produced, 0, max};
+	if (max > 0)
+		harness_log_scan(&h, 0, signed_event, &s);
+	return s.n;
 }
 
 /* Is the version `shorter` a byte prefix of the version `longer`, both by DocumentGet? */
@@ -845,7 +672,7 @@ static void check_versions(const char *id, const uint8_t *pdf, size_t pdf_bytes)
 	Ledger__Api__Reply *r = document_reply(original_sha);
 	CHECK(r && r->document && strcmp(r->document->filename, "lettre-de-mission.pdf") == 0,
 	      "DocumentReply.filename is the uploaded name, got \"%s\"", r && r->document ? r->document->filename : "");
-	code_of(r);
+	harness_code_of(r);
 	uint8_t source[SIGNED_EVENTS_MAX][32], produced[SIGNED_EVENTS_MAX][32];
 	size_t count = signed_events(id, source, produced, SIGNED_EVENTS_MAX);
 	REQUIRE_VOID(count == 2);
@@ -918,7 +745,7 @@ static void test_seal(void)
 		      "pdfsig: one valid seal in the name of " FIRM_NAME " (exit %d): %s", rc, pdf ? out : "");
 		free(pdf);
 	}
-	code_of(r);
+	harness_code_of(r);
 	credits after = credits_now();
 	CHECK(after.used == before.used + 2 && after.available == before.available - 2,
 	      "credits used +2 (%llu -> %llu), available -2 (%llu -> %llu)", (unsigned long long)before.used,
@@ -928,13 +755,10 @@ static void test_seal(void)
 
 static int signature_level_set(Ledger__Events__SignatureLevel level)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__PreferencesUpdate u = LEDGER__API__PREFERENCES_UPDATE__INIT;
 	u.firm_id = (char *)FIRM;
 	u.signature_level = level;
-	req.body_case = LEDGER__API__REQUEST__BODY_PREFERENCES_UPDATE;
-	req.preferences_update = &u;
-	return command(EC, &req);
+	return fixture_preferences(&to_ledgerd, EC, &u);
 }
 
 /* Issue 7: the level is the firm's choice. At B-B a seal has no time-stamp, no /DSS and no
@@ -954,7 +778,7 @@ static void test_level_preference(void)
 	Ledger__Api__Reply *r = show(id);
 	size_t bytes = 0;
 	uint8_t *sealed = r ? document_get(view_of(r)->documents[0]->current_sha256.data, &bytes) : NULL;
-	code_of(r);
+	harness_code_of(r);
 	REQUIRE_VOID(sealed);
 	signature sigs[SIGNATURES_MAX];
 	size_t count = signatures_find(sealed, bytes, sigs, SIGNATURES_MAX);
@@ -1006,17 +830,75 @@ static void test_level_preference(void)
 	CHECK(signature_level_set(LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA) == 0, "back to B-LTA");
 }
 
+static bool has_failure(const view *v, const void *arg)
+{
+	(void)arg;
+	return v->n_documents >= 1 && v->documents[0]->failure[0] != '\0';
+}
+
+/* Moves the signers' credentials away (a file in their place: nothing can be written there),
+ * or back: what makes the service's signatures fail, and then work again. False if it could
+ * not (checked). */
+static bool break_credentials(bool broken)
+{
+	char keys[300], cmd[3 * 300 + 64];
+	snprintf(keys, sizeof keys, "%s/keys", h.dir);
+	if (broken)
+		snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
+	else
+		snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
+	bool done = system(cmd) == 0;
+	CHECK(done, "%s the credentials", broken ? "break" : "restore");
+	return done;
+}
+
+/* The client consents while the credentials are broken: the collection once its first
+ * document shows the failure (checked as `what`; NULL if it never does). The caller frees it. */
+static Ledger__Api__Reply *consented_then_failed(const char *id, const char *what)
+{
+	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
+	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
+	CHECK(r != NULL, "%s", what);
+	return r;
+}
+
+#define CLIENT_DOCUMENTS_MAX 2
+
+/* An EC's signature collection `title` with one document per text (pdf_build's, uploaded as
+ * names[i]; their SHA-256 into sha unless it is NULL) and the client as external signer, sent
+ * when send. Its id into id; false (checked) when it could not be made. */
+static bool client_collection(const char *title, size_t documents, const char *const texts[], const char *const names[],
+                              uint8_t (*sha)[32], bool send, char id[32])
+{
+	uint8_t pdf[CLIENT_DOCUMENTS_MAX][PDF_BYTES_MAX];
+	size_t n[CLIENT_DOCUMENTS_MAX] = {0};
+	bool built = documents >= 1 && documents <= CLIENT_DOCUMENTS_MAX;
+	for (size_t i = 0; built && i < documents; i++) {
+		n[i] = pdf_build(pdf[i], sizeof pdf[i], texts[i]);
+		built = n[i] > 0;
+		if (built && sha)
+			crypto_hash_sha256(sha[i], pdf[i], n[i]);
+	}
+	bool made = built && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, title, id);
+	CHECK(made, "the collection \"%s\" with its documents", title);
+	if (!made)
+		return false;
+	for (size_t i = 0; i < documents; i++)
+		CHECK(document_add(EC, id, pdf[i], n[i], names[i]) == 0, "document %s", names[i]);
+	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	if (send)
+		CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	return true;
+}
+
 /* The client refuses: the collection ends, nothing is signed, the credits come back. */
 static void test_decline(void)
 {
 	credits before = credits_now();
 	char id[32];
-	uint8_t pdf[PDF_BYTES_MAX];
-	size_t n = pdf_build(pdf, sizeof pdf, "Avenant 2027");
-	REQUIRE_VOID(n > 0 && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Avenant", id));
-	CHECK(document_add(EC, id, pdf, n, "avenant.pdf") == 0, "document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
-	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	if (!client_collection("Avenant", 1, (const char *[]){"Avenant 2027"}, (const char *[]){"avenant.pdf"}, NULL,
+	                       true, id))
+		return;
 	credits sent = credits_now();
 	CHECK(sent.available == before.available - 1 && sent.reserved == before.reserved + 1, "1 credit reserved");
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED, "sms", "") == 0, "authenticated");
@@ -1032,7 +914,7 @@ static void test_decline(void)
 	          sha_equal(&v->documents[0]->current_sha256, v->documents[0]->sha256.data),
 	      "no signature produced: the current version is the upload");
 	CHECK(v->credits_used == 0, "no credit used");
-	code_of(r);
+	harness_code_of(r);
 	uint8_t source[SIGNED_EVENTS_MAX][32], produced[SIGNED_EVENTS_MAX][32];
 	CHECK(signed_events(id, source, produced, SIGNED_EVENTS_MAX) == 0, "no DocumentSigned in the log");
 	credits after = credits_now();
@@ -1042,46 +924,34 @@ static void test_decline(void)
 	      (unsigned long long)after.reserved, (unsigned long long)before.reserved);
 }
 
-static bool has_failure(const view *v, const void *arg)
-{
-	(void)arg;
-	return v->n_documents >= 1 && v->documents[0]->failure[0] != '\0';
-}
-
 /* A signature the service cannot make (its credentials' directory is unusable) is recorded as
  * SignatureFailed and shown on the document; it stays owed and is made after a restart. */
 static void test_failure_recorded_then_retried(void)
 {
-	char id[32], keys[300], cmd[3 * 300 + 64];
-	uint8_t pdf[PDF_BYTES_MAX];
-	size_t n = pdf_build(pdf, sizeof pdf, "Mandat SEPA");
-	REQUIRE_VOID(n > 0 && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Mandat", id));
-	CHECK(document_add(EC, id, pdf, n, "mandat.pdf") == 0, "document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
-	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	char id[32];
+	if (!client_collection("Mandat", 1, (const char *[]){"Mandat SEPA"}, (const char *[]){"mandat.pdf"}, NULL, true,
+	                       id))
+		return;
 	/* A file where the credentials' directory should be: even root cannot write into it. */
-	snprintf(keys, sizeof keys, "%s/keys", h.dir);
-	snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
-	REQUIRE_VOID(system(cmd) == 0);
-	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
-	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
-	CHECK(r != NULL, "the failure is shown on the document");
+	if (!break_credentials(true))
+		return;
+	Ledger__Api__Reply *r = consented_then_failed(id, "the failure is shown on the document");
 	if (r) {
 		const view *v = view_of(r);
 		CHECK(v->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
 		          v->documents[0]->n_signed_by == 0,
 		      "still in progress, nothing signed (%s)", v->documents[0]->failure);
-		code_of(r);
+		harness_code_of(r);
 	}
-	snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
-	REQUIRE_VOID(system(cmd) == 0);
+	if (!break_credentials(false))
+		return;
 	CHECK(harness_stop(&h) == 0, "stop");
 	REQUIRE_VOID(harness_start(&h, NULL));
 	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED),
 	      "after the restart the signature is made");
 	r = show(id);
 	CHECK(r && view_of(r)->documents[0]->failure[0] == '\0', "and the failure is cleared");
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* A one-page PDF whose inline /Resources nest depth arrays, exact xref; malloc'd, *n its length.
@@ -1128,7 +998,7 @@ static void test_unsignable_refused(void)
 	free(pdf);
 	Ledger__Api__Reply *r = show(id);
 	CHECK(r && view_of(r)->n_documents == 0, "nothing added");
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* A signature that failed leaves a collection a person can act on: cancelling it ends it and
@@ -1136,24 +1006,13 @@ static void test_unsignable_refused(void)
  * cause is gone and ledgerd restarted. */
 static void test_failure_then_cancelled(void)
 {
-	char id[32], keys[300], cmd[3 * 300 + 64];
-	uint8_t pdf[PDF_BYTES_MAX], second[PDF_BYTES_MAX];
-	size_t n = pdf_build(pdf, sizeof pdf, "Lettre de mission");
-	size_t second_bytes = pdf_build(second, sizeof second, "Annexe");
+	char id[32];
 	credits before = credits_now();
-	REQUIRE_VOID(n > 0 && second_bytes > 0 &&
-	             collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Mission", id));
-	CHECK(document_add(EC, id, pdf, n, "mission.pdf") == 0, "document");
-	CHECK(document_add(EC, id, second, second_bytes, "annexe.pdf") == 0, "second document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
-	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
-	snprintf(keys, sizeof keys, "%s/keys", h.dir);
-	snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
-	REQUIRE_VOID(system(cmd) == 0);
-	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
-	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
-	CHECK(r != NULL, "the failure is shown on the document");
-	code_of(r);
+	if (!client_collection("Mission", 2, (const char *[]){"Lettre de mission", "Annexe"},
+	                       (const char *[]){"mission.pdf", "annexe.pdf"}, NULL, true, id) ||
+	    !break_credentials(true))
+		return;
+	harness_code_of(consented_then_failed(id, "the failure is shown on the document"));
 	credits failed = credits_now();
 	CHECK(failed.reserved == before.reserved + 2, "2 credits still reserved after the failure");
 	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__CANCEL) == 0, "the EC cancels the failed collection");
@@ -1162,42 +1021,26 @@ static void test_failure_then_cancelled(void)
 	      "every reserved credit released: available %llu (before %llu), reserved %llu (before %llu)",
 	      (unsigned long long)after.available, (unsigned long long)before.available,
 	      (unsigned long long)after.reserved, (unsigned long long)before.reserved);
-	snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
-	REQUIRE_VOID(system(cmd) == 0);
+	if (!break_credentials(false))
+		return;
 	CHECK(harness_stop(&h) == 0, "stop");
 	REQUIRE_VOID(harness_start(&h, NULL));
 	usleep(1500 * 1000); /* room for a signature that should not come */
-	r = show(id);
+	Ledger__Api__Reply *r = show(id);
 	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_CANCELLED, "still cancelled");
-	code_of(r);
+	harness_code_of(r);
 	uint8_t source[SIGNED_EVENTS_MAX][32], produced[SIGNED_EVENTS_MAX][32];
 	CHECK(signed_events(id, source, produced, SIGNED_EVENTS_MAX) == 0, "no DocumentSigned after the cancel");
 }
 
 static int document_remove(const char *id, const uint8_t sha[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__DocumentRemove d = LEDGER__API__DOCUMENT_REMOVE__INIT;
 	Ledger__Api__CollectionRef ref;
 	ref_init(&ref, id);
 	d.ref = &ref;
 	d.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
-	req.body_case = LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE;
-	req.document_remove = &d;
-	return command(EC, &req);
-}
-
-/* Moves the signers' credentials away (a file in their place: nothing can be written there),
- * or back: what makes the service's signatures fail, and then work again. */
-static void break_credentials(bool broken)
-{
-	char keys[300], cmd[3 * 300 + 64];
-	snprintf(keys, sizeof keys, "%s/keys", h.dir);
-	if (broken)
-		snprintf(cmd, sizeof cmd, "mv '%s/signers' '%s/signers.saved' && touch '%s/signers'", keys, keys, keys);
-	else
-		snprintf(cmd, sizeof cmd, "rm -f '%s/signers' && mv '%s/signers.saved' '%s/signers'", keys, keys, keys);
-	CHECK(system(cmd) == 0, "%s the credentials", broken ? "break" : "restore");
+	return harness_send(&h, EC, LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE, &d);
 }
 
 /* Issue 10, defect 5: a failed signature is tried again on request, without a restart, once
@@ -1205,26 +1048,21 @@ static void break_credentials(bool broken)
 static void test_failure_retried_on_request(void)
 {
 	char id[32], path[400];
-	uint8_t pdf[PDF_BYTES_MAX];
-	size_t n = pdf_build(pdf, sizeof pdf, "Convention d'honoraires");
-	REQUIRE_VOID(n > 0 && collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Honoraires", id));
-	CHECK(document_add(EC, id, pdf, n, "honoraires.pdf") == 0, "document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
+	if (!client_collection("Honoraires", 1, (const char *[]){"Convention d'honoraires"},
+	                       (const char *[]){"honoraires.pdf"}, NULL, false, id))
+		return;
 	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == LEDGER__API__ERROR_CODE__INVALID_TRANSITION,
 	      "a draft has nothing to retry");
 	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
 	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == LEDGER__API__ERROR_CODE__INVALID_TRANSITION,
 	      "sent, nobody acted yet: nothing to retry");
 	break_credentials(true);
-	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
-	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
-	CHECK(r != NULL, "the failure is shown on the document");
-	code_of(r);
+	harness_code_of(consented_then_failed(id, "the failure is shown on the document"));
 	usleep(300 * 1000);
-	r = show(id);
+	Ledger__Api__Reply *r = show(id);
 	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS,
 	      "left alone, the failed signature is not retried in a loop");
-	code_of(r);
+	harness_code_of(r);
 	break_credentials(false);
 	CHECK(act(SEALER, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "retrying needs what cancelling needs");
@@ -1242,7 +1080,7 @@ static void test_failure_retried_on_request(void)
 		CHECK(validate("qpdf --check '%s' 2>&1", path, out, sizeof out) == 0, "qpdf --check: %s", out);
 	}
 	free(signed_pdf);
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* Issue 10, defect 5: the document whose signature failed is taken out of the collection in
@@ -1251,34 +1089,25 @@ static void test_failure_retried_on_request(void)
 static void test_failed_document_removed(void)
 {
 	char id[32];
-	uint8_t first[PDF_BYTES_MAX], second[PDF_BYTES_MAX], first_sha[32], second_sha[32];
-	size_t n1 = pdf_build(first, sizeof first, "Lettre de mission 2027");
-	size_t n2 = pdf_build(second, sizeof second, "Annexe tarifaire");
-	crypto_hash_sha256(first_sha, first, n1);
-	crypto_hash_sha256(second_sha, second, n2);
+	uint8_t sha[2][32];
+	const uint8_t *first_sha = sha[0], *second_sha = sha[1];
 	credits before = credits_now();
-	REQUIRE_VOID(n1 > 0 && n2 > 0 &&
-	             collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Mission 2027", id));
-	CHECK(document_add(EC, id, first, n1, "mission.pdf") == 0, "first document");
-	CHECK(document_add(EC, id, second, n2, "annexe.pdf") == 0, "second document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
-	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	if (!client_collection("Mission 2027", 2, (const char *[]){"Lettre de mission 2027", "Annexe tarifaire"},
+	                       (const char *[]){"mission.pdf", "annexe.pdf"}, sha, true, id))
+		return;
 	break_credentials(true);
-	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
-	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
-	CHECK(r != NULL, "the first document's signature failed");
-	code_of(r);
+	harness_code_of(consented_then_failed(id, "the first document's signature failed"));
 	CHECK(document_remove(id, second_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "in progress, a document that did not fail stays");
 	break_credentials(false);
 	CHECK(document_remove(id, first_sha) == 0, "the failed document is removed");
 	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "the other one is signed: completed");
-	r = show(id);
+	Ledger__Api__Reply *r = show(id);
 	const view *v = r ? view_of(r) : NULL;
 	CHECK(v && v->n_documents == 1 && sha_equal(&v->documents[0]->sha256, second_sha) &&
 	          v->documents[0]->n_signed_by == 1,
 	      "one document left, signed");
-	code_of(r);
+	harness_code_of(r);
 	credits after = credits_now();
 	CHECK(after.used == before.used + 1 && after.reserved == before.reserved &&
 	          after.available + 1 == before.available,
@@ -1287,6 +1116,8 @@ static void test_failed_document_removed(void)
 	      (unsigned long long)before.used);
 	/* The last document of a collection in progress is not removed: cancelling is the way. */
 	char lone[32];
+	uint8_t first[PDF_BYTES_MAX];
+	size_t n1 = pdf_build(first, sizeof first, "Lettre de mission 2027"); /* the failed document again */
 	REQUIRE_VOID(collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Seul", lone));
 	CHECK(document_add(EC, lone, first, n1, "seul.pdf") == 0, "a lone document");
 	CHECK(signer_add(lone, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
@@ -1294,7 +1125,7 @@ static void test_failed_document_removed(void)
 	break_credentials(true);
 	CHECK(report(lone, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
 	r = wait_for(lone, has_failure, NULL);
-	code_of(r);
+	harness_code_of(r);
 	CHECK(document_remove(lone, first_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "the only document stays: cancel instead");
 	break_credentials(false);
@@ -1304,16 +1135,13 @@ static void test_failed_document_removed(void)
 /* A retry that names one document (CollectionAct.sha256). */
 static int retry_document(const char *as, const char *id, const uint8_t sha[32])
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
 	Ledger__Api__CollectionRef ref;
 	ref_init(&ref, id);
 	c.ref = &ref;
 	c.act = LEDGER__API__COLLECTION_ACT__ACT__RETRY;
 	c.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &c;
-	return command(as, &req);
+	return harness_send(&h, as, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &c);
 }
 
 /* Writes the current version of v's document i to NAME and checks pdfsig finds its
@@ -1338,32 +1166,23 @@ static void check_signed_document(const view *v, size_t i, const char *name, siz
 static void test_failed_document_retried_by_name(void)
 {
 	char id[32];
-	uint8_t first[PDF_BYTES_MAX], second[PDF_BYTES_MAX], first_sha[32], second_sha[32];
-	size_t n1 = pdf_build(first, sizeof first, "Liasse fiscale 2027");
-	size_t n2 = pdf_build(second, sizeof second, "Plaquette 2027");
-	crypto_hash_sha256(first_sha, first, n1);
-	crypto_hash_sha256(second_sha, second, n2);
-	REQUIRE_VOID(n1 > 0 && n2 > 0 &&
-	             collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, "Liasse 2027", id));
-	CHECK(document_add(EC, id, first, n1, "liasse.pdf") == 0, "first document");
-	CHECK(document_add(EC, id, second, n2, "plaquette.pdf") == 0, "second document");
-	CHECK(signer_add(id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "external signer");
-	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0, "send");
+	uint8_t sha[2][32];
+	const uint8_t *first_sha = sha[0], *second_sha = sha[1];
+	if (!client_collection("Liasse 2027", 2, (const char *[]){"Liasse fiscale 2027", "Plaquette 2027"},
+	                       (const char *[]){"liasse.pdf", "plaquette.pdf"}, sha, true, id))
+		return;
 	break_credentials(true);
-	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") == 0, "consented");
-	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
-	CHECK(r != NULL, "the first document's signature failed");
-	code_of(r);
+	harness_code_of(consented_then_failed(id, "the first document's signature failed"));
 	break_credentials(false);
 	CHECK(retry_document(EC, id, second_sha) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "the second document's last attempt did not fail: not retried");
 	CHECK(retry_document(SEALER, id, first_sha) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
 	      "a sealer may not retry");
-	r = show(id);
+	Ledger__Api__Reply *r = show(id);
 	CHECK(r && view_of(r)->state == LEDGER__EVENTS__COLLECTION_STATE__STATE_IN_PROGRESS &&
 	          view_of(r)->documents[0]->failure[0] != '\0',
 	      "the refusals changed nothing");
-	code_of(r);
+	harness_code_of(r);
 	CHECK(retry_document(EC, id, first_sha) == 0, "the failed document is retried");
 	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "both are signed: completed");
 	r = show(id);
@@ -1375,7 +1194,7 @@ static void test_failed_document_retried_by_name(void)
 		check_signed_document(v, 0, "liasse-retried.pdf", 1);
 		check_signed_document(v, 1, "plaquette-signed.pdf", 1);
 	}
-	code_of(r);
+	harness_code_of(r);
 }
 
 /* A seal whose sealing keeps failing, left alone, expires like a sent collection and gives
@@ -1392,7 +1211,7 @@ static void test_failed_seal_expires(void)
 	CHECK(act(SEALER, id, LEDGER__API__COLLECTION_ACT__ACT__SEAL) == 0, "seal asked");
 	Ledger__Api__Reply *r = wait_for(id, has_failure, NULL);
 	CHECK(r != NULL && view_of(r)->expires_at_us > 0, "the sealing failed; the collection has an expiry");
-	code_of(r);
+	harness_code_of(r);
 	CHECK(credits_now().reserved == before.reserved + 1, "1 credit reserved");
 	break_credentials(false);
 	CHECK(harness_set_clock(&h, "2027-01-15T10:00:00Z"), "past the 15 days");
@@ -1404,15 +1223,13 @@ static void test_failed_seal_expires(void)
 	      (unsigned long long)after.available, (unsigned long long)before.available);
 }
 
-static void audit(const char *bin_dir)
+static void audit(void)
 {
 	CHECK(harness_stop(&h) == 0, "clean stop");
-	char cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' verify --data '%s' 2>&1", bin_dir, h.dir);
-	int rc = harness_run(cmd, out, sizeof out);
+	char out[OUTPUT_BYTES_MAX];
+	int rc = harness_audit(&h, "verify", NULL, out, sizeof out);
 	CHECK(rc == 0, "ledger-audit verify exits 0, got %d: %s", rc, out);
-	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' replay --data '%s' 2>&1", bin_dir, h.dir);
-	rc = harness_run(cmd, out, sizeof out);
+	rc = harness_audit(&h, "replay", NULL, out, sizeof out);
 	CHECK(rc == 0, "ledger-audit replay exits 0, got %d: %s", rc, out);
 }
 
@@ -1425,6 +1242,7 @@ int main(int argc, char **argv)
 	/* Near the real date: openssl checks the certificates against the real clock. */
 	REQUIRE(harness_init(&h, argv[1], "2026-11-29T10:00:00Z"), "init");
 	REQUIRE(harness_start(&h, NULL), "start");
+	to_ledgerd = harness_sender(&h);
 	setup();
 	test_signature_collection();
 	test_seal();
@@ -1437,7 +1255,7 @@ int main(int argc, char **argv)
 	test_failed_document_removed();
 	test_failed_document_retried_by_name();
 	test_failed_seal_expires(); /* last: it moves the clock on */
-	audit(argv[1]);
+	audit();
 	harness_cleanup(&h);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);

@@ -4,8 +4,11 @@
  * validation; tokens. Commands go through proj_execute on a real ledger, as in ledgerd.
  */
 #include "../check.h"
+#include "../support/scratch.h"
+#include "domain.h"
 #include "ledger.h"
 #include "projections.h"
+#include "rights_guide.h"
 #include "token.h"
 
 #include <stdlib.h>
@@ -15,102 +18,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The guide's table (docs/rights.md): E = EC only; columns sign, launch, seal, prepare. */
-static const struct cell {
-	const char *action;
-	const char *rights; /* "E" or 4 characters of 'x' (allowed) and '.' (denied) */
-} guide[] = {
-    {"platform.stats", "E"},
-    {"platform.credit", "E"},
-    {"platform.firm_settings", "E"},
-    {"platform.dashboard", "xxxx"},
-    {"platform.contacts_export", "xxxx"},
-    {"platform.alerts", "xxxx"},
-    {"signature.configure", "xxxx"},
-    {"signature.modify", "xxxx"},
-    {"signature.add_signers", "xxxx"},
-    {"signature.remind", "xxxx"},
-    {"signature.cancel", "xx.."},
-    {"signature.send", "xx.."},
-    {"signature.classify", "xxxx"},
-    {"signature.sign", "x..."},
-    {"seal.configure", "xxxx"},
-    {"seal.modify", "xxxx"},
-    {"seal.classify", "xxxx"},
-    {"seal.seal", "x.x."},
-    {"signature.request_approval", "xxxx"},
-    {"signature.approve", "E"},
-    {"signature.reject", "E"},
-};
-#define GUIDE_ROWS (sizeof guide / sizeof guide[0])
-
 static const char *const collaborators[] = {"signer@firm.fr", "launcher@firm.fr", "sealer@firm.fr", "preparer@firm.fr"};
 static const char *const rights[] = {"sign", "launch", "seal", "prepare"};
-
-typedef struct cmd_job {
-	ledger_job job;
-	proj *p;
-	proj_actor actor;
-	Ledger__Api__Request *req;
-	Ledger__Api__Reply reply;
-	proj_arena *arena;
-	ledger_err result;
-} cmd_job;
-
-static ledger_err cmd_apply(ledger_job *job, ledger_txn *t)
-{
-	cmd_job *j = (cmd_job *)job;
-	ledger__api__reply__init(&j->reply);
-	return proj_execute(j->p, t, &j->actor, "test", j->req, &j->reply, j->arena);
-}
-
-static void cmd_done(ledger_job *job, ledger_err err)
-{
-	((cmd_job *)job)->result = err;
-}
 
 /* Runs one command at time now_us; returns the error code (OK when accepted). */
 static int run(ledger *l, proj *p, const char *actor, Ledger__Api__Request *req, int64_t now_us)
 {
-	cmd_job j = {
-	    .job = {cmd_apply, cmd_done, NULL}, .p = p, .actor = {actor, strcmp(actor, "platform") == 0}, .req = req};
-	j.arena = proj_arena_new();
-	ledger_err err = ledger_commit_one(l, &j.job, now_us);
-	int code = err || j.result ? -1 : j.reply.error ? (int)j.reply.error->code : 0;
-	if (code > 0)
-		fprintf(stderr, "  (refused: %s)\n", j.reply.error->message);
-	proj_arena_free(j.arena);
-	return code;
+	return domain_run(&(domain){l, p, now_us}, actor, req, NULL);
 }
 
 static int add_account(ledger *l, proj *p, const char *email, bool ec, int64_t now)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)"Name";
-	c.is_ec = ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	return run(l, p, "platform", &req, now);
+	domain d = {l, p, now};
+	fixture_sender to = domain_sender(&d);
+	return fixture_account(&to, email, "Name", ec);
 }
 
 static int grant(ledger *l, proj *p, const char *firm, const char *who, const char *right, const char *expires,
                  int64_t now)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
-	char *to[1] = {(char *)who};
-	Ledger__Events__Right r[1] = {proj_right_parse(right)};
-	c.firm_id = (char *)firm;
-	c.collaborators = to;
-	c.n_collaborators = 1;
-	c.rights = r;
-	c.n_rights = 1;
-	c.expires_on = (char *)expires;
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &c;
-	return run(l, p, "ec@firm.fr", &req, now);
+	domain d = {l, p, now};
+	fixture_sender to = domain_sender(&d);
+	return fixture_grant(&to, "ec@firm.fr", firm, who, proj_right_parse(right), expires);
 }
 
 static proj_can_result can(ledger *l, proj *p, const char *firm, const char *who, const char *action, int64_t now,
@@ -130,11 +59,11 @@ static proj_can_result can(ledger *l, proj *p, const char *firm, const char *who
 
 static void test_matrix(ledger *l, proj *p)
 {
-	CHECK(proj_action_count() == GUIDE_ROWS, "the matrix has %zu actions, the guide %zu", proj_action_count(),
-	      GUIDE_ROWS);
+	CHECK(proj_action_count() == RIGHTS_GUIDE_ROWS, "the matrix has %zu actions, the guide %zu",
+	      proj_action_count(), RIGHTS_GUIDE_ROWS);
 	char reason[256];
-	for (size_t row = 0; row < GUIDE_ROWS; row++) {
-		const struct cell *c = &guide[row];
+	for (size_t row = 0; row < RIGHTS_GUIDE_ROWS; row++) {
+		const rights_guide_row *c = &rights_guide[row];
 		/* signature.sign needs a registration that no one has yet: denied to all for now. */
 		bool needs_registration = strcmp(c->action, "signature.sign") == 0;
 		proj_can_result ec = can(l, p, "F1", "ec@firm.fr", c->action, NOW_US, reason);
@@ -225,13 +154,9 @@ static void test_unstorable_firm_ids(ledger *l, proj *p)
 		CHECK(grant(l, p, ids[i], "temp@firm.fr", "launch", "2027-12-31", NOW_US) ==
 		          LEDGER__API__ERROR_CODE__NOT_FOUND,
 		      "a grant in firm id of %zu bytes: NOT_FOUND", strlen(ids[i]));
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__DelegationRevoke r = LEDGER__API__DELEGATION_REVOKE__INIT;
-		r.firm_id = (char *)ids[i];
-		r.collaborator = (char *)"temp@firm.fr";
-		req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE;
-		req.delegation_revoke = &r;
-		CHECK(run(l, p, "ec@firm.fr", &req, NOW_US) == LEDGER__API__ERROR_CODE__NOT_FOUND,
+		domain d = {l, p, NOW_US};
+		fixture_sender to = domain_sender(&d);
+		CHECK(fixture_revoke(&to, "ec@firm.fr", ids[i], "temp@firm.fr") == LEDGER__API__ERROR_CODE__NOT_FOUND,
 		      "a revocation in firm id of %zu bytes: NOT_FOUND", strlen(ids[i]));
 	}
 }
@@ -279,15 +204,14 @@ static void test_grant_row_utf8(ledger *l, proj *p)
 	g.expires_on = (char *)"2027-12-31";
 	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
 	req.delegation_grant = &g;
-	cmd_job j = {.job = {cmd_apply, cmd_done, NULL}, .p = p, .actor = {"ec@firm.fr", false}, .req = &req};
-	j.arena = proj_arena_new();
-	REQUIRE_VOID(j.arena && ledger_commit_one(l, &j.job, NOW_US) == LEDGER_OK && j.result == LEDGER_OK);
+	domain_command j;
+	REQUIRE_VOID(domain_command_run(&(domain){l, p, NOW_US}, "ec@firm.fr", &req, NULL, &j) == LEDGER_OK);
 	const Ledger__Api__GrantResult *row =
 	    j.reply.grant && j.reply.grant->n_results == 1 ? j.reply.grant->results[0] : NULL;
 	CHECK(row && row->status == LEDGER__API__GRANT_RESULT__STATUS__INVALID_ADDRESS &&
 	          strcmp(row->collaborator, "a?@firm.fr") == 0,
 	      "the invalid address shown as UTF-8: %s", row ? row->collaborator : "(no row)");
-	proj_arena_free(j.arena);
+	domain_command_free(&j);
 }
 
 static void test_validation(void)
@@ -384,36 +308,6 @@ static void test_tokens(void)
 	api_token_cache_free(cache);
 }
 
-/* SHA-256 over every projection database's keys and values, in order. */
-static void projections_digest(ledger *l, uint8_t out[32])
-{
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	for (size_t i = 0; proj_db_names[i]; i++) {
-		MDB_dbi dbi;
-		MDB_txn *txn;
-		MDB_cursor *cur;
-		MDB_val k, v;
-		if (ledger_dbi_open(l, proj_db_names[i], 0, &dbi) || ledger_read_begin(l, &txn))
-			continue;
-		crypto_hash_sha256_update(&st, (const uint8_t *)proj_db_names[i], strlen(proj_db_names[i]) + 1);
-		if (mdb_cursor_open(txn, dbi, &cur) == 0) {
-			for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-			     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-				uint8_t sizes[16];
-				ledger_put_u64_be(sizes, k.mv_size);
-				ledger_put_u64_be(sizes + 8, v.mv_size);
-				crypto_hash_sha256_update(&st, sizes, sizeof sizes);
-				crypto_hash_sha256_update(&st, k.mv_data, k.mv_size);
-				crypto_hash_sha256_update(&st, v.mv_data, v.mv_size);
-			}
-			mdb_cursor_close(cur);
-		}
-		ledger_read_end(l, txn);
-	}
-	crypto_hash_sha256_final(&st, out);
-}
-
 /* A job that damages the projections as an older build would have left them. */
 typedef struct stale_job {
 	ledger_job job;
@@ -446,14 +340,14 @@ static void stale_done(ledger_job *job, ledger_err err)
 static void test_schema_rebuild(ledger *l, proj **p)
 {
 	uint8_t before[32], damaged[32], after[32];
-	projections_digest(l, before);
+	domain_projections_digest(l, before);
 	stale_job j = {.job = {stale_apply, stale_done, NULL}};
 	CHECK(ledger_commit_one(l, &j.job, NOW_US) == LEDGER_OK && j.result == LEDGER_OK, "damage the projections");
-	projections_digest(l, damaged);
+	domain_projections_digest(l, damaged);
 	CHECK(memcmp(before, damaged, 32) != 0, "the damage shows");
 	proj_close(*p);
 	CHECK(proj_open(l, 0x5eed, p) == LEDGER_OK, "reopen: rebuild");
-	projections_digest(l, after);
+	domain_projections_digest(l, after);
 	CHECK(memcmp(before, after, 32) == 0, "rebuilt from the log to the same bytes");
 }
 
@@ -463,7 +357,7 @@ static void test_schema_rebuild(ledger *l, proj **p)
 static void test_rebuild_variants(ledger *l, proj *p)
 {
 	uint8_t before[32], after[32];
-	projections_digest(l, before);
+	domain_projections_digest(l, before);
 	const proj_replay_options variants[] = {{.one_thread = true}, {.memory_bytes_max = 1}};
 	for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
 		stale_job j = {.job = {stale_apply, stale_done, NULL}};
@@ -477,7 +371,7 @@ static void test_rebuild_variants(ledger *l, proj *p)
 		      (unsigned long long)head);
 		CHECK(variants[i].memory_bytes_max == 0 || st.writes > head / 2, "variant %zu: %llu writes", i,
 		      (unsigned long long)st.writes);
-		projections_digest(l, after);
+		domain_projections_digest(l, after);
 		CHECK(memcmp(before, after, 32) == 0, "variant %zu: rebuilt from the log to the same bytes", i);
 		MDB_txn *txn;
 		MDB_dbi meta;
@@ -627,8 +521,8 @@ static void test_transition_asserted(void)
 int main(void)
 {
 	REQUIRE(sodium_init() >= 0, "sodium");
-	char dir[] = "/tmp/domain-test-XXXXXX";
-	REQUIRE(mkdtemp(dir) && rmdir(dir) == 0, "scratch dir");
+	char *dir = scratch_dir("domain-test");
+	REQUIRE(dir && rmdir(dir) == 0, "scratch dir");
 	REQUIRE(ledger_create(dir, NULL) == LEDGER_OK, "create");
 	ledger *l;
 	proj *p;
@@ -637,16 +531,11 @@ int main(void)
 	REQUIRE(add_account(l, p, "ec2@firm.fr", true, NOW_US) == 0, "EC2 account");
 	for (int i = 0; i < 4; i++)
 		REQUIRE(add_account(l, p, collaborators[i], false, NOW_US) == 0, "collaborator account");
-	for (const char *firm = "F1"; firm; firm = strcmp(firm, "F1") == 0 ? "F2" : NULL) {
-		Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-		Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-		f.firm_id = (char *)firm;
-		f.name = (char *)"Firm";
-		f.ec_email = (char *)(strcmp(firm, "F1") == 0 ? "ec@firm.fr" : "ec2@firm.fr");
-		req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-		req.firm_add = &f;
-		REQUIRE(run(l, p, "platform", &req, NOW_US) == 0, "firm %s", firm);
-	}
+	domain d = {l, p, NOW_US};
+	fixture_sender to = domain_sender(&d);
+	for (const char *firm = "F1"; firm; firm = strcmp(firm, "F1") == 0 ? "F2" : NULL)
+		REQUIRE(fixture_firm(&to, firm, "Firm", strcmp(firm, "F1") == 0 ? "ec@firm.fr" : "ec2@firm.fr") == 0,
+		        "firm %s", firm);
 	for (int i = 0; i < 4; i++)
 		REQUIRE(grant(l, p, "F1", collaborators[i], rights[i], "2027-06-30", NOW_US) == 0, "grant %s",
 		        rights[i]);
@@ -663,9 +552,7 @@ int main(void)
 	test_tokens();
 	proj_close(p);
 	ledger_close(l);
-	char cmd[64];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	remove_dir(dir);
+	free(dir);
 	return check_report("domain_test");
 }

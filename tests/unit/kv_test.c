@@ -11,9 +11,9 @@
  * and tombstones come up often; some values are large enough to need their own arena chunk.
  */
 #include "../check.h"
+#include "../support/scratch.h"
 #include "fold.h"
 
-#include <ftw.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,16 +234,10 @@ static bool store_open(store *s, const char *name)
 	return true;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	return remove(path);
-}
-
 static void store_close(store *s)
 {
 	ledger_close(s->l);
-	nftw(s->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	remove_dir(s->dir);
 }
 
 /* Both stores hold the same rows, byte for byte. */

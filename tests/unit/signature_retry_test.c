@@ -8,6 +8,8 @@
  * parse a PDF). At the end, a replay from event 1 must rebuild the same projections.
  */
 #include "../check.h"
+#include "../support/scratch.h"
+#include "domain.h"
 #include "ledger.h"
 #include "projections.h"
 
@@ -37,44 +39,10 @@
 static ledger *l;
 static proj *p;
 
-typedef struct cmd_job {
-	ledger_job job;
-	proj_actor actor;
-	const Ledger__Api__Request *req;
-	const proj_upload *upload;
-	Ledger__Api__Reply reply;
-	proj_arena *arena;
-	ledger_err result;
-} cmd_job;
-
-static ledger_err cmd_apply(ledger_job *job, ledger_txn *t)
-{
-	cmd_job *j = (cmd_job *)job;
-	ledger__api__reply__init(&j->reply);
-	if (j->upload)
-		return proj_execute_upload(p, t, &j->actor, "test", j->req, j->upload, &j->reply, j->arena);
-	return proj_execute(p, t, &j->actor, "test", j->req, &j->reply, j->arena);
-}
-
-static void job_done(ledger_job *job, ledger_err err)
-{
-	((cmd_job *)job)->result = err;
-}
-
 /* Runs one command; returns its error code (0 when accepted, -1 when the ledger failed). */
 static int run_upload(const char *actor, const Ledger__Api__Request *req, const proj_upload *upload)
 {
-	cmd_job j = {.job = {cmd_apply, job_done, NULL},
-	             .actor = {actor, strcmp(actor, "platform") == 0},
-	             .req = req,
-	             .upload = upload};
-	j.arena = proj_arena_new();
-	ledger_err err = ledger_commit_one(l, &j.job, NOW_US);
-	int code = err || j.result ? -1 : j.reply.error ? (int)j.reply.error->code : 0;
-	if (code > 0)
-		fprintf(stderr, "  (refused: %s)\n", j.reply.error->message);
-	proj_arena_free(j.arena);
-	return code;
+	return domain_run(&(domain){l, p, NOW_US}, actor, req, upload);
 }
 
 static int run(const char *actor, const Ledger__Api__Request *req)
@@ -91,59 +59,6 @@ static uint64_t head(void)
 
 /* ----- setup: accounts, the firm, one right per collaborator, credits ----- */
 
-static int account_add(const char *email, bool ec)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__AccountAdd c = LEDGER__API__ACCOUNT_ADD__INIT;
-	c.email = (char *)email;
-	c.name = (char *)"Name";
-	c.is_ec = ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_ACCOUNT_ADD;
-	req.account_add = &c;
-	return run("platform", &req);
-}
-
-static int firm_add(const char *firm, const char *ec)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__FirmAdd f = LEDGER__API__FIRM_ADD__INIT;
-	f.firm_id = (char *)firm;
-	f.name = (char *)"Firm";
-	f.ec_email = (char *)ec;
-	req.body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD;
-	req.firm_add = &f;
-	return run("platform", &req);
-}
-
-static int grant(const char *who, const char *right)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__DelegationGrant c = LEDGER__API__DELEGATION_GRANT__INIT;
-	char *to[1] = {(char *)who};
-	Ledger__Events__Right r[1] = {proj_right_parse(right)};
-	c.firm_id = (char *)FIRM;
-	c.collaborators = to;
-	c.n_collaborators = 1;
-	c.rights = r;
-	c.n_rights = 1;
-	c.expires_on = (char *)"2027-06-30";
-	req.body_case = LEDGER__API__REQUEST__BODY_DELEGATION_GRANT;
-	req.delegation_grant = &c;
-	return run(EC, &req);
-}
-
-static int credits_add(uint64_t credits)
-{
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__CreditsAdd c = LEDGER__API__CREDITS_ADD__INIT;
-	c.firm_id = (char *)FIRM;
-	c.credits = credits;
-	c.reference = (char *)"test";
-	req.body_case = LEDGER__API__REQUEST__BODY_CREDITS_ADD;
-	req.credits_add = &c;
-	return run(EC, &req);
-}
-
 static void setup(void)
 {
 	static const char *const people[][2] = {
@@ -151,11 +66,15 @@ static void setup(void)
 	uint8_t key[PROJ_PERSONAL_KEY_BYTES];
 	randombytes_buf(key, sizeof key);
 	proj_set_personal_key(p, key, randombytes_buf); /* external signers' phones are sealed */
-	REQUIRE_VOID(account_add(EC, true) == 0 && account_add(OTHER_EC, true) == 0);
-	REQUIRE_VOID(firm_add(FIRM, EC) == 0 && firm_add("F2", OTHER_EC) == 0);
+	domain d = {l, p, NOW_US};
+	fixture_sender to = domain_sender(&d);
+	REQUIRE_VOID(fixture_account(&to, EC, "Name", true) == 0 && fixture_account(&to, OTHER_EC, "Name", true) == 0);
+	REQUIRE_VOID(fixture_firm(&to, FIRM, "Firm", EC) == 0 && fixture_firm(&to, "F2", "Firm", OTHER_EC) == 0);
 	for (size_t i = 0; i < sizeof people / sizeof people[0]; i++)
-		REQUIRE_VOID(account_add(people[i][0], false) == 0 && grant(people[i][0], people[i][1]) == 0);
-	REQUIRE_VOID(credits_add(100) == 0);
+		REQUIRE_VOID(fixture_account(&to, people[i][0], "Name", false) == 0 &&
+		             fixture_grant(&to, EC, FIRM, people[i][0], proj_right_parse(people[i][1]), "2027-06-30") ==
+		                 0);
+	REQUIRE_VOID(fixture_credits(&to, EC, FIRM, 100, "test") == 0);
 }
 
 /* ----- a collection: documents (SHA-256 kept), one external signer ----- */
@@ -195,17 +114,9 @@ static int document_add(fixture *f, const char *text)
 
 static int signer_add(const fixture *f)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerAdd s = LEDGER__API__SIGNER_ADD__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(f);
-	s.ref = &ref;
-	s.email = (char *)CLIENT;
-	s.name = (char *)"Claire Client";
-	s.external = true;
-	s.phone = (char *)"+33612345678";
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_ADD;
-	req.signer_add = &s;
-	return run(EC, &req);
+	domain d = {l, p, NOW_US};
+	fixture_sender to = domain_sender(&d);
+	return fixture_signer_add(&to, EC, FIRM, f->id, CLIENT, "Claire Client", "+33612345678");
 }
 
 /* The act, by actor; sha (NULL: none) names a document, sha_bytes long. */
@@ -249,18 +160,11 @@ static int document_remove(const char *actor, const fixture *f, const uint8_t sh
 
 static int consent(const fixture *f)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
-	Ledger__Api__SignerReport r = LEDGER__API__SIGNER_REPORT__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(f);
-	r.ref = &ref;
-	r.signer = (char *)CLIENT;
-	r.action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED;
-	r.method = (char *)"";
-	r.provider_reference = (char *)"";
-	r.comment = (char *)"";
-	req.body_case = LEDGER__API__REQUEST__BODY_SIGNER_REPORT;
-	req.signer_report = &r;
-	return run("platform", &req);
+	domain d = {l, p, NOW_US};
+	fixture_sender to = domain_sender(&d);
+	return fixture_signer_report(
+	    &to, FIRM, f->id,
+	    &(fixture_report){.signer = CLIENT, .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED});
 }
 
 /* A draft with n documents and the client as its signer; sent and consented when asked. */
@@ -498,55 +402,25 @@ static void test_remove_failed_document(void)
 	CHECK(act(EC, &lone, LEDGER__API__COLLECTION_ACT__ACT__CANCEL) == 0, "cancelled");
 }
 
-/* SHA-256 over every projection database's keys and values, in order. */
-static void projections_digest(uint8_t out[32])
-{
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	for (size_t i = 0; proj_db_names[i]; i++) {
-		MDB_dbi dbi;
-		MDB_txn *txn;
-		MDB_cursor *cur;
-		MDB_val k, v;
-		if (ledger_dbi_open(l, proj_db_names[i], 0, &dbi) || ledger_read_begin(l, &txn))
-			continue;
-		crypto_hash_sha256_update(&st, (const uint8_t *)proj_db_names[i], strlen(proj_db_names[i]) + 1);
-		if (mdb_cursor_open(txn, dbi, &cur) == 0) {
-			for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-			     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-				uint8_t sizes[16];
-				ledger_put_u64_be(sizes, k.mv_size);
-				ledger_put_u64_be(sizes + 8, v.mv_size);
-				crypto_hash_sha256_update(&st, sizes, sizeof sizes);
-				crypto_hash_sha256_update(&st, k.mv_data, k.mv_size);
-				crypto_hash_sha256_update(&st, v.mv_data, v.mv_size);
-			}
-			mdb_cursor_close(cur);
-		}
-		ledger_read_end(l, txn);
-	}
-	crypto_hash_sha256_final(&st, out);
-}
-
 /* Every event above, retries of one and of every document among them, folds again from the
  * log to the same projections. */
 static void test_replay(void)
 {
 	uint8_t live[32], rebuilt[32];
-	projections_digest(live);
+	domain_projections_digest(l, live);
 	proj_replay_stats st;
 	CHECK(proj_replay(p, l, NULL, NULL, &st) == LEDGER_OK, "replay from event 1");
 	CHECK(st.events == head(), "%llu of %llu events folded", (unsigned long long)st.events,
 	      (unsigned long long)head());
-	projections_digest(rebuilt);
+	domain_projections_digest(l, rebuilt);
 	CHECK(memcmp(live, rebuilt, 32) == 0, "rebuilt to the same bytes");
 }
 
 int main(void)
 {
 	REQUIRE(sodium_init() >= 0, "sodium");
-	char dir[] = "/tmp/signature-retry-test-XXXXXX";
-	REQUIRE(mkdtemp(dir) && rmdir(dir) == 0, "scratch dir");
+	char *dir = scratch_dir("signature-retry-test");
+	REQUIRE(dir && rmdir(dir) == 0, "scratch dir");
 	REQUIRE(ledger_create(dir, NULL) == LEDGER_OK, "create");
 	REQUIRE(ledger_open(dir, NULL, &l) == LEDGER_OK && proj_open(l, 0x5eed, &p) == LEDGER_OK, "open");
 	setup();
@@ -557,9 +431,7 @@ int main(void)
 	test_replay();
 	proj_close(p);
 	ledger_close(l);
-	char cmd[64];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	remove_dir(dir);
+	free(dir);
 	return check_report("signature_retry_test");
 }

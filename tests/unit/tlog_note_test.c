@@ -27,6 +27,14 @@ static void seed_of(uint8_t fill, uint8_t seed[TLOG_SEED_BYTES])
 	memset(seed, fill, TLOG_SEED_BYTES);
 }
 
+/* A signer named name, of type `type`, from the seed seed_of(fill) makes. */
+static tlog_err signer_make(tlog_signer *s, const char *name, uint8_t type, uint8_t fill)
+{
+	uint8_t seed[TLOG_SEED_BYTES];
+	seed_of(fill, seed);
+	return tlog_signer_init(s, name, type, seed);
+}
+
 static tlog_err open_one(const char *note, const tlog_verifier *v)
 {
 	tlog_note_result r;
@@ -81,13 +89,10 @@ static void test_vkey_refusals(void)
 
 static void test_round_trip_and_refusals(void)
 {
-	uint8_t seed[32];
 	tlog_signer log, other, impostor;
-	seed_of(1, seed);
-	REQUIRE_VOID(tlog_signer_init(&log, "example.org/log", TLOG_TYPE_ED25519, seed) == TLOG_OK);
-	seed_of(2, seed);
-	REQUIRE_VOID(tlog_signer_init(&other, "example.org/other", TLOG_TYPE_ED25519, seed) == TLOG_OK);
-	REQUIRE_VOID(tlog_signer_init(&impostor, "example.org/log", TLOG_TYPE_ED25519, seed) == TLOG_OK);
+	REQUIRE_VOID(signer_make(&log, "example.org/log", TLOG_TYPE_ED25519, 1) == TLOG_OK);
+	REQUIRE_VOID(signer_make(&other, "example.org/other", TLOG_TYPE_ED25519, 2) == TLOG_OK);
+	REQUIRE_VOID(signer_make(&impostor, "example.org/log", TLOG_TYPE_ED25519, 2) == TLOG_OK);
 	char vkey[TLOG_VKEY_BYTES_MAX + 1];
 	tlog_verifier parsed;
 	CHECK(tlog_vkey_format(&log.verifier, vkey, sizeof vkey) == TLOG_OK &&
@@ -97,8 +102,7 @@ static void test_round_trip_and_refusals(void)
 	int with_plus = 0;
 	for (int i = 0; i < 64; i++) {
 		tlog_signer s;
-		seed_of((uint8_t)(100 + i), seed);
-		REQUIRE_VOID(tlog_signer_init(&s, "k", TLOG_TYPE_COSIGNATURE_V1, seed) == TLOG_OK);
+		REQUIRE_VOID(signer_make(&s, "k", TLOG_TYPE_COSIGNATURE_V1, (uint8_t)(100 + i)) == TLOG_OK);
 		CHECK(tlog_vkey_format(&s.verifier, vkey, sizeof vkey) == TLOG_OK &&
 		          tlog_vkey_parse(vkey, &parsed) == TLOG_OK && memcmp(&parsed, &s.verifier, sizeof parsed) == 0,
 		      "vkey %s round-trips", vkey);
@@ -219,14 +223,10 @@ static void test_malformed_notes(void)
 
 static void test_checkpoint_and_cosignature(void)
 {
-	uint8_t seed[32];
 	tlog_signer log, witness, witness2;
-	seed_of(3, seed);
-	REQUIRE_VOID(tlog_signer_init(&log, "example.org/log", TLOG_TYPE_ED25519, seed) == TLOG_OK);
-	seed_of(4, seed);
-	REQUIRE_VOID(tlog_signer_init(&witness, "witness.example/w1", TLOG_TYPE_COSIGNATURE_V1, seed) == TLOG_OK);
-	seed_of(5, seed);
-	REQUIRE_VOID(tlog_signer_init(&witness2, "witness.example/w2", TLOG_TYPE_COSIGNATURE_V1, seed) == TLOG_OK);
+	REQUIRE_VOID(signer_make(&log, "example.org/log", TLOG_TYPE_ED25519, 3) == TLOG_OK);
+	REQUIRE_VOID(signer_make(&witness, "witness.example/w1", TLOG_TYPE_COSIGNATURE_V1, 4) == TLOG_OK);
+	REQUIRE_VOID(signer_make(&witness2, "witness.example/w2", TLOG_TYPE_COSIGNATURE_V1, 5) == TLOG_OK);
 	tlog_checkpoint c = {.origin = "example.org/log", .size = 20852163};
 	for (int i = 0; i < 32; i++)
 		c.root[i] = (uint8_t)i;

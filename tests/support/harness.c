@@ -1,18 +1,15 @@
 /* harness.c: see harness.h. */
 #include "harness.h"
 
+#include "child.h"
 #include "token.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #define READY_TIMEOUT_MS 15000
 #define CALL_TIMEOUT_MS  10000
@@ -82,30 +79,18 @@ bool harness_init(harness *h, const char *bin_dir, const char *now)
 
 bool harness_start(harness *h, const char *const *extra)
 {
-	int fds[2];
-	if (pipe(fds) != 0)
-		return false;
-	char exe[600], ready[16];
+	char exe[600];
 	snprintf(exe, sizeof exe, "%s/ledgerd-test-clock", h->bin_dir); /* the test build: --clock-file */
-	snprintf(ready, sizeof ready, "%d", fds[1]);
-	const char *argv[32] = {exe, "serve", "--data", h->dir, "--clock-file", h->clock_file, "--ready-fd", ready};
-	int argc = 8;
-	for (int i = 0; extra && extra[i] && argc < 31; i++)
+	const char *argv[CHILD_ARGS_MAX] = {exe, "serve", "--data", h->dir, "--clock-file", h->clock_file};
+	size_t argc = 6;
+	for (size_t i = 0; extra && extra[i] && argc < CHILD_ARGS_MAX - 3; i++)
 		argv[argc++] = extra[i];
-	h->pid = fork();
-	if (h->pid == 0) {
-		close(fds[0]);
-		execv(exe, (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	struct pollfd p = {fds[0], POLLIN, 0};
-	char buf[8] = {0};
-	bool ok = poll(&p, 1, READY_TIMEOUT_MS) == 1 && read(fds[0], buf, sizeof buf - 1) > 0 &&
-	          strncmp(buf, "ready", 5) == 0;
-	close(fds[0]);
-	if (!ok) {
-		fprintf(stderr, "ledgerd did not become ready\n");
+	int status;
+	if (!child_start(argv, NULL, READY_TIMEOUT_MS, &h->pid, &status)) {
+		char how[64];
+		child_describe(status, how, sizeof how);
+		fprintf(stderr, "ledgerd did not become ready (%s)\n", how);
+		h->pid = 0;
 		return false;
 	}
 	const char *why;
@@ -178,46 +163,125 @@ Ledger__Api__Reply *harness_call(harness *h, const char *sub, Ledger__Api__Reque
 	return reply;
 }
 
+Ledger__Api__Reply *harness_ask(harness *h, const char *as, Ledger__Api__Request__BodyCase body_case, void *body)
+{
+	Ledger__Api__Request req;
+	fixture_request(&req, body_case, body);
+	return harness_call(h, as, &req);
+}
+
+int harness_send(harness *h, const char *as, Ledger__Api__Request__BodyCase body_case, void *body)
+{
+	return harness_code_of(harness_ask(h, as, body_case, body));
+}
+
 int harness_code(const Ledger__Api__Reply *r)
 {
 	return r && r->error ? (int)r->error->code : 0;
 }
 
+int harness_code_of(Ledger__Api__Reply *r)
+{
+	if (!r)
+		return -1;
+	int code = harness_code(r);
+	ledger__api__reply__free_unpacked(r, NULL);
+	return code;
+}
+
+int harness_command(harness *h, const char *as, Ledger__Api__Request *req)
+{
+	return harness_code_of(harness_call(h, as, req));
+}
+
+static int command_sent(void *ctx, const char *as, Ledger__Api__Request *req)
+{
+	return harness_command(ctx, as, req);
+}
+
+fixture_sender harness_sender(harness *h)
+{
+	return (fixture_sender){command_sent, h};
+}
+
 uint64_t harness_head(harness *h)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__Head q = LEDGER__API__HEAD__INIT;
-	req.body_case = LEDGER__API__REQUEST__BODY_HEAD;
-	req.head = &q;
-	Ledger__Api__Reply *r = harness_call(h, "platform", &req);
+	Ledger__Api__Reply *r = harness_ask(h, "platform", LEDGER__API__REQUEST__BODY_HEAD, &q);
 	uint64_t seq = r && r->head ? r->head->seq : ~0ull;
-	if (r)
-		ledger__api__reply__free_unpacked(r, NULL);
+	ledger__api__reply__free_unpacked(r, NULL);
 	return seq;
 }
 
-size_t harness_pdf(uint8_t *out, size_t cap, const char *text)
+int harness_can(harness *h, const char *as, const char *firm_id, const char *actor, const char *action, char *reason,
+                size_t reason_bytes)
 {
-	char content[256];
-	int content_bytes = snprintf(content, sizeof content, "BT /F1 12 Tf 72 720 Td (%.200s) Tj ET", text);
-	const char *objs[4] = {"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-	                       "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources "
-	                       "<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
-	                       NULL};
-	char stream[400];
-	snprintf(stream, sizeof stream, "<< /Length %d >>\nstream\n%s\nendstream", content_bytes, content);
-	objs[3] = stream;
-	size_t n = 0, offsets[4];
-	n += (size_t)snprintf((char *)out + n, cap - n, "%%PDF-1.7\n");
-	for (int i = 0; i < 4 && n < cap; i++) {
-		offsets[i] = n;
-		n += (size_t)snprintf((char *)out + n, cap - n, "%d 0 obj\n%s\nendobj\n", i + 1, objs[i]);
+	Ledger__Api__Can q = LEDGER__API__CAN__INIT;
+	q.firm_id = (char *)firm_id;
+	q.actor = (char *)(actor ? actor : "");
+	q.action = (char *)action;
+	Ledger__Api__Reply *r = harness_ask(h, as, LEDGER__API__REQUEST__BODY_CAN, &q);
+	int allowed = r && r->can ? r->can->allowed : -1;
+	if (reason)
+		snprintf(reason, reason_bytes, "%s", r && r->can ? r->can->reason : "");
+	harness_code_of(r);
+	return allowed;
+}
+
+Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const char *firm_id, const char *id)
+{
+	Ledger__Api__CollectionShow q = LEDGER__API__COLLECTION_SHOW__INIT;
+	q.firm_id = (char *)firm_id;
+	q.collection_id = (char *)id;
+	return harness_ask(h, as, LEDGER__API__REQUEST__BODY_COLLECTION_SHOW, &q);
+}
+
+long harness_log_scan(const harness *h, uint64_t after, harness_event_fn *each, void *ctx)
+{
+	ledger *l;
+	ledger_options o = {.read_only = true, .allow_broken_chain = true};
+	if (ledger_open(h->dir, &o, &l) != LEDGER_OK)
+		return -1;
+	MDB_txn *txn;
+	ledger_iter *it;
+	long n = -1;
+	if (ledger_read_begin(l, &txn) == LEDGER_OK) {
+		if (ledger_iter_open(l, txn, after + 1, &it) == LEDGER_OK) {
+			ledger_record rec;
+			bool more = true;
+			for (n = 0; more && ledger_iter_next(it, &rec) == LEDGER_OK; n++) {
+				Ledger__Events__Event *ev =
+				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+				more = each(ctx, &rec, ev);
+				if (ev)
+					ledger__events__event__free_unpacked(ev, NULL);
+			}
+			ledger_iter_close(it);
+		}
+		ledger_read_end(l, txn);
 	}
-	size_t xref = n;
-	n += (size_t)snprintf((char *)out + n, cap - n, "xref\n0 5\n0000000000 65535 f \n");
-	for (int i = 0; i < 4 && n < cap; i++)
-		n += (size_t)snprintf((char *)out + n, cap - n, "%010zu 00000 n \n", offsets[i]);
-	n += (size_t)snprintf((char *)out + n, cap - n, "trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
-	                      xref);
-	return n < cap ? n : 0;
+	ledger_close(l);
+	return n;
+}
+
+Ledger__Api__Reply *harness_credits_show(harness *h, const char *as, const char *firm_id, uint32_t history_rows)
+{
+	Ledger__Api__CreditsShow q = LEDGER__API__CREDITS_SHOW__INIT;
+	q.firm_id = (char *)firm_id;
+	q.history_rows = history_rows;
+	return harness_ask(h, as, LEDGER__API__REQUEST__BODY_CREDITS_SHOW, &q);
+}
+
+int harness_audit(const harness *h, const char *command, const char *extra, char *out, size_t out_bytes)
+{
+	char cmd[1400];
+	snprintf(cmd, sizeof cmd, "'%s/ledger-audit' %s --data '%s' %s 2>&1", h->bin_dir, command, h->dir,
+	         extra ? extra : "");
+	return harness_run(cmd, out, out_bytes);
+}
+
+int harness_audit_all(const harness *h, char *out, size_t out_bytes)
+{
+	int rc = harness_audit(h, "verify", NULL, out, out_bytes);
+	return rc != 0 ? rc : harness_audit(h, "replay", NULL, out, out_bytes);
 }

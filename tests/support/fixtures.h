@@ -1,0 +1,100 @@
+/*
+ * fixtures.h: the domain set-ups the C tests repeat (accounts, firms, delegations, credits, the
+ * registration steps), written once. Each builds one command and hands it to a fixture_sender,
+ * which runs it over RPC against a real ledgerd (harness_sender, harness.h) or through
+ * proj_execute in the test's own process (domain_sender, domain.h). Each returns what the
+ * sender returns: 0 when the command was accepted, its error code when refused, -1 when it
+ * did not run at all. Strings are borrowed for the call only.
+ */
+#ifndef TESTS_SUPPORT_FIXTURES_H
+#define TESTS_SUPPORT_FIXTURES_H
+
+#include "api.pb-c.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Runs req as `as` ("platform" for the platform); 0, an error code, or -1 (above). */
+typedef int fixture_send_fn(void *ctx, const char *as, Ledger__Api__Request *req);
+
+typedef struct fixture_sender {
+	fixture_send_fn *send;
+	void *ctx;
+} fixture_sender;
+
+/* Makes req (initialised here) a request whose body is `body`, the message of body_case (its
+ * type is checked against the Request's field: a mismatch is a bug in the test, and aborts). */
+void fixture_request(Ledger__Api__Request *req, Ledger__Api__Request__BodyCase body_case, void *body);
+
+/* Sends a request whose body is `body` (fixture_request) as `as`. */
+int fixture_send(const fixture_sender *to, const char *as, Ledger__Api__Request__BodyCase body_case, void *body);
+
+/* The registration's identity step names this provider reference: registration_test looks
+ * for it in the data file to show that the search would find a clear-text value. */
+#define FIXTURE_PROVIDER_REFERENCE "VRF-2026-000421"
+
+/* AccountAdd, as the platform. */
+int fixture_account(const fixture_sender *to, const char *email, const char *name, bool is_ec);
+
+/* FirmAdd of firm_id (named name) with ec_email as its EC, as the platform. */
+int fixture_firm(const fixture_sender *to, const char *firm_id, const char *name, const char *ec_email);
+
+/* A DelegationGrant of one right in firm_id to who, through expires_on (YYYY-MM-DD), for a test
+ * that reads the reply itself: req points into the struct, which must not move once filled. */
+typedef struct fixture_grant_request {
+	Ledger__Api__Request req;
+	Ledger__Api__DelegationGrant grant;
+	char *collaborators[1];
+	Ledger__Events__Right right;
+} fixture_grant_request;
+void fixture_grant_fill(fixture_grant_request *g, const char *firm_id, const char *who, Ledger__Events__Right right,
+                        const char *expires_on);
+
+/* The grant fixture_grant_fill makes, sent as `ec`. */
+int fixture_grant(const fixture_sender *to, const char *ec, const char *firm_id, const char *who,
+                  Ledger__Events__Right right, const char *expires_on);
+
+/* DelegationRevoke by `ec` of every right of who in firm_id. */
+int fixture_revoke(const fixture_sender *to, const char *ec, const char *firm_id, const char *who);
+
+/* CreditsAdd of `credits` to firm_id by `as`, with the purchase reference given. */
+int fixture_credits(const fixture_sender *to, const char *as, const char *firm_id, uint64_t credits,
+                    const char *reference);
+
+/* CollectionAct `act` on collection id of firm_id by `as`, with a comment (NULL: none). */
+int fixture_act(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
+                Ledger__Api__CollectionAct__Act act, const char *comment);
+
+/* PreferencesUpdate u (its firm_id names the firm) by `as`. */
+int fixture_preferences(const fixture_sender *to, const char *as, const Ledger__Api__PreferencesUpdate *u);
+
+/* DocumentAdd of the n bytes at pdf, named filename, to collection id of firm_id, by `as`. Over
+ * RPC only: in process, an upload is run with what ledgerd learned of it (domain.h). */
+int fixture_document_add(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
+                         const uint8_t *pdf, size_t n, const char *filename);
+
+/* SignerAdd of email to collection id of firm_id by `as`: an external signer (with name and
+ * phone) when phone is not NULL, else a member of the firm (name NULL: none). */
+int fixture_signer_add(const fixture_sender *to, const char *as, const char *firm_id, const char *id, const char *email,
+                       const char *name, const char *phone);
+
+/* What the platform reports of signer in collection id of firm_id (SignerReport, as the
+ * platform); method, provider_reference and comment may be NULL (none). */
+typedef struct fixture_report {
+	const char *signer;
+	Ledger__Events__SignerAction action;
+	const char *method, *provider_reference, *comment;
+} fixture_report;
+int fixture_signer_report(const fixture_sender *to, const char *firm_id, const char *id, const fixture_report *report);
+
+/* Fills c with a valid RegistrationRecord of subject's step (the fields that step takes, with
+ * made-up but well-formed values); the caller may then change any field. */
+void fixture_registration_fill(Ledger__Api__RegistrationRecord *c, const char *subject,
+                               Ledger__Events__RegistrationStep step);
+
+/* The RegistrationRecord fixture_registration_fill makes, as the platform. Steps 1 to 5 in
+ * order register subject fully (signature.sign then needs only a right). */
+int fixture_registration_step(const fixture_sender *to, const char *subject, Ledger__Events__RegistrationStep step);
+
+#endif
