@@ -3,6 +3,7 @@
  * seal collections, docs/cli.md#collections). Each builds one request; what a command changes
  * is checked by ledgerd, ledgerctl only refuses what cannot be sent (exit 2).
  */
+#include "domain.h"
 #include "ledgerctl_common.h"
 #include "ledgerctl_views.h"
 
@@ -13,6 +14,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* --signers: at most this many addresses (a collection has far fewer signers). */
@@ -543,6 +545,34 @@ static int run_act(const ctl_args *a, char **pos)
 	return change_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &c.base, pos[0], act_done[act], NULL, NULL);
 }
 
+/* --documents SHA256,SHA256,...: the versions a consenting signer was shown, one per document. */
+static int documents_parse(const ctl_args *a, Ledger__Api__SignerReport *c)
+{
+	static uint8_t hashes[PROJ_COLLECTION_DOCUMENTS_MAX][CTL_SHA256_BYTES];
+	static ProtobufCBinaryData items[PROJ_COLLECTION_DOCUMENTS_MAX];
+	char copy[PROJ_COLLECTION_DOCUMENTS_MAX * (2 * CTL_SHA256_BYTES + 1) + 1];
+	if (strlen(a->documents) >= sizeof copy)
+		return ctl_usage_errorf(a, "--documents: at most %u SHA-256, comma-separated",
+		                        PROJ_COLLECTION_DOCUMENTS_MAX);
+	strcpy(copy, a->documents);
+	size_t n = 0;
+	char *save = NULL;
+	for (char *h = strtok_r(copy, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
+		if (n == PROJ_COLLECTION_DOCUMENTS_MAX)
+			return ctl_usage_errorf(a, "--documents: at most %u SHA-256", PROJ_COLLECTION_DOCUMENTS_MAX);
+		int rc = ctl_parse_sha256("--documents", h, hashes[n]);
+		if (rc)
+			return rc;
+		items[n] = (ProtobufCBinaryData){CTL_SHA256_BYTES, hashes[n]};
+		n++;
+	}
+	if (n == 0)
+		return ctl_usage_errorf(a, "%s", "--documents: one SHA-256 per document of the collection");
+	c->n_document_sha256 = n;
+	c->document_sha256 = items;
+	return 0;
+}
+
 static int report_parse(const ctl_args *a, Ledger__Api__SignerReport *c)
 {
 	if (!a->signer || !a->action)
@@ -561,6 +591,30 @@ static int report_parse(const ctl_args *a, Ledger__Api__SignerReport *c)
 		c->provider_reference = (char *)a->provider_ref;
 	if (a->comment)
 		c->comment = (char *)a->comment;
+	bool authenticated = c->action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED;
+	bool consented = c->action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED;
+	if (authenticated != (a->masked_destination && a->code_sent_at))
+		return ctl_usage_errorf(a, "%s",
+		                        authenticated
+		                            ? "--action authenticated needs --masked-destination and --code-sent-at"
+		                            : "--masked-destination and --code-sent-at are for --action authenticated");
+	if (consented != (a->documents && a->consent_version))
+		return ctl_usage_errorf(a, "%s",
+		                        consented ? "--action consented needs --documents and --consent-version"
+		                                  : "--documents and --consent-version are for --action consented");
+	if (authenticated) {
+		struct tm tm = {0};
+		const char *end = strptime(a->code_sent_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (!end || *end)
+			return ctl_usage_errorf(a, "--code-sent-at %s: a UTC time YYYY-MM-DDTHH:MM:SSZ",
+			                        a->code_sent_at);
+		c->masked_destination = (char *)a->masked_destination;
+		c->code_sent_at_us = (int64_t)timegm(&tm) * 1000000;
+	}
+	if (consented) {
+		c->consent_text_version = (char *)a->consent_version;
+		return documents_parse(a, c);
+	}
 	return 0;
 }
 
@@ -749,18 +803,31 @@ const ctl_command ctl_collection_commands[] = {
     {"collection seal", 1, ACT_OPTIONS,
      ACT_USAGE("seal", "  Seals every document of a seal collection in the firm's name. Needs seal.seal.\n"), run_act,
      LEDGER__API__COLLECTION_ACT__ACT__SEAL},
-    {"collection report", 1, "firm signer action method provider-ref comment expected-version",
+    {"collection report", 1,
+     "firm signer action method provider-ref masked-destination code-sent-at documents consent-version comment "
+     "expected-version",
      "ledgerctl collection report --firm FIRM ID --signer EMAIL --action ACTION [--method sms|email]\n"
-     "                            [--provider-ref REF] [--comment TEXT] [--expected-version N]\n"
-     "  The platform (front-end) reports what a signer did. Platform role.\n" OPT_FIRM
+     "                            [--provider-ref REF] [--masked-destination TEXT --code-sent-at TIME]\n"
+     "                            [--documents SHA256,... --consent-version V] [--comment TEXT]\n"
+     "                            [--expected-version N]\n"
+     "  The platform (front-end) reports what a signer did. Platform role. An external signer's\n"
+     "  consent is taken only after an authentication of the last 15 minutes, and only over the\n"
+     "  versions that are to be signed (docs/collections.md#consent).\n" OPT_FIRM
      "  --signer EMAIL            the signer\n"
      "  --action ACTION           invited, authenticated, consented or declined (declined ends the\n"
      "                            collection; a signature is `collection sign`)\n"
      "  --method sms|email        how the one-time code was checked (authenticated)\n"
      "  --provider-ref REF        the provider's reference of the step\n"
+     "  --masked-destination TEXT  authenticated: where the code went, masked with '*'\n"
+     "                            (\"+33 6** ** ** 78\")\n"
+     "  --code-sent-at TIME       authenticated: when it was sent, YYYY-MM-DDTHH:MM:SSZ (UTC)\n"
+     "  --documents SHA256,...    consented: the version of each document the signer was shown\n"
+     "                            (as uploaded, or as last signed: collection show lists both)\n"
+     "  --consent-version V       consented: the version of the consent text shown\n"
      "  --comment TEXT            e.g. the reason of a refusal\n" OPT_EXPECTED
      "  example: ledgerctl --platform --data DIR collection report --firm CAB c42 \\\n"
-     "             --signer client@example.fr --action authenticated --method sms --provider-ref otp-981\n",
+     "             --signer client@example.fr --action authenticated --method sms --provider-ref otp-981 \\\n"
+     "             --masked-destination \"+33 6** ** ** 78\" --code-sent-at 2026-12-04T09:14:02Z\n",
      run_report, 0},
     {"document get", 1, "firm output",
      "ledgerctl document get --firm FIRM SHA256 [-o FILE]\n"

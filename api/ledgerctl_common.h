@@ -46,7 +46,8 @@ typedef struct ctl_args {
 	bool ec;
 	/* collections and documents (ledgerctl_collections.c) */
 	const char *kind, *title, *deadline, *order, *expiry_days, *reminder_days, *state, *email, *signers, *signer,
-	    *document, *page, *rect, *comment, *folder, *action, *expected_version, *output;
+	    *document, *page, *rect, *comment, *folder, *action, *expected_version, *output, *masked_destination,
+	    *code_sent_at, *documents, *consent_version;
 	bool all, external, no_deadline, sequential, parallel;
 	/* credits, preferences, stats, alerts (ledgerctl_platform.c) */
 	const char *credits, *reference, *history, *credits_low, *sender_name, *from, *days;

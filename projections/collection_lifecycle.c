@@ -138,10 +138,12 @@ static ledger_err remind(collection_target *tg, bool automatic, const char *acto
 	return proj_emit(tg->em->p, tg->em->t, actor, request_id, c->firm_id, &ev, NULL, NULL);
 }
 
-static ledger_err signer_act(collection_target *tg, const char *signer, Ledger__Events__SignerAction action,
-                             const char *method, const char *reference, const char *comment)
+/* Writes e (its collection is tg's) and what follows from it: the collection in progress at
+ * the first act, declined at a refusal. */
+static ledger_err signer_act(collection_target *tg, Ledger__Events__SignerActed *e)
 {
 	ledger_err err = LEDGER_OK;
+	Ledger__Events__SignerAction action = e->action;
 	bool acts = action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED ||
 	            action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED ||
 	            action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED;
@@ -151,18 +153,12 @@ static ledger_err signer_act(collection_target *tg, const char *signer, Ledger__
 			return err;
 		tg->c->state = COLLECTION_STATE(IN_PROGRESS);
 	}
-	Ledger__Events__SignerActed e = LEDGER__EVENTS__SIGNER_ACTED__INIT;
-	e.collection_id = tg->c->collection_id;
-	e.signer = (char *)signer;
-	e.action = action;
-	e.method = (char *)method;
-	e.provider_reference = (char *)reference;
-	e.comment = (char *)comment;
-	Ledger__Events__Event ev = PROJ_EVENT(SIGNER_ACTED, signer_acted, &e);
+	e->collection_id = tg->c->collection_id;
+	Ledger__Events__Event ev = PROJ_EVENT(SIGNER_ACTED, signer_acted, e);
 	if ((err = proj_emitter_emit(tg->em, tg->c->firm_id, &ev)))
 		return err;
 	return action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_DECLINED
-	           ? finish(tg, COLLECTION_STATE(DECLINED), comment)
+	           ? finish(tg, COLLECTION_STATE(DECLINED), e->comment)
 	           : LEDGER_OK;
 }
 
@@ -185,7 +181,10 @@ static ledger_err act_sign(collection_target *tg)
 		                                                      : "it is not running");
 		return LEDGER_OK;
 	}
-	return signer_act(tg, tg->em->actor->subject, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED, "", "", "");
+	Ledger__Events__SignerActed e = LEDGER__EVENTS__SIGNER_ACTED__INIT;
+	e.signer = (char *)tg->em->actor->subject;
+	e.action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED;
+	return signer_act(tg, &e);
 }
 
 static ledger_err act_seal(collection_target *tg)
@@ -408,6 +407,73 @@ static bool load_as_platform(collection_target *tg, proj_emitter *em, const Ledg
 	return true;
 }
 
+/* An authenticated report says where the one-time code went, masked, and when it was sent. */
+static bool authentication_valid(proj_emitter *em, const Ledger__Api__SignerReport *r)
+{
+	int64_t now_us = ledger_txn_time_us(em->t);
+	if (strcmp(r->method, "sms") != 0 && strcmp(r->method, "email") != 0)
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "method",
+		                  "method must be sms or email (the one-time code's channel)");
+	else if (!r->masked_destination[0] ||
+	         !proj_text_valid(r->masked_destination, PROJ_MASKED_DESTINATION_BYTES_MAX) ||
+	         !strchr(r->masked_destination, '*'))
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "masked_destination",
+		                  "masked_destination must say where the code went, masked with '*' (\"+33 6** ** ** "
+		                  "78\"), in at most %u bytes",
+		                  PROJ_MASKED_DESTINATION_BYTES_MAX);
+	else if (r->code_sent_at_us <= 0 || r->code_sent_at_us > now_us)
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "code_sent_at_us",
+		                  "code_sent_at_us must be when the code was sent, before now");
+	else
+		return true;
+	return false;
+}
+
+/*
+ * A consent rests on an authentication of the last PROJ_CONSENT_AUTHENTICATION_AGE_US, names
+ * the consent text's version, and names exactly the versions to be signed: one SHA-256 per
+ * document, as uploaded or as last signed (an earlier signer's update keeps what was shown).
+ */
+static bool consent_valid(collection_target *tg, const Ledger__State__Signer *s, const Ledger__Api__SignerReport *r)
+{
+	proj_emitter *em = tg->em;
+	const Ledger__State__Collection *c = tg->c;
+	int64_t now_us = ledger_txn_time_us(em->t);
+	if (!s->authenticated_seq || now_us - s->authenticated_at_us > PROJ_CONSENT_AUTHENTICATION_AGE_US) {
+		collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), "signer",
+		                  "%s has no authentication of the last %d minutes on record: report authenticated "
+		                  "first",
+		                  s->email, (int)(PROJ_CONSENT_AUTHENTICATION_AGE_US / 60000000));
+		return false;
+	}
+	if (!r->consent_text_version[0] || !proj_text_valid(r->consent_text_version, PROJ_NAME_BYTES_MAX)) {
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "consent_text_version",
+		                  "consent_text_version must name the version of the consent text shown");
+		return false;
+	}
+	bool seen[PROJ_COLLECTION_DOCUMENTS_MAX] = {false};
+	bool ok = r->n_document_sha256 == c->n_documents && c->n_documents <= PROJ_COLLECTION_DOCUMENTS_MAX;
+	for (size_t i = 0; ok && i < r->n_document_sha256; i++) {
+		const ProtobufCBinaryData *h = &r->document_sha256[i];
+		size_t d = 0;
+		while (d < c->n_documents &&
+		       (seen[d] || h->len != LEDGER_HASH_BYTES ||
+		        (memcmp(h->data, c->documents[d]->sha256.data, LEDGER_HASH_BYTES) != 0 &&
+		         memcmp(h->data, c->documents[d]->current_sha256.data, LEDGER_HASH_BYTES) != 0)))
+			d++;
+		ok = d < c->n_documents;
+		if (ok)
+			seen[d] = true;
+	}
+	if (!ok)
+		collection_refuse(
+		    em, ERROR_CODE(FAILED_PRECONDITION), "document_sha256",
+		    "the consent's %zu versions are not the %zu documents of %s as they are to be signed (one "
+		    "SHA-256 each, as uploaded or as last signed)",
+		    r->n_document_sha256, c->n_documents, c->collection_id);
+	return ok;
+}
+
 ledger_err collection_signer_report(proj_emitter *em, const Ledger__Api__SignerReport *r)
 {
 	collection_target tg;
@@ -436,11 +502,8 @@ ledger_err collection_signer_report(proj_emitter *em, const Ledger__Api__SignerR
 		}
 		break;
 	case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED:
-		if (strcmp(r->method, "sms") != 0 && strcmp(r->method, "email") != 0) {
-			collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "method",
-			                  "method must be sms or email (the one-time code's channel)");
+		if (!authentication_valid(em, r))
 			return LEDGER_OK;
-		}
 		break;
 	case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED:
 		if (s->kind != LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL || !turn) {
@@ -451,6 +514,8 @@ ledger_err collection_signer_report(proj_emitter *em, const Ledger__Api__SignerR
 			                      : "it is not their turn, or they have signed");
 			return LEDGER_OK;
 		}
+		if (!consent_valid(&tg, s, r))
+			return LEDGER_OK;
 		break;
 	default:
 		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "action",
@@ -463,7 +528,23 @@ ledger_err collection_signer_report(proj_emitter *em, const Ledger__Api__SignerR
 			                  "provider_reference must be short text");
 		return LEDGER_OK;
 	}
-	return signer_act(&tg, email, r->action, r->method, r->provider_reference, r->comment);
+	Ledger__Events__SignerActed e = LEDGER__EVENTS__SIGNER_ACTED__INIT;
+	e.signer = email;
+	e.action = r->action;
+	e.method = r->method;
+	e.provider_reference = r->provider_reference;
+	e.comment = r->comment;
+	if (r->action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED) {
+		e.masked_destination = r->masked_destination;
+		e.code_sent_at_us = r->code_sent_at_us;
+	}
+	if (r->action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED) {
+		e.n_document_sha256 = r->n_document_sha256;
+		e.document_sha256 = r->document_sha256;
+		e.consent_text_version = r->consent_text_version;
+		e.authentication_seq = s->authenticated_seq;
+	}
+	return signer_act(&tg, &e);
 }
 
 /* ----- service: due expiries and reminders ----- */

@@ -339,13 +339,22 @@ static ledger_err fold_transition(proj *p, proj_kv *kv, collection *c, const Led
 	return err;
 }
 
-static ledger_err fold_signer_acted(proj *p, proj_kv *kv, collection *c, const Ledger__Events__SignerActed *e)
+static ledger_err fold_signer_acted(proj *p, proj_kv *kv, collection *c, uint64_t seq, const Ledger__Events__Event *ev)
 {
+	const Ledger__Events__SignerActed *e = ev->signer_acted;
 	ssize_t at = proj_collection_signer(c, e->signer);
 	if (at < 0)
 		return LEDGER_OK;
 	Ledger__State__Signer *s = c->signers[at];
 	s->status = e->action;
+	if (e->action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED) {
+		s->authenticated_seq = seq; /* what a consent rests on, while it is fresh */
+		s->authenticated_at_us = ev->committed_at_us;
+	}
+	if (e->action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED) {
+		s->consent_seq = seq; /* what the signature is made on, and what that rests on */
+		s->consent_authentication_seq = e->authentication_seq;
+	}
 	if (e->action != LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED &&
 	    e->action != LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED)
 		return LEDGER_OK;
@@ -397,7 +406,8 @@ static const char *event_collection(const Ledger__Events__Event *ev)
 	}
 }
 
-static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, const Ledger__Events__Event *ev, proj_arena *arena)
+static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, uint64_t seq, const Ledger__Events__Event *ev,
+                              proj_arena *arena)
 {
 	switch (ev->payload_case) {
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_MODIFIED:
@@ -417,7 +427,7 @@ static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, const Ledger_
 	}
 	case LEDGER__EVENTS__EVENT__PAYLOAD_FIELD_SET: return fold_field(c, ev->field_set, arena);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED: return fold_transition(p, kv, c, ev);
-	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED: return fold_signer_acted(p, kv, c, ev->signer_acted);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED: return fold_signer_acted(p, kv, c, seq, ev);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT:
 		c->reminders++;
 		return schedule_reminder(p, kv, c, ev->committed_at_us);
@@ -461,7 +471,7 @@ ledger_err proj_fold_collection(proj *p, proj_kv *kv, uint64_t seq, const Ledger
 	if (err == LEDGER_END)
 		err = LEDGER_ERR_CORRUPT; /* an event about a collection the log never created */
 	if (!err)
-		err = fold_change(p, kv, c, ev, arena);
+		err = fold_change(p, kv, c, seq, ev, arena);
 	if (!err) {
 		c->version++;
 		c->updated_at_us = ev->committed_at_us;

@@ -46,7 +46,7 @@ typedef struct proj proj;
  */
 ledger_err proj_open(ledger *l, uint64_t rebuild_hash_seed, proj **out);
 /* Bump whenever a fold or a projection database changes. */
-#define PROJ_SCHEMA_VERSION 8u
+#define PROJ_SCHEMA_VERSION 9u
 void proj_close(proj *p);
 /* The names of the projection databases, NULL-terminated: what replay compares. */
 extern const char *const proj_db_names[];
@@ -181,7 +181,11 @@ bool proj_date_end_us(const char *date, int64_t *end_us);
 void proj_paris_date(int64_t now_us, int years_ahead, char out[11]);
 
 /* ----- collections (projections/collections.c, docs/collections.md) ----- */
-#define PROJ_COLLECTION_DOCUMENTS_MAX       50u
+#define PROJ_COLLECTION_DOCUMENTS_MAX 50u
+/* A consent rests on an authentication (a one-time code checked) at most this old. */
+#define PROJ_CONSENT_AUTHENTICATION_AGE_US (15 * 60 * INT64_C(1000000))
+/* Where a one-time code went, masked: "+33 6** ** ** 78", "m***@exemple.fr". */
+#define PROJ_MASKED_DESTINATION_BYTES_MAX   64u
 #define PROJ_COLLECTION_SIGNERS_MAX         50u
 #define PROJ_COMMENT_BYTES_MAX              1000u
 #define PROJ_COLLECTION_EXPIRY_DAYS_DEFAULT 15u

@@ -73,6 +73,8 @@ static const french detail_fields[] = {
     {"certificate_serial", "n° de série"},
     {"method", "méthode"},
     {"provider_reference", "référence"},
+    {"masked_destination", "code envoyé à"},
+    {"consent_text_version", "texte du consentement"},
     {"comment", "motif"},
     {"reason", "motif"},
     {"to", "nouvel état"},

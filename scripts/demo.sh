@@ -116,8 +116,13 @@ ctl --as $ec credits show --firm JLM-PA
 
 step "The client signs (the platform reports her one-time code and consent); then the EC signs"
 ctl --platform collection report --firm JLM-PA "$col" --signer marie.dupont@sarl-dupont.fr --action authenticated \
-	--method sms --provider-ref OTP-4411
-ctl --platform collection report --firm JLM-PA "$col" --signer marie.dupont@sarl-dupont.fr --action consented
+	--method sms --provider-ref OTP-4411 --masked-destination "+33 6** ** ** 32" \
+	--code-sent-at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+# Her consent names the version of each document she was shown, and the consent text's version.
+shown=$("$bin/ledgerctl" --data "$data" --platform --json collection show --firm JLM-PA "$col" |
+	/usr/bin/python3 -c 'import json,sys; print(",".join(d["current_sha256"] for d in json.load(sys.stdin)["collection"]["documents"]))')
+ctl --platform collection report --firm JLM-PA "$col" --signer marie.dupont@sarl-dupont.fr --action consented \
+	--documents "$shown" --consent-version CONSENTEMENT-2026
 for _ in $(seq 50); do
 	"$bin/ledgerctl" --data "$data" --as $ec --json collection show --firm JLM-PA "$col" | grep -q '"signed":true' && break
 	sleep 0.2

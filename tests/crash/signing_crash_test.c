@@ -66,10 +66,7 @@ static bool prepare(int round, char id[24])
 
 static int consent(const char *id)
 {
-	fixture_sender to = harness_sender(&h);
-	return fixture_signer_report(
-	    &to, "CR", id,
-	    &(fixture_report){.signer = "client@x.fr", .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED});
+	return harness_consent(&h, "CR", id, "client@x.fr");
 }
 
 /* Waits for the collection to complete; checks each document holds exactly one signature. */

@@ -263,8 +263,19 @@ static outcome modify_title(const char *as, const char *firm, const char *id, co
 }
 
 /* What the front-end reports of a signer (platform role). */
+/* A consent is reported as the platform does (docs/collections.md#consent): after an
+ * authentication, over the documents' current versions. */
 static outcome report(const char *firm, const char *id, const char *signer, Ledger__Events__SignerAction action)
 {
+	if (action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED) {
+		Ledger__Api__Reply *r = harness_collection_show(&h, "platform", firm, id);
+		bool shown = r && r->collection && r->collection->collection;
+		harness_code_of(r);
+		if (shown && harness_consent(&h, firm, id, signer) != 0)
+			return (outcome){.code = -1};
+		/* the consent was taken: what the collection looks like after it */
+		return outcome_of(harness_collection_show(&h, "platform", firm, id));
+	}
 	Ledger__Api__SignerReport s = LEDGER__API__SIGNER_REPORT__INIT;
 	Ledger__Api__CollectionRef ref = ref_of(firm, id, 0);
 	s.ref = &ref;

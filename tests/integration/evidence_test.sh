@@ -30,11 +30,42 @@ ctl --as $ec collection add-signer --firm EVD "$col" --email anne@client-a.fr --
 ctl --as $ec collection add-signer --firm EVD "$col" --email bruno@client-b.fr --name "Bruno Bérard" \
 	--external --phone "+33 6 55 66 77 88" >/dev/null
 ctl --as $ec collection send --firm EVD "$col" >/dev/null
+# A consent rests on a fresh authentication and names the versions to be signed
+# (docs/collections.md#consent): each refusal is typed and changes nothing.
+shown=$(ctl --platform --json collection show --firm EVD "$col" | /usr/bin/python3 -c \
+	'import json,sys; print(",".join(d["current_sha256"] for d in json.load(sys.stdin)["collection"]["documents"]))')
+anne() { ctl --platform collection report --firm EVD "$col" --signer anne@client-a.fr "$@"; }
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+expect 1 "a consent without an authentication" -- anne --action consented --documents "$shown" --consent-version C1
+contains "no authentication of the last 15 minutes on record" "says an authentication is needed first"
+expect 2 "authenticated without where the code went" -- anne --action authenticated --method sms
+contains "needs --masked-destination and --code-sent-at" "says what is missing"
+expect 1 "a destination in the clear" -- anne --action authenticated --method sms \
+	--masked-destination "+33 6 11 22 33 44" --code-sent-at "$now"
+contains "masked_destination must say where the code went, masked" "says it must be masked"
+expect 1 "a code sent in the future" -- anne --action authenticated --method sms \
+	--masked-destination "+33 6** ** ** 44" --code-sent-at 2099-01-01T00:00:00Z
+contains "code_sent_at_us must be when the code was sent, before now" "says when it must be"
+expect 0 "authenticated" -- anne --action authenticated --method sms --masked-destination "+33 6** ** ** 44" \
+	--code-sent-at "$now"
+other=$(printf 'autre' | sha256sum | cut -c1-64)
+expect 1 "a consent over another version" -- anne --action consented --documents "$other" --consent-version C1
+contains "the consent's 1 versions are not the 1 documents" "says the versions are not those to be signed"
+expect 1 "a consent over the version twice" -- anne --action consented --documents "$shown,$shown" --consent-version C1
+contains "the consent's 2 versions" "says how many"
+expect 2 "a consent without the text's version" -- anne --action consented --documents "$shown"
+expect 0 "the collection did not move" -- ctl --as $ec --json collection show --firm EVD "$col"
+equals 'j["collection"]["signers"][0].get("signed", False)' False "nothing was signed on those refusals"
+
 # In turn: the second signer may consent once the first one's signature is made.
 for who in anne@client-a.fr bruno@client-b.fr; do
 	ctl --platform collection report --firm EVD "$col" --signer $who --action authenticated --method sms \
-		--provider-ref "OTP-$who" >/dev/null
-	ctl --platform collection report --firm EVD "$col" --signer $who --action consented >/dev/null
+		--provider-ref "OTP-$who" --masked-destination "+33 6** ** ** 44" \
+		--code-sent-at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
+	shown=$(ctl --platform --json collection show --firm EVD "$col" | /usr/bin/python3 -c \
+		'import json,sys; print(",".join(d["current_sha256"] for d in json.load(sys.stdin)["collection"]["documents"]))')
+	ctl --platform collection report --firm EVD "$col" --signer $who --action consented --documents "$shown" \
+		--consent-version CONSENTEMENT-2026 >/dev/null
 	for _ in $(seq 100); do
 		ctl --as $ec --json collection show --firm EVD "$col" | /usr/bin/python3 -c '
 import json, sys
@@ -100,6 +131,21 @@ contains "anne@client-a.fr" "the attestation names its signer"
 contains "Signature apposée" "the attestation shows the signature"
 checks=$((checks + 1))
 case "$out" in *bruno* | *Bérard* | *OTP-bruno*) fail "the attestation of anne shows the other signer" ;; esac
+
+# Each signature names the consent it was made on and the authentication that consent rests on.
+/usr/bin/python3 - "$dir/x/evidence.json" <<'PY' || fail "document_signed names its consent and authentication"
+import json, sys
+t = json.load(open(sys.argv[1]))["timeline"]
+for s in (e for e in t if e["event"] == "document_signed"):
+    f = s["fields"]
+    consent = next(e for e in t if e["seq"] == int(f["consent_seq"]))
+    auth = next(e for e in t if e["seq"] == int(f["authentication_seq"]))
+    assert consent["fields"]["action"] == "SIGNER_CONSENTED" and consent["fields"]["signer"] == f["signer"], consent
+    assert consent["fields"]["document_sha256"] == [f["source_sha256"]] or consent["fields"]["document_sha256"] == [f["original_sha256"]], (consent, f)
+    assert int(consent["fields"]["authentication_seq"]) == auth["seq"], consent
+    assert auth["fields"]["action"] == "SIGNER_AUTHENTICATED" and auth["fields"]["masked_destination"] == "+33 6** ** ** 44", auth
+    assert auth["seq"] < consent["seq"] < s["seq"]
+PY
 
 # Tampered bundles: each is refused, with the reason.
 /usr/bin/python3 - "$dir/ev.zip" "$dir" "$(basename "$att_a")" "$(basename "$att_b")" <<'PY'

@@ -152,11 +152,19 @@ static int act(const char *as, const char *firm, const char *id, Ledger__Api__Co
 	return fixture_act(&to_ledgerd, as, firm, id, what, comment);
 }
 
+/* A consent as the platform reports it: after an authentication, over the current versions. */
 static int report(const char *firm, const char *id, const char *signer, Ledger__Events__SignerAction action)
 {
-	const char *method = action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED ? "sms" : NULL;
-	return fixture_signer_report(&to_ledgerd, firm, id,
-	                             &(fixture_report){.signer = signer, .action = action, .method = method});
+	if (action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED)
+		return harness_consent(&h, firm, id, signer);
+	bool authenticated = action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED;
+	return fixture_signer_report(
+	    &to_ledgerd, firm, id,
+	    &(fixture_report){.signer = signer,
+	                      .action = action,
+	                      .method = authenticated ? "sms" : NULL,
+	                      .masked_destination = authenticated ? "+33 6** ** ** 01" : NULL,
+	                      .code_sent_at_us = authenticated ? (int64_t)(h.now_s - 60) * 1000000 : 0});
 }
 
 /* A collection of one document and `externals` external signers (client<k>@<firm>.test), as

@@ -165,11 +165,27 @@ static int act(const char *as, const char *id, Ledger__Api__CollectionAct__Act w
 }
 
 /* What the platform reports of an external signer. */
+/* As the platform reports it: an authentication says where the code went (masked) and when; a
+ * consent comes after an authentication, over the documents' current versions. */
 static int report(const char *id, const char *signer, Ledger__Events__SignerAction action, const char *method,
                   const char *comment)
 {
+	if (action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED)
+		return harness_consent(&h, FIRM, id, signer);
+	if (action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED)
+		return fixture_signer_report(&to_ledgerd, FIRM, id,
+		                             &(fixture_report){.signer = signer,
+		                                               .action = action,
+		                                               .method = method,
+		                                               .provider_reference = "OTP-2026-5531",
+		                                               .masked_destination = "+33 6** ** ** 31",
+		                                               .code_sent_at_us = (int64_t)(h.now_s - 60) * 1000000});
 	return fixture_signer_report(&to_ledgerd, FIRM, id,
-	                             &(fixture_report){signer, action, method, "OTP-2026-5531", comment});
+	                             &(fixture_report){.signer = signer,
+	                                               .action = action,
+	                                               .method = method,
+	                                               .provider_reference = "OTP-2026-5531",
+	                                               .comment = comment});
 }
 
 static Ledger__Api__Reply *show(const char *id)

@@ -136,7 +136,32 @@ int fixture_signer_report(const fixture_sender *to, const char *firm_id, const c
 	c.method = text_or_empty(report->method);
 	c.provider_reference = text_or_empty(report->provider_reference);
 	c.comment = text_or_empty(report->comment);
+	c.masked_destination = text_or_empty(report->masked_destination);
+	c.code_sent_at_us = report->code_sent_at_us;
+	c.document_sha256 = (ProtobufCBinaryData *)report->shown;
+	c.n_document_sha256 = report->n_shown;
+	c.consent_text_version = text_or_empty(report->consent_text_version);
 	return fixture_send(to, "platform", LEDGER__API__REQUEST__BODY_SIGNER_REPORT, &c);
+}
+
+int fixture_consent(const fixture_sender *to, const char *firm_id, const char *id, const char *signer,
+                    const ProtobufCBinaryData *shown, size_t n_shown, int64_t code_sent_at_us)
+{
+	int rc = fixture_signer_report(to, firm_id, id,
+	                               &(fixture_report){.signer = signer,
+	                                                 .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED,
+	                                                 .method = "sms",
+	                                                 .provider_reference = "OTP-TEST",
+	                                                 .masked_destination = "+33 6** ** ** 00",
+	                                                 .code_sent_at_us = code_sent_at_us});
+	if (rc)
+		return rc;
+	return fixture_signer_report(to, firm_id, id,
+	                             &(fixture_report){.signer = signer,
+	                                               .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED,
+	                                               .shown = shown,
+	                                               .n_shown = n_shown,
+	                                               .consent_text_version = "CONSENTEMENT-TEST"});
 }
 
 int fixture_act(const fixture_sender *to, const char *as, const char *firm_id, const char *id,

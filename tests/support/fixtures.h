@@ -85,8 +85,21 @@ typedef struct fixture_report {
 	const char *signer;
 	Ledger__Events__SignerAction action;
 	const char *method, *provider_reference, *comment;
+	/* authenticated: where the code went, masked, and when (docs/collections.md#consent) */
+	const char *masked_destination;
+	int64_t code_sent_at_us;
+	/* consented: the versions shown, one SHA-256 per document, and the consent text's version */
+	const ProtobufCBinaryData *shown;
+	size_t n_shown;
+	const char *consent_text_version;
 } fixture_report;
 int fixture_signer_report(const fixture_sender *to, const char *firm_id, const char *id, const fixture_report *report);
+
+/* An external signer's consent as the platform reports it: an authentication by sms (the code
+ * sent at code_sent_at_us, which must be before the service's now), then the consent over the
+ * n_shown versions of shown. 0, or the first report's failure. */
+int fixture_consent(const fixture_sender *to, const char *firm_id, const char *id, const char *signer,
+                    const ProtobufCBinaryData *shown, size_t n_shown, int64_t code_sent_at_us);
 
 /* Fills c with a valid RegistrationRecord of subject's step (the fields that step takes, with
  * made-up but well-formed values); the caller may then change any field. */

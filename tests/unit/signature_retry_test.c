@@ -162,9 +162,10 @@ static int consent(const fixture *f)
 {
 	domain d = {l, p, NOW_US};
 	fixture_sender to = domain_sender(&d);
-	return fixture_signer_report(
-	    &to, FIRM, f->id,
-	    &(fixture_report){.signer = CLIENT, .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED});
+	ProtobufCBinaryData shown[DOCS_MAX];
+	for (size_t i = 0; i < f->documents; i++)
+		shown[i] = (ProtobufCBinaryData){32, (uint8_t *)f->sha[i]};
+	return fixture_consent(&to, FIRM, f->id, CLIENT, shown, f->documents, NOW_US - 60000000);
 }
 
 /* A draft with n documents and the client as its signer; sent and consented when asked. */
@@ -416,6 +417,51 @@ static void test_replay(void)
 	CHECK(memcmp(live, rebuilt, 32) == 0, "rebuilt to the same bytes");
 }
 
+/*
+ * An external signer's consent rests on an authentication of the last 15 minutes and names the
+ * versions to be signed (docs/collections.md#consent). Runs last: it moves the clock on.
+ */
+static void test_consent_needs_fresh_authentication(void)
+{
+	fixture f;
+	REQUIRE_VOID(fixture_make(&f, "Fraicheur", 1, false));
+	REQUIRE_VOID(act(EC, &f, LEDGER__API__COLLECTION_ACT__ACT__SEND) == 0);
+	ProtobufCBinaryData shown = {32, f.sha[0]};
+	int64_t at = NOW_US + 3600 * INT64_C(1000000); /* after every earlier test's events */
+	domain now = {l, p, at};
+	fixture_sender to = domain_sender(&now);
+	fixture_report consent = {.signer = CLIENT,
+	                          .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED,
+	                          .shown = &shown,
+	                          .n_shown = 1,
+	                          .consent_text_version = "C1"};
+	CHECK(fixture_signer_report(&to, FIRM, f.id, &consent) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "no consent without an authentication");
+	fixture_report authenticated = {.signer = CLIENT,
+	                                .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED,
+	                                .method = "sms",
+	                                .masked_destination = "+33 6** ** ** 02",
+	                                .code_sent_at_us = at - 30000000};
+	CHECK(fixture_signer_report(&to, FIRM, f.id, &authenticated) == 0, "authenticated at T");
+	domain late = {l, p, at + 16 * 60 * INT64_C(1000000)};
+	fixture_sender to_late = domain_sender(&late);
+	CHECK(fixture_signer_report(&to_late, FIRM, f.id, &consent) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "no consent 16 minutes after the authentication");
+	authenticated.code_sent_at_us = late.now_us - 30000000;
+	CHECK(fixture_signer_report(&to_late, FIRM, f.id, &authenticated) == 0, "authenticated again");
+	domain soon = {l, p, late.now_us + 14 * 60 * INT64_C(1000000)};
+	fixture_sender to_soon = domain_sender(&soon);
+	uint8_t other[32] = {1};
+	ProtobufCBinaryData wrong = {32, other};
+	fixture_report elsewhere = consent;
+	elsewhere.shown = &wrong;
+	CHECK(fixture_signer_report(&to_soon, FIRM, f.id, &elsewhere) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "no consent over another version");
+	uint64_t before = head();
+	CHECK(fixture_signer_report(&to_soon, FIRM, f.id, &consent) == 0, "a consent 14 minutes after it is taken");
+	CHECK(head() == before + 1, "one SignerActed");
+}
+
 int main(void)
 {
 	REQUIRE(sodium_init() >= 0, "sodium");
@@ -429,6 +475,7 @@ int main(void)
 	test_retry_one_document();
 	test_remove_failed_document();
 	test_replay();
+	test_consent_needs_fresh_authentication();
 	proj_close(p);
 	ledger_close(l);
 	remove_dir(dir);
