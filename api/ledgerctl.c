@@ -23,7 +23,7 @@
 
 /* Every command, table by table, in the order `ledgerctl --help` lists them. */
 static const ctl_command *const command_tables[] = {ctl_account_commands, ctl_collection_commands,
-                                                    ctl_platform_commands, ctl_log_commands};
+                                                    ctl_document_commands, ctl_platform_commands, ctl_log_commands};
 #define TABLE_COUNT (sizeof command_tables / sizeof command_tables[0])
 
 static const char global_usage[] =

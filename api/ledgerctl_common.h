@@ -73,6 +73,7 @@ typedef struct ctl_command {
 /* The command tables, each ended by an entry whose name is NULL. */
 extern const ctl_command ctl_account_commands[];
 extern const ctl_command ctl_collection_commands[];
+extern const ctl_command ctl_document_commands[];
 extern const ctl_command ctl_platform_commands[];
 extern const ctl_command ctl_log_commands[];
 

@@ -42,4 +42,18 @@ int evidence_to_memory(const evidence_source *src, const char *firm, const char 
                        const evidence_sealer *sealer, size_t bytes_max, uint8_t **out, size_t *out_bytes,
                        evidence_made *made, char *why, size_t why_bytes);
 
+/* ----- what the writer and the verifier share (evidence.c, evidence_verify.c) ----- */
+
+#define EVIDENCE_CERTIFICATE_ENTRY "certificat-de-preuve.pdf"
+#define EVIDENCE_ATTESTATIONS_DIR  "attestations/"
+/* attestations/ and 64 hex digits and .pdf */
+#define EVIDENCE_ATTESTATION_NAME_BYTES (sizeof EVIDENCE_ATTESTATIONS_DIR + 64 + 4)
+
+/* The payload message of an event and its collection_id (NULL if none). */
+const ProtobufCMessage *evidence_payload_of(const Ledger__Events__Event *ev, const char **collection);
+/* The hashes of the documents an event names, stored in the zip (up to 3). */
+size_t evidence_event_documents(const Ledger__Events__Event *ev, const ProtobufCBinaryData *out[3]);
+/* attestations/ and the hex SHA-256 of the signer's email, .pdf: file names that name nobody. */
+void evidence_attestation_name(const char *email, char out[EVIDENCE_ATTESTATION_NAME_BYTES]);
+
 #endif

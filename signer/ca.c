@@ -28,8 +28,6 @@
 #define SECONDS_PER_DAY 86400
 #define SERIAL_BYTES    16u
 /* Domain separation of the hash that names credential files. */
-#define CREDENTIAL_NAME_TAG   "jse-signer-credential-v1"
-#define CREDENTIAL_FILE_BYTES (2u * SIGNER_SHA256_BYTES + sizeof ".pem")
 /* Years 0..9999 fit an ASN1 GeneralizedTime; beyond, refuse. */
 #define TIME_S_MAX 253402300799
 
@@ -377,99 +375,6 @@ signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_b
 	return der_copy(ca ? ca->certificate : NULL, der, der_bytes_max, der_bytes);
 }
 
-/* ----- subjects ----- */
-
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
-static bool name_valid(const char *s)
-{
-	return s && signer_text_valid(s, 4 * SIGNER_DN_CHARS_MAX) && utf8_chars(s) >= 1 &&
-	       utf8_chars(s) <= SIGNER_DN_CHARS_MAX;
-}
-
-/* Printable ASCII, one '@' with something on both sides: what the ledger accepted already. */
-static bool email_valid(const char *s)
-{
-	size_t n = s ? strnlen(s, SIGNER_EMAIL_BYTES_MAX + 1) : 0;
-	const char *at = n ? strchr(s, '@') : NULL;
-	if (n < 3 || n > SIGNER_EMAIL_BYTES_MAX || !at || at == s || at == s + n - 1 || strchr(at + 1, '@'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return false;
-	return true;
-}
-
-static signer_err subject_check(const signer_subject *s)
-{
-	if (!s || (s->kind != SIGNER_KIND_PERSON && s->kind != SIGNER_KIND_SEAL))
-		return signer_fail(SIGNER_ERR_INVALID, "subject: NULL or unknown kind");
-	if (s->kind == SIGNER_KIND_PERSON && !email_valid(s->id))
-		return signer_fail(SIGNER_ERR_INVALID, "subject: the id of a person must be an email address");
-	if (s->kind == SIGNER_KIND_SEAL && (!s->id || !s->id[0] || !signer_text_valid(s->id, SIGNER_FIRM_ID_BYTES_MAX)))
-		return signer_fail(SIGNER_ERR_INVALID, "subject: the id of a firm must be 1..%u bytes of text",
-		                   SIGNER_FIRM_ID_BYTES_MAX);
-	if (!name_valid(s->display_name))
-		return signer_fail(SIGNER_ERR_INVALID, "subject: the name must be 1..%u characters of text",
-		                   SIGNER_DN_CHARS_MAX);
-	if (s->kind == SIGNER_KIND_PERSON && s->organisation && s->organisation[0] && !name_valid(s->organisation))
-		return signer_fail(SIGNER_ERR_INVALID, "subject: the organisation must be 1..%u characters of text",
-		                   SIGNER_DN_CHARS_MAX);
-	return SIGNER_OK;
-}
-
-static bool add_entry(X509_NAME *name, int nid, const char *value)
-{
-	return X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0) == 1;
-}
-
-/* The subject DN of a checked subject (signer.h, signer_credential). */
-static X509_NAME *subject_name(const signer_subject *s)
-{
-	X509_NAME *name = X509_NAME_new();
-	bool ok = name && add_entry(name, NID_countryName, "FR");
-	if (s->kind == SIGNER_KIND_PERSON) {
-		if (ok && s->organisation && s->organisation[0])
-			ok = add_entry(name, NID_organizationName, s->organisation);
-		ok = ok && add_entry(name, NID_commonName, s->display_name) &&
-		     X509_NAME_add_entry_by_NID(name, NID_pkcs9_emailAddress, MBSTRING_ASC,
-		                                (const unsigned char *)s->id, -1, -1, 0) == 1;
-	} else {
-		ok = ok && add_entry(name, NID_organizationName, s->display_name) &&
-		     add_entry(name, NID_organizationIdentifier, s->id) &&
-		     add_entry(name, NID_commonName, s->display_name);
-	}
-	if (!ok) {
-		X509_NAME_free(name);
-		return NULL;
-	}
-	return name;
-}
-
-/* <hex SHA-256(tag, kind, id)>.pem: the file name of a subject's credential. */
-static signer_err credential_file(const signer_subject *s, char name[CREDENTIAL_FILE_BYTES])
-{
-	unsigned char kind = (unsigned char)s->kind, hash[SIGNER_SHA256_BYTES];
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-	          EVP_DigestUpdate(md, CREDENTIAL_NAME_TAG, sizeof CREDENTIAL_NAME_TAG) &&
-	          EVP_DigestUpdate(md, &kind, 1) && EVP_DigestUpdate(md, s->id, strlen(s->id)) &&
-	          EVP_DigestFinal_ex(md, hash, NULL);
-	EVP_MD_CTX_free(md);
-	if (!ok)
-		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "hashing the credential's name");
-	for (size_t i = 0; i < sizeof hash; i++)
-		snprintf(name + 2 * i, 3, "%02x", hash[i]);
-	memcpy(name + 2 * sizeof hash, ".pem", sizeof ".pem");
-	return SIGNER_OK;
-}
-
 /* ----- credentials ----- */
 
 static signer_credential *credential_new(signer_ca *ca, signer_kind kind, EVP_PKEY *key, X509 *certificate)
@@ -499,7 +404,7 @@ signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t no
 	if (!ca || !out)
 		return signer_fail(SIGNER_ERR_INVALID, "signer_issue: NULL argument");
 	*out = NULL;
-	signer_err err = subject_check(subject);
+	signer_err err = signer_subject_check(subject);
 	if (err)
 		return err;
 	if (validity_days < 1 || validity_days > SIGNER_CERT_VALIDITY_DAYS_MAX)
@@ -508,14 +413,14 @@ signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t no
 	if (now_s < ca->not_before_s || now_s >= ca->not_after_s)
 		return signer_fail(SIGNER_ERR_EXPIRED, "the CA is not valid at %lld", (long long)now_s);
 	int64_t not_after_s = now_s + (int64_t)validity_days * SECONDS_PER_DAY;
-	char file[CREDENTIAL_FILE_BYTES];
-	err = credential_file(subject, file);
+	char file[SIGNER_CREDENTIAL_FILE_BYTES];
+	err = signer_credential_file(subject, file);
 	if (!err)
 		err = keystore_mkdir(ca->credentials_dir);
 	if (err)
 		return err;
 	EVP_PKEY *key = key_new();
-	X509_NAME *name = subject_name(subject);
+	X509_NAME *name = signer_subject_name(subject);
 	certificate_request r = {name,
 	                         key,
 	                         ca->certificate,
@@ -545,7 +450,7 @@ signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t no
 static bool reusable(const signer_ca *ca, const signer_subject *subject, EVP_PKEY *key, X509 *certificate,
                      int64_t now_s)
 {
-	X509_NAME *expected = subject_name(subject);
+	X509_NAME *expected = signer_subject_name(subject);
 	int64_t not_before_s = asn1_time_s(X509_get0_notBefore(certificate));
 	int64_t not_after_s = asn1_time_s(X509_get0_notAfter(certificate));
 	bool ok = expected && X509_NAME_cmp(expected, X509_get_subject_name(certificate)) == 0 &&
@@ -566,10 +471,10 @@ signer_err signer_credential_get_or_issue(signer_ca *ca, const signer_subject *s
 	*out = NULL;
 	if (issued)
 		*issued = false;
-	signer_err err = subject_check(subject);
-	char file[CREDENTIAL_FILE_BYTES];
+	signer_err err = signer_subject_check(subject);
+	char file[SIGNER_CREDENTIAL_FILE_BYTES];
 	if (!err)
-		err = credential_file(subject, file);
+		err = signer_credential_file(subject, file);
 	if (err)
 		return err;
 	EVP_PKEY *key = NULL;

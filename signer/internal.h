@@ -59,6 +59,17 @@ signer_err signer_pdf_open_checked(signer_fz *fz, const uint8_t *pdf, size_t pdf
 /* True if s is valid UTF-8 without control characters, at most bytes_max bytes long. */
 bool signer_text_valid(const char *s, size_t bytes_max);
 
+/* ----- subjects (signer/subject.c) ----- */
+
+/* SIGNER_ERR_INVALID, with the reason, unless s is a subject a certificate may name. */
+signer_err signer_subject_check(const signer_subject *s);
+/* Its X.509 subject name (signer.h says what it holds); NULL if OpenSSL fails. The caller frees it. */
+X509_NAME *signer_subject_name(const signer_subject *s);
+/* The file name a credential of s is kept in: the hex SHA-256 of a tag, the kind and the id, and
+ * .pem, so that file names name nobody. */
+#define SIGNER_CREDENTIAL_FILE_BYTES (2u * SIGNER_SHA256_BYTES + sizeof ".pem")
+signer_err signer_credential_file(const signer_subject *s, char name[SIGNER_CREDENTIAL_FILE_BYTES]);
+
 /* ----- credentials (signer/ca.c) ----- */
 
 struct signer_credential {
