@@ -135,7 +135,7 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
                           size_t why_bytes)
 {
 	signer_subject who = {.kind = task->seal ? SIGNER_KIND_SEAL : SIGNER_KIND_PERSON,
-	                      .id = task->seal ? task->firm_id : task->signer,
+	                      .id = task->seal ? task->firm_id : task->signer_email,
 	                      .display_name = task->seal ? task->firm_name : task->signer_name,
 	                      .organisation = task->external ? "" : task->firm_name};
 	signer_credential *cred = NULL;

@@ -94,6 +94,14 @@ ledger_err proj_execute_upload(proj *p, ledger_txn *t, const proj_actor *actor, 
                                proj_arena *arena);
 
 /*
+ * Who signer (as the events of collection_id name them) is, for a document that shows people:
+ * "Name <email>" for an internal signer or an external one whose identity still opens, "effacé"
+ * for an external signer whose data was erased. False (out "") when the collection or the
+ * signer is not found. ledgerd's evidence bundle names signers with it (docs/evidence.md).
+ */
+bool proj_signer_describe(proj *p, MDB_txn *txn, const char *firm_id, const char *collection_id, const char *signer,
+                          char *out, size_t out_bytes);
+/*
  * May the actor see collection_id of firm_id now, as CollectionShow would let them (any right in
  * the firm)? True with *created_at_us, when the collection was created (none of its events is
  * older). False with the reply's error set: INVALID_ARGUMENT (a bad firm id), NOT_FOUND,
@@ -123,7 +131,8 @@ typedef struct proj_sign_task {
 	char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];
 	char firm_name[PROJ_NAME_BYTES_MAX + 1];
 	char collection_id[32];
-	char signer[PROJ_EMAIL_BYTES_MAX + 1]; /* email; the firm id for a seal */
+	char signer[PROJ_EMAIL_BYTES_MAX + 1];       /* as events name them (email, or an external id); the firm id for a seal */
+	char signer_email[PROJ_EMAIL_BYTES_MAX + 1]; /* a person's email, opened for an external signer ("" once erased) */
 	char signer_name[PROJ_NAME_BYTES_MAX + 1];
 	bool seal;
 	bool external;

@@ -231,6 +231,23 @@ static bool zip_add_copy(zip_t *z, const char *name, const void *bytes, size_t n
 	return true;
 }
 
+/* The signer's certificate a DocumentSigned names, as certificates/SHA-256.der, when it is still
+ * beside the log: erasure of an external signer removes it, and the bundle then goes without
+ * (the signed version holds it anyway). False only on a zip error. */
+static bool add_certificate(zip_t *z, ledger *l, MDB_txn *txn, const ProtobufCBinaryData *sha256)
+{
+	const uint8_t *bytes;
+	size_t n;
+	char h[65], path[96];
+	if (sha256->len != LEDGER_HASH_BYTES)
+		return true;
+	ledger_hex(sha256->data, LEDGER_HASH_BYTES, h);
+	snprintf(path, sizeof path, "certificates/%s.der", h);
+	if (zip_name_locate(z, path, 0) >= 0 || ledger_blob_get(l, txn, sha256->data, &bytes, &n) != LEDGER_OK)
+		return true;
+	return zip_add_copy(z, path, bytes, n);
+}
+
 /* The checkpoint the proofs go to: --checkpoint's, else the largest cosigned one covering the
  * collection, else the latest. */
 static bool choose_checkpoint(ledger *l, MDB_txn *txn, const tlog_verifier *key, const char *path, uint64_t last_seq,
@@ -365,7 +382,11 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 	if (!rc && !choose_checkpoint(l, txn, src->key, checkpoint_path, last_seq, note, sizeof note, &note_bytes, &cp,
 	                              why, why_bytes))
 		rc = AUDIT_EXIT_BAD;
-	evidence_facts facts = {.firm = firm, .collection = collection, .made_at_us = sealer->now_s * 1000000};
+	evidence_facts facts = {.firm = firm,
+	                        .collection = collection,
+	                        .made_at_us = sealer->now_s * 1000000,
+	                        .identity = src->identity,
+	                        .identity_ctx = src->identity_ctx};
 	growing json = {0};
 	uint64_t documents = 0;
 	if (!rc) {
@@ -448,6 +469,8 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 							         "document %s, named by event %llu, is not stored", h,
 							         (unsigned long long)rec.seq);
 					}
+					if (ok && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)
+						ok = add_certificate(z, l, txn, &ev->document_signed->certificate_sha256);
 				}
 				if (ev)
 					ledger__events__event__free_unpacked(ev, NULL);
