@@ -120,9 +120,9 @@ static void put_message(growing *g, const ProtobufCMessage *m)
 			if (unset)
 				continue;
 		}
-		bool certificate = f->type == PROTOBUF_C_TYPE_BYTES && strstr(f->name, "certificate") != NULL;
-		put(g, "%s\"%s%s\":%s", first ? "" : ",", f->name, certificate ? "_der_base64" : "",
-		    repeated ? "[" : "");
+		/* Every bytes field is a hash, in hex: no event holds a certificate's DER any more
+		 * (DocumentSigned keeps its SHA-256; the DER is beside the log and in certificates/). */
+		put(g, "%s\"%s\":%s", first ? "" : ",", f->name, repeated ? "[" : "");
 		first = false;
 		for (size_t k = 0; k < count; k++) {
 			if (k)
@@ -131,18 +131,12 @@ static void put_message(growing *g, const ProtobufCMessage *m)
 			case PROTOBUF_C_TYPE_STRING: put_json_string(g, ((const char *const *)at)[k]); break;
 			case PROTOBUF_C_TYPE_BYTES: {
 				const ProtobufCBinaryData *b = &((const ProtobufCBinaryData *)at)[k];
-				size_t cap = certificate
-				                 ? sodium_base64_ENCODED_LEN(b->len, sodium_base64_VARIANT_ORIGINAL)
-				                 : 2 * b->len + 1;
-				char *text = malloc(cap);
+				char *text = malloc(2 * b->len + 1);
 				if (!text) {
 					g->failed = true;
 					break;
 				}
-				if (certificate)
-					sodium_bin2base64(text, cap, b->data, b->len, sodium_base64_VARIANT_ORIGINAL);
-				else
-					ledger_hex(b->data, b->len, text);
+				ledger_hex(b->data, b->len, text);
 				put(g, "\"%s\"", text);
 				free(text);
 				break;
