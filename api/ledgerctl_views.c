@@ -121,8 +121,8 @@ static void print_signers(const Ledger__Api__CollectionView *v)
 	       "SIGNER ID");
 	for (size_t i = 0; i < v->n_signers; i++) {
 		const Ledger__Api__SignerView *s = v->signers[i];
-		printf("  %-3u %-32s %-24s %-8s %-13s %-6s %-4s %s\n", s->position, ctl_dash(s->email), ctl_dash(s->name),
-		       ctl_dash(ctl_enum_name(&ctl_enum_signer_kind, s->kind, '-').s),
+		printf("  %-3u %-32s %-24s %-8s %-13s %-6s %-4s %s\n", s->position, ctl_dash(s->email),
+		       ctl_dash(s->name), ctl_dash(ctl_enum_name(&ctl_enum_signer_kind, s->kind, '-').s),
 		       ctl_dash(ctl_enum_name(&ctl_enum_signer_action, s->status, '-').s), s->signed_ ? "yes" : "no",
 		       s->turn ? "yes" : "no", ctl_dash(s->signer_id));
 	}

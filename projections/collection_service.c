@@ -241,7 +241,8 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	if (has_certificate) {
 		crypto_hash_sha256(certificate_sha256, result->certificate_der, result->certificate_der_bytes);
 		if (!err)
-			err = ledger_blob_put(t, certificate_sha256, result->certificate_der, result->certificate_der_bytes);
+			err = ledger_blob_put(t, certificate_sha256, result->certificate_der,
+			                      result->certificate_der_bytes);
 		if (!err && task->external)
 			err = proj_signer_certificate_link(p, txn, task->signer, certificate_sha256);
 	}

@@ -201,7 +201,8 @@ static void collection_show(proj *p, MDB_txn *txn, const Ledger__Api__Collection
 		return;
 	}
 	Ledger__Api__CollectionReply *r = proj_arena_alloc(arena, sizeof *r);
-	if (err || !r || (ledger__api__collection_reply__init(r), !(r->collection = proj_collection_view(p, txn, c, arena)))) {
+	if (err || !r ||
+	    (ledger__api__collection_reply__init(r), !(r->collection = proj_collection_view(p, txn, c, arena)))) {
 		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "cannot read collection %s",
 		           q->collection_id);
 		return;

@@ -131,8 +131,10 @@ typedef struct proj_sign_task {
 	char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];
 	char firm_name[PROJ_NAME_BYTES_MAX + 1];
 	char collection_id[32];
-	char signer[PROJ_EMAIL_BYTES_MAX + 1];       /* as events name them (email, or an external id); the firm id for a seal */
-	char signer_email[PROJ_EMAIL_BYTES_MAX + 1]; /* a person's email, opened for an external signer ("" once erased) */
+	char signer[PROJ_EMAIL_BYTES_MAX +
+	            1]; /* as events name them (email, or an external id); the firm id for a seal */
+	char signer_email[PROJ_EMAIL_BYTES_MAX +
+	                  1]; /* a person's email, opened for an external signer ("" once erased) */
 	char signer_name[PROJ_NAME_BYTES_MAX + 1];
 	bool seal;
 	bool external;

@@ -54,8 +54,6 @@ static ledger_err registration_to_change(proj *p, proj_kv *kv, char *subject, Le
 
 ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__RegistrationRecorded *e)
 {
-	if (!e->subject[0])
-		return LEDGER_OK; /* an external signer's erasure: no registration, nothing folded */
 	Ledger__State__Registration r, *old;
 	ledger_err err = registration_to_change(p, kv, e->subject, &r, &old);
 	if (err)

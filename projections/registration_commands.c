@@ -168,8 +168,8 @@ ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, 
 	/* An external signer's certificates beside the log go with their data (docs/personal-data.md). */
 	MDB_txn *txn = ledger_txn_mdb(t);
 	Ledger__Events__SubjectErased e = LEDGER__EVENTS__SUBJECT_ERASED__INIT;
-	ledger_err err = proj_signer_certificates(p, txn, subject, arena, &e.certificates_removed,
-	                                          &e.n_certificates_removed);
+	ledger_err err =
+	    proj_signer_certificates(p, txn, subject, arena, &e.certificates_removed, &e.n_certificates_removed);
 	for (size_t i = 0; !err && i < e.n_certificates_removed; i++)
 		err = ledger_blob_remove(t, e.certificates_removed[i].data);
 	if (!err)

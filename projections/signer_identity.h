@@ -9,8 +9,8 @@
 
 #include <sys/types.h>
 
-#define PROJ_SIGNER_ID_CHARS       28u /* "s-" and 26 base32 characters: 128 random bits */
-#define PROJ_SIGNER_LINKS_PER_PASS 64u /* links unlinked per pass over a subject's entries */
+#define PROJ_SIGNER_ID_CHARS       28u      /* "s-" and 26 base32 characters: 128 random bits */
+#define PROJ_SIGNER_LINKS_PER_PASS 64u      /* links unlinked per pass over a subject's entries */
 #define PROJ_ERASED_NAME           "effacé" /* what views show where an erased signer's name was */
 
 /* Draws a new signer id from p's random source into out. */
@@ -46,8 +46,7 @@ typedef struct proj_signer_identity {
 bool proj_signer_identity_of(proj *p, MDB_txn *txn, const Ledger__State__Signer *s, proj_signer_identity *out);
 /* The index in c of the signer that the normalised email names (an internal signer by their
  * email, an external one through the links), or -1. */
-ssize_t proj_collection_signer_by_email(proj *p, MDB_txn *txn, const Ledger__State__Collection *c,
-                                        const char *email);
+ssize_t proj_collection_signer_by_email(proj *p, MDB_txn *txn, const Ledger__State__Collection *c, const char *email);
 /* What a view shows for signer (as events name them): an external signer's email while it
  * opens (copied into arena), else signer itself. */
 const char *proj_signer_display(proj *p, MDB_txn *txn, const Ledger__State__Collection *c, const char *signer,

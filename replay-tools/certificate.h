@@ -43,7 +43,7 @@ typedef struct evidence_facts {
 	int64_t made_at_us;
 	evidence_line *lines;
 	size_t count, cap;
-	bool failed; /* out of memory on the way */
+	bool failed;                   /* out of memory on the way */
 	evidence_identity_fn identity; /* NULL: signers are shown as events name them */
 	void *identity_ctx;
 } evidence_facts;

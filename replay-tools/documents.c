@@ -64,8 +64,7 @@ static bool set_has(const hash_set *s, const uint8_t h[LEDGER_HASH_BYTES])
 }
 
 /* The certificates an event names as stored (into certificates) or as erased (into erased). */
-static bool note_certificates(const Ledger__Events__Event *ev, uint64_t seq, hash_set *certificates,
-                              hash_set *erased)
+static bool note_certificates(const Ledger__Events__Event *ev, uint64_t seq, hash_set *certificates, hash_set *erased)
 {
 	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)
 		return set_add_at(certificates, &ev->document_signed->certificate_sha256, seq);

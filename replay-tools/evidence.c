@@ -464,7 +464,8 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 							         (unsigned long long)rec.seq);
 					}
 					if (ok && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)
-						ok = add_certificate(z, l, txn, &ev->document_signed->certificate_sha256);
+						ok = add_certificate(z, l, txn,
+						                     &ev->document_signed->certificate_sha256);
 				}
 				if (ev)
 					ledger__events__event__free_unpacked(ev, NULL);

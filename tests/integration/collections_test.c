@@ -1190,17 +1190,19 @@ static bool pseudonym_visit(void *ctx, const ledger_record *rec, const Ledger__E
 	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED && s->added < 2) {
 		const Ledger__Events__SignerAdded *a = ev->signer_added;
 		bool id_ok = strlen(a->signer_id) == SIGNER_ID_LEN && strncmp(a->signer_id, "s-", 2) == 0;
-		CHECK(id_ok && !a->email[0] && !a->name[0], "SignerAdded names the external signer by an id only: "
-		                                            "id \"%s\", email \"%s\", name \"%s\"",
+		CHECK(id_ok && !a->email[0] && !a->name[0],
+		      "SignerAdded names the external signer by an id only: "
+		      "id \"%s\", email \"%s\", name \"%s\"",
 		      a->signer_id, a->email, a->name);
 		snprintf(s->ids[s->added++], SIGNER_ID_LEN + 1, "%s", a->signer_id);
 		s->sealed_refs += (a->sealed_email && a->sealed_email->sha256.len == 32) +
 		                  (a->sealed_name && a->sealed_name->sha256.len == 32) +
 		                  (a->phone && a->phone->sha256.len == 32);
 	}
-	const char *signer = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_FIELD_SET      ? ev->field_set->signer
-	                     : ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED ? ev->signer_acted->signer
-	                                                                                       : NULL;
+	const char *signer = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_FIELD_SET ? ev->field_set->signer
+	                     : ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED
+	                         ? ev->signer_acted->signer
+	                         : NULL;
 	s->named_by_id += signer && strcmp(signer, s->ids[1]) == 0; /* ERASED_CLIENT, added second */
 	return true;
 }
@@ -1225,7 +1227,8 @@ static int sealed_entries(const char *subject, const char *id)
 				for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 				     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 					const char *key = k.mv_data;
-					n += (k.mv_size > strlen(subject) && memcmp(key, subject, strlen(subject) + 1) == 0) ||
+					n += (k.mv_size > strlen(subject) &&
+					      memcmp(key, subject, strlen(subject) + 1) == 0) ||
 					     (k.mv_size == SIGNER_ID_LEN + 1 && key[0] == '\0' &&
 					      memcmp(key + 1, id, SIGNER_ID_LEN) == 0);
 				}
@@ -1236,6 +1239,23 @@ static int sealed_entries(const char *subject, const char *id)
 	}
 	ledger_close(l);
 	return n;
+}
+
+/* The last SubjectErased's subject and number of certificates removed (subject "?" if none). */
+typedef struct erasure_seen {
+	char subject[64];
+	size_t certificates;
+} erasure_seen;
+
+static bool erasure_visit(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	erasure_seen *e = ctx;
+	(void)rec;
+	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED) {
+		snprintf(e->subject, sizeof e->subject, "%s", ev->subject_erased->subject);
+		e->certificates = ev->subject_erased->n_certificates_removed;
+	}
+	return true;
 }
 
 static const Ledger__Api__SignerView *signer_at(const Ledger__Api__Reply *r, size_t i)
@@ -1287,8 +1307,7 @@ static void test_external_signer_erasure(void)
 	const Ledger__Api__SignerView *s = signer_at(r, 0);
 	CHECK(s && strcmp(s->email, ERASED_CLIENT) == 0 && strcmp(s->name, CLIENT_NAME) == 0 &&
 	          strcmp(s->signer_id, scan.ids[1]) == 0,
-	      "the view opens the identity: %s, %s, %s", s ? s->email : "-", s ? s->name : "-",
-	      s ? s->signer_id : "-");
+	      "the view opens the identity: %s, %s, %s", s ? s->email : "-", s ? s->name : "-", s ? s->signer_id : "-");
 	harness_code_of(r);
 	CHECK(sealed_entries(ERASED_CLIENT, scan.ids[1]) == 1 + 3 + 2,
 	      "beside the log: the data key, 3 sealed data, 2 links (%d)", sealed_entries(ERASED_CLIENT, scan.ids[1]));
@@ -1299,6 +1318,11 @@ static void test_external_signer_erasure(void)
 	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_SUBJECT_ERASE, &e) == 0, "erased");
 	CHECK(sealed_entries(ERASED_CLIENT, scan.ids[1]) == 0, "nothing of theirs is left beside the log (%d)",
 	      sealed_entries(ERASED_CLIENT, scan.ids[1]));
+	erasure_seen erased = {"?", 0};
+	CHECK(harness_log_scan(&h, before, erasure_visit, &erased) > 0 && erased.subject[0] == '\0' &&
+	          erased.certificates == 0,
+	      "SubjectErased does not name a subject with no account (got \"%s\"), and nothing was signed",
+	      erased.subject);
 	r = show(FIRM, id);
 	s = signer_at(r, 0);
 	const Ledger__Api__SignerView *other = signer_at(r, 1);
