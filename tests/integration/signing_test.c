@@ -6,7 +6,8 @@
  * /ByteRange, and stop verifying when one byte of that range changes. Each version is a prefix
  * of the next and every one is retrievable. A seal collection is sealed in the firm's name; a
  * declined collection signs nothing and gives its credits back. The log still verifies and
- * replays once ledgerd has stopped.
+ * replays once ledgerd has stopped, and verify reports a signer's certificate missing from
+ * beside the log when no erasure removed it.
  */
 #include "../check.h"
 #include "../support/scratch.h"
@@ -1239,6 +1240,55 @@ static void test_failed_seal_expires(void)
 	      (unsigned long long)after.available, (unsigned long long)before.available);
 }
 
+/* The certificate SHA-256 of the log's first DocumentSigned; false if there is none. */
+static bool first_certificate(uint8_t sha256[32])
+{
+	ledger *l;
+	ledger_options o = {.read_only = true};
+	MDB_txn *txn;
+	ledger_iter *it;
+	bool found = false;
+	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
+		return false;
+	if (ledger_read_begin(l, &txn) == LEDGER_OK) {
+		if (ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
+			ledger_record rec;
+			while (!found && ledger_iter_next(it, &rec) == LEDGER_OK) {
+				Ledger__Events__Event *ev =
+				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+				found = ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
+				        ev->document_signed->certificate_sha256.len == 32;
+				if (found)
+					memcpy(sha256, ev->document_signed->certificate_sha256.data, 32);
+				ledger__events__event__free_unpacked(ev, NULL);
+			}
+			ledger_iter_close(it);
+		}
+		ledger_read_end(l, txn);
+	}
+	ledger_close(l);
+	return found;
+}
+
+/* Deletes the blob under sha256 from the stopped service's store, as damage would. */
+static bool blob_delete(const uint8_t sha256[32])
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi blobs;
+	if (mdb_env_create(&env) != 0)
+		return false;
+	MDB_val k = {32, (void *)sha256};
+	bool ok = mdb_env_set_maxdbs(env, 64) == 0 && mdb_env_open(env, h.dir, 0, 0600) == 0 &&
+	          mdb_txn_begin(env, NULL, 0, &txn) == 0;
+	if (ok) {
+		ok = mdb_dbi_open(txn, "blobs", 0, &blobs) == 0 && mdb_del(txn, blobs, &k, NULL) == 0;
+		ok = ok ? mdb_txn_commit(txn) == 0 : (mdb_txn_abort(txn), false);
+	}
+	mdb_env_close(env);
+	return ok;
+}
+
 static void audit(void)
 {
 	CHECK(harness_stop(&h) == 0, "clean stop");
@@ -1247,6 +1297,17 @@ static void audit(void)
 	CHECK(rc == 0, "ledger-audit verify exits 0, got %d: %s", rc, out);
 	rc = harness_audit(&h, "replay", NULL, out, sizeof out);
 	CHECK(rc == 0, "ledger-audit replay exits 0, got %d: %s", rc, out);
+	/* A signer's certificate is stored beside the log (DocumentSigned.certificate_sha256): one
+	 * that goes missing with no erasure on record is reported like a missing document. */
+	uint8_t certificate[32];
+	char hex[65];
+	REQUIRE_VOID(first_certificate(certificate));
+	CHECK(blob_delete(certificate), "a certificate's blob deleted from the store");
+	for (size_t i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", certificate[i]);
+	rc = harness_audit(&h, "verify", NULL, out, sizeof out);
+	CHECK(rc == 1 && strstr(out, hex) && strstr(out, "which is not stored"),
+	      "verify reports the missing certificate %s: exit %d, %s", hex, rc, out);
 }
 
 int main(int argc, char **argv)
