@@ -413,6 +413,34 @@ static const char *const act_done[] = {
     [LEDGER__API__COLLECTION_ACT__ACT__RETRY] = "retried",
 };
 
+/* --documents SHA256,SHA256,...: the versions a consenting signer was shown, one per document. */
+static int documents_parse(const ctl_args *a, size_t *n_out, ProtobufCBinaryData **out)
+{
+	static uint8_t hashes[PROJ_COLLECTION_DOCUMENTS_MAX][CTL_SHA256_BYTES];
+	static ProtobufCBinaryData items[PROJ_COLLECTION_DOCUMENTS_MAX];
+	char copy[PROJ_COLLECTION_DOCUMENTS_MAX * (2 * CTL_SHA256_BYTES + 1) + 1];
+	if (strlen(a->documents) >= sizeof copy)
+		return ctl_usage_errorf(a, "--documents: at most %u SHA-256, comma-separated",
+		                        PROJ_COLLECTION_DOCUMENTS_MAX);
+	strcpy(copy, a->documents);
+	size_t n = 0;
+	char *save = NULL;
+	for (char *h = strtok_r(copy, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
+		if (n == PROJ_COLLECTION_DOCUMENTS_MAX)
+			return ctl_usage_errorf(a, "--documents: at most %u SHA-256", PROJ_COLLECTION_DOCUMENTS_MAX);
+		int rc = ctl_parse_sha256("--documents", h, hashes[n]);
+		if (rc)
+			return rc;
+		items[n] = (ProtobufCBinaryData){CTL_SHA256_BYTES, hashes[n]};
+		n++;
+	}
+	if (n == 0)
+		return ctl_usage_errorf(a, "%s", "--documents: one SHA-256 per document of the collection");
+	*n_out = n;
+	*out = items;
+	return 0;
+}
+
 static int run_act(const ctl_args *a, char **pos)
 {
 	int act = a->cmd->tag;
@@ -436,35 +464,15 @@ static int run_act(const ctl_args *a, char **pos)
 			return rc;
 		c.sha256 = (ProtobufCBinaryData){sizeof sha, sha};
 	}
-	return change_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &c.base, pos[0], act_done[act], NULL, NULL);
-}
-
-/* --documents SHA256,SHA256,...: the versions a consenting signer was shown, one per document. */
-static int documents_parse(const ctl_args *a, Ledger__Api__SignerReport *c)
-{
-	static uint8_t hashes[PROJ_COLLECTION_DOCUMENTS_MAX][CTL_SHA256_BYTES];
-	static ProtobufCBinaryData items[PROJ_COLLECTION_DOCUMENTS_MAX];
-	char copy[PROJ_COLLECTION_DOCUMENTS_MAX * (2 * CTL_SHA256_BYTES + 1) + 1];
-	if (strlen(a->documents) >= sizeof copy)
-		return ctl_usage_errorf(a, "--documents: at most %u SHA-256, comma-separated",
-		                        PROJ_COLLECTION_DOCUMENTS_MAX);
-	strcpy(copy, a->documents);
-	size_t n = 0;
-	char *save = NULL;
-	for (char *h = strtok_r(copy, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
-		if (n == PROJ_COLLECTION_DOCUMENTS_MAX)
-			return ctl_usage_errorf(a, "--documents: at most %u SHA-256", PROJ_COLLECTION_DOCUMENTS_MAX);
-		int rc = ctl_parse_sha256("--documents", h, hashes[n]);
+	if (act == LEDGER__API__COLLECTION_ACT__ACT__SIGN) { /* only `collection sign` takes these */
+		if (!a->documents || !a->consent_version)
+			return ctl_usage_errorf(a, "%s", "collection sign needs --documents and --consent-version");
+		c.consent_text_version = (char *)a->consent_version;
+		rc = documents_parse(a, &c.n_document_sha256, &c.document_sha256);
 		if (rc)
 			return rc;
-		items[n] = (ProtobufCBinaryData){CTL_SHA256_BYTES, hashes[n]};
-		n++;
 	}
-	if (n == 0)
-		return ctl_usage_errorf(a, "%s", "--documents: one SHA-256 per document of the collection");
-	c->n_document_sha256 = n;
-	c->document_sha256 = items;
-	return 0;
+	return change_send(a, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &c.base, pos[0], act_done[act], NULL, NULL);
 }
 
 static int report_parse(const ctl_args *a, Ledger__Api__SignerReport *c)
@@ -507,7 +515,7 @@ static int report_parse(const ctl_args *a, Ledger__Api__SignerReport *c)
 	}
 	if (consented) {
 		c->consent_text_version = (char *)a->consent_version;
-		return documents_parse(a, c);
+		return documents_parse(a, &c->n_document_sha256, &c->document_sha256);
 	}
 	return 0;
 }
@@ -679,9 +687,19 @@ const ctl_command ctl_collection_commands[] = {
      "  --folder NAME             the folder it is filed in\n" OPT_EXPECTED
      "  example: ledgerctl --as prep@cab.fr --data DIR collection classify --firm CAB c42 --folder 2026\n",
      run_act, LEDGER__API__COLLECTION_ACT__ACT__CLASSIFY},
-    {"collection sign", 1, ACT_OPTIONS,
-     ACT_USAGE("sign", "  The caller, an internal signer whose turn it is, signs every document (advanced\n"
-                       "  signature). Needs signature.sign and a complete registration.\n"),
+    {"collection sign", 1, ACT_OPTIONS " documents consent-version",
+     "ledgerctl collection sign --firm FIRM ID --documents SHA256,... --consent-version V\n"
+     "                          [--comment TEXT] [--expected-version N]\n"
+     "  The caller, an internal signer whose turn it is, signs every document (advanced\n"
+     "  signature). Needs signature.sign, a complete registration, and an authentication of the\n"
+     "  last 15 minutes reported by the platform (`collection report --action authenticated`);\n"
+     "  the signature is the signer's consent, over the versions named (docs/collections.md#consent).\n" OPT_FIRM
+     "  --documents SHA256,...    the version of each document the signer was shown (as uploaded,\n"
+     "                            or as last signed: collection show lists both)\n"
+     "  --consent-version V       the version of the consent text shown\n"
+     "  --comment TEXT            a comment kept with the act\n" OPT_EXPECTED
+     "  example: ledgerctl --as ec@cab.fr --data DIR collection sign --firm CAB c42 --documents 9f86...\n"
+     "           --consent-version cgu-signature-v3\n",
      run_act, LEDGER__API__COLLECTION_ACT__ACT__SIGN},
     {"collection seal", 1, ACT_OPTIONS,
      ACT_USAGE("seal", "  Seals every document of a seal collection in the firm's name. Needs seal.seal.\n"), run_act,

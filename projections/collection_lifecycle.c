@@ -162,7 +162,12 @@ static ledger_err signer_act(collection_target *tg, Ledger__Events__SignerActed 
 	           : LEDGER_OK;
 }
 
-static ledger_err act_sign(collection_target *tg)
+static bool consent_valid(collection_target *tg, const Ledger__State__Signer *s, size_t n_hashes,
+                          const ProtobufCBinaryData *hashes, const char *consent_text_version);
+
+/* An internal signer signs on a fresh authentication and names what they sign, like an external
+ * signer's consent (docs/collections.md#consent): their signature is that consent. */
+static ledger_err act_sign(collection_target *tg, const Ledger__Api__CollectionAct *a)
 {
 	const Ledger__State__Collection *c = tg->c;
 	ssize_t i = proj_collection_signer(c, tg->em->actor->subject);
@@ -181,9 +186,15 @@ static ledger_err act_sign(collection_target *tg)
 		                                                      : "it is not running");
 		return LEDGER_OK;
 	}
+	if (!consent_valid(tg, c->signers[i], a->n_document_sha256, a->document_sha256, a->consent_text_version))
+		return LEDGER_OK;
 	Ledger__Events__SignerActed e = LEDGER__EVENTS__SIGNER_ACTED__INIT;
 	e.signer = (char *)tg->em->actor->subject;
 	e.action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED;
+	e.n_document_sha256 = a->n_document_sha256;
+	e.document_sha256 = a->document_sha256;
+	e.consent_text_version = a->consent_text_version;
+	e.authentication_seq = c->signers[i]->authenticated_seq;
 	return signer_act(tg, &e);
 }
 
@@ -363,7 +374,7 @@ ledger_err collection_act(proj_emitter *em, const Ledger__Api__CollectionAct *a)
 		                              COLLECTION_STATE(IN_PROGRESS)))
 			return LEDGER_OK;
 		return remind(&tg, false, NULL, NULL);
-	case LEDGER__API__COLLECTION_ACT__ACT__SIGN: return act_sign(&tg);
+	case LEDGER__API__COLLECTION_ACT__ACT__SIGN: return act_sign(&tg, a);
 	case LEDGER__API__COLLECTION_ACT__ACT__SEAL: return act_seal(&tg);
 	case LEDGER__API__COLLECTION_ACT__ACT__RETRY: return act_retry(&tg, a->sha256);
 	default: return LEDGER_ERR_INVALID;
@@ -433,8 +444,11 @@ static bool authentication_valid(proj_emitter *em, const Ledger__Api__SignerRepo
  * A consent rests on an authentication of the last PROJ_CONSENT_AUTHENTICATION_AGE_US, names
  * the consent text's version, and names exactly the versions to be signed: one SHA-256 per
  * document, as uploaded or as last signed (an earlier signer's update keeps what was shown).
+ * An external signer consents by a report; an internal signer's `signature.sign` is their
+ * consent and carries the same.
  */
-static bool consent_valid(collection_target *tg, const Ledger__State__Signer *s, const Ledger__Api__SignerReport *r)
+static bool consent_valid(collection_target *tg, const Ledger__State__Signer *s, size_t n_hashes,
+                          const ProtobufCBinaryData *hashes, const char *consent_text_version)
 {
 	proj_emitter *em = tg->em;
 	const Ledger__State__Collection *c = tg->c;
@@ -443,18 +457,18 @@ static bool consent_valid(collection_target *tg, const Ledger__State__Signer *s,
 		collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), "signer",
 		                  "%s has no authentication of the last %d minutes on record: report authenticated "
 		                  "first",
-		                  r->signer, (int)(PROJ_CONSENT_AUTHENTICATION_AGE_US / 60000000));
+		                  s->signer, (int)(PROJ_CONSENT_AUTHENTICATION_AGE_US / 60000000));
 		return false;
 	}
-	if (!r->consent_text_version[0] || !proj_text_valid(r->consent_text_version, PROJ_NAME_BYTES_MAX)) {
+	if (!consent_text_version[0] || !proj_text_valid(consent_text_version, PROJ_NAME_BYTES_MAX)) {
 		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "consent_text_version",
 		                  "consent_text_version must name the version of the consent text shown");
 		return false;
 	}
 	bool seen[PROJ_COLLECTION_DOCUMENTS_MAX] = {false};
-	bool ok = r->n_document_sha256 == c->n_documents && c->n_documents <= PROJ_COLLECTION_DOCUMENTS_MAX;
-	for (size_t i = 0; ok && i < r->n_document_sha256; i++) {
-		const ProtobufCBinaryData *h = &r->document_sha256[i];
+	bool ok = n_hashes == c->n_documents && c->n_documents <= PROJ_COLLECTION_DOCUMENTS_MAX;
+	for (size_t i = 0; ok && i < n_hashes; i++) {
+		const ProtobufCBinaryData *h = &hashes[i];
 		size_t d = 0;
 		while (d < c->n_documents &&
 		       (seen[d] || h->len != LEDGER_HASH_BYTES ||
@@ -470,7 +484,7 @@ static bool consent_valid(collection_target *tg, const Ledger__State__Signer *s,
 		    em, ERROR_CODE(FAILED_PRECONDITION), "document_sha256",
 		    "the consent's %zu versions are not the %zu documents of %s as they are to be signed (one "
 		    "SHA-256 each, as uploaded or as last signed)",
-		    r->n_document_sha256, c->n_documents, c->collection_id);
+		    n_hashes, c->n_documents, c->collection_id);
 	return ok;
 }
 
@@ -514,7 +528,7 @@ ledger_err collection_signer_report(proj_emitter *em, const Ledger__Api__SignerR
 			                      : "it is not their turn, or they have signed");
 			return LEDGER_OK;
 		}
-		if (!consent_valid(&tg, s, r))
+		if (!consent_valid(&tg, s, r->n_document_sha256, r->document_sha256, r->consent_text_version))
 			return LEDGER_OK;
 		break;
 	default:

@@ -261,7 +261,7 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 		e.certificate_sha256 = hash_bytes(certificate_sha256);
 	e.level = (char *)(result->level ? result->level : "");
 	ssize_t who = task->seal ? -1 : proj_collection_signer(c, task->signer);
-	if (who >= 0) { /* an external signer's consent, and the authentication it rests on */
+	if (who >= 0) { /* the signer's consent (or internal signature), and the authentication it rests on */
 		e.consent_seq = c->signers[who]->consent_seq;
 		e.authentication_seq = c->signers[who]->consent_authentication_seq;
 	}

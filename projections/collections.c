@@ -355,7 +355,8 @@ static ledger_err fold_signer_acted(proj *p, proj_kv *kv, collection *c, uint64_
 		s->authenticated_seq = seq; /* what a consent rests on, while it is fresh */
 		s->authenticated_at_us = ev->committed_at_us;
 	}
-	if (e->action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED) {
+	if (e->action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED ||
+	    (e->action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED && e->authentication_seq)) {
 		s->consent_seq = seq; /* what the signature is made on, and what that rests on */
 		s->consent_authentication_seq = e->authentication_seq;
 	}

@@ -58,7 +58,9 @@ void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, 
 /*
  * Calls visit() for every right live at at_us in firm_id (every firm if firm_id is NULL or ""),
  * firm by firm in id order: once per firm with right RIGHT_UNSPECIFIED for its EC (who holds
- * every right), then once per delegated right. Stops early, returning false, if visit does.
+ * every right), then once per delegated right. Stops early if visit returns false. A state
+ * that does not unpack (LEDGER_ERR_CORRUPT) or a failing read ends the visit with that error:
+ * a partial answer is never reported as complete.
  */
 typedef bool (*proj_rights_visit)(void *ctx, const char *firm_id, const char *ec_email, const char *who,
                                   Ledger__Events__Right right, const char *expires_on);

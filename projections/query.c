@@ -258,62 +258,75 @@ static void head(proj *p, MDB_txn *txn, const Ledger__Api__Head *q, Ledger__Api_
 	reply->head = h;
 }
 
-/* Visits the EC and the live delegations of one firm. */
-static bool rights_in_firm(proj *p, MDB_txn *txn, const Ledger__State__Firm *firm, int64_t at_us,
-                           proj_rights_visit visit, void *ctx)
+/* Visits the EC and the live delegations of one firm; *go_on false when the visitor stopped.
+ * A delegation that does not unpack, or a cursor that fails, is an error, never a shorter list. */
+static ledger_err rights_in_firm(proj *p, MDB_txn *txn, const Ledger__State__Firm *firm, int64_t at_us,
+                                 proj_rights_visit visit, void *ctx, bool *go_on)
 {
-	if (!visit(ctx, firm->firm_id, firm->ec_email, firm->ec_email, LEDGER__EVENTS__RIGHT__RIGHT_UNSPECIFIED, ""))
-		return false;
+	*go_on =
+	    visit(ctx, firm->firm_id, firm->ec_email, firm->ec_email, LEDGER__EVENTS__RIGHT__RIGHT_UNSPECIFIED, "");
+	if (!*go_on)
+		return LEDGER_OK;
 	MDB_cursor *cur;
-	if (mdb_cursor_open(txn, p->delegations, &cur))
-		return false;
+	int rc = mdb_cursor_open(txn, p->delegations, &cur);
+	if (rc)
+		return ledger_mdb_err(rc);
 	size_t prefix = strlen(firm->firm_id) + 1;
 	MDB_val k = {prefix, firm->firm_id}, v;
-	bool go_on = true;
-	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); go_on && rc == 0;
+	ledger_err err = LEDGER_OK;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); *go_on && rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const char *key = k.mv_data;
 		if (k.mv_size < prefix + 3 || memcmp(key, firm->firm_id, prefix) != 0)
 			break;
 		Ledger__State__Delegation *d = ledger__state__delegation__unpack(NULL, v.mv_size, v.mv_data);
-		if (!d)
-			continue;
+		if (!d) {
+			err = LEDGER_ERR_CORRUPT;
+			break;
+		}
 		if (at_us < d->expires_at_us)
-			go_on = visit(ctx, firm->firm_id, firm->ec_email, key + prefix,
-			              (Ledger__Events__Right)(unsigned char)key[k.mv_size - 1], d->expires_on);
+			*go_on = visit(ctx, firm->firm_id, firm->ec_email, key + prefix,
+			               (Ledger__Events__Right)(unsigned char)key[k.mv_size - 1], d->expires_on);
 		ledger__state__delegation__free_unpacked(d, NULL);
 	}
+	if (!err && rc != 0 && rc != MDB_NOTFOUND)
+		err = ledger_mdb_err(rc);
 	mdb_cursor_close(cur);
-	return go_on;
+	return err;
 }
 
 ledger_err proj_rights_at(proj *p, MDB_txn *txn, const char *firm_id, int64_t at_us, proj_rights_visit visit, void *ctx)
 {
 	Ledger__State__Firm *firm;
+	bool go_on = true;
 	if (firm_id && firm_id[0]) {
 		ledger_err err = proj_firm_get(p, txn, firm_id, &firm);
 		if (err)
 			return err;
-		rights_in_firm(p, txn, firm, at_us, visit, ctx);
+		err = rights_in_firm(p, txn, firm, at_us, visit, ctx, &go_on);
 		ledger__state__firm__free_unpacked(firm, NULL);
-		return LEDGER_OK;
+		return err;
 	}
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(txn, p->firms, &cur);
 	if (rc)
 		return ledger_mdb_err(rc);
 	MDB_val k, v;
-	bool go_on = true;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); go_on && rc == 0;
+	ledger_err err = LEDGER_OK;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !err && go_on && rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		firm = ledger__state__firm__unpack(NULL, v.mv_size, v.mv_data);
-		if (!firm)
-			continue;
-		go_on = rights_in_firm(p, txn, firm, at_us, visit, ctx);
+		if (!firm) {
+			err = LEDGER_ERR_CORRUPT;
+			break;
+		}
+		err = rights_in_firm(p, txn, firm, at_us, visit, ctx, &go_on);
 		ledger__state__firm__free_unpacked(firm, NULL);
 	}
+	if (!err && rc != 0 && rc != MDB_NOTFOUND)
+		err = ledger_mdb_err(rc);
 	mdb_cursor_close(cur);
-	return LEDGER_OK;
+	return err;
 }
 
 void proj_query(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us, const Ledger__Api__Request *req,

@@ -127,7 +127,14 @@ for _ in $(seq 50); do
 	"$bin/ledgerctl" --data "$data" --as $ec --json collection show --firm JLM-PA "$col" | grep -q '"signed":true' && break
 	sleep 0.2
 done
-ctl --as $ec collection sign --firm JLM-PA "$col"
+# The EC's signature rests on the same: a fresh authentication, the versions shown (now the
+# ones the client signed) and the consent text's version.
+ctl --platform collection report --firm JLM-PA "$col" --signer $ec --action authenticated \
+	--method sms --provider-ref OTP-4412 --masked-destination "+33 6** ** ** 07" \
+	--code-sent-at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+shown=$("$bin/ledgerctl" --data "$data" --platform --json collection show --firm JLM-PA "$col" |
+	/usr/bin/python3 -c 'import json,sys; print(",".join(d["current_sha256"] for d in json.load(sys.stdin)["collection"]["documents"]))')
+ctl --as $ec collection sign --firm JLM-PA "$col" --documents "$shown" --consent-version CONSENTEMENT-2026
 for _ in $(seq 50); do
 	"$bin/ledgerctl" --data "$data" --as $ec --json collection show --firm JLM-PA "$col" | grep -q '"state":"completed"' && break
 	sleep 0.2

@@ -36,7 +36,7 @@ collection remind|--firm --comment --expected-version
 collection cancel|--firm --comment --expected-version
 collection retry|--firm --document --expected-version signature.cancel
 collection classify|--firm --folder --expected-version
-collection sign|--firm --comment --expected-version
+collection sign|--firm --documents --consent-version --comment --expected-version
 collection seal|--firm --comment --expected-version
 collection report|--firm --signer --action --method --provider-ref --comment --expected-version
 document get|--firm --output SHA256

@@ -520,12 +520,53 @@ static bool collection_prepare(char id[32], const uint8_t *pdf, size_t n)
 	return sent == 0;
 }
 
+/* The DocumentSigned of signer in collection id: the seqs of the consent and authentication. */
+typedef struct rests_read {
+	const char *id, *signer;
+	uint64_t consent_seq, authentication_seq;
+} rests_read;
+
+static bool rests_event(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	(void)rec;
+	rests_read *s = ctx;
+	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
+	    strcmp(ev->document_signed->collection_id, s->id) == 0 &&
+	    strcmp(ev->document_signed->signer, s->signer) == 0) {
+		s->consent_seq = ev->document_signed->consent_seq;
+		s->authentication_seq = ev->document_signed->authentication_seq;
+		return false;
+	}
+	return true;
+}
+
+/* Each signature names the act it was made on and the authentication that act rests on. Events
+ * name an external signer by their id (docs/personal-data.md): found from the view. */
+static void check_rests_on(const char *id, const char *email)
+{
+	static char signer[64];
+	snprintf(signer, sizeof signer, "%s", email);
+	Ledger__Api__Reply *r = show(id);
+	const view *v = r ? view_of(r) : NULL;
+	for (size_t i = 0; v && i < v->n_signers; i++)
+		if (strcmp(v->signers[i]->email, email) == 0 && v->signers[i]->signer_id[0])
+			snprintf(signer, sizeof signer, "%s", v->signers[i]->signer_id);
+	harness_code_of(r);
+	rests_read s = {id, signer, 0, 0};
+	harness_log_scan(&h, 0, rests_event, &s);
+	CHECK(s.authentication_seq > 0 && s.consent_seq > s.authentication_seq,
+	      "%s's DocumentSigned names its consent (seq %llu) and the earlier authentication (seq %llu)", signer,
+	      (unsigned long long)s.consent_seq, (unsigned long long)s.authentication_seq);
+}
+
 static void sign_both(const char *id)
 {
 	CHECK(report(id, CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED, "", "") ==
 	          LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "sequential: the client may not consent before the internal signer has signed");
-	CHECK(act(SIGNER, id, LEDGER__API__COLLECTION_ACT__ACT__SIGN) == 0, "the internal signer signs");
+	CHECK(act(SIGNER, id, LEDGER__API__COLLECTION_ACT__ACT__SIGN) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "the internal signer may not sign without a fresh authentication and the versions shown");
+	CHECK(harness_sign(&h, SIGNER, FIRM, id) == 0, "the internal signer authenticates and signs");
 	CHECK(act(SIGNER, id, LEDGER__API__COLLECTION_ACT__ACT__SIGN) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "signing twice is refused");
 	Ledger__Api__Reply *r = wait_for(id, has_signed, SIGNER);
@@ -552,6 +593,8 @@ static void sign_both(const char *id)
 	      "signed by both, in order: %zu signers", d->n_signed_by);
 	if (v->documents[0]->current_sha256.len == 32)
 		memcpy(final_sha, v->documents[0]->current_sha256.data, 32);
+	check_rests_on(id, SIGNER);
+	check_rests_on(id, CLIENT);
 	CHECK(v->credits_used == 2 && v->credits_reserved == 2,
 	      "2 credits used of 2 reserved (used %llu, reserved %llu)", (unsigned long long)v->credits_used,
 	      (unsigned long long)v->credits_reserved);

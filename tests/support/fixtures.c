@@ -164,6 +164,28 @@ int fixture_consent(const fixture_sender *to, const char *firm_id, const char *i
 	                                               .consent_text_version = "CONSENTEMENT-TEST"});
 }
 
+int fixture_sign(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
+                 const ProtobufCBinaryData *shown, size_t n_shown, int64_t code_sent_at_us)
+{
+	int rc = fixture_signer_report(to, firm_id, id,
+	                               &(fixture_report){.signer = as,
+	                                                 .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED,
+	                                                 .method = "sms",
+	                                                 .provider_reference = "OTP-TEST",
+	                                                 .masked_destination = "+33 6** ** ** 00",
+	                                                 .code_sent_at_us = code_sent_at_us});
+	if (rc)
+		return rc;
+	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
+	Ledger__Api__CollectionRef ref = ref_of(firm_id, id);
+	c.ref = &ref;
+	c.act = LEDGER__API__COLLECTION_ACT__ACT__SIGN;
+	c.document_sha256 = (ProtobufCBinaryData *)shown;
+	c.n_document_sha256 = n_shown;
+	c.consent_text_version = "CONSENTEMENT-TEST";
+	return fixture_send(to, as, LEDGER__API__REQUEST__BODY_COLLECTION_ACT, &c);
+}
+
 int fixture_act(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
                 Ledger__Api__CollectionAct__Act act, const char *comment)
 {

@@ -101,6 +101,12 @@ int fixture_signer_report(const fixture_sender *to, const char *firm_id, const c
 int fixture_consent(const fixture_sender *to, const char *firm_id, const char *id, const char *signer,
                     const ProtobufCBinaryData *shown, size_t n_shown, int64_t code_sent_at_us);
 
+/* An internal signer's signature: the platform reports their authentication by sms (the code sent
+ * at code_sent_at_us), then `as` signs (CollectionAct SIGN) over the n_shown versions of shown.
+ * 0, or the first failure. */
+int fixture_sign(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
+                 const ProtobufCBinaryData *shown, size_t n_shown, int64_t code_sent_at_us);
+
 /* Fills c with a valid RegistrationRecord of subject's step (the fields that step takes, with
  * made-up but well-formed values); the caller may then change any field. */
 void fixture_registration_fill(Ledger__Api__RegistrationRecord *c, const char *subject,

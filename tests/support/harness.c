@@ -5,6 +5,7 @@
 #include "token.h"
 
 #include <signal.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,18 +239,44 @@ Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const ch
 
 #define HARNESS_DOCUMENTS_MAX 50 /* a collection's, PROJ_COLLECTION_DOCUMENTS_MAX */
 
+/* The documents' current versions of collection id, as `platform` sees them: n, or -1. */
+static ssize_t shown_versions(harness *h, const char *firm_id, const char *id, Ledger__Api__Reply **r,
+                              ProtobufCBinaryData shown[HARNESS_DOCUMENTS_MAX])
+{
+	*r = harness_collection_show(h, "platform", firm_id, id);
+	const Ledger__Api__CollectionView *c = *r && (*r)->collection ? (*r)->collection->collection : NULL;
+	if (!c)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_documents && n < HARNESS_DOCUMENTS_MAX; i++)
+		shown[n++] = c->documents[i]->current_sha256;
+	return (ssize_t)n;
+}
+
 int harness_consent(harness *h, const char *firm_id, const char *id, const char *signer)
 {
-	Ledger__Api__Reply *r = harness_collection_show(h, "platform", firm_id, id);
-	const Ledger__Api__CollectionView *c = r && r->collection ? r->collection->collection : NULL;
+	Ledger__Api__Reply *r;
 	ProtobufCBinaryData shown[HARNESS_DOCUMENTS_MAX];
-	size_t n = 0;
-	for (size_t i = 0; c && i < c->n_documents && n < HARNESS_DOCUMENTS_MAX; i++)
-		shown[n++] = c->documents[i]->current_sha256;
+	ssize_t n = shown_versions(h, firm_id, id, &r, shown);
 	fixture_sender to = harness_sender(h);
 	/* the code went a minute before the service's clock */
-	int rc = c ? fixture_consent(&to, firm_id, id, signer, shown, n, (int64_t)(h->now_s - 60) * 1000000) : -1;
-	ledger__api__reply__free_unpacked(r, NULL);
+	int rc = n >= 0
+	             ? fixture_consent(&to, firm_id, id, signer, shown, (size_t)n, (int64_t)(h->now_s - 60) * 1000000)
+	             : -1;
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
+	return rc;
+}
+
+int harness_sign(harness *h, const char *as, const char *firm_id, const char *id)
+{
+	Ledger__Api__Reply *r;
+	ProtobufCBinaryData shown[HARNESS_DOCUMENTS_MAX];
+	ssize_t n = shown_versions(h, firm_id, id, &r, shown);
+	fixture_sender to = harness_sender(h);
+	int rc = n >= 0 ? fixture_sign(&to, as, firm_id, id, shown, (size_t)n, (int64_t)(h->now_s - 60) * 1000000) : -1;
+	if (r)
+		ledger__api__reply__free_unpacked(r, NULL);
 	return rc;
 }
 

@@ -72,6 +72,9 @@ Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const ch
 /* signer's consent to collection id as the platform reports it (fixture_consent), over the
  * documents' current versions as collection show lists them. 0, or the failure. */
 int harness_consent(harness *h, const char *firm_id, const char *id, const char *signer);
+/* Internal signer `as` signs collection id (fixture_sign): authenticated a minute before the
+ * service's clock, over the documents' current versions as collection show lists them. */
+int harness_sign(harness *h, const char *as, const char *firm_id, const char *id);
 
 /* Called with each event the log holds after a seq (ev NULL when its bytes do not unpack; ev is
  * freed after the call, rec's bytes live until the next): false stops the reading. */

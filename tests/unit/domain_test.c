@@ -6,6 +6,7 @@
 #include "../check.h"
 #include "../support/scratch.h"
 #include "domain.h"
+#include "fold.h"
 #include "ledger.h"
 #include "projections.h"
 #include "rights_guide.h"
@@ -518,6 +519,67 @@ static void test_transition_asserted(void)
 	      "a legal move from a state the collection is not in aborts the fold (status %d)", status);
 }
 
+/* ----- replay --as-of: a list cut short is an error, not a shorter answer ----- */
+
+static bool count_visit(void *ctx, const char *firm_id, const char *ec_email, const char *who,
+                        Ledger__Events__Right right, const char *expires_on)
+{
+	(void)firm_id, (void)ec_email, (void)who, (void)right, (void)expires_on;
+	++*(size_t *)ctx;
+	return true;
+}
+
+static ledger_err rights_at(ledger *l, proj *p, const char *firm_id, size_t *visits)
+{
+	MDB_txn *txn;
+	*visits = 0;
+	ledger_err err = ledger_read_begin(l, &txn);
+	if (!err)
+		err = proj_rights_at(p, txn, firm_id, NOW_US, count_visit, visits);
+	ledger_read_end(l, txn);
+	return err;
+}
+
+typedef struct damage_job {
+	ledger_job job;
+	proj *p;
+	ledger_err result;
+} damage_job;
+
+/* Overwrites firm F1's first delegation with bytes that do not unpack. */
+static ledger_err damage_apply(ledger_job *job, ledger_txn *t)
+{
+	damage_job *j = (damage_job *)job;
+	MDB_cursor *cur;
+	MDB_val k = {3, "F1"}, v;
+	static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
+	if (mdb_cursor_open(ledger_txn_mdb(t), j->p->delegations, &cur))
+		return LEDGER_ERR_INVALID;
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	MDB_val bad = {sizeof junk, (void *)junk};
+	if (rc == 0)
+		rc = mdb_cursor_put(cur, &k, &bad, MDB_CURRENT);
+	mdb_cursor_close(cur);
+	return rc ? LEDGER_ERR_INVALID : LEDGER_OK;
+}
+
+static void damage_done(ledger_job *job, ledger_err err)
+{
+	((damage_job *)job)->result = err;
+}
+
+/* Runs last: it damages the projections. */
+static void test_rights_at_damaged(ledger *l, proj *p)
+{
+	size_t visits;
+	CHECK(rights_at(l, p, "F1", &visits) == LEDGER_OK && visits >= 5, "F1: its EC and at least 4 rights (%zu)",
+	      visits);
+	damage_job j = {.job = {damage_apply, damage_done, NULL}, .p = p};
+	REQUIRE_VOID(ledger_commit_one(l, &j.job, 0) == LEDGER_OK && j.result == LEDGER_OK);
+	CHECK(rights_at(l, p, "F1", &visits) == LEDGER_ERR_CORRUPT, "a delegation that does not unpack: CORRUPT");
+	CHECK(rights_at(l, p, NULL, &visits) == LEDGER_ERR_CORRUPT, "every firm: CORRUPT too");
+}
+
 int main(void)
 {
 	REQUIRE(sodium_init() >= 0, "sodium");
@@ -550,6 +612,7 @@ int main(void)
 	test_rebuild_variants(l, p);
 	test_validation();
 	test_tokens();
+	test_rights_at_damaged(l, p);
 	proj_close(p);
 	ledger_close(l);
 	remove_dir(dir);

@@ -462,6 +462,103 @@ static void test_consent_needs_fresh_authentication(void)
 	CHECK(head() == before + 1, "one SignerActed");
 }
 
+/* The last event of the log, unpacked (caller frees), or NULL. */
+static Ledger__Events__Event *last_event(void)
+{
+	MDB_txn *txn;
+	ledger_record rec;
+	Ledger__Events__Event *ev = NULL;
+	if (ledger_read_begin(l, &txn) != LEDGER_OK)
+		return NULL;
+	if (ledger_get(l, txn, head(), &rec) == LEDGER_OK)
+		ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+	ledger_read_end(l, txn);
+	return ev;
+}
+
+/* SIGNER's `signature.sign` on f at `at`, naming n_shown versions and a consent text version. */
+static int sign_at(int64_t at, const fixture *f, const ProtobufCBinaryData *shown, size_t n_shown, const char *version)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionAct a = LEDGER__API__COLLECTION_ACT__INIT;
+	Ledger__Api__CollectionRef ref = ref_of(f);
+	a.ref = &ref;
+	a.act = LEDGER__API__COLLECTION_ACT__ACT__SIGN;
+	a.comment = (char *)"";
+	a.document_sha256 = (ProtobufCBinaryData *)shown;
+	a.n_document_sha256 = n_shown;
+	a.consent_text_version = (char *)version;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
+	req.collection_act = &a;
+	return domain_run(&(domain){l, p, at}, SIGNER, &req, NULL);
+}
+
+/*
+ * An internal signer's signature rests on the same as an external signer's consent: an
+ * authentication of the last 15 minutes, the consent text's version and exactly the versions
+ * to be signed; SIGNER_SIGNED records them (docs/collections.md#consent). Runs last with the
+ * test above: it moves the clock on.
+ */
+static void test_internal_sign_needs_fresh_authentication(void)
+{
+	fixture f;
+	REQUIRE_VOID(fixture_make(&f, "Interne", 1, false));
+	int64_t at = NOW_US + 3 * 3600 * INT64_C(1000000); /* after every earlier test's events */
+	domain now = {l, p, at};
+	fixture_sender to = domain_sender(&now);
+	for (int step = 1; step <= 5; step++) /* signature.sign needs a complete registration */
+		REQUIRE_VOID(fixture_registration_step(&to, SIGNER, (Ledger__Events__RegistrationStep)step) == 0);
+	REQUIRE_VOID(fixture_signer_add(&to, EC, FIRM, f.id, SIGNER, NULL, NULL) == 0);
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT; /* both signers at once */
+	Ledger__Api__CollectionModify m = LEDGER__API__COLLECTION_MODIFY__INIT;
+	Ledger__Api__CollectionRef ref = ref_of(&f);
+	m.ref = &ref;
+	m.order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_PARALLEL;
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY;
+	req.collection_modify = &m;
+	REQUIRE_VOID(domain_run(&now, EC, &req, NULL) == 0);
+	REQUIRE_VOID(fixture_act(&to, EC, FIRM, f.id, LEDGER__API__COLLECTION_ACT__ACT__SEND, NULL) == 0);
+	ProtobufCBinaryData shown = {32, f.sha[0]};
+	CHECK(sign_at(at, &f, &shown, 1, "C1") == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "no internal signature without an authentication");
+	fixture_report authenticated = {.signer = SIGNER,
+	                                .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED,
+	                                .method = "sms",
+	                                .masked_destination = "+33 6** ** ** 03",
+	                                .code_sent_at_us = at - 30000000};
+	CHECK(fixture_signer_report(&to, FIRM, f.id, &authenticated) == 0, "the internal signer authenticated at T");
+	uint64_t authentication_seq = head();
+	int64_t late = at + 16 * 60 * INT64_C(1000000);
+	CHECK(sign_at(late, &f, &shown, 1, "C1") == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "no internal signature 16 minutes after the authentication");
+	int64_t soon = at + 14 * 60 * INT64_C(1000000);
+	uint8_t other[32] = {2};
+	ProtobufCBinaryData wrong = {32, other};
+	CHECK(sign_at(soon, &f, &wrong, 1, "C1") == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "no internal signature over another version");
+	CHECK(sign_at(soon, &f, NULL, 0, "C1") == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "no internal signature naming no version");
+	CHECK(sign_at(soon, &f, &shown, 1, "") == LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
+	      "no internal signature without the consent text's version");
+	uint64_t before = head();
+	CHECK(sign_at(soon, &f, &shown, 1, "C1") == 0, "an internal signature 14 minutes after it is taken");
+	CHECK(head() >= before + 1, "written");
+	/* the SIGNER_SIGNED event (a transition to in progress may come first) */
+	Ledger__Events__Event *ev = last_event();
+	REQUIRE_VOID(ev != NULL);
+	const Ledger__Events__SignerActed *e =
+	    ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED ? ev->signer_acted : NULL;
+	CHECK(e && e->action == LEDGER__EVENTS__SIGNER_ACTION__SIGNER_SIGNED && strcmp(e->signer, SIGNER) == 0,
+	      "the last event is the SIGNER_SIGNED of %s", SIGNER);
+	CHECK(e && e->authentication_seq == authentication_seq,
+	      "it names the authentication it rests on (seq %llu, expected %llu)",
+	      e ? (unsigned long long)e->authentication_seq : 0ULL, (unsigned long long)authentication_seq);
+	CHECK(e && e->n_document_sha256 == 1 && e->document_sha256[0].len == 32 &&
+	          memcmp(e->document_sha256[0].data, f.sha[0], 32) == 0 && strcmp(e->consent_text_version, "C1") == 0,
+	      "it names the version signed and the consent text's version");
+	ledger__events__event__free_unpacked(ev, NULL);
+}
+
 int main(void)
 {
 	REQUIRE(sodium_init() >= 0, "sodium");
@@ -476,6 +573,7 @@ int main(void)
 	test_remove_failed_document();
 	test_replay();
 	test_consent_needs_fresh_authentication();
+	test_internal_sign_needs_fresh_authentication();
 	proj_close(p);
 	ledger_close(l);
 	remove_dir(dir);
