@@ -139,7 +139,7 @@ expect 0 "the token names the authority" -- openssl ts -reply -token_in -in "$di
 contains "Test TSA A" "TSA: the external authority"
 # The /DSS holds the authority's CA beside the signer's chain.
 cat "$d/keys/signer-ca.pem" "$dir/A/ca.pem" >"$dir/anchors.pem"
-expect 0 "the /DSS (qpdf + openssl)" -- /usr/bin/python3 "$here/dss_check.py" "$dir/sealed.pdf" "$dir/anchors.pem" --ocsp 1
+expect 0 "the /DSS (qpdf + openssl)" -- /usr/bin/python3 "$here/dss_check.py" "$dir/sealed.pdf" "$dir/anchors.pem" --ocsp 1 --vri 1
 
 # 2. The service's clock 200 s behind the authority's (within the 300 s that tokens allow, so
 # the commands are taken): the seal is refused, on record.
