@@ -105,6 +105,7 @@ typedef struct renewal_data {
 	size_t count;
 	uint8_t *certificates[SIGNER_DSS_ITEMS_MAX]; /* OPENSSL_free */
 	uint8_t *crl, *ocsp;                         /* free */
+	signer_tsa_crls tsa_crls;                    /* an external authority's */
 } renewal_data;
 
 static void renewal_data_free(renewal_data *d)
@@ -113,6 +114,7 @@ static void renewal_data_free(renewal_data *d)
 		OPENSSL_free(d->certificates[i]);
 	free(d->crl);
 	free(d->ocsp);
+	signer_tsa_crls_free(&d->tsa_crls);
 }
 
 /* Appends x's DER to d, for the time-stamps' chain. */
@@ -141,8 +143,13 @@ static signer_err renewal_data_make(const signer_ca *ca, const signer_credential
 		err = push_certificate(d, credential->ca_certificate);
 	if (err)
 		return err;
-	if (!own) /* an external authority's revocation data is not fetched (docs/signer.md) */
+	if (!own) { /* an external authority's CRLs, when its certificates name them */
+		(void)signer_tsa_remote_crls(credential->tsa_remote, &d->tsa_crls);
+		for (size_t i = 0; i < d->tsa_crls.count && d->count < SIGNER_DSS_ITEMS_MAX; i++)
+			d->items[d->count++] =
+			    (signer_dss_item){SIGNER_DSS_CRL, d->tsa_crls.der[i], d->tsa_crls.der_bytes[i], true};
 		return SIGNER_OK;
+	}
 	size_t crl_bytes = 0, ocsp_bytes = 0;
 	err = signer_ca_crl(ca, time_s, &d->crl, &crl_bytes);
 	if (!err)

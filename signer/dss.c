@@ -274,6 +274,11 @@ signer_err signer_dss_add_for_signature(signer_fz *fz, const signer_credential *
 	ok = ok && push_certificate(credential->ca_certificate, own_tsa, items, ders, &n);
 	if (ok && o->crl_der && n < SIGNER_DSS_ITEMS_MAX)
 		items[n++] = (signer_dss_item){SIGNER_DSS_CRL, o->crl_der, o->crl_der_bytes, own_tsa};
+	for (size_t i = 0; ok && o->tsa_crls && i < o->tsa_crls->count; i++) { /* an external authority's */
+		ok = n < SIGNER_DSS_ITEMS_MAX;
+		if (ok)
+			items[n++] = (signer_dss_item){SIGNER_DSS_CRL, o->tsa_crls->der[i], o->tsa_crls->der_bytes[i], true};
+	}
 	for (size_t i = 0; ok && i < o->ocsp_count; i++) {
 		ok = n < SIGNER_DSS_ITEMS_MAX;
 		if (ok) /* the second answer is the TSA's (signer_pades_sign_at_level) */

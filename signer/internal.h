@@ -116,6 +116,16 @@ TS_REQ *signer_tsa_request(const uint8_t digest[SIGNER_SHA256_BYTES]);
 
 /* ----- an external time-stamping authority (signer/tsa_remote.c) ----- */
 
+/* An authority's URL, and a CRL distribution point's, with its NUL. */
+#define SIGNER_TSA_URL_BYTES_MAX 2048u
+
+struct signer_tsa_remote {
+	char *url;
+	STACK_OF(X509) * anchors;
+	uint32_t tolerance_s;
+	uint32_t timeout_ms;
+};
+
 /*
  * A token for digest from the external TSA: the request signer_tsa_request() makes, sent over
  * HTTP (RFC 3161 section 3.4), the reply checked (granted, the token's signature chains to the

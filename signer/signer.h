@@ -334,6 +334,29 @@ void signer_tsa_remote_free(signer_tsa_remote *tsa);
  */
 void signer_credential_use_tsa(signer_credential *credential, const signer_tsa_remote *tsa);
 
+/* The external authority's revocation data (signer/tsa_revocation.c): the CRLs that the HTTP
+ * CRL distribution points of its anchors' certificates name, at most SIGNER_TSA_CRLS_MAX, each
+ * at most SIGNER_TSA_CRL_BYTES_MAX, fetched within the authority's timeout. */
+#define SIGNER_TSA_CRLS_MAX      4u
+#define SIGNER_TSA_CRL_BYTES_MAX (1024u * 1024u)
+
+typedef struct signer_tsa_crls {
+	uint8_t *der[SIGNER_TSA_CRLS_MAX]; /* malloc'd, DER */
+	size_t der_bytes[SIGNER_TSA_CRLS_MAX];
+	size_t count;
+} signer_tsa_crls;
+
+/*
+ * Fetches now (libcurl: http only, no redirects, tsa's timeout, SIGNER_TSA_CRL_BYTES_MAX) the
+ * CRLs named by the http:// CRL distribution points of tsa's anchors, and keeps those that are
+ * CRLs (DER or PEM) signed by the anchor they name as issuer. SIGNER_OK with out->count >= 1;
+ * SIGNER_ERR_NOT_FOUND when no anchor names an http distribution point; SIGNER_ERR_TSA when none
+ * could be fetched or none verifies (signer_last_error() names the first failure). *out is the
+ * caller's (signer_tsa_crls_free), also on an error.
+ */
+signer_err signer_tsa_remote_crls(const signer_tsa_remote *tsa, signer_tsa_crls *out);
+void signer_tsa_crls_free(signer_tsa_crls *crls);
+
 /* ----- signing (signer/pades.c) ----- */
 
 typedef struct signer_sign_options {
@@ -352,6 +375,8 @@ typedef struct signer_sign_options {
 	const uint8_t *const *ocsp_der;
 	const size_t *ocsp_der_bytes;
 	size_t ocsp_count;
+	/* and an external authority's CRLs (signer_tsa_remote_crls), for its time-stamps' chain */
+	const signer_tsa_crls *tsa_crls;
 	/* PAdES B-LTA: then a document time-stamp (/DocTimeStamp, ETSI.RFC3161) by the CA's TSA at
 	 * signing_time_s over the whole file, in a third incremental update. */
 	bool document_timestamp;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""dss_check.py PDF CA_PEM [--ocsp N] [--vri N]: the PAdES B-LT document security store of a signed PDF, read
+"""dss_check.py PDF CA_PEM [--ocsp N] [--vri N] [--crl FILE]: the PAdES B-LT document security store of a signed PDF, read
 by qpdf (not by the signer's mupdf): the catalog's /DSS holds /Certs (DER certificates), /CRLs
 (DER CRLs) and /OCSPs (DER OCSP responses); every CRL verifies against CA_PEM (openssl crl),
 every certificate chains to CA_PEM (openssl verify), and every OCSP response verifies against
@@ -7,7 +7,7 @@ CA_PEM and says "good" (openssl ocsp); --ocsp N requires at least N of them. --v
 /DSS's /VRI has exactly N entries, each keyed by the upper-case hex SHA-1 of the DER CMS in a
 distinct signature's or document time-stamp's /Contents (without its zero padding; computed here
 from qpdf's reading of the file), each with a /TU and /Cert, /CRL, /OCSP arrays whose every
-stream is in the /DSS's /Certs, /CRLs, /OCSPs. Prints "DSS certs=N crls=M ocsps=K vri=V" and
+stream is in the /DSS's /Certs, /CRLs, /OCSPs. --crl FILE: one of the /CRLs is FILE's bytes. Prints "DSS certs=N crls=M ocsps=K vri=V" and
 exits 0, or says why, exit 1."""
 import base64
 import hashlib
@@ -43,6 +43,8 @@ def main():
         refs = get(refs).get("value", refs) if isinstance(refs, str) else refs
         lists[key] = set(refs or [])
         blobs[key] = [base64.b64decode(get(r)["stream"]["data"]) for r in (refs or [])]
+    if "--crl" in options and open(options["--crl"], "rb").read() not in blobs["/CRLs"]:
+        sys.exit(f"no CRL of the /DSS is {options['--crl']}")
     vri = check_vri(objects, get, dss, lists) if vri_count is not None else {}
     if vri_count is not None and len(vri) != vri_count:
         sys.exit(f"/VRI has {len(vri)} entries, not {vri_count}")
