@@ -172,7 +172,7 @@ const ctl_command ctl_archive_commands[] = {
      "ledgerctl document renew-due --firm FIRM --due-before DATE\n"
      "  Renews, as renew-timestamp does, every document of FIRM's completed collections whose last\n"
      "  document time-stamp's certificate ends before DATE (YYYY-MM-DD); the others are listed as\n"
-     "  not due. For a cron job (docs/operations.md). Goes on past a failure and exits 3 if any.\n"
+     "  not due. For a cron job (docs/operations.md). Goes on past a failure and exits 1 if any.\n"
      "  --firm FIRM               the firm\n"
      "  --due-before DATE         the date the time-stamps must outlive\n"
      "  example: ledgerctl --platform --data DIR document renew-due --firm CAB --due-before 2031-01-01\n",
