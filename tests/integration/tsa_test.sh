@@ -232,6 +232,19 @@ echo ok >"$dir/mode"
 expect 0 "retry" -- ctl --as $ec collection retry --firm TSA "$c3"
 out=$(settle "$c3" completed)
 contains completed "the retried seal is made"
+# renew-due, as an operator's cron runs it: nothing is due before 2000; everything completed is
+# before 2100 (the seal renewed above, and the retried one).
+head_before=$("$bin/ledgerctl" --data "$d" --platform --json head | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+expect 2 "renew-due without --due-before" -- ctl --platform document renew-due --firm TSA
+contains "needs --due-before" "says what is missing"
+expect 0 "renew-due, nothing due" -- ctl --platform document renew-due --firm TSA --due-before 2000-01-01
+contains "0 document(s) re-time-stamped in 2 completed collection(s)" "nothing renewed"
+contains "not due" "each document is said not due"
+head_after=$("$bin/ledgerctl" --data "$d" --platform --json head | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+check "nothing written when nothing is due" "$head_after" "$head_before"
+expect 0 "renew-due, all due" -- ctl --platform document renew-due --firm TSA --due-before 2100-01-01
+contains "2 document(s) re-time-stamped in 2 completed collection(s)" "both renewed"
+
 # 5. The CRL gone (HTTP 404): ledgerd says so at start, and a seal's /DSS holds the authority's
 # certificates only.
 kill "$pid" && wait "$pid"
