@@ -69,9 +69,10 @@ static int renew_one(const ctl_args *a, const char *collection_id, const Protobu
 		json_key(&j, "seq"), json_u64(&j, r->seq);
 		ctl_json_end(&j);
 	} else if (e->renewed)
-		printf("%s: document %.16s... re-time-stamped at %s (certificate %s, until %s): version %s (seq %llu)\n",
-		       collection_id, original_hex, at, e->tsa_certificate_serial, until, produced,
-		       (unsigned long long)r->seq);
+		printf(
+		    "%s: document %.16s... re-time-stamped at %s (certificate %s, until %s): version %s (seq %llu)\n",
+		    collection_id, original_hex, at, e->tsa_certificate_serial, until, produced,
+		    (unsigned long long)r->seq);
 	else
 		printf("%s: document %.16s... not due: its time-stamp's certificate runs until %s\n", collection_id,
 		       original_hex, until);

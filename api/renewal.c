@@ -72,8 +72,8 @@ static bool renewal_source(worker *w, int64_t now_us, proj_renewal *r, uint8_t *
 		proj_error(&w->reply, w->arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "%s", ledger_last_error());
 		return false;
 	}
-	bool ok = proj_renewal_check(s->p, txn, &w->actor, now_us, w->req->document_timestamp_renew, r, &w->reply,
-	                             w->arena);
+	bool ok =
+	    proj_renewal_check(s->p, txn, &w->actor, now_us, w->req->document_timestamp_renew, r, &w->reply, w->arena);
 	const uint8_t *bytes = NULL;
 	size_t n = 0;
 	if (ok && (ledger_blob_get(s->l, txn, r->source_sha256, &bytes, &n) != LEDGER_OK || !(*pdf = malloc(n)))) {
@@ -163,14 +163,15 @@ void renewal_serve(worker *w, int64_t now_us)
 	                       .previous_tsa_certificate_serial = before.tsa_serial,
 	                       .previous_tsa_not_after_s = before.tsa_not_after_s};
 	crypto_hash_sha256(result.sha256, out, out_bytes);
-	renewal_job j = {.s = s, .actor = w->actor.subject, .request_id = w->req->request_id, .renewal = &r,
-	                 .result = &result};
+	renewal_job j = {
+	    .s = s, .actor = w->actor.subject, .request_id = w->req->request_id, .renewal = &r, .result = &result};
 	renewal_commit(&j);
 	free(out);
 	if (j.err || j.stale) {
-		worker_send_error(w, j.err ? LEDGER__API__ERROR_CODE__INTERNAL : LEDGER__API__ERROR_CODE__CONFLICT, NULL,
-		                  j.err ? ledger_strerror(j.err)
-		                        : "the document changed while it was renewed (another renewal came first): ask again");
+		worker_send_error(
+		    w, j.err ? LEDGER__API__ERROR_CODE__INTERNAL : LEDGER__API__ERROR_CODE__CONFLICT, NULL,
+		    j.err ? ledger_strerror(j.err)
+		          : "the document changed while it was renewed (another renewal came first): ask again");
 		return;
 	}
 	memcpy(reply->renewed_sha256.data, result.sha256, LEDGER_HASH_BYTES);

@@ -215,8 +215,10 @@ static int server_open_services(server *s, const char *abs_dir)
 			        "certificates only\n",
 			        signer_last_error());
 		else
-			fprintf(stderr, "ledgerd: the time-stamping authority's revocation data: %zu CRL(s), put in every /DSS\n",
-			        crls.count);
+			fprintf(
+			    stderr,
+			    "ledgerd: the time-stamping authority's revocation data: %zu CRL(s), put in every /DSS\n",
+			    crls.count);
 		signer_tsa_crls_free(&crls);
 	}
 	api_signing_options so = {.l = s->l,

@@ -207,8 +207,7 @@ typedef struct proj_renewed {
  * the document's current version is no longer r's source (another renewal came first), writes
  * nothing and sets *stale. Returns an error only when LMDB failed.
  */
-ledger_err proj_renewal_record(proj *p, ledger_txn *t, const char *actor, const char *request_id,
-                               const proj_renewal *r, const proj_renewed *result, bool *stale, uint64_t *seq,
-                               uint8_t hash[LEDGER_HASH_BYTES]);
+ledger_err proj_renewal_record(proj *p, ledger_txn *t, const char *actor, const char *request_id, const proj_renewal *r,
+                               const proj_renewed *result, bool *stale, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
 
 #endif

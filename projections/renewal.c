@@ -72,7 +72,8 @@ bool proj_renewal_check(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t 
 		return false;
 	const Ledger__State__Document *doc = c->documents[d];
 	if (doc->sha256.len != LEDGER_HASH_BYTES || doc->current_sha256.len != LEDGER_HASH_BYTES) {
-		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "the document's versions are unreadable");
+		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL,
+		           "the document's versions are unreadable");
 		return false;
 	}
 	snprintf(out->firm_id, sizeof out->firm_id, "%s", c->firm_id);
@@ -87,9 +88,8 @@ static ProtobufCBinaryData hash_bytes(const uint8_t hash[LEDGER_HASH_BYTES])
 	return (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)hash};
 }
 
-ledger_err proj_renewal_record(proj *p, ledger_txn *t, const char *actor, const char *request_id,
-                               const proj_renewal *r, const proj_renewed *result, bool *stale, uint64_t *seq,
-                               uint8_t hash[LEDGER_HASH_BYTES])
+ledger_err proj_renewal_record(proj *p, ledger_txn *t, const char *actor, const char *request_id, const proj_renewal *r,
+                               const proj_renewed *result, bool *stale, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES])
 {
 	*stale = true;
 	MDB_txn *txn = ledger_txn_mdb(t);

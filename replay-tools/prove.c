@@ -140,7 +140,8 @@ static uint64_t document_events(ledger *l, MDB_txn *txn, const uint8_t sha[32], 
 			                      ? ev->document_signed->signer
 			                      : ev->actor;
 			const char *collection =
-			    ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED ? ev->document_signed->collection_id
+			    ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED
+			        ? ev->document_signed->collection_id
 			    : ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED
 			        ? ev->document_timestamp_renewed->collection_id
 			        : ev->document_added->collection_id;

@@ -37,8 +37,8 @@ static signer_err token_facts(const uint8_t *der, size_t der_bytes, signer_times
 	signer_err err = SIGNER_OK;
 	if (!hex || !seconds_of(TS_TST_INFO_get_time(info), &out->time_s) ||
 	    !seconds_of(X509_get0_notAfter(tsa), &out->tsa_not_after_s))
-		err = signer_fail_openssl(SIGNER_ERR_CRYPTO,
-		                          "the last document time-stamp is not a token carrying its signer's certificate");
+		err = signer_fail_openssl(
+		    SIGNER_ERR_CRYPTO, "the last document time-stamp is not a token carrying its signer's certificate");
 	else
 		snprintf(out->tsa_serial, sizeof out->tsa_serial, "%s", hex);
 	OPENSSL_free(hex);
@@ -63,8 +63,8 @@ static signer_err last_timestamp(signer_fz *fz, const uint8_t *pdf, size_t pdf_b
 	fz_try(fz->ctx)
 	{
 		pdf_obj *v = signer_dss_last_timestamp(fz->ctx, doc);
-		const char *contents = v ? pdf_to_string(fz->ctx, pdf_dict_get(fz->ctx, v, PDF_NAME(Contents)), &token_bytes)
-		                         : NULL;
+		const char *contents =
+		    v ? pdf_to_string(fz->ctx, pdf_dict_get(fz->ctx, v, PDF_NAME(Contents)), &token_bytes) : NULL;
 		if (contents && token_bytes) {
 			token = fz_malloc(fz->ctx, token_bytes);
 			memcpy(token, contents, token_bytes);

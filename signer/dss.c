@@ -96,8 +96,9 @@ static pdf_obj *container_in(fz_context *ctx, pdf_document *doc, pdf_obj *parent
 	pdf_obj *found = pdf_dict_gets(ctx, parent, key);
 	if (array ? pdf_is_array(ctx, found) : pdf_is_dict(ctx, found))
 		return found;
-	pdf_obj *made = array ? pdf_new_array(ctx, doc, 4) : indirect ? pdf_add_new_dict(ctx, doc, 4)
-	                                                              : pdf_new_dict(ctx, doc, 4);
+	pdf_obj *made = array      ? pdf_new_array(ctx, doc, 4)
+	                : indirect ? pdf_add_new_dict(ctx, doc, 4)
+	                           : pdf_new_dict(ctx, doc, 4);
 	pdf_dict_puts_drop(ctx, parent, key, made);
 	return made;
 }
@@ -140,8 +141,8 @@ static void add_vri(fz_context *ctx, pdf_document *doc, pdf_obj *vri, pdf_obj *v
 	char key[VRI_KEY_BYTES];
 	if (!vri_key(ctx, v, key) || pdf_dict_gets(ctx, vri, key))
 		return;
-	static const char *const names[] = {[SIGNER_DSS_CERT] = "Cert", [SIGNER_DSS_CRL] = "CRL",
-	                                    [SIGNER_DSS_OCSP] = "OCSP"};
+	static const char *const names[] = {
+	    [SIGNER_DSS_CERT] = "Cert", [SIGNER_DSS_CRL] = "CRL", [SIGNER_DSS_OCSP] = "OCSP"};
 	pdf_obj *entry = pdf_new_dict(ctx, doc, 4);
 	fz_try(ctx)
 	{
@@ -161,15 +162,15 @@ static void add_vri(fz_context *ctx, pdf_document *doc, pdf_obj *vri, pdf_obj *v
 static void dss_update(fz_context *ctx, pdf_document *doc, const signer_dss_item *items, size_t item_count,
                        pdf_obj *added, bool new_signature, int64_t time_s)
 {
-	static const char *const lists[] = {[SIGNER_DSS_CERT] = "Certs", [SIGNER_DSS_CRL] = "CRLs",
-	                                    [SIGNER_DSS_OCSP] = "OCSPs"};
+	static const char *const lists[] = {
+	    [SIGNER_DSS_CERT] = "Certs", [SIGNER_DSS_CRL] = "CRLs", [SIGNER_DSS_OCSP] = "OCSPs"};
 	pdf_obj *root = pdf_dict_get(ctx, pdf_trailer(ctx, doc), PDF_NAME(Root));
 	/* mupdf 1.21 has no predefined names for these: looked up by string. */
 	pdf_obj *dss = container_in(ctx, doc, root, "DSS", false, true);
 	for (size_t i = 0; i < item_count; i++) {
 		pdf_obj *list = container_in(ctx, doc, dss, lists[items[i].kind], true, false);
-		pdf_obj *there = items[i].kind == SIGNER_DSS_CERT ? find_stream(ctx, list, items[i].der, items[i].der_bytes)
-		                                                  : NULL;
+		pdf_obj *there =
+		    items[i].kind == SIGNER_DSS_CERT ? find_stream(ctx, list, items[i].der, items[i].der_bytes) : NULL;
 		if (there) {
 			pdf_array_push(ctx, added, there);
 			continue;
@@ -277,16 +278,18 @@ signer_err signer_dss_add_for_signature(signer_fz *fz, const signer_credential *
 	for (size_t i = 0; ok && o->tsa_crls && i < o->tsa_crls->count; i++) { /* an external authority's */
 		ok = n < SIGNER_DSS_ITEMS_MAX;
 		if (ok)
-			items[n++] = (signer_dss_item){SIGNER_DSS_CRL, o->tsa_crls->der[i], o->tsa_crls->der_bytes[i], true};
+			items[n++] =
+			    (signer_dss_item){SIGNER_DSS_CRL, o->tsa_crls->der[i], o->tsa_crls->der_bytes[i], true};
 	}
 	for (size_t i = 0; ok && i < o->ocsp_count; i++) {
 		ok = n < SIGNER_DSS_ITEMS_MAX;
 		if (ok) /* the second answer is the TSA's (signer_pades_sign_at_level) */
 			items[n++] = (signer_dss_item){SIGNER_DSS_OCSP, o->ocsp_der[i], o->ocsp_der_bytes[i], i == 1};
 	}
-	signer_err err = ok ? signer_dss_add(fz, items, n, true, o->signing_time_s, pdf, pdf_bytes)
-	                    : signer_fail(SIGNER_ERR_TOO_LARGE, "more than %u items of validation data for one /DSS update",
-	                                  SIGNER_DSS_ITEMS_MAX);
+	signer_err err =
+	    ok ? signer_dss_add(fz, items, n, true, o->signing_time_s, pdf, pdf_bytes)
+	       : signer_fail(SIGNER_ERR_TOO_LARGE, "more than %u items of validation data for one /DSS update",
+	                     SIGNER_DSS_ITEMS_MAX);
 	for (size_t i = 0; i < n; i++)
 		OPENSSL_free(ders[i]);
 	return err;

@@ -151,8 +151,8 @@ signer_err signer_pades_write_incremental(signer_fz *fz, pdf_document *doc, size
 /* B-LTA: appends to *signed_pdf (replaced on success) an update holding a document time-stamp
  * by credential's time-stamping unit at o->signing_time_s over everything before it. */
 signer_err signer_pades_add_document_timestamp(signer_fz *fz, const signer_credential *credential,
-                                              const signer_sign_options *o, signer_pdf_info *info,
-                                              uint8_t **signed_pdf, size_t *signed_bytes);
+                                               const signer_sign_options *o, signer_pdf_info *info,
+                                               uint8_t **signed_pdf, size_t *signed_bytes);
 
 /* ----- the document security store (signer/dss.c) ----- */
 

@@ -222,7 +222,7 @@ static void memory_truncate(fz_context *ctx, void *state)
 }
 
 signer_err signer_pades_write_incremental(signer_fz *fz, pdf_document *doc, size_t input_bytes, uint8_t **out,
-                                    size_t *out_bytes)
+                                          size_t *out_bytes)
 {
 	fz_context *ctx = fz->ctx;
 	memory_output m = {.fz = fz, .bytes_max = input_bytes + SIGNER_SIGNATURE_GROWTH_BYTES_MAX};
@@ -437,8 +437,8 @@ static signer_err options_check(const signer_sign_options *o, const signer_crede
  * renews later, before the TSA's certificate or SHA-256 weaken.
  */
 signer_err signer_pades_add_document_timestamp(signer_fz *fz, const signer_credential *credential,
-                                              const signer_sign_options *o, signer_pdf_info *info,
-                                              uint8_t **signed_pdf, size_t *signed_bytes)
+                                               const signer_sign_options *o, signer_pdf_info *info,
+                                               uint8_t **signed_pdf, size_t *signed_bytes)
 {
 	pades_signer *t = pades_signer_new(credential, o->signing_time_s);
 	if (!t)

@@ -142,7 +142,8 @@ signer_err signer_tsa_remote_crls(const signer_tsa_remote *tsa, signer_tsa_crls 
 		distribution_points(sk_X509_value(tsa->anchors, i), urls, SIGNER_TSA_CRLS_MAX, &count);
 	ERR_clear_error();
 	if (count == 0)
-		return signer_fail(SIGNER_ERR_NOT_FOUND, "no certificate of --tsa-ca names an http:// CRL distribution point");
+		return signer_fail(SIGNER_ERR_NOT_FOUND,
+		                   "no certificate of --tsa-ca names an http:// CRL distribution point");
 	signer_err first = SIGNER_OK;
 	char why[SIGNER_ERROR_BYTES_MAX] = "";
 	for (size_t i = 0; i < count; i++) {

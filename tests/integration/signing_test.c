@@ -668,8 +668,9 @@ static void check_final(void)
 		      "after the last signature, its /DSS update, then the time-stamp's dictionary only");
 	}
 	char cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
-	snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 3 2>&1",
-	         TESTS_DIR, path, h.dir);
+	snprintf(cmd, sizeof cmd,
+	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 3 2>&1", TESTS_DIR,
+	         path, h.dir);
 	/* /VRI: both signatures and the first document time-stamp (the second's comes with the next
 	 * update: a renewal's), each naming streams of the /DSS. */
 	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "DSS certs=") && strstr(out, "vri=3"),
@@ -784,8 +785,9 @@ static void check_renewed(const uint8_t *renewed, size_t n, const uint8_t *befor
 	      "pdfsig: both signatures still valid, %zu time-stamps (exit %d): %s", stamps_expected, rc, out);
 	rc = validate("qpdf --check '%s' 2>&1", path, out, sizeof out);
 	CHECK(rc == 0, "qpdf --check of the renewed version: %s", out);
-	snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri %zu 2>&1",
-	         TESTS_DIR, path, h.dir, 2 + stamps_expected - 1);
+	snprintf(cmd, sizeof cmd,
+	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri %zu 2>&1", TESTS_DIR,
+	         path, h.dir, 2 + stamps_expected - 1);
 	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "DSS certs="),
 	      "the /VRI names both signatures and every time-stamp but the new one: %s", out);
 }
@@ -804,7 +806,8 @@ static void test_renewal(void)
 		Ledger__Api__Reply *r = renew(who[round], signed_collection, round ? original_sha : NULL, YEAR_2100_S);
 		const Ledger__Api__RenewalReply *e = r ? r->renewal : NULL;
 		CHECK(harness_code(r) == 0 && e && e->renewed && sha_equal(&e->source_sha256, source) &&
-		          sha_equal(&e->original_sha256, original_sha) && e->renewed_sha256.len == 32 && r->seq == head + 1,
+		          sha_equal(&e->original_sha256, original_sha) && e->renewed_sha256.len == 32 &&
+		          r->seq == head + 1,
 		      "renewal %zu by %s: renewed, the event at seq %llu: %s", round + 1, who[round],
 		      (unsigned long long)(r ? r->seq : 0), r && r->error ? r->error->message : "");
 		uint8_t renewed_sha[32] = {0};
@@ -814,9 +817,11 @@ static void test_renewal(void)
 		renewed_read seen = {0};
 		harness_log_scan(&h, head, renewed_event, &seen);
 		CHECK(seen.n == 1 && strcmp(seen.actor, who[round]) == 0 && memcmp(seen.source, source, 32) == 0 &&
-		          memcmp(seen.renewed, renewed_sha, 32) == 0 && seen.last.timestamp_time_s > 0 && seen.serial[0] &&
-		          seen.last.tsa_not_after_s > seen.last.timestamp_time_s && seen.last.previous_tsa_not_after_s > 0,
-		      "DocumentTimestampRenewed on record: by %s, source, new hash, time and TSA certificate", seen.actor);
+		          memcmp(seen.renewed, renewed_sha, 32) == 0 && seen.last.timestamp_time_s > 0 &&
+		          seen.serial[0] && seen.last.tsa_not_after_s > seen.last.timestamp_time_s &&
+		          seen.last.previous_tsa_not_after_s > 0,
+		      "DocumentTimestampRenewed on record: by %s, source, new hash, time and TSA certificate",
+		      seen.actor);
 		Ledger__Api__Reply *v = show(signed_collection);
 		CHECK(v && sha_equal(&view_of(v)->documents[0]->current_sha256, renewed_sha),
 		      "the renewed version is the document's current one");

@@ -557,8 +557,9 @@ static void test_vri_and_renewal(signer_ca *ca, const char *keys)
 	signer_timestamp_facts facts;
 	CHECK(two && signer_pdf_last_timestamp(two, two_bytes, two_bytes, &facts) == SIGNER_ERR_NO_TIMESTAMP,
 	      "a B-LT document has no document time-stamp");
-	CHECK(two && signer_pades_renew_timestamp(ca, NULL, two, two_bytes, 0, now_s, &renewed, &renewed_bytes, NULL) ==
-	                 SIGNER_ERR_NO_TIMESTAMP &&
+	CHECK(two &&
+	          signer_pades_renew_timestamp(ca, NULL, two, two_bytes, 0, now_s, &renewed, &renewed_bytes, NULL) ==
+	              SIGNER_ERR_NO_TIMESTAMP &&
 	          !renewed,
 	      "and is not renewed");
 	CHECK(signer_pades_renew_timestamp(ca, NULL, (const uint8_t *)"not a pdf", 9, 0, now_s, &renewed,
@@ -583,8 +584,8 @@ static void test_vri_and_renewal(signer_ca *ca, const char *keys)
 	size_t ca_der_bytes = 0;
 	signer_verified v;
 	CHECK(signer_ca_certificate(ca, ca_der, sizeof ca_der, &ca_der_bytes) == SIGNER_OK &&
-	          signer_pdf_verify(renewed, renewed_bytes, ca_der, ca_der_bytes, &v) == SIGNER_OK && v.signatures == 1 &&
-	          v.signature_timestamps == 1 && v.timestamps == 2,
+	          signer_pdf_verify(renewed, renewed_bytes, ca_der, ca_der_bytes, &v) == SIGNER_OK &&
+	          v.signatures == 1 && v.signature_timestamps == 1 && v.timestamps == 2,
 	      "the signature and both document time-stamps verify: %s", signer_last_error());
 	CHECK(dss_says(renewed, renewed_bytes, "renewed.pdf", "--ocsp 3 --vri 2", "vri=2"),
 	      "the first document time-stamp has its /VRI entry now, with the renewal's fresh CRL and OCSP answer");
