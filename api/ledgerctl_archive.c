@@ -21,10 +21,10 @@ static int due_before(const ctl_args *a, int64_t *out)
 	int rc = ctl_parse_date("--due-before", a->due_before);
 	if (rc)
 		return rc;
-	struct tm tm = {0};
-	tm.tm_year = atoi(a->due_before) - 1900;
-	tm.tm_mon = atoi(a->due_before + 5) - 1;
-	tm.tm_mday = atoi(a->due_before + 8);
+	struct tm tm = {0}; /* ctl_parse_date checked the digits and their ranges */
+	tm.tm_year = (int)strtol(a->due_before, NULL, 10) - 1900;
+	tm.tm_mon = (int)strtol(a->due_before + 5, NULL, 10) - 1;
+	tm.tm_mday = (int)strtol(a->due_before + 8, NULL, 10);
 	*out = (int64_t)timegm(&tm);
 	return 0;
 }

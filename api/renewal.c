@@ -167,9 +167,13 @@ void renewal_serve(worker *w, int64_t now_us)
 	    .s = s, .actor = w->actor.subject, .request_id = w->req->request_id, .renewal = &r, .result = &result};
 	renewal_commit(&j);
 	free(out);
-	if (j.err || j.stale) {
+	if (j.err || j.stale) { /* stopping: UNAVAILABLE, ask again; nothing was written either way */
 		worker_send_error(
-		    w, j.err ? LEDGER__API__ERROR_CODE__INTERNAL : LEDGER__API__ERROR_CODE__CONFLICT, NULL,
+		    w,
+		    j.err == LEDGER_ERR_STOPPED ? LEDGER__API__ERROR_CODE__UNAVAILABLE
+		    : j.err                     ? LEDGER__API__ERROR_CODE__INTERNAL
+		                                : LEDGER__API__ERROR_CODE__CONFLICT,
+		    NULL,
 		    j.err ? ledger_strerror(j.err)
 		          : "the document changed while it was renewed (another renewal came first): ask again");
 		return;

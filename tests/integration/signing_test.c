@@ -695,8 +695,8 @@ static Ledger__Api__Reply *renew(const char *as, const char *id, const uint8_t *
 	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_DOCUMENT_TIMESTAMP_RENEW, &q);
 }
 
-#define YEAR_2100_S 4102444800ll
-#define YEAR_2000_S 946684800ll
+#define YEAR_2100_S 4102444800LL
+#define YEAR_2000_S 946684800LL
 
 /* Who may not, what cannot be: each refused with its code, nothing written. */
 static void test_renewal_refused(void)
