@@ -1451,6 +1451,42 @@ static void audit(void)
 	CHECK(rc == 0, "ledger-audit replay exits 0, got %d: %s", rc, out);
 }
 
+/* B-LT on a two-signer document: a /VRI entry for each signature, no document time-stamp, and
+ * so nothing an archive renewal could extend. */
+static void test_b_lt_two_signers(void)
+{
+	CHECK(signature_level_set(LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LT) == 0, "the EC chooses B-LT");
+	uint8_t pdf[PDF_BYTES_MAX];
+	size_t n = pdf_build(pdf, sizeof pdf, "Lettre de mission B-LT");
+	REQUIRE_VOID(n > 0);
+	crypto_hash_sha256(original_sha, pdf, n);
+	char id[32];
+	if (collection_prepare(id, pdf, n)) {
+		sign_both(id);
+		size_t bytes = 0;
+		uint8_t *signed_pdf = document_get(final_sha, &bytes);
+		signature sigs[SIGNATURES_MAX];
+		size_t count = signed_pdf ? signatures_find(signed_pdf, bytes, sigs, SIGNATURES_MAX) : 0, stamps = 0;
+		for (size_t i = 0; i < count; i++)
+			stamps += is_document_timestamp(&sigs[i]);
+		CHECK(count == 2 && stamps == 0, "B-LT: 2 signatures, no document time-stamp (found %zu and %zu)",
+		      count, stamps);
+		char path[300], cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
+		if (signed_pdf && file_write("b-lt.pdf", signed_pdf, bytes, path, sizeof path)) {
+			snprintf(
+			    cmd, sizeof cmd,
+			    "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 2 2>&1",
+			    TESTS_DIR, path, h.dir);
+			CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "vri=2"),
+			      "B-LT: a /VRI entry for each of the two signatures: %s", out);
+		}
+		free(signed_pdf);
+		CHECK(harness_code_of(renew(EC, id, NULL, 0)) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+		      "a B-LT document is not renewed");
+	}
+	CHECK(signature_level_set(LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA) == 0, "back to B-LTA");
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc == 2, "usage: signing_test BIN_DIR");
@@ -1471,6 +1507,7 @@ int main(int argc, char **argv)
 	test_level_preference();
 	test_renewal_refused();
 	test_renewal();
+	test_b_lt_two_signers();
 	test_failure_retried_on_request();
 	test_failed_document_removed();
 	test_failed_document_retried_by_name();
