@@ -206,6 +206,21 @@ static int server_open_services(server *s, const char *abs_dir)
 		        signer_last_error());
 		return 1;
 	}
+	if (s->tsa) { /* its revocation data, fetched again at each signature: say now what there is */
+		signer_tsa_crls crls;
+		tsa_err = signer_tsa_remote_crls(s->tsa, &crls);
+		if (tsa_err)
+			fprintf(stderr,
+			        "ledgerd: the time-stamping authority's revocation data: none (%s); a /DSS holds its "
+			        "certificates only\n",
+			        signer_last_error());
+		else
+			fprintf(
+			    stderr,
+			    "ledgerd: the time-stamping authority's revocation data: %zu CRL(s), put in every /DSS\n",
+			    crls.count);
+		signer_tsa_crls_free(&crls);
+	}
 	api_signing_options so = {.l = s->l,
 	                          .p = s->p,
 	                          .committer = s->committer,

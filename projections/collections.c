@@ -388,6 +388,19 @@ static ledger_err fold_document_signed(proj *p, proj_kv *kv, collection *c, cons
 	return queue_set(p, kv, c, e->signer, false);
 }
 
+/* Archive renewal: the renewed version becomes the document's current one, readable by the
+ * firm (DocumentGet) like every version. */
+static ledger_err fold_timestamp_renewed(proj *p, proj_kv *kv, collection *c,
+                                         const Ledger__Events__DocumentTimestampRenewed *e)
+{
+	ssize_t at = proj_collection_document(c, e->original_sha256.data, e->original_sha256.len);
+	if (at < 0)
+		return LEDGER_ERR_CORRUPT;
+	Ledger__State__Document *d = c->documents[at];
+	d->current_sha256 = e->renewed_sha256;
+	return doc_ref(p, kv, &e->renewed_sha256, c->firm_id, d->filename);
+}
+
 /* The collection an event is about, and its id; NULL for events that concern none. */
 static const char *event_collection(const Ledger__Events__Event *ev)
 {
@@ -407,6 +420,8 @@ static const char *event_collection(const Ledger__Events__Event *ev)
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED: return ev->credits_released->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED: return ev->signature_failed->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED: return ev->signature_retried->collection_id;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED:
+		return ev->document_timestamp_renewed->collection_id;
 	default: return NULL;
 	}
 }
@@ -452,6 +467,8 @@ static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, uint64_t seq,
 			c->credits_released += ev->credits_released->credits;
 		return LEDGER_OK;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED: return fold_signature_retried(c, ev->signature_retried);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED:
+		return fold_timestamp_renewed(p, kv, c, ev->document_timestamp_renewed);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED: {
 		const Ledger__Events__SignatureFailed *f = ev->signature_failed;
 		ssize_t at = proj_collection_document(c, f->original_sha256.data, f->original_sha256.len);

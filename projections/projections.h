@@ -178,4 +178,47 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
  * unless the task no longer holds (*stale). The signature stays owed. */
 ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, const char *reason, bool *stale);
 
+/* ----- archive renewal (renewal.c, docs/signer.md#archive-renewal) ----- */
+
+/* The version of a completed collection's document that a renewal re-time-stamps. */
+typedef struct proj_renewal {
+	char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];
+	char collection_id[32];
+	uint8_t original_sha256[LEDGER_HASH_BYTES];
+	uint8_t source_sha256[LEDGER_HASH_BYTES]; /* its current version */
+} proj_renewal;
+
+/*
+ * May the actor have q's document re-time-stamped, as things stand in txn? The firm's EC or the
+ * platform (platform.firm_settings), a collection that exists and is completed, a document in it
+ * (q's, or its only one). True with *out filled; false with the reply's error set:
+ * INVALID_ARGUMENT (a bad firm id, a negative due_before_s, no document named among several),
+ * NOT_FOUND (firm, collection, document), PERMISSION_DENIED, INVALID_TRANSITION (not
+ * completed), INTERNAL.
+ */
+bool proj_renewal_check(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
+                        const Ledger__Api__DocumentTimestampRenew *q, proj_renewal *out, Ledger__Api__Reply *reply,
+                        proj_arena *arena);
+
+/* What a renewal produced. Strings are the caller's. */
+typedef struct proj_renewed {
+	uint8_t sha256[LEDGER_HASH_BYTES];
+	const uint8_t *bytes;
+	size_t bytes_count;
+	int64_t timestamp_time_s;
+	const char *tsa_certificate_serial;
+	int64_t tsa_not_after_s;
+	const char *previous_tsa_certificate_serial;
+	int64_t previous_tsa_not_after_s;
+} proj_renewed;
+
+/*
+ * Records a renewal in t: stores the renewed PDF and writes DocumentTimestampRenewed by actor,
+ * with *seq and hash (may be NULL) its record's. When the collection is no longer completed or
+ * the document's current version is no longer r's source (another renewal came first), writes
+ * nothing and sets *stale. Returns an error only when LMDB failed.
+ */
+ledger_err proj_renewal_record(proj *p, ledger_txn *t, const char *actor, const char *request_id, const proj_renewal *r,
+                               const proj_renewed *result, bool *stale, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
+
 #endif

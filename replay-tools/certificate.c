@@ -41,6 +41,7 @@ static const char *label_of(const Ledger__Events__Event *ev, const char *kind)
 	    {"credits_released", "Crédits libérés"},
 	    {"signature_failed", "Échec de la signature"},
 	    {"signature_retried", "Signature tentée à nouveau"},
+	    {"document_timestamp_renewed", "Horodatage d'archivage renouvelé"},
 	    {"access_denied", "Demande refusée"},
 	};
 	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)

@@ -113,6 +113,10 @@ int audit_documents_check(ledger *l, MDB_txn *txn, audit_documents_result *out)
 			hashes[0] = &ev->document_signed->signed_sha256;
 			hashes[1] = &ev->document_signed->source_sha256;
 			hashes[2] = &ev->document_signed->original_sha256;
+		} else if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED) {
+			hashes[0] = &ev->document_timestamp_renewed->renewed_sha256;
+			hashes[1] = &ev->document_timestamp_renewed->source_sha256;
+			hashes[2] = &ev->document_timestamp_renewed->original_sha256;
 		}
 		for (size_t i = 0; i < 3 && hashes[i] && rc == 0; i++) {
 			const uint8_t *bytes;

@@ -203,6 +203,12 @@ size_t evidence_event_documents(const Ledger__Events__Event *ev, const ProtobufC
 		out[2] = &ev->document_signed->signed_sha256;
 		return 3;
 	}
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED) {
+		out[0] = &ev->document_timestamp_renewed->original_sha256;
+		out[1] = &ev->document_timestamp_renewed->source_sha256;
+		out[2] = &ev->document_timestamp_renewed->renewed_sha256;
+		return 3;
+	}
 	return 0;
 }
 

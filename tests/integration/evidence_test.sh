@@ -3,7 +3,8 @@
 # signed by two external signers gives a certificate of completion and one attestation per
 # signer, each sealed by the platform at PAdES B-LTA: pdfsig, qpdf and openssl accept the seal,
 # pdftotext reads the French; an attestation shows its signer only; verify-evidence refuses a
-# bundle whose sealed documents are missing, changed, swapped or from another bundle.
+# bundle whose sealed documents are missing, changed, swapped or from another bundle. An archive
+# renewal's version is in the next bundle, which verifies.
 set -uo pipefail
 bin=${1:?usage: evidence_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-evidence-XXXXXX)
@@ -248,6 +249,22 @@ with zipfile.ZipFile(sys.argv[3], "w") as z:
 PY
 expect 1 "a certificate from another bundle" -- v mixed
 contains "does not name this bundle's evidence.json" "says it belongs to another bundle"
+
+# An archive renewal (docs/signer.md#archive-renewal): the renewed version is in the next bundle,
+# named by its hash, and verify-evidence accepts it; the certificate shows the renewal.
+expect 0 "the EC renews the document's time-stamp" -- ctl --as $ec --json document renew-timestamp --firm EVD "$col"
+equals 'j["renewed"]' True "renewed"
+renewed=$(field 'j["renewed_sha256"]')
+expect 0 "the bundle after the renewal" -- audit evidence --data "$d" --firm EVD --collection "$col" -o "$dir/renewed.zip"
+expect 0 "verify-evidence accepts it" -- audit verify-evidence "$dir/renewed.zip" --log-key "$dir/log.vkey" --json
+equals 'j["ok"]' True "the renewed bundle verifies"
+expect 0 "the renewed version is in it" -- unzip -l "$dir/renewed.zip" "documents/$renewed.pdf"
+mkdir -p "$dir/r"
+(cd "$dir/r" && unzip -q "$dir/renewed.zip" "documents/$renewed.pdf" certificat-de-preuve.pdf)
+checks=$((checks + 1))
+[ "$(sha256sum "$dir/r/documents/$renewed.pdf" | cut -c1-64)" = "$renewed" ] || fail "the renewed version's bytes"
+expect 0 "certificate text" -- text "$dir/r/certificat-de-preuve.pdf"
+contains "Horodatage d'archivage renouvelé" "the certificate of completion shows the renewal"
 
 # Erasure (docs/personal-data.md): the signer's key, sealed email, name and phone, links and
 # certificate go; the chain, the tree and bundles made before still verify.
