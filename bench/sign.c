@@ -7,9 +7,10 @@
  * signer_pades_sign:
  *   - in memory: a credential whose key is a PEM file read into memory (as every person's and
  *     firm's key is today), at B-B, B-T, B-LT and B-LTA;
- *   - PKCS#11: the same, but the key is generated in a SoftHSM2 token set up in the scratch
- *     directory exactly as `ledgerd init` sets one up (signer_token_embedded_create), and every
- *     signature goes through libp11 to C_Sign; at B-B and B-LTA;
+ *   - PKCS#11: every private key in a SoftHSM2 token set up in the scratch directory exactly as
+ *     `ledgerd init` sets one up (signer_token_embedded_create): the CA's, its TSA's and OCSP
+ *     responder's as in production, and the signer's, generated there; every signature and
+ *     time-stamp goes through libp11 to C_Sign; at B-B and B-LTA;
  *   - mutool sign: mupdf-tools' `mutool sign -s` on the same file, a process per signature,
  *     with the in-memory credential as PKCS#12 (P-256) and with an RSA-2048 one. mupdf 1.21
  *     sometimes leaves /Contents all zero with a P-256 key and still exits 0: every output is
@@ -47,10 +48,12 @@
 
 static const char *const level_names[SIGN_LEVELS] = {"B-B", "B-T", "B-LT", "B-LTA"};
 
-/* A way of signing with signer_pades_sign: a credential and its OCSP response. */
+/* A way of signing with signer_pades_sign: a credential, its CA's CRL and OCSP responses. */
 typedef struct sign_key {
 	const char *name;
 	const signer_credential *credential;
+	uint8_t *crl;
+	size_t crl_bytes;
 	uint8_t *ocsp[2]; /* the credential's, the TSA's */
 	size_t ocsp_bytes[2];
 	double ms[2][SIGN_LEVELS]; /* per file and level; 0: not measured */
@@ -61,8 +64,6 @@ typedef struct sign_run {
 	char dir[512];
 	double seconds;
 	int64_t now_s;
-	uint8_t *crl;
-	size_t crl_bytes;
 	double sha_kb_s, ecdsa_sign_s, rsa_sign_s;
 } sign_run;
 
@@ -127,8 +128,8 @@ static double time_pades(const sign_run *r, const uint8_t *pdf, size_t n, const 
 	signer_sign_options o = {.signing_time_s = r->now_s,
 	                         .reason = "Banc d'essai",
 	                         .timestamp = level >= 1,
-	                         .crl_der = level >= 2 ? r->crl : NULL,
-	                         .crl_der_bytes = level >= 2 ? r->crl_bytes : 0,
+	                         .crl_der = level >= 2 ? k->crl : NULL,
+	                         .crl_der_bytes = level >= 2 ? k->crl_bytes : 0,
 	                         .ocsp_der = ocsps,
 	                         .ocsp_der_bytes = k->ocsp_bytes,
 	                         .ocsp_count = level >= 2 ? 2 : 0,
@@ -178,17 +179,39 @@ static double time_mutool(const sign_run *r, const char *p12, const char *in, co
 	return elapsed / *count * 1000;
 }
 
+/* One bare ECDSA signature of a SHA-256 digest with key, for r->seconds / 4: µs each (0 on failure).
+ * What the PKCS#11 path adds to a signature, without mupdf around it. */
+static double time_key_sign(const sign_run *r, EVP_PKEY *key)
+{
+	unsigned char digest[32] = {1}, signature[128];
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
+	if (!ctx || EVP_PKEY_sign_init(ctx) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return 0;
+	}
+	int count = 0;
+	double start = bench_now_s(), elapsed = 0;
+	while (elapsed < r->seconds / 4) {
+		size_t bytes = sizeof signature;
+		if (EVP_PKEY_sign(ctx, signature, &bytes, digest, sizeof digest) != 1) {
+			EVP_PKEY_CTX_free(ctx);
+			return 0;
+		}
+		count++;
+		elapsed = bench_now_s() - start;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return elapsed / count * 1e6;
+}
+
 /* The CA (PEM keys), its TSA and OCSP responder, the in-memory credential, the CRL. */
-static bool setup_ca(sign_run *r, signer_ca **ca, signer_credential **cred, sign_key *memory)
+static bool setup_ca(const sign_run *r, const signer_subject *who, signer_ca **ca, signer_credential **cred,
+                     sign_key *memory)
 {
 	const char *keys = path_in(r, "keys");
-	signer_subject who = {.kind = SIGNER_KIND_PERSON,
-	                      .id = "bench@cabinet.fr",
-	                      .display_name = "Bench Signataire",
-	                      .organisation = "Cabinet Bench"};
 	if (signer_ca_init(keys, r->now_s) || signer_ca_open(keys, ca) || signer_tsa_enable(*ca, keys, r->now_s) ||
-	    signer_ocsp_enable(*ca, keys, r->now_s) || signer_credential_get_or_issue(*ca, &who, r->now_s, 365, cred, NULL) ||
-	    signer_ca_crl(*ca, r->now_s, &r->crl, &r->crl_bytes) ||
+	    signer_ocsp_enable(*ca, keys, r->now_s) || signer_credential_get_or_issue(*ca, who, r->now_s, 365, cred, NULL) ||
+	    signer_ca_crl(*ca, r->now_s, &memory->crl, &memory->crl_bytes) ||
 	    signer_ca_ocsp(*ca, *cred, r->now_s, &memory->ocsp[0], &memory->ocsp_bytes[0]) ||
 	    signer_ca_ocsp(*ca, NULL, r->now_s, &memory->ocsp[1], &memory->ocsp_bytes[1])) {
 		fprintf(stderr, "bench-sign: setting up the CA: %s\n", signer_last_error());
@@ -198,18 +221,14 @@ static bool setup_ca(sign_run *r, signer_ca **ca, signer_credential **cred, sign
 	return true;
 }
 
-/* A certificate like model's, for key, signed by the CA whose PEM key is keys/signer-ca.key. */
-static X509 *certificate_for(const sign_run *r, const X509 *model, EVP_PKEY *key)
+/* A certificate like model's (same subject and issuer), for key, with a serial and subject key
+ * identifier of its own, signed with ca_key. */
+static X509 *certificate_for(const X509 *model, EVP_PKEY *key, EVP_PKEY *ca_key)
 {
-	FILE *f = fopen(path_in(r, "keys/" SIGNER_CA_KEY_FILE), "re");
-	EVP_PKEY *ca_key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	X509 *cert = ca_key ? X509_dup(model) : NULL;
+	X509 *cert = X509_dup(model);
 	BIGNUM *serial = BN_new();
 	bool ok = cert && serial && BN_rand(serial, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) == 1 &&
 	          BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert)) && X509_set_pubkey(cert, key) == 1;
-	/* The subject key identifier named the model's key: name this one. */
 	int at = ok ? X509_get_ext_by_NID(cert, NID_subject_key_identifier, -1) : -1;
 	if (at >= 0)
 		X509_EXTENSION_free(X509_delete_ext(cert, at));
@@ -219,7 +238,6 @@ static X509 *certificate_for(const sign_run *r, const X509 *model, EVP_PKEY *key
 	ok = ok && ski && X509_add_ext(cert, ski, -1) == 1 && X509_sign(cert, ca_key, EVP_sha256()) > 0;
 	X509_EXTENSION_free(ski);
 	BN_free(serial);
-	EVP_PKEY_free(ca_key);
 	if (!ok) {
 		X509_free(cert);
 		return NULL;
@@ -227,24 +245,39 @@ static X509 *certificate_for(const sign_run *r, const X509 *model, EVP_PKEY *key
 	return cert;
 }
 
-/* The PKCS#11 credential: model's, with a key generated in a SoftHSM2 token of its own. */
-static bool setup_token(const sign_run *r, signer_ca *ca, const signer_credential *model, signer_credential *out,
-                        token **t, sign_key *k)
+/* The PKCS#11 side: a CA whose keys (its own, its TSA's, its OCSP responder's) are in a SoftHSM2
+ * token set up as `ledgerd init` sets one up, as in production, and a credential whose key is
+ * generated in the same token (persons' keys are files today: issue 7 moves them). */
+typedef struct token_side {
+	signer_ca *ca;
+	signer_credential *issued; /* by the CA, with a file key: its certificate is the model */
+	signer_credential credential;
+	token *t;
+} token_side;
+
+static bool setup_token(const sign_run *r, const signer_subject *who, token_side *side, sign_key *k)
 {
 	const char *keys = path_in(r, "token-keys");
 	token_config config;
-	EVP_PKEY *key = NULL;
-	if (signer_token_embedded_create(keys) || token_config_read(keys, &config) || token_open(&config, t) ||
-	    token_key_generate(*t, SIGN_TOKEN_KEY) || token_key_load(*t, SIGN_TOKEN_KEY, &key)) {
+	EVP_PKEY *key = NULL, *ca_key = NULL;
+	if (signer_token_embedded_create(keys) || signer_ca_init(keys, r->now_s) || signer_ca_open(keys, &side->ca) ||
+	    signer_tsa_enable(side->ca, keys, r->now_s) || signer_ocsp_enable(side->ca, keys, r->now_s) ||
+	    signer_credential_get_or_issue(side->ca, who, r->now_s, 365, &side->issued, NULL) ||
+	    token_config_read(keys, &config) || token_open(&config, &side->t) ||
+	    token_key_generate(side->t, SIGN_TOKEN_KEY) || token_key_load(side->t, SIGN_TOKEN_KEY, &key) ||
+	    token_key_load(side->t, SIGNER_CA_KEY_LABEL, &ca_key)) {
 		fprintf(stderr, "bench-sign: setting up the token: %s\n", signer_last_error());
+		EVP_PKEY_free(key);
 		return false;
 	}
-	*out = *model;
-	out->key = key;
-	out->certificate = certificate_for(r, model->certificate, key);
-	k->credential = out;
-	if (!out->certificate || signer_ca_ocsp(ca, out, r->now_s, &k->ocsp[0], &k->ocsp_bytes[0]) ||
-	    signer_ca_ocsp(ca, NULL, r->now_s, &k->ocsp[1], &k->ocsp_bytes[1])) {
+	side->credential = *side->issued;
+	side->credential.key = key;
+	side->credential.certificate = certificate_for(side->issued->certificate, key, ca_key);
+	EVP_PKEY_free(ca_key);
+	k->credential = &side->credential;
+	if (!side->credential.certificate || signer_ca_crl(side->ca, r->now_s, &k->crl, &k->crl_bytes) ||
+	    signer_ca_ocsp(side->ca, &side->credential, r->now_s, &k->ocsp[0], &k->ocsp_bytes[0]) ||
+	    signer_ca_ocsp(side->ca, NULL, r->now_s, &k->ocsp[1], &k->ocsp_bytes[1])) {
 		fprintf(stderr, "bench-sign: the token key's certificate: %s\n", signer_last_error());
 		return false;
 	}
@@ -340,8 +373,14 @@ static bool measure_file(const sign_run *r, int f, const char *file, sign_key *k
 	return ok;
 }
 
-static void print_targets(sign_key *memory, const sign_run *r, size_t large_bytes)
+static void print_targets(const sign_key *memory, const sign_key *pkcs11, const sign_run *r, size_t large_bytes)
 {
+	for (int f = 0; f < 2; f++)
+		for (int level = 0; level < SIGN_LEVELS; level += 3)
+			if (memory->ms[f][level] > 0 && pkcs11->ms[f][level] > 0)
+				printf("PKCS#11 beside in memory, %s %s: %+.3f ms per signature (%.2fx)\n", f ? "5 MB" : "100 KB",
+				       level_names[level], pkcs11->ms[f][level] - memory->ms[f][level],
+				       pkcs11->ms[f][level] / memory->ms[f][level]);
 	printf("targets (information, not assertions)\n");
 	for (int f = 0; f < 2; f++) {
 		double x = memory->ms[f][0] > 0 ? memory->ms[f][3] / memory->ms[f][0] : 0;
@@ -387,36 +426,52 @@ int main(int argc, char **argv)
 	                      "--signature-field", NULL};
 	char *make_large[] = {"python3", MAKE_PDF, files[1], "--padding-kib", "5000", "--seed", "2",
 	                      "--signature-field", NULL};
-	signer_subject who = {.kind = SIGNER_KIND_PERSON, .id = "bench@cabinet.fr"};
+	signer_subject who = {.kind = SIGNER_KIND_PERSON,
+	                      .id = "bench@cabinet.fr",
+	                      .display_name = "Bench Signataire",
+	                      .organisation = "Cabinet Bench"};
 	signer_ca *ca = NULL;
-	signer_credential *cred = NULL, token_cred = {0};
-	token *t = NULL;
+	signer_credential *cred = NULL;
+	token_side side = {0};
 	sign_key memory = {.name = "in memory"}, pkcs11 = {.name = "PKCS#11"};
 	char out[4096];
 	bool mutool = access(SIGN_MUTOOL, X_OK) == 0;
 	if (bench_run_capture(make_small, out, sizeof out) != 0 || bench_run_capture(make_large, out, sizeof out) != 0 ||
-	    !setup_ca(&r, &ca, &cred, &memory) || !setup_token(&r, ca, cred, &token_cred, &t, &pkcs11) ||
+	    !setup_ca(&r, &who, &ca, &cred, &memory) || !setup_token(&r, &who, &side, &pkcs11) ||
 	    (mutool && !setup_mutool(&r, &who)))
 		return 1;
+	double load_before = bench_load_average(); /* other work on the machine skews every figure */
+	bench_machine_sample before;
+	bench_machine_sample_take(&before);
 	measure_limits(&r);
 	printf("bench-sign: %.1f s per case; limit = SHA-256 of the file (openssl speed: %.0f MB/s) + one signature "
 	       "(openssl speed: ECDSA P-256 %.0f/s, RSA-2048 %.0f/s)\n",
 	       r.seconds, r.sha_kb_s / 1000, r.ecdsa_sign_s, r.rsa_sign_s);
 	if (!mutool)
 		printf("  (no %s: install mupdf-tools for the mutool sign row)\n", SIGN_MUTOOL);
+	printf("  one ECDSA P-256 signature of a digest (EVP_PKEY_sign): in memory %.1f µs, PKCS#11 %.1f µs\n",
+	       time_key_sign(&r, cred->key), time_key_sign(&r, side.credential.key));
 	sign_key *keys[2] = {&memory, &pkcs11};
 	bool small_ok = measure_file(&r, 0, files[0], keys, mutool);
 	bool large_ok = measure_file(&r, 1, files[1], keys, mutool);
+	bench_machine_use use = bench_machine_use_since(&before);
+	if (use.known)
+		printf("machine: load average %.2f before the run; during its %.0f s, %.1f CPU-s went to other processes "
+		       "and kernel threads, %.1f s stolen by the hypervisor\n",
+		       load_before, use.wall_s, use.others_cpu_s, use.steal_s);
 	struct stat st;
-	print_targets(&memory, &r, stat(files[1], &st) == 0 ? (size_t)st.st_size : 0);
+	print_targets(&memory, &pkcs11, &r, stat(files[1], &st) == 0 ? (size_t)st.st_size : 0);
 	for (int i = 0; i < 2; i++) {
 		free(memory.ocsp[i]);
 		free(pkcs11.ocsp[i]);
 	}
-	EVP_PKEY_free(token_cred.key);
-	X509_free(token_cred.certificate);
-	token_close(t);
-	free(r.crl);
+	free(memory.crl);
+	free(pkcs11.crl);
+	EVP_PKEY_free(side.credential.key);
+	X509_free(side.credential.certificate);
+	signer_credential_free(side.issued);
+	signer_ca_free(side.ca);
+	token_close(side.t);
 	signer_credential_free(cred);
 	signer_ca_free(ca);
 	bench_remove_tree(NULL, r.dir);
