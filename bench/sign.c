@@ -38,13 +38,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SIGN_LEVELS        4
-#define SIGN_P12_PASSWORD  "bench"
-#define SIGN_TOKEN_KEY     "bench-signer"
-#define SIGN_MUTOOL        "/usr/bin/mutool"
-#define SIGN_FIELD_OBJECT  "6" /* make_pdf.py --signature-field */
-#define SIGN_TARGET_LTA_X  2.0 /* B-LTA within 2x of B-B */
-#define SIGN_TARGET_SHARE  0.7 /* the 5 MB document at >= 70 % of the limit */
+#define SIGN_LEVELS       4
+#define SIGN_P12_PASSWORD "bench"
+#define SIGN_P12_PASSOUT  "pass:bench" /* SIGN_P12_PASSWORD, as openssl pkcs12 -passout takes it */
+#define SIGN_TOKEN_KEY    "bench-signer"
+#define SIGN_MUTOOL       "/usr/bin/mutool"
+#define SIGN_FIELD_OBJECT "6" /* make_pdf.py --signature-field */
+#define SIGN_TARGET_LTA_X 2.0 /* B-LTA within 2x of B-B */
+#define SIGN_TARGET_SHARE 0.7 /* the 5 MB document at >= 70 % of the limit */
 
 static const char *const level_names[SIGN_LEVELS] = {"B-B", "B-T", "B-LT", "B-LTA"};
 
@@ -121,8 +122,7 @@ static bool contents_all_zero(const char *path)
 
 /* Signs pdf at level with k for r->seconds; ms per signature (0 on failure). With out, the last
  * signed document is written there. */
-static double time_pades(const sign_run *r, const uint8_t *pdf, size_t n, const sign_key *k, int level,
-                         const char *out)
+static double time_pades(const sign_run *r, const uint8_t *pdf, size_t n, const sign_key *k, int level, const char *out)
 {
 	const uint8_t *const ocsps[2] = {k->ocsp[0], k->ocsp[1]};
 	signer_sign_options o = {.signing_time_s = r->now_s,
@@ -161,8 +161,8 @@ static double time_pades(const sign_run *r, const uint8_t *pdf, size_t n, const 
 static double time_mutool(const sign_run *r, const char *p12, const char *in, const char *out, int *count,
                           int *unsigned_count)
 {
-	char *argv[] = {SIGN_MUTOOL, "sign", "-s", (char *)p12, "-P", SIGN_P12_PASSWORD, "-o", (char *)out, (char *)in,
-	                SIGN_FIELD_OBJECT, NULL};
+	char *argv[] = {SIGN_MUTOOL, "sign",      "-s",       (char *)p12,       "-P", SIGN_P12_PASSWORD,
+	                "-o",        (char *)out, (char *)in, SIGN_FIELD_OBJECT, NULL};
 	*count = *unsigned_count = 0;
 	double elapsed = 0;
 	while (elapsed < r->seconds) {
@@ -210,7 +210,8 @@ static bool setup_ca(const sign_run *r, const signer_subject *who, signer_ca **c
 {
 	const char *keys = path_in(r, "keys");
 	if (signer_ca_init(keys, r->now_s) || signer_ca_open(keys, ca) || signer_tsa_enable(*ca, keys, r->now_s) ||
-	    signer_ocsp_enable(*ca, keys, r->now_s) || signer_credential_get_or_issue(*ca, who, r->now_s, 365, cred, NULL) ||
+	    signer_ocsp_enable(*ca, keys, r->now_s) ||
+	    signer_credential_get_or_issue(*ca, who, r->now_s, 365, cred, NULL) ||
 	    signer_ca_crl(*ca, r->now_s, &memory->crl, &memory->crl_bytes) ||
 	    signer_ca_ocsp(*ca, *cred, r->now_s, &memory->ocsp[0], &memory->ocsp_bytes[0]) ||
 	    signer_ca_ocsp(*ca, NULL, r->now_s, &memory->ocsp[1], &memory->ocsp_bytes[1])) {
@@ -292,12 +293,36 @@ static bool setup_mutool(const sign_run *r, const signer_subject *who)
 	if (signer_credential_file(who, name))
 		return false;
 	snprintf(credential, sizeof credential, "%s/keys/signers/%s", r->dir, name);
-	char *p256[] = {"openssl", "pkcs12", "-export", "-in", credential, "-passout", "pass:" SIGN_P12_PASSWORD,
-	                "-out", path_in(r, "p256.p12"), NULL};
-	char *rsa_key[] = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path_in(r, "rsa.key"),
-	                   "-out", path_in(r, "rsa.pem"), "-subj", "/CN=Bench Signataire", "-days", "30", NULL};
-	char *rsa[] = {"openssl", "pkcs12", "-export", "-inkey", path_in(r, "rsa.key"), "-in", path_in(r, "rsa.pem"),
-	               "-passout", "pass:" SIGN_P12_PASSWORD, "-out", path_in(r, "rsa.p12"), NULL};
+	char *p256[] = {"openssl",
+	                "pkcs12",
+	                "-export",
+	                "-in",
+	                credential,
+	                "-passout",
+	                SIGN_P12_PASSOUT,
+	                "-out",
+	                path_in(r, "p256.p12"),
+	                NULL};
+	char *rsa_key[] = {"openssl",  "req",
+	                   "-x509",    "-newkey",
+	                   "rsa:2048", "-nodes",
+	                   "-keyout",  path_in(r, "rsa.key"),
+	                   "-out",     path_in(r, "rsa.pem"),
+	                   "-subj",    "/CN=Bench Signataire",
+	                   "-days",    "30",
+	                   NULL};
+	char *rsa[] = {"openssl",
+	               "pkcs12",
+	               "-export",
+	               "-inkey",
+	               path_in(r, "rsa.key"),
+	               "-in",
+	               path_in(r, "rsa.pem"),
+	               "-passout",
+	               SIGN_P12_PASSOUT,
+	               "-out",
+	               path_in(r, "rsa.p12"),
+	               NULL};
 	char out[4096];
 	return bench_run_capture(p256, out, sizeof out) == 0 && bench_run_capture(rsa_key, out, sizeof out) == 0 &&
 	       bench_run_capture(rsa, out, sizeof out) == 0;
@@ -310,16 +335,18 @@ static void measure_limits(sign_run *r)
 	char *speed_ec[] = {"openssl", "speed", "-seconds", "1", "ecdsap256", NULL};
 	char *speed_rsa[] = {"openssl", "speed", "-seconds", "1", "rsa2048", NULL};
 	r->sha_kb_s = bench_run_capture(speed_sha, out, sizeof out) == 0 ? bench_speed_figure(out, "sha256", 0) : 0;
-	r->ecdsa_sign_s =
-	    bench_run_capture(speed_ec, out, sizeof out) == 0 ? bench_speed_figure(out, " 256 bits ecdsa (nistp256)", 2) : 0;
-	r->rsa_sign_s = bench_run_capture(speed_rsa, out, sizeof out) == 0 ? bench_speed_figure(out, "rsa 2048 bits", 2) : 0;
+	r->ecdsa_sign_s = bench_run_capture(speed_ec, out, sizeof out) == 0
+	                      ? bench_speed_figure(out, " 256 bits ecdsa (nistp256)", 2)
+	                      : 0;
+	r->rsa_sign_s =
+	    bench_run_capture(speed_rsa, out, sizeof out) == 0 ? bench_speed_figure(out, "rsa 2048 bits", 2) : 0;
 }
 
 static void print_row(const char *level, const char *how, double ms, double limit_ms)
 {
 	if (ms > 0)
-		printf("    %-5s %-10s %7.1f signatures/s, %7.2f ms each (%.1fx the limit)\n", level, how, 1000 / ms, ms,
-		       limit_ms > 0 ? ms / limit_ms : 0);
+		printf("    %-5s %-10s %7.1f signatures/s, %7.2f ms each (%.1fx the limit)\n", level, how, 1000 / ms,
+		       ms, limit_ms > 0 ? ms / limit_ms : 0);
 	else
 		printf("    %-5s %-10s failed\n", level, how);
 }
@@ -362,8 +389,8 @@ static bool measure_file(const sign_run *r, int f, const char *file, sign_key *k
 		double ms = time_mutool(r, path_in(r, credentials[c]), file, out, &count, &unsigned_count);
 		print_row("B-B", names[c], ms, c ? rsa_limit_ms : limit_ms);
 		if (unsigned_count)
-			printf("      %d of %d outputs have an all-zero /Contents: exit 0, but no signature\n", unsigned_count,
-			       count);
+			printf("      %d of %d outputs have an all-zero /Contents: exit 0, but no signature\n",
+			       unsigned_count, count);
 		if (ms > 0 && !contents_all_zero(out) && !pdfsig_valid(out)) {
 			printf("      pdfsig does not find mutool's last signature valid\n");
 			ok = false;
@@ -378,21 +405,23 @@ static void print_targets(const sign_key *memory, const sign_key *pkcs11, const 
 	for (int f = 0; f < 2; f++)
 		for (int level = 0; level < SIGN_LEVELS; level += 3)
 			if (memory->ms[f][level] > 0 && pkcs11->ms[f][level] > 0)
-				printf("PKCS#11 beside in memory, %s %s: %+.3f ms per signature (%.2fx)\n", f ? "5 MB" : "100 KB",
-				       level_names[level], pkcs11->ms[f][level] - memory->ms[f][level],
+				printf("PKCS#11 beside in memory, %s %s: %+.3f ms per signature (%.2fx)\n",
+				       f ? "5 MB" : "100 KB", level_names[level],
+				       pkcs11->ms[f][level] - memory->ms[f][level],
 				       pkcs11->ms[f][level] / memory->ms[f][level]);
 	printf("targets (information, not assertions)\n");
 	for (int f = 0; f < 2; f++) {
 		double x = memory->ms[f][0] > 0 ? memory->ms[f][3] / memory->ms[f][0] : 0;
 		printf("  %s: B-LTA %.2f ms / B-B %.2f ms = %.2fx   [target <= %.1fx: %s]\n", f ? "5 MB" : "100 KB",
-		       memory->ms[f][3], memory->ms[f][0], x, SIGN_TARGET_LTA_X, x > 0 && x <= SIGN_TARGET_LTA_X ? "met" : "not met");
+		       memory->ms[f][3], memory->ms[f][0], x, SIGN_TARGET_LTA_X,
+		       x > 0 && x <= SIGN_TARGET_LTA_X ? "met" : "not met");
 	}
 	double limit_ms = (r->sha_kb_s > 0 ? (double)large_bytes / (r->sha_kb_s * 1000) * 1000 : 0) +
 	                  (r->ecdsa_sign_s > 0 ? 1000 / r->ecdsa_sign_s : 0);
 	for (int level = 0; level < SIGN_LEVELS; level += 3) {
 		double share = memory->ms[1][level] > 0 ? limit_ms / memory->ms[1][level] : 0;
-		printf("  5 MB %s at %.0f%% of the limit's rate   [target >= %.0f%%: %s]\n", level_names[level], share * 100,
-		       SIGN_TARGET_SHARE * 100, share >= SIGN_TARGET_SHARE ? "met" : "not met");
+		printf("  5 MB %s at %.0f%% of the limit's rate   [target >= %.0f%%: %s]\n", level_names[level],
+		       share * 100, SIGN_TARGET_SHARE * 100, share >= SIGN_TARGET_SHARE ? "met" : "not met");
 	}
 }
 
@@ -422,9 +451,9 @@ int main(int argc, char **argv)
 	char files[2][640];
 	snprintf(files[0], sizeof files[0], "%s", path_in(&r, "100k.pdf"));
 	snprintf(files[1], sizeof files[1], "%s", path_in(&r, "5m.pdf"));
-	char *make_small[] = {"python3", MAKE_PDF, files[0], "--padding-kib", "100", "--seed", "1",
+	char *make_small[] = {"python3",           MAKE_PDF, files[0], "--padding-kib", "100", "--seed", "1",
 	                      "--signature-field", NULL};
-	char *make_large[] = {"python3", MAKE_PDF, files[1], "--padding-kib", "5000", "--seed", "2",
+	char *make_large[] = {"python3",           MAKE_PDF, files[1], "--padding-kib", "5000", "--seed", "2",
 	                      "--signature-field", NULL};
 	signer_subject who = {.kind = SIGNER_KIND_PERSON,
 	                      .id = "bench@cabinet.fr",
@@ -436,9 +465,9 @@ int main(int argc, char **argv)
 	sign_key memory = {.name = "in memory"}, pkcs11 = {.name = "PKCS#11"};
 	char out[4096];
 	bool mutool = access(SIGN_MUTOOL, X_OK) == 0;
-	if (bench_run_capture(make_small, out, sizeof out) != 0 || bench_run_capture(make_large, out, sizeof out) != 0 ||
-	    !setup_ca(&r, &who, &ca, &cred, &memory) || !setup_token(&r, &who, &side, &pkcs11) ||
-	    (mutool && !setup_mutool(&r, &who)))
+	if (bench_run_capture(make_small, out, sizeof out) != 0 ||
+	    bench_run_capture(make_large, out, sizeof out) != 0 || !setup_ca(&r, &who, &ca, &cred, &memory) ||
+	    !setup_token(&r, &who, &side, &pkcs11) || (mutool && !setup_mutool(&r, &who)))
 		return 1;
 	double load_before = bench_load_average(); /* other work on the machine skews every figure */
 	bench_machine_sample before;
@@ -456,9 +485,10 @@ int main(int argc, char **argv)
 	bool large_ok = measure_file(&r, 1, files[1], keys, mutool);
 	bench_machine_use use = bench_machine_use_since(&before);
 	if (use.known)
-		printf("machine: load average %.2f before the run; during its %.0f s, %.1f CPU-s went to other processes "
-		       "and kernel threads, %.1f s stolen by the hypervisor\n",
-		       load_before, use.wall_s, use.others_cpu_s, use.steal_s);
+		printf(
+		    "machine: load average %.2f before the run; during its %.0f s, %.1f CPU-s went to other processes "
+		    "and kernel threads, %.1f s stolen by the hypervisor\n",
+		    load_before, use.wall_s, use.others_cpu_s, use.steal_s);
 	struct stat st;
 	print_targets(&memory, &pkcs11, &r, stat(files[1], &st) == 0 ? (size_t)st.st_size : 0);
 	for (int i = 0; i < 2; i++) {

@@ -42,7 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TOKEN_MODULES_MAX             4u    /* distinct modules one process loads */
+#define TOKEN_MODULES_MAX             4u         /* distinct modules one process loads */
 #define TOKEN_FOUND_MAX               2u         /* objects a lookup by label fetches: a second one is an error */
 #define TOKEN_KEY_ID_BYTES_MAX        64u        /* a CKA_ID we read back */
 #define TOKEN_SECRET_HEX_BYTES        (2u * 16u) /* the PINs we draw: 16 random bytes, in hex */

@@ -23,11 +23,11 @@
 
 #include <limits.h>
 
-#define TOKEN_LABEL_BYTES_MAX     32u /* CK_TOKEN_INFO.label: 32 bytes, blank padded */
-#define TOKEN_KEY_LABEL_BYTES_MAX 64u /* a key's CKA_LABEL: ours are short role names or hashes */
-#define TOKEN_PIN_BYTES_MAX       64u /* a user PIN, from its file or variable */
-#define TOKEN_ENV_NAME_BYTES_MAX  64u /* the name of the variable holding the PIN */
-#define TOKEN_KEY_ID_BYTES        16u /* CKA_ID of the keys we generate: random */
+#define TOKEN_LABEL_BYTES_MAX     32u   /* CK_TOKEN_INFO.label: 32 bytes, blank padded */
+#define TOKEN_KEY_LABEL_BYTES_MAX 64u   /* a key's CKA_LABEL: ours are short role names or hashes */
+#define TOKEN_PIN_BYTES_MAX       64u   /* a user PIN, from its file or variable */
+#define TOKEN_ENV_NAME_BYTES_MAX  64u   /* the name of the variable holding the PIN */
+#define TOKEN_KEY_ID_BYTES        16u   /* CKA_ID of the keys we generate: random */
 #define TOKEN_CONFIG_BYTES_MAX    4096u /* keys_dir/SIGNER_TOKEN_CONFIG_FILE */
 
 /* Where a token is and how to log in to it: keys_dir/SIGNER_TOKEN_CONFIG_FILE, parsed. Paths

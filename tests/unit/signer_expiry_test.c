@@ -62,9 +62,23 @@ static bool part_find(const uint8_t *pdf, size_t n, int index, signed_part *out)
 		if (p && i < index)
 			p += 10;
 	}
-	unsigned long long b = 0, c = 0, d = 0;
-	if (!p || sscanf((const char *)p, "/ByteRange [0 %llu %llu %llu]", &b, &c, &d) != 3 || b + 1 >= c ||
-	    c + d > n)
+	size_t range[4];
+	char window[96] = ""; /* the dictionary text after /ByteRange, NUL-terminated */
+	if (p)
+		memcpy(window, p + 10,
+		       (size_t)(pdf + n - (p + 10)) < sizeof window - 1 ? (size_t)(pdf + n - (p + 10))
+		                                                        : sizeof window - 1);
+	const char *text = p ? window : NULL;
+	while (text && *text == ' ')
+		text++;
+	text = text && *text == '[' ? text + 1 : NULL;
+	for (int i = 0; text && i < 4; i++) {
+		char *end;
+		range[i] = (size_t)strtoull(text, &end, 10);
+		text = end == text ? NULL : end;
+	}
+	size_t b = text ? range[1] : 0, c = text ? range[2] : 0, d = text ? range[3] : 0;
+	if (!text || range[0] != 0 || b + 1 >= c || c + d > n)
 		return false;
 	size_t hex = c - b - 2;
 	out->der = calloc(1, hex / 2 + 1);
@@ -72,10 +86,10 @@ static bool part_find(const uint8_t *pdf, size_t n, int index, signed_part *out)
 	if (!out->der || !out->content)
 		return false;
 	for (size_t i = 0; i < hex / 2; i++) {
-		unsigned int byte;
-		if (sscanf((const char *)pdf + b + 1 + 2 * i, "%2x", &byte) != 1)
+		char pair[3] = {(char)pdf[b + 1 + 2 * i], (char)pdf[b + 2 + 2 * i], '\0'}, *end;
+		out->der[i] = (uint8_t)strtoul(pair, &end, 16);
+		if (*end)
 			return false;
-		out->der[i] = (uint8_t)byte;
 	}
 	/* The DER's own length: what follows is the zero padding. */
 	size_t length = out->der[1] & 0x80 ? 0 : out->der[1], header = 2;
@@ -178,8 +192,8 @@ static void test_signature_alone(const signed_part *sig, int64_t expired_s)
 }
 
 /* Both time-stamps verify past the expiry, and were made while the certificate was valid. */
-static void test_timestamps(const signed_part *sig, const signed_part *stamp, int64_t expired_s,
-                            int64_t not_before_s, int64_t not_after_s)
+static void test_timestamps(const signed_part *sig, const signed_part *stamp, int64_t expired_s, int64_t not_before_s,
+                            int64_t not_after_s)
 {
 	uint8_t *token = NULL;
 	size_t token_bytes = 0;
@@ -188,9 +202,8 @@ static void test_timestamps(const signed_part *sig, const signed_part *stamp, in
 	REQUIRE_VOID(write_all("signature-tst.der", token, token_bytes, token_path, sizeof token_path) &&
 	             write_all("document-tst.der", stamp->der, stamp->der_bytes, stamp_path, sizeof stamp_path) &&
 	             write_all("stamped.bin", stamp->content, stamp->content_bytes, stamped, sizeof stamped));
-	snprintf(command, sizeof command,
-	         "openssl ts -verify -digest %s -in '%s' -token_in -CAfile '%s' -attime %lld", hex, token_path, ca_pem,
-	         (long long)expired_s);
+	snprintf(command, sizeof command, "openssl ts -verify -digest %s -in '%s' -token_in -CAfile '%s' -attime %lld",
+	         hex, token_path, ca_pem, (long long)expired_s);
 	int rc = run(command, out, sizeof out);
 	CHECK(rc == 0 && strstr(out, "Verification: OK"), "the signature time-stamp past the expiry: %d %s", rc, out);
 	snprintf(command, sizeof command, "openssl ts -verify -data '%s' -in '%s' -token_in -CAfile '%s' -attime %lld",
@@ -199,11 +212,12 @@ static void test_timestamps(const signed_part *sig, const signed_part *stamp, in
 	CHECK(rc == 0 && strstr(out, "Verification: OK"), "the document time-stamp past the expiry: %d %s", rc, out);
 	/* What the time-stamps do not give: a life past their own TSA certificate's. */
 	snprintf(command, sizeof command, "openssl ts -verify -data '%s' -in '%s' -token_in -CAfile '%s' -attime %lld",
-	         stamped, stamp_path, ca_pem, (long long)(tsa_not_after_s() + DAY_S));
+	         stamped, stamp_path, ca_pem, (long long)tsa_not_after_s() + DAY_S);
 	rc = run(command, out, sizeof out);
 	CHECK(rc != 0 && strstr(out, "certificate has expired"),
 	      "the document time-stamp past its TSA certificate's expiry must fail: %d %s", rc, out);
-	int64_t signature_time = gen_time_s(token, token_bytes), document_time = gen_time_s(stamp->der, stamp->der_bytes);
+	int64_t signature_time = gen_time_s(token, token_bytes),
+	        document_time = gen_time_s(stamp->der, stamp->der_bytes);
 	CHECK(signature_time >= not_before_s && signature_time <= not_after_s,
 	      "the signature time-stamp's genTime %lld inside the certificate's validity [%lld, %lld]",
 	      (long long)signature_time, (long long)not_before_s, (long long)not_after_s);
@@ -223,7 +237,8 @@ static void test_pdfsig(const char *path, int64_t expired_s)
 	         "-t CT,C,C -a -i '%s'",
 	         nss, nss, nss, ca_pem);
 	REQUIRE_VOID(run(command, out, sizeof out) == 0);
-	REQUIRE_VOID(run("faketime '@1767261600' date -u +%s", out, sizeof out) == 0 && atoll(out) == SIGNED_S);
+	REQUIRE_VOID(run("faketime '@1767261600' date -u +%s", out, sizeof out) == 0 &&
+	             strtoll(out, NULL, 10) == SIGNED_S);
 	pdfsig_at(nss, path, SIGNED_S + 3600, out, sizeof out);
 	CHECK(strstr(out, "Signature #1:") && strstr(out, "Signature is Valid.") &&
 	          strstr(out, "Certificate Validation: Certificate is Trusted."),
@@ -248,7 +263,8 @@ int main(void)
 	signer_credential *cred = NULL;
 	signer_subject who = {.kind = SIGNER_KIND_PERSON, .id = "salima@cabinet.fr", .display_name = "Salima Ben Ali"};
 	REQUIRE(signer_ca_init(keys, SIGNED_S) == SIGNER_OK && signer_ca_open(keys, &ca) == SIGNER_OK &&
-	            signer_tsa_enable(ca, keys, SIGNED_S) == SIGNER_OK && signer_ocsp_enable(ca, keys, SIGNED_S) == SIGNER_OK &&
+	            signer_tsa_enable(ca, keys, SIGNED_S) == SIGNER_OK &&
+	            signer_ocsp_enable(ca, keys, SIGNED_S) == SIGNER_OK &&
 	            signer_credential_get_or_issue(ca, &who, SIGNED_S, VALIDITY_DAYS, &cred, NULL) == SIGNER_OK,
 	        "the CA and a credential: %s", signer_last_error());
 	int64_t not_before_s = 0, not_after_s = 0;
