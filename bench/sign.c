@@ -3,7 +3,8 @@
  * same run and beside other ways of signing the same file (docs/benchmarks.md, "bench-sign").
  *
  * For a PDF of about 100 KB and one of about 5 MB (tests/support/make_pdf.py, random
- * content-stream padding, one empty signature field), signatures per second with
+ * content-stream padding, one empty signature field), signatures per CPU-second (openssl speed
+ * measures the limit in CPU time; the wall time is printed after each row) with
  * signer_pades_sign:
  *   - in memory: a credential whose key is a PEM file read into memory (as every person's and
  *     firm's key is today), at B-B, B-T, B-LT and B-LTA;
