@@ -694,15 +694,22 @@ static void check_final(void)
 
 /* DocumentTimestampRenew of collection id's document (original NULL: its only one) as `as`;
  * the reply (caller frees). */
-static Ledger__Api__Reply *renew(const char *as, const char *id, const uint8_t *original, int64_t due_before_s)
+/* DocumentTimestampRenew of id's document original (original_bytes long; NULL: the only one). */
+static Ledger__Api__Reply *renew_n(const char *as, const char *id, const uint8_t *original, size_t original_bytes,
+                                   int64_t due_before_s)
 {
 	Ledger__Api__DocumentTimestampRenew q = LEDGER__API__DOCUMENT_TIMESTAMP_RENEW__INIT;
 	q.firm_id = (char *)FIRM;
 	q.collection_id = (char *)id;
 	if (original)
-		q.original_sha256 = (ProtobufCBinaryData){32, (uint8_t *)original};
+		q.original_sha256 = (ProtobufCBinaryData){original_bytes, (uint8_t *)original};
 	q.due_before_s = due_before_s;
 	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_DOCUMENT_TIMESTAMP_RENEW, &q);
+}
+
+static Ledger__Api__Reply *renew(const char *as, const char *id, const uint8_t *original, int64_t due_before_s)
+{
+	return renew_n(as, id, original, 32, due_before_s);
 }
 
 #define YEAR_2100_S 4102444800LL
@@ -730,7 +737,7 @@ static void test_renewal_refused(void)
 	          strstr(r->error->message, "no document time-stamp"),
 	      "a B-B document is refused: %s", r && r->error ? r->error->message : "(accepted)");
 	harness_code_of(r);
-	CHECK(harness_code_of(renew(EC, signed_collection, (const uint8_t *)"short", 0)) ==
+	CHECK(harness_code_of(renew_n(EC, signed_collection, (const uint8_t *)"short", 5, 0)) ==
 	          LEDGER__API__ERROR_CODE__NOT_FOUND,
 	      "a hash that is no SHA-256");
 	/* Not due: its time-stamp's certificate outlives 2000 */
