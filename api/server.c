@@ -194,6 +194,10 @@ static int server_open_services(server *s, const char *abs_dir)
 	sodium_memzero(personal, sizeof personal);
 	if (!api_signer_ca(abs_dir, server_clock(s) / 1000000, &s->ca))
 		return 1;
+	if (!api_revocations_sync(s->l, s->p, s->ca)) { /* the CRL and OCSP say what the log says */
+		fprintf(stderr, "ledgerd: cannot read the revoked certificates\n");
+		return 1;
+	}
 	/* An external time-stamping authority: its anchors are read now, nothing is sent yet. */
 	const api_server_options *opt = s->o;
 	signer_err tsa_err = SIGNER_OK;

@@ -15,7 +15,11 @@
 #include <stdint.h>
 
 /* Days a certificate the internal CA issues to a signer stays valid. */
-#define API_SIGNING_CERT_DAYS 365u
+#define API_CERT_VALIDITY_DAYS 1095u /* a person's and a seal's certificate: 3 years, as the platform's */
+/* An external signer's one-shot certificate: its key signs once and is destroyed at once, but a
+ * validator checks the signature against the certificate's validity at the signing time (and
+ * time-stamp), so a day covers any clock skew between the signature and its time-stamp. */
+#define API_ONE_SHOT_VALIDITY_DAYS 1u
 /* How long the thread sleeps when nothing is owed (it is also woken after each commit). */
 #define API_SIGNING_IDLE_MS 1000
 /* Signatures that failed are not retried by this process (a restart retries them): at most. */
@@ -33,6 +37,10 @@ typedef struct api_signing_options {
 	void *clock_ctx;
 	size_t document_bytes_max; /* a document to sign, after earlier signatures */
 } api_signing_options;
+
+/* Gives ca the revoked certificates folded from the log (CertificateRevoked). False if the log
+ * cannot be read. */
+bool api_revocations_sync(ledger *l, proj *p, signer_ca *ca);
 
 /* Starts the thread. NULL if it cannot (no memory, no thread). */
 api_signing *api_signing_start(const api_signing_options *o);

@@ -3,7 +3,8 @@
  *
  * Every hash an event says was stored must be in the blobs database: an upload's
  * (DocumentAdded.sha256) and a signature's three (the original, the version signed and the
- * version produced). A stored document no event names is an orphan: reported, since the log
+ * version produced), and a certificate's DER that ledgerd issued (KeyCreated, the registration's
+ * certificate_issued step: certificate_sha256). A stored document no event names is an orphan: reported, since the log
  * cannot say why it is there, but not a broken log. Memory: one hash per stored document.
  */
 #include "audit.h"
@@ -57,6 +58,9 @@ int audit_documents_check(ledger *l, MDB_txn *txn, audit_documents_result *out)
 			hashes[0] = &ev->document_signed->signed_sha256;
 			hashes[1] = &ev->document_signed->source_sha256;
 			hashes[2] = &ev->document_signed->original_sha256;
+		} else if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_KEY_CREATED &&
+		           ev->key_created->certificate_sha256.len) {
+			hashes[0] = &ev->key_created->certificate_sha256;
 		}
 		for (size_t i = 0; i < 3 && hashes[i] && rc == 0; i++) {
 			const uint8_t *bytes;

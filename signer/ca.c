@@ -446,10 +446,12 @@ signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t no
                         signer_credential **out)
 {
 	char file[SIGNER_CREDENTIAL_FILE_BYTES];
-	signer_err err = subject ? signer_credential_file(subject, file) : SIGNER_ERR_INVALID;
-	if (err)
-		return err == SIGNER_ERR_INVALID && !subject ? signer_fail(err, "signer_issue: NULL subject") : err;
-	return issue(ca, subject, now_s, validity_days, file, out);
+	if (out)
+		*out = NULL;
+	signer_err err = signer_subject_check(subject); /* before the file name is made of it */
+	if (!err)
+		err = signer_credential_file(subject, file);
+	return err ? err : issue(ca, subject, now_s, validity_days, file, out);
 }
 
 signer_err signer_issue_kept(signer_ca *ca, const signer_subject *subject, int64_t now_s, uint32_t validity_days,

@@ -41,7 +41,7 @@ stop_ledgerd
 
 audit() { "$bin/ledger-audit" "$@"; }
 expect 0 "verify re-hashes the stored documents" -- audit verify --data "$d"
-contains "2 stored documents hash to their keys" "verify counts the documents"
+contains "3 stored documents hash to their keys" "verify counts the documents (the upload, the sealed version, the seal certificate's DER)"
 expect 0 "prove the sealed file by its bytes" -- audit prove --data "$d" --file "$dir/sealed.pdf"
 contains "produced by this seal" "the seal that produced it"
 contains "in AUD/$col by seal:AUD" "firm, collection and sealer named"

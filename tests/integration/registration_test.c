@@ -151,9 +151,10 @@ static void test_personal_data(void)
 	      "after erasure: nothing to open");
 	harness_code_of(r);
 	char reason[256];
-	CHECK(can_sign(s, reason, sizeof reason) == 1, "erasure removes data, not the steps done: %s", reason);
-	/* The certificate expires: no more signing. */
-	harness_set_clock(&h, "2028-11-29T23:00:00Z");
+	CHECK(can_sign(s, reason, sizeof reason) == 0 && strstr(reason, "revoked"),
+	      "erasure keeps the steps done but revokes the certificate, which names the person: %s", reason);
+	/* The certificate (1095 days from 2026-11-29T10:00Z) expires: no more signing. */
+	harness_set_clock(&h, "2029-11-28T23:00:00Z");
 	CHECK(can_sign(s, reason, sizeof reason) == 0 && strstr(reason, "expired"), "certificate expired: %s", reason);
 }
 
