@@ -85,6 +85,43 @@ static int ocsp_status(signer_ca *ca, const signer_credential *c, int *reason, i
 	return status;
 }
 
+/* The openssl command line reads the responder's answer for c (and the CRL) as revoked. */
+static void openssl_says_revoked(signer_ca *ca, const signer_credential *c, const char *dir)
+{
+	uint8_t *der = NULL, *crl = NULL;
+	size_t bytes = 0, crl_bytes = 0;
+	char serial[SIGNER_SERIAL_HEX_BYTES], path[600], crl_path[600], cmd[2048], out[8192];
+	signer_credential_serial(c, serial);
+	snprintf(path, sizeof path, "%s/ocsp.der", dir);
+	snprintf(crl_path, sizeof crl_path, "%s/crl.der", dir);
+	REQUIRE_VOID(signer_ca_ocsp(ca, c, NOW_S + DAY_S, &der, &bytes) == SIGNER_OK &&
+	             signer_ca_crl(ca, NOW_S + DAY_S, &crl, &crl_bytes) == SIGNER_OK);
+	FILE *f = fopen(path, "wb"), *g = fopen(crl_path, "wb");
+	bool written = f && g && fwrite(der, 1, bytes, f) == bytes && fwrite(crl, 1, crl_bytes, g) == crl_bytes;
+	if (f)
+		fclose(f);
+	if (g)
+		fclose(g);
+	free(der);
+	free(crl);
+	REQUIRE_VOID(written);
+	snprintf(cmd, sizeof cmd,
+	         "openssl ocsp -respin '%s' -CAfile '%s/%s' -resp_text -attime %lld 2>&1; "
+	         "openssl crl -inform DER -in '%s' -noout -text 2>&1",
+	         path, dir, SIGNER_CA_CERT_FILE, (long long)(NOW_S + DAY_S), crl_path);
+	FILE *p = popen(cmd, "r");
+	size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+	out[n] = '\0';
+	if (p)
+		pclose(p);
+	CHECK(strstr(out, "Response verify OK") && strstr(out, "Cert Status: revoked") &&
+	          strstr(out, "Revocation Reason: keyCompromise (0x1)"),
+	      "openssl ocsp: verified, revoked, keyCompromise: %s", out);
+	char listed[100];
+	snprintf(listed, sizeof listed, "Serial Number: %s", serial);
+	CHECK(strstr(out, listed) && strstr(out, "Key Compromise"), "openssl crl -text lists it with its reason");
+}
+
 static void test_kept(signer_ca *ca, const char *dir)
 {
 	signer_credential *a = NULL, *again = NULL;
@@ -121,7 +158,7 @@ static void test_kept(signer_ca *ca, const char *dir)
 	signer_credential_free(a);
 }
 
-static void test_revoked(signer_ca *ca)
+static void test_revoked(signer_ca *ca, const char *dir)
 {
 	signer_credential *a = NULL, *b = NULL, *again = NULL;
 	REQUIRE_VOID(signer_issue_kept(ca, &alice, NOW_S, 1095, &a) == SIGNER_OK);
@@ -155,6 +192,7 @@ static void test_revoked(signer_ca *ca)
 	CHECK(ocsp_status(ca, a, &reason, &at) == V_OCSP_CERTSTATUS_REVOKED, "OCSP says revoked");
 	CHECK(reason == SIGNER_REVOKE_KEY_COMPROMISE && at == NOW_S + 3600, "with its time and reason");
 	CHECK(ocsp_status(ca, b, &reason, &at) == V_OCSP_CERTSTATUS_GOOD, "b is still good");
+	openssl_says_revoked(ca, a, dir);
 
 	CHECK(signer_credential_open(ca, serial_a, NOW_S + DAY_S, &again) == SIGNER_ERR_REVOKED, "a never opens again");
 	uint8_t *pdf = NULL, *out = NULL;
@@ -189,7 +227,7 @@ int main(void)
 	REQUIRE(signer_ca_open(dir, &ca) == SIGNER_OK, "open: %s", signer_last_error());
 	REQUIRE(signer_ocsp_enable(ca, dir, NOW_S - DAY_S) == SIGNER_OK, "ocsp: %s", signer_last_error());
 	test_kept(ca, dir);
-	test_revoked(ca);
+	test_revoked(ca, dir);
 	signer_ca_free(ca);
 	remove_dir(root);
 	free(root);
