@@ -21,7 +21,8 @@ static bool subject_of(worker *w, signer_subject *who, char *name, char *id)
 	bool seal = false;
 	bool found = proj_certificate_subject(w->s->p, txn, w->req, id, name, &seal);
 	ledger_read_end(w->s->l, txn);
-	*who = seal ? (signer_subject){SIGNER_KIND_SEAL, id, name, name} : (signer_subject){SIGNER_KIND_PERSON, id, name, ""};
+	*who = seal ? (signer_subject){SIGNER_KIND_SEAL, id, name, name}
+	            : (signer_subject){SIGNER_KIND_PERSON, id, name, ""};
 	return found;
 }
 
@@ -29,7 +30,8 @@ static bool subject_of(worker *w, signer_subject *who, char *name, char *id)
  * date is refused by the decision, before any issuing. */
 static bool wants_certificate(const Ledger__Api__Request *req)
 {
-	if (req->body_case == LEDGER__API__REQUEST__BODY_SEAL_ISSUE || req->body_case == LEDGER__API__REQUEST__BODY_FIRM_ADD)
+	if (req->body_case == LEDGER__API__REQUEST__BODY_SEAL_ISSUE ||
+	    req->body_case == LEDGER__API__REQUEST__BODY_FIRM_ADD)
 		return true;
 	const Ledger__Api__RegistrationRecord *r = req->registration_record;
 	return req->body_case == LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD &&
@@ -66,7 +68,8 @@ bool certificates_issue_before(worker *w, int64_t now_us)
 	}
 	if (err) {
 		char m[400];
-		snprintf(m, sizeof m, "cannot issue the certificate: %s (%s)", signer_strerror(err), signer_last_error());
+		snprintf(m, sizeof m, "cannot issue the certificate: %s (%s)", signer_strerror(err),
+		         signer_last_error());
 		worker_send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, m);
 		return false;
 	}

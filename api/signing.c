@@ -45,9 +45,9 @@ typedef struct sign_job {
 static ledger_err sign_apply(ledger_job *job, ledger_txn *t)
 {
 	sign_job *j = (sign_job *)job;
-	ledger_err err = j->one_shot ? proj_record_one_shot(j->s->o.p, t, j->task->firm_id, j->one_shot,
-	                                                    j->one_shot_destroyed)
-	                             : LEDGER_OK;
+	ledger_err err = j->one_shot
+	                     ? proj_record_one_shot(j->s->o.p, t, j->task->firm_id, j->one_shot, j->one_shot_destroyed)
+	                     : LEDGER_OK;
 	if (err)
 		return err;
 	if (!j->result)
@@ -290,7 +290,8 @@ static bool round_once(api_signing *s)
 	bool signed_it =
 	    sign_document(s, &task, serial, pdf, n, now_s, &out, &out_bytes, &facts, &one_shot, why, sizeof why);
 	/* A one-shot key signs once: destroyed now, whatever happened, and both facts recorded. */
-	bool one_shot_destroyed = one_shot.serial[0] && signer_credential_destroy(s->o.ca, one_shot.serial) == SIGNER_OK;
+	bool one_shot_destroyed =
+	    one_shot.serial[0] && signer_credential_destroy(s->o.ca, one_shot.serial) == SIGNER_OK;
 	if (one_shot.serial[0] && !one_shot_destroyed)
 		fprintf(stderr, "ledgerd: cannot destroy the one-shot key of %s: %s\n", one_shot.serial,
 		        signer_last_error());

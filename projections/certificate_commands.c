@@ -19,9 +19,9 @@ static const struct {
     {0, "unspecified"},          {1, "keyCompromise"},   {3, "affiliationChanged"}, {4, "superseded"},
     {5, "cessationOfOperation"}, {6, "certificateHold"}, {9, "privilegeWithdrawn"},
 };
-#define REASON_SUPERSEDED  4u
-#define REASON_CESSATION   5u
-#define COMMENT_BYTES_MAX  128u
+#define REASON_SUPERSEDED 4u
+#define REASON_CESSATION  5u
+#define COMMENT_BYTES_MAX 128u
 
 const char *proj_revoke_reason_name(uint32_t code)
 {
@@ -72,7 +72,8 @@ bool proj_certificate_subject(proj *p, MDB_txn *txn, const Ledger__Api__Request 
                               char name[PROJ_NAME_BYTES_MAX + 1], bool *seal)
 {
 	const char *why;
-	*seal = req->body_case == LEDGER__API__REQUEST__BODY_SEAL_ISSUE || req->body_case == LEDGER__API__REQUEST__BODY_FIRM_ADD;
+	*seal = req->body_case == LEDGER__API__REQUEST__BODY_SEAL_ISSUE ||
+	        req->body_case == LEDGER__API__REQUEST__BODY_FIRM_ADD;
 	if (req->body_case == LEDGER__API__REQUEST__BODY_FIRM_ADD) { /* a new firm: its seal comes with it */
 		const Ledger__Api__FirmAdd *c = req->firm_add;
 		Ledger__State__Firm *f = NULL;
@@ -216,11 +217,10 @@ ledger_err proj_record_issued(proj *p, ledger_txn *t, const char *actor, const c
 	return proj_emit(p, t, actor, request_id, firm_id, &ev, NULL, NULL);
 }
 
-ledger_err proj_record_one_shot(proj *p, ledger_txn *t, const char *firm_id, const proj_issued *issued,
-                                bool destroyed)
+ledger_err proj_record_one_shot(proj *p, ledger_txn *t, const char *firm_id, const proj_issued *issued, bool destroyed)
 {
-	ledger_err err = proj_record_issued(p, t, "ledgerd", "signer", firm_id, LEDGER__EVENTS__KEY_KIND__KEY_ONE_SHOT,
-	                                    "", issued);
+	ledger_err err =
+	    proj_record_issued(p, t, "ledgerd", "signer", firm_id, LEDGER__EVENTS__KEY_KIND__KEY_ONE_SHOT, "", issued);
 	if (err)
 		return err;
 	char key_id[PROJ_SERIAL_BYTES + 8];
@@ -260,10 +260,12 @@ static bool revoke_target(proj_emitter *em, const Ledger__Api__CertificateRevoke
 	if (c->firm_id[0]) {
 		if (!em->actor->platform)
 			return proj_error(em->reply, em->arena, ERROR_CODE(PERMISSION_DENIED), "firm_id",
-			                  "a seal is revoked by the platform role; %s does not have it", em->actor->subject),
+			                  "a seal is revoked by the platform role; %s does not have it",
+			                  em->actor->subject),
 			       false;
 		Ledger__State__Firm *f = NULL;
-		if (!proj_firm_id_valid(c->firm_id) || (*err = proj_firm_get(em->p, txn, c->firm_id, &f)) != LEDGER_OK) {
+		if (!proj_firm_id_valid(c->firm_id) ||
+		    (*err = proj_firm_get(em->p, txn, c->firm_id, &f)) != LEDGER_OK) {
 			if (*err == LEDGER_END || *err == LEDGER_OK)
 				*err = LEDGER_OK;
 			return proj_error(em->reply, em->arena, ERROR_CODE(NOT_FOUND), "firm_id", "no firm %.64s",
@@ -280,8 +282,8 @@ static bool revoke_target(proj_emitter *em, const Ledger__Api__CertificateRevoke
 		return true;
 	}
 	if (!proj_email_normalise(c->subject, owner, &why))
-		return proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), "subject", "subject \"%.64s\": %s",
-		                  c->subject, why),
+		return proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), "subject",
+		                  "subject \"%.64s\": %s", c->subject, why),
 		       false;
 	if (!em->actor->platform && strcmp(owner, em->actor->subject) != 0)
 		return proj_error(em->reply, em->arena, ERROR_CODE(PERMISSION_DENIED), "subject",
@@ -296,7 +298,8 @@ static bool revoke_target(proj_emitter *em, const Ledger__Api__CertificateRevoke
 	if (r)
 		ledger__state__registration__free_unpacked(r, NULL);
 	if (!serial[0])
-		return proj_error(em->reply, em->arena, ERROR_CODE(NOT_FOUND), "subject", "%s has no certificate", owner),
+		return proj_error(em->reply, em->arena, ERROR_CODE(NOT_FOUND), "subject", "%s has no certificate",
+		                  owner),
 		       false;
 	return true;
 }
@@ -305,10 +308,11 @@ ledger_err proj_decide_certificate_revoke(proj_emitter *em, const Ledger__Api__C
 {
 	uint32_t code = 0;
 	if (!reason_parse(c->reason, &code))
-		return proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), "reason",
-		                  "reason \"%.48s\": an RFC 5280 reason: keyCompromise, affiliationChanged, superseded, "
-		                  "cessationOfOperation, certificateHold, privilegeWithdrawn or unspecified",
-		                  c->reason),
+		return proj_error(
+		           em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), "reason",
+		           "reason \"%.48s\": an RFC 5280 reason: keyCompromise, affiliationChanged, superseded, "
+		           "cessationOfOperation, certificateHold, privilegeWithdrawn or unspecified",
+		           c->reason),
 		       LEDGER_OK;
 	if (c->comment[0] && !proj_text_valid(c->comment, COMMENT_BYTES_MAX))
 		return proj_error(em->reply, em->arena, ERROR_CODE(INVALID_ARGUMENT), "comment",
@@ -337,8 +341,8 @@ ledger_err proj_decide_seal_issue(proj_emitter *em, const Ledger__Api__SealIssue
 		                  "a seal is issued by the platform role; %s does not have it", em->actor->subject),
 		       LEDGER_OK;
 	Ledger__State__Firm *f = NULL;
-	ledger_err err = proj_firm_id_valid(c->firm_id) ? proj_firm_get(em->p, ledger_txn_mdb(em->t), c->firm_id, &f)
-	                                                : LEDGER_END;
+	ledger_err err =
+	    proj_firm_id_valid(c->firm_id) ? proj_firm_get(em->p, ledger_txn_mdb(em->t), c->firm_id, &f) : LEDGER_END;
 	if (err == LEDGER_END)
 		return proj_error(em->reply, em->arena, ERROR_CODE(NOT_FOUND), "firm_id", "no firm %.64s", c->firm_id),
 		       LEDGER_OK;

@@ -94,7 +94,8 @@ static void mark_revoked(Ledger__State__Certificate *c, const void *ctx)
 	c->reason_code = r->reason_code;
 }
 
-ledger_err proj_fold_certificate_revoked(proj *p, proj_kv *kv, int64_t at_us, const Ledger__Events__CertificateRevoked *e)
+ledger_err proj_fold_certificate_revoked(proj *p, proj_kv *kv, int64_t at_us,
+                                         const Ledger__Events__CertificateRevoked *e)
 {
 	revocation r = {at_us, e->reason_code};
 	return certificate_change(p, kv, e->serial, mark_revoked, &r);

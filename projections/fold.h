@@ -73,7 +73,8 @@ ledger_err proj_fold_erasure(proj *p, proj_kv *kv, uint64_t seq, const Ledger__E
 /* Certificates and keys (certificate_folds.c). */
 ledger_err proj_fold_key_created(proj *p, proj_kv *kv, const Ledger__Events__KeyCreated *e);
 ledger_err proj_fold_key_destroyed(proj *p, proj_kv *kv, const Ledger__Events__KeyDestroyed *e);
-ledger_err proj_fold_certificate_revoked(proj *p, proj_kv *kv, int64_t at_us, const Ledger__Events__CertificateRevoked *e);
+ledger_err proj_fold_certificate_revoked(proj *p, proj_kv *kv, int64_t at_us,
+                                         const Ledger__Events__CertificateRevoked *e);
 ledger_err proj_certificate_get_kv(proj *p, proj_kv *kv, const char *serial, Ledger__State__Certificate **out);
 ledger_err proj_fold_collection(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev);
 ledger_err proj_fold_platform(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev);

@@ -126,9 +126,9 @@ bool proj_may_import(proj *p, MDB_txn *txn, const proj_actor *actor, const char 
 
 /* A certificate ledgerd's CA issued off the committer, for the command that records it. */
 typedef struct proj_issued {
-	char serial[PROJ_SERIAL_BYTES];       /* upper-case hex */
-	uint8_t sha256[LEDGER_HASH_BYTES];    /* of the DER */
-	const uint8_t *der;                   /* kept beside the log under sha256 (NULL: not kept) */
+	char serial[PROJ_SERIAL_BYTES];    /* upper-case hex */
+	uint8_t sha256[LEDGER_HASH_BYTES]; /* of the DER */
+	const uint8_t *der;                /* kept beside the log under sha256 (NULL: not kept) */
 	size_t der_bytes;
 	int64_t not_after_s;
 } proj_issued;
@@ -149,8 +149,8 @@ bool proj_certificate_subject(proj *p, MDB_txn *txn, const Ledger__Api__Request 
 /* What the ledger recorded of a certificate (KeyCreated, CertificateRevoked, KeyDestroyed). */
 typedef struct proj_certificate {
 	char owner[PROJ_EMAIL_BYTES_MAX + 1]; /* email, or firm id for a seal */
-	char not_after[11];                  /* YYYY-MM-DD */
-	int kind;                            /* Ledger__Events__KeyKind */
+	char not_after[11];                   /* YYYY-MM-DD */
+	int kind;                             /* Ledger__Events__KeyKind */
 	bool revoked, destroyed;
 	int64_t revoked_at_us;
 	uint32_t reason_code; /* RFC 5280 CRLReason */

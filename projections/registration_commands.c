@@ -140,8 +140,8 @@ ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *ac
 		/* A new certificate supersedes the one before, which never signs again. */
 		err = proj_revoke_subject(p, t, actor->subject, request_id, subject, true);
 		if (!err)
-			err = proj_record_issued(p, t, actor->subject, request_id, NULL, LEDGER__EVENTS__KEY_KIND__KEY_PERSON,
-			                         subject, issued);
+			err = proj_record_issued(p, t, actor->subject, request_id, NULL,
+			                         LEDGER__EVENTS__KEY_KIND__KEY_PERSON, subject, issued);
 		if (err)
 			return err;
 		proj_date_of_s(issued->not_after_s, not_after);

@@ -32,7 +32,6 @@
 /* Years 0..9999 fit an ASN1 GeneralizedTime; beyond, refuse. */
 #define TIME_S_MAX 253402300799
 
-
 /* ----- certificates ----- */
 
 static int64_t asn1_time_s(const ASN1_TIME *t)
@@ -428,8 +427,9 @@ static signer_err issue(signer_ca *ca, const signer_subject *subject, int64_t no
 		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing a certificate");
 	char kept[SIGNER_SERIAL_HEX_BYTES + sizeof ".pem"];
 	if (!err && !file) {
-		signer_serial_hex(certificate, kept);
-		strcat(kept, ".pem");
+		char serial[SIGNER_SERIAL_HEX_BYTES];
+		signer_serial_hex(certificate, serial);
+		snprintf(kept, sizeof kept, "%s.pem", serial);
 	}
 	if (!err)
 		err = keystore_pem_write(ca->credentials_dir, file ? file : kept, key, certificate, 0600, file != NULL);
@@ -487,9 +487,11 @@ signer_err signer_credential_open(signer_ca *ca, const char *serial, int64_t now
 	err = read_pem(ca->credentials_dir, file, &key, &certificate);
 	if (err == SIGNER_ERR_NOT_FOUND)
 		err = signer_fail(SIGNER_ERR_NOT_FOUND, "no key kept for certificate %s", serial);
-	if (!err && (X509_check_private_key(certificate, key) != 1 ||
-	             X509_check_issued(ca->certificate, certificate) != X509_V_OK || X509_verify(certificate, ca->key) != 1))
-		err = signer_fail(SIGNER_ERR_KEYS, "the key kept for %s does not match a certificate of this CA", serial);
+	if (!err &&
+	    (X509_check_private_key(certificate, key) != 1 ||
+	     X509_check_issued(ca->certificate, certificate) != X509_V_OK || X509_verify(certificate, ca->key) != 1))
+		err =
+		    signer_fail(SIGNER_ERR_KEYS, "the key kept for %s does not match a certificate of this CA", serial);
 	ERR_clear_error();
 	if (!err && (asn1_time_s(X509_get0_notBefore(certificate)) > now_s ||
 	             asn1_time_s(X509_get0_notAfter(certificate)) <= now_s))
@@ -722,4 +724,3 @@ signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s
 {
 	return unit_enable(ca, keys_dir, now_s, &ocsp_unit, &ca->ocsp_key, &ca->ocsp_certificate);
 }
-

@@ -232,10 +232,11 @@ static bool crl_add_revoked(signer_ca *ca, X509_CRL *crl)
 		ASN1_INTEGER *serial = NULL;
 		ASN1_TIME *at = ASN1_TIME_set(NULL, (time_t)r->time_s);
 		ASN1_ENUMERATED *reason = ASN1_ENUMERATED_new();
-		ok = entry && at && reason && BN_hex2bn(&bn, r->serial) > 0 && (serial = BN_to_ASN1_INTEGER(bn, NULL)) &&
-		     X509_REVOKED_set_serialNumber(entry, serial) && X509_REVOKED_set_revocationDate(entry, at) &&
-		     ASN1_ENUMERATED_set(reason, r->reason) &&
-		     X509_REVOKED_add1_ext_i2d(entry, NID_crl_reason, reason, 0, 0) == 1 && X509_CRL_add0_revoked(crl, entry);
+		ok = entry && at && reason && BN_hex2bn(&bn, r->serial) > 0 &&
+		     (serial = BN_to_ASN1_INTEGER(bn, NULL)) && X509_REVOKED_set_serialNumber(entry, serial) &&
+		     X509_REVOKED_set_revocationDate(entry, at) && ASN1_ENUMERATED_set(reason, r->reason) &&
+		     X509_REVOKED_add1_ext_i2d(entry, NID_crl_reason, reason, 0, 0) == 1 &&
+		     X509_CRL_add0_revoked(crl, entry);
 		if (ok)
 			entry = NULL; /* the CRL's now */
 		X509_REVOKED_free(entry);

@@ -100,7 +100,7 @@ typedef enum {
 	SIGNER_ERR_PDF_WRITE, /* mupdf failed to write the signed document */
 	SIGNER_ERR_NOMEM,
 	SIGNER_ERR_TSA, /* the external time-stamping authority cannot be reached, or its reply is not a valid token */
-	SIGNER_ERR_CLOCK, /* the time-stamping authority's time and the service's clock disagree */
+	SIGNER_ERR_CLOCK,   /* the time-stamping authority's time and the service's clock disagree */
 	SIGNER_ERR_REVOKED, /* a certificate the CA has revoked (signer_ca_revoke) */
 } signer_err;
 

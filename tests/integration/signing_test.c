@@ -671,8 +671,8 @@ static void check_final(void)
 	}
 	char cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
 	snprintf(cmd, sizeof cmd,
-	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --attime %lld 2>&1", TESTS_DIR,
-	         path, h.dir, (long long)SIGNED_AT_S);
+	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --attime %lld 2>&1",
+	         TESTS_DIR, path, h.dir, (long long)SIGNED_AT_S);
 	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "DSS certs="),
 	      "B-LT: the /DSS, read by qpdf, holds certificates and a CRL that verify against the CA: %s", out);
 	free(pdf);
@@ -751,8 +751,8 @@ static void check_versions(const char *id, const uint8_t *pdf, size_t pdf_bytes)
 /* What the log says of the collection's certificates and keys (docs/signer.md#certificates). */
 typedef struct keys_read {
 	const char *id;
-	char registered[64];                          /* SIGNER's registration certificate */
-	char signer_serial[64], client_serial[64];    /* DocumentSigned, per signer */
+	char registered[64];                               /* SIGNER's registration certificate */
+	char signer_serial[64], client_serial[64];         /* DocumentSigned, per signer */
 	char one_shot_created[64], one_shot_destroyed[64]; /* the last one-shot key's */
 } keys_read;
 
@@ -768,8 +768,8 @@ static bool key_event(void *ctx, const ledger_record *rec, const Ledger__Events_
 		snprintf(k->registered, sizeof k->registered, "%s", ev->registration_recorded->certificate_serial);
 	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
 	    strcmp(ev->document_signed->collection_id, k->id) == 0)
-		snprintf(strcmp(ev->document_signed->signer, SIGNER) == 0 ? k->signer_serial : k->client_serial, 64, "%s",
-		         ev->document_signed->certificate_serial);
+		snprintf(strcmp(ev->document_signed->signer, SIGNER) == 0 ? k->signer_serial : k->client_serial, 64,
+		         "%s", ev->document_signed->certificate_serial);
 	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_KEY_CREATED &&
 	    ev->key_created->kind == LEDGER__EVENTS__KEY_KIND__KEY_ONE_SHOT)
 		snprintf(k->one_shot_created, 64, "%s", ev->key_created->certificate_serial);
