@@ -111,3 +111,36 @@ bool api_revocations_sync(ledger *l, proj *p, signer_ca *ca)
 	ledger_read_end(l, txn);
 	return err == LEDGER_OK;
 }
+
+typedef struct sweep {
+	proj *p;
+	MDB_txn *txn;
+	signer_ca *ca;
+	size_t destroyed;
+} sweep;
+
+static bool sweep_one(void *ctx, const char *serial)
+{
+	sweep *w = ctx;
+	proj_certificate info;
+	if (proj_certificate_info(w->p, w->txn, serial, &info) != LEDGER_END)
+		return true; /* recorded (or unreadable: kept, to be safe) */
+	if (signer_credential_destroy(w->ca, serial) == SIGNER_OK)
+		w->destroyed++;
+	else
+		fprintf(stderr, "ledgerd: cannot destroy the unrecorded key %s: %s\n", serial, signer_last_error());
+	return true;
+}
+
+bool api_unrecorded_keys_destroy(ledger *l, proj *p, signer_ca *ca)
+{
+	sweep w = {.p = p, .ca = ca};
+	if (!ca || ledger_read_begin(l, &w.txn) != LEDGER_OK)
+		return false;
+	signer_err err = signer_kept_each(ca, sweep_one, &w);
+	ledger_read_end(l, w.txn);
+	if (w.destroyed)
+		fprintf(stderr, "ledgerd: destroyed %zu key(s) no event records (issued before a crash)\n",
+		        w.destroyed);
+	return err == SIGNER_OK;
+}

@@ -194,8 +194,9 @@ static int server_open_services(server *s, const char *abs_dir)
 	sodium_memzero(personal, sizeof personal);
 	if (!api_signer_ca(abs_dir, server_clock(s) / 1000000, &s->ca))
 		return 1;
-	if (!api_revocations_sync(s->l, s->p, s->ca)) { /* the CRL and OCSP say what the log says */
-		fprintf(stderr, "ledgerd: cannot read the revoked certificates\n");
+	if (!api_revocations_sync(s->l, s->p, s->ca) || /* the CRL and OCSP say what the log says */
+	    !api_unrecorded_keys_destroy(s->l, s->p, s->ca)) {
+		fprintf(stderr, "ledgerd: cannot read the revoked certificates or list the kept keys\n");
 		return 1;
 	}
 	/* An external time-stamping authority: its anchors are read now, nothing is sent yet. */

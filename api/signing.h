@@ -42,6 +42,11 @@ typedef struct api_signing_options {
  * cannot be read. */
 bool api_revocations_sync(ledger *l, proj *p, signer_ca *ca);
 
+/* Destroys every key kept under a serial (keys/signers/<SERIAL>.pem) that no KeyCreated records:
+ * issued for a command or a one-shot signature whose batch never committed (a crash between the
+ * two). Run at start, before any request. False if the keys cannot be listed. */
+bool api_unrecorded_keys_destroy(ledger *l, proj *p, signer_ca *ca);
+
 /* Starts the thread. NULL if it cannot (no memory, no thread). */
 api_signing *api_signing_start(const api_signing_options *o);
 /* Something was committed: look for owed signatures now. Safe from any thread. */

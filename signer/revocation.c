@@ -13,6 +13,8 @@
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
+#include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +84,32 @@ static bool serial_normalise(const char *serial, char out[SIGNER_SERIAL_HEX_BYTE
 bool signer_serial_canonical(const char *serial, char out[SIGNER_SERIAL_HEX_BYTES])
 {
 	return serial_normalise(serial, out);
+}
+
+signer_err signer_kept_each(signer_ca *ca, bool (*visit)(void *ctx, const char *serial), void *ctx)
+{
+	if (!ca || !visit)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_kept_each: NULL argument");
+	DIR *d = opendir(ca->credentials_dir);
+	if (!d && errno == ENOENT)
+		return SIGNER_OK;
+	if (!d)
+		return signer_fail(SIGNER_ERR_IO, "cannot list %s: %s", ca->credentials_dir, strerror(errno));
+	bool more = true;
+	for (struct dirent *e = readdir(d); e && more; e = readdir(d)) {
+		/* <SERIAL>.pem: upper-case hex, as signer_issue_kept names them (not the 64 lower-case hex
+		 * digits of signer_credential_get_or_issue's files) */
+		char serial[SIGNER_SERIAL_HEX_BYTES], canonical[SIGNER_SERIAL_HEX_BYTES];
+		size_t n = strlen(e->d_name);
+		if (n <= 4 || n - 4 >= SIGNER_SERIAL_HEX_BYTES || strcmp(e->d_name + n - 4, ".pem") != 0)
+			continue;
+		memcpy(serial, e->d_name, n - 4);
+		serial[n - 4] = '\0';
+		if (serial_normalise(serial, canonical) && strcmp(serial, canonical) == 0)
+			more = visit(ctx, serial);
+	}
+	closedir(d);
+	return SIGNER_OK;
 }
 
 /* The entry of serial (canonical), or NULL. Under the lock. */

@@ -337,6 +337,11 @@ signer_err signer_credential_open(signer_ca *ca, const char *serial, int64_t now
  */
 signer_err signer_credential_destroy(signer_ca *ca, const char *serial);
 
+/* Calls visit for the serial of every credential kept under its serial (signer_issue_kept), in
+ * no particular order, until it returns false. SIGNER_ERR_IO if the directory cannot be read (a
+ * keys directory without credentials has none: SIGNER_OK). */
+signer_err signer_kept_each(signer_ca *ca, bool (*visit)(void *ctx, const char *serial), void *ctx);
+
 /* The credential's certificate serial, upper-case hex. */
 void signer_credential_serial(const signer_credential *credential, char out[SIGNER_SERIAL_HEX_BYTES]);
 

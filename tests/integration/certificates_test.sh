@@ -143,6 +143,19 @@ expect 0 "pdfsig on the later seal" -- pdfsig "$dir/sealed2.pdf"
 contains "Signature is Valid." "valid"
 stop_ledgerd
 
+# A key issued for a command whose event never committed (a crash between the two) is destroyed
+# at the next start; the recorded ones stay.
+cp "$d/keys/signers/$seal2.pem" "$d/keys/signers/4123456789ABCDEF0123456789ABCDEF.pem"
+start_ledgerd "$d"
+checks=$((checks + 1))
+[ ! -e "$d/keys/signers/4123456789ABCDEF0123456789ABCDEF.pem" ] || fail "the unrecorded key is destroyed at start"
+checks=$((checks + 1))
+[ -f "$d/keys/signers/$serial.pem" ] && [ -f "$d/keys/signers/$seal1.pem" ] && [ -f "$d/keys/signers/$seal2.pem" ] ||
+	fail "the recorded keys stay"
+contains_log() { checks=$((checks + 1)); grep -q "$1" "$dir/log" || fail "$2"; }
+contains_log "destroyed 1 key(s) no event records" "and says so"
+stop_ledgerd
+
 # ----- the log -----
 audit() { "$bin/ledger-audit" "$@"; }
 expect 0 "the log verifies (certificates' DER are stored documents named by their events)" -- audit verify --data "$d"

@@ -122,6 +122,19 @@ static void openssl_says_revoked(signer_ca *ca, const signer_credential *c, cons
 	CHECK(strstr(out, listed) && strstr(out, "Key Compromise"), "openssl crl -text lists it with its reason");
 }
 
+typedef struct kept_seen {
+	const char *serial;
+	size_t count, matching;
+} kept_seen;
+
+static bool kept_visit(void *ctx, const char *serial)
+{
+	kept_seen *k = ctx;
+	k->count++;
+	k->matching += strcmp(serial, k->serial) == 0;
+	return true;
+}
+
 static void test_kept(signer_ca *ca, const char *dir)
 {
 	signer_credential *a = NULL, *again = NULL;
@@ -151,10 +164,18 @@ static void test_kept(signer_ca *ca, const char *dir)
 	CHECK(signer_credential_open(ca, "../x", NOW_S, &again) == SIGNER_ERR_INVALID, "a path is not a serial");
 	CHECK(signer_credential_open(ca, "", NOW_S, &again) == SIGNER_ERR_INVALID, "empty serial");
 	CHECK(again == NULL, "nothing given on errors");
+	signer_credential *named = NULL; /* a credential of signer_issue(): named by a hash, not listed */
+	CHECK(signer_issue(ca, &bob, NOW_S, 10, &named) == SIGNER_OK, "issue by name");
+	signer_credential_free(named);
+	kept_seen seen = {serial, 0, 0};
+	CHECK(signer_kept_each(ca, kept_visit, &seen) == SIGNER_OK && seen.count == 1 && seen.matching == 1,
+	      "signer_kept_each lists the kept serial only: %zu listed", seen.count);
 	CHECK(signer_credential_destroy(ca, serial) == SIGNER_OK, "destroy: %s", signer_last_error());
 	CHECK(!file_exists(dir, serial), "the key file is gone");
 	CHECK(signer_credential_open(ca, serial, NOW_S, &again) == SIGNER_ERR_NOT_FOUND, "destroyed: not found");
 	CHECK(signer_credential_destroy(ca, serial) == SIGNER_ERR_NOT_FOUND, "destroyed twice");
+	seen = (kept_seen){serial, 0, 0};
+	CHECK(signer_kept_each(ca, kept_visit, &seen) == SIGNER_OK && seen.count == 0, "none listed once destroyed");
 	signer_credential_free(a);
 }
 
