@@ -61,11 +61,21 @@ wait_state() { # firm collection state -> 0 once the collection is in state
 	return 1
 }
 doc_json() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["collection"]["documents"][0][sys.argv[2]])' "$dir/show.json" "$1"; }
+# A signature rests on a fresh authentication and names the versions shown (collections.md).
+sign_as_claire() {
+	ctl --platform collection report --firm CRT "$1" --signer claire@crt.fr --action authenticated --method sms \
+		--provider-ref OTP-1 --masked-destination "+33 6** ** ** 78" --code-sent-at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		>/dev/null
+	local shown
+	shown=$(ctl --platform --json collection show --firm CRT "$1" |
+		/usr/bin/python3 -c 'import json,sys; print(",".join(d["current_sha256"] for d in json.load(sys.stdin)["collection"]["documents"]))')
+	ctl --as claire@crt.fr collection sign --firm CRT "$1" --documents "$shown" --consent-version CONSENTEMENT-2026
+}
 sig=$(ctl --as ec@crt.fr collection create --firm CRT --kind signature --title "Mission")
 ctl --as ec@crt.fr collection add-document --firm CRT "$sig" "$dir/doc.pdf" >/dev/null
 ctl --as ec@crt.fr collection add-signer --firm CRT "$sig" --email claire@crt.fr --name "Claire Dubois" >/dev/null
 ctl --as ec@crt.fr collection send --firm CRT "$sig" >/dev/null
-expect 0 "claire signs" -- ctl --as claire@crt.fr collection sign --firm CRT "$sig"
+expect 0 "claire signs" -- sign_as_claire "$sig"
 checks=$((checks + 1))
 wait_state "$sig" completed || fail "the signature collection completes"
 ctl --as ec@crt.fr document get --firm CRT "$(doc_json current_sha256)" -o "$dir/signed.pdf" >/dev/null
@@ -112,7 +122,7 @@ sig2=$(ctl --as ec@crt.fr collection create --firm CRT --kind signature --title 
 ctl --as ec@crt.fr collection add-document --firm CRT "$sig2" "$dir/doc.pdf" >/dev/null
 ctl --as ec@crt.fr collection add-signer --firm CRT "$sig2" --email claire@crt.fr --name "Claire Dubois" >/dev/null
 ctl --as ec@crt.fr collection send --firm CRT "$sig2" >/dev/null
-expect 1 "a revoked certificate never signs again" -- ctl --as claire@crt.fr collection sign --firm CRT "$sig2"
+expect 1 "a revoked certificate never signs again" -- sign_as_claire "$sig2"
 contains "PERMISSION_DENIED" "refused"
 contains "revoked" "and says why"
 
