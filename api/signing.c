@@ -28,6 +28,7 @@ struct api_signing {
 	bool woken, stop;
 	uint8_t failed[API_SIGNING_FAILED_MAX][32]; /* tasks not to retry in this process */
 	size_t failed_count;
+	uint64_t keys_checked_at_seq; /* the log's head when revoked keys were last looked for */
 };
 
 typedef struct sign_job {
@@ -247,9 +248,84 @@ static bool skip_failed(void *ctx, const proj_sign_task *task)
 	return failed_before(ctx, id);
 }
 
+/* The keys of revoked certificates, destroyed (a revoked certificate never signs again: the CA
+ * refuses it, and now its key is gone too) and recorded, at most API_REVOKED_KEYS_ROUND_MAX a
+ * round. A key already gone (NOT_FOUND) is recorded as destroyed as well. */
+typedef struct revoked_keys {
+	api_signing *s;
+	char serials[API_REVOKED_KEYS_ROUND_MAX][PROJ_SERIAL_BYTES];
+	size_t count;
+} revoked_keys;
+
+typedef struct keys_job {
+	ledger_job job;
+	revoked_keys *keys;
+	bool done;
+	ledger_err err;
+} keys_job;
+
+static bool revoked_key(void *ctx, const char *serial, int64_t revoked_at_us, uint32_t reason_code)
+{
+	(void)revoked_at_us, (void)reason_code;
+	revoked_keys *k = ctx;
+	signer_err err = signer_credential_destroy(k->s->o.ca, serial);
+	if (err && err != SIGNER_ERR_NOT_FOUND)
+		fprintf(stderr, "ledgerd: cannot destroy the key of revoked certificate %s: %s\n", serial,
+		        signer_last_error());
+	else
+		snprintf(k->serials[k->count++], PROJ_SERIAL_BYTES, "%s", serial);
+	return k->count < API_REVOKED_KEYS_ROUND_MAX;
+}
+
+static ledger_err keys_apply(ledger_job *job, ledger_txn *t)
+{
+	keys_job *j = (keys_job *)job;
+	ledger_err err = LEDGER_OK;
+	for (size_t i = 0; i < j->keys->count && !err; i++)
+		err = proj_record_key_destroyed(j->keys->s->o.p, t, j->keys->serials[i], "revoked");
+	return err;
+}
+
+static void keys_done(ledger_job *job, ledger_err err)
+{
+	keys_job *j = (keys_job *)job;
+	j->err = err;
+	api_wake(&j->keys->s->lock, &j->keys->s->wake, &j->done);
+}
+
+static void destroy_revoked_keys(api_signing *s)
+{
+	uint64_t head = 0;
+	ledger_head(s->o.l, &head, NULL);
+	if (head == s->keys_checked_at_seq)
+		return; /* nothing committed since: no new revocation (idle rounds do not scan) */
+	s->keys_checked_at_seq = head;
+	revoked_keys *k = calloc(1, sizeof *k);
+	MDB_txn *txn;
+	if (!k || ledger_read_begin(s->o.l, &txn) != LEDGER_OK) {
+		free(k);
+		return;
+	}
+	k->s = s;
+	ledger_err err = proj_revoked_kept_each(s->o.p, txn, revoked_key, k);
+	ledger_read_end(s->o.l, txn);
+	if (!err && k->count) {
+		keys_job j = {.job = {.apply = keys_apply, .done = keys_done}, .keys = k};
+		ledger_committer_submit(s->o.committer, &j.job);
+		pthread_mutex_lock(&s->lock);
+		while (!j.done)
+			pthread_cond_wait(&s->wake, &s->lock);
+		pthread_mutex_unlock(&s->lock);
+		if (j.err && j.err != LEDGER_ERR_STOPPED)
+			fprintf(stderr, "ledgerd: cannot record the destroyed keys: %s\n", ledger_strerror(j.err));
+	}
+	free(k);
+}
+
 /* One round: true if a signature was made, false when nothing is owed or signing failed. */
 static bool round_once(api_signing *s)
 {
+	destroy_revoked_keys(s);
 	MDB_txn *txn;
 	proj_sign_task task;
 	if (ledger_read_begin(s->o.l, &txn) != LEDGER_OK)

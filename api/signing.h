@@ -20,6 +20,7 @@
  * validator checks the signature against the certificate's validity at the signing time (and
  * time-stamp), so a day covers any clock skew between the signature and its time-stamp. */
 #define API_ONE_SHOT_VALIDITY_DAYS 1u
+#define API_REVOKED_KEYS_ROUND_MAX 64u /* revoked certificates' keys destroyed per signer round */
 /* How long the thread sleeps when nothing is owed (it is also woken after each commit). */
 #define API_SIGNING_IDLE_MS 1000
 /* Signatures that failed are not retried by this process (a restart retries them): at most. */

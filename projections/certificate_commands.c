@@ -111,6 +111,7 @@ typedef struct revoked_scan {
 	proj_revoked_visit visit;
 	void *ctx;
 	ledger_err err;
+	bool kept_only; /* only those whose key is not destroyed yet */
 } revoked_scan;
 
 static bool revoked_row(void *ctx, const void *key, size_t key_bytes, const void *val, size_t val_bytes)
@@ -122,17 +123,47 @@ static bool revoked_row(void *ctx, const void *key, size_t key_bytes, const void
 		s->err = LEDGER_ERR_CORRUPT;
 		return false;
 	}
-	bool more = !c->revoked || s->visit(s->ctx, c->serial, c->revoked_at_us, c->reason_code);
+	bool wanted = c->revoked && !(s->kept_only && c->destroyed);
+	bool more = !wanted || s->visit(s->ctx, c->serial, c->revoked_at_us, c->reason_code);
 	ledger__state__certificate__free_unpacked(c, NULL);
 	return more;
 }
 
 ledger_err proj_revoked_each(proj *p, MDB_txn *txn, proj_revoked_visit visit, void *ctx)
 {
-	revoked_scan s = {visit, ctx, LEDGER_OK};
+	revoked_scan s = {visit, ctx, LEDGER_OK, false};
 	proj_kv kv = proj_kv_of_txn(txn);
 	ledger_err err = proj_kv_scan(&kv, p->certificates, "", 0, revoked_row, &s);
 	return err ? err : s.err;
+}
+
+ledger_err proj_revoked_kept_each(proj *p, MDB_txn *txn, proj_revoked_visit visit, void *ctx)
+{
+	revoked_scan s = {visit, ctx, LEDGER_OK, true};
+	proj_kv kv = proj_kv_of_txn(txn);
+	ledger_err err = proj_kv_scan(&kv, p->certificates, "", 0, revoked_row, &s);
+	return err ? err : s.err;
+}
+
+ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *reason)
+{
+	proj_certificate info;
+	ledger_err err = proj_certificate_info(p, ledger_txn_mdb(t), serial, &info);
+	if (err == LEDGER_END || (!err && info.destroyed))
+		return LEDGER_OK; /* not ours to record, or recorded already */
+	if (err)
+		return err;
+	char key_id[PROJ_SERIAL_BYTES + 8];
+	snprintf(key_id, sizeof key_id, "file:%s", serial);
+	Ledger__Events__KeyDestroyed e = LEDGER__EVENTS__KEY_DESTROYED__INIT;
+	e.kind = (Ledger__Events__KeyKind)info.kind;
+	e.key_id = key_id;
+	e.certificate_serial = (char *)serial;
+	e.reason = (char *)reason;
+	e.owner = info.owner;
+	Ledger__Events__Event ev = PROJ_EVENT(KEY_DESTROYED, key_destroyed, &e);
+	return proj_emit(p, t, "ledgerd", "signer", info.kind == LEDGER__EVENTS__KEY_KIND__KEY_SEAL ? info.owner : NULL,
+	                 &ev, NULL, NULL);
 }
 
 ledger_err proj_signing_serial(proj *p, MDB_txn *txn, const proj_sign_task *task, char serial[PROJ_SERIAL_BYTES])

@@ -163,6 +163,13 @@ ledger_err proj_certificate_info(proj *p, MDB_txn *txn, const char *serial, proj
 typedef bool (*proj_revoked_visit)(void *ctx, const char *serial, int64_t revoked_at_us, uint32_t reason_code);
 ledger_err proj_revoked_each(proj *p, MDB_txn *txn, proj_revoked_visit visit, void *ctx);
 
+/* The same, for the revoked certificates whose key is not destroyed yet (no KeyDestroyed). */
+ledger_err proj_revoked_kept_each(proj *p, MDB_txn *txn, proj_revoked_visit visit, void *ctx);
+
+/* Records KeyDestroyed (actor "ledgerd", request id "signer") for the key of a certificate the
+ * table holds, with reason; nothing if the table has it destroyed already or does not hold it. */
+ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *reason);
+
 /* The RFC 5280 name of a CRLReason code, or NULL. */
 const char *proj_revoke_reason_name(uint32_t code);
 

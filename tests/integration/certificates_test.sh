@@ -4,7 +4,7 @@
 # registration's certificate_issued step issues the person's certificate, whose serial is the one
 # on record and the one in the signed PDF; the firm's seal is issued with the firm; a person
 # revokes their own certificate (another may not), which then never signs again (refused, on
-# record); a revoked seal fails its next seal on record until a new one is issued; a later
+# record) and whose key is destroyed (KeyDestroyed); a revoked seal fails its next seal on record until a new one is issued; a later
 # signature's /DSS carries a CRL that lists the revoked serials (openssl crl -text); the key
 # events are in the log, which still verifies and replays.
 set -uo pipefail
@@ -118,6 +118,9 @@ expect 0 "claire revokes her own (lost phone)" -- ctl --as claire@crt.fr certifi
 	--reason keyCompromise --comment "téléphone perdu"
 expect 1 "revoked twice" -- ctl --platform certificate revoke --sub claire@crt.fr --reason superseded
 contains "FAILED_PRECONDITION" "already revoked"
+for _ in $(seq 100); do [ -e "$key" ] || break; sleep 0.1; done
+checks=$((checks + 1))
+[ ! -e "$key" ] || fail "the revoked certificate's key is destroyed"
 sig2=$(ctl --as ec@crt.fr collection create --firm CRT --kind signature --title "Mission 2")
 ctl --as ec@crt.fr collection add-document --firm CRT "$sig2" "$dir/doc.pdf" >/dev/null
 ctl --as ec@crt.fr collection add-signer --firm CRT "$sig2" --email claire@crt.fr --name "Claire Dubois" >/dev/null
@@ -160,8 +163,7 @@ start_ledgerd "$d"
 checks=$((checks + 1))
 [ ! -e "$d/keys/signers/4123456789ABCDEF0123456789ABCDEF.pem" ] || fail "the unrecorded key is destroyed at start"
 checks=$((checks + 1))
-[ -f "$d/keys/signers/$serial.pem" ] && [ -f "$d/keys/signers/$seal1.pem" ] && [ -f "$d/keys/signers/$seal2.pem" ] ||
-	fail "the recorded keys stay"
+[ -f "$d/keys/signers/$seal2.pem" ] && [ ! -e "$d/keys/signers/$seal1.pem" ] || fail "the valid seal's key stays; the revoked one's is gone"
 contains_log() { checks=$((checks + 1)); grep -q "$1" "$dir/log" || fail "$2"; }
 contains_log "destroyed 1 key(s) no event records" "and says so"
 stop_ledgerd
@@ -177,10 +179,12 @@ contains ",key_created,platform,kind=KEY_PERSON key_id=file:$serial certificate_
 contains "owner=claire@crt.fr" "whose"
 contains ",certificate_revoked,claire@crt.fr,serial=$serial reason=keyCompromise reason_code=1 owner=claire@crt.fr comment=téléphone perdu" "claire's revocation, by claire, with the RFC 5280 reason"
 contains ",access_denied,claire@crt.fr," "claire's refused signature is on record"
+contains ",key_destroyed,ledgerd,kind=KEY_PERSON key_id=file:$serial certificate_serial=$serial reason=revoked" "her key's destruction"
 expect 0 "export what names the firm" -- audit export --data "$d" --what subject --subject CRT
 contains ",key_created,platform,kind=KEY_SEAL key_id=file:$seal1 certificate_serial=$seal1" "the seal's, with the firm"
 contains ",certificate_revoked,platform,serial=$seal1 reason=superseded reason_code=4 owner=CRT" "the seal's revocation"
 contains ",key_created,platform,kind=KEY_SEAL key_id=file:$seal2" "the new seal"
+contains ",key_destroyed,ledgerd,kind=KEY_SEAL key_id=file:$seal1 certificate_serial=$seal1 reason=revoked" "the revoked seal's key destroyed"
 expect 0 "export the firm's collections" -- audit export --data "$d" --firm CRT
 contains ",signature_failed,ledgerd," "the failed seal is on record"
 report certificates_test
