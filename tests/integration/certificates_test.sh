@@ -88,6 +88,40 @@ seal_serial() { # the seal certificate's serial: the one in the sealed PDF that 
 	openssl x509 -in "$d/keys/signers/$1.pem" -noout -subject 2>/dev/null
 }
 
+# A person whose kept key is missing: the signature fails, on record, and nothing is re-issued.
+ctl --platform account add dan@crt.fr --name "Dan Martin" >/dev/null
+ctl --as ec@crt.fr delegation grant --firm CRT --to dan@crt.fr --rights sign --expires 2030-12-31 >/dev/null
+ctl --platform registration record dan@crt.fr --step information_confirmed >/dev/null
+ctl --platform registration record dan@crt.fr --step subscription_accepted --subscription-version 2026.1 >/dev/null
+ctl --platform registration record dan@crt.fr --step identity_verified --provider IdP --provider-ref VRF-2 \
+	--method id_document+mobile --phone +33612345679 --id-ref FRA-ID-2 >/dev/null
+ctl --platform registration record dan@crt.fr --step terms_accepted --terms-version CGU-1 --rgpd-version RGPD-1 >/dev/null
+expect 0 "dan's certificate" -- ctl --platform registration record dan@crt.fr --step certificate_issued
+dan_serial=$(ctl --platform --json registration show --sub dan@crt.fr | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["certificate_serial"])')
+rm -f "$d/keys/signers/$dan_serial.pem"
+kept_before=$(ls "$d/keys/signers" | wc -l)
+dsig=$(ctl --as ec@crt.fr collection create --firm CRT --kind signature --title "Mission Dan")
+ctl --as ec@crt.fr collection add-document --firm CRT "$dsig" "$dir/doc.pdf" >/dev/null
+ctl --as ec@crt.fr collection add-signer --firm CRT "$dsig" --email dan@crt.fr --name "Dan Martin" >/dev/null
+ctl --as ec@crt.fr collection send --firm CRT "$dsig" >/dev/null
+ctl --platform collection report --firm CRT "$dsig" --signer dan@crt.fr --action authenticated --method sms \
+	--provider-ref OTP-2 --masked-destination "+33 6** ** ** 79" --code-sent-at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
+shown=$(ctl --platform --json collection show --firm CRT "$dsig" |
+	/usr/bin/python3 -c 'import json,sys; print(",".join(d["current_sha256"] for d in json.load(sys.stdin)["collection"]["documents"]))')
+expect 0 "dan signs" -- ctl --as dan@crt.fr collection sign --firm CRT "$dsig" --documents "$shown" \
+	--consent-version CONSENTEMENT-2026
+failure=
+for _ in $(seq 200); do
+	ctl --as ec@crt.fr --json collection show --firm CRT "$dsig" >"$dir/show.json"
+	failure=$(doc_json failure)
+	[ -n "$failure" ] && break
+	sleep 0.1
+done
+checks=$((checks + 1))
+case "$failure" in *"no key kept for certificate $dan_serial"*) ;; *) fail "a missing key: the signature fails on record, saying why: \"$failure\"" ;; esac
+checks=$((checks + 1))
+[ "$(ls "$d/keys/signers" | wc -l)" = "$kept_before" ] || fail "and no credential is issued in its place"
+
 # ----- the firm's seal, issued with the firm -----
 seal1=$(ls "$d/keys/signers" | grep -v "^$serial.pem$" | sed 's/\.pem$//')
 checks=$((checks + 1))
