@@ -36,6 +36,20 @@ static uint64_t first_seq_at(ledger *l, MDB_txn *txn, uint64_t head, int64_t tim
 	return lo;
 }
 
+/* The bundle's documents name signers as the service knows them (external ones opened from
+ * the sealed store, "effacé" once erased). */
+typedef struct identity_ctx {
+	proj *p;
+	MDB_txn *txn;
+	const char *firm_id, *collection_id;
+} identity_ctx;
+
+static bool identity_of(void *ctx, const char *signer, char *out, size_t out_bytes)
+{
+	const identity_ctx *c = ctx;
+	return proj_signer_describe(c->p, c->txn, c->firm_id, c->collection_id, signer, out, out_bytes);
+}
+
 void evidence_serve(worker *w, int64_t now_us)
 {
 	server *s = w->s;
@@ -54,11 +68,14 @@ void evidence_serve(worker *w, int64_t now_us)
 	}
 	uint64_t head = 0;
 	ledger_head(s->l, &head, NULL);
+	identity_ctx who = {s->p, txn, q->firm_id, q->collection_id};
 	const evidence_source src = {.l = s->l,
 	                             .txn = txn,
 	                             .key = &s->log_key->verifier,
 	                             .head_seq = head,
-	                             .from_seq = first_seq_at(s->l, txn, head, created_at_us)};
+	                             .from_seq = first_seq_at(s->l, txn, head, created_at_us),
+	                             .identity = identity_of,
+	                             .identity_ctx = &who};
 	evidence_sealer sealer;
 	char why[512] = "";
 	uint8_t *zip = NULL;

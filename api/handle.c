@@ -253,6 +253,10 @@ static void request_dispatch(worker *w, int64_t now_us)
 		evidence_serve(w, now_us); /* a query that needs the tree and the signer too */
 		return;
 	}
+	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_TIMESTAMP_RENEW) {
+		renewal_serve(w, now_us); /* signs outside the committer, then commits */
+		return;
+	}
 	if (!proj_is_command(w->req)) {
 		MDB_txn *txn;
 		if (ledger_read_begin(s->l, &txn) != LEDGER_OK) {

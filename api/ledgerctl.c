@@ -22,8 +22,9 @@
 #include <string.h>
 
 /* Every command, table by table, in the order `ledgerctl --help` lists them. */
-static const ctl_command *const command_tables[] = {ctl_account_commands, ctl_collection_commands,
-                                                    ctl_document_commands, ctl_platform_commands, ctl_log_commands};
+static const ctl_command *const command_tables[] = {ctl_account_commands,  ctl_collection_commands,
+                                                    ctl_document_commands, ctl_archive_commands,
+                                                    ctl_platform_commands, ctl_log_commands};
 #define TABLE_COUNT (sizeof command_tables / sizeof command_tables[0])
 
 static const char global_usage[] =
@@ -140,6 +141,7 @@ static const option_spec option_specs[] = {
     VALUE("log-key", log_key),
     VALUE("key-file", key_file),
     VALUE("signature-level", signature_level),
+    VALUE("due-before", due_before),
 };
 #define OPTION_COUNT    (sizeof option_specs / sizeof option_specs[0])
 #define OPTION_VAL_BASE 256 /* getopt_long's value for option_specs[i]: above every short option */

@@ -475,8 +475,10 @@ const ctl_command ctl_account_commands[] = {
      run_registration_show, 0},
     {"subject erase", 1, "reason",
      "ledgerctl subject erase EMAIL --reason TEXT                  (platform role)\n"
-     "  Destroys EMAIL's personal-data key and sealed data (RGPD erasure). The events stay\n"
-     "  and the chain still verifies; the personal data can no longer be read.\n",
+     "  Destroys EMAIL's personal-data key and sealed data (RGPD erasure): a collaborator's\n"
+     "  registration data; an external signer's email, name, phone, the links to their signer\n"
+     "  ids and their certificates beside the log. The events stay and the chain still\n"
+     "  verifies; views show an erased external signer by id, as \"effacé\".\n",
      run_subject_erase, 0},
     {"certificate revoke", 0, "sub firm reason comment",
      "ledgerctl certificate revoke (--sub EMAIL | --firm FIRM) --reason REASON [--comment TEXT]\n"

@@ -55,6 +55,7 @@ typedef struct ctl_args {
 	/* the transparency log (ledgerctl_log.c) */
 	const char *log_key, *key_file;
 	const char *signature_level; /* preferences set */
+	const char *due_before;      /* document renew-timestamp, renew-due (ledgerctl_archive.c) */
 	/* derived by ledgerctl.c before the command runs */
 	long ttl_s;
 	int timeout_ms;
@@ -76,6 +77,7 @@ extern const ctl_command ctl_collection_commands[];
 extern const ctl_command ctl_document_commands[];
 extern const ctl_command ctl_platform_commands[];
 extern const ctl_command ctl_log_commands[];
+extern const ctl_command ctl_archive_commands[];
 
 /* ----- requests and replies (ledgerctl_common.c) ----- */
 

@@ -47,6 +47,7 @@ static void json_signer(json_out *j, const Ledger__Api__SignerView *s)
 	json_obj_begin(j);
 	json_key(j, "email"), json_str(j, s->email);
 	json_key(j, "name"), json_str(j, s->name);
+	json_key(j, "signer_id"), json_str(j, s->signer_id);
 	json_key(j, "kind"), json_str(j, ctl_enum_name(&ctl_enum_signer_kind, s->kind, '_').s);
 	json_key(j, "position"), json_u64(j, s->position);
 	json_key(j, "status"), json_str(j, ctl_enum_name(&ctl_enum_signer_action, s->status, '_').s);
@@ -116,13 +117,14 @@ static void print_signers(const Ledger__Api__CollectionView *v)
 	printf("signers (%zu):\n", v->n_signers);
 	if (v->n_signers == 0)
 		return;
-	printf("  %-3s %-32s %-24s %-8s %-13s %-6s %s\n", "#", "EMAIL", "NAME", "KIND", "STATUS", "SIGNED", "TURN");
+	printf("  %-3s %-32s %-24s %-8s %-13s %-6s %-4s %s\n", "#", "EMAIL", "NAME", "KIND", "STATUS", "SIGNED", "TURN",
+	       "SIGNER ID");
 	for (size_t i = 0; i < v->n_signers; i++) {
 		const Ledger__Api__SignerView *s = v->signers[i];
-		printf("  %-3u %-32s %-24s %-8s %-13s %-6s %s\n", s->position, s->email, ctl_dash(s->name),
-		       ctl_dash(ctl_enum_name(&ctl_enum_signer_kind, s->kind, '-').s),
+		printf("  %-3u %-32s %-24s %-8s %-13s %-6s %-4s %s\n", s->position, ctl_dash(s->email),
+		       ctl_dash(s->name), ctl_dash(ctl_enum_name(&ctl_enum_signer_kind, s->kind, '-').s),
 		       ctl_dash(ctl_enum_name(&ctl_enum_signer_action, s->status, '-').s), s->signed_ ? "yes" : "no",
-		       s->turn ? "yes" : "no");
+		       s->turn ? "yes" : "no", ctl_dash(s->signer_id));
 	}
 }
 

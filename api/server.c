@@ -107,11 +107,13 @@ static int lock_data_dir(const char *dir)
 }
 
 /*
- * Opens everything serve needs, in dependency order: keys, TLS (before the store, so a bad
- * certificate stops ledgerd at once), the directory lock, the store, the committer, the
- * personal-data key, the signer's CA and thread, the expirer, the sockets and the workers.
- * Returns 0, or 1 (API_EXIT_STORE_DAMAGED for a damaged store) with the reason printed;
- * whatever was opened is released by server_drain.
+ * Opens everything serve needs, in dependency order: keys, the directory lock, the signer's CA
+ * and its token, TLS (before the store, so a bad certificate stops ledgerd at once), the store,
+ * the committer, the personal-data key, the signer's thread, the expirer, the sockets and the
+ * workers. The CA comes before any thread starts (nng's with TLS, the committer): opening its
+ * token the first time sets SOFTHSM2_CONF, and setenv() beside a thread's getenv() is a race
+ * (pkcs11_token.c refuses it). Returns 0, or 1 (API_EXIT_STORE_DAMAGED for a damaged store)
+ * with the reason printed; whatever was opened is released by server_drain.
  */
 static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 {
@@ -121,15 +123,12 @@ static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 		fprintf(stderr, "ledgerd: %s/keys/idp.pk: %s\n", abs_dir, why);
 		return 1;
 	}
+	s->lock_fd = lock_data_dir(abs_dir);
+	if (s->lock_fd < 0 || !api_signer_ca(abs_dir, server_clock(s) / 1000000, &s->ca))
+		return 1;
 	nng_tls_config *tls;
 	if (!tls_config(o, &tls))
 		return 1;
-	s->lock_fd = lock_data_dir(abs_dir);
-	if (s->lock_fd < 0) {
-		if (tls)
-			nng_tls_config_free(tls);
-		return 1;
-	}
 	/* Signals are taken by sigwait in server_serve: block them before any thread starts. */
 	pthread_sigmask(SIG_BLOCK, signals, NULL);
 	s->log_key = calloc(1, sizeof *s->log_key);
@@ -171,7 +170,7 @@ static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 	return 0;
 }
 
-/* The threads behind the sockets: committer, signer, expirer. */
+/* The threads behind the sockets: committer, signer, expirer (the CA is open already). */
 static int server_open_services(server *s, const char *abs_dir)
 {
 	const char *why;
@@ -192,8 +191,6 @@ static int server_open_services(server *s, const char *abs_dir)
 	}
 	proj_set_personal_key(s->p, personal, randombytes_buf);
 	sodium_memzero(personal, sizeof personal);
-	if (!api_signer_ca(abs_dir, server_clock(s) / 1000000, &s->ca))
-		return 1;
 	if (!api_revocations_sync(s->l, s->p, s->ca) || /* the CRL and OCSP say what the log says */
 	    !api_unrecorded_keys_destroy(s->l, s->p, s->ca)) {
 		fprintf(stderr, "ledgerd: cannot read the revoked certificates or list the kept keys\n");
@@ -210,6 +207,21 @@ static int server_open_services(server *s, const char *abs_dir)
 		fprintf(stderr, "ledgerd: --tsa-url %s: %s (%s)\n", opt->tsa_url, signer_strerror(tsa_err),
 		        signer_last_error());
 		return 1;
+	}
+	if (s->tsa) { /* its revocation data, fetched again at each signature: say now what there is */
+		signer_tsa_crls crls;
+		tsa_err = signer_tsa_remote_crls(s->tsa, &crls);
+		if (tsa_err)
+			fprintf(stderr,
+			        "ledgerd: the time-stamping authority's revocation data: none (%s); a /DSS holds its "
+			        "certificates only\n",
+			        signer_last_error());
+		else
+			fprintf(
+			    stderr,
+			    "ledgerd: the time-stamping authority's revocation data: %zu CRL(s), put in every /DSS\n",
+			    crls.count);
+		signer_tsa_crls_free(&crls);
 	}
 	api_signing_options so = {.l = s->l,
 	                          .p = s->p,

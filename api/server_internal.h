@@ -126,6 +126,8 @@ void worker_send_error(worker *w, Ledger__Api__ErrorCode code, const char *field
 
 /* evidence.c: answers a CollectionEvidence with the bundle, or an error. */
 void evidence_serve(worker *w, int64_t now_us);
+/* renewal.c: DocumentTimestampRenew, which renews outside a transaction and then commits. */
+void renewal_serve(worker *w, int64_t now_us);
 
 /* jobs.c: the ledger_job of a command (worker.job). */
 ledger_err command_job_apply(ledger_job *job, ledger_txn *t);

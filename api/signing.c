@@ -147,7 +147,7 @@ static signer_err credential_for(api_signing *s, const proj_sign_task *task, con
 {
 	*cred = NULL;
 	if (task->external && !task->seal) {
-		signer_subject who = {SIGNER_KIND_PERSON, task->signer, task->signer_name, ""};
+		signer_subject who = {SIGNER_KIND_PERSON, task->signer_email, task->signer_name, ""};
 		signer_err err = signer_issue_kept(s->o.ca, &who, now_s, API_ONE_SHOT_VALIDITY_DAYS, cred);
 		if (!err) {
 			signer_credential_serial(*cred, one_shot->serial);

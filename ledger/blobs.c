@@ -37,6 +37,16 @@ ledger_err ledger_blob_put(ledger_txn *t, const uint8_t sha256[LEDGER_HASH_BYTES
 	return LEDGER_OK;
 }
 
+ledger_err ledger_blob_remove(ledger_txn *t, const uint8_t sha256[LEDGER_HASH_BYTES])
+{
+	ledger *l = t->l;
+	if (!l->has_blobs)
+		return ledger_fail(LEDGER_ERR_INVALID, "the blobs database is not open (ledger_blobs_open)");
+	MDB_val k = {LEDGER_HASH_BYTES, (void *)sha256};
+	int rc = mdb_del(t->txn, l->blobs, &k, NULL);
+	return rc == MDB_NOTFOUND ? LEDGER_OK : ledger_mdb_err(rc);
+}
+
 ledger_err ledger_blob_get(ledger *l, MDB_txn *txn, const uint8_t sha256[LEDGER_HASH_BYTES], const uint8_t **bytes,
                            size_t *n)
 {

@@ -274,6 +274,9 @@ ledger_err ledger_blobs_open(ledger *l);
 /* Stores n bytes under sha256 (their SHA-256, computed by the caller) in t's transaction; a
  * blob already stored is kept. Poisons the batch on an LMDB failure, like ledger_append. */
 ledger_err ledger_blob_put(ledger_txn *t, const uint8_t sha256[LEDGER_HASH_BYTES], const uint8_t *bytes, size_t n);
+/* Removes the blob stored under sha256 in t's transaction (an erasure's; a blob absent is not an
+ * error). The event recording why must be in the same transaction. */
+ledger_err ledger_blob_remove(ledger_txn *t, const uint8_t sha256[LEDGER_HASH_BYTES]);
 /* *bytes points into the map (valid until txn ends). LEDGER_END when absent. */
 ledger_err ledger_blob_get(ledger *l, MDB_txn *txn, const uint8_t sha256[LEDGER_HASH_BYTES], const uint8_t **bytes,
                            size_t *n);

@@ -153,8 +153,9 @@ ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Eve
 		err = proj_fold_certificate_revoked(p, kv, ev->committed_at_us, ev->certificate_revoked);
 		break;
 	default:
-		if (ev->payload_case < LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED ||
-		    ev->payload_case > LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED) {
+		if ((ev->payload_case < LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED ||
+		     ev->payload_case > LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED) &&
+		    ev->payload_case != LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED) {
 			err = LEDGER_ERR_CORRUPT; /* an event kind this build does not know */
 			break;
 		}

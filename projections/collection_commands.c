@@ -5,6 +5,7 @@
  * writes nothing.
  */
 #include "collection_commands.h"
+#include "signer_identity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,8 +190,19 @@ static ledger_err collection_create(proj_emitter *em, const Ledger__Api__Collect
 	return proj_emitter_emit(em, c->firm_id, &ev);
 }
 
-/* Checks a complete new signing order: every signer once. */
-static bool valid_signer_order(collection_target *tg, char **order, size_t n)
+ssize_t collection_signer_named(collection_target *tg, const char *name)
+{
+	ssize_t at = proj_collection_signer(tg->c, name);
+	char email[PROJ_EMAIL_BYTES_MAX + 1];
+	const char *why;
+	if (at < 0 && proj_email_normalise(name, email, &why))
+		at = proj_collection_signer_by_email(tg->em->p, tg->txn, tg->c, email);
+	return at;
+}
+
+/* Checks a complete new signing order (every signer once) and fills mapped with the signers as
+ * events name them. */
+static bool valid_signer_order(collection_target *tg, char **order, size_t n, char **mapped)
 {
 	if (n != tg->c->n_signers) {
 		collection_refuse(tg->em, ERROR_CODE(INVALID_ARGUMENT), "signer_order",
@@ -199,17 +211,17 @@ static bool valid_signer_order(collection_target *tg, char **order, size_t n)
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
-		bool known = false;
-		for (size_t j = 0; j < tg->c->n_signers; j++)
-			known |= strcmp(order[i], tg->c->signers[j]->email) == 0;
-		for (size_t j = 0; j < i; j++)
-			known &= strcmp(order[i], order[j]) != 0;
+		ssize_t at = collection_signer_named(tg, order[i]);
+		bool known = at >= 0;
+		for (size_t j = 0; known && j < i; j++)
+			known &= strcmp(tg->c->signers[at]->signer, mapped[j]) != 0;
 		if (!known) {
 			collection_refuse(tg->em, ERROR_CODE(INVALID_ARGUMENT), "signer_order",
 			                  "signer_order: \"%.64s\" is not a signer of %s, or is named twice", order[i],
 			                  tg->c->collection_id);
 			return false;
 		}
+		mapped[i] = tg->c->signers[at]->signer;
 	}
 	return true;
 }
@@ -229,7 +241,10 @@ static ledger_err collection_modify(proj_emitter *em, const Ledger__Api__Collect
 	if (!valid_settings(em, m->title[0] ? m->title : NULL, m->deadline_on, m->expiry_days, m->reminder_every_days,
 	                    m->order))
 		return LEDGER_OK;
-	if (m->n_signer_order && !valid_signer_order(&tg, m->signer_order, m->n_signer_order))
+	char **order = proj_arena_alloc(em->arena, (c->n_signers + 1) * sizeof *order);
+	if (!order)
+		return LEDGER_ERR_NOMEM;
+	if (m->n_signer_order && !valid_signer_order(&tg, m->signer_order, m->n_signer_order, order))
 		return LEDGER_OK;
 	Ledger__Events__CollectionModified e = LEDGER__EVENTS__COLLECTION_MODIFIED__INIT;
 	e.collection_id = c->collection_id;
@@ -238,11 +253,8 @@ static ledger_err collection_modify(proj_emitter *em, const Ledger__Api__Collect
 	e.order = m->order ? m->order : c->order;
 	e.expiry_days = m->expiry_days ? m->expiry_days : c->expiry_days;
 	e.reminder_every_days = m->reminder_every_days ? m->reminder_every_days : c->reminder_every_days;
-	char **order = proj_arena_alloc(em->arena, (c->n_signers + 1) * sizeof *order);
-	if (!order)
-		return LEDGER_ERR_NOMEM;
-	for (size_t i = 0; i < c->n_signers; i++)
-		order[i] = m->n_signer_order ? m->signer_order[i] : c->signers[i]->email;
+	for (size_t i = 0; !m->n_signer_order && i < c->n_signers; i++)
+		order[i] = c->signers[i]->signer;
 	e.signer_order = order;
 	e.n_signer_order = c->n_signers;
 	if ((err = collection_reopen_if_rejected(&tg)))
@@ -413,6 +425,53 @@ bool collection_internal_signer_ok(collection_target *tg, const char *email, con
 	return false;
 }
 
+/* An external signer's sealed identity: the id events name them by, and the sealed phone, email
+ * and name (refs point at hashes). */
+typedef struct sealed_identity {
+	char id[PROJ_SIGNER_ID_CHARS + 1];
+	Ledger__Events__SealedRef refs[3];
+	uint8_t hashes[3][32];
+} sealed_identity;
+
+/* An external signer's name and phone (normalised into phone); else refuses and returns false. */
+static bool external_signer_valid(proj_emitter *em, const Ledger__Api__SignerAdd *a, char phone[20])
+{
+	if (!proj_name_valid(a->name)) {
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "name",
+		                  "an external signer needs a name (1 to %u bytes of text)", PROJ_NAME_BYTES_MAX);
+		return false;
+	}
+	if (!proj_phone_normalise(a->phone, phone)) {
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "phone",
+		                  "an external signer needs a mobile phone for the one-time code, "
+		                  "international form (+33612345678); got \"%.32s\"",
+		                  a->phone);
+		return false;
+	}
+	if (!em->p->has_personal_key) {
+		collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), "phone",
+		                  "ledgerd has no personal data key: it cannot keep an external signer's data");
+		return false;
+	}
+	return true;
+}
+
+/* Draws the signer's id, seals their phone, email and name under their data key (subject = the
+ * normalised email) and links the id to that subject, all beside the log in tg's transaction. */
+static ledger_err seal_external_signer(collection_target *tg, const char *email, const char *name, const char *phone,
+                                       sealed_identity *out)
+{
+	proj *p = tg->em->p;
+	const char *plain[3] = {phone, email, name};
+	proj_signer_id_new(p, out->id);
+	ledger_err err = LEDGER_OK;
+	for (size_t i = 0; !err && i < 3; i++) {
+		out->refs[i] = (Ledger__Events__SealedRef)LEDGER__EVENTS__SEALED_REF__INIT;
+		err = proj_personal_seal(p, tg->txn, email, plain[i], &out->refs[i], out->hashes[i]);
+	}
+	return err ? err : proj_signer_link(p, tg->txn, email, out->id, tg->c->collection_id);
+}
+
 static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 {
 	collection_target tg;
@@ -426,7 +485,7 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "email", "email \"%.64s\": %s", a->email, why);
 		return LEDGER_OK;
 	}
-	if (proj_collection_signer(tg.c, email) >= 0) {
+	if (proj_collection_signer_by_email(em->p, tg.txn, tg.c, email) >= 0) {
 		collection_refuse(em, ERROR_CODE(ALREADY_EXISTS), "email", "%s is already a signer of %s", email,
 		                  tg.c->collection_id);
 		return LEDGER_OK;
@@ -438,31 +497,21 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 		return LEDGER_OK;
 	}
 	Ledger__Events__SignerAdded e = LEDGER__EVENTS__SIGNER_ADDED__INIT;
-	Ledger__Events__SealedRef ref = LEDGER__EVENTS__SEALED_REF__INIT;
-	uint8_t hash[32];
+	e.collection_id = tg.c->collection_id;
+	e.kind =
+	    a->external ? LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL : LEDGER__EVENTS__SIGNER_KIND__SIGNER_INTERNAL;
+	sealed_identity sealed;
 	if (a->external) {
-		if (!proj_name_valid(a->name)) {
-			collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "name",
-			                  "an external signer needs a name (1 to %u bytes of text)",
-			                  PROJ_NAME_BYTES_MAX);
+		if (!external_signer_valid(em, a, phone))
 			return LEDGER_OK;
-		}
-		if (!proj_phone_normalise(a->phone, phone)) {
-			collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "phone",
-			                  "an external signer needs a mobile phone for the one-time code, "
-			                  "international form (+33612345678); got \"%.32s\"",
-			                  a->phone);
-			return LEDGER_OK;
-		}
-		if (!em->p->has_personal_key) {
-			collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), "phone",
-			                  "ledgerd has no personal data key: it cannot keep a phone number");
-			return LEDGER_OK;
-		}
-		if ((err = proj_personal_seal(em->p, tg.txn, email, phone, &ref, hash)) ||
+		if ((err = seal_external_signer(&tg, email, a->name, phone, &sealed)) ||
 		    (err = collection_reopen_if_rejected(&tg)))
 			return err;
-		e.phone = &ref;
+		e.email = e.name = "";
+		e.signer_id = sealed.id;
+		e.phone = &sealed.refs[0];
+		e.sealed_email = &sealed.refs[1];
+		e.sealed_name = &sealed.refs[2];
 	} else {
 		if (a->phone[0]) {
 			collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "phone",
@@ -472,27 +521,23 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 		if (!collection_internal_signer_ok(&tg, email, &name, &err) ||
 		    (err = collection_reopen_if_rejected(&tg)))
 			return err;
+		e.email = email;
+		e.name = (char *)name;
 	}
-	e.collection_id = tg.c->collection_id;
-	e.email = email;
-	e.name = (char *)name;
-	e.kind =
-	    a->external ? LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL : LEDGER__EVENTS__SIGNER_KIND__SIGNER_INTERNAL;
 	Ledger__Events__Event ev = PROJ_EVENT(SIGNER_ADDED, signer_added, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
 
-/* The signer of tg's collection that email names, normalised into out. Else refuses with
- * NOT_FOUND on field and returns false. */
-static bool named_signer(collection_target *tg, const char *email, const char *field,
-                         char out[PROJ_EMAIL_BYTES_MAX + 1])
+/* The signer of tg's collection that name (an email, or an external signer's id) names, as
+ * events name them. Else refuses with NOT_FOUND on field and returns NULL. */
+static const char *named_signer(collection_target *tg, const char *name, const char *field)
 {
-	const char *why;
-	if (proj_email_normalise(email, out, &why) && proj_collection_signer(tg->c, out) >= 0)
-		return true;
-	collection_refuse(tg->em, ERROR_CODE(NOT_FOUND), field, "\"%.64s\" is not a signer of %s", email,
+	ssize_t at = collection_signer_named(tg, name);
+	if (at >= 0)
+		return tg->c->signers[at]->signer;
+	collection_refuse(tg->em, ERROR_CODE(NOT_FOUND), field, "\"%.64s\" is not a signer of %s", name,
 	                  tg->c->collection_id);
-	return false;
+	return NULL;
 }
 
 static ledger_err signer_remove(proj_emitter *em, const Ledger__Api__SignerRemove *r)
@@ -502,14 +547,14 @@ static ledger_err signer_remove(proj_emitter *em, const Ledger__Api__SignerRemov
 	if (!collection_load(&tg, em, r->ref, "signature.add_signers", NULL, &err) ||
 	    !collection_editable(&tg, "remove a signer from"))
 		return err;
-	char email[PROJ_EMAIL_BYTES_MAX + 1];
-	if (!named_signer(&tg, r->email, "email", email))
+	const char *signer = named_signer(&tg, r->email, "email");
+	if (!signer)
 		return LEDGER_OK;
 	if ((err = collection_reopen_if_rejected(&tg)))
 		return err;
 	Ledger__Events__SignerRemoved e = LEDGER__EVENTS__SIGNER_REMOVED__INIT;
 	e.collection_id = tg.c->collection_id;
-	e.email = email;
+	e.signer = (char *)signer;
 	Ledger__Events__Event ev = PROJ_EVENT(SIGNER_REMOVED, signer_removed, &e);
 	return proj_emitter_emit(em, tg.c->firm_id, &ev);
 }
@@ -527,8 +572,8 @@ static ledger_err field_set(proj_emitter *em, const Ledger__Api__FieldSet *f)
 	if (!collection_load(&tg, em, f->ref, "signature.modify", NULL, &err) ||
 	    !collection_editable(&tg, "place a signature field in"))
 		return err;
-	char email[PROJ_EMAIL_BYTES_MAX + 1];
-	if (!named_signer(&tg, f->signer, "signer", email))
+	const char *signer = named_signer(&tg, f->signer, "signer");
+	if (!signer)
 		return LEDGER_OK;
 	ssize_t d = proj_collection_document(tg.c, f->document_sha256.data, f->document_sha256.len);
 	if (d < 0) {
@@ -555,7 +600,7 @@ static ledger_err field_set(proj_emitter *em, const Ledger__Api__FieldSet *f)
 		return err;
 	Ledger__Events__SignatureField e = LEDGER__EVENTS__SIGNATURE_FIELD__INIT;
 	e.collection_id = tg.c->collection_id;
-	e.signer = email;
+	e.signer = (char *)signer;
 	e.document_sha256 = f->document_sha256;
 	e.page = f->page;
 	e.x0 = f->x0, e.y0 = f->y0, e.x1 = f->x1, e.y1 = f->y1;
@@ -635,7 +680,7 @@ ledger_err proj_decide_collection(proj_emitter *em, const Ledger__Api__Request *
 	if (!r)
 		return LEDGER_ERR_NOMEM;
 	ledger__api__collection_reply__init(r);
-	r->collection = proj_collection_view(c, em->arena);
+	r->collection = proj_collection_view(em->p, ledger_txn_mdb(em->t), c, em->arena);
 	em->reply->result_case = LEDGER__API__REPLY__RESULT_COLLECTION;
 	em->reply->collection = r;
 	return r->collection ? LEDGER_OK : LEDGER_ERR_NOMEM;

@@ -26,6 +26,9 @@ typedef struct collection_target {
  */
 bool collection_load(collection_target *tg, proj_emitter *em, const Ledger__Api__CollectionRef *ref,
                      const char *signature_action, const char *seal_action, ledger_err *err);
+/* The index of the signer that name names in tg's collection: an email (of either kind of
+ * signer) or an external signer's id; -1 if none. */
+ssize_t collection_signer_named(collection_target *tg, const char *name);
 /* True if the collection is in state a or b; else refuses (INVALID_TRANSITION). */
 bool collection_require_state(collection_target *tg, const char *what, Ledger__Events__CollectionState a,
                               Ledger__Events__CollectionState b);

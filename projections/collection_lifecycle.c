@@ -26,7 +26,7 @@ static bool ready_to_send(collection_target *tg, ledger_err *err)
 	for (size_t i = 0; i < c->n_signers; i++) {
 		const char *name;
 		if (c->signers[i]->kind == LEDGER__EVENTS__SIGNER_KIND__SIGNER_INTERNAL &&
-		    !collection_internal_signer_ok(tg, c->signers[i]->email, &name, err))
+		    !collection_internal_signer_ok(tg, c->signers[i]->signer, &name, err))
 			return false;
 	}
 	return true;
@@ -120,7 +120,7 @@ static ledger_err remind(collection_target *tg, bool automatic, const char *acto
 	size_t n = 0;
 	for (size_t i = 0; i < c->n_signers; i++)
 		if (proj_signer_turn(c, i))
-			who[n++] = c->signers[i]->email;
+			who[n++] = c->signers[i]->signer;
 	if (n == 0) {
 		if (!automatic)
 			collection_refuse(tg->em, ERROR_CODE(FAILED_PRECONDITION), NULL,
@@ -457,7 +457,7 @@ static bool consent_valid(collection_target *tg, const Ledger__State__Signer *s,
 		collection_refuse(em, ERROR_CODE(FAILED_PRECONDITION), "signer",
 		                  "%s has no authentication of the last %d minutes on record: report authenticated "
 		                  "first",
-		                  s->email, (int)(PROJ_CONSENT_AUTHENTICATION_AGE_US / 60000000));
+		                  s->signer, (int)(PROJ_CONSENT_AUTHENTICATION_AGE_US / 60000000));
 		return false;
 	}
 	if (!consent_text_version[0] || !proj_text_valid(consent_text_version, PROJ_NAME_BYTES_MAX)) {
@@ -496,15 +496,15 @@ ledger_err collection_signer_report(proj_emitter *em, const Ledger__Api__SignerR
 	    !collection_require_state(&tg, "report a signer's action in", COLLECTION_STATE(SENT),
 	                              COLLECTION_STATE(IN_PROGRESS)))
 		return err;
-	char email[PROJ_EMAIL_BYTES_MAX + 1];
-	const char *why;
-	ssize_t i = proj_email_normalise(r->signer, email, &why) ? proj_collection_signer(tg.c, email) : -1;
+	/* The front-end names the signer by email (or id); events name them as SignerAdded did. */
+	ssize_t i = collection_signer_named(&tg, r->signer);
 	if (i < 0) {
 		collection_refuse(em, ERROR_CODE(NOT_FOUND), "signer", "\"%.64s\" is not a signer of %s", r->signer,
 		                  tg.c->collection_id);
 		return LEDGER_OK;
 	}
 	const Ledger__State__Signer *s = tg.c->signers[i];
+	const char *email = r->signer;
 	bool turn = proj_signer_turn(tg.c, (size_t)i);
 	switch (r->action) {
 	case LEDGER__EVENTS__SIGNER_ACTION__SIGNER_INVITED:
@@ -543,7 +543,7 @@ ledger_err collection_signer_report(proj_emitter *em, const Ledger__Api__SignerR
 		return LEDGER_OK;
 	}
 	Ledger__Events__SignerActed e = LEDGER__EVENTS__SIGNER_ACTED__INIT;
-	e.signer = email;
+	e.signer = s->signer;
 	e.action = r->action;
 	e.method = r->method;
 	e.provider_reference = r->provider_reference;

@@ -4,6 +4,9 @@
  * thread's queue, and recording what it produced or that it failed).
  */
 #include "commands.h"
+#include "signer_identity.h"
+
+#include <sodium.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +90,17 @@ static bool fill_task(proj *p, MDB_txn *txn, const collection *c, const char *si
 		Ledger__State__Preferences prefs;
 		if (proj_preferences_get(p, txn, c->firm_id, &prefs) == LEDGER_OK)
 			task->signature_level = (int)prefs.signature_level;
-		snprintf(task->signer_name, sizeof task->signer_name, "%s",
-		         seal ? task->firm_name : c->signers[s]->name);
 		task->external = !seal && c->signers[s]->kind == LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL;
+		if (seal)
+			snprintf(task->signer_name, sizeof task->signer_name, "%s", task->firm_name);
+		else {
+			/* An external signer's certificate names them: opened from the sealed store (an
+			 * erased signer's does not open, and their signature fails on the empty email). */
+			proj_signer_identity who;
+			proj_signer_identity_of(p, txn, c->signers[s], &who);
+			snprintf(task->signer_name, sizeof task->signer_name, "%s", who.erased ? "" : who.name);
+			snprintf(task->signer_email, sizeof task->signer_email, "%s", who.email);
+		}
 		memcpy(task->original_sha256, d->sha256.data, LEDGER_HASH_BYTES);
 		task->failure_recorded = d->failure && d->failure[0];
 		memcpy(task->source_sha256, d->current_sha256.data, LEDGER_HASH_BYTES);
@@ -223,6 +234,18 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	}
 	*stale = false;
 	err = ledger_blob_put(t, result->sha256, result->bytes, result->bytes_count);
+	/* The certificate's DER beside the log, like a document: the event keeps its SHA-256, and
+	 * erasure of an external signer can remove this copy (docs/personal-data.md). */
+	uint8_t certificate_sha256[LEDGER_HASH_BYTES];
+	bool has_certificate = result->certificate_der_bytes > 0;
+	if (has_certificate) {
+		crypto_hash_sha256(certificate_sha256, result->certificate_der, result->certificate_der_bytes);
+		if (!err)
+			err = ledger_blob_put(t, certificate_sha256, result->certificate_der,
+			                      result->certificate_der_bytes);
+		if (!err && task->external)
+			err = proj_signer_certificate_link(p, txn, task->signer, certificate_sha256);
+	}
 	Ledger__Events__DocumentSigned e = LEDGER__EVENTS__DOCUMENT_SIGNED__INIT;
 	e.collection_id = c->collection_id;
 	e.signer = (char *)task->signer;
@@ -232,8 +255,10 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 	e.bytes = result->bytes_count;
 	e.seal = task->seal;
 	e.certificate_serial = (char *)result->certificate_serial;
-	e.certificate_subject = (char *)result->certificate_subject;
-	e.certificate = (ProtobufCBinaryData){result->certificate_der_bytes, (uint8_t *)result->certificate_der};
+	/* An external signer's certificate subject names them: only the DER beside the log has it. */
+	e.certificate_subject = (char *)(task->external ? "" : result->certificate_subject);
+	if (has_certificate)
+		e.certificate_sha256 = hash_bytes(certificate_sha256);
 	e.level = (char *)(result->level ? result->level : "");
 	ssize_t who = task->seal ? -1 : proj_collection_signer(c, task->signer);
 	if (who >= 0) { /* the signer's consent (or internal signature), and the authentication it rests on */

@@ -77,10 +77,10 @@ bool proj_signer_turn(const Ledger__State__Collection *c, size_t index)
 	return true;
 }
 
-ssize_t proj_collection_signer(const Ledger__State__Collection *c, const char *email)
+ssize_t proj_collection_signer(const Ledger__State__Collection *c, const char *signer)
 {
 	for (size_t i = 0; i < c->n_signers; i++)
-		if (strcmp(c->signers[i]->email, email) == 0)
+		if (strcmp(c->signers[i]->signer, signer) == 0)
 			return (ssize_t)i;
 	return -1;
 }

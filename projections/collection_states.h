@@ -26,8 +26,9 @@ bool proj_collection_ended(Ledger__Events__CollectionState s);
 
 /* Who the collection waits for now: true for a signer whose turn it is. */
 bool proj_signer_turn(const Ledger__State__Collection *c, size_t index);
-/* Index of the signer (the document, by its original SHA-256) in c, or -1. */
-ssize_t proj_collection_signer(const Ledger__State__Collection *c, const char *email);
+/* Index of the signer (as events name them: an internal signer's email, an external signer's
+ * id) or of the document (by its original SHA-256) in c, or -1. */
+ssize_t proj_collection_signer(const Ledger__State__Collection *c, const char *signer);
 ssize_t proj_collection_document(const Ledger__State__Collection *c, const uint8_t *sha256, size_t len);
 
 #endif

@@ -4,7 +4,9 @@
  * collection_service.c's.
  */
 #include "commands.h"
+#include "signer_identity.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +15,17 @@ typedef Ledger__State__Collection collection;
 
 /* ----- views ----- */
 
-static Ledger__Api__DocumentView *document_view(const collection *c, const Ledger__State__Document *d,
-                                                proj_arena *arena)
+/* The view's names of signers: an external signer's email while it opens, else their id. */
+typedef struct view_names {
+	proj *p;
+	MDB_txn *txn;
+	proj_arena *arena;
+} view_names;
+
+static Ledger__Api__DocumentView *document_view(const view_names *names, const collection *c,
+                                                const Ledger__State__Document *d)
 {
+	proj_arena *arena = names->arena;
 	Ledger__Api__DocumentView *v = proj_arena_alloc(arena, sizeof *v);
 	if (!v)
 		return NULL;
@@ -25,8 +35,12 @@ static Ledger__Api__DocumentView *document_view(const collection *c, const Ledge
 	v->filename = d->filename;
 	v->bytes = d->bytes;
 	v->pages = (uint32_t)d->n_pages;
-	v->signed_by = d->signed_by;
-	v->n_signed_by = d->n_signed_by;
+	v->signed_by = proj_arena_alloc(arena, (d->n_signed_by + 1) * sizeof *v->signed_by);
+	if (!v->signed_by)
+		return NULL;
+	for (size_t i = 0; i < d->n_signed_by; i++)
+		v->signed_by[v->n_signed_by++] =
+		    (char *)proj_signer_display(names->p, names->txn, c, d->signed_by[i], arena);
 	v->failure = d->failure;
 	size_t n = 0;
 	for (size_t s = 0; s < c->n_signers; s++)
@@ -44,7 +58,7 @@ static Ledger__Api__DocumentView *document_view(const collection *c, const Ledge
 			if (!fv)
 				return NULL;
 			ledger__api__field_view__init(fv);
-			fv->signer = c->signers[s]->email;
+			fv->signer = (char *)proj_signer_display(names->p, names->txn, c, c->signers[s]->signer, arena);
 			fv->page = field->page;
 			fv->x0 = field->x0, fv->y0 = field->y0, fv->x1 = field->x1, fv->y1 = field->y1;
 			v->fields[v->n_fields++] = fv;
@@ -52,15 +66,21 @@ static Ledger__Api__DocumentView *document_view(const collection *c, const Ledge
 	return v;
 }
 
-static Ledger__Api__SignerView *signer_view(const collection *c, size_t i, proj_arena *arena)
+static Ledger__Api__SignerView *signer_view(const view_names *names, const collection *c, size_t i)
 {
 	const Ledger__State__Signer *s = c->signers[i];
-	Ledger__Api__SignerView *v = proj_arena_alloc(arena, sizeof *v);
+	Ledger__Api__SignerView *v = proj_arena_alloc(names->arena, sizeof *v);
 	if (!v)
 		return NULL;
 	ledger__api__signer_view__init(v);
-	v->email = s->email;
-	v->name = s->name;
+	proj_signer_identity who;
+	proj_signer_identity_of(names->p, names->txn, s, &who);
+	v->email = proj_arena_strdup(names->arena, who.email);
+	v->name = proj_arena_strdup(names->arena, who.name);
+	v->signer_id = proj_arena_strdup(names->arena, who.signer_id);
+	sodium_memzero(&who, sizeof who);
+	if (!v->email || !v->name || !v->signer_id)
+		return NULL;
 	v->kind = s->kind;
 	v->position = (uint32_t)i + 1;
 	v->status = s->status;
@@ -69,8 +89,9 @@ static Ledger__Api__SignerView *signer_view(const collection *c, size_t i, proj_
 	return v;
 }
 
-Ledger__Api__CollectionView *proj_collection_view(const collection *c, proj_arena *arena)
+Ledger__Api__CollectionView *proj_collection_view(proj *p, MDB_txn *txn, const collection *c, proj_arena *arena)
 {
+	const view_names names = {p, txn, arena};
 	Ledger__Api__CollectionView *v = proj_arena_alloc(arena, sizeof *v);
 	if (!v)
 		return NULL;
@@ -101,10 +122,10 @@ Ledger__Api__CollectionView *proj_collection_view(const collection *c, proj_aren
 	if (!v->documents || !v->signers)
 		return NULL;
 	for (size_t i = 0; i < c->n_documents; i++)
-		if (!(v->documents[v->n_documents++] = document_view(c, c->documents[i], arena)))
+		if (!(v->documents[v->n_documents++] = document_view(&names, c, c->documents[i])))
 			return NULL;
 	for (size_t i = 0; i < c->n_signers; i++)
-		if (!(v->signers[v->n_signers++] = signer_view(c, i, arena)))
+		if (!(v->signers[v->n_signers++] = signer_view(&names, c, i)))
 			return NULL;
 	return v;
 }
@@ -180,7 +201,8 @@ static void collection_show(proj *p, MDB_txn *txn, const Ledger__Api__Collection
 		return;
 	}
 	Ledger__Api__CollectionReply *r = proj_arena_alloc(arena, sizeof *r);
-	if (err || !r || (ledger__api__collection_reply__init(r), !(r->collection = proj_collection_view(c, arena)))) {
+	if (err || !r ||
+	    (ledger__api__collection_reply__init(r), !(r->collection = proj_collection_view(p, txn, c, arena)))) {
 		proj_error(reply, arena, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "cannot read collection %s",
 		           q->collection_id);
 		return;

@@ -128,7 +128,7 @@ static ledger_err clear_indexes(proj *p, proj_kv *kv, collection *c)
 		err = timer_set(p, kv, c->next_reminder_at_us, 'R', c, false);
 	c->next_reminder_at_us = 0;
 	for (size_t i = 0; !err && i < c->n_signers; i++)
-		err = queue_set(p, kv, c, c->signers[i]->email, false);
+		err = queue_set(p, kv, c, c->signers[i]->signer, false);
 	if (!err && c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL) {
 		char seal[PROJ_FIRM_ID_BYTES_MAX + sizeof PROJ_SEAL_SIGNER_PREFIX];
 		seal_signer(c->firm_id, seal);
@@ -238,9 +238,9 @@ static ledger_err owed_after_removal(proj *p, proj_kv *kv, collection *c)
 	ledger_err err = LEDGER_OK;
 	for (size_t i = 0; !err && i < c->n_signers; i++) {
 		Ledger__State__Signer *s = c->signers[i];
-		if (!s->signed_ && s->requested && signed_everything(c, s->email)) {
+		if (!s->signed_ && s->requested && signed_everything(c, s->signer)) {
 			s->signed_ = true;
-			err = queue_set(p, kv, c, s->email, false);
+			err = queue_set(p, kv, c, s->signer, false);
 		}
 	}
 	if (!err && c->kind == LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL) {
@@ -275,10 +275,14 @@ static ledger_err fold_signer_added(collection *c, const Ledger__Events__SignerA
 	if (!s)
 		return LEDGER_ERR_NOMEM;
 	ledger__state__signer__init(s);
-	s->email = e->email;
-	s->name = e->name;
+	/* External signers are named by their id; their email and name stay sealed. */
+	bool external = e->kind == LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL;
+	s->signer = external ? e->signer_id : e->email;
+	s->name = external ? (char *)"" : e->name;
 	s->kind = e->kind;
 	s->phone = e->phone;
+	s->sealed_email = e->sealed_email;
+	s->sealed_name = e->sealed_name;
 	return push(arena, (void ***)&c->signers, &c->n_signers, s) ? LEDGER_OK : LEDGER_ERR_NOMEM;
 }
 
@@ -360,7 +364,7 @@ static ledger_err fold_signer_acted(proj *p, proj_kv *kv, collection *c, uint64_
 	    e->action != LEDGER__EVENTS__SIGNER_ACTION__SIGNER_CONSENTED)
 		return LEDGER_OK;
 	s->requested = true;
-	return queue_set(p, kv, c, s->email, true);
+	return queue_set(p, kv, c, s->signer, true);
 }
 
 static ledger_err fold_document_signed(proj *p, proj_kv *kv, collection *c, const Ledger__Events__DocumentSigned *e,
@@ -384,6 +388,19 @@ static ledger_err fold_document_signed(proj *p, proj_kv *kv, collection *c, cons
 	return queue_set(p, kv, c, e->signer, false);
 }
 
+/* Archive renewal: the renewed version becomes the document's current one, readable by the
+ * firm (DocumentGet) like every version. */
+static ledger_err fold_timestamp_renewed(proj *p, proj_kv *kv, collection *c,
+                                         const Ledger__Events__DocumentTimestampRenewed *e)
+{
+	ssize_t at = proj_collection_document(c, e->original_sha256.data, e->original_sha256.len);
+	if (at < 0)
+		return LEDGER_ERR_CORRUPT;
+	Ledger__State__Document *d = c->documents[at];
+	d->current_sha256 = e->renewed_sha256;
+	return doc_ref(p, kv, &e->renewed_sha256, c->firm_id, d->filename);
+}
+
 /* The collection an event is about, and its id; NULL for events that concern none. */
 static const char *event_collection(const Ledger__Events__Event *ev)
 {
@@ -403,6 +420,8 @@ static const char *event_collection(const Ledger__Events__Event *ev)
 	case LEDGER__EVENTS__EVENT__PAYLOAD_CREDITS_RELEASED: return ev->credits_released->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED: return ev->signature_failed->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED: return ev->signature_retried->collection_id;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED:
+		return ev->document_timestamp_renewed->collection_id;
 	default: return NULL;
 	}
 }
@@ -421,7 +440,7 @@ static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, uint64_t seq,
 		return owed_after_removal(p, kv, c);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED: return fold_signer_added(c, ev->signer_added, arena);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_REMOVED: {
-		ssize_t at = proj_collection_signer(c, ev->signer_removed->email);
+		ssize_t at = proj_collection_signer(c, ev->signer_removed->signer);
 		if (at >= 0)
 			remove_at((void **)c->signers, &c->n_signers, (size_t)at);
 		return LEDGER_OK;
@@ -448,6 +467,8 @@ static ledger_err fold_change(proj *p, proj_kv *kv, collection *c, uint64_t seq,
 			c->credits_released += ev->credits_released->credits;
 		return LEDGER_OK;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED: return fold_signature_retried(c, ev->signature_retried);
+	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED:
+		return fold_timestamp_renewed(p, kv, c, ev->document_timestamp_renewed);
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_FAILED: {
 		const Ledger__Events__SignatureFailed *f = ev->signature_failed;
 		ssize_t at = proj_collection_document(c, f->original_sha256.data, f->original_sha256.len);

@@ -102,10 +102,15 @@ ledger_err proj_collection_complete(proj *p, ledger_txn *t, Ledger__State__Colle
 /* True when every signer (the seal, for a seal collection) has signed every document. */
 bool proj_collection_all_signed(const Ledger__State__Collection *c);
 Ledger__Api__CollectionSummary *proj_collection_summary(const Ledger__State__Collection *c, proj_arena *arena);
-/* Builds the view of a collection for a reply, in arena. */
-Ledger__Api__CollectionView *proj_collection_view(const Ledger__State__Collection *c, proj_arena *arena);
+/* Builds the view of a collection for a reply, in arena; external signers' identities are opened
+ * from the sealed store in txn ("effacé" once erased). */
+Ledger__Api__CollectionView *proj_collection_view(proj *p, MDB_txn *txn, const Ledger__State__Collection *c,
+                                                  proj_arena *arena);
 
-/* ----- platform (platform_commands.c, platform_queries.c) ----- */
+/* ----- platform (platform_commands.c, platform_queries.c, contacts_export.c) ----- */
+/* The contacts base of firm_id as CSV into reply (docs/platform.md#contacts); the caller has
+ * authorised the request. External signers' identities are opened from the sealed store. */
+void proj_contacts_export(proj *p, MDB_txn *txn, const char *firm_id, Ledger__Api__Reply *reply, proj_arena *arena);
 bool proj_is_platform_command(const Ledger__Api__Request *req);
 ledger_err proj_decide_platform(proj_emitter *em, const Ledger__Api__Request *req);
 void proj_query_platform(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,

@@ -40,7 +40,7 @@ struct proj {
 	MDB_dbi alerts;               /* firm id \0 subscriber \0 seq (u64 BE) -> state.Alert */
 	MDB_dbi alert_marks;          /* firm id \0 subscriber \0 occasion -> "": raised once */
 	MDB_dbi stats;                /* firm id \0 YYYY-MM \0 collaborator \0 kind (1 byte) -> state.Stats */
-	MDB_dbi contacts;             /* firm id \0 email -> state.Contact */
+	MDB_dbi contacts;             /* firm id \0 signer id -> state.Contact */
 	MDB_dbi certificates;         /* serial (hex) -> state.Certificate (certificate_folds.c) */
 	int64_t alerts_scanned_at_us; /* not state: when proj_expire_due last looked for timed alerts */
 	uint64_t rebuild_hash_seed;   /* proj_open's: for a rebuild's in-memory tables */

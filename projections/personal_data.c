@@ -14,6 +14,7 @@
  * no randomness of its own.
  */
 #include "commands.h"
+#include "signer_identity.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -122,6 +123,10 @@ ledger_err proj_personal_shred(proj *p, MDB_txn *txn, const char *subject)
 {
 	if (!p->has_side_dbs)
 		return LEDGER_ERR_INVALID;
+	/* The links from an external signer's ids to this subject first (signer_identity.c). */
+	ledger_err err = proj_signer_unlink_all(p, txn, subject);
+	if (err)
+		return err;
 	MDB_val k = {strlen(subject), (void *)subject}, v;
 	int rc = mdb_del(txn, p->subject_keys, &k, NULL);
 	if (rc && rc != MDB_NOTFOUND)

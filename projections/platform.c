@@ -212,27 +212,23 @@ static ledger_err count(proj *p, proj_kv *kv, const Ledger__Events__Event *ev, c
 
 #define STAT(field) offsetof(Ledger__State__Stats, field)
 
+/* One entry per external signer added: events name them by id only (contacts_export.c opens
+ * and merges them). */
 static ledger_err fold_contact(proj *p, proj_kv *kv, const Ledger__Events__Event *ev)
 {
 	const Ledger__Events__SignerAdded *e = ev->signer_added;
 	if (e->kind != LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL)
 		return LEDGER_OK;
 	char key[PROJ_KEY_BYTES_MAX];
-	size_t n = proj_key_pair(key, sizeof key, ev->firm_id, e->email);
-	Ledger__State__Contact *c;
-	ledger_err err = proj_kv_get_msg_or_empty(kv, p->contacts, key, n, &ledger__state__contact__descriptor,
-	                                          (ProtobufCMessage **)&c);
-	if (err)
-		return err;
-	char *old_email = c->email, *old_name = c->name;
-	Ledger__Events__SealedRef *old_phone = c->phone;
-	c->email = e->email, c->name = e->name, c->phone = e->phone;
-	c->collections++;
-	c->last_at_us = ev->committed_at_us;
-	err = proj_kv_put_msg(kv, p->contacts, key, n, &c->base);
-	c->email = old_email, c->name = old_name, c->phone = old_phone;
-	ledger__state__contact__free_unpacked(c, NULL);
-	return err;
+	size_t n = proj_key_pair(key, sizeof key, ev->firm_id, e->signer_id);
+	Ledger__State__Contact c = LEDGER__STATE__CONTACT__INIT;
+	c.signer = e->signer_id;
+	c.phone = e->phone;
+	c.sealed_email = e->sealed_email;
+	c.sealed_name = e->sealed_name;
+	c.collections = 1;
+	c.last_at_us = ev->committed_at_us;
+	return proj_kv_put_msg(kv, p->contacts, key, n, &c.base);
 }
 
 /* Statistics of collection events; the collection's fold has already run. */

@@ -4,14 +4,12 @@
  */
 #include "commands.h"
 
-#include "csv_cell.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ALERTS_SHOWN_MAX     100u
 #define HISTORY_ROWS_DEFAULT 100u
-#define CONTACTS_MAX         100000u
 #define STATS_ROWS_MAX       PROJ_LIST_ROWS_MAX
 
 /* A growing array of pointers in the arena. */
@@ -326,83 +324,6 @@ static void alerts_list(proj *p, MDB_txn *txn, const proj_actor *actor, const ch
 	reply->alerts = r;
 }
 
-/* ----- contacts ----- */
-
-typedef struct contacts_ctx {
-	proj *p;
-	MDB_txn *txn;
-	char *csv;
-	size_t bytes, cap;
-	uint32_t count;
-	bool failed;
-} contacts_ctx;
-
-static bool csv_append(contacts_ctx *c, const char *field, bool last)
-{
-	size_t n = strlen(field);
-	size_t need = PROJ_CSV_CELL_BYTES_MAX(n) + 2; /* the cell, a separator or CR LF */
-	if (c->bytes + need > c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 4096;
-		while (cap < c->bytes + need)
-			cap *= 2;
-		char *grown = realloc(c->csv, cap);
-		if (!grown)
-			return !(c->failed = true);
-		c->csv = grown;
-		c->cap = cap;
-	}
-	c->bytes += proj_csv_cell(c->csv + c->bytes, field); /* quoted, formulas neutralised */
-	c->csv[c->bytes++] = last ? '\r' : ',';
-	if (last)
-		c->csv[c->bytes++] = '\n';
-	return true;
-}
-
-static bool contacts_visit(void *ctx, const MDB_val *k, const MDB_val *v)
-{
-	contacts_ctx *c = ctx;
-	(void)k;
-	if (c->count == CONTACTS_MAX)
-		return false;
-	Ledger__State__Contact *s = ledger__state__contact__unpack(NULL, v->mv_size, v->mv_data);
-	if (!s)
-		return !(c->failed = true);
-	char phone[64] = "", collections[16], last[11];
-	if (s->phone && s->phone->sha256.len == 32)
-		proj_personal_open(c->p, c->txn, s->email, s->phone->sha256.data, phone,
-		                   sizeof phone); /* "" once erased */
-	snprintf(collections, sizeof collections, "%u", s->collections);
-	proj_paris_date(s->last_at_us, 0, last);
-	bool ok = csv_append(c, s->email, false) && csv_append(c, s->name, false) && csv_append(c, phone, false) &&
-	          csv_append(c, collections, false) && csv_append(c, last, true);
-	ledger__state__contact__free_unpacked(s, NULL);
-	c->count++;
-	return ok;
-}
-
-static void contacts_export(proj *p, MDB_txn *txn, const char *firm_id, Ledger__Api__Reply *reply, proj_arena *arena)
-{
-	contacts_ctx c = {.p = p, .txn = txn};
-	bool ok = csv_append(&c, "email", false) && csv_append(&c, "name", false) && csv_append(&c, "phone", false) &&
-	          csv_append(&c, "collections", false) && csv_append(&c, "last_used", true);
-	ledger_err err = ok ? each_prefixed(txn, p->contacts, firm_id, strlen(firm_id) + 1, false, contacts_visit, &c)
-	                    : LEDGER_ERR_NOMEM;
-	Ledger__Api__ContactsReply *r = proj_arena_alloc(arena, sizeof *r);
-	uint8_t *bytes = proj_arena_alloc(arena, c.bytes + 1);
-	if (err || c.failed || !r || !bytes) {
-		free(c.csv);
-		proj_error(reply, arena, ERROR_CODE(INTERNAL), NULL, "cannot export the contacts of %s", firm_id);
-		return;
-	}
-	memcpy(bytes, c.csv, c.bytes);
-	free(c.csv);
-	ledger__api__contacts_reply__init(r);
-	r->csv = (ProtobufCBinaryData){c.bytes, bytes};
-	r->contacts = c.count;
-	reply->result_case = LEDGER__API__REPLY__RESULT_CONTACTS;
-	reply->contacts = r;
-}
-
 /* ----- dashboard ----- */
 
 typedef struct dash_ctx {
@@ -558,7 +479,7 @@ void proj_query_platform(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t
 	case LEDGER__API__REQUEST__BODY_PREFERENCES_SHOW: preferences_show(p, txn, firm_id, reply, arena); break;
 	case LEDGER__API__REQUEST__BODY_STATS: stats(p, txn, req->stats, reply, arena); break;
 	case LEDGER__API__REQUEST__BODY_DASHBOARD: dashboard(p, txn, actor, now_us, firm_id, reply, arena); break;
-	case LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT: contacts_export(p, txn, firm_id, reply, arena); break;
+	case LEDGER__API__REQUEST__BODY_CONTACTS_EXPORT: proj_contacts_export(p, txn, firm_id, reply, arena); break;
 	case LEDGER__API__REQUEST__BODY_ALERTS_LIST: alerts_list(p, txn, actor, firm_id, reply, arena); break;
 	default: break;
 	}

@@ -96,6 +96,14 @@ ledger_err proj_execute_upload(proj *p, ledger_txn *t, const proj_actor *actor, 
                                proj_arena *arena);
 
 /*
+ * Who signer (as the events of collection_id name them) is, for a document that shows people:
+ * "Name <email>" for an internal signer or an external one whose identity still opens, "effacé"
+ * for an external signer whose data was erased. False (out "") when the collection or the
+ * signer is not found. ledgerd's evidence bundle names signers with it (docs/evidence.md).
+ */
+bool proj_signer_describe(proj *p, MDB_txn *txn, const char *firm_id, const char *collection_id, const char *signer,
+                          char *out, size_t out_bytes);
+/*
  * May the actor see collection_id of firm_id now, as CollectionShow would let them (any right in
  * the firm)? True with *created_at_us, when the collection was created (none of its events is
  * older). False with the reply's error set: INVALID_ARGUMENT (a bad firm id), NOT_FOUND,
@@ -181,7 +189,10 @@ typedef struct proj_sign_task {
 	char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];
 	char firm_name[PROJ_NAME_BYTES_MAX + 1];
 	char collection_id[32];
-	char signer[PROJ_EMAIL_BYTES_MAX + 1]; /* email; the firm id for a seal */
+	char signer[PROJ_EMAIL_BYTES_MAX +
+	            1]; /* as events name them (email, or an external id); the firm id for a seal */
+	char signer_email[PROJ_EMAIL_BYTES_MAX +
+	                  1]; /* a person's email, opened for an external signer ("" once erased) */
 	char signer_name[PROJ_NAME_BYTES_MAX + 1];
 	bool seal;
 	bool external;
@@ -231,5 +242,48 @@ ledger_err proj_signing_serial(proj *p, MDB_txn *txn, const proj_sign_task *task
  * not_after, not its DER) then KeyDestroyed, actor "ledgerd". destroyed false: the file could
  * not be removed, and the event says so. */
 ledger_err proj_record_one_shot(proj *p, ledger_txn *t, const char *firm_id, const proj_issued *issued, bool destroyed);
+
+/* ----- archive renewal (renewal.c, docs/signer.md#archive-renewal) ----- */
+
+/* The version of a completed collection's document that a renewal re-time-stamps. */
+typedef struct proj_renewal {
+	char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];
+	char collection_id[32];
+	uint8_t original_sha256[LEDGER_HASH_BYTES];
+	uint8_t source_sha256[LEDGER_HASH_BYTES]; /* its current version */
+} proj_renewal;
+
+/*
+ * May the actor have q's document re-time-stamped, as things stand in txn? The firm's EC or the
+ * platform (platform.firm_settings), a collection that exists and is completed, a document in it
+ * (q's, or its only one). True with *out filled; false with the reply's error set:
+ * INVALID_ARGUMENT (a bad firm id, a negative due_before_s, no document named among several),
+ * NOT_FOUND (firm, collection, document), PERMISSION_DENIED, INVALID_TRANSITION (not
+ * completed), INTERNAL.
+ */
+bool proj_renewal_check(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now_us,
+                        const Ledger__Api__DocumentTimestampRenew *q, proj_renewal *out, Ledger__Api__Reply *reply,
+                        proj_arena *arena);
+
+/* What a renewal produced. Strings are the caller's. */
+typedef struct proj_renewed {
+	uint8_t sha256[LEDGER_HASH_BYTES];
+	const uint8_t *bytes;
+	size_t bytes_count;
+	int64_t timestamp_time_s;
+	const char *tsa_certificate_serial;
+	int64_t tsa_not_after_s;
+	const char *previous_tsa_certificate_serial;
+	int64_t previous_tsa_not_after_s;
+} proj_renewed;
+
+/*
+ * Records a renewal in t: stores the renewed PDF and writes DocumentTimestampRenewed by actor,
+ * with *seq and hash (may be NULL) its record's. When the collection is no longer completed or
+ * the document's current version is no longer r's source (another renewal came first), writes
+ * nothing and sets *stale. Returns an error only when LMDB failed.
+ */
+ledger_err proj_renewal_record(proj *p, ledger_txn *t, const char *actor, const char *request_id, const proj_renewal *r,
+                               const proj_renewed *result, bool *stale, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
 
 #endif

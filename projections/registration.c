@@ -78,6 +78,8 @@ ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledg
 
 ledger_err proj_fold_erasure(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__SubjectErased *e)
 {
+	if (!e->subject[0])
+		return LEDGER_OK; /* an external signer's erasure: no registration, nothing folded */
 	Ledger__State__Registration r, *old;
 	ledger_err err = registration_to_change(p, kv, e->subject, &r, &old);
 	if (err)

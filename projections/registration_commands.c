@@ -3,6 +3,7 @@
  * registration status query (docs/personal-data.md). The steps' folds are registration.c's.
  */
 #include "commands.h"
+#include "signer_identity.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -181,13 +182,27 @@ ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, 
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "reason",
 		                  "reason: 1 to 128 characters, e.g. the request's reference"),
 		       LEDGER_OK;
-	ledger_err err = proj_personal_shred(p, ledger_txn_mdb(t), subject);
-	if (!err) /* an erased person's certificate names them: it never signs again */
+	/* An external signer's certificates beside the log go with their data (docs/personal-data.md). */
+	MDB_txn *txn = ledger_txn_mdb(t);
+	Ledger__Events__SubjectErased e = LEDGER__EVENTS__SUBJECT_ERASED__INIT;
+	ledger_err err =
+	    proj_signer_certificates(p, txn, subject, arena, &e.certificates_removed, &e.n_certificates_removed);
+	for (size_t i = 0; !err && i < e.n_certificates_removed; i++)
+		err = ledger_blob_remove(t, e.certificates_removed[i].data);
+	if (!err)
+		err = proj_personal_shred(p, txn, subject);
+	if (!err) /* a registered person's certificate names them: it never signs again */
 		err = proj_revoke_subject(p, t, actor->subject, request_id, subject, false);
 	if (err)
 		return err;
-	Ledger__Events__SubjectErased e = LEDGER__EVENTS__SUBJECT_ERASED__INIT;
-	e.subject = subject;
+	/* A subject with no account is an external signer only: the event must not name them. */
+	Ledger__State__Account *acc = NULL;
+	err = proj_account_get(p, txn, subject, &acc);
+	if (err && err != LEDGER_END)
+		return err;
+	e.subject = acc ? subject : "";
+	if (acc)
+		ledger__state__account__free_unpacked(acc, NULL);
 	e.reason = c->reason;
 	Ledger__Events__Event ev = PROJ_EVENT(SUBJECT_ERASED, subject_erased, &e);
 	return proj_emit(p, t, actor->subject, request_id, NULL, &ev, seq, hash);

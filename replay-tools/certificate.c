@@ -41,6 +41,7 @@ static const char *label_of(const Ledger__Events__Event *ev, const char *kind)
 	    {"credits_released", "Crédits libérés"},
 	    {"signature_failed", "Échec de la signature"},
 	    {"signature_retried", "Signature tentée à nouveau"},
+	    {"document_timestamp_renewed", "Horodatage d'archivage renouvelé"},
 	    {"access_denied", "Demande refusée"},
 	    {"key_created", "Clé créée"},
 	    {"key_destroyed", "Clé détruite"},
@@ -145,8 +146,11 @@ void evidence_facts_add(evidence_facts *f, const Ledger__Events__Event *ev, cons
 	}
 	const char *kind = audit_event_kind(ev);
 	const char *label = label_of(ev, kind);
-	/* The signer an event is about: "signer" in most payloads, "email" where one is added. */
+	/* The signer an event is about: "signer" in most payloads; where one is added, "signer_id"
+	 * (external) or "email" (internal). */
 	const char *signer = string_field(m, "signer");
+	if (!signer[0])
+		signer = string_field(m, "signer_id"); /* an external signer added: named by their id */
 	if (!signer[0])
 		signer = string_field(m, "email");
 	char *detail = NULL;
@@ -293,6 +297,18 @@ static const char *attested_actor(const evidence_line *l, const char *signer)
 	return "le cabinet";
 }
 
+/* A signer as the documents show them: as events name them, and who that is when known. */
+static void put_signer(FILE *out, const evidence_facts *f, const char *signer)
+{
+	char who[512];
+	put_html(out, signer);
+	if (f->identity && f->identity(f->identity_ctx, signer, who, sizeof who) && strcmp(who, signer) != 0) {
+		fputs(" (", out);
+		put_html(out, who);
+		fputs(")", out);
+	}
+}
+
 static void put_document_html(FILE *out, const evidence_facts *f, const char *signer)
 {
 	char made[AUDIT_PARIS_TIME_BYTES];
@@ -306,7 +322,7 @@ static void put_document_html(FILE *out, const evidence_facts *f, const char *si
 	fprintf(out, "</b>. Établi le %s par la plateforme " EVIDENCE_SEAL_NAME " et scellé par elle.</p>", made);
 	if (signer) {
 		fputs("<p>Signataire : <b>", out);
-		put_html(out, signer);
+		put_signer(out, f, signer);
 		fputs("</b></p><p>Cette attestation ne montre, du journal de la collecte, que ce qui concerne ce "
 		      "signataire.</p>",
 		      out);
@@ -324,7 +340,7 @@ static void put_document_html(FILE *out, const evidence_facts *f, const char *si
 		put_html(out, signer ? attested_actor(l, signer) : l->actor);
 		if (!signer && l->signer[0]) {
 			fputs(" ; signataire ", out);
-			put_html(out, l->signer);
+			put_signer(out, f, l->signer);
 		}
 		if (l->detail[0]) {
 			fputs("<br/><span class=\"d\">", out);

@@ -31,6 +31,10 @@ typedef struct evidence_line {
 	char *detail; /* a file name, hashes, a method: "" if none */
 } evidence_line;
 
+/* Fills out with who signer (as events name them) is ("Name <email>", or "effacé"); false if it
+ * cannot say. */
+typedef bool (*evidence_identity_fn)(void *ctx, const char *signer, char *out, size_t out_bytes);
+
 typedef struct evidence_facts {
 	const char *firm, *collection, *origin;
 	uint64_t checkpoint_size;
@@ -39,7 +43,9 @@ typedef struct evidence_facts {
 	int64_t made_at_us;
 	evidence_line *lines;
 	size_t count, cap;
-	bool failed; /* out of memory on the way */
+	bool failed;                   /* out of memory on the way */
+	evidence_identity_fn identity; /* NULL: signers are shown as events name them */
+	void *identity_ctx;
 } evidence_facts;
 
 /* Adds ev (whose payload is m) to f. */

@@ -120,9 +120,9 @@ static void put_message(growing *g, const ProtobufCMessage *m)
 			if (unset)
 				continue;
 		}
-		bool certificate = f->type == PROTOBUF_C_TYPE_BYTES && strstr(f->name, "certificate") != NULL;
-		put(g, "%s\"%s%s\":%s", first ? "" : ",", f->name, certificate ? "_der_base64" : "",
-		    repeated ? "[" : "");
+		/* Every bytes field is a hash, in hex: no event holds a certificate's DER any more
+		 * (DocumentSigned keeps its SHA-256; the DER is beside the log and in certificates/). */
+		put(g, "%s\"%s\":%s", first ? "" : ",", f->name, repeated ? "[" : "");
 		first = false;
 		for (size_t k = 0; k < count; k++) {
 			if (k)
@@ -131,18 +131,12 @@ static void put_message(growing *g, const ProtobufCMessage *m)
 			case PROTOBUF_C_TYPE_STRING: put_json_string(g, ((const char *const *)at)[k]); break;
 			case PROTOBUF_C_TYPE_BYTES: {
 				const ProtobufCBinaryData *b = &((const ProtobufCBinaryData *)at)[k];
-				size_t cap = certificate
-				                 ? sodium_base64_ENCODED_LEN(b->len, sodium_base64_VARIANT_ORIGINAL)
-				                 : 2 * b->len + 1;
-				char *text = malloc(cap);
+				char *text = malloc(2 * b->len + 1);
 				if (!text) {
 					g->failed = true;
 					break;
 				}
-				if (certificate)
-					sodium_bin2base64(text, cap, b->data, b->len, sodium_base64_VARIANT_ORIGINAL);
-				else
-					ledger_hex(b->data, b->len, text);
+				ledger_hex(b->data, b->len, text);
 				put(g, "\"%s\"", text);
 				free(text);
 				break;
@@ -209,6 +203,12 @@ size_t evidence_event_documents(const Ledger__Events__Event *ev, const ProtobufC
 		out[2] = &ev->document_signed->signed_sha256;
 		return 3;
 	}
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED) {
+		out[0] = &ev->document_timestamp_renewed->original_sha256;
+		out[1] = &ev->document_timestamp_renewed->source_sha256;
+		out[2] = &ev->document_timestamp_renewed->renewed_sha256;
+		return 3;
+	}
 	return 0;
 }
 
@@ -229,6 +229,23 @@ static bool zip_add_copy(zip_t *z, const char *name, const void *bytes, size_t n
 		return false;
 	}
 	return true;
+}
+
+/* The signer's certificate a DocumentSigned names, as certificates/SHA-256.der, when it is still
+ * beside the log: erasure of an external signer removes it, and the bundle then goes without
+ * (the signed version holds it anyway). False only on a zip error. */
+static bool add_certificate(zip_t *z, ledger *l, MDB_txn *txn, const ProtobufCBinaryData *sha256)
+{
+	const uint8_t *bytes;
+	size_t n;
+	char h[65], path[96];
+	if (sha256->len != LEDGER_HASH_BYTES)
+		return true;
+	ledger_hex(sha256->data, LEDGER_HASH_BYTES, h);
+	snprintf(path, sizeof path, "certificates/%s.der", h);
+	if (zip_name_locate(z, path, 0) >= 0 || ledger_blob_get(l, txn, sha256->data, &bytes, &n) != LEDGER_OK)
+		return true;
+	return zip_add_copy(z, path, bytes, n);
 }
 
 /* The checkpoint the proofs go to: --checkpoint's, else the largest cosigned one covering the
@@ -365,7 +382,11 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 	if (!rc && !choose_checkpoint(l, txn, src->key, checkpoint_path, last_seq, note, sizeof note, &note_bytes, &cp,
 	                              why, why_bytes))
 		rc = AUDIT_EXIT_BAD;
-	evidence_facts facts = {.firm = firm, .collection = collection, .made_at_us = sealer->now_s * 1000000};
+	evidence_facts facts = {.firm = firm,
+	                        .collection = collection,
+	                        .made_at_us = sealer->now_s * 1000000,
+	                        .identity = src->identity,
+	                        .identity_ctx = src->identity_ctx};
 	growing json = {0};
 	uint64_t documents = 0;
 	if (!rc) {
@@ -448,6 +469,9 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 							         "document %s, named by event %llu, is not stored", h,
 							         (unsigned long long)rec.seq);
 					}
+					if (ok && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)
+						ok = add_certificate(z, l, txn,
+						                     &ev->document_signed->certificate_sha256);
 				}
 				if (ev)
 					ledger__events__event__free_unpacked(ev, NULL);

@@ -19,6 +19,10 @@ typedef struct evidence_source {
 	const tlog_verifier *key; /* the log key: the checkpoint must be signed by it */
 	uint64_t head_seq;        /* the head seq evidence.json reports */
 	uint64_t from_seq;        /* no event of the collection is before this seq (0: from 1) */
+	/* Who a signer (as events name them) is, for the certificate and the attestations; NULL
+	 * offline, where the documents name external signers by their id only. */
+	evidence_identity_fn identity;
+	void *identity_ctx;
 } evidence_source;
 
 typedef struct evidence_made {

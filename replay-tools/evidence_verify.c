@@ -52,7 +52,7 @@ static uint8_t *read_entry(zip_t *z, zip_uint64_t i, size_t *n, char *why, size_
 typedef struct named_docs {
 	uint8_t (*items)[LEDGER_HASH_BYTES];
 	bool *found;
-	ProtobufCBinaryData *certificate; /* a version a signature produced: its signer's certificate */
+	ProtobufCBinaryData *certificate; /* a version a signature produced: its signer's certificate's SHA-256 */
 	size_t count, cap;
 } named_docs;
 
@@ -65,19 +65,29 @@ static size_t named_find(const named_docs *d, const uint8_t h[LEDGER_HASH_BYTES]
 	return k;
 }
 
-/* Records, for the version a DocumentSigned produced, the certificate the log says signed it. */
+/* Records, for the version a DocumentSigned produced, the SHA-256 of the certificate the log
+ * says signed it (the DER is beside the log, not in the event). */
 static bool named_certificate(named_docs *d, const Ledger__Events__DocumentSigned *s)
 {
 	size_t k = s->signed_sha256.len == LEDGER_HASH_BYTES ? named_find(d, s->signed_sha256.data) : d->count;
-	if (k == d->count || s->certificate.len == 0)
+	if (k == d->count || s->certificate_sha256.len != LEDGER_HASH_BYTES)
 		return true;
 	free(d->certificate[k].data);
-	d->certificate[k].data = malloc(s->certificate.len);
+	d->certificate[k].data = malloc(LEDGER_HASH_BYTES);
 	if (!d->certificate[k].data)
 		return false;
-	memcpy(d->certificate[k].data, s->certificate.data, s->certificate.len);
-	d->certificate[k].len = s->certificate.len;
+	memcpy(d->certificate[k].data, s->certificate_sha256.data, LEDGER_HASH_BYTES);
+	d->certificate[k].len = LEDGER_HASH_BYTES;
 	return true;
+}
+
+/* True if the last signature v found is by the certificate whose SHA-256 the log recorded. */
+static bool same_certificate(const signer_verified *v, const uint8_t sha256[LEDGER_HASH_BYTES])
+{
+	uint8_t h[LEDGER_HASH_BYTES];
+	const tlog_bytes whole = {v->last_signer_certificate, v->last_signer_certificate_bytes};
+	tlog_sha256(&whole, 1, h);
+	return memcmp(h, sha256, LEDGER_HASH_BYTES) == 0;
 }
 
 static bool named_add(named_docs *d, const ProtobufCBinaryData *h)
@@ -279,7 +289,8 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 		if (ok && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)
 			ok = named_certificate(&named, ev->document_signed);
 		if (ok && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED)
-			ok = signers_add(&signers, ev->signer_added->email);
+			ok = signers_add(&signers, ev->signer_added->signer_id[0] ? ev->signer_added->signer_id
+			                                                          : ev->signer_added->email);
 		if (ev)
 			ledger__events__event__free_unpacked(ev, NULL);
 		records++;
@@ -328,9 +339,7 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 			if (err)
 				snprintf(why, sizeof why, "%s: %s (%s)", name, signer_strerror(err),
 				         signer_last_error());
-			else if (v.signatures == 0 || v.last_signer_certificate_bytes != named.certificate[k].len ||
-			         memcmp(v.last_signer_certificate, named.certificate[k].data,
-			                named.certificate[k].len) != 0)
+			else if (v.signatures == 0 || !same_certificate(&v, named.certificate[k].data))
 				snprintf(why, sizeof why,
 				         "%s: its last signature is not by the certificate the log recorded", name);
 			else {

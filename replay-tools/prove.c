@@ -74,6 +74,14 @@ static const char *document_role(const Ledger__Events__Event *ev, const uint8_t 
 		const ProtobufCBinaryData *h = &ev->document_added->sha256;
 		return h->len == 32 && memcmp(h->data, sha, 32) == 0 ? "uploaded" : NULL;
 	}
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED) {
+		const Ledger__Events__DocumentTimestampRenewed *r = ev->document_timestamp_renewed;
+		if (r->renewed_sha256.len == 32 && memcmp(r->renewed_sha256.data, sha, 32) == 0)
+			return "produced by this archive renewal";
+		if (r->source_sha256.len == 32 && memcmp(r->source_sha256.data, sha, 32) == 0)
+			return "re-time-stamped";
+		return NULL;
+	}
 	if (ev->payload_case != LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)
 		return NULL;
 	const Ledger__Events__DocumentSigned *d = ev->document_signed;
@@ -131,9 +139,12 @@ static uint64_t document_events(ledger *l, MDB_txn *txn, const uint8_t sha[32], 
 			const char *who = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED
 			                      ? ev->document_signed->signer
 			                      : ev->actor;
-			const char *collection = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED
-			                             ? ev->document_signed->collection_id
-			                             : ev->document_added->collection_id;
+			const char *collection =
+			    ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED
+			        ? ev->document_signed->collection_id
+			    : ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED
+			        ? ev->document_timestamp_renewed->collection_id
+			        : ev->document_added->collection_id;
 			if (json)
 				printf("%s{\"seq\":%llu,\"at\":\"%s\",\"event\":\"%s\",\"role\":\"%s\",\"firm\":\"%s\","
 				       "\"collection\":\"%s\","

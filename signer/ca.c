@@ -724,3 +724,26 @@ signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s
 {
 	return unit_enable(ca, keys_dir, now_s, &ocsp_unit, &ca->ocsp_key, &ca->ocsp_certificate);
 }
+
+signer_err signer_ca_tsa_credential(const signer_ca *ca, signer_credential **out)
+{
+	*out = NULL;
+	if (!ca->tsa_key || !ca->tsa_certificate)
+		return signer_fail(SIGNER_ERR_KEYS, "no time-stamping unit (signer_tsa_enable)");
+	signer_credential *c = calloc(1, sizeof *c);
+	if (!c)
+		return signer_fail(SIGNER_ERR_NOMEM, "signer_ca_tsa_credential");
+	c->kind = SIGNER_KIND_SEAL;
+	c->certificate = ca->tsa_certificate;
+	c->ca_certificate = ca->certificate;
+	c->tsa_key = ca->tsa_key;
+	c->tsa_certificate = ca->tsa_certificate;
+	X509_up_ref(ca->tsa_certificate); /* as certificate */
+	X509_up_ref(ca->tsa_certificate); /* as tsa_certificate */
+	X509_up_ref(ca->certificate);
+	EVP_PKEY_up_ref(ca->tsa_key);
+	c->not_before_s = asn1_time_s(X509_get0_notBefore(ca->tsa_certificate));
+	c->not_after_s = asn1_time_s(X509_get0_notAfter(ca->tsa_certificate));
+	*out = c;
+	return SIGNER_OK;
+}

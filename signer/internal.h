@@ -122,6 +122,11 @@ struct signer_credential {
 	int64_t not_after_s;
 };
 
+/* A credential that signs nothing, for document time-stamps alone (archive renewal): its
+ * certificate and its TSA are the CA's time-stamping unit's. SIGNER_ERR_KEYS without one,
+ * SIGNER_ERR_NOMEM. *out is the caller's (signer_credential_free). */
+signer_err signer_ca_tsa_credential(const signer_ca *ca, signer_credential **out);
+
 /* ----- CMS (signer/cms.c) ----- */
 
 /*
@@ -149,6 +154,16 @@ TS_REQ *signer_tsa_request(const uint8_t digest[SIGNER_SHA256_BYTES]);
 
 /* ----- an external time-stamping authority (signer/tsa_remote.c) ----- */
 
+/* An authority's URL, and a CRL distribution point's, with its NUL. */
+#define SIGNER_TSA_URL_BYTES_MAX 2048u
+
+struct signer_tsa_remote {
+	char *url;
+	STACK_OF(X509) * anchors;
+	uint32_t tolerance_s;
+	uint32_t timeout_ms;
+};
+
 /*
  * A token for digest from the external TSA: the request signer_tsa_request() makes, sent over
  * HTTP (RFC 3161 section 3.4), the reply checked (granted, the token's signature chains to the
@@ -162,5 +177,56 @@ signer_err signer_tsa_remote_token(const signer_tsa_remote *tsa, const uint8_t d
 /* The i-th certificate of the time-stamping authority's chain that a /DSS holds (the CA's TSA
  * unit, or the external authority's anchors); NULL past the last. */
 X509 *signer_tsa_dss_certificate(const signer_credential *credential, size_t i);
+
+/* ----- incremental updates (signer/pades.c) ----- */
+
+/* Writes doc's changes as an incremental update after its first input_bytes, into *out (the
+ * caller's, free()); at most SIGNER_SIGNATURE_GROWTH_BYTES_MAX more. SIGNER_ERR_PDF_WRITE,
+ * SIGNER_ERR_TOO_LARGE. */
+signer_err signer_pades_write_incremental(signer_fz *fz, pdf_document *doc, size_t input_bytes, uint8_t **out,
+                                          size_t *out_bytes);
+
+/* B-LTA: appends to *signed_pdf (replaced on success) an update holding a document time-stamp
+ * by credential's time-stamping unit at o->signing_time_s over everything before it. */
+signer_err signer_pades_add_document_timestamp(signer_fz *fz, const signer_credential *credential,
+                                               const signer_sign_options *o, signer_pdf_info *info,
+                                               uint8_t **signed_pdf, size_t *signed_bytes);
+
+/* ----- the document security store (signer/dss.c) ----- */
+
+/* What goes in a /DSS update: DER certificates, CRLs and OCSP responses. for_timestamps marks
+ * what validates the document time-stamps' chain (the TSA's certificates, the CRL and OCSP
+ * answers about them), which the /VRI entries of document time-stamps reference. */
+typedef enum { SIGNER_DSS_CERT, SIGNER_DSS_CRL, SIGNER_DSS_OCSP } signer_dss_kind;
+typedef struct signer_dss_item {
+	signer_dss_kind kind;
+	const uint8_t *der;
+	size_t der_bytes;
+	bool for_timestamps;
+} signer_dss_item;
+
+/* Most items one update holds: the signer's, the TSA's chain and the CA's certificates, the
+ * CRLs and the OCSP responses. */
+#define SIGNER_DSS_ITEMS_MAX 24u
+
+/*
+ * Appends to *pdf (replaced on success) an incremental update adding items to the catalog's
+ * /DSS (created if absent; certificates already there are not added twice) and /VRI entries
+ * dated time_s (/TU): for the newest CAdES signature when new_signature (every item), and for
+ * every document time-stamp that has none yet (the items for_timestamps). A VRI key is the
+ * upper-case hex SHA-1 of the signature's CMS (its /Contents without the zero padding).
+ * SIGNER_ERR_PDF_WRITE, SIGNER_ERR_TOO_LARGE, SIGNER_ERR_NOMEM.
+ */
+signer_err signer_dss_add(signer_fz *fz, const signer_dss_item *items, size_t item_count, bool new_signature,
+                          int64_t time_s, uint8_t **pdf, size_t *pdf_bytes);
+
+/* The signature dictionary (/V) of doc's last document time-stamp (the one whose byte range
+ * ends last), borrowed; NULL if it has none. Throws. */
+pdf_obj *signer_dss_last_timestamp(fz_context *ctx, pdf_document *doc);
+
+/* B-LT after a signature by credential: its certificate, the TSA's chain, the CA's, o's CRL and
+ * OCSP responses (the second, when there are two, is the TSA's). */
+signer_err signer_dss_add_for_signature(signer_fz *fz, const signer_credential *credential,
+                                        const signer_sign_options *o, uint8_t **pdf, size_t *pdf_bytes);
 
 #endif

@@ -32,10 +32,14 @@ signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credenti
 		err = signer_ca_crl(ca, o->signing_time_s, &crl, &crl_bytes);
 	if (!err && long_term)
 		err = signer_ca_ocsp(ca, credential, o->signing_time_s, &ocsp[0], &ocsp_bytes[0]);
-	/* (an external authority's revocation data is the authority's to give: not fetched here) */
 	bool own_tsa = !credential->tsa_remote;
 	if (!err && long_term && own_tsa)
 		err = signer_ca_ocsp(ca, NULL, o->signing_time_s, &ocsp[1], &ocsp_bytes[1]);
+	/* An external authority's CRLs, where its certificates say: when none can be had, the /DSS
+	 * holds its certificates only (ledgerd says so at start, signer_tsa_remote_crls). */
+	signer_tsa_crls tsa_crls = {0};
+	if (!err && long_term && !own_tsa)
+		(void)signer_tsa_remote_crls(credential->tsa_remote, &tsa_crls);
 	const uint8_t *const ocsps[2] = {ocsp[0], ocsp[1]};
 	signer_sign_options at = *o;
 	at.timestamp = level >= SIGNER_LEVEL_B_T; /* B-T: the CA's time-stamping unit */
@@ -44,9 +48,11 @@ signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credenti
 	at.ocsp_der = ocsps;
 	at.ocsp_der_bytes = ocsp_bytes;
 	at.ocsp_count = long_term ? (own_tsa ? 2 : 1) : 0;
+	at.tsa_crls = &tsa_crls;
 	at.document_timestamp = level >= SIGNER_LEVEL_B_LTA; /* B-LTA: a document time-stamp last */
 	if (!err)
 		err = signer_pades_sign(pdf, pdf_bytes, credential, &at, out, out_bytes);
+	signer_tsa_crls_free(&tsa_crls);
 	free(crl);
 	free(ocsp[0]);
 	free(ocsp[1]);

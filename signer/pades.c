@@ -221,9 +221,8 @@ static void memory_truncate(fz_context *ctx, void *state)
 	m->bytes = m->position;
 }
 
-/* Writes doc's changes as an incremental update after its original bytes, into *out. */
-static signer_err write_incremental(signer_fz *fz, pdf_document *doc, size_t input_bytes, uint8_t **out,
-                                    size_t *out_bytes)
+signer_err signer_pades_write_incremental(signer_fz *fz, pdf_document *doc, size_t input_bytes, uint8_t **out,
+                                          size_t *out_bytes)
 {
 	fz_context *ctx = fz->ctx;
 	memory_output m = {.fz = fz, .bytes_max = input_bytes + SIGNER_SIGNATURE_GROWTH_BYTES_MAX};
@@ -429,106 +428,6 @@ static signer_err options_check(const signer_sign_options *o, const signer_crede
 	return SIGNER_OK;
 }
 
-/* ----- B-LT: the document security store ----- */
-
-/* An uncompressed stream object holding bytes; returns its indirect reference. */
-static pdf_obj *add_bytes_stream(fz_context *ctx, pdf_document *doc, const uint8_t *bytes, size_t n)
-{
-	fz_buffer *buf = fz_new_buffer_from_copied_data(ctx, bytes, n);
-	pdf_obj *ref = NULL;
-	fz_try(ctx) ref = pdf_add_stream(ctx, doc, buf, NULL, 0);
-	fz_always(ctx) fz_drop_buffer(ctx, buf);
-	fz_catch(ctx) fz_rethrow(ctx);
-	return ref;
-}
-
-static void add_certificate(fz_context *ctx, pdf_document *doc, pdf_obj *array, X509 *x)
-{
-	unsigned char *der = NULL;
-	int n = x ? i2d_X509(x, &der) : -1;
-	if (n <= 0)
-		return;
-	fz_try(ctx) pdf_array_push_drop(ctx, array, add_bytes_stream(ctx, doc, der, (size_t)n));
-	fz_always(ctx) OPENSSL_free(der);
-	fz_catch(ctx) fz_rethrow(ctx);
-}
-
-/*
- * PAdES B-LT (ETSI EN 319 142-1 5.4): a second incremental update adding the catalog's /DSS with
- * the validation data of the signature just made: /Certs (the signer's, the TSA's and the CA's
- * certificates, DER), /CRLs (the CA's CRL, DER) and /OCSPs (the responder's answers for the
- * signer's and the TSA's certificates, DER). Earlier signatures stay valid: this update
- * only adds to the file.
- */
-static signer_err add_dss(signer_fz *fz, const signer_credential *credential, const signer_sign_options *o,
-                          uint8_t **signed_pdf, size_t *signed_bytes)
-{
-	fz_context *ctx = fz->ctx;
-	fz_stream *stm = NULL;
-	pdf_document *doc = NULL;
-	fz_var(stm);
-	fz_var(doc);
-	fz_try(ctx)
-	{
-		stm = fz_open_memory(ctx, *signed_pdf, *signed_bytes);
-		doc = pdf_open_document_with_stream(ctx, stm);
-		pdf_obj *root = pdf_dict_get(ctx, pdf_trailer(ctx, doc), PDF_NAME(Root));
-		/* mupdf 1.21 has no predefined names for these: looked up by string. */
-		pdf_obj *dss = pdf_dict_gets(ctx, root, "DSS");
-		if (!pdf_is_dict(ctx, dss)) {
-			dss = pdf_add_new_dict(ctx, doc, 2);
-			pdf_dict_puts_drop(ctx, root, "DSS", dss);
-		}
-		pdf_obj *certs = pdf_dict_gets(ctx, dss, "Certs");
-		if (!pdf_is_array(ctx, certs)) {
-			certs = pdf_new_array(ctx, doc, 3);
-			pdf_dict_puts_drop(ctx, dss, "Certs", certs);
-		}
-		pdf_obj *crls = pdf_dict_gets(ctx, dss, "CRLs");
-		if (!pdf_is_array(ctx, crls)) {
-			crls = pdf_new_array(ctx, doc, 1);
-			pdf_dict_puts_drop(ctx, dss, "CRLs", crls);
-		}
-		add_certificate(ctx, doc, certs, credential->certificate);
-		X509 *tsa;
-		for (size_t i = 0; (tsa = signer_tsa_dss_certificate(credential, i)) != NULL; i++)
-			add_certificate(ctx, doc, certs, tsa);
-		add_certificate(ctx, doc, certs, credential->ca_certificate);
-		pdf_array_push_drop(ctx, crls, add_bytes_stream(ctx, doc, o->crl_der, o->crl_der_bytes));
-		if (o->ocsp_count) {
-			pdf_obj *ocsps = pdf_dict_gets(ctx, dss, "OCSPs");
-			if (!pdf_is_array(ctx, ocsps)) {
-				ocsps = pdf_new_array(ctx, doc, (int)o->ocsp_count);
-				pdf_dict_puts_drop(ctx, dss, "OCSPs", ocsps);
-			}
-			for (size_t i = 0; i < o->ocsp_count; i++)
-				pdf_array_push_drop(ctx, ocsps,
-				                    add_bytes_stream(ctx, doc, o->ocsp_der[i], o->ocsp_der_bytes[i]));
-		}
-	}
-	fz_catch(ctx)
-	{
-		pdf_drop_document(ctx, doc);
-		fz_drop_stream(ctx, stm);
-		return signer_fz_caught(fz, SIGNER_ERR_PDF_WRITE, "adding the document security store");
-	}
-	uint8_t *out = NULL;
-	size_t out_bytes = 0;
-	signer_err err = write_incremental(fz, doc, *signed_bytes, &out, &out_bytes);
-	pdf_drop_document(ctx, doc);
-	fz_drop_stream(ctx, stm);
-	if (err)
-		return err;
-	if (out_bytes <= *signed_bytes || memcmp(out, *signed_pdf, *signed_bytes) != 0) {
-		free(out);
-		return signer_fail(SIGNER_ERR_PDF_WRITE, "mupdf did not write the /DSS as an incremental update");
-	}
-	free(*signed_pdf);
-	*signed_pdf = out;
-	*signed_bytes = out_bytes;
-	return SIGNER_OK;
-}
-
 /* ----- B-LTA: the document time-stamp ----- */
 
 /*
@@ -537,9 +436,9 @@ static signer_err add_dss(signer_fz *fz, const signer_credential *credential, co
  * time-stamping unit at the signing time (ETSI EN 319 142-1 5.5). What a re-time-stamping
  * renews later, before the TSA's certificate or SHA-256 weaken.
  */
-static signer_err add_document_timestamp(signer_fz *fz, const signer_credential *credential,
-                                         const signer_sign_options *o, signer_pdf_info *info, uint8_t **signed_pdf,
-                                         size_t *signed_bytes)
+signer_err signer_pades_add_document_timestamp(signer_fz *fz, const signer_credential *credential,
+                                               const signer_sign_options *o, signer_pdf_info *info,
+                                               uint8_t **signed_pdf, size_t *signed_bytes)
 {
 	pades_signer *t = pades_signer_new(credential, o->signing_time_s);
 	if (!t)
@@ -554,7 +453,7 @@ static signer_err add_document_timestamp(signer_fz *fz, const signer_credential 
 	if (!err)
 		err = add_signature(fz, doc, t, &invisible, "");
 	if (!err)
-		err = write_incremental(fz, doc, *signed_bytes, &out, &out_bytes);
+		err = signer_pades_write_incremental(fz, doc, *signed_bytes, &out, &out_bytes);
 	if (err && t->err)
 		err = signer_fail(t->err, "%s", t->why);
 	pdf_drop_document(fz->ctx, doc);
@@ -585,14 +484,14 @@ static signer_err sign_in_context(signer_fz *fz, const uint8_t *pdf, size_t pdf_
 	if (!err)
 		err = add_signature(fz, doc, s, o, name);
 	if (!err)
-		err = write_incremental(fz, doc, pdf_bytes, out, out_bytes);
+		err = signer_pades_write_incremental(fz, doc, pdf_bytes, out, out_bytes);
 	if (err && s->err) /* the CMS failed: say why rather than mupdf's "no digest" */
 		err = signer_fail(s->err, "%s", s->why);
 	pdf_drop_document(fz->ctx, doc);
 	if (!err && o->crl_der && o->crl_der_bytes)
-		err = add_dss(fz, s->credential, o, out, out_bytes);
+		err = signer_dss_add_for_signature(fz, s->credential, o, out, out_bytes);
 	if (!err && o->document_timestamp)
-		err = add_document_timestamp(fz, s->credential, o, info, out, out_bytes);
+		err = signer_pades_add_document_timestamp(fz, s->credential, o, info, out, out_bytes);
 	return err;
 }
 

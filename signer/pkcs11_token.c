@@ -19,13 +19,15 @@
  * SoftHSM2 reads its configuration file from the environment (SOFTHSM2_CONF) when it is
  * initialised, so a process serves one embedded token configuration: asking for another is
  * refused rather than silently served by the first (a configuration that names none, a real
- * HSM's, takes the module as it is loaded).
+ * HSM's, takes the module as it is loaded). The variable is set only while the process has one
+ * thread (softhsm2_conf_set says why).
  */
 #include "pkcs11_token.h"
 
 #include "keystore.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,9 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TOKEN_MODULES_MAX             4u    /* distinct modules one process loads */
-#define TOKEN_CONFIG_BYTES_MAX        4096u /* keys_dir/SIGNER_TOKEN_CONFIG_FILE */
-#define TOKEN_CONFIG_LINES_MAX        32u
+#define TOKEN_MODULES_MAX             4u         /* distinct modules one process loads */
 #define TOKEN_FOUND_MAX               2u         /* objects a lookup by label fetches: a second one is an error */
 #define TOKEN_KEY_ID_BYTES_MAX        64u        /* a CKA_ID we read back */
 #define TOKEN_SECRET_HEX_BYTES        (2u * 16u) /* the PINs we draw: 16 random bytes, in hex */
@@ -65,11 +65,49 @@ static token_module modules[TOKEN_MODULES_MAX];
 static size_t modules_loaded;
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The threads of this process (the entries of /proc/self/task); 0 when they cannot be counted. */
+static size_t process_threads(void)
+{
+	DIR *tasks = opendir("/proc/self/task");
+	if (!tasks)
+		return 0;
+	size_t count = 0;
+	for (struct dirent *e = readdir(tasks); e; e = readdir(tasks))
+		count += e->d_name[0] != '.';
+	closedir(tasks);
+	return count;
+}
+
+/*
+ * Makes SOFTHSM2_CONF path, which SoftHSM2 reads with getenv() when it is initialised. setenv()
+ * may move the environment while another thread's getenv() reads it (POSIX leaves the pair
+ * unsafe, and glibc's localtime(), OpenSSL's and libcurl's initialisation all call getenv()), so
+ * the variable is written only while the process has a single thread: a caller with threads
+ * running gets SIGNER_ERR_KEYS instead of a race (ledgerd opens its CA before starting any).
+ * When the variable holds path already, nothing is written and any thread may call.
+ */
+static signer_err softhsm2_conf_set(const char *path)
+{
+	const char *current = getenv("SOFTHSM2_CONF");
+	if (current && strcmp(current, path) == 0)
+		return SIGNER_OK;
+	size_t threads = process_threads();
+	if (threads != 1)
+		return signer_fail(SIGNER_ERR_KEYS,
+		                   "SOFTHSM2_CONF=%s must be set before any thread starts (%s): open the token "
+		                   "before starting threads, or set the variable in the environment",
+		                   path, threads ? "this process has other threads" : "/proc/self/task cannot be read");
+	if (setenv("SOFTHSM2_CONF", path, 1) != 0)
+		return signer_fail(SIGNER_ERR_NOMEM, "setenv SOFTHSM2_CONF");
+	return SIGNER_OK;
+}
+
 /* Loads path with libp11, then takes its function list; under modules_lock. */
 static signer_err module_load(token_module *m, const token_config *c)
 {
-	if (c->softhsm2_conf[0] && setenv("SOFTHSM2_CONF", c->softhsm2_conf, 1) != 0)
-		return signer_fail(SIGNER_ERR_NOMEM, "setenv SOFTHSM2_CONF");
+	signer_err err = c->softhsm2_conf[0] ? softhsm2_conf_set(c->softhsm2_conf) : SIGNER_OK;
+	if (err)
+		return err;
 	m->ctx = PKCS11_CTX_new();
 	if (!m->ctx)
 		return signer_fail(SIGNER_ERR_NOMEM, "PKCS11_CTX_new");
@@ -114,130 +152,6 @@ static signer_err module_get(const token_config *c, token_module **out)
 		m = &modules[modules_loaded++];
 	pthread_mutex_unlock(&modules_lock);
 	*out = err ? NULL : m;
-	return err;
-}
-
-/* ----- the configuration file ----- */
-
-/* value, resolved against dir when relative, into out. */
-static signer_err resolve_path(char out[PATH_MAX], const char *dir, const char *value)
-{
-	if (value[0] == '/') {
-		int n = snprintf(out, PATH_MAX, "%s", value);
-		return n < PATH_MAX ? SIGNER_OK : signer_fail(SIGNER_ERR_KEYS, "path too long: %s", value);
-	}
-	return keystore_path(out, PATH_MAX, dir, value);
-}
-
-static signer_err copy_value(char *out, size_t out_bytes, const char *value, const char *setting)
-{
-	int n = snprintf(out, out_bytes, "%s", value);
-	if (n < 0 || (size_t)n >= out_bytes || !value[0])
-		return signer_fail(SIGNER_ERR_KEYS, "%s: empty or longer than %zu bytes", setting, out_bytes - 1);
-	return SIGNER_OK;
-}
-
-/* One "name = value" line of the configuration file. */
-static signer_err config_setting(token_config *c, const char *keys_dir, const char *name, const char *value)
-{
-	if (strcmp(name, "module") == 0) {
-		if (value[0] != '/')
-			return signer_fail(SIGNER_ERR_KEYS, "module %s: an absolute path is required", value);
-		return copy_value(c->module_path, sizeof c->module_path, value, name);
-	}
-	if (strcmp(name, "token") == 0)
-		return copy_value(c->token_label, sizeof c->token_label, value, name);
-	if (strcmp(name, "pin-env") == 0)
-		return copy_value(c->pin_env, sizeof c->pin_env, value, name);
-	if (strcmp(name, "pin-file") == 0)
-		return resolve_path(c->pin_file, keys_dir, value);
-	if (strcmp(name, "softhsm2-conf") == 0)
-		return resolve_path(c->softhsm2_conf, keys_dir, value);
-	return signer_fail(SIGNER_ERR_KEYS, "%s: unknown setting %s", SIGNER_TOKEN_CONFIG_FILE, name);
-}
-
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-	return s;
-}
-
-signer_err token_config_read(const char *keys_dir, token_config *config)
-{
-	if (!keys_dir || !config)
-		return signer_fail(SIGNER_ERR_INVALID, "token_config_read: NULL argument");
-	memset(config, 0, sizeof *config);
-	char text[TOKEN_CONFIG_BYTES_MAX + 1];
-	size_t bytes = 0;
-	signer_err err =
-	    keystore_read(keys_dir, SIGNER_TOKEN_CONFIG_FILE, (uint8_t *)text, TOKEN_CONFIG_BYTES_MAX, &bytes);
-	if (err)
-		return err;
-	text[bytes] = '\0';
-	if (strlen(text) != bytes)
-		return signer_fail(SIGNER_ERR_KEYS, "%s/%s: a NUL byte", keys_dir, SIGNER_TOKEN_CONFIG_FILE);
-	char *save = NULL;
-	size_t lines = 0;
-	for (char *line = strtok_r(text, "\n", &save); line && !err; line = strtok_r(NULL, "\n", &save)) {
-		char *equals = strchr(line, '=');
-		line = trim(line);
-		if (++lines > TOKEN_CONFIG_LINES_MAX)
-			err = signer_fail(SIGNER_ERR_KEYS, "%s: over %u lines", SIGNER_TOKEN_CONFIG_FILE,
-			                  TOKEN_CONFIG_LINES_MAX);
-		else if (line[0] == '\0' || line[0] == '#')
-			continue;
-		else if (!equals)
-			err = signer_fail(SIGNER_ERR_KEYS, "%s: \"%s\" is not name = value", SIGNER_TOKEN_CONFIG_FILE,
-			                  line);
-		else {
-			*equals = '\0';
-			err = config_setting(config, keys_dir, trim(line), trim(equals + 1));
-		}
-	}
-	if (!err && (!config->module_path[0] || !config->token_label[0]))
-		err = signer_fail(SIGNER_ERR_KEYS, "%s/%s: module and token are required", keys_dir,
-		                  SIGNER_TOKEN_CONFIG_FILE);
-	if (!err && !config->pin_file[0] == !config->pin_env[0])
-		err = signer_fail(SIGNER_ERR_KEYS, "%s/%s: one of pin-file and pin-env is required", keys_dir,
-		                  SIGNER_TOKEN_CONFIG_FILE);
-	return err;
-}
-
-/* ----- the PIN ----- */
-
-/* Reads the PIN of c's source into pin; wipe it after use. */
-static signer_err pin_read(const token_config *c, char pin[TOKEN_PIN_BYTES_MAX + 1])
-{
-	memset(pin, 0, TOKEN_PIN_BYTES_MAX + 1);
-	if (c->pin_env[0]) {
-		const char *value = getenv(c->pin_env);
-		if (!value || !value[0] || strlen(value) > TOKEN_PIN_BYTES_MAX)
-			return signer_fail(SIGNER_ERR_KEYS, "the variable %s holds no PIN of 1..%u bytes", c->pin_env,
-			                   TOKEN_PIN_BYTES_MAX);
-		memcpy(pin, value, strlen(value));
-		return SIGNER_OK;
-	}
-	int fd = open(c->pin_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return signer_fail(SIGNER_ERR_KEYS, "cannot open the PIN file %s: %s", c->pin_file, strerror(errno));
-	struct stat st;
-	signer_err err = SIGNER_OK;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0)
-		err = signer_fail(SIGNER_ERR_KEYS, "the PIN file %s: not a regular file that only its owner may read",
-		                  c->pin_file);
-	ssize_t n = err ? 0 : read(fd, pin, TOKEN_PIN_BYTES_MAX + 1);
-	close(fd);
-	while (!err && n > 0 && (pin[n - 1] == '\n' || pin[n - 1] == '\r'))
-		pin[--n] = '\0';
-	if (!err && (n <= 0 || n > (ssize_t)TOKEN_PIN_BYTES_MAX || strlen(pin) != (size_t)n))
-		err = signer_fail(SIGNER_ERR_KEYS, "the PIN file %s holds no PIN of 1..%u bytes", c->pin_file,
-		                  TOKEN_PIN_BYTES_MAX);
-	if (err)
-		OPENSSL_cleanse(pin, TOKEN_PIN_BYTES_MAX + 1);
 	return err;
 }
 
@@ -362,7 +276,7 @@ signer_err token_open(const token_config *config, token **out)
 		return signer_fail(SIGNER_ERR_INVALID, "token_open: NULL argument");
 	*out = NULL;
 	char pin[TOKEN_PIN_BYTES_MAX + 1];
-	signer_err err = pin_read(config, pin);
+	signer_err err = token_pin_read(config, pin);
 	if (err)
 		return err;
 	pthread_mutex_lock(&tokens_lock);
@@ -769,13 +683,13 @@ signer_err signer_token_configure(const char *keys_dir, const signer_token_confi
 	if (!err)
 		err = config_absent(keys_dir);
 	if (!err)
-		err = copy_value(c.module_path, sizeof c.module_path, config->module_path, "module");
+		err = token_setting_copy(c.module_path, sizeof c.module_path, config->module_path, "module");
 	if (!err)
-		err = copy_value(c.token_label, sizeof c.token_label, config->token_label, "token");
+		err = token_setting_copy(c.token_label, sizeof c.token_label, config->token_label, "token");
 	if (!err && config->pin_file)
-		err = copy_value(c.pin_file, sizeof c.pin_file, config->pin_file, "pin-file");
+		err = token_setting_copy(c.pin_file, sizeof c.pin_file, config->pin_file, "pin-file");
 	if (!err && config->pin_env)
-		err = copy_value(c.pin_env, sizeof c.pin_env, config->pin_env, "pin-env");
+		err = token_setting_copy(c.pin_env, sizeof c.pin_env, config->pin_env, "pin-env");
 	token *t = NULL;
 	if (!err)
 		err = token_open(&c, &t);

@@ -23,11 +23,12 @@
 
 #include <limits.h>
 
-#define TOKEN_LABEL_BYTES_MAX     32u /* CK_TOKEN_INFO.label: 32 bytes, blank padded */
-#define TOKEN_KEY_LABEL_BYTES_MAX 64u /* a key's CKA_LABEL: ours are short role names or hashes */
-#define TOKEN_PIN_BYTES_MAX       64u /* a user PIN, from its file or variable */
-#define TOKEN_ENV_NAME_BYTES_MAX  64u /* the name of the variable holding the PIN */
-#define TOKEN_KEY_ID_BYTES        16u /* CKA_ID of the keys we generate: random */
+#define TOKEN_LABEL_BYTES_MAX     32u   /* CK_TOKEN_INFO.label: 32 bytes, blank padded */
+#define TOKEN_KEY_LABEL_BYTES_MAX 64u   /* a key's CKA_LABEL: ours are short role names or hashes */
+#define TOKEN_PIN_BYTES_MAX       64u   /* a user PIN, from its file or variable */
+#define TOKEN_ENV_NAME_BYTES_MAX  64u   /* the name of the variable holding the PIN */
+#define TOKEN_KEY_ID_BYTES        16u   /* CKA_ID of the keys we generate: random */
+#define TOKEN_CONFIG_BYTES_MAX    4096u /* keys_dir/SIGNER_TOKEN_CONFIG_FILE */
 
 /* Where a token is and how to log in to it: keys_dir/SIGNER_TOKEN_CONFIG_FILE, parsed. Paths
  * are absolute or relative to the working directory (token_config_read() resolves the file's
@@ -48,6 +49,15 @@ typedef struct token_config {
  */
 signer_err token_config_read(const char *keys_dir, token_config *config);
 
+/* Copies the value of setting into out[out_bytes]; SIGNER_ERR_KEYS, naming the setting, when
+ * the value is empty or does not fit. (pkcs11_config.c) */
+signer_err token_setting_copy(char *out, size_t out_bytes, const char *value, const char *setting);
+
+/* Reads the PIN of c's source (its file or variable) into pin, NUL-terminated; the caller wipes
+ * it after use (OPENSSL_cleanse). SIGNER_ERR_KEYS, saying why, when the source holds no PIN of
+ * 1..TOKEN_PIN_BYTES_MAX bytes or the file is not a regular file only its owner may access. */
+signer_err token_pin_read(const token_config *c, char pin[TOKEN_PIN_BYTES_MAX + 1]);
+
 typedef struct token token;
 
 /*
@@ -56,7 +66,10 @@ typedef struct token token;
  * source. On success *out is the caller's: token_close() it. SIGNER_ERR_NOT_FOUND when no slot
  * holds that token; SIGNER_ERR_KEYS when the module cannot be loaded, the PIN cannot be read
  * (absent, empty, longer than TOKEN_PIN_BYTES_MAX, a file group or others may access) or is
- * refused, or the module is loaded already with another SoftHSM2 configuration.
+ * refused, or the module is loaded already with another SoftHSM2 configuration, or the module
+ * is loaded the first time, config names a SoftHSM2 configuration that SOFTHSM2_CONF does not
+ * hold already and the process has other threads (setenv() is unsafe beside them: open the
+ * token before starting any).
  */
 signer_err token_open(const token_config *config, token **out);
 

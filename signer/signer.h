@@ -100,7 +100,8 @@ typedef enum {
 	SIGNER_ERR_PDF_WRITE, /* mupdf failed to write the signed document */
 	SIGNER_ERR_NOMEM,
 	SIGNER_ERR_TSA, /* the external time-stamping authority cannot be reached, or its reply is not a valid token */
-	SIGNER_ERR_CLOCK,   /* the time-stamping authority's time and the service's clock disagree */
+	SIGNER_ERR_CLOCK,        /* the time-stamping authority's time and the service's clock disagree */
+	SIGNER_ERR_NO_TIMESTAMP, /* a document without a document time-stamp (B-B to B-LT): nothing to renew */
 	SIGNER_ERR_REVOKED, /* a certificate the CA has revoked (signer_ca_revoke) */
 } signer_err;
 
@@ -403,6 +404,29 @@ void signer_tsa_remote_free(signer_tsa_remote *tsa);
  */
 void signer_credential_use_tsa(signer_credential *credential, const signer_tsa_remote *tsa);
 
+/* The external authority's revocation data (signer/tsa_revocation.c): the CRLs that the HTTP
+ * CRL distribution points of its anchors' certificates name, at most SIGNER_TSA_CRLS_MAX, each
+ * at most SIGNER_TSA_CRL_BYTES_MAX, fetched within the authority's timeout. */
+#define SIGNER_TSA_CRLS_MAX      4u
+#define SIGNER_TSA_CRL_BYTES_MAX (1024u * 1024u)
+
+typedef struct signer_tsa_crls {
+	uint8_t *der[SIGNER_TSA_CRLS_MAX]; /* malloc'd, DER */
+	size_t der_bytes[SIGNER_TSA_CRLS_MAX];
+	size_t count;
+} signer_tsa_crls;
+
+/*
+ * Fetches now (libcurl: http only, no redirects, tsa's timeout, SIGNER_TSA_CRL_BYTES_MAX) the
+ * CRLs named by the http:// CRL distribution points of tsa's anchors, and keeps those that are
+ * CRLs (DER or PEM) signed by the anchor they name as issuer. SIGNER_OK with out->count >= 1;
+ * SIGNER_ERR_NOT_FOUND when no anchor names an http distribution point; SIGNER_ERR_TSA when none
+ * could be fetched or none verifies (signer_last_error() names the first failure). *out is the
+ * caller's (signer_tsa_crls_free), also on an error.
+ */
+signer_err signer_tsa_remote_crls(const signer_tsa_remote *tsa, signer_tsa_crls *out);
+void signer_tsa_crls_free(signer_tsa_crls *crls);
+
 /* ----- signing (signer/pades.c) ----- */
 
 typedef struct signer_sign_options {
@@ -421,6 +445,8 @@ typedef struct signer_sign_options {
 	const uint8_t *const *ocsp_der;
 	const size_t *ocsp_der_bytes;
 	size_t ocsp_count;
+	/* and an external authority's CRLs (signer_tsa_remote_crls), for its time-stamps' chain */
+	const signer_tsa_crls *tsa_crls;
 	/* PAdES B-LTA: then a document time-stamp (/DocTimeStamp, ETSI.RFC3161) by the CA's TSA at
 	 * signing_time_s over the whole file, in a third incremental update. */
 	bool document_timestamp;
@@ -470,6 +496,39 @@ typedef enum {
 signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credential *credential, signer_level level,
                                       const uint8_t *pdf, size_t pdf_bytes, const signer_sign_options *o, uint8_t **out,
                                       size_t *out_bytes);
+
+/* ----- archive renewal (signer/archive.c, docs/signer.md#archive-renewal) ----- */
+
+/* A document time-stamp, as read from a document. */
+typedef struct signer_timestamp_facts {
+	int64_t time_s;          /* the token's genTime */
+	char tsa_serial[80];     /* the serial of the certificate that signed it, upper-case hex */
+	int64_t tsa_not_after_s; /* that certificate's notAfter: renew before it */
+} signer_timestamp_facts;
+
+/*
+ * The last document time-stamp of pdf (the one whose byte range ends last). pdf is checked as
+ * signer_pdf_inspect() checks it (same errors, with pdf_bytes_max); then SIGNER_ERR_NO_TIMESTAMP
+ * if it has none, SIGNER_ERR_CRYPTO if its /Contents is not a time-stamp token carrying the
+ * certificate that signed it.
+ */
+signer_err signer_pdf_last_timestamp(const uint8_t *pdf, size_t pdf_bytes, size_t pdf_bytes_max,
+                                     signer_timestamp_facts *out);
+
+/*
+ * PAdES B-LTA renewal (ETSI EN 319 142-1 5.5): appends to pdf, which must have a document
+ * time-stamp, a /DSS update with fresh validation data for the last document time-stamp's
+ * chain (the TSA's and the CA's certificates; with the CA's own unit, the CA's CRL and the
+ * responder's answer for the TSA's certificate, at time_s) and its /VRI entry, then a new
+ * document time-stamp over the whole, by ca's time-stamping unit or, tsa not NULL, the external
+ * authority. Every earlier signature and time-stamp keeps covering what it covered. *out is the
+ * caller's (free()); *renewed (may be NULL) describes the new time-stamp. Errors: those of
+ * signer_pdf_last_timestamp(), SIGNER_ERR_KEYS (ca without a TSA or responder), those of the
+ * authority (SIGNER_ERR_TSA, SIGNER_ERR_CLOCK), SIGNER_ERR_PDF_WRITE, SIGNER_ERR_TOO_LARGE.
+ */
+signer_err signer_pades_renew_timestamp(const signer_ca *ca, const signer_tsa_remote *tsa, const uint8_t *pdf,
+                                        size_t pdf_bytes, size_t pdf_bytes_max, int64_t time_s, uint8_t **out,
+                                        size_t *out_bytes, signer_timestamp_facts *renewed);
 
 /* ----- documents the platform writes (signer/layout.c) ----- */
 

@@ -14,13 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-struct signer_tsa_remote {
-	char *url;
-	STACK_OF(X509) * anchors;
-	uint32_t tolerance_s;
-	uint32_t timeout_ms;
-};
-
 static STACK_OF(X509) * read_anchors(const char *path)
 {
 	FILE *f = fopen(path, "re");

@@ -178,11 +178,24 @@ equals 'j["collection"]["documents"][0]["sha256"]' "$pdf_sha" "the document's sh
 equals 'j["collection"]["documents"][0]["filename"]' Lettre.pdf "--name names the document"
 equals 'j["collection"]["signers"][0]["email"]' client@example.fr "the signer"
 equals 'j["collection"]["signers"][0]["kind"]' external "the signer's kind"
+equals 'j["collection"]["signers"][0]["name"]' "Claire Client" "the signer's name, opened from the sealed store"
+equals 'len(j["collection"]["signers"][0]["signer_id"]) == 28 and j["collection"]["signers"][0]["signer_id"].startswith("s-")' True \
+	"an external signer's id (s- and 26 base32 characters)"
+equals 'j["collection"]["documents"][0]["fields"][0]["signer"]' client@example.fr "the field shows the signer's email"
+sid=$(field 'j["collection"]["signers"][0]["signer_id"]')
 equals '[float(x) for x in j["collection"]["documents"][0]["fields"][0]["rect"]]' "[72.0, 72.0, 272.0, 142.0]" "the field's rectangle"
 version=$(field 'j["collection"]["version"]')
 expect 0 "show, human" -- ctl --as prep@x.fr collection show --firm F "$id"
 contains "$pdf_sha" "show prints the sha256"
 contains "client@example.fr" "show prints the signer"
+contains "$sid" "show prints the signer id"
+# The log holds neither the external signer's email nor their name (docs/personal-data.md): the
+# export of the collections' history names them by id (collections_test reads the raw events).
+expect 0 "the history export" -- "$bin/ledger-audit" export --data "$dir/d" -o "$dir/history.csv"
+checks=$((checks + 1))
+! grep -q "client@example.fr\|Claire Client" "$dir/history.csv" || fail "the history export shows the external signer"
+checks=$((checks + 1))
+grep -q -- "$sid" "$dir/history.csv" || fail "the history export names the signer by id"
 
 expect 1 "a stale --expected-version" -- ctl --as prep@x.fr collection modify --firm F "$id" --title "Autre" \
 	--expected-version $((${version:-2} - 1))

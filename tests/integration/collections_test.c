@@ -345,6 +345,9 @@ static const char *event_collection_id(const Ledger__Events__Event *ev)
 	case LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_TRANSITIONED: return ev->collection_transitioned->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_REMINDER_SENT: return ev->reminder_sent->collection_id;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_ADDED: return ev->document_added->collection_id;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED: return ev->signer_added->collection_id;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_FIELD_SET: return ev->field_set->collection_id;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED: return ev->signer_acted->collection_id;
 	default: return NULL;
 	}
 }
@@ -1161,6 +1164,180 @@ static void test_upload_retry(void)
 	ledger__api__reply__free_unpacked(r, NULL);
 }
 
+/* ----- 7. external signers: named by an id in the log, their identity erasable beside it ----- */
+
+#define ERASED_CLIENT "erase-me@example.fr"
+#define CLIENT_NAME   "Claire Client" /* add_signer's name for external signers */
+#define SIGNER_ID_LEN 28              /* "s-" and 26 base32 characters */
+
+/* What the log says of one collection's external signers, and whether it names them. */
+typedef struct pseudonym_scan {
+	const char *collection_id;
+	char ids[2][SIGNER_ID_LEN + 1]; /* SignerAdded's ids, in order */
+	int added, sealed_refs, named_by_id, secrets_seen;
+} pseudonym_scan;
+
+static bool pseudonym_visit(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	pseudonym_scan *s = ctx;
+	/* The raw event bytes: no email, name or phone of an external signer, whatever the event. */
+	static const char *const secrets[] = {ERASED_CLIENT, CLIENT, CLIENT_NAME, PHONE};
+	for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++)
+		s->secrets_seen += memmem(rec->event, rec->event_bytes, secrets[i], strlen(secrets[i])) != NULL;
+	const char *collection_id = ev ? event_collection_id(ev) : NULL;
+	if (!collection_id || strcmp(collection_id, s->collection_id) != 0)
+		return true;
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ADDED && s->added < 2) {
+		const Ledger__Events__SignerAdded *a = ev->signer_added;
+		bool id_ok = strlen(a->signer_id) == SIGNER_ID_LEN && strncmp(a->signer_id, "s-", 2) == 0;
+		CHECK(id_ok && !a->email[0] && !a->name[0],
+		      "SignerAdded names the external signer by an id only: "
+		      "id \"%s\", email \"%s\", name \"%s\"",
+		      a->signer_id, a->email, a->name);
+		snprintf(s->ids[s->added++], SIGNER_ID_LEN + 1, "%s", a->signer_id);
+		s->sealed_refs += (a->sealed_email && a->sealed_email->sha256.len == 32) +
+		                  (a->sealed_name && a->sealed_name->sha256.len == 32) +
+		                  (a->phone && a->phone->sha256.len == 32);
+	}
+	const char *signer = ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_FIELD_SET ? ev->field_set->signer
+	                     : ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SIGNER_ACTED
+	                         ? ev->signer_acted->signer
+	                         : NULL;
+	s->named_by_id += signer && strcmp(signer, s->ids[1]) == 0; /* ERASED_CLIENT, added second */
+	return true;
+}
+
+/* Entries of the sealed store (beside the log) that are subject's or point at id: its data key,
+ * sealed data and links. -1 if the store cannot be read. */
+static int sealed_entries(const char *subject, const char *id)
+{
+	ledger *l;
+	ledger_options o = {.read_only = true};
+	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
+		return -1;
+	MDB_txn *txn;
+	MDB_dbi sealed, keys;
+	int n = -1;
+	if (ledger_read_begin(l, &txn) == LEDGER_OK) {
+		if (mdb_dbi_open(txn, "sealed", 0, &sealed) == 0 && mdb_dbi_open(txn, "subject_keys", 0, &keys) == 0) {
+			MDB_cursor *cur;
+			MDB_val k, v;
+			n = mdb_get(txn, keys, &(MDB_val){strlen(subject), (void *)subject}, &v) == 0;
+			if (mdb_cursor_open(txn, sealed, &cur) == 0) {
+				for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+				     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+					const char *key = k.mv_data;
+					n += (k.mv_size > strlen(subject) &&
+					      memcmp(key, subject, strlen(subject) + 1) == 0) ||
+					     (k.mv_size == SIGNER_ID_LEN + 1 && key[0] == '\0' &&
+					      memcmp(key + 1, id, SIGNER_ID_LEN) == 0);
+				}
+				mdb_cursor_close(cur);
+			}
+		}
+		ledger_read_end(l, txn);
+	}
+	ledger_close(l);
+	return n;
+}
+
+/* The last SubjectErased's subject and number of certificates removed (subject "?" if none). */
+typedef struct erasure_seen {
+	char subject[64];
+	size_t certificates;
+} erasure_seen;
+
+static bool erasure_visit(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	erasure_seen *e = ctx;
+	(void)rec;
+	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED) {
+		snprintf(e->subject, sizeof e->subject, "%s", ev->subject_erased->subject);
+		e->certificates = ev->subject_erased->n_certificates_removed;
+	}
+	return true;
+}
+
+static const Ledger__Api__SignerView *signer_at(const Ledger__Api__Reply *r, size_t i)
+{
+	const Ledger__Api__CollectionView *v = view_of(r);
+	return v && i < v->n_signers ? v->signers[i] : NULL;
+}
+
+static outcome order_signers(const char *id, const char *first, const char *second)
+{
+	Ledger__Api__CollectionModify m = LEDGER__API__COLLECTION_MODIFY__INIT;
+	Ledger__Api__CollectionRef ref = ref_of(FIRM, id, 0);
+	char *order[] = {(char *)first, (char *)second};
+	m.ref = &ref;
+	m.signer_order = order;
+	m.n_signer_order = 2;
+	return outcome_of(ask(PREPARER, LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY, &m));
+}
+
+static void test_external_signer_erasure(void)
+{
+	uint64_t before = harness_head(&h);
+	char id[COLLECTION_ID_MAX];
+	REQUIRE_VOID(draft_ready(PREPARER, FIRM, "Pseudonymes", 1, 0, id));
+	outcome o = add_signer(PREPARER, FIRM, id, ERASED_CLIENT, true);
+	CHECK(o.code == 0, "an external signer to erase later: code %d", o.code);
+	/* The front-end keeps naming signers by email; the service maps it to the id. */
+	CHECK(add_signer(PREPARER, FIRM, id, ERASED_CLIENT, true).code == ERR(ALREADY_EXISTS),
+	      "the same email twice is refused, through the links");
+	CHECK(order_signers(id, ERASED_CLIENT, CLIENT).code == 0, "signer_order by email");
+	Ledger__Api__Reply *r = show(FIRM, id);
+	const Ledger__Api__DocumentView *d = view_of(r) && view_of(r)->n_documents ? view_of(r)->documents[0] : NULL;
+	const float rect[4] = {50, 50, 200, 100};
+	CHECK(d && set_field(FIRM, id, ERASED_CLIENT, &d->sha256, 1, rect).code == 0, "a field by email");
+	harness_code_of(r);
+	CHECK(act(EC, FIRM, id, ACT(SEND), NULL).code == 0, "sent");
+	CHECK(report(FIRM, id, ERASED_CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_INVITED).code == 0,
+	      "a report by email");
+
+	pseudonym_scan scan = {.collection_id = id};
+	CHECK(harness_log_scan(&h, before, pseudonym_visit, &scan) > 0, "the log reads");
+	CHECK(scan.secrets_seen == 0, "no event holds an external signer's email, name or phone (%d seen)",
+	      scan.secrets_seen);
+	CHECK(scan.added == 2 && strcmp(scan.ids[0], scan.ids[1]) != 0 && scan.sealed_refs == 6,
+	      "two SignerAdded, two ids, email, name and phone sealed for each (%d refs)", scan.sealed_refs);
+	CHECK(scan.named_by_id == 2, "the field and the report name the signer by their id (%d)", scan.named_by_id);
+
+	r = show(FIRM, id);
+	const Ledger__Api__SignerView *s = signer_at(r, 0);
+	CHECK(s && strcmp(s->email, ERASED_CLIENT) == 0 && strcmp(s->name, CLIENT_NAME) == 0 &&
+	          strcmp(s->signer_id, scan.ids[1]) == 0,
+	      "the view opens the identity: %s, %s, %s", s ? s->email : "-", s ? s->name : "-", s ? s->signer_id : "-");
+	harness_code_of(r);
+	CHECK(sealed_entries(ERASED_CLIENT, scan.ids[1]) == 1 + 3 + 2,
+	      "beside the log: the data key, 3 sealed data, 2 links (%d)", sealed_entries(ERASED_CLIENT, scan.ids[1]));
+
+	Ledger__Api__SubjectErase e = LEDGER__API__SUBJECT_ERASE__INIT;
+	e.subject = (char *)ERASED_CLIENT;
+	e.reason = (char *)"RGPD 2027-042";
+	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_SUBJECT_ERASE, &e) == 0, "erased");
+	CHECK(sealed_entries(ERASED_CLIENT, scan.ids[1]) == 0, "nothing of theirs is left beside the log (%d)",
+	      sealed_entries(ERASED_CLIENT, scan.ids[1]));
+	erasure_seen erased = {"?", 0};
+	CHECK(harness_log_scan(&h, before, erasure_visit, &erased) > 0 && erased.subject[0] == '\0' &&
+	          erased.certificates == 0,
+	      "SubjectErased does not name a subject with no account (got \"%s\"), and nothing was signed",
+	      erased.subject);
+	r = show(FIRM, id);
+	s = signer_at(r, 0);
+	const Ledger__Api__SignerView *other = signer_at(r, 1);
+	CHECK(s && !s->email[0] && strcmp(s->name, "effacé") == 0 && strcmp(s->signer_id, scan.ids[1]) == 0,
+	      "after erasure: no email, effacé, the id");
+	CHECK(other && strcmp(other->email, CLIENT) == 0, "the other signer still opens");
+	harness_code_of(r);
+	CHECK(report(FIRM, id, ERASED_CLIENT, LEDGER__EVENTS__SIGNER_ACTION__SIGNER_INVITED).code == ERR(NOT_FOUND),
+	      "the email no longer leads to the signer");
+	CHECK(report(FIRM, id, scan.ids[1], LEDGER__EVENTS__SIGNER_ACTION__SIGNER_INVITED).code == 0,
+	      "the id still does");
+	char out[4096];
+	CHECK(harness_audit_all(&h, out, sizeof out) == 0, "verify and replay after erasure: %s", out);
+}
+
 static int run(const char *bin_dir)
 {
 	/* The injected clock starts a minute ahead of the real one: `ledgerd init` dates the log's
@@ -1175,6 +1352,7 @@ static int run(const char *bin_dir)
 	test_illegal_transitions();
 	test_hostile_uploads();
 	test_upload_retry();
+	test_external_signer_erasure();
 	test_concurrent_modify();
 	test_credits_under_concurrent_sends();
 	test_expiry_by_clock(); /* last: it moves the clock two days on */

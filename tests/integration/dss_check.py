@@ -1,15 +1,20 @@
 #!/usr/bin/python3
-"""dss_check.py PDF CA_PEM [--ocsp N] [--cert-serial HEX]... [--crl-revoked HEX]...: the PAdES B-LT
-document security store of a signed PDF, read by qpdf (not by the signer's mupdf): the catalog's
-/DSS holds /Certs (DER certificates), /CRLs (DER CRLs) and /OCSPs (DER OCSP responses); every CRL
-verifies against CA_PEM (openssl crl), every certificate chains to CA_PEM (openssl verify), and
-every OCSP response verifies against CA_PEM and says "good" (openssl ocsp); --ocsp N requires at
-least N of them; --cert-serial requires a certificate of that serial among /Certs (openssl x509
--serial); --attime checks the certificates at that time (the signing time: an external signer's
-one-shot certificate lives a day); --crl-revoked requires a CRL that lists that serial with a revocation reason (openssl crl
--text). Prints "DSS certs=N crls=M ocsps=K" and the certificates' serials, and exits 0, or says
-why, exit 1."""
+"""dss_check.py PDF CA_PEM [--ocsp N] [--vri N] [--crl FILE]: the PAdES B-LT document security store of a signed PDF, read
+by qpdf (not by the signer's mupdf): the catalog's /DSS holds /Certs (DER certificates), /CRLs
+(DER CRLs) and /OCSPs (DER OCSP responses); every CRL verifies against CA_PEM (openssl crl),
+every certificate chains to CA_PEM (openssl verify), and every OCSP response verifies against
+CA_PEM and says "good" (openssl ocsp); --ocsp N requires at least N of them. --vri N: the
+/DSS's /VRI has exactly N entries, each keyed by the upper-case hex SHA-1 of the DER CMS in a
+distinct signature's or document time-stamp's /Contents (without its zero padding; computed here
+from qpdf's reading of the file), each with a /TU and /Cert, /CRL, /OCSP arrays whose every
+stream is in the /DSS's /Certs, /CRLs, /OCSPs. --crl FILE: one of the /CRLs is FILE's bytes.
+--cert-serial HEX (repeatable): a certificate of that serial is among /Certs (openssl x509 -serial).
+--crl-revoked HEX (repeatable): a CRL lists that serial with a revocation reason (openssl crl -text).
+--attime EPOCH: the certificates are checked at that time (the signing time: an external signer's
+one-shot certificate lives a day). Prints "DSS certs=N crls=M ocsps=K vri=V serials=..." and
+exits 0, or says why, exit 1."""
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -19,19 +24,14 @@ import tempfile
 
 def main():
     pdf, ca = sys.argv[1], sys.argv[2]
-    ocsp_min, want_serials, want_revoked, attime = 0, [], [], []
-    rest = sys.argv[3:]
-    while rest:
-        if len(rest) < 2 or rest[0] not in ("--ocsp", "--cert-serial", "--crl-revoked", "--attime"):
-            sys.exit("usage: dss_check.py PDF CA_PEM [--ocsp N] [--attime EPOCH] [--cert-serial HEX]... "
-                     "[--crl-revoked HEX]...")
-        if rest[0] == "--ocsp":
-            ocsp_min = int(rest[1])
-        elif rest[0] == "--attime":
-            attime = ["-attime", str(int(rest[1]))]
-        else:
-            (want_serials if rest[0] == "--cert-serial" else want_revoked).append(rest[1].upper())
-        rest = rest[2:]
+    options = dict(zip(sys.argv[3::2], sys.argv[4::2]))
+    ocsp_min = int(options.get("--ocsp", 0))
+    vri_count = int(options["--vri"]) if "--vri" in options else None
+    pairs = list(zip(sys.argv[3::2], sys.argv[4::2]))
+    want_serials = [v.upper() for k, v in pairs if k == "--cert-serial"]
+    want_revoked = [v.upper() for k, v in pairs if k == "--crl-revoked"]
+    attime = ["-attime", str(int(options["--attime"]))] if "--attime" in options else []
+    serials = []
     out = subprocess.run(["qpdf", "--json=2", "--json-stream-data=inline", "--decode-level=none", pdf],
                          capture_output=True, text=True)
     if out.returncode not in (0, 3):
@@ -46,15 +46,20 @@ def main():
     if not dss:
         sys.exit("no /DSS in the catalog")
     dss = dss.get("value", dss)
-    blobs = {}
+    blobs, lists = {}, {}
     for key in ("/Certs", "/CRLs", "/OCSPs"):
         refs = dss.get(key)
         refs = get(refs).get("value", refs) if isinstance(refs, str) else refs
+        lists[key] = set(refs or [])
         blobs[key] = [base64.b64decode(get(r)["stream"]["data"]) for r in (refs or [])]
+    if "--crl" in options and open(options["--crl"], "rb").read() not in blobs["/CRLs"]:
+        sys.exit(f"no CRL of the /DSS is {options['--crl']}")
+    vri = check_vri(objects, get, dss, lists) if vri_count is not None else {}
+    if vri_count is not None and len(vri) != vri_count:
+        sys.exit(f"/VRI has {len(vri)} entries, not {vri_count}")
     if not blobs["/Certs"] or not blobs["/CRLs"] or len(blobs["/OCSPs"]) < ocsp_min:
         sys.exit(f"/DSS holds {len(blobs['/Certs'])} certificates, {len(blobs['/CRLs'])} CRLs and "
                  f"{len(blobs['/OCSPs'])} OCSP responses")
-    serials = []
     with tempfile.TemporaryDirectory() as d:
         for i, crl in enumerate(blobs["/CRLs"]):
             path = os.path.join(d, f"crl{i}.der")
@@ -94,8 +99,51 @@ def main():
         sys.exit(f"no certificate of serial {missing[0]} in /DSS /Certs (serials: {' '.join(serials)})")
     if want_revoked:
         sys.exit(f"no CRL in /DSS /CRLs lists {want_revoked[0]} as revoked")
-    print(f"DSS certs={len(blobs['/Certs'])} crls={len(blobs['/CRLs'])} ocsps={len(blobs['/OCSPs'])} "
+    print(f"DSS certs={len(blobs['/Certs'])} crls={len(blobs['/CRLs'])} ocsps={len(blobs['/OCSPs'])} vri={len(vri)} "
           f"serials={','.join(serials)}")
+
+
+def der_length(b):
+    """The length of the DER value at the start of b (a SEQUENCE), its header included."""
+    if len(b) < 2 or b[0] != 0x30:
+        return 0
+    if b[1] < 0x80:
+        return b[1] + 2
+    n = b[1] & 0x7F
+    return int.from_bytes(b[2:2 + n], "big") + 2 + n
+
+
+def check_vri(objects, get, dss, lists):
+    """The /VRI entries, checked: {key: entry}."""
+    digests = {}
+    for name, obj in objects.items():
+        value = obj.get("value") if isinstance(obj, dict) else None
+        if not isinstance(value, dict) or "/ByteRange" not in value or "/Contents" not in value:
+            continue
+        contents = value["/Contents"]
+        if not contents.startswith("b:"):
+            sys.exit(f"{name}: /Contents is not a binary string: {contents[:40]}")
+        raw = bytes.fromhex(contents[2:])
+        digests[hashlib.sha1(raw[:der_length(raw)]).hexdigest().upper()] = name
+    vri = get(dss.get("/VRI"))
+    vri = vri.get("value", vri) if vri else {}
+    wanted = {"/Cert": "/Certs", "/CRL": "/CRLs", "/OCSP": "/OCSPs"}
+    for key, entry in vri.items():
+        if key.lstrip("/") not in digests:
+            sys.exit(f"/VRI key {key} is the SHA-1 of no signature's /Contents")
+        entry = get(entry)
+        entry = entry.get("value", entry)
+        if "/TU" not in entry:
+            sys.exit(f"/VRI {key} has no /TU")
+        if "/Cert" not in entry:
+            sys.exit(f"/VRI {key} names no certificate")
+        for name, dss_list in wanted.items():
+            refs = entry.get(name, [])
+            refs = get(refs).get("value", refs) if isinstance(refs, str) else refs
+            for r in refs:
+                if r not in lists[dss_list]:
+                    sys.exit(f"/VRI {key} {name} references {r}, which is not in the /DSS {dss_list}")
+    return vri
 
 
 if __name__ == "__main__":

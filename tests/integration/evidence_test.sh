@@ -3,7 +3,8 @@
 # signed by two external signers gives a certificate of completion and one attestation per
 # signer, each sealed by the platform at PAdES B-LTA: pdfsig, qpdf and openssl accept the seal,
 # pdftotext reads the French; an attestation shows its signer only; verify-evidence refuses a
-# bundle whose sealed documents are missing, changed, swapped or from another bundle.
+# bundle whose sealed documents are missing, changed, swapped or from another bundle. An archive
+# renewal's version is in the next bundle, which verifies.
 set -uo pipefail
 bin=${1:?usage: evidence_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-evidence-XXXXXX)
@@ -60,7 +61,7 @@ equals 'j["collection"]["signers"][0].get("signed", False)' False "nothing was s
 # In turn: the second signer may consent once the first one's signature is made.
 for who in anne@client-a.fr bruno@client-b.fr; do
 	ctl --platform collection report --firm EVD "$col" --signer $who --action authenticated --method sms \
-		--provider-ref "OTP-$who" --masked-destination "+33 6** ** ** 44" \
+		--provider-ref "OTP-${who%%@*}" --masked-destination "+33 6** ** ** 44" \
 		--code-sent-at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
 	shown=$(ctl --platform --json collection show --firm EVD "$col" | /usr/bin/python3 -c \
 		'import json,sys; print(",".join(d["current_sha256"] for d in json.load(sys.stdin)["collection"]["documents"]))')
@@ -84,6 +85,15 @@ done
 checks=$((checks + 1))
 [ "$state" = completed ] || fail "the collection did not complete (state $state)"
 
+# Events name external signers by their id only (docs/personal-data.md): the ids, from the view.
+ids=$(ctl --as $ec --json collection show --firm EVD "$col" | /usr/bin/python3 -c \
+	'import json,sys; print(" ".join(s["signer_id"] for s in json.load(sys.stdin)["collection"]["signers"]))')
+id_a=${ids%% *}
+id_b=${ids##* }
+checks=$((checks + 1))
+case "$id_a$id_b" in s-??????????????????????????s-??????????????????????????) ;;
+*) fail "each external signer has a signer id (s- and 26 characters): got \"$ids\"" ;; esac
+
 cp "$d/keys/log.vkey" "$dir/log.vkey"
 expect 0 "evidence bundle" -- audit evidence --data "$d" --firm EVD --collection "$col" -o "$dir/ev.zip"
 expect 0 "verify-evidence" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/log.vkey"
@@ -101,8 +111,8 @@ text() {
 	pdftotext -enc UTF-8 "$1" - | /usr/bin/python3 -c \
 		'import sys, unicodedata; print(unicodedata.normalize("NFKC", sys.stdin.read()))'
 }
-att_a=$dir/x/attestations/$(sha anne@client-a.fr).pdf
-att_b=$dir/x/attestations/$(sha bruno@client-b.fr).pdf
+att_a=$dir/x/attestations/$(sha "$id_a").pdf
+att_b=$dir/x/attestations/$(sha "$id_b").pdf
 json_sha=$(sha256sum "$dir/x/evidence.json" | cut -c1-64)
 for f in "$dir/x/certificat-de-preuve.pdf" "$att_a" "$att_b"; do
 	name=${f#"$dir"/x/}
@@ -121,16 +131,39 @@ expect 0 "certificate: the /DSS and the time-stamps (qpdf + openssl)" -- /usr/bi
 	"$(dirname "$0")/dss_check.py" "$dir/x/certificat-de-preuve.pdf" "$d/keys/signer-ca.pem" --ocsp 2
 expect 0 "certificate text" -- text "$dir/x/certificat-de-preuve.pdf"
 contains "Certificat de preuve" "the certificate's title"
-contains "anne@client-a.fr" "the certificate names the first signer"
-contains "bruno@client-b.fr" "the certificate names the second signer"
+# Offline, ledger-audit has no personal data key: the documents name external signers by id.
+contains "$id_a" "the certificate names the first signer by their id"
+contains "$id_b" "the certificate names the second signer by their id"
+checks=$((checks + 1))
+case "$out" in *anne@client-a.fr* | *Àlavoine*) fail "an offline certificate shows a sealed identity" ;; esac
 contains "Consentement du signataire" "the certificate shows the consents"
-contains "OTP-anne@client-a.fr" "the certificate shows the authentication reference"
+contains "OTP-anne" "the certificate shows the authentication reference"
 expect 0 "attestation text" -- text "$att_a"
 contains "Attestation de signature" "the attestation's title"
-contains "anne@client-a.fr" "the attestation names its signer"
+contains "$id_a" "the attestation names its signer"
 contains "Signature apposée" "the attestation shows the signature"
 checks=$((checks + 1))
-case "$out" in *bruno* | *Bérard* | *OTP-bruno*) fail "the attestation of anne shows the other signer" ;; esac
+case "$out" in *bruno* | *Bérard* | *OTP-bruno* | *"$id_b"*) fail "the attestation of anne shows the other signer" ;; esac
+
+# No external signer's email or name is in the bundle's records or evidence.json (the events'
+# payloads), and each signer's certificate is there beside them, by its SHA-256.
+/usr/bin/python3 - "$dir/ev.zip" <<'PY' || fail "the bundle's events hold no email or name; it holds the certificates"
+import hashlib, json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+for n in z.namelist():
+    if n.startswith("records/") or n == "evidence.json":
+        data = z.read(n)
+        for secret in ("anne@client-a.fr", "bruno@client-b.fr", "Àlavoine", "Bérard"):
+            assert secret.encode() not in data, (n, secret)
+t = json.load(z.open("evidence.json"))["timeline"]
+certs = [e["fields"]["certificate_sha256"] for e in t if e["event"] == "document_signed"]
+assert len(certs) == 2 and all(certs), certs
+for c in certs:
+    der = z.read(f"certificates/{c}.der")
+    assert hashlib.sha256(der).hexdigest() == c, c
+added = [e["fields"] for e in t if e["event"] == "signer_added"]
+assert all(not f.get("email") and not f.get("name") and f["signer_id"].startswith("s-") for f in added), added
+PY
 
 # Each signature names the consent it was made on and the authentication that consent rests on.
 /usr/bin/python3 - "$dir/x/evidence.json" <<'PY' || fail "document_signed names its consent and authentication"
@@ -182,6 +215,12 @@ contains "does not say \"" "says whose it is not"
 # The same bundle over RPC (CollectionEvidence), for whoever may see the collection.
 expect 0 "collection evidence over RPC" -- ctl --as $ec collection evidence --firm EVD "$col" -o "$dir/rpc.zip"
 contains "$dir/rpc.zip: the evidence of EVD/$col" "says what it wrote"
+# ledgerd opens the sealed identities: its documents name the signers too.
+(cd "$dir/x" && unzip -q -o -d rpc "$dir/rpc.zip" certificat-de-preuve.pdf)
+expect 0 "the RPC bundle's certificate text" -- text "$dir/x/rpc/certificat-de-preuve.pdf"
+contains "anne@client-a.fr" "ledgerd's certificate names the first signer"
+contains "Anne Àlavoine" "with their name"
+contains "bruno@client-b.fr" "and the second signer"
 expect 0 "the RPC bundle verifies" -- audit verify-evidence "$dir/rpc.zip" --log-key "$dir/log.vkey"
 contains "the certificate of completion and 2 attestations are sealed by the platform at B-LTA" \
 	"over RPC too: the certificate and both attestations"
@@ -210,5 +249,56 @@ with zipfile.ZipFile(sys.argv[3], "w") as z:
 PY
 expect 1 "a certificate from another bundle" -- v mixed
 contains "does not name this bundle's evidence.json" "says it belongs to another bundle"
+
+# An archive renewal (docs/signer.md#archive-renewal): the renewed version is in the next bundle,
+# named by its hash, and verify-evidence accepts it; the certificate shows the renewal.
+expect 0 "the EC renews the document's time-stamp" -- ctl --as $ec --json document renew-timestamp --firm EVD "$col"
+equals 'j["renewed"]' True "renewed"
+renewed=$(field 'j["renewed_sha256"]')
+expect 0 "the bundle after the renewal" -- audit evidence --data "$d" --firm EVD --collection "$col" -o "$dir/renewed.zip"
+expect 0 "verify-evidence accepts it" -- audit verify-evidence "$dir/renewed.zip" --log-key "$dir/log.vkey" --json
+equals 'j["ok"]' True "the renewed bundle verifies"
+expect 0 "the renewed version is in it" -- unzip -l "$dir/renewed.zip" "documents/$renewed.pdf"
+mkdir -p "$dir/r"
+(cd "$dir/r" && unzip -q "$dir/renewed.zip" "documents/$renewed.pdf" certificat-de-preuve.pdf)
+checks=$((checks + 1))
+[ "$(sha256sum "$dir/r/documents/$renewed.pdf" | cut -c1-64)" = "$renewed" ] || fail "the renewed version's bytes"
+expect 0 "certificate text" -- text "$dir/r/certificat-de-preuve.pdf"
+contains "Horodatage d'archivage renouvelé" "the certificate of completion shows the renewal"
+
+# Erasure (docs/personal-data.md): the signer's key, sealed email, name and phone, links and
+# certificate go; the chain, the tree and bundles made before still verify.
+cert_a=$(unzip -p "$dir/ev.zip" evidence.json | /usr/bin/python3 -c '
+import json, sys
+t = json.load(sys.stdin)["timeline"]
+print(next(e["fields"]["certificate_sha256"] for e in t if e["event"] == "document_signed" and e["fields"]["signer"] == sys.argv[1]))' "$id_a")
+expect 0 "erase anne" -- ctl --platform subject erase anne@client-a.fr --reason "RGPD 2027-001"
+expect 0 "collection show after erasure" -- ctl --as $ec --json collection show --firm EVD "$col"
+equals 'j["collection"]["signers"][0]["name"]' "effacé" "the erased signer's name shows effacé"
+equals 'j["collection"]["signers"][0].get("email", "")' "" "and no email"
+equals 'j["collection"]["signers"][0]["signer_id"]' "$id_a" "and the id events name them by"
+equals 'j["collection"]["signers"][1]["email"]' "bruno@client-b.fr" "the other signer still opens"
+expect 0 "collection show, text" -- ctl --as $ec collection show --firm EVD "$col"
+contains "effacé" "the text view shows effacé"
+contains "$id_a" "and the signer id"
+expect 0 "verify after erasure" -- audit verify --data "$d"
+expect 0 "replay after erasure" -- audit replay --data "$d"
+expect 0 "a bundle made before erasure still verifies" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/log.vkey"
+expect 0 "a bundle after erasure" -- ctl --as $ec collection evidence --firm EVD "$col" -o "$dir/after.zip"
+expect 0 "it verifies" -- audit verify-evidence "$dir/after.zip" --log-key "$dir/log.vkey"
+checks=$((checks + 1))
+unzip -l "$dir/after.zip" | grep -q "certificates/$cert_a.der" && fail "the erased signer's certificate is still in a new bundle"
+checks=$((checks + 1))
+[ "$(unzip -l "$dir/after.zip" | grep -c 'certificates/.*\.der')" = 1 ] || fail "the other signer's certificate is in it"
+(cd "$dir/x" && unzip -q -o -d after "$dir/after.zip" certificat-de-preuve.pdf)
+expect 0 "its certificate text" -- text "$dir/x/after/certificat-de-preuve.pdf"
+contains "effacé" "ledgerd's certificate says effacé for the erased signer"
+contains "bruno@client-b.fr" "and still names the other"
+checks=$((checks + 1))
+case "$out" in *anne@client-a.fr* | *Àlavoine*) fail "the certificate after erasure shows the erased identity" ;; esac
+expect 0 "contacts after erasure" -- ctl --as $ec contacts export --firm EVD
+checks=$((checks + 1))
+case "$out" in *anne@client-a.fr* | *Àlavoine* | *"+33611223344"*) fail "the contacts export shows the erased identity" ;; esac
+contains "$id_a" "the contacts export shows the erased signer's id"
 
 report evidence_test

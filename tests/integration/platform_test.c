@@ -415,36 +415,57 @@ static Ledger__Api__Reply *contacts_export(const char *as)
 static void check_contact(const csv_table *t, const char *email, const char *name, const char *phone, const char *count)
 {
 	int i = csv_row(t, email);
-	CHECK(i > 0 && t->fields[i] == 5, "a row of 5 fields for %s", email);
+	CHECK(i > 0 && t->fields[i] == 6, "a row of 6 fields for %s", email);
 	if (i <= 0)
 		return;
 	CHECK(strcmp(t->field[i][1], name) == 0, "%s: name \"%s\", got \"%s\"", email, name, t->field[i][1]);
 	CHECK(strcmp(t->field[i][2], phone) == 0, "%s: phone \"%s\", got \"%s\"", email, phone, t->field[i][2]);
 	CHECK(strcmp(t->field[i][3], count) == 0, "%s: %s collections, got %s", email, count, t->field[i][3]);
 	CHECK(strcmp(t->field[i][4], "2026-11-29") == 0, "%s: last used 2026-11-29, got %s", email, t->field[i][4]);
+	CHECK(t->field[i][5][0] == '\0', "%s: no signer id while their identity opens, got %s", email, t->field[i][5]);
 }
 
-/* The export as the sealer sees it, parsed; checks the documented header and the row count. */
-static bool contacts_read(csv_table *t, const char *when)
+/* The rows of erased signers: no email, "effacé", no phone, and the id events name them by. */
+static size_t erased_rows(const csv_table *t)
 {
-	static const char header[] = "email,name,phone,collections,last_used\r\n";
+	size_t n = 0;
+	for (size_t i = 1; i < t->lines; i++) {
+		if (t->fields[i] != 6 || t->field[i][0][0])
+			continue;
+		CHECK(strcmp(t->field[i][1], "effacé") == 0 && t->field[i][2][0] == '\0' &&
+		          strcmp(t->field[i][3], "1") == 0 && strncmp(t->field[i][5], "s-", 2) == 0 &&
+		          strlen(t->field[i][5]) == 28,
+		      "an erased row: \"\", effacé, no phone, 1 collection, its signer id; got %s,%s,%s,%s,%s",
+		      t->field[i][1], t->field[i][2], t->field[i][3], t->field[i][4], t->field[i][5]);
+		n++;
+	}
+	return n;
+}
+
+/* The export as the sealer sees it, parsed; checks the documented header and the row count
+ * (contacts rows). */
+static bool contacts_read(csv_table *t, const char *when, size_t contacts, bool alice_open)
+{
+	static const char header[] = "email,name,phone,collections,last_used,signer_id\r\n";
 	Ledger__Api__Reply *r = contacts_export(SEALER);
 	bool ok = r && r->contacts && csv_parse(&r->contacts->csv, t);
 	CHECK(ok, "%s: the export parses as RFC 4180 (error %d)", when, harness_code(r));
 	if (ok) {
 		const ProtobufCBinaryData *csv = &r->contacts->csv;
 		CHECK(csv->len >= sizeof header - 1 && memcmp(csv->data, header, sizeof header - 1) == 0,
-		      "%s: header line exactly \"email,name,phone,collections,last_used\" CRLF (docs/platform.md), "
-		      "got: %.*s",
+		      "%s: header line exactly \"email,name,phone,collections,last_used,signer_id\" CRLF "
+		      "(docs/platform.md), got: %.*s",
 		      when, (int)(csv->len < 80 ? csv->len : 80), (const char *)csv->data);
-		CHECK(t->lines == 3 && r->contacts->contacts == 2, "%s: 2 contacts, got %zu lines, %u contacts", when,
-		      t->lines, r->contacts->contacts);
-		CHECK(t->fields[0] == 5 && strcmp(t->field[0][0], "email") == 0 &&
-		          strcmp(t->field[0][4], "last_used") == 0,
+		CHECK(t->lines == contacts + 1 && r->contacts->contacts == contacts,
+		      "%s: %zu contacts, got %zu lines, %u contacts", when, contacts, t->lines, r->contacts->contacts);
+		CHECK(t->fields[0] == 6 && strcmp(t->field[0][0], "email") == 0 &&
+		          strcmp(t->field[0][4], "last_used") == 0 && strcmp(t->field[0][5], "signer_id") == 0,
 		      "%s: the header's fields", when);
-		/* The name with a comma and quotes must travel quoted, its quotes doubled. */
-		CHECK(memmem(csv->data, csv->len, "\"Durand, Alice \"\"AD\"\"\"", 22) != NULL, "%s: the name quoted",
-		      when);
+		/* The name with a comma and quotes must travel quoted, its quotes doubled; once erased,
+		 * neither it nor the email is anywhere in the export. */
+		CHECK((memmem(csv->data, csv->len, "\"Durand, Alice \"\"AD\"\"\"", 22) != NULL) == alice_open &&
+		          (memmem(csv->data, csv->len, ALICE, strlen(ALICE)) != NULL) == alice_open,
+		      "%s: Alice's name (quoted) and email %s", when, alice_open ? "shown" : "gone");
 		/* A formula travels quoted and behind a single quote: text, not a live formula. */
 		CHECK(memmem(csv->data, csv->len, "\"'=HYPERLINK(", 13) != NULL &&
 		          !memmem(csv->data, csv->len, ",=", 2),
@@ -463,7 +484,7 @@ static void test_contacts(void)
 	CHECK(signer_add(PREPARER, JLM, c1, SIGNER, NULL, NULL) == 0, "an internal signer in c1");
 	CHECK(signer_add(PREPARER, JLM, c2, ALICE, ALICE_NAME, "+33611223344") == 0, "Alice in c2");
 	csv_table t;
-	if (contacts_read(&t, "before erasure")) {
+	if (contacts_read(&t, "before erasure", 2, true)) {
 		/* Phones begin with +, one of the formula characters: they read '+33... (docs/platform.md). */
 		check_contact(&t, ALICE, ALICE_NAME, "'+33611223344", "2");
 		check_contact(&t, BOB, BOB_NAME_CSV, "'+33622334455", "1");
@@ -474,8 +495,10 @@ static void test_contacts(void)
 	e.subject = (char *)ALICE;
 	e.reason = (char *)"RGPD request 2026-204";
 	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_SUBJECT_ERASE, &e) == 0, "erase Alice");
-	if (contacts_read(&t, "after erasure")) {
-		check_contact(&t, ALICE, ALICE_NAME, "", "2");
+	/* Alice's two entries no longer open, so no longer merge: two rows of ids and "effacé". */
+	if (contacts_read(&t, "after erasure", 3, false)) {
+		CHECK(csv_row(&t, ALICE) < 0, "no row of Alice's email after erasure");
+		CHECK(erased_rows(&t) == 2, "Alice's two entries show as erased, by their ids");
 		check_contact(&t, BOB, BOB_NAME_CSV, "'+33622334455", "1");
 	}
 }

@@ -6,7 +6,8 @@
  * /ByteRange, and stop verifying when one byte of that range changes. Each version is a prefix
  * of the next and every one is retrievable. A seal collection is sealed in the firm's name; a
  * declined collection signs nothing and gives its credits back. The log still verifies and
- * replays once ledgerd has stopped.
+ * replays once ledgerd has stopped, and verify reports a signer's certificate missing from
+ * beside the log when no erasure removed it.
  */
 #include "../check.h"
 #include "../support/scratch.h"
@@ -51,6 +52,8 @@ static char work[64]; /* where the files the validators read go */
 
 /* The versions of the signed document: as uploaded, after the first signature, final. */
 static uint8_t original_sha[32], first_sha[32], final_sha[32];
+/* The two-signer B-LTA collection, and the B-B seal's: what the archive renewal is tried on. */
+static char signed_collection[32], b_b_collection[32];
 
 /* ----- PDF ----- */
 
@@ -543,9 +546,18 @@ static bool rests_event(void *ctx, const ledger_record *rec, const Ledger__Event
 	return true;
 }
 
-/* Each signature names the act it was made on and the authentication that act rests on. */
-static void check_rests_on(const char *id, const char *signer)
+/* Each signature names the act it was made on and the authentication that act rests on. Events
+ * name an external signer by their id (docs/personal-data.md): found from the view. */
+static void check_rests_on(const char *id, const char *email)
 {
+	static char signer[64];
+	snprintf(signer, sizeof signer, "%s", email);
+	Ledger__Api__Reply *r = show(id);
+	const view *v = r ? view_of(r) : NULL;
+	for (size_t i = 0; v && i < v->n_signers; i++)
+		if (strcmp(v->signers[i]->email, email) == 0 && v->signers[i]->signer_id[0])
+			snprintf(signer, sizeof signer, "%s", v->signers[i]->signer_id);
+	harness_code_of(r);
 	rests_read s = {id, signer, 0, 0};
 	harness_log_scan(&h, 0, rests_event, &s);
 	CHECK(s.authentication_seq > 0 && s.consent_seq > s.authentication_seq,
@@ -671,11 +683,174 @@ static void check_final(void)
 	}
 	char cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
 	snprintf(cmd, sizeof cmd,
-	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --attime %lld 2>&1",
+	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 3 --attime %lld 2>&1",
 	         TESTS_DIR, path, h.dir, (long long)SIGNED_AT_S);
-	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "DSS certs="),
-	      "B-LT: the /DSS, read by qpdf, holds certificates and a CRL that verify against the CA: %s", out);
+	/* /VRI: both signatures and the first document time-stamp (the second's comes with the next
+	 * update: a renewal's), each naming streams of the /DSS. */
+	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "DSS certs=") && strstr(out, "vri=3"),
+	      "B-LT: the /DSS, read by qpdf, holds certificates and a CRL that verify against the CA, and a /VRI "
+	      "entry for each signature and for the first document time-stamp: %s",
+	      out);
 	free(pdf);
+}
+
+/* ----- archive renewal (PAdES B-LTA, docs/signer.md#archive-renewal) ----- */
+
+/* DocumentTimestampRenew of collection id's document (original NULL: its only one) as `as`;
+ * the reply (caller frees). */
+static Ledger__Api__Reply *renew(const char *as, const char *id, const uint8_t *original, int64_t due_before_s)
+{
+	Ledger__Api__DocumentTimestampRenew q = LEDGER__API__DOCUMENT_TIMESTAMP_RENEW__INIT;
+	q.firm_id = (char *)FIRM;
+	q.collection_id = (char *)id;
+	if (original)
+		q.original_sha256 = (ProtobufCBinaryData){32, (uint8_t *)original};
+	q.due_before_s = due_before_s;
+	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_DOCUMENT_TIMESTAMP_RENEW, &q);
+}
+
+#define YEAR_2100_S 4102444800LL
+#define YEAR_2000_S 946684800LL
+
+/* Who may not, what cannot be: each refused with its code, nothing written. */
+static void test_renewal_refused(void)
+{
+	uint64_t head = harness_head(&h);
+	CHECK(harness_code_of(renew(SIGNER, signed_collection, NULL, 0)) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	      "a collaborator who signs, not the EC, may not renew");
+	CHECK(harness_code_of(renew(EC, "c-none", NULL, 0)) == LEDGER__API__ERROR_CODE__NOT_FOUND,
+	      "an unknown collection");
+	uint8_t other[32] = {1};
+	CHECK(harness_code_of(renew(EC, signed_collection, other, 0)) == LEDGER__API__ERROR_CODE__NOT_FOUND,
+	      "a document the collection does not hold");
+	char draft[32];
+	CHECK(collection_create(EC, LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL, "Brouillon", draft), "a draft");
+	head = harness_head(&h);
+	CHECK(harness_code_of(renew(EC, draft, NULL, 0)) == LEDGER__API__ERROR_CODE__INVALID_TRANSITION,
+	      "a collection not completed");
+	/* B-B: no document time-stamp to renew (upgrading a level is not a renewal) */
+	Ledger__Api__Reply *r = renew(EC, b_b_collection, NULL, 0);
+	CHECK(harness_code(r) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION && r->error &&
+	          strstr(r->error->message, "no document time-stamp"),
+	      "a B-B document is refused: %s", r && r->error ? r->error->message : "(accepted)");
+	harness_code_of(r);
+	CHECK(harness_code_of(renew(EC, signed_collection, (const uint8_t *)"short", 0)) ==
+	          LEDGER__API__ERROR_CODE__NOT_FOUND,
+	      "a hash that is no SHA-256");
+	/* Not due: its time-stamp's certificate outlives 2000 */
+	r = renew(EC, signed_collection, NULL, YEAR_2000_S);
+	CHECK(harness_code(r) == 0 && r->renewal && !r->renewal->renewed && r->renewal->tsa_not_after_s > YEAR_2000_S,
+	      "a time-stamp not due is left alone");
+	harness_code_of(r);
+	CHECK(harness_head(&h) == head, "no refusal wrote anything");
+}
+
+/* The DocumentTimestampRenewed events of the signed collection. */
+typedef struct renewed_read {
+	size_t n;
+	Ledger__Events__DocumentTimestampRenewed last;
+	char actor[128], serial[80];
+	uint8_t source[32], renewed[32];
+} renewed_read;
+
+static bool renewed_event(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	(void)rec;
+	renewed_read *s = ctx;
+	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_TIMESTAMP_RENEWED &&
+	    strcmp(ev->document_timestamp_renewed->collection_id, signed_collection) == 0) {
+		const Ledger__Events__DocumentTimestampRenewed *e = ev->document_timestamp_renewed;
+		s->n++;
+		s->last = *e;
+		snprintf(s->actor, sizeof s->actor, "%s", ev->actor);
+		snprintf(s->serial, sizeof s->serial, "%s", e->tsa_certificate_serial);
+		if (e->source_sha256.len == 32 && e->renewed_sha256.len == 32) {
+			memcpy(s->source, e->source_sha256.data, 32);
+			memcpy(s->renewed, e->renewed_sha256.data, 32);
+		}
+	}
+	return true;
+}
+
+/* The renewed version: a prefix extended, both earlier time-stamps and the new one verify, the
+ * signatures still valid, a /VRI entry for everything but the new time-stamp. */
+static void check_renewed(const uint8_t *renewed, size_t n, const uint8_t *before, size_t before_bytes,
+                          size_t stamps_expected)
+{
+	CHECK(n > before_bytes && memcmp(renewed, before, before_bytes) == 0, "the renewal appends to the version");
+	char path[300], out[OUTPUT_BYTES_MAX], cmd[COMMAND_BYTES_MAX];
+	REQUIRE_VOID(file_write("renewed.pdf", renewed, n, path, sizeof path));
+	signature all[SIGNATURES_MAX];
+	size_t found = signatures_find(renewed, n, all, SIGNATURES_MAX), stamps = 0, sigs = 0;
+	for (size_t i = 0; i < found; i++) {
+		if (is_document_timestamp(&all[i]))
+			document_timestamp_verify(renewed, &all[i], ++stamps);
+		else
+			signature_verify(renewed, &all[i], ++sigs);
+	}
+	CHECK(sigs == 2 && stamps == stamps_expected, "2 signatures and %zu document time-stamps, found %zu and %zu",
+	      stamps_expected, sigs, stamps);
+	CHECK(found > 0 && all[found - 1].range[2] + all[found - 1].range[3] == n &&
+	          is_document_timestamp(&all[found - 1]),
+	      "the new document time-stamp is last and covers the whole file");
+	int rc = validate("pdfsig '%s' 2>&1", path, out, sizeof out);
+	CHECK(count_of(out, "Signature is Valid") == 2 && count_of(out, "Signature Type: unknown") == stamps_expected &&
+	          strstr(out, "Total document signed"),
+	      "pdfsig: both signatures still valid, %zu time-stamps (exit %d): %s", stamps_expected, rc, out);
+	rc = validate("qpdf --check '%s' 2>&1", path, out, sizeof out);
+	CHECK(rc == 0, "qpdf --check of the renewed version: %s", out);
+	snprintf(cmd, sizeof cmd,
+	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri %zu 2>&1", TESTS_DIR,
+	         path, h.dir, 2 + stamps_expected - 1);
+	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "DSS certs="),
+	      "the /VRI names both signatures and every time-stamp but the new one: %s", out);
+}
+
+/* The EC renews the two-signer document, then the platform renews it again. */
+static void test_renewal(void)
+{
+	const char *who[2] = {EC, "platform"};
+	uint8_t source[32];
+	memcpy(source, final_sha, 32);
+	for (size_t round = 0; round < 2; round++) {
+		size_t before_bytes = 0, n = 0;
+		uint8_t *before = document_get(source, &before_bytes);
+		REQUIRE_VOID(before != NULL);
+		uint64_t head = harness_head(&h);
+		Ledger__Api__Reply *r = renew(who[round], signed_collection, round ? original_sha : NULL, YEAR_2100_S);
+		const Ledger__Api__RenewalReply *e = r ? r->renewal : NULL;
+		CHECK(harness_code(r) == 0 && e && e->renewed && sha_equal(&e->source_sha256, source) &&
+		          sha_equal(&e->original_sha256, original_sha) && e->renewed_sha256.len == 32 &&
+		          r->seq == head + 1,
+		      "renewal %zu by %s: renewed, the event at seq %llu: %s", round + 1, who[round],
+		      (unsigned long long)(r ? r->seq : 0), r && r->error ? r->error->message : "");
+		uint8_t renewed_sha[32] = {0};
+		if (e && e->renewed_sha256.len == 32)
+			memcpy(renewed_sha, e->renewed_sha256.data, 32);
+		harness_code_of(r);
+		renewed_read seen = {0};
+		harness_log_scan(&h, head, renewed_event, &seen);
+		CHECK(seen.n == 1 && strcmp(seen.actor, who[round]) == 0 && memcmp(seen.source, source, 32) == 0 &&
+		          memcmp(seen.renewed, renewed_sha, 32) == 0 && seen.last.timestamp_time_s > 0 &&
+		          seen.serial[0] && seen.last.tsa_not_after_s > seen.last.timestamp_time_s &&
+		          seen.last.previous_tsa_not_after_s > 0,
+		      "DocumentTimestampRenewed on record: by %s, source, new hash, time and TSA certificate",
+		      seen.actor);
+		Ledger__Api__Reply *v = show(signed_collection);
+		CHECK(v && sha_equal(&view_of(v)->documents[0]->current_sha256, renewed_sha),
+		      "the renewed version is the document's current one");
+		harness_code_of(v);
+		uint8_t *renewed = document_get(renewed_sha, &n);
+		uint8_t got[32];
+		if (renewed)
+			crypto_hash_sha256(got, renewed, n);
+		CHECK(renewed && memcmp(got, renewed_sha, 32) == 0, "the renewed version is stored and served");
+		if (renewed)
+			check_renewed(renewed, n, before, before_bytes, 3 + round);
+		free(renewed);
+		free(before);
+		memcpy(source, renewed_sha, 32);
+	}
 }
 
 /* The DocumentSigned events of collection id, read from the log itself (read-only). */
@@ -812,6 +987,7 @@ static void test_signature_collection(void)
 	char id[32];
 	if (!collection_prepare(id, pdf, n))
 		return;
+	snprintf(signed_collection, sizeof signed_collection, "%s", id);
 	sign_both(id);
 	check_final();
 	check_versions(id, pdf, n);
@@ -883,6 +1059,7 @@ static void test_level_preference(void)
 	uint8_t pdf[PDF_BYTES_MAX];
 	size_t n = pdf_build(pdf, sizeof pdf, "Attestation simple");
 	REQUIRE_VOID(n > 0 && collection_create(SEALER, LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL, "Simple", id));
+	snprintf(b_b_collection, sizeof b_b_collection, "%s", id);
 	CHECK(document_add(SEALER, id, pdf, n, "simple.pdf") == 0, "document");
 	CHECK(act(SEALER, id, LEDGER__API__COLLECTION_ACT__ACT__SEAL) == 0, "sealed");
 	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "completed");
@@ -1334,6 +1511,55 @@ static void test_failed_seal_expires(void)
 	      (unsigned long long)after.available, (unsigned long long)before.available);
 }
 
+/* The certificate SHA-256 of the log's first DocumentSigned; false if there is none. */
+static bool first_certificate(uint8_t sha256[32])
+{
+	ledger *l;
+	ledger_options o = {.read_only = true};
+	MDB_txn *txn;
+	ledger_iter *it;
+	bool found = false;
+	if (ledger_open(h.dir, &o, &l) != LEDGER_OK)
+		return false;
+	if (ledger_read_begin(l, &txn) == LEDGER_OK) {
+		if (ledger_iter_open(l, txn, 1, &it) == LEDGER_OK) {
+			ledger_record rec;
+			while (!found && ledger_iter_next(it, &rec) == LEDGER_OK) {
+				Ledger__Events__Event *ev =
+				    ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+				found = ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
+				        ev->document_signed->certificate_sha256.len == 32;
+				if (found)
+					memcpy(sha256, ev->document_signed->certificate_sha256.data, 32);
+				ledger__events__event__free_unpacked(ev, NULL);
+			}
+			ledger_iter_close(it);
+		}
+		ledger_read_end(l, txn);
+	}
+	ledger_close(l);
+	return found;
+}
+
+/* Deletes the blob under sha256 from the stopped service's store, as damage would. */
+static bool blob_delete(const uint8_t sha256[32])
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi blobs;
+	if (mdb_env_create(&env) != 0)
+		return false;
+	MDB_val k = {32, (void *)sha256};
+	bool ok = mdb_env_set_maxdbs(env, 64) == 0 && mdb_env_open(env, h.dir, 0, 0600) == 0 &&
+	          mdb_txn_begin(env, NULL, 0, &txn) == 0;
+	if (ok) {
+		ok = mdb_dbi_open(txn, "blobs", 0, &blobs) == 0 && mdb_del(txn, blobs, &k, NULL) == 0;
+		ok = ok ? mdb_txn_commit(txn) == 0 : (mdb_txn_abort(txn), false);
+	}
+	mdb_env_close(env);
+	return ok;
+}
+
 static void audit(void)
 {
 	CHECK(harness_stop(&h) == 0, "clean stop");
@@ -1342,6 +1568,53 @@ static void audit(void)
 	CHECK(rc == 0, "ledger-audit verify exits 0, got %d: %s", rc, out);
 	rc = harness_audit(&h, "replay", NULL, out, sizeof out);
 	CHECK(rc == 0, "ledger-audit replay exits 0, got %d: %s", rc, out);
+	/* A signer's certificate is stored beside the log (DocumentSigned.certificate_sha256): one
+	 * that goes missing with no erasure on record is reported like a missing document. */
+	uint8_t certificate[32];
+	char hex[65];
+	REQUIRE_VOID(first_certificate(certificate));
+	CHECK(blob_delete(certificate), "a certificate's blob deleted from the store");
+	for (size_t i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", certificate[i]);
+	rc = harness_audit(&h, "verify", NULL, out, sizeof out);
+	CHECK(rc == 1 && strstr(out, hex) && strstr(out, "which is not stored"),
+	      "verify reports the missing certificate %s: exit %d, %s", hex, rc, out);
+}
+
+/* B-LT on a two-signer document: a /VRI entry for each signature, no document time-stamp, and
+ * so nothing an archive renewal could extend. */
+static void test_b_lt_two_signers(void)
+{
+	CHECK(signature_level_set(LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LT) == 0, "the EC chooses B-LT");
+	uint8_t pdf[PDF_BYTES_MAX];
+	size_t n = pdf_build(pdf, sizeof pdf, "Lettre de mission B-LT");
+	REQUIRE_VOID(n > 0);
+	crypto_hash_sha256(original_sha, pdf, n);
+	char id[32];
+	if (collection_prepare(id, pdf, n)) {
+		sign_both(id);
+		size_t bytes = 0;
+		uint8_t *signed_pdf = document_get(final_sha, &bytes);
+		signature sigs[SIGNATURES_MAX];
+		size_t count = signed_pdf ? signatures_find(signed_pdf, bytes, sigs, SIGNATURES_MAX) : 0, stamps = 0;
+		for (size_t i = 0; i < count; i++)
+			stamps += is_document_timestamp(&sigs[i]);
+		CHECK(count == 2 && stamps == 0, "B-LT: 2 signatures, no document time-stamp (found %zu and %zu)",
+		      count, stamps);
+		char path[300], cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
+		if (signed_pdf && file_write("b-lt.pdf", signed_pdf, bytes, path, sizeof path)) {
+			snprintf(
+			    cmd, sizeof cmd,
+			    "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 2 2>&1",
+			    TESTS_DIR, path, h.dir);
+			CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "vri=2"),
+			      "B-LT: a /VRI entry for each of the two signatures: %s", out);
+		}
+		free(signed_pdf);
+		CHECK(harness_code_of(renew(EC, id, NULL, 0)) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+		      "a B-LT document is not renewed");
+	}
+	CHECK(signature_level_set(LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA) == 0, "back to B-LTA");
 }
 
 int main(int argc, char **argv)
@@ -1362,6 +1635,9 @@ int main(int argc, char **argv)
 	test_unsignable_refused();
 	test_failure_then_cancelled();
 	test_level_preference();
+	test_renewal_refused();
+	test_renewal();
+	test_b_lt_two_signers();
 	test_failure_retried_on_request();
 	test_failed_document_removed();
 	test_failed_document_retried_by_name();

@@ -9,8 +9,11 @@ dir=$(mktemp -d /tmp/ledger-tls-XXXXXX)
 . "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
 
 free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# serve ARGS...: starts ledgerd on $dir/d with ARGS and waits until it serves.
+# serve ARGS...: starts ledgerd on $dir/d with ARGS and waits until it serves. The log is
+# emptied first: until the child's own redirection truncates it, it still holds the previous
+# serve's "serving" (token_test.sh's serve_once says more).
 serve() {
+	: >"$dir/log"
 	"$bin/ledgerd" serve --data "$dir/d" "$@" 2>"$dir/log" &
 	pid=$!
 	for _ in $(seq 100); do grep -q serving "$dir/log" && return 0; sleep 0.05; done

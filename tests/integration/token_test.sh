@@ -16,8 +16,13 @@ pid=
 module=/usr/lib/softhsm/libsofthsm2.so
 
 # serve_once DIR: ledgerd serves DIR until it says it serves (or gives up), then stops; the exit
-# status is serve's, its messages are printed (expect keeps them in $out).
+# status is serve's, its messages are printed (expect keeps them in $out). The log is emptied
+# here, before the fork: the background child's own `>` truncates it only once the child is
+# scheduled, and until then the log holds the previous serve's "serving". A poll reading that
+# stale line sent SIGTERM to a child not yet ledgerd (or before ledgerd blocks signals): exit
+# 143, with the old log, which said "serving", printed as this serve's output.
 serve_once() {
+	: >"$dir/log"
 	"$bin/ledgerd" serve --data "$1" >"$dir/log" 2>&1 &
 	pid=$!
 	for _ in $(seq 200); do

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tsa_responder.py --port-file F --mode-file M --log L --ok CNF --untrusted CNF: an RFC 3161
+"""tsa_responder.py --port-file F --mode-file M --log L --ok CNF --untrusted CNF [--crl FILE]: an RFC 3161
 time-stamping authority over HTTP (RFC 3161 section 3.4) for the tests, sharing no code with the
 signer: every POST of an application/timestamp-query is answered by `openssl ts -reply` with the
 configuration CNF (section tsa_config). It listens on 127.0.0.1 on a free port, written to F.
@@ -9,7 +9,8 @@ The first word of M, read at each request, says how to answer:
   untrusted  a token by the authority of --untrusted (another CA)
   error      HTTP 500
   garbage    HTTP 200, application/timestamp-reply, bytes that are no TimeStampResp
-Each request appends "MODE BYTES" to L."""
+Each request appends "MODE BYTES" to L. With --crl, a GET of /crl answers FILE's bytes as
+application/pkix-crl (404 while there is no FILE), and appends "crl BYTES" to L."""
 import argparse
 import http.server
 import os
@@ -21,6 +22,7 @@ def main():
     ap = argparse.ArgumentParser()
     for name in ("--port-file", "--mode-file", "--log", "--ok", "--untrusted"):
         ap.add_argument(name, required=True)
+    ap.add_argument("--crl")
     args = ap.parse_args()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -33,6 +35,14 @@ def main():
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_GET(self):
+            if self.path != "/crl" or not args.crl or not os.path.exists(args.crl):
+                return self.answer(404, b"no such CRL", "text/plain")
+            body = open(args.crl, "rb").read()
+            with open(args.log, "a") as log:
+                log.write(f"crl {len(body)}\n")
+            self.answer(200, body, "application/pkix-crl")
 
         def do_POST(self):
             query = self.rfile.read(int(self.headers.get("Content-Length", "0")))

@@ -517,6 +517,87 @@ static void test_threads(signer_credential *person)
 	free(pdf);
 }
 
+/* dss_check.py on pdf saved as tag; true when it exits 0 and its output holds want. */
+static bool dss_says(const uint8_t *pdf, size_t bytes, const char *tag, const char *options, const char *want)
+{
+	char path[512], command[4096], output[OUTPUT_BYTES];
+	if (!pdf || !save(tag, pdf, bytes, path, sizeof path))
+		return false;
+	snprintf(command, sizeof command, "/usr/bin/python3 '%s/../integration/dss_check.py' '%s' '%s' %s 2>&1",
+	         TESTS_UNIT_DIR, path, ca_pem, options);
+	bool ok = run(command, output, sizeof output) == 0 && strstr(output, want);
+	if (!ok)
+		fprintf(stderr, "dss_check %s: %s\n", tag, output);
+	return ok;
+}
+
+/*
+ * /VRI and archive renewal (signer/dss.c, archive.c). Two signers at B-LT: one /VRI entry each,
+ * the CA's and the TSA's certificates stored once. A B-LT document has no document time-stamp to
+ * renew. A B-LTA one renewed: its bytes a prefix of the result, the signature and both document
+ * time-stamps verify, the new time-stamp dated at the renewal by the same unit, the first one
+ * with its /VRI entry now.
+ */
+static void test_vri_and_renewal(signer_ca *ca, const char *keys)
+{
+	REQUIRE_VOID(signer_ocsp_enable(ca, keys, now_s) == SIGNER_OK);
+	signer_credential *first = credential(ca, SIGNER_KIND_PERSON, "vera@cabinet.fr", "Véra Roux");
+	signer_credential *second = credential(ca, SIGNER_KIND_PERSON, "remi@cabinet.fr", "Rémi Roux");
+	test_page page = {A4_WIDTH_PT, A4_HEIGHT_PT, 0};
+	uint8_t *pdf = NULL, *one = NULL, *two = NULL, *lta = NULL, *renewed = NULL;
+	size_t bytes = 0, one_bytes = 0, two_bytes = 0, lta_bytes = 0, renewed_bytes = 0;
+	REQUIRE_VOID(first && second && make_pdf(&page, 1, &pdf, &bytes));
+	signer_sign_options o = {.signing_time_s = now_s, .reason = "Archivage"};
+	CHECK(signer_pades_sign_at_level(ca, first, SIGNER_LEVEL_B_LT, pdf, bytes, &o, &one, &one_bytes) == SIGNER_OK &&
+	          signer_pades_sign_at_level(ca, second, SIGNER_LEVEL_B_LT, one, one_bytes, &o, &two, &two_bytes) ==
+	              SIGNER_OK,
+	      "two signatures at B-LT: %s", signer_last_error());
+	CHECK(dss_says(two, two_bytes, "b-lt-twice.pdf", "--ocsp 4 --vri 2", "DSS certs=4 crls=2 ocsps=4 vri=2"),
+	      "a /VRI entry per signature; two signers, the TSA and the CA: 4 certificates");
+	signer_timestamp_facts facts;
+	CHECK(two && signer_pdf_last_timestamp(two, two_bytes, two_bytes, &facts) == SIGNER_ERR_NO_TIMESTAMP,
+	      "a B-LT document has no document time-stamp");
+	CHECK(two &&
+	          signer_pades_renew_timestamp(ca, NULL, two, two_bytes, 0, now_s, &renewed, &renewed_bytes, NULL) ==
+	              SIGNER_ERR_NO_TIMESTAMP &&
+	          !renewed,
+	      "and is not renewed");
+	CHECK(signer_pades_renew_timestamp(ca, NULL, (const uint8_t *)"not a pdf", 9, 0, now_s, &renewed,
+	                                   &renewed_bytes, NULL) == SIGNER_ERR_NOT_PDF,
+	      "bytes that are no PDF");
+	REQUIRE_VOID(signer_pades_sign_at_level(ca, first, SIGNER_LEVEL_B_LTA, pdf, bytes, &o, &lta, &lta_bytes) ==
+	             SIGNER_OK);
+	signer_timestamp_facts before, after;
+	CHECK(signer_pdf_last_timestamp(lta, lta_bytes, lta_bytes, &before) == SIGNER_OK && before.time_s == now_s &&
+	          before.tsa_serial[0] && before.tsa_not_after_s > now_s,
+	      "the B-LTA document's time-stamp: its time, its unit's serial and end: %s", signer_last_error());
+	CHECK(dss_says(lta, lta_bytes, "b-lta.pdf", "--ocsp 2 --vri 1", "vri=1"), "B-LTA: the signature's /VRI only");
+	int64_t later_s = now_s + 600;
+	CHECK(signer_pades_renew_timestamp(ca, NULL, lta, lta_bytes, 0, later_s, &renewed, &renewed_bytes, &after) ==
+	          SIGNER_OK,
+	      "renewed: %s", signer_last_error());
+	REQUIRE_VOID(renewed);
+	CHECK(renewed_bytes > lta_bytes && memcmp(renewed, lta, lta_bytes) == 0, "the renewal appends to the document");
+	CHECK(after.time_s == later_s && strcmp(after.tsa_serial, before.tsa_serial) == 0,
+	      "the new time-stamp: at the renewal's time, by the same unit");
+	uint8_t ca_der[SIGNER_CERT_DER_BYTES_MAX];
+	size_t ca_der_bytes = 0;
+	signer_verified v;
+	CHECK(signer_ca_certificate(ca, ca_der, sizeof ca_der, &ca_der_bytes) == SIGNER_OK &&
+	          signer_pdf_verify(renewed, renewed_bytes, ca_der, ca_der_bytes, &v) == SIGNER_OK &&
+	          v.signatures == 1 && v.signature_timestamps == 1 && v.timestamps == 2,
+	      "the signature and both document time-stamps verify: %s", signer_last_error());
+	CHECK(dss_says(renewed, renewed_bytes, "renewed.pdf", "--ocsp 3 --vri 2", "vri=2"),
+	      "the first document time-stamp has its /VRI entry now, with the renewal's fresh CRL and OCSP answer");
+	free(renewed);
+	free(lta);
+	free(two);
+	free(one);
+	free(pdf);
+	signer_credential_free(second);
+	signer_credential_free(first);
+}
+
 int main(void)
 {
 	dir = scratch_dir("signer-pades");
@@ -546,6 +627,7 @@ int main(void)
 	test_refusals(ca, person);
 	test_threads(person);
 	test_timestamped(ca, keys, person);
+	test_vri_and_renewal(ca, keys);
 
 	signer_credential_free(seal);
 	signer_credential_free(person);
