@@ -799,9 +799,10 @@ static void check_renewed(const uint8_t *renewed, size_t n, const uint8_t *befor
 	      "pdfsig: both signatures still valid, %zu time-stamps (exit %d): %s", stamps_expected, rc, out);
 	rc = validate("qpdf --check '%s' 2>&1", path, out, sizeof out);
 	CHECK(rc == 0, "qpdf --check of the renewed version: %s", out);
-	snprintf(cmd, sizeof cmd,
-	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri %zu 2>&1", TESTS_DIR,
-	         path, h.dir, 2 + stamps_expected - 1);
+	snprintf(
+	    cmd, sizeof cmd,
+	    "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri %zu --attime %lld 2>&1",
+	    TESTS_DIR, path, h.dir, 2 + stamps_expected - 1, (long long)SIGNED_AT_S);
 	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "DSS certs="),
 	      "the /VRI names both signatures and every time-stamp but the new one: %s", out);
 }
@@ -1603,10 +1604,10 @@ static void test_b_lt_two_signers(void)
 		      count, stamps);
 		char path[300], cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
 		if (signed_pdf && file_write("b-lt.pdf", signed_pdf, bytes, path, sizeof path)) {
-			snprintf(
-			    cmd, sizeof cmd,
-			    "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 2 2>&1",
-			    TESTS_DIR, path, h.dir);
+			snprintf(cmd, sizeof cmd,
+			         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 2 "
+			         "--attime %lld 2>&1",
+			         TESTS_DIR, path, h.dir, (long long)SIGNED_AT_S);
 			CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "vri=2"),
 			      "B-LT: a /VRI entry for each of the two signatures: %s", out);
 		}
