@@ -102,7 +102,7 @@ typedef enum {
 	SIGNER_ERR_TSA, /* the external time-stamping authority cannot be reached, or its reply is not a valid token */
 	SIGNER_ERR_CLOCK,        /* the time-stamping authority's time and the service's clock disagree */
 	SIGNER_ERR_NO_TIMESTAMP, /* a document without a document time-stamp (B-B to B-LT): nothing to renew */
-	SIGNER_ERR_REVOKED, /* a certificate the CA has revoked (signer_ca_revoke) */
+	SIGNER_ERR_REVOKED,      /* a certificate the CA has revoked (signer_ca_revoke) */
 } signer_err;
 
 /* A static string naming err. Never NULL. */
