@@ -279,6 +279,8 @@ static void request_dispatch(worker *w, int64_t now_us)
 		return;
 	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_ADD && may_upload(w, now_us) && !inspect_upload(w))
 		return;
+	if (!certificates_issue_before(w, now_us))
+		return;
 	w->job.apply = command_job_apply;
 	w->job.done = command_job_done;
 	ledger_committer_submit(s->committer, &w->job);

@@ -67,7 +67,8 @@ ledger_err command_job_apply(ledger_job *job, ledger_txn *t)
 		return err;
 	err = w->has_upload ? proj_execute_upload(w->s->p, t, &w->actor, w->req->request_id, w->exec, &w->upload,
 	                                          &w->reply, w->arena)
-	                    : proj_execute(w->s->p, t, &w->actor, w->req->request_id, w->exec, &w->reply, w->arena);
+	                    : proj_execute_issued(w->s->p, t, &w->actor, w->req->request_id, w->exec,
+	                                          w->has_issued ? &w->issued : NULL, &w->reply, w->arena);
 	if (err)
 		return err;
 	if (w->reply.error && w->reply.error->code == LEDGER__API__ERROR_CODE__PERMISSION_DENIED) {
@@ -128,6 +129,7 @@ static void send_with_checkpoint(worker *w, const uint8_t *reply, size_t n)
 void command_job_done(ledger_job *job, ledger_err err)
 {
 	worker *w = (worker *)job;
+	certificates_after_commit(w, err);
 	if (err) {
 		Ledger__Api__ErrorCode code = LEDGER__API__ERROR_CODE__INTERNAL;
 		if (err == LEDGER_ERR_MAP_FULL || err == LEDGER_ERR_DISK_FULL)

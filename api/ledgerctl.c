@@ -106,8 +106,6 @@ static const option_spec option_specs[] = {
     VALUE("terms-version", terms_version),
     VALUE("rgpd-version", rgpd_version),
     VALUE("subscription-version", subscription_version),
-    VALUE("certificate-serial", certificate_serial),
-    VALUE("not-after", not_after),
     VALUE("reason", reason),
     VALUE("kind", kind),
     VALUE("title", title),

@@ -320,8 +320,6 @@ static int run_registration_record(const ctl_args *a, char **pos)
 	c.terms_version = (char *)(a->terms_version ? a->terms_version : "");
 	c.rgpd_version = (char *)(a->rgpd_version ? a->rgpd_version : "");
 	c.subscription_version = (char *)(a->subscription_version ? a->subscription_version : "");
-	c.certificate_serial = (char *)(a->certificate_serial ? a->certificate_serial : "");
-	c.certificate_not_after = (char *)(a->not_after ? a->not_after : "");
 	char human[400];
 	snprintf(human, sizeof human, "%s: %s recorded", pos[0], a->step);
 	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD, &c.base, human);
@@ -385,6 +383,33 @@ static int run_subject_erase(const ctl_args *a, char **pos)
 	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_SUBJECT_ERASE, &c.base, human);
 }
 
+static int run_certificate_revoke(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	if (!a->sub == !a->firm || !a->reason)
+		return ctl_usage_error("certificate revoke needs --sub EMAIL or --firm FIRM, and --reason REASON");
+	Ledger__Api__CertificateRevoke c = LEDGER__API__CERTIFICATE_REVOKE__INIT;
+	c.subject = (char *)(a->sub ? a->sub : "");
+	c.firm_id = (char *)(a->firm ? a->firm : "");
+	c.reason = (char *)a->reason;
+	c.comment = (char *)(a->comment ? a->comment : "");
+	char human[400];
+	snprintf(human, sizeof human, "certificate of %s revoked (%s)", a->sub ? a->sub : a->firm, a->reason);
+	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_CERTIFICATE_REVOKE, &c.base, human);
+}
+
+static int run_seal_issue(const ctl_args *a, char **pos)
+{
+	(void)pos;
+	if (!a->firm)
+		return ctl_usage_error("seal issue needs --firm FIRM");
+	Ledger__Api__SealIssue c = LEDGER__API__SEAL_ISSUE__INIT;
+	c.firm_id = (char *)a->firm;
+	char human[400];
+	snprintf(human, sizeof human, "seal certificate of %s issued", a->firm);
+	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_SEAL_ISSUE, &c.base, human);
+}
+
 const ctl_command ctl_account_commands[] = {
     {"token", 0, "sub ttl",
      "ledgerctl token --data DIR --sub EMAIL [--platform] [--ttl SECONDS]\n"
@@ -431,8 +456,7 @@ const ctl_command ctl_account_commands[] = {
      "  signature.request_approval signature.approve signature.reject\n",
      run_can, 0},
     {"registration record", 1,
-     "step provider provider-ref method phone id-ref terms-version rgpd-version subscription-version "
-     "certificate-serial not-after",
+     "step provider provider-ref method phone id-ref terms-version rgpd-version subscription-version",
      "ledgerctl registration record EMAIL --step STEP [fields]          (platform role)\n"
      "  Records a registration step done by EMAIL. Steps and their fields:\n"
      "    information_confirmed\n"
@@ -440,7 +464,9 @@ const ctl_command ctl_account_commands[] = {
      "                           --id-ref ID_DOCUMENT_REFERENCE   (phone and ID are sealed, erasable)\n"
      "    subscription_accepted  --subscription-version V\n"
      "    terms_accepted         --terms-version V --rgpd-version V\n"
-     "    certificate_issued     --certificate-serial SERIAL --not-after YYYY-MM-DD (after identity)\n"
+     "    certificate_issued     (after identity) ledgerd's CA issues EMAIL's certificate now, 1095\n"
+     "                           days, and records its serial, SHA-256 and end date; a certificate\n"
+     "                           issued before is revoked (superseded)\n"
      "  signature.sign is allowed only once every step is done and the certificate is valid.\n",
      run_registration_record, 0},
     {"registration show", 0, "sub",
@@ -454,5 +480,18 @@ const ctl_command ctl_account_commands[] = {
      "  ids and their certificates beside the log. The events stay and the chain still\n"
      "  verifies; views show an erased external signer by id, as \"effacé\".\n",
      run_subject_erase, 0},
+    {"certificate revoke", 0, "sub firm reason comment",
+     "ledgerctl certificate revoke (--sub EMAIL | --firm FIRM) --reason REASON [--comment TEXT]\n"
+     "  Revokes EMAIL's certificate (the platform role, or EMAIL itself) or FIRM's seal (the\n"
+     "  platform role): it never signs again, and the CA's CRL and OCSP responder say so from\n"
+     "  now on. REASON is RFC 5280's: keyCompromise (a lost phone), affiliationChanged (a\n"
+     "  departure), superseded, cessationOfOperation, certificateHold, privilegeWithdrawn or\n"
+     "  unspecified. A subject erase revokes the subject's certificate too.\n",
+     run_certificate_revoke, 0},
+    {"seal issue", 0, "firm",
+     "ledgerctl seal issue --firm FIRM                              (platform role)\n"
+     "  ledgerd's CA issues FIRM's seal certificate (1095 days), used for every seal of FIRM.\n"
+     "  Refused while FIRM has one that is not revoked; without one, seals fail (on record).\n",
+     run_seal_issue, 0},
     {NULL, 0, NULL, NULL, NULL, 0},
 };

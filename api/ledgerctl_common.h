@@ -42,7 +42,7 @@ typedef struct ctl_args {
 	/* tokens, accounts, delegations, registration (ledgerctl.c) */
 	const char *sub, *name, *firm, *to, *rights, *expires, *actor, *ec_email, *import_file;
 	const char *step, *provider, *provider_ref, *method, *phone, *id_ref, *terms_version, *rgpd_version,
-	    *subscription_version, *certificate_serial, *not_after, *reason;
+	    *subscription_version, *reason;
 	bool ec;
 	/* collections and documents (ledgerctl_collections.c) */
 	const char *kind, *title, *deadline, *order, *expiry_days, *reminder_days, *state, *email, *signers, *signer,

@@ -19,6 +19,7 @@ void worker_reset(worker *w)
 	w->stored_bytes = 0;
 	w->replayed = false;
 	w->has_upload = false;
+	w->has_issued = false;
 	ledger__api__reply__init(&w->reply);
 }
 

@@ -191,6 +191,11 @@ static int server_open_services(server *s, const char *abs_dir)
 	}
 	proj_set_personal_key(s->p, personal, randombytes_buf);
 	sodium_memzero(personal, sizeof personal);
+	if (!api_revocations_sync(s->l, s->p, s->ca) || /* the CRL and OCSP say what the log says */
+	    !api_unrecorded_keys_destroy(s->l, s->p, s->ca)) {
+		fprintf(stderr, "ledgerd: cannot read the revoked certificates or list the kept keys\n");
+		return 1;
+	}
 	/* An external time-stamping authority: its anchors are read now, nothing is sent yet. */
 	const api_server_options *opt = s->o;
 	signer_err tsa_err = SIGNER_OK;

@@ -56,6 +56,8 @@ typedef struct worker {
 	bool replayed;
 	proj_upload upload; /* a DocumentAdd's PDF, inspected before the committer sees it */
 	bool has_upload;
+	proj_issued issued; /* a certificate issued for the command (certificates.c), its DER in arena */
+	bool has_issued;
 	/* NULL in ledgerd (replies go through ctx). Set: worker_handle_request's replies come here
 	 * instead, exactly one per request, as malloc'd bytes the sink frees (NULL, 0 if out of
 	 * memory), with the worker already reset. Called on the thread that replies: the caller
@@ -129,6 +131,13 @@ void renewal_serve(worker *w, int64_t now_us);
 
 /* jobs.c: the ledger_job of a command (worker.job). */
 ledger_err command_job_apply(ledger_job *job, ledger_txn *t);
+
+/* ----- certificates.c ----- */
+/* Issues the certificate a RegistrationRecord (certificate_issued) or SealIssue records, into
+ * w->issued, when the command may succeed. False, the reply sent, if the CA fails. */
+bool certificates_issue_before(worker *w, int64_t now_us);
+/* In done(): destroys the key issued for the command unless its event committed. */
+void certificates_after_commit(worker *w, ledger_err err);
 void command_job_done(ledger_job *job, ledger_err err);
 
 /* witness.c: a CheckpointCosign request (verified here, kept by the committer), and the

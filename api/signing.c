@@ -28,6 +28,7 @@ struct api_signing {
 	bool woken, stop;
 	uint8_t failed[API_SIGNING_FAILED_MAX][32]; /* tasks not to retry in this process */
 	size_t failed_count;
+	uint64_t keys_checked_at_seq; /* the log's head when revoked keys were last looked for */
 };
 
 typedef struct sign_job {
@@ -36,6 +37,8 @@ typedef struct sign_job {
 	const proj_sign_task *task;
 	const proj_signed *result; /* NULL: record the failure below instead */
 	const char *failure;
+	const proj_issued *one_shot; /* an external signer's key, created and destroyed: on record */
+	bool one_shot_destroyed;
 	bool stale, done;
 	ledger_err err;
 } sign_job;
@@ -43,6 +46,11 @@ typedef struct sign_job {
 static ledger_err sign_apply(ledger_job *job, ledger_txn *t)
 {
 	sign_job *j = (sign_job *)job;
+	ledger_err err = j->one_shot
+	                     ? proj_record_one_shot(j->s->o.p, t, j->task->firm_id, j->one_shot, j->one_shot_destroyed)
+	                     : LEDGER_OK;
+	if (err)
+		return err;
 	if (!j->result)
 		return proj_sign_failed(j->s->o.p, t, j->task, j->failure, &j->stale);
 	return proj_sign_record(j->s->o.p, t, j->task, j->result, &j->stale);
@@ -130,16 +138,42 @@ _Static_assert((int)SIGNER_LEVEL_B_B == (int)LEDGER__EVENTS__SIGNATURE_LEVEL__LE
                    (int)SIGNER_LEVEL_B_LTA == (int)LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LTA,
                "a firm's signature level is passed to the signer as it is recorded");
 
-static bool sign_document(api_signing *s, const proj_sign_task *task, const uint8_t *pdf, size_t pdf_bytes,
-                          int64_t now_s, uint8_t **out, size_t *out_bytes, certificate_facts *facts, char *why,
-                          size_t why_bytes)
+/* The credential task signs with, into *cred: the registration's certificate of a person, the
+ * firm's seal, both found by the serial the log recorded (serial, "" if none), never issued
+ * here; or, for an external signer, a one-shot credential issued now (*one_shot filled), whose
+ * key the caller destroys after the signature. Fills why and returns an error otherwise. */
+static signer_err credential_for(api_signing *s, const proj_sign_task *task, const char *serial, int64_t now_s,
+                                 signer_credential **cred, proj_issued *one_shot, char *why, size_t why_bytes)
 {
-	signer_subject who = {.kind = task->seal ? SIGNER_KIND_SEAL : SIGNER_KIND_PERSON,
-	                      .id = task->seal ? task->firm_id : task->signer_email,
-	                      .display_name = task->seal ? task->firm_name : task->signer_name,
-	                      .organisation = task->external ? "" : task->firm_name};
+	*cred = NULL;
+	if (task->external && !task->seal) {
+		signer_subject who = {SIGNER_KIND_PERSON, task->signer_email, task->signer_name, ""};
+		signer_err err = signer_issue_kept(s->o.ca, &who, now_s, API_ONE_SHOT_VALIDITY_DAYS, cred);
+		if (!err) {
+			signer_credential_serial(*cred, one_shot->serial);
+			signer_credential_validity(*cred, NULL, &one_shot->not_after_s);
+		}
+		return err;
+	}
+	if (!serial[0]) {
+		snprintf(why, why_bytes,
+		         task->seal ? "no certificate: firm %s has no seal certificate (ledgerctl seal issue)"
+		                    : "no certificate: %s has none from the registration's certificate_issued step",
+		         task->seal ? task->firm_id : task->signer);
+		return SIGNER_ERR_NOT_FOUND;
+	}
+	signer_err err = signer_credential_open(s->o.ca, serial, now_s, cred);
+	if (err)
+		snprintf(why, why_bytes, "%s: %s", signer_strerror(err), signer_last_error());
+	return err;
+}
+
+static bool sign_document(api_signing *s, const proj_sign_task *task, const char *serial, const uint8_t *pdf,
+                          size_t pdf_bytes, int64_t now_s, uint8_t **out, size_t *out_bytes, certificate_facts *facts,
+                          proj_issued *one_shot, char *why, size_t why_bytes)
+{
 	signer_credential *cred = NULL;
-	signer_err err = signer_credential_get_or_issue(s->o.ca, &who, now_s, API_SIGNING_CERT_DAYS, &cred, NULL);
+	signer_err err = credential_for(s, task, serial, now_s, &cred, one_shot, why, why_bytes);
 	if (!err)
 		signer_credential_use_tsa(cred, s->o.tsa);
 	signer_rect rect;
@@ -171,7 +205,8 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 	if (!err)
 		certificate_names(cred, facts);
 	else {
-		snprintf(why, why_bytes, "%s: %s", signer_strerror(err), signer_last_error());
+		if (!why[0])
+			snprintf(why, why_bytes, "%s: %s", signer_strerror(err), signer_last_error());
 		fprintf(stderr, "ledgerd: cannot sign for %s in collection %s of %s: %s\n", task->signer,
 		        task->collection_id, task->firm_id, why);
 	}
@@ -182,13 +217,16 @@ static bool sign_document(api_signing *s, const proj_sign_task *task, const uint
 
 /* Commits a produced signature (or, result NULL, the failure to produce it) and waits for the
  * batch. */
-static void record(api_signing *s, const proj_sign_task *task, const proj_signed *result, const char *failure)
+static void record(api_signing *s, const proj_sign_task *task, const proj_signed *result, const char *failure,
+                   const proj_issued *one_shot, bool one_shot_destroyed)
 {
 	sign_job j = {.job = {.apply = sign_apply, .done = sign_done},
 	              .s = s,
 	              .task = task,
 	              .result = result,
-	              .failure = failure};
+	              .failure = failure,
+	              .one_shot = one_shot,
+	              .one_shot_destroyed = one_shot_destroyed};
 	ledger_committer_submit(s->o.committer, &j.job);
 	pthread_mutex_lock(&s->lock);
 	while (!j.done)
@@ -210,9 +248,84 @@ static bool skip_failed(void *ctx, const proj_sign_task *task)
 	return failed_before(ctx, id);
 }
 
+/* The keys of revoked certificates, destroyed (a revoked certificate never signs again: the CA
+ * refuses it, and now its key is gone too) and recorded, at most API_REVOKED_KEYS_ROUND_MAX a
+ * round. A key already gone (NOT_FOUND) is recorded as destroyed as well. */
+typedef struct revoked_keys {
+	api_signing *s;
+	char serials[API_REVOKED_KEYS_ROUND_MAX][PROJ_SERIAL_BYTES];
+	size_t count;
+} revoked_keys;
+
+typedef struct keys_job {
+	ledger_job job;
+	revoked_keys *keys;
+	bool done;
+	ledger_err err;
+} keys_job;
+
+static bool revoked_key(void *ctx, const char *serial, int64_t revoked_at_us, uint32_t reason_code)
+{
+	(void)revoked_at_us, (void)reason_code;
+	revoked_keys *k = ctx;
+	signer_err err = signer_credential_destroy(k->s->o.ca, serial);
+	if (err && err != SIGNER_ERR_NOT_FOUND)
+		fprintf(stderr, "ledgerd: cannot destroy the key of revoked certificate %s: %s\n", serial,
+		        signer_last_error());
+	else
+		snprintf(k->serials[k->count++], PROJ_SERIAL_BYTES, "%s", serial);
+	return k->count < API_REVOKED_KEYS_ROUND_MAX;
+}
+
+static ledger_err keys_apply(ledger_job *job, ledger_txn *t)
+{
+	keys_job *j = (keys_job *)job;
+	ledger_err err = LEDGER_OK;
+	for (size_t i = 0; i < j->keys->count && !err; i++)
+		err = proj_record_key_destroyed(j->keys->s->o.p, t, j->keys->serials[i], "revoked");
+	return err;
+}
+
+static void keys_done(ledger_job *job, ledger_err err)
+{
+	keys_job *j = (keys_job *)job;
+	j->err = err;
+	api_wake(&j->keys->s->lock, &j->keys->s->wake, &j->done);
+}
+
+static void destroy_revoked_keys(api_signing *s)
+{
+	uint64_t head = 0;
+	ledger_head(s->o.l, &head, NULL);
+	if (head == s->keys_checked_at_seq)
+		return; /* nothing committed since: no new revocation (idle rounds do not scan) */
+	s->keys_checked_at_seq = head;
+	revoked_keys *k = calloc(1, sizeof *k);
+	MDB_txn *txn;
+	if (!k || ledger_read_begin(s->o.l, &txn) != LEDGER_OK) {
+		free(k);
+		return;
+	}
+	k->s = s;
+	ledger_err err = proj_revoked_kept_each(s->o.p, txn, revoked_key, k);
+	ledger_read_end(s->o.l, txn);
+	if (!err && k->count) {
+		keys_job j = {.job = {.apply = keys_apply, .done = keys_done}, .keys = k};
+		ledger_committer_submit(s->o.committer, &j.job);
+		pthread_mutex_lock(&s->lock);
+		while (!j.done)
+			pthread_cond_wait(&s->wake, &s->lock);
+		pthread_mutex_unlock(&s->lock);
+		if (j.err && j.err != LEDGER_ERR_STOPPED)
+			fprintf(stderr, "ledgerd: cannot record the destroyed keys: %s\n", ledger_strerror(j.err));
+	}
+	free(k);
+}
+
 /* One round: true if a signature was made, false when nothing is owed or signing failed. */
 static bool round_once(api_signing *s)
 {
+	destroy_revoked_keys(s);
 	MDB_txn *txn;
 	proj_sign_task task;
 	if (ledger_read_begin(s->o.l, &txn) != LEDGER_OK)
@@ -222,6 +335,12 @@ static bool round_once(api_signing *s)
 	const uint8_t *bytes = NULL;
 	size_t n = 0;
 	uint8_t *pdf = NULL;
+	char serial[PROJ_SERIAL_BYTES] = "";
+	if (!err && !(task.external && !task.seal)) {
+		ledger_err found = proj_signing_serial(s->o.p, txn, &task, serial);
+		if (found && found != LEDGER_END)
+			err = found;
+	}
 	if (!err) {
 		task_id(&task, id);
 		if (ledger_blob_get(s->o.l, txn, task.source_sha256, &bytes, &n) != LEDGER_OK ||
@@ -238,7 +357,21 @@ static bool round_once(api_signing *s)
 	certificate_facts facts;
 	int64_t now_s = s->o.clock_us(s->o.clock_ctx) / 1000000;
 	char why[512] = "";
-	bool signed_it = sign_document(s, &task, pdf, n, now_s, &out, &out_bytes, &facts, why, sizeof why);
+	/* The CA states (and refuses) exactly the revocations on record before it signs. */
+	if (!api_revocations_sync(s->o.l, s->o.p, s->o.ca)) {
+		free(pdf);
+		return false;
+	}
+	proj_issued one_shot = {0};
+	bool signed_it =
+	    sign_document(s, &task, serial, pdf, n, now_s, &out, &out_bytes, &facts, &one_shot, why, sizeof why);
+	/* A one-shot key signs once: destroyed now, whatever happened, and both facts recorded. */
+	bool one_shot_destroyed =
+	    one_shot.serial[0] && signer_credential_destroy(s->o.ca, one_shot.serial) == SIGNER_OK;
+	if (one_shot.serial[0] && !one_shot_destroyed)
+		fprintf(stderr, "ledgerd: cannot destroy the one-shot key of %s: %s\n", one_shot.serial,
+		        signer_last_error());
+	const proj_issued *used = one_shot.serial[0] ? &one_shot : NULL;
 	if (signed_it) {
 		proj_signed result = {.bytes = out,
 		                      .bytes_count = out_bytes,
@@ -248,10 +381,10 @@ static bool round_once(api_signing *s)
 		                      .certificate_der_bytes = facts.der_bytes,
 		                      .level = level_name(task.signature_level)};
 		crypto_hash_sha256(result.sha256, out, out_bytes);
-		record(s, &task, &result, NULL);
+		record(s, &task, &result, NULL, used, one_shot_destroyed);
 	} else {
 		/* On record, so the front-end sees it; not retried by this process. */
-		record(s, &task, NULL, why);
+		record(s, &task, NULL, why, used, one_shot_destroyed);
 		if (s->failed_count < API_SIGNING_FAILED_MAX)
 			memcpy(s->failed[s->failed_count++], id, 32);
 	}

@@ -15,7 +15,12 @@
 #include <stdint.h>
 
 /* Days a certificate the internal CA issues to a signer stays valid. */
-#define API_SIGNING_CERT_DAYS 365u
+#define API_CERT_VALIDITY_DAYS 1095u /* a person's and a seal's certificate: 3 years, as the platform's */
+/* An external signer's one-shot certificate: its key signs once and is destroyed at once, but a
+ * validator checks the signature against the certificate's validity at the signing time (and
+ * time-stamp), so a day covers any clock skew between the signature and its time-stamp. */
+#define API_ONE_SHOT_VALIDITY_DAYS 1u
+#define API_REVOKED_KEYS_ROUND_MAX 64u /* revoked certificates' keys destroyed per signer round */
 /* How long the thread sleeps when nothing is owed (it is also woken after each commit). */
 #define API_SIGNING_IDLE_MS 1000
 /* Signatures that failed are not retried by this process (a restart retries them): at most. */
@@ -33,6 +38,15 @@ typedef struct api_signing_options {
 	void *clock_ctx;
 	size_t document_bytes_max; /* a document to sign, after earlier signatures */
 } api_signing_options;
+
+/* Gives ca the revoked certificates folded from the log (CertificateRevoked). False if the log
+ * cannot be read. */
+bool api_revocations_sync(ledger *l, proj *p, signer_ca *ca);
+
+/* Destroys every key kept under a serial (keys/signers/<SERIAL>.pem) that no KeyCreated records:
+ * issued for a command or a one-shot signature whose batch never committed (a crash between the
+ * two). Run at start, before any request. False if the keys cannot be listed. */
+bool api_unrecorded_keys_destroy(ledger *l, proj *p, signer_ca *ca);
 
 /* Starts the thread. NULL if it cannot (no memory, no thread). */
 api_signing *api_signing_start(const api_signing_options *o);

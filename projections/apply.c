@@ -145,6 +145,13 @@ ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Eve
 	case LEDGER__EVENTS__EVENT__PAYLOAD_SUBJECT_ERASED:
 		err = proj_fold_erasure(p, kv, seq, ev->subject_erased);
 		break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_KEY_CREATED: err = proj_fold_key_created(p, kv, ev->key_created); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_KEY_DESTROYED:
+		err = proj_fold_key_destroyed(p, kv, ev->key_destroyed);
+		break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_CERTIFICATE_REVOKED:
+		err = proj_fold_certificate_revoked(p, kv, ev->committed_at_us, ev->certificate_revoked);
+		break;
 	default:
 		if ((ev->payload_case < LEDGER__EVENTS__EVENT__PAYLOAD_COLLECTION_CREATED ||
 		     ev->payload_case > LEDGER__EVENTS__EVENT__PAYLOAD_SIGNATURE_RETRIED) &&

@@ -56,11 +56,22 @@ bool proj_query_subject(const proj_actor *actor, const char *asked, const char *
 
 /* ----- registration and personal data (registration_commands.c, personal_data.c) ----- */
 ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
-                                    const Ledger__Api__RegistrationRecord *c, Ledger__Api__Reply *reply,
-                                    proj_arena *arena, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
+                                    const Ledger__Api__RegistrationRecord *c, const proj_issued *issued,
+                                    Ledger__Api__Reply *reply, proj_arena *arena, uint64_t *seq,
+                                    uint8_t hash[LEDGER_HASH_BYTES]);
 ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
                                const Ledger__Api__SubjectErase *c, Ledger__Api__Reply *reply, proj_arena *arena,
                                uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES]);
+/* ----- certificates (certificate_commands.c) ----- */
+ledger_err proj_decide_certificate_revoke(proj_emitter *em, const Ledger__Api__CertificateRevoke *c);
+ledger_err proj_decide_seal_issue(proj_emitter *em, const Ledger__Api__SealIssue *c, const proj_issued *issued);
+/* Revokes subject's registration certificate, if any and not revoked: superseded (a new one is
+ * issued) or cessationOfOperation (erasure). */
+ledger_err proj_revoke_subject(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *subject,
+                               bool superseded);
+/* Keeps issued's DER beside the log and emits KeyCreated of kind for owner. */
+ledger_err proj_record_issued(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *firm_id,
+                              int kind, const char *owner, const proj_issued *issued);
 void proj_query_registration(proj *p, MDB_txn *txn, const proj_actor *actor, const Ledger__Api__RegistrationStatus *q,
                              Ledger__Api__Reply *reply, proj_arena *arena);
 #define PROJ_PERSONAL_SEALED_BYTES_MAX 1024u /* a sealed datum: nonce, ciphertext and tag */

@@ -43,6 +43,8 @@ bool proj_is_command(const Ledger__Api__Request *req)
 	case LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE:
 	case LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD:
 	case LEDGER__API__REQUEST__BODY_SUBJECT_ERASE:
+	case LEDGER__API__REQUEST__BODY_CERTIFICATE_REVOKE:
+	case LEDGER__API__REQUEST__BODY_SEAL_ISSUE:
 	case LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT: return true; /* decided as the grant it becomes */
 	default: return proj_is_collection_command(req) || proj_is_platform_command(req);
 	}
@@ -214,7 +216,7 @@ static ledger_err account_add(emitter *em, const Ledger__Api__AccountAdd *c)
 	return emit(em, NULL, &ev);
 }
 
-static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c)
+static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c, const proj_issued *seal)
 {
 	if (!require_platform(em, "firm add"))
 		return LEDGER_OK;
@@ -269,7 +271,12 @@ static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c)
 	f.name = c->name;
 	f.ec_email = ec;
 	Ledger__Events__Event ev = PROJ_EVENT(FIRM_CREATED, firm_created, &f);
-	return emit(em, c->firm_id, &ev);
+	err = emit(em, c->firm_id, &ev);
+	/* The firm's seal certificate, issued by ledgerd's CA for this command (docs/signer.md). */
+	if (!err && seal)
+		err = proj_record_issued(em->p, em->t, em->actor->subject, em->request_id, c->firm_id,
+		                         LEDGER__EVENTS__KEY_KIND__KEY_SEAL, c->firm_id, seal);
+	return err;
 }
 
 /* The firm must exist and the actor must be its EC. Sets the error and returns false if not. */
@@ -518,18 +525,25 @@ static ledger_err delegation_revoke(emitter *em, const Ledger__Api__DelegationRe
 ledger_err proj_execute(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
                         const Ledger__Api__Request *req, Ledger__Api__Reply *reply, proj_arena *arena)
 {
+	return proj_execute_issued(p, t, actor, request_id, req, NULL, reply, arena);
+}
+
+ledger_err proj_execute_issued(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
+                               const Ledger__Api__Request *req, const proj_issued *issued, Ledger__Api__Reply *reply,
+                               proj_arena *arena)
+{
 	LEDGER_ASSERT(proj_is_command(req));
 	emitter em = {p, t, actor, request_id, reply, arena};
 	switch (req->body_case) {
 	case LEDGER__API__REQUEST__BODY_ACCOUNT_ADD: return account_add(&em, req->account_add);
-	case LEDGER__API__REQUEST__BODY_FIRM_ADD: return firm_add(&em, req->firm_add);
+	case LEDGER__API__REQUEST__BODY_FIRM_ADD: return firm_add(&em, req->firm_add, issued);
 	case LEDGER__API__REQUEST__BODY_DELEGATION_GRANT: return delegation_grant(&em, req->delegation_grant);
 	case LEDGER__API__REQUEST__BODY_DELEGATION_REVOKE: return delegation_revoke(&em, req->delegation_revoke);
 	case LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD: {
 		uint64_t seq = 0;
 		uint8_t hash[LEDGER_HASH_BYTES];
-		ledger_err err = proj_decide_registration(p, t, actor, request_id, req->registration_record, reply,
-		                                          arena, &seq, hash);
+		ledger_err err = proj_decide_registration(p, t, actor, request_id, req->registration_record, issued,
+		                                          reply, arena, &seq, hash);
 		return set_last(&em, err, seq, hash);
 	}
 	case LEDGER__API__REQUEST__BODY_SUBJECT_ERASE: {
@@ -539,6 +553,9 @@ ledger_err proj_execute(proj *p, ledger_txn *t, const proj_actor *actor, const c
 		    proj_decide_erasure(p, t, actor, request_id, req->subject_erase, reply, arena, &seq, hash);
 		return set_last(&em, err, seq, hash);
 	}
+	case LEDGER__API__REQUEST__BODY_CERTIFICATE_REVOKE:
+		return proj_decide_certificate_revoke(&em, req->certificate_revoke);
+	case LEDGER__API__REQUEST__BODY_SEAL_ISSUE: return proj_decide_seal_issue(&em, req->seal_issue, issued);
 	default:
 		if (proj_is_collection_command(req))
 			return proj_decide_collection(&em, req, NULL);

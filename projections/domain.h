@@ -46,7 +46,7 @@ typedef struct proj proj;
  */
 ledger_err proj_open(ledger *l, uint64_t rebuild_hash_seed, proj **out);
 /* Bump whenever a fold or a projection database changes. */
-#define PROJ_SCHEMA_VERSION 10u
+#define PROJ_SCHEMA_VERSION 11u
 void proj_close(proj *p);
 /* The names of the projection databases, NULL-terminated: what replay compares. */
 extern const char *const proj_db_names[];

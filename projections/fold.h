@@ -41,6 +41,7 @@ struct proj {
 	MDB_dbi alert_marks;          /* firm id \0 subscriber \0 occasion -> "": raised once */
 	MDB_dbi stats;                /* firm id \0 YYYY-MM \0 collaborator \0 kind (1 byte) -> state.Stats */
 	MDB_dbi contacts;             /* firm id \0 signer id -> state.Contact */
+	MDB_dbi certificates;         /* serial (hex) -> state.Certificate (certificate_folds.c) */
 	int64_t alerts_scanned_at_us; /* not state: when proj_expire_due last looked for timed alerts */
 	uint64_t rebuild_hash_seed;   /* proj_open's: for a rebuild's in-memory tables */
 	uint8_t personal_key[PROJ_PERSONAL_KEY_BYTES];
@@ -69,6 +70,12 @@ ledger_err proj_put_version(proj *p, MDB_txn *txn);
 
 ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__RegistrationRecorded *e);
 ledger_err proj_fold_erasure(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__SubjectErased *e);
+/* Certificates and keys (certificate_folds.c). */
+ledger_err proj_fold_key_created(proj *p, proj_kv *kv, const Ledger__Events__KeyCreated *e);
+ledger_err proj_fold_key_destroyed(proj *p, proj_kv *kv, const Ledger__Events__KeyDestroyed *e);
+ledger_err proj_fold_certificate_revoked(proj *p, proj_kv *kv, int64_t at_us,
+                                         const Ledger__Events__CertificateRevoked *e);
+ledger_err proj_certificate_get_kv(proj *p, proj_kv *kv, const char *serial, Ledger__State__Certificate **out);
 ledger_err proj_fold_collection(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev);
 ledger_err proj_fold_platform(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Events__Event *ev);
 

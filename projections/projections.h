@@ -128,6 +128,62 @@ bool proj_may_upload(proj *p, MDB_txn *txn, const proj_actor *actor, int64_t now
  */
 bool proj_may_import(proj *p, MDB_txn *txn, const proj_actor *actor, const char *firm_id);
 
+/* ----- certificates and keys (certificate_commands.c, docs/signer.md#certificates) ----- */
+
+#define PROJ_SERIAL_BYTES 41u /* a certificate serial in hex and its NUL */
+
+/* A certificate ledgerd's CA issued off the committer, for the command that records it. */
+typedef struct proj_issued {
+	char serial[PROJ_SERIAL_BYTES];    /* upper-case hex */
+	uint8_t sha256[LEDGER_HASH_BYTES]; /* of the DER */
+	const uint8_t *der;                /* kept beside the log under sha256 (NULL: not kept) */
+	size_t der_bytes;
+	int64_t not_after_s;
+} proj_issued;
+
+/* proj_execute for a command that records a certificate issued for it (RegistrationRecord's
+ * certificate_issued step, SealIssue); proj_execute decides those without one, and refuses them
+ * (FAILED_PRECONDITION: no CA). */
+ledger_err proj_execute_issued(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
+                               const Ledger__Api__Request *req, const proj_issued *issued, Ledger__Api__Reply *reply,
+                               proj_arena *arena);
+
+/* Who the certificate a command would record is for: a RegistrationRecord's subject (its email
+ * and account name) or a SealIssue's firm (its id and name, *seal true). False if there is no
+ * such account or firm, or the command records no certificate. */
+bool proj_certificate_subject(proj *p, MDB_txn *txn, const Ledger__Api__Request *req, char id[PROJ_EMAIL_BYTES_MAX + 1],
+                              char name[PROJ_NAME_BYTES_MAX + 1], bool *seal);
+
+/* What the ledger recorded of a certificate (KeyCreated, CertificateRevoked, KeyDestroyed). */
+typedef struct proj_certificate {
+	char owner[PROJ_EMAIL_BYTES_MAX + 1]; /* email, or firm id for a seal */
+	char not_after[11];                   /* YYYY-MM-DD */
+	int kind;                             /* Ledger__Events__KeyKind */
+	bool revoked, destroyed;
+	int64_t revoked_at_us;
+	uint32_t reason_code; /* RFC 5280 CRLReason */
+} proj_certificate;
+
+/* The certificate of serial (canonical upper-case hex). LEDGER_END if the ledger has none. */
+ledger_err proj_certificate_info(proj *p, MDB_txn *txn, const char *serial, proj_certificate *out);
+
+/* Calls visit for every revoked certificate, in serial order, until it returns false. */
+typedef bool (*proj_revoked_visit)(void *ctx, const char *serial, int64_t revoked_at_us, uint32_t reason_code);
+ledger_err proj_revoked_each(proj *p, MDB_txn *txn, proj_revoked_visit visit, void *ctx);
+
+/* The same, for the revoked certificates whose key is not destroyed yet (no KeyDestroyed). */
+ledger_err proj_revoked_kept_each(proj *p, MDB_txn *txn, proj_revoked_visit visit, void *ctx);
+
+/* Records KeyDestroyed (actor "ledgerd", request id "signer") for the key of a certificate the
+ * table holds, with reason; nothing if the table has it destroyed already or does not hold it. */
+ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *reason);
+
+/* The RFC 5280 name of a CRLReason code, or NULL. */
+const char *proj_revoke_reason_name(uint32_t code);
+
+/* YYYY-MM-DD (UTC) of a time in seconds ("" if out of range). */
+void proj_date_of_s(int64_t s, char out[11]);
+
 /* A signature (or seal) the service owes: one document of one signer. */
 typedef struct proj_sign_task {
 	char firm_id[PROJ_FIRM_ID_BYTES_MAX + 1];
@@ -177,6 +233,15 @@ ledger_err proj_sign_record(proj *p, ledger_txn *t, const proj_sign_task *task, 
 /* Records that the service could not produce task's signature (SignatureFailed, actor "ledgerd"),
  * unless the task no longer holds (*stale). The signature stays owed. */
 ledger_err proj_sign_failed(proj *p, ledger_txn *t, const proj_sign_task *task, const char *reason, bool *stale);
+
+/* The serial of the certificate task signs with: the signer's registration's (a person), the
+ * firm's seal's. LEDGER_END if there is none. External signers have none: theirs is one-shot. */
+ledger_err proj_signing_serial(proj *p, MDB_txn *txn, const proj_sign_task *task, char serial[PROJ_SERIAL_BYTES]);
+
+/* Records a one-shot key of an external signer: KeyCreated (with its certificate's serial and
+ * not_after, not its DER) then KeyDestroyed, actor "ledgerd". destroyed false: the file could
+ * not be removed, and the event says so. */
+ledger_err proj_record_one_shot(proj *p, ledger_txn *t, const char *firm_id, const proj_issued *issued, bool destroyed);
 
 /* ----- archive renewal (renewal.c, docs/signer.md#archive-renewal) ----- */
 

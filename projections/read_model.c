@@ -245,6 +245,15 @@ bool proj_registration_complete(proj *p, MDB_txn *txn, const char *subject, int6
 			ok = false;
 		}
 	}
+	Ledger__State__Certificate *c = NULL;
+	proj_kv kv = proj_kv_of_txn(txn);
+	if (ok && proj_certificate_get_kv(p, &kv, r->certificate_serial, &c) == LEDGER_OK && c->revoked) {
+		snprintf(why, why_bytes, "the signing certificate %s is revoked (RFC 5280 reason %u)",
+		         r->certificate_serial, c->reason_code);
+		ok = false;
+	}
+	if (c)
+		ledger__state__certificate__free_unpacked(c, NULL);
 	if (r)
 		ledger__state__registration__free_unpacked(r, NULL);
 	return ok;

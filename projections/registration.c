@@ -66,6 +66,7 @@ ledger_err proj_fold_registration(proj *p, proj_kv *kv, uint64_t seq, const Ledg
 	if (e->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED) {
 		r.certificate_serial = e->certificate_serial;
 		r.certificate_not_after = e->certificate_not_after;
+		r.certificate_sha256 = e->certificate_sha256;
 	}
 	if (e->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED) {
 		r.erased = false; /* new personal data, under a new key */

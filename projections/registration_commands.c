@@ -38,7 +38,6 @@ static const char *step_fields_error(const Ledger__Api__RegistrationRecord *c, c
 	bool identity = c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED;
 	bool terms = c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_TERMS_ACCEPTED;
 	bool subscription = c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED;
-	bool certificate = c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED;
 	const struct {
 		const char *name, *value;
 		bool required, allowed;
@@ -51,8 +50,6 @@ static const char *step_fields_error(const Ledger__Api__RegistrationRecord *c, c
 	    {"terms_version", c->terms_version, terms, terms},
 	    {"rgpd_version", c->rgpd_version, terms, terms},
 	    {"subscription_version", c->subscription_version, subscription, subscription},
-	    {"certificate_serial", c->certificate_serial, certificate, certificate},
-	    {"certificate_not_after", c->certificate_not_after, certificate, certificate},
 	};
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 		*field = fields[i].name;
@@ -66,8 +63,9 @@ static const char *step_fields_error(const Ledger__Api__RegistrationRecord *c, c
 }
 
 ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
-                                    const Ledger__Api__RegistrationRecord *c, Ledger__Api__Reply *reply,
-                                    proj_arena *arena, uint64_t *seq, uint8_t hash[LEDGER_HASH_BYTES])
+                                    const Ledger__Api__RegistrationRecord *c, const proj_issued *issued,
+                                    Ledger__Api__Reply *reply, proj_arena *arena, uint64_t *seq,
+                                    uint8_t hash[LEDGER_HASH_BYTES])
 {
 	MDB_txn *txn = ledger_txn_mdb(t);
 	char subject[PROJ_EMAIL_BYTES_MAX + 1], phone[20];
@@ -88,10 +86,12 @@ ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *ac
 	if ((why = step_fields_error(c, &field)))
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, field, "%s %s", field, why),
 		       LEDGER_OK;
-	int64_t end_us;
-	if (c->certificate_not_after[0] && !proj_date_end_us(c->certificate_not_after, &end_us))
-		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "certificate_not_after",
-		                  "certificate_not_after is not a date YYYY-MM-DD"),
+	if (c->certificate_serial[0] || c->certificate_not_after[0])
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
+		                  c->certificate_serial[0] ? "certificate_serial" : "certificate_not_after",
+		                  "%s is not the client's to choose: ledgerd issues the certificate itself at the "
+		                  "certificate_issued step",
+		                  c->certificate_serial[0] ? "certificate_serial" : "certificate_not_after"),
 		       LEDGER_OK;
 	if (c->phone[0] && !proj_phone_normalise(c->phone, phone))
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "phone",
@@ -116,6 +116,11 @@ ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *ac
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "step",
 		                  "a certificate is issued only after the identity of %s is verified", subject),
 		       LEDGER_OK;
+	bool certificate = c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED;
+	if (certificate && (!issued || !issued->der))
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "step",
+		                  "this service has no CA to issue the certificate of %s with", subject),
+		       LEDGER_OK;
 	if (c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED && !p->has_personal_key)
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "phone",
 		                  "this service has no personal-data key: it cannot keep personal data"),
@@ -131,8 +136,20 @@ ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *ac
 	e.terms_version = c->terms_version;
 	e.rgpd_version = c->rgpd_version;
 	e.subscription_version = c->subscription_version;
-	e.certificate_serial = c->certificate_serial;
-	e.certificate_not_after = c->certificate_not_after;
+	char not_after[11] = "";
+	if (certificate) {
+		/* A new certificate supersedes the one before, which never signs again. */
+		err = proj_revoke_subject(p, t, actor->subject, request_id, subject, true);
+		if (!err)
+			err = proj_record_issued(p, t, actor->subject, request_id, NULL,
+			                         LEDGER__EVENTS__KEY_KIND__KEY_PERSON, subject, issued);
+		if (err)
+			return err;
+		proj_date_of_s(issued->not_after_s, not_after);
+		e.certificate_serial = (char *)issued->serial;
+		e.certificate_sha256 = (ProtobufCBinaryData){LEDGER_HASH_BYTES, (uint8_t *)issued->sha256};
+	}
+	e.certificate_not_after = not_after;
 	if (c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED) {
 		char personal[300];
 		/* Two lines: the phone, then the ID document reference. */
@@ -174,6 +191,8 @@ ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, 
 		err = ledger_blob_remove(t, e.certificates_removed[i].data);
 	if (!err)
 		err = proj_personal_shred(p, txn, subject);
+	if (!err) /* a registered person's certificate names them: it never signs again */
+		err = proj_revoke_subject(p, t, actor->subject, request_id, subject, false);
 	if (err)
 		return err;
 	/* A subject with no account is an external signer only: the event must not name them. */

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const proj_db_names[] = {"accounts", "firms",         "firms_by_ec",    "delegations", "received",
-                                     "expiries", "registrations", "collections",    "timers",      "sign_queue",
-                                     "doc_refs", "credits",       "credit_history", "preferences", "alert_subs",
-                                     "alerts",   "alert_marks",   "stats",          "contacts",    NULL};
+const char *const proj_db_names[] = {
+    "accounts",    "firms",  "firms_by_ec", "delegations", "received", "expiries",       "registrations",
+    "collections", "timers", "sign_queue",  "doc_refs",    "credits",  "credit_history", "preferences",
+    "alert_subs",  "alerts", "alert_marks", "stats",       "contacts", "certificates",   NULL};
 
 /* The handles of the databases named by proj_db_names, in the same order. */
 static size_t db_slots(proj *p, MDB_dbi *out[PROJ_DBS_MAX])
@@ -18,7 +18,7 @@ static size_t db_slots(proj *p, MDB_dbi *out[PROJ_DBS_MAX])
 	MDB_dbi *slots[] = {&p->accounts, &p->firms,         &p->firms_by_ec,    &p->delegations, &p->received,
 	                    &p->expiries, &p->registrations, &p->collections,    &p->timers,      &p->sign_queue,
 	                    &p->doc_refs, &p->credits,       &p->credit_history, &p->preferences, &p->alert_subs,
-	                    &p->alerts,   &p->alert_marks,   &p->stats,          &p->contacts};
+	                    &p->alerts,   &p->alert_marks,   &p->stats,          &p->contacts,    &p->certificates};
 	size_t n = sizeof slots / sizeof slots[0];
 	_Static_assert(sizeof slots / sizeof slots[0] == sizeof proj_db_names / sizeof proj_db_names[0] - 1,
 	               "one handle per name");

@@ -43,6 +43,9 @@ static const char *label_of(const Ledger__Events__Event *ev, const char *kind)
 	    {"signature_retried", "Signature tentée à nouveau"},
 	    {"document_timestamp_renewed", "Horodatage d'archivage renouvelé"},
 	    {"access_denied", "Demande refusée"},
+	    {"key_created", "Clé créée"},
+	    {"key_destroyed", "Clé détruite"},
+	    {"certificate_revoked", "Certificat révoqué"},
 	};
 	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED)
 		return ev->document_signed->seal ? "Cachet apposé" : "Signature apposée";

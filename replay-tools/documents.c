@@ -6,7 +6,8 @@
  * version produced), and the signer's certificate (DocumentSigned.certificate_sha256) unless a
  * SubjectErased removed it (an external signer's erasure, docs/personal-data.md). A stored blob no
  * event names is an orphan: reported, since the log cannot say why it is there, but not a broken
- * log. Memory: one hash per stored blob.
+ * log. Certificates ledgerd issued are named by their KeyCreated (certificate_sha256).
+ * Memory: one hash per stored blob.
  */
 #include "audit.h"
 
@@ -117,6 +118,9 @@ int audit_documents_check(ledger *l, MDB_txn *txn, audit_documents_result *out)
 			hashes[0] = &ev->document_timestamp_renewed->renewed_sha256;
 			hashes[1] = &ev->document_timestamp_renewed->source_sha256;
 			hashes[2] = &ev->document_timestamp_renewed->original_sha256;
+		} else if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_KEY_CREATED &&
+		           ev->key_created->certificate_sha256.len) {
+			hashes[0] = &ev->key_created->certificate_sha256;
 		}
 		for (size_t i = 0; i < 3 && hashes[i] && rc == 0; i++) {
 			const uint8_t *bytes;

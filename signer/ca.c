@@ -21,6 +21,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,19 +31,6 @@
 /* Domain separation of the hash that names credential files. */
 /* Years 0..9999 fit an ASN1 GeneralizedTime; beyond, refuse. */
 #define TIME_S_MAX 253402300799
-
-struct signer_ca {
-	EVP_PKEY *key;
-	X509 *certificate;
-	int64_t not_before_s;
-	int64_t not_after_s;
-	char credentials_dir[PATH_MAX];
-	EVP_PKEY *tsa_key; /* the time-stamping unit (signer_tsa_enable), or NULL */
-	X509 *tsa_certificate;
-	EVP_PKEY *ocsp_key; /* the OCSP responder (signer_ocsp_enable), or NULL */
-	X509 *ocsp_certificate;
-	token *token; /* the token of the keys above, or NULL: they are PEM files */
-};
 
 /* ----- certificates ----- */
 
@@ -325,6 +313,7 @@ signer_err signer_ca_open(const char *keys_dir, signer_ca **out)
 	signer_ca *ca = calloc(1, sizeof *ca);
 	if (!ca)
 		return signer_fail(SIGNER_ERR_NOMEM, "signer_ca_open");
+	pthread_mutex_init(&ca->revoked_lock, NULL);
 	signer_err err =
 	    keystore_path(ca->credentials_dir, sizeof ca->credentials_dir, keys_dir, SIGNER_CREDENTIALS_DIR);
 	if (!err)
@@ -367,6 +356,8 @@ void signer_ca_free(signer_ca *ca)
 	EVP_PKEY_free(ca->ocsp_key);
 	X509_free(ca->ocsp_certificate);
 	token_close(ca->token); /* after its keys, though they would outlive it (pkcs11_token.h) */
+	signer_revoked_free(ca);
+	pthread_mutex_destroy(&ca->revoked_lock);
 	free(ca);
 }
 
@@ -398,8 +389,10 @@ static signer_credential *credential_new(signer_ca *ca, signer_kind kind, EVP_PK
 	return c;
 }
 
-signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t now_s, uint32_t validity_days,
-                        signer_credential **out)
+/* Issues a credential for subject, kept as file in the credentials directory (replaced if
+ * replace), or, file NULL, under its serial, created exclusively. */
+static signer_err issue(signer_ca *ca, const signer_subject *subject, int64_t now_s, uint32_t validity_days,
+                        const char *file, signer_credential **out)
 {
 	if (!ca || !out)
 		return signer_fail(SIGNER_ERR_INVALID, "signer_issue: NULL argument");
@@ -413,10 +406,7 @@ signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t no
 	if (now_s < ca->not_before_s || now_s >= ca->not_after_s)
 		return signer_fail(SIGNER_ERR_EXPIRED, "the CA is not valid at %lld", (long long)now_s);
 	int64_t not_after_s = now_s + (int64_t)validity_days * SECONDS_PER_DAY;
-	char file[SIGNER_CREDENTIAL_FILE_BYTES];
-	err = signer_credential_file(subject, file);
-	if (!err)
-		err = keystore_mkdir(ca->credentials_dir);
+	err = keystore_mkdir(ca->credentials_dir);
 	if (err)
 		return err;
 	EVP_PKEY *key = key_new();
@@ -435,8 +425,14 @@ signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t no
 	X509_NAME_free(name);
 	if (!certificate)
 		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing a certificate");
+	char kept[SIGNER_SERIAL_HEX_BYTES + sizeof ".pem"];
+	if (!err && !file) {
+		char serial[SIGNER_SERIAL_HEX_BYTES];
+		signer_serial_hex(certificate, serial);
+		snprintf(kept, sizeof kept, "%s.pem", serial);
+	}
 	if (!err)
-		err = keystore_pem_write(ca->credentials_dir, file, key, certificate, 0600, true);
+		err = keystore_pem_write(ca->credentials_dir, file ? file : kept, key, certificate, 0600, file != NULL);
 	if (!err && !(*out = credential_new(ca, subject->kind, key, certificate)))
 		err = signer_fail(SIGNER_ERR_NOMEM, "signer_issue");
 	if (err) {
@@ -444,6 +440,91 @@ signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t no
 		EVP_PKEY_free(key);
 	}
 	return err;
+}
+
+signer_err signer_issue(signer_ca *ca, const signer_subject *subject, int64_t now_s, uint32_t validity_days,
+                        signer_credential **out)
+{
+	char file[SIGNER_CREDENTIAL_FILE_BYTES];
+	if (out)
+		*out = NULL;
+	signer_err err = signer_subject_check(subject); /* before the file name is made of it */
+	if (!err)
+		err = signer_credential_file(subject, file);
+	return err ? err : issue(ca, subject, now_s, validity_days, file, out);
+}
+
+signer_err signer_issue_kept(signer_ca *ca, const signer_subject *subject, int64_t now_s, uint32_t validity_days,
+                             signer_credential **out)
+{
+	return issue(ca, subject, now_s, validity_days, NULL, out);
+}
+
+/* The kept file name of serial into name. SIGNER_ERR_INVALID if serial is not hex. */
+static signer_err kept_file(const char *serial, char name[SIGNER_SERIAL_HEX_BYTES + sizeof ".pem"])
+{
+	char canonical[SIGNER_SERIAL_HEX_BYTES];
+	if (!signer_serial_canonical(serial, canonical))
+		return signer_fail(SIGNER_ERR_INVALID, "serial \"%.48s\": 1 to %u hex digits", serial ? serial : "",
+		                   SIGNER_SERIAL_HEX_BYTES - 1);
+	snprintf(name, SIGNER_SERIAL_HEX_BYTES + sizeof ".pem", "%s.pem", canonical);
+	return SIGNER_OK;
+}
+
+signer_err signer_credential_open(signer_ca *ca, const char *serial, int64_t now_s, signer_credential **out)
+{
+	if (!ca || !out)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_credential_open: NULL argument");
+	*out = NULL;
+	char file[SIGNER_SERIAL_HEX_BYTES + sizeof ".pem"];
+	signer_err err = kept_file(serial, file);
+	if (err)
+		return err;
+	if (signer_ca_is_revoked(ca, serial))
+		return signer_fail(SIGNER_ERR_REVOKED, "certificate %s is revoked", serial);
+	EVP_PKEY *key = NULL;
+	X509 *certificate = NULL;
+	err = read_pem(ca->credentials_dir, file, &key, &certificate);
+	if (err == SIGNER_ERR_NOT_FOUND)
+		err = signer_fail(SIGNER_ERR_NOT_FOUND, "no key kept for certificate %s", serial);
+	if (!err &&
+	    (X509_check_private_key(certificate, key) != 1 ||
+	     X509_check_issued(ca->certificate, certificate) != X509_V_OK || X509_verify(certificate, ca->key) != 1))
+		err =
+		    signer_fail(SIGNER_ERR_KEYS, "the key kept for %s does not match a certificate of this CA", serial);
+	ERR_clear_error();
+	if (!err && (asn1_time_s(X509_get0_notBefore(certificate)) > now_s ||
+	             asn1_time_s(X509_get0_notAfter(certificate)) <= now_s))
+		err = signer_fail(SIGNER_ERR_EXPIRED, "certificate %s is not valid at %lld", serial, (long long)now_s);
+	X509_NAME *subject = certificate ? X509_get_subject_name(certificate) : NULL;
+	int nid = subject && X509_NAME_get_index_by_NID(subject, NID_organizationIdentifier, -1) >= 0
+	              ? SIGNER_KIND_SEAL
+	              : SIGNER_KIND_PERSON;
+	if (!err && !(*out = credential_new(ca, (signer_kind)nid, key, certificate)))
+		err = signer_fail(SIGNER_ERR_NOMEM, "signer_credential_open");
+	if (err) {
+		EVP_PKEY_free(key);
+		X509_free(certificate);
+	}
+	return err;
+}
+
+signer_err signer_credential_destroy(signer_ca *ca, const char *serial)
+{
+	if (!ca)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_credential_destroy: NULL argument");
+	char file[SIGNER_SERIAL_HEX_BYTES + sizeof ".pem"], path[PATH_MAX];
+	signer_err err = kept_file(serial, file);
+	if (!err)
+		err = keystore_path(path, sizeof path, ca->credentials_dir, file);
+	if (err)
+		return err;
+	return keystore_shred(path);
+}
+
+void signer_credential_serial(const signer_credential *credential, char out[SIGNER_SERIAL_HEX_BYTES])
+{
+	signer_serial_hex(credential ? credential->certificate : NULL, out);
 }
 
 /* Whether a stored key and certificate may sign for subject at now_s (signer.h). */
@@ -642,95 +723,6 @@ signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
 signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
 {
 	return unit_enable(ca, keys_dir, now_s, &ocsp_unit, &ca->ocsp_key, &ca->ocsp_certificate);
-}
-
-/* The OCSP response, signed by the responder, that certificate (issued by the CA) is good at now_s. */
-static signer_err ocsp_good(const signer_ca *ca, X509 *certificate, int64_t now_s, uint8_t **der, size_t *der_bytes)
-{
-	if (!ca->ocsp_key || !ca->ocsp_certificate)
-		return signer_fail(SIGNER_ERR_KEYS, "no OCSP responder (signer_ocsp_enable)");
-	OCSP_BASICRESP *basic = OCSP_BASICRESP_new();
-	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), certificate, ca->certificate);
-	ASN1_TIME *this_update = ASN1_TIME_set(NULL, (time_t)now_s);
-	ASN1_TIME *next_update =
-	    ASN1_TIME_set(NULL, (time_t)(now_s + SIGNER_CRL_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY));
-	STACK_OF(X509) *chain = sk_X509_new_null();
-	OCSP_RESPONSE *response = NULL;
-	bool ok = basic && id && this_update && next_update && chain && sk_X509_push(chain, ca->certificate) &&
-	          OCSP_basic_add1_status(basic, id, V_OCSP_CERTSTATUS_GOOD, 0, NULL, this_update, next_update) &&
-	          OCSP_basic_sign(basic, ca->ocsp_certificate, ca->ocsp_key, EVP_sha256(), chain, 0) == 1 &&
-	          (response = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic));
-	unsigned char *out = NULL;
-	int n = ok ? i2d_OCSP_RESPONSE(response, &out) : -1;
-	OCSP_RESPONSE_free(response);
-	sk_X509_free(chain);
-	ASN1_TIME_free(next_update);
-	ASN1_TIME_free(this_update);
-	OCSP_CERTID_free(id);
-	OCSP_BASICRESP_free(basic);
-	if (n <= 0)
-		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "making an OCSP response");
-	*der = malloc((size_t)n);
-	if (*der)
-		memcpy(*der, out, (size_t)n);
-	OPENSSL_free(out);
-	if (!*der)
-		return signer_fail(SIGNER_ERR_NOMEM, "an OCSP response");
-	*der_bytes = (size_t)n;
-	return SIGNER_OK;
-}
-
-signer_err signer_ca_ocsp(const signer_ca *ca, const signer_credential *credential, int64_t now_s, uint8_t **der,
-                          size_t *der_bytes)
-{
-	if (!ca || !der || !der_bytes)
-		return signer_fail(SIGNER_ERR_INVALID, "signer_ca_ocsp: NULL argument");
-	*der = NULL;
-	*der_bytes = 0;
-	X509 *subject = credential ? credential->certificate : ca->tsa_certificate;
-	if (!subject)
-		return signer_fail(SIGNER_ERR_KEYS, "no time-stamping unit to answer for");
-	return ocsp_good(ca, subject, now_s, der, der_bytes);
-}
-
-/* ----- the CRL ----- */
-
-signer_err signer_ca_crl(const signer_ca *ca, int64_t now_s, uint8_t **der, size_t *der_bytes)
-{
-	if (!ca || !der || !der_bytes)
-		return signer_fail(SIGNER_ERR_INVALID, "signer_ca_crl: NULL argument");
-	*der = NULL;
-	*der_bytes = 0;
-	X509_CRL *crl = X509_CRL_new();
-	ASN1_TIME *this_update = ASN1_TIME_set(NULL, (time_t)now_s);
-	ASN1_TIME *next_update =
-	    ASN1_TIME_set(NULL, (time_t)(now_s + SIGNER_CRL_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY));
-	ASN1_INTEGER *number = ASN1_INTEGER_new();
-	X509V3_CTX v3;
-	X509V3_set_ctx(&v3, ca->certificate, NULL, NULL, crl, 0);
-	X509_EXTENSION *aki = crl ? X509V3_EXT_conf_nid(NULL, &v3, NID_authority_key_identifier, "keyid:always") : NULL;
-	bool ok = crl && this_update && next_update && number && aki && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
-	          X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->certificate)) &&
-	          X509_CRL_set1_lastUpdate(crl, this_update) && X509_CRL_set1_nextUpdate(crl, next_update) &&
-	          ASN1_INTEGER_set_int64(number, now_s) && X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0) &&
-	          X509_CRL_add_ext(crl, aki, -1) && X509_CRL_sort(crl) && X509_CRL_sign(crl, ca->key, EVP_sha256()) > 0;
-	unsigned char *out = NULL;
-	int n = ok ? i2d_X509_CRL(crl, &out) : -1;
-	X509_EXTENSION_free(aki);
-	ASN1_INTEGER_free(number);
-	ASN1_TIME_free(next_update);
-	ASN1_TIME_free(this_update);
-	X509_CRL_free(crl);
-	if (n <= 0)
-		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "making the CA's CRL");
-	*der = malloc((size_t)n);
-	if (*der)
-		memcpy(*der, out, (size_t)n);
-	OPENSSL_free(out);
-	if (!*der)
-		return signer_fail(SIGNER_ERR_NOMEM, "signer_ca_crl");
-	*der_bytes = (size_t)n;
-	return SIGNER_OK;
 }
 
 signer_err signer_ca_tsa_credential(const signer_ca *ca, signer_credential **out)

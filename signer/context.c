@@ -41,6 +41,7 @@ const char *signer_strerror(signer_err err)
 	case SIGNER_ERR_NOMEM: return "out of memory";
 	case SIGNER_ERR_TSA: return "time-stamping authority failed";
 	case SIGNER_ERR_CLOCK: return "clock disagrees with the time-stamping authority";
+	case SIGNER_ERR_REVOKED: return "certificate revoked";
 	case SIGNER_ERR_NO_TIMESTAMP: return "no document time-stamp to renew";
 	}
 	return "unknown error";

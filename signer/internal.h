@@ -70,6 +70,44 @@ X509_NAME *signer_subject_name(const signer_subject *s);
 #define SIGNER_CREDENTIAL_FILE_BYTES (2u * SIGNER_SHA256_BYTES + sizeof ".pem")
 signer_err signer_credential_file(const signer_subject *s, char name[SIGNER_CREDENTIAL_FILE_BYTES]);
 
+/* ----- the CA (signer/ca.c) and its revocations (signer/revocation.c) ----- */
+
+#include <limits.h>
+#include <pthread.h>
+
+/* One revoked certificate, as the CRL and the responder state it. */
+typedef struct signer_revoked {
+	char serial[SIGNER_SERIAL_HEX_BYTES];
+	int64_t time_s;
+	int reason; /* RFC 5280 CRLReason */
+} signer_revoked;
+
+struct token;
+struct signer_ca {
+	EVP_PKEY *key;
+	X509 *certificate;
+	int64_t not_before_s;
+	int64_t not_after_s;
+	char credentials_dir[PATH_MAX];
+	EVP_PKEY *tsa_key; /* the time-stamping unit (signer_tsa_enable), or NULL */
+	X509 *tsa_certificate;
+	EVP_PKEY *ocsp_key; /* the OCSP responder (signer_ocsp_enable), or NULL */
+	X509 *ocsp_certificate;
+	struct token *token; /* the token of the keys above, or NULL: they are PEM files */
+	/* The revoked certificates (signer_ca_revoke): the one thing of a CA that changes once open,
+	 * under its own lock, so that a signer_ca stays shareable by threads. */
+	pthread_mutex_t revoked_lock;
+	signer_revoked *revoked;
+	size_t revoked_count, revoked_capacity;
+};
+
+/* The upper-case hex serial of x into out ("" if it does not fit). */
+void signer_serial_hex(X509 *x, char out[SIGNER_SERIAL_HEX_BYTES]);
+/* serial (hex, any case) in canonical form: upper case, no leading zero. False if not hex. */
+bool signer_serial_canonical(const char *serial, char out[SIGNER_SERIAL_HEX_BYTES]);
+/* Frees what the revoked set holds (signer_ca_free). */
+void signer_revoked_free(struct signer_ca *ca);
+
 /* ----- credentials (signer/ca.c) ----- */
 
 struct signer_credential {

@@ -175,3 +175,34 @@ signer_err keystore_pem_write(const char *dir, const char *name, EVP_PKEY *key, 
 	BIO_free(bio);
 	return err;
 }
+
+signer_err keystore_shred(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return signer_fail(SIGNER_ERR_NOT_FOUND, "%s does not exist", path);
+	if (fd < 0)
+		return signer_fail(SIGNER_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+	struct stat st;
+	static const uint8_t zeros[4096];
+	bool ok = fstat(fd, &st) == 0 && st.st_size >= 0 && st.st_size <= (off_t)KEYSTORE_FILE_BYTES_MAX;
+	for (off_t done = 0; ok && done < st.st_size;) {
+		size_t n = (size_t)(st.st_size - done) < sizeof zeros ? (size_t)(st.st_size - done) : sizeof zeros;
+		ssize_t w = write(fd, zeros, n);
+		ok = w > 0;
+		done += ok ? w : 0;
+	}
+	ok = ok && fsync(fd) == 0;
+	int saved = errno;
+	close(fd);
+	if (!ok)
+		return signer_fail(SIGNER_ERR_IO, "cannot overwrite %s: %s", path, strerror(saved));
+	if (unlink(path) != 0)
+		return signer_fail(SIGNER_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	return slash ? sync_dir(dir) : SIGNER_OK;
+}

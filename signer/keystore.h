@@ -37,4 +37,8 @@ signer_err keystore_pem_parse(const uint8_t *pem, size_t bytes, EVP_PKEY **key, 
 signer_err keystore_pem_write(const char *dir, const char *name, EVP_PKEY *key, X509 *certificate, mode_t mode,
                               bool replace);
 
+/* Overwrites the file at path with zeros, syncs it, removes it and syncs its directory: a key
+ * destroyed. SIGNER_ERR_NOT_FOUND, SIGNER_ERR_IO. */
+signer_err keystore_shred(const char *path);
+
 #endif

@@ -18,6 +18,10 @@ signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credenti
 		return signer_fail(SIGNER_ERR_INVALID, "signer_pades_sign_at_level: a NULL argument");
 	if (level < SIGNER_LEVEL_B_B || level > SIGNER_LEVEL_B_LTA)
 		return signer_fail(SIGNER_ERR_INVALID, "signature level %d is not B-B (1) to B-LTA (4)", (int)level);
+	char serial[SIGNER_SERIAL_HEX_BYTES];
+	signer_credential_serial(credential, serial);
+	if (signer_ca_is_revoked(ca, serial)) /* a revoked certificate never signs again */
+		return signer_fail(SIGNER_ERR_REVOKED, "certificate %s is revoked", serial);
 	bool long_term = level >= SIGNER_LEVEL_B_LT;
 	uint8_t *crl = NULL, *ocsp[2] = {NULL, NULL};
 	size_t crl_bytes = 0, ocsp_bytes[2] = {0, 0};

@@ -102,6 +102,7 @@ typedef enum {
 	SIGNER_ERR_TSA, /* the external time-stamping authority cannot be reached, or its reply is not a valid token */
 	SIGNER_ERR_CLOCK,        /* the time-stamping authority's time and the service's clock disagree */
 	SIGNER_ERR_NO_TIMESTAMP, /* a document without a document time-stamp (B-B to B-LT): nothing to renew */
+	SIGNER_ERR_REVOKED,      /* a certificate the CA has revoked (signer_ca_revoke) */
 } signer_err;
 
 /* A static string naming err. Never NULL. */
@@ -304,6 +305,75 @@ signer_err signer_credential_certificate(const signer_credential *credential, ui
 
 /* The certificate's validity, seconds since the epoch. */
 void signer_credential_validity(const signer_credential *credential, int64_t *not_before_s, int64_t *not_after_s);
+
+/* ----- credentials kept by serial, and revocation (signer/ca.c, signer/revocation.c) ----- */
+
+/* A certificate serial in upper-case hex, as the ledger records it: 1..40 digits and the NUL. */
+#define SIGNER_SERIAL_HEX_BYTES 41u
+/* How many revoked certificates one CA keeps in memory (and its CRL lists). */
+#define SIGNER_REVOKED_MAX 100000u
+
+/*
+ * Issues a credential as signer_issue() does, but kept under its certificate's serial:
+ * keys_dir/SIGNER_CREDENTIALS_DIR/<SERIAL>.pem (0600), created exclusively, never replaced. This
+ * is the credential the ledger records (registration, seal, one-shot): it is found again by
+ * signer_credential_open() and ends with signer_credential_destroy(). Errors as signer_issue().
+ */
+signer_err signer_issue_kept(signer_ca *ca, const signer_subject *subject, int64_t now_s, uint32_t validity_days,
+                             signer_credential **out);
+
+/*
+ * The credential kept under serial (upper- or lower-case hex). SIGNER_ERR_INVALID for a serial
+ * that is not hex, SIGNER_ERR_NOT_FOUND if there is none (destroyed, or never issued here),
+ * SIGNER_ERR_KEYS if its key does not match its certificate or the CA did not issue it,
+ * SIGNER_ERR_REVOKED if the CA has it revoked (signer_ca_revoke), SIGNER_ERR_EXPIRED if it is not
+ * valid at now_s. Never issues. *out is the caller's.
+ */
+signer_err signer_credential_open(signer_ca *ca, const char *serial, int64_t now_s, signer_credential **out);
+
+/*
+ * Destroys the key kept under serial: its file is overwritten with zeros, synced and removed.
+ * A credential already open keeps its copy until freed. SIGNER_ERR_INVALID, SIGNER_ERR_NOT_FOUND,
+ * SIGNER_ERR_IO.
+ */
+signer_err signer_credential_destroy(signer_ca *ca, const char *serial);
+
+/* Calls visit for the serial of every credential kept under its serial (signer_issue_kept), in
+ * no particular order, until it returns false. SIGNER_ERR_IO if the directory cannot be read (a
+ * keys directory without credentials has none: SIGNER_OK). */
+signer_err signer_kept_each(signer_ca *ca, bool (*visit)(void *ctx, const char *serial), void *ctx);
+
+/* The credential's certificate serial, upper-case hex. */
+void signer_credential_serial(const signer_credential *credential, char out[SIGNER_SERIAL_HEX_BYTES]);
+
+/* RFC 5280 5.3.1 CRLReason codes that a revocation may give (7 is not used by RFC 5280). */
+typedef enum {
+	SIGNER_REVOKE_UNSPECIFIED = 0,
+	SIGNER_REVOKE_KEY_COMPROMISE = 1,
+	SIGNER_REVOKE_AFFILIATION_CHANGED = 3,
+	SIGNER_REVOKE_SUPERSEDED = 4,
+	SIGNER_REVOKE_CESSATION_OF_OPERATION = 5,
+	SIGNER_REVOKE_CERTIFICATE_HOLD = 6,
+	SIGNER_REVOKE_PRIVILEGE_WITHDRAWN = 9,
+} signer_revoke_reason;
+
+/* The reason's RFC 5280 name ("keyCompromise"), or NULL for a code not in the enum. */
+const char *signer_revoke_reason_name(int reason);
+/* The code of an RFC 5280 name, or -1. */
+int signer_revoke_reason_parse(const char *name);
+
+/*
+ * Marks serial revoked at time_s for reason: from now on the CA's CRL lists it, its OCSP
+ * responder answers "revoked", signer_credential_open() and signer_pades_sign_at_level() refuse
+ * it. Revoking a serial again changes nothing (the first time and reason stay). The set is
+ * not stored by the signer: the caller (ledgerd, from its log) gives it again after each open.
+ * Safe to call while other threads sign. SIGNER_ERR_INVALID for a bad serial or reason,
+ * SIGNER_ERR_TOO_LARGE past SIGNER_REVOKED_MAX, SIGNER_ERR_NOMEM.
+ */
+signer_err signer_ca_revoke(signer_ca *ca, const char *serial, int64_t time_s, int reason);
+
+/* Whether the CA has serial revoked. */
+bool signer_ca_is_revoked(const signer_ca *ca, const char *serial);
 
 /* ----- an external time-stamping authority (signer/tsa_remote.c) ----- */
 

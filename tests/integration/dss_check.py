@@ -7,7 +7,11 @@ CA_PEM and says "good" (openssl ocsp); --ocsp N requires at least N of them. --v
 /DSS's /VRI has exactly N entries, each keyed by the upper-case hex SHA-1 of the DER CMS in a
 distinct signature's or document time-stamp's /Contents (without its zero padding; computed here
 from qpdf's reading of the file), each with a /TU and /Cert, /CRL, /OCSP arrays whose every
-stream is in the /DSS's /Certs, /CRLs, /OCSPs. --crl FILE: one of the /CRLs is FILE's bytes. Prints "DSS certs=N crls=M ocsps=K vri=V" and
+stream is in the /DSS's /Certs, /CRLs, /OCSPs. --crl FILE: one of the /CRLs is FILE's bytes.
+--cert-serial HEX (repeatable): a certificate of that serial is among /Certs (openssl x509 -serial).
+--crl-revoked HEX (repeatable): a CRL lists that serial with a revocation reason (openssl crl -text).
+--attime EPOCH: the certificates are checked at that time (the signing time: an external signer's
+one-shot certificate lives a day). Prints "DSS certs=N crls=M ocsps=K vri=V serials=..." and
 exits 0, or says why, exit 1."""
 import base64
 import hashlib
@@ -23,6 +27,11 @@ def main():
     options = dict(zip(sys.argv[3::2], sys.argv[4::2]))
     ocsp_min = int(options.get("--ocsp", 0))
     vri_count = int(options["--vri"]) if "--vri" in options else None
+    pairs = list(zip(sys.argv[3::2], sys.argv[4::2]))
+    want_serials = [v.upper() for k, v in pairs if k == "--cert-serial"]
+    want_revoked = [v.upper() for k, v in pairs if k == "--crl-revoked"]
+    attime = ["-attime", str(int(options["--attime"]))] if "--attime" in options else []
+    serials = []
     out = subprocess.run(["qpdf", "--json=2", "--json-stream-data=inline", "--decode-level=none", pdf],
                          capture_output=True, text=True)
     if out.returncode not in (0, 3):
@@ -59,6 +68,12 @@ def main():
                                capture_output=True, text=True)
             if r.returncode != 0 or "verify OK" not in r.stdout + r.stderr:
                 sys.exit(f"CRL {i} does not verify: {r.stdout}{r.stderr}")
+            text = subprocess.run(["openssl", "crl", "-inform", "DER", "-in", path, "-noout", "-text"],
+                                  capture_output=True, text=True).stdout
+            for serial in list(want_revoked):
+                at = text.find(f"Serial Number: {serial}")
+                if at >= 0 and "CRL Reason Code" in text[at:at + 300]:
+                    want_revoked.remove(serial)
         for i, response in enumerate(blobs["/OCSPs"]):
             path = os.path.join(d, f"ocsp{i}.der")
             open(path, "wb").write(response)
@@ -72,11 +87,20 @@ def main():
             pem = path + ".pem"
             open(path, "wb").write(cert)
             subprocess.run(["openssl", "x509", "-inform", "DER", "-in", path, "-out", pem], check=True)
-            r = subprocess.run(["openssl", "verify", "-partial_chain", "-CAfile", ca, "-purpose", "any", pem],
+            r = subprocess.run(["openssl", "verify", "-partial_chain", "-CAfile", ca, "-purpose", "any"] + attime + [pem],
                                capture_output=True, text=True)
             if r.returncode != 0:
                 sys.exit(f"certificate {i} does not chain to the CA: {r.stdout}{r.stderr}")
-    print(f"DSS certs={len(blobs['/Certs'])} crls={len(blobs['/CRLs'])} ocsps={len(blobs['/OCSPs'])} vri={len(vri)}")
+            serial = subprocess.run(["openssl", "x509", "-in", pem, "-noout", "-serial"], capture_output=True,
+                                    text=True).stdout.strip().removeprefix("serial=")
+            serials.append(serial)
+    missing = [s for s in want_serials if s not in serials]
+    if missing:
+        sys.exit(f"no certificate of serial {missing[0]} in /DSS /Certs (serials: {' '.join(serials)})")
+    if want_revoked:
+        sys.exit(f"no CRL in /DSS /CRLs lists {want_revoked[0]} as revoked")
+    print(f"DSS certs={len(blobs['/Certs'])} crls={len(blobs['/CRLs'])} ocsps={len(blobs['/OCSPs'])} vri={len(vri)} "
+          f"serials={','.join(serials)}")
 
 
 def der_length(b):

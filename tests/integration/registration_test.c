@@ -104,6 +104,17 @@ static void test_steps(void)
 	CHECK(record("platform", "nobody@cabinet.fr", LEDGER__EVENTS__REGISTRATION_STEP__STEP_INFORMATION_CONFIRMED, "",
 	             NULL, NULL) == LEDGER__API__ERROR_CODE__NOT_FOUND,
 	      "no account");
+	Ledger__Api__RegistrationRecord chosen;
+	fixture_registration_fill(&chosen, s, LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED);
+	chosen.certificate_serial = (char *)"5A0F3319";
+	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD, &chosen) ==
+	          LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
+	      "the client does not choose the certificate's serial");
+	chosen.certificate_serial = (char *)"";
+	chosen.certificate_not_after = (char *)"2099-12-31";
+	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD, &chosen) ==
+	          LEDGER__API__ERROR_CODE__INVALID_ARGUMENT,
+	      "nor its end");
 	CHECK(harness_head(&h) == head, "bad steps wrote nothing");
 	for (int step = 1; step <= 5; step++) {
 		CHECK(record("platform", s, (Ledger__Events__RegistrationStep)step, PHONE, NULL, NULL) == 0, "step %d",
@@ -151,9 +162,10 @@ static void test_personal_data(void)
 	      "after erasure: nothing to open");
 	harness_code_of(r);
 	char reason[256];
-	CHECK(can_sign(s, reason, sizeof reason) == 1, "erasure removes data, not the steps done: %s", reason);
-	/* The certificate expires: no more signing. */
-	harness_set_clock(&h, "2028-11-29T23:00:00Z");
+	CHECK(can_sign(s, reason, sizeof reason) == 0 && strstr(reason, "revoked"),
+	      "erasure keeps the steps done but revokes the certificate, which names the person: %s", reason);
+	/* The certificate (1095 days from 2026-11-29T10:00Z) expires: no more signing. */
+	harness_set_clock(&h, "2029-11-28T23:00:00Z");
 	CHECK(can_sign(s, reason, sizeof reason) == 0 && strstr(reason, "expired"), "certificate expired: %s", reason);
 }
 

@@ -41,6 +41,8 @@
 #define COMMAND_BYTES_MAX 2048u
 #define OUTPUT_BYTES_MAX  16384u
 #define SIGNED_EVENTS_MAX 16u
+#define TEST_START        "2026-11-29T10:00:00Z"
+#define SIGNED_AT_S       1795950000ll /* TEST_START + 1 h: when the signatures are checked */
 
 typedef Ledger__Api__CollectionView view;
 
@@ -356,10 +358,12 @@ static int cms_verify(const signature *s, const uint8_t *content, size_t content
 	if (!file_write("sig.der", s->cms, s->cms_bytes, der, sizeof der) ||
 	    !file_write("data.bin", content, content_bytes, data, sizeof data))
 		return -1;
+	/* At the signing time: the external signer's one-shot certificate is valid for a day from
+	 * then (the test's clock), long past by the machine's clock that openssl reads. */
 	snprintf(cmd, sizeof cmd,
 	         "openssl cms -verify -binary -inform DER -in '%s' -content '%s' -CAfile '%s/keys/signer-ca.pem' "
-	         "-purpose any -out /dev/null 2>&1",
-	         der, data, h.dir);
+	         "-purpose any -attime %lld -out /dev/null 2>&1",
+	         der, data, h.dir, (long long)SIGNED_AT_S);
 	return harness_run(cmd, out, out_bytes);
 }
 
@@ -679,8 +683,8 @@ static void check_final(void)
 	}
 	char cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
 	snprintf(cmd, sizeof cmd,
-	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 3 2>&1", TESTS_DIR,
-	         path, h.dir);
+	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 3 --attime %lld 2>&1",
+	         TESTS_DIR, path, h.dir, (long long)SIGNED_AT_S);
 	/* /VRI: both signatures and the first document time-stamp (the second's comes with the next
 	 * update: a renewal's), each naming streams of the /DSS. */
 	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "DSS certs=") && strstr(out, "vri=3"),
@@ -802,9 +806,10 @@ static void check_renewed(const uint8_t *renewed, size_t n, const uint8_t *befor
 	      "pdfsig: both signatures still valid, %zu time-stamps (exit %d): %s", stamps_expected, rc, out);
 	rc = validate("qpdf --check '%s' 2>&1", path, out, sizeof out);
 	CHECK(rc == 0, "qpdf --check of the renewed version: %s", out);
-	snprintf(cmd, sizeof cmd,
-	         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri %zu 2>&1", TESTS_DIR,
-	         path, h.dir, 2 + stamps_expected - 1);
+	snprintf(
+	    cmd, sizeof cmd,
+	    "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri %zu --attime %lld 2>&1",
+	    TESTS_DIR, path, h.dir, 2 + stamps_expected - 1, (long long)SIGNED_AT_S);
 	CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "DSS certs="),
 	      "the /VRI names both signatures and every time-stamp but the new one: %s", out);
 }
@@ -926,6 +931,61 @@ static void check_versions(const char *id, const uint8_t *pdf, size_t pdf_bytes)
 	CHECK(version_prefix(first_sha, final_sha), "the first signed version is a byte prefix of the final one");
 }
 
+/* What the log says of the collection's certificates and keys (docs/signer.md#certificates). */
+typedef struct keys_read {
+	const char *id;
+	char registered[64];                               /* SIGNER's registration certificate */
+	char signer_serial[64], client_serial[64];         /* DocumentSigned, per signer */
+	char one_shot_created[64], one_shot_destroyed[64]; /* the last one-shot key's */
+} keys_read;
+
+static bool key_event(void *ctx, const ledger_record *rec, const Ledger__Events__Event *ev)
+{
+	(void)rec;
+	keys_read *k = ctx;
+	if (!ev)
+		return true;
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED &&
+	    strcmp(ev->registration_recorded->subject, SIGNER) == 0 &&
+	    ev->registration_recorded->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED)
+		snprintf(k->registered, sizeof k->registered, "%s", ev->registration_recorded->certificate_serial);
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_DOCUMENT_SIGNED &&
+	    strcmp(ev->document_signed->collection_id, k->id) == 0)
+		snprintf(strcmp(ev->document_signed->signer, SIGNER) == 0 ? k->signer_serial : k->client_serial, 64,
+		         "%s", ev->document_signed->certificate_serial);
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_KEY_CREATED &&
+	    ev->key_created->kind == LEDGER__EVENTS__KEY_KIND__KEY_ONE_SHOT)
+		snprintf(k->one_shot_created, 64, "%s", ev->key_created->certificate_serial);
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_KEY_DESTROYED &&
+	    ev->key_destroyed->kind == LEDGER__EVENTS__KEY_KIND__KEY_ONE_SHOT)
+		snprintf(k->one_shot_destroyed, 64, "%s", ev->key_destroyed->certificate_serial);
+	return true;
+}
+
+static bool key_file_exists(const char *serial)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/keys/signers/%s.pem", h.dir, serial);
+	return access(path, F_OK) == 0;
+}
+
+/* The internal signer signed with the certificate of their registration; the client with a
+ * one-shot key, created and destroyed on record, whose file is gone. */
+static void check_keys(const char *id)
+{
+	keys_read k = {.id = id};
+	harness_log_scan(&h, 0, key_event, &k);
+	CHECK(k.registered[0] && strcmp(k.signer_serial, k.registered) == 0,
+	      "the internal signer signs with the registration's certificate: %s vs %s", k.signer_serial, k.registered);
+	CHECK(key_file_exists(k.registered), "whose key stays kept");
+	CHECK(k.client_serial[0] && strcmp(k.client_serial, k.registered) != 0 &&
+	          strcmp(k.client_serial, k.one_shot_created) == 0,
+	      "the client signs with a one-shot key, KeyCreated on record: %s vs %s", k.client_serial,
+	      k.one_shot_created);
+	CHECK(strcmp(k.one_shot_destroyed, k.client_serial) == 0, "and KeyDestroyed");
+	CHECK(k.client_serial[0] && !key_file_exists(k.client_serial), "its key file is gone");
+}
+
 static void test_signature_collection(void)
 {
 	uint8_t pdf[PDF_BYTES_MAX];
@@ -939,6 +999,7 @@ static void test_signature_collection(void)
 	sign_both(id);
 	check_final();
 	check_versions(id, pdf, n);
+	check_keys(id);
 }
 
 /* A seal collection of two documents, sealed by the collaborator holding `seal`. */
@@ -1550,10 +1611,10 @@ static void test_b_lt_two_signers(void)
 		      count, stamps);
 		char path[300], cmd[COMMAND_BYTES_MAX], out[OUTPUT_BYTES_MAX];
 		if (signed_pdf && file_write("b-lt.pdf", signed_pdf, bytes, path, sizeof path)) {
-			snprintf(
-			    cmd, sizeof cmd,
-			    "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 2 2>&1",
-			    TESTS_DIR, path, h.dir);
+			snprintf(cmd, sizeof cmd,
+			         "/usr/bin/python3 '%s/dss_check.py' '%s' '%s/keys/signer-ca.pem' --ocsp 4 --vri 2 "
+			         "--attime %lld 2>&1",
+			         TESTS_DIR, path, h.dir, (long long)SIGNED_AT_S);
 			CHECK(harness_run(cmd, out, sizeof out) == 0 && strstr(out, "vri=2"),
 			      "B-LT: a /VRI entry for each of the two signatures: %s", out);
 		}
@@ -1571,7 +1632,7 @@ int main(int argc, char **argv)
 	snprintf(work, sizeof work, "/tmp/signing-test-XXXXXX");
 	REQUIRE(mkdtemp(work) != NULL, "work directory");
 	/* Near the real date: openssl checks the certificates against the real clock. */
-	REQUIRE(harness_init(&h, argv[1], "2026-11-29T10:00:00Z"), "init");
+	REQUIRE(harness_init(&h, argv[1], TEST_START), "init");
 	REQUIRE(harness_start(&h, NULL), "start");
 	to_ledgerd = harness_sender(&h);
 	setup();

@@ -218,11 +218,7 @@ void fixture_registration_fill(Ledger__Api__RegistrationRecord *c, const char *s
 		c->terms_version = (char *)"CGU-2026-03";
 		c->rgpd_version = (char *)"RGPD-2025-11";
 		break;
-	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED:
-		c->certificate_serial = (char *)"5A:0F:33:19";
-		c->certificate_not_after = (char *)"2028-11-29";
-		break;
-	default: break;
+	default: break; /* certificate_issued: ledgerd issues the certificate, the client names nothing */
 	}
 }
 
