@@ -2,6 +2,7 @@
  * ledgerd: the ledger daemon. `init` creates a data directory, `serve` serves it.
  */
 #include "import.h"
+#include "pki_http.h"
 #include "ledger.h"
 #include "projections.h"
 #include "server.h"
@@ -33,7 +34,7 @@
 /* The help text is laid out as it prints. */
 /* clang-format off */
 static const char usage[] =
-    "usage: ledgerd init  --data DIR [--log-origin NAME] [HSM options]" CLOCK_FILE_USAGE "\n"
+    "usage: ledgerd init  --data DIR [--log-origin NAME] [--pki-url URL] [HSM options]" CLOCK_FILE_USAGE "\n"
     "       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
     "\n"
     "init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
@@ -49,6 +50,10 @@ static const char usage[] =
     "       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
     "  --log-origin NAME   the log's name in its checkpoints and key (default\n"
     "                      jse-ledger/LOG-ID), e.g. signature.example.fr/ledger\n"
+    "  --pki-url URL       where relying parties reach the CA's OCSP responder, CRL and\n"
+    "                      certificate (URL/ocsp, URL/crl, URL/ca.crt), written in every\n"
+    "                      certificate it issues; http://HOST[:PORT][/PATH] (default\n"
+    "                      " API_PKI_URL_DEFAULT "), kept in DIR/" API_PKI_URL_FILE " (docs/operations.md#pki)\n"
     "HSM options of init (docs/operations.md#hsm): a token initialised beforehand\n"
     "  --pkcs11-module PATH    its PKCS #11 module (absolute path)\n"
     "  --pkcs11-token LABEL    its label\n"
@@ -81,6 +86,9 @@ static const char usage[] =
     "  --tsa-ca FILE       PEM certificates the authority's tokens must chain to\n"
     "  --tsa-tolerance S   the largest gap allowed, in seconds (default " STRINGIFY(API_TSA_TOLERANCE_S_DEFAULT) ", at most " STRINGIFY(SIGNER_TSA_TOLERANCE_S_MAX) ")\n"
     "  --tsa-timeout-ms MS how long one time-stamp request may take (default " STRINGIFY(API_TSA_TIMEOUT_MS_DEFAULT) ")\n"
+    "  --pki-listen HOST:PORT  where the PKI endpoint (OCSP, CRL, CA certificate over HTTP)\n"
+    "                      listens; default: the host and port of DIR/" API_PKI_URL_FILE " (a reverse\n"
+    "                      proxy in front: docs/operations.md#pki)\n"
     "  --workers N         requests served concurrently (default " STRINGIFY(API_WORKERS_DEFAULT) ", at most " STRINGIFY(API_WORKERS_MAX) ")\n"
     "  --map-size BYTES    initial LMDB map size (default 64 MiB; suffixes K M G)\n"
     "  --map-size-max BYTES  the map doubles when full up to this (default 64 GiB); past it\n"
@@ -245,7 +253,8 @@ static bool signer_token_create(const char *dir, const signer_token_config *hsm)
 	return err == SIGNER_OK;
 }
 
-static int cmd_init(const char *dir, const char *clock_file, const char *log_origin, const signer_token_config *hsm)
+static int cmd_init(const char *dir, const char *clock_file, const char *log_origin, const signer_token_config *hsm,
+                    const char *pki_url)
 {
 	if (sodium_init() < 0) {
 		fputs("ledgerd init: libsodium failed to initialise\n", stderr);
@@ -269,6 +278,10 @@ static int cmd_init(const char *dir, const char *clock_file, const char *log_ori
 	const char *why;
 	if (!api_keys_create(dir, &why)) {
 		fprintf(stderr, "ledgerd init: %s/keys: %s\n", dir, why);
+		return 1;
+	}
+	if (!api_pki_url_write(dir, pki_url ? pki_url : API_PKI_URL_DEFAULT, &why)) {
+		fprintf(stderr, "ledgerd init: %s/%s: %s\n", dir, API_PKI_URL_FILE, why);
 		return 1;
 	}
 	if (!signer_token_create(dir, hsm))
@@ -319,7 +332,7 @@ int main(int argc, char **argv)
 	import_init(); /* libxml2, before any thread */
 	api_server_options o = {.ready_fd = -1};
 	size_t listens = 0;
-	const char *log_origin = NULL;
+	const char *log_origin = NULL, *pki_url = NULL;
 	signer_token_config hsm = {0};
 	size_t witnesses = 0;
 	static const struct option options[] = {
@@ -348,6 +361,8 @@ int main(int argc, char **argv)
 	    {"tsa-ca", required_argument, NULL, 'U'},
 	    {"tsa-tolerance", required_argument, NULL, 'X'},
 	    {"tsa-timeout-ms", required_argument, NULL, 'Y'},
+	    {"pki-url", required_argument, NULL, 'u'},
+	    {"pki-listen", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -422,6 +437,17 @@ int main(int argc, char **argv)
 				    "--tsa-timeout-ms %s: milliseconds, 1 to " STRINGIFY(SIGNER_TSA_TIMEOUT_MS_MAX),
 				    optarg);
 			break;
+		case 'u':
+			if (signer_pki_url_check(optarg) != SIGNER_OK)
+				return usage_error("--pki-url: %s", signer_last_error());
+			pki_url = optarg;
+			break;
+		case 'L':
+			if (!api_pki_listen_check(optarg))
+				return usage_error("--pki-listen %s: HOST:PORT (a name or an IPv4 address, a port 1-65535)",
+				                   optarg);
+			o.pki_listen = optarg;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return usage_error("%s", "bad option");
 		}
@@ -447,10 +473,14 @@ int main(int argc, char **argv)
 		return usage_error("%s", "--tsa-tolerance and --tsa-timeout-ms need --tsa-url");
 	if (log_origin && strcmp(cmd, "init") != 0)
 		return usage_error("--log-origin %s: only init takes it", log_origin);
+	if (pki_url && strcmp(cmd, "init") != 0)
+		return usage_error("--pki-url %s: only init takes it (serve reads the data directory's)", pki_url);
+	if (o.pki_listen && strcmp(cmd, "serve") != 0)
+		return usage_error("--pki-listen %s: only serve takes it", o.pki_listen);
 	rc = check_hsm_options(cmd, &hsm);
 	if (rc)
 		return rc;
 	if (strcmp(cmd, "init") == 0)
-		return cmd_init(o.data_dir, o.clock_file, log_origin, &hsm);
+		return cmd_init(o.data_dir, o.clock_file, log_origin, &hsm, pki_url);
 	return api_server_run(&o);
 }

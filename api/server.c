@@ -65,15 +65,27 @@ int64_t server_clock(void *ctx)
 /* ----- lifecycle ----- */
 
 static int server_open_services(server *s, const char *abs_dir);
+static void pki_start(server *s, const char *abs_dir);
 
 bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out)
 {
 	char keys[PATH_MAX];
 	if (snprintf(keys, sizeof keys, "%s/keys", data_dir) >= (int)sizeof keys)
 		return false;
+	char pki_url[SIGNER_PKI_URL_BYTES_MAX + 1];
+	const char *why;
+	if (!api_pki_url_read(data_dir, pki_url, &why)) {
+		fprintf(stderr, "ledgerd: %s/%s: %s\n", data_dir, API_PKI_URL_FILE, why);
+		return false;
+	}
 	signer_err err = signer_ca_open(keys, out);
 	if (err == SIGNER_ERR_NOT_FOUND && (err = signer_ca_init(keys, now_s)) == SIGNER_OK)
 		err = signer_ca_open(keys, out); /* a store created before the signer existed */
+	/* before the units are enabled: issued the first time, they point to the PKI URL too */
+	if (!err && (err = signer_ca_set_pki_url(*out, pki_url)) != SIGNER_OK) {
+		signer_ca_free(*out);
+		*out = NULL;
+	}
 	if (!err && ((err = signer_tsa_enable(*out, keys, now_s)) != SIGNER_OK ||
 	             (err = signer_ocsp_enable(*out, keys, now_s)) != SIGNER_OK)) {
 		signer_ca_free(*out);
@@ -235,7 +247,23 @@ static int server_open_services(server *s, const char *abs_dir)
 		fprintf(stderr, "ledgerd: cannot start the signer thread\n");
 		return 1;
 	}
+	pki_start(s, abs_dir);
 	return expirer_start(s) ? 0 : 1;
+}
+
+/* The PKI's HTTP endpoint (pki_http.h). One that cannot listen (its port taken, most often) is
+ * said loudly but does not stop the service: signing goes on, and relying parties that cannot
+ * reach the responder fall back on the CRL and OCSP responses each document's /DSS carries. */
+static void pki_start(server *s, const char *abs_dir)
+{
+	char url[SIGNER_PKI_URL_BYTES_MAX + 1];
+	const char *why = NULL;
+	if (api_pki_url_read(abs_dir, url, &why))
+		s->pki = api_pki_http_start(s->ca, url, s->o->pki_listen, server_clock, s, &why);
+	if (s->pki)
+		fprintf(stderr, "ledgerd: PKI endpoint %s (listening on %s)\n", url, s->o->pki_listen ? s->o->pki_listen : url);
+	else
+		fprintf(stderr, "ledgerd: warning: the PKI endpoint (OCSP, CRL) is not served: %s\n", why);
 }
 
 /* Serves until SIGTERM or SIGINT; says so on stderr and on --ready-fd first. */
@@ -261,6 +289,8 @@ static void server_drain(server *s)
 {
 	atomic_store(&s->stopping, true);
 	expirer_stop(s);
+	api_pki_http_stop(s->pki); /* before the CA it answers for */
+	s->pki = NULL;
 	api_signing_stop(s->signing); /* it commits through the committer: stop it first */
 	s->signing = NULL;
 	ledger_committer_stop(s->committer);

@@ -61,6 +61,7 @@ typedef struct api_server_options {
 	const char *tsa_url, *tsa_ca_file;
 	uint32_t tsa_tolerance_s; /* 0: API_TSA_TOLERANCE_S_DEFAULT */
 	uint32_t tsa_timeout_ms;  /* 0: API_TSA_TIMEOUT_MS_DEFAULT */
+	const char *pki_listen;   /* HOST:PORT the PKI endpoint binds, NULL: the PKI URL's (pki_http.h) */
 } api_server_options;
 
 #define API_TSA_TOLERANCE_S_DEFAULT 60u
@@ -75,8 +76,8 @@ typedef struct api_server_options {
  * API_EXIT_STORE_DAMAGED, or 1 on any other failure; errors go to stderr. */
 int api_server_run(const api_server_options *options);
 
-/* Opens the signer's CA of data_dir/keys, creating it first if the store predates it. Errors
- * are printed. */
+/* Opens the signer's CA of data_dir/keys, creating it first if the store predates it, pointing
+ * what it issues to data_dir's PKI URL (pki_http.h). Errors are printed. */
 bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out);
 
 /* Reads the clock: the system clock if path is NULL. Only the test build (LEDGER_TEST_CLOCK,

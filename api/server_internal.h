@@ -17,6 +17,7 @@
 
 #include "ledger.h"
 #include "listener_guard.h"
+#include "pki_http.h"
 #include "request_budget.h"
 #include "projections.h"
 #include "server.h"
@@ -101,6 +102,7 @@ struct server {
 	size_t request_bytes_max, document_bytes_max;
 	signer_ca *ca;
 	signer_tsa_remote *tsa; /* --tsa-url, or NULL */
+	api_pki_http *pki;      /* the PKI's HTTP endpoint, or NULL if it could not listen */
 	api_signing *signing;
 	atomic_uint imports_parsing;     /* imported files being read now (handle.c) */
 	api_listener_guard listeners;    /* every listener, and the thread that revives them */

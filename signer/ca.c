@@ -130,6 +130,8 @@ typedef struct certificate_request {
 	const char *email;              /* an rfc822Name subjectAltName, or NULL */
 	const char *extended_key_usage; /* a unit of the CA: "critical,timeStamping" (RFC 3161 2.3), ... */
 	bool ocsp_nocheck;              /* an OCSP responder: id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) */
+	const char *pki_url;            /* AIA and CDP under it (signer/profile.c), or NULL */
+	bool policies;                  /* with pki_url: the CA's certificatePolicies too */
 } certificate_request;
 
 static bool add_extension(X509 *x, X509V3_CTX *v3, int nid, const char *value)
@@ -195,7 +197,8 @@ static X509 *certificate_new(const certificate_request *r)
 		     (!r->issuer || add_extension(x, &v3, NID_authority_key_identifier, "keyid:always")) &&
 		     (!r->email || add_email_alt_name(x, r->email)) &&
 		     (!r->extended_key_usage || add_extension(x, &v3, NID_ext_key_usage, r->extended_key_usage)) &&
-		     (!r->ocsp_nocheck || add_extension(x, &v3, NID_id_pkix_OCSP_noCheck, "ignored"));
+		     (!r->ocsp_nocheck || add_extension(x, &v3, NID_id_pkix_OCSP_noCheck, "ignored")) &&
+		     (!r->pki_url || signer_profile_add(x, &v3, r->pki_url, r->policies));
 	}
 	ok = ok && X509_sign(x, r->issuer_key, EVP_sha256()) > 0;
 	if (!ok) {
@@ -255,6 +258,8 @@ static signer_err ca_create(const key_place *k, const char *keys_dir, int64_t no
 	                         now_s + SIGNER_CA_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY,
 	                         true,
 	                         NULL,
+	                         NULL,
+	                         false,
 	                         NULL,
 	                         false};
 	X509 *certificate = name ? certificate_new(&r) : NULL;
@@ -420,7 +425,11 @@ static signer_err issue(signer_ca *ca, const signer_subject *subject, int64_t no
 	                         false,
 	                         subject->kind == SIGNER_KIND_PERSON ? subject->id : NULL,
 	                         NULL,
+	                         false,
+	                         NULL,
 	                         false};
+	r.pki_url = ca->pki_url[0] ? ca->pki_url : NULL;
+	r.policies = true;
 	X509 *certificate = key && name ? certificate_new(&r) : NULL;
 	X509_NAME_free(name);
 	if (!certificate)
@@ -664,7 +673,9 @@ static signer_err unit_create(signer_ca *ca, const char *keys_dir, int64_t now_s
 	                         .not_before_s = now_s - SIGNER_CERT_BACKDATE_S,
 	                         .not_after_s = not_after,
 	                         .extended_key_usage = u->extended_key_usage,
-	                         .ocsp_nocheck = u->ocsp_nocheck};
+	                         .ocsp_nocheck = u->ocsp_nocheck,
+	                         /* the responder's answers are not checked online (RFC 6960 4.2.2.2.1) */
+	                         .pki_url = !u->ocsp_nocheck && ca->pki_url[0] ? ca->pki_url : NULL};
 	X509 *certificate = name ? certificate_new(&r) : NULL;
 	err = certificate ? SIGNER_OK : signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing a unit's certificate");
 	if (!err)

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/ts.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #define SIGNER_SHA256_BYTES 32u
 
@@ -99,6 +100,7 @@ struct signer_ca {
 	pthread_mutex_t revoked_lock;
 	signer_revoked *revoked;
 	size_t revoked_count, revoked_capacity;
+	char pki_url[SIGNER_PKI_URL_BYTES_MAX + 1]; /* signer_ca_set_pki_url, or "": issued certificates point nowhere */
 };
 
 /* The upper-case hex serial of x into out ("" if it does not fit). */
@@ -107,6 +109,13 @@ void signer_serial_hex(X509 *x, char out[SIGNER_SERIAL_HEX_BYTES]);
 bool signer_serial_canonical(const char *serial, char out[SIGNER_SERIAL_HEX_BYTES]);
 /* Frees what the revoked set holds (signer_ca_free). */
 void signer_revoked_free(struct signer_ca *ca);
+
+/* ----- what issued certificates point to (signer/profile.c) ----- */
+
+/* Adds to x (being built in v3) authorityInfoAccess (OCSP, caIssuers) and cRLDistributionPoints
+ * under pki_url (checked by signer_ca_set_pki_url), and with policies the CA's certificatePolicies.
+ * False if OpenSSL fails. */
+bool signer_profile_add(X509 *x, X509V3_CTX *v3, const char *pki_url, bool policies);
 
 /* ----- credentials (signer/ca.c) ----- */
 

@@ -375,6 +375,63 @@ signer_err signer_ca_revoke(signer_ca *ca, const char *serial, int64_t time_s, i
 /* Whether the CA has serial revoked. */
 bool signer_ca_is_revoked(const signer_ca *ca, const char *serial);
 
+/* ----- the PKI served online: what issued certificates point to (signer/profile.c) and the
+ * OCSP responder answering requests (signer/ocsp_responder.c); docs/signer.md#pki ----- */
+
+/* The base URL of the CA's HTTP endpoint (ledgerd init --pki-url): http://HOST[:PORT][/PATH]. */
+#define SIGNER_PKI_URL_BYTES_MAX 200u
+/* This CA's certificate policy (an OID under 2.25, from a UUID: no registry), and the ETSI EN 319
+ * 411-1 policy it follows: NCP, the normalized certificate policy (docs/signer.md#pki). */
+#define SIGNER_POLICY_OID   "2.25.52427988936121441470245907161855456535"
+#define SIGNER_ETSI_NCP_OID "0.4.0.2042.1.1"
+/* An OCSP request the responder reads (RFC 6960: a few CertIDs, an optional signature). */
+#define SIGNER_OCSP_REQUEST_BYTES_MAX (16u * 1024u)
+#define SIGNER_OCSP_REQUEST_CERTS_MAX 16u
+/* An online answer's nextUpdate: how long a relying party may cache it. */
+#define SIGNER_OCSP_RESPONSE_VALIDITY_S 3600
+
+/*
+ * Checks url as a PKI base URL: http:// (RFC 5280 4.2.2.1 and RFC 6960: the revocation data is
+ * signed, and https would need revocation checking of its own), a host of letters, digits, dots
+ * and hyphens, an optional port 1..65535 and an optional path of [A-Za-z0-9._~/-] not ending in
+ * '/', at most SIGNER_PKI_URL_BYTES_MAX bytes. SIGNER_ERR_INVALID naming the rule broken.
+ */
+signer_err signer_pki_url_check(const char *url);
+
+/*
+ * From now on the certificates ca issues (credentials, and the TSA's and OCSP responder's when
+ * first issued) point to url: authorityInfoAccess (OCSP url/ocsp, caIssuers url/ca.crt) and
+ * cRLDistributionPoints (url/crl), except the OCSP responder's (id-pkix-ocsp-nocheck, no AIA);
+ * credentials also carry certificatePolicies SIGNER_POLICY_OID and SIGNER_ETSI_NCP_OID. Call it
+ * once, before threads use ca. SIGNER_ERR_INVALID as signer_pki_url_check().
+ */
+signer_err signer_ca_set_pki_url(signer_ca *ca, const char *url);
+
+/* What one OCSP request was answered (for logs and tests). */
+typedef struct signer_ocsp_answer {
+	bool malformed; /* answered malformedRequest */
+	uint32_t good, revoked, unknown;
+} signer_ocsp_answer;
+
+/*
+ * Answers a DER OCSPRequest (RFC 6960) as the CA's responder at now_s: for each CertID, "good"
+ * if its issuer is this CA (name and key hashes, in whichever hash the request uses) and the
+ * serial is not revoked, "revoked" with the time and reason of signer_ca_revoke, "unknown" for
+ * another issuer or a hash algorithm OpenSSL does not know; the request's nonce is echoed;
+ * thisUpdate now_s, nextUpdate SIGNER_OCSP_RESPONSE_VALIDITY_S later; signed by the responder
+ * (signer_ocsp_enable) with its certificate attached. A request that does not parse (or has
+ * trailing bytes), is over SIGNER_OCSP_REQUEST_BYTES_MAX or asks for no or more than
+ * SIGNER_OCSP_REQUEST_CERTS_MAX certificates gets a malformedRequest response: that is an
+ * answer too (SIGNER_OK). *der is the caller's (free()); answer may be NULL.
+ * SIGNER_ERR_INVALID (NULL), SIGNER_ERR_KEYS (no responder), SIGNER_ERR_CRYPTO, SIGNER_ERR_NOMEM.
+ * Safe to call from any thread while others sign or revoke.
+ */
+signer_err signer_ocsp_respond(const signer_ca *ca, const uint8_t *request, size_t request_bytes, int64_t now_s,
+                               uint8_t **der, size_t *der_bytes, signer_ocsp_answer *answer);
+
+/* How many certificates ca has revoked: a CRL made since with as many is still current. */
+size_t signer_ca_revoked_count(const signer_ca *ca);
+
 /* ----- an external time-stamping authority (signer/tsa_remote.c) ----- */
 
 /* Limits of one exchange with an external TSA. */
