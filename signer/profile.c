@@ -77,6 +77,24 @@ static bool add_conf(X509 *x, X509V3_CTX *v3, int nid, const char *value)
 	return ok;
 }
 
+/* certificatePolicies is a "raw" extension to OpenSSL's configuration strings (it wants a
+ * configuration database): built from its structures instead. */
+static bool add_policies(X509 *x)
+{
+	static const char *const oids[] = {SIGNER_POLICY_OID, SIGNER_ETSI_NCP_OID};
+	CERTIFICATEPOLICIES *policies = sk_POLICYINFO_new_null();
+	bool ok = policies != NULL;
+	for (size_t i = 0; ok && i < sizeof oids / sizeof oids[0]; i++) {
+		POLICYINFO *info = POLICYINFO_new();
+		ok = info && (info->policyid = OBJ_txt2obj(oids[i], 1)) != NULL && sk_POLICYINFO_push(policies, info) > 0;
+		if (!ok)
+			POLICYINFO_free(info);
+	}
+	ok = ok && X509_add1_ext_i2d(x, NID_certificate_policies, policies, 0, X509V3_ADD_DEFAULT) == 1;
+	CERTIFICATEPOLICIES_free(policies);
+	return ok;
+}
+
 bool signer_profile_add(X509 *x, X509V3_CTX *v3, const char *pki_url, bool policies)
 {
 	assert(signer_pki_url_check(pki_url) == SIGNER_OK);
@@ -84,5 +102,5 @@ bool signer_profile_add(X509 *x, X509V3_CTX *v3, const char *pki_url, bool polic
 	snprintf(aia, sizeof aia, "OCSP;URI:%s/ocsp,caIssuers;URI:%s/ca.crt", pki_url, pki_url);
 	snprintf(cdp, sizeof cdp, "URI:%s/crl", pki_url);
 	return add_conf(x, v3, NID_info_access, aia) && add_conf(x, v3, NID_crl_distribution_points, cdp) &&
-	       (!policies || add_conf(x, v3, NID_certificate_policies, SIGNER_POLICY_OID "," SIGNER_ETSI_NCP_OID));
+	       (!policies || add_policies(x));
 }
