@@ -4,13 +4,17 @@
 #include "child.h"
 #include "token.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define READY_TIMEOUT_MS 15000
 #define CALL_TIMEOUT_MS  10000
@@ -37,6 +41,18 @@ int harness_run(const char *cmd, char *out, size_t out_bytes)
 		out[n] = '\0';
 	int status = pclose(f);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int harness_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	          getsockname(fd, (struct sockaddr *)&a, &len) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok ? ntohs(a.sin_port) : 0;
 }
 
 bool harness_set_clock(harness *h, const char *now)
@@ -68,8 +84,12 @@ bool harness_init(harness *h, const char *bin_dir, const char *now)
 	char cmd[1200];
 	/* init is dated by the same clock: else the log's first event carries the real time and a
 	 * clock set before it is ignored (commit times never go back). */
-	snprintf(cmd, sizeof cmd, "'%s/ledgerd-test-clock' init --data '%s' --clock-file '%s' 2>&1", bin_dir, h->dir,
-	         h->clock_file);
+	int port = harness_free_port();
+	if (port <= 0)
+		return false;
+	snprintf(h->pki_url, sizeof h->pki_url, "http://127.0.0.1:%d", port);
+	snprintf(cmd, sizeof cmd, "'%s/ledgerd-test-clock' init --data '%s' --clock-file '%s' --pki-url %s 2>&1",
+	         bin_dir, h->dir, h->clock_file, h->pki_url);
 	char out[512];
 	if (harness_run(cmd, out, sizeof out) != 0) {
 		fprintf(stderr, "ledgerd init failed: %s\n", out);

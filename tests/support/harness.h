@@ -24,11 +24,14 @@ typedef struct harness {
 	char pub_url[320];    /* ipc:// of its pub socket */
 	char clock_file[300]; /* the injectable clock */
 	long long now_s;      /* what the clock file says */
+	char pki_url[64];     /* ledgerd init --pki-url: http://127.0.0.1:<a port free at init> */
 	pid_t pid;
 	api_client *client;
 } harness;
 
-/* Creates a data directory (ledgerd init) and sets the clock to `now` (YYYY-MM-DDTHH:MM:SSZ). */
+/* Creates a data directory (ledgerd init) and sets the clock to `now` (YYYY-MM-DDTHH:MM:SSZ).
+ * Its PKI endpoint gets a port of its own (h->pki_url), free when init ran: tests running at once
+ * do not answer each other's OCSP requests. */
 bool harness_init(harness *h, const char *bin_dir, const char *now);
 /* Starts `ledgerd serve` with extra arguments (NULL-terminated), waits until it is ready. */
 bool harness_start(harness *h, const char *const *extra);
@@ -90,6 +93,9 @@ int harness_audit(const harness *h, const char *command, const char *extra, char
 /* ledger-audit verify, then replay if verify passed: 0 when both exit 0, else the failing exit
  * status; the last one's output in out. */
 int harness_audit_all(const harness *h, char *out, size_t out_bytes);
+
+/* A TCP port of 127.0.0.1 free now (the kernel's choice), 0 if none. */
+int harness_free_port(void);
 
 /* Runs a command line; returns its exit status. Output goes to out (may be NULL). */
 int harness_run(const char *cmd, char *out, size_t out_bytes);
