@@ -444,8 +444,8 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			if (!api_pki_listen_check(optarg))
-				return usage_error("--pki-listen %s: HOST:PORT (a name or an IPv4 address, a port 1-65535)",
-				                   optarg);
+				return usage_error(
+				    "--pki-listen %s: HOST:PORT (a name or an IPv4 address, a port 1-65535)", optarg);
 			o.pki_listen = optarg;
 			break;
 		case 'h': fputs(usage, stdout); return 0;

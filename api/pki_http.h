@@ -17,11 +17,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define API_PKI_URL_DEFAULT    "http://127.0.0.1:8079"
-#define API_PKI_URL_FILE       "pki-url" /* in the data directory: the URL and a line break, 0644 */
-#define API_PKI_BODY_BYTES_MAX SIGNER_OCSP_REQUEST_BYTES_MAX /* a POSTed OCSP request: 16 KiB */
-#define API_PKI_QUEUE_MAX      64u /* requests waiting for the endpoint's thread */
-#define API_PKI_CRL_CACHE_S    60  /* a CRL is served at most this long, and never past a revocation */
+#define API_PKI_URL_DEFAULT      "http://127.0.0.1:8079"
+#define API_PKI_URL_FILE         "pki-url" /* in the data directory: the URL and a line break, 0644 */
+#define API_PKI_BODY_BYTES_MAX   SIGNER_OCSP_REQUEST_BYTES_MAX /* a POSTed OCSP request: 16 KiB */
+#define API_PKI_QUEUE_MAX        64u                           /* requests waiting for the endpoint's thread */
+#define API_PKI_CRL_CACHE_S      60   /* a CRL is served at most this long, and never past a revocation */
 #define API_PKI_LISTEN_BYTES_MAX 128u /* --pki-listen HOST:PORT */
 
 /* Writes url (checked by signer_pki_url_check) as data_dir's PKI URL, created exclusively.

@@ -261,7 +261,8 @@ static void pki_start(server *s, const char *abs_dir)
 	if (api_pki_url_read(abs_dir, url, &why))
 		s->pki = api_pki_http_start(s->ca, url, s->o->pki_listen, server_clock, s, &why);
 	if (s->pki)
-		fprintf(stderr, "ledgerd: PKI endpoint %s (listening on %s)\n", url, s->o->pki_listen ? s->o->pki_listen : url);
+		fprintf(stderr, "ledgerd: PKI endpoint %s (listening on %s)\n", url,
+		        s->o->pki_listen ? s->o->pki_listen : url);
 	else
 		fprintf(stderr, "ledgerd: warning: the PKI endpoint (OCSP, CRL) is not served: %s\n", why);
 }

@@ -100,7 +100,8 @@ struct signer_ca {
 	pthread_mutex_t revoked_lock;
 	signer_revoked *revoked;
 	size_t revoked_count, revoked_capacity;
-	char pki_url[SIGNER_PKI_URL_BYTES_MAX + 1]; /* signer_ca_set_pki_url, or "": issued certificates point nowhere */
+	char
+	    pki_url[SIGNER_PKI_URL_BYTES_MAX + 1]; /* signer_ca_set_pki_url, or "": issued certificates point nowhere */
 };
 
 /* The upper-case hex serial of x into out ("" if it does not fit). */

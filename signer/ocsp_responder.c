@@ -99,7 +99,8 @@ static bool add_statuses(signer_ca *ca, OCSP_REQUEST *request, OCSP_BASICRESP *b
 		int status = V_OCSP_CERTSTATUS_UNKNOWN;
 		if (issued_here(ca, cid))
 			status = revoked_lookup(ca, serial, &r) ? V_OCSP_CERTSTATUS_REVOKED : V_OCSP_CERTSTATUS_GOOD;
-		ASN1_TIME *revoked_at = status == V_OCSP_CERTSTATUS_REVOKED ? ASN1_TIME_set(NULL, (time_t)r.time_s) : NULL;
+		ASN1_TIME *revoked_at =
+		    status == V_OCSP_CERTSTATUS_REVOKED ? ASN1_TIME_set(NULL, (time_t)r.time_s) : NULL;
 		ok = (status != V_OCSP_CERTSTATUS_REVOKED || revoked_at) &&
 		     OCSP_basic_add1_status(basic, cid, status, status == V_OCSP_CERTSTATUS_REVOKED ? r.reason : 0,
 		                            revoked_at, this_update, next_update) != NULL;

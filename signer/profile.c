@@ -38,7 +38,8 @@ signer_err signer_pki_url_check(const char *url)
 	while (host_char(*p))
 		p++;
 	if (p == host || host[0] == '.' || host[0] == '-' || p[-1] == '.' || p[-1] == '-')
-		return signer_fail(SIGNER_ERR_INVALID, "the PKI URL %s: a host of letters, digits, dots and hyphens", url);
+		return signer_fail(SIGNER_ERR_INVALID, "the PKI URL %s: a host of letters, digits, dots and hyphens",
+		                   url);
 	if (*p == ':') {
 		long port = 0;
 		const char *digits = ++p;
@@ -53,8 +54,8 @@ signer_err signer_pki_url_check(const char *url)
 	if (*p != '\0')
 		return signer_fail(SIGNER_ERR_INVALID, "the PKI URL %s: a path of letters, digits and ._~/- only", url);
 	if (*path && (path[0] != '/' || p[-1] == '/'))
-		return signer_fail(SIGNER_ERR_INVALID, "the PKI URL %s: a path starts with '/' and does not end with one",
-		                   url);
+		return signer_fail(SIGNER_ERR_INVALID,
+		                   "the PKI URL %s: a path starts with '/' and does not end with one", url);
 	return SIGNER_OK;
 }
 
@@ -86,7 +87,8 @@ static bool add_policies(X509 *x)
 	bool ok = policies != NULL;
 	for (size_t i = 0; ok && i < sizeof oids / sizeof oids[0]; i++) {
 		POLICYINFO *info = POLICYINFO_new();
-		ok = info && (info->policyid = OBJ_txt2obj(oids[i], 1)) != NULL && sk_POLICYINFO_push(policies, info) > 0;
+		ok = info && (info->policyid = OBJ_txt2obj(oids[i], 1)) != NULL &&
+		     sk_POLICYINFO_push(policies, info) > 0;
 		if (!ok)
 			POLICYINFO_free(info);
 	}

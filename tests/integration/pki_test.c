@@ -35,13 +35,13 @@
 #define CLIENT_NAME  "Paul Lefebvre"
 #define CLIENT_PHONE "+33612345678"
 
-#define PDF_BYTES_MAX  8192u
-#define WAIT_MS_MAX    60000
-#define POLL_MS        100
-#define COMMAND_MAX    2048u
-#define OUTPUT_MAX     32768u
-#define LOG_BYTES_MAX  (4u * 1024u * 1024u)
-#define LEVELS         4
+#define PDF_BYTES_MAX 8192u
+#define WAIT_MS_MAX   60000
+#define POLL_MS       100
+#define COMMAND_MAX   2048u
+#define OUTPUT_MAX    32768u
+#define LOG_BYTES_MAX (4u * 1024u * 1024u)
+#define LEVELS        4
 
 typedef Ledger__Api__CollectionView view;
 
@@ -291,7 +291,8 @@ static void test_endpoint(void)
 	        "openssl ocsp -no_nonce -respin get-resp.der -CAfile '%s/%s' -issuer '%s/%s' -cert signer.pem 2>&1",
 	        work, h.dir, ca, h.pki_url, h.dir, ca, h.dir, ca);
 	CHECK(rc == 0 && strstr(out, "signer.pem: good"), "GET /ocsp/<base64>: good:\n%s", out);
-	rc = sh(out, "cd '%s' && curl -sf -o bad.der %s/ocsp/not-base64%%21 && openssl ocsp -respin bad.der -resp_text 2>&1",
+	rc = sh(out,
+	        "cd '%s' && curl -sf -o bad.der %s/ocsp/not-base64%%21 && openssl ocsp -respin bad.der -resp_text 2>&1",
 	        work, h.pki_url);
 	CHECK(strstr(out, "malformedrequest") != NULL, "GET of noise: malformedRequest:\n%s", out);
 	rc = sh(out,

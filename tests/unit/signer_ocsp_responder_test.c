@@ -105,13 +105,14 @@ static void test_profile(const char *keys)
 	CHECK(has_extension_text(tsa, "Time Stamping"), "the TSA: its EKU");
 	char command[1400];
 	snprintf(command, sizeof command, "openssl x509 -in '%s' -noout -text", ocsp);
-	CHECK(run(command, out, sizeof out) == 0 && strstr(out, "OCSP No Check") && !strstr(out, "Authority Information") &&
-	          !strstr(out, "CRL Distribution"),
+	CHECK(run(command, out, sizeof out) == 0 && strstr(out, "OCSP No Check") &&
+	          !strstr(out, "Authority Information") && !strstr(out, "CRL Distribution"),
 	      "the responder: nocheck, no AIA, no CDP:\n%s", out);
 	signer_ca *plain = NULL;
 	CHECK(signer_ca_set_pki_url(plain, PKI_URL) == SIGNER_ERR_INVALID, "NULL CA refused");
-	const char *bad[] = {"https://pki.example", "http://", "http://a,b", "http://a;b", "http://a b",
-	                     "http://host:0",       "http://host:65536", "http://host/", "http://host/a,OCSP;URI:x",
+	const char *bad[] = {"https://pki.example", "http://",      "http://a,b",
+	                     "http://a;b",          "http://a b",   "http://host:0",
+	                     "http://host:65536",   "http://host/", "http://host/a,OCSP;URI:x",
 	                     "ftp://host",          "http://-host"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		CHECK(signer_pki_url_check(bad[i]) == SIGNER_ERR_INVALID, "%s refused", bad[i]);
@@ -127,7 +128,8 @@ static void test_good_then_revoked(signer_ca *ca, const char *alice_serial)
 	REQUIRE_VOID(ocsp_cli("-issuer ca.pem -cert alice.pem -cert seal.pem -reqout req.der", out) == 0);
 	CHECK(respond_file(ca, "req.der", "resp.der", &a) == SIGNER_OK && a.good == 2 && !a.malformed, "two good: %s",
 	      signer_last_error());
-	int rc = ocsp_cli("-no_nonce -respin resp.der -CAfile ca.pem -issuer ca.pem -cert alice.pem -cert seal.pem", out);
+	int rc =
+	    ocsp_cli("-no_nonce -respin resp.der -CAfile ca.pem -issuer ca.pem -cert alice.pem -cert seal.pem", out);
 	CHECK(rc == 0 && strstr(out, "Response verify OK") && count_of(out, ": good") == 2, "openssl: both good:\n%s",
 	      out);
 	/* the nonce: openssl ocsp checks it only when it sent the request itself; here by hand */
@@ -175,14 +177,14 @@ static void test_unknown_issuer(signer_ca *ca)
 	signer_credential *c = NULL;
 	REQUIRE_VOID(signer_ca_init(other, now_s - DAY_S) == SIGNER_OK && signer_ca_open(other, &o) == SIGNER_OK);
 	REQUIRE_VOID(signer_issue(o, &alice, now_s, 30, &c) == SIGNER_OK && certificate_pem(c, "other-alice.pem"));
-	REQUIRE_VOID(ocsp_cli("-issuer other/" SIGNER_CA_CERT_FILE " -cert other-alice.pem -reqout other.der", out) == 0);
+	REQUIRE_VOID(ocsp_cli("-issuer other/" SIGNER_CA_CERT_FILE " -cert other-alice.pem -reqout other.der", out) ==
+	             0);
 	signer_ocsp_answer a;
 	CHECK(respond_file(ca, "other.der", "other-resp.der", &a) == SIGNER_OK && a.unknown == 1 && a.good == 0,
 	      "another CA's certificate: unknown");
 	/* the responder is not the other CA's delegate: openssl is told to trust it by name (-VAfile) */
 	int rc = ocsp_cli("-no_nonce -respin other-resp.der -VAfile keys/" SIGNER_OCSP_CERT_FILE
-	                  " -issuer other/" SIGNER_CA_CERT_FILE
-	                  " -cert other-alice.pem",
+	                  " -issuer other/" SIGNER_CA_CERT_FILE " -cert other-alice.pem",
 	                  out);
 	CHECK(rc == 0 && strstr(out, "Response verify OK") && strstr(out, "other-alice.pem: unknown"),
 	      "openssl: unknown:\n%s", out);
@@ -223,7 +225,8 @@ static void test_malformed(signer_ca *ca)
 		      "%s: malformedRequest (%s)", cases[i].what, signer_strerror(err));
 		if (i == 0 && der) {
 			snprintf(path, sizeof path, "%s/malformed.der", root);
-			CHECK(write_file(path, der, der_bytes) && ocsp_cli("-respin malformed.der -resp_text", out) >= 0 &&
+			CHECK(write_file(path, der, der_bytes) &&
+			          ocsp_cli("-respin malformed.der -resp_text", out) >= 0 &&
 			          strstr(out, "malformedrequest"),
 			      "openssl reads malformedRequest:\n%s", out);
 		}
@@ -267,8 +270,8 @@ int main(void)
 	snprintf(command, sizeof command, "cp '%s/%s' '%s/ca.pem'", keys, SIGNER_CA_CERT_FILE, root);
 	REQUIRE(run(command, out, sizeof out) == 0, "ca.pem");
 	signer_credential *a = NULL, *s = NULL;
-	REQUIRE(signer_issue_kept(ca, &alice, now_s, 30, &a) == SIGNER_OK && certificate_pem(a, "alice.pem"), "alice: %s",
-	        signer_last_error());
+	REQUIRE(signer_issue_kept(ca, &alice, now_s, 30, &a) == SIGNER_OK && certificate_pem(a, "alice.pem"),
+	        "alice: %s", signer_last_error());
 	REQUIRE(signer_issue(ca, &seal, now_s, 30, &s) == SIGNER_OK && certificate_pem(s, "seal.pem"), "seal");
 	char serial[SIGNER_SERIAL_HEX_BYTES];
 	signer_credential_serial(a, serial);
