@@ -75,7 +75,7 @@
  * IMPORT_ROWS_MAX rows needs about 10 per row. */
 #define IMPORT_XML_NODES_MAX 1000000u
 /* .xls: freexl runs in a child process (see import/xls.c) killed after this many seconds of CPU or
- * wall-clock time, and limited to this address space. */
+ * wall-clock time, and limited to this much address space beyond what it inherits. */
 #define IMPORT_XLS_SECONDS_MAX      10u
 #define IMPORT_XLS_MEMORY_BYTES_MAX (1024u * 1024u * 1024u)
 /* .xlsx: the largest row number, Excel's own (rows are 1..1048576). */

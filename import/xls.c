@@ -185,6 +185,29 @@ typedef struct xls_record {
 #define XLS_REPLY_BYTES_MAX                                                                                            \
 	(sizeof(xls_record) + 256 + (IMPORT_ROWS_MAX + 1) * (sizeof(xls_record) + IMPORT_CELL_BYTES_MAX))
 
+/* The address space this process maps now, in bytes (0 if /proc cannot say). The child inherits
+ * its parent's whole mapping, which in a threaded server is mostly reserved and never touched
+ * (glibc's malloc arenas reserve 64 MiB each, up to 8 per core): its memory limit counts from
+ * there. open, read and close only: this runs between fork and exec in a threaded program. */
+static size_t xls_mapped_bytes(void)
+{
+	char text[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	const char *p = strstr(text, "VmSize:");
+	size_t kib = 0;
+	for (p = p ? p + strlen("VmSize:") : text + n; *p == ' ' || *p == '\t'; p++)
+		;
+	for (; *p >= '0' && *p <= '9' && kib < ((size_t)1 << 40); p++)
+		kib = kib * 10 + (size_t)(*p - '0');
+	return kib * 1024;
+}
+
 /* A hostile file must not write to the server's log, and the child's death is handled: under a
  * sanitizer, no inherited death callback (libFuzzer's would record the input as a crash). */
 static void xls_child_limits(void)
@@ -199,7 +222,9 @@ static void xls_child_limits(void)
 	setrlimit(RLIMIT_CPU, &cpu);
 	setrlimit(RLIMIT_CORE, &core); /* a dying child must not dump a server-sized core */
 #ifndef IMPORT_UNDER_ASAN              /* ASan reserves terabytes of address space up front */
-	struct rlimit memory = {IMPORT_XLS_MEMORY_BYTES_MAX, IMPORT_XLS_MEMORY_BYTES_MAX};
+	/* what freexl may map on top of what the child inherited */
+	rlim_t limit = (rlim_t)xls_mapped_bytes() + IMPORT_XLS_MEMORY_BYTES_MAX;
+	struct rlimit memory = {limit, limit};
 	setrlimit(RLIMIT_AS, &memory);
 #endif
 }

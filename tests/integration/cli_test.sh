@@ -48,7 +48,17 @@ expect 2 "grant without --rights" -- "$bin/ledgerctl" --data "$dir" --platform d
 expect 2 "unknown right" -- "$bin/ledgerctl" --data "$dir" --platform delegation grant --firm F --to a@b.fr --rights fly
 contains "fly" "the bad right is named"
 
+expect 2 "init --pki-url https" -- "$bin/ledgerd" init --data "$dir/p" --pki-url https://pki.example.fr
+contains "http:// only" "says why"
+expect 2 "init --pki-url with a comma" -- "$bin/ledgerd" init --data "$dir/p" --pki-url "http://a.fr/x,OCSP;URI:http://evil"
+expect 2 "serve --pki-url" -- "$bin/ledgerd" serve --data "$dir/p" --pki-url http://a.fr
+expect 2 "init --pki-listen" -- "$bin/ledgerd" init --data "$dir/p" --pki-listen 127.0.0.1:8079
+expect 2 "serve --pki-listen without a port" -- "$bin/ledgerd" serve --data "$dir/p" --pki-listen 127.0.0.1
+checks=$((checks + 1))
+[ ! -e "$dir/p" ] || { failures=$((failures + 1)); echo "FAIL: a refused init left $dir/p"; }
 expect 0 "init" -- "$bin/ledgerd" init --data "$dir/d"
+checks=$((checks + 1))
+[ "$(cat "$dir/d/pki-url")" = "http://127.0.0.1:8079" ] || { failures=$((failures + 1)); echo "FAIL: the default PKI URL"; }
 expect 1 "init twice" -- "$bin/ledgerd" init --data "$dir/d"
 contains "already" "init twice says why"
 checks=$((checks + 1))

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const char *fixtures_dir, *hostile_dir;
 
@@ -126,6 +127,23 @@ static void test_real_files(void)
 	REQUIRE_VOID(bytes);
 	expect_rows("C:\\Users\\ec\\Mes documents\\liste.v2.TXT", bytes, n, 0, list, COUNT(list));
 	free(bytes);
+}
+
+/* The .xls child's memory limit counts from what the parent already maps, not from zero: a
+ * ledgerd whose threads' malloc arenas reserve a gigabyte of address space (16 arenas of 64 MiB
+ * on two cores) forked a child already past a 1 GiB RLIMIT_AS, whose freexl then failed to load
+ * iconv's modules ("freexl error -21") on a good file, now and then. */
+static void test_xls_from_a_large_parent(void)
+{
+	size_t reserve = (size_t)3 << 29; /* 1.5 GiB of address space, no memory */
+	void *big = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	REQUIRE_VOID(big != MAP_FAILED);
+	size_t n;
+	uint8_t *bytes = slurp(fixtures_dir, "collaborateurs.xls", &n);
+	REQUIRE_VOID(bytes);
+	expect_rows("from-a-parent-mapping-1.5-GiB.xls", bytes, n, 1, COLLABORATEURS, COUNT(COLLABORATEURS));
+	free(bytes);
+	munmap(big, reserve);
 }
 
 /* ----- text: encodings, line ends, separators ----- */
@@ -481,6 +499,7 @@ int main(int argc, char **argv)
 	hostile_dir = argv[2];
 	import_init();
 	test_real_files();
+	test_xls_from_a_large_parent();
 	test_text_encodings();
 	test_txt();
 	test_csv();
