@@ -80,8 +80,22 @@ bool certificates_issue_before(worker *w, int64_t now_us)
 	return true;
 }
 
+/* Whether a committed command of this body may have revoked a certificate. */
+static bool may_revoke(const worker *w)
+{
+	Ledger__Api__Request__BodyCase body = w->req->body_case;
+	return w->has_issued || body == LEDGER__API__REQUEST__BODY_CERTIFICATE_REVOKE ||
+	       body == LEDGER__API__REQUEST__BODY_SUBJECT_ERASE;
+}
+
 void certificates_after_commit(worker *w, ledger_err err)
 {
+	/* A revocation on record reaches the CA at once: its OCSP answers and CRLs, online
+	 * (pki_http.c) and in the next /DSS, say what the log says. */
+	if (!err && w->stored && !w->replayed && w->s->ca && may_revoke(w) &&
+	    !api_revocations_sync(w->s->l, w->s->p, w->s->ca))
+		fprintf(stderr, "ledgerd: cannot give the CA the revoked certificates after seq %llu\n",
+		        (unsigned long long)w->reply.seq);
 	if (!w->has_issued)
 		return;
 	w->has_issued = false;

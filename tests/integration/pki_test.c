@@ -7,9 +7,10 @@
  * responder (its log counts the requests: the test cannot pass without online checking).
  * `openssl ocsp -url` finds the signer's certificate good, the CRL served verifies against the
  * CA, the CA certificate served is the trust anchor, and requests that are not OCSP requests get
- * a typed HTTP or OCSP error. Then the CA is revoked the signer's certificate (signer_ca_revoke:
- * this base has no revocation command yet) and the same endpoint code, on the same URL, answers
- * "revoked" to openssl, lists it in the CRL, and pdfsig reports the certificate revoked.
+ * a typed HTTP or OCSP error. Then the platform revokes the signer's certificate over RPC
+ * (CertificateRevoke) and, with no signature in between, the endpoint answers "revoked" to
+ * openssl, lists it in the CRL (not the one cached a moment before), and pdfsig reports the
+ * certificate revoked.
  */
 #include "../check.h"
 #include "../support/scratch.h"
@@ -204,8 +205,7 @@ static bool two_signers(const char *title, const char *name)
 	REQUIRE(harness_send(&h, EC, LEDGER__API__REQUEST__BODY_FIELD_SET, &f) == 0, "%s: field", title);
 	REQUIRE(fixture_act(&to_ledgerd, EC, FIRM, id, LEDGER__API__COLLECTION_ACT__ACT__SEND, NULL) == 0, "%s: sent",
 	        title);
-	REQUIRE(fixture_act(&to_ledgerd, SIGNER, FIRM, id, LEDGER__API__COLLECTION_ACT__ACT__SIGN, NULL) == 0,
-	        "%s: signed", title);
+	REQUIRE(harness_sign(&h, SIGNER, FIRM, id) == 0, "%s: authenticated and signed", title);
 	REQUIRE(wait_for(id, SIGNER), "%s: the first signature within %d ms", title, WAIT_MS_MAX);
 	REQUIRE(fixture_signer_report(&to_ledgerd, FIRM, id,
 	                              &(fixture_report){.signer = CLIENT,
@@ -308,28 +308,14 @@ static void test_endpoint(void)
 	(void)rc;
 }
 
-/* ----- revoked: the same endpoint in process, on the CA of the stopped ledgerd ----- */
-
-static int64_t real_clock_us(void *ctx)
-{
-	(void)ctx;
-	return (int64_t)time(NULL) * 1000000;
-}
+/* ----- revoked: through ledgerd, as the platform revokes a certificate ----- */
 
 static void test_revoked(void)
 {
-	char keys[300], out[OUTPUT_MAX], serial[SIGNER_SERIAL_HEX_BYTES + 16] = "";
-	snprintf(keys, sizeof keys, "%s/keys", h.dir);
+	char out[OUTPUT_MAX], serial[SIGNER_SERIAL_HEX_BYTES + 16] = "";
 	sh(out, "openssl x509 -in '%s/signer.pem' -noout -serial", work);
 	char *eq = strchr(out, '=');
 	REQUIRE_VOID(eq && sscanf(eq + 1, "%48[0-9A-Fa-f]", serial) == 1);
-	signer_ca *ca = NULL;
-	REQUIRE_VOID(signer_ca_open(keys, &ca) == SIGNER_OK);
-	REQUIRE_VOID(signer_ca_set_pki_url(ca, h.pki_url) == SIGNER_OK &&
-	             signer_ocsp_enable(ca, keys, time(NULL)) == SIGNER_OK);
-	const char *why = NULL;
-	api_pki_http *pki = api_pki_http_start(ca, h.pki_url, NULL, real_clock_us, NULL, &why);
-	REQUIRE_VOID(pki != NULL);
 	const char *ca_file = "keys/" SIGNER_CA_CERT_FILE;
 	int rc = sh(out, "openssl ocsp -url %s/ocsp -issuer '%s/%s' -cert '%s/signer.pem' -CAfile '%s/%s' 2>&1",
 	            h.pki_url, h.dir, ca_file, work, h.dir, ca_file);
@@ -338,7 +324,13 @@ static void test_revoked(void)
 	rc = sh(out, "cd '%s' && curl -sf -o crl1.der %s/crl && openssl crl -inform DER -in crl1.der -noout -text 2>&1",
 	        work, h.pki_url);
 	CHECK(rc == 0 && strstr(out, "No Revoked Certificates"), "before the revocation: an empty CRL:\n%s", out);
-	CHECK(signer_ca_revoke(ca, serial, time(NULL) - 60, SIGNER_REVOKE_KEY_COMPROMISE) == SIGNER_OK, "revoked");
+	Ledger__Api__CertificateRevoke q = LEDGER__API__CERTIFICATE_REVOKE__INIT;
+	q.subject = (char *)SIGNER;
+	q.reason = (char *)"keyCompromise";
+	q.comment = (char *)"telephone perdu";
+	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_CERTIFICATE_REVOKE, &q) == 0,
+	      "the platform revokes %s's certificate", SIGNER);
+	/* at once: no signature in between, the committed revocation reaches the CA */
 	rc = sh(out, "openssl ocsp -url %s/ocsp -issuer '%s/%s' -cert '%s/signer.pem' -CAfile '%s/%s' 2>&1", h.pki_url,
 	        h.dir, ca_file, work, h.dir, ca_file);
 	CHECK(rc == 0 && strstr(out, "Response verify OK") && strstr(out, "signer.pem: revoked") &&
@@ -353,8 +345,6 @@ static void test_revoked(void)
 	rc = sh(out, "pdfsig -nssdir '%s/nss' '%s/b-b.pdf' 2>&1", work, work);
 	CHECK(strstr(out, "Certificate has been Revoked.") != NULL, "pdfsig: the signer's certificate is revoked:\n%s",
 	      out);
-	api_pki_http_stop(pki);
-	signer_ca_free(ca);
 }
 
 int main(int argc, char **argv)
@@ -403,8 +393,8 @@ int main(int argc, char **argv)
 	pdfsig_without_ocsp("b-b.pdf");
 	REQUIRE(signer_certificate("b-b.pdf"), "the signer's certificate out of b-b.pdf");
 	test_endpoint();
-	CHECK(harness_stop(&h) == 0, "clean stop");
 	test_revoked();
+	CHECK(harness_stop(&h) == 0, "clean stop");
 	harness_cleanup(&h);
 	int rc = check_report("pki_test");
 	if (rc == 0)
