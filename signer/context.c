@@ -71,6 +71,21 @@ signer_err signer_fail_openssl(signer_err err, const char *what)
 	return signer_fail(err, "%s: %s", what, reason);
 }
 
+signer_err signer_der_take(unsigned char *out, int n, const char *what, uint8_t **der, size_t *der_bytes)
+{
+	signer_err err = SIGNER_OK;
+	if (n <= 0) {
+		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, what);
+	} else if (!(*der = malloc((size_t)n))) {
+		err = signer_fail(SIGNER_ERR_NOMEM, "%s", what);
+	} else {
+		memcpy(*der, out, (size_t)n);
+		*der_bytes = (size_t)n;
+	}
+	OPENSSL_free(out);
+	return err;
+}
+
 /* ----- the capped allocator ----- */
 
 /* Each block carries its size in front, aligned for any type, so that free and realloc can

@@ -19,6 +19,9 @@
 signer_err signer_fail(signer_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, with OpenSSL's first queued reason appended; empties OpenSSL's error queue. */
 signer_err signer_fail_openssl(signer_err err, const char *what);
+/* Takes the n bytes OpenSSL's i2d_* wrote at out (n <= 0: it failed, naming what): copies them to
+ * *der (malloc'd, *der_bytes long) and frees out, whatever happens. */
+signer_err signer_der_take(unsigned char *out, int n, const char *what, uint8_t **der, size_t *der_bytes);
 
 /* ----- mupdf contexts (signer/context.c) ----- */
 

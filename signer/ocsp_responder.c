@@ -22,16 +22,7 @@ static signer_err response_der(OCSP_RESPONSE *response, uint8_t **der, size_t *d
 {
 	unsigned char *out = NULL;
 	int n = response ? i2d_OCSP_RESPONSE(response, &out) : -1;
-	if (n <= 0)
-		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "encoding an OCSP response");
-	*der = malloc((size_t)n);
-	if (*der)
-		memcpy(*der, out, (size_t)n);
-	OPENSSL_free(out);
-	if (!*der)
-		return signer_fail(SIGNER_ERR_NOMEM, "an OCSP response");
-	*der_bytes = (size_t)n;
-	return SIGNER_OK;
+	return signer_der_take(out, n, "encoding an OCSP response", der, der_bytes);
 }
 
 static signer_err malformed(uint8_t **der, size_t *der_bytes, signer_ocsp_answer *answer)

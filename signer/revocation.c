@@ -220,16 +220,7 @@ static signer_err ocsp_status(signer_ca *ca, X509 *certificate, int64_t now_s, u
 	ASN1_TIME_free(this_update);
 	OCSP_CERTID_free(id);
 	OCSP_BASICRESP_free(basic);
-	if (n <= 0)
-		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "making an OCSP response");
-	*der = malloc((size_t)n);
-	if (*der)
-		memcpy(*der, out, (size_t)n);
-	OPENSSL_free(out);
-	if (!*der)
-		return signer_fail(SIGNER_ERR_NOMEM, "an OCSP response");
-	*der_bytes = (size_t)n;
-	return SIGNER_OK;
+	return signer_der_take(out, n, "making an OCSP response", der, der_bytes);
 }
 
 signer_err signer_ca_ocsp(const signer_ca *ca, const signer_credential *credential, int64_t now_s, uint8_t **der,
@@ -304,14 +295,5 @@ signer_err signer_ca_crl(const signer_ca *ca, int64_t now_s, uint8_t **der, size
 	ASN1_TIME_free(next_update);
 	ASN1_TIME_free(this_update);
 	X509_CRL_free(crl);
-	if (n <= 0)
-		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "making the CA's CRL");
-	*der = malloc((size_t)n);
-	if (*der)
-		memcpy(*der, out, (size_t)n);
-	OPENSSL_free(out);
-	if (!*der)
-		return signer_fail(SIGNER_ERR_NOMEM, "signer_ca_crl");
-	*der_bytes = (size_t)n;
-	return SIGNER_OK;
+	return signer_der_take(out, n, "making the CA's CRL", der, der_bytes);
 }

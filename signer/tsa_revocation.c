@@ -91,17 +91,11 @@ static signer_err crl_check(const signer_tsa_remote *t, const char *url, const d
 		err = signer_fail_openssl(SIGNER_ERR_TSA, "not a CRL");
 	else if (!issuer || X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1)
 		err = signer_fail_openssl(SIGNER_ERR_TSA, "a CRL not signed by an anchor of --tsa-ca");
-	unsigned char *out = NULL;
-	int n = err ? -1 : i2d_X509_CRL(crl, &out);
-	if (!err && n <= 0)
-		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "encoding a CRL");
-	if (!err && !(*der = malloc((size_t)n)))
-		err = signer_fail(SIGNER_ERR_NOMEM, "a CRL");
 	if (!err) {
-		memcpy(*der, out, (size_t)n);
-		*der_bytes = (size_t)n;
+		unsigned char *out = NULL;
+		int n = i2d_X509_CRL(crl, &out);
+		err = signer_der_take(out, n, "encoding a CRL", der, der_bytes);
 	}
-	OPENSSL_free(out);
 	X509_CRL_free(crl);
 	if (err) /* say which */
 		signer_fail(err, "%.200s: %s", url, signer_last_error());

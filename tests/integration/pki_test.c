@@ -86,21 +86,9 @@ static size_t logged(const char *needle)
 	return count;
 }
 
-static void ref_init(Ledger__Api__CollectionRef *ref, const char *id)
-{
-	ledger__api__collection_ref__init(ref);
-	ref->firm_id = (char *)FIRM;
-	ref->collection_id = (char *)id;
-}
-
 static Ledger__Api__Reply *show(const char *id)
 {
-	Ledger__Api__Reply *r = harness_collection_show(&h, EC, FIRM, id);
-	if (r && (!r->collection || !r->collection->collection)) {
-		harness_code_of(r);
-		return NULL;
-	}
-	return r;
+	return harness_collection_view(&h, EC, FIRM, id);
 }
 
 /* Polls until the collection is COMPLETED (want_signed NULL) or want_signed has signed. */
@@ -190,7 +178,7 @@ static bool two_signers(const char *title, const char *name)
 	Ledger__Api__CollectionModify m = LEDGER__API__COLLECTION_MODIFY__INIT;
 	Ledger__Api__CollectionRef ref;
 	char *order[2] = {(char *)SIGNER, (char *)CLIENT};
-	ref_init(&ref, id);
+	ref = fixture_ref(FIRM, id);
 	m.ref = &ref;
 	m.order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL;
 	m.signer_order = order;

@@ -102,13 +102,6 @@ static Ledger__Api__Reply *preferences_show(const char *as)
 
 /* ----- collections ----- */
 
-static void ref_init(Ledger__Api__CollectionRef *ref, const char *firm, const char *id)
-{
-	ledger__api__collection_ref__init(ref);
-	ref->firm_id = (char *)firm;
-	ref->collection_id = (char *)id;
-}
-
 /* Creates a collection (expiry_days 0 and order unspecified: the firm's preferences). */
 static Ledger__Api__Reply *collection_create(const char *as, const char *firm, Ledger__Events__CollectionKind kind,
                                              uint32_t expiry_days, Ledger__Events__SigningOrder order, char id[32])
@@ -842,7 +835,7 @@ static void test_collection_finished(void)
 	 * release, not the release (it did before). */
 	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
 	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, JLM, id);
+	ref = fixture_ref(JLM, id);
 	c.ref = &ref;
 	c.act = ACT(CANCEL);
 	c.comment = (char *)"Le client a change de cabinet";

@@ -105,13 +105,6 @@ static credits credits_now(void)
 	return c;
 }
 
-static void ref_init(Ledger__Api__CollectionRef *ref, const char *id)
-{
-	ledger__api__collection_ref__init(ref);
-	ref->firm_id = (char *)FIRM;
-	ref->collection_id = (char *)id;
-}
-
 /* Creates a collection as `as`; its id in id. */
 static bool collection_create(const char *as, Ledger__Events__CollectionKind kind, const char *title, char id[32])
 {
@@ -142,7 +135,7 @@ static int order_set(const char *id, const char *first, const char *second)
 	Ledger__Api__CollectionModify c = LEDGER__API__COLLECTION_MODIFY__INIT;
 	Ledger__Api__CollectionRef ref;
 	char *order[2] = {(char *)first, (char *)second};
-	ref_init(&ref, id);
+	ref = fixture_ref(FIRM, id);
 	c.ref = &ref;
 	c.order = LEDGER__EVENTS__SIGNING_ORDER__ORDER_SEQUENTIAL;
 	c.signer_order = order;
@@ -155,7 +148,7 @@ static int field_set(const char *id, const char *signer, const uint8_t sha[32])
 {
 	Ledger__Api__FieldSet c = LEDGER__API__FIELD_SET__INIT;
 	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
+	ref = fixture_ref(FIRM, id);
 	c.ref = &ref;
 	c.signer = (char *)signer;
 	c.document_sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
@@ -195,12 +188,7 @@ static int report(const char *id, const char *signer, Ledger__Events__SignerActi
 
 static Ledger__Api__Reply *show(const char *id)
 {
-	Ledger__Api__Reply *r = harness_collection_show(&h, EC, FIRM, id);
-	if (r && (!r->collection || !r->collection->collection)) {
-		harness_code_of(r);
-		return NULL;
-	}
-	return r;
+	return harness_collection_view(&h, EC, FIRM, id);
 }
 
 static const view *view_of(const Ledger__Api__Reply *r)
@@ -1333,7 +1321,7 @@ static int document_remove(const char *id, const uint8_t sha[32])
 {
 	Ledger__Api__DocumentRemove d = LEDGER__API__DOCUMENT_REMOVE__INIT;
 	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
+	ref = fixture_ref(FIRM, id);
 	d.ref = &ref;
 	d.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};
 	return harness_send(&h, EC, LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE, &d);
@@ -1433,7 +1421,7 @@ static int retry_document(const char *as, const char *id, const uint8_t sha[32])
 {
 	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
 	Ledger__Api__CollectionRef ref;
-	ref_init(&ref, id);
+	ref = fixture_ref(FIRM, id);
 	c.ref = &ref;
 	c.act = LEDGER__API__COLLECTION_ACT__ACT__RETRY;
 	c.sha256 = (ProtobufCBinaryData){32, (uint8_t *)sha};

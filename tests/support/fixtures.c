@@ -88,7 +88,7 @@ int fixture_preferences(const fixture_sender *to, const char *as, const Ledger__
 }
 
 /* A collection's reference, no version expected. */
-static Ledger__Api__CollectionRef ref_of(const char *firm_id, const char *id)
+Ledger__Api__CollectionRef fixture_ref(const char *firm_id, const char *id)
 {
 	Ledger__Api__CollectionRef ref = LEDGER__API__COLLECTION_REF__INIT;
 	ref.firm_id = (char *)firm_id;
@@ -106,7 +106,7 @@ int fixture_document_add(const fixture_sender *to, const char *as, const char *f
                          const uint8_t *pdf, size_t n, const char *filename)
 {
 	Ledger__Api__DocumentAdd c = LEDGER__API__DOCUMENT_ADD__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(firm_id, id);
+	Ledger__Api__CollectionRef ref = fixture_ref(firm_id, id);
 	c.ref = &ref;
 	c.filename = (char *)filename;
 	c.content = (ProtobufCBinaryData){n, (uint8_t *)pdf};
@@ -117,7 +117,7 @@ int fixture_signer_add(const fixture_sender *to, const char *as, const char *fir
                        const char *name, const char *phone)
 {
 	Ledger__Api__SignerAdd c = LEDGER__API__SIGNER_ADD__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(firm_id, id);
+	Ledger__Api__CollectionRef ref = fixture_ref(firm_id, id);
 	c.ref = &ref;
 	c.email = (char *)email;
 	c.name = text_or_empty(name);
@@ -129,7 +129,7 @@ int fixture_signer_add(const fixture_sender *to, const char *as, const char *fir
 int fixture_signer_report(const fixture_sender *to, const char *firm_id, const char *id, const fixture_report *report)
 {
 	Ledger__Api__SignerReport c = LEDGER__API__SIGNER_REPORT__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(firm_id, id);
+	Ledger__Api__CollectionRef ref = fixture_ref(firm_id, id);
 	c.ref = &ref;
 	c.signer = (char *)report->signer;
 	c.action = report->action;
@@ -144,16 +144,23 @@ int fixture_signer_report(const fixture_sender *to, const char *firm_id, const c
 	return fixture_send(to, "platform", LEDGER__API__REQUEST__BODY_SIGNER_REPORT, &c);
 }
 
+/* signer's authentication by sms as the platform reports it, the code sent at code_sent_at_us. */
+static int authenticated(const fixture_sender *to, const char *firm_id, const char *id, const char *signer,
+                         int64_t code_sent_at_us)
+{
+	return fixture_signer_report(to, firm_id, id,
+	                             &(fixture_report){.signer = signer,
+	                                               .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED,
+	                                               .method = "sms",
+	                                               .provider_reference = "OTP-TEST",
+	                                               .masked_destination = "+33 6** ** ** 00",
+	                                               .code_sent_at_us = code_sent_at_us});
+}
+
 int fixture_consent(const fixture_sender *to, const char *firm_id, const char *id, const char *signer,
                     const ProtobufCBinaryData *shown, size_t n_shown, int64_t code_sent_at_us)
 {
-	int rc = fixture_signer_report(to, firm_id, id,
-	                               &(fixture_report){.signer = signer,
-	                                                 .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED,
-	                                                 .method = "sms",
-	                                                 .provider_reference = "OTP-TEST",
-	                                                 .masked_destination = "+33 6** ** ** 00",
-	                                                 .code_sent_at_us = code_sent_at_us});
+	int rc = authenticated(to, firm_id, id, signer, code_sent_at_us);
 	if (rc)
 		return rc;
 	return fixture_signer_report(to, firm_id, id,
@@ -167,17 +174,11 @@ int fixture_consent(const fixture_sender *to, const char *firm_id, const char *i
 int fixture_sign(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
                  const ProtobufCBinaryData *shown, size_t n_shown, int64_t code_sent_at_us)
 {
-	int rc = fixture_signer_report(to, firm_id, id,
-	                               &(fixture_report){.signer = as,
-	                                                 .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED,
-	                                                 .method = "sms",
-	                                                 .provider_reference = "OTP-TEST",
-	                                                 .masked_destination = "+33 6** ** ** 00",
-	                                                 .code_sent_at_us = code_sent_at_us});
+	int rc = authenticated(to, firm_id, id, as, code_sent_at_us);
 	if (rc)
 		return rc;
 	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(firm_id, id);
+	Ledger__Api__CollectionRef ref = fixture_ref(firm_id, id);
 	c.ref = &ref;
 	c.act = LEDGER__API__COLLECTION_ACT__ACT__SIGN;
 	c.document_sha256 = (ProtobufCBinaryData *)shown;
@@ -190,7 +191,7 @@ int fixture_act(const fixture_sender *to, const char *as, const char *firm_id, c
                 Ledger__Api__CollectionAct__Act act, const char *comment)
 {
 	Ledger__Api__CollectionAct c = LEDGER__API__COLLECTION_ACT__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(firm_id, id);
+	Ledger__Api__CollectionRef ref = fixture_ref(firm_id, id);
 	c.ref = &ref;
 	c.act = act;
 	c.comment = text_or_empty(comment);

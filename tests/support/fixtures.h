@@ -62,6 +62,9 @@ int fixture_revoke(const fixture_sender *to, const char *ec, const char *firm_id
 int fixture_credits(const fixture_sender *to, const char *as, const char *firm_id, uint64_t credits,
                     const char *reference);
 
+/* A reference to collection id of firm_id (its strings are the caller's). */
+Ledger__Api__CollectionRef fixture_ref(const char *firm_id, const char *id);
+
 /* CollectionAct `act` on collection id of firm_id by `as`, with a comment (NULL: none). */
 int fixture_act(const fixture_sender *to, const char *as, const char *firm_id, const char *id,
                 Ledger__Api__CollectionAct__Act act, const char *comment);

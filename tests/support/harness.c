@@ -257,6 +257,16 @@ Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const ch
 	return harness_ask(h, as, LEDGER__API__REQUEST__BODY_COLLECTION_SHOW, &q);
 }
 
+Ledger__Api__Reply *harness_collection_view(harness *h, const char *as, const char *firm_id, const char *id)
+{
+	Ledger__Api__Reply *r = harness_collection_show(h, as, firm_id, id);
+	if (r && (!r->collection || !r->collection->collection)) {
+		ledger__api__reply__free_unpacked(r, NULL);
+		return NULL;
+	}
+	return r;
+}
+
 #define HARNESS_DOCUMENTS_MAX 50 /* a collection's, PROJ_COLLECTION_DOCUMENTS_MAX */
 
 /* The documents' current versions of collection id, as `platform` sees them: n, or -1. */

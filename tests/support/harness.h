@@ -72,6 +72,8 @@ int harness_can(harness *h, const char *as, const char *firm_id, const char *act
 Ledger__Api__Reply *harness_credits_show(harness *h, const char *as, const char *firm_id, uint32_t history_rows);
 /* CollectionShow of collection id of firm_id, as `as`: the reply (caller frees), NULL if none. */
 Ledger__Api__Reply *harness_collection_show(harness *h, const char *as, const char *firm_id, const char *id);
+/* The same, but only a reply that holds the collection (caller frees); NULL otherwise. */
+Ledger__Api__Reply *harness_collection_view(harness *h, const char *as, const char *firm_id, const char *id);
 /* signer's consent to collection id as the platform reports it (fixture_consent), over the
  * documents' current versions as collection show lists them. 0, or the failure. */
 int harness_consent(harness *h, const char *firm_id, const char *id, const char *signer);

@@ -8,6 +8,7 @@
  */
 #include "../check.h"
 #include "../support/scratch.h"
+#include "harness.h"
 #include "pki_http.h"
 #include "signer.h"
 
@@ -48,18 +49,6 @@ static void gate_set(bool open)
 	pthread_mutex_unlock(&gate_lock);
 }
 
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof a;
-	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	          getsockname(fd, (struct sockaddr *)&a, &len) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok ? ntohs(a.sin_port) : 0;
-}
-
 /* How many lines of path hold exactly code; *lines the number of lines. */
 static unsigned count_code(const char *path, const char *code, unsigned *lines)
 {
@@ -92,7 +81,7 @@ static bool wait_lines(const char *path, unsigned want)
 static void test_queue_bound(const signer_ca *ca, const char *root)
 {
 	char url[64], codes[600], command[COMMAND];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", free_port());
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", harness_free_port());
 	snprintf(codes, sizeof codes, "%s/codes", root);
 	gate_set(false);
 	const char *why = NULL;
@@ -130,7 +119,7 @@ static void *stop_later(void *arg)
 static void test_stop_drains(const signer_ca *ca, const char *root)
 {
 	char url[64], codes[600], command[COMMAND];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", free_port());
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", harness_free_port());
 	snprintf(codes, sizeof codes, "%s/drain", root);
 	gate_set(false);
 	const char *why = NULL;

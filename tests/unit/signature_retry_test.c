@@ -119,21 +119,27 @@ static int signer_add(const fixture *f)
 	return fixture_signer_add(&to, EC, FIRM, f->id, CLIENT, "Claire Client", "+33612345678");
 }
 
+/* Collection act a on f by actor at time at (its ref and comment filled here). */
+static int act_at(const char *actor, int64_t at, const fixture *f, Ledger__Api__CollectionAct *a)
+{
+	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
+	Ledger__Api__CollectionRef ref = ref_of(f);
+	a->ref = &ref;
+	a->comment = (char *)"";
+	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
+	req.collection_act = a;
+	return domain_run(&(domain){l, p, at}, actor, &req, NULL);
+}
+
 /* The act, by actor; sha (NULL: none) names a document, sha_bytes long. */
 static int act_on(const char *actor, const fixture *f, Ledger__Api__CollectionAct__Act act, const uint8_t *sha,
                   size_t sha_bytes)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct a = LEDGER__API__COLLECTION_ACT__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(f);
-	a.ref = &ref;
 	a.act = act;
-	a.comment = (char *)"";
 	if (sha)
 		a.sha256 = (ProtobufCBinaryData){sha_bytes, (uint8_t *)sha};
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &a;
-	return run(actor, &req);
+	return act_at(actor, NOW_US, f, &a);
 }
 
 static int act(const char *actor, const fixture *f, Ledger__Api__CollectionAct__Act a)
@@ -417,6 +423,17 @@ static void test_replay(void)
 	CHECK(memcmp(live, rebuilt, 32) == 0, "rebuilt to the same bytes");
 }
 
+/* who's authentication by sms in f, as the platform reports it through to. */
+static int authenticate(const fixture_sender *to, const fixture *f, const char *who, int64_t code_sent_at_us)
+{
+	fixture_report r = {.signer = who,
+	                    .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED,
+	                    .method = "sms",
+	                    .masked_destination = "+33 6** ** ** 02",
+	                    .code_sent_at_us = code_sent_at_us};
+	return fixture_signer_report(to, FIRM, f->id, &r);
+}
+
 /*
  * An external signer's consent rests on an authentication of the last 15 minutes and names the
  * versions to be signed (docs/collections.md#consent). Runs last: it moves the clock on.
@@ -437,18 +454,12 @@ static void test_consent_needs_fresh_authentication(void)
 	                          .consent_text_version = "C1"};
 	CHECK(fixture_signer_report(&to, FIRM, f.id, &consent) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "no consent without an authentication");
-	fixture_report authenticated = {.signer = CLIENT,
-	                                .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED,
-	                                .method = "sms",
-	                                .masked_destination = "+33 6** ** ** 02",
-	                                .code_sent_at_us = at - 30000000};
-	CHECK(fixture_signer_report(&to, FIRM, f.id, &authenticated) == 0, "authenticated at T");
+	CHECK(authenticate(&to, &f, CLIENT, at - 30000000) == 0, "authenticated at T");
 	domain late = {l, p, at + 16 * 60 * INT64_C(1000000)};
 	fixture_sender to_late = domain_sender(&late);
 	CHECK(fixture_signer_report(&to_late, FIRM, f.id, &consent) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "no consent 16 minutes after the authentication");
-	authenticated.code_sent_at_us = late.now_us - 30000000;
-	CHECK(fixture_signer_report(&to_late, FIRM, f.id, &authenticated) == 0, "authenticated again");
+	CHECK(authenticate(&to_late, &f, CLIENT, late.now_us - 30000000) == 0, "authenticated again");
 	domain soon = {l, p, late.now_us + 14 * 60 * INT64_C(1000000)};
 	fixture_sender to_soon = domain_sender(&soon);
 	uint8_t other[32] = {1};
@@ -479,18 +490,12 @@ static Ledger__Events__Event *last_event(void)
 /* SIGNER's `signature.sign` on f at `at`, naming n_shown versions and a consent text version. */
 static int sign_at(int64_t at, const fixture *f, const ProtobufCBinaryData *shown, size_t n_shown, const char *version)
 {
-	Ledger__Api__Request req = LEDGER__API__REQUEST__INIT;
 	Ledger__Api__CollectionAct a = LEDGER__API__COLLECTION_ACT__INIT;
-	Ledger__Api__CollectionRef ref = ref_of(f);
-	a.ref = &ref;
 	a.act = LEDGER__API__COLLECTION_ACT__ACT__SIGN;
-	a.comment = (char *)"";
 	a.document_sha256 = (ProtobufCBinaryData *)shown;
 	a.n_document_sha256 = n_shown;
 	a.consent_text_version = (char *)version;
-	req.body_case = LEDGER__API__REQUEST__BODY_COLLECTION_ACT;
-	req.collection_act = &a;
-	return domain_run(&(domain){l, p, at}, SIGNER, &req, NULL);
+	return act_at(SIGNER, at, f, &a);
 }
 
 /*
@@ -521,12 +526,7 @@ static void test_internal_sign_needs_fresh_authentication(void)
 	ProtobufCBinaryData shown = {32, f.sha[0]};
 	CHECK(sign_at(at, &f, &shown, 1, "C1") == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
 	      "no internal signature without an authentication");
-	fixture_report authenticated = {.signer = SIGNER,
-	                                .action = LEDGER__EVENTS__SIGNER_ACTION__SIGNER_AUTHENTICATED,
-	                                .method = "sms",
-	                                .masked_destination = "+33 6** ** ** 03",
-	                                .code_sent_at_us = at - 30000000};
-	CHECK(fixture_signer_report(&to, FIRM, f.id, &authenticated) == 0, "the internal signer authenticated at T");
+	CHECK(authenticate(&to, &f, SIGNER, at - 30000000) == 0, "the internal signer authenticated at T");
 	uint64_t authentication_seq = head();
 	int64_t late = at + 16 * 60 * INT64_C(1000000);
 	CHECK(sign_at(late, &f, &shown, 1, "C1") == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
