@@ -362,6 +362,8 @@ static int run_registration_show(const ctl_args *a, char **pos)
 			printf("  done     %s\n", proj_step_name(g->done[i]));
 		for (size_t i = 0; i < g->n_missing; i++)
 			printf("  missing  %s\n", proj_step_name(g->missing[i]));
+		if (g->certificate_serial[0])
+			printf("  certificate %s, issued by ledgerd's CA\n", g->certificate_serial);
 		if (g->phone[0])
 			printf("  phone %s, ID document %s\n", g->phone, g->id_document_reference);
 		if (g->erased)

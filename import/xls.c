@@ -185,6 +185,7 @@ typedef struct xls_record {
 #define XLS_REPLY_BYTES_MAX                                                                                            \
 	(sizeof(xls_record) + 256 + (IMPORT_ROWS_MAX + 1) * (sizeof(xls_record) + IMPORT_CELL_BYTES_MAX))
 
+#ifndef IMPORT_UNDER_ASAN /* under ASan the child's address space is not limited (below) */
 /* The address space this process maps now, in bytes (0 if /proc cannot say). The child inherits
  * its parent's whole mapping, which in a threaded server is mostly reserved and never touched
  * (glibc's malloc arenas reserve 64 MiB each, up to 8 per core): its memory limit counts from
@@ -207,6 +208,7 @@ static size_t xls_mapped_bytes(void)
 		kib = kib * 10 + (size_t)(*p - '0');
 	return kib * 1024;
 }
+#endif
 
 /* A hostile file must not write to the server's log, and the child's death is handled: under a
  * sanitizer, no inherited death callback (libFuzzer's would record the input as a crash). */

@@ -76,7 +76,8 @@ reg identity_verified --provider Ubble --provider-ref UB-77 --method id_document
 	--phone "+33 6 12 34 56 78" --id-ref FR-ID-1234
 reg subscription_accepted --subscription-version ABO-2026
 reg terms_accepted --terms-version CGU-2026 --rgpd-version RGPD-2025
-reg certificate_issued --certificate-serial 5A17 --not-after 2028-12-31
+reg certificate_issued # ledgerd's CA issues his certificate (3 years); its key never leaves ledgerd
+ctl --platform registration show --sub $ec
 
 step "Marc prepares a collection: a PDF, a client and the EC as signers, the EC's signature placed on page 1"
 pdf=$data/bilan-2026.pdf
@@ -145,7 +146,12 @@ step "The signed PDF, checked by independent validators"
 signed=$("$bin/ledgerctl" --data "$data" --as $ec --json collection show --firm JLM-PA "$col" |
 	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["collection"]["documents"][0]["current_sha256"])')
 ctl --as $ec document get --firm JLM-PA "$signed" -o "$data/bilan-2026-signe.pdf"
-run pdfsig "$data/bilan-2026-signe.pdf"
+# A relying party trusts the CA (an NSS database, as pdfsig uses) and checks revocation online:
+# pdfsig asks ledgerd's OCSP responder, named in each certificate (its PKI URL).
+nss=$data/nss
+mkdir -p "$nss" && certutil -N -d "$nss" --empty-password &&
+	certutil -A -d "$nss" -n jse-ledger-ca -t CT,C,C -a -i "$data/keys/signer-ca.pem"
+run pdfsig -nssdir "$nss" "$data/bilan-2026-signe.pdf"
 run qpdf --check "$data/bilan-2026-signe.pdf"
 ctl --as $ec dashboard --firm JLM-PA
 ctl --as $ec stats --firm JLM-PA
