@@ -94,11 +94,12 @@ bool api_pki_url_read(const char *data_dir, char url[SIGNER_PKI_URL_BYTES_MAX + 
 	}
 	if (n > 0 && text[n - 1] == '\n')
 		text[--n] = '\0';
-	if (signer_pki_url_check(text) != SIGNER_OK) {
+	size_t len = strlen(text);
+	if (signer_pki_url_check(text) != SIGNER_OK || len > SIGNER_PKI_URL_BYTES_MAX) {
 		*why = signer_last_error();
 		return false;
 	}
-	snprintf(url, SIGNER_PKI_URL_BYTES_MAX + 1, "%s", text);
+	memcpy(url, text, len + 1); /* checked: at most SIGNER_PKI_URL_BYTES_MAX bytes */
 	return true;
 }
 
