@@ -119,13 +119,13 @@ static int lock_data_dir(const char *dir)
 }
 
 /*
- * Opens everything serve needs, in dependency order: keys, the directory lock, the signer's CA
- * and its token, TLS (before the store, so a bad certificate stops ledgerd at once), the store,
- * the committer, the personal-data key, the signer's thread, the expirer, the sockets and the
- * workers. The CA comes before any thread starts (nng's with TLS, the committer): opening its
- * token the first time sets SOFTHSM2_CONF, and setenv() beside a thread's getenv() is a race
- * (pkcs11_token.c refuses it). Returns 0, or 1 (API_EXIT_STORE_DAMAGED for a damaged store)
- * with the reason printed; whatever was opened is released by server_drain.
+ * Opens everything serve needs, in dependency order: keys, the directory lock, the store's walk
+ * (a forked child: before any thread), the signer's CA and its token, TLS (before the store, so a bad certificate stops
+ * ledgerd at once), the store, the committer, the personal-data key, the signer's thread, the expirer, the sockets and
+ * the workers. The CA comes before any thread starts (nng's with TLS, the committer): opening its token the first time
+ * sets SOFTHSM2_CONF, and setenv() beside a thread's getenv() is a race (pkcs11_token.c refuses it). Returns 0, or 1
+ * (API_EXIT_STORE_DAMAGED for a damaged store) with the reason printed; whatever was opened is released by
+ * server_drain.
  */
 static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 {
@@ -136,7 +136,19 @@ static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 		return 1;
 	}
 	s->lock_fd = lock_data_dir(abs_dir);
-	if (s->lock_fd < 0 || !api_signer_ca(abs_dir, server_clock(s) / 1000000, &s->ca))
+	if (s->lock_fd < 0)
+		return 1;
+	/* The store is walked by a forked child (store_check.c): before any thread exists, so the
+	 * child cannot inherit a lock another thread held at fork (an allocator's, say) and hang. */
+	char data_file[PATH_MAX + 16];
+	int n = snprintf(data_file, sizeof data_file, "%s/data.mdb", abs_dir);
+	bool exists = n > 0 && (size_t)n < sizeof data_file && access(data_file, F_OK) == 0;
+	ledger_err checked = exists ? ledger_store_check(abs_dir) : LEDGER_OK; /* none: ledger_open says init */
+	if (checked) {
+		fprintf(stderr, "ledgerd: %s\n", ledger_last_error());
+		return checked == LEDGER_ERR_CORRUPT ? API_EXIT_STORE_DAMAGED : 1;
+	}
+	if (!api_signer_ca(abs_dir, server_clock(s) / 1000000, &s->ca))
 		return 1;
 	nng_tls_config *tls;
 	if (!tls_config(o, &tls))
@@ -160,7 +172,8 @@ static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 	}
 	ledger_options lo = {.map_bytes_initial = o->map_bytes_initial,
 	                     .map_bytes_max = o->map_bytes_max,
-	                     .checkpoint_signer = s->log_key};
+	                     .checkpoint_signer = s->log_key,
+	                     .skip_store_check = true}; /* walked above, before any thread */
 	ledger_err err = ledger_open(abs_dir, &lo, &s->l);
 	if (err) {
 		fprintf(stderr, "ledgerd: %s\n", ledger_last_error());

@@ -27,9 +27,10 @@ static ledger_err firm_seal(proj *p, proj_kv *kv, const char *firm_id, char *ser
 	                                 (ProtobufCMessage **)&f);
 	if (err)
 		return err == LEDGER_END ? LEDGER_ERR_CORRUPT : err; /* decided only for an existing firm */
+	char *unpacked = f->seal_serial;                             /* the firm's earlier seal, freed with f */
 	f->seal_serial = serial; /* borrowed until the put; the free below must not free it */
 	err = proj_kv_put_msg(kv, p->firms, firm_id, strlen(firm_id), &f->base);
-	f->seal_serial = NULL;
+	f->seal_serial = unpacked;
 	ledger__state__firm__free_unpacked(f, NULL);
 	return err;
 }
