@@ -511,6 +511,33 @@ signer_err token_key_destroy(token *t, const char *label)
 	return err;
 }
 
+signer_err token_objects_count(token *t, const char *label, size_t *count)
+{
+	if (!t || !label_valid(label) || !count)
+		return signer_fail(SIGNER_ERR_INVALID, "token_objects_count: NULL argument or a bad label");
+	*count = 0;
+	CK_ATTRIBUTE query[] = {{CKA_LABEL, (void *)label, strlen(label)}};
+	CK_FUNCTION_LIST_PTR f = t->module->functions;
+	pthread_mutex_lock(&t->lock);
+	CK_SESSION_HANDLE session;
+	signer_err err = session_open(t, &session);
+	if (!err) {
+		CK_RV rv = f->C_FindObjectsInit(session, query, 1);
+		for (CK_ULONG found = 1; rv == CKR_OK && found > 0;) {
+			CK_OBJECT_HANDLE handle;
+			rv = f->C_FindObjects(session, &handle, 1, &found);
+			*count += rv == CKR_OK ? found : 0;
+		}
+		CK_RV final = f->C_FindObjectsFinal(session);
+		rv = rv == CKR_OK ? final : rv;
+		if (rv != CKR_OK)
+			err = pkcs11_fail(SIGNER_ERR_CRYPTO, "C_FindObjects", rv);
+		f->C_CloseSession(session);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
 signer_err token_key_protection(token *t, const char *label, bool *sensitive, bool *extractable)
 {
 	if (!t || !label_valid(label) || !sensitive || !extractable)

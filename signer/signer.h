@@ -343,6 +343,13 @@ signer_err signer_credential_destroy(signer_ca *ca, const char *serial);
  * keys directory without credentials has none: SIGNER_OK). */
 signer_err signer_kept_each(signer_ca *ca, bool (*visit)(void *ctx, const char *serial), void *ctx);
 
+/* Where the key kept under serial lives, as the ledger's KeyCreated/KeyDestroyed name it:
+ * "token:<label>" in the CA's token, "file:<SERIAL>" a PEM file (keys_dir/signers/<SERIAL>.pem).
+ * On an error (SIGNER_ERR_INVALID, SIGNER_ERR_NOT_FOUND: no file, SIGNER_ERR_IO, SIGNER_ERR_KEYS)
+ * out still holds "file:<SERIAL>" for a hex serial. */
+#define SIGNER_KEY_ID_BYTES 64u
+signer_err signer_kept_key_id(signer_ca *ca, const char *serial, char out[SIGNER_KEY_ID_BYTES]);
+
 /* The credential's certificate serial, upper-case hex. */
 void signer_credential_serial(const signer_credential *credential, char out[SIGNER_SERIAL_HEX_BYTES]);
 
