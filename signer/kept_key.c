@@ -134,6 +134,8 @@ signer_err kept_key_destroy(signer_ca *ca, const char *name)
 signer_err signer_kept_key_id(signer_ca *ca, const char *serial, char out[SIGNER_KEY_ID_BYTES])
 {
 	char canonical[SIGNER_SERIAL_HEX_BYTES], name[SIGNER_SERIAL_HEX_BYTES + sizeof ".pem"];
+	if (out)
+		out[0] = '\0';
 	if (!ca || !out || !signer_serial_canonical(serial, canonical))
 		return signer_fail(SIGNER_ERR_INVALID, "signer_kept_key_id: NULL argument or a serial not hex");
 	snprintf(name, sizeof name, "%s.pem", canonical);
