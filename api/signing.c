@@ -286,8 +286,8 @@ static ledger_err keys_apply(ledger_job *job, ledger_txn *t)
 	keys_job *j = (keys_job *)job;
 	ledger_err err = LEDGER_OK;
 	for (size_t i = 0; i < j->keys->count && !err; i++)
-		err = proj_record_key_destroyed(j->keys->s->o.p, t, j->keys->serials[i], j->keys->key_ids[i],
-		                                "revoked");
+		err =
+		    proj_record_key_destroyed(j->keys->s->o.p, t, j->keys->serials[i], j->keys->key_ids[i], "revoked");
 	return err;
 }
 

@@ -95,8 +95,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		printf("%8zu %14.2f %16.2f %16.2f %16.2f\n", have, generate_ms, load * 1e3 / LOOKUPS, again * 1e6 / LOOKUPS,
-		       find * 1e3 / LOOKUPS);
+		printf("%8zu %14.2f %16.2f %16.2f %16.2f\n", have, generate_ms, load * 1e3 / LOOKUPS,
+		       again * 1e6 / LOOKUPS, find * 1e3 / LOOKUPS);
 		fflush(stdout);
 	}
 	token_close(t);

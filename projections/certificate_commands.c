@@ -145,8 +145,7 @@ ledger_err proj_revoked_kept_each(proj *p, MDB_txn *txn, proj_revoked_visit visi
 	return err ? err : s.err;
 }
 
-ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *key_id,
-                                     const char *reason)
+ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *key_id, const char *reason)
 {
 	proj_certificate info;
 	ledger_err err = proj_certificate_info(p, ledger_txn_mdb(t), serial, &info);

@@ -84,7 +84,8 @@ signer_err kept_key_read(signer_ca *ca, const char *name, EVP_PKEY **key, X509 *
 	if (!err)
 		err = label_of(pem, bytes, found);
 	if (!err && found[0] && !ca->token)
-		err = signer_fail(SIGNER_ERR_KEYS, "%s: its key is in a token, and the keys directory names none", name);
+		err =
+		    signer_fail(SIGNER_ERR_KEYS, "%s: its key is in a token, and the keys directory names none", name);
 	if (!err)
 		err = keystore_pem_parse(pem, bytes, found[0] ? NULL : key, certificate);
 	if (!err && found[0] && (err = token_key_load(ca->token, found, key)) != SIGNER_OK) {
@@ -119,8 +120,8 @@ signer_err kept_key_destroy(signer_ca *ca, const char *name)
 	OPENSSL_cleanse(pem, sizeof pem);
 	if (!err && label[0]) {
 		if (!ca->token)
-			return signer_fail(SIGNER_ERR_KEYS, "%s: its key is in a token, and the keys directory names none",
-			                   name);
+			return signer_fail(SIGNER_ERR_KEYS,
+			                   "%s: its key is in a token, and the keys directory names none", name);
 		err = token_key_destroy(ca->token, label);
 		if (err == SIGNER_ERR_NOT_FOUND) /* destroyed before a crash that left the file: finish */
 			err = SIGNER_OK;

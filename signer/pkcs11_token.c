@@ -181,7 +181,7 @@ struct token {
 	struct {
 		char label[TOKEN_KEY_LABEL_BYTES_MAX + 1];
 		EVP_PKEY *key;
-	} *cached;
+	} * cached;
 	size_t cached_count;
 };
 

@@ -434,8 +434,8 @@ static void test_kept(signer_ca *ca, const char *keys, token *t)
 	CHECK(token_objects_count(t, label, &objects) == SIGNER_OK && objects == 2, "its private and public keys: %zu",
 	      objects);
 	private_key_file = NULL;
-	CHECK(nftw(keys, private_key_in, 8, FTW_PHYS) == 0 && !private_key_file, "no private key in a file under keys/: %s",
-	      private_key_file ? private_key_file : "");
+	CHECK(nftw(keys, private_key_in, 8, FTW_PHYS) == 0 && !private_key_file,
+	      "no private key in a file under keys/: %s", private_key_file ? private_key_file : "");
 	char kept[1100];
 	snprintf(kept, sizeof kept, "%s/signers/%s.pem", keys, serial);
 	size_t bytes = 0;
@@ -459,7 +459,8 @@ static void test_kept(signer_ca *ca, const char *keys, token *t)
 	FILE *f = file ? fopen(copy, "wb") : NULL;
 	REQUIRE_VOID(f && fwrite(file, 1, bytes, f) == bytes && fclose(f) == 0);
 	free(file);
-	CHECK(signer_credential_destroy(ca, "4123456789ABCDEF") == SIGNER_OK && mode_of(keys, "signers/4123456789ABCDEF.pem") == 0,
+	CHECK(signer_credential_destroy(ca, "4123456789ABCDEF") == SIGNER_OK &&
+	          mode_of(keys, "signers/4123456789ABCDEF.pem") == 0,
 	      "the copy is destroyed: %s", signer_last_error());
 	CHECK(token_objects_count(t, label, &objects) == SIGNER_OK && objects == 2, "the real key stays: %zu objects",
 	      objects);
@@ -479,7 +480,8 @@ static void test_kept(signer_ca *ca, const char *keys, token *t)
 	signer_err err = pades_by(opened);
 	CHECK(err == SIGNER_ERR_CRYPTO || err == SIGNER_ERR_KEYS, "a PAdES signature by it fails, typed: %d %s", err,
 	      signer_last_error());
-	CHECK(token_objects_count(t, label, &objects) == SIGNER_OK && objects == 0, "no token object left: %zu", objects);
+	CHECK(token_objects_count(t, label, &objects) == SIGNER_OK && objects == 0, "no token object left: %zu",
+	      objects);
 	CHECK(mode_of(keys, kept + strlen(keys) + 1) == 0, "the kept file is gone");
 	signer_credential *again = NULL;
 	CHECK(signer_credential_open(ca, serial, NOW_S, &again) == SIGNER_ERR_NOT_FOUND && !again,
