@@ -16,6 +16,8 @@
 #include "pkcs11_token.h"
 #include "signer.h"
 
+#include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,21 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A fixed sequence, the same each run (xorshift64): which keys are looked up. */
+static size_t next_index(uint64_t *state, size_t bound)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (size_t)(*state % bound);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	return remove(path);
 }
 
 static void label_of(size_t i, char label[LABEL_BYTES])
@@ -49,7 +66,7 @@ int main(int argc, char **argv)
 	char root[] = "/tmp/bench-token-XXXXXX";
 	if (!mkdtemp(root))
 		return perror("mkdtemp"), 1;
-	char keys[256], command[512];
+	char keys[256];
 	snprintf(keys, sizeof keys, "%s/keys", root);
 	token_config c;
 	token *t = NULL;
@@ -60,7 +77,7 @@ int main(int argc, char **argv)
 	}
 	printf("%8s %14s %16s %16s %16s\n", "keys", "generate (ms)", "load (ms)", "again (us)", "find only (ms)");
 	size_t have = 0;
-	srand(1);
+	uint64_t state = 88172645463325252ULL;
 	for (size_t s = 0; s < size_count; s++) {
 		char label[LABEL_BYTES];
 		double start = now_s();
@@ -76,7 +93,7 @@ int main(int argc, char **argv)
 		double load = 0, again = 0, find = 0;
 		for (int i = 0; i < LOOKUPS; i++) {
 			/* in the keys made at this size: never loaded before */
-			label_of(have - made + (size_t)rand() % (made ? made : 1), label);
+			label_of(have - made + next_index(&state, made ? made : 1), label);
 			EVP_PKEY *key = NULL, *key_again = NULL;
 			start = now_s();
 			signer_err err = token_key_load(t, label, &key);
@@ -100,6 +117,5 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	token_close(t);
-	snprintf(command, sizeof command, "rm -rf '%s'", root);
-	return system(command) == 0 ? 0 : 1;
+	return nftw(root, remove_entry, 8, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : 1;
 }

@@ -147,9 +147,7 @@ signer_err signer_kept_key_id(signer_ca *ca, const char *serial, char out[SIGNER
 	if (!err)
 		err = label_of(pem, bytes, label);
 	OPENSSL_cleanse(pem, sizeof pem);
-	if (err)
-		snprintf(out, SIGNER_KEY_ID_BYTES, "file:%s", canonical);
-	else if (label[0])
+	if (!err && label[0])
 		snprintf(out, SIGNER_KEY_ID_BYTES, "token:%s", label);
 	else
 		snprintf(out, SIGNER_KEY_ID_BYTES, "file:%s", canonical);
