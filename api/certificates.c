@@ -55,6 +55,7 @@ bool certificates_issue_before(worker *w, int64_t now_us)
 	if (cred) {
 		signer_credential_serial(cred, w->issued.serial);
 		signer_credential_validity(cred, NULL, &w->issued.not_after_s);
+		signer_kept_key_id(w->s->ca, w->issued.serial, w->issued.key_id);
 	}
 	signer_credential_free(cred);
 	if (err && cred)

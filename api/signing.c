@@ -132,6 +132,7 @@ static const char *level_name(int level)
 	}
 }
 
+_Static_assert(SIGNER_KEY_ID_BYTES == PROJ_KEY_ID_BYTES, "one key id, signer's and ledger's");
 _Static_assert((int)SIGNER_LEVEL_B_B == (int)LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_B &&
                    (int)SIGNER_LEVEL_B_T == (int)LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_T &&
                    (int)SIGNER_LEVEL_B_LT == (int)LEDGER__EVENTS__SIGNATURE_LEVEL__LEVEL_B_LT &&
@@ -152,6 +153,7 @@ static signer_err credential_for(api_signing *s, const proj_sign_task *task, con
 		if (!err) {
 			signer_credential_serial(*cred, one_shot->serial);
 			signer_credential_validity(*cred, NULL, &one_shot->not_after_s);
+			signer_kept_key_id(s->o.ca, one_shot->serial, one_shot->key_id);
 		}
 		return err;
 	}
@@ -254,6 +256,7 @@ static bool skip_failed(void *ctx, const proj_sign_task *task)
 typedef struct revoked_keys {
 	api_signing *s;
 	char serials[API_REVOKED_KEYS_ROUND_MAX][PROJ_SERIAL_BYTES];
+	char key_ids[API_REVOKED_KEYS_ROUND_MAX][PROJ_KEY_ID_BYTES];
 	size_t count;
 } revoked_keys;
 
@@ -268,6 +271,7 @@ static bool revoked_key(void *ctx, const char *serial, int64_t revoked_at_us, ui
 {
 	(void)revoked_at_us, (void)reason_code;
 	revoked_keys *k = ctx;
+	signer_kept_key_id(k->s->o.ca, serial, k->key_ids[k->count]); /* before the file goes */
 	signer_err err = signer_credential_destroy(k->s->o.ca, serial);
 	if (err && err != SIGNER_ERR_NOT_FOUND)
 		fprintf(stderr, "ledgerd: cannot destroy the key of revoked certificate %s: %s\n", serial,
@@ -282,7 +286,8 @@ static ledger_err keys_apply(ledger_job *job, ledger_txn *t)
 	keys_job *j = (keys_job *)job;
 	ledger_err err = LEDGER_OK;
 	for (size_t i = 0; i < j->keys->count && !err; i++)
-		err = proj_record_key_destroyed(j->keys->s->o.p, t, j->keys->serials[i], "revoked");
+		err =
+		    proj_record_key_destroyed(j->keys->s->o.p, t, j->keys->serials[i], j->keys->key_ids[i], "revoked");
 	return err;
 }
 

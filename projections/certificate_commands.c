@@ -145,7 +145,7 @@ ledger_err proj_revoked_kept_each(proj *p, MDB_txn *txn, proj_revoked_visit visi
 	return err ? err : s.err;
 }
 
-ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *reason)
+ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *key_id, const char *reason)
 {
 	proj_certificate info;
 	ledger_err err = proj_certificate_info(p, ledger_txn_mdb(t), serial, &info);
@@ -153,11 +153,11 @@ ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial,
 		return LEDGER_OK; /* not ours to record, or recorded already */
 	if (err)
 		return err;
-	char key_id[PROJ_SERIAL_BYTES + 8];
-	snprintf(key_id, sizeof key_id, "file:%s", serial);
+	char file_id[PROJ_SERIAL_BYTES + 8];
+	snprintf(file_id, sizeof file_id, "file:%s", serial);
 	Ledger__Events__KeyDestroyed e = LEDGER__EVENTS__KEY_DESTROYED__INIT;
 	e.kind = (Ledger__Events__KeyKind)info.kind;
-	e.key_id = key_id;
+	e.key_id = key_id && key_id[0] ? (char *)key_id : file_id;
 	e.certificate_serial = (char *)serial;
 	e.reason = (char *)reason;
 	e.owner = info.owner;
@@ -233,8 +233,10 @@ ledger_err proj_record_issued(proj *p, ledger_txn *t, const char *actor, const c
 	ledger_err err = issued->der ? ledger_blob_put(t, issued->sha256, issued->der, issued->der_bytes) : LEDGER_OK;
 	if (err)
 		return err;
-	char key_id[PROJ_SERIAL_BYTES + 8], not_after[11];
-	snprintf(key_id, sizeof key_id, "file:%s", issued->serial);
+	char key_id[PROJ_KEY_ID_BYTES], not_after[11];
+	snprintf(key_id, sizeof key_id, "%s", issued->key_id);
+	if (!key_id[0])
+		snprintf(key_id, sizeof key_id, "file:%s", issued->serial);
 	proj_date_of_s(issued->not_after_s, not_after);
 	Ledger__Events__KeyCreated e = LEDGER__EVENTS__KEY_CREATED__INIT;
 	e.kind = (Ledger__Events__KeyKind)kind;
@@ -254,13 +256,15 @@ ledger_err proj_record_one_shot(proj *p, ledger_txn *t, const char *firm_id, con
 	    proj_record_issued(p, t, "ledgerd", "signer", firm_id, LEDGER__EVENTS__KEY_KIND__KEY_ONE_SHOT, "", issued);
 	if (err)
 		return err;
-	char key_id[PROJ_SERIAL_BYTES + 8];
-	snprintf(key_id, sizeof key_id, "file:%s", issued->serial);
+	char key_id[PROJ_KEY_ID_BYTES];
+	snprintf(key_id, sizeof key_id, "%s", issued->key_id);
+	if (!key_id[0])
+		snprintf(key_id, sizeof key_id, "file:%s", issued->serial);
 	Ledger__Events__KeyDestroyed e = LEDGER__EVENTS__KEY_DESTROYED__INIT;
 	e.kind = LEDGER__EVENTS__KEY_KIND__KEY_ONE_SHOT;
 	e.key_id = key_id;
 	e.certificate_serial = (char *)issued->serial;
-	e.reason = destroyed ? "used once" : "used once; the file could not be removed";
+	e.reason = destroyed ? "used once" : "used once; the key could not be destroyed";
 	Ledger__Events__Event ev = PROJ_EVENT(KEY_DESTROYED, key_destroyed, &e);
 	return proj_emit(p, t, "ledgerd", "signer", firm_id, &ev, NULL, NULL);
 }

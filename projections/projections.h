@@ -133,12 +133,17 @@ bool proj_may_import(proj *p, MDB_txn *txn, const proj_actor *actor, const char 
 #define PROJ_SERIAL_BYTES 41u /* a certificate serial in hex and its NUL */
 
 /* A certificate ledgerd's CA issued off the committer, for the command that records it. */
+#define PROJ_KEY_ID_BYTES 64
+
 typedef struct proj_issued {
 	char serial[PROJ_SERIAL_BYTES];    /* upper-case hex */
 	uint8_t sha256[LEDGER_HASH_BYTES]; /* of the DER */
 	const uint8_t *der;                /* kept beside the log under sha256 (NULL: not kept) */
 	size_t der_bytes;
 	int64_t not_after_s;
+	/* Where its key lives, as KeyCreated/KeyDestroyed name it ("token:<label>", "file:<SERIAL>"),
+	 * or "" for "file:<SERIAL>". */
+	char key_id[PROJ_KEY_ID_BYTES];
 } proj_issued;
 
 /* proj_execute for a command that records a certificate issued for it (RegistrationRecord's
@@ -176,7 +181,8 @@ ledger_err proj_revoked_kept_each(proj *p, MDB_txn *txn, proj_revoked_visit visi
 
 /* Records KeyDestroyed (actor "ledgerd", request id "signer") for the key of a certificate the
  * table holds, with reason; nothing if the table has it destroyed already or does not hold it. */
-ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *reason);
+ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *key_id,
+                                     const char *reason);
 
 /* The RFC 5280 name of a CRLReason code, or NULL. */
 const char *proj_revoke_reason_name(uint32_t code);

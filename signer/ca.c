@@ -14,6 +14,7 @@
  * are PEM files, as they always were. The key_* functions below hide which.
  */
 #include "keystore.h"
+#include "kept_key.h"
 #include "pkcs11_token.h"
 
 #include <openssl/bn.h>
@@ -414,7 +415,14 @@ static signer_err issue(signer_ca *ca, const signer_subject *subject, int64_t no
 	err = keystore_mkdir(ca->credentials_dir);
 	if (err)
 		return err;
-	EVP_PKEY *key = key_new();
+	char label[KEPT_KEY_LABEL_BYTES] = ""; /* a kept credential's key is in the token, if any */
+	EVP_PKEY *key = NULL;
+	if (file)
+		err = (key = key_new()) ? SIGNER_OK : signer_fail_openssl(SIGNER_ERR_CRYPTO, "generating a key");
+	else
+		err = kept_key_generate(ca, label, &key);
+	if (err)
+		return err;
 	X509_NAME *name = signer_subject_name(subject);
 	certificate_request r = {name,
 	                         key,
@@ -441,7 +449,10 @@ static signer_err issue(signer_ca *ca, const signer_subject *subject, int64_t no
 		snprintf(kept, sizeof kept, "%s.pem", serial);
 	}
 	if (!err)
-		err = keystore_pem_write(ca->credentials_dir, file ? file : kept, key, certificate, 0600, file != NULL);
+		err = file ? keystore_pem_write(ca->credentials_dir, file, key, certificate, 0600, true)
+		           : kept_key_store(ca, kept, label, key, certificate);
+	else if (label[0])
+		token_key_destroy(ca->token, label);
 	if (!err && !(*out = credential_new(ca, subject->kind, key, certificate)))
 		err = signer_fail(SIGNER_ERR_NOMEM, "signer_issue");
 	if (err) {
@@ -493,7 +504,7 @@ signer_err signer_credential_open(signer_ca *ca, const char *serial, int64_t now
 		return signer_fail(SIGNER_ERR_REVOKED, "certificate %s is revoked", serial);
 	EVP_PKEY *key = NULL;
 	X509 *certificate = NULL;
-	err = read_pem(ca->credentials_dir, file, &key, &certificate);
+	err = kept_key_read(ca, file, &key, &certificate, NULL);
 	if (err == SIGNER_ERR_NOT_FOUND)
 		err = signer_fail(SIGNER_ERR_NOT_FOUND, "no key kept for certificate %s", serial);
 	if (!err &&
@@ -522,13 +533,9 @@ signer_err signer_credential_destroy(signer_ca *ca, const char *serial)
 {
 	if (!ca)
 		return signer_fail(SIGNER_ERR_INVALID, "signer_credential_destroy: NULL argument");
-	char file[SIGNER_SERIAL_HEX_BYTES + sizeof ".pem"], path[PATH_MAX];
+	char file[SIGNER_SERIAL_HEX_BYTES + sizeof ".pem"];
 	signer_err err = kept_file(serial, file);
-	if (!err)
-		err = keystore_path(path, sizeof path, ca->credentials_dir, file);
-	if (err)
-		return err;
-	return keystore_shred(path);
+	return err ? err : kept_key_destroy(ca, file);
 }
 
 void signer_credential_serial(const signer_credential *credential, char out[SIGNER_SERIAL_HEX_BYTES])

@@ -47,6 +47,7 @@
 #define TOKEN_KEY_ID_BYTES_MAX        64u        /* a CKA_ID we read back */
 #define TOKEN_SECRET_HEX_BYTES        (2u * 16u) /* the PINs we draw: 16 random bytes, in hex */
 #define TOKEN_SOFTHSM2_CONF_BYTES_MAX (PATH_MAX + 256u)
+#define TOKEN_KEYS_CACHED_MAX         4096u /* keys a token handle keeps loaded (token_key_load) */
 
 /* DER of the OID prime256v1 (1.2.840.10045.3.1.7): CKA_EC_PARAMS of a P-256 key. */
 static const CK_BYTE p256_params[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
@@ -174,6 +175,14 @@ struct token {
 	pthread_mutex_t lock;                        /* key operations */
 	size_t users;                                /* token_open() calls not yet closed; under tokens_lock */
 	unsigned char pin_hash[SIGNER_SHA256_BYTES]; /* of the PIN that logged in: later opens must match */
+	/* The keys loaded (token_key_load), by label, under lock: finding a key in the token costs
+	 * time linear in the keys it holds (docs/benchmarks.md#token-lookup), loading it again
+	 * nothing. token_key_destroy drops its entry; all are dropped when the cache is full. */
+	struct {
+		char label[TOKEN_KEY_LABEL_BYTES_MAX + 1];
+		EVP_PKEY *key;
+	} * cached;
+	size_t cached_count;
 };
 
 #define TOKENS_OPEN_MAX 8u
@@ -185,6 +194,9 @@ static void token_free(token *t)
 {
 	if (!t)
 		return;
+	for (size_t i = 0; i < t->cached_count; i++)
+		EVP_PKEY_free(t->cached[i].key);
+	free(t->cached);
 	if (t->slots)
 		PKCS11_release_all_slots(t->module->ctx, t->slots, t->slot_count);
 	pthread_mutex_destroy(&t->lock);
@@ -443,12 +455,53 @@ static signer_err wrap_key(token *t, const char *label, const CK_BYTE *id, size_
 	return signer_fail(SIGNER_ERR_KEYS, "libp11 does not list the key labelled \"%s\"", label);
 }
 
+/* The cached entry of label, or cached_count; under t->lock. */
+static size_t cached_find(const token *t, const char *label)
+{
+	size_t i = 0;
+	while (i < t->cached_count && strcmp(t->cached[i].label, label) != 0)
+		i++;
+	return i;
+}
+
+/* Keeps key (a reference of its own) as label's; under t->lock. Nothing if memory is short. */
+static void cached_add(token *t, const char *label, EVP_PKEY *key)
+{
+	if (t->cached_count == TOKEN_KEYS_CACHED_MAX) {
+		for (size_t i = 0; i < t->cached_count; i++)
+			EVP_PKEY_free(t->cached[i].key);
+		t->cached_count = 0;
+	}
+	if (!t->cached && !(t->cached = calloc(TOKEN_KEYS_CACHED_MAX, sizeof *t->cached)))
+		return;
+	if (EVP_PKEY_up_ref(key) != 1)
+		return;
+	snprintf(t->cached[t->cached_count].label, sizeof t->cached[0].label, "%s", label);
+	t->cached[t->cached_count++].key = key;
+}
+
+/* Drops label's entry; under t->lock. */
+static void cached_drop(token *t, const char *label)
+{
+	size_t i = cached_find(t, label);
+	if (i == t->cached_count)
+		return;
+	EVP_PKEY_free(t->cached[i].key);
+	t->cached[i] = t->cached[--t->cached_count];
+}
+
 signer_err token_key_load(token *t, const char *label, EVP_PKEY **key)
 {
 	if (!t || !label_valid(label) || !key)
 		return signer_fail(SIGNER_ERR_INVALID, "token_key_load: NULL argument or a bad label");
 	*key = NULL;
 	pthread_mutex_lock(&t->lock);
+	size_t hit = cached_find(t, label);
+	if (hit < t->cached_count && EVP_PKEY_up_ref(t->cached[hit].key) == 1) {
+		*key = t->cached[hit].key;
+		pthread_mutex_unlock(&t->lock);
+		return SIGNER_OK;
+	}
 	CK_SESSION_HANDLE session;
 	CK_OBJECT_HANDLE handle;
 	CK_BYTE id[TOKEN_KEY_ID_BYTES_MAX];
@@ -462,6 +515,8 @@ signer_err token_key_load(token *t, const char *label, EVP_PKEY **key)
 	}
 	if (!err)
 		err = wrap_key(t, label, id, id_bytes, key);
+	if (!err)
+		cached_add(t, label, *key);
 	pthread_mutex_unlock(&t->lock);
 	return err;
 }
@@ -491,6 +546,7 @@ signer_err token_key_destroy(token *t, const char *label)
 	if (!t || !label_valid(label))
 		return signer_fail(SIGNER_ERR_INVALID, "token_key_destroy: no token or a bad label");
 	pthread_mutex_lock(&t->lock);
+	cached_drop(t, label); /* first: even if the token refuses, the key is not handed out again */
 	CK_SESSION_HANDLE session;
 	CK_OBJECT_HANDLE handle;
 	CK_BYTE id[TOKEN_KEY_ID_BYTES_MAX];
@@ -506,6 +562,33 @@ signer_err token_key_destroy(token *t, const char *label)
 		if (!err)
 			err = destroy_matching(t, session, CKO_PUBLIC_KEY, label, id, id_bytes);
 		t->module->functions->C_CloseSession(session);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+signer_err token_objects_count(token *t, const char *label, size_t *count)
+{
+	if (!t || !label_valid(label) || !count)
+		return signer_fail(SIGNER_ERR_INVALID, "token_objects_count: NULL argument or a bad label");
+	*count = 0;
+	CK_ATTRIBUTE query[] = {{CKA_LABEL, (void *)label, strlen(label)}};
+	CK_FUNCTION_LIST_PTR f = t->module->functions;
+	pthread_mutex_lock(&t->lock);
+	CK_SESSION_HANDLE session;
+	signer_err err = session_open(t, &session);
+	if (!err) {
+		CK_RV rv = f->C_FindObjectsInit(session, query, 1);
+		for (CK_ULONG found = 1; rv == CKR_OK && found > 0;) {
+			CK_OBJECT_HANDLE handle;
+			rv = f->C_FindObjects(session, &handle, 1, &found);
+			*count += rv == CKR_OK ? found : 0;
+		}
+		CK_RV final = f->C_FindObjectsFinal(session);
+		rv = rv == CKR_OK ? final : rv;
+		if (rv != CKR_OK)
+			err = pkcs11_fail(SIGNER_ERR_CRYPTO, "C_FindObjects", rv);
+		f->C_CloseSession(session);
 	}
 	pthread_mutex_unlock(&t->lock);
 	return err;

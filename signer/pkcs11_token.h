@@ -98,6 +98,10 @@ signer_err token_key_load(token *t, const char *label, EVP_PKEY **key);
  * private key of that label, SIGNER_ERR_CRYPTO when the token refuses. */
 signer_err token_key_destroy(token *t, const char *label);
 
+/* How many objects of any class (private keys, public keys, ...) bear label in the token: what
+ * shows that a destroyed key left nothing behind. SIGNER_ERR_CRYPTO. */
+signer_err token_objects_count(token *t, const char *label, size_t *count);
+
 /* What the token says of the private key labelled label: CKA_SENSITIVE and CKA_EXTRACTABLE
  * (and whether it was always so, CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE, folded in:
  * *sensitive is true only if both are). SIGNER_ERR_NOT_FOUND, SIGNER_ERR_CRYPTO. */

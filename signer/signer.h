@@ -315,7 +315,9 @@ void signer_credential_validity(const signer_credential *credential, int64_t *no
 
 /*
  * Issues a credential as signer_issue() does, but kept under its certificate's serial:
- * keys_dir/SIGNER_CREDENTIALS_DIR/<SERIAL>.pem (0600), created exclusively, never replaced. This
+ * keys_dir/SIGNER_CREDENTIALS_DIR/<SERIAL>.pem (0600), created exclusively, never replaced; when
+ * keys_dir names a token, the key is generated there (label "cred-" and 32 random hex digits)
+ * and the file holds that label and the certificate only (signer/kept_key.h). This
  * is the credential the ledger records (registration, seal, one-shot): it is found again by
  * signer_credential_open() and ends with signer_credential_destroy(). Errors as signer_issue().
  */
@@ -332,9 +334,11 @@ signer_err signer_issue_kept(signer_ca *ca, const signer_subject *subject, int64
 signer_err signer_credential_open(signer_ca *ca, const char *serial, int64_t now_s, signer_credential **out);
 
 /*
- * Destroys the key kept under serial: its file is overwritten with zeros, synced and removed.
- * A credential already open keeps its copy until freed. SIGNER_ERR_INVALID, SIGNER_ERR_NOT_FOUND,
- * SIGNER_ERR_IO.
+ * Destroys the key kept under serial: its token objects (private, then public), then its file,
+ * overwritten with zeros, synced and removed. A credential already open keeps a software key's
+ * copy until freed; a token key's signs nothing afterwards (SIGNER_ERR_CRYPTO when signing).
+ * SIGNER_ERR_INVALID, SIGNER_ERR_NOT_FOUND, SIGNER_ERR_IO, SIGNER_ERR_CRYPTO, SIGNER_ERR_KEYS (a
+ * file naming a token key in a keys directory that names no token).
  */
 signer_err signer_credential_destroy(signer_ca *ca, const char *serial);
 
@@ -342,6 +346,13 @@ signer_err signer_credential_destroy(signer_ca *ca, const char *serial);
  * no particular order, until it returns false. SIGNER_ERR_IO if the directory cannot be read (a
  * keys directory without credentials has none: SIGNER_OK). */
 signer_err signer_kept_each(signer_ca *ca, bool (*visit)(void *ctx, const char *serial), void *ctx);
+
+/* Where the key kept under serial lives, as the ledger's KeyCreated/KeyDestroyed name it:
+ * "token:<label>" in the CA's token, "file:<SERIAL>" a PEM file (keys_dir/signers/<SERIAL>.pem).
+ * On an error (SIGNER_ERR_INVALID, SIGNER_ERR_NOT_FOUND: no file, SIGNER_ERR_IO, SIGNER_ERR_KEYS)
+ * out still holds "file:<SERIAL>" for a hex serial. */
+#define SIGNER_KEY_ID_BYTES 64u
+signer_err signer_kept_key_id(signer_ca *ca, const char *serial, char out[SIGNER_KEY_ID_BYTES]);
 
 /* The credential's certificate serial, upper-case hex. */
 void signer_credential_serial(const signer_credential *credential, char out[SIGNER_SERIAL_HEX_BYTES]);

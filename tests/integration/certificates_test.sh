@@ -6,11 +6,16 @@
 # revokes their own certificate (another may not), which then never signs again (refused, on
 # record) and whose key is destroyed (KeyDestroyed); a revoked seal fails its next seal on record until a new one is issued; a later
 # signature's /DSS carries a CRL that lists the revoked serials (openssl crl -text); the key
-# events are in the log, which still verifies and replays.
+# events are in the log, which still verifies and replays. The keys are in the data directory's
+# token (pkcs11-tool lists them): keys/signers/<serial>.pem holds the certificate and the key's
+# label only, no file under the data directory holds a private key, an external signer's
+# one-shot key is gone from the token once its signature is made, and a revoked certificate's
+# key is destroyed in the token (its private and public objects).
 set -uo pipefail
 bin=${1:?usage: certificates_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-certs-XXXXXX)
 . "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, field, fail, report, cleanup
+. "$(dirname "$0")/../support/token.sh" # token_labels, token_count
 here=$(dirname "$0")
 
 d=$dir/d
@@ -49,6 +54,13 @@ contains "JeSignExpert ledger internal CA" "issued by the CA"
 days=$(( ($(date -d "$(openssl x509 -in "$key" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s)) / 86400 ))
 checks=$((checks + 1))
 [ "$days" -ge 1093 ] && [ "$days" -le 1095 ] || fail "valid for 1095 days: $days"
+label=$(sed -n 's/^Token-Key-Label: //p' "$key")
+checks=$((checks + 1))
+[[ "$label" =~ ^cred-[0-9A-F]{32}$ ]] || fail "the kept file names the key's token label: \"$label\""
+checks=$((checks + 1))
+[ "$(token_count "$d" "$label")" = 2 ] || fail "the key pair is in the token: $(token_labels "$d" | tr '\n' ' ')"
+checks=$((checks + 1))
+! grep -q "PRIVATE KEY" "$key" || fail "the kept file holds no private key"
 
 # ----- a signature uses exactly that certificate -----
 wait_state() { # firm collection state -> 0 once the collection is in state
@@ -88,6 +100,27 @@ seal_serial() { # the seal certificate's serial: the one in the sealed PDF that 
 	openssl x509 -in "$d/keys/signers/$1.pem" -noout -subject 2>/dev/null
 }
 
+# An external signer: a one-shot key, in the token for the signature only.
+labels_before=$(token_labels "$d" | sort)
+ext=$(ctl --as ec@crt.fr collection create --firm CRT --kind signature --title "Mission client")
+ctl --as ec@crt.fr collection add-document --firm CRT "$ext" "$dir/doc.pdf" >/dev/null
+ctl --as ec@crt.fr collection add-signer --firm CRT "$ext" --email client@ext.fr --name "Client Externe" \
+	--external --phone "+33 6 11 22 33 44" >/dev/null
+ctl --as ec@crt.fr collection send --firm CRT "$ext" >/dev/null
+ctl --platform collection report --firm CRT "$ext" --signer client@ext.fr --action authenticated --method sms \
+	--provider-ref OTP-X --masked-destination "+33 6** ** ** 44" --code-sent-at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
+shown=$(ctl --platform --json collection show --firm CRT "$ext" |
+	/usr/bin/python3 -c 'import json,sys; print(",".join(d["current_sha256"] for d in json.load(sys.stdin)["collection"]["documents"]))')
+expect 0 "the external signer consents" -- ctl --platform collection report --firm CRT "$ext" --signer client@ext.fr \
+	--action consented --documents "$shown" --consent-version CONSENTEMENT-2026
+checks=$((checks + 1))
+wait_state "$ext" completed || fail "the external signature completes"
+ctl --as ec@crt.fr document get --firm CRT "$(doc_json current_sha256)" -o "$dir/external.pdf" >/dev/null
+expect 0 "pdfsig, the external signature" -- pdfsig "$dir/external.pdf"
+contains "Signature is Valid." "the one-shot key's signature is valid"
+checks=$((checks + 1))
+[ "$(token_labels "$d" | sort)" = "$labels_before" ] || fail "the one-shot key's token objects are gone after the signature"
+
 # A person whose kept key is missing: the signature fails, on record, and nothing is re-issued.
 ctl --platform account add dan@crt.fr --name "Dan Martin" >/dev/null
 ctl --as ec@crt.fr delegation grant --firm CRT --to dan@crt.fr --rights sign --expires 2030-12-31 >/dev/null
@@ -124,6 +157,7 @@ checks=$((checks + 1))
 
 # ----- the firm's seal, issued with the firm -----
 seal1=$(ls "$d/keys/signers" | grep -v "^$serial.pem$" | sed 's/\.pem$//')
+seal1_label=$(sed -n "s/^Token-Key-Label: //p" "$d/keys/signers/$seal1.pem")
 checks=$((checks + 1))
 [[ "$seal1" =~ ^[0-9A-F]{32}$ ]] || fail "one more kept key: the firm's seal: \"$seal1\""
 expect 0 "the seal's certificate" -- openssl x509 -in "$d/keys/signers/$seal1.pem" -noout -subject
@@ -155,6 +189,8 @@ contains "FAILED_PRECONDITION" "already revoked"
 for _ in $(seq 100); do [ -e "$key" ] || break; sleep 0.1; done
 checks=$((checks + 1))
 [ ! -e "$key" ] || fail "the revoked certificate's key is destroyed"
+checks=$((checks + 1))
+[ "$(token_count "$d" "$label")" = 0 ] || fail "and its token objects are gone"
 sig2=$(ctl --as ec@crt.fr collection create --firm CRT --kind signature --title "Mission 2")
 ctl --as ec@crt.fr collection add-document --firm CRT "$sig2" "$dir/doc.pdf" >/dev/null
 ctl --as ec@crt.fr collection add-signer --firm CRT "$sig2" --email claire@crt.fr --name "Claire Dubois" >/dev/null
@@ -183,6 +219,7 @@ checks=$((checks + 1))
 wait_state "$s2" completed || fail "sealed with the new certificate"
 ctl --as ec@crt.fr document get --firm CRT "$(doc_json current_sha256)" -o "$dir/sealed2.pdf" >/dev/null
 seal2=$(ls "$d/keys/signers" | grep -v -e "^$serial.pem$" -e "^$seal1.pem$" | sed 's/\.pem$//')
+seal2_label=$(sed -n "s/^Token-Key-Label: //p" "$d/keys/signers/$seal2.pem")
 expect 0 "the later seal's /DSS: its CRL lists both revoked serials (openssl crl -text)" -- \
 	/usr/bin/python3 "$here/dss_check.py" "$dir/sealed2.pdf" "$d/keys/signer-ca.pem" --cert-serial "$seal2" \
 	--crl-revoked "$serial" --crl-revoked "$seal1"
@@ -202,6 +239,10 @@ contains_log() { checks=$((checks + 1)); grep -q "$1" "$dir/log" || fail "$2"; }
 contains_log "destroyed 1 key(s) no event records" "and says so"
 stop_ledgerd
 
+checks=$((checks + 1))
+found=$(grep -rl "PRIVATE KEY" "$d" 2>/dev/null)
+[ -z "$found" ] || fail "no PEM private key anywhere under the data directory: $found"
+
 # ----- the log -----
 audit() { "$bin/ledger-audit" "$@"; }
 expect 0 "the log verifies (certificates' DER are stored documents named by their events)" -- audit verify --data "$d"
@@ -209,16 +250,26 @@ checks=$((checks + 1))
 grep -q "named by no event" <<<"$out" && fail "no orphan: every certificate's DER is named"
 expect 0 "the projections replay identically" -- audit replay --data "$d"
 expect 0 "export what names claire" -- audit export --data "$d" --what subject --subject claire@crt.fr
-contains ",key_created,platform,kind=KEY_PERSON key_id=file:$serial certificate_serial=$serial" "claire's key created, at registration"
+contains ",key_created,platform,kind=KEY_PERSON key_id=token:$label certificate_serial=$serial" "claire's key created, at registration"
 contains "owner=claire@crt.fr" "whose"
 contains ",certificate_revoked,claire@crt.fr,serial=$serial reason=keyCompromise reason_code=1 owner=claire@crt.fr comment=téléphone perdu" "claire's revocation, by claire, with the RFC 5280 reason"
 contains ",access_denied,claire@crt.fr," "claire's refused signature is on record"
-contains ",key_destroyed,ledgerd,kind=KEY_PERSON key_id=file:$serial certificate_serial=$serial reason=revoked" "her key's destruction"
+contains ",key_destroyed,ledgerd,kind=KEY_PERSON key_id=token:$label certificate_serial=$serial reason=revoked" "her key's destruction"
 expect 0 "export what names the firm" -- audit export --data "$d" --what subject --subject CRT
-contains ",key_created,platform,kind=KEY_SEAL key_id=file:$seal1 certificate_serial=$seal1" "the seal's, with the firm"
+contains ",key_created,platform,kind=KEY_SEAL key_id=token:$seal1_label certificate_serial=$seal1" "the seal's, with the firm"
 contains ",certificate_revoked,platform,serial=$seal1 reason=superseded reason_code=4 owner=CRT" "the seal's revocation"
-contains ",key_created,platform,kind=KEY_SEAL key_id=file:$seal2" "the new seal"
-contains ",key_destroyed,ledgerd,kind=KEY_SEAL key_id=file:$seal1 certificate_serial=$seal1 reason=revoked" "the revoked seal's key destroyed"
+contains ",key_created,platform,kind=KEY_SEAL key_id=token:$seal2_label certificate_serial=$seal2" "the new seal"
+contains ",key_destroyed,ledgerd,kind=KEY_SEAL key_id=token:$seal1_label certificate_serial=$seal1 reason=revoked" "the revoked seal's key destroyed"
 expect 0 "export the firm's collections" -- audit export --data "$d" --firm CRT
 contains ",signature_failed,ledgerd," "the failed seal is on record"
+expect 0 "export the whole log" -- audit export --data "$d" --what log
+# Every key event names a token label; the one-shot key's destruction ("used once") too.
+expect 0 "every key event names its token label" -- /usr/bin/python3 -c '
+import base64, json, sys
+events = [e for e in (json.loads(line) for line in sys.stdin if line.startswith("{")) if "kind" in e]
+keys = [(e["kind"], base64.b64decode(e["event"])) for e in events if e["kind"] in ("key_created", "key_destroyed")]
+bad = [k for k, b in keys if b"token:cred-" not in b or b"file:" in b]
+used_once = [b for k, b in keys if k == "key_destroyed" and b"used once" in b and b"token:cred-" in b]
+print(len(keys), "key events,", len(bad), "not in the token,", len(used_once), "one-shot destroyed")
+sys.exit(0 if keys and not bad and used_once else 1)' <<<"$out"
 report certificates_test

@@ -11,6 +11,12 @@
  * that the CA of a keys directory naming a token keeps its key, its TSA's and its OCSP
  * responder's there, not in files, and signs with them: certificates, a PAdES B-LT signature
  * with its time-stamp, an OCSP response and a CRL, all verified with the CA certificate alone.
+ * And that a credential kept under its serial (a person's, a seal's, a one-shot key) has its
+ * key in the token too: it signs, it is sensitive and never extractable, no file under keys/
+ * holds a private key, the ledger's key id names its token label; destroyed, its token objects
+ * (private and public) are gone, it is not found, and an EVP_PKEY or credential opened before
+ * signs nothing (a typed error, not a crash), also while other threads are signing with it; a
+ * copy of its file under another serial, destroyed, leaves the real key alone.
  */
 #include "signer_util.h"
 
@@ -21,6 +27,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -328,7 +335,7 @@ static void check_signature(signer_ca *ca, X509 *ca_certificate)
 {
 	signer_subject subject = {SIGNER_KIND_PERSON, "anne@cabinet.fr", "Anne Martin", "Cabinet Martin"};
 	signer_credential *person = NULL;
-	REQUIRE_VOID(signer_issue(ca, &subject, NOW_S, 365, &person) == SIGNER_OK);
+	REQUIRE_VOID(signer_issue_kept(ca, &subject, NOW_S, 365, &person) == SIGNER_OK);
 	test_page page = {A4_WIDTH_PT, A4_HEIGHT_PT, 0};
 	uint8_t *pdf = NULL, *out = NULL, *crl = NULL, *ocsp = NULL;
 	size_t bytes = 0, out_bytes = 0, crl_bytes = 0, ocsp_bytes = 0;
@@ -362,6 +369,140 @@ static void check_signature(signer_ca *ca, X509 *ca_certificate)
 	signer_credential_free(person);
 }
 
+/* ----- credentials kept under their serial ----- */
+
+static const char *private_key_file; /* set by private_key_in: the first file holding one */
+static char private_key_path[1024];
+
+static int private_key_in(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	size_t bytes = 0;
+	uint8_t *data = read_file(path, &bytes);
+	bool found = data && memmem(data, bytes, "PRIVATE KEY", strlen("PRIVATE KEY")) != NULL;
+	free(data);
+	if (found) {
+		snprintf(private_key_path, sizeof private_key_path, "%s", path);
+		private_key_file = private_key_path;
+	}
+	return found;
+}
+
+typedef struct racer {
+	EVP_PKEY *key;
+	int signed_ok, failed;
+} racer;
+
+static void *sign_until_gone(void *arg)
+{
+	racer *r = arg;
+	unsigned char sig[256];
+	for (int i = 0; i < 400; i++)
+		*(sign(r->key, sig, sizeof sig) ? &r->signed_ok : &r->failed) += 1;
+	return NULL;
+}
+
+/* A PAdES signature by person: its status. */
+static signer_err pades_by(const signer_credential *person)
+{
+	test_page page = {A4_WIDTH_PT, A4_HEIGHT_PT, 0};
+	uint8_t *pdf = NULL, *out = NULL;
+	size_t bytes = 0, out_bytes = 0;
+	if (!make_pdf(&page, 1, &pdf, &bytes))
+		return SIGNER_ERR_NOMEM;
+	signer_sign_options o = {.signing_time_s = NOW_S};
+	signer_err err = signer_pades_sign(pdf, bytes, person, &o, &out, &out_bytes);
+	free(out);
+	free(pdf);
+	return err;
+}
+
+static void test_kept(signer_ca *ca, const char *keys, token *t)
+{
+	signer_subject subject = {SIGNER_KIND_PERSON, "paul@cabinet.fr", "Paul Durand", "Cabinet Martin"};
+	signer_credential *issued = NULL, *opened = NULL;
+	REQUIRE_VOID(signer_issue_kept(ca, &subject, NOW_S, 365, &issued) == SIGNER_OK);
+	char serial[SIGNER_SERIAL_HEX_BYTES], key_id[SIGNER_KEY_ID_BYTES];
+	signer_credential_serial(issued, serial);
+	CHECK(signer_kept_key_id(ca, serial, key_id) == SIGNER_OK && strncmp(key_id, "token:cred-", 11) == 0,
+	      "the kept key's id names its token label: %s", key_id);
+	const char *label = key_id + strlen("token:");
+	check_in_token(t, keys, label, "signers/unused");
+	size_t objects = 0;
+	CHECK(token_objects_count(t, label, &objects) == SIGNER_OK && objects == 2, "its private and public keys: %zu",
+	      objects);
+	private_key_file = NULL;
+	CHECK(nftw(keys, private_key_in, 8, FTW_PHYS) == 0 && !private_key_file,
+	      "no private key in a file under keys/: %s", private_key_file ? private_key_file : "");
+	char kept[1100];
+	snprintf(kept, sizeof kept, "%s/signers/%s.pem", keys, serial);
+	size_t bytes = 0;
+	uint8_t *file = read_file(kept, &bytes);
+	CHECK(file && memmem(file, bytes, "BEGIN CERTIFICATE", 17) && memmem(file, bytes, label, strlen(label)),
+	      "the kept file holds the certificate and the key's label");
+	free(file);
+
+	/* Opened again by serial: the token's key, which signs what the certificate verifies. */
+	REQUIRE_VOID(signer_credential_open(ca, serial, NOW_S, &opened) == SIGNER_OK);
+	unsigned char sig[256];
+	size_t sig_bytes = sign(opened->key, sig, sizeof sig);
+	CHECK(sig_bytes > 0 && verifies(X509_get0_pubkey(opened->certificate), sig, sig_bytes, MESSAGE),
+	      "the opened credential signs with the token's key");
+	CHECK(pades_by(opened) == SIGNER_OK, "and makes a PAdES signature: %s", signer_last_error());
+
+	/* A copy of the file under another serial, destroyed: the real key stays. */
+	char copy[1100];
+	snprintf(copy, sizeof copy, "%s/signers/4123456789ABCDEF.pem", keys);
+	file = read_file(kept, &bytes);
+	FILE *f = file ? fopen(copy, "wb") : NULL;
+	REQUIRE_VOID(f && fwrite(file, 1, bytes, f) == bytes && fclose(f) == 0);
+	free(file);
+	CHECK(signer_credential_destroy(ca, "4123456789ABCDEF") == SIGNER_OK &&
+	          mode_of(keys, "signers/4123456789ABCDEF.pem") == 0,
+	      "the copy is destroyed: %s", signer_last_error());
+	CHECK(token_objects_count(t, label, &objects) == SIGNER_OK && objects == 2, "the real key stays: %zu objects",
+	      objects);
+
+	/* Destroyed while threads sign with it: they fail cleanly afterwards. */
+	racer racers[THREADS];
+	pthread_t threads[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		racers[i] = (racer){opened->key, 0, 0};
+		REQUIRE_VOID(pthread_create(&threads[i], NULL, sign_until_gone, &racers[i]) == 0);
+	}
+	CHECK(signer_credential_destroy(ca, serial) == SIGNER_OK, "destroyed: %s", signer_last_error());
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(threads[i], NULL);
+	CHECK(sign(opened->key, sig, sizeof sig) == 0 && sign(issued->key, sig, sizeof sig) == 0,
+	      "keys loaded before the destruction sign nothing after it");
+	signer_err err = pades_by(opened);
+	CHECK(err == SIGNER_ERR_CRYPTO || err == SIGNER_ERR_KEYS, "a PAdES signature by it fails, typed: %d %s", err,
+	      signer_last_error());
+	CHECK(token_objects_count(t, label, &objects) == SIGNER_OK && objects == 0, "no token object left: %zu",
+	      objects);
+	CHECK(mode_of(keys, kept + strlen(keys) + 1) == 0, "the kept file is gone");
+	signer_credential *again = NULL;
+	CHECK(signer_credential_open(ca, serial, NOW_S, &again) == SIGNER_ERR_NOT_FOUND && !again,
+	      "a destroyed credential is not found");
+	CHECK(signer_credential_destroy(ca, serial) == SIGNER_ERR_NOT_FOUND, "nor destroyed twice");
+	signer_credential_free(opened);
+	signer_credential_free(issued);
+
+	/* A kept file naming a key the token no longer has (destroyed before a crash that left the
+	 * file): not found when opened, and its destruction finishes. */
+	REQUIRE_VOID(signer_issue_kept(ca, &subject, NOW_S, 365, &issued) == SIGNER_OK);
+	signer_credential_serial(issued, serial);
+	REQUIRE_VOID(signer_kept_key_id(ca, serial, key_id) == SIGNER_OK);
+	signer_credential_free(issued);
+	CHECK(token_key_destroy(t, key_id + strlen("token:")) == SIGNER_OK, "its key destroyed behind its back");
+	CHECK(signer_credential_open(ca, serial, NOW_S, &again) == SIGNER_ERR_NOT_FOUND && !again,
+	      "a kept file whose key is gone: not found: %s", signer_last_error());
+	CHECK(signer_credential_destroy(ca, serial) == SIGNER_OK, "and its file is still destroyed: %s",
+	      signer_last_error());
+}
+
 static void test_ca(const char *keys, token *t)
 {
 	REQUIRE_VOID(signer_ca_init(keys, NOW_S) == SIGNER_OK);
@@ -383,6 +524,7 @@ static void test_ca(const char *keys, token *t)
 	          signer_ocsp_enable(ca, keys, NOW_S + 60) == SIGNER_OK,
 	      "units read back: %s", signer_last_error());
 	check_signature(ca, ca_certificate);
+	test_kept(ca, keys, t);
 	signer_ca_free(ca);
 	CHECK(signer_ca_init(keys, NOW_S) == SIGNER_ERR_EXISTS, "a second CA");
 	/* A CA key in the token without its certificate is neither "no CA" nor replaced. */
