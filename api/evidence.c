@@ -82,9 +82,10 @@ void evidence_serve(worker *w, int64_t now_us)
 	size_t zip_bytes = 0;
 	evidence_made made = {0};
 	int rc = 1;
-	if (!s->ca || !s->log_key) /* a server without its signer (the request fuzzer's) */
+	if (!s->ca || !s->log_key) { /* a server without its signer (the request fuzzer's) */
 		snprintf(why, sizeof why, "this service has no signer to seal the bundle with");
-	else if (evidence_sealer_with(s->ca, now_us / 1000000, &sealer, why, sizeof why))
+		rc = AUDIT_EXIT_BAD;
+	} else if (evidence_sealer_with(s->ca, now_us / 1000000, &sealer, why, sizeof why))
 		rc = 0;
 	if (!rc) {
 		rc = evidence_to_memory(&src, q->firm_id, q->collection_id, &sealer, API_EVIDENCE_BYTES_MAX, &zip,

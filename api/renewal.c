@@ -122,7 +122,7 @@ void renewal_serve(worker *w, int64_t now_us)
 	server *s = w->s;
 	const Ledger__Api__DocumentTimestampRenew *q = w->req->document_timestamp_renew;
 	if (!s->ca) { /* a server without its signer (the request fuzzer's) */
-		worker_send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, "this service has no signer");
+		worker_send_error(w, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, NULL, "this service has no signer");
 		return;
 	}
 	proj_renewal r;

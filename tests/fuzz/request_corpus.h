@@ -32,7 +32,7 @@
 #define REQUEST_CORPUS_COLLECTION_ID "c12"                 /* what the seeding's CollectionCreate gives */
 
 /* The first REQUEST_CORPUS_SEEDING requests make the fuzzer's store: each must succeed. */
-#define REQUEST_CORPUS_SEEDING 16u
+#define REQUEST_CORPUS_SEEDING 15u
 
 /* How many requests the corpus holds. */
 size_t request_corpus_count(void);
