@@ -490,6 +490,15 @@ static void cached_drop(token *t, const char *label)
 	t->cached[i] = t->cached[--t->cached_count];
 }
 
+/* The CKA_ID of the private key labelled label, in session. */
+static signer_err labelled_key_id(token *t, CK_SESSION_HANDLE session, const char *label,
+                                  CK_BYTE id[TOKEN_KEY_ID_BYTES_MAX], size_t *id_bytes)
+{
+	CK_OBJECT_HANDLE handle;
+	signer_err err = find_private_key(t, session, label, &handle);
+	return err ? err : key_id(t, session, handle, id, id_bytes);
+}
+
 signer_err token_key_load(token *t, const char *label, EVP_PKEY **key)
 {
 	if (!t || !label_valid(label) || !key)
@@ -503,14 +512,11 @@ signer_err token_key_load(token *t, const char *label, EVP_PKEY **key)
 		return SIGNER_OK;
 	}
 	CK_SESSION_HANDLE session;
-	CK_OBJECT_HANDLE handle;
 	CK_BYTE id[TOKEN_KEY_ID_BYTES_MAX];
 	size_t id_bytes = 0;
 	signer_err err = session_open(t, &session);
 	if (!err) {
-		err = find_private_key(t, session, label, &handle);
-		if (!err)
-			err = key_id(t, session, handle, id, &id_bytes);
+		err = labelled_key_id(t, session, label, id, &id_bytes);
 		t->module->functions->C_CloseSession(session);
 	}
 	if (!err)
@@ -548,14 +554,11 @@ signer_err token_key_destroy(token *t, const char *label)
 	pthread_mutex_lock(&t->lock);
 	cached_drop(t, label); /* first: even if the token refuses, the key is not handed out again */
 	CK_SESSION_HANDLE session;
-	CK_OBJECT_HANDLE handle;
 	CK_BYTE id[TOKEN_KEY_ID_BYTES_MAX];
 	size_t id_bytes = 0;
 	signer_err err = session_open(t, &session);
 	if (!err) {
-		err = find_private_key(t, session, label, &handle);
-		if (!err)
-			err = key_id(t, session, handle, id, &id_bytes);
+		err = labelled_key_id(t, session, label, id, &id_bytes);
 		/* The private half first: once it is gone the key can sign nothing, whatever follows. */
 		if (!err)
 			err = destroy_matching(t, session, CKO_PRIVATE_KEY, label, id, id_bytes);
