@@ -94,9 +94,11 @@ void certificates_after_commit(worker *w, ledger_err err)
 	/* A revocation on record reaches the CA at once: its OCSP answers and CRLs, online
 	 * (pki_http.c) and in the next /DSS, say what the log says. */
 	if (!err && w->stored && !w->replayed && w->s->ca && may_revoke(w) &&
-	    !api_revocations_sync(w->s->l, w->s->p, w->s->ca))
+	    !api_revocations_sync(w->s->l, w->s->p, w->s->ca)) {
+		atomic_store(&w->s->revocations_stale, true); /* the signer thread tries again first */
 		fprintf(stderr, "ledgerd: cannot give the CA the revoked certificates after seq %llu\n",
 		        (unsigned long long)w->reply.seq);
+	}
 	if (!w->has_issued)
 		return;
 	w->has_issued = false;

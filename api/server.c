@@ -255,7 +255,8 @@ static int server_open_services(server *s, const char *abs_dir)
 	                          .tsa = s->tsa,
 	                          .clock_us = server_clock,
 	                          .clock_ctx = s,
-	                          .document_bytes_max = SIGNER_PDF_BYTES_MAX};
+	                          .document_bytes_max = SIGNER_PDF_BYTES_MAX,
+	                          .revocations_stale = &s->revocations_stale};
 	if (!(s->signing = api_signing_start(&so))) {
 		fprintf(stderr, "ledgerd: cannot start the signer thread\n");
 		return 1;

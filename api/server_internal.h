@@ -107,6 +107,7 @@ struct server {
 	atomic_uint imports_parsing;     /* imported files being read now (handle.c) */
 	api_listener_guard listeners;    /* every listener, and the thread that revives them */
 	atomic_size_t decode_bytes_used; /* by every request being decoded or held decoded */
+	atomic_bool revocations_stale;   /* the CA may lack a revocation on record (certificates.c) */
 	int lock_fd;                     /* the data directory's lock, held while serving */
 	struct tlog_verifier *witnesses; /* --witness keys (witness.c) */
 	size_t witness_count;

@@ -362,8 +362,13 @@ static bool round_once(api_signing *s)
 	certificate_facts facts;
 	int64_t now_s = s->o.clock_us(s->o.clock_ctx) / 1000000;
 	char why[512] = "";
-	/* The CA states (and refuses) exactly the revocations on record before it signs. */
-	if (!api_revocations_sync(s->o.l, s->o.p, s->o.ca)) {
+	/* The CA states (and refuses) exactly the revocations on record before it signs: each
+	 * revoking command gives them to it once durable, so the whole table is read again here only
+	 * when that failed (a scan of every certificate is not a cost for each signature). */
+	atomic_bool *stale = s->o.revocations_stale;
+	if ((!stale || atomic_exchange(stale, false)) && !api_revocations_sync(s->o.l, s->o.p, s->o.ca)) {
+		if (stale)
+			atomic_store(stale, true);
 		free(pdf);
 		return false;
 	}

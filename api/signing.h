@@ -12,6 +12,7 @@
 #include "projections.h"
 #include "signer.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* Days a certificate the internal CA issues to a signer stays valid. */
@@ -37,6 +38,9 @@ typedef struct api_signing_options {
 	int64_t (*clock_us)(void *ctx); /* the service's (injectable) clock */
 	void *clock_ctx;
 	size_t document_bytes_max; /* a document to sign, after earlier signatures */
+	/* Set when a committed revocation could not be given to the CA (api/certificates.c): the
+	 * thread then gives it the revoked set before its next signature. NULL: every time. */
+	atomic_bool *revocations_stale;
 } api_signing_options;
 
 /* Gives ca the revoked certificates folded from the log (CertificateRevoked). False if the log
