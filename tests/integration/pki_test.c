@@ -247,8 +247,10 @@ static bool signer_certificate(const char *name)
 	int rc = sh(out,
 	            "cd '%s' && rm -rf dump && mkdir dump && cd dump && pdfsig -dump '../%s' >/dev/null 2>&1 && "
 	            "for f in *.sig*; do openssl pkcs7 -inform DER -in \"$f\" -print_certs; done > all.pem && "
-	            "awk '/subject=.*" SIGNER_NAME "/{p=1} p{print} /END CERTIFICATE/{if(p) exit}' all.pem "
-	            "| sed -n '/BEGIN/,/END/p' > ../signer.pem && test -s ../signer.pem",
+	            "awk '/subject=.*" SIGNER_NAME "/{p=1} p{print} /^-----END CERTIFICATE-----$/{if(p) exit}' all.pem "
+	            /* whole marker lines: a base64 line may hold "END" ("...ABENDTW...") */
+	            "| sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' > ../signer.pem && "
+	            "test -s ../signer.pem",
 	            work, name);
 	return rc == 0;
 }
