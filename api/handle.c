@@ -253,11 +253,8 @@ static void request_dispatch(worker *w, int64_t now_us)
 		evidence_serve(w, now_us); /* a query that needs the tree and the signer too */
 		return;
 	}
-	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_TIMESTAMP_RENEW) {
-		renewal_serve(w, now_us); /* signs outside the committer, then commits */
-		return;
-	}
-	if (!proj_is_command(w->req)) {
+	bool renewal = w->req->body_case == LEDGER__API__REQUEST__BODY_DOCUMENT_TIMESTAMP_RENEW;
+	if (!renewal && !proj_is_command(w->req)) {
 		MDB_txn *txn;
 		if (ledger_read_begin(s->l, &txn) != LEDGER_OK) {
 			worker_send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, ledger_last_error());
@@ -274,6 +271,10 @@ static void request_dispatch(worker *w, int64_t now_us)
 		return;
 	}
 	api_request_body_hash(w->req, w->body_hash);
+	if (renewal) {
+		renewal_serve(w, now_us); /* signs outside the committer, then commits */
+		return;
+	}
 	w->exec = w->req;
 	if (w->req->body_case == LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT && !import_to_grant(w))
 		return;

@@ -38,6 +38,46 @@ static bool denial_allowed(server *s, const char *actor, int64_t now_us, uint32_
 	return true;
 }
 
+ledger_err command_prior(worker *w, MDB_txn *txn, bool *found)
+{
+	*found = false;
+	ledger_request_record prior;
+	ledger_err err = ledger_request_get(w->s->l, txn, w->actor.subject, w->req->request_id, &prior);
+	if (err != LEDGER_OK)
+		return err == LEDGER_END ? LEDGER_OK : err;
+	*found = true;
+	if (memcmp(prior.body_hash, w->body_hash, LEDGER_HASH_BYTES) != 0) {
+		ledger__api__reply__init(&w->reply);
+		proj_error(&w->reply, w->arena, LEDGER__API__ERROR_CODE__IDEMPOTENCY_MISMATCH, "request_id",
+		           "request id %.128s was already used by %s for a different command", w->req->request_id,
+		           w->actor.subject);
+		return LEDGER_OK;
+	}
+	w->stored = malloc(prior.reply_bytes ? prior.reply_bytes : 1);
+	if (!w->stored)
+		return LEDGER_ERR_NOMEM;
+	memcpy(w->stored, prior.reply, prior.reply_bytes);
+	w->stored_bytes = prior.reply_bytes;
+	w->replayed = true;
+	return LEDGER_OK;
+}
+
+ledger_err command_reply_record(worker *w, ledger_txn *t)
+{
+	uint8_t *hash = proj_arena_alloc(w->arena, LEDGER_HASH_BYTES);
+	if (!hash)
+		return LEDGER_ERR_NOMEM;
+	ledger_txn_head(t, &w->reply.seq, hash);
+	w->reply.hash = (ProtobufCBinaryData){LEDGER_HASH_BYTES, hash};
+	w->reply.request_id = w->req->request_id;
+	w->stored_bytes = ledger__api__reply__get_packed_size(&w->reply);
+	w->stored = malloc(w->stored_bytes);
+	if (!w->stored)
+		return LEDGER_ERR_NOMEM;
+	ledger__api__reply__pack(&w->reply, w->stored);
+	return ledger_request_put(t, w->actor.subject, w->req->request_id, w->body_hash, w->stored, w->stored_bytes);
+}
+
 ledger_err command_job_apply(ledger_job *job, ledger_txn *t)
 {
 	worker *w = (worker *)job;
@@ -45,25 +85,9 @@ ledger_err command_job_apply(ledger_job *job, ledger_txn *t)
 	w->stored = NULL;
 	w->replayed = false;
 	ledger__api__reply__init(&w->reply);
-	MDB_txn *txn = ledger_txn_mdb(t);
-	ledger_request_record prior;
-	ledger_err err = ledger_request_get(w->s->l, txn, w->actor.subject, w->req->request_id, &prior);
-	if (err == LEDGER_OK) {
-		if (memcmp(prior.body_hash, w->body_hash, LEDGER_HASH_BYTES) != 0) {
-			proj_error(&w->reply, w->arena, LEDGER__API__ERROR_CODE__IDEMPOTENCY_MISMATCH, "request_id",
-			           "request id %.128s was already used by %s for a different command",
-			           w->req->request_id, w->actor.subject);
-			return LEDGER_OK;
-		}
-		w->stored = malloc(prior.reply_bytes ? prior.reply_bytes : 1);
-		if (!w->stored)
-			return LEDGER_ERR_NOMEM;
-		memcpy(w->stored, prior.reply, prior.reply_bytes);
-		w->stored_bytes = prior.reply_bytes;
-		w->replayed = true;
-		return LEDGER_OK;
-	}
-	if (err != LEDGER_END)
+	bool found;
+	ledger_err err = command_prior(w, ledger_txn_mdb(t), &found);
+	if (err || found)
 		return err;
 	err = w->has_upload ? proj_execute_upload(w->s->p, t, &w->actor, w->req->request_id, w->exec, &w->upload,
 	                                          &w->reply, w->arena)
@@ -83,18 +107,7 @@ ledger_err command_job_apply(ledger_job *job, ledger_txn *t)
 		return LEDGER_OK; /* refused, or nothing to do: not recorded, a retry re-evaluates */
 	/* The reply names the command's last event: every event it wrote, alerts and a completion
 	 * written by helpers included, is in the batch before the next job's (rpc.md: seq). */
-	uint8_t *hash = proj_arena_alloc(w->arena, LEDGER_HASH_BYTES);
-	if (!hash)
-		return LEDGER_ERR_NOMEM;
-	ledger_txn_head(t, &w->reply.seq, hash);
-	w->reply.hash = (ProtobufCBinaryData){LEDGER_HASH_BYTES, hash};
-	w->reply.request_id = w->req->request_id;
-	w->stored_bytes = ledger__api__reply__get_packed_size(&w->reply);
-	w->stored = malloc(w->stored_bytes);
-	if (!w->stored)
-		return LEDGER_ERR_NOMEM;
-	ledger__api__reply__pack(&w->reply, w->stored);
-	return ledger_request_put(t, w->actor.subject, w->req->request_id, w->body_hash, w->stored, w->stored_bytes);
+	return command_reply_record(w, t);
 }
 
 /*
@@ -146,6 +159,11 @@ void command_job_done(ledger_job *job, ledger_err err)
 		worker_send_reply(w); /* refused: reply->error is set */
 		return;
 	}
+	command_send_stored(w);
+}
+
+void command_send_stored(worker *w)
+{
 	if (!w->replayed) {
 		send_with_checkpoint(w, w->stored, w->stored_bytes);
 		return;

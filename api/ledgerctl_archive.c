@@ -125,6 +125,9 @@ static int run_renew_due(const ctl_args *a, char **pos)
 	int rc = ctl_need_firm(a);
 	if (!rc && !a->due_before)
 		rc = ctl_usage_errorf(a, "document renew-due needs --due-before YYYY-MM-DD");
+	/* one request id names one command: a second document under it would be IDEMPOTENCY_MISMATCH */
+	if (!rc && a->request_id)
+		rc = ctl_usage_errorf(a, "document renew-due sends one request per document: leave --request-id out");
 	if (!rc)
 		rc = due_before(a, &due_s);
 	if (rc)
@@ -174,6 +177,8 @@ const ctl_command ctl_archive_commands[] = {
      "  Renews, as renew-timestamp does, every document of FIRM's completed collections whose last\n"
      "  document time-stamp's certificate ends before DATE (YYYY-MM-DD); the others are listed as\n"
      "  not due. For a cron job (docs/operations.md). Goes on past a failure and exits 1 if any.\n"
+     "  Each document's request has an id of its own (--request-id is refused); a run again after\n"
+     "  a failure renews only what is still due.\n"
      "  --firm FIRM               the firm\n"
      "  --due-before DATE         the date the time-stamps must outlive\n"
      "  example: ledgerctl --platform --data DIR document renew-due --firm CAB --due-before 2031-01-01\n",

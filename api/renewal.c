@@ -8,6 +8,8 @@
  * version and writes DocumentTimestampRenewed, unless the document moved on meanwhile (another
  * renewal came first: CONFLICT, nothing written). With due_before_s, a document whose last
  * time-stamp's certificate outlives that date is not renewed, and nothing is written.
+ * Idempotent like every command: the reply is recorded under the request id with the event,
+ * and a retry gets it again (marked replayed) without a second renewal.
  */
 #include "server_internal.h"
 #include "wake.h"
@@ -19,24 +21,30 @@
 
 typedef struct renewal_job {
 	ledger_job job;
-	server *s;
-	const char *actor;
-	const char *request_id;
+	worker *w; /* its reply, filled but for seq and hash, is recorded with the event */
 	const proj_renewal *renewal;
 	const proj_renewed *result;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stale, done;
 	ledger_err err;
-	uint64_t seq;
-	uint8_t hash[LEDGER_HASH_BYTES];
 } renewal_job;
 
+/* A retry whose first renewal committed meanwhile gets that one's reply; else the event, and
+ * the reply recorded under the request id in the same transaction. */
 static ledger_err renewal_apply(ledger_job *job, ledger_txn *t)
 {
 	renewal_job *j = (renewal_job *)job;
-	return proj_renewal_record(j->s->p, t, j->actor, j->request_id, j->renewal, j->result, &j->stale, &j->seq,
-	                           j->hash);
+	worker *w = j->w;
+	bool found;
+	ledger_err err = command_prior(w, ledger_txn_mdb(t), &found);
+	if (err || found)
+		return err;
+	uint64_t seq;
+	uint8_t hash[LEDGER_HASH_BYTES];
+	err = proj_renewal_record(w->s->p, t, w->actor.subject, w->req->request_id, j->renewal, j->result, &j->stale,
+	                          &seq, hash);
+	return err || j->stale ? err : command_reply_record(w, t);
 }
 
 static void renewal_done(ledger_job *job, ledger_err err)
@@ -53,13 +61,35 @@ static void renewal_commit(renewal_job *j)
 	pthread_cond_init(&j->wake, NULL);
 	j->job.apply = renewal_apply;
 	j->job.done = renewal_done;
-	ledger_committer_submit(j->s->committer, &j->job);
+	ledger_committer_submit(j->w->s->committer, &j->job);
 	pthread_mutex_lock(&j->lock);
 	while (!j->done)
 		pthread_cond_wait(&j->wake, &j->lock);
 	pthread_mutex_unlock(&j->lock);
 	pthread_mutex_destroy(&j->lock);
 	pthread_cond_destroy(&j->wake);
+}
+
+/* A retry of a renewal already on record: its first reply again, marked replayed, without
+ * renewing twice (or IDEMPOTENCY_MISMATCH for another body under the same id). True when
+ * answered. */
+static bool renewal_retry(worker *w)
+{
+	MDB_txn *txn;
+	if (ledger_read_begin(w->s->l, &txn) != LEDGER_OK) {
+		worker_send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, ledger_last_error());
+		return true;
+	}
+	bool found;
+	ledger_err err = command_prior(w, txn, &found);
+	ledger_read_end(w->s->l, txn);
+	if (err)
+		worker_send_error(w, LEDGER__API__ERROR_CODE__INTERNAL, NULL, ledger_strerror(err));
+	else if (found && w->replayed)
+		command_send_stored(w);
+	else if (found)
+		worker_send_reply(w);
+	return err || found;
 }
 
 /* A copy of the renewal's source version (malloc'd), checked as in the rights; false with the
@@ -125,6 +155,8 @@ void renewal_serve(worker *w, int64_t now_us)
 		worker_send_error(w, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, NULL, "this service has no signer");
 		return;
 	}
+	if (renewal_retry(w))
+		return;
 	proj_renewal r;
 	uint8_t *pdf = NULL, *out = NULL;
 	size_t pdf_bytes = 0, out_bytes = 0;
@@ -163,11 +195,17 @@ void renewal_serve(worker *w, int64_t now_us)
 	                       .previous_tsa_certificate_serial = before.tsa_serial,
 	                       .previous_tsa_not_after_s = before.tsa_not_after_s};
 	crypto_hash_sha256(result.sha256, out, out_bytes);
-	renewal_job j = {
-	    .s = s, .actor = w->actor.subject, .request_id = w->req->request_id, .renewal = &r, .result = &result};
+	memcpy(reply->renewed_sha256.data, result.sha256, LEDGER_HASH_BYTES);
+	reply->renewed_sha256.len = LEDGER_HASH_BYTES;
+	reply->renewed = true;
+	reply->timestamp_time_s = after.time_s;
+	reply->tsa_certificate_serial = proj_arena_strdup(w->arena, after.tsa_serial);
+	reply->tsa_not_after_s = after.tsa_not_after_s;
+	renewal_job j = {.w = w, .renewal = &r, .result = &result};
 	renewal_commit(&j);
 	free(out);
-	if (j.err || j.stale) { /* stopping: UNAVAILABLE, ask again; nothing was written either way */
+	if (j.err || j.stale) {
+		/* stopping: UNAVAILABLE, ask again; nothing was written either way */
 		worker_send_error(
 		    w,
 		    j.err == LEDGER_ERR_STOPPED ? LEDGER__API__ERROR_CODE__UNAVAILABLE
@@ -178,17 +216,8 @@ void renewal_serve(worker *w, int64_t now_us)
 		          : "the document changed while it was renewed (another renewal came first): ask again");
 		return;
 	}
-	memcpy(reply->renewed_sha256.data, result.sha256, LEDGER_HASH_BYTES);
-	reply->renewed_sha256.len = LEDGER_HASH_BYTES;
-	reply->renewed = true;
-	reply->timestamp_time_s = after.time_s;
-	reply->tsa_certificate_serial = proj_arena_strdup(w->arena, after.tsa_serial);
-	reply->tsa_not_after_s = after.tsa_not_after_s;
-	w->reply.seq = j.seq;
-	w->reply.hash = (ProtobufCBinaryData){LEDGER_HASH_BYTES, proj_arena_alloc(w->arena, LEDGER_HASH_BYTES)};
-	if (w->reply.hash.data)
-		memcpy(w->reply.hash.data, j.hash, LEDGER_HASH_BYTES);
+	if (w->stored)
+		command_send_stored(w); /* this renewal's reply, or a retry's first one */
 	else
-		w->reply.hash.len = 0;
-	worker_send_reply(w);
+		worker_send_reply(w); /* IDEMPOTENCY_MISMATCH */
 }

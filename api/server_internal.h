@@ -134,6 +134,13 @@ void renewal_serve(worker *w, int64_t now_us);
 
 /* jobs.c: the ledger_job of a command (worker.job). */
 ledger_err command_job_apply(ledger_job *job, ledger_txn *t);
+/* Whether the actor used w->req->request_id already (*found): then w holds the first reply
+ * (w->stored, w->replayed) or, for another body, an IDEMPOTENCY_MISMATCH in w->reply. */
+ledger_err command_prior(worker *w, MDB_txn *txn, bool *found);
+/* Records w->reply, naming the transaction's last event, under the request id (w->stored). */
+ledger_err command_reply_record(worker *w, ledger_txn *t);
+/* Sends w->stored: with the latest checkpoint, or marked replayed when it is a retry's. */
+void command_send_stored(worker *w);
 
 /* ----- certificates.c ----- */
 /* Issues the certificate a RegistrationRecord (certificate_issued) or SealIssue records, into

@@ -684,11 +684,10 @@ static void check_final(void)
 
 /* ----- archive renewal (PAdES B-LTA, docs/signer.md#archive-renewal) ----- */
 
-/* DocumentTimestampRenew of collection id's document (original NULL: its only one) as `as`;
- * the reply (caller frees). */
-/* DocumentTimestampRenew of id's document original (original_bytes long; NULL: the only one). */
-static Ledger__Api__Reply *renew_n(const char *as, const char *id, const uint8_t *original, size_t original_bytes,
-                                   int64_t due_before_s)
+/* DocumentTimestampRenew of id's document original (original_bytes long; NULL: the only one)
+ * as `as`, under request_id (NULL: a fresh one); the reply (caller frees). */
+static Ledger__Api__Reply *renew_as(const char *as, const char *request_id, const char *id, const uint8_t *original,
+                                    size_t original_bytes, int64_t due_before_s)
 {
 	Ledger__Api__DocumentTimestampRenew q = LEDGER__API__DOCUMENT_TIMESTAMP_RENEW__INIT;
 	q.firm_id = (char *)FIRM;
@@ -696,7 +695,17 @@ static Ledger__Api__Reply *renew_n(const char *as, const char *id, const uint8_t
 	if (original)
 		q.original_sha256 = (ProtobufCBinaryData){original_bytes, (uint8_t *)original};
 	q.due_before_s = due_before_s;
-	return harness_ask(&h, as, LEDGER__API__REQUEST__BODY_DOCUMENT_TIMESTAMP_RENEW, &q);
+	Ledger__Api__Request req;
+	fixture_request(&req, LEDGER__API__REQUEST__BODY_DOCUMENT_TIMESTAMP_RENEW, &q);
+	if (request_id)
+		req.request_id = (char *)request_id;
+	return harness_call(&h, as, &req);
+}
+
+static Ledger__Api__Reply *renew_n(const char *as, const char *id, const uint8_t *original, size_t original_bytes,
+                                   int64_t due_before_s)
+{
+	return renew_as(as, NULL, id, original, original_bytes, due_before_s);
 }
 
 static Ledger__Api__Reply *renew(const char *as, const char *id, const uint8_t *original, int64_t due_before_s)
@@ -802,6 +811,25 @@ static void check_renewed(const uint8_t *renewed, size_t n, const uint8_t *befor
 	      "the /VRI names both signatures and every time-stamp but the new one: %s", out);
 }
 
+/* The first renewal's request sent again: its reply once more, marked replayed, nothing renewed
+ * or written again; the same id with another body is refused. */
+static void check_renewal_retried(const Ledger__Api__Reply *first, const uint8_t source[32])
+{
+	uint64_t head = harness_head(&h);
+	Ledger__Api__Reply *again = renew_as(EC, "renewal-once", signed_collection, NULL, 32, YEAR_2100_S);
+	const Ledger__Api__RenewalReply *a = again ? again->renewal : NULL, *f = first ? first->renewal : NULL;
+	CHECK(harness_code(again) == 0 && again->replayed && a && f && again->seq == first->seq &&
+	          a->renewed && sha_equal(&a->renewed_sha256, f->renewed_sha256.data) &&
+	          sha_equal(&a->source_sha256, source) && harness_head(&h) == head,
+	      "a retry gets the first renewal's reply (seq %llu, replayed), nothing renewed again: %s",
+	      (unsigned long long)(again ? again->seq : 0), again && again->error ? again->error->message : "");
+	harness_code_of(again);
+	Ledger__Api__Reply *other = renew_as(EC, "renewal-once", signed_collection, NULL, 32, YEAR_2000_S);
+	CHECK(harness_code(other) == LEDGER__API__ERROR_CODE__IDEMPOTENCY_MISMATCH && harness_head(&h) == head,
+	      "the same request id with another body: IDEMPOTENCY_MISMATCH, nothing written");
+	harness_code_of(other);
+}
+
 /* The EC renews the two-signer document, then the platform renews it again. */
 static void test_renewal(void)
 {
@@ -813,7 +841,8 @@ static void test_renewal(void)
 		uint8_t *before = document_get(source, &before_bytes);
 		REQUIRE_VOID(before != NULL);
 		uint64_t head = harness_head(&h);
-		Ledger__Api__Reply *r = renew(who[round], signed_collection, round ? original_sha : NULL, YEAR_2100_S);
+		Ledger__Api__Reply *r = renew_as(who[round], round ? NULL : "renewal-once", signed_collection,
+		                                 round ? original_sha : NULL, 32, YEAR_2100_S);
 		const Ledger__Api__RenewalReply *e = r ? r->renewal : NULL;
 		CHECK(harness_code(r) == 0 && e && e->renewed && sha_equal(&e->source_sha256, source) &&
 		          sha_equal(&e->original_sha256, original_sha) && e->renewed_sha256.len == 32 &&
@@ -823,6 +852,8 @@ static void test_renewal(void)
 		uint8_t renewed_sha[32] = {0};
 		if (e && e->renewed_sha256.len == 32)
 			memcpy(renewed_sha, e->renewed_sha256.data, 32);
+		if (round == 0)
+			check_renewal_retried(r, source);
 		harness_code_of(r);
 		renewed_read seen = {0};
 		harness_log_scan(&h, head, renewed_event, &seen);

@@ -242,6 +242,8 @@ contains "0 document(s) re-time-stamped in 2 completed collection(s)" "nothing r
 contains "not due" "each document is said not due"
 head_after=$("$bin/ledgerctl" --data "$d" --platform --json head | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
 check "nothing written when nothing is due" "$head_after" "$head_before"
+expect 2 "renew-due with one request id for many documents" -- ctl --platform --request-id cron-1 document renew-due --firm TSA --due-before 2100-01-01
+contains "leave --request-id out" "says why"
 expect 0 "renew-due, all due" -- ctl --platform document renew-due --firm TSA --due-before 2100-01-01
 contains "2 document(s) re-time-stamped in 2 completed collection(s)" "both renewed"
 
