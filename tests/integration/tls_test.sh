@@ -16,7 +16,13 @@ serve() {
 	: >"$dir/log"
 	"$bin/ledgerd" serve --data "$dir/d" "$@" 2>"$dir/log" &
 	pid=$!
-	for _ in $(seq 100); do grep -q serving "$dir/log" && return 0; sleep 0.05; done
+	# up to 30 s: under ASan, beside a loaded CI, the start (CA, token, store check) can take long;
+	# a ledgerd that exits is reported at once
+	for _ in $(seq 600); do
+		grep -q "ledgerd: serving" "$dir/log" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
 	failures=$((failures + 1))
 	echo "FAIL: ledgerd did not start: $*"
 	sed 's/^/    /' "$dir/log"
