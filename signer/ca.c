@@ -334,6 +334,8 @@ signer_err signer_ca_open(const char *keys_dir, signer_ca **out)
 		if (ca->not_before_s < 0 || ca->not_after_s <= ca->not_before_s)
 			err = signer_fail(SIGNER_ERR_KEYS, "the CA certificate's validity cannot be read");
 	}
+	if (!err)
+		err = signer_hierarchy_load(ca, keys_dir);
 	if (err) {
 		signer_ca_free(ca);
 		return err;

@@ -152,8 +152,8 @@ static signer_err issuing_create(signer_ca *ca, const char *keys_dir, size_t i, 
 	return err;
 }
 
-/* Reads issuing CA i (made the first time) into ca->issuing[i], checked against the root. */
-static signer_err issuing_open(signer_ca *ca, const char *keys_dir, size_t i, int64_t now_s)
+/* Reads issuing CA i (made the first time when create) into ca->issuing[i], checked against the root. */
+static signer_err issuing_open(signer_ca *ca, const char *keys_dir, size_t i, int64_t now_s, bool create)
 {
 	issuing_files f;
 	issuing_files_of(i, &f);
@@ -163,6 +163,8 @@ static signer_err issuing_open(signer_ca *ca, const char *keys_dir, size_t i, in
 	if (err == SIGNER_ERR_NOT_FOUND && authority_key_present(&k))
 		return signer_fail(SIGNER_ERR_KEYS, "%s: the key of the %s CA without %s", keys_dir, issuing_names[i],
 		                   f.certificate);
+	if (err == SIGNER_ERR_NOT_FOUND && !create)
+		return signer_fail(SIGNER_ERR_KEYS, "%s: a hierarchy without %s", keys_dir, f.certificate);
 	if (err == SIGNER_ERR_NOT_FOUND && (err = issuing_create(ca, keys_dir, i, &k, now_s)) == SIGNER_OK)
 		err = authority_read_pem(keys_dir, f.certificate, NULL, &c->certificate);
 	if (!err && (err = authority_key_read(&k, &c->key)) == SIGNER_ERR_NOT_FOUND)
@@ -182,15 +184,13 @@ static signer_err issuing_open(signer_ca *ca, const char *keys_dir, size_t i, in
 	return err;
 }
 
-signer_err signer_hierarchy_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
+static signer_err hierarchy_open(signer_ca *ca, const char *keys_dir, int64_t now_s, bool create)
 {
-	if (!ca || !keys_dir)
-		return signer_fail(SIGNER_ERR_INVALID, "signer_hierarchy_enable: NULL argument");
 	if (ca->hierarchy)
 		return SIGNER_OK;
 	signer_err err = SIGNER_OK;
 	for (size_t i = 0; !err && i < SIGNER_ISSUING_CAS; i++)
-		err = issuing_open(ca, keys_dir, i, now_s);
+		err = issuing_open(ca, keys_dir, i, now_s, create);
 	if (err) {
 		for (size_t i = 0; i < SIGNER_ISSUING_CAS; i++) {
 			EVP_PKEY_free(ca->issuing[i].key);
@@ -204,6 +204,24 @@ signer_err signer_hierarchy_enable(signer_ca *ca, const char *keys_dir, int64_t 
 	                         access(path, F_OK) == 0;
 	ca->hierarchy = true;
 	return SIGNER_OK;
+}
+
+signer_err signer_hierarchy_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
+{
+	if (!ca || !keys_dir)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_hierarchy_enable: NULL argument");
+	return hierarchy_open(ca, keys_dir, now_s, true);
+}
+
+signer_err signer_hierarchy_load(signer_ca *ca, const char *keys_dir)
+{
+	issuing_files f;
+	issuing_files_of(0, &f);
+	char path[PATH_MAX];
+	signer_err err = keystore_path(path, sizeof path, keys_dir, f.certificate);
+	if (err || access(path, F_OK) != 0)
+		return err; /* no hierarchy yet: the root alone, until signer_hierarchy_enable */
+	return hierarchy_open(ca, keys_dir, 0, false);
 }
 
 signer_err signer_issuing_certificate(const signer_ca *ca, signer_issuing which, uint8_t *der, size_t der_bytes_max,
