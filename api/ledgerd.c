@@ -52,9 +52,9 @@ static const char usage[] =
     "       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
     "  --log-origin NAME   the log's name in its checkpoints and key (default\n"
     "                      jse-ledger/LOG-ID), e.g. signature.example.fr/ledger\n"
-    "  --pki-url URL       where relying parties reach the CA's OCSP responder, CRL and\n"
-    "                      certificate (URL/ocsp, URL/crl, URL/ca.crt), written in every\n"
-    "                      certificate it issues; http://HOST[:PORT][/PATH] (default\n"
+    "  --pki-url URL       where relying parties reach the OCSP responder and each CA's\n"
+    "                      CRL and certificate (URL/ocsp, URL/crl/CA.crl, URL/ca/CA.crt),\n"
+    "                      written in every certificate; http://HOST[:PORT][/PATH] (default\n"
     "                      " API_PKI_URL_DEFAULT "), kept in DIR/" API_PKI_URL_FILE " (docs/operations.md#pki)\n"
     "  --organization-identifier ID  the platform's organizationIdentifier in the CAs'\n"
     "                      names, ETSI EN 319 412-1 form (NTRFR-<SIREN>); default\n"
@@ -464,7 +464,8 @@ int main(int argc, char **argv)
 			char *end = NULL;
 			long days = strtol(optarg, &end, 10);
 			if (!end || *end || end == optarg || days < 0 || days > API_TSA_RENEW_DAYS_MAX)
-				return usage_error("--tsa-renew-days %s: days, 0 to " STRINGIFY(API_TSA_RENEW_DAYS_MAX), optarg);
+				return usage_error("--tsa-renew-days %s: days, 0 to " STRINGIFY(API_TSA_RENEW_DAYS_MAX),
+				                   optarg);
 			o.tsa_renew_days = (int32_t)days;
 			o.tsa_renew_days_set = true;
 			break;

@@ -23,13 +23,13 @@
 typedef enum { ROUTE_OCSP_POST, ROUTE_OCSP_GET, ROUTE_CRL, ROUTE_CA } route;
 
 /* Which CA a CRL or certificate request names: the root, or an issuing CA (signer_issuing). */
-#define ROOT_CA  ((int)SIGNER_ISSUING_CAS)
+#define ROOT_CA   ((int)SIGNER_ISSUING_CAS)
 #define CAS_COUNT (SIGNER_ISSUING_CAS + 1u)
 
 typedef struct pki_job {
 	nng_aio *aio;
 	route what;
-	int ca; /* ROUTE_CRL, ROUTE_CA: an issuing CA, or ROOT_CA */
+	int ca;        /* ROUTE_CRL, ROUTE_CA: an issuing CA, or ROOT_CA */
 	uint8_t *body; /* an OCSP request (malloc'd), or NULL */
 	size_t body_bytes;
 	bool undecodable; /* a GET whose path is not base64: answered malformedRequest */
@@ -40,7 +40,7 @@ struct api_pki_http {
 	int64_t (*clock_us)(void *);
 	void *clock_ctx;
 	nng_http_server *server;
-	char prefix[PATH_BYTES_MAX]; /* the URL's path: "" or "/x/y" */
+	char prefix[PATH_BYTES_MAX];                 /* the URL's path: "" or "/x/y" */
 	uint8_t ca_der[CAS_COUNT][CA_DER_BYTES_MAX]; /* by CA; 0 bytes: none (no hierarchy) */
 	size_t ca_der_bytes[CAS_COUNT];
 	pthread_t thread;
@@ -236,7 +236,8 @@ static void answer_crl(api_pki_http *pki, pki_job *job, int64_t now_s)
 		pki->crl_made_s[c] = now_s;
 		pki->crl_revoked[c] = revoked;
 	}
-	fprintf(stderr, "ledgerd: pki: CRL request (%s)\n", c == ROOT_CA ? "root" : signer_issuing_name((signer_issuing)c));
+	fprintf(stderr, "ledgerd: pki: CRL request (%s)\n",
+	        c == ROOT_CA ? "root" : signer_issuing_name((signer_issuing)c));
 	reply(job->aio, NNG_HTTP_STATUS_OK, "application/pkix-crl", pki->crl[c], pki->crl_bytes[c]);
 }
 
@@ -410,8 +411,8 @@ static bool certificates_load(api_pki_http *pki)
 	if (signer_ca_certificate(pki->ca, pki->ca_der[ROOT_CA], CA_DER_BYTES_MAX, &pki->ca_der_bytes[ROOT_CA]))
 		return false;
 	for (int c = 0; c < ROOT_CA; c++) {
-		signer_err err = signer_issuing_certificate(pki->ca, (signer_issuing)c, pki->ca_der[c], CA_DER_BYTES_MAX,
-		                                            &pki->ca_der_bytes[c]);
+		signer_err err = signer_issuing_certificate(pki->ca, (signer_issuing)c, pki->ca_der[c],
+		                                            CA_DER_BYTES_MAX, &pki->ca_der_bytes[c]);
 		if (err && err != SIGNER_ERR_NOT_FOUND)
 			return false;
 	}

@@ -32,9 +32,9 @@ typedef struct authority_request {
 	/* with pki_url: the name of the issuer in the PKI's paths (<url>/crl/<name>.crl,
 	 * <url>/ca/<name>.crt), or NULL for the single CA's old paths (<url>/crl, <url>/ca.crt) */
 	const char *issuer_path;
-	bool ocsp_access;    /* with pki_url: an id-ad-ocsp access location (<url>/ocsp) */
-	bool path_length_0;  /* a CA that certifies end entities only: pathLenConstraint 0 */
-	uint8_t serial_tag;  /* the serial's first byte (SIGNER_SERIAL_TAG_*), or 0: random */
+	bool ocsp_access;   /* with pki_url: an id-ad-ocsp access location (<url>/ocsp) */
+	bool path_length_0; /* a CA that certifies end entities only: pathLenConstraint 0 */
+	uint8_t serial_tag; /* the serial's first byte (SIGNER_SERIAL_TAG_*), or 0: random */
 } authority_request;
 
 /* A time of a certificate, in seconds since the epoch; -1 if it cannot be read. */

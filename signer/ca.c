@@ -49,7 +49,6 @@ static EVP_PKEY *key_new(void)
 	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 }
 
-
 /* A new key at k: generated in the token (SIGNER_ERR_EXISTS if the label is taken), or in
  * software, to be written by authority_key_store(). */
 signer_err authority_key_generate(const authority_key_place *k, EVP_PKEY **key)
@@ -81,7 +80,6 @@ void authority_key_discard(const authority_key_place *k)
 		unlink(path);
 }
 
-
 /* The key at k. SIGNER_ERR_NOT_FOUND if there is none. */
 signer_err authority_key_read(const authority_key_place *k, EVP_PKEY **key)
 {
@@ -112,7 +110,6 @@ static signer_err token_of(const char *keys_dir, token **out)
 		err = token_open(&config, out);
 	return err;
 }
-
 
 static bool add_extension(X509 *x, X509V3_CTX *v3, int nid, const char *value)
 {
@@ -318,7 +315,8 @@ signer_err signer_ca_open(const char *keys_dir, signer_ca **out)
 	authority_key_place k = {ca->token, keys_dir, SIGNER_CA_KEY_FILE, SIGNER_CA_KEY_LABEL};
 	if (!err)
 		err = authority_read_pem(keys_dir, SIGNER_CA_CERT_FILE, NULL, &ca->certificate);
-	if (err == SIGNER_ERR_NOT_FOUND && authority_key_present(&k)) /* a key without its certificate is not "no CA" either */
+	if (err == SIGNER_ERR_NOT_FOUND &&
+	    authority_key_present(&k)) /* a key without its certificate is not "no CA" either */
 		err = signer_fail(SIGNER_ERR_KEYS, "%s: a CA key without %s", keys_dir, SIGNER_CA_CERT_FILE);
 	if (!err) {
 		err = authority_key_read(&k, &ca->key);
@@ -415,8 +413,8 @@ static signer_err issue(signer_ca *ca, const signer_subject *subject, int64_t no
 		return signer_fail(SIGNER_ERR_INVALID, "validity of %u days: 1..%u", validity_days,
 		                   SIGNER_CERT_VALIDITY_DAYS_MAX);
 	/* with the hierarchy, the issuing CA of the subject's kind; the root alone without one */
-	const signer_issuing_ca *issuing = signer_issuing_for(
-	    ca, subject->kind == SIGNER_KIND_PERSON ? SIGNER_ISSUING_PERSONS : SIGNER_ISSUING_SEALS);
+	const signer_issuing_ca *issuing =
+	    signer_issuing_for(ca, subject->kind == SIGNER_KIND_PERSON ? SIGNER_ISSUING_PERSONS : SIGNER_ISSUING_SEALS);
 	X509 *issuer = issuing ? issuing->certificate : ca->certificate;
 	EVP_PKEY *issuer_key = issuing ? issuing->key : ca->key;
 	int64_t issuer_not_before_s = issuing ? issuing->not_before_s : ca->not_before_s;
@@ -568,8 +566,8 @@ static bool reusable(const signer_ca *ca, const signer_subject *subject, EVP_PKE
 	bool ok = expected && X509_NAME_cmp(expected, X509_get_subject_name(certificate)) == 0 &&
 	          X509_check_private_key(certificate, key) == 1 &&
 	          signer_issuer_of(ca, certificate, &issuer, &issuer_key, NULL) &&
-	          X509_verify(certificate, X509_get0_pubkey(issuer)) == 1 && not_before_s >= 0 && not_before_s <= now_s &&
-	          not_after_s - now_s >= SIGNER_CERT_RENEW_BEFORE_S;
+	          X509_verify(certificate, X509_get0_pubkey(issuer)) == 1 && not_before_s >= 0 &&
+	          not_before_s <= now_s && not_after_s - now_s >= SIGNER_CERT_RENEW_BEFORE_S;
 	X509_NAME_free(expected);
 	ERR_clear_error();
 	return ok;

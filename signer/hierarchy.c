@@ -21,14 +21,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SECONDS_PER_DAY             86400
-#define ISSUING_VALIDITY_DAYS       3650u /* an issuing CA's life, within the root's */
-#define ORGANIZATION_SCHEME_BYTES   6u    /* "NTRFR-" */
-#define AUTHORITY_FILE_BYTES        64u
+#define SECONDS_PER_DAY           86400
+#define ISSUING_VALIDITY_DAYS     3650u /* an issuing CA's life, within the root's */
+#define ORGANIZATION_SCHEME_BYTES 6u    /* "NTRFR-" */
+#define AUTHORITY_FILE_BYTES      64u
 
 static const char *const issuing_names[SIGNER_ISSUING_CAS] = {"persons", "seals", "tsa"};
-static const char *const issuing_common_names[SIGNER_ISSUING_CAS] = {
-    "JeSignExpert Persons CA", "JeSignExpert Seals CA", "JeSignExpert Time-Stamping CA"};
+static const char *const issuing_common_names[SIGNER_ISSUING_CAS] = {"JeSignExpert Persons CA", "JeSignExpert Seals CA",
+                                                                     "JeSignExpert Time-Stamping CA"};
 
 const char *signer_issuing_name(signer_issuing which)
 {
@@ -50,10 +50,11 @@ signer_err signer_organization_identifier_check(const char *s)
 	for (size_t i = ORGANIZATION_SCHEME_BYTES; ok && i < n; i++)
 		ok = upper(s[i]) || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
 	if (!ok)
-		return signer_fail(SIGNER_ERR_INVALID,
-		                   "organizationIdentifier \"%.80s\": three letters of scheme, two of country, '-', then 1 "
-		                   "to %u letters or digits (ETSI EN 319 412-1), e.g. NTRFR-123456789",
-		                   s ? s : "", SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX - ORGANIZATION_SCHEME_BYTES);
+		return signer_fail(
+		    SIGNER_ERR_INVALID,
+		    "organizationIdentifier \"%.80s\": three letters of scheme, two of country, '-', then 1 "
+		    "to %u letters or digits (ETSI EN 319 412-1), e.g. NTRFR-123456789",
+		    s ? s : "", SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX - ORGANIZATION_SCHEME_BYTES);
 	return SIGNER_OK;
 }
 
@@ -170,7 +171,8 @@ static signer_err issuing_open(signer_ca *ca, const char *keys_dir, size_t i, in
 	if (!err && (err = authority_key_read(&k, &c->key)) == SIGNER_ERR_NOT_FOUND)
 		err = signer_fail(SIGNER_ERR_KEYS, "%s/%s without its key", keys_dir, f.certificate);
 	if (!err && X509_check_private_key(c->certificate, c->key) != 1)
-		err = signer_fail(SIGNER_ERR_KEYS, "the %s CA's key does not match %s", issuing_names[i], f.certificate);
+		err =
+		    signer_fail(SIGNER_ERR_KEYS, "the %s CA's key does not match %s", issuing_names[i], f.certificate);
 	if (!err && (X509_check_issued(ca->certificate, c->certificate) != X509_V_OK ||
 	             X509_verify(c->certificate, X509_get0_pubkey(ca->certificate)) != 1))
 		err = signer_fail(SIGNER_ERR_KEYS, "%s/%s is not issued by the root", keys_dir, f.certificate);
@@ -179,7 +181,8 @@ static signer_err issuing_open(signer_ca *ca, const char *keys_dir, size_t i, in
 		c->not_before_s = authority_time_s(X509_get0_notBefore(c->certificate));
 		c->not_after_s = authority_time_s(X509_get0_notAfter(c->certificate));
 		if (c->not_before_s < 0 || c->not_after_s <= c->not_before_s)
-			err = signer_fail(SIGNER_ERR_KEYS, "%s/%s: its validity cannot be read", keys_dir, f.certificate);
+			err =
+			    signer_fail(SIGNER_ERR_KEYS, "%s/%s: its validity cannot be read", keys_dir, f.certificate);
 	}
 	return err;
 }
@@ -200,8 +203,8 @@ static signer_err hierarchy_open(signer_ca *ca, const char *keys_dir, int64_t no
 		return err;
 	}
 	char path[PATH_MAX];
-	ca->root_issued_leaves = keystore_path(path, sizeof path, keys_dir, SIGNER_OCSP_CERT_FILE) == SIGNER_OK &&
-	                         access(path, F_OK) == 0;
+	ca->root_issued_leaves =
+	    keystore_path(path, sizeof path, keys_dir, SIGNER_OCSP_CERT_FILE) == SIGNER_OK && access(path, F_OK) == 0;
 	ca->hierarchy = true;
 	return SIGNER_OK;
 }

@@ -147,8 +147,8 @@ bool signer_serial_canonical(const char *serial, char out[SIGNER_SERIAL_HEX_BYTE
 /* The CRL of the issuing CA of credential's certificate (NULL: the TSA's) at now_s, as
  * signer_issuing_crl(); *der NULL (and SIGNER_OK) when the root issued it: its CRL is
  * signer_ca_crl's. */
-signer_err signer_credential_crl(const signer_ca *ca, const signer_credential *credential, int64_t now_s,
-                                 uint8_t **der, size_t *der_bytes);
+signer_err signer_credential_crl(const signer_ca *ca, const signer_credential *credential, int64_t now_s, uint8_t **der,
+                                 size_t *der_bytes);
 /* Frees what the revoked set holds (signer_ca_free). */
 void signer_revoked_free(struct signer_ca *ca);
 
@@ -167,10 +167,10 @@ struct signer_credential {
 	signer_kind kind;
 	EVP_PKEY *key;
 	X509 *certificate;
-	X509 *ca_certificate;   /* its certificate's issuer: an issuing CA, or the root without a hierarchy */
-	X509 *root_certificate; /* the root (the same as ca_certificate without a hierarchy) */
+	X509 *ca_certificate;     /* its certificate's issuer: an issuing CA, or the root without a hierarchy */
+	X509 *root_certificate;   /* the root (the same as ca_certificate without a hierarchy) */
 	X509 *tsa_ca_certificate; /* the TSA certificate's issuer, when there is a TSA */
-	EVP_PKEY *tsa_key; /* the CA's time-stamping unit, when enabled: PAdES B-T */
+	EVP_PKEY *tsa_key;        /* the CA's time-stamping unit, when enabled: PAdES B-T */
 	X509 *tsa_certificate;
 	const signer_tsa_remote *tsa_remote; /* an external TSA instead (signer_credential_use_tsa), borrowed */
 	int64_t not_before_s;

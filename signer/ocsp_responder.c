@@ -105,8 +105,8 @@ static X509 *responder_choose(const signer_ca *ca, OCSP_REQUEST *request, X509 *
 }
 
 /* Adds the status of every CertID of request to basic. False if OpenSSL fails. */
-static bool add_statuses(signer_ca *ca, X509 *issuer, OCSP_REQUEST *request, OCSP_BASICRESP *basic,
-                         int64_t now_s, signer_ocsp_answer *answer)
+static bool add_statuses(signer_ca *ca, X509 *issuer, OCSP_REQUEST *request, OCSP_BASICRESP *basic, int64_t now_s,
+                         signer_ocsp_answer *answer)
 {
 	ASN1_TIME *this_update = ASN1_TIME_set(NULL, (time_t)now_s);
 	ASN1_TIME *next_update = ASN1_TIME_set(NULL, (time_t)(now_s + SIGNER_OCSP_RESPONSE_VALIDITY_S));
@@ -148,7 +148,8 @@ signer_err signer_ocsp_respond(const signer_ca *ca_const, const uint8_t *request
 	answer = answer ? answer : &ignored;
 	memset(answer, 0, sizeof *answer);
 	signer_ca *ca = (signer_ca *)ca_const; /* only the revoked set's lock is written */
-	if (!ca->ocsp_key || !(ca->hierarchy ? ca->issuing[SIGNER_ISSUING_PERSONS].ocsp_certificate : ca->ocsp_certificate))
+	if (!ca->ocsp_key ||
+	    !(ca->hierarchy ? ca->issuing[SIGNER_ISSUING_PERSONS].ocsp_certificate : ca->ocsp_certificate))
 		return signer_fail(SIGNER_ERR_KEYS, "no OCSP responder (signer_ocsp_enable)");
 	if (request_bytes == 0 || request_bytes > SIGNER_OCSP_REQUEST_BYTES_MAX)
 		return malformed(der, der_bytes, answer);

@@ -97,8 +97,7 @@ static bool add_policies(X509 *x)
 	return ok;
 }
 
-bool signer_profile_add(X509 *x, X509V3_CTX *v3, const char *pki_url, const char *issuer_path, bool ocsp,
-                        bool policies)
+bool signer_profile_add(X509 *x, X509V3_CTX *v3, const char *pki_url, const char *issuer_path, bool ocsp, bool policies)
 {
 	assert(signer_pki_url_check(pki_url) == SIGNER_OK);
 	assert(!issuer_path || strlen(issuer_path) < 16);

@@ -336,8 +336,8 @@ signer_err signer_issuing_crl(const signer_ca *ca, signer_issuing which, int64_t
 	return crl_make(ca, c->certificate, c->key, (uint8_t)(SIGNER_SERIAL_TAG_BASE + which), now_s, der, der_bytes);
 }
 
-signer_err signer_credential_crl(const signer_ca *ca, const signer_credential *credential, int64_t now_s,
-                                 uint8_t **der, size_t *der_bytes)
+signer_err signer_credential_crl(const signer_ca *ca, const signer_credential *credential, int64_t now_s, uint8_t **der,
+                                 size_t *der_bytes)
 {
 	if (!ca || !der || !der_bytes)
 		return signer_fail(SIGNER_ERR_INVALID, "signer_credential_crl: NULL argument");

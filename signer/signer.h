@@ -69,18 +69,19 @@
 #define SIGNER_CRL_VALIDITY_DAYS  7u    /* a CRL's nextUpdate */
 /* The TSA's policy (TSTInfo.policy): an OID under 2.25 (ITU-T X.667, from a UUID, no registry). */
 #define SIGNER_TSA_POLICY_OID "2.25.255447016286374935616187049429582350657"
-#define SIGNER_CA_NAME        "JeSignExpert Root CA" /* a root made before the hierarchy: "JeSignExpert ledger internal CA" */
+#define SIGNER_CA_NAME        "JeSignExpert Root CA" /* a root made before the hierarchy: "JeSignExpert ledger internal CA" \
+	                                              */
 /* The platform's own organizationIdentifier (ETSI EN 319 412-1: NTRFR-<SIREN>) in the CAs' names,
  * when ledgerd init is given none: a placeholder SIREN that says it is one. */
-#define SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT "NTRFR-000000000"
+#define SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT   "NTRFR-000000000"
 #define SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX 64u
 /* The issuing CAs' files: signer-ca-<name>.pem (0644), their keys signer-ca-<name> in the token
  * (signer-ca-<name>.key without one), the responder's certificate from each signer-ocsp-<name>.pem. */
-#define SIGNER_ISSUING_CERT_FORMAT "signer-ca-%s.pem"
-#define SIGNER_ISSUING_KEY_FORMAT  "signer-ca-%s.key"
+#define SIGNER_ISSUING_CERT_FORMAT  "signer-ca-%s.pem"
+#define SIGNER_ISSUING_KEY_FORMAT   "signer-ca-%s.key"
 #define SIGNER_ISSUING_LABEL_FORMAT "signer-ca-%s"
-#define SIGNER_ISSUING_OCSP_FORMAT "signer-ocsp-%s.pem"
-#define SIGNER_TSA_RENEW_MARGIN_S  (365 * 86400LL) /* the TSA's certificate is re-issued this close to its end */
+#define SIGNER_ISSUING_OCSP_FORMAT  "signer-ocsp-%s.pem"
+#define SIGNER_TSA_RENEW_MARGIN_S   (365 * 86400LL) /* the TSA's certificate is re-issued this close to its end */
 
 /* The token that holds the private keys (docs/signer.md#token), named in the keys directory. */
 #define SIGNER_TOKEN_CONFIG_FILE  "pkcs11.conf"   /* where the token is: module, label, PIN source; 0644 */

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SECONDS_PER_DAY 86400
+#define SECONDS_PER_DAY        86400
 #define TSA_RENEW_MARGIN_S_MAX (4 * 365 * 86400LL)
 
 typedef struct unit_spec {
@@ -26,11 +26,19 @@ typedef struct unit_spec {
 	bool ocsp_nocheck;
 } unit_spec;
 
-static const unit_spec tsa_unit = {"time-stamping unit",    SIGNER_TSA_KEY_FILE, SIGNER_TSA_KEY_LABEL,
-                                   SIGNER_TSA_CERT_FILE,    SIGNER_TSA_NAME,     "critical,timeStamping",
+static const unit_spec tsa_unit = {"time-stamping unit",
+                                   SIGNER_TSA_KEY_FILE,
+                                   SIGNER_TSA_KEY_LABEL,
+                                   SIGNER_TSA_CERT_FILE,
+                                   SIGNER_TSA_NAME,
+                                   "critical,timeStamping",
                                    false};
-static const unit_spec ocsp_unit = {"OCSP responder",        SIGNER_OCSP_KEY_FILE, SIGNER_OCSP_KEY_LABEL,
-                                    SIGNER_OCSP_CERT_FILE,   SIGNER_OCSP_NAME,     "critical,OCSPSigning",
+static const unit_spec ocsp_unit = {"OCSP responder",
+                                    SIGNER_OCSP_KEY_FILE,
+                                    SIGNER_OCSP_KEY_LABEL,
+                                    SIGNER_OCSP_CERT_FILE,
+                                    SIGNER_OCSP_NAME,
+                                    "critical,OCSPSigning",
                                     true};
 
 /* Who certifies a unit: the root without a hierarchy, else an issuing CA. */
@@ -47,7 +55,11 @@ static unit_issuer issuer_of(const signer_ca *ca, signer_issuing which)
 	const signer_issuing_ca *c = signer_issuing_for(ca, which);
 	if (!c)
 		return (unit_issuer){ca->certificate, ca->key, ca->not_before_s, ca->not_after_s, NULL, 0};
-	return (unit_issuer){c->certificate, c->key, c->not_before_s, c->not_after_s, signer_issuing_name(which),
+	return (unit_issuer){c->certificate,
+	                     c->key,
+	                     c->not_before_s,
+	                     c->not_after_s,
+	                     signer_issuing_name(which),
 	                     (uint8_t)(SIGNER_SERIAL_TAG_BASE + which)};
 }
 
@@ -92,7 +104,8 @@ static signer_err unit_key(signer_ca *ca, const char *keys_dir, const unit_spec 
 	signer_err err = authority_key_read(&k, key);
 	if (err != SIGNER_ERR_NOT_FOUND)
 		return err;
-	if ((err = authority_key_generate(&k, key)) == SIGNER_OK && (err = authority_key_store(&k, *key)) != SIGNER_OK) {
+	if ((err = authority_key_generate(&k, key)) == SIGNER_OK &&
+	    (err = authority_key_store(&k, *key)) != SIGNER_OK) {
 		EVP_PKEY_free(*key);
 		*key = NULL;
 		authority_key_discard(&k);
@@ -152,7 +165,8 @@ signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
 	if (err) {
 		EVP_PKEY_free(key);
 		if (generated) /* useless without its certificate */
-			authority_key_discard(&(authority_key_place){ca->token, keys_dir, tsa_unit.key_file, tsa_unit.key_label});
+			authority_key_discard(
+			    &(authority_key_place){ca->token, keys_dir, tsa_unit.key_file, tsa_unit.key_label});
 		return err;
 	}
 	EVP_PKEY_free(ca->tsa_key);

@@ -228,10 +228,9 @@ static bool sealed(const char *title, const char *name)
 		snprintf(id, sizeof id, "%s", r->collection->collection->collection_id);
 	harness_code_of(r);
 	REQUIRE(id[0], "%s: created", title);
-	REQUIRE(fixture_document_add(&to_ledgerd, EC, FIRM, id, pdf, n, "attestation.pdf") == 0, "%s: document",
+	REQUIRE(fixture_document_add(&to_ledgerd, EC, FIRM, id, pdf, n, "attestation.pdf") == 0, "%s: document", title);
+	REQUIRE(fixture_act(&to_ledgerd, EC, FIRM, id, LEDGER__API__COLLECTION_ACT__ACT__SEAL, NULL) == 0, "%s: sealed",
 	        title);
-	REQUIRE(fixture_act(&to_ledgerd, EC, FIRM, id, LEDGER__API__COLLECTION_ACT__ACT__SEAL, NULL) == 0,
-	        "%s: sealed", title);
 	REQUIRE(wait_for(id, NULL), "%s: completed within %d ms", title, WAIT_MS_MAX);
 	return final_document(id, name);
 }
@@ -479,7 +478,8 @@ int main(int argc, char **argv)
 	}
 	pdfsig_without_ocsp("b-b.pdf");
 	REQUIRE(certificate_of("b-b.pdf", SIGNER_NAME, "signer.pem"), "the signer's certificate out of b-b.pdf");
-	REQUIRE(certificate_of("seal-b-lta.pdf", FIRM_NAME, "seal.pem"), "the seal's certificate out of seal-b-lta.pdf");
+	REQUIRE(certificate_of("seal-b-lta.pdf", FIRM_NAME, "seal.pem"),
+	        "the seal's certificate out of seal-b-lta.pdf");
 	chain_checked("signer.pem", "persons", "CN=JeSignExpert Persons CA");
 	chain_checked("seal.pem", "seals", "CN=JeSignExpert Seals CA");
 	test_endpoint();

@@ -29,12 +29,12 @@
 #include <stdarg.h>
 #include <time.h>
 
-#define DAY_S          86400
-#define PKI_URL        "http://pki.test.example:8079"
-#define ORGANIZATION   "NTRFR-552100554"
-#define OUTPUT_MAX     65536
-#define UNIT_DAYS      1825 /* SIGNER_UNIT_VALIDITY_DAYS */
-#define NOW_FIXED_S    1767225600 /* 2026-01-01T00:00:00Z, for the renewal */
+#define DAY_S        86400
+#define PKI_URL      "http://pki.test.example:8079"
+#define ORGANIZATION "NTRFR-552100554"
+#define OUTPUT_MAX   65536
+#define UNIT_DAYS    1825       /* SIGNER_UNIT_VALIDITY_DAYS */
+#define NOW_FIXED_S  1767225600 /* 2026-01-01T00:00:00Z, for the renewal */
 
 static const signer_subject alice = {SIGNER_KIND_PERSON, "alice@cabinet.fr", "Alice Martin", "Cabinet Martin"};
 static const signer_subject seal = {SIGNER_KIND_SEAL, "JLM", "Cabinet Martin", NULL};
@@ -224,18 +224,19 @@ static bool respond(signer_ca *ca, const char *request, const char *response, in
 
 /* OCSP for leaf, issued by the CA of issuer_file, verified with the root alone: status, and who
  * signed (the responder certificate issued by responder_issuer). */
-static void ocsp_check(signer_ca *ca, const char *keys, const char *leaf, const char *issuer_file,
-                       const char *status, const char *responder_issuer, int64_t now_s)
+static void ocsp_check(signer_ca *ca, const char *keys, const char *leaf, const char *issuer_file, const char *status,
+                       const char *responder_issuer, int64_t now_s)
 {
 	char out[OUTPUT_MAX];
-	int rc = sh(out, "openssl ocsp -no_nonce -issuer '%s/%s' -cert %s -reqout req-%s.der", keys, issuer_file, leaf, leaf);
+	int rc = sh(out, "openssl ocsp -no_nonce -issuer '%s/%s' -cert %s -reqout req-%s.der", keys, issuer_file, leaf,
+	            leaf);
 	REQUIRE_VOID(rc == 0);
 	char request[64], response[64];
 	snprintf(request, sizeof request, "req-%s.der", leaf);
 	snprintf(response, sizeof response, "resp-%s.der", leaf);
 	REQUIRE_VOID(respond(ca, request, response, now_s));
-	rc = sh(out, "openssl ocsp -no_nonce -respin %s -CAfile '%s/%s' -issuer '%s/%s' -cert %s -resp_text", response, keys,
-	        SIGNER_CA_CERT_FILE, keys, issuer_file, leaf);
+	rc = sh(out, "openssl ocsp -no_nonce -respin %s -CAfile '%s/%s' -issuer '%s/%s' -cert %s -resp_text", response,
+	        keys, SIGNER_CA_CERT_FILE, keys, issuer_file, leaf);
 	const char *tail = out + (strlen(out) > 600 ? strlen(out) - 600 : 0);
 	CHECK(strstr(out, status) != NULL, "%s asked of %s: %s:\n%s", leaf, issuer_file, status, tail);
 	if (responder_issuer)
@@ -321,8 +322,7 @@ static void test_legacy(int64_t now_s)
 	CHECK(rc == 0, "and chains to the root it always had:\n%s", out);
 	ocsp_check(ca, keys, "old.pem", SIGNER_CA_CERT_FILE, "old.pem: good", "CN=" SIGNER_CA_NAME, now_s);
 	REQUIRE_VOID(signer_ca_revoke(ca, serial, now_s - 60, SIGNER_REVOKE_SUPERSEDED) == SIGNER_OK);
-	ocsp_check(ca, keys, "old.pem", SIGNER_CA_CERT_FILE, "old.pem: revoked", "CN=" SIGNER_CA_NAME,
-	           now_s);
+	ocsp_check(ca, keys, "old.pem", SIGNER_CA_CERT_FILE, "old.pem: revoked", "CN=" SIGNER_CA_NAME, now_s);
 	uint8_t *der = NULL;
 	size_t bytes = 0;
 	char path[700];
@@ -389,7 +389,12 @@ static void test_tsa_renewal(void)
 
 static void test_organization_identifier(void)
 {
-	static const char *const bad[] = {"", "NTRFR", "NTRFR-", "ntrFR-123", "NTRF-123456789", "NTRFR-12 34",
+	static const char *const bad[] = {"",
+	                                  "NTRFR",
+	                                  "NTRFR-",
+	                                  "ntrFR-123",
+	                                  "NTRF-123456789",
+	                                  "NTRFR-12 34",
 	                                  "NTRFR-123456789012345678901234567890123456789012345678901234567890"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		CHECK(signer_organization_identifier_check(bad[i]) == SIGNER_ERR_INVALID, "refused: \"%s\"", bad[i]);
@@ -412,7 +417,8 @@ int main(void)
 	char keys[540];
 	snprintf(keys, sizeof keys, "%s/keys", root);
 	signer_ca *ca = NULL;
-	REQUIRE(signer_ca_init_as(keys, now_s - DAY_S, ORGANIZATION) == SIGNER_OK && signer_ca_open(keys, &ca) == SIGNER_OK,
+	REQUIRE(signer_ca_init_as(keys, now_s - DAY_S, ORGANIZATION) == SIGNER_OK &&
+	            signer_ca_open(keys, &ca) == SIGNER_OK,
 	        "root: %s", signer_last_error());
 	REQUIRE(signer_ca_set_pki_url(ca, PKI_URL) == SIGNER_OK, "PKI URL");
 	REQUIRE(signer_hierarchy_enable(ca, keys, now_s) == SIGNER_OK, "hierarchy: %s", signer_last_error());
@@ -434,7 +440,8 @@ int main(void)
 	ocsp_check(ca, keys, "alice.pem", "signer-ca-persons.pem", "alice.pem: good", "CN=JeSignExpert Persons CA",
 	           now_s);
 	ocsp_check(ca, keys, "seal.pem", "signer-ca-seals.pem", "seal.pem: good", "CN=JeSignExpert Seals CA", now_s);
-	ocsp_check(ca, keys, "tsa.pem", "signer-ca-tsa.pem", "tsa.pem: good", "CN=JeSignExpert Time-Stamping CA", now_s);
+	ocsp_check(ca, keys, "tsa.pem", "signer-ca-tsa.pem", "tsa.pem: good", "CN=JeSignExpert Time-Stamping CA",
+	           now_s);
 	ocsp_check(ca, keys, "alice.pem", SIGNER_CA_CERT_FILE, "alice.pem: unknown", NULL, now_s);
 	test_revocation(ca, keys, a, now_s);
 	ocsp_check(ca, keys, "alice.pem", "signer-ca-persons.pem", "alice.pem: revoked", "CN=JeSignExpert Persons CA",
