@@ -426,6 +426,51 @@ static void test_revoked(void)
 	      out);
 }
 
+/* ----- the TSA's certificate, re-issued near its end, by the service's clock ----- */
+
+/* The end of keys/signer-tsa.pem, in seconds; -1 if it cannot be read. */
+static long long tsa_end_s(void)
+{
+	char out[OUTPUT_MAX];
+	int rc =
+	    sh(out,
+	       "date -d \"$(openssl x509 -in '%s/keys/" SIGNER_TSA_CERT_FILE "' -noout -enddate | cut -d= -f2)\" +%%s",
+	       h.dir);
+	return rc == 0 ? atoll(out) : -1;
+}
+
+/* ledgerd restarted at time at_s (the test build's clock file), with extra options. */
+static bool restart_at(long long at_s, const char *const *extra)
+{
+	char now[32];
+	time_t t = (time_t)at_s;
+	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	return harness_stop(&h) == 0 && harness_set_clock(&h, now) && harness_start(&h, extra);
+}
+
+static void test_tsa_renewal(void)
+{
+	long long first = tsa_end_s(), margin_s = 365LL * 86400;
+	REQUIRE_VOID(first > 0);
+	CHECK(restart_at(first - margin_s - 86400, NULL) && tsa_end_s() == first,
+	      "a start with a day more than a year left keeps the TSA's certificate");
+	static const char *const short_margin[] = {"--tsa-renew-days", "200", NULL};
+	CHECK(restart_at(first - margin_s + 86400, short_margin) && tsa_end_s() == first,
+	      "--tsa-renew-days 200: still kept with 364 days left");
+	long long at = first - margin_s + 2 * 86400;
+	CHECK(restart_at(at, NULL), "restarted with 363 days left");
+	long long renewed = tsa_end_s();
+	CHECK(renewed == at + 1825LL * 86400, "re-issued, five years from that start: %lld, expected %lld", renewed,
+	      at + 1825LL * 86400);
+	char out[OUTPUT_MAX];
+	int rc =
+	    sh(out,
+	       "openssl verify -attime %lld -CAfile '%s/keys/signer-ca.pem' -untrusted '%s/keys/signer-ca-tsa.pem' "
+	       "-purpose any '%s/keys/" SIGNER_TSA_CERT_FILE "' 2>&1",
+	       at, h.dir, h.dir, h.dir);
+	CHECK(rc == 0, "the renewed certificate is the time-stamping CA's:\n%s", out);
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc == 2, "usage: pki_test BIN_DIR");
@@ -484,6 +529,7 @@ int main(int argc, char **argv)
 	chain_checked("seal.pem", "seals", "CN=JeSignExpert Seals CA");
 	test_endpoint();
 	test_revoked();
+	test_tsa_renewal();
 	CHECK(harness_stop(&h) == 0, "clean stop");
 	harness_cleanup(&h);
 	int rc = check_report("pki_test");
