@@ -397,8 +397,10 @@ static void on_ca(nng_aio *aio)
 {
 	api_pki_http *pki = handler_pki(aio);
 	const char *uri = nng_http_req_get_uri(nng_aio_get_input(aio, 0)) + strlen(pki->prefix);
-	int ca = strncmp(uri, "/ca.crt", strlen("/ca.crt")) == 0 ? ca_named(pki, uri + strlen("/ca.crt"), "")
-	                                                         : ca_named(pki, uri + strlen("/ca"), ".crt");
+	bool single = strncmp(uri, "/ca.crt", strlen("/ca.crt")) == 0;
+	const char *rest = uri + strlen(single ? "/ca.crt" : "/ca");
+	/* <url>/ca.crt is the root's; <url>/ca alone names no CA */
+	int ca = single ? ca_named(pki, rest, "") : *rest && *rest != '?' ? ca_named(pki, rest, ".crt") : -1;
 	if (ca < 0)
 		reply(aio, NNG_HTTP_STATUS_NOT_FOUND, NULL, NULL, 0);
 	else

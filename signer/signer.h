@@ -303,23 +303,27 @@ signer_err signer_tsa_set_renew_margin(signer_ca *ca, int64_t margin_s);
 signer_err signer_ca_open(const char *keys_dir, signer_ca **out);
 void signer_ca_free(signer_ca *ca);
 
-/* The CA certificate, DER, into der (der_bytes_max long); *der_bytes its length.
+/* The CA's (the root's) certificate, DER, into der (der_bytes_max long); *der_bytes its length.
  * SIGNER_ERR_TOO_LARGE if it does not fit. */
 signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_bytes_max, size_t *der_bytes);
 
 /*
  * The CA's RFC 3161 time-stamping unit: its key in the CA's token (SIGNER_TSA_KEY_LABEL), or
  * keys_dir's SIGNER_TSA_KEY_FILE without a token, and keys_dir's SIGNER_TSA_CERT_FILE,
- * issued by the CA at now_s the first time (extendedKeyUsage critical, timeStamping only), read
- * and checked afterwards. Credentials issued or read from ca afterwards can time-stamp their
+ * issued at now_s the first time (extendedKeyUsage critical, timeStamping only) by the
+ * time-stamping CA (by the CA itself without a hierarchy), read and checked afterwards; with the
+ * hierarchy, re-issued for the same key when it is not that CA's or has less than the renewal
+ * margin left (signer_tsa_set_renew_margin). Credentials issued or read from ca afterwards can time-stamp their
  * signatures (signer_sign_options.timestamp: PAdES B-T). SIGNER_ERR_KEYS for a key and
  * certificate that do not match or a certificate the CA did not issue, SIGNER_ERR_EXPIRED.
  */
 signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
 
-/* The CA's OCSP responder (RFC 6960), like the TSA: SIGNER_OCSP_KEY_LABEL (or _FILE) and
- * SIGNER_OCSP_CERT_FILE, issued the first time (extendedKeyUsage critical OCSPSigning,
- * id-pkix-ocsp-nocheck), read and checked afterwards. */
+/* The OCSP responder (RFC 6960): one key, SIGNER_OCSP_KEY_LABEL (or _FILE), and a certificate
+ * (extendedKeyUsage critical OCSPSigning, id-pkix-ocsp-nocheck) from each issuing CA
+ * (SIGNER_ISSUING_OCSP_FORMAT) and, where the root issued end entities, from the root
+ * (SIGNER_OCSP_CERT_FILE), each issued the first time, read and checked afterwards. Call after
+ * signer_hierarchy_enable. */
 signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
 
 /* A successful OCSP response (DER), signed by the responder at now_s, that credential's
@@ -329,9 +333,10 @@ struct signer_credential;
 signer_err signer_ca_ocsp(const signer_ca *ca, const struct signer_credential *credential, int64_t now_s, uint8_t **der,
                           size_t *der_bytes);
 
-/* The CA's CRL at now_s (DER, v2, thisUpdate now_s, nextUpdate SIGNER_CRL_VALIDITY_DAYS later,
- * a CRL number, the authority key identifier), listing no certificate: this CA revokes none yet.
- * *der is the caller's (free()). SIGNER_ERR_CRYPTO. */
+/* The root's CRL at now_s (DER, v2, thisUpdate now_s, nextUpdate SIGNER_CRL_VALIDITY_DAYS later,
+ * a CRL number, the authority key identifier): every revoked serial where the root issued end
+ * entities itself (no hierarchy, or one made under a CA that did), none otherwise (no issuing CA
+ * is revoked by the ledger). *der is the caller's (free()). SIGNER_ERR_CRYPTO. */
 signer_err signer_ca_crl(const signer_ca *ca, int64_t now_s, uint8_t **der, size_t *der_bytes);
 
 typedef enum {
