@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #define SECONDS_PER_DAY           86400
-#define ISSUING_VALIDITY_DAYS     3650u /* an issuing CA's life, within the root's */
+#define ISSUING_VALIDITY_DAYS     3650u /* an issuing CA's life (10 years), within the root's */
 #define ORGANIZATION_SCHEME_BYTES 6u    /* "NTRFR-" */
 #define AUTHORITY_FILE_BYTES      64u
 

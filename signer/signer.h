@@ -46,7 +46,7 @@
 #define SIGNER_DN_CHARS_MAX               64u   /* names in a certificate (RFC 5280 ub-common-name) */
 #define SIGNER_EMAIL_BYTES_MAX            128u  /* a person's email (PKCS #9 ub-emailaddress) */
 #define SIGNER_FIRM_ID_BYTES_MAX          64u   /* a firm's id */
-#define SIGNER_CA_VALIDITY_DAYS           3650u /* the CA certificate's life */
+#define SIGNER_CA_VALIDITY_DAYS           7305u /* the root's life: 20 years, two issuing CAs' lives */
 #define SIGNER_CERT_VALIDITY_DAYS_MAX     1095u
 #define SIGNER_CERT_BACKDATE_S            3600  /* notBefore = now - this: validators' clocks lag */
 #define SIGNER_CERT_RENEW_BEFORE_S        86400 /* a certificate this close to expiry is replaced */
@@ -69,8 +69,8 @@
 #define SIGNER_CRL_VALIDITY_DAYS  7u    /* a CRL's nextUpdate */
 /* The TSA's policy (TSTInfo.policy): an OID under 2.25 (ITU-T X.667, from a UUID, no registry). */
 #define SIGNER_TSA_POLICY_OID "2.25.255447016286374935616187049429582350657"
-#define SIGNER_CA_NAME        "JeSignExpert Root CA" /* a root made before the hierarchy: "JeSignExpert ledger internal CA" \
-	                                              */
+/* The root's common name (a root made before the hierarchy: "JeSignExpert ledger internal CA"). */
+#define SIGNER_CA_NAME "JeSignExpert Root CA"
 /* The platform's own organizationIdentifier (ETSI EN 319 412-1: NTRFR-<SIREN>) in the CAs' names,
  * when ledgerd init is given none: a placeholder SIREN that says it is one. */
 #define SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT   "NTRFR-000000000"
