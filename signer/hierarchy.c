@@ -218,12 +218,16 @@ signer_err signer_hierarchy_enable(signer_ca *ca, const char *keys_dir, int64_t 
 
 signer_err signer_hierarchy_load(signer_ca *ca, const char *keys_dir)
 {
-	issuing_files f;
-	issuing_files_of(0, &f);
-	char path[PATH_MAX];
-	signer_err err = keystore_path(path, sizeof path, keys_dir, f.certificate);
-	if (err || access(path, F_OK) != 0)
-		return err; /* no hierarchy yet: the root alone, until signer_hierarchy_enable */
+	/* Not all there: none made yet, or a start stopped between two of them, which the next
+	 * signer_hierarchy_enable completes. The root alone until then. */
+	for (size_t i = 0; i < SIGNER_ISSUING_CAS; i++) {
+		issuing_files f;
+		issuing_files_of(i, &f);
+		char path[PATH_MAX];
+		signer_err err = keystore_path(path, sizeof path, keys_dir, f.certificate);
+		if (err || access(path, F_OK) != 0)
+			return err;
+	}
 	return hierarchy_open(ca, keys_dir, 0, false);
 }
 

@@ -130,9 +130,9 @@ struct signer_ca {
 	int64_t tsa_renew_margin_s; /* signer_tsa_enable re-issues the TSA's certificate this close to its end */
 };
 
-/* Opens the hierarchy of keys_dir when it has one (signer_ca_open), creating nothing: a keys
- * directory opened by a tool (ledger-audit) issues as ledgerd would. SIGNER_ERR_KEYS for a
- * hierarchy with a CA missing or damaged. */
+/* Opens the hierarchy of keys_dir when all its issuing CAs' certificates are there
+ * (signer_ca_open), creating nothing: a keys directory opened by a tool (ledger-audit) issues as
+ * ledgerd would. SIGNER_ERR_KEYS for a CA whose key is missing or does not match. */
 signer_err signer_hierarchy_load(signer_ca *ca, const char *keys_dir);
 /* The issuing CA that issues kind in ca's hierarchy, or NULL without one. */
 const signer_issuing_ca *signer_issuing_for(const signer_ca *ca, signer_issuing which);

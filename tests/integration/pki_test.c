@@ -436,7 +436,9 @@ static long long tsa_end_s(void)
 	    sh(out,
 	       "date -d \"$(openssl x509 -in '%s/keys/" SIGNER_TSA_CERT_FILE "' -noout -enddate | cut -d= -f2)\" +%%s",
 	       h.dir);
-	return rc == 0 ? atoll(out) : -1;
+	char *end = NULL;
+	long long s = rc == 0 ? strtoll(out, &end, 10) : -1;
+	return end && end != out ? s : -1;
 }
 
 /* ledgerd restarted at time at_s (the test build's clock file), with extra options. */

@@ -387,6 +387,38 @@ static void test_tsa_renewal(void)
 	signer_ca_free(ca);
 }
 
+/* A start that stopped between making two issuing CAs: the next open works with the root alone
+ * and the next enable makes what is missing; a key left without its certificate is refused. */
+static void test_interrupted(void)
+{
+	char keys[600], path[700], out[OUTPUT_MAX];
+	snprintf(keys, sizeof keys, "%s/interrupted", root);
+	signer_ca *ca = NULL;
+	REQUIRE_VOID(signer_ca_init(keys, NOW_FIXED_S) == SIGNER_OK && signer_ca_open(keys, &ca) == SIGNER_OK &&
+	             signer_hierarchy_enable(ca, keys, NOW_FIXED_S) == SIGNER_OK);
+	signer_ca_free(ca);
+	REQUIRE_VOID(sh(out,
+	                "rm '%s/signer-ca-seals.pem' '%s/signer-ca-seals.key' '%s/signer-ca-tsa.pem' "
+	                "'%s/signer-ca-tsa.key'",
+	                keys, keys, keys, keys) == 0);
+	CHECK(signer_ca_open(keys, &ca) == SIGNER_OK, "two issuing CAs missing: the root opens: %s",
+	      signer_last_error());
+	uint8_t der[SIGNER_CERT_DER_BYTES_MAX];
+	size_t bytes = 0;
+	CHECK(signer_issuing_certificate(ca, SIGNER_ISSUING_PERSONS, der, sizeof der, &bytes) == SIGNER_ERR_NOT_FOUND,
+	      "without its hierarchy until it is enabled");
+	CHECK(signer_hierarchy_enable(ca, keys, NOW_FIXED_S + DAY_S) == SIGNER_OK &&
+	          signer_issuing_certificate(ca, SIGNER_ISSUING_SEALS, der, sizeof der, &bytes) == SIGNER_OK,
+	      "the next enable makes the missing ones: %s", signer_last_error());
+	signer_ca_free(ca);
+	snprintf(path, sizeof path, "%s/signer-ca-tsa.pem", keys);
+	REQUIRE_VOID(remove(path) == 0);
+	REQUIRE_VOID(signer_ca_open(keys, &ca) == SIGNER_OK);
+	CHECK(signer_hierarchy_enable(ca, keys, NOW_FIXED_S + DAY_S) == SIGNER_ERR_KEYS,
+	      "a CA key without its certificate is refused, not replaced: %s", signer_last_error());
+	signer_ca_free(ca);
+}
+
 static void test_organization_identifier(void)
 {
 	static const char *const bad[] = {"",
@@ -455,6 +487,7 @@ int main(void)
 	signer_ca_free(reopened);
 	test_legacy(now_s);
 	test_tsa_renewal();
+	test_interrupted();
 	test_organization_identifier();
 	if (!getenv("SIGNER_TEST_KEEP"))
 		remove_dir(root);
