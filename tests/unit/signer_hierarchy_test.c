@@ -18,6 +18,9 @@
  *   certificates come from it, and the TSA's certificate is re-issued from the time-stamping CA.
  * - The TSA's certificate re-issued at start when less than the margin is left, with the clock
  *   injected, and not before.
+ * - The edge: with the longest PKI URL in every certificate of both chains, a B-LTA signature
+ *   still fits its CMS room, and its /DSS holds both chains, the root's CRL and the signer's CA's,
+ *   and two OCSP answers, all verified by dss_check.py against the root alone.
  */
 #include "signer_util.h"
 
@@ -419,6 +422,48 @@ static void test_interrupted(void)
 	signer_ca_free(ca);
 }
 
+static void test_longest_url(void)
+{
+	char keys[600], url[SIGNER_PKI_URL_BYTES_MAX + 1];
+	snprintf(keys, sizeof keys, "%s/long", root);
+	int n = snprintf(url, sizeof url, "http://pki.%s.example:65535/", "x");
+	for (; n < (int)SIGNER_PKI_URL_BYTES_MAX; n++)
+		url[n] = n % 24 ? 'p' : '/';
+	url[n] = '\0';
+	url[n - 1] = 'z'; /* no trailing '/' */
+	int64_t now_s = (int64_t)time(NULL);
+	signer_ca *ca = NULL;
+	signer_credential *c = NULL;
+	REQUIRE_VOID(signer_ca_init(keys, now_s - DAY_S) == SIGNER_OK && signer_ca_open(keys, &ca) == SIGNER_OK);
+	REQUIRE_VOID(signer_ca_set_pki_url(ca, url) == SIGNER_OK && strlen(url) == SIGNER_PKI_URL_BYTES_MAX);
+	REQUIRE_VOID(signer_hierarchy_enable(ca, keys, now_s) == SIGNER_OK &&
+	             signer_tsa_enable(ca, keys, now_s) == SIGNER_OK &&
+	             signer_ocsp_enable(ca, keys, now_s) == SIGNER_OK);
+	REQUIRE_VOID(signer_issue_kept(ca, &alice, now_s, 30, &c) == SIGNER_OK);
+	test_page page = {A4_WIDTH_PT, A4_HEIGHT_PT, 0};
+	uint8_t *pdf = NULL, *signed_pdf = NULL;
+	size_t bytes = 0, signed_bytes = 0;
+	REQUIRE_VOID(make_pdf(&page, 1, &pdf, &bytes));
+	signer_sign_options o = {.signing_time_s = now_s, .reason = "Limite"};
+	CHECK(signer_pades_sign_at_level(ca, c, SIGNER_LEVEL_B_LTA, pdf, bytes, &o, &signed_pdf, &signed_bytes) ==
+	          SIGNER_OK,
+	      "B-LTA with %u-byte URLs in every certificate: %s", SIGNER_PKI_URL_BYTES_MAX, signer_last_error());
+	char path[700], out[OUTPUT_MAX];
+	snprintf(path, sizeof path, "%s/long.pdf", root);
+	if (signed_pdf && write_file(path, signed_pdf, signed_bytes)) {
+		int rc = sh(out, "/usr/bin/python3 '%s/../integration/dss_check.py' long.pdf '%s/%s' --ocsp 2 --vri 1",
+		            TESTS_UNIT_DIR, keys, SIGNER_CA_CERT_FILE);
+		CHECK(rc == 0 && strstr(out, "certs=5 crls=2 ocsps=2"),
+		      "its /DSS: the signer, the persons' CA, the TSA, the time-stamping CA, the root; two CRLs; two "
+		      "OCSP answers:\n%s",
+		      out);
+	}
+	free(pdf);
+	free(signed_pdf);
+	signer_credential_free(c);
+	signer_ca_free(ca);
+}
+
 static void test_organization_identifier(void)
 {
 	static const char *const bad[] = {"",
@@ -488,6 +533,7 @@ int main(void)
 	test_legacy(now_s);
 	test_tsa_renewal();
 	test_interrupted();
+	test_longest_url();
 	test_organization_identifier();
 	if (!getenv("SIGNER_TEST_KEEP"))
 		remove_dir(root);
