@@ -1,17 +1,19 @@
 /*
- * ca.c: the internal CA and the credentials it issues.
+ * ca.c: the root CA and the credentials issued under it.
  *
- * The CA is one ECDSA P-256 key and a self-signed certificate, created once per keys directory.
- * Each signer (a person or a firm's seal) gets its own P-256 key and a certificate from it,
- * stored with the key in one file named by a hash of who it is for, so that one rename replaces
- * both together and no path names a person. Credentials are re-used while they are valid and
- * still say what the subject is called; otherwise a new one is issued.
+ * The root is one ECDSA P-256 key and a self-signed certificate, created once per keys directory.
+ * With the hierarchy enabled (hierarchy.c) it certifies only the issuing CAs, which issue the
+ * credentials; without it (the unit tests' keys directories, and what the single CA of an older
+ * directory issued) it issues them itself. Each signer (a person or a firm's seal) gets its own
+ * P-256 key and a certificate, stored with the key in one file named by a hash of who it is for,
+ * so that one rename replaces both together and no path names a person. Credentials are re-used
+ * while they are valid and still say what the subject is called; otherwise a new one is issued.
  *
- * Where the keys of the CA and of its units (TSA, OCSP responder) live depends on the keys
+ * Where the keys of the CAs and of their units (TSA, OCSP responder) live depends on the keys
  * directory: when it names a PKCS #11 token (SIGNER_TOKEN_CONFIG_FILE, written by ledgerd
  * init), they are generated in the token and never leave it (pkcs11_token.h), and only their
  * certificates are files; otherwise, in a keys directory made before the token existed, they
- * are PEM files, as they always were. The key_* functions below hide which.
+ * are PEM files, as they always were. The authority_key_* functions below hide which.
  */
 #include "authority.h"
 #include "keystore.h"
