@@ -1,7 +1,8 @@
 /*
- * pki_http.c: see pki_http.h. One nng HTTP server, four handlers that only copy what they need
- * and queue it, and one thread that answers: OCSP from signer_ocsp_respond, the CRL from a cache
- * that is remade after API_PKI_CRL_CACHE_S or as soon as the CA has revoked one more certificate.
+ * pki_http.c: see pki_http.h. One nng HTTP server, five handlers that only copy what they need
+ * and queue it, and one thread that answers: OCSP from signer_ocsp_respond, each CA's CRL from a
+ * cache of its own that is remade after API_PKI_CRL_CACHE_S or as soon as one more certificate is
+ * revoked.
  */
 #include "pki_http.h"
 

@@ -1,7 +1,8 @@
 /*
  * pki_http.h: ledgerd's HTTP endpoint for its PKI (docs/operations.md#pki): the OCSP responder
- * (RFC 6960 appendix A: POST <url>/ocsp and GET <url>/ocsp/<base64 request>), the CA's CRL
- * (GET <url>/crl) and its certificate (GET <url>/ca.crt), at the URL that ledgerd init wrote in
+ * (RFC 6960 appendix A: POST <url>/ocsp and GET <url>/ocsp/<base64 request>), each CA's CRL
+ * (GET <url>/crl/<ca>.crl, <ca> root, persons, seals or tsa; <url>/crl: the root's) and
+ * certificate (GET <url>/ca/<ca>.crt; <url>/ca.crt: the root's), at the URL that ledgerd init wrote in
  * the data directory and that the certificates the CA issues point to.
  *
  * The work (signing an OCSP response, making a CRL) runs on the endpoint's own thread, never on
