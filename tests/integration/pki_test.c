@@ -12,8 +12,10 @@
  * verify against their CA, the certificates served are the files, and requests that are not OCSP
  * requests get a typed HTTP or OCSP error. Then the platform revokes the signer's certificate over RPC
  * (CertificateRevoke) and, with no signature in between, the endpoint answers "revoked" to
- * openssl, lists it in the CRL (not the one cached a moment before), and pdfsig reports the
- * certificate revoked.
+ * openssl, lists it in the persons' CA's CRL (not the one cached a moment before) and in no other,
+ * `openssl verify -crl_check_all` and pdfsig report the certificate revoked; the same for the
+ * firm's seal through the seals' CA. Last, restarted with the test build's clock, ledgerd keeps
+ * the TSA's certificate until less than the renewal margin is left, then re-issues it.
  */
 #include "../check.h"
 #include "../support/scratch.h"
@@ -423,6 +425,30 @@ static void test_revoked(void)
 	CHECK(rc != 0 && strstr(out, "certificate revoked"), "openssl verify -crl_check_all: revoked:\n%s", out);
 	rc = sh(out, "pdfsig -nssdir '%s/nss' '%s/b-b.pdf' 2>&1", work, work);
 	CHECK(strstr(out, "Certificate has been Revoked.") != NULL, "pdfsig: the signer's certificate is revoked:\n%s",
+	      out);
+	/* the firm's seal, revoked by the platform: the seals' CA's CRL and the responder say so */
+	Ledger__Api__CertificateRevoke seal = LEDGER__API__CERTIFICATE_REVOKE__INIT;
+	seal.firm_id = (char *)FIRM;
+	seal.reason = (char *)"superseded";
+	CHECK(harness_send(&h, "platform", LEDGER__API__REQUEST__BODY_CERTIFICATE_REVOKE, &seal) == 0,
+	      "the platform revokes the firm's seal");
+	rc = sh(out,
+	        "cd '%s' && openssl ocsp -url %s/ocsp -issuer '%s/keys/signer-ca-seals.pem' -cert seal.pem -CAfile "
+	        "'%s/%s' 2>&1",
+	        work, h.pki_url, h.dir, h.dir, ca_file);
+	CHECK(rc == 0 && strstr(out, "Response verify OK") && strstr(out, "seal.pem: revoked") &&
+	          strstr(out, "Reason: superseded"),
+	      "openssl ocsp -url: the seal revoked, superseded:\n%s", out);
+	rc = sh(out,
+	        "cd '%s' && curl -sf -o crl5.der %s/crl/seals.crl && openssl crl -inform DER -in crl5.der -noout -text "
+	        "2>&1 && openssl x509 -in seal.pem -noout -serial",
+	        work, h.pki_url);
+	char *seal_serial = strstr(out, "serial=");
+	CHECK(rc == 0 && seal_serial && strstr(out, seal_serial + strlen("serial=")) < seal_serial &&
+	          strstr(out, "Superseded"),
+	      "the seals' CA's CRL lists the seal, superseded:\n%s", out);
+	rc = sh(out, "pdfsig -nssdir '%s/nss' '%s/seal-b-lta.pdf' 2>&1", work, work);
+	CHECK(strstr(out, "Certificate has been Revoked.") != NULL, "pdfsig: the seal's certificate is revoked:\n%s",
 	      out);
 }
 
