@@ -4,7 +4,8 @@
  *
  * The rights are checked before anything is read. The bundle is built from one read
  * transaction, from the collection's first event on (found by its creation time, in O(log n)
- * reads: the log's time never goes back), sealed by the service's CA at the service's clock,
+ * reads: the log's time never goes back), sealed by the platform's seal ledgerd recorded at its
+ * start (keys_on_record.c) at the service's clock,
  * in memory, and refused past API_EVIDENCE_BYTES_MAX: a larger one is made offline.
  */
 #include "audit.h"
@@ -85,7 +86,8 @@ void evidence_serve(worker *w, int64_t now_us)
 	if (!s->ca || !s->log_key) { /* a server without its signer (the request fuzzer's) */
 		snprintf(why, sizeof why, "this service has no signer to seal the bundle with");
 		rc = AUDIT_EXIT_BAD;
-	} else if (evidence_sealer_with(s->ca, now_us / 1000000, &sealer, why, sizeof why))
+	} else if (evidence_sealer_with(s->ca, s->l, txn, s->platform_seal_serial, now_us / 1000000, &sealer, why,
+	                                sizeof why))
 		rc = 0;
 	if (!rc) {
 		rc = evidence_to_memory(&src, q->firm_id, q->collection_id, &sealer, API_EVIDENCE_BYTES_MAX, &zip,

@@ -213,8 +213,14 @@ static int server_open_services(server *s, const char *abs_dir)
 	ledger_err err;
 	uint64_t replay_hash_seed;
 	randombytes_buf(&replay_hash_seed, sizeof replay_hash_seed);
-	if ((err = proj_open(s->l, replay_hash_seed, &s->p)) ||
-	    (err = ledger_committer_start(s->l, &co, &s->committer))) {
+	if ((err = proj_open(s->l, replay_hash_seed, &s->p))) {
+		fprintf(stderr, "ledgerd: %s: %s\n", ledger_strerror(err), ledger_last_error());
+		return 1;
+	}
+	/* The authorities' keys and the platform's seal on record, before anything else writes. */
+	if (!api_keys_on_record(s->l, s->p, s->ca, server_clock(s), s->platform_seal_serial))
+		return 1;
+	if ((err = ledger_committer_start(s->l, &co, &s->committer))) {
 		fprintf(stderr, "ledgerd: %s: %s\n", ledger_strerror(err), ledger_last_error());
 		return 1;
 	}

@@ -16,6 +16,7 @@
 #define API_SERVER_INTERNAL_H
 
 #include "ledger.h"
+#include "keys_on_record.h"
 #include "listener_guard.h"
 #include "pki_http.h"
 #include "request_budget.h"
@@ -101,7 +102,8 @@ struct server {
 	bool expirer_stop;
 	size_t request_bytes_max, document_bytes_max;
 	signer_ca *ca;
-	signer_tsa_remote *tsa; /* --tsa-url, or NULL */
+	char platform_seal_serial[PROJ_SERIAL_BYTES]; /* seals evidence bundles (keys_on_record.c) */
+	signer_tsa_remote *tsa;                       /* --tsa-url, or NULL */
 	api_pki_http *pki;      /* the PKI's HTTP endpoint, or NULL if it could not listen */
 	api_signing *signing;
 	atomic_uint imports_parsing;     /* imported files being read now (handle.c) */

@@ -145,6 +145,43 @@ ledger_err proj_revoked_kept_each(proj *p, MDB_txn *txn, proj_revoked_visit visi
 	return err ? err : s.err;
 }
 
+typedef struct platform_seal_scan {
+	char *serial, *not_after;
+	bool found;
+	ledger_err err;
+} platform_seal_scan;
+
+static bool platform_seal_row(void *ctx, const void *key, size_t key_bytes, const void *val, size_t val_bytes)
+{
+	(void)key, (void)key_bytes;
+	platform_seal_scan *s = ctx;
+	Ledger__State__Certificate *c = ledger__state__certificate__unpack(NULL, val_bytes, val);
+	if (!c) {
+		s->err = LEDGER_ERR_CORRUPT;
+		return false;
+	}
+	/* YYYY-MM-DD compares as text; on a tie the first in serial order stays */
+	if (c->kind == LEDGER__EVENTS__KEY_KIND__KEY_PLATFORM_SEAL && !c->destroyed && !c->revoked &&
+	    (!s->found || strcmp(c->not_after, s->not_after) > 0)) {
+		snprintf(s->serial, PROJ_SERIAL_BYTES, "%s", c->serial);
+		snprintf(s->not_after, 11, "%s", c->not_after);
+		s->found = true;
+	}
+	ledger__state__certificate__free_unpacked(c, NULL);
+	return true;
+}
+
+ledger_err proj_platform_seal_current(proj *p, MDB_txn *txn, char serial[PROJ_SERIAL_BYTES], char not_after[11])
+{
+	platform_seal_scan s = {serial, not_after, false, LEDGER_OK};
+	serial[0] = not_after[0] = '\0';
+	proj_kv kv = proj_kv_of_txn(txn);
+	ledger_err err = proj_kv_scan(&kv, p->certificates, "", 0, platform_seal_row, &s);
+	if (err || s.err)
+		return err ? err : s.err;
+	return s.found ? LEDGER_OK : LEDGER_END;
+}
+
 ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *key_id, const char *reason)
 {
 	proj_certificate info;

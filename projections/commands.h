@@ -69,9 +69,6 @@ ledger_err proj_decide_seal_issue(proj_emitter *em, const Ledger__Api__SealIssue
  * issued) or cessationOfOperation (erasure). */
 ledger_err proj_revoke_subject(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *subject,
                                bool superseded);
-/* Keeps issued's DER beside the log and emits KeyCreated of kind for owner. */
-ledger_err proj_record_issued(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *firm_id,
-                              int kind, const char *owner, const proj_issued *issued);
 void proj_query_registration(proj *p, MDB_txn *txn, const proj_actor *actor, const Ledger__Api__RegistrationStatus *q,
                              Ledger__Api__Reply *reply, proj_arena *arena);
 #define PROJ_PERSONAL_SEALED_BYTES_MAX 1024u /* a sealed datum: nonce, ciphertext and tag */

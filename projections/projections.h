@@ -179,6 +179,17 @@ ledger_err proj_revoked_each(proj *p, MDB_txn *txn, proj_revoked_visit visit, vo
 /* The same, for the revoked certificates whose key is not destroyed yet (no KeyDestroyed). */
 ledger_err proj_revoked_kept_each(proj *p, MDB_txn *txn, proj_revoked_visit visit, void *ctx);
 
+/* Keeps issued's DER beside the log (when issued->der is set) and emits KeyCreated of kind (a
+ * Ledger__Events__KeyKind) for owner, as actor with request_id, about firm_id (NULL: none). Used
+ * by the commands that issue a certificate and by ledgerd's start (its own keys on record). */
+ledger_err proj_record_issued(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *firm_id,
+                              int kind, const char *owner, const proj_issued *issued);
+
+/* The platform's seal the log records (KeyCreated KEY_PLATFORM_SEAL, no KeyDestroyed, not
+ * revoked): the one whose certificate ends last, its serial and not_after (YYYY-MM-DD).
+ * LEDGER_END if there is none. Scans the certificates table: called at start and by tools. */
+ledger_err proj_platform_seal_current(proj *p, MDB_txn *txn, char serial[PROJ_SERIAL_BYTES], char not_after[11]);
+
 /* Records KeyDestroyed (actor "ledgerd", request id "signer") for the key of a certificate the
  * table holds, with reason; nothing if the table has it destroyed already or does not hold it. */
 ledger_err proj_record_key_destroyed(proj *p, ledger_txn *t, const char *serial, const char *key_id,

@@ -7,6 +7,7 @@
 
 #include "audit.h"
 #include "domain.h"
+#include "tlog.h"
 
 #include <limits.h>
 #include <openssl/objects.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* ----- the facts ----- */
@@ -215,23 +217,72 @@ const char **evidence_signers(const evidence_facts *f, size_t *count)
 
 /* ----- the sealer ----- */
 
-/* The platform's seal credential from s->ca. */
-static bool issue_seal(evidence_sealer *s, char *why, size_t why_bytes)
+/* What a record says of the platform's seal: created (1), destroyed (-1), or nothing (0). */
+static int seal_record(const ledger_record *rec, char serial[SIGNER_SERIAL_HEX_BYTES])
 {
-	signer_subject platform = {
-	    .kind = SIGNER_KIND_SEAL, .id = EVIDENCE_SEAL_ID, .display_name = EVIDENCE_SEAL_NAME};
-	signer_err err =
-	    signer_credential_get_or_issue(s->ca, &platform, s->now_s, SIGNER_CERT_VALIDITY_DAYS_MAX, &s->seal, NULL);
+	Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec->event_bytes, rec->event);
+	int says = 0;
+	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_KEY_CREATED &&
+	    ev->key_created->kind == LEDGER__EVENTS__KEY_KIND__KEY_PLATFORM_SEAL) {
+		snprintf(serial, SIGNER_SERIAL_HEX_BYTES, "%s", ev->key_created->certificate_serial);
+		says = 1;
+	} else if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_KEY_DESTROYED &&
+	           ev->key_destroyed->kind == LEDGER__EVENTS__KEY_KIND__KEY_PLATFORM_SEAL) {
+		snprintf(serial, SIGNER_SERIAL_HEX_BYTES, "%s", ev->key_destroyed->certificate_serial);
+		says = -1;
+	}
+	ledger__events__event__free_unpacked(ev, NULL);
+	return says;
+}
+
+bool evidence_seal_record_find(ledger *l, MDB_txn *txn, const char *serial, uint64_t *seq,
+                               char serial_out[SIGNER_SERIAL_HEX_BYTES])
+{
+	*seq = 0;
+	serial_out[0] = '\0';
+	ledger_iter *it = NULL;
+	ledger_record rec;
+	if (ledger_iter_open(l, txn, 1, &it) != LEDGER_OK)
+		return false;
+	bool found = false;
+	while (ledger_iter_next(it, &rec) == LEDGER_OK) {
+		char named[SIGNER_SERIAL_HEX_BYTES];
+		int says = seal_record(&rec, named);
+		if (says == 1 && (!serial || strcasecmp(serial, named) == 0)) {
+			*seq = rec.seq;
+			snprintf(serial_out, SIGNER_SERIAL_HEX_BYTES, "%s", named);
+			found = true;
+			if (serial)
+				break;
+		} else if (says == -1 && found && strcmp(named, serial_out) == 0)
+			found = false; /* the current one was destroyed */
+	}
+	ledger_iter_close(it);
+	return found;
+}
+
+/* The platform's seal the log records (serial NULL: the current one), opened from s->ca. */
+static bool open_seal(evidence_sealer *s, ledger *l, MDB_txn *txn, const char *serial, char *why, size_t why_bytes)
+{
+	if (!evidence_seal_record_find(l, txn, serial, &s->seal_seq, s->seal_serial)) {
+		snprintf(why, why_bytes,
+		         "the log records no platform seal%s%s (ledgerd issues and records it at its start)",
+		         serial ? " of serial " : "", serial ? serial : "");
+		evidence_sealer_close(s);
+		return false;
+	}
+	signer_err err = signer_credential_open(s->ca, s->seal_serial, s->now_s, &s->seal);
 	if (err) {
-		snprintf(why, why_bytes, "cannot issue the platform's seal: %s: %s", signer_strerror(err),
-		         signer_last_error());
+		snprintf(why, why_bytes, "cannot open the platform's seal %s: %s: %s", s->seal_serial,
+		         signer_strerror(err), signer_last_error());
 		evidence_sealer_close(s);
 		return false;
 	}
 	return true;
 }
 
-bool evidence_sealer_open(const char *dir, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes)
+bool evidence_sealer_open(const char *dir, ledger *l, MDB_txn *txn, int64_t now_s, evidence_sealer *s, char *why,
+                          size_t why_bytes)
 {
 	*s = (evidence_sealer){.now_s = now_s, .owns_ca = true};
 	char keys[PATH_MAX];
@@ -250,13 +301,14 @@ bool evidence_sealer_open(const char *dir, int64_t now_s, evidence_sealer *s, ch
 		evidence_sealer_close(s);
 		return false;
 	}
-	return issue_seal(s, why, why_bytes);
+	return open_seal(s, l, txn, NULL, why, why_bytes);
 }
 
-bool evidence_sealer_with(signer_ca *ca, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes)
+bool evidence_sealer_with(signer_ca *ca, ledger *l, MDB_txn *txn, const char *serial, int64_t now_s,
+                          evidence_sealer *s, char *why, size_t why_bytes)
 {
 	*s = (evidence_sealer){.ca = ca, .now_s = now_s};
-	return issue_seal(s, why, why_bytes);
+	return open_seal(s, l, txn, serial, why, why_bytes);
 }
 
 void evidence_sealer_close(evidence_sealer *s)
@@ -403,8 +455,9 @@ bool evidence_document(const evidence_facts *f, const char *signer, const eviden
 	return true;
 }
 
-/* True if certificate (DER) is the platform's seal: organizationIdentifier EVIDENCE_SEAL_ID. */
-static bool is_platform_seal(const uint8_t *der, size_t bytes)
+/* True if certificate (DER) is the platform's seal the log recorded: organizationIdentifier
+ * EVIDENCE_SEAL_ID, and its SHA-256 is the KeyCreated's. */
+static bool is_platform_seal(const uint8_t *der, size_t bytes, const uint8_t seal_sha256[32])
 {
 	const unsigned char *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)bytes);
@@ -413,11 +466,13 @@ static bool is_platform_seal(const uint8_t *der, size_t bytes)
 	char id[128] = "";
 	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_organizationIdentifier, id, sizeof id);
 	X509_free(x);
-	return strcmp(id, EVIDENCE_SEAL_ID) == 0;
+	uint8_t h[32];
+	tlog_sha256(&(const tlog_bytes){der, bytes}, 1, h);
+	return strcmp(id, EVIDENCE_SEAL_ID) == 0 && memcmp(h, seal_sha256, sizeof h) == 0;
 }
 
 bool evidence_document_check(const uint8_t *pdf, size_t pdf_bytes, const uint8_t *ca_der, size_t ca_der_bytes,
-                             const char *json_sha256_hex, const char *const *says, size_t says_count, char *why,
+                             const uint8_t seal_sha256[32], const char *json_sha256_hex, const char *const *says, size_t says_count, char *why,
                              size_t why_bytes)
 {
 	signer_verified *v = malloc(sizeof *v);
@@ -436,8 +491,11 @@ bool evidence_document_check(const uint8_t *pdf, size_t pdf_bytes, const uint8_t
 		         "it is not sealed at B-LTA (%u signatures, %u signature time-stamps, %u document "
 		         "time-stamps)",
 		         v->signatures, v->signature_timestamps, v->timestamps);
-	else if (!is_platform_seal(v->last_signer_certificate, v->last_signer_certificate_bytes))
-		snprintf(why, why_bytes, "its last signature is not the platform's seal (%s)", EVIDENCE_SEAL_ID);
+	else if (!is_platform_seal(v->last_signer_certificate, v->last_signer_certificate_bytes, seal_sha256))
+		snprintf(why, why_bytes,
+		         "its last signature is not the platform's seal the log records (%s, the certificate of its "
+		         "KeyCreated)",
+		         EVIDENCE_SEAL_ID);
 	else if ((err = signer_pdf_text(pdf, pdf_bytes, &text, &text_bytes)) != SIGNER_OK)
 		snprintf(why, why_bytes, "its text cannot be read: %s: %s", signer_strerror(err), signer_last_error());
 	else if (!strstr(text, json_sha256_hex))

@@ -8,6 +8,7 @@
 #define REPLAY_TOOLS_CERTIFICATE_H
 
 #include "events.pb-c.h"
+#include "ledger.h"
 #include "signer.h"
 
 #include <stdbool.h>
@@ -57,18 +58,36 @@ void evidence_facts_free(evidence_facts *f);
 const char **evidence_signers(const evidence_facts *f, size_t *count);
 
 /* What seals the documents: the CA of a data directory with its TSA and OCSP responder, and the
- * platform's seal credential, at now_s (the system clock: never an operator's choice). */
+ * platform's seal, the credential kept in the token that the log records (KeyCreated
+ * KEY_PLATFORM_SEAL, written by ledgerd at its first start), at now_s (the system clock: never an
+ * operator's choice). seal_seq is the seq of that KeyCreated: the bundle proves it. */
 typedef struct evidence_sealer {
 	signer_ca *ca;
 	bool owns_ca;
 	signer_credential *seal;
+	char seal_serial[SIGNER_SERIAL_HEX_BYTES];
+	uint64_t seal_seq;
 	int64_t now_s;
 } evidence_sealer;
 
-/* The CA of data directory dir, opened here (ledger-audit). */
-bool evidence_sealer_open(const char *dir, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes);
-/* ca, open already with its TSA and OCSP responder (ledgerd's): borrowed, not freed. */
-bool evidence_sealer_with(signer_ca *ca, int64_t now_s, evidence_sealer *s, char *why, size_t why_bytes);
+/*
+ * The platform's seal the log of txn records: with serial NULL the current one (the last
+ * KeyCreated KEY_PLATFORM_SEAL no KeyDestroyed followed), else the one of serial. Its KeyCreated's
+ * seq into *seq and its serial into serial_out. Reads the log from its start (stopping at serial's
+ * record): linear in the log's length. False if there is none.
+ */
+bool evidence_seal_record_find(ledger *l, MDB_txn *txn, const char *serial, uint64_t *seq,
+                               char serial_out[SIGNER_SERIAL_HEX_BYTES]);
+
+/* The CA of data directory dir, opened here (ledger-audit), and the current platform's seal of
+ * the log of txn. False (why says it) if the log records none, or its key cannot be opened: the
+ * offline tool never issues itself a seal. */
+bool evidence_sealer_open(const char *dir, ledger *l, MDB_txn *txn, int64_t now_s, evidence_sealer *s, char *why,
+                          size_t why_bytes);
+/* ca, open already with its TSA and OCSP responder (ledgerd's): borrowed, not freed; the seal of
+ * serial (the one ledgerd recorded at start). */
+bool evidence_sealer_with(signer_ca *ca, ledger *l, MDB_txn *txn, const char *serial, int64_t now_s,
+                          evidence_sealer *s, char *why, size_t why_bytes);
 void evidence_sealer_close(evidence_sealer *s);
 
 /*
@@ -82,11 +101,12 @@ bool evidence_document(const evidence_facts *f, const char *signer, const eviden
 /*
  * verify-evidence's check of such a document: every signature and time-stamp verifies against
  * ca_der (signer_pdf_verify), there is a signature time-stamp and a document time-stamp
- * (B-LTA), the last signature is the platform's seal, and the text names json_sha256_hex and
- * holds each of says (NULL entries are skipped): the title, the signer's email.
+ * (B-LTA), the last signature is the platform's seal whose certificate hashes to seal_sha256 (the
+ * log's KeyCreated), and the text names json_sha256_hex and holds each of says (NULL entries are
+ * skipped): the title, the signer's email.
  */
 bool evidence_document_check(const uint8_t *pdf, size_t pdf_bytes, const uint8_t *ca_der, size_t ca_der_bytes,
-                             const char *json_sha256_hex, const char *const *says, size_t says_count, char *why,
+                             const uint8_t seal_sha256[32], const char *json_sha256_hex, const char *const *says, size_t says_count, char *why,
                              size_t why_bytes);
 
 #endif

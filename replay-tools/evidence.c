@@ -314,6 +314,31 @@ static void put_proof(growing *g, const ledger_record *rec, const tlog_proof *p,
 	free(text);
 }
 
+/* The platform seal's KeyCreated (seq) with its proof against cp, and its certificate (DER). */
+static bool add_seal_record(zip_t *z, ledger *l, MDB_txn *txn, uint64_t seq, const tlog_checkpoint *cp,
+                            const char *note, size_t note_bytes)
+{
+	ledger_record rec;
+	tlog_proof p;
+	growing proof = {0};
+	if (ledger_get(l, txn, seq, &rec) != LEDGER_OK ||
+	    ledger_tree_prove_inclusion(l, txn, seq, cp->size, &p) != LEDGER_OK)
+		return false;
+	put_proof(&proof, &rec, &p, note, note_bytes);
+	bool ok = !proof.failed && zip_add_copy(z, EVIDENCE_SEAL_RECORD_ENTRY, proof.text, proof.n);
+	free(proof.text);
+	Ledger__Events__Event *ev = ok ? ledger__events__event__unpack(NULL, rec.event_bytes, rec.event) : NULL;
+	const uint8_t *der = NULL;
+	size_t der_bytes = 0;
+	ok = ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_KEY_CREATED &&
+	     ev->key_created->certificate_sha256.len == LEDGER_HASH_BYTES &&
+	     ledger_blob_get(l, txn, ev->key_created->certificate_sha256.data, &der, &der_bytes) == LEDGER_OK &&
+	     zip_add_copy(z, EVIDENCE_SEAL_CERTIFICATE_ENTRY, der, der_bytes);
+	if (ev)
+		ledger__events__event__free_unpacked(ev, NULL);
+	return ok;
+}
+
 /* attestations/ and the hex SHA-256 of the signer's email, .pdf: file names that name nobody. */
 void evidence_attestation_name(const char *email, char out[EVIDENCE_ATTESTATION_NAME_BYTES])
 {
@@ -379,7 +404,9 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 	char note[LEDGER_COSIGNED_BYTES_MAX];
 	size_t note_bytes = 0;
 	tlog_checkpoint cp;
-	if (!rc && !choose_checkpoint(l, txn, src->key, checkpoint_path, last_seq, note, sizeof note, &note_bytes, &cp,
+	/* the checkpoint covers the platform seal's KeyCreated too */
+	uint64_t covered_seq = last_seq > sealer->seal_seq ? last_seq : sealer->seal_seq;
+	if (!rc && !choose_checkpoint(l, txn, src->key, checkpoint_path, covered_seq, note, sizeof note, &note_bytes, &cp,
 	                              why, why_bytes))
 		rc = AUDIT_EXIT_BAD;
 	evidence_facts facts = {.firm = firm,
@@ -407,7 +434,8 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 		facts.origin = cp.origin;
 		facts.checkpoint_size = cp.size;
 		ledger_hex(cp.root, sizeof cp.root, facts.root_hex);
-		put(&json, ",\"made_at\":\"%s\",\"timeline\":[", now);
+		put(&json, ",\"made_at\":\"%s\",\"platform_seal\":{\"serial\":\"%s\",\"key_created_seq\":%llu},\"timeline\":[",
+		    now, sealer->seal_serial, (unsigned long long)sealer->seal_seq);
 		uint8_t ca_der[SIGNER_CERT_DER_BYTES_MAX];
 		size_t ca_der_bytes = 0;
 		/* the sealer's CA is the signer's: the trust anchor of the signed versions too */
@@ -415,6 +443,7 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 		          zip_add_copy(z, "signer-ca.der", ca_der, ca_der_bytes) &&
 		          zip_add_copy(z, "log.vkey", vkey, strlen(vkey)) &&
 		          zip_add_copy(z, "checkpoint.txt", note, note_bytes);
+		ok = ok && add_seal_record(z, l, txn, sealer->seal_seq, &cp, note, note_bytes);
 		bool first = true;
 		if (ok && ledger_iter_open(l, txn, src->from_seq ? src->from_seq : 1, &it) == LEDGER_OK) {
 			while (ok && ledger_iter_next(it, &rec) == LEDGER_OK && rec.seq <= last_seq) {
@@ -523,8 +552,9 @@ int audit_evidence(const char *dir, const char *key_path, const char *firm, cons
 	if (!rc && !audit_load_vkey(tree.key_file, &key))
 		rc = AUDIT_EXIT_USAGE;
 	evidence_sealer sealer = {0};
-	/* The seal is the platform's, at the system clock's time: never a time the operator chose. */
-	if (!rc && !evidence_sealer_open(dir, (int64_t)time(NULL), &sealer, why, sizeof why))
+	/* The seal is the platform's on record, at the system clock's time: never a time the
+	 * operator chose. Without one (or its key), no bundle: this tool issues no credential. */
+	if (!rc && !evidence_sealer_open(dir, l, txn, (int64_t)time(NULL), &sealer, why, sizeof why))
 		rc = AUDIT_EXIT_UNREADABLE;
 	int zerr = 0;
 	zip_t *z = rc ? NULL : zip_open(output, ZIP_CREATE | ZIP_TRUNCATE, &zerr);

@@ -50,6 +50,9 @@ int evidence_to_memory(const evidence_source *src, const char *firm, const char 
 
 #define EVIDENCE_CERTIFICATE_ENTRY "certificat-de-preuve.pdf"
 #define EVIDENCE_ATTESTATIONS_DIR  "attestations/"
+/* The platform seal's KeyCreated record, proved against the records' checkpoint. */
+#define EVIDENCE_SEAL_RECORD_ENTRY      "platform-seal.tlog-proof"
+#define EVIDENCE_SEAL_CERTIFICATE_ENTRY "platform-seal.der" /* the certificate it names */
 /* attestations/ and 64 hex digits and .pdf */
 #define EVIDENCE_ATTESTATION_NAME_BYTES (sizeof EVIDENCE_ATTESTATIONS_DIR + 64 + 4)
 

@@ -157,12 +157,54 @@ static void signers_free(signer_list *l)
 }
 
 /*
+ * The platform seal's KeyCreated, proved against the records' checkpoint cp: its certificate's
+ * SHA-256 into seal_sha256 (what the sealed documents' last signature must be by).
+ */
+static bool check_seal_record(zip_t *z, const tlog_verifier *keys, size_t witness_count, const tlog_checkpoint *cp,
+                              audit_proof_result *r, uint8_t seal_sha256[LEDGER_HASH_BYTES], char *why,
+                              size_t why_bytes)
+{
+	zip_int64_t at = zip_name_locate(z, EVIDENCE_SEAL_RECORD_ENTRY, 0);
+	size_t n;
+	char *text = at >= 0 ? (char *)read_entry(z, (zip_uint64_t)at, &n, why, why_bytes) : NULL;
+	if (!text) {
+		if (at < 0)
+			snprintf(why, why_bytes, "no %s: the platform's seal cannot be checked against the log",
+			         EVIDENCE_SEAL_RECORD_ENTRY);
+		return false;
+	}
+	char proof_why[256];
+	bool ok = audit_proof_check(text, n, keys, witness_count, r, proof_why, sizeof proof_why);
+	free(text);
+	if (!ok) {
+		snprintf(why, why_bytes, "%s: %s", EVIDENCE_SEAL_RECORD_ENTRY, proof_why);
+		return false;
+	}
+	if (r->checkpoint.size != cp->size || memcmp(r->checkpoint.root, cp->root, TLOG_HASH_BYTES) != 0) {
+		snprintf(why, why_bytes, "%s: proved against another checkpoint than the records", EVIDENCE_SEAL_RECORD_ENTRY);
+		return false;
+	}
+	Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, r->parsed.event_bytes, r->parsed.event);
+	ok = ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_KEY_CREATED &&
+	     ev->key_created->kind == LEDGER__EVENTS__KEY_KIND__KEY_PLATFORM_SEAL &&
+	     ev->key_created->certificate_sha256.len == LEDGER_HASH_BYTES;
+	if (ok)
+		memcpy(seal_sha256, ev->key_created->certificate_sha256.data, LEDGER_HASH_BYTES);
+	else
+		snprintf(why, why_bytes, "%s: record %llu is not the KeyCreated of a platform seal",
+		         EVIDENCE_SEAL_RECORD_ENTRY, (unsigned long long)r->seq);
+	if (ev)
+		ledger__events__event__free_unpacked(ev, NULL);
+	return ok;
+}
+
+/*
  * The sealed documents: certificat-de-preuve.pdf and one attestation per signer the records
  * add (attestations/SHA256-OF-EMAIL.pdf), each sealed by the platform at B-LTA and naming the
  * bundle's evidence.json (certificate.h). *sealed counts them.
  */
 static bool check_sealed_documents(zip_t *z, zip_int64_t entries, const uint8_t *ca, size_t ca_bytes,
-                                   signer_list *signers, uint64_t *sealed, char *why, size_t why_bytes)
+                                   const uint8_t seal_sha256[LEDGER_HASH_BYTES], signer_list *signers, uint64_t *sealed, char *why, size_t why_bytes)
 {
 	zip_int64_t at = zip_name_locate(z, "evidence.json", 0);
 	size_t n;
@@ -205,7 +247,8 @@ static bool check_sealed_documents(zip_t *z, zip_int64_t entries, const uint8_t 
 		const char *says[2] = {is_certificate ? EVIDENCE_CERTIFICATE_TITLE : EVIDENCE_ATTESTATION_TITLE,
 		                       is_certificate ? NULL : signers->emails[k]};
 		ok = bytes &&
-		     evidence_document_check(bytes, n, ca, ca_bytes, json_hex, says, 2, doc_why, sizeof doc_why);
+		     evidence_document_check(bytes, n, ca, ca_bytes, seal_sha256, json_hex, says, 2, doc_why,
+		                             sizeof doc_why);
 		if (bytes && !ok)
 			snprintf(why, why_bytes, "%s: %s", name, doc_why);
 		free(bytes);
@@ -363,8 +406,10 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 			ok = false;
 		}
 	uint64_t sealed = 0;
+	uint8_t seal_sha256[LEDGER_HASH_BYTES];
 	if (ok)
-		ok = check_sealed_documents(z, entries, ca, ca_bytes, &signers, &sealed, why, sizeof why);
+		ok = check_seal_record(z, keys, witness_count, &first_cp, r, seal_sha256, why, sizeof why) &&
+		     check_sealed_documents(z, entries, ca, ca_bytes, seal_sha256, &signers, &sealed, why, sizeof why);
 	zip_discard(z);
 	for (size_t k = 0; k < named.count; k++)
 		free(named.certificate[k].data);
@@ -388,8 +433,8 @@ int audit_verify_evidence(const char *path, const char *key_path, const char *co
 		    "verified: %llu records of collection %s/%s are in the log %s (checkpoint of %llu records, signed "
 		    "by its key%s); %llu documents are the ones they name; %llu signatures and %llu time-stamps in the "
 		    "signed versions verify, each version's last signature by the certificate the log recorded; the "
-		    "certificate of completion and %llu attestations are sealed by the platform at B-LTA and name "
-		    "this evidence.json\n",
+		    "certificate of completion and %llu attestations are sealed at B-LTA by the platform's seal whose "
+		    "KeyCreated the log records, and name this evidence.json\n",
 		    (unsigned long long)records, firm, collection, first_cp.origin, (unsigned long long)first_cp.size,
 		    witness_count ? " and cosigned by every witness given" : "", (unsigned long long)documents,
 		    (unsigned long long)signatures, (unsigned long long)stamps, (unsigned long long)(sealed - 1));

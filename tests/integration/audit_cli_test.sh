@@ -41,8 +41,10 @@ stop_ledgerd
 
 audit() { "$bin/ledger-audit" "$@"; }
 expect 0 "verify re-hashes the stored documents" -- audit verify --data "$d"
-# two documents and the seal's certificate (DocumentSigned keeps its SHA-256, the DER is a blob)
-contains "3 stored documents hash to their keys" "verify counts the documents and the certificate"
+# two documents and the seal's certificate (DocumentSigned keeps its SHA-256, the DER is a blob),
+# and the 7 certificates of the keys ledgerd recorded at its start (root, 3 issuing CAs, TSA,
+# OCSP responder, the platform's seal)
+contains "10 stored documents hash to their keys" "verify counts the documents and the certificates"
 expect 0 "prove the sealed file by its bytes" -- audit prove --data "$d" --file "$dir/sealed.pdf"
 contains "produced by this seal" "the seal that produced it"
 contains "in AUD/$col by seal:AUD" "firm, collection and sealer named"

@@ -22,6 +22,12 @@ d=$dir/d
 ctl() { "$bin/ledgerctl" --data "$d" "$@"; }
 expect 0 "init" -- "$bin/ledgerd" init --data "$d"
 start_ledgerd "$d"
+# The platform's own seal (evidence bundles) is kept from the first start, in the token too.
+platform_kept=$(ls "$d/keys/signers")
+checks=$((checks + 1))
+[[ "$platform_kept" =~ ^[0-9A-F]{32}\.pem$ ]] || fail "one key kept at the first start, the platform's seal: \"$platform_kept\""
+expect 0 "the platform seal's certificate" -- openssl x509 -in "$d/keys/signers/$platform_kept" -noout -subject
+contains "JeSignExpert (plateforme)" "names the platform"
 
 /usr/bin/python3 "$here/../support/make_pdf.py" "$dir/doc.pdf" --text "Lettre de mission 2026"
 ctl --platform account add ec@crt.fr --name "Eve Expert" --ec >/dev/null
@@ -157,7 +163,7 @@ checks=$((checks + 1))
 [ "$(ls "$d/keys/signers" | wc -l)" = "$kept_before" ] || fail "and no credential is issued in its place"
 
 # ----- the firm's seal, issued with the firm -----
-seal1=$(ls "$d/keys/signers" | grep -v "^$serial.pem$" | sed 's/\.pem$//')
+seal1=$(ls "$d/keys/signers" | grep -v -e "^$serial.pem$" -e "^$platform_kept$" | sed 's/\.pem$//')
 seal1_label=$(sed -n "s/^Token-Key-Label: //p" "$d/keys/signers/$seal1.pem")
 checks=$((checks + 1))
 [[ "$seal1" =~ ^[0-9A-F]{32}$ ]] || fail "one more kept key: the firm's seal: \"$seal1\""
@@ -240,6 +246,12 @@ checks=$((checks + 1))
 [ -f "$d/keys/signers/$seal2.pem" ] && [ ! -e "$d/keys/signers/$seal1.pem" ] || fail "the valid seal's key stays; the revoked one's is gone"
 contains_log() { checks=$((checks + 1)); grep -q "$1" "$dir/log" || fail "$2"; }
 contains_log "destroyed 1 key(s) no event records" "and says so"
+# An evidence bundle, over RPC and offline: sealed by the platform's token key, no key file made.
+expect 0 "an evidence bundle over RPC" -- ctl --as ec@crt.fr collection evidence --firm CRT "$s1" -o "$dir/ev.zip"
+expect 0 "an evidence bundle offline" -- "$bin/ledger-audit" evidence --data "$d" --firm CRT --collection "$s1" \
+	-o "$dir/ev-offline.zip"
+checks=$((checks + 1))
+[ "$(ls "$d/keys/signers" | grep -c "^$platform_kept$")" = 1 ] || fail "the platform's seal is still the one kept at the first start"
 stop_ledgerd
 
 checks=$((checks + 1))
@@ -271,8 +283,9 @@ expect 0 "every key event names its token label" -- /usr/bin/python3 -c '
 import base64, json, sys
 events = [e for e in (json.loads(line) for line in sys.stdin if line.startswith("{")) if "kind" in e]
 keys = [(e["kind"], base64.b64decode(e["event"])) for e in events if e["kind"] in ("key_created", "key_destroyed")]
-bad = [k for k, b in keys if b"token:cred-" not in b or b"file:" in b]
+bad = [k for k, b in keys if b"token:" not in b or b"file:" in b]
+creds = [b for k, b in keys if b"token:cred-" in b]
 used_once = [b for k, b in keys if k == "key_destroyed" and b"used once" in b and b"token:cred-" in b]
 print(len(keys), "key events,", len(bad), "not in the token,", len(used_once), "one-shot destroyed")
-sys.exit(0 if keys and not bad and used_once else 1)' <<<"$out"
+sys.exit(0 if keys and not bad and used_once and len(creds) >= 6 else 1)' <<<"$out"
 report certificates_test

@@ -80,13 +80,14 @@ serve --listen "$ipc" --listen "$url" "${tls[@]}"
 ctl() { "$bin/ledgerctl" --platform --data "$dir/d" --timeout 2000 "$@"; }
 named=(--server "$url" --tls-ca "$dir/server.pem" --tls-server-name localhost)
 
+head_before=$(ctl head | sed -n 's/^head seq \([0-9]*\) .*/\1/p') # init and the keys ledgerd recorded
 expect 0 "head over TLS" -- ctl "${named[@]}" head
-contains "head seq 1" "head answers over TLS"
+contains "head seq $head_before " "head answers over TLS"
 expect 0 "account add over TLS" -- ctl "${named[@]}" account add ec@x.fr --name "E C" --ec
 expect 0 "the default server name is the URL's host" -- ctl --server "tls+tcp4://localhost:$port" --tls-ca "$dir/server.pem" head
 expect 0 "the CA from \$LEDGER_TLS_CA" -- env LEDGER_TLS_CA="$dir/server.pem" "$bin/ledgerctl" --platform --data "$dir/d" --server "$url" --tls-server-name localhost head
 expect 0 "ipc still served" -- ctl head
-contains "head seq 2" "the account was committed"
+contains "head seq $((head_before + 1)) " "the account was committed"
 # mbedTLS 2.28 cannot match an IP address: verifying the chain alone is not done in its place.
 expect 1 "an IP address as the server name" -- ctl --server "$url" --tls-ca "$dir/server.pem" head
 contains "IP address" "the message says why an IP address fails"

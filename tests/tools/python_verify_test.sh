@@ -51,16 +51,18 @@ out_c=$(printf '%s\n' "$out_c" | head -1)
 check "verify_log.py and ledger-audit print the same line" "$out_py" "$out_c"
 json=$("$bin/ledger-audit" verify --data "$d" --json)
 check "ledger-audit --json exit status" "$?" 0
-# The log: LogCreated, 3 accounts, 1 firm and its seal's key (KeyCreated), 4 grants, 1 revocation,
-# 1 grant (retried), 1 refusal; one stored document: the seal certificate's DER.
-want_events=13
+# The log: LogCreated, the 7 keys ledgerd records at its first start (KeyCreated of the root, the
+# 3 issuing CAs, the TSA, the OCSP responder and the platform's seal), 3 accounts, 1 firm and its
+# seal's key (KeyCreated), 4 grants, 1 revocation, 1 grant (retried), 1 refusal; 8 stored
+# documents: the certificates' DER of those 8 keys.
+want_events=20
 read -r events head_seq head_hash < <(printf '%s' "$json" | "$py" -c \
 	'import json,sys; j=json.load(sys.stdin); print(j["events"], j["head_seq"], j["head_hash"])')
 check "event count" "$events" "$want_events"
 check "head seq" "$head_seq" "$want_events"
 check "head hash is the one ledgerctl head returned" "$head_hash" "$anchor"
 check "verify_log.py line" "$out_py" \
-	"intact: $want_events events, head seq $want_events, hash $anchor; 1 stored documents hash to their keys"
+	"intact: $want_events events, head seq $want_events, hash $anchor; 8 stored documents hash to their keys"
 
 # tamper NAME MODE [SEQ] -- EXPECTED_LINE EXPECTED_STATUS: on a copy of the directory.
 # C_STATUS (default STATUS): ledger-audit also checks the Merkle tree, which verify_log.py does

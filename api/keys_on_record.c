@@ -1,0 +1,232 @@
+/*
+ * keys_on_record.c: the keys ledgerd holds for itself, on record (docs/signer.md, "The keys on
+ * record"). Run once at start, once the store and its projections are open and before the
+ * committer, the signer thread and the sockets, as one batch (ledger_commit_one):
+ *
+ *   - a KeyCreated (actor "ledgerd", request id "start") for each authority key the CA has open
+ *     (the root, the issuing CAs, the TSA unit, the OCSP responder: signer_authority_keys_each)
+ *     whose certificate no event records yet, its DER kept beside the log. "Records" is the
+ *     certificates table, folded from KeyCreated by serial: deterministic on replay, and a unit
+ *     certificate re-issued for the same key (a new serial) gets its own KeyCreated;
+ *   - the platform's seal, which seals evidence bundles: a credential kept in the token
+ *     (signer_issue_kept, the seals' CA), issued at the first start, recorded as KeyCreated
+ *     KEY_PLATFORM_SEAL (owner "platform"), re-issued only when it has less than
+ *     API_PLATFORM_SEAL_RENEW_S left or cannot be opened: the new one's KeyCreated and the old
+ *     one's KeyDestroyed ("superseded") commit together, then the old key is destroyed.
+ */
+#include "keys_on_record.h"
+
+#include "certificate.h"
+
+#include <openssl/x509.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define AUTHORITY_KEYS_MAX 8u /* root, three issuing CAs, TSA, OCSP responder, and room */
+
+typedef struct authority {
+	int kind; /* Ledger__Events__KeyKind */
+	proj_issued issued;
+	uint8_t der[SIGNER_CERT_DER_BYTES_MAX];
+} authority;
+
+typedef struct keys_batch {
+	ledger_job job;
+	proj *p;
+	MDB_txn *txn; /* the read transaction the visit looks the serials up in */
+	authority authorities[AUTHORITY_KEYS_MAX];
+	size_t count;
+	bool failed;
+	/* the platform's seal: a new one to record, and the one it replaces */
+	bool seal_new;
+	authority seal;
+	char old_serial[PROJ_SERIAL_BYTES];
+	char old_key_id[PROJ_KEY_ID_BYTES];
+	ledger_err result;
+} keys_batch;
+
+static int kind_of(const char *authority_kind)
+{
+	static const struct {
+		const char *name;
+		int kind;
+	} kinds[] = {
+	    {"ca-root", LEDGER__EVENTS__KEY_KIND__KEY_CA},       {"ca-persons", LEDGER__EVENTS__KEY_KIND__KEY_CA_PERSONS},
+	    {"ca-seals", LEDGER__EVENTS__KEY_KIND__KEY_CA_SEALS}, {"ca-tsa", LEDGER__EVENTS__KEY_KIND__KEY_CA_TSA},
+	    {"tsa", LEDGER__EVENTS__KEY_KIND__KEY_TSA},           {"ocsp", LEDGER__EVENTS__KEY_KIND__KEY_OCSP},
+	};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strcmp(kinds[i].name, authority_kind) == 0)
+			return kinds[i].kind;
+	return LEDGER__EVENTS__KEY_KIND__KEY_UNSPECIFIED;
+}
+
+/* The certificate's notAfter, seconds since the epoch; false if it cannot be read. */
+static bool not_after_of(const uint8_t *der, size_t der_bytes, int64_t *not_after_s)
+{
+	const unsigned char *at = der;
+	X509 *x = d2i_X509(NULL, &at, (long)der_bytes);
+	struct tm tm;
+	bool ok = x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1;
+	X509_free(x);
+	if (ok)
+		*not_after_s = (int64_t)timegm(&tm);
+	return ok;
+}
+
+static bool authority_visit(void *ctx, const signer_authority_key *key)
+{
+	keys_batch *b = ctx;
+	proj_certificate info;
+	ledger_err err = proj_certificate_info(b->p, b->txn, key->serial, &info);
+	if (err == LEDGER_OK)
+		return true; /* on record already */
+	authority *a = b->count < AUTHORITY_KEYS_MAX ? &b->authorities[b->count] : NULL;
+	if (err != LEDGER_END || !a || key->certificate_der_bytes > sizeof a->der ||
+	    kind_of(key->kind) == LEDGER__EVENTS__KEY_KIND__KEY_UNSPECIFIED) {
+		fprintf(stderr, "ledgerd: cannot record the %s key (%s): %s\n", key->kind, key->key_id,
+		        err != LEDGER_END ? ledger_strerror(err) : "too many keys, or an unknown kind or certificate");
+		b->failed = true;
+		return false;
+	}
+	a->kind = kind_of(key->kind);
+	memcpy(a->der, key->certificate_der, key->certificate_der_bytes);
+	a->issued.der = a->der;
+	a->issued.der_bytes = key->certificate_der_bytes;
+	crypto_hash_sha256(a->issued.sha256, a->der, a->issued.der_bytes);
+	snprintf(a->issued.serial, sizeof a->issued.serial, "%s", key->serial);
+	snprintf(a->issued.key_id, sizeof a->issued.key_id, "%s", key->key_id);
+	if (!not_after_of(a->der, a->issued.der_bytes, &a->issued.not_after_s)) {
+		fprintf(stderr, "ledgerd: the %s key's certificate cannot be read\n", key->kind);
+		b->failed = true;
+		return false;
+	}
+	b->count++;
+	return true;
+}
+
+/* Issues a new platform seal into b->seal (kept in the token). */
+static bool seal_issue(keys_batch *b, signer_ca *ca, int64_t now_s)
+{
+	signer_subject platform = {
+	    .kind = SIGNER_KIND_SEAL, .id = EVIDENCE_SEAL_ID, .display_name = EVIDENCE_SEAL_NAME};
+	signer_credential *cred = NULL;
+	signer_err err = signer_issue_kept(ca, &platform, now_s, SIGNER_CERT_VALIDITY_DAYS_MAX, &cred);
+	size_t der_bytes = 0;
+	if (!err)
+		err = signer_credential_certificate(cred, b->seal.der, sizeof b->seal.der, &der_bytes);
+	if (cred) {
+		signer_credential_serial(cred, b->seal.issued.serial);
+		signer_credential_validity(cred, NULL, &b->seal.issued.not_after_s);
+		signer_kept_key_id(ca, b->seal.issued.serial, b->seal.issued.key_id);
+	}
+	signer_credential_free(cred);
+	if (err) {
+		fprintf(stderr, "ledgerd: cannot issue the platform's seal: %s (%s)\n", signer_strerror(err),
+		        signer_last_error());
+		if (cred)
+			signer_credential_destroy(ca, b->seal.issued.serial);
+		return false;
+	}
+	b->seal.kind = LEDGER__EVENTS__KEY_KIND__KEY_PLATFORM_SEAL;
+	b->seal.issued.der = b->seal.der;
+	b->seal.issued.der_bytes = der_bytes;
+	crypto_hash_sha256(b->seal.issued.sha256, b->seal.der, der_bytes);
+	b->seal_new = true;
+	return true;
+}
+
+/* The platform's seal on record, kept if it opens and has API_PLATFORM_SEAL_RENEW_S left;
+ * otherwise a new one is issued and the old one (if any) is to be destroyed. */
+static bool seal_check(keys_batch *b, signer_ca *ca, int64_t now_s, char seal_serial[PROJ_SERIAL_BYTES])
+{
+	char serial[PROJ_SERIAL_BYTES], not_after[11];
+	ledger_err err = proj_platform_seal_current(b->p, b->txn, serial, not_after);
+	if (err && err != LEDGER_END) {
+		fprintf(stderr, "ledgerd: cannot read the platform's seal on record: %s\n", ledger_strerror(err));
+		return false;
+	}
+	if (!err) {
+		signer_credential *cred = NULL;
+		signer_err opened = signer_credential_open(ca, serial, now_s, &cred);
+		int64_t end_s = 0;
+		if (!opened)
+			signer_credential_validity(cred, NULL, &end_s);
+		signer_credential_free(cred);
+		if (!opened && end_s - now_s >= API_PLATFORM_SEAL_RENEW_S) {
+			snprintf(seal_serial, PROJ_SERIAL_BYTES, "%s", serial);
+			return true;
+		}
+		fprintf(stderr, "ledgerd: the platform's seal %s is re-issued: %s\n", serial,
+		        opened ? signer_last_error() : "it nears its end");
+		snprintf(b->old_serial, sizeof b->old_serial, "%s", serial);
+		signer_kept_key_id(ca, serial, b->old_key_id);
+	}
+	if (!seal_issue(b, ca, now_s))
+		return false;
+	snprintf(seal_serial, PROJ_SERIAL_BYTES, "%s", b->seal.issued.serial);
+	return true;
+}
+
+static ledger_err keys_apply(ledger_job *job, ledger_txn *t)
+{
+	keys_batch *b = (keys_batch *)job;
+	ledger_err err = LEDGER_OK;
+	for (size_t i = 0; i < b->count && !err; i++)
+		err = proj_record_issued(b->p, t, "ledgerd", "start", NULL, b->authorities[i].kind, "",
+		                         &b->authorities[i].issued);
+	if (!err && b->seal_new)
+		err = proj_record_issued(b->p, t, "ledgerd", "start", NULL, b->seal.kind, API_PLATFORM_SEAL_OWNER,
+		                         &b->seal.issued);
+	if (!err && b->old_serial[0])
+		err = proj_record_key_destroyed(b->p, t, b->old_serial, b->old_key_id, "superseded");
+	return err;
+}
+
+static void keys_done(ledger_job *job, ledger_err err)
+{
+	((keys_batch *)job)->result = err;
+}
+
+bool api_keys_on_record(ledger *l, proj *p, signer_ca *ca, int64_t now_us, char seal_serial[PROJ_SERIAL_BYTES])
+{
+	seal_serial[0] = '\0';
+	keys_batch *b = calloc(1, sizeof *b);
+	if (!b || ledger_read_begin(l, &b->txn) != LEDGER_OK) {
+		free(b);
+		return false;
+	}
+	b->job = (ledger_job){.apply = keys_apply, .done = keys_done};
+	b->p = p;
+	signer_err err = signer_authority_keys_each(ca, authority_visit, b);
+	bool ok = !err && !b->failed && seal_check(b, ca, now_us / 1000000, seal_serial);
+	ledger_read_end(l, b->txn);
+	if (err)
+		fprintf(stderr, "ledgerd: cannot list the authorities' keys: %s\n", signer_last_error());
+	ledger_err committed = LEDGER_OK;
+	if (ok && (b->count || b->seal_new || b->old_serial[0])) {
+		committed = ledger_commit_one(l, &b->job, now_us);
+		if (!committed)
+			committed = b->result;
+	}
+	if (committed) {
+		fprintf(stderr, "ledgerd: cannot record the authorities' keys: %s\n", ledger_strerror(committed));
+		ok = false;
+	}
+	if (b->seal_new && !ok) /* nothing records it */
+		signer_credential_destroy(ca, b->seal.issued.serial);
+	signer_err destroyed = ok && b->old_serial[0] ? signer_credential_destroy(ca, b->old_serial) : SIGNER_OK;
+	if (destroyed && destroyed != SIGNER_ERR_NOT_FOUND)
+		fprintf(stderr, "ledgerd: cannot destroy the superseded platform seal %s: %s\n", b->old_serial,
+		        signer_last_error());
+	if (ok && (b->count || b->seal_new))
+		fprintf(stderr, "ledgerd: recorded %zu authority key(s)%s\n", b->count,
+		        b->seal_new ? " and the platform's seal" : "");
+	if (!ok)
+		seal_serial[0] = '\0';
+	free(b);
+	return ok;
+}
