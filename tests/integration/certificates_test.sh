@@ -225,7 +225,7 @@ expect 0 "retry the seal" -- ctl --as ec@crt.fr collection retry --firm CRT "$s2
 checks=$((checks + 1))
 wait_state "$s2" completed || fail "sealed with the new certificate"
 ctl --as ec@crt.fr document get --firm CRT "$(doc_json current_sha256)" -o "$dir/sealed2.pdf" >/dev/null
-seal2=$(ls "$d/keys/signers" | grep -v -e "^$serial.pem$" -e "^$seal1.pem$" | sed 's/\.pem$//')
+seal2=$(ls "$d/keys/signers" | grep -v -e "^$serial.pem$" -e "^$seal1.pem$" -e "^$platform_kept$" | sed 's/\.pem$//')
 seal2_label=$(sed -n "s/^Token-Key-Label: //p" "$d/keys/signers/$seal2.pem")
 expect 0 "the later seal's /DSS: its CA's CRL lists the revoked seal (openssl crl -text)" -- \
 	/usr/bin/python3 "$here/dss_check.py" "$dir/sealed2.pdf" "$d/keys/signer-ca.pem" --cert-serial "$seal2" \

@@ -97,7 +97,7 @@ case "$id_a$id_b" in s-??????????????????????????s-??????????????????????????) ;
 cp "$d/keys/log.vkey" "$dir/log.vkey"
 expect 0 "evidence bundle" -- audit evidence --data "$d" --firm EVD --collection "$col" -o "$dir/ev.zip"
 expect 0 "verify-evidence" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/log.vkey"
-contains "the certificate of completion and 2 attestations are sealed by the platform at B-LTA" \
+contains "the certificate of completion and 2 attestations are sealed at B-LTA by the platform's seal whose KeyCreated the log records" \
 	"the certificate and both attestations are checked"
 expect 0 "verify-evidence --json" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/log.vkey" --json
 equals 'j["ok"] and j["sealed_documents"]' 3 "three sealed documents"
@@ -126,6 +126,35 @@ for f in "$dir/x/certificat-de-preuve.pdf" "$att_a" "$att_b"; do
 	contains "$json_sha" "$name names the bundle's evidence.json"
 	contains "Établi le" "$name: French with its accents"
 done
+# The seal is the platform's seal the log records (KeyCreated KEY_PLATFORM_SEAL, by ledgerd at its
+# first start): openssl verifies the certificate's CMS against the root and the issuing CAs, and
+# the signer's certificate hashes to the KeyCreated's certificate_sha256, as the bundle's
+# platform-seal.der does.
+expect 0 "the platform's seal on record" -- audit export --data "$d" --what subject --subject platform
+seal_sha=$(sed -n 's/.*kind=KEY_PLATFORM_SEAL .*certificate_sha256=\([0-9a-f]*\) .*/\1/p' <<<"$out")
+seal_serial=$(sed -n 's/.*kind=KEY_PLATFORM_SEAL .*certificate_serial=\([0-9A-F]*\) .*/\1/p' <<<"$out")
+checks=$((checks + 1))
+[ "${#seal_sha}" = 64 ] && [ -n "$seal_serial" ] || fail "one KeyCreated of the platform's seal: $out"
+cat "$d"/keys/signer-ca-*.pem >"$dir/issuing.pem"
+/usr/bin/python3 - "$dir/x/certificat-de-preuve.pdf" "$dir/seal.cms" "$dir/seal.content" <<'PY'
+import re, sys
+pdf = open(sys.argv[1], "rb").read()
+m = re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", pdf)  # the first: the seal
+a, b, c, n = (int(x) for x in m.groups())
+open(sys.argv[3], "wb").write(pdf[a:a + b] + pdf[c:c + n])
+hexed = pdf[a + b:c].strip(b"<>").rstrip(b"0")
+open(sys.argv[2], "wb").write(bytes.fromhex((hexed + b"0" * (len(hexed) % 2)).decode()))
+PY
+expect 0 "openssl cms -verify: the certificate's seal against the CA" -- openssl cms -verify -inform DER \
+	-in "$dir/seal.cms" -binary -content "$dir/seal.content" -CAfile "$d/keys/signer-ca.pem" \
+	-certfile "$dir/issuing.pem" -purpose any -signer "$dir/seal-signer.pem" -out /dev/null
+check "the seal's certificate is the one the log records" \
+	"$(openssl x509 -in "$dir/seal-signer.pem" -outform DER | sha256sum | cut -c1-64)" "$seal_sha"
+check "the bundle's platform-seal.der is that certificate" \
+	"$(unzip -p "$dir/ev.zip" platform-seal.der | sha256sum | cut -c1-64)" "$seal_sha"
+expect 0 "evidence.json names the seal" -- unzip -p "$dir/ev.zip" evidence.json
+equals 'j["platform_seal"]["serial"]' "$seal_serial" "by its serial"
+
 # The document time-stamp (B-LTA) and the /DSS (B-LT) of the certificate, by openssl and qpdf.
 expect 0 "certificate: the /DSS and the time-stamps (qpdf + openssl)" -- /usr/bin/python3 \
 	"$(dirname "$0")/dss_check.py" "$dir/x/certificat-de-preuve.pdf" "$d/keys/signer-ca.pem" --ocsp 2
@@ -199,6 +228,9 @@ write("no-attestation", lambda n, d: None if n == b else d)
 write("certificate-changed", lambda n, d: flip(d) if n == "certificat-de-preuve.pdf" else d)
 write("attestation-as-certificate", lambda n, d: src.read(a) if n == "certificat-de-preuve.pdf" else d)
 write("attestations-swapped", lambda n, d: src.read(b) if n == a else src.read(a) if n == b else d)
+write("no-seal-record", lambda n, d: None if n == "platform-seal.tlog-proof" else d)
+first = sorted(n for n in src.namelist() if n.startswith("records/"))[0]
+write("seal-record-swapped", lambda n, d: src.read(first) if n == "platform-seal.tlog-proof" else d)
 PY
 v() { audit verify-evidence "$dir/$1.zip" --log-key "$dir/log.vkey"; }
 expect 1 "a bundle without its certificate" -- v no-certificate
@@ -211,6 +243,10 @@ expect 1 "an attestation passed off as the certificate" -- v attestation-as-cert
 contains "does not say \"Certificat de preuve\"" "says it is not a certificate"
 expect 1 "attestations swapped between signers" -- v attestations-swapped
 contains "does not say \"" "says whose it is not"
+expect 1 "a bundle without the seal's KeyCreated" -- v no-seal-record
+contains "the platform's seal cannot be checked against the log" "says the seal is not on record"
+expect 1 "another record passed off as the seal's KeyCreated" -- v seal-record-swapped
+contains "is not the KeyCreated of a platform seal" "says it is not the seal's record"
 
 # The same bundle over RPC (CollectionEvidence), for whoever may see the collection.
 expect 0 "collection evidence over RPC" -- ctl --as $ec collection evidence --firm EVD "$col" -o "$dir/rpc.zip"
@@ -222,7 +258,7 @@ contains "anne@client-a.fr" "ledgerd's certificate names the first signer"
 contains "Anne Àlavoine" "with their name"
 contains "bruno@client-b.fr" "and the second signer"
 expect 0 "the RPC bundle verifies" -- audit verify-evidence "$dir/rpc.zip" --log-key "$dir/log.vkey"
-contains "the certificate of completion and 2 attestations are sealed by the platform at B-LTA" \
+contains "the certificate of completion and 2 attestations are sealed at B-LTA by the platform's seal whose KeyCreated the log records" \
 	"over RPC too: the certificate and both attestations"
 expect 0 "collection evidence --json" -- ctl --as $ec --json collection evidence --firm EVD "$col" -o "$dir/rpc2.zip"
 equals 'j["events"] > 10 and j["documents"] == 3 and j["bytes"] > 0' True "--json says what is in it"
@@ -300,5 +336,20 @@ expect 0 "contacts after erasure" -- ctl --as $ec contacts export --firm EVD
 checks=$((checks + 1))
 case "$out" in *anne@client-a.fr* | *Àlavoine* | *"+33611223344"*) fail "the contacts export shows the erased identity" ;; esac
 contains "$id_a" "the contacts export shows the erased signer's id"
+
+# Offline, ledger-audit issues itself no seal: without the recorded seal's key it makes no bundle.
+mv "$d/keys/signers/$seal_serial.pem" "$dir/seal.pem"
+expect 3 "offline, the recorded seal's key missing" -- audit evidence --data "$d" --firm EVD --collection "$col" \
+	-o "$dir/unsealed.zip"
+contains "cannot open the platform's seal $seal_serial" "says which seal it cannot open"
+checks=$((checks + 1))
+[ ! -e "$dir/unsealed.zip" ] || fail "and writes no bundle"
+checks=$((checks + 1))
+[ "$(ls "$d/keys/signers" | wc -l)" = "$(ls "$d/keys/signers" | grep -vc "^$seal_serial.pem$")" ] &&
+	! grep -rq "JeSignExpert (plateforme)" "$d/keys/signers" || fail "and issues no credential in its place"
+mv "$dir/seal.pem" "$d/keys/signers/$seal_serial.pem"
+checks=$((checks + 1))
+found=$(grep -rl "PRIVATE KEY" "$d" 2>/dev/null)
+[ -z "$found" ] || fail "no PEM private key anywhere under the data directory after the bundles: $found"
 
 report evidence_test
