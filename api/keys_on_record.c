@@ -12,7 +12,8 @@
  *     (signer_issue_kept, the seals' CA), issued at the first start, recorded as KeyCreated
  *     KEY_PLATFORM_SEAL (owner "platform"), re-issued only when it has less than
  *     API_PLATFORM_SEAL_RENEW_S left or cannot be opened: the new one's KeyCreated and the old
- *     one's KeyDestroyed ("superseded") commit together, then the old key is destroyed.
+ *     one's KeyDestroyed ("superseded") commit together, then the old key is destroyed. The
+ *     file signer_credential_get_or_issue() kept for it before (a key in the clear) is destroyed.
  */
 #include "keys_on_record.h"
 
@@ -108,11 +109,12 @@ static bool authority_visit(void *ctx, const signer_authority_key *key)
 	return true;
 }
 
+static const signer_subject platform = {
+    .kind = SIGNER_KIND_SEAL, .id = EVIDENCE_SEAL_ID, .display_name = EVIDENCE_SEAL_NAME};
+
 /* Issues a new platform seal into b->seal (kept in the token). */
 static bool seal_issue(keys_batch *b, signer_ca *ca, int64_t now_s)
 {
-	signer_subject platform = {
-	    .kind = SIGNER_KIND_SEAL, .id = EVIDENCE_SEAL_ID, .display_name = EVIDENCE_SEAL_NAME};
 	signer_credential *cred = NULL;
 	signer_err err = signer_issue_kept(ca, &platform, now_s, SIGNER_CERT_VALIDITY_DAYS_MAX, &cred);
 	size_t der_bytes = 0;
@@ -221,6 +223,13 @@ bool api_keys_on_record(ledger *l, proj *p, signer_ca *ca, int64_t now_us, char 
 	signer_err destroyed = ok && b->old_serial[0] ? signer_credential_destroy(ca, b->old_serial) : SIGNER_OK;
 	if (destroyed && destroyed != SIGNER_ERR_NOT_FOUND)
 		fprintf(stderr, "ledgerd: cannot destroy the superseded platform seal %s: %s\n", b->old_serial,
+		        signer_last_error());
+	/* Keys directories from before the seal was kept in the token hold its key in the clear. */
+	signer_err forgotten = ok ? signer_credential_forget(ca, &platform) : SIGNER_ERR_NOT_FOUND;
+	if (!forgotten)
+		fprintf(stderr, "ledgerd: destroyed the platform seal's former key file (a key in the clear)\n");
+	else if (forgotten != SIGNER_ERR_NOT_FOUND)
+		fprintf(stderr, "ledgerd: cannot destroy the platform seal's former key file: %s\n",
 		        signer_last_error());
 	if (ok && (b->count || b->seal_new))
 		fprintf(stderr, "ledgerd: recorded %zu authority key(s)%s\n", b->count,

@@ -388,6 +388,11 @@ signer_err signer_credential_get_or_issue(signer_ca *ca, const signer_subject *s
                                           uint32_t validity_days, signer_credential **out, bool *issued);
 void signer_credential_free(signer_credential *credential);
 
+/* Destroys the file signer_credential_get_or_issue() keeps for subject (overwritten with zeros,
+ * synced, removed): a key in the clear that is no longer used. SIGNER_ERR_NOT_FOUND if there is
+ * none, SIGNER_ERR_INVALID for a bad subject, SIGNER_ERR_IO. */
+signer_err signer_credential_forget(signer_ca *ca, const signer_subject *subject);
+
 /* The credential's certificate, DER (what the ledger records), as signer_ca_certificate(). */
 signer_err signer_credential_certificate(const signer_credential *credential, uint8_t *der, size_t der_bytes_max,
                                          size_t *der_bytes);

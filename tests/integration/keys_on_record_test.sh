@@ -5,7 +5,7 @@
 # responder), each naming the certificate the CA actually has (the PEM files, and /ca.crt over
 # HTTP), its serial and notAfter as openssl reads them, and its token label; and the platform's
 # seal's KeyCreated (owner "platform"), its key in the token, its file holding no private key. A
-# second start writes nothing. A start years later re-issues the TSA unit's certificate for the
+# second start writes nothing, and destroys the file in the clear an older ledgerd kept the seal in. A start years later re-issues the TSA unit's certificate for the
 # same key (a new KeyCreated) and the platform's seal near its end (a new KeyCreated, the old one's
 # KeyDestroyed "superseded", its key gone). The log verifies and replays after each.
 set -uo pipefail
@@ -118,9 +118,19 @@ found=$(grep -rl "PRIVATE KEY" "$d" 2>/dev/null)
 [ -z "$found" ] || fail "no PEM private key anywhere under the data directory: $found"
 stop_ledgerd
 
-# A second start records nothing again.
+# A keys directory from before kept the platform's seal as a file, its key in the clear
+# (signer_credential_get_or_issue: SHA-256 of the tag, its NUL, the kind 2 and the id): a start
+# destroys it, and records nothing again.
+legacy=$d/keys/signers/$("$py" -c 'import hashlib; print(hashlib.sha256(b"jse-signer-credential-v1\0\x02JeSignExpert (plateforme)").hexdigest())').pem
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$legacy" 2>/dev/null
+checks=$((checks + 1))
+grep -q "PRIVATE KEY" "$legacy" || fail "the former seal's file holds a key in the clear"
 start_ledgerd "$d"
 check "a second start writes no event" "$(head_seq)" "$first"
+checks=$((checks + 1))
+[ ! -e "$legacy" ] || fail "the former seal's file with its key in the clear is destroyed"
+checks=$((checks + 1))
+grep -q "destroyed the platform seal's former key file" "$dir/log" || fail "and ledgerd says so"
 stop_ledgerd
 expect 0 "the log verifies" -- audit verify --data "$d"
 expect 0 "the projections replay" -- audit replay --data "$d"
