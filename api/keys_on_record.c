@@ -55,9 +55,12 @@ static int kind_of(const char *authority_kind)
 		const char *name;
 		int kind;
 	} kinds[] = {
-	    {"ca-root", LEDGER__EVENTS__KEY_KIND__KEY_CA},       {"ca-persons", LEDGER__EVENTS__KEY_KIND__KEY_CA_PERSONS},
-	    {"ca-seals", LEDGER__EVENTS__KEY_KIND__KEY_CA_SEALS}, {"ca-tsa", LEDGER__EVENTS__KEY_KIND__KEY_CA_TSA},
-	    {"tsa", LEDGER__EVENTS__KEY_KIND__KEY_TSA},           {"ocsp", LEDGER__EVENTS__KEY_KIND__KEY_OCSP},
+	    {"ca-root", LEDGER__EVENTS__KEY_KIND__KEY_CA},
+	    {"ca-persons", LEDGER__EVENTS__KEY_KIND__KEY_CA_PERSONS},
+	    {"ca-seals", LEDGER__EVENTS__KEY_KIND__KEY_CA_SEALS},
+	    {"ca-tsa", LEDGER__EVENTS__KEY_KIND__KEY_CA_TSA},
+	    {"tsa", LEDGER__EVENTS__KEY_KIND__KEY_TSA},
+	    {"ocsp", LEDGER__EVENTS__KEY_KIND__KEY_OCSP},
 	};
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
 		if (strcmp(kinds[i].name, authority_kind) == 0)

@@ -104,7 +104,7 @@ struct server {
 	signer_ca *ca;
 	char platform_seal_serial[PROJ_SERIAL_BYTES]; /* seals evidence bundles (keys_on_record.c) */
 	signer_tsa_remote *tsa;                       /* --tsa-url, or NULL */
-	api_pki_http *pki;      /* the PKI's HTTP endpoint, or NULL if it could not listen */
+	api_pki_http *pki;                            /* the PKI's HTTP endpoint, or NULL if it could not listen */
 	api_signing *signing;
 	atomic_uint imports_parsing;     /* imported files being read now (handle.c) */
 	api_listener_guard listeners;    /* every listener, and the thread that revives them */

@@ -304,8 +304,8 @@ bool evidence_sealer_open(const char *dir, ledger *l, MDB_txn *txn, int64_t now_
 	return open_seal(s, l, txn, NULL, why, why_bytes);
 }
 
-bool evidence_sealer_with(signer_ca *ca, ledger *l, MDB_txn *txn, const char *serial, int64_t now_s,
-                          evidence_sealer *s, char *why, size_t why_bytes)
+bool evidence_sealer_with(signer_ca *ca, ledger *l, MDB_txn *txn, const char *serial, int64_t now_s, evidence_sealer *s,
+                          char *why, size_t why_bytes)
 {
 	*s = (evidence_sealer){.ca = ca, .now_s = now_s};
 	return open_seal(s, l, txn, serial, why, why_bytes);
@@ -472,8 +472,8 @@ static bool is_platform_seal(const uint8_t *der, size_t bytes, const uint8_t sea
 }
 
 bool evidence_document_check(const uint8_t *pdf, size_t pdf_bytes, const uint8_t *ca_der, size_t ca_der_bytes,
-                             const uint8_t seal_sha256[32], const char *json_sha256_hex, const char *const *says, size_t says_count, char *why,
-                             size_t why_bytes)
+                             const uint8_t seal_sha256[32], const char *json_sha256_hex, const char *const *says,
+                             size_t says_count, char *why, size_t why_bytes)
 {
 	signer_verified *v = malloc(sizeof *v);
 	if (!v) {

@@ -86,8 +86,8 @@ bool evidence_sealer_open(const char *dir, ledger *l, MDB_txn *txn, int64_t now_
                           size_t why_bytes);
 /* ca, open already with its TSA and OCSP responder (ledgerd's): borrowed, not freed; the seal of
  * serial (the one ledgerd recorded at start). */
-bool evidence_sealer_with(signer_ca *ca, ledger *l, MDB_txn *txn, const char *serial, int64_t now_s,
-                          evidence_sealer *s, char *why, size_t why_bytes);
+bool evidence_sealer_with(signer_ca *ca, ledger *l, MDB_txn *txn, const char *serial, int64_t now_s, evidence_sealer *s,
+                          char *why, size_t why_bytes);
 void evidence_sealer_close(evidence_sealer *s);
 
 /*
@@ -106,7 +106,7 @@ bool evidence_document(const evidence_facts *f, const char *signer, const eviden
  * skipped): the title, the signer's email.
  */
 bool evidence_document_check(const uint8_t *pdf, size_t pdf_bytes, const uint8_t *ca_der, size_t ca_der_bytes,
-                             const uint8_t seal_sha256[32], const char *json_sha256_hex, const char *const *says, size_t says_count, char *why,
-                             size_t why_bytes);
+                             const uint8_t seal_sha256[32], const char *json_sha256_hex, const char *const *says,
+                             size_t says_count, char *why, size_t why_bytes);
 
 #endif

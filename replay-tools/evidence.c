@@ -406,8 +406,8 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 	tlog_checkpoint cp;
 	/* the checkpoint covers the platform seal's KeyCreated too */
 	uint64_t covered_seq = last_seq > sealer->seal_seq ? last_seq : sealer->seal_seq;
-	if (!rc && !choose_checkpoint(l, txn, src->key, checkpoint_path, covered_seq, note, sizeof note, &note_bytes, &cp,
-	                              why, why_bytes))
+	if (!rc && !choose_checkpoint(l, txn, src->key, checkpoint_path, covered_seq, note, sizeof note, &note_bytes,
+	                              &cp, why, why_bytes))
 		rc = AUDIT_EXIT_BAD;
 	evidence_facts facts = {.firm = firm,
 	                        .collection = collection,
@@ -434,7 +434,8 @@ int evidence_write(const evidence_source *src, const char *firm, const char *col
 		facts.origin = cp.origin;
 		facts.checkpoint_size = cp.size;
 		ledger_hex(cp.root, sizeof cp.root, facts.root_hex);
-		put(&json, ",\"made_at\":\"%s\",\"platform_seal\":{\"serial\":\"%s\",\"key_created_seq\":%llu},\"timeline\":[",
+		put(&json,
+		    ",\"made_at\":\"%s\",\"platform_seal\":{\"serial\":\"%s\",\"key_created_seq\":%llu},\"timeline\":[",
 		    now, sealer->seal_serial, (unsigned long long)sealer->seal_seq);
 		uint8_t ca_der[SIGNER_CERT_DER_BYTES_MAX];
 		size_t ca_der_bytes = 0;

@@ -181,7 +181,8 @@ static bool check_seal_record(zip_t *z, const tlog_verifier *keys, size_t witnes
 		return false;
 	}
 	if (r->checkpoint.size != cp->size || memcmp(r->checkpoint.root, cp->root, TLOG_HASH_BYTES) != 0) {
-		snprintf(why, why_bytes, "%s: proved against another checkpoint than the records", EVIDENCE_SEAL_RECORD_ENTRY);
+		snprintf(why, why_bytes, "%s: proved against another checkpoint than the records",
+		         EVIDENCE_SEAL_RECORD_ENTRY);
 		return false;
 	}
 	Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, r->parsed.event_bytes, r->parsed.event);
@@ -204,7 +205,8 @@ static bool check_seal_record(zip_t *z, const tlog_verifier *keys, size_t witnes
  * bundle's evidence.json (certificate.h). *sealed counts them.
  */
 static bool check_sealed_documents(zip_t *z, zip_int64_t entries, const uint8_t *ca, size_t ca_bytes,
-                                   const uint8_t seal_sha256[LEDGER_HASH_BYTES], signer_list *signers, uint64_t *sealed, char *why, size_t why_bytes)
+                                   const uint8_t seal_sha256[LEDGER_HASH_BYTES], signer_list *signers, uint64_t *sealed,
+                                   char *why, size_t why_bytes)
 {
 	zip_int64_t at = zip_name_locate(z, "evidence.json", 0);
 	size_t n;
@@ -246,9 +248,8 @@ static bool check_sealed_documents(zip_t *z, zip_int64_t entries, const uint8_t 
 		/* a certificate says what it is; an attestation, whose it is */
 		const char *says[2] = {is_certificate ? EVIDENCE_CERTIFICATE_TITLE : EVIDENCE_ATTESTATION_TITLE,
 		                       is_certificate ? NULL : signers->emails[k]};
-		ok = bytes &&
-		     evidence_document_check(bytes, n, ca, ca_bytes, seal_sha256, json_hex, says, 2, doc_why,
-		                             sizeof doc_why);
+		ok = bytes && evidence_document_check(bytes, n, ca, ca_bytes, seal_sha256, json_hex, says, 2, doc_why,
+		                                      sizeof doc_why);
 		if (bytes && !ok)
 			snprintf(why, why_bytes, "%s: %s", name, doc_why);
 		free(bytes);
