@@ -78,7 +78,13 @@ bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out)
 		fprintf(stderr, "ledgerd: %s/%s: %s\n", data_dir, API_PKI_URL_FILE, why);
 		return false;
 	}
-	signer_err err = signer_ca_open(keys, out);
+	/* The token's signer process first: from then on this process never opens the token itself
+	 * (docs/signer.md#the-signer-process). None for keys that are PEM files (no token). */
+	signer_err err = signer_process_start(keys);
+	if (err == SIGNER_ERR_NOT_FOUND)
+		err = SIGNER_OK;
+	if (!err)
+		err = signer_ca_open(keys, out);
 	if (err == SIGNER_ERR_NOT_FOUND && (err = signer_ca_init(keys, now_s)) == SIGNER_OK)
 		err = signer_ca_open(keys, out); /* a store created before the signer existed */
 	/* before the units are enabled: issued the first time, they point to the PKI URL too */
@@ -327,6 +333,7 @@ static void server_drain(server *s)
 	(void)leaked_workers;
 	ledger_committer_free(s->committer);
 	signer_ca_free(s->ca);
+	signer_process_stop(); /* after the CA, whose keys it signs for */
 	signer_tsa_remote_free(s->tsa);
 	proj_close(s->p);
 	ledger_close(s->l);

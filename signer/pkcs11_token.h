@@ -107,4 +107,8 @@ signer_err token_objects_count(token *t, const char *label, size_t *count);
  * *sensitive is true only if both are). SIGNER_ERR_NOT_FOUND, SIGNER_ERR_CRYPTO. */
 signer_err token_key_protection(token *t, const char *label, bool *sensitive, bool *extractable);
 
+/* Initialises the first uninitialised token of c's module with c's label, the SO PIN so_pin and
+ * the user PIN pin (pkcs11_setup.c sets up an embedded token with it). SIGNER_ERR_KEYS. */
+signer_err token_initialise(const token_config *c, const char *so_pin, const char *pin);
+
 #endif
