@@ -9,11 +9,18 @@
  */
 #include "token_server.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#define SIGNER_LOCK_WAIT_MS_MAX (SIGNER_PROCESS_START_MS_MAX / 2)
 
 static const char usage[] =
     "usage: ledger-signer --keys DIR\n"
@@ -28,6 +35,32 @@ static const char usage[] =
     "\n"
     "Exit status: 0 when ledgerd closed the socket, 1 when the token cannot be opened or the\n"
     "socket fails, 2 on a usage error.\n";
+
+/*
+ * Takes keys_dir/SIGNER_PROCESS_LOCK_FILE, waiting at most SIGNER_LOCK_WAIT_MS_MAX: one signer
+ * process per token at a time. When ledgerd is killed, its signer process finishes the request
+ * it is serving before it reads end-of-file; the next ledgerd's signer process must not list
+ * the token's objects while that one still changes them (SoftHSM2 answers "object handle
+ * invalid"). The lock is released by the kernel when the process ends, however it ends.
+ */
+static signer_err lock_take(const char *keys_dir)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", keys_dir, SIGNER_PROCESS_LOCK_FILE) >= (int)sizeof path)
+		return signer_fail(SIGNER_ERR_IO, "%s: path too long", keys_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return signer_fail(SIGNER_ERR_IO, "%s: %s", path, strerror(errno));
+	for (int waited_ms = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited_ms += 10) {
+		if (errno != EWOULDBLOCK || waited_ms >= SIGNER_LOCK_WAIT_MS_MAX) {
+			close(fd);
+			return signer_fail(SIGNER_ERR_KEYS, "%s: another signer process holds it (%s)", path,
+			                   errno == EWOULDBLOCK ? "still, after waiting" : strerror(errno));
+		}
+		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+	}
+	return SIGNER_OK; /* fd stays open, and locked, until the process ends */
+}
 
 /* Sends the greeting: the login's result. */
 static void greet(int fd, signer_err err)
@@ -60,7 +93,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	token_config config;
 	token *t = NULL;
-	signer_err err = token_config_read(argv[2], &config);
+	signer_err err = lock_take(argv[2]);
+	if (!err)
+		err = token_config_read(argv[2], &config);
 	if (err == SIGNER_ERR_NOT_FOUND)
 		err = signer_fail(SIGNER_ERR_KEYS, "%s names no token: there is nothing for a signer process to do", argv[2]);
 	if (!err)

@@ -200,6 +200,7 @@ signer_err signer_token_configure(const char *keys_dir, const signer_token_confi
 #define SIGNER_PROCESS_PROGRAM      "ledger-signer" /* installed beside the program that starts it */
 #define SIGNER_PROCESS_START_MS_MAX 30000 /* its start and login: a PKCS #11 login may be slow, not that slow */
 #define SIGNER_PROCESS_REPLY_MS_MAX 10000 /* one request: longer, the process is taken for hung and restarted */
+#define SIGNER_PROCESS_LOCK_FILE    "signer.lock" /* in the keys directory: one signer process per token at a time */
 
 /*
  * Starts the signer process of keys_dir's token (SIGNER_PROCESS_PROGRAM, found in the directory of

@@ -320,7 +320,8 @@ signer_err signer_process_start(const char *keys_dir)
 		snprintf(remote.keys_dir, sizeof remote.keys_dir, "%s", keys_dir);
 		err = spawn();
 	}
-	remote.active = err == SIGNER_OK;
+	if (!err)
+		remote.active = true;
 	pthread_mutex_unlock(&remote.lock);
 	return err;
 }

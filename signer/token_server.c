@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -98,12 +99,21 @@ size_t token_server_answer(token *t, const uint8_t *in, size_t bytes, uint8_t ou
 	return token_wire_reply_encode(r.type, err, body, body_bytes, err ? signer_last_error() : NULL, out);
 }
 
+/* After recv() returned 0: whether the other end closed the socket, rather than sent an empty
+ * packet (a SOCK_SEQPACKET socket reads both as 0 bytes; the empty packet is refused as a request). */
+static bool peer_closed(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+	int ready = poll(&p, 1, 0);
+	return ready < 0 || (ready == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0);
+}
+
 int token_server_run(token *t, int fd)
 {
 	for (;;) {
 		uint8_t in[TOKEN_WIRE_REQUEST_BYTES_MAX + 1];
 		ssize_t n = recv(fd, in, sizeof in, MSG_TRUNC);
-		if (n == 0)
+		if (n == 0 && peer_closed(fd))
 			return 0; /* ledgerd closed its end: it is stopping, or gone */
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -62,7 +62,8 @@ static signer_err request_check(const uint8_t *in, size_t bytes, token_wire_requ
 		                   r->type == TOKEN_WIRE_SIGN ? "a label and a 32-byte digest" : "a label only");
 	memcpy(r->label, in + TOKEN_WIRE_HEADER_BYTES, label_bytes);
 	r->label[label_bytes] = '\0';
-	if (!token_wire_label_valid(r->label))
+	/* every byte counted: a NUL inside would cut the label the token sees short */
+	if (strnlen(r->label, label_bytes) != label_bytes || !token_wire_label_valid(r->label))
 		return signer_fail(SIGNER_ERR_INVALID, "a key label with bytes outside [A-Za-z0-9._-]");
 	if (r->type == TOKEN_WIRE_SIGN)
 		memcpy(r->digest, in + TOKEN_WIRE_HEADER_BYTES + label_bytes, TOKEN_WIRE_DIGEST_BYTES);

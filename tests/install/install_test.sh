@@ -20,8 +20,8 @@ root="$dir/root$prefix"
 bin="$root/bin"
 
 installed=$(cd "$bin" && ls | sort | tr '\n' ' ')
-counted [ "$installed" = "ledger-audit ledgerctl ledgerd " ] || fail "installed programs: '$installed'"
-for p in ledgerd ledgerctl ledger-audit; do
+counted [ "$installed" = "ledger-audit ledger-signer ledgerctl ledgerd " ] || fail "installed programs: '$installed'"
+for p in ledgerd ledger-signer ledgerctl ledger-audit; do
 	counted "$bin/$p" --help >/dev/null 2>&1 || fail "$p --help"
 done
 # A production ledgerd never lets an operator choose the time of a signature.
