@@ -44,7 +44,8 @@ static void *sign_some(void *arg)
 	for (int i = 0; i < r->count; i++) {
 		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(r->key, NULL);
 		size_t bytes = sizeof sig;
-		r->failed += !ctx || EVP_PKEY_sign_init(ctx) != 1 || EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1 ||
+		r->failed += !ctx || EVP_PKEY_sign_init(ctx) != 1 ||
+		             EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1 ||
 		             EVP_PKEY_sign(ctx, sig, &bytes, digest, sizeof digest) != 1;
 		EVP_PKEY_CTX_free(ctx);
 	}
@@ -67,8 +68,8 @@ static void measure(const char *what, EVP_PKEY *key, int threads)
 		failed += runs[i].failed;
 	}
 	double us = (now_s() - start) * 1e6 / SIGNATURES;
-	printf("  %-16s %d thread%s: %7.1f µs per signature (wall), %d failed\n", what, threads, threads > 1 ? "s" : " ", us,
-	       failed);
+	printf("  %-16s %d thread%s: %7.1f µs per signature (wall), %d failed\n", what, threads,
+	       threads > 1 ? "s" : " ", us, failed);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -22,19 +22,18 @@
 
 #define SIGNER_LOCK_WAIT_MS_MAX (SIGNER_PROCESS_START_MS_MAX / 2)
 
-static const char usage[] =
-    "usage: ledger-signer --keys DIR\n"
-    "\n"
-    "The signer process of ledgerd: the only process that opens the PKCS #11 token named in\n"
-    "DIR/pkcs11.conf (docs/signer.md#the-signer-process). ledgerd serve starts it; it serves\n"
-    "the requests ledgerd sends on descriptor 3 (a SOCK_SEQPACKET socket) and exits when\n"
-    "ledgerd closes it. It is not meant to be run by hand.\n"
-    "\n"
-    "  --keys DIR   the keys directory of the data directory ledgerd serves\n"
-    "  -h, --help   this help\n"
-    "\n"
-    "Exit status: 0 when ledgerd closed the socket, 1 when the token cannot be opened or the\n"
-    "socket fails, 2 on a usage error.\n";
+static const char usage[] = "usage: ledger-signer --keys DIR\n"
+                            "\n"
+                            "The signer process of ledgerd: the only process that opens the PKCS #11 token named in\n"
+                            "DIR/pkcs11.conf (docs/signer.md#the-signer-process). ledgerd serve starts it; it serves\n"
+                            "the requests ledgerd sends on descriptor 3 (a SOCK_SEQPACKET socket) and exits when\n"
+                            "ledgerd closes it. It is not meant to be run by hand.\n"
+                            "\n"
+                            "  --keys DIR   the keys directory of the data directory ledgerd serves\n"
+                            "  -h, --help   this help\n"
+                            "\n"
+                            "Exit status: 0 when ledgerd closed the socket, 1 when the token cannot be opened or the\n"
+                            "socket fails, 2 on a usage error.\n";
 
 /*
  * Takes keys_dir/SIGNER_PROCESS_LOCK_FILE, waiting at most SIGNER_LOCK_WAIT_MS_MAX: one signer
@@ -84,7 +83,8 @@ int main(int argc, char **argv)
 	int type = 0;
 	socklen_t type_bytes = sizeof type;
 	if (getsockopt(TOKEN_SERVER_FD, SOL_SOCKET, SO_TYPE, &type, &type_bytes) != 0 || type != SOCK_SEQPACKET) {
-		fprintf(stderr, "ledger-signer: descriptor %d is not a SOCK_SEQPACKET socket: ledgerd starts this program\n",
+		fprintf(stderr,
+		        "ledger-signer: descriptor %d is not a SOCK_SEQPACKET socket: ledgerd starts this program\n",
 		        TOKEN_SERVER_FD);
 		return 2;
 	}
@@ -97,7 +97,8 @@ int main(int argc, char **argv)
 	if (!err)
 		err = token_config_read(argv[2], &config);
 	if (err == SIGNER_ERR_NOT_FOUND)
-		err = signer_fail(SIGNER_ERR_KEYS, "%s names no token: there is nothing for a signer process to do", argv[2]);
+		err = signer_fail(SIGNER_ERR_KEYS, "%s names no token: there is nothing for a signer process to do",
+		                  argv[2]);
 	if (!err)
 		err = token_open(&config, &t);
 	greet(TOKEN_SERVER_FD, err); /* ledgerd prints the reason of a failure */

@@ -30,7 +30,6 @@ static signer_err secret_new(char out[TOKEN_SECRET_HEX_BYTES + 1])
 	return SIGNER_OK;
 }
 
-
 /* keys_dir/SIGNER_SOFTHSM2_CONF_FILE: the token directory by absolute path (SoftHSM2 would
  * read a relative one against the working directory of the day). */
 static signer_err softhsm2_conf_write(const char *keys_dir, const char *token_dir)

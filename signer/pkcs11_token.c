@@ -42,10 +42,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TOKEN_MODULES_MAX             4u         /* distinct modules one process loads */
-#define TOKEN_FOUND_MAX               2u         /* objects a lookup by label fetches: a second one is an error */
-#define TOKEN_KEY_ID_BYTES_MAX        64u        /* a CKA_ID we read back */
-#define TOKEN_KEYS_CACHED_MAX         4096u /* keys a token handle keeps loaded (token_key_load) */
+#define TOKEN_MODULES_MAX      4u    /* distinct modules one process loads */
+#define TOKEN_FOUND_MAX        2u    /* objects a lookup by label fetches: a second one is an error */
+#define TOKEN_KEY_ID_BYTES_MAX 64u   /* a CKA_ID we read back */
+#define TOKEN_KEYS_CACHED_MAX  4096u /* keys a token handle keeps loaded (token_key_load) */
 
 /* DER of the OID prime256v1 (1.2.840.10045.3.1.7): CKA_EC_PARAMS of a P-256 key. */
 static const CK_BYTE p256_params[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};

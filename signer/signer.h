@@ -198,8 +198,8 @@ signer_err signer_token_configure(const char *keys_dir, const signer_token_confi
 /* ----- the signer process (signer/token_remote.c, docs/signer.md#the-signer-process) ----- */
 
 #define SIGNER_PROCESS_PROGRAM      "ledger-signer" /* installed beside the program that starts it */
-#define SIGNER_PROCESS_START_MS_MAX 30000 /* its start and login: a PKCS #11 login may be slow, not that slow */
-#define SIGNER_PROCESS_REPLY_MS_MAX 10000 /* one request: longer, the process is taken for hung and restarted */
+#define SIGNER_PROCESS_START_MS_MAX 30000         /* its start and login: a PKCS #11 login may be slow, not that slow */
+#define SIGNER_PROCESS_REPLY_MS_MAX 10000         /* one request: longer, the process is taken for hung and restarted */
 #define SIGNER_PROCESS_LOCK_FILE    "signer.lock" /* in the keys directory: one signer process per token at a time */
 
 /*

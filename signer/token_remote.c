@@ -150,7 +150,8 @@ static signer_err spawn(void)
 	/* above TOKEN_SERVER_FD, so that the dup2 onto it always makes a new, inheritable descriptor */
 	int child_end = fcntl(pair[1], F_DUPFD_CLOEXEC, TOKEN_SERVER_FD + 1);
 	close(pair[1]);
-	signer_err err = child_end < 0 ? signer_fail(SIGNER_ERR_IO, "fcntl: %s", strerror(errno)) : spawn_program(child_end);
+	signer_err err =
+	    child_end < 0 ? signer_fail(SIGNER_ERR_IO, "fcntl: %s", strerror(errno)) : spawn_program(child_end);
 	if (child_end >= 0)
 		close(child_end);
 	if (err) {

@@ -117,7 +117,8 @@ signer_err token_remote_key_new(const char *label, const uint8_t *spki, size_t s
 	}
 	char *copy = strdup(label);
 	EVP_PKEY *pkey = EVP_PKEY_new();
-	if (!copy || !pkey || EC_KEY_set_method(ec, remote_method) != 1 || EC_KEY_set_ex_data(ec, label_index, copy) != 1) {
+	if (!copy || !pkey || EC_KEY_set_method(ec, remote_method) != 1 ||
+	    EC_KEY_set_ex_data(ec, label_index, copy) != 1) {
 		free(copy);
 		EVP_PKEY_free(pkey);
 		EC_KEY_free(ec);

@@ -22,7 +22,8 @@ signer_err token_wire_request_encode(const token_wire_request *r, uint8_t out[TO
 	if (r->type <= TOKEN_WIRE_HELLO || r->type >= TOKEN_WIRE_TYPE_END)
 		return signer_fail(SIGNER_ERR_INVALID, "the signer process: request type %d is not one", (int)r->type);
 	if (!token_wire_label_valid(r->label))
-		return signer_fail(SIGNER_ERR_INVALID, "the signer process: a key label must be 1..%u bytes of [A-Za-z0-9._-]",
+		return signer_fail(SIGNER_ERR_INVALID,
+		                   "the signer process: a key label must be 1..%u bytes of [A-Za-z0-9._-]",
 		                   TOKEN_KEY_LABEL_BYTES_MAX);
 	size_t label_bytes = strlen(r->label);
 	out[0] = TOKEN_WIRE_VERSION;
@@ -56,10 +57,11 @@ static signer_err request_check(const uint8_t *in, size_t bytes, token_wire_requ
 	if (label_bytes == 0 || label_bytes > TOKEN_KEY_LABEL_BYTES_MAX)
 		return signer_fail(SIGNER_ERR_INVALID, "a key label of %zu bytes (1..%u)", label_bytes,
 		                   TOKEN_KEY_LABEL_BYTES_MAX);
-	size_t want = TOKEN_WIRE_HEADER_BYTES + label_bytes + (r->type == TOKEN_WIRE_SIGN ? TOKEN_WIRE_DIGEST_BYTES : 0);
+	size_t want =
+	    TOKEN_WIRE_HEADER_BYTES + label_bytes + (r->type == TOKEN_WIRE_SIGN ? TOKEN_WIRE_DIGEST_BYTES : 0);
 	if (bytes != want)
-		return signer_fail(SIGNER_ERR_INVALID, "a request of type %u is %zu bytes, not %zu (%s)", in[1], bytes, want,
-		                   r->type == TOKEN_WIRE_SIGN ? "a label and a 32-byte digest" : "a label only");
+		return signer_fail(SIGNER_ERR_INVALID, "a request of type %u is %zu bytes, not %zu (%s)", in[1], bytes,
+		                   want, r->type == TOKEN_WIRE_SIGN ? "a label and a 32-byte digest" : "a label only");
 	memcpy(r->label, in + TOKEN_WIRE_HEADER_BYTES, label_bytes);
 	r->label[label_bytes] = '\0';
 	/* every byte counted: a NUL inside would cut the label the token sees short */
@@ -113,10 +115,11 @@ signer_err token_wire_reply_decode(const uint8_t *in, size_t bytes, token_wire_t
 {
 	memset(r, 0, sizeof *r);
 	if (bytes < TOKEN_WIRE_HEADER_BYTES || bytes > TOKEN_WIRE_REPLY_BYTES_MAX || in[0] != TOKEN_WIRE_VERSION)
-		return signer_fail(SIGNER_ERR_CRYPTO, "the signer process: a reply of %zu bytes that is not one", bytes);
+		return signer_fail(SIGNER_ERR_CRYPTO, "the signer process: a reply of %zu bytes that is not one",
+		                   bytes);
 	if (in[1] != (uint8_t)expected)
-		return signer_fail(SIGNER_ERR_CRYPTO, "the signer process: a reply of type %u to a request of type %d", in[1],
-		                   (int)expected);
+		return signer_fail(SIGNER_ERR_CRYPTO, "the signer process: a reply of type %u to a request of type %d",
+		                   in[1], (int)expected);
 	if (in[2] > SIGNER_ERR_REVOKED)
 		return signer_fail(SIGNER_ERR_CRYPTO, "the signer process: status %u is not one", in[2]);
 	r->type = expected;

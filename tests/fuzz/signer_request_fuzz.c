@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (token_wire_request_decode(data, size, &r) == SIGNER_OK) {
 		uint8_t again[TOKEN_WIRE_REQUEST_BYTES_MAX];
 		size_t bytes = 0;
-		if (token_wire_request_encode(&r, again, &bytes) != SIGNER_OK || bytes != size || memcmp(again, data, size) != 0)
+		if (token_wire_request_encode(&r, again, &bytes) != SIGNER_OK || bytes != size ||
+		    memcmp(again, data, size) != 0)
 			abort();
 	}
 	uint8_t reply[TOKEN_WIRE_REPLY_BYTES_MAX];

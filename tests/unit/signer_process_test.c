@@ -51,7 +51,8 @@ static size_t sign(EVP_PKEY *key, unsigned char *sig, size_t sig_max, char *why,
 		/* the first reason queued is the signer process's */
 		while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0)
 			if (!why[0])
-				snprintf(why, why_bytes, "%s", data && (flags & ERR_TXT_STRING) ? data : ERR_reason_error_string(e));
+				snprintf(why, why_bytes, "%s",
+				         data && (flags & ERR_TXT_STRING) ? data : ERR_reason_error_string(e));
 	}
 	ERR_clear_error();
 	return ok ? bytes : 0;
@@ -93,7 +94,8 @@ static void *sign_many(void *arg)
 static void test_key(token *t)
 {
 	CHECK(token_key_generate(t, "remote-key") == SIGNER_OK, "generate: %s", signer_last_error());
-	CHECK(token_key_generate(t, "remote-key") == SIGNER_ERR_EXISTS, "the same label again: %s", signer_last_error());
+	CHECK(token_key_generate(t, "remote-key") == SIGNER_ERR_EXISTS, "the same label again: %s",
+	      signer_last_error());
 	CHECK(token_key_generate(t, "a label") == SIGNER_ERR_INVALID, "a label with a space is refused before sending");
 	EVP_PKEY *key = NULL;
 	REQUIRE_VOID(token_key_load(t, "remote-key", &key) == SIGNER_OK);
@@ -105,19 +107,20 @@ static void test_key(token *t)
 		threads[i] = (signing_thread){key, 0};
 	REQUIRE_VOID(run_threads(sign_many, threads, sizeof threads[0], THREADS));
 	for (int i = 0; i < THREADS; i++)
-		CHECK(threads[i].verified == SIGNATURES_EACH, "thread %d: %d of %d signatures verify", i, threads[i].verified,
-		      SIGNATURES_EACH);
+		CHECK(threads[i].verified == SIGNATURES_EACH, "thread %d: %d of %d signatures verify", i,
+		      threads[i].verified, SIGNATURES_EACH);
 	bool sensitive = false, extractable = true;
 	CHECK(token_key_protection(t, "remote-key", &sensitive, &extractable) == SIGNER_OK && sensitive && !extractable,
 	      "sensitive and never extractable, as the token says: %s", signer_last_error());
 	size_t objects = 0;
-	CHECK(token_objects_count(t, "remote-key", &objects) == SIGNER_OK && objects == 2, "a private and a public key: %zu",
-	      objects);
+	CHECK(token_objects_count(t, "remote-key", &objects) == SIGNER_OK && objects == 2,
+	      "a private and a public key: %zu", objects);
 	CHECK(token_key_destroy(t, "remote-key") == SIGNER_OK, "destroy: %s", signer_last_error());
 	EVP_PKEY *gone = NULL;
 	CHECK(token_key_load(t, "remote-key", &gone) == SIGNER_ERR_NOT_FOUND && !gone, "load after destroy: %s",
 	      signer_last_error());
-	CHECK(token_objects_count(t, "remote-key", &objects) == SIGNER_OK && objects == 0, "nothing left: %zu", objects);
+	CHECK(token_objects_count(t, "remote-key", &objects) == SIGNER_OK && objects == 0, "nothing left: %zu",
+	      objects);
 	char why[SIGNER_ERROR_BYTES_MAX];
 	CHECK(sign(key, sig, sizeof sig, why, sizeof why) == 0, "a key loaded before its destruction signs nothing");
 	CHECK(strstr(why, "no key labelled") != NULL, "and the reason says so: %s", why);
@@ -284,7 +287,8 @@ static void test_malformed(const char *keys)
 		int status = status_of(fd, garbage, n);
 		refused += status > 0;
 	}
-	CHECK(refused == GARBAGE_ROUNDS, "%d random requests of %d refused with a typed error", refused, GARBAGE_ROUNDS);
+	CHECK(refused == GARBAGE_ROUNDS, "%d random requests of %d refused with a typed error", refused,
+	      GARBAGE_ROUNDS);
 	uint8_t count[] = {1, TOKEN_WIRE_COUNT, 9, 's', 'i', 'g', 'n', 'e', 'r', '-', 'c', 'a'};
 	CHECK(status_of(fd, count, sizeof count) == SIGNER_OK, "and it still serves a good request");
 	CHECK(kill(pid, 0) == 0, "ledger-signer still runs");
@@ -300,7 +304,8 @@ static void test_wire(void)
 	memset(r.digest, 0xab, sizeof r.digest);
 	uint8_t out[TOKEN_WIRE_REQUEST_BYTES_MAX];
 	size_t n = 0;
-	CHECK(token_wire_request_encode(&r, out, &n) == SIGNER_OK && n == 3 + 7 + 32, "a signature request: %zu bytes", n);
+	CHECK(token_wire_request_encode(&r, out, &n) == SIGNER_OK && n == 3 + 7 + 32, "a signature request: %zu bytes",
+	      n);
 	CHECK(token_wire_request_decode(out, n, &back) == SIGNER_OK && back.type == r.type &&
 	          strcmp(back.label, r.label) == 0 && memcmp(back.digest, r.digest, sizeof r.digest) == 0,
 	      "decoded as it was encoded");
