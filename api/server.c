@@ -83,6 +83,8 @@ bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out)
 	signer_err err = signer_process_start(keys);
 	if (err == SIGNER_ERR_NOT_FOUND)
 		err = SIGNER_OK;
+	else if (!err)
+		fprintf(stderr, "ledgerd: signer process %ld holds the token\n", signer_process_pid());
 	if (!err)
 		err = signer_ca_open(keys, out);
 	if (err == SIGNER_ERR_NOT_FOUND && (err = signer_ca_init(keys, now_s)) == SIGNER_OK)

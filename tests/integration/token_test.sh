@@ -101,6 +101,8 @@ signer=$(signer_of "$pid")
 checks=$((checks + 1))
 [ -n "$signer" ] || fail "no ledger-signer child of ledgerd"
 checks=$((checks + 1))
+grep -q "signer process $signer holds the token" "$dir/log" || fail "serve does not name its signer process $signer"
+checks=$((checks + 1))
 grep -q libsofthsm2.so "/proc/$pid/maps" && fail "ledgerd's own memory maps the PKCS #11 module"
 checks=$((checks + 1))
 grep -q libsofthsm2.so "/proc/$signer/maps" 2>/dev/null || fail "the signer process does not map the PKCS #11 module"
