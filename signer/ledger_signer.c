@@ -88,6 +88,12 @@ int main(int argc, char **argv)
 		        TOKEN_SERVER_FD);
 		return 2;
 	}
+	/* Before the greeting, after which ledgerd sends: every request carries its sender's pid. */
+	int on = 1;
+	if (setsockopt(TOKEN_SERVER_FD, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) {
+		perror("ledger-signer: SO_PASSCRED");
+		return 1;
+	}
 	/* Nothing else of ledgerd's: a descriptor it left open by mistake is closed here. */
 	close_range(TOKEN_SERVER_FD + 1, ~0u, 0);
 	signal(SIGPIPE, SIG_IGN);

@@ -4,7 +4,8 @@
  * in order: the process has one thread and one client, and a token signs one digest at a time
  * anyway. Every request is decoded and checked before the token is touched; what fails gets a
  * typed error and the loop goes on. A packet longer than any request is read truncated (the
- * kernel says its real size) and refused as too large.
+ * kernel says its real size) and refused as too large. Only requests sent by the parent process
+ * (ledgerd, as the kernel names the sender) are served.
  */
 #include "token_server.h"
 
@@ -108,11 +109,41 @@ static bool peer_closed(int fd)
 	return ready < 0 || (ready == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0);
 }
 
+/* Receives one packet into in (its real size, even past the buffer, into *bytes) and the pid of
+ * the process that sent it, as the kernel saw it (SCM_CREDENTIALS: a sender cannot choose it but
+ * for a pid it may act for), into *sender. recvmsg's result. */
+static ssize_t receive(int fd, uint8_t in[TOKEN_WIRE_REQUEST_BYTES_MAX + 1], pid_t *sender)
+{
+	union {
+		struct cmsghdr align;
+		char bytes[CMSG_SPACE(sizeof(struct ucred))];
+	} control;
+	struct iovec iov = {.iov_base = in, .iov_len = TOKEN_WIRE_REQUEST_BYTES_MAX + 1};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control};
+	ssize_t n = recvmsg(fd, &m, MSG_TRUNC);
+	*sender = 0;
+	for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred cred;
+			memcpy(&cred, CMSG_DATA(c), sizeof cred);
+			*sender = cred.pid;
+		}
+	return n;
+}
+
 int token_server_run(token *t, int fd)
 {
+	int on = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) {
+		fprintf(stderr, "ledger-signer: SO_PASSCRED: %s\n", strerror(errno));
+		return -1;
+	}
+	pid_t parent = getppid();
 	for (;;) {
 		uint8_t in[TOKEN_WIRE_REQUEST_BYTES_MAX + 1];
-		ssize_t n = recv(fd, in, sizeof in, MSG_TRUNC);
+		pid_t sender = 0;
+		ssize_t n = receive(fd, in, &sender);
 		if (n == 0 && peer_closed(fd))
 			return 0; /* ledgerd closed its end: it is stopping, or gone */
 		if (n < 0 && errno == EINTR)
@@ -120,6 +151,15 @@ int token_server_run(token *t, int fd)
 		if (n < 0) {
 			fprintf(stderr, "ledger-signer: receiving a request: %s\n", strerror(errno));
 			return -1;
+		}
+		/* Only the process that started this one is served. A process forked from ledgerd
+		 * without exec (the .xls reader) holds a copy of its end of the socket: its requests
+		 * are dropped unanswered, since an answer would be read by whoever reads next, ledgerd
+		 * perhaps, and taken for the answer to its own request. */
+		if (sender != parent) {
+			fprintf(stderr, "ledger-signer: a request from pid %ld, not from ledgerd (pid %ld): dropped\n",
+			        (long)sender, (long)parent);
+			continue;
 		}
 		/* n is the packet's size, even past the buffer: a long one is refused unread */
 		uint8_t out[TOKEN_WIRE_REPLY_BYTES_MAX];

@@ -19,7 +19,10 @@ size_t token_server_answer(token *t, const uint8_t *in, size_t bytes, uint8_t ou
 
 /*
  * Serves requests on fd (a SOCK_SEQPACKET socket) with the token t, one at a time, until the
- * other end closes it (returns 0) or the socket fails (returns -1, having printed why).
+ * other end closes it (returns 0) or the socket fails (returns -1, having printed why). Only
+ * requests sent by this process's parent are answered; others are dropped (token_server.c says
+ * why). fd must have SO_PASSCRED set before the parent sends anything (it is set here too, but a
+ * packet sent before is dropped).
  */
 int token_server_run(token *t, int fd);
 

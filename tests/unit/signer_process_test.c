@@ -9,8 +9,9 @@
  * That killing the signer process (SIGKILL) makes the next signature fail with a typed error
  * naming it, and the one after succeed, from a new process. That ledger-signer, sent malformed
  * requests directly (short, long, of another version or type, bad labels, a digest of 31 or 33
- * bytes, random bytes), answers each with a typed error and keeps serving. And that stopping it
- * reaps it and leaves the keys unable to sign.
+ * bytes, random bytes), answers each with a typed error and keeps serving, and drops unanswered a
+ * request from a process forked from its parent. And that stopping it reaps it and leaves the
+ * keys unable to sign.
  */
 #include "signer_util.h"
 
@@ -291,6 +292,21 @@ static void test_malformed(const char *keys)
 	      GARBAGE_ROUNDS);
 	uint8_t count[] = {1, TOKEN_WIRE_COUNT, 9, 's', 'i', 'g', 'n', 'e', 'r', '-', 'c', 'a'};
 	CHECK(status_of(fd, count, sizeof count) == SIGNER_OK, "and it still serves a good request");
+	/* A process forked from its parent without exec (as ledgerd's .xls reader is) holds a copy of
+	 * the socket: its request is dropped, unanswered, and the parent's next reply is its own. */
+	uint8_t sign_zero[3 + 9 + 32] = {1, TOKEN_WIRE_SIGN, 9, 's', 'i', 'g', 'n', 'e', 'r', '-', 'c', 'a'};
+	pid_t child = fork();
+	if (child == 0)
+		_exit(send(fd, sign_zero, sizeof sign_zero, MSG_NOSIGNAL) == (ssize_t)sizeof sign_zero ? 0 : 1);
+	int child_status = -1;
+	CHECK(child > 0 && waitpid(child, &child_status, 0) == child && WIFEXITED(child_status) &&
+	          WEXITSTATUS(child_status) == 0,
+	      "a forked child sent a signature request");
+	uint8_t reply[TOKEN_WIRE_REPLY_BYTES_MAX];
+	CHECK(send(fd, count, sizeof count, MSG_NOSIGNAL) == (ssize_t)sizeof count &&
+	          recv(fd, reply, sizeof reply, 0) == (ssize_t)TOKEN_WIRE_HEADER_BYTES + 4 && reply[1] == TOKEN_WIRE_COUNT,
+	      "the parent's next reply answers its own request, not the child's");
+	CHECK(recv(fd, reply, sizeof reply, MSG_DONTWAIT) < 0 && errno == EAGAIN, "and nothing else came: no signature");
 	CHECK(kill(pid, 0) == 0, "ledger-signer still runs");
 	close(fd);
 	int status = -1;
