@@ -119,7 +119,8 @@ static ssize_t receive(int fd, uint8_t in[TOKEN_WIRE_REQUEST_BYTES_MAX + 1], pid
 		char bytes[CMSG_SPACE(sizeof(struct ucred))];
 	} control;
 	struct iovec iov = {.iov_base = in, .iov_len = TOKEN_WIRE_REQUEST_BYTES_MAX + 1};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control};
 	ssize_t n = recvmsg(fd, &m, MSG_TRUNC);
 	*sender = 0;
 	for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c))

@@ -304,9 +304,11 @@ static void test_malformed(const char *keys)
 	      "a forked child sent a signature request");
 	uint8_t reply[TOKEN_WIRE_REPLY_BYTES_MAX];
 	CHECK(send(fd, count, sizeof count, MSG_NOSIGNAL) == (ssize_t)sizeof count &&
-	          recv(fd, reply, sizeof reply, 0) == (ssize_t)TOKEN_WIRE_HEADER_BYTES + 4 && reply[1] == TOKEN_WIRE_COUNT,
+	          recv(fd, reply, sizeof reply, 0) == (ssize_t)TOKEN_WIRE_HEADER_BYTES + 4 &&
+	          reply[1] == TOKEN_WIRE_COUNT,
 	      "the parent's next reply answers its own request, not the child's");
-	CHECK(recv(fd, reply, sizeof reply, MSG_DONTWAIT) < 0 && errno == EAGAIN, "and nothing else came: no signature");
+	CHECK(recv(fd, reply, sizeof reply, MSG_DONTWAIT) < 0 && errno == EAGAIN,
+	      "and nothing else came: no signature");
 	CHECK(kill(pid, 0) == 0, "ledger-signer still runs");
 	close(fd);
 	int status = -1;
