@@ -11,6 +11,12 @@
  * re-used, so that a key destroyed and generated again under the same label is never mistaken
  * for the old one by libp11's cache of key handles.
  *
+ * In a process that started a signer process (signer_process_start, token_remote.h), token_open
+ * reads no PIN and loads no module: it returns the signer process's token, and every operation
+ * below is a request to it (same errors, plus SIGNER_ERR_CRYPTO when it cannot be reached); the
+ * EVP_PKEYs it gives out sign through it. ledgerd serve works so; the signer process itself,
+ * ledgerd init, the offline tools and the unit tests open tokens in process, as described here.
+ *
  * Threads: a token may be shared; its key operations (generate, load, destroy) are serialised
  * by a lock of its own. Signing with a loaded EVP_PKEY takes no lock of ours (libp11 keeps a
  * pool of sessions). Every call returns a signer_err and records the detail for

@@ -7,11 +7,11 @@
  * and object count come back; destroyed, it is gone and a key loaded before signs nothing; the
  * CA, its TSA's and OCSP responder's keys are made there and sign certificates that verify.
  * That killing the signer process (SIGKILL) makes the next signature fail with a typed error
- * naming it, and the one after succeed, from a new process. That ledger-signer, sent malformed
- * requests directly (short, long, of another version or type, bad labels, a digest of 31 or 33
- * bytes, random bytes), answers each with a typed error and keeps serving, and drops unanswered a
- * request from a process forked from its parent. And that stopping it reaps it and leaves the
- * keys unable to sign.
+ * naming it, and the one after succeed, from a new process; and that a signer process that stops
+ * answering (SIGSTOP) fails the request after SIGNER_PROCESS_REPLY_MS_MAX and is replaced. That ledger-signer, sent
+ * malformed requests directly (short, long, of another version or type, bad labels, a digest of 31 or 33 bytes, random
+ * bytes), answers each with a typed error and keeps serving, and drops unanswered a request from a process forked from
+ * its parent. And that stopping it reaps it and leaves the keys unable to sign.
  */
 #include "signer_util.h"
 
@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define MESSAGE         "Approbation des comptes 2026"
 #define THREADS         4
@@ -188,6 +189,20 @@ static void test_killed(token *t)
 	CHECK(after > 0 && after != before, "a new signer process: %ld (was %ld)", after, before);
 	size_t n = sign(key, sig, sizeof sig, NULL, 0);
 	CHECK(n > 0 && verifies(key, sig, n), "the next signature is made, by the new process");
+	/* Stopped (SIGSTOP) rather than killed: the request waits SIGNER_PROCESS_REPLY_MS_MAX, fails,
+	 * and the process is killed and replaced. */
+	before = signer_process_pid();
+	REQUIRE_VOID(kill((pid_t)before, SIGSTOP) == 0);
+	time_t start = time(NULL);
+	CHECK(sign(key, sig, sizeof sig, why, sizeof why) == 0, "a signature from a stopped signer process fails");
+	time_t waited = time(NULL) - start;
+	CHECK(strstr(why, "did not answer within") && waited >= SIGNER_PROCESS_REPLY_MS_MAX / 1000 - 1 &&
+	          waited <= SIGNER_PROCESS_REPLY_MS_MAX / 1000 + 5,
+	      "after about %d s (%ld s), saying so: %s", SIGNER_PROCESS_REPLY_MS_MAX / 1000, (long)waited, why);
+	after = signer_process_pid();
+	CHECK(after > 0 && after != before && kill((pid_t)before, 0) != 0, "the stopped one is gone, a new one runs");
+	n = sign(key, sig, sizeof sig, NULL, 0);
+	CHECK(n > 0 && verifies(key, sig, n), "and the next signature is made");
 	CHECK(token_key_destroy(t, "kill-key") == SIGNER_OK, "destroy: %s", signer_last_error());
 	EVP_PKEY_free(key);
 }
