@@ -33,6 +33,7 @@ static ledger_err fold_firm(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Ev
 	f.firm_id = e->firm_id;
 	f.name = e->name;
 	f.ec_email = e->ec_email;
+	f.siren = e->siren;
 	f.created_seq = seq;
 	char key[PROJ_KEY_BYTES_MAX];
 	size_t n = proj_key_pair(key, sizeof key, e->ec_email, e->firm_id);

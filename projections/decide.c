@@ -232,6 +232,12 @@ static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c, const pro
 		           "name must be 1 to %u bytes of UTF-8 text without control characters", PROJ_NAME_BYTES_MAX);
 		return LEDGER_OK;
 	}
+	proj_siren_status siren = proj_siren_check(c->siren);
+	if (siren != PROJ_SIREN_OK) {
+		proj_error(r, em->arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "siren", "siren \"%.32s\": %s",
+		           c->siren, proj_siren_strerror(siren));
+		return LEDGER_OK;
+	}
 	char ec[PROJ_EMAIL_BYTES_MAX + 1];
 	const char *why;
 	if (!proj_email_normalise(c->ec_email, ec, &why)) {
@@ -270,6 +276,7 @@ static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c, const pro
 	f.firm_id = c->firm_id;
 	f.name = c->name;
 	f.ec_email = ec;
+	f.siren = c->siren;
 	Ledger__Events__Event ev = PROJ_EVENT(FIRM_CREATED, firm_created, &f);
 	err = emit(em, c->firm_id, &ev);
 	/* The firm's seal certificate, issued by ledgerd's CA for this command (docs/signer.md). */
