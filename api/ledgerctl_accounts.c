@@ -419,6 +419,18 @@ static int run_seal_issue(const ctl_args *a, char **pos)
 	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_SEAL_ISSUE, &c.base, human);
 }
 
+static int run_firm_set_siren(const ctl_args *a, char **pos)
+{
+	if (!a->siren)
+		return ctl_usage_error("firm set-siren needs --siren SIREN");
+	Ledger__Api__FirmSirenSet c = LEDGER__API__FIRM_SIREN_SET__INIT;
+	c.firm_id = pos[0];
+	c.siren = (char *)a->siren;
+	char human[400];
+	snprintf(human, sizeof human, "firm %s: SIREN %s recorded", pos[0], a->siren);
+	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_FIRM_SIREN_SET, &c.base, human);
+}
+
 const ctl_command ctl_account_commands[] = {
     {"token", 0, "sub ttl",
      "ledgerctl token --data DIR --sub EMAIL [--platform] [--ttl SECONDS]\n"
@@ -507,7 +519,16 @@ const ctl_command ctl_account_commands[] = {
     {"seal issue", 0, "firm",
      "ledgerctl seal issue --firm FIRM                              (platform role)\n"
      "  ledgerd's CA issues FIRM's seal certificate (1095 days), used for every seal of FIRM.\n"
-     "  Refused while FIRM has one that is not revoked; without one, seals fail (on record).\n",
+     "  Refused while FIRM has one that is not revoked; without one, seals fail (on record).\n"
+     "  The certificate holds O=FIRM's name, organizationIdentifier=NTRFR-<SIREN>, C=FR: refused\n"
+     "  for a firm created before firms had a SIREN until firm set-siren gives it one.\n",
      run_seal_issue, 0},
+    {"firm set-siren", 1, "siren",
+     "ledgerctl firm set-siren FIRM --siren SIREN                 (platform role)\n"
+     "  Records the SIREN of a firm created before firm add took one (once: a SIREN does not\n"
+     "  change). Its seal certificate issued before names it by its firm id: revoke it\n"
+     "  (certificate revoke --firm FIRM --reason superseded) and seal issue for one with\n"
+     "  organizationIdentifier NTRFR-SIREN.\n",
+     run_firm_set_siren, 0},
     {NULL, 0, NULL, NULL, NULL, 0},
 };

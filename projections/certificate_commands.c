@@ -69,14 +69,13 @@ ledger_err proj_certificate_info(proj *p, MDB_txn *txn, const char *serial, proj
 	return LEDGER_OK;
 }
 
-/* A seal's subject: the firm's id and name, and "NTRFR-<SIREN>" when the firm has a SIREN. */
+/* A seal's subject: the firm's id and name, and "NTRFR-<SIREN>". */
 static void seal_subject(proj_certificate_for *out, const char *firm_id, const char *name, const char *siren)
 {
 	out->seal = true;
 	snprintf(out->id, sizeof out->id, "%s", firm_id);
 	snprintf(out->name, sizeof out->name, "%s", name);
-	if (siren[0])
-		snprintf(out->organization_identifier, sizeof out->organization_identifier, "NTRFR-%.9s", siren);
+	snprintf(out->organization_identifier, sizeof out->organization_identifier, "NTRFR-%.9s", siren);
 }
 
 /* A person's subject: the given name and surname verified at their latest identity
@@ -120,9 +119,11 @@ bool proj_certificate_subject(proj *p, MDB_txn *txn, const Ledger__Api__Request 
 		if (!proj_firm_id_valid(req->seal_issue->firm_id) ||
 		    proj_firm_get(p, txn, req->seal_issue->firm_id, &f) != LEDGER_OK)
 			return false;
-		seal_subject(out, f->firm_id, f->name, f->siren);
+		bool has_siren = f->siren[0] != '\0'; /* else refused: proj_decide_seal_issue */
+		if (has_siren)
+			seal_subject(out, f->firm_id, f->name, f->siren);
 		ledger__state__firm__free_unpacked(f, NULL);
-		return true;
+		return has_siren;
 	}
 	char email[PROJ_EMAIL_BYTES_MAX + 1];
 	Ledger__State__Account *a = NULL;
@@ -412,7 +413,14 @@ ledger_err proj_decide_seal_issue(proj_emitter *em, const Ledger__Api__SealIssue
 		return err;
 	char current[PROJ_SERIAL_BYTES];
 	snprintf(current, sizeof current, "%s", f->seal_serial);
+	bool has_siren = f->siren[0] != '\0';
 	ledger__state__firm__free_unpacked(f, NULL);
+	if (!has_siren) /* its seal's organizationIdentifier would not say who seals (EN 319 412-1) */
+		return proj_error(em->reply, em->arena, ERROR_CODE(FAILED_PRECONDITION), "firm_id",
+		                  "firm %s has no SIREN for its seal's organizationIdentifier: set it first "
+		                  "(FirmSirenSet, ledgerctl firm set-siren)",
+		                  c->firm_id),
+		       LEDGER_OK;
 	proj_certificate info;
 	if (current[0] && proj_certificate_info(em->p, ledger_txn_mdb(em->t), current, &info) == LEDGER_OK &&
 	    !info.revoked)

@@ -65,6 +65,8 @@ ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, 
 /* ----- certificates (certificate_commands.c) ----- */
 ledger_err proj_decide_certificate_revoke(proj_emitter *em, const Ledger__Api__CertificateRevoke *c);
 ledger_err proj_decide_seal_issue(proj_emitter *em, const Ledger__Api__SealIssue *c, const proj_issued *issued);
+/* FirmSirenSet (firm_siren.c): platform role, a valid SIREN, an existing firm without one. */
+ledger_err proj_decide_firm_siren(proj_emitter *em, const Ledger__Api__FirmSirenSet *c);
 /* Revokes subject's registration certificate, if any and not revoked: superseded (a new one is
  * issued) or cessationOfOperation (erasure). */
 ledger_err proj_revoke_subject(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *subject,

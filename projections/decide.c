@@ -45,6 +45,7 @@ bool proj_is_command(const Ledger__Api__Request *req)
 	case LEDGER__API__REQUEST__BODY_SUBJECT_ERASE:
 	case LEDGER__API__REQUEST__BODY_CERTIFICATE_REVOKE:
 	case LEDGER__API__REQUEST__BODY_SEAL_ISSUE:
+	case LEDGER__API__REQUEST__BODY_FIRM_SIREN_SET:
 	case LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT: return true; /* decided as the grant it becomes */
 	default: return proj_is_collection_command(req) || proj_is_platform_command(req);
 	}
@@ -563,6 +564,7 @@ ledger_err proj_execute_issued(proj *p, ledger_txn *t, const proj_actor *actor, 
 	case LEDGER__API__REQUEST__BODY_CERTIFICATE_REVOKE:
 		return proj_decide_certificate_revoke(&em, req->certificate_revoke);
 	case LEDGER__API__REQUEST__BODY_SEAL_ISSUE: return proj_decide_seal_issue(&em, req->seal_issue, issued);
+	case LEDGER__API__REQUEST__BODY_FIRM_SIREN_SET: return proj_decide_firm_siren(&em, req->firm_siren_set);
 	default:
 		if (proj_is_collection_command(req))
 			return proj_decide_collection(&em, req, NULL);

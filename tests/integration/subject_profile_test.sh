@@ -39,6 +39,13 @@ expect 1 "a SIREN of 8 digits" -- ctl --platform firm add DUP --name "Cabinet Du
 contains "exactly 9 digits" "says why"
 check "refused firms write nothing" "$(head_seq)" "$before"
 expect 0 "firm add with its SIREN" -- ctl --platform firm add DUP --name "Cabinet Dupré" --ec $ec --siren 552032534
+before=$(head_seq)
+expect 1 "set-siren on a firm that has one" -- ctl --platform firm set-siren DUP --siren 443061841
+contains "does not change" "says why"
+expect 1 "set-siren with a bad SIREN" -- ctl --platform firm set-siren DUP --siren 4430618
+contains '"4430618"' "the value is named"
+expect 2 "set-siren without --siren" -- ctl --platform firm set-siren DUP
+check "refused set-siren writes nothing" "$(head_seq)" "$before"
 
 # ----- the person's verified names -----
 ctl --platform account add $person --name "Éloïse Dupré-Lefèvre" >/dev/null

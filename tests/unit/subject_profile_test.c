@@ -3,14 +3,15 @@
  * in process (tests/support/domain.h), and what proj_certificate_subject hands the CA:
  * - FirmAdd refuses a bad SIREN with INVALID_ARGUMENT naming the field and the value, writing
  *   nothing; a good one is in FirmCreated and the firm, and the seal's subject is NTRFR-<SIREN>;
- *   a firm created before the field (a FirmCreated without it) keeps the old organizationIdentifier
- *   (its id).
+ *   a firm created before the field is a FirmCreated without it.
  * - identity_verified refuses missing or too long names; accepted, they are sealed (not in the
  *   log's bytes), shown to the platform, and the person's subject is GN, SN and CN "GN SN".
  * - A registration verified before the names were asked (a sealed datum of two lines, written
  *   here as the older build did) is refused a certificate (FAILED_PRECONDITION on given_name)
  *   until identity_verified is recorded again with the names.
- * - Erasure removes the names: no certificate subject, nothing shown.
+ * - A firm without a SIREN is refused a seal until FirmSirenSet (platform role, a valid SIREN,
+ *   once) gives it one; then its seal's subject is NTRFR-<SIREN>.
+ * - Erasure removes the names: no certificate subject, nothing shown. A replay folds the same.
  */
 #include "../check.h"
 #include "../support/scratch.h"
@@ -143,6 +144,17 @@ static bool append_raw(Ledger__Events__Event *ev, const char *sealed_for, const 
 	return ledger_commit_one(l, &r.job, NOW_US) == LEDGER_OK && r.result == LEDGER_OK;
 }
 
+static int siren_set(const char *as, const char *firm_id, const char *siren, char *field, char *message)
+{
+	Ledger__Api__FirmSirenSet c = LEDGER__API__FIRM_SIREN_SET__INIT;
+	c.firm_id = (char *)firm_id, c.siren = (char *)siren;
+	Ledger__Api__Request req;
+	fixture_request(&req, LEDGER__API__REQUEST__BODY_FIRM_SIREN_SET, &c);
+	if (strcmp(as, "platform") == 0)
+		return run_platform(&req, field, 32, message, 256);
+	return domain_run(&d, as, &req, NULL);
+}
+
 static void test_legacy_firm(void)
 {
 	Ledger__Events__FirmCreated e = LEDGER__EVENTS__FIRM_CREATED__INIT;
@@ -154,9 +166,43 @@ static void test_legacy_firm(void)
 	Ledger__Api__Request req;
 	fixture_request(&req, LEDGER__API__REQUEST__BODY_SEAL_ISSUE, &s);
 	proj_certificate_for who;
-	CHECK(subject_of(&req, &who) && who.seal && who.organization_identifier[0] == '\0' &&
-	          strcmp(who.id, "OLD") == 0,
-	      "a firm without a SIREN: the old organizationIdentifier (its id)");
+	char field[32], message[256];
+	uint64_t before = head();
+	CHECK(!subject_of(&req, &who), "a firm without a SIREN: nothing for the CA to issue");
+	CHECK(run_platform(&req, field, sizeof field, message, sizeof message) ==
+	              LEDGER__API__ERROR_CODE__FAILED_PRECONDITION &&
+	          strstr(message, "no SIREN"),
+	      "its seal is refused until it has a SIREN: %s", message);
+	CHECK(siren_set(EC, "OLD", SIREN, NULL, NULL) == LEDGER__API__ERROR_CODE__PERMISSION_DENIED,
+	      "the platform role sets a SIREN, not the firm's EC");
+	CHECK(siren_set("platform", "OLD", "552032535", field, message) == LEDGER__API__ERROR_CODE__INVALID_ARGUMENT &&
+	          strcmp(field, "siren") == 0 && strstr(message, "552032535"),
+	      "a bad SIREN: refused naming it: %s", message);
+	CHECK(siren_set("platform", "NOPE", SIREN, field, message) == LEDGER__API__ERROR_CODE__NOT_FOUND &&
+	          strcmp(field, "firm_id") == 0,
+	      "no such firm: %s", message);
+	CHECK(siren_set("platform", "F1", "443061841", field, message) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION &&
+	          strstr(message, SIREN),
+	      "a firm's SIREN does not change: %s", message);
+	CHECK(head() == before, "refusals write nothing");
+	CHECK(siren_set("platform", "OLD", "443061841", NULL, NULL) == 0, "the old firm gets its SIREN");
+	CHECK(head() == before + 1, "one event: FirmSirenRecorded");
+	CHECK(siren_set("platform", "OLD", "443061841", field, message) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION,
+	      "once only");
+	CHECK(subject_of(&req, &who) && who.seal && strcmp(who.organization_identifier, "NTRFR-443061841") == 0 &&
+	          strcmp(who.name, "Cabinet Ancien") == 0,
+	      "its next seal: NTRFR-<SIREN>: %s", who.organization_identifier);
+}
+
+/* The projections folded live are those a replay of the log folds (schema 12's firm.siren). */
+static void test_replay(void)
+{
+	uint8_t live[32], rebuilt[32];
+	domain_projections_digest(l, live);
+	proj_replay_stats st;
+	CHECK(proj_replay(p, l, NULL, NULL, &st) == LEDGER_OK && st.events == head(), "replay from event 1");
+	domain_projections_digest(l, rebuilt);
+	CHECK(memcmp(live, rebuilt, sizeof live) == 0, "a replay folds the same projections");
 }
 
 static int identity(const char *subject, const char *given, const char *surname, char *field)
@@ -310,6 +356,7 @@ int main(void)
 	test_person_names();
 	test_legacy_registration();
 	test_erasure();
+	test_replay();
 	proj_close(p);
 	ledger_close(l);
 	test_not_in_the_log(dir);
