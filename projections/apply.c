@@ -51,8 +51,8 @@ static ledger_err fold_firm_siren(proj *p, proj_kv *kv, const Ledger__Events__Fi
 	                                 (ProtobufCMessage **)&f);
 	if (err)
 		return err == LEDGER_END ? LEDGER_ERR_CORRUPT : err; /* decided only for an existing firm */
-	char *unpacked = f->siren; /* freed with f */
-	f->siren = e->siren;       /* borrowed until the put */
+	char *unpacked = f->siren;                                   /* freed with f */
+	f->siren = e->siren;                                         /* borrowed until the put */
 	err = proj_kv_put_msg(kv, p->firms, e->firm_id, strlen(e->firm_id), &f->base);
 	f->siren = unpacked;
 	ledger__state__firm__free_unpacked(f, NULL);

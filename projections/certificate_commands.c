@@ -106,7 +106,8 @@ bool proj_certificate_subject(proj *p, MDB_txn *txn, const Ledger__Api__Request 
 		const Ledger__Api__FirmAdd *c = req->firm_add;
 		Ledger__State__Firm *f = NULL;
 		if (!proj_firm_id_valid(c->firm_id) || !proj_name_valid(c->name) ||
-		    proj_siren_check(c->siren) != PROJ_SIREN_OK || proj_firm_get(p, txn, c->firm_id, &f) != LEDGER_END) {
+		    proj_siren_check(c->siren) != PROJ_SIREN_OK ||
+		    proj_firm_get(p, txn, c->firm_id, &f) != LEDGER_END) {
 			if (f)
 				ledger__state__firm__free_unpacked(f, NULL);
 			return false;

@@ -14,7 +14,8 @@ ledger_err proj_decide_firm_siren(proj_emitter *em, const Ledger__Api__FirmSiren
 {
 	if (!em->actor->platform)
 		return proj_error(em->reply, em->arena, LEDGER__API__ERROR_CODE__PERMISSION_DENIED, NULL,
-		                  "a firm's SIREN is set by the platform role; %s does not have it", em->actor->subject),
+		                  "a firm's SIREN is set by the platform role; %s does not have it",
+		                  em->actor->subject),
 		       LEDGER_OK;
 	proj_siren_status status = proj_siren_check(c->siren);
 	if (status != PROJ_SIREN_OK)

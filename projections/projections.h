@@ -158,7 +158,7 @@ typedef struct proj_certificate_for {
 	bool seal;
 	char id[PROJ_EMAIL_BYTES_MAX + 1]; /* the person's email, or the firm's id */
 	/* the commonName: "given_name surname" for a person, the firm's name for a seal */
-	char name[2 * PROJ_PERSON_NAME_BYTES_MAX + 2]; /* at least PROJ_NAME_BYTES_MAX + 1 */
+	char name[2 * PROJ_PERSON_NAME_BYTES_MAX + 2];   /* at least PROJ_NAME_BYTES_MAX + 1 */
 	char given_name[PROJ_PERSON_NAME_BYTES_MAX + 1]; /* a person's, as verified; "" for a seal */
 	char surname[PROJ_PERSON_NAME_BYTES_MAX + 1];
 	/* a seal's "NTRFR-<SIREN>" (a firm without a SIREN gets no seal: SealIssue is refused) */

@@ -120,8 +120,8 @@ static bool certificate_allowed(proj *p, MDB_txn *txn, const char *subject, Ledg
 	if (*err && *err != LEDGER_END)
 		return false;
 	*err = LEDGER_OK;
-	bool identity_done = r && (r->steps & (1u << (LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED - 1))) &&
-	                     !r->erased;
+	bool identity_done =
+	    r && (r->steps & (1u << (LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED - 1))) && !r->erased;
 	proj_identity id;
 	ledger_err opened = identity_done ? proj_identity_open(p, txn, r, &id) : LEDGER_END;
 	if (r)

@@ -55,10 +55,12 @@ static signer_err names_check(const signer_subject *s)
 	if (given(s->given_name) != given(s->surname))
 		return signer_fail(SIGNER_ERR_INVALID, "subject: the given name and the surname go together");
 	if (given(s->given_name) && (!name_valid(s->given_name) || !name_valid(s->surname)))
-		return signer_fail(SIGNER_ERR_INVALID, "subject: the given name and surname must be 1..%u characters of text",
+		return signer_fail(SIGNER_ERR_INVALID,
+		                   "subject: the given name and surname must be 1..%u characters of text",
 		                   SIGNER_DN_CHARS_MAX);
 	if (given(s->organization_identifier) && !name_valid(s->organization_identifier))
-		return signer_fail(SIGNER_ERR_INVALID, "subject: the organizationIdentifier must be 1..%u characters of text",
+		return signer_fail(SIGNER_ERR_INVALID,
+		                   "subject: the organizationIdentifier must be 1..%u characters of text",
 		                   SIGNER_DN_CHARS_MAX);
 	return SIGNER_OK;
 }

@@ -819,9 +819,9 @@ static void check_renewal_retried(const Ledger__Api__Reply *first, const uint8_t
 	uint64_t head = harness_head(&h);
 	Ledger__Api__Reply *again = renew_as(EC, "renewal-once", signed_collection, NULL, 32, YEAR_2100_S);
 	const Ledger__Api__RenewalReply *a = again ? again->renewal : NULL, *f = first ? first->renewal : NULL;
-	CHECK(harness_code(again) == 0 && again->replayed && a && f && again->seq == first->seq &&
-	          a->renewed && sha_equal(&a->renewed_sha256, f->renewed_sha256.data) &&
-	          sha_equal(&a->source_sha256, source) && harness_head(&h) == head,
+	CHECK(harness_code(again) == 0 && again->replayed && a && f && again->seq == first->seq && a->renewed &&
+	          sha_equal(&a->renewed_sha256, f->renewed_sha256.data) && sha_equal(&a->source_sha256, source) &&
+	          harness_head(&h) == head,
 	      "a retry gets the first renewal's reply (seq %llu, replayed), nothing renewed again: %s",
 	      (unsigned long long)(again ? again->seq : 0), again && again->error ? again->error->message : "");
 	harness_code_of(again);

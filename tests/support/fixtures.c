@@ -231,8 +231,8 @@ int fixture_registration_step(const fixture_sender *to, const char *subject, Led
 	return fixture_registration_step_named(to, subject, step, FIXTURE_GIVEN_NAME, FIXTURE_SURNAME);
 }
 
-int fixture_registration_step_named(const fixture_sender *to, const char *subject, Ledger__Events__RegistrationStep step,
-                                    const char *given_name, const char *surname)
+int fixture_registration_step_named(const fixture_sender *to, const char *subject,
+                                    Ledger__Events__RegistrationStep step, const char *given_name, const char *surname)
 {
 	Ledger__Api__RegistrationRecord c;
 	fixture_registration_fill(&c, subject, step);

@@ -129,7 +129,7 @@ int fixture_registration_step(const fixture_sender *to, const char *subject, Led
 
 /* As fixture_registration_step, with the given name and surname the identity step verifies (and
  * the certificate carries, with the commonName "given_name surname"); other steps ignore them. */
-int fixture_registration_step_named(const fixture_sender *to, const char *subject, Ledger__Events__RegistrationStep step,
-                                    const char *given_name, const char *surname);
+int fixture_registration_step_named(const fixture_sender *to, const char *subject,
+                                    Ledger__Events__RegistrationStep step, const char *given_name, const char *surname);
 
 #endif

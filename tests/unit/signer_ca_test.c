@@ -146,7 +146,8 @@ static void test_ca_files(const char *root)
 
 static void test_issue(signer_ca *ca, const char *dir)
 {
-	signer_subject person = {SIGNER_KIND_PERSON, "salima@cabinet.fr", "Salima Ben Ali", "JLM - Pont-Audemer", NULL, NULL, NULL};
+	signer_subject person = {
+	    SIGNER_KIND_PERSON, "salima@cabinet.fr", "Salima Ben Ali", "JLM - Pont-Audemer", NULL, NULL, NULL};
 	signer_credential *c = NULL;
 	REQUIRE_VOID(signer_issue(ca, &person, NOW_S, 365, &c) == SIGNER_OK);
 	X509 *x = certificate_of(c), *root = ca_certificate_of(ca);
@@ -196,8 +197,8 @@ static void test_issue(signer_ca *ca, const char *dir)
 	signer_credential_free(c);
 
 	/* ETSI EN 319 412-2: a person's givenName and surname, as UTF8Strings (accents intact). */
-	signer_subject named = {SIGNER_KIND_PERSON, "salima@cabinet.fr", "Éloïse Dupré-Lefèvre", NULL,
-	                        "Éloïse", "Dupré-Lefèvre", NULL};
+	signer_subject named = {
+	    SIGNER_KIND_PERSON, "salima@cabinet.fr", "Éloïse Dupré-Lefèvre", NULL, "Éloïse", "Dupré-Lefèvre", NULL};
 	REQUIRE_VOID(signer_issue(ca, &named, NOW_S, 30, &c) == SIGNER_OK);
 	x = certificate_of(c);
 	REQUIRE_VOID(x);

@@ -22,7 +22,8 @@ static void typos_of(const char *valid)
 {
 	char s[PROJ_SIREN_DIGITS + 1];
 	for (size_t i = 0; i < PROJ_SIREN_DIGITS; i++)
-		for (char d = '0'; d <= '9'; d++) {
+		for (int digit = 0; digit <= 9; digit++) {
+			char d = (char)('0' + digit);
 			if (d == valid[i])
 				continue;
 			memcpy(s, valid, sizeof s);
@@ -94,11 +95,11 @@ static void test_names(void)
 	expect_names("\xff", "Dupré", "given_name");
 	expect_names(" Éloïse", "Dupré", "given_name");
 	expect_names("Éloïse", "Dupré ", "surname");
-	expect_names(n64, "B", "given_name");  /* 64 + 1 + 1 characters: over the commonName */
-	expect_names("A", n63, "given_name");  /* 1 + 1 + 63 = 65 */
-	expect_names("A", n63 + 1, NULL);      /* 1 + 1 + 62 = 64 */
-	expect_names(e64, "B", "given_name");   /* 64 + 1 + 1 characters */
-	expect_names(e64 + 2 * 2, "B", NULL);   /* 62 + 1 + 1 = 64 characters (126 bytes): characters count */
+	expect_names(n64, "B", "given_name"); /* 64 + 1 + 1 characters: over the commonName */
+	expect_names("A", n63, "given_name"); /* 1 + 1 + 63 = 65 */
+	expect_names("A", n63 + 1, NULL);     /* 1 + 1 + 62 = 64 */
+	expect_names(e64, "B", "given_name"); /* 64 + 1 + 1 characters */
+	expect_names(e64 + 2 * 2, "B", NULL); /* 62 + 1 + 1 = 64 characters (126 bytes): characters count */
 }
 
 int main(void)

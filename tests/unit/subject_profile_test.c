@@ -127,10 +127,10 @@ static ledger_err raw_apply(ledger_job *job, ledger_txn *t)
 			return err;
 		r->ev->registration_recorded->personal = &ref;
 	}
-	return proj_emit(p, t, "platform", "legacy", r->ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_FIRM_CREATED
-	                                                   ? r->ev->firm_created->firm_id
-	                                                   : NULL,
-	                 r->ev, NULL, NULL);
+	return proj_emit(
+	    p, t, "platform", "legacy",
+	    r->ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_FIRM_CREATED ? r->ev->firm_created->firm_id : NULL,
+	    r->ev, NULL, NULL);
 }
 
 static void raw_done(ledger_job *job, ledger_err err)
@@ -181,7 +181,8 @@ static void test_legacy_firm(void)
 	CHECK(siren_set("platform", "NOPE", SIREN, field, message) == LEDGER__API__ERROR_CODE__NOT_FOUND &&
 	          strcmp(field, "firm_id") == 0,
 	      "no such firm: %s", message);
-	CHECK(siren_set("platform", "F1", "443061841", field, message) == LEDGER__API__ERROR_CODE__FAILED_PRECONDITION &&
+	CHECK(siren_set("platform", "F1", "443061841", field, message) ==
+	              LEDGER__API__ERROR_CODE__FAILED_PRECONDITION &&
 	          strstr(message, SIREN),
 	      "a firm's SIREN does not change: %s", message);
 	CHECK(head() == before, "refusals write nothing");
@@ -265,8 +266,8 @@ static void test_person_names(void)
 
 	REQUIRE_VOID(identity(PERSON, GIVEN, SURNAME, field) == 0);
 	shown_names(PERSON, given, surname);
-	CHECK(strcmp(given, GIVEN) == 0 && strcmp(surname, SURNAME) == 0, "the platform sees the names: %s %s",
-	      given, surname);
+	CHECK(strcmp(given, GIVEN) == 0 && strcmp(surname, SURNAME) == 0, "the platform sees the names: %s %s", given,
+	      surname);
 	proj_certificate_for who;
 	bool found = false;
 	CHECK(certificate(PERSON, field, &who, &found) == 0, "the certificate is recorded (%s)", field);
