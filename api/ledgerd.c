@@ -34,7 +34,8 @@
 /* The help text is laid out as it prints. */
 /* clang-format off */
 static const char usage[] =
-    "usage: ledgerd init  --data DIR [--log-origin NAME] [--pki-url URL] [HSM options]" CLOCK_FILE_USAGE "\n"
+    "usage: ledgerd init  --data DIR [--log-origin NAME] [--pki-url URL] [--organization-identifier ID]\n"
+    "                     [HSM options]" CLOCK_FILE_USAGE "\n"
     "       ledgerd serve --data DIR [--listen URL]... [--pub URL] [options]\n"
     "\n"
     "init   creates DIR: the LMDB store (data.mdb), the embedded identity provider's key\n"
@@ -44,16 +45,20 @@ static const char usage[] =
     "       for auditors and witnesses), and the PKCS #11 token of the signer's private keys:\n"
     "       an embedded SoftHSM2 token (keys/softhsm2.conf, keys/tokens/, its PIN in\n"
     "       keys/token.pin) unless HSM options name another, written in keys/pkcs11.conf.\n"
-    "       The first serve generates the signer's internal CA key in that token and writes\n"
-    "       its certificate (keys/signer-ca.pem: the trust anchor of the signatures), dated\n"
-    "       by the service's clock.\n"
+    "       The first serve generates the signer's root CA key in that token and writes its\n"
+    "       certificate (keys/signer-ca.pem: the trust anchor of the signatures), then the\n"
+    "       issuing CAs' (persons, seals, tsa: keys/signer-ca-NAME.pem), dated by the\n"
+    "       service's clock.\n"
     "       Secret keys are 0600 in a 0700 directory. Refuses a directory that has a store.\n"
     "  --log-origin NAME   the log's name in its checkpoints and key (default\n"
     "                      jse-ledger/LOG-ID), e.g. signature.example.fr/ledger\n"
-    "  --pki-url URL       where relying parties reach the CA's OCSP responder, CRL and\n"
-    "                      certificate (URL/ocsp, URL/crl, URL/ca.crt), written in every\n"
-    "                      certificate it issues; http://HOST[:PORT][/PATH] (default\n"
+    "  --pki-url URL       where relying parties reach the OCSP responder and each CA's\n"
+    "                      CRL and certificate (URL/ocsp, URL/crl/CA.crl, URL/ca/CA.crt),\n"
+    "                      written in every certificate; http://HOST[:PORT][/PATH] (default\n"
     "                      " API_PKI_URL_DEFAULT "), kept in DIR/" API_PKI_URL_FILE " (docs/operations.md#pki)\n"
+    "  --organization-identifier ID  the platform's organizationIdentifier in the CAs'\n"
+    "                      names, ETSI EN 319 412-1 form (NTRFR-<SIREN>); default\n"
+    "                      " SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT ", a placeholder; kept in DIR/" API_ORGANIZATION_IDENTIFIER_FILE "\n"
     "HSM options of init (docs/operations.md#hsm): a token initialised beforehand\n"
     "  --pkcs11-module PATH    its PKCS #11 module (absolute path)\n"
     "  --pkcs11-token LABEL    its label\n"
@@ -86,6 +91,8 @@ static const char usage[] =
     "  --tsa-ca FILE       PEM certificates the authority's tokens must chain to\n"
     "  --tsa-tolerance S   the largest gap allowed, in seconds (default " STRINGIFY(API_TSA_TOLERANCE_S_DEFAULT) ", at most " STRINGIFY(SIGNER_TSA_TOLERANCE_S_MAX) ")\n"
     "  --tsa-timeout-ms MS how long one time-stamp request may take (default " STRINGIFY(API_TSA_TIMEOUT_MS_DEFAULT) ")\n"
+    "  --tsa-renew-days N  re-issue the CA's own time-stamping unit's certificate at start\n"
+    "                      when it has fewer than N days left (default 365, at most 1460)\n"
     "  --pki-listen HOST:PORT  where the PKI endpoint (OCSP, CRL, CA certificate over HTTP)\n"
     "                      listens; default: the host and port of DIR/" API_PKI_URL_FILE " (a reverse\n"
     "                      proxy in front: docs/operations.md#pki)\n"
@@ -254,7 +261,7 @@ static bool signer_token_create(const char *dir, const signer_token_config *hsm)
 }
 
 static int cmd_init(const char *dir, const char *clock_file, const char *log_origin, const signer_token_config *hsm,
-                    const char *pki_url)
+                    const char *pki_url, const char *organization_identifier)
 {
 	if (sodium_init() < 0) {
 		fputs("ledgerd init: libsodium failed to initialise\n", stderr);
@@ -282,6 +289,10 @@ static int cmd_init(const char *dir, const char *clock_file, const char *log_ori
 	}
 	if (!api_pki_url_write(dir, pki_url ? pki_url : API_PKI_URL_DEFAULT, &why)) {
 		fprintf(stderr, "ledgerd init: %s/%s: %s\n", dir, API_PKI_URL_FILE, why);
+		return 1;
+	}
+	if (organization_identifier && !api_organization_identifier_write(dir, organization_identifier, &why)) {
+		fprintf(stderr, "ledgerd init: %s/%s: %s\n", dir, API_ORGANIZATION_IDENTIFIER_FILE, why);
 		return 1;
 	}
 	if (!signer_token_create(dir, hsm))
@@ -332,7 +343,7 @@ int main(int argc, char **argv)
 	import_init(); /* libxml2, before any thread */
 	api_server_options o = {.ready_fd = -1};
 	size_t listens = 0;
-	const char *log_origin = NULL, *pki_url = NULL;
+	const char *log_origin = NULL, *pki_url = NULL, *organization_identifier = NULL;
 	signer_token_config hsm = {0};
 	size_t witnesses = 0;
 	static const struct option options[] = {
@@ -362,6 +373,8 @@ int main(int argc, char **argv)
 	    {"tsa-tolerance", required_argument, NULL, 'X'},
 	    {"tsa-timeout-ms", required_argument, NULL, 'Y'},
 	    {"pki-url", required_argument, NULL, 'u'},
+	    {"organization-identifier", required_argument, NULL, 'I'},
+	    {"tsa-renew-days", required_argument, NULL, 'R'},
 	    {"pki-listen", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -442,6 +455,21 @@ int main(int argc, char **argv)
 				return usage_error("--pki-url: %s", signer_last_error());
 			pki_url = optarg;
 			break;
+		case 'I':
+			if (signer_organization_identifier_check(optarg) != SIGNER_OK)
+				return usage_error("--organization-identifier: %s", signer_last_error());
+			organization_identifier = optarg;
+			break;
+		case 'R': {
+			char *end = NULL;
+			long days = strtol(optarg, &end, 10);
+			if (!end || *end || end == optarg || days < 0 || days > API_TSA_RENEW_DAYS_MAX)
+				return usage_error("--tsa-renew-days %s: days, 0 to " STRINGIFY(API_TSA_RENEW_DAYS_MAX),
+				                   optarg);
+			o.tsa_renew_days = (int32_t)days;
+			o.tsa_renew_days_set = true;
+			break;
+		}
 		case 'L':
 			if (!api_pki_listen_check(optarg))
 				return usage_error(
@@ -475,12 +503,17 @@ int main(int argc, char **argv)
 		return usage_error("--log-origin %s: only init takes it", log_origin);
 	if (pki_url && strcmp(cmd, "init") != 0)
 		return usage_error("--pki-url %s: only init takes it (serve reads the data directory's)", pki_url);
+	if (organization_identifier && strcmp(cmd, "init") != 0)
+		return usage_error("--organization-identifier %s: only init takes it (the CAs keep it)",
+		                   organization_identifier);
+	if (o.tsa_renew_days_set && strcmp(cmd, "serve") != 0)
+		return usage_error("%s", "--tsa-renew-days: only serve takes it");
 	if (o.pki_listen && strcmp(cmd, "serve") != 0)
 		return usage_error("--pki-listen %s: only serve takes it", o.pki_listen);
 	rc = check_hsm_options(cmd, &hsm);
 	if (rc)
 		return rc;
 	if (strcmp(cmd, "init") == 0)
-		return cmd_init(o.data_dir, o.clock_file, log_origin, &hsm, pki_url);
+		return cmd_init(o.data_dir, o.clock_file, log_origin, &hsm, pki_url, organization_identifier);
 	return api_server_run(&o);
 }

@@ -1,7 +1,8 @@
 /*
- * pki_http.c: see pki_http.h. One nng HTTP server, four handlers that only copy what they need
- * and queue it, and one thread that answers: OCSP from signer_ocsp_respond, the CRL from a cache
- * that is remade after API_PKI_CRL_CACHE_S or as soon as the CA has revoked one more certificate.
+ * pki_http.c: see pki_http.h. One nng HTTP server, five handlers that only copy what they need
+ * and queue it, and one thread that answers: OCSP from signer_ocsp_respond, each CA's CRL from a
+ * cache of its own that is remade after API_PKI_CRL_CACHE_S or as soon as one more certificate is
+ * revoked.
  */
 #include "pki_http.h"
 
@@ -22,9 +23,14 @@
 
 typedef enum { ROUTE_OCSP_POST, ROUTE_OCSP_GET, ROUTE_CRL, ROUTE_CA } route;
 
+/* Which CA a CRL or certificate request names: the root, or an issuing CA (signer_issuing). */
+#define ROOT_CA   ((int)SIGNER_ISSUING_CAS)
+#define CAS_COUNT (SIGNER_ISSUING_CAS + 1u)
+
 typedef struct pki_job {
 	nng_aio *aio;
 	route what;
+	int ca;        /* ROUTE_CRL, ROUTE_CA: an issuing CA, or ROOT_CA */
 	uint8_t *body; /* an OCSP request (malloc'd), or NULL */
 	size_t body_bytes;
 	bool undecodable; /* a GET whose path is not base64: answered malformedRequest */
@@ -35,9 +41,9 @@ struct api_pki_http {
 	int64_t (*clock_us)(void *);
 	void *clock_ctx;
 	nng_http_server *server;
-	char prefix[PATH_BYTES_MAX]; /* the URL's path: "" or "/x/y" */
-	uint8_t ca_der[CA_DER_BYTES_MAX];
-	size_t ca_der_bytes;
+	char prefix[PATH_BYTES_MAX];                 /* the URL's path: "" or "/x/y" */
+	uint8_t ca_der[CAS_COUNT][CA_DER_BYTES_MAX]; /* by CA; 0 bytes: none (no hierarchy) */
+	size_t ca_der_bytes[CAS_COUNT];
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t lock;
@@ -45,23 +51,20 @@ struct api_pki_http {
 	bool stopping;
 	pki_job queue[API_PKI_QUEUE_MAX];
 	size_t head, count;
-	/* the CRL last made (on the thread only) */
-	uint8_t *crl;
-	size_t crl_bytes, crl_revoked;
-	int64_t crl_made_s;
+	/* the CRL last made of each CA (on the thread only) */
+	uint8_t *crl[CAS_COUNT];
+	size_t crl_bytes[CAS_COUNT], crl_revoked[CAS_COUNT];
+	int64_t crl_made_s[CAS_COUNT];
 };
 
 /* ----- the data directory's URL ----- */
 
-bool api_pki_url_write(const char *data_dir, const char *url, const char **why)
+/* Writes text and a line break as data_dir's file, created exclusively, 0644. */
+static bool line_write(const char *data_dir, const char *file, const char *text, const char **why)
 {
 	char path[4096], line[SIGNER_PKI_URL_BYTES_MAX + 2];
-	if (signer_pki_url_check(url) != SIGNER_OK) {
-		*why = signer_last_error();
-		return false;
-	}
-	int n = snprintf(line, sizeof line, "%s\n", url);
-	if (snprintf(path, sizeof path, "%s/%s", data_dir, API_PKI_URL_FILE) >= (int)sizeof path) {
+	int n = snprintf(line, sizeof line, "%s\n", text);
+	if (n >= (int)sizeof line || snprintf(path, sizeof path, "%s/%s", data_dir, file) >= (int)sizeof path) {
 		*why = "path too long";
 		return false;
 	}
@@ -71,6 +74,55 @@ bool api_pki_url_write(const char *data_dir, const char *url, const char **why)
 	if (fd >= 0)
 		close(fd);
 	return ok;
+}
+
+bool api_pki_url_write(const char *data_dir, const char *url, const char **why)
+{
+	if (signer_pki_url_check(url) != SIGNER_OK) {
+		*why = signer_last_error();
+		return false;
+	}
+	return line_write(data_dir, API_PKI_URL_FILE, url, why);
+}
+
+bool api_organization_identifier_write(const char *data_dir, const char *identifier, const char **why)
+{
+	if (signer_organization_identifier_check(identifier) != SIGNER_OK) {
+		*why = signer_last_error();
+		return false;
+	}
+	return line_write(data_dir, API_ORGANIZATION_IDENTIFIER_FILE, identifier, why);
+}
+
+bool api_organization_identifier_read(const char *data_dir,
+                                      char identifier[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1], const char **why)
+{
+	char path[4096], text[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 3] = {0};
+	if (snprintf(path, sizeof path, "%s/%s", data_dir, API_ORGANIZATION_IDENTIFIER_FILE) >= (int)sizeof path) {
+		*why = "path too long";
+		return false;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) { /* init was given none, or made the directory before the option */
+		snprintf(identifier, SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1, "%s",
+		         SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT);
+		return true;
+	}
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0) {
+		*why = strerror(errno);
+		return false;
+	}
+	if (n > 0 && text[n - 1] == '\n')
+		text[--n] = '\0';
+	if (signer_organization_identifier_check(text) != SIGNER_OK) {
+		*why = signer_last_error();
+		return false;
+	}
+	memcpy(identifier, text, strlen(text) + 1); /* checked: at most the limit */
+	return true;
 }
 
 bool api_pki_url_read(const char *data_dir, char url[SIGNER_PKI_URL_BYTES_MAX + 1], const char **why)
@@ -167,24 +219,27 @@ static void answer_ocsp(api_pki_http *pki, pki_job *job, int64_t now_s)
 static void answer_crl(api_pki_http *pki, pki_job *job, int64_t now_s)
 {
 	size_t revoked = signer_ca_revoked_count(pki->ca);
-	if (!pki->crl || now_s - pki->crl_made_s >= API_PKI_CRL_CACHE_S || now_s < pki->crl_made_s ||
-	    revoked != pki->crl_revoked) {
+	int c = job->ca;
+	if (!pki->crl[c] || now_s - pki->crl_made_s[c] >= API_PKI_CRL_CACHE_S || now_s < pki->crl_made_s[c] ||
+	    revoked != pki->crl_revoked[c]) {
 		uint8_t *der = NULL;
 		size_t bytes = 0;
-		signer_err err = signer_ca_crl(pki->ca, now_s, &der, &bytes);
+		signer_err err = c == ROOT_CA ? signer_ca_crl(pki->ca, now_s, &der, &bytes)
+		                              : signer_issuing_crl(pki->ca, (signer_issuing)c, now_s, &der, &bytes);
 		if (err) {
 			fprintf(stderr, "ledgerd: pki: the CRL: %s (%s)\n", signer_strerror(err), signer_last_error());
 			reply(job->aio, NNG_HTTP_STATUS_INTERNAL_SERVER_ERROR, NULL, NULL, 0);
 			return;
 		}
-		free(pki->crl);
-		pki->crl = der;
-		pki->crl_bytes = bytes;
-		pki->crl_made_s = now_s;
-		pki->crl_revoked = revoked;
+		free(pki->crl[c]);
+		pki->crl[c] = der;
+		pki->crl_bytes[c] = bytes;
+		pki->crl_made_s[c] = now_s;
+		pki->crl_revoked[c] = revoked;
 	}
-	fprintf(stderr, "ledgerd: pki: CRL request\n");
-	reply(job->aio, NNG_HTTP_STATUS_OK, "application/pkix-crl", pki->crl, pki->crl_bytes);
+	fprintf(stderr, "ledgerd: pki: CRL request (%s)\n",
+	        c == ROOT_CA ? "root" : signer_issuing_name((signer_issuing)c));
+	reply(job->aio, NNG_HTTP_STATUS_OK, "application/pkix-crl", pki->crl[c], pki->crl_bytes[c]);
 }
 
 static void answer(api_pki_http *pki, pki_job *job)
@@ -195,7 +250,8 @@ static void answer(api_pki_http *pki, pki_job *job)
 	case ROUTE_OCSP_GET: answer_ocsp(pki, job, now_s); break;
 	case ROUTE_CRL: answer_crl(pki, job, now_s); break;
 	case ROUTE_CA:
-		reply(job->aio, NNG_HTTP_STATUS_OK, "application/pkix-cert", pki->ca_der, pki->ca_der_bytes);
+		reply(job->aio, NNG_HTTP_STATUS_OK, "application/pkix-cert", pki->ca_der[job->ca],
+		      pki->ca_der_bytes[job->ca]);
 		break;
 	}
 	free(job->body);
@@ -308,14 +364,62 @@ static void on_ocsp_get(nng_aio *aio)
 	enqueue(pki, &job);
 }
 
-static void on_crl(nng_aio *aio)
+/* The CA that the rest of a request's path names ("/<name><suffix>", "root" or an issuing CA's
+ * name), or -1; "" names the root (the paths of a PKI without the hierarchy: /crl, /ca.crt). */
+static int ca_named(const api_pki_http *pki, const char *rest, const char *suffix)
 {
-	enqueue(handler_pki(aio), &(pki_job){.aio = aio, .what = ROUTE_CRL});
+	size_t n = strcspn(rest, "?");
+	if (n == 0)
+		return ROOT_CA;
+	for (int c = 0; c <= ROOT_CA; c++) {
+		const char *name = c == ROOT_CA ? "root" : signer_issuing_name((signer_issuing)c);
+		size_t name_bytes = strlen(name), suffix_bytes = strlen(suffix);
+		if (n == 1 + name_bytes + suffix_bytes && rest[0] == '/' && strncmp(rest + 1, name, name_bytes) == 0 &&
+		    strncmp(rest + 1 + name_bytes, suffix, suffix_bytes) == 0)
+			return pki->ca_der_bytes[c] ? c : -1;
+	}
+	return -1;
 }
 
+/* GET <url>/crl (the root's), <url>/crl/<name>.crl. */
+static void on_crl(nng_aio *aio)
+{
+	api_pki_http *pki = handler_pki(aio);
+	const char *uri = nng_http_req_get_uri(nng_aio_get_input(aio, 0));
+	int ca = ca_named(pki, uri + strlen(pki->prefix) + strlen("/crl"), ".crl");
+	if (ca < 0)
+		reply(aio, NNG_HTTP_STATUS_NOT_FOUND, NULL, NULL, 0);
+	else
+		enqueue(pki, &(pki_job){.aio = aio, .what = ROUTE_CRL, .ca = ca});
+}
+
+/* GET <url>/ca.crt (the root's), <url>/ca/<name>.crt. */
 static void on_ca(nng_aio *aio)
 {
-	enqueue(handler_pki(aio), &(pki_job){.aio = aio, .what = ROUTE_CA});
+	api_pki_http *pki = handler_pki(aio);
+	const char *uri = nng_http_req_get_uri(nng_aio_get_input(aio, 0)) + strlen(pki->prefix);
+	bool single = strncmp(uri, "/ca.crt", strlen("/ca.crt")) == 0;
+	const char *rest = uri + strlen(single ? "/ca.crt" : "/ca");
+	/* <url>/ca.crt is the root's; <url>/ca alone names no CA */
+	int ca = single ? ca_named(pki, rest, "") : *rest && *rest != '?' ? ca_named(pki, rest, ".crt") : -1;
+	if (ca < 0)
+		reply(aio, NNG_HTTP_STATUS_NOT_FOUND, NULL, NULL, 0);
+	else
+		enqueue(pki, &(pki_job){.aio = aio, .what = ROUTE_CA, .ca = ca});
+}
+
+/* The CAs' certificates into pki->ca_der: the root's, and the issuing CAs' when there are. */
+static bool certificates_load(api_pki_http *pki)
+{
+	if (signer_ca_certificate(pki->ca, pki->ca_der[ROOT_CA], CA_DER_BYTES_MAX, &pki->ca_der_bytes[ROOT_CA]))
+		return false;
+	for (int c = 0; c < ROOT_CA; c++) {
+		signer_err err = signer_issuing_certificate(pki->ca, (signer_issuing)c, pki->ca_der[c],
+		                                            CA_DER_BYTES_MAX, &pki->ca_der_bytes[c]);
+		if (err && err != SIGNER_ERR_NOT_FOUND)
+			return false;
+	}
+	return true;
 }
 
 /* ----- start and stop ----- */
@@ -371,7 +475,7 @@ api_pki_http *api_pki_http_start(const signer_ca *ca, const char *pki_url, const
 	if (signer_pki_url_check(pki_url) != SIGNER_OK || (listen && !api_pki_listen_check(listen)) ||
 	    !listen_url(pki_url, listen, url_text, sizeof url_text, pki->prefix))
 		*why = "a bad PKI URL or listen address";
-	else if (signer_ca_certificate(ca, pki->ca_der, sizeof pki->ca_der, &pki->ca_der_bytes) != SIGNER_OK)
+	else if (!certificates_load(pki))
 		*why = signer_last_error();
 	int rv = *why ? 0 : nng_url_parse(&url, url_text);
 	if (!*why && !rv)
@@ -381,9 +485,11 @@ api_pki_http *api_pki_http_start(const signer_ca *ca, const char *pki_url, const
 	if (!*why && !rv)
 		rv = handler_add(pki, "/ocsp", on_ocsp_get, "GET", true);
 	if (!*why && !rv)
-		rv = handler_add(pki, "/crl", on_crl, "GET", false);
+		rv = handler_add(pki, "/crl", on_crl, "GET", true);
 	if (!*why && !rv)
 		rv = handler_add(pki, "/ca.crt", on_ca, "GET", false);
+	if (!*why && !rv)
+		rv = handler_add(pki, "/ca", on_ca, "GET", true);
 	if (!*why && !rv && (rv = pthread_create(&pki->thread, NULL, pki_thread, pki)) == 0)
 		pki->thread_started = true;
 	if (!*why && !rv)
@@ -415,6 +521,7 @@ void api_pki_http_stop(api_pki_http *pki)
 	}
 	pthread_cond_destroy(&pki->wake);
 	pthread_mutex_destroy(&pki->lock);
-	free(pki->crl);
+	for (size_t c = 0; c < CAS_COUNT; c++)
+		free(pki->crl[c]);
 	free(pki);
 }

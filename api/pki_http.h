@@ -1,7 +1,8 @@
 /*
  * pki_http.h: ledgerd's HTTP endpoint for its PKI (docs/operations.md#pki): the OCSP responder
- * (RFC 6960 appendix A: POST <url>/ocsp and GET <url>/ocsp/<base64 request>), the CA's CRL
- * (GET <url>/crl) and its certificate (GET <url>/ca.crt), at the URL that ledgerd init wrote in
+ * (RFC 6960 appendix A: POST <url>/ocsp and GET <url>/ocsp/<base64 request>), each CA's CRL
+ * (GET <url>/crl/<ca>.crl, <ca> root, persons, seals or tsa; <url>/crl: the root's) and
+ * certificate (GET <url>/ca/<ca>.crt; <url>/ca.crt: the root's), at the URL that ledgerd init wrote in
  * the data directory and that the certificates the CA issues point to.
  *
  * The work (signing an OCSP response, making a CRL) runs on the endpoint's own thread, never on
@@ -27,6 +28,15 @@
 /* Writes url (checked by signer_pki_url_check) as data_dir's PKI URL, created exclusively.
  * False with *why on failure. */
 bool api_pki_url_write(const char *data_dir, const char *url, const char **why);
+
+/* The platform's organizationIdentifier (ETSI EN 319 412-1) that ledgerd init was given for the
+ * CAs' names: written by init, created exclusively; read at the first serve, which makes the root
+ * (SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT when the file is absent). False with *why for a value
+ * signer_organization_identifier_check() refuses or a file that cannot be read. */
+#define API_ORGANIZATION_IDENTIFIER_FILE "organization-identifier" /* in the data directory, 0644 */
+bool api_organization_identifier_write(const char *data_dir, const char *identifier, const char **why);
+bool api_organization_identifier_read(const char *data_dir,
+                                      char identifier[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1], const char **why);
 
 /* data_dir's PKI URL into url: the file's, or API_PKI_URL_DEFAULT for a data directory made
  * before the file existed. False with *why for a file that cannot be read or holds a bad URL. */

@@ -67,7 +67,7 @@ int64_t server_clock(void *ctx)
 static int server_open_services(server *s, const char *abs_dir);
 static void pki_start(server *s, const char *abs_dir);
 
-bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out)
+bool api_signer_ca(const char *data_dir, int64_t now_s, int64_t tsa_renew_margin_s, signer_ca **out)
 {
 	char keys[PATH_MAX];
 	if (snprintf(keys, sizeof keys, "%s/keys", data_dir) >= (int)sizeof keys)
@@ -78,11 +78,19 @@ bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out)
 		fprintf(stderr, "ledgerd: %s/%s: %s\n", data_dir, API_PKI_URL_FILE, why);
 		return false;
 	}
+	char organization_identifier[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1];
+	if (!api_organization_identifier_read(data_dir, organization_identifier, &why)) {
+		fprintf(stderr, "ledgerd: %s/%s: %s\n", data_dir, API_ORGANIZATION_IDENTIFIER_FILE, why);
+		return false;
+	}
+	/* the root, made at the first start (or in a store created before the signer existed) */
 	signer_err err = signer_ca_open(keys, out);
-	if (err == SIGNER_ERR_NOT_FOUND && (err = signer_ca_init(keys, now_s)) == SIGNER_OK)
-		err = signer_ca_open(keys, out); /* a store created before the signer existed */
-	/* before the units are enabled: issued the first time, they point to the PKI URL too */
-	if (!err && (err = signer_ca_set_pki_url(*out, pki_url)) != SIGNER_OK) {
+	if (err == SIGNER_ERR_NOT_FOUND && (err = signer_ca_init_as(keys, now_s, organization_identifier)) == SIGNER_OK)
+		err = signer_ca_open(keys, out);
+	/* before the issuing CAs and the units: issued the first time, they point to the PKI URL too */
+	if (!err && ((err = signer_ca_set_pki_url(*out, pki_url)) != SIGNER_OK ||
+	             (err = signer_hierarchy_enable(*out, keys, now_s)) != SIGNER_OK ||
+	             (err = signer_tsa_set_renew_margin(*out, tsa_renew_margin_s)) != SIGNER_OK)) {
 		signer_ca_free(*out);
 		*out = NULL;
 	}
@@ -148,7 +156,8 @@ static int server_open(server *s, const char *abs_dir, const sigset_t *signals)
 		fprintf(stderr, "ledgerd: %s\n", ledger_last_error());
 		return checked == LEDGER_ERR_CORRUPT ? API_EXIT_STORE_DAMAGED : 1;
 	}
-	if (!api_signer_ca(abs_dir, server_clock(s) / 1000000, &s->ca))
+	int64_t tsa_renew_margin_s = o->tsa_renew_days_set ? o->tsa_renew_days * 86400LL : SIGNER_TSA_RENEW_MARGIN_S;
+	if (!api_signer_ca(abs_dir, server_clock(s) / 1000000, tsa_renew_margin_s, &s->ca))
 		return 1;
 	nng_tls_config *tls;
 	if (!tls_config(o, &tls))

@@ -62,7 +62,13 @@ typedef struct api_server_options {
 	uint32_t tsa_tolerance_s; /* 0: API_TSA_TOLERANCE_S_DEFAULT */
 	uint32_t tsa_timeout_ms;  /* 0: API_TSA_TIMEOUT_MS_DEFAULT */
 	const char *pki_listen;   /* HOST:PORT the PKI endpoint binds, NULL: the PKI URL's (pki_http.h) */
+	/* The own TSA's certificate is re-issued at start with fewer days left than this
+	 * (tsa_renew_days_set; otherwise SIGNER_TSA_RENEW_MARGIN_S). */
+	int32_t tsa_renew_days;
+	bool tsa_renew_days_set;
 } api_server_options;
+
+#define API_TSA_RENEW_DAYS_MAX 1460
 
 #define API_TSA_TOLERANCE_S_DEFAULT 60u
 #define API_TSA_TIMEOUT_MS_DEFAULT  10000u
@@ -76,9 +82,11 @@ typedef struct api_server_options {
  * API_EXIT_STORE_DAMAGED, or 1 on any other failure; errors go to stderr. */
 int api_server_run(const api_server_options *options);
 
-/* Opens the signer's CA of data_dir/keys, creating it first if the store predates it, pointing
- * what it issues to data_dir's PKI URL (pki_http.h). Errors are printed. */
-bool api_signer_ca(const char *data_dir, int64_t now_s, signer_ca **out);
+/* Opens the signer's root CA of data_dir/keys, creating it first if the store predates it, then its
+ * hierarchy (made at the first start), pointing what it issues to data_dir's PKI URL (pki_http.h),
+ * then its units, the TSA's certificate re-issued tsa_renew_margin_s before its end. Errors are
+ * printed. */
+bool api_signer_ca(const char *data_dir, int64_t now_s, int64_t tsa_renew_margin_s, signer_ca **out);
 
 /* Reads the clock: the system clock if path is NULL. Only the test build (LEDGER_TEST_CLOCK,
  * the ledgerd-test-clock executable) reads a time "YYYY-MM-DDTHH:MM:SSZ" from a file; the

@@ -139,8 +139,8 @@ static signer_err renewal_data_make(const signer_ca *ca, const signer_credential
 	X509 *x;
 	for (size_t i = 0; !err && (x = signer_tsa_dss_certificate(credential, i)) != NULL; i++)
 		err = push_certificate(d, x);
-	if (!err && own) /* the CA's own unit: the CA certifies it */
-		err = push_certificate(d, credential->ca_certificate);
+	if (!err && own) /* the CA's own unit: the root above its chain */
+		err = push_certificate(d, credential->root_certificate);
 	if (err)
 		return err;
 	if (!own) { /* an external authority's CRLs, when its certificates name them */

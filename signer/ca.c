@@ -1,18 +1,21 @@
 /*
- * ca.c: the internal CA and the credentials it issues.
+ * ca.c: the root CA and the credentials issued under it.
  *
- * The CA is one ECDSA P-256 key and a self-signed certificate, created once per keys directory.
- * Each signer (a person or a firm's seal) gets its own P-256 key and a certificate from it,
- * stored with the key in one file named by a hash of who it is for, so that one rename replaces
- * both together and no path names a person. Credentials are re-used while they are valid and
- * still say what the subject is called; otherwise a new one is issued.
+ * The root is one ECDSA P-256 key and a self-signed certificate, created once per keys directory.
+ * With the hierarchy enabled (hierarchy.c) it certifies only the issuing CAs, which issue the
+ * credentials; without it (the unit tests' keys directories, and what the single CA of an older
+ * directory issued) it issues them itself. Each signer (a person or a firm's seal) gets its own
+ * P-256 key and a certificate, stored with the key in one file named by a hash of who it is for,
+ * so that one rename replaces both together and no path names a person. Credentials are re-used
+ * while they are valid and still say what the subject is called; otherwise a new one is issued.
  *
- * Where the keys of the CA and of its units (TSA, OCSP responder) live depends on the keys
+ * Where the keys of the CAs and of their units (TSA, OCSP responder) live depends on the keys
  * directory: when it names a PKCS #11 token (SIGNER_TOKEN_CONFIG_FILE, written by ledgerd
  * init), they are generated in the token and never leave it (pkcs11_token.h), and only their
  * certificates are files; otherwise, in a keys directory made before the token existed, they
- * are PEM files, as they always were. The key_* functions below hide which.
+ * are PEM files, as they always were. The authority_key_* functions below hide which.
  */
+#include "authority.h"
 #include "keystore.h"
 #include "kept_key.h"
 #include "pkcs11_token.h"
@@ -35,7 +38,7 @@
 
 /* ----- certificates ----- */
 
-static int64_t asn1_time_s(const ASN1_TIME *t)
+int64_t authority_time_s(const ASN1_TIME *t)
 {
 	struct tm tm;
 	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
@@ -48,17 +51,9 @@ static EVP_PKEY *key_new(void)
 	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 }
 
-/* Where one key of the CA's lives: label in the token, or file in dir without one. */
-typedef struct key_place {
-	token *token;
-	const char *dir;
-	const char *file;
-	const char *label;
-} key_place;
-
 /* A new key at k: generated in the token (SIGNER_ERR_EXISTS if the label is taken), or in
- * software, to be written by key_store(). */
-static signer_err key_generate(const key_place *k, EVP_PKEY **key)
+ * software, to be written by authority_key_store(). */
+signer_err authority_key_generate(const authority_key_place *k, EVP_PKEY **key)
 {
 	*key = NULL;
 	if (!k->token) {
@@ -72,13 +67,13 @@ static signer_err key_generate(const key_place *k, EVP_PKEY **key)
 }
 
 /* Writes a software key to its file, created exclusively; a token's is there already. */
-static signer_err key_store(const key_place *k, EVP_PKEY *key)
+signer_err authority_key_store(const authority_key_place *k, EVP_PKEY *key)
 {
 	return k->token ? SIGNER_OK : keystore_pem_write(k->dir, k->file, key, NULL, 0600, false);
 }
 
-/* Undoes key_generate() and key_store() after a later step failed: the key is useless. */
-static void key_discard(const key_place *k)
+/* Undoes authority_key_generate() and authority_key_store() after a later step failed: the key is useless. */
+void authority_key_discard(const authority_key_place *k)
 {
 	char path[PATH_MAX];
 	if (k->token)
@@ -87,16 +82,14 @@ static void key_discard(const key_place *k)
 		unlink(path);
 }
 
-static signer_err read_pem(const char *dir, const char *name, EVP_PKEY **key, X509 **certificate);
-
 /* The key at k. SIGNER_ERR_NOT_FOUND if there is none. */
-static signer_err key_read(const key_place *k, EVP_PKEY **key)
+signer_err authority_key_read(const authority_key_place *k, EVP_PKEY **key)
 {
-	return k->token ? token_key_load(k->token, k->label, key) : read_pem(k->dir, k->file, key, NULL);
+	return k->token ? token_key_load(k->token, k->label, key) : authority_read_pem(k->dir, k->file, key, NULL);
 }
 
 /* Whether there is a key at k (usable or not). */
-static bool key_present(const key_place *k)
+bool authority_key_present(const authority_key_place *k)
 {
 	char path[PATH_MAX];
 	if (!k->token)
@@ -119,21 +112,6 @@ static signer_err token_of(const char *keys_dir, token **out)
 		err = token_open(&config, out);
 	return err;
 }
-
-/* What certificate_new() certifies. */
-typedef struct certificate_request {
-	const X509_NAME *subject;
-	EVP_PKEY *subject_key;
-	X509 *issuer; /* NULL: self-signed with subject_key */
-	EVP_PKEY *issuer_key;
-	int64_t not_before_s, not_after_s;
-	bool ca;
-	const char *email;              /* an rfc822Name subjectAltName, or NULL */
-	const char *extended_key_usage; /* a unit of the CA: "critical,timeStamping" (RFC 3161 2.3), ... */
-	bool ocsp_nocheck;              /* an OCSP responder: id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) */
-	const char *pki_url;            /* AIA and CDP under it (signer/profile.c), or NULL */
-	bool policies;                  /* with pki_url: the CA's certificatePolicies too */
-} certificate_request;
 
 static bool add_extension(X509 *x, X509V3_CTX *v3, int nid, const char *value)
 {
@@ -163,26 +141,28 @@ static bool add_email_alt_name(X509 *x, const char *email)
 	return ok;
 }
 
-static bool set_serial(X509 *x)
+/* A random positive serial of SERIAL_BYTES; its first byte is tag when tag is not 0, so that the
+ * serial names its issuing CA (SIGNER_SERIAL_TAG_*: which CRL lists it once revoked). */
+static bool set_serial(X509 *x, uint8_t tag)
 {
 	unsigned char bytes[SERIAL_BYTES];
 	if (RAND_bytes(bytes, sizeof bytes) != 1)
 		return false;
-	bytes[0] = (unsigned char)((bytes[0] & 0x7f) | 0x40); /* positive, full length */
+	bytes[0] = tag ? tag : (unsigned char)((bytes[0] & 0x7f) | 0x40); /* positive, full length */
 	BIGNUM *bn = BN_bin2bn(bytes, sizeof bytes, NULL);
 	bool ok = bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
 	BN_free(bn);
 	return ok;
 }
 
-static X509 *certificate_new(const certificate_request *r)
+X509 *authority_certificate_new(const authority_request *r)
 {
 	X509 *x = X509_new();
 	if (!x)
 		return NULL;
 	X509 *issuer = r->issuer ? r->issuer : x;
 	X509V3_CTX v3;
-	bool ok = X509_set_version(x, X509_VERSION_3) && set_serial(x) &&
+	bool ok = X509_set_version(x, X509_VERSION_3) && set_serial(x, r->serial_tag) &&
 	          ASN1_TIME_set(X509_getm_notBefore(x), (time_t)r->not_before_s) &&
 	          ASN1_TIME_set(X509_getm_notAfter(x), (time_t)r->not_after_s) &&
 	          X509_set_subject_name(x, r->subject) &&
@@ -190,7 +170,9 @@ static X509 *certificate_new(const certificate_request *r)
 	          X509_set_pubkey(x, r->subject_key);
 	if (ok) {
 		X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
-		ok = add_extension(x, &v3, NID_basic_constraints, r->ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
+		ok = add_extension(x, &v3, NID_basic_constraints,
+		                   r->ca ? (r->path_length_0 ? "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE")
+		                         : "critical,CA:FALSE") &&
 		     add_extension(x, &v3, NID_key_usage,
 		                   r->ca ? "critical,keyCertSign,cRLSign"
 		                         : "critical,digitalSignature,nonRepudiation") &&
@@ -199,7 +181,8 @@ static X509 *certificate_new(const certificate_request *r)
 		     (!r->email || add_email_alt_name(x, r->email)) &&
 		     (!r->extended_key_usage || add_extension(x, &v3, NID_ext_key_usage, r->extended_key_usage)) &&
 		     (!r->ocsp_nocheck || add_extension(x, &v3, NID_id_pkix_OCSP_noCheck, "ignored")) &&
-		     (!r->pki_url || signer_profile_add(x, &v3, r->pki_url, r->policies));
+		     (!r->pki_url ||
+		      signer_profile_add(x, &v3, r->pki_url, r->issuer_path, r->ocsp_access, r->policies));
 	}
 	ok = ok && X509_sign(x, r->issuer_key, EVP_sha256()) > 0;
 	if (!ok) {
@@ -229,50 +212,48 @@ static signer_err der_copy(X509 *x, uint8_t *der, size_t der_bytes_max, size_t *
 
 /* ----- the CA ----- */
 
-static X509_NAME *ca_name(void)
+X509_NAME *authority_name(const char *common_name, const char *organization_identifier)
 {
 	X509_NAME *name = X509_NAME_new();
 	if (name &&
 	    X509_NAME_add_entry_by_NID(name, NID_countryName, MBSTRING_ASC, (const unsigned char *)"FR", -1, -1, 0) &&
 	    X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8, (const unsigned char *)"JeSignExpert",
 	                               -1, -1, 0) &&
-	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)SIGNER_CA_NAME, -1,
-	                               -1, 0))
+	    (!organization_identifier ||
+	     X509_NAME_add_entry_by_NID(name, NID_organizationIdentifier, MBSTRING_UTF8,
+	                                (const unsigned char *)organization_identifier, -1, -1, 0)) &&
+	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)common_name, -1, -1,
+	                               0))
 		return name;
 	X509_NAME_free(name);
 	return NULL;
 }
 
 /* The CA's key and self-signed certificate at k, the certificate into keys_dir. */
-static signer_err ca_create(const key_place *k, const char *keys_dir, int64_t now_s)
+static signer_err ca_create(const authority_key_place *k, const char *keys_dir, int64_t now_s,
+                            const char *organization_identifier)
 {
 	EVP_PKEY *key = NULL;
-	signer_err err = key_generate(k, &key);
+	signer_err err = authority_key_generate(k, &key);
 	if (err)
 		return err;
-	X509_NAME *name = ca_name();
-	certificate_request r = {name,
-	                         key,
-	                         NULL,
-	                         key,
-	                         now_s - SIGNER_CERT_BACKDATE_S,
-	                         now_s + SIGNER_CA_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY,
-	                         true,
-	                         NULL,
-	                         NULL,
-	                         false,
-	                         NULL,
-	                         false};
-	X509 *certificate = name ? certificate_new(&r) : NULL;
+	X509_NAME *name = authority_name(SIGNER_CA_NAME, organization_identifier);
+	authority_request r = {.subject = name,
+	                       .subject_key = key,
+	                       .issuer_key = key,
+	                       .not_before_s = now_s - SIGNER_CERT_BACKDATE_S,
+	                       .not_after_s = now_s + SIGNER_CA_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY,
+	                       .ca = true};
+	X509 *certificate = name ? authority_certificate_new(&r) : NULL;
 	if (!certificate)
 		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "creating the CA");
 	bool stored = false;
 	if (!err)
-		stored = (err = key_store(k, key)) == SIGNER_OK;
+		stored = (err = authority_key_store(k, key)) == SIGNER_OK;
 	if (!err)
 		err = keystore_pem_write(keys_dir, SIGNER_CA_CERT_FILE, NULL, certificate, 0644, false);
 	if (err && (stored || k->token))
-		key_discard(k); /* the key we just made, useless without its certificate */
+		authority_key_discard(k); /* the key we just made, useless without its certificate */
 	X509_free(certificate);
 	X509_NAME_free(name);
 	EVP_PKEY_free(key);
@@ -281,26 +262,34 @@ static signer_err ca_create(const key_place *k, const char *keys_dir, int64_t no
 
 signer_err signer_ca_init(const char *keys_dir, int64_t now_s)
 {
+	return signer_ca_init_as(keys_dir, now_s, SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT);
+}
+
+signer_err signer_ca_init_as(const char *keys_dir, int64_t now_s, const char *organization_identifier)
+{
+	signer_err err = signer_organization_identifier_check(organization_identifier);
+	if (err)
+		return err;
 	if (!keys_dir || now_s < SIGNER_CERT_BACKDATE_S || now_s > TIME_S_MAX - SIGNER_CA_VALIDITY_DAYS * 86400LL)
 		return signer_fail(SIGNER_ERR_INVALID, "signer_ca_init: NULL directory or time out of range");
 	char path[PATH_MAX];
-	signer_err err = keystore_mkdir(keys_dir);
+	err = keystore_mkdir(keys_dir);
 	if (!err)
 		err = keystore_path(path, sizeof path, keys_dir, SIGNER_CA_CERT_FILE);
 	if (err)
 		return err;
 	if (access(path, F_OK) == 0) /* checked before the key is made, so nothing is left behind */
 		return signer_fail(SIGNER_ERR_EXISTS, "%s exists already", path);
-	key_place k = {NULL, keys_dir, SIGNER_CA_KEY_FILE, SIGNER_CA_KEY_LABEL};
+	authority_key_place k = {NULL, keys_dir, SIGNER_CA_KEY_FILE, SIGNER_CA_KEY_LABEL};
 	err = token_of(keys_dir, &k.token);
 	if (!err)
-		err = ca_create(&k, keys_dir, now_s);
+		err = ca_create(&k, keys_dir, now_s, organization_identifier);
 	token_close(k.token);
 	return err;
 }
 
 /* Reads name from dir as a PEM key or certificate. */
-static signer_err read_pem(const char *dir, const char *name, EVP_PKEY **key, X509 **certificate)
+signer_err authority_read_pem(const char *dir, const char *name, EVP_PKEY **key, X509 **certificate)
 {
 	uint8_t pem[KEYSTORE_FILE_BYTES_MAX];
 	size_t bytes = 0;
@@ -320,17 +309,19 @@ signer_err signer_ca_open(const char *keys_dir, signer_ca **out)
 	if (!ca)
 		return signer_fail(SIGNER_ERR_NOMEM, "signer_ca_open");
 	pthread_mutex_init(&ca->revoked_lock, NULL);
+	ca->tsa_renew_margin_s = SIGNER_TSA_RENEW_MARGIN_S;
 	signer_err err =
 	    keystore_path(ca->credentials_dir, sizeof ca->credentials_dir, keys_dir, SIGNER_CREDENTIALS_DIR);
 	if (!err)
 		err = token_of(keys_dir, &ca->token);
-	key_place k = {ca->token, keys_dir, SIGNER_CA_KEY_FILE, SIGNER_CA_KEY_LABEL};
+	authority_key_place k = {ca->token, keys_dir, SIGNER_CA_KEY_FILE, SIGNER_CA_KEY_LABEL};
 	if (!err)
-		err = read_pem(keys_dir, SIGNER_CA_CERT_FILE, NULL, &ca->certificate);
-	if (err == SIGNER_ERR_NOT_FOUND && key_present(&k)) /* a key without its certificate is not "no CA" either */
+		err = authority_read_pem(keys_dir, SIGNER_CA_CERT_FILE, NULL, &ca->certificate);
+	if (err == SIGNER_ERR_NOT_FOUND &&
+	    authority_key_present(&k)) /* a key without its certificate is not "no CA" either */
 		err = signer_fail(SIGNER_ERR_KEYS, "%s: a CA key without %s", keys_dir, SIGNER_CA_CERT_FILE);
 	if (!err) {
-		err = key_read(&k, &ca->key);
+		err = authority_key_read(&k, &ca->key);
 		if (err == SIGNER_ERR_NOT_FOUND) /* a certificate without its key is not "no CA" */
 			err = signer_fail(SIGNER_ERR_KEYS, "%s/%s without its key (%s)", keys_dir, SIGNER_CA_CERT_FILE,
 			                  ca->token ? "in the token" : SIGNER_CA_KEY_FILE);
@@ -338,11 +329,13 @@ signer_err signer_ca_open(const char *keys_dir, signer_ca **out)
 	if (!err && X509_check_private_key(ca->certificate, ca->key) != 1)
 		err = signer_fail_openssl(SIGNER_ERR_KEYS, "the CA key does not match the CA certificate");
 	if (!err) {
-		ca->not_before_s = asn1_time_s(X509_get0_notBefore(ca->certificate));
-		ca->not_after_s = asn1_time_s(X509_get0_notAfter(ca->certificate));
+		ca->not_before_s = authority_time_s(X509_get0_notBefore(ca->certificate));
+		ca->not_after_s = authority_time_s(X509_get0_notAfter(ca->certificate));
 		if (ca->not_before_s < 0 || ca->not_after_s <= ca->not_before_s)
 			err = signer_fail(SIGNER_ERR_KEYS, "the CA certificate's validity cannot be read");
 	}
+	if (!err)
+		err = signer_hierarchy_load(ca, keys_dir);
 	if (err) {
 		signer_ca_free(ca);
 		return err;
@@ -361,6 +354,11 @@ void signer_ca_free(signer_ca *ca)
 	X509_free(ca->tsa_certificate);
 	EVP_PKEY_free(ca->ocsp_key);
 	X509_free(ca->ocsp_certificate);
+	for (size_t i = 0; i < SIGNER_ISSUING_CAS; i++) {
+		EVP_PKEY_free(ca->issuing[i].key);
+		X509_free(ca->issuing[i].certificate);
+		X509_free(ca->issuing[i].ocsp_certificate);
+	}
 	token_close(ca->token); /* after its keys, though they would outlive it (pkcs11_token.h) */
 	signer_revoked_free(ca);
 	pthread_mutex_destroy(&ca->revoked_lock);
@@ -382,16 +380,23 @@ static signer_credential *credential_new(signer_ca *ca, signer_kind kind, EVP_PK
 	c->kind = kind;
 	c->key = key;
 	c->certificate = certificate;
-	c->ca_certificate = ca->certificate;
-	X509_up_ref(ca->certificate);
+	X509 *issuer = NULL;
+	EVP_PKEY *issuer_key = NULL;
+	c->ca_certificate = signer_issuer_of(ca, certificate, &issuer, &issuer_key, NULL) ? issuer : ca->certificate;
+	c->root_certificate = ca->certificate;
+	X509_up_ref(c->ca_certificate);
+	X509_up_ref(c->root_certificate);
 	if (ca->tsa_key && ca->tsa_certificate) {
 		c->tsa_key = ca->tsa_key;
 		c->tsa_certificate = ca->tsa_certificate;
 		EVP_PKEY_up_ref(ca->tsa_key);
 		X509_up_ref(ca->tsa_certificate);
+		c->tsa_ca_certificate =
+		    signer_issuer_of(ca, ca->tsa_certificate, &issuer, &issuer_key, NULL) ? issuer : ca->certificate;
+		X509_up_ref(c->tsa_ca_certificate);
 	}
-	c->not_before_s = asn1_time_s(X509_get0_notBefore(certificate));
-	c->not_after_s = asn1_time_s(X509_get0_notAfter(certificate));
+	c->not_before_s = authority_time_s(X509_get0_notBefore(certificate));
+	c->not_after_s = authority_time_s(X509_get0_notAfter(certificate));
 	return c;
 }
 
@@ -409,7 +414,14 @@ static signer_err issue(signer_ca *ca, const signer_subject *subject, int64_t no
 	if (validity_days < 1 || validity_days > SIGNER_CERT_VALIDITY_DAYS_MAX)
 		return signer_fail(SIGNER_ERR_INVALID, "validity of %u days: 1..%u", validity_days,
 		                   SIGNER_CERT_VALIDITY_DAYS_MAX);
-	if (now_s < ca->not_before_s || now_s >= ca->not_after_s)
+	/* with the hierarchy, the issuing CA of the subject's kind; the root alone without one */
+	const signer_issuing_ca *issuing =
+	    signer_issuing_for(ca, subject->kind == SIGNER_KIND_PERSON ? SIGNER_ISSUING_PERSONS : SIGNER_ISSUING_SEALS);
+	X509 *issuer = issuing ? issuing->certificate : ca->certificate;
+	EVP_PKEY *issuer_key = issuing ? issuing->key : ca->key;
+	int64_t issuer_not_before_s = issuing ? issuing->not_before_s : ca->not_before_s;
+	int64_t issuer_not_after_s = issuing ? issuing->not_after_s : ca->not_after_s;
+	if (now_s < issuer_not_before_s || now_s >= issuer_not_after_s)
 		return signer_fail(SIGNER_ERR_EXPIRED, "the CA is not valid at %lld", (long long)now_s);
 	int64_t not_after_s = now_s + (int64_t)validity_days * SECONDS_PER_DAY;
 	err = keystore_mkdir(ca->credentials_dir);
@@ -424,21 +436,20 @@ static signer_err issue(signer_ca *ca, const signer_subject *subject, int64_t no
 	if (err)
 		return err;
 	X509_NAME *name = signer_subject_name(subject);
-	certificate_request r = {name,
-	                         key,
-	                         ca->certificate,
-	                         ca->key,
-	                         now_s - SIGNER_CERT_BACKDATE_S,
-	                         not_after_s < ca->not_after_s ? not_after_s : ca->not_after_s,
-	                         false,
-	                         subject->kind == SIGNER_KIND_PERSON ? subject->id : NULL,
-	                         NULL,
-	                         false,
-	                         NULL,
-	                         false};
-	r.pki_url = ca->pki_url[0] ? ca->pki_url : NULL;
-	r.policies = true;
-	X509 *certificate = key && name ? certificate_new(&r) : NULL;
+	signer_issuing which = subject->kind == SIGNER_KIND_PERSON ? SIGNER_ISSUING_PERSONS : SIGNER_ISSUING_SEALS;
+	authority_request r = {.subject = name,
+	                       .subject_key = key,
+	                       .issuer = issuer,
+	                       .issuer_key = issuer_key,
+	                       .not_before_s = now_s - SIGNER_CERT_BACKDATE_S,
+	                       .not_after_s = not_after_s < issuer_not_after_s ? not_after_s : issuer_not_after_s,
+	                       .email = subject->kind == SIGNER_KIND_PERSON ? subject->id : NULL,
+	                       .pki_url = ca->pki_url[0] ? ca->pki_url : NULL,
+	                       .policies = true,
+	                       .issuer_path = issuing ? signer_issuing_name(which) : NULL,
+	                       .ocsp_access = true,
+	                       .serial_tag = issuing ? (uint8_t)(SIGNER_SERIAL_TAG_BASE + which) : 0};
+	X509 *certificate = key && name ? authority_certificate_new(&r) : NULL;
 	X509_NAME_free(name);
 	if (!certificate)
 		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing a certificate");
@@ -507,14 +518,16 @@ signer_err signer_credential_open(signer_ca *ca, const char *serial, int64_t now
 	err = kept_key_read(ca, file, &key, &certificate, NULL);
 	if (err == SIGNER_ERR_NOT_FOUND)
 		err = signer_fail(SIGNER_ERR_NOT_FOUND, "no key kept for certificate %s", serial);
-	if (!err &&
-	    (X509_check_private_key(certificate, key) != 1 ||
-	     X509_check_issued(ca->certificate, certificate) != X509_V_OK || X509_verify(certificate, ca->key) != 1))
+	X509 *issuer = NULL;
+	EVP_PKEY *issuer_key = NULL;
+	if (!err && (X509_check_private_key(certificate, key) != 1 ||
+	             !signer_issuer_of(ca, certificate, &issuer, &issuer_key, NULL) ||
+	             X509_verify(certificate, X509_get0_pubkey(issuer)) != 1))
 		err =
 		    signer_fail(SIGNER_ERR_KEYS, "the key kept for %s does not match a certificate of this CA", serial);
 	ERR_clear_error();
-	if (!err && (asn1_time_s(X509_get0_notBefore(certificate)) > now_s ||
-	             asn1_time_s(X509_get0_notAfter(certificate)) <= now_s))
+	if (!err && (authority_time_s(X509_get0_notBefore(certificate)) > now_s ||
+	             authority_time_s(X509_get0_notAfter(certificate)) <= now_s))
 		err = signer_fail(SIGNER_ERR_EXPIRED, "certificate %s is not valid at %lld", serial, (long long)now_s);
 	X509_NAME *subject = certificate ? X509_get_subject_name(certificate) : NULL;
 	int nid = subject && X509_NAME_get_index_by_NID(subject, NID_organizationIdentifier, -1) >= 0
@@ -548,13 +561,15 @@ static bool reusable(const signer_ca *ca, const signer_subject *subject, EVP_PKE
                      int64_t now_s)
 {
 	X509_NAME *expected = signer_subject_name(subject);
-	int64_t not_before_s = asn1_time_s(X509_get0_notBefore(certificate));
-	int64_t not_after_s = asn1_time_s(X509_get0_notAfter(certificate));
+	X509 *issuer = NULL;
+	EVP_PKEY *issuer_key = NULL;
+	int64_t not_before_s = authority_time_s(X509_get0_notBefore(certificate));
+	int64_t not_after_s = authority_time_s(X509_get0_notAfter(certificate));
 	bool ok = expected && X509_NAME_cmp(expected, X509_get_subject_name(certificate)) == 0 &&
 	          X509_check_private_key(certificate, key) == 1 &&
-	          X509_check_issued(ca->certificate, certificate) == X509_V_OK &&
-	          X509_verify(certificate, ca->key) == 1 && not_before_s >= 0 && not_before_s <= now_s &&
-	          not_after_s - now_s >= SIGNER_CERT_RENEW_BEFORE_S;
+	          signer_issuer_of(ca, certificate, &issuer, &issuer_key, NULL) &&
+	          X509_verify(certificate, X509_get0_pubkey(issuer)) == 1 && not_before_s >= 0 &&
+	          not_before_s <= now_s && not_after_s - now_s >= SIGNER_CERT_RENEW_BEFORE_S;
 	X509_NAME_free(expected);
 	ERR_clear_error();
 	return ok;
@@ -577,7 +592,7 @@ signer_err signer_credential_get_or_issue(signer_ca *ca, const signer_subject *s
 	EVP_PKEY *key = NULL;
 	X509 *certificate = NULL;
 	/* Any failure to read or re-use (absent, damaged, stale) ends in a new credential. */
-	if (read_pem(ca->credentials_dir, file, &key, &certificate) == SIGNER_OK &&
+	if (authority_read_pem(ca->credentials_dir, file, &key, &certificate) == SIGNER_OK &&
 	    reusable(ca, subject, key, certificate, now_s)) {
 		if (!(*out = credential_new(ca, subject->kind, key, certificate))) {
 			EVP_PKEY_free(key);
@@ -601,6 +616,8 @@ void signer_credential_free(signer_credential *credential)
 	EVP_PKEY_free(credential->key);
 	X509_free(credential->certificate);
 	X509_free(credential->ca_certificate);
+	X509_free(credential->root_certificate);
+	X509_free(credential->tsa_ca_certificate);
 	EVP_PKEY_free(credential->tsa_key);
 	X509_free(credential->tsa_certificate);
 	free(credential);
@@ -618,150 +635,4 @@ void signer_credential_validity(const signer_credential *credential, int64_t *no
 		*not_before_s = credential ? credential->not_before_s : 0;
 	if (not_after_s)
 		*not_after_s = credential ? credential->not_after_s : 0;
-}
-
-/* ----- the CA's units: time-stamping (RFC 3161), OCSP (RFC 6960) ----- */
-
-typedef struct unit_spec {
-	const char *what; /* for messages */
-	const char *key_file, *key_label, *cert_file, *common_name;
-	const char *extended_key_usage;
-	bool ocsp_nocheck;
-} unit_spec;
-
-static const unit_spec tsa_unit = {"time-stamping unit",
-                                   SIGNER_TSA_KEY_FILE,
-                                   SIGNER_TSA_KEY_LABEL,
-                                   SIGNER_TSA_CERT_FILE,
-                                   SIGNER_TSA_NAME,
-                                   "critical,timeStamping",
-                                   false};
-static const unit_spec ocsp_unit = {"OCSP responder",
-                                    SIGNER_OCSP_KEY_FILE,
-                                    SIGNER_OCSP_KEY_LABEL,
-                                    SIGNER_OCSP_CERT_FILE,
-                                    SIGNER_OCSP_NAME,
-                                    "critical,OCSPSigning",
-                                    true};
-
-static X509_NAME *unit_name(const char *common_name)
-{
-	X509_NAME *name = X509_NAME_new();
-	if (name &&
-	    X509_NAME_add_entry_by_NID(name, NID_countryName, MBSTRING_ASC, (const unsigned char *)"FR", -1, -1, 0) &&
-	    X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8, (const unsigned char *)"JeSignExpert",
-	                               -1, -1, 0) &&
-	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)common_name, -1, -1,
-	                               0))
-		return name;
-	X509_NAME_free(name);
-	return NULL;
-}
-
-/* Issues a unit's key (in the CA's token, or a file of keys_dir) and its certificate (a file of
- * keys_dir), within the CA's validity. */
-static signer_err unit_create(signer_ca *ca, const char *keys_dir, int64_t now_s, const unit_spec *u)
-{
-	int64_t not_after = now_s + SIGNER_UNIT_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY;
-	if (not_after > ca->not_after_s)
-		not_after = ca->not_after_s;
-	if (now_s < ca->not_before_s || not_after <= now_s)
-		return signer_fail(SIGNER_ERR_EXPIRED, "the CA is not valid now: no %s can be issued", u->what);
-	key_place k = {ca->token, keys_dir, u->key_file, u->key_label};
-	EVP_PKEY *key = NULL;
-	signer_err err = key_generate(&k, &key);
-	if (err)
-		return err;
-	X509_NAME *name = unit_name(u->common_name);
-	certificate_request r = {.subject = name,
-	                         .subject_key = key,
-	                         .issuer = ca->certificate,
-	                         .issuer_key = ca->key,
-	                         .not_before_s = now_s - SIGNER_CERT_BACKDATE_S,
-	                         .not_after_s = not_after,
-	                         .extended_key_usage = u->extended_key_usage,
-	                         .ocsp_nocheck = u->ocsp_nocheck,
-	                         /* the responder's answers are not checked online (RFC 6960 4.2.2.2.1) */
-	                         .pki_url = !u->ocsp_nocheck && ca->pki_url[0] ? ca->pki_url : NULL};
-	X509 *certificate = name ? certificate_new(&r) : NULL;
-	err = certificate ? SIGNER_OK : signer_fail_openssl(SIGNER_ERR_CRYPTO, "issuing a unit's certificate");
-	if (!err)
-		err = key_store(&k, key);
-	if (!err)
-		err = keystore_pem_write(keys_dir, u->cert_file, NULL, certificate, 0644, false);
-	if (err && k.token)
-		key_discard(&k); /* a file left behind is refused at the next start, as it always was */
-	X509_free(certificate);
-	X509_NAME_free(name);
-	EVP_PKEY_free(key);
-	return err;
-}
-
-/* Reads a unit (issuing it the first time) and checks it; replaces *key and *certificate. */
-static signer_err unit_enable(signer_ca *ca, const char *keys_dir, int64_t now_s, const unit_spec *u,
-                              EVP_PKEY **key_out, X509 **certificate_out)
-{
-	if (!ca || !keys_dir)
-		return signer_fail(SIGNER_ERR_INVALID, "enabling the %s: NULL argument", u->what);
-	EVP_PKEY *key = NULL;
-	X509 *certificate = NULL;
-	signer_err err = read_pem(keys_dir, u->cert_file, NULL, &certificate);
-	if (err == SIGNER_ERR_NOT_FOUND) {
-		err = unit_create(ca, keys_dir, now_s, u);
-		if (!err)
-			err = read_pem(keys_dir, u->cert_file, NULL, &certificate);
-	}
-	key_place k = {ca->token, keys_dir, u->key_file, u->key_label};
-	if (!err)
-		err = key_read(&k, &key);
-	if (!err && X509_check_private_key(certificate, key) != 1)
-		err = signer_fail(SIGNER_ERR_KEYS, "the %s's key does not match its certificate", u->what);
-	if (!err && X509_check_issued(ca->certificate, certificate) != X509_V_OK)
-		err = signer_fail(SIGNER_ERR_KEYS, "%s/%s is not issued by the CA", keys_dir, u->cert_file);
-	if (!err && asn1_time_s(X509_get0_notAfter(certificate)) <= now_s)
-		err = signer_fail(SIGNER_ERR_EXPIRED, "the %s's certificate has expired (renewal: not yet implemented)",
-		                  u->what);
-	if (err) {
-		EVP_PKEY_free(key);
-		X509_free(certificate);
-		return err;
-	}
-	EVP_PKEY_free(*key_out);
-	X509_free(*certificate_out);
-	*key_out = key;
-	*certificate_out = certificate;
-	return SIGNER_OK;
-}
-
-signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
-{
-	return unit_enable(ca, keys_dir, now_s, &tsa_unit, &ca->tsa_key, &ca->tsa_certificate);
-}
-
-signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
-{
-	return unit_enable(ca, keys_dir, now_s, &ocsp_unit, &ca->ocsp_key, &ca->ocsp_certificate);
-}
-
-signer_err signer_ca_tsa_credential(const signer_ca *ca, signer_credential **out)
-{
-	*out = NULL;
-	if (!ca->tsa_key || !ca->tsa_certificate)
-		return signer_fail(SIGNER_ERR_KEYS, "no time-stamping unit (signer_tsa_enable)");
-	signer_credential *c = calloc(1, sizeof *c);
-	if (!c)
-		return signer_fail(SIGNER_ERR_NOMEM, "signer_ca_tsa_credential");
-	c->kind = SIGNER_KIND_SEAL;
-	c->certificate = ca->tsa_certificate;
-	c->ca_certificate = ca->certificate;
-	c->tsa_key = ca->tsa_key;
-	c->tsa_certificate = ca->tsa_certificate;
-	X509_up_ref(ca->tsa_certificate); /* as certificate */
-	X509_up_ref(ca->tsa_certificate); /* as tsa_certificate */
-	X509_up_ref(ca->certificate);
-	EVP_PKEY_up_ref(ca->tsa_key);
-	c->not_before_s = asn1_time_s(X509_get0_notBefore(ca->tsa_certificate));
-	c->not_after_s = asn1_time_s(X509_get0_notAfter(ca->tsa_certificate));
-	*out = c;
-	return SIGNER_OK;
 }

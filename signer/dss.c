@@ -272,9 +272,16 @@ signer_err signer_dss_add_for_signature(signer_fz *fz, const signer_credential *
 	X509 *tsa;
 	for (size_t i = 0; ok && (tsa = signer_tsa_dss_certificate(credential, i)) != NULL; i++)
 		ok = push_certificate(tsa, true, items, ders, &n);
-	ok = ok && push_certificate(credential->ca_certificate, own_tsa, items, ders, &n);
-	if (ok && o->crl_der && n < SIGNER_DSS_ITEMS_MAX)
+	/* the signer's issuing CA (when it is not the TSA's or the root), then the root */
+	X509 *issuer = credential->ca_certificate, *root = credential->root_certificate;
+	X509 *tsa_issuer = own_tsa ? credential->tsa_ca_certificate : NULL;
+	if (ok && issuer && X509_cmp(issuer, root) != 0 && (!tsa_issuer || X509_cmp(issuer, tsa_issuer) != 0))
+		ok = push_certificate(issuer, false, items, ders, &n);
+	ok = ok && push_certificate(root, own_tsa, items, ders, &n);
+	if (ok && o->crl_der && n < SIGNER_DSS_ITEMS_MAX) /* the root's: its issuing CAs are not revoked */
 		items[n++] = (signer_dss_item){SIGNER_DSS_CRL, o->crl_der, o->crl_der_bytes, own_tsa};
+	if (ok && o->issuer_crl_der && n < SIGNER_DSS_ITEMS_MAX) /* the signer's CA's */
+		items[n++] = (signer_dss_item){SIGNER_DSS_CRL, o->issuer_crl_der, o->issuer_crl_der_bytes, false};
 	for (size_t i = 0; ok && o->tsa_crls && i < o->tsa_crls->count; i++) { /* an external authority's */
 		ok = n < SIGNER_DSS_ITEMS_MAX;
 		if (ok)

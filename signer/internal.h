@@ -87,6 +87,20 @@ typedef struct signer_revoked {
 } signer_revoked;
 
 struct token;
+/* An issuing CA of the hierarchy (signer/hierarchy.c): certified by the root, it issues one kind of
+ * certificate; the OCSP responder's key is certified by each (signer_ocsp_enable). */
+typedef struct signer_issuing_ca {
+	EVP_PKEY *key;
+	X509 *certificate;
+	X509 *ocsp_certificate; /* the responder's certificate from this CA, or NULL */
+	int64_t not_before_s, not_after_s;
+} signer_issuing_ca;
+
+/* The first byte of the serials an issuing CA gives (SIGNER_SERIAL_TAG_BASE + its index), so
+ * that a revoked serial names the CA whose CRL lists it. Serials the root gave before the
+ * hierarchy existed have any first byte from 0x40 to 0x7f. */
+#define SIGNER_SERIAL_TAG_BASE 0x51u
+
 struct signer_ca {
 	EVP_PKEY *key;
 	X509 *certificate;
@@ -105,21 +119,47 @@ struct signer_ca {
 	size_t revoked_count, revoked_capacity;
 	char
 	    pki_url[SIGNER_PKI_URL_BYTES_MAX + 1]; /* signer_ca_set_pki_url, or "": issued certificates point nowhere */
+	/* The hierarchy (signer_hierarchy_enable): when enabled, the CA above is the root, which
+	 * certifies the issuing CAs and nothing else; without it, the CA issues everything, as the
+	 * single CA of a keys directory made before the hierarchy did. */
+	bool hierarchy;
+	signer_issuing_ca issuing[SIGNER_ISSUING_CAS];
+	/* The root issued end entities itself before the hierarchy existed (its own responder
+	 * certificate, SIGNER_OCSP_CERT_FILE, is there): its CRL and responder keep answering for them. */
+	bool root_issued_leaves;
+	int64_t tsa_renew_margin_s; /* signer_tsa_enable re-issues the TSA's certificate this close to its end */
 };
+
+/* Opens the hierarchy of keys_dir when all its issuing CAs' certificates are there
+ * (signer_ca_open), creating nothing: a keys directory opened by a tool (ledger-audit) issues as
+ * ledgerd would. SIGNER_ERR_KEYS for a CA whose key is missing or does not match. */
+signer_err signer_hierarchy_load(signer_ca *ca, const char *keys_dir);
+/* The issuing CA that issues kind in ca's hierarchy, or NULL without one. */
+const signer_issuing_ca *signer_issuing_for(const signer_ca *ca, signer_issuing which);
+/* The issuer of x among ca's certificates: an issuing CA's or the root's, into *certificate and
+ * *key (borrowed), and its responder certificate into *ocsp (NULL if none). False if none. */
+bool signer_issuer_of(const signer_ca *ca, X509 *x, X509 **certificate, EVP_PKEY **key, X509 **ocsp);
 
 /* The upper-case hex serial of x into out ("" if it does not fit). */
 void signer_serial_hex(X509 *x, char out[SIGNER_SERIAL_HEX_BYTES]);
 /* serial (hex, any case) in canonical form: upper case, no leading zero. False if not hex. */
 bool signer_serial_canonical(const char *serial, char out[SIGNER_SERIAL_HEX_BYTES]);
+/* The CRL of the issuing CA of credential's certificate (NULL: the TSA's) at now_s, as
+ * signer_issuing_crl(); *der NULL (and SIGNER_OK) when the root issued it: its CRL is
+ * signer_ca_crl's. */
+signer_err signer_credential_crl(const signer_ca *ca, const signer_credential *credential, int64_t now_s, uint8_t **der,
+                                 size_t *der_bytes);
 /* Frees what the revoked set holds (signer_ca_free). */
 void signer_revoked_free(struct signer_ca *ca);
 
 /* ----- what issued certificates point to (signer/profile.c) ----- */
 
-/* Adds to x (being built in v3) authorityInfoAccess (OCSP, caIssuers) and cRLDistributionPoints
- * under pki_url (checked by signer_ca_set_pki_url), and with policies the CA's certificatePolicies.
- * False if OpenSSL fails. */
-bool signer_profile_add(X509 *x, X509V3_CTX *v3, const char *pki_url, bool policies);
+/* Adds to x (being built in v3) authorityInfoAccess (caIssuers, and OCSP when ocsp) and
+ * cRLDistributionPoints under pki_url (checked by signer_ca_set_pki_url) for its issuer named
+ * issuer_path (<url>/ca/<name>.crt, <url>/crl/<name>.crl; NULL: the single CA's <url>/ca.crt and
+ * <url>/crl), and with policies the CA's certificatePolicies. False if OpenSSL fails. */
+bool signer_profile_add(X509 *x, X509V3_CTX *v3, const char *pki_url, const char *issuer_path, bool ocsp,
+                        bool policies);
 
 /* ----- credentials (signer/ca.c) ----- */
 
@@ -127,8 +167,10 @@ struct signer_credential {
 	signer_kind kind;
 	EVP_PKEY *key;
 	X509 *certificate;
-	X509 *ca_certificate;
-	EVP_PKEY *tsa_key; /* the CA's time-stamping unit, when enabled: PAdES B-T */
+	X509 *ca_certificate;     /* its certificate's issuer: an issuing CA, or the root without a hierarchy */
+	X509 *root_certificate;   /* the root (the same as ca_certificate without a hierarchy) */
+	X509 *tsa_ca_certificate; /* the TSA certificate's issuer, when there is a TSA */
+	EVP_PKEY *tsa_key;        /* the CA's time-stamping unit, when enabled: PAdES B-T */
 	X509 *tsa_certificate;
 	const signer_tsa_remote *tsa_remote; /* an external TSA instead (signer_credential_use_tsa), borrowed */
 	int64_t not_before_s;

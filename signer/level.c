@@ -23,13 +23,15 @@ signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credenti
 	if (signer_ca_is_revoked(ca, serial)) /* a revoked certificate never signs again */
 		return signer_fail(SIGNER_ERR_REVOKED, "certificate %s is revoked", serial);
 	bool long_term = level >= SIGNER_LEVEL_B_LT;
-	uint8_t *crl = NULL, *ocsp[2] = {NULL, NULL};
-	size_t crl_bytes = 0, ocsp_bytes[2] = {0, 0};
+	uint8_t *crl = NULL, *issuer_crl = NULL, *ocsp[2] = {NULL, NULL};
+	size_t crl_bytes = 0, issuer_crl_bytes = 0, ocsp_bytes[2] = {0, 0};
 	signer_err err = SIGNER_OK;
-	/* B-LT: the CA's CRL as of the signing time, and its responder's answers for the signer's
-	 * certificate and the TSA's, with the certificates, in the document's /DSS. */
+	/* B-LT: the root's CRL and the signer's CA's as of the signing time, and the responder's
+	 * answers for the signer's certificate and the TSA's, with the certificates, in the /DSS. */
 	if (long_term)
 		err = signer_ca_crl(ca, o->signing_time_s, &crl, &crl_bytes);
+	if (!err && long_term)
+		err = signer_credential_crl(ca, credential, o->signing_time_s, &issuer_crl, &issuer_crl_bytes);
 	if (!err && long_term)
 		err = signer_ca_ocsp(ca, credential, o->signing_time_s, &ocsp[0], &ocsp_bytes[0]);
 	bool own_tsa = !credential->tsa_remote;
@@ -45,6 +47,8 @@ signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credenti
 	at.timestamp = level >= SIGNER_LEVEL_B_T; /* B-T: the CA's time-stamping unit */
 	at.crl_der = crl;
 	at.crl_der_bytes = crl_bytes;
+	at.issuer_crl_der = issuer_crl;
+	at.issuer_crl_der_bytes = issuer_crl_bytes;
 	at.ocsp_der = ocsps;
 	at.ocsp_der_bytes = ocsp_bytes;
 	at.ocsp_count = long_term ? (own_tsa ? 2 : 1) : 0;
@@ -54,6 +58,7 @@ signer_err signer_pades_sign_at_level(const signer_ca *ca, const signer_credenti
 		err = signer_pades_sign(pdf, pdf_bytes, credential, &at, out, out_bytes);
 	signer_tsa_crls_free(&tsa_crls);
 	free(crl);
+	free(issuer_crl);
 	free(ocsp[0]);
 	free(ocsp[1]);
 	return err;

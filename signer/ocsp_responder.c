@@ -56,24 +56,56 @@ static bool revoked_lookup(signer_ca *ca, const ASN1_INTEGER *serial, signer_rev
 	return found;
 }
 
-/* Whether cid names a certificate issued by ca: its issuer's name and key hashed as cid says. */
-static bool issued_here(const signer_ca *ca, OCSP_CERTID *cid)
+/* Whether cid names a certificate issued by the CA certificate issuer: its name and key hashed as
+ * cid says. */
+static bool issued_by(X509 *issuer, OCSP_CERTID *cid)
 {
 	ASN1_OBJECT *md_oid = NULL;
 	ASN1_INTEGER *serial = NULL;
 	if (OCSP_id_get0_info(NULL, &md_oid, NULL, &serial, cid) != 1)
 		return false;
 	const EVP_MD *md = EVP_get_digestbyobj(md_oid);
-	OCSP_CERTID *ours = md ? OCSP_cert_id_new(md, X509_get_subject_name(ca->certificate),
-	                                          X509_get0_pubkey_bitstr(ca->certificate), serial)
-	                       : NULL;
+	OCSP_CERTID *ours =
+	    md ? OCSP_cert_id_new(md, X509_get_subject_name(issuer), X509_get0_pubkey_bitstr(issuer), serial) : NULL;
 	bool same = ours && OCSP_id_issuer_cmp(ours, cid) == 0;
 	OCSP_CERTID_free(ours);
 	return same;
 }
 
+/* The CA certificate cid's issuer hashes name among ca's that have a responder certificate (an
+ * issuing CA's, or the root's where it issued end entities), and that certificate; false if none. */
+static bool responder_for(const signer_ca *ca, OCSP_CERTID *cid, X509 **issuer, X509 **responder)
+{
+	for (size_t i = 0; ca->hierarchy && i < SIGNER_ISSUING_CAS; i++)
+		if (ca->issuing[i].ocsp_certificate && issued_by(ca->issuing[i].certificate, cid)) {
+			*issuer = ca->issuing[i].certificate;
+			*responder = ca->issuing[i].ocsp_certificate;
+			return true;
+		}
+	if (ca->ocsp_certificate && (!ca->hierarchy || ca->root_issued_leaves) && issued_by(ca->certificate, cid)) {
+		*issuer = ca->certificate;
+		*responder = ca->ocsp_certificate;
+		return true;
+	}
+	return false;
+}
+
+/* The responder certificate that signs the answer to request: the one certified by the CA of its
+ * first CertID this responder knows (*issuer that CA); the persons' CA's (or the root's without
+ * a hierarchy) when it knows none, to sign an answer of "unknown" only. */
+static X509 *responder_choose(const signer_ca *ca, OCSP_REQUEST *request, X509 **issuer)
+{
+	X509 *responder = NULL;
+	int count = OCSP_request_onereq_count(request);
+	for (int i = 0; i < count; i++)
+		if (responder_for(ca, OCSP_onereq_get0_id(OCSP_request_onereq_get0(request, i)), issuer, &responder))
+			return responder;
+	*issuer = NULL;
+	return ca->hierarchy ? ca->issuing[SIGNER_ISSUING_PERSONS].ocsp_certificate : ca->ocsp_certificate;
+}
+
 /* Adds the status of every CertID of request to basic. False if OpenSSL fails. */
-static bool add_statuses(signer_ca *ca, OCSP_REQUEST *request, OCSP_BASICRESP *basic, int64_t now_s,
+static bool add_statuses(signer_ca *ca, X509 *issuer, OCSP_REQUEST *request, OCSP_BASICRESP *basic, int64_t now_s,
                          signer_ocsp_answer *answer)
 {
 	ASN1_TIME *this_update = ASN1_TIME_set(NULL, (time_t)now_s);
@@ -88,7 +120,7 @@ static bool add_statuses(signer_ca *ca, OCSP_REQUEST *request, OCSP_BASICRESP *b
 			break;
 		signer_revoked r;
 		int status = V_OCSP_CERTSTATUS_UNKNOWN;
-		if (issued_here(ca, cid))
+		if (issuer && issued_by(issuer, cid)) /* another CA's: its responder certificate would sign it */
 			status = revoked_lookup(ca, serial, &r) ? V_OCSP_CERTSTATUS_REVOKED : V_OCSP_CERTSTATUS_GOOD;
 		ASN1_TIME *revoked_at =
 		    status == V_OCSP_CERTSTATUS_REVOKED ? ASN1_TIME_set(NULL, (time_t)r.time_s) : NULL;
@@ -116,7 +148,8 @@ signer_err signer_ocsp_respond(const signer_ca *ca_const, const uint8_t *request
 	answer = answer ? answer : &ignored;
 	memset(answer, 0, sizeof *answer);
 	signer_ca *ca = (signer_ca *)ca_const; /* only the revoked set's lock is written */
-	if (!ca->ocsp_key || !ca->ocsp_certificate)
+	if (!ca->ocsp_key ||
+	    !(ca->hierarchy ? ca->issuing[SIGNER_ISSUING_PERSONS].ocsp_certificate : ca->ocsp_certificate))
 		return signer_fail(SIGNER_ERR_KEYS, "no OCSP responder (signer_ocsp_enable)");
 	if (request_bytes == 0 || request_bytes > SIGNER_OCSP_REQUEST_BYTES_MAX)
 		return malformed(der, der_bytes, answer);
@@ -128,14 +161,20 @@ signer_err signer_ocsp_respond(const signer_ca *ca_const, const uint8_t *request
 		ERR_clear_error();
 		return malformed(der, der_bytes, answer);
 	}
+	X509 *issuer = NULL;
+	X509 *responder = responder_choose(ca, req, &issuer);
 	OCSP_BASICRESP *basic = OCSP_BASICRESP_new();
 	OCSP_RESPONSE *response = NULL;
-	bool ok = basic && add_statuses(ca, req, basic, now_s, answer) && OCSP_copy_nonce(basic, req) > 0 &&
-	          OCSP_basic_sign(basic, ca->ocsp_certificate, ca->ocsp_key, EVP_sha256(), NULL, 0) == 1 &&
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	/* the responder's CA travels with it, so that the root alone verifies the answer */
+	bool ok = basic && chain && (!issuer || sk_X509_push(chain, issuer)) &&
+	          add_statuses(ca, issuer, req, basic, now_s, answer) && OCSP_copy_nonce(basic, req) > 0 &&
+	          OCSP_basic_sign(basic, responder, ca->ocsp_key, EVP_sha256(), chain, 0) == 1 &&
 	          (response = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic)) != NULL;
 	signer_err err = ok ? response_der(response, der, der_bytes)
 	                    : signer_fail_openssl(SIGNER_ERR_CRYPTO, "making an OCSP response");
 	OCSP_RESPONSE_free(response);
+	sk_X509_free(chain);
 	OCSP_BASICRESP_free(basic);
 	OCSP_REQUEST_free(req);
 	return err;

@@ -97,12 +97,24 @@ static bool add_policies(X509 *x)
 	return ok;
 }
 
-bool signer_profile_add(X509 *x, X509V3_CTX *v3, const char *pki_url, bool policies)
+bool signer_profile_add(X509 *x, X509V3_CTX *v3, const char *pki_url, const char *issuer_path, bool ocsp, bool policies)
 {
 	assert(signer_pki_url_check(pki_url) == SIGNER_OK);
-	char aia[2 * SIGNER_PKI_URL_BYTES_MAX + 64], cdp[SIGNER_PKI_URL_BYTES_MAX + 16];
-	snprintf(aia, sizeof aia, "OCSP;URI:%s/ocsp,caIssuers;URI:%s/ca.crt", pki_url, pki_url);
-	snprintf(cdp, sizeof cdp, "URI:%s/crl", pki_url);
+	assert(!issuer_path || strlen(issuer_path) < 16);
+	char ca[SIGNER_PKI_URL_BYTES_MAX + 32], crl[SIGNER_PKI_URL_BYTES_MAX + 32];
+	if (issuer_path) { /* the hierarchy: each CA's own certificate and CRL */
+		snprintf(ca, sizeof ca, "%s/ca/%s.crt", pki_url, issuer_path);
+		snprintf(crl, sizeof crl, "%s/crl/%s.crl", pki_url, issuer_path);
+	} else { /* the single CA of a keys directory without the hierarchy */
+		snprintf(ca, sizeof ca, "%s/ca.crt", pki_url);
+		snprintf(crl, sizeof crl, "%s/crl", pki_url);
+	}
+	char aia[3 * SIGNER_PKI_URL_BYTES_MAX + 96], cdp[SIGNER_PKI_URL_BYTES_MAX + 40];
+	if (ocsp)
+		snprintf(aia, sizeof aia, "OCSP;URI:%s/ocsp,caIssuers;URI:%s", pki_url, ca);
+	else
+		snprintf(aia, sizeof aia, "caIssuers;URI:%s", ca);
+	snprintf(cdp, sizeof cdp, "URI:%s", crl);
 	return add_conf(x, v3, NID_info_access, aia) && add_conf(x, v3, NID_crl_distribution_points, cdp) &&
 	       (!policies || add_policies(x));
 }

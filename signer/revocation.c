@@ -187,18 +187,22 @@ void signer_revoked_free(signer_ca *ca)
 
 /* ----- OCSP ----- */
 
-/* The OCSP response, signed by the responder, of certificate's status (issued by the CA) at now_s:
- * revoked, with its time and reason, if the CA has it so, good otherwise. */
+/* The OCSP response, signed by the responder, of certificate's status (issued by one of ca's CAs) at
+ * now_s: revoked, with its time and reason, if the CA has it so, good otherwise. */
 static signer_err ocsp_status(signer_ca *ca, X509 *certificate, int64_t now_s, uint8_t **der, size_t *der_bytes)
 {
-	if (!ca->ocsp_key || !ca->ocsp_certificate)
+	X509 *issuer = NULL, *responder = NULL;
+	EVP_PKEY *issuer_key = NULL;
+	if (!signer_issuer_of(ca, certificate, &issuer, &issuer_key, &responder))
+		return signer_fail(SIGNER_ERR_KEYS, "a certificate none of the CAs issued");
+	if (!ca->ocsp_key || !responder)
 		return signer_fail(SIGNER_ERR_KEYS, "no OCSP responder (signer_ocsp_enable)");
 	char serial[SIGNER_SERIAL_HEX_BYTES];
 	signer_serial_hex(certificate, serial);
 	signer_revoked rev;
 	bool revoked = revoked_get(ca, serial, &rev);
 	OCSP_BASICRESP *basic = OCSP_BASICRESP_new();
-	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), certificate, ca->certificate);
+	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), certificate, issuer);
 	ASN1_TIME *this_update = ASN1_TIME_set(NULL, (time_t)now_s);
 	ASN1_TIME *next_update =
 	    ASN1_TIME_set(NULL, (time_t)(now_s + SIGNER_CRL_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY));
@@ -206,10 +210,10 @@ static signer_err ocsp_status(signer_ca *ca, X509 *certificate, int64_t now_s, u
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	OCSP_RESPONSE *response = NULL;
 	bool ok = basic && id && this_update && next_update && chain && (!revoked || revoked_at) &&
-	          sk_X509_push(chain, ca->certificate) &&
+	          sk_X509_push(chain, issuer) && /* the responder's issuer: the chain up to the root */
 	          OCSP_basic_add1_status(basic, id, revoked ? V_OCSP_CERTSTATUS_REVOKED : V_OCSP_CERTSTATUS_GOOD,
 	                                 revoked ? rev.reason : 0, revoked_at, this_update, next_update) &&
-	          OCSP_basic_sign(basic, ca->ocsp_certificate, ca->ocsp_key, EVP_sha256(), chain, 0) == 1 &&
+	          OCSP_basic_sign(basic, responder, ca->ocsp_key, EVP_sha256(), chain, 0) == 1 &&
 	          (response = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic));
 	unsigned char *out = NULL;
 	int n = ok ? i2d_OCSP_RESPONSE(response, &out) : -1;
@@ -239,13 +243,27 @@ signer_err signer_ca_ocsp(const signer_ca *ca, const signer_credential *credenti
 
 /* ----- the CRL ----- */
 
-/* Adds every revoked certificate to crl. */
-static bool crl_add_revoked(signer_ca *ca, X509_CRL *crl)
+/* Whether the CRL of the CA whose serials carry tag (0: the root) lists revoked serial r. The
+ * root lists every revoked serial where it issued end entities itself (they carry no tag), and
+ * none otherwise: no issuing CA is revoked by the ledger. */
+static bool crl_lists(const signer_ca *ca, uint8_t tag, const char *serial)
+{
+	if (!tag)
+		return !ca->hierarchy || ca->root_issued_leaves;
+	char prefix[3];
+	snprintf(prefix, sizeof prefix, "%02X", tag);
+	return strlen(serial) == 32 && strncmp(serial, prefix, 2) == 0;
+}
+
+/* Adds every revoked certificate of the CA tagged tag to crl. */
+static bool crl_add_revoked(signer_ca *ca, uint8_t tag, X509_CRL *crl)
 {
 	bool ok = true;
 	pthread_mutex_lock(&ca->revoked_lock);
 	for (size_t i = 0; ok && i < ca->revoked_count; i++) {
 		const signer_revoked *r = &ca->revoked[i];
+		if (!crl_lists(ca, tag, r->serial))
+			continue;
 		X509_REVOKED *entry = X509_REVOKED_new();
 		BIGNUM *bn = NULL;
 		ASN1_INTEGER *serial = NULL;
@@ -268,26 +286,24 @@ static bool crl_add_revoked(signer_ca *ca, X509_CRL *crl)
 	return ok;
 }
 
-signer_err signer_ca_crl(const signer_ca *ca, int64_t now_s, uint8_t **der, size_t *der_bytes)
+/* The CRL of the CA certificate (key, tag) at now_s. */
+static signer_err crl_make(const signer_ca *ca, X509 *certificate, EVP_PKEY *key, uint8_t tag, int64_t now_s,
+                           uint8_t **der, size_t *der_bytes)
 {
-	if (!ca || !der || !der_bytes)
-		return signer_fail(SIGNER_ERR_INVALID, "signer_ca_crl: NULL argument");
-	*der = NULL;
-	*der_bytes = 0;
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *this_update = ASN1_TIME_set(NULL, (time_t)now_s);
 	ASN1_TIME *next_update =
 	    ASN1_TIME_set(NULL, (time_t)(now_s + SIGNER_CRL_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY));
 	ASN1_INTEGER *number = ASN1_INTEGER_new();
 	X509V3_CTX v3;
-	X509V3_set_ctx(&v3, ca->certificate, NULL, NULL, crl, 0);
+	X509V3_set_ctx(&v3, certificate, NULL, NULL, crl, 0);
 	X509_EXTENSION *aki = crl ? X509V3_EXT_conf_nid(NULL, &v3, NID_authority_key_identifier, "keyid:always") : NULL;
 	bool ok = crl && this_update && next_update && number && aki && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
-	          X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->certificate)) &&
+	          X509_CRL_set_issuer_name(crl, X509_get_subject_name(certificate)) &&
 	          X509_CRL_set1_lastUpdate(crl, this_update) && X509_CRL_set1_nextUpdate(crl, next_update) &&
-	          crl_add_revoked((signer_ca *)ca, crl) && ASN1_INTEGER_set_int64(number, now_s) &&
+	          crl_add_revoked((signer_ca *)ca, tag, crl) && ASN1_INTEGER_set_int64(number, now_s) &&
 	          X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0) && X509_CRL_add_ext(crl, aki, -1) &&
-	          X509_CRL_sort(crl) && X509_CRL_sign(crl, ca->key, EVP_sha256()) > 0;
+	          X509_CRL_sort(crl) && X509_CRL_sign(crl, key, EVP_sha256()) > 0;
 	unsigned char *out = NULL;
 	int n = ok ? i2d_X509_CRL(crl, &out) : -1;
 	X509_EXTENSION_free(aki);
@@ -295,5 +311,41 @@ signer_err signer_ca_crl(const signer_ca *ca, int64_t now_s, uint8_t **der, size
 	ASN1_TIME_free(next_update);
 	ASN1_TIME_free(this_update);
 	X509_CRL_free(crl);
-	return signer_der_take(out, n, "making the CA's CRL", der, der_bytes);
+	return signer_der_take(out, n, "making a CA's CRL", der, der_bytes);
+}
+
+signer_err signer_ca_crl(const signer_ca *ca, int64_t now_s, uint8_t **der, size_t *der_bytes)
+{
+	if (!ca || !der || !der_bytes)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_ca_crl: NULL argument");
+	*der = NULL;
+	*der_bytes = 0;
+	return crl_make(ca, ca->certificate, ca->key, 0, now_s, der, der_bytes);
+}
+
+signer_err signer_issuing_crl(const signer_ca *ca, signer_issuing which, int64_t now_s, uint8_t **der,
+                              size_t *der_bytes)
+{
+	if (!ca || !der || !der_bytes || (unsigned)which >= SIGNER_ISSUING_CAS)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_issuing_crl: NULL argument or no such CA");
+	*der = NULL;
+	*der_bytes = 0;
+	const signer_issuing_ca *c = signer_issuing_for(ca, which);
+	if (!c)
+		return signer_fail(SIGNER_ERR_NOT_FOUND, "no hierarchy (signer_hierarchy_enable)");
+	return crl_make(ca, c->certificate, c->key, (uint8_t)(SIGNER_SERIAL_TAG_BASE + which), now_s, der, der_bytes);
+}
+
+signer_err signer_credential_crl(const signer_ca *ca, const signer_credential *credential, int64_t now_s, uint8_t **der,
+                                 size_t *der_bytes)
+{
+	if (!ca || !der || !der_bytes)
+		return signer_fail(SIGNER_ERR_INVALID, "signer_credential_crl: NULL argument");
+	*der = NULL;
+	*der_bytes = 0;
+	X509 *subject = credential ? credential->certificate : ca->tsa_certificate;
+	for (size_t i = 0; subject && ca->hierarchy && i < SIGNER_ISSUING_CAS; i++)
+		if (X509_check_issued(ca->issuing[i].certificate, subject) == X509_V_OK)
+			return signer_issuing_crl(ca, (signer_issuing)i, now_s, der, der_bytes);
+	return SIGNER_OK; /* the root's: signer_ca_crl */
 }

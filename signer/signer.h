@@ -46,7 +46,7 @@
 #define SIGNER_DN_CHARS_MAX               64u   /* names in a certificate (RFC 5280 ub-common-name) */
 #define SIGNER_EMAIL_BYTES_MAX            128u  /* a person's email (PKCS #9 ub-emailaddress) */
 #define SIGNER_FIRM_ID_BYTES_MAX          64u   /* a firm's id */
-#define SIGNER_CA_VALIDITY_DAYS           3650u /* the CA certificate's life */
+#define SIGNER_CA_VALIDITY_DAYS           7305u /* the root's life: 20 years, two issuing CAs' lives */
 #define SIGNER_CERT_VALIDITY_DAYS_MAX     1095u
 #define SIGNER_CERT_BACKDATE_S            3600  /* notBefore = now - this: validators' clocks lag */
 #define SIGNER_CERT_RENEW_BEFORE_S        86400 /* a certificate this close to expiry is replaced */
@@ -69,7 +69,19 @@
 #define SIGNER_CRL_VALIDITY_DAYS  7u    /* a CRL's nextUpdate */
 /* The TSA's policy (TSTInfo.policy): an OID under 2.25 (ITU-T X.667, from a UUID, no registry). */
 #define SIGNER_TSA_POLICY_OID "2.25.255447016286374935616187049429582350657"
-#define SIGNER_CA_NAME        "JeSignExpert ledger internal CA"
+/* The root's common name (a root made before the hierarchy: "JeSignExpert ledger internal CA"). */
+#define SIGNER_CA_NAME "JeSignExpert Root CA"
+/* The platform's own organizationIdentifier (ETSI EN 319 412-1: NTRFR-<SIREN>) in the CAs' names,
+ * when ledgerd init is given none: a placeholder SIREN that says it is one. */
+#define SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT   "NTRFR-000000000"
+#define SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX 64u
+/* The issuing CAs' files: signer-ca-<name>.pem (0644), their keys signer-ca-<name> in the token
+ * (signer-ca-<name>.key without one), the responder's certificate from each signer-ocsp-<name>.pem. */
+#define SIGNER_ISSUING_CERT_FORMAT  "signer-ca-%s.pem"
+#define SIGNER_ISSUING_KEY_FORMAT   "signer-ca-%s.key"
+#define SIGNER_ISSUING_LABEL_FORMAT "signer-ca-%s"
+#define SIGNER_ISSUING_OCSP_FORMAT  "signer-ocsp-%s.pem"
+#define SIGNER_TSA_RENEW_MARGIN_S   (365 * 86400LL) /* the TSA's certificate is re-issued this close to its end */
 
 /* The token that holds the private keys (docs/signer.md#token), named in the keys directory. */
 #define SIGNER_TOKEN_CONFIG_FILE  "pkcs11.conf"   /* where the token is: module, label, PIN source; 0644 */
@@ -199,6 +211,28 @@ signer_err signer_token_configure(const char *keys_dir, const signer_token_confi
 
 typedef struct signer_ca signer_ca;
 
+/* A certificate serial in upper-case hex, as the ledger records it: 1..40 digits and the NUL. */
+#define SIGNER_SERIAL_HEX_BYTES 41u
+/* A key's name in KeyCreated/KeyDestroyed ("token:<label>", "file:<name>"), with its NUL. */
+#define SIGNER_KEY_ID_BYTES 64u
+
+/* The issuing CAs of the hierarchy (docs/signer.md#hierarchy), each certified by the root. */
+typedef enum {
+	SIGNER_ISSUING_PERSONS = 0,      /* natural persons: persons' and one-shot certificates */
+	SIGNER_ISSUING_SEALS = 1,        /* legal persons: the firms' seals */
+	SIGNER_ISSUING_TIMESTAMPING = 2, /* the time-stamping unit */
+} signer_issuing;
+#define SIGNER_ISSUING_CAS 3u
+
+/* The short name of an issuing CA in file names and URLs ("persons", "seals", "tsa"); NULL for
+ * another value. */
+const char *signer_issuing_name(signer_issuing which);
+
+/* SIGNER_ERR_INVALID unless s is an organizationIdentifier of ETSI EN 319 412-1's form: three
+ * upper-case letters (the scheme: NTR, VAT...), two (the country), '-', then 1 to 58 letters
+ * or digits, e.g. "NTRFR-123456789". */
+signer_err signer_organization_identifier_check(const char *s);
+
 /*
  * Creates the CA of keys_dir (created 0700 if absent): a fresh ECDSA P-256 key, generated in
  * the token keys_dir names (label SIGNER_CA_KEY_LABEL) or, when it names none, written to
@@ -208,6 +242,56 @@ typedef struct signer_ca signer_ca;
  * SIGNER_ERR_KEYS if the token cannot be opened, SIGNER_ERR_IO, SIGNER_ERR_CRYPTO otherwise.
  */
 signer_err signer_ca_init(const char *keys_dir, int64_t now_s);
+/* The same with the platform's organizationIdentifier in the root's name (signer_ca_init uses
+ * SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT); SIGNER_ERR_INVALID as
+ * signer_organization_identifier_check(). The issuing CAs take the root's. */
+signer_err signer_ca_init_as(const char *keys_dir, int64_t now_s, const char *organization_identifier);
+
+/*
+ * The hierarchy (signer/hierarchy.c): makes ca the root of issuing CAs, one per signer_issuing,
+ * each an ECDSA P-256 key in the token (SIGNER_ISSUING_LABEL_FORMAT, or a key file without one)
+ * and a certificate from the root (SIGNER_ISSUING_CERT_FORMAT): basicConstraints CA with
+ * pathLenConstraint 0, keyUsage keyCertSign and cRLSign, certificatePolicies, and, once the PKI URL
+ * is set, the root's CRL and certificate as CDP and caIssuers. Issued at now_s the first time (a
+ * keys directory made before the hierarchy gets it at its first start), read and checked after.
+ * From then on the root issues nothing but them: persons' and one-shot credentials come from
+ * the persons' CA, seals from the seals', the TSA's certificate from the time-stamping CA.
+ * Call before signer_tsa_enable and signer_ocsp_enable, before threads share ca.
+ * SIGNER_ERR_KEYS for a key without its certificate or the reverse, or a certificate the root
+ * did not issue; SIGNER_ERR_EXPIRED when the root cannot issue at now_s.
+ */
+signer_err signer_hierarchy_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
+
+/* An issuing CA's certificate (DER), as signer_ca_certificate(). SIGNER_ERR_NOT_FOUND without a
+ * hierarchy, SIGNER_ERR_INVALID for another which. */
+signer_err signer_issuing_certificate(const signer_ca *ca, signer_issuing which, uint8_t *der, size_t der_bytes_max,
+                                      size_t *der_bytes);
+
+/* An issuing CA's CRL at now_s, as signer_ca_crl() but signed by it, listing the revoked serials
+ * it issued. SIGNER_ERR_NOT_FOUND without a hierarchy. */
+signer_err signer_issuing_crl(const signer_ca *ca, signer_issuing which, int64_t now_s, uint8_t **der,
+                              size_t *der_bytes);
+
+/* One of the authorities' keys (the root, the issuing CAs, the TSA, the OCSP responder), for
+ * KeyCreated records: kind is "ca-root", "ca-persons", "ca-seals", "ca-tsa", "tsa" or "ocsp";
+ * key_id "token:<label>" or "file:<name>"; the certificate certifying it (the responder's: the
+ * first one, from the persons' CA) and its serial. Borrowed for the visit's duration. */
+typedef struct signer_authority_key {
+	const char *kind;
+	char key_id[SIGNER_KEY_ID_BYTES];
+	char serial[SIGNER_SERIAL_HEX_BYTES];
+	const uint8_t *certificate_der;
+	size_t certificate_der_bytes;
+} signer_authority_key;
+
+/* Visits every authority key ca has open (the root's always; the others once enabled), in the
+ * order above, until visit returns false. SIGNER_ERR_INVALID, SIGNER_ERR_CRYPTO. */
+signer_err signer_authority_keys_each(const signer_ca *ca, bool (*visit)(void *ctx, const signer_authority_key *key),
+                                      void *ctx);
+
+/* How close to its end the TSA's certificate is re-issued by signer_tsa_enable (default
+ * SIGNER_TSA_RENEW_MARGIN_S). SIGNER_ERR_INVALID for a negative margin or more than 4 years. */
+signer_err signer_tsa_set_renew_margin(signer_ca *ca, int64_t margin_s);
 
 /*
  * Opens the CA of keys_dir, its key from the token keys_dir names if it names one.
@@ -219,23 +303,27 @@ signer_err signer_ca_init(const char *keys_dir, int64_t now_s);
 signer_err signer_ca_open(const char *keys_dir, signer_ca **out);
 void signer_ca_free(signer_ca *ca);
 
-/* The CA certificate, DER, into der (der_bytes_max long); *der_bytes its length.
+/* The CA's (the root's) certificate, DER, into der (der_bytes_max long); *der_bytes its length.
  * SIGNER_ERR_TOO_LARGE if it does not fit. */
 signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_bytes_max, size_t *der_bytes);
 
 /*
  * The CA's RFC 3161 time-stamping unit: its key in the CA's token (SIGNER_TSA_KEY_LABEL), or
  * keys_dir's SIGNER_TSA_KEY_FILE without a token, and keys_dir's SIGNER_TSA_CERT_FILE,
- * issued by the CA at now_s the first time (extendedKeyUsage critical, timeStamping only), read
- * and checked afterwards. Credentials issued or read from ca afterwards can time-stamp their
+ * issued at now_s the first time (extendedKeyUsage critical, timeStamping only) by the
+ * time-stamping CA (by the CA itself without a hierarchy), read and checked afterwards; with the
+ * hierarchy, re-issued for the same key when it is not that CA's or has less than the renewal
+ * margin left (signer_tsa_set_renew_margin). Credentials issued or read from ca afterwards can time-stamp their
  * signatures (signer_sign_options.timestamp: PAdES B-T). SIGNER_ERR_KEYS for a key and
  * certificate that do not match or a certificate the CA did not issue, SIGNER_ERR_EXPIRED.
  */
 signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
 
-/* The CA's OCSP responder (RFC 6960), like the TSA: SIGNER_OCSP_KEY_LABEL (or _FILE) and
- * SIGNER_OCSP_CERT_FILE, issued the first time (extendedKeyUsage critical OCSPSigning,
- * id-pkix-ocsp-nocheck), read and checked afterwards. */
+/* The OCSP responder (RFC 6960): one key, SIGNER_OCSP_KEY_LABEL (or _FILE), and a certificate
+ * (extendedKeyUsage critical OCSPSigning, id-pkix-ocsp-nocheck) from each issuing CA
+ * (SIGNER_ISSUING_OCSP_FORMAT) and, where the root issued end entities, from the root
+ * (SIGNER_OCSP_CERT_FILE), each issued the first time, read and checked afterwards. Call after
+ * signer_hierarchy_enable. */
 signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
 
 /* A successful OCSP response (DER), signed by the responder at now_s, that credential's
@@ -245,9 +333,10 @@ struct signer_credential;
 signer_err signer_ca_ocsp(const signer_ca *ca, const struct signer_credential *credential, int64_t now_s, uint8_t **der,
                           size_t *der_bytes);
 
-/* The CA's CRL at now_s (DER, v2, thisUpdate now_s, nextUpdate SIGNER_CRL_VALIDITY_DAYS later,
- * a CRL number, the authority key identifier), listing no certificate: this CA revokes none yet.
- * *der is the caller's (free()). SIGNER_ERR_CRYPTO. */
+/* The root's CRL at now_s (DER, v2, thisUpdate now_s, nextUpdate SIGNER_CRL_VALIDITY_DAYS later,
+ * a CRL number, the authority key identifier): every revoked serial where the root issued end
+ * entities itself (no hierarchy, or one made under a CA that did), none otherwise (no issuing CA
+ * is revoked by the ledger). *der is the caller's (free()). SIGNER_ERR_CRYPTO. */
 signer_err signer_ca_crl(const signer_ca *ca, int64_t now_s, uint8_t **der, size_t *der_bytes);
 
 typedef enum {
@@ -316,8 +405,6 @@ void signer_credential_validity(const signer_credential *credential, int64_t *no
 
 /* ----- credentials kept by serial, and revocation (signer/ca.c, signer/revocation.c) ----- */
 
-/* A certificate serial in upper-case hex, as the ledger records it: 1..40 digits and the NUL. */
-#define SIGNER_SERIAL_HEX_BYTES 41u
 /* How many revoked certificates one CA keeps in memory (and its CRL lists). */
 #define SIGNER_REVOKED_MAX 100000u
 
@@ -359,7 +446,6 @@ signer_err signer_kept_each(signer_ca *ca, bool (*visit)(void *ctx, const char *
  * "token:<label>" in the CA's token, "file:<SERIAL>" a PEM file (keys_dir/signers/<SERIAL>.pem).
  * On an error (SIGNER_ERR_INVALID, SIGNER_ERR_NOT_FOUND: no file, SIGNER_ERR_IO, SIGNER_ERR_KEYS)
  * out still holds "file:<SERIAL>" for a hex serial. */
-#define SIGNER_KEY_ID_BYTES 64u
 signer_err signer_kept_key_id(signer_ca *ca, const char *serial, char out[SIGNER_KEY_ID_BYTES]);
 
 /* The credential's certificate serial, upper-case hex. */
@@ -517,6 +603,9 @@ typedef struct signer_sign_options {
 	 * the TSA's and the CA's certificates and that CRL, in a second incremental update. */
 	const uint8_t *crl_der;
 	size_t crl_der_bytes;
+	/* and, with the hierarchy, the CRL of the signer's issuing CA (signer_issuing_crl), or NULL */
+	const uint8_t *issuer_crl_der;
+	size_t issuer_crl_der_bytes;
 	/* and OCSP responses (signer_ca_ocsp: the signer's certificate, the TSA's) in its /OCSPs */
 	const uint8_t *const *ocsp_der;
 	const size_t *ocsp_der_bytes;

@@ -95,7 +95,9 @@ signer_err signer_tsa_token(const signer_credential *credential, const uint8_t d
 	ASN1_OBJECT *policy = OBJ_txt2obj(SIGNER_TSA_POLICY_OID, 1);
 	BIO *req = request(digest);
 	TS_RESP *resp = NULL;
-	if (!ctx || !chain || !policy || !req || !sk_X509_push(chain, credential->ca_certificate) ||
+	if (!ctx || !chain || !policy || !req ||
+	    !sk_X509_push(chain, credential->tsa_ca_certificate ? credential->tsa_ca_certificate
+	                                                        : credential->ca_certificate) ||
 	    !TS_RESP_CTX_set_signer_cert(ctx, credential->tsa_certificate) ||
 	    !TS_RESP_CTX_set_signer_key(ctx, credential->tsa_key) || !TS_RESP_CTX_set_certs(ctx, chain) ||
 	    !TS_RESP_CTX_set_def_policy(ctx, policy) || !TS_RESP_CTX_add_md(ctx, EVP_sha256()) ||

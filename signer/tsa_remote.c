@@ -89,7 +89,12 @@ X509 *signer_tsa_dss_certificate(const signer_credential *credential, size_t i)
 		return i < (size_t)sk_X509_num(credential->tsa_remote->anchors)
 		           ? sk_X509_value(credential->tsa_remote->anchors, (int)i)
 		           : NULL;
-	return i == 0 ? credential->tsa_certificate : NULL;
+	if (i == 0)
+		return credential->tsa_certificate;
+	/* the unit's issuing CA, below the root (which the caller adds as the chain's anchor) */
+	X509 *issuer = credential->tsa_ca_certificate;
+	bool below_root = issuer && credential->root_certificate && X509_cmp(issuer, credential->root_certificate) != 0;
+	return i == 1 && credential->tsa_certificate && below_root ? issuer : NULL;
 }
 
 /* ----- one exchange ----- */

@@ -54,9 +54,19 @@ expect 2 "init --pki-url with a comma" -- "$bin/ledgerd" init --data "$dir/p" --
 expect 2 "serve --pki-url" -- "$bin/ledgerd" serve --data "$dir/p" --pki-url http://a.fr
 expect 2 "init --pki-listen" -- "$bin/ledgerd" init --data "$dir/p" --pki-listen 127.0.0.1:8079
 expect 2 "serve --pki-listen without a port" -- "$bin/ledgerd" serve --data "$dir/p" --pki-listen 127.0.0.1
+expect 2 "init --organization-identifier not in EN 319 412-1's form" -- \
+	"$bin/ledgerd" init --data "$dir/p" --organization-identifier "552 100 554"
+contains "NTRFR-123456789" "says what is expected"
+expect 2 "serve --organization-identifier" -- "$bin/ledgerd" serve --data "$dir/p" --organization-identifier NTRFR-552100554
+expect 2 "serve --tsa-renew-days past four years" -- "$bin/ledgerd" serve --data "$dir/p" --tsa-renew-days 1461
+expect 2 "serve --tsa-renew-days not a number" -- "$bin/ledgerd" serve --data "$dir/p" --tsa-renew-days 1y
+expect 2 "init --tsa-renew-days" -- "$bin/ledgerd" init --data "$dir/p" --tsa-renew-days 30
 checks=$((checks + 1))
 [ ! -e "$dir/p" ] || { failures=$((failures + 1)); echo "FAIL: a refused init left $dir/p"; }
-expect 0 "init" -- "$bin/ledgerd" init --data "$dir/d"
+expect 0 "init" -- "$bin/ledgerd" init --data "$dir/d" --organization-identifier NTRFR-552100554
+checks=$((checks + 1))
+[ "$(cat "$dir/d/organization-identifier")" = "NTRFR-552100554" ] ||
+	{ failures=$((failures + 1)); echo "FAIL: the organizationIdentifier kept"; }
 checks=$((checks + 1))
 [ "$(cat "$dir/d/pki-url")" = "http://127.0.0.1:8079" ] || { failures=$((failures + 1)); echo "FAIL: the default PKI URL"; }
 expect 1 "init twice" -- "$bin/ledgerd" init --data "$dir/d"
@@ -69,6 +79,10 @@ port=$((20000 + RANDOM % 20000))
 "$bin/ledgerd" serve --data "$dir/d" --listen "ipc://$dir/d/ledgerd.sock" --listen "tcp://127.0.0.1:$port" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 100); do [ -S "$dir/d/ledgerd.sock" ] && grep -q serving "$dir/log" && break; sleep 0.05; done
+for ca in signer-ca signer-ca-persons signer-ca-seals signer-ca-tsa; do
+	expect 0 "$ca.pem made at the first start" -- openssl x509 -in "$dir/d/keys/$ca.pem" -noout -subject
+	contains "organizationIdentifier = NTRFR-552100554" "$ca names the platform as init was told"
+done
 ctl() { "$bin/ledgerctl" --data "$dir/d" "$@"; }
 
 expect 0 "account over ipc" -- ctl --platform account add ec@x.fr --name "E C" --ec

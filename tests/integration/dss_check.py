@@ -61,10 +61,35 @@ def main():
         sys.exit(f"/DSS holds {len(blobs['/Certs'])} certificates, {len(blobs['/CRLs'])} CRLs and "
                  f"{len(blobs['/OCSPs'])} OCSP responses")
     with tempfile.TemporaryDirectory() as d:
+        # The /DSS's certificates first: each chains to CA_PEM, the issuing CAs among them
+        # (untrusted) allowed as intermediates; then they vouch for the CRLs and OCSP answers.
+        pems = []
+        for i, cert in enumerate(blobs["/Certs"]):
+            path = os.path.join(d, f"cert{i}.der")
+            pem = path + ".pem"
+            open(path, "wb").write(cert)
+            subprocess.run(["openssl", "x509", "-inform", "DER", "-in", path, "-out", pem], check=True)
+            pems.append(pem)
+        untrusted = os.path.join(d, "untrusted.pem")
+        with open(untrusted, "w") as out:
+            for pem in pems:
+                out.write(open(pem).read())
+        for i, pem in enumerate(pems):
+            r = subprocess.run(["openssl", "verify", "-partial_chain", "-CAfile", ca, "-untrusted", untrusted,
+                                "-purpose", "any"] + attime + [pem], capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.exit(f"certificate {i} does not chain to the CA: {r.stdout}{r.stderr}")
+            serial = subprocess.run(["openssl", "x509", "-in", pem, "-noout", "-serial"], capture_output=True,
+                                    text=True).stdout.strip().removeprefix("serial=")
+            serials.append(serial)
+        chained = os.path.join(d, "chained.pem")  # CA_PEM and the certificates that chain to it
+        with open(chained, "w") as out:
+            out.write(open(ca).read())
+            out.write(open(untrusted).read())
         for i, crl in enumerate(blobs["/CRLs"]):
             path = os.path.join(d, f"crl{i}.der")
             open(path, "wb").write(crl)
-            r = subprocess.run(["openssl", "crl", "-inform", "DER", "-in", path, "-CAfile", ca, "-noout"],
+            r = subprocess.run(["openssl", "crl", "-inform", "DER", "-in", path, "-CAfile", chained, "-noout"],
                                capture_output=True, text=True)
             if r.returncode != 0 or "verify OK" not in r.stdout + r.stderr:
                 sys.exit(f"CRL {i} does not verify: {r.stdout}{r.stderr}")
@@ -77,23 +102,11 @@ def main():
         for i, response in enumerate(blobs["/OCSPs"]):
             path = os.path.join(d, f"ocsp{i}.der")
             open(path, "wb").write(response)
-            r = subprocess.run(["openssl", "ocsp", "-respin", path, "-CAfile", ca, "-resp_text"],
-                               capture_output=True, text=True)
+            r = subprocess.run(["openssl", "ocsp", "-respin", path, "-CAfile", ca, "-verify_other", untrusted,
+                                "-resp_text"], capture_output=True, text=True)
             said = r.stdout + r.stderr
             if r.returncode != 0 or "Response verify OK" not in said or "Cert Status: good" not in said:
                 sys.exit(f"OCSP response {i} does not verify or is not good: {said[-600:]}")
-        for i, cert in enumerate(blobs["/Certs"]):
-            path = os.path.join(d, f"cert{i}.der")
-            pem = path + ".pem"
-            open(path, "wb").write(cert)
-            subprocess.run(["openssl", "x509", "-inform", "DER", "-in", path, "-out", pem], check=True)
-            r = subprocess.run(["openssl", "verify", "-partial_chain", "-CAfile", ca, "-purpose", "any"] + attime + [pem],
-                               capture_output=True, text=True)
-            if r.returncode != 0:
-                sys.exit(f"certificate {i} does not chain to the CA: {r.stdout}{r.stderr}")
-            serial = subprocess.run(["openssl", "x509", "-in", pem, "-noout", "-serial"], capture_output=True,
-                                    text=True).stdout.strip().removeprefix("serial=")
-            serials.append(serial)
     missing = [s for s in want_serials if s not in serials]
     if missing:
         sys.exit(f"no certificate of serial {missing[0]} in /DSS /Certs (serials: {' '.join(serials)})")

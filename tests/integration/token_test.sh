@@ -67,10 +67,12 @@ contains "pin-file = token.pin" "pkcs11.conf names the PIN file"
 expect 0 "the first serve" -- serve_once "$d"
 contains "stopped cleanly" "the first serve stops cleanly"
 mode_is "$d/keys/signer-ca.pem" 644 "the CA certificate"
-for unit in tsa ocsp; do
-	mode_is "$d/keys/signer-$unit.pem" 644 "the $unit certificate"
+mode_is "$d/keys/signer-tsa.pem" 644 "the tsa certificate"
+for ca in persons seals tsa; do
+	mode_is "$d/keys/signer-ca-$ca.pem" 644 "the $ca CA's certificate"
+	mode_is "$d/keys/signer-ocsp-$ca.pem" 644 "the responder's certificate from the $ca CA"
 done
-for key in signer-ca.key signer-tsa.key signer-ocsp.key; do
+for key in signer-ca.key signer-tsa.key signer-ocsp.key signer-ca-persons.key signer-ca-seals.key signer-ca-tsa.key; do
 	checks=$((checks + 1))
 	[ ! -e "$d/keys/$key" ] || fail "$key was written: the key belongs in the token"
 done

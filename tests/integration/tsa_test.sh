@@ -262,7 +262,7 @@ signed=$(ctl --as $ec --json collection show --firm TSA "$c6" |
 	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["collection"]["documents"][0]["current_sha256"])')
 ctl --as $ec document get --firm TSA "$signed" -o "$dir/no-crl.pdf" >/dev/null
 expect 0 "its /DSS" -- /usr/bin/python3 "$here/dss_check.py" "$dir/no-crl.pdf" "$dir/anchors.pem" --ocsp 1 --vri 1
-contains "crls=1 " "the signer's CA's CRL only"
+contains "crls=2 " "the root's CRL and the seals' CA's only"
 expect 0 "the log verifies" -- "$bin/ledger-audit" verify --data "$d"
 
 report tsa_test
