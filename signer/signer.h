@@ -381,13 +381,21 @@ typedef struct signer_subject {
 	const char *display_name;
 	/* PERSON: the firm's name, or NULL/"" for none; SEAL: ignored (display_name is used). */
 	const char *organisation;
+	/* PERSON: the given name(s) and the surname (ETSI EN 319 412-2), both or neither (NULL or
+	 * ""), each 1..SIGNER_DN_CHARS_MAX characters; SEAL: must be NULL or "". */
+	const char *given_name;
+	const char *surname;
+	/* SEAL: the organizationIdentifier (ETSI EN 319 412-1: "NTRFR-" and the SIREN), or NULL/""
+	 * to use id, as before firms had a SIREN; 1..SIGNER_DN_CHARS_MAX characters. PERSON: NULL/"". */
+	const char *organization_identifier;
 } signer_subject;
 
 /*
  * A private key with its certificate and the CA certificate: what signer_pades_sign() needs.
- * The certificate's subject is, for a PERSON: CN=display_name, O=organisation (if any),
- * emailAddress=id, C=FR, with id as an rfc822Name subjectAltName; for a SEAL: CN=O=display_name,
- * organizationIdentifier=id, C=FR. keyUsage is digitalSignature and nonRepudiation (critical).
+ * The certificate's subject is, for a PERSON: C=FR, O=organisation (if any), SN=surname and
+ * GN=given_name (if given), CN=display_name, emailAddress=id, with id as an rfc822Name
+ * subjectAltName; for a SEAL: C=FR, O=display_name, organizationIdentifier (or id), CN=display_name.
+ * Every name is a UTF8String. keyUsage is digitalSignature and nonRepudiation (critical).
  */
 typedef struct signer_credential signer_credential;
 

@@ -56,7 +56,7 @@ counted "$bin/ledgerd" init --data "$data" >/dev/null || fail "installed ledgerd
 start_ledgerd "$data"
 ctl() { "$bin/ledgerctl" --data "$data" "$@"; }
 counted ctl --platform account add ec@x.fr --name "E C" --ec >/dev/null || fail "account add"
-counted ctl --platform firm add F1 --name "Firm" --ec ec@x.fr >/dev/null || fail "firm add"
+counted ctl --platform firm add F1 --name "Firm" --ec ec@x.fr --siren 732829320 >/dev/null || fail "firm add"
 out=$(ctl --as ec@x.fr --data "$data" can --firm F1 --actor ec@x.fr signature.send 2>&1)
 counted [ "${out%%:*}" = "allowed" ] || fail "can: '$out'"
 stop_ledgerd

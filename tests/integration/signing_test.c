@@ -484,7 +484,8 @@ static void setup(void)
 	      "grant seal");
 	/* The five registration steps, as the platform records them (registration_test.c). */
 	for (int step = 1; step <= 5; step++)
-		CHECK(fixture_registration_step(&to_ledgerd, SIGNER, (Ledger__Events__RegistrationStep)step) == 0,
+		CHECK(fixture_registration_step_named(&to_ledgerd, SIGNER, (Ledger__Events__RegistrationStep)step,
+		                                      "Claire", "Dubois") == 0,
 		      "registration step %d of %s", step, SIGNER);
 }
 
