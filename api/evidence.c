@@ -86,8 +86,8 @@ void evidence_serve(worker *w, int64_t now_us)
 	if (!s->ca || !s->log_key) { /* a server without its signer (the request fuzzer's) */
 		snprintf(why, sizeof why, "this service has no signer to seal the bundle with");
 		rc = AUDIT_EXIT_BAD;
-	} else if (evidence_sealer_with(s->ca, s->l, txn, s->platform_seal_serial, now_us / 1000000, &sealer, why,
-	                                sizeof why))
+	} else if (evidence_sealer_with(s->ca, s->platform_seal_serial, s->platform_seal_seq, now_us / 1000000, &sealer,
+	                                why, sizeof why))
 		rc = 0;
 	if (!rc) {
 		rc = evidence_to_memory(&src, q->firm_id, q->collection_id, &sealer, API_EVIDENCE_BYTES_MAX, &zip,

@@ -196,9 +196,25 @@ static void keys_done(ledger_job *job, ledger_err err)
 	((keys_batch *)job)->result = err;
 }
 
-bool api_keys_on_record(ledger *l, proj *p, signer_ca *ca, int64_t now_us, char seal_serial[PROJ_SERIAL_BYTES])
+/* The seq of the KeyCreated of the platform's seal of serial; 0 if the log has none. */
+static uint64_t seal_seq_of(ledger *l, const char *serial)
+{
+	MDB_txn *txn;
+	uint64_t seq = 0;
+	char found[SIGNER_SERIAL_HEX_BYTES];
+	if (ledger_read_begin(l, &txn) != LEDGER_OK)
+		return 0;
+	if (!evidence_seal_record_find(l, txn, serial, &seq, found))
+		seq = 0;
+	ledger_read_end(l, txn);
+	return seq;
+}
+
+bool api_keys_on_record(ledger *l, proj *p, signer_ca *ca, int64_t now_us, char seal_serial[PROJ_SERIAL_BYTES],
+                        uint64_t *seal_seq)
 {
 	seal_serial[0] = '\0';
+	*seal_seq = 0;
 	keys_batch *b = calloc(1, sizeof *b);
 	if (!b || ledger_read_begin(l, &b->txn) != LEDGER_OK) {
 		free(b);
@@ -237,6 +253,10 @@ bool api_keys_on_record(ledger *l, proj *p, signer_ca *ca, int64_t now_us, char 
 	if (ok && (b->count || b->seal_new))
 		fprintf(stderr, "ledgerd: recorded %zu authority key(s)%s\n", b->count,
 		        b->seal_new ? " and the platform's seal" : "");
+	if (ok && !(*seal_seq = seal_seq_of(l, seal_serial))) {
+		fprintf(stderr, "ledgerd: the platform's seal %s has no KeyCreated in the log\n", seal_serial);
+		ok = false;
+	}
 	if (!ok)
 		seal_serial[0] = '\0';
 	free(b);

@@ -25,9 +25,12 @@
  * starts), a KeyCreated for each authority key of ca that no event records yet, and the
  * platform's seal's KeyCreated when it is issued (the first time, or re-issued near its end:
  * then the old one's KeyDestroyed too, and its key destroyed once that commits). seal_serial
- * receives the serial of the platform's seal in use. False (the reason on stderr, seal_serial
- * "") if the log cannot be read or written or the seal cannot be issued: ledgerd does not serve.
+ * receives the serial of the platform's seal in use and *seal_seq the seq of its KeyCreated
+ * (found once here, reading the log up to it: evidence bundles prove that record). False (the
+ * reason on stderr, seal_serial "") if the log cannot be read or written or the seal cannot be
+ * issued: ledgerd does not serve.
  */
-bool api_keys_on_record(ledger *l, proj *p, signer_ca *ca, int64_t now_us, char seal_serial[PROJ_SERIAL_BYTES]);
+bool api_keys_on_record(ledger *l, proj *p, signer_ca *ca, int64_t now_us, char seal_serial[PROJ_SERIAL_BYTES],
+                        uint64_t *seal_seq);
 
 #endif

@@ -226,7 +226,7 @@ static int server_open_services(server *s, const char *abs_dir)
 		return 1;
 	}
 	/* The authorities' keys and the platform's seal on record, before anything else writes. */
-	if (!api_keys_on_record(s->l, s->p, s->ca, server_clock(s), s->platform_seal_serial))
+	if (!api_keys_on_record(s->l, s->p, s->ca, server_clock(s), s->platform_seal_serial, &s->platform_seal_seq))
 		return 1;
 	if ((err = ledger_committer_start(s->l, &co, &s->committer))) {
 		fprintf(stderr, "ledgerd: %s: %s\n", ledger_strerror(err), ledger_last_error());

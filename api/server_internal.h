@@ -103,6 +103,7 @@ struct server {
 	size_t request_bytes_max, document_bytes_max;
 	signer_ca *ca;
 	char platform_seal_serial[PROJ_SERIAL_BYTES]; /* seals evidence bundles (keys_on_record.c) */
+	uint64_t platform_seal_seq;                   /* the seq of its KeyCreated */
 	signer_tsa_remote *tsa;                       /* --tsa-url, or NULL */
 	api_pki_http *pki;                            /* the PKI's HTTP endpoint, or NULL if it could not listen */
 	api_signing *signing;

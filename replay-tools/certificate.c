@@ -261,16 +261,9 @@ bool evidence_seal_record_find(ledger *l, MDB_txn *txn, const char *serial, uint
 	return found;
 }
 
-/* The platform's seal the log records (serial NULL: the current one), opened from s->ca. */
-static bool open_seal(evidence_sealer *s, ledger *l, MDB_txn *txn, const char *serial, char *why, size_t why_bytes)
+/* s->seal_serial's credential, opened from s->ca. */
+static bool open_seal(evidence_sealer *s, char *why, size_t why_bytes)
 {
-	if (!evidence_seal_record_find(l, txn, serial, &s->seal_seq, s->seal_serial)) {
-		snprintf(why, why_bytes,
-		         "the log records no platform seal%s%s (ledgerd issues and records it at its start)",
-		         serial ? " of serial " : "", serial ? serial : "");
-		evidence_sealer_close(s);
-		return false;
-	}
 	signer_err err = signer_credential_open(s->ca, s->seal_serial, s->now_s, &s->seal);
 	if (err) {
 		snprintf(why, why_bytes, "cannot open the platform's seal %s: %s: %s", s->seal_serial,
@@ -301,14 +294,25 @@ bool evidence_sealer_open(const char *dir, ledger *l, MDB_txn *txn, int64_t now_
 		evidence_sealer_close(s);
 		return false;
 	}
-	return open_seal(s, l, txn, NULL, why, why_bytes);
+	if (!evidence_seal_record_find(l, txn, NULL, &s->seal_seq, s->seal_serial)) {
+		snprintf(why, why_bytes,
+		         "the log records no platform seal (ledgerd issues and records it at its start)");
+		evidence_sealer_close(s);
+		return false;
+	}
+	return open_seal(s, why, why_bytes);
 }
 
-bool evidence_sealer_with(signer_ca *ca, ledger *l, MDB_txn *txn, const char *serial, int64_t now_s, evidence_sealer *s,
-                          char *why, size_t why_bytes)
+bool evidence_sealer_with(signer_ca *ca, const char *serial, uint64_t seq, int64_t now_s, evidence_sealer *s, char *why,
+                          size_t why_bytes)
 {
-	*s = (evidence_sealer){.ca = ca, .now_s = now_s};
-	return open_seal(s, l, txn, serial, why, why_bytes);
+	*s = (evidence_sealer){.ca = ca, .seal_seq = seq, .now_s = now_s};
+	if (!serial || !serial[0] || seq == 0) {
+		snprintf(why, why_bytes, "this service has no platform seal on record");
+		return false;
+	}
+	snprintf(s->seal_serial, sizeof s->seal_serial, "%s", serial);
+	return open_seal(s, why, why_bytes);
 }
 
 void evidence_sealer_close(evidence_sealer *s)

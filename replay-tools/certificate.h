@@ -85,9 +85,9 @@ bool evidence_seal_record_find(ledger *l, MDB_txn *txn, const char *serial, uint
 bool evidence_sealer_open(const char *dir, ledger *l, MDB_txn *txn, int64_t now_s, evidence_sealer *s, char *why,
                           size_t why_bytes);
 /* ca, open already with its TSA and OCSP responder (ledgerd's): borrowed, not freed; the seal of
- * serial (the one ledgerd recorded at start). */
-bool evidence_sealer_with(signer_ca *ca, ledger *l, MDB_txn *txn, const char *serial, int64_t now_s, evidence_sealer *s,
-                          char *why, size_t why_bytes);
+ * serial, whose KeyCreated is record seq (what ledgerd recorded or found at its start). */
+bool evidence_sealer_with(signer_ca *ca, const char *serial, uint64_t seq, int64_t now_s, evidence_sealer *s, char *why,
+                          size_t why_bytes);
 void evidence_sealer_close(evidence_sealer *s);
 
 /*
