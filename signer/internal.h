@@ -248,9 +248,11 @@ typedef struct signer_document {
 	size_t sealed_bytes;
 	EVP_MD_CTX *hash;
 	size_t hashed_bytes;
+	const uint8_t *original; /* the input (borrowed) until the first update has copied it */
 } signer_document;
 
-/* Copies pdf into a new d, sealed. SIGNER_ERR_NOMEM, SIGNER_ERR_TOO_LARGE (2 GiB with the room
+/* A new d for pdf, sealed; pdf (borrowed) is copied in by the first signer_document_append,
+ * whose doc reads pdf. SIGNER_ERR_NOMEM, SIGNER_ERR_TOO_LARGE (2 GiB with the room
  * for updates). On an error d is empty (signer_document_free is harmless). */
 signer_err signer_document_init(signer_document *d, const uint8_t *pdf, size_t pdf_bytes);
 void signer_document_free(signer_document *d);

@@ -281,7 +281,7 @@ static signer_err sign_in_context(signer_fz *fz, const uint8_t *pdf, size_t pdf_
 		err = add_signature(fz, doc, s, o, name);
 	if (!err)
 		err = signer_document_init(d, pdf, pdf_bytes);
-	if (!err) /* doc reads pdf, d holds a copy: mupdf checks they agree, then appends to d */
+	if (!err) /* mupdf copies pdf, which doc reads, into d, then appends */
 		err = signer_document_append(fz, d, doc, &update_start);
 	pdf_drop_document(fz->ctx, doc);
 	if (!err)
