@@ -84,7 +84,8 @@ signer_err signer_document_open(signer_fz *fz, const signer_document *d, pdf_doc
 	fz_try(ctx)
 	{
 		/* before the first update, the input itself */
-		stm = d->original ? fz_open_memory(ctx, d->original, d->sealed_bytes) : fz_open_memory(ctx, d->data, d->bytes);
+		stm = d->original ? fz_open_memory(ctx, d->original, d->sealed_bytes)
+		                  : fz_open_memory(ctx, d->data, d->bytes);
 		*doc = pdf_open_document_with_stream(ctx, stm);
 	}
 	fz_always(ctx) fz_drop_stream(ctx, stm);
@@ -102,7 +103,6 @@ static bool hash_to(signer_document *d, size_t to)
 	d->hashed_bytes = to;
 	return ok;
 }
-
 
 typedef struct document_output {
 	signer_fz *fz;
@@ -251,8 +251,8 @@ signer_err signer_document_sign(signer_document *d, size_t update_start, int val
 	if (err)
 		return err;
 	char range[OBJECT_HEADER_BYTES * 2];
-	int n = snprintf(range, sizeof range, "[0 %zu %zu %zu]", p.contents_at, p.contents_end,
-	                 d->bytes - p.contents_end);
+	int n =
+	    snprintf(range, sizeof range, "[0 %zu %zu %zu]", p.contents_at, p.contents_end, d->bytes - p.contents_end);
 	/* the placeholder's four numbers are as wide as any this can hold; spaces pad it, as mupdf does */
 	assert(n > 0 && (size_t)n <= p.range_end - p.range_at);
 	memcpy(d->data + p.range_at, range, (size_t)n);

@@ -106,8 +106,7 @@ static void test_five_megabytes(signer_ca *ca)
 	signer_credential *signer = credential(ca, "large@cabinet.fr", "Léa Grand");
 	REQUIRE_VOID(signer);
 	signer_sign_options o = {.signing_time_s = now_s, .reason = "Gros fichier"};
-	CHECK(signer_pades_sign_at_level(ca, signer, SIGNER_LEVEL_B_LTA, pdf, bytes, &o, &out, &out_bytes) ==
-	          SIGNER_OK,
+	CHECK(signer_pades_sign_at_level(ca, signer, SIGNER_LEVEL_B_LTA, pdf, bytes, &o, &out, &out_bytes) == SIGNER_OK,
 	      "5 MB at B-LTA: %s", signer_last_error());
 	REQUIRE_VOID(out);
 	CHECK(out_bytes > bytes && memcmp(out, pdf, bytes) == 0, "the input is a prefix of the output");
