@@ -7,11 +7,16 @@
  *     last range ends at the end of the file: the hash update.c carries from one update to the
  *     next covers what the validators hash. Two B-LTA signers in a row, then a renewal, so the
  *     carried hash starts on a document that already holds signatures and time-stamps.
+ *   - update.c's own contract, on a signature dictionary made here: the /ByteRange it writes
+ *     leaves out exactly /Contents, the answer lands in /Contents as hex, one byte over
+ *     SIGNER_CMS_BYTES_MAX is SIGNER_ERR_TOO_LARGE, and a dictionary not where it was written
+ *     is SIGNER_ERR_PDF_WRITE: loud errors, never a signature over the wrong bytes;
  *   - a 5 MB document (tests/support/make_pdf.py, as bench-sign signs) at B-LTA passes pdfsig
  *     (the signature valid, the document time-stamp over the whole file listed), qpdf --check and byte_ranges.py.
  */
 #include "signer_util.h"
 
+#include "internal.h"
 #include "signer.h"
 
 #include <time.h>
@@ -92,6 +97,96 @@ static void test_byte_ranges(signer_ca *ca)
 	signer_credential_free(first);
 }
 
+/* A signer_contents_fn answering with `bytes` bytes of 0xab (the digest is checked by others). */
+static signer_err fixed_contents(void *state, const uint8_t digest[SIGNER_SHA256_BYTES], uint8_t **der,
+                                 size_t *der_bytes)
+{
+	(void)digest;
+	size_t bytes = *(const size_t *)state;
+	*der = OPENSSL_malloc(bytes);
+	if (!*der)
+		return SIGNER_ERR_NOMEM;
+	memset(*der, 0xab, bytes);
+	*der_bytes = bytes;
+	return SIGNER_OK;
+}
+
+/* One update holding a signature dictionary as sign_field makes it (placeholder /ByteRange, then
+ * /Contents of zeros), signed with an answer of answer_bytes (value_delta added to the object
+ * number given to signer_document_sign). Returns its error; *out the document on success. */
+static signer_err sign_placeholder(const uint8_t *pdf, size_t bytes, size_t answer_bytes, int value_delta,
+                                   uint8_t **out, size_t *out_bytes)
+{
+	signer_fz fz = {0};
+	signer_document d = {0};
+	pdf_document *doc = NULL;
+	int num = -1;
+	size_t start = 0;
+	REQUIRE(signer_fz_open(&fz, SIGNER_MUPDF_BYTES_MAX) == SIGNER_OK, "mupdf");
+	signer_err err = signer_document_init(&d, pdf, bytes);
+	if (!err)
+		err = signer_document_open(&fz, &d, &doc);
+	char *zeros = calloc(1, SIGNER_CMS_BYTES_MAX);
+	REQUIRE(zeros, "memory");
+	fz_var(num);
+	if (!err) {
+		fz_try(fz.ctx)
+		{
+			pdf_obj *v = pdf_add_new_dict(fz.ctx, doc, 4);
+			num = pdf_to_num(fz.ctx, v);
+			signer_document_placeholder(fz.ctx, v);
+			pdf_dict_put_string(fz.ctx, v, PDF_NAME(Contents), zeros, SIGNER_CMS_BYTES_MAX);
+			pdf_dict_put(fz.ctx, v, PDF_NAME(Filter), PDF_NAME(Adobe_PPKLite));
+			pdf_dict_puts_drop(fz.ctx, pdf_trailer(fz.ctx, doc), "Test", v);
+		}
+		fz_catch(fz.ctx) err = SIGNER_ERR_PDF_WRITE;
+	}
+	free(zeros);
+	if (!err)
+		err = signer_document_append(&fz, &d, doc, &start);
+	pdf_drop_document(fz.ctx, doc);
+	if (!err)
+		err = signer_document_sign(&d, start, num + value_delta, fixed_contents, &answer_bytes);
+	signer_fz_close(&fz);
+	if (err)
+		signer_document_free(&d);
+	else
+		signer_document_take(&d, out, out_bytes);
+	return err;
+}
+
+static void test_contract(void)
+{
+	test_page page = {A4_WIDTH_PT, A4_HEIGHT_PT, 0};
+	uint8_t *pdf = NULL, *out = NULL;
+	size_t bytes = 0, out_bytes = 0;
+	REQUIRE_VOID(make_pdf(&page, 1, &pdf, &bytes));
+	CHECK(sign_placeholder(pdf, bytes, 100, 0, &out, &out_bytes) == SIGNER_OK, "signed: %s", signer_last_error());
+	REQUIRE_VOID(out);
+	CHECK(out_bytes > bytes && memcmp(out, pdf, bytes) == 0, "the input is a prefix");
+	const char *range = memmem(out + bytes, out_bytes - bytes, "/ByteRange[", 11);
+	unsigned long long a = 1, b = 0, c = 0, e = 0;
+	CHECK(range && sscanf(range + 11, "%llu %llu %llu %llu]", &a, &b, &c, &e) == 4, "a /ByteRange of 4 numbers");
+	CHECK(a == 0 && b < c && c + e == out_bytes && out[b] == '<' && out[c - 1] == '>' &&
+	          c - b == 2 + 2 * SIGNER_CMS_BYTES_MAX,
+	      "the range leaves out exactly /Contents: %llu %llu %llu %llu of %zu", a, b, c, e, out_bytes);
+	CHECK(b + 201 < out_bytes && memcmp(out + b + 1, "abababab", 8) == 0 && out[b + 200] == 'b' &&
+	          out[b + 201] == '0',
+	      "the 100-byte answer in hex, then the zero padding");
+	free(out);
+	out = NULL;
+	CHECK(sign_placeholder(pdf, bytes, SIGNER_CMS_BYTES_MAX + 1, 0, &out, &out_bytes) == SIGNER_ERR_TOO_LARGE &&
+	          !out,
+	      "one byte over SIGNER_CMS_BYTES_MAX: refused (%s)", signer_last_error());
+	CHECK(sign_placeholder(pdf, bytes, SIGNER_CMS_BYTES_MAX, 0, &out, &out_bytes) == SIGNER_OK,
+	      "SIGNER_CMS_BYTES_MAX exactly: %s", signer_last_error());
+	free(out);
+	out = NULL;
+	CHECK(sign_placeholder(pdf, bytes, 100, 1, &out, &out_bytes) == SIGNER_ERR_PDF_WRITE && !out,
+	      "another object number: the dictionary is not found, refused (%s)", signer_last_error());
+	free(pdf);
+}
+
 static void test_five_megabytes(signer_ca *ca)
 {
 	char made[700], command[4096], output[OUTPUT_BYTES];
@@ -148,6 +243,7 @@ int main(void)
 	REQUIRE(signer_tsa_enable(ca, keys, now_s) == SIGNER_OK && signer_ocsp_enable(ca, keys, now_s) == SIGNER_OK,
 	        "TSA and OCSP: %s", signer_last_error());
 
+	test_contract();
 	test_byte_ranges(ca);
 	test_five_megabytes(ca);
 
