@@ -165,8 +165,16 @@ static void test_contract(void)
 	REQUIRE_VOID(out);
 	CHECK(out_bytes > bytes && memcmp(out, pdf, bytes) == 0, "the input is a prefix");
 	const char *range = memmem(out + bytes, out_bytes - bytes, "/ByteRange[", 11);
-	unsigned long long a = 1, b = 0, c = 0, e = 0;
-	CHECK(range && sscanf(range + 11, "%llu %llu %llu %llu]", &a, &b, &c, &e) == 4, "a /ByteRange of 4 numbers");
+	unsigned long long n[4] = {1, 0, 0, 0};
+	const char *at = range ? range + 11 : NULL;
+	int read = 0;
+	for (char *end = NULL; at && read < 4; at = end, read++) {
+		n[read] = strtoull(at, &end, 10);
+		if (end == at)
+			break;
+	}
+	CHECK(read == 4 && at && *at == ']', "a /ByteRange of 4 numbers");
+	unsigned long long a = n[0], b = n[1], c = n[2], e = n[3];
 	CHECK(a == 0 && b < c && c + e == out_bytes && out[b] == '<' && out[c - 1] == '>' &&
 	          c - b == 2 + 2 * SIGNER_CMS_BYTES_MAX,
 	      "the range leaves out exactly /Contents: %llu %llu %llu %llu of %zu", a, b, c, e, out_bytes);
