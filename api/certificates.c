@@ -8,21 +8,31 @@
  */
 #include "server_internal.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 /* Who the certificate is for, from the projections; false if the command will be refused
- * anyway (no such account or firm, not the platform role): then nothing is issued. */
-static bool subject_of(worker *w, signer_subject *who, char *name, char *id)
+ * anyway (no such account or firm, a person's verified names not on record, not the platform
+ * role): then nothing is issued. */
+static bool subject_of(worker *w, signer_subject *who, proj_certificate_for *f)
 {
 	MDB_txn *txn;
 	if (!w->actor.platform || ledger_read_begin(w->s->l, &txn) != LEDGER_OK)
 		return false;
-	bool seal = false;
-	bool found = proj_certificate_subject(w->s->p, txn, w->req, id, name, &seal);
+	bool found = proj_certificate_subject(w->s->p, txn, w->req, f);
 	ledger_read_end(w->s->l, txn);
-	*who = seal ? (signer_subject){SIGNER_KIND_SEAL, id, name, name}
-	            : (signer_subject){SIGNER_KIND_PERSON, id, name, ""};
+	*who = f->seal ? (signer_subject){.kind = SIGNER_KIND_SEAL,
+	                                  .id = f->id,
+	                                  .display_name = f->name,
+	                                  .organisation = f->name,
+	                                  .organization_identifier = f->organization_identifier}
+	               : (signer_subject){.kind = SIGNER_KIND_PERSON,
+	                                  .id = f->id,
+	                                  .display_name = f->name,
+	                                  .organisation = "",
+	                                  .given_name = f->given_name,
+	                                  .surname = f->surname};
 	return found;
 }
 
@@ -42,11 +52,16 @@ static bool wants_certificate(const Ledger__Api__Request *req)
 bool certificates_issue_before(worker *w, int64_t now_us)
 {
 	signer_subject who;
-	char name[PROJ_NAME_BYTES_MAX + 1], id[PROJ_EMAIL_BYTES_MAX + 1];
-	if (!w->s->ca || !wants_certificate(w->req) || !subject_of(w, &who, name, id))
+	proj_certificate_for f;
+	if (!w->s->ca || !wants_certificate(w->req) || !subject_of(w, &who, &f)) {
+		sodium_memzero(&f, sizeof f);
 		return true; /* decided without: refused with the reason */
+	}
 	signer_credential *cred = NULL;
 	signer_err err = signer_issue_kept(w->s->ca, &who, now_us / 1000000, API_CERT_VALIDITY_DAYS, &cred);
+	char id[sizeof f.id];
+	snprintf(id, sizeof id, "%s", f.id);
+	sodium_memzero(&f, sizeof f); /* a person's verified names: personal data */
 	uint8_t *der = err ? NULL : proj_arena_alloc(w->arena, SIGNER_CERT_DER_BYTES_MAX);
 	size_t der_bytes = 0;
 	if (!err)

@@ -51,12 +51,13 @@ static int run_account_add(const ctl_args *a, char **pos)
 
 static int run_firm_add(const ctl_args *a, char **pos)
 {
-	if (!a->name || !a->ec_email)
-		return ctl_usage_error("firm add needs --name NAME and --ec EMAIL");
+	if (!a->name || !a->ec_email || !a->siren)
+		return ctl_usage_error("firm add needs --name NAME, --ec EMAIL and --siren SIREN");
 	Ledger__Api__FirmAdd c = LEDGER__API__FIRM_ADD__INIT;
 	c.firm_id = pos[0];
 	c.name = (char *)a->name;
 	c.ec_email = (char *)a->ec_email;
+	c.siren = (char *)a->siren;
 	char human[400];
 	snprintf(human, sizeof human, "firm %s created, EC %s", pos[0], a->ec_email);
 	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_FIRM_ADD, &c.base, human);
@@ -320,6 +321,8 @@ static int run_registration_record(const ctl_args *a, char **pos)
 	c.terms_version = (char *)(a->terms_version ? a->terms_version : "");
 	c.rgpd_version = (char *)(a->rgpd_version ? a->rgpd_version : "");
 	c.subscription_version = (char *)(a->subscription_version ? a->subscription_version : "");
+	c.given_name = (char *)(a->given_name ? a->given_name : "");
+	c.surname = (char *)(a->surname ? a->surname : "");
 	char human[400];
 	snprintf(human, sizeof human, "%s: %s recorded", pos[0], a->step);
 	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD, &c.base, human);
@@ -355,6 +358,8 @@ static int run_registration_show(const ctl_args *a, char **pos)
 		json_key(&j, "erased"), json_bool(&j, g->erased);
 		json_key(&j, "phone"), json_str(&j, g->phone);
 		json_key(&j, "id_document_reference"), json_str(&j, g->id_document_reference);
+		json_key(&j, "given_name"), json_str(&j, g->given_name);
+		json_key(&j, "surname"), json_str(&j, g->surname);
 		ctl_json_end(&j);
 	} else {
 		printf("%s: registration %s\n", g->subject, g->complete ? "complete" : "incomplete");
@@ -366,6 +371,8 @@ static int run_registration_show(const ctl_args *a, char **pos)
 			printf("  certificate %s, issued by ledgerd's CA\n", g->certificate_serial);
 		if (g->phone[0])
 			printf("  phone %s, ID document %s\n", g->phone, g->id_document_reference);
+		if (g->given_name[0])
+			printf("  verified name: given name %s, surname %s\n", g->given_name, g->surname);
 		if (g->erased)
 			printf("  personal data erased\n");
 	}
@@ -412,6 +419,18 @@ static int run_seal_issue(const ctl_args *a, char **pos)
 	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_SEAL_ISSUE, &c.base, human);
 }
 
+static int run_firm_set_siren(const ctl_args *a, char **pos)
+{
+	if (!a->siren)
+		return ctl_usage_error("firm set-siren needs --siren SIREN");
+	Ledger__Api__FirmSirenSet c = LEDGER__API__FIRM_SIREN_SET__INIT;
+	c.firm_id = pos[0];
+	c.siren = (char *)a->siren;
+	char human[400];
+	snprintf(human, sizeof human, "firm %s: SIREN %s recorded", pos[0], a->siren);
+	return ctl_send_command(a, LEDGER__API__REQUEST__BODY_FIRM_SIREN_SET, &c.base, human);
+}
+
 const ctl_command ctl_account_commands[] = {
     {"token", 0, "sub ttl",
      "ledgerctl token --data DIR --sub EMAIL [--platform] [--ttl SECONDS]\n"
@@ -422,9 +441,11 @@ const ctl_command ctl_account_commands[] = {
      "ledgerctl account add EMAIL --name NAME [--ec]        (platform role)\n"
      "  Registers an account; --ec marks an expert-comptable.\n",
      run_account_add, 0},
-    {"firm add", 1, "name ec",
-     "ledgerctl firm add FIRM --name NAME --ec EMAIL         (platform role)\n"
-     "  Creates firm FIRM (1 to 64 of A-Z a-z 0-9 . _ -) headed by the EC account EMAIL.\n",
+    {"firm add", 1, "name ec siren",
+     "ledgerctl firm add FIRM --name NAME --ec EMAIL --siren SIREN      (platform role)\n"
+     "  Creates firm FIRM (1 to 64 of A-Z a-z 0-9 . _ -) headed by the EC account EMAIL, with\n"
+     "  its seal certificate (O=NAME, organizationIdentifier=NTRFR-SIREN, C=FR). SIREN: the\n"
+     "  firm's 9 digits, as the INSEE gives them (no spaces), checked by their Luhn key.\n",
      run_firm_add, 0},
     {"delegation grant", 0, "firm to import rights expires",
      "ledgerctl delegation grant --firm FIRM (--to EMAIL[,EMAIL...] | --import FILE) --rights LIST\n"
@@ -458,15 +479,20 @@ const ctl_command ctl_account_commands[] = {
      "  signature.request_approval signature.approve signature.reject\n",
      run_can, 0},
     {"registration record", 1,
-     "step provider provider-ref method phone id-ref terms-version rgpd-version subscription-version",
+     "step provider provider-ref method phone id-ref given-name surname terms-version rgpd-version "
+     "subscription-version",
      "ledgerctl registration record EMAIL --step STEP [fields]          (platform role)\n"
      "  Records a registration step done by EMAIL. Steps and their fields:\n"
      "    information_confirmed\n"
      "    identity_verified      --provider NAME --provider-ref REF --method METHOD --phone +33...\n"
-     "                           --id-ref ID_DOCUMENT_REFERENCE   (phone and ID are sealed, erasable)\n"
+     "                           --id-ref ID_DOCUMENT_REFERENCE --given-name NAME --surname NAME\n"
+     "                           (as on the ID document: the certificate's givenName, surname\n"
+     "                           and commonName \"GIVEN SURNAME\", at most 64 characters together;\n"
+     "                           phone, ID and names are sealed, erasable)\n"
      "    subscription_accepted  --subscription-version V\n"
      "    terms_accepted         --terms-version V --rgpd-version V\n"
-     "    certificate_issued     (after identity) ledgerd's CA issues EMAIL's certificate now, 1095\n"
+     "    certificate_issued     (after identity, with the names verified there) ledgerd's CA\n"
+     "                           issues EMAIL's certificate now, 1095\n"
      "                           days, and records its serial, SHA-256 and end date; a certificate\n"
      "                           issued before is revoked (superseded)\n"
      "  signature.sign is allowed only once every step is done and the certificate is valid.\n",
@@ -493,7 +519,16 @@ const ctl_command ctl_account_commands[] = {
     {"seal issue", 0, "firm",
      "ledgerctl seal issue --firm FIRM                              (platform role)\n"
      "  ledgerd's CA issues FIRM's seal certificate (1095 days), used for every seal of FIRM.\n"
-     "  Refused while FIRM has one that is not revoked; without one, seals fail (on record).\n",
+     "  Refused while FIRM has one that is not revoked; without one, seals fail (on record).\n"
+     "  The certificate holds O=FIRM's name, organizationIdentifier=NTRFR-<SIREN>, C=FR: refused\n"
+     "  for a firm created before firms had a SIREN until firm set-siren gives it one.\n",
      run_seal_issue, 0},
+    {"firm set-siren", 1, "siren",
+     "ledgerctl firm set-siren FIRM --siren SIREN                 (platform role)\n"
+     "  Records the SIREN of a firm created before firm add took one (once: a SIREN does not\n"
+     "  change). Its seal certificate issued before names it by its firm id: revoke it\n"
+     "  (certificate revoke --firm FIRM --reason superseded) and seal issue for one with\n"
+     "  organizationIdentifier NTRFR-SIREN.\n",
+     run_firm_set_siren, 0},
     {NULL, 0, NULL, NULL, NULL, 0},
 };

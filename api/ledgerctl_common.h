@@ -43,6 +43,7 @@ typedef struct ctl_args {
 	const char *sub, *name, *firm, *to, *rights, *expires, *actor, *ec_email, *import_file;
 	const char *step, *provider, *provider_ref, *method, *phone, *id_ref, *terms_version, *rgpd_version,
 	    *subscription_version, *reason;
+	const char *siren, *given_name, *surname; /* ETSI EN 319 412 subject fields */
 	bool ec;
 	/* collections and documents (ledgerctl_collections.c) */
 	const char *kind, *title, *deadline, *order, *expiry_days, *reminder_days, *state, *email, *signers, *signer,

@@ -83,8 +83,16 @@ bool api_signer_ca(const char *data_dir, int64_t now_s, int64_t tsa_renew_margin
 		fprintf(stderr, "ledgerd: %s/%s: %s\n", data_dir, API_ORGANIZATION_IDENTIFIER_FILE, why);
 		return false;
 	}
+	/* The token's signer process first: from then on this process never opens the token itself
+	 * (docs/signer.md#the-signer-process). None for keys that are PEM files (no token). */
+	signer_err err = signer_process_start(keys);
+	if (err == SIGNER_ERR_NOT_FOUND)
+		err = SIGNER_OK;
+	else if (!err)
+		fprintf(stderr, "ledgerd: signer process %ld holds the token\n", signer_process_pid());
 	/* the root, made at the first start (or in a store created before the signer existed) */
-	signer_err err = signer_ca_open(keys, out);
+	if (!err)
+		err = signer_ca_open(keys, out);
 	if (err == SIGNER_ERR_NOT_FOUND && (err = signer_ca_init_as(keys, now_s, organization_identifier)) == SIGNER_OK)
 		err = signer_ca_open(keys, out);
 	/* before the issuing CAs and the units: issued the first time, they point to the PKI URL too */
@@ -336,6 +344,7 @@ static void server_drain(server *s)
 	(void)leaked_workers;
 	ledger_committer_free(s->committer);
 	signer_ca_free(s->ca);
+	signer_process_stop(); /* after the CA, whose keys it signs for */
 	signer_tsa_remote_free(s->tsa);
 	proj_close(s->p);
 	ledger_close(s->l);

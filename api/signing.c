@@ -148,7 +148,12 @@ static signer_err credential_for(api_signing *s, const proj_sign_task *task, con
 {
 	*cred = NULL;
 	if (task->external && !task->seal) {
-		signer_subject who = {SIGNER_KIND_PERSON, task->signer_email, task->signer_name, ""};
+		/* The platform gives an external signer's name as one string: the one-shot certificate
+		 * carries it as the commonName, without givenName and surname (docs/signer.md). */
+		signer_subject who = {.kind = SIGNER_KIND_PERSON,
+		                      .id = task->signer_email,
+		                      .display_name = task->signer_name,
+		                      .organisation = ""};
 		signer_err err = signer_issue_kept(s->o.ca, &who, now_s, API_ONE_SHOT_VALIDITY_DAYS, cred);
 		if (!err) {
 			signer_credential_serial(*cred, one_shot->serial);

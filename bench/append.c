@@ -276,6 +276,7 @@ static bool setup_firm(api_client *c, const char *platform_token)
 	f.firm_id = (char *)FIRM_ID;
 	f.name = (char *)"Bench firm";
 	f.ec_email = (char *)EC_EMAIL;
+	f.siren = (char *)"732829320"; /* a valid SIREN (its Luhn key holds) */
 	if (!command(c, platform_token, LEDGER__API__REQUEST__BODY_FIRM_ADD, &f.base))
 		return false;
 	for (unsigned i = 0; i < CLIENTS_MAX; i++) {

@@ -485,6 +485,7 @@ static ledger_err command_run(batch_job *j, ledger_txn *t, const command *c, con
 		firm.firm_id = (char *)j->pop->firm_ids[c->firm];
 		firm.name = (char *)"Bench firm";
 		firm.ec_email = (char *)j->pop->ec_emails[c->firm];
+		firm.siren = (char *)"732829320"; /* a valid SIREN (its Luhn key holds) */
 		api_request_set_body(&req, LEDGER__API__REQUEST__BODY_FIRM_ADD, &firm.base);
 		break;
 	case COMMAND_GRANT:

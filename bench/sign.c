@@ -21,7 +21,11 @@
  * The last output of each kind is checked with pdfsig, so that no row counts signatures that
  * are not there. Then the targets of issue 7, as information (a benchmark asserts no timing).
  *
- * usage: bench-sign [--seconds S] [--dir DIR]    (S per case, default 2)
+ * With --signer-process, the PKCS#11 side's token is reached as ledgerd serve reaches it: through
+ * its signer process (ledger-signer, beside this program; docs/signer.md#the-signer-process). The
+ * CPU figures then leave out the signer process's share: read the wall times.
+ *
+ * usage: bench-sign [--seconds S] [--dir DIR] [--signer-process]    (S per case, default 2)
  */
 #include "common.h"
 #include "internal.h"
@@ -70,6 +74,7 @@ typedef struct sign_run {
 	double seconds;
 	int64_t now_s;
 	double sha_kb_s, ecdsa_sign_s, rsa_sign_s;
+	bool signer_process; /* the token through ledger-signer, as ledgerd serve uses it */
 } sign_run;
 
 /* dir/name, in one of 16 buffers used in turn: keep no result across more than 15 calls. */
@@ -287,7 +292,8 @@ static bool setup_token(const sign_run *r, const signer_subject *who, token_side
 	const char *keys = path_in(r, "token-keys");
 	token_config config;
 	EVP_PKEY *key = NULL, *ca_key = NULL;
-	if (signer_token_embedded_create(keys) || signer_ca_init(keys, r->now_s) || signer_ca_open(keys, &side->ca) ||
+	if (signer_token_embedded_create(keys) || (r->signer_process && signer_process_start(keys)) ||
+	    signer_ca_init(keys, r->now_s) || signer_ca_open(keys, &side->ca) ||
 	    signer_tsa_enable(side->ca, keys, r->now_s) || signer_ocsp_enable(side->ca, keys, r->now_s) ||
 	    signer_credential_get_or_issue(side->ca, who, r->now_s, 365, &side->issued, NULL) ||
 	    token_config_read(keys, &config) || token_open(&config, &side->t) ||
@@ -465,8 +471,10 @@ int main(int argc, char **argv)
 			r.seconds = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			base = argv[++i];
+		else if (strcmp(argv[i], "--signer-process") == 0)
+			r.signer_process = true;
 		else {
-			fprintf(stderr, "usage: bench-sign [--seconds S] [--dir DIR]\n");
+			fprintf(stderr, "usage: bench-sign [--seconds S] [--dir DIR] [--signer-process]\n");
 			return 2;
 		}
 	}
@@ -509,6 +517,10 @@ int main(int argc, char **argv)
 	       r.seconds, r.sha_kb_s / 1000, r.ecdsa_sign_s, r.rsa_sign_s);
 	if (!mutool)
 		printf("  (no %s: install mupdf-tools for the mutool sign row)\n", SIGN_MUTOOL);
+	if (r.signer_process)
+		printf("  PKCS#11 rows through the signer process (pid %ld): its CPU is not counted, read the wall "
+		       "times\n",
+		       signer_process_pid());
 	printf("  one ECDSA P-256 signature of a digest (EVP_PKEY_sign): in memory %.1f µs, PKCS#11 %.1f µs (CPU)\n",
 	       time_key_sign(&r, cred->key), time_key_sign(&r, side.credential.key));
 	sign_key *keys[2] = {&memory, &pkcs11};

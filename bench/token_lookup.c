@@ -11,7 +11,11 @@
  *   - found by label alone through the module (C_FindObjects, as token_key_protection does),
  * and the mean time of each is printed. It prints figures and asserts no timing.
  *
- * usage: bench-token-lookup [SIZE...]
+ * With --signer-process every operation goes through the signer process (ledger-signer, beside
+ * this program), as in ledgerd serve: `again` is then a round trip to it (ledgerd keeps no cache of
+ * its own; the signer process's answers from its cache).
+ *
+ * usage: bench-token-lookup [--signer-process] [SIZE...]
  */
 #include "pkcs11_token.h"
 #include "signer.h"
@@ -58,9 +62,10 @@ int main(int argc, char **argv)
 {
 	size_t sizes[16] = {1000, 10000};
 	size_t size_count = 2;
-	if (argc > 1) {
+	bool remote = argc > 1 && strcmp(argv[1], "--signer-process") == 0;
+	if (argc > 1 + remote) {
 		size_count = 0;
-		for (int i = 1; i < argc && size_count < 16; i++)
+		for (int i = 1 + remote; i < argc && size_count < 16; i++)
 			sizes[size_count++] = strtoull(argv[i], NULL, 10);
 	}
 	char root[] = "/tmp/bench-token-XXXXXX";
@@ -70,8 +75,8 @@ int main(int argc, char **argv)
 	snprintf(keys, sizeof keys, "%s/keys", root);
 	token_config c;
 	token *t = NULL;
-	if (signer_token_embedded_create(keys) != SIGNER_OK || token_config_read(keys, &c) != SIGNER_OK ||
-	    token_open(&c, &t) != SIGNER_OK) {
+	if (signer_token_embedded_create(keys) != SIGNER_OK || (remote && signer_process_start(keys) != SIGNER_OK) ||
+	    token_config_read(keys, &c) != SIGNER_OK || token_open(&c, &t) != SIGNER_OK) {
 		fprintf(stderr, "bench-token-lookup: %s\n", signer_last_error());
 		return 1;
 	}
@@ -117,5 +122,6 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	token_close(t);
+	signer_process_stop();
 	return nftw(root, remove_entry, 8, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : 1;
 }

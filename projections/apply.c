@@ -33,6 +33,7 @@ static ledger_err fold_firm(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Ev
 	f.firm_id = e->firm_id;
 	f.name = e->name;
 	f.ec_email = e->ec_email;
+	f.siren = e->siren;
 	f.created_seq = seq;
 	char key[PROJ_KEY_BYTES_MAX];
 	size_t n = proj_key_pair(key, sizeof key, e->ec_email, e->firm_id);
@@ -40,6 +41,22 @@ static ledger_err fold_firm(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Ev
 		return LEDGER_ERR_CORRUPT;
 	ledger_err err = proj_kv_put_msg(kv, p->firms, e->firm_id, strlen(e->firm_id), &f.base);
 	return err ? err : put_empty(kv, p->firms_by_ec, key, n);
+}
+
+/* A firm created without a SIREN gets one (FirmSirenRecorded): its next seal carries it. */
+static ledger_err fold_firm_siren(proj *p, proj_kv *kv, const Ledger__Events__FirmSirenRecorded *e)
+{
+	Ledger__State__Firm *f = NULL;
+	ledger_err err = proj_kv_get_msg(kv, p->firms, e->firm_id, strlen(e->firm_id), &ledger__state__firm__descriptor,
+	                                 (ProtobufCMessage **)&f);
+	if (err)
+		return err == LEDGER_END ? LEDGER_ERR_CORRUPT : err; /* decided only for an existing firm */
+	char *unpacked = f->siren;                                   /* freed with f */
+	f->siren = e->siren;                                         /* borrowed until the put */
+	err = proj_kv_put_msg(kv, p->firms, e->firm_id, strlen(e->firm_id), &f->base);
+	f->siren = unpacked;
+	ledger__state__firm__free_unpacked(f, NULL);
+	return err;
 }
 
 /* The expiries index key: the instant first, so a cursor walks them in time order. */
@@ -131,6 +148,9 @@ ledger_err proj_fold_event(proj *p, proj_kv *kv, uint64_t seq, const Ledger__Eve
 		err = fold_account(p, kv, seq, ev->account_registered);
 		break;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_FIRM_CREATED: err = fold_firm(p, kv, seq, ev->firm_created); break;
+	case LEDGER__EVENTS__EVENT__PAYLOAD_FIRM_SIREN_RECORDED:
+		err = fold_firm_siren(p, kv, ev->firm_siren_recorded);
+		break;
 	case LEDGER__EVENTS__EVENT__PAYLOAD_DELEGATION_GRANTED:
 		err = fold_grant(p, kv, seq, ev->actor, ev->delegation_granted);
 		break;

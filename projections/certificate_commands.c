@@ -7,6 +7,7 @@
  */
 #include "commands.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -68,43 +69,71 @@ ledger_err proj_certificate_info(proj *p, MDB_txn *txn, const char *serial, proj
 	return LEDGER_OK;
 }
 
-bool proj_certificate_subject(proj *p, MDB_txn *txn, const Ledger__Api__Request *req, char id[PROJ_EMAIL_BYTES_MAX + 1],
-                              char name[PROJ_NAME_BYTES_MAX + 1], bool *seal)
+/* A seal's subject: the firm's id and name, and "NTRFR-<SIREN>". */
+static void seal_subject(proj_certificate_for *out, const char *firm_id, const char *name, const char *siren)
+{
+	out->seal = true;
+	snprintf(out->id, sizeof out->id, "%s", firm_id);
+	snprintf(out->name, sizeof out->name, "%s", name);
+	snprintf(out->organization_identifier, sizeof out->organization_identifier, "NTRFR-%.9s", siren);
+}
+
+/* A person's subject: the given name and surname verified at their latest identity
+ * verification, and the commonName "given surname". False if those are not on record. */
+static bool person_subject(proj *p, MDB_txn *txn, const char *email, proj_certificate_for *out)
+{
+	Ledger__State__Registration *r = NULL;
+	if (proj_registration_get(p, txn, email, &r) != LEDGER_OK)
+		return false;
+	proj_identity id;
+	bool named = proj_identity_open(p, txn, r, &id) == LEDGER_OK && id.given_name[0] && id.surname[0];
+	ledger__state__registration__free_unpacked(r, NULL);
+	if (named) {
+		snprintf(out->id, sizeof out->id, "%s", email);
+		snprintf(out->given_name, sizeof out->given_name, "%s", id.given_name);
+		snprintf(out->surname, sizeof out->surname, "%s", id.surname);
+		snprintf(out->name, sizeof out->name, "%s %s", id.given_name, id.surname);
+	}
+	sodium_memzero(&id, sizeof id);
+	return named;
+}
+
+bool proj_certificate_subject(proj *p, MDB_txn *txn, const Ledger__Api__Request *req, proj_certificate_for *out)
 {
 	const char *why;
-	*seal = req->body_case == LEDGER__API__REQUEST__BODY_SEAL_ISSUE ||
-	        req->body_case == LEDGER__API__REQUEST__BODY_FIRM_ADD;
+	memset(out, 0, sizeof *out);
 	if (req->body_case == LEDGER__API__REQUEST__BODY_FIRM_ADD) { /* a new firm: its seal comes with it */
 		const Ledger__Api__FirmAdd *c = req->firm_add;
 		Ledger__State__Firm *f = NULL;
 		if (!proj_firm_id_valid(c->firm_id) || !proj_name_valid(c->name) ||
+		    proj_siren_check(c->siren) != PROJ_SIREN_OK ||
 		    proj_firm_get(p, txn, c->firm_id, &f) != LEDGER_END) {
 			if (f)
 				ledger__state__firm__free_unpacked(f, NULL);
 			return false;
 		}
-		snprintf(id, PROJ_EMAIL_BYTES_MAX + 1, "%s", c->firm_id);
-		snprintf(name, PROJ_NAME_BYTES_MAX + 1, "%s", c->name);
+		seal_subject(out, c->firm_id, c->name, c->siren);
 		return true;
 	}
-	if (*seal) {
+	if (req->body_case == LEDGER__API__REQUEST__BODY_SEAL_ISSUE) {
 		Ledger__State__Firm *f = NULL;
 		if (!proj_firm_id_valid(req->seal_issue->firm_id) ||
 		    proj_firm_get(p, txn, req->seal_issue->firm_id, &f) != LEDGER_OK)
 			return false;
-		snprintf(id, PROJ_EMAIL_BYTES_MAX + 1, "%s", f->firm_id);
-		snprintf(name, PROJ_NAME_BYTES_MAX + 1, "%s", f->name);
+		bool has_siren = f->siren[0] != '\0'; /* else refused: proj_decide_seal_issue */
+		if (has_siren)
+			seal_subject(out, f->firm_id, f->name, f->siren);
 		ledger__state__firm__free_unpacked(f, NULL);
-		return true;
+		return has_siren;
 	}
+	char email[PROJ_EMAIL_BYTES_MAX + 1];
 	Ledger__State__Account *a = NULL;
 	if (req->body_case != LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD ||
-	    !proj_email_normalise(req->registration_record->subject, id, &why) ||
-	    proj_account_get(p, txn, id, &a) != LEDGER_OK)
+	    !proj_email_normalise(req->registration_record->subject, email, &why) ||
+	    proj_account_get(p, txn, email, &a) != LEDGER_OK)
 		return false;
-	snprintf(name, PROJ_NAME_BYTES_MAX + 1, "%s", a->name[0] ? a->name : a->email);
 	ledger__state__account__free_unpacked(a, NULL);
-	return true;
+	return person_subject(p, txn, email, out);
 }
 
 typedef struct revoked_scan {
@@ -385,7 +414,14 @@ ledger_err proj_decide_seal_issue(proj_emitter *em, const Ledger__Api__SealIssue
 		return err;
 	char current[PROJ_SERIAL_BYTES];
 	snprintf(current, sizeof current, "%s", f->seal_serial);
+	bool has_siren = f->siren[0] != '\0';
 	ledger__state__firm__free_unpacked(f, NULL);
+	if (!has_siren) /* its seal's organizationIdentifier would not say who seals (EN 319 412-1) */
+		return proj_error(em->reply, em->arena, ERROR_CODE(FAILED_PRECONDITION), "firm_id",
+		                  "firm %s has no SIREN for its seal's organizationIdentifier: set it first "
+		                  "(FirmSirenSet, ledgerctl firm set-siren)",
+		                  c->firm_id),
+		       LEDGER_OK;
 	proj_certificate info;
 	if (current[0] && proj_certificate_info(em->p, ledger_txn_mdb(em->t), current, &info) == LEDGER_OK &&
 	    !info.revoked)

@@ -65,6 +65,8 @@ ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, 
 /* ----- certificates (certificate_commands.c) ----- */
 ledger_err proj_decide_certificate_revoke(proj_emitter *em, const Ledger__Api__CertificateRevoke *c);
 ledger_err proj_decide_seal_issue(proj_emitter *em, const Ledger__Api__SealIssue *c, const proj_issued *issued);
+/* FirmSirenSet (firm_siren.c): platform role, a valid SIREN, an existing firm without one. */
+ledger_err proj_decide_firm_siren(proj_emitter *em, const Ledger__Api__FirmSirenSet *c);
 /* Revokes subject's registration certificate, if any and not revoked: superseded (a new one is
  * issued) or cessationOfOperation (erasure). */
 ledger_err proj_revoke_subject(proj *p, ledger_txn *t, const char *actor, const char *request_id, const char *subject,
@@ -83,6 +85,17 @@ ledger_err proj_personal_open(proj *p, MDB_txn *txn, const char *subject, const 
                               size_t plain_bytes);
 /* Destroys the subject's key and every sealed datum of theirs. */
 ledger_err proj_personal_shred(proj *p, MDB_txn *txn, const char *subject);
+/* The personal data of a registration's latest identity verification, opened. */
+typedef struct proj_identity {
+	char phone[20];
+	char id_document_reference[129];
+	char given_name[PROJ_PERSON_NAME_BYTES_MAX + 1]; /* "" if verified before the names were asked */
+	char surname[PROJ_PERSON_NAME_BYTES_MAX + 1];
+} proj_identity;
+/* Opens r's identity datum into out (wipe it with sodium_memzero after use). LEDGER_END when
+ * there is none to open: no verification, erased, or no personal-data key; LEDGER_ERR_CORRUPT
+ * if it does not read as one. */
+ledger_err proj_identity_open(proj *p, MDB_txn *txn, const Ledger__State__Registration *r, proj_identity *out);
 /* "+33 6 12 34 56 78" -> "+33612345678"; false if not a plus and 8 to 15 digits. */
 bool proj_phone_normalise(const char *in, char out[20]);
 

@@ -45,6 +45,7 @@ bool proj_is_command(const Ledger__Api__Request *req)
 	case LEDGER__API__REQUEST__BODY_SUBJECT_ERASE:
 	case LEDGER__API__REQUEST__BODY_CERTIFICATE_REVOKE:
 	case LEDGER__API__REQUEST__BODY_SEAL_ISSUE:
+	case LEDGER__API__REQUEST__BODY_FIRM_SIREN_SET:
 	case LEDGER__API__REQUEST__BODY_DELEGATION_IMPORT: return true; /* decided as the grant it becomes */
 	default: return proj_is_collection_command(req) || proj_is_platform_command(req);
 	}
@@ -232,6 +233,12 @@ static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c, const pro
 		           "name must be 1 to %u bytes of UTF-8 text without control characters", PROJ_NAME_BYTES_MAX);
 		return LEDGER_OK;
 	}
+	proj_siren_status siren = proj_siren_check(c->siren);
+	if (siren != PROJ_SIREN_OK) {
+		proj_error(r, em->arena, LEDGER__API__ERROR_CODE__INVALID_ARGUMENT, "siren", "siren \"%.32s\": %s",
+		           c->siren, proj_siren_strerror(siren));
+		return LEDGER_OK;
+	}
 	char ec[PROJ_EMAIL_BYTES_MAX + 1];
 	const char *why;
 	if (!proj_email_normalise(c->ec_email, ec, &why)) {
@@ -270,6 +277,7 @@ static ledger_err firm_add(emitter *em, const Ledger__Api__FirmAdd *c, const pro
 	f.firm_id = c->firm_id;
 	f.name = c->name;
 	f.ec_email = ec;
+	f.siren = c->siren;
 	Ledger__Events__Event ev = PROJ_EVENT(FIRM_CREATED, firm_created, &f);
 	err = emit(em, c->firm_id, &ev);
 	/* The firm's seal certificate, issued by ledgerd's CA for this command (docs/signer.md). */
@@ -556,6 +564,7 @@ ledger_err proj_execute_issued(proj *p, ledger_txn *t, const proj_actor *actor, 
 	case LEDGER__API__REQUEST__BODY_CERTIFICATE_REVOKE:
 		return proj_decide_certificate_revoke(&em, req->certificate_revoke);
 	case LEDGER__API__REQUEST__BODY_SEAL_ISSUE: return proj_decide_seal_issue(&em, req->seal_issue, issued);
+	case LEDGER__API__REQUEST__BODY_FIRM_SIREN_SET: return proj_decide_firm_siren(&em, req->firm_siren_set);
 	default:
 		if (proj_is_collection_command(req))
 			return proj_decide_collection(&em, req, NULL);

@@ -46,7 +46,7 @@ typedef struct proj proj;
  */
 ledger_err proj_open(ledger *l, uint64_t rebuild_hash_seed, proj **out);
 /* Bump whenever a fold or a projection database changes. */
-#define PROJ_SCHEMA_VERSION 11u
+#define PROJ_SCHEMA_VERSION 12u
 void proj_close(proj *p);
 /* The names of the projection databases, NULL-terminated: what replay compares. */
 extern const char *const proj_db_names[];
@@ -167,6 +167,33 @@ bool proj_utf8_valid(const char *s);
 /* Replaces, in place, each byte of s that is not part of a valid UTF-8 sequence with '?': for
  * text that echoes a request's bytes (an error message), or that a length limit cut. */
 void proj_utf8_repair(char *s);
+
+/* ----- a certificate subject's fields (projections/subject_fields.c) ----- */
+
+#define PROJ_SIREN_DIGITS 9u
+/* "NTRFR-" and the SIREN: a seal's organizationIdentifier (ETSI EN 319 412-1), and its NUL. */
+#define PROJ_ORGANIZATION_IDENTIFIER_BYTES (6u + PROJ_SIREN_DIGITS + 1u)
+/* A given name, a surname, and the two with a space between: RFC 5280's commonName bound. */
+#define PROJ_PERSON_NAME_CHARS_MAX 64u
+#define PROJ_PERSON_NAME_BYTES_MAX (4u * PROJ_PERSON_NAME_CHARS_MAX)
+
+typedef enum {
+	PROJ_SIREN_OK = 0,
+	PROJ_SIREN_NOT_DIGITS, /* a character other than 0-9 */
+	PROJ_SIREN_LENGTH,     /* digits, but not 9 of them */
+	PROJ_SIREN_CHECKSUM,   /* 9 digits failing the Luhn check */
+} proj_siren_status;
+
+/* Whether s is a SIREN: 9 digits with the Luhn check the INSEE uses. Checked in this order:
+ * non-digits, length, checksum. No normalisation (spaces are refused). */
+proj_siren_status proj_siren_check(const char *s);
+/* What a status means, for an error message. Static. */
+const char *proj_siren_strerror(proj_siren_status status);
+
+/* NULL if given_name and surname are both 1..PROJ_PERSON_NAME_CHARS_MAX characters of text
+ * without control characters or outer spaces, and "given_name surname" fits a commonName (64
+ * characters). Otherwise the reason, and the field at fault in *field. */
+const char *proj_person_names_check(const char *given_name, const char *surname, const char **field);
 
 /* ----- Paris time (projections/paris_time.c, docs/paris-time.md) -----
  * Computed from the EU summer-time rule, never from the process time zone: nothing here reads

@@ -153,11 +153,24 @@ ledger_err proj_execute_issued(proj *p, ledger_txn *t, const proj_actor *actor, 
                                const Ledger__Api__Request *req, const proj_issued *issued, Ledger__Api__Reply *reply,
                                proj_arena *arena);
 
-/* Who the certificate a command would record is for: a RegistrationRecord's subject (its email
- * and account name) or a SealIssue's firm (its id and name, *seal true). False if there is no
- * such account or firm, or the command records no certificate. */
-bool proj_certificate_subject(proj *p, MDB_txn *txn, const Ledger__Api__Request *req, char id[PROJ_EMAIL_BYTES_MAX + 1],
-                              char name[PROJ_NAME_BYTES_MAX + 1], bool *seal);
+/* Who a certificate is for, as the ledger records them (ETSI EN 319 412-2 and -3). */
+typedef struct proj_certificate_for {
+	bool seal;
+	char id[PROJ_EMAIL_BYTES_MAX + 1]; /* the person's email, or the firm's id */
+	/* the commonName: "given_name surname" for a person, the firm's name for a seal */
+	char name[2 * PROJ_PERSON_NAME_BYTES_MAX + 2];   /* at least PROJ_NAME_BYTES_MAX + 1 */
+	char given_name[PROJ_PERSON_NAME_BYTES_MAX + 1]; /* a person's, as verified; "" for a seal */
+	char surname[PROJ_PERSON_NAME_BYTES_MAX + 1];
+	/* a seal's "NTRFR-<SIREN>" (a firm without a SIREN gets no seal: SealIssue is refused) */
+	char organization_identifier[PROJ_ORGANIZATION_IDENTIFIER_BYTES];
+} proj_certificate_for;
+
+/* Who the certificate a command would record is for: a RegistrationRecord's subject (their
+ * email, and the given name and surname of their latest identity verification), a FirmAdd's or
+ * SealIssue's firm (its id, name and SIREN). False if there is no such account or firm, if the
+ * person's verified names or the firm's SIREN are not on record (the decision refuses:
+ * FAILED_PRECONDITION), or the command records no certificate. out holds personal data: wipe it after use. */
+bool proj_certificate_subject(proj *p, MDB_txn *txn, const Ledger__Api__Request *req, proj_certificate_for *out);
 
 /* What the ledger recorded of a certificate (KeyCreated, CertificateRevoked, KeyDestroyed). */
 typedef struct proj_certificate {

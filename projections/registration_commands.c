@@ -59,7 +59,89 @@ static const char *step_fields_error(const Ledger__Api__RegistrationRecord *c, c
 			return fields[i].required ? "is required for this step (1 to 128 characters of text)"
 			                          : "must be 1 to 128 characters of text";
 	}
-	return NULL;
+	/* The names the person's certificate will carry: checked now, so issuing cannot fail on them. */
+	if (!identity && (c->given_name[0] || c->surname[0])) {
+		*field = c->given_name[0] ? "given_name" : "surname";
+		return "is not part of this step";
+	}
+	return identity ? proj_person_names_check(c->given_name, c->surname, field) : NULL;
+}
+
+/* The sealed identity datum: four lines, the phone, the ID document reference, the given name
+ * and the surname (no field holds a control character). Registrations recorded before the names
+ * were asked have the first two lines only. */
+ledger_err proj_identity_open(proj *p, MDB_txn *txn, const Ledger__State__Registration *r, proj_identity *out)
+{
+	memset(out, 0, sizeof *out);
+	ledger_record rec;
+	if (r->erased || !r->identity_seq || !p->has_personal_key)
+		return LEDGER_END;
+	ledger_err err = ledger_get(p->l, txn, r->identity_seq, &rec);
+	if (err)
+		return err;
+	Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
+	if (!ev)
+		return LEDGER_ERR_CORRUPT;
+	err = LEDGER_END;
+	char plain[PROJ_PERSONAL_SEALED_BYTES_MAX];
+	if (ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED &&
+	    ev->registration_recorded->personal && ev->registration_recorded->personal->sha256.len == 32)
+		err = proj_personal_open(p, txn, r->subject, ev->registration_recorded->personal->sha256.data, plain,
+		                         sizeof plain);
+	ledger__events__event__free_unpacked(ev, NULL);
+	if (err)
+		return err;
+	struct {
+		char *to;
+		size_t bytes;
+	} lines[] = {{out->phone, sizeof out->phone},
+	             {out->id_document_reference, sizeof out->id_document_reference},
+	             {out->given_name, sizeof out->given_name},
+	             {out->surname, sizeof out->surname}};
+	char *line = plain;
+	for (size_t i = 0; line && i < sizeof lines / sizeof lines[0]; i++) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		snprintf(lines[i].to, lines[i].bytes, "%s", line);
+		line = nl ? nl + 1 : NULL;
+	}
+	sodium_memzero(plain, sizeof plain);
+	return out->id_document_reference[0] ? LEDGER_OK : LEDGER_ERR_CORRUPT;
+}
+
+/* May the certificate_issued step issue? The identity must be verified (and not erased), with
+ * the given name and surname the certificate carries. Sets the reply's error if not. */
+static bool certificate_allowed(proj *p, MDB_txn *txn, const char *subject, Ledger__Api__Reply *reply,
+                                proj_arena *arena, ledger_err *err)
+{
+	Ledger__State__Registration *r = NULL;
+	*err = proj_registration_get(p, txn, subject, &r);
+	if (*err && *err != LEDGER_END)
+		return false;
+	*err = LEDGER_OK;
+	bool identity_done =
+	    r && (r->steps & (1u << (LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED - 1))) && !r->erased;
+	proj_identity id;
+	ledger_err opened = identity_done ? proj_identity_open(p, txn, r, &id) : LEDGER_END;
+	if (r)
+		ledger__state__registration__free_unpacked(r, NULL);
+	if (!identity_done)
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "step",
+		                  "a certificate is issued only after the identity of %s is verified", subject),
+		       false;
+	if (opened && opened != LEDGER_END)
+		return *err = opened, false;
+	bool named = !opened && id.given_name[0] && id.surname[0];
+	sodium_memzero(&id, sizeof id);
+	if (!named)
+		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "given_name",
+		                  "the identity verification of %s on record has no given name and surname to put in "
+		                  "the certificate (recorded before they were asked, or not readable by this service): "
+		                  "record identity_verified again with given_name and surname",
+		                  subject),
+		       false;
+	return true;
 }
 
 ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *actor, const char *request_id,
@@ -106,17 +188,9 @@ ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *ac
 	if (err)
 		return err;
 	ledger__state__account__free_unpacked(acc, NULL);
-	Ledger__State__Registration *r = NULL;
-	bool identity_done = proj_registration_get(p, txn, subject, &r) == LEDGER_OK &&
-	                     (r->steps & (1u << (LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED - 1))) &&
-	                     !r->erased;
-	if (r)
-		ledger__state__registration__free_unpacked(r, NULL);
-	if (c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED && !identity_done)
-		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "step",
-		                  "a certificate is issued only after the identity of %s is verified", subject),
-		       LEDGER_OK;
 	bool certificate = c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_CERTIFICATE_ISSUED;
+	if (certificate && !certificate_allowed(p, txn, subject, reply, arena, &err))
+		return err;
 	if (certificate && (!issued || !issued->der))
 		return proj_error(reply, arena, LEDGER__API__ERROR_CODE__FAILED_PRECONDITION, "step",
 		                  "this service has no CA to issue the certificate of %s with", subject),
@@ -151,9 +225,10 @@ ledger_err proj_decide_registration(proj *p, ledger_txn *t, const proj_actor *ac
 	}
 	e.certificate_not_after = not_after;
 	if (c->step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED) {
-		char personal[300];
-		/* Two lines: the phone, then the ID document reference. */
-		snprintf(personal, sizeof personal, "%s\n%s", phone, c->id_document_reference);
+		char personal[20 + FIELD_BYTES_MAX + 2 * PROJ_PERSON_NAME_BYTES_MAX + 4];
+		/* Four lines (proj_identity_open): phone, ID document reference, given name, surname. */
+		snprintf(personal, sizeof personal, "%s\n%s\n%s\n%s", phone, c->id_document_reference, c->given_name,
+		         c->surname);
 		err = proj_personal_seal(p, txn, subject, personal, &ref, sealed_hash);
 		sodium_memzero(personal, sizeof personal);
 		if (err)
@@ -212,26 +287,14 @@ ledger_err proj_decide_erasure(proj *p, ledger_txn *t, const proj_actor *actor, 
 static void open_personal(proj *p, MDB_txn *txn, const Ledger__State__Registration *r,
                           Ledger__Api__RegistrationReply *out, proj_arena *arena)
 {
-	ledger_record rec;
-	if (r->erased || !p->has_personal_key || ledger_get(p->l, txn, r->identity_seq, &rec) != LEDGER_OK)
+	proj_identity id;
+	if (proj_identity_open(p, txn, r, &id) != LEDGER_OK)
 		return;
-	Ledger__Events__Event *ev = ledger__events__event__unpack(NULL, rec.event_bytes, rec.event);
-	if (ev && ev->payload_case == LEDGER__EVENTS__EVENT__PAYLOAD_REGISTRATION_RECORDED &&
-	    ev->registration_recorded->personal && ev->registration_recorded->personal->sha256.len == 32) {
-		char plain[PROJ_PERSONAL_SEALED_BYTES_MAX];
-		if (proj_personal_open(p, txn, r->subject, ev->registration_recorded->personal->sha256.data, plain,
-		                       sizeof plain) == LEDGER_OK) {
-			char *nl = strchr(plain, '\n');
-			if (nl) {
-				*nl = '\0';
-				out->phone = proj_arena_strdup(arena, plain);
-				out->id_document_reference = proj_arena_strdup(arena, nl + 1);
-			}
-			sodium_memzero(plain, sizeof plain);
-		}
-	}
-	if (ev)
-		ledger__events__event__free_unpacked(ev, NULL);
+	out->phone = proj_arena_strdup(arena, id.phone);
+	out->id_document_reference = proj_arena_strdup(arena, id.id_document_reference);
+	out->given_name = proj_arena_strdup(arena, id.given_name);
+	out->surname = proj_arena_strdup(arena, id.surname);
+	sodium_memzero(&id, sizeof id);
 }
 
 void proj_query_registration(proj *p, MDB_txn *txn, const proj_actor *actor, const Ledger__Api__RegistrationStatus *q,

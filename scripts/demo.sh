@@ -44,7 +44,7 @@ step "The platform registers accounts (Comptexpert sync) and a firm with its EC"
 ctl --platform account add philippe.durant@cabinet-jlm.fr --name "Philippe Durant" --ec
 ctl --platform account add salima@cabinet-jlm.fr --name "Salima Benali"
 ctl --platform account add marc@cabinet-jlm.fr --name "Marc Petit"
-ctl --platform firm add JLM-PA --name "JLM - Pont-Audemer" --ec philippe.durant@cabinet-jlm.fr
+ctl --platform firm add JLM-PA --name "JLM - Pont-Audemer" --ec philippe.durant@cabinet-jlm.fr --siren 732829320
 
 step "The EC delegates: Salima may sign and seal, Marc may prepare (one address has no account)"
 ctl --as philippe.durant@cabinet-jlm.fr delegation grant --firm JLM-PA \
@@ -73,7 +73,7 @@ ctl --as $ec credits add --firm JLM-PA --credits 20 --reference "BC-2026-118"
 reg() { ctl --platform registration record $ec --step "$@"; }
 reg information_confirmed
 reg identity_verified --provider Ubble --provider-ref UB-77 --method id_document+mobile \
-	--phone "+33 6 12 34 56 78" --id-ref FR-ID-1234
+	--phone "+33 6 12 34 56 78" --id-ref FR-ID-1234 --given-name Philippe --surname Durant
 reg subscription_accepted --subscription-version ABO-2026
 reg terms_accepted --terms-version CGU-2026 --rgpd-version RGPD-2025
 reg certificate_issued # ledgerd's CA issues his certificate (3 years); its key never leaves ledgerd

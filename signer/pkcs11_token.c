@@ -24,7 +24,7 @@
  */
 #include "pkcs11_token.h"
 
-#include "keystore.h"
+#include "token_remote.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -42,12 +42,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TOKEN_MODULES_MAX             4u         /* distinct modules one process loads */
-#define TOKEN_FOUND_MAX               2u         /* objects a lookup by label fetches: a second one is an error */
-#define TOKEN_KEY_ID_BYTES_MAX        64u        /* a CKA_ID we read back */
-#define TOKEN_SECRET_HEX_BYTES        (2u * 16u) /* the PINs we draw: 16 random bytes, in hex */
-#define TOKEN_SOFTHSM2_CONF_BYTES_MAX (PATH_MAX + 256u)
-#define TOKEN_KEYS_CACHED_MAX         4096u /* keys a token handle keeps loaded (token_key_load) */
+#define TOKEN_MODULES_MAX      4u    /* distinct modules one process loads */
+#define TOKEN_FOUND_MAX        2u    /* objects a lookup by label fetches: a second one is an error */
+#define TOKEN_KEY_ID_BYTES_MAX 64u   /* a CKA_ID we read back */
+#define TOKEN_KEYS_CACHED_MAX  4096u /* keys a token handle keeps loaded (token_key_load) */
 
 /* DER of the OID prime256v1 (1.2.840.10045.3.1.7): CKA_EC_PARAMS of a P-256 key. */
 static const CK_BYTE p256_params[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
@@ -166,6 +164,7 @@ static signer_err module_get(const token_config *c, token_module **out)
  * EVP_PKEY from it is freed: those hold the slot).
  */
 struct token {
+	bool remote; /* the signer process's token (token_remote.h): none of the rest is used */
 	token_module *module;
 	char label[TOKEN_LABEL_BYTES_MAX + 1];
 	PKCS11_SLOT *slots; /* libp11's enumeration, which holds slot */
@@ -186,6 +185,9 @@ struct token {
 };
 
 #define TOKENS_OPEN_MAX 8u
+
+/* What token_open() returns in a process that has a signer process: every operation is a request. */
+static token remote_token = {.remote = true};
 
 static token *tokens_open[TOKENS_OPEN_MAX];
 static pthread_mutex_t tokens_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -287,6 +289,10 @@ signer_err token_open(const token_config *config, token **out)
 	if (!config || !out)
 		return signer_fail(SIGNER_ERR_INVALID, "token_open: NULL argument");
 	*out = NULL;
+	if (token_remote_active()) { /* before the PIN is read: this process never reads it */
+		*out = &remote_token;
+		return SIGNER_OK;
+	}
 	char pin[TOKEN_PIN_BYTES_MAX + 1];
 	signer_err err = token_pin_read(config, pin);
 	if (err)
@@ -310,7 +316,7 @@ signer_err token_open(const token_config *config, token **out)
 
 void token_close(token *t)
 {
-	if (!t)
+	if (!t || t->remote)
 		return;
 	pthread_mutex_lock(&tokens_lock);
 	assert(t->users > 0);
@@ -379,6 +385,8 @@ signer_err token_key_generate(token *t, const char *label)
 {
 	if (!t || !label_valid(label))
 		return signer_fail(SIGNER_ERR_INVALID, "token_key_generate: no token or a bad label");
+	if (t->remote)
+		return token_remote_key_generate(label);
 	CK_BYTE id[TOKEN_KEY_ID_BYTES];
 	if (RAND_bytes(id, sizeof id) != 1)
 		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "a key id");
@@ -504,6 +512,8 @@ signer_err token_key_load(token *t, const char *label, EVP_PKEY **key)
 	if (!t || !label_valid(label) || !key)
 		return signer_fail(SIGNER_ERR_INVALID, "token_key_load: NULL argument or a bad label");
 	*key = NULL;
+	if (t->remote)
+		return token_remote_key_load(label, key);
 	pthread_mutex_lock(&t->lock);
 	size_t hit = cached_find(t, label);
 	if (hit < t->cached_count && EVP_PKEY_up_ref(t->cached[hit].key) == 1) {
@@ -551,6 +561,8 @@ signer_err token_key_destroy(token *t, const char *label)
 {
 	if (!t || !label_valid(label))
 		return signer_fail(SIGNER_ERR_INVALID, "token_key_destroy: no token or a bad label");
+	if (t->remote)
+		return token_remote_key_destroy(label);
 	pthread_mutex_lock(&t->lock);
 	cached_drop(t, label); /* first: even if the token refuses, the key is not handed out again */
 	CK_SESSION_HANDLE session;
@@ -575,6 +587,8 @@ signer_err token_objects_count(token *t, const char *label, size_t *count)
 	if (!t || !label_valid(label) || !count)
 		return signer_fail(SIGNER_ERR_INVALID, "token_objects_count: NULL argument or a bad label");
 	*count = 0;
+	if (t->remote)
+		return token_remote_objects_count(label, count);
 	CK_ATTRIBUTE query[] = {{CKA_LABEL, (void *)label, strlen(label)}};
 	CK_FUNCTION_LIST_PTR f = t->module->functions;
 	pthread_mutex_lock(&t->lock);
@@ -601,6 +615,8 @@ signer_err token_key_protection(token *t, const char *label, bool *sensitive, bo
 {
 	if (!t || !label_valid(label) || !sensitive || !extractable)
 		return signer_fail(SIGNER_ERR_INVALID, "token_key_protection: NULL argument or a bad label");
+	if (t->remote)
+		return token_remote_key_protection(label, sensitive, extractable);
 	CK_BBOOL is_sensitive = CK_FALSE, always_sensitive = CK_FALSE, is_extractable = CK_TRUE,
 	         never_extractable = CK_FALSE;
 	CK_ATTRIBUTE attributes[] = {
@@ -628,23 +644,11 @@ signer_err token_key_protection(token *t, const char *label, bool *sensitive, bo
 	return err;
 }
 
-/* ----- setting a token up ----- */
+/* ----- setting a token up (the rest is pkcs11_setup.c) ----- */
 
-/* A random secret of TOKEN_SECRET_HEX_BYTES hex digits into out (that plus a NUL). */
-static signer_err secret_new(char out[TOKEN_SECRET_HEX_BYTES + 1])
-{
-	unsigned char bytes[TOKEN_SECRET_HEX_BYTES / 2];
-	if (RAND_bytes(bytes, sizeof bytes) != 1)
-		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "drawing a PIN");
-	for (size_t i = 0; i < sizeof bytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", bytes[i]);
-	OPENSSL_cleanse(bytes, sizeof bytes);
-	return SIGNER_OK;
-}
-
-/* Initialises the first uninitialised token of c's module with label, the SO PIN so_pin, and
+/* pkcs11_token.h. Initialises the first uninitialised token of c's module with label, the SO PIN so_pin, and
  * the user PIN pin. */
-static signer_err token_initialise(const token_config *c, const char *so_pin, const char *pin)
+signer_err token_initialise(const token_config *c, const char *so_pin, const char *pin)
 {
 	token_module *m = NULL;
 	signer_err err = module_get(c, &m);
@@ -670,117 +674,5 @@ static signer_err token_initialise(const token_config *c, const char *so_pin, co
 	             PKCS11_init_pin(t->slot->token, pin) != 0 || PKCS11_logout(t->slot) != 0))
 		err = signer_fail_openssl(SIGNER_ERR_KEYS, "setting the token's user PIN");
 	token_free(t);
-	return err;
-}
-
-/* keys_dir/SIGNER_SOFTHSM2_CONF_FILE: the token directory by absolute path (SoftHSM2 would
- * read a relative one against the working directory of the day). */
-static signer_err softhsm2_conf_write(const char *keys_dir, const char *token_dir)
-{
-	if (strpbrk(token_dir, "\n\r"))
-		return signer_fail(SIGNER_ERR_INVALID, "a line break in %s", token_dir);
-	char text[TOKEN_SOFTHSM2_CONF_BYTES_MAX];
-	int n = snprintf(text, sizeof text,
-	                 "# The embedded token of ledgerd (docs/signer.md#token), written by ledgerd init.\n"
-	                 "directories.tokendir = %s\n"
-	                 "objectstore.backend = file\n"
-	                 "log.level = ERROR\n"
-	                 "slots.removable = false\n",
-	                 token_dir);
-	if (n < 0 || (size_t)n >= sizeof text)
-		return signer_fail(SIGNER_ERR_INVALID, "path too long: %s", token_dir);
-	return keystore_write(keys_dir, SIGNER_SOFTHSM2_CONF_FILE, text, (size_t)n, 0600, false);
-}
-
-/* keys_dir/SIGNER_TOKEN_CONFIG_FILE, created exclusively. */
-static signer_err config_write(const char *keys_dir, const signer_token_config *c, const char *softhsm2_conf)
-{
-	char text[TOKEN_CONFIG_BYTES_MAX];
-	int n = snprintf(text, sizeof text,
-	                 "# The token of the signer's private keys (docs/signer.md#token).\n"
-	                 "module = %s\ntoken = %s\n%s = %s\n%s%s%s",
-	                 c->module_path, c->token_label, c->pin_file ? "pin-file" : "pin-env",
-	                 c->pin_file ? c->pin_file : c->pin_env, softhsm2_conf ? "softhsm2-conf = " : "",
-	                 softhsm2_conf ? softhsm2_conf : "", softhsm2_conf ? "\n" : "");
-	if (n < 0 || (size_t)n >= sizeof text)
-		return signer_fail(SIGNER_ERR_INVALID, "the token's configuration is too long");
-	return keystore_write(keys_dir, SIGNER_TOKEN_CONFIG_FILE, text, (size_t)n, 0644, false);
-}
-
-static signer_err config_absent(const char *keys_dir)
-{
-	char path[PATH_MAX];
-	signer_err err = keystore_path(path, sizeof path, keys_dir, SIGNER_TOKEN_CONFIG_FILE);
-	if (!err && access(path, F_OK) == 0)
-		err = signer_fail(SIGNER_ERR_EXISTS, "%s exists already", path);
-	return err;
-}
-
-signer_err signer_token_embedded_create(const char *keys_dir)
-{
-	if (!keys_dir)
-		return signer_fail(SIGNER_ERR_INVALID, "signer_token_embedded_create: NULL directory");
-	char absolute[PATH_MAX], token_dir[PATH_MAX];
-	signer_err err = keystore_mkdir(keys_dir);
-	if (!err)
-		err = config_absent(keys_dir);
-	if (!err && !realpath(keys_dir, absolute))
-		err = signer_fail(SIGNER_ERR_IO, "%s: %s", keys_dir, strerror(errno));
-	if (!err)
-		err = keystore_path(token_dir, sizeof token_dir, absolute, SIGNER_SOFTHSM2_TOKEN_DIR);
-	if (!err)
-		err = keystore_mkdir(token_dir);
-	if (!err)
-		err = softhsm2_conf_write(keys_dir, token_dir);
-	char pin[TOKEN_SECRET_HEX_BYTES + 2], so_pin[TOKEN_SECRET_HEX_BYTES + 1];
-	if (!err)
-		err = secret_new(pin);
-	if (!err)
-		err = secret_new(so_pin);
-	if (!err) {
-		pin[TOKEN_SECRET_HEX_BYTES] = '\n';
-		err = keystore_write(keys_dir, SIGNER_TOKEN_PIN_FILE, pin, TOKEN_SECRET_HEX_BYTES + 1, 0600, false);
-		pin[TOKEN_SECRET_HEX_BYTES] = '\0';
-	}
-	token_config c = {.module_path = SIGNER_SOFTHSM2_MODULE, .token_label = SIGNER_TOKEN_LABEL};
-	if (!err)
-		err = keystore_path(c.softhsm2_conf, sizeof c.softhsm2_conf, absolute, SIGNER_SOFTHSM2_CONF_FILE);
-	if (!err)
-		err = token_initialise(&c, so_pin, pin);
-	OPENSSL_cleanse(pin, sizeof pin);
-	OPENSSL_cleanse(so_pin, sizeof so_pin);
-	signer_token_config written = {SIGNER_SOFTHSM2_MODULE, SIGNER_TOKEN_LABEL, SIGNER_TOKEN_PIN_FILE, NULL};
-	if (!err)
-		err = config_write(keys_dir, &written, SIGNER_SOFTHSM2_CONF_FILE);
-	return err;
-}
-
-signer_err signer_token_configure(const char *keys_dir, const signer_token_config *config)
-{
-	if (!keys_dir || !config || !config->module_path || config->module_path[0] != '/' || !config->token_label ||
-	    !config->token_label[0] || strlen(config->token_label) > TOKEN_LABEL_BYTES_MAX ||
-	    !config->pin_file == !config->pin_env || (config->pin_file && config->pin_file[0] != '/'))
-		return signer_fail(SIGNER_ERR_INVALID,
-		                   "a token needs an absolute module path, a label of 1..%u bytes "
-		                   "and one PIN source (a file by absolute path, or a variable)",
-		                   TOKEN_LABEL_BYTES_MAX);
-	token_config c = {0};
-	signer_err err = keystore_mkdir(keys_dir);
-	if (!err)
-		err = config_absent(keys_dir);
-	if (!err)
-		err = token_setting_copy(c.module_path, sizeof c.module_path, config->module_path, "module");
-	if (!err)
-		err = token_setting_copy(c.token_label, sizeof c.token_label, config->token_label, "token");
-	if (!err && config->pin_file)
-		err = token_setting_copy(c.pin_file, sizeof c.pin_file, config->pin_file, "pin-file");
-	if (!err && config->pin_env)
-		err = token_setting_copy(c.pin_env, sizeof c.pin_env, config->pin_env, "pin-env");
-	token *t = NULL;
-	if (!err)
-		err = token_open(&c, &t);
-	token_close(t);
-	if (!err)
-		err = config_write(keys_dir, config, NULL);
 	return err;
 }

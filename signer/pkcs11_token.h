@@ -11,6 +11,12 @@
  * re-used, so that a key destroyed and generated again under the same label is never mistaken
  * for the old one by libp11's cache of key handles.
  *
+ * In a process that started a signer process (signer_process_start, token_remote.h), token_open
+ * reads no PIN and loads no module: it returns the signer process's token, and every operation
+ * below is a request to it (same errors, plus SIGNER_ERR_CRYPTO when it cannot be reached); the
+ * EVP_PKEYs it gives out sign through it. ledgerd serve works so; the signer process itself,
+ * ledgerd init, the offline tools and the unit tests open tokens in process, as described here.
+ *
  * Threads: a token may be shared; its key operations (generate, load, destroy) are serialised
  * by a lock of its own. Signing with a loaded EVP_PKEY takes no lock of ours (libp11 keeps a
  * pool of sessions). Every call returns a signer_err and records the detail for
@@ -106,5 +112,9 @@ signer_err token_objects_count(token *t, const char *label, size_t *count);
  * (and whether it was always so, CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE, folded in:
  * *sensitive is true only if both are). SIGNER_ERR_NOT_FOUND, SIGNER_ERR_CRYPTO. */
 signer_err token_key_protection(token *t, const char *label, bool *sensitive, bool *extractable);
+
+/* Initialises the first uninitialised token of c's module with c's label, the SO PIN so_pin and
+ * the user PIN pin (pkcs11_setup.c sets up an embedded token with it). SIGNER_ERR_KEYS. */
+signer_err token_initialise(const token_config *c, const char *so_pin, const char *pin);
 
 #endif

@@ -208,6 +208,33 @@ typedef struct signer_token_config {
  */
 signer_err signer_token_configure(const char *keys_dir, const signer_token_config *config);
 
+/* ----- the signer process (signer/token_remote.c, docs/signer.md#the-signer-process) ----- */
+
+#define SIGNER_PROCESS_PROGRAM      "ledger-signer" /* installed beside the program that starts it */
+#define SIGNER_PROCESS_START_MS_MAX 30000         /* its start and login: a PKCS #11 login may be slow, not that slow */
+#define SIGNER_PROCESS_REPLY_MS_MAX 10000         /* one request: longer, the process is taken for hung and restarted */
+#define SIGNER_PROCESS_LOCK_FILE    "signer.lock" /* in the keys directory: one signer process per token at a time */
+
+/*
+ * Starts the signer process of keys_dir's token (SIGNER_PROCESS_PROGRAM, found in the directory of
+ * this process's executable) and waits for it to log in. From then on this process never opens a
+ * token itself: every token keys_dir's CA opens is the signer process's, and a key loaded from it
+ * is an EVP_PKEY whose signatures the signer process makes (it signs SHA-256 digests only). Call
+ * it before signer_ca_open() and before any thread runs (once per process). When the process
+ * dies, the request that finds it so fails (SIGNER_ERR_CRYPTO) and it is started again for the
+ * next. SIGNER_ERR_NOT_FOUND, starting nothing, when keys_dir names no token (its keys are PEM
+ * files); SIGNER_ERR_KEYS when it cannot log in (its reason: the PIN refused, its file's mode, no
+ * token), SIGNER_ERR_IO when it cannot be started, SIGNER_ERR_EXISTS if one runs already.
+ */
+signer_err signer_process_start(const char *keys_dir);
+
+/* Stops the signer process: closes its socket (it exits), waits for it, kills it if it lingers.
+ * Keys loaded from it sign nothing afterwards. Nothing if none runs. */
+void signer_process_stop(void);
+
+/* The process id of the signer process, 0 when none runs. */
+long signer_process_pid(void);
+
 /* ----- the CA and the credentials (signer/ca.c) ----- */
 
 typedef struct signer_ca signer_ca;
@@ -355,13 +382,21 @@ typedef struct signer_subject {
 	const char *display_name;
 	/* PERSON: the firm's name, or NULL/"" for none; SEAL: ignored (display_name is used). */
 	const char *organisation;
+	/* PERSON: the given name(s) and the surname (ETSI EN 319 412-2), both or neither (NULL or
+	 * ""), each 1..SIGNER_DN_CHARS_MAX characters; SEAL: must be NULL or "". */
+	const char *given_name;
+	const char *surname;
+	/* SEAL: the organizationIdentifier (ETSI EN 319 412-1: "NTRFR-" and the SIREN), or NULL/""
+	 * to use id, as before firms had a SIREN; 1..SIGNER_DN_CHARS_MAX characters. PERSON: NULL/"". */
+	const char *organization_identifier;
 } signer_subject;
 
 /*
  * A private key with its certificate and the CA certificate: what signer_pades_sign() needs.
- * The certificate's subject is, for a PERSON: CN=display_name, O=organisation (if any),
- * emailAddress=id, C=FR, with id as an rfc822Name subjectAltName; for a SEAL: CN=O=display_name,
- * organizationIdentifier=id, C=FR. keyUsage is digitalSignature and nonRepudiation (critical).
+ * The certificate's subject is, for a PERSON: C=FR, O=organisation (if any), SN=surname and
+ * GN=given_name (if given), CN=display_name, emailAddress=id, with id as an rfc822Name
+ * subjectAltName; for a SEAL: C=FR, O=display_name, organizationIdentifier (or id), CN=display_name.
+ * Every name is a UTF8String. keyUsage is digitalSignature and nonRepudiation (critical).
  */
 typedef struct signer_credential signer_credential;
 

@@ -38,6 +38,33 @@ static bool email_valid(const char *s)
 	return true;
 }
 
+static bool given(const char *s)
+{
+	return s && s[0];
+}
+
+/* The ETSI EN 319 412 fields: givenName and surname of a person (both or neither), the
+ * organizationIdentifier of a seal. */
+static signer_err names_check(const signer_subject *s)
+{
+	bool person = s->kind == SIGNER_KIND_PERSON;
+	if (!person && (given(s->given_name) || given(s->surname)))
+		return signer_fail(SIGNER_ERR_INVALID, "subject: a seal has no given name or surname");
+	if (person && given(s->organization_identifier))
+		return signer_fail(SIGNER_ERR_INVALID, "subject: a person has no organizationIdentifier");
+	if (given(s->given_name) != given(s->surname))
+		return signer_fail(SIGNER_ERR_INVALID, "subject: the given name and the surname go together");
+	if (given(s->given_name) && (!name_valid(s->given_name) || !name_valid(s->surname)))
+		return signer_fail(SIGNER_ERR_INVALID,
+		                   "subject: the given name and surname must be 1..%u characters of text",
+		                   SIGNER_DN_CHARS_MAX);
+	if (given(s->organization_identifier) && !name_valid(s->organization_identifier))
+		return signer_fail(SIGNER_ERR_INVALID,
+		                   "subject: the organizationIdentifier must be 1..%u characters of text",
+		                   SIGNER_DN_CHARS_MAX);
+	return SIGNER_OK;
+}
+
 signer_err signer_subject_check(const signer_subject *s)
 {
 	if (!s || (s->kind != SIGNER_KIND_PERSON && s->kind != SIGNER_KIND_SEAL))
@@ -50,10 +77,10 @@ signer_err signer_subject_check(const signer_subject *s)
 	if (!name_valid(s->display_name))
 		return signer_fail(SIGNER_ERR_INVALID, "subject: the name must be 1..%u characters of text",
 		                   SIGNER_DN_CHARS_MAX);
-	if (s->kind == SIGNER_KIND_PERSON && s->organisation && s->organisation[0] && !name_valid(s->organisation))
+	if (s->kind == SIGNER_KIND_PERSON && given(s->organisation) && !name_valid(s->organisation))
 		return signer_fail(SIGNER_ERR_INVALID, "subject: the organisation must be 1..%u characters of text",
 		                   SIGNER_DN_CHARS_MAX);
-	return SIGNER_OK;
+	return names_check(s);
 }
 
 static bool add_entry(X509_NAME *name, int nid, const char *value)
@@ -67,14 +94,17 @@ X509_NAME *signer_subject_name(const signer_subject *s)
 	X509_NAME *name = X509_NAME_new();
 	bool ok = name && add_entry(name, NID_countryName, "FR");
 	if (s->kind == SIGNER_KIND_PERSON) {
-		if (ok && s->organisation && s->organisation[0])
+		if (ok && given(s->organisation))
 			ok = add_entry(name, NID_organizationName, s->organisation);
+		if (ok && given(s->given_name))
+			ok = add_entry(name, NID_surname, s->surname) && add_entry(name, NID_givenName, s->given_name);
 		ok = ok && add_entry(name, NID_commonName, s->display_name) &&
 		     X509_NAME_add_entry_by_NID(name, NID_pkcs9_emailAddress, MBSTRING_ASC,
 		                                (const unsigned char *)s->id, -1, -1, 0) == 1;
 	} else {
 		ok = ok && add_entry(name, NID_organizationName, s->display_name) &&
-		     add_entry(name, NID_organizationIdentifier, s->id) &&
+		     add_entry(name, NID_organizationIdentifier,
+		               given(s->organization_identifier) ? s->organization_identifier : s->id) &&
 		     add_entry(name, NID_commonName, s->display_name);
 	}
 	if (!ok) {

@@ -44,7 +44,7 @@ def make_store(bin_dir, work):
     os.read(ready_r, 6)
     ctl = [f"{bin_dir}/ledgerctl", "--data", data]
     run(ctl + ["--platform", "account", "add", "ec@x.fr", "--name", "E C", "--ec"], check=True)
-    run(ctl + ["--platform", "firm", "add", "F", "--name", "Firm", "--ec", "ec@x.fr"], check=True)
+    run(ctl + ["--platform", "firm", "add", "F", "--name", "Firm", "--ec", "ec@x.fr", "--siren", "732829320"], check=True)
     for i in range(ACCOUNTS):
         run(ctl + ["--platform", "account", "add", f"user{i}@x.fr", "--name", f"User {i}"], check=True)
     run(ctl + ["--as", "ec@x.fr", "delegation", "grant", "--firm", "F", "--to",

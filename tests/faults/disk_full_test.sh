@@ -35,7 +35,7 @@ acknowledged=0
 full=0
 ctl() { "$bin/ledgerctl" --data "$data" --timeout 10000 "$@"; }
 ctl --platform account add ec@x.fr --name "E C" --ec >/dev/null || { echo "FAIL: account"; exit 1; }
-ctl --platform firm add F --name "Firm" --ec ec@x.fr >/dev/null || { echo "FAIL: firm"; exit 1; }
+ctl --platform firm add F --name "Firm" --ec ec@x.fr --siren 732829320 >/dev/null || { echo "FAIL: firm"; exit 1; }
 id=$(ctl --as ec@x.fr collection create --firm F --kind signature --title "T") || { echo "FAIL: collection"; exit 1; }
 # PDFs of about 150 KiB, each different: one upload writes its blob as tens of LMDB pages in
 # one vectored write, which the full disk cuts short (LMDB's EIO) rather than refusing whole.

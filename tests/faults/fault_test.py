@@ -162,7 +162,7 @@ class Round:
         if not server.ready:
             return self.fail(f"ledgerd did not start on a {size_kib} KiB tmpfs")
         setup = [self.ctl("--platform", "account", "add", "ec@x.fr", "--name", "E C", "--ec"),
-                 self.ctl("--platform", "firm", "add", "F", "--name", "Firm", "--ec", "ec@x.fr"),
+                 self.ctl("--platform", "firm", "add", "F", "--name", "Firm", "--ec", "ec@x.fr", "--siren", "732829320"),
                  self.ctl("--as", "ec@x.fr", "collection", "create", "--firm", "F", "--kind", "signature", "--title",
                           "Uploads")]
         if any(r.returncode != 0 for r in setup):

@@ -80,7 +80,7 @@ static void firm_add(Ledger__Api__Request *r)
 	static Ledger__Api__FirmAdd m;
 	ledger__api__firm_add__init(&m);
 	m.firm_id = (char *)REQUEST_CORPUS_FIRM, m.name = (char *)"Cabinet Fuzz",
-	m.ec_email = (char *)REQUEST_CORPUS_EC;
+	m.ec_email = (char *)REQUEST_CORPUS_EC, m.siren = (char *)FIXTURE_SIREN;
 	r->body_case = LEDGER__API__REQUEST__BODY_FIRM_ADD, r->firm_add = &m;
 }
 

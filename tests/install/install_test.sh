@@ -20,8 +20,8 @@ root="$dir/root$prefix"
 bin="$root/bin"
 
 installed=$(cd "$bin" && ls | sort | tr '\n' ' ')
-counted [ "$installed" = "ledger-audit ledgerctl ledgerd " ] || fail "installed programs: '$installed'"
-for p in ledgerd ledgerctl ledger-audit; do
+counted [ "$installed" = "ledger-audit ledger-signer ledgerctl ledgerd " ] || fail "installed programs: '$installed'"
+for p in ledgerd ledger-signer ledgerctl ledger-audit; do
 	counted "$bin/$p" --help >/dev/null 2>&1 || fail "$p --help"
 done
 # A production ledgerd never lets an operator choose the time of a signature.
@@ -56,7 +56,7 @@ counted "$bin/ledgerd" init --data "$data" >/dev/null || fail "installed ledgerd
 start_ledgerd "$data"
 ctl() { "$bin/ledgerctl" --data "$data" "$@"; }
 counted ctl --platform account add ec@x.fr --name "E C" --ec >/dev/null || fail "account add"
-counted ctl --platform firm add F1 --name "Firm" --ec ec@x.fr >/dev/null || fail "firm add"
+counted ctl --platform firm add F1 --name "Firm" --ec ec@x.fr --siren 732829320 >/dev/null || fail "firm add"
 out=$(ctl --as ec@x.fr --data "$data" can --firm F1 --actor ec@x.fr signature.send 2>&1)
 counted [ "${out%%:*}" = "allowed" ] || fail "can: '$out'"
 stop_ledgerd

@@ -19,7 +19,7 @@ for _ in $(seq 100); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
 # A seal collection: sealed by the service as soon as it is asked.
 /usr/bin/python3 "$(dirname "$0")/../support/make_pdf.py" "$dir/doc.pdf" --text "Proces-verbal AG 2026"
 ctl --platform account add ec@audit.fr --name "EC Audit" --ec >/dev/null
-ctl --platform firm add AUD --name "Cabinet Audit" --ec ec@audit.fr >/dev/null
+ctl --platform firm add AUD --name "Cabinet Audit" --ec ec@audit.fr --siren 732829320 >/dev/null
 ctl --platform account add col@audit.fr --name "Collaborateur" >/dev/null
 ctl --as ec@audit.fr delegation grant --firm AUD --to col@audit.fr --rights prepare,sign --expires 2031-12-31 >/dev/null
 ctl --as ec@audit.fr delegation revoke --firm AUD --to col@audit.fr --rights sign >/dev/null

@@ -25,7 +25,7 @@ start_ledgerd "$d"
 
 /usr/bin/python3 "$here/../support/make_pdf.py" "$dir/doc.pdf" --text "Lettre de mission 2026"
 ctl --platform account add ec@crt.fr --name "Eve Expert" --ec >/dev/null
-expect 0 "a firm: its seal is issued with it" -- ctl --platform firm add CRT --name "Cabinet Certif" --ec ec@crt.fr
+expect 0 "a firm: its seal is issued with it" -- ctl --platform firm add CRT --name "Cabinet Certif" --ec ec@crt.fr --siren 732829320
 ctl --platform account add claire@crt.fr --name "Claire Dubois" >/dev/null
 ctl --as ec@crt.fr delegation grant --firm CRT --to claire@crt.fr --rights sign --expires 2030-12-31 >/dev/null
 ctl --as ec@crt.fr credits add --firm CRT --credits 20 >/dev/null
@@ -34,7 +34,7 @@ ctl --as ec@crt.fr credits add --firm CRT --credits 20 >/dev/null
 reg() { ctl --platform registration record claire@crt.fr "$@"; }
 reg --step information_confirmed >/dev/null
 reg --step identity_verified --provider IdP --provider-ref VRF-1 --method id_document+mobile --phone +33612345678 \
-	--id-ref FRA-ID-1 >/dev/null
+	--id-ref FRA-ID-1 --given-name Claire --surname Dubois >/dev/null
 reg --step subscription_accepted --subscription-version 2026.1 >/dev/null
 reg --step terms_accepted --terms-version CGU-1 --rgpd-version RGPD-1 >/dev/null
 expect 2 "the client names no serial" -- reg --step certificate_issued --certificate-serial 5A0F
@@ -128,7 +128,7 @@ ctl --as ec@crt.fr delegation grant --firm CRT --to dan@crt.fr --rights sign --e
 ctl --platform registration record dan@crt.fr --step information_confirmed >/dev/null
 ctl --platform registration record dan@crt.fr --step subscription_accepted --subscription-version 2026.1 >/dev/null
 ctl --platform registration record dan@crt.fr --step identity_verified --provider IdP --provider-ref VRF-2 \
-	--method id_document+mobile --phone +33612345679 --id-ref FRA-ID-2 >/dev/null
+	--method id_document+mobile --phone +33612345679 --id-ref FRA-ID-2 --given-name Dan --surname Martin >/dev/null
 ctl --platform registration record dan@crt.fr --step terms_accepted --terms-version CGU-1 --rgpd-version RGPD-1 >/dev/null
 expect 0 "dan's certificate" -- ctl --platform registration record dan@crt.fr --step certificate_issued
 dan_serial=$(ctl --platform --json registration show --sub dan@crt.fr | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["certificate_serial"])')
@@ -163,7 +163,7 @@ checks=$((checks + 1))
 [[ "$seal1" =~ ^[0-9A-F]{32}$ ]] || fail "one more kept key: the firm's seal: \"$seal1\""
 expect 0 "the seal's certificate" -- openssl x509 -in "$d/keys/signers/$seal1.pem" -noout -subject
 contains "Cabinet Certif" "names the firm"
-contains "CRT" "and its id (organizationIdentifier)"
+contains "NTRFR-732829320" "and its SIREN (organizationIdentifier)"
 s1=$(ctl --as ec@crt.fr collection create --firm CRT --kind seal --title "PV 1")
 ctl --as ec@crt.fr collection add-document --firm CRT "$s1" "$dir/doc.pdf" >/dev/null
 ctl --as ec@crt.fr collection seal --firm CRT "$s1" >/dev/null

@@ -90,10 +90,10 @@ expect 0 "account, --json" -- ctl --platform --json account add col@x.fr --name 
 json_ok "account --json"
 contains '"seq":3' "the JSON names the seq"
 tok=$("$bin/ledgerctl" token --data "$dir/d" --sub platform --platform --ttl 600)
-expect 0 "firm over tcp with --token" -- "$bin/ledgerctl" --server "tcp://127.0.0.1:$port" --token "$tok" firm add F --name "Firm" --ec ec@x.fr
-expect 1 "firm again: refused" -- ctl --platform firm add F --name "Firm" --ec ec@x.fr
+expect 0 "firm over tcp with --token" -- "$bin/ledgerctl" --server "tcp://127.0.0.1:$port" --token "$tok" firm add F --name "Firm" --ec ec@x.fr --siren 732829320
+expect 1 "firm again: refused" -- ctl --platform firm add F --name "Firm" --ec ec@x.fr --siren 732829320
 contains "ALREADY_EXISTS" "the error code is printed"
-expect 1 "firm with a non-EC" -- ctl --platform firm add G --name "G" --ec col@x.fr
+expect 1 "firm with a non-EC" -- ctl --platform firm add G --name "G" --ec col@x.fr --siren 732829320
 contains "not an expert-comptable" "says why"
 expect 1 "a bad token" -- "$bin/ledgerctl" --data "$dir/d" --token "v1.AAAA.BBBB" head
 contains "UNAUTHENTICATED" "bad token is UNAUTHENTICATED"

@@ -134,7 +134,7 @@ pdf_sha=$(sha256sum "$dir/lettre.pdf" | cut -d' ' -f1)
 expect 0 "EC account" -- ctl --platform account add ec@x.fr --name "Eve Comptable" --ec
 expect 0 "preparer account" -- ctl --platform account add prep@x.fr --name "Paul Preparer"
 expect 0 "launcher account" -- ctl --platform account add launch@x.fr --name "Lea Launcher"
-expect 0 "firm" -- ctl --platform firm add F --name "Cabinet F" --ec ec@x.fr
+expect 0 "firm" -- ctl --platform firm add F --name "Cabinet F" --ec ec@x.fr --siren 732829320
 expect 0 "grant prepare" -- ctl --as ec@x.fr delegation grant --firm F --to prep@x.fr --rights prepare
 expect 0 "grant launch" -- ctl --as ec@x.fr delegation grant --firm F --to launch@x.fr --rights launch
 

@@ -22,7 +22,7 @@ for _ in $(seq 100); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
 /usr/bin/python3 "$(dirname "$0")/../support/make_pdf.py" "$dir/doc.pdf" --text "Lettre de mission 2027"
 ec=ec@evidence.fr
 ctl --platform account add $ec --name "EC Preuve" --ec >/dev/null
-ctl --platform firm add EVD --name "Cabinet Preuve" --ec $ec >/dev/null
+ctl --platform firm add EVD --name "Cabinet Preuve" --ec $ec --siren 732829320 >/dev/null
 ctl --as $ec credits add --firm EVD --credits 5 >/dev/null
 col=$(ctl --as $ec collection create --firm EVD --kind signature --title "Lettre de mission" --order sequential)
 ctl --as $ec collection add-document --firm EVD "$col" "$dir/doc.pdf" >/dev/null

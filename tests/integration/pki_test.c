@@ -126,7 +126,8 @@ static void setup(void)
 	CHECK(fixture_grant(&to_ledgerd, EC, FIRM, SIGNER, LEDGER__EVENTS__RIGHT__RIGHT_SIGN, "2027-12-31") == 0,
 	      "grant sign");
 	for (int step = 1; step <= 5; step++)
-		CHECK(fixture_registration_step(&to_ledgerd, SIGNER, (Ledger__Events__RegistrationStep)step) == 0,
+		CHECK(fixture_registration_step_named(&to_ledgerd, SIGNER, (Ledger__Events__RegistrationStep)step,
+		                                      "Claire", "Dubois") == 0,
 		      "registration step %d", step);
 }
 

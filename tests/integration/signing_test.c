@@ -15,6 +15,7 @@
 #include "pdf.h"
 #include "ledger.h"
 
+#include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,7 +484,8 @@ static void setup(void)
 	      "grant seal");
 	/* The five registration steps, as the platform records them (registration_test.c). */
 	for (int step = 1; step <= 5; step++)
-		CHECK(fixture_registration_step(&to_ledgerd, SIGNER, (Ledger__Events__RegistrationStep)step) == 0,
+		CHECK(fixture_registration_step_named(&to_ledgerd, SIGNER, (Ledger__Events__RegistrationStep)step,
+		                                      "Claire", "Dubois") == 0,
 		      "registration step %d of %s", step, SIGNER);
 }
 
@@ -1358,6 +1360,44 @@ static int document_remove(const char *id, const uint8_t sha[32])
 	return harness_send(&h, EC, LEDGER__API__REQUEST__BODY_DOCUMENT_REMOVE, &d);
 }
 
+/* The ledger-signer child of ledgerd (docs/signer.md#the-signer-process), 0 if none. */
+static pid_t signer_process_of(pid_t ledgerd)
+{
+	char cmd[128], out[32] = "";
+	snprintf(cmd, sizeof cmd, "pgrep -P %ld -x ledger-signer", (long)ledgerd);
+	FILE *p = popen(cmd, "r");
+	if (p && !fgets(out, sizeof out, p))
+		out[0] = '\0';
+	if (p)
+		pclose(p);
+	return (pid_t)strtol(out, NULL, 10);
+}
+
+/* The signer process killed (SIGKILL): the signature that finds it dead fails on record
+ * (SignatureFailed, shown on the document, naming the signer process), ledgerd carries on, a new
+ * signer process is started, and the failed signature is made when retried, without a restart. */
+static void test_signer_process_killed(void)
+{
+	char id[32];
+	if (!client_collection("Inventaire", 1, (const char *[]){"Inventaire de stock"}, (const char *[]){"stock.pdf"},
+	                       NULL, true, id))
+		return;
+	pid_t before = signer_process_of(h.pid);
+	REQUIRE_VOID(before > 0);
+	REQUIRE_VOID(kill(before, SIGKILL) == 0);
+	Ledger__Api__Reply *r = consented_then_failed(id, "the signature after the kill fails on record");
+	const view *v = r ? view_of(r) : NULL;
+	CHECK(v && strstr(v->documents[0]->failure, "signer process") && v->documents[0]->n_signed_by == 0,
+	      "the failure names the signer process: %s", v ? v->documents[0]->failure : "(none)");
+	harness_code_of(r);
+	CHECK(kill(h.pid, 0) == 0, "ledgerd still runs");
+	pid_t after = signer_process_of(h.pid);
+	CHECK(after > 0 && after != before, "a new signer process: %ld (the killed one was %ld)", (long)after,
+	      (long)before);
+	CHECK(act(EC, id, LEDGER__API__COLLECTION_ACT__ACT__RETRY) == 0, "the EC asks for a retry");
+	CHECK(wait_state(id, LEDGER__EVENTS__COLLECTION_STATE__STATE_COMPLETED), "the signature is made, no restart");
+}
+
 /* Issue 10, defect 5: a failed signature is tried again on request, without a restart, once
  * its cause is fixed; the signed PDF is valid for pdfsig and qpdf. */
 static void test_failure_retried_on_request(void)
@@ -1666,6 +1706,7 @@ int main(int argc, char **argv)
 	test_renewal();
 	test_b_lt_two_signers();
 	test_failure_retried_on_request();
+	test_signer_process_killed();
 	test_failed_document_removed();
 	test_failed_document_retried_by_name();
 	test_failed_seal_expires(); /* last: it moves the clock on */

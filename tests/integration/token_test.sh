@@ -4,7 +4,8 @@
 # token with the modes documented; serve generates the CA's, the TSA's and the OCSP
 # responder's keys in it, so that no private key of the signer is ever a file, and finds them
 # there at the next start; a wrong PIN or a PIN file others may read stops serve with a message
-# that says so. The HSM options name another token (here another directory's embedded token,
+# that says so. Serving ledgerd holds neither the module nor the PIN: its signer process does,
+# and does not outlive it. The HSM options name another token (here another directory's embedded token,
 # reached through SOFTHSM2_CONF and a PIN variable): they go together, with init only, the PIN
 # never on the command line, and a PIN that does not open the token writes no configuration.
 set -uo pipefail
@@ -81,6 +82,53 @@ ca=$(sha256sum "$d/keys/signer-ca.pem")
 expect 0 "serve again" -- serve_once "$d"
 checks=$((checks + 1))
 [ "$(sha256sum "$d/keys/signer-ca.pem")" = "$ca" ] || fail "the CA was made again"
+
+# The signer process (docs/signer.md#the-signer-process): serving ledgerd never loads the PKCS #11
+# module, its child ledger-signer does; ledger-signer survives a malformed request (signer_process_test
+# sends those), is started again when killed, and stops with ledgerd.
+: >"$dir/log"
+"$bin/ledgerd" serve --data "$d" >"$dir/log" 2>&1 &
+pid=$!
+for _ in $(seq 200); do
+	grep -q "serving" "$dir/log" && break
+	sleep 0.05
+done
+signer_of() { # the ledger-signer child of ledgerd $1
+	local p
+	for p in $(pgrep -P "$1"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = ledger-signer ] && echo "$p"
+	done
+}
+signer=$(signer_of "$pid")
+checks=$((checks + 1))
+[ -n "$signer" ] || fail "no ledger-signer child of ledgerd"
+checks=$((checks + 1))
+grep -q "signer process $signer holds the token" "$dir/log" || fail "serve does not name its signer process $signer"
+checks=$((checks + 1))
+grep -q libsofthsm2.so "/proc/$pid/maps" && fail "ledgerd's own memory maps the PKCS #11 module"
+checks=$((checks + 1))
+grep -q libsofthsm2.so "/proc/$signer/maps" 2>/dev/null || fail "the signer process does not map the PKCS #11 module"
+checks=$((checks + 1))
+tr '\0' '\n' <"/proc/$signer/cmdline" | grep -qx -- --keys || fail "ledger-signer's command line: $(tr '\0' ' ' <"/proc/$signer/cmdline")"
+kill -KILL "$signer"
+for _ in $(seq 100); do
+	[ -d "/proc/$signer" ] && [ "$(cut -d' ' -f3 "/proc/$signer/stat" 2>/dev/null)" != Z ] || break
+	sleep 0.05
+done
+checks=$((checks + 1))
+kill -0 "$pid" 2>/dev/null || fail "ledgerd died with its signer process"
+kill -TERM "$pid"
+wait "$pid"
+status=$?
+pid=
+checks=$((checks + 1))
+[ "$status" = 0 ] || fail "ledgerd stopped with status $status after its signer process was killed"
+for _ in $(seq 100); do
+	[ -z "$(pgrep -f "ledger-signer --keys $d/keys")" ] && break
+	sleep 0.05
+done
+checks=$((checks + 1))
+[ -z "$(pgrep -f "ledger-signer --keys $d/keys")" ] || fail "a ledger-signer outlived ledgerd"
 
 # The PIN file: wrong, then open to the group.
 cp -p "$d/keys/token.pin" "$dir/pin.saved"

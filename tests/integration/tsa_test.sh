@@ -107,7 +107,7 @@ contains "revocation data: 1 CRL(s)" "ledgerd fetched the authority's CRL at sta
 /usr/bin/python3 "$here/../support/make_pdf.py" "$dir/doc.pdf" --text "Statuts 2027"
 ec=ec@tsa.fr
 ctl --platform account add $ec --name "EC Horodatage" --ec >/dev/null
-ctl --platform firm add TSA --name "Cabinet Horodatage" --ec $ec >/dev/null
+ctl --platform firm add TSA --name "Cabinet Horodatage" --ec $ec --siren 732829320 >/dev/null
 ctl --as $ec credits add --firm TSA --credits 10 >/dev/null
 
 # seal: a new seal collection of the PDF; prints its id

@@ -38,6 +38,7 @@ int fixture_firm(const fixture_sender *to, const char *firm_id, const char *name
 	c.firm_id = (char *)firm_id;
 	c.name = (char *)name;
 	c.ec_email = (char *)ec_email;
+	c.siren = (char *)FIXTURE_SIREN;
 	return fixture_send(to, "platform", LEDGER__API__REQUEST__BODY_FIRM_ADD, &c);
 }
 
@@ -211,6 +212,8 @@ void fixture_registration_fill(Ledger__Api__RegistrationRecord *c, const char *s
 		c->method = (char *)"id_document+mobile";
 		c->phone = (char *)"+33700000001";
 		c->id_document_reference = (char *)"FRA-ID-1";
+		c->given_name = (char *)FIXTURE_GIVEN_NAME;
+		c->surname = (char *)FIXTURE_SURNAME;
 		break;
 	case LEDGER__EVENTS__REGISTRATION_STEP__STEP_SUBSCRIPTION_ACCEPTED:
 		c->subscription_version = (char *)"2026.1";
@@ -225,7 +228,17 @@ void fixture_registration_fill(Ledger__Api__RegistrationRecord *c, const char *s
 
 int fixture_registration_step(const fixture_sender *to, const char *subject, Ledger__Events__RegistrationStep step)
 {
+	return fixture_registration_step_named(to, subject, step, FIXTURE_GIVEN_NAME, FIXTURE_SURNAME);
+}
+
+int fixture_registration_step_named(const fixture_sender *to, const char *subject,
+                                    Ledger__Events__RegistrationStep step, const char *given_name, const char *surname)
+{
 	Ledger__Api__RegistrationRecord c;
 	fixture_registration_fill(&c, subject, step);
+	if (step == LEDGER__EVENTS__REGISTRATION_STEP__STEP_IDENTITY_VERIFIED) {
+		c.given_name = (char *)given_name;
+		c.surname = (char *)surname;
+	}
 	return fixture_send(to, "platform", LEDGER__API__REQUEST__BODY_REGISTRATION_RECORD, &c);
 }

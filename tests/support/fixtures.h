@@ -37,7 +37,10 @@ int fixture_send(const fixture_sender *to, const char *as, Ledger__Api__Request_
 /* AccountAdd, as the platform. */
 int fixture_account(const fixture_sender *to, const char *email, const char *name, bool is_ec);
 
-/* FirmAdd of firm_id (named name) with ec_email as its EC, as the platform. */
+/* A valid SIREN (its Luhn key holds): the one fixture_firm gives every firm. */
+#define FIXTURE_SIREN "732829320"
+
+/* FirmAdd of firm_id (named name) with ec_email as its EC and FIXTURE_SIREN, as the platform. */
 int fixture_firm(const fixture_sender *to, const char *firm_id, const char *name, const char *ec_email);
 
 /* A DelegationGrant of one right in firm_id to who, through expires_on (YYYY-MM-DD), for a test
@@ -118,5 +121,15 @@ void fixture_registration_fill(Ledger__Api__RegistrationRecord *c, const char *s
 /* The RegistrationRecord fixture_registration_fill makes, as the platform. Steps 1 to 5 in
  * order register subject fully (signature.sign then needs only a right). */
 int fixture_registration_step(const fixture_sender *to, const char *subject, Ledger__Events__RegistrationStep step);
+
+/* The identity_verified step's given name and surname when a test names none: the person's
+ * certificate is issued to "Camille Testeur". */
+#define FIXTURE_GIVEN_NAME "Camille"
+#define FIXTURE_SURNAME    "Testeur"
+
+/* As fixture_registration_step, with the given name and surname the identity step verifies (and
+ * the certificate carries, with the commonName "given_name surname"); other steps ignore them. */
+int fixture_registration_step_named(const fixture_sender *to, const char *subject,
+                                    Ledger__Events__RegistrationStep step, const char *given_name, const char *surname);
 
 #endif

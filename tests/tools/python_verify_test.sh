@@ -26,7 +26,7 @@ run() { checks=$((checks + 1)); ctl "$@" || { fail "ledgerctl $*"; tail -3 "$dir
 run --platform account add ec@x.fr --name "E C" --ec
 run --platform account add col@x.fr --name "Col"
 run --platform account add prep@x.fr --name "Prep"
-run --platform firm add F1 --name "Firm One" --ec ec@x.fr
+run --platform firm add F1 --name "Firm One" --ec ec@x.fr --siren 732829320
 run --as ec@x.fr delegation grant --firm F1 --to col@x.fr,prep@x.fr --rights sign,prepare --expires 2031-12-31
 run --as ec@x.fr delegation revoke --firm F1 --to prep@x.fr --rights sign
 run --as ec@x.fr --request-id retry-1 delegation grant --firm F1 --to col@x.fr --rights seal

@@ -146,7 +146,8 @@ static void test_ca_files(const char *root)
 
 static void test_issue(signer_ca *ca, const char *dir)
 {
-	signer_subject person = {SIGNER_KIND_PERSON, "salima@cabinet.fr", "Salima Ben Ali", "JLM - Pont-Audemer"};
+	signer_subject person = {
+	    SIGNER_KIND_PERSON, "salima@cabinet.fr", "Salima Ben Ali", "JLM - Pont-Audemer", NULL, NULL, NULL};
 	signer_credential *c = NULL;
 	REQUIRE_VOID(signer_issue(ca, &person, NOW_S, 365, &c) == SIGNER_OK);
 	X509 *x = certificate_of(c), *root = ca_certificate_of(ca);
@@ -170,7 +171,7 @@ static void test_issue(signer_ca *ca, const char *dir)
 	X509_free(x);
 	signer_credential_free(c);
 
-	signer_subject seal = {SIGNER_KIND_SEAL, "JLM", "JLM - Pont-Audemer", "ignored"};
+	signer_subject seal = {SIGNER_KIND_SEAL, "JLM", "JLM - Pont-Audemer", "ignored", NULL, NULL, NULL};
 	REQUIRE_VOID(signer_issue(ca, &seal, NOW_S, 30, &c) == SIGNER_OK);
 	x = certificate_of(c);
 	REQUIRE_VOID(x);
@@ -180,6 +181,37 @@ static void test_issue(signer_ca *ca, const char *dir)
 	      "seal's subject");
 	CHECK(X509_get_key_usage(x) == (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION), "seal key usage");
 	CHECK(chains(x, root, NOW_S + DAY_S), "seal chains to the CA");
+	X509_free(x);
+	signer_credential_free(c);
+
+	/* ETSI EN 319 412-3: the seal of a firm with a SIREN. */
+	signer_subject sealed = {SIGNER_KIND_SEAL, "JLM", "JLM - Pont-Audemer", NULL, NULL, NULL, "NTRFR-732829320"};
+	REQUIRE_VOID(signer_issue(ca, &sealed, NOW_S, 30, &c) == SIGNER_OK);
+	x = certificate_of(c);
+	REQUIRE_VOID(x);
+	CHECK(name_has(x, NID_organizationIdentifier, "NTRFR-732829320") &&
+	          name_has(x, NID_organizationName, "JLM - Pont-Audemer") && name_has(x, NID_countryName, "FR") &&
+	          !name_has(x, NID_organizationIdentifier, "JLM"),
+	      "seal's organizationIdentifier is NTRFR-<SIREN>, not the firm id");
+	X509_free(x);
+	signer_credential_free(c);
+
+	/* ETSI EN 319 412-2: a person's givenName and surname, as UTF8Strings (accents intact). */
+	signer_subject named = {
+	    SIGNER_KIND_PERSON, "salima@cabinet.fr", "Éloïse Dupré-Lefèvre", NULL, "Éloïse", "Dupré-Lefèvre", NULL};
+	REQUIRE_VOID(signer_issue(ca, &named, NOW_S, 30, &c) == SIGNER_OK);
+	x = certificate_of(c);
+	REQUIRE_VOID(x);
+	CHECK(name_has(x, NID_givenName, "Éloïse") && name_has(x, NID_surname, "Dupré-Lefèvre") &&
+	          name_has(x, NID_commonName, "Éloïse Dupré-Lefèvre"),
+	      "person's givenName, surname and commonName");
+	const X509_NAME *dn = X509_get_subject_name(x);
+	int at = X509_NAME_get_index_by_NID(dn, NID_givenName, -1);
+	CHECK(at >= 0 && ASN1_STRING_type(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(dn, at))) == V_ASN1_UTF8STRING,
+	      "givenName is a UTF8String");
+	at = X509_NAME_get_index_by_NID(dn, NID_surname, -1);
+	CHECK(at >= 0 && ASN1_STRING_type(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(dn, at))) == V_ASN1_UTF8STRING,
+	      "surname is a UTF8String");
 	X509_free(x);
 	signer_credential_free(c);
 
@@ -228,23 +260,33 @@ static void test_invalid(signer_ca *ca)
 		signer_subject subject;
 		signer_err expected;
 	} cases[] = {
-	    {{SIGNER_KIND_PERSON, "a@b.fr", accents, NULL}, SIGNER_OK},
-	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann", ""}, SIGNER_OK},
-	    {{0, "a@b.fr", "Ann", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, NULL, "Ann", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, "ab.fr", "Ann", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, "a@b@c.fr", "Ann", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, "a b@c.fr", "Ann", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, "@c.fr", "Ann", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, long_email, "Ann", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, "a@b.fr", "", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, "a@b.fr", NULL, NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, "a@b.fr", long_name, NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann\nBob", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, "a@b.fr", "\xff\xfe", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann", long_name}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_SEAL, "", "Firm", NULL}, SIGNER_ERR_INVALID},
-	    {{SIGNER_KIND_SEAL, "F\x01", "Firm", NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", accents, NULL, NULL, NULL, NULL}, SIGNER_OK},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann", "", NULL, NULL, NULL}, SIGNER_OK},
+	    {{0, "a@b.fr", "Ann", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, NULL, "Ann", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "ab.fr", "Ann", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b@c.fr", "Ann", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a b@c.fr", "Ann", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "@c.fr", "Ann", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, long_email, "Ann", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", NULL, NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", long_name, NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann\nBob", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "\xff\xfe", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann", long_name, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_SEAL, "", "Firm", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_SEAL, "F\x01", "Firm", NULL, NULL, NULL, NULL}, SIGNER_ERR_INVALID},
+	    /* ETSI EN 319 412 fields: both names or neither, of a person; an identifier, of a seal */
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann Lee", NULL, "Ann", "Lee", NULL}, SIGNER_OK},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann", NULL, "Ann", NULL, NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "Lee", NULL, "", "Lee", NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann Lee", NULL, long_name, "Lee", NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann Lee", NULL, "Ann", "Le\ne", NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_PERSON, "a@b.fr", "Ann", NULL, NULL, NULL, "NTRFR-732829320"}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_SEAL, "F", "Firm", NULL, NULL, NULL, "NTRFR-732829320"}, SIGNER_OK},
+	    {{SIGNER_KIND_SEAL, "F", "Firm", NULL, "Ann", "Lee", NULL}, SIGNER_ERR_INVALID},
+	    {{SIGNER_KIND_SEAL, "F", "Firm", NULL, NULL, NULL, long_name}, SIGNER_ERR_INVALID},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		signer_credential *c = NULL;
@@ -253,7 +295,7 @@ static void test_invalid(signer_ca *ca)
 		CHECK((got == SIGNER_OK) == (c != NULL), "case %zu: a credential only on success", i);
 		signer_credential_free(c);
 	}
-	signer_subject ok = {SIGNER_KIND_PERSON, "a@b.fr", "Ann", NULL};
+	signer_subject ok = {SIGNER_KIND_PERSON, "a@b.fr", "Ann", NULL, NULL, NULL, NULL};
 	signer_credential *c = NULL;
 	CHECK(signer_issue(ca, &ok, NOW_S, 0, &c) == SIGNER_ERR_INVALID, "0 days");
 	CHECK(signer_issue(ca, &ok, NOW_S, SIGNER_CERT_VALIDITY_DAYS_MAX + 1, &c) == SIGNER_ERR_INVALID, "too long");
@@ -271,7 +313,7 @@ static bool same_certificate(const signer_credential *a, const signer_credential
 
 static void test_reuse(signer_ca *ca, const char *dir, signer_ca *foreign)
 {
-	signer_subject s = {SIGNER_KIND_PERSON, "reuse@cabinet.fr", "Re Use", NULL};
+	signer_subject s = {SIGNER_KIND_PERSON, "reuse@cabinet.fr", "Re Use", NULL, NULL, NULL, NULL};
 	signer_credential *first = NULL, *c = NULL;
 	bool issued = false;
 	REQUIRE_VOID(signer_credential_get_or_issue(ca, &s, NOW_S, 30, &first, &issued) == SIGNER_OK && issued);
@@ -286,12 +328,12 @@ static void test_reuse(signer_ca *ca, const char *dir, signer_ca *foreign)
 	REQUIRE_VOID(signer_credential_get_or_issue(ca, &s, NOW_S + 29 * DAY_S + 2, 30, &first, &issued) == SIGNER_OK);
 	CHECK(!issued, "the renewed one is re-used");
 	/* Renamed: a certificate must say what the subject is called now. */
-	signer_subject renamed = {SIGNER_KIND_PERSON, "reuse@cabinet.fr", "Re Use-Née", NULL};
+	signer_subject renamed = {SIGNER_KIND_PERSON, "reuse@cabinet.fr", "Re Use-Née", NULL, NULL, NULL, NULL};
 	REQUIRE_VOID(signer_credential_get_or_issue(ca, &renamed, NOW_S + 30 * DAY_S, 30, &c, &issued) == SIGNER_OK);
 	CHECK(issued, "a new name, a new certificate");
 	signer_credential_free(c);
 	/* Same id, other kind: another file, another certificate. */
-	signer_subject seal = {SIGNER_KIND_SEAL, "reuse@cabinet.fr", "Re Use", NULL};
+	signer_subject seal = {SIGNER_KIND_SEAL, "reuse@cabinet.fr", "Re Use", NULL, NULL, NULL, NULL};
 	REQUIRE_VOID(signer_credential_get_or_issue(ca, &seal, NOW_S + 30 * DAY_S, 30, &c, &issued) == SIGNER_OK);
 	CHECK(issued, "a seal is not a person");
 	signer_credential_free(c);
@@ -328,10 +370,10 @@ typedef struct race {
 static void *race_thread(void *arg)
 {
 	race *r = arg;
-	signer_subject same = {SIGNER_KIND_PERSON, "race@cabinet.fr", "Race", NULL};
+	signer_subject same = {SIGNER_KIND_PERSON, "race@cabinet.fr", "Race", NULL, NULL, NULL, NULL};
 	char email[64];
 	snprintf(email, sizeof email, "racer%d@cabinet.fr", r->index);
-	signer_subject own = {SIGNER_KIND_PERSON, email, "Racer", NULL};
+	signer_subject own = {SIGNER_KIND_PERSON, email, "Racer", NULL, NULL, NULL, NULL};
 	for (int i = 0; i < 5; i++) {
 		signer_credential *c = NULL, *mine = NULL;
 		if (signer_issue(r->ca, &same, NOW_S, 30, &c) != SIGNER_OK)
@@ -353,7 +395,7 @@ static void test_threads(signer_ca *ca)
 	for (int i = 0; i < THREADS; i++)
 		CHECK(races[i].failures == 0, "thread %d: %d failures", i, races[i].failures);
 	/* Whoever renamed last, the stored key matches the stored certificate. */
-	signer_subject same = {SIGNER_KIND_PERSON, "race@cabinet.fr", "Race", NULL};
+	signer_subject same = {SIGNER_KIND_PERSON, "race@cabinet.fr", "Race", NULL, NULL, NULL, NULL};
 	signer_credential *c = NULL;
 	bool issued = true;
 	CHECK(signer_credential_get_or_issue(ca, &same, NOW_S + DAY_S, 30, &c, &issued) == SIGNER_OK && !issued,

@@ -39,8 +39,9 @@
 #define UNIT_DAYS    1825       /* SIGNER_UNIT_VALIDITY_DAYS */
 #define NOW_FIXED_S  1767225600 /* 2026-01-01T00:00:00Z, for the renewal */
 
-static const signer_subject alice = {SIGNER_KIND_PERSON, "alice@cabinet.fr", "Alice Martin", "Cabinet Martin"};
-static const signer_subject seal = {SIGNER_KIND_SEAL, "JLM", "Cabinet Martin", NULL};
+static const signer_subject alice = {
+    SIGNER_KIND_PERSON, "alice@cabinet.fr", "Alice Martin", "Cabinet Martin", NULL, NULL, NULL};
+static const signer_subject seal = {SIGNER_KIND_SEAL, "JLM", "Cabinet Martin", NULL, NULL, NULL, NULL};
 static char root[512];
 
 static int sh(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -22,8 +22,9 @@
 #define PKI_URL    "http://pki.test.example:8079/ledger"
 #define OUTPUT_MAX 8192
 
-static const signer_subject alice = {SIGNER_KIND_PERSON, "alice@cabinet.fr", "Alice Martin", "Cabinet Martin"};
-static const signer_subject seal = {SIGNER_KIND_SEAL, "JLM", "Cabinet Martin", NULL};
+static const signer_subject alice = {
+    SIGNER_KIND_PERSON, "alice@cabinet.fr", "Alice Martin", "Cabinet Martin", NULL, NULL, NULL};
+static const signer_subject seal = {SIGNER_KIND_SEAL, "JLM", "Cabinet Martin", NULL, NULL, NULL, NULL};
 static char root[512];
 static int64_t now_s;
 

@@ -33,7 +33,7 @@ static bool expect_timestamp; /* the signatures validated now are B-T */
 
 static signer_credential *credential(signer_ca *ca, signer_kind kind, const char *id, const char *name)
 {
-	signer_subject s = {kind, id, name, kind == SIGNER_KIND_PERSON ? "JLM - Pont-Audemer" : NULL};
+	signer_subject s = {kind, id, name, kind == SIGNER_KIND_PERSON ? "JLM - Pont-Audemer" : NULL, NULL, NULL, NULL};
 	signer_credential *c = NULL;
 	signer_err err = signer_credential_get_or_issue(ca, &s, now_s, 365, &c, NULL);
 	CHECK(err == SIGNER_OK, "credential for %s: %s", id, signer_last_error());

@@ -18,8 +18,8 @@
 #define NOW_S 1767225600 /* 2026-01-01T00:00:00Z */
 #define DAY_S 86400
 
-static const signer_subject alice = {SIGNER_KIND_PERSON, "alice@cabinet.fr", "Alice Martin", ""};
-static const signer_subject bob = {SIGNER_KIND_PERSON, "bob@cabinet.fr", "Bob Durand", ""};
+static const signer_subject alice = {SIGNER_KIND_PERSON, "alice@cabinet.fr", "Alice Martin", "", NULL, NULL, NULL};
+static const signer_subject bob = {SIGNER_KIND_PERSON, "bob@cabinet.fr", "Bob Durand", "", NULL, NULL, NULL};
 
 static bool file_exists(const char *dir, const char *serial)
 {

@@ -333,7 +333,8 @@ static void check_crl_and_ocsp(signer_ca *ca, X509 *ca_certificate, const signer
 /* A PAdES B-LT signature, time-stamped, by a person certified by the token's CA. */
 static void check_signature(signer_ca *ca, X509 *ca_certificate)
 {
-	signer_subject subject = {SIGNER_KIND_PERSON, "anne@cabinet.fr", "Anne Martin", "Cabinet Martin"};
+	signer_subject subject = {
+	    SIGNER_KIND_PERSON, "anne@cabinet.fr", "Anne Martin", "Cabinet Martin", NULL, NULL, NULL};
 	signer_credential *person = NULL;
 	REQUIRE_VOID(signer_issue_kept(ca, &subject, NOW_S, 365, &person) == SIGNER_OK);
 	test_page page = {A4_WIDTH_PT, A4_HEIGHT_PT, 0};
@@ -421,7 +422,8 @@ static signer_err pades_by(const signer_credential *person)
 
 static void test_kept(signer_ca *ca, const char *keys, token *t)
 {
-	signer_subject subject = {SIGNER_KIND_PERSON, "paul@cabinet.fr", "Paul Durand", "Cabinet Martin"};
+	signer_subject subject = {
+	    SIGNER_KIND_PERSON, "paul@cabinet.fr", "Paul Durand", "Cabinet Martin", NULL, NULL, NULL};
 	signer_credential *issued = NULL, *opened = NULL;
 	REQUIRE_VOID(signer_issue_kept(ca, &subject, NOW_S, 365, &issued) == SIGNER_OK);
 	char serial[SIGNER_SERIAL_HEX_BYTES], key_id[SIGNER_KEY_ID_BYTES];
