@@ -61,6 +61,8 @@ typedef struct sign_key {
 	const signer_credential *credential;
 	uint8_t *crl;
 	size_t crl_bytes;
+	uint8_t *issuer_crl; /* the signer's issuing CA's, as signer_pades_sign_at_level puts in the /DSS */
+	size_t issuer_crl_bytes;
 	uint8_t *ocsp[2]; /* the credential's, the TSA's */
 	size_t ocsp_bytes[2];
 	double ms[2][SIGN_LEVELS]; /* per file and level; 0: not measured */
@@ -138,6 +140,8 @@ static double time_pades(const sign_run *r, const uint8_t *pdf, size_t n, const 
 	                         .timestamp = level >= 1,
 	                         .crl_der = level >= 2 ? k->crl : NULL,
 	                         .crl_der_bytes = level >= 2 ? k->crl_bytes : 0,
+	                         .issuer_crl_der = level >= 2 ? k->issuer_crl : NULL,
+	                         .issuer_crl_der_bytes = level >= 2 ? k->issuer_crl_bytes : 0,
 	                         .ocsp_der = ocsps,
 	                         .ocsp_der_bytes = k->ocsp_bytes,
 	                         .ocsp_count = level >= 2 ? 2 : 0,
@@ -239,6 +243,7 @@ static bool setup_ca(const sign_run *r, const signer_subject *who, signer_ca **c
 	    signer_ocsp_enable(*ca, keys, r->now_s) ||
 	    signer_credential_get_or_issue(*ca, who, r->now_s, 365, cred, NULL) ||
 	    signer_ca_crl(*ca, r->now_s, &memory->crl, &memory->crl_bytes) ||
+	    signer_credential_crl(*ca, *cred, r->now_s, &memory->issuer_crl, &memory->issuer_crl_bytes) ||
 	    signer_ca_ocsp(*ca, *cred, r->now_s, &memory->ocsp[0], &memory->ocsp_bytes[0]) ||
 	    signer_ca_ocsp(*ca, NULL, r->now_s, &memory->ocsp[1], &memory->ocsp_bytes[1])) {
 		fprintf(stderr, "bench-sign: setting up the CA: %s\n", signer_last_error());
@@ -304,6 +309,7 @@ static bool setup_token(const sign_run *r, const signer_subject *who, token_side
 	EVP_PKEY_free(ca_key);
 	k->credential = &side->credential;
 	if (!side->credential.certificate || signer_ca_crl(side->ca, r->now_s, &k->crl, &k->crl_bytes) ||
+	    signer_credential_crl(side->ca, side->issued, r->now_s, &k->issuer_crl, &k->issuer_crl_bytes) ||
 	    signer_ca_ocsp(side->ca, &side->credential, r->now_s, &k->ocsp[0], &k->ocsp_bytes[0]) ||
 	    signer_ca_ocsp(side->ca, NULL, r->now_s, &k->ocsp[1], &k->ocsp_bytes[1])) {
 		fprintf(stderr, "bench-sign: the token key's certificate: %s\n", signer_last_error());
@@ -534,6 +540,8 @@ int main(int argc, char **argv)
 	}
 	free(memory.crl);
 	free(pkcs11.crl);
+	free(memory.issuer_crl);
+	free(pkcs11.issuer_crl);
 	EVP_PKEY_free(side.credential.key);
 	X509_free(side.credential.certificate);
 	signer_credential_free(side.issued);

@@ -179,8 +179,7 @@ signer_err signer_pades_renew_timestamp(const signer_ca *ca, const signer_tsa_re
 	signer_pdf_info *info = malloc(sizeof *info);
 	signer_timestamp_facts before;
 	renewal_data data = {0};
-	uint8_t *document = NULL;
-	size_t document_bytes = pdf_bytes;
+	signer_document document = {0};
 	signer_fz fz = {0};
 	err = info ? signer_fz_open(&fz, SIGNER_MUPDF_BYTES_MAX) : signer_fail(SIGNER_ERR_NOMEM, "the renewal");
 	if (!err)
@@ -188,32 +187,28 @@ signer_err signer_pades_renew_timestamp(const signer_ca *ca, const signer_tsa_re
 		                     &before);
 	if (!err)
 		err = renewal_data_make(ca, credential, time_s, &data);
-	if (!err && !(document = malloc(pdf_bytes)))
-		err = signer_fail(SIGNER_ERR_NOMEM, "the renewal");
-	if (!err) {
-		memcpy(document, pdf, pdf_bytes);
-		err = signer_dss_add(&fz, data.items, data.count, false, time_s, &document, &document_bytes);
-	}
+	/* The promise to every earlier signature, that its bytes are a prefix of ours, is kept by
+	 * document: pdf is copied once and never written again (update.c). */
+	if (!err)
+		err = signer_document_init(&document, pdf, pdf_bytes);
+	if (!err)
+		err = signer_dss_add(&fz, data.items, data.count, false, time_s, &document);
 	signer_sign_options o = {.signing_time_s = time_s};
 	if (!err)
-		err = signer_pades_add_document_timestamp(&fz, credential, &o, info, &document, &document_bytes);
+		err = signer_pades_add_document_timestamp(&fz, credential, &o, &document);
 	signer_fz_close(&fz);
 	renewal_data_free(&data);
 	free(info);
 	signer_credential_free(credential);
 	signer_timestamp_facts after;
 	if (!err)
-		err = signer_pdf_last_timestamp(document, document_bytes, document_bytes, &after);
-	/* The promise to every earlier signature: its bytes are a prefix of ours. */
-	if (!err && (document_bytes <= pdf_bytes || memcmp(document, pdf, pdf_bytes) != 0))
-		err = signer_fail(SIGNER_ERR_PDF_WRITE, "mupdf did not write the renewal as incremental updates");
+		err = signer_pdf_last_timestamp(document.data, document.bytes, document.bytes, &after);
 	if (err) {
-		free(document);
+		signer_document_free(&document);
 		return err;
 	}
 	if (renewed)
 		*renewed = after;
-	*out = document;
-	*out_bytes = document_bytes;
+	signer_document_take(&document, out, out_bytes);
 	return SIGNER_OK;
 }

@@ -205,42 +205,28 @@ static void dss_update(fz_context *ctx, pdf_document *doc, const signer_dss_item
 }
 
 signer_err signer_dss_add(signer_fz *fz, const signer_dss_item *items, size_t item_count, bool new_signature,
-                          int64_t time_s, uint8_t **pdf, size_t *pdf_bytes)
+                          int64_t time_s, signer_document *d)
 {
 	assert(item_count <= SIGNER_DSS_ITEMS_MAX);
 	fz_context *ctx = fz->ctx;
-	fz_stream *stm = NULL;
 	pdf_document *doc = NULL;
 	pdf_obj *added = NULL;
-	fz_var(stm);
-	fz_var(doc);
 	fz_var(added);
-	signer_err err = SIGNER_OK;
+	signer_err err = signer_document_open(fz, d, &doc);
+	if (err)
+		return err;
 	fz_try(ctx)
 	{
-		stm = fz_open_memory(ctx, *pdf, *pdf_bytes);
-		doc = pdf_open_document_with_stream(ctx, stm);
 		added = pdf_new_array(ctx, doc, (int)item_count);
 		dss_update(ctx, doc, items, item_count, added, new_signature, time_s);
 	}
 	fz_always(ctx) pdf_drop_obj(ctx, added);
 	fz_catch(ctx) err = signer_fz_caught(fz, SIGNER_ERR_PDF_WRITE, "adding the document security store");
-	uint8_t *out = NULL;
-	size_t out_bytes = 0;
+	size_t update_start = 0;
 	if (!err)
-		err = signer_pades_write_incremental(fz, doc, *pdf_bytes, &out, &out_bytes);
+		err = signer_document_append(fz, d, doc, &update_start);
 	pdf_drop_document(ctx, doc);
-	fz_drop_stream(ctx, stm);
-	if (err)
-		return err;
-	if (out_bytes <= *pdf_bytes || memcmp(out, *pdf, *pdf_bytes) != 0) {
-		free(out);
-		return signer_fail(SIGNER_ERR_PDF_WRITE, "mupdf did not write the /DSS as an incremental update");
-	}
-	free(*pdf);
-	*pdf = out;
-	*pdf_bytes = out_bytes;
-	return SIGNER_OK;
+	return err;
 }
 
 /* Appends x's DER to items (kept in ders, the caller's to OPENSSL_free). */
@@ -261,7 +247,7 @@ static bool push_certificate(X509 *x, bool for_timestamps, signer_dss_item *item
 }
 
 signer_err signer_dss_add_for_signature(signer_fz *fz, const signer_credential *credential,
-                                        const signer_sign_options *o, uint8_t **pdf, size_t *pdf_bytes)
+                                        const signer_sign_options *o, signer_document *d)
 {
 	signer_dss_item items[SIGNER_DSS_ITEMS_MAX];
 	uint8_t *ders[SIGNER_DSS_ITEMS_MAX] = {0};
@@ -294,7 +280,7 @@ signer_err signer_dss_add_for_signature(signer_fz *fz, const signer_credential *
 			items[n++] = (signer_dss_item){SIGNER_DSS_OCSP, o->ocsp_der[i], o->ocsp_der_bytes[i], i == 1};
 	}
 	signer_err err =
-	    ok ? signer_dss_add(fz, items, n, true, o->signing_time_s, pdf, pdf_bytes)
+	    ok ? signer_dss_add(fz, items, n, true, o->signing_time_s, d)
 	       : signer_fail(SIGNER_ERR_TOO_LARGE, "more than %u items of validation data for one /DSS update",
 	                     SIGNER_DSS_ITEMS_MAX);
 	for (size_t i = 0; i < n; i++)

@@ -233,19 +233,58 @@ signer_err signer_tsa_remote_token(const signer_tsa_remote *tsa, const uint8_t d
  * unit, or the external authority's anchors); NULL past the last. */
 X509 *signer_tsa_dss_certificate(const signer_credential *credential, size_t i);
 
-/* ----- incremental updates (signer/pades.c) ----- */
+/* ----- the document being signed (signer/update.c) ----- */
 
-/* Writes doc's changes as an incremental update after its first input_bytes, into *out (the
- * caller's, free()); at most SIGNER_SIGNATURE_GROWTH_BYTES_MAX more. SIGNER_ERR_PDF_WRITE,
- * SIGNER_ERR_TOO_LARGE. */
-signer_err signer_pades_write_incremental(signer_fz *fz, pdf_document *doc, size_t input_bytes, uint8_t **out,
-                                          size_t *out_bytes);
+/*
+ * A signing call's document: one malloc'd buffer that every incremental update of the call is
+ * appended to in place (it never moves: a pdf_document opened on it stays valid). Bytes before
+ * sealed_bytes are never written again: what earlier signatures cover. hash is the SHA-256 of
+ * data[0, hashed_bytes), carried along the file from one signature to the next.
+ */
+typedef struct signer_document {
+	uint8_t *data;
+	size_t bytes;
+	size_t capacity; /* the input's size + SIGNER_SIGNATURE_GROWTH_BYTES_MAX, for all updates */
+	size_t sealed_bytes;
+	EVP_MD_CTX *hash;
+	size_t hashed_bytes;
+	const uint8_t *original; /* the input (borrowed) until the first update has copied it */
+} signer_document;
 
-/* B-LTA: appends to *signed_pdf (replaced on success) an update holding a document time-stamp
- * by credential's time-stamping unit at o->signing_time_s over everything before it. */
+/* A new d for pdf, sealed; pdf (borrowed) is copied in by the first signer_document_append,
+ * whose doc reads pdf. SIGNER_ERR_NOMEM, SIGNER_ERR_TOO_LARGE (2 GiB with the room
+ * for updates). On an error d is empty (signer_document_free is harmless). */
+signer_err signer_document_init(signer_document *d, const uint8_t *pdf, size_t pdf_bytes);
+void signer_document_free(signer_document *d);
+/* Hands d's bytes to the caller (*out, free()) and empties d. */
+void signer_document_take(signer_document *d, uint8_t **out, size_t *out_bytes);
+/* Opens d as it is now, without signer_pdf_open_checked's checks: for a document this call has
+ * checked, or written, already. SIGNER_ERR_PDF_WRITE. */
+signer_err signer_document_open(signer_fz *fz, const signer_document *d, pdf_document **doc);
+/* Appends doc's changes (doc opened on d, or on the bytes d was made from) as an incremental
+ * update; *update_start is where it starts. Everything before it is sealed first.
+ * SIGNER_ERR_PDF_WRITE, SIGNER_ERR_TOO_LARGE past SIGNER_SIGNATURE_GROWTH_BYTES_MAX in all. */
+signer_err signer_document_append(signer_fz *fz, signer_document *d, pdf_document *doc, size_t *update_start);
+
+/* Makes a signature's /Contents (a CMS, or a time-stamp token) for digest, the SHA-256 of its
+ * byte range: *der is the caller's to OPENSSL_free. */
+typedef signer_err (*signer_contents_fn)(void *state, const uint8_t digest[SIGNER_SHA256_BYTES], uint8_t **der,
+                                         size_t *der_bytes);
+/* The dictionary entries a signature value starts with, in this order, before the update is
+ * written: /ByteRange (a placeholder) then the caller's /Contents of SIGNER_CMS_BYTES_MAX zero
+ * bytes. Throws. */
+void signer_document_placeholder(fz_context *ctx, pdf_obj *value);
+/* After signer_document_append: finds signature value object value_num in the update at
+ * update_start, writes its /ByteRange, hashes the range and writes contents' answer into
+ * /Contents. SIGNER_ERR_PDF_WRITE if the dictionary is not found as written, SIGNER_ERR_CRYPTO,
+ * SIGNER_ERR_TOO_LARGE if the answer is over SIGNER_CMS_BYTES_MAX, or contents' error. */
+signer_err signer_document_sign(signer_document *d, size_t update_start, int value_num, signer_contents_fn contents,
+                                void *state);
+
+/* B-LTA: appends to d an update holding a document time-stamp by credential's time-stamping
+ * unit at o->signing_time_s over everything before it (signer/pades.c). */
 signer_err signer_pades_add_document_timestamp(signer_fz *fz, const signer_credential *credential,
-                                               const signer_sign_options *o, signer_pdf_info *info,
-                                               uint8_t **signed_pdf, size_t *signed_bytes);
+                                               const signer_sign_options *o, signer_document *d);
 
 /* ----- the document security store (signer/dss.c) ----- */
 
@@ -265,7 +304,7 @@ typedef struct signer_dss_item {
 #define SIGNER_DSS_ITEMS_MAX 24u
 
 /*
- * Appends to *pdf (replaced on success) an incremental update adding items to the catalog's
+ * Appends to d an incremental update adding items to the catalog's
  * /DSS (created if absent; certificates already there are not added twice) and /VRI entries
  * dated time_s (/TU): for the newest CAdES signature when new_signature (every item), and for
  * every document time-stamp that has none yet (the items for_timestamps). A VRI key is the
@@ -273,7 +312,7 @@ typedef struct signer_dss_item {
  * SIGNER_ERR_PDF_WRITE, SIGNER_ERR_TOO_LARGE, SIGNER_ERR_NOMEM.
  */
 signer_err signer_dss_add(signer_fz *fz, const signer_dss_item *items, size_t item_count, bool new_signature,
-                          int64_t time_s, uint8_t **pdf, size_t *pdf_bytes);
+                          int64_t time_s, signer_document *d);
 
 /* The signature dictionary (/V) of doc's last document time-stamp (the one whose byte range
  * ends last), borrowed; NULL if it has none. Throws. */
@@ -282,6 +321,6 @@ pdf_obj *signer_dss_last_timestamp(fz_context *ctx, pdf_document *doc);
 /* B-LT after a signature by credential: its certificate, the TSA's chain, the CA's, o's CRL and
  * OCSP responses (the second, when there are two, is the TSA's). */
 signer_err signer_dss_add_for_signature(signer_fz *fz, const signer_credential *credential,
-                                        const signer_sign_options *o, uint8_t **pdf, size_t *pdf_bytes);
+                                        const signer_sign_options *o, signer_document *d);
 
 #endif

@@ -39,7 +39,8 @@
 #define SIGNER_MUPDF_BYTES_MAX (256u * 1024u * 1024u)
 /* Page content decoded by an inspection (every page's content streams, summed). */
 #define SIGNER_CONTENT_BYTES_MAX (256u * 1024u * 1024u)
-/* What one signature may add to a document (signature dictionary, field, appearance, xref). */
+/* What one signing call may add to a document, all its updates together (signature, /DSS and
+ * document time-stamp: dictionaries, field, appearance, validation data, xrefs). */
 #define SIGNER_SIGNATURE_GROWTH_BYTES_MAX (4u * 1024u * 1024u)
 #define SIGNER_CMS_BYTES_MAX              8192u /* room reserved in /Contents for the CMS SignedData */
 #define SIGNER_TEXT_BYTES_MAX             256u  /* reason, location, contact info, name (UTF-8) */
@@ -666,7 +667,7 @@ typedef struct signer_sign_options {
  * range); SIGNER_ERR_EXPIRED if the certificate is not valid at o->signing_time_s; then the
  * input as signer_pdf_inspect() checks it (same errors, with o->pdf_bytes_max); the rectangle as
  * signer_rect_check(); then SIGNER_ERR_CRYPTO, SIGNER_ERR_PDF_WRITE, or SIGNER_ERR_TOO_LARGE if
- * the update would pass SIGNER_SIGNATURE_GROWTH_BYTES_MAX.
+ * the updates would pass SIGNER_SIGNATURE_GROWTH_BYTES_MAX.
  * Signing an already signed document keeps its signatures valid (they cover a prefix).
  *
  * *out is allocated with malloc() and belongs to the caller, who free()s it; on an error *out
