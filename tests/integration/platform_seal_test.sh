@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# platform_seal_test: the cases of the platform's seal (docs/signer.md, "The keys on record") that
+# keys_on_record_test and evidence_test leave out, against a real ledgerd. A seal whose kept key
+# is lost is issued again at the next start, at once, not at its end: a new KeyCreated, the old
+# one's KeyDestroyed, and bundles sealed by the new one verify. A bundle that proves a genuine
+# KeyCreated of a platform seal, but of another seal than the one that sealed it (the old one,
+# proved against the very same checkpoint), is refused by verify-evidence: the seal is checked
+# against the certificate the proved record names, not merely against its kind. ledger-audit
+# never issues a credential: on a data directory ledgerd never served it refuses, writes no zip
+# and keeps no key.
+set -uo pipefail
+bin=${1:?usage: platform_seal_test.sh BIN_DIR}
+dir=$(mktemp -d /tmp/ledger-seal-XXXXXX)
+pid=
+. "$(dirname "$0")/../support/lib.sh" # expect, contains, check, fail, report, cleanup, start_ledgerd
+py=/usr/bin/python3
+here=$(dirname "$0")
+
+d=$dir/d
+k=$d/keys
+port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+expect 0 "init" -- "$bin/ledgerd" init --data "$d" --pki-url "http://127.0.0.1:$port"
+ctl() { "$bin/ledgerctl" --data "$d" "$@"; }
+audit() { "$bin/ledger-audit" "$@"; }
+
+# keys: one line per platform seal key event of the log, "created|destroyed SEQ SERIAL SHA256",
+# read from the exported records by a protobuf reader of its own (Event.key_created = 41,
+# key_destroyed = 42; KeyKind 7 is the platform's seal).
+keys() {
+	audit export --data "$d" --what log 2>/dev/null | "$py" -c '
+import base64, json, sys
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1
+        v |= (c & 0x7F) << s; s += 7
+        if c < 0x80:
+            return v, i
+def fields(b):
+    i, out = 0, []
+    while i < len(b):
+        tag, i = varint(b, i)
+        number, wire = tag >> 3, tag & 7
+        if wire == 0:
+            v, i = varint(b, i)
+        elif wire == 2:
+            n, i = varint(b, i)
+            v, i = b[i:i + n], i + n
+        elif wire == 1:
+            v, i = b[i:i + 8], i + 8
+        elif wire == 5:
+            v, i = b[i:i + 4], i + 4
+        else:
+            sys.exit("wire type %d" % wire)
+        out.append((number, v))
+    return out
+for line in sys.stdin:
+    if not line.startswith("{\"seq\""):
+        continue
+    record = json.loads(line)
+    for number, v in fields(base64.b64decode(record["event"])):
+        if number in (41, 42):
+            f = dict(fields(v))
+            if f.get(1) == 7:
+                print("created" if number == 41 else "destroyed", record["seq"], f.get(3, b"").decode(),
+                      f.get(4, b"").hex() if number == 41 else "-")'
+}
+seal_now() { ls "$k/signers" | grep -v -x -e "$firm_seal" | sed 's/\.pem$//'; }
+
+start_ledgerd "$d"
+"$py" "$here/../support/make_pdf.py" "$dir/doc.pdf" --text "Lettre de mission"
+ec=ec@seal.fr
+ctl --platform account add $ec --name "EC Sceau" --ec >/dev/null
+firm_seal=
+first=$(seal_now)
+ctl --platform firm add SEA --name "Cabinet Sceau" --ec $ec --siren 732829320 >/dev/null
+firm_seal=$(ls "$k/signers" | grep -v -x "$first.pem") # the firm's seal, issued with it
+col=$(ctl --as $ec collection create --firm SEA --kind signature --title "Lettre")
+ctl --as $ec collection add-document --firm SEA "$col" "$dir/doc.pdf" >/dev/null
+stop_ledgerd
+checks=$((checks + 1))
+[[ "$first" =~ ^[0-9A-F]{32}$ ]] || fail "the first start keeps the platform's seal: \"$first\""
+
+# ----- a lost seal is issued again at the next start -----
+rm "$k/signers/$first.pem"
+start_ledgerd "$d"
+expect 0 "a bundle over RPC after the loss" -- ctl --as $ec collection evidence --firm SEA "$col" -o "$dir/new.zip"
+stop_ledgerd
+contains_log() { checks=$((checks + 1)); grep -q "$1" "$dir/log" || fail "$2"; }
+contains_log "the platform's seal $first is re-issued" "ledgerd says the lost seal is replaced"
+keys >"$dir/keys"
+second=$(seal_now)
+checks=$((checks + 1))
+[[ "$second" =~ ^[0-9A-F]{32}$ ]] && [ "$second" != "$first" ] || fail "a new platform seal: \"$second\""
+second_sha=$(openssl x509 -in "$k/signers/$second.pem" -outform DER | sha256sum | cut -c1-64)
+checks=$((checks + 1))
+grep -q "^created [0-9]* $second $second_sha$" "$dir/keys" || fail "the new seal's KeyCreated names its certificate"
+checks=$((checks + 1))
+grep -q "^destroyed [0-9]* $first -$" "$dir/keys" || fail "the lost seal ends on record (KeyDestroyed)"
+cp "$k/log.vkey" "$dir/log.vkey"
+expect 0 "verify-evidence of the bundle sealed by the new seal" -- audit verify-evidence "$dir/new.zip" --log-key "$dir/log.vkey"
+
+# ----- the old seal's genuine KeyCreated in place of the new one's -----
+old_seq=$(awk -v s="$first" '$1 == "created" && $3 == s {print $2}' "$dir/keys")
+mkdir "$dir/old" && unzip -p "$dir/new.zip" checkpoint.txt >"$dir/old/checkpoint.txt"
+expect 0 "the old seal's KeyCreated (record $old_seq) proved against the bundle's checkpoint" -- \
+	audit prove --data "$d" --seq "$old_seq" --tlog-proof "$dir/old/platform-seal.tlog-proof" \
+	--checkpoint "$dir/old/checkpoint.txt"
+cp "$dir/new.zip" "$dir/oldseal.zip" && (cd "$dir/old" && zip -q "$dir/oldseal.zip" platform-seal.tlog-proof)
+expect 1 "verify-evidence refuses a bundle proving another seal's KeyCreated" -- \
+	audit verify-evidence "$dir/oldseal.zip" --log-key "$dir/log.vkey"
+contains "is not the platform's seal the log records" "says the seal is not the one on record"
+
+# ----- ledger-audit never issues a seal -----
+"$bin/ledgerd" init --data "$dir/never" >/dev/null 2>&1
+checks=$((checks + 1))
+audit evidence --data "$dir/never" --firm SEA --collection "$col" -o "$dir/never.zip" >/dev/null 2>&1 &&
+	fail "ledger-audit evidence on a directory ledgerd never served"
+checks=$((checks + 1))
+[ ! -e "$dir/never.zip" ] && [ -z "$(ls "$dir/never/keys/signers" 2>/dev/null)" ] || fail "no zip, no key issued"
+expect 0 "ledger-audit verify" -- audit verify --data "$d"
+expect 0 "ledger-audit replay" -- audit replay --data "$d"
+checks=$((checks + 1))
+found=$(grep -rl "PRIVATE KEY" "$d" 2>/dev/null)
+[ -z "$found" ] || fail "no PEM private key under the data directory: $found"
+
+report platform_seal_test
