@@ -14,7 +14,7 @@ ctl() { "$bin/ledgerctl" --data "$d" "$@"; }
 "$bin/ledgerd" init --data "$d" >/dev/null || { echo "FAIL: init"; exit 1; }
 "$bin/ledgerd" serve --data "$d" >"$dir/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
 
 # A seal collection: sealed by the service as soon as it is asked.
 /usr/bin/python3 "$(dirname "$0")/../support/make_pdf.py" "$dir/doc.pdf" --text "Proces-verbal AG 2026"

@@ -121,7 +121,7 @@ expect 2 "--credits with collection-finished" -- u alerts subscribe --firm F --k
 date -u +%Y-%m-%dT%H:%M:%SZ >"$dir/clock"
 "$bin/ledgerd-test-clock" serve --data "$dir/d" --clock-file "$dir/clock" 2>"$dir/log" &
 pid=$!
-for _ in $(seq 100); do [ -S "$dir/d/ledgerd.sock" ] && grep -q serving "$dir/log" && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S "$dir/d/ledgerd.sock" ] && grep -q serving "$dir/log" && break; sleep 0.05; done
 ctl() { "$bin/ledgerctl" --data "$dir/d" "$@"; }
 
 # A one-page PDF with a correct cross-reference table, then (when qpdf is there) rewritten by

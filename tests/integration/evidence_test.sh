@@ -17,7 +17,7 @@ audit() { "$bin/ledger-audit" "$@"; }
 "$bin/ledgerd" init --data "$d" >/dev/null || { echo "FAIL: init"; exit 1; }
 "$bin/ledgerd" serve --data "$d" >"$dir/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
 
 /usr/bin/python3 "$(dirname "$0")/../support/make_pdf.py" "$dir/doc.pdf" --text "Lettre de mission 2027"
 ec=ec@evidence.fr

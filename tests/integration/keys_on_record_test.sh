@@ -144,7 +144,7 @@ rm -f "$dir/ready"
 "$bin/ledgerd-test-clock" serve --data "$d" --clock-file "$dir/clock" --tsa-renew-days 1460 --ready-fd 3 \
 	3>"$dir/ready" 2>"$dir/log" &
 pid=$!
-for _ in $(seq 200); do grep -q ready "$dir/ready" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 600); do grep -q ready "$dir/ready" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 grep -q ready "$dir/ready" || { fail "ledgerd did not start at $later: $(cat "$dir/log")"; report keys_on_record_test; }
 key_events >"$dir/keys2"
 tail -n +8 "$dir/keys2" >"$dir/new"

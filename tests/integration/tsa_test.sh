@@ -98,7 +98,7 @@ serve() {
 	"$bin/ledgerd-test-clock" serve --data "$d" --clock-file "$clock" --tsa-url "$url" --tsa-ca "$dir/A/chain.pem" \
 		--tsa-tolerance 120 --tsa-timeout-ms 5000 >"$dir/log" 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
+	for _ in $(seq 600); do [ -S "$d/ledgerd.sock" ] && break; sleep 0.05; done
 }
 serve
 out=$(cat "$dir/log")

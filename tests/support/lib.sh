@@ -93,7 +93,7 @@ start_ledgerd() {
 	rm -f "$dir/ready"
 	"$bin/ledgerd" serve --data "$data" --ready-fd 3 3>"$dir/ready" "$@" 2>"$dir/log" &
 	pid=$!
-	for _ in $(seq 200); do grep -q ready "$dir/ready" 2>/dev/null && break; sleep 0.05; done
+	for _ in $(seq 600); do grep -q ready "$dir/ready" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	grep -q ready "$dir/ready" || { echo "FAIL: ledgerd did not get ready"; cat "$dir/log"; exit 1; }
 }
 
