@@ -116,10 +116,28 @@ static void *stop_later(void *arg)
 	return NULL;
 }
 
+/* How many TCP connections to 127.0.0.1:port are established, clients' ends (/proc/net/tcp). */
+static unsigned established_to(int port)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	char line[256];
+	unsigned n = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		unsigned remote_port = 0, state = 0;
+		if (sscanf(line, " %*u: %*x:%*x %*x:%x %x", &remote_port, &state) == 2 &&
+		    remote_port == (unsigned)port && state == 1 /* TCP_ESTABLISHED */)
+			n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
 static void test_stop_drains(const signer_ca *ca, const char *root)
 {
 	char url[64], codes[600], command[COMMAND];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", harness_free_port());
+	int port = harness_free_port();
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
 	snprintf(codes, sizeof codes, "%s/drain", root);
 	gate_set(false);
 	const char *why = NULL;
@@ -129,7 +147,12 @@ static void test_stop_drains(const signer_ca *ca, const char *root)
 	         "seq 1 8 | xargs -P 8 -I{} curl -s -m 30 -o /dev/null -w '%%{http_code}\\n' %s/crl >> '%s' &", url,
 	         codes);
 	REQUIRE_VOID(system(command) == 0);
-	usleep(500 * 1000); /* all eight queued behind the held thread */
+	/* all eight connected (under load curl may take seconds to start), then queued behind the
+	 * held thread: a fixed sleep alone let a slow curl connect after the stop, refused */
+	for (int i = 0; i < 600 && established_to(port) < 8; i++)
+		usleep(50 * 1000);
+	CHECK(established_to(port) >= 8, "the eight requests connected (%u)", established_to(port));
+	usleep(500 * 1000);
 	pthread_t opener;
 	REQUIRE_VOID(pthread_create(&opener, NULL, stop_later, NULL) == 0);
 	api_pki_http_stop(pki); /* waits for the thread, which answers the eight first */
