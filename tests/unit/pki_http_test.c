@@ -122,10 +122,15 @@ static unsigned established_to(int port)
 	FILE *f = fopen("/proc/net/tcp", "r");
 	char line[256];
 	unsigned n = 0;
-	while (f && fgets(line, sizeof line, f)) {
-		unsigned remote_port = 0, state = 0;
-		if (sscanf(line, " %*u: %*x:%*x %*x:%x %x", &remote_port, &state) == 2 &&
-		    remote_port == (unsigned)port && state == 1 /* TCP_ESTABLISHED */)
+	while (f && fgets(line, sizeof line, f)) { /* "  sl: LOCAL:PORT REMOTE:PORT ST ..." in hex */
+		char *p = strchr(line, ':'), *end = NULL;
+		p = p ? strchr(p + 2, ' ') : NULL; /* past the local address */
+		p = p ? strchr(p, ':') : NULL;     /* the remote address's port */
+		if (!p)
+			continue;
+		unsigned long remote_port = strtoul(p + 1, &end, 16);
+		unsigned long state = strtoul(end, NULL, 16);
+		if (remote_port == (unsigned long)port && state == 1 /* TCP_ESTABLISHED */)
 			n++;
 	}
 	if (f)
