@@ -505,6 +505,14 @@ api_pki_http *api_pki_http_start(const signer_ca *ca, const char *pki_url, const
 	return pki;
 }
 
+size_t api_pki_http_waiting(api_pki_http *pki)
+{
+	pthread_mutex_lock(&pki->lock);
+	size_t n = pki->count;
+	pthread_mutex_unlock(&pki->lock);
+	return n;
+}
+
 void api_pki_http_stop(api_pki_http *pki)
 {
 	if (!pki)

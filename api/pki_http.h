@@ -58,5 +58,7 @@ api_pki_http *api_pki_http_start(const signer_ca *ca, const char *pki_url, const
 
 /* Answers every queued request, stops listening and frees the endpoint. NULL is a no-op. */
 void api_pki_http_stop(api_pki_http *pki);
+/* How many requests wait in the queue now (not counting the one being answered). */
+size_t api_pki_http_waiting(api_pki_http *pki);
 
 #endif
