@@ -94,21 +94,24 @@ bool api_organization_identifier_write(const char *data_dir, const char *identif
 	return line_write(data_dir, API_ORGANIZATION_IDENTIFIER_FILE, identifier, why);
 }
 
-bool api_organization_identifier_read(const char *data_dir,
-                                      char identifier[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1], const char **why)
+/* Reads data_dir's file, one line, into text (text_bytes: room for the longest value and two
+ * bytes more, so that a longer one shows), its line break cut; *absent when there is none. */
+static bool line_read(const char *data_dir, const char *file, char *text, size_t text_bytes, bool *absent,
+                      const char **why)
 {
-	char path[4096], text[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 3] = {0};
-	if (snprintf(path, sizeof path, "%s/%s", data_dir, API_ORGANIZATION_IDENTIFIER_FILE) >= (int)sizeof path) {
+	char path[4096];
+	*absent = false;
+	memset(text, 0, text_bytes);
+	if (snprintf(path, sizeof path, "%s/%s", data_dir, file) >= (int)sizeof path) {
 		*why = "path too long";
 		return false;
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) { /* init was given none, or made the directory before the option */
-		snprintf(identifier, SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1, "%s",
-		         SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT);
+	if (fd < 0 && errno == ENOENT) {
+		*absent = true;
 		return true;
 	}
-	ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+	ssize_t n = fd >= 0 ? read(fd, text, text_bytes - 1) : -1;
 	if (fd >= 0)
 		close(fd);
 	if (n < 0) {
@@ -117,6 +120,18 @@ bool api_organization_identifier_read(const char *data_dir,
 	}
 	if (n > 0 && text[n - 1] == '\n')
 		text[--n] = '\0';
+	return true;
+}
+
+bool api_organization_identifier_read(const char *data_dir,
+                                      char identifier[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1], const char **why)
+{
+	char text[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 3];
+	bool absent;
+	if (!line_read(data_dir, API_ORGANIZATION_IDENTIFIER_FILE, text, sizeof text, &absent, why))
+		return false;
+	if (absent) /* init was given none, or made the directory before the option */
+		snprintf(text, sizeof text, "%s", SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT);
 	if (signer_organization_identifier_check(text) != SIGNER_OK) {
 		*why = signer_last_error();
 		return false;
@@ -127,25 +142,12 @@ bool api_organization_identifier_read(const char *data_dir,
 
 bool api_pki_url_read(const char *data_dir, char url[SIGNER_PKI_URL_BYTES_MAX + 1], const char **why)
 {
-	char path[4096], text[SIGNER_PKI_URL_BYTES_MAX + 3] = {0};
-	if (snprintf(path, sizeof path, "%s/%s", data_dir, API_PKI_URL_FILE) >= (int)sizeof path) {
-		*why = "path too long";
+	char text[SIGNER_PKI_URL_BYTES_MAX + 3];
+	bool absent;
+	if (!line_read(data_dir, API_PKI_URL_FILE, text, sizeof text, &absent, why))
 		return false;
-	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) { /* a data directory made before the PKI endpoint */
-		snprintf(url, SIGNER_PKI_URL_BYTES_MAX + 1, "%s", API_PKI_URL_DEFAULT);
-		return true;
-	}
-	ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n < 0) {
-		*why = strerror(errno);
-		return false;
-	}
-	if (n > 0 && text[n - 1] == '\n')
-		text[--n] = '\0';
+	if (absent) /* a data directory made before the PKI endpoint */
+		snprintf(text, sizeof text, "%s", API_PKI_URL_DEFAULT);
 	size_t len = strlen(text);
 	if (signer_pki_url_check(text) != SIGNER_OK || len > SIGNER_PKI_URL_BYTES_MAX) {
 		*why = signer_last_error();

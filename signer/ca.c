@@ -192,7 +192,7 @@ X509 *authority_certificate_new(const authority_request *r)
 	return x;
 }
 
-static signer_err der_copy(X509 *x, uint8_t *der, size_t der_bytes_max, size_t *der_bytes)
+signer_err signer_der_copy(X509 *x, uint8_t *der, size_t der_bytes_max, size_t *der_bytes)
 {
 	if (!x || !der || !der_bytes)
 		return signer_fail(SIGNER_ERR_INVALID, "NULL argument");
@@ -367,7 +367,7 @@ void signer_ca_free(signer_ca *ca)
 
 signer_err signer_ca_certificate(const signer_ca *ca, uint8_t *der, size_t der_bytes_max, size_t *der_bytes)
 {
-	return der_copy(ca ? ca->certificate : NULL, der, der_bytes_max, der_bytes);
+	return signer_der_copy(ca ? ca->certificate : NULL, der, der_bytes_max, der_bytes);
 }
 
 /* ----- credentials ----- */
@@ -626,7 +626,7 @@ void signer_credential_free(signer_credential *credential)
 signer_err signer_credential_certificate(const signer_credential *credential, uint8_t *der, size_t der_bytes_max,
                                          size_t *der_bytes)
 {
-	return der_copy(credential ? credential->certificate : NULL, der, der_bytes_max, der_bytes);
+	return signer_der_copy(credential ? credential->certificate : NULL, der, der_bytes_max, der_bytes);
 }
 
 void signer_credential_validity(const signer_credential *credential, int64_t *not_before_s, int64_t *not_after_s)

@@ -239,16 +239,7 @@ signer_err signer_issuing_certificate(const signer_ca *ca, signer_issuing which,
 	*der_bytes = 0;
 	if (!ca->hierarchy)
 		return signer_fail(SIGNER_ERR_NOT_FOUND, "no hierarchy (signer_hierarchy_enable)");
-	int bytes = i2d_X509(ca->issuing[which].certificate, NULL);
-	if (bytes <= 0)
-		return signer_fail_openssl(SIGNER_ERR_CRYPTO, "i2d_X509");
-	if ((size_t)bytes > der_bytes_max)
-		return signer_fail(SIGNER_ERR_TOO_LARGE, "the certificate takes %d bytes, the buffer %zu", bytes,
-		                   der_bytes_max);
-	unsigned char *p = der;
-	i2d_X509(ca->issuing[which].certificate, &p);
-	*der_bytes = (size_t)bytes;
-	return SIGNER_OK;
+	return signer_der_copy(ca->issuing[which].certificate, der, der_bytes_max, der_bytes);
 }
 
 /* ----- the authorities' keys, for the log's KeyCreated ----- */

@@ -22,6 +22,9 @@ signer_err signer_fail_openssl(signer_err err, const char *what);
 /* Takes the n bytes OpenSSL's i2d_* wrote at out (n <= 0: it failed, naming what): copies them to
  * *der (malloc'd, *der_bytes long) and frees out, whatever happens. */
 signer_err signer_der_take(unsigned char *out, int n, const char *what, uint8_t **der, size_t *der_bytes);
+/* x's DER into der (der_bytes_max long), *der_bytes its length: SIGNER_ERR_TOO_LARGE when it does
+ * not fit, SIGNER_ERR_INVALID for a NULL argument (ca.c). */
+signer_err signer_der_copy(X509 *x, uint8_t *der, size_t der_bytes_max, size_t *der_bytes);
 
 /* ----- mupdf contexts (signer/context.c) ----- */
 

@@ -20,50 +20,8 @@ audit() { "$bin/ledger-audit" "$@"; }
 head_seq() { "$bin/ledgerctl" --data "$d" --platform head | sed -n 's/^head seq \([0-9]*\) .*/\1/p'; }
 
 # The key events of the log, one line each: seq event kind key_id serial sha256 not_after owner
-# [reason]. The events are decoded from the protobuf wire format here, sharing no code with
-# ledgerd (proto/events.proto: Event.key_created = 41, key_destroyed = 42).
-key_events() {
-	audit export --data "$d" --what log 2>/dev/null | "$py" -c '
-import base64, json, sys
-def fields(b):
-    i, out = 0, []
-    while i < len(b):
-        key, i = varint(b, i)
-        n, t = key >> 3, key & 7
-        if t == 0:
-            v, i = varint(b, i)
-        elif t == 2:
-            size, i = varint(b, i)
-            v, i = b[i:i + size], i + size
-        elif t == 1:
-            v, i = b[i:i + 8], i + 8
-        elif t == 5:
-            v, i = b[i:i + 4], i + 4
-        else:
-            raise SystemExit("wire type %d" % t)
-        out.append((n, v))
-    return out
-def varint(b, i):
-    v = s = 0
-    while True:
-        c = b[i]; i += 1
-        v |= (c & 0x7f) << s; s += 7
-        if c < 0x80:
-            return v, i
-for line in sys.stdin:
-    if not line.startswith("{\"seq\""):
-        continue
-    e = json.loads(line)
-    for n, v in fields(base64.b64decode(e["event"])):
-        if n in (41, 42):
-            f = dict(fields(v))
-            s = lambda k: f.get(k, b"").decode()
-            if n == 41:
-                print(e["seq"], "created", f.get(1, 0), s(2), s(3), f.get(4, b"").hex() or "-", s(5), s(6) or "-")
-            else:
-                print(e["seq"], "destroyed", f.get(1, 0), s(2), s(3), "-", "-", s(5) or "-", s(4).replace(" ", "_"))
-'
-}
+# [reason], decoded by tests/support/key_events.py, which shares no code with ledgerd.
+key_events() { audit export --data "$d" --what log 2>/dev/null | "$py" "$(dirname "$0")/../support/key_events.py"; }
 der_sha() { openssl x509 -in "$1" -outform DER | sha256sum | cut -c1-64; }
 pem_serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 pem_end() { date -u -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%Y-%m-%d; }

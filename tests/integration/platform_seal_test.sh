@@ -24,46 +24,10 @@ ctl() { "$bin/ledgerctl" --data "$d" "$@"; }
 audit() { "$bin/ledger-audit" "$@"; }
 
 # keys: one line per platform seal key event of the log, "created|destroyed SEQ SERIAL SHA256",
-# read from the exported records by a protobuf reader of its own (Event.key_created = 41,
-# key_destroyed = 42; KeyKind 7 is the platform's seal).
+# from tests/support/key_events.py, a protobuf reader of its own (KeyKind 7 is the platform's seal).
 keys() {
-	audit export --data "$d" --what log 2>/dev/null | "$py" -c '
-import base64, json, sys
-def varint(b, i):
-    v = s = 0
-    while True:
-        c = b[i]; i += 1
-        v |= (c & 0x7F) << s; s += 7
-        if c < 0x80:
-            return v, i
-def fields(b):
-    i, out = 0, []
-    while i < len(b):
-        tag, i = varint(b, i)
-        number, wire = tag >> 3, tag & 7
-        if wire == 0:
-            v, i = varint(b, i)
-        elif wire == 2:
-            n, i = varint(b, i)
-            v, i = b[i:i + n], i + n
-        elif wire == 1:
-            v, i = b[i:i + 8], i + 8
-        elif wire == 5:
-            v, i = b[i:i + 4], i + 4
-        else:
-            sys.exit("wire type %d" % wire)
-        out.append((number, v))
-    return out
-for line in sys.stdin:
-    if not line.startswith("{\"seq\""):
-        continue
-    record = json.loads(line)
-    for number, v in fields(base64.b64decode(record["event"])):
-        if number in (41, 42):
-            f = dict(fields(v))
-            if f.get(1) == 7:
-                print("created" if number == 41 else "destroyed", record["seq"], f.get(3, b"").decode(),
-                      f.get(4, b"").hex() if number == 41 else "-")'
+	audit export --data "$d" --what log 2>/dev/null | "$py" "$here/../support/key_events.py" |
+		awk '$3 == 7 { print $2, $1, $5, ($2 == "created" ? $6 : "-") }'
 }
 seal_now() { ls "$k/signers" | grep -v -x -e "$firm_seal" | sed 's/\.pem$//'; }
 
