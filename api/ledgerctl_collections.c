@@ -267,6 +267,10 @@ static int run_add_signer(const ctl_args *a, char **pos)
 	c.external = a->external;
 	if (a->name)
 		c.name = (char *)a->name;
+	if (a->given_name)
+		c.given_name = (char *)a->given_name;
+	if (a->surname)
+		c.surname = (char *)a->surname;
 	if (a->phone)
 		c.phone = (char *)a->phone;
 	char done[400];
@@ -596,18 +600,26 @@ const ctl_command ctl_collection_commands[] = {
      "  if every other document is signed.\n" OPT_FIRM OPT_EXPECTED
      "  example: ledgerctl --as prep@cab.fr --data DIR collection remove-document --firm CAB c42 \"$sha\"\n",
      run_remove_document, 0},
-    {"collection add-signer", 1, "firm email name external phone expected-version",
+    {"collection add-signer", 1, "firm email name given-name surname external phone expected-version",
      "ledgerctl collection add-signer --firm FIRM ID --email EMAIL [--name NAME]\n"
-     "                                [--external --phone +33...] [--expected-version N]\n"
+     "                                [--external --phone +33... [--given-name NAME --surname NAME]]\n"
+     "                                [--expected-version N]\n"
      "  Adds a signer at the end of the signing order. An internal signer is the firm's EC or a\n"
      "  collaborator holding `sign`; an external one (a client) needs a name and a mobile phone,\n"
-     "  which receives the one-time code. Needs signature.add_signers.\n" OPT_FIRM
+     "  which receives the one-time code. Needs signature.add_signers.\n"
+     "  An external signer's certificate, made when they sign, carries givenName, surname and the\n"
+     "  commonName \"given surname\" when --given-name and --surname are given (then --name may be\n"
+     "  left out, or must equal \"given surname\"); with --name alone, the commonName only.\n" OPT_FIRM
      "  --email EMAIL             the signer's address\n"
      "  --name NAME               the signer's name (external signers; default: the account's)\n"
+     "  --given-name NAME         an external signer's given name(s), with --surname (1..64 characters)\n"
+     "  --surname NAME            an external signer's surname, with --given-name (together, with a\n"
+     "                            space, at most 64 characters: the certificate's commonName)\n"
      "  --external                a signer from outside the firm\n"
      "  --phone +33...            the external signer's mobile phone (E.164)\n" OPT_EXPECTED
      "  example: ledgerctl --as prep@cab.fr --data DIR collection add-signer --firm CAB c42 \\\n"
-     "             --email client@example.fr --name \"Claire Client\" --external --phone +33612345678\n",
+     "             --email client@example.fr --given-name \"Zoé\" --surname \"Martin-Lefèvre\" \\\n"
+     "             --external --phone +33612345678\n",
      run_add_signer, 0},
     {"collection remove-signer", 1, "firm email expected-version",
      "ledgerctl collection remove-signer --firm FIRM ID --email EMAIL [--expected-version N]\n"

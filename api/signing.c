@@ -148,12 +148,14 @@ static signer_err credential_for(api_signing *s, const proj_sign_task *task, con
 {
 	*cred = NULL;
 	if (task->external && !task->seal) {
-		/* The platform gives an external signer's name as one string: the one-shot certificate
-		 * carries it as the commonName, without givenName and surname (docs/signer.md). */
+		/* GN, SN and CN "given surname" when SignerAdd gave the given name and surname; the
+		 * name alone, as the commonName only, when the platform gave one string (docs/signer.md). */
 		signer_subject who = {.kind = SIGNER_KIND_PERSON,
 		                      .id = task->signer_email,
 		                      .display_name = task->signer_name,
-		                      .organisation = ""};
+		                      .organisation = "",
+		                      .given_name = task->signer_given_name,
+		                      .surname = task->signer_surname};
 		signer_err err = signer_issue_kept(s->o.ca, &who, now_s, API_ONE_SHOT_VALIDITY_DAYS, cred);
 		if (!err) {
 			signer_credential_serial(*cred, one_shot->serial);

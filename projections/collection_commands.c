@@ -433,14 +433,58 @@ typedef struct sealed_identity {
 	uint8_t hashes[3][32];
 } sealed_identity;
 
-/* An external signer's name and phone (normalised into phone); else refuses and returns false. */
-static bool external_signer_valid(proj_emitter *em, const Ledger__Api__SignerAdd *a, char phone[20])
+/* What an external signer's sealed name datum holds: the name, or three lines, the name, the given
+ * name and the surname (signer_identity.c opens it). */
+#define EXTERNAL_NAMES_BYTES_MAX (PROJ_NAME_BYTES_MAX + 2 * (4 * PROJ_PERSON_NAME_CHARS_MAX + 1))
+
+/* An external signer's names into names (docs/signer.md#certificates): the name alone, which the
+ * one-shot certificate carries as its commonName only; or given_name and surname, checked as a
+ * registration's, with name "" or exactly "given surname". Else refuses and returns false. */
+static bool external_signer_names(proj_emitter *em, const Ledger__Api__SignerAdd *a,
+                                  char names[EXTERNAL_NAMES_BYTES_MAX + 1])
 {
-	if (!proj_name_valid(a->name)) {
+	if (!a->given_name[0] && !a->surname[0]) {
+		if (proj_name_valid(a->name)) {
+			snprintf(names, EXTERNAL_NAMES_BYTES_MAX + 1, "%s", a->name);
+			return true;
+		}
 		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "name",
-		                  "an external signer needs a name (1 to %u bytes of text)", PROJ_NAME_BYTES_MAX);
+		                  "an external signer needs a name (1 to %u bytes of text), or a given_name and "
+		                  "surname",
+		                  PROJ_NAME_BYTES_MAX);
 		return false;
 	}
+	if (!a->given_name[0] || !a->surname[0]) {
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), a->given_name[0] ? "surname" : "given_name",
+		                  "given_name and surname go together: the certificate carries both, or neither "
+		                  "(name alone)");
+		return false;
+	}
+	const char *field, *why = proj_person_names_check(a->given_name, a->surname, &field);
+	if (why) {
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), field, "%s %s", field, why);
+		return false;
+	}
+	char full[2 * 4 * PROJ_PERSON_NAME_CHARS_MAX + 2];
+	snprintf(full, sizeof full, "%s %s", a->given_name, a->surname);
+	if (a->name[0] && strcmp(a->name, full) != 0) {
+		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "name",
+		                  "name \"%.64s\" is not \"%s\", the given name and surname: give it empty or equal "
+		                  "(it is the certificate's commonName)",
+		                  a->name, full);
+		return false;
+	}
+	snprintf(names, EXTERNAL_NAMES_BYTES_MAX + 1, "%s\n%s\n%s", full, a->given_name, a->surname);
+	return true;
+}
+
+/* An external signer's names (into names) and phone (normalised into phone); else refuses and
+ * returns false. */
+static bool external_signer_valid(proj_emitter *em, const Ledger__Api__SignerAdd *a,
+                                  char names[EXTERNAL_NAMES_BYTES_MAX + 1], char phone[20])
+{
+	if (!external_signer_names(em, a, names))
+		return false;
 	if (!proj_phone_normalise(a->phone, phone)) {
 		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "phone",
 		                  "an external signer needs a mobile phone for the one-time code, "
@@ -456,13 +500,14 @@ static bool external_signer_valid(proj_emitter *em, const Ledger__Api__SignerAdd
 	return true;
 }
 
-/* Draws the signer's id, seals their phone, email and name under their data key (subject = the
- * normalised email) and links the id to that subject, all beside the log in tg's transaction. */
-static ledger_err seal_external_signer(collection_target *tg, const char *email, const char *name, const char *phone,
+/* Draws the signer's id, seals their phone, email and names (external_signer_names) under their
+ * data key (subject = the normalised email) and links the id to that subject, all beside the log
+ * in tg's transaction. */
+static ledger_err seal_external_signer(collection_target *tg, const char *email, const char *names, const char *phone,
                                        sealed_identity *out)
 {
 	proj *p = tg->em->p;
-	const char *plain[3] = {phone, email, name};
+	const char *plain[3] = {phone, email, names};
 	proj_signer_id_new(p, out->id);
 	ledger_err err = LEDGER_OK;
 	for (size_t i = 0; !err && i < 3; i++) {
@@ -479,7 +524,7 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 	if (!collection_load(&tg, em, a->ref, "signature.add_signers", NULL, &err) ||
 	    !collection_editable(&tg, "add a signer to"))
 		return err;
-	char email[PROJ_EMAIL_BYTES_MAX + 1], phone[20];
+	char email[PROJ_EMAIL_BYTES_MAX + 1], phone[20], names[EXTERNAL_NAMES_BYTES_MAX + 1];
 	const char *why, *name = a->name;
 	if (!proj_email_normalise(a->email, email, &why)) {
 		collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "email", "email \"%.64s\": %s", a->email, why);
@@ -502,9 +547,9 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 	    a->external ? LEDGER__EVENTS__SIGNER_KIND__SIGNER_EXTERNAL : LEDGER__EVENTS__SIGNER_KIND__SIGNER_INTERNAL;
 	sealed_identity sealed;
 	if (a->external) {
-		if (!external_signer_valid(em, a, phone))
+		if (!external_signer_valid(em, a, names, phone))
 			return LEDGER_OK;
-		if ((err = seal_external_signer(&tg, email, a->name, phone, &sealed)) ||
+		if ((err = seal_external_signer(&tg, email, names, phone, &sealed)) ||
 		    (err = collection_reopen_if_rejected(&tg)))
 			return err;
 		e.email = e.name = "";
@@ -516,6 +561,11 @@ static ledger_err signer_add(proj_emitter *em, const Ledger__Api__SignerAdd *a)
 		if (a->phone[0]) {
 			collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), "phone",
 			                  "an internal signer's phone comes from their registration: give none");
+			return LEDGER_OK;
+		}
+		if (a->given_name[0] || a->surname[0]) {
+			collection_refuse(em, ERROR_CODE(INVALID_ARGUMENT), a->given_name[0] ? "given_name" : "surname",
+			                  "an internal signer's names come from their registration: give none");
 			return LEDGER_OK;
 		}
 		if (!collection_internal_signer_ok(&tg, email, &name, &err) ||

@@ -100,6 +100,8 @@ static bool fill_task(proj *p, MDB_txn *txn, const collection *c, const char *si
 			proj_signer_identity_of(p, txn, c->signers[s], &who);
 			snprintf(task->signer_name, sizeof task->signer_name, "%s", who.erased ? "" : who.name);
 			snprintf(task->signer_email, sizeof task->signer_email, "%s", who.email);
+			snprintf(task->signer_given_name, sizeof task->signer_given_name, "%s", who.given_name);
+			snprintf(task->signer_surname, sizeof task->signer_surname, "%s", who.surname);
 		}
 		memcpy(task->original_sha256, d->sha256.data, LEDGER_HASH_BYTES);
 		task->failure_recorded = d->failure && d->failure[0];

@@ -224,6 +224,9 @@ typedef struct proj_sign_task {
 	char signer_email[PROJ_EMAIL_BYTES_MAX +
 	                  1]; /* a person's email, opened for an external signer ("" once erased) */
 	char signer_name[PROJ_NAME_BYTES_MAX + 1];
+	/* An external signer's given name and surname, when SignerAdd gave them; else "". */
+	char signer_given_name[4 * PROJ_PERSON_NAME_CHARS_MAX + 1];
+	char signer_surname[4 * PROJ_PERSON_NAME_CHARS_MAX + 1];
 	bool seal;
 	bool external;
 	uint8_t original_sha256[LEDGER_HASH_BYTES];

@@ -226,6 +226,22 @@ static bool open_ref(proj *p, MDB_txn *txn, const char *subject, const Ledger__E
 	       proj_personal_open(p, txn, subject, ref->sha256.data, out, out_bytes) == LEDGER_OK;
 }
 
+/* The sealed name datum into out: the name, or three lines (collection_commands.c seals them
+ * when SignerAdd gave the given name and surname): the name, the given name, the surname. False
+ * if it has another shape or a part does not fit. */
+static bool names_split(const char *names, proj_signer_identity *out)
+{
+	const char *given = strchr(names, '\n'), *surname = given ? strchr(given + 1, '\n') : NULL;
+	if (!given)
+		return snprintf(out->name, sizeof out->name, "%s", names) < (int)sizeof out->name;
+	if (!surname || strchr(surname + 1, '\n'))
+		return false;
+	return snprintf(out->name, sizeof out->name, "%.*s", (int)(given - names), names) < (int)sizeof out->name &&
+	       snprintf(out->given_name, sizeof out->given_name, "%.*s", (int)(surname - given - 1), given + 1) <
+	           (int)sizeof out->given_name &&
+	       snprintf(out->surname, sizeof out->surname, "%s", surname + 1) < (int)sizeof out->surname;
+}
+
 bool proj_signer_identity_of(proj *p, MDB_txn *txn, const Ledger__State__Signer *s, proj_signer_identity *out)
 {
 	memset(out, 0, sizeof *out);
@@ -235,12 +251,15 @@ bool proj_signer_identity_of(proj *p, MDB_txn *txn, const Ledger__State__Signer 
 		return true;
 	}
 	snprintf(out->signer_id, sizeof out->signer_id, "%s", s->signer);
-	char subject[PROJ_EMAIL_BYTES_MAX + 1];
-	if (proj_signer_subject(p, txn, s->signer, subject) == LEDGER_OK &&
-	    open_ref(p, txn, subject, s->sealed_email, out->email, sizeof out->email) &&
-	    open_ref(p, txn, subject, s->sealed_name, out->name, sizeof out->name))
+	char subject[PROJ_EMAIL_BYTES_MAX + 1], names[sizeof out->name + sizeof out->given_name + sizeof out->surname];
+	bool opened = proj_signer_subject(p, txn, s->signer, subject) == LEDGER_OK &&
+	              open_ref(p, txn, subject, s->sealed_email, out->email, sizeof out->email) &&
+	              open_ref(p, txn, subject, s->sealed_name, names, sizeof names) && names_split(names, out);
+	sodium_memzero(names, sizeof names);
+	if (opened)
 		return true;
 	out->erased = true;
+	out->given_name[0] = out->surname[0] = '\0';
 	out->email[0] = '\0';
 	snprintf(out->name, sizeof out->name, "%s", PROJ_ERASED_NAME);
 	return false;

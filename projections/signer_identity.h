@@ -38,6 +38,9 @@ typedef struct proj_signer_identity {
 	char signer_id[PROJ_SIGNER_ID_CHARS + 1]; /* external signers; "" for internal ones */
 	char email[PROJ_EMAIL_BYTES_MAX + 1];     /* "" once erased */
 	char name[PROJ_NAME_BYTES_MAX + 1];       /* PROJ_ERASED_NAME once erased */
+	/* An external signer's, when SignerAdd gave them (name is then "given surname"); else "". */
+	char given_name[4 * PROJ_PERSON_NAME_CHARS_MAX + 1];
+	char surname[4 * PROJ_PERSON_NAME_CHARS_MAX + 1];
 	bool erased;
 } proj_signer_identity;
 
