@@ -1169,6 +1169,8 @@ static void test_upload_retry(void)
 #define ERASED_CLIENT "erase-me@example.fr"
 #define CLIENT_NAME   "Claire Client" /* add_signer's name for external signers */
 #define SIGNER_ID_LEN 28              /* "s-" and 26 base32 characters */
+#define ERASED_GIVEN   "Zoé"          /* ERASED_CLIENT's given name and surname (SignerAdd) */
+#define ERASED_SURNAME "Martin-Lefèvre"
 
 /* What the log says of one collection's external signers, and whether it names them. */
 typedef struct pseudonym_scan {
@@ -1181,7 +1183,7 @@ static bool pseudonym_visit(void *ctx, const ledger_record *rec, const Ledger__E
 {
 	pseudonym_scan *s = ctx;
 	/* The raw event bytes: no email, name or phone of an external signer, whatever the event. */
-	static const char *const secrets[] = {ERASED_CLIENT, CLIENT, CLIENT_NAME, PHONE};
+	static const char *const secrets[] = {ERASED_CLIENT, CLIENT, CLIENT_NAME, PHONE, ERASED_GIVEN, ERASED_SURNAME};
 	for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++)
 		s->secrets_seen += memmem(rec->event, rec->event_bytes, secrets[i], strlen(secrets[i])) != NULL;
 	const char *collection_id = ev ? event_collection_id(ev) : NULL;
@@ -1275,13 +1277,27 @@ static outcome order_signers(const char *id, const char *first, const char *seco
 	return outcome_of(ask(PREPARER, LEDGER__API__REQUEST__BODY_COLLECTION_MODIFY, &m));
 }
 
+/* An external signer named by their given name and surname (their certificate's GN and SN). */
+static outcome add_named_signer(const char *id, const char *email, const char *given_name, const char *surname)
+{
+	Ledger__Api__SignerAdd s = LEDGER__API__SIGNER_ADD__INIT;
+	Ledger__Api__CollectionRef ref = ref_of(FIRM, id, 0);
+	s.ref = &ref;
+	s.email = (char *)email;
+	s.external = true;
+	s.given_name = (char *)given_name;
+	s.surname = (char *)surname;
+	s.phone = (char *)PHONE;
+	return outcome_of(ask(PREPARER, LEDGER__API__REQUEST__BODY_SIGNER_ADD, &s));
+}
+
 static void test_external_signer_erasure(void)
 {
 	uint64_t before = harness_head(&h);
 	char id[COLLECTION_ID_MAX];
 	REQUIRE_VOID(draft_ready(PREPARER, FIRM, "Pseudonymes", 1, 0, id));
-	outcome o = add_signer(PREPARER, FIRM, id, ERASED_CLIENT, true);
-	CHECK(o.code == 0, "an external signer to erase later: code %d", o.code);
+	outcome o = add_named_signer(id, ERASED_CLIENT, ERASED_GIVEN, ERASED_SURNAME);
+	CHECK(o.code == 0, "an external signer to erase later, by given name and surname: code %d", o.code);
 	/* The front-end keeps naming signers by email; the service maps it to the id. */
 	CHECK(add_signer(PREPARER, FIRM, id, ERASED_CLIENT, true).code == ERR(ALREADY_EXISTS),
 	      "the same email twice is refused, through the links");
@@ -1305,10 +1321,11 @@ static void test_external_signer_erasure(void)
 
 	r = show(FIRM, id);
 	const Ledger__Api__SignerView *s = signer_at(r, 0);
-	CHECK(s && strcmp(s->email, ERASED_CLIENT) == 0 && strcmp(s->name, CLIENT_NAME) == 0 &&
+	CHECK(s && strcmp(s->email, ERASED_CLIENT) == 0 && strcmp(s->name, ERASED_GIVEN " " ERASED_SURNAME) == 0 &&
 	          strcmp(s->signer_id, scan.ids[1]) == 0,
 	      "the view opens the identity: %s, %s, %s", s ? s->email : "-", s ? s->name : "-", s ? s->signer_id : "-");
 	harness_code_of(r);
+	/* The given name and surname are sealed in the name's datum: still three. */
 	CHECK(sealed_entries(ERASED_CLIENT, scan.ids[1]) == 1 + 3 + 2,
 	      "beside the log: the data key, 3 sealed data, 2 links (%d)", sealed_entries(ERASED_CLIENT, scan.ids[1]));
 
