@@ -1166,10 +1166,10 @@ static void test_upload_retry(void)
 
 /* ----- 7. external signers: named by an id in the log, their identity erasable beside it ----- */
 
-#define ERASED_CLIENT "erase-me@example.fr"
-#define CLIENT_NAME   "Claire Client" /* add_signer's name for external signers */
-#define SIGNER_ID_LEN 28              /* "s-" and 26 base32 characters */
-#define ERASED_GIVEN   "Zoé"          /* ERASED_CLIENT's given name and surname (SignerAdd) */
+#define ERASED_CLIENT  "erase-me@example.fr"
+#define CLIENT_NAME    "Claire Client" /* add_signer's name for external signers */
+#define SIGNER_ID_LEN  28              /* "s-" and 26 base32 characters */
+#define ERASED_GIVEN   "Zoé"           /* ERASED_CLIENT's given name and surname (SignerAdd) */
 #define ERASED_SURNAME "Martin-Lefèvre"
 
 /* What the log says of one collection's external signers, and whether it names them. */
