@@ -7,6 +7,7 @@
 #include "collection_commands.h"
 #include "signer_identity.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,6 +437,10 @@ typedef struct sealed_identity {
 /* What an external signer's sealed name datum holds: the name, or three lines, the name, the given
  * name and the surname (signer_identity.c opens it). */
 #define EXTERNAL_NAMES_BYTES_MAX (PROJ_NAME_BYTES_MAX + 2 * (4 * PROJ_PERSON_NAME_CHARS_MAX + 1))
+_Static_assert(EXTERNAL_NAMES_BYTES_MAX + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+                       crypto_aead_xchacha20poly1305_ietf_ABYTES <=
+                   PROJ_PERSONAL_SEALED_BYTES_MAX,
+               "the longest names seal in one datum");
 
 /* An external signer's names into names (docs/signer.md#certificates): the name alone, which the
  * one-shot certificate carries as its commonName only; or given_name and surname, checked as a

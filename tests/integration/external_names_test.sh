@@ -60,6 +60,14 @@ expect 1 "an internal signer with names" -- ctl --as $ec collection add-signer -
 contains "come from their registration" "says where an internal signer's names come from"
 check "refused signers write nothing" "$(head_seq)" "$before"
 
+# The edge: 31 + 1 + 32 = 64 characters of two-byte letters, the longest commonName.
+edge=$(ctl --as $ec collection create --firm MAR --kind signature --title "Bord")
+expect 0 "the longest names (64 characters with the space)" -- ctl --as $ec collection add-signer --firm MAR \
+	"$edge" --external --phone "+33 6 11 22 33 45" --email edge@client.fr \
+	--given-name "$(printf 'É%.0s' $(seq 31))" --surname "$(printf 'è%.0s' $(seq 32))"
+expect 0 "shown" -- ctl --as $ec --json collection show --firm MAR "$edge"
+equals 'len(j["collection"]["signers"][0]["name"])' 64 "the name is \"given surname\", 64 characters"
+
 # ----- Zoé with her names, Paul with one name -----
 expect 0 "Zoé, by given name and surname" -- add --email $zoe --given-name "Zoé" --surname "Martin-Lefèvre"
 expect 0 "Paul, by one name" -- add --email $paul --name "Paul Durand"
