@@ -77,9 +77,22 @@ static void decode_content(signer_fz *fz, pdf_document *doc, pdf_obj *page, size
 }
 
 /*
+ * Reads each of the page's annotation objects, as loading the page does (a visible signature
+ * loads its page): one whose xref entry is wrong makes mupdf repair the file, which
+ * check_document then refuses. Throws.
+ */
+static void read_annotations(fz_context *ctx, pdf_obj *page)
+{
+	pdf_obj *annots = pdf_dict_get(ctx, page, PDF_NAME(Annots));
+	int count = pdf_array_len(ctx, annots);
+	for (int i = 0; i < count; i++)
+		(void)pdf_is_dict(ctx, pdf_array_get(ctx, annots, i));
+}
+
+/*
  * Reads every page object as signing does: the object, which signing adds the signature widget
  * to, its size as displayed (pdf_bound_page's arithmetic, on the object), and its decoded
- * content. mupdf answers a page object it cannot parse (nested past its parser's limit,
+ * content, and its annotations' objects. mupdf answers a page object it cannot parse (nested past its parser's limit,
  * damaged) with null, and pdf_load_page with a default box: such a page could be shown, never
  * signed, so it is refused here rather than failing at signing.
  *
@@ -112,6 +125,7 @@ static signer_err check_pages(signer_fz *fz, pdf_document *doc, int count, signe
 			empty_box = !isfinite(width) || !isfinite(height) || width <= 0 || height <= 0;
 			info->pages[i] = (signer_page_size){width, height};
 			decode_content(fz, doc, page, &content_bytes);
+			read_annotations(ctx, page);
 		}
 	}
 	fz_catch(ctx)
