@@ -48,10 +48,10 @@ static signer_err open_document(signer_fz *fz, const uint8_t *pdf, size_t pdf_by
 
 /* Reads and discards the page's decoded content, counting it against the document's budget:
  * a content stream that inflates past it (a decompression bomb) ends the inspection. Throws. */
-static void decode_content(signer_fz *fz, pdf_document *doc, pdf_page *page, size_t *content_bytes)
+static void decode_content(signer_fz *fz, pdf_document *doc, pdf_obj *page, size_t *content_bytes)
 {
 	fz_context *ctx = fz->ctx;
-	pdf_obj *contents = pdf_page_contents(ctx, page);
+	pdf_obj *contents = pdf_dict_get(ctx, page, PDF_NAME(Contents));
 	if (!contents)
 		return;
 	fz_stream *stm = pdf_open_contents_stream(ctx, doc, contents);
@@ -77,41 +77,56 @@ static void decode_content(signer_fz *fz, pdf_document *doc, pdf_page *page, siz
 }
 
 /*
- * Loads every page as signing does: its object, which signing adds the signature widget to, its
- * size as displayed, and its decoded content. mupdf loads a page object it cannot parse (nested
- * past its parser's limit, damaged) as null and still answers with a default box: such a page
- * could be shown, never signed, so it is refused here rather than failing at signing.
+ * Reads each of the page's annotation objects, as loading the page does (a visible signature
+ * loads its page): one whose xref entry is wrong makes mupdf repair the file, which
+ * check_document then refuses. Throws.
+ */
+static void read_annotations(fz_context *ctx, pdf_obj *page)
+{
+	pdf_obj *annots = pdf_dict_get(ctx, page, PDF_NAME(Annots));
+	int count = pdf_array_len(ctx, annots);
+	for (int i = 0; i < count; i++)
+		(void)pdf_is_dict(ctx, pdf_array_get(ctx, annots, i));
+}
+
+/*
+ * Reads every page object as signing does: the object, which signing adds the signature widget
+ * to, its size as displayed (pdf_bound_page's arithmetic, on the object), and its decoded
+ * content, and its annotations' objects. mupdf answers a page object it cannot parse (nested past its parser's limit,
+ * damaged) with null, and pdf_load_page with a default box: such a page could be shown, never
+ * signed, so it is refused here rather than failing at signing.
+ *
+ * The page is not loaded (pdf_load_page): that loads its annotations and synthesises an
+ * appearance for every one without (an empty signature field's costs 0.4 ms of font loading
+ * and layout), which edits the document from a check that only reads, and which our update
+ * would then write out as if it were ours.
  */
 static signer_err check_pages(signer_fz *fz, pdf_document *doc, int count, signer_pdf_info *info)
 {
 	fz_context *ctx = fz->ctx;
-	pdf_page *page = NULL;
 	size_t content_bytes = 0;
 	int i = 0;
 	bool empty_box = false, unreadable = false;
-	fz_var(page);
 	fz_var(i);
 	fz_var(empty_box);
 	fz_var(unreadable);
 	fz_try(ctx)
 	{
 		for (i = 0; i < count && !empty_box && !unreadable; i++) {
-			page = pdf_load_page(ctx, doc, i);
-			unreadable = !pdf_is_dict(ctx, page->obj);
+			pdf_obj *page = pdf_lookup_page_obj(ctx, doc, i);
+			unreadable = !pdf_is_dict(ctx, page);
 			if (unreadable)
 				break;
-			fz_rect box = pdf_bound_page(ctx, page);
+			fz_rect mediabox;
+			fz_matrix ctm;
+			pdf_page_obj_transform(ctx, page, &mediabox, &ctm);
+			fz_rect box = fz_transform_rect(mediabox, ctm);
 			float width = box.x1 - box.x0, height = box.y1 - box.y0;
 			empty_box = !isfinite(width) || !isfinite(height) || width <= 0 || height <= 0;
 			info->pages[i] = (signer_page_size){width, height};
 			decode_content(fz, doc, page, &content_bytes);
-			fz_drop_page(ctx, &page->super);
-			page = NULL;
+			read_annotations(ctx, page);
 		}
-	}
-	fz_always(ctx)
-	{
-		fz_drop_page(ctx, page ? &page->super : NULL);
 	}
 	fz_catch(ctx)
 	{

@@ -173,37 +173,71 @@ static fz_matrix upright(fz_context *ctx, pdf_page *page)
 	return fz_rotate((float)rotate);
 }
 
-/* Adds the signature field on its page, with its appearance when visible, and signs it (the
- * CMS is made when the document is written). */
-static signer_err add_signature(signer_fz *fz, pdf_document *doc, pades_signer *s, const signer_sign_options *o,
-                                const char *name)
+/*
+ * An invisible signature's widget, made through mupdf's object API on page 1's object rather
+ * than with pdf_create_signature_widget on a loaded page: loading a page synthesises an
+ * appearance for every annotation without one (0.4 ms for an empty signature field), and the
+ * update would then carry appearances for fields that are not ours to touch. What
+ * pdf_create_signature_widget writes, less its /Lock and with an empty /Rect: a field that is
+ * its own widget, on the page's /Annots and the AcroForm's /Fields. Returns the widget, owned
+ * by the caller. Throws.
+ */
+static pdf_obj *invisible_widget_new(fz_context *ctx, pdf_document *doc, const char *field)
 {
-	fz_context *ctx = fz->ctx;
+	pdf_obj *page = pdf_lookup_page_obj(ctx, doc, 0);
+	pdf_obj *root = pdf_dict_get(ctx, pdf_trailer(ctx, doc), PDF_NAME(Root));
+	pdf_obj *form = pdf_dict_get(ctx, root, PDF_NAME(AcroForm));
+	if (!form)
+		form = pdf_dict_put_dict(ctx, root, PDF_NAME(AcroForm), 1);
+	pdf_obj *fields = pdf_dict_get(ctx, form, PDF_NAME(Fields));
+	if (!fields)
+		fields = pdf_dict_put_array(ctx, form, PDF_NAME(Fields), 1);
+	pdf_obj *annots = pdf_dict_get(ctx, page, PDF_NAME(Annots));
+	if (!annots)
+		annots = pdf_dict_put_array(ctx, page, PDF_NAME(Annots), 1);
+	pdf_obj *widget = pdf_add_new_dict(ctx, doc, 8);
+	fz_try(ctx)
+	{
+		pdf_dict_put(ctx, widget, PDF_NAME(Type), PDF_NAME(Annot));
+		pdf_dict_put(ctx, widget, PDF_NAME(Subtype), PDF_NAME(Widget));
+		pdf_dict_put(ctx, widget, PDF_NAME(FT), PDF_NAME(Sig));
+		pdf_dict_put_int(ctx, widget, PDF_NAME(F), PDF_ANNOT_IS_PRINT);
+		pdf_dict_put_text_string(ctx, widget, PDF_NAME(T), field);
+		pdf_dict_put_rect(ctx, widget, PDF_NAME(Rect), fz_make_rect(0, 0, 0, 0));
+		pdf_dict_put(ctx, widget, PDF_NAME(P), page);
+		pdf_array_push(ctx, annots, widget);
+		pdf_array_push(ctx, fields, widget);
+	}
+	fz_catch(ctx)
+	{
+		pdf_drop_obj(ctx, widget);
+		fz_rethrow(ctx);
+	}
+	return widget;
+}
+
+/* A visible signature's widget on its page, with the appearance mupdf lays out. Throws. */
+static void add_visible_widget(fz_context *ctx, pdf_document *doc, pades_signer *s, const signer_sign_options *o,
+                               const char *name, char *field)
+{
 	pdf_page *page = NULL;
 	pdf_annot *widget = NULL;
 	fz_display_list *appearance = NULL;
-	char field[FIELD_NAME_BYTES];
 	fz_var(page);
 	fz_var(widget);
 	fz_var(appearance);
 	fz_try(ctx)
 	{
-		page = pdf_load_page(ctx, doc, o->visible ? (int)o->visible->page_index : 0);
-		field_name(ctx, doc, field);
+		page = pdf_load_page(ctx, doc, (int)o->visible->page_index);
 		widget = pdf_create_signature_widget(ctx, page, field);
 		pdf_obj *obj = pdf_annot_obj(ctx, widget);
 		pdf_dict_del(ctx, obj, PDF_NAME(Lock)); /* locking other fields is not ours to decide */
-		if (o->visible) {
-			fz_rect box = pdf_bound_page(ctx, page);
-			const signer_rect *r = o->visible;
-			pdf_set_annot_rect(
-			    ctx, widget, fz_make_rect(box.x0 + r->x0, box.y0 + r->y0, box.x0 + r->x1, box.y0 + r->y1));
-			appearance = appearance_new(ctx, widget, o, name, s->credential->kind);
-			pdf_set_annot_appearance_from_display_list(ctx, widget, "N", NULL, upright(ctx, page),
-			                                           appearance);
-		} else {
-			pdf_dict_put_rect(ctx, obj, PDF_NAME(Rect), fz_make_rect(0, 0, 0, 0));
-		}
+		fz_rect box = pdf_bound_page(ctx, page);
+		const signer_rect *r = o->visible;
+		pdf_set_annot_rect(ctx, widget,
+		                   fz_make_rect(box.x0 + r->x0, box.y0 + r->y0, box.x0 + r->x1, box.y0 + r->y1));
+		appearance = appearance_new(ctx, widget, o, name, s->credential->kind);
+		pdf_set_annot_appearance_from_display_list(ctx, widget, "N", NULL, upright(ctx, page), appearance);
 		sign_field(ctx, doc, obj, s, o, name);
 	}
 	fz_always(ctx)
@@ -211,6 +245,35 @@ static signer_err add_signature(signer_fz *fz, pdf_document *doc, pades_signer *
 		fz_drop_display_list(ctx, appearance);
 		pdf_drop_annot(ctx, widget);
 		fz_drop_page(ctx, page ? &page->super : NULL);
+	}
+	fz_catch(ctx)
+	{
+		fz_rethrow(ctx);
+	}
+}
+
+/* Adds the signature field, on its page with its appearance when visible, and signs it (the
+ * CMS is made when the document is written). */
+static signer_err add_signature(signer_fz *fz, pdf_document *doc, pades_signer *s, const signer_sign_options *o,
+                                const char *name)
+{
+	fz_context *ctx = fz->ctx;
+	pdf_obj *widget = NULL;
+	char field[FIELD_NAME_BYTES];
+	fz_var(widget);
+	fz_try(ctx)
+	{
+		field_name(ctx, doc, field);
+		if (o->visible) {
+			add_visible_widget(ctx, doc, s, o, name, field);
+		} else {
+			widget = invisible_widget_new(ctx, doc, field);
+			sign_field(ctx, doc, widget, s, o, name);
+		}
+	}
+	fz_always(ctx)
+	{
+		pdf_drop_obj(ctx, widget);
 	}
 	fz_catch(ctx)
 	{

@@ -3,7 +3,7 @@
  * rotation, the page limit's edge) and on hostile input, each with its typed error and without
  * a byte printed by mupdf: empty, a PNG, random bytes, a header and noise, a truncated file,
  * shifted offsets, encrypted files made by qpdf, over the size limit, no page, a looping page
- * tree, a decompression bomb. Then signer_rect_check()'s
+ * tree, a decompression bomb, an annotation whose xref entry is wrong. Then signer_rect_check()'s
  * rules, the memory cap itself, and many threads inspecting at once.
  */
 #include "signer_util.h"
@@ -348,6 +348,34 @@ static void test_structures(void)
 	free(pdf);
 }
 
+/*
+ * A page whose annotation's xref entry points at the page object instead: mupdf finds the
+ * wrong object there and repairs the file when the annotation is read. Signing reads every
+ * annotation of the page it signs (a visible signature loads its page), so the inspection reads
+ * them too, and refuses the file here rather than accepting what signing would refuse.
+ */
+static void test_annotation_misplaced(void)
+{
+	const raw_object objects[] = {
+	    OBJ("<</Type/Catalog/Pages 2 0 R>>"),
+	    OBJ("<</Type/Pages/Count 1/Kids[3 0 R]>>"),
+	    OBJ("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Annots[4 0 R]>>"),
+	    OBJ("<</Type/Annot/Subtype/Widget/FT/Sig/T(Signature1)/Rect[0 0 0 0]>>"),
+	};
+	size_t bytes = 0;
+	uint8_t *pdf = raw_pdf(objects, 4, NULL, &bytes);
+	REQUIRE_VOID(pdf);
+	EXPECT(pdf, bytes, SIGNER_OK, "a page with an annotation, as written");
+	static const char xref_head[] = "xref\n0 5\n";
+	uint8_t *xref = memmem(pdf, bytes, xref_head, sizeof xref_head - 1);
+	REQUIRE_VOID(xref);
+	uint8_t *entries = xref + sizeof xref_head - 1; /* 20 bytes each, object 0 first */
+	memcpy(entries + 4 * 20, entries + 3 * 20, 20);
+	EXPECT(pdf, bytes, SIGNER_ERR_CORRUPT, "the annotation's xref entry points at the page");
+	CHECK(strstr(signer_last_error(), "repair"), "refused as repaired: %s", signer_last_error());
+	free(pdf);
+}
+
 /* The cap itself: an allocation past it is refused and reported as too large; what was
  * allocated before is returned when the context closes. */
 static void test_memory_cap(void)
@@ -503,6 +531,7 @@ int main(int argc, char **argv)
 	test_encrypted(dir);
 	test_not_pdf();
 	test_structures();
+	test_annotation_misplaced();
 	test_threads();
 
 	fflush(stderr);

@@ -12,7 +12,11 @@
  *     SIGNER_CMS_BYTES_MAX is SIGNER_ERR_TOO_LARGE, and a dictionary not where it was written
  *     is SIGNER_ERR_PDF_WRITE: loud errors, never a signature over the wrong bytes;
  *   - a 5 MB document (tests/support/make_pdf.py, as bench-sign signs) at B-LTA passes pdfsig
- *     (the signature valid, the document time-stamp over the whole file listed), qpdf --check and byte_ranges.py.
+ *     (the signature valid, the document time-stamp over the whole file listed), qpdf --check and byte_ranges.py;
+ *   - an unsigned signature field of the input is left alone, by an invisible B-LTA signature
+ *     (three updates, no page loaded) and a visible B-B one (its page loaded, so mupdf
+ *     synthesises the field's appearance): qpdf's xref still points at the input's copy of its
+ *     object, which qpdf prints as it was.
  */
 #include "signer_util.h"
 
@@ -231,6 +235,66 @@ static void test_five_megabytes(signer_ca *ca)
 	signer_credential_free(signer);
 }
 
+/* qpdf's answer for object 6 (make_pdf.py's empty field): its xref line and the object. */
+static bool qpdf_object_6(const char *path, char *xref, size_t xref_bytes, char *object, size_t object_bytes)
+{
+	char command[1024], output[OUTPUT_BYTES];
+	snprintf(command, sizeof command, "qpdf --show-xref '%s'", path);
+	if (run(command, output, sizeof output) != 0)
+		return false;
+	const char *line = strstr(output, "\n6/0: ");
+	if (!line)
+		return false;
+	snprintf(xref, xref_bytes, "%.*s", (int)strcspn(line + 1, "\n"), line + 1);
+	snprintf(command, sizeof command, "qpdf --show-object=6 '%s'", path);
+	return run(command, object, object_bytes) == 0;
+}
+
+/* Signs make_pdf.py's document with its empty field (object 6) and checks that object. */
+static void check_other_field_untouched(signer_ca *ca, const signer_credential *signer, signer_level level,
+                                        const signer_rect *visible, const char *name)
+{
+	char made[700], command[4096], output[OUTPUT_BYTES];
+	snprintf(made, sizeof made, "%s/field.pdf", dir);
+	snprintf(command, sizeof command,
+	         "/usr/bin/python3 '%s/../support/make_pdf.py' '%s' --padding-kib 100 --seed 3 --signature-field",
+	         TESTS_UNIT_DIR, made);
+	REQUIRE_VOID(run(command, output, sizeof output) == 0);
+	size_t bytes = 0, out_bytes = 0;
+	uint8_t *pdf = read_file(made, &bytes), *out = NULL;
+	REQUIRE_VOID(pdf);
+	signer_sign_options o = {.signing_time_s = now_s, .visible = visible};
+	CHECK(signer_pades_sign_at_level(ca, signer, level, pdf, bytes, &o, &out, &out_bytes) == SIGNER_OK,
+	      "%s beside an empty field: %s", name, signer_last_error());
+	free(pdf);
+	REQUIRE_VOID(out);
+	char path[700], xref_in[128], xref_out[128], object_in[4096], object_out[4096];
+	snprintf(command, sizeof command, "field-%s.pdf", name);
+	REQUIRE_VOID(save(command, out, out_bytes, path, sizeof path));
+	free(out);
+	REQUIRE_VOID(qpdf_object_6(made, xref_in, sizeof xref_in, object_in, sizeof object_in));
+	REQUIRE_VOID(qpdf_object_6(path, xref_out, sizeof xref_out, object_out, sizeof object_out));
+	CHECK(strcmp(xref_in, xref_out) == 0, "%s: object 6 is where the input has it: %s, now %s", name, xref_in,
+	      xref_out);
+	CHECK(strcmp(object_in, object_out) == 0 && !strstr(object_out, "/AP"), "%s: object 6 unchanged: %s, now %s",
+	      name, object_in, object_out);
+	snprintf(command, sizeof command, "pdfsig -nssdir '%s' '%s'", nss_dir, path);
+	run(command, output, sizeof output);
+	CHECK(count_of(output, "Signature is Valid.") == 1 && strstr(output, "Paul Champ") &&
+	          strstr(output, "The signature form field is not signed."),
+	      "%s: pdfsig: ours valid, the other field unsigned:\n%s", name, output);
+}
+
+static void test_other_field_untouched(signer_ca *ca)
+{
+	signer_credential *signer = credential(ca, "field@cabinet.fr", "Paul Champ");
+	REQUIRE_VOID(signer);
+	check_other_field_untouched(ca, signer, SIGNER_LEVEL_B_LTA, NULL, "invisible-lta");
+	signer_rect visible = {0, 50, 50, 250, 120};
+	check_other_field_untouched(ca, signer, SIGNER_LEVEL_B_B, &visible, "visible-b");
+	signer_credential_free(signer);
+}
+
 int main(void)
 {
 	dir = scratch_dir("signer-update");
@@ -254,6 +318,7 @@ int main(void)
 	test_contract();
 	test_byte_ranges(ca);
 	test_five_megabytes(ca);
+	test_other_field_untouched(ca);
 
 	signer_ca_free(ca);
 	if (getenv("SIGNER_TEST_KEEP")) /* to look at the files */
