@@ -7,6 +7,7 @@
 #include "pki_http.h"
 
 #include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
 #include <nng/supplemental/http/http.h>
 #include <sodium.h>
 
@@ -49,6 +50,7 @@ struct api_pki_http {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
+	bool answered_while_stopping; /* the thread answered requests after the stop began */
 	pki_job queue[API_PKI_QUEUE_MAX];
 	size_t head, count;
 	/* the CRL last made of each CA (on the thread only) */
@@ -275,6 +277,7 @@ static void *pki_thread(void *arg)
 		pthread_mutex_unlock(&pki->lock);
 		answer(pki, &job);
 		pthread_mutex_lock(&pki->lock);
+		pki->answered_while_stopping |= pki->stopping;
 	}
 	pthread_mutex_unlock(&pki->lock);
 	return NULL;
@@ -525,6 +528,11 @@ void api_pki_http_stop(api_pki_http *pki)
 	pthread_mutex_unlock(&pki->lock);
 	if (pki->thread_started)
 		pthread_join(pki->thread, NULL); /* it answers what is queued first */
+	/* nng writes those answers on its own threads, and stopping the server closes every
+	 * connection, written or not: there is no call that waits for the writes, so they get a
+	 * bounded while (API_PKI_DRAIN_MS) to go out */
+	if (pki->answered_while_stopping)
+		nng_msleep(API_PKI_DRAIN_MS);
 	if (pki->server) {
 		nng_http_server_stop(pki->server);
 		nng_http_server_release(pki->server);

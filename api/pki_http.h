@@ -22,6 +22,7 @@
 #define API_PKI_URL_FILE         "pki-url" /* in the data directory: the URL and a line break, 0644 */
 #define API_PKI_BODY_BYTES_MAX   SIGNER_OCSP_REQUEST_BYTES_MAX /* a POSTed OCSP request: 16 KiB */
 #define API_PKI_QUEUE_MAX        64u                           /* requests waiting for the endpoint's thread */
+#define API_PKI_DRAIN_MS         250  /* stop: for nng to write the answers given while stopping */
 #define API_PKI_CRL_CACHE_S      60   /* a CRL is served at most this long, and never past a revocation */
 #define API_PKI_LISTEN_BYTES_MAX 128u /* --pki-listen HOST:PORT */
 
@@ -56,7 +57,8 @@ typedef struct api_pki_http api_pki_http;
 api_pki_http *api_pki_http_start(const signer_ca *ca, const char *pki_url, const char *listen,
                                  int64_t (*clock_us)(void *), void *clock_ctx, const char **why);
 
-/* Answers every queued request, stops listening and frees the endpoint. NULL is a no-op. */
+/* Answers every queued request, gives nng API_PKI_DRAIN_MS to write those answers, stops
+ * listening and frees the endpoint. NULL is a no-op. */
 void api_pki_http_stop(api_pki_http *pki);
 /* How many requests wait in the queue now (not counting the one being answered). */
 size_t api_pki_http_waiting(api_pki_http *pki);
