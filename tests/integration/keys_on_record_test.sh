@@ -17,7 +17,6 @@ pid=
 py=/usr/bin/python3
 d=$dir/d
 audit() { "$bin/ledger-audit" "$@"; }
-head_seq() { "$bin/ledgerctl" --data "$d" --platform head | sed -n 's/^head seq \([0-9]*\) .*/\1/p'; }
 
 # The key events of the log, one line each: seq event kind key_id serial sha256 not_after owner
 # [reason], decoded by tests/support/key_events.py, which shares no code with ledgerd.

@@ -159,6 +159,21 @@ static bool final_document(const char *id, const char *name)
 	return ok;
 }
 
+/* CollectionCreate of a collection of kind titled title, as EC: its id into id[32]; false if
+ * refused. */
+static bool collection_create(Ledger__Events__CollectionKind kind, const char *title, char id[32])
+{
+	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
+	c.firm_id = (char *)FIRM;
+	c.kind = kind;
+	c.title = (char *)title;
+	Ledger__Api__Reply *r = harness_ask(&h, EC, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c);
+	if (r && !r->error && r->collection && r->collection->collection)
+		snprintf(id, 32, "%s", r->collection->collection->collection_id);
+	harness_code_of(r);
+	return id[0] != '\0';
+}
+
 /* A collection of one document signed by SIGNER (a field on page 2) then CLIENT, at the firm's
  * level, its final version in work/name. */
 static bool two_signers(const char *title, const char *name)
@@ -168,15 +183,7 @@ static bool two_signers(const char *title, const char *name)
 	size_t n = test_pdf_write(pdf, sizeof pdf, &(test_pdf_spec){.tag = title, .pages = 2, .texts = texts});
 	crypto_hash_sha256(sha, pdf, n);
 	char id[32] = "";
-	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
-	c.firm_id = (char *)FIRM;
-	c.kind = LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE;
-	c.title = (char *)title;
-	Ledger__Api__Reply *r = harness_ask(&h, EC, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c);
-	if (r && !r->error && r->collection && r->collection->collection)
-		snprintf(id, sizeof id, "%s", r->collection->collection->collection_id);
-	harness_code_of(r);
-	REQUIRE(id[0], "%s: created", title);
+	REQUIRE(collection_create(LEDGER__EVENTS__COLLECTION_KIND__KIND_SIGNATURE, title, id), "%s: created", title);
 	REQUIRE(fixture_document_add(&to_ledgerd, EC, FIRM, id, pdf, n, "lettre.pdf") == 0, "%s: document", title);
 	REQUIRE(fixture_signer_add(&to_ledgerd, EC, FIRM, id, SIGNER, NULL, NULL) == 0, "%s: signer", title);
 	REQUIRE(fixture_signer_add(&to_ledgerd, EC, FIRM, id, CLIENT, CLIENT_NAME, CLIENT_PHONE) == 0, "%s: client",
@@ -222,15 +229,7 @@ static bool sealed(const char *title, const char *name)
 	const char *texts[1] = {title};
 	size_t n = test_pdf_write(pdf, sizeof pdf, &(test_pdf_spec){.tag = title, .pages = 1, .texts = texts});
 	char id[32] = "";
-	Ledger__Api__CollectionCreate c = LEDGER__API__COLLECTION_CREATE__INIT;
-	c.firm_id = (char *)FIRM;
-	c.kind = LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL;
-	c.title = (char *)title;
-	Ledger__Api__Reply *r = harness_ask(&h, EC, LEDGER__API__REQUEST__BODY_COLLECTION_CREATE, &c);
-	if (r && !r->error && r->collection && r->collection->collection)
-		snprintf(id, sizeof id, "%s", r->collection->collection->collection_id);
-	harness_code_of(r);
-	REQUIRE(id[0], "%s: created", title);
+	REQUIRE(collection_create(LEDGER__EVENTS__COLLECTION_KIND__KIND_SEAL, title, id), "%s: created", title);
 	REQUIRE(fixture_document_add(&to_ledgerd, EC, FIRM, id, pdf, n, "attestation.pdf") == 0, "%s: document", title);
 	REQUIRE(fixture_act(&to_ledgerd, EC, FIRM, id, LEDGER__API__COLLECTION_ACT__ACT__SEAL, NULL) == 0, "%s: sealed",
 	        title);

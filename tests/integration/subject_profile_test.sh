@@ -17,7 +17,6 @@ export LC_ALL=C.UTF-8
 d=$dir/d
 ctl() { "$bin/ledgerctl" --data "$d" "$@"; }
 audit() { "$bin/ledger-audit" "$@"; }
-head_seq() { ctl --platform --json head | "$py" -c 'import json,sys; print(json.load(sys.stdin)["seq"])'; }
 expect 0 "init" -- "$bin/ledgerd" init --data "$d"
 start_ledgerd "$d"
 "$py" "$here/../support/make_pdf.py" "$dir/doc.pdf" --text "Lettre de mission 2026"

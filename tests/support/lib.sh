@@ -15,6 +15,7 @@
 #   start_ledgerd DATA [ARGS...]            serves DATA in the background ($pid; stderr in
 #                                           $dir/log) and waits until it is ready, or exits failed
 #   stop_ledgerd                            SIGTERM to $pid; ledgerd must exit 0
+#   head_seq [DATA]                         the log's head seq (DATA: $d by default), from ledgerctl head
 #   flip_event_byte DATA SEQ                flips the last byte of event SEQ's stored record
 
 failures=0
@@ -95,6 +96,10 @@ start_ledgerd() {
 	pid=$!
 	for _ in $(seq 600); do grep -q ready "$dir/ready" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	grep -q ready "$dir/ready" || { echo "FAIL: ledgerd did not get ready"; cat "$dir/log"; exit 1; }
+}
+
+head_seq() {
+	"$bin/ledgerctl" --data "${1:-$d}" --platform head | sed -n 's/^head seq \([0-9]*\) .*/\1/p'
 }
 
 stop_ledgerd() {
