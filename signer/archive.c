@@ -2,8 +2,9 @@
  * archive.c: PAdES B-LTA renewal (ETSI EN 319 142-1 5.5). A document time-stamp proves that the
  * document existed, as it is, at its time, for as long as its time-stamping unit's certificate
  * and its algorithms hold. Before they weaken, a new time-stamp over the whole document (the old
- * time-stamp and fresh validation data for it included) carries the proof on: two incremental
- * updates, a /DSS update then a document time-stamp, and nothing before them changes.
+ * time-stamp and fresh validation data for it included) carries the proof on: one incremental
+ * update, the /DSS additions and the document time-stamp that covers them, and nothing before it
+ * changes.
  */
 #include "internal.h"
 
@@ -191,11 +192,11 @@ signer_err signer_pades_renew_timestamp(const signer_ca *ca, const signer_tsa_re
 	 * document: pdf is copied once and never written again (update.c). */
 	if (!err)
 		err = signer_document_init(&document, pdf, pdf_bytes);
-	if (!err)
-		err = signer_dss_add(&fz, data.items, data.count, false, time_s, &document);
+	/* the last time-stamp's validation data, and the new time-stamp over them, in one update */
+	signer_dss_update dss = {data.items, data.count, NULL, time_s};
 	signer_sign_options o = {.signing_time_s = time_s};
 	if (!err)
-		err = signer_pades_add_document_timestamp(&fz, credential, &o, &document);
+		err = signer_pades_add_document_timestamp(&fz, credential, &o, &dss, &document);
 	signer_fz_close(&fz);
 	renewal_data_free(&data);
 	free(info);

@@ -22,8 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The upper-case hex SHA-1 naming a signature in /VRI, and its NUL. */
-#define VRI_KEY_BYTES (2u * SHA_DIGEST_LENGTH + 1u)
+_Static_assert(SIGNER_VRI_KEY_BYTES == 2u * SHA_DIGEST_LENGTH + 1u, "a /VRI key is a hex SHA-1");
 /* Signature fields looked at, and streams compared when looking for a certificate already there:
  * a document of ours has a few; the bound keeps a hostile one from costing more. */
 #define DSS_FIELDS_MAX  10000
@@ -46,18 +45,23 @@ static size_t der_length(const uint8_t *p, size_t n)
 	return length <= n - 2 - octets ? length + 2 + octets : 0;
 }
 
+void signer_vri_key(const uint8_t *cms, size_t cms_bytes, char key[SIGNER_VRI_KEY_BYTES])
+{
+	uint8_t digest[SHA_DIGEST_LENGTH];
+	SHA1(cms, cms_bytes, digest);
+	for (size_t i = 0; i < sizeof digest; i++)
+		snprintf(key + 2 * i, 3, "%02X", digest[i]);
+}
+
 /* The /VRI key of signature dictionary v: false if its /Contents holds no DER value. */
-static bool vri_key(fz_context *ctx, pdf_obj *v, char key[VRI_KEY_BYTES])
+static bool vri_key(fz_context *ctx, pdf_obj *v, char key[SIGNER_VRI_KEY_BYTES])
 {
 	size_t n = 0;
 	const uint8_t *contents = (const uint8_t *)pdf_to_string(ctx, pdf_dict_get(ctx, v, PDF_NAME(Contents)), &n);
 	size_t cms_bytes = der_length(contents, n);
 	if (!cms_bytes)
 		return false;
-	uint8_t digest[SHA_DIGEST_LENGTH];
-	SHA1(contents, cms_bytes, digest);
-	for (size_t i = 0; i < sizeof digest; i++)
-		snprintf(key + 2 * i, 3, "%02X", digest[i]);
+	signer_vri_key(contents, cms_bytes, key);
 	return true;
 }
 
@@ -133,49 +137,48 @@ static pdf_obj *find_stream(fz_context *ctx, pdf_obj *list, const uint8_t *der, 
 	return NULL;
 }
 
-/* The /VRI entry of signature v, unless it has one: references to the items (those
+/* The /VRI entry named key, unless there is one: references to the items (those
  * for_timestamps only, when asked) by their streams in added, and /TU. */
-static void add_vri(fz_context *ctx, pdf_document *doc, pdf_obj *vri, pdf_obj *v, const signer_dss_item *items,
-                    size_t item_count, pdf_obj *added, bool timestamps_only, int64_t time_s)
+static void add_vri(fz_context *ctx, pdf_document *doc, pdf_obj *vri, const char *key, const signer_dss_update *u,
+                    pdf_obj *added, bool timestamps_only)
 {
-	char key[VRI_KEY_BYTES];
-	if (!vri_key(ctx, v, key) || pdf_dict_gets(ctx, vri, key))
+	if (pdf_dict_gets(ctx, vri, key))
 		return;
 	static const char *const names[] = {
 	    [SIGNER_DSS_CERT] = "Cert", [SIGNER_DSS_CRL] = "CRL", [SIGNER_DSS_OCSP] = "OCSP"};
 	pdf_obj *entry = pdf_new_dict(ctx, doc, 4);
 	fz_try(ctx)
 	{
-		for (size_t i = 0; i < item_count; i++)
-			if (!timestamps_only || items[i].for_timestamps)
-				pdf_array_push(ctx, container_in(ctx, doc, entry, names[items[i].kind], true, false),
+		for (size_t i = 0; i < u->item_count; i++)
+			if (!timestamps_only || u->items[i].for_timestamps)
+				pdf_array_push(ctx, container_in(ctx, doc, entry, names[u->items[i].kind], true, false),
 				               pdf_array_get(ctx, added, (int)i));
-		pdf_dict_put_date(ctx, entry, PDF_NAME(TU), time_s);
+		pdf_dict_put_date(ctx, entry, PDF_NAME(TU), u->time_s);
 		pdf_dict_puts(ctx, vri, key, entry);
 	}
 	fz_always(ctx) pdf_drop_obj(ctx, entry);
 	fz_catch(ctx) fz_rethrow(ctx);
 }
 
-/* The update's changes to doc: the items in the /DSS lists (their streams pushed on added, in
- * order), then the /VRI entries. Throws. */
-static void dss_update(fz_context *ctx, pdf_document *doc, const signer_dss_item *items, size_t item_count,
-                       pdf_obj *added, bool new_signature, int64_t time_s)
+/* u's changes to doc: the items in the /DSS lists (their streams pushed on added, in order),
+ * then the /VRI entries. Throws. */
+static void dss_update(fz_context *ctx, pdf_document *doc, const signer_dss_update *u, pdf_obj *added)
 {
 	static const char *const lists[] = {
 	    [SIGNER_DSS_CERT] = "Certs", [SIGNER_DSS_CRL] = "CRLs", [SIGNER_DSS_OCSP] = "OCSPs"};
 	pdf_obj *root = pdf_dict_get(ctx, pdf_trailer(ctx, doc), PDF_NAME(Root));
 	/* mupdf 1.21 has no predefined names for these: looked up by string. */
 	pdf_obj *dss = container_in(ctx, doc, root, "DSS", false, true);
-	for (size_t i = 0; i < item_count; i++) {
-		pdf_obj *list = container_in(ctx, doc, dss, lists[items[i].kind], true, false);
+	for (size_t i = 0; i < u->item_count; i++) {
+		const signer_dss_item *item = &u->items[i];
+		pdf_obj *list = container_in(ctx, doc, dss, lists[item->kind], true, false);
 		pdf_obj *there =
-		    items[i].kind == SIGNER_DSS_CERT ? find_stream(ctx, list, items[i].der, items[i].der_bytes) : NULL;
+		    item->kind == SIGNER_DSS_CERT ? find_stream(ctx, list, item->der, item->der_bytes) : NULL;
 		if (there) {
 			pdf_array_push(ctx, added, there);
 			continue;
 		}
-		pdf_obj *ref = add_bytes_stream(ctx, doc, items[i].der, items[i].der_bytes);
+		pdf_obj *ref = add_bytes_stream(ctx, doc, item->der, item->der_bytes);
 		fz_try(ctx)
 		{
 			pdf_array_push(ctx, list, ref);
@@ -186,41 +189,37 @@ static void dss_update(fz_context *ctx, pdf_document *doc, const signer_dss_item
 	}
 	pdf_obj *vri = container_in(ctx, doc, dss, "VRI", false, false);
 	pdf_obj *fields = pdf_dict_getp(ctx, root, "AcroForm/Fields");
-	pdf_obj *newest = NULL;
-	int64_t newest_end = -1;
 	int count = pdf_array_len(ctx, fields);
 	for (int i = 0; i < count && i < DSS_FIELDS_MAX; i++) {
 		pdf_obj *v = pdf_dict_get(ctx, pdf_array_get(ctx, fields, i), PDF_NAME(V));
-		if (!pdf_is_dict(ctx, v))
+		/* the new signature is known without reading it, and is no document time-stamp */
+		if (u->signature && pdf_is_indirect(ctx, v) && pdf_to_num(ctx, v) == u->signature->value_num)
 			continue;
-		if (is_document_timestamp(ctx, v))
-			add_vri(ctx, doc, vri, v, items, item_count, added, true, time_s);
-		else if (byte_range_end(ctx, v) > newest_end) {
-			newest = v;
-			newest_end = byte_range_end(ctx, v);
-		}
+		char key[SIGNER_VRI_KEY_BYTES];
+		if (pdf_is_dict(ctx, v) && is_document_timestamp(ctx, v) && vri_key(ctx, v, key))
+			add_vri(ctx, doc, vri, key, u, added, true);
 	}
-	if (new_signature && newest)
-		add_vri(ctx, doc, vri, newest, items, item_count, added, false, time_s);
+	if (u->signature)
+		add_vri(ctx, doc, vri, u->signature->vri_key, u, added, false);
 }
 
-signer_err signer_dss_add(signer_fz *fz, const signer_dss_item *items, size_t item_count, bool new_signature,
-                          int64_t time_s, signer_document *d)
+void signer_dss_apply(fz_context *ctx, pdf_document *doc, const signer_dss_update *u)
 {
-	assert(item_count <= SIGNER_DSS_ITEMS_MAX);
+	assert(u->item_count <= SIGNER_DSS_ITEMS_MAX);
+	pdf_obj *added = pdf_new_array(ctx, doc, (int)u->item_count);
+	fz_try(ctx) dss_update(ctx, doc, u, added);
+	fz_always(ctx) pdf_drop_obj(ctx, added);
+	fz_catch(ctx) fz_rethrow(ctx);
+}
+
+signer_err signer_dss_add(signer_fz *fz, const signer_dss_update *u, signer_document *d)
+{
 	fz_context *ctx = fz->ctx;
 	pdf_document *doc = NULL;
-	pdf_obj *added = NULL;
-	fz_var(added);
 	signer_err err = signer_document_open(fz, d, &doc);
 	if (err)
 		return err;
-	fz_try(ctx)
-	{
-		added = pdf_new_array(ctx, doc, (int)item_count);
-		dss_update(ctx, doc, items, item_count, added, new_signature, time_s);
-	}
-	fz_always(ctx) pdf_drop_obj(ctx, added);
+	fz_try(ctx) signer_dss_apply(ctx, doc, u);
 	fz_catch(ctx) err = signer_fz_caught(fz, SIGNER_ERR_PDF_WRITE, "adding the document security store");
 	size_t update_start = 0;
 	if (!err)
@@ -229,61 +228,65 @@ signer_err signer_dss_add(signer_fz *fz, const signer_dss_item *items, size_t it
 	return err;
 }
 
-/* Appends x's DER to items (kept in ders, the caller's to OPENSSL_free). */
-static bool push_certificate(X509 *x, bool for_timestamps, signer_dss_item *items, uint8_t **ders, size_t *n)
+/* Appends x's DER to out. */
+static bool push_certificate(X509 *x, bool for_timestamps, signer_dss_items *out)
 {
 	if (!x)
 		return true;
-	if (*n >= SIGNER_DSS_ITEMS_MAX)
+	if (out->count >= SIGNER_DSS_ITEMS_MAX)
 		return false;
 	uint8_t *der = NULL;
 	int bytes = i2d_X509(x, &der);
 	if (bytes <= 0)
 		return false;
-	ders[*n] = der;
-	items[*n] = (signer_dss_item){SIGNER_DSS_CERT, der, (size_t)bytes, for_timestamps};
-	(*n)++;
+	out->certificates[out->count] = der;
+	out->items[out->count++] = (signer_dss_item){SIGNER_DSS_CERT, der, (size_t)bytes, for_timestamps};
 	return true;
 }
 
-signer_err signer_dss_add_for_signature(signer_fz *fz, const signer_credential *credential,
-                                        const signer_sign_options *o, signer_document *d)
+static bool push(signer_dss_items *out, signer_dss_kind kind, const uint8_t *der, size_t der_bytes, bool for_timestamps)
 {
-	signer_dss_item items[SIGNER_DSS_ITEMS_MAX];
-	uint8_t *ders[SIGNER_DSS_ITEMS_MAX] = {0};
-	size_t n = 0;
+	if (out->count >= SIGNER_DSS_ITEMS_MAX)
+		return false;
+	out->items[out->count++] = (signer_dss_item){kind, der, der_bytes, for_timestamps};
+	return true;
+}
+
+signer_err signer_dss_items_for_signature(const signer_credential *credential, const signer_sign_options *o,
+                                          signer_dss_items *out)
+{
+	memset(out, 0, sizeof *out);
 	/* The CA's certificate and CRL validate the time-stamps too when the unit is the CA's own. */
 	bool own_tsa = !credential->tsa_remote;
-	bool ok = push_certificate(credential->certificate, false, items, ders, &n);
+	bool ok = push_certificate(credential->certificate, false, out);
 	X509 *tsa;
 	for (size_t i = 0; ok && (tsa = signer_tsa_dss_certificate(credential, i)) != NULL; i++)
-		ok = push_certificate(tsa, true, items, ders, &n);
+		ok = push_certificate(tsa, true, out);
 	/* the signer's issuing CA (when it is not the TSA's or the root), then the root */
 	X509 *issuer = credential->ca_certificate, *root = credential->root_certificate;
 	X509 *tsa_issuer = own_tsa ? credential->tsa_ca_certificate : NULL;
 	if (ok && issuer && X509_cmp(issuer, root) != 0 && (!tsa_issuer || X509_cmp(issuer, tsa_issuer) != 0))
-		ok = push_certificate(issuer, false, items, ders, &n);
-	ok = ok && push_certificate(root, own_tsa, items, ders, &n);
-	if (ok && o->crl_der && n < SIGNER_DSS_ITEMS_MAX) /* the root's: its issuing CAs are not revoked */
-		items[n++] = (signer_dss_item){SIGNER_DSS_CRL, o->crl_der, o->crl_der_bytes, own_tsa};
-	if (ok && o->issuer_crl_der && n < SIGNER_DSS_ITEMS_MAX) /* the signer's CA's */
-		items[n++] = (signer_dss_item){SIGNER_DSS_CRL, o->issuer_crl_der, o->issuer_crl_der_bytes, false};
-	for (size_t i = 0; ok && o->tsa_crls && i < o->tsa_crls->count; i++) { /* an external authority's */
-		ok = n < SIGNER_DSS_ITEMS_MAX;
-		if (ok)
-			items[n++] =
-			    (signer_dss_item){SIGNER_DSS_CRL, o->tsa_crls->der[i], o->tsa_crls->der_bytes[i], true};
-	}
-	for (size_t i = 0; ok && i < o->ocsp_count; i++) {
-		ok = n < SIGNER_DSS_ITEMS_MAX;
-		if (ok) /* the second answer is the TSA's (signer_pades_sign_at_level) */
-			items[n++] = (signer_dss_item){SIGNER_DSS_OCSP, o->ocsp_der[i], o->ocsp_der_bytes[i], i == 1};
-	}
-	signer_err err =
-	    ok ? signer_dss_add(fz, items, n, true, o->signing_time_s, d)
-	       : signer_fail(SIGNER_ERR_TOO_LARGE, "more than %u items of validation data for one /DSS update",
-	                     SIGNER_DSS_ITEMS_MAX);
-	for (size_t i = 0; i < n; i++)
-		OPENSSL_free(ders[i]);
-	return err;
+		ok = push_certificate(issuer, false, out);
+	ok = ok && push_certificate(root, own_tsa, out);
+	if (ok && o->crl_der) /* the root's: its issuing CAs are not revoked */
+		ok = push(out, SIGNER_DSS_CRL, o->crl_der, o->crl_der_bytes, own_tsa);
+	if (ok && o->issuer_crl_der) /* the signer's CA's */
+		ok = push(out, SIGNER_DSS_CRL, o->issuer_crl_der, o->issuer_crl_der_bytes, false);
+	for (size_t i = 0; ok && o->tsa_crls && i < o->tsa_crls->count; i++) /* an external authority's */
+		ok = push(out, SIGNER_DSS_CRL, o->tsa_crls->der[i], o->tsa_crls->der_bytes[i], true);
+	for (size_t i = 0; ok && i < o->ocsp_count;
+	     i++) /* the second answer is the TSA's (signer_pades_sign_at_level) */
+		ok = push(out, SIGNER_DSS_OCSP, o->ocsp_der[i], o->ocsp_der_bytes[i], i == 1);
+	if (ok)
+		return SIGNER_OK;
+	signer_dss_items_free(out);
+	return signer_fail(SIGNER_ERR_TOO_LARGE, "more than %u items of validation data for one /DSS update",
+	                   SIGNER_DSS_ITEMS_MAX);
+}
+
+void signer_dss_items_free(signer_dss_items *items)
+{
+	for (size_t i = 0; i < items->count; i++)
+		OPENSSL_free(items->certificates[i]);
+	memset(items, 0, sizeof *items);
 }

@@ -284,11 +284,6 @@ void signer_document_placeholder(fz_context *ctx, pdf_obj *value);
 signer_err signer_document_sign(signer_document *d, size_t update_start, int value_num, signer_contents_fn contents,
                                 void *state);
 
-/* B-LTA: appends to d an update holding a document time-stamp by credential's time-stamping
- * unit at o->signing_time_s over everything before it (signer/pades.c). */
-signer_err signer_pades_add_document_timestamp(signer_fz *fz, const signer_credential *credential,
-                                               const signer_sign_options *o, signer_document *d);
-
 /* ----- the document security store (signer/dss.c) ----- */
 
 /* What goes in a /DSS update: DER certificates, CRLs and OCSP responses. for_timestamps marks
@@ -306,24 +301,62 @@ typedef struct signer_dss_item {
  * CRLs and the OCSP responses. */
 #define SIGNER_DSS_ITEMS_MAX 24u
 
+/* The upper-case hex SHA-1 naming a signature in /VRI, and its NUL. */
+#define SIGNER_VRI_KEY_BYTES (2u * 20u + 1u)
+
+/* A CAdES signature this call has just made: its value's object number and its /VRI key (the
+ * upper-case hex SHA-1 of its CMS, the /Contents without the zero padding), known from the CMS
+ * itself, so the /DSS update need not read back the dictionary and its 16 KiB of hex. */
+typedef struct signer_new_signature {
+	int value_num;
+	char vri_key[SIGNER_VRI_KEY_BYTES];
+} signer_new_signature;
+
+/* The /VRI key of the signature whose CMS is cms. */
+void signer_vri_key(const uint8_t *cms, size_t cms_bytes, char key[SIGNER_VRI_KEY_BYTES]);
+
 /*
- * Appends to d an incremental update adding items to the catalog's
- * /DSS (created if absent; certificates already there are not added twice) and /VRI entries
- * dated time_s (/TU): for the newest CAdES signature when new_signature (every item), and for
- * every document time-stamp that has none yet (the items for_timestamps). A VRI key is the
- * upper-case hex SHA-1 of the signature's CMS (its /Contents without the zero padding).
- * SIGNER_ERR_PDF_WRITE, SIGNER_ERR_TOO_LARGE, SIGNER_ERR_NOMEM.
+ * What one update adds to the catalog's /DSS (created if absent; certificates already there are
+ * not added twice): items, and /VRI entries dated time_s (/TU) for signature when given (every
+ * item) and for every document time-stamp that has none yet (the items for_timestamps).
  */
-signer_err signer_dss_add(signer_fz *fz, const signer_dss_item *items, size_t item_count, bool new_signature,
-                          int64_t time_s, signer_document *d);
+typedef struct signer_dss_update {
+	const signer_dss_item *items;
+	size_t item_count;
+	const signer_new_signature *signature; /* NULL: none (an archive renewal) */
+	int64_t time_s;
+} signer_dss_update;
+
+/* Makes u's changes to doc, for the update being prepared. Throws. */
+void signer_dss_apply(fz_context *ctx, pdf_document *doc, const signer_dss_update *u);
+
+/* B-LT: appends to d an update making u's changes. SIGNER_ERR_PDF_WRITE, SIGNER_ERR_TOO_LARGE,
+ * SIGNER_ERR_NOMEM. */
+signer_err signer_dss_add(signer_fz *fz, const signer_dss_update *u, signer_document *d);
+
+/* The items of a B-LT update after a signature by credential: its certificate, the TSA's chain
+ * and the CA's, o's CRLs and OCSP responses (the second, when there are two, is the TSA's). */
+typedef struct signer_dss_items {
+	signer_dss_item items[SIGNER_DSS_ITEMS_MAX];
+	uint8_t *certificates[SIGNER_DSS_ITEMS_MAX]; /* the DER the items point to, OPENSSL_free */
+	size_t count;
+} signer_dss_items;
+signer_err signer_dss_items_for_signature(const signer_credential *credential, const signer_sign_options *o,
+                                          signer_dss_items *out);
+void signer_dss_items_free(signer_dss_items *items);
+
+/*
+ * B-LTA: appends to d an update holding a document time-stamp by credential's time-stamping
+ * unit at o->signing_time_s over everything before it, and dss's changes when given: the
+ * validation data go in the same update as the time-stamp that covers them, which saves a
+ * reopening and a rewrite of the file (signer/pades.c).
+ */
+signer_err signer_pades_add_document_timestamp(signer_fz *fz, const signer_credential *credential,
+                                               const signer_sign_options *o, const signer_dss_update *dss,
+                                               signer_document *d);
 
 /* The signature dictionary (/V) of doc's last document time-stamp (the one whose byte range
  * ends last), borrowed; NULL if it has none. Throws. */
 pdf_obj *signer_dss_last_timestamp(fz_context *ctx, pdf_document *doc);
-
-/* B-LT after a signature by credential: its certificate, the TSA's chain, the CA's, o's CRL and
- * OCSP responses (the second, when there are two, is the TSA's). */
-signer_err signer_dss_add_for_signature(signer_fz *fz, const signer_credential *credential,
-                                        const signer_sign_options *o, signer_document *d);
 
 #endif

@@ -36,16 +36,22 @@ typedef struct pades_signer {
 	bool document_timestamp; /* B-LTA: /Contents is a time-stamp token over the byte range, not a CMS signature */
 	int value_num;           /* the object number of the signature dictionary, once sign_field made it */
 	char common_name[COMMON_NAME_BYTES];
+	signer_new_signature made; /* once the CMS is made: what the /DSS update names it by */
 } pades_signer;
 
 /* signer_contents_fn: the CMS, or the document time-stamp's token, for the byte range's digest. */
 static signer_err pades_contents(void *state, const uint8_t digest[SIGNER_SHA256_BYTES], uint8_t **der,
                                  size_t *der_bytes)
 {
-	const pades_signer *s = state;
+	pades_signer *s = state;
 	if (s->document_timestamp) /* B-LTA: the time-stamp token is the /Contents */
 		return signer_tsa_token(s->credential, digest, s->timestamp_s, der, der_bytes);
-	return signer_cms_sign(s->credential, digest, s->timestamp_s, der, der_bytes);
+	signer_err err = signer_cms_sign(s->credential, digest, s->timestamp_s, der, der_bytes);
+	if (!err) {
+		s->made.value_num = s->value_num;
+		signer_vri_key(*der, *der_bytes, s->made.vri_key);
+	}
+	return err;
 }
 
 /* The certificate's CN as UTF-8 ("" if it has none). */
@@ -128,8 +134,11 @@ static void sign_field(fz_context *ctx, pdf_document *doc, pdf_obj *field, pades
 		pdf_dict_put_drop(ctx, field, PDF_NAME(V), pdf_new_indirect(ctx, doc, num, 0));
 		/* /ByteRange then /Contents first: signer_document_sign finds them so. */
 		signer_document_placeholder(ctx, v);
-		zeros = fz_calloc(ctx, SIGNER_CMS_BYTES_MAX, 1);
-		pdf_dict_put_string(ctx, v, PDF_NAME(Contents), zeros, SIGNER_CMS_BYTES_MAX);
+		/* every byte of room is written as two hex digits by mupdf, one by one, and hashed */
+		size_t room = s->document_timestamp && !s->credential->tsa_remote ? SIGNER_TIMESTAMP_BYTES_MAX
+		                                                                  : SIGNER_CMS_BYTES_MAX;
+		zeros = fz_calloc(ctx, room, 1);
+		pdf_dict_put_string(ctx, v, PDF_NAME(Contents), zeros, room);
 		pdf_dict_put(ctx, v, PDF_NAME(Filter), PDF_NAME(Adobe_PPKLite));
 		if (s->document_timestamp) {
 			/* ETSI EN 319 142-1 5.5: a document time-stamp; its token carries the time, no /M. */
@@ -299,16 +308,19 @@ static signer_err options_check(const signer_sign_options *o, const signer_crede
 	return SIGNER_OK;
 }
 
-/* ----- B-LTA: the document time-stamp ----- */
+/* ----- B-LT and B-LTA: the validation data and the document time-stamp ----- */
 
 /*
- * A third incremental update: an invisible field whose value is a /DocTimeStamp (SubFilter
- * ETSI.RFC3161) over everything before it, the signature and its /DSS included, by the CA's
- * time-stamping unit at the signing time (ETSI EN 319 142-1 5.5). What a re-time-stamping
- * renews later, before the TSA's certificate or SHA-256 weaken.
+ * A last incremental update: an invisible field whose value is a /DocTimeStamp (SubFilter
+ * ETSI.RFC3161) over everything before it, by the CA's time-stamping unit at the signing time
+ * (ETSI EN 319 142-1 5.5), and the /DSS additions when given. The time-stamp's byte range covers
+ * the whole file but its own /Contents, so the validation data in the same update are covered
+ * as they would be from an update before it. What an archive renewal renews later, before the
+ * TSA's certificate or SHA-256 weaken.
  */
 signer_err signer_pades_add_document_timestamp(signer_fz *fz, const signer_credential *credential,
-                                               const signer_sign_options *o, signer_document *d)
+                                               const signer_sign_options *o, const signer_dss_update *dss,
+                                               signer_document *d)
 {
 	pades_signer t;
 	pades_signer_init(&t, credential, o->signing_time_s);
@@ -319,6 +331,11 @@ signer_err signer_pades_add_document_timestamp(signer_fz *fz, const signer_crede
 	size_t update_start = 0;
 	/* checked when the call began, or written by it since */
 	signer_err err = signer_document_open(fz, d, &doc);
+	if (!err && dss) { /* first: the field below is no document time-stamp to give a /VRI entry yet */
+		fz_try(fz->ctx) signer_dss_apply(fz->ctx, doc, dss);
+		fz_catch(fz->ctx) err =
+		    signer_fz_caught(fz, SIGNER_ERR_PDF_WRITE, "adding the document security store");
+	}
 	if (!err)
 		err = add_signature(fz, doc, &t, &invisible, "");
 	if (!err)
@@ -326,6 +343,21 @@ signer_err signer_pades_add_document_timestamp(signer_fz *fz, const signer_crede
 	pdf_drop_document(fz->ctx, doc);
 	if (!err)
 		err = signer_document_sign(d, update_start, t.value_num, pades_contents, &t);
+	return err;
+}
+
+/* After the signature: B-LT's /DSS update, or with B-LTA the one update holding both. */
+static signer_err add_levels(signer_fz *fz, const pades_signer *s, const signer_sign_options *o, signer_document *d)
+{
+	bool long_term = o->crl_der && o->crl_der_bytes;
+	signer_dss_items items = {0};
+	signer_err err = long_term ? signer_dss_items_for_signature(s->credential, o, &items) : SIGNER_OK;
+	signer_dss_update dss = {items.items, items.count, &s->made, o->signing_time_s};
+	if (!err && o->document_timestamp)
+		err = signer_pades_add_document_timestamp(fz, s->credential, o, long_term ? &dss : NULL, d);
+	else if (!err && long_term)
+		err = signer_dss_add(fz, &dss, d);
+	signer_dss_items_free(&items);
 	return err;
 }
 
@@ -349,10 +381,8 @@ static signer_err sign_in_context(signer_fz *fz, const uint8_t *pdf, size_t pdf_
 	pdf_drop_document(fz->ctx, doc);
 	if (!err)
 		err = signer_document_sign(d, update_start, s->value_num, pades_contents, s);
-	if (!err && o->crl_der && o->crl_der_bytes)
-		err = signer_dss_add_for_signature(fz, s->credential, o, d);
-	if (!err && o->document_timestamp)
-		err = signer_pades_add_document_timestamp(fz, s->credential, o, d);
+	if (!err)
+		err = add_levels(fz, s, o, d);
 	return err;
 }
 

@@ -43,17 +43,20 @@
  * document time-stamp: dictionaries, field, appearance, validation data, xrefs). */
 #define SIGNER_SIGNATURE_GROWTH_BYTES_MAX (4u * 1024u * 1024u)
 #define SIGNER_CMS_BYTES_MAX              8192u /* room reserved in /Contents for the CMS SignedData */
-#define SIGNER_TEXT_BYTES_MAX             256u  /* reason, location, contact info, name (UTF-8) */
-#define SIGNER_DN_CHARS_MAX               64u   /* names in a certificate (RFC 5280 ub-common-name) */
-#define SIGNER_EMAIL_BYTES_MAX            128u  /* a person's email (PKCS #9 ub-emailaddress) */
-#define SIGNER_FIRM_ID_BYTES_MAX          64u   /* a firm's id */
-#define SIGNER_CA_VALIDITY_DAYS           7305u /* the root's life: 20 years, two issuing CAs' lives */
-#define SIGNER_CERT_VALIDITY_DAYS_MAX     1095u
-#define SIGNER_CERT_BACKDATE_S            3600  /* notBefore = now - this: validators' clocks lag */
-#define SIGNER_CERT_RENEW_BEFORE_S        86400 /* a certificate this close to expiry is replaced */
-#define SIGNER_RECT_SIDE_PT_MIN           1.0f  /* a visible signature's smallest width and height */
-#define SIGNER_CERT_DER_BYTES_MAX         4096u /* a certificate we issue, DER */
-#define SIGNER_ERROR_BYTES_MAX            256u  /* signer_last_error()'s message */
+/* Room for a document time-stamp's token from the CA's own unit (about 1.6 KiB: the unit's
+ * certificate and its CA's); an external authority's get SIGNER_CMS_BYTES_MAX. */
+#define SIGNER_TIMESTAMP_BYTES_MAX    4096u
+#define SIGNER_TEXT_BYTES_MAX         256u  /* reason, location, contact info, name (UTF-8) */
+#define SIGNER_DN_CHARS_MAX           64u   /* names in a certificate (RFC 5280 ub-common-name) */
+#define SIGNER_EMAIL_BYTES_MAX        128u  /* a person's email (PKCS #9 ub-emailaddress) */
+#define SIGNER_FIRM_ID_BYTES_MAX      64u   /* a firm's id */
+#define SIGNER_CA_VALIDITY_DAYS       7305u /* the root's life: 20 years, two issuing CAs' lives */
+#define SIGNER_CERT_VALIDITY_DAYS_MAX 1095u
+#define SIGNER_CERT_BACKDATE_S        3600  /* notBefore = now - this: validators' clocks lag */
+#define SIGNER_CERT_RENEW_BEFORE_S    86400 /* a certificate this close to expiry is replaced */
+#define SIGNER_RECT_SIDE_PT_MIN       1.0f  /* a visible signature's smallest width and height */
+#define SIGNER_CERT_DER_BYTES_MAX     4096u /* a certificate we issue, DER */
+#define SIGNER_ERROR_BYTES_MAX        256u  /* signer_last_error()'s message */
 
 /* The files of a keys directory (docs/signer.md#keys). The *_KEY_FILEs are used only in a keys
  * directory that names no token (made before the token existed): see SIGNER_TOKEN_CONFIG_FILE. */

@@ -1,9 +1,9 @@
 /*
  * update.c: the document a signing call appends to, and the signatures it fills in.
  *
- * Why this file exists: a B-LTA signature is three incremental updates (the signature, the /DSS,
- * the document time-stamp), and each used to copy the whole file into a new buffer, have mupdf
- * stream the whole file back through a range filter to hash it, and compare the result with its
+ * Why this file exists: a B-LTA signature was three incremental updates (the signature, the
+ * /DSS, the document time-stamp; now two, the last two in one, pades.c), and each used to copy the whole file into a
+ * new buffer, have mupdf stream the whole file back through a range filter to hash it, and compare the result with its
  * input. On a 5 MB document that was most of the time spent beyond the hash itself
  * (docs/benchmarks.md, "bench-sign"). Here:
  *
@@ -220,7 +220,8 @@ static signer_err find_signature(const signer_document *d, size_t update_start, 
 	size_t at = find(d, update_start, d->bytes, header, (size_t)n); /* mupdf starts an update with '\n' */
 	size_t contents = at == SIZE_MAX ? SIZE_MAX : find(d, at, d->bytes, "]/Contents<", 11);
 	size_t end = contents == SIZE_MAX ? SIZE_MAX : find(d, contents, d->bytes, ">", 1);
-	if (end == SIZE_MAX || end - contents - 11 != 2u * SIGNER_CMS_BYTES_MAX)
+	size_t hex_digits = end == SIZE_MAX ? 0 : end - contents - 11; /* sign_field's room, in hex */
+	if (hex_digits == 0 || hex_digits % 2 != 0 || hex_digits > 2u * SIGNER_CMS_BYTES_MAX)
 		return signer_fail(SIGNER_ERR_PDF_WRITE,
 		                   "the signature dictionary (object %d) is not where or as it was written", value_num);
 	p->range_at = at + (size_t)n - 1; /* the '[' */
@@ -262,9 +263,10 @@ signer_err signer_document_sign(signer_document *d, size_t update_start, int val
 	err = range_digest(d, &p, digest);
 	if (!err)
 		err = contents(state, digest, &der, &der_bytes);
-	if (!err && der_bytes > SIGNER_CMS_BYTES_MAX)
-		err = signer_fail(SIGNER_ERR_TOO_LARGE, "the CMS takes %zu bytes, more than SIGNER_CMS_BYTES_MAX",
-		                  der_bytes);
+	size_t room = (p.contents_end - p.contents_at - 2) / 2;
+	if (!err && der_bytes > room)
+		err = signer_fail(SIGNER_ERR_TOO_LARGE,
+		                  "the /Contents value takes %zu bytes, more than the %zu reserved", der_bytes, room);
 	if (!err) {
 		static const char hex[] = "0123456789abcdef";
 		uint8_t *out = d->data + p.contents_at + 1; /* the rest stays the placeholder's zeros */

@@ -538,6 +538,39 @@ static bool dss_says(const uint8_t *pdf, size_t bytes, const char *tag, const ch
  * time-stamps verify, the new time-stamp dated at the renewal by the same unit, the first one
  * with its /VRI entry now.
  */
+static size_t occurrences(const uint8_t *data, size_t bytes, const char *needle)
+{
+	size_t n = 0, length = strlen(needle);
+	for (const uint8_t *p = data; (p = memmem(p, bytes - (size_t)(p - data), needle, length)) != NULL; p += length)
+		n++;
+	return n;
+}
+
+/* The B-LTA document lta verifies, and no longer does with one digit of its /VRI entry's /TU (in
+ * the last update, with the document time-stamp) changed. */
+static bool document_timestamp_covers_dss(signer_ca *ca, const uint8_t *lta, size_t lta_bytes)
+{
+	uint8_t ca_der[SIGNER_CERT_DER_BYTES_MAX];
+	size_t ca_der_bytes = 0;
+	signer_verified v;
+	if (signer_ca_certificate(ca, ca_der, sizeof ca_der, &ca_der_bytes) != SIGNER_OK ||
+	    signer_pdf_verify(lta, lta_bytes, ca_der, ca_der_bytes, &v) != SIGNER_OK || v.timestamps != 1)
+		return false;
+	const uint8_t *tu = memmem(lta, lta_bytes, "/TU(D:", 6);
+	const uint8_t *timestamp = memmem(lta, lta_bytes, "/DocTimeStamp", 13);
+	if (!tu || !timestamp)
+		return false;
+	uint8_t *changed = malloc(lta_bytes);
+	if (!changed)
+		return false;
+	memcpy(changed, lta, lta_bytes);
+	size_t at = (size_t)(tu - lta) + 6; /* the year's first digit */
+	changed[at] = changed[at] == '2' ? '3' : '2';
+	bool refused = signer_pdf_verify(changed, lta_bytes, ca_der, ca_der_bytes, &v) != SIGNER_OK;
+	free(changed);
+	return refused;
+}
+
 static void test_vri_and_renewal(signer_ca *ca, const char *keys)
 {
 	REQUIRE_VOID(signer_ocsp_enable(ca, keys, now_s) == SIGNER_OK);
@@ -572,6 +605,10 @@ static void test_vri_and_renewal(signer_ca *ca, const char *keys)
 	          before.tsa_serial[0] && before.tsa_not_after_s > now_s,
 	      "the B-LTA document's time-stamp: its time, its unit's serial and end: %s", signer_last_error());
 	CHECK(dss_says(lta, lta_bytes, "b-lta.pdf", "--ocsp 2 --vri 1", "vri=1"), "B-LTA: the signature's /VRI only");
+	CHECK(occurrences(lta, lta_bytes, "%%EOF") == occurrences(pdf, bytes, "%%EOF") + 2,
+	      "B-LTA is two updates: the signature, then the /DSS with the document time-stamp over it");
+	CHECK(document_timestamp_covers_dss(ca, lta, lta_bytes),
+	      "the document time-stamp covers the /DSS of its own update: one changed digit there fails it");
 	int64_t later_s = now_s + 600;
 	CHECK(signer_pades_renew_timestamp(ca, NULL, lta, lta_bytes, 0, later_s, &renewed, &renewed_bytes, &after) ==
 	          SIGNER_OK,
