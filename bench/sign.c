@@ -25,7 +25,13 @@
  * its signer process (ledger-signer, beside this program; docs/signer.md#the-signer-process). The
  * CPU figures then leave out the signer process's share: read the wall times.
  *
- * usage: bench-sign [--seconds S] [--dir DIR] [--signer-process]    (S per case, default 2)
+ * A run on a shared machine sees bursts of other work, which slow some cases and not others and
+ * skew the ratios between levels. So the in-memory and PKCS#11 cases run in R rounds (--rounds,
+ * default 3), each case S/R seconds per round, the cases of a file in turn within each round, and
+ * each row gives the median of its rounds, with the spread (lowest to highest).
+ *
+ * usage: bench-sign [--seconds S] [--rounds R] [--dir DIR] [--signer-process]
+ *        (S per case, default 2)
  */
 #include "common.h"
 #include "internal.h"
@@ -52,6 +58,7 @@
 #define SIGN_FIELD_OBJECT "6" /* make_pdf.py --signature-field */
 #define SIGN_TARGET_LTA_X 2.0 /* B-LTA within 2x of B-B */
 #define SIGN_TARGET_SHARE 0.7 /* the 5 MB document at >= 70 % of the limit */
+#define SIGN_ROUNDS_MAX   15
 
 static const char *const level_names[SIGN_LEVELS] = {"B-B", "B-T", "B-LT", "B-LTA"};
 
@@ -72,6 +79,7 @@ typedef struct sign_key {
 typedef struct sign_run {
 	char dir[512];
 	double seconds;
+	int rounds; /* the in-memory and PKCS#11 cases, in turn, each for seconds / rounds a round */
 	int64_t now_s;
 	double sha_kb_s, ecdsa_sign_s, rsa_sign_s;
 	bool signer_process; /* the token through ledger-signer, as ledgerd serve uses it */
@@ -129,8 +137,8 @@ static bool contents_all_zero(const char *path)
 	return zero;
 }
 
-/* Signs pdf at level with k for r->seconds; CPU ms per signature (0 on failure), and the wall ms in
- * *wall_ms. With out, the last signed document is written there. */
+/* Signs pdf at level with k for r->seconds / r->rounds; CPU ms per signature (0 on failure), and
+ * the wall ms in *wall_ms. With out, the last signed document is written there. */
 static double time_pades(const sign_run *r, const uint8_t *pdf, size_t n, const sign_key *k, int level, const char *out,
                          double *wall_ms)
 {
@@ -148,8 +156,8 @@ static double time_pades(const sign_run *r, const uint8_t *pdf, size_t n, const 
 	                         .document_timestamp = level >= 3};
 	int count = 0;
 	int64_t cpu_start = bench_self_cpu_ns();
-	double start = bench_now_s(), elapsed = 0;
-	while (elapsed < r->seconds) {
+	double start = bench_now_s(), elapsed = 0, seconds = r->seconds / r->rounds;
+	while (elapsed < seconds) {
 		uint8_t *signed_pdf = NULL;
 		size_t signed_bytes = 0;
 		if (signer_pades_sign(pdf, n, k->credential, &o, &signed_pdf, &signed_bytes) != SIGNER_OK) {
@@ -158,7 +166,7 @@ static double time_pades(const sign_run *r, const uint8_t *pdf, size_t n, const 
 		}
 		elapsed = bench_now_s() - start;
 		count++;
-		FILE *f = out && elapsed >= r->seconds ? fopen(out, "we") : NULL;
+		FILE *f = out && elapsed >= seconds ? fopen(out, "we") : NULL;
 		if (f) {
 			fwrite(signed_pdf, 1, signed_bytes, f);
 			fclose(f);
@@ -386,6 +394,27 @@ static void print_row(const char *level, const char *how, double ms, double wall
 		printf("    %-5s %-10s failed\n", level, how);
 }
 
+static int double_order(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The median of n figures (sorted in place); 0 if any is 0 (a failed round). */
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, double_order);
+	if (n == 0 || v[0] <= 0)
+		return 0;
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One case of measure_file: a key at a level, its rounds' figures. */
+typedef struct sign_case {
+	int key, level;
+	double ms[SIGN_ROUNDS_MAX], wall_ms[SIGN_ROUNDS_MAX];
+} sign_case;
+
 /* One file: every row, and the checks of one output of each kind with pdfsig. */
 static bool measure_file(const sign_run *r, int f, const char *file, sign_key *keys[2], bool mutool)
 {
@@ -401,20 +430,39 @@ static bool measure_file(const sign_run *r, int f, const char *file, sign_key *k
 	printf("  %s, %zu bytes: limit %.2f ms (ECDSA P-256), %.2f ms (RSA-2048)\n", f ? "5 MB" : "100 KB", n, limit_ms,
 	       rsa_limit_ms);
 	bool ok = true;
+	sign_case cases[2 * SIGN_LEVELS];
+	int case_count = 0;
 	for (int k = 0; k < 2; k++)
-		for (int level = 0; level < SIGN_LEVELS; level++) {
-			if (k == 1 && (level == 1 || level == 2))
-				continue; /* the token's rows: B-B and B-LTA */
-			const char *out = level == 0 ? path_in(r, k ? "token-b-b.pdf" : "memory-b-b.pdf") : NULL;
-			double wall_ms = 0;
-			keys[k]->ms[f][level] = time_pades(r, pdf, n, keys[k], level, out, &wall_ms);
-			print_row(level_names[level], keys[k]->name, keys[k]->ms[f][level], wall_ms, limit_ms);
-			ok = ok && keys[k]->ms[f][level] > 0;
-			if (out && keys[k]->ms[f][level] > 0 && !pdfsig_valid(out)) {
-				printf("      pdfsig does not find the %s B-B signature valid\n", keys[k]->name);
-				ok = false;
-			}
+		for (int level = 0; level < SIGN_LEVELS; level++)
+			if (k == 0 || level == 0 || level == 3) /* the token's rows: B-B and B-LTA */
+				cases[case_count++] = (sign_case){.key = k, .level = level};
+	for (int round = 0; round < r->rounds; round++)
+		for (int c = 0; c < case_count; c++) {
+			sign_case *x = &cases[c];
+			bool last = round == r->rounds - 1;
+			const char *out =
+			    last && x->level == 0 ? path_in(r, x->key ? "token-b-b.pdf" : "memory-b-b.pdf") : NULL;
+			x->ms[round] = time_pades(r, pdf, n, keys[x->key], x->level, out, &x->wall_ms[round]);
 		}
+	for (int c = 0; c < case_count; c++) {
+		sign_case *x = &cases[c];
+		sign_key *k = keys[x->key];
+		double low = x->ms[0], high = x->ms[0];
+		for (int round = 1; round < r->rounds; round++) {
+			low = x->ms[round] < low ? x->ms[round] : low;
+			high = x->ms[round] > high ? x->ms[round] : high;
+		}
+		k->ms[f][x->level] = median(x->ms, r->rounds);
+		print_row(level_names[x->level], k->name, k->ms[f][x->level], median(x->wall_ms, r->rounds), limit_ms);
+		if (r->rounds > 1 && k->ms[f][x->level] > 0)
+			printf("          rounds: %.2f to %.2f ms\n", low, high);
+		ok = ok && k->ms[f][x->level] > 0;
+		if (x->level == 0 && k->ms[f][0] > 0 &&
+		    !pdfsig_valid(path_in(r, x->key ? "token-b-b.pdf" : "memory-b-b.pdf"))) {
+			printf("      pdfsig does not find the %s B-B signature valid\n", k->name);
+			ok = false;
+		}
+	}
 	free(pdf);
 	if (!mutool)
 		return ok;
@@ -464,22 +512,29 @@ static void print_targets(const sign_key *memory, const sign_key *pkcs11, const 
 
 int main(int argc, char **argv)
 {
-	sign_run r = {.seconds = 2, .now_s = (int64_t)time(NULL)};
+	sign_run r = {.seconds = 2, .rounds = 3, .now_s = (int64_t)time(NULL)};
 	const char *base = "/tmp";
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
 			r.seconds = strtod(argv[++i], NULL);
+		else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
+			r.rounds = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			base = argv[++i];
 		else if (strcmp(argv[i], "--signer-process") == 0)
 			r.signer_process = true;
 		else {
-			fprintf(stderr, "usage: bench-sign [--seconds S] [--dir DIR] [--signer-process]\n");
+			fprintf(stderr,
+			        "usage: bench-sign [--seconds S] [--rounds R] [--dir DIR] [--signer-process]\n");
 			return 2;
 		}
 	}
 	if (r.seconds <= 0 || r.seconds > 600) {
 		fprintf(stderr, "bench-sign: --seconds from 0 to 600\n");
+		return 2;
+	}
+	if (r.rounds < 1 || r.rounds > SIGN_ROUNDS_MAX) {
+		fprintf(stderr, "bench-sign: --rounds from 1 to %d\n", SIGN_ROUNDS_MAX);
 		return 2;
 	}
 	snprintf(r.dir, sizeof r.dir, "%s/bench-sign-XXXXXX", base);
@@ -512,9 +567,10 @@ int main(int argc, char **argv)
 	bench_machine_sample before;
 	bench_machine_sample_take(&before);
 	measure_limits(&r);
-	printf("bench-sign: %.1f s per case; figures in CPU time, as openssl speed's; limit = SHA-256 of the file "
-	       "(openssl speed: %.0f MB/s) + one signature (openssl speed: ECDSA P-256 %.0f/s, RSA-2048 %.0f/s)\n",
-	       r.seconds, r.sha_kb_s / 1000, r.ecdsa_sign_s, r.rsa_sign_s);
+	printf("bench-sign: %.1f s per case in %d round%s (medians); figures in CPU time, as openssl speed's; limit = "
+	       "SHA-256 of the file (openssl speed: %.0f MB/s) + one signature (openssl speed: ECDSA P-256 %.0f/s, "
+	       "RSA-2048 %.0f/s)\n",
+	       r.seconds, r.rounds, r.rounds > 1 ? "s" : "", r.sha_kb_s / 1000, r.ecdsa_sign_s, r.rsa_sign_s);
 	if (!mutool)
 		printf("  (no %s: install mupdf-tools for the mutool sign row)\n", SIGN_MUTOOL);
 	if (r.signer_process)
