@@ -1,6 +1,8 @@
 /*
  * expirer.c: the thread that submits expiry scans (DelegationExpired and the collections'
- * timers) at start, then every API_EXPIRY_INTERVAL_MS.
+ * timers) at start, then every API_EXPIRY_INTERVAL_MS. At the same pace it waits for a signer
+ * process that died between requests (signer_process_reap), which would otherwise stay a zombie
+ * until the next request: no SIGCHLD handler, which would reap children meant for others.
  */
 #include "server_internal.h"
 #include "wake.h"
@@ -29,6 +31,18 @@ static void expiry_done(ledger_job *job, ledger_err err)
 	api_wake(&j->s->expirer_lock, &j->s->expirer_wake, &j->done);
 }
 
+/* Says when the signer process died between requests and was waited for. */
+static void signer_process_check(void)
+{
+	char why[SIGNER_PROCESS_WHY_BYTES];
+	long pid = signer_process_reap(why);
+	if (pid)
+		fprintf(
+		    stderr,
+		    "ledgerd: the signer process (pid %ld) %s; reaped, the next request fails and starts a new one\n",
+		    pid, why);
+}
+
 /* Submits an expiry scan at start (catching up what a stopped service missed), then every
  * API_EXPIRY_INTERVAL_MS, and at once again while scans come back full. */
 static void *expirer_main(void *arg)
@@ -44,6 +58,7 @@ static void *expirer_main(void *arg)
 			pthread_cond_wait(&s->expirer_wake, &s->expirer_lock);
 		if (j.result && j.result != LEDGER_ERR_STOPPED)
 			fprintf(stderr, "ledgerd: expiry scan failed: %s\n", ledger_strerror(j.result));
+		signer_process_check();
 		if (j.result == LEDGER_OK && j.count == PROJ_EXPIRE_BATCH_MAX)
 			continue;
 		struct timespec until;
