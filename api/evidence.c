@@ -5,7 +5,7 @@
  * The rights are checked before anything is read. The bundle is built from one read
  * transaction, from the collection's first event on (found by its creation time, in O(log n)
  * reads: the log's time never goes back), sealed by the platform's seal ledgerd recorded at its
- * start (keys_on_record.c) at the service's clock,
+ * start or renewed since (keys_on_record.c) at the service's clock,
  * in memory, and refused past API_EVIDENCE_BYTES_MAX: a larger one is made offline.
  */
 #include "audit.h"
@@ -51,7 +51,7 @@ static bool identity_of(void *ctx, const char *signer, char *out, size_t out_byt
 	return proj_signer_describe(c->p, c->txn, c->firm_id, c->collection_id, signer, out, out_bytes);
 }
 
-void evidence_serve(worker *w, int64_t now_us)
+static void evidence_serve_sealed(worker *w, int64_t now_us)
 {
 	server *s = w->s;
 	const Ledger__Api__CollectionEvidence *q = w->req->collection_evidence;
@@ -86,7 +86,7 @@ void evidence_serve(worker *w, int64_t now_us)
 	if (!s->ca || !s->log_key) { /* a server without its signer (the request fuzzer's) */
 		snprintf(why, sizeof why, "this service has no signer to seal the bundle with");
 		rc = AUDIT_EXIT_BAD;
-	} else if (evidence_sealer_with(s->ca, s->platform_seal_serial, s->platform_seal_seq, now_us / 1000000, &sealer,
+	} else if (evidence_sealer_with(s->ca, s->platform_seal.serial, s->platform_seal.seq, now_us / 1000000, &sealer,
 	                                why, sizeof why))
 		rc = 0;
 	if (!rc) {
@@ -115,4 +115,15 @@ void evidence_serve(worker *w, int64_t now_us)
 	w->reply.evidence = r;
 	worker_send_reply(w); /* packs the reply before it returns */
 	free(zip);
+}
+
+/* The seal's lock is held from before the bundle's read transaction to its seal: a renewal
+ * (expirer.c) happens wholly before or wholly after, so the seal's KeyCreated is in the snapshot
+ * the bundle proves, and its key is not destroyed while it seals. */
+void evidence_serve(worker *w, int64_t now_us)
+{
+	server *s = w->s; /* w is handed back to receiving once its reply is sent */
+	pthread_rwlock_rdlock(&s->platform_seal_lock);
+	evidence_serve_sealed(w, now_us);
+	pthread_rwlock_unlock(&s->platform_seal_lock);
 }

@@ -226,7 +226,7 @@ static int server_open_services(server *s, const char *abs_dir)
 		return 1;
 	}
 	/* The authorities' keys and the platform's seal on record, before anything else writes. */
-	if (!api_keys_on_record(s->l, s->p, s->ca, server_clock(s), s->platform_seal_serial, &s->platform_seal_seq))
+	if (!api_keys_on_record(s->l, s->p, s->ca, server_clock(s), &s->platform_seal))
 		return 1;
 	if ((err = ledger_committer_start(s->l, &co, &s->committer))) {
 		fprintf(stderr, "ledgerd: %s: %s\n", ledger_strerror(err), ledger_last_error());
@@ -367,6 +367,7 @@ static void server_drain(server *s)
 int api_server_run(const api_server_options *o)
 {
 	server s = {.o = o, .lock_fd = -1};
+	pthread_rwlock_init(&s.platform_seal_lock, NULL);
 	atomic_init(&s.stopping, false);
 	atomic_init(&s.in_flight, 0);
 	char abs_dir[PATH_MAX];
@@ -382,6 +383,7 @@ int api_server_run(const api_server_options *o)
 	if (rc == 0)
 		server_serve(&s, abs_dir, &signals);
 	server_drain(&s);
+	pthread_rwlock_destroy(&s.platform_seal_lock);
 	if (rc == 0)
 		fprintf(stderr, "ledgerd: stopped cleanly\n");
 	return rc;

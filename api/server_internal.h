@@ -102,10 +102,12 @@ struct server {
 	bool expirer_stop;
 	size_t request_bytes_max, document_bytes_max;
 	signer_ca *ca;
-	char platform_seal_serial[PROJ_SERIAL_BYTES]; /* seals evidence bundles (keys_on_record.c) */
-	uint64_t platform_seal_seq;                   /* the seq of its KeyCreated */
-	signer_tsa_remote *tsa;                       /* --tsa-url, or NULL */
-	api_pki_http *pki;                            /* the PKI's HTTP endpoint, or NULL if it could not listen */
+	/* seals evidence bundles (keys_on_record.c): read under the lock by evidence.c for a whole
+	 * bundle, written under it by the expirer when it renews the seal */
+	pthread_rwlock_t platform_seal_lock;
+	api_platform_seal platform_seal;
+	signer_tsa_remote *tsa; /* --tsa-url, or NULL */
+	api_pki_http *pki;      /* the PKI's HTTP endpoint, or NULL if it could not listen */
 	api_signing *signing;
 	atomic_uint imports_parsing;     /* imported files being read now (handle.c) */
 	api_listener_guard listeners;    /* every listener, and the thread that revives them */

@@ -235,7 +235,20 @@ signer_err signer_process_start(const char *keys_dir);
  * Keys loaded from it sign nothing afterwards. Nothing if none runs. */
 void signer_process_stop(void);
 
-/* The process id of the signer process, 0 when none runs. */
+#define SIGNER_PROCESS_WHY_BYTES 128u /* "was killed by signal 9", with its NUL */
+
+/*
+ * Waits for the signer process if it has died (killed, crashed) since the last request, without
+ * blocking and for its pid only (never any other child: waitpid(pid, WNOHANG)), so that it does
+ * not stay a zombie until the next request. It is not started again here: the next request
+ * still fails (SIGNER_ERR_CRYPTO, saying how it ended) and starts a new one, as
+ * signer_process_start() says. Returns the pid it waited for, with how it ended in why; 0 (why
+ * "") if it runs, none runs, or a request holds it (that request reaps what it finds dead).
+ * Call it periodically (ledgerd's expiry thread does, every second).
+ */
+long signer_process_reap(char why[SIGNER_PROCESS_WHY_BYTES]);
+
+/* The process id of the signer process, 0 when none runs (nor once reaped dead). */
 long signer_process_pid(void);
 
 /* ----- the CA and the credentials (signer/ca.c) ----- */

@@ -21,6 +21,12 @@
  * it is not retried. The process is then killed if it still runs, reaped, and started again at
  * once, under the same lock, so that the next request is served; if it cannot be started (the
  * PIN changed, say) each later request tries again, and fails with the reason.
+ *
+ * A process that dies between requests would stay a zombie until the next request: ledgerd's
+ * expiry thread calls signer_process_reap() every second, which waits (WNOHANG) for that pid
+ * alone, never for any child (the .xls reader's forks are waited for by whoever forked them),
+ * and keeps how it ended for the next request's message. The next request still fails and
+ * starts a new process, as it would have: one rule for a death, whenever it is noticed.
  */
 #include "token_remote.h"
 #include "token_server.h" /* TOKEN_SERVER_FD */
@@ -41,13 +47,15 @@
 extern char **environ;
 
 #define REMOTE_STOP_MS_MAX 2000 /* a signer process given end-of-file exits within this, or is killed */
-#define REMOTE_WHY_BYTES   128u
+#define REMOTE_WHY_BYTES   SIGNER_PROCESS_WHY_BYTES
 
 static struct {
 	pthread_mutex_t lock;
-	bool active; /* signer_process_start() succeeded, signer_process_stop() not called */
-	int fd;      /* our end; -1 while the process is dead and could not be started again */
-	pid_t pid;   /* 0 likewise */
+	bool active;                  /* signer_process_start() succeeded, signer_process_stop() not called */
+	int fd;                       /* our end; -1 while the process is dead and could not be started again */
+	pid_t pid;                    /* 0 likewise, and once reaped by signer_process_reap() */
+	pid_t ended_pid;              /* the process signer_process_reap() waited for, 0 if none */
+	char ended[REMOTE_WHY_BYTES]; /* how it ended, for the request that finds it dead */
 	char keys_dir[PATH_MAX];
 	char program[PATH_MAX];
 } remote = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
@@ -85,6 +93,17 @@ static void timeout_set(int fd, int ms)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+/* Says in why how the process pid ended: got and status from waitpid(pid). */
+static void describe(pid_t pid, pid_t got, int status, char why[REMOTE_WHY_BYTES])
+{
+	if (got != pid)
+		snprintf(why, REMOTE_WHY_BYTES, "ended (%s)", strerror(errno));
+	else if (WIFSIGNALED(status))
+		snprintf(why, REMOTE_WHY_BYTES, "was killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(why, REMOTE_WHY_BYTES, "exited with status %d", WEXITSTATUS(status));
+}
+
 /* Says in why how the process pid ended, after waiting for it at most wait_ms (then killing it). */
 static void reap(pid_t pid, int wait_ms, char why[REMOTE_WHY_BYTES])
 {
@@ -96,15 +115,11 @@ static void reap(pid_t pid, int wait_ms, char why[REMOTE_WHY_BYTES])
 		kill(pid, SIGKILL);
 		got = waitpid(pid, &status, 0);
 	}
-	if (got != pid)
-		snprintf(why, REMOTE_WHY_BYTES, "ended (%s)", strerror(errno));
-	else if (WIFSIGNALED(status))
-		snprintf(why, REMOTE_WHY_BYTES, "was killed by signal %d", WTERMSIG(status));
-	else
-		snprintf(why, REMOTE_WHY_BYTES, "exited with status %d", WEXITSTATUS(status));
+	describe(pid, got, status, why);
 }
 
-/* Drops the process: closes our end, then reaps it (killing it after wait_ms). Under lock. */
+/* Drops the process: closes our end, then reaps it (killing it after wait_ms), unless
+ * signer_process_reap() did. Under lock. */
 static void drop(int wait_ms, char why[REMOTE_WHY_BYTES])
 {
 	if (remote.fd >= 0)
@@ -112,7 +127,10 @@ static void drop(int wait_ms, char why[REMOTE_WHY_BYTES])
 	remote.fd = -1;
 	if (remote.pid > 0)
 		reap(remote.pid, wait_ms, why);
+	else if (remote.ended_pid > 0)
+		snprintf(why, REMOTE_WHY_BYTES, "%s", remote.ended);
 	remote.pid = 0;
+	remote.ended_pid = 0;
 }
 
 /* Starts ledger-signer on child_end (as its descriptor 3) into remote.pid. */
@@ -202,7 +220,7 @@ static bool exchange(const uint8_t *out, size_t out_bytes, uint8_t in[TOKEN_WIRE
 /* After a failed exchange: the process is dropped (killed) and started again; the request fails. */
 static signer_err restart(const char *failed)
 {
-	pid_t pid = remote.pid;
+	pid_t pid = remote.pid > 0 ? remote.pid : remote.ended_pid;
 	char ended[REMOTE_WHY_BYTES] = "";
 	drop(0, ended);
 	signer_err again = spawn();
@@ -334,6 +352,24 @@ void signer_process_stop(void)
 	drop(REMOTE_STOP_MS_MAX, why);
 	remote.active = false;
 	pthread_mutex_unlock(&remote.lock);
+}
+
+long signer_process_reap(char why[SIGNER_PROCESS_WHY_BYTES])
+{
+	why[0] = '\0';
+	if (pthread_mutex_trylock(&remote.lock) != 0)
+		return 0; /* a request holds the process: it reaps whatever it finds dead itself */
+	int status = 0;
+	pid_t got = remote.pid > 0 ? waitpid(remote.pid, &status, WNOHANG) : 0;
+	long reaped = 0;
+	if (got == remote.pid && got > 0) {
+		describe(remote.pid, got, status, remote.ended);
+		snprintf(why, SIGNER_PROCESS_WHY_BYTES, "%s", remote.ended);
+		reaped = remote.ended_pid = remote.pid;
+		remote.pid = 0; /* its number may now be another process's: never wait for nor kill it again */
+	}
+	pthread_mutex_unlock(&remote.lock);
+	return reaped;
 }
 
 long signer_process_pid(void)

@@ -428,6 +428,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	server *s = &fuzz.s;
 	s->o = &fuzz.options;
 	s->lock_fd = -1;
+	pthread_rwlock_init(&s->platform_seal_lock, NULL);
 	atomic_init(&s->stopping, false);
 	atomic_init(&s->in_flight, 0);
 	atomic_init(&s->imports_parsing, 0);

@@ -75,6 +75,50 @@ expect 1 "verify-evidence refuses a bundle proving another seal's KeyCreated" --
 	audit verify-evidence "$dir/oldseal.zip" --log-key "$dir/log.vkey"
 contains "is not the platform's seal the log records" "says the seal is not the one on record"
 
+# ----- renewed while serving -----
+# A ledgerd that runs for months: the tests' clock moves past (notAfter - 90 days) while it serves,
+# and within a few seconds, without a restart, the seal is re-issued as a start would: the new
+# one's KeyCreated, the old one's KeyDestroyed, its file gone, once only; a bundle sealed then (a
+# token and verify-evidence at that time, by faketime) is sealed by the new one and verifies.
+seal_end=$(openssl x509 -in "$k/signers/$second.pem" -noout -enddate | cut -d= -f2)
+date -u +%Y-%m-%dT%H:%M:%SZ >"$dir/clock"
+ledgerd_program=ledgerd-test-clock start_ledgerd "$d" --clock-file "$dir/clock"
+serving=$pid
+renewal_at=$(date -u -d "$seal_end - 60 days" +%Y-%m-%dT12:00:00Z)
+echo "$renewal_at" >"$dir/clock"
+for _ in $(seq 100); do
+	grep -q "recorded the platform's seal" "$dir/log" && break
+	sleep 0.1
+done
+sleep 2 # a few more expiry scans: the renewal is not made again
+keys >"$dir/keys3"
+diff "$dir/keys" "$dir/keys3" | sed -n 's/^> //p' >"$dir/renewed"
+third=$(seal_now)
+checks=$((checks + 1))
+[[ "$third" =~ ^[0-9A-F]{32}$ ]] && [ "$third" != "$second" ] || fail "a new platform seal while serving: \"$third\""
+third_sha=$(openssl x509 -in "$k/signers/$third.pem" -outform DER 2>/dev/null | sha256sum | cut -c1-64)
+check "the key events of the renewal" "$(awk '{print $1, $3, $4}' "$dir/renewed" | sort | tr '\n' ' ')" \
+	"created $third $third_sha destroyed $second - "
+checks=$((checks + 1))
+[ ! -e "$k/signers/$second.pem" ] || fail "the superseded seal's file is gone"
+checks=$((checks + 1))
+[ "$pid" = "$serving" ] && kill -0 "$pid" 2>/dev/null || fail "ledgerd still serves, not restarted"
+contains_log "the platform's seal $second is re-issued: it nears its end" "ledgerd says the seal is renewed"
+at="@$(date -u -d "$renewal_at" '+%Y-%m-%d %H:%M:%S')"
+export FAKETIME_DONT_FAKE_MONOTONIC=1
+expect 0 "a bundle over RPC after the renewal" -- faketime -f "$at" "$bin/ledgerctl" --data "$d" --as $ec \
+	collection evidence --firm SEA "$col" -o "$dir/renewed.zip"
+check "the bundle names the renewed seal" "$(unzip -p "$dir/renewed.zip" platform-seal.der | sha256sum | cut -c1-64)" \
+	"$third_sha"
+expect 0 "verify-evidence of the bundle sealed by the renewed seal" -- \
+	faketime -f "$at" "$bin/ledger-audit" verify-evidence "$dir/renewed.zip" --log-key "$dir/log.vkey"
+unset FAKETIME_DONT_FAKE_MONOTONIC
+stop_ledgerd
+ledgerd_program=ledgerd-test-clock start_ledgerd "$d" --clock-file "$dir/clock"
+stop_ledgerd
+keys >"$dir/keys4"
+check "a start after the renewal re-issues nothing" "$(wc -l <"$dir/keys4")" "$(wc -l <"$dir/keys3")"
+
 # ----- ledger-audit never issues a seal -----
 "$bin/ledgerd" init --data "$dir/never" >/dev/null 2>&1
 checks=$((checks + 1))

@@ -85,7 +85,7 @@ checks=$((checks + 1))
 
 # The signer process (docs/signer.md#the-signer-process): serving ledgerd never loads the PKCS #11
 # module, its child ledger-signer does; ledger-signer survives a malformed request (signer_process_test
-# sends those), is started again when killed, and stops with ledgerd.
+# sends those), is reaped when killed (no zombie, without any request), and stops with ledgerd.
 : >"$dir/log"
 "$bin/ledgerd" serve --data "$d" >"$dir/log" 2>&1 &
 pid=$!
@@ -110,11 +110,19 @@ checks=$((checks + 1))
 grep -q libsofthsm2.so "/proc/$signer/maps" 2>/dev/null || fail "the signer process does not map the PKCS #11 module"
 checks=$((checks + 1))
 tr '\0' '\n' <"/proc/$signer/cmdline" | grep -qx -- --keys || fail "ledger-signer's command line: $(tr '\0' ' ' <"/proc/$signer/cmdline")"
+# Killed, and no request comes: ledgerd waits for it within a few seconds all the same (its
+# expiry thread, every second), leaving no zombie, and says so.
 kill -KILL "$signer"
+state_of() { cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null; }
 for _ in $(seq 100); do
-	[ -d "/proc/$signer" ] && [ "$(cut -d' ' -f3 "/proc/$signer/stat" 2>/dev/null)" != Z ] || break
+	[ -d "/proc/$signer" ] || break # reaped: gone (dying, then a zombie, until ledgerd waits for it)
 	sleep 0.05
 done
+checks=$((checks + 1))
+[ "$(state_of "$signer")" != Z ] || fail "the killed signer process $signer is left a zombie of ledgerd"
+checks=$((checks + 1))
+grep -q "the signer process (pid $signer) was killed by signal 9; reaped" "$dir/log" ||
+	fail "ledgerd does not say it reaped its signer process $signer: $(cat "$dir/log")"
 checks=$((checks + 1))
 kill -0 "$pid" 2>/dev/null || fail "ledgerd died with its signer process"
 kill -TERM "$pid"

@@ -13,7 +13,8 @@
 #   need_python3 MODULES PACKAGES           exits with a failure unless /usr/bin/python3 imports
 #                                           MODULES (comma-separated; PACKAGES: what to install)
 #   start_ledgerd DATA [ARGS...]            serves DATA in the background ($pid; stderr in
-#                                           $dir/log) and waits until it is ready, or exits failed
+#                                           $dir/log) and waits until it is ready, or exits failed;
+#                                           ledgerd_program=ledgerd-test-clock for --clock-file
 #   stop_ledgerd                            SIGTERM to $pid; ledgerd must exit 0
 #   head_seq [DATA]                         the log's head seq (DATA: $d by default), from ledgerctl head
 #   flip_event_byte DATA SEQ                flips the last byte of event SEQ's stored record
@@ -92,7 +93,7 @@ start_ledgerd() {
 	local data=$1
 	shift
 	rm -f "$dir/ready"
-	"$bin/ledgerd" serve --data "$data" --ready-fd 3 3>"$dir/ready" "$@" 2>"$dir/log" &
+	"$bin/${ledgerd_program:-ledgerd}" serve --data "$data" --ready-fd 3 3>"$dir/ready" "$@" 2>"$dir/log" &
 	pid=$!
 	for _ in $(seq 600); do grep -q ready "$dir/ready" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	grep -q ready "$dir/ready" || { echo "FAIL: ledgerd did not get ready"; cat "$dir/log"; exit 1; }

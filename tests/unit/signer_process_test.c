@@ -7,7 +7,8 @@
  * and object count come back; destroyed, it is gone and a key loaded before signs nothing; the
  * CA, its TSA's and OCSP responder's keys are made there and sign certificates that verify.
  * That killing the signer process (SIGKILL) makes the next signature fail with a typed error
- * naming it, and the one after succeed, from a new process; and that a signer process that stops
+ * naming it, and the one after succeed, from a new process; killed between requests, it is reaped
+ * by signer_process_reap() (no zombie) and the next signature fails likewise; and that a signer process that stops
  * answering (SIGSTOP) fails the request after SIGNER_PROCESS_REPLY_MS_MAX and is replaced. That ledger-signer, sent
  * malformed requests directly (short, long, of another version or type, bad labels, a digest of 31 or 33 bytes, random
  * bytes), answers each with a typed error and keeps serving, and drops unanswered a request from a process forked from
@@ -173,6 +174,47 @@ static void test_ca(const char *keys)
 	signer_ca_free(ca);
 }
 
+/* The state letter of /proc/pid/stat ('Z' for a zombie), or '-' when there is no such process. */
+static char process_state(long pid)
+{
+	char path[64], state = '-';
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (f && fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = '-';
+	if (f)
+		fclose(f);
+	return state;
+}
+
+/* Killed between requests: signer_process_reap() waits for it (no zombie is left), and the next
+ * signature fails all the same, saying how it ended, and starts a new process. */
+static void test_reaped(EVP_PKEY *key)
+{
+	char why[SIGNER_PROCESS_WHY_BYTES];
+	CHECK(signer_process_reap(why) == 0 && why[0] == '\0', "a live signer process is not reaped");
+	long before = signer_process_pid();
+	REQUIRE_VOID(before > 0 && kill((pid_t)before, SIGKILL) == 0);
+	long reaped = 0;
+	for (int waited_ms = 0; !reaped && waited_ms < 5000; waited_ms += 10) {
+		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+		reaped = signer_process_reap(why);
+	}
+	CHECK(reaped == before && strstr(why, "signal 9"), "the killed one is reaped: pid %ld (was %ld), %s", reaped,
+	      before, why);
+	char state = process_state(before);
+	CHECK(state != 'Z', "no zombie of it is left (state %c)", state);
+	CHECK(signer_process_pid() == 0 && signer_process_reap(why) == 0, "reaped once, and no pid is kept for it");
+	unsigned char sig[128];
+	char reason[SIGNER_ERROR_BYTES_MAX];
+	CHECK(sign(key, sig, sizeof sig, reason, sizeof reason) == 0, "the next signature fails");
+	CHECK(strstr(reason, "signal 9") && strstr(reason, "started again"),
+	      "its reason says how the process ended and that it was started again: %s", reason);
+	size_t n = sign(key, sig, sizeof sig, NULL, 0);
+	long after = signer_process_pid();
+	CHECK(after > 0 && n > 0 && verifies(key, sig, n), "and the one after is made, by a new process (%ld)", after);
+}
+
 static void test_killed(token *t)
 {
 	REQUIRE_VOID(token_key_generate(t, "kill-key") == SIGNER_OK);
@@ -189,6 +231,7 @@ static void test_killed(token *t)
 	CHECK(after > 0 && after != before, "a new signer process: %ld (was %ld)", after, before);
 	size_t n = sign(key, sig, sizeof sig, NULL, 0);
 	CHECK(n > 0 && verifies(key, sig, n), "the next signature is made, by the new process");
+	test_reaped(key);
 	/* Stopped (SIGSTOP) rather than killed: the request waits SIGNER_PROCESS_REPLY_MS_MAX, fails,
 	 * and the process is killed and replaced. */
 	before = signer_process_pid();
