@@ -309,7 +309,7 @@ signer_err signer_ca_open(const char *keys_dir, signer_ca **out)
 	if (!ca)
 		return signer_fail(SIGNER_ERR_NOMEM, "signer_ca_open");
 	pthread_mutex_init(&ca->revoked_lock, NULL);
-	ca->tsa_renew_margin_s = SIGNER_TSA_RENEW_MARGIN_S;
+	ca->unit_renew_margin_s = SIGNER_TSA_RENEW_MARGIN_S;
 	signer_err err =
 	    keystore_path(ca->credentials_dir, sizeof ca->credentials_dir, keys_dir, SIGNER_CREDENTIALS_DIR);
 	if (!err)

@@ -130,7 +130,8 @@ struct signer_ca {
 	/* The root issued end entities itself before the hierarchy existed (its own responder
 	 * certificate, SIGNER_OCSP_CERT_FILE, is there): its CRL and responder keep answering for them. */
 	bool root_issued_leaves;
-	int64_t tsa_renew_margin_s; /* signer_tsa_enable re-issues the TSA's certificate this close to its end */
+	int64_t unit_renew_margin_s; /* signer_tsa_enable and signer_ocsp_enable re-issue the units' certificates this
+	                                close to their end */
 };
 
 /* Opens the hierarchy of keys_dir when all its issuing CAs' certificates are there

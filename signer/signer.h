@@ -333,8 +333,9 @@ typedef struct signer_authority_key {
 signer_err signer_authority_keys_each(const signer_ca *ca, bool (*visit)(void *ctx, const signer_authority_key *key),
                                       void *ctx);
 
-/* How close to its end the TSA's certificate is re-issued by signer_tsa_enable (default
- * SIGNER_TSA_RENEW_MARGIN_S). SIGNER_ERR_INVALID for a negative margin or more than 4 years. */
+/* How close to its end the TSA's certificate is re-issued by signer_tsa_enable, and the OCSP
+ * responder's by signer_ocsp_enable (default SIGNER_TSA_RENEW_MARGIN_S), with the hierarchy.
+ * SIGNER_ERR_INVALID for a negative margin or more than 4 years. */
 signer_err signer_tsa_set_renew_margin(signer_ca *ca, int64_t margin_s);
 
 /*
@@ -366,8 +367,9 @@ signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
 /* The OCSP responder (RFC 6960): one key, SIGNER_OCSP_KEY_LABEL (or _FILE), and a certificate
  * (extendedKeyUsage critical OCSPSigning, id-pkix-ocsp-nocheck) from each issuing CA
  * (SIGNER_ISSUING_OCSP_FORMAT) and, where the root issued end entities, from the root
- * (SIGNER_OCSP_CERT_FILE), each issued the first time, read and checked afterwards. Call after
- * signer_hierarchy_enable. */
+ * (SIGNER_OCSP_CERT_FILE), each issued the first time, read and checked afterwards, and with the
+ * hierarchy re-issued for the same key within the renewal margin (signer_tsa_set_renew_margin)
+ * when a new one would end later. Call after signer_hierarchy_enable. */
 signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s);
 
 /* A successful OCSP response (DER), signed by the responder at now_s, that credential's

@@ -114,17 +114,32 @@ static signer_err unit_key(signer_ca *ca, const char *keys_dir, const unit_spec 
 	return err;
 }
 
-/* Reads cert_file for key (certifying it from issuer the first time, or again when renew says
- * so), checks it and returns it. */
+/* Whether certificate, read for a unit, is to be issued again at now_s: it is not issuer's (a keys
+ * directory made before the hierarchy), or it has less than margin_s left and a new one would end
+ * later (a new one ends with its CA at the latest: near the CA's end, issuing again at every start
+ * would change nothing but the serial). */
+static bool unit_renew_due(X509 *certificate, const unit_issuer *issuer, int64_t now_s, int64_t margin_s)
+{
+	if (margin_s < 0)
+		return false;
+	if (X509_check_issued(issuer->certificate, certificate) != X509_V_OK)
+		return true;
+	int64_t end_s = authority_time_s(X509_get0_notAfter(certificate));
+	int64_t new_end_s = now_s + SIGNER_UNIT_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY;
+	if (new_end_s > issuer->not_after_s)
+		new_end_s = issuer->not_after_s;
+	return end_s - now_s < margin_s && new_end_s > end_s;
+}
+
+/* Reads cert_file for key (certifying it from issuer the first time, or again when
+ * unit_renew_due says so), checks it and returns it. */
 static signer_err unit_certificate(signer_ca *ca, const char *keys_dir, int64_t now_s, const unit_spec *u,
                                    const unit_issuer *issuer, EVP_PKEY *key, const char *cert_file,
                                    int64_t renew_margin_s, X509 **out)
 {
 	X509 *certificate = NULL;
 	signer_err err = authority_read_pem(keys_dir, cert_file, NULL, &certificate);
-	bool renew = err == SIGNER_OK && renew_margin_s >= 0 &&
-	             (X509_check_issued(issuer->certificate, certificate) != X509_V_OK ||
-	              authority_time_s(X509_get0_notAfter(certificate)) - now_s < renew_margin_s);
+	bool renew = err == SIGNER_OK && unit_renew_due(certificate, issuer, now_s, renew_margin_s);
 	if (err == SIGNER_ERR_NOT_FOUND || renew) {
 		X509_free(certificate);
 		certificate = NULL;
@@ -157,7 +172,7 @@ signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
 	bool generated = false;
 	/* A certificate not from its CA (a keys directory made before the hierarchy), or this close
 	 * to its end, is replaced: a renewal done near the end would carry that end otherwise. */
-	int64_t margin_s = ca->hierarchy ? ca->tsa_renew_margin_s : -1;
+	int64_t margin_s = ca->hierarchy ? ca->unit_renew_margin_s : -1;
 	signer_err err = unit_key(ca, keys_dir, &tsa_unit, &key, &generated);
 	if (!err)
 		err = unit_certificate(ca, keys_dir, now_s, &tsa_unit, &issuer, key, SIGNER_TSA_CERT_FILE, margin_s,
@@ -181,12 +196,15 @@ signer_err signer_tsa_set_renew_margin(signer_ca *ca, int64_t margin_s)
 	if (!ca || margin_s < 0 || margin_s > TSA_RENEW_MARGIN_S_MAX)
 		return signer_fail(SIGNER_ERR_INVALID, "the TSA's renewal margin: 0 to %lld s",
 		                   (long long)TSA_RENEW_MARGIN_S_MAX);
-	ca->tsa_renew_margin_s = margin_s;
+	ca->unit_renew_margin_s = margin_s;
 	return SIGNER_OK;
 }
 
 /* The responder's certificates: one from each issuing CA, and the root's own (SIGNER_OCSP_CERT_FILE)
- * where the root issued end entities (always without a hierarchy). */
+ * where the root issued end entities (always without a hierarchy). With the hierarchy each is
+ * re-issued for the same key within the units' renewal margin, as the TSA's is: they live five
+ * years, and a responder whose certificate has expired answers nothing a validator accepts (and
+ * ledgerd would not start). */
 signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
 {
 	if (!ca || !keys_dir)
@@ -199,12 +217,13 @@ signer_err signer_ocsp_enable(signer_ca *ca, const char *keys_dir, int64_t now_s
 		char file[64];
 		snprintf(file, sizeof file, SIGNER_ISSUING_OCSP_FORMAT, signer_issuing_name((signer_issuing)i));
 		unit_issuer issuer = issuer_of(ca, (signer_issuing)i);
-		err = unit_certificate(ca, keys_dir, now_s, &ocsp_unit, &issuer, key, file, -1, &certificates[i]);
+		err = unit_certificate(ca, keys_dir, now_s, &ocsp_unit, &issuer, key, file, ca->unit_renew_margin_s,
+		                       &certificates[i]);
 	}
 	if (!err && (!ca->hierarchy || ca->root_issued_leaves)) {
 		unit_issuer root = {ca->certificate, ca->key, ca->not_before_s, ca->not_after_s, NULL, 0};
-		err = unit_certificate(ca, keys_dir, now_s, &ocsp_unit, &root, key, SIGNER_OCSP_CERT_FILE, -1,
-		                       &certificates[SIGNER_ISSUING_CAS]);
+		err = unit_certificate(ca, keys_dir, now_s, &ocsp_unit, &root, key, SIGNER_OCSP_CERT_FILE,
+		                       ca->hierarchy ? ca->unit_renew_margin_s : -1, &certificates[SIGNER_ISSUING_CAS]);
 	}
 	if (err) {
 		for (size_t i = 0; i <= SIGNER_ISSUING_CAS; i++)

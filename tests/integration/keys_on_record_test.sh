@@ -92,9 +92,9 @@ stop_ledgerd
 expect 0 "the log verifies" -- audit verify --data "$d"
 expect 0 "the projections replay" -- audit replay --data "$d"
 
-# Years later (the tests' clock), close to the seal's end (under 90 days left) and with a TSA
-# renewal margin of 4 years: the TSA unit's certificate is re-issued for the same key, the
-# platform's seal is re-issued, the old one destroyed.
+# Years later (the tests' clock), close to the seal's end (under 90 days left) and with a units'
+# renewal margin of 4 years: the TSA unit's and the OCSP responder's certificates are re-issued
+# for the same keys, the platform's seal is re-issued, the old one destroyed.
 later=$(date -u -d "$seal_end - 60 days" +%Y-%m-%dT12:00:00Z)
 echo "$later" >"$dir/clock"
 rm -f "$dir/ready"
@@ -106,12 +106,18 @@ grep -q ready "$dir/ready" || { fail "ledgerd did not start at $later: $(cat "$d
 key_events >"$dir/keys2"
 tail -n +8 "$dir/keys2" >"$dir/new"
 checks=$((checks + 1))
-[ "$(wc -l <"$dir/new")" = 3 ] || fail "three key events at the later start: $(cat "$dir/new")"
-read -r _ _ _ tsa_key tsa_serial tsa_sha _ <<<"$(awk '$2 == "created" && $3 == 2' "$dir/new")"
-check "the re-issued TSA certificate: the file's" "$tsa_sha" "$(der_sha "$d/keys/signer-tsa.pem")"
-check "the re-issued TSA certificate: the same key" "$tsa_key" "token:signer-tsa"
-checks=$((checks + 1))
-[ "$tsa_serial" != "$(awk '$3 == 2 {print $5}' "$dir/keys1")" ] || fail "the re-issued TSA certificate has a new serial"
+[ "$(wc -l <"$dir/new")" = 4 ] || fail "four key events at the later start: $(cat "$dir/new")"
+while read -r kind file label; do
+	read -r _ _ _ unit_key unit_serial unit_sha _ <<<"$(awk -v k="$kind" '$2 == "created" && $3 == k' "$dir/new")"
+	check "the re-issued $file: the file's" "$unit_sha" "$(der_sha "$d/keys/$file")"
+	check "the re-issued $file: the same key" "$unit_key" "token:$label"
+	checks=$((checks + 1))
+	[ "$unit_serial" != "$(awk -v k="$kind" '$3 == k {print $5}' "$dir/keys1")" ] ||
+		fail "the re-issued $file has a new serial"
+done <<'EOF'
+2 signer-tsa.pem signer-tsa
+3 signer-ocsp-persons.pem signer-ocsp
+EOF
 read -r _ _ _ new_key new_serial new_sha _ new_owner <<<"$(awk '$2 == "created" && $3 == 7' "$dir/new")"
 check "a new platform seal: owner" "$new_owner" platform
 check "a new platform seal: its certificate is the one kept" "$(der_sha "$d/keys/signers/$new_serial.pem")" "$new_sha"

@@ -391,6 +391,84 @@ static void test_tsa_renewal(void)
 	signer_ca_free(ca);
 }
 
+/* ----- the units' renewal: the OCSP responder's certificates too, and none near the CAs' end ----- */
+
+#define ISSUING_DAYS 3650 /* hierarchy.c's ISSUING_VALIDITY_DAYS */
+
+/* The units' certificates in keys: the TSA's, then the responder's from each issuing CA. */
+typedef struct unit_certificates {
+	X509 *x[1 + SIGNER_ISSUING_CAS];
+} unit_certificates;
+
+static const char *const unit_files[1 + SIGNER_ISSUING_CAS] = {SIGNER_TSA_CERT_FILE, "signer-ocsp-persons.pem",
+                                                               "signer-ocsp-seals.pem", "signer-ocsp-tsa.pem"};
+
+/* Opens keys as ledgerd starts at now_s (both units) and reads their certificates into *u. */
+static bool start_units_at(const char *keys, int64_t now_s, unit_certificates *u)
+{
+	signer_ca *ca = NULL;
+	bool ok = signer_ca_open(keys, &ca) == SIGNER_OK && signer_ca_set_pki_url(ca, PKI_URL) == SIGNER_OK &&
+	          signer_hierarchy_enable(ca, keys, now_s) == SIGNER_OK &&
+	          signer_tsa_enable(ca, keys, now_s) == SIGNER_OK && signer_ocsp_enable(ca, keys, now_s) == SIGNER_OK;
+	if (!ok)
+		fprintf(stderr, "start at %lld: %s\n", (long long)now_s, signer_last_error());
+	signer_ca_free(ca);
+	for (size_t i = 0; i < 1 + SIGNER_ISSUING_CAS; i++)
+		ok = (u->x[i] = file_x509(keys, unit_files[i])) != NULL && ok;
+	return ok;
+}
+
+static void unit_certificates_free(unit_certificates *u)
+{
+	for (size_t i = 0; i < 1 + SIGNER_ISSUING_CAS; i++)
+		X509_free(u->x[i]);
+}
+
+/* Every certificate of after is before's (same = true) or a new one for the same key ending at
+ * end_s (same = false). */
+static bool units_are(const unit_certificates *before, const unit_certificates *after, bool same, int64_t end_s)
+{
+	bool ok = true;
+	for (size_t i = 0; i < 1 + SIGNER_ISSUING_CAS; i++) {
+		bool kept = X509_cmp(before->x[i], after->x[i]) == 0;
+		bool same_key = EVP_PKEY_eq(X509_get0_pubkey(before->x[i]), X509_get0_pubkey(after->x[i])) == 1;
+		if (same ? !kept : kept || !same_key || not_after_of(after->x[i]) != end_s) {
+			fprintf(stderr, "%s: %s (ends %lld, expected %lld)\n", unit_files[i],
+			        kept ? "kept" : "re-issued", (long long)not_after_of(after->x[i]), (long long)end_s);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static void test_units_renewal(void)
+{
+	char keys[600];
+	snprintf(keys, sizeof keys, "%s/units-renewal", root);
+	REQUIRE_VOID(signer_ca_init(keys, NOW_FIXED_S) == SIGNER_OK);
+	unit_certificates first = {0}, kept = {0}, renewed = {0}, capped = {0}, again = {0};
+	REQUIRE_VOID(start_units_at(keys, NOW_FIXED_S, &first));
+	int64_t five_years = UNIT_DAYS * (int64_t)DAY_S, ca_end = NOW_FIXED_S + ISSUING_DAYS * (int64_t)DAY_S;
+	int64_t early = NOW_FIXED_S + five_years - SIGNER_TSA_RENEW_MARGIN_S - DAY_S;
+	CHECK(start_units_at(keys, early, &kept) && units_are(&first, &kept, true, 0),
+	      "a day more than the margin left: the TSA's and the responder's certificates kept");
+	int64_t late = early + 2 * DAY_S;
+	CHECK(start_units_at(keys, late, &renewed) && units_are(&first, &renewed, false, late + five_years),
+	      "a day less: all four re-issued for the same keys, five years from the start");
+	/* the next renewal would end after the issuing CAs: capped at their end, then left alone */
+	int64_t near_end = late + five_years - SIGNER_TSA_RENEW_MARGIN_S + DAY_S;
+	CHECK(near_end + five_years > ca_end && start_units_at(keys, near_end, &capped) &&
+	          units_are(&renewed, &capped, false, ca_end),
+	      "the next renewal ends with the issuing CAs");
+	CHECK(start_units_at(keys, ca_end - 200 * (int64_t)DAY_S, &again) && units_are(&capped, &again, true, 0),
+	      "200 days before the CAs' end: kept, as a new one would end no later");
+	unit_certificates_free(&first);
+	unit_certificates_free(&kept);
+	unit_certificates_free(&renewed);
+	unit_certificates_free(&capped);
+	unit_certificates_free(&again);
+}
+
 /* A start that stopped between making two issuing CAs: the next open works with the root alone
  * and the next enable makes what is missing; a key left without its certificate is refused. */
 static void test_interrupted(void)
@@ -533,6 +611,7 @@ int main(void)
 	signer_ca_free(reopened);
 	test_legacy(now_s);
 	test_tsa_renewal();
+	test_units_renewal();
 	test_interrupted();
 	test_longest_url();
 	test_organization_identifier();
