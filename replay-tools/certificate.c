@@ -284,6 +284,8 @@ bool evidence_sealer_open(const char *dir, ledger *l, MDB_txn *txn, int64_t now_
 		return false;
 	}
 	signer_err err = signer_ca_open(keys, &s->ca);
+	if (!err) /* the tool writes no log: a key or certificate it made would be on no record */
+		signer_ca_set_read_only(s->ca);
 	if (!err)
 		err = signer_tsa_enable(s->ca, keys, now_s);
 	if (!err)

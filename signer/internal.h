@@ -132,6 +132,7 @@ struct signer_ca {
 	bool root_issued_leaves;
 	int64_t unit_renew_margin_s; /* signer_tsa_enable and signer_ocsp_enable re-issue the units' certificates this
 	                                close to their end */
+	bool read_only;              /* signer_ca_set_read_only: the units are opened, never made or renewed */
 };
 
 /* Opens the hierarchy of keys_dir when all its issuing CAs' certificates are there

@@ -333,6 +333,16 @@ typedef struct signer_authority_key {
 signer_err signer_authority_keys_each(const signer_ca *ca, bool (*visit)(void *ctx, const signer_authority_key *key),
                                       void *ctx);
 
+/*
+ * For the offline tools (ledger-audit), which write no log to record a key or certificate in:
+ * signer_tsa_enable and signer_ocsp_enable then neither generate a key nor issue or re-issue a
+ * certificate, and use what keys_dir holds as it is (a certificate within the renewal margin
+ * included; an expired one is SIGNER_ERR_EXPIRED). A missing key or certificate is
+ * SIGNER_ERR_NOT_FOUND: ledgerd serve makes them at its start. Nothing in keys_dir or its token
+ * changes. Call before them.
+ */
+void signer_ca_set_read_only(signer_ca *ca);
+
 /* How close to its end the TSA's certificate is re-issued by signer_tsa_enable, and the OCSP
  * responder's by signer_ocsp_enable (default SIGNER_TSA_RENEW_MARGIN_S), with the hierarchy.
  * SIGNER_ERR_INVALID for a negative margin or more than 4 years. */

@@ -104,6 +104,9 @@ static signer_err unit_key(signer_ca *ca, const char *keys_dir, const unit_spec 
 	signer_err err = authority_key_read(&k, key);
 	if (err != SIGNER_ERR_NOT_FOUND)
 		return err;
+	if (ca->read_only)
+		return signer_fail(SIGNER_ERR_NOT_FOUND, "%s has no %s key: ledgerd serve makes it at its start",
+		                   keys_dir, u->what);
 	if ((err = authority_key_generate(&k, key)) == SIGNER_OK &&
 	    (err = authority_key_store(&k, *key)) != SIGNER_OK) {
 		EVP_PKEY_free(*key);
@@ -139,7 +142,10 @@ static signer_err unit_certificate(signer_ca *ca, const char *keys_dir, int64_t 
 {
 	X509 *certificate = NULL;
 	signer_err err = authority_read_pem(keys_dir, cert_file, NULL, &certificate);
-	bool renew = err == SIGNER_OK && unit_renew_due(certificate, issuer, now_s, renew_margin_s);
+	if (err == SIGNER_ERR_NOT_FOUND && ca->read_only)
+		return signer_fail(SIGNER_ERR_NOT_FOUND, "%s has no %s: ledgerd serve issues it at its start", keys_dir,
+		                   cert_file);
+	bool renew = err == SIGNER_OK && !ca->read_only && unit_renew_due(certificate, issuer, now_s, renew_margin_s);
 	if (err == SIGNER_ERR_NOT_FOUND || renew) {
 		X509_free(certificate);
 		certificate = NULL;
@@ -189,6 +195,12 @@ signer_err signer_tsa_enable(signer_ca *ca, const char *keys_dir, int64_t now_s)
 	ca->tsa_key = key;
 	ca->tsa_certificate = certificate;
 	return SIGNER_OK;
+}
+
+void signer_ca_set_read_only(signer_ca *ca)
+{
+	if (ca)
+		ca->read_only = true;
 }
 
 signer_err signer_tsa_set_renew_margin(signer_ca *ca, int64_t margin_s)

@@ -95,7 +95,15 @@ case "$id_a$id_b" in s-??????????????????????????s-??????????????????????????) ;
 *) fail "each external signer has a signer id (s- and 26 characters): got \"$ids\"" ;; esac
 
 cp "$d/keys/log.vkey" "$dir/log.vkey"
+# The offline tool writes no log, so it must make no key or certificate: keys/ and the token's
+# objects stay byte for byte (signer_ca_set_read_only; signer_hierarchy_test covers a TSA within
+# its renewal margin). SoftHSM2 rewrites its own token.object at each login: left out.
+keys_state() { (cd "$d/keys" && find . -type f ! -name token.object -print0 | sort -z | xargs -0 sha256sum); }
+keys_state >"$dir/keys.before"
 expect 0 "evidence bundle" -- audit evidence --data "$d" --firm EVD --collection "$col" -o "$dir/ev.zip"
+keys_state >"$dir/keys.after"
+checks=$((checks + 1))
+cmp -s "$dir/keys.before" "$dir/keys.after" || fail "ledger-audit evidence changed keys/: $(diff "$dir/keys.before" "$dir/keys.after" | tr "\n" " ")"
 expect 0 "verify-evidence" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/log.vkey"
 contains "the certificate of completion and 2 attestations are sealed at B-LTA by the platform's seal whose KeyCreated the log records" \
 	"the certificate and both attestations are checked"

@@ -31,6 +31,7 @@
 #include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DAY_S        86400
 #define PKI_URL      "http://pki.test.example:8079"
@@ -469,6 +470,53 @@ static void test_units_renewal(void)
 	unit_certificates_free(&again);
 }
 
+/* ----- read-only: what the offline tools open ----- */
+
+/* keys opened read-only at now_s, as ledger-audit opens it: its units' result. */
+static signer_err open_read_only(const char *keys, int64_t now_s, signer_err *ocsp)
+{
+	signer_ca *ca = NULL;
+	signer_err err = signer_ca_open(keys, &ca);
+	if (!err) {
+		signer_ca_set_read_only(ca);
+		err = signer_tsa_enable(ca, keys, now_s);
+		*ocsp = signer_ocsp_enable(ca, keys, now_s);
+	}
+	signer_ca_free(ca);
+	return err;
+}
+
+/* Within the renewal margin, read-only: the units' certificates are used as they are, nothing
+ * re-issued; a keys directory whose units ledgerd has not made yet: not found, nothing made. */
+static void test_read_only(void)
+{
+	char keys[600], bare[600], path[700];
+	snprintf(keys, sizeof keys, "%s/read-only", root);
+	REQUIRE_VOID(signer_ca_init(keys, NOW_FIXED_S) == SIGNER_OK);
+	unit_certificates first = {0}, after = {0};
+	REQUIRE_VOID(start_units_at(keys, NOW_FIXED_S, &first));
+	int64_t late = NOW_FIXED_S + UNIT_DAYS * (int64_t)DAY_S - SIGNER_TSA_RENEW_MARGIN_S + DAY_S;
+	signer_err ocsp = SIGNER_ERR_INVALID;
+	CHECK(open_read_only(keys, late, &ocsp) == SIGNER_OK && ocsp == SIGNER_OK,
+	      "read-only within the margin: both units open (%s)", signer_last_error());
+	for (size_t i = 0; i < 1 + SIGNER_ISSUING_CAS; i++)
+		after.x[i] = file_x509(keys, unit_files[i]);
+	CHECK(units_are(&first, &after, true, 0), "and their certificates are the same: none re-issued");
+	int64_t past = NOW_FIXED_S + UNIT_DAYS * (int64_t)DAY_S + DAY_S;
+	CHECK(open_read_only(keys, past, &ocsp) == SIGNER_ERR_EXPIRED,
+	      "past the TSA's certificate's end: expired, not renewed (%s)", signer_last_error());
+	unit_certificates_free(&first);
+	unit_certificates_free(&after);
+	snprintf(bare, sizeof bare, "%s/read-only-bare", root);
+	REQUIRE_VOID(signer_ca_init(bare, NOW_FIXED_S) == SIGNER_OK);
+	CHECK(open_read_only(bare, NOW_FIXED_S, &ocsp) == SIGNER_ERR_NOT_FOUND && ocsp == SIGNER_ERR_NOT_FOUND,
+	      "units ledgerd has not made: not found (%s)", signer_last_error());
+	snprintf(path, sizeof path, "%s/%s", bare, SIGNER_TSA_KEY_FILE);
+	bool no_key = access(path, F_OK) != 0;
+	snprintf(path, sizeof path, "%s/%s", bare, SIGNER_TSA_CERT_FILE);
+	CHECK(no_key && access(path, F_OK) != 0, "and no key or certificate made for them");
+}
+
 /* A start that stopped between making two issuing CAs: the next open works with the root alone
  * and the next enable makes what is missing; a key left without its certificate is refused. */
 static void test_interrupted(void)
@@ -612,6 +660,7 @@ int main(void)
 	test_legacy(now_s);
 	test_tsa_renewal();
 	test_units_renewal();
+	test_read_only();
 	test_interrupted();
 	test_longest_url();
 	test_organization_identifier();
