@@ -16,10 +16,10 @@
  * while ledgerd serves, when the expiry thread finds it so (api_platform_seal_due, every
  * API_EXPIRY_INTERVAL_MS of the service clock), so that a service never restarted does not see it
  * expire. */
-#define API_PLATFORM_SEAL_RENEW_S (90ll * 86400)
+#define API_PLATFORM_SEAL_RENEW_S (90LL * 86400)
 /* A renewal that failed while serving (the token full, the log unwritable) is tried again after
  * this much of the service clock, not every second. */
-#define API_PLATFORM_SEAL_RETRY_S 3600ll
+#define API_PLATFORM_SEAL_RETRY_S 3600LL
 
 /* The owner its KeyCreated names. */
 #define API_PLATFORM_SEAL_OWNER "platform"

@@ -518,7 +518,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
 			r.seconds = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
-			r.rounds = atoi(argv[++i]);
+			r.rounds = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			base = argv[++i];
 		else if (strcmp(argv[i], "--signer-process") == 0)
