@@ -107,6 +107,15 @@ bool api_signer_ca(const char *data_dir, int64_t now_s, int64_t tsa_renew_margin
 		signer_ca_free(*out);
 		*out = NULL;
 	}
+	char in_names[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1];
+	if (!err)
+		signer_ca_organization_identifier(*out, in_names);
+	if (!err && strcmp(in_names, SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT) == 0)
+		fprintf(stderr,
+		        "ledgerd: warning: the CAs' and units' names carry the placeholder organizationIdentifier %s, "
+		        "not the platform's NTRFR-<SIREN>: set it with ledgerd init --organization-identifier, before "
+		        "the first start; a root made already keeps its own (docs/operations.md)\n",
+		        in_names);
 	if (err)
 		fprintf(stderr, "ledgerd: %s: the signer's CA: %s (%s)\n", keys, signer_strerror(err),
 		        signer_last_error());

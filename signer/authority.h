@@ -56,5 +56,8 @@ signer_err authority_read_pem(const char *dir, const char *name, EVP_PKEY **key,
 X509 *authority_certificate_new(const authority_request *r);
 /* "C=FR, O=JeSignExpert, [organizationIdentifier=...,] CN=common_name"; NULL if OpenSSL fails. */
 X509_NAME *authority_name(const char *common_name, const char *organization_identifier);
+/* authority_name with root's organizationIdentifier (the default for a root made without one):
+ * the name of an authority or unit of the root's organisation (ETSI EN 319 412-3). */
+X509_NAME *authority_name_under(X509 *root, const char *common_name);
 
 #endif

@@ -229,6 +229,32 @@ X509_NAME *authority_name(const char *common_name, const char *organization_iden
 	return NULL;
 }
 
+/* The root's organizationIdentifier into out, or the default for a root made without one. */
+static void organization_identifier_of(X509 *root, char out[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1])
+{
+	snprintf(out, SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1, "%s", SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT);
+	X509_NAME *name = X509_get_subject_name(root);
+	int at = X509_NAME_get_index_by_NID(name, NID_organizationIdentifier, -1);
+	ASN1_STRING *value = at >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at)) : NULL;
+	if (value && ASN1_STRING_length(value) > 0 &&
+	    (size_t)ASN1_STRING_length(value) <= SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX) {
+		memcpy(out, ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value));
+		out[ASN1_STRING_length(value)] = '\0';
+	}
+}
+
+void signer_ca_organization_identifier(const signer_ca *ca, char out[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1])
+{
+	organization_identifier_of(ca->certificate, out);
+}
+
+X509_NAME *authority_name_under(X509 *root, const char *common_name)
+{
+	char organization_identifier[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1];
+	organization_identifier_of(root, organization_identifier);
+	return authority_name(common_name, organization_identifier);
+}
+
 /* The CA's key and self-signed certificate at k, the certificate into keys_dir. */
 static signer_err ca_create(const authority_key_place *k, const char *keys_dir, int64_t now_s,
                             const char *organization_identifier)

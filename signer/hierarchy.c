@@ -82,20 +82,6 @@ bool signer_issuer_of(const signer_ca *ca, X509 *x, X509 **certificate, EVP_PKEY
 	return true;
 }
 
-/* The root's organizationIdentifier into out, or the default for a root made without one. */
-static void organization_identifier_of(X509 *root, char out[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1])
-{
-	snprintf(out, SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1, "%s", SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT);
-	X509_NAME *name = X509_get_subject_name(root);
-	int at = X509_NAME_get_index_by_NID(name, NID_organizationIdentifier, -1);
-	ASN1_STRING *value = at >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at)) : NULL;
-	if (value && ASN1_STRING_length(value) > 0 &&
-	    (size_t)ASN1_STRING_length(value) <= SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX) {
-		memcpy(out, ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value));
-		out[ASN1_STRING_length(value)] = '\0';
-	}
-}
-
 /* The names of issuing CA i's files and token label. */
 typedef struct issuing_files {
 	char certificate[AUTHORITY_FILE_BYTES], key[AUTHORITY_FILE_BYTES], label[AUTHORITY_FILE_BYTES];
@@ -122,9 +108,7 @@ static signer_err issuing_create(signer_ca *ca, const char *keys_dir, size_t i, 
 	signer_err err = authority_key_generate(k, &key);
 	if (err)
 		return err;
-	char organization_identifier[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1];
-	organization_identifier_of(ca->certificate, organization_identifier);
-	X509_NAME *name = authority_name(issuing_common_names[i], organization_identifier);
+	X509_NAME *name = authority_name_under(ca->certificate, issuing_common_names[i]);
 	authority_request r = {.subject = name,
 	                       .subject_key = key,
 	                       .issuer = ca->certificate,

@@ -291,6 +291,10 @@ signer_err signer_ca_init(const char *keys_dir, int64_t now_s);
  * signer_organization_identifier_check(). The issuing CAs take the root's. */
 signer_err signer_ca_init_as(const char *keys_dir, int64_t now_s, const char *organization_identifier);
 
+/* The organizationIdentifier in the root's name, which the issuing CAs and the units take
+ * (SIGNER_ORGANIZATION_IDENTIFIER_DEFAULT for a root made without one). */
+void signer_ca_organization_identifier(const signer_ca *ca, char out[SIGNER_ORGANIZATION_IDENTIFIER_BYTES_MAX + 1]);
+
 /*
  * The hierarchy (signer/hierarchy.c): makes ca the root of issuing CAs, one per signer_issuing,
  * each an ECDSA P-256 key in the token (SIGNER_ISSUING_LABEL_FORMAT, or a key file without one)

@@ -72,7 +72,7 @@ static signer_err unit_certify(const signer_ca *ca, const char *keys_dir, int64_
 		not_after = issuer->not_after_s;
 	if (now_s < issuer->not_before_s || not_after <= now_s)
 		return signer_fail(SIGNER_ERR_EXPIRED, "the CA is not valid now: no %s can be issued", u->what);
-	X509_NAME *name = authority_name(u->common_name, NULL);
+	X509_NAME *name = authority_name_under(ca->certificate, u->common_name);
 	authority_request r = {.subject = name,
 	                       .subject_key = key,
 	                       .issuer = issuer->certificate,
@@ -118,14 +118,19 @@ static signer_err unit_key(signer_ca *ca, const char *keys_dir, const unit_spec 
 }
 
 /* Whether certificate, read for a unit, is to be issued again at now_s: it is not issuer's (a keys
- * directory made before the hierarchy), or it has less than margin_s left and a new one would end
+ * directory made before the hierarchy), it is not named subject, or it has less than margin_s
+ * left and a new one would end
  * later (a new one ends with its CA at the latest: near the CA's end, issuing again at every start
  * would change nothing but the serial). */
-static bool unit_renew_due(X509 *certificate, const unit_issuer *issuer, int64_t now_s, int64_t margin_s)
+static bool unit_renew_due(X509 *certificate, const X509_NAME *subject, const unit_issuer *issuer, int64_t now_s,
+                           int64_t margin_s)
 {
 	if (margin_s < 0)
 		return false;
 	if (X509_check_issued(issuer->certificate, certificate) != X509_V_OK)
+		return true;
+	/* a name from before the organizationIdentifier was in the units' names */
+	if (X509_NAME_cmp(X509_get_subject_name(certificate), subject) != 0)
 		return true;
 	int64_t end_s = authority_time_s(X509_get0_notAfter(certificate));
 	int64_t new_end_s = now_s + SIGNER_UNIT_VALIDITY_DAYS * (int64_t)SECONDS_PER_DAY;
@@ -145,7 +150,12 @@ static signer_err unit_certificate(signer_ca *ca, const char *keys_dir, int64_t 
 	if (err == SIGNER_ERR_NOT_FOUND && ca->read_only)
 		return signer_fail(SIGNER_ERR_NOT_FOUND, "%s has no %s: ledgerd serve issues it at its start", keys_dir,
 		                   cert_file);
-	bool renew = err == SIGNER_OK && !ca->read_only && unit_renew_due(certificate, issuer, now_s, renew_margin_s);
+	X509_NAME *subject = err == SIGNER_OK ? authority_name_under(ca->certificate, u->common_name) : NULL;
+	if (err == SIGNER_OK && !subject)
+		err = signer_fail_openssl(SIGNER_ERR_CRYPTO, "building a unit's name");
+	bool renew =
+	    err == SIGNER_OK && !ca->read_only && unit_renew_due(certificate, subject, issuer, now_s, renew_margin_s);
+	X509_NAME_free(subject);
 	if (err == SIGNER_ERR_NOT_FOUND || renew) {
 		X509_free(certificate);
 		certificate = NULL;

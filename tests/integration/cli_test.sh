@@ -79,10 +79,12 @@ port=$((20000 + RANDOM % 20000))
 "$bin/ledgerd" serve --data "$dir/d" --listen "ipc://$dir/d/ledgerd.sock" --listen "tcp://127.0.0.1:$port" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 600); do [ -S "$dir/d/ledgerd.sock" ] && grep -q serving "$dir/log" && break; sleep 0.05; done
-for ca in signer-ca signer-ca-persons signer-ca-seals signer-ca-tsa; do
+for ca in signer-ca signer-ca-persons signer-ca-seals signer-ca-tsa signer-tsa signer-ocsp-persons; do
 	expect 0 "$ca.pem made at the first start" -- openssl x509 -in "$dir/d/keys/$ca.pem" -noout -subject
 	contains "organizationIdentifier = NTRFR-552100554" "$ca names the platform as init was told"
 done
+checks=$((checks + 1))
+! grep -q "placeholder organizationIdentifier" "$dir/log" || { failures=$((failures + 1)); echo "FAIL: no placeholder warning when init named the platform"; }
 ctl() { "$bin/ledgerctl" --data "$dir/d" "$@"; }
 
 expect 0 "account over ipc" -- ctl --platform account add ec@x.fr --name "E C" --ec

@@ -30,6 +30,9 @@ port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); p
 url=http://127.0.0.1:$port
 expect 0 "init" -- "$bin/ledgerd" init --data "$d" --pki-url "$url"
 start_ledgerd "$d"
+checks=$((checks + 1))
+grep -q "placeholder organizationIdentifier NTRFR-000000000" "$dir/log" ||
+	fail "init named no organizationIdentifier: ledgerd warns that the CAs carry the placeholder"
 first=$(head_seq)
 key_events >"$dir/keys1"
 checks=$((checks + 1))

@@ -517,6 +517,91 @@ static void test_read_only(void)
 	CHECK(no_key && access(path, F_OK) != 0, "and no key or certificate made for them");
 }
 
+/* ----- the units' names ----- */
+
+/* x's subject, one line (RFC 2253 order: CN first). */
+static void subject_of(X509 *x, char *out, size_t out_bytes)
+{
+	out[0] = '\0';
+	BIO *b = BIO_new(BIO_s_mem());
+	if (b && x && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
+		int n = BIO_read(b, out, (int)out_bytes - 1);
+		out[n > 0 ? n : 0] = '\0';
+	}
+	BIO_free(b);
+}
+
+/* Replaces keys/file with a certificate as units had before they carried the organizationIdentifier:
+ * the same, named C=FR, O=JeSignExpert, CN only, signed again by its issuing CA's key file. */
+static bool old_style(const char *keys, const char *file, const char *issuer_key_file)
+{
+	X509 *x = file_x509(keys, file);
+	char path[700];
+	snprintf(path, sizeof path, "%s/%s", keys, issuer_key_file);
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	X509_NAME *name = X509_NAME_new();
+	int cn = x ? X509_NAME_get_index_by_NID(X509_get_subject_name(x), NID_commonName, -1) : -1;
+	bool ok =
+	    x && key && name && cn >= 0 &&
+	    X509_NAME_add_entry_by_NID(name, NID_countryName, MBSTRING_ASC, (const unsigned char *)"FR", -1, -1, 0) &&
+	    X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_ASC, (const unsigned char *)"JeSignExpert",
+	                               -1, -1, 0) &&
+	    X509_NAME_add_entry(name, X509_NAME_get_entry(X509_get_subject_name(x), cn), -1, 0) &&
+	    X509_set_subject_name(x, name) && X509_sign(x, key, EVP_sha256()) > 0;
+	snprintf(path, sizeof path, "%s/%s", keys, file);
+	f = ok ? fopen(path, "w") : NULL;
+	ok = f && PEM_write_X509(f, x) == 1;
+	if (f)
+		fclose(f);
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+	X509_free(x);
+	return ok;
+}
+
+/* The TSA's and the responder's subjects carry the root's organizationIdentifier (ETSI EN 319
+ * 412-3, as the CAs'); units named before that are re-issued, for the same key, at the next start. */
+static void test_unit_names(void)
+{
+	char keys[600], subject[512];
+	snprintf(keys, sizeof keys, "%s/unit-names", root);
+	REQUIRE_VOID(signer_ca_init_as(keys, NOW_FIXED_S, ORGANIZATION) == SIGNER_OK);
+	unit_certificates first = {0}, old = {0}, renamed = {0};
+	REQUIRE_VOID(start_units_at(keys, NOW_FIXED_S, &first));
+	static const char *const names[1 + SIGNER_ISSUING_CAS] = {"JeSignExpert Horodatage", "JeSignExpert OCSP",
+	                                                          "JeSignExpert OCSP", "JeSignExpert OCSP"};
+	for (size_t i = 0; i < 1 + SIGNER_ISSUING_CAS; i++) {
+		char want[256];
+		snprintf(want, sizeof want, "CN=%s,organizationIdentifier=" ORGANIZATION ",O=JeSignExpert,C=FR",
+		         names[i]);
+		subject_of(first.x[i], subject, sizeof subject);
+		CHECK(strcmp(subject, want) == 0, "%s: %s (expected %s)", unit_files[i], subject, want);
+	}
+	REQUIRE_VOID(old_style(keys, SIGNER_TSA_CERT_FILE, "signer-ca-tsa.key") &&
+	             old_style(keys, "signer-ocsp-persons.pem", "signer-ca-persons.key"));
+	for (size_t i = 0; i < 1 + SIGNER_ISSUING_CAS; i++)
+		old.x[i] = file_x509(keys, unit_files[i]);
+	subject_of(old.x[0], subject, sizeof subject);
+	REQUIRE_VOID(strcmp(subject, "CN=JeSignExpert Horodatage,O=JeSignExpert,C=FR") == 0);
+	CHECK(start_units_at(keys, NOW_FIXED_S + DAY_S, &renamed), "a start with units named the old way: %s",
+	      signer_last_error());
+	for (size_t i = 0; i < 2; i++) {
+		subject_of(renamed.x[i], subject, sizeof subject);
+		CHECK(X509_cmp(old.x[i], renamed.x[i]) != 0 &&
+		          strstr(subject, "organizationIdentifier=" ORGANIZATION) &&
+		          EVP_PKEY_eq(X509_get0_pubkey(old.x[i]), X509_get0_pubkey(renamed.x[i])) == 1,
+		      "%s re-issued with the organizationIdentifier, for the same key: %s", unit_files[i], subject);
+	}
+	CHECK(X509_cmp(old.x[2], renamed.x[2]) == 0 && X509_cmp(old.x[3], renamed.x[3]) == 0,
+	      "the responder's certificates already named so: kept");
+	unit_certificates_free(&first);
+	unit_certificates_free(&old);
+	unit_certificates_free(&renamed);
+}
+
 /* A start that stopped between making two issuing CAs: the next open works with the root alone
  * and the next enable makes what is missing; a key left without its certificate is refused. */
 static void test_interrupted(void)
@@ -661,6 +746,7 @@ int main(void)
 	test_tsa_renewal();
 	test_units_renewal();
 	test_read_only();
+	test_unit_names();
 	test_interrupted();
 	test_longest_url();
 	test_organization_identifier();
