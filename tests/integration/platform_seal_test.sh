@@ -106,6 +106,9 @@ checks=$((checks + 1))
 contains_log "the platform's seal $second is re-issued: it nears its end" "ledgerd says the seal is renewed"
 at="@$(date -u -d "$renewal_at" '+%Y-%m-%d %H:%M:%S')"
 export FAKETIME_DONT_FAKE_MONOTONIC=1
+# faketime preloads libfaketime ahead of an ASan build's runtime, which ASan refuses by default.
+saved_asan_options=${ASAN_OPTIONS-}
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 expect 0 "a bundle over RPC after the renewal" -- faketime -f "$at" "$bin/ledgerctl" --data "$d" --as $ec \
 	collection evidence --firm SEA "$col" -o "$dir/renewed.zip"
 check "the bundle names the renewed seal" "$(unzip -p "$dir/renewed.zip" platform-seal.der | sha256sum | cut -c1-64)" \
@@ -113,6 +116,7 @@ check "the bundle names the renewed seal" "$(unzip -p "$dir/renewed.zip" platfor
 expect 0 "verify-evidence of the bundle sealed by the renewed seal" -- \
 	faketime -f "$at" "$bin/ledger-audit" verify-evidence "$dir/renewed.zip" --log-key "$dir/log.vkey"
 unset FAKETIME_DONT_FAKE_MONOTONIC
+export ASAN_OPTIONS=$saved_asan_options
 stop_ledgerd
 ledgerd_program=ledgerd-test-clock start_ledgerd "$d" --clock-file "$dir/clock"
 stop_ledgerd
