@@ -341,7 +341,7 @@ signer_err signer_authority_keys_each(const signer_ca *ca, bool (*visit)(void *c
  * For the offline tools (ledger-audit), which write no log to record a key or certificate in:
  * signer_tsa_enable and signer_ocsp_enable then neither generate a key nor issue or re-issue a
  * certificate, and use what keys_dir holds as it is (a certificate within the renewal margin
- * included; an expired one is SIGNER_ERR_EXPIRED). A missing key or certificate is
+ * included; an expired one is SIGNER_ERR_EXPIRED naming its end). A missing key or certificate is
  * SIGNER_ERR_NOT_FOUND: ledgerd serve makes them at its start. Nothing in keys_dir or its token
  * changes. Call before them.
  */

@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define SECONDS_PER_DAY        86400
 #define TSA_RENEW_MARGIN_S_MAX (4 * 365 * 86400LL)
@@ -139,6 +140,15 @@ static bool unit_renew_due(X509 *certificate, const X509_NAME *subject, const un
 	return end_s - now_s < margin_s && new_end_s > end_s;
 }
 
+/* t_s as 2027-03-14T13:07:53Z, for messages ("?" past year 9999). */
+static void utc_text(int64_t t_s, char *out, size_t out_bytes)
+{
+	time_t t = (time_t)t_s;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || !strftime(out, out_bytes, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, out_bytes, "?");
+}
+
 /* Reads cert_file for key (certifying it from issuer the first time, or again when
  * unit_renew_due says so), checks it and returns it. */
 static signer_err unit_certificate(signer_ca *ca, const char *keys_dir, int64_t now_s, const unit_spec *u,
@@ -169,8 +179,12 @@ static signer_err unit_certificate(signer_ca *ca, const char *keys_dir, int64_t 
 	             X509_verify(certificate, X509_get0_pubkey(issuer->certificate)) != 1))
 		err = signer_fail(SIGNER_ERR_KEYS, "%s/%s is not issued by its CA", keys_dir, cert_file);
 	ERR_clear_error();
-	if (!err && authority_time_s(X509_get0_notAfter(certificate)) <= now_s)
-		err = signer_fail(SIGNER_ERR_EXPIRED, "the %s's certificate %s has expired", u->what, cert_file);
+	int64_t end_s = err ? 0 : authority_time_s(X509_get0_notAfter(certificate));
+	if (!err && end_s <= now_s) {
+		char end[sizeof "9999-12-31T23:59:59Z"];
+		utc_text(end_s, end, sizeof end);
+		err = signer_fail(SIGNER_ERR_EXPIRED, "the %s's certificate %s expired at %s", u->what, cert_file, end);
+	}
 	if (err)
 		X509_free(certificate);
 	else

@@ -9,7 +9,7 @@ set -uo pipefail
 bin=${1:?usage: evidence_test.sh BIN_DIR}
 dir=$(mktemp -d /tmp/ledger-evidence-XXXXXX)
 pid=
-. "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup
+. "$(dirname "$0")/../support/lib.sh" # expect, contains, json_ok, equals, fail, report, cleanup, keys_state
 
 d=$dir/d
 ctl() { "$bin/ledgerctl" --data "$d" "$@"; }
@@ -96,12 +96,11 @@ case "$id_a$id_b" in s-??????????????????????????s-??????????????????????????) ;
 
 cp "$d/keys/log.vkey" "$dir/log.vkey"
 # The offline tool writes no log, so it must make no key or certificate: keys/ and the token's
-# objects stay byte for byte (signer_ca_set_read_only; signer_hierarchy_test covers a TSA within
-# its renewal margin). SoftHSM2 rewrites its own token.object at each login: left out.
-keys_state() { (cd "$d/keys" && find . -type f ! -name token.object -print0 | sort -z | xargs -0 sha256sum); }
-keys_state >"$dir/keys.before"
+# objects stay byte for byte (signer_ca_set_read_only; evidence_read_only_test covers a TSA within
+# its renewal margin).
+keys_state "$d" >"$dir/keys.before"
 expect 0 "evidence bundle" -- audit evidence --data "$d" --firm EVD --collection "$col" -o "$dir/ev.zip"
-keys_state >"$dir/keys.after"
+keys_state "$d" >"$dir/keys.after"
 checks=$((checks + 1))
 cmp -s "$dir/keys.before" "$dir/keys.after" || fail "ledger-audit evidence changed keys/: $(diff "$dir/keys.before" "$dir/keys.after" | tr "\n" " ")"
 expect 0 "verify-evidence" -- audit verify-evidence "$dir/ev.zip" --log-key "$dir/log.vkey"

@@ -18,6 +18,9 @@
 #   stop_ledgerd                            SIGTERM to $pid; ledgerd must exit 0
 #   head_seq [DATA]                         the log's head seq (DATA: $d by default), from ledgerctl head
 #   flip_event_byte DATA SEQ                flips the last byte of event SEQ's stored record
+#   keys_state DATA                         a SHA-256 of every file under DATA/keys (and its
+#                                           directories), one a line: equal before and after
+#                                           means nothing there changed
 
 failures=0
 checks=0
@@ -101,6 +104,18 @@ start_ledgerd() {
 
 head_seq() {
 	"$bin/ledgerctl" --data "${1:-$d}" --platform head | sed -n 's/^head seq \([0-9]*\) .*/\1/p'
+}
+
+# SoftHSM2 rewrites the token's token.object at each login, and only the generation counter in
+# its first 8 bytes changes: the rest of it (the token's label, flags, PINs) is compared.
+keys_state() {
+	(cd "$1/keys" && find . -print0 | sort -z | while IFS= read -r -d '' f; do
+		[ -d "$f" ] && { printf 'directory  %s\n' "$f"; continue; }
+		case $f in
+		*/token.object) printf '%s  %s (after its generation)\n' "$(tail -c +9 "$f" | sha256sum | cut -c1-64)" "$f" ;;
+		*) sha256sum "$f" ;;
+		esac
+	done)
 }
 
 stop_ledgerd() {

@@ -472,14 +472,17 @@ static void test_units_renewal(void)
 
 /* ----- read-only: what the offline tools open ----- */
 
-/* keys opened read-only at now_s, as ledger-audit opens it: its units' result. */
-static signer_err open_read_only(const char *keys, int64_t now_s, signer_err *ocsp)
+/* keys opened read-only at now_s, as ledger-audit opens it: its units' result, the TSA's message in
+ * tsa_why. */
+static signer_err open_read_only(const char *keys, int64_t now_s, signer_err *ocsp,
+                                 char tsa_why[SIGNER_ERROR_BYTES_MAX])
 {
 	signer_ca *ca = NULL;
 	signer_err err = signer_ca_open(keys, &ca);
 	if (!err) {
 		signer_ca_set_read_only(ca);
 		err = signer_tsa_enable(ca, keys, now_s);
+		snprintf(tsa_why, SIGNER_ERROR_BYTES_MAX, "%s", err ? signer_last_error() : "");
 		*ocsp = signer_ocsp_enable(ca, keys, now_s);
 	}
 	signer_ca_free(ca);
@@ -497,20 +500,25 @@ static void test_read_only(void)
 	REQUIRE_VOID(start_units_at(keys, NOW_FIXED_S, &first));
 	int64_t late = NOW_FIXED_S + UNIT_DAYS * (int64_t)DAY_S - SIGNER_TSA_RENEW_MARGIN_S + DAY_S;
 	signer_err ocsp = SIGNER_ERR_INVALID;
-	CHECK(open_read_only(keys, late, &ocsp) == SIGNER_OK && ocsp == SIGNER_OK,
+	char why[SIGNER_ERROR_BYTES_MAX];
+	CHECK(open_read_only(keys, late, &ocsp, why) == SIGNER_OK && ocsp == SIGNER_OK,
 	      "read-only within the margin: both units open (%s)", signer_last_error());
 	for (size_t i = 0; i < 1 + SIGNER_ISSUING_CAS; i++)
 		after.x[i] = file_x509(keys, unit_files[i]);
 	CHECK(units_are(&first, &after, true, 0), "and their certificates are the same: none re-issued");
 	int64_t past = NOW_FIXED_S + UNIT_DAYS * (int64_t)DAY_S + DAY_S;
-	CHECK(open_read_only(keys, past, &ocsp) == SIGNER_ERR_EXPIRED,
-	      "past the TSA's certificate's end: expired, not renewed (%s)", signer_last_error());
+	CHECK(open_read_only(keys, past, &ocsp, why) == SIGNER_ERR_EXPIRED,
+	      "past the TSA's certificate's end: expired, not renewed (%s)", why);
+	/* NOW_FIXED_S and 1825 days (2028 has a 29 February): the end the message names */
+	CHECK(strstr(why, "signer-tsa.pem expired at 2030-12-31T00:00:00Z") != NULL,
+	      "and the message names the certificate and its end: %s", why);
 	unit_certificates_free(&first);
 	unit_certificates_free(&after);
 	snprintf(bare, sizeof bare, "%s/read-only-bare", root);
 	REQUIRE_VOID(signer_ca_init(bare, NOW_FIXED_S) == SIGNER_OK);
-	CHECK(open_read_only(bare, NOW_FIXED_S, &ocsp) == SIGNER_ERR_NOT_FOUND && ocsp == SIGNER_ERR_NOT_FOUND,
-	      "units ledgerd has not made: not found (%s)", signer_last_error());
+	CHECK(open_read_only(bare, NOW_FIXED_S, &ocsp, why) == SIGNER_ERR_NOT_FOUND && ocsp == SIGNER_ERR_NOT_FOUND,
+	      "units ledgerd has not made: not found (%s)", why);
+	CHECK(strstr(why, "ledgerd serve makes it at its start") != NULL, "and says who makes them: %s", why);
 	snprintf(path, sizeof path, "%s/%s", bare, SIGNER_TSA_KEY_FILE);
 	bool no_key = access(path, F_OK) != 0;
 	snprintf(path, sizeof path, "%s/%s", bare, SIGNER_TSA_CERT_FILE);
