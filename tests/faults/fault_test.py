@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """fault_test: the disk fills at random points of a write load, then bytes flip in copies of the
-store (issue 10, "keep the class out"). Deterministic seeds; bounded to about half a minute.
+store (issue 10, "keep the class out"). Deterministic seeds; about a minute on 2 CPUs.
 
 Each round, with its own seed:
   - ledgerd serves a store on a small tmpfs (2 to 4 MiB, in a private mount namespace), and
