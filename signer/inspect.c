@@ -20,6 +20,9 @@
 #define PDF_HEADER_BYTES 5u
 /* Decoded content is skipped through in chunks this size: nothing is kept. */
 #define CONTENT_CHUNK_BYTES (1u << 20)
+/* Resource dictionaries read per document at most (read_resources): a document has a few per
+ * page; the bound keeps one whose resources fan out without end from costing more. */
+#define RESOURCE_DICTIONARIES_MAX 20000u
 
 static signer_err open_document(signer_fz *fz, const uint8_t *pdf, size_t pdf_bytes, pdf_document **out)
 {
@@ -89,12 +92,86 @@ static void read_annotations(fz_context *ctx, pdf_obj *page)
 		(void)pdf_is_dict(ctx, pdf_array_get(ctx, annots, i));
 }
 
+/* The resource dictionaries read_resources has still to read, each marked (pdf_mark_obj) when
+ * found so that it is taken once however often, or circularly, it is referenced. */
+typedef struct resource_walk {
+	pdf_obj **found; /* every one marked, to unmark at the end; [next, count) still to read */
+	size_t next, count, capacity;
+} resource_walk;
+
+static void resources_found(fz_context *ctx, resource_walk *w, pdf_obj *resources)
+{
+	if (!pdf_is_dict(ctx, resources) || w->count >= RESOURCE_DICTIONARIES_MAX || pdf_obj_marked(ctx, resources))
+		return;
+	if (w->count == w->capacity) {
+		size_t capacity = w->capacity ? 2 * w->capacity : 16;
+		w->found = fz_realloc_array(ctx, w->found, capacity, pdf_obj *);
+		w->capacity = capacity;
+	}
+	pdf_mark_obj(ctx, resources);
+	w->found[w->count++] = resources;
+}
+
+/* The objects of resources that mupdf's scan for transparency and overprint reads when a page
+ * is loaded: each /ExtGState; each /Pattern, its /ExtGState and its /Resources; each /XObject,
+ * a form's /Group and its /Resources. Throws. */
+static void read_resource_dictionary(fz_context *ctx, resource_walk *w, pdf_obj *resources)
+{
+	pdf_obj *states = pdf_dict_get(ctx, resources, PDF_NAME(ExtGState));
+	for (int i = 0, n = pdf_dict_len(ctx, states); i < n; i++)
+		(void)pdf_dict_get(ctx, pdf_dict_get_val(ctx, states, i), PDF_NAME(BM));
+	pdf_obj *patterns = pdf_dict_get(ctx, resources, PDF_NAME(Pattern));
+	for (int i = 0, n = pdf_dict_len(ctx, patterns); i < n; i++) {
+		pdf_obj *pattern = pdf_dict_get_val(ctx, patterns, i);
+		(void)pdf_dict_get(ctx, pdf_dict_get(ctx, pattern, PDF_NAME(ExtGState)), PDF_NAME(BM));
+		resources_found(ctx, w, pdf_dict_get(ctx, pattern, PDF_NAME(Resources)));
+	}
+	pdf_obj *xobjects = pdf_dict_get(ctx, resources, PDF_NAME(XObject));
+	for (int i = 0, n = pdf_dict_len(ctx, xobjects); i < n; i++) {
+		pdf_obj *xobject = pdf_dict_get_val(ctx, xobjects, i);
+		(void)pdf_dict_getp(ctx, xobject, "Group/S");
+		resources_found(ctx, w, pdf_dict_get(ctx, xobject, PDF_NAME(Resources)));
+	}
+}
+
+/*
+ * Reads the page's resources as loading the page does (a visible signature loads its page, and
+ * mupdf then scans them for transparency and overprint): an object there whose xref entry is
+ * wrong makes mupdf repair the file, which check_document then refuses. Without recursion (a
+ * chain of forms can be as deep as a file is long) and within RESOURCE_DICTIONARIES_MAX for the
+ * document (*budget, what is left of it). Throws.
+ */
+static void read_resources(signer_fz *fz, pdf_obj *page, size_t *budget)
+{
+	fz_context *ctx = fz->ctx;
+	resource_walk w = {0};
+	fz_var(w);
+	fz_try(ctx)
+	{
+		resources_found(ctx, &w, pdf_dict_get_inheritable(ctx, page, PDF_NAME(Resources)));
+		while (w.next<w.count && * budget> 0) {
+			read_resource_dictionary(ctx, &w, w.found[w.next++]);
+			(*budget)--;
+		}
+	}
+	fz_always(ctx)
+	{
+		for (size_t i = 0; i < w.count; i++)
+			pdf_unmark_obj(ctx, w.found[i]);
+		fz_free(ctx, w.found);
+	}
+	fz_catch(ctx)
+	{
+		fz_rethrow(ctx);
+	}
+}
+
 /*
  * Reads every page object as signing does: the object, which signing adds the signature widget
  * to, its size as displayed (pdf_bound_page's arithmetic, on the object), and its decoded
- * content, and its annotations' objects. mupdf answers a page object it cannot parse (nested past its parser's limit,
- * damaged) with null, and pdf_load_page with a default box: such a page could be shown, never
- * signed, so it is refused here rather than failing at signing.
+ * content, its annotations' objects and its resources as mupdf's scan reads them. mupdf answers a page object it cannot
+ * parse (nested past its parser's limit, damaged) with null, and pdf_load_page with a default box: such a page could be
+ * shown, never signed, so it is refused here rather than failing at signing.
  *
  * The page is not loaded (pdf_load_page): that loads its annotations and synthesises an
  * appearance for every one without (an empty signature field's costs 0.4 ms of font loading
@@ -104,7 +181,7 @@ static void read_annotations(fz_context *ctx, pdf_obj *page)
 static signer_err check_pages(signer_fz *fz, pdf_document *doc, int count, signer_pdf_info *info)
 {
 	fz_context *ctx = fz->ctx;
-	size_t content_bytes = 0;
+	size_t content_bytes = 0, resources_budget = RESOURCE_DICTIONARIES_MAX;
 	int i = 0;
 	bool empty_box = false, unreadable = false;
 	fz_var(i);
@@ -126,6 +203,7 @@ static signer_err check_pages(signer_fz *fz, pdf_document *doc, int count, signe
 			info->pages[i] = (signer_page_size){width, height};
 			decode_content(fz, doc, page, &content_bytes);
 			read_annotations(ctx, page);
+			read_resources(fz, page, &resources_budget);
 		}
 	}
 	fz_catch(ctx)

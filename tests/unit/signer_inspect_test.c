@@ -376,6 +376,61 @@ static void test_annotation_misplaced(void)
 	free(pdf);
 }
 
+/* pdf with object `number`'s xref entry pointing at object `instead`'s offset. */
+static bool misplace(uint8_t *pdf, size_t bytes, int objects, int number, int instead)
+{
+	char head[32];
+	int n = snprintf(head, sizeof head, "xref\n0 %d\n", objects + 1);
+	uint8_t *xref = memmem(pdf, bytes, head, (size_t)n);
+	if (!xref)
+		return false;
+	uint8_t *entries = xref + n; /* 20 bytes each, object 0 first */
+	memcpy(entries + number * 20, entries + instead * 20, 20);
+	return true;
+}
+
+/*
+ * Objects reached only from a page's resources, as a visible signature's loading of the page
+ * reads them (mupdf's scan for transparency and overprint): one whose xref entry is wrong makes
+ * mupdf repair the file, so the inspection reads them too and refuses it here. Through an
+ * /ExtGState of the page, and through the /ExtGState of a form XObject's own /Resources. A form
+ * that names itself in its /Resources, and one with a transparency group, are read once and
+ * accepted.
+ */
+static void test_resources_read(void)
+{
+	const raw_object state[] = {
+	    OBJ("<</Type/Catalog/Pages 2 0 R>>"),
+	    OBJ("<</Type/Pages/Count 1/Kids[3 0 R]>>"),
+	    OBJ("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</ExtGState<</G0 4 0 R>>>>>>"),
+	    OBJ("<</Type/ExtGState/BM/Multiply/CA 0.5>>"),
+	};
+	size_t bytes = 0;
+	uint8_t *pdf = raw_pdf(state, 4, NULL, &bytes);
+	REQUIRE_VOID(pdf);
+	EXPECT(pdf, bytes, SIGNER_OK, "a page with a graphics state, as written");
+	REQUIRE_VOID(misplace(pdf, bytes, 4, 4, 3));
+	EXPECT(pdf, bytes, SIGNER_ERR_CORRUPT, "the page's graphics state's xref entry points at the page");
+	CHECK(strstr(signer_last_error(), "repair"), "refused as repaired: %s", signer_last_error());
+	free(pdf);
+
+	const raw_object form[] = {
+	    OBJ("<</Type/Catalog/Pages 2 0 R>>"),
+	    OBJ("<</Type/Pages/Count 1/Kids[3 0 R]>>"),
+	    OBJ("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</XObject<</X0 4 0 R>>>>>>"),
+	    OBJ("<</Type/XObject/Subtype/Form/BBox[0 0 10 10]/Group<</S/Transparency>>"
+	        "/Resources<</XObject<</Self 4 0 R>>/ExtGState<</G1 5 0 R>>>>/Length 0>>\nstream\n\nendstream"),
+	    OBJ("<</Type/ExtGState/OP true>>"),
+	};
+	pdf = raw_pdf(form, 5, NULL, &bytes);
+	REQUIRE_VOID(pdf);
+	EXPECT(pdf, bytes, SIGNER_OK, "a transparency group whose resources name itself: read once, accepted");
+	REQUIRE_VOID(misplace(pdf, bytes, 5, 5, 3));
+	EXPECT(pdf, bytes, SIGNER_ERR_CORRUPT, "the form's own graphics state's xref entry points at the page");
+	CHECK(strstr(signer_last_error(), "repair"), "refused as repaired: %s", signer_last_error());
+	free(pdf);
+}
+
 /* The cap itself: an allocation past it is refused and reported as too large; what was
  * allocated before is returned when the context closes. */
 static void test_memory_cap(void)
@@ -532,6 +587,7 @@ int main(int argc, char **argv)
 	test_not_pdf();
 	test_structures();
 	test_annotation_misplaced();
+	test_resources_read();
 	test_threads();
 
 	fflush(stderr);
