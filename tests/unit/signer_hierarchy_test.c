@@ -97,6 +97,17 @@ static X509 *file_x509(const char *dir, const char *name)
 	return x;
 }
 
+static EVP_PKEY *file_key(const char *dir, const char *name)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	return key;
+}
+
 static int64_t not_after_of(X509 *x)
 {
 	struct tm tm;
@@ -544,12 +555,7 @@ static void subject_of(X509 *x, char *out, size_t out_bytes)
 static bool old_style(const char *keys, const char *file, const char *issuer_key_file)
 {
 	X509 *x = file_x509(keys, file);
-	char path[700];
-	snprintf(path, sizeof path, "%s/%s", keys, issuer_key_file);
-	FILE *f = fopen(path, "r");
-	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
+	EVP_PKEY *key = file_key(keys, issuer_key_file);
 	X509_NAME *name = X509_NAME_new();
 	int cn = x ? X509_NAME_get_index_by_NID(X509_get_subject_name(x), NID_commonName, -1) : -1;
 	bool ok =
@@ -559,8 +565,9 @@ static bool old_style(const char *keys, const char *file, const char *issuer_key
 	                               -1, -1, 0) &&
 	    X509_NAME_add_entry(name, X509_NAME_get_entry(X509_get_subject_name(x), cn), -1, 0) &&
 	    X509_set_subject_name(x, name) && X509_sign(x, key, EVP_sha256()) > 0;
+	char path[700];
 	snprintf(path, sizeof path, "%s/%s", keys, file);
-	f = ok ? fopen(path, "w") : NULL;
+	FILE *f = ok ? fopen(path, "w") : NULL;
 	ok = f && PEM_write_X509(f, x) == 1;
 	if (f)
 		fclose(f);

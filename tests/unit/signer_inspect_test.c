@@ -348,6 +348,19 @@ static void test_structures(void)
 	free(pdf);
 }
 
+/* pdf with object `number`'s xref entry pointing at object `instead`'s offset. */
+static bool misplace(uint8_t *pdf, size_t bytes, int objects, int number, int instead)
+{
+	char head[32];
+	int n = snprintf(head, sizeof head, "xref\n0 %d\n", objects + 1);
+	uint8_t *xref = memmem(pdf, bytes, head, (size_t)n);
+	if (!xref)
+		return false;
+	uint8_t *entries = xref + n; /* 20 bytes each, object 0 first */
+	memcpy(entries + number * 20, entries + instead * 20, 20);
+	return true;
+}
+
 /*
  * A page whose annotation's xref entry points at the page object instead: mupdf finds the
  * wrong object there and repairs the file when the annotation is read. Signing reads every
@@ -366,27 +379,10 @@ static void test_annotation_misplaced(void)
 	uint8_t *pdf = raw_pdf(objects, 4, NULL, &bytes);
 	REQUIRE_VOID(pdf);
 	EXPECT(pdf, bytes, SIGNER_OK, "a page with an annotation, as written");
-	static const char xref_head[] = "xref\n0 5\n";
-	uint8_t *xref = memmem(pdf, bytes, xref_head, sizeof xref_head - 1);
-	REQUIRE_VOID(xref);
-	uint8_t *entries = xref + sizeof xref_head - 1; /* 20 bytes each, object 0 first */
-	memcpy(entries + 4 * 20, entries + 3 * 20, 20);
+	REQUIRE_VOID(misplace(pdf, bytes, 4, 4, 3));
 	EXPECT(pdf, bytes, SIGNER_ERR_CORRUPT, "the annotation's xref entry points at the page");
 	CHECK(strstr(signer_last_error(), "repair"), "refused as repaired: %s", signer_last_error());
 	free(pdf);
-}
-
-/* pdf with object `number`'s xref entry pointing at object `instead`'s offset. */
-static bool misplace(uint8_t *pdf, size_t bytes, int objects, int number, int instead)
-{
-	char head[32];
-	int n = snprintf(head, sizeof head, "xref\n0 %d\n", objects + 1);
-	uint8_t *xref = memmem(pdf, bytes, head, (size_t)n);
-	if (!xref)
-		return false;
-	uint8_t *entries = xref + n; /* 20 bytes each, object 0 first */
-	memcpy(entries + number * 20, entries + instead * 20, 20);
-	return true;
 }
 
 /*
